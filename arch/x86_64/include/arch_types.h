@@ -1,0 +1,40 @@
+/*
+ * x86-64 definitions of the per-architecture names kernel/arch.h requires:
+ * constants, the saved user register state and the address-space handle.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define ARCH_NAME "x86_64"
+#define ARCH_ELF_MACHINE 62 /* EM_X86_64 */
+#define ARCH_PAGE_SIZE 4096u
+/* 4-level paging: user space is the lower canonical half, bits 47..0. */
+#define ARCH_USER_VADDR_MAX 0x0000800000000000ull
+
+/*
+ * A user thread's registers. The layout is the trap frame itself: on a trap
+ * from user mode the CPU pushes ss..rip at the end of this structure
+ * (TSS.RSP0 points just past it), the entry stub pushes error_code, vector
+ * and the general registers below that. The syscall path builds the same
+ * frame by hand. fs_base and gs_base are saved by C code. The CPU aligns
+ * RSP0 down to 16 bytes before pushing (Intel SDM vol. 3, 6.14.2), so the
+ * structure must be 16-byte aligned and a multiple of 16 bytes long;
+ * arch_user_enter() checks the alignment. Offsets are mirrored in
+ * arch/x86_64/x86_defs.h for the assembly.
+ */
+typedef struct arch_regs {
+    uint64_t fs_base, gs_base;
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector;     /* how the thread last entered the kernel */
+    uint64_t error_code; /* exception error code, else 0 */
+    uint64_t rip, cs, rflags, rsp, ss;
+} __attribute__((aligned(16))) arch_regs_t;
+
+/* An address space: the physical address of its PML4 and the PCID that
+ * tags its TLB entries (0 when the CPU has no PCID support). */
+typedef struct arch_vspace {
+    uint64_t pml4;
+    uint16_t pcid;
+} arch_vspace_t;

@@ -1,0 +1,134 @@
+# Build functions shared by every architecture. Freestanding images are
+# compiled by clang with a per-target --target and linked by calling ld.lld
+# directly, so no host or cross GCC driver is ever involved.
+
+set(CMAKE_C_STANDARD 17)
+set(CMAKE_C_STANDARD_REQUIRED ON)
+set(CMAKE_C_EXTENSIONS OFF)
+
+set(BULKHEAD_WARNINGS -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+    -Wmissing-prototypes -Wno-unused-parameter)
+set(BULKHEAD_FREESTANDING_CFLAGS -ffreestanding -nostdlibinc -fno-builtin
+    -fno-stack-protector -fno-pic -fno-pie -fno-common -fno-omit-frame-pointer
+    -ffunction-sections -fdata-sections -O2 -g)
+
+execute_process(COMMAND git describe --always --dirty
+                WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
+                OUTPUT_VARIABLE BULKHEAD_GIT_DESCRIBE OUTPUT_STRIP_TRAILING_WHITESPACE
+                ERROR_QUIET)
+if(NOT BULKHEAD_GIT_DESCRIBE)
+  set(BULKHEAD_GIT_DESCRIBE "unknown")
+endif()
+set(BULKHEAD_VERSION_STRING "${PROJECT_VERSION}-${BULKHEAD_GIT_DESCRIBE}")
+
+# The ABI description (kernel/abi.toml) generates the constants header shared
+# by the kernel and libsys, and each arch's syscall stubs.
+function(bulkhead_generate_abi)
+  set(abi ${CMAKE_SOURCE_DIR}/kernel/abi.toml)
+  set(gen ${CMAKE_SOURCE_DIR}/tools/abigen.py)
+  set(outputs ${BULKHEAD_GEN_DIR}/include/bulkhead/abi.h
+              ${BULKHEAD_GEN_DIR}/x86_64/bulkhead/syscall_stubs.h
+              ${BULKHEAD_GEN_DIR}/riscv64/bulkhead/syscall_stubs.h
+              ${BULKHEAD_GEN_DIR}/abi.md)
+  add_custom_command(OUTPUT ${outputs}
+    COMMAND ${Python3_EXECUTABLE} ${gen} ${abi} ${BULKHEAD_GEN_DIR}
+    DEPENDS ${abi} ${gen}
+    COMMENT "Generating the ABI from kernel/abi.toml")
+  add_custom_target(abi DEPENDS ${outputs})
+endfunction()
+
+# Links freestanding objects into an ELF with ld.lld.
+#   bulkhead_link(<target> OUTPUT <file> SCRIPT <ld script> OBJECT_LIBS <libs...>)
+function(bulkhead_link target)
+  cmake_parse_arguments(L "" "OUTPUT;SCRIPT" "OBJECT_LIBS" ${ARGN})
+  set(objs)
+  foreach(lib IN LISTS L_OBJECT_LIBS)
+    list(APPEND objs $<TARGET_OBJECTS:${lib}>)
+  endforeach()
+  add_custom_command(OUTPUT ${L_OUTPUT}
+    COMMAND ${BULKHEAD_LLD} -nostdlib -static --gc-sections -z max-page-size=4096
+            -z noexecstack --no-undefined -T ${L_SCRIPT} -o ${L_OUTPUT} ${objs}
+    DEPENDS ${L_OBJECT_LIBS} ${objs} ${L_SCRIPT}
+    COMMAND_EXPAND_LISTS
+    COMMENT "Linking ${L_OUTPUT}")
+  add_custom_target(${target} ALL DEPENDS ${L_OUTPUT})
+endfunction()
+
+# A user program for `arch`, linked with libsys.
+#   bulkhead_user_program(<arch> <name> SOURCES <files...> [DEFINES <defs...>])
+# Produces ${CMAKE_BINARY_DIR}/<arch>/<name>.elf and target <name>-<arch>.
+function(bulkhead_user_program arch name)
+  cmake_parse_arguments(U "" "" "SOURCES;DEFINES" ${ARGN})
+  add_library(${name}-${arch}-obj OBJECT ${U_SOURCES})
+  target_compile_options(${name}-${arch}-obj PRIVATE ${BULKHEAD_WARNINGS}
+    ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_USER_CFLAGS_${arch}})
+  target_compile_definitions(${name}-${arch}-obj PRIVATE ${U_DEFINES})
+  target_include_directories(${name}-${arch}-obj PRIVATE
+    ${CMAKE_SOURCE_DIR}/libsys/include ${BULKHEAD_GEN_DIR}/include ${BULKHEAD_GEN_DIR}/${arch})
+  add_dependencies(${name}-${arch}-obj abi)
+  bulkhead_link(${name}-${arch}
+    OUTPUT ${CMAKE_BINARY_DIR}/${arch}/${name}.elf
+    SCRIPT ${CMAKE_SOURCE_DIR}/libsys/user.ld
+    OBJECT_LIBS ${name}-${arch}-obj libsys-${arch})
+endfunction()
+
+# A boot image: the kernel-readable bundle of user programs (tools/mkbootimage.py).
+#   bulkhead_boot_image(<arch> <name> ROOT <elf target> [MODULES <elf targets...>])
+function(bulkhead_boot_image arch name)
+  cmake_parse_arguments(B "" "ROOT" "MODULES" ${ARGN})
+  set(out ${CMAKE_BINARY_DIR}/${arch}/${name}.img)
+  set(args --arch ${arch} --root ${CMAKE_BINARY_DIR}/${arch}/${B_ROOT}.elf)
+  set(deps ${B_ROOT}-${arch} ${CMAKE_BINARY_DIR}/${arch}/${B_ROOT}.elf)
+  foreach(m IN LISTS B_MODULES)
+    list(APPEND args --module ${CMAKE_BINARY_DIR}/${arch}/${m}.elf)
+    list(APPEND deps ${m}-${arch} ${CMAKE_BINARY_DIR}/${arch}/${m}.elf)
+  endforeach()
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/mkbootimage.py ${args} -o ${out}
+    DEPENDS ${deps} ${CMAKE_SOURCE_DIR}/tools/mkbootimage.py ${CMAKE_SOURCE_DIR}/tools/bootimage.py
+    COMMENT "Packing boot image ${out}")
+  add_custom_target(${name}-${arch} ALL DEPENDS ${out})
+endfunction()
+
+# Everything for one architecture: kernel, libsys, root task, boot images and
+# the QEMU system tests.
+function(bulkhead_add_arch arch)
+  if(arch STREQUAL "x86_64")
+    set(dir ${CMAKE_SOURCE_DIR}/arch/x86_64)
+  elseif(arch STREQUAL "riscv64")
+    set(dir ${CMAKE_SOURCE_DIR}/arch/riscv)
+  else()
+    message(FATAL_ERROR "Unknown architecture '${arch}' (known: x86_64 riscv64)")
+  endif()
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/${arch})
+  # arch.cmake sets ARCH_SOURCES, ARCH_KERNEL_CFLAGS, ARCH_USER_CFLAGS and
+  # ARCH_KERNEL_LDSCRIPT for this arch.
+  include(${dir}/arch.cmake)
+  set(ARCH_USER_CFLAGS_${arch} ${ARCH_USER_CFLAGS} PARENT_SCOPE)
+  set(ARCH_USER_CFLAGS_${arch} ${ARCH_USER_CFLAGS})
+
+  include(${CMAKE_SOURCE_DIR}/kernel/sources.cmake)
+  add_library(kernel-${arch}-obj OBJECT ${KERNEL_SOURCES} ${ARCH_SOURCES})
+  target_compile_options(kernel-${arch}-obj PRIVATE ${BULKHEAD_WARNINGS}
+    ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_KERNEL_CFLAGS})
+  target_compile_definitions(kernel-${arch}-obj PRIVATE
+    BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}")
+  target_include_directories(kernel-${arch}-obj PRIVATE
+    ${CMAKE_SOURCE_DIR}/kernel ${dir}/include ${BULKHEAD_GEN_DIR}/include)
+  add_dependencies(kernel-${arch}-obj abi)
+  bulkhead_link(kernel-${arch}
+    OUTPUT ${CMAKE_BINARY_DIR}/${arch}/kernel.elf
+    SCRIPT ${ARCH_KERNEL_LDSCRIPT}
+    OBJECT_LIBS kernel-${arch}-obj)
+
+  include(${CMAKE_SOURCE_DIR}/libsys/sources.cmake)
+  add_library(libsys-${arch} OBJECT ${LIBSYS_SOURCES})
+  target_compile_options(libsys-${arch} PRIVATE ${BULKHEAD_WARNINGS}
+    ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_USER_CFLAGS})
+  target_include_directories(libsys-${arch} PRIVATE
+    ${CMAKE_SOURCE_DIR}/libsys/include ${BULKHEAD_GEN_DIR}/include ${BULKHEAD_GEN_DIR}/${arch})
+  add_dependencies(libsys-${arch} abi)
+
+  include(${CMAKE_SOURCE_DIR}/servers/servers.cmake)
+  include(${CMAKE_SOURCE_DIR}/tests/qemu/tests.cmake)
+endfunction()

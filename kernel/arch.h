@@ -1,0 +1,156 @@
+/*
+ * The interface between the generic kernel and an architecture port.
+ *
+ * kernel/ calls only the arch_* hooks declared here; each port
+ * (arch/x86_64, arch/riscv, and the fake used by host unit tests) implements
+ * exactly this set, plus a header <arch_types.h> that defines the
+ * per-architecture types and constants listed below. The build puts the
+ * selected port's include directory on the path, so generic code never names
+ * a port's files.
+ *
+ * <arch_types.h> must define:
+ *   ARCH_NAME               "x86_64" or "riscv64"
+ *   ARCH_ELF_MACHINE        the ELF e_machine value of user programs
+ *   ARCH_PAGE_SIZE          4096
+ *   ARCH_USER_VADDR_MAX     first address above the user half (exclusive)
+ *   arch_regs_t             a user thread's saved register state
+ *   arch_vspace_t           an address space handle (root table and ASID)
+ *
+ * Execution model: the kernel runs with interrupts disabled, except inside
+ * arch_idle_wait(). A trap from user mode saves the user registers into the
+ * current thread's arch_regs_t (the one last passed to arch_user_enter) and
+ * calls one of the kernel_* entry points at the bottom of this file on a
+ * kernel stack; those never return to the arch code, they leave through
+ * arch_user_enter() or arch_shutdown().
+ */
+#pragma once
+
+#include "types.h"
+#include <arch_types.h>
+
+struct boot_params;
+
+/* ---- Console and power ------------------------------------------------ */
+
+/* Writes one byte to the boot console, polling; usable from the first
+ * instruction of kernel_main() and inside a panic. */
+void arch_console_putc(char c);
+
+/* Stops the machine. Under QEMU the process exits with a status that
+ * encodes `status` (one of the KERNEL_EXIT_* values in kernel.h); on real
+ * hardware the CPU halts forever. */
+NORETURN void arch_shutdown(int status);
+
+/* ---- Physical memory -------------------------------------------------- */
+
+/* Kernel-virtual address through which physical address `pa` is reached
+ * (the direct map). Valid for every RAM region in the boot parameters and
+ * for boot modules. */
+void *arch_phys_to_virt(paddr_t pa);
+
+/* Inverse of arch_phys_to_virt(), also valid for kernel image addresses. */
+paddr_t arch_virt_to_phys(const void *va);
+
+/* ---- User address spaces ---------------------------------------------- */
+
+/* Access rights of a user mapping. */
+#define VM_READ 1u
+#define VM_WRITE 2u
+#define VM_EXEC 4u
+
+/* Supplies one zeroed, page-aligned physical page for a page table, or 0
+ * when memory ran out. */
+typedef paddr_t (*arch_table_alloc_fn)(void *ctx);
+
+/* Makes `vs` a new address space whose root table is the zeroed page
+ * `root`; the kernel's own mappings are installed in it (global, supervisor
+ * only). Returns false if `root` is unusable. */
+bool arch_vspace_init(arch_vspace_t *vs, paddr_t root);
+
+/* Maps the 4 KiB user page at `va` to physical page `pa` with `rights`
+ * (VM_* bits; VM_READ is implied). Intermediate tables come from `alloc`.
+ * Returns false if va is not a page-aligned user address, already mapped,
+ * or a table could not be allocated. */
+bool arch_vspace_map(arch_vspace_t *vs, vaddr_t va, paddr_t pa, unsigned rights,
+                     arch_table_alloc_fn alloc, void *ctx);
+
+/* Looks `va` up in `vs`. Returns false if no user mapping covers it;
+ * otherwise stores the physical address of `va` (not of its page) and the
+ * mapping's VM_* rights. */
+bool arch_vspace_translate(const arch_vspace_t *vs, vaddr_t va, paddr_t *pa,
+                           unsigned *rights);
+
+/* ---- User threads ----------------------------------------------------- */
+
+/* Sets `regs` so that entering user mode starts at `entry` with stack
+ * pointer `sp` and `arg` in the first argument register; all other
+ * registers are zero, interrupts enabled in user mode. */
+void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg);
+
+/* Syscall decoding. On entry from a syscall instruction the arch has already
+ * advanced the saved program counter past it. The register use per arch is
+ * fixed by kernel/abi.toml (generated into docs/abi.md). */
+unsigned long arch_syscall_number(const arch_regs_t *regs);
+unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index); /* 0..5 */
+void arch_syscall_set_result(arch_regs_t *regs, unsigned long value);
+
+/* Prints the saved user registers, one or a few per line, through kprintf. */
+void arch_regs_print(const arch_regs_t *regs);
+
+/* Switches to address space `vs` (without flushing the TLB where the CPU
+ * tags entries), restores `regs` and returns to user mode. The next trap
+ * from user mode saves into `regs`. */
+NORETURN void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs);
+
+/* ---- Time and idle ---------------------------------------------------- */
+
+/* Starts the periodic tick at `hz` per second. Ticks call kernel_tick(). */
+void arch_timer_start(unsigned hz);
+
+/* Enables interrupts, waits for one, and returns with interrupts disabled
+ * after its handler ran. */
+void arch_idle_wait(void);
+
+/* ---- Entry points the arch calls (defined in kernel/) ------------------ */
+
+/* First generic code, with paging on, the kernel in its final mapping, the
+ * console working and `bp` filled in. */
+NORETURN void kernel_main(struct boot_params *bp);
+
+/* A syscall instruction was executed by the current thread. */
+NORETURN void kernel_syscall(void);
+
+/* What went wrong when a user thread faulted. */
+enum user_fault_kind {
+    USER_FAULT_PAGE,          /* no mapping, or the rights forbid the access */
+    USER_FAULT_ILLEGAL,       /* undefined or privileged instruction */
+    USER_FAULT_ALIGNMENT,
+    USER_FAULT_ARITHMETIC,    /* divide error and friends */
+    USER_FAULT_BREAKPOINT,
+    USER_FAULT_PROTECTION,    /* x86 #GP and other protection checks */
+    USER_FAULT_OTHER,
+};
+
+/* Page-fault access kinds, for user_fault.access. */
+#define FAULT_ACCESS_READ 1u
+#define FAULT_ACCESS_WRITE 2u
+#define FAULT_ACCESS_EXEC 4u
+
+struct user_fault {
+    enum user_fault_kind kind;
+    vaddr_t pc;             /* faulting instruction */
+    vaddr_t addr;           /* faulting data address (page faults), else 0 */
+    unsigned access;        /* FAULT_ACCESS_* for page faults, else 0 */
+    uint64_t arch_code;     /* x86 vector / RISC-V scause */
+    uint64_t arch_detail;   /* x86 error code / RISC-V stval */
+};
+
+/* The current thread took a fault in user mode. */
+NORETURN void kernel_user_fault(const struct user_fault *fault);
+
+/* A timer tick arrived, from user mode. */
+NORETURN void kernel_tick_from_user(void);
+
+/* A timer tick arrived while the kernel was idle (inside arch_idle_wait());
+ * returns to the interrupted idle loop. */
+void kernel_tick(void);

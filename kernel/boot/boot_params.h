@@ -1,0 +1,68 @@
+/*
+ * What the architecture's early boot code learned from the firmware or boot
+ * loader, in one arch-neutral form. The arch fills it from the multiboot
+ * information (x86-64) or the flattened device tree (RISC-V) and hands it to
+ * kernel_main(). The generic kernel turns it into the root task's untyped
+ * memory and boot-info page.
+ *
+ * Invariants the arch guarantees when it calls kernel_main():
+ *  - every RAM region listed is reachable through arch_phys_to_virt();
+ *  - the kernel image, the boot modules and anything the firmware still uses
+ *    (its own memory, the device tree blob) are listed as reserved, so the
+ *    generic kernel never hands them out;
+ *  - strings point into kernel-readable memory and are NUL-terminated.
+ */
+#pragma once
+
+#include "types.h"
+
+#define BOOT_MAX_RAM_REGIONS 32
+#define BOOT_MAX_RESERVED_REGIONS 32
+#define BOOT_MAX_DEVICE_REGIONS 32
+#define BOOT_MAX_MODULES 8
+#define BOOT_MAX_STRING 128
+
+/* A physical address range [base, base + size). */
+struct phys_region {
+    paddr_t base;
+    uint64_t size;
+};
+
+/* A blob the boot loader placed in memory (a multiboot module, an initrd). */
+struct boot_module {
+    paddr_t base;
+    uint64_t size;
+    char name[BOOT_MAX_STRING]; /* the loader's command line for it; may be "" */
+};
+
+struct boot_params {
+    struct phys_region ram[BOOT_MAX_RAM_REGIONS];
+    unsigned ram_count;
+    struct phys_region reserved[BOOT_MAX_RESERVED_REGIONS];
+    unsigned reserved_count;
+    /* MMIO ranges of devices the kernel knows of (UART, interrupt
+     * controller, ...); handed to the root task as device untyped later. */
+    struct phys_region devices[BOOT_MAX_DEVICE_REGIONS];
+    unsigned device_count;
+    struct boot_module modules[BOOT_MAX_MODULES];
+    unsigned module_count;
+    char cmdline[BOOT_MAX_STRING];     /* kernel command line, "" if none */
+    char loader[BOOT_MAX_STRING];      /* e.g. "multiboot1", "GRUB 2.06", "OpenSBI" */
+    char platform[BOOT_MAX_STRING];    /* e.g. "QEMU q35", DT model string */
+    uint64_t timer_hz;                 /* timer input frequency, 0 if unknown */
+    /* The kernel image in physical memory, [base, base + size), bss
+     * included. The arch sets it; the generic kernel reserves it too (a
+     * duplicate entry in reserved[] is harmless). */
+    paddr_t kernel_phys_base;
+    uint64_t kernel_phys_size;
+};
+
+/* Helpers for arch boot code filling the structure; each returns false
+ * (and records nothing) when the table is full. */
+bool boot_params_add_ram(struct boot_params *bp, paddr_t base, uint64_t size);
+bool boot_params_add_reserved(struct boot_params *bp, paddr_t base, uint64_t size);
+bool boot_params_add_device(struct boot_params *bp, paddr_t base, uint64_t size);
+bool boot_params_add_module(struct boot_params *bp, paddr_t base, uint64_t size,
+                            const char *name);
+/* Copies at most BOOT_MAX_STRING - 1 bytes and always terminates. */
+void boot_params_set_string(char dst[BOOT_MAX_STRING], const char *src);

@@ -1,0 +1,17 @@
+/*
+ * Filling the boot-info page (struct bk_bootinfo, defined in kernel/abi.toml).
+ */
+#pragma once
+
+#include <bulkhead/abi.h>
+
+#include "boot/boot_params.h"
+#include "boot/bootimage.h"
+#include "boot/memmap.h"
+
+_Static_assert(sizeof(struct bk_bootinfo) <= 4096, "boot info must fit one page");
+
+/* Describes the kernel, the memory map (free memory as untyped, devices,
+ * reserved ranges; sorted by address) and the boot image's modules. */
+void bootinfo_fill(struct bk_bootinfo *bi, const struct boot_params *bp,
+                   const struct bootimage *img, const struct memmap *free_mem);

@@ -1,0 +1,103 @@
+/*
+ * Building the root task at boot (see roottask.h). Every page comes from the
+ * boot memory map; what is left afterwards is described in the boot-info
+ * page as the root task's untyped memory.
+ */
+#include "boot/roottask.h"
+
+#include <bulkhead/abi.h>
+
+#include "arch.h"
+#include "boot/bootinfo.h"
+#include "elf.h"
+#include "kernel.h"
+
+/* Keep the root task's pages out of the first MiB (firmware and DMA areas). */
+#define BOOT_ALLOC_MIN MB(1)
+
+struct loader {
+    struct memmap *mem;
+    arch_vspace_t *vs;
+};
+
+static paddr_t alloc_zeroed_page(void *ctx)
+{
+    struct loader *l = ctx;
+    paddr_t pa = memmap_alloc_page(l->mem, BOOT_ALLOC_MIN);
+    if (pa)
+        memset(arch_phys_to_virt(pa), 0, ARCH_PAGE_SIZE);
+    return pa;
+}
+
+static void *map_new_page(void *ctx, vaddr_t va, unsigned rights)
+{
+    struct loader *l = ctx;
+    paddr_t pa = alloc_zeroed_page(l);
+    if (!pa)
+        panic("root task: out of memory while loading");
+    if (!arch_vspace_map(l->vs, va, pa, rights, alloc_zeroed_page, l))
+        panic("root task: cannot map 0x%lx", va);
+    return arch_phys_to_virt(pa);
+}
+
+static void load_program(struct loader *l, const struct bootimage_module *m, vaddr_t *entry)
+{
+    struct elf_limits limits = {
+        .machine = ARCH_ELF_MACHINE,
+        .user_min = BK_USER_IMAGE_MIN,
+        .user_max = BK_ROOT_STACK_TOP - BK_ROOT_STACK_SIZE, /* below stack and boot info */
+        .page_size = ARCH_PAGE_SIZE,
+    };
+    struct elf_info info;
+    char err[160];
+    if (!elf_check(m->data, m->size, &limits, &info, err, sizeof(err)))
+        panic("root task '%s': %s", m->name, err);
+    if (!elf_load(m->data, &info, ARCH_PAGE_SIZE, map_new_page, l))
+        panic("root task '%s': out of memory while loading", m->name);
+    *entry = info.entry;
+    kprintf("bulkhead: root task '%s': %u segments, entry 0x%lx\n", m->name,
+            info.segment_count, info.entry);
+}
+
+static void map_stack(struct loader *l)
+{
+    for (vaddr_t va = BK_ROOT_STACK_TOP - BK_ROOT_STACK_SIZE; va < BK_ROOT_STACK_TOP;
+         va += ARCH_PAGE_SIZE)
+        map_new_page(l, va, VM_READ | VM_WRITE);
+}
+
+/* The boot image stays where the loader put it; the root task sees it
+ * read-only, so it can load further programs from it. */
+static void map_boot_image(struct loader *l, paddr_t image_pa, uint64_t size)
+{
+    for (uint64_t off = 0; off < size; off += ARCH_PAGE_SIZE) {
+        if (!arch_vspace_map(l->vs, BK_ROOT_BOOTIMAGE_VADDR + off, image_pa + off, VM_READ,
+                             alloc_zeroed_page, l))
+            panic("root task: cannot map the boot image");
+    }
+}
+
+void roottask_create(struct thread *t, arch_vspace_t *vs, const struct boot_params *bp,
+                     const struct bootimage *img, paddr_t image_pa, struct memmap *mem)
+{
+    struct loader l = { mem, vs };
+    paddr_t root = alloc_zeroed_page(&l);
+    if (!root || !arch_vspace_init(vs, root))
+        panic("root task: cannot create its address space");
+    vaddr_t entry;
+    load_program(&l, &img->modules[img->root_index], &entry);
+    map_stack(&l);
+    map_boot_image(&l, image_pa, img->size);
+    paddr_t bi_page = alloc_zeroed_page(&l);
+    if (!bi_page || !arch_vspace_map(vs, BK_ROOT_BOOTINFO_VADDR, bi_page, VM_READ,
+                                     alloc_zeroed_page, &l))
+        panic("root task: cannot map the boot-info page");
+    /* Last: the boot-info page lists what is still free as untyped memory. */
+    bootinfo_fill(arch_phys_to_virt(bi_page), bp, img, mem);
+
+    memset(t, 0, sizeof(*t));
+    t->vspace = vs;
+    t->state = THREAD_RUNNABLE;
+    memcpy(t->name, "roottask", sizeof("roottask"));
+    arch_regs_init(&t->regs, entry, BK_ROOT_STACK_TOP, BK_ROOT_BOOTINFO_VADDR);
+}

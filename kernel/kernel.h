@@ -1,0 +1,37 @@
+/*
+ * Kernel-wide services: console output, panic, exit statuses and the small
+ * string library the freestanding kernel needs.
+ */
+#pragma once
+
+#include "types.h"
+#include <stdarg.h>
+
+/* The machine's exit status, passed to arch_shutdown(). The runner
+ * (tools/bkqemu.py) decodes it from QEMU's exit code. */
+enum kernel_exit {
+    KERNEL_EXIT_PASS = 0,       /* root task exited with status 0 */
+    KERNEL_EXIT_FAIL = 1,       /* root task exited with a non-zero status */
+    KERNEL_EXIT_USER_FAULT = 2, /* root task stopped by an unhandled fault */
+    KERNEL_EXIT_PANIC = 3,      /* the kernel panicked (bad boot image, kernel fault) */
+};
+
+/* printf subset: %d %i %u %x %X %p %s %c %%, with l/ll/z length, width,
+ * '0' and '-' flags, and precision for %s. */
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kvprintf(const char *fmt, va_list ap);
+
+/* Prints "PANIC: <message>" and stops the machine with KERNEL_EXIT_PANIC. */
+NORETURN void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Stops the machine with `status` after a final console line. */
+NORETURN void kernel_shutdown(int status, const char *why);
+
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);

@@ -1,0 +1,71 @@
+/*
+ * Syscall dispatch. Each handler decodes and checks all of its arguments
+ * before it acts, so a failing call has no side effects; errors come back as
+ * -BK_ERR_* (see kernel/abi.toml).
+ */
+#include <bulkhead/abi.h>
+
+#include "arch.h"
+#include "kernel.h"
+#include "thread.h"
+#include "vspace.h"
+
+static long sys_debug_putc(struct thread *t)
+{
+    kprintf("%c", (char)arch_syscall_arg(&t->regs, 0));
+    return 0;
+}
+
+static long sys_debug_write(struct thread *t)
+{
+    vaddr_t buf = arch_syscall_arg(&t->regs, 0);
+    unsigned long len = arch_syscall_arg(&t->regs, 1);
+    if (len > BK_DEBUG_WRITE_MAX)
+        return -BK_ERR_RANGE;
+    if (!vspace_user_range_ok(t->vspace, buf, len, VM_READ))
+        return -BK_ERR_INVALID_ADDRESS;
+    char chunk[64];
+    for (unsigned long done = 0; done < len;) {
+        size_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
+        vspace_copy_from_user(t->vspace, chunk, buf + done, n);
+        for (size_t i = 0; i < n; i++)
+            kprintf("%c", chunk[i]);
+        done += n;
+    }
+    return (long)len;
+}
+
+static long sys_debug_ticks(struct thread *t)
+{
+    (void)t;
+    return (long)kernel_ticks();
+}
+
+static long sys_thread_exit(struct thread *t)
+{
+    t->exit_status = (long)arch_syscall_arg(&t->regs, 0);
+    t->state = THREAD_EXITED;
+    kprintf("bulkhead: thread '%s' exited with status %ld\n", t->name, t->exit_status);
+    kernel_shutdown(t->exit_status == 0 ? KERNEL_EXIT_PASS : KERNEL_EXIT_FAIL,
+                    "root task exited");
+}
+
+typedef long (*syscall_fn)(struct thread *t);
+
+static const syscall_fn syscall_table[BK_SYS_COUNT] = {
+    [BK_SYS_DEBUG_PUTC] = sys_debug_putc,
+    [BK_SYS_DEBUG_WRITE] = sys_debug_write,
+    [BK_SYS_DEBUG_TICKS] = sys_debug_ticks,
+    [BK_SYS_THREAD_EXIT] = sys_thread_exit,
+};
+
+void kernel_syscall(void)
+{
+    struct thread *t = current_thread;
+    unsigned long nr = arch_syscall_number(&t->regs);
+    long result = -BK_ERR_INVALID_SYSCALL;
+    if (nr < BK_SYS_COUNT && syscall_table[nr])
+        result = syscall_table[nr](t);
+    arch_syscall_set_result(&t->regs, (unsigned long)result);
+    thread_resume_current();
+}

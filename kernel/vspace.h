@@ -1,0 +1,17 @@
+/*
+ * Generic address-space helpers on top of the arch page-table hooks: the
+ * kernel reads user memory only by translating each page and going through
+ * the direct map, so a bad user pointer is an error code, never a kernel
+ * fault, and SMAP can stay on.
+ */
+#pragma once
+
+#include "arch.h"
+#include "types.h"
+
+/* True if every byte of [va, va + len) is mapped for the user with at
+ * least `rights`. A zero-length range is always fine. */
+bool vspace_user_range_ok(const arch_vspace_t *vs, vaddr_t va, size_t len, unsigned rights);
+
+/* Copies from user memory already checked with vspace_user_range_ok(). */
+void vspace_copy_from_user(const arch_vspace_t *vs, void *dst, vaddr_t va, size_t len);

@@ -1,0 +1,8 @@
+# libsys sources for ${arch} (included from bulkhead_add_arch()).
+set(LIBSYS_SOURCES
+  ${CMAKE_SOURCE_DIR}/libsys/arch/${arch}/crt0.S
+  ${CMAKE_SOURCE_DIR}/libsys/src/start.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/printf.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/string.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/errors.c
+)

@@ -1,0 +1,102 @@
+/*
+ * The root task: the first user program, started by the kernel with every
+ * free page of RAM as untyped memory. Today it reports what the kernel told
+ * it in the boot-info page, checks that the kernel rejects bad syscalls with
+ * the documented errors, checks that the timer keeps ticking while it runs
+ * in user mode, and exits. (The memory, IO and scheduler servers it will
+ * start come with the object model.)
+ */
+#include <bulkhead/sys.h>
+
+static int failures;
+
+static void expect(int ok, const char *what)
+{
+    debug_printf("roottask: %s: %s\n", ok ? "ok" : "FAILED", what);
+    if (!ok)
+        failures++;
+}
+
+static const char *region_kind(uint32_t kind)
+{
+    switch (kind) {
+    case BK_REGION_UNTYPED: return "untyped";
+    case BK_REGION_DEVICE: return "device";
+    case BK_REGION_RESERVED: return "reserved";
+    default: return "?";
+    }
+}
+
+static void print_bootinfo(const struct bk_bootinfo *bi)
+{
+    debug_printf("roottask: kernel %s %s on %s, booted by %s, platform %s\n", bi->kernel_name,
+                 bi->kernel_version, bi->arch, bi->loader, bi->platform);
+    debug_printf("roottask: %u memory regions, %llu KiB untyped:\n", bi->region_count,
+                 (unsigned long long)(bi->untyped_bytes >> 10));
+    for (uint32_t i = 0; i < bi->region_count; i++) {
+        const struct bk_mem_region *r = &bi->regions[i];
+        debug_printf("roottask:   %-8s 0x%012llx - 0x%012llx (%llu KiB)\n", region_kind(r->kind),
+                     (unsigned long long)r->base, (unsigned long long)(r->base + r->size),
+                     (unsigned long long)(r->size >> 10));
+    }
+    for (uint32_t i = 0; i < bi->module_count; i++) {
+        const struct bk_boot_module *m = &bi->modules[i];
+        debug_printf("roottask:   module %s at 0x%llx, %llu bytes%s\n", m->name,
+                     (unsigned long long)m->vaddr, (unsigned long long)m->size,
+                     (m->flags & BK_MODULE_ROOT) ? " (root task)" : "");
+    }
+}
+
+static void check_bootinfo(const struct bk_bootinfo *bi)
+{
+    expect(bi->magic == BK_BOOTINFO_MAGIC && bi->version == BK_BOOTINFO_VERSION &&
+               bi->size == sizeof(*bi),
+           "boot-info page has the right magic, version and size");
+    expect(bi->untyped_bytes > 0 && bi->region_count > 0, "boot info lists untyped memory");
+    int root_found = 0;
+    for (uint32_t i = 0; i < bi->module_count; i++) {
+        const struct bk_boot_module *m = &bi->modules[i];
+        /* The boot image is mapped for us: our own ELF must be readable there. */
+        const unsigned char *elf = (const unsigned char *)(uintptr_t)m->vaddr;
+        if ((m->flags & BK_MODULE_ROOT) && m->size >= 4 && elf[0] == 0x7f && elf[1] == 'E')
+            root_found = 1;
+    }
+    expect(root_found, "own ELF image readable through the mapped boot image");
+}
+
+static void check_syscall_errors(void)
+{
+    long r = sys_debug_write((const char *)0x1000, 16);
+    expect(r == -BK_ERR_INVALID_ADDRESS, "debug_write of an unmapped buffer fails with INVALID_ADDRESS");
+    r = sys_debug_write((const char *)0xffffffff80000000ull, 16);
+    expect(r == -BK_ERR_INVALID_ADDRESS, "debug_write of a kernel address fails with INVALID_ADDRESS");
+    r = sys_debug_write("x", BK_DEBUG_WRITE_MAX + 1);
+    expect(r == -BK_ERR_RANGE, "debug_write longer than BK_DEBUG_WRITE_MAX fails with RANGE");
+    r = bk_syscall_raw(0x7fff, 1, 2, 3, 4, 5, 6);
+    expect(r == -BK_ERR_INVALID_SYSCALL, "an unknown syscall number fails with INVALID_SYSCALL");
+    debug_printf("roottask: (error name for %ld is %s)\n", r, bk_error_name(r));
+}
+
+/* Spins in user mode until the kernel's tick counter moves: shows that timer
+ * interrupts reach the kernel while user code runs and that it returns. */
+static void check_timer(void)
+{
+    long start = sys_debug_ticks();
+    long now = start;
+    for (unsigned long spins = 0; spins < 200000000ul && now < start + 3; spins++) {
+        if ((spins & 0xfff) == 0)
+            now = sys_debug_ticks();
+    }
+    expect(now >= start + 3, "timer ticks advance while user code runs");
+}
+
+int main(const struct bk_bootinfo *bi)
+{
+    debug_puts("roottask: hello from user mode\n");
+    print_bootinfo(bi);
+    check_bootinfo(bi);
+    check_syscall_errors();
+    check_timer();
+    debug_printf("roottask: %s, exiting\n", failures ? "checks FAILED" : "all checks passed");
+    return failures;
+}

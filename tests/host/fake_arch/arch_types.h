@@ -1,0 +1,22 @@
+/*
+ * The fake architecture used by host unit tests: the same names every port
+ * defines in its <arch_types.h>, with host-friendly values.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define ARCH_NAME "host"
+#define ARCH_ELF_MACHINE 62 /* tests use x86-64 ELF files */
+#define ARCH_PAGE_SIZE 4096u
+#define ARCH_USER_VADDR_MAX 0x0000800000000000ull
+
+typedef struct arch_regs {
+    uint64_t gpr[32];
+    uint64_t pc;
+    uint64_t sp;
+} arch_regs_t;
+
+typedef struct arch_vspace {
+    uint64_t root;
+} arch_vspace_t;

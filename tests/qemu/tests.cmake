@@ -1,0 +1,108 @@
+# QEMU system tests for ${arch} (included from bulkhead_add_arch()). Each
+# boots the kernel under TCG through tools/runtest.py, which asserts the
+# serial output and the kernel's exit status decoded from QEMU's exit code.
+set(out ${CMAKE_BINARY_DIR}/${arch})
+set(kernel ${out}/kernel.elf)
+set(run ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/runtest.py --arch ${arch}
+    --kernel ${kernel})
+
+function(bulkhead_qemu_test name)
+  add_test(NAME ${arch}/${name} COMMAND ${run} ${ARGN})
+  set_tests_properties(${arch}/${name} PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+endfunction()
+
+# Boot to the root task, which checks the boot info, syscall errors and the
+# timer, then exits 0.
+set(boot_expect --expect "Bulkhead .*\\(${arch}\\)" --expect "roottask: hello from user mode"
+    --expect "roottask: ok: boot-info page has the right magic"
+    --expect "roottask: ok: timer ticks advance while user code runs"
+    --expect "roottask: all checks passed" --reject "FAILED|PANIC")
+bulkhead_qemu_test(boot --image ${out}/bootimage.img --status pass ${boot_expect})
+bulkhead_qemu_test(boot-4g-ram --image ${out}/bootimage.img --memory 4G --status pass ${boot_expect})
+if(arch STREQUAL "x86_64")
+  # A CPU without SMEP/SMAP/PCID/FSGSBASE/1 GiB pages.
+  bulkhead_qemu_test(boot-qemu64-cpu --image ${out}/bootimage.img --cpu qemu64 --status pass
+                     ${boot_expect})
+  set(iso ${out}/bulkhead.iso)
+  add_custom_command(OUTPUT ${iso}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/mkiso.py --kernel ${kernel}
+            --image ${out}/bootimage.img -o ${iso}
+    DEPENDS kernel-${arch} bootimage-${arch} ${kernel} ${out}/bootimage.img
+            ${CMAKE_SOURCE_DIR}/tools/mkiso.py
+    COMMENT "Making the GRUB ISO ${iso}")
+  add_custom_target(iso-${arch} ALL DEPENDS ${iso})
+  bulkhead_qemu_test(boot-grub-iso --iso ${iso} --status pass --expect "loader: GRUB"
+                     ${boot_expect})
+else()
+  bulkhead_qemu_test(boot-fw-dynamic --image ${out}/bootimage.img --status pass
+                     --bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+                     ${boot_expect})
+  bulkhead_qemu_test(boot-128m-ram --image ${out}/bootimage.img --memory 128M --status pass
+                     ${boot_expect})
+endif()
+
+# User faults: reported, the thread stops, the kernel keeps running.
+set(fault_kinds null-read write-code exec-data illegal privileged kernel-read write-bootinfo)
+set(fault_expect_null-read "page fault at address 0x0 \\(read\\)")
+set(fault_expect_write-code "page fault at address 0x4[0-9a-f]+ \\(write\\)")
+set(fault_expect_exec-data "page fault at address 0x[0-9a-f]+ \\(execute\\)")
+set(fault_expect_illegal "illegal instruction")
+if(arch STREQUAL "x86_64")
+  set(fault_expect_privileged "protection fault")
+else()
+  set(fault_expect_privileged "illegal instruction")
+endif()
+set(fault_expect_kernel-read "page fault at address 0xffffffff80000000 \\(read\\)")
+set(fault_expect_write-bootinfo "page fault at address 0x10000000 \\(write\\)")
+set(kind_number 1)
+foreach(kind IN LISTS fault_kinds)
+  bulkhead_user_program(${arch} fault-${kind} SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/fault.c
+                        DEFINES FAULT_KIND=${kind_number})
+  bulkhead_boot_image(${arch} fault-${kind}-image ROOT fault-${kind})
+  bulkhead_qemu_test(user-fault-${kind} --image ${out}/fault-${kind}-image.img
+    --status user-fault --expect "faulttest: kind ${kind_number}"
+    --expect "user fault: thread 'roottask': ${fault_expect_${kind}}"
+    --expect "thread 'roottask' stopped"
+    --expect "kernel still running: [0-9]+ timer ticks"
+    --reject "survived the fault|PANIC")
+  math(EXPR kind_number "${kind_number} + 1")
+endforeach()
+
+# Bad boot images and no boot image: a clear panic, never a hang or a jump.
+set(bad_expect_truncated "boot image: truncated: header says [0-9]+ bytes, boot loader delivered [0-9]+")
+set(bad_expect_short-header "boot image: truncated: [0-9]+ bytes, the header alone is 64")
+set(bad_expect_bad-magic "boot image: bad magic")
+set(bad_expect_bad-header-crc "boot image: header checksum mismatch")
+set(bad_expect_wrong-arch "boot image: built for architecture '[a-z0-9_]+', this kernel is ${arch}")
+set(bad_expect_bad-table-crc "boot image: module table checksum mismatch")
+set(bad_expect_module-out-of-bounds "boot image: module 0 'roottask' .* lies outside the image data")
+set(bad_expect_module-crc "boot image: module 0 'roottask' checksum mismatch")
+set(bad_expect_no-root "boot image: 0 modules are marked as the root task")
+set(bad_expect_elf-bad-magic "root task 'roottask': ELF: bad magic")
+set(bad_expect_elf-wrong-machine "root task 'roottask': ELF: machine 40, this kernel runs machine")
+set(bad_expect_elf-phdrs-out-of-file "root task 'roottask': ELF: program headers .* run past the file end")
+set(bad_expect_elf-segment-out-of-file "root task 'roottask': ELF: segment [0-9]+ .* runs past the file end")
+set(bad_expect_elf-segment-in-kernel-half "root task 'roottask': ELF: segment [0-9]+ at 0xffffffff80000000 .* is outside user memory")
+set(bad_expect_elf-entry-outside "root task 'roottask': ELF: entry point 0x10 is not inside an executable segment")
+foreach(kind truncated short-header bad-magic bad-header-crc wrong-arch bad-table-crc
+             module-out-of-bounds module-crc no-root elf-bad-magic elf-wrong-machine
+             elf-phdrs-out-of-file elf-segment-out-of-file elf-segment-in-kernel-half
+             elf-entry-outside)
+  set(bad ${out}/bad-${kind}.img)
+  add_custom_command(OUTPUT ${bad}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/mkbootimage.py --corrupt ${kind}
+            -i ${out}/bootimage.img -o ${bad}
+    DEPENDS bootimage-${arch} ${out}/bootimage.img ${CMAKE_SOURCE_DIR}/tools/bootimage.py)
+  add_custom_target(bad-${kind}-${arch} ALL DEPENDS ${bad})
+  bulkhead_qemu_test(bad-image-${kind} --image ${bad} --status panic
+                     --expect "PANIC: ${bad_expect_${kind}}" --reject "roottask: hello")
+endforeach()
+bulkhead_qemu_test(no-boot-image --status panic --expect "PANIC: no boot image")
+
+# Kernel-mode exceptions print a report and stop with the panic status.
+bulkhead_qemu_test(kernel-fault-page --image ${out}/bootimage.img --status panic
+  --append "bulkhead.selftest=kernel-pagefault" --expect "selftest: reading 0x8 in kernel mode"
+  --expect "(?i)page fault" --expect "PANIC" --reject "roottask: hello")
+bulkhead_qemu_test(kernel-fault-illegal --image ${out}/bootimage.img --status panic
+  --append "bulkhead.selftest=kernel-illegal" --expect "(?i)illegal|invalid opcode"
+  --expect "PANIC" --reject "roottask: hello")

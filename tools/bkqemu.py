@@ -1,0 +1,70 @@
+"""QEMU command lines and exit-status decoding, shared by `bulkhead run`,
+the test runner and the benchmarks.
+
+The kernel reports its exit status (enum kernel_exit in kernel/kernel.h) through
+a QEMU device: on x86-64 isa-debug-exit (QEMU exits 33 + 2*status), on RISC-V the
+SiFive test device (QEMU exits 32 + status). Any other exit code means the
+kernel never got to report (QEMU error, reset or triple fault with -no-reboot).
+"""
+import shutil
+
+STATUS_NAMES = {0: "pass", 1: "fail", 2: "user-fault", 3: "panic"}
+OPENSBI_FW_DYNAMIC = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+ARCHES = ("x86_64", "riscv64")
+
+
+def qemu_binary(arch):
+    return {"x86_64": "qemu-system-x86_64", "riscv64": "qemu-system-riscv64"}[arch]
+
+
+def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M", cpu=None,
+            bios=None, kvm=False, interactive=False, icount=False, extra=()):
+    """Returns the argv that boots `kernel` (or `iso`) with boot image `image`."""
+    cmd = [qemu_binary(arch)]
+    if arch == "x86_64":
+        cmd += ["-M", "q35", "-cpu", cpu or ("host" if kvm else "max"),
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    else:
+        cmd += ["-M", "virt", "-bios", bios or "default"]
+        if cpu:
+            cmd += ["-cpu", cpu]
+    cmd += ["-accel", "kvm" if kvm else "tcg", "-m", memory, "-no-reboot"]
+    if interactive:
+        cmd += ["-nographic"]
+    else:
+        cmd += ["-display", "none", "-serial", "stdio", "-monitor", "none"]
+    if icount:
+        cmd += ["-icount", "shift=0,sleep=off"]
+    if iso:
+        cmd += ["-cdrom", str(iso)]
+    else:
+        cmd += ["-kernel", str(kernel)]
+        if image:
+            cmd += ["-initrd", str(image)]
+        if append:
+            cmd += ["-append", append]
+    return cmd + list(extra)
+
+
+def decode_status(arch, code):
+    """Maps QEMU's exit code to the kernel's status name, or None."""
+    if arch == "x86_64":
+        if code >= 33 and code % 2 == 1:
+            return STATUS_NAMES.get((code - 33) // 2)
+        return None
+    if 32 <= code < 48:
+        return STATUS_NAMES.get(code - 32)
+    return None
+
+
+def describe_exit(arch, code):
+    status = decode_status(arch, code)
+    if status:
+        return f"kernel status '{status}' (QEMU exit code {code})"
+    if code == 0:
+        return "QEMU exited 0 without a kernel status (machine reset or triple fault?)"
+    return f"QEMU exited {code} without a kernel status (QEMU error or crash)"
+
+
+def missing_tools(arch):
+    return [b for b in (qemu_binary(arch),) if shutil.which(b) is None]

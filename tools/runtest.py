@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Boot Bulkhead under QEMU (TCG) and check what it printed and how it ended.
+
+  runtest.py --arch x86_64 --kernel kernel.elf --image boot.img --status pass \\
+             --expect 'roottask: hello' --reject 'PANIC'
+
+Passes when QEMU ends within --timeout with the given kernel status, every
+--expect regex matches the serial output, and no --reject regex does. On failure
+prints the command, the reason and the whole serial output.
+"""
+import argparse
+import pathlib
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import bkqemu  # noqa: E402
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", required=True, choices=bkqemu.ARCHES)
+    ap.add_argument("--kernel")
+    ap.add_argument("--image")
+    ap.add_argument("--iso")
+    ap.add_argument("--append")
+    ap.add_argument("--memory", default="512M")
+    ap.add_argument("--cpu")
+    ap.add_argument("--bios")
+    ap.add_argument("--status", required=True, choices=sorted(bkqemu.STATUS_NAMES.values()))
+    ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--reject", action="append", default=[])
+    ap.add_argument("--timeout", type=float, default=60)
+    return ap.parse_args()
+
+
+def main():
+    a = parse_args()
+    cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
+                         memory=a.memory, cpu=a.cpu, bios=a.bios)
+    print("$ " + " ".join(cmd), flush=True)
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=a.timeout)
+        output, code = proc.stdout.decode(errors="replace"), proc.returncode
+    except subprocess.TimeoutExpired as e:
+        output, code = (e.stdout or b"").decode(errors="replace"), None
+    problems = []
+    if code is None:
+        problems.append(f"timed out after {a.timeout:.0f} s (hang?)")
+    elif bkqemu.decode_status(a.arch, code) != a.status:
+        problems.append(f"expected kernel status '{a.status}', got: {bkqemu.describe_exit(a.arch, code)}")
+    for pattern in a.expect:
+        if not re.search(pattern, output):
+            problems.append(f"expected output not found: /{pattern}/")
+    for pattern in a.reject:
+        m = re.search(pattern, output)
+        if m:
+            problems.append(f"rejected output found: /{pattern}/ matched {m.group(0)!r}")
+    if problems:
+        print("---- serial output ----\n" + output + "---- end ----")
+        for p in problems:
+            print("FAIL: " + p)
+        return 1
+    print(f"PASS: {bkqemu.describe_exit(a.arch, code)}; {len(a.expect)} expected lines found")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
