@@ -137,7 +137,7 @@ CORRUPTIONS = {
     "truncated": lambda img: img[: len(img) // 2],
     "short-header": lambda img: img[:40],
     "bad-magic": lambda img: img.__setitem__(slice(0, 8), b"NOTBKIMG"),
-    "bad-header-crc": lambda img: img.__setitem__(12, img[12] ^ 0xFF),
+    "bad-header-crc": lambda img: img.__setitem__(56, img[56] ^ 0xFF),  # the reserved field
     "wrong-arch": lambda img: _rewrite_header(
         img, arch=b"riscv64" if bytes(img[40:46]) == b"x86_64" else b"x86_64"),
     "bad-table-crc": lambda img: img.__setitem__(HEADER.size + 40, img[HEADER.size + 40] ^ 1),
@@ -148,7 +148,7 @@ CORRUPTIONS = {
     "elf-wrong-machine": lambda img: _patch_root_elf(img, _set("<H", 0x12, 40)),
     "elf-phdrs-out-of-file": lambda img: _patch_root_elf(img, _set("<Q", 0x20, 1 << 32)),
     "elf-segment-out-of-file": lambda img: _patch_root_elf(
-        img, lambda elf: struct.pack_into("<Q", elf, _first_load(elf) + 32, 1 << 40)),
+        img, lambda elf: struct.pack_into("<Q", elf, _first_load(elf) + 8, 1 << 40)),
     "elf-segment-in-kernel-half": lambda img: _patch_root_elf(
         img, lambda elf: struct.pack_into("<Q", elf, _first_load(elf) + 16, 0xFFFFFFFF80000000)),
     "elf-entry-outside": lambda img: _patch_root_elf(img, _set("<Q", 0x18, 0x10)),

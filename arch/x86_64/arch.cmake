@@ -1,5 +1,17 @@
 # x86-64 port: sources, compiler flags and linker script.
 set(ARCH_SOURCES
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/boot.S
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/early.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/serial.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/power.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/cpu.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/paging.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/apic.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.S
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/user.c
+  # The multiboot parser is generic C (host-tested) used only by this port.
+  ${CMAKE_SOURCE_DIR}/kernel/boot/multiboot.c
 )
 set(ARCH_KERNEL_CFLAGS --target=x86_64-unknown-elf -mno-red-zone -mgeneral-regs-only
     -mcmodel=kernel)

@@ -20,7 +20,7 @@
 #define BOOT_MAX_RESERVED_REGIONS 32
 #define BOOT_MAX_DEVICE_REGIONS 32
 #define BOOT_MAX_MODULES 8
-#define BOOT_MAX_STRING 128
+#define BOOT_MAX_STRING 256
 
 /* A physical address range [base, base + size). */
 struct phys_region {

@@ -1,0 +1,51 @@
+/*
+ * Per-hart state (struct riscv_cpu, one per hart) and the idle wait. Only
+ * the boot hart runs for now; SMP adds a stack and a struct per hart.
+ */
+#include "cpu.h"
+
+#include "port.h"
+#include "riscv.h"
+
+#include <stddef.h>
+
+/* trap.S addresses these fields by number. */
+_Static_assert(offsetof(struct riscv_cpu, kernel_sp) == CPU_KERNEL_SP, "CPU_KERNEL_SP");
+_Static_assert(offsetof(struct riscv_cpu, user_regs) == CPU_USER_REGS, "CPU_USER_REGS");
+_Static_assert(offsetof(struct riscv_cpu, scratch) == CPU_SCRATCH, "CPU_SCRATCH");
+_Static_assert(offsetof(arch_regs_t, gpr[10]) == 10 * 8, "arch_regs_t.gpr");
+_Static_assert(offsetof(arch_regs_t, pc) == REGS_PC, "REGS_PC");
+_Static_assert(offsetof(struct kernel_frame, sepc) == KFRAME_SEPC, "KFRAME_SEPC");
+_Static_assert(offsetof(struct kernel_frame, stval) == KFRAME_STVAL, "KFRAME_STVAL");
+_Static_assert(sizeof(struct kernel_frame) == KFRAME_SIZE && KFRAME_SIZE % 16 == 0,
+               "KFRAME_SIZE (the stack stays 16-byte aligned)");
+
+static struct riscv_cpu cpus[RISCV_MAX_CPUS];
+
+extern char boot_stack_top[]; /* entry.S */
+
+/* Runs first on the boot hart: tp = its struct, sscratch = 0 (we are in
+ * the kernel), and the trap vector, so faults from here on are reported. */
+BOOT_CODE void cpu_init_boot_hart(uint64_t hart_id)
+{
+    struct riscv_cpu *cpu = &cpus[0];
+    cpu->hart_id = hart_id;
+    cpu->kernel_sp = (uint64_t)boot_stack_top;
+    __asm__ volatile("mv tp, %0" ::"r"(cpu));
+    csr_write(sscratch, 0);
+    csr_write(stvec, (uint64_t)riscv_trap_entry); /* MODE 0: direct */
+    csr_write(sie, 0);
+}
+
+/* wfi wakes when an interrupt is pending and enabled in sie, even with
+ * sstatus.SIE clear (Privileged 3.3.3), so the hart sleeps with SIE clear
+ * and only opens the window once something is pending: nothing can slip
+ * in between the check and the sleep. The handler runs when SIE is set. */
+void arch_idle_wait(void)
+{
+    while ((csr_read(sip) & csr_read(sie)) == 0)
+        __asm__ volatile("wfi");
+    csr_set(sstatus, SSTATUS_SIE);
+    __asm__ volatile("nop");
+    csr_clear(sstatus, SSTATUS_SIE);
+}

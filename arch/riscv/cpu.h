@@ -1,0 +1,63 @@
+/*
+ * Per-hart state of the RISC-V port, kept in one struct per hart so SMP
+ * only adds more of them. In kernel mode tp holds this hart's struct
+ * riscv_cpu; in user mode sscratch does (and is 0 while in the kernel), so
+ * the trap vector can tell where it came from and where to save.
+ *
+ * The CPU_* offsets are used by trap.S; cpu.c checks them against the
+ * struct at compile time.
+ */
+#pragma once
+
+#define CPU_KERNEL_SP 0  /* top of this hart's kernel stack */
+#define CPU_USER_REGS 8  /* arch_regs_t the next user trap saves into */
+#define CPU_SCRATCH 16   /* trap entry spills t0 here */
+
+/* arch_regs_t offsets: gpr[n] at 8 * n, then pc. */
+#define REGS_PC 256
+
+/* The frame trap.S pushes for a trap taken in kernel mode. */
+#define KFRAME_SEPC 256
+#define KFRAME_SSTATUS 264
+#define KFRAME_SCAUSE 272
+#define KFRAME_STVAL 280
+#define KFRAME_SIZE 288
+
+#ifndef __ASSEMBLER__
+#include "arch.h"
+
+struct riscv_cpu {
+    uint64_t kernel_sp;
+    arch_regs_t *user_regs;
+    uint64_t scratch;
+    arch_vspace_t *user_vspace; /* address space of user_regs' thread */
+    uint64_t satp;              /* what satp holds now */
+    uint64_t hart_id;
+    uint64_t timer_interval;    /* timebase ticks per kernel tick, 0 = stopped */
+    uint64_t timer_next;        /* time of the next tick */
+};
+
+/* Registers saved by trap.S for a trap taken in kernel mode. */
+struct kernel_frame {
+    uint64_t gpr[32]; /* gpr[2] is sp before the trap */
+    uint64_t sepc, sstatus, scause, stval;
+};
+
+static inline struct riscv_cpu *this_cpu(void)
+{
+    struct riscv_cpu *cpu;
+    __asm__("mv %0, tp" : "=r"(cpu));
+    return cpu;
+}
+
+/* cpu.c */
+void cpu_init_boot_hart(uint64_t hart_id);
+
+/* trap.S */
+void riscv_trap_entry(void);
+NORETURN void riscv_return_to_user(const arch_regs_t *regs);
+
+/* trap.c: called from trap.S */
+NORETURN void riscv_user_trap(void);
+void riscv_kernel_trap(struct kernel_frame *frame);
+#endif

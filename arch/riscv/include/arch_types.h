@@ -1,0 +1,32 @@
+/*
+ * RISC-V 64 (RV64, Sv39) definitions the generic kernel sees through
+ * <arch_types.h>: names, constants, the saved user register state and the
+ * address space handle.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define ARCH_NAME "riscv64"
+#define ARCH_ELF_MACHINE 243 /* EM_RISCV */
+#define ARCH_PAGE_SIZE 4096u
+/* Sv39 user half: VA bit 38 clear, so user addresses stop at 2^38. */
+#define ARCH_USER_VADDR_MAX 0x0000004000000000ull
+
+/* A user thread's registers as saved on a trap. gpr[n] is register xn
+ * (gpr[0] stays 0: x0 is hard-wired); pc is where the thread resumes
+ * (sepc). sstatus is not user state: arch_user_enter() sets it. Offsets
+ * are fixed: arch/riscv/trap.S reads and writes this layout. */
+typedef struct arch_regs {
+    uint64_t gpr[32];
+    uint64_t pc;
+} arch_regs_t;
+
+/* An Sv39 address space: the physical address of its root table and the
+ * ASID it holds. An ASID is valid only while asid_generation matches the
+ * allocator's generation (arch/riscv/asid.c); 0 means "none yet". */
+typedef struct arch_vspace {
+    uint64_t root;
+    uint64_t asid_generation;
+    uint16_t asid;
+} arch_vspace_t;

@@ -1,0 +1,48 @@
+/*
+ * Functions shared between the files of the RISC-V port (not part of the
+ * arch interface in kernel/arch.h). One section per file.
+ */
+#pragma once
+
+#include "arch.h"
+#include "cpu.h"
+
+struct boot_params;
+
+/* early.c: the C half of boot, called by entry.S on the boot stack. */
+NORETURN void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_pa);
+
+/* sbi.c: calls into the SBI firmware (RISC-V SBI specification v1.0). */
+void sbi_init(void);
+void sbi_console_putchar(char c);
+void sbi_set_timer(uint64_t when);
+void sbi_system_reset(bool failure);
+/* "OpenSBI 1.1 (SBI 1.0)" or similar, for boot_params.loader. */
+void sbi_describe(char *buf, size_t size);
+
+/* uart.c: the NS16550A console. `regs` is its mapped register block. */
+void uart_init(void *regs, unsigned reg_shift, unsigned reg_width);
+
+/* power.c: `test_device` is the mapped SiFive test finisher, or NULL. */
+void power_init(void *test_device);
+
+/* timer.c */
+void timer_init(uint64_t timebase_hz);
+void timer_interrupt(void); /* programs the next tick */
+
+/* paging.c: the kernel's own Sv39 tables. */
+void paging_set_kernel_phys(paddr_t kernel_pa);
+void paging_init_kernel(const struct boot_params *bp);
+void *paging_map_device(paddr_t pa, uint64_t size);
+bool paging_is_ram(paddr_t pa, uint64_t size);
+const uint64_t *paging_kernel_root(void);
+paddr_t paging_kernel_phys(void);
+uint64_t paging_kernel_size(void);
+
+/* asid.c */
+void asid_init(void);
+unsigned asid_bits(void);
+void asid_activate(struct riscv_cpu *cpu, arch_vspace_t *vs);
+
+/* user.c */
+void riscv_print_gprs(const uint64_t gpr[32]);

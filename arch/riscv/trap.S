@@ -1,0 +1,198 @@
+/*
+ * The trap vector (stvec, direct mode) and the return to user mode.
+ *
+ * sscratch tells the vector where the trap came from: in user mode it
+ * holds this hart's struct riscv_cpu (cpu.h), in kernel mode 0. One csrrw
+ * swaps it with sp, so no user register is touched before it is saved.
+ *
+ * From user mode all 31 registers and sepc go into the arch_regs_t of the
+ * running thread (riscv_cpu.user_regs) and the handler runs at the top of
+ * the hart's kernel stack with tp = its struct riscv_cpu; it never returns
+ * here. From kernel mode the registers go into a struct kernel_frame on the
+ * current stack and the handler may return (a timer tick in
+ * arch_idle_wait()).
+ */
+#include "cpu.h"
+
+    .section .text.trap, "ax", @progbits
+    .balign 4                       /* stvec BASE must be 4-byte aligned */
+    .globl riscv_trap_entry
+riscv_trap_entry:
+    csrrw   sp, sscratch, sp
+    bnez    sp, .Lfrom_user
+    csrrw   sp, sscratch, sp        /* kernel: sp back, sscratch 0 again */
+    j       .Lfrom_kernel
+
+.Lfrom_user:
+    /* sp = struct riscv_cpu, sscratch = user sp. Free t0, then use it to
+     * point at the thread's arch_regs_t. */
+    sd      t0, CPU_SCRATCH(sp)
+    ld      t0, CPU_USER_REGS(sp)
+    sd      x1, 1*8(t0)
+    sd      x3, 3*8(t0)
+    sd      x4, 4*8(t0)
+    sd      x6, 6*8(t0)
+    sd      x7, 7*8(t0)
+    sd      x8, 8*8(t0)
+    sd      x9, 9*8(t0)
+    sd      x10, 10*8(t0)
+    sd      x11, 11*8(t0)
+    sd      x12, 12*8(t0)
+    sd      x13, 13*8(t0)
+    sd      x14, 14*8(t0)
+    sd      x15, 15*8(t0)
+    sd      x16, 16*8(t0)
+    sd      x17, 17*8(t0)
+    sd      x18, 18*8(t0)
+    sd      x19, 19*8(t0)
+    sd      x20, 20*8(t0)
+    sd      x21, 21*8(t0)
+    sd      x22, 22*8(t0)
+    sd      x23, 23*8(t0)
+    sd      x24, 24*8(t0)
+    sd      x25, 25*8(t0)
+    sd      x26, 26*8(t0)
+    sd      x27, 27*8(t0)
+    sd      x28, 28*8(t0)
+    sd      x29, 29*8(t0)
+    sd      x30, 30*8(t0)
+    sd      x31, 31*8(t0)
+    csrr    t1, sscratch
+    sd      t1, 2*8(t0)             /* user sp */
+    ld      t1, CPU_SCRATCH(sp)
+    sd      t1, 5*8(t0)             /* user t0 */
+    csrr    t1, sepc
+    sd      t1, REGS_PC(t0)
+    csrw    sscratch, zero          /* from here on: kernel mode */
+    mv      tp, sp
+    ld      sp, CPU_KERNEL_SP(tp)
+    li      fp, 0
+    li      ra, 0
+    tail    riscv_user_trap         /* does not return */
+
+.Lfrom_kernel:
+    addi    sp, sp, -KFRAME_SIZE
+    sd      x1, 1*8(sp)
+    sd      x3, 3*8(sp)
+    sd      x4, 4*8(sp)
+    sd      x5, 5*8(sp)
+    sd      x6, 6*8(sp)
+    sd      x7, 7*8(sp)
+    sd      x8, 8*8(sp)
+    sd      x9, 9*8(sp)
+    sd      x10, 10*8(sp)
+    sd      x11, 11*8(sp)
+    sd      x12, 12*8(sp)
+    sd      x13, 13*8(sp)
+    sd      x14, 14*8(sp)
+    sd      x15, 15*8(sp)
+    sd      x16, 16*8(sp)
+    sd      x17, 17*8(sp)
+    sd      x18, 18*8(sp)
+    sd      x19, 19*8(sp)
+    sd      x20, 20*8(sp)
+    sd      x21, 21*8(sp)
+    sd      x22, 22*8(sp)
+    sd      x23, 23*8(sp)
+    sd      x24, 24*8(sp)
+    sd      x25, 25*8(sp)
+    sd      x26, 26*8(sp)
+    sd      x27, 27*8(sp)
+    sd      x28, 28*8(sp)
+    sd      x29, 29*8(sp)
+    sd      x30, 30*8(sp)
+    sd      x31, 31*8(sp)
+    addi    t0, sp, KFRAME_SIZE
+    sd      t0, 2*8(sp)             /* sp before the trap */
+    sd      zero, 0(sp)
+    csrr    t0, sepc
+    sd      t0, KFRAME_SEPC(sp)
+    csrr    t0, sstatus
+    sd      t0, KFRAME_SSTATUS(sp)
+    csrr    t0, scause
+    sd      t0, KFRAME_SCAUSE(sp)
+    csrr    t0, stval
+    sd      t0, KFRAME_STVAL(sp)
+    mv      a0, sp
+    call    riscv_kernel_trap
+    ld      t0, KFRAME_SEPC(sp)
+    csrw    sepc, t0
+    ld      t0, KFRAME_SSTATUS(sp)
+    csrw    sstatus, t0
+    ld      x1, 1*8(sp)
+    ld      x3, 3*8(sp)
+    ld      x4, 4*8(sp)
+    ld      x5, 5*8(sp)
+    ld      x6, 6*8(sp)
+    ld      x7, 7*8(sp)
+    ld      x8, 8*8(sp)
+    ld      x9, 9*8(sp)
+    ld      x10, 10*8(sp)
+    ld      x11, 11*8(sp)
+    ld      x12, 12*8(sp)
+    ld      x13, 13*8(sp)
+    ld      x14, 14*8(sp)
+    ld      x15, 15*8(sp)
+    ld      x16, 16*8(sp)
+    ld      x17, 17*8(sp)
+    ld      x18, 18*8(sp)
+    ld      x19, 19*8(sp)
+    ld      x20, 20*8(sp)
+    ld      x21, 21*8(sp)
+    ld      x22, 22*8(sp)
+    ld      x23, 23*8(sp)
+    ld      x24, 24*8(sp)
+    ld      x25, 25*8(sp)
+    ld      x26, 26*8(sp)
+    ld      x27, 27*8(sp)
+    ld      x28, 28*8(sp)
+    ld      x29, 29*8(sp)
+    ld      x30, 30*8(sp)
+    ld      x31, 31*8(sp)
+    addi    sp, sp, KFRAME_SIZE
+    sret
+
+/*
+ * riscv_return_to_user(regs): a0 = the arch_regs_t to resume. The caller
+ * has set satp and sstatus (SPP = U, SPIE = 1) with interrupts off and tp
+ * = this hart's struct riscv_cpu, which goes into sscratch for the next
+ * trap as late as possible (a fault before that is still a kernel fault).
+ * a0 is loaded last since it points at the registers.
+ */
+    .globl riscv_return_to_user
+riscv_return_to_user:
+    ld      t0, REGS_PC(a0)
+    csrw    sepc, t0
+    ld      x1, 1*8(a0)
+    ld      x2, 2*8(a0)
+    ld      x3, 3*8(a0)
+    ld      x5, 5*8(a0)
+    ld      x6, 6*8(a0)
+    ld      x7, 7*8(a0)
+    ld      x8, 8*8(a0)
+    ld      x9, 9*8(a0)
+    ld      x11, 11*8(a0)
+    ld      x12, 12*8(a0)
+    ld      x13, 13*8(a0)
+    ld      x14, 14*8(a0)
+    ld      x15, 15*8(a0)
+    ld      x16, 16*8(a0)
+    ld      x17, 17*8(a0)
+    ld      x18, 18*8(a0)
+    ld      x19, 19*8(a0)
+    ld      x20, 20*8(a0)
+    ld      x21, 21*8(a0)
+    ld      x22, 22*8(a0)
+    ld      x23, 23*8(a0)
+    ld      x24, 24*8(a0)
+    ld      x25, 25*8(a0)
+    ld      x26, 26*8(a0)
+    ld      x27, 27*8(a0)
+    ld      x28, 28*8(a0)
+    ld      x29, 29*8(a0)
+    ld      x30, 30*8(a0)
+    ld      x31, 31*8(a0)
+    csrw    sscratch, tp
+    ld      x4, 4*8(a0)
+    ld      x10, 10*8(a0)
+    sret

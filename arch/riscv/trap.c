@@ -1,0 +1,125 @@
+/*
+ * Trap dispatch, called by trap.S. From user mode: a syscall (ecall),
+ * a fault (turned into struct user_fault) or a timer tick, each handed to
+ * the generic kernel. From kernel mode: a timer tick inside
+ * arch_idle_wait(), or an exception, which is reported in full and ends in
+ * panic().
+ */
+#include "port.h"
+
+#include "kernel.h"
+#include "riscv.h"
+
+/* Exception names, by scause code (Privileged 4.1.9, table 4.2). */
+static const char *exception_name(uint64_t code)
+{
+    static const char *const names[] = {
+        [EXC_INST_MISALIGNED] = "instruction address misaligned",
+        [EXC_INST_ACCESS] = "instruction access fault",
+        [EXC_ILLEGAL] = "illegal instruction",
+        [EXC_BREAKPOINT] = "breakpoint",
+        [EXC_LOAD_MISALIGNED] = "load address misaligned",
+        [EXC_LOAD_ACCESS] = "load access fault",
+        [EXC_STORE_MISALIGNED] = "store/AMO address misaligned",
+        [EXC_STORE_ACCESS] = "store/AMO access fault",
+        [EXC_ECALL_U] = "environment call from U-mode",
+        [EXC_ECALL_S] = "environment call from S-mode",
+        [EXC_INST_PAGE] = "instruction page fault",
+        [EXC_LOAD_PAGE] = "load page fault",
+        [EXC_STORE_PAGE] = "store/AMO page fault",
+    };
+    const char *name = code < ARRAY_SIZE(names) ? names[code] : NULL;
+    return name ? name : "reserved exception";
+}
+
+/* ---- From user mode -------------------------------------------------- */
+
+static enum user_fault_kind fault_kind(uint64_t code, unsigned *access)
+{
+    *access = 0;
+    switch (code) {
+    case EXC_INST_ACCESS:
+    case EXC_INST_PAGE:
+        *access = FAULT_ACCESS_EXEC;
+        return USER_FAULT_PAGE;
+    case EXC_LOAD_ACCESS:
+    case EXC_LOAD_PAGE:
+        *access = FAULT_ACCESS_READ;
+        return USER_FAULT_PAGE;
+    case EXC_STORE_ACCESS:
+    case EXC_STORE_PAGE:
+        *access = FAULT_ACCESS_WRITE;
+        return USER_FAULT_PAGE;
+    case EXC_ILLEGAL:
+        return USER_FAULT_ILLEGAL;
+    case EXC_INST_MISALIGNED:
+    case EXC_LOAD_MISALIGNED:
+    case EXC_STORE_MISALIGNED:
+        return USER_FAULT_ALIGNMENT;
+    case EXC_BREAKPOINT:
+        return USER_FAULT_BREAKPOINT;
+    default:
+        return USER_FAULT_OTHER;
+    }
+}
+
+static NORETURN void user_exception(struct riscv_cpu *cpu, uint64_t scause, uint64_t stval)
+{
+    struct user_fault fault = {
+        .pc = cpu->user_regs->pc,
+        .arch_code = scause,
+        .arch_detail = stval,
+    };
+    fault.kind = fault_kind(scause, &fault.access);
+    if (fault.kind == USER_FAULT_PAGE)
+        fault.addr = stval;
+    kernel_user_fault(&fault);
+}
+
+void riscv_user_trap(void)
+{
+    uint64_t scause = csr_read(scause), stval = csr_read(stval);
+    struct riscv_cpu *cpu = this_cpu();
+    if (scause & SCAUSE_INTERRUPT) {
+        if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_TIMER) {
+            timer_interrupt();
+            kernel_tick_from_user();
+        }
+        /* Nothing else is enabled in sie: resume the thread. */
+        arch_user_enter(cpu->user_regs, cpu->user_vspace);
+    }
+    if (scause == EXC_ECALL_U) {
+        cpu->user_regs->pc += 4; /* ecall is never compressed */
+        kernel_syscall();
+    }
+    user_exception(cpu, scause, stval);
+}
+
+/* ---- From kernel mode ------------------------------------------------ */
+
+static void report_kernel_exception(const struct kernel_frame *f)
+{
+    kprintf("\nKERNEL EXCEPTION: %s (scause 0x%lx) on hart %lu\n", exception_name(f->scause),
+            f->scause, this_cpu()->hart_id);
+    kprintf("  sepc    0x%016lx  stval 0x%016lx\n", f->sepc, f->stval);
+    kprintf("  sstatus 0x%016lx  satp  0x%016lx\n", f->sstatus, csr_read(satp));
+    riscv_print_gprs(f->gpr);
+}
+
+void riscv_kernel_trap(struct kernel_frame *f)
+{
+    static bool reporting;
+    if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
+        timer_interrupt();
+        kernel_tick();
+        return;
+    }
+    if (f->scause & SCAUSE_INTERRUPT) /* not enabled in sie: ignore */
+        return;
+    if (reporting) /* faulted while reporting a fault: just stop */
+        arch_shutdown(KERNEL_EXIT_PANIC);
+    reporting = true;
+    report_kernel_exception(f);
+    panic("%s in kernel mode at sepc 0x%lx (stval 0x%lx)", exception_name(f->scause), f->sepc,
+          f->stval);
+}

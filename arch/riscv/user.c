@@ -1,0 +1,69 @@
+/*
+ * User threads: the register state (arch_regs_t), syscall argument
+ * decoding and the switch to user mode. Syscall convention (kernel/abi.toml,
+ * arch.riscv64): number in a7, arguments in a0..a5, result in a0.
+ */
+#include "port.h"
+
+#include "kernel.h"
+#include "riscv.h"
+
+#define REG_SP 2
+#define REG_A0 10
+#define REG_A7 17
+
+void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
+{
+    memset(regs, 0, sizeof(*regs));
+    regs->pc = entry;
+    regs->gpr[REG_SP] = sp;
+    regs->gpr[REG_A0] = arg;
+}
+
+unsigned long arch_syscall_number(const arch_regs_t *regs)
+{
+    return regs->gpr[REG_A7];
+}
+
+unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index)
+{
+    return index < 6 ? regs->gpr[REG_A0 + index] : 0;
+}
+
+void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
+{
+    regs->gpr[REG_A0] = value;
+}
+
+/* x1..x31 by ABI name, four to a line. */
+void riscv_print_gprs(const uint64_t gpr[32])
+{
+    static const char *const names[32] = {
+        "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0",
+        "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5",
+        "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+    };
+    for (unsigned i = 1; i < 32; i++)
+        kprintf("  %-4s 0x%016lx%s", names[i], gpr[i], i % 4 == 3 || i == 31 ? "\n" : "");
+}
+
+void arch_regs_print(const arch_regs_t *regs)
+{
+    kprintf("  pc   0x%016lx\n", regs->pc);
+    riscv_print_gprs(regs->gpr);
+}
+
+/* sret goes to U-mode (SPP = 0) with interrupts enabled there (SPIE = 1;
+ * in U-mode S-level interrupts are taken whatever SIE says). FS = Off makes
+ * FP instructions trap, as no FP state is switched; SUM stays clear so
+ * kernel code can never touch user pages directly. */
+void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
+{
+    struct riscv_cpu *cpu = this_cpu();
+    asid_activate(cpu, vs);
+    cpu->user_regs = regs;
+    cpu->user_vspace = vs;
+    csr_clear(sstatus, SSTATUS_SPP | SSTATUS_SUM | SSTATUS_FS | SSTATUS_SIE);
+    csr_set(sstatus, SSTATUS_SPIE);
+    riscv_return_to_user(regs);
+}

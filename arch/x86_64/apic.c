@@ -1,0 +1,158 @@
+/*
+ * Interrupt hardware: the legacy 8259 PICs (remapped, then masked for
+ * good), the local APIC in xAPIC mode (MMIO page, mapped uncached in the
+ * physmap), and its timer as the periodic tick, calibrated against PIT
+ * channel 2. Also arch_timer_start() and arch_idle_wait().
+ * (x2APIC and TSC-deadline are absent under QEMU 7.2 TCG, hence xAPIC.)
+ */
+#include "x86.h"
+
+/* Local APIC registers, byte offsets in its 4 KiB page (Intel SDM vol. 3,
+ * table 11-1). */
+#define LAPIC_TPR 0x080
+#define LAPIC_EOI 0x0B0
+#define LAPIC_SVR 0x0F0
+#define LAPIC_ESR 0x280
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_ERROR 0x370
+#define LAPIC_TIMER_INITIAL 0x380
+#define LAPIC_TIMER_CURRENT 0x390
+#define LAPIC_TIMER_DIVIDE 0x3E0
+
+#define APIC_BASE_ENABLE (1ull << 11) /* IA32_APIC_BASE bit 11: global enable */
+#define APIC_BASE_ADDR_MASK 0x000FFFFFFFFFF000ull
+#define SVR_ENABLE (1u << 8)
+#define LVT_MASKED (1u << 16)
+#define LVT_TIMER_PERIODIC (1u << 17)
+#define TIMER_DIVIDE_16 0x3 /* divide configuration 0b0011 */
+
+/* 8259 PIC ports and initialisation words (Intel 8259A datasheet). */
+#define PIC1_CMD 0x20
+#define PIC1_DATA 0x21
+#define PIC2_CMD 0xA0
+#define PIC2_DATA 0xA1
+
+/* PIT (8254): 1.193182 MHz input; channel 2's gate and output are bits 0
+ * and 5 of port 0x61. */
+#define PIT_HZ 1193182u
+#define PIT_CMD 0x43
+#define PIT_CH2 0x42
+#define PORT_B 0x61
+#define PORT_B_GATE2 0x01
+#define PORT_B_SPEAKER 0x02
+#define PORT_B_OUT2 0x20
+#define CALIBRATE_MS 10
+
+static volatile uint32_t *lapic;
+static uint64_t timer_rate; /* APIC timer ticks per second after the divider */
+
+static inline uint32_t lapic_read(unsigned reg)
+{
+    return lapic[reg / 4];
+}
+
+static inline void lapic_write(unsigned reg, uint32_t value)
+{
+    lapic[reg / 4] = value;
+}
+
+uint64_t x86_apic_base(void)
+{
+    return rdmsr(MSR_APIC_BASE) & APIC_BASE_ADDR_MASK;
+}
+
+void x86_apic_eoi(void)
+{
+    lapic_write(LAPIC_EOI, 0);
+}
+
+/* Remaps the PICs to vectors 0x20..0x2f (so a spurious IRQ 7/15 cannot look
+ * like an exception) and masks every line: the local APIC takes over. */
+static BOOT_CODE void pic_disable(void)
+{
+    outb(PIC1_CMD, 0x11); /* ICW1: edge, cascade, ICW4 follows */
+    outb(PIC2_CMD, 0x11);
+    outb(PIC1_DATA, VECTOR_PIC_BASE);     /* ICW2: vector base */
+    outb(PIC2_DATA, VECTOR_PIC_BASE + 8);
+    outb(PIC1_DATA, 0x04); /* ICW3: slave on IRQ 2 */
+    outb(PIC2_DATA, 0x02); /* ICW3: slave identity */
+    outb(PIC1_DATA, 0x01); /* ICW4: 8086 mode */
+    outb(PIC2_DATA, 0x01);
+    outb(PIC1_DATA, 0xFF); /* OCW1: mask all */
+    outb(PIC2_DATA, 0xFF);
+}
+
+/* Counts APIC timer ticks during CALIBRATE_MS of PIT channel 2 in mode 0
+ * (output rises at terminal count). Returns ticks per second, or 0 if the
+ * PIT output does not behave (no PIT). */
+static BOOT_CODE uint64_t timer_calibrate(void)
+{
+    const uint32_t pit_count = PIT_HZ / (1000 / CALIBRATE_MS);
+    uint8_t port_b = inb(PORT_B);
+
+    outb(PORT_B, port_b & ~(PORT_B_GATE2 | PORT_B_SPEAKER)); /* gate low */
+    outb(PIT_CMD, 0xB0); /* channel 2, lobyte/hibyte, mode 0, binary */
+    outb(PIT_CH2, pit_count & 0xFF);
+    outb(PIT_CH2, pit_count >> 8);
+    lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_16);
+    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | VECTOR_TIMER);
+    outb(PORT_B, (port_b & ~PORT_B_SPEAKER) | PORT_B_GATE2); /* count from here */
+    lapic_write(LAPIC_TIMER_INITIAL, 0xFFFFFFFF);
+
+    /* In mode 0 the output is low until the count runs out: high at once
+     * means there is no PIT channel 2 behind port 0x61 (e.g. -M microvm). */
+    bool present = !(inb(PORT_B) & PORT_B_OUT2), done = false;
+    for (uint32_t spins = 0; present && !done && spins < 100000000; spins++)
+        done = inb(PORT_B) & PORT_B_OUT2;
+    uint32_t elapsed = 0xFFFFFFFF - lapic_read(LAPIC_TIMER_CURRENT);
+    lapic_write(LAPIC_TIMER_INITIAL, 0);
+    outb(PORT_B, port_b);
+    if (!done)
+        return 0;
+    return (uint64_t)elapsed * PIT_HZ / pit_count;
+}
+
+/* Enables the local APIC with everything masked but the spurious vector,
+ * calibrates its timer and records it in `bp`. The APIC page must already
+ * be in the physmap (uncached): early.c lists it as a device. */
+BOOT_CODE void x86_apic_init(struct boot_params *bp)
+{
+    pic_disable();
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE);
+    lapic = arch_phys_to_virt(x86_apic_base());
+    lapic_write(LAPIC_SVR, SVR_ENABLE | VECTOR_SPURIOUS);
+    lapic_write(LAPIC_TPR, 0);
+    lapic_write(LAPIC_LVT_LINT0, LVT_MASKED); /* ExtINT from the (masked) PIC */
+    lapic_write(LAPIC_LVT_ERROR, LVT_MASKED);
+    lapic_write(LAPIC_ESR, 0); /* ESR is cleared by back-to-back writes */
+    lapic_write(LAPIC_ESR, 0);
+    x86_apic_eoi();
+
+    timer_rate = timer_calibrate();
+    if (timer_rate < 1000000) {
+        kprintf("x86_64: APIC timer calibration failed (%lu Hz), assuming 100 MHz / 16\n",
+                timer_rate);
+        timer_rate = 100000000 / 16;
+    }
+    bp->timer_hz = timer_rate;
+}
+
+void arch_timer_start(unsigned hz)
+{
+    /* The initial count register is 32 bits; 0 would stop the timer. */
+    uint64_t count = hz ? timer_rate / hz : 0;
+    if (count == 0 || count > 0xFFFFFFFF)
+        panic("arch_timer_start: %u Hz is out of range for a %lu Hz APIC timer", hz, timer_rate);
+    lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_16);
+    lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_PERIODIC | VECTOR_TIMER);
+    lapic_write(LAPIC_TIMER_INITIAL, (uint32_t)count);
+}
+
+void arch_idle_wait(void)
+{
+    /* sti delays interrupts by one instruction, so none can slip in
+     * between sti and hlt and leave the CPU asleep (SDM vol. 2, STI). The
+     * handler runs on this stack and returns after hlt. */
+    __asm__ volatile("sti\n\thlt\n\tcli" : : : "memory");
+}

@@ -1,0 +1,249 @@
+/*
+ * The CPU itself: feature detection (CPUID), the per-CPU structure, GDT,
+ * TSS and IDT, the syscall MSRs, and the CR4 protection features (global
+ * pages, SMEP, SMAP, PCID, FSGSBASE, UMIP) switched on when present.
+ */
+#include "x86.h"
+
+struct x86_features x86_features;
+struct x86_cpu x86_cpu0;
+struct x86_stacks x86_cpu0_stacks __attribute__((section(".bss.stacks")));
+
+/* One IDT for all CPUs: every vector goes to its stub in trap.S. */
+struct idt_gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;  /* bits 2..0: IST slot, 0 = no stack switch */
+    uint8_t type; /* P, DPL, type 0xE = 64-bit interrupt gate (IF cleared) */
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+} PACKED;
+
+static struct idt_gate idt[IDT_ENTRIES] __attribute__((aligned(16)));
+
+struct descriptor_ptr {
+    uint16_t limit;
+    uint64_t base;
+} PACKED;
+
+/* ---- Feature detection ---------------------------------------------------- */
+
+static BOOT_CODE void copy_id(char out[13], uint32_t a, uint32_t b, uint32_t c)
+{
+    const uint32_t words[3] = { a, b, c };
+    for (unsigned i = 0; i < 12; i++)
+        out[i] = (char)(words[i / 4] >> (8 * (i % 4)));
+    out[12] = '\0';
+}
+
+BOOT_CODE void x86_cpu_detect(void)
+{
+    struct x86_features *f = &x86_features;
+    uint32_t r[4];
+
+    cpuid(0, 0, r);
+    uint32_t max_leaf = r[0];
+    copy_id(f->vendor, r[1], r[3], r[2]); /* EBX EDX ECX: "GenuineIntel" */
+    cpuid(1, 0, r);
+    f->pge = r[3] & (1u << 13);
+    f->pcid = r[2] & (1u << 17);
+    f->x2apic = r[2] & (1u << 21);
+    f->tsc_deadline = r[2] & (1u << 24);
+    f->hypervisor = r[2] & (1u << 31);
+    if (max_leaf >= 7) {
+        cpuid(7, 0, r);
+        f->fsgsbase = r[1] & (1u << 0);
+        f->smep = r[1] & (1u << 7);
+        f->smap = r[1] & (1u << 20);
+        f->umip = r[2] & (1u << 2);
+    }
+    cpuid(0x80000001, 0, r);
+    f->nx = r[3] & (1u << 20);
+    f->page1g = r[3] & (1u << 26);
+    if (f->hypervisor) {
+        /* Leaf 40000000h is defined only under a hypervisor. */
+        cpuid(0x40000000, 0, r);
+        copy_id(f->hypervisor_id, r[1], r[2], r[3]);
+    }
+}
+
+/* One line listing what the kernel uses, for the boot log. */
+BOOT_CODE void x86_cpu_describe(void)
+{
+    const struct x86_features *f = &x86_features;
+    const struct { bool on; const char *name; } list[] = {
+        { f->nx, "nx" }, { f->pge, "pge" }, { f->page1g, "1g-pages" },
+        { f->pcid, "pcid" }, { f->smep, "smep" }, { f->smap, "smap" },
+        { f->fsgsbase, "fsgsbase" }, { f->umip, "umip" },
+    };
+    kprintf("x86_64: cpu %s%s%s, using:", f->vendor, f->hypervisor ? " under " : "",
+            f->hypervisor ? f->hypervisor_id : "");
+    for (unsigned i = 0; i < ARRAY_SIZE(list); i++)
+        if (list[i].on)
+            kprintf(" %s", list[i].name);
+    kprintf("; absent:");
+    for (unsigned i = 0; i < ARRAY_SIZE(list); i++)
+        if (!list[i].on)
+            kprintf(" %s", list[i].name);
+    kprintf("\n");
+}
+
+/* ---- GDT and TSS --------------------------------------------------------- */
+
+/* Flat segments (Intel SDM vol. 3, 3.4.5): in 64-bit mode only the access
+ * byte (P, DPL, S, type) and L matter. */
+#define SEG_KERNEL_CODE 0x00AF9A000000FFFFull /* P, DPL 0, code exec/read, L */
+#define SEG_KERNEL_DATA 0x00CF92000000FFFFull /* P, DPL 0, data read/write */
+#define SEG_USER_DATA 0x00CFF2000000FFFFull   /* P, DPL 3, data read/write */
+#define SEG_USER_CODE 0x00AFFA000000FFFFull   /* P, DPL 3, code exec/read, L */
+#define SEG_TSS_TYPE 0x89ull                  /* P, DPL 0, available 64-bit TSS */
+
+static BOOT_CODE void gdt_fill(struct x86_cpu *cpu)
+{
+    uint64_t base = (uint64_t)&cpu->tss;
+    uint64_t limit = sizeof(cpu->tss) - 1;
+
+    cpu->gdt[0] = 0;
+    cpu->gdt[GDT_KERNEL_CODE / 8] = SEG_KERNEL_CODE;
+    cpu->gdt[GDT_KERNEL_DATA / 8] = SEG_KERNEL_DATA;
+    cpu->gdt[GDT_SYSRET_BASE / 8] = 0; /* no 32-bit user code: compat mode is unreachable */
+    cpu->gdt[GDT_USER_DATA / 8] = SEG_USER_DATA;
+    cpu->gdt[GDT_USER_CODE / 8] = SEG_USER_CODE;
+    /* A 16-byte system descriptor: limit 15..0, base 23..0, type, base
+     * 31..24 in the first quadword, base 63..32 in the second. */
+    cpu->gdt[GDT_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
+                            (SEG_TSS_TYPE << 40) | (((base >> 24) & 0xFF) << 56);
+    cpu->gdt[GDT_TSS / 8 + 1] = base >> 32;
+}
+
+static BOOT_CODE void tss_fill(struct x86_cpu *cpu, struct x86_stacks *stacks)
+{
+    cpu->tss.rsp[0] = cpu->kernel_rsp;
+    cpu->tss.ist[IST_DF - 1] = (uint64_t)(stacks->ist_df + IST_STACK_SIZE);
+    cpu->tss.ist[IST_NMI - 1] = (uint64_t)(stacks->ist_nmi + IST_STACK_SIZE);
+    cpu->tss.ist[IST_MC - 1] = (uint64_t)(stacks->ist_mc + IST_STACK_SIZE);
+    cpu->tss.iomap_base = sizeof(cpu->tss);
+}
+
+/* Loads the GDT, reloads CS with a far return and the data segments, then
+ * loads the task register. */
+static BOOT_CODE void gdt_load(struct x86_cpu *cpu)
+{
+    struct descriptor_ptr ptr = { sizeof(cpu->gdt) - 1, (uint64_t)cpu->gdt };
+    __asm__ volatile("lgdt %0\n\t"
+                     "pushq %1\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "lretq\n"
+                     "1:\n\t"
+                     "movl %2, %%eax\n\t"
+                     "movw %%ax, %%ds\n\t"
+                     "movw %%ax, %%es\n\t"
+                     "movw %%ax, %%ss\n\t"
+                     "xorl %%eax, %%eax\n\t"
+                     "movw %%ax, %%fs\n\t"
+                     "movw %%ax, %%gs\n\t"
+                     "ltr %w3"
+                     :
+                     : "m"(ptr), "i"(GDT_KERNEL_CODE), "i"(GDT_KERNEL_DATA), "r"(GDT_TSS)
+                     : "rax", "memory");
+}
+
+/* ---- IDT ------------------------------------------------------------------ */
+
+static BOOT_CODE void idt_set(unsigned vector, unsigned ist, unsigned dpl)
+{
+    uint64_t handler = (uint64_t)(x86_vector_stubs + VECTOR_STUB_SIZE * vector);
+    idt[vector] = (struct idt_gate){
+        .offset_low = handler & 0xFFFF,
+        .selector = GDT_KERNEL_CODE,
+        .ist = (uint8_t)ist,
+        .type = (uint8_t)(0x8E | (dpl << 5)),
+        .offset_mid = (handler >> 16) & 0xFFFF,
+        .offset_high = (uint32_t)(handler >> 32),
+    };
+}
+
+static BOOT_CODE void idt_fill(void)
+{
+    for (unsigned v = 0; v < IDT_ENTRIES; v++)
+        idt_set(v, 0, 0);
+    /* #DF, NMI and #MC switch to their own stacks: a kernel stack overflow
+     * (#PF that cannot push its frame becomes #DF) still gets reported. */
+    idt_set(VECTOR_DF, IST_DF, 0);
+    idt_set(VECTOR_NMI, IST_NMI, 0);
+    idt_set(VECTOR_MC, IST_MC, 0);
+    /* int3 and into are allowed from user mode (DPL 3); any other int n
+     * from user mode raises #GP instead. */
+    idt_set(VECTOR_BP, 0, 3);
+    idt_set(VECTOR_OF, 0, 3);
+}
+
+static BOOT_CODE void idt_load(void)
+{
+    struct descriptor_ptr ptr = { sizeof(idt) - 1, (uint64_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+/* ---- syscall / sysret ------------------------------------------------------ */
+
+static BOOT_CODE void syscall_init(void)
+{
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+    wrmsr(MSR_STAR, ((uint64_t)GDT_SYSRET_BASE << 48) | ((uint64_t)GDT_KERNEL_CODE << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)x86_syscall_entry);
+    /* Flags cleared on entry: IF (the kernel runs with interrupts off),
+     * TF, DF (the C ABI wants it clear), AC (keeps SMAP in force), NT,
+     * IOPL, RF. */
+    wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_NT |
+                          RFLAGS_IOPL | RFLAGS_RF);
+}
+
+/* Sets up `cpu` (its stacks, GDT, TSS, GS base) and loads the shared IDT.
+ * Runs on the temporary page tables; every address used stays valid in
+ * the kernel's own tables. */
+BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
+{
+    cpu->self = cpu;
+    cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
+    cpu->rsp0 = cpu->kernel_rsp;
+    gdt_fill(cpu);
+    tss_fill(cpu, stacks);
+    gdt_load(cpu);
+    idt_fill();
+    idt_load();
+    /* Kernel mode runs with GS base = cpu; swapgs exchanges it with the
+     * user's, kept in KERNEL_GS_BASE while the kernel runs. */
+    wrmsr(MSR_GS_BASE, (uint64_t)cpu);
+    wrmsr(MSR_KERNEL_GS_BASE, 0);
+    wrmsr(MSR_FS_BASE, 0);
+    syscall_init();
+    /* No FPU state is switched between threads yet, so no thread may use
+     * it: CR0.EM makes x87 instructions fault (#NM), and with CR4.OSFXSR
+     * clear SSE instructions raise #UD (SDM vol. 3, 2.5 and 13.1). */
+    write_cr0((read_cr0() | CR0_EM) & ~(uint64_t)(CR0_MP | CR0_TS));
+}
+
+/* Switches on the CR4 features the CPU has, once the kernel's own tables
+ * (global kernel pages, no user pages) are in CR3 with PCID 0. */
+BOOT_CODE void x86_cpu_enable_features(void)
+{
+    const struct x86_features *f = &x86_features;
+    uint64_t cr4 = read_cr4();
+
+    if (f->pge)
+        cr4 |= CR4_PGE;
+    if (f->smep)
+        cr4 |= CR4_SMEP; /* no kernel execution of user pages */
+    if (f->smap)
+        cr4 |= CR4_SMAP; /* no kernel data access to user pages: the kernel
+                            reaches user memory only through the physmap */
+    if (f->fsgsbase)
+        cr4 |= CR4_FSGSBASE; /* user code may use rd/wrfsbase, rd/wrgsbase */
+    if (f->umip)
+        cr4 |= CR4_UMIP; /* sgdt, sidt, smsw, str... fault in user mode */
+    if (f->pcid)
+        cr4 |= CR4_PCIDE; /* legal only while CR3[11:0] = 0 (SDM 4.10.1) */
+    write_cr4(cr4);
+}

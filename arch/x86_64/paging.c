@@ -1,0 +1,300 @@
+/*
+ * Page tables (4-level paging, Intel SDM vol. 3, ch. 4): the kernel's own
+ * tables built at boot, the direct map of RAM, and the user address space
+ * hooks of arch.h (arch_vspace_*), plus arch_phys_to_virt and its inverse.
+ *
+ * Kernel half, shared by every address space (PML4 slots 256..511, copied
+ * into each new root; never changed after boot):
+ *   PHYSMAP_BASE + pa   all RAM (1 GiB pages when the CPU has them, else
+ *                       2 MiB, 4 KiB at unaligned edges), RW, NX, global;
+ *                       boot modules outside RAM (below 1 MiB); device
+ *                       pages (local APIC, IOAPIC) uncached
+ *   KERNEL_VBASE + pa   the kernel image in 4 KiB pages: text RX, rodata R,
+ *                       data and bss RW; stack guard pages left unmapped
+ * User half (slots 0..255): only what arch_vspace_map() puts there.
+ */
+#include "x86.h"
+
+/* Tables for the kernel half come from this pool in .bss. Each GiB of RAM
+ * costs one page with 2 MiB pages (none with 1 GiB pages), so this covers
+ * ~100 GiB even on CPUs without 1 GiB pages. */
+#define BOOT_TABLE_PAGES 128
+static uint8_t table_pool[BOOT_TABLE_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static unsigned table_pool_used;
+
+static paddr_t kernel_pml4;   /* physical address of the kernel's PML4 */
+static bool paging_ready;     /* the kernel half is final */
+static uint16_t next_pcid = 1;
+
+/* Physical ranges the physmap covers, for the checks below. */
+static struct phys_region mapped[BOOT_MAX_RAM_REGIONS + BOOT_MAX_DEVICE_REGIONS +
+                                 BOOT_MAX_MODULES];
+static unsigned mapped_count;
+
+#define LEVEL_PT 1   /* entries map 4 KiB */
+#define LEVEL_PD 2   /* 2 MiB */
+#define LEVEL_PDPT 3 /* 1 GiB */
+#define LEVEL_PML4 4
+
+static inline unsigned table_index(vaddr_t va, unsigned level)
+{
+    return (va >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+static inline uint64_t *table_at(paddr_t pa)
+{
+    return arch_phys_to_virt(pa);
+}
+
+/* ---- Physical <-> virtual ---------------------------------------------- */
+
+void *arch_phys_to_virt(paddr_t pa)
+{
+    return (void *)(PHYSMAP_BASE + pa);
+}
+
+paddr_t arch_virt_to_phys(const void *va)
+{
+    uint64_t v = (uint64_t)va;
+    if (v >= KERNEL_VBASE)
+        return v - KERNEL_VBASE;
+    if (v >= PHYSMAP_BASE && v - PHYSMAP_BASE < PHYSMAP_LIMIT)
+        return v - PHYSMAP_BASE;
+    panic("arch_virt_to_phys: %p is neither in the kernel image nor in the physmap", va);
+}
+
+static bool physmap_covers(paddr_t pa, uint64_t size)
+{
+    for (unsigned i = 0; i < mapped_count; i++) {
+        const struct phys_region *r = &mapped[i];
+        if (pa >= r->base && pa - r->base <= r->size && size <= r->size - (pa - r->base))
+            return true;
+    }
+    return false;
+}
+
+/* ---- Building the kernel half (boot only) ------------------------------- */
+
+static BOOT_CODE paddr_t pool_alloc(void)
+{
+    if (table_pool_used == BOOT_TABLE_PAGES)
+        panic("x86_64: out of boot page tables (%u pages) building the kernel mappings; "
+              "raise BOOT_TABLE_PAGES in arch/x86_64/paging.c", BOOT_TABLE_PAGES);
+    uint8_t *page = table_pool[table_pool_used++];
+    memset(page, 0, PAGE_SIZE);
+    return arch_virt_to_phys(page);
+}
+
+/* Returns the entry for `va` in the table at `level` of the kernel tables,
+ * creating the tables above it. Intermediate entries are writable and
+ * executable: the leaf decides. */
+static BOOT_CODE uint64_t *kernel_entry(vaddr_t va, unsigned level)
+{
+    uint64_t *table = table_at(kernel_pml4);
+    for (unsigned l = LEVEL_PML4; l > level; l--) {
+        uint64_t *e = &table[table_index(va, l)];
+        if (*e & PTE_PS)
+            panic("x86_64: %p is already inside a large page", (void *)va);
+        if (!(*e & PTE_P))
+            *e = pool_alloc() | PTE_P | PTE_W;
+        table = table_at(*e & PTE_ADDR_MASK);
+    }
+    return &table[table_index(va, level)];
+}
+
+/* Maps [pa, pa + size) at va with the largest pages alignment allows. */
+static BOOT_CODE void kernel_map(vaddr_t va, paddr_t pa, uint64_t size, uint64_t flags)
+{
+    while (size) {
+        unsigned level = LEVEL_PT;
+        if (x86_features.page1g && IS_ALIGNED(va | pa, GB(1)) && size >= GB(1))
+            level = LEVEL_PDPT;
+        else if (IS_ALIGNED(va | pa, MB(2)) && size >= MB(2))
+            level = LEVEL_PD;
+        uint64_t step = KB(4) << (9 * (level - 1));
+        uint64_t *e = kernel_entry(va, level);
+        if (*e & PTE_P)
+            panic("x86_64: kernel mapping at %p exists already", (void *)va);
+        *e = pa | flags | (level > LEVEL_PT ? PTE_PS : 0);
+        va += step;
+        pa += step;
+        size -= step;
+    }
+}
+
+/* The guard pages below each stack of CPU 0 (struct x86_stacks). */
+static BOOT_CODE bool is_guard_page(vaddr_t va)
+{
+    const struct x86_stacks *s = &x86_cpu0_stacks;
+    return va == (vaddr_t)s->guard0 || va == (vaddr_t)s->guard1 ||
+           va == (vaddr_t)s->guard2 || va == (vaddr_t)s->guard3;
+}
+
+static BOOT_CODE void map_kernel_image(uint64_t nx, uint64_t global)
+{
+    for (vaddr_t va = (vaddr_t)__kernel_start; va < (vaddr_t)__kernel_end; va += PAGE_SIZE) {
+        uint64_t flags = PTE_P | global;
+        if (va >= (vaddr_t)__rodata_end)
+            flags |= PTE_W | nx; /* data, bss */
+        else if (va >= (vaddr_t)__text_end)
+            flags |= nx; /* read-only data */
+        if (!is_guard_page(va))
+            kernel_map(va, va - KERNEL_VBASE, PAGE_SIZE, flags);
+    }
+}
+
+static BOOT_CODE void map_physmap_region(paddr_t base, uint64_t size, uint64_t flags)
+{
+    if (base >= PHYSMAP_LIMIT || size > PHYSMAP_LIMIT - base)
+        panic("x86_64: physical range 0x%lx+0x%lx is beyond the physmap", base, size);
+    kernel_map(PHYSMAP_BASE + base, base, size, flags);
+    mapped[mapped_count++] = (struct phys_region){ base, size };
+}
+
+/* Maps the pages of a boot module that no RAM region covers: UEFI GRUB
+ * may load modules below 1 MiB, where boot_params lists no RAM. */
+static BOOT_CODE void map_module(const struct boot_module *m, uint64_t flags)
+{
+    paddr_t base = ALIGN_DOWN(m->base, PAGE_SIZE);
+    paddr_t end = ALIGN_UP(m->base + m->size, PAGE_SIZE);
+    if (physmap_covers(m->base, m->size))
+        return;
+    if (end > PHYSMAP_LIMIT || mapped_count == ARRAY_SIZE(mapped))
+        panic("x86_64: boot module '%s' at 0x%lx cannot be mapped", m->name, m->base);
+    for (paddr_t pa = base; pa < end; pa += PAGE_SIZE)
+        if (!physmap_covers(pa, PAGE_SIZE))
+            kernel_map(PHYSMAP_BASE + pa, pa, PAGE_SIZE, flags);
+    mapped[mapped_count++] = (struct phys_region){ base, end - base };
+}
+
+/* Maps RAM, the devices and the boot modules of `bp` into the physmap. */
+static BOOT_CODE void map_physmap(const struct boot_params *bp, uint64_t nx, uint64_t global)
+{
+    for (unsigned i = 0; i < bp->ram_count; i++)
+        map_physmap_region(bp->ram[i].base, bp->ram[i].size, PTE_P | PTE_W | nx | global);
+    for (unsigned i = 0; i < bp->device_count; i++)
+        map_physmap_region(bp->devices[i].base, bp->devices[i].size,
+                           PTE_P | PTE_W | PTE_PCD | PTE_PWT | nx | global);
+    for (unsigned i = 0; i < bp->module_count; i++)
+        map_module(&bp->modules[i], PTE_P | PTE_W | nx | global);
+}
+
+/* Builds the kernel's tables from the boot parameters and switches to
+ * them, leaving the trampoline's tables unused. */
+BOOT_CODE void x86_paging_init(const struct boot_params *bp)
+{
+    uint64_t nx = x86_features.nx ? PTE_NX : 0;
+    uint64_t global = x86_features.pge ? PTE_G : 0;
+
+    kernel_pml4 = pool_alloc();
+    map_kernel_image(nx, global);
+    map_physmap(bp, nx, global);
+    write_cr3(kernel_pml4);
+    x86_cpu0.cr3 = kernel_pml4;
+    paging_ready = true;
+}
+
+/* ---- User address spaces ----------------------------------------------- */
+
+bool arch_vspace_init(arch_vspace_t *vs, paddr_t root)
+{
+    if (!paging_ready || root == 0 || !IS_ALIGNED(root, PAGE_SIZE) ||
+        !physmap_covers(root, PAGE_SIZE))
+        return false;
+    uint64_t *pml4 = table_at(root);
+    const uint64_t *kernel = table_at(kernel_pml4);
+    for (unsigned i = 256; i < 512; i++)
+        pml4[i] = kernel[i];
+    vs->pml4 = root;
+    vs->pcid = 0;
+    if (x86_features.pcid) {
+        /* Round robin over 1..4095 (0 is the kernel's). The owner table in
+         * x86_vspace_load() flushes a PCID when its root changes. */
+        vs->pcid = next_pcid;
+        next_pcid = next_pcid == PCID_COUNT - 1 ? 1 : next_pcid + 1;
+        x86_cpu0.pcid_owner[vs->pcid] = 0;
+    }
+    /* The root page may be a recycled one still in CR3: force a reload. */
+    if (x86_cpu0.cr3 == root)
+        x86_cpu0.cr3 = 0;
+    return true;
+}
+
+/* A user table below `e`, allocating it if needed; NULL if `alloc` ran out
+ * or gave an unusable page. */
+static uint64_t *user_table(uint64_t *e, arch_table_alloc_fn alloc, void *ctx)
+{
+    if (!(*e & PTE_P)) {
+        paddr_t pa = alloc(ctx);
+        if (pa == 0 || !IS_ALIGNED(pa, PAGE_SIZE) || !physmap_covers(pa, PAGE_SIZE))
+            return NULL;
+        *e = pa | PTE_P | PTE_W | PTE_U; /* the leaf entry restricts */
+    }
+    return table_at(*e & PTE_ADDR_MASK);
+}
+
+bool arch_vspace_map(arch_vspace_t *vs, vaddr_t va, paddr_t pa, unsigned rights,
+                     arch_table_alloc_fn alloc, void *ctx)
+{
+    if (!IS_ALIGNED(va, PAGE_SIZE) || va >= ARCH_USER_VADDR_MAX || !IS_ALIGNED(pa, PAGE_SIZE) ||
+        (pa & ~PTE_ADDR_MASK) != 0)
+        return false;
+    uint64_t *table = table_at(vs->pml4);
+    for (unsigned level = LEVEL_PML4; level > LEVEL_PT; level--) {
+        table = user_table(&table[table_index(va, level)], alloc, ctx);
+        if (!table)
+            return false;
+    }
+    uint64_t *e = &table[table_index(va, LEVEL_PT)];
+    if (*e & PTE_P)
+        return false;
+    uint64_t flags = PTE_P | PTE_U;
+    if (rights & VM_WRITE)
+        flags |= PTE_W;
+    if (rights & VM_EXEC)
+        flags |= PTE_SW_EXEC;
+    else if (x86_features.nx)
+        flags |= PTE_NX;
+    /* Not-present entries are never cached in the TLB (SDM 4.10.2.3):
+     * no invalidation needed for a new mapping. */
+    *e = pa | flags;
+    return true;
+}
+
+bool arch_vspace_translate(const arch_vspace_t *vs, vaddr_t va, paddr_t *pa, unsigned *rights)
+{
+    if (va >= ARCH_USER_VADDR_MAX)
+        return false;
+    const uint64_t *table = table_at(vs->pml4);
+    for (unsigned level = LEVEL_PML4; level > LEVEL_PT; level--) {
+        uint64_t e = table[table_index(va, level)];
+        if (!(e & PTE_P) || !(e & PTE_U) || (e & PTE_PS))
+            return false;
+        table = table_at(e & PTE_ADDR_MASK);
+    }
+    uint64_t leaf = table[table_index(va, LEVEL_PT)];
+    if (!(leaf & PTE_P) || !(leaf & PTE_U))
+        return false;
+    *pa = (leaf & PTE_ADDR_MASK) | (va & (PAGE_SIZE - 1));
+    *rights = VM_READ | ((leaf & PTE_W) ? VM_WRITE : 0) | ((leaf & PTE_SW_EXEC) ? VM_EXEC : 0);
+    return true;
+}
+
+/* Puts `vs` in CR3 unless it is there already. With PCIDs the switch keeps
+ * the TLB entries of the new PCID (CR3 bit 63, SDM 4.10.4.1) unless the
+ * PCID last held another root, whose stale entries must go. */
+void x86_vspace_load(struct x86_cpu *cpu, arch_vspace_t *vs)
+{
+    cpu->vspace = vs;
+    if (cpu->cr3 == vs->pml4)
+        return;
+    uint64_t cr3 = vs->pml4;
+    if (x86_features.pcid) {
+        cr3 |= vs->pcid;
+        if (cpu->pcid_owner[vs->pcid] == vs->pml4)
+            cr3 |= 1ull << 63;
+        cpu->pcid_owner[vs->pcid] = vs->pml4;
+    }
+    write_cr3(cr3);
+    cpu->cr3 = vs->pml4;
+}

@@ -1,0 +1,159 @@
+/*
+ * Kernel entry and exit: the 256 IDT entry stubs, the common trap path,
+ * the syscall entry and the two ways back to user mode (iretq, sysretq).
+ *
+ * Traps from user mode save straight into the current thread's
+ * arch_regs_t: TSS.RSP0 (= %gs:CPU_RSP0) points just past it, so the CPU
+ * pushes ss, rsp, rflags, cs, rip (and an error code) into its last
+ * fields, and the stubs push the rest below. The C handler then runs on
+ * this CPU's kernel stack and never returns: the kernel leaves through
+ * arch_user_enter(). Traps from kernel mode (faults, or the timer inside
+ * arch_idle_wait()) build the same frame on the current stack and return.
+ */
+#include "x86_defs.h"
+
+    .text
+    .code64
+
+.macro PUSH_GPRS
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+
+.macro POP_GPRS
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+.endm
+
+/* ---- IDT entry stubs --------------------------------------------------------
+ * One VECTOR_STUB_SIZE-byte stub per vector: push a zero error code where
+ * the CPU pushes none (it does for 8, 10-14, 17, 21, 29, 30: SDM vol. 3,
+ * table 6-1), push the vector, go to the common path. */
+    .balign VECTOR_STUB_SIZE
+    .globl x86_vector_stubs
+x86_vector_stubs:
+    .set vec, 0
+    .rept IDT_ENTRIES
+    .balign VECTOR_STUB_SIZE
+    .if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $vec
+    jmp x86_trap_common
+    .set vec, vec + 1
+    .endr
+x86_vector_stubs_end:
+
+/* Stack here: vector, error code, rip, cs, rflags, rsp, ss. */
+x86_trap_common:
+    PUSH_GPRS
+    testb $3, (REGS_CS - REGS_R15)(%rsp)
+    jz 1f
+
+    /* From user mode: rsp is inside the thread's arch_regs_t. */
+    swapgs
+    leaq -REGS_R15(%rsp), %rdi
+    movq %gs:CPU_KERNEL_RSP, %rsp
+    /* Kernel flags: the trap left DF and AC as the user had them; the C
+     * ABI needs DF clear and SMAP needs AC clear. */
+    pushq $RFLAGS_FIXED
+    popfq
+    xorl %ebp, %ebp
+    call x86_trap_from_user
+    ud2
+
+1:  /* From kernel mode: reserve the fs/gs base slots so rsp is a whole
+     * arch_regs_t, 16-byte aligned (the CPU aligned the frame). */
+    subq $REGS_R15, %rsp
+    movq %rsp, %rdi
+    call x86_trap_from_kernel
+    addq $REGS_R15, %rsp
+    POP_GPRS
+    addq $16, %rsp                  /* vector, error code */
+    iretq
+
+/* ---- syscall -----------------------------------------------------------------
+ * The CPU put the user rip in rcx and rflags in r11, loaded kernel CS/SS
+ * and cleared the SFMASK flags (IF, DF, AC...); rsp is still the user's.
+ * Build the same frame a trap would, in the thread's arch_regs_t. */
+    .globl x86_syscall_entry
+x86_syscall_entry:
+    swapgs
+    movq %rsp, %gs:CPU_USER_RSP
+    movq %gs:CPU_RSP0, %rsp
+    pushq $USER_SS
+    pushq %gs:CPU_USER_RSP
+    pushq %r11                      /* rflags */
+    pushq $USER_CS
+    pushq %rcx                      /* rip of the next instruction */
+    pushq $0                        /* error code */
+    pushq $ENTRY_SYSCALL
+    PUSH_GPRS
+    leaq -REGS_R15(%rsp), %rdi
+    movq %gs:CPU_KERNEL_RSP, %rsp
+    xorl %ebp, %ebp
+    call x86_syscall_from_user
+    ud2
+
+/* ---- Back to user mode -------------------------------------------------------
+ * Both take an arch_regs_t whose cs, ss, rip and rflags arch_user_enter()
+ * has checked (rip canonical, IF set, IOPL 0), with interrupts off and the
+ * kernel's GS base loaded. */
+
+/* void x86_return_iret(arch_regs_t *regs): restores every register. */
+    .globl x86_return_iret
+x86_return_iret:
+    leaq REGS_R15(%rdi), %rsp
+    POP_GPRS
+    addq $16, %rsp                  /* vector, error code */
+    swapgs
+    iretq
+
+/* void x86_return_sysret(arch_regs_t *regs): after a syscall; rcx and r11
+ * are clobbered (they carry rip and rflags). sysretq with a non-canonical
+ * rcx would fault in kernel mode on Intel CPUs: the C caller checked it. */
+    .globl x86_return_sysret
+x86_return_sysret:
+    leaq REGS_R15(%rdi), %rsp
+    POP_GPRS
+    movq (REGS_RIP - REGS_VECTOR)(%rsp), %rcx
+    movq (REGS_RFLAGS - REGS_VECTOR)(%rsp), %r11
+    movq (REGS_RSP - REGS_VECTOR)(%rsp), %rsp
+    swapgs
+    sysretq
+
+/* void x86_call_on_kernel_stack(void (*fn)(void)): calls fn (which must not
+ * return) with the kernel stack reset to its top. */
+    .globl x86_call_on_kernel_stack
+x86_call_on_kernel_stack:
+    movq %gs:CPU_KERNEL_RSP, %rsp
+    xorl %ebp, %ebp
+    call *%rdi
+    ud2

@@ -1,0 +1,179 @@
+/*
+ * Trap dispatch, called from trap.S: exceptions and interrupts from user
+ * mode become kernel_user_fault() / kernel_tick_from_user(); syscalls go to
+ * kernel_syscall(); in kernel mode the timer (only inside arch_idle_wait)
+ * calls kernel_tick() and any exception prints a full report and panics.
+ */
+#include "x86.h"
+
+/* Exception names, SDM vol. 3, table 6-1. */
+static const char *const exception_names[32] = {
+    [0] = "#DE divide error",           [1] = "#DB debug",
+    [2] = "NMI",                        [3] = "#BP breakpoint",
+    [4] = "#OF overflow",               [5] = "#BR bound range",
+    [6] = "#UD invalid opcode",         [7] = "#NM device not available",
+    [8] = "#DF double fault",           [9] = "coprocessor segment overrun",
+    [10] = "#TS invalid TSS",           [11] = "#NP segment not present",
+    [12] = "#SS stack fault",           [13] = "#GP general protection",
+    [14] = "#PF page fault",            [16] = "#MF x87 error",
+    [17] = "#AC alignment check",       [18] = "#MC machine check",
+    [19] = "#XM SIMD error",            [20] = "#VE virtualization",
+    [21] = "#CP control protection",    [28] = "#HV hypervisor injection",
+    [29] = "#VC VMM communication",     [30] = "#SX security",
+};
+
+static const char *vector_name(uint64_t vector)
+{
+    if (vector < 32)
+        return exception_names[vector] ? exception_names[vector] : "reserved exception";
+    if (vector == VECTOR_TIMER)
+        return "APIC timer";
+    return "interrupt";
+}
+
+/* Vectors with their own IST stack: the frame is not the thread's, and
+ * none of them can be recovered from. */
+static bool is_fatal_vector(uint64_t vector)
+{
+    return vector == VECTOR_NMI || vector == VECTOR_DF || vector == VECTOR_MC;
+}
+
+/* ---- The kernel exception report --------------------------------------- */
+
+/* Decodes a #PF error code (SDM vol. 3, 4.7): P, W/R, U/S, RSVD, I/D, PK, SS. */
+static void print_pf_error(uint64_t error)
+{
+    kprintf(" [%s %s %s%s%s%s]", (error & 1) ? "protection" : "not-present",
+            (error & 16) ? "fetch" : (error & 2) ? "write" : "read",
+            (error & 4) ? "user" : "supervisor", (error & 8) ? " reserved-bit" : "",
+            (error & 32) ? " pkey" : "", (error & 64) ? " shadow-stack" : "");
+}
+
+static void print_gprs(const arch_regs_t *r)
+{
+    kprintf("  rax %016lx  rbx %016lx  rcx %016lx\n", r->rax, r->rbx, r->rcx);
+    kprintf("  rdx %016lx  rsi %016lx  rdi %016lx\n", r->rdx, r->rsi, r->rdi);
+    kprintf("  rbp %016lx  r8  %016lx  r9  %016lx\n", r->rbp, r->r8, r->r9);
+    kprintf("  r10 %016lx  r11 %016lx  r12 %016lx\n", r->r10, r->r11, r->r12);
+    kprintf("  r13 %016lx  r14 %016lx  r15 %016lx\n", r->r13, r->r14, r->r15);
+}
+
+static void print_report(const arch_regs_t *f, const char *where)
+{
+    uint64_t cr2 = read_cr2();
+    kprintf("\nx86_64: %s exception: %s (vector %lu), error code 0x%lx", where,
+            vector_name(f->vector), f->vector, f->error_code);
+    if (f->vector == VECTOR_PF)
+        print_pf_error(f->error_code);
+    kprintf("\n  rip %016lx  cs  %04lx  rflags %08lx\n", f->rip, f->cs, f->rflags);
+    kprintf("  rsp %016lx  ss  %04lx\n", f->rsp, f->ss);
+    kprintf("  cr0 %016lx  cr2 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(), cr2,
+            read_cr3(), read_cr4());
+    print_gprs(f);
+    const struct x86_stacks *s = &x86_cpu0_stacks;
+    if (f->vector == VECTOR_DF && f->rsp >= (uint64_t)s->guard0 - PAGE_SIZE &&
+        f->rsp < (uint64_t)s->kernel + PAGE_SIZE)
+        kprintf("  (rsp is at the kernel stack's guard page: kernel stack overflow)\n");
+}
+
+/* Reports an unrecoverable trap and stops the machine. A fault while
+ * reporting stops at once rather than recursing. Uses no per-CPU state:
+ * GS base may be the user's if an NMI or #MC hit the entry path. */
+void x86_fatal_trap(const arch_regs_t *frame, const char *where)
+{
+    static volatile int reporting;
+    if (reporting++) {
+        kprintf("\nx86_64: %s during the exception report; stopping\n",
+                vector_name(frame->vector));
+        arch_shutdown(KERNEL_EXIT_PANIC);
+    }
+    print_report(frame, where);
+    panic("%s exception %s at rip 0x%lx", where, vector_name(frame->vector), frame->rip);
+}
+
+/* ---- From kernel mode ---------------------------------------------------- */
+
+void x86_trap_from_kernel(arch_regs_t *frame)
+{
+    uint64_t v = frame->vector;
+    if (v == VECTOR_TIMER) {
+        x86_apic_eoi(); /* first: the handler may take long */
+        kernel_tick();
+        return;
+    }
+    if (v == VECTOR_SPURIOUS || (v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16))
+        return; /* spurious: no EOI (SDM vol. 3, 11.9) */
+    if (v >= 32) {
+        kprintf("x86_64: unexpected interrupt vector %lu in kernel mode, ignored\n", v);
+        x86_apic_eoi();
+        return;
+    }
+    x86_fatal_trap(frame, "kernel");
+}
+
+/* ---- From user mode ------------------------------------------------------ */
+
+static enum user_fault_kind fault_kind(uint64_t vector)
+{
+    switch (vector) {
+    case VECTOR_PF: return USER_FAULT_PAGE;
+    case VECTOR_UD:
+    case VECTOR_NM: return USER_FAULT_ILLEGAL; /* x87 or SSE: no FPU for users yet */
+    case VECTOR_GP:
+    case VECTOR_SS:
+    case VECTOR_NP: return USER_FAULT_PROTECTION;
+    case VECTOR_DE:
+    case VECTOR_MF:
+    case VECTOR_XM: return USER_FAULT_ARITHMETIC;
+    case VECTOR_BP: return USER_FAULT_BREAKPOINT;
+    case VECTOR_AC: return USER_FAULT_ALIGNMENT;
+    default: return USER_FAULT_OTHER;
+    }
+}
+
+/* An exception in user mode. For #PF the address is CR2 and the access
+ * comes from error code bits 1 (write) and 4 (instruction fetch). For #BP
+ * (a trap) pc is the instruction after int3. */
+static NORETURN void user_exception(arch_regs_t *regs)
+{
+    struct user_fault f = {
+        .kind = fault_kind(regs->vector),
+        .pc = regs->rip,
+        .arch_code = regs->vector,
+        .arch_detail = regs->error_code,
+    };
+    if (regs->vector == VECTOR_PF) {
+        f.addr = read_cr2();
+        f.access = (regs->error_code & 16) ? FAULT_ACCESS_EXEC
+                   : (regs->error_code & 2) ? FAULT_ACCESS_WRITE
+                                            : FAULT_ACCESS_READ;
+    }
+    kernel_user_fault(&f);
+}
+
+void x86_trap_from_user(arch_regs_t *regs)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    uint64_t v = regs->vector;
+
+    if (is_fatal_vector(v))
+        x86_fatal_trap(regs, "user-mode");
+    x86_save_user_bases(cpu, regs);
+    if (v < 32)
+        user_exception(regs);
+    if (v == VECTOR_TIMER) {
+        x86_apic_eoi();
+        kernel_tick_from_user();
+    }
+    if (v != VECTOR_SPURIOUS && !(v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16)) {
+        kprintf("x86_64: unexpected interrupt vector %lu in user mode, ignored\n", v);
+        x86_apic_eoi();
+    }
+    x86_resume_user(cpu, regs);
+}
+
+void x86_syscall_from_user(arch_regs_t *regs)
+{
+    x86_save_user_bases(x86_this_cpu(), regs);
+    kernel_syscall();
+}

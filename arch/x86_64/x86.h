@@ -1,0 +1,208 @@
+/*
+ * Internal interface of the x86-64 port: the per-CPU structure, CPU
+ * feature flags, small instruction wrappers (port I/O, MSRs, control
+ * registers, CPUID) and the functions the port's files call in each other.
+ * Generic kernel code never includes this file.
+ */
+#pragma once
+
+#include "arch.h"
+#include "boot/boot_params.h"
+#include "kernel.h"
+#include "x86_defs.h"
+
+#include <stddef.h>
+
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR_MASK 0x000FFFFFFFFFF000ull
+
+/* ---- CPU features, filled once by x86_cpu_detect() ---------------------- */
+struct x86_features {
+    bool nx;           /* CPUID 80000001h EDX[20]: execute-disable */
+    bool page1g;       /* CPUID 80000001h EDX[26]: 1 GiB pages */
+    bool pge;          /* CPUID 1 EDX[13]: global pages */
+    bool pcid;         /* CPUID 1 ECX[17] */
+    bool x2apic;       /* CPUID 1 ECX[21] (not used yet) */
+    bool tsc_deadline; /* CPUID 1 ECX[24] (not used yet) */
+    bool hypervisor;   /* CPUID 1 ECX[31] */
+    bool fsgsbase;     /* CPUID 7.0 EBX[0] */
+    bool smep;         /* CPUID 7.0 EBX[7] */
+    bool smap;         /* CPUID 7.0 EBX[20] */
+    bool umip;         /* CPUID 7.0 ECX[2] */
+    char vendor[13];
+    char hypervisor_id[13];
+};
+extern struct x86_features x86_features;
+
+/* ---- Per-CPU state ------------------------------------------------------ */
+
+/* The 64-bit TSS (Intel SDM vol. 3, 8.7): only the stack pointers matter. */
+struct x86_tss {
+    uint32_t reserved0;
+    uint64_t rsp[3]; /* rsp[0]: stack for traps from user mode */
+    uint64_t reserved1;
+    uint64_t ist[7]; /* ist[n - 1]: stack of IDT gates with IST = n */
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base; /* past the limit: no I/O permission bitmap */
+} PACKED;
+
+#define PCID_COUNT 4096
+
+/* One per CPU, reached through GS base in kernel mode. The first fields
+ * are read by trap.S at the offsets in x86_defs.h. */
+struct x86_cpu {
+    struct x86_cpu *self;   /* CPU_SELF */
+    uint64_t kernel_rsp;    /* CPU_KERNEL_RSP */
+    uint64_t rsp0;          /* CPU_RSP0, equal to tss.rsp[0] */
+    uint64_t user_rsp;      /* CPU_USER_RSP */
+    arch_regs_t *user_regs; /* where the next trap from user mode saves */
+    arch_vspace_t *vspace;  /* the address space in CR3 */
+    uint64_t cr3;           /* CR3 without the PCID and no-flush bits */
+    uint64_t hw_fs_base;    /* user FS base currently in the MSR */
+    uint64_t hw_gs_base;    /* user GS base currently in KERNEL_GS_BASE */
+    struct user_fault fault; /* a fault arch_user_enter() raises itself */
+    uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+    struct x86_tss tss __attribute__((aligned(16)));
+    /* pcid_owner[p]: the PML4 whose entries PCID p may hold in the TLB. */
+    uint64_t pcid_owner[PCID_COUNT];
+};
+
+/* This CPU's stacks, each below a guard page that paging.c leaves
+ * unmapped, so an overflow faults instead of corrupting memory. */
+struct x86_stacks {
+    uint8_t guard0[PAGE_SIZE];
+    uint8_t kernel[KERNEL_STACK_SIZE];
+    uint8_t guard1[PAGE_SIZE];
+    uint8_t ist_df[IST_STACK_SIZE];
+    uint8_t guard2[PAGE_SIZE];
+    uint8_t ist_nmi[IST_STACK_SIZE];
+    uint8_t guard3[PAGE_SIZE];
+    uint8_t ist_mc[IST_STACK_SIZE];
+} __attribute__((aligned(PAGE_SIZE)));
+
+extern struct x86_cpu x86_cpu0;
+extern struct x86_stacks x86_cpu0_stacks;
+
+_Static_assert(offsetof(struct x86_cpu, self) == CPU_SELF, "CPU_SELF");
+_Static_assert(offsetof(struct x86_cpu, kernel_rsp) == CPU_KERNEL_RSP, "CPU_KERNEL_RSP");
+_Static_assert(offsetof(struct x86_cpu, rsp0) == CPU_RSP0, "CPU_RSP0");
+_Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP");
+_Static_assert(sizeof(struct x86_tss) == 104, "TSS layout");
+_Static_assert(offsetof(struct x86_stacks, guard1) == STACKS_KERNEL_TOP, "stack top");
+_Static_assert(offsetof(arch_regs_t, r15) == REGS_R15, "REGS_R15");
+_Static_assert(offsetof(arch_regs_t, rax) == REGS_RAX, "REGS_RAX");
+_Static_assert(offsetof(arch_regs_t, vector) == REGS_VECTOR, "REGS_VECTOR");
+_Static_assert(offsetof(arch_regs_t, rip) == REGS_RIP, "REGS_RIP");
+_Static_assert(offsetof(arch_regs_t, cs) == REGS_CS, "REGS_CS");
+_Static_assert(offsetof(arch_regs_t, rflags) == REGS_RFLAGS, "REGS_RFLAGS");
+_Static_assert(offsetof(arch_regs_t, rsp) == REGS_RSP, "REGS_RSP");
+_Static_assert(offsetof(arch_regs_t, ss) == REGS_SS, "REGS_SS");
+_Static_assert(sizeof(arch_regs_t) == REGS_SIZE, "REGS_SIZE");
+
+/* The per-CPU structure of the running CPU (GS base, kernel mode only). */
+static inline struct x86_cpu *x86_this_cpu(void)
+{
+    struct x86_cpu *cpu;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(cpu));
+    return cpu;
+}
+
+/* ---- Instruction wrappers ----------------------------------------------- */
+
+static inline void outb(uint16_t port, uint8_t value)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t value;
+    __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t value)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                     : "memory");
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(subleaf));
+}
+
+#define DEFINE_CR_ACCESSORS(n)                                            \
+    static inline uint64_t read_cr##n(void)                                \
+    {                                                                      \
+        uint64_t v;                                                        \
+        __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                  \
+        return v;                                                          \
+    }                                                                      \
+    static inline void write_cr##n(uint64_t v)                             \
+    {                                                                      \
+        __asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");         \
+    }
+DEFINE_CR_ACCESSORS(0)
+DEFINE_CR_ACCESSORS(2)
+DEFINE_CR_ACCESSORS(3)
+DEFINE_CR_ACCESSORS(4)
+#undef DEFINE_CR_ACCESSORS
+
+/* True if `va` is canonical for 4-level paging (bits 63..47 all equal). */
+static inline bool x86_canonical(uint64_t va)
+{
+    return (uint64_t)((int64_t)(va << 16) >> 16) == va;
+}
+
+/* ---- Linker script symbols (kernel.ld) ---------------------------------- */
+extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
+
+/* ---- Between the port's files ------------------------------------------- */
+
+/* boot.S → early.c: the first C code, on CPU 0's kernel stack. */
+NORETURN void x86_boot_main(uint32_t magic, uint32_t info_pa);
+
+/* serial.c */
+void x86_serial_init(void);
+
+/* cpu.c */
+void x86_cpu_detect(void);
+void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks);
+void x86_cpu_enable_features(void);
+void x86_cpu_describe(void);
+
+/* paging.c */
+void x86_paging_init(const struct boot_params *bp);
+void x86_vspace_load(struct x86_cpu *cpu, arch_vspace_t *vs);
+
+/* apic.c */
+void x86_apic_init(struct boot_params *bp);
+uint64_t x86_apic_base(void);
+void x86_apic_eoi(void);
+
+/* trap.S */
+extern const char x86_vector_stubs[];
+void x86_syscall_entry(void);
+NORETURN void x86_return_iret(arch_regs_t *regs);
+NORETURN void x86_return_sysret(arch_regs_t *regs);
+NORETURN void x86_call_on_kernel_stack(void (*fn)(void));
+
+/* trap.c: called from trap.S */
+NORETURN void x86_trap_from_user(arch_regs_t *regs);
+NORETURN void x86_syscall_from_user(arch_regs_t *regs);
+void x86_trap_from_kernel(arch_regs_t *frame);
+NORETURN void x86_fatal_trap(const arch_regs_t *frame, const char *where);
+
+/* user.c */
+void x86_save_user_bases(struct x86_cpu *cpu, arch_regs_t *regs);
+NORETURN void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs);
