@@ -1,0 +1,315 @@
+/*
+ * The capability: three 64-bit words naming one kernel object (or a range of
+ * memory) and what its holder may do with it. Only the inline accessors in
+ * this file know the bit layout; everything else reads and builds caps
+ * through them.
+ *
+ * Layout (bit numbers within each word):
+ *
+ *   w0  [4:0]   type (enum cap_type); 0 is the null cap, so zeroed memory
+ *               is a table of empty slots
+ *       [8:5]   rights (CAP_RIGHT_* bits)
+ *       [9]     UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
+ *       [10]    UNTYPED: this cap is a copy (cannot be retyped, see untyped.c)
+ *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE: radix (log2 slots)
+ *       [29:24] CNODE: guard_size (bits)
+ *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
+ *   w1          the object's kernel-virtual address (direct map), or for
+ *               UNTYPED and FRAME the physical base address
+ *   w2          UNTYPED: free_index, the watermark in bytes from the base
+ *               CNODE: guard
+ *               ENDPOINT, NOTIFICATION: badge (0 = unbadged)
+ *               FRAME: user virtual address it is mapped at (0: unmapped)
+ *               IRQ_HANDLER: the IRQ number; IOPORT: first [15:0], last [31:16]
+ *               others: free for their object code
+ *
+ * Rights are kept in every cap (copy and mint only ever clear bits), but
+ * only the methods of ENDPOINT, NOTIFICATION, REPLY and FRAME look at them.
+ */
+#pragma once
+
+#include "types.h"
+
+enum cap_type {
+    CAP_NULL = 0,       /* empty slot */
+    CAP_UNTYPED,        /* a naturally aligned power-of-two range of physical memory */
+    CAP_CNODE,          /* a table of 2^radix capability slots */
+    CAP_TCB,            /* a thread */
+    CAP_ENDPOINT,       /* synchronous IPC rendezvous */
+    CAP_NOTIFICATION,   /* a word of signal bits */
+    CAP_REPLY,          /* one-shot right to answer a Call; made by the kernel, not retyped */
+    CAP_FRAME,          /* a page of memory a thread can map */
+    CAP_PAGE_TABLE,     /* an intermediate translation table */
+    CAP_VSPACE,         /* the root of an address space */
+    CAP_IRQ_CONTROL,    /* the right to make IRQ_HANDLER caps; one, made at boot */
+    CAP_IRQ_HANDLER,    /* acknowledge and bind one interrupt line */
+    CAP_IOPORT_CONTROL, /* the right to make IOPORT caps (x86-64); one, made at boot */
+    CAP_IOPORT,         /* a range of x86 I/O ports */
+    CAP_DOMAIN,         /* the right to set a thread's scheduling domain (later) */
+    CAP_SCHED_CONTROL,  /* the right to configure scheduling parameters (later) */
+    CAP_TYPE_COUNT
+};
+
+typedef unsigned cap_rights_t;
+#define CAP_RIGHT_READ 1u        /* receive (endpoint, notification), read (frame) */
+#define CAP_RIGHT_WRITE 2u       /* send (endpoint, notification), write (frame) */
+#define CAP_RIGHT_GRANT 4u       /* transfer capabilities through the endpoint */
+#define CAP_RIGHT_GRANT_REPLY 8u /* transfer capabilities through the reply to a Call */
+#define CAP_RIGHTS_ALL 0xfu
+
+typedef struct cap {
+    uint64_t w[3];
+} cap_t;
+
+/* ---- Bit-field helpers (this file only) ------------------------------ */
+
+#define CAP_TYPE_SHIFT 0
+#define CAP_TYPE_WIDTH 5
+#define CAP_RIGHTS_SHIFT 5
+#define CAP_RIGHTS_WIDTH 4
+#define CAP_DEVICE_BIT 9
+#define CAP_COPY_BIT 10
+#define CAP_SIZE_SHIFT 16
+#define CAP_SIZE_WIDTH 6
+#define CAP_GUARD_SIZE_SHIFT 24
+#define CAP_GUARD_SIZE_WIDTH 6
+#define CAP_ASID_SHIFT 48
+#define CAP_ASID_WIDTH 16
+
+static inline uint64_t cap_field(uint64_t word, unsigned shift, unsigned width)
+{
+    return (word >> shift) & ((1ull << width) - 1);
+}
+
+static inline uint64_t cap_field_set(uint64_t word, unsigned shift, unsigned width,
+                                     uint64_t value)
+{
+    uint64_t mask = ((1ull << width) - 1) << shift;
+    return (word & ~mask) | ((value << shift) & mask);
+}
+
+static inline uint64_t cap_ptr_word(const void *p)
+{
+    return (uint64_t)(uintptr_t)p;
+}
+
+/* ---- Every cap --------------------------------------------------------- */
+
+static inline cap_t cap_null(void)
+{
+    return (cap_t){ { 0, 0, 0 } };
+}
+
+static inline enum cap_type cap_type(const cap_t *c)
+{
+    return (enum cap_type)cap_field(c->w[0], CAP_TYPE_SHIFT, CAP_TYPE_WIDTH);
+}
+
+static inline bool cap_is_null(const cap_t *c)
+{
+    return cap_type(c) == CAP_NULL;
+}
+
+static inline cap_rights_t cap_rights(const cap_t *c)
+{
+    return (cap_rights_t)cap_field(c->w[0], CAP_RIGHTS_SHIFT, CAP_RIGHTS_WIDTH);
+}
+
+/* Keeps only the rights also in `mask`: rights can shrink, never grow. */
+static inline void cap_mask_rights(cap_t *c, cap_rights_t mask)
+{
+    c->w[0] = cap_field_set(c->w[0], CAP_RIGHTS_SHIFT, CAP_RIGHTS_WIDTH, cap_rights(c) & mask);
+}
+
+/* The object a pointer-carrying cap names (CNODE, TCB, ENDPOINT,
+ * NOTIFICATION, REPLY, PAGE_TABLE, VSPACE), as a kernel-virtual pointer. */
+static inline void *cap_object(const cap_t *c)
+{
+    return (void *)(uintptr_t)c->w[1];
+}
+
+/* Builds the header word of a cap. */
+static inline uint64_t cap_word0(enum cap_type type, cap_rights_t rights)
+{
+    uint64_t w = cap_field_set(0, CAP_TYPE_SHIFT, CAP_TYPE_WIDTH, (uint64_t)type);
+    return cap_field_set(w, CAP_RIGHTS_SHIFT, CAP_RIGHTS_WIDTH, rights);
+}
+
+/* A cap of a type that carries only an object pointer (TCB, REPLY,
+ * PAGE_TABLE, VSPACE) or nothing at all (IRQ_CONTROL, IOPORT_CONTROL,
+ * DOMAIN, SCHED_CONTROL: obj NULL). */
+static inline cap_t cap_make_object(enum cap_type type, void *obj, cap_rights_t rights)
+{
+    return (cap_t){ { cap_word0(type, rights), cap_ptr_word(obj), 0 } };
+}
+
+/* ---- UNTYPED ----------------------------------------------------------- */
+
+static inline cap_t cap_make_untyped(paddr_t base, unsigned size_bits, bool is_device)
+{
+    uint64_t w = cap_word0(CAP_UNTYPED, CAP_RIGHTS_ALL);
+    w = cap_field_set(w, CAP_SIZE_SHIFT, CAP_SIZE_WIDTH, size_bits);
+    w = cap_field_set(w, CAP_DEVICE_BIT, 1, is_device);
+    return (cap_t){ { w, base, 0 } };
+}
+
+static inline paddr_t cap_untyped_base(const cap_t *c)
+{
+    return c->w[1];
+}
+
+static inline unsigned cap_untyped_size_bits(const cap_t *c)
+{
+    return (unsigned)cap_field(c->w[0], CAP_SIZE_SHIFT, CAP_SIZE_WIDTH);
+}
+
+static inline bool cap_untyped_is_device(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_DEVICE_BIT, 1);
+}
+
+static inline bool cap_untyped_is_copy(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_COPY_BIT, 1);
+}
+
+static inline void cap_untyped_mark_copy(cap_t *c)
+{
+    c->w[0] = cap_field_set(c->w[0], CAP_COPY_BIT, 1, 1);
+}
+
+static inline uint64_t cap_untyped_free_index(const cap_t *c)
+{
+    return c->w[2];
+}
+
+static inline void cap_untyped_set_free_index(cap_t *c, uint64_t bytes)
+{
+    c->w[2] = bytes;
+}
+
+/* ---- CNODE ------------------------------------------------------------- */
+
+static inline cap_t cap_make_cnode(void *slots, unsigned radix, unsigned guard_size,
+                                   uint64_t guard)
+{
+    uint64_t w = cap_word0(CAP_CNODE, CAP_RIGHTS_ALL);
+    w = cap_field_set(w, CAP_SIZE_SHIFT, CAP_SIZE_WIDTH, radix);
+    w = cap_field_set(w, CAP_GUARD_SIZE_SHIFT, CAP_GUARD_SIZE_WIDTH, guard_size);
+    return (cap_t){ { w, cap_ptr_word(slots), guard } };
+}
+
+static inline unsigned cap_cnode_radix(const cap_t *c)
+{
+    return (unsigned)cap_field(c->w[0], CAP_SIZE_SHIFT, CAP_SIZE_WIDTH);
+}
+
+static inline unsigned cap_cnode_guard_size(const cap_t *c)
+{
+    return (unsigned)cap_field(c->w[0], CAP_GUARD_SIZE_SHIFT, CAP_GUARD_SIZE_WIDTH);
+}
+
+static inline uint64_t cap_cnode_guard(const cap_t *c)
+{
+    return c->w[2];
+}
+
+static inline void cap_cnode_set_guard(cap_t *c, unsigned guard_size, uint64_t guard)
+{
+    c->w[0] = cap_field_set(c->w[0], CAP_GUARD_SIZE_SHIFT, CAP_GUARD_SIZE_WIDTH, guard_size);
+    c->w[2] = guard;
+}
+
+/* ---- ENDPOINT, NOTIFICATION -------------------------------------------- */
+
+static inline cap_t cap_make_endpoint(void *obj, uint64_t badge, cap_rights_t rights)
+{
+    return (cap_t){ { cap_word0(CAP_ENDPOINT, rights), cap_ptr_word(obj), badge } };
+}
+
+static inline cap_t cap_make_notification(void *obj, uint64_t badge, cap_rights_t rights)
+{
+    return (cap_t){ { cap_word0(CAP_NOTIFICATION, rights), cap_ptr_word(obj), badge } };
+}
+
+static inline uint64_t cap_badge(const cap_t *c)
+{
+    return c->w[2];
+}
+
+static inline void cap_set_badge(cap_t *c, uint64_t badge)
+{
+    c->w[2] = badge;
+}
+
+/* ---- FRAME ------------------------------------------------------------- */
+
+static inline cap_t cap_make_frame(paddr_t base, unsigned size_bits, cap_rights_t rights,
+                                   bool is_device)
+{
+    uint64_t w = cap_word0(CAP_FRAME, rights);
+    w = cap_field_set(w, CAP_SIZE_SHIFT, CAP_SIZE_WIDTH, size_bits);
+    w = cap_field_set(w, CAP_DEVICE_BIT, 1, is_device);
+    return (cap_t){ { w, base, 0 } };
+}
+
+static inline paddr_t cap_frame_base(const cap_t *c)
+{
+    return c->w[1];
+}
+
+static inline unsigned cap_frame_size_bits(const cap_t *c)
+{
+    return (unsigned)cap_field(c->w[0], CAP_SIZE_SHIFT, CAP_SIZE_WIDTH);
+}
+
+static inline bool cap_frame_is_device(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_DEVICE_BIT, 1);
+}
+
+static inline vaddr_t cap_frame_mapped_vaddr(const cap_t *c)
+{
+    return (vaddr_t)c->w[2];
+}
+
+static inline unsigned cap_frame_mapped_asid(const cap_t *c)
+{
+    return (unsigned)cap_field(c->w[0], CAP_ASID_SHIFT, CAP_ASID_WIDTH);
+}
+
+/* Records where this cap's frame is mapped; (0, 0) means unmapped. Each
+ * frame cap maps the frame at most once, as in seL4. */
+static inline void cap_frame_set_mapping(cap_t *c, vaddr_t vaddr, unsigned asid)
+{
+    c->w[0] = cap_field_set(c->w[0], CAP_ASID_SHIFT, CAP_ASID_WIDTH, asid);
+    c->w[2] = (uint64_t)vaddr;
+}
+
+/* ---- IRQ_HANDLER, IOPORT ----------------------------------------------- */
+
+static inline cap_t cap_make_irq_handler(unsigned irq)
+{
+    return (cap_t){ { cap_word0(CAP_IRQ_HANDLER, CAP_RIGHTS_ALL), 0, irq } };
+}
+
+static inline unsigned cap_irq_number(const cap_t *c)
+{
+    return (unsigned)c->w[2];
+}
+
+static inline cap_t cap_make_ioport(uint16_t first, uint16_t last)
+{
+    return (cap_t){ { cap_word0(CAP_IOPORT, CAP_RIGHTS_ALL), 0,
+                      (uint64_t)first | (uint64_t)last << 16 } };
+}
+
+static inline uint16_t cap_ioport_first(const cap_t *c)
+{
+    return (uint16_t)cap_field(c->w[2], 0, 16);
+}
+
+static inline uint16_t cap_ioport_last(const cap_t *c)
+{
+    return (uint16_t)cap_field(c->w[2], 16, 16);
+}
