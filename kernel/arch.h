@@ -80,6 +80,70 @@ bool arch_vspace_map(arch_vspace_t *vs, vaddr_t va, paddr_t pa, unsigned rights,
 bool arch_vspace_translate(const arch_vspace_t *vs, vaddr_t va, paddr_t *pa,
                            unsigned *rights);
 
+/* ---- Paging-structure objects ------------------------------------------
+ * Used by the Frame, PageTable and VSpace objects (kernel/vspace objects):
+ * user-level pagers build address spaces out of tables and frames retyped
+ * from untyped memory. Every PAGE_TABLE object is one 4 KiB table; the arch
+ * decides at map time which level it becomes (the first level the walk for
+ * `va` finds missing), so user code needs no per-level types.
+ * <arch_types.h> also defines ARCH_PT_LEVELS (translation levels below the
+ * root: 3 on x86-64, 2 on Sv39) and ARCH_LARGE_PAGE_BITS (21 on both). */
+
+enum arch_map_result {
+    ARCH_MAP_OK = 0,
+    ARCH_MAP_BAD_ADDRESS,    /* va not a user address, or not aligned to the size */
+    ARCH_MAP_MISSING_TABLE,  /* the walk reached a level with no table: map one first */
+    ARCH_MAP_ALREADY_MAPPED, /* a mapping (or, for tables, every table) is there already */
+};
+
+/* Installs the zeroed 4 KiB table at `table_pa` at the first level the walk
+ * for `va` finds empty and stores that level in *level (1 = the table that
+ * holds 4 KiB pages, ARCH_PT_LEVELS = just below the root). */
+enum arch_map_result arch_vspace_map_table(arch_vspace_t *vs, vaddr_t va, paddr_t table_pa,
+                                           unsigned *level);
+
+/* Maps the frame of 2^size_bits bytes (12 or ARCH_LARGE_PAGE_BITS) at
+ * physical `pa` to user address `va` with VM_* `rights`; `device` selects
+ * uncached memory. On ARCH_MAP_MISSING_TABLE stores the missing level. */
+enum arch_map_result arch_vspace_map_frame(arch_vspace_t *vs, vaddr_t va, paddr_t pa,
+                                           unsigned size_bits, unsigned rights, bool device,
+                                           unsigned *missing_level);
+
+/* Replaces the rights of the mapping of `pa` at `va` (the caller has checked
+ * they only shrink) and flushes its TLB entry. False if `va` does not map `pa`. */
+bool arch_vspace_remap_frame(arch_vspace_t *vs, vaddr_t va, paddr_t pa, unsigned size_bits,
+                             unsigned rights);
+
+/* Removes the mapping at `va` if, and only if, it maps `pa` with that size
+ * (so a stale frame cap can never remove a newer mapping), and flushes it. */
+void arch_vspace_unmap_frame(arch_vspace_t *vs, vaddr_t va, paddr_t pa, unsigned size_bits);
+
+/* Unhooks the table at `table_pa` from the level-`level` slot covering `va`,
+ * if it is the one there, and flushes the translations it provided. */
+void arch_vspace_unmap_table(arch_vspace_t *vs, vaddr_t va, unsigned level, paddr_t table_pa);
+
+/* The address space is being destroyed: release its ASID/PCID and make sure
+ * no TLB entry tagged with it survives. Its tables are freed by the caller. */
+void arch_vspace_destroy(arch_vspace_t *vs);
+
+/* ---- Interrupts ----------------------------------------------------------
+ * Device interrupts are numbered 0 .. arch_irq_count()-1 (x86-64: IOAPIC
+ * input pins; RISC-V: PLIC sources, 0 unused). A device interrupt masks its
+ * line and calls kernel_irq(); the line stays masked until the user-level
+ * driver acknowledges it (arch_irq_ack). The timer is not among them. */
+
+unsigned arch_irq_count(void);
+
+/* Routes line `irq` to this CPU and unmasks it (edge or level as the
+ * platform describes it). False if the line does not exist or is reserved. */
+bool arch_irq_enable(unsigned irq);
+
+/* Masks line `irq` again (the handler cap was deleted). */
+void arch_irq_disable(unsigned irq);
+
+/* Ends the handling of one interrupt on `irq` and unmasks it. */
+void arch_irq_ack(unsigned irq);
+
 /* ---- User threads ----------------------------------------------------- */
 
 /* Sets `regs` so that entering user mode starts at `entry` with stack
@@ -147,6 +211,12 @@ struct user_fault {
 
 /* The current thread took a fault in user mode. */
 NORETURN void kernel_user_fault(const struct user_fault *fault);
+
+/* Device interrupt `irq` arrived from user mode (the line is masked). */
+NORETURN void kernel_irq_from_user(unsigned irq);
+
+/* Device interrupt `irq` arrived while the kernel was idle; returns. */
+void kernel_irq(unsigned irq);
 
 /* A timer tick arrived, from user mode. */
 NORETURN void kernel_tick_from_user(void);

@@ -11,6 +11,7 @@
 #include "boot/memmap.h"
 #include "boot/roottask.h"
 #include "kernel.h"
+#include "selftest.h"
 #include "thread.h"
 
 #include <bulkhead/abi.h>
@@ -36,24 +37,53 @@ static BOOT_CODE void print_boot_params(const struct boot_params *bp)
             bp->module_count);
 }
 
-/* "bulkhead.selftest=<name>" on the command line makes the kernel fault on
- * purpose, to test that kernel exceptions are reported, not silent. */
-static BOOT_CODE void run_selftest(const char *cmdline)
+/* Finds "bulkhead.selftest=<name>" on the command line; NULL if absent. */
+static BOOT_CODE const char *selftest_name(const char *cmdline)
 {
     static const char key[] = "bulkhead.selftest=";
     for (const char *p = cmdline; *p; p++) {
-        if (strncmp(p, key, sizeof(key) - 1) != 0)
-            continue;
-        const char *name = p + sizeof(key) - 1;
-        if (strncmp(name, "kernel-pagefault", 16) == 0) {
-            kprintf("bulkhead: selftest: reading 0x%lx in kernel mode\n", selftest_bad_address);
-            (void)*(volatile uint64_t *)selftest_bad_address;
-        } else if (strncmp(name, "kernel-illegal", 14) == 0) {
-            kprintf("bulkhead: selftest: executing an illegal instruction in kernel mode\n");
-            __builtin_trap();
-        }
-        panic("selftest '%s' did not fault", name);
+        if (strncmp(p, key, sizeof(key) - 1) == 0)
+            return p + sizeof(key) - 1;
     }
+    return NULL;
+}
+
+static BOOT_CODE bool selftest_is(const char *name, const char *test)
+{
+    size_t n = strlen(test);
+    return strncmp(name, test, n) == 0 && (name[n] == '\0' || name[n] == ' ');
+}
+
+/* Self-tests that need the boot memory map run after it is built. */
+static BOOT_CODE void run_late_selftest(const struct boot_params *bp)
+{
+    const char *name = selftest_name(bp->cmdline);
+    if (!name)
+        return;
+    if (selftest_is(name, "vspace"))
+        selftest_vspace(&boot_memory);
+    if (selftest_is(name, "irq"))
+        selftest_irq(bp);
+    panic("unknown self-test '%s' (known: kernel-pagefault, kernel-illegal, vspace, irq)", name);
+}
+
+/* "bulkhead.selftest=kernel-*" makes the kernel fault on purpose, to test
+ * that kernel exceptions are reported, not silent. */
+static BOOT_CODE void run_selftest(const char *cmdline)
+{
+    const char *name = selftest_name(cmdline);
+    if (!name)
+        return;
+    if (selftest_is(name, "kernel-pagefault")) {
+        kprintf("bulkhead: selftest: reading 0x%lx in kernel mode\n", selftest_bad_address);
+        (void)*(volatile uint64_t *)selftest_bad_address;
+    } else if (selftest_is(name, "kernel-illegal")) {
+        kprintf("bulkhead: selftest: executing an illegal instruction in kernel mode\n");
+        __builtin_trap();
+    } else {
+        return; /* a self-test that runs later */
+    }
+    panic("selftest '%s' did not fault", name);
 }
 
 static BOOT_CODE void build_memory_map(const struct boot_params *bp)
@@ -110,6 +140,7 @@ void kernel_main(struct boot_params *bp)
     const struct boot_module *m = find_boot_image(bp);
     parse_boot_image(m, &image);
     build_memory_map(bp);
+    run_late_selftest(bp);
     roottask_create(&root_thread, &root_vspace, bp, &image, m->base, &boot_memory);
     kprintf("bulkhead: %llu KiB of untyped memory for the root task\n",
             (unsigned long long)(memmap_total(&boot_memory) >> 10));

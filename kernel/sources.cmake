@@ -6,6 +6,8 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/fault.c
   ${CMAKE_SOURCE_DIR}/kernel/vspace.c
   ${CMAKE_SOURCE_DIR}/kernel/elf.c
+  ${CMAKE_SOURCE_DIR}/kernel/selftest_vspace.c
+  ${CMAKE_SOURCE_DIR}/kernel/selftest_irq.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/boot_params.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootimage.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootinfo.c
