@@ -157,6 +157,9 @@ void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
 unsigned long arch_syscall_number(const arch_regs_t *regs);
 unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index); /* 0..5 */
 void arch_syscall_set_result(arch_regs_t *regs, unsigned long value);
+/* Sets the register that carries syscall argument `index` (0..5): IPC
+ * syscalls return a whole message in the argument registers. */
+void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value);
 
 /* Prints the saved user registers, one or a few per line, through kprintf. */
 void arch_regs_print(const arch_regs_t *regs);

@@ -1,30 +1,32 @@
 /*
- * Kernel-internal error codes of the object methods, and the details a
- * failing method reports besides its code.
+ * Error codes of the object methods, and the details a failing method
+ * reports besides its code.
  *
- * The values 1..4 are the ones kernel/abi.toml already gives
- * (BK_ERR_INVALID_SYSCALL .. BK_ERR_RANGE); the others continue the same
- * numbering so the ABI can adopt them unchanged. The syscall layer returns
- * the negated code to user space. Until the ABI generator carries these,
- * this file is their only definition.
+ * The codes are defined once, in kernel/abi.toml; this enum gives the
+ * kernel a typed name for each generated BK_ERR_* value, so a switch over
+ * kerror_t is checked by the compiler. The syscall layer returns them to
+ * user space.
  */
 #pragma once
 
 #include "types.h"
 
+#include <bulkhead/abi.h>
+
 typedef enum kerror {
-    KERR_OK = 0,                  /* success */
-    KERR_INVALID_SYSCALL = 1,     /* the syscall number is unknown (ABI) */
-    KERR_INVALID_ARGUMENT = 2,    /* an argument is a value the method never accepts */
-    KERR_INVALID_ADDRESS = 3,     /* a user buffer is not mapped as needed (ABI) */
-    KERR_RANGE = 4,               /* a size, count or depth lies outside [range_min, range_max] */
-    KERR_INVALID_CAPABILITY = 5,  /* a capability argument has the wrong type for it */
-    KERR_ILLEGAL_OPERATION = 6,   /* the capability's type or state does not allow the method */
-    KERR_INSUFFICIENT_RIGHTS = 7, /* the capability lacks a right the method needs */
-    KERR_FAILED_LOOKUP = 8,       /* a slot could not be found or was empty; see `lookup` */
-    KERR_DELETE_FIRST = 9,        /* a destination slot is not empty */
-    KERR_REVOKE_FIRST = 10,       /* the capability has derived children that must go first */
-    KERR_NOT_ENOUGH_MEMORY = 11,  /* the untyped has too little free space; see mem_* */
+    KERR_OK = 0,                                          /* success */
+    KERR_INVALID_SYSCALL = BK_ERR_INVALID_SYSCALL,        /* unknown syscall number */
+    KERR_INVALID_ARGUMENT = BK_ERR_INVALID_ARGUMENT,      /* a value the method never accepts */
+    KERR_INVALID_ADDRESS = BK_ERR_INVALID_ADDRESS,        /* a user buffer is not mapped as needed */
+    KERR_RANGE = BK_ERR_RANGE,                            /* outside [range_min, range_max] */
+    KERR_INVALID_CAPABILITY = BK_ERR_INVALID_CAPABILITY,  /* a cap argument of the wrong type */
+    KERR_ILLEGAL_OPERATION = BK_ERR_ILLEGAL_OPERATION,    /* the cap's type/state forbids it */
+    KERR_INSUFFICIENT_RIGHTS = BK_ERR_INSUFFICIENT_RIGHTS, /* the cap lacks a needed right */
+    KERR_FAILED_LOOKUP = BK_ERR_FAILED_LOOKUP,            /* no slot, or an empty one; see `lookup` */
+    KERR_DELETE_FIRST = BK_ERR_DELETE_FIRST,              /* a destination slot is not empty */
+    KERR_REVOKE_FIRST = BK_ERR_REVOKE_FIRST,              /* derived children must go first */
+    KERR_NOT_ENOUGH_MEMORY = BK_ERR_NOT_ENOUGH_MEMORY,    /* untyped too full; see mem_* */
+    KERR_TRUNCATED_MESSAGE = BK_ERR_TRUNCATED_MESSAGE,    /* message shorter than the arguments */
 } kerror_t;
 
 /* Why a capability-space lookup failed (kind), with what a fault handler

@@ -15,3 +15,12 @@ NORETURN void selftest_vspace(struct memmap *mem);
 
 /* Device interrupts reach kernel_irq() and are masked until acknowledged. */
 NORETURN void selftest_irq(const struct boot_params *bp);
+
+/* Arch hooks for the irq self-test only (arch/<arch>/selftest.c): a device
+ * of the platform that can raise interrupts on demand. */
+/* Starts the device interrupting (periodically, or again each time
+ * arch_selftest_irq_clear() is called) and stores its line; false if the
+ * platform has no such device. */
+bool arch_selftest_irq_source(unsigned *irq);
+/* Clears the device's interrupt condition; it raises a new one soon after. */
+void arch_selftest_irq_clear(void);

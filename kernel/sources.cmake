@@ -4,7 +4,15 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/thread.c
   ${CMAKE_SOURCE_DIR}/kernel/syscall.c
   ${CMAKE_SOURCE_DIR}/kernel/fault.c
+  ${CMAKE_SOURCE_DIR}/kernel/irq.c
   ${CMAKE_SOURCE_DIR}/kernel/vspace.c
+  ${CMAKE_SOURCE_DIR}/kernel/object.c
+  ${CMAKE_SOURCE_DIR}/kernel/cdt.c
+  ${CMAKE_SOURCE_DIR}/kernel/cnode.c
+  ${CMAKE_SOURCE_DIR}/kernel/untyped.c
+  ${CMAKE_SOURCE_DIR}/kernel/invoke.c
+  ${CMAKE_SOURCE_DIR}/kernel/cnode_invoke.c
+  ${CMAKE_SOURCE_DIR}/kernel/untyped_invoke.c
   ${CMAKE_SOURCE_DIR}/kernel/elf.c
   ${CMAKE_SOURCE_DIR}/kernel/selftest_vspace.c
   ${CMAKE_SOURCE_DIR}/kernel/selftest_irq.c
@@ -13,6 +21,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootinfo.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/memmap.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/roottask.c
+  ${CMAKE_SOURCE_DIR}/kernel/boot/rootcaps.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/string.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/format.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/crc32.c

@@ -6,6 +6,8 @@
 #include <bulkhead/abi.h>
 
 #include "arch.h"
+#include "cnode.h"
+#include "invoke.h"
 #include "kernel.h"
 #include "thread.h"
 #include "vspace.h"
@@ -50,6 +52,16 @@ static long sys_thread_exit(struct thread *t)
                     "root task exited");
 }
 
+static long sys_debug_cap_identify(struct thread *t)
+{
+    struct cte *slot;
+    struct lookup_fault fault;
+    uint64_t cptr = arch_syscall_arg(&t->regs, 0);
+    if (cspace_lookup_cap(&t->cspace_root.cap, cptr, &slot, &fault) != KERR_OK)
+        return 0;
+    return (long)(cap_type(&slot->cap) | cap_rights(&slot->cap) << 8);
+}
+
 typedef long (*syscall_fn)(struct thread *t);
 
 static const syscall_fn syscall_table[BK_SYS_COUNT] = {
@@ -57,12 +69,19 @@ static const syscall_fn syscall_table[BK_SYS_COUNT] = {
     [BK_SYS_DEBUG_WRITE] = sys_debug_write,
     [BK_SYS_DEBUG_TICKS] = sys_debug_ticks,
     [BK_SYS_THREAD_EXIT] = sys_thread_exit,
+    [BK_SYS_DEBUG_CAP_IDENTIFY] = sys_debug_cap_identify,
 };
 
 void kernel_syscall(void)
 {
     struct thread *t = current_thread;
     unsigned long nr = arch_syscall_number(&t->regs);
+    if (nr == BK_SYS_CALL) {
+        invoke_call(t, arch_syscall_arg(&t->regs, 0));
+        thread_resume_current();
+    }
+    if (nr == BK_SYS_YIELD) /* one thread: nothing else to run */
+        thread_resume_current();
     long result = -BK_ERR_INVALID_SYSCALL;
     if (nr < BK_SYS_COUNT && syscall_table[nr])
         result = syscall_table[nr](t);

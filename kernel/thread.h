@@ -8,7 +8,10 @@
  */
 #pragma once
 
+#include <bulkhead/abi.h>
+
 #include "arch.h"
+#include "cdt.h"
 #include "types.h"
 
 enum thread_state {
@@ -21,6 +24,8 @@ enum thread_state {
 struct thread {
     arch_regs_t regs;          /* saved user registers */
     arch_vspace_t *vspace;     /* address space it runs in */
+    struct cte cspace_root;    /* a copy of its root CNode cap (a child in the CDT) */
+    struct bk_ipc_buffer *ipc_buffer; /* kernel view of its IPC buffer, NULL if none */
     enum thread_state state;
     long exit_status;
     char name[16];

@@ -35,9 +35,29 @@ def load(path):
     if len(values) != len(set(values)) or 0 in values:
         fail("error values must be unique and non-zero")
     for arch, conv in abi["arch"].items():
-        if len(conv["args"]) < max(len(s["args"]) for s in abi["syscalls"]):
+        if len(conv["args"]) < max(len(s.get("args", [])) for s in abi["syscalls"]):
             fail(f"arch {arch}: fewer argument registers than a syscall needs")
+        if len(conv["ipc"]["mrs"]) != constant(abi, "BK_MSG_CPU_WORDS"):
+            fail(f"arch {arch}: ipc.mrs must list BK_MSG_CPU_WORDS registers")
+    if sum(f["bits"] for f in abi["msginfo"]) != 64:
+        fail("msginfo fields must add up to 64 bits")
+    labels = [m["label"] for o in abi["objects"] for m in o["methods"]]
+    if len(labels) != len(set(labels)) or 0 in labels:
+        fail("method labels must be unique and non-zero")
     return abi
+
+
+def constant(abi, name):
+    for c in abi["constants"]:
+        if c["name"] == name:
+            return int(str(c["value"]), 0)
+    fail(f"constant {name} is not defined")
+
+
+def methods(abi):
+    """(object, method) pairs in label order."""
+    pairs = [(o, m) for o in abi["objects"] for m in o["methods"]]
+    return sorted(pairs, key=lambda p: p[1]["label"])
 
 
 def c_field(ctype, name):
@@ -62,6 +82,18 @@ def gen_abi_h(abi):
         value = c["value"]
         value = f"{value}ull" if isinstance(value, str) and value.startswith("0x") else value
         out.append(f"#define {c['name']} {value}\n")
+    out.append(gen_msginfo(abi))
+    out.append("\n/* Method labels (the label of a call on an object capability). */\n")
+    for o, m in methods(abi):
+        out.append(f"#define BK_LABEL_{o['name'].upper()}_{m['name'].upper()} {m['label']}\n")
+    out.append(f"#define BK_LABEL_COUNT {max(m['label'] for _, m in methods(abi)) + 1}\n")
+    out.append("\n/* Every method as X(OBJECT, object, method, label, argument words): the\n"
+               " * kernel builds its dispatch table (handlers <object>_invoke_<method>,\n"
+               " * capability type CAP_<OBJECT>) and length checks from this list. */\n"
+               "#define BK_METHODS(X) \\\n")
+    for o, m in methods(abi):
+        out.append(f"    X({o['name'].upper()}, {o['name']}, {m['name']}, {m['label']}, {len(m['args'])}) \\\n")
+    out.append("\n")
     out.append("\n/* Names of the error codes, indexed by code (for messages). */\n")
     out.append("#define BK_ERROR_NAMES { \"OK\"")
     by_value = {e["value"]: e["name"] for e in abi["errors"]}
@@ -74,6 +106,76 @@ def gen_abi_h(abi):
             out.append(f"    {c_field(ctype, name)}; /* {doc} */\n")
         out.append("};\n")
     return "".join(out)
+
+
+def gen_msginfo(abi):
+    out = ["\n/* The message info word (see docs/abi.md). */\n"]
+    shift = 0
+    for f in abi["msginfo"]:
+        n = f["name"].upper()
+        mask = (1 << f["bits"]) - 1
+        out.append(f"#define BK_MSGINFO_{n}_SHIFT {shift}\n#define BK_MSGINFO_{n}_MASK 0x{mask:x}ull\n")
+        out.append(f"#define BK_MSGINFO_{n}(info) (((uint64_t)(info) >> {shift}) & 0x{mask:x}ull)\n")
+        shift += f["bits"]
+    parts = " | ".join(f"(((uint64_t)({f['name']}) & BK_MSGINFO_{f['name'].upper()}_MASK) << "
+                       f"BK_MSGINFO_{f['name'].upper()}_SHIFT)" for f in abi["msginfo"])
+    names = ", ".join(f["name"] for f in abi["msginfo"])
+    out.append(f"#define BK_MSGINFO({names}) \\\n    ({parts})\n")
+    return "".join(out)
+
+
+def ipc_primitive(conv):
+    """bk_ipc_syscall: every IPC register in and out."""
+    ipc = conv["ipc"]
+    regs = [("dest", ipc["dest"], "dest"), ("info", ipc["info"], "m->info")]
+    regs += [(f"mr{i}", r, f"m->mr[{i}]") for i, r in enumerate(ipc["mrs"])]
+    lines = ["/* Issues IPC syscall `nr` on capability `dest` with message `m`; on return\n"
+             " * `m` holds the message received (badge, info, first words). */\n",
+             "static inline void bk_ipc_syscall(unsigned long nr, unsigned long dest, struct bk_msg *m)\n{\n",
+             f"    register unsigned long r_nr __asm__(\"{conv['number']}\") = nr;\n"]
+    for name, reg, val in regs:
+        lines.append(f"    register unsigned long r_{name} __asm__(\"{reg}\") = {val};\n")
+    outs = [f'"+r"(r_{name})' for name, _, _ in regs]
+    nr_in_out = conv["number"] == conv["result"]
+    if nr_in_out:
+        outs.insert(0, '"+r"(r_nr)')
+    ins = "" if nr_in_out else '"r"(r_nr)'
+    clobbers = ", ".join(f'"{r}"' for r in conv["clobbers"] + ["memory"])
+    lines.append(f"    __asm__ volatile(\"{conv['instruction']}\" : {', '.join(outs)} : {ins} : {clobbers});\n")
+    lines.append("    m->badge = r_dest;\n    m->info = r_info;\n")
+    for i in range(len(ipc["mrs"])):
+        lines.append(f"    m->mr[{i}] = r_mr{i};\n")
+    if nr_in_out:
+        lines.append("    (void)r_nr;\n")
+    lines.append("}\n\n")
+    return "".join(lines)
+
+
+def ipc_stub(s):
+    return (f"/* {s['doc']} */\n"
+            f"static inline void sys_{s['name']}(unsigned long dest, struct bk_msg *m)\n{{\n"
+            f"    bk_ipc_syscall(BK_SYS_{s['name'].upper()}, dest, m);\n}}\n\n")
+
+
+def method_stub(obj, m):
+    args = m["args"]
+    params = ", ".join(["bk_cptr_t service"] + [f"{'bk_cptr_t' if k == 'cap' else 'uint64_t'} {n}"
+                                                 for k, n in args])
+    lines = [f"/* {obj['name'].capitalize()}: {m['name'].replace('_', ' ').capitalize()}. "
+             f"{m['doc']} Returns 0 or -BK_ERR_*. */\n",
+             f"static inline long sys_{obj['name']}_{m['name']}({params})\n{{\n",
+             "    struct bk_msg m = { 0 };\n",
+             f"    m.info = BK_MSGINFO({len(args)}, 0, 0, BK_LABEL_{obj['name'].upper()}_{m['name'].upper()});\n"]
+    for i, (_, n) in enumerate(args):
+        if i < 4:
+            lines.append(f"    m.mr[{i}] = (uint64_t){n};\n")
+        else:
+            lines.append(f"    bk_ipc_buffer->mr[{i}] = (uint64_t){n};\n")
+    for i in range(len(args), 4):
+        lines.append(f"    m.mr[{i}] = 0;\n")
+    lines.append("    bk_ipc_syscall(BK_SYS_CALL, service, &m);\n"
+                 "    return -(long)BK_MSGINFO_LABEL(m.info);\n}\n\n")
+    return "".join(lines)
 
 
 def stub_for(conv, s):
@@ -112,8 +214,18 @@ def gen_stubs(abi, arch):
     conv = abi["arch"][arch]
     out = [HEADER_NOTE, f"/* Syscall stubs for {arch}: `{conv['instruction']}` with the number in "
            f"{conv['number']}, arguments in {', '.join(conv['args'])}, result in {conv['result']}. */\n",
-           "#pragma once\n\n#include <bulkhead/abi.h>\n\n"]
-    out.extend(stub_for(conv, s) for s in abi["syscalls"])
+           "#pragma once\n\n#include <bulkhead/abi.h>\n\n",
+           "typedef uint64_t bk_cptr_t;\n\n",
+           "/* A message as the IPC syscalls move it: the badge (received), the info\n"
+           " * word and the words that travel in CPU registers. */\n",
+           "struct bk_msg {\n    uint64_t badge;\n    uint64_t info;\n    uint64_t mr[BK_MSG_CPU_WORDS];\n};\n\n",
+           "/* The calling thread's IPC buffer (set up by libsys at start). */\n",
+           "extern struct bk_ipc_buffer *bk_ipc_buffer;\n\n"]
+    out.append(ipc_primitive(conv))
+    for s in abi["syscalls"]:
+        out.append(ipc_stub(s) if s.get("kind") == "ipc" else stub_for(conv, s))
+    for o, m in methods(abi):
+        out.append(method_stub(o, m))
     out.append(raw_stub(conv))
     return "".join(out)
 
@@ -158,11 +270,35 @@ def gen_markdown(abi):
         clob = ", ".join(c["clobbers"]) or "none"
         out.append(f"| {arch} | `{c['instruction']}` | {c['number']} | {', '.join(c['args'])} | "
                    f"{c['result']} | {clob} |\n")
-    out.append("\n## Syscalls\n\nA result `>= 0` is success; a negative result is `-BK_ERR_*`.\n\n"
+    out.append("\nIPC syscalls move a message in registers both ways:\n\n"
+               "| arch | capability in / badge out | message info | message words 0-3 |\n|---|---|---|---|\n")
+    for arch, c in abi["arch"].items():
+        out.append(f"| {arch} | {c['ipc']['dest']} | {c['ipc']['info']} | {', '.join(c['ipc']['mrs'])} |\n")
+    out.append("\n## Message info word\n\n| bits | field | meaning |\n|---|---|---|\n")
+    shift = 0
+    for f in abi["msginfo"]:
+        out.append(f"| {shift}-{shift + f['bits'] - 1} | `{f['name']}` | {f['doc']} |\n")
+        shift += f["bits"]
+    out.append("\n## Syscalls\n\nA plain syscall returns a value `>= 0` on success and `-BK_ERR_*` on failure. "
+               "An IPC syscall returns a message; a method invocation's reply carries the error code "
+               "in its label (0: success), and the libsys stub returns it negated.\n\n"
                "| number | libsys stub | returns | description |\n|---|---|---|---|\n")
     for s in abi["syscalls"]:
+        if s.get("kind") == "ipc":
+            out.append(f"| {s['number']} | `sys_{s['name']}(dest, &msg)` | a message | {s['doc']} |\n")
+            continue
         params = ", ".join(f"{t} {n}" for t, n in s["args"])
         out.append(f"| {s['number']} | `sys_{s['name']}({params})` | {s['returns']} | {s['doc']} |\n")
+    out.append("\n## Object methods\n\nInvoked with `call` on a capability to the object; "
+               "arguments go in message words in the order listed. A `cap` argument is a "
+               "capability address in the caller's CSpace, resolved at depth `BK_WORD_BITS`.\n")
+    for o in abi["objects"]:
+        out.append(f"\n### {o['name'].capitalize()}\n\n{o['doc']}\n\n"
+                   "| label | method | libsys stub | arguments | description |\n|---|---|---|---|---|\n")
+        for m in o["methods"]:
+            args = ", ".join(f"{n} ({k})" for k, n in m["args"])
+            out.append(f"| {m['label']} | {o['name'].capitalize()}: {m['name'].capitalize()} | "
+                       f"`sys_{o['name']}_{m['name']}` | {args} | {m['doc']} |\n")
     out.append("\n## Errors\n\n| code | name | meaning |\n|---|---|---|\n")
     for e in abi["errors"]:
         out.append(f"| {e['value']} | `BK_ERR_{e['name']}` | {e['doc']} |\n")

@@ -33,6 +33,8 @@ def main():
             continue
         cmd = ["cppcheck", "-q", "--error-exitcode=1", "--std=c11", "--inline-suppr",
                "--enable=warning,portability,performance", "--suppress=missingIncludeSystem",
+               # cppcheck does not model register-asm variables in the generated stubs
+               "--suppress=constStatement:*syscall_stubs.h",
                *defs, *[f"-I{i}" for i in incs], *map(str, files)]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0 or proc.stdout.strip():

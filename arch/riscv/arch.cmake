@@ -10,6 +10,8 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/vspace.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/asid.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/timer.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/plic.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/selftest.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/sbi.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/uart.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/power.c

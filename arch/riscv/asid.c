@@ -1,23 +1,34 @@
 /*
  * Address-space identifiers (Privileged 4.1.11: satp.ASID, up to 16 bits,
- * as many as the hart implements). TLB entries are tagged with the ASID,
- * so switching between spaces that hold valid ASIDs needs no flush. ASIDs
- * are handed out in order; when they run out, a new generation starts: the
- * whole TLB is flushed once and every space gets a fresh ASID when next
- * entered (arch_vspace_t.asid_generation tells stale ones apart). ASID 0
- * is the kernel's boot table. Without ASIDs every switch flushes.
+ * as many as the hart implements) and the TLB flushes of user spaces.
  *
- * SMP note: a rollover must then flush every hart, and the allocator needs
- * a lock.
+ * TLB entries are tagged with the ASID, so switching between spaces that
+ * hold valid ASIDs needs no flush. A space gets an ASID when first entered
+ * and gives it back when destroyed (asid_release flushes it first); the
+ * next free one is taken in round-robin order. When every ASID is held, a
+ * new generation starts: the whole TLB is flushed once and every space
+ * gets a fresh ASID when next entered (arch_vspace_t.asid_generation tells
+ * stale ones apart). ASID 0 is the kernel's boot table. Without ASIDs
+ * every switch flushes, so only the space in satp has TLB entries.
+ *
+ * User entries are never global (G clear), so sfence.vma with an ASID in
+ * rs2 drops exactly one space's entries and keeps the kernel's (4.2.1).
+ *
+ * SMP note: a rollover must then flush every hart, the allocator needs a
+ * lock, and a flush must reach every hart the space ran on.
  */
 #include "port.h"
 
+#include "kernel.h"
 #include "riscv.h"
+
+#define ASID_COUNT (SATP_ASID_MASK + 1)
 
 static unsigned implemented_bits;
 static uint32_t max_asid;        /* 0: no ASIDs */
-static uint32_t next_asid = 1;
+static uint32_t next_asid = 1;   /* where the search for a free one starts */
 static uint64_t generation = 1;  /* vspaces start with generation 0 = none */
+static uint64_t asid_used[ASID_COUNT / 64]; /* bit a: held in this generation */
 
 /* Writing all ones to satp.ASID and reading it back shows which bits
  * exist (the field is WARL; implemented bits are the low ones). The kernel
@@ -41,22 +52,57 @@ unsigned asid_bits(void)
     return implemented_bits;
 }
 
-/* sfence.vma with rs2 = a register holding ASID 0 (not x0) flushes that
- * ASID's non-global entries and keeps the kernel's global ones. */
-static void flush_asid0(void)
+/* ---- sfence.vma forms (Privileged 4.2.1) ---------------------------------
+ * The ASID is copied to t0 so that rs2 is never x0, even for ASID 0: with
+ * rs2 = x0 the fence would also drop the kernel's global entries. */
+
+static void sfence_asid(uint64_t asid)
 {
-    __asm__ volatile("li t0, 0\n\tsfence.vma zero, t0" ::: "t0", "memory");
+    __asm__ volatile("mv t0, %0\n\tsfence.vma zero, t0" ::"r"(asid) : "t0", "memory");
+}
+
+static void sfence_asid_addr(uint64_t asid, vaddr_t va)
+{
+    __asm__ volatile("mv t0, %1\n\tsfence.vma %0, t0" ::"r"(va), "r"(asid) : "t0", "memory");
+}
+
+/* ---- Allocation ------------------------------------------------------------ */
+
+static bool asid_is_used(uint32_t a)
+{
+    return (asid_used[a / 64] >> (a % 64)) & 1;
+}
+
+/* A free ASID in 1..max_asid, searching on from next_asid; 0 if none. */
+static uint32_t find_free_asid(void)
+{
+    uint32_t a = next_asid;
+    for (uint32_t n = 0; n < max_asid; n++, a = a == max_asid ? 1 : a + 1) {
+        if (!asid_is_used(a))
+            return a;
+    }
+    return 0;
+}
+
+static void new_generation(struct riscv_cpu *cpu)
+{
+    generation++;
+    memset(asid_used, 0, sizeof(asid_used));
+    next_asid = 1;
+    sfence_vma_all();
+    cpu->satp = 0; /* force the satp write that follows */
 }
 
 static void assign_asid(arch_vspace_t *vs, struct riscv_cpu *cpu)
 {
-    if (next_asid > max_asid) {
-        generation++;
-        next_asid = 1;
-        sfence_vma_all();
-        cpu->satp = 0; /* force the satp write below */
+    uint32_t a = find_free_asid();
+    if (a == 0) {
+        new_generation(cpu);
+        a = 1;
     }
-    vs->asid = (uint16_t)next_asid++;
+    asid_used[a / 64] |= 1ull << (a % 64);
+    next_asid = a == max_asid ? 1 : a + 1;
+    vs->asid = (uint16_t)a;
     vs->asid_generation = generation;
 }
 
@@ -66,7 +112,7 @@ void asid_activate(struct riscv_cpu *cpu, arch_vspace_t *vs)
     if (max_asid == 0) {
         if (satp != cpu->satp) {
             csr_write(satp, satp);
-            flush_asid0();
+            sfence_asid(0);
             cpu->satp = satp;
         }
         return;
@@ -78,4 +124,67 @@ void asid_activate(struct riscv_cpu *cpu, arch_vspace_t *vs)
         csr_write(satp, satp);
         cpu->satp = satp;
     }
+}
+
+/* ---- Flushes ----------------------------------------------------------------- */
+
+static bool satp_holds_root(uint64_t satp, paddr_t root)
+{
+    return (satp & SATP_PPN_MASK) == root >> PAGE_SHIFT;
+}
+
+/* The ASID under which the TLB may hold entries of `vs`; false if it can
+ * hold none: a stale generation was flushed at the rollover, and without
+ * ASIDs only the space in satp has entries. */
+static bool tlb_tag(const arch_vspace_t *vs, uint64_t *asid)
+{
+    if (max_asid == 0) {
+        *asid = 0;
+        return satp_holds_root(csr_read(satp), vs->root);
+    }
+    *asid = vs->asid;
+    return vs->asid_generation == generation;
+}
+
+void asid_flush_page(const arch_vspace_t *vs, vaddr_t va)
+{
+    uint64_t asid;
+    if (tlb_tag(vs, &asid))
+        sfence_asid_addr(asid, va);
+}
+
+void asid_flush_space(const arch_vspace_t *vs)
+{
+    uint64_t asid;
+    if (tlb_tag(vs, &asid))
+        sfence_asid(asid);
+}
+
+/* The page at `root` starts a new space: if satp still holds it (a
+ * recycled root), the next asid_activate() must write satp again. */
+void asid_forget_root(paddr_t root)
+{
+    struct riscv_cpu *cpu = this_cpu();
+    if (satp_holds_root(cpu->satp, root))
+        cpu->satp = 0;
+}
+
+/* Leaves `vs` for the kernel's table if the hart is in it, drops its TLB
+ * entries and frees its ASID. */
+void asid_release(arch_vspace_t *vs)
+{
+    struct riscv_cpu *cpu = this_cpu();
+    uint64_t asid;
+    bool tagged = tlb_tag(vs, &asid);
+    if (satp_holds_root(csr_read(satp), vs->root)) {
+        uint64_t kernel = SATP_MODE_SV39 | arch_virt_to_phys(paging_kernel_root()) >> PAGE_SHIFT;
+        csr_write(satp, kernel);
+        cpu->satp = kernel;
+    }
+    if (tagged)
+        sfence_asid(asid);
+    if (max_asid != 0 && vs->asid_generation == generation)
+        asid_used[vs->asid / 64] &= ~(1ull << (vs->asid % 64));
+    vs->asid = 0;
+    vs->asid_generation = 0;
 }

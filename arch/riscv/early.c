@@ -3,8 +3,8 @@
  * entry.S on the boot stack with the boot page table active. It reads the
  * device tree (through the two physmap gigapages entry.S mapped around
  * it), fills struct boot_params, builds the kernel's real page tables,
- * brings up the UART, the exit device and the timebase, and calls
- * kernel_main(). Nothing about the board is compiled in: RAM, devices,
+ * brings up the UART, the exit device, the PLIC and the timebase, and
+ * calls kernel_main(). Nothing about the board is compiled in: RAM, devices,
  * initrd and timebase all come from the tree.
  */
 #include "port.h"
@@ -12,6 +12,7 @@
 #include "boot/boot_params.h"
 #include "boot/fdt.h"
 #include "kernel.h"
+#include "plic.h"
 #include "riscv.h"
 
 /* Register blocks the kernel itself drives, found in the tree before the
@@ -147,9 +148,12 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     fill_boot_params(&fdt, dtb_pa, kernel_pa);
     find_uart(&fdt, &platform);
     find_test_device(&fdt, &platform);
+    plic_find(&fdt);
+    selftest_rtc_find(&fdt);
     paging_init_kernel(&boot_params);
     asid_init();
     start_devices(&platform);
+    plic_init();
     timer_init(boot_params.timer_hz);
     print_summary(hart_id, &platform);
     kernel_main(&boot_params);

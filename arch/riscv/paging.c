@@ -76,22 +76,34 @@ pte_t *pt_table(paddr_t pa)
     return arch_phys_to_virt(pa);
 }
 
-pte_t *pt_walk(pte_t *root, vaddr_t va, int level, arch_table_alloc_fn alloc, void *ctx)
+pte_t *pt_lookup(pte_t *root, vaddr_t va, unsigned level, unsigned *reached)
 {
     pte_t *table = root;
-    for (int l = 2; l > level; l--) {
-        pte_t *e = &table[pt_index(va, l)];
-        if (!(*e & PTE_V)) {
-            paddr_t pa = alloc ? alloc(ctx) : 0;
-            if (pa == 0 || !IS_ALIGNED(pa, (paddr_t)ARCH_PAGE_SIZE))
-                return NULL;
-            *e = pte_make(pa, PTE_V); /* non-leaf: V only (Privileged 4.4.1) */
-        } else if (pte_is_leaf(*e)) {
-            return NULL;
-        }
-        table = pt_table(pte_pa(*e));
+    unsigned l = PT_ROOT_LEVEL;
+    for (; l > level; l--) {
+        pte_t e = table[pt_index(va, l)];
+        if (!(e & PTE_V) || pte_is_leaf(e))
+            break;
+        table = pt_table(pte_pa(e));
     }
-    return &table[pt_index(va, level)];
+    *reached = l;
+    return &table[pt_index(va, l)];
+}
+
+pte_t *pt_walk(pte_t *root, vaddr_t va, unsigned level, arch_table_alloc_fn alloc, void *ctx)
+{
+    for (;;) {
+        unsigned reached;
+        pte_t *e = pt_lookup(root, va, level, &reached);
+        if (reached == level)
+            return e;
+        if (*e & PTE_V)
+            return NULL; /* a larger leaf covers va */
+        paddr_t pa = alloc ? alloc(ctx) : 0;
+        if (pa == 0 || !IS_ALIGNED(pa, (paddr_t)ARCH_PAGE_SIZE))
+            return NULL;
+        *e = pte_make(pa, PTE_V); /* non-leaf: V only (Privileged 4.4.1) */
+    }
 }
 
 static paddr_t boot_table_alloc(void *ctx)
@@ -102,31 +114,32 @@ static paddr_t boot_table_alloc(void *ctx)
     return arch_virt_to_phys(boot_tables[boot_tables_used++]);
 }
 
-/* The largest page level whose alignment va and pa share and that fits. */
-static int leaf_level(vaddr_t va, paddr_t pa, uint64_t size)
+/* The table level whose leaves are the largest pages that va and pa are
+ * both aligned to and that fit in `size`. */
+static unsigned leaf_level(vaddr_t va, paddr_t pa, uint64_t size)
 {
-    for (int level = 2; level > 0; level--) {
-        uint64_t step = pt_level_size(level);
+    for (unsigned level = PT_ROOT_LEVEL; level > 1; level--) {
+        uint64_t step = pt_entry_size(level);
         if (((va | pa) & (step - 1)) == 0 && size >= step)
             return level;
     }
-    return 0;
+    return 1;
 }
 
 /* Maps [va, va + size) to pa in the kernel tables; both page aligned. */
 static void map_kernel_range(vaddr_t va, paddr_t pa, uint64_t size, uint64_t rights)
 {
     while (size) {
-        int level = leaf_level(va, pa, size);
+        unsigned level = leaf_level(va, pa, size);
         pte_t *e = pt_walk(kernel_root, va, level, boot_table_alloc, NULL);
         if (e && !(*e & PTE_V))
             *e = pte_make(pa, rights | PTE_KERNEL);
         else
             panic("paging: cannot map 0x%lx -> 0x%llx: %s", va, (unsigned long long)pa,
                   e ? "already mapped" : "out of boot page tables");
-        va += pt_level_size(level);
-        pa += pt_level_size(level);
-        size -= pt_level_size(level);
+        va += pt_entry_size(level);
+        pa += pt_entry_size(level);
+        size -= pt_entry_size(level);
     }
 }
 
@@ -163,8 +176,8 @@ BOOT_CODE void paging_init_kernel(const struct boot_params *bp)
     ram_map = bp;
     map_image();
     map_physmap(bp);
-    /* The device window's second-level table, shared by all spaces. */
-    if (!pt_walk(kernel_root, DEVICE_WINDOW_BASE, 1, boot_table_alloc, NULL))
+    /* The device window's megapage table, shared by all spaces. */
+    if (!pt_walk(kernel_root, DEVICE_WINDOW_BASE, 2, boot_table_alloc, NULL))
         panic("paging: out of boot page tables");
     uint64_t satp = SATP_MODE_SV39 | arch_virt_to_phys(kernel_root) >> PAGE_SHIFT;
     sfence_vma_all();

@@ -43,6 +43,10 @@ uint64_t paging_kernel_size(void);
 void asid_init(void);
 unsigned asid_bits(void);
 void asid_activate(struct riscv_cpu *cpu, arch_vspace_t *vs);
+void asid_flush_page(const arch_vspace_t *vs, vaddr_t va); /* one page's entries */
+void asid_flush_space(const arch_vspace_t *vs);            /* all the space's entries */
+void asid_forget_root(paddr_t root);
+void asid_release(arch_vspace_t *vs);
 
 /* user.c */
 void riscv_print_gprs(const uint64_t gpr[32]);

@@ -1,13 +1,14 @@
 /*
  * Trap dispatch, called by trap.S. From user mode: a syscall (ecall),
- * a fault (turned into struct user_fault) or a timer tick, each handed to
- * the generic kernel. From kernel mode: a timer tick inside
- * arch_idle_wait(), or an exception, which is reported in full and ends in
- * panic().
+ * a fault (turned into struct user_fault), a timer tick or a device
+ * interrupt, each handed to the generic kernel. From kernel mode: a timer
+ * tick or a device interrupt inside arch_idle_wait(), or an exception,
+ * which is reported in full and ends in panic().
  */
 #include "port.h"
 
 #include "kernel.h"
+#include "plic.h"
 #include "riscv.h"
 
 /* Exception names, by scause code (Privileged 4.1.9, table 4.2). */
@@ -85,6 +86,9 @@ void riscv_user_trap(void)
             timer_interrupt();
             kernel_tick_from_user();
         }
+        unsigned irq;
+        if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_EXT && plic_claim(&irq))
+            kernel_irq_from_user(irq); /* the claim masks the source */
         /* Nothing else is enabled in sie: resume the thread. */
         arch_user_enter(cpu->user_regs, cpu->user_vspace);
     }
@@ -112,6 +116,12 @@ void riscv_kernel_trap(struct kernel_frame *f)
     if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
         timer_interrupt();
         kernel_tick();
+        return;
+    }
+    if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_EXT)) {
+        unsigned irq;
+        if (plic_claim(&irq)) /* the claim masks the source */
+            kernel_irq(irq);
         return;
     }
     if (f->scause & SCAUSE_INTERRUPT) /* not enabled in sie: ignore */

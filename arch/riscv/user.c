@@ -35,6 +35,12 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
     regs->gpr[REG_A0] = value;
 }
 
+void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value)
+{
+    if (index < 6)
+        regs->gpr[REG_A0 + index] = value;
+}
+
 /* x1..x31 by ABI name, four to a line. */
 void riscv_print_gprs(const uint64_t gpr[32])
 {

@@ -6,7 +6,10 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/x86_64/power.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/cpu.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/paging.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/vspace.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/apic.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/ioapic.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/selftest.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.S
   ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/user.c

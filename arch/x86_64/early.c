@@ -2,9 +2,11 @@
  * x86_boot_main: the first C code, entered from boot.S on CPU 0's kernel
  * stack with the trampoline's page tables. It brings up the console and
  * the CPU, turns the multiboot information into struct boot_params, builds
- * the kernel's page tables and the local APIC, then calls kernel_main().
+ * the kernel's page tables, the local APIC and the IOAPIC, then calls
+ * kernel_main().
  */
 #include "boot/multiboot.h"
+#include "ioapic.h"
 #include "x86.h"
 
 #define IOAPIC_BASE 0xFEC00000ull /* the chipset's default; ACPI MADT not read yet */
@@ -67,6 +69,7 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     x86_paging_init(bp); /* the multiboot information is unreachable after this */
     x86_cpu_enable_features();
     x86_apic_init(bp);
+    x86_ioapic_init(IOAPIC_BASE);
     x86_cpu_describe();
     kprintf("x86_64: %s via %s, APIC timer %lu Hz\n", bp->platform, bp->loader, bp->timer_hz);
     kernel_main(bp);

@@ -1,7 +1,8 @@
 /*
- * Page tables (4-level paging, Intel SDM vol. 3, ch. 4): the kernel's own
- * tables built at boot, the direct map of RAM, and the user address space
- * hooks of arch.h (arch_vspace_*), plus arch_phys_to_virt and its inverse.
+ * Page tables (4-level paging, Intel SDM vol. 3, ch. 4): the table walk
+ * every address space uses (pagetable.h), the kernel's own tables built at
+ * boot, the direct map of RAM, and arch_phys_to_virt and its inverse. User
+ * address spaces (the arch_vspace_* hooks) are in vspace.c.
  *
  * Kernel half, shared by every address space (PML4 slots 256..511, copied
  * into each new root; never changed after boot):
@@ -11,9 +12,9 @@
  *                       pages (local APIC, IOAPIC) uncached
  *   KERNEL_VBASE + pa   the kernel image in 4 KiB pages: text RX, rodata R,
  *                       data and bss RW; stack guard pages left unmapped
- * User half (slots 0..255): only what arch_vspace_map() puts there.
+ * User half (slots 0..255): only what vspace.c puts there.
  */
-#include "x86.h"
+#include "pagetable.h"
 
 /* Tables for the kernel half come from this pool in .bss. Each GiB of RAM
  * costs one page with 2 MiB pages (none with 1 GiB pages), so this covers
@@ -24,27 +25,11 @@ static unsigned table_pool_used;
 
 static paddr_t kernel_pml4;   /* physical address of the kernel's PML4 */
 static bool paging_ready;     /* the kernel half is final */
-static uint16_t next_pcid = 1;
 
 /* Physical ranges the physmap covers, for the checks below. */
 static struct phys_region mapped[BOOT_MAX_RAM_REGIONS + BOOT_MAX_DEVICE_REGIONS +
                                  BOOT_MAX_MODULES];
 static unsigned mapped_count;
-
-#define LEVEL_PT 1   /* entries map 4 KiB */
-#define LEVEL_PD 2   /* 2 MiB */
-#define LEVEL_PDPT 3 /* 1 GiB */
-#define LEVEL_PML4 4
-
-static inline unsigned table_index(vaddr_t va, unsigned level)
-{
-    return (va >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
-}
-
-static inline uint64_t *table_at(paddr_t pa)
-{
-    return arch_phys_to_virt(pa);
-}
 
 /* ---- Physical <-> virtual ---------------------------------------------- */
 
@@ -63,7 +48,7 @@ paddr_t arch_virt_to_phys(const void *va)
     panic("arch_virt_to_phys: %p is neither in the kernel image nor in the physmap", va);
 }
 
-static bool physmap_covers(paddr_t pa, uint64_t size)
+bool x86_physmap_covers(paddr_t pa, uint64_t size)
 {
     for (unsigned i = 0; i < mapped_count; i++) {
         const struct phys_region *r = &mapped[i];
@@ -73,10 +58,45 @@ static bool physmap_covers(paddr_t pa, uint64_t size)
     return false;
 }
 
+/* ---- The table walk (pagetable.h) --------------------------------------- */
+
+pte_t *pt_lookup(pte_t *root, vaddr_t va, unsigned level, unsigned *reached)
+{
+    pte_t *table = root;
+    unsigned l = PT_ROOT_LEVEL;
+    for (; l > level; l--) {
+        pte_t e = table[pt_index(va, l)];
+        if (!pte_present(e) || pte_is_leaf(e, l))
+            break;
+        table = pt_table(pte_pa(e));
+    }
+    *reached = l;
+    return &table[pt_index(va, l)];
+}
+
+pte_t *pt_walk(pte_t *root, vaddr_t va, unsigned level, arch_table_alloc_fn alloc, void *ctx)
+{
+    for (;;) {
+        unsigned reached;
+        pte_t *e = pt_lookup(root, va, level, &reached);
+        if (reached == level)
+            return e;
+        if (pte_present(*e))
+            return NULL; /* a large page covers va */
+        paddr_t pa = alloc(ctx);
+        if (pa == 0 || !IS_ALIGNED(pa, PAGE_SIZE))
+            return NULL;
+        /* Not-present entries are never cached (SDM 4.10.2.3, 4.10.3.1):
+         * a new table needs no invalidation. */
+        *e = pte_table(pa, va);
+    }
+}
+
 /* ---- Building the kernel half (boot only) ------------------------------- */
 
-static BOOT_CODE paddr_t pool_alloc(void)
+static BOOT_CODE paddr_t pool_alloc(void *ctx)
 {
+    (void)ctx;
     if (table_pool_used == BOOT_TABLE_PAGES)
         panic("x86_64: out of boot page tables (%u pages) building the kernel mappings; "
               "raise BOOT_TABLE_PAGES in arch/x86_64/paging.c", BOOT_TABLE_PAGES);
@@ -86,36 +106,29 @@ static BOOT_CODE paddr_t pool_alloc(void)
 }
 
 /* Returns the entry for `va` in the table at `level` of the kernel tables,
- * creating the tables above it. Intermediate entries are writable and
- * executable: the leaf decides. */
-static BOOT_CODE uint64_t *kernel_entry(vaddr_t va, unsigned level)
+ * creating the tables above it. */
+static BOOT_CODE pte_t *kernel_entry(vaddr_t va, unsigned level)
 {
-    uint64_t *table = table_at(kernel_pml4);
-    for (unsigned l = LEVEL_PML4; l > level; l--) {
-        uint64_t *e = &table[table_index(va, l)];
-        if (*e & PTE_PS)
-            panic("x86_64: %p is already inside a large page", (void *)va);
-        if (!(*e & PTE_P))
-            *e = pool_alloc() | PTE_P | PTE_W;
-        table = table_at(*e & PTE_ADDR_MASK);
-    }
-    return &table[table_index(va, level)];
+    pte_t *e = pt_walk(pt_table(kernel_pml4), va, level, pool_alloc, NULL);
+    if (!e)
+        panic("x86_64: %p is already inside a large page", (void *)va);
+    return e;
 }
 
 /* Maps [pa, pa + size) at va with the largest pages alignment allows. */
 static BOOT_CODE void kernel_map(vaddr_t va, paddr_t pa, uint64_t size, uint64_t flags)
 {
     while (size) {
-        unsigned level = LEVEL_PT;
+        unsigned level = PT_LEVEL_PT;
         if (x86_features.page1g && IS_ALIGNED(va | pa, GB(1)) && size >= GB(1))
-            level = LEVEL_PDPT;
+            level = PT_LEVEL_PDPT;
         else if (IS_ALIGNED(va | pa, MB(2)) && size >= MB(2))
-            level = LEVEL_PD;
-        uint64_t step = KB(4) << (9 * (level - 1));
-        uint64_t *e = kernel_entry(va, level);
+            level = PT_LEVEL_PD;
+        uint64_t step = pt_entry_size(level);
+        pte_t *e = kernel_entry(va, level);
         if (*e & PTE_P)
             panic("x86_64: kernel mapping at %p exists already", (void *)va);
-        *e = pa | flags | (level > LEVEL_PT ? PTE_PS : 0);
+        *e = pa | flags | (level > PT_LEVEL_PT ? PTE_PS : 0);
         va += step;
         pa += step;
         size -= step;
@@ -157,12 +170,12 @@ static BOOT_CODE void map_module(const struct boot_module *m, uint64_t flags)
 {
     paddr_t base = ALIGN_DOWN(m->base, PAGE_SIZE);
     paddr_t end = ALIGN_UP(m->base + m->size, PAGE_SIZE);
-    if (physmap_covers(m->base, m->size))
+    if (x86_physmap_covers(m->base, m->size))
         return;
     if (end > PHYSMAP_LIMIT || mapped_count == ARRAY_SIZE(mapped))
         panic("x86_64: boot module '%s' at 0x%lx cannot be mapped", m->name, m->base);
     for (paddr_t pa = base; pa < end; pa += PAGE_SIZE)
-        if (!physmap_covers(pa, PAGE_SIZE))
+        if (!x86_physmap_covers(pa, PAGE_SIZE))
             kernel_map(PHYSMAP_BASE + pa, pa, PAGE_SIZE, flags);
     mapped[mapped_count++] = (struct phys_region){ base, end - base };
 }
@@ -186,7 +199,7 @@ BOOT_CODE void x86_paging_init(const struct boot_params *bp)
     uint64_t nx = x86_features.nx ? PTE_NX : 0;
     uint64_t global = x86_features.pge ? PTE_G : 0;
 
-    kernel_pml4 = pool_alloc();
+    kernel_pml4 = pool_alloc(NULL);
     map_kernel_image(nx, global);
     map_physmap(bp, nx, global);
     write_cr3(kernel_pml4);
@@ -194,107 +207,7 @@ BOOT_CODE void x86_paging_init(const struct boot_params *bp)
     paging_ready = true;
 }
 
-/* ---- User address spaces ----------------------------------------------- */
-
-bool arch_vspace_init(arch_vspace_t *vs, paddr_t root)
+paddr_t x86_kernel_pml4(void)
 {
-    if (!paging_ready || root == 0 || !IS_ALIGNED(root, PAGE_SIZE) ||
-        !physmap_covers(root, PAGE_SIZE))
-        return false;
-    uint64_t *pml4 = table_at(root);
-    const uint64_t *kernel = table_at(kernel_pml4);
-    for (unsigned i = 256; i < 512; i++)
-        pml4[i] = kernel[i];
-    vs->pml4 = root;
-    vs->pcid = 0;
-    if (x86_features.pcid) {
-        /* Round robin over 1..4095 (0 is the kernel's). The owner table in
-         * x86_vspace_load() flushes a PCID when its root changes. */
-        vs->pcid = next_pcid;
-        next_pcid = next_pcid == PCID_COUNT - 1 ? 1 : next_pcid + 1;
-        x86_cpu0.pcid_owner[vs->pcid] = 0;
-    }
-    /* The root page may be a recycled one still in CR3: force a reload. */
-    if (x86_cpu0.cr3 == root)
-        x86_cpu0.cr3 = 0;
-    return true;
-}
-
-/* A user table below `e`, allocating it if needed; NULL if `alloc` ran out
- * or gave an unusable page. */
-static uint64_t *user_table(uint64_t *e, arch_table_alloc_fn alloc, void *ctx)
-{
-    if (!(*e & PTE_P)) {
-        paddr_t pa = alloc(ctx);
-        if (pa == 0 || !IS_ALIGNED(pa, PAGE_SIZE) || !physmap_covers(pa, PAGE_SIZE))
-            return NULL;
-        *e = pa | PTE_P | PTE_W | PTE_U; /* the leaf entry restricts */
-    }
-    return table_at(*e & PTE_ADDR_MASK);
-}
-
-bool arch_vspace_map(arch_vspace_t *vs, vaddr_t va, paddr_t pa, unsigned rights,
-                     arch_table_alloc_fn alloc, void *ctx)
-{
-    if (!IS_ALIGNED(va, PAGE_SIZE) || va >= ARCH_USER_VADDR_MAX || !IS_ALIGNED(pa, PAGE_SIZE) ||
-        (pa & ~PTE_ADDR_MASK) != 0)
-        return false;
-    uint64_t *table = table_at(vs->pml4);
-    for (unsigned level = LEVEL_PML4; level > LEVEL_PT; level--) {
-        table = user_table(&table[table_index(va, level)], alloc, ctx);
-        if (!table)
-            return false;
-    }
-    uint64_t *e = &table[table_index(va, LEVEL_PT)];
-    if (*e & PTE_P)
-        return false;
-    uint64_t flags = PTE_P | PTE_U;
-    if (rights & VM_WRITE)
-        flags |= PTE_W;
-    if (rights & VM_EXEC)
-        flags |= PTE_SW_EXEC;
-    else if (x86_features.nx)
-        flags |= PTE_NX;
-    /* Not-present entries are never cached in the TLB (SDM 4.10.2.3):
-     * no invalidation needed for a new mapping. */
-    *e = pa | flags;
-    return true;
-}
-
-bool arch_vspace_translate(const arch_vspace_t *vs, vaddr_t va, paddr_t *pa, unsigned *rights)
-{
-    if (va >= ARCH_USER_VADDR_MAX)
-        return false;
-    const uint64_t *table = table_at(vs->pml4);
-    for (unsigned level = LEVEL_PML4; level > LEVEL_PT; level--) {
-        uint64_t e = table[table_index(va, level)];
-        if (!(e & PTE_P) || !(e & PTE_U) || (e & PTE_PS))
-            return false;
-        table = table_at(e & PTE_ADDR_MASK);
-    }
-    uint64_t leaf = table[table_index(va, LEVEL_PT)];
-    if (!(leaf & PTE_P) || !(leaf & PTE_U))
-        return false;
-    *pa = (leaf & PTE_ADDR_MASK) | (va & (PAGE_SIZE - 1));
-    *rights = VM_READ | ((leaf & PTE_W) ? VM_WRITE : 0) | ((leaf & PTE_SW_EXEC) ? VM_EXEC : 0);
-    return true;
-}
-
-/* Puts `vs` in CR3 unless it is there already. With PCIDs the switch keeps
- * the TLB entries of the new PCID (CR3 bit 63, SDM 4.10.4.1) unless the
- * PCID last held another root, whose stale entries must go. */
-void x86_vspace_load(struct x86_cpu *cpu, arch_vspace_t *vs)
-{
-    cpu->vspace = vs;
-    if (cpu->cr3 == vs->pml4)
-        return;
-    uint64_t cr3 = vs->pml4;
-    if (x86_features.pcid) {
-        cr3 |= vs->pcid;
-        if (cpu->pcid_owner[vs->pcid] == vs->pml4)
-            cr3 |= 1ull << 63;
-        cpu->pcid_owner[vs->pcid] = vs->pml4;
-    }
-    write_cr3(cr3);
-    cpu->cr3 = vs->pml4;
+    return paging_ready ? kernel_pml4 : 0;
 }

@@ -1,9 +1,12 @@
 /*
  * Trap dispatch, called from trap.S: exceptions and interrupts from user
- * mode become kernel_user_fault() / kernel_tick_from_user(); syscalls go to
- * kernel_syscall(); in kernel mode the timer (only inside arch_idle_wait)
- * calls kernel_tick() and any exception prints a full report and panics.
+ * mode become kernel_user_fault() / kernel_tick_from_user() /
+ * kernel_irq_from_user(); syscalls go to kernel_syscall(); in kernel mode
+ * the timer and device interrupts (only inside arch_idle_wait) call
+ * kernel_tick() / kernel_irq() and any exception prints a full report and
+ * panics.
  */
+#include "ioapic.h"
 #include "x86.h"
 
 /* Exception names, SDM vol. 3, table 6-1. */
@@ -28,6 +31,8 @@ static const char *vector_name(uint64_t vector)
         return exception_names[vector] ? exception_names[vector] : "reserved exception";
     if (vector == VECTOR_TIMER)
         return "APIC timer";
+    if (x86_irq_is_vector(vector))
+        return "device interrupt";
     return "interrupt";
 }
 
@@ -101,6 +106,12 @@ void x86_trap_from_kernel(arch_regs_t *frame)
         kernel_tick();
         return;
     }
+    if (x86_irq_is_vector(v)) {
+        unsigned irq;
+        if (x86_irq_take(v, &irq)) /* masks the line and sends the EOI */
+            kernel_irq(irq);
+        return;
+    }
     if (v == VECTOR_SPURIOUS || (v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16))
         return; /* spurious: no EOI (SDM vol. 3, 11.9) */
     if (v >= 32) {
@@ -164,6 +175,12 @@ void x86_trap_from_user(arch_regs_t *regs)
     if (v == VECTOR_TIMER) {
         x86_apic_eoi();
         kernel_tick_from_user();
+    }
+    if (x86_irq_is_vector(v)) {
+        unsigned irq;
+        if (x86_irq_take(v, &irq)) /* masks the line and sends the EOI */
+            kernel_irq_from_user(irq);
+        x86_resume_user(cpu, regs);
     }
     if (v != VECTOR_SPURIOUS && !(v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16)) {
         kprintf("x86_64: unexpected interrupt vector %lu in user mode, ignored\n", v);

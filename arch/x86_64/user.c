@@ -45,6 +45,19 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
     regs->rax = value;
 }
 
+void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value)
+{
+    switch (index) {
+    case 0: regs->rdi = value; break;
+    case 1: regs->rsi = value; break;
+    case 2: regs->rdx = value; break;
+    case 3: regs->r10 = value; break;
+    case 4: regs->r8 = value; break;
+    case 5: regs->r9 = value; break;
+    default: break;
+    }
+}
+
 void arch_regs_print(const arch_regs_t *r)
 {
     kprintf("  rip %016lx  rsp %016lx  rflags %08lx\n", r->rip, r->rsp, r->rflags);

@@ -181,8 +181,10 @@ void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks);
 void x86_cpu_enable_features(void);
 void x86_cpu_describe(void);
 
-/* paging.c */
+/* paging.c (the table walk itself is declared in pagetable.h) */
 void x86_paging_init(const struct boot_params *bp);
+
+/* vspace.c */
 void x86_vspace_load(struct x86_cpu *cpu, arch_vspace_t *vs);
 
 /* apic.c */

@@ -9,7 +9,7 @@
 #include "boot/bootimage.h"
 #include "boot/memmap.h"
 
-_Static_assert(sizeof(struct bk_bootinfo) <= 4096, "boot info must fit one page");
+_Static_assert(sizeof(struct bk_bootinfo) <= BK_BOOTINFO_SIZE, "boot info must fit its pages");
 
 /* Describes the kernel, the memory map (free memory as untyped, devices,
  * reserved ranges; sorted by address) and the boot image's modules. */

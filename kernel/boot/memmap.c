@@ -140,6 +140,20 @@ paddr_t memmap_alloc_page(struct memmap *m, paddr_t min)
     return 0;
 }
 
+paddr_t memmap_alloc_aligned(struct memmap *m, unsigned bits, paddr_t min)
+{
+    uint64_t size = 1ull << bits;
+    for (unsigned i = 0; i < m->count; i++) {
+        const struct phys_region *r = &m->ranges[i];
+        paddr_t lo = r->base > min ? r->base : min;
+        paddr_t start = ALIGN_UP(lo, (paddr_t)size);
+        if (start < lo || start >= r->base + r->size || r->base + r->size - start < size)
+            continue;
+        return memmap_remove(m, start, size) ? start : 0;
+    }
+    return 0;
+}
+
 uint64_t memmap_total(const struct memmap *m)
 {
     uint64_t total = 0;

@@ -36,5 +36,9 @@ bool memmap_remove(struct memmap *m, paddr_t base, uint64_t size);
  * none is left. */
 paddr_t memmap_alloc_page(struct memmap *m, paddr_t min);
 
+/* Takes 2^bits bytes aligned to their size from the lowest range that has
+ * them at or above `min`; returns 0 when none has. */
+paddr_t memmap_alloc_aligned(struct memmap *m, unsigned bits, paddr_t min);
+
 /* Total bytes free. */
 uint64_t memmap_total(const struct memmap *m);

@@ -9,6 +9,7 @@
 
 #include "arch.h"
 #include "boot/bootinfo.h"
+#include "boot/rootcaps.h"
 #include "elf.h"
 #include "kernel.h"
 
@@ -77,6 +78,24 @@ static void map_boot_image(struct loader *l, paddr_t image_pa, uint64_t size)
     }
 }
 
+/* Maps `pages` pages of physically contiguous, zeroed memory at `va` and
+ * returns their kernel view. */
+static void *map_block(struct loader *l, vaddr_t va, unsigned pages, unsigned rights,
+                       const char *what)
+{
+    unsigned bits = 12 + (pages > 1 ? 64 - (unsigned)__builtin_clzll(pages - 1) : 0);
+    paddr_t pa = memmap_alloc_aligned(l->mem, bits, BOOT_ALLOC_MIN);
+    if (!pa)
+        panic("root task: no memory for its %s", what);
+    memset(arch_phys_to_virt(pa), 0, (size_t)pages * ARCH_PAGE_SIZE);
+    for (unsigned i = 0; i < pages; i++) {
+        if (!arch_vspace_map(l->vs, va + i * ARCH_PAGE_SIZE, pa + i * ARCH_PAGE_SIZE, rights,
+                             alloc_zeroed_page, l))
+            panic("root task: cannot map its %s", what);
+    }
+    return arch_phys_to_virt(pa);
+}
+
 void roottask_create(struct thread *t, arch_vspace_t *vs, const struct boot_params *bp,
                      const struct bootimage *img, paddr_t image_pa, struct memmap *mem)
 {
@@ -88,14 +107,17 @@ void roottask_create(struct thread *t, arch_vspace_t *vs, const struct boot_para
     load_program(&l, &img->modules[img->root_index], &entry);
     map_stack(&l);
     map_boot_image(&l, image_pa, img->size);
-    paddr_t bi_page = alloc_zeroed_page(&l);
-    if (!bi_page || !arch_vspace_map(vs, BK_ROOT_BOOTINFO_VADDR, bi_page, VM_READ,
-                                     alloc_zeroed_page, &l))
-        panic("root task: cannot map the boot-info page");
-    /* Last: the boot-info page lists what is still free as untyped memory. */
-    bootinfo_fill(arch_phys_to_virt(bi_page), bp, img, mem);
+    struct bk_bootinfo *bi = map_block(&l, BK_ROOT_BOOTINFO_VADDR,
+                                       BK_BOOTINFO_SIZE / ARCH_PAGE_SIZE, VM_READ, "boot info");
 
     memset(t, 0, sizeof(*t));
+    t->ipc_buffer = map_block(&l, BK_ROOT_IPC_BUFFER_VADDR, 1, VM_READ | VM_WRITE, "IPC buffer");
+    rootcaps_create_cspace(t, mem);
+    /* Last: what is still free becomes the root task's untyped memory. */
+    bootinfo_fill(bi, bp, img, mem);
+    bi->ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
+    rootcaps_create_untyped(mem, bi);
+
     t->vspace = vs;
     t->state = THREAD_RUNNABLE;
     memcpy(t->name, "roottask", sizeof("roottask"));

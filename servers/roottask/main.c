@@ -64,6 +64,26 @@ static void check_bootinfo(const struct bk_bootinfo *bi)
     expect(root_found, "own ELF image readable through the mapped boot image");
 }
 
+/* The object model in a few calls: carve an endpoint out of the smallest
+ * untyped, copy its cap, then revoke the untyped and see both caps go. */
+static void check_capabilities(const struct bk_bootinfo *bi)
+{
+    debug_printf("roottask: %u untyped caps in slots %llu..%llu; first free slot %llu\n",
+                 bi->untyped_count, (unsigned long long)bi->untyped[0].slot,
+                 (unsigned long long)bi->untyped[bi->untyped_count - 1].slot,
+                 (unsigned long long)bi->first_free_slot);
+    uint64_t ut = bi->untyped[0].slot, slot = bi->first_free_slot;
+    long r = sys_untyped_retype(ut, BK_OBJ_ENDPOINT, 0, BK_CAP_ROOT_CNODE, 0, 0, slot, 1);
+    expect(r == 0, "Untyped: Retype made an endpoint");
+    r = sys_cnode_copy(BK_CAP_ROOT_CNODE, slot + 1, BK_WORD_BITS, BK_CAP_ROOT_CNODE, slot,
+                       BK_WORD_BITS, BK_RIGHT_WRITE);
+    expect(r == 0 && (sys_debug_cap_identify(slot + 1) & 0xff) == BK_OBJ_ENDPOINT,
+           "CNode: Copy made a send-only copy");
+    r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, ut, BK_WORD_BITS);
+    expect(r == 0 && sys_debug_cap_identify(slot) == 0 && sys_debug_cap_identify(slot + 1) == 0,
+           "CNode: Revoke of the untyped removed both");
+}
+
 static void check_syscall_errors(void)
 {
     long r = sys_debug_write((const char *)0x1000, 16);
@@ -95,6 +115,7 @@ int main(const struct bk_bootinfo *bi)
     debug_puts("roottask: hello from user mode\n");
     print_bootinfo(bi);
     check_bootinfo(bi);
+    check_capabilities(bi);
     check_syscall_errors();
     check_timer();
     debug_printf("roottask: %s, exiting\n", failures ? "checks FAILED" : "all checks passed");

@@ -112,6 +112,19 @@ static void test_table_full(void)
     CHECK(invariant_ok(&m));
 }
 
-TEST_MAIN(TEST(test_add_aligns_inward_and_merges), TEST(test_add_overlapping_out_of_order),
+static void test_alloc_aligned(void)
+{
+    struct memmap m;
+    memmap_init(&m);
+    CHECK(memmap_add(&m, 0x1000, 0x3000));   /* too small for 16 KiB aligned */
+    CHECK(memmap_add(&m, 0x11000, 0x20000)); /* holds [0x14000, 0x18000) */
+    CHECK_EQ(memmap_alloc_aligned(&m, 14, 0), 0x14000);
+    CHECK_EQ(memmap_total(&m), 0x3000 + 0x20000 - 0x4000);
+    CHECK_EQ(memmap_alloc_aligned(&m, 14, 0x20000), 0x20000);
+    CHECK_EQ(memmap_alloc_aligned(&m, 20, 0), 0); /* 1 MiB: nowhere */
+    CHECK(invariant_ok(&m));
+}
+
+TEST_MAIN(TEST(test_alloc_aligned), TEST(test_add_aligns_inward_and_merges), TEST(test_add_overlapping_out_of_order),
           TEST(test_remove_splits_and_grows_outward), TEST(test_remove_across_ranges_and_huge),
           TEST(test_alloc_respects_minimum), TEST(test_alloc_until_empty), TEST(test_table_full))

@@ -41,6 +41,15 @@ else()
                      ${boot_expect})
 endif()
 
+# The kernel test suite (tests/ktest): every object method through the real
+# syscall interface, one line per test and "N passed, N failed".
+set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
+bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi_tests.c
+                      ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c)
+bulkhead_boot_image(${arch} ktest-image ROOT ktest)
+bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
+                   --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+
 # User faults: reported, the thread stops, the kernel keeps running.
 set(fault_kinds null-read write-code exec-data illegal privileged kernel-read write-bootinfo)
 set(fault_expect_null-read "page fault at address 0x0 \\(read\\)")
@@ -106,3 +115,15 @@ bulkhead_qemu_test(kernel-fault-page --image ${out}/bootimage.img --status panic
 bulkhead_qemu_test(kernel-fault-illegal --image ${out}/bootimage.img --status panic
   --append "bulkhead.selftest=kernel-illegal" --expect "(?i)illegal|invalid opcode"
   --expect "PANIC" --reject "roottask: hello")
+
+# Paging-structure hooks (kernel/selftest_vspace.c): tables and frames of both
+# sizes mapped, translated, remapped and unmapped in a fresh address space.
+bulkhead_qemu_test(selftest-vspace --image ${out}/bootimage.img --status pass
+  --append "bulkhead.selftest=vspace" --expect "selftest vspace: ok: 4 KiB frame maps"
+  --expect "selftest vspace: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|roottask: hello")
+
+# Device interrupts (kernel/selftest_irq.c): a device raises interrupts that
+# reach kernel_irq(), stay masked until arch_irq_ack and stop on disable.
+bulkhead_qemu_test(selftest-irq --image ${out}/bootimage.img --status pass
+  --append "bulkhead.selftest=irq" --expect "selftest irq: ok: the interrupt arrives"
+  --expect "selftest irq: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")

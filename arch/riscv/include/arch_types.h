@@ -12,6 +12,11 @@
 #define ARCH_PAGE_SIZE 4096u
 /* Sv39 user half: VA bit 38 clear, so user addresses stop at 2^38. */
 #define ARCH_USER_VADDR_MAX 0x0000004000000000ull
+/* Sv39 translation levels below the root (the 2 MiB-entry table and the
+ * 4 KiB-entry table) and the size of a large page: a megapage, a leaf in
+ * the table just below the root (Privileged 4.4.1). */
+#define ARCH_PT_LEVELS 2
+#define ARCH_LARGE_PAGE_BITS 21
 
 /* A user thread's registers as saved on a trap. gpr[n] is register xn
  * (gpr[0] stays 0: x0 is hard-wired); pc is where the thread resumes

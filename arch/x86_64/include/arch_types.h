@@ -11,6 +11,10 @@
 #define ARCH_PAGE_SIZE 4096u
 /* 4-level paging: user space is the lower canonical half, bits 47..0. */
 #define ARCH_USER_VADDR_MAX 0x0000800000000000ull
+/* Translation levels below the root (PDPT, PD, PT; the PML4 is the root)
+ * and the size of a large page: a PD entry with PS = 1 maps 2 MiB. */
+#define ARCH_PT_LEVELS 3
+#define ARCH_LARGE_PAGE_BITS 21
 
 /*
  * A user thread's registers. The layout is the trap frame itself: on a trap

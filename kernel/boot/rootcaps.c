@@ -1,0 +1,65 @@
+/*
+ * The root task's first capabilities (see rootcaps.h).
+ */
+#include "boot/rootcaps.h"
+
+#include "cnode.h"
+#include "kernel.h"
+#include "object.h"
+
+/* Keep kernel objects made at boot out of the first MiB (firmware, DMA). */
+#define ROOTCAPS_ALLOC_MIN MB(1)
+
+static struct cte *root_slots;
+
+BOOT_CODE void rootcaps_create_cspace(struct thread *t, struct memmap *mem)
+{
+    unsigned bits = BK_ROOT_CNODE_BITS + CNODE_SLOT_BITS;
+    paddr_t pa = memmap_alloc_aligned(mem, bits, ROOTCAPS_ALLOC_MIN);
+    if (!pa)
+        panic("root task: no %llu KiB block for its CNode", (unsigned long long)(1ull << bits) >> 10);
+    cap_t cap = object_create(CAP_CNODE, pa, bits, false);
+    /* The guard fills the remaining address bits with zeros, so every slot
+     * number is a full-depth (BK_WORD_BITS) capability address. */
+    cap_cnode_set_guard(&cap, BK_WORD_BITS - BK_ROOT_CNODE_BITS, 0);
+    root_slots = cnode_slots(&cap);
+    cnode_boot_install(&root_slots[BK_CAP_ROOT_CNODE], cap);
+    struct kerror_info info;
+    if (cnode_copy(&root_slots[BK_CAP_ROOT_CNODE], &t->cspace_root, CAP_RIGHTS_ALL, &info) !=
+        KERR_OK)
+        panic("root task: cannot copy its CNode cap into its thread");
+}
+
+/* The largest naturally aligned power-of-two block at `base` within `size`. */
+static unsigned block_bits(paddr_t base, uint64_t size)
+{
+    unsigned bits = 63 - (unsigned)__builtin_clzll(size);
+    unsigned align = base ? (unsigned)__builtin_ctzll(base) : 63;
+    bits = align < bits ? align : bits;
+    return bits > OBJ_UNTYPED_MAX_BITS ? OBJ_UNTYPED_MAX_BITS : bits;
+}
+
+BOOT_CODE void rootcaps_create_untyped(struct memmap *mem, struct bk_bootinfo *bi)
+{
+    uint64_t slot = BK_CAP_FIRST_UNTYPED, lost = 0;
+    for (unsigned i = 0; i < mem->count; i++) {
+        paddr_t base = mem->ranges[i].base, end = base + mem->ranges[i].size;
+        while (base < end) {
+            unsigned bits = block_bits(base, end - base);
+            if (bi->untyped_count == BK_BOOTINFO_MAX_UNTYPED ||
+                slot == (1ull << BK_ROOT_CNODE_BITS)) {
+                lost += end - base;
+                break;
+            }
+            cnode_boot_install(&root_slots[slot], cap_make_untyped(base, bits, false));
+            bi->untyped[bi->untyped_count++] =
+                (struct bk_untyped_desc){ .paddr = base, .slot = slot, .size_bits = (uint8_t)bits };
+            slot++;
+            base += 1ull << bits;
+        }
+    }
+    bi->first_free_slot = slot;
+    if (lost)
+        kprintf("bulkhead: warning: %llu KiB of RAM left out: more than %d untyped caps needed\n",
+                (unsigned long long)(lost >> 10), BK_BOOTINFO_MAX_UNTYPED);
+}

@@ -1,0 +1,22 @@
+/*
+ * Boot only: the root task's first capabilities. The kernel makes the root
+ * CNode (2^BK_ROOT_CNODE_BITS slots) and gives the root task a cap to it,
+ * then turns every page still free into untyped caps in that CNode. After
+ * this the kernel allocates nothing: all memory is the root task's to retype.
+ */
+#pragma once
+
+#include <bulkhead/abi.h>
+
+#include "boot/memmap.h"
+#include "thread.h"
+
+/* Makes the root CNode from `mem`, puts its cap in slot BK_CAP_ROOT_CNODE and
+ * a copy in the thread's CSpace root. Panics if memory runs out. */
+void rootcaps_create_cspace(struct thread *t, struct memmap *mem);
+
+/* Hands every free range of `mem` to the root task as untyped caps (the
+ * largest naturally aligned power-of-two blocks that fit), in root CNode
+ * slots from BK_CAP_FIRST_UNTYPED, and describes them in `bi`. `mem` must
+ * not be used afterwards. */
+void rootcaps_create_untyped(struct memmap *mem, struct bk_bootinfo *bi);

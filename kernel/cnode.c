@@ -1,0 +1,351 @@
+/*
+ * CNode objects, CSpace lookup and the slot operations (see cnode.h).
+ *
+ * Invariants of a CNode of radix r (1 <= r <= 24):
+ *  - it is 2^r slots of 64 bytes, 2^(r+6) bytes aligned to its size;
+ *  - while it lives, slot 0's spare word is its object header (refs = the
+ *    number of CNode caps naming it) and the other spare words are 0;
+ *  - once its final cap is deleted it is on the dead list until every slot
+ *    is empty; no cap names it, so no lookup can reach it meanwhile;
+ *  - a CNode cap's guard_size + radix <= 64 and its guard fits guard_size.
+ *
+ * Deleting the final cap of a CNode must delete every cap inside it, and
+ * those may be final caps of further CNodes, to any depth. Kernel stacks
+ * are small, so nothing recurses: the destroy hook only puts the CNode on
+ * an intrusive list of dead CNodes (linked through the spare words of its
+ * first two slots), and the outermost delete empties them one by one.
+ *
+ * A CNode holding the only cap to itself (or CNodes holding each other's
+ * only caps) can no longer be reached by any lookup, and its count never
+ * drops to 0 by deleting caps from outside. Such memory is not lost: the
+ * cycle's caps are descendants of the untyped the CNodes came from, and
+ * revoking that untyped deletes them, which destroys the CNodes.
+ */
+#include "cnode.h"
+
+#include "kernel.h"
+#include "object.h"
+#include "untyped.h"
+
+/* ---- Lookup ------------------------------------------------------------ */
+
+/* Bits [shift + width - 1 : shift] of `cptr`; width 0 gives 0. */
+static uint64_t cptr_bits(cptr_t cptr, unsigned shift, unsigned width)
+{
+    if (width == 0)
+        return 0;
+    uint64_t mask = width >= 64 ? ~0ull : (1ull << width) - 1;
+    return (cptr >> shift) & mask;
+}
+
+static kerror_t lookup_fail(struct lookup_fault *f, enum lookup_fault_kind kind,
+                            unsigned bits_left)
+{
+    *f = (struct lookup_fault){ .kind = kind, .bits_left = bits_left };
+    return KERR_FAILED_LOOKUP;
+}
+
+/* One level of the walk: with `left` bits still to consume, the top
+ * guard_size of them must equal the CNode cap's guard, and the next radix
+ * bits select the slot. */
+static kerror_t resolve_level(const cap_t *cn, cptr_t cptr, unsigned left, struct cte **slot,
+                              struct lookup_fault *f)
+{
+    unsigned radix = cap_cnode_radix(cn), guard_size = cap_cnode_guard_size(cn);
+    if (radix + guard_size > left) {
+        lookup_fail(f, LOOKUP_FAULT_DEPTH_MISMATCH, left);
+        f->bits_needed = radix + guard_size;
+        return KERR_FAILED_LOOKUP;
+    }
+    uint64_t guard = cptr_bits(cptr, left - guard_size, guard_size);
+    if (guard != cap_cnode_guard(cn)) {
+        lookup_fail(f, LOOKUP_FAULT_GUARD_MISMATCH, left);
+        f->guard_size = guard_size;
+        f->guard_found = guard;
+        f->guard_expected = cap_cnode_guard(cn);
+        return KERR_FAILED_LOOKUP;
+    }
+    *slot = cnode_slots(cn) + cptr_bits(cptr, left - guard_size - radix, radix);
+    return KERR_OK;
+}
+
+/* The walk: level after level until `depth` bits are consumed. Every level
+ * consumes at least one bit (radix >= 1), so at most 64 levels, even
+ * through a CNode that holds a cap to itself. With `invoked`, reaching a
+ * non-empty, non-CNode slot early ends the walk successfully. */
+static kerror_t resolve(const cap_t *root, cptr_t cptr, unsigned depth, bool invoked,
+                        struct cte **out, struct lookup_fault *f)
+{
+    if (cap_type(root) != CAP_CNODE)
+        return lookup_fail(f, LOOKUP_FAULT_INVALID_ROOT, depth);
+    const cap_t *cn = root;
+    unsigned left = depth;
+    for (;;) {
+        struct cte *slot;
+        kerror_t err = resolve_level(cn, cptr, left, &slot, f);
+        if (err)
+            return err;
+        left -= cap_cnode_radix(cn) + cap_cnode_guard_size(cn);
+        if (left == 0 || (invoked && !cap_is_null(&slot->cap) &&
+                          cap_type(&slot->cap) != CAP_CNODE)) {
+            *out = slot;
+            return KERR_OK;
+        }
+        if (cap_type(&slot->cap) != CAP_CNODE)
+            return lookup_fail(f, LOOKUP_FAULT_MISSING_CAPABILITY, left);
+        cn = &slot->cap;
+    }
+}
+
+kerror_t cspace_lookup_slot(const cap_t *root, cptr_t cptr, unsigned depth, struct cte **slot,
+                            struct lookup_fault *fault)
+{
+    if (depth < CSPACE_DEPTH_MIN || depth > CSPACE_DEPTH_MAX)
+        return KERR_RANGE;
+    return resolve(root, cptr, depth, false, slot, fault);
+}
+
+kerror_t cspace_lookup_cap(const cap_t *root, cptr_t cptr, struct cte **slot,
+                           struct lookup_fault *fault)
+{
+    return resolve(root, cptr, CSPACE_DEPTH_MAX, true, slot, fault);
+}
+
+kerror_t cnode_slot_range(const cap_t *cnode, uint64_t offset, uint64_t count,
+                          struct cte **first, struct kerror_info *info)
+{
+    if (cap_type(cnode) != CAP_CNODE)
+        return KERR_INVALID_CAPABILITY;
+    uint64_t slots = 1ull << cap_cnode_radix(cnode);
+    if (offset >= slots) {
+        info->range_min = 0;
+        info->range_max = slots - 1;
+        return KERR_RANGE;
+    }
+    if (count < 1 || count > slots - offset) {
+        info->range_min = 1;
+        info->range_max = slots - offset;
+        return KERR_RANGE;
+    }
+    *first = cnode_slots(cnode) + offset;
+    return KERR_OK;
+}
+
+/* ---- Checks shared by the slot operations ------------------------------ */
+
+/* Every operation filling `dest` from `src` needs a cap in src (seL4
+ * reports an empty source as a failed lookup) and an empty dest. */
+static kerror_t check_src_dest(const struct cte *src, const struct cte *dest,
+                               struct kerror_info *info)
+{
+    if (cap_is_null(&src->cap)) {
+        info->lookup_was_source = true;
+        info->lookup = (struct lookup_fault){ .kind = LOOKUP_FAULT_MISSING_CAPABILITY };
+        return KERR_FAILED_LOOKUP;
+    }
+    if (!cap_is_null(&dest->cap))
+        return KERR_DELETE_FIRST;
+    return KERR_OK;
+}
+
+/* The cap a copy or mint of `src` starts from. An untyped cap can be copied
+ * only while nothing was made from it (as in seL4), so a copy never stands
+ * for memory that is partly in use. */
+static kerror_t derive(const struct cte *src, cap_rights_t rights, cap_t *out)
+{
+    enum cap_type type = cap_type(&src->cap);
+    if (!object_is_derivable(type))
+        return KERR_ILLEGAL_OPERATION;
+    if (type == CAP_UNTYPED && cte_has_children(src))
+        return KERR_REVOKE_FIRST;
+    *out = object_derive(&src->cap);
+    cap_mask_rights(out, rights);
+    return KERR_OK;
+}
+
+/* Sets the guard of a CNode cap from a cnode_guard_data() word. */
+static kerror_t set_guard(cap_t *cap, uint64_t data, struct kerror_info *info)
+{
+    unsigned guard_size = (unsigned)(data & 0x3f);
+    uint64_t guard = data >> 6;
+    unsigned radix = cap_cnode_radix(cap);
+    if (guard_size + radix > 64) {
+        info->range_min = 0;
+        info->range_max = 64 - radix;
+        return KERR_RANGE;
+    }
+    /* seL4 silently drops guard bits above guard_size; a guard that does
+     * not fit is almost certainly a mistake, so say so. */
+    if (guard >> guard_size != 0)
+        return KERR_INVALID_ARGUMENT;
+    cap_cnode_set_guard(cap, guard_size, guard);
+    return KERR_OK;
+}
+
+/* Applies mint's or mutate's `data` to `cap`. Mint ignores it for types
+ * that carry no badge or guard (as seL4 does); mutate refuses them. */
+static kerror_t apply_data(cap_t *cap, uint64_t data, bool is_mutate,
+                           struct kerror_info *info)
+{
+    switch (cap_type(cap)) {
+    case CAP_ENDPOINT:
+    case CAP_NOTIFICATION:
+        /* A badge, once set, is fixed: a server tells clients apart by it. */
+        if (cap_badge(cap) != 0)
+            return KERR_ILLEGAL_OPERATION;
+        cap_set_badge(cap, data);
+        return KERR_OK;
+    case CAP_CNODE:
+        return set_guard(cap, data, info);
+    default:
+        return is_mutate ? KERR_ILLEGAL_OPERATION : KERR_OK;
+    }
+}
+
+/* ---- Copy, mint, move, mutate ------------------------------------------ */
+
+static void install_derived(struct cte *src, struct cte *dest, cap_t cap)
+{
+    object_cap_added(&cap);
+    cdt_install(dest, cap, src);
+}
+
+kerror_t cnode_copy(struct cte *src, struct cte *dest, cap_rights_t rights,
+                    struct kerror_info *info)
+{
+    cap_t cap;
+    kerror_t err = check_src_dest(src, dest, info);
+    if (!err)
+        err = derive(src, rights, &cap);
+    if (err)
+        return err;
+    install_derived(src, dest, cap);
+    return KERR_OK;
+}
+
+kerror_t cnode_mint(struct cte *src, struct cte *dest, cap_rights_t rights, uint64_t data,
+                    struct kerror_info *info)
+{
+    cap_t cap;
+    kerror_t err = check_src_dest(src, dest, info);
+    if (!err)
+        err = derive(src, rights, &cap);
+    if (!err)
+        err = apply_data(&cap, data, false, info);
+    if (err)
+        return err;
+    install_derived(src, dest, cap);
+    return KERR_OK;
+}
+
+static void move_slot(struct cte *src, struct cte *dest, cap_t cap)
+{
+    dest->cap = cap;
+    cdt_move(src, dest);
+    src->cap = cap_null();
+}
+
+kerror_t cnode_move(struct cte *src, struct cte *dest, struct kerror_info *info)
+{
+    kerror_t err = check_src_dest(src, dest, info);
+    if (err)
+        return err;
+    move_slot(src, dest, src->cap);
+    return KERR_OK;
+}
+
+kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
+                      struct kerror_info *info)
+{
+    kerror_t err = check_src_dest(src, dest, info);
+    if (err)
+        return err;
+    cap_t cap = src->cap;
+    err = apply_data(&cap, data, true, info);
+    if (err)
+        return err;
+    move_slot(src, dest, cap);
+    return KERR_OK;
+}
+
+/* ---- Delete, destroy and revoke ---------------------------------------- */
+
+/* CNodes whose final cap is gone and whose slots still have to be emptied;
+ * linked through slot 1's spare word (see the top of this file). */
+static struct cte *dead_cnodes;
+
+void cnode_destroy(const cap_t *final_cap)
+{
+    struct cte *slots = cnode_slots(final_cap);
+    slots[0].spare.dead_slots = 1ull << cap_cnode_radix(final_cap);
+    slots[1].spare.next_dead = dead_cnodes;
+    dead_cnodes = slots;
+}
+
+/* Empties one slot: the cap leaves the tree (its children move up), then
+ * the object hears of it. A final CNode cap only queues that CNode. */
+static void delete_one(struct cte *slot)
+{
+    if (cap_is_null(&slot->cap))
+        return;
+    cap_t cap = slot->cap;
+    cdt_remove(slot);
+    slot->cap = cap_null();
+    object_cap_deleted(&cap);
+}
+
+/* Empties every queued CNode; emptying one may queue more. Returns true if
+ * there was any (then slots other than the one deleted may have changed). */
+static bool empty_dead_cnodes(void)
+{
+    bool any = false;
+    while (dead_cnodes) {
+        struct cte *slots = dead_cnodes;
+        uint64_t count = slots[0].spare.dead_slots;
+        dead_cnodes = slots[1].spare.next_dead;
+        slots[0].spare.raw = 0;
+        slots[1].spare.raw = 0;
+        for (uint64_t i = 0; i < count; i++)
+            delete_one(&slots[i]);
+        any = true;
+    }
+    return any;
+}
+
+void cnode_delete(struct cte *slot)
+{
+    delete_one(slot);
+    empty_dead_cnodes();
+}
+
+void cnode_delete_nested(struct cte *slot)
+{
+    delete_one(slot);
+}
+
+/*
+ * Post-order without recursion or a stack: go down first children to a
+ * leaf, delete it, continue from its parent. Each step deletes one cap, so
+ * the work is linear in the subtree. When a deletion destroyed CNodes,
+ * emptying them may have deleted caps anywhere, the parent included, so
+ * the walk restarts at `root`; if root itself was inside such a CNode, it
+ * is now empty and revoke is over (its remaining descendants were moved up
+ * to root's parent, as any delete does).
+ */
+void cnode_revoke(struct cte *root)
+{
+    struct cte *from = root;
+    while (!cap_is_null(&root->cap) && cte_has_children(root)) {
+        struct cte *leaf = cdt_first_leaf(from);
+        struct cte *parent = cte_parent(leaf);
+        delete_one(leaf);
+        from = empty_dead_cnodes() ? root : parent;
+    }
+    if (cap_type(&root->cap) == CAP_UNTYPED && !cte_has_children(root))
+        untyped_reset(root);
+}
+
+BOOT_CODE void cnode_boot_install(struct cte *slot, cap_t cap)
+{
+    cdt_install(slot, cap, NULL);
+}

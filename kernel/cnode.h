@@ -1,0 +1,109 @@
+/*
+ * CNodes and the CSpace: tables of capability slots, guarded multi-level
+ * lookup, and the slot operations copy, mint, move, mutate, delete and
+ * revoke.
+ *
+ * The operations take slots the caller has already looked up (the syscall
+ * layer resolves the user's (root, cptr, depth) triples with
+ * cspace_lookup_slot()). Each one first checks everything and returns an
+ * error with nothing changed, then performs a change that cannot fail.
+ * Delete and revoke cannot fail at all.
+ */
+#pragma once
+
+#include "cap.h"
+#include "cdt.h"
+#include "errors.h"
+#include "types.h"
+
+/* A capability address: the bits a lookup consumes from the top of its
+ * `depth` low-order bits. */
+typedef uint64_t cptr_t;
+
+#define CSPACE_DEPTH_MIN 1
+#define CSPACE_DEPTH_MAX 64
+
+/* The slots of the CNode a CNODE cap names. */
+static inline struct cte *cnode_slots(const cap_t *cnode_cap)
+{
+    return (struct cte *)cap_object(cnode_cap);
+}
+
+/* The `data` word mint and mutate take for a CNode cap, as in seL4:
+ * guard_size in bits [5:0], the guard in bits [63:6]. */
+static inline uint64_t cnode_guard_data(uint64_t guard, unsigned guard_size)
+{
+    return guard << 6 | (guard_size & 0x3f);
+}
+
+/* Finds the slot `cptr` names in the CSpace whose root is the CNode cap
+ * `root`, consuming exactly `depth` bits (see cnode.c for the walk).
+ * Returns KERR_RANGE if depth is not in [1, 64], KERR_FAILED_LOOKUP with
+ * *fault filled in if the walk fails; the slot found may be empty. */
+kerror_t cspace_lookup_slot(const cap_t *root, cptr_t cptr, unsigned depth, struct cte **slot,
+                            struct lookup_fault *fault);
+
+/* Finds the cap a thread invokes: like cspace_lookup_slot() with depth 64,
+ * except that the walk also succeeds when it reaches a non-empty slot that
+ * holds no CNode cap with bits left over (seL4's rule for invoked caps), so
+ * a cptr need not spell out guards below its target. */
+kerror_t cspace_lookup_cap(const cap_t *root, cptr_t cptr, struct cte **slot,
+                           struct lookup_fault *fault);
+
+/* The `count` consecutive slots from index `offset` of the CNode `cnode`
+ * (a destination window, as retype uses). KERR_INVALID_CAPABILITY if cnode
+ * is not a CNode cap, KERR_RANGE if the window does not fit. */
+kerror_t cnode_slot_range(const cap_t *cnode, uint64_t offset, uint64_t count,
+                          struct cte **first, struct kerror_info *info);
+
+/* Puts a new cap to the object `src` names into the empty slot `dest`,
+ * with the rights of src that are also in `rights`, as a child of src.
+ * Errors: src empty (KERR_FAILED_LOOKUP, source), dest full
+ * (KERR_DELETE_FIRST), a type that cannot be copied (REPLY, IRQ_CONTROL,
+ * IOPORT_CONTROL: KERR_ILLEGAL_OPERATION), an untyped cap that has children
+ * (KERR_REVOKE_FIRST). */
+kerror_t cnode_copy(struct cte *src, struct cte *dest, cap_rights_t rights,
+                    struct kerror_info *info);
+
+/* cnode_copy() that also sets `data`: the badge of an unbadged endpoint or
+ * notification cap (a badged one: KERR_ILLEGAL_OPERATION), the guard of a
+ * CNode cap (cnode_guard_data(); a guard wider than its size:
+ * KERR_INVALID_ARGUMENT, guard + radix over 64 bits: KERR_RANGE). Ignored
+ * for other types. */
+kerror_t cnode_mint(struct cte *src, struct cte *dest, cap_rights_t rights, uint64_t data,
+                    struct kerror_info *info);
+
+/* Moves the cap in `src` to the empty slot `dest`; its place in the
+ * derivation tree moves with it. Errors as for copy (src empty, dest full). */
+kerror_t cnode_move(struct cte *src, struct cte *dest, struct kerror_info *info);
+
+/* cnode_move() that also sets `data`: the guard of a CNode cap, or the
+ * badge of an unbadged endpoint or notification cap. Any other type, or a
+ * badged cap: KERR_ILLEGAL_OPERATION. */
+kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
+                      struct kerror_info *info);
+
+/* Empties `slot` (nothing happens if it is empty). Its children move up to
+ * its parent. Deleting the final cap to an object destroys it; a CNode's
+ * destruction deletes every cap inside it, and so on, iteratively. */
+void cnode_delete(struct cte *slot);
+
+/* For destroy hooks (object.c) that must delete caps their object holds
+ * (a TCB's slots, later): deletes like cnode_delete(), but CNodes it kills
+ * stay queued for the delete already in progress to empty. A hook calling
+ * cnode_delete() instead would nest one level per object destroyed. */
+void cnode_delete_nested(struct cte *slot);
+
+/* Deletes every cap derived from the cap in `slot`, deepest first; the cap
+ * itself stays. Revoking an untyped cap also resets its watermark, so all
+ * its memory can be retyped again. Iterative: any depth is fine. */
+void cnode_revoke(struct cte *slot);
+
+/* Boot only: puts `cap`, made by the kernel (an untyped, IRQ-control,
+ * IOPort-control, domain or sched-control cap), into the empty `slot` as a
+ * root of the derivation tree. */
+void cnode_boot_install(struct cte *slot, cap_t cap);
+
+/* Destroy hook of CNode objects (object.c): the final cap is gone, so
+ * queue the CNode's slots to be emptied. */
+void cnode_destroy(const cap_t *final_cap);

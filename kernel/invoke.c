@@ -1,0 +1,142 @@
+/*
+ * Capability invocation (see invoke.h): decoding a Call on an object
+ * capability, dispatching it through the table generated from
+ * kernel/abi.toml, and encoding the reply.
+ */
+#include "invoke.h"
+
+#include <bulkhead/abi.h>
+
+#include "cnode.h"
+#include "kernel.h"
+
+/* The kernel's error codes are the ABI's. */
+_Static_assert(KERR_INVALID_CAPABILITY == BK_ERR_INVALID_CAPABILITY, "error codes");
+_Static_assert(KERR_FAILED_LOOKUP == BK_ERR_FAILED_LOOKUP, "error codes");
+_Static_assert(KERR_NOT_ENOUGH_MEMORY == BK_ERR_NOT_ENOUGH_MEMORY, "error codes");
+_Static_assert(KERR_NOT_ENOUGH_MEMORY + 1 == BK_ERR_TRUNCATED_MESSAGE, "error codes");
+/* Retype's object type numbers are the capability types. */
+_Static_assert(BK_OBJ_UNTYPED == CAP_UNTYPED && BK_OBJ_CNODE == CAP_CNODE &&
+                   BK_OBJ_TCB == CAP_TCB && BK_OBJ_ENDPOINT == CAP_ENDPOINT &&
+                   BK_OBJ_NOTIFICATION == CAP_NOTIFICATION && BK_OBJ_FRAME == CAP_FRAME &&
+                   BK_OBJ_PAGE_TABLE == CAP_PAGE_TABLE && BK_OBJ_VSPACE == CAP_VSPACE,
+               "object type numbers");
+_Static_assert(BK_RIGHT_READ == CAP_RIGHT_READ && BK_RIGHT_WRITE == CAP_RIGHT_WRITE &&
+                   BK_RIGHT_GRANT == CAP_RIGHT_GRANT && BK_RIGHT_GRANT_REPLY == CAP_RIGHT_GRANT_REPLY,
+               "rights");
+#define KERR_TRUNCATED_MESSAGE ((kerror_t)BK_ERR_TRUNCATED_MESSAGE)
+
+typedef kerror_t (*method_fn)(struct invocation *inv, struct kerror_info *info);
+
+struct method {
+    enum cap_type type;   /* the capability type the method belongs to */
+    unsigned arg_words;   /* message words it needs */
+    method_fn fn;
+};
+
+#define METHOD_ENTRY(OBJ, obj, meth, label, nargs) \
+    [label] = { CAP_##OBJ, nargs, obj##_invoke_##meth },
+static const struct method methods[BK_LABEL_COUNT] = { BK_METHODS(METHOD_ENTRY) };
+#undef METHOD_ENTRY
+
+#define CHECK_ARGS(OBJ, obj, meth, label, nargs) \
+    _Static_assert(nargs <= INVOKE_MAX_ARGS, "INVOKE_MAX_ARGS too small");
+BK_METHODS(CHECK_ARGS)
+#undef CHECK_ARGS
+
+/* Message word i as the caller sent it: the first BK_MSG_CPU_WORDS come
+ * from registers (syscall arguments 2..5), the rest from its IPC buffer. */
+static uint64_t message_word(struct thread *t, unsigned i)
+{
+    if (i < BK_MSG_CPU_WORDS)
+        return arch_syscall_arg(&t->regs, 2 + i);
+    return t->ipc_buffer ? t->ipc_buffer->mr[i] : 0;
+}
+
+/* Writes the reply: badge 0, info (label = error, length), words. */
+static void set_reply(struct thread *t, kerror_t err, const uint64_t *words, unsigned count)
+{
+    arch_syscall_set_arg(&t->regs, 0, 0);
+    arch_syscall_set_arg(&t->regs, 1, BK_MSGINFO(count, 0, 0, (uint64_t)err));
+    for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
+        arch_syscall_set_arg(&t->regs, 2 + i, i < count ? words[i] : 0);
+}
+
+/* The details of an error, in the reply words docs/abi.md lists. */
+static unsigned error_details(kerror_t err, const struct kerror_info *info, uint64_t *w)
+{
+    switch (err) {
+    case KERR_TRUNCATED_MESSAGE:
+    case KERR_RANGE:
+        w[0] = info->range_min;
+        w[1] = info->range_max;
+        return 2;
+    case KERR_NOT_ENOUGH_MEMORY:
+        w[0] = info->mem_asked;
+        w[1] = info->mem_left;
+        return 2;
+    case KERR_FAILED_LOOKUP:
+        w[0] = info->lookup_was_source;
+        w[1] = (uint64_t)info->lookup.kind;
+        w[2] = info->lookup.bits_left;
+        w[3] = info->lookup.kind == LOOKUP_FAULT_GUARD_MISMATCH ? info->lookup.guard_found
+                                                                : info->lookup.bits_needed;
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+static kerror_t decode(struct thread *t, uint64_t cptr, struct invocation *inv,
+                       const struct method **m, struct kerror_info *info)
+{
+    uint64_t msginfo = arch_syscall_arg(&t->regs, 1);
+    inv->caller = t;
+    inv->label = BK_MSGINFO_LABEL(msginfo);
+    inv->length = (unsigned)BK_MSGINFO_LENGTH(msginfo);
+    kerror_t err = cspace_lookup_cap(&t->cspace_root.cap, cptr, &inv->slot, &info->lookup);
+    if (err != KERR_OK)
+        return err;
+    if (cap_is_null(&inv->slot->cap)) {
+        info->lookup.kind = LOOKUP_FAULT_MISSING_CAPABILITY;
+        return KERR_FAILED_LOOKUP;
+    }
+    if (inv->label >= BK_LABEL_COUNT || !methods[inv->label].fn ||
+        methods[inv->label].type != cap_type(&inv->slot->cap))
+        return KERR_ILLEGAL_OPERATION;
+    *m = &methods[inv->label];
+    if (inv->length < (*m)->arg_words) {
+        info->range_min = (*m)->arg_words;
+        info->range_max = BK_MSG_MAX_WORDS;
+        return KERR_TRUNCATED_MESSAGE;
+    }
+    for (unsigned i = 0; i < (*m)->arg_words; i++)
+        inv->args[i] = message_word(t, i);
+    return KERR_OK;
+}
+
+void invoke_call(struct thread *t, uint64_t cptr)
+{
+    struct invocation inv = { 0 };
+    struct kerror_info info = { 0 };
+    const struct method *m = NULL;
+    kerror_t err = decode(t, cptr, &inv, &m, &info);
+    if (err == KERR_OK)
+        err = m->fn(&inv, &info);
+    uint64_t words[BK_MSG_CPU_WORDS] = { 0 };
+    unsigned count = err == KERR_OK ? 0 : error_details(err, &info, words);
+    set_reply(t, err, words, count);
+}
+
+kerror_t invoke_lookup_cap_arg(struct invocation *inv, uint64_t cptr, struct cte **slot,
+                               struct kerror_info *info)
+{
+    kerror_t err = cspace_lookup_cap(&inv->caller->cspace_root.cap, cptr, slot, &info->lookup);
+    if (err == KERR_OK && cap_is_null(&(*slot)->cap)) {
+        info->lookup.kind = LOOKUP_FAULT_MISSING_CAPABILITY;
+        err = KERR_FAILED_LOOKUP;
+    }
+    if (err == KERR_FAILED_LOOKUP)
+        info->lookup_was_source = true;
+    return err;
+}

@@ -1,0 +1,42 @@
+/*
+ * Capability invocation: what the Call syscall does when the invoked
+ * capability is a kernel object (not an endpoint). The method is the
+ * message label, its arguments are the message words; the kernel answers
+ * with a reply whose label is the error code and whose words carry the
+ * error's details (see docs/abi.md).
+ */
+#pragma once
+
+#include "errors.h"
+#include "thread.h"
+
+#define INVOKE_MAX_ARGS 8
+
+/* One decoded invocation: everything is read from registers and the IPC
+ * buffer once, up front, so user code cannot change an argument while the
+ * kernel checks it. */
+struct invocation {
+    struct thread *caller;
+    struct cte *slot;           /* the invoked capability's slot */
+    uint64_t label;
+    unsigned length;            /* message words the caller sent */
+    uint64_t args[INVOKE_MAX_ARGS];
+};
+
+/* Performs the Call syscall on the capability at `cptr` in the current
+ * thread's CSpace and writes the reply into its registers. */
+void invoke_call(struct thread *t, uint64_t cptr);
+
+/* Method handlers, one per method of kernel/abi.toml (generated list
+ * BK_METHODS); each decodes its arguments, checks them, then acts. */
+kerror_t untyped_invoke_retype(struct invocation *inv, struct kerror_info *info);
+kerror_t cnode_invoke_revoke(struct invocation *inv, struct kerror_info *info);
+kerror_t cnode_invoke_delete(struct invocation *inv, struct kerror_info *info);
+kerror_t cnode_invoke_copy(struct invocation *inv, struct kerror_info *info);
+kerror_t cnode_invoke_mint(struct invocation *inv, struct kerror_info *info);
+kerror_t cnode_invoke_move(struct invocation *inv, struct kerror_info *info);
+kerror_t cnode_invoke_mutate(struct invocation *inv, struct kerror_info *info);
+
+/* Resolves a capability argument (an address in the caller's CSpace). */
+kerror_t invoke_lookup_cap_arg(struct invocation *inv, uint64_t cptr, struct cte **slot,
+                               struct kerror_info *info);

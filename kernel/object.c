@@ -1,0 +1,198 @@
+/*
+ * The table of kernel object types and the generic half of creating and
+ * destroying objects (see object.h for the counting rule).
+ *
+ * Invariants:
+ *  - a counted object's refs equals the number of slots whose cap names it;
+ *  - an object is destroyed exactly once, when refs drops to 0, and its
+ *    memory is reused only after the untyped it came from has no children
+ *    left (untyped.c), so no cap ever names reused memory.
+ *
+ * Each object file (cnode.c now; tcb.c, endpoint.c, notification.c,
+ * vspace and irq code later) fills in its row of object_types[] with the
+ * hooks it needs. Hooks never fail and never recurse into deletion: a
+ * hook that must delete caps uses cnode_delete_nested(), which leaves any
+ * CNodes it kills to the outermost delete (cnode.c explains the list).
+ */
+#include "object.h"
+
+#include "cdt.h"
+#include "cnode.h"
+#include "kernel.h"
+
+struct object_type {
+    const char *name;
+    bool retypable;      /* untyped_retype() may create it */
+    bool derivable;      /* copy and mint may make more caps from one */
+    bool counted;        /* has a struct kobj_header (see object.h) */
+    uint8_t fixed_bits;  /* size of a fixed-size retypable type, else 0 */
+    /* Runs when the final cap to a counted object is deleted. */
+    void (*destroy)(const cap_t *final_cap);
+    /* Runs for every deleted cap of the type, before the count drops: the
+     * place for per-cap state such as a frame cap's mapping (vspace code). */
+    void (*cap_deleted)(const cap_t *cap);
+};
+
+static const struct object_type object_types[CAP_TYPE_COUNT] = {
+    [CAP_NULL] = { "null", false, false, false, 0, NULL, NULL },
+    [CAP_UNTYPED] = { "untyped", true, true, false, 0, NULL, NULL },
+    [CAP_CNODE] = { "cnode", true, true, true, 0, cnode_destroy, NULL },
+    [CAP_TCB] = { "tcb", true, true, true, OBJ_TCB_BITS, NULL, NULL },
+    [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, NULL, NULL },
+    [CAP_NOTIFICATION] = { "notification", true, true, true, OBJ_NOTIFICATION_BITS, NULL,
+                           NULL },
+    /* One-shot: made by Call inside the caller's TCB, never copied. */
+    [CAP_REPLY] = { "reply", false, false, false, 0, NULL, NULL },
+    [CAP_FRAME] = { "frame", true, true, false, 0, NULL, NULL },
+    [CAP_PAGE_TABLE] = { "page_table", true, true, false, OBJ_PAGE_TABLE_BITS, NULL, NULL },
+    [CAP_VSPACE] = { "vspace", true, true, false, OBJ_VSPACE_BITS, NULL, NULL },
+    /* The control caps are unique (seL4 does not derive them either). */
+    [CAP_IRQ_CONTROL] = { "irq_control", false, false, false, 0, NULL, NULL },
+    [CAP_IRQ_HANDLER] = { "irq_handler", false, true, false, 0, NULL, NULL },
+    [CAP_IOPORT_CONTROL] = { "ioport_control", false, false, false, 0, NULL, NULL },
+    [CAP_IOPORT] = { "ioport", false, true, false, 0, NULL, NULL },
+    [CAP_DOMAIN] = { "domain", false, true, false, 0, NULL, NULL },
+    [CAP_SCHED_CONTROL] = { "sched_control", false, true, false, 0, NULL, NULL },
+};
+
+static uint64_t live_objects[CAP_TYPE_COUNT];
+
+static const struct object_type *type_info(enum cap_type type)
+{
+    return (unsigned)type < CAP_TYPE_COUNT ? &object_types[type] : &object_types[CAP_NULL];
+}
+
+const char *object_type_name(enum cap_type type)
+{
+    return (unsigned)type < CAP_TYPE_COUNT ? object_types[type].name : "invalid";
+}
+
+bool object_is_retypable(enum cap_type type)
+{
+    return type_info(type)->retypable;
+}
+
+bool object_is_derivable(enum cap_type type)
+{
+    return type_info(type)->derivable;
+}
+
+bool object_is_counted(enum cap_type type)
+{
+    return type_info(type)->counted;
+}
+
+static kerror_t size_in_range(unsigned size_arg, unsigned min, unsigned max,
+                              struct kerror_info *info)
+{
+    if (size_arg >= min && size_arg <= max)
+        return KERR_OK;
+    info->range_min = min;
+    info->range_max = max;
+    return KERR_RANGE;
+}
+
+kerror_t object_size_bits(enum cap_type type, unsigned size_arg, unsigned *obj_bits,
+                          struct kerror_info *info)
+{
+    kerror_t err = KERR_OK;
+    switch (type) {
+    case CAP_UNTYPED:
+        err = size_in_range(size_arg, OBJ_UNTYPED_MIN_BITS, OBJ_UNTYPED_MAX_BITS, info);
+        *obj_bits = size_arg;
+        break;
+    case CAP_CNODE:
+        err = size_in_range(size_arg, CNODE_RADIX_MIN, CNODE_RADIX_MAX, info);
+        *obj_bits = size_arg + CNODE_SLOT_BITS;
+        break;
+    case CAP_FRAME:
+        err = size_in_range(size_arg, OBJ_FRAME_BITS, OBJ_LARGE_FRAME_BITS, info);
+        if (!err && size_arg != OBJ_FRAME_BITS && size_arg != OBJ_LARGE_FRAME_BITS)
+            err = KERR_INVALID_ARGUMENT;
+        *obj_bits = size_arg;
+        break;
+    default:
+        *obj_bits = type_info(type)->fixed_bits;
+        break;
+    }
+    return err;
+}
+
+uint64_t *object_refs(const cap_t *cap)
+{
+    /* A CNode is nothing but slots; its header is slot 0's spare word. */
+    if (cap_type(cap) == CAP_CNODE)
+        return &((struct cte *)cap_object(cap))[0].spare.header.refs;
+    return &((struct kobj_header *)cap_object(cap))->refs;
+}
+
+/* The cap retype hands out for a new object at kernel address `obj`. */
+static cap_t first_cap(enum cap_type type, paddr_t pa, void *obj, unsigned obj_bits,
+                       bool is_device)
+{
+    switch (type) {
+    case CAP_UNTYPED:
+        return cap_make_untyped(pa, obj_bits, is_device);
+    case CAP_FRAME:
+        return cap_make_frame(pa, obj_bits, CAP_RIGHTS_ALL, is_device);
+    case CAP_CNODE:
+        return cap_make_cnode(obj, obj_bits - CNODE_SLOT_BITS, 0, 0);
+    case CAP_ENDPOINT:
+        return cap_make_endpoint(obj, 0, CAP_RIGHTS_ALL);
+    case CAP_NOTIFICATION:
+        return cap_make_notification(obj, 0, CAP_RIGHTS_ALL);
+    default:
+        return cap_make_object(type, obj, CAP_RIGHTS_ALL);
+    }
+}
+
+cap_t object_create(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_device)
+{
+    /* Device memory may not be in the direct map, and untyped memory is
+     * zeroed object by object, so neither is touched here. */
+    if (is_device || type == CAP_UNTYPED)
+        return first_cap(type, pa, NULL, obj_bits, is_device);
+    void *obj = arch_phys_to_virt(pa);
+    memset(obj, 0, (size_t)1 << obj_bits);
+    cap_t cap = first_cap(type, pa, obj, obj_bits, is_device);
+    if (object_is_counted(type)) {
+        *object_refs(&cap) = 1;
+        live_objects[type]++;
+    }
+    return cap;
+}
+
+cap_t object_derive(const cap_t *src)
+{
+    cap_t cap = *src;
+    if (cap_type(&cap) == CAP_FRAME)
+        cap_frame_set_mapping(&cap, 0, 0); /* each frame cap maps at most once */
+    else if (cap_type(&cap) == CAP_UNTYPED)
+        cap_untyped_mark_copy(&cap);
+    return cap;
+}
+
+void object_cap_added(const cap_t *cap)
+{
+    if (object_is_counted(cap_type(cap)))
+        (*object_refs(cap))++;
+}
+
+bool object_cap_deleted(const cap_t *cap)
+{
+    enum cap_type type = cap_type(cap);
+    const struct object_type *t = type_info(type);
+    if (t->cap_deleted)
+        t->cap_deleted(cap);
+    if (!t->counted || --*object_refs(cap) != 0)
+        return false;
+    live_objects[type]--;
+    if (t->destroy)
+        t->destroy(cap);
+    return true;
+}
+
+uint64_t object_live_count(enum cap_type type)
+{
+    return (unsigned)type < CAP_TYPE_COUNT ? live_objects[type] : 0;
+}

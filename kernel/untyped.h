@@ -1,0 +1,37 @@
+/*
+ * Untyped memory: the only source of kernel objects. See untyped.c.
+ */
+#pragma once
+
+#include "cap.h"
+#include "cdt.h"
+#include "errors.h"
+#include "types.h"
+
+/* Most objects one retype may create (seL4's fan-out limit), which bounds
+ * the work of one call. */
+#define UNTYPED_RETYPE_MAX_COUNT 256
+
+/*
+ * Carves `count` objects of `type` out of the untyped cap in `untyped` and
+ * puts caps to them into the empty slots dest[0 .. count-1] (consecutive
+ * slots of one CNode: cnode_slot_range() finds them), as children of the
+ * untyped's slot. `size_arg` is the size argument of object_size_bits().
+ *
+ * Checks, in order, each with nothing changed on failure:
+ *   not an untyped cap .............................. KERR_INVALID_CAPABILITY
+ *   a copy of an untyped cap ........................ KERR_ILLEGAL_OPERATION
+ *   type not retypable .............................. KERR_INVALID_ARGUMENT
+ *   size_arg outside the type's range ............... KERR_RANGE (bounds in *info)
+ *   device memory into anything but FRAME, UNTYPED .. KERR_INVALID_ARGUMENT
+ *   count not in [1, UNTYPED_RETYPE_MAX_COUNT] ...... KERR_RANGE (bounds in *info)
+ *   a destination slot holds a cap .................. KERR_DELETE_FIRST
+ *   not enough room after the watermark, aligned .... KERR_NOT_ENOUGH_MEMORY
+ *                                                     (bytes asked and left in *info)
+ */
+kerror_t untyped_retype(struct cte *untyped, enum cap_type type, unsigned size_arg,
+                        struct cte *dest, size_t count, struct kerror_info *info);
+
+/* Sets the watermark of the untyped cap in `slot`, which has no children,
+ * back to 0: all of its memory is free again (revoke calls this). */
+void untyped_reset(struct cte *slot);

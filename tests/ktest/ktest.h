@@ -1,0 +1,75 @@
+/*
+ * The in-QEMU kernel test suite: a root task that exercises every object
+ * method through the real syscall interface, one result line per test and
+ * the closing line "N passed, N failed" (like sel4test). Tests get a fresh
+ * environment (empty slots, an untyped to carve from) and clean up after
+ * themselves by revoking it.
+ */
+#pragma once
+
+#include <bulkhead/sys.h>
+
+struct ktest_env {
+    const struct bk_bootinfo *bi;
+    uint64_t untyped;      /* slot of a fresh untyped cap reserved for this test */
+    unsigned untyped_bits;
+    uint64_t pool;         /* the big untyped every test's untyped comes from */
+    unsigned pool_bits;
+};
+
+/* A test returns 0 if every check passed; KT_CHECK prints what failed. */
+typedef int (*ktest_fn)(struct ktest_env *env);
+
+#define KT_CHECK(cond)                                                        \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            debug_printf("    check failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+            return 1;                                                         \
+        }                                                                     \
+    } while (0)
+
+#define KT_EXPECT_ERR(call, err)                                              \
+    do {                                                                      \
+        long kt_r_ = (call);                                                  \
+        if (kt_r_ != -(long)(err)) {                                          \
+            debug_printf("    %s:%d: %s returned %ld (%s), expected -%s\n", __FILE__, __LINE__, \
+                         #call, kt_r_, bk_error_name(kt_r_), #err);           \
+            return 1;                                                         \
+        }                                                                     \
+    } while (0)
+
+#define KT_OK(call) KT_EXPECT_ERR(call, 0)
+
+/* The type (BK_OBJ_*) of the cap at `slot` of the root CNode, 0 if empty. */
+static inline unsigned kt_type(uint64_t slot)
+{
+    return (unsigned)(sys_debug_cap_identify(slot) & 0xff);
+}
+
+static inline unsigned kt_rights(uint64_t slot)
+{
+    return (unsigned)((sys_debug_cap_identify(slot) >> 8) & 0xf);
+}
+
+/* First slot of a window of free root-CNode slots for the running test. */
+uint64_t kt_slots(void);
+
+/* Retypes `count` objects into the root CNode from the test's untyped. */
+long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
+               uint64_t count);
+
+/* Sends a method invocation by hand (label, words) and returns the reply. */
+void kt_invoke(uint64_t service, uint64_t label, unsigned length, const uint64_t *words,
+               struct bk_msg *reply);
+
+struct ktest {
+    const char *name;
+    ktest_fn fn;
+};
+
+extern const struct ktest untyped_tests[];
+extern const unsigned untyped_test_count;
+extern const struct ktest cnode_tests[];
+extern const unsigned cnode_test_count;
+extern const struct ktest abi_tests[];
+extern const unsigned abi_test_count;

@@ -1,0 +1,97 @@
+/*
+ * Kernel test suite driver: runs every test group, each test with its own
+ * untyped and slot window, and prints one line per test and the closing
+ * "N passed, N failed". Exit status: the number of failures.
+ */
+#include "ktest.h"
+
+#define TEST_UNTYPED_BITS 20 /* 1 MiB per test */
+#define TEST_SLOTS 256
+
+static uint64_t slot_window;
+
+uint64_t kt_slots(void)
+{
+    return slot_window;
+}
+
+void kt_invoke(uint64_t service, uint64_t label, unsigned length, const uint64_t *words,
+               struct bk_msg *reply)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(length, 0, 0, label);
+    for (unsigned i = 0; i < length; i++) {
+        if (i < BK_MSG_CPU_WORDS)
+            m.mr[i] = words[i];
+        else
+            bk_ipc_buffer->mr[i] = words[i];
+    }
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    *reply = m;
+}
+
+long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
+               uint64_t count)
+{
+    return sys_untyped_retype(env->untyped, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, slot, count);
+}
+
+/* The largest RAM untyped from the boot info; tests carve theirs from it. */
+static uint64_t pick_pool(const struct bk_bootinfo *bi, unsigned *bits)
+{
+    uint64_t best = 0;
+    *bits = 0;
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        if (!bi->untyped[i].is_device && bi->untyped[i].size_bits > *bits) {
+            *bits = bi->untyped[i].size_bits;
+            best = bi->untyped[i].slot;
+        }
+    }
+    return best;
+}
+
+static int run_group(const struct ktest *tests, unsigned count, struct ktest_env *env,
+                     uint64_t pool, int *failed)
+{
+    int passed = 0;
+    for (unsigned i = 0; i < count; i++) {
+        /* A fresh 1 MiB untyped at env->untyped, and a window of empty slots. */
+        long r = sys_untyped_retype(pool, BK_OBJ_UNTYPED, TEST_UNTYPED_BITS, BK_CAP_ROOT_CNODE,
+                                    0, 0, env->untyped, 1);
+        int bad = r != 0 || tests[i].fn(env) != 0;
+        debug_printf("%s %s\n", bad ? "FAIL" : "ok  ", tests[i].name);
+        if (r != 0)
+            debug_printf("    could not make the test's untyped: %s\n", bk_error_name(r));
+        /* Everything the test made came from its untyped: revoke, delete. */
+        sys_cnode_revoke(BK_CAP_ROOT_CNODE, env->untyped, BK_WORD_BITS);
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, env->untyped, BK_WORD_BITS);
+        for (uint64_t s = slot_window; s < slot_window + TEST_SLOTS; s++)
+            sys_cnode_delete(BK_CAP_ROOT_CNODE, s, BK_WORD_BITS);
+        sys_cnode_revoke(BK_CAP_ROOT_CNODE, pool, BK_WORD_BITS);
+        if (bad)
+            (*failed)++;
+        else
+            passed++;
+    }
+    return passed;
+}
+
+int main(const struct bk_bootinfo *bi)
+{
+    struct ktest_env env = { .bi = bi, .untyped_bits = TEST_UNTYPED_BITS };
+    unsigned pool_bits;
+    uint64_t pool = pick_pool(bi, &pool_bits);
+    debug_printf("ktest: Bulkhead kernel test suite on %s; pool untyped slot %llu (2^%u bytes)\n",
+                 bi->arch, (unsigned long long)pool, pool_bits);
+    env.pool = pool;
+    env.pool_bits = pool_bits;
+    env.untyped = bi->first_free_slot;
+    slot_window = bi->first_free_slot + 1;
+    int passed = 0, failed = 0;
+    passed += run_group(abi_tests, abi_test_count, &env, pool, &failed);
+    passed += run_group(untyped_tests, untyped_test_count, &env, pool, &failed);
+    passed += run_group(cnode_tests, cnode_test_count, &env, pool, &failed);
+    debug_printf("ktest %s: %d passed, %d failed\n", bi->arch, passed, failed);
+    debug_printf("%d passed, %d failed\n", passed, failed);
+    return failed;
+}

@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""The Linux side of Bulkhead's IPC benchmark (issue 4), in guest instructions.
+
+  tools/bench/linux.py [--iterations N] [--out FILE] [--build-dir DIR]
+
+Boots Debian's own x86-64 kernel (the package that linux-image-amd64 depends on,
+fetched with `apt-get download`, never installed) on QEMU TCG with
+`-icount shift=0,sleep=off`, from an initramfs holding busybox-static and our
+static test program tests/bench/linux/pingpong.c, and collects its results:
+null syscall, pipe, futex, UNIX socket and TCP loopback ping-pong between two
+processes, each as min, median and 99th percentile of guest instructions per
+operation over N individually timed iterations after a warm-up.
+
+Writes the records to FILE (default build/bench/linux.json) as a JSON list of
+{"arch", "system", "operation", "unit", "min", "median", "p99", "iterations"}
+and prints a table. Exits non-zero, saying why, when a tool or package is
+missing, the build fails, or any record does not arrive.
+
+Downloads and extractions are cached under DIR/cache and reused as they are:
+delete that folder to pick up a newer Debian kernel.
+"""
+import argparse
+import json
+import os
+import pathlib
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+SOURCE = ROOT / "tests" / "bench" / "linux" / "pingpong.c"
+DEFAULT_BUILD = ROOT / "build" / "bench" / "linux"
+DEFAULT_OUT = ROOT / "build" / "bench" / "linux.json"
+
+OPERATIONS = ("null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
+              "tcp_loopback_pingpong")
+RECORD_KEYS = ("arch", "system", "operation", "unit", "min", "median", "p99", "iterations")
+WARMUP = 2000
+APPEND = "console=ttyS0 quiet panic=-1"
+
+# Debian package -> a file that shows it is installed.
+HOST_PACKAGES = {
+    "qemu-system-x86": "/usr/bin/qemu-system-x86_64",
+    "libc6-dev": "/usr/lib/x86_64-linux-gnu/libc.a",
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def say(msg):
+    print(f"bench-linux: {msg}", flush=True)
+
+
+def run(cmd, **kw):
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if proc.returncode != 0:
+        raise BenchError(f"`{' '.join(str(c) for c in cmd)}` failed (exit {proc.returncode}):\n"
+                         f"{proc.stdout}{proc.stderr}".rstrip())
+    return proc.stdout
+
+
+def sudo():
+    return [] if os.geteuid() == 0 else ["sudo"]
+
+
+def apt_install(packages):
+    say("installing " + " ".join(packages) + " (apt-get)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    proc = subprocess.run(sudo() + ["apt-get", "install", "-y", "-q", *packages], env=env)
+    if proc.returncode != 0:
+        subprocess.run(sudo() + ["apt-get", "update", "-q"], env=env)
+        proc = subprocess.run(sudo() + ["apt-get", "install", "-y", "-q", *packages], env=env)
+    if proc.returncode != 0:
+        raise BenchError("could not install " + " ".join(packages))
+
+
+def compiler():
+    cc = os.environ.get("CC")
+    if cc:
+        return cc
+    for name in ("gcc", "clang", "cc"):
+        if shutil.which(name):
+            return name
+    return None
+
+
+def ensure_host_tools():
+    for tool in ("apt-get", "apt-cache", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            raise BenchError(f"'{tool}' not found: this script needs a Debian host")
+    missing = [pkg for pkg, path in HOST_PACKAGES.items() if not os.path.exists(path)]
+    if compiler() is None:
+        missing.append("gcc")
+    if missing:
+        apt_install(missing)
+
+
+# --- (a) Debian packages, downloaded and unpacked without installing ---------
+
+def kernel_package():
+    """The versioned linux-image-*-amd64 package that linux-image-amd64 depends on."""
+    for attempt in range(2):
+        out = subprocess.run(["apt-cache", "depends", "linux-image-amd64"],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"^\s*Depends:\s*(linux-image-\S+-amd64)\s*$", out, re.M)
+        if m:
+            return m.group(1)
+        if attempt == 0:
+            say("apt-cache knows no linux-image-amd64: running apt-get update")
+            subprocess.run(sudo() + ["apt-get", "update", "-q"], capture_output=True)
+    raise BenchError("apt-cache cannot resolve linux-image-amd64 (is a Debian mirror configured?)")
+
+
+def fetch_package(cache, package, wanted):
+    """Downloads `package` into `cache` and unpacks the files whose paths match
+    the regex `wanted` into cache/<package>/. Does nothing if that was done."""
+    dest = cache / package
+    info_file = dest / "package.json"
+    if info_file.exists():
+        return json.loads(info_file.read_text())
+    cache.mkdir(parents=True, exist_ok=True)
+    say(f"downloading {package} (apt-get download)")
+    for old in cache.glob(f"{package}_*.deb"):
+        old.unlink()
+    # Root's downloads are otherwise sandboxed as user _apt, which cannot write here.
+    run(["apt-get", "-q", "-o", "APT::Sandbox::User=root", "download", package], cwd=cache)
+    debs = sorted(cache.glob(f"{package}_*.deb"))
+    if not debs:
+        raise BenchError(f"apt-get download {package} left no .deb in {cache}")
+    deb = debs[-1]
+    version = run(["dpkg-deb", "-f", deb, "Version"]).strip()
+    # Unpack only what we use (the kernel package also holds ~400 MB of modules):
+    # dpkg-deb gives the data tarball, Python's tarfile picks the files.
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    files = []
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+        for member in tar:
+            name = member.name.lstrip("./")
+            if member.isfile() and re.fullmatch(wanted, name):
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+                target.chmod(0o755)
+                files.append(name)
+    proc.stdout.close()
+    if proc.wait() != 0:
+        raise BenchError(f"dpkg-deb --fsys-tarfile {deb} failed")
+    if not files:
+        raise BenchError(f"{deb.name} holds no file matching {wanted}")
+    info = {"package": package, "version": version, "files": files}
+    info_file.write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def fetch_kernel(cache):
+    done = sorted(cache.glob("linux-image-*-amd64/package.json"))
+    info = json.loads(done[-1].read_text()) if done else \
+        fetch_package(cache, kernel_package(), r"boot/vmlinuz-.*")
+    vmlinuz = cache / info["package"] / next(f for f in info["files"] if f.startswith("boot/vmlinuz-"))
+    return vmlinuz, info
+
+
+def fetch_busybox(cache):
+    info = fetch_package(cache, "busybox-static", r"bin/busybox")
+    return cache / "busybox-static" / "bin" / "busybox", info
+
+
+# --- (b) the test program ----------------------------------------------------
+
+def build_pingpong(build_dir):
+    exe = build_dir / "pingpong"
+    if exe.exists() and exe.stat().st_mtime >= SOURCE.stat().st_mtime:
+        return exe
+    cc = compiler()
+    say(f"building {exe.relative_to(ROOT) if exe.is_relative_to(ROOT) else exe} with {cc}")
+    run([cc, "-std=c17", "-O2", "-static", "-Wall", "-Wextra", "-o", exe, SOURCE])
+    return exe
+
+
+# --- (c) the initramfs, cpio "newc" --------------------------------------------
+
+INIT = """#!/bin/busybox sh
+# Bulkhead benchmark guest: mount the basics, bring up loopback, run, power off.
+bb=/bin/busybox
+$bb mount -t proc proc /proc
+$bb mount -t sysfs sysfs /sys
+$bb mount -t devtmpfs devtmpfs /dev
+$bb ip link set lo up 2>/dev/null || $bb ifconfig lo 127.0.0.1 up
+echo "BENCH-START kernel $($bb uname -r)"
+/pingpong {args}
+echo "BENCH-END status $?"
+$bb poweroff -f
+"""
+
+
+class Cpio:
+    """Writes a cpio archive in the "newc" (SVR4, no CRC) format the kernel unpacks."""
+
+    def __init__(self):
+        self.parts = []
+        self.ino = 1
+
+    def _entry(self, name, mode, data=b"", nlink=1, rdev=(0, 0)):
+        name_b = name.encode() + b"\0"
+        fields = (self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0)
+        self.ino += 1
+        header = b"070701" + b"".join(b"%08x" % f for f in fields)
+        self.parts += [header, name_b, b"\0" * (-(len(header) + len(name_b)) % 4),
+                       data, b"\0" * (-len(data) % 4)]
+
+    def dir(self, name):
+        self._entry(name, stat.S_IFDIR | 0o755, nlink=2)
+
+    def file(self, name, data, perm=0o755):
+        self._entry(name, stat.S_IFREG | perm, data)
+
+    def symlink(self, name, target):
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def chardev(self, name, major, minor, perm=0o600):
+        self._entry(name, stat.S_IFCHR | perm, rdev=(major, minor))
+
+    def finish(self):
+        self.ino = 0
+        self._entry("TRAILER!!!", 0)
+        blob = b"".join(self.parts)
+        return blob + b"\0" * (-len(blob) % 512)
+
+
+def write_initramfs(path, busybox, pingpong, args):
+    c = Cpio()
+    c.dir(".")
+    for d in ("bin", "dev", "proc", "sys", "tmp"):
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)
+    c.chardev("dev/null", 1, 3, 0o666)
+    c.file("bin/busybox", busybox.read_bytes())
+    c.symlink("bin/sh", "busybox")
+    c.file("pingpong", pingpong.read_bytes())
+    c.file("init", INIT.format(args=" ".join(args)).encode())
+    path.write_bytes(c.finish())
+    return path
+
+
+# --- (d) boot and (e) collect ----------------------------------------------------
+
+# Two inputs would still differ from run to run under -icount: TCG's RDRAND and
+# RDSEED return host entropy, and the RTC starts at the host's wall clock; both
+# seed the kernel's RNG (KASLR, ASLR, TCP sequence numbers, hash keys), which
+# moves TCP medians by a few instructions. Without them, and with a fixed
+# virtual RTC, every run repeats to the instruction. The measured paths do not
+# use RDRAND: the medians match those with plain `-cpu max`.
+CPU = "max,-rdrand,-rdseed"
+RTC = "base=2024-01-01T00:00:00,clock=vm"
+
+
+def qemu_command(vmlinuz, initramfs):
+    return ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", CPU, "-m", "512M",
+            "-smp", "1", "-icount", "shift=0,sleep=off", "-rtc", RTC, "-display", "none",
+            "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", str(vmlinuz),
+            "-initrd", str(initramfs), "-append", APPEND]
+
+
+def boot(cmd, log_path, timeout, echo=None):
+    """Runs QEMU, saving the serial output to log_path; returns (lines, exit code
+    or None on timeout, seconds)."""
+    start = time.monotonic()
+    lines = []
+    with open(log_path, "w") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+
+        def reader():
+            for raw in proc.stdout:
+                line = raw.decode(errors="replace").rstrip("\r\n")
+                lines.append(line)
+                log.write(line + "\n")
+                log.flush()
+                if echo:
+                    echo(line)
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = None
+        t.join(timeout=5)
+    return lines, code, time.monotonic() - start
+
+
+def parse(lines):
+    records, problems, warnings, kernel, status = {}, [], [], None, None
+    for line in lines:
+        m = re.search(r"BENCH (\{.*\})", line)
+        if m:
+            try:
+                rec = json.loads(m.group(1))
+            except json.JSONDecodeError as e:
+                problems.append(f"unreadable record ({e}): {line}")
+                continue
+            missing = [k for k in RECORD_KEYS if k not in rec]
+            if missing:
+                problems.append(f"record without {', '.join(missing)}: {line}")
+                continue
+            records[rec["operation"]] = {k: rec[k] for k in RECORD_KEYS}
+            continue
+        m = re.search(r"BENCH-START kernel (\S+)", line)
+        if m:
+            kernel = m.group(1)
+        m = re.search(r"BENCH-END status (\d+)", line)
+        if m:
+            status = int(m.group(1))
+        if "pingpong: warning:" in line:
+            warnings.append(line.strip())
+        elif "pingpong:" in line:
+            problems.append(line.strip())
+    return records, problems, warnings, kernel, status
+
+
+def table(records, title):
+    rows = [("operation", "min", "median", "p99", "iterations")]
+    rows += [(r["operation"], f"{r['min']:,}", f"{r['median']:,}", f"{r['p99']:,}",
+              f"{r['iterations']:,}") for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    out = [title]
+    for n, row in enumerate(rows):
+        out.append("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
+                             for i, c in enumerate(row)))
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=WARMUP,
+            block=0, timeout=None, verbose=False):
+    """Prepares, boots and returns the list of records (also written to `out`)."""
+    build_dir = pathlib.Path(build_dir).resolve()
+    out = pathlib.Path(out).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    ensure_host_tools()
+    cache = build_dir / "cache"
+    vmlinuz, kinfo = fetch_kernel(cache)
+    busybox, binfo = fetch_busybox(cache)
+    pingpong = build_pingpong(build_dir)
+    args = ["-n", str(iterations), "-w", str(warmup)] + (["-t", str(block)] if block else [])
+    initramfs = write_initramfs(build_dir / "initramfs.cpio", busybox, pingpong, args)
+    cmd = qemu_command(vmlinuz, initramfs)
+    if timeout is None:
+        # A whole default run (12,000 round trips of each operation) takes about
+        # 15 s here, boot included: this leaves head-room for slower hosts.
+        timeout = 120 + 0.01 * (iterations + warmup)
+    say(f"booting {kinfo['package']} {kinfo['version']} with busybox-static {binfo['version']}, "
+        f"{iterations} iterations after {warmup} warm-up (timeout {timeout:.0f} s)")
+
+    def echo(line):
+        if verbose or line.startswith(("BENCH", "# ")) or "pingpong:" in line:
+            print("  | " + line, flush=True)
+
+    log = build_dir / "serial.log"
+    lines, code, secs = boot(cmd, log, timeout, echo)
+    records, problems, warnings, kernel, status = parse(lines)
+    missing = [op for op in OPERATIONS if op not in records]
+    say(f"QEMU ran {secs:.1f} s, " + ("timed out" if code is None else f"exit code {code}"))
+    if missing or problems or status != 0 or code != 0:
+        why = []
+        if code is None:
+            why.append(f"QEMU did not finish within {timeout:.0f} s (killed)")
+        elif code != 0:
+            why.append(f"QEMU exited {code}")
+        if kernel is None:
+            why.append("the guest never started /init (no BENCH-START line)")
+        elif status is None:
+            why.append("/pingpong never finished (no BENCH-END line)")
+        elif status != 0:
+            why.append(f"/pingpong exited {status}")
+        why += problems
+        if missing:
+            why.append("missing records: " + ", ".join(missing))
+        tail = "\n".join("  | " + l for l in lines[-25:])
+        raise BenchError("Linux benchmark failed:\n  - " + "\n  - ".join(why) +
+                         f"\nlast serial lines (whole log: {log}):\n{tail}")
+    for w in warnings:
+        say(w)
+    ordered = [records[op] for op in OPERATIONS]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(ordered, indent=2) + "\n")
+    print(table(ordered, f"Linux {kernel} ({kinfo['package']} {kinfo['version']}), QEMU TCG "
+                         f"-icount shift=0, 1 vCPU: guest instructions per operation"))
+    say(f"wrote {out}")
+    return ordered
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iterations", type=int, default=10000,
+                    help="timed iterations per operation (default 10000)")
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="JSON results (default build/bench/linux.json)")
+    ap.add_argument("--build-dir", default=str(DEFAULT_BUILD),
+                    help="work folder with the download cache (default build/bench/linux)")
+    ap.add_argument("--warmup", type=int, default=WARMUP,
+                    help=f"untimed round trips before each operation (default {WARMUP})")
+    ap.add_argument("--block", type=int, default=0,
+                    help="also print the median of every BLOCK round trips, warm-up included")
+    ap.add_argument("--timeout", type=float, help="seconds before QEMU is killed")
+    ap.add_argument("-v", "--verbose", action="store_true", help="echo the whole serial output")
+    a = ap.parse_args(argv)
+    if a.iterations < 1 or a.warmup < 0:
+        ap.error("--iterations must be at least 1 and --warmup at least 0")
+    try:
+        collect(a.iterations, a.out, a.build_dir, a.warmup, a.block, a.timeout, a.verbose)
+    except BenchError as e:
+        print(f"bench-linux: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
