@@ -283,15 +283,16 @@ void cnode_destroy(const cap_t *final_cap)
 }
 
 /* Empties one slot: the cap leaves the tree (its children move up), then
- * the object hears of it. A final CNode cap only queues that CNode. */
-static void delete_one(struct cte *slot)
+ * the object hears of it. A final CNode cap only queues that CNode.
+ * Returns true if an object was destroyed. */
+static bool delete_one(struct cte *slot)
 {
     if (cap_is_null(&slot->cap))
-        return;
+        return false;
     cap_t cap = slot->cap;
     cdt_remove(slot);
     slot->cap = cap_null();
-    object_cap_deleted(&cap);
+    return object_cap_deleted(&cap);
 }
 
 /* Empties every queued CNode; emptying one may queue more. Returns true if
@@ -306,7 +307,7 @@ static bool empty_dead_cnodes(void)
         slots[0].spare.raw = 0;
         slots[1].spare.raw = 0;
         for (uint64_t i = 0; i < count; i++)
-            delete_one(&slots[i]);
+            (void)delete_one(&slots[i]);
         any = true;
     }
     return any;
@@ -314,23 +315,25 @@ static bool empty_dead_cnodes(void)
 
 void cnode_delete(struct cte *slot)
 {
-    delete_one(slot);
-    empty_dead_cnodes();
+    (void)delete_one(slot);
+    (void)empty_dead_cnodes();
 }
 
 void cnode_delete_nested(struct cte *slot)
 {
-    delete_one(slot);
+    (void)delete_one(slot);
 }
 
 /*
  * Post-order without recursion or a stack: go down first children to a
  * leaf, delete it, continue from its parent. Each step deletes one cap, so
- * the work is linear in the subtree. When a deletion destroyed CNodes,
- * emptying them may have deleted caps anywhere, the parent included, so
- * the walk restarts at `root`; if root itself was inside such a CNode, it
- * is now empty and revoke is over (its remaining descendants were moved up
- * to root's parent, as any delete does).
+ * the work is linear in the subtree. When a deletion destroyed an object,
+ * its destruction may have deleted caps anywhere (a CNode's contents), the
+ * parent included, so the walk restarts at `root`. That costs a descent
+ * per destroyed object, and the last cap to an object is usually shallow.
+ * If root itself was inside a destroyed CNode, it is now empty and revoke
+ * is over (its remaining descendants moved up to root's parent, as any
+ * delete does).
  */
 void cnode_revoke(struct cte *root)
 {
@@ -338,8 +341,9 @@ void cnode_revoke(struct cte *root)
     while (!cap_is_null(&root->cap) && cte_has_children(root)) {
         struct cte *leaf = cdt_first_leaf(from);
         struct cte *parent = cte_parent(leaf);
-        delete_one(leaf);
-        from = empty_dead_cnodes() ? root : parent;
+        bool destroyed = delete_one(leaf);
+        bool emptied = empty_dead_cnodes();
+        from = destroyed || emptied ? root : parent;
     }
     if (cap_type(&root->cap) == CAP_UNTYPED && !cte_has_children(root))
         untyped_reset(root);

@@ -100,8 +100,9 @@ void cnode_delete_nested(struct cte *slot);
 void cnode_revoke(struct cte *slot);
 
 /* Boot only: puts `cap`, made by the kernel (an untyped, IRQ-control,
- * IOPort-control, domain or sched-control cap), into the empty `slot` as a
- * root of the derivation tree. */
+ * IOPort-control, domain or sched-control cap, or the first cap to an
+ * object made with object_create(), which counts it already), into the
+ * empty `slot` as a root of the derivation tree. */
 void cnode_boot_install(struct cte *slot, cap_t cap);
 
 /* Destroy hook of CNode objects (object.c): the final cap is gone, so

@@ -17,12 +17,12 @@ typedef enum kerror {
     KERR_OK = 0,                                          /* success */
     KERR_INVALID_SYSCALL = BK_ERR_INVALID_SYSCALL,        /* unknown syscall number */
     KERR_INVALID_ARGUMENT = BK_ERR_INVALID_ARGUMENT,      /* a value the method never accepts */
-    KERR_INVALID_ADDRESS = BK_ERR_INVALID_ADDRESS,        /* a user buffer is not mapped as needed */
+    KERR_INVALID_ADDRESS = BK_ERR_INVALID_ADDRESS,        /* a user buffer is not mapped */
     KERR_RANGE = BK_ERR_RANGE,                            /* outside [range_min, range_max] */
     KERR_INVALID_CAPABILITY = BK_ERR_INVALID_CAPABILITY,  /* a cap argument of the wrong type */
     KERR_ILLEGAL_OPERATION = BK_ERR_ILLEGAL_OPERATION,    /* the cap's type/state forbids it */
     KERR_INSUFFICIENT_RIGHTS = BK_ERR_INSUFFICIENT_RIGHTS, /* the cap lacks a needed right */
-    KERR_FAILED_LOOKUP = BK_ERR_FAILED_LOOKUP,            /* no slot, or an empty one; see `lookup` */
+    KERR_FAILED_LOOKUP = BK_ERR_FAILED_LOOKUP,            /* no slot or an empty one; see lookup */
     KERR_DELETE_FIRST = BK_ERR_DELETE_FIRST,              /* a destination slot is not empty */
     KERR_REVOKE_FIRST = BK_ERR_REVOKE_FIRST,              /* derived children must go first */
     KERR_NOT_ENOUGH_MEMORY = BK_ERR_NOT_ENOUGH_MEMORY,    /* untyped too full; see mem_* */

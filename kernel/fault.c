@@ -6,6 +6,7 @@
 #include "arch.h"
 #include "kernel.h"
 #include "thread.h"
+#include "ipc.h"
 
 static const char *fault_kind_name(enum user_fault_kind kind)
 {
@@ -40,7 +41,9 @@ void kernel_user_fault(const struct user_fault *f)
     kprintf(", pc 0x%lx [%s code 0x%llx detail 0x%llx]\n", f->pc, ARCH_NAME,
             (unsigned long long)f->arch_code, (unsigned long long)f->arch_detail);
     arch_regs_print(&t->regs);
-    t->state = THREAD_FAULTED;
+    thread_stop(t, THREAD_FAULTED);
     kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", t->name);
-    kernel_idle_then_shutdown(2, KERNEL_EXIT_USER_FAULT, "root task stopped by a fault");
+    if (t->is_root)
+        kernel_idle_then_shutdown(2, KERNEL_EXIT_USER_FAULT, "root task stopped by a fault");
+    thread_resume_current();
 }

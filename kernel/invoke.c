@@ -115,6 +115,13 @@ static kerror_t decode(struct thread *t, uint64_t cptr, struct invocation *inv,
     return KERR_OK;
 }
 
+void invoke_reply_error(struct thread *t, kerror_t err, const struct kerror_info *info)
+{
+    uint64_t words[BK_MSG_CPU_WORDS] = { 0 };
+    unsigned count = err == KERR_OK ? 0 : error_details(err, info, words);
+    set_reply(t, err, words, count);
+}
+
 void invoke_call(struct thread *t, uint64_t cptr)
 {
     struct invocation inv = { 0 };
@@ -123,9 +130,7 @@ void invoke_call(struct thread *t, uint64_t cptr)
     kerror_t err = decode(t, cptr, &inv, &m, &info);
     if (err == KERR_OK)
         err = m->fn(&inv, &info);
-    uint64_t words[BK_MSG_CPU_WORDS] = { 0 };
-    unsigned count = err == KERR_OK ? 0 : error_details(err, &info, words);
-    set_reply(t, err, words, count);
+    invoke_reply_error(t, err, &info);
 }
 
 kerror_t invoke_lookup_cap_arg(struct invocation *inv, uint64_t cptr, struct cte **slot,

@@ -27,9 +27,19 @@ struct invocation {
  * thread's CSpace and writes the reply into its registers. */
 void invoke_call(struct thread *t, uint64_t cptr);
 
+/* Writes a reply carrying error `err` (KERR_OK: an empty success reply)
+ * with the details docs/abi.md lists for it. */
+void invoke_reply_error(struct thread *t, kerror_t err, const struct kerror_info *info);
+
 /* Method handlers, one per method of kernel/abi.toml (generated list
  * BK_METHODS); each decodes its arguments, checks them, then acts. */
 kerror_t untyped_invoke_retype(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_write_registers(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_resume(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_suspend(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_set_priority(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_revoke(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_delete(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_copy(struct invocation *inv, struct kerror_info *info);

@@ -16,7 +16,6 @@
 
 #include <bulkhead/abi.h>
 
-static struct thread root_thread;
 static arch_vspace_t root_vspace;
 static struct memmap boot_memory;
 
@@ -141,11 +140,11 @@ void kernel_main(struct boot_params *bp)
     parse_boot_image(m, &image);
     build_memory_map(bp);
     run_late_selftest(bp);
-    roottask_create(&root_thread, &root_vspace, bp, &image, m->base, &boot_memory);
+    struct thread *root = roottask_create(&root_vspace, bp, &image, m->base, &boot_memory);
     kprintf("bulkhead: %llu KiB of untyped memory for the root task\n",
             (unsigned long long)(memmap_total(&boot_memory) >> 10));
 
-    current_thread = &root_thread;
+    sched_make_runnable(root);
     arch_timer_start(BK_TICK_HZ);
     kprintf("bulkhead: entering user mode\n");
     thread_resume_current();

@@ -19,6 +19,15 @@
 #include "cdt.h"
 #include "cnode.h"
 #include "kernel.h"
+#ifndef BULKHEAD_HOST_TEST
+#include "ipc.h"
+#else
+/* Host tests link the capability core alone: the thread and IPC objects'
+ * hooks are not part of it. */
+#define tcb_destroy NULL
+#define endpoint_destroy NULL
+#define notification_destroy NULL
+#endif
 
 struct object_type {
     const char *name;
@@ -37,10 +46,10 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     [CAP_NULL] = { "null", false, false, false, 0, NULL, NULL },
     [CAP_UNTYPED] = { "untyped", true, true, false, 0, NULL, NULL },
     [CAP_CNODE] = { "cnode", true, true, true, 0, cnode_destroy, NULL },
-    [CAP_TCB] = { "tcb", true, true, true, OBJ_TCB_BITS, NULL, NULL },
-    [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, NULL, NULL },
-    [CAP_NOTIFICATION] = { "notification", true, true, true, OBJ_NOTIFICATION_BITS, NULL,
-                           NULL },
+    [CAP_TCB] = { "tcb", true, true, true, OBJ_TCB_BITS, tcb_destroy, NULL },
+    [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, endpoint_destroy, NULL },
+    [CAP_NOTIFICATION] = { "notification", true, true, true, OBJ_NOTIFICATION_BITS,
+                           notification_destroy, NULL },
     /* One-shot: made by Call inside the caller's TCB, never copied. */
     [CAP_REPLY] = { "reply", false, false, false, 0, NULL, NULL },
     [CAP_FRAME] = { "frame", true, true, false, 0, NULL, NULL },
@@ -54,6 +63,17 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     [CAP_DOMAIN] = { "domain", false, true, false, 0, NULL, NULL },
     [CAP_SCHED_CONTROL] = { "sched_control", false, true, false, 0, NULL, NULL },
 };
+
+/* User space names types and rights with the ABI's numbers (kernel/abi.toml);
+ * the kernel's enums must agree, so the syscall layer passes them through. */
+_Static_assert(CAP_UNTYPED == BK_OBJ_UNTYPED && CAP_CNODE == BK_OBJ_CNODE &&
+               CAP_TCB == BK_OBJ_TCB && CAP_ENDPOINT == BK_OBJ_ENDPOINT &&
+               CAP_NOTIFICATION == BK_OBJ_NOTIFICATION && CAP_FRAME == BK_OBJ_FRAME &&
+               CAP_PAGE_TABLE == BK_OBJ_PAGE_TABLE && CAP_VSPACE == BK_OBJ_VSPACE,
+               "cap types match BK_OBJ_*");
+_Static_assert(CAP_RIGHT_READ == BK_RIGHT_READ && CAP_RIGHT_WRITE == BK_RIGHT_WRITE &&
+               CAP_RIGHT_GRANT == BK_RIGHT_GRANT && CAP_RIGHT_GRANT_REPLY == BK_RIGHT_GRANT_REPLY &&
+               CAP_RIGHTS_ALL == BK_RIGHTS_ALL, "cap rights match BK_RIGHT_*");
 
 static uint64_t live_objects[CAP_TYPE_COUNT];
 

@@ -1,7 +1,10 @@
 # Generic kernel sources, shared by every architecture.
 set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/main.c
-  ${CMAKE_SOURCE_DIR}/kernel/thread.c
+  ${CMAKE_SOURCE_DIR}/kernel/sched.c
+  ${CMAKE_SOURCE_DIR}/kernel/tcb.c
+  ${CMAKE_SOURCE_DIR}/kernel/endpoint.c
+  ${CMAKE_SOURCE_DIR}/kernel/notification.c
   ${CMAKE_SOURCE_DIR}/kernel/syscall.c
   ${CMAKE_SOURCE_DIR}/kernel/fault.c
   ${CMAKE_SOURCE_DIR}/kernel/irq.c

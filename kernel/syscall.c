@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "cnode.h"
 #include "invoke.h"
+#include "ipc.h"
 #include "kernel.h"
 #include "thread.h"
 #include "vspace.h"
@@ -46,10 +47,13 @@ static long sys_debug_ticks(struct thread *t)
 static long sys_thread_exit(struct thread *t)
 {
     t->exit_status = (long)arch_syscall_arg(&t->regs, 0);
-    t->state = THREAD_EXITED;
-    kprintf("bulkhead: thread '%s' exited with status %ld\n", t->name, t->exit_status);
-    kernel_shutdown(t->exit_status == 0 ? KERNEL_EXIT_PASS : KERNEL_EXIT_FAIL,
-                    "root task exited");
+    if (t->is_root) {
+        kprintf("bulkhead: thread '%s' exited with status %ld\n", t->name, t->exit_status);
+        kernel_shutdown(t->exit_status == 0 ? KERNEL_EXIT_PASS : KERNEL_EXIT_FAIL,
+                        "root task exited");
+    }
+    thread_stop(t, THREAD_EXITED);
+    return 0;
 }
 
 static long sys_debug_cap_identify(struct thread *t)
@@ -72,16 +76,54 @@ static const syscall_fn syscall_table[BK_SYS_COUNT] = {
     [BK_SYS_DEBUG_CAP_IDENTIFY] = sys_debug_cap_identify,
 };
 
+/* The IPC syscalls name a capability in argument 0: an endpoint, a
+ * notification or (call and send) any object. */
+static void ipc_syscall(struct thread *t, unsigned long nr)
+{
+    if (nr == BK_SYS_REPLY || nr == BK_SYS_REPLY_RECV)
+        endpoint_reply(t);
+    if (nr == BK_SYS_REPLY)
+        return;
+    struct cte *slot;
+    struct kerror_info info = { 0 };
+    uint64_t cptr = arch_syscall_arg(&t->regs, 0);
+    kerror_t err = cspace_lookup_cap(&t->cspace_root.cap, cptr, &slot, &info.lookup);
+    if (err == KERR_OK && cap_is_null(&slot->cap)) {
+        info.lookup.kind = LOOKUP_FAULT_MISSING_CAPABILITY;
+        err = KERR_FAILED_LOOKUP;
+    }
+    if (err != KERR_OK) {
+        invoke_reply_error(t, err, &info);
+        return;
+    }
+    bool receive = nr == BK_SYS_RECV || nr == BK_SYS_NBRECV || nr == BK_SYS_REPLY_RECV;
+    enum cap_type type = cap_type(&slot->cap);
+    if (type == CAP_ENDPOINT && receive)
+        endpoint_recv(t, &slot->cap, nr != BK_SYS_NBRECV);
+    else if (type == CAP_ENDPOINT)
+        endpoint_send(t, &slot->cap, nr == BK_SYS_CALL, nr != BK_SYS_NBSEND);
+    else if (type == CAP_NOTIFICATION && receive)
+        notification_wait(t, &slot->cap, nr != BK_SYS_NBRECV);
+    else if (type == CAP_NOTIFICATION)
+        notification_signal(t, &slot->cap);
+    else if (!receive)
+        invoke_call(t, cptr);
+    else
+        invoke_reply_error(t, KERR_ILLEGAL_OPERATION, &info);
+}
+
 void kernel_syscall(void)
 {
     struct thread *t = current_thread;
     unsigned long nr = arch_syscall_number(&t->regs);
-    if (nr == BK_SYS_CALL) {
-        invoke_call(t, arch_syscall_arg(&t->regs, 0));
+    if (nr >= BK_SYS_CALL && nr <= BK_SYS_REPLY_RECV) {
+        ipc_syscall(t, nr);
         thread_resume_current();
     }
-    if (nr == BK_SYS_YIELD) /* one thread: nothing else to run */
+    if (nr == BK_SYS_YIELD) {
+        sched_yield_current();
         thread_resume_current();
+    }
     long result = -BK_ERR_INVALID_SYSCALL;
     if (nr < BK_SYS_COUNT && syscall_table[nr])
         result = syscall_table[nr](t);

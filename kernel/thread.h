@@ -1,10 +1,23 @@
 /*
- * Threads as the kernel runs them. For now there is one user thread, the
- * root task; TCB objects made from untyped memory replace the static one
- * when the object model lands.
+ * Threads (the body of TCB objects) and the scheduler.
  *
- * Invariant: `current_thread` is the thread whose registers the next trap
- * from user mode saves into; it is never NULL once the root task exists.
+ * A TCB object is 2^OBJ_TCB_BITS bytes of retyped memory holding one
+ * struct thread; the root task's TCB is made the same way at boot. The
+ * scheduler is preemptive, fixed-priority round robin: 256 priorities, a
+ * timeslice of THREAD_TIMESLICE_TICKS, and a bitmap of non-empty ready
+ * queues so the highest runnable priority is found in a constant number of
+ * steps on both arches.
+ *
+ * Invariants:
+ *  - `current_thread` is the thread whose registers the next trap from user
+ *    mode saves into; it is never on a ready queue;
+ *  - a thread is on the ready queue of its priority iff it is RUNNABLE and
+ *    not current;
+ *  - a thread in a BLOCKED_* state is on exactly one wait queue (of the
+ *    endpoint or notification in `blocked_on`), except BLOCKED_REPLY, which
+ *    waits on the thread in `reply_from`;
+ *  - t->caller != NULL  <=>  t received a Call it has not answered, and then
+ *    t->caller->state == BLOCKED_REPLY and t->caller->reply_from == t.
  */
 #pragma once
 
@@ -12,29 +25,75 @@
 
 #include "arch.h"
 #include "cdt.h"
+#include "object.h"
 #include "types.h"
 
+#define THREAD_PRIORITIES 256
+#define THREAD_TIMESLICE_TICKS 5
+
 enum thread_state {
-    THREAD_INACTIVE,   /* never started */
+    THREAD_INACTIVE = 0,    /* made by retype, or suspended: never scheduled */
     THREAD_RUNNABLE,
-    THREAD_EXITED,     /* called thread_exit */
-    THREAD_FAULTED,    /* stopped by an unhandled fault */
+    THREAD_BLOCKED_SEND,    /* queued on an endpoint to send (or call) */
+    THREAD_BLOCKED_RECV,    /* queued on an endpoint to receive */
+    THREAD_BLOCKED_REPLY,   /* made a Call; waits for the answer */
+    THREAD_BLOCKED_NOTIFICATION, /* waits on a notification */
+    THREAD_EXITED,          /* called thread_exit */
+    THREAD_FAULTED,         /* stopped by an unhandled fault */
 };
 
 struct thread {
-    arch_regs_t regs;          /* saved user registers */
-    arch_vspace_t *vspace;     /* address space it runs in */
-    struct cte cspace_root;    /* a copy of its root CNode cap (a child in the CDT) */
+    struct kobj_header header;      /* first: the TCB object's reference count */
+    arch_regs_t regs;               /* saved user registers */
+    arch_vspace_t *vspace;          /* address space it runs in; NULL until configured */
+    struct cte cspace_root;         /* a copy of its root CNode cap (a child in the CDT) */
     struct bk_ipc_buffer *ipc_buffer; /* kernel view of its IPC buffer, NULL if none */
     enum thread_state state;
+    uint8_t priority;
+    uint8_t mcp;                    /* highest priority it may give any thread */
+    uint8_t timeslice;              /* ticks left in its slice */
+    bool is_root;
+    /* Ready queue links. */
+    struct thread *ready_next, *ready_prev;
+    /* Wait queue of the endpoint or notification in blocked_on. */
+    void *blocked_on;
+    struct thread *wait_next, *wait_prev;
+    uint64_t send_badge;            /* BLOCKED_SEND: badge of the cap it sent with */
+    bool send_is_call;              /* BLOCKED_SEND: it made a Call */
+    /* One-shot reply: the thread that called us and waits for our answer,
+     * and, for a caller, whom it waits for. */
+    struct thread *caller;
+    struct thread *reply_from;
     long exit_status;
     char name[16];
 };
 
+_Static_assert(sizeof(struct thread) <= (1u << OBJ_TCB_BITS), "a thread fits its TCB object");
+
 extern struct thread *current_thread;
 
-/* Returns to user mode in the current thread if it can run, else idles
- * until the system shuts down. */
+/* The thread a TCB cap names. */
+static inline struct thread *tcb_thread(const cap_t *cap)
+{
+    return (struct thread *)cap_object(cap);
+}
+
+/* ---- Scheduler (sched.c) ------------------------------------------------ */
+
+/* Makes `t` RUNNABLE and queues it (at the tail of its priority). */
+void sched_make_runnable(struct thread *t);
+
+/* Takes `t` off the ready queue (if it is on it) and sets `state`. */
+void sched_set_blocked(struct thread *t, enum thread_state state);
+
+/* Changes t's priority, requeueing it if it is ready. */
+void sched_set_priority(struct thread *t, uint8_t priority);
+
+/* Puts the current thread at the tail of its ready queue (Yield). */
+void sched_yield_current(void);
+
+/* Picks the thread to run: the current one unless a higher-priority thread
+ * is ready or its slice ran out; returns to user mode in it, or idles. */
 NORETURN void thread_resume_current(void);
 
 /* Ticks since the timer started. */
@@ -44,3 +103,12 @@ uint64_t kernel_ticks(void);
  * machine down with `status`: shows that the kernel still runs after the
  * last thread stopped. */
 NORETURN void kernel_idle_then_shutdown(unsigned ticks, int status, const char *why);
+
+/* ---- Thread life cycle (tcb.c) ------------------------------------------ */
+
+/* Stops `t` wherever it is (ready, blocked in IPC, waiting for a reply,
+ * holding a caller) and leaves it in `state` (INACTIVE, EXITED, FAULTED). */
+void thread_stop(struct thread *t, enum thread_state state);
+
+/* Destroy hook of TCB objects (object.c). */
+void tcb_destroy(const cap_t *final_cap);

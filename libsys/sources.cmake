@@ -5,4 +5,5 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/printf.c
   ${CMAKE_SOURCE_DIR}/libsys/src/string.c
   ${CMAKE_SOURCE_DIR}/libsys/src/errors.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/thread.c
 )

@@ -12,7 +12,7 @@
 
 static struct cte *root_slots;
 
-BOOT_CODE void rootcaps_create_cspace(struct thread *t, struct memmap *mem)
+BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, struct memmap *mem)
 {
     unsigned bits = BK_ROOT_CNODE_BITS + CNODE_SLOT_BITS;
     paddr_t pa = memmap_alloc_aligned(mem, bits, ROOTCAPS_ALLOC_MIN);
@@ -24,6 +24,7 @@ BOOT_CODE void rootcaps_create_cspace(struct thread *t, struct memmap *mem)
     cap_cnode_set_guard(&cap, BK_WORD_BITS - BK_ROOT_CNODE_BITS, 0);
     root_slots = cnode_slots(&cap);
     cnode_boot_install(&root_slots[BK_CAP_ROOT_CNODE], cap);
+    cnode_boot_install(&root_slots[BK_CAP_ROOT_TCB], tcb_cap);
     struct kerror_info info;
     if (cnode_copy(&root_slots[BK_CAP_ROOT_CNODE], &t->cspace_root, CAP_RIGHTS_ALL, &info) !=
         KERR_OK)

@@ -12,6 +12,7 @@
 #include "boot/rootcaps.h"
 #include "elf.h"
 #include "kernel.h"
+#include "object.h"
 
 /* Keep the root task's pages out of the first MiB (firmware and DMA areas). */
 #define BOOT_ALLOC_MIN MB(1)
@@ -96,8 +97,24 @@ static void *map_block(struct loader *l, vaddr_t va, unsigned pages, unsigned ri
     return arch_phys_to_virt(pa);
 }
 
-void roottask_create(struct thread *t, arch_vspace_t *vs, const struct boot_params *bp,
-                     const struct bootimage *img, paddr_t image_pa, struct memmap *mem)
+/* The root task's thread is a TCB object like any other, made from boot
+ * memory; its cap goes into the root CNode with the others. */
+static struct thread *make_root_thread(struct memmap *mem, cap_t *cap)
+{
+    paddr_t pa = memmap_alloc_aligned(mem, OBJ_TCB_BITS, BOOT_ALLOC_MIN);
+    if (!pa)
+        panic("root task: no memory for its TCB");
+    *cap = object_create(CAP_TCB, pa, OBJ_TCB_BITS, false);
+    struct thread *t = tcb_thread(cap);
+    t->priority = THREAD_PRIORITIES - 1;
+    t->mcp = THREAD_PRIORITIES - 1;
+    t->is_root = true;
+    memcpy(t->name, "roottask", sizeof("roottask"));
+    return t;
+}
+
+struct thread *roottask_create(arch_vspace_t *vs, const struct boot_params *bp,
+                               const struct bootimage *img, paddr_t image_pa, struct memmap *mem)
 {
     struct loader l = { mem, vs };
     paddr_t root = alloc_zeroed_page(&l);
@@ -110,16 +127,16 @@ void roottask_create(struct thread *t, arch_vspace_t *vs, const struct boot_para
     struct bk_bootinfo *bi = map_block(&l, BK_ROOT_BOOTINFO_VADDR,
                                        BK_BOOTINFO_SIZE / ARCH_PAGE_SIZE, VM_READ, "boot info");
 
-    memset(t, 0, sizeof(*t));
+    cap_t tcb_cap;
+    struct thread *t = make_root_thread(mem, &tcb_cap);
     t->ipc_buffer = map_block(&l, BK_ROOT_IPC_BUFFER_VADDR, 1, VM_READ | VM_WRITE, "IPC buffer");
-    rootcaps_create_cspace(t, mem);
+    rootcaps_create_cspace(t, tcb_cap, mem);
     /* Last: what is still free becomes the root task's untyped memory. */
     bootinfo_fill(bi, bp, img, mem);
     bi->ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
     rootcaps_create_untyped(mem, bi);
 
     t->vspace = vs;
-    t->state = THREAD_RUNNABLE;
-    memcpy(t->name, "roottask", sizeof("roottask"));
     arch_regs_init(&t->regs, entry, BK_ROOT_STACK_TOP, BK_ROOT_BOOTINFO_VADDR);
+    return t;
 }

@@ -403,6 +403,26 @@ static void test_revoke_survives_cascade_deleting_parent(void)
     world_free(&w);
 }
 
+/* What destroy hooks use: the CNode a nested delete kills is emptied by the
+ * next outermost delete, not inside the hook. */
+static void test_nested_delete_leaves_emptying_to_outer_delete(void)
+{
+    struct world w;
+    world_init(&w, 16, 4);
+    struct cte *s = root_slots(&w);
+    make(&w.boot[0], CAP_CNODE, 2, &s[0]);
+    make(&w.boot[0], CAP_ENDPOINT, 0, &s[1]);
+    copy(&s[1], &cnode_slots(&s[0].cap)[3]);
+    uint64_t live = object_live_count(CAP_CNODE);
+    cnode_delete_nested(&s[0]);
+    CHECK_EQ(object_live_count(CAP_CNODE), live - 1);
+    CHECK_EQ(*object_refs(&s[1].cap), 2); /* still queued, not yet emptied */
+    cnode_delete(&s[9]);                  /* any outermost delete empties it */
+    CHECK_EQ(*object_refs(&s[1].cap), 1);
+    CHECK(!cte_has_children(&s[1]));
+    world_free(&w);
+}
+
 /* ---- Randomized operations against the invariants --------------------------- */
 
 #define RANDOM_STEPS 100000u
@@ -867,4 +887,5 @@ TEST_MAIN(TEST(test_remove_splices_children_in_order),
           TEST(test_revoke_deep_chain), TEST(test_cnode_destroy_cascades_without_recursion),
           TEST(test_cnode_holding_its_own_cap), TEST(test_revoke_of_slot_inside_destroyed_cnode),
           TEST(test_revoke_survives_cascade_deleting_parent),
+          TEST(test_nested_delete_leaves_emptying_to_outer_delete),
           TEST(test_random_operations_keep_invariants))

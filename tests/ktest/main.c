@@ -62,6 +62,8 @@ static int run_group(const struct ktest *tests, unsigned count, struct ktest_env
         debug_printf("%s %s\n", bad ? "FAIL" : "ok  ", tests[i].name);
         if (r != 0)
             debug_printf("    could not make the test's untyped: %s\n", bk_error_name(r));
+        /* A failed test may have left the root task at a low priority. */
+        sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255);
         /* Everything the test made came from its untyped: revoke, delete. */
         sys_cnode_revoke(BK_CAP_ROOT_CNODE, env->untyped, BK_WORD_BITS);
         sys_cnode_delete(BK_CAP_ROOT_CNODE, env->untyped, BK_WORD_BITS);
@@ -91,6 +93,7 @@ int main(const struct bk_bootinfo *bi)
     passed += run_group(abi_tests, abi_test_count, &env, pool, &failed);
     passed += run_group(untyped_tests, untyped_test_count, &env, pool, &failed);
     passed += run_group(cnode_tests, cnode_test_count, &env, pool, &failed);
+    passed += run_group(thread_tests, thread_test_count, &env, pool, &failed);
     debug_printf("ktest %s: %d passed, %d failed\n", bi->arch, passed, failed);
     debug_printf("%d passed, %d failed\n", passed, failed);
     return failed;

@@ -30,6 +30,33 @@ int debug_vprintf(const char *fmt, va_list ap);
 /* Writes a NUL-terminated string to the debug console. */
 void debug_puts(const char *s);
 
+/* The initial stack pointer for a thread whose stack is `size` bytes at
+ * `stack`, such that its entry function sees the C ABI's stack alignment
+ * (x86-64 expects rsp + 8 to be 16-byte aligned at a function's entry). */
+static inline uint64_t bk_stack_top(void *stack, size_t size)
+{
+    uint64_t top = ((uint64_t)(uintptr_t)stack + size) & ~15ull;
+#if defined(__x86_64__)
+    return top - 8;
+#else
+    return top;
+#endif
+}
+
+/* Starts thread `tcb` (a TCB cap, already retyped) in this address space
+ * and CSpace root `cspace`: entry(arg) runs on the given stack at
+ * `priority` (checked against the MCP of the root task's TCB, BK_CAP_ROOT_TCB);
+ * `ipc_buffer` is its IPC buffer page (or 0). The entry
+ * function must end with sys_thread_exit(). Returns 0 or -BK_ERR_*. */
+long bk_thread_start(bk_cptr_t tcb, bk_cptr_t cspace, void (*entry)(uint64_t), uint64_t arg,
+                     void *stack, size_t stack_size, uint64_t ipc_buffer, unsigned priority);
+
+/* Message info word from its fields (length, label). */
+static inline uint64_t bk_msginfo(uint64_t label, uint64_t length)
+{
+    return BK_MSGINFO(length, 0, 0, label);
+}
+
 /* The name of error code `code` (positive, as in BK_ERR_*), or "?". */
 const char *bk_error_name(long code);
 

@@ -1,0 +1,65 @@
+/*
+ * Synchronous IPC on endpoints and signals on notifications, as the IPC
+ * syscalls use them. Each operation changes thread states and queues only;
+ * the syscall layer then calls thread_resume_current(), which picks who
+ * runs next.
+ */
+#pragma once
+
+#include "cap.h"
+#include "thread.h"
+
+/* Endpoint object (2^OBJ_ENDPOINT_BITS bytes of retyped memory). Its wait
+ * queue holds senders or receivers, never both: `state` says which. */
+enum endpoint_state { EP_IDLE = 0, EP_SENDING, EP_RECEIVING };
+
+struct endpoint {
+    struct kobj_header header;
+    enum endpoint_state state;
+    struct thread *head, *tail;
+};
+
+/* Notification object: a word of signal bits, whether it has been
+ * signalled since the last wait (a signal through an unbadged cap adds no
+ * bits but still counts), and the threads waiting for a signal. */
+struct notification {
+    struct kobj_header header;
+    uint64_t word;
+    bool active;
+    struct thread *head, *tail;
+};
+
+_Static_assert(sizeof(struct endpoint) <= (1u << OBJ_ENDPOINT_BITS), "endpoint size");
+_Static_assert(sizeof(struct notification) <= (1u << OBJ_NOTIFICATION_BITS), "notification size");
+
+/* Send (or Call, or NBSend when !blocking) the current message of `t`
+ * through the endpoint cap `ep_cap`. */
+void endpoint_send(struct thread *t, const cap_t *ep_cap, bool is_call, bool blocking);
+
+/* Receive on the endpoint cap (NBRecv when !blocking). */
+void endpoint_recv(struct thread *t, const cap_t *ep_cap, bool blocking);
+
+/* Answers t's pending Call with t's current message, if there is one. */
+void endpoint_reply(struct thread *t);
+
+/* Takes `t` off whatever endpoint or notification queue it waits on. */
+void ipc_cancel_wait(struct thread *t);
+
+/* Delivers an empty message whose label is `err` to a blocked thread and
+ * makes it runnable. */
+void ipc_wake_with_error(struct thread *t, uint64_t err);
+
+/* Signal / Wait / Poll on a notification cap (Signal needs the write
+ * right, Wait and Poll the read right). */
+void notification_signal(struct thread *t, const cap_t *cap);
+void notification_wait(struct thread *t, const cap_t *cap, bool blocking);
+
+/* Takes `t` off the notification queue it waits on. */
+void notification_cancel_wait(struct thread *t);
+
+/* Destroy hooks (object.c). */
+void endpoint_destroy(const cap_t *final_cap);
+void notification_destroy(const cap_t *final_cap);
+
+/* Writes a message's header into t's registers: badge and info. */
+void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info);

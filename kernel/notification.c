@@ -1,0 +1,93 @@
+/*
+ * Notifications: a word of signal bits (see ipc.h). Signal ORs the badge of
+ * the cap used into the word and marks it active, or, if a thread waits,
+ * hands the bits to the first waiter at once; Wait returns the word and
+ * clears it, or blocks while the notification is not active; Poll never
+ * blocks.
+ *
+ * Invariant: a notification with waiters is not active and has a zero word.
+ */
+#include "ipc.h"
+
+#include "kernel.h"
+
+static struct notification *ntfn_of(const cap_t *cap)
+{
+    return (struct notification *)cap_object(cap);
+}
+
+static void append_waiter(struct notification *n, struct thread *t)
+{
+    t->wait_next = NULL;
+    t->wait_prev = n->tail;
+    if (n->tail)
+        n->tail->wait_next = t;
+    else
+        n->head = t;
+    n->tail = t;
+    t->blocked_on = n;
+}
+
+static void remove_waiter(struct notification *n, struct thread *t)
+{
+    if (t->wait_prev)
+        t->wait_prev->wait_next = t->wait_next;
+    else
+        n->head = t->wait_next;
+    if (t->wait_next)
+        t->wait_next->wait_prev = t->wait_prev;
+    else
+        n->tail = t->wait_prev;
+    t->wait_next = t->wait_prev = NULL;
+    t->blocked_on = NULL;
+}
+
+void notification_signal(struct thread *t, const cap_t *cap)
+{
+    struct notification *n = ntfn_of(cap);
+    if (!(cap_rights(cap) & CAP_RIGHT_WRITE)) {
+        ipc_set_header(t, 0, BK_MSGINFO(0, 0, 0, BK_ERR_INSUFFICIENT_RIGHTS));
+        return;
+    }
+    ipc_set_header(t, 0, 0);
+    uint64_t bits = n->word | cap_badge(cap);
+    struct thread *w = n->head;
+    if (!w) {
+        n->word = bits;
+        n->active = true;
+        return;
+    }
+    remove_waiter(n, w);
+    n->word = 0;
+    ipc_set_header(w, bits, 0);
+    sched_make_runnable(w);
+}
+
+void notification_wait(struct thread *t, const cap_t *cap, bool blocking)
+{
+    struct notification *n = ntfn_of(cap);
+    if (!(cap_rights(cap) & CAP_RIGHT_READ)) {
+        ipc_set_header(t, 0, BK_MSGINFO(0, 0, 0, BK_ERR_INSUFFICIENT_RIGHTS));
+        return;
+    }
+    if (n->active || !blocking) {
+        ipc_set_header(t, n->word, 0);
+        n->word = 0;
+        n->active = false;
+        return;
+    }
+    sched_set_blocked(t, THREAD_BLOCKED_NOTIFICATION);
+    append_waiter(n, t);
+}
+
+void notification_cancel_wait(struct thread *t)
+{
+    remove_waiter((struct notification *)t->blocked_on, t);
+}
+
+void notification_destroy(const cap_t *final_cap)
+{
+    struct notification *n = ntfn_of(final_cap);
+    while (n->head)
+        ipc_wake_with_error(n->head, BK_ERR_CANCELLED);
+}

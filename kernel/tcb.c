@@ -1,0 +1,161 @@
+/*
+ * TCB objects: a thread's configuration and life cycle, and the TCB
+ * methods of kernel/abi.toml (configure, write_registers, resume, suspend,
+ * set_priority, set_mc_priority).
+ *
+ * Invariants (besides thread.h's): a thread can run only once configured
+ * (vspace != NULL); no thread ever gets a priority or MCP above the MCP of
+ * the TCB cap used as authority.
+ */
+#include "cnode.h"
+#include "invoke.h"
+#include "ipc.h"
+#include "kernel.h"
+#include "thread.h"
+#include "vspace.h"
+
+static struct thread *invoked_thread(const struct invocation *inv)
+{
+    return tcb_thread(&inv->slot->cap);
+}
+
+void thread_stop(struct thread *t, enum thread_state state)
+{
+    ipc_cancel_wait(t);
+    if (t->reply_from) { /* it waited for an answer: forget the partner */
+        t->reply_from->caller = NULL;
+        t->reply_from = NULL;
+    }
+    if (t->caller) { /* it owed an answer: the caller gets CANCELLED */
+        struct thread *c = t->caller;
+        t->caller = NULL;
+        c->reply_from = NULL;
+        ipc_wake_with_error(c, BK_ERR_CANCELLED);
+    }
+    sched_set_blocked(t, state);
+}
+
+void tcb_destroy(const cap_t *final_cap)
+{
+    struct thread *t = tcb_thread(final_cap);
+    thread_stop(t, THREAD_INACTIVE);
+    /* Its CSpace root is a cap like any other: deleting it may destroy the
+     * CNode, which the outermost delete finishes (see cnode.c). */
+    cnode_delete_nested(&t->cspace_root);
+    t->vspace = NULL;
+}
+
+/* The kernel view of a user IPC buffer: page aligned, mapped read-write. */
+static kerror_t find_ipc_buffer(const arch_vspace_t *vs, uint64_t va,
+                                struct bk_ipc_buffer **out)
+{
+    paddr_t pa;
+    unsigned rights;
+    if (va == 0) {
+        *out = NULL;
+        return KERR_OK;
+    }
+    if (!IS_ALIGNED(va, (uint64_t)ARCH_PAGE_SIZE) || !arch_vspace_translate(vs, va, &pa, &rights) ||
+        (rights & (VM_READ | VM_WRITE)) != (VM_READ | VM_WRITE))
+        return KERR_INVALID_ARGUMENT;
+    *out = arch_phys_to_virt(pa);
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
+{
+    struct thread *t = invoked_thread(inv);
+    struct cte *root;
+    struct bk_ipc_buffer *buffer;
+    kerror_t err = invoke_lookup_cap_arg(inv, inv->args[0], &root, info);
+    if (err != KERR_OK)
+        return err;
+    if (cap_type(&root->cap) != CAP_CNODE)
+        return KERR_INVALID_CAPABILITY;
+    err = find_ipc_buffer(inv->caller->vspace, inv->args[2], &buffer);
+    if (err != KERR_OK)
+        return err;
+    /* Checked what can be checked; the new root cap may still be refused
+     * (a bad guard): make it in a scratch slot first, then swap it in. */
+    struct cte fresh = { 0 };
+    err = inv->args[1] ? cnode_mint(root, &fresh, CAP_RIGHTS_ALL, inv->args[1], info)
+                       : cnode_copy(root, &fresh, CAP_RIGHTS_ALL, info);
+    if (err != KERR_OK)
+        return err;
+    cnode_delete(&t->cspace_root);
+    cnode_move(&fresh, &t->cspace_root, info);
+    t->ipc_buffer = buffer;
+    t->vspace = inv->caller->vspace;
+    return KERR_OK;
+}
+
+static kerror_t resume(struct thread *t)
+{
+    if (!t->vspace)
+        return KERR_ILLEGAL_OPERATION;
+    if (t->state == THREAD_INACTIVE || t->state == THREAD_FAULTED)
+        sched_make_runnable(t);
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_write_registers(struct invocation *inv, struct kerror_info *info)
+{
+    struct thread *t = invoked_thread(inv);
+    (void)info;
+    if (t == inv->caller)
+        return KERR_ILLEGAL_OPERATION; /* its registers are the syscall's results */
+    if (inv->args[0] && !t->vspace)
+        return KERR_ILLEGAL_OPERATION;
+    arch_regs_init(&t->regs, inv->args[1], inv->args[2], inv->args[3]);
+    return inv->args[0] ? resume(t) : KERR_OK;
+}
+
+kerror_t tcb_invoke_resume(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    return resume(invoked_thread(inv));
+}
+
+kerror_t tcb_invoke_suspend(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    struct thread *t = invoked_thread(inv);
+    if (t->is_root)
+        return KERR_ILLEGAL_OPERATION; /* the root task ends with thread_exit */
+    thread_stop(t, THREAD_INACTIVE);
+    return KERR_OK;
+}
+
+/* Checks `value` against the MCP of the TCB cap `authority`. */
+static kerror_t check_authority(struct invocation *inv, uint64_t authority, uint64_t value,
+                                struct kerror_info *info)
+{
+    struct cte *slot;
+    kerror_t err = invoke_lookup_cap_arg(inv, authority, &slot, info);
+    if (err != KERR_OK)
+        return err;
+    if (cap_type(&slot->cap) != CAP_TCB)
+        return KERR_INVALID_CAPABILITY;
+    if (value > tcb_thread(&slot->cap)->mcp) {
+        info->range_min = 0;
+        info->range_max = tcb_thread(&slot->cap)->mcp;
+        return KERR_RANGE;
+    }
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_set_priority(struct invocation *inv, struct kerror_info *info)
+{
+    kerror_t err = check_authority(inv, inv->args[0], inv->args[1], info);
+    if (err == KERR_OK)
+        sched_set_priority(invoked_thread(inv), (uint8_t)inv->args[1]);
+    return err;
+}
+
+kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *info)
+{
+    kerror_t err = check_authority(inv, inv->args[0], inv->args[1], info);
+    if (err == KERR_OK)
+        invoked_thread(inv)->mcp = (uint8_t)inv->args[1];
+    return err;
+}
