@@ -161,6 +161,10 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value);
  * syscalls return a whole message in the argument registers. */
 void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value);
 
+/* The saved user program counter (after a syscall: the instruction after
+ * it). */
+vaddr_t arch_regs_pc(const arch_regs_t *regs);
+
 /* Prints the saved user registers, one or a few per line, through kprintf. */
 void arch_regs_print(const arch_regs_t *regs);
 

@@ -8,10 +8,16 @@
  * The message travels from the sender's registers and IPC buffer to the
  * receiver's: words 0..BK_MSG_CPU_WORDS-1 register to register, the rest
  * buffer to buffer (truncated to the register words when either thread has
- * no IPC buffer).
+ * no IPC buffer). Capabilities travel only with a send or call through an
+ * endpoint cap that has the grant right (replies carry none yet): an
+ * endpoint cap to the same endpoint arrives "unwrapped" as its badge, any
+ * other cap is copied into the receiver's receive slot (one per message);
+ * transfer stops at the first cap that cannot be delivered, and the info
+ * word says how many arrived.
  */
 #include "ipc.h"
 
+#include "cnode.h"
 #include "kernel.h"
 
 static struct endpoint *ep_of(const cap_t *cap)
@@ -25,9 +31,69 @@ void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info)
     arch_syscall_set_arg(&t->regs, 1, info);
 }
 
-/* Copies the message `from` is sending to `to`, with `badge`. */
-static void transfer(struct thread *from, struct thread *to, uint64_t badge)
+/* A fault message is made by the kernel, not read from the faulting
+ * thread's registers (which hold its user state). */
+static void transfer_fault(struct thread *from, struct thread *to, uint64_t badge)
 {
+    for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
+        arch_syscall_set_arg(&to->regs, 2 + i, from->fault_words[i]);
+    for (unsigned i = BK_MSG_CPU_WORDS; i < BK_FAULT_WORDS && to->ipc_buffer; i++)
+        to->ipc_buffer->mr[i] = from->fault_words[i];
+    uint64_t length = to->ipc_buffer ? BK_FAULT_WORDS : BK_MSG_CPU_WORDS;
+    ipc_set_header(to, badge, BK_MSGINFO(length, 0, 0, from->fault_label));
+}
+
+/* The empty slot named by t's IPC buffer receive fields, or NULL. */
+static struct cte *receive_slot(struct thread *t)
+{
+    const struct bk_ipc_buffer *b = t->ipc_buffer;
+    struct cte *root, *slot;
+    struct lookup_fault fault;
+    if (cspace_lookup_cap(&t->cspace_root.cap, b->receive_cnode, &root, &fault) != KERR_OK ||
+        cap_type(&root->cap) != CAP_CNODE || b->receive_depth < 1 || b->receive_depth > 64 ||
+        cspace_lookup_slot(&root->cap, b->receive_index, (unsigned)b->receive_depth, &slot,
+                           &fault) != KERR_OK ||
+        !cap_is_null(&slot->cap))
+        return NULL;
+    return slot;
+}
+
+/* Delivers the extra caps of from's message; returns how many arrived and
+ * sets the bits of those that arrived unwrapped. */
+static unsigned transfer_caps(struct thread *from, struct thread *to, const struct endpoint *ep,
+                              unsigned count, unsigned *unwrapped)
+{
+    struct cte *dest = receive_slot(to);
+    unsigned done = 0;
+    *unwrapped = 0;
+    for (; done < count; done++) {
+        struct cte *src;
+        struct lookup_fault fault;
+        struct kerror_info info;
+        if (cspace_lookup_cap(&from->cspace_root.cap, from->ipc_buffer->caps[done], &src,
+                              &fault) != KERR_OK || cap_is_null(&src->cap))
+            break;
+        if (cap_type(&src->cap) == CAP_ENDPOINT && cap_object(&src->cap) == ep) {
+            to->ipc_buffer->caps[done] = cap_badge(&src->cap);
+            *unwrapped |= 1u << done;
+            continue;
+        }
+        if (!dest || cnode_copy(src, dest, CAP_RIGHTS_ALL, &info) != KERR_OK)
+            break;
+        dest = NULL;
+    }
+    return done;
+}
+
+/* Copies the message `from` is sending to `to`, with `badge`; `ep` is the
+ * endpoint it went through and `grant` whether caps may go with it. */
+static void transfer(struct thread *from, struct thread *to, uint64_t badge,
+                     const struct endpoint *ep, bool grant)
+{
+    if (from->in_fault) {
+        transfer_fault(from, to, badge);
+        return;
+    }
     uint64_t info = arch_syscall_arg(&from->regs, 1);
     uint64_t length = BK_MSGINFO_LENGTH(info);
     if (length > BK_MSG_MAX_WORDS)
@@ -38,8 +104,10 @@ static void transfer(struct thread *from, struct thread *to, uint64_t badge)
         arch_syscall_set_arg(&to->regs, 2 + i, i < length ? arch_syscall_arg(&from->regs, 2 + i) : 0);
     for (uint64_t i = BK_MSG_CPU_WORDS; i < length; i++)
         to->ipc_buffer->mr[i] = from->ipc_buffer->mr[i];
-    /* Capability transfer comes later: no extra caps are delivered. */
-    ipc_set_header(to, badge, BK_MSGINFO(length, 0, 0, BK_MSGINFO_LABEL(info)));
+    unsigned caps = 0, unwrapped = 0;
+    if (grant && from->ipc_buffer && to->ipc_buffer)
+        caps = transfer_caps(from, to, ep, (unsigned)BK_MSGINFO_EXTRA_CAPS(info), &unwrapped);
+    ipc_set_header(to, badge, BK_MSGINFO(length, caps, unwrapped, BK_MSGINFO_LABEL(info)));
 }
 
 /* ---- Wait queues --------------------------------------------------------- */
@@ -107,7 +175,7 @@ void endpoint_send(struct thread *t, const cap_t *ep_cap, bool is_call, bool blo
     if (ep->state == EP_RECEIVING) {
         struct thread *r = ep->head;
         queue_remove(ep, r);
-        transfer(t, r, cap_badge(ep_cap));
+        transfer(t, r, cap_badge(ep_cap), ep, cap_rights(ep_cap) & CAP_RIGHT_GRANT);
         sched_make_runnable(r);
         if (is_call)
             link_call(t, r);
@@ -117,6 +185,7 @@ void endpoint_send(struct thread *t, const cap_t *ep_cap, bool is_call, bool blo
         return;
     t->send_badge = cap_badge(ep_cap);
     t->send_is_call = is_call;
+    t->send_can_grant = cap_rights(ep_cap) & CAP_RIGHT_GRANT;
     sched_set_blocked(t, THREAD_BLOCKED_SEND);
     queue_sender(ep, t);
 }
@@ -128,10 +197,12 @@ void endpoint_recv(struct thread *t, const cap_t *ep_cap, bool blocking)
         ipc_set_header(t, 0, BK_MSGINFO(0, 0, 0, BK_ERR_INSUFFICIENT_RIGHTS));
         return;
     }
+    if (notification_take_bound(t))
+        return;
     if (ep->state == EP_SENDING) {
         struct thread *s = ep->head;
         queue_remove(ep, s);
-        transfer(s, t, s->send_badge);
+        transfer(s, t, s->send_badge, ep, s->send_can_grant);
         if (s->send_is_call)
             link_call(s, t);
         else
@@ -147,6 +218,17 @@ void endpoint_recv(struct thread *t, const cap_t *ep_cap, bool blocking)
     ep->state = EP_RECEIVING;
 }
 
+/* The answer to a fault: label 0 restarts the thread where it stopped,
+ * anything else leaves it stopped. Its registers are not touched. */
+static void reply_to_fault(struct thread *t, struct thread *c)
+{
+    c->in_fault = false;
+    if (BK_MSGINFO_LABEL(arch_syscall_arg(&t->regs, 1)) == 0)
+        sched_make_runnable(c);
+    else
+        sched_set_blocked(c, THREAD_FAULTED);
+}
+
 void endpoint_reply(struct thread *t)
 {
     struct thread *c = t->caller;
@@ -154,7 +236,11 @@ void endpoint_reply(struct thread *t)
         return;
     t->caller = NULL;
     c->reply_from = NULL;
-    transfer(t, c, 0);
+    if (c->in_fault) {
+        reply_to_fault(t, c);
+        return;
+    }
+    transfer(t, c, 0, NULL, false);
     sched_make_runnable(c);
 }
 
@@ -164,6 +250,13 @@ void ipc_wake_with_error(struct thread *t, uint64_t err)
     if (t->reply_from) {
         t->reply_from->caller = NULL;
         t->reply_from = NULL;
+    }
+    if (t->in_fault) {
+        /* Its fault went nowhere: it stays stopped (its registers are its
+         * user state, not a reply). */
+        t->in_fault = false;
+        sched_set_blocked(t, THREAD_FAULTED);
+        return;
     }
     ipc_set_header(t, 0, BK_MSGINFO(0, 0, 0, err));
     sched_make_runnable(t);

@@ -1,12 +1,17 @@
 /*
- * User faults. Until fault endpoints exist (faults as IPC messages to a
- * user-level handler), an unhandled fault is reported on the console and
- * the thread is stopped; the kernel itself carries on.
+ * User faults. A thread with a fault endpoint is stopped and its fault is
+ * sent there as a Call from it (labels BK_FAULT_*, see kernel/abi.toml);
+ * its handler's reply restarts it or leaves it stopped (endpoint.c). A
+ * thread without one is reported on the console and stopped; if it is the
+ * root task, the machine shuts down after showing that the kernel still
+ * runs.
  */
+#include <bulkhead/abi.h>
+
 #include "arch.h"
+#include "ipc.h"
 #include "kernel.h"
 #include "thread.h"
-#include "ipc.h"
 
 static const char *fault_kind_name(enum user_fault_kind kind)
 {
@@ -29,10 +34,10 @@ static void print_access(unsigned access)
             (access & FAULT_ACCESS_EXEC) ? "execute" : "");
 }
 
-void kernel_user_fault(const struct user_fault *f)
+static void report(const struct thread *t, const struct user_fault *f)
 {
-    struct thread *t = current_thread;
-    kprintf("bulkhead: user fault: thread '%s': %s", t->name, fault_kind_name(f->kind));
+    kprintf("bulkhead: user fault: thread '%s': %s", t->name[0] ? t->name : "unnamed",
+            fault_kind_name(f->kind));
     if (f->kind == USER_FAULT_PAGE) {
         kprintf(" at address 0x%lx", f->addr);
         if (f->access)
@@ -41,8 +46,34 @@ void kernel_user_fault(const struct user_fault *f)
     kprintf(", pc 0x%lx [%s code 0x%llx detail 0x%llx]\n", f->pc, ARCH_NAME,
             (unsigned long long)f->arch_code, (unsigned long long)f->arch_detail);
     arch_regs_print(&t->regs);
+}
+
+bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_WORDS])
+{
+    const cap_t *ep = &t->fault_endpoint.cap;
+    if (cap_type(ep) != CAP_ENDPOINT || !(cap_rights(ep) & CAP_RIGHT_WRITE))
+        return false;
+    t->in_fault = true;
+    t->fault_label = label;
+    for (unsigned i = 0; i < BK_FAULT_WORDS; i++)
+        t->fault_words[i] = words[i];
+    endpoint_send(t, ep, true, true);
+    return true;
+}
+
+void kernel_user_fault(const struct user_fault *f)
+{
+    struct thread *t = current_thread;
+    bool page = f->kind == USER_FAULT_PAGE;
+    uint64_t words[BK_FAULT_WORDS] = {
+        f->pc, page ? f->addr : (uint64_t)f->kind, page ? f->access : 0, f->arch_code,
+        f->arch_detail,
+    };
+    if (fault_send(t, page ? BK_FAULT_PAGE : BK_FAULT_EXCEPTION, words))
+        thread_resume_current();
+    report(t, f);
     thread_stop(t, THREAD_FAULTED);
-    kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", t->name);
+    kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", t->name[0] ? t->name : "unnamed");
     if (t->is_root)
         kernel_idle_then_shutdown(2, KERNEL_EXIT_USER_FAULT, "root task stopped by a fault");
     thread_resume_current();

@@ -27,6 +27,7 @@ struct notification {
     uint64_t word;
     bool active;
     struct thread *head, *tail;
+    struct thread *bound_thread; /* see TCB: bind_notification */
 };
 
 _Static_assert(sizeof(struct endpoint) <= (1u << OBJ_ENDPOINT_BITS), "endpoint size");
@@ -54,12 +55,21 @@ void ipc_wake_with_error(struct thread *t, uint64_t err);
 void notification_signal(struct thread *t, const cap_t *cap);
 void notification_wait(struct thread *t, const cap_t *cap, bool blocking);
 
+/* If t's bound notification has been signalled, delivers its word to t
+ * (as a Recv result) and returns true. */
+bool notification_take_bound(struct thread *t);
+
 /* Takes `t` off the notification queue it waits on. */
 void notification_cancel_wait(struct thread *t);
 
 /* Destroy hooks (object.c). */
 void endpoint_destroy(const cap_t *final_cap);
 void notification_destroy(const cap_t *final_cap);
+
+/* Sends a fault message from `t` to its fault endpoint as a Call and
+ * stops it until the handler replies (fault.c). False if `t` has no
+ * usable fault endpoint (nothing changed then). */
+bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_WORDS]);
 
 /* Writes a message's header into t's registers: badge and info. */
 void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info);

@@ -52,12 +52,17 @@ void notification_signal(struct thread *t, const cap_t *cap)
     ipc_set_header(t, 0, 0);
     uint64_t bits = n->word | cap_badge(cap);
     struct thread *w = n->head;
-    if (!w) {
+    if (!w && n->bound_thread && n->bound_thread->state == THREAD_BLOCKED_RECV) {
+        /* The bound thread waits on an endpoint: the signal ends that wait. */
+        w = n->bound_thread;
+        ipc_cancel_wait(w);
+    } else if (!w) {
         n->word = bits;
         n->active = true;
         return;
+    } else {
+        remove_waiter(n, w);
     }
-    remove_waiter(n, w);
     n->word = 0;
     ipc_set_header(w, bits, 0);
     sched_make_runnable(w);
@@ -85,9 +90,24 @@ void notification_cancel_wait(struct thread *t)
     remove_waiter((struct notification *)t->blocked_on, t);
 }
 
+bool notification_take_bound(struct thread *t)
+{
+    struct notification *n = t->bound_notification;
+    if (!n || !n->active)
+        return false;
+    ipc_set_header(t, n->word, 0);
+    n->word = 0;
+    n->active = false;
+    return true;
+}
+
 void notification_destroy(const cap_t *final_cap)
 {
     struct notification *n = ntfn_of(final_cap);
+    if (n->bound_thread) {
+        n->bound_thread->bound_notification = NULL;
+        n->bound_thread = NULL;
+    }
     while (n->head)
         ipc_wake_with_error(n->head, BK_ERR_CANCELLED);
 }

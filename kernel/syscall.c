@@ -92,11 +92,14 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
         info.lookup.kind = LOOKUP_FAULT_MISSING_CAPABILITY;
         err = KERR_FAILED_LOOKUP;
     }
+    bool receive = nr == BK_SYS_RECV || nr == BK_SYS_NBRECV || nr == BK_SYS_REPLY_RECV;
     if (err != KERR_OK) {
-        invoke_reply_error(t, err, &info);
+        uint64_t words[BK_FAULT_WORDS] = { arch_regs_pc(&t->regs), cptr, receive,
+                                           (uint64_t)info.lookup.kind, info.lookup.bits_left };
+        if (!fault_send(t, BK_FAULT_CAP, words))
+            invoke_reply_error(t, err, &info);
         return;
     }
-    bool receive = nr == BK_SYS_RECV || nr == BK_SYS_NBRECV || nr == BK_SYS_REPLY_RECV;
     enum cap_type type = cap_type(&slot->cap);
     if (type == CAP_ENDPOINT && receive)
         endpoint_recv(t, &slot->cap, nr != BK_SYS_NBRECV);
@@ -125,8 +128,13 @@ void kernel_syscall(void)
         thread_resume_current();
     }
     long result = -BK_ERR_INVALID_SYSCALL;
-    if (nr < BK_SYS_COUNT && syscall_table[nr])
+    if (nr < BK_SYS_COUNT && syscall_table[nr]) {
         result = syscall_table[nr](t);
+    } else {
+        uint64_t words[BK_FAULT_WORDS] = { arch_regs_pc(&t->regs), nr, 0, 0, 0 };
+        if (fault_send(t, BK_FAULT_UNKNOWN_SYSCALL, words))
+            thread_resume_current();
+    }
     arch_syscall_set_result(&t->regs, (unsigned long)result);
     thread_resume_current();
 }

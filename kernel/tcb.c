@@ -22,6 +22,7 @@ static struct thread *invoked_thread(const struct invocation *inv)
 void thread_stop(struct thread *t, enum thread_state state)
 {
     ipc_cancel_wait(t);
+    t->in_fault = false;
     if (t->reply_from) { /* it waited for an answer: forget the partner */
         t->reply_from->caller = NULL;
         t->reply_from = NULL;
@@ -42,6 +43,11 @@ void tcb_destroy(const cap_t *final_cap)
     /* Its CSpace root is a cap like any other: deleting it may destroy the
      * CNode, which the outermost delete finishes (see cnode.c). */
     cnode_delete_nested(&t->cspace_root);
+    cnode_delete_nested(&t->fault_endpoint);
+    if (t->bound_notification) {
+        t->bound_notification->bound_thread = NULL;
+        t->bound_notification = NULL;
+    }
     t->vspace = NULL;
 }
 
@@ -158,4 +164,60 @@ kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *
     if (err == KERR_OK)
         invoked_thread(inv)->mcp = (uint8_t)inv->args[1];
     return err;
+}
+
+kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_info *info)
+{
+    struct thread *t = invoked_thread(inv);
+    struct cte *ep = NULL;
+    if (inv->args[0]) {
+        kerror_t err = invoke_lookup_cap_arg(inv, inv->args[0], &ep, info);
+        if (err != KERR_OK)
+            return err;
+        if (cap_type(&ep->cap) != CAP_ENDPOINT)
+            return KERR_INVALID_CAPABILITY;
+        if (!(cap_rights(&ep->cap) & CAP_RIGHT_WRITE))
+            return KERR_INSUFFICIENT_RIGHTS;
+    }
+    /* Copy into a scratch slot first so a refused copy changes nothing. */
+    struct cte fresh = { 0 };
+    if (ep) {
+        kerror_t err = cnode_copy(ep, &fresh, CAP_RIGHTS_ALL, info);
+        if (err != KERR_OK)
+            return err;
+    }
+    cnode_delete(&t->fault_endpoint);
+    if (ep)
+        cnode_move(&fresh, &t->fault_endpoint, info);
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_bind_notification(struct invocation *inv, struct kerror_info *info)
+{
+    struct thread *t = invoked_thread(inv);
+    struct cte *slot;
+    kerror_t err = invoke_lookup_cap_arg(inv, inv->args[0], &slot, info);
+    if (err != KERR_OK)
+        return err;
+    if (cap_type(&slot->cap) != CAP_NOTIFICATION)
+        return KERR_INVALID_CAPABILITY;
+    if (!(cap_rights(&slot->cap) & CAP_RIGHT_READ))
+        return KERR_INSUFFICIENT_RIGHTS;
+    struct notification *n = cap_object(&slot->cap);
+    if (t->bound_notification || n->bound_thread)
+        return KERR_ILLEGAL_OPERATION;
+    t->bound_notification = n;
+    n->bound_thread = t;
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_unbind_notification(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    struct thread *t = invoked_thread(inv);
+    if (!t->bound_notification)
+        return KERR_ILLEGAL_OPERATION;
+    t->bound_notification->bound_thread = NULL;
+    t->bound_notification = NULL;
+    return KERR_OK;
 }

@@ -42,6 +42,8 @@ enum thread_state {
     THREAD_FAULTED,         /* stopped by an unhandled fault */
 };
 
+struct notification;
+
 struct thread {
     struct kobj_header header;      /* first: the TCB object's reference count */
     arch_regs_t regs;               /* saved user registers */
@@ -60,10 +62,21 @@ struct thread {
     struct thread *wait_next, *wait_prev;
     uint64_t send_badge;            /* BLOCKED_SEND: badge of the cap it sent with */
     bool send_is_call;              /* BLOCKED_SEND: it made a Call */
+    bool send_can_grant;            /* BLOCKED_SEND: its cap had the grant right */
     /* One-shot reply: the thread that called us and waits for our answer,
      * and, for a caller, whom it waits for. */
     struct thread *caller;
     struct thread *reply_from;
+    /* Faults: where they are sent (a copy of an endpoint cap, or empty),
+     * and the fault message while one is in flight (in_fault: the thread is
+     * stopped until its handler replies). */
+    struct cte fault_endpoint;
+    bool in_fault;
+    uint64_t fault_label;
+    uint64_t fault_words[BK_FAULT_WORDS];
+    /* The notification bound to this thread: its signals also end a Recv
+     * on an endpoint. */
+    struct notification *bound_notification;
     long exit_status;
     char name[16];
 };

@@ -35,6 +35,11 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
     regs->gpr[REG_A0] = value;
 }
 
+vaddr_t arch_regs_pc(const arch_regs_t *regs)
+{
+    return regs->pc;
+}
+
 void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value)
 {
     if (index < 6)

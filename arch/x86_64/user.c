@@ -45,6 +45,11 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
     regs->rax = value;
 }
 
+vaddr_t arch_regs_pc(const arch_regs_t *regs)
+{
+    return regs->rip;
+}
+
 void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value)
 {
     switch (index) {

@@ -71,6 +71,8 @@ extern const struct ktest untyped_tests[];
 extern const unsigned untyped_test_count;
 extern const struct ktest cnode_tests[];
 extern const unsigned cnode_test_count;
+extern const struct ktest ipc_tests[];
+extern const unsigned ipc_test_count;
 extern const struct ktest thread_tests[];
 extern const unsigned thread_test_count;
 extern const struct ktest abi_tests[];

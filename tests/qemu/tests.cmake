@@ -46,7 +46,7 @@ endif()
 set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
 bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi_tests.c
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
-                      ${ktest_dir}/thread_tests.c)
+                      ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c)
 bulkhead_boot_image(${arch} ktest-image ROOT ktest)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")

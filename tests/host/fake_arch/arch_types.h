@@ -10,6 +10,8 @@
 #define ARCH_ELF_MACHINE 62 /* tests use x86-64 ELF files */
 #define ARCH_PAGE_SIZE 4096u
 #define ARCH_USER_VADDR_MAX 0x0000800000000000ull
+#define ARCH_PT_LEVELS 3
+#define ARCH_LARGE_PAGE_BITS 21
 
 typedef struct arch_regs {
     uint64_t gpr[32];

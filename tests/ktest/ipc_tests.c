@@ -1,0 +1,314 @@
+/*
+ * Faults delivered as messages to fault endpoints, capability transfer
+ * through endpoints, and notifications bound to threads.
+ */
+#include "ktest.h"
+
+#define ROOT BK_CAP_ROOT_CNODE
+#define W BK_WORD_BITS
+#define STACK_SIZE 8192
+
+static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(4096))) helper_buffer;
+static volatile uint64_t progress;
+
+/* Slots: s + 0 helper TCB, s + 1 endpoint, s + 2 notification, s + 3 free. */
+static int setup(struct ktest_env *env, uint64_t s)
+{
+    if (kt_retype(env, BK_OBJ_TCB, 0, s, 1) || kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 1, 1) ||
+        kt_retype(env, BK_OBJ_NOTIFICATION, 0, s + 2, 1))
+        return 1;
+    progress = 0;
+    return 0;
+}
+
+/* Starts the helper at priority 100 with the fault endpoint s + 1; the
+ * root drops below it first so the helper runs at once. */
+static long start_faulting(uint64_t s, void (*fn)(uint64_t))
+{
+    long r = sys_tcb_set_fault_endpoint(s, s + 1);
+    if (r == 0)
+        r = bk_thread_start(s, ROOT, fn, s, stack, STACK_SIZE,
+                            (uint64_t)(uintptr_t)&helper_buffer.b, 100);
+    return r;
+}
+
+static void null_reader(uint64_t s)
+{
+    (void)s;
+    progress = 1;
+    progress = *(volatile uint64_t *)(uintptr_t)(progress - 1);
+    progress = 2;
+    sys_thread_exit(0);
+}
+
+static void unknown_syscaller(uint64_t s)
+{
+    (void)s;
+    progress = 1;
+    bk_syscall_raw(0x77, 0, 0, 0, 0, 0, 0);
+    progress = 2;
+    sys_thread_exit(0);
+}
+
+static void bad_sender(uint64_t s)
+{
+    struct bk_msg m = { 0 };
+    progress = 1;
+    sys_send(s + 3, &m); /* an empty slot */
+    progress = 2;
+    sys_thread_exit(0);
+}
+
+static void trapper(uint64_t s)
+{
+    (void)s;
+    progress = 1;
+    __builtin_trap();
+}
+
+/* Receives one fault on s + 1 and answers with `label`. */
+static int handle_fault(uint64_t s, uint64_t label, struct bk_msg *fault)
+{
+    *fault = (struct bk_msg){ 0 };
+    sys_recv(s + 1, fault);
+    struct bk_msg reply = { .info = bk_msginfo(label, 0) };
+    sys_reply(0, &reply);
+    return 0;
+}
+
+static int test_page_fault_message(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg f;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(start_faulting(s, null_reader));
+    handle_fault(s, 1, &f); /* non-zero: leave it stopped */
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_PAGE);
+    KT_CHECK(f.mr[1] == 0 && f.mr[2] == 1); /* address 0, a read */
+    KT_CHECK(f.mr[0] >= 0x400000 && f.mr[0] < 0x10000000); /* the pc, in the program */
+    KT_CHECK(progress == 1);
+    return 0;
+}
+
+static int test_unknown_syscall_restarts_after_reply(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg f;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(start_faulting(s, unknown_syscaller));
+    handle_fault(s, 0, &f); /* label 0: go on after the syscall */
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_UNKNOWN_SYSCALL && f.mr[1] == 0x77);
+    KT_CHECK(progress == 2);
+    return 0;
+}
+
+static int test_cap_fault_message(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg f;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(start_faulting(s, bad_sender));
+    handle_fault(s, 0, &f);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_CAP);
+    KT_CHECK(f.mr[1] == s + 3 && f.mr[2] == 0 && f.mr[3] == 2); /* missing capability */
+    KT_CHECK(progress == 2);
+    return 0;
+}
+
+static int test_exception_fault_message(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg f;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(start_faulting(s, trapper));
+    handle_fault(s, 1, &f);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_EXCEPTION && f.mr[1] == 1); /* illegal */
+    return 0;
+}
+
+static int test_fault_endpoint_errors(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(setup(env, s) == 0);
+    KT_EXPECT_ERR(sys_tcb_set_fault_endpoint(s, s + 2), BK_ERR_INVALID_CAPABILITY);
+    KT_OK(sys_cnode_copy(ROOT, s + 3, W, ROOT, s + 1, W, BK_RIGHT_READ));
+    KT_EXPECT_ERR(sys_tcb_set_fault_endpoint(s, s + 3), BK_ERR_INSUFFICIENT_RIGHTS);
+    KT_OK(sys_tcb_set_fault_endpoint(s, s + 1));
+    KT_OK(sys_tcb_set_fault_endpoint(s, 0));
+    return 0;
+}
+
+/* Receives on s + 1 with its receive slot at s + 3 and reports the info
+ * word and caps[0] through `progress` and a reply. */
+static void cap_receiver(uint64_t s)
+{
+    struct bk_ipc_buffer *b = &helper_buffer.b;
+    b->receive_cnode = ROOT;
+    b->receive_index = s + 3;
+    b->receive_depth = W;
+    struct bk_msg m = { 0 };
+    sys_recv(s + 1, &m);
+    m.mr[0] = m.info;
+    m.mr[1] = b->caps[0];
+    m.mr[2] = m.badge;
+    m.info = bk_msginfo(0, 3);
+    sys_reply(0, &m);
+    sys_thread_exit(0);
+}
+
+/* Calls the receiver through `ep` with one extra cap `cap`. */
+static void call_with_cap(uint64_t ep, uint64_t cap, struct bk_msg *m)
+{
+    bk_ipc_buffer->caps[0] = cap;
+    *m = (struct bk_msg){ .info = BK_MSGINFO(0, 1, 0, 0) };
+    sys_call(ep, m);
+}
+
+static int start_receiver(uint64_t s)
+{
+    return (int)bk_thread_start(s, ROOT, cap_receiver, s, stack, STACK_SIZE,
+                                (uint64_t)(uintptr_t)&helper_buffer.b, 100);
+}
+
+static int test_cap_transfer_with_grant(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg m;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_cnode_mint(ROOT, s + 4, W, ROOT, s + 2, W, BK_RIGHT_WRITE, 0x77));
+    KT_CHECK(start_receiver(s) == 0);
+    call_with_cap(s + 1, s + 4, &m);
+    KT_CHECK(BK_MSGINFO_EXTRA_CAPS(m.mr[0]) == 1 && BK_MSGINFO_CAPS_UNWRAPPED(m.mr[0]) == 0);
+    KT_CHECK(kt_type(s + 3) == BK_OBJ_NOTIFICATION && kt_rights(s + 3) == BK_RIGHT_WRITE);
+    /* The received cap is a copy: the sender's stays. */
+    KT_CHECK(kt_type(s + 4) == BK_OBJ_NOTIFICATION);
+    return 0;
+}
+
+static int test_no_grant_no_caps(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg m;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_cnode_copy(ROOT, s + 5, W, ROOT, s + 1, W, BK_RIGHT_WRITE | BK_RIGHT_READ));
+    KT_CHECK(start_receiver(s) == 0);
+    call_with_cap(s + 5, s + 2, &m);
+    KT_CHECK(BK_MSGINFO_EXTRA_CAPS(m.mr[0]) == 0);
+    KT_CHECK(kt_type(s + 3) == 0);
+    return 0;
+}
+
+static int test_same_endpoint_cap_arrives_unwrapped(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg m;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_cnode_mint(ROOT, s + 5, W, ROOT, s + 1, W, BK_RIGHTS_ALL, 0xabc));
+    KT_CHECK(start_receiver(s) == 0);
+    call_with_cap(s + 1, s + 5, &m);
+    KT_CHECK(BK_MSGINFO_EXTRA_CAPS(m.mr[0]) == 1 && BK_MSGINFO_CAPS_UNWRAPPED(m.mr[0]) == 1);
+    KT_CHECK(m.mr[1] == 0xabc);
+    KT_CHECK(kt_type(s + 3) == 0); /* nothing went into the receive slot */
+    return 0;
+}
+
+static int test_full_receive_slot_drops_cap(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg m;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 3, 1)); /* the receive slot is taken */
+    KT_CHECK(start_receiver(s) == 0);
+    call_with_cap(s + 1, s + 2, &m);
+    KT_CHECK(BK_MSGINFO_EXTRA_CAPS(m.mr[0]) == 0);
+    KT_CHECK(kt_type(s + 3) == BK_OBJ_ENDPOINT);
+    return 0;
+}
+
+/* Bound to s + 2, waits on the endpoint s + 1; reports what woke it. */
+static void bound_waiter(uint64_t s)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(s + 1, &m);
+    progress = m.badge << 8 | (BK_MSGINFO_LABEL(m.info) & 0xff);
+    sys_thread_exit(0);
+}
+
+static int test_bound_notification_ends_endpoint_wait(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_bind_notification(s, s + 2));
+    KT_OK(sys_cnode_mint(ROOT, s + 4, W, ROOT, s + 2, W, BK_RIGHT_WRITE, 0x8));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(bk_thread_start(s, ROOT, bound_waiter, s, stack, STACK_SIZE, 0, 100));
+    KT_CHECK(progress == 0); /* it blocked in recv */
+    struct bk_msg m = { 0 };
+    sys_send(s + 4, &m); /* the signal wakes it; it runs at once */
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(progress == (0x8 << 8));
+    return 0;
+}
+
+static int test_bound_notification_already_signalled(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_bind_notification(s, s + 2));
+    KT_OK(sys_cnode_mint(ROOT, s + 4, W, ROOT, s + 2, W, BK_RIGHT_WRITE, 0x3));
+    struct bk_msg m = { 0 };
+    sys_send(s + 4, &m);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(bk_thread_start(s, ROOT, bound_waiter, s, stack, STACK_SIZE, 0, 100));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(progress == (0x3 << 8)); /* recv returned at once with the bits */
+    return 0;
+}
+
+static int test_bind_errors(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(setup(env, s) == 0);
+    KT_EXPECT_ERR(sys_tcb_unbind_notification(s), BK_ERR_ILLEGAL_OPERATION);
+    KT_EXPECT_ERR(sys_tcb_bind_notification(s, s + 1), BK_ERR_INVALID_CAPABILITY);
+    KT_OK(sys_tcb_bind_notification(s, s + 2));
+    KT_EXPECT_ERR(sys_tcb_bind_notification(s, s + 2), BK_ERR_ILLEGAL_OPERATION);
+    KT_EXPECT_ERR(sys_tcb_bind_notification(BK_CAP_ROOT_TCB, s + 2), BK_ERR_ILLEGAL_OPERATION);
+    KT_OK(sys_tcb_unbind_notification(s));
+    KT_OK(sys_tcb_bind_notification(BK_CAP_ROOT_TCB, s + 2));
+    KT_OK(sys_tcb_unbind_notification(BK_CAP_ROOT_TCB));
+    return 0;
+}
+
+const struct ktest ipc_tests[] = {
+    { "fault: a page fault arrives at the fault endpoint", test_page_fault_message },
+    { "fault: an unknown syscall arrives and the reply restarts the thread",
+      test_unknown_syscall_restarts_after_reply },
+    { "fault: a send to an empty slot arrives as a capability fault", test_cap_fault_message },
+    { "fault: an illegal instruction arrives as an exception fault",
+      test_exception_fault_message },
+    { "fault: set_fault_endpoint checks type and rights", test_fault_endpoint_errors },
+    { "ipc: a cap travels through an endpoint with the grant right",
+      test_cap_transfer_with_grant },
+    { "ipc: without the grant right no cap travels", test_no_grant_no_caps },
+    { "ipc: a cap to the same endpoint arrives unwrapped as its badge",
+      test_same_endpoint_cap_arrives_unwrapped },
+    { "ipc: a full receive slot drops the cap, not the message", test_full_receive_slot_drops_cap },
+    { "notification: a bound notification ends an endpoint wait",
+      test_bound_notification_ends_endpoint_wait },
+    { "notification: recv returns at once if the bound notification was signalled",
+      test_bound_notification_already_signalled },
+    { "notification: bind and unbind errors", test_bind_errors },
+};
+const unsigned ipc_test_count = sizeof(ipc_tests) / sizeof(ipc_tests[0]);
