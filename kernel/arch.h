@@ -15,6 +15,9 @@
  *   ARCH_USER_VADDR_MAX     first address above the user half (exclusive)
  *   arch_regs_t             a user thread's saved register state
  *   arch_vspace_t           an address space handle (root table and ASID)
+ * and may define:
+ *   ARCH_HAS_IOPORTS        the CPU has an x86 I/O port space (x86-64 only):
+ *                           the port implements the I/O port hooks below
  *
  * Execution model: the kernel runs with interrupts disabled, except inside
  * arch_idle_wait(). A trap from user mode saves the user registers into the
@@ -143,6 +146,23 @@ void arch_irq_disable(unsigned irq);
 
 /* Ends the handling of one interrupt on `irq` and unmasks it. */
 void arch_irq_ack(unsigned irq);
+
+/* ---- I/O ports -------------------------------------------------------------
+ * Only ports that define ARCH_HAS_IOPORTS (x86-64) implement these; the
+ * IOPort object (kernel/ioport.c) refuses its methods elsewhere. The caller
+ * has checked the range: port + size - 1 <= 0xffff, size 1, 2 or 4 bytes. */
+#ifdef ARCH_HAS_IOPORTS
+
+/* False if ports first..last include one the kernel drives itself. */
+bool arch_ioport_range_ok(unsigned first, unsigned last);
+
+/* Reads `size` bytes from `port` (zero-extended). */
+uint32_t arch_ioport_in(unsigned port, unsigned size);
+
+/* Writes the low `size` bytes of `value` to `port`. */
+void arch_ioport_out(unsigned port, unsigned size, uint32_t value);
+
+#endif
 
 /* ---- User threads ----------------------------------------------------- */
 

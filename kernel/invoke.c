@@ -130,7 +130,10 @@ void invoke_call(struct thread *t, uint64_t cptr)
     kerror_t err = decode(t, cptr, &inv, &m, &info);
     if (err == KERR_OK)
         err = m->fn(&inv, &info);
-    invoke_reply_error(t, err, &info);
+    if (err == KERR_OK && inv.result_count)
+        set_reply(t, KERR_OK, inv.results, inv.result_count);
+    else
+        invoke_reply_error(t, err, &info);
 }
 
 kerror_t invoke_lookup_cap_arg(struct invocation *inv, uint64_t cptr, struct cte **slot,
@@ -144,4 +147,24 @@ kerror_t invoke_lookup_cap_arg(struct invocation *inv, uint64_t cptr, struct cte
     if (err == KERR_FAILED_LOOKUP)
         info->lookup_was_source = true;
     return err;
+}
+
+kerror_t invoke_lookup_empty_slot(struct invocation *inv, uint64_t root, uint64_t index,
+                                  uint64_t depth, struct cte **slot, struct kerror_info *info)
+{
+    struct cte *root_slot;
+    kerror_t err = invoke_lookup_cap_arg(inv, root, &root_slot, info);
+    if (err != KERR_OK)
+        return err;
+    if (cap_type(&root_slot->cap) != CAP_CNODE)
+        return KERR_INVALID_CAPABILITY;
+    if (depth < CSPACE_DEPTH_MIN || depth > CSPACE_DEPTH_MAX) {
+        info->range_min = CSPACE_DEPTH_MIN;
+        info->range_max = CSPACE_DEPTH_MAX;
+        return KERR_RANGE;
+    }
+    err = cspace_lookup_slot(&root_slot->cap, index, (unsigned)depth, slot, &info->lookup);
+    if (err != KERR_OK)
+        return err;
+    return cap_is_null(&(*slot)->cap) ? KERR_OK : KERR_DELETE_FIRST;
 }

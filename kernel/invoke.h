@@ -21,6 +21,10 @@ struct invocation {
     uint64_t label;
     unsigned length;            /* message words the caller sent */
     uint64_t args[INVOKE_MAX_ARGS];
+    /* Set by a method that returns values: on success the reply carries
+     * results[0 .. result_count-1] as its first words. */
+    unsigned result_count;
+    uint64_t results[BK_MSG_CPU_WORDS];
 };
 
 /* Performs the Call syscall on the capability at `cptr` in the current
@@ -49,7 +53,30 @@ kerror_t cnode_invoke_copy(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_mint(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_move(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_mutate(struct invocation *inv, struct kerror_info *info);
+kerror_t frame_invoke_map(struct invocation *inv, struct kerror_info *info);
+kerror_t frame_invoke_unmap(struct invocation *inv, struct kerror_info *info);
+kerror_t frame_invoke_remap(struct invocation *inv, struct kerror_info *info);
+kerror_t frame_invoke_get_address(struct invocation *inv, struct kerror_info *info);
+kerror_t page_table_invoke_map(struct invocation *inv, struct kerror_info *info);
+kerror_t page_table_invoke_unmap(struct invocation *inv, struct kerror_info *info);
+kerror_t irq_control_invoke_get(struct invocation *inv, struct kerror_info *info);
+kerror_t irq_handler_invoke_set_notification(struct invocation *inv, struct kerror_info *info);
+kerror_t irq_handler_invoke_clear(struct invocation *inv, struct kerror_info *info);
+kerror_t irq_handler_invoke_ack(struct invocation *inv, struct kerror_info *info);
+kerror_t ioport_control_invoke_issue(struct invocation *inv, struct kerror_info *info);
+kerror_t ioport_invoke_in8(struct invocation *inv, struct kerror_info *info);
+kerror_t ioport_invoke_in16(struct invocation *inv, struct kerror_info *info);
+kerror_t ioport_invoke_in32(struct invocation *inv, struct kerror_info *info);
+kerror_t ioport_invoke_out8(struct invocation *inv, struct kerror_info *info);
+kerror_t ioport_invoke_out16(struct invocation *inv, struct kerror_info *info);
+kerror_t ioport_invoke_out32(struct invocation *inv, struct kerror_info *info);
 
 /* Resolves a capability argument (an address in the caller's CSpace). */
 kerror_t invoke_lookup_cap_arg(struct invocation *inv, uint64_t cptr, struct cte **slot,
                                struct kerror_info *info);
+
+/* Resolves a destination slot given as (root, index, depth): `root` is a
+ * CNode cap argument (else KERR_INVALID_CAPABILITY), `depth` 1..64 (else
+ * KERR_RANGE), and the slot found must be empty (else KERR_DELETE_FIRST). */
+kerror_t invoke_lookup_empty_slot(struct invocation *inv, uint64_t root, uint64_t index,
+                                  uint64_t depth, struct cte **slot, struct kerror_info *info);

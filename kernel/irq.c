@@ -1,13 +1,16 @@
 /*
- * Device interrupts reaching the generic kernel: for now, a count per
- * line. The IRQHandler object replaces the count with a signal on the
- * handler's notification; the arch half (masking until arch_irq_ack) does
- * not change when it does.
+ * Device interrupts reaching the generic kernel: a count per line (for the
+ * boot self-test) and the per-line record of the IRQHandler objects, to
+ * which each interrupt is delivered (see irq.h; the methods are in
+ * irq_handler.c). The arch half (masking until arch_irq_ack) is unchanged
+ * by delivery: the line stays masked until the driver acks.
  *
  * Invariants: counts only grow; the arch calls the entry points below with
- * interrupts disabled and the line masked, on one CPU, so a plain increment
- * is enough. A line outside 0 .. IRQ_LINES-1 is ignored (the arch never
- * reports one: see kernel/irq.h).
+ * interrupts disabled and the line masked, on one CPU, so plain updates
+ * are enough. A line outside 0 .. IRQ_LINES-1 is ignored (the arch never
+ * reports one: see kernel/irq.h). An interrupt on a line with no handler
+ * cap (the self-test enables lines through the arch directly) is counted
+ * and otherwise dropped; `pending` is only ever set on an issued line.
  */
 #include "irq.h"
 
@@ -15,11 +18,31 @@
 #include "thread.h"
 
 static uint64_t irq_counts[IRQ_LINES];
+static struct irq_line lines[IRQ_LINES];
+
+struct irq_line *irq_line(unsigned irq)
+{
+    return &lines[irq];
+}
+
+void irq_deliver(struct irq_line *line)
+{
+    const cap_t *cap = &line->notification.cap;
+    if (cap_is_null(cap)) {
+        line->pending = true;
+        return;
+    }
+    line->pending = false;
+    notification_signal_from_kernel(cap_object(cap), cap_badge(cap));
+}
 
 static void irq_record(unsigned irq)
 {
-    if (irq < IRQ_LINES)
-        irq_counts[irq]++;
+    if (irq >= IRQ_LINES)
+        return;
+    irq_counts[irq]++;
+    if (lines[irq].handler_caps)
+        irq_deliver(&lines[irq]);
 }
 
 uint64_t irq_pending_count(unsigned irq)

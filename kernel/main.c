@@ -16,7 +16,6 @@
 
 #include <bulkhead/abi.h>
 
-static arch_vspace_t root_vspace;
 static struct memmap boot_memory;
 
 /* Read through a volatile so the compiler cannot prove the access invalid
@@ -140,7 +139,7 @@ void kernel_main(struct boot_params *bp)
     parse_boot_image(m, &image);
     build_memory_map(bp);
     run_late_selftest(bp);
-    struct thread *root = roottask_create(&root_vspace, bp, &image, m->base, &boot_memory);
+    struct thread *root = roottask_create(bp, &image, m->base, &boot_memory);
     kprintf("bulkhead: %llu KiB of untyped memory for the root task\n",
             (unsigned long long)(memmap_total(&boot_memory) >> 10));
 

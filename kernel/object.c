@@ -21,12 +21,20 @@
 #include "kernel.h"
 #ifndef BULKHEAD_HOST_TEST
 #include "ipc.h"
+#include "irq.h"
+#include "vspace_object.h"
 #else
 /* Host tests link the capability core alone: the thread and IPC objects'
  * hooks are not part of it. */
 #define tcb_destroy NULL
 #define endpoint_destroy NULL
 #define notification_destroy NULL
+#define irq_handler_cap_deleted NULL
+#define irq_handler_cap_added(cap) ((void)(cap))
+#define frame_cap_deleted NULL
+#define page_table_cap_deleted NULL
+#define vspace_destroy NULL
+#define vspace_object_init(cap, pa) ((void)(cap), (void)(pa))
 #endif
 
 struct object_type {
@@ -52,12 +60,16 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
                            notification_destroy, NULL },
     /* One-shot: made by Call inside the caller's TCB, never copied. */
     [CAP_REPLY] = { "reply", false, false, false, 0, NULL, NULL },
-    [CAP_FRAME] = { "frame", true, true, false, 0, NULL, NULL },
-    [CAP_PAGE_TABLE] = { "page_table", true, true, false, OBJ_PAGE_TABLE_BITS, NULL, NULL },
-    [CAP_VSPACE] = { "vspace", true, true, false, OBJ_VSPACE_BITS, NULL, NULL },
+    /* Frames and tables have no room for a count: a per-cap hook unmaps. */
+    [CAP_FRAME] = { "frame", true, true, false, 0, NULL, frame_cap_deleted },
+    /* One cap per table, so it is hooked in at most one place (page_table.c). */
+    [CAP_PAGE_TABLE] = { "page_table", true, false, false, OBJ_PAGE_TABLE_BITS, NULL,
+                         page_table_cap_deleted },
+    [CAP_VSPACE] = { "vspace", true, true, true, OBJ_VSPACE_BITS, vspace_destroy, NULL },
     /* The control caps are unique (seL4 does not derive them either). */
     [CAP_IRQ_CONTROL] = { "irq_control", false, false, false, 0, NULL, NULL },
-    [CAP_IRQ_HANDLER] = { "irq_handler", false, true, false, 0, NULL, NULL },
+    /* Counted per line, not per object: see irq_handler.c. */
+    [CAP_IRQ_HANDLER] = { "irq_handler", false, true, false, 0, NULL, irq_handler_cap_deleted },
     [CAP_IOPORT_CONTROL] = { "ioport_control", false, false, false, 0, NULL, NULL },
     [CAP_IOPORT] = { "ioport", false, true, false, 0, NULL, NULL },
     [CAP_DOMAIN] = { "domain", false, true, false, 0, NULL, NULL },
@@ -179,6 +191,8 @@ cap_t object_create(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_d
         *object_refs(&cap) = 1;
         live_objects[type]++;
     }
+    if (type == CAP_VSPACE)
+        vspace_object_init(&cap, pa); /* installs the kernel half, takes an ASID */
     return cap;
 }
 
@@ -196,6 +210,8 @@ void object_cap_added(const cap_t *cap)
 {
     if (object_is_counted(cap_type(cap)))
         (*object_refs(cap))++;
+    else if (cap_type(cap) == CAP_IRQ_HANDLER)
+        irq_handler_cap_added(cap); /* a line is freed when its last cap goes */
 }
 
 bool object_cap_deleted(const cap_t *cap)

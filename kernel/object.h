@@ -7,7 +7,7 @@
  * (arch_phys_to_virt), and caps store that kernel-virtual pointer.
  *
  * Counting: objects of the "counted" types (CNODE, TCB, ENDPOINT,
- * NOTIFICATION) carry a struct kobj_header whose `refs` is the number of
+ * NOTIFICATION, VSPACE) carry a struct kobj_header whose `refs` is the number of
  * caps naming the object, anywhere. Copy and mint add one, delete removes
  * one, move and mutate change nothing; the cap whose deletion takes refs to
  * 0 is the final cap and the type's destroy hook runs. The header is the
@@ -35,7 +35,7 @@
 #define OBJ_ENDPOINT_BITS 6
 #define OBJ_NOTIFICATION_BITS 6
 #define OBJ_PAGE_TABLE_BITS 12
-#define OBJ_VSPACE_BITS 12
+#define OBJ_VSPACE_BITS 13 /* a page of kernel state, then the root table */
 #define OBJ_UNTYPED_MIN_BITS 12 /* 4 KiB */
 #define OBJ_UNTYPED_MAX_BITS 47 /* 128 TiB */
 #define OBJ_FRAME_BITS 12

@@ -166,3 +166,14 @@ void kernel_idle_then_shutdown(unsigned wait_ticks, int status, const char *why)
             (unsigned long long)(ticks - start));
     kernel_shutdown(status, why);
 }
+
+/* ---- Read-only view for the invariant checker (kernel/invariants.c) ---- */
+#include "invariants.h"
+
+void sched_get_view(struct sched_view *view)
+{
+    view->head = ready_head;
+    view->tail = ready_tail;
+    view->words = ready_words;
+    view->summary = ready_summary;
+}

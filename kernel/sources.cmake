@@ -6,9 +6,15 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/endpoint.c
   ${CMAKE_SOURCE_DIR}/kernel/notification.c
   ${CMAKE_SOURCE_DIR}/kernel/syscall.c
+  ${CMAKE_SOURCE_DIR}/kernel/invariants.c
   ${CMAKE_SOURCE_DIR}/kernel/fault.c
   ${CMAKE_SOURCE_DIR}/kernel/irq.c
+  ${CMAKE_SOURCE_DIR}/kernel/irq_handler.c
+  ${CMAKE_SOURCE_DIR}/kernel/ioport.c
   ${CMAKE_SOURCE_DIR}/kernel/vspace.c
+  ${CMAKE_SOURCE_DIR}/kernel/vspace_object.c
+  ${CMAKE_SOURCE_DIR}/kernel/frame.c
+  ${CMAKE_SOURCE_DIR}/kernel/page_table.c
   ${CMAKE_SOURCE_DIR}/kernel/object.c
   ${CMAKE_SOURCE_DIR}/kernel/cdt.c
   ${CMAKE_SOURCE_DIR}/kernel/cnode.c

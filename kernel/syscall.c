@@ -7,6 +7,7 @@
 
 #include "arch.h"
 #include "cnode.h"
+#include "invariants.h"
 #include "invoke.h"
 #include "ipc.h"
 #include "kernel.h"
@@ -66,6 +67,13 @@ static long sys_debug_cap_identify(struct thread *t)
     return (long)(cap_type(&slot->cap) | cap_rights(&slot->cap) << 8);
 }
 
+/* A debug aid for tests: the number of broken kernel invariants. */
+static long sys_debug_check_invariants(struct thread *t)
+{
+    struct invariant_report report;
+    return (long)invariants_check(t, &report);
+}
+
 typedef long (*syscall_fn)(struct thread *t);
 
 static const syscall_fn syscall_table[BK_SYS_COUNT] = {
@@ -74,6 +82,7 @@ static const syscall_fn syscall_table[BK_SYS_COUNT] = {
     [BK_SYS_DEBUG_TICKS] = sys_debug_ticks,
     [BK_SYS_THREAD_EXIT] = sys_thread_exit,
     [BK_SYS_DEBUG_CAP_IDENTIFY] = sys_debug_cap_identify,
+    [BK_SYS_DEBUG_CHECK_INVARIANTS] = sys_debug_check_invariants,
 };
 
 /* The IPC syscalls name a capability in argument 0: an endpoint, a

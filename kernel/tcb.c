@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "thread.h"
 #include "vspace.h"
+#include "vspace_object.h"
 
 static struct thread *invoked_thread(const struct invocation *inv)
 {
@@ -48,7 +49,7 @@ void tcb_destroy(const cap_t *final_cap)
         t->bound_notification->bound_thread = NULL;
         t->bound_notification = NULL;
     }
-    t->vspace = NULL;
+    vspace_remove_thread(t);
 }
 
 /* The kernel view of a user IPC buffer: page aligned, mapped read-write. */
@@ -78,7 +79,12 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
         return err;
     if (cap_type(&root->cap) != CAP_CNODE)
         return KERR_INVALID_CAPABILITY;
-    err = find_ipc_buffer(inv->caller->vspace, inv->args[2], &buffer);
+    struct vspace_object *vs;
+    err = vspace_cap_arg(inv, inv->args[2], &vs, info);
+    if (err != KERR_OK)
+        return err;
+    /* The IPC buffer is an address of the thread's new space. */
+    err = find_ipc_buffer(&vs->arch, inv->args[3], &buffer);
     if (err != KERR_OK)
         return err;
     /* Checked what can be checked; the new root cap may still be refused
@@ -88,10 +94,13 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
                        : cnode_copy(root, &fresh, CAP_RIGHTS_ALL, info);
     if (err != KERR_OK)
         return err;
+    /* Join the space before the old CSpace root goes: that delete may
+     * destroy the space (its last cap was only reachable from there), and
+     * then it stops this thread like any other of its threads. */
+    t->ipc_buffer = buffer;
+    vspace_add_thread(vs, t);
     cnode_delete(&t->cspace_root);
     cnode_move(&fresh, &t->cspace_root, info);
-    t->ipc_buffer = buffer;
-    t->vspace = inv->caller->vspace;
     return KERR_OK;
 }
 

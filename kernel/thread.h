@@ -48,6 +48,9 @@ struct thread {
     struct kobj_header header;      /* first: the TCB object's reference count */
     arch_regs_t regs;               /* saved user registers */
     arch_vspace_t *vspace;          /* address space it runs in; NULL until configured */
+    /* The other threads of its VSpace object (vspace_object.c), so that
+     * destroying the space can stop them. */
+    struct thread *vspace_next, *vspace_prev;
     struct cte cspace_root;         /* a copy of its root CNode cap (a child in the CDT) */
     struct bk_ipc_buffer *ipc_buffer; /* kernel view of its IPC buffer, NULL if none */
     enum thread_state state;

@@ -6,4 +6,5 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/string.c
   ${CMAKE_SOURCE_DIR}/libsys/src/errors.c
   ${CMAKE_SOURCE_DIR}/libsys/src/thread.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/slots.c
 )

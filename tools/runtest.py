@@ -64,6 +64,9 @@ def main():
             print("FAIL: " + p)
         return 1
     print(f"PASS: {bkqemu.describe_exit(a.arch, code)}; {len(a.expect)} expected lines found")
+    closing = re.findall(r"^(?:\S+ )?(?:\S+: )?\d+ passed, \d+ failed.*$", output, re.M)
+    if closing:
+        print(f"SUITE {a.arch}: {closing[-1].strip()}")
     return 0
 
 

@@ -9,6 +9,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/x86_64/vspace.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/apic.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/ioapic.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/ioport.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/selftest.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.S
   ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.c

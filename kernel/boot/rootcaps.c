@@ -12,7 +12,8 @@
 
 static struct cte *root_slots;
 
-BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, struct memmap *mem)
+BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vspace_cap,
+                                      struct memmap *mem)
 {
     unsigned bits = BK_ROOT_CNODE_BITS + CNODE_SLOT_BITS;
     paddr_t pa = memmap_alloc_aligned(mem, bits, ROOTCAPS_ALLOC_MIN);
@@ -25,6 +26,14 @@ BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, struct me
     root_slots = cnode_slots(&cap);
     cnode_boot_install(&root_slots[BK_CAP_ROOT_CNODE], cap);
     cnode_boot_install(&root_slots[BK_CAP_ROOT_TCB], tcb_cap);
+    cnode_boot_install(&root_slots[BK_CAP_ROOT_VSPACE], vspace_cap);
+    /* The control caps name no object: they are the authority itself. */
+    cnode_boot_install(&root_slots[BK_CAP_IRQ_CONTROL],
+                       cap_make_object(CAP_IRQ_CONTROL, NULL, CAP_RIGHTS_ALL));
+#ifdef ARCH_HAS_IOPORTS
+    cnode_boot_install(&root_slots[BK_CAP_IOPORT_CONTROL],
+                       cap_make_object(CAP_IOPORT_CONTROL, NULL, CAP_RIGHTS_ALL));
+#endif
     struct kerror_info info;
     if (cnode_copy(&root_slots[BK_CAP_ROOT_CNODE], &t->cspace_root, CAP_RIGHTS_ALL, &info) !=
         KERR_OK)

@@ -12,9 +12,11 @@
 #include "thread.h"
 
 /* Makes the root CNode from `mem`, puts its cap in slot BK_CAP_ROOT_CNODE and
- * a copy in the thread's CSpace root, and the thread's TCB cap in slot
- * BK_CAP_ROOT_TCB. Panics if memory runs out. */
-void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, struct memmap *mem);
+ * a copy in the thread's CSpace root, the thread's TCB cap in slot
+ * BK_CAP_ROOT_TCB and its VSpace cap in BK_CAP_ROOT_VSPACE. Panics if
+ * memory runs out. */
+void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vspace_cap,
+                            struct memmap *mem);
 
 /* Hands every free range of `mem` to the root task as untyped caps (the
  * largest naturally aligned power-of-two blocks that fit), in root CNode

@@ -13,6 +13,7 @@
 #include "elf.h"
 #include "kernel.h"
 #include "object.h"
+#include "vspace_object.h"
 
 /* Keep the root task's pages out of the first MiB (firmware and DMA areas). */
 #define BOOT_ALLOC_MIN MB(1)
@@ -113,13 +114,24 @@ static struct thread *make_root_thread(struct memmap *mem, cap_t *cap)
     return t;
 }
 
-struct thread *roottask_create(arch_vspace_t *vs, const struct boot_params *bp,
-                               const struct bootimage *img, paddr_t image_pa, struct memmap *mem)
+/* The root task's address space is a VSpace object like any other, made
+ * from boot memory; its cap goes to slot BK_CAP_ROOT_VSPACE. The tables
+ * the loader adds below its root have no caps: the root task cannot unmap
+ * its own image, stack or boot info. */
+static cap_t make_root_vspace(struct memmap *mem)
 {
-    struct loader l = { mem, vs };
-    paddr_t root = alloc_zeroed_page(&l);
-    if (!root || !arch_vspace_init(vs, root))
-        panic("root task: cannot create its address space");
+    paddr_t pa = memmap_alloc_aligned(mem, OBJ_VSPACE_BITS, BOOT_ALLOC_MIN);
+    if (!pa)
+        panic("root task: no memory for its VSpace");
+    return object_create(CAP_VSPACE, pa, OBJ_VSPACE_BITS, false);
+}
+
+struct thread *roottask_create(const struct boot_params *bp, const struct bootimage *img,
+                               paddr_t image_pa, struct memmap *mem)
+{
+    cap_t vspace_cap = make_root_vspace(mem);
+    struct vspace_object *vs = vspace_of_cap(&vspace_cap);
+    struct loader l = { mem, &vs->arch };
     vaddr_t entry;
     load_program(&l, &img->modules[img->root_index], &entry);
     map_stack(&l);
@@ -130,13 +142,13 @@ struct thread *roottask_create(arch_vspace_t *vs, const struct boot_params *bp,
     cap_t tcb_cap;
     struct thread *t = make_root_thread(mem, &tcb_cap);
     t->ipc_buffer = map_block(&l, BK_ROOT_IPC_BUFFER_VADDR, 1, VM_READ | VM_WRITE, "IPC buffer");
-    rootcaps_create_cspace(t, tcb_cap, mem);
+    rootcaps_create_cspace(t, tcb_cap, vspace_cap, mem);
     /* Last: what is still free becomes the root task's untyped memory. */
     bootinfo_fill(bi, bp, img, mem);
     bi->ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
     rootcaps_create_untyped(mem, bi);
 
-    t->vspace = vs;
+    vspace_add_thread(vs, t);
     arch_regs_init(&t->regs, entry, BK_ROOT_STACK_TOP, BK_ROOT_BOOTINFO_VADDR);
     return t;
 }

@@ -10,10 +10,9 @@
 #include "boot/memmap.h"
 #include "thread.h"
 
-/* Builds the root task (its TCB object, address space, CSpace) using pages
+/* Builds the root task (its TCB and VSpace objects, CSpace) using pages
  * from `mem` and returns its thread, configured but not yet runnable;
  * panics with a clear message if the root program is malformed or memory
  * runs out. `image_pa` is the boot image's physical address. */
-struct thread *roottask_create(arch_vspace_t *vs, const struct boot_params *bp,
-                               const struct bootimage *img, paddr_t image_pa,
-                               struct memmap *mem);
+struct thread *roottask_create(const struct boot_params *bp, const struct bootimage *img,
+                               paddr_t image_pa, struct memmap *mem);

@@ -4,10 +4,11 @@
  */
 #include <bulkhead/sys.h>
 
-long bk_thread_start(bk_cptr_t tcb, bk_cptr_t cspace, void (*entry)(uint64_t), uint64_t arg,
-                     void *stack, size_t stack_size, uint64_t ipc_buffer, unsigned priority)
+long bk_thread_start(bk_cptr_t tcb, bk_cptr_t cspace, bk_cptr_t vspace,
+                     void (*entry)(uint64_t), uint64_t arg, void *stack, size_t stack_size,
+                     uint64_t ipc_buffer, unsigned priority)
 {
-    long r = sys_tcb_configure(tcb, cspace, 0, ipc_buffer);
+    long r = sys_tcb_configure(tcb, cspace, 0, vspace, ipc_buffer);
     if (r == 0)
         r = sys_tcb_set_priority(tcb, BK_CAP_ROOT_TCB, priority);
     if (r == 0)

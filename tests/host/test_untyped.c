@@ -107,7 +107,7 @@ static void test_retype_every_type(void)
     } cases[] = {
         { CAP_UNTYPED, 12, 4096 },      { CAP_CNODE, 3, 512 },       { CAP_TCB, 0, 2048 },
         { CAP_ENDPOINT, 0, 64 },        { CAP_NOTIFICATION, 0, 64 }, { CAP_FRAME, 12, 4096 },
-        { CAP_PAGE_TABLE, 0, 4096 },    { CAP_VSPACE, 0, 4096 },
+        { CAP_PAGE_TABLE, 0, 4096 },    { CAP_VSPACE, 0, 8192 },
         { CAP_FRAME, ARCH_LARGE_PAGE_BITS, 1u << ARCH_LARGE_PAGE_BITS },
     };
     CHECK_EQ(retype(&w.boot[0], CAP_FRAME, ARCH_LARGE_PAGE_BITS, &s[20], 1),

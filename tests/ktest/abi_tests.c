@@ -98,7 +98,26 @@ static int test_yield_returns(struct ktest_env *env)
     return 0;
 }
 
+static int test_slot_allocator(struct ktest_env *env)
+{
+    /* Beyond the tests' own window of 256 slots. */
+    uint64_t first = kt_slots() + 256, end = first + 8;
+    bk_slots_init(first, end);
+    uint64_t a = bk_slot_alloc(), b = bk_slots_alloc_range(3), c = bk_slots_alloc_range(5);
+    KT_CHECK(a == first && b == first + 1 && c == 0); /* only 4 left: no run of 5 */
+    KT_CHECK(bk_slots_alloc_range(4) == first + 4);
+    KT_CHECK(bk_slot_alloc() == 0);
+    bk_slot_free(b + 1);
+    KT_CHECK(bk_slot_alloc() == b + 1);
+    /* A slot from the allocator is empty and usable. */
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, a, 1));
+    KT_CHECK(kt_type(a) == BK_OBJ_ENDPOINT);
+    KT_OK(sys_cnode_delete(BK_CAP_ROOT_CNODE, a, BK_WORD_BITS));
+    return 0;
+}
+
 const struct ktest abi_tests[] = {
+    { "libsys: the slot allocator hands out empty slots and runs", test_slot_allocator },
     { "abi: invoking an empty slot fails with FAILED_LOOKUP (missing capability)",
       test_empty_slot_is_failed_lookup },
     { "abi: an address beyond the root CNode fails with a guard mismatch",

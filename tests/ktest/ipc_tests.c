@@ -30,7 +30,7 @@ static long start_faulting(uint64_t s, void (*fn)(uint64_t))
 {
     long r = sys_tcb_set_fault_endpoint(s, s + 1);
     if (r == 0)
-        r = bk_thread_start(s, ROOT, fn, s, stack, STACK_SIZE,
+        r = bk_thread_start(s, ROOT, BK_CAP_ROOT_VSPACE, fn, s, stack, STACK_SIZE,
                             (uint64_t)(uintptr_t)&helper_buffer.b, 100);
     return r;
 }
@@ -177,7 +177,7 @@ static void call_with_cap(uint64_t ep, uint64_t cap, struct bk_msg *m)
 
 static int start_receiver(uint64_t s)
 {
-    return (int)bk_thread_start(s, ROOT, cap_receiver, s, stack, STACK_SIZE,
+    return (int)bk_thread_start(s, ROOT, BK_CAP_ROOT_VSPACE, cap_receiver, s, stack, STACK_SIZE,
                                 (uint64_t)(uintptr_t)&helper_buffer.b, 100);
 }
 
@@ -252,7 +252,7 @@ static int test_bound_notification_ends_endpoint_wait(struct ktest_env *env)
     KT_OK(sys_tcb_bind_notification(s, s + 2));
     KT_OK(sys_cnode_mint(ROOT, s + 4, W, ROOT, s + 2, W, BK_RIGHT_WRITE, 0x8));
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
-    KT_OK(bk_thread_start(s, ROOT, bound_waiter, s, stack, STACK_SIZE, 0, 100));
+    KT_OK(bk_thread_start(s, ROOT, BK_CAP_ROOT_VSPACE, bound_waiter, s, stack, STACK_SIZE, 0, 100));
     KT_CHECK(progress == 0); /* it blocked in recv */
     struct bk_msg m = { 0 };
     sys_send(s + 4, &m); /* the signal wakes it; it runs at once */
@@ -270,7 +270,7 @@ static int test_bound_notification_already_signalled(struct ktest_env *env)
     struct bk_msg m = { 0 };
     sys_send(s + 4, &m);
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
-    KT_OK(bk_thread_start(s, ROOT, bound_waiter, s, stack, STACK_SIZE, 0, 100));
+    KT_OK(bk_thread_start(s, ROOT, BK_CAP_ROOT_VSPACE, bound_waiter, s, stack, STACK_SIZE, 0, 100));
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
     KT_CHECK(progress == (0x3 << 8)); /* recv returned at once with the bits */
     return 0;

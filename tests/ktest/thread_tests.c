@@ -42,7 +42,7 @@ static int make_objects(struct ktest_env *env, uint64_t s, unsigned tcbs, unsign
 
 static long start(uint64_t tcb, unsigned i, void (*fn)(uint64_t), uint64_t arg, unsigned prio)
 {
-    return bk_thread_start(tcb, ROOT, fn, arg, stacks[i], STACK_SIZE, 0, prio);
+    return bk_thread_start(tcb, ROOT, BK_CAP_ROOT_VSPACE, fn, arg, stacks[i], STACK_SIZE, 0, prio);
 }
 
 /* Sets the root task's own priority (it starts at 255). */
@@ -187,8 +187,8 @@ static int test_long_message_through_ipc_buffers(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
     KT_CHECK(make_objects(env, s, 1, 1, 0) == 0);
-    KT_OK(bk_thread_start(TCB(s, 0), ROOT, summing_server, 1ull << 32 | s, stacks[1], STACK_SIZE,
-                          (uint64_t)(uintptr_t)&helper_buffers[1].b, 200));
+    KT_OK(bk_thread_start(TCB(s, 0), ROOT, BK_CAP_ROOT_VSPACE, summing_server, 1ull << 32 | s,
+                          stacks[1], STACK_SIZE, (uint64_t)(uintptr_t)&helper_buffers[1].b, 200));
     struct bk_msg m = { .info = bk_msginfo(0, 20), .mr = { 1, 2, 3, 4 } };
     uint64_t want = 1 + 2 + 3 + 4;
     for (unsigned i = 4; i < 20; i++) {
@@ -357,12 +357,15 @@ static int test_configure_errors(struct ktest_env *env)
     uint64_t s = kt_slots();
     KT_CHECK(make_objects(env, s, 1, 1, 0) == 0);
     KT_EXPECT_ERR(sys_tcb_resume(TCB(s, 0)), BK_ERR_ILLEGAL_OPERATION); /* not configured */
-    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), EP(s, 0), 0, 0), BK_ERR_INVALID_CAPABILITY);
-    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), ROOT, 0, 0x1234), BK_ERR_INVALID_ARGUMENT);
-    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), ROOT, 0, 0x7000000), BK_ERR_INVALID_ARGUMENT);
-    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), ROOT, 0, BK_ROOT_BOOTINFO_VADDR),
+    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), EP(s, 0), 0, BK_CAP_ROOT_VSPACE, 0),
+                  BK_ERR_INVALID_CAPABILITY);
+    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), ROOT, 0, BK_CAP_ROOT_VSPACE, 0x1234),
+                  BK_ERR_INVALID_ARGUMENT);
+    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), ROOT, 0, BK_CAP_ROOT_VSPACE, 0x7000000),
+                  BK_ERR_INVALID_ARGUMENT);
+    KT_EXPECT_ERR(sys_tcb_configure(TCB(s, 0), ROOT, 0, BK_CAP_ROOT_VSPACE, BK_ROOT_BOOTINFO_VADDR),
                   BK_ERR_INVALID_ARGUMENT); /* read-only page */
-    KT_OK(sys_tcb_configure(TCB(s, 0), ROOT, 0, 0));
+    KT_OK(sys_tcb_configure(TCB(s, 0), ROOT, 0, BK_CAP_ROOT_VSPACE, 0));
     KT_EXPECT_ERR(sys_tcb_suspend(BK_CAP_ROOT_TCB), BK_ERR_ILLEGAL_OPERATION);
     KT_EXPECT_ERR(sys_tcb_write_registers(BK_CAP_ROOT_TCB, 0, 0, 0, 0), BK_ERR_ILLEGAL_OPERATION);
     return 0;

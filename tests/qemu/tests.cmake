@@ -46,10 +46,22 @@ endif()
 set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
 bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi_tests.c
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
-                      ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c)
+                      ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
+                      ${ktest_dir}/vspace_tests.c
+                      ${ktest_dir}/irq_tests.c)
 bulkhead_boot_image(${arch} ktest-image ROOT ktest)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+
+# The robustness test (tests/fuzz): random syscalls under the kernel's
+# invariant checks, with a fixed default seed (bulkhead.seed=N picks another).
+set(fuzz_dir ${CMAKE_SOURCE_DIR}/tests/fuzz)
+bulkhead_user_program(${arch} fuzz SOURCES ${fuzz_dir}/main.c ${fuzz_dir}/pick.c
+                      ${fuzz_dir}/guard.c ${fuzz_dir}/ops.c ${fuzz_dir}/threads.c)
+bulkhead_boot_image(${arch} fuzz-image ROOT fuzz)
+bulkhead_qemu_test(fuzz --image ${out}/fuzz-image.img --status pass
+                   --expect "fuzz: .*, seed [0-9]+" --expect "fuzz: [0-9]+ operations, 0 violations"
+                   --expect "(?m)^1 passed, 0 failed" --reject "PANIC|invariant violated")
 
 # User faults: reported, the thread stops, the kernel keeps running.
 set(fault_kinds null-read write-code exec-data illegal privileged kernel-read write-bootinfo)
@@ -128,3 +140,6 @@ bulkhead_qemu_test(selftest-vspace --image ${out}/bootimage.img --status pass
 bulkhead_qemu_test(selftest-irq --image ${out}/bootimage.img --status pass
   --append "bulkhead.selftest=irq" --expect "selftest irq: ok: the interrupt arrives"
   --expect "selftest irq: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
+
+# The benchmark image and its instruction-count ceilings.
+include(${CMAKE_SOURCE_DIR}/tests/bench/bench.cmake)

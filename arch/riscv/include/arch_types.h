@@ -17,6 +17,7 @@
  * the table just below the root (Privileged 4.4.1). */
 #define ARCH_PT_LEVELS 2
 #define ARCH_LARGE_PAGE_BITS 21
+/* No ARCH_HAS_IOPORTS: RISC-V devices are all memory mapped. */
 
 /* A user thread's registers as saved on a trap. gpr[n] is register xn
  * (gpr[0] stays 0: x0 is hard-wired); pc is where the thread resumes

@@ -15,6 +15,8 @@
  * and the size of a large page: a PD entry with PS = 1 maps 2 MiB. */
 #define ARCH_PT_LEVELS 3
 #define ARCH_LARGE_PAGE_BITS 21
+/* x86 has an I/O port space: IOPort caps and the arch_ioport_* hooks. */
+#define ARCH_HAS_IOPORTS 1
 
 /*
  * A user thread's registers. The layout is the trap frame itself: on a trap

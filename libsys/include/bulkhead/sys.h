@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,13 +44,33 @@ static inline uint64_t bk_stack_top(void *stack, size_t size)
 #endif
 }
 
-/* Starts thread `tcb` (a TCB cap, already retyped) in this address space
- * and CSpace root `cspace`: entry(arg) runs on the given stack at
- * `priority` (checked against the MCP of the root task's TCB, BK_CAP_ROOT_TCB);
- * `ipc_buffer` is its IPC buffer page (or 0). The entry
+/* Starts thread `tcb` (a TCB cap, already retyped) with CSpace root
+ * `cspace` in the address space of the VSpace cap `vspace`: entry(arg)
+ * runs on the given stack at `priority` (checked against the MCP of the
+ * root task's TCB, BK_CAP_ROOT_TCB); `ipc_buffer` is its IPC buffer page
+ * (or 0). entry, stack and ipc_buffer are addresses in `vspace`, so it is
+ * usually the caller's own (BK_CAP_ROOT_VSPACE in the root task). The entry
  * function must end with sys_thread_exit(). Returns 0 or -BK_ERR_*. */
-long bk_thread_start(bk_cptr_t tcb, bk_cptr_t cspace, void (*entry)(uint64_t), uint64_t arg,
-                     void *stack, size_t stack_size, uint64_t ipc_buffer, unsigned priority);
+long bk_thread_start(bk_cptr_t tcb, bk_cptr_t cspace, bk_cptr_t vspace,
+                     void (*entry)(uint64_t), uint64_t arg, void *stack, size_t stack_size,
+                     uint64_t ipc_buffer, unsigned priority);
+
+/* ---- Slots of the root CNode (libsys/src/slots.c) ----------------------
+ * A bitmap allocator over root-CNode slots. Slot 0 is never handed out, so
+ * 0 means "none left". */
+
+/* Makes slots [first, end) available (bootinfo->first_free_slot and
+ * 1 << BK_ROOT_CNODE_BITS for the root task); all others count as taken. */
+void bk_slots_init(uint64_t first, uint64_t end);
+
+/* One empty slot, or 0. */
+uint64_t bk_slot_alloc(void);
+
+/* `count` consecutive empty slots (a retype window); the first, or 0. */
+uint64_t bk_slots_alloc_range(uint64_t count);
+
+/* Gives a slot back (the caller has emptied it). */
+void bk_slot_free(uint64_t slot);
 
 /* Message info word from its fields (length, label). */
 static inline uint64_t bk_msginfo(uint64_t label, uint64_t length)

@@ -1,0 +1,508 @@
+/*
+ * The invariant checker (see invariants.h): the rules cdt.h, cnode.c,
+ * object.h, thread.h, ipc.h and notification.c state, checked on the live
+ * kernel state a thread can reach.
+ *
+ * What it checks, in order:
+ *  1. the ready queues and their two-level bitmap (thread.h, sched.c);
+ *  2. the current thread: the caller, runnable, configured, not queued;
+ *  3. breadth first from the caller's CSpace root, every slot of every
+ *     CNode reached (through CNode caps, and the CSpace roots of the
+ *     threads named by TCB caps): derivation-tree links (cdt.h), a child
+ *     naming its parent's object or lying inside its parent untyped, cap
+ *     fields in range, counted objects alive (refs >= 1), the spare words
+ *     of a live CNode (cnode.c), and for each TCB, endpoint and notification
+ *     cap the object behind it: thread states against ready and wait
+ *     queues, Call pairings (caller / reply_from), bound notifications.
+ *
+ * Its own rules: it only reads; it allocates nothing (the CNode work list
+ * is a fixed array); it never recurses more than a few levels (a slot in a
+ * thread is checked only if its type is one a thread slot may hold); every
+ * walk has a bound, and reaching one is reported (`truncated`), not
+ * treated as a violation, except for list walks, where it means a cycle.
+ */
+#include "invariants.h"
+
+#include <stdarg.h>
+
+#include "cdt.h"
+#include "cnode.h"
+#include "ipc.h"
+#include "kernel.h"
+#include "object.h"
+
+#define INV_MAX_CNODES 256        /* CNodes walked per check */
+#define INV_MAX_SLOTS (1u << 17)  /* slots examined per check */
+#define INV_MAX_QUEUE 4096        /* longest ready or wait queue walked */
+#define INV_MAX_PRINTED 8         /* violations printed per check */
+
+struct cnode_ref {
+    struct cte *slots;
+    unsigned radix;
+};
+
+struct checker {
+    struct invariant_report *report;
+    const struct thread *caller;
+    struct sched_view sched;
+    struct cnode_ref cnodes[INV_MAX_CNODES]; /* found so far; walked in order */
+    unsigned cnode_count;
+};
+
+static void check_slot(struct checker *c, const struct cte *s);
+
+/* ---- Reporting ------------------------------------------------------------ */
+
+__attribute__((format(printf, 2, 3))) static void violation(struct checker *c,
+                                                            const char *fmt, ...)
+{
+    if (++c->report->violations > INV_MAX_PRINTED)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    kprintf("bulkhead: invariant violated: ");
+    kvprintf(fmt, ap);
+    kprintf("\n");
+    va_end(ap);
+}
+
+static const char *state_name(enum thread_state s)
+{
+    static const char *const names[] = {
+        [THREAD_INACTIVE] = "inactive",
+        [THREAD_RUNNABLE] = "runnable",
+        [THREAD_BLOCKED_SEND] = "blocked-send",
+        [THREAD_BLOCKED_RECV] = "blocked-recv",
+        [THREAD_BLOCKED_REPLY] = "blocked-reply",
+        [THREAD_BLOCKED_NOTIFICATION] = "blocked-notification",
+        [THREAD_EXITED] = "exited",
+        [THREAD_FAULTED] = "faulted",
+    };
+    return (unsigned)s <= THREAD_FAULTED ? names[s] : "invalid";
+}
+
+/* ---- The scheduler ---------------------------------------------------------- */
+
+static bool on_ready_queue(const struct checker *c, const struct thread *t)
+{
+    return t->ready_prev || c->sched.head[t->priority] == t;
+}
+
+static void check_ready_queue(struct checker *c, unsigned p)
+{
+    const struct thread *prev = NULL;
+    unsigned n = 0;
+    for (const struct thread *t = c->sched.head[p]; t; t = t->ready_next) {
+        if (++n > INV_MAX_QUEUE) {
+            violation(c, "ready queue %u: longer than %u threads (a cycle?)", p, INV_MAX_QUEUE);
+            return;
+        }
+        if (t->ready_prev != prev)
+            violation(c, "ready queue %u: thread %p: ready_prev %p, expected %p", p,
+                      (const void *)t, (const void *)t->ready_prev, (const void *)prev);
+        if (t->priority != p || t->state != THREAD_RUNNABLE || t == current_thread)
+            violation(c, "ready queue %u: thread '%s' has priority %u, state %s%s", p, t->name,
+                      t->priority, state_name(t->state), t == current_thread ? ", current" : "");
+        prev = t;
+    }
+    if (c->sched.tail[p] != prev)
+        violation(c, "ready queue %u: tail %p, last thread %p", p, (const void *)c->sched.tail[p],
+                  (const void *)prev);
+}
+
+static void check_scheduler(struct checker *c)
+{
+    for (unsigned w = 0; w < THREAD_PRIORITIES / 64; w++) {
+        if (((c->sched.summary >> w) & 1) != (c->sched.words[w] != 0))
+            violation(c, "ready bitmap: summary bit %u disagrees with word 0x%llx", w,
+                      (unsigned long long)c->sched.words[w]);
+    }
+    for (unsigned p = 0; p < THREAD_PRIORITIES; p++) {
+        bool bit = (c->sched.words[p / 64] >> (p % 64)) & 1;
+        if (bit != (c->sched.head[p] != NULL) || (c->sched.head[p] == NULL) != (c->sched.tail[p] == NULL))
+            violation(c, "ready queue %u: bit %d, head %p, tail %p", p, bit,
+                      (const void *)c->sched.head[p], (const void *)c->sched.tail[p]);
+        check_ready_queue(c, p);
+    }
+}
+
+static void check_current(struct checker *c)
+{
+    const struct thread *t = current_thread;
+    if (t != c->caller) {
+        violation(c, "current thread %p is not the caller %p", (const void *)t,
+                  (const void *)c->caller);
+        return;
+    }
+    if (t->state != THREAD_RUNNABLE || on_ready_queue(c, t) || !t->vspace)
+        violation(c, "current thread '%s': state %s, %s, vspace %p", t->name, state_name(t->state),
+                  on_ready_queue(c, t) ? "queued" : "not queued", (const void *)t->vspace);
+}
+
+/* ---- Wait queues ---------------------------------------------------------------- */
+
+/* Checks a wait queue [head .. tail]: links both ways, every thread waiting
+ * on `obj` in `state`. */
+static void check_wait_queue(struct checker *c, const void *obj, const char *what,
+                             const struct thread *head, const struct thread *tail,
+                             enum thread_state state)
+{
+    const struct thread *prev = NULL;
+    unsigned n = 0;
+    for (const struct thread *t = head; t; t = t->wait_next) {
+        if (++n > INV_MAX_QUEUE) {
+            violation(c, "%s %p: wait queue longer than %u (a cycle?)", what, obj, INV_MAX_QUEUE);
+            return;
+        }
+        if (t->wait_prev != prev || t->blocked_on != obj || t->state != state)
+            violation(c, "%s %p: queued thread '%s': state %s (expected %s), blocked_on %p, "
+                      "wait_prev %p (expected %p)", what, obj, t->name, state_name(t->state),
+                      state_name(state), t->blocked_on, (const void *)t->wait_prev,
+                      (const void *)prev);
+        prev = t;
+    }
+    if (tail != prev)
+        violation(c, "%s %p: wait queue tail %p, last thread %p", what, obj, (const void *)tail,
+                  (const void *)prev);
+}
+
+static bool in_queue(const struct thread *head, const struct thread *t)
+{
+    unsigned n = 0;
+    for (const struct thread *q = head; q && n < INV_MAX_QUEUE; q = q->wait_next, n++) {
+        if (q == t)
+            return true;
+    }
+    return false;
+}
+
+static void check_endpoint(struct checker *c, const struct endpoint *ep)
+{
+    if ((unsigned)ep->state > EP_RECEIVING || (ep->head == NULL) != (ep->state == EP_IDLE)) {
+        violation(c, "endpoint %p: state %u with head %p", (const void *)ep, (unsigned)ep->state,
+                  (const void *)ep->head);
+        return;
+    }
+    check_wait_queue(c, ep, "endpoint", ep->head, ep->tail,
+                     ep->state == EP_SENDING ? THREAD_BLOCKED_SEND : THREAD_BLOCKED_RECV);
+}
+
+static void check_notification(struct checker *c, const struct notification *n)
+{
+    if (n->head && (n->active || n->word))
+        violation(c, "notification %p: has waiters but is active %d, word 0x%llx",
+                  (const void *)n, n->active, (unsigned long long)n->word);
+    check_wait_queue(c, n, "notification", n->head, n->tail, THREAD_BLOCKED_NOTIFICATION);
+    if (n->bound_thread && n->bound_thread->bound_notification != n)
+        violation(c, "notification %p: bound to thread '%s', which is bound to %p",
+                  (const void *)n, n->bound_thread->name,
+                  (const void *)n->bound_thread->bound_notification);
+}
+
+/* ---- Threads ---------------------------------------------------------------------- */
+
+/* A blocked thread is on the queue of the object it waits on. */
+static void check_waiting(struct checker *c, const struct thread *t)
+{
+    const struct thread *head = NULL;
+    if (!t->blocked_on) {
+        violation(c, "thread '%s': %s but blocked on nothing", t->name, state_name(t->state));
+        return;
+    }
+    if (t->state == THREAD_BLOCKED_NOTIFICATION) {
+        head = ((const struct notification *)t->blocked_on)->head;
+    } else {
+        const struct endpoint *ep = t->blocked_on;
+        enum endpoint_state want = t->state == THREAD_BLOCKED_SEND ? EP_SENDING : EP_RECEIVING;
+        if (ep->state != want)
+            violation(c, "thread '%s': %s on endpoint %p in state %u", t->name,
+                      state_name(t->state), (const void *)ep, (unsigned)ep->state);
+        head = ep->head;
+    }
+    if (!in_queue(head, t))
+        violation(c, "thread '%s': %s on %p but not on its queue", t->name, state_name(t->state),
+                  t->blocked_on);
+}
+
+/* The one-shot reply pairing (thread.h): caller <-> reply_from. */
+static void check_call_pairing(struct checker *c, const struct thread *t)
+{
+    if (t->state == THREAD_BLOCKED_REPLY && (!t->reply_from || t->reply_from->caller != t))
+        violation(c, "thread '%s': waits for a reply from %p, which does not owe it one", t->name,
+                  (const void *)t->reply_from);
+    if (t->reply_from && t->state != THREAD_BLOCKED_REPLY)
+        violation(c, "thread '%s': %s but has reply_from %p", t->name, state_name(t->state),
+                  (const void *)t->reply_from);
+    if (t->caller && (t->caller->state != THREAD_BLOCKED_REPLY || t->caller->reply_from != t))
+        violation(c, "thread '%s': owes a reply to '%s', which is %s, waiting for %p", t->name,
+                  t->caller->name, state_name(t->caller->state),
+                  (const void *)t->caller->reply_from);
+}
+
+/* The thread's own slots: its CSpace root (a CNode cap) and fault endpoint. */
+static void check_thread_slots(struct checker *c, const struct thread *t)
+{
+    enum cap_type root = cap_type(&t->cspace_root.cap), fault = cap_type(&t->fault_endpoint.cap);
+    if ((root != CAP_NULL && root != CAP_CNODE) || (fault != CAP_NULL && fault != CAP_ENDPOINT)) {
+        violation(c, "thread '%s': CSpace root of type %u, fault endpoint of type %u", t->name,
+                  (unsigned)root, (unsigned)fault);
+        return;
+    }
+    check_slot(c, &t->cspace_root);
+    check_slot(c, &t->fault_endpoint);
+}
+
+static void check_thread(struct checker *c, const struct thread *t)
+{
+    c->report->threads++;
+    if ((unsigned)t->state > THREAD_FAULTED) {
+        violation(c, "thread %p: invalid state %u", (const void *)t, (unsigned)t->state);
+        return;
+    }
+    bool queued = on_ready_queue(c, t);
+    if (queued != (t->state == THREAD_RUNNABLE && t != current_thread))
+        violation(c, "thread '%s': %s and %s the ready queue", t->name, state_name(t->state),
+                  queued ? "on" : "not on");
+    if (t->state == THREAD_RUNNABLE && !t->vspace)
+        violation(c, "thread '%s': runnable but never configured", t->name);
+    bool waits = t->state == THREAD_BLOCKED_SEND || t->state == THREAD_BLOCKED_RECV ||
+                 t->state == THREAD_BLOCKED_NOTIFICATION;
+    if (waits)
+        check_waiting(c, t);
+    else if (t->blocked_on || t->wait_next || t->wait_prev)
+        violation(c, "thread '%s': %s but still linked on a wait queue (%p)", t->name,
+                  state_name(t->state), t->blocked_on);
+    if (t->in_fault && t->state != THREAD_BLOCKED_SEND && t->state != THREAD_BLOCKED_REPLY)
+        violation(c, "thread '%s': a fault in flight, but %s", t->name, state_name(t->state));
+    check_call_pairing(c, t);
+    if (t->bound_notification && t->bound_notification->bound_thread != t)
+        violation(c, "thread '%s': bound to notification %p, which is bound to %p", t->name,
+                  (const void *)t->bound_notification,
+                  (const void *)t->bound_notification->bound_thread);
+    check_thread_slots(c, t);
+}
+
+/* ---- Slots and caps -------------------------------------------------------------- */
+
+/* Adds a CNode to the walk unless it is there already. */
+static void push_cnode(struct checker *c, const cap_t *cap)
+{
+    struct cte *slots = cnode_slots(cap);
+    for (unsigned i = 0; i < c->cnode_count; i++) {
+        if (c->cnodes[i].slots == slots)
+            return;
+    }
+    if (c->cnode_count == INV_MAX_CNODES) {
+        c->report->truncated = true;
+        return;
+    }
+    c->cnodes[c->cnode_count++] = (struct cnode_ref){ slots, cap_cnode_radix(cap) };
+}
+
+/* The physical range an object cap covers; false for the types that name
+ * no memory (or whose size this file does not know). */
+static bool cap_range(const cap_t *cap, paddr_t *base, uint64_t *size)
+{
+    enum cap_type type = cap_type(cap);
+    unsigned bits;
+    struct kerror_info info;
+    switch (type) {
+    case CAP_UNTYPED:
+    case CAP_FRAME:
+        bits = type == CAP_UNTYPED ? cap_untyped_size_bits(cap) : cap_frame_size_bits(cap);
+        *base = cap->w[1];
+        break;
+    case CAP_CNODE:
+        bits = cap_cnode_radix(cap) + CNODE_SLOT_BITS;
+        *base = arch_virt_to_phys(cap_object(cap));
+        break;
+    case CAP_TCB:
+    case CAP_ENDPOINT:
+    case CAP_NOTIFICATION:
+        if (object_size_bits(type, 0, &bits, &info) != KERR_OK || bits == 0)
+            return false;
+        *base = arch_virt_to_phys(cap_object(cap));
+        break;
+    default:
+        return false;
+    }
+    if (bits > OBJ_UNTYPED_MAX_BITS)
+        return false;
+    *size = 1ull << bits;
+    return true;
+}
+
+/* A child names the same object as its parent (copy, mint), or lies inside
+ * its parent untyped (retype). Only the types whose derivation this file
+ * knows are checked. */
+static void check_derivation(struct checker *c, const struct cte *parent, const struct cte *s)
+{
+    enum cap_type pt = cap_type(&parent->cap), ct = cap_type(&s->cap);
+    if (pt == CAP_UNTYPED) {
+        paddr_t base, pbase;
+        uint64_t size, psize;
+        if (!cap_range(&s->cap, &base, &size) || !cap_range(&parent->cap, &pbase, &psize))
+            return;
+        if (base < pbase || base - pbase > psize || size > psize - (base - pbase))
+            violation(c, "slot %p: %s at 0x%llx (%llu bytes) outside its parent untyped 0x%llx",
+                      (const void *)s, object_type_name(ct), (unsigned long long)base,
+                      (unsigned long long)size, (unsigned long long)pbase);
+        return;
+    }
+    bool same_object = pt == CAP_CNODE || pt == CAP_TCB || pt == CAP_ENDPOINT ||
+                       pt == CAP_NOTIFICATION || pt == CAP_FRAME;
+    if (same_object && (ct != pt || s->cap.w[1] != parent->cap.w[1]))
+        violation(c, "slot %p: %s cap derived from a %s cap naming another object",
+                  (const void *)s, object_type_name(ct), object_type_name(pt));
+}
+
+/* Derivation-tree links of a non-empty slot (cdt.h's invariants). */
+static void check_links(struct checker *c, const struct cte *s)
+{
+    const struct cte *p = s->parent, *prev = s->prev_sibling, *next = s->next_sibling;
+    if (p && cap_is_null(&p->cap))
+        violation(c, "slot %p: its parent %p is empty", (const void *)s, (const void *)p);
+    if (!p && (prev || next))
+        violation(c, "slot %p: a root with siblings", (const void *)s);
+    if (prev && (prev->next_sibling != s || prev->parent != p))
+        violation(c, "slot %p: prev_sibling %p does not lead back", (const void *)s,
+                  (const void *)prev);
+    if (!prev && p && p->first_child != s)
+        violation(c, "slot %p: not on its parent's child list", (const void *)s);
+    if (next && (next->prev_sibling != s || next->parent != p))
+        violation(c, "slot %p: next_sibling %p does not lead back", (const void *)s,
+                  (const void *)next);
+    if (s->first_child && (s->first_child->parent != s || s->first_child->prev_sibling))
+        violation(c, "slot %p: first child %p has parent %p", (const void *)s,
+                  (const void *)s->first_child, (const void *)s->first_child->parent);
+    if (p && !cap_is_null(&p->cap))
+        check_derivation(c, p, s);
+}
+
+/* A counted object is alive while a cap names it. */
+static bool check_refs(struct checker *c, const struct cte *s)
+{
+    if (!cap_object(&s->cap)) {
+        violation(c, "slot %p: %s cap with no object", (const void *)s,
+                  object_type_name(cap_type(&s->cap)));
+        return false;
+    }
+    uint64_t refs = *object_refs(&s->cap);
+    if (refs == 0 || refs > (1ull << 40)) {
+        violation(c, "slot %p: %s %p has refs %llu", (const void *)s,
+                  object_type_name(cap_type(&s->cap)), cap_object(&s->cap),
+                  (unsigned long long)refs);
+        return false;
+    }
+    return true;
+}
+
+static void check_memory_cap(struct checker *c, const struct cte *s)
+{
+    const cap_t *cap = &s->cap;
+    bool untyped = cap_type(cap) == CAP_UNTYPED;
+    unsigned bits = untyped ? cap_untyped_size_bits(cap) : cap_frame_size_bits(cap);
+    bool size_ok = untyped ? bits >= OBJ_UNTYPED_MIN_BITS && bits <= OBJ_UNTYPED_MAX_BITS
+                           : bits == OBJ_FRAME_BITS || bits == OBJ_LARGE_FRAME_BITS;
+    if (!size_ok || !IS_ALIGNED(cap->w[1], 1ull << (bits & 63)) ||
+        (untyped && cap_untyped_free_index(cap) > (1ull << (bits & 63))))
+        violation(c, "slot %p: %s at 0x%llx, 2^%u bytes, watermark %llu", (const void *)s,
+                  object_type_name(cap_type(cap)), (unsigned long long)cap->w[1], bits,
+                  untyped ? (unsigned long long)cap_untyped_free_index(cap) : 0ull);
+}
+
+static void check_cnode_cap(struct checker *c, const struct cte *s)
+{
+    unsigned radix = cap_cnode_radix(&s->cap), guard_size = cap_cnode_guard_size(&s->cap);
+    uint64_t guard = cap_cnode_guard(&s->cap);
+    if (radix < CNODE_RADIX_MIN || radix > CNODE_RADIX_MAX || guard_size + radix > 64 ||
+        (guard_size < 64 && guard >> guard_size)) {
+        violation(c, "slot %p: CNode cap with radix %u, guard 0x%llx of %u bits", (const void *)s,
+                  radix, (unsigned long long)guard, guard_size);
+        return;
+    }
+    if (check_refs(c, s))
+        push_cnode(c, &s->cap);
+}
+
+/* The cap's own fields, and the object behind it. */
+static void check_cap(struct checker *c, const struct cte *s)
+{
+    switch (cap_type(&s->cap)) {
+    case CAP_UNTYPED:
+    case CAP_FRAME:
+        check_memory_cap(c, s);
+        break;
+    case CAP_CNODE:
+        check_cnode_cap(c, s);
+        break;
+    case CAP_TCB:
+        if (check_refs(c, s))
+            check_thread(c, tcb_thread(&s->cap));
+        break;
+    case CAP_ENDPOINT:
+        if (check_refs(c, s))
+            check_endpoint(c, cap_object(&s->cap));
+        break;
+    case CAP_NOTIFICATION:
+        if (check_refs(c, s))
+            check_notification(c, cap_object(&s->cap));
+        break;
+    default:
+        break;
+    }
+}
+
+static void check_slot(struct checker *c, const struct cte *s)
+{
+    enum cap_type type = cap_type(&s->cap);
+    c->report->slots++;
+    if ((unsigned)type >= CAP_TYPE_COUNT) {
+        violation(c, "slot %p: invalid cap type %u", (const void *)s, (unsigned)type);
+        return;
+    }
+    if (type == CAP_NULL) {
+        if (s->parent || s->first_child || s->next_sibling || s->prev_sibling)
+            violation(c, "slot %p: empty but linked in the derivation tree", (const void *)s);
+        return;
+    }
+    check_links(c, s);
+    check_cap(c, s);
+}
+
+/* Every slot of a live CNode; slot 0's spare word is its header (checked
+ * through the caps), the others' are 0 (cnode.c). */
+static void walk_cnode(struct checker *c, const struct cnode_ref *cn)
+{
+    uint64_t count = 1ull << cn->radix;
+    for (uint64_t i = 0; i < count; i++) {
+        if (c->report->slots >= INV_MAX_SLOTS) {
+            c->report->truncated = true;
+            return;
+        }
+        if (i > 0 && cn->slots[i].spare.raw != 0)
+            violation(c, "CNode %p: slot %llu has spare word 0x%llx", (const void *)cn->slots,
+                      (unsigned long long)i, (unsigned long long)cn->slots[i].spare.raw);
+        check_slot(c, &cn->slots[i]);
+    }
+}
+
+uint64_t invariants_check(struct thread *t, struct invariant_report *report)
+{
+    static struct checker c; /* too big for a kernel stack; syscalls do not nest */
+    *report = (struct invariant_report){ 0 };
+    c.report = report;
+    c.caller = t;
+    c.cnode_count = 0;
+    sched_get_view(&c.sched);
+    check_scheduler(&c);
+    check_current(&c);
+    check_thread(&c, t); /* pushes its CSpace root, where the walk starts */
+    for (unsigned i = 0; i < c.cnode_count && report->slots < INV_MAX_SLOTS; i++)
+        walk_cnode(&c, &c.cnodes[i]);
+    report->cnodes = c.cnode_count;
+    if (report->violations > INV_MAX_PRINTED)
+        kprintf("bulkhead: ... %llu invariant violations in all\n",
+                (unsigned long long)report->violations);
+    return report->violations;
+}

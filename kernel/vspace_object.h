@@ -1,0 +1,127 @@
+/*
+ * The paging-structure objects: VSpace (an address space root), PageTable
+ * (one translation table) and Frame (a page of memory), built on the arch
+ * hooks of kernel/arch.h ("Paging-structure objects").
+ *
+ * VSpace object (2^OBJ_VSPACE_BITS = 8 KiB of retyped memory): the first
+ * page is a struct vspace_object (counted: its kobj_header comes first),
+ * the second page is the root translation table, every byte of which
+ * belongs to the MMU. Each live VSpace holds an ASID: a 16-bit name that
+ * frame and page-table caps record instead of a pointer, so a cap that
+ * outlives its VSpace finds nothing (vspace_by_asid() returns NULL) instead
+ * of reused memory. The low VSPACE_ASID_INDEX_BITS select a slot of the
+ * kernel's ASID table; the high bits count how often that slot was handed
+ * out, so a name comes back only after 16 reuses of its slot.
+ *
+ * Where caps record a mapping:
+ *   FRAME       cap.h's cap_frame_set_mapping(): the ASID and vaddr;
+ *   PAGE_TABLE  w2 (free for object code, see cap.h): vaddr | level << 16 |
+ *               ASID; the vaddr is aligned to what the table translates
+ *               (2 MiB at least), so its low 21 bits are free.
+ * ASID 0 means "not mapped" in both.
+ */
+#pragma once
+
+#include "arch.h"
+#include "cap.h"
+#include "errors.h"
+#include "object.h"
+
+struct thread;
+struct invocation;
+
+#define VSPACE_ASID_INDEX_BITS 12
+#define VSPACE_ASID_COUNT (1u << VSPACE_ASID_INDEX_BITS) /* slot 0 unused */
+#define VSPACE_ROOT_OFFSET ARCH_PAGE_SIZE /* the root table: the object's second page */
+
+struct vspace_object {
+    struct kobj_header header; /* first: counted like TCBs and endpoints */
+    arch_vspace_t arch;        /* what threads run in (thread->vspace points here) */
+    struct thread *threads;    /* configured in it, linked by vspace_next/prev */
+    uint16_t asid;             /* 0: the ASID table was full, nothing can be mapped */
+};
+
+_Static_assert(sizeof(struct vspace_object) <= VSPACE_ROOT_OFFSET, "fits the first page");
+_Static_assert((1u << OBJ_VSPACE_BITS) == 2 * ARCH_PAGE_SIZE, "header page + root table");
+
+static inline struct vspace_object *vspace_of_cap(const cap_t *cap)
+{
+    return (struct vspace_object *)cap_object(cap);
+}
+
+/* The address bits a table at `level` translates, log2 of the span it
+ * covers: 21 for the table of 4 KiB pages (level 1), 9 more per level. */
+static inline unsigned vspace_level_span_bits(unsigned level)
+{
+    return 12 + 9 * level;
+}
+
+/* ---- PAGE_TABLE cap mapping record (w2) ---------------------------------- */
+
+#define PT_CAP_ASID_MASK 0xffffull
+#define PT_CAP_LEVEL_SHIFT 16
+#define PT_CAP_LEVEL_MASK 0x3ull
+#define PT_CAP_VADDR_MASK (~0ull << ARCH_LARGE_PAGE_BITS)
+
+static inline unsigned pt_cap_mapped_asid(const cap_t *c)
+{
+    return (unsigned)(c->w[2] & PT_CAP_ASID_MASK);
+}
+
+static inline unsigned pt_cap_mapped_level(const cap_t *c)
+{
+    return (unsigned)((c->w[2] >> PT_CAP_LEVEL_SHIFT) & PT_CAP_LEVEL_MASK);
+}
+
+static inline vaddr_t pt_cap_mapped_vaddr(const cap_t *c)
+{
+    return (vaddr_t)(c->w[2] & PT_CAP_VADDR_MASK);
+}
+
+/* Records where the table is; (0, 0, 0) means unmapped. */
+static inline void pt_cap_set_mapping(cap_t *c, vaddr_t vaddr, unsigned level, unsigned asid)
+{
+    c->w[2] = ((uint64_t)vaddr & PT_CAP_VADDR_MASK) |
+              ((uint64_t)level & PT_CAP_LEVEL_MASK) << PT_CAP_LEVEL_SHIFT |
+              ((uint64_t)asid & PT_CAP_ASID_MASK);
+}
+
+/* ---- VSpace objects (vspace_object.c) ------------------------------------ */
+
+/* Retype hook: the zeroed 8 KiB object at physical `pa` becomes an empty
+ * address space (kernel half installed) with an ASID if one is free. */
+void vspace_object_init(const cap_t *cap, paddr_t pa);
+
+/* Destroy hook (object.c): stops every thread configured in the space,
+ * frees its ASID and its TLB tag. */
+void vspace_destroy(const cap_t *final_cap);
+
+/* The live VSpace named `asid`, or NULL (never mapped, or destroyed). */
+struct vspace_object *vspace_by_asid(unsigned asid);
+
+/* Resolves a method's VSpace cap argument: FAILED_LOOKUP, or
+ * INVALID_CAPABILITY if the cap is not a VSpace cap. */
+kerror_t vspace_cap_arg(struct invocation *inv, uint64_t cptr, struct vspace_object **out,
+                        struct kerror_info *info);
+
+/* Makes `vs` the address space `t` runs in (leaving its previous one). */
+void vspace_add_thread(struct vspace_object *vs, struct thread *t);
+
+/* `t` leaves its address space (TCB destroyed or reconfigured); its
+ * vspace becomes NULL. */
+void vspace_remove_thread(struct thread *t);
+
+/* ---- Per-cap hooks (frame.c, page_table.c) -------------------------------- */
+
+/* A frame cap was deleted: its mapping, if any, goes with it. */
+void frame_cap_deleted(const cap_t *cap);
+
+/* A page-table cap was deleted: the table leaves its VSpace. */
+void page_table_cap_deleted(const cap_t *cap);
+
+/* The error a failed arch map reports: BAD_ADDRESS is INVALID_ARGUMENT,
+ * ALREADY_MAPPED is DELETE_FIRST, MISSING_TABLE is FAILED_LOOKUP with
+ * the missing level (bits_needed) and the address bits it would
+ * translate (bits_left). */
+kerror_t vspace_map_error(enum arch_map_result r, unsigned missing_level,
+                          struct kerror_info *info);

@@ -1,0 +1,10 @@
+# The Bulkhead side of the IPC benchmark for ${arch} (included from
+# tests/qemu/tests.cmake): the bench root task, its boot image, and the
+# instruction-ceiling regression test (tools/bench/run.py --check).
+bulkhead_user_program(${arch} bench SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/bench.c)
+bulkhead_boot_image(${arch} bench-image ROOT bench)
+add_test(NAME ${arch}/bench-ceilings
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench/run.py --arch ${arch}
+          --build-dir ${CMAKE_BINARY_DIR} --iterations 1000 --check
+          --ceilings ${CMAKE_SOURCE_DIR}/tools/bench/ceilings.json --out-dir ${CMAKE_BINARY_DIR}/bench-check)
+set_tests_properties(${arch}/bench-ceilings PROPERTIES LABELS "qemu;${arch};bench" TIMEOUT 300)

@@ -1,0 +1,219 @@
+/*
+ * The Bulkhead side of the IPC benchmark: a root task that times kernel
+ * operations with the CPU's instruction counter. Run under QEMU with
+ * `-icount shift=0` (tools/bench/run.py), x86-64's TSC and RISC-V's
+ * instret advance by exactly one per guest instruction, so a difference is
+ * an instruction count (user and kernel, both threads, stubs included).
+ *
+ * Each operation: a warm-up, then ITERATIONS timed repetitions, each timed
+ * on its own; the result line is
+ *   BENCH {"arch": ..., "system": "bulkhead", "operation": ..., "unit":
+ *          "instructions", "min": ..., "median": ..., "p99": ..., "iterations": ...}
+ * The kernel command line may say "bench.iterations=N".
+ */
+#include <bulkhead/sys.h>
+
+#define MAX_ITERATIONS 20000
+#define WARMUP 1000
+#define STACK_SIZE 8192
+
+static uint64_t samples[MAX_ITERATIONS];
+static unsigned iterations = 10000;
+static uint8_t server_stack[STACK_SIZE] __attribute__((aligned(16)));
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(4096))) server_buffer;
+static uint64_t next_slot;
+static uint64_t untyped;
+
+/* The guest instruction counter (see the file comment). */
+static inline uint64_t counter(void)
+{
+#if defined(__x86_64__)
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+#else
+    uint64_t v;
+    __asm__ volatile("rdinstret %0" : "=r"(v));
+    return v;
+#endif
+}
+
+static void sort(uint64_t *v, unsigned n)
+{
+    /* Shell sort: no recursion, fine for 20,000 values. */
+    for (unsigned gap = n / 2; gap; gap /= 2) {
+        for (unsigned i = gap; i < n; i++) {
+            uint64_t x = v[i];
+            unsigned j = i;
+            for (; j >= gap && v[j - gap] > x; j -= gap)
+                v[j] = v[j - gap];
+            v[j] = x;
+        }
+    }
+}
+
+static void report(const struct bk_bootinfo *bi, const char *op)
+{
+    sort(samples, iterations);
+    debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
+                 "\"unit\": \"instructions\", \"min\": %llu, \"median\": %llu, \"p99\": %llu, "
+                 "\"iterations\": %u}\n",
+                 bi->arch, op, (unsigned long long)samples[0],
+                 (unsigned long long)samples[iterations / 2],
+                 (unsigned long long)samples[iterations * 99 / 100], iterations);
+}
+
+static uint64_t make(uint64_t type)
+{
+    uint64_t slot = next_slot++;
+    if (sys_untyped_retype(untyped, type, 0, BK_CAP_ROOT_CNODE, 0, 0, slot, 1) != 0) {
+        debug_printf("bench: cannot make object type %llu\n", (unsigned long long)type);
+        sys_thread_exit(1);
+    }
+    return slot;
+}
+
+/* ---- Operations ---------------------------------------------------------- */
+
+static void bench_null_syscall(const struct bk_bootinfo *bi)
+{
+    for (unsigned i = 0; i < WARMUP + iterations; i++) {
+        uint64_t t0 = counter();
+        sys_debug_ticks();
+        uint64_t t1 = counter();
+        if (i >= WARMUP)
+            samples[i - WARMUP] = t1 - t0;
+    }
+    report(bi, "null_syscall");
+}
+
+static uint64_t server_ep;
+
+/* Answers every Call at once: the server loop of a round-trip benchmark. */
+static void echo_server(uint64_t words)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(server_ep, &m);
+    for (;;) {
+        m.info = bk_msginfo(0, words);
+        sys_reply_recv(server_ep, &m);
+    }
+}
+
+static void bench_call(const struct bk_bootinfo *bi, uint64_t ep, unsigned words,
+                       unsigned caps, const char *op)
+{
+    for (unsigned i = 0; i < WARMUP + iterations; i++) {
+        struct bk_msg m = { .info = BK_MSGINFO(words, caps, 0, 0), .mr = { 1, 2, 3, 4 } };
+        uint64_t t0 = counter();
+        sys_call(ep, &m);
+        uint64_t t1 = counter();
+        if (i >= WARMUP)
+            samples[i - WARMUP] = t1 - t0;
+    }
+    report(bi, op);
+}
+
+static void start_server(uint64_t tcb, void (*fn)(uint64_t), uint64_t arg)
+{
+    if (bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, arg, server_stack,
+                        STACK_SIZE, (uint64_t)(uintptr_t)&server_buffer.b, 255) != 0) {
+        debug_puts("bench: cannot start the server thread\n");
+        sys_thread_exit(1);
+    }
+}
+
+static void bench_ipc_one_address_space(const struct bk_bootinfo *bi)
+{
+    uint64_t tcb = make(BK_OBJ_TCB);
+    server_ep = make(BK_OBJ_ENDPOINT);
+    start_server(tcb, echo_server, 0);
+    bench_call(bi, server_ep, 0, 0, "ipc_call_reply_0w_1as");
+    sys_tcb_suspend(tcb);
+
+    uint64_t tcb4 = make(BK_OBJ_TCB);
+    start_server(tcb4, echo_server, 4);
+    bench_call(bi, server_ep, 4, 0, "ipc_call_reply_4w_1as");
+    sys_tcb_suspend(tcb4);
+
+    /* The general path: one capability (a badged cap to the same endpoint,
+     * which arrives unwrapped as its badge) travels with each call. */
+    uint64_t granted = next_slot++;
+    sys_cnode_mint(BK_CAP_ROOT_CNODE, granted, BK_WORD_BITS, BK_CAP_ROOT_CNODE, server_ep,
+                   BK_WORD_BITS, BK_RIGHTS_ALL, 7);
+    bk_ipc_buffer->caps[0] = granted;
+    uint64_t tcb_cap = make(BK_OBJ_TCB);
+    start_server(tcb_cap, echo_server, 0);
+    bench_call(bi, granted, 0, 1, "ipc_slowpath_cap_transfer");
+    sys_tcb_suspend(tcb_cap);
+}
+
+static uint64_t ping_ntfn, pong_ntfn;
+
+static void pong_thread(uint64_t unused)
+{
+    (void)unused;
+    struct bk_msg m = { 0 };
+    for (;;) {
+        sys_recv(ping_ntfn, &m);
+        sys_send(pong_ntfn, &m);
+    }
+}
+
+static void bench_notification(const struct bk_bootinfo *bi)
+{
+    uint64_t tcb = make(BK_OBJ_TCB);
+    ping_ntfn = make(BK_OBJ_NOTIFICATION);
+    pong_ntfn = make(BK_OBJ_NOTIFICATION);
+    start_server(tcb, pong_thread, 0);
+    for (unsigned i = 0; i < WARMUP + iterations; i++) {
+        struct bk_msg m = { 0 };
+        uint64_t t0 = counter();
+        sys_send(ping_ntfn, &m);
+        sys_recv(pong_ntfn, &m);
+        uint64_t t1 = counter();
+        if (i >= WARMUP)
+            samples[i - WARMUP] = t1 - t0;
+    }
+    sys_tcb_suspend(tcb);
+    report(bi, "notification_roundtrip");
+}
+
+static unsigned parse_iterations(const char *cmdline)
+{
+    static const char key[] = "bench.iterations=";
+    for (const char *p = cmdline; *p; p++) {
+        unsigned k = 0;
+        while (key[k] && p[k] == key[k])
+            k++;
+        if (key[k])
+            continue;
+        unsigned n = 0;
+        for (p += k; *p >= '0' && *p <= '9'; p++)
+            n = n * 10 + (unsigned)(*p - '0');
+        return n < 100 ? 100 : n > MAX_ITERATIONS ? MAX_ITERATIONS : n;
+    }
+    return 10000;
+}
+
+int main(const struct bk_bootinfo *bi)
+{
+    iterations = parse_iterations(bi->cmdline);
+    untyped = bi->untyped[0].slot;
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        if (bi->untyped[i].size_bits >= 16 && !bi->untyped[i].is_device) {
+            untyped = bi->untyped[i].slot;
+            break;
+        }
+    }
+    next_slot = bi->first_free_slot;
+    debug_printf("bench: %u iterations per operation after %u warm-up, on %s\n", iterations,
+                 WARMUP, bi->arch);
+    bench_null_syscall(bi);
+    bench_ipc_one_address_space(bi);
+    bench_notification(bi);
+    debug_puts("bench: done\n");
+    return 0;
+}

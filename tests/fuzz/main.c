@@ -1,0 +1,180 @@
+/*
+ * The robustness test's driver (issue 3; fuzz.h explains the rules it
+ * keeps). It takes its seed from the kernel command line
+ * ("bulkhead.seed=N", decimal or 0x hex) or uses FUZZ_DEFAULT_SEED, prints
+ * it, sets up the echo thread, then issues random operations until
+ * FUZZ_MAX_OPS were made or FUZZ_MAX_TICKS passed, asking the kernel to
+ * check its invariants every FUZZ_CHECK_EVERY operations. It ends with
+ * "fuzz: N operations, N violations" and "1 passed, 0 failed" when the
+ * kernel reported no violation (a panic never gets that far).
+ *
+ * To reproduce a failing run: tools/bulkhead run --image <fuzz image>
+ * --append "bulkhead.seed=N" (the operations depend only on the seed;
+ * the timer decides only where the time bound stops the run).
+ */
+#include "fuzz.h"
+
+#define FUZZ_DEFAULT_SEED 0x5eed2024ull
+#define FUZZ_MAX_OPS 20000
+#define FUZZ_MAX_TICKS (12 * BK_TICK_HZ) /* keeps a TCG run near 15 s */
+#define FUZZ_CHECK_EVERY 100
+#define FUZZ_REFRESH_EVERY 200
+#define FUZZ_RESET_EVERY 5000
+#define FUZZ_PROGRESS_EVERY 2500
+#define FUZZ_UNTYPED_BITS 22 /* 4 MiB for the fuzz untyped */
+
+static struct fuzz fuzz;
+
+/* The value of "bulkhead.seed=" on the command line; false if absent. */
+static int parse_seed(const char *cmdline, uint64_t *seed)
+{
+    static const char key[] = "bulkhead.seed=";
+    for (const char *p = cmdline; *p; p++) {
+        if (memcmp(p, key, sizeof(key) - 1) != 0)
+            continue;
+        p += sizeof(key) - 1;
+        unsigned base = 10;
+        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+            base = 16;
+            p += 2;
+        }
+        uint64_t v = 0;
+        for (;; p++) {
+            unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0')
+                         : *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10)
+                         : *p >= 'A' && *p <= 'F' ? (unsigned)(*p - 'A' + 10) : 99;
+            if (d >= base)
+                break;
+            v = v * base + d;
+        }
+        *seed = v;
+        return 1;
+    }
+    return 0;
+}
+
+/* The largest RAM untyped: everything the fuzzer makes comes from it. */
+static uint64_t pick_pool(const struct bk_bootinfo *bi, unsigned *bits)
+{
+    uint64_t best = 0;
+    *bits = 0;
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        if (!bi->untyped[i].is_device && bi->untyped[i].size_bits > *bits) {
+            *bits = bi->untyped[i].size_bits;
+            best = bi->untyped[i].slot;
+        }
+    }
+    return best;
+}
+
+/* Slots from the first free one: the fuzz untyped, the echo endpoint,
+ * three for setting up the echo thread, then the window. */
+static int setup(struct fuzz *f)
+{
+    unsigned pool_bits;
+    f->pool = pick_pool(f->bi, &pool_bits);
+    f->untyped = f->bi->first_free_slot;
+    f->echo = f->untyped + 1;
+    f->window = f->untyped + 8;
+    if (!fz_abi_as_expected()) {
+        debug_printf("fuzz: the TCB or CNode methods changed shape: update tests/fuzz/guard.c\n");
+        return -1;
+    }
+    if (!f->pool || pool_bits <= FUZZ_UNTYPED_BITS ||
+        f->window + FUZZ_WINDOW > (1ull << BK_ROOT_CNODE_BITS)) {
+        debug_printf("fuzz: no room: pool untyped 2^%u bytes, window at %llu\n", pool_bits,
+                     (unsigned long long)f->window);
+        return -1;
+    }
+    long r = sys_untyped_retype(f->pool, BK_OBJ_UNTYPED, FUZZ_UNTYPED_BITS, BK_CAP_ROOT_CNODE, 0,
+                                0, f->untyped, 1);
+    if (!r)
+        r = fz_start_echo(f, f->untyped + 2);
+    if (r) {
+        debug_printf("fuzz: setup failed: %s\n", bk_error_name(r));
+        return -1;
+    }
+    struct bk_msg m = { .info = bk_msginfo(7, 1), .mr = { 42 } };
+    sys_call(f->echo, &m);
+    if (BK_MSGINFO_LABEL(m.info) != 7 || m.mr[0] != 42) {
+        debug_printf("fuzz: the echo thread does not answer\n");
+        return -1;
+    }
+    debug_printf("fuzz: pool untyped slot %llu (2^%u bytes), fuzz untyped slot %llu, echo "
+                 "endpoint slot %llu, window %llu..%llu\n",
+                 (unsigned long long)f->pool, pool_bits, (unsigned long long)f->untyped,
+                 (unsigned long long)f->echo, (unsigned long long)f->window,
+                 (unsigned long long)(f->window + FUZZ_WINDOW - 1));
+    return 0;
+}
+
+static void check(struct fuzz *f)
+{
+    long v = sys_debug_check_invariants();
+    f->checks++;
+    if (v == 0)
+        return;
+    if (f->violations == 0)
+        debug_printf("fuzz: first violation after operation %llu (seed 0x%llx)\n",
+                     (unsigned long long)f->ops, (unsigned long long)f->seed);
+    f->violations += (uint64_t)v;
+}
+
+static void run(struct fuzz *f)
+{
+    uint64_t start = (uint64_t)sys_debug_ticks(), attempts = 0;
+    fz_refresh(f);
+    while (f->ops < FUZZ_MAX_OPS && attempts < 4 * FUZZ_MAX_OPS) {
+        if ((uint64_t)sys_debug_ticks() - start >= FUZZ_MAX_TICKS) {
+            debug_printf("fuzz: time bound reached\n");
+            break;
+        }
+        attempts++;
+        if (!fz_operation(f))
+            continue;
+        f->ops++;
+        if (f->ops % FUZZ_CHECK_EVERY == 0)
+            check(f);
+        if (f->ops % FUZZ_REFRESH_EVERY == 0)
+            fz_refresh(f);
+        if (f->ops % FUZZ_RESET_EVERY == 0)
+            fz_reset(f);
+        if (f->ops % FUZZ_PROGRESS_EVERY == 0)
+            debug_printf("fuzz: %llu operations, %llu refused, %llu violations, %llu ticks\n",
+                         (unsigned long long)f->ops, (unsigned long long)f->skipped,
+                         (unsigned long long)f->violations,
+                         (unsigned long long)((uint64_t)sys_debug_ticks() - start));
+    }
+}
+
+int main(const struct bk_bootinfo *bi)
+{
+    struct fuzz *f = &fuzz;
+    uint64_t seed = FUZZ_DEFAULT_SEED;
+    int from_cmdline = parse_seed(bi->cmdline, &seed);
+    debug_printf("fuzz: Bulkhead robustness test on %s, seed %llu (0x%llx, %s)\n", bi->arch,
+                 (unsigned long long)seed, (unsigned long long)seed,
+                 from_cmdline ? "from bulkhead.seed=" : "the default");
+    f->bi = bi;
+    f->seed = seed;
+    f->rng = seed ? seed : FUZZ_DEFAULT_SEED; /* xorshift needs a non-zero state */
+    if (setup(f) != 0) {
+        debug_printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    check(f);
+    run(f);
+    fz_reset(f);
+    check(f);
+    struct bk_msg m = { .info = bk_msginfo(5, 1), .mr = { 7 } };
+    sys_call(f->echo, &m); /* the root task and its echo thread survived */
+    int ok = f->violations == 0 && BK_MSGINFO_LABEL(m.info) == 5 && m.mr[0] == 7;
+    debug_printf("fuzz: %llu operations (%llu refused by the guard), %llu invariant checks\n",
+                 (unsigned long long)f->ops, (unsigned long long)f->skipped,
+                 (unsigned long long)f->checks);
+    debug_printf("fuzz: %llu operations, %llu violations (seed %llu)\n",
+                 (unsigned long long)f->ops, (unsigned long long)f->violations,
+                 (unsigned long long)seed);
+    debug_printf("%d passed, %d failed\n", ok, !ok);
+    return ok ? 0 : 1;
+}

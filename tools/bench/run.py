@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""The Bulkhead side of the IPC benchmark, and the report that puts it beside Linux.
+
+  run.py --arch x86_64 [--arch riscv64] [--build-dir DIR] [--iterations N]
+         [--check --ceilings FILE] [--linux FILE] [--out-dir DIR]
+
+Boots the bench root task (tests/bench/bulkhead/bench.c, boot image
+<build>/<arch>/bench-image.img) on QEMU TCG with `-icount shift=0,sleep=off`, where
+the guest's instruction counter advances by one per guest instruction, and collects
+its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
+records of --linux FILE when given), results.md (a table) and chart.svg (a log-scale
+bar chart). With --check, fails if any median exceeds its ceiling in --ceilings
+(a JSON object {arch: {operation: max_instructions}}): the regression test that
+keeps the IPC path from growing. Speed goals live here, never in timed tests.
+"""
+import argparse
+import json
+import math
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import bkqemu  # noqa: E402
+
+# Operation names, in report order (documented in docs/performance.md).
+BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as",
+                "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
+                "notification_roundtrip", "irq_to_user"]
+LINUX_OPS = ["null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
+             "tcp_loopback_pingpong"]
+
+
+def run_arch(arch, build, iterations, timeout):
+    out = build / arch
+    cmd = bkqemu.command(arch, kernel=out / "kernel.elf", image=out / "bench-image.img",
+                         append=f"bench.iterations={iterations}", icount=True)
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=timeout)
+    text = proc.stdout.decode(errors="replace")
+    records = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("BENCH ")]
+    status = bkqemu.decode_status(arch, proc.returncode)
+    if status != "pass" or not records:
+        sys.stdout.write(text)
+        sys.exit(f"bench: {arch}: {bkqemu.describe_exit(arch, proc.returncode)}, "
+                 f"{len(records)} records")
+    return records
+
+
+def check(records, ceilings):
+    problems = []
+    for r in records:
+        limit = ceilings.get(r["arch"], {}).get(r["operation"])
+        if limit is None:
+            continue
+        verdict = "ok" if r["median"] <= limit else "OVER"
+        print(f"  {r['arch']:8} {r['operation']:28} median {r['median']:7} ceiling {limit:7} {verdict}")
+        if r["median"] > limit:
+            problems.append(f"{r['arch']} {r['operation']}: median {r['median']} > ceiling {limit}")
+    for arch, ops in ceilings.items():
+        seen = {r["operation"] for r in records if r["arch"] == arch}
+        if any(r["arch"] == arch for r in records):
+            problems += [f"{arch} {op}: no measurement" for op in ops if op not in seen]
+    return problems
+
+
+def table(records):
+    rows = ["| arch | system | operation | min | median | p99 | iterations |",
+            "|---|---|---|---:|---:|---:|---:|"]
+    for r in records:
+        rows.append(f"| {r['arch']} | {r['system']} | `{r['operation']}` | {r['min']:,} | "
+                    f"{r['median']:,} | {r['p99']:,} | {r['iterations']:,} |")
+    return "\n".join(rows) + "\n"
+
+
+def svg_chart(records):
+    """A horizontal bar chart of medians on a log scale."""
+    bar_h, gap, label_w, plot_w = 18, 6, 330, 460
+    top = 40
+    height = top + len(records) * (bar_h + gap) + 40
+    vmax = max(r["median"] for r in records)
+    lmax = math.log10(max(vmax, 10)) + 0.2
+    colors = {"bulkhead": "#2b6cb0", "linux": "#c05621"}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 90}" '
+             f'height="{height}" font-family="sans-serif" font-size="12">',
+             '<text x="10" y="20" font-size="14" font-weight="bold">Guest instructions per '
+             'operation (median, log scale; QEMU TCG -icount)</text>']
+    for decade in range(0, int(lmax) + 1):
+        x = label_w + plot_w * decade / lmax
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 5}" x2="{x:.1f}" y2="{height - 30}" '
+                     'stroke="#ddd"/>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 15}" text-anchor="middle">'
+                     f'{10 ** decade:,}</text>')
+    for i, r in enumerate(records):
+        y = top + i * (bar_h + gap)
+        w = plot_w * math.log10(max(r["median"], 1)) / lmax
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">'
+                     f'{r["system"]} {r["arch"]} {r["operation"]}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                     f'fill="{colors.get(r["system"], "#666")}"/>')
+        parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{r["median"]:,}</text>')
+    parts.append("</svg>\n")
+    return "\n".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", action="append", choices=bkqemu.ARCHES, required=True)
+    ap.add_argument("--build-dir", default=str(ROOT / "build" / "all"))
+    ap.add_argument("--iterations", type=int, default=10000)
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--ceilings", default=str(ROOT / "tools" / "bench" / "ceilings.json"))
+    ap.add_argument("--linux", help="Linux records to include (tools/bench/linux.py output)")
+    ap.add_argument("--out-dir", default=str(ROOT / "build" / "bench"))
+    a = ap.parse_args()
+    build, out = pathlib.Path(a.build_dir), pathlib.Path(a.out_dir)
+    records = []
+    for arch in a.arch:
+        records += run_arch(arch, build, a.iterations, a.timeout)
+    order = {op: i for i, op in enumerate(BULKHEAD_OPS)}
+    records.sort(key=lambda r: (r["arch"], order.get(r["operation"], 99)))
+    if a.linux:
+        records += json.loads(pathlib.Path(a.linux).read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
+    (out / "results.md").write_text(table(records))
+    (out / "chart.svg").write_text(svg_chart(records))
+    print(table(records))
+    print(f"bench: wrote {out / 'results.json'}, results.md, chart.svg")
+    if a.check:
+        problems = check(records, json.loads(pathlib.Path(a.ceilings).read_text()))
+        for p in problems:
+            print("FAIL: " + p)
+        print(f"{0 if problems else 1} passed, {1 if problems else 0} failed")
+        return 1 if problems else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
