@@ -59,6 +59,11 @@ void notification_wait(struct thread *t, const cap_t *cap, bool blocking);
  * (as a Recv result) and returns true. */
 bool notification_take_bound(struct thread *t);
 
+/* Signals `n` with `badge`: the first waiter (or a bound thread blocked in
+ * Recv on an endpoint) wakes with the bits, or they are kept for the next
+ * Wait. Used by Signal and by interrupt delivery. */
+void notification_deliver(struct notification *n, uint64_t badge);
+
 /* Takes `t` off the notification queue it waits on. */
 void notification_cancel_wait(struct thread *t);
 

@@ -15,6 +15,7 @@
 #include "irq.h"
 
 #include "arch.h"
+#include "ipc.h"
 #include "thread.h"
 
 static uint64_t irq_counts[IRQ_LINES];
@@ -33,7 +34,7 @@ void irq_deliver(struct irq_line *line)
         return;
     }
     line->pending = false;
-    notification_signal_from_kernel(cap_object(cap), cap_badge(cap));
+    notification_deliver(cap_object(cap), cap_badge(cap));
 }
 
 static void irq_record(unsigned irq)

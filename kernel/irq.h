@@ -41,10 +41,6 @@ void irq_deliver(struct irq_line *line);
  * outside 0 .. IRQ_LINES-1). */
 uint64_t irq_pending_count(unsigned irq);
 
-/* Signal from the kernel (no signalling thread): the rules of Notification:
- * Signal with a cap whose badge is `badge` (irq_handler.c). */
-void notification_signal_from_kernel(struct notification *n, uint64_t badge);
-
 /* Per-cap hooks of IRQHandler caps (object.c): a copy was made; a cap was
  * deleted (the last one of a line disables and frees the line). */
 void irq_handler_cap_added(const cap_t *cap);

@@ -42,29 +42,6 @@ static struct irq_line *line_of(const cap_t *handler_cap)
 
 /* ---- Signalling from the kernel ------------------------------------------ */
 
-/*
- * The rules of notification_signal() (notification.c), without a
- * signalling thread to answer: the first waiter gets the bits at once;
- * else a bound thread blocked in Recv on an endpoint gets them; else they
- * are ORed into the word, which becomes active. Keep the two in step.
- */
-void notification_signal_from_kernel(struct notification *n, uint64_t badge)
-{
-    uint64_t bits = n->word | badge;
-    struct thread *w = n->head;
-    if (!w && n->bound_thread && n->bound_thread->state == THREAD_BLOCKED_RECV)
-        w = n->bound_thread;
-    if (!w) {
-        n->word = bits;
-        n->active = true;
-        return;
-    }
-    ipc_cancel_wait(w); /* off the notification's or the endpoint's queue */
-    n->word = 0;
-    ipc_set_header(w, bits, 0);
-    sched_make_runnable(w);
-}
-
 /* ---- IRQControl: Get ------------------------------------------------------ */
 
 kerror_t irq_control_invoke_get(struct invocation *inv, struct kerror_info *info)

@@ -42,30 +42,32 @@ static void remove_waiter(struct notification *n, struct thread *t)
     t->blocked_on = NULL;
 }
 
+void notification_deliver(struct notification *n, uint64_t badge)
+{
+    uint64_t bits = n->word | badge;
+    struct thread *w = n->head;
+    if (!w && n->bound_thread && n->bound_thread->state == THREAD_BLOCKED_RECV)
+        w = n->bound_thread; /* the bound thread waits on an endpoint: end that wait */
+    if (!w) {
+        n->word = bits;
+        n->active = true;
+        return;
+    }
+    ipc_cancel_wait(w); /* off the notification's or the endpoint's queue */
+    n->word = 0;
+    n->active = false;
+    ipc_set_header(w, bits, 0);
+    sched_make_runnable(w);
+}
+
 void notification_signal(struct thread *t, const cap_t *cap)
 {
-    struct notification *n = ntfn_of(cap);
     if (!(cap_rights(cap) & CAP_RIGHT_WRITE)) {
         ipc_set_header(t, 0, BK_MSGINFO(0, 0, 0, BK_ERR_INSUFFICIENT_RIGHTS));
         return;
     }
     ipc_set_header(t, 0, 0);
-    uint64_t bits = n->word | cap_badge(cap);
-    struct thread *w = n->head;
-    if (!w && n->bound_thread && n->bound_thread->state == THREAD_BLOCKED_RECV) {
-        /* The bound thread waits on an endpoint: the signal ends that wait. */
-        w = n->bound_thread;
-        ipc_cancel_wait(w);
-    } else if (!w) {
-        n->word = bits;
-        n->active = true;
-        return;
-    } else {
-        remove_waiter(n, w);
-    }
-    n->word = 0;
-    ipc_set_header(w, bits, 0);
-    sched_make_runnable(w);
+    notification_deliver(ntfn_of(cap), cap_badge(cap));
 }
 
 void notification_wait(struct thread *t, const cap_t *cap, bool blocking)
