@@ -35,18 +35,18 @@ void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info)
  * thread's registers (which hold its user state). */
 static void transfer_fault(struct thread *from, struct thread *to, uint64_t badge)
 {
+    struct bk_ipc_buffer *to_buf = thread_ipc_buffer(to);
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
         arch_syscall_set_arg(&to->regs, 2 + i, from->fault_words[i]);
-    for (unsigned i = BK_MSG_CPU_WORDS; i < BK_FAULT_WORDS && to->ipc_buffer; i++)
-        to->ipc_buffer->mr[i] = from->fault_words[i];
-    uint64_t length = to->ipc_buffer ? BK_FAULT_WORDS : BK_MSG_CPU_WORDS;
+    for (unsigned i = BK_MSG_CPU_WORDS; i < BK_FAULT_WORDS && to_buf; i++)
+        to_buf->mr[i] = from->fault_words[i];
+    uint64_t length = to_buf ? BK_FAULT_WORDS : BK_MSG_CPU_WORDS;
     ipc_set_header(to, badge, BK_MSGINFO(length, 0, 0, from->fault_label));
 }
 
-/* The empty slot named by t's IPC buffer receive fields, or NULL. */
-static struct cte *receive_slot(struct thread *t)
+/* The empty slot named by the receive fields of t's IPC buffer `b`, or NULL. */
+static struct cte *receive_slot(struct thread *t, const struct bk_ipc_buffer *b)
 {
-    const struct bk_ipc_buffer *b = t->ipc_buffer;
     struct cte *root, *slot;
     struct lookup_fault fault;
     if (cspace_lookup_cap(&t->cspace_root.cap, b->receive_cnode, &root, &fault) != KERR_OK ||
@@ -60,21 +60,22 @@ static struct cte *receive_slot(struct thread *t)
 
 /* Delivers the extra caps of from's message; returns how many arrived and
  * sets the bits of those that arrived unwrapped. */
-static unsigned transfer_caps(struct thread *from, struct thread *to, const struct endpoint *ep,
-                              unsigned count, unsigned *unwrapped)
+static unsigned transfer_caps(struct thread *from, struct thread *to,
+                              const struct bk_ipc_buffer *from_buf, struct bk_ipc_buffer *to_buf,
+                              const struct endpoint *ep, unsigned count, unsigned *unwrapped)
 {
-    struct cte *dest = receive_slot(to);
+    struct cte *dest = receive_slot(to, to_buf);
     unsigned done = 0;
     *unwrapped = 0;
     for (; done < count; done++) {
         struct cte *src;
         struct lookup_fault fault;
         struct kerror_info info;
-        if (cspace_lookup_cap(&from->cspace_root.cap, from->ipc_buffer->caps[done], &src,
-                              &fault) != KERR_OK || cap_is_null(&src->cap))
+        if (cspace_lookup_cap(&from->cspace_root.cap, from_buf->caps[done], &src, &fault) !=
+                KERR_OK || cap_is_null(&src->cap))
             break;
         if (cap_type(&src->cap) == CAP_ENDPOINT && cap_object(&src->cap) == ep) {
-            to->ipc_buffer->caps[done] = cap_badge(&src->cap);
+            to_buf->caps[done] = cap_badge(&src->cap);
             *unwrapped |= 1u << done;
             continue;
         }
@@ -96,17 +97,22 @@ static void transfer(struct thread *from, struct thread *to, uint64_t badge,
     }
     uint64_t info = arch_syscall_arg(&from->regs, 1);
     uint64_t length = BK_MSGINFO_LENGTH(info);
+    bool long_message = length > BK_MSG_CPU_WORDS || BK_MSGINFO_EXTRA_CAPS(info);
+    /* Only messages that need them pay for the two buffer lookups. */
+    struct bk_ipc_buffer *from_buf = long_message ? thread_ipc_buffer(from) : NULL;
+    struct bk_ipc_buffer *to_buf = long_message ? thread_ipc_buffer(to) : NULL;
     if (length > BK_MSG_MAX_WORDS)
         length = BK_MSG_MAX_WORDS;
-    if (length > BK_MSG_CPU_WORDS && (!from->ipc_buffer || !to->ipc_buffer))
+    if (length > BK_MSG_CPU_WORDS && (!from_buf || !to_buf))
         length = BK_MSG_CPU_WORDS;
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
         arch_syscall_set_arg(&to->regs, 2 + i, i < length ? arch_syscall_arg(&from->regs, 2 + i) : 0);
     for (uint64_t i = BK_MSG_CPU_WORDS; i < length; i++)
-        to->ipc_buffer->mr[i] = from->ipc_buffer->mr[i];
+        to_buf->mr[i] = from_buf->mr[i];
     unsigned caps = 0, unwrapped = 0;
-    if (grant && from->ipc_buffer && to->ipc_buffer)
-        caps = transfer_caps(from, to, ep, (unsigned)BK_MSGINFO_EXTRA_CAPS(info), &unwrapped);
+    if (grant && from_buf && to_buf)
+        caps = transfer_caps(from, to, from_buf, to_buf, ep, (unsigned)BK_MSGINFO_EXTRA_CAPS(info),
+                             &unwrapped);
     ipc_set_header(to, badge, BK_MSGINFO(length, caps, unwrapped, BK_MSGINFO_LABEL(info)));
 }
 

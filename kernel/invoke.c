@@ -50,7 +50,8 @@ static uint64_t message_word(struct thread *t, unsigned i)
 {
     if (i < BK_MSG_CPU_WORDS)
         return arch_syscall_arg(&t->regs, 2 + i);
-    return t->ipc_buffer ? t->ipc_buffer->mr[i] : 0;
+    const struct bk_ipc_buffer *b = thread_ipc_buffer(t);
+    return b ? b->mr[i] : 0;
 }
 
 /* Writes the reply: badge 0, info (label = error, length), words. */

@@ -52,28 +52,28 @@ void tcb_destroy(const cap_t *final_cap)
     vspace_remove_thread(t);
 }
 
-/* The kernel view of a user IPC buffer: page aligned, mapped read-write. */
-static kerror_t find_ipc_buffer(const arch_vspace_t *vs, uint64_t va,
-                                struct bk_ipc_buffer **out)
+/* The kernel view of the IPC buffer at user address `va` of `vs`: a
+ * page-aligned page mapped read-write, else NULL. */
+static struct bk_ipc_buffer *lookup_ipc_buffer(const arch_vspace_t *vs, vaddr_t va)
 {
     paddr_t pa;
     unsigned rights;
-    if (va == 0) {
-        *out = NULL;
-        return KERR_OK;
-    }
-    if (!IS_ALIGNED(va, (uint64_t)ARCH_PAGE_SIZE) || !arch_vspace_translate(vs, va, &pa, &rights) ||
+    if (va == 0 || !vs || !IS_ALIGNED(va, (vaddr_t)ARCH_PAGE_SIZE) ||
+        !arch_vspace_translate(vs, va, &pa, &rights) ||
         (rights & (VM_READ | VM_WRITE)) != (VM_READ | VM_WRITE))
-        return KERR_INVALID_ARGUMENT;
-    *out = arch_phys_to_virt(pa);
-    return KERR_OK;
+        return NULL;
+    return arch_phys_to_virt(pa);
+}
+
+struct bk_ipc_buffer *thread_ipc_buffer(const struct thread *t)
+{
+    return lookup_ipc_buffer(t->vspace, t->ipc_buffer_vaddr);
 }
 
 kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
 {
     struct thread *t = invoked_thread(inv);
     struct cte *root;
-    struct bk_ipc_buffer *buffer;
     kerror_t err = invoke_lookup_cap_arg(inv, inv->args[0], &root, info);
     if (err != KERR_OK)
         return err;
@@ -84,9 +84,8 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
     if (err != KERR_OK)
         return err;
     /* The IPC buffer is an address of the thread's new space. */
-    err = find_ipc_buffer(&vs->arch, inv->args[3], &buffer);
-    if (err != KERR_OK)
-        return err;
+    if (inv->args[3] && !lookup_ipc_buffer(&vs->arch, inv->args[3]))
+        return KERR_INVALID_ARGUMENT;
     /* Checked what can be checked; the new root cap may still be refused
      * (a bad guard): make it in a scratch slot first, then swap it in. */
     struct cte fresh = { 0 };
@@ -97,7 +96,7 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
     /* Join the space before the old CSpace root goes: that delete may
      * destroy the space (its last cap was only reachable from there), and
      * then it stops this thread like any other of its threads. */
-    t->ipc_buffer = buffer;
+    t->ipc_buffer_vaddr = inv->args[3];
     vspace_add_thread(vs, t);
     cnode_delete(&t->cspace_root);
     cnode_move(&fresh, &t->cspace_root, info);

@@ -52,7 +52,10 @@ struct thread {
      * destroying the space can stop them. */
     struct thread *vspace_next, *vspace_prev;
     struct cte cspace_root;         /* a copy of its root CNode cap (a child in the CDT) */
-    struct bk_ipc_buffer *ipc_buffer; /* kernel view of its IPC buffer, NULL if none */
+    /* Its IPC buffer's user address (0: none). The kernel translates it at
+     * each use (thread_ipc_buffer()), never keeps a pointer: once the frame
+     * is unmapped or its memory reused, the thread simply has no buffer. */
+    vaddr_t ipc_buffer_vaddr;
     enum thread_state state;
     uint8_t priority;
     uint8_t mcp;                    /* highest priority it may give any thread */
@@ -108,6 +111,10 @@ void sched_set_priority(struct thread *t, uint8_t priority);
 /* Puts the current thread at the tail of its ready queue (Yield). */
 void sched_yield_current(void);
 
+/* Whether some thread of priority `priority` or higher is on a ready queue
+ * (the IPC fast path switches only to a thread no ready one outranks). */
+bool sched_ready_at_or_above(unsigned priority);
+
 /* Picks the thread to run: the current one unless a higher-priority thread
  * is ready or its slice ran out; returns to user mode in it, or idles. */
 NORETURN void thread_resume_current(void);
@@ -125,6 +132,10 @@ NORETURN void kernel_idle_then_shutdown(unsigned ticks, int status, const char *
 /* Stops `t` wherever it is (ready, blocked in IPC, waiting for a reply,
  * holding a caller) and leaves it in `state` (INACTIVE, EXITED, FAULTED). */
 void thread_stop(struct thread *t, enum thread_state state);
+
+/* The kernel view of t's IPC buffer, or NULL when it has none or its page
+ * is no longer mapped read-write in t's address space. */
+struct bk_ipc_buffer *thread_ipc_buffer(const struct thread *t);
 
 /* Destroy hook of TCB objects (object.c). */
 void tcb_destroy(const cap_t *final_cap);

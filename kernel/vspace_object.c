@@ -70,7 +70,7 @@ void vspace_destroy(const cap_t *final_cap)
         struct thread *t = vs->threads;
         vspace_remove_thread(t);
         thread_stop(t, THREAD_INACTIVE);
-        t->ipc_buffer = NULL; /* it was a page of the dead space */
+        t->ipc_buffer_vaddr = 0; /* it was a page of the dead space */
         if (t->is_root)
             kprintf("bulkhead: warning: the root task's VSpace was destroyed; it stopped\n");
     }

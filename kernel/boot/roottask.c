@@ -141,7 +141,8 @@ struct thread *roottask_create(const struct boot_params *bp, const struct bootim
 
     cap_t tcb_cap;
     struct thread *t = make_root_thread(mem, &tcb_cap);
-    t->ipc_buffer = map_block(&l, BK_ROOT_IPC_BUFFER_VADDR, 1, VM_READ | VM_WRITE, "IPC buffer");
+    map_block(&l, BK_ROOT_IPC_BUFFER_VADDR, 1, VM_READ | VM_WRITE, "IPC buffer");
+    t->ipc_buffer_vaddr = BK_ROOT_IPC_BUFFER_VADDR;
     rootcaps_create_cspace(t, tcb_cap, vspace_cap, mem);
     /* Last: what is still free becomes the root task's untyped memory. */
     bootinfo_fill(bi, bp, img, mem);

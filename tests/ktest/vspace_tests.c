@@ -553,7 +553,54 @@ static int test_configure_takes_a_vspace(struct ktest_env *env)
     return 0;
 }
 
+static uint8_t buffer_user_stack[8192] __attribute__((aligned(16)));
+static volatile uint64_t received_length;
+
+/* Receives one message on the endpoint `ep` and records its length. */
+static void length_reporter(uint64_t ep)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    received_length = BK_MSGINFO_LENGTH(m.info);
+    sys_thread_exit(0);
+}
+
+/* Sends a 10-word message to a thread whose IPC buffer is the frame in
+ * slot `frame`, mapped at BASE_VA; returns the length it received. */
+static uint64_t long_message_to(uint64_t tcb, uint64_t ep, int unmap_first, uint64_t frame)
+{
+    received_length = ~0ull;
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50);
+    if (bk_thread_start(tcb, ROOT, VS, length_reporter, ep, buffer_user_stack,
+                        sizeof(buffer_user_stack), BASE_VA, 100) != 0)
+        return ~1ull;
+    if (unmap_first)
+        sys_cnode_delete(ROOT, frame, W); /* unmaps the buffer and frees the frame */
+    struct bk_msg m = { .info = bk_msginfo(0, 10) };
+    sys_send(ep, &m);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255);
+    return received_length;
+}
+
+static int test_ipc_buffer_follows_its_mapping(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(root_tables(env, s) == 0);
+    KT_OK(kt_retype(env, BK_OBJ_FRAME, 12, s + 2, 1));
+    KT_OK(kt_retype(env, BK_OBJ_TCB, 0, s + 3, 2));
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 5, 1));
+    KT_OK(sys_frame_map(s + 2, VS, BASE_VA, RW, 0));
+    KT_CHECK(long_message_to(s + 3, s + 5, 0, s + 2) == 10);
+    /* Once the frame is gone the thread has no IPC buffer: the kernel cuts
+     * the message to the register words instead of writing to memory the
+     * thread no longer holds. */
+    KT_CHECK(long_message_to(s + 4, s + 5, 1, s + 2) == BK_MSG_CPU_WORDS);
+    return 0;
+}
+
 const struct ktest vspace_tests[] = {
+    { "tcb: a thread's IPC buffer counts only while its frame is mapped",
+      test_ipc_buffer_follows_its_mapping },
     { "frame: mapping without tables reports the missing level", test_missing_tables_reported },
     { "frame: a mapped frame is read and written through pointers",
       test_read_write_through_mapping },
