@@ -40,8 +40,10 @@ struct boot_params {
     unsigned ram_count;
     struct phys_region reserved[BOOT_MAX_RESERVED_REGIONS];
     unsigned reserved_count;
-    /* MMIO ranges of devices the kernel knows of (UART, interrupt
-     * controller, ...); handed to the root task as device untyped later. */
+    /* MMIO ranges of the devices the kernel itself drives (console UART,
+     * interrupt controllers, timer, exit device). They are never handed out;
+     * the rest of the physical address space that is not RAM becomes the
+     * root task's device untyped memory. */
     struct phys_region devices[BOOT_MAX_DEVICE_REGIONS];
     unsigned device_count;
     struct boot_module modules[BOOT_MAX_MODULES];

@@ -80,12 +80,19 @@ void bootinfo_fill(struct bk_bootinfo *bi, const struct boot_params *bp,
         add_region(bi, free_mem->ranges[i].base, free_mem->ranges[i].size, BK_REGION_UNTYPED);
         bi->untyped_bytes += free_mem->ranges[i].size;
     }
+    /* The kernel's own devices are in use, like the kernel image. */
     for (unsigned i = 0; i < bp->device_count; i++)
-        add_region(bi, bp->devices[i].base, bp->devices[i].size, BK_REGION_DEVICE);
+        add_region(bi, bp->devices[i].base, bp->devices[i].size, BK_REGION_RESERVED);
     bi->kernel_phys_base = bp->kernel_phys_base;
     bi->kernel_phys_size = bp->kernel_phys_size;
     for (unsigned i = 0; i < bp->reserved_count; i++) {
         if (!region_listed(bi, bp->reserved[i].base, bp->reserved[i].size))
             add_region(bi, bp->reserved[i].base, bp->reserved[i].size, BK_REGION_RESERVED);
     }
+}
+
+void bootinfo_add_device_regions(struct bk_bootinfo *bi, const struct memmap *dev)
+{
+    for (unsigned i = 0; i < dev->count; i++)
+        add_region(bi, dev->ranges[i].base, dev->ranges[i].size, BK_REGION_DEVICE);
 }

@@ -13,5 +13,9 @@ _Static_assert(sizeof(struct bk_bootinfo) <= BK_BOOTINFO_SIZE, "boot info must f
 
 /* Describes the kernel, the memory map (free memory as untyped, devices,
  * reserved ranges; sorted by address) and the boot image's modules. */
+/* Lists the device-memory ranges (handed out as device untyped) in the
+ * memory map, as BK_REGION_DEVICE. */
+void bootinfo_add_device_regions(struct bk_bootinfo *bi, const struct memmap *dev);
+
 void bootinfo_fill(struct bk_bootinfo *bi, const struct boot_params *bp,
                    const struct bootimage *img, const struct memmap *free_mem);

@@ -751,10 +751,13 @@ static uint64_t timebase_frequency(const struct fdt *fdt)
     return 0;
 }
 
-/* The devices whose MMIO ranges go into boot_params.devices. */
+/* The devices the kernel drives (or that only the kernel may touch), whose
+ * MMIO ranges go into boot_params.devices and are never handed out. Every
+ * other device lies in the physical address space the root task receives
+ * as device untyped memory. */
 static const char *const known_devices[] = {
     "ns16550a", "ns16550", "riscv,plic0", "sifive,plic-1.0.0", "riscv,clint0",
-    "sifive,clint0", "sifive,test0", "sifive,test1", "virtio,mmio",
+    "sifive,clint0", "sifive,test0", "sifive,test1",
 };
 
 static bool is_known_device(const struct fdt *fdt, int node)

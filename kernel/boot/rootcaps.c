@@ -3,6 +3,7 @@
  */
 #include "boot/rootcaps.h"
 
+#include "boot/bootinfo.h"
 #include "cnode.h"
 #include "kernel.h"
 #include "object.h"
@@ -49,9 +50,12 @@ static unsigned block_bits(paddr_t base, uint64_t size)
     return bits > OBJ_UNTYPED_MAX_BITS ? OBJ_UNTYPED_MAX_BITS : bits;
 }
 
-BOOT_CODE void rootcaps_create_untyped(struct memmap *mem, struct bk_bootinfo *bi)
+/* Turns each range of `mem` into untyped caps (device or RAM) from
+ * bi->first_free_slot on; returns the bytes left out for lack of slots. */
+static BOOT_CODE uint64_t make_untyped(const struct memmap *mem, bool device,
+                                       struct bk_bootinfo *bi)
 {
-    uint64_t slot = BK_CAP_FIRST_UNTYPED, lost = 0;
+    uint64_t slot = bi->first_free_slot, lost = 0;
     for (unsigned i = 0; i < mem->count; i++) {
         paddr_t base = mem->ranges[i].base, end = base + mem->ranges[i].size;
         while (base < end) {
@@ -61,15 +65,55 @@ BOOT_CODE void rootcaps_create_untyped(struct memmap *mem, struct bk_bootinfo *b
                 lost += end - base;
                 break;
             }
-            cnode_boot_install(&root_slots[slot], cap_make_untyped(base, bits, false));
-            bi->untyped[bi->untyped_count++] =
-                (struct bk_untyped_desc){ .paddr = base, .slot = slot, .size_bits = (uint8_t)bits };
+            cnode_boot_install(&root_slots[slot], cap_make_untyped(base, bits, device));
+            bi->untyped[bi->untyped_count++] = (struct bk_untyped_desc){
+                .paddr = base, .slot = slot, .size_bits = (uint8_t)bits, .is_device = device };
             slot++;
             base += 1ull << bits;
         }
     }
     bi->first_free_slot = slot;
+    return lost;
+}
+
+/* Device memory: the physical address space up to DEVICE_SPACE_TOP (or the
+ * top of RAM, if higher) that is neither RAM, nor reserved, nor a device the
+ * kernel drives. PCI windows above 4 GiB are not covered yet. */
+#define DEVICE_SPACE_TOP GB(4)
+
+static BOOT_CODE void device_space(const struct boot_params *bp, struct memmap *dev)
+{
+    paddr_t top = DEVICE_SPACE_TOP;
+    for (unsigned i = 0; i < bp->ram_count; i++) {
+        paddr_t end = ALIGN_UP(bp->ram[i].base + bp->ram[i].size, (paddr_t)GB(1));
+        top = end > top ? end : top;
+    }
+    memmap_init(dev);
+    memmap_add(dev, 0, top);
+    for (unsigned i = 0; i < bp->ram_count; i++)
+        memmap_remove(dev, bp->ram[i].base, bp->ram[i].size);
+    for (unsigned i = 0; i < bp->reserved_count; i++)
+        memmap_remove(dev, bp->reserved[i].base, bp->reserved[i].size);
+    for (unsigned i = 0; i < bp->device_count; i++)
+        memmap_remove(dev, bp->devices[i].base, bp->devices[i].size);
+    for (unsigned i = 0; i < bp->module_count; i++)
+        memmap_remove(dev, bp->modules[i].base, bp->modules[i].size);
+    memmap_remove(dev, bp->kernel_phys_base, bp->kernel_phys_size);
+}
+
+BOOT_CODE void rootcaps_create_untyped(struct memmap *mem, const struct boot_params *bp,
+                                       struct bk_bootinfo *bi)
+{
+    static struct memmap dev;
+    bi->first_free_slot = BK_CAP_FIRST_UNTYPED;
+    uint64_t lost = make_untyped(mem, false, bi);
     if (lost)
         kprintf("bulkhead: warning: %llu KiB of RAM left out: more than %d untyped caps needed\n",
                 (unsigned long long)(lost >> 10), BK_BOOTINFO_MAX_UNTYPED);
+    device_space(bp, &dev);
+    lost = make_untyped(&dev, true, bi);
+    if (lost)
+        kprintf("bulkhead: warning: %llu KiB of device space left out of the untyped caps\n",
+                (unsigned long long)(lost >> 10));
+    bootinfo_add_device_regions(bi, &dev);
 }

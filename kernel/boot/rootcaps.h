@@ -8,6 +8,7 @@
 
 #include <bulkhead/abi.h>
 
+#include "boot/boot_params.h"
 #include "boot/memmap.h"
 #include "thread.h"
 
@@ -20,6 +21,9 @@ void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vspace_cap,
 
 /* Hands every free range of `mem` to the root task as untyped caps (the
  * largest naturally aligned power-of-two blocks that fit), in root CNode
- * slots from BK_CAP_FIRST_UNTYPED, and describes them in `bi`. `mem` must
- * not be used afterwards. */
-void rootcaps_create_untyped(struct memmap *mem, struct bk_bootinfo *bi);
+ * slots from BK_CAP_FIRST_UNTYPED, then the device memory (the physical
+ * address space that is not RAM, reserved, or a device the kernel drives)
+ * as device untyped caps, and describes them all in `bi`. `mem` must not be
+ * used afterwards. */
+void rootcaps_create_untyped(struct memmap *mem, const struct boot_params *bp,
+                             struct bk_bootinfo *bi);

@@ -147,7 +147,7 @@ struct thread *roottask_create(const struct boot_params *bp, const struct bootim
     /* Last: what is still free becomes the root task's untyped memory. */
     bootinfo_fill(bi, bp, img, mem);
     bi->ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
-    rootcaps_create_untyped(mem, bi);
+    rootcaps_create_untyped(mem, bp, bi);
 
     vspace_add_thread(vs, t);
     arch_regs_init(&t->regs, entry, BK_ROOT_STACK_TOP, BK_ROOT_BOOTINFO_VADDR);
