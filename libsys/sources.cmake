@@ -7,4 +7,8 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/errors.c
   ${CMAKE_SOURCE_DIR}/libsys/src/thread.c
   ${CMAKE_SOURCE_DIR}/libsys/src/slots.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/alloc.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/vspace.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/elf.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/process.c
 )

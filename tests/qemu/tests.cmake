@@ -47,9 +47,11 @@ set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
 bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi_tests.c
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
                       ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
+                      ${ktest_dir}/process_tests.c
                       ${ktest_dir}/vspace_tests.c
                       ${ktest_dir}/irq_tests.c)
-bulkhead_boot_image(${arch} ktest-image ROOT ktest)
+bulkhead_user_program(${arch} child SOURCES ${ktest_dir}/child.c)
+bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
 

@@ -72,6 +72,45 @@ uint64_t bk_slots_alloc_range(uint64_t count);
 /* Gives a slot back (the caller has emptied it). */
 void bk_slot_free(uint64_t slot);
 
+/* ---- Objects, address spaces, processes ------------------------------- */
+
+/* Sets up the slot allocator and an object allocator over the RAM untyped
+ * caps listed in the boot info (libsys/src/alloc.c). */
+void bk_alloc_init(const struct bk_bootinfo *bi);
+
+/* A new object of `type` (BK_OBJ_*; `size_bits` as for Untyped: Retype) in
+ * a fresh root-CNode slot; returns the slot, or 0 when memory or slots ran
+ * out. */
+uint64_t bk_alloc_object(uint64_t type, unsigned size_bits);
+
+/* Maps `frame` at `vaddr` of `vspace`, first making any page tables the
+ * kernel reports missing. Returns 0 or -BK_ERR_*. */
+long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t rights,
+                  uint64_t attributes);
+
+/* Copies `len` bytes to `offset` within `frame` (through a temporary
+ * mapping in the caller's space). Returns 0 or -BK_ERR_*. */
+long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t len);
+
+/* Loads the ELF program at `image` (`size` bytes) into `vspace`: fresh
+ * frames per page, mapped with the segments' rights. Checks the file first:
+ * -BK_ERR_INVALID_ARGUMENT for a malformed or foreign one. */
+long bk_elf_load(uint64_t vspace, const void *image, size_t size, uint64_t *entry);
+
+/* A process made by bk_process_spawn(): the caps to its parts, in the
+ * parent's root CNode. */
+struct bk_process {
+    uint64_t tcb, cnode, vspace;
+    uint64_t cspace_data;
+    uint64_t entry;
+};
+
+/* Starts the boot-image program `module` in a new address space and CSpace
+ * at `priority`; a copy of the cap `give` (0: none) lands in its slot
+ * BK_PROCESS_CAP_ARG. Returns 0 or -BK_ERR_*. */
+long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
+                      uint64_t give, struct bk_process *p);
+
 /* Message info word from its fields (length, label). */
 static inline uint64_t bk_msginfo(uint64_t label, uint64_t length)
 {

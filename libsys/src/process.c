@@ -1,0 +1,114 @@
+/*
+ * Starting a program of the boot image as a process of its own: a new
+ * VSpace (the program, a stack, an IPC buffer and a start-info page), a new
+ * CSpace (one CNode) and a thread. The child's main() receives the
+ * start-info page, a struct bk_bootinfo in which only the identity, the IPC
+ * buffer and the first free slot are filled in.
+ */
+#include <bulkhead/sys.h>
+
+#define PAGE 4096ull
+#define CHILD_STACK_PAGES 4
+#define CHILD_CNODE_BITS 8
+
+/* The boot-image module called `name`, or NULL. */
+static const struct bk_boot_module *find_module(const struct bk_bootinfo *bi, const char *name)
+{
+    for (uint32_t i = 0; i < bi->module_count; i++) {
+        if (strcmp(bi->modules[i].name, name) == 0)
+            return &bi->modules[i];
+    }
+    return NULL;
+}
+
+/* `pages` fresh frames mapped read-write at `vaddr` of `vspace`. */
+static long map_fresh(uint64_t vspace, uint64_t vaddr, unsigned pages)
+{
+    for (unsigned i = 0; i < pages; i++) {
+        uint64_t frame = bk_alloc_object(BK_OBJ_FRAME, 12);
+        if (!frame)
+            return -BK_ERR_NOT_ENOUGH_MEMORY;
+        long r = bk_map_frame(vspace, frame, vaddr + i * PAGE, BK_VM_READ | BK_VM_WRITE, 0);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* The start-info page: what the child's libsys start code reads. */
+static long map_start_info(const struct bk_bootinfo *bi, uint64_t vspace)
+{
+    static struct bk_bootinfo info; /* too big for the stack */
+    memset(&info, 0, sizeof(info));
+    info.magic = BK_BOOTINFO_MAGIC;
+    info.version = BK_BOOTINFO_VERSION;
+    info.size = sizeof(info);
+    memcpy(info.kernel_name, bi->kernel_name, sizeof(info.kernel_name));
+    memcpy(info.kernel_version, bi->kernel_version, sizeof(info.kernel_version));
+    memcpy(info.arch, bi->arch, sizeof(info.arch));
+    info.tick_hz = bi->tick_hz;
+    info.ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
+    info.first_free_slot = BK_PROCESS_FIRST_FREE_SLOT;
+    for (uint64_t off = 0; off < sizeof(info); off += PAGE) {
+        uint64_t frame = bk_alloc_object(BK_OBJ_FRAME, 12);
+        size_t n = sizeof(info) - off < PAGE ? sizeof(info) - off : PAGE;
+        long r = frame ? bk_copy_to_frame(frame, 0, (const char *)&info + off, n)
+                       : -BK_ERR_NOT_ENOUGH_MEMORY;
+        if (r == 0)
+            r = bk_map_frame(vspace, frame, BK_ROOT_BOOTINFO_VADDR + off, BK_VM_READ, 0);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* The child's CNode: its own cap in BK_CAP_ROOT_CNODE and a copy of
+ * `give` (if any) in BK_PROCESS_CAP_ARG; guarded to full-depth addresses. */
+static long make_cspace(struct bk_process *p, uint64_t give)
+{
+    p->cnode = bk_alloc_object(BK_OBJ_CNODE, CHILD_CNODE_BITS);
+    if (!p->cnode)
+        return -BK_ERR_NOT_ENOUGH_MEMORY;
+    uint64_t guard_data = (uint64_t)(BK_WORD_BITS - CHILD_CNODE_BITS); /* guard 0 */
+    long r = sys_cnode_mint(p->cnode, BK_CAP_ROOT_CNODE, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
+                            p->cnode, BK_WORD_BITS, BK_RIGHTS_ALL, guard_data);
+    if (r == 0 && give)
+        r = sys_cnode_copy(p->cnode, BK_PROCESS_CAP_ARG, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE, give,
+                           BK_WORD_BITS, BK_RIGHTS_ALL);
+    p->cspace_data = guard_data;
+    return r;
+}
+
+long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
+                      uint64_t give, struct bk_process *p)
+{
+    const struct bk_boot_module *m = find_module(bi, module);
+    if (!m)
+        return -BK_ERR_INVALID_ARGUMENT;
+    memset(p, 0, sizeof(*p));
+    p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
+    p->tcb = bk_alloc_object(BK_OBJ_TCB, 0);
+    if (!p->vspace || !p->tcb)
+        return -BK_ERR_NOT_ENOUGH_MEMORY;
+    long r = bk_elf_load(p->vspace, (const void *)(uintptr_t)m->vaddr, m->size, &p->entry);
+    if (r == 0)
+        r = map_fresh(p->vspace, BK_ROOT_STACK_TOP - CHILD_STACK_PAGES * PAGE, CHILD_STACK_PAGES);
+    if (r == 0)
+        r = map_fresh(p->vspace, BK_ROOT_IPC_BUFFER_VADDR, 1);
+    if (r == 0)
+        r = map_start_info(bi, p->vspace);
+    if (r == 0)
+        r = make_cspace(p, give);
+    if (r)
+        return r;
+#if defined(__riscv)
+    __asm__ volatile("fence.i" ::: "memory"); /* the program was written as data */
+#endif
+    r = sys_tcb_configure(p->tcb, p->cnode, p->cspace_data, p->vspace, BK_ROOT_IPC_BUFFER_VADDR);
+    if (r == 0)
+        r = sys_tcb_set_priority(p->tcb, BK_CAP_ROOT_TCB, priority);
+    if (r == 0)
+        r = sys_tcb_write_registers(p->tcb, 1, p->entry, BK_ROOT_STACK_TOP,
+                                    BK_ROOT_BOOTINFO_VADDR);
+    return r;
+}

@@ -1,0 +1,47 @@
+/*
+ * Address spaces from user space: mapping a frame into a VSpace, making the
+ * page tables the kernel reports missing on the way (Frame: Map says which
+ * level is missing; a new PageTable goes in at the first missing level).
+ */
+#include <bulkhead/sys.h>
+
+long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t rights,
+                  uint64_t attributes)
+{
+    /* At most one table per level below the root is ever missing. */
+    for (unsigned tries = 0; tries < 8; tries++) {
+        long r = sys_frame_map(frame, vspace, vaddr, rights, attributes);
+        if (r != -BK_ERR_FAILED_LOOKUP)
+            return r;
+        uint64_t table = bk_alloc_object(BK_OBJ_PAGE_TABLE, 0);
+        if (!table)
+            return -BK_ERR_NOT_ENOUGH_MEMORY;
+        r = sys_page_table_map(table, vspace, vaddr);
+        if (r != 0)
+            return r;
+    }
+    return -BK_ERR_FAILED_LOOKUP;
+}
+
+/* A scratch window in the caller's own space where frames are mapped to be
+ * filled (see bk_copy_to_frame). */
+#define SCRATCH_VADDR 0x7f000000ull
+
+long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t len)
+{
+    /* A copy of the frame cap maps it here while the original stays free
+     * to be mapped elsewhere. */
+    uint64_t view = bk_slot_alloc();
+    if (!view)
+        return -BK_ERR_NOT_ENOUGH_MEMORY;
+    long r = sys_cnode_copy(BK_CAP_ROOT_CNODE, view, BK_WORD_BITS, BK_CAP_ROOT_CNODE, frame,
+                            BK_WORD_BITS, BK_RIGHTS_ALL);
+    if (r == 0)
+        r = bk_map_frame(BK_CAP_ROOT_VSPACE, view, SCRATCH_VADDR, BK_VM_READ | BK_VM_WRITE, 0);
+    if (r == 0)
+        memcpy((char *)(uintptr_t)SCRATCH_VADDR + offset, src, len);
+    /* Deleting the copy unmaps it. */
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, view, BK_WORD_BITS);
+    bk_slot_free(view);
+    return r;
+}
