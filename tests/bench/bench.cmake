@@ -2,7 +2,8 @@
 # tests/qemu/tests.cmake): the bench root task, its boot image, and the
 # instruction-ceiling regression test (tools/bench/run.py --check).
 bulkhead_user_program(${arch} bench SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/bench.c)
-bulkhead_boot_image(${arch} bench-image ROOT bench)
+bulkhead_user_program(${arch} server SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c)
+bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server)
 add_test(NAME ${arch}/bench-ceilings
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench/run.py --arch ${arch}
           --build-dir ${CMAKE_BINARY_DIR} --iterations 1000 --check

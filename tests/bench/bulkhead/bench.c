@@ -23,8 +23,6 @@ static uint8_t server_stack[STACK_SIZE] __attribute__((aligned(16)));
 static struct {
     struct bk_ipc_buffer b;
 } __attribute__((aligned(4096))) server_buffer;
-static uint64_t next_slot;
-static uint64_t untyped;
 
 /* The guest instruction counter (see the file comment). */
 static inline uint64_t counter(void)
@@ -67,8 +65,8 @@ static void report(const struct bk_bootinfo *bi, const char *op)
 
 static uint64_t make(uint64_t type)
 {
-    uint64_t slot = next_slot++;
-    if (sys_untyped_retype(untyped, type, 0, BK_CAP_ROOT_CNODE, 0, 0, slot, 1) != 0) {
+    uint64_t slot = bk_alloc_object(type, 0);
+    if (!slot) {
         debug_printf("bench: cannot make object type %llu\n", (unsigned long long)type);
         sys_thread_exit(1);
     }
@@ -140,7 +138,7 @@ static void bench_ipc_one_address_space(const struct bk_bootinfo *bi)
 
     /* The general path: one capability (a badged cap to the same endpoint,
      * which arrives unwrapped as its badge) travels with each call. */
-    uint64_t granted = next_slot++;
+    uint64_t granted = bk_slot_alloc();
     sys_cnode_mint(BK_CAP_ROOT_CNODE, granted, BK_WORD_BITS, BK_CAP_ROOT_CNODE, server_ep,
                    BK_WORD_BITS, BK_RIGHTS_ALL, 7);
     bk_ipc_buffer->caps[0] = granted;
@@ -148,6 +146,22 @@ static void bench_ipc_one_address_space(const struct bk_bootinfo *bi)
     start_server(tcb_cap, echo_server, 0);
     bench_call(bi, granted, 0, 1, "ipc_slowpath_cap_transfer");
     sys_tcb_suspend(tcb_cap);
+}
+
+/* The same round trips with the server in another address space (a
+ * process started from the boot image module "server"). */
+static void bench_ipc_two_address_spaces(const struct bk_bootinfo *bi)
+{
+    uint64_t ep = make(BK_OBJ_ENDPOINT);
+    struct bk_process server;
+    long r = bk_process_spawn(bi, "server", 255, ep, &server);
+    if (r != 0) {
+        debug_printf("bench: cannot start the server process: %s\n", bk_error_name(r));
+        sys_thread_exit(1);
+    }
+    bench_call(bi, ep, 0, 0, "ipc_call_reply_0w_2as");
+    bench_call(bi, ep, 4, 0, "ipc_call_reply_4w_2as");
+    sys_tcb_suspend(server.tcb);
 }
 
 static uint64_t ping_ntfn, pong_ntfn;
@@ -201,17 +215,11 @@ static unsigned parse_iterations(const char *cmdline)
 int main(const struct bk_bootinfo *bi)
 {
     iterations = parse_iterations(bi->cmdline);
-    untyped = bi->untyped[0].slot;
-    for (uint32_t i = 0; i < bi->untyped_count; i++) {
-        if (bi->untyped[i].size_bits >= 16 && !bi->untyped[i].is_device) {
-            untyped = bi->untyped[i].slot;
-            break;
-        }
-    }
-    next_slot = bi->first_free_slot;
+    bk_alloc_init(bi);
     debug_printf("bench: %u iterations per operation after %u warm-up, on %s\n", iterations,
                  WARMUP, bi->arch);
     bench_null_syscall(bi);
+    bench_ipc_two_address_spaces(bi);
     bench_ipc_one_address_space(bi);
     bench_notification(bi);
     debug_puts("bench: done\n");
