@@ -15,6 +15,10 @@
  *   ARCH_USER_VADDR_MAX     first address above the user half (exclusive)
  *   arch_regs_t             a user thread's saved register state
  *   arch_vspace_t           an address space handle (root table and ASID)
+ *   arch_regs_args(regs)    static inline: a uint64_t * to the six syscall
+ *                           argument registers saved in `regs`, consecutive
+ *                           and in kernel/abi.toml order (the IPC fast path
+ *                           moves a message as an array)
  * and may define:
  *   ARCH_HAS_IOPORTS        the CPU has an x86 I/O port space (x86-64 only):
  *                           the port implements the I/O port hooks below
@@ -182,8 +186,9 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value);
 void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value);
 
 /* The saved user program counter (after a syscall: the instruction after
- * it). */
+ * it) and stack pointer. */
 vaddr_t arch_regs_pc(const arch_regs_t *regs);
+vaddr_t arch_regs_sp(const arch_regs_t *regs);
 
 /* Prints the saved user registers, one or a few per line, through kprintf. */
 void arch_regs_print(const arch_regs_t *regs);
@@ -192,6 +197,13 @@ void arch_regs_print(const arch_regs_t *regs);
  * tags entries), restores `regs` and returns to user mode. The next trap
  * from user mode saves into `regs`. */
 NORETURN void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs);
+
+/* The IPC fast path's way out (kernel/fastpath.c): the current thread,
+ * whose registers `from` the syscall entry saved, stays blocked in the
+ * kernel. Saves the user state the arch still holds in the CPU for it
+ * (x86-64: the FS/GS bases, which a syscall entry leaves in their MSRs
+ * until kernel_syscall()), then does what arch_user_enter(to, vs) does. */
+NORETURN void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
 /* ---- Time and idle ---------------------------------------------------- */
 
@@ -210,6 +222,12 @@ NORETURN void kernel_main(struct boot_params *bp);
 
 /* A syscall instruction was executed by the current thread. */
 NORETURN void kernel_syscall(void);
+
+/* Called first on a syscall with number `nr`, with the registers saved but
+ * before the rest of the arch's entry work (kernel/fastpath.c). Does not
+ * return if the IPC fast path handled the syscall; returns if the general
+ * path must, and the arch then goes on to kernel_syscall(). */
+void kernel_fastpath(unsigned long nr);
 
 /* What went wrong when a user thread faulted. */
 enum user_fault_kind {

@@ -3,19 +3,21 @@
  * robin within a priority, a timeslice per thread (see thread.h for the
  * invariants).
  *
- * Finding the highest ready priority: bit p of ready_words[p / 64] is set
- * iff queue p is non-empty, and bit w of ready_summary iff ready_words[w]
- * is non-zero. Two count-leading-zeros give the answer; clang lowers
- * __builtin_clzll to one instruction on x86-64 (lzcnt/bsr) and to a short
- * fixed sequence on RV64 without Zbb, so the cost is constant on both.
+ * Finding the highest ready priority: bit p of sched_ready_words[p / 64]
+ * is set iff queue p is non-empty, and bit w of sched_ready_summary iff
+ * sched_ready_words[w] is non-zero. Two count-leading-zeros give the
+ * answer; clang lowers __builtin_clzll to one instruction on x86-64
+ * (lzcnt/bsr) and to a short fixed sequence on RV64 without Zbb, so the
+ * cost is constant on both.
  */
 #include "kernel.h"
 #include "thread.h"
 
 struct thread *current_thread;
 static struct thread *ready_head[THREAD_PRIORITIES], *ready_tail[THREAD_PRIORITIES];
-static uint64_t ready_words[THREAD_PRIORITIES / 64];
-static uint64_t ready_summary;
+/* Read by sched_ready_at_or_above() (thread.h); written only here. */
+uint64_t sched_ready_words[THREAD_PRIORITIES / 64];
+uint64_t sched_ready_summary;
 static volatile uint64_t ticks;
 static bool slice_expired;
 
@@ -34,8 +36,8 @@ static void ready_enqueue(struct thread *t)
     else
         ready_head[p] = t;
     ready_tail[p] = t;
-    ready_words[p / 64] |= 1ull << (p % 64);
-    ready_summary |= 1ull << (p / 64);
+    sched_ready_words[p / 64] |= 1ull << (p % 64);
+    sched_ready_summary |= 1ull << (p / 64);
 }
 
 static void ready_dequeue(struct thread *t)
@@ -51,19 +53,19 @@ static void ready_dequeue(struct thread *t)
         ready_tail[p] = t->ready_prev;
     t->ready_next = t->ready_prev = NULL;
     if (!ready_head[p]) {
-        ready_words[p / 64] &= ~(1ull << (p % 64));
-        if (!ready_words[p / 64])
-            ready_summary &= ~(1ull << (p / 64));
+        sched_ready_words[p / 64] &= ~(1ull << (p % 64));
+        if (!sched_ready_words[p / 64])
+            sched_ready_summary &= ~(1ull << (p / 64));
     }
 }
 
 /* The highest priority with a ready thread, or -1. */
 static int highest_ready(void)
 {
-    if (!ready_summary)
+    if (!sched_ready_summary)
         return -1;
-    unsigned w = 63 - (unsigned)__builtin_clzll(ready_summary);
-    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(ready_words[w]));
+    unsigned w = 63 - (unsigned)__builtin_clzll(sched_ready_summary);
+    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(sched_ready_words[w]));
 }
 
 void sched_make_runnable(struct thread *t)
@@ -174,6 +176,6 @@ void sched_get_view(struct sched_view *view)
 {
     view->head = ready_head;
     view->tail = ready_tail;
-    view->words = ready_words;
-    view->summary = ready_summary;
+    view->words = sched_ready_words;
+    view->summary = sched_ready_summary;
 }

@@ -6,6 +6,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/endpoint.c
   ${CMAKE_SOURCE_DIR}/kernel/notification.c
   ${CMAKE_SOURCE_DIR}/kernel/syscall.c
+  ${CMAKE_SOURCE_DIR}/kernel/fastpath.c
   ${CMAKE_SOURCE_DIR}/kernel/invariants.c
   ${CMAKE_SOURCE_DIR}/kernel/fault.c
   ${CMAKE_SOURCE_DIR}/kernel/irq.c

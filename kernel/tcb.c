@@ -229,3 +229,15 @@ kerror_t tcb_invoke_unbind_notification(struct invocation *inv, struct kerror_in
     t->bound_notification = NULL;
     return KERR_OK;
 }
+
+kerror_t tcb_invoke_read_registers(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    const struct thread *t = invoked_thread(inv);
+    inv->results[0] = arch_regs_pc(&t->regs);
+    inv->results[1] = arch_regs_sp(&t->regs);
+    inv->results[2] = arch_syscall_arg(&t->regs, 0);
+    inv->results[3] = (uint64_t)t->state;
+    inv->result_count = 4;
+    return KERR_OK;
+}

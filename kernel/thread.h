@@ -42,6 +42,10 @@ enum thread_state {
     THREAD_FAULTED,         /* stopped by an unhandled fault */
 };
 
+/* TCB: ReadRegisters reports the state with these numbers (abi.toml). */
+_Static_assert(THREAD_RUNNABLE == 1 && THREAD_BLOCKED_REPLY == 4 && THREAD_FAULTED == 7,
+               "thread state numbers are ABI");
+
 struct notification;
 
 struct thread {
@@ -111,9 +115,23 @@ void sched_set_priority(struct thread *t, uint8_t priority);
 /* Puts the current thread at the tail of its ready queue (Yield). */
 void sched_yield_current(void);
 
+/* The ready bitmap (sched.c owns it): bit p % 64 of
+ * sched_ready_words[p / 64] is set iff the ready queue of priority p is
+ * non-empty, bit w of sched_ready_summary iff sched_ready_words[w] != 0. */
+extern uint64_t sched_ready_words[THREAD_PRIORITIES / 64];
+extern uint64_t sched_ready_summary;
+
 /* Whether some thread of priority `priority` or higher is on a ready queue
- * (the IPC fast path switches only to a thread no ready one outranks). */
-bool sched_ready_at_or_above(unsigned priority);
+ * (the IPC fast path switches only to a thread no ready one outranks).
+ * Inline and without a count of leading zeros: a few instructions on both
+ * arches. */
+static inline bool sched_ready_at_or_above(unsigned priority)
+{
+    unsigned w = priority / 64;
+    /* A non-empty word above w, or a bit at or above `priority` in word w. */
+    return (sched_ready_summary >> w >> 1) != 0 ||
+           (sched_ready_words[w] >> (priority % 64)) != 0;
+}
 
 /* Picks the thread to run: the current one unless a higher-priority thread
  * is ready or its slice ran out; returns to user mode in it, or idles. */

@@ -41,6 +41,10 @@ def load(path):
             fail(f"arch {arch}: ipc.mrs must list BK_MSG_CPU_WORDS registers")
     if sum(f["bits"] for f in abi["msginfo"]) != 64:
         fail("msginfo fields must add up to 64 bits")
+    for o in abi["objects"]:
+        for m in o["methods"]:
+            if len(m.get("results", [])) > constant(abi, "BK_MSG_CPU_WORDS"):
+                fail(f"method {o['name']}.{m['name']}: more results than register words")
     labels = [m["label"] for o in abi["objects"] for m in o["methods"]]
     if len(labels) != len(set(labels)) or 0 in labels:
         fail("method labels must be unique and non-zero")
@@ -159,8 +163,10 @@ def ipc_stub(s):
 
 def method_stub(obj, m):
     args = m["args"]
+    results = m.get("results", [])
     params = ", ".join(["bk_cptr_t service"] + [f"{'bk_cptr_t' if k == 'cap' else 'uint64_t'} {n}"
-                                                 for k, n in args])
+                                                 for k, n in args] +
+                       [f"uint64_t *{n}" for _, n in results])
     lines = [f"/* {obj['name'].capitalize()}: {m['name'].replace('_', ' ').capitalize()}. "
              f"{m['doc']} Returns 0 or -BK_ERR_*. */\n",
              f"static inline long sys_{obj['name']}_{m['name']}({params})\n{{\n",
@@ -173,8 +179,13 @@ def method_stub(obj, m):
             lines.append(f"    bk_ipc_buffer->mr[{i}] = (uint64_t){n};\n")
     for i in range(len(args), 4):
         lines.append(f"    m.mr[{i}] = 0;\n")
-    lines.append("    bk_ipc_syscall(BK_SYS_CALL, service, &m);\n"
-                 "    return -(long)BK_MSGINFO_LABEL(m.info);\n}\n\n")
+    lines.append("    bk_ipc_syscall(BK_SYS_CALL, service, &m);\n")
+    if results:
+        lines.append("    if (BK_MSGINFO_LABEL(m.info) == 0) {\n")
+        for i, (_, n) in enumerate(results):
+            lines.append(f"        *{n} = m.mr[{i}];\n")
+        lines.append("    }\n")
+    lines.append("    return -(long)BK_MSGINFO_LABEL(m.info);\n}\n\n")
     return "".join(lines)
 
 
@@ -297,6 +308,8 @@ def gen_markdown(abi):
                    "| label | method | libsys stub | arguments | description |\n|---|---|---|---|---|\n")
         for m in o["methods"]:
             args = ", ".join(f"{n} ({k})" for k, n in m["args"])
+            if m.get("results"):
+                args += "; returns " + ", ".join(n for _, n in m["results"])
             out.append(f"| {m['label']} | {o['name'].capitalize()}: {m['name'].capitalize()} | "
                        f"`sys_{o['name']}_{m['name']}` | {args} | {m['doc']} |\n")
     out.append("\n## Errors\n\n| code | name | meaning |\n|---|---|---|\n")

@@ -94,6 +94,7 @@ void riscv_user_trap(void)
     }
     if (scause == EXC_ECALL_U) {
         cpu->user_regs->pc += 4; /* ecall is never compressed */
+        kernel_fastpath(arch_syscall_number(cpu->user_regs)); /* returns if it does not apply */
         kernel_syscall();
     }
     user_exception(cpu, scause, stval);

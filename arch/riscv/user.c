@@ -35,6 +35,11 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
     regs->gpr[REG_A0] = value;
 }
 
+vaddr_t arch_regs_sp(const arch_regs_t *regs)
+{
+    return regs->gpr[REG_SP];
+}
+
 vaddr_t arch_regs_pc(const arch_regs_t *regs)
 {
     return regs->pc;
@@ -77,4 +82,11 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
     csr_clear(sstatus, SSTATUS_SPP | SSTATUS_SUM | SSTATUS_FS | SSTATUS_SIE);
     csr_set(sstatus, SSTATUS_SPIE);
     riscv_return_to_user(regs);
+}
+
+/* Nothing of the user's state stays in the CPU across a trap here. */
+void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    (void)from;
+    arch_user_enter(to, vs);
 }

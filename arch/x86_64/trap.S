@@ -15,40 +15,51 @@
     .text
     .code64
 
-.macro PUSH_GPRS
+/* The order of arch_regs_t (include/arch_types.h), last field first: the
+ * syscall argument registers rdi, rsi, rdx, r10, r8, r9 end up consecutive,
+ * and rcx, r11 (which a syscall clobbers) lowest, after the rest. */
+.macro PUSH_GPRS_BUT_RCX_R11
     pushq %rax
-    pushq %rbx
-    pushq %rcx
+    pushq %r9
+    pushq %r8
+    pushq %r10
     pushq %rdx
     pushq %rsi
     pushq %rdi
+    pushq %rbx
     pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
     pushq %r12
     pushq %r13
     pushq %r14
     pushq %r15
 .endm
 
-.macro POP_GPRS
+.macro PUSH_GPRS
+    PUSH_GPRS_BUT_RCX_R11
+    pushq %r11
+    pushq %rcx
+.endm
+
+.macro POP_GPRS_BUT_RCX_R11
     popq %r15
     popq %r14
     popq %r13
     popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
     popq %rbp
+    popq %rbx
     popq %rdi
     popq %rsi
     popq %rdx
-    popq %rcx
-    popq %rbx
+    popq %r10
+    popq %r8
+    popq %r9
     popq %rax
+.endm
+
+.macro POP_GPRS
+    popq %rcx
+    popq %r11
+    POP_GPRS_BUT_RCX_R11
 .endm
 
 /* ---- IDT entry stubs --------------------------------------------------------
@@ -74,12 +85,12 @@ x86_vector_stubs_end:
 /* Stack here: vector, error code, rip, cs, rflags, rsp, ss. */
 x86_trap_common:
     PUSH_GPRS
-    testb $3, (REGS_CS - REGS_R15)(%rsp)
+    testb $3, (REGS_CS - REGS_RCX)(%rsp)
     jz 1f
 
     /* From user mode: rsp is inside the thread's arch_regs_t. */
     swapgs
-    leaq -REGS_R15(%rsp), %rdi
+    leaq -REGS_RCX(%rsp), %rdi
     movq %gs:CPU_KERNEL_RSP, %rsp
     /* Kernel flags: the trap left DF and AC as the user had them; the C
      * ABI needs DF clear and SMAP needs AC clear. */
@@ -91,10 +102,10 @@ x86_trap_common:
 
 1:  /* From kernel mode: reserve the fs/gs base slots so rsp is a whole
      * arch_regs_t, 16-byte aligned (the CPU aligned the frame). */
-    subq $REGS_R15, %rsp
+    subq $REGS_RCX, %rsp
     movq %rsp, %rdi
     call x86_trap_from_kernel
-    addq $REGS_R15, %rsp
+    addq $REGS_RCX, %rsp
     POP_GPRS
     addq $16, %rsp                  /* vector, error code */
     iretq
@@ -115,10 +126,17 @@ x86_syscall_entry:
     pushq %rcx                      /* rip of the next instruction */
     pushq $0                        /* error code */
     pushq $ENTRY_SYSCALL
-    PUSH_GPRS
-    leaq -REGS_R15(%rsp), %rdi
+    /* rcx and r11 hold rip and rflags (saved above): their own slots are
+     * left as they are, and the kernel stack replaces rsp at once. */
+    PUSH_GPRS_BUT_RCX_R11
+    leaq -REGS_R15(%rsp), %rbx      /* the arch_regs_t (user rbx is saved) */
     movq %gs:CPU_KERNEL_RSP, %rsp
     xorl %ebp, %ebp
+    /* The IPC fast path first, straight on the syscall number; it returns
+     * only if the general path must handle the syscall. */
+    movq %rax, %rdi
+    call kernel_fastpath
+    movq %rbx, %rdi
     call x86_syscall_from_user
     ud2
 
@@ -130,7 +148,7 @@ x86_syscall_entry:
 /* void x86_return_iret(arch_regs_t *regs): restores every register. */
     .globl x86_return_iret
 x86_return_iret:
-    leaq REGS_R15(%rdi), %rsp
+    leaq REGS_RCX(%rdi), %rsp
     POP_GPRS
     addq $16, %rsp                  /* vector, error code */
     swapgs
@@ -141,8 +159,8 @@ x86_return_iret:
  * rcx would fault in kernel mode on Intel CPUs: the C caller checked it. */
     .globl x86_return_sysret
 x86_return_sysret:
-    leaq REGS_R15(%rdi), %rsp
-    POP_GPRS
+    leaq REGS_R15(%rdi), %rsp       /* past the rcx and r11 slots */
+    POP_GPRS_BUT_RCX_R11
     movq (REGS_RIP - REGS_VECTOR)(%rsp), %rcx
     movq (REGS_RFLAGS - REGS_VECTOR)(%rsp), %r11
     movq (REGS_RSP - REGS_VECTOR)(%rsp), %rsp

@@ -29,20 +29,17 @@ unsigned long arch_syscall_number(const arch_regs_t *regs)
 
 unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index)
 {
-    switch (index) {
-    case 0: return regs->rdi;
-    case 1: return regs->rsi;
-    case 2: return regs->rdx;
-    case 3: return regs->r10;
-    case 4: return regs->r8;
-    case 5: return regs->r9;
-    default: return 0;
-    }
+    return index < 6 ? regs->args[index] : 0;
 }
 
 void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
 {
     regs->rax = value;
+}
+
+vaddr_t arch_regs_sp(const arch_regs_t *regs)
+{
+    return regs->rsp;
 }
 
 vaddr_t arch_regs_pc(const arch_regs_t *regs)
@@ -52,15 +49,8 @@ vaddr_t arch_regs_pc(const arch_regs_t *regs)
 
 void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value)
 {
-    switch (index) {
-    case 0: regs->rdi = value; break;
-    case 1: regs->rsi = value; break;
-    case 2: regs->rdx = value; break;
-    case 3: regs->r10 = value; break;
-    case 4: regs->r8 = value; break;
-    case 5: regs->r9 = value; break;
-    default: break;
-    }
+    if (index < 6)
+        regs->args[index] = value;
 }
 
 void arch_regs_print(const arch_regs_t *r)
@@ -76,31 +66,51 @@ void arch_regs_print(const arch_regs_t *r)
 
 /* ---- FS and GS base ------------------------------------------------------
  * User code may change them (wrfsbase/wrgsbase when CR4.FSGSBASE is on, or
- * by loading a segment register), so they are read back on every entry.
- * While the kernel runs, the user's GS base sits in KERNEL_GS_BASE
- * (swapgs). The MSRs are written on exit only when they differ. */
+ * by loading a segment register), so they are read back on every entry
+ * that may switch threads. While the kernel runs, the user's GS base sits
+ * in KERNEL_GS_BASE (swapgs). The MSRs are written on exit only when they
+ * differ. */
+
+static inline void save_user_bases(struct x86_cpu *cpu, arch_regs_t *regs)
+{
+    uint64_t fs, gs;
+    if (x86_features.fsgsbase) {
+        /* Shorter than rdmsr. The user's GS base is in KERNEL_GS_BASE, so
+         * it is read between two swapgs; interrupts are off, and an NMI
+         * or #MC in between is fatal and uses no per-CPU state. */
+        __asm__ volatile("rdfsbase %0" : "=r"(fs));
+        __asm__ volatile("swapgs\n\trdgsbase %0\n\tswapgs" : "=r"(gs));
+    } else {
+        fs = rdmsr(MSR_FS_BASE);
+        gs = rdmsr(MSR_KERNEL_GS_BASE);
+    }
+    regs->fs_base = cpu->hw_fs_base = fs;
+    regs->gs_base = cpu->hw_gs_base = gs;
+}
 
 void x86_save_user_bases(struct x86_cpu *cpu, arch_regs_t *regs)
 {
-    regs->fs_base = cpu->hw_fs_base = rdmsr(MSR_FS_BASE);
-    regs->gs_base = cpu->hw_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+    save_user_bases(cpu, regs);
 }
 
-static void load_user_bases(struct x86_cpu *cpu, arch_regs_t *regs)
+/* A non-canonical base would make wrmsr raise #GP in the kernel; it is
+ * checked only when the MSR must be written, which is rare. */
+static void load_user_base(uint32_t msr, uint64_t *base, uint64_t *hw)
 {
-    /* A non-canonical base would make wrmsr raise #GP in the kernel. */
-    if (!x86_canonical(regs->fs_base))
-        regs->fs_base = 0;
-    if (!x86_canonical(regs->gs_base))
-        regs->gs_base = 0;
-    if (cpu->hw_fs_base != regs->fs_base) {
-        wrmsr(MSR_FS_BASE, regs->fs_base);
-        cpu->hw_fs_base = regs->fs_base;
+    if (!x86_canonical(*base))
+        *base = 0;
+    if (*hw != *base) {
+        wrmsr(msr, *base);
+        *hw = *base;
     }
-    if (cpu->hw_gs_base != regs->gs_base) {
-        wrmsr(MSR_KERNEL_GS_BASE, regs->gs_base);
-        cpu->hw_gs_base = regs->gs_base;
-    }
+}
+
+static inline void load_user_bases(struct x86_cpu *cpu, arch_regs_t *regs)
+{
+    if (cpu->hw_fs_base != regs->fs_base)
+        load_user_base(MSR_FS_BASE, &regs->fs_base, &cpu->hw_fs_base);
+    if (cpu->hw_gs_base != regs->gs_base)
+        load_user_base(MSR_KERNEL_GS_BASE, &regs->gs_base, &cpu->hw_gs_base);
 }
 
 /* ---- Entering user mode -------------------------------------------------- */
@@ -114,38 +124,97 @@ static NORETURN void raise_bad_rip(void)
     kernel_user_fault(&x86_this_cpu()->fault);
 }
 
-/* Returns to `regs` in the address space already loaded. */
-void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs)
+static NORETURN void bad_rip(struct x86_cpu *cpu, arch_regs_t *regs)
+{
+    cpu->fault = (struct user_fault){
+        .kind = USER_FAULT_PAGE,
+        .pc = regs->rip,
+        .addr = regs->rip,
+        .access = FAULT_ACCESS_EXEC,
+        .arch_code = VECTOR_PF,
+        .arch_detail = 0x14, /* #PF error code: user, instruction fetch */
+    };
+    x86_call_on_kernel_stack(raise_bad_rip);
+}
+
+/* Returns to `regs` in the address space already loaded. Always inlined:
+ * it is the tail of every way out, the IPC fast path's included. */
+static inline __attribute__((always_inline)) NORETURN void resume_user(struct x86_cpu *cpu,
+                                                                       arch_regs_t *regs)
 {
     if (!IS_ALIGNED((uintptr_t)regs, 16))
         panic("arch_user_enter: arch_regs_t at %p is not 16-byte aligned", (void *)regs);
     cpu->user_regs = regs;
     cpu->rsp0 = (uint64_t)(regs + 1);
     cpu->tss.rsp[0] = cpu->rsp0;
-    if (regs->rip >= ARCH_USER_VADDR_MAX) {
-        cpu->fault = (struct user_fault){
-            .kind = USER_FAULT_PAGE,
-            .pc = regs->rip,
-            .addr = regs->rip,
-            .access = FAULT_ACCESS_EXEC,
-            .arch_code = VECTOR_PF,
-            .arch_detail = 0x14, /* #PF error code: user, instruction fetch */
-        };
-        x86_call_on_kernel_stack(raise_bad_rip);
-    }
-    /* Only these selectors and flags may reach iretq/sysretq. */
-    regs->cs = USER_CS;
-    regs->ss = USER_SS;
+    if (regs->rip >= ARCH_USER_VADDR_MAX)
+        bad_rip(cpu, regs);
+    /* Only these flags may reach sysretq (from r11) or iretq, and only
+     * these selectors iretq (sysretq loads fixed ones). */
     regs->rflags = (regs->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
     load_user_bases(cpu, regs);
     if (regs->vector == ENTRY_SYSCALL)
         x86_return_sysret(regs);
+    regs->cs = USER_CS;
+    regs->ss = USER_SS;
     x86_return_iret(regs);
+}
+
+void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs)
+{
+    resume_user(cpu, regs);
 }
 
 void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     x86_vspace_load(cpu, vs);
-    x86_resume_user(cpu, regs);
+    resume_user(cpu, regs);
+}
+
+/* The fast path's exit when anything is unusual: FS/GS bases to load, a
+ * frame to leave by iretq or with a bad rip. */
+static NORETURN void fastpath_switch_general(struct x86_cpu *cpu, arch_regs_t *to,
+                                            arch_vspace_t *vs)
+{
+    x86_vspace_load(cpu, vs);
+    resume_user(cpu, to);
+}
+
+/* The end of the fast path's exit: resume_user() without the checks
+ * arch_fastpath_switch() has made. */
+static inline __attribute__((always_inline)) NORETURN void fastpath_return(struct x86_cpu *cpu,
+                                                                           arch_regs_t *to)
+{
+    cpu->user_regs = to;
+    cpu->rsp0 = (uint64_t)(to + 1);
+    cpu->tss.rsp[0] = cpu->rsp0;
+    to->rflags = (to->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
+    x86_return_sysret(to);
+}
+
+/* Into another address space: the only call on the common exit, kept out
+ * of arch_fastpath_switch() so that the one-space case needs no stack. */
+static NORETURN void fastpath_switch_space(struct x86_cpu *cpu, arch_regs_t *to,
+                                          arch_vspace_t *vs)
+{
+    x86_vspace_load(cpu, vs);
+    fastpath_return(cpu, to);
+}
+
+/* The IPC fast path ran before x86_syscall_from_user() saved the bases.
+ * The common case (same bases, a `to` that entered by syscall) is
+ * resume_user() with the checks that cannot fail then left out. */
+void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    save_user_bases(cpu, from);
+    if (to->fs_base != cpu->hw_fs_base || to->gs_base != cpu->hw_gs_base ||
+        to->vector != ENTRY_SYSCALL || to->rip >= ARCH_USER_VADDR_MAX ||
+        !IS_ALIGNED((uintptr_t)to, 16))
+        fastpath_switch_general(cpu, to, vs);
+    if (cpu->cr3 != vs->pml4)
+        fastpath_switch_space(cpu, to, vs);
+    cpu->vspace = vs; /* what x86_vspace_load() does when CR3 stays */
+    fastpath_return(cpu, to);
 }

@@ -90,6 +90,8 @@ _Static_assert(offsetof(struct x86_cpu, rsp0) == CPU_RSP0, "CPU_RSP0");
 _Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP");
 _Static_assert(sizeof(struct x86_tss) == 104, "TSS layout");
 _Static_assert(offsetof(struct x86_stacks, guard1) == STACKS_KERNEL_TOP, "stack top");
+_Static_assert(offsetof(arch_regs_t, rcx) == REGS_RCX, "REGS_RCX");
+_Static_assert(offsetof(arch_regs_t, r11) == REGS_RCX + 8, "r11 after rcx");
 _Static_assert(offsetof(arch_regs_t, r15) == REGS_R15, "REGS_R15");
 _Static_assert(offsetof(arch_regs_t, rax) == REGS_RAX, "REGS_RAX");
 _Static_assert(offsetof(arch_regs_t, vector) == REGS_VECTOR, "REGS_VECTOR");

@@ -74,7 +74,8 @@
 /* ---- arch_regs_t offsets (include/arch_types.h) ------------------------ */
 #define REGS_FS_BASE 0
 #define REGS_GS_BASE 8
-#define REGS_R15 16
+#define REGS_RCX 16 /* the first general register slot, then r11 */
+#define REGS_R15 32 /* the first one a syscall saves */
 #define REGS_RAX 128
 #define REGS_VECTOR 136
 #define REGS_ERROR 144

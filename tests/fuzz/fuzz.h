@@ -33,10 +33,14 @@ struct fuzz {
     uint8_t type[FUZZ_WINDOW];  /* cap type last seen in each window slot */
     uint8_t radix[FUZZ_WINDOW]; /* radix of a CNode retyped there (0: unknown) */
     uint64_t granted_sp;   /* the helper stack handed out for this operation */
+    uint64_t max_ops;      /* operations to make (bulkhead.fuzzops=N) */
     uint64_t ops;          /* syscalls issued as fuzz operations */
     uint64_t skipped;      /* operations the guard refused */
     uint64_t violations;   /* reported by debug_check_invariants */
     uint64_t checks;
+    uint64_t trace_from;   /* print each operation from this one on (bulkhead.fuzztrace=N) */
+    uint32_t method_ok[64];     /* by label: Calls the kernel carried out */
+    uint32_t method_failed[64]; /* by label: Calls it refused with an error */
 };
 
 /* ---- Random values (pick.c) ---------------------------------------------- */
@@ -92,8 +96,15 @@ uint64_t fz_ipc_buffer(struct fuzz *f);
 int fz_ipc_buffer_ok(uint64_t va);
 /* Fills the helper IPC buffers with random words. */
 void fz_garble_helper_buffers(struct fuzz *f);
+/* Makes every helper stack available again: fz_reset() destroyed all
+ * threads the fuzzer made. */
+void fz_threads_reset(void);
 
 /* ---- Operations (ops.c) ----------------------------------------------------- */
+
+/* Prints the syscall about to be made when tracing (see trace_from). */
+void fz_trace(const struct fuzz *f, uint64_t nr, uint64_t dest, uint64_t info,
+              const uint64_t *words, unsigned count);
 
 /* Issues one random operation; returns 1 if a syscall was made. */
 int fz_operation(struct fuzz *f);

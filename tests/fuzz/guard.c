@@ -59,12 +59,24 @@ uint64_t fz_any_label(struct fuzz *f)
     return methods[fz_below(f, METHOD_COUNT)].label;
 }
 
-/* The caps the fuzzer runs on: never deleted, moved or revoked (the fuzz
- * untyped may be revoked: that is how it is reused). */
+static int boot_untyped(const struct fuzz *f, uint64_t slot)
+{
+    for (uint32_t i = 0; i < f->bi->untyped_count; i++) {
+        if (f->bi->untyped[i].slot == slot)
+            return 1;
+    }
+    return 0;
+}
+
+/* The caps the fuzzer runs on: never deleted, moved or revoked. The fuzz
+ * untyped and the boot untypeds other than the pool may be revoked (that
+ * is how fz_reset() takes everything back), but stay where they are: a
+ * deleted boot untyped would leave its objects where no revoke reaches. */
 static int kept(const struct fuzz *f, uint64_t slot, int revoke)
 {
     return slot == BK_CAP_ROOT_TCB || slot == BK_CAP_ROOT_CNODE || slot == BK_CAP_ROOT_VSPACE ||
-           slot == f->pool || slot == f->echo || (!revoke && slot == f->untyped);
+           slot == f->pool || slot == f->echo ||
+           (!revoke && (slot == f->untyped || boot_untyped(f, slot)));
 }
 
 /* Objects with effects outside the kernel (interrupt lines, I/O ports: a
@@ -106,9 +118,18 @@ static int vetted_on_own(uint64_t label, const uint64_t *args)
     }
 }
 
+/* Caps never copied (nor sent, which copies): only their own slot may name
+ * the root task's TCB, CNode and VSpace, and the echo endpoint. */
+static int not_copied(const struct fuzz *f, uint64_t slot)
+{
+    return slot == BK_CAP_ROOT_TCB || slot == BK_CAP_ROOT_CNODE || slot == BK_CAP_ROOT_VSPACE ||
+           slot == f->echo;
+}
+
 static int own_cap(const struct fuzz *f, uint64_t service)
 {
-    return kept(f, service, 0) && service != f->echo;
+    return kept(f, service, 0) && service != f->echo &&
+           (service == f->pool || !boot_untyped(f, service));
 }
 
 /* Slot arguments of the CNode methods. */
@@ -122,8 +143,7 @@ static int cnode_ok(const struct fuzz *f, uint64_t service, uint64_t label, cons
         return !(own_slot && kept(f, a[0], label == BK_LABEL_CNODE_REVOKE));
     case BK_LABEL_CNODE_COPY:
     case BK_LABEL_CNODE_MINT:
-        return !(src_in_root && (a[3] == BK_CAP_ROOT_TCB || a[3] == BK_CAP_ROOT_CNODE ||
-                                 a[3] == BK_CAP_ROOT_VSPACE));
+        return !(src_in_root && not_copied(f, a[3]));
     case BK_LABEL_CNODE_MOVE:
     case BK_LABEL_CNODE_MUTATE:
         return !(src_in_root && kept(f, a[3], 0));
@@ -195,6 +215,10 @@ int fz_invocation_ok(struct fuzz *f, uint64_t service, unsigned type, uint64_t l
     case BK_LABEL_CNODE_MUTATE:
         return cnode_ok(f, service, label, args);
     case BK_LABEL_UNTYPED_RETYPE:
+        /* The pool is never revoked: objects made from it would outlive
+         * fz_reset(), and with them threads on helper stacks it reuses. */
+        if (service == f->pool)
+            return 0;
         clamp_retype(args);
         return 1;
     case BK_LABEL_TCB_CONFIGURE:
@@ -212,8 +236,7 @@ int fz_invocation_ok(struct fuzz *f, uint64_t service, unsigned type, uint64_t l
 void fz_sanitize_caps(struct fuzz *f)
 {
     for (unsigned i = 0; i < BK_MSG_MAX_CAPS; i++) {
-        uint64_t c = bk_ipc_buffer->caps[i];
-        if (c == BK_CAP_ROOT_TCB || c == BK_CAP_ROOT_CNODE || c == BK_CAP_ROOT_VSPACE)
+        if (not_copied(f, bk_ipc_buffer->caps[i]))
             bk_ipc_buffer->caps[i] = fz_window_slot(f);
     }
 }

@@ -3,19 +3,25 @@
  * keeps). It takes its seed from the kernel command line
  * ("bulkhead.seed=N", decimal or 0x hex) or uses FUZZ_DEFAULT_SEED, prints
  * it, sets up the echo thread, then issues random operations until
- * FUZZ_MAX_OPS were made or FUZZ_MAX_TICKS passed, asking the kernel to
- * check its invariants every FUZZ_CHECK_EVERY operations. It ends with
- * "fuzz: N operations, N violations" and "1 passed, 0 failed" when the
- * kernel reported no violation (a panic never gets that far).
+ * FUZZ_DEFAULT_OPS ("bulkhead.fuzzops=N") were made or FUZZ_MAX_TICKS
+ * passed, asking the kernel to check its invariants every
+ * FUZZ_CHECK_EVERY operations. It ends with "fuzz: N operations, N
+ * violations" and "1 passed, 0 failed" when the kernel reported no
+ * violation (a panic never gets that far).
  *
- * To reproduce a failing run: tools/bulkhead run --image <fuzz image>
- * --append "bulkhead.seed=N" (the operations depend only on the seed;
- * the timer decides only where the time bound stops the run).
+ * To rerun a seed, with each operation printed from the K-th on:
+ *   tools/runtest.py --arch A --kernel build/D/A/kernel.elf
+ *     --image build/D/A/fuzz-image.img --status pass
+ *     --append "bulkhead.seed=N bulkhead.fuzztrace=K"
+ * The same seed and build make the same operations. Another build may
+ * take another path (the addresses of the fuzzer's buffers are among the
+ * arguments), and the timer decides how threads of the root task's
+ * priority interleave with it and where the time bound stops the run.
  */
 #include "fuzz.h"
 
 #define FUZZ_DEFAULT_SEED 0x5eed2024ull
-#define FUZZ_MAX_OPS 20000
+#define FUZZ_DEFAULT_OPS 60000
 #define FUZZ_MAX_TICKS (12 * BK_TICK_HZ) /* keeps a TCG run near 15 s */
 #define FUZZ_CHECK_EVERY 100
 #define FUZZ_REFRESH_EVERY 200
@@ -25,14 +31,14 @@
 
 static struct fuzz fuzz;
 
-/* The value of "bulkhead.seed=" on the command line; false if absent. */
-static int parse_seed(const char *cmdline, uint64_t *seed)
+/* The value of `key` ("name=") on the command line; false if absent. */
+static int parse_option(const char *cmdline, const char *key, uint64_t *value)
 {
-    static const char key[] = "bulkhead.seed=";
+    size_t key_len = strlen(key);
     for (const char *p = cmdline; *p; p++) {
-        if (memcmp(p, key, sizeof(key) - 1) != 0)
+        if (memcmp(p, key, key_len) != 0)
             continue;
-        p += sizeof(key) - 1;
+        p += key_len;
         unsigned base = 10;
         if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
             base = 16;
@@ -47,7 +53,7 @@ static int parse_seed(const char *cmdline, uint64_t *seed)
                 break;
             v = v * base + d;
         }
-        *seed = v;
+        *value = v;
         return 1;
     }
     return 0;
@@ -124,7 +130,7 @@ static void run(struct fuzz *f)
 {
     uint64_t start = (uint64_t)sys_debug_ticks(), attempts = 0;
     fz_refresh(f);
-    while (f->ops < FUZZ_MAX_OPS && attempts < 4 * FUZZ_MAX_OPS) {
+    while (f->ops < f->max_ops && attempts < 4 * f->max_ops) {
         if ((uint64_t)sys_debug_ticks() - start >= FUZZ_MAX_TICKS) {
             debug_printf("fuzz: time bound reached\n");
             break;
@@ -147,11 +153,27 @@ static void run(struct fuzz *f)
     }
 }
 
+/* How often each method was carried out: evidence that the operations
+ * reach live objects rather than failing their first check. */
+static void print_coverage(const struct fuzz *f)
+{
+    debug_printf("fuzz: methods carried out / refused by the kernel:");
+    for (unsigned l = 1; l < 64; l++) {
+        if (f->method_ok[l] || f->method_failed[l])
+            debug_printf(" %u:%u/%u", l, f->method_ok[l], f->method_failed[l]);
+    }
+    debug_printf("\n");
+}
+
 int main(const struct bk_bootinfo *bi)
 {
     struct fuzz *f = &fuzz;
     uint64_t seed = FUZZ_DEFAULT_SEED;
-    int from_cmdline = parse_seed(bi->cmdline, &seed);
+    int from_cmdline = parse_option(bi->cmdline, "bulkhead.seed=", &seed);
+    f->trace_from = ~0ull;
+    parse_option(bi->cmdline, "bulkhead.fuzztrace=", &f->trace_from);
+    f->max_ops = FUZZ_DEFAULT_OPS;
+    parse_option(bi->cmdline, "bulkhead.fuzzops=", &f->max_ops);
     debug_printf("fuzz: Bulkhead robustness test on %s, seed %llu (0x%llx, %s)\n", bi->arch,
                  (unsigned long long)seed, (unsigned long long)seed,
                  from_cmdline ? "from bulkhead.seed=" : "the default");
@@ -169,6 +191,7 @@ int main(const struct bk_bootinfo *bi)
     struct bk_msg m = { .info = bk_msginfo(5, 1), .mr = { 7 } };
     sys_call(f->echo, &m); /* the root task and its echo thread survived */
     int ok = f->violations == 0 && BK_MSGINFO_LABEL(m.info) == 5 && m.mr[0] == 7;
+    print_coverage(f);
     debug_printf("fuzz: %llu operations (%llu refused by the guard), %llu invariant checks\n",
                  (unsigned long long)f->ops, (unsigned long long)f->skipped,
                  (unsigned long long)f->checks);

@@ -12,6 +12,21 @@
 
 /* ---- Messages -------------------------------------------------------------- */
 
+void fz_trace(const struct fuzz *f, uint64_t nr, uint64_t dest, uint64_t info,
+              const uint64_t *words, unsigned count)
+{
+    if (f->ops + 1 < f->trace_from)
+        return;
+    debug_printf("fuzz: op %llu: syscall %llu dest %llu label %llu length %llu caps %llu:",
+                 (unsigned long long)(f->ops + 1), (unsigned long long)nr,
+                 (unsigned long long)dest, (unsigned long long)BK_MSGINFO_LABEL(info),
+                 (unsigned long long)BK_MSGINFO_LENGTH(info),
+                 (unsigned long long)BK_MSGINFO_EXTRA_CAPS(info));
+    for (unsigned i = 0; i < count; i++)
+        debug_printf(" %llx", (unsigned long long)words[i]);
+    debug_printf("\n");
+}
+
 static uint64_t random_length(struct fuzz *f)
 {
     return fz_chance(f, 70) ? fz_below(f, 9) : fz_below(f, 128);
@@ -41,8 +56,18 @@ static int send_message(struct fuzz *f, uint64_t nr, uint64_t dest, uint64_t lab
         else
             bk_ipc_buffer->mr[i] = args[i];
     }
+    fz_trace(f, nr, dest, m.info, args, FUZZ_MAX_ARGS);
     bk_ipc_syscall(nr, dest, &m);
+    if (f->ops + 1 >= f->trace_from)
+        debug_printf("fuzz: op %llu: reply label %llu\n", (unsigned long long)(f->ops + 1),
+                     (unsigned long long)BK_MSGINFO_LABEL(m.info));
     fz_note(f, dest);
+    if (nr == BK_SYS_CALL && type != BK_OBJ_ENDPOINT && type != BK_OBJ_NOTIFICATION && label < 64) {
+        if (BK_MSGINFO_LABEL(m.info) == 0)
+            f->method_ok[label]++;
+        else
+            f->method_failed[label]++;
+    }
     return 1;
 }
 
@@ -68,11 +93,14 @@ static int receive(struct fuzz *f, uint64_t nr, uint64_t src)
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
         m.mr[i] = fz_word(f);
     if (type == BK_OBJ_ENDPOINT || type == BK_OBJ_NOTIFICATION) {
-        if (nr == BK_SYS_REPLY_RECV)
+        if (nr == BK_SYS_REPLY_RECV) {
+            fz_trace(f, BK_SYS_REPLY, 0, m.info, m.mr, BK_MSG_CPU_WORDS);
             bk_ipc_syscall(BK_SYS_REPLY, 0, &m);
+        }
         if (nr == BK_SYS_RECV || nr == BK_SYS_REPLY_RECV)
             nr = BK_SYS_NBRECV;
     }
+    fz_trace(f, nr, src, m.info, m.mr, BK_MSG_CPU_WORDS);
     bk_ipc_syscall(nr, src, &m);
     return 1;
 }
@@ -128,7 +156,11 @@ static int cnode_op(struct fuzz *f)
 static uint64_t retype_service(struct fuzz *f)
 {
     unsigned r = (unsigned)fz_below(f, 20);
-    return r < 9 ? f->untyped : r < 12 ? f->pool : r < 17 ? fz_cptr_of(f, BK_OBJ_UNTYPED) : fz_cptr(f);
+    if (r < 9)
+        return f->untyped;
+    if (r < 12 && f->bi->untyped_count)
+        return f->bi->untyped[fz_below(f, f->bi->untyped_count)].slot;
+    return r < 17 ? fz_cptr_of(f, BK_OBJ_UNTYPED) : fz_cptr(f);
 }
 
 static uint64_t retype_size(struct fuzz *f, uint64_t type)
@@ -236,6 +268,18 @@ static int tcb_op(struct fuzz *f)
     return invoke(f, tcb, label, a);
 }
 
+/* Arguments of frame and page-table map (vspace, vaddr, rights, attributes):
+ * mostly a few pages of two 1 GiB regions, where tables made for one map
+ * serve the next, in a VSpace the fuzzer made or its own (where every page
+ * it uses is mapped already, so a map there only fills holes). */
+static void map_args(struct fuzz *f, uint64_t *a)
+{
+    a[0] = fz_chance(f, 70) ? fz_cptr_of(f, BK_OBJ_VSPACE) : BK_CAP_ROOT_VSPACE;
+    a[1] = fz_chance(f, 80) ? (1 + fz_below(f, 2)) << 30 | fz_below(f, 8) << 12 : fz_word(f);
+    a[2] = fz_chance(f, 80) ? fz_below(f, 8) : fz_word(f);
+    a[3] = fz_chance(f, 80) ? fz_below(f, 2) : fz_word(f);
+}
+
 /* A method of the type a window slot holds, with random words. */
 static int typed_op(struct fuzz *f)
 {
@@ -245,8 +289,8 @@ static int typed_op(struct fuzz *f)
     uint64_t a[FUZZ_MAX_ARGS];
     for (unsigned i = 0; i < FUZZ_MAX_ARGS; i++)
         a[i] = fz_chance(f, 40) ? fz_cptr(f) : fz_word(f);
-    if (type == BK_OBJ_FRAME || type == BK_OBJ_PAGE_TABLE) /* map: a VSpace, an address */
-        a[0] = fz_chance(f, 60) ? fz_cptr_of(f, BK_OBJ_VSPACE) : BK_CAP_ROOT_VSPACE;
+    if (type == BK_OBJ_FRAME || type == BK_OBJ_PAGE_TABLE)
+        map_args(f, a);
     return invoke(f, service, label, a);
 }
 
@@ -303,7 +347,9 @@ static int plain_op(struct fuzz *f)
          * printing our own memory would fill the log with binary. */
         a0 = 0x1000;
     }
-    bk_syscall_raw(nr, a0, a1, fz_word(f), fz_word(f), fz_word(f), fz_word(f));
+    uint64_t w[6] = { a0, a1, fz_word(f), fz_word(f), fz_word(f), fz_word(f) };
+    fz_trace(f, nr, 0, 0, w, 6);
+    bk_syscall_raw(nr, w[0], w[1], w[2], w[3], w[4], w[5]);
     return 1;
 }
 
@@ -366,4 +412,6 @@ void fz_reset(struct fuzz *f)
     for (uint64_t s = f->window; s < f->window + FUZZ_WINDOW; s++)
         sys_cnode_delete(ROOT, s, W);
     fz_refresh(f);
+    /* Every thread the fuzzer made came from the untypeds just revoked. */
+    fz_threads_reset();
 }

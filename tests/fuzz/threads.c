@@ -6,14 +6,18 @@
  * the faulting thread stopped). The fuzzer cannot reach it: its TCB cap
  * and the original endpoint cap live in a 4-slot CNode whose only cap is
  * the thread's own CSpace root, and both objects come from the protected
- * pool untyped. So the root task may block in Call or Send on the echo
- * endpoint: someone always receives there.
+ * pool untyped. The root task's cap to the endpoint is never copied,
+ * moved or sent (guard.c), and no helper receives on it, so the echo
+ * thread is its only receiver: the root task may block in Call or Send
+ * there, someone always answers.
  *
  * Threads the fuzzer starts run the helper loop: receive, answer, stop
  * after a few rounds or at the first error. Each gets a stack of its own
- * (never reused: a stopped thread may be resumed later) and touches no
- * memory but that stack, so whatever the fuzzer does to it cannot reach
- * the root task. Every other start address faults at once.
+ * and touches no memory but that stack, so whatever the fuzzer does to it
+ * cannot reach the root task. A stack is handed out again only after
+ * fz_reset() destroyed every thread the fuzzer made (a stopped thread
+ * may be resumed later, so nothing sooner is safe). Every other start
+ * address faults at once.
  */
 #include "fuzz.h"
 
@@ -32,20 +36,27 @@ static uint8_t helper_stacks[HELPER_STACKS][HELPER_STACK_SIZE] __attribute__((al
 static uint8_t echo_stack[2048] __attribute__((aligned(16)));
 static union ipc_page helper_pages[HELPER_PAGES] __attribute__((aligned(4096)));
 static union ipc_page echo_page __attribute__((aligned(4096)));
+static volatile uint64_t helper_cptrs[HELPER_STACKS]; /* what the thread on stack i receives on */
 static unsigned stacks_used;
 
-/* Receives on `cptr`, answers with a non-zero label, HELPER_ROUNDS times;
- * stops at the first kernel error (an empty reply carrying an error code). */
-static void helper_main(uint64_t cptr)
+/* Answers any Call it holds (a non-zero label), then receives on its
+ * address, HELPER_ROUNDS times; stops at the first kernel error (an empty
+ * message carrying an error code). The address comes from the table, not
+ * the entry argument: a thread restarted here while blocked finds a
+ * message, not its argument, in that register when it wakes. */
+static void helper_main(uint64_t unused)
 {
+    volatile uint8_t probe = 0;
+    uint64_t k = ((uintptr_t)&probe - (uintptr_t)helper_stacks) / HELPER_STACK_SIZE;
+    uint64_t cptr = k < HELPER_STACKS ? helper_cptrs[k] : 0; /* 0: empty, the first recv fails */
+    (void)unused;
+    struct bk_msg m = { .info = bk_msginfo(1, 0) };
     for (unsigned i = 0; i < HELPER_ROUNDS; i++) {
-        struct bk_msg m = { 0 };
-        sys_recv(cptr, &m);
+        sys_reply_recv(cptr, &m);
         uint64_t label = BK_MSGINFO_LABEL(m.info);
-        struct bk_msg r = { .info = bk_msginfo(label | 1, 0) };
-        sys_reply(0, &r);
         if (m.badge == 0 && BK_MSGINFO_LENGTH(m.info) == 0 && label >= 1 && label <= 13)
             break;
+        m = (struct bk_msg){ .info = bk_msginfo(label | 1, 0) };
     }
     sys_thread_exit(0);
 }
@@ -57,6 +68,11 @@ static void echo_main(uint64_t cptr)
     sys_recv(cptr, &m);
     for (;;)
         sys_reply_recv(cptr, &m);
+}
+
+void fz_threads_reset(void)
+{
+    stacks_used = 0;
 }
 
 uint64_t fz_helper_pc(void)
@@ -81,12 +97,18 @@ int fz_pc_faults(uint64_t pc)
 void fz_thread_regs(struct fuzz *f, uint64_t *pc, uint64_t *sp, uint64_t *arg)
 {
     if (stacks_used < HELPER_STACKS && fz_chance(f, 60)) {
-        *pc = fz_helper_pc();
-        *sp = bk_stack_top(helper_stacks[stacks_used++], HELPER_STACK_SIZE);
-        f->granted_sp = *sp;
+        unsigned k = stacks_used++;
         unsigned r = (unsigned)fz_below(f, 10);
-        *arg = r < 5 ? fz_cptr_of(f, BK_OBJ_ENDPOINT)
-                     : r < 8 ? fz_cptr_of(f, BK_OBJ_NOTIFICATION) : fz_cptr(f);
+        uint64_t cptr = r < 5 ? fz_cptr_of(f, BK_OBJ_ENDPOINT)
+                              : r < 8 ? fz_cptr_of(f, BK_OBJ_NOTIFICATION) : fz_cptr(f);
+        /* Never the echo endpoint: the echo thread must be the only
+         * receiver there, or the root task's Call could reach a thread
+         * that never answers. */
+        helper_cptrs[k] = cptr == f->echo ? 0 : cptr;
+        *pc = fz_helper_pc();
+        *sp = bk_stack_top(helper_stacks[k], HELPER_STACK_SIZE);
+        *arg = fz_word(f);
+        f->granted_sp = *sp;
         return;
     }
     *pc = faulting_pcs[fz_below(f, sizeof(faulting_pcs) / sizeof(faulting_pcs[0]))];

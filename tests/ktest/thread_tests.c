@@ -400,7 +400,28 @@ static int test_deleting_a_running_peer(struct ktest_env *env)
     return 0;
 }
 
+static int test_read_registers(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(make_objects(env, s, 1, 0, 0) == 0);
+    KT_OK(sys_tcb_configure(TCB(s, 0), ROOT, 0, BK_CAP_ROOT_VSPACE, 0));
+    KT_OK(sys_tcb_write_registers(TCB(s, 0), 0, 0x3000, 0x7000, 0xabc));
+    uint64_t pc = 0, sp = 0, arg = 0, state = 99;
+    KT_OK(sys_tcb_read_registers(TCB(s, 0), &pc, &sp, &arg, &state));
+    KT_CHECK(pc == 0x3000 && sp == 0x7000 && arg == 0xabc && state == 0);
+    /* Its state follows it: stopped by a fault once it runs at 0x3000,
+     * where nothing is mapped (no fault handler). */
+    KT_OK(sys_tcb_set_priority(TCB(s, 0), BK_CAP_ROOT_TCB, 200));
+    KT_OK(set_root_priority(100));
+    KT_OK(sys_tcb_resume(TCB(s, 0)));
+    KT_OK(set_root_priority(255));
+    KT_OK(sys_tcb_read_registers(TCB(s, 0), &pc, &sp, &arg, &state));
+    KT_CHECK(state == 7 && pc == 0x3000);
+    return 0;
+}
+
 const struct ktest thread_tests[] = {
+    { "tcb: read_registers reports pc, sp, argument and state", test_read_registers },
     { "tcb: a thread made from untyped runs and signals", test_thread_runs_and_signals },
     { "ipc: 1000 Call/ReplyRecv round trips", test_call_reply_ping_pong },
     { "ipc: badges reach the receiver", test_badges_reach_the_receiver },

@@ -28,6 +28,12 @@ typedef struct arch_regs {
     uint64_t pc;
 } arch_regs_t;
 
+/* The six syscall argument registers a0..a5 (x10..x15); see kernel/arch.h. */
+static inline uint64_t *arch_regs_args(arch_regs_t *regs)
+{
+    return &regs->gpr[10];
+}
+
 /* An Sv39 address space: the physical address of its root table and the
  * ASID it holds. An ASID is valid only while asid_generation matches the
  * allocator's generation (arch/riscv/asid.c); 0 means "none yet". */

@@ -31,12 +31,30 @@
  */
 typedef struct arch_regs {
     uint64_t fs_base, gs_base;
-    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    /* rcx and r11 first: the syscall instruction clobbers them (they carry
+     * rip and rflags), so the syscall entry and sysretq skip their slots. */
+    uint64_t rcx, r11;
+    uint64_t r15, r14, r13, r12, rbp, rbx;
+    /* The syscall argument registers, in ABI order, so that IPC code can
+     * move a message as an array (arch_regs_args()). */
+    union {
+        struct {
+            uint64_t rdi, rsi, rdx, r10, r8, r9;
+        };
+        uint64_t args[6];
+    };
+    uint64_t rax;
     uint64_t vector;     /* how the thread last entered the kernel */
     uint64_t error_code; /* exception error code, else 0 */
     uint64_t rip, cs, rflags, rsp, ss;
 } __attribute__((aligned(16))) arch_regs_t;
+
+/* The six syscall argument registers of `regs` (kernel/abi.toml order:
+ * rdi, rsi, rdx, r10, r8, r9); see kernel/arch.h. */
+static inline uint64_t *arch_regs_args(arch_regs_t *regs)
+{
+    return regs->args;
+}
 
 /* An address space: the physical address of its PML4 and the PCID that
  * tags its TLB entries (0 when the CPU has no PCID support). */

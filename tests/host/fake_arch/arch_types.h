@@ -19,6 +19,12 @@ typedef struct arch_regs {
     uint64_t sp;
 } arch_regs_t;
 
+/* The syscall argument registers: gpr[10..15], as on RISC-V. */
+static inline uint64_t *arch_regs_args(arch_regs_t *regs)
+{
+    return &regs->gpr[10];
+}
+
 typedef struct arch_vspace {
     uint64_t root;
 } arch_vspace_t;

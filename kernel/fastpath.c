@@ -1,0 +1,172 @@
+/*
+ * The IPC fast path: Call and ReplyRecv in their common shape, switching
+ * straight to the thread on the other side without the scheduler.
+ *
+ * The arch's syscall entry calls kernel_fastpath() first, with the user
+ * registers saved and nothing else done. It applies when all of these hold
+ * (checked in this order, with no side effects), and otherwise returns so
+ * the general path (syscall.c, endpoint.c) handles the syscall:
+ *  - the message fits the CPU registers (length <= BK_MSG_CPU_WORDS) and
+ *    names no extra caps;
+ *  - the cptr resolves in one level of the thread's root CNode (guard_size
+ *    + radix = 64, the usual shape) to an endpoint cap with the right the
+ *    operation needs (write for Call, read for ReplyRecv);
+ *  - Call: a receiver waits on the endpoint, holds no unanswered Call, has
+ *    at least the caller's priority, and no ready thread has its priority
+ *    or more;
+ *  - ReplyRecv: the thread has a caller to answer, that caller is not
+ *    stopped by a fault, no sender waits on the endpoint, the thread's bound
+ *    notification (if any) is not signalled, and no ready thread has the
+ *    caller's priority or more.
+ * Under these conditions the general path would move the same registers,
+ * leave the same queues and states and then pick the same thread to run
+ * (the one switched to outranks every ready thread), so both paths give
+ * identical results; tests/ktest/fastpath_tests.c checks this.
+ *
+ * Budget (guest instructions, QEMU -icount, 0 message words, kernel only,
+ * each direction): x86-64 about 150 = entry stub 30 + this file 60 + exit
+ * (FS/GS bases, address space, sysret) 60; RISC-V about 150 as well. Count
+ * changes with tools/bench/run.py; tools/bench/ceilings.json holds them.
+ */
+#include <bulkhead/abi.h>
+
+#include "arch.h"
+#include "cnode.h"
+#include "ipc.h"
+#include "kernel.h"
+#include "thread.h"
+
+/* Only messages that travel in CPU registers and carry no caps. The
+ * extra_caps field lies just above length, so both are one compare: the
+ * two fields together are at most BK_MSG_CPU_WORDS iff extra_caps is 0
+ * and length <= BK_MSG_CPU_WORDS. */
+_Static_assert(BK_MSGINFO_LENGTH_SHIFT == 0 && BK_MSGINFO_EXTRA_CAPS_SHIFT == 7 &&
+                   BK_MSGINFO_LENGTH_MASK == 0x7f,
+               "extra_caps is the field right above length");
+
+static inline bool message_fits(uint64_t info)
+{
+    uint64_t fields = BK_MSGINFO_LENGTH_MASK | BK_MSGINFO_EXTRA_CAPS_MASK
+                                                   << BK_MSGINFO_EXTRA_CAPS_SHIFT;
+    return (info & fields) <= BK_MSG_CPU_WORDS;
+}
+
+/* Finds the endpoint cap `cptr` names when one level of t's root CNode
+ * consumes all 64 bits (then cspace_lookup_cap() would find the same
+ * slot) and the cap has `right`. False for any other shape or cap, which
+ * the general path handles. radix < 64 (a 6-bit field): the shift is
+ * defined. */
+static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_rights_t right,
+                                   struct endpoint **ep, uint64_t *badge)
+{
+    const cap_t *root = &t->cspace_root.cap;
+    unsigned radix = cap_cnode_radix(root);
+    if (cap_type(root) != CAP_CNODE || radix + cap_cnode_guard_size(root) != 64 ||
+        cptr >> radix != cap_cnode_guard(root))
+        return false;
+    const cap_t *cap = &cnode_slots(root)[cptr & ((1ull << radix) - 1)].cap;
+    if (cap_type(cap) != CAP_ENDPOINT || !(cap_rights(cap) & right))
+        return false;
+    *ep = (struct endpoint *)cap_object(cap);
+    *badge = cap_badge(cap);
+    return true;
+}
+
+/* Moves a register message as endpoint.c's transfer() does: the words
+ * beyond its length arrive as 0, and the info keeps length and label.
+ * Always inlined, like switch_to(): a call costs more than the copy. */
+static inline __attribute__((always_inline)) void copy_message(const uint64_t *from, uint64_t *to,
+                                                               uint64_t badge, uint64_t info)
+{
+    uint64_t length = BK_MSGINFO_LENGTH(info);
+    for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
+        to[2 + i] = i < length ? from[2 + i] : 0;
+    to[0] = badge;
+    to[1] = info & ~(BK_MSGINFO_CAPS_UNWRAPPED_MASK << BK_MSGINFO_CAPS_UNWRAPPED_SHIFT);
+}
+
+/* Runs `to` next; `from` (the current thread) has blocked. What
+ * thread_resume_current() does once choose() picked `to`. */
+static inline __attribute__((always_inline)) NORETURN void switch_to(struct thread *from,
+                                                                     struct thread *to)
+{
+    current_thread = to;
+    if (!to->timeslice)
+        to->timeslice = THREAD_TIMESLICE_TICKS;
+    arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
+}
+
+static void fastpath_call(struct thread *t)
+{
+    uint64_t *args = arch_regs_args(&t->regs);
+    uint64_t info = args[1], badge;
+    if (!message_fits(info))
+        return;
+    struct endpoint *ep;
+    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge) || ep->state != EP_RECEIVING)
+        return;
+    struct thread *r = ep->head;
+    if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority))
+        return;
+
+    /* Take r, the head, off the receive queue (endpoint.c's queue_remove). */
+    ep->head = r->wait_next;
+    if (ep->head) {
+        ep->head->wait_prev = NULL;
+    } else {
+        ep->tail = NULL;
+        ep->state = EP_IDLE;
+    }
+    r->wait_next = NULL;
+    r->blocked_on = NULL;
+    copy_message(args, arch_regs_args(&r->regs), badge, info);
+    r->state = THREAD_RUNNABLE;
+    /* t waits for r's answer (link_call). */
+    r->caller = t;
+    t->reply_from = r;
+    t->state = THREAD_BLOCKED_REPLY;
+    switch_to(t, r);
+}
+
+static void fastpath_reply_recv(struct thread *t)
+{
+    uint64_t *args = arch_regs_args(&t->regs);
+    uint64_t info = args[1], badge;
+    struct thread *c = t->caller;
+    if (!message_fits(info) || !c || c->in_fault)
+        return;
+    struct endpoint *ep;
+    if (!endpoint_direct(t, args[0], CAP_RIGHT_READ, &ep, &badge) || ep->state == EP_SENDING)
+        return;
+    if (t->bound_notification && t->bound_notification->active)
+        return;
+    if (sched_ready_at_or_above(c->priority))
+        return;
+
+    /* The reply (endpoint_reply): c gets the message, badge 0. */
+    t->caller = NULL;
+    c->reply_from = NULL;
+    copy_message(args, arch_regs_args(&c->regs), 0, info);
+    c->state = THREAD_RUNNABLE;
+    c->blocked_on = NULL;
+    /* The receive: t joins the tail of the receive queue (endpoint_recv). */
+    t->wait_next = NULL;
+    t->wait_prev = ep->tail;
+    if (ep->tail)
+        ep->tail->wait_next = t;
+    else
+        ep->head = t;
+    ep->tail = t;
+    ep->state = EP_RECEIVING;
+    t->blocked_on = ep;
+    t->state = THREAD_BLOCKED_RECV;
+    switch_to(t, c);
+}
+
+void kernel_fastpath(unsigned long nr)
+{
+    if (nr == BK_SYS_CALL)
+        fastpath_call(current_thread);
+    else if (nr == BK_SYS_REPLY_RECV)
+        fastpath_reply_recv(current_thread);
+}
