@@ -195,6 +195,57 @@ static void bench_notification(const struct bk_bootinfo *bi)
     report(bi, "notification_roundtrip");
 }
 
+#if defined(__riscv)
+/* irq_to_user on QEMU virt: the goldfish RTC's alarm, set in the past,
+ * interrupts at once (PLIC source 11); the driver (this thread) waits on
+ * the handler's notification, clears the device and acknowledges. The
+ * window covers the MMIO write, the interrupt's delivery to user space, the
+ * device clear and the ack: the whole life of one interrupt. x86-64 has no
+ * device here that interrupts on demand without the vCPU idling (which
+ * -icount counts as time), so it is measured on RISC-V only. */
+#define GOLDFISH_RTC 0x101000ull
+#define GOLDFISH_IRQ 11
+#define RTC_VADDR 0x50000000ull
+
+static void bench_irq_to_user(const struct bk_bootinfo *bi)
+{
+    volatile uint32_t *rtc = (volatile uint32_t *)(uintptr_t)RTC_VADDR;
+    uint64_t frame = 0, ntfn = make(BK_OBJ_NOTIFICATION), handler = bk_slot_alloc();
+    for (uint32_t i = 0; i < bi->untyped_count && !frame; i++) {
+        if (bi->untyped[i].is_device && bi->untyped[i].paddr == GOLDFISH_RTC) {
+            frame = bk_slot_alloc();
+            if (sys_untyped_retype(bi->untyped[i].slot, BK_OBJ_FRAME, 12, BK_CAP_ROOT_CNODE, 0, 0,
+                                   frame, 1) != 0)
+                frame = 0;
+        }
+    }
+    if (!frame || bk_map_frame(BK_CAP_ROOT_VSPACE, frame, RTC_VADDR, BK_VM_READ | BK_VM_WRITE,
+                               BK_VM_UNCACHED) != 0 ||
+        sys_irq_control_get(BK_CAP_IRQ_CONTROL, GOLDFISH_IRQ, BK_CAP_ROOT_CNODE, handler,
+                            BK_WORD_BITS) != 0 ||
+        sys_irq_handler_set_notification(handler, ntfn) != 0) {
+        debug_puts("bench: no goldfish RTC interrupt; irq_to_user skipped\n");
+        return;
+    }
+    rtc[7] = 1; /* clear interrupt */
+    rtc[4] = 1; /* interrupts enabled */
+    for (unsigned i = 0; i < WARMUP + iterations; i++) {
+        struct bk_msg m = { 0 };
+        uint64_t t0 = counter();
+        rtc[3] = 0; /* alarm high, then low: time 0 is long past */
+        rtc[2] = 0;
+        sys_recv(ntfn, &m);
+        rtc[7] = 1;
+        sys_irq_handler_ack(handler);
+        uint64_t t1 = counter();
+        if (i >= WARMUP)
+            samples[i - WARMUP] = t1 - t0;
+    }
+    rtc[4] = 0;
+    report(bi, "irq_to_user");
+}
+#endif
+
 static unsigned parse_iterations(const char *cmdline)
 {
     static const char key[] = "bench.iterations=";
@@ -222,6 +273,9 @@ int main(const struct bk_bootinfo *bi)
     bench_ipc_two_address_spaces(bi);
     bench_ipc_one_address_space(bi);
     bench_notification(bi);
+#if defined(__riscv)
+    bench_irq_to_user(bi);
+#endif
     debug_puts("bench: done\n");
     return 0;
 }
