@@ -8,9 +8,10 @@
  * the general path (syscall.c, endpoint.c) handles the syscall:
  *  - the message fits the CPU registers (length <= BK_MSG_CPU_WORDS) and
  *    names no extra caps;
- *  - the cptr resolves in one level of the thread's root CNode (guard_size
- *    + radix = 64, the usual shape) to an endpoint cap with the right the
- *    operation needs (write for Call, read for ReplyRecv);
+ *  - the cptr resolves in one level of the thread's root CNode with a zero
+ *    guard (guard_size + radix = 64, the usual root CNode cap) to an
+ *    endpoint cap with the right the operation needs (write for Call, read
+ *    for ReplyRecv);
  *  - Call: a receiver waits on the endpoint, holds no unanswered Call, has
  *    at least the caller's priority, and no ready thread has its priority
  *    or more;
@@ -23,10 +24,14 @@
  * (the one switched to outranks every ready thread), so both paths give
  * identical results; tests/ktest/fastpath_tests.c checks this.
  *
- * Budget (guest instructions, QEMU -icount, 0 message words, kernel only,
- * each direction): x86-64 about 150 = entry stub 30 + this file 60 + exit
- * (FS/GS bases, address space, sysret) 60; RISC-V about 150 as well. Count
- * changes with tools/bench/run.py; tools/bench/ceilings.json holds them.
+ * Budget (guest instructions under QEMU -icount, 0 message words, per
+ * direction, kernel only): x86-64 about 180 = entry stub 28 + this file
+ * 85-90 + exit 45-65 (FS/GS bases 12, checks, CR3 if the space changes,
+ * sysretq 19); RISC-V about 195 = entry 39 + this file 100 + exit 55
+ * (asid_activate() on top when the space changes). Round trips, user code
+ * included: x86-64 367 in one address space, 377 across two; RISC-V 400
+ * and 530. tools/bench/run.py counts them; tools/bench/ceilings.json keeps
+ * them from growing.
  */
 #include <bulkhead/abi.h>
 
@@ -52,19 +57,20 @@ static inline bool message_fits(uint64_t info)
 }
 
 /* Finds the endpoint cap `cptr` names when one level of t's root CNode
- * consumes all 64 bits (then cspace_lookup_cap() would find the same
- * slot) and the cap has `right`. False for any other shape or cap, which
- * the general path handles. radix < 64 (a 6-bit field): the shift is
- * defined. */
+ * consumes all 64 bits with a zero guard, the usual root CNode cap (then
+ * cspace_lookup_cap() finds the same slot: the guard bits of cptr are 0
+ * and the rest is the slot index), and the cap has `right`. False for any
+ * other shape or cap, which the general path handles. radix < 64 (a 6-bit
+ * field): the shift is defined. */
 static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_rights_t right,
                                    struct endpoint **ep, uint64_t *badge)
 {
     const cap_t *root = &t->cspace_root.cap;
     unsigned radix = cap_cnode_radix(root);
     if (cap_type(root) != CAP_CNODE || radix + cap_cnode_guard_size(root) != 64 ||
-        cptr >> radix != cap_cnode_guard(root))
+        cap_cnode_guard(root) != 0 || cptr >> radix != 0)
         return false;
-    const cap_t *cap = &cnode_slots(root)[cptr & ((1ull << radix) - 1)].cap;
+    const cap_t *cap = &cnode_slots(root)[cptr].cap;
     if (cap_type(cap) != CAP_ENDPOINT || !(cap_rights(cap) & right))
         return false;
     *ep = (struct endpoint *)cap_object(cap);

@@ -6,19 +6,22 @@
  * What it checks, in order:
  *  1. the ready queues and their two-level bitmap (thread.h, sched.c);
  *  2. the current thread: the caller, runnable, configured, not queued;
- *  3. breadth first from the caller's CSpace root, every slot of every
- *     CNode reached (through CNode caps, and the CSpace roots of the
- *     threads named by TCB caps): derivation-tree links (cdt.h), a child
- *     naming its parent's object or lying inside its parent untyped, cap
- *     fields in range, counted objects alive (refs >= 1), the spare words
- *     of a live CNode (cnode.c), and for each TCB, endpoint and notification
- *     cap the object behind it: thread states against ready and wait
- *     queues, Call pairings (caller / reply_from), bound notifications.
+ *  3. from the caller's CSpace root on, every slot of every CNode reached
+ *     (through CNode caps, and the CSpace roots of threads met through TCB
+ *     caps, ready queues and wait queues): derivation-tree links (cdt.h),
+ *     a child naming its parent's object or lying inside its parent
+ *     untyped, cap fields in range, the spare words of a live CNode
+ *     (cnode.c); and each object met, once: counted objects alive
+ *     (refs >= 1), threads' states against ready and wait queues, Call
+ *     pairings (caller / reply_from), bound notifications, endpoint and
+ *     notification queues;
+ *  4. no counted object has fewer references than the caps found to it
+ *     (more is fine: caps may sit where the walk does not reach).
  *
- * Its own rules: it only reads; it allocates nothing (the CNode work list
- * is a fixed array); it never recurses more than a few levels (a slot in a
- * thread is checked only if its type is one a thread slot may hold); every
- * walk has a bound, and reaching one is reported (`truncated`), not
+ * Its own rules: it only reads; it allocates nothing (its work lists and
+ * the table of objects met are fixed arrays); it recurses only a few
+ * levels (threads and CNodes are listed, then checked from the top loop);
+ * every walk has a bound, and reaching one is reported (`truncated`), not
  * treated as a violation, except for list walks, where it means a cycle.
  */
 #include "invariants.h"
@@ -35,10 +38,22 @@
 #define INV_MAX_SLOTS (1u << 17)  /* slots examined per check */
 #define INV_MAX_QUEUE 4096        /* longest ready or wait queue walked */
 #define INV_MAX_PRINTED 8         /* violations printed per check */
+#define INV_MAX_OBJECTS 1024      /* objects tracked per check (a power of two) */
+#define INV_MAX_THREADS 256       /* threads checked per check */
 
 struct cnode_ref {
     struct cte *slots;
     unsigned radix;
+};
+
+/* An object met during the walk: how many caps to it were found, where
+ * its reference count is (NULL until a cap to it is found), and whether it
+ * was checked (or listed to be) already. */
+struct object_seen {
+    const void *obj;
+    const uint64_t *refs;
+    uint64_t caps;
+    bool checked;
 };
 
 struct checker {
@@ -47,6 +62,9 @@ struct checker {
     struct sched_view sched;
     struct cnode_ref cnodes[INV_MAX_CNODES]; /* found so far; walked in order */
     unsigned cnode_count;
+    const struct thread *threads[INV_MAX_THREADS]; /* found so far; checked in order */
+    unsigned thread_count;
+    struct object_seen objects[INV_MAX_OBJECTS]; /* open-addressed by object address */
 };
 
 static void check_slot(struct checker *c, const struct cte *s);
@@ -81,6 +99,62 @@ static const char *state_name(enum thread_state s)
     return (unsigned)s <= THREAD_FAULTED ? names[s] : "invalid";
 }
 
+/* ---- Objects met ------------------------------------------------------------ */
+
+/* Notes that the walk met `obj`: through a cap, whose object's count is
+ * at `refs`, or through a queue (refs NULL). NULL if the table is full. */
+static struct object_seen *meet(struct checker *c, const void *obj, const uint64_t *refs)
+{
+    unsigned h = (unsigned)((uintptr_t)obj >> CNODE_SLOT_BITS) & (INV_MAX_OBJECTS - 1);
+    for (unsigned i = 0; i < INV_MAX_OBJECTS; i++) {
+        struct object_seen *o = &c->objects[(h + i) & (INV_MAX_OBJECTS - 1)];
+        if (o->obj == obj || !o->obj) {
+            o->obj = obj;
+            if (refs) {
+                o->refs = refs;
+                o->caps++;
+            }
+            return o;
+        }
+    }
+    c->report->truncated = true;
+    return NULL;
+}
+
+/* True the first time it is asked about an object: each is checked once. */
+static bool first_time(struct object_seen *o)
+{
+    if (!o || o->checked)
+        return false;
+    o->checked = true;
+    return true;
+}
+
+/* Lists a thread to be checked (once), wherever it was met. */
+static void push_thread(struct checker *c, const struct thread *t)
+{
+    if (!first_time(meet(c, t, NULL)))
+        return;
+    if (c->thread_count == INV_MAX_THREADS) {
+        c->report->truncated = true;
+        return;
+    }
+    c->threads[c->thread_count++] = t;
+}
+
+/* A reference count below the caps found to an object would destroy it
+ * while caps still name it. (Above is fine here: caps may sit where the
+ * walk does not reach.) */
+static void check_counts(struct checker *c)
+{
+    for (unsigned i = 0; i < INV_MAX_OBJECTS; i++) {
+        const struct object_seen *o = &c->objects[i];
+        if (o->refs && o->caps > *o->refs)
+            violation(c, "object %p: %llu caps to it found, but its count is %llu", o->obj,
+                      (unsigned long long)o->caps, (unsigned long long)*o->refs);
+    }
+}
+
 /* ---- The scheduler ---------------------------------------------------------- */
 
 static bool on_ready_queue(const struct checker *c, const struct thread *t)
@@ -103,6 +177,7 @@ static void check_ready_queue(struct checker *c, unsigned p)
         if (t->priority != p || t->state != THREAD_RUNNABLE || t == current_thread)
             violation(c, "ready queue %u: thread '%s' has priority %u, state %s%s", p, t->name,
                       t->priority, state_name(t->state), t == current_thread ? ", current" : "");
+        push_thread(c, t);
         prev = t;
     }
     if (c->sched.tail[p] != prev)
@@ -159,6 +234,7 @@ static void check_wait_queue(struct checker *c, const void *obj, const char *wha
                       "wait_prev %p (expected %p)", what, obj, t->name, state_name(t->state),
                       state_name(state), t->blocked_on, (const void *)t->wait_prev,
                       (const void *)prev);
+        push_thread(c, t);
         prev = t;
     }
     if (tail != prev)
@@ -379,7 +455,8 @@ static void check_links(struct checker *c, const struct cte *s)
         check_derivation(c, p, s);
 }
 
-/* A counted object is alive while a cap names it. */
+/* A counted object is alive while a cap names it. Returns true if the
+ * object is to be checked: alive, and met for the first time. */
 static bool check_refs(struct checker *c, const struct cte *s)
 {
     if (!cap_object(&s->cap)) {
@@ -394,7 +471,9 @@ static bool check_refs(struct checker *c, const struct cte *s)
                   (unsigned long long)refs);
         return false;
     }
-    return true;
+    struct object_seen *o = meet(c, cap_object(&s->cap), object_refs(&s->cap));
+    /* push_thread() keeps its own count of which threads were listed. */
+    return cap_type(&s->cap) == CAP_TCB || first_time(o);
 }
 
 static void check_memory_cap(struct checker *c, const struct cte *s)
@@ -438,7 +517,7 @@ static void check_cap(struct checker *c, const struct cte *s)
         break;
     case CAP_TCB:
         if (check_refs(c, s))
-            check_thread(c, tcb_thread(&s->cap));
+            push_thread(c, tcb_thread(&s->cap));
         break;
     case CAP_ENDPOINT:
         if (check_refs(c, s))
@@ -494,12 +573,23 @@ uint64_t invariants_check(struct thread *t, struct invariant_report *report)
     c.report = report;
     c.caller = t;
     c.cnode_count = 0;
+    c.thread_count = 0;
+    memset(c.objects, 0, sizeof(c.objects));
     sched_get_view(&c.sched);
     check_scheduler(&c);
     check_current(&c);
-    check_thread(&c, t); /* pushes its CSpace root, where the walk starts */
-    for (unsigned i = 0; i < c.cnode_count && report->slots < INV_MAX_SLOTS; i++)
-        walk_cnode(&c, &c.cnodes[i]);
+    /* Threads list their CSpace roots, CNodes list the threads their caps
+     * name: take from both lists until neither grows. The caller's CSpace
+     * root is where the walk starts. */
+    push_thread(&c, t);
+    unsigned cn = 0, th = 0;
+    while (th < c.thread_count || (cn < c.cnode_count && report->slots < INV_MAX_SLOTS)) {
+        if (th < c.thread_count)
+            check_thread(&c, c.threads[th++]);
+        else
+            walk_cnode(&c, &c.cnodes[cn++]);
+    }
+    check_counts(&c);
     report->cnodes = c.cnode_count;
     if (report->violations > INV_MAX_PRINTED)
         kprintf("bulkhead: ... %llu invariant violations in all\n",

@@ -93,7 +93,9 @@ static void new_generation(struct riscv_cpu *cpu)
     cpu->satp = 0; /* force the satp write that follows */
 }
 
-static void assign_asid(arch_vspace_t *vs, struct riscv_cpu *cpu)
+/* Kept out of line: asid_activate() runs on every address-space switch and
+ * should pay for this rare path only when it is taken. */
+__attribute__((noinline)) static void assign_asid(arch_vspace_t *vs, struct riscv_cpu *cpu)
 {
     uint32_t a = find_free_asid();
     if (a == 0) {

@@ -6,13 +6,15 @@
  * swaps it with sp, so no user register is touched before it is saved.
  *
  * From user mode all 31 registers and sepc go into the arch_regs_t of the
- * running thread (riscv_cpu.user_regs) and the handler runs at the top of
- * the hart's kernel stack with tp = its struct riscv_cpu; it never returns
- * here. From kernel mode the registers go into a struct kernel_frame on the
+ * running thread (riscv_cpu.user_regs), all but the ones the syscall ABI
+ * calls clobbered for an ecall, and the handler runs at the top of the
+ * hart's kernel stack with tp = its struct riscv_cpu; it never returns
+ * here. An ecall goes to the IPC fast path first (kernel_fastpath()). From kernel mode the registers go into a struct kernel_frame on the
  * current stack and the handler may return (a timer tick in
  * arch_idle_wait()).
  */
 #include "cpu.h"
+#include "riscv.h"
 
     .section .text.trap, "ax", @progbits
     .balign 4                       /* stvec BASE must be 4-byte aligned */
@@ -24,9 +26,13 @@ riscv_trap_entry:
     j       .Lfrom_kernel
 
 .Lfrom_user:
-    /* sp = struct riscv_cpu, sscratch = user sp. Free t0, then use it to
-     * point at the thread's arch_regs_t. */
+    /* sp = struct riscv_cpu, sscratch = user sp. Free t0 for the cause:
+     * a syscall saves fewer registers (.Lsyscall). Otherwise t0 points at
+     * the thread's arch_regs_t and everything is saved. */
     sd      t0, CPU_SCRATCH(sp)
+    csrr    t0, scause
+    addi    t0, t0, -EXC_ECALL_U
+    beqz    t0, .Lsyscall
     ld      t0, CPU_USER_REGS(sp)
     sd      x1, 1*8(t0)
     sd      x3, 3*8(t0)
@@ -69,6 +75,49 @@ riscv_trap_entry:
     li      fp, 0
     li      ra, 0
     tail    riscv_user_trap         /* does not return */
+
+    /* A syscall (ecall from U-mode). kernel/abi.toml declares that it
+     * clobbers ra, t0-t6 and a6 (riscv64 clobbers), so only the other
+     * registers are saved: the skipped slots keep older values of this
+     * same thread, which the way out may restore without leaking anything.
+     * Then: resume after the ecall (never compressed), try the IPC fast
+     * path straight on the number in a7 (it returns only if the general
+     * path must run), and go on to the general path. */
+.Lsyscall:
+    ld      t0, CPU_USER_REGS(sp)
+    sd      x3, 3*8(t0)
+    sd      x4, 4*8(t0)
+    sd      x8, 8*8(t0)
+    sd      x9, 9*8(t0)
+    sd      x10, 10*8(t0)
+    sd      x11, 11*8(t0)
+    sd      x12, 12*8(t0)
+    sd      x13, 13*8(t0)
+    sd      x14, 14*8(t0)
+    sd      x15, 15*8(t0)
+    sd      x17, 17*8(t0)
+    sd      x18, 18*8(t0)
+    sd      x19, 19*8(t0)
+    sd      x20, 20*8(t0)
+    sd      x21, 21*8(t0)
+    sd      x22, 22*8(t0)
+    sd      x23, 23*8(t0)
+    sd      x24, 24*8(t0)
+    sd      x25, 25*8(t0)
+    sd      x26, 26*8(t0)
+    sd      x27, 27*8(t0)
+    csrr    t1, sscratch
+    sd      t1, 2*8(t0)             /* user sp */
+    csrr    t1, sepc
+    addi    t1, t1, 4
+    sd      t1, REGS_PC(t0)
+    csrw    sscratch, zero
+    mv      tp, sp
+    ld      sp, CPU_KERNEL_SP(tp)
+    li      fp, 0
+    mv      a0, a7
+    call    kernel_fastpath
+    tail    kernel_syscall          /* does not return */
 
 .Lfrom_kernel:
     addi    sp, sp, -KFRAME_SIZE

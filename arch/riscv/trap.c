@@ -1,7 +1,8 @@
 /*
- * Trap dispatch, called by trap.S. From user mode: a syscall (ecall),
- * a fault (turned into struct user_fault), a timer tick or a device
- * interrupt, each handed to the generic kernel. From kernel mode: a timer
+ * Trap dispatch, called by trap.S. From user mode: a fault (turned into
+ * struct user_fault), a timer tick or a device interrupt, each handed to
+ * the generic kernel (syscalls go from trap.S straight to
+ * kernel_fastpath() and kernel_syscall()). From kernel mode: a timer
  * tick or a device interrupt inside arch_idle_wait(), or an exception,
  * which is reported in full and ends in panic().
  */
@@ -92,11 +93,8 @@ void riscv_user_trap(void)
         /* Nothing else is enabled in sie: resume the thread. */
         arch_user_enter(cpu->user_regs, cpu->user_vspace);
     }
-    if (scause == EXC_ECALL_U) {
-        cpu->user_regs->pc += 4; /* ecall is never compressed */
-        kernel_fastpath(arch_syscall_number(cpu->user_regs)); /* returns if it does not apply */
-        kernel_syscall();
-    }
+    /* Syscalls (ecall) go from trap.S to kernel_fastpath() and
+     * kernel_syscall() directly. */
     user_exception(cpu, scause, stval);
 }
 

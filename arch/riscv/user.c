@@ -84,9 +84,43 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
     riscv_return_to_user(regs);
 }
 
-/* Nothing of the user's state stays in the CPU across a trap here. */
+/* The satp value asid_activate() gives `vs` while its ASID is valid. */
+static inline uint64_t satp_of(const arch_vspace_t *vs)
+{
+    return SATP_MODE_SV39 | (uint64_t)vs->asid << SATP_ASID_SHIFT | vs->root >> PAGE_SHIFT;
+}
+
+/* The end of the fast path's exit: arch_user_enter() without the sstatus
+ * writes. The trap from U-mode left SPP = 0 and SPIE = 1 (SIE was set in
+ * U-mode), and nothing changes SUM or FS, so sstatus is right already. */
+static inline __attribute__((always_inline)) NORETURN void fastpath_return(struct riscv_cpu *cpu,
+                                                                           arch_regs_t *to,
+                                                                           arch_vspace_t *vs)
+{
+    cpu->user_regs = to;
+    cpu->user_vspace = vs;
+    riscv_return_to_user(to);
+}
+
+/* Into another address space: the call kept out of arch_fastpath_switch()
+ * so that its common path needs no stack. */
+static NORETURN void fastpath_switch_space(arch_regs_t *to, arch_vspace_t *vs)
+{
+    asid_activate(this_cpu(), vs);
+    fastpath_return(this_cpu(), to, vs);
+}
+
+/* Nothing of the user's state stays in the CPU across a trap here, so
+ * `from` needs nothing more. If satp holds exactly satp_of(vs) already,
+ * asid_activate() would change nothing: satp holds a space's value only
+ * from asid_activate() in the current ASID generation (a new generation
+ * clears cpu->satp, releasing a space moves satp off it, a recycled root
+ * clears cpu->satp), so vs's ASID is still valid. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     (void)from;
-    arch_user_enter(to, vs);
+    struct riscv_cpu *cpu = this_cpu();
+    if (cpu->satp != satp_of(vs))
+        fastpath_switch_space(to, vs);
+    fastpath_return(cpu, to, vs);
 }

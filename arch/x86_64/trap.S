@@ -7,7 +7,9 @@
  * pushes ss, rsp, rflags, cs, rip (and an error code) into its last
  * fields, and the stubs push the rest below. The C handler then runs on
  * this CPU's kernel stack and never returns: the kernel leaves through
- * arch_user_enter(). Traps from kernel mode (faults, or the timer inside
+ * arch_user_enter() or arch_fastpath_switch(). The syscall entry saves all
+ * but rcx and r11 (the syscall instruction clobbers them) and tries the
+ * IPC fast path (kernel_fastpath()) before anything else. Traps from kernel mode (faults, or the timer inside
  * arch_idle_wait()) build the same frame on the current stack and return.
  */
 #include "x86_defs.h"

@@ -193,28 +193,44 @@ static inline __attribute__((always_inline)) NORETURN void fastpath_return(struc
     x86_return_sysret(to);
 }
 
-/* Into another address space: the only call on the common exit, kept out
- * of arch_fastpath_switch() so that the one-space case needs no stack. */
-static NORETURN void fastpath_switch_space(struct x86_cpu *cpu, arch_regs_t *to,
-                                          arch_vspace_t *vs)
+/* Into another address space with PCIDs: x86_vspace_load() decides
+ * whether the PCID's TLB entries must go. Kept out of
+ * arch_fastpath_switch() so that its other paths need no stack. */
+static NORETURN void fastpath_switch_space(arch_regs_t *to, arch_vspace_t *vs)
 {
-    x86_vspace_load(cpu, vs);
-    fastpath_return(cpu, to);
+    x86_vspace_load(x86_this_cpu(), vs);
+    fastpath_return(x86_this_cpu(), to);
+}
+
+/* x86_vspace_load() inline where it is short: without PCIDs a switch is
+ * only the CR3 write (which drops the non-global TLB entries, SDM vol. 3,
+ * 4.10.4.1) and the record of it. */
+static inline __attribute__((always_inline)) void fastpath_load_space(struct x86_cpu *cpu,
+                                                                      arch_regs_t *to,
+                                                                      arch_vspace_t *vs)
+{
+    if (cpu->cr3 != vs->pml4) {
+        if (x86_features.pcid)
+            fastpath_switch_space(to, vs);
+        write_cr3(vs->pml4);
+        cpu->cr3 = vs->pml4;
+    }
+    cpu->vspace = vs;
 }
 
 /* The IPC fast path ran before x86_syscall_from_user() saved the bases.
  * The common case (same bases, a `to` that entered by syscall) is
- * resume_user() with the checks that cannot fail then left out. */
+ * resume_user() without the checks that cannot fail then: `to` blocked in
+ * a syscall, so it was resumed before and its frame is aligned, and its
+ * selectors do not matter to sysretq. A syscall at the very top of the
+ * user half leaves a rip that sysretq cannot take: that one is checked. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     save_user_bases(cpu, from);
     if (to->fs_base != cpu->hw_fs_base || to->gs_base != cpu->hw_gs_base ||
-        to->vector != ENTRY_SYSCALL || to->rip >= ARCH_USER_VADDR_MAX ||
-        !IS_ALIGNED((uintptr_t)to, 16))
+        to->vector != ENTRY_SYSCALL || to->rip >= ARCH_USER_VADDR_MAX)
         fastpath_switch_general(cpu, to, vs);
-    if (cpu->cr3 != vs->pml4)
-        fastpath_switch_space(cpu, to, vs);
-    cpu->vspace = vs; /* what x86_vspace_load() does when CR3 stays */
+    fastpath_load_space(cpu, to, vs);
     fastpath_return(cpu, to);
 }

@@ -219,6 +219,9 @@ int fz_invocation_ok(struct fuzz *f, uint64_t service, unsigned type, uint64_t l
          * fz_reset(), and with them threads on helper stacks it reuses. */
         if (service == f->pool)
             return 0;
+        for (uint32_t i = 0; i < f->bi->untyped_count; i++)
+            if (f->bi->untyped[i].slot == service && f->bi->untyped[i].is_device)
+                return 0; /* TEMP experiment */
         clamp_retype(args);
         return 1;
     case BK_LABEL_TCB_CONFIGURE:

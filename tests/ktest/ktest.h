@@ -75,6 +75,8 @@ extern const struct ktest process_tests[];
 extern const unsigned process_test_count;
 extern const struct ktest ipc_tests[];
 extern const unsigned ipc_test_count;
+extern const struct ktest fastpath_tests[];
+extern const unsigned fastpath_test_count;
 extern const struct ktest irq_tests[];
 extern const unsigned irq_test_count;
 extern const struct ktest vspace_tests[];

@@ -47,6 +47,7 @@ set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
 bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi_tests.c
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
                       ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
+                      ${ktest_dir}/fastpath_tests.c
                       ${ktest_dir}/process_tests.c
                       ${ktest_dir}/vspace_tests.c
                       ${ktest_dir}/irq_tests.c)
