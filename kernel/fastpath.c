@@ -28,9 +28,9 @@
  * direction, kernel only): x86-64 about 180 = entry stub 28 + this file
  * 85-90 + exit 45-65 (FS/GS bases 12, checks, CR3 if the space changes,
  * sysretq 19); RISC-V about 195 = entry 39 + this file 100 + exit 55
- * (asid_activate() on top when the space changes). Round trips, user code
+ * (a satp write on top when the space changes). Round trips, user code
  * included: x86-64 367 in one address space, 377 across two; RISC-V 400
- * and 510. tools/bench/run.py counts them; tools/bench/ceilings.json keeps
+ * and 460. tools/bench/run.py counts them; tools/bench/ceilings.json keeps
  * them from growing.
  */
 #include <bulkhead/abi.h>

@@ -30,6 +30,11 @@ static uint32_t next_asid = 1;   /* where the search for a free one starts */
 static uint64_t generation = 1;  /* vspaces start with generation 0 = none */
 static uint64_t asid_used[ASID_COUNT / 64]; /* bit a: held in this generation */
 
+/* The generation in which a space's ASID is still good, for the fast
+ * path's inline check (user.c): `generation` when ASIDs exist, else a
+ * value no space ever has, so the check always sends it to asid_activate(). */
+uint64_t asid_live_generation = ~0ull;
+
 /* Writing all ones to satp.ASID and reading it back shows which bits
  * exist (the field is WARL; implemented bits are the low ones). The kernel
  * mappings are global, so running with a changed ASID for two
@@ -45,6 +50,7 @@ BOOT_CODE void asid_init(void)
     implemented_bits = 0;
     while (max_asid >> implemented_bits)
         implemented_bits++;
+    asid_live_generation = max_asid ? generation : ~0ull;
 }
 
 unsigned asid_bits(void)
@@ -87,6 +93,7 @@ static uint32_t find_free_asid(void)
 static void new_generation(struct riscv_cpu *cpu)
 {
     generation++;
+    asid_live_generation = generation;
     memset(asid_used, 0, sizeof(asid_used));
     next_asid = 1;
     sfence_vma_all();

@@ -43,6 +43,8 @@ uint64_t paging_kernel_size(void);
 void asid_init(void);
 unsigned asid_bits(void);
 void asid_activate(struct riscv_cpu *cpu, arch_vspace_t *vs);
+/* A space whose asid_generation equals this has a valid ASID (asid.c). */
+extern uint64_t asid_live_generation;
 void asid_flush_page(const arch_vspace_t *vs, vaddr_t va); /* one page's entries */
 void asid_flush_space(const arch_vspace_t *vs);            /* all the space's entries */
 void asid_forget_root(paddr_t root);

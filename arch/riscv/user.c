@@ -106,8 +106,16 @@ static inline __attribute__((always_inline)) NORETURN void fastpath_return(struc
  * so that its common path needs no stack. */
 static NORETURN void fastpath_switch_space(arch_regs_t *to, arch_vspace_t *vs)
 {
-    asid_activate(this_cpu(), vs);
-    fastpath_return(this_cpu(), to, vs);
+    struct riscv_cpu *cpu = this_cpu();
+    if (vs->asid_generation == asid_live_generation) {
+        /* Its ASID is still good: what asid_activate() would do, inline. */
+        uint64_t satp = satp_of(vs);
+        csr_write(satp, satp);
+        cpu->satp = satp;
+    } else {
+        asid_activate(cpu, vs);
+    }
+    fastpath_return(cpu, to, vs);
 }
 
 /* Nothing of the user's state stays in the CPU across a trap here, so
