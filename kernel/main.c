@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "selftest.h"
 #include "thread.h"
+#include "vspace.h"
 
 #include <bulkhead/abi.h>
 
@@ -138,6 +139,7 @@ void kernel_main(struct boot_params *bp)
     const struct boot_module *m = find_boot_image(bp);
     parse_boot_image(m, &image);
     build_memory_map(bp);
+    vspace_note_ram(bp);
     run_late_selftest(bp);
     struct thread *root = roottask_create(bp, &image, m->base, &boot_memory);
     kprintf("bulkhead: %llu KiB of untyped memory for the root task\n",

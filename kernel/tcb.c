@@ -60,8 +60,8 @@ static struct bk_ipc_buffer *lookup_ipc_buffer(const arch_vspace_t *vs, vaddr_t 
     unsigned rights;
     if (va == 0 || !vs || !IS_ALIGNED(va, (vaddr_t)ARCH_PAGE_SIZE) ||
         !arch_vspace_translate(vs, va, &pa, &rights) ||
-        (rights & (VM_READ | VM_WRITE)) != (VM_READ | VM_WRITE))
-        return NULL;
+        (rights & (VM_READ | VM_WRITE)) != (VM_READ | VM_WRITE) || !phys_is_ram(pa))
+        return NULL; /* device memory is not in the direct map: never a buffer */
     return arch_phys_to_virt(pa);
 }
 

@@ -3,7 +3,30 @@
  */
 #include "vspace.h"
 
+#include "boot/boot_params.h"
 #include "kernel.h"
+
+/* RAM and boot modules: what the direct map covers. */
+static struct phys_region ram[BOOT_MAX_RAM_REGIONS + BOOT_MAX_MODULES];
+static unsigned ram_count;
+
+BOOT_CODE void vspace_note_ram(const struct boot_params *bp)
+{
+    ram_count = 0;
+    for (unsigned i = 0; i < bp->ram_count; i++)
+        ram[ram_count++] = bp->ram[i];
+    for (unsigned i = 0; i < bp->module_count; i++)
+        ram[ram_count++] = (struct phys_region){ bp->modules[i].base, bp->modules[i].size };
+}
+
+bool phys_is_ram(paddr_t pa)
+{
+    for (unsigned i = 0; i < ram_count; i++) {
+        if (pa >= ram[i].base && pa - ram[i].base < ram[i].size)
+            return true;
+    }
+    return false;
+}
 
 bool vspace_user_range_ok(const arch_vspace_t *vs, vaddr_t va, size_t len, unsigned rights)
 {
@@ -16,7 +39,8 @@ bool vspace_user_range_ok(const arch_vspace_t *vs, vaddr_t va, size_t len, unsig
          page += ARCH_PAGE_SIZE) {
         paddr_t pa;
         unsigned have;
-        if (!arch_vspace_translate(vs, page, &pa, &have) || (have & rights) != rights)
+        if (!arch_vspace_translate(vs, page, &pa, &have) || (have & rights) != rights ||
+            !phys_is_ram(pa))
             return false;
     }
     return true;

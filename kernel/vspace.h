@@ -9,8 +9,19 @@
 #include "arch.h"
 #include "types.h"
 
+struct boot_params;
+
+/* Boot only: remembers which physical ranges are RAM. Only RAM is in the
+ * kernel's direct map; a user page may also be device memory (a frame from
+ * device untyped), which the kernel must never read or write through it. */
+void vspace_note_ram(const struct boot_params *bp);
+
+/* True if the page at physical `pa` is RAM (reachable through the direct map). */
+bool phys_is_ram(paddr_t pa);
+
 /* True if every byte of [va, va + len) is mapped for the user with at
- * least `rights`. A zero-length range is always fine. */
+ * least `rights`, in RAM (device memory is never accessed by the kernel).
+ * A zero-length range is always fine. */
 bool vspace_user_range_ok(const arch_vspace_t *vs, vaddr_t va, size_t len, unsigned rights);
 
 /* Copies from user memory already checked with vspace_user_range_ok(). */

@@ -7,9 +7,9 @@
  * The rules rest on two facts about the root CSpace: the root CNode's
  * guard makes slot n the address n at depth 64 and nothing else, and the
  * guard refuses every copy of the root TCB, root CNode and root VSpace
- * caps; so only slots 1, 2 and 3 name those objects, and a slot argument
- * names a root-CNode slot only as (n, 64) relative to the CNode cap in
- * slot 2.
+ * caps (and of the echo endpoint cap), in slots or in messages; so only
+ * slots 1, 2 and 3 name those objects, and a slot argument names a
+ * root-CNode slot only as (n, 64) relative to the CNode cap in slot 2.
  */
 #include "fuzz.h"
 
@@ -45,13 +45,17 @@ unsigned fz_method_args(uint64_t label)
 
 uint64_t fz_label_for(struct fuzz *f, unsigned type)
 {
-    unsigned start = (unsigned)fz_below(f, METHOD_COUNT);
+    unsigned count = 0;
+    for (unsigned i = 0; i < METHOD_COUNT; i++)
+        count += methods[i].type == type;
+    if (count == 0)
+        return fz_any_label(f);
+    unsigned k = (unsigned)fz_below(f, count);
     for (unsigned i = 0; i < METHOD_COUNT; i++) {
-        const struct method_info *m = &methods[(start + i) % METHOD_COUNT];
-        if (m->type == type)
-            return m->label;
+        if (methods[i].type == type && k-- == 0)
+            return methods[i].label;
     }
-    return methods[start].label;
+    return 0;
 }
 
 uint64_t fz_any_label(struct fuzz *f)
@@ -95,6 +99,7 @@ static int vetted_on_own(uint64_t label, const uint64_t *args)
 {
     switch (label) {
     case BK_LABEL_TCB_WRITE_REGISTERS: /* refused on the caller itself */
+    case BK_LABEL_TCB_READ_REGISTERS:
     case BK_LABEL_TCB_RESUME:
     case BK_LABEL_TCB_SUSPEND:         /* refused on the root task */
     case BK_LABEL_TCB_SET_PRIORITY:    /* nothing of ours spins: a low priority only slows us */
@@ -219,9 +224,6 @@ int fz_invocation_ok(struct fuzz *f, uint64_t service, unsigned type, uint64_t l
          * fz_reset(), and with them threads on helper stacks it reuses. */
         if (service == f->pool)
             return 0;
-        for (uint32_t i = 0; i < f->bi->untyped_count; i++)
-            if (f->bi->untyped[i].slot == service && f->bi->untyped[i].is_device)
-                return 0; /* TEMP experiment */
         clamp_retype(args);
         return 1;
     case BK_LABEL_TCB_CONFIGURE:

@@ -262,7 +262,7 @@ static int tcb_op(struct fuzz *f)
     uint64_t tcb = fz_chance(f, 90) ? fz_cptr_of(f, BK_OBJ_TCB) : fz_cptr(f);
     if (fz_chance(f, 30))
         return start_thread(f, tcb);
-    uint64_t label = BK_LABEL_TCB_CONFIGURE + fz_below(f, 9);
+    uint64_t label = fz_label_for(f, BK_OBJ_TCB);
     uint64_t a[FUZZ_MAX_ARGS] = { 0 };
     tcb_args(f, label, a);
     return invoke(f, tcb, label, a);
