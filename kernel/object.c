@@ -19,23 +19,9 @@
 #include "cdt.h"
 #include "cnode.h"
 #include "kernel.h"
-#ifndef BULKHEAD_HOST_TEST
 #include "ipc.h"
 #include "irq.h"
 #include "vspace_object.h"
-#else
-/* Host tests link the capability core alone: the thread and IPC objects'
- * hooks are not part of it. */
-#define tcb_destroy NULL
-#define endpoint_destroy NULL
-#define notification_destroy NULL
-#define irq_handler_cap_deleted NULL
-#define irq_handler_cap_added(cap) ((void)(cap))
-#define frame_cap_deleted NULL
-#define page_table_cap_deleted NULL
-#define vspace_destroy NULL
-#define vspace_object_init(cap, pa) ((void)(cap), (void)(pa))
-#endif
 
 struct object_type {
     const char *name;
