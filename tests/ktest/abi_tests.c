@@ -90,14 +90,6 @@ static int test_unknown_syscall(struct ktest_env *env)
     return 0;
 }
 
-static int test_yield_returns(struct ktest_env *env)
-{
-    (void)env;
-    struct bk_msg m = { 0 };
-    sys_yield(0, &m);
-    return 0;
-}
-
 static int test_slot_allocator(struct ktest_env *env)
 {
     /* Beyond the tests' own window of 256 slots. */
@@ -131,6 +123,5 @@ const struct ktest abi_tests[] = {
       test_arguments_beyond_registers_come_from_ipc_buffer },
     { "abi: debug_cap_identify reports type and rights", test_identify_reports_type_and_rights },
     { "abi: unknown syscall numbers fail with INVALID_SYSCALL", test_unknown_syscall },
-    { "abi: yield returns", test_yield_returns },
 };
 const unsigned abi_test_count = sizeof(abi_tests) / sizeof(abi_tests[0]);
