@@ -190,6 +190,14 @@ void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value
 vaddr_t arch_regs_pc(const arch_regs_t *regs);
 vaddr_t arch_regs_sp(const arch_regs_t *regs);
 
+/* Saved user registers by the index of kernel/abi.toml's [arch.*].registers
+ * (TCB: ReadRegister / WriteRegister). arch_regs_set() returns false for a
+ * value the CPU cannot take, and makes the next return to user mode
+ * restore every register from `regs`. */
+unsigned arch_regs_count(void);
+uint64_t arch_regs_get(const arch_regs_t *regs, unsigned index);
+bool arch_regs_set(arch_regs_t *regs, unsigned index, uint64_t value);
+
 /* Prints the saved user registers, one or a few per line, through kprintf. */
 void arch_regs_print(const arch_regs_t *regs);
 

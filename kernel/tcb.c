@@ -241,3 +241,39 @@ kerror_t tcb_invoke_read_registers(struct invocation *inv, struct kerror_info *i
     inv->result_count = 4;
     return KERR_OK;
 }
+
+/* The register index argument, checked against the arch's count. */
+static kerror_t register_index(const struct invocation *inv, struct kerror_info *info,
+                               unsigned *index)
+{
+    if (inv->args[0] >= arch_regs_count()) {
+        info->range_min = 0;
+        info->range_max = arch_regs_count() - 1;
+        return KERR_RANGE;
+    }
+    *index = (unsigned)inv->args[0];
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_read_register(struct invocation *inv, struct kerror_info *info)
+{
+    unsigned index;
+    kerror_t err = register_index(inv, info, &index);
+    if (err != KERR_OK)
+        return err;
+    inv->results[0] = arch_regs_get(&invoked_thread(inv)->regs, index);
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_write_register(struct invocation *inv, struct kerror_info *info)
+{
+    struct thread *t = invoked_thread(inv);
+    unsigned index;
+    if (t == inv->caller)
+        return KERR_ILLEGAL_OPERATION; /* its registers are the syscall's results */
+    kerror_t err = register_index(inv, info, &index);
+    if (err != KERR_OK)
+        return err;
+    return arch_regs_set(&t->regs, index, inv->args[1]) ? KERR_OK : KERR_INVALID_ARGUMENT;
+}

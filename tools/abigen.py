@@ -232,6 +232,10 @@ def gen_stubs(abi, arch):
            "struct bk_msg {\n    uint64_t badge;\n    uint64_t info;\n    uint64_t mr[BK_MSG_CPU_WORDS];\n};\n\n",
            "/* The calling thread's IPC buffer (set up by libsys at start). */\n",
            "extern struct bk_ipc_buffer *bk_ipc_buffer;\n\n"]
+    out.append(f"/* Register indices of TCB: ReadRegister / WriteRegister on {arch}. */\n")
+    for i, r in enumerate(conv["registers"]):
+        out.append(f"#define BK_REG_{r.upper()} {i}\n")
+    out.append(f"#define BK_REG_COUNT {len(conv['registers'])}\n\n")
     out.append(ipc_primitive(conv))
     for s in abi["syscalls"]:
         out.append(ipc_stub(s) if s.get("kind") == "ipc" else stub_for(conv, s))
@@ -285,6 +289,11 @@ def gen_markdown(abi):
                "| arch | capability in / badge out | message info | message words 0-3 |\n|---|---|---|---|\n")
     for arch, c in abi["arch"].items():
         out.append(f"| {arch} | {c['ipc']['dest']} | {c['ipc']['info']} | {', '.join(c['ipc']['mrs'])} |\n")
+    out.append("\n## Register indices (TCB: ReadRegister, WriteRegister)\n\n"
+               "| arch | index: register |\n|---|---|\n")
+    for arch, c in abi["arch"].items():
+        regs = ", ".join(f"{i}: {r}" for i, r in enumerate(c["registers"]))
+        out.append(f"| {arch} | {regs} |\n")
     out.append("\n## Message info word\n\n| bits | field | meaning |\n|---|---|---|\n")
     shift = 0
     for f in abi["msginfo"]:

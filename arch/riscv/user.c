@@ -132,3 +132,30 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
         fastpath_switch_space(to, vs);
     fastpath_return(cpu, to, vs);
 }
+
+/* ---- Registers by index: pc, then x1..x31 (kernel/abi.toml) ------------- */
+
+unsigned arch_regs_count(void)
+{
+    return 32;
+}
+
+uint64_t arch_regs_get(const arch_regs_t *regs, unsigned index)
+{
+    if (index == 0)
+        return regs->pc;
+    return index < 32 ? regs->gpr[index] : 0;
+}
+
+/* The way out restores every register from the frame, so a written one
+ * takes effect even if the thread last entered through ecall. */
+bool arch_regs_set(arch_regs_t *regs, unsigned index, uint64_t value)
+{
+    if (index >= 32)
+        return false;
+    if (index == 0)
+        regs->pc = value;
+    else
+        regs->gpr[index] = value;
+    return true;
+}

@@ -234,3 +234,39 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
     fastpath_load_space(cpu, to, vs);
     fastpath_return(cpu, to);
 }
+
+/* ---- Registers by index (the order of kernel/abi.toml [arch.x86_64]) ---- */
+
+static uint64_t *reg_slot(arch_regs_t *r, unsigned index)
+{
+    uint64_t *const slots[] = {
+        &r->rip, &r->rsp, &r->rflags, &r->rax, &r->rbx, &r->rcx, &r->rdx,
+        &r->rsi, &r->rdi, &r->rbp, &r->r8, &r->r9, &r->r10, &r->r11,
+        &r->r12, &r->r13, &r->r14, &r->r15, &r->fs_base, &r->gs_base,
+    };
+    return index < ARRAY_SIZE(slots) ? slots[index] : NULL;
+}
+
+unsigned arch_regs_count(void)
+{
+    return 20;
+}
+
+uint64_t arch_regs_get(const arch_regs_t *regs, unsigned index)
+{
+    uint64_t *slot = reg_slot((arch_regs_t *)regs, index);
+    return slot ? *slot : 0;
+}
+
+bool arch_regs_set(arch_regs_t *regs, unsigned index, uint64_t value)
+{
+    uint64_t *slot = reg_slot(regs, index);
+    /* wrfsbase/wrgsbase fault on a non-canonical base; user bases stay in
+     * the user half. (rip and rflags are checked on the way out.) */
+    if (!slot || ((slot == &regs->fs_base || slot == &regs->gs_base) &&
+                  value >= ARCH_USER_VADDR_MAX))
+        return false;
+    *slot = value;
+    regs->vector = ENTRY_NONE; /* sysretq would take rip/rflags from rcx/r11 */
+    return true;
+}
