@@ -210,8 +210,10 @@ NORETURN void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs);
  * whose registers `from` the syscall entry saved, stays blocked in the
  * kernel. Saves the user state the arch still holds in the CPU for it
  * (x86-64: the FS/GS bases, which a syscall entry leaves in their MSRs
- * until kernel_syscall()), then does what arch_user_enter(to, vs) does. */
-NORETURN void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
+ * until kernel_syscall()), then does what arch_user_enter(to, vs) does.
+ * It never returns, but is declared without NORETURN on purpose: the fast
+ * path then leaves by a tail call and needs no stack frame of its own. */
+void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
 /* ---- Time and idle ---------------------------------------------------- */
 

@@ -11,6 +11,9 @@
  *       [8:5]   rights (CAP_RIGHT_* bits)
  *       [9]     UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
  *       [10]    UNTYPED: this cap is a copy (cannot be retyped, see untyped.c)
+ *               CNODE: flat, kept equal to guard_size + radix == 64 and
+ *               guard == 0 (one level resolves every cptr; the IPC fast
+ *               path tests this one bit instead of three fields)
  *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
  *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
@@ -69,6 +72,7 @@ typedef struct cap {
 #define CAP_RIGHTS_WIDTH 4
 #define CAP_DEVICE_BIT 9
 #define CAP_COPY_BIT 10
+#define CAP_CNODE_FLAT_BIT 10
 #define CAP_SIZE_SHIFT 16
 #define CAP_SIZE_WIDTH 6
 #define CAP_GUARD_SIZE_SHIFT 24
@@ -190,12 +194,20 @@ static inline void cap_untyped_set_free_index(cap_t *c, uint64_t bytes)
 
 /* ---- CNODE ------------------------------------------------------------- */
 
+/* The flat bit for these fields (see the layout above). */
+static inline uint64_t cap_cnode_with_flat(uint64_t w0, unsigned radix, unsigned guard_size,
+                                           uint64_t guard)
+{
+    return cap_field_set(w0, CAP_CNODE_FLAT_BIT, 1, radix + guard_size == 64 && guard == 0);
+}
+
 static inline cap_t cap_make_cnode(void *slots, unsigned radix, unsigned guard_size,
                                    uint64_t guard)
 {
     uint64_t w = cap_word0(CAP_CNODE, CAP_RIGHTS_ALL);
     w = cap_field_set(w, CAP_SIZE_SHIFT, CAP_SIZE_WIDTH, radix);
     w = cap_field_set(w, CAP_GUARD_SIZE_SHIFT, CAP_GUARD_SIZE_WIDTH, guard_size);
+    w = cap_cnode_with_flat(w, radix, guard_size, guard);
     return (cap_t){ { w, cap_ptr_word(slots), guard } };
 }
 
@@ -214,9 +226,19 @@ static inline uint64_t cap_cnode_guard(const cap_t *c)
     return c->w[2];
 }
 
+/* Whether `c` is a CNode cap whose one level resolves every 64-bit cptr
+ * (radix + guard_size == 64, guard 0): one load and one compare. */
+static inline bool cap_is_flat_cnode(const cap_t *c)
+{
+    uint64_t mask = cap_field_set(0, CAP_TYPE_SHIFT, CAP_TYPE_WIDTH, ~0ull) |
+                    1ull << CAP_CNODE_FLAT_BIT;
+    return (c->w[0] & mask) == (CAP_CNODE | 1ull << CAP_CNODE_FLAT_BIT);
+}
+
 static inline void cap_cnode_set_guard(cap_t *c, unsigned guard_size, uint64_t guard)
 {
-    c->w[0] = cap_field_set(c->w[0], CAP_GUARD_SIZE_SHIFT, CAP_GUARD_SIZE_WIDTH, guard_size);
+    uint64_t w = cap_field_set(c->w[0], CAP_GUARD_SIZE_SHIFT, CAP_GUARD_SIZE_WIDTH, guard_size);
+    c->w[0] = cap_cnode_with_flat(w, cap_cnode_radix(c), guard_size, guard);
     c->w[2] = guard;
 }
 

@@ -25,13 +25,15 @@
  * identical results; tests/ktest/fastpath_tests.c checks this.
  *
  * Budget (guest instructions under QEMU -icount, 0 message words, per
- * direction, kernel only): x86-64 about 180 = entry stub 28 + this file
- * 85-90 + exit 45-65 (FS/GS bases 12, checks, CR3 if the space changes,
- * sysretq 19); RISC-V about 195 = entry 39 + this file 100 + exit 55
- * (a satp write on top when the space changes). Round trips, user code
- * included: x86-64 367 in one address space, 377 across two; RISC-V 400
- * and 460. tools/bench/run.py counts them; tools/bench/ceilings.json keeps
- * them from growing.
+ * direction, kernel only): x86-64 about 160 = entry stub 28 + this file
+ * about 75 + exit 45-65 (FS/GS bases 12, checks, CR3 if the space changes,
+ * sysretq); RISC-V about 165 = entry 40 + this file about 80 + exit 40
+ * (arch_fastpath_switch in trap.S: 7, a satp write on top when the space
+ * changes, then 31 register loads and sret). This file is built without
+ * frame pointers and leaves by a tail call, so it touches no stack. Round
+ * trips, user code included: x86-64 326 in one address space, 336 across
+ * two; RISC-V 330 and 344. tools/bench/run.py counts them;
+ * tools/bench/ceilings.json keeps them from growing.
  */
 #include <bulkhead/abi.h>
 
@@ -60,15 +62,14 @@ static inline bool message_fits(uint64_t info)
  * consumes all 64 bits with a zero guard, the usual root CNode cap (then
  * cspace_lookup_cap() finds the same slot: the guard bits of cptr are 0
  * and the rest is the slot index), and the cap has `right`. False for any
- * other shape or cap, which the general path handles. radix < 64 (a 6-bit
- * field): the shift is defined. */
+ * other shape or cap, which the general path handles. The cap's flat bit
+ * (cap.h) says radix + guard_size == 64 and guard == 0 in one test; radix
+ * < 64 (a 6-bit field), so the shift is defined. */
 static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_rights_t right,
                                    struct endpoint **ep, uint64_t *badge)
 {
     const cap_t *root = &t->cspace_root.cap;
-    unsigned radix = cap_cnode_radix(root);
-    if (cap_type(root) != CAP_CNODE || radix + cap_cnode_guard_size(root) != 64 ||
-        cap_cnode_guard(root) != 0 || cptr >> radix != 0)
+    if (!cap_is_flat_cnode(root) || cptr >> cap_cnode_radix(root) != 0)
         return false;
     const cap_t *cap = &cnode_slots(root)[cptr].cap;
     if (cap_type(cap) != CAP_ENDPOINT || !(cap_rights(cap) & right))
@@ -93,8 +94,8 @@ static inline __attribute__((always_inline)) void copy_message(const uint64_t *f
 
 /* Runs `to` next; `from` (the current thread) has blocked. What
  * thread_resume_current() does once choose() picked `to`. */
-static inline __attribute__((always_inline)) NORETURN void switch_to(struct thread *from,
-                                                                     struct thread *to)
+static inline __attribute__((always_inline)) void switch_to(struct thread *from,
+                                                            struct thread *to)
 {
     current_thread = to;
     if (!to->timeslice)

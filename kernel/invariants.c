@@ -187,6 +187,7 @@ static void check_ready_queue(struct checker *c, unsigned p)
 
 static void check_scheduler(struct checker *c)
 {
+    int top = -1;
     for (unsigned w = 0; w < THREAD_PRIORITIES / 64; w++) {
         if (((c->sched.summary >> w) & 1) != (c->sched.words[w] != 0))
             violation(c, "ready bitmap: summary bit %u disagrees with word 0x%llx", w,
@@ -197,8 +198,12 @@ static void check_scheduler(struct checker *c)
         if (bit != (c->sched.head[p] != NULL) || (c->sched.head[p] == NULL) != (c->sched.tail[p] == NULL))
             violation(c, "ready queue %u: bit %d, head %p, tail %p", p, bit,
                       (const void *)c->sched.head[p], (const void *)c->sched.tail[p]);
+        if (c->sched.head[p])
+            top = (int)p;
         check_ready_queue(c, p);
     }
+    if (c->sched.top != top)
+        violation(c, "ready top %d, highest non-empty queue %d", c->sched.top, top);
 }
 
 static void check_current(struct checker *c)
@@ -500,6 +505,9 @@ static void check_cnode_cap(struct checker *c, const struct cte *s)
                   radix, (unsigned long long)guard, guard_size);
         return;
     }
+    if (cap_is_flat_cnode(&s->cap) != (radix + guard_size == 64 && guard == 0))
+        violation(c, "slot %p: CNode cap's flat bit wrong for radix %u, guard 0x%llx of %u bits",
+                  (const void *)s, radix, (unsigned long long)guard, guard_size);
     if (check_refs(c, s))
         push_cnode(c, &s->cap);
 }

@@ -28,6 +28,7 @@ struct sched_view {
     struct thread *const *tail;  /* [THREAD_PRIORITIES] last ready thread */
     const uint64_t *words;       /* [THREAD_PRIORITIES / 64] non-empty queue bits */
     uint64_t summary;            /* bit w: words[w] != 0 */
+    int top;                     /* highest priority with a ready thread, or -1 */
 };
 
 void sched_get_view(struct sched_view *view);

@@ -8,7 +8,10 @@
  * sched_ready_words[w] is non-zero. Two count-leading-zeros give the
  * answer; clang lowers __builtin_clzll to one instruction on x86-64
  * (lzcnt/bsr) and to a short fixed sequence on RV64 without Zbb, so the
- * cost is constant on both.
+ * cost is constant on both. The answer is kept in sched_ready_top, exact
+ * at all times: an enqueue can only raise it, and it is recomputed only
+ * when the queue at the top empties. The IPC fast path and choose() read
+ * it with one load.
  */
 #include "kernel.h"
 #include "thread.h"
@@ -18,6 +21,7 @@ static struct thread *ready_head[THREAD_PRIORITIES], *ready_tail[THREAD_PRIORITI
 /* Read by sched_ready_at_or_above() (thread.h); written only here. */
 uint64_t sched_ready_words[THREAD_PRIORITIES / 64];
 uint64_t sched_ready_summary;
+int sched_ready_top = -1;
 static volatile uint64_t ticks;
 static bool slice_expired;
 
@@ -38,6 +42,17 @@ static void ready_enqueue(struct thread *t)
     ready_tail[p] = t;
     sched_ready_words[p / 64] |= 1ull << (p % 64);
     sched_ready_summary |= 1ull << (p / 64);
+    if ((int)p > sched_ready_top)
+        sched_ready_top = (int)p;
+}
+
+/* The highest priority with a ready thread, or -1, from the bitmap. */
+static int highest_ready(void)
+{
+    if (!sched_ready_summary)
+        return -1;
+    unsigned w = 63 - (unsigned)__builtin_clzll(sched_ready_summary);
+    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(sched_ready_words[w]));
 }
 
 static void ready_dequeue(struct thread *t)
@@ -56,16 +71,9 @@ static void ready_dequeue(struct thread *t)
         sched_ready_words[p / 64] &= ~(1ull << (p % 64));
         if (!sched_ready_words[p / 64])
             sched_ready_summary &= ~(1ull << (p / 64));
+        if ((int)p == sched_ready_top)
+            sched_ready_top = highest_ready();
     }
-}
-
-/* The highest priority with a ready thread, or -1. */
-static int highest_ready(void)
-{
-    if (!sched_ready_summary)
-        return -1;
-    unsigned w = 63 - (unsigned)__builtin_clzll(sched_ready_summary);
-    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(sched_ready_words[w]));
 }
 
 void sched_make_runnable(struct thread *t)
@@ -124,10 +132,10 @@ void kernel_tick_from_user(void)
 
 /* Chooses the next thread; the previous current one goes back on its
  * queue if it can still run. */
-static struct thread *choose(void)
+static inline __attribute__((always_inline)) struct thread *choose(void)
 {
     struct thread *cur = current_thread;
-    int best = highest_ready();
+    int best = sched_ready_top;
     bool cur_ok = cur && cur->state == THREAD_RUNNABLE;
     if (cur_ok && (best < (int)cur->priority || (best == (int)cur->priority && !slice_expired)))
         return cur;
@@ -143,20 +151,36 @@ static struct thread *choose(void)
     return next;
 }
 
-void thread_resume_current(void)
+/* Runs `next`; it outranks every ready thread. choose() and run() are
+ * inlined into both callers: they are the common path of every syscall. */
+static inline __attribute__((always_inline)) NORETURN void run(struct thread *next)
+{
+    slice_expired = false;
+    current_thread = next;
+    if (!next->timeslice)
+        next->timeslice = THREAD_TIMESLICE_TICKS;
+    arch_user_enter(&next->regs, next->vspace);
+}
+
+/* Nothing can run: waits for interrupts until something can. Out of line
+ * so that the common path above pays nothing for the loop. */
+static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
 {
     for (;;) {
-        struct thread *next = choose();
         slice_expired = false;
-        if (next) {
-            current_thread = next;
-            if (!next->timeslice)
-                next->timeslice = THREAD_TIMESLICE_TICKS;
-            arch_user_enter(&next->regs, next->vspace);
-        }
-        /* Nothing can run: wait for an interrupt to change that. */
         arch_idle_wait();
+        struct thread *next = choose();
+        if (next)
+            run(next);
     }
+}
+
+void thread_resume_current(void)
+{
+    struct thread *next = choose();
+    if (next)
+        run(next);
+    idle_until_runnable();
 }
 
 void kernel_idle_then_shutdown(unsigned wait_ticks, int status, const char *why)
@@ -178,4 +202,5 @@ void sched_get_view(struct sched_view *view)
     view->tail = ready_tail;
     view->words = sched_ready_words;
     view->summary = sched_ready_summary;
+    view->top = sched_ready_top;
 }

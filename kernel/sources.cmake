@@ -37,3 +37,9 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/lib/crc32.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/console.c
 )
+
+# The IPC fast path (kernel_fastpath) is built without frame pointers: its
+# only call that leaves it never returns (arch_fastpath_switch), so a frame
+# would be pure cost on every IPC. A backtrace taken inside it skips it.
+set_source_files_properties(${CMAKE_SOURCE_DIR}/kernel/fastpath.c
+  PROPERTIES COMPILE_OPTIONS -fomit-frame-pointer)

@@ -117,20 +117,19 @@ void sched_yield_current(void);
 
 /* The ready bitmap (sched.c owns it): bit p % 64 of
  * sched_ready_words[p / 64] is set iff the ready queue of priority p is
- * non-empty, bit w of sched_ready_summary iff sched_ready_words[w] != 0. */
+ * non-empty, bit w of sched_ready_summary iff sched_ready_words[w] != 0;
+ * sched_ready_top is the highest priority with a non-empty queue, -1 if
+ * all are empty. */
 extern uint64_t sched_ready_words[THREAD_PRIORITIES / 64];
 extern uint64_t sched_ready_summary;
+extern int sched_ready_top;
 
 /* Whether some thread of priority `priority` or higher is on a ready queue
- * (the IPC fast path switches only to a thread no ready one outranks).
- * Inline and without a count of leading zeros: a few instructions on both
- * arches. */
+ * (the IPC fast path switches only to a thread no ready one outranks):
+ * one load and a compare. */
 static inline bool sched_ready_at_or_above(unsigned priority)
 {
-    unsigned w = priority / 64;
-    /* A non-empty word above w, or a bit at or above `priority` in word w. */
-    return (sched_ready_summary >> w >> 1) != 0 ||
-           (sched_ready_words[w] >> (priority % 64)) != 0;
+    return (int)priority <= sched_ready_top;
 }
 
 /* Picks the thread to run: the current one unless a higher-priority thread

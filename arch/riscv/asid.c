@@ -115,10 +115,17 @@ __attribute__((noinline)) static void assign_asid(arch_vspace_t *vs, struct risc
     vs->asid_generation = generation;
 }
 
+/* Also leaves the value in vs->satp for the IPC fast path (trap.S), which
+ * switches without calling here when cpu->satp == vs->satp (then satp
+ * holds vs already: cpu->satp only ever holds a value written in the
+ * current generation, and a recycled root clears it) or when vs's ASID
+ * generation is asid_live_generation (then the satp write below is all
+ * that would happen). */
 void asid_activate(struct riscv_cpu *cpu, arch_vspace_t *vs)
 {
     uint64_t satp = SATP_MODE_SV39 | vs->root >> PAGE_SHIFT;
     if (max_asid == 0) {
+        vs->satp = satp;
         if (satp != cpu->satp) {
             csr_write(satp, satp);
             sfence_asid(0);
@@ -129,6 +136,7 @@ void asid_activate(struct riscv_cpu *cpu, arch_vspace_t *vs)
     if (vs->asid_generation != generation)
         assign_asid(vs, cpu);
     satp |= (uint64_t)vs->asid << SATP_ASID_SHIFT;
+    vs->satp = satp;
     if (satp != cpu->satp) {
         csr_write(satp, satp);
         cpu->satp = satp;
@@ -196,4 +204,5 @@ void asid_release(arch_vspace_t *vs)
         asid_used[vs->asid / 64] &= ~(1ull << (vs->asid % 64));
     vs->asid = 0;
     vs->asid_generation = 0;
+    vs->satp = ARCH_SATP_NONE;
 }

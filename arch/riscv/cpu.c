@@ -13,6 +13,11 @@
 _Static_assert(offsetof(struct riscv_cpu, kernel_sp) == CPU_KERNEL_SP, "CPU_KERNEL_SP");
 _Static_assert(offsetof(struct riscv_cpu, user_regs) == CPU_USER_REGS, "CPU_USER_REGS");
 _Static_assert(offsetof(struct riscv_cpu, scratch) == CPU_SCRATCH, "CPU_SCRATCH");
+_Static_assert(offsetof(struct riscv_cpu, user_vspace) == CPU_USER_VSPACE, "CPU_USER_VSPACE");
+_Static_assert(offsetof(struct riscv_cpu, satp) == CPU_SATP, "CPU_SATP");
+_Static_assert(offsetof(arch_vspace_t, asid_generation) == VS_ASID_GENERATION,
+               "VS_ASID_GENERATION");
+_Static_assert(offsetof(arch_vspace_t, satp) == VS_SATP, "VS_SATP");
 _Static_assert(offsetof(arch_regs_t, gpr[10]) == 10 * 8, "arch_regs_t.gpr");
 _Static_assert(offsetof(arch_regs_t, pc) == REGS_PC, "REGS_PC");
 _Static_assert(offsetof(struct kernel_frame, sepc) == KFRAME_SEPC, "KFRAME_SEPC");

@@ -12,6 +12,12 @@
 #define CPU_KERNEL_SP 0  /* top of this hart's kernel stack */
 #define CPU_USER_REGS 8  /* arch_regs_t the next user trap saves into */
 #define CPU_SCRATCH 16   /* trap entry spills t0 here */
+#define CPU_USER_VSPACE 24 /* arch_vspace_t of user_regs' thread */
+#define CPU_SATP 32      /* what satp holds now */
+
+/* arch_vspace_t offsets (arch_types.h). */
+#define VS_ASID_GENERATION 8
+#define VS_SATP 16
 
 /* arch_regs_t offsets: gpr[n] at 8 * n, then pc. */
 #define REGS_PC 256
@@ -56,6 +62,9 @@ void cpu_init_boot_hart(uint64_t hart_id);
 /* trap.S */
 void riscv_trap_entry(void);
 NORETURN void riscv_return_to_user(const arch_regs_t *regs);
+
+/* user.c: called from trap.S */
+NORETURN void riscv_fastpath_new_asid(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
 /* trap.c: called from trap.S */
 NORETURN void riscv_user_trap(void);

@@ -202,6 +202,38 @@ riscv_trap_entry:
     sret
 
 /*
+ * arch_fastpath_switch(from, to, vs) (kernel/arch.h): a1 = the registers
+ * of the thread to resume, a2 = its address space, tp = this hart's
+ * struct riscv_cpu. The IPC fast path's way out, in assembly so that it
+ * needs no stack frame: nothing of `from` stays in the CPU (its registers
+ * were saved on entry). satp is left alone when it holds vs already
+ * (cpu->satp == vs->satp) and written without asid_activate() when vs's
+ * ASID is of the live generation (asid.c says why both are exact);
+ * anything else goes to riscv_fastpath_new_asid() (user.c). sstatus needs
+ * nothing: the ecall from U-mode left SPP = 0 and SPIE = 1, and SUM and
+ * FS never change. Then it falls into riscv_return_to_user.
+ */
+.Lfast_new_space:
+    ld      t2, VS_ASID_GENERATION(a2)
+    ld      t3, asid_live_generation
+    beq     t2, t3, 1f
+    tail    riscv_fastpath_new_asid
+1:  csrw    satp, t0
+    sd      t0, CPU_SATP(tp)
+    j       .Lfast_resume
+
+    .globl arch_fastpath_switch
+arch_fastpath_switch:
+    ld      t0, VS_SATP(a2)
+    ld      t1, CPU_SATP(tp)
+    bne     t0, t1, .Lfast_new_space
+.Lfast_resume:
+    sd      a1, CPU_USER_REGS(tp)
+    sd      a2, CPU_USER_VSPACE(tp)
+    mv      a0, a1
+    /* falls into riscv_return_to_user */
+
+/*
  * riscv_return_to_user(regs): a0 = the arch_regs_t to resume. The caller
  * has set satp and sstatus (SPP = U, SPIE = 1) with interrupts off and tp
  * = this hart's struct riscv_cpu, which goes into sscratch for the next

@@ -76,7 +76,8 @@ void arch_regs_print(const arch_regs_t *regs)
 void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 {
     struct riscv_cpu *cpu = this_cpu();
-    asid_activate(cpu, vs);
+    if (cpu->satp != vs->satp) /* equal: satp holds vs already (asid.c) */
+        asid_activate(cpu, vs);
     cpu->user_regs = regs;
     cpu->user_vspace = vs;
     csr_clear(sstatus, SSTATUS_SPP | SSTATUS_SUM | SSTATUS_FS | SSTATUS_SIE);
@@ -84,53 +85,19 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
     riscv_return_to_user(regs);
 }
 
-/* The satp value asid_activate() gives `vs` while its ASID is valid. */
-static inline uint64_t satp_of(const arch_vspace_t *vs)
-{
-    return SATP_MODE_SV39 | (uint64_t)vs->asid << SATP_ASID_SHIFT | vs->root >> PAGE_SHIFT;
-}
-
-/* The end of the fast path's exit: arch_user_enter() without the sstatus
- * writes. The trap from U-mode left SPP = 0 and SPIE = 1 (SIE was set in
- * U-mode), and nothing changes SUM or FS, so sstatus is right already. */
-static inline __attribute__((always_inline)) NORETURN void fastpath_return(struct riscv_cpu *cpu,
-                                                                           arch_regs_t *to,
-                                                                           arch_vspace_t *vs)
-{
-    cpu->user_regs = to;
-    cpu->user_vspace = vs;
-    riscv_return_to_user(to);
-}
-
-/* Into another address space: the call kept out of arch_fastpath_switch()
- * so that its common path needs no stack. */
-static NORETURN void fastpath_switch_space(arch_regs_t *to, arch_vspace_t *vs)
-{
-    struct riscv_cpu *cpu = this_cpu();
-    if (vs->asid_generation == asid_live_generation) {
-        /* Its ASID is still good: what asid_activate() would do, inline. */
-        uint64_t satp = satp_of(vs);
-        csr_write(satp, satp);
-        cpu->satp = satp;
-    } else {
-        asid_activate(cpu, vs);
-    }
-    fastpath_return(cpu, to, vs);
-}
-
-/* Nothing of the user's state stays in the CPU across a trap here, so
- * `from` needs nothing more. If satp holds exactly satp_of(vs) already,
- * asid_activate() would change nothing: satp holds a space's value only
- * from asid_activate() in the current ASID generation (a new generation
- * clears cpu->satp, releasing a space moves satp off it, a recycled root
- * clears cpu->satp), so vs's ASID is still valid. */
-void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+/* The fast path's exit (arch_fastpath_switch, trap.S) when `vs` has no
+ * ASID of the current generation: what arch_user_enter() does without
+ * the sstatus writes. The trap from U-mode left SPP = 0 and SPIE = 1 (SIE
+ * was set in U-mode), and nothing changes SUM or FS, so sstatus is right
+ * already. */
+void riscv_fastpath_new_asid(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     (void)from;
     struct riscv_cpu *cpu = this_cpu();
-    if (cpu->satp != satp_of(vs))
-        fastpath_switch_space(to, vs);
-    fastpath_return(cpu, to, vs);
+    asid_activate(cpu, vs);
+    cpu->user_regs = to;
+    cpu->user_vspace = vs;
+    riscv_return_to_user(to);
 }
 
 /* ---- Registers by index: pc, then x1..x31 (kernel/abi.toml) ------------- */

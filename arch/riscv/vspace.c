@@ -36,7 +36,7 @@ bool arch_vspace_init(arch_vspace_t *vs, paddr_t root)
         table[i] = 0;
     for (unsigned i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
         table[i] = kernel[i];
-    *vs = (arch_vspace_t){ .root = root }; /* no ASID until first entered */
+    *vs = (arch_vspace_t){ .root = root, .satp = ARCH_SATP_NONE }; /* no ASID until entered */
     asid_forget_root(root);
     return true;
 }

@@ -426,6 +426,32 @@ static void test_mint_cnode_guard(void)
     world_free(&w);
 }
 
+/* The flat bit the IPC fast path reads follows the guard and radix through
+ * every way a CNode cap gets them: retype (no guard), and mint. */
+static void test_cnode_flat_bit(void)
+{
+    struct world w;
+    world_init(&w, 16, 8);
+    struct kerror_info info = { 0 };
+    CHECK(!cap_is_flat_cnode(&w.boot[1].cap)); /* radix 8, no guard: 8 bits resolved */
+    CHECK_EQ(cnode_mint(&w.boot[1], &w.boot[2], CAP_RIGHTS_ALL, cnode_guard_data(0, 56), &info),
+             KERR_OK);
+    CHECK(cap_is_flat_cnode(&w.boot[2].cap));
+    CHECK_EQ(cnode_mint(&w.boot[2], &w.boot[3], CAP_RIGHTS_ALL, cnode_guard_data(1, 56), &info),
+             KERR_OK);
+    CHECK(!cap_is_flat_cnode(&w.boot[3].cap)); /* 64 bits, but a guard to match */
+    cnode_delete(&w.boot[3]);
+    CHECK_EQ(cnode_mint(&w.boot[2], &w.boot[3], CAP_RIGHTS_ALL, cnode_guard_data(0, 55), &info),
+             KERR_OK);
+    CHECK(!cap_is_flat_cnode(&w.boot[3].cap)); /* 63 bits */
+    cnode_delete(&w.boot[3]);
+    /* A flat cap for an endpoint's type bits is still not a CNode. */
+    cap_t ep = cap_make_endpoint(NULL, 0, CAP_RIGHTS_ALL);
+    ep.w[0] |= 1ull << CAP_CNODE_FLAT_BIT;
+    CHECK(!cap_is_flat_cnode(&ep));
+    world_free(&w);
+}
+
 /* ---- Move and mutate ------------------------------------------------------- */
 
 static void test_move_carries_tree_position(void)
@@ -535,5 +561,6 @@ TEST_MAIN(TEST(test_lookup_one_level), TEST(test_lookup_two_levels_with_guards),
           TEST(test_copy_rights_only_shrink), TEST(test_copy_errors_change_nothing),
           TEST(test_copy_refuses_unique_caps), TEST(test_copy_of_frame_is_unmapped),
           TEST(test_copy_of_untyped), TEST(test_mint_badge_rules), TEST(test_mint_cnode_guard),
+          TEST(test_cnode_flat_bit),
           TEST(test_move_carries_tree_position), TEST(test_move_errors_change_nothing),
           TEST(test_mutate_rules), TEST(test_slot_range))

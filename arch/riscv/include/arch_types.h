@@ -36,9 +36,15 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
 
 /* An Sv39 address space: the physical address of its root table and the
  * ASID it holds. An ASID is valid only while asid_generation matches the
- * allocator's generation (arch/riscv/asid.c); 0 means "none yet". */
+ * allocator's generation (arch/riscv/asid.c); 0 means "none yet". satp is
+ * the value asid_activate() last wrote for it, ARCH_SATP_NONE before that
+ * (a value satp never holds); the IPC fast path compares it with the
+ * hart's satp. Offsets are fixed: arch/riscv/trap.S reads root's
+ * neighbours by number (cpu.h). */
+#define ARCH_SATP_NONE (~0ull)
 typedef struct arch_vspace {
     uint64_t root;
     uint64_t asid_generation;
+    uint64_t satp;
     uint16_t asid;
 } arch_vspace_t;
