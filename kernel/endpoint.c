@@ -25,10 +25,13 @@ static struct endpoint *ep_of(const cap_t *cap)
     return (struct endpoint *)cap_object(cap);
 }
 
+/* The message registers are the syscall argument registers, reached
+ * through arch_regs_args() (inline) rather than one call per word. */
 void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info)
 {
-    arch_syscall_set_arg(&t->regs, 0, badge);
-    arch_syscall_set_arg(&t->regs, 1, info);
+    uint64_t *args = arch_regs_args(&t->regs);
+    args[0] = badge;
+    args[1] = info;
 }
 
 /* A fault message is made by the kernel, not read from the faulting
@@ -36,8 +39,9 @@ void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info)
 static void transfer_fault(struct thread *from, struct thread *to, uint64_t badge)
 {
     struct bk_ipc_buffer *to_buf = thread_ipc_buffer(to);
+    uint64_t *to_args = arch_regs_args(&to->regs);
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
-        arch_syscall_set_arg(&to->regs, 2 + i, from->fault_words[i]);
+        to_args[2 + i] = from->fault_words[i];
     for (unsigned i = BK_MSG_CPU_WORDS; i < BK_FAULT_WORDS && to_buf; i++)
         to_buf->mr[i] = from->fault_words[i];
     uint64_t length = to_buf ? BK_FAULT_WORDS : BK_MSG_CPU_WORDS;
@@ -95,7 +99,9 @@ static void transfer(struct thread *from, struct thread *to, uint64_t badge,
         transfer_fault(from, to, badge);
         return;
     }
-    uint64_t info = arch_syscall_arg(&from->regs, 1);
+    const uint64_t *from_args = arch_regs_args(&from->regs);
+    uint64_t *to_args = arch_regs_args(&to->regs);
+    uint64_t info = from_args[1];
     uint64_t length = BK_MSGINFO_LENGTH(info);
     bool long_message = length > BK_MSG_CPU_WORDS || BK_MSGINFO_EXTRA_CAPS(info);
     /* Only messages that need them pay for the two buffer lookups. */
@@ -106,7 +112,7 @@ static void transfer(struct thread *from, struct thread *to, uint64_t badge,
     if (length > BK_MSG_CPU_WORDS && (!from_buf || !to_buf))
         length = BK_MSG_CPU_WORDS;
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
-        arch_syscall_set_arg(&to->regs, 2 + i, i < length ? arch_syscall_arg(&from->regs, 2 + i) : 0);
+        to_args[2 + i] = i < length ? from_args[2 + i] : 0;
     for (uint64_t i = BK_MSG_CPU_WORDS; i < length; i++)
         to_buf->mr[i] = from_buf->mr[i];
     unsigned caps = 0, unwrapped = 0;

@@ -16,6 +16,7 @@
 
 #include "invoke.h"
 #include "kernel.h"
+#include "vspace.h"
 #include "vspace_object.h"
 
 _Static_assert(BK_VM_READ == VM_READ && BK_VM_WRITE == VM_WRITE && BK_VM_EXEC == VM_EXEC,
@@ -63,9 +64,11 @@ static kerror_t check_vaddr(const cap_t *frame, uint64_t vaddr)
 static void remove_mapping(const cap_t *frame)
 {
     struct vspace_object *vs = vspace_by_asid(cap_frame_mapped_asid(frame));
-    if (vs)
+    if (vs) {
         arch_vspace_unmap_frame(&vs->arch, cap_frame_mapped_vaddr(frame), cap_frame_base(frame),
                                 cap_frame_size_bits(frame));
+        vspace_translations_changed();
+    }
 }
 
 /* Every check of Frame: Map on the invoked cap and the arguments, in the
@@ -142,6 +145,7 @@ kerror_t frame_invoke_remap(struct invocation *inv, struct kerror_info *info)
     if (!arch_vspace_remap_frame(&vs->arch, vaddr, cap_frame_base(frame),
                                  cap_frame_size_bits(frame), rights))
         return KERR_ILLEGAL_OPERATION;
+    vspace_translations_changed();
     return KERR_OK;
 }
 

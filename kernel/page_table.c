@@ -17,6 +17,7 @@
  */
 #include "invoke.h"
 #include "kernel.h"
+#include "vspace.h"
 #include "vspace_object.h"
 
 static paddr_t table_pa(const cap_t *pt)
@@ -29,9 +30,11 @@ static paddr_t table_pa(const cap_t *pt)
 static void remove_table(const cap_t *pt)
 {
     struct vspace_object *vs = vspace_by_asid(pt_cap_mapped_asid(pt));
-    if (vs)
+    if (vs) {
         arch_vspace_unmap_table(&vs->arch, pt_cap_mapped_vaddr(pt), pt_cap_mapped_level(pt),
                                 table_pa(pt));
+        vspace_translations_changed();
+    }
 }
 
 kerror_t page_table_invoke_map(struct invocation *inv, struct kerror_info *info)

@@ -65,9 +65,19 @@ static struct bk_ipc_buffer *lookup_ipc_buffer(const arch_vspace_t *vs, vaddr_t 
     return arch_phys_to_virt(pa);
 }
 
-struct bk_ipc_buffer *thread_ipc_buffer(const struct thread *t)
+/* The walk runs once per translation epoch: IPC with a long message or
+ * caps would otherwise pay for two walks per message. A missing buffer is
+ * not cached (mapping it later does not advance the epoch). */
+struct bk_ipc_buffer *thread_ipc_buffer(struct thread *t)
 {
-    return lookup_ipc_buffer(t->vspace, t->ipc_buffer_vaddr);
+    if (t->ipc_buffer_epoch == vspace_epoch)
+        return t->ipc_buffer;
+    struct bk_ipc_buffer *b = lookup_ipc_buffer(t->vspace, t->ipc_buffer_vaddr);
+    if (b) {
+        t->ipc_buffer = b;
+        t->ipc_buffer_epoch = vspace_epoch;
+    }
+    return b;
 }
 
 kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
@@ -97,7 +107,7 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
      * destroy the space (its last cap was only reachable from there), and
      * then it stops this thread like any other of its threads. */
     t->ipc_buffer_vaddr = inv->args[3];
-    vspace_add_thread(vs, t);
+    vspace_add_thread(vs, t); /* forgets the buffer pointer found before */
     cnode_delete(&t->cspace_root);
     cnode_move(&fresh, &t->cspace_root, info);
     return KERR_OK;

@@ -56,10 +56,15 @@ struct thread {
      * destroying the space can stop them. */
     struct thread *vspace_next, *vspace_prev;
     struct cte cspace_root;         /* a copy of its root CNode cap (a child in the CDT) */
-    /* Its IPC buffer's user address (0: none). The kernel translates it at
-     * each use (thread_ipc_buffer()), never keeps a pointer: once the frame
-     * is unmapped or its memory reused, the thread simply has no buffer. */
+    /* Its IPC buffer's user address (0: none), and the kernel pointer to it
+     * that thread_ipc_buffer() found in translation epoch
+     * ipc_buffer_epoch (vspace.h); the pointer is used only while that
+     * epoch is current, so once the frame is unmapped or its memory
+     * reused, the thread simply has no buffer. Whoever changes
+     * ipc_buffer_vaddr or the thread's space sets ipc_buffer_epoch to 0. */
     vaddr_t ipc_buffer_vaddr;
+    struct bk_ipc_buffer *ipc_buffer;
+    uint64_t ipc_buffer_epoch;
     enum thread_state state;
     uint8_t priority;
     uint8_t mcp;                    /* highest priority it may give any thread */
@@ -152,7 +157,7 @@ void thread_stop(struct thread *t, enum thread_state state);
 
 /* The kernel view of t's IPC buffer, or NULL when it has none or its page
  * is no longer mapped read-write in t's address space. */
-struct bk_ipc_buffer *thread_ipc_buffer(const struct thread *t);
+struct bk_ipc_buffer *thread_ipc_buffer(struct thread *t);
 
 /* Destroy hook of TCB objects (object.c). */
 void tcb_destroy(const cap_t *final_cap);

@@ -10,6 +10,8 @@
 static struct phys_region ram[BOOT_MAX_RAM_REGIONS + BOOT_MAX_MODULES];
 static unsigned ram_count;
 
+uint64_t vspace_epoch = 1; /* threads start with epoch 0: nothing cached */
+
 BOOT_CODE void vspace_note_ram(const struct boot_params *bp)
 {
     ram_count = 0;

@@ -19,6 +19,22 @@ void vspace_note_ram(const struct boot_params *bp);
 /* True if the page at physical `pa` is RAM (reachable through the direct map). */
 bool phys_is_ram(paddr_t pa);
 
+/* The translation epoch: advanced whenever a user translation anywhere is
+ * removed or loses rights (a frame unmapped or remapped, a page table
+ * unmapped, a VSpace destroyed). A kernel pointer derived from a user
+ * translation (the IPC buffer, thread_ipc_buffer()) may be kept only while
+ * the epoch it was taken in is still the current one: then the page is
+ * still mapped there with the same rights, so its memory cannot have been
+ * freed or reused (a frame's memory is reused only after all its
+ * mappings are gone). New mappings do not advance it; they change no
+ * translation that existed. */
+extern uint64_t vspace_epoch;
+
+static inline void vspace_translations_changed(void)
+{
+    vspace_epoch++;
+}
+
 /* True if every byte of [va, va + len) is mapped for the user with at
  * least `rights`, in RAM (device memory is never accessed by the kernel).
  * A zero-length range is always fine. */

@@ -11,6 +11,7 @@
  *  - a destroyed VSpace has no threads: each was stopped (INACTIVE) and
  *    left with vspace NULL, so it cannot run until configured again.
  */
+#include "vspace.h"
 #include "vspace_object.h"
 
 #include "invoke.h"
@@ -78,6 +79,7 @@ void vspace_destroy(const cap_t *final_cap)
         asid_table[vs->asid % VSPACE_ASID_COUNT] = NULL;
     vs->asid = 0;
     arch_vspace_destroy(&vs->arch);
+    vspace_translations_changed();
 }
 
 kerror_t vspace_cap_arg(struct invocation *inv, uint64_t cptr, struct vspace_object **out,
@@ -110,6 +112,7 @@ void vspace_add_thread(struct vspace_object *vs, struct thread *t)
         vs->threads->vspace_prev = t;
     vs->threads = t;
     t->vspace = &vs->arch;
+    t->ipc_buffer_epoch = 0; /* its buffer is a page of this space now */
 }
 
 void vspace_remove_thread(struct thread *t)
@@ -125,6 +128,7 @@ void vspace_remove_thread(struct thread *t)
         t->vspace_next->vspace_prev = t->vspace_prev;
     t->vspace_next = t->vspace_prev = NULL;
     t->vspace = NULL;
+    t->ipc_buffer_epoch = 0;
 }
 
 kerror_t vspace_map_error(enum arch_map_result r, unsigned missing_level,

@@ -5,10 +5,23 @@
  */
 #include "kernel.h"
 
+/* A word that may alias any object: the word loops below read and write
+ * memory of every type. */
+typedef uint64_t __attribute__((may_alias)) alias_word_t;
+
+/* memcpy and memset move whole words once `dst` (and for memcpy `src`) is
+ * word aligned: the kernel zeroes retyped objects and error records with
+ * them, and a byte loop costs 8x the instructions. */
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
+    if ((((uintptr_t)d ^ (uintptr_t)s) & 7) == 0) {
+        for (; n && ((uintptr_t)d & 7); n--)
+            *d++ = *s++;
+        for (; n >= 8; n -= 8, d += 8, s += 8)
+            *(alias_word_t *)d = *(const alias_word_t *)s;
+    }
     while (n--)
         *d++ = *s++;
     return dst;
@@ -33,6 +46,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
+    for (; n && ((uintptr_t)d & 7); n--)
+        *d++ = (unsigned char)c;
+    alias_word_t word = (unsigned char)c * 0x0101010101010101ull;
+    for (; n >= 8; n -= 8, d += 8)
+        *(alias_word_t *)d = word;
     while (n--)
         *d++ = (unsigned char)c;
     return dst;

@@ -598,6 +598,78 @@ static int test_ipc_buffer_follows_its_mapping(struct ktest_env *env)
     return 0;
 }
 
+static volatile uint64_t recorded_lengths[8];
+static volatile unsigned recorded_count;
+
+/* Receives messages on `ep` for ever, recording each one's length. */
+static void length_recorder(uint64_t ep)
+{
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(ep, &m);
+        if (recorded_count < 8)
+            recorded_lengths[recorded_count] = BK_MSGINFO_LENGTH(m.info);
+        recorded_count++;
+    }
+}
+
+/* Sends 10 words to the recorder (words 4..9 from our IPC buffer: tag + i)
+ * and returns the length it received. */
+static uint64_t send_tagged(uint64_t ep, uint64_t tag)
+{
+    for (unsigned i = BK_MSG_CPU_WORDS; i < 10; i++)
+        bk_ipc_buffer->mr[i] = tag + i;
+    unsigned before = recorded_count;
+    struct bk_msg m = { .info = bk_msginfo(0, 10) };
+    sys_send(ep, &m);
+    return recorded_count == before + 1 ? recorded_lengths[before % 8] : ~0ull;
+}
+
+/* The kernel keeps a thread's IPC buffer pointer between messages; every
+ * way the translation behind it can go away or lose the write right must
+ * make the next message see it, never write through the old pointer. */
+static int test_ipc_buffer_pointer_follows_changes(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(root_tables(env, s) == 0);
+    KT_OK(kt_retype(env, BK_OBJ_FRAME, 12, s + 2, 1));
+    KT_OK(kt_retype(env, BK_OBJ_TCB, 0, s + 3, 1));
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 5, 1));
+    KT_OK(sys_cnode_copy(ROOT, s + 6, W, ROOT, s + 2, W, BK_RIGHTS_ALL)); /* a second view */
+    KT_OK(sys_frame_map(s + 2, VS, BASE_VA, RW, 0));
+    KT_OK(sys_frame_map(s + 6, VS, BASE_VA + PAGE, BK_VM_READ, 0));
+    const volatile struct bk_ipc_buffer *buf = (const void *)(uintptr_t)BASE_VA;
+    const volatile struct bk_ipc_buffer *view = (const void *)(uintptr_t)(BASE_VA + PAGE);
+    recorded_count = 0;
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50);
+    int started = bk_thread_start(s + 3, ROOT, VS, length_recorder, s + 5, buffer_user_stack,
+                                  sizeof(buffer_user_stack), BASE_VA, 100);
+    uint64_t got[5] = { 0 }, seen[2] = { 0 };
+    if (started == 0) {
+        got[0] = send_tagged(s + 5, 0x100);      /* the buffer is found, and kept */
+        got[1] = send_tagged(s + 5, 0x200);      /* the kept pointer */
+        seen[0] = buf->mr[5];
+        sys_frame_remap(s + 2, BK_VM_READ);      /* no write right: no buffer */
+        got[2] = send_tagged(s + 5, 0x300);
+        seen[1] = buf->mr[5];
+        sys_frame_unmap(s + 2);
+        sys_frame_map(s + 2, VS, BASE_VA, RW, 0); /* mapped again: a buffer again */
+        got[3] = send_tagged(s + 5, 0x400);
+        sys_frame_unmap(s + 2);                  /* gone: the frame must not change */
+        got[4] = send_tagged(s + 5, 0x500);
+        sys_tcb_suspend(s + 3);
+    }
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255);
+    KT_CHECK(started == 0);
+    KT_CHECK(got[0] == 10 && got[1] == 10);
+    KT_CHECK(got[2] == BK_MSG_CPU_WORDS);
+    KT_CHECK(seen[0] == 0x205 && seen[1] == 0x205);
+    KT_CHECK(got[3] == 10);
+    KT_CHECK(got[4] == BK_MSG_CPU_WORDS);
+    KT_CHECK(view->mr[5] == 0x405 && view->mr[9] == 0x409); /* the last write was 0x400's */
+    return 0;
+}
+
 /* A frame of device memory (from any device untyped) in slot `slot`. */
 static int device_frame(struct ktest_env *env, uint64_t slot)
 {
@@ -631,6 +703,8 @@ const struct ktest vspace_tests[] = {
       test_kernel_never_touches_device_frames },
     { "tcb: a thread's IPC buffer counts only while its frame is mapped",
       test_ipc_buffer_follows_its_mapping },
+    { "tcb: the kept IPC buffer pointer follows unmap, remap and map",
+      test_ipc_buffer_pointer_follows_changes },
     { "frame: mapping without tables reports the missing level", test_missing_tables_reported },
     { "frame: a mapped frame is read and written through pointers",
       test_read_write_through_mapping },
