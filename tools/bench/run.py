@@ -11,7 +11,9 @@ its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
 records of --linux FILE when given), results.md (a table) and chart.svg (a log-scale
 bar chart). With --check, fails if any median exceeds its ceiling in --ceilings
 (a JSON object {arch: {operation: max_instructions}}): the regression test that
-keeps the IPC path from growing. Speed goals live here, never in timed tests.
+keeps the IPC path from growing; its "ratios" entry ({"a / b": max}) bounds one
+operation against another on each arch (the general path against the fast path).
+Speed goals live here, never in timed tests.
 """
 import argparse
 import json
@@ -49,19 +51,36 @@ def run_arch(arch, build, iterations, timeout):
 
 
 def check(records, ceilings):
+    """Medians against the per-arch ceilings, and the ratios between two
+    operations of one arch against ceilings["ratios"] ({"a / b": max})."""
     problems = []
+    ratios = ceilings.get("ratios", {})
+    arches = {k: v for k, v in ceilings.items() if k != "ratios"}
     for r in records:
-        limit = ceilings.get(r["arch"], {}).get(r["operation"])
+        limit = arches.get(r["arch"], {}).get(r["operation"])
         if limit is None:
             continue
         verdict = "ok" if r["median"] <= limit else "OVER"
         print(f"  {r['arch']:8} {r['operation']:28} median {r['median']:7} ceiling {limit:7} {verdict}")
         if r["median"] > limit:
             problems.append(f"{r['arch']} {r['operation']}: median {r['median']} > ceiling {limit}")
-    for arch, ops in ceilings.items():
+    for arch, ops in arches.items():
         seen = {r["operation"] for r in records if r["arch"] == arch}
         if any(r["arch"] == arch for r in records):
             problems += [f"{arch} {op}: no measurement" for op in ops if op not in seen]
+    for arch in sorted({r["arch"] for r in records if r["system"] == "bulkhead"}):
+        median = {r["operation"]: r["median"] for r in records
+                  if r["arch"] == arch and r["system"] == "bulkhead"}
+        for name, limit in ratios.items():
+            top, bottom = (op.strip() for op in name.split("/"))
+            if top not in median or bottom not in median:
+                problems.append(f"{arch} {name}: no measurement")
+                continue
+            ratio = median[top] / median[bottom]
+            verdict = "ok" if ratio <= limit else "OVER"
+            print(f"  {arch:8} {name:56} {ratio:5.2f}x ceiling {limit}x {verdict}")
+            if ratio > limit:
+                problems.append(f"{arch} {name}: {ratio:.2f}x > {limit}x")
     return problems
 
 
