@@ -195,56 +195,138 @@ static void bench_notification(const struct bk_bootinfo *bi)
     report(bi, "notification_roundtrip");
 }
 
+/* ---- irq_to_user ----------------------------------------------------------
+ * One device interrupt's whole life: the MMIO write that makes the device
+ * interrupt at once, delivery to this thread (the user-level driver) through
+ * its IRQ handler's notification, the device clear and the ack. Each arch
+ * uses a device of its QEMU machine that can interrupt on demand without
+ * the vCPU idling (which -icount would count as time):
+ *  - RISC-V virt: the goldfish RTC, an alarm set in the past (PLIC 11);
+ *  - x86-64 q35: the HPET's timer 0, one-shot, level-triggered, routed to
+ *    an IOAPIC pin of 16 and up; a comparator in the past fires one counter
+ *    tick (10 ns, ten instructions under -icount) later (QEMU hw/timer/hpet.c).
+ */
+#define DEVICE_VADDR 0x50000000ull
+
 #if defined(__riscv)
-/* irq_to_user on QEMU virt: the goldfish RTC's alarm, set in the past,
- * interrupts at once (PLIC source 11); the driver (this thread) waits on
- * the handler's notification, clears the device and acknowledges. The
- * window covers the MMIO write, the interrupt's delivery to user space, the
- * device clear and the ack: the whole life of one interrupt. x86-64 has no
- * device here that interrupts on demand without the vCPU idling (which
- * -icount counts as time), so it is measured on RISC-V only. */
-#define GOLDFISH_RTC 0x101000ull
-#define GOLDFISH_IRQ 11
-#define RTC_VADDR 0x50000000ull
+#define DEVICE_PADDR 0x101000ull /* goldfish RTC */
+#define RTC_ALARM_LOW 2
+#define RTC_ALARM_HIGH 3
+#define RTC_IRQ_ENABLED 4
+#define RTC_CLEAR_INTERRUPT 7
+
+/* Returns the interrupt line, or -1 if the device is not usable. */
+static int device_start(volatile uint32_t *rtc)
+{
+    rtc[RTC_CLEAR_INTERRUPT] = 1;
+    rtc[RTC_IRQ_ENABLED] = 1;
+    return 11;
+}
+
+static void device_fire(volatile uint32_t *rtc)
+{
+    rtc[RTC_ALARM_HIGH] = 0; /* high, then low: time 0 is long past */
+    rtc[RTC_ALARM_LOW] = 0;
+}
+
+static void device_clear(volatile uint32_t *rtc)
+{
+    rtc[RTC_CLEAR_INTERRUPT] = 1;
+}
+
+static void device_stop(volatile uint32_t *rtc)
+{
+    rtc[RTC_IRQ_ENABLED] = 0;
+}
+#else
+#define DEVICE_PADDR 0xfed00000ull /* HPET (IA-PC HPET spec 1.0a, 2.3) */
+#define HPET_CONFIG (0x010 / 4)
+#define HPET_STATUS (0x020 / 4)
+#define HPET_T0_CONFIG (0x100 / 4)
+#define HPET_T0_ROUTE_CAP (0x104 / 4)
+#define HPET_T0_COMPARATOR_LOW (0x108 / 4)
+#define HPET_T0_COMPARATOR_HIGH (0x10c / 4)
+#define HPET_ENABLE 1u
+#define HPET_TN_LEVEL (1u << 1)
+#define HPET_TN_INT_ENABLE (1u << 2)
+#define HPET_TN_ROUTE_SHIFT 9
+
+static int device_start(volatile uint32_t *hpet)
+{
+    /* Pins 16 and up are level-triggered PCI lines (arch/x86_64/ioapic.c). */
+    uint32_t routes = hpet[HPET_T0_ROUTE_CAP];
+    int pin = 31;
+    while (pin >= 16 && !(routes >> pin & 1))
+        pin--;
+    if (pin < 16)
+        return -1;
+    hpet[HPET_CONFIG] = 0;
+    hpet[HPET_T0_COMPARATOR_HIGH] = 0;
+    hpet[HPET_T0_CONFIG] = HPET_TN_LEVEL | HPET_TN_INT_ENABLE | (uint32_t)pin << HPET_TN_ROUTE_SHIFT;
+    hpet[HPET_STATUS] = 1;
+    hpet[HPET_CONFIG] = HPET_ENABLE;
+    return pin;
+}
+
+static void device_fire(volatile uint32_t *hpet)
+{
+    hpet[HPET_T0_COMPARATOR_LOW] = 0; /* the counter is past 0: fires at once */
+}
+
+static void device_clear(volatile uint32_t *hpet)
+{
+    hpet[HPET_STATUS] = 1; /* timer 0's level interrupt: write 1 to clear */
+}
+
+static void device_stop(volatile uint32_t *hpet)
+{
+    hpet[HPET_T0_CONFIG] = 0;
+    hpet[HPET_CONFIG] = 0;
+}
+#endif
+
+/* Maps the device's page at DEVICE_VADDR from the device untyped that
+ * starts there; false if there is none. */
+static bool map_device(const struct bk_bootinfo *bi)
+{
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        if (!bi->untyped[i].is_device || bi->untyped[i].paddr != DEVICE_PADDR)
+            continue;
+        uint64_t frame = bk_slot_alloc();
+        return sys_untyped_retype(bi->untyped[i].slot, BK_OBJ_FRAME, 12, BK_CAP_ROOT_CNODE, 0, 0,
+                                  frame, 1) == 0 &&
+               bk_map_frame(BK_CAP_ROOT_VSPACE, frame, DEVICE_VADDR, BK_VM_READ | BK_VM_WRITE,
+                            BK_VM_UNCACHED) == 0;
+    }
+    return false;
+}
 
 static void bench_irq_to_user(const struct bk_bootinfo *bi)
 {
-    volatile uint32_t *rtc = (volatile uint32_t *)(uintptr_t)RTC_VADDR;
-    uint64_t frame = 0, ntfn = make(BK_OBJ_NOTIFICATION), handler = bk_slot_alloc();
-    for (uint32_t i = 0; i < bi->untyped_count && !frame; i++) {
-        if (bi->untyped[i].is_device && bi->untyped[i].paddr == GOLDFISH_RTC) {
-            frame = bk_slot_alloc();
-            if (sys_untyped_retype(bi->untyped[i].slot, BK_OBJ_FRAME, 12, BK_CAP_ROOT_CNODE, 0, 0,
-                                   frame, 1) != 0)
-                frame = 0;
-        }
-    }
-    if (!frame || bk_map_frame(BK_CAP_ROOT_VSPACE, frame, RTC_VADDR, BK_VM_READ | BK_VM_WRITE,
-                               BK_VM_UNCACHED) != 0 ||
-        sys_irq_control_get(BK_CAP_IRQ_CONTROL, GOLDFISH_IRQ, BK_CAP_ROOT_CNODE, handler,
+    volatile uint32_t *dev = (volatile uint32_t *)(uintptr_t)DEVICE_VADDR;
+    uint64_t ntfn = make(BK_OBJ_NOTIFICATION), handler = bk_slot_alloc();
+    int irq = map_device(bi) ? device_start(dev) : -1;
+    if (irq < 0 ||
+        sys_irq_control_get(BK_CAP_IRQ_CONTROL, (uint64_t)irq, BK_CAP_ROOT_CNODE, handler,
                             BK_WORD_BITS) != 0 ||
         sys_irq_handler_set_notification(handler, ntfn) != 0) {
-        debug_puts("bench: no goldfish RTC interrupt; irq_to_user skipped\n");
+        debug_puts("bench: no usable interrupting device; irq_to_user skipped\n");
         return;
     }
-    rtc[7] = 1; /* clear interrupt */
-    rtc[4] = 1; /* interrupts enabled */
     for (unsigned i = 0; i < WARMUP + iterations; i++) {
         struct bk_msg m = { 0 };
         uint64_t t0 = counter();
-        rtc[3] = 0; /* alarm high, then low: time 0 is long past */
-        rtc[2] = 0;
+        device_fire(dev);
         sys_recv(ntfn, &m);
-        rtc[7] = 1;
+        device_clear(dev);
         sys_irq_handler_ack(handler);
         uint64_t t1 = counter();
         if (i >= WARMUP)
             samples[i - WARMUP] = t1 - t0;
     }
-    rtc[4] = 0;
+    device_stop(dev);
     report(bi, "irq_to_user");
 }
-#endif
 
 static unsigned parse_iterations(const char *cmdline)
 {
@@ -273,9 +355,7 @@ int main(const struct bk_bootinfo *bi)
     bench_ipc_two_address_spaces(bi);
     bench_ipc_one_address_space(bi);
     bench_notification(bi);
-#if defined(__riscv)
     bench_irq_to_user(bi);
-#endif
     debug_puts("bench: done\n");
     return 0;
 }
