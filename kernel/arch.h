@@ -233,11 +233,13 @@ NORETURN void kernel_main(struct boot_params *bp);
 /* A syscall instruction was executed by the current thread. */
 NORETURN void kernel_syscall(void);
 
-/* Called first on a syscall with number `nr`, with the registers saved but
- * before the rest of the arch's entry work (kernel/fastpath.c). Does not
- * return if the IPC fast path handled the syscall; returns if the general
- * path must, and the arch then goes on to kernel_syscall(). */
-void kernel_fastpath(unsigned long nr);
+/* Called first on a Call (BK_SYS_CALL) or ReplyRecv (BK_SYS_REPLY_RECV)
+ * syscall, with the registers saved but before the rest of the arch's
+ * entry work (kernel/fastpath.c). Does not return if the IPC fast path
+ * handled the syscall; returns if the general path must, and the arch then
+ * goes on to kernel_syscall(). */
+void kernel_fastpath_call(void);
+void kernel_fastpath_reply_recv(void);
 
 /* What went wrong when a user thread faulted. */
 enum user_fault_kind {

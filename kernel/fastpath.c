@@ -2,8 +2,11 @@
  * The IPC fast path: Call and ReplyRecv in their common shape, switching
  * straight to the thread on the other side without the scheduler.
  *
- * The arch's syscall entry calls kernel_fastpath() first, with the user
- * registers saved and nothing else done. It applies when all of these hold
+ * The arch's syscall entry calls kernel_fastpath_call() or
+ * kernel_fastpath_reply_recv() first, chosen in assembly on the syscall
+ * number (the numbers come from <bulkhead/abi.h>), with the user
+ * registers saved and nothing else done; other syscalls pay two compares.
+ * The fast path applies when all of these hold
  * (checked in this order, with no side effects), and otherwise returns so
  * the general path (syscall.c, endpoint.c) handles the syscall:
  *  - the message fits the CPU registers (length <= BK_MSG_CPU_WORDS) and
@@ -170,10 +173,12 @@ static void fastpath_reply_recv(struct thread *t)
     switch_to(t, c);
 }
 
-void kernel_fastpath(unsigned long nr)
+void kernel_fastpath_call(void)
 {
-    if (nr == BK_SYS_CALL)
-        fastpath_call(current_thread);
-    else if (nr == BK_SYS_REPLY_RECV)
-        fastpath_reply_recv(current_thread);
+    fastpath_call(current_thread);
+}
+
+void kernel_fastpath_reply_recv(void)
+{
+    fastpath_reply_recv(current_thread);
 }

@@ -72,7 +72,9 @@ def c_field(ctype, name):
 
 
 def gen_abi_h(abi):
-    out = [HEADER_NOTE, "#pragma once\n\n#include <stdint.h>\n\n"]
+    # Assembly may include it for the numbers (the syscall entry dispatches
+    # on BK_SYS_*); the C-only parts are fenced off.
+    out = [HEADER_NOTE, "#pragma once\n\n#ifndef __ASSEMBLER__\n#include <stdint.h>\n#endif\n\n"]
     out.append(f"#define BK_ABI_VERSION {abi['abi']['version']}\n\n/* Error codes (returned negated). */\n")
     for e in abi["errors"]:
         out.append(f"#define BK_ERR_{e['name']} {e['value']} /* {e['doc']} */\n")
@@ -104,11 +106,13 @@ def gen_abi_h(abi):
     for v in range(1, max(by_value) + 1):
         out.append(f", \"{by_value.get(v, '?')}\"")
     out.append(" }\n")
+    out.append("\n#ifndef __ASSEMBLER__\n")
     for st in abi["structs"]:
         out.append(f"\n/* {st['doc']} */\nstruct {st['name']} {{\n")
         for ctype, name, doc in st["fields"]:
             out.append(f"    {c_field(ctype, name)}; /* {doc} */\n")
         out.append("};\n")
+    out.append("\n#endif /* !__ASSEMBLER__ */\n")
     return "".join(out)
 
 

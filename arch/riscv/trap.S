@@ -13,6 +13,8 @@
  * current stack and the handler may return (a timer tick in
  * arch_idle_wait()).
  */
+#include <bulkhead/abi.h>
+
 #include "cpu.h"
 #include "riscv.h"
 
@@ -81,8 +83,8 @@ riscv_trap_entry:
      * registers are saved: the skipped slots keep older values of this
      * same thread, which the way out may restore without leaking anything.
      * Then: resume after the ecall (never compressed), try the IPC fast
-     * path straight on the number in a7 (it returns only if the general
-     * path must run), and go on to the general path. */
+     * path for Call and ReplyRecv, chosen on the number in a7 (it returns
+     * only if the general path must run), and go on to the general path. */
 .Lsyscall:
     ld      t0, CPU_USER_REGS(sp)
     sd      x3, 3*8(t0)
@@ -114,10 +116,19 @@ riscv_trap_entry:
     csrw    sscratch, zero
     mv      tp, sp
     ld      sp, CPU_KERNEL_SP(tp)
-    li      fp, 0
-    mv      a0, a7
-    call    kernel_fastpath
+    li      t1, BK_SYS_CALL
+    beq     a7, t1, .Lfast_call
+    li      t1, BK_SYS_REPLY_RECV
+    beq     a7, t1, .Lfast_reply_recv
+.Lgeneral:
+    li      fp, 0                   /* ends frame-pointer backtraces */
     tail    kernel_syscall          /* does not return */
+.Lfast_call:
+    call    kernel_fastpath_call    /* returns only for the general path */
+    j       .Lgeneral
+.Lfast_reply_recv:
+    call    kernel_fastpath_reply_recv
+    j       .Lgeneral
 
 .Lfrom_kernel:
     addi    sp, sp, -KFRAME_SIZE

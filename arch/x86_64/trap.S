@@ -9,9 +9,11 @@
  * this CPU's kernel stack and never returns: the kernel leaves through
  * arch_user_enter() or arch_fastpath_switch(). The syscall entry saves all
  * but rcx and r11 (the syscall instruction clobbers them) and tries the
- * IPC fast path (kernel_fastpath()) before anything else. Traps from kernel mode (faults, or the timer inside
+ * IPC fast path (kernel/fastpath.c) for Call and ReplyRecv before anything else. Traps from kernel mode (faults, or the timer inside
  * arch_idle_wait()) build the same frame on the current stack and return.
  */
+#include <bulkhead/abi.h>
+
 #include "x86_defs.h"
 
     .text
@@ -134,13 +136,20 @@ x86_syscall_entry:
     leaq -REGS_R15(%rsp), %rbx      /* the arch_regs_t (user rbx is saved) */
     movq %gs:CPU_KERNEL_RSP, %rsp
     xorl %ebp, %ebp
-    /* The IPC fast path first, straight on the syscall number; it returns
-     * only if the general path must handle the syscall. */
-    movq %rax, %rdi
-    call kernel_fastpath
-    movq %rbx, %rdi
+    /* The IPC fast path first for Call and ReplyRecv, chosen on the
+     * syscall number; it returns only if the general path must handle the
+     * syscall. */
+    cmpq $BK_SYS_CALL, %rax
+    je 1f
+    cmpq $BK_SYS_REPLY_RECV, %rax
+    je 2f
+3:  movq %rbx, %rdi
     call x86_syscall_from_user
     ud2
+1:  call kernel_fastpath_call
+    jmp 3b
+2:  call kernel_fastpath_reply_recv
+    jmp 3b
 
 /* ---- Back to user mode -------------------------------------------------------
  * Both take an arch_regs_t whose cs, ss, rip and rflags arch_user_enter()
