@@ -28,15 +28,16 @@
  * identical results; tests/ktest/fastpath_tests.c checks this.
  *
  * Budget (guest instructions under QEMU -icount, 0 message words, per
- * direction, kernel only): x86-64 about 160 = entry stub 28 + this file
- * about 75 + exit 45-65 (FS/GS bases 12, checks, CR3 if the space changes,
- * sysretq); RISC-V about 165 = entry 40 + this file about 80 + exit 40
- * (arch_fastpath_switch in trap.S: 7, a satp write on top when the space
- * changes, then 31 register loads and sret). This file is built without
- * frame pointers and leaves by a tail call, so it touches no stack. Round
- * trips, user code included: x86-64 326 in one address space, 336 across
- * two; RISC-V 330 and 344. tools/bench/run.py counts them;
- * tools/bench/ceilings.json keeps them from growing.
+ * direction, kernel only): x86-64 about 160 = entry stub with dispatch 30
+ * + this file about 75 + exit 45-65 (FS/GS bases 12, checks, CR3 if the
+ * space changes, sysretq); RISC-V 162 (Call) / 166 (ReplyRecv) = entry
+ * with dispatch 40 / 42 + this file 74 / 76 + arch_fastpath_switch
+ * (trap.S) 13 with a satp write, 6 without + exit 35 (31 register loads,
+ * sret). This file is built without frame pointers and leaves by a tail
+ * call, so it touches no stack. Round trips, user code included: x86-64
+ * 324 in one address space, 334 across two; RISC-V 326 and 340.
+ * tools/bench/run.py counts them; tools/bench/ceilings.json keeps them
+ * from growing.
  */
 #include <bulkhead/abi.h>
 
