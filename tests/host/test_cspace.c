@@ -437,6 +437,14 @@ static void test_cnode_flat_bit(void)
     CHECK_EQ(cnode_mint(&w.boot[1], &w.boot[2], CAP_RIGHTS_ALL, cnode_guard_data(0, 56), &info),
              KERR_OK);
     CHECK(cap_is_flat_cnode(&w.boot[2].cap));
+    /* Lookups through it (the one-level shortcut) find what the walk finds. */
+    CHECK(lookup_ok(&w.boot[2].cap, 5, 64) == root_slot(&w, 5));
+    CHECK(lookup_ok(&w.boot[2].cap, 255, 64) == root_slot(&w, 255));
+    struct lookup_fault f = lookup_fails(&w.boot[2].cap, 256, 64);
+    CHECK_EQ(f.kind, LOOKUP_FAULT_GUARD_MISMATCH);
+    CHECK_EQ(f.guard_found, 1);
+    f = lookup_fails(&w.boot[2].cap, 5, 32);
+    CHECK_EQ(f.kind, LOOKUP_FAULT_DEPTH_MISMATCH);
     CHECK_EQ(cnode_mint(&w.boot[2], &w.boot[3], CAP_RIGHTS_ALL, cnode_guard_data(1, 56), &info),
              KERR_OK);
     CHECK(!cap_is_flat_cnode(&w.boot[3].cap)); /* 64 bits, but a guard to match */
