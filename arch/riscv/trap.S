@@ -9,9 +9,10 @@
  * running thread (riscv_cpu.user_regs), all but the ones the syscall ABI
  * calls clobbered for an ecall, and the handler runs at the top of the
  * hart's kernel stack with tp = its struct riscv_cpu; it never returns
- * here. An ecall goes to the IPC fast path first (kernel_fastpath()). From kernel mode the registers go into a struct kernel_frame on the
- * current stack and the handler may return (a timer tick in
- * arch_idle_wait()).
+ * here. An ecall that is a Call or ReplyRecv goes to the IPC fast path
+ * first (kernel/fastpath.c). From kernel mode the registers go into a
+ * struct kernel_frame on the current stack and the handler may return (a
+ * timer tick in arch_idle_wait()).
  */
 #include <bulkhead/abi.h>
 

@@ -1,8 +1,8 @@
 /*
  * Trap dispatch, called by trap.S. From user mode: a fault (turned into
  * struct user_fault), a timer tick or a device interrupt, each handed to
- * the generic kernel (syscalls go from trap.S straight to
- * kernel_fastpath() and kernel_syscall()). From kernel mode: a timer
+ * the generic kernel (syscalls go from trap.S straight to the IPC fast
+ * path and kernel_syscall()). From kernel mode: a timer
  * tick or a device interrupt inside arch_idle_wait(), or an exception,
  * which is reported in full and ends in panic().
  */
@@ -93,7 +93,7 @@ void riscv_user_trap(void)
         /* Nothing else is enabled in sie: resume the thread. */
         arch_user_enter(cpu->user_regs, cpu->user_vspace);
     }
-    /* Syscalls (ecall) go from trap.S to kernel_fastpath() and
+    /* Syscalls (ecall) go from trap.S to the IPC fast path and
      * kernel_syscall() directly. */
     user_exception(cpu, scause, stval);
 }

@@ -9,7 +9,8 @@
  * this CPU's kernel stack and never returns: the kernel leaves through
  * arch_user_enter() or arch_fastpath_switch(). The syscall entry saves all
  * but rcx and r11 (the syscall instruction clobbers them) and tries the
- * IPC fast path (kernel/fastpath.c) for Call and ReplyRecv before anything else. Traps from kernel mode (faults, or the timer inside
+ * IPC fast path (kernel/fastpath.c) for Call and ReplyRecv before anything
+ * else. Traps from kernel mode (faults, or the timer inside
  * arch_idle_wait()) build the same frame on the current stack and return.
  */
 #include <bulkhead/abi.h>
