@@ -78,14 +78,9 @@ static kerror_t resolve(const cap_t *root, cptr_t cptr, unsigned depth, bool inv
 {
     if (cap_type(root) != CAP_CNODE)
         return lookup_fail(f, LOOKUP_FAULT_INVALID_ROOT, depth);
-    /* The usual root CNode cap resolves all 64 bits in one level with a
-     * zero guard (cap.h's flat bit): then the slot index is cptr itself,
-     * which is what the walk below would find. Any other cptr, depth or
-     * root takes the walk, which also reports the errors. */
-    if (depth == 64 && cap_is_flat_cnode(root) && cptr >> cap_cnode_radix(root) == 0) {
-        *out = cnode_slots(root) + cptr;
+    /* The usual root: the slot the walk below would find, without it. */
+    if (depth == 64 && cspace_flat_slot(root, cptr, out))
         return KERR_OK;
-    }
     const cap_t *cn = root;
     unsigned left = depth;
     for (;;) {

@@ -36,6 +36,19 @@ static inline uint64_t cnode_guard_data(uint64_t guard, unsigned guard_size)
     return guard << 6 | (guard_size & 0x3f);
 }
 
+/* The slot a 64-bit lookup of `cptr` finds when `root` is the usual root
+ * CNode cap, one level of 64 bits with a zero guard (cap.h's flat bit):
+ * then the slot index is cptr itself. False for any other root or a cptr
+ * with bits in the guard's place; the full walk (cnode.c) handles those
+ * and reports their errors. Shared by the walk and the IPC fast path. */
+static inline bool cspace_flat_slot(const cap_t *root, cptr_t cptr, struct cte **slot)
+{
+    if (!cap_is_flat_cnode(root) || cptr >> cap_cnode_radix(root) != 0)
+        return false;
+    *slot = cnode_slots(root) + cptr;
+    return true;
+}
+
 /* Finds the slot `cptr` names in the CSpace whose root is the CNode cap
  * `root`, consuming exactly `depth` bits (see cnode.c for the walk).
  * Returns KERR_RANGE if depth is not in [1, 64], KERR_FAILED_LOOKUP with

@@ -62,20 +62,17 @@ static inline bool message_fits(uint64_t info)
     return (info & fields) <= BK_MSG_CPU_WORDS;
 }
 
-/* Finds the endpoint cap `cptr` names when one level of t's root CNode
- * consumes all 64 bits with a zero guard, the usual root CNode cap (then
- * cspace_lookup_cap() finds the same slot: the guard bits of cptr are 0
- * and the rest is the slot index), and the cap has `right`. False for any
- * other shape or cap, which the general path handles. The cap's flat bit
- * (cap.h) says radix + guard_size == 64 and guard == 0 in one test; radix
- * < 64 (a 6-bit field), so the shift is defined. */
+/* Finds the endpoint cap `cptr` names when t's root CNode is the usual
+ * one-level 64-bit one (cspace_flat_slot(): then cspace_lookup_cap()
+ * finds the same slot) and the cap has `right`. False for any other shape
+ * or cap, which the general path handles. */
 static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_rights_t right,
                                    struct endpoint **ep, uint64_t *badge)
 {
-    const cap_t *root = &t->cspace_root.cap;
-    if (!cap_is_flat_cnode(root) || cptr >> cap_cnode_radix(root) != 0)
+    struct cte *slot;
+    if (!cspace_flat_slot(&t->cspace_root.cap, cptr, &slot))
         return false;
-    const cap_t *cap = &cnode_slots(root)[cptr].cap;
+    const cap_t *cap = &slot->cap;
     if (cap_type(cap) != CAP_ENDPOINT || !(cap_rights(cap) & right))
         return false;
     *ep = (struct endpoint *)cap_object(cap);
