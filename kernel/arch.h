@@ -172,8 +172,16 @@ void arch_ioport_out(unsigned port, unsigned size, uint32_t value);
 
 /* Sets `regs` so that entering user mode starts at `entry` with stack
  * pointer `sp` and `arg` in the first argument register; all other
- * registers are zero, interrupts enabled in user mode. */
+ * registers are zero, interrupts enabled in user mode. The FPU/vector
+ * state in `regs` is reset to the ABI's initial values (and any copy of
+ * the old one still live in a CPU is dropped), with the FPU off until the
+ * thread first uses it. `regs` may be fresh zeroed memory. */
 void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg);
+
+/* The thread owning `regs` is being destroyed: no CPU may keep its FPU or
+ * vector state live, nor mistake a later thread at the same address for
+ * it. */
+void arch_regs_release(arch_regs_t *regs);
 
 /* Syscall decoding. On entry from a syscall instruction the arch has already
  * advanced the saved program counter past it. The register use per arch is
@@ -197,6 +205,22 @@ vaddr_t arch_regs_sp(const arch_regs_t *regs);
 unsigned arch_regs_count(void);
 uint64_t arch_regs_get(const arch_regs_t *regs, unsigned index);
 bool arch_regs_set(arch_regs_t *regs, unsigned index, uint64_t value);
+
+/* Whether register `index` is a thread pointer (x86-64 fs_base and
+ * gs_base, RISC-V tp): a thread may set its own through WriteRegister
+ * (user code cannot load fs base itself on every x86-64 CPU), and the
+ * syscall's way back to user mode must then restore it from `regs`. */
+bool arch_regs_is_thread_pointer(unsigned index);
+
+/* FPU and vector registers by the index of kernel/abi.toml's
+ * [arch.*].fpu_registers (TCB: ReadFpuRegister / WriteFpuRegister). Each
+ * thread's FPU state lives in its arch_regs_t; a CPU may hold it live in
+ * its registers (lazy switching), so get first brings the saved copy up
+ * to date, and set changes the saved copy and makes the thread reload it.
+ * arch_fpu_reg_set() returns false for a value the CPU cannot take. */
+unsigned arch_fpu_regs_count(void);
+uint64_t arch_fpu_reg_get(arch_regs_t *regs, unsigned index);
+bool arch_fpu_reg_set(arch_regs_t *regs, unsigned index, uint64_t value);
 
 /* Prints the saved user registers, one or a few per line, through kprintf. */
 void arch_regs_print(const arch_regs_t *regs);

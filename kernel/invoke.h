@@ -43,6 +43,8 @@ kerror_t tcb_invoke_write_registers(struct invocation *inv, struct kerror_info *
 kerror_t tcb_invoke_read_registers(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_read_register(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_write_register(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_read_fpu_register(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_write_fpu_register(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_resume(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_suspend(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_set_priority(struct invocation *inv, struct kerror_info *info);

@@ -41,6 +41,9 @@ void tcb_destroy(const cap_t *final_cap)
 {
     struct thread *t = tcb_thread(final_cap);
     thread_stop(t, THREAD_INACTIVE);
+    /* Its FPU state may still be live in the CPU: a TCB made later at
+     * this address must not inherit it. */
+    arch_regs_release(&t->regs);
     /* Its CSpace root is a cap like any other: deleting it may destroy the
      * CNode, which the outermost delete finishes (see cnode.c). */
     cnode_delete_nested(&t->cspace_root);
@@ -280,10 +283,50 @@ kerror_t tcb_invoke_write_register(struct invocation *inv, struct kerror_info *i
 {
     struct thread *t = invoked_thread(inv);
     unsigned index;
-    if (t == inv->caller)
-        return KERR_ILLEGAL_OPERATION; /* its registers are the syscall's results */
     kerror_t err = register_index(inv, info, &index);
     if (err != KERR_OK)
         return err;
+    /* The caller's registers are the syscall's results, but for its
+     * thread pointer, which is how a thread sets up its own TLS. */
+    if (t == inv->caller && !arch_regs_is_thread_pointer(index))
+        return KERR_ILLEGAL_OPERATION;
     return arch_regs_set(&t->regs, index, inv->args[1]) ? KERR_OK : KERR_INVALID_ARGUMENT;
+}
+
+/* The FPU register index argument, checked against the arch's count. */
+static kerror_t fpu_register_index(const struct invocation *inv, struct kerror_info *info,
+                                   unsigned *index)
+{
+    if (inv->args[0] >= arch_fpu_regs_count()) {
+        info->range_min = 0;
+        info->range_max = arch_fpu_regs_count() - 1;
+        return KERR_RANGE;
+    }
+    *index = (unsigned)inv->args[0];
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_read_fpu_register(struct invocation *inv, struct kerror_info *info)
+{
+    unsigned index;
+    kerror_t err = fpu_register_index(inv, info, &index);
+    if (err != KERR_OK)
+        return err;
+    inv->results[0] = arch_fpu_reg_get(&invoked_thread(inv)->regs, index);
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
+kerror_t tcb_invoke_write_fpu_register(struct invocation *inv, struct kerror_info *info)
+{
+    struct thread *t = invoked_thread(inv);
+    unsigned index;
+    /* The caller's own FPU registers hold values its compiled code keeps
+     * across the syscall (RISC-V fs0-fs11 are callee-saved). */
+    if (t == inv->caller)
+        return KERR_ILLEGAL_OPERATION;
+    kerror_t err = fpu_register_index(inv, info, &index);
+    if (err != KERR_OK)
+        return err;
+    return arch_fpu_reg_set(&t->regs, index, inv->args[1]) ? KERR_OK : KERR_INVALID_ARGUMENT;
 }

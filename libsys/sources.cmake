@@ -6,9 +6,18 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/string.c
   ${CMAKE_SOURCE_DIR}/libsys/src/errors.c
   ${CMAKE_SOURCE_DIR}/libsys/src/thread.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/tls.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/sync.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/threads.c
   ${CMAKE_SOURCE_DIR}/libsys/src/slots.c
   ${CMAKE_SOURCE_DIR}/libsys/src/alloc.c
   ${CMAKE_SOURCE_DIR}/libsys/src/vspace.c
   ${CMAKE_SOURCE_DIR}/libsys/src/elf.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/format.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/decimal.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/heap.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/heap_check.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/heap_pages.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/assert.c
 )

@@ -234,12 +234,17 @@ def gen_stubs(abi, arch):
            "/* A message as the IPC syscalls move it: the badge (received), the info\n"
            " * word and the words that travel in CPU registers. */\n",
            "struct bk_msg {\n    uint64_t badge;\n    uint64_t info;\n    uint64_t mr[BK_MSG_CPU_WORDS];\n};\n\n",
-           "/* The calling thread's IPC buffer (set up by libsys at start). */\n",
-           "extern struct bk_ipc_buffer *bk_ipc_buffer;\n\n"]
+           "/* The calling thread's IPC buffer: thread-local (<bulkhead/tls.h>);\n"
+           " * libsys sets it when it starts the thread. */\n",
+           "extern _Thread_local struct bk_ipc_buffer *bk_ipc_buffer;\n\n"]
     out.append(f"/* Register indices of TCB: ReadRegister / WriteRegister on {arch}. */\n")
     for i, r in enumerate(conv["registers"]):
         out.append(f"#define BK_REG_{r.upper()} {i}\n")
     out.append(f"#define BK_REG_COUNT {len(conv['registers'])}\n\n")
+    out.append(f"/* Register indices of TCB: ReadFpuRegister / WriteFpuRegister on {arch}. */\n")
+    for i, r in enumerate(conv["fpu_registers"]):
+        out.append(f"#define BK_FPU_REG_{r.upper()} {i}\n")
+    out.append(f"#define BK_FPU_REG_COUNT {len(conv['fpu_registers'])}\n\n")
     out.append(ipc_primitive(conv))
     for s in abi["syscalls"]:
         out.append(ipc_stub(s) if s.get("kind") == "ipc" else stub_for(conv, s))
@@ -297,6 +302,11 @@ def gen_markdown(abi):
                "| arch | index: register |\n|---|---|\n")
     for arch, c in abi["arch"].items():
         regs = ", ".join(f"{i}: {r}" for i, r in enumerate(c["registers"]))
+        out.append(f"| {arch} | {regs} |\n")
+    out.append("\n## FPU register indices (TCB: ReadFpuRegister, WriteFpuRegister)\n\n"
+               "| arch | index: register |\n|---|---|\n")
+    for arch, c in abi["arch"].items():
+        regs = ", ".join(f"{i}: {r}" for i, r in enumerate(c["fpu_registers"]))
         out.append(f"| {arch} | {regs} |\n")
     out.append("\n## Message info word\n\n| bits | field | meaning |\n|---|---|---|\n")
     shift = 0

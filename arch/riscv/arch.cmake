@@ -6,6 +6,8 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/cpu.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/trap.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/user.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/fpu.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/fpu_switch.S
   ${CMAKE_SOURCE_DIR}/arch/riscv/paging.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/vspace.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/asid.c
@@ -17,7 +19,16 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/power.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/fdt.c
 )
+# The kernel is rv64imac/lp64: its C code never touches an f register, so
+# a trap needs no FP save. fpu_switch.S alone may use F/D instructions; its
+# ABI flag stays lp64, so ld.lld links it with the rest (the float ABI in
+# e_flags must match, the ISA need not).
 set(ARCH_KERNEL_CFLAGS --target=riscv64-unknown-elf -march=rv64imac -mabi=lp64
     -mcmodel=medany -mno-relax)
-set(ARCH_USER_CFLAGS ${ARCH_KERNEL_CFLAGS})
+set_source_files_properties(${CMAKE_SOURCE_DIR}/arch/riscv/fpu_switch.S
+  PROPERTIES COMPILE_OPTIONS -march=rv64imafdc)
+# User programs use the standard RV64GC ABI (lp64d: doubles in f registers);
+# the kernel switches F/D state per thread (fpu.c).
+set(ARCH_USER_CFLAGS --target=riscv64-unknown-elf -march=rv64imafdc -mabi=lp64d
+    -mcmodel=medany -mno-relax)
 set(ARCH_KERNEL_LDSCRIPT ${CMAKE_SOURCE_DIR}/arch/riscv/kernel.ld)

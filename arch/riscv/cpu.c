@@ -15,11 +15,16 @@ _Static_assert(offsetof(struct riscv_cpu, user_regs) == CPU_USER_REGS, "CPU_USER
 _Static_assert(offsetof(struct riscv_cpu, scratch) == CPU_SCRATCH, "CPU_SCRATCH");
 _Static_assert(offsetof(struct riscv_cpu, user_vspace) == CPU_USER_VSPACE, "CPU_USER_VSPACE");
 _Static_assert(offsetof(struct riscv_cpu, satp) == CPU_SATP, "CPU_SATP");
+_Static_assert(offsetof(struct riscv_cpu, fpu_owner) == CPU_FPU_OWNER, "CPU_FPU_OWNER");
 _Static_assert(offsetof(arch_vspace_t, asid_generation) == VS_ASID_GENERATION,
                "VS_ASID_GENERATION");
 _Static_assert(offsetof(arch_vspace_t, satp) == VS_SATP, "VS_SATP");
 _Static_assert(offsetof(arch_regs_t, gpr[10]) == 10 * 8, "arch_regs_t.gpr");
 _Static_assert(offsetof(arch_regs_t, pc) == REGS_PC, "REGS_PC");
+_Static_assert(offsetof(arch_regs_t, fpr) == REGS_FPR, "REGS_FPR");
+_Static_assert(offsetof(arch_regs_t, fcsr) == REGS_FCSR, "REGS_FCSR");
+_Static_assert(offsetof(arch_regs_t, fpu_fs) == REGS_FPU_FS, "REGS_FPU_FS");
+_Static_assert(offsetof(arch_regs_t, fpu_eager) == REGS_FPU_EAGER, "REGS_FPU_EAGER");
 _Static_assert(offsetof(struct kernel_frame, sepc) == KFRAME_SEPC, "KFRAME_SEPC");
 _Static_assert(offsetof(struct kernel_frame, stval) == KFRAME_STVAL, "KFRAME_STVAL");
 _Static_assert(sizeof(struct kernel_frame) == KFRAME_SIZE && KFRAME_SIZE % 16 == 0,

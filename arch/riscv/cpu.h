@@ -14,13 +14,18 @@
 #define CPU_SCRATCH 16   /* trap entry spills t0 here */
 #define CPU_USER_VSPACE 24 /* arch_vspace_t of user_regs' thread */
 #define CPU_SATP 32      /* what satp holds now */
+#define CPU_FPU_OWNER 40 /* arch_regs_t whose F/D state is live, or 0 */
 
 /* arch_vspace_t offsets (arch_types.h). */
 #define VS_ASID_GENERATION 8
 #define VS_SATP 16
 
-/* arch_regs_t offsets: gpr[n] at 8 * n, then pc. */
+/* arch_regs_t offsets: gpr[n] at 8 * n, then pc, f0..f31 and fcsr. */
 #define REGS_PC 256
+#define REGS_FPR 264
+#define REGS_FCSR 520
+#define REGS_FPU_FS 528
+#define REGS_FPU_EAGER 536
 
 /* The frame trap.S pushes for a trap taken in kernel mode. */
 #define KFRAME_SEPC 256
@@ -38,6 +43,7 @@ struct riscv_cpu {
     uint64_t scratch;
     arch_vspace_t *user_vspace; /* address space of user_regs' thread */
     uint64_t satp;              /* what satp holds now */
+    arch_regs_t *fpu_owner;     /* whose F/D state f0-f31/fcsr hold (fpu.c) */
     uint64_t hart_id;
     uint64_t timer_interval;    /* timebase ticks per kernel tick, 0 = stopped */
     uint64_t timer_next;        /* time of the next tick */

@@ -3,9 +3,10 @@
  * entry.S on the boot stack with the boot page table active. It reads the
  * device tree (through the two physmap gigapages entry.S mapped around
  * it), fills struct boot_params, builds the kernel's real page tables,
- * brings up the UART, the exit device, the PLIC and the timebase, and
- * calls kernel_main(). Nothing about the board is compiled in: RAM, devices,
- * initrd and timebase all come from the tree.
+ * brings up the UART, the exit device, the PLIC, the timebase and the FPU
+ * switching, and calls kernel_main(). Nothing about the board is compiled
+ * in: RAM, devices, initrd, timebase and ISA extensions all come from the
+ * tree.
  */
 #include "port.h"
 
@@ -149,6 +150,7 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     find_uart(&fdt, &platform);
     find_test_device(&fdt, &platform);
     plic_find(&fdt);
+    fpu_find(&fdt, hart_id);
     selftest_rtc_find(&fdt);
     paging_init_kernel(&boot_params);
     asid_init();
@@ -156,5 +158,6 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     plic_init();
     timer_init(boot_params.timer_hz);
     print_summary(hart_id, &platform);
+    fpu_init();
     kernel_main(&boot_params);
 }

@@ -6,8 +6,10 @@
 
 #include "arch.h"
 #include "cpu.h"
+#include "riscv.h"
 
 struct boot_params;
+struct fdt;
 
 /* early.c: the C half of boot, called by entry.S on the boot stack. */
 NORETURN void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_pa);
@@ -52,3 +54,27 @@ void asid_release(arch_vspace_t *vs);
 
 /* user.c */
 void riscv_print_gprs(const uint64_t gpr[32]);
+
+/* fpu.c: per-thread F/D state, switched lazily; the vector unit kept off. */
+void fpu_find(const struct fdt *fdt, uint64_t hart_id); /* boot, before paging_init_kernel */
+void fpu_init(void);                                     /* boot: FS and VS Off, log line */
+bool fpu_first_use(struct riscv_cpu *cpu, arch_regs_t *regs);
+uint64_t fpu_switch_on_exit(struct riscv_cpu *cpu, arch_regs_t *to);
+void fpu_forget(const arch_regs_t *regs);
+
+/* The sstatus.FS value `to` runs with, on a way out to it; leaves FS Off.
+ * Inline for the common case, a few instructions: no thread owns the FPU
+ * (then FS is Off already) and `to` does not get it eagerly. Always
+ * inlined: clang keeps calls on paths to a NORETURN call out of line. */
+static inline __attribute__((always_inline)) uint64_t fpu_user_fs(struct riscv_cpu *cpu,
+                                                                  arch_regs_t *to)
+{
+    if (!cpu->fpu_owner && !to->fpu_eager)
+        return SSTATUS_FS_OFF;
+    return fpu_switch_on_exit(cpu, to);
+}
+
+/* fpu_switch.S: f0-f31 and fcsr to or from `regs`. The caller has set
+ * sstatus.FS to a value other than Off (S-mode FP instructions trap too). */
+void riscv_fpu_save(arch_regs_t *regs);
+void riscv_fpu_load(const arch_regs_t *regs);

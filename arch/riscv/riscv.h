@@ -24,8 +24,18 @@
 #define SSTATUS_SIE (1 << 1)  /* S-mode interrupts enabled */
 #define SSTATUS_SPIE (1 << 5) /* SIE before the trap; restored by sret */
 #define SSTATUS_SPP (1 << 8)  /* privilege before the trap: 1 = S, 0 = U */
-#define SSTATUS_FS (3 << 13)  /* FPU state; 0 = Off, FP instructions trap */
+#define SSTATUS_VS (3 << 9)   /* vector state; kept Off: V instructions trap */
+#define SSTATUS_FS (3 << 13)  /* FPU state; Off makes FP instructions trap */
 #define SSTATUS_SUM (1 << 18) /* S-mode may touch U pages; never set here */
+
+/* The values of the FS (and VS) field (Privileged 3.1.6.6, table 3.3):
+ * Off traps every FP instruction, fcsr access included; the hart moves
+ * Initial or Clean to Dirty on any write to an f register or fcsr, and
+ * never moves it back. Here in FS's position in sstatus. */
+#define SSTATUS_FS_OFF 0
+#define SSTATUS_FS_INITIAL (1 << 13)
+#define SSTATUS_FS_CLEAN (2 << 13)
+#define SSTATUS_FS_DIRTY (3 << 13)
 
 /* sie / sip bits (Privileged 4.1.3) */
 #define SIE_SSIE (1 << 1)

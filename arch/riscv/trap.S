@@ -214,17 +214,79 @@ riscv_trap_entry:
     sret
 
 /*
- * arch_fastpath_switch(from, to, vs) (kernel/arch.h): a1 = the registers
- * of the thread to resume, a2 = its address space, tp = this hart's
- * struct riscv_cpu. The IPC fast path's way out, in assembly so that it
- * needs no stack frame: nothing of `from` stays in the CPU (its registers
- * were saved on entry). satp is left alone when it holds vs already
- * (cpu->satp == vs->satp) and written without asid_activate() when vs's
- * ASID is of the live generation (asid.c says why both are exact);
- * anything else goes to riscv_fastpath_new_asid() (user.c). sstatus needs
- * nothing: the ecall from U-mode left SPP = 0 and SPIE = 1, and SUM and
- * FS never change. Then it falls into riscv_return_to_user.
+ * riscv_return_to_user(regs): a0 = the arch_regs_t to resume. The caller
+ * has set satp and sstatus (SPP = U, SPIE = 1) with interrupts off and tp
+ * = this hart's struct riscv_cpu, which goes into sscratch for the next
+ * trap as late as possible (a fault before that is still a kernel fault).
+ * The loads go through a1, as the fast path leaves it, after the fast
+ * path's code; a1 is loaded last since it points at the registers.
  */
+    .globl riscv_return_to_user
+riscv_return_to_user:
+    mv      a1, a0
+    j       .Lreturn_from_a1
+
+/*
+ * arch_fastpath_switch(from, to, vs) (kernel/arch.h): a0 = the registers
+ * of the blocked thread, a1 = those of the thread to resume, a2 = its
+ * address space, tp = this hart's struct riscv_cpu. The IPC fast path's
+ * way out, in assembly so that it needs no stack frame: nothing of `from`
+ * stays in the CPU (its registers were saved on entry).
+ *
+ * The FPU first, by fpu.c's rules. When the hart's FPU owner is neither
+ * thread, sstatus.FS is Off (from ran with it Off) and stays Off for `to`:
+ * 3 instructions, one of them paid for by resuming through a1 (no mv a0,
+ * a1). When `to` is the owner it gets its recorded FS back. When `from`
+ * is, FS is its live value: Dirty is recorded (its registers stay live),
+ * anything else gives the FPU up (the saved copy is current); and a `to`
+ * that wrote its FP registers in its last turn (fpu_eager) gets them
+ * loaded here rather than at a trap.
+ *
+ * satp is left alone when it holds vs already (cpu->satp == vs->satp) and
+ * written without asid_activate() when vs's ASID is of the live generation
+ * (asid.c says why both are exact); anything else goes to
+ * riscv_fastpath_new_asid() (user.c). The rest of sstatus needs nothing:
+ * the ecall from U-mode left SPP = 0 and SPIE = 1, and SUM and VS never
+ * change. Then it falls into the return to user mode.
+ */
+.Lfast_to_fpu_owner:
+    ld      t1, REGS_FPU_FS(a1)
+    csrs    sstatus, t1
+    j       .Lfast_space
+
+.Lfast_from_fpu_owner:
+    csrr    t1, sstatus
+    li      t2, SSTATUS_FS
+    and     t1, t1, t2              /* from's live FS */
+    ld      t3, REGS_FPU_EAGER(a1)
+    bnez    t3, .Lfast_fpu_hand_over
+    csrc    sstatus, t2             /* `to` runs with FS Off */
+    bne     t1, t2, .Lfast_fpu_give_up
+    sd      t1, REGS_FPU_FS(a0)     /* Dirty: its registers stay live */
+    sd      t1, REGS_FPU_EAGER(a0)  /* nonzero: it wrote them this turn */
+    j       .Lfast_space
+.Lfast_fpu_give_up:
+    sd      zero, REGS_FPU_FS(a0)   /* Off */
+    sd      zero, CPU_FPU_OWNER(tp)
+    j       .Lfast_space
+
+    /* fpu.c's hand_fpu_to(to) after from's turn, with FS still on (from's)
+     * so the FP instructions run; riscv_fpu_save/load use only a0, t0, ra. */
+.Lfast_fpu_hand_over:
+    bne     t1, t2, 1f              /* from Clean: its saved copy is current */
+    sd      t1, REGS_FPU_EAGER(a0)
+    call    riscv_fpu_save
+1:  sd      zero, REGS_FPU_FS(a0)
+    mv      a0, a1
+    call    riscv_fpu_load
+    li      t1, SSTATUS_FS_CLEAN
+    csrc    sstatus, t2
+    csrs    sstatus, t1
+    sd      t1, REGS_FPU_FS(a1)
+    sd      zero, REGS_FPU_EAGER(a1) /* a new turn */
+    sd      a1, CPU_FPU_OWNER(tp)
+    j       .Lfast_space
+
 .Lfast_new_space:
     ld      t2, VS_ASID_GENERATION(a2)
     ld      t3, asid_live_generation
@@ -236,56 +298,50 @@ riscv_trap_entry:
 
     .globl arch_fastpath_switch
 arch_fastpath_switch:
+    ld      t0, CPU_FPU_OWNER(tp)
+    beq     t0, a0, .Lfast_from_fpu_owner
+    beq     t0, a1, .Lfast_to_fpu_owner
+.Lfast_space:
     ld      t0, VS_SATP(a2)
     ld      t1, CPU_SATP(tp)
     bne     t0, t1, .Lfast_new_space
 .Lfast_resume:
     sd      a1, CPU_USER_REGS(tp)
     sd      a2, CPU_USER_VSPACE(tp)
-    mv      a0, a1
-    /* falls into riscv_return_to_user */
-
-/*
- * riscv_return_to_user(regs): a0 = the arch_regs_t to resume. The caller
- * has set satp and sstatus (SPP = U, SPIE = 1) with interrupts off and tp
- * = this hart's struct riscv_cpu, which goes into sscratch for the next
- * trap as late as possible (a fault before that is still a kernel fault).
- * a0 is loaded last since it points at the registers.
- */
-    .globl riscv_return_to_user
-riscv_return_to_user:
-    ld      t0, REGS_PC(a0)
+    /* falls into the return to user mode, a1 = the registers */
+.Lreturn_from_a1:
+    ld      t0, REGS_PC(a1)
     csrw    sepc, t0
-    ld      x1, 1*8(a0)
-    ld      x2, 2*8(a0)
-    ld      x3, 3*8(a0)
-    ld      x5, 5*8(a0)
-    ld      x6, 6*8(a0)
-    ld      x7, 7*8(a0)
-    ld      x8, 8*8(a0)
-    ld      x9, 9*8(a0)
-    ld      x11, 11*8(a0)
-    ld      x12, 12*8(a0)
-    ld      x13, 13*8(a0)
-    ld      x14, 14*8(a0)
-    ld      x15, 15*8(a0)
-    ld      x16, 16*8(a0)
-    ld      x17, 17*8(a0)
-    ld      x18, 18*8(a0)
-    ld      x19, 19*8(a0)
-    ld      x20, 20*8(a0)
-    ld      x21, 21*8(a0)
-    ld      x22, 22*8(a0)
-    ld      x23, 23*8(a0)
-    ld      x24, 24*8(a0)
-    ld      x25, 25*8(a0)
-    ld      x26, 26*8(a0)
-    ld      x27, 27*8(a0)
-    ld      x28, 28*8(a0)
-    ld      x29, 29*8(a0)
-    ld      x30, 30*8(a0)
-    ld      x31, 31*8(a0)
+    ld      x1, 1*8(a1)
+    ld      x2, 2*8(a1)
+    ld      x3, 3*8(a1)
+    ld      x5, 5*8(a1)
+    ld      x6, 6*8(a1)
+    ld      x7, 7*8(a1)
+    ld      x8, 8*8(a1)
+    ld      x9, 9*8(a1)
+    ld      x10, 10*8(a1)
+    ld      x12, 12*8(a1)
+    ld      x13, 13*8(a1)
+    ld      x14, 14*8(a1)
+    ld      x15, 15*8(a1)
+    ld      x16, 16*8(a1)
+    ld      x17, 17*8(a1)
+    ld      x18, 18*8(a1)
+    ld      x19, 19*8(a1)
+    ld      x20, 20*8(a1)
+    ld      x21, 21*8(a1)
+    ld      x22, 22*8(a1)
+    ld      x23, 23*8(a1)
+    ld      x24, 24*8(a1)
+    ld      x25, 25*8(a1)
+    ld      x26, 26*8(a1)
+    ld      x27, 27*8(a1)
+    ld      x28, 28*8(a1)
+    ld      x29, 29*8(a1)
+    ld      x30, 30*8(a1)
+    ld      x31, 31*8(a1)
     csrw    sscratch, tp
-    ld      x4, 4*8(a0)
-    ld      x10, 10*8(a0)
+    ld      x4, 4*8(a1)
+    ld      x11, 11*8(a1)
     sret

@@ -94,7 +94,11 @@ void riscv_user_trap(void)
         arch_user_enter(cpu->user_regs, cpu->user_vspace);
     }
     /* Syscalls (ecall) go from trap.S to the IPC fast path and
-     * kernel_syscall() directly. */
+     * kernel_syscall() directly. A thread's first FP instruction since it
+     * lost the FPU traps as illegal (FS = Off): it gets the FPU and
+     * retries the instruction (fpu.c). */
+    if (scause == EXC_ILLEGAL && fpu_first_use(cpu, cpu->user_regs))
+        arch_user_enter(cpu->user_regs, cpu->user_vspace);
     user_exception(cpu, scause, stval);
 }
 

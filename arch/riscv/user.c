@@ -1,7 +1,8 @@
 /*
  * User threads: the register state (arch_regs_t), syscall argument
  * decoding and the switch to user mode. Syscall convention (kernel/abi.toml,
- * arch.riscv64): number in a7, arguments in a0..a5, result in a0.
+ * arch.riscv64): number in a7, arguments in a0..a5, result in a0. The F/D
+ * state in arch_regs_t is fpu.c's.
  */
 #include "port.h"
 
@@ -12,8 +13,12 @@
 #define REG_A0 10
 #define REG_A7 17
 
+/* f0-f31 and fcsr zero are the ABI's initial FP state (round to nearest,
+ * no flags); fpu_fs zero is Off, so the thread takes the FPU at its first
+ * FP instruction. Its old state may still be live in the hart: dropped. */
 void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
 {
+    fpu_forget(regs);
     memset(regs, 0, sizeof(*regs));
     regs->pc = entry;
     regs->gpr[REG_SP] = sp;
@@ -70,26 +75,29 @@ void arch_regs_print(const arch_regs_t *regs)
 }
 
 /* sret goes to U-mode (SPP = 0) with interrupts enabled there (SPIE = 1;
- * in U-mode S-level interrupts are taken whatever SIE says). FS = Off makes
- * FP instructions trap, as no FP state is switched; SUM stays clear so
- * kernel code can never touch user pages directly. */
+ * in U-mode S-level interrupts are taken whatever SIE says). FS is the
+ * thread's (fpu.c): Off, so FP instructions trap, unless it owns the FPU.
+ * VS = Off makes vector instructions trap, as no vector state is switched
+ * (Privileged 3.1.6.6). SUM stays clear so kernel code can never touch
+ * user pages directly. */
 void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 {
     struct riscv_cpu *cpu = this_cpu();
     if (cpu->satp != vs->satp) /* equal: satp holds vs already (asid.c) */
         asid_activate(cpu, vs);
+    uint64_t fs = fpu_user_fs(cpu, regs);
     cpu->user_regs = regs;
     cpu->user_vspace = vs;
-    csr_clear(sstatus, SSTATUS_SPP | SSTATUS_SUM | SSTATUS_FS | SSTATUS_SIE);
-    csr_set(sstatus, SSTATUS_SPIE);
+    csr_clear(sstatus, SSTATUS_SPP | SSTATUS_SUM | SSTATUS_FS | SSTATUS_VS | SSTATUS_SIE);
+    csr_set(sstatus, SSTATUS_SPIE | fs);
     riscv_return_to_user(regs);
 }
 
 /* The fast path's exit (arch_fastpath_switch, trap.S) when `vs` has no
  * ASID of the current generation: what arch_user_enter() does without
  * the sstatus writes. The trap from U-mode left SPP = 0 and SPIE = 1 (SIE
- * was set in U-mode), and nothing changes SUM or FS, so sstatus is right
- * already. */
+ * was set in U-mode), nothing changes SUM or VS, and trap.S has set FS
+ * for `to` already. */
 void riscv_fastpath_new_asid(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     (void)from;
@@ -125,4 +133,9 @@ bool arch_regs_set(arch_regs_t *regs, unsigned index, uint64_t value)
     else
         regs->gpr[index] = value;
     return true;
+}
+
+bool arch_regs_is_thread_pointer(unsigned index)
+{
+    return index == 4; /* tp: x4, restored from the saved registers on every way out */
 }

@@ -5,6 +5,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/x86_64/serial.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/power.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/cpu.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/fpu.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/paging.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/vspace.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/apic.c
@@ -19,6 +20,7 @@ set(ARCH_SOURCES
 )
 set(ARCH_KERNEL_CFLAGS --target=x86_64-unknown-elf -mno-red-zone -mgeneral-regs-only
     -mcmodel=kernel)
-# User programs: no FPU/SSE state is switched yet, so user code is integer-only too.
-set(ARCH_USER_CFLAGS --target=x86_64-unknown-elf -mgeneral-regs-only)
+# User programs get the SysV default, SSE2: each thread's x87/SSE/AVX state
+# is switched by the kernel (fpu.c), which itself stays integer-only.
+set(ARCH_USER_CFLAGS --target=x86_64-unknown-elf)
 set(ARCH_KERNEL_LDSCRIPT ${CMAKE_SOURCE_DIR}/arch/x86_64/kernel.ld)

@@ -1,7 +1,8 @@
 /*
  * The CPU itself: feature detection (CPUID), the per-CPU structure, GDT,
  * TSS and IDT, the syscall MSRs, and the CR4 protection features (global
- * pages, SMEP, SMAP, PCID, FSGSBASE, UMIP) switched on when present.
+ * pages, SMEP, SMAP, PCID, FSGSBASE, UMIP) switched on when present (the
+ * FPU's own CR0/CR4/XCR0 bits are set by fpu.c).
  */
 #include "x86.h"
 
@@ -87,6 +88,7 @@ BOOT_CODE void x86_cpu_describe(void)
         if (!list[i].on)
             kprintf(" %s", list[i].name);
     kprintf("\n");
+    x86_fpu_describe();
 }
 
 /* ---- GDT and TSS --------------------------------------------------------- */
@@ -219,9 +221,10 @@ BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
     wrmsr(MSR_KERNEL_GS_BASE, 0);
     wrmsr(MSR_FS_BASE, 0);
     syscall_init();
-    /* No FPU state is switched between threads yet, so no thread may use
-     * it: CR0.EM makes x87 instructions fault (#NM), and with CR4.OSFXSR
-     * clear SSE instructions raise #UD (SDM vol. 3, 2.5 and 13.1). */
+    /* The FPU stays off until x86_fpu_init() (from
+     * x86_cpu_enable_features()) sets up per-thread state: CR0.EM makes
+     * x87 instructions fault (#NM), and with CR4.OSFXSR clear SSE
+     * instructions raise #UD (SDM vol. 3, 2.5 and 13.1). */
     write_cr0((read_cr0() | CR0_EM) & ~(uint64_t)(CR0_MP | CR0_TS));
 }
 
@@ -246,4 +249,5 @@ BOOT_CODE void x86_cpu_enable_features(void)
     if (f->pcid)
         cr4 |= CR4_PCIDE; /* legal only while CR3[11:0] = 0 (SDM 4.10.1) */
     write_cr4(cr4);
+    x86_fpu_init(); /* x87, SSE, XSAVE and AVX for user threads */
 }

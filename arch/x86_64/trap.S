@@ -3,14 +3,15 @@
  * the syscall entry and the two ways back to user mode (iretq, sysretq).
  *
  * Traps from user mode save straight into the current thread's
- * arch_regs_t: TSS.RSP0 (= %gs:CPU_RSP0) points just past it, so the CPU
- * pushes ss, rsp, rflags, cs, rip (and an error code) into its last
- * fields, and the stubs push the rest below. The C handler then runs on
- * this CPU's kernel stack and never returns: the kernel leaves through
- * arch_user_enter() or arch_fastpath_switch(). The syscall entry saves all
- * but rcx and r11 (the syscall instruction clobbers them) and tries the
- * IPC fast path (kernel/fastpath.c) for Call and ReplyRecv before anything
- * else. Traps from kernel mode (faults, or the timer inside
+ * arch_regs_t: TSS.RSP0 (= %gs:CPU_RSP0) points just past its trap frame
+ * (REGS_FRAME_END), so the CPU pushes ss, rsp, rflags, cs, rip (and an
+ * error code) into the frame's last fields, and the stubs push the rest
+ * below (the FPU state after the frame is fpu.c's). The C handler then
+ * runs on this CPU's kernel stack and never returns: the kernel leaves
+ * through arch_user_enter() or arch_fastpath_switch(). The syscall entry
+ * saves all but rcx and r11 (the syscall instruction clobbers them) and
+ * tries the IPC fast path (kernel/fastpath.c) for Call and ReplyRecv before
+ * anything else. Traps from kernel mode (faults, or the timer inside
  * arch_idle_wait()) build the same frame on the current stack and return.
  */
 #include <bulkhead/abi.h>
@@ -106,7 +107,8 @@ x86_trap_common:
     ud2
 
 1:  /* From kernel mode: reserve the fs/gs base slots so rsp is a whole
-     * arch_regs_t, 16-byte aligned (the CPU aligned the frame). */
+     * trap frame (arch_regs_t up to ss), 16-byte aligned (the CPU aligned
+     * the frame). */
     subq $REGS_RCX, %rsp
     movq %rsp, %rdi
     call x86_trap_from_kernel

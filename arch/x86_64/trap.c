@@ -128,14 +128,14 @@ static enum user_fault_kind fault_kind(uint64_t vector)
 {
     switch (vector) {
     case VECTOR_PF: return USER_FAULT_PAGE;
-    case VECTOR_UD:
-    case VECTOR_NM: return USER_FAULT_ILLEGAL; /* x87 or SSE: no FPU for users yet */
+    case VECTOR_UD: return USER_FAULT_ILLEGAL;
     case VECTOR_GP:
     case VECTOR_SS:
     case VECTOR_NP: return USER_FAULT_PROTECTION;
     case VECTOR_DE:
-    case VECTOR_MF:
-    case VECTOR_XM: return USER_FAULT_ARITHMETIC;
+    case VECTOR_MF: /* unmasked x87 exception (CR0.NE set) */
+    case VECTOR_XM: /* unmasked SSE/AVX exception (CR4.OSXMMEXCPT set) */
+        return USER_FAULT_ARITHMETIC;
     case VECTOR_BP: return USER_FAULT_BREAKPOINT;
     case VECTOR_AC: return USER_FAULT_ALIGNMENT;
     default: return USER_FAULT_OTHER;
@@ -170,6 +170,12 @@ void x86_trap_from_user(arch_regs_t *regs)
     if (is_fatal_vector(v))
         x86_fatal_trap(regs, "user-mode");
     x86_save_user_bases(cpu, regs);
+    if (v == VECTOR_NM) {
+        /* The thread's first FPU instruction with CR0.TS set (fpu.c):
+         * give it its FPU state and run the instruction again. */
+        x86_fpu_device_not_available(cpu, regs);
+        x86_resume_user(cpu, regs);
+    }
     if (v < 32)
         user_exception(regs);
     if (v == VECTOR_TIMER) {

@@ -9,8 +9,13 @@
  */
 #include "x86.h"
 
+/* The FPU state starts as the ABI's initial one (fpu_valid false, see
+ * fpu.c) with the FPU off for the thread until its first FPU instruction
+ * (fpu_self NULL); a state of the old thread still live in the CPU is
+ * dropped first. */
 void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
 {
+    arch_regs_release(regs);
     *regs = (arch_regs_t){
         .rip = entry,
         .rsp = sp,
@@ -145,7 +150,7 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
     if (!IS_ALIGNED((uintptr_t)regs, 16))
         panic("arch_user_enter: arch_regs_t at %p is not 16-byte aligned", (void *)regs);
     cpu->user_regs = regs;
-    cpu->rsp0 = (uint64_t)(regs + 1);
+    cpu->rsp0 = (uint64_t)regs + REGS_FRAME_END;
     cpu->tss.rsp[0] = cpu->rsp0;
     if (regs->rip >= ARCH_USER_VADDR_MAX)
         bad_rip(cpu, regs);
@@ -153,6 +158,7 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
      * these selectors iretq (sysretq loads fixed ones). */
     regs->rflags = (regs->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
     load_user_bases(cpu, regs);
+    x86_fpu_prepare_exit(cpu, regs);
     if (regs->vector == ENTRY_SYSCALL)
         x86_return_sysret(regs);
     regs->cs = USER_CS;
@@ -173,7 +179,7 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 }
 
 /* The fast path's exit when anything is unusual: FS/GS bases to load, a
- * frame to leave by iretq or with a bad rip. */
+ * frame to leave by iretq or with a bad rip, FPU state to switch. */
 static NORETURN void fastpath_switch_general(struct x86_cpu *cpu, arch_regs_t *to,
                                             arch_vspace_t *vs)
 {
@@ -187,7 +193,7 @@ static inline __attribute__((always_inline)) NORETURN void fastpath_return(struc
                                                                            arch_regs_t *to)
 {
     cpu->user_regs = to;
-    cpu->rsp0 = (uint64_t)(to + 1);
+    cpu->rsp0 = (uint64_t)to + REGS_FRAME_END;
     cpu->tss.rsp[0] = cpu->rsp0;
     to->rflags = (to->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
     x86_return_sysret(to);
@@ -218,19 +224,50 @@ static inline __attribute__((always_inline)) void fastpath_load_space(struct x86
     cpu->vspace = vs;
 }
 
+/* `to` needs its FPU state or CR0.TS changed (x86_fpu_switch()); the rest
+ * of the way is the fast one. Kept out of arch_fastpath_switch() so that
+ * its other paths need no stack. */
+static NORETURN void fastpath_switch_fpu(arch_regs_t *to, arch_vspace_t *vs)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    x86_fpu_switch(cpu, to);
+    fastpath_load_space(cpu, to, vs);
+    fastpath_return(cpu, to);
+}
+
+/* Threads of different processes have different FS bases (each has its
+ * own TLS block), so the fast path loads it itself. The saved base came
+ * from the CPU or passed arch_regs_set(), so it is canonical: wrfsbase
+ * and wrmsr cannot fault on it. */
+static inline __attribute__((always_inline)) void fastpath_load_fs_base(struct x86_cpu *cpu,
+                                                                        const arch_regs_t *to)
+{
+    if (x86_features.fsgsbase)
+        __asm__ volatile("wrfsbase %0" : : "r"(to->fs_base));
+    else
+        wrmsr(MSR_FS_BASE, to->fs_base);
+    cpu->hw_fs_base = to->fs_base;
+}
+
 /* The IPC fast path ran before x86_syscall_from_user() saved the bases.
- * The common case (same bases, a `to` that entered by syscall) is
+ * The common case (a `to` that entered by syscall, with the same GS base) is
  * resume_user() without the checks that cannot fail then: `to` blocked in
  * a syscall, so it was resumed before and its frame is aligned, and its
  * selectors do not matter to sysretq. A syscall at the very top of the
- * user half leaves a rip that sysretq cannot take: that one is checked. */
+ * user half leaves a rip that sysretq cannot take: that one is checked.
+ * So is the FPU (x86_fpu_prepare_exit()): one compare while neither
+ * thread uses it, or while `to` owns it. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     save_user_bases(cpu, from);
-    if (to->fs_base != cpu->hw_fs_base || to->gs_base != cpu->hw_gs_base ||
-        to->vector != ENTRY_SYSCALL || to->rip >= ARCH_USER_VADDR_MAX)
+    if (to->gs_base != cpu->hw_gs_base || to->vector != ENTRY_SYSCALL ||
+        to->rip >= ARCH_USER_VADDR_MAX)
         fastpath_switch_general(cpu, to, vs);
+    if (to->fs_base != cpu->hw_fs_base)
+        fastpath_load_fs_base(cpu, to);
+    if (to->fpu_self != cpu->fpu_enabled)
+        fastpath_switch_fpu(to, vs);
     fastpath_load_space(cpu, to, vs);
     fastpath_return(cpu, to);
 }
@@ -267,6 +304,14 @@ bool arch_regs_set(arch_regs_t *regs, unsigned index, uint64_t value)
                   value >= ARCH_USER_VADDR_MAX))
         return false;
     *slot = value;
-    regs->vector = ENTRY_NONE; /* sysretq would take rip/rflags from rcx/r11 */
+    /* sysretq would take rip/rflags from rcx/r11; the bases are loaded on
+     * every way out, so a thread setting its own keeps the sysretq path. */
+    if (slot != &regs->fs_base && slot != &regs->gs_base)
+        regs->vector = ENTRY_NONE;
     return true;
+}
+
+bool arch_regs_is_thread_pointer(unsigned index)
+{
+    return index == 18 || index == 19; /* fs_base, gs_base (kernel/abi.toml order) */
 }

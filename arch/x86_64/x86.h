@@ -61,6 +61,12 @@ struct x86_cpu {
     uint64_t cr3;           /* CR3 without the PCID and no-flush bits */
     uint64_t hw_fs_base;    /* user FS base currently in the MSR */
     uint64_t hw_gs_base;    /* user GS base currently in KERNEL_GS_BASE */
+    /* Lazy FPU switching (fpu.c). fpu_owner: the thread whose FPU state
+     * the registers hold (its saved copy may be stale), or NULL.
+     * fpu_enabled: fpu_owner while CR0.TS is clear, NULL while TS is set;
+     * it is the cached TS bit, so CR0 is never read to learn it. */
+    arch_regs_t *fpu_owner;
+    arch_regs_t *fpu_enabled;
     struct user_fault fault; /* a fault arch_user_enter() raises itself */
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct x86_tss tss __attribute__((aligned(16)));
@@ -100,7 +106,9 @@ _Static_assert(offsetof(arch_regs_t, cs) == REGS_CS, "REGS_CS");
 _Static_assert(offsetof(arch_regs_t, rflags) == REGS_RFLAGS, "REGS_RFLAGS");
 _Static_assert(offsetof(arch_regs_t, rsp) == REGS_RSP, "REGS_RSP");
 _Static_assert(offsetof(arch_regs_t, ss) == REGS_SS, "REGS_SS");
+_Static_assert(offsetof(arch_regs_t, ss) + 8 == REGS_FRAME_END, "REGS_FRAME_END");
 _Static_assert(sizeof(arch_regs_t) == REGS_SIZE, "REGS_SIZE");
+_Static_assert(offsetof(arch_regs_t, fpu) % 64 == 0, "XSAVE needs a 64-byte-aligned area");
 
 /* The per-CPU structure of the running CPU (GS base, kernel mode only). */
 static inline struct x86_cpu *x86_this_cpu(void)
@@ -206,6 +214,22 @@ NORETURN void x86_trap_from_user(arch_regs_t *regs);
 NORETURN void x86_syscall_from_user(arch_regs_t *regs);
 void x86_trap_from_kernel(arch_regs_t *frame);
 NORETURN void x86_fatal_trap(const arch_regs_t *frame, const char *where);
+
+/* fpu.c */
+void x86_fpu_init(void);
+void x86_fpu_describe(void);
+void x86_fpu_switch(struct x86_cpu *cpu, arch_regs_t *next);
+void x86_fpu_device_not_available(struct x86_cpu *cpu, arch_regs_t *regs);
+
+/* On every way to user mode for `regs`: the FPU may be on (CR0.TS clear)
+ * only for the owner of the live FPU state, and a thread known to use the
+ * FPU gets its state back at once (fpu.c). The common cases are this one
+ * compare (see arch_regs_t.fpu_self). */
+static inline void x86_fpu_prepare_exit(struct x86_cpu *cpu, arch_regs_t *regs)
+{
+    if (regs->fpu_self != cpu->fpu_enabled)
+        x86_fpu_switch(cpu, regs);
+}
 
 /* user.c */
 void x86_save_user_bases(struct x86_cpu *cpu, arch_regs_t *regs);

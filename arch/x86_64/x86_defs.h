@@ -44,7 +44,7 @@
 #define VECTOR_BP 3
 #define VECTOR_OF 4
 #define VECTOR_UD 6
-#define VECTOR_NM 7   /* device not available (x87 with CR0.EM set) */
+#define VECTOR_NM 7   /* device not available (FPU instruction with CR0.TS set) */
 #define VECTOR_DF 8   /* double fault */
 #define VECTOR_NP 11
 #define VECTOR_SS 12
@@ -84,12 +84,13 @@
 #define REGS_RFLAGS 168
 #define REGS_RSP 176
 #define REGS_SS 184
-#define REGS_SIZE 192
+#define REGS_FRAME_END 192 /* just past ss: TSS.RSP0 while the thread runs */
+#define REGS_SIZE 1088     /* the frame, FPU bookkeeping, the 64-byte-aligned FPU area */
 
 /* ---- Per-CPU structure offsets (struct x86_cpu in x86.h, at GS base) --- */
 #define CPU_SELF 0
 #define CPU_KERNEL_RSP 8 /* top of this CPU's kernel stack */
-#define CPU_RSP0 16      /* end of the current thread's arch_regs_t */
+#define CPU_RSP0 16      /* end of the current thread's trap frame */
 #define CPU_USER_RSP 24  /* scratch: user rsp during the syscall entry */
 
 /* ---- Per-CPU stacks (struct x86_stacks in x86.h), guard pages between -- */
@@ -117,17 +118,27 @@
 #define CR0_PE (1 << 0)
 #define CR0_MP (1 << 1)
 #define CR0_EM (1 << 2)  /* no FPU: x87 instructions raise #NM */
-#define CR0_TS (1 << 3)
+#define CR0_TS (1 << 3)  /* task switched: FPU/SSE/AVX instructions raise #NM */
+#define CR0_NE (1 << 5)  /* x87 errors as #MF, not the legacy IRQ 13 */
 #define CR0_WP (1 << 16) /* supervisor writes honour read-only pages */
 #define CR0_PG 0x80000000
 
 #define CR4_PAE (1 << 5)
 #define CR4_PGE (1 << 7)
+#define CR4_OSFXSR (1 << 9)      /* FXSAVE/FXRSTOR save SSE state; SSE allowed */
+#define CR4_OSXMMEXCPT (1 << 10) /* unmasked SSE exceptions raise #XM, not #UD */
 #define CR4_UMIP (1 << 11)
 #define CR4_FSGSBASE (1 << 16)
 #define CR4_PCIDE (1 << 17)
+#define CR4_OSXSAVE (1 << 18) /* XSAVE, XRSTOR, XGETBV, XSETBV allowed */
 #define CR4_SMEP (1 << 20)
 #define CR4_SMAP (1 << 21)
+
+/* XCR0 state components (Intel SDM vol. 1, 13.1): the ones a thread's
+ * FPU area holds. */
+#define XCR0_X87 (1 << 0)
+#define XCR0_SSE (1 << 1)
+#define XCR0_AVX (1 << 2)
 
 /* ---- RFLAGS --------------------------------------------------------------- */
 #define RFLAGS_FIXED 0x2 /* bit 1 always reads 1 */

@@ -62,8 +62,10 @@ static long map_start_info(const struct bk_bootinfo *bi, uint64_t vspace)
     return 0;
 }
 
-/* The child's CNode: its own cap in BK_CAP_ROOT_CNODE and a copy of
- * `give` (if any) in BK_PROCESS_CAP_ARG; guarded to full-depth addresses. */
+/* The child's CNode: its own cap in BK_CAP_ROOT_CNODE, its thread in
+ * BK_CAP_ROOT_TCB (its startup sets its thread pointer through it) and a
+ * copy of `give` (if any) in BK_PROCESS_CAP_ARG; guarded to full-depth
+ * addresses. */
 static long make_cspace(struct bk_process *p, uint64_t give)
 {
     p->cnode = bk_alloc_object(BK_OBJ_CNODE, CHILD_CNODE_BITS);
@@ -72,6 +74,9 @@ static long make_cspace(struct bk_process *p, uint64_t give)
     uint64_t guard_data = (uint64_t)(BK_WORD_BITS - CHILD_CNODE_BITS); /* guard 0 */
     long r = sys_cnode_mint(p->cnode, BK_CAP_ROOT_CNODE, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
                             p->cnode, BK_WORD_BITS, BK_RIGHTS_ALL, guard_data);
+    if (r == 0)
+        r = sys_cnode_copy(p->cnode, BK_CAP_ROOT_TCB, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE, p->tcb,
+                           BK_WORD_BITS, BK_RIGHTS_ALL);
     if (r == 0 && give)
         r = sys_cnode_copy(p->cnode, BK_PROCESS_CAP_ARG, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE, give,
                            BK_WORD_BITS, BK_RIGHTS_ALL);

@@ -3,6 +3,7 @@
  * CNode (by default the empty slots the boot info names), so programs can
  * ask for empty slots instead of tracking numbers by hand.
  */
+#include <bulkhead/sync.h>
 #include <bulkhead/sys.h>
 
 #define SLOT_WORDS ((1u << BK_ROOT_CNODE_BITS) / 64)
@@ -29,7 +30,7 @@ void bk_slots_init(uint64_t first, uint64_t end)
         mark(s, s < first || s >= end);
 }
 
-uint64_t bk_slots_alloc_range(uint64_t count)
+static uint64_t alloc_range(uint64_t count)
 {
     uint64_t limit = 1ull << BK_ROOT_CNODE_BITS, run = 0;
     if (count == 0)
@@ -46,6 +47,14 @@ uint64_t bk_slots_alloc_range(uint64_t count)
     return 0;
 }
 
+uint64_t bk_slots_alloc_range(uint64_t count)
+{
+    bk_runtime_enter();
+    uint64_t first = alloc_range(count);
+    bk_runtime_leave();
+    return first;
+}
+
 uint64_t bk_slot_alloc(void)
 {
     return bk_slots_alloc_range(1);
@@ -53,6 +62,8 @@ uint64_t bk_slot_alloc(void)
 
 void bk_slot_free(uint64_t slot)
 {
+    bk_runtime_enter();
     if (slot > 0 && slot < (1ull << BK_ROOT_CNODE_BITS))
         mark(slot, false);
+    bk_runtime_leave();
 }

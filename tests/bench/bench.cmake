@@ -3,7 +3,10 @@
 # instruction-ceiling regression test (tools/bench/run.py --check).
 bulkhead_user_program(${arch} bench SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/bench.c)
 bulkhead_user_program(${arch} server SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c)
-bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server)
+# The same server with floating-point work between its replies.
+bulkhead_user_program(${arch} server_fpu SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c
+                      DEFINES BENCH_SERVER_USES_FPU=1)
+bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server server_fpu)
 add_test(NAME ${arch}/bench-ceilings
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench/run.py --arch ${arch}
           --build-dir ${CMAKE_BINARY_DIR} --iterations 1000 --check

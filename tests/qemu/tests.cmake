@@ -39,12 +39,23 @@ else()
                      ${boot_expect})
   bulkhead_qemu_test(boot-128m-ram --image ${out}/bootimage.img --memory 128M --status pass
                      ${boot_expect})
+  # A hart with the vector unit, which OpenSBI leaves enabled: the kernel
+  # keeps sstatus.VS Off, and the ktest FPU tests see no state leak.
+  bulkhead_qemu_test(ktest-vector-cpu --image ${out}/ktest-image.img
+                     --cpu rv64,v=true,vext_spec=v1.0 --status pass
+                     --expect "bulkhead: fpu: F\\+D per thread .*, vector unit present: kept off"
+                     --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
 endif()
 
 # The kernel test suite (tests/ktest): every object method through the real
 # syscall interface, one line per test and "N passed, N failed".
 set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
+# Per-arch helpers of the suite (FPU register fill and dump in assembly).
+file(GLOB ktest_arch_sources CONFIGURE_DEPENDS ${ktest_dir}/arch/${arch}/*.S
+     ${ktest_dir}/arch/${arch}/*.c)
 bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi_tests.c
+                      ${ktest_dir}/fpu_tests.c ${ktest_dir}/runtime_tests.c
+                      ${ktest_arch_sources}
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
                       ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
                       ${ktest_dir}/fastpath_tests.c

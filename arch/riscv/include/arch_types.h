@@ -21,11 +21,22 @@
 
 /* A user thread's registers as saved on a trap. gpr[n] is register xn
  * (gpr[0] stays 0: x0 is hard-wired); pc is where the thread resumes
- * (sepc). sstatus is not user state: arch_user_enter() sets it. Offsets
- * are fixed: arch/riscv/trap.S reads and writes this layout. */
+ * (sepc). Then its F/D state, which arch/riscv/fpu.c switches lazily: fpr
+ * and fcsr are the saved copy, current unless the thread owns its hart's
+ * FPU and wrote the registers since they were loaded or stored. fpu_fs is
+ * the sstatus.FS value (in its sstatus position) the thread runs with: Off
+ * unless it is the FPU owner, Clean or Dirty if it is. fpu_eager: it wrote
+ * the registers in its last turn as owner, so it gets the FPU eagerly on
+ * its way back to user mode. sstatus is otherwise not user state:
+ * arch_user_enter() sets it. Offsets are fixed: arch/riscv/trap.S and
+ * fpu_switch.S read and write this layout (cpu.h). */
 typedef struct arch_regs {
     uint64_t gpr[32];
     uint64_t pc;
+    uint64_t fpr[32]; /* f0..f31, 64 bits each (D extension) */
+    uint64_t fcsr;    /* frm (bits 7:5) and fflags (4:0) */
+    uint64_t fpu_fs;
+    uint64_t fpu_eager;
 } arch_regs_t;
 
 /* The six syscall argument registers a0..a5 (x10..x15); see kernel/arch.h. */

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define ARCH_NAME "x86_64"
@@ -19,15 +20,34 @@
 #define ARCH_HAS_IOPORTS 1
 
 /*
- * A user thread's registers. The layout is the trap frame itself: on a trap
- * from user mode the CPU pushes ss..rip at the end of this structure
- * (TSS.RSP0 points just past it), the entry stub pushes error_code, vector
+ * A thread's FPU and vector registers, in the layout XSAVE uses in its
+ * standard (non-compacted) format (Intel SDM vol. 1, 13.4): the 512-byte
+ * legacy region FXSAVE writes too (x87 and SSE state, SDM vol. 1, table
+ * 10-2), the 64-byte XSAVE header, then the AVX state (the upper halves of
+ * ymm0-ymm15, 256 bytes, at 576 on every CPU so far; fpu.c checks
+ * CPUID). XSAVE needs it 64-byte aligned (FXSAVE 16). Only fpu.c reads
+ * and writes it, by byte offset.
+ */
+#define X86_FPU_AREA_SIZE 832
+struct x86_fpu_area {
+    uint8_t bytes[X86_FPU_AREA_SIZE];
+} __attribute__((aligned(64)));
+
+/*
+ * A user thread's registers. It starts with the trap frame itself: on a
+ * trap from user mode the CPU pushes ss..rip at the end of the frame
+ * (TSS.RSP0 points just past ss), the entry stub pushes error_code, vector
  * and the general registers below that. The syscall path builds the same
  * frame by hand. fs_base and gs_base are saved by C code. The CPU aligns
  * RSP0 down to 16 bytes before pushing (Intel SDM vol. 3, 6.14.2), so the
- * structure must be 16-byte aligned and a multiple of 16 bytes long;
- * arch_user_enter() checks the alignment. Offsets are mirrored in
- * arch/x86_64/x86_defs.h for the assembly.
+ * frame must be 16-byte aligned and a multiple of 16 bytes long;
+ * arch_user_enter() checks the alignment. Traps from kernel mode and the
+ * IST vectors build only the frame, on a stack: their handlers read no
+ * field past ss. Offsets are mirrored in arch/x86_64/x86_defs.h for the
+ * assembly.
+ *
+ * The FPU state follows the frame (arch/x86_64/fpu.c): it is switched
+ * lazily, so a CPU may hold it live in its registers instead.
  */
 typedef struct arch_regs {
     uint64_t fs_base, gs_base;
@@ -47,8 +67,20 @@ typedef struct arch_regs {
     uint64_t vector;     /* how the thread last entered the kernel */
     uint64_t error_code; /* exception error code, else 0 */
     uint64_t rip, cs, rflags, rsp, ss;
-} __attribute__((aligned(16))) arch_regs_t;
-
+    /* End of the trap frame. This structure's own address while the
+     * thread is known to use the FPU, NULL otherwise: the way out to user
+     * mode compares it with the CPU's fpu_enabled, so that its common
+     * cases (a thread not using the FPU while CR0.TS is set, or the owner
+     * of the live state while TS is clear) cost one compare. */
+    struct arch_regs *fpu_self;
+    /* Times the FPU may still be turned on for it ahead of use before the
+     * thread must show again, by a #NM, that it uses the FPU (fpu.c). */
+    uint8_t fpu_eager_loads;
+    /* False in fresh (zeroed) memory: the thread's FPU state is then the
+     * ABI's initial one, written into fpu when first needed. */
+    bool fpu_valid;
+    struct x86_fpu_area fpu;
+} arch_regs_t;
 /* The six syscall argument registers of `regs` (kernel/abi.toml order:
  * rdi, rsi, rdx, r10, r8, r9); see kernel/arch.h. */
 static inline uint64_t *arch_regs_args(arch_regs_t *regs)

@@ -15,16 +15,17 @@
 
 #include <bulkhead/abi.h>
 #include <bulkhead/syscall_stubs.h>
+#include <bulkhead/tls.h>
 
 /* The program's entry point, called by libsys's startup code. The root task
  * receives the boot-info page (other programs receive their creator's
  * argument). Its return value becomes the thread's exit status. */
 int main(const struct bk_bootinfo *bootinfo);
 
-/* Formatted output on the kernel debug console: %d %i %u %x %p %s %c %%
- * with l/ll/z, width and the '0'/'-' flags. Output is buffered per call and
- * written with one debug_write syscall per 256 bytes. Returns the number of
- * characters written. */
+/* Formatted output on the kernel debug console, with the conversions of
+ * <bulkhead/format.h> (the C ones, %f %e %g included). Output is buffered
+ * per call and written with one debug_write syscall per 256 bytes. Returns
+ * the number of characters written. */
 int debug_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int debug_vprintf(const char *fmt, va_list ap);
 
@@ -49,8 +50,12 @@ static inline uint64_t bk_stack_top(void *stack, size_t size)
  * runs on the given stack at `priority` (checked against the MCP of the
  * root task's TCB, BK_CAP_ROOT_TCB); `ipc_buffer` is its IPC buffer page
  * (or 0). entry, stack and ipc_buffer are addresses in `vspace`, so it is
- * usually the caller's own (BK_CAP_ROOT_VSPACE in the root task). The entry
- * function must end with sys_thread_exit(). Returns 0 or -BK_ERR_*. */
+ * usually the caller's own (BK_CAP_ROOT_VSPACE in the root task). The
+ * thread's TLS block (<bulkhead/tls.h>) is written by the caller into the
+ * top bk_tls_block_size() bytes of the stack, so the stack must be the
+ * caller's memory at the same address. The entry function should end with
+ * sys_thread_exit() (returning exits with status 0). Returns 0 or
+ * -BK_ERR_* (INVALID_ARGUMENT: a stack too small for the TLS block). */
 long bk_thread_start(bk_cptr_t tcb, bk_cptr_t cspace, bk_cptr_t vspace,
                      void (*entry)(uint64_t), uint64_t arg, void *stack, size_t stack_size,
                      uint64_t ipc_buffer, unsigned priority);

@@ -164,6 +164,34 @@ static void bench_ipc_two_address_spaces(const struct bk_bootinfo *bi)
     sys_tcb_suspend(server.tcb);
 }
 
+static volatile double client_accumulator = 2.0;
+
+/* The 0-word round trip between two address spaces whose threads both use
+ * the FPU between calls (the server module "server_fpu" before each
+ * reply, this thread before each call, outside the timed window), so each
+ * switch finds the other thread's FPU state live and dirty. */
+static void bench_ipc_fpu_two_address_spaces(const struct bk_bootinfo *bi)
+{
+    uint64_t ep = make(BK_OBJ_ENDPOINT);
+    struct bk_process server;
+    long r = bk_process_spawn(bi, "server_fpu", 255, ep, &server);
+    if (r != 0) {
+        debug_printf("bench: cannot start the server_fpu process: %s\n", bk_error_name(r));
+        sys_thread_exit(1);
+    }
+    for (unsigned i = 0; i < WARMUP + iterations; i++) {
+        struct bk_msg m = { .info = BK_MSGINFO(0, 0, 0, 0) };
+        client_accumulator = client_accumulator * 0.9999999 + 0.25;
+        uint64_t t0 = counter();
+        sys_call(ep, &m);
+        uint64_t t1 = counter();
+        if (i >= WARMUP)
+            samples[i - WARMUP] = t1 - t0;
+    }
+    sys_tcb_suspend(server.tcb);
+    report(bi, "ipc_call_reply_0w_2as_fpu");
+}
+
 static uint64_t ping_ntfn, pong_ntfn;
 
 static void pong_thread(uint64_t unused)
@@ -353,6 +381,7 @@ int main(const struct bk_bootinfo *bi)
                  WARMUP, bi->arch);
     bench_null_syscall(bi);
     bench_ipc_two_address_spaces(bi);
+    bench_ipc_fpu_two_address_spaces(bi);
     bench_ipc_one_address_space(bi);
     bench_notification(bi);
     bench_irq_to_user(bi);
