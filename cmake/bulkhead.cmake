@@ -10,7 +10,9 @@ set(BULKHEAD_WARNINGS -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
     -Wmissing-prototypes -Wno-unused-parameter)
 set(BULKHEAD_FREESTANDING_CFLAGS -ffreestanding -nostdlibinc -fno-builtin
     -fno-stack-protector -fno-pic -fno-pie -fno-common -fno-omit-frame-pointer
-    -ffunction-sections -fdata-sections -O2 -g)
+    -ffunction-sections -fdata-sections -O2 -g
+    # The RelWithDebInfo preset defines NDEBUG; assert() stays on in our images.
+    -UNDEBUG)
 
 execute_process(COMMAND git describe --always --dirty
                 WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}

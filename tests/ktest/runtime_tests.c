@@ -6,6 +6,7 @@
  * wake-up), and the process heap (stress with integrity checks, from many
  * threads at once, and a bad free reported).
  */
+#include <bulkhead/assert.h>
 #include <bulkhead/heap.h>
 #include <bulkhead/sync.h>
 #include <bulkhead/threads.h>
@@ -540,6 +541,35 @@ static int test_bad_free_is_reported(struct ktest_env *env)
     return 0;
 }
 
+static volatile int assert_returned;
+
+static void failing_assert(uint64_t value)
+{
+    assert(value == 1);
+    assert_returned = 1;
+    sys_thread_exit(0);
+}
+
+/* A failed assert stops the thread (and says where, on the console); a
+ * passing one does nothing. */
+static int test_failed_assert_stops_the_thread(struct ktest_env *env)
+{
+    init_allocators(env);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
+    uint64_t pc, sp, arg, state;
+    for (uint64_t value = 1; value <= 2; value++) {
+        uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0); /* an exited thread stays exited */
+        KT_CHECK(tcb != 0);
+        assert_returned = 0;
+        KT_OK(bk_thread_start(tcb, ROOT, BK_CAP_ROOT_VSPACE, failing_assert, value,
+                              bad_free_stack, sizeof(bad_free_stack), 0, 200));
+        KT_OK(sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state));
+        KT_CHECK(state == 6); /* exited */
+        KT_CHECK(assert_returned == (value == 1));
+    }
+    return 0;
+}
+
 const struct ktest runtime_tests[] = {
     { "runtime: thread-local storage per thread", test_tls_is_per_thread },
     { "runtime: a thread sets its own thread pointer, no other register",
@@ -556,5 +586,6 @@ const struct ktest runtime_tests[] = {
     { "runtime: heap stress with integrity checks", test_heap_stress_with_integrity_checks },
     { "runtime: heap from 8 threads at once", test_heap_from_many_threads },
     { "runtime: a bad free is reported and stops the thread", test_bad_free_is_reported },
+    { "runtime: a failed assert stops the thread", test_failed_assert_stops_the_thread },
 };
 const unsigned runtime_test_count = sizeof(runtime_tests) / sizeof(runtime_tests[0]);

@@ -13,6 +13,7 @@
 #define FAULT_PRIVILEGED 5
 #define FAULT_KERNEL_READ 6
 #define FAULT_WRITE_BOOTINFO 7
+#define FAULT_VECTOR 8 /* RISC-V only, on a hart with V: the kernel keeps it off */
 
 #ifndef FAULT_KIND
 #error "FAULT_KIND must be defined"
@@ -32,6 +33,17 @@ static void privileged_instruction(void)
 #endif
 }
 
+/* vsetvli t0, zero, e64 (V spec 1.0, 6.1): the first instruction any vector
+ * code runs. With sstatus.VS off it is an illegal instruction (RISC-V
+ * privileged spec 3.1.6.6); if the kernel left VS as the firmware set it,
+ * it would run, and the vector registers would be shared by all threads. */
+static void vector_instruction(void)
+{
+#if defined(__riscv)
+    __asm__ volatile(".word 0x018072d7" ::: "t0", "memory");
+#endif
+}
+
 int main(const struct bk_bootinfo *bi)
 {
     /* Addresses go through a volatile so the compiler emits the access. */
@@ -45,6 +57,7 @@ int main(const struct bk_bootinfo *bi)
     case FAULT_PRIVILEGED: privileged_instruction(); break;
     case FAULT_KERNEL_READ: addr = 0xffffffff80000000ull; (void)*(volatile int *)addr; break;
     case FAULT_WRITE_BOOTINFO: addr = (uintptr_t)bi; *(volatile uint64_t *)addr = 0; break;
+    case FAULT_VECTOR: vector_instruction(); break;
     }
     debug_puts("faulttest: survived the fault?!\n");
     return 1;

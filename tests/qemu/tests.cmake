@@ -103,6 +103,20 @@ foreach(kind IN LISTS fault_kinds)
     --reject "survived the fault|PANIC")
   math(EXPR kind_number "${kind_number} + 1")
 endforeach()
+if(arch STREQUAL "riscv64")
+  # A hart with the vector unit, which OpenSBI leaves enabled: the kernel
+  # keeps it off for user threads, so a vector instruction faults.
+  bulkhead_user_program(${arch} fault-vector SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/fault.c
+                        DEFINES FAULT_KIND=${kind_number})
+  bulkhead_boot_image(${arch} fault-vector-image ROOT fault-vector)
+  bulkhead_qemu_test(user-fault-vector --image ${out}/fault-vector-image.img
+    --cpu rv64,v=true,vext_spec=v1.0 --status user-fault
+    --expect "fpu: .*vector unit present: kept off"
+    --expect "faulttest: kind ${kind_number}"
+    --expect "user fault: thread 'roottask': illegal instruction"
+    --expect "kernel still running: [0-9]+ timer ticks"
+    --reject "survived the fault|PANIC")
+endif()
 
 # Bad boot images and no boot image: a clear panic, never a hang or a jump.
 set(bad_expect_truncated "boot image: truncated: header says [0-9]+ bytes, boot loader delivered [0-9]+")
