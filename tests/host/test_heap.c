@@ -1,5 +1,5 @@
 /*
- * Host tests of the libsys heap core (libsys/src/heap.c): each test makes a
+ * Host tests of the libsys heap core (libsys/src/runtime/heap.c): each test makes a
  * heap over an arena of host memory handed out by a test page source, and
  * installs a report callback that records instead of stopping the thread.
  */

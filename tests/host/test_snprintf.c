@@ -1,5 +1,5 @@
 /*
- * Host tests of the libsys printf engine (libsys/src/format.c): its
+ * Host tests of the libsys printf engine (libsys/src/base/format.c): its
  * bk_snprintf against the host libc's snprintf for many formats and values,
  * plus the cases where it deliberately differs (bulkhead/format.h).
  *

@@ -16,7 +16,7 @@
 #define BK_ASSERT_EXIT_STATUS 0xa55e
 
 /* Prints the failure and ends the thread with BK_ASSERT_EXIT_STATUS
- * (libsys/src/assert.c). Safe to call from any thread. */
+ * (libsys/src/base/assert.c). Safe to call from any thread. */
 _Noreturn void bk_assert_fail(const char *expression, const char *file, int line,
                               const char *function);
 

@@ -1,5 +1,5 @@
 /*
- * Formatted output: the one printf engine of libsys (libsys/src/format.c),
+ * Formatted output: the one printf engine of libsys (libsys/src/base/format.c),
  * used by snprintf, vsnprintf and debug_printf.
  *
  * Conversions: %d %i %u %x %X %o %c %s %p %% with the length modifiers
@@ -44,7 +44,7 @@ int bk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int bk_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The C names, defined in libsys/src/printf.c (the host tests link
+/* The C names, defined in libsys/src/base/printf.c (the host tests link
  * format.c next to the host's libc, so the engine itself has bk_ names).
  * They behave exactly as bk_snprintf and bk_vsnprintf. */
 int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,7 +1,7 @@
 /*
  * The libsys heap, in two layers.
  *
- * The allocator core (libsys/src/heap.c and heap_check.c) manages one
+ * The allocator core (libsys/src/runtime/heap.c and heap_check.c) manages one
  * contiguous region that grows upward through a page-source callback. It
  * is plain C with no syscalls, so the host tests run it under ASan and
  * UBSan. Blocks carry boundary tags with a canary; misuse (a double free, a
@@ -10,7 +10,7 @@
  * of corrupting the heap further. Each allocated block costs a 16-byte
  * header; the smallest block is 32 bytes.
  *
- * The process heap (libsys/src/heap_pages.c) is one such heap whose pages
+ * The process heap (libsys/src/runtime/heap_pages.c) is one such heap whose pages
  * are fresh frames mapped into the caller's own address space; malloc,
  * free, calloc, realloc and aligned_alloc use it.
  */
@@ -106,7 +106,7 @@ struct bk_heap {
     struct bk_heap_stats stats;
 };
 
-/* ---- The allocator core (libsys/src/heap.c, heap_check.c) --------------
+/* ---- The allocator core (libsys/src/runtime/heap.c, heap_check.c) --------------
  * Not thread safe by itself: every function takes the heap's lock (see
  * bk_heap_set_lock) around its work, and does nothing else to exclude
  * other threads. */
@@ -179,7 +179,7 @@ void bk_heap_get_stats(struct bk_heap *heap, struct bk_heap_stats *out);
 /* A short English description of `error` ("double free", ...). */
 const char *bk_heap_error_text(enum bk_heap_error error);
 
-/* ---- The process heap (libsys/src/heap_pages.c) ------------------------
+/* ---- The process heap (libsys/src/runtime/heap_pages.c) ------------------------
  * Its region starts at BK_PROCESS_HEAP_BASE in the caller's own address
  * space; each page is a fresh 4 KiB frame from bk_alloc_object, mapped
  * through BK_CAP_ROOT_VSPACE. So only a program that called bk_alloc_init()
@@ -190,8 +190,8 @@ const char *bk_heap_error_text(enum bk_heap_error error);
  * free(0x...): double free ...") and stops the calling thread with status
  * BK_HEAP_EXIT_STATUS.
  *
- * Not thread safe until a lock is installed with
- * bk_heap_set_lock(bk_process_heap(), ...). */
+ * Thread safe: bk_alloc_init() installs libsys's runtime lock as its lock
+ * (libsys/src/runtime/init.c). */
 
 /* Where the process heap's region starts and how large it may grow. */
 #define BK_PROCESS_HEAP_BASE 0x1000000000ull /* 64 GiB */

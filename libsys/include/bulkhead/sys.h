@@ -60,7 +60,7 @@ long bk_thread_start(bk_cptr_t tcb, bk_cptr_t cspace, bk_cptr_t vspace,
                      void (*entry)(uint64_t), uint64_t arg, void *stack, size_t stack_size,
                      uint64_t ipc_buffer, unsigned priority);
 
-/* ---- Slots of the root CNode (libsys/src/slots.c) ----------------------
+/* ---- Slots of the root CNode (libsys/src/process/slots.c) ----------------------
  * A bitmap allocator over root-CNode slots. Slot 0 is never handed out, so
  * 0 means "none left". */
 
@@ -80,8 +80,20 @@ void bk_slot_free(uint64_t slot);
 /* ---- Objects, address spaces, processes ------------------------------- */
 
 /* Sets up the slot allocator and an object allocator over the RAM untyped
- * caps listed in the boot info (libsys/src/alloc.c). */
+ * caps listed in the boot info (libsys/src/process/alloc.c), then the
+ * runtime that uses them (libsys/src/runtime/init.c): libsys's locks, and
+ * a fresh start for the heap and the thread handles (what they held came
+ * from memory the caller may have revoked: the kernel test suite calls this
+ * once per test). No thread of bk_thread_create() may be running. */
 void bk_alloc_init(const struct bk_bootinfo *bi);
+
+/* The process layer alone: the slot and object allocators over `bi`'s RAM
+ * untyped caps, without the runtime (bk_alloc_init() calls it). */
+void bk_objects_init(const struct bk_bootinfo *bi);
+
+/* Installs the lock the slot and object allocators take (NULL: none); the
+ * runtime installs its re-entrant lock here. */
+void bk_objects_set_lock(void (*lock)(void), void (*unlock)(void));
 
 /* A new object of `type` (BK_OBJ_*; `size_bits` as for Untyped: Retype) in
  * a fresh root-CNode slot; returns the slot, or 0 when memory or slots ran

@@ -11,7 +11,7 @@
  *     lies just below it.
  *
  * The block is set up by whoever starts the thread, before it runs
- * (libsys/src/tls.c): the startup code for a program's first thread, and
+ * (libsys/src/runtime/tls.c): the startup code for a program's first thread, and
  * bk_thread_start() for the others. x86-64 user code cannot load fs base
  * itself on every CPU (wrfsbase needs CR4.FSGSBASE), so it is set through
  * TCB: WriteRegister, which a thread may use on its own thread pointer.

@@ -3,8 +3,9 @@
  * CNode (by default the empty slots the boot info names), so programs can
  * ask for empty slots instead of tracking numbers by hand.
  */
-#include <bulkhead/sync.h>
 #include <bulkhead/sys.h>
+
+#include "lock.h"
 
 #define SLOT_WORDS ((1u << BK_ROOT_CNODE_BITS) / 64)
 
@@ -49,9 +50,9 @@ static uint64_t alloc_range(uint64_t count)
 
 uint64_t bk_slots_alloc_range(uint64_t count)
 {
-    bk_runtime_enter();
+    process_lock();
     uint64_t first = alloc_range(count);
-    bk_runtime_leave();
+    process_unlock();
     return first;
 }
 
@@ -62,8 +63,8 @@ uint64_t bk_slot_alloc(void)
 
 void bk_slot_free(uint64_t slot)
 {
-    bk_runtime_enter();
+    process_lock();
     if (slot > 0 && slot < (1ull << BK_ROOT_CNODE_BITS))
         mark(slot, false);
-    bk_runtime_leave();
+    process_unlock();
 }

@@ -5,10 +5,9 @@
  * when the kernel says NOT_ENOUGH_MEMORY the allocator moves on). Objects
  * are never given back individually; revoke an untyped to reclaim it.
  */
-#include <bulkhead/heap.h>
-#include <bulkhead/sync.h>
 #include <bulkhead/sys.h>
-#include <bulkhead/threads.h>
+
+#include "lock.h"
 
 #define POOL_MAX BK_BOOTINFO_MAX_UNTYPED
 
@@ -19,21 +18,32 @@ static struct pool_entry {
 } pool[POOL_MAX];
 static unsigned pool_count;
 
-/* The heap's lock hooks: libsys's one re-entrant runtime lock (the heap
- * grows through bk_alloc_object while holding its lock). */
-static void lock_runtime(void *ctx)
+/* The lock around the slot and object allocators: set by the runtime
+ * (libsys/src/runtime/init.c) once it has made one; no-ops until then. */
+static void no_lock(void)
 {
-    (void)ctx;
-    bk_runtime_enter();
 }
 
-static void unlock_runtime(void *ctx)
+static void (*lock_fn)(void) = no_lock;
+static void (*unlock_fn)(void) = no_lock;
+
+void bk_objects_set_lock(void (*lock)(void), void (*unlock)(void))
 {
-    (void)ctx;
-    bk_runtime_leave();
+    lock_fn = lock ? lock : no_lock;
+    unlock_fn = unlock ? unlock : no_lock;
 }
 
-void bk_alloc_init(const struct bk_bootinfo *bi)
+void process_lock(void)
+{
+    lock_fn();
+}
+
+void process_unlock(void)
+{
+    unlock_fn();
+}
+
+void bk_objects_init(const struct bk_bootinfo *bi)
 {
     bk_slots_init(bi->first_free_slot, 1ull << BK_ROOT_CNODE_BITS);
     pool_count = 0;
@@ -42,17 +52,6 @@ void bk_alloc_init(const struct bk_bootinfo *bi)
             continue;
         pool[pool_count++] = (struct pool_entry){ bi->untyped[i].slot, 0, bi->untyped[i].size_bits };
     }
-    /* From here on objects can be made: thread resources and heap pages
-     * made from earlier memory are forgotten, and libsys's own locks are
-     * made, the heap's among them. */
-    bk_threads_forget();
-    bk_process_heap_reset();
-    long r = bk_sync_init();
-    if (r == 0)
-        bk_heap_set_lock(bk_process_heap(), lock_runtime, unlock_runtime, NULL);
-    else
-        debug_printf("libsys: no memory for the runtime's locks (%s): threads must not share "
-                     "the allocators\n", bk_error_name(-r));
 }
 
 /* log2 of the bytes one object of `type` takes (as the kernel counts). */
@@ -73,9 +72,9 @@ static uint64_t alloc_object(uint64_t type, unsigned size_bits);
 
 uint64_t bk_alloc_object(uint64_t type, unsigned size_bits)
 {
-    bk_runtime_enter();
+    process_lock();
     uint64_t slot = alloc_object(type, size_bits);
-    bk_runtime_leave();
+    process_unlock();
     return slot;
 }
 
