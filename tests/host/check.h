@@ -49,6 +49,10 @@ static inline int check_run_all(const struct check_test *tests, size_t count)
         }
     }
     printf("%d passed, %d failed\n", passed, failed);
+    if (passed + failed == 0) {
+        printf("no tests ran: a suite that tests nothing must not pass\n");
+        return EXIT_FAILURE;
+    }
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
