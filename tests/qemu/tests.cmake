@@ -66,6 +66,10 @@ bulkhead_user_program(${arch} child SOURCES ${ktest_dir}/child.c)
 bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+# The same suite in a small machine: every test sizes what it makes to the
+# memory there is.
+bulkhead_qemu_test(ktest-128m --image ${out}/ktest-image.img --memory 128M --status pass
+                   --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
 
 # The robustness test (tests/fuzz): random syscalls under the kernel's
 # invariant checks, with a fixed default seed (bulkhead.seed=N picks another).
