@@ -24,6 +24,8 @@ def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M",
     if arch == "x86_64":
         cmd += ["-M", "q35", "-cpu", cpu or ("host" if kvm else "max"),
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        if bios:  # e.g. OVMF, for UEFI
+            cmd += ["-bios", bios]
     else:
         cmd += ["-M", "virt", "-bios", bios or "default"]
         if cpu:

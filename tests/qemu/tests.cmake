@@ -33,6 +33,9 @@ if(arch STREQUAL "x86_64")
   add_custom_target(iso-${arch} ALL DEPENDS ${iso})
   bulkhead_qemu_test(boot-grub-iso --iso ${iso} --status pass --expect "loader: GRUB"
                      ${boot_expect})
+  # The same ISO under UEFI (OVMF, Debian's ovmf package): GRUB's EFI image.
+  bulkhead_qemu_test(boot-grub-iso-uefi --iso ${iso} --bios /usr/share/ovmf/OVMF.fd
+                     --status pass --expect "loader: GRUB" ${boot_expect})
 else()
   bulkhead_qemu_test(boot-fw-dynamic --image ${out}/bootimage.img --status pass
                      --bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
