@@ -114,7 +114,8 @@ function(bulkhead_add_arch arch)
   target_compile_options(kernel-${arch}-obj PRIVATE ${BULKHEAD_WARNINGS}
     ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_KERNEL_CFLAGS})
   target_compile_definitions(kernel-${arch}-obj PRIVATE
-    BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}")
+    BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}"
+    BULKHEAD_KERNEL_DEBUG=$<BOOL:${BULKHEAD_KERNEL_DEBUG}>)
   target_include_directories(kernel-${arch}-obj PRIVATE
     ${CMAKE_SOURCE_DIR}/kernel ${dir}/include ${BULKHEAD_GEN_DIR}/include)
   add_dependencies(kernel-${arch}-obj abi)

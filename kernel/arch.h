@@ -206,6 +206,15 @@ unsigned arch_regs_count(void);
 uint64_t arch_regs_get(const arch_regs_t *regs, unsigned index);
 bool arch_regs_set(arch_regs_t *regs, unsigned index, uint64_t value);
 
+/* Whether the thread of `regs` may read the CPU's cycle and time counters
+ * in user mode (x86-64 rdtsc and rdtscp; RISC-V cycle, time and instret):
+ * a tenant policy (TCB: SetCounterAccess). Allowed in fresh zeroed
+ * memory, and kept by arch_regs_init() (it is no register). A denied read
+ * faults in user mode. It reaches the CPU on the thread's next way to user
+ * mode, for one compare when it is the CPU's setting already. The
+ * performance-monitoring counters are never readable in user mode. */
+void arch_regs_set_counter_access(arch_regs_t *regs, bool allow);
+
 /* Whether register `index` is a thread pointer (x86-64 fs_base and
  * gs_base, RISC-V tp): a thread may set its own through WriteRegister
  * (user code cannot load fs base itself on every x86-64 CPU), and the

@@ -8,12 +8,13 @@
  *
  *   w0  [4:0]   type (enum cap_type); 0 is the null cap, so zeroed memory
  *               is a table of empty slots
- *       [8:5]   rights (CAP_RIGHT_* bits)
- *       [9]     UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
+ *       [9:5]   rights (CAP_RIGHT_* bits)
  *       [10]    UNTYPED: this cap is a copy (cannot be retyped, see untyped.c)
  *               CNODE: flat, kept equal to guard_size + radix == 64 and
  *               guard == 0 (one level resolves every cptr; the IPC fast
- *               path tests this one bit instead of three fields)
+ *               path tests this one bit instead of three fields, with the
+ *               type in one mask that fits a RISC-V 12-bit immediate)
+ *       [11]    UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
  *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
  *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
@@ -21,13 +22,18 @@
  *               UNTYPED and FRAME the physical base address
  *   w2          UNTYPED: free_index, the watermark in bytes from the base
  *               CNODE: guard
- *               ENDPOINT, NOTIFICATION: badge (0 = unbadged)
+ *               ENDPOINT, NOTIFICATION: badge, all 64 bits (0 = unbadged)
  *               FRAME: user virtual address it is mapped at (0: unmapped)
  *               IRQ_HANDLER: the IRQ number; IOPORT: first [15:0], last [31:16]
  *               others: free for their object code
  *
  * Rights are kept in every cap (copy and mint only ever clear bits), but
  * only the methods of ENDPOINT, NOTIFICATION, REPLY and FRAME look at them.
+ * The field grew from 4 to 5 bits for CAP_RIGHT_PHYS_ADDRESS: a right must
+ * sit in the one field that copy and mint mask (cap_mask_rights), so that
+ * it shrinks like the others with no special case in derivation. Bit 9 was
+ * the device bit, which moved to 11; the flat bit stays at 10 (above).
+ * Bits 15:12 are still free.
  */
 #pragma once
 
@@ -50,6 +56,7 @@ enum cap_type {
     CAP_IOPORT,         /* a range of x86 I/O ports */
     CAP_DOMAIN,         /* the right to set a thread's scheduling domain (later) */
     CAP_SCHED_CONTROL,  /* the right to configure scheduling parameters (later) */
+    CAP_DEBUG,          /* the kernel's debugging aids (console, ticks...); made at boot */
     CAP_TYPE_COUNT
 };
 
@@ -58,7 +65,8 @@ typedef unsigned cap_rights_t;
 #define CAP_RIGHT_WRITE 2u       /* send (endpoint, notification), write (frame) */
 #define CAP_RIGHT_GRANT 4u       /* transfer capabilities through the endpoint */
 #define CAP_RIGHT_GRANT_REPLY 8u /* transfer capabilities through the reply to a Call */
-#define CAP_RIGHTS_ALL 0xfu
+#define CAP_RIGHT_PHYS_ADDRESS 16u /* learn a RAM frame's physical address (frame.c) */
+#define CAP_RIGHTS_ALL 0x1fu
 
 typedef struct cap {
     uint64_t w[3];
@@ -69,8 +77,8 @@ typedef struct cap {
 #define CAP_TYPE_SHIFT 0
 #define CAP_TYPE_WIDTH 5
 #define CAP_RIGHTS_SHIFT 5
-#define CAP_RIGHTS_WIDTH 4
-#define CAP_DEVICE_BIT 9
+#define CAP_RIGHTS_WIDTH 5
+#define CAP_DEVICE_BIT 11
 #define CAP_COPY_BIT 10
 #define CAP_CNODE_FLAT_BIT 10
 #define CAP_SIZE_SHIFT 16
@@ -79,6 +87,11 @@ typedef struct cap {
 #define CAP_GUARD_SIZE_WIDTH 6
 #define CAP_ASID_SHIFT 48
 #define CAP_ASID_WIDTH 16
+
+_Static_assert(CAP_RIGHTS_ALL >> CAP_RIGHTS_WIDTH == 0 &&
+                   CAP_RIGHTS_SHIFT + CAP_RIGHTS_WIDTH <= CAP_CNODE_FLAT_BIT,
+               "every right fits the rights field, below the flat and device bits");
+_Static_assert(CAP_CNODE_FLAT_BIT < 11, "the fast path's flat-CNode mask fits 12 bits");
 
 static inline uint64_t cap_field(uint64_t word, unsigned shift, unsigned width)
 {
@@ -141,7 +154,7 @@ static inline uint64_t cap_word0(enum cap_type type, cap_rights_t rights)
 
 /* A cap of a type that carries only an object pointer (TCB, REPLY,
  * PAGE_TABLE, VSPACE) or nothing at all (IRQ_CONTROL, IOPORT_CONTROL,
- * DOMAIN, SCHED_CONTROL: obj NULL). */
+ * DOMAIN, SCHED_CONTROL, DEBUG: obj NULL). */
 static inline cap_t cap_make_object(enum cap_type type, void *obj, cap_rights_t rights)
 {
     return (cap_t){ { cap_word0(type, rights), cap_ptr_word(obj), 0 } };
@@ -262,6 +275,12 @@ static inline uint64_t cap_badge(const cap_t *c)
 static inline void cap_set_badge(cap_t *c, uint64_t badge)
 {
     c->w[2] = badge;
+}
+
+/* An endpoint or notification cap that carries a badge (0 is none). */
+static inline bool cap_is_badged(const cap_t *c)
+{
+    return (cap_type(c) == CAP_ENDPOINT || cap_type(c) == CAP_NOTIFICATION) && cap_badge(c) != 0;
 }
 
 /* ---- FRAME ------------------------------------------------------------- */

@@ -13,7 +13,13 @@
  *  - c->parent == p  <=>  c is on p's child list exactly once;
  *  - first_child has no prev_sibling; the list ends with next_sibling NULL;
  *  - a child names the same object as its parent (a copy or a mint), or
- *    lies inside its parent's untyped range (made by retype).
+ *    lies inside its parent's untyped range (made by retype);
+ *  - the badge rule: every child of a badged endpoint or notification cap
+ *    carries its badge. Copies keep the badge, a badged cap cannot be
+ *    minted, and Mutate sets a badge only on a cap without children
+ *    (cnode.c). So the caps with one badge that one Mint (or Mutate) made
+ *    form a subtree, the badge family, and deleting its last cap is seen
+ *    in O(1): no children, and a parent without the badge.
  *
  * A slot is 64 bytes; a CNode of radix r is 2^r slots. The links are plain
  * pointers: slots never move (move copies a cap to another slot and fixes

@@ -267,6 +267,10 @@ kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
     err = apply_data(&cap, data, true, info);
     if (err)
         return err;
+    /* A badge set above existing copies would leave unbadged caps below a
+     * badged one, against cdt.h's badge rule. */
+    if (cap_is_badged(&cap) && cte_has_children(src))
+        return KERR_REVOKE_FIRST;
     move_slot(src, dest, cap);
     return KERR_OK;
 }
@@ -285,17 +289,36 @@ void cnode_destroy(const cap_t *final_cap)
     dead_cnodes = slots;
 }
 
+/* Whether the cap in `slot` is the last of its badge family: the caps
+ * copied, directly or not, from one badged cap that Mint or Mutate made.
+ * Copies are children and carry their source's badge (cdt.h's badge rule),
+ * so a family ends with a badged cap that has no children and whose
+ * parent does not carry its badge to its object. O(1): nothing else is
+ * looked at. A badge minted twice on one object makes two families; the
+ * kernel does not tell them apart (docs/objects.md, Badges). */
+static bool ends_badge_family(const struct cte *slot)
+{
+    const cap_t *cap = &slot->cap;
+    if (!cap_is_badged(cap) || cte_has_children(slot))
+        return false;
+    const struct cte *parent = cte_parent(slot);
+    return !parent || cap_type(&parent->cap) != cap_type(cap) ||
+           cap_object(&parent->cap) != cap_object(cap) || cap_badge(&parent->cap) != cap_badge(cap);
+}
+
 /* Empties one slot: the cap leaves the tree (its children move up), then
- * the object hears of it. A final CNode cap only queues that CNode.
- * Returns true if an object was destroyed. */
+ * the object hears of it, and of the end of its badge family. A final
+ * CNode cap only queues that CNode. Returns true if an object was
+ * destroyed. */
 static bool delete_one(struct cte *slot)
 {
     if (cap_is_null(&slot->cap))
         return false;
     cap_t cap = slot->cap;
+    bool family_ends = ends_badge_family(slot);
     cdt_remove(slot);
     slot->cap = cap_null();
-    return object_cap_deleted(&cap);
+    return object_cap_deleted(&cap, family_ends);
 }
 
 /* Empties every queued CNode; emptying one may queue more. Returns true if

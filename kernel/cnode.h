@@ -92,13 +92,16 @@ kerror_t cnode_move(struct cte *src, struct cte *dest, struct kerror_info *info)
 
 /* cnode_move() that also sets `data`: the guard of a CNode cap, or the
  * badge of an unbadged endpoint or notification cap. Any other type, or a
- * badged cap: KERR_ILLEGAL_OPERATION. */
+ * badged cap: KERR_ILLEGAL_OPERATION; a badge on a cap with children:
+ * KERR_REVOKE_FIRST (cdt.h's badge rule). */
 kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
                       struct kerror_info *info);
 
 /* Empties `slot` (nothing happens if it is empty). Its children move up to
  * its parent. Deleting the final cap to an object destroys it; a CNode's
- * destruction deletes every cap inside it, and so on, iteratively. */
+ * destruction deletes every cap inside it, and so on, iteratively.
+ * Deleting the last cap of a badge family (cdt.h) to an endpoint that
+ * lives on cancels the sends queued with that badge. */
 void cnode_delete(struct cte *slot);
 
 /* For destroy hooks (object.c) that must delete caps their object holds

@@ -7,6 +7,7 @@
  */
 #include "cnode.h"
 #include "invoke.h"
+#include "ipc.h"
 
 /* The slot at (index, depth) below the CNode cap in `cnode_slot`. */
 static kerror_t lookup_in(const struct cte *cnode_slot, uint64_t index, uint64_t depth,
@@ -88,4 +89,44 @@ kerror_t cnode_invoke_mutate(struct invocation *inv, struct kerror_info *info)
     struct cte *dest, *src;
     kerror_t err = decode_pair(inv, &dest, &src, info);
     return err != KERR_OK ? err : cnode_mutate(src, dest, inv->args[5], info);
+}
+
+/* The authority to cancel other caps' sends: an unbadged endpoint cap
+ * with every endpoint right, which is what the endpoint's owner keeps and
+ * mints its clients' badges from (a client's cap has a badge or lacks
+ * read). seL4 takes the badge from a badged cap with all rights instead;
+ * here the badge is an argument, so the cap must be one that may name any
+ * badge. */
+#define CANCEL_RIGHTS (CAP_RIGHT_READ | CAP_RIGHT_WRITE | CAP_RIGHT_GRANT | CAP_RIGHT_GRANT_REPLY)
+
+static kerror_t check_cancel_authority(const struct cte *slot, uint64_t badge,
+                                       struct kerror_info *info)
+{
+    if (cap_is_null(&slot->cap)) {
+        info->lookup_was_source = true;
+        info->lookup = (struct lookup_fault){ .kind = LOOKUP_FAULT_MISSING_CAPABILITY };
+        return KERR_FAILED_LOOKUP;
+    }
+    if (cap_type(&slot->cap) != CAP_ENDPOINT)
+        return KERR_INVALID_CAPABILITY;
+    if (cap_badge(&slot->cap) != 0)
+        return KERR_ILLEGAL_OPERATION;
+    if ((cap_rights(&slot->cap) & CANCEL_RIGHTS) != CANCEL_RIGHTS)
+        return KERR_INSUFFICIENT_RIGHTS;
+    if (badge == 0)
+        return KERR_INVALID_ARGUMENT; /* sends without a badge are nobody's to cancel */
+    return KERR_OK;
+}
+
+kerror_t cnode_invoke_cancel_badged_sends(struct invocation *inv, struct kerror_info *info)
+{
+    struct cte *slot;
+    uint64_t badge = inv->args[2];
+    kerror_t err = lookup_in(inv->slot, inv->args[0], inv->args[1], true, &slot, info);
+    if (err == KERR_OK)
+        err = check_cancel_authority(slot, badge, info);
+    if (err != KERR_OK)
+        return err;
+    endpoint_cancel_badged_sends(cap_object(&slot->cap), badge);
+    return KERR_OK;
 }

@@ -5,6 +5,27 @@
  * with Reply; the receiver holds the one-shot right to answer in
  * t->caller (thread.h states the invariant).
  *
+ * The send queue is shared by every tenant holding a cap to the endpoint,
+ * so queueing must not cost one step per queued sender: a tenant could
+ * park thousands of threads there and slow every other tenant's Send and
+ * Call. The queue is one list, highest priority first, made of *runs* of
+ * senders of one priority. The first and the last sender of each run point
+ * at each other (t->run_end; a run of one points at itself; the senders
+ * inside a run hold NULL). A new sender walks back from the tail one whole
+ * run per step, past the runs of lower priority, and joins the end of its
+ * own run (or starts one there). Cost: one step per *distinct* priority
+ * lower than the sender's among the queued senders, so O(1) when they all
+ * share a priority or the sender's is the lowest, and never more than 255
+ * steps however many threads are queued (a tenant can use only the
+ * priorities up to its MCP). Removing a sender (received, cancelled,
+ * suspended, destroyed) is O(1). Invariants (checked by invariants.c):
+ *  - senders are in non-increasing priority order;
+ *  - the first and last sender of each maximal run of equal priority
+ *    point at each other through run_end, the others hold NULL, and
+ *    every thread not queued to send holds NULL;
+ *  - so a sender's priority does not change while it is queued:
+ *    sched_set_priority() moves it with endpoint_requeue_sender().
+ *
  * The message travels from the sender's registers and IPC buffer to the
  * receiver's: words 0..BK_MSG_CPU_WORDS-1 register to register, the rest
  * buffer to buffer (truncated to the register words when either thread has
@@ -139,13 +160,30 @@ static void queue_insert_before(struct endpoint *ep, struct thread *t, struct th
     t->blocked_on = ep;
 }
 
+/* The last queued sender of priority `p` or higher, or NULL: from the
+ * tail back, a whole run of lower priority per step (see the top). */
+static struct thread *last_sender_at_or_above(const struct endpoint *ep, uint8_t p)
+{
+    struct thread *last = ep->tail; /* queue_sender() runs on no receive queue */
+    while (last && last->priority < p)
+        last = last->run_end->wait_prev; /* the end of the run before */
+    return last;
+}
+
 /* Senders: behind every queued sender of equal or higher priority. */
 static void queue_sender(struct endpoint *ep, struct thread *t)
 {
-    struct thread *before = ep->head;
-    while (before && before->priority >= t->priority)
-        before = before->wait_next;
-    queue_insert_before(ep, t, before);
+    struct thread *after = last_sender_at_or_above(ep, t->priority);
+    queue_insert_before(ep, t, after ? after->wait_next : ep->head);
+    if (after && after->priority == t->priority) {
+        struct thread *first = after->run_end; /* t is its run's new last */
+        if (after != first)
+            after->run_end = NULL;
+        first->run_end = t;
+        t->run_end = first;
+    } else {
+        t->run_end = t; /* a run of its own */
+    }
     ep->state = EP_SENDING;
 }
 
@@ -163,6 +201,30 @@ static void queue_remove(struct endpoint *ep, struct thread *t)
     t->blocked_on = NULL;
     if (!ep->head)
         ep->state = EP_IDLE;
+}
+
+/* Takes a sender off the send queue: when it ends its run, its neighbour
+ * in the run becomes the end (the runs are kept by queue_sender()). */
+static void queue_remove_sender(struct endpoint *ep, struct thread *t)
+{
+    struct thread *other = t->run_end;
+    if (other && other != t) {
+        /* t is the first of its run iff the next sender is in it too. */
+        bool first = t->wait_next && t->wait_next->priority == t->priority;
+        struct thread *heir = first ? t->wait_next : t->wait_prev;
+        heir->run_end = other;
+        other->run_end = heir;
+    }
+    t->run_end = NULL;
+    queue_remove(ep, t);
+}
+
+void endpoint_requeue_sender(struct thread *t, uint8_t priority)
+{
+    struct endpoint *ep = t->blocked_on;
+    queue_remove_sender(ep, t);
+    t->priority = priority;
+    queue_sender(ep, t);
 }
 
 /* ---- Operations ------------------------------------------------------------ */
@@ -213,7 +275,7 @@ void endpoint_recv(struct thread *t, const cap_t *ep_cap, bool blocking)
         return;
     if (ep->state == EP_SENDING) {
         struct thread *s = ep->head;
-        queue_remove(ep, s);
+        queue_remove_sender(ep, s);
         transfer(s, t, s->send_badge, ep, s->send_can_grant);
         if (s->send_is_call)
             link_call(s, t);
@@ -276,7 +338,9 @@ void ipc_wake_with_error(struct thread *t, uint64_t err)
 
 void ipc_cancel_wait(struct thread *t)
 {
-    if (t->state == THREAD_BLOCKED_SEND || t->state == THREAD_BLOCKED_RECV)
+    if (t->state == THREAD_BLOCKED_SEND)
+        queue_remove_sender((struct endpoint *)t->blocked_on, t);
+    else if (t->state == THREAD_BLOCKED_RECV)
         queue_remove((struct endpoint *)t->blocked_on, t);
     else if (t->state == THREAD_BLOCKED_NOTIFICATION)
         notification_cancel_wait(t);
@@ -287,4 +351,21 @@ void endpoint_destroy(const cap_t *final_cap)
     struct endpoint *ep = ep_of(final_cap);
     while (ep->head)
         ipc_wake_with_error(ep->head, BK_ERR_CANCELLED);
+}
+
+/* One step per queued sender: what deleting the endpoint costs too. */
+void endpoint_cancel_badged_sends(struct endpoint *ep, uint64_t badge)
+{
+    struct thread *t = ep->state == EP_SENDING ? ep->head : NULL;
+    while (t) {
+        struct thread *next = t->wait_next;
+        if (t->send_badge == badge)
+            ipc_wake_with_error(t, BK_ERR_CANCELLED);
+        t = next;
+    }
+}
+
+void endpoint_badge_retired(const cap_t *cap)
+{
+    endpoint_cancel_badged_sends(ep_of(cap), cap_badge(cap));
 }

@@ -29,15 +29,16 @@
  *
  * Budget (guest instructions under QEMU -icount, 0 message words, per
  * direction, kernel only): x86-64 about 170 = entry stub with dispatch 30
- * + this file about 75 + exit 55-75 (FS/GS bases 12, loading the other
- * thread's FS base (its TLS) 6, the FPU check 3, checks, CR3 if the space
- * changes, sysretq); RISC-V 164 (Call) / 168 (ReplyRecv) = entry with
- * dispatch 40 / 42 + this file 74 / 76 + arch_fastpath_switch (trap.S) 14
- * with a satp write, 8 without (the FPU owner check 2) + exit 35 (31
- * register loads, sret). This file is built without frame pointers and
- * leaves by a tail call, so it touches no stack. Round trips, user code
- * included: x86-64 342 in one address space, 352 across two; RISC-V 330
- * and 344. Threads that use the FPU between calls pay for its switch
+ * + this file about 75 + exit 58-78 (FS/GS bases 12, loading the other
+ * thread's FS base (its TLS) 6, the FPU check 3, the counter-policy check
+ * 3, checks, CR3 if the space changes, sysretq); RISC-V 167 (Call) / 171
+ * (ReplyRecv) = entry with dispatch 40 / 42 + this file 74 / 76 +
+ * arch_fastpath_switch (trap.S) 17 with a satp write, 11 without (the
+ * counter-policy check 3, the FPU owner check 2) + exit 35 (31 register
+ * loads, sret). This file is built without frame pointers and leaves by a
+ * tail call, so it touches no stack. Round trips, user code included:
+ * x86-64 348 in one address space, 358 across two; RISC-V 336 and 350.
+ * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  * tools/bench/run.py counts them; tools/bench/ceilings.json keeps them
  * from growing.

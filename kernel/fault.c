@@ -2,15 +2,23 @@
  * User faults. A thread with a fault endpoint is stopped and its fault is
  * sent there as a Call from it (labels BK_FAULT_*, see kernel/abi.toml);
  * its handler's reply restarts it or leaves it stopped (endpoint.c). A
- * thread without one is reported on the console and stopped; if it is the
- * root task, the machine shuts down after showing that the kernel still
- * runs.
+ * thread without one is stopped and reported on the console in one line
+ * (and a "stopped" line); if it is the root task, the machine shuts down
+ * after showing that the kernel still runs.
+ *
+ * Whoever holds a thread's TCB cap can restart it after a fault, so a
+ * tenant can make faults at will: their reports are rate-limited (log.c),
+ * and a tenant's registers never go to the shared console (its fault
+ * handler, or the holder of its TCB cap, reads them with TCB:
+ * ReadRegister). Only the root task's fault, which ends the run and so
+ * happens once, shows its registers.
  */
 #include <bulkhead/abi.h>
 
 #include "arch.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "log.h"
 #include "thread.h"
 
 static const char *fault_kind_name(enum user_fault_kind kind)
@@ -34,10 +42,15 @@ static void print_access(unsigned access)
             (access & FAULT_ACCESS_EXEC) ? "execute" : "");
 }
 
+static const char *thread_name(const struct thread *t)
+{
+    return t->name[0] ? t->name : "unnamed";
+}
+
+/* The one-line fault report (the system tests in tests/qemu read it). */
 static void report(const struct thread *t, const struct user_fault *f)
 {
-    kprintf("bulkhead: user fault: thread '%s': %s", t->name[0] ? t->name : "unnamed",
-            fault_kind_name(f->kind));
+    kprintf("bulkhead: user fault: thread '%s': %s", thread_name(t), fault_kind_name(f->kind));
     if (f->kind == USER_FAULT_PAGE) {
         kprintf(" at address 0x%lx", f->addr);
         if (f->access)
@@ -45,7 +58,18 @@ static void report(const struct thread *t, const struct user_fault *f)
     }
     kprintf(", pc 0x%lx [%s code 0x%llx detail 0x%llx]\n", f->pc, ARCH_NAME,
             (unsigned long long)f->arch_code, (unsigned long long)f->arch_detail);
+}
+
+/* The root task is the system's own program, not a tenant, and its fault
+ * ends the run: its report is never limited and shows its registers. */
+static NORETURN void root_task_faulted(struct thread *t, const struct user_fault *f)
+{
+    log_print_suppressed();
+    report(t, f);
     arch_regs_print(&t->regs);
+    thread_stop(t, THREAD_FAULTED);
+    kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", thread_name(t));
+    kernel_idle_then_shutdown(2, KERNEL_EXIT_USER_FAULT, "root task stopped by a fault");
 }
 
 bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_WORDS])
@@ -71,10 +95,12 @@ void kernel_user_fault(const struct user_fault *f)
     };
     if (fault_send(t, page ? BK_FAULT_PAGE : BK_FAULT_EXCEPTION, words))
         thread_resume_current();
-    report(t, f);
-    thread_stop(t, THREAD_FAULTED);
-    kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", t->name[0] ? t->name : "unnamed");
     if (t->is_root)
-        kernel_idle_then_shutdown(2, KERNEL_EXIT_USER_FAULT, "root task stopped by a fault");
+        root_task_faulted(t, f);
+    thread_stop(t, THREAD_FAULTED);
+    if (log_may_print()) {
+        report(t, f);
+        kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", thread_name(t));
+    }
     thread_resume_current();
 }

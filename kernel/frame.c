@@ -10,7 +10,9 @@
  *  - a recorded mapping is removed only where the VSpace still maps this
  *    frame's address with this size (arch_vspace_unmap_frame checks), so
  *    a record left stale by a deleted table or VSpace removes nothing else;
- *  - no mapping has a right the cap lacks, nor write and execute together.
+ *  - no mapping has a right the cap lacks, nor write and execute together;
+ *  - a RAM frame's physical address is told only through a cap with
+ *    CAP_RIGHT_PHYS_ADDRESS (device frames always tell theirs).
  */
 #include <bulkhead/abi.h>
 
@@ -149,11 +151,25 @@ kerror_t frame_invoke_remap(struct invocation *inv, struct kerror_info *info)
     return KERR_OK;
 }
 
+/* Whether `frame` may tell its physical address. A device frame always
+ * may: its address is no secret (the boot info lists device regions) and
+ * drivers need it. A RAM frame needs CAP_RIGHT_PHYS_ADDRESS: where RAM
+ * frames lie lets a tenant pick rows to hammer (Rowhammer) or cache sets
+ * to probe (cache colouring), so only whoever owns the untyped memory
+ * hands the right out (retype gives it; copies keep it only if asked). */
+static bool may_tell_address(const cap_t *frame)
+{
+    return cap_frame_is_device(frame) || (cap_rights(frame) & CAP_RIGHT_PHYS_ADDRESS);
+}
+
 kerror_t frame_invoke_get_address(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
-    /* Any frame, RAM or device: drivers need RAM addresses for DMA. */
-    inv->results[0] = cap_frame_base(&inv->slot->cap);
+    const cap_t *frame = &inv->slot->cap;
+    if (!may_tell_address(frame))
+        return KERR_INSUFFICIENT_RIGHTS;
+    /* Drivers need RAM addresses too, for DMA buffers. */
+    inv->results[0] = cap_frame_base(frame);
     inv->result_count = 1;
     return KERR_OK;
 }

@@ -9,12 +9,13 @@
  *  3. from the caller's CSpace root on, every slot of every CNode reached
  *     (through CNode caps, and the CSpace roots of threads met through TCB
  *     caps, ready queues and wait queues): derivation-tree links (cdt.h),
- *     a child naming its parent's object or lying inside its parent
- *     untyped, cap fields in range, the spare words of a live CNode
- *     (cnode.c); and each object met, once: counted objects alive
- *     (refs >= 1), threads' states against ready and wait queues, Call
- *     pairings (caller / reply_from), bound notifications, endpoint and
- *     notification queues;
+ *     a child naming its parent's object (with its badge, if it has one)
+ *     or lying inside its parent untyped, cap fields in range, the spare
+ *     words of a live CNode (cnode.c); and each object met, once: counted
+ *     objects alive (refs >= 1), threads' states against ready and wait
+ *     queues, Call pairings (caller / reply_from), bound notifications,
+ *     endpoint and notification queues (send queues in priority order,
+ *     with their runs linked as endpoint.c says);
  *  4. no counted object has fewer references than the caps found to it
  *     (more is fine: caps may sit where the walk does not reach).
  *
@@ -257,6 +258,32 @@ static bool in_queue(const struct thread *head, const struct thread *t)
     return false;
 }
 
+/* A send queue (endpoint.c): highest priority first, and the first and
+ * last sender of each run of one priority pointing at each other through
+ * run_end, the senders between them at NULL. Runs after
+ * check_wait_queue(), which bounds the list. */
+static void check_send_runs(struct checker *c, const struct endpoint *ep)
+{
+    const struct thread *first = NULL, *prev = NULL;
+    unsigned n = 0;
+    for (const struct thread *t = ep->head; t && ++n <= INV_MAX_QUEUE; t = t->wait_next) {
+        if (prev && prev->priority < t->priority)
+            violation(c, "endpoint %p: sender '%s' (priority %u) queued behind priority %u",
+                      (const void *)ep, t->name, t->priority, prev->priority);
+        bool starts = !prev || prev->priority != t->priority;
+        bool ends = !t->wait_next || t->wait_next->priority != t->priority;
+        if (starts)
+            first = t;
+        if (ends && (t->run_end != first || first->run_end != t))
+            violation(c, "endpoint %p: the run of priority %u from '%s' to '%s' does not link "
+                      "its ends", (const void *)ep, t->priority, first->name, t->name);
+        else if (!starts && !ends && t->run_end)
+            violation(c, "endpoint %p: sender '%s' inside a run has run_end %p", (const void *)ep,
+                      t->name, (const void *)t->run_end);
+        prev = t;
+    }
+}
+
 static void check_endpoint(struct checker *c, const struct endpoint *ep)
 {
     if ((unsigned)ep->state > EP_RECEIVING || (ep->head == NULL) != (ep->state == EP_IDLE)) {
@@ -266,6 +293,8 @@ static void check_endpoint(struct checker *c, const struct endpoint *ep)
     }
     check_wait_queue(c, ep, "endpoint", ep->head, ep->tail,
                      ep->state == EP_SENDING ? THREAD_BLOCKED_SEND : THREAD_BLOCKED_RECV);
+    if (ep->state == EP_SENDING)
+        check_send_runs(c, ep);
 }
 
 static void check_notification(struct checker *c, const struct notification *n)
@@ -348,6 +377,9 @@ static void check_thread(struct checker *c, const struct thread *t)
         violation(c, "thread '%s': runnable but never configured", t->name);
     bool waits = t->state == THREAD_BLOCKED_SEND || t->state == THREAD_BLOCKED_RECV ||
                  t->state == THREAD_BLOCKED_NOTIFICATION;
+    if (t->run_end && t->state != THREAD_BLOCKED_SEND)
+        violation(c, "thread '%s': %s but has run_end %p", t->name, state_name(t->state),
+                  (const void *)t->run_end);
     if (waits)
         check_waiting(c, t);
     else if (t->blocked_on || t->wait_next || t->wait_prev)
@@ -435,6 +467,10 @@ static void check_derivation(struct checker *c, const struct cte *parent, const 
     if (same_object && (ct != pt || s->cap.w[1] != parent->cap.w[1]))
         violation(c, "slot %p: %s cap derived from a %s cap naming another object",
                   (const void *)s, object_type_name(ct), object_type_name(pt));
+    else if (cap_is_badged(&parent->cap) && cap_badge(&s->cap) != cap_badge(&parent->cap))
+        violation(c, "slot %p: badge 0x%llx below a cap with badge 0x%llx (cdt.h)",
+                  (const void *)s, (unsigned long long)cap_badge(&s->cap),
+                  (unsigned long long)cap_badge(&parent->cap));
 }
 
 /* Derivation-tree links of a non-empty slot (cdt.h's invariants). */

@@ -1,8 +1,9 @@
 /*
  * The kernel's invariant checker: a debugging aid that walks the state a
  * thread can reach and reports every broken invariant it finds. It backs
- * the debug_check_invariants syscall, which the robustness test
- * (tests/fuzz) calls between random syscalls.
+ * Debug: CheckInvariants (debug.c; kernels built with BULKHEAD_KERNEL_DEBUG
+ * only), which the robustness test (tests/fuzz) calls between random
+ * syscalls.
  *
  * It reads and never writes, allocates nothing, does not recurse, and
  * every walk has a fixed bound, so it is safe at any syscall boundary even

@@ -52,12 +52,14 @@ kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *
 kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_bind_notification(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_unbind_notification(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_set_counter_access(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_revoke(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_delete(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_copy(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_mint(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_move(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_mutate(struct invocation *inv, struct kerror_info *info);
+kerror_t cnode_invoke_cancel_badged_sends(struct invocation *inv, struct kerror_info *info);
 kerror_t frame_invoke_map(struct invocation *inv, struct kerror_info *info);
 kerror_t frame_invoke_unmap(struct invocation *inv, struct kerror_info *info);
 kerror_t frame_invoke_remap(struct invocation *inv, struct kerror_info *info);
@@ -75,6 +77,11 @@ kerror_t ioport_invoke_in32(struct invocation *inv, struct kerror_info *info);
 kerror_t ioport_invoke_out8(struct invocation *inv, struct kerror_info *info);
 kerror_t ioport_invoke_out16(struct invocation *inv, struct kerror_info *info);
 kerror_t ioport_invoke_out32(struct invocation *inv, struct kerror_info *info);
+kerror_t debug_invoke_put_char(struct invocation *inv, struct kerror_info *info);
+kerror_t debug_invoke_write(struct invocation *inv, struct kerror_info *info);
+kerror_t debug_invoke_ticks(struct invocation *inv, struct kerror_info *info);
+kerror_t debug_invoke_cap_identify(struct invocation *inv, struct kerror_info *info);
+kerror_t debug_invoke_check_invariants(struct invocation *inv, struct kerror_info *info);
 
 /* Resolves a capability argument (an address in the caller's CSpace). */
 kerror_t invoke_lookup_cap_arg(struct invocation *inv, uint64_t cptr, struct cte **slot,

@@ -67,9 +67,22 @@ void notification_deliver(struct notification *n, uint64_t badge);
 /* Takes `t` off the notification queue it waits on. */
 void notification_cancel_wait(struct thread *t);
 
+/* Changes the priority of `t`, queued to send, and moves it to the end of
+ * the senders of its new priority (sched_set_priority()). */
+void endpoint_requeue_sender(struct thread *t, uint8_t priority);
+
+/* Wakes every sender queued on `ep` with `badge` with BK_ERR_CANCELLED:
+ * their messages are not delivered. One step per queued sender. */
+void endpoint_cancel_badged_sends(struct endpoint *ep, uint64_t badge);
+
 /* Destroy hooks (object.c). */
 void endpoint_destroy(const cap_t *final_cap);
 void notification_destroy(const cap_t *final_cap);
+
+/* Badge hook (object.c): `cap`, a badged endpoint cap, was the last of its
+ * badge family and the endpoint lives on: cancels the sends queued with
+ * its badge. */
+void endpoint_badge_retired(const cap_t *cap);
 
 /* Sends a fault message from `t` to its fault endpoint as a Call and
  * stops it until the handler replies (fault.c). False if `t` has no

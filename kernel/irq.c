@@ -18,6 +18,8 @@
 #include "ipc.h"
 #include "thread.h"
 
+/* Interrupts per line since boot: at one per microsecond, 584,000 years
+ * before a wrap. */
 static uint64_t irq_counts[IRQ_LINES];
 static struct irq_line lines[IRQ_LINES];
 

@@ -26,7 +26,11 @@ struct irq_line {
      * Holding a real cap keeps the notification alive while bound, and
      * revoking the user's cap unbinds the line. */
     struct cte notification;
-    uint32_t handler_caps; /* IRQHandler caps naming the line; non-zero: issued */
+    /* IRQHandler caps naming the line; non-zero: issued. 64 bits, like an
+     * object's count (object.h): each cap fills a 64-byte slot, so it
+     * cannot wrap; 32 bits could, with 256 GiB of CNodes, and then free a
+     * line whose caps still exist. */
+    uint64_t handler_caps;
     bool pending;          /* arrived while no notification was bound */
 };
 

@@ -11,8 +11,9 @@
  *
  * Invariants (per line, struct irq_line in irq.h):
  *  - handler_caps equals the number of IRQHandler caps naming the line
- *    (Get sets it to 1, copies add one, deletions remove one); the line is
- *    issued, and enabled in the arch, exactly while it is non-zero;
+ *    (Get sets it to 1, copies add one, deletions remove one; 64 bits, so
+ *    it cannot wrap: irq.h); the line is issued, and enabled in the arch,
+ *    exactly while it is non-zero;
  *  - notification is empty or a copy of a notification cap with the write
  *    right, and empty whenever handler_caps is 0;
  *  - pending is false whenever handler_caps is 0 or a notification is

@@ -34,32 +34,41 @@ struct object_type {
     /* Runs for every deleted cap of the type, before the count drops: the
      * place for per-cap state such as a frame cap's mapping (vspace code). */
     void (*cap_deleted)(const cap_t *cap);
+    /* Runs when a deleted badged cap was the last of its badge family
+     * (cnode.c) and the object lives on. */
+    void (*badge_retired)(const cap_t *cap);
 };
 
 static const struct object_type object_types[CAP_TYPE_COUNT] = {
-    [CAP_NULL] = { "null", false, false, false, 0, NULL, NULL },
-    [CAP_UNTYPED] = { "untyped", true, true, false, 0, NULL, NULL },
-    [CAP_CNODE] = { "cnode", true, true, true, 0, cnode_destroy, NULL },
-    [CAP_TCB] = { "tcb", true, true, true, OBJ_TCB_BITS, tcb_destroy, NULL },
-    [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, endpoint_destroy, NULL },
+    [CAP_NULL] = { "null", false, false, false, 0, NULL, NULL, NULL },
+    [CAP_UNTYPED] = { "untyped", true, true, false, 0, NULL, NULL, NULL },
+    [CAP_CNODE] = { "cnode", true, true, true, 0, cnode_destroy, NULL, NULL },
+    [CAP_TCB] = { "tcb", true, true, true, OBJ_TCB_BITS, tcb_destroy, NULL, NULL },
+    /* A badge's last cap cancels the sends queued with it (endpoint.c). */
+    [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, endpoint_destroy, NULL,
+                       endpoint_badge_retired },
     [CAP_NOTIFICATION] = { "notification", true, true, true, OBJ_NOTIFICATION_BITS,
-                           notification_destroy, NULL },
+                           notification_destroy, NULL, NULL },
     /* One-shot: made by Call inside the caller's TCB, never copied. */
-    [CAP_REPLY] = { "reply", false, false, false, 0, NULL, NULL },
+    [CAP_REPLY] = { "reply", false, false, false, 0, NULL, NULL, NULL },
     /* Frames and tables have no room for a count: a per-cap hook unmaps. */
-    [CAP_FRAME] = { "frame", true, true, false, 0, NULL, frame_cap_deleted },
+    [CAP_FRAME] = { "frame", true, true, false, 0, NULL, frame_cap_deleted, NULL },
     /* One cap per table, so it is hooked in at most one place (page_table.c). */
     [CAP_PAGE_TABLE] = { "page_table", true, false, false, OBJ_PAGE_TABLE_BITS, NULL,
-                         page_table_cap_deleted },
-    [CAP_VSPACE] = { "vspace", true, true, true, OBJ_VSPACE_BITS, vspace_destroy, NULL },
+                         page_table_cap_deleted, NULL },
+    [CAP_VSPACE] = { "vspace", true, true, true, OBJ_VSPACE_BITS, vspace_destroy, NULL, NULL },
     /* The control caps are unique (seL4 does not derive them either). */
-    [CAP_IRQ_CONTROL] = { "irq_control", false, false, false, 0, NULL, NULL },
+    [CAP_IRQ_CONTROL] = { "irq_control", false, false, false, 0, NULL, NULL, NULL },
     /* Counted per line, not per object: see irq_handler.c. */
-    [CAP_IRQ_HANDLER] = { "irq_handler", false, true, false, 0, NULL, irq_handler_cap_deleted },
-    [CAP_IOPORT_CONTROL] = { "ioport_control", false, false, false, 0, NULL, NULL },
-    [CAP_IOPORT] = { "ioport", false, true, false, 0, NULL, NULL },
-    [CAP_DOMAIN] = { "domain", false, true, false, 0, NULL, NULL },
-    [CAP_SCHED_CONTROL] = { "sched_control", false, true, false, 0, NULL, NULL },
+    [CAP_IRQ_HANDLER] = { "irq_handler", false, true, false, 0, NULL, irq_handler_cap_deleted,
+                          NULL },
+    [CAP_IOPORT_CONTROL] = { "ioport_control", false, false, false, 0, NULL, NULL, NULL },
+    [CAP_IOPORT] = { "ioport", false, true, false, 0, NULL, NULL, NULL },
+    [CAP_DOMAIN] = { "domain", false, true, false, 0, NULL, NULL, NULL },
+    [CAP_SCHED_CONTROL] = { "sched_control", false, true, false, 0, NULL, NULL, NULL },
+    /* Unlike the control caps it may be copied: the root task hands it to
+     * the programs whose console output it wants (debug.c). */
+    [CAP_DEBUG] = { "debug", false, true, false, 0, NULL, NULL, NULL },
 };
 
 /* User space names types and rights with the ABI's numbers (kernel/abi.toml);
@@ -71,8 +80,10 @@ _Static_assert(CAP_UNTYPED == BK_OBJ_UNTYPED && CAP_CNODE == BK_OBJ_CNODE &&
                "cap types match BK_OBJ_*");
 _Static_assert(CAP_RIGHT_READ == BK_RIGHT_READ && CAP_RIGHT_WRITE == BK_RIGHT_WRITE &&
                CAP_RIGHT_GRANT == BK_RIGHT_GRANT && CAP_RIGHT_GRANT_REPLY == BK_RIGHT_GRANT_REPLY &&
-               CAP_RIGHTS_ALL == BK_RIGHTS_ALL, "cap rights match BK_RIGHT_*");
+               CAP_RIGHT_PHYS_ADDRESS == BK_RIGHT_PHYS_ADDRESS && CAP_RIGHTS_ALL == BK_RIGHTS_ALL,
+               "cap rights match BK_RIGHT_*");
 
+/* At most one per 64 bytes of retyped RAM: cannot wrap. */
 static uint64_t live_objects[CAP_TYPE_COUNT];
 
 static const struct object_type *type_info(enum cap_type type)
@@ -200,14 +211,19 @@ void object_cap_added(const cap_t *cap)
         irq_handler_cap_added(cap); /* a line is freed when its last cap goes */
 }
 
-bool object_cap_deleted(const cap_t *cap)
+bool object_cap_deleted(const cap_t *cap, bool family_ended)
 {
     enum cap_type type = cap_type(cap);
     const struct object_type *t = type_info(type);
     if (t->cap_deleted)
         t->cap_deleted(cap);
-    if (!t->counted || --*object_refs(cap) != 0)
+    if (!t->counted)
         return false;
+    if (--*object_refs(cap) != 0) {
+        if (family_ended && t->badge_retired)
+            t->badge_retired(cap);
+        return false;
+    }
     live_objects[type]--;
     if (t->destroy)
         t->destroy(cap);

@@ -46,7 +46,10 @@
 
 /* The first 8 bytes of a counted object (see above). */
 struct kobj_header {
-    uint64_t refs; /* caps naming this object; 0 once it is destroyed */
+    /* Caps naming this object; 0 once it is destroyed. Cannot wrap: each
+     * cap fills a 64-byte slot of retyped RAM, so there are fewer than
+     * 2^58 caps in all (a 32-bit count could wrap with 256 GiB of CNodes). */
+    uint64_t refs;
 };
 
 /* Human-readable type name ("endpoint"), "invalid" for a bad value. */
@@ -89,8 +92,11 @@ void object_cap_added(const cap_t *cap);
 
 /* `cap` was just removed from its slot and from the derivation tree: runs
  * the type's per-cap hook, drops the count and, for the final cap, the
- * destroy hook. Returns true if the object was destroyed. */
-bool object_cap_deleted(const cap_t *cap);
+ * destroy hook; for another cap that was the last of its badge family
+ * (`family_ended`, see cnode.c), the type's badge hook (an endpoint
+ * cancels the sends queued with that badge). Returns true if the object
+ * was destroyed. */
+bool object_cap_deleted(const cap_t *cap, bool family_ended);
 
 /* Live objects of a counted type (created and not destroyed); a debugging
  * aid, and what host tests use to see each destroy happen exactly once. */

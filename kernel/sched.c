@@ -13,6 +13,7 @@
  * when the queue at the top empties. The IPC fast path and choose() read
  * it with one load.
  */
+#include "ipc.h"
 #include "kernel.h"
 #include "thread.h"
 
@@ -22,7 +23,7 @@ static struct thread *ready_head[THREAD_PRIORITIES], *ready_tail[THREAD_PRIORITI
 uint64_t sched_ready_words[THREAD_PRIORITIES / 64];
 uint64_t sched_ready_summary;
 int sched_ready_top = -1;
-static volatile uint64_t ticks;
+static volatile uint64_t ticks; /* at BK_TICK_HZ (100): 5.8 billion years to a wrap */
 static bool slice_expired;
 
 static bool on_ready_queue(const struct thread *t)
@@ -93,6 +94,10 @@ void sched_set_blocked(struct thread *t, enum thread_state state)
 
 void sched_set_priority(struct thread *t, uint8_t priority)
 {
+    if (t->state == THREAD_BLOCKED_SEND) {
+        endpoint_requeue_sender(t, priority); /* send queues are in priority order */
+        return;
+    }
     bool queued = on_ready_queue(t);
     if (queued)
         ready_dequeue(t);

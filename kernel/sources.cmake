@@ -9,6 +9,8 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/fastpath.c
   ${CMAKE_SOURCE_DIR}/kernel/invariants.c
   ${CMAKE_SOURCE_DIR}/kernel/fault.c
+  ${CMAKE_SOURCE_DIR}/kernel/log.c
+  ${CMAKE_SOURCE_DIR}/kernel/debug.c
   ${CMAKE_SOURCE_DIR}/kernel/irq.c
   ${CMAKE_SOURCE_DIR}/kernel/irq_handler.c
   ${CMAKE_SOURCE_DIR}/kernel/ioport.c

@@ -1,49 +1,17 @@
 /*
- * Syscall dispatch. Each handler decodes and checks all of its arguments
- * before it acts, so a failing call has no side effects; errors come back as
- * -BK_ERR_* (see kernel/abi.toml).
+ * Syscall dispatch. The syscalls are few (kernel/abi.toml's syscall_rule):
+ * the IPC operations, yield and thread_exit. Each handler decodes and
+ * checks all of its arguments before it acts, so a failing call has no
+ * side effects; errors come back as -BK_ERR_* (see kernel/abi.toml).
  */
 #include <bulkhead/abi.h>
 
 #include "arch.h"
 #include "cnode.h"
-#include "invariants.h"
 #include "invoke.h"
 #include "ipc.h"
 #include "kernel.h"
 #include "thread.h"
-#include "vspace.h"
-
-static long sys_debug_putc(struct thread *t)
-{
-    kprintf("%c", (char)arch_syscall_arg(&t->regs, 0));
-    return 0;
-}
-
-static long sys_debug_write(struct thread *t)
-{
-    vaddr_t buf = arch_syscall_arg(&t->regs, 0);
-    unsigned long len = arch_syscall_arg(&t->regs, 1);
-    if (len > BK_DEBUG_WRITE_MAX)
-        return -BK_ERR_RANGE;
-    if (!vspace_user_range_ok(t->vspace, buf, len, VM_READ))
-        return -BK_ERR_INVALID_ADDRESS;
-    char chunk[64];
-    for (unsigned long done = 0; done < len;) {
-        size_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
-        vspace_copy_from_user(t->vspace, chunk, buf + done, n);
-        for (size_t i = 0; i < n; i++)
-            kprintf("%c", chunk[i]);
-        done += n;
-    }
-    return (long)len;
-}
-
-static long sys_debug_ticks(struct thread *t)
-{
-    (void)t;
-    return (long)kernel_ticks();
-}
 
 static long sys_thread_exit(struct thread *t)
 {
@@ -57,32 +25,13 @@ static long sys_thread_exit(struct thread *t)
     return 0;
 }
 
-static long sys_debug_cap_identify(struct thread *t)
-{
-    struct cte *slot;
-    struct lookup_fault fault;
-    uint64_t cptr = arch_syscall_arg(&t->regs, 0);
-    if (cspace_lookup_cap(&t->cspace_root.cap, cptr, &slot, &fault) != KERR_OK)
-        return 0;
-    return (long)(cap_type(&slot->cap) | cap_rights(&slot->cap) << 8);
-}
-
-/* A debug aid for tests: the number of broken kernel invariants. */
-static long sys_debug_check_invariants(struct thread *t)
-{
-    struct invariant_report report;
-    return (long)invariants_check(t, &report);
-}
-
 typedef long (*syscall_fn)(struct thread *t);
 
+/* The plain syscalls: those that act on the caller itself and move no
+ * message (kernel/abi.toml's syscall_rule). Everything else is a method of
+ * a capability, reached through the call syscall (invoke.c). */
 static const syscall_fn syscall_table[BK_SYS_COUNT] = {
-    [BK_SYS_DEBUG_PUTC] = sys_debug_putc,
-    [BK_SYS_DEBUG_WRITE] = sys_debug_write,
-    [BK_SYS_DEBUG_TICKS] = sys_debug_ticks,
     [BK_SYS_THREAD_EXIT] = sys_thread_exit,
-    [BK_SYS_DEBUG_CAP_IDENTIFY] = sys_debug_cap_identify,
-    [BK_SYS_DEBUG_CHECK_INVARIANTS] = sys_debug_check_invariants,
 };
 
 /* The IPC syscalls name a capability in argument 0: an endpoint, a

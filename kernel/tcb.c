@@ -1,7 +1,7 @@
 /*
  * TCB objects: a thread's configuration and life cycle, and the TCB
  * methods of kernel/abi.toml (configure, write_registers, resume, suspend,
- * set_priority, set_mc_priority).
+ * set_priority, set_mc_priority, set_counter_access, ...).
  *
  * Invariants (besides thread.h's): a thread can run only once configured
  * (vspace != NULL); no thread ever gets a priority or MCP above the MCP of
@@ -240,6 +240,18 @@ kerror_t tcb_invoke_unbind_notification(struct invocation *inv, struct kerror_in
         return KERR_ILLEGAL_OPERATION;
     t->bound_notification->bound_thread = NULL;
     t->bound_notification = NULL;
+    return KERR_OK;
+}
+
+/* The counters are a timer fine enough for cache side channels, so who
+ * holds a tenant's TCB caps may take them away (docs/objects.md, TCB). */
+kerror_t tcb_invoke_set_counter_access(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    uint64_t allow = inv->args[0];
+    if (allow > 1)
+        return KERR_INVALID_ARGUMENT;
+    arch_regs_set_counter_access(&invoked_thread(inv)->regs, allow == 1);
     return KERR_OK;
 }
 

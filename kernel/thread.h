@@ -66,15 +66,19 @@ struct thread {
     struct bk_ipc_buffer *ipc_buffer;
     uint64_t ipc_buffer_epoch;
     enum thread_state state;
-    uint8_t priority;
+    uint8_t priority;               /* 0..255: every value is a priority */
     uint8_t mcp;                    /* highest priority it may give any thread */
-    uint8_t timeslice;              /* ticks left in its slice */
+    uint8_t timeslice;              /* ticks left: THREAD_TIMESLICE_TICKS down to 0 */
     bool is_root;
     /* Ready queue links. */
     struct thread *ready_next, *ready_prev;
     /* Wait queue of the endpoint or notification in blocked_on. */
     void *blocked_on;
     struct thread *wait_next, *wait_prev;
+    /* BLOCKED_SEND, first or last of a run of equal-priority senders:
+     * the other end of the run (itself when alone); NULL otherwise
+     * (endpoint.c explains the runs). */
+    struct thread *run_end;
     uint64_t send_badge;            /* BLOCKED_SEND: badge of the cap it sent with */
     bool send_is_call;              /* BLOCKED_SEND: it made a Call */
     bool send_can_grant;            /* BLOCKED_SEND: its cap had the grant right */
@@ -114,7 +118,8 @@ void sched_make_runnable(struct thread *t);
 /* Takes `t` off the ready queue (if it is on it) and sets `state`. */
 void sched_set_blocked(struct thread *t, enum thread_state state);
 
-/* Changes t's priority, requeueing it if it is ready. */
+/* Changes t's priority, requeueing it if it is ready or queued to send
+ * (at the end of the senders of its new priority). */
 void sched_set_priority(struct thread *t, uint8_t priority);
 
 /* Puts the current thread at the tail of its ready queue (Yield). */

@@ -28,7 +28,7 @@ bool phys_is_ram(paddr_t pa);
  * freed or reused (a frame's memory is reused only after all its
  * mappings are gone). New mappings do not advance it; they change no
  * translation that existed. */
-extern uint64_t vspace_epoch;
+extern uint64_t vspace_epoch; /* at one per nanosecond, 584 years to a wrap */
 
 static inline void vspace_translations_changed(void)
 {

@@ -16,10 +16,15 @@
 
 #include "invoke.h"
 #include "kernel.h"
+#include "log.h"
 #include "thread.h"
 
 static struct vspace_object *asid_table[VSPACE_ASID_COUNT];
-/* How often each slot was handed out: the high bits of the next ASID. */
+/* How often each slot was handed out: the high bits of the next ASID.
+ * Only 4 bits (16 - VSPACE_ASID_INDEX_BITS), so a name comes back after
+ * its slot's 16th reuse; a stale frame or table cap that meets it removes
+ * only a mapping of its own frame or table at its own address (frame.c,
+ * page_table.c), so the wrap harms nobody. */
 static uint8_t asid_generation[VSPACE_ASID_COUNT];
 static unsigned next_asid_index = 1;
 
@@ -59,7 +64,8 @@ void vspace_object_init(const cap_t *cap, paddr_t pa)
               (unsigned long long)(pa + VSPACE_ROOT_OFFSET));
     vs->threads = NULL;
     vs->asid = asid_alloc(vs);
-    if (!vs->asid)
+    /* Anyone with an untyped can retype VSpaces by the hundred: limited. */
+    if (!vs->asid && log_may_print())
         kprintf("bulkhead: warning: all %u ASIDs in use: the new VSpace cannot map anything\n",
                 VSPACE_ASID_COUNT - 1);
 }

@@ -11,6 +11,7 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/base/format.c
   ${CMAKE_SOURCE_DIR}/libsys/src/base/decimal.c
   ${CMAKE_SOURCE_DIR}/libsys/src/base/printf.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/base/debug.c
   ${CMAKE_SOURCE_DIR}/libsys/src/base/assert.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/slots.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/alloc.c

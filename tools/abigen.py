@@ -28,6 +28,8 @@ def load(path):
     for key in ("abi", "arch", "errors", "syscalls", "constants", "structs"):
         if key not in abi:
             fail(f"{path}: missing section '{key}'")
+    if "syscall_rule" not in abi["abi"]:
+        fail(f"{path}: [abi] must state the syscall_rule (what may be a syscall)")
     numbers = [s["number"] for s in abi["syscalls"]]
     if len(numbers) != len(set(numbers)):
         fail("two syscalls share a number")
@@ -313,7 +315,8 @@ def gen_markdown(abi):
     for f in abi["msginfo"]:
         out.append(f"| {shift}-{shift + f['bits'] - 1} | `{f['name']}` | {f['doc']} |\n")
         shift += f["bits"]
-    out.append("\n## Syscalls\n\nA plain syscall returns a value `>= 0` on success and `-BK_ERR_*` on failure. "
+    out.append(f"\n## Syscalls\n\n**What may be a syscall.** {abi['abi']['syscall_rule']}\n\n")
+    out.append("A plain syscall returns a value `>= 0` on success and `-BK_ERR_*` on failure. "
                "An IPC syscall returns a message; a method invocation's reply carries the error code "
                "in its label (0: success), and the libsys stub returns it negated.\n\n"
                "| number | libsys stub | returns | description |\n|---|---|---|---|\n")

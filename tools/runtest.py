@@ -5,8 +5,10 @@
              --expect 'roottask: hello' --reject 'PANIC'
 
 Passes when QEMU ends within --timeout with the given kernel status, every
---expect regex matches the serial output, and no --reject regex does. On failure
-prints the command, the reason and the whole serial output.
+--expect regex matches the serial output, no --reject regex does, and each
+--at-most N REGEX matches at most N times (output that must stay bounded, such
+as rate-limited kernel messages). On failure prints the command, the reason and
+the whole serial output.
 """
 import argparse
 import pathlib
@@ -31,6 +33,7 @@ def parse_args():
     ap.add_argument("--status", required=True, choices=sorted(bkqemu.STATUS_NAMES.values()))
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--reject", action="append", default=[])
+    ap.add_argument("--at-most", nargs=2, action="append", default=[], metavar=("N", "REGEX"))
     ap.add_argument("--timeout", type=float, default=60)
     return ap.parse_args()
 
@@ -58,6 +61,10 @@ def main():
         m = re.search(pattern, output)
         if m:
             problems.append(f"rejected output found: /{pattern}/ matched {m.group(0)!r}")
+    for limit, pattern in a.at_most:
+        count = len(re.findall(pattern, output))
+        if count > int(limit):
+            problems.append(f"/{pattern}/ matched {count} times, at most {limit} allowed")
     if problems:
         print("---- serial output ----\n" + output + "---- end ----")
         for p in problems:

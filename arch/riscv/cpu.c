@@ -4,6 +4,7 @@
  */
 #include "cpu.h"
 
+#include "kernel.h"
 #include "port.h"
 #include "riscv.h"
 
@@ -16,6 +17,7 @@ _Static_assert(offsetof(struct riscv_cpu, scratch) == CPU_SCRATCH, "CPU_SCRATCH"
 _Static_assert(offsetof(struct riscv_cpu, user_vspace) == CPU_USER_VSPACE, "CPU_USER_VSPACE");
 _Static_assert(offsetof(struct riscv_cpu, satp) == CPU_SATP, "CPU_SATP");
 _Static_assert(offsetof(struct riscv_cpu, fpu_owner) == CPU_FPU_OWNER, "CPU_FPU_OWNER");
+_Static_assert(offsetof(struct riscv_cpu, counters_off) == CPU_COUNTERS_OFF, "CPU_COUNTERS_OFF");
 _Static_assert(offsetof(arch_vspace_t, asid_generation) == VS_ASID_GENERATION,
                "VS_ASID_GENERATION");
 _Static_assert(offsetof(arch_vspace_t, satp) == VS_SATP, "VS_SATP");
@@ -25,6 +27,7 @@ _Static_assert(offsetof(arch_regs_t, fpr) == REGS_FPR, "REGS_FPR");
 _Static_assert(offsetof(arch_regs_t, fcsr) == REGS_FCSR, "REGS_FCSR");
 _Static_assert(offsetof(arch_regs_t, fpu_fs) == REGS_FPU_FS, "REGS_FPU_FS");
 _Static_assert(offsetof(arch_regs_t, fpu_eager) == REGS_FPU_EAGER, "REGS_FPU_EAGER");
+_Static_assert(offsetof(arch_regs_t, counters_off) == REGS_COUNTERS_OFF, "REGS_COUNTERS_OFF");
 _Static_assert(offsetof(struct kernel_frame, sepc) == KFRAME_SEPC, "KFRAME_SEPC");
 _Static_assert(offsetof(struct kernel_frame, stval) == KFRAME_STVAL, "KFRAME_STVAL");
 _Static_assert(sizeof(struct kernel_frame) == KFRAME_SIZE && KFRAME_SIZE % 16 == 0,
@@ -45,6 +48,26 @@ BOOT_CODE void cpu_init_boot_hart(uint64_t hart_id)
     csr_write(sscratch, 0);
     csr_write(stvec, (uint64_t)riscv_trap_entry); /* MODE 0: direct */
     csr_write(sie, 0);
+}
+
+/* The counters U-mode may read are the kernel's policy, not what the
+ * firmware left (OpenSBI sets scounteren to 7): cycle, time and instret
+ * by default, never the hpmcounters; a thread denied them runs with the
+ * bits of its counters_off cleared (user.c, trap.S). A refused read is an
+ * illegal instruction, which goes to M-mode first (OpenSBI does not
+ * delegate illegal instructions, so that it can emulate CSRs): OpenSBI
+ * passes refused cycle and instret reads on to us, but answers time reads
+ * itself without looking at scounteren, so under OpenSBI a thread cannot
+ * be denied time. */
+BOOT_CODE void cpu_init_counters(void)
+{
+    uint64_t found = csr_read(scounteren);
+    csr_write(scounteren, SCOUNTEREN_USER);
+    this_cpu()->counters_off = 0;
+    kprintf("riscv64: counters: found scounteren 0x%lx; set 0x%lx (cycle, time, instret "
+            "readable in U-mode unless a thread is denied them, though M-mode firmware may "
+            "still answer time; no hpmcounters)\n",
+            found, (uint64_t)SCOUNTEREN_USER);
 }
 
 /* wfi wakes when an interrupt is pending and enabled in sie, even with

@@ -15,6 +15,7 @@
 #define CPU_USER_VSPACE 24 /* arch_vspace_t of user_regs' thread */
 #define CPU_SATP 32      /* what satp holds now */
 #define CPU_FPU_OWNER 40 /* arch_regs_t whose F/D state is live, or 0 */
+#define CPU_COUNTERS_OFF 72 /* scounteren bits cleared now (arch_regs_t's) */
 
 /* arch_vspace_t offsets (arch_types.h). */
 #define VS_ASID_GENERATION 8
@@ -26,6 +27,7 @@
 #define REGS_FCSR 520
 #define REGS_FPU_FS 528
 #define REGS_FPU_EAGER 536
+#define REGS_COUNTERS_OFF 544
 
 /* The frame trap.S pushes for a trap taken in kernel mode. */
 #define KFRAME_SEPC 256
@@ -47,6 +49,7 @@ struct riscv_cpu {
     uint64_t hart_id;
     uint64_t timer_interval;    /* timebase ticks per kernel tick, 0 = stopped */
     uint64_t timer_next;        /* time of the next tick */
+    uint64_t counters_off;      /* SCOUNTEREN_USER less scounteren (user.c) */
 };
 
 /* Registers saved by trap.S for a trap taken in kernel mode. */
@@ -64,6 +67,7 @@ static inline struct riscv_cpu *this_cpu(void)
 
 /* cpu.c */
 void cpu_init_boot_hart(uint64_t hart_id);
+void cpu_init_counters(void);
 
 /* trap.S */
 void riscv_trap_entry(void);

@@ -158,6 +158,7 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     plic_init();
     timer_init(boot_params.timer_hz);
     print_summary(hart_id, &platform);
+    cpu_init_counters();
     fpu_init();
     kernel_main(&boot_params);
 }

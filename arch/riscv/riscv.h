@@ -37,6 +37,15 @@
 #define SSTATUS_FS_CLEAN (2 << 13)
 #define SSTATUS_FS_DIRTY (3 << 13)
 
+/* scounteren (Privileged 4.1.5): a clear bit makes U-mode reads of that
+ * counter (cycle, time, instret, hpmcounter3..31) illegal instructions,
+ * whatever M-mode's mcounteren allows. The kernel allows the first three
+ * (SCOUNTEREN_USER) and never the performance-monitoring ones. */
+#define SCOUNTEREN_CY (1 << 0)
+#define SCOUNTEREN_TM (1 << 1)
+#define SCOUNTEREN_IR (1 << 2)
+#define SCOUNTEREN_USER (SCOUNTEREN_CY | SCOUNTEREN_TM | SCOUNTEREN_IR)
+
 /* sie / sip bits (Privileged 4.1.3) */
 #define SIE_SSIE (1 << 1)
 #define SIE_STIE (1 << 5)

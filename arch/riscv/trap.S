@@ -233,7 +233,11 @@ riscv_return_to_user:
  * way out, in assembly so that it needs no stack frame: nothing of `from`
  * stays in the CPU (its registers were saved on entry).
  *
- * The FPU first, by fpu.c's rules. When the hart's FPU owner is neither
+ * The counters first: scounteren is written only when `to` runs with other
+ * ones than the hart has now (TCB: SetCounterAccess; user.c); 3
+ * instructions otherwise.
+ *
+ * Then the FPU, by fpu.c's rules. When the hart's FPU owner is neither
  * thread, sstatus.FS is Off (from ran with it Off) and stays Off for `to`:
  * 3 instructions, one of them paid for by resuming through a1 (no mv a0,
  * a1). When `to` is the owner it gets its recorded FS back. When `from`
@@ -287,6 +291,16 @@ riscv_return_to_user:
     sd      a1, CPU_FPU_OWNER(tp)
     j       .Lfast_space
 
+    /* scounteren = the kernel's counters less those `to` runs without
+     * (t0), as user.c's counters_switch() writes it. */
+.Lfast_counters:
+    li      t1, SCOUNTEREN_USER
+    not     t2, t0
+    and     t1, t1, t2
+    csrw    scounteren, t1
+    sd      t0, CPU_COUNTERS_OFF(tp)
+    j       .Lfast_fpu
+
 .Lfast_new_space:
     ld      t2, VS_ASID_GENERATION(a2)
     ld      t3, asid_live_generation
@@ -298,6 +312,10 @@ riscv_return_to_user:
 
     .globl arch_fastpath_switch
 arch_fastpath_switch:
+    ld      t0, REGS_COUNTERS_OFF(a1)
+    ld      t1, CPU_COUNTERS_OFF(tp)
+    bne     t0, t1, .Lfast_counters
+.Lfast_fpu:
     ld      t0, CPU_FPU_OWNER(tp)
     beq     t0, a0, .Lfast_from_fpu_owner
     beq     t0, a1, .Lfast_to_fpu_owner

@@ -1,8 +1,9 @@
 /*
  * User threads: the register state (arch_regs_t), syscall argument
- * decoding and the switch to user mode. Syscall convention (kernel/abi.toml,
- * arch.riscv64): number in a7, arguments in a0..a5, result in a0. The F/D
- * state in arch_regs_t is fpu.c's.
+ * decoding and the switch to user mode, with the counters the thread may
+ * read (scounteren). Syscall convention (kernel/abi.toml, arch.riscv64):
+ * number in a7, arguments in a0..a5, result in a0. The F/D state in
+ * arch_regs_t is fpu.c's.
  */
 #include "port.h"
 
@@ -18,8 +19,10 @@
  * FP instruction. Its old state may still be live in the hart: dropped. */
 void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
 {
+    uint64_t counters_off = regs->counters_off; /* a policy, not a register */
     fpu_forget(regs);
     memset(regs, 0, sizeof(*regs));
+    regs->counters_off = counters_off;
     regs->pc = entry;
     regs->gpr[REG_SP] = sp;
     regs->gpr[REG_A0] = arg;
@@ -74,17 +77,39 @@ void arch_regs_print(const arch_regs_t *regs)
     riscv_print_gprs(regs->gpr);
 }
 
+/* ---- Counters in U-mode ---------------------------------------------------
+ * A U-mode read of cycle, time or instret whose scounteren bit is clear is
+ * an illegal instruction (Privileged 4.1.5), which reaches the thread's
+ * fault handler like any other. The bits are cleared only while a thread
+ * that is denied the counters runs; scounteren is written only when that
+ * changes from one thread to the next (here, and in trap.S's
+ * arch_fastpath_switch). */
+
+void arch_regs_set_counter_access(arch_regs_t *regs, bool allow)
+{
+    regs->counters_off = allow ? 0 : SCOUNTEREN_USER;
+}
+
+static void counters_switch(struct riscv_cpu *cpu, const arch_regs_t *regs)
+{
+    csr_write(scounteren, SCOUNTEREN_USER & ~regs->counters_off);
+    cpu->counters_off = regs->counters_off;
+}
+
 /* sret goes to U-mode (SPP = 0) with interrupts enabled there (SPIE = 1;
  * in U-mode S-level interrupts are taken whatever SIE says). FS is the
  * thread's (fpu.c): Off, so FP instructions trap, unless it owns the FPU.
  * VS = Off makes vector instructions trap, as no vector state is switched
  * (Privileged 3.1.6.6). SUM stays clear so kernel code can never touch
- * user pages directly. */
+ * user pages directly. scounteren is the thread's: one compare while the
+ * hart has its setting already. */
 void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 {
     struct riscv_cpu *cpu = this_cpu();
     if (cpu->satp != vs->satp) /* equal: satp holds vs already (asid.c) */
         asid_activate(cpu, vs);
+    if (regs->counters_off != cpu->counters_off)
+        counters_switch(cpu, regs);
     uint64_t fs = fpu_user_fs(cpu, regs);
     cpu->user_regs = regs;
     cpu->user_vspace = vs;
@@ -97,7 +122,7 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
  * ASID of the current generation: what arch_user_enter() does without
  * the sstatus writes. The trap from U-mode left SPP = 0 and SPIE = 1 (SIE
  * was set in U-mode), nothing changes SUM or VS, and trap.S has set FS
- * for `to` already. */
+ * and scounteren for `to` already. */
 void riscv_fastpath_new_asid(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     (void)from;

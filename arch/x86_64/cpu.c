@@ -2,7 +2,8 @@
  * The CPU itself: feature detection (CPUID), the per-CPU structure, GDT,
  * TSS and IDT, the syscall MSRs, and the CR4 protection features (global
  * pages, SMEP, SMAP, PCID, FSGSBASE, UMIP) switched on when present (the
- * FPU's own CR0/CR4/XCR0 bits are set by fpu.c).
+ * FPU's own CR0/CR4/XCR0 bits are set by fpu.c), and the CR4 bits that
+ * decide which counters user code reads (TSD, PCE).
  */
 #include "x86.h"
 
@@ -22,6 +23,9 @@ struct idt_gate {
 } PACKED;
 
 static struct idt_gate idt[IDT_ENTRIES] __attribute__((aligned(16)));
+
+/* CR4.TSD and CR4.PCE as the firmware left them, for the boot log. */
+static uint64_t counters_cr4_found;
 
 struct descriptor_ptr {
     uint16_t limit;
@@ -89,6 +93,9 @@ BOOT_CODE void x86_cpu_describe(void)
             kprintf(" %s", list[i].name);
     kprintf("\n");
     x86_fpu_describe();
+    kprintf("x86_64: counters: found CR4.TSD %d PCE %d; set TSD 0 (rdtsc, rdtscp readable in "
+            "user mode unless a thread is denied them) and PCE 0 (rdpmc faults)\n",
+            (counters_cr4_found & CR4_TSD) != 0, (counters_cr4_found & CR4_PCE) != 0);
 }
 
 /* ---- GDT and TSS --------------------------------------------------------- */
@@ -248,6 +255,13 @@ BOOT_CODE void x86_cpu_enable_features(void)
         cr4 |= CR4_UMIP; /* sgdt, sidt, smsw, str... fault in user mode */
     if (f->pcid)
         cr4 |= CR4_PCIDE; /* legal only while CR3[11:0] = 0 (SDM 4.10.1) */
+    /* The counters user code may read are the kernel's policy, whatever
+     * the firmware left: TSD clear lets rdtsc and rdtscp run in user mode
+     * (user.c sets it while a thread that is denied them runs, matching
+     * x86_cpu0.counters_off = 0 here); PCE clear makes rdpmc fault there
+     * (SDM vol. 3A, 2.5; vol. 2B, RDPMC). */
+    counters_cr4_found = cr4 & (CR4_TSD | CR4_PCE);
+    cr4 &= ~(uint64_t)(CR4_TSD | CR4_PCE);
     write_cr4(cr4);
     x86_fpu_init(); /* x87, SSE, XSAVE and AVX for user threads */
 }

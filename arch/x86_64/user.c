@@ -1,7 +1,8 @@
 /*
  * User threads' register state (arch_regs_*), syscall argument decoding and
  * the way into user mode (arch_user_enter), including the FS/GS base
- * registers, which live in MSRs rather than in the trap frame.
+ * registers, which live in MSRs rather than in the trap frame, and the
+ * thread's access to the time-stamp counter (CR4.TSD).
  *
  * Syscall ABI (kernel/abi.toml): number in rax, arguments in rdi, rsi,
  * rdx, r10, r8, r9, result in rax; the syscall instruction clobbers rcx
@@ -15,6 +16,7 @@
  * dropped first. */
 void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
 {
+    uint64_t counters_off = regs->counters_off; /* a policy, not a register */
     arch_regs_release(regs);
     *regs = (arch_regs_t){
         .rip = entry,
@@ -24,6 +26,7 @@ void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
         .cs = USER_CS,
         .ss = USER_SS,
         .vector = ENTRY_NONE, /* iretq: all registers as set here */
+        .counters_off = counters_off,
     };
 }
 
@@ -118,6 +121,35 @@ static inline void load_user_bases(struct x86_cpu *cpu, arch_regs_t *regs)
         load_user_base(MSR_KERNEL_GS_BASE, &regs->gs_base, &cpu->hw_gs_base);
 }
 
+/* ---- The time-stamp counter in user mode -----------------------------------
+ * With CR4.TSD set, rdtsc and rdtscp raise #GP(0) outside ring 0 (Intel
+ * SDM vol. 3A, 2.5 "Control Registers"; vol. 2B, RDTSC and RDTSCP), which
+ * reaches the thread's fault handler as a protection fault. TSD is set
+ * only while a thread that is denied the counter runs, and CR4 is written
+ * only when that changes from one thread to the next. rdpmc always faults
+ * (CR4.PCE stays clear, cpu.c); rdpid reads IA32_TSC_AUX, not a clock. */
+
+void arch_regs_set_counter_access(arch_regs_t *regs, bool allow)
+{
+    regs->counters_off = allow ? 0 : CR4_TSD;
+}
+
+/* Changing TSD alone flushes no TLB entries (SDM vol. 3A, 4.10.4.1 lists
+ * the CR4 bits whose change does). Rare: kept out of line. */
+static __attribute__((noinline)) void counters_switch(struct x86_cpu *cpu,
+                                                      const arch_regs_t *regs)
+{
+    write_cr4((read_cr4() & ~(uint64_t)CR4_TSD) | regs->counters_off);
+    cpu->counters_off = regs->counters_off;
+}
+
+/* On every way to user mode: one compare while the policy stays. */
+static inline void counters_prepare_exit(struct x86_cpu *cpu, const arch_regs_t *regs)
+{
+    if (regs->counters_off != cpu->counters_off)
+        counters_switch(cpu, regs);
+}
+
 /* ---- Entering user mode -------------------------------------------------- */
 
 /* A thread whose rip is not a user address would fault in the kernel on
@@ -158,6 +190,7 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
      * these selectors iretq (sysretq loads fixed ones). */
     regs->rflags = (regs->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
     load_user_bases(cpu, regs);
+    counters_prepare_exit(cpu, regs);
     x86_fpu_prepare_exit(cpu, regs);
     if (regs->vector == ENTRY_SYSCALL)
         x86_return_sysret(regs);
@@ -179,7 +212,8 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 }
 
 /* The fast path's exit when anything is unusual: FS/GS bases to load, a
- * frame to leave by iretq or with a bad rip, FPU state to switch. */
+ * frame to leave by iretq or with a bad rip, FPU state to switch, CR4.TSD
+ * to change. */
 static NORETURN void fastpath_switch_general(struct x86_cpu *cpu, arch_regs_t *to,
                                             arch_vspace_t *vs)
 {
@@ -256,13 +290,16 @@ static inline __attribute__((always_inline)) void fastpath_load_fs_base(struct x
  * selectors do not matter to sysretq. A syscall at the very top of the
  * user half leaves a rip that sysretq cannot take: that one is checked.
  * So is the FPU (x86_fpu_prepare_exit()): one compare while neither
- * thread uses it, or while `to` owns it. */
+ * thread uses it, or while `to` owns it. A `to` with another counter
+ * policy than the CPU's (counters_prepare_exit()) takes the general exit:
+ * one compare while the policy stays, as it does between threads that
+ * all keep the default. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     save_user_bases(cpu, from);
     if (to->gs_base != cpu->hw_gs_base || to->vector != ENTRY_SYSCALL ||
-        to->rip >= ARCH_USER_VADDR_MAX)
+        to->rip >= ARCH_USER_VADDR_MAX || to->counters_off != cpu->counters_off)
         fastpath_switch_general(cpu, to, vs);
     if (to->fs_base != cpu->hw_fs_base)
         fastpath_load_fs_base(cpu, to);

@@ -61,6 +61,7 @@ struct x86_cpu {
     uint64_t cr3;           /* CR3 without the PCID and no-flush bits */
     uint64_t hw_fs_base;    /* user FS base currently in the MSR */
     uint64_t hw_gs_base;    /* user GS base currently in KERNEL_GS_BASE */
+    uint64_t counters_off;  /* CR4.TSD as it is now (arch_regs_t.counters_off) */
     /* Lazy FPU switching (fpu.c). fpu_owner: the thread whose FPU state
      * the registers hold (its saved copy may be stale), or NULL.
      * fpu_enabled: fpu_owner while CR0.TS is clear, NULL while TS is set;

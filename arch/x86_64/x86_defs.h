@@ -123,8 +123,10 @@
 #define CR0_WP (1 << 16) /* supervisor writes honour read-only pages */
 #define CR0_PG 0x80000000
 
+#define CR4_TSD (1 << 2) /* rdtsc and rdtscp raise #GP outside ring 0 */
 #define CR4_PAE (1 << 5)
 #define CR4_PGE (1 << 7)
+#define CR4_PCE (1 << 8) /* rdpmc allowed outside ring 0; kept clear */
 #define CR4_OSFXSR (1 << 9)      /* FXSAVE/FXRSTOR save SSE state; SSE allowed */
 #define CR4_OSXMMEXCPT (1 << 10) /* unmasked SSE exceptions raise #XM, not #UD */
 #define CR4_UMIP (1 << 11)

@@ -35,6 +35,8 @@ BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vsp
     cnode_boot_install(&root_slots[BK_CAP_IOPORT_CONTROL],
                        cap_make_object(CAP_IOPORT_CONTROL, NULL, CAP_RIGHTS_ALL));
 #endif
+    /* The one Debug cap: the root task decides who else may use the console. */
+    cnode_boot_install(&root_slots[BK_CAP_DEBUG], cap_make_object(CAP_DEBUG, NULL, CAP_RIGHTS_ALL));
     struct kerror_info info;
     if (cnode_copy(&root_slots[BK_CAP_ROOT_CNODE], &t->cspace_root, CAP_RIGHTS_ALL, &info) !=
         KERR_OK)

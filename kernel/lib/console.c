@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "kernel.h"
 #include "lib/format.h"
+#include "log.h"
 
 static void console_sink(char c, void *ctx)
 {
@@ -41,6 +42,7 @@ void kernel_shutdown(int status, const char *why)
 {
     static const char *const names[] = { "pass", "fail", "user fault", "panic" };
     const char *name = (status >= 0 && status < (int)ARRAY_SIZE(names)) ? names[status] : "?";
+    log_print_suppressed(); /* a run's log never hides that messages were dropped */
     kprintf("bulkhead: shutdown: %s (status %d: %s)\n", why, status, name);
     arch_shutdown(status);
 }

@@ -77,21 +77,26 @@ static void check_capabilities(const struct bk_bootinfo *bi)
     expect(r == 0, "Untyped: Retype made an endpoint");
     r = sys_cnode_copy(BK_CAP_ROOT_CNODE, slot + 1, BK_WORD_BITS, BK_CAP_ROOT_CNODE, slot,
                        BK_WORD_BITS, BK_RIGHT_WRITE);
-    expect(r == 0 && (sys_debug_cap_identify(slot + 1) & 0xff) == BK_OBJ_ENDPOINT,
+    expect(r == 0 && (debug_cap_identify(slot + 1) & 0xff) == BK_OBJ_ENDPOINT,
            "CNode: Copy made a send-only copy");
     r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, ut, BK_WORD_BITS);
-    expect(r == 0 && sys_debug_cap_identify(slot) == 0 && sys_debug_cap_identify(slot + 1) == 0,
+    expect(r == 0 && debug_cap_identify(slot) == 0 && debug_cap_identify(slot + 1) == 0,
            "CNode: Revoke of the untyped removed both");
 }
 
 static void check_syscall_errors(void)
 {
-    long r = sys_debug_write((const char *)0x1000, 16);
-    expect(r == -BK_ERR_INVALID_ADDRESS, "debug_write of an unmapped buffer fails with INVALID_ADDRESS");
-    r = sys_debug_write((const char *)0xffffffff80000000ull, 16);
-    expect(r == -BK_ERR_INVALID_ADDRESS, "debug_write of a kernel address fails with INVALID_ADDRESS");
-    r = sys_debug_write("x", BK_DEBUG_WRITE_MAX + 1);
-    expect(r == -BK_ERR_RANGE, "debug_write longer than BK_DEBUG_WRITE_MAX fails with RANGE");
+    uint64_t n;
+    expect(debug_cap_identify(BK_CAP_DEBUG) == (BK_OBJ_DEBUG | BK_RIGHTS_ALL << 8),
+           "the Debug cap is in slot BK_CAP_DEBUG");
+    long r = sys_debug_write(BK_CAP_DEBUG, 0x1000, 16, &n);
+    expect(r == -BK_ERR_INVALID_ADDRESS, "Debug: Write of an unmapped buffer fails with INVALID_ADDRESS");
+    r = sys_debug_write(BK_CAP_DEBUG, 0xffffffff80000000ull, 16, &n);
+    expect(r == -BK_ERR_INVALID_ADDRESS, "Debug: Write of a kernel address fails with INVALID_ADDRESS");
+    r = sys_debug_write(BK_CAP_DEBUG, (uint64_t)(uintptr_t)"x", BK_DEBUG_WRITE_MAX + 1, &n);
+    expect(r == -BK_ERR_RANGE, "Debug: Write longer than BK_DEBUG_WRITE_MAX fails with RANGE");
+    r = bk_syscall_raw(2, (uint64_t)(uintptr_t)"x", 1, 0, 0, 0, 0);
+    expect(r == -BK_ERR_INVALID_SYSCALL, "the retired debug_write syscall (2) is gone");
     r = bk_syscall_raw(0x7fff, 1, 2, 3, 4, 5, 6);
     expect(r == -BK_ERR_INVALID_SYSCALL, "an unknown syscall number fails with INVALID_SYSCALL");
     debug_printf("roottask: (error name for %ld is %s)\n", r, bk_error_name(r));
@@ -101,11 +106,11 @@ static void check_syscall_errors(void)
  * interrupts reach the kernel while user code runs and that it returns. */
 static void check_timer(void)
 {
-    long start = sys_debug_ticks();
-    long now = start;
+    uint64_t start = debug_ticks();
+    uint64_t now = start;
     for (unsigned long spins = 0; spins < 200000000ul && now < start + 3; spins++) {
         if ((spins & 0xfff) == 0)
-            now = sys_debug_ticks();
+            now = debug_ticks();
     }
     expect(now >= start + 3, "timer ticks advance while user code runs");
 }

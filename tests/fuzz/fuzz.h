@@ -1,14 +1,15 @@
 /*
  * The robustness test (issue 3): a root task that issues random syscalls
  * with random arguments and capability addresses for a bounded time while
- * the kernel checks its invariants (debug_check_invariants).
+ * the kernel checks its invariants (Debug: CheckInvariants).
  *
  * The fuzzer keeps itself alive with three rules, so that whatever goes
  * wrong is the kernel's doing:
  *  - protected slots (guard.c): the caps it needs to run (its TCB, CNode,
- *    VSpace, the untyped it carves from, the echo endpoint) are never
- *    deleted, moved, revoked, or (TCB and CNode) copied, and its own TCB
- *    only takes methods that cannot take its CSpace or address space away;
+ *    VSpace, the untyped it carves from, the echo endpoint, the Debug cap
+ *    it prints and checks through) are never deleted, moved, revoked, or
+ *    (TCB and CNode) copied, and its own TCB only takes methods that
+ *    cannot take its CSpace or address space away;
  *  - the root never blocks for good: it receives only with NBRecv, and
  *    sends or calls blocking only to the echo endpoint, which a thread
  *    nobody else can reach always answers (threads.c);
@@ -36,7 +37,7 @@ struct fuzz {
     uint64_t max_ops;      /* operations to make (bulkhead.fuzzops=N) */
     uint64_t ops;          /* syscalls issued as fuzz operations */
     uint64_t skipped;      /* operations the guard refused */
-    uint64_t violations;   /* reported by debug_check_invariants */
+    uint64_t violations;   /* reported by Debug: CheckInvariants */
     uint64_t checks;
     uint64_t trace_from;   /* print each operation from this one on (bulkhead.fuzztrace=N) */
     uint32_t method_ok[64];     /* by label: Calls the kernel carried out */

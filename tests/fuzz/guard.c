@@ -72,14 +72,15 @@ static int boot_untyped(const struct fuzz *f, uint64_t slot)
     return 0;
 }
 
-/* The caps the fuzzer runs on: never deleted, moved or revoked. The fuzz
- * untyped and the boot untypeds other than the pool may be revoked (that
- * is how fz_reset() takes everything back), but stay where they are: a
- * deleted boot untyped would leave its objects where no revoke reaches. */
+/* The caps the fuzzer runs on (the Debug cap too: its console and its
+ * invariant checks): never deleted, moved or revoked. The fuzz untyped and
+ * the boot untypeds other than the pool may be revoked (that is how
+ * fz_reset() takes everything back), but stay where they are: a deleted
+ * boot untyped would leave its objects where no revoke reaches. */
 static int kept(const struct fuzz *f, uint64_t slot, int revoke)
 {
     return slot == BK_CAP_ROOT_TCB || slot == BK_CAP_ROOT_CNODE || slot == BK_CAP_ROOT_VSPACE ||
-           slot == f->pool || slot == f->echo ||
+           slot == BK_CAP_DEBUG || slot == f->pool || slot == f->echo ||
            (!revoke && (slot == f->untyped || boot_untyped(f, slot)));
 }
 
@@ -113,6 +114,11 @@ static int vetted_on_own(uint64_t label, const uint64_t *args)
     case BK_LABEL_CNODE_MOVE:
     case BK_LABEL_CNODE_MUTATE:
     case BK_LABEL_UNTYPED_RETYPE:
+    case BK_LABEL_DEBUG_PUT_CHAR:      /* output tamed: tame_debug_output() */
+    case BK_LABEL_DEBUG_WRITE:
+    case BK_LABEL_DEBUG_TICKS:
+    case BK_LABEL_DEBUG_CAP_IDENTIFY:
+    case BK_LABEL_DEBUG_CHECK_INVARIANTS:
         return 1;
     case BK_LABEL_TCB_SET_FAULT_ENDPOINT:
         /* With a fault endpoint, our own failed lookups would become
@@ -189,6 +195,22 @@ static void clamp_retype(uint64_t *a)
         a[6] = bytes >= RETYPE_ZERO_LIMIT ? 1 : RETYPE_ZERO_LIMIT / bytes;
 }
 
+/* Debug: PutChar and Write print dots, or read an address that holds
+ * nothing of ours (a faulting one, refused): our own memory would fill the
+ * log with binary. */
+static void tame_debug_output(struct fuzz *f, uint64_t label, uint64_t *a)
+{
+    static const char dots[16] = "................";
+    if (label == BK_LABEL_DEBUG_PUT_CHAR) {
+        a[0] = (a[0] & ~0xffull) | '.';
+    } else if (fz_chance(f, 50)) {
+        a[0] = (uint64_t)(uintptr_t)dots;
+        a[1] = fz_below(f, sizeof(dots) + 1);
+    } else if (!fz_pc_faults(a[0])) {
+        a[0] = 0x1000;
+    }
+}
+
 /* A thread may start only in the helper loop on the stack just handed out,
  * or at an address that faults: never in the fuzzer's own code. */
 static void check_thread_start(struct fuzz *f, uint64_t *a)
@@ -232,6 +254,10 @@ int fz_invocation_ok(struct fuzz *f, uint64_t service, unsigned type, uint64_t l
         return 1;
     case BK_LABEL_TCB_WRITE_REGISTERS:
         check_thread_start(f, args);
+        return 1;
+    case BK_LABEL_DEBUG_PUT_CHAR:
+    case BK_LABEL_DEBUG_WRITE:
+        tame_debug_output(f, label, args);
         return 1;
     default:
         return 1;

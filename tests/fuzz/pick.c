@@ -5,7 +5,7 @@
  * something, so most methods reach live objects rather than failing lookup.
  *
  * The fuzzer remembers the type of each window slot (refreshed with
- * debug_cap_identify), so it can ask for "a slot with an endpoint".
+ * Debug: CapIdentify), so it can ask for "a slot with an endpoint".
  */
 #include "fuzz.h"
 
@@ -74,7 +74,7 @@ uint64_t fz_window_slot(struct fuzz *f)
 static uint64_t known_slot(struct fuzz *f)
 {
     static const uint64_t fixed[] = { BK_CAP_ROOT_TCB, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE,
-                                      BK_CAP_IRQ_CONTROL, BK_CAP_IOPORT_CONTROL };
+                                      BK_CAP_IRQ_CONTROL, BK_CAP_IOPORT_CONTROL, BK_CAP_DEBUG };
     switch (fz_below(f, 4)) {
     case 0:
         return fixed[fz_below(f, sizeof(fixed) / sizeof(fixed[0]))];
@@ -126,7 +126,7 @@ uint64_t fz_cptr_of(struct fuzz *f, unsigned type)
 
 unsigned fz_type(uint64_t cptr)
 {
-    return (unsigned)(sys_debug_cap_identify(cptr) & 0xff);
+    return (unsigned)(debug_cap_identify(cptr) & 0xff);
 }
 
 void fz_note(struct fuzz *f, uint64_t slot)

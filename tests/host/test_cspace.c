@@ -542,6 +542,53 @@ static void test_mutate_rules(void)
     CHECK_EQ(cnode_mutate(&s[7], &s[9], 0, &info), KERR_ILLEGAL_OPERATION);
     CHECK_EQ(cnode_mutate(&s[8], &s[9], 0, &info), KERR_ILLEGAL_OPERATION);
     CHECK(!cap_is_null(&s[7].cap) && !cap_is_null(&s[8].cap) && cap_is_null(&s[9].cap));
+
+    /* A badge above existing copies would leave them unbadged below it;
+     * without a badge, the same cap moves. */
+    CHECK_EQ(cnode_copy(&s[0], &s[10], CAP_RIGHTS_ALL, &info), KERR_OK);
+    CHECK_EQ(cnode_copy(&s[10], &s[11], CAP_RIGHTS_ALL, &info), KERR_OK);
+    before = s[10];
+    CHECK_EQ(cnode_mutate(&s[10], &s[12], 3, &info), KERR_REVOKE_FIRST);
+    CHECK(memcmp(&s[10], &before, sizeof(before)) == 0 && cap_is_null(&s[12].cap));
+    CHECK_EQ(cnode_mutate(&s[10], &s[12], 0, &info), KERR_OK);
+    CHECK(cte_parent(&s[11]) == &s[12]);
+    world_free(&w);
+}
+
+/* How often the endpoint's badge hook ran, and with which badge
+ * (fake_hooks.c records them). */
+extern uint64_t fake_badges_retired, fake_last_badge_retired;
+
+/* The badge hook runs when the last cap of a badge family goes (the caps
+ * copied from one Mint) and the endpoint lives on; not for copies with
+ * relatives left, not for unbadged caps, not for the final cap. */
+static void test_badge_family_end(void)
+{
+    struct world w;
+    world_init(&w, 16, 4);
+    struct cte *s = root_slot(&w, 0);
+    struct kerror_info info = { 0 };
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    fake_badges_retired = 0;
+    CHECK_EQ(cnode_mint(&s[0], &s[1], CAP_RIGHTS_ALL, 7, &info), KERR_OK); /* master */
+    CHECK_EQ(cnode_copy(&s[1], &s[2], CAP_RIGHTS_ALL, &info), KERR_OK);
+    CHECK_EQ(cnode_copy(&s[2], &s[3], CAP_RIGHTS_ALL, &info), KERR_OK);
+    CHECK_EQ(cnode_copy(&s[0], &s[4], CAP_RIGHTS_ALL, &info), KERR_OK);   /* unbadged */
+    CHECK_EQ(cnode_mint(&s[4], &s[5], CAP_RIGHTS_ALL, 8, &info), KERR_OK);
+    cnode_delete(&s[2]); /* its copy moves up to the master */
+    cnode_delete(&s[1]); /* the copy is left, now under s[0] */
+    cnode_delete(&s[4]); /* unbadged */
+    CHECK_EQ(fake_badges_retired, 0);
+    cnode_delete(&s[3]); /* the last cap with badge 7 */
+    CHECK_EQ(fake_badges_retired, 1);
+    CHECK_EQ(fake_last_badge_retired, 7);
+    cnode_revoke(&s[0]); /* deletes s[5], the last with badge 8 */
+    CHECK_EQ(fake_badges_retired, 2);
+    CHECK_EQ(fake_last_badge_retired, 8);
+    CHECK_EQ(cnode_mint(&s[0], &s[6], CAP_RIGHTS_ALL, 9, &info), KERR_OK);
+    cnode_delete(&s[0]);
+    cnode_delete(&s[6]); /* the final cap: the endpoint is destroyed instead */
+    CHECK_EQ(fake_badges_retired, 2);
     world_free(&w);
 }
 
@@ -571,4 +618,4 @@ TEST_MAIN(TEST(test_lookup_one_level), TEST(test_lookup_two_levels_with_guards),
           TEST(test_copy_of_untyped), TEST(test_mint_badge_rules), TEST(test_mint_cnode_guard),
           TEST(test_cnode_flat_bit),
           TEST(test_move_carries_tree_position), TEST(test_move_errors_change_nothing),
-          TEST(test_mutate_rules), TEST(test_slot_range))
+          TEST(test_mutate_rules), TEST(test_badge_family_end), TEST(test_slot_range))

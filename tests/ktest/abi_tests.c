@@ -78,7 +78,7 @@ static int test_identify_reports_type_and_rights(struct ktest_env *env)
     KT_CHECK(kt_rights(BK_CAP_ROOT_CNODE) == BK_RIGHTS_ALL);
     KT_CHECK(kt_type(env->untyped) == BK_OBJ_UNTYPED);
     KT_CHECK(kt_type(BK_CAP_NULL) == 0);
-    KT_CHECK(sys_debug_cap_identify(~0ull) == 0);
+    KT_CHECK(debug_cap_identify(~0ull) == 0);
     return 0;
 }
 
@@ -86,6 +86,10 @@ static int test_unknown_syscall(struct ktest_env *env)
 {
     (void)env;
     KT_CHECK(bk_syscall_raw(7, 0, 0, 0, 0, 0, 0) == -BK_ERR_INVALID_SYSCALL);
+    /* The retired debug syscalls (now Debug methods) stay unknown. */
+    static const unsigned long retired[] = { 1, 2, 3, 5, 6 };
+    for (unsigned i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
+        KT_CHECK(bk_syscall_raw(retired[i], 0, 0, 0, 0, 0, 0) == -BK_ERR_INVALID_SYSCALL);
     KT_CHECK(bk_syscall_raw(~0ul, 0, 0, 0, 0, 0, 0) == -BK_ERR_INVALID_SYSCALL);
     return 0;
 }
@@ -121,7 +125,7 @@ const struct ktest abi_tests[] = {
       test_truncated_message },
     { "abi: message words beyond the registers come from the IPC buffer",
       test_arguments_beyond_registers_come_from_ipc_buffer },
-    { "abi: debug_cap_identify reports type and rights", test_identify_reports_type_and_rights },
+    { "abi: Debug: CapIdentify reports type and rights", test_identify_reports_type_and_rights },
     { "abi: unknown syscall numbers fail with INVALID_SYSCALL", test_unknown_syscall },
 };
 const unsigned abi_test_count = sizeof(abi_tests) / sizeof(abi_tests[0]);

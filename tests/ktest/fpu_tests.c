@@ -1,14 +1,17 @@
 /*
  * FPU and vector state per thread: every thread sees only its own
- * floating-point registers across switches, a new thread (even one made
- * in the memory of a deleted thread whose state was still live in the CPU)
- * starts from the ABI's initial state, a computation preempted by the timer
- * many times ends bit for bit as if it ran alone, and the registers are
- * readable and writable through the TCB.
+ * floating-point registers across switches, within an address space and
+ * between two (fpu_child.c); a new thread (even one made in the memory of
+ * a deleted thread whose state was still live in the CPU) starts from the
+ * ABI's initial state; a computation preempted by the timer many times
+ * ends bit for bit as if it ran alone; and the registers are readable and
+ * writable through the TCB.
  *
  * The fill and read-back of the registers are in assembly
  * (tests/ktest/arch/<arch>/fpu_regs.S, see fpu_arch.h): compiled C may use
- * the FPU registers itself, so no C runs between them.
+ * the FPU registers itself, so no C runs between them. For the same
+ * reason the thread that deletes a thread whose state is live, and starts
+ * the next one, runs assembly too (kt_nofpu_calls_entry).
  */
 #include "fpu_arch.h"
 #include "ktest.h"
@@ -38,37 +41,6 @@ static long start(uint64_t tcb, unsigned i, void (*fn)(uint64_t), uint64_t arg, 
     return bk_thread_start(tcb, ROOT, BK_CAP_ROOT_VSPACE, fn, arg, stacks[i], STACK_SIZE, 0, prio);
 }
 
-/* Counts the registers in `regs` that differ from the pattern of `seed`
- * (registers the pattern does not cover are not compared) and prints the
- * first few. */
-static unsigned pattern_mismatches(const volatile uint64_t *regs, uint64_t seed, const char *who)
-{
-    unsigned bad = 0;
-    for (unsigned i = 0; i < BK_FPU_REG_COUNT; i++) {
-        uint64_t want;
-        if (!kt_fpu_pattern(seed, i, &want) || regs[i] == want)
-            continue;
-        if (bad++ < 4)
-            debug_printf("    %s: fpu register %u is %llx, expected %llx\n", who, i,
-                         (unsigned long long)regs[i], (unsigned long long)want);
-    }
-    return bad;
-}
-
-/* Counts the registers in `regs` that differ from a new thread's state. */
-static unsigned initial_mismatches(const volatile uint64_t *regs, const char *who)
-{
-    unsigned bad = 0;
-    for (unsigned i = 0; i < BK_FPU_REG_COUNT; i++) {
-        if (regs[i] == kt_fpu_initial(i))
-            continue;
-        if (bad++ < 4)
-            debug_printf("    %s: fpu register %u is %llx, expected the initial %llx\n", who, i,
-                         (unsigned long long)regs[i], (unsigned long long)kt_fpu_initial(i));
-    }
-    return bad;
-}
-
 /* ---- Helper thread bodies (arg: slot base s) ------------------------------ */
 
 #define SEED_HELPER 0x1234567890abcdefull
@@ -86,10 +58,13 @@ static void fill_wait_dump(uint64_t s)
     sys_thread_exit(0);
 }
 
-/* Fills its FPU with SEED_HELPER and waits on NTFN(s, 0) for good: its
- * state stays wherever the kernel keeps it. */
-static void fill_and_block(uint64_t s)
+/* Waits on NTFN(s, 0) for a go, fills its FPU with SEED_HELPER and waits
+ * there again, for good: its state stays live in the CPU until another
+ * thread uses the FPU. */
+static void wait_fill_and_block(uint64_t s)
 {
+    struct bk_msg m = { 0 };
+    sys_recv(NTFN(s, 0), &m);
     uint64_t regs[BK_FPU_REG_COUNT];
     kt_fpu_fill_syscall_dump(SEED_HELPER, BK_SYS_RECV, NTFN(s, 0), 0, 0, regs);
     sys_thread_exit(0);
@@ -105,6 +80,60 @@ static void dumped(struct kt_fpu_dump_entry_arg *d)
 }
 
 static struct kt_fpu_dump_entry_arg dump_arg = { .next = dumped };
+
+/* ---- A thread that never touches the FPU ------------------------------------ */
+
+/* The syscalls it makes (kt_nofpu_calls_entry), and its IPC buffer, which
+ * holds words 4 and up of its method invocations: all of them, as every
+ * call shares the buffer, so only one call may have more than four words. */
+static struct kt_nofpu_calls nofpu_calls;
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(4096))) nofpu_buffer;
+
+/* The method invocation `label` on `cap` with `length` words (those past
+ * the fourth already in nofpu_buffer). */
+static struct kt_nofpu_call method(uint64_t cap, uint64_t label, unsigned length, uint64_t w0,
+                                   uint64_t w1, uint64_t w2, uint64_t w3)
+{
+    return (struct kt_nofpu_call){ BK_SYS_CALL,
+                                   { cap, BK_MSGINFO(length, 0, 0, label), w0, w1, w2, w3 } };
+}
+
+/* Starts `tcb` at `priority` running nofpu_calls, with no stack (it needs
+ * none) and straight at the assembly: no libsys start-up code, which is
+ * compiled C and may use the FPU. */
+static long start_nofpu(uint64_t tcb, unsigned priority)
+{
+    nofpu_calls.done = 0;
+    uint64_t ipc_buffer = (uint64_t)(uintptr_t)&nofpu_buffer.b;
+    long r = sys_tcb_configure(tcb, ROOT, 0, BK_CAP_ROOT_VSPACE, ipc_buffer);
+    if (r == 0)
+        r = sys_tcb_set_priority(tcb, BK_CAP_ROOT_TCB, priority);
+    if (r == 0)
+        r = sys_tcb_write_registers(tcb, 1, (uint64_t)(uintptr_t)kt_nofpu_calls_entry, 0,
+                                    (uint64_t)(uintptr_t)&nofpu_calls);
+    return r;
+}
+
+/* Prints and counts the calls in nofpu_calls that were not made or, for
+ * method invocations, failed. */
+static unsigned nofpu_failures(void)
+{
+    unsigned bad = 0;
+    for (unsigned i = 0; i < nofpu_calls.count; i++) {
+        const struct kt_nofpu_call *c = &nofpu_calls.call[i];
+        uint64_t err = c->nr == BK_SYS_CALL ? kt_nofpu_call_error(c) : 0;
+        if (i >= nofpu_calls.done)
+            debug_printf("    no-FPU thread: call %u not made\n", i);
+        else if (err)
+            debug_printf("    no-FPU thread: call %u failed: %s\n", i, bk_error_name((long)err));
+        else
+            continue;
+        bad++;
+    }
+    return bad;
+}
 
 /* ---- Tests ------------------------------------------------------------------- */
 
@@ -122,8 +151,8 @@ static int test_fpu_state_is_per_thread(struct ktest_env *env)
     uint64_t mine[BK_FPU_REG_COUNT];
     kt_fpu_fill_syscall_dump(SEED_ROOT, BK_SYS_SEND, NTFN(s, 0), 0, 0, mine);
     KT_CHECK(report[0].done == 1);
-    KT_CHECK(pattern_mismatches(report[0].regs, SEED_HELPER, "helper") == 0);
-    KT_CHECK(pattern_mismatches(mine, SEED_ROOT, "root task") == 0);
+    KT_CHECK(kt_fpu_pattern_mismatches(report[0].regs, SEED_HELPER, "helper") == 0);
+    KT_CHECK(kt_fpu_pattern_mismatches(mine, SEED_ROOT, "root task") == 0);
     return 0;
 }
 
@@ -141,29 +170,58 @@ static int test_new_thread_starts_with_initial_fpu_state(struct ktest_env *env)
     report[1].done = 0;
     KT_OK(start(TCB(s, 0), 1, kt_fpu_dump_entry, (uint64_t)(uintptr_t)&dump_arg, 200));
     KT_CHECK(report[1].done == 1);
-    KT_CHECK(initial_mismatches(dump_arg.regs, "new thread") == 0);
+    KT_CHECK(kt_fpu_initial_mismatches(dump_arg.regs, "new thread") == 0);
     return 0;
+}
+
+/* Plans the no-FPU thread's calls for the test below: wake H, revoke the
+ * small untyped (H dies with its state live), retype a TCB from it (at H's
+ * address), configure it and start it above us at kt_fpu_dump_entry. */
+static void plan_delete_and_reuse(uint64_t s, unsigned priority)
+{
+    struct kt_nofpu_call *c = nofpu_calls.call;
+    uint64_t stack_top = (uint64_t)(uintptr_t)(stacks[1] + STACK_SIZE);
+    c[0] = (struct kt_nofpu_call){ BK_SYS_SEND, { NTFN(s, 0) } };
+    c[1] = method(ROOT, BK_LABEL_CNODE_REVOKE, 2, SMALL_UNTYPED(s), W, 0, 0);
+    nofpu_buffer.b.mr[4] = 0; /* node_depth, node_offset, num_objects */
+    nofpu_buffer.b.mr[5] = TCB(s, 0);
+    nofpu_buffer.b.mr[6] = 1;
+    c[2] = method(SMALL_UNTYPED(s), BK_LABEL_UNTYPED_RETYPE, 7, BK_OBJ_TCB, 0, ROOT, 0);
+    c[3] = method(TCB(s, 0), BK_LABEL_TCB_CONFIGURE, 4, ROOT, 0, BK_CAP_ROOT_VSPACE, 0);
+    c[4] = method(TCB(s, 0), BK_LABEL_TCB_SET_PRIORITY, 2, BK_CAP_ROOT_TCB, priority, 0, 0);
+    c[5] = method(TCB(s, 0), BK_LABEL_TCB_WRITE_REGISTERS, 4, 1,
+                  (uint64_t)(uintptr_t)kt_fpu_dump_entry, stack_top,
+                  (uint64_t)(uintptr_t)&dump_arg);
+    nofpu_calls.count = 6;
 }
 
 /* A thread's FPU state may still be live in the CPU when its TCB is
  * deleted; a TCB made later in the same memory must not inherit it. The
- * small untyped makes the second TCB land at the first one's address. */
+ * small untyped makes the second TCB land at the first one's address.
+ *
+ * Only a thread that never touches the FPU may do the deleting and the
+ * restarting: had any thread using the FPU run in between (the root task
+ * does: compiled code uses SSE registers in passing), it would have taken
+ * the FPU and saved the dead thread's state first, and the deletion would
+ * find nothing live. So helper H (200) fills its FPU and blocks, woken by
+ * the no-FPU thread R (150), which then does everything; we (100) run
+ * again only once both are done. The new thread T (200) dumps its
+ * registers with its first instructions. */
 static int test_deleted_thread_state_never_leaks(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
     KT_OK(kt_retype(env, BK_OBJ_UNTYPED, 12, SMALL_UNTYPED(s), 1));
     KT_OK(kt_retype(env, BK_OBJ_NOTIFICATION, 0, NTFN(s, 0), 1));
+    KT_OK(kt_retype(env, BK_OBJ_TCB, 0, TCB(s, 1), 1)); /* R */
     KT_OK(sys_untyped_retype(SMALL_UNTYPED(s), BK_OBJ_TCB, 0, ROOT, 0, 0, TCB(s, 0), 1));
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
-    KT_OK(start(TCB(s, 0), 0, fill_and_block, s, 200)); /* fills and blocks */
-    /* Revoking the untyped destroys the TCB and resets its watermark. */
-    KT_OK(sys_cnode_revoke(ROOT, SMALL_UNTYPED(s), W));
-    KT_CHECK(kt_type(TCB(s, 0)) == 0);
-    KT_OK(sys_untyped_retype(SMALL_UNTYPED(s), BK_OBJ_TCB, 0, ROOT, 0, 0, TCB(s, 0), 1));
+    KT_OK(start(TCB(s, 0), 0, wait_fill_and_block, s, 200)); /* H: waits for R */
+    plan_delete_and_reuse(s, 200);
     report[1].done = 0;
-    KT_OK(start(TCB(s, 0), 1, kt_fpu_dump_entry, (uint64_t)(uintptr_t)&dump_arg, 200));
+    KT_OK(start_nofpu(TCB(s, 1), 150));
+    KT_CHECK(nofpu_failures() == 0);
     KT_CHECK(report[1].done == 1);
-    KT_CHECK(initial_mismatches(dump_arg.regs, "thread in a dead thread's memory") == 0);
+    KT_CHECK(kt_fpu_initial_mismatches(dump_arg.regs, "thread in a dead thread's memory") == 0);
     return 0;
 }
 
@@ -221,7 +279,58 @@ static int test_fpu_registers_through_the_tcb(struct ktest_env *env)
     uint64_t want;
     KT_CHECK(kt_fpu_pattern(SEED_HELPER, changed, &want));
     report[0].regs[changed] = want; /* so that the rest compares with the pattern */
-    KT_CHECK(pattern_mismatches(report[0].regs, SEED_HELPER, "helper") == 0);
+    KT_CHECK(kt_fpu_pattern_mismatches(report[0].regs, SEED_HELPER, "helper") == 0);
+    return 0;
+}
+
+/* ---- Another address space ---------------------------------------------------- */
+
+/* The libsys allocators, which bk_process_spawn() takes the child's
+ * objects from, pointed at this test's untyped and a slot window past the
+ * test's own (as in process_tests.c). */
+static void init_allocators(struct ktest_env *env)
+{
+    static struct bk_bootinfo fake;
+    memset(&fake, 0, sizeof(fake));
+    fake.first_free_slot = kt_slots() + 256;
+    fake.untyped_count = 1;
+    fake.untyped[0] = (struct bk_untyped_desc){ .slot = env->untyped,
+                                                .size_bits = (uint8_t)env->untyped_bits };
+    bk_alloc_init(&fake);
+}
+
+/* fpu-child (fpu_child.c) fills its FPU and Calls us; we fill ours with
+ * another seed and Reply, which runs the child (above us) between our fill
+ * and our dump: it dumps its registers and Calls again with the count of
+ * those that changed. Each must see only its own values, whichever of the
+ * two address spaces the FPU was last used in. */
+static int test_fpu_state_is_per_address_space(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    init_allocators(env);
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s, 1));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
+    /* Spawned below us, it runs only once its faults go to the endpoint,
+     * where they fail the label checks rather than leave us waiting. */
+    struct bk_process p;
+    KT_OK(bk_process_spawn(env->bi, "fpu-child", 50, s, BK_SPAWN_GIVE_DEBUG, &p));
+    KT_OK(sys_tcb_set_fault_endpoint(p.tcb, s));
+    /* Raised above us, it runs at once, fills its FPU and blocks in its
+     * Call (no one receives yet) with its state live in the CPU. */
+    KT_OK(sys_tcb_set_priority(p.tcb, BK_CAP_ROOT_TCB, 150));
+    struct bk_msg m = { 0 };
+    sys_recv(s, &m);
+    KT_CHECK(BK_MSGINFO_LABEL(m.info) == KT_FPU_CHILD_FILLED);
+    uint64_t mine[BK_FPU_REG_COUNT];
+    kt_fpu_fill_syscall_dump(SEED_ROOT, BK_SYS_REPLY, 0, bk_msginfo(0, 0), 0, mine);
+    /* Its report must be waiting already: it ran inside our Reply. */
+    m = (struct bk_msg){ 0 };
+    sys_nbrecv(s, &m);
+    KT_CHECK(BK_MSGINFO_LABEL(m.info) == KT_FPU_CHILD_REPORT && BK_MSGINFO_LENGTH(m.info) == 1);
+    KT_CHECK(m.mr[0] == 0); /* it printed which registers were not its own */
+    KT_CHECK(kt_fpu_pattern_mismatches(mine, SEED_ROOT, "root task") == 0);
+    m = (struct bk_msg){ 0 };
+    sys_reply(0, &m); /* it exits */
     return 0;
 }
 
@@ -319,6 +428,8 @@ const struct ktest fpu_tests[] = {
       test_deleted_thread_state_never_leaks },
     { "fpu: registers through TCB ReadFpuRegister/WriteFpuRegister",
       test_fpu_registers_through_the_tcb },
-    { "fpu: a computation preempted by the timer is exact", test_preempted_fp_computation_is_exact },
+    { "fpu: state isolation across address spaces", test_fpu_state_is_per_address_space },
+    { "fpu: a computation preempted by the timer is exact",
+      test_preempted_fp_computation_is_exact },
 };
 const unsigned fpu_test_count = sizeof(fpu_tests) / sizeof(fpu_tests[0]);

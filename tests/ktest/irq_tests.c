@@ -56,13 +56,13 @@ static uint64_t line_count(void)
  * delivered (0: nothing arrived). Bound caps carry IRQ_BADGE. */
 static uint64_t poll_for(uint64_t ntfn, unsigned ticks)
 {
-    long start = sys_debug_ticks();
+    uint64_t start = debug_ticks();
     do {
         struct bk_msg m = { 0 };
         sys_nbrecv(ntfn, &m);
         if (m.badge)
             return m.badge;
-    } while (sys_debug_ticks() - start < ticks);
+    } while (debug_ticks() - start < ticks);
     return 0;
 }
 
@@ -437,8 +437,8 @@ static int test_rtc_masked_until_ack(struct ktest_env *env)
 /* Busy-waits `ticks` timer ticks: interrupts arrive from user mode. */
 static void spin_ticks(unsigned ticks)
 {
-    long start = sys_debug_ticks();
-    while (sys_debug_ticks() - start < ticks)
+    uint64_t start = debug_ticks();
+    while (debug_ticks() - start < ticks)
         ;
 }
 

@@ -43,12 +43,13 @@ typedef int (*ktest_fn)(struct ktest_env *env);
 /* The type (BK_OBJ_*) of the cap at `slot` of the root CNode, 0 if empty. */
 static inline unsigned kt_type(uint64_t slot)
 {
-    return (unsigned)(sys_debug_cap_identify(slot) & 0xff);
+    return (unsigned)(debug_cap_identify(slot) & 0xff);
 }
 
+/* Its rights (BK_RIGHT_*). */
 static inline unsigned kt_rights(uint64_t slot)
 {
-    return (unsigned)((sys_debug_cap_identify(slot) >> 8) & 0xf);
+    return (unsigned)((debug_cap_identify(slot) >> 8) & BK_RIGHTS_ALL);
 }
 
 /* First slot of a window of free root-CNode slots for the running test. */
@@ -75,8 +76,12 @@ extern const struct ktest process_tests[];
 extern const unsigned process_test_count;
 extern const struct ktest ipc_tests[];
 extern const unsigned ipc_test_count;
+extern const struct ktest endpoint_tests[];
+extern const unsigned endpoint_test_count;
 extern const struct ktest fastpath_tests[];
 extern const unsigned fastpath_test_count;
+extern const struct ktest counter_tests[];
+extern const unsigned counter_test_count;
 extern const struct ktest irq_tests[];
 extern const unsigned irq_test_count;
 extern const struct ktest vspace_tests[];
@@ -89,3 +94,5 @@ extern const struct ktest fpu_tests[];
 extern const unsigned fpu_test_count;
 extern const struct ktest abi_tests[];
 extern const unsigned abi_test_count;
+extern const struct ktest debug_tests[];
+extern const unsigned debug_test_count;

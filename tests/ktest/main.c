@@ -95,12 +95,15 @@ int main(const struct bk_bootinfo *bi)
     passed += run_group(cnode_tests, cnode_test_count, &env, pool, &failed);
     passed += run_group(thread_tests, thread_test_count, &env, pool, &failed);
     passed += run_group(ipc_tests, ipc_test_count, &env, pool, &failed);
+    passed += run_group(endpoint_tests, endpoint_test_count, &env, pool, &failed);
     passed += run_group(fastpath_tests, fastpath_test_count, &env, pool, &failed);
+    passed += run_group(counter_tests, counter_test_count, &env, pool, &failed);
     passed += run_group(fpu_tests, fpu_test_count, &env, pool, &failed);
     passed += run_group(runtime_tests, runtime_test_count, &env, pool, &failed);
     passed += run_group(process_tests, process_test_count, &env, pool, &failed);
     passed += run_group(vspace_tests, vspace_test_count, &env, pool, &failed);
     passed += run_group(irq_tests, irq_test_count, &env, pool, &failed);
+    passed += run_group(debug_tests, debug_test_count, &env, pool, &failed);
     debug_printf("ktest %s: %d passed, %d failed\n", bi->arch, passed, failed);
     debug_printf("%d passed, %d failed\n", passed, failed);
     if (passed + failed == 0) {

@@ -25,7 +25,7 @@ static int test_child_process(struct ktest_env *env)
     KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s, 1));
     KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 1, 1));
     struct bk_process p;
-    KT_OK(bk_process_spawn(env->bi, "child", 100, s, &p));
+    KT_OK(bk_process_spawn(env->bi, "child", 100, s, BK_SPAWN_GIVE_DEBUG, &p));
     KT_OK(sys_tcb_set_fault_endpoint(p.tcb, s + 1));
     struct bk_msg m = { 0 };
     sys_recv(s, &m);
@@ -46,7 +46,7 @@ static int test_spawn_errors(struct ktest_env *env)
 {
     struct bk_process p;
     init_allocators(env);
-    KT_EXPECT_ERR(bk_process_spawn(env->bi, "no-such-program", 100, 0, &p),
+    KT_EXPECT_ERR(bk_process_spawn(env->bi, "no-such-program", 100, 0, 0, &p),
                   BK_ERR_INVALID_ARGUMENT);
     /* Our own root ELF is fine, a module that is not an ELF is refused. */
     static const uint8_t junk[64] = { 0x7f, 'E', 'L', 'F', 1 };

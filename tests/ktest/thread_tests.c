@@ -243,8 +243,8 @@ static int test_timeslices_share_one_priority(struct ktest_env *env)
     KT_OK(start(TCB(s, 0), 0, spinner, 0, 30));
     KT_OK(start(TCB(s, 1), 1, spinner, 1, 30));
     /* Root spins too: only timer preemption lets the others run. */
-    long t0 = sys_debug_ticks();
-    while (sys_debug_ticks() < t0 + 40 && (shared[0] == 0 || shared[1] == 0))
+    uint64_t t0 = debug_ticks();
+    while (debug_ticks() < t0 + 40 && (shared[0] == 0 || shared[1] == 0))
         ;
     KT_OK(set_root_priority(255));
     KT_OK(sys_tcb_suspend(TCB(s, 0)));

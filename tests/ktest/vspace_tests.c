@@ -130,11 +130,11 @@ static int missing_table(const struct bk_msg *r, unsigned level)
            r->mr[1] == 2 && r->mr[2] == 12 + 9 * level && r->mr[3] == level;
 }
 
+/* The frame's physical address, 0 if GetAddress refused. */
 static uint64_t frame_address(uint64_t frame)
 {
-    struct bk_msg r;
-    kt_invoke(frame, BK_LABEL_FRAME_GET_ADDRESS, 0, NULL, &r);
-    return BK_MSGINFO_LABEL(r.info) == 0 && BK_MSGINFO_LENGTH(r.info) == 1 ? r.mr[0] : 0;
+    uint64_t pa = 0;
+    return sys_frame_get_address(frame, &pa) == 0 ? pa : 0;
 }
 
 /* Puts the helper program into `frame` through a temporary mapping at
@@ -340,16 +340,20 @@ static int test_large_frame(struct ktest_env *env)
     return 0;
 }
 
+/* Retype gives a RAM frame cap every right, BK_RIGHT_PHYS_ADDRESS too, and
+ * a copy that keeps that right tells the same address. */
 static int test_get_address(struct ktest_env *env)
 {
-    uint64_t s = kt_slots();
+    uint64_t s = kt_slots(), a = 0, b = 0, untouched = 1;
     KT_OK(kt_retype(env, BK_OBJ_FRAME, 12, s, 2));
-    uint64_t a = frame_address(s), b = frame_address(s + 1);
+    KT_CHECK(kt_rights(s) == BK_RIGHTS_ALL);
+    KT_OK(sys_frame_get_address(s, &a));
+    KT_OK(sys_frame_get_address(s + 1, &b));
     KT_CHECK(a != 0 && (a & (PAGE - 1)) == 0 && b == a + PAGE); /* retype packs them */
-    KT_OK(sys_cnode_copy(ROOT, s + 2, W, ROOT, s, W, BK_RIGHT_READ));
+    KT_OK(sys_cnode_copy(ROOT, s + 2, W, ROOT, s, W, BK_RIGHT_READ | BK_RIGHT_PHYS_ADDRESS));
     KT_CHECK(frame_address(s + 2) == a);
-    KT_OK(sys_frame_get_address(s));
-    KT_EXPECT_ERR(sys_frame_get_address(ROOT), BK_ERR_ILLEGAL_OPERATION); /* not a frame */
+    KT_EXPECT_ERR(sys_frame_get_address(ROOT, &untouched), BK_ERR_ILLEGAL_OPERATION);
+    KT_CHECK(untouched == 1); /* not a frame; the stub writes only on success */
     return 0;
 }
 
@@ -690,11 +694,63 @@ static int test_kernel_never_touches_device_frames(struct ktest_env *env)
     KT_OK(sys_frame_map(s + 2, VS, BASE_VA, RW, BK_VM_UNCACHED));
     /* The kernel would have to read device memory through its direct map,
      * which does not cover it: refused, not a kernel fault. */
-    KT_EXPECT_ERR(sys_debug_write((const char *)(uintptr_t)BASE_VA, 16), BK_ERR_INVALID_ADDRESS);
+    uint64_t written;
+    KT_EXPECT_ERR(sys_debug_write(BK_CAP_DEBUG, BASE_VA, 16, &written), BK_ERR_INVALID_ADDRESS);
     KT_OK(kt_retype(env, BK_OBJ_TCB, 0, s + 3, 1));
     KT_EXPECT_ERR(sys_tcb_configure(s + 3, ROOT, 0, VS, BASE_VA), BK_ERR_INVALID_ARGUMENT);
     /* (Not touched from here either: on RISC-V virt most of the device space
      * has no device behind it, and an access there is an access fault.) */
+    return 0;
+}
+
+/* ---- Physical addresses ------------------------------------------------------
+ * Where RAM frames lie helps Rowhammer (picking rows next to a victim's) and
+ * cache colouring, so a RAM frame cap tells its address only with
+ * BK_RIGHT_PHYS_ADDRESS; device frames always tell theirs (drivers). */
+
+static int test_ram_address_needs_phys_right(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), pa = 0;
+    KT_OK(kt_retype(env, BK_OBJ_FRAME, 12, s, 1));
+    /* A copy for a tenant: read and write, no physical address. */
+    KT_OK(sys_cnode_copy(ROOT, s + 1, W, ROOT, s, W, BK_RIGHT_READ | BK_RIGHT_WRITE));
+    KT_EXPECT_ERR(sys_frame_get_address(s + 1, &pa), BK_ERR_INSUFFICIENT_RIGHTS);
+    KT_CHECK(pa == 0);
+    /* Its holder cannot get the right back by copying with every right... */
+    KT_OK(sys_cnode_copy(ROOT, s + 2, W, ROOT, s + 1, W, BK_RIGHTS_ALL));
+    KT_CHECK(kt_rights(s + 2) == (BK_RIGHT_READ | BK_RIGHT_WRITE));
+    KT_EXPECT_ERR(sys_frame_get_address(s + 2, &pa), BK_ERR_INSUFFICIENT_RIGHTS);
+    /* ...and Mint drops it like Copy does. */
+    KT_OK(sys_cnode_mint(ROOT, s + 3, W, ROOT, s, W, BK_RIGHT_READ, 0));
+    KT_EXPECT_ERR(sys_frame_get_address(s + 3, &pa), BK_ERR_INSUFFICIENT_RIGHTS);
+    KT_CHECK(pa == 0);
+    /* The cap made by retype still tells. */
+    KT_OK(sys_frame_get_address(s, &pa));
+    KT_CHECK(pa != 0 && (pa & (PAGE - 1)) == 0);
+    return 0;
+}
+
+/* Whether [pa, pa + PAGE) lies in a device region of the boot info. */
+static int in_device_region(const struct bk_bootinfo *bi, uint64_t pa)
+{
+    for (uint32_t i = 0; i < bi->region_count; i++) {
+        const struct bk_mem_region *r = &bi->regions[i];
+        if (r->kind == BK_REGION_DEVICE && pa >= r->base && pa + PAGE <= r->base + r->size)
+            return 1;
+    }
+    return 0;
+}
+
+static int test_device_frame_tells_address(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), pa = ~0ull, copy_pa = ~0ull; /* 0 is device memory on RISC-V */
+    KT_CHECK(device_frame(env, s) == 0);
+    KT_OK(sys_frame_get_address(s, &pa));
+    KT_CHECK((pa & (PAGE - 1)) == 0 && in_device_region(env->bi, pa));
+    /* Without the right too: a driver needs its registers' address. */
+    KT_OK(sys_cnode_copy(ROOT, s + 1, W, ROOT, s, W, BK_RIGHT_READ | BK_RIGHT_WRITE));
+    KT_OK(sys_frame_get_address(s + 1, &copy_pa));
+    KT_CHECK(copy_pa == pa);
     return 0;
 }
 
@@ -716,6 +772,9 @@ const struct ktest vspace_tests[] = {
     { "frame: code runs from an exec mapping, faults without exec", test_exec_rights },
     { "frame: a 2 MiB frame maps with one table less", test_large_frame },
     { "frame: get_address gives the physical address", test_get_address },
+    { "frame: a RAM frame's address needs BK_RIGHT_PHYS_ADDRESS",
+      test_ram_address_needs_phys_right },
+    { "frame: a device frame tells its address without it", test_device_frame_tells_address },
     { "page_table: map errors; a table cap cannot be copied", test_page_table_errors },
     { "page_table: unmap takes its mappings and clears it", test_page_table_unmap_clears_it },
     { "delete: deleting a frame cap unmaps its mapping", test_deleting_frame_cap_unmaps },

@@ -57,18 +57,24 @@ set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
 file(GLOB ktest_arch_sources CONFIGURE_DEPENDS ${ktest_dir}/arch/${arch}/*.S
      ${ktest_dir}/arch/${arch}/*.c)
 bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi_tests.c
-                      ${ktest_dir}/fpu_tests.c ${ktest_dir}/runtime_tests.c
+                      ${ktest_dir}/fpu_tests.c ${ktest_dir}/fpu_check.c
+                      ${ktest_dir}/runtime_tests.c
                       ${ktest_arch_sources}
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
                       ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
-                      ${ktest_dir}/fastpath_tests.c
+                      ${ktest_dir}/endpoint_tests.c
+                      ${ktest_dir}/fastpath_tests.c ${ktest_dir}/counter_tests.c
                       ${ktest_dir}/process_tests.c
                       ${ktest_dir}/vspace_tests.c
-                      ${ktest_dir}/irq_tests.c)
+                      ${ktest_dir}/irq_tests.c ${ktest_dir}/debug_tests.c)
 bulkhead_user_program(${arch} child SOURCES ${ktest_dir}/child.c)
-bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child)
+# The FPU tests' program in an address space of its own.
+bulkhead_user_program(${arch} fpu-child SOURCES ${ktest_dir}/fpu_child.c ${ktest_dir}/fpu_check.c
+                      ${ktest_arch_sources})
+bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child fpu-child)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
-                   --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+                   --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC"
+                   --reject "written without a Debug cap")
 # The same suite in a small machine: every test sizes what it makes to the
 # memory there is.
 bulkhead_qemu_test(ktest-128m --image ${out}/ktest-image.img --memory 128M --status pass
@@ -124,6 +130,22 @@ if(arch STREQUAL "riscv64")
     --expect "kernel still running: [0-9]+ timer ticks"
     --reject "survived the fault|PANIC")
 endif()
+
+# A tenant that faults at will (issue 10): a thread without a fault handler
+# restarted after each of its 500 faults. Its reports stay within the kernel's
+# rate limit (kernel/log.c: 10 at once, then 1 a second; its 502 faults take
+# a few seconds, so at most 20 is the limit with room for a slow host; the
+# kernel before the limit printed all 502), the rest are summed up in a
+# "suppressed" line, its registers never reach the console, and a fixed piece
+# of work takes at most about twice its ticks during the storm (10 times as
+# many before: tests/qemu/fault_storm.c).
+bulkhead_user_program(${arch} fault-storm SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/fault_storm.c)
+bulkhead_boot_image(${arch} fault-storm-image ROOT fault-storm)
+bulkhead_qemu_test(fault-storm --image ${out}/fault-storm-image.img --status pass
+  --expect "faultstorm: ok: 500 faults, each stopped the thread"
+  --expect "faultstorm: ok: the work took at most twice its ticks"
+  --expect "bulkhead: [0-9]+ messages suppressed" --expect "faultstorm: all checks passed"
+  --at-most 20 "user fault: thread" --reject "(?m)^  (rip|pc) " --reject "FAILED|PANIC")
 
 # Bad boot images and no boot image: a clear panic, never a hang or a jump.
 set(bad_expect_truncated "boot image: truncated: header says [0-9]+ bytes, boot loader delivered [0-9]+")

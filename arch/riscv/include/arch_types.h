@@ -28,8 +28,10 @@
  * unless it is the FPU owner, Clean or Dirty if it is. fpu_eager: it wrote
  * the registers in its last turn as owner, so it gets the FPU eagerly on
  * its way back to user mode. sstatus is otherwise not user state:
- * arch_user_enter() sets it. Offsets are fixed: arch/riscv/trap.S and
- * fpu_switch.S read and write this layout (cpu.h). */
+ * arch_user_enter() sets it. counters_off: the scounteren bits the thread
+ * runs without (TCB: SetCounterAccess; 0, as in fresh memory: none), which
+ * every way to user mode compares with the hart's. Offsets are fixed:
+ * arch/riscv/trap.S and fpu_switch.S read and write this layout (cpu.h). */
 typedef struct arch_regs {
     uint64_t gpr[32];
     uint64_t pc;
@@ -37,6 +39,7 @@ typedef struct arch_regs {
     uint64_t fcsr;    /* frm (bits 7:5) and fflags (4:0) */
     uint64_t fpu_fs;
     uint64_t fpu_eager;
+    uint64_t counters_off;
 } arch_regs_t;
 
 /* The six syscall argument registers a0..a5 (x10..x15); see kernel/arch.h. */

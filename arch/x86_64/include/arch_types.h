@@ -79,6 +79,10 @@ typedef struct arch_regs {
     /* False in fresh (zeroed) memory: the thread's FPU state is then the
      * ABI's initial one, written into fpu when first needed. */
     bool fpu_valid;
+    /* CR4.TSD (the bit) while the thread is denied the time-stamp counter
+     * in user mode (TCB: SetCounterAccess), else 0, as in fresh memory.
+     * The way out to user mode compares it with the CPU's counters_off. */
+    uint64_t counters_off;
     struct x86_fpu_area fpu;
 } arch_regs_t;
 /* The six syscall argument registers of `regs` (kernel/abi.toml order:

@@ -22,15 +22,39 @@
  * argument). Its return value becomes the thread's exit status. */
 int main(const struct bk_bootinfo *bootinfo);
 
+/* ---- The Debug capability (slot BK_CAP_DEBUG) -------------------------------
+ * The kernel console and its other debugging aids are methods of the Debug
+ * cap (docs/objects.md, "Debug"). The functions below use the cap in slot
+ * BK_CAP_DEBUG: the root task has it from the kernel, a process from its
+ * parent (bk_process_spawn with BK_SPAWN_GIVE_DEBUG). Without it they do
+ * nothing (a thread with a fault handler raises a cap fault there, as for
+ * any invocation of an empty slot). */
+
 /* Formatted output on the kernel debug console, with the conversions of
  * <bulkhead/format.h> (the C ones, %f %e %g included). Output is buffered
- * per call and written with one debug_write syscall per 256 bytes. Returns
- * the number of characters written. */
+ * per call and written with one Debug: Write per 256 bytes. Returns the
+ * number of characters formatted (also when nothing could be written). */
 int debug_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int debug_vprintf(const char *fmt, va_list ap);
 
-/* Writes a NUL-terminated string to the debug console. */
+/* Writes a NUL-terminated string (at most BK_DEBUG_WRITE_MAX bytes) to the
+ * debug console. */
 void debug_puts(const char *s);
+
+/* Timer ticks since boot, BK_TICK_HZ a second (Debug: Ticks); 0 without
+ * the Debug cap. */
+uint64_t debug_ticks(void);
+
+/* What the caller's CSpace holds at `cptr` (Debug: CapIdentify): the type
+ * (BK_OBJ_*) in bits 0-7, the rights (BK_RIGHT_*) in bits 8-12; 0 for an
+ * empty slot, an address that does not resolve, or without the Debug cap. */
+uint64_t debug_cap_identify(uint64_t cptr);
+
+/* Runs the kernel's invariant walk over what the caller can reach (Debug:
+ * CheckInvariants): the number of broken invariants (0: all hold), or
+ * -BK_ERR_ILLEGAL_OPERATION from a kernel built without
+ * BULKHEAD_KERNEL_DEBUG, -BK_ERR_FAILED_LOOKUP without the Debug cap. */
+long debug_check_invariants(void);
 
 /* The initial stack pointer for a thread whose stack is `size` bytes at
  * `stack`, such that its entry function sees the C ABI's stack alignment
@@ -122,11 +146,17 @@ struct bk_process {
     uint64_t entry;
 };
 
+/* bk_process_spawn() flags. */
+#define BK_SPAWN_GIVE_DEBUG 1u /* a copy of the caller's Debug cap, in the child's BK_CAP_DEBUG */
+
 /* Starts the boot-image program `module` in a new address space and CSpace
  * at `priority`; a copy of the cap `give` (0: none) lands in its slot
- * BK_PROCESS_CAP_ARG. Returns 0 or -BK_ERR_*. */
+ * BK_PROCESS_CAP_ARG. The child gets nothing else of the caller's: with
+ * BK_SPAWN_GIVE_DEBUG in `flags` it also gets a copy of the caller's Debug
+ * cap (so it can print); without, its console output goes nowhere. Returns
+ * 0 or -BK_ERR_* (INVALID_ARGUMENT: no such module, or an unknown flag). */
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
-                      uint64_t give, struct bk_process *p);
+                      uint64_t give, unsigned flags, struct bk_process *p);
 
 /* Message info word from its fields (length, label). */
 static inline uint64_t bk_msginfo(uint64_t label, uint64_t length)

@@ -2,9 +2,10 @@
  * debug_printf: formatted output on the kernel debug console, and the C
  * names snprintf / vsnprintf; all of them run the one engine of format.c.
  * debug_printf collects characters in a buffer on the caller's stack that
- * is flushed with one debug_write syscall when full (256 bytes) and at the
- * end of the call, so a line costs one kernel entry rather than one per
- * character.
+ * is flushed with one Debug: Write invocation (on the Debug cap in slot
+ * BK_CAP_DEBUG) when full (256 bytes) and at the end of the call, so a
+ * line costs one kernel entry rather than one per character. A program
+ * without the cap prints nothing.
  */
 #include <bulkhead/format.h>
 #include <bulkhead/sys.h>
@@ -16,8 +17,9 @@ struct console {
 
 static void console_flush(struct console *c)
 {
+    uint64_t written;
     if (c->len)
-        sys_debug_write(c->data, c->len);
+        sys_debug_write(BK_CAP_DEBUG, (uint64_t)(uintptr_t)c->data, c->len, &written);
     c->len = 0;
 }
 
@@ -55,7 +57,8 @@ int debug_printf(const char *fmt, ...)
 
 void debug_puts(const char *s)
 {
-    sys_debug_write(s, strlen(s));
+    uint64_t written;
+    sys_debug_write(BK_CAP_DEBUG, (uint64_t)(uintptr_t)s, strlen(s), &written);
 }
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)

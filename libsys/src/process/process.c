@@ -63,10 +63,10 @@ static long map_start_info(const struct bk_bootinfo *bi, uint64_t vspace)
 }
 
 /* The child's CNode: its own cap in BK_CAP_ROOT_CNODE, its thread in
- * BK_CAP_ROOT_TCB (its startup sets its thread pointer through it) and a
- * copy of `give` (if any) in BK_PROCESS_CAP_ARG; guarded to full-depth
- * addresses. */
-static long make_cspace(struct bk_process *p, uint64_t give)
+ * BK_CAP_ROOT_TCB (its startup sets its thread pointer through it), a copy
+ * of `give` (if any) in BK_PROCESS_CAP_ARG and, if asked, of our Debug cap
+ * in BK_CAP_DEBUG; guarded to full-depth addresses. */
+static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
 {
     p->cnode = bk_alloc_object(BK_OBJ_CNODE, CHILD_CNODE_BITS);
     if (!p->cnode)
@@ -80,15 +80,18 @@ static long make_cspace(struct bk_process *p, uint64_t give)
     if (r == 0 && give)
         r = sys_cnode_copy(p->cnode, BK_PROCESS_CAP_ARG, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE, give,
                            BK_WORD_BITS, BK_RIGHTS_ALL);
+    if (r == 0 && (flags & BK_SPAWN_GIVE_DEBUG))
+        r = sys_cnode_copy(p->cnode, BK_CAP_DEBUG, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
+                           BK_CAP_DEBUG, BK_WORD_BITS, BK_RIGHTS_ALL);
     p->cspace_data = guard_data;
     return r;
 }
 
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
-                      uint64_t give, struct bk_process *p)
+                      uint64_t give, unsigned flags, struct bk_process *p)
 {
     const struct bk_boot_module *m = find_module(bi, module);
-    if (!m)
+    if (!m || (flags & ~BK_SPAWN_GIVE_DEBUG))
         return -BK_ERR_INVALID_ARGUMENT;
     memset(p, 0, sizeof(*p));
     p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
@@ -103,7 +106,7 @@ long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned
     if (r == 0)
         r = map_start_info(bi, p->vspace);
     if (r == 0)
-        r = make_cspace(p, give);
+        r = make_cspace(p, give, flags);
     if (r)
         return r;
 #if defined(__riscv)

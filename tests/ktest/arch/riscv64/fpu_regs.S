@@ -198,3 +198,48 @@ kt_fpu_dump_entry:
     ld      t0, DUMP_NEXT(a0)
     jr      t0
     .size kt_fpu_dump_entry, . - kt_fpu_dump_entry
+
+/*
+ * kt_nofpu_calls_entry(calls): a thread entry, a0 = struct kt_nofpu_calls
+ * *: count, done, then per call the number and six argument registers
+ * (CALL_SIZE bytes). Makes each syscall (number in a7, arguments in
+ * a0-a5), stores a0-a5 back and counts it done; then thread_exit(0). s0
+ * and s1 survive the ecall. No stack, no FP or vector instruction.
+ */
+#define CALLS_COUNT 0
+#define CALLS_DONE 8
+#define CALLS_FIRST 16
+#define CALL_SIZE (7 * 8)
+#define SYS_THREAD_EXIT 4  /* BK_SYS_THREAD_EXIT, checked in fpu_check.c */
+    .globl kt_nofpu_calls_entry
+    .type kt_nofpu_calls_entry, @function
+kt_nofpu_calls_entry:
+    mv      s1, a0                  /* the list */
+    addi    s0, a0, CALLS_FIRST     /* the next call */
+1:  ld      t0, CALLS_DONE(s1)
+    ld      t1, CALLS_COUNT(s1)
+    bgeu    t0, t1, 2f
+    ld      a7, 0(s0)
+    ld      a0, 8(s0)
+    ld      a1, 16(s0)
+    ld      a2, 24(s0)
+    ld      a3, 32(s0)
+    ld      a4, 40(s0)
+    ld      a5, 48(s0)
+    ecall
+    sd      a0, 8(s0)
+    sd      a1, 16(s0)
+    sd      a2, 24(s0)
+    sd      a3, 32(s0)
+    sd      a4, 40(s0)
+    sd      a5, 48(s0)
+    ld      t0, CALLS_DONE(s1)
+    addi    t0, t0, 1
+    sd      t0, CALLS_DONE(s1)
+    addi    s0, s0, CALL_SIZE
+    j       1b
+2:  li      a7, SYS_THREAD_EXIT
+    li      a0, 0
+    ecall
+    unimp                           /* thread_exit does not return */
+    .size kt_nofpu_calls_entry, . - kt_nofpu_calls_entry

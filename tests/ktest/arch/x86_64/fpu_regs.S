@@ -216,4 +216,47 @@ kt_fpu_dump_entry:
     ud2
     .size kt_fpu_dump_entry, . - kt_fpu_dump_entry
 
+/* void kt_nofpu_calls_entry(uint64_t calls): a thread entry, rdi = struct
+ * kt_nofpu_calls *: count, done, then per call the number and six
+ * argument registers (CALL_SIZE bytes). Makes each syscall (number in
+ * rax, arguments in rdi, rsi, rdx, r10, r8, r9), stores the six argument
+ * registers back and counts it done; then thread_exit(0). rbx and r13
+ * survive the syscalls (the kernel keeps them). No stack, no x87, SSE or
+ * AVX instruction. */
+#define CALLS_COUNT 0
+#define CALLS_DONE 8
+#define CALLS_FIRST 16
+#define CALL_SIZE (7 * 8)
+#define SYS_THREAD_EXIT 4  /* BK_SYS_THREAD_EXIT, checked in fpu_check.c */
+    .globl kt_nofpu_calls_entry
+    .type kt_nofpu_calls_entry, @function
+kt_nofpu_calls_entry:
+    movq %rdi, %r13                 /* the list */
+    leaq CALLS_FIRST(%rdi), %rbx    /* the next call */
+1:  movq CALLS_DONE(%r13), %rax
+    cmpq CALLS_COUNT(%r13), %rax
+    jae 2f
+    movq 0(%rbx), %rax
+    movq 8(%rbx), %rdi
+    movq 16(%rbx), %rsi
+    movq 24(%rbx), %rdx
+    movq 32(%rbx), %r10
+    movq 40(%rbx), %r8
+    movq 48(%rbx), %r9
+    syscall
+    movq %rdi, 8(%rbx)
+    movq %rsi, 16(%rbx)
+    movq %rdx, 24(%rbx)
+    movq %r10, 32(%rbx)
+    movq %r8, 40(%rbx)
+    movq %r9, 48(%rbx)
+    incq CALLS_DONE(%r13)
+    addq $CALL_SIZE, %rbx
+    jmp 1b
+2:  movl $SYS_THREAD_EXIT, %eax
+    xorl %edi, %edi
+    syscall
+    ud2                             /* thread_exit does not return */
+    .size kt_nofpu_calls_entry, . - kt_nofpu_calls_entry
+
     .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,102 @@
+/*
+ * The Debug capability: the kernel's debugging aids (the shared console,
+ * the tick counter, capability identification and the invariant walk) as
+ * the methods of kernel/abi.toml's "debug" object. They were syscalls that
+ * any thread could make; as methods of a capability the root task holds
+ * (slot BK_CAP_DEBUG) and may copy, a tenant without one can neither fill
+ * the console nor start the walk over everything it can reach.
+ *
+ * Invariants:
+ *  - a Debug cap names no object and carries nothing (w1 = w2 = 0): the
+ *    cap is the authority itself. The kernel makes one, at boot; every
+ *    other is a copy of it, so revoking the root task's cap removes all;
+ *  - every method checks all of its arguments before it writes a byte or
+ *    walks anything (a refused Write prints nothing);
+ *  - Debug: CheckInvariants runs only in kernels built with
+ *    BULKHEAD_KERNEL_DEBUG; other builds refuse it and keep no walk.
+ *
+ * The console output of these methods is not rate-limited (log.c): whoever
+ * holds the cap was trusted with the console by the root task.
+ */
+#include <bulkhead/abi.h>
+
+#include "cnode.h"
+#include "invariants.h"
+#include "invoke.h"
+#include "kernel.h"
+#include "vspace.h"
+
+_Static_assert(CAP_DEBUG == BK_OBJ_DEBUG, "the Debug cap type is BK_OBJ_DEBUG");
+
+/* Set by CMake (option BULKHEAD_KERNEL_DEBUG); on for builds that do not say. */
+#ifndef BULKHEAD_KERNEL_DEBUG
+#define BULKHEAD_KERNEL_DEBUG 1
+#endif
+
+kerror_t debug_invoke_put_char(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    kprintf("%c", (char)inv->args[0]);
+    return KERR_OK;
+}
+
+/* Checks the whole buffer first, then copies it through a small bounce
+ * buffer: user memory is read only through vspace_copy_from_user. */
+kerror_t debug_invoke_write(struct invocation *inv, struct kerror_info *info)
+{
+    struct thread *t = inv->caller;
+    vaddr_t buf = inv->args[0];
+    uint64_t len = inv->args[1];
+    if (len > BK_DEBUG_WRITE_MAX) {
+        info->range_min = 0;
+        info->range_max = BK_DEBUG_WRITE_MAX;
+        return KERR_RANGE;
+    }
+    if (!vspace_user_range_ok(t->vspace, buf, len, VM_READ))
+        return KERR_INVALID_ADDRESS;
+    char chunk[64];
+    for (uint64_t done = 0; done < len;) {
+        size_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
+        vspace_copy_from_user(t->vspace, chunk, buf + done, n);
+        for (size_t i = 0; i < n; i++)
+            kprintf("%c", chunk[i]);
+        done += n;
+    }
+    inv->results[0] = len;
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
+kerror_t debug_invoke_ticks(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    inv->results[0] = kernel_ticks();
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
+/* Answers for any address: an empty slot or a failed lookup is 0, not an
+ * error, so a test can ask about a slot it just emptied. */
+kerror_t debug_invoke_cap_identify(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    struct cte *slot;
+    struct lookup_fault fault;
+    uint64_t identity = 0;
+    if (cspace_lookup_cap(&inv->caller->cspace_root.cap, inv->args[0], &slot, &fault) == KERR_OK)
+        identity = cap_type(&slot->cap) | (uint64_t)cap_rights(&slot->cap) << 8;
+    inv->results[0] = identity;
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
+kerror_t debug_invoke_check_invariants(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    if (!BULKHEAD_KERNEL_DEBUG)
+        return KERR_ILLEGAL_OPERATION; /* a release kernel has no walk to run */
+    struct invariant_report report;
+    inv->results[0] = invariants_check(inv->caller, &report);
+    inv->result_count = 1;
+    return KERR_OK;
+}
