@@ -267,17 +267,24 @@ kerror_t tcb_invoke_read_registers(struct invocation *inv, struct kerror_info *i
     return KERR_OK;
 }
 
-/* The register index argument, checked against the arch's count. */
-static kerror_t register_index(const struct invocation *inv, struct kerror_info *info,
-                               unsigned *index)
+/* The register index argument, checked against `count` (the arch's
+ * number of user or of FPU registers). */
+static kerror_t index_below(const struct invocation *inv, struct kerror_info *info,
+                            unsigned count, unsigned *index)
 {
-    if (inv->args[0] >= arch_regs_count()) {
+    if (inv->args[0] >= count) {
         info->range_min = 0;
-        info->range_max = arch_regs_count() - 1;
+        info->range_max = count - 1;
         return KERR_RANGE;
     }
     *index = (unsigned)inv->args[0];
     return KERR_OK;
+}
+
+static kerror_t register_index(const struct invocation *inv, struct kerror_info *info,
+                               unsigned *index)
+{
+    return index_below(inv, info, arch_regs_count(), index);
 }
 
 kerror_t tcb_invoke_read_register(struct invocation *inv, struct kerror_info *info)
@@ -305,17 +312,10 @@ kerror_t tcb_invoke_write_register(struct invocation *inv, struct kerror_info *i
     return arch_regs_set(&t->regs, index, inv->args[1]) ? KERR_OK : KERR_INVALID_ARGUMENT;
 }
 
-/* The FPU register index argument, checked against the arch's count. */
 static kerror_t fpu_register_index(const struct invocation *inv, struct kerror_info *info,
                                    unsigned *index)
 {
-    if (inv->args[0] >= arch_fpu_regs_count()) {
-        info->range_min = 0;
-        info->range_max = arch_fpu_regs_count() - 1;
-        return KERR_RANGE;
-    }
-    *index = (unsigned)inv->args[0];
-    return KERR_OK;
+    return index_below(inv, info, arch_fpu_regs_count(), index);
 }
 
 kerror_t tcb_invoke_read_fpu_register(struct invocation *inv, struct kerror_info *info)

@@ -285,20 +285,6 @@ static int test_fpu_registers_through_the_tcb(struct ktest_env *env)
 
 /* ---- Another address space ---------------------------------------------------- */
 
-/* The libsys allocators, which bk_process_spawn() takes the child's
- * objects from, pointed at this test's untyped and a slot window past the
- * test's own (as in process_tests.c). */
-static void init_allocators(struct ktest_env *env)
-{
-    static struct bk_bootinfo fake;
-    memset(&fake, 0, sizeof(fake));
-    fake.first_free_slot = kt_slots() + 256;
-    fake.untyped_count = 1;
-    fake.untyped[0] = (struct bk_untyped_desc){ .slot = env->untyped,
-                                                .size_bits = (uint8_t)env->untyped_bits };
-    bk_alloc_init(&fake);
-}
-
 /* fpu-child (fpu_child.c) fills its FPU and Calls us; we fill ours with
  * another seed and Reply, which runs the child (above us) between our fill
  * and our dump: it dumps its registers and Calls again with the count of
@@ -307,7 +293,7 @@ static void init_allocators(struct ktest_env *env)
 static int test_fpu_state_is_per_address_space(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
-    init_allocators(env);
+    kt_init_allocators(env);
     KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s, 1));
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
     /* Spawned below us, it runs only once its faults go to the endpoint,

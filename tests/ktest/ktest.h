@@ -59,6 +59,11 @@ uint64_t kt_slots(void);
 long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
                uint64_t count);
 
+/* Points libsys's allocators (slots, objects, the heap, threads) at this
+ * test's untyped and a slot window past the test's own: what
+ * bk_process_spawn(), bk_thread_create() and malloc() take from. */
+void kt_init_allocators(struct ktest_env *env);
+
 /* Sends a method invocation by hand (label, words) and returns the reply. */
 void kt_invoke(uint64_t service, uint64_t label, unsigned length, const uint64_t *words,
                struct bk_msg *reply);

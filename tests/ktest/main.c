@@ -30,6 +30,17 @@ void kt_invoke(uint64_t service, uint64_t label, unsigned length, const uint64_t
     *reply = m;
 }
 
+void kt_init_allocators(struct ktest_env *env)
+{
+    static struct bk_bootinfo fake;
+    memset(&fake, 0, sizeof(fake));
+    fake.first_free_slot = kt_slots() + TEST_SLOTS;
+    fake.untyped_count = 1;
+    fake.untyped[0] = (struct bk_untyped_desc){ .slot = env->untyped,
+                                                .size_bits = (uint8_t)env->untyped_bits };
+    bk_alloc_init(&fake);
+}
+
 long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
                uint64_t count)
 {

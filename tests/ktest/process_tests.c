@@ -5,23 +5,10 @@
  */
 #include "ktest.h"
 
-/* The libsys allocators, pointed at this test's untyped and a slot window
- * past the test's own. */
-static void init_allocators(struct ktest_env *env)
-{
-    static struct bk_bootinfo fake;
-    memset(&fake, 0, sizeof(fake));
-    fake.first_free_slot = kt_slots() + 256;
-    fake.untyped_count = 1;
-    fake.untyped[0] = (struct bk_untyped_desc){ .slot = env->untyped,
-                                                .size_bits = (uint8_t)env->untyped_bits };
-    bk_alloc_init(&fake);
-}
-
 static int test_child_process(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
-    init_allocators(env);
+    kt_init_allocators(env);
     KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s, 1));
     KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 1, 1));
     struct bk_process p;
@@ -45,7 +32,7 @@ static int test_child_process(struct ktest_env *env)
 static int test_spawn_errors(struct ktest_env *env)
 {
     struct bk_process p;
-    init_allocators(env);
+    kt_init_allocators(env);
     KT_EXPECT_ERR(bk_process_spawn(env->bi, "no-such-program", 100, 0, 0, &p),
                   BK_ERR_INVALID_ARGUMENT);
     /* Our own root ELF is fine, a module that is not an ELF is refused. */

@@ -24,19 +24,6 @@ static void yield(void)
     sys_yield(0, &m);
 }
 
-/* Points libsys's allocators at this test's untyped and a slot window
- * past the test's own (as process_tests.c does). */
-static void init_allocators(struct ktest_env *env)
-{
-    static struct bk_bootinfo fake;
-    memset(&fake, 0, sizeof(fake));
-    fake.first_free_slot = kt_slots() + 64;
-    fake.untyped_count = 1;
-    fake.untyped[0] = (struct bk_untyped_desc){ .slot = env->untyped,
-                                                .size_bits = (uint8_t)env->untyped_bits };
-    bk_alloc_init(&fake);
-}
-
 /* Starts `n` threads running fn(i) and joins them; returns the number of
  * threads whose result was not 0 (or that could not be made or joined). */
 static unsigned run_workers(unsigned n, void *(*fn)(void *))
@@ -92,7 +79,7 @@ static void *tls_worker(void *arg)
 
 static int test_tls_is_per_thread(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     /* The first thread has its own copy too, set up by the startup code. */
     uint64_t saved = tls_initialised;
     tls_initialised = 77;
@@ -175,7 +162,7 @@ static void *ipc_worker(void *arg)
 
 static int test_threads_ipc_full_length_at_once(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     echo_endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
     KT_CHECK(echo_endpoint != 0);
     bk_thread_handle_t *server;
@@ -213,7 +200,7 @@ static void *locked_incrementer(void *arg)
 
 static int test_mutex_under_contention(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     KT_OK(bk_mutex_init(&counter_lock));
     counter = 0;
     KT_CHECK(run_workers(WORKERS, locked_incrementer) == 0);
@@ -277,7 +264,7 @@ static void *queue_worker(void *arg)
 
 static int test_condition_variables_lose_no_wakeup(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     memset(&queue, 0, sizeof(queue));
     KT_OK(bk_mutex_init(&queue.lock));
     KT_OK(bk_cond_init(&queue.not_full));
@@ -313,7 +300,7 @@ static void *gate_waiter(void *arg)
 
 static int test_broadcast_wakes_every_waiter(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     memset(&gate, 0, sizeof(gate));
     KT_OK(bk_mutex_init(&gate.lock));
     KT_OK(bk_cond_init(&gate.go));
@@ -351,7 +338,7 @@ static void *once_caller(void *arg)
 
 static int test_once_runs_exactly_once(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     once_runs = 0;
     KT_CHECK(run_workers(WORKERS, once_caller) == 0);
     KT_CHECK(once_runs == 1);
@@ -372,7 +359,7 @@ static void *exits_early(void *arg)
 
 static int test_join_returns_the_result(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     /* More threads in turn than there are handles: each join frees one. */
     for (unsigned i = 0; i < BK_THREADS_MAX + 8; i++) {
         bk_thread_handle_t *h;
@@ -478,7 +465,7 @@ static int heap_stress(uint64_t seed, unsigned ops, int check_heap)
 
 static int test_heap_stress_with_integrity_checks(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     KT_CHECK(heap_stress(1, 3000, 1) == 0);
     KT_CHECK(bk_heap_check(bk_process_heap()));
     struct bk_heap_stats st;
@@ -498,7 +485,7 @@ static void *heap_worker(void *arg)
 
 static int test_heap_from_many_threads(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     KT_CHECK(run_workers(WORKERS, heap_worker) == 0);
     KT_CHECK(bk_heap_check(bk_process_heap()));
     struct bk_heap_stats st;
@@ -521,7 +508,7 @@ static void bad_freer(uint64_t arg)
 
 static int test_bad_free_is_reported(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0);
     KT_CHECK(tcb != 0);
     free_returned = 0;
@@ -554,7 +541,7 @@ static void failing_assert(uint64_t value)
  * passing one does nothing. */
 static int test_failed_assert_stops_the_thread(struct ktest_env *env)
 {
-    init_allocators(env);
+    kt_init_allocators(env);
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
     uint64_t pc, sp, arg, state;
     for (uint64_t value = 1; value <= 2; value++) {
