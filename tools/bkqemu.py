@@ -31,7 +31,11 @@ def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M",
         if cpu:
             cmd += ["-cpu", cpu]
     cmd += ["-accel", "kvm" if kvm else "tcg", "-m", memory, "-no-reboot"]
-    if interactive:
+    if interactive and arch == "x86_64":
+        # No VGA and no NIC: SeaBIOS then prints no screen escapes and iPXE no
+        # banner, so the console shows only the kernel. mon: keeps Ctrl-A X.
+        cmd += ["-display", "none", "-vga", "none", "-net", "none", "-serial", "mon:stdio"]
+    elif interactive:
         cmd += ["-nographic"]
     else:
         cmd += ["-display", "none", "-serial", "stdio", "-monitor", "none"]
