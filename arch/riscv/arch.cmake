@@ -15,7 +15,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/plic.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/selftest.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/sbi.c
-  ${CMAKE_SOURCE_DIR}/arch/riscv/uart.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/console.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/power.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/fdt.c
 )

@@ -22,7 +22,7 @@ void sbi_system_reset(bool failure);
 /* "OpenSBI 1.1 (SBI 1.0)" or similar, for boot_params.loader. */
 void sbi_describe(char *buf, size_t size);
 
-/* uart.c: the NS16550A console. `regs` is its mapped register block. */
+/* console.c: the NS16550A console. `regs` is its mapped register block. */
 void uart_init(void *regs, unsigned reg_shift, unsigned reg_width);
 
 /* power.c: `test_device` is the mapped SiFive test finisher, or NULL. */

@@ -1,8 +1,8 @@
 # x86-64 port: sources, compiler flags and linker script.
 set(ARCH_SOURCES
-  ${CMAKE_SOURCE_DIR}/arch/x86_64/boot.S
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/entry.S
   ${CMAKE_SOURCE_DIR}/arch/x86_64/early.c
-  ${CMAKE_SOURCE_DIR}/arch/x86_64/serial.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/console.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/power.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/cpu.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/fpu.c

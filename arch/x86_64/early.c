@@ -1,5 +1,5 @@
 /*
- * x86_boot_main: the first C code, entered from boot.S on CPU 0's kernel
+ * x86_boot_main: the first C code, entered from entry.S on CPU 0's kernel
  * stack with the trampoline's page tables. It brings up the console and
  * the CPU, turns the multiboot information into struct boot_params, builds
  * the kernel's page tables, the local APIC and the IOAPIC, then calls

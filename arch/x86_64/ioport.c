@@ -17,7 +17,7 @@ static const struct {
     { 0x61, 0x61 },   /* port B: the PIT channel 2 gate (apic.c) */
     { 0xa0, 0xa1 },   /* 8259 PIC 2 (apic.c) */
     { 0xf4, 0xf7 },   /* QEMU isa-debug-exit, iosize 4: any write exits (power.c) */
-    { 0x3f8, 0x3ff }, /* COM1, the boot console (serial.c) */
+    { 0x3f8, 0x3ff }, /* COM1, the boot console (console.c) */
 };
 
 bool arch_ioport_range_ok(unsigned first, unsigned last)

@@ -180,10 +180,10 @@ extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 
 /* ---- Between the port's files ------------------------------------------- */
 
-/* boot.S → early.c: the first C code, on CPU 0's kernel stack. */
+/* entry.S → early.c: the first C code, on CPU 0's kernel stack. */
 NORETURN void x86_boot_main(uint32_t magic, uint32_t info_pa);
 
-/* serial.c */
+/* console.c */
 void x86_serial_init(void);
 
 /* cpu.c */

@@ -1,5 +1,5 @@
 /*
- * x86-64 constants shared by the assembly (boot.S, trap.S) and the C files
+ * x86-64 constants shared by the assembly (entry.S, trap.S) and the C files
  * of the port: the memory layout, segment selectors, vectors, MSR numbers,
  * control register bits and the offsets of the structures the assembly
  * touches (checked against the C definitions with static asserts in x86.h).
