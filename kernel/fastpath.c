@@ -31,13 +31,14 @@
  * direction, kernel only): x86-64 about 170 = entry stub with dispatch 30
  * + this file about 75 + exit 58-78 (FS/GS bases 12, loading the other
  * thread's FS base (its TLS) 6, the FPU check 3, the counter-policy check
- * 3, checks, CR3 if the space changes, sysretq); RISC-V 167 (Call) / 171
- * (ReplyRecv) = entry with dispatch 40 / 42 + this file 74 / 76 +
- * arch_fastpath_switch (trap.S) 17 with a satp write, 11 without (the
- * counter-policy check 3, the FPU owner check 2) + exit 35 (31 register
- * loads, sret). This file is built without frame pointers and leaves by a
- * tail call, so it touches no stack. Round trips, user code included:
- * x86-64 348 in one address space, 358 across two; RISC-V 336 and 350.
+ * 3, checks, CR3 if the space changes, sysretq); RISC-V 162 (Call) / 166
+ * (ReplyRecv) = entry with dispatch 39 / 41 + this file 74 / 76 +
+ * arch_fastpath_switch (trap.S) 14 with a satp write, 8 without (one
+ * check of 3 covers both the counter policy and the FPU owner while no
+ * thread owns the FPU) + exit 35 (31 register loads, sret). This file is
+ * built without frame pointers and leaves by a tail call, so it touches
+ * no stack. Round trips, user code included: x86-64 348 in one address
+ * space, 358 across two; RISC-V 328 and 340.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  * tools/bench/run.py counts them; tools/bench/ceilings.json keeps them

@@ -18,6 +18,9 @@ _Static_assert(offsetof(struct riscv_cpu, user_vspace) == CPU_USER_VSPACE, "CPU_
 _Static_assert(offsetof(struct riscv_cpu, satp) == CPU_SATP, "CPU_SATP");
 _Static_assert(offsetof(struct riscv_cpu, fpu_owner) == CPU_FPU_OWNER, "CPU_FPU_OWNER");
 _Static_assert(offsetof(struct riscv_cpu, counters_off) == CPU_COUNTERS_OFF, "CPU_COUNTERS_OFF");
+_Static_assert(offsetof(struct riscv_cpu, exit_key) == CPU_EXIT_KEY, "CPU_EXIT_KEY");
+_Static_assert((CPU_EXIT_KEY_FPU & SCOUNTEREN_USER) == 0,
+               "exit_key's FPU bit is none of counters_off's");
 _Static_assert(offsetof(arch_vspace_t, asid_generation) == VS_ASID_GENERATION,
                "VS_ASID_GENERATION");
 _Static_assert(offsetof(arch_vspace_t, satp) == VS_SATP, "VS_SATP");
@@ -64,6 +67,7 @@ BOOT_CODE void cpu_init_counters(void)
     uint64_t found = csr_read(scounteren);
     csr_write(scounteren, SCOUNTEREN_USER);
     this_cpu()->counters_off = 0;
+    cpu_update_exit_key(this_cpu());
     kprintf("riscv64: counters: found scounteren 0x%lx; set 0x%lx (cycle, time, instret "
             "readable in U-mode unless a thread is denied them, though M-mode firmware may "
             "still answer time; no hpmcounters)\n",

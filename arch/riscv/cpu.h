@@ -16,6 +16,11 @@
 #define CPU_SATP 32      /* what satp holds now */
 #define CPU_FPU_OWNER 40 /* arch_regs_t whose F/D state is live, or 0 */
 #define CPU_COUNTERS_OFF 72 /* scounteren bits cleared now (arch_regs_t's) */
+#define CPU_EXIT_KEY 80  /* counters_off, | CPU_EXIT_KEY_FPU if fpu_owner */
+
+/* exit_key's bit for "some thread owns the FPU": above SCOUNTEREN_USER,
+ * which is all counters_off can hold (cpu.c checks). */
+#define CPU_EXIT_KEY_FPU 8
 
 /* arch_vspace_t offsets (arch_types.h). */
 #define VS_ASID_GENERATION 8
@@ -50,7 +55,20 @@ struct riscv_cpu {
     uint64_t timer_interval;    /* timebase ticks per kernel tick, 0 = stopped */
     uint64_t timer_next;        /* time of the next tick */
     uint64_t counters_off;      /* SCOUNTEREN_USER less scounteren (user.c) */
+    /* counters_off | (fpu_owner ? CPU_EXIT_KEY_FPU : 0), kept by
+     * cpu_update_exit_key() wherever either changes. The fast path's exit
+     * (trap.S) compares it with the next thread's counters_off: equal
+     * means no FPU owner and the counters right for that thread, so
+     * neither needs work (one compare for both). */
+    uint64_t exit_key;
 };
+
+/* Call after any change to cpu->counters_off or cpu->fpu_owner (trap.S
+ * does the same in assembly). */
+static inline void cpu_update_exit_key(struct riscv_cpu *cpu)
+{
+    cpu->exit_key = cpu->counters_off | (cpu->fpu_owner ? CPU_EXIT_KEY_FPU : 0);
+}
 
 /* Registers saved by trap.S for a trap taken in kernel mode. */
 struct kernel_frame {

@@ -13,8 +13,10 @@
  * decoded: an illegal instruction from the owner, which runs with FS on,
  * is a real fault, and so is a non-FP one from another thread once it
  * traps again as the owner. Threads that never use the FPU cost nothing
- * on a switch; the IPC fast path (trap.S) only compares the owner with
- * the two threads.
+ * on a switch; the IPC fast path (trap.S) sees that no thread owns the
+ * FPU in the same compare as the counter policy (riscv_cpu.exit_key,
+ * which drop_owner() and hand_fpu_to() keep), and otherwise compares the
+ * owner with the two threads.
  *
  * Where the owner's FS is kept. While the owner runs, and in the kernel
  * after it trapped, sstatus.FS is its live value; capture_owner_fs() moves
@@ -155,6 +157,7 @@ static void drop_owner(struct riscv_cpu *cpu)
         return;
     cpu->fpu_owner->fpu_fs = SSTATUS_FS_OFF;
     cpu->fpu_owner = NULL;
+    cpu_update_exit_key(cpu);
 }
 
 /* Makes `regs` the owner for a new turn: the old owner's changes stored,
@@ -168,6 +171,7 @@ static void hand_fpu_to(struct riscv_cpu *cpu, arch_regs_t *regs)
     riscv_fpu_load(regs);
     csr_clear(sstatus, SSTATUS_FS);
     cpu->fpu_owner = regs;
+    cpu_update_exit_key(cpu);
     regs->fpu_fs = SSTATUS_FS_CLEAN;
     regs->fpu_eager = false; /* until it writes in this turn */
 }

@@ -13,6 +13,11 @@
  * first (kernel/fastpath.c). From kernel mode the registers go into a
  * struct kernel_frame on the current stack and the handler may return (a
  * timer tick in arch_idle_wait()).
+ *
+ * Calls and tail calls to C are jal and j, one instruction each: the
+ * kernel is built with -mno-relax, so call and tail would stay auipc plus
+ * jalr. Their reach is +-1 MiB, far more than the kernel's text; ld.lld
+ * refuses to link if it ever outgrows that.
  */
 #include <bulkhead/abi.h>
 
@@ -77,7 +82,7 @@ riscv_trap_entry:
     ld      sp, CPU_KERNEL_SP(tp)
     li      fp, 0
     li      ra, 0
-    tail    riscv_user_trap         /* does not return */
+    j       riscv_user_trap         /* does not return */
 
     /* A syscall (ecall from U-mode). kernel/abi.toml declares that it
      * clobbers ra, t0-t6 and a6 (riscv64 clobbers), so only the other
@@ -123,12 +128,12 @@ riscv_trap_entry:
     beq     a7, t1, .Lfast_reply_recv
 .Lgeneral:
     li      fp, 0                   /* ends frame-pointer backtraces */
-    tail    kernel_syscall          /* does not return */
+    j       kernel_syscall          /* does not return */
 .Lfast_call:
-    call    kernel_fastpath_call    /* returns only for the general path */
+    jal     kernel_fastpath_call    /* returns only for the general path */
     j       .Lgeneral
 .Lfast_reply_recv:
-    call    kernel_fastpath_reply_recv
+    jal     kernel_fastpath_reply_recv
     j       .Lgeneral
 
 .Lfrom_kernel:
@@ -175,7 +180,7 @@ riscv_trap_entry:
     csrr    t0, stval
     sd      t0, KFRAME_STVAL(sp)
     mv      a0, sp
-    call    riscv_kernel_trap
+    jal     riscv_kernel_trap
     ld      t0, KFRAME_SEPC(sp)
     csrw    sepc, t0
     ld      t0, KFRAME_SSTATUS(sp)
@@ -233,96 +238,48 @@ riscv_return_to_user:
  * way out, in assembly so that it needs no stack frame: nothing of `from`
  * stays in the CPU (its registers were saved on entry).
  *
- * The counters first: scounteren is written only when `to` runs with other
- * ones than the hart has now (TCB: SetCounterAccess; user.c); 3
- * instructions otherwise.
+ * The counters and the FPU first, with one compare in the common case:
+ * the hart's exit_key (cpu.h) equals to's counters_off only when no thread
+ * owns the FPU and the hart runs with to's counters already, and then
+ * neither needs anything (3 instructions). Otherwise .Lfast_exit_slow does
+ * both, as follows, and comes back to .Lfast_space.
  *
- * Then the FPU, by fpu.c's rules. When the hart's FPU owner is neither
- * thread, sstatus.FS is Off (from ran with it Off) and stays Off for `to`:
- * 3 instructions, one of them paid for by resuming through a1 (no mv a0,
- * a1). When `to` is the owner it gets its recorded FS back. When `from`
- * is, FS is its live value: Dirty is recorded (its registers stay live),
- * anything else gives the FPU up (the saved copy is current); and a `to`
- * that wrote its FP registers in its last turn (fpu_eager) gets them
- * loaded here rather than at a trap.
+ * scounteren is written only when `to` runs with other counters than the
+ * hart has now (TCB: SetCounterAccess; user.c).
+ *
+ * The FPU by fpu.c's rules. When the hart's FPU owner is neither thread,
+ * sstatus.FS is Off (from ran with it Off) and stays Off for `to`. When
+ * `to` is the owner it gets its recorded FS back. When `from` is, FS is
+ * its live value: Dirty is recorded (its registers stay live), anything
+ * else gives the FPU up (the saved copy is current); and a `to` that wrote
+ * its FP registers in its last turn (fpu_eager) gets them loaded here
+ * rather than at a trap. exit_key follows every change of counters_off or
+ * of whether there is an owner (a hand-over keeps one).
  *
  * satp is left alone when it holds vs already (cpu->satp == vs->satp) and
  * written without asid_activate() when vs's ASID is of the live generation
- * (asid.c says why both are exact); anything else goes to
- * riscv_fastpath_new_asid() (user.c). The rest of sstatus needs nothing:
- * the ecall from U-mode left SPP = 0 and SPIE = 1, and SUM and VS never
- * change. Then it falls into the return to user mode.
+ * (asid.c says why both are exact), falling through to the resume in both
+ * cases; anything else goes to riscv_fastpath_new_asid() (user.c). The
+ * rest of sstatus needs nothing: the ecall from U-mode left SPP = 0 and
+ * SPIE = 1, and SUM and VS never change. Then it falls into the return to
+ * user mode. The common case costs 14 instructions to here with a satp
+ * write (3 + 9 for satp + 2 stores), 8 without (3 + 3 + 2), and the
+ * return 35 more (kernel/fastpath.c has the whole budget).
  */
-.Lfast_to_fpu_owner:
-    ld      t1, REGS_FPU_FS(a1)
-    csrs    sstatus, t1
-    j       .Lfast_space
-
-.Lfast_from_fpu_owner:
-    csrr    t1, sstatus
-    li      t2, SSTATUS_FS
-    and     t1, t1, t2              /* from's live FS */
-    ld      t3, REGS_FPU_EAGER(a1)
-    bnez    t3, .Lfast_fpu_hand_over
-    csrc    sstatus, t2             /* `to` runs with FS Off */
-    bne     t1, t2, .Lfast_fpu_give_up
-    sd      t1, REGS_FPU_FS(a0)     /* Dirty: its registers stay live */
-    sd      t1, REGS_FPU_EAGER(a0)  /* nonzero: it wrote them this turn */
-    j       .Lfast_space
-.Lfast_fpu_give_up:
-    sd      zero, REGS_FPU_FS(a0)   /* Off */
-    sd      zero, CPU_FPU_OWNER(tp)
-    j       .Lfast_space
-
-    /* fpu.c's hand_fpu_to(to) after from's turn, with FS still on (from's)
-     * so the FP instructions run; riscv_fpu_save/load use only a0, t0, ra. */
-.Lfast_fpu_hand_over:
-    bne     t1, t2, 1f              /* from Clean: its saved copy is current */
-    sd      t1, REGS_FPU_EAGER(a0)
-    call    riscv_fpu_save
-1:  sd      zero, REGS_FPU_FS(a0)
-    mv      a0, a1
-    call    riscv_fpu_load
-    li      t1, SSTATUS_FS_CLEAN
-    csrc    sstatus, t2
-    csrs    sstatus, t1
-    sd      t1, REGS_FPU_FS(a1)
-    sd      zero, REGS_FPU_EAGER(a1) /* a new turn */
-    sd      a1, CPU_FPU_OWNER(tp)
-    j       .Lfast_space
-
-    /* scounteren = the kernel's counters less those `to` runs without
-     * (t0), as user.c's counters_switch() writes it. */
-.Lfast_counters:
-    li      t1, SCOUNTEREN_USER
-    not     t2, t0
-    and     t1, t1, t2
-    csrw    scounteren, t1
-    sd      t0, CPU_COUNTERS_OFF(tp)
-    j       .Lfast_fpu
-
-.Lfast_new_space:
-    ld      t2, VS_ASID_GENERATION(a2)
-    ld      t3, asid_live_generation
-    beq     t2, t3, 1f
-    tail    riscv_fastpath_new_asid
-1:  csrw    satp, t0
-    sd      t0, CPU_SATP(tp)
-    j       .Lfast_resume
-
     .globl arch_fastpath_switch
 arch_fastpath_switch:
     ld      t0, REGS_COUNTERS_OFF(a1)
-    ld      t1, CPU_COUNTERS_OFF(tp)
-    bne     t0, t1, .Lfast_counters
-.Lfast_fpu:
-    ld      t0, CPU_FPU_OWNER(tp)
-    beq     t0, a0, .Lfast_from_fpu_owner
-    beq     t0, a1, .Lfast_to_fpu_owner
+    ld      t1, CPU_EXIT_KEY(tp)
+    bne     t0, t1, .Lfast_exit_slow
 .Lfast_space:
     ld      t0, VS_SATP(a2)
     ld      t1, CPU_SATP(tp)
-    bne     t0, t1, .Lfast_new_space
+    beq     t0, t1, .Lfast_resume
+    ld      t2, VS_ASID_GENERATION(a2)
+    ld      t3, asid_live_generation
+    bne     t2, t3, .Lfast_new_asid
+    csrw    satp, t0
+    sd      t0, CPU_SATP(tp)
 .Lfast_resume:
     sd      a1, CPU_USER_REGS(tp)
     sd      a2, CPU_USER_VSPACE(tp)
@@ -363,3 +320,70 @@ arch_fastpath_switch:
     ld      x4, 4*8(a1)
     ld      x11, 11*8(a1)
     sret
+
+.Lfast_new_asid:
+    j       riscv_fastpath_new_asid
+
+    /* t0 = to's counters_off, which differs from exit_key: the counters
+     * differ, or some thread owns the FPU, or both. */
+.Lfast_exit_slow:
+    ld      t1, CPU_COUNTERS_OFF(tp)
+    beq     t0, t1, .Lfast_fpu
+    /* scounteren = the kernel's counters less those `to` runs without
+     * (t0), as user.c's counters_switch() writes it; exit_key keeps its
+     * FPU bit. */
+    li      t1, SCOUNTEREN_USER
+    not     t2, t0
+    and     t1, t1, t2
+    csrw    scounteren, t1
+    sd      t0, CPU_COUNTERS_OFF(tp)
+    ld      t1, CPU_EXIT_KEY(tp)
+    andi    t1, t1, CPU_EXIT_KEY_FPU
+    or      t1, t1, t0
+    sd      t1, CPU_EXIT_KEY(tp)
+.Lfast_fpu:
+    ld      t0, CPU_FPU_OWNER(tp)
+    beq     t0, a0, .Lfast_from_fpu_owner
+    beq     t0, a1, .Lfast_to_fpu_owner
+    j       .Lfast_space
+
+.Lfast_to_fpu_owner:
+    ld      t1, REGS_FPU_FS(a1)
+    csrs    sstatus, t1
+    j       .Lfast_space
+
+.Lfast_from_fpu_owner:
+    csrr    t1, sstatus
+    li      t2, SSTATUS_FS
+    and     t1, t1, t2              /* from's live FS */
+    ld      t3, REGS_FPU_EAGER(a1)
+    bnez    t3, .Lfast_fpu_hand_over
+    csrc    sstatus, t2             /* `to` runs with FS Off */
+    bne     t1, t2, .Lfast_fpu_give_up
+    sd      t1, REGS_FPU_FS(a0)     /* Dirty: its registers stay live */
+    sd      t1, REGS_FPU_EAGER(a0)  /* nonzero: it wrote them this turn */
+    j       .Lfast_space
+.Lfast_fpu_give_up:
+    sd      zero, REGS_FPU_FS(a0)   /* Off */
+    sd      zero, CPU_FPU_OWNER(tp)
+    ld      t1, CPU_COUNTERS_OFF(tp)
+    sd      t1, CPU_EXIT_KEY(tp)    /* no owner now */
+    j       .Lfast_space
+
+    /* fpu.c's hand_fpu_to(to) after from's turn, with FS still on (from's)
+     * so the FP instructions run; riscv_fpu_save/load use only a0, t0, ra.
+     * There is still an owner: exit_key stays. */
+.Lfast_fpu_hand_over:
+    bne     t1, t2, 1f              /* from Clean: its saved copy is current */
+    sd      t1, REGS_FPU_EAGER(a0)
+    jal     riscv_fpu_save
+1:  sd      zero, REGS_FPU_FS(a0)
+    mv      a0, a1
+    jal     riscv_fpu_load
+    li      t1, SSTATUS_FS_CLEAN
+    csrc    sstatus, t2
+    csrs    sstatus, t1
+    sd      t1, REGS_FPU_FS(a1)
+    sd      zero, REGS_FPU_EAGER(a1) /* a new turn */
+    sd      a1, CPU_FPU_OWNER(tp)
+    j       .Lfast_space

@@ -94,6 +94,7 @@ static void counters_switch(struct riscv_cpu *cpu, const arch_regs_t *regs)
 {
     csr_write(scounteren, SCOUNTEREN_USER & ~regs->counters_off);
     cpu->counters_off = regs->counters_off;
+    cpu_update_exit_key(cpu);
 }
 
 /* sret goes to U-mode (SPP = 0) with interrupts enabled there (SPIE = 1;
