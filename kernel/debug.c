@@ -21,17 +21,12 @@
 #include <bulkhead/abi.h>
 
 #include "cnode.h"
-#include "invariants.h"
+#include "debug/invariants.h"
 #include "invoke.h"
 #include "kernel.h"
 #include "vspace.h"
 
 _Static_assert(CAP_DEBUG == BK_OBJ_DEBUG, "the Debug cap type is BK_OBJ_DEBUG");
-
-/* Set by CMake (option BULKHEAD_KERNEL_DEBUG); on for builds that do not say. */
-#ifndef BULKHEAD_KERNEL_DEBUG
-#define BULKHEAD_KERNEL_DEBUG 1
-#endif
 
 kerror_t debug_invoke_put_char(struct invocation *inv, struct kerror_info *info)
 {

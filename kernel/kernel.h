@@ -7,6 +7,14 @@
 #include "types.h"
 #include <stdarg.h>
 
+/* The kernel's debugging aids, kernel/debug/ (the invariant walk behind
+ * Debug: CheckInvariants, and the boot self-tests): one switch, the CMake
+ * option BULKHEAD_KERNEL_DEBUG; on for builds that do not say. When off,
+ * nothing calls them and --gc-sections leaves them out of the image. */
+#ifndef BULKHEAD_KERNEL_DEBUG
+#define BULKHEAD_KERNEL_DEBUG 1
+#endif
+
 /* The machine's exit status, passed to arch_shutdown(). The runner
  * (tools/bkqemu.py) decodes it from QEMU's exit code. */
 enum kernel_exit {

@@ -11,7 +11,7 @@
 #include "boot/memmap.h"
 #include "boot/roottask.h"
 #include "kernel.h"
-#include "selftest.h"
+#include "debug/selftest.h"
 #include "thread.h"
 #include "vspace.h"
 
@@ -59,6 +59,9 @@ static BOOT_CODE void run_late_selftest(const struct boot_params *bp)
     const char *name = selftest_name(bp->cmdline);
     if (!name)
         return;
+    if (!BULKHEAD_KERNEL_DEBUG)
+        panic("self-test '%s' asked for, but this kernel was built without them "
+              "(BULKHEAD_KERNEL_DEBUG off)", name);
     if (selftest_is(name, "vspace"))
         selftest_vspace(&boot_memory);
     if (selftest_is(name, "irq"))
@@ -71,8 +74,8 @@ static BOOT_CODE void run_late_selftest(const struct boot_params *bp)
 static BOOT_CODE void run_selftest(const char *cmdline)
 {
     const char *name = selftest_name(cmdline);
-    if (!name)
-        return;
+    if (!name || !BULKHEAD_KERNEL_DEBUG)
+        return; /* without them, run_late_selftest() says so */
     if (selftest_is(name, "kernel-pagefault")) {
         kprintf("bulkhead: selftest: reading 0x%lx in kernel mode\n", selftest_bad_address);
         (void)*(volatile uint64_t *)selftest_bad_address;

@@ -198,8 +198,8 @@ void kernel_idle_then_shutdown(unsigned wait_ticks, int status, const char *why)
     kernel_shutdown(status, why);
 }
 
-/* ---- Read-only view for the invariant checker (kernel/invariants.c) ---- */
-#include "invariants.h"
+/* ---- Read-only view for the invariant checker (kernel/debug/invariants.c) ---- */
+#include "debug/invariants.h"
 
 void sched_get_view(struct sched_view *view)
 {

@@ -7,7 +7,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/notification.c
   ${CMAKE_SOURCE_DIR}/kernel/syscall.c
   ${CMAKE_SOURCE_DIR}/kernel/fastpath.c
-  ${CMAKE_SOURCE_DIR}/kernel/invariants.c
+  ${CMAKE_SOURCE_DIR}/kernel/debug/invariants.c
   ${CMAKE_SOURCE_DIR}/kernel/fault.c
   ${CMAKE_SOURCE_DIR}/kernel/log.c
   ${CMAKE_SOURCE_DIR}/kernel/debug.c
@@ -26,8 +26,8 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/cnode_invoke.c
   ${CMAKE_SOURCE_DIR}/kernel/untyped_invoke.c
   ${CMAKE_SOURCE_DIR}/kernel/elf.c
-  ${CMAKE_SOURCE_DIR}/kernel/selftest_vspace.c
-  ${CMAKE_SOURCE_DIR}/kernel/selftest_irq.c
+  ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_vspace.c
+  ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_irq.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/boot_params.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootimage.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootinfo.c

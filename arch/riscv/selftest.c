@@ -1,5 +1,5 @@
 /*
- * The RISC-V device for the irq self-test (kernel/selftest_irq.c): the
+ * The RISC-V device for the irq self-test (kernel/debug/selftest_irq.c): the
  * goldfish RTC ("google,goldfish-rtc", on QEMU's virt machine), found in
  * the device tree with its PLIC source (its one-cell "interrupts"). Its
  * alarm raises the interrupt; the line stays asserted until the
@@ -9,7 +9,7 @@
  * alarm in nanoseconds as low/high 32-bit halves; reading TIME_LOW latches
  * TIME_HIGH, and writing ALARM_LOW arms the alarm.
  */
-#include "selftest.h"
+#include "debug/selftest.h"
 
 #include "boot/fdt.h"
 #include "plic.h"

@@ -1,5 +1,5 @@
 /*
- * The x86-64 device for the irq self-test (kernel/selftest_irq.c): the
+ * The x86-64 device for the irq self-test (kernel/debug/selftest_irq.c): the
  * CMOS real-time clock's periodic interrupt, ISA IRQ 8, which reaches
  * IOAPIC pin 8 (no ISA override moves IRQ 8). Registers through the index
  * port 0x70 and the data port 0x71 (Motorola MC146818A datasheet; the
@@ -7,7 +7,7 @@
  * register B enables the periodic interrupt, reading register C clears
  * the interrupt flags and lowers the IRQ line, which stays high until then.
  */
-#include "selftest.h"
+#include "debug/selftest.h"
 
 #include "x86.h"
 

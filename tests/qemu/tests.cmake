@@ -186,13 +186,13 @@ bulkhead_qemu_test(kernel-fault-illegal --image ${out}/bootimage.img --status pa
   --append "bulkhead.selftest=kernel-illegal" --expect "(?i)illegal|invalid opcode"
   --expect "PANIC" --reject "roottask: hello")
 
-# Paging-structure hooks (kernel/selftest_vspace.c): tables and frames of both
+# Paging-structure hooks (kernel/debug/selftest_vspace.c): tables and frames of both
 # sizes mapped, translated, remapped and unmapped in a fresh address space.
 bulkhead_qemu_test(selftest-vspace --image ${out}/bootimage.img --status pass
   --append "bulkhead.selftest=vspace" --expect "selftest vspace: ok: 4 KiB frame maps"
   --expect "selftest vspace: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|roottask: hello")
 
-# Device interrupts (kernel/selftest_irq.c): a device raises interrupts that
+# Device interrupts (kernel/debug/selftest_irq.c): a device raises interrupts that
 # reach kernel_irq(), stay masked until arch_irq_ack and stop on disable.
 bulkhead_qemu_test(selftest-irq --image ${out}/bootimage.img --status pass
   --append "bulkhead.selftest=irq" --expect "selftest irq: ok: the interrupt arrives"

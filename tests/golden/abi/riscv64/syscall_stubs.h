@@ -775,7 +775,7 @@ static inline long sys_debug_cap_identify(bk_cptr_t service, uint64_t cptr, uint
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Debug: Check invariants. Checks the kernel's invariants on the state the caller can reach: ready queues and their bitmap, the current thread, and (bounded) every slot of every CNode reachable from its CSpace root, with the threads, endpoints and notifications their caps name (kernel/invariants.c lists the rules); prints the first few violations on the console and returns how many it found (0: all hold). Only in kernels built with BULKHEAD_KERNEL_DEBUG (the default, which the tests and tests/fuzz use); other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+/* Debug: Check invariants. Checks the kernel's invariants on the state the caller can reach: ready queues and their bitmap, the current thread, and (bounded) every slot of every CNode reachable from its CSpace root, with the threads, endpoints and notifications their caps name (kernel/debug/invariants.c lists the rules); prints the first few violations on the console and returns how many it found (0: all hold). Only in kernels built with BULKHEAD_KERNEL_DEBUG (the default, which the tests and tests/fuzz use); other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
 static inline long sys_debug_check_invariants(bk_cptr_t service, uint64_t *violations)
 {
     struct bk_msg m = { 0 };
