@@ -15,7 +15,9 @@
  *  - %a %A %n, the L modifier (long double) and wide characters (%lc, %ls)
  *    are not supported: such a specification is copied to the output as it
  *    stands (%a and %A still consume their double, %n its pointer, which
- *    is not written).
+ *    is not written; %Lf, %lc, %ls and unknown conversions consume
+ *    nothing, so the arguments after them are misread: do not use them).
+ *  - %s of NULL prints "(null)".
  *  - There is no locale: the decimal point is always '.', the ' flag is
  *    not recognised.
  *  - A result longer than INT_MAX gives -1 (C's EOVERFLOW), with no errno.

@@ -31,7 +31,7 @@
 #define BK_HEAP_GROW_MIN (16u * 1024u)
 
 /* Largest region one heap can manage (block offsets are kept in 32 bits of
- * 16-byte units); also bounds a single allocation. */
+ * 16-byte units). A single allocation is at most half of it. */
 #define BK_HEAP_REGION_MAX (1ull << 36)
 
 /* Exit status of a thread stopped by the process heap's default report. */

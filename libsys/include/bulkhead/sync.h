@@ -11,8 +11,8 @@
  *
  * Each mutex and condition variable owns a notification, allocated by its
  * init function through libsys's object allocator: a program must have
- * called bk_alloc_init() first. Destroy gives nothing back today (objects
- * are reclaimed by revoking the untyped they came from).
+ * called bk_alloc_init() first. There is no destroy: the notification is
+ * reclaimed with the untyped it came from (revoke).
  */
 #pragma once
 

@@ -158,7 +158,8 @@ struct bk_process {
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
                       uint64_t give, unsigned flags, struct bk_process *p);
 
-/* Message info word from its fields (length, label). */
+/* Message info word from its fields: the label and the length in words
+ * (no caps). Note the order: label first. */
 static inline uint64_t bk_msginfo(uint64_t label, uint64_t length)
 {
     return BK_MSGINFO(length, 0, 0, label);

@@ -29,7 +29,9 @@ long bk_thread_create(bk_thread_handle_t **out, void *(*fn)(void *), void *arg,
 
 /* Waits until thread `t` has finished (returned from fn or called
  * bk_thread_exit()), stores its result in *result (if result is not NULL)
- * and frees its handle for a later thread. Each thread is joined once. */
+ * and frees its handle for a later thread. Each thread is joined once.
+ * Returns 0, -BK_ERR_INVALID_ARGUMENT for a handle that is not a live
+ * one, or the error of stopping the finished thread's TCB. */
 long bk_thread_join(bk_thread_handle_t *t, void **result);
 
 /* Ends the calling thread with `result` (what bk_thread_join() returns).

@@ -29,7 +29,7 @@ struct bk_ipc_buffer;
 struct bk_thread {
     struct bk_thread *self;           /* x86-64: %fs:0 */
     uint64_t tcb;                     /* slot of a cap to its own TCB, 0 if none */
-    int error;                        /* errno-like: the last libsys error */
+    int error;                        /* errno-like; libsys itself sets it nowhere yet */
     /* How bk_thread_start() hands the thread its first work: libsys's
      * entry sets bk_ipc_buffer, then calls entry(entry_arg). */
     struct bk_ipc_buffer *start_ipc_buffer;
@@ -61,7 +61,8 @@ static inline struct bk_thread *bk_thread_self(void)
 #endif
 }
 
-/* The calling thread's last libsys error (positive BK_ERR_* code). */
+/* An errno-like slot per thread, for code ported from C libraries;
+ * libsys's own functions return their errors and leave it alone. */
 static inline int *bk_errno_location(void)
 {
     return &bk_thread_self()->error;

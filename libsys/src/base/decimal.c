@@ -116,7 +116,7 @@ static void expand_fraction(struct decimal *d, uint64_t f, unsigned bits)
     }
 }
 
-void decimal_from_double(struct decimal *d, unsigned exponent, uint64_t fraction)
+void bk__decimal_from_double(struct decimal *d, unsigned exponent, uint64_t fraction)
 {
     /* value = mantissa * 2^power; subnormals have no implicit 1. */
     uint64_t mantissa = exponent ? fraction | 1ull << 52 : fraction;
@@ -141,7 +141,7 @@ void decimal_from_double(struct decimal *d, unsigned exponent, uint64_t fraction
         d->count--;
 }
 
-void decimal_round(struct decimal *d, long keep)
+void bk__decimal_round(struct decimal *d, long keep)
 {
     if (keep >= d->count)
         return;

@@ -4,7 +4,7 @@
  *
  * A finite double is m * 2^e with m below 2^53, so its decimal expansion
  * always ends: at most 767 significant digits (for the largest
- * subnormal), 309 before the point at most. decimal_from_double() writes
+ * subnormal), 309 before the point at most. bk__decimal_from_double() writes
  * them all; printing then only rounds this exact string, which is why
  * every digit printf shows is right, for any value and precision.
  */
@@ -25,10 +25,10 @@ struct decimal {
 
 /* The exact decimal value of the finite double with the given biased
  * exponent and fraction fields (IEEE 754 binary64). */
-void decimal_from_double(struct decimal *d, unsigned exponent, uint64_t fraction);
+void bk__decimal_from_double(struct decimal *d, unsigned exponent, uint64_t fraction);
 
 /* Keeps the first `keep` digits, rounding half to even on what is dropped.
  * keep is 0 or less when the precision ends before the first significant
  * digit (%.2f of 0.004): the value rounds to zero, or up to one unit of
  * the last kept place. */
-void decimal_round(struct decimal *d, long keep);
+void bk__decimal_round(struct decimal *d, long keep);

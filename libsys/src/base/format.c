@@ -309,14 +309,14 @@ static struct layout plan_layout(struct decimal *d, const struct spec *sp)
     struct layout l = { .decimals = precision };
     char conv = (char)(sp->conv | 0x20); /* lower case */
     if (conv == 'f') {
-        decimal_round(d, d->point + precision);
+        bk__decimal_round(d, d->point + precision);
     } else if (conv == 'e') {
         l.exponent_style = true;
-        decimal_round(d, precision + 1);
+        bk__decimal_round(d, precision + 1);
         l.exponent = d->count ? d->point - 1 : 0;
     } else { /* g: P significant digits, style by the exponent X */
         long p = precision ? precision : 1;
-        decimal_round(d, p);
+        bk__decimal_round(d, p);
         int x = d->count ? d->point - 1 : 0;
         l.exponent_style = !(p > x && x >= -4);
         l.exponent = x;
@@ -346,7 +346,7 @@ static void format_double(struct out *o, const struct spec *sp, double value)
         return;
     }
     struct decimal d;
-    decimal_from_double(&d, exponent, fraction);
+    bk__decimal_from_double(&d, exponent, fraction);
     struct layout l = plan_layout(&d, sp);
     size_t after = field_start(o, sp, prefix, body_length(&d, &l), sp->zero);
     emit_body(o, &d, &l, upper);

@@ -33,12 +33,12 @@ void bk_objects_set_lock(void (*lock)(void), void (*unlock)(void))
     unlock_fn = unlock ? unlock : no_lock;
 }
 
-void process_lock(void)
+void bk__objects_lock(void)
 {
     lock_fn();
 }
 
-void process_unlock(void)
+void bk__objects_unlock(void)
 {
     unlock_fn();
 }
@@ -72,9 +72,9 @@ static uint64_t alloc_object(uint64_t type, unsigned size_bits);
 
 uint64_t bk_alloc_object(uint64_t type, unsigned size_bits)
 {
-    process_lock();
+    bk__objects_lock();
     uint64_t slot = alloc_object(type, size_bits);
-    process_unlock();
+    bk__objects_unlock();
     return slot;
 }
 

@@ -50,9 +50,9 @@ static uint64_t alloc_range(uint64_t count)
 
 uint64_t bk_slots_alloc_range(uint64_t count)
 {
-    process_lock();
+    bk__objects_lock();
     uint64_t first = alloc_range(count);
-    process_unlock();
+    bk__objects_unlock();
     return first;
 }
 
@@ -63,8 +63,8 @@ uint64_t bk_slot_alloc(void)
 
 void bk_slot_free(uint64_t slot)
 {
-    process_lock();
+    bk__objects_lock();
     if (slot > 0 && slot < (1ull << BK_ROOT_CNODE_BITS))
         mark(slot, false);
-    process_unlock();
+    bk__objects_unlock();
 }

@@ -24,7 +24,7 @@ static uint32_t units_for(size_t size)
 
 /* ---- Reports and counters ---------------------------------------------- */
 
-void heap_fail(const struct bk_heap *h, struct bk_heap_report *r, enum bk_heap_error error,
+void bk__heap_fail(const struct bk_heap *h, struct bk_heap_report *r, enum bk_heap_error error,
                const struct block *b, const struct block *before)
 {
     if (r->error != BK_HEAP_OK)
@@ -93,10 +93,10 @@ static void bin_remove(struct bk_heap *h, struct block *b)
         h->nonempty[bin / 64] &= ~(1ull << (bin % 64));
 }
 
-bool heap_free_block_ok(const struct bk_heap *h, struct block *b, struct bk_heap_report *r)
+bool bk__heap_free_block_ok(const struct bk_heap *h, struct block *b, struct bk_heap_report *r)
 {
     if (!header_ok(b) || is_used(b) || b->units < MIN_UNITS) {
-        heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, NULL);
+        bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, NULL);
         return false;
     }
     const struct free_links *l = links_of(b);
@@ -109,7 +109,7 @@ bool heap_free_block_ok(const struct bk_heap *h, struct block *b, struct bk_heap
     if (ok && l->next)
         ok = links_of(block_at(h, l->next))->prev == self;
     if (!ok)
-        heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, b, NULL);
+        bk__heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, b, NULL);
     return ok;
 }
 
@@ -186,16 +186,16 @@ static bool free_tail_units(const struct bk_heap *h, uint32_t *units, struct bk_
         return true;
     struct block *end = epilogue(h);
     if (!header_ok(end)) {
-        heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, end, NULL);
+        bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, end, NULL);
         return false;
     }
     struct block *last = prev_of(end);
     if (!header_ok(last)) {
-        heap_diagnose(h, last, r);
+        bk__heap_diagnose(h, last, r);
         return false;
     }
     if (!is_used(last)) {
-        if (!heap_free_block_ok(h, last, r))
+        if (!bk__heap_free_block_ok(h, last, r))
             return false;
         *units = last->units;
     }
@@ -220,7 +220,7 @@ static bool grow_region(struct bk_heap *h, uint32_t units, struct bk_heap_report
     if (!mem)
         return false;
     if ((uintptr_t)mem % BK_HEAP_PAGE != 0 || (h->base && mem != h->end)) {
-        heap_fail(h, r, BK_HEAP_BAD_GROW, NULL, NULL);
+        bk__heap_fail(h, r, BK_HEAP_BAD_GROW, NULL, NULL);
         r->block = mem;
         return false;
     }
@@ -242,7 +242,7 @@ static struct block *find_free(struct bk_heap *h, uint32_t units, struct bk_heap
     unsigned bin = bin_of(units);
     for (uint32_t offset = h->bins[bin]; offset != 0;) {
         struct block *b = block_at(h, offset);
-        if (!heap_free_block_ok(h, b, r))
+        if (!bk__heap_free_block_ok(h, b, r))
             return NULL;
         if (b->units >= units)
             return b;
@@ -252,7 +252,7 @@ static struct block *find_free(struct bk_heap *h, uint32_t units, struct bk_heap
     if (bin == BK_HEAP_BINS)
         return NULL;
     struct block *b = block_at(h, h->bins[bin]);
-    return heap_free_block_ok(h, b, r) ? b : NULL;
+    return bk__heap_free_block_ok(h, b, r) ? b : NULL;
 }
 
 /* A used block of at least `units` (not yet counted in the stats), from
@@ -277,30 +277,30 @@ static struct block *used_block(struct bk_heap *h, const void *ptr, struct bk_he
 {
     const char *p = ptr;
     if (!h->base || p < h->base + 2 * UNIT || p >= h->end || (uintptr_t)p % UNIT != 0) {
-        heap_fail(h, r, BK_HEAP_FOREIGN_POINTER, NULL, NULL);
+        bk__heap_fail(h, r, BK_HEAP_FOREIGN_POINTER, NULL, NULL);
         return NULL;
     }
     struct block *b = (struct block *)(uintptr_t)ptr - 1;
     if (!header_ok(b)) {
-        heap_diagnose(h, b, r);
+        bk__heap_diagnose(h, b, r);
         return NULL;
     }
     if (!is_used(b)) {
-        heap_fail(h, r, BK_HEAP_DOUBLE_FREE, b, NULL);
+        bk__heap_fail(h, r, BK_HEAP_DOUBLE_FREE, b, NULL);
         r->freed_by = links_of(b)->freed_by;
         return NULL;
     }
     struct block *next = next_of(b), *prev = prev_of(b);
     if ((const char *)next > h->end - UNIT || !header_ok(next) || next->prev_units != b->units) {
-        heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, next, b); /* b ran over its end */
+        bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, next, b); /* b ran over its end */
         return NULL;
     }
     if ((const char *)prev < h->base || !header_ok(prev) || prev->units != b->prev_units) {
-        heap_diagnose(h, prev, r);
+        bk__heap_diagnose(h, prev, r);
         return NULL;
     }
-    if ((!is_used(next) && !heap_free_block_ok(h, next, r)) ||
-        (!is_used(prev) && !heap_free_block_ok(h, prev, r)))
+    if ((!is_used(next) && !bk__heap_free_block_ok(h, next, r)) ||
+        (!is_used(prev) && !bk__heap_free_block_ok(h, prev, r)))
         return NULL;
     return b;
 }

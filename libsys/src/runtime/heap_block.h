@@ -172,16 +172,16 @@ static inline void heap_finish(struct bk_heap *h, const struct bk_heap_report *r
 
 /* Records the first problem of an operation: `b` is the block found bad,
  * `before` the block before it (named as the likely overrun). */
-void heap_fail(const struct bk_heap *h, struct bk_heap_report *r, enum bk_heap_error error,
+void bk__heap_fail(const struct bk_heap *h, struct bk_heap_report *r, enum bk_heap_error error,
                const struct block *b, const struct block *before);
 
 /* Checks the free block `b` before the heap follows or changes its links:
  * its header, and list neighbours that point back at it. False (and `r`
  * filled) when something is wrong. */
-bool heap_free_block_ok(const struct bk_heap *h, struct block *b, struct bk_heap_report *r);
+bool bk__heap_free_block_ok(const struct bk_heap *h, struct block *b, struct bk_heap_report *r);
 
 /* After a header at `b` failed its canary: walks the heap from the
  * prologue to tell a real block whose header was overwritten (by the block
  * before it; CORRUPT_HEADER) from a pointer into the middle of a block
  * (FOREIGN_POINTER), and fills `r` (heap_check.c). */
-void heap_diagnose(const struct bk_heap *h, const struct block *b, struct bk_heap_report *r);
+void bk__heap_diagnose(const struct bk_heap *h, const struct block *b, struct bk_heap_report *r);

@@ -5,17 +5,17 @@
  */
 #include "heap_block.h"
 
-void heap_diagnose(const struct bk_heap *h, const struct block *b, struct bk_heap_report *r)
+void bk__heap_diagnose(const struct bk_heap *h, const struct block *b, struct bk_heap_report *r)
 {
     const struct block *before = NULL, *c = block_at(h, 0);
     for (;;) {
         if (c == b) {
-            heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, before);
+            bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, before);
             return;
         }
         bool fits = c->units >= 1 && c->units <= (size_t)(h->end - (const char *)c) / UNIT;
         if (!header_ok(c) || !fits) {
-            heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, c, before); /* broken before reaching b */
+            bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, c, before); /* broken before reaching b */
             return;
         }
         if (c == epilogue(h) || (const char *)b < (const char *)next_of(c))
@@ -23,7 +23,7 @@ void heap_diagnose(const struct bk_heap *h, const struct block *b, struct bk_hea
         before = c;
         c = next_of(c);
     }
-    heap_fail(h, r, BK_HEAP_FOREIGN_POINTER, NULL, NULL);
+    bk__heap_fail(h, r, BK_HEAP_FOREIGN_POINTER, NULL, NULL);
 }
 
 /* Walks the blocks (invariants 1-4 and the free blocks' links), counting
@@ -33,17 +33,17 @@ static void check_blocks(const struct bk_heap *h, struct bk_heap_stats *seen, si
 {
     struct block *before = block_at(h, 0), *b = block_at(h, 1);
     if (!header_ok(before) || before->flags != (BLOCK_USED | BLOCK_EDGE) || before->units != 1) {
-        heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, before, NULL);
+        bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, before, NULL);
         return;
     }
     for (; b != epilogue(h); before = b, b = next_of(b)) {
         size_t room = (size_t)((const char *)epilogue(h) - (const char *)b) / UNIT;
         if (!header_ok(b) || b->units < MIN_UNITS || b->units > room || b->flags & BLOCK_EDGE ||
             b->prev_units != before->units || (!is_used(b) && !is_used(before))) {
-            heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, before);
+            bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, before);
             return;
         }
-        if (!is_used(b) && !heap_free_block_ok(h, b, r))
+        if (!is_used(b) && !bk__heap_free_block_ok(h, b, r))
             return;
         if (is_used(b)) {
             seen->in_use += payload_bytes(b);
@@ -53,7 +53,7 @@ static void check_blocks(const struct bk_heap *h, struct bk_heap_stats *seen, si
         }
     }
     if (!header_ok(b) || b->flags != (BLOCK_USED | BLOCK_EDGE) || b->prev_units != before->units)
-        heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, before);
+        bk__heap_fail(h, r, BK_HEAP_CORRUPT_HEADER, b, before);
 }
 
 /* Follows every bin's list: each member free, of the bin's size, and (with
@@ -64,21 +64,21 @@ static void check_bins(const struct bk_heap *h, size_t free_blocks, struct bk_he
     for (unsigned bin = 0; bin < BK_HEAP_BINS; bin++) {
         bool marked = (h->nonempty[bin / 64] >> (bin % 64)) & 1;
         if (marked != (h->bins[bin] != 0)) {
-            heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, NULL, NULL);
+            bk__heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, NULL, NULL);
             return;
         }
         for (uint32_t offset = h->bins[bin]; offset != 0 && listed <= free_blocks;
              offset = links_of(block_at(h, offset))->next) {
             struct block *b = block_at(h, offset);
-            if (!offset_ok(h, offset) || !heap_free_block_ok(h, b, r) || bin_of(b->units) != bin) {
-                heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, offset_ok(h, offset) ? b : NULL, NULL);
+            if (!offset_ok(h, offset) || !bk__heap_free_block_ok(h, b, r) || bin_of(b->units) != bin) {
+                bk__heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, offset_ok(h, offset) ? b : NULL, NULL);
                 return;
             }
             listed++;
         }
     }
     if (listed != free_blocks)
-        heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, NULL, NULL);
+        bk__heap_fail(h, r, BK_HEAP_CORRUPT_FREE_LIST, NULL, NULL);
 }
 
 static void check_heap(const struct bk_heap *h, struct bk_heap_report *r)
@@ -94,7 +94,7 @@ static void check_heap(const struct bk_heap *h, struct bk_heap_report *r)
     if (r->error == BK_HEAP_OK &&
         (seen.in_use != h->stats.in_use || seen.blocks_in_use != h->stats.blocks_in_use ||
          seen.mapped != h->stats.mapped || h->stats.in_use > h->stats.peak_in_use))
-        heap_fail(h, r, BK_HEAP_BAD_STATS, NULL, NULL);
+        bk__heap_fail(h, r, BK_HEAP_BAD_STATS, NULL, NULL);
 }
 
 bool bk_heap_check(struct bk_heap *heap)
