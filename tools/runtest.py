@@ -34,6 +34,9 @@ def parse_args():
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--reject", action="append", default=[])
     ap.add_argument("--at-most", nargs=2, action="append", default=[], metavar=("N", "REGEX"))
+    ap.add_argument("--icount", action="store_true",
+                    help="run with -icount shift=0,sleep=off: guest time follows instructions, "
+                         "so tick counts repeat exactly whatever the host's load")
     ap.add_argument("--timeout", type=float, default=60)
     return ap.parse_args()
 
@@ -41,7 +44,7 @@ def parse_args():
 def main():
     a = parse_args()
     cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
-                         memory=a.memory, cpu=a.cpu, bios=a.bios)
+                         memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount)
     print("$ " + " ".join(cmd), flush=True)
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
