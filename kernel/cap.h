@@ -37,36 +37,48 @@
  */
 #pragma once
 
+#include <bulkhead/abi.h>
+
 #include "types.h"
 
+/* User space names types and rights with the ABI's numbers (BK_OBJ_* and
+ * BK_RIGHT_* of kernel/abi.toml), and the syscall layer passes them through,
+ * so the kernel's names are defined from the generated ones. The types the
+ * ABI does not name (reply, and the scheduling caps to come) take numbers
+ * abi.toml leaves free for them. */
 enum cap_type {
-    CAP_NULL = 0,       /* empty slot */
-    CAP_UNTYPED,        /* a naturally aligned power-of-two range of physical memory */
-    CAP_CNODE,          /* a table of 2^radix capability slots */
-    CAP_TCB,            /* a thread */
-    CAP_ENDPOINT,       /* synchronous IPC rendezvous */
-    CAP_NOTIFICATION,   /* a word of signal bits */
-    CAP_REPLY,          /* one-shot right to answer a Call; made by the kernel, not retyped */
-    CAP_FRAME,          /* a page of memory a thread can map */
-    CAP_PAGE_TABLE,     /* an intermediate translation table */
-    CAP_VSPACE,         /* the root of an address space */
-    CAP_IRQ_CONTROL,    /* the right to make IRQ_HANDLER caps; one, made at boot */
-    CAP_IRQ_HANDLER,    /* acknowledge and bind one interrupt line */
-    CAP_IOPORT_CONTROL, /* the right to make IOPORT caps (x86-64); one, made at boot */
-    CAP_IOPORT,         /* a range of x86 I/O ports */
-    CAP_DOMAIN,         /* the right to set a thread's scheduling domain (later) */
-    CAP_SCHED_CONTROL,  /* the right to configure scheduling parameters (later) */
-    CAP_DEBUG,          /* the kernel's debugging aids (console, ticks...); made at boot */
+    CAP_NULL = 0,                               /* empty slot */
+    CAP_UNTYPED = BK_OBJ_UNTYPED,               /* aligned power-of-two physical memory */
+    CAP_CNODE = BK_OBJ_CNODE,                   /* a table of 2^radix capability slots */
+    CAP_TCB = BK_OBJ_TCB,                       /* a thread */
+    CAP_ENDPOINT = BK_OBJ_ENDPOINT,             /* synchronous IPC rendezvous */
+    CAP_NOTIFICATION = BK_OBJ_NOTIFICATION,     /* a word of signal bits */
+    CAP_REPLY = 6,                              /* one-shot right to answer a Call (kernel-made) */
+    CAP_FRAME = BK_OBJ_FRAME,                   /* a page of memory a thread can map */
+    CAP_PAGE_TABLE = BK_OBJ_PAGE_TABLE,         /* an intermediate translation table */
+    CAP_VSPACE = BK_OBJ_VSPACE,                 /* the root of an address space */
+    CAP_IRQ_CONTROL = BK_OBJ_IRQ_CONTROL,       /* makes IRQ_HANDLER caps; one, made at boot */
+    CAP_IRQ_HANDLER = BK_OBJ_IRQ_HANDLER,       /* acknowledge and bind one interrupt line */
+    CAP_IOPORT_CONTROL = BK_OBJ_IOPORT_CONTROL, /* makes IOPORT caps (x86-64); one, at boot */
+    CAP_IOPORT = BK_OBJ_IOPORT,                 /* a range of x86 I/O ports */
+    CAP_DOMAIN = 14,                            /* sets a thread's scheduling domain (later) */
+    CAP_SCHED_CONTROL = 15,                     /* configures scheduling parameters (later) */
+    CAP_DEBUG = BK_OBJ_DEBUG,                   /* the kernel's debugging aids; made at boot */
     CAP_TYPE_COUNT
 };
 
 typedef unsigned cap_rights_t;
-#define CAP_RIGHT_READ 1u        /* receive (endpoint, notification), read (frame) */
-#define CAP_RIGHT_WRITE 2u       /* send (endpoint, notification), write (frame) */
-#define CAP_RIGHT_GRANT 4u       /* transfer capabilities through the endpoint */
-#define CAP_RIGHT_GRANT_REPLY 8u /* transfer capabilities through the reply to a Call */
-#define CAP_RIGHT_PHYS_ADDRESS 16u /* learn a RAM frame's physical address (frame.c) */
-#define CAP_RIGHTS_ALL 0x1fu
+/* receive (endpoint, notification), read (frame) */
+#define CAP_RIGHT_READ ((cap_rights_t)BK_RIGHT_READ)
+/* send (endpoint, notification), write (frame) */
+#define CAP_RIGHT_WRITE ((cap_rights_t)BK_RIGHT_WRITE)
+/* transfer capabilities through the endpoint */
+#define CAP_RIGHT_GRANT ((cap_rights_t)BK_RIGHT_GRANT)
+/* transfer capabilities through the reply to a Call */
+#define CAP_RIGHT_GRANT_REPLY ((cap_rights_t)BK_RIGHT_GRANT_REPLY)
+/* learn a RAM frame's physical address (frame.c) */
+#define CAP_RIGHT_PHYS_ADDRESS ((cap_rights_t)BK_RIGHT_PHYS_ADDRESS)
+#define CAP_RIGHTS_ALL ((cap_rights_t)BK_RIGHTS_ALL)
 
 typedef struct cap {
     uint64_t w[3];

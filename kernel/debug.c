@@ -26,8 +26,6 @@
 #include "kernel.h"
 #include "vspace.h"
 
-_Static_assert(CAP_DEBUG == BK_OBJ_DEBUG, "the Debug cap type is BK_OBJ_DEBUG");
-
 kerror_t debug_invoke_put_char(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;

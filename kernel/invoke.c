@@ -15,15 +15,6 @@ _Static_assert(KERR_INVALID_CAPABILITY == BK_ERR_INVALID_CAPABILITY, "error code
 _Static_assert(KERR_FAILED_LOOKUP == BK_ERR_FAILED_LOOKUP, "error codes");
 _Static_assert(KERR_NOT_ENOUGH_MEMORY == BK_ERR_NOT_ENOUGH_MEMORY, "error codes");
 _Static_assert(KERR_NOT_ENOUGH_MEMORY + 1 == BK_ERR_TRUNCATED_MESSAGE, "error codes");
-/* Retype's object type numbers are the capability types. */
-_Static_assert(BK_OBJ_UNTYPED == CAP_UNTYPED && BK_OBJ_CNODE == CAP_CNODE &&
-                   BK_OBJ_TCB == CAP_TCB && BK_OBJ_ENDPOINT == CAP_ENDPOINT &&
-                   BK_OBJ_NOTIFICATION == CAP_NOTIFICATION && BK_OBJ_FRAME == CAP_FRAME &&
-                   BK_OBJ_PAGE_TABLE == CAP_PAGE_TABLE && BK_OBJ_VSPACE == CAP_VSPACE,
-               "object type numbers");
-_Static_assert(BK_RIGHT_READ == CAP_RIGHT_READ && BK_RIGHT_WRITE == CAP_RIGHT_WRITE &&
-                   BK_RIGHT_GRANT == CAP_RIGHT_GRANT && BK_RIGHT_GRANT_REPLY == CAP_RIGHT_GRANT_REPLY,
-               "rights");
 #define KERR_TRUNCATED_MESSAGE ((kerror_t)BK_ERR_TRUNCATED_MESSAGE)
 
 typedef kerror_t (*method_fn)(struct invocation *inv, struct kerror_info *info);

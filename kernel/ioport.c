@@ -20,9 +20,6 @@
 #include "cnode.h"
 #include "invoke.h"
 
-_Static_assert(CAP_IOPORT_CONTROL == BK_OBJ_IOPORT_CONTROL && CAP_IOPORT == BK_OBJ_IOPORT,
-               "I/O port cap types match BK_OBJ_*");
-
 #define IOPORT_MAX 0xffffu
 
 #ifdef ARCH_HAS_IOPORTS

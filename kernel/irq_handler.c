@@ -26,9 +26,6 @@
 #include "invoke.h"
 #include "ipc.h"
 
-_Static_assert(CAP_IRQ_CONTROL == BK_OBJ_IRQ_CONTROL && CAP_IRQ_HANDLER == BK_OBJ_IRQ_HANDLER,
-               "IRQ cap types match BK_OBJ_*");
-
 /* Lines that exist: arch_irq_count(), never more than the kernel records. */
 static unsigned line_count(void)
 {

@@ -71,18 +71,6 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     [CAP_DEBUG] = { "debug", false, true, false, 0, NULL, NULL, NULL },
 };
 
-/* User space names types and rights with the ABI's numbers (kernel/abi.toml);
- * the kernel's enums must agree, so the syscall layer passes them through. */
-_Static_assert(CAP_UNTYPED == BK_OBJ_UNTYPED && CAP_CNODE == BK_OBJ_CNODE &&
-               CAP_TCB == BK_OBJ_TCB && CAP_ENDPOINT == BK_OBJ_ENDPOINT &&
-               CAP_NOTIFICATION == BK_OBJ_NOTIFICATION && CAP_FRAME == BK_OBJ_FRAME &&
-               CAP_PAGE_TABLE == BK_OBJ_PAGE_TABLE && CAP_VSPACE == BK_OBJ_VSPACE,
-               "cap types match BK_OBJ_*");
-_Static_assert(CAP_RIGHT_READ == BK_RIGHT_READ && CAP_RIGHT_WRITE == BK_RIGHT_WRITE &&
-               CAP_RIGHT_GRANT == BK_RIGHT_GRANT && CAP_RIGHT_GRANT_REPLY == BK_RIGHT_GRANT_REPLY &&
-               CAP_RIGHT_PHYS_ADDRESS == BK_RIGHT_PHYS_ADDRESS && CAP_RIGHTS_ALL == BK_RIGHTS_ALL,
-               "cap rights match BK_RIGHT_*");
-
 /* At most one per 64 bytes of retyped RAM: cannot wrap. */
 static uint64_t live_objects[CAP_TYPE_COUNT];
 

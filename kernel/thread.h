@@ -31,20 +31,19 @@
 #define THREAD_PRIORITIES 256
 #define THREAD_TIMESLICE_TICKS 5
 
+/* The numbers are ABI (TCB: ReadRegisters reports them): they come from
+ * kernel/abi.toml's [[thread_states]] through the generated header. */
 enum thread_state {
-    THREAD_INACTIVE = 0,    /* made by retype, or suspended: never scheduled */
-    THREAD_RUNNABLE,
-    THREAD_BLOCKED_SEND,    /* queued on an endpoint to send (or call) */
-    THREAD_BLOCKED_RECV,    /* queued on an endpoint to receive */
-    THREAD_BLOCKED_REPLY,   /* made a Call; waits for the answer */
-    THREAD_BLOCKED_NOTIFICATION, /* waits on a notification */
-    THREAD_EXITED,          /* called thread_exit */
-    THREAD_FAULTED,         /* stopped by an unhandled fault */
+    THREAD_INACTIVE = BK_THREAD_STATE_INACTIVE, /* made by retype, or suspended: never scheduled */
+    THREAD_RUNNABLE = BK_THREAD_STATE_RUNNABLE,
+    THREAD_BLOCKED_SEND = BK_THREAD_STATE_BLOCKED_SEND, /* queued on an endpoint to send or call */
+    THREAD_BLOCKED_RECV = BK_THREAD_STATE_BLOCKED_RECV, /* queued on an endpoint to receive */
+    THREAD_BLOCKED_REPLY = BK_THREAD_STATE_BLOCKED_REPLY, /* made a Call; waits for the answer */
+    /* waits on a notification */
+    THREAD_BLOCKED_NOTIFICATION = BK_THREAD_STATE_BLOCKED_NOTIFICATION,
+    THREAD_EXITED = BK_THREAD_STATE_EXITED, /* called thread_exit */
+    THREAD_FAULTED = BK_THREAD_STATE_FAULTED, /* stopped by an unhandled fault */
 };
-
-/* TCB: ReadRegisters reports the state with these numbers (abi.toml). */
-_Static_assert(THREAD_RUNNABLE == 1 && THREAD_BLOCKED_REPLY == 4 && THREAD_FAULTED == 7,
-               "thread state numbers are ABI");
 
 struct notification;
 

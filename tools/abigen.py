@@ -50,7 +50,41 @@ def load(path):
     labels = [m["label"] for o in abi["objects"] for m in o["methods"]]
     if len(labels) != len(set(labels)) or 0 in labels:
         fail("method labels must be unique and non-zero")
+    check_thread_states(abi)
+    check_syscall_kinds(abi)
     return abi
+
+
+def check_syscall_kinds(abi):
+    """IPC-ness is generated as a 64-bit mask of syscall numbers (the kernel
+    tests one bit), so an IPC syscall's number must fit in it."""
+    for s in abi["syscalls"]:
+        kind = s.get("kind", "plain")
+        if kind not in ("ipc", "plain"):
+            fail(f"syscall {s['name']}: kind must be 'ipc' or absent, not '{kind}'")
+        if kind == "ipc" and not 0 <= s["number"] < 64:
+            fail(f"syscall {s['name']}: an IPC syscall's number must be below 64")
+
+
+def check_thread_states(abi):
+    """The kernel's enum thread_state takes its numbers from this table and
+    TCB: ReadRegisters reports them, so each state needs a C name, a doc and
+    a number of its own."""
+    states = abi.get("thread_states")
+    if not states:
+        fail("missing section 'thread_states' (TCB: ReadRegisters reports them)")
+    for st in states:
+        missing = {"name", "value", "doc"} - st.keys()
+        if missing:
+            fail(f"thread state {st.get('name', '?')}: missing {', '.join(sorted(missing))}")
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", st["name"]):
+            fail(f"thread state {st['name']}: name must be upper-case C identifier text")
+        if not isinstance(st["value"], int) or st["value"] < 0:
+            fail(f"thread state {st['name']}: value must be a non-negative integer")
+    for field in ("name", "value"):
+        seen = [st[field] for st in states]
+        if len(seen) != len(set(seen)):
+            fail(f"two thread states share a {field}")
 
 
 def constant(abi, name):
@@ -85,12 +119,14 @@ def gen_abi_h(abi):
     for s in abi["syscalls"]:
         out.append(f"#define BK_SYS_{s['name'].upper()} {s['number']}\n")
     out.append(f"#define BK_SYS_COUNT {max(s['number'] for s in abi['syscalls']) + 1}\n")
+    out.append(gen_ipc_mask(abi))
     out.append("\n/* Constants. */\n")
     for c in abi["constants"]:
         value = c["value"]
         value = f"{value}ull" if isinstance(value, str) and value.startswith("0x") else value
         out.append(f"#define {c['name']} {value}\n")
     out.append(gen_msginfo(abi))
+    out.append(gen_thread_states(abi))
     out.append("\n/* Method labels (the label of a call on an object capability). */\n")
     for o, m in methods(abi):
         out.append(f"#define BK_LABEL_{o['name'].upper()}_{m['name'].upper()} {m['label']}\n")
@@ -131,6 +167,25 @@ def gen_msginfo(abi):
                        f"BK_MSGINFO_{f['name'].upper()}_SHIFT)" for f in abi["msginfo"])
     names = ", ".join(f["name"] for f in abi["msginfo"])
     out.append(f"#define BK_MSGINFO({names}) \\\n    ({parts})\n")
+    return "".join(out)
+
+
+def gen_ipc_mask(abi):
+    # The kernel's slow-path dispatch asks "is this an IPC syscall" from the
+    # kinds written in abi.toml rather than from a number range in C.
+    mask = sum(1 << s["number"] for s in abi["syscalls"] if s.get("kind") == "ipc")
+    return ("/* The syscalls of kind \"ipc\" (a message moves both ways), one bit per number. */\n"
+            f"#define BK_SYS_IPC_MASK 0x{mask:x}ull\n"
+            "#define BK_SYS_IS_IPC(nr) ((unsigned long)(nr) < 64 && ((BK_SYS_IPC_MASK >> (nr)) & 1))\n")
+
+
+def gen_thread_states(abi):
+    # The kernel's enum thread_state is defined from these names, so the
+    # state TCB: ReadRegisters reports cannot drift from what is written here.
+    out = ["\n/* Thread states (TCB: ReadRegisters reports them). */\n"]
+    for st in abi["thread_states"]:
+        out.append(f"#define BK_THREAD_STATE_{st['name']} {st['value']} /* {st['doc']} */\n")
+    out.append(f"#define BK_THREAD_STATE_COUNT {max(st['value'] for st in abi['thread_states']) + 1}\n")
     return "".join(out)
 
 
@@ -338,6 +393,9 @@ def gen_markdown(abi):
                 args += "; returns " + ", ".join(n for _, n in m["results"])
             out.append(f"| {m['label']} | {o['name'].capitalize()}: {m['name'].capitalize()} | "
                        f"`sys_{o['name']}_{m['name']}` | {args} | {m['doc']} |\n")
+    out.append("\n## Thread states (TCB: ReadRegisters)\n\n| value | name | meaning |\n|---|---|---|\n")
+    for st in abi["thread_states"]:
+        out.append(f"| {st['value']} | `BK_THREAD_STATE_{st['name']}` | {st['doc']} |\n")
     out.append("\n## Errors\n\n| code | name | meaning |\n|---|---|---|\n")
     for e in abi["errors"]:
         out.append(f"| {e['value']} | `BK_ERR_{e['name']}` | {e['doc']} |\n")

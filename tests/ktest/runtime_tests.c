@@ -520,7 +520,7 @@ static int test_bad_free_is_reported(struct ktest_env *env)
                           bad_free_stack, sizeof(bad_free_stack), 0, 200));
     uint64_t pc, sp, arg, state;
     KT_OK(sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state));
-    KT_CHECK(state == 6); /* exited */
+    KT_CHECK(state == BK_THREAD_STATE_EXITED);
     KT_CHECK(free_returned == 0);
     KT_CHECK(bk_heap_check(bk_process_heap()));
     free(block); /* the block itself is still good */
@@ -551,7 +551,7 @@ static int test_failed_assert_stops_the_thread(struct ktest_env *env)
         KT_OK(bk_thread_start(tcb, ROOT, BK_CAP_ROOT_VSPACE, failing_assert, value,
                               bad_free_stack, sizeof(bad_free_stack), 0, 200));
         KT_OK(sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state));
-        KT_CHECK(state == 6); /* exited */
+        KT_CHECK(state == BK_THREAD_STATE_EXITED);
         KT_CHECK(assert_returned == (value == 1));
     }
     return 0;

@@ -408,7 +408,7 @@ static int test_read_registers(struct ktest_env *env)
     KT_OK(sys_tcb_write_registers(TCB(s, 0), 0, 0x3000, 0x7000, 0xabc));
     uint64_t pc = 0, sp = 0, arg = 0, state = 99;
     KT_OK(sys_tcb_read_registers(TCB(s, 0), &pc, &sp, &arg, &state));
-    KT_CHECK(pc == 0x3000 && sp == 0x7000 && arg == 0xabc && state == 0);
+    KT_CHECK(pc == 0x3000 && sp == 0x7000 && arg == 0xabc && state == BK_THREAD_STATE_INACTIVE);
     /* Its state follows it: stopped by a fault once it runs at 0x3000,
      * where nothing is mapped (no fault handler). */
     KT_OK(sys_tcb_set_priority(TCB(s, 0), BK_CAP_ROOT_TCB, 200));
@@ -416,7 +416,7 @@ static int test_read_registers(struct ktest_env *env)
     KT_OK(sys_tcb_resume(TCB(s, 0)));
     KT_OK(set_root_priority(255));
     KT_OK(sys_tcb_read_registers(TCB(s, 0), &pc, &sp, &arg, &state));
-    KT_CHECK(state == 7 && pc == 0x3000);
+    KT_CHECK(state == BK_THREAD_STATE_FAULTED && pc == 0x3000);
     return 0;
 }
 

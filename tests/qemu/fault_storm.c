@@ -25,7 +25,6 @@
 #define FAULTER_PRIORITY 200
 #define ROOT_PRIORITY 100
 #define STACK_SIZE 16384
-#define STATE_FAULTED 7   /* TCB: ReadRegisters state: stopped by a fault */
 
 static uint8_t faulter_stack[STACK_SIZE] __attribute__((aligned(16)));
 static volatile uint64_t sink;
@@ -76,7 +75,8 @@ static int fault_once(uint64_t tcb)
     uint64_t sp = bk_stack_top(faulter_stack, STACK_SIZE), pc, osp, arg, state = 0;
     if (sys_tcb_write_registers(tcb, 1, (uint64_t)(uintptr_t)faulter, sp, 0) != 0)
         return 0;
-    return sys_tcb_read_registers(tcb, &pc, &osp, &arg, &state) == 0 && state == STATE_FAULTED;
+    return sys_tcb_read_registers(tcb, &pc, &osp, &arg, &state) == 0 &&
+           state == BK_THREAD_STATE_FAULTED;
 }
 
 /* The work again, cut in STORM_FAULTS pieces with a fault between two. */

@@ -34,6 +34,9 @@
 #define BK_SYS_REPLY_RECV 14
 #define BK_SYS_YIELD 15
 #define BK_SYS_COUNT 16
+/* The syscalls of kind "ipc" (a message moves both ways), one bit per number. */
+#define BK_SYS_IPC_MASK 0xff00ull
+#define BK_SYS_IS_IPC(nr) ((unsigned long)(nr) < 64 && ((BK_SYS_IPC_MASK >> (nr)) & 1))
 
 /* Constants. */
 #define BK_FAULT_WORDS 5
@@ -113,6 +116,17 @@
 #define BK_MSGINFO_LABEL(info) (((uint64_t)(info) >> 12) & 0xfffffffffffffull)
 #define BK_MSGINFO(length, extra_caps, caps_unwrapped, label) \
     ((((uint64_t)(length) & BK_MSGINFO_LENGTH_MASK) << BK_MSGINFO_LENGTH_SHIFT) | (((uint64_t)(extra_caps) & BK_MSGINFO_EXTRA_CAPS_MASK) << BK_MSGINFO_EXTRA_CAPS_SHIFT) | (((uint64_t)(caps_unwrapped) & BK_MSGINFO_CAPS_UNWRAPPED_MASK) << BK_MSGINFO_CAPS_UNWRAPPED_SHIFT) | (((uint64_t)(label) & BK_MSGINFO_LABEL_MASK) << BK_MSGINFO_LABEL_SHIFT))
+
+/* Thread states (TCB: ReadRegisters reports them). */
+#define BK_THREAD_STATE_INACTIVE 0 /* Made by retype, or suspended: never scheduled. */
+#define BK_THREAD_STATE_RUNNABLE 1 /* Running or ready to run. */
+#define BK_THREAD_STATE_BLOCKED_SEND 2 /* Queued on an endpoint to send (or call). */
+#define BK_THREAD_STATE_BLOCKED_RECV 3 /* Queued on an endpoint to receive. */
+#define BK_THREAD_STATE_BLOCKED_REPLY 4 /* Made a Call; waits for the answer. */
+#define BK_THREAD_STATE_BLOCKED_NOTIFICATION 5 /* Waits on a notification. */
+#define BK_THREAD_STATE_EXITED 6 /* Called thread_exit. */
+#define BK_THREAD_STATE_FAULTED 7 /* Stopped by a fault no handler took. */
+#define BK_THREAD_STATE_COUNT 8
 
 /* Method labels (the label of a call on an object capability). */
 #define BK_LABEL_UNTYPED_RETYPE 1

@@ -386,7 +386,7 @@ static inline long sys_tcb_unbind_notification(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Read registers. Reads the thread's program counter, stack pointer and first argument register as last saved, and its state (0 inactive, 1 runnable, 2 blocked sending, 3 blocked receiving, 4 waiting for a reply, 5 waiting on a notification, 6 exited, 7 stopped by a fault). On the caller itself it reads the registers of its current syscall. Returns 0 or -BK_ERR_*. */
+/* Tcb: Read registers. Reads the thread's program counter, stack pointer and first argument register as last saved, and its state (BK_THREAD_STATE_*, listed under Thread states). On the caller itself it reads the registers of its current syscall. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_read_registers(bk_cptr_t service, uint64_t *pc, uint64_t *sp, uint64_t *arg, uint64_t *state)
 {
     struct bk_msg m = { 0 };
