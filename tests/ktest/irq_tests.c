@@ -248,10 +248,14 @@ static long ioport_issue(uint64_t first, uint64_t last, uint64_t slot)
     return sys_ioport_control_issue(BK_CAP_IOPORT_CONTROL, first, last, ROOT, slot, W);
 }
 
+/* IOPort: In8/In16/In32 through their generated stubs, by label. */
 static long port_in(uint64_t cap, uint64_t label, uint64_t port, uint64_t *value)
 {
-    uint64_t unused;
-    return invoke2(cap, label, 1, &port, value, &unused);
+    if (label == BK_LABEL_IOPORT_IN8)
+        return sys_ioport_in8(cap, port, value);
+    if (label == BK_LABEL_IOPORT_IN16)
+        return sys_ioport_in16(cap, port, value);
+    return sys_ioport_in32(cap, port, value);
 }
 
 /* Reads CMOS register `reg` through the IOPort cap `p` (0x70-0x71);

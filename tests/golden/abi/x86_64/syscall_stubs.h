@@ -678,7 +678,7 @@ static inline long sys_ioport_control_issue(bk_cptr_t service, uint64_t first, u
 }
 
 /* Ioport: In8. Reads a byte from `port`. Returns 0 or -BK_ERR_*. */
-static inline long sys_ioport_in8(bk_cptr_t service, uint64_t port)
+static inline long sys_ioport_in8(bk_cptr_t service, uint64_t port, uint64_t *value)
 {
     struct bk_msg m = { 0 };
     m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_IOPORT_IN8);
@@ -687,11 +687,14 @@ static inline long sys_ioport_in8(bk_cptr_t service, uint64_t port)
     m.mr[2] = 0;
     m.mr[3] = 0;
     bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *value = m.mr[0];
+    }
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
 /* Ioport: In16. Reads 16 bits from `port` and `port` + 1. Returns 0 or -BK_ERR_*. */
-static inline long sys_ioport_in16(bk_cptr_t service, uint64_t port)
+static inline long sys_ioport_in16(bk_cptr_t service, uint64_t port, uint64_t *value)
 {
     struct bk_msg m = { 0 };
     m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_IOPORT_IN16);
@@ -700,11 +703,14 @@ static inline long sys_ioport_in16(bk_cptr_t service, uint64_t port)
     m.mr[2] = 0;
     m.mr[3] = 0;
     bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *value = m.mr[0];
+    }
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
 /* Ioport: In32. Reads 32 bits from `port` to `port` + 3. Returns 0 or -BK_ERR_*. */
-static inline long sys_ioport_in32(bk_cptr_t service, uint64_t port)
+static inline long sys_ioport_in32(bk_cptr_t service, uint64_t port, uint64_t *value)
 {
     struct bk_msg m = { 0 };
     m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_IOPORT_IN32);
@@ -713,6 +719,9 @@ static inline long sys_ioport_in32(bk_cptr_t service, uint64_t port)
     m.mr[2] = 0;
     m.mr[3] = 0;
     bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *value = m.mr[0];
+    }
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
