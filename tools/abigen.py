@@ -52,7 +52,27 @@ def load(path):
         fail("method labels must be unique and non-zero")
     check_thread_states(abi)
     check_syscall_kinds(abi)
+    check_object_types(abi)
     return abi
+
+
+def check_object_types(abi):
+    """The kernel's enum cap_type takes BK_OBJ_* for the types user space
+    names and keeps a few numbers for caps only it makes: a BK_OBJ_* on one
+    of those would give two cap types one number."""
+    kept = abi["abi"].get("kernel_object_types")
+    if kept is None:
+        fail("[abi] must list kernel_object_types (the cap type numbers the kernel keeps)")
+    seen = {}
+    for c in abi["constants"]:
+        if not c["name"].startswith("BK_OBJ_"):
+            continue
+        value = int(str(c["value"]), 0)
+        if value in kept:
+            fail(f"constant {c['name']} = {value}: that number is kept for a kernel-made cap type")
+        if value in seen:
+            fail(f"constants {seen[value]} and {c['name']} share the object type {value}")
+        seen[value] = c["name"]
 
 
 def check_syscall_kinds(abi):
