@@ -52,12 +52,22 @@ static unsigned run_workers(unsigned n, void *(*fn)(void *))
 /* ---- Thread-local storage ------------------------------------------------- */
 
 static _Thread_local uint64_t tls_initialised = 0x5eed;
-static _Thread_local uint64_t tls_zeroed[16];
+/* In a struct rather than as an array: the x86-64 ABI gives an array
+ * variable of 16 bytes or more an alignment of 16, which would round the
+ * program's TLS segment and hide the case below. */
+static _Thread_local struct {
+    uint64_t w[16];
+} tls_zeroed_block;
+#define tls_zeroed (tls_zeroed_block.w)
+/* A third word, so that the program's TLS size is not a multiple of 16:
+ * x86-64 places the data round_up(size, its alignment of 8) below fs, and
+ * a block laid out with a larger rounding would move every initial value. */
+static _Thread_local volatile uint64_t tls_odd_word = 0x0dd; /* volatile: never written, so not folded */
 
 static void *tls_worker(void *arg)
 {
     uint64_t me = (uint64_t)(uintptr_t)arg;
-    if (tls_initialised != 0x5eed)
+    if (tls_initialised != 0x5eed || tls_odd_word != 0x0dd)
         return (void *)2;
     for (unsigned i = 0; i < 16; i++)
         if (tls_zeroed[i] != 0)
@@ -81,6 +91,7 @@ static int test_tls_is_per_thread(struct ktest_env *env)
 {
     kt_init_allocators(env);
     /* The first thread has its own copy too, set up by the startup code. */
+    KT_CHECK(tls_odd_word == 0x0dd); /* the startup code copied the template */
     uint64_t saved = tls_initialised;
     tls_initialised = 77;
     KT_CHECK(bk_thread_self()->self == bk_thread_self());

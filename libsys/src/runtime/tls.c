@@ -27,16 +27,27 @@ static size_t tls_memsz(void)
     return (size_t)((uintptr_t)__bk_tls_end - (uintptr_t)__bk_tls_start);
 }
 
-/* The template's alignment, at least that of the control block. */
+/* The template's own alignment (PT_TLS p_align). On x86-64 the data ends
+ * round_up(memsz, p_align) bytes below the thread pointer: exactly what
+ * ld.lld assumed for every @tpoff, so it must be this value, not a larger
+ * one. */
 static uintptr_t tls_align(void)
 {
     uintptr_t a = (uintptr_t)__bk_tls_align;
+    return a ? a : 1;
+}
+
+/* What the thread pointer is aligned to: the template's alignment, and at
+ * least the control block's (which sits at or just below it). */
+static uintptr_t tp_align(void)
+{
+    uintptr_t a = tls_align();
     return a < _Alignof(struct bk_thread) ? _Alignof(struct bk_thread) : a;
 }
 
 size_t bk_tls_block_size(void)
 {
-    return round_up(tls_memsz(), tls_align()) + sizeof(struct bk_thread) + tls_align();
+    return round_up(tls_memsz(), tls_align()) + sizeof(struct bk_thread) + tp_align();
 }
 
 static void copy_template(char *data)
@@ -48,11 +59,11 @@ static void copy_template(char *data)
 
 struct bk_thread *bk_tls_init(void *area, size_t size, uint64_t *thread_pointer)
 {
-    uintptr_t align = tls_align();
+    uintptr_t align = tp_align();
     uintptr_t start = (uintptr_t)area, end = start + size;
     if (size < bk_tls_block_size())
         return NULL;
-    uintptr_t data_size = round_up(tls_memsz(), align);
+    uintptr_t data_size = round_up(tls_memsz(), tls_align());
     /* Top of the area, rounded down so that the thread pointer is aligned. */
 #if defined(__x86_64__)
     uintptr_t tp = (end - sizeof(struct bk_thread)) & ~(align - 1);
