@@ -153,8 +153,12 @@ struct bk_process {
  * at `priority`; a copy of the cap `give` (0: none) lands in its slot
  * BK_PROCESS_CAP_ARG. The child gets nothing else of the caller's: with
  * BK_SPAWN_GIVE_DEBUG in `flags` it also gets a copy of the caller's Debug
- * cap (so it can print); without, its console output goes nowhere. Returns
- * 0 or -BK_ERR_* (INVALID_ARGUMENT: no such module, or an unknown flag). */
+ * cap (so it can print); without, its console output goes nowhere. The
+ * child holds a cap to its own TCB (BK_CAP_ROOT_TCB, for its TLS), and its
+ * TCB holds its CNode: deleting the caller's caps in `p` does not end the
+ * process; suspend its TCB, and revoke the untyped its objects came from
+ * to reclaim them. Returns 0 or -BK_ERR_* (INVALID_ARGUMENT: no such
+ * module, or an unknown flag). Not reentrant. */
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
                       uint64_t give, unsigned flags, struct bk_process *p);
 
