@@ -103,11 +103,15 @@ static void echo_server(uint64_t words)
     }
 }
 
-static void bench_call(const struct bk_bootinfo *bi, uint64_t ep, unsigned words,
-                       unsigned caps, const char *op)
+/* Times Call round trips on `ep`; `between` (or NULL) runs before each
+ * call, outside the timed window. */
+static void bench_calls(const struct bk_bootinfo *bi, uint64_t ep, unsigned words,
+                        unsigned caps, void (*between)(void), const char *op)
 {
     for (unsigned i = 0; i < WARMUP + iterations; i++) {
         struct bk_msg m = { .info = BK_MSGINFO(words, caps, 0, 0), .mr = { 1, 2, 3, 4 } };
+        if (between)
+            between();
         uint64_t t0 = counter();
         sys_call(ep, &m);
         uint64_t t1 = counter();
@@ -115,6 +119,12 @@ static void bench_call(const struct bk_bootinfo *bi, uint64_t ep, unsigned words
             samples[i - WARMUP] = t1 - t0;
     }
     report(bi, op);
+}
+
+static void bench_call(const struct bk_bootinfo *bi, uint64_t ep, unsigned words,
+                       unsigned caps, const char *op)
+{
+    bench_calls(bi, ep, words, caps, NULL, op);
 }
 
 static void start_server(uint64_t tcb, void (*fn)(uint64_t), uint64_t arg)
@@ -151,17 +161,26 @@ static void bench_ipc_one_address_space(const struct bk_bootinfo *bi)
     sys_tcb_suspend(tcb_cap);
 }
 
+/* Starts boot-image module `module` as a server process answering Calls
+ * on the endpoint it returns. */
+static uint64_t spawn_server(const struct bk_bootinfo *bi, const char *module,
+                             struct bk_process *server)
+{
+    uint64_t ep = make(BK_OBJ_ENDPOINT);
+    long r = bk_process_spawn(bi, module, 255, ep, BK_SPAWN_GIVE_DEBUG, server);
+    if (r != 0) {
+        debug_printf("bench: cannot start the %s process: %s\n", module, bk_error_name(r));
+        sys_thread_exit(1);
+    }
+    return ep;
+}
+
 /* The same round trips with the server in another address space (a
  * process started from the boot image module "server"). */
 static void bench_ipc_two_address_spaces(const struct bk_bootinfo *bi)
 {
-    uint64_t ep = make(BK_OBJ_ENDPOINT);
     struct bk_process server;
-    long r = bk_process_spawn(bi, "server", 255, ep, BK_SPAWN_GIVE_DEBUG, &server);
-    if (r != 0) {
-        debug_printf("bench: cannot start the server process: %s\n", bk_error_name(r));
-        sys_thread_exit(1);
-    }
+    uint64_t ep = spawn_server(bi, "server", &server);
     bench_call(bi, ep, 0, 0, "ipc_call_reply_0w_2as");
     bench_call(bi, ep, 4, 0, "ipc_call_reply_4w_2as");
     sys_tcb_suspend(server.tcb);
@@ -169,30 +188,21 @@ static void bench_ipc_two_address_spaces(const struct bk_bootinfo *bi)
 
 static volatile double client_accumulator = 2.0;
 
+static void use_fpu(void)
+{
+    client_accumulator = client_accumulator * 0.9999999 + 0.25;
+}
+
 /* The 0-word round trip between two address spaces whose threads both use
  * the FPU between calls (the server module "server_fpu" before each
  * reply, this thread before each call, outside the timed window), so each
  * switch finds the other thread's FPU state live and dirty. */
 static void bench_ipc_fpu_two_address_spaces(const struct bk_bootinfo *bi)
 {
-    uint64_t ep = make(BK_OBJ_ENDPOINT);
     struct bk_process server;
-    long r = bk_process_spawn(bi, "server_fpu", 255, ep, BK_SPAWN_GIVE_DEBUG, &server);
-    if (r != 0) {
-        debug_printf("bench: cannot start the server_fpu process: %s\n", bk_error_name(r));
-        sys_thread_exit(1);
-    }
-    for (unsigned i = 0; i < WARMUP + iterations; i++) {
-        struct bk_msg m = { .info = BK_MSGINFO(0, 0, 0, 0) };
-        client_accumulator = client_accumulator * 0.9999999 + 0.25;
-        uint64_t t0 = counter();
-        sys_call(ep, &m);
-        uint64_t t1 = counter();
-        if (i >= WARMUP)
-            samples[i - WARMUP] = t1 - t0;
-    }
+    uint64_t ep = spawn_server(bi, "server_fpu", &server);
+    bench_calls(bi, ep, 0, 0, use_fpu, "ipc_call_reply_0w_2as_fpu");
     sys_tcb_suspend(server.tcb);
-    report(bi, "ipc_call_reply_0w_2as_fpu");
 }
 
 static uint64_t ping_ntfn, pong_ntfn;
