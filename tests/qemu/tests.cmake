@@ -79,6 +79,12 @@ bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
 # memory there is.
 bulkhead_qemu_test(ktest-128m --image ${out}/ktest-image.img --memory 128M --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+if(arch STREQUAL "x86_64")
+  # A CPU without XSAVE or AVX: the FPU tests then run the FXSAVE path.
+  bulkhead_qemu_test(ktest-qemu64-cpu --image ${out}/ktest-image.img --cpu qemu64 --status pass
+                     --expect "fpu: fxsave \\(x87 sse\\)"
+                     --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+endif()
 
 # The robustness test (tests/fuzz): random syscalls under the kernel's
 # invariant checks, with a fixed default seed (bulkhead.seed=N picks another).
