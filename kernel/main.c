@@ -39,18 +39,12 @@ static BOOT_CODE void print_boot_params(const struct boot_params *bp)
 /* Finds "bulkhead.selftest=<name>" on the command line; NULL if absent. */
 static BOOT_CODE const char *selftest_name(const char *cmdline)
 {
-    static const char key[] = "bulkhead.selftest=";
-    for (const char *p = cmdline; *p; p++) {
-        if (strncmp(p, key, sizeof(key) - 1) == 0)
-            return p + sizeof(key) - 1;
-    }
-    return NULL;
+    return boot_cmdline_option(cmdline, "bulkhead.selftest");
 }
 
 static BOOT_CODE bool selftest_is(const char *name, const char *test)
 {
-    size_t n = strlen(test);
-    return strncmp(name, test, n) == 0 && (name[n] == '\0' || name[n] == ' ');
+    return boot_option_is(name, test);
 }
 
 /* Self-tests that need the boot memory map run after it is built. */

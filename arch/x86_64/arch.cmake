@@ -8,6 +8,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/x86_64/fpu.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/paging.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/vspace.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/kpti.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/apic.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/ioapic.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/ioport.c

@@ -22,7 +22,9 @@ struct idt_gate {
     uint32_t reserved;
 } PACKED;
 
-static struct idt_gate idt[IDT_ENTRIES] __attribute__((aligned(16)));
+/* In the Meltdown window's data (kpti.c): the CPU reads it on every trap. */
+static struct idt_gate idt[IDT_ENTRIES]
+    __attribute__((section(".data.entry"), aligned(PAGE_SIZE)));
 
 /* CR4.TSD and CR4.PCE as the firmware left them, for the boot log. */
 static uint64_t counters_cr4_found;
@@ -93,6 +95,7 @@ BOOT_CODE void x86_cpu_describe(void)
             kprintf(" %s", list[i].name);
     kprintf("\n");
     x86_fpu_describe();
+    x86_kpti_describe();
     kprintf("x86_64: counters: found CR4.TSD %d PCE %d; set TSD 0 (rdtsc, rdtscp readable in "
             "user mode unless a thread is denied them) and PCE 0 (rdpmc faults)\n",
             (counters_cr4_found & CR4_TSD) != 0, (counters_cr4_found & CR4_PCE) != 0);
@@ -108,22 +111,27 @@ BOOT_CODE void x86_cpu_describe(void)
 #define SEG_USER_CODE 0x00AFFA000000FFFFull   /* P, DPL 3, code exec/read, L */
 #define SEG_TSS_TYPE 0x89ull                  /* P, DPL 0, available 64-bit TSS */
 
+/* The TSS descriptor for `tss`, marked available (ltr marks it busy). */
+static BOOT_CODE void gdt_set_tss(struct x86_cpu *cpu, const struct x86_tss *tss)
+{
+    uint64_t base = (uint64_t)tss;
+    uint64_t limit = sizeof(*tss) - 1;
+    /* A 16-byte system descriptor: limit 15..0, base 23..0, type, base
+     * 31..24 in the first quadword, base 63..32 in the second. */
+    cpu->gdt[GDT_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
+                            (SEG_TSS_TYPE << 40) | (((base >> 24) & 0xFF) << 56);
+    cpu->gdt[GDT_TSS / 8 + 1] = base >> 32;
+}
+
 static BOOT_CODE void gdt_fill(struct x86_cpu *cpu)
 {
-    uint64_t base = (uint64_t)&cpu->tss;
-    uint64_t limit = sizeof(cpu->tss) - 1;
-
     cpu->gdt[0] = 0;
     cpu->gdt[GDT_KERNEL_CODE / 8] = SEG_KERNEL_CODE;
     cpu->gdt[GDT_KERNEL_DATA / 8] = SEG_KERNEL_DATA;
     cpu->gdt[GDT_SYSRET_BASE / 8] = 0; /* no 32-bit user code: compat mode is unreachable */
     cpu->gdt[GDT_USER_DATA / 8] = SEG_USER_DATA;
     cpu->gdt[GDT_USER_CODE / 8] = SEG_USER_CODE;
-    /* A 16-byte system descriptor: limit 15..0, base 23..0, type, base
-     * 31..24 in the first quadword, base 63..32 in the second. */
-    cpu->gdt[GDT_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
-                            (SEG_TSS_TYPE << 40) | (((base >> 24) & 0xFF) << 56);
-    cpu->gdt[GDT_TSS / 8 + 1] = base >> 32;
+    gdt_set_tss(cpu, &cpu->tss);
 }
 
 static BOOT_CODE void tss_fill(struct x86_cpu *cpu, struct x86_stacks *stacks)
@@ -133,6 +141,11 @@ static BOOT_CODE void tss_fill(struct x86_cpu *cpu, struct x86_stacks *stacks)
     cpu->tss.ist[IST_NMI - 1] = (uint64_t)(stacks->ist_nmi + IST_STACK_SIZE);
     cpu->tss.ist[IST_MC - 1] = (uint64_t)(stacks->ist_mc + IST_STACK_SIZE);
     cpu->tss.iomap_base = sizeof(cpu->tss);
+    /* The entry TSS (kpti) has the same IST stacks; traps from user mode
+     * land on the entry stack. */
+    cpu->entry_tss = cpu->tss;
+    cpu->entry_stack_top = (uint64_t)(cpu->entry_stack + ENTRY_STACK_SIZE);
+    cpu->entry_tss.rsp[0] = cpu->entry_stack_top;
 }
 
 /* Loads the GDT, reloads CS with a far return and the data segments, then
@@ -161,9 +174,9 @@ static BOOT_CODE void gdt_load(struct x86_cpu *cpu)
 
 /* ---- IDT ------------------------------------------------------------------ */
 
-static BOOT_CODE void idt_set(unsigned vector, unsigned ist, unsigned dpl)
+static BOOT_CODE void idt_set(const char *stubs, unsigned vector, unsigned ist, unsigned dpl)
 {
-    uint64_t handler = (uint64_t)(x86_vector_stubs + VECTOR_STUB_SIZE * vector);
+    uint64_t handler = (uint64_t)(stubs + VECTOR_STUB_SIZE * vector);
     idt[vector] = (struct idt_gate){
         .offset_low = handler & 0xFFFF,
         .selector = GDT_KERNEL_CODE,
@@ -174,19 +187,20 @@ static BOOT_CODE void idt_set(unsigned vector, unsigned ist, unsigned dpl)
     };
 }
 
-static BOOT_CODE void idt_fill(void)
+/* Points every gate at its stub in `stubs` (one of trap.S's two sets). */
+static BOOT_CODE void idt_fill(const char *stubs)
 {
     for (unsigned v = 0; v < IDT_ENTRIES; v++)
-        idt_set(v, 0, 0);
+        idt_set(stubs, v, 0, 0);
     /* #DF, NMI and #MC switch to their own stacks: a kernel stack overflow
      * (#PF that cannot push its frame becomes #DF) still gets reported. */
-    idt_set(VECTOR_DF, IST_DF, 0);
-    idt_set(VECTOR_NMI, IST_NMI, 0);
-    idt_set(VECTOR_MC, IST_MC, 0);
+    idt_set(stubs, VECTOR_DF, IST_DF, 0);
+    idt_set(stubs, VECTOR_NMI, IST_NMI, 0);
+    idt_set(stubs, VECTOR_MC, IST_MC, 0);
     /* int3 and into are allowed from user mode (DPL 3); any other int n
      * from user mode raises #GP instead. */
-    idt_set(VECTOR_BP, 0, 3);
-    idt_set(VECTOR_OF, 0, 3);
+    idt_set(stubs, VECTOR_BP, 0, 3);
+    idt_set(stubs, VECTOR_OF, 0, 3);
 }
 
 static BOOT_CODE void idt_load(void)
@@ -201,12 +215,24 @@ static BOOT_CODE void syscall_init(void)
 {
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
     wrmsr(MSR_STAR, ((uint64_t)GDT_SYSRET_BASE << 48) | ((uint64_t)GDT_KERNEL_CODE << 32));
-    wrmsr(MSR_LSTAR, (uint64_t)x86_syscall_entry);
     /* Flags cleared on entry: IF (the kernel runs with interrupts off),
      * TF, DF (the C ABI wants it clear), AC (keeps SMAP in force), NT,
      * IOPL, RF. */
     wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_NT |
                           RFLAGS_IOPL | RFLAGS_RF);
+}
+
+/* Chooses the kernel's ways in and out for `cpu`: trap.S's plain entry
+ * and exits, or those of the Meltdown window (kpti.c), with the TSS whose
+ * rsp[0] they expect. Boot only, interrupts off. */
+BOOT_CODE void x86_cpu_use_entry(struct x86_cpu *cpu, bool kpti)
+{
+    idt_fill(kpti ? x86_vector_stubs_kpti : x86_vector_stubs);
+    wrmsr(MSR_LSTAR, (uint64_t)(kpti ? x86_syscall_entry_kpti : x86_syscall_entry));
+    cpu->return_sysret = kpti ? x86_return_sysret_kpti : x86_return_sysret;
+    cpu->return_iret = kpti ? x86_return_iret_kpti : x86_return_iret;
+    gdt_set_tss(cpu, kpti ? &cpu->entry_tss : &cpu->tss);
+    __asm__ volatile("ltr %w0" : : "r"(GDT_TSS) : "memory");
 }
 
 /* Sets up `cpu` (its stacks, GDT, TSS, GS base) and loads the shared IDT.
@@ -220,7 +246,7 @@ BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
     gdt_fill(cpu);
     tss_fill(cpu, stacks);
     gdt_load(cpu);
-    idt_fill();
+    x86_cpu_use_entry(cpu, false); /* kpti.c may change it once paging is up */
     idt_load();
     /* Kernel mode runs with GS base = cpu; swapgs exchanges it with the
      * user's, kept in KERNEL_GS_BASE while the kernel runs. */
@@ -242,8 +268,12 @@ BOOT_CODE void x86_cpu_enable_features(void)
     const struct x86_features *f = &x86_features;
     uint64_t cr4 = read_cr4();
 
-    if (f->pge)
+    /* Global pages would keep the kernel's translations in the TLB while
+     * user code runs, which the Meltdown window must not (kpti.c). */
+    if (f->pge && !x86_kpti)
         cr4 |= CR4_PGE;
+    else
+        cr4 &= ~(uint64_t)CR4_PGE;
     if (f->smep)
         cr4 |= CR4_SMEP; /* no kernel execution of user pages */
     if (f->smap)

@@ -67,6 +67,7 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     add_platform_regions(bp);
     set_platform_name(bp);
     x86_paging_init(bp); /* the multiboot information is unreachable after this */
+    x86_kpti_choose(bp);  /* before any user space exists */
     x86_cpu_enable_features();
     x86_apic_init(bp);
     x86_ioapic_init(IOAPIC_BASE);

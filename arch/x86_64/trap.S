@@ -13,12 +13,20 @@
  * tries the IPC fast path (kernel/fastpath.c) for Call and ReplyRecv before
  * anything else. Traps from kernel mode (faults, or the timer inside
  * arch_idle_wait()) build the same frame on the current stack and return.
+ *
+ * With the Meltdown window (kpti.c) user spaces map only this file's code
+ * (section .text.entry, one page-aligned block), the IDT, the first page
+ * of struct x86_cpu and the IST stacks. The _kpti variants below load the
+ * kernel's CR3 before they touch anything else and the user's CR3 last:
+ * traps from user mode land on the per-CPU entry stack (the entry TSS's
+ * rsp[0]) and are copied into the thread's frame once the kernel's tables
+ * are in CR3; the exits copy what iretq needs to the entry stack first.
  */
 #include <bulkhead/abi.h>
 
 #include "x86_defs.h"
 
-    .text
+    .section .text.entry, "ax"
     .code64
 
 /* The order of arch_regs_t (include/arch_types.h), last field first: the
@@ -71,10 +79,12 @@
 /* ---- IDT entry stubs --------------------------------------------------------
  * One VECTOR_STUB_SIZE-byte stub per vector: push a zero error code where
  * the CPU pushes none (it does for 8, 10-14, 17, 21, 29, 30: SDM vol. 3,
- * table 6-1), push the vector, go to the common path. */
+ * table 6-1), push the vector, go to the common path. Two sets: without
+ * and with the Meltdown window. */
+.macro VECTOR_STUBS name, common
     .balign VECTOR_STUB_SIZE
-    .globl x86_vector_stubs
-x86_vector_stubs:
+    .globl \name
+\name:
     .set vec, 0
     .rept IDT_ENTRIES
     .balign VECTOR_STUB_SIZE
@@ -83,10 +93,13 @@ x86_vector_stubs:
     pushq $0
     .endif
     pushq $vec
-    jmp x86_trap_common
+    jmp \common
     .set vec, vec + 1
     .endr
-x86_vector_stubs_end:
+.endm
+
+    VECTOR_STUBS x86_vector_stubs, x86_trap_common
+    VECTOR_STUBS x86_vector_stubs_kpti, x86_trap_common_kpti
 
 /* Stack here: vector, error code, rip, cs, rflags, rsp, ss. */
 x86_trap_common:
@@ -96,6 +109,7 @@ x86_trap_common:
 
     /* From user mode: rsp is inside the thread's arch_regs_t. */
     swapgs
+trap_user_saved:
     leaq -REGS_RCX(%rsp), %rdi
     movq %gs:CPU_KERNEL_RSP, %rsp
     /* Kernel flags: the trap left DF and AC as the user had them; the C
@@ -117,14 +131,66 @@ x86_trap_common:
     addq $16, %rsp                  /* vector, error code */
     iretq
 
+/* The Meltdown window's trap path (kpti.c). Stack here: vector, error
+ * code, rip, cs, rflags, rsp, ss, on the entry stack (from user mode), on
+ * an IST stack (#DF, NMI, #MC) or on the current kernel stack. */
+x86_trap_common_kpti:
+    testb $3, 24(%rsp)
+    jz 1f
+    /* From user mode: the kernel's tables first, then the frame moves
+     * from this stack to the thread's arch_regs_t, and on as above. */
+    swapgs
+    pushq %rax
+    movq x86_kernel_cr3(%rip), %rax
+    movq %rax, %cr3
+    movq %rsp, %rax
+    movq %gs:CPU_RSP0, %rsp
+    pushq 56(%rax)                  /* ss */
+    pushq 48(%rax)                  /* rsp */
+    pushq 40(%rax)                  /* rflags */
+    pushq 32(%rax)                  /* cs */
+    pushq 24(%rax)                  /* rip */
+    pushq 16(%rax)                  /* error code */
+    pushq 8(%rax)                   /* vector */
+    movq (%rax), %rax
+    PUSH_GPRS
+    jmp trap_user_saved
+
+1:  /* From kernel mode. The user's tables can be in CR3 only in the few
+     * instructions of an entry or exit, where only NMI, #MC or a kernel
+     * bug can strike: load the kernel's for the handler, and give back
+     * what was there (r12 is saved in the frame and callee-saved). */
+    PUSH_GPRS
+    movq %cr3, %r12
+    movq x86_kernel_cr3(%rip), %rax
+    cmpq %rax, %r12
+    je 2f
+    movq %rax, %cr3
+2:  subq $REGS_RCX, %rsp
+    movq %rsp, %rdi
+    call x86_trap_from_kernel
+    addq $REGS_RCX, %rsp
+    cmpq x86_kernel_cr3(%rip), %r12
+    je 3f
+    movq %r12, %cr3
+3:  POP_GPRS
+    addq $16, %rsp                  /* vector, error code */
+    iretq
+
 /* ---- syscall -----------------------------------------------------------------
  * The CPU put the user rip in rcx and rflags in r11, loaded kernel CS/SS
  * and cleared the SFMASK flags (IF, DF, AC...); rsp is still the user's.
  * Build the same frame a trap would, in the thread's arch_regs_t. */
-    .globl x86_syscall_entry
-x86_syscall_entry:
+.macro SYSCALL_ENTRY name, kpti
+    .globl \name
+\name:
     swapgs
     movq %rsp, %gs:CPU_USER_RSP
+    .if \kpti
+    /* The Meltdown window: the kernel's tables before anything else. */
+    movq x86_kernel_cr3(%rip), %rsp
+    movq %rsp, %cr3
+    .endif
     movq %gs:CPU_RSP0, %rsp
     pushq $USER_SS
     pushq %gs:CPU_USER_RSP
@@ -153,6 +219,10 @@ x86_syscall_entry:
     jmp 3b
 2:  call kernel_fastpath_reply_recv
     jmp 3b
+.endm
+
+    SYSCALL_ENTRY x86_syscall_entry, 0
+    SYSCALL_ENTRY x86_syscall_entry_kpti, 1
 
 /* ---- Back to user mode -------------------------------------------------------
  * Both take an arch_regs_t whose cs, ss, rip and rflags arch_user_enter()
@@ -181,6 +251,42 @@ x86_return_sysret:
     swapgs
     sysretq
 
+/* The same two with the Meltdown window: the user's CR3 (CPU_USER_CR3,
+ * vspace.c) is loaded last, once nothing but this page, the per-CPU entry
+ * page and the entry stack is needed. */
+    .globl x86_return_iret_kpti
+x86_return_iret_kpti:
+    movq %gs:CPU_ENTRY_STACK_TOP, %rsp
+    pushq REGS_SS(%rdi)
+    pushq REGS_RSP(%rdi)
+    pushq REGS_RFLAGS(%rdi)
+    pushq REGS_CS(%rdi)
+    pushq REGS_RIP(%rdi)
+    movq %rsp, %gs:CPU_USER_RSP     /* where iretq's frame is */
+    leaq REGS_RCX(%rdi), %rsp
+    POP_GPRS
+    movq %gs:CPU_USER_RSP, %rsp
+    pushq %rax
+    movq %gs:CPU_USER_CR3, %rax
+    movq %rax, %cr3
+    popq %rax
+    swapgs
+    iretq
+
+    .globl x86_return_sysret_kpti
+x86_return_sysret_kpti:
+    leaq REGS_R15(%rdi), %rsp
+    POP_GPRS_BUT_RCX_R11
+    movq (REGS_RIP - REGS_VECTOR)(%rsp), %rcx
+    movq (REGS_RFLAGS - REGS_VECTOR)(%rsp), %r11
+    movq (REGS_RSP - REGS_VECTOR)(%rsp), %rsp
+    movq %rsp, %gs:CPU_USER_RSP
+    movq %gs:CPU_USER_CR3, %rsp
+    movq %rsp, %cr3
+    movq %gs:CPU_USER_RSP, %rsp
+    swapgs
+    sysretq
+
 /* void x86_call_on_kernel_stack(void (*fn)(void)): calls fn (which must not
  * return) with the kernel stack reset to its top. */
     .globl x86_call_on_kernel_stack
@@ -189,3 +295,12 @@ x86_call_on_kernel_stack:
     xorl %ebp, %ebp
     call *%rdi
     ud2
+
+/* The CR3 of the kernel's own tables (paging.c), for the kpti entry:
+ * in the window's data (kpti.c maps it read-only there), and read
+ * RIP-relative so that no GS base is needed to find it. */
+    .section .data.entry, "aw"
+    .balign 8
+    .globl x86_kernel_cr3
+x86_kernel_cr3:
+    .quad 0

@@ -193,10 +193,10 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
     counters_prepare_exit(cpu, regs);
     x86_fpu_prepare_exit(cpu, regs);
     if (regs->vector == ENTRY_SYSCALL)
-        x86_return_sysret(regs);
+        cpu->return_sysret(regs);
     regs->cs = USER_CS;
     regs->ss = USER_SS;
-    x86_return_iret(regs);
+    cpu->return_iret(regs);
 }
 
 void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs)
@@ -230,27 +230,36 @@ static inline __attribute__((always_inline)) NORETURN void fastpath_return(struc
     cpu->rsp0 = (uint64_t)to + REGS_FRAME_END;
     cpu->tss.rsp[0] = cpu->rsp0;
     to->rflags = (to->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
-    x86_return_sysret(to);
+    cpu->return_sysret(to);
 }
 
-/* Into another address space with PCIDs: x86_vspace_load() decides
- * whether the PCID's TLB entries must go. Kept out of
+/* Into another address space with PCIDs or kpti: x86_vspace_load()
+ * decides whether the PCID's TLB entries must go, and under kpti records
+ * the CR3 for the way out instead of writing it. Kept out of
  * arch_fastpath_switch() so that its other paths need no stack. */
 static NORETURN void fastpath_switch_space(arch_regs_t *to, arch_vspace_t *vs)
 {
-    x86_vspace_load(x86_this_cpu(), vs);
-    fastpath_return(x86_this_cpu(), to);
+    struct x86_cpu *cpu = x86_this_cpu();
+    if (x86_features.pcid) {
+        x86_vspace_load(cpu, vs);
+    } else {
+        /* kpti without PCIDs: the way out writes CR3 (and flushes). */
+        cpu->user_cr3 = vs->pml4;
+        cpu->cr3 = vs->pml4;
+        cpu->vspace = vs;
+    }
+    fastpath_return(cpu, to);
 }
 
-/* x86_vspace_load() inline where it is short: without PCIDs a switch is
- * only the CR3 write (which drops the non-global TLB entries, SDM vol. 3,
+/* x86_vspace_load() inline where it is short: without PCIDs or kpti a
+ * switch is only the CR3 write (which drops the non-global TLB entries, SDM vol. 3,
  * 4.10.4.1) and the record of it. */
 static inline __attribute__((always_inline)) void fastpath_load_space(struct x86_cpu *cpu,
                                                                       arch_regs_t *to,
                                                                       arch_vspace_t *vs)
 {
     if (cpu->cr3 != vs->pml4) {
-        if (x86_features.pcid)
+        if (x86_vspace_switch_slow)
             fastpath_switch_space(to, vs);
         write_cr3(vs->pml4);
         cpu->cr3 = vs->pml4;

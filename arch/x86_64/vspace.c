@@ -56,17 +56,26 @@ static inline void invlpg(vaddr_t va)
 }
 
 /* True if the hardware walks `vs` now: CR3 holds its PML4 (bits 51:12;
- * bits 11:0 are the PCID with CR4.PCIDE = 1). */
+ * bits 11:0 are the PCID with CR4.PCIDE = 1). Never under kpti, where the
+ * kernel runs on its own tables and enters `vs` only on the way out. */
 static bool vspace_loaded(const arch_vspace_t *vs)
 {
-    return (read_cr3() & PTE_ADDR_MASK) == vs->pml4;
+    return !x86_kpti && (read_cr3() & PTE_ADDR_MASK) == vs->pml4;
 }
 
-/* Forgets what the TLB may hold for a space not in CR3. */
+/* Forgets what the TLB may hold for a space not in CR3. Without PCIDs
+ * there is nothing to forget: every CR3 write drops all non-global
+ * entries (under kpti, every exit writes CR3). With them, the PCID is
+ * flushed when next loaded, and under kpti a space that the next exit
+ * enters loses the no-flush bit of that CR3 write. */
 static void flush_unloaded(const arch_vspace_t *vs)
 {
-    if (x86_features.pcid)
-        x86_this_cpu()->pcid_owner[vs->pcid] = 0;
+    if (!x86_features.pcid)
+        return;
+    struct x86_cpu *cpu = x86_this_cpu();
+    cpu->pcid_owner[vs->pcid] = 0;
+    if (x86_kpti && cpu->cr3 == vs->pml4)
+        cpu->user_cr3 &= ~CR3_NOFLUSH;
 }
 
 /* The page of any size containing `va` changed or went away. invlpg drops
@@ -164,8 +173,11 @@ bool arch_vspace_init(arch_vspace_t *vs, paddr_t root)
     const pte_t *kernel = pt_table(kernel_root);
     for (unsigned i = 0; i < PT_ENTRIES / 2; i++)
         pml4[i] = 0;
+    /* The kernel half, or under kpti only the window in the last slot. */
     for (unsigned i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
-        pml4[i] = kernel[i];
+        pml4[i] = x86_kpti ? 0 : kernel[i];
+    if (x86_kpti)
+        pml4[PT_ENTRIES - 1] = x86_kpti_window_entry();
     vs->pml4 = root;
     vs->pcid = 0;
     if (x86_features.pcid) {
@@ -292,15 +304,17 @@ void arch_vspace_unmap_table(arch_vspace_t *vs, vaddr_t va, unsigned level, padd
     flush_space(vs);
 }
 
-/* If `vs` is in CR3, leaves it for the kernel's PML4 (PCID 0; that CR3
+/* If `vs` is in CR3 (or, under kpti, the one the way out enters), leaves
+ * it for the kernel's PML4 (PCID 0; that CR3
  * write also drops all non-global entries when there are no PCIDs). Its
  * PCID's entries are dropped on the PCID's next load (owner forgotten),
  * before any space can use them, and the PCID is free again. */
 void arch_vspace_destroy(arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
-    if (vspace_loaded(vs)) {
-        write_cr3(x86_kernel_pml4());
+    if (vspace_loaded(vs) || cpu->cr3 == vs->pml4) {
+        if (!x86_kpti)
+            write_cr3(x86_kernel_pml4());
         cpu->cr3 = x86_kernel_pml4();
         cpu->vspace = NULL;
     }
@@ -313,9 +327,10 @@ void arch_vspace_destroy(arch_vspace_t *vs)
 
 /* ---- Switching ------------------------------------------------------------ */
 
-/* Puts `vs` in CR3 unless it is there already. With PCIDs the switch keeps
- * the TLB entries of the new PCID (CR3 bit 63, SDM 4.10.4.1) unless the
- * PCID last held another root, whose stale entries must go. */
+/* Puts `vs` in CR3 unless it is there already (under kpti: makes it the
+ * CR3 the way out loads). With PCIDs the switch keeps the TLB entries of
+ * the new PCID (CR3 bit 63, SDM 4.10.4.1) unless the PCID last held
+ * another root, whose stale entries must go. */
 void x86_vspace_load(struct x86_cpu *cpu, arch_vspace_t *vs)
 {
     cpu->vspace = vs;
@@ -325,9 +340,12 @@ void x86_vspace_load(struct x86_cpu *cpu, arch_vspace_t *vs)
     if (x86_features.pcid) {
         cr3 |= vs->pcid;
         if (cpu->pcid_owner[vs->pcid] == vs->pml4)
-            cr3 |= 1ull << 63;
+            cr3 |= CR3_NOFLUSH;
         cpu->pcid_owner[vs->pcid] = vs->pml4;
     }
-    write_cr3(cr3);
+    if (x86_kpti)
+        cpu->user_cr3 = cr3;
+    else
+        write_cr3(cr3);
     cpu->cr3 = vs->pml4;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #define PTE_NX (1ull << 63)
+#define CR3_NOFLUSH (1ull << 63) /* with CR4.PCIDE: keep the PCID's TLB entries */
 #define PTE_ADDR_MASK 0x000FFFFFFFFFF000ull
 
 /* ---- CPU features, filled once by x86_cpu_detect() ---------------------- */
@@ -49,16 +50,40 @@ struct x86_tss {
 
 #define PCID_COUNT 4096
 
+/* A way back to user mode (trap.S). */
+typedef void x86_exit_fn(arch_regs_t *regs) __attribute__((noreturn));
+
 /* One per CPU, reached through GS base in kernel mode. The first fields
- * are read by trap.S at the offsets in x86_defs.h. */
+ * are read by trap.S at the offsets in x86_defs.h.
+ *
+ * The first page is what the CPU and the entry code touch while a user
+ * space's page tables may be loaded (GDT, TSS, the entry fields and the
+ * entry stack): under kpti.c's Meltdown window it is the only part of the
+ * structure mapped in user spaces, so it holds nothing but kernel
+ * addresses. Everything from user_regs on is on later pages. */
 struct x86_cpu {
     struct x86_cpu *self;   /* CPU_SELF */
     uint64_t kernel_rsp;    /* CPU_KERNEL_RSP */
     uint64_t rsp0;          /* CPU_RSP0, equal to tss.rsp[0] */
     uint64_t user_rsp;      /* CPU_USER_RSP */
-    arch_regs_t *user_regs; /* where the next trap from user mode saves */
-    arch_vspace_t *vspace;  /* the address space in CR3 */
-    uint64_t cr3;           /* CR3 without the PCID and no-flush bits */
+    uint64_t user_cr3;      /* CPU_USER_CR3: with kpti, CR3 for the way out */
+    uint64_t entry_stack_top; /* CPU_ENTRY_STACK_TOP: end of entry_stack */
+    uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+    /* The TSS the task register names without kpti; C code keeps its
+     * rsp[0] at the current thread's frame. */
+    struct x86_tss tss __attribute__((aligned(16)));
+    /* The TSS loaded with kpti: rsp[0] stays at the entry stack. */
+    struct x86_tss entry_tss __attribute__((aligned(16)));
+    uint8_t entry_stack[ENTRY_STACK_SIZE] __attribute__((aligned(16)));
+
+    /* ---- kernel-only from here (never in a user space) ---- */
+    arch_regs_t *user_regs __attribute__((aligned(PAGE_SIZE))); /* where the next trap
+                                                                   from user mode saves */
+    arch_vspace_t *vspace;  /* the address space user mode runs in next */
+    uint64_t cr3;           /* its root (without kpti: CR3 without PCID and no-flush bits) */
+    /* The ways back to user mode (trap.S), chosen at boot (kpti.c). */
+    x86_exit_fn *return_sysret;
+    x86_exit_fn *return_iret;
     uint64_t hw_fs_base;    /* user FS base currently in the MSR */
     uint64_t hw_gs_base;    /* user GS base currently in KERNEL_GS_BASE */
     uint64_t counters_off;  /* CR4.TSD as it is now (arch_regs_t.counters_off) */
@@ -69,8 +94,6 @@ struct x86_cpu {
     arch_regs_t *fpu_owner;
     arch_regs_t *fpu_enabled;
     struct user_fault fault; /* a fault arch_user_enter() raises itself */
-    uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
-    struct x86_tss tss __attribute__((aligned(16)));
     /* pcid_owner[p]: the PML4 whose entries PCID p may hold in the TLB. */
     uint64_t pcid_owner[PCID_COUNT];
 };
@@ -95,6 +118,11 @@ _Static_assert(offsetof(struct x86_cpu, self) == CPU_SELF, "CPU_SELF");
 _Static_assert(offsetof(struct x86_cpu, kernel_rsp) == CPU_KERNEL_RSP, "CPU_KERNEL_RSP");
 _Static_assert(offsetof(struct x86_cpu, rsp0) == CPU_RSP0, "CPU_RSP0");
 _Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP");
+_Static_assert(offsetof(struct x86_cpu, user_cr3) == CPU_USER_CR3, "CPU_USER_CR3");
+_Static_assert(offsetof(struct x86_cpu, entry_stack_top) == CPU_ENTRY_STACK_TOP,
+               "CPU_ENTRY_STACK_TOP");
+_Static_assert(offsetof(struct x86_cpu, user_regs) == PAGE_SIZE,
+               "the entry part of struct x86_cpu is its first page");
 _Static_assert(sizeof(struct x86_tss) == 104, "TSS layout");
 _Static_assert(offsetof(struct x86_stacks, guard1) == STACKS_KERNEL_TOP, "stack top");
 _Static_assert(offsetof(arch_regs_t, rcx) == REGS_RCX, "REGS_RCX");
@@ -177,6 +205,9 @@ static inline bool x86_canonical(uint64_t va)
 
 /* ---- Linker script symbols (kernel.ld) ---------------------------------- */
 extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
+/* What kpti.c's window maps: trap.S's code, the IDT and the kernel's CR3. */
+extern char __entry_text_start[], __entry_text_end[];
+extern char __entry_data_start[], __entry_data_end[];
 
 /* ---- Between the port's files ------------------------------------------- */
 
@@ -189,6 +220,7 @@ void x86_serial_init(void);
 /* cpu.c */
 void x86_cpu_detect(void);
 void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks);
+void x86_cpu_use_entry(struct x86_cpu *cpu, bool kpti);
 void x86_cpu_enable_features(void);
 void x86_cpu_describe(void);
 
@@ -198,16 +230,28 @@ void x86_paging_init(const struct boot_params *bp);
 /* vspace.c */
 void x86_vspace_load(struct x86_cpu *cpu, arch_vspace_t *vs);
 
+/* kpti.c: the Meltdown window (see there). x86_kpti is set once at boot,
+ * before any user space exists. */
+extern bool x86_kpti;
+/* PCIDs or kpti: a space switch is more than a CR3 write (the fast path
+ * then calls x86_vspace_load()). Set with x86_kpti. */
+extern bool x86_vspace_switch_slow;
+void x86_kpti_choose(const struct boot_params *bp);
+void x86_kpti_describe(void);
+uint64_t x86_kpti_window_entry(void);
+
 /* apic.c */
 void x86_apic_init(struct boot_params *bp);
 uint64_t x86_apic_base(void);
 void x86_apic_eoi(void);
 
-/* trap.S */
-extern const char x86_vector_stubs[];
+/* trap.S (the _kpti variants switch CR3 on the way in and out: kpti.c) */
+extern const char x86_vector_stubs[], x86_vector_stubs_kpti[];
 void x86_syscall_entry(void);
-NORETURN void x86_return_iret(arch_regs_t *regs);
-NORETURN void x86_return_sysret(arch_regs_t *regs);
+void x86_syscall_entry_kpti(void);
+x86_exit_fn x86_return_iret, x86_return_sysret;
+x86_exit_fn x86_return_iret_kpti, x86_return_sysret_kpti;
+extern uint64_t x86_kernel_cr3; /* CR3 the kpti entry loads (trap.S) */
 NORETURN void x86_call_on_kernel_stack(void (*fn)(void));
 
 /* trap.c: called from trap.S */

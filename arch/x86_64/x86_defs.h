@@ -92,6 +92,12 @@
 #define CPU_KERNEL_RSP 8 /* top of this CPU's kernel stack */
 #define CPU_RSP0 16      /* end of the current thread's trap frame */
 #define CPU_USER_RSP 24  /* scratch: user rsp during the syscall entry */
+#define CPU_USER_CR3 32  /* kpti.c: CR3 of the user space the next exit enters */
+#define CPU_ENTRY_STACK_TOP 40 /* kpti.c: top of this CPU's entry stack */
+
+/* Bytes of the per-CPU entry stack that kpti.c's trap entry uses while the
+ * user's page tables are loaded: a trap frame, the vector and a register. */
+#define ENTRY_STACK_SIZE 512
 
 /* ---- Per-CPU stacks (struct x86_stacks in x86.h), guard pages between -- */
 #define KERNEL_STACK_SIZE 16384

@@ -38,6 +38,38 @@ void boot_params_set_string(char dst[BOOT_MAX_STRING], const char *src)
     dst[i] = '\0';
 }
 
+/* True if `s` starts with `prefix`. (No string library: this file is
+ * pure, and host tests and fuzzers link it alone.) */
+static bool starts_with(const char *s, const char *prefix)
+{
+    while (*prefix) {
+        if (*s++ != *prefix++)
+            return false;
+    }
+    return true;
+}
+
+const char *boot_cmdline_option(const char *cmdline, const char *key)
+{
+    size_t n = 0;
+    while (key[n])
+        n++;
+    for (const char *p = cmdline; *p; p++) {
+        if ((p == cmdline || p[-1] == ' ') && starts_with(p, key) && p[n] == '=')
+            return p + n + 1;
+    }
+    return NULL;
+}
+
+bool boot_option_is(const char *value, const char *word)
+{
+    while (*word) {
+        if (*value++ != *word++)
+            return false;
+    }
+    return *value == '\0' || *value == ' ';
+}
+
 bool boot_params_add_module(struct boot_params *bp, paddr_t base, uint64_t size,
                             const char *name)
 {

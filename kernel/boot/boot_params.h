@@ -68,3 +68,10 @@ bool boot_params_add_module(struct boot_params *bp, paddr_t base, uint64_t size,
                             const char *name);
 /* Copies at most BOOT_MAX_STRING - 1 bytes and always terminates. */
 void boot_params_set_string(char dst[BOOT_MAX_STRING], const char *src);
+
+/* The value of "key=value" on the command line (`key` without the '='),
+ * where the option starts a word; NULL if absent. The value runs to the
+ * next space: compare it with boot_option_is(). */
+const char *boot_cmdline_option(const char *cmdline, const char *key);
+/* True if the option value `value` is exactly `word`. */
+bool boot_option_is(const char *value, const char *word);

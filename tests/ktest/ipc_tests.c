@@ -44,6 +44,23 @@ static void null_reader(uint64_t s)
     sys_thread_exit(0);
 }
 
+/* The kernel's direct map of RAM, where the kernel image lies: the
+ * address a Meltdown attack would read. */
+#if defined(__x86_64__)
+#define KERNEL_RAM_VADDR 0xFFFF800000100000ull
+#else
+#define KERNEL_RAM_VADDR 0xFFFFFFC080200000ull
+#endif
+
+static void kernel_reader(uint64_t s)
+{
+    (void)s;
+    progress = 1;
+    progress = *(volatile uint64_t *)(uintptr_t)KERNEL_RAM_VADDR;
+    progress = 2;
+    sys_thread_exit(0);
+}
+
 static void unknown_syscaller(uint64_t s)
 {
     (void)s;
@@ -92,6 +109,54 @@ static int test_page_fault_message(struct ktest_env *env)
     KT_CHECK(f.mr[1] == 0 && f.mr[2] == 1); /* address 0, a read */
     KT_CHECK(f.mr[0] >= 0x400000 && f.mr[0] < 0x10000000); /* the pc, in the program */
     KT_CHECK(progress == 1);
+    return 0;
+}
+
+/* "on", "off" or NULL (auto): what the command line asks of the x86-64
+ * Meltdown window (arch/x86_64/kpti.c). */
+static const char *kpti_option(const struct ktest_env *env)
+{
+    static const char key[] = "bulkhead.kpti=";
+    const char *c = env->bi->cmdline;
+    size_t n = strlen(c), k = sizeof(key) - 1;
+    for (size_t i = 0; i + k <= n; i++) {
+        if (memcmp(c + i, key, k) != 0)
+            continue;
+        const char *v = c + i + k;
+        if (memcmp(v, "on", 2) == 0 && (v[2] == ' ' || v[2] == '\0'))
+            return "on";
+        if (memcmp(v, "off", 3) == 0 && (v[3] == ' ' || v[3] == '\0'))
+            return "off";
+    }
+    return NULL;
+}
+
+/* A user read of kernel memory faults. On x86-64 the #PF error code also
+ * says whether the page was mapped (bit 0, P): under the Meltdown window
+ * the kernel's direct map is absent from user page tables, so P is clear;
+ * without it the kernel half is mapped (supervisor-only) and P is set. */
+static int test_kernel_memory_unreachable(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    struct bk_msg f;
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(start_faulting(s, kernel_reader));
+    handle_fault(s, 1, &f); /* non-zero: leave it stopped */
+    uint64_t detail = bk_ipc_buffer->mr[4]; /* the fifth fault word: #PF error code */
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_PAGE && progress == 1);
+    KT_CHECK(f.mr[1] == KERNEL_RAM_VADDR && f.mr[2] == 1); /* that address, a read */
+#if defined(__x86_64__)
+    const char *kpti = kpti_option(env);
+    bool present = detail & 1;
+    debug_printf("    kpti %s: kernel RAM %s in user page tables\n", kpti ? kpti : "auto",
+                 present ? "mapped (supervisor-only)" : "not mapped");
+    KT_CHECK(!kpti || present == (strcmp(kpti, "off") == 0));
+#else
+    (void)kpti_option;
+    (void)detail;
+#endif
     return 0;
 }
 
@@ -299,6 +364,8 @@ const struct ktest ipc_tests[] = {
     { "fault: an illegal instruction arrives as an exception fault",
       test_exception_fault_message },
     { "fault: set_fault_endpoint checks type and rights", test_fault_endpoint_errors },
+    { "fault: kernel memory is unreachable (x86-64: unmapped under kpti)",
+      test_kernel_memory_unreachable },
     { "ipc: a cap travels through an endpoint with the grant right",
       test_cap_transfer_with_grant },
     { "ipc: without the grant right no cap travels", test_no_grant_no_caps },

@@ -84,6 +84,27 @@ if(arch STREQUAL "x86_64")
   bulkhead_qemu_test(ktest-qemu64-cpu --image ${out}/ktest-image.img --cpu qemu64 --status pass
                      --expect "fpu: fxsave \\(x87 sse\\)"
                      --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+  # The Meltdown window (arch/x86_64/kpti.c): the whole suite through the
+  # CR3-switching entry and exits, and the kernel's RAM unmapped in user
+  # page tables (the fault's #PF error code says "not present").
+  bulkhead_qemu_test(ktest-kpti --image ${out}/ktest-image.img --append bulkhead.kpti=on
+                     --status pass --expect "meltdown: kpti on \\(forced on by bulkhead.kpti=on\\)"
+                     --expect "kpti on: kernel RAM not mapped in user page tables"
+                     --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+  # ... and the same without it: the kernel half is there, supervisor-only.
+  bulkhead_qemu_test(ktest-kpti-off --image ${out}/ktest-image.img --append bulkhead.kpti=off
+                     --status pass --expect "meltdown: kpti off \\(forced off"
+                     --expect "kpti off: kernel RAM mapped \\(supervisor-only\\)"
+                     --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+  # The choice on its own: an Intel CPU without RDCL_NO gets the window, an
+  # AMD one (TCG's default -cpu max) does not, and a bad value is named.
+  bulkhead_qemu_test(kpti-auto-intel --image ${out}/bootimage.img --cpu max,vendor=GenuineIntel
+                     --status pass ${boot_expect}
+                     --expect "meltdown: kpti on \\(this Intel CPU does not report RDCL_NO\\)")
+  bulkhead_qemu_test(kpti-auto-amd --image ${out}/bootimage.img --append "bulkhead.kpti=maybe"
+                     --status pass ${boot_expect}
+                     --expect "kpti: unknown value in bulkhead.kpti='maybe' \\(on, off or auto\\)"
+                     --expect "meltdown: kpti off \\(this CPU is not affected by Meltdown\\)")
 endif()
 
 # The robustness test (tests/fuzz): random syscalls under the kernel's
