@@ -39,6 +39,10 @@ struct fuzz {
     uint64_t skipped;      /* operations the guard refused */
     uint64_t violations;   /* reported by Debug: CheckInvariants */
     uint64_t checks;
+    uint64_t populated_steps;   /* fz_populate() steps the kernel carried out */
+    uint64_t populate_failures; /* ... and refused (0 on a kernel of today's shape) */
+    uint64_t live_targets;      /* invocations whose target held a cap */
+    uint64_t invocations;
     uint64_t trace_from;   /* print each operation from this one on (bulkhead.fuzztrace=N) */
     uint32_t method_ok[64];     /* by label: Calls the kernel carried out */
     uint32_t method_failed[64]; /* by label: Calls it refused with an error */
@@ -85,6 +89,11 @@ void fz_sanitize_caps(struct fuzz *f);
 
 /* Starts the echo thread answering on `echo` (see threads.c); 0 or an error. */
 long fz_start_echo(struct fuzz *f, uint64_t scratch);
+/* Configures and starts `tcb` on the helper loop receiving on `cptr`, at
+ * a priority above the root's while fz_let_helpers_block() runs. */
+long fz_start_blocked_helper(struct fuzz *f, uint64_t tcb, uint64_t cptr);
+/* Lets the helpers fz_start_blocked_helper() started run to their Recv. */
+void fz_let_helpers_block(void);
 /* Registers for a thread start: the helper loop on a fresh stack (noted
  * in f->granted_sp) receiving on `arg`, or an address that faults. */
 void fz_thread_regs(struct fuzz *f, uint64_t *pc, uint64_t *sp, uint64_t *arg);
@@ -111,3 +120,11 @@ void fz_trace(const struct fuzz *f, uint64_t nr, uint64_t dest, uint64_t info,
 int fz_operation(struct fuzz *f);
 /* Revokes what the fuzzer made and empties the window. */
 void fz_reset(struct fuzz *f);
+/* fz_reset(), then the starting state again (fz_populate()). */
+void fz_rebuild(struct fuzz *f);
+
+/* ---- The starting state (populate.c) ----------------------------------------- */
+
+/* Builds live objects of every type, a deep CSpace, badge families,
+ * blocked threads and mappings in the window; returns the live caps made. */
+unsigned fz_populate(struct fuzz *f);

@@ -2,10 +2,12 @@
  * The robustness test's driver (issue 3; fuzz.h explains the rules it
  * keeps). It takes its seed from the kernel command line
  * ("bulkhead.seed=N", decimal or 0x hex) or uses FUZZ_DEFAULT_SEED, prints
- * it, sets up the echo thread, then issues random operations until
- * FUZZ_DEFAULT_OPS ("bulkhead.fuzzops=N") were made or FUZZ_MAX_TICKS
- * passed, asking the kernel to check its invariants every
- * FUZZ_CHECK_EVERY operations. It ends with "fuzz: N operations, N
+ * it, sets up the echo thread and the starting state (populate.c), then
+ * issues random operations until FUZZ_DEFAULT_OPS ("bulkhead.fuzzops=N")
+ * were made or FUZZ_MAX_TICKS passed, asking the kernel to check its
+ * invariants after every FUZZ_CHECK_EVERY operations (every one: a bug
+ * is caught by the operation that made it, at the price of fewer
+ * operations per run). It ends with "fuzz: N operations, N
  * violations" and "1 passed, 0 failed" when the kernel reported no
  * violation (a panic never gets that far).
  *
@@ -23,7 +25,7 @@
 #define FUZZ_DEFAULT_SEED 0x5eed2024ull
 #define FUZZ_DEFAULT_OPS 60000
 #define FUZZ_MAX_TICKS (12 * BK_TICK_HZ) /* keeps a TCG run near 15 s */
-#define FUZZ_CHECK_EVERY 100
+#define FUZZ_CHECK_EVERY 1
 #define FUZZ_REFRESH_EVERY 200
 #define FUZZ_RESET_EVERY 5000
 #define FUZZ_PROGRESS_EVERY 2500
@@ -106,6 +108,11 @@ static int setup(struct fuzz *f)
         debug_printf("fuzz: the echo thread does not answer\n");
         return -1;
     }
+    unsigned live = fz_populate(f);
+    fz_let_helpers_block();
+    debug_printf("fuzz: starting state: %u live caps in the window (%llu steps, %llu refused)\n",
+                 live, (unsigned long long)f->populated_steps,
+                 (unsigned long long)f->populate_failures);
     debug_printf("fuzz: pool untyped slot %llu (2^%u bytes), fuzz untyped slot %llu, echo "
                  "endpoint slot %llu, window %llu..%llu\n",
                  (unsigned long long)f->pool, pool_bits, (unsigned long long)f->untyped,
@@ -149,7 +156,7 @@ static void run(struct fuzz *f)
         if (f->ops % FUZZ_REFRESH_EVERY == 0)
             fz_refresh(f);
         if (f->ops % FUZZ_RESET_EVERY == 0)
-            fz_reset(f);
+            fz_rebuild(f);
         if (f->ops % FUZZ_PROGRESS_EVERY == 0)
             debug_printf("fuzz: %llu operations, %llu refused, %llu violations, %llu ticks\n",
                          (unsigned long long)f->ops, (unsigned long long)f->skipped,
@@ -197,9 +204,13 @@ int main(const struct bk_bootinfo *bi)
     sys_call(f->echo, &m); /* the root task and its echo thread survived */
     int ok = f->violations == 0 && BK_MSGINFO_LABEL(m.info) == 5 && m.mr[0] == 7;
     print_coverage(f);
-    debug_printf("fuzz: %llu operations (%llu refused by the guard), %llu invariant checks\n",
-                 (unsigned long long)f->ops, (unsigned long long)f->skipped,
-                 (unsigned long long)f->checks);
+    debug_printf("fuzz: %s: %llu operations (%llu refused by the guard), %llu invariant checks; "
+                 "%llu invocations, %llu of them on a live cap; starting state rebuilt with "
+                 "%llu steps, %llu refused\n",
+                 f->bi->arch, (unsigned long long)f->ops, (unsigned long long)f->skipped,
+                 (unsigned long long)f->checks, (unsigned long long)f->invocations,
+                 (unsigned long long)f->live_targets, (unsigned long long)f->populated_steps,
+                 (unsigned long long)f->populate_failures);
     debug_printf("fuzz: %llu operations, %llu violations (seed %llu)\n",
                  (unsigned long long)f->ops, (unsigned long long)f->violations,
                  (unsigned long long)seed);

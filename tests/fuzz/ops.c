@@ -47,6 +47,8 @@ static int send_message(struct fuzz *f, uint64_t nr, uint64_t dest, uint64_t lab
         return 0;
     }
     fz_sanitize_caps(f);
+    f->invocations++;
+    f->live_targets += type != 0;
     unsigned caps = fz_chance(f, 10) ? (unsigned)fz_below(f, 4) : 0;
     struct bk_msg m = { .info = BK_MSGINFO(length & BK_MSGINFO_LENGTH_MASK, caps, 0,
                                            label & BK_MSGINFO_LABEL_MASK) };
@@ -403,4 +405,11 @@ void fz_reset(struct fuzz *f)
     fz_refresh(f);
     /* Every thread the fuzzer made came from the untypeds just revoked. */
     fz_threads_reset();
+}
+
+void fz_rebuild(struct fuzz *f)
+{
+    fz_reset(f);
+    fz_populate(f);
+    fz_let_helpers_block();
 }

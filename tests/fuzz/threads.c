@@ -26,6 +26,8 @@
 #define HELPER_PAGES 4
 #define HELPER_ROUNDS 64
 #define ECHO_PRIORITY 200
+#define BLOCKED_HELPER_PRIORITY 150 /* fz_populate()'s helpers, above the root while it waits */
+#define ROOT_PRIORITY 255           /* the root task's, which the kernel gives it at boot */
 
 union ipc_page {
     struct bk_ipc_buffer b;
@@ -114,6 +116,29 @@ void fz_thread_regs(struct fuzz *f, uint64_t *pc, uint64_t *sp, uint64_t *arg)
     *pc = faulting_pcs[fz_below(f, sizeof(faulting_pcs) / sizeof(faulting_pcs[0]))];
     *sp = fz_word(f);
     *arg = fz_word(f);
+}
+
+long fz_start_blocked_helper(struct fuzz *f, uint64_t tcb, uint64_t cptr)
+{
+    if (stacks_used == HELPER_STACKS || cptr == f->echo)
+        return -BK_ERR_RANGE;
+    unsigned k = stacks_used++;
+    helper_cptrs[k] = cptr;
+    uint64_t buffer = (uint64_t)(uintptr_t)&helper_pages[k % HELPER_PAGES].b;
+    long r = sys_tcb_configure(tcb, BK_CAP_ROOT_CNODE, 0, BK_CAP_ROOT_VSPACE, buffer);
+    if (!r)
+        r = sys_tcb_set_priority(tcb, BK_CAP_ROOT_TCB, BLOCKED_HELPER_PRIORITY);
+    if (!r)
+        r = sys_tcb_write_registers(tcb, 1, fz_helper_pc(),
+                                    bk_stack_top(helper_stacks[k], HELPER_STACK_SIZE), 0);
+    return r;
+}
+
+void fz_let_helpers_block(void)
+{
+    /* Below the helpers for a moment: each runs up to its first Recv. */
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, BLOCKED_HELPER_PRIORITY - 1);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_PRIORITY);
 }
 
 uint64_t fz_ipc_buffer(struct fuzz *f)

@@ -111,7 +111,8 @@ endif()
 # invariant checks, with a fixed default seed (bulkhead.seed=N picks another).
 set(fuzz_dir ${CMAKE_SOURCE_DIR}/tests/fuzz)
 bulkhead_user_program(${arch} fuzz SOURCES ${fuzz_dir}/main.c ${fuzz_dir}/pick.c
-                      ${fuzz_dir}/guard.c ${fuzz_dir}/ops.c ${fuzz_dir}/threads.c)
+                      ${fuzz_dir}/guard.c ${fuzz_dir}/ops.c ${fuzz_dir}/threads.c
+                      ${fuzz_dir}/populate.c)
 bulkhead_boot_image(${arch} fuzz-image ROOT fuzz)
 bulkhead_qemu_test(fuzz --image ${out}/fuzz-image.img --status pass
                    --expect "fuzz: .*, seed [0-9]+" --expect "fuzz: [0-9]+ operations, 0 violations"
