@@ -92,6 +92,25 @@ function(bulkhead_boot_image arch name)
   add_custom_target(${name}-${arch} ALL DEPENDS ${out})
 endfunction()
 
+# bulkhead_kernel(<arch> <name> <debug>): the kernel for <arch> as
+# build/<arch>/<name>.elf (target <name>-<arch>), with BULKHEAD_KERNEL_DEBUG
+# set to <debug>. Uses the variables bulkhead_add_arch() set up.
+macro(bulkhead_kernel arch name debug)
+  add_library(${name}-${arch}-obj OBJECT ${KERNEL_SOURCES} ${ARCH_SOURCES})
+  target_compile_options(${name}-${arch}-obj PRIVATE ${BULKHEAD_WARNINGS}
+    ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_KERNEL_CFLAGS})
+  target_compile_definitions(${name}-${arch}-obj PRIVATE
+    BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}"
+    BULKHEAD_KERNEL_DEBUG=$<BOOL:${debug}>)
+  target_include_directories(${name}-${arch}-obj PRIVATE
+    ${CMAKE_SOURCE_DIR}/kernel ${dir}/include ${BULKHEAD_GEN_DIR}/include)
+  add_dependencies(${name}-${arch}-obj abi)
+  bulkhead_link(${name}-${arch}
+    OUTPUT ${CMAKE_BINARY_DIR}/${arch}/${name}.elf
+    SCRIPT ${ARCH_KERNEL_LDSCRIPT}
+    OBJECT_LIBS ${name}-${arch}-obj)
+endmacro()
+
 # Everything for one architecture: kernel, libsys, root task, boot images and
 # the QEMU system tests.
 function(bulkhead_add_arch arch)
@@ -110,19 +129,11 @@ function(bulkhead_add_arch arch)
   set(ARCH_USER_CFLAGS_${arch} ${ARCH_USER_CFLAGS})
 
   include(${CMAKE_SOURCE_DIR}/kernel/sources.cmake)
-  add_library(kernel-${arch}-obj OBJECT ${KERNEL_SOURCES} ${ARCH_SOURCES})
-  target_compile_options(kernel-${arch}-obj PRIVATE ${BULKHEAD_WARNINGS}
-    ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_KERNEL_CFLAGS})
-  target_compile_definitions(kernel-${arch}-obj PRIVATE
-    BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}"
-    BULKHEAD_KERNEL_DEBUG=$<BOOL:${BULKHEAD_KERNEL_DEBUG}>)
-  target_include_directories(kernel-${arch}-obj PRIVATE
-    ${CMAKE_SOURCE_DIR}/kernel ${dir}/include ${BULKHEAD_GEN_DIR}/include)
-  add_dependencies(kernel-${arch}-obj abi)
-  bulkhead_link(kernel-${arch}
-    OUTPUT ${CMAKE_BINARY_DIR}/${arch}/kernel.elf
-    SCRIPT ${ARCH_KERNEL_LDSCRIPT}
-    OBJECT_LIBS kernel-${arch}-obj)
+  bulkhead_kernel(${arch} kernel ${BULKHEAD_KERNEL_DEBUG})
+  # The kernel as a release would ship it, without self-tests and the
+  # invariant walk: built and booted in every test run, so the code that
+  # only the debug switch hides cannot rot unseen (tests/qemu/tests.cmake).
+  bulkhead_kernel(${arch} kernel-nodebug OFF)
 
   include(${CMAKE_SOURCE_DIR}/libsys/sources.cmake)
   add_library(libsys-${arch} OBJECT ${LIBSYS_SOURCES})

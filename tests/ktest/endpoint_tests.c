@@ -164,7 +164,7 @@ static int test_queueing_cost_independent_of_parked_senders(struct ktest_env *en
     uint64_t equal = time_one_send(s + 3, s + 1, PARKED_PRIORITY);
     uint64_t higher = time_one_send(s + 3, s + 1, PARKED_PRIORITY + 50);
     uint64_t lower = time_one_send(s + 3, s + 1, ROOT_LOW + 10);
-    long violations = debug_check_invariants();
+    long violations = kt_check_invariants();
     KT_OK(set_root_priority(255));
     KT_CHECK(parked == 0 && empty != 0 && violations == 0);
     int ok = ratio_ok("behind 1500 of equal priority", equal, empty);
@@ -210,12 +210,12 @@ static int test_priority_order_through_cancel_and_change(struct ktest_env *env)
         KT_OK(start_bare(s + i, tagged_sender, (i + 1) << 16 | ep, order_stacks[i],
                          sizeof(order_stacks[i]), prios[i]));
     /* Queued: 4 6 | 1 3 7 | 8 | 2 5 (priority 150, 100, 60, 50). */
-    long v0 = debug_check_invariants();
+    long v0 = kt_check_invariants();
     KT_OK(sys_tcb_suspend(s + 2));                            /* 3 leaves: 4 6 1 7 8 2 5 */
     KT_OK(sys_tcb_set_priority(s + 4, BK_CAP_ROOT_TCB, 100)); /* 5 to the 100s: 4 6 1 7 5 8 2 */
     KT_OK(sys_tcb_set_priority(s + 3, BK_CAP_ROOT_TCB, 60));  /* 4 to the 60s: 6 1 7 5 8 4 2 */
     KT_OK(sys_tcb_set_priority(s + 5, BK_CAP_ROOT_TCB, 150)); /* unchanged: 6 1 7 5 8 4 2 */
-    long v1 = debug_check_invariants();
+    long v1 = kt_check_invariants();
     uint64_t tags[7];
     receive_tags(ep, 7, tags);
     KT_OK(set_root_priority(255));
@@ -284,7 +284,7 @@ static int test_deleting_last_badge_cancels_its_sends(struct ktest_env *env)
     KT_OK(sys_cnode_mint(ROOT, s + 4, W, ROOT, s, W, BK_RIGHT_WRITE, 7));
     KT_OK(start_client(s + 2, 1, s + 4));
     int b_first = expect_request(s, 1, 7);
-    long violations = debug_check_invariants();
+    long violations = kt_check_invariants();
     KT_OK(set_root_priority(255));
     KT_CHECK(a_answer == BK_ERR_CANCELLED + 1);
     KT_CHECK(b_first == 0 && violations == 0);

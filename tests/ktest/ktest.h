@@ -55,6 +55,14 @@ static inline unsigned kt_rights(uint64_t slot)
 /* First slot of a window of free root-CNode slots for the running test. */
 uint64_t kt_slots(void);
 
+/* Debug: CheckInvariants (the violations, or an error), except that a
+ * kernel built without the walk (BULKHEAD_KERNEL_DEBUG off refuses it with
+ * ILLEGAL_OPERATION) counts as 0: the suite runs on release kernels too
+ * (<arch>/ktest-kernel-nodebug), where it checks behaviour, not state. */
+long kt_check_invariants(void);
+/* True if this kernel has the walk. */
+int kt_kernel_has_walk(void);
+
 /* Retypes `count` objects into the root CNode from the test's untyped. */
 long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
                uint64_t count);

@@ -41,6 +41,17 @@ void kt_init_allocators(struct ktest_env *env)
     bk_alloc_init(&fake);
 }
 
+int kt_kernel_has_walk(void)
+{
+    return debug_check_invariants() != -BK_ERR_ILLEGAL_OPERATION;
+}
+
+long kt_check_invariants(void)
+{
+    long v = debug_check_invariants();
+    return v == -BK_ERR_ILLEGAL_OPERATION ? 0 : v;
+}
+
 long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
                uint64_t count)
 {

@@ -229,5 +229,15 @@ bulkhead_qemu_test(selftest-irq --image ${out}/bootimage.img --status pass
   --append "bulkhead.selftest=irq" --expect "selftest irq: ok: the interrupt arrives"
   --expect "selftest irq: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
 
+# The release kernel (BULKHEAD_KERNEL_DEBUG off: no self-tests, no invariant
+# walk): the whole suite passes on it, and a self-test it lacks is refused
+# by name rather than ignored.
+bulkhead_qemu_test(ktest-kernel-nodebug --kernel ${out}/kernel-nodebug.elf
+  --image ${out}/ktest-image.img --status pass
+  --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+bulkhead_qemu_test(selftest-kernel-nodebug --kernel ${out}/kernel-nodebug.elf
+  --image ${out}/bootimage.img --status panic --append "bulkhead.selftest=vspace"
+  --expect "self-test 'vspace' asked for, but this kernel was built without them")
+
 # The benchmark image and its instruction-count ceilings.
 include(${CMAKE_SOURCE_DIR}/tests/bench/bench.cmake)
