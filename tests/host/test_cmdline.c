@@ -1,0 +1,40 @@
+/* Host tests of the kernel command-line options (kernel/boot/boot_params.c):
+ * "key=value" found only where it starts a word, the value compared up to
+ * the next space. */
+#include "boot/boot_params.h"
+#include "check.h"
+
+#include <string.h>
+
+static void test_option_found_at_word_starts(void)
+{
+    const char *line = "bulkhead.kpti=on bulkhead.selftest=vspace";
+    CHECK(boot_cmdline_option(line, "bulkhead.kpti") == line + strlen("bulkhead.kpti="));
+    const char *v = boot_cmdline_option(line, "bulkhead.selftest");
+    CHECK(v && strcmp(v, "vspace") == 0);
+    CHECK(boot_cmdline_option("", "bulkhead.kpti") == NULL);
+    CHECK(boot_cmdline_option("bulkhead.kpti", "bulkhead.kpti") == NULL); /* no '=' */
+}
+
+static void test_option_not_inside_words(void)
+{
+    /* A longer key, a key inside another word, and a prefix of the key. */
+    CHECK(boot_cmdline_option("bulkhead.kptix=on", "bulkhead.kpti") == NULL);
+    CHECK(boot_cmdline_option("xbulkhead.kpti=on", "bulkhead.kpti") == NULL);
+    CHECK(boot_cmdline_option("bulkhead.kp=on", "bulkhead.kpti") == NULL);
+    const char *v = boot_cmdline_option("a=xbulkhead.kpti=off bulkhead.kpti=on", "bulkhead.kpti");
+    CHECK(v && boot_option_is(v, "on"));
+}
+
+static void test_value_compared_to_the_space(void)
+{
+    CHECK(boot_option_is("on", "on"));
+    CHECK(boot_option_is("on rest", "on"));
+    CHECK(!boot_option_is("onx", "on"));
+    CHECK(!boot_option_is("o", "on"));
+    CHECK(!boot_option_is("", "on"));
+    CHECK(boot_option_is("", ""));
+}
+
+TEST_MAIN(TEST(test_option_found_at_word_starts), TEST(test_option_not_inside_words),
+          TEST(test_value_compared_to_the_space))
