@@ -313,7 +313,9 @@ void arch_vspace_destroy(arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     if (vspace_loaded(vs) || cpu->cr3 == vs->pml4) {
-        if (!x86_kpti)
+        if (x86_kpti)
+            cpu->user_cr3 = x86_kernel_cr3; /* never a freed root on the way out */
+        else
             write_cr3(x86_kernel_pml4());
         cpu->cr3 = x86_kernel_pml4();
         cpu->vspace = NULL;
