@@ -96,15 +96,28 @@ static int handle_fault(uint64_t s, uint64_t label, struct bk_msg *fault)
     return 0;
 }
 
-static int test_page_fault_message(struct ktest_env *env)
+/* Runs `fn` on the helper thread (above the root, which drops to 50 for
+ * it) until its fault arrives in *fault, answered with `label`; *detail
+ * gets the fifth fault word (the IPC buffer's, read before any other
+ * call). Returns 0, or 1 if something could not be set up. */
+static int run_to_fault(struct ktest_env *env, uint64_t s, void (*fn)(uint64_t), uint64_t label,
+                        struct bk_msg *fault, uint64_t *detail)
 {
-    uint64_t s = kt_slots();
-    struct bk_msg f;
     KT_CHECK(setup(env, s) == 0);
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
-    KT_OK(start_faulting(s, null_reader));
-    handle_fault(s, 1, &f); /* non-zero: leave it stopped */
+    KT_OK(start_faulting(s, fn));
+    handle_fault(s, label, fault);
+    *detail = bk_ipc_buffer->mr[4];
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    return 0;
+}
+
+static int test_page_fault_message(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), detail;
+    struct bk_msg f;
+    /* Answered with a non-zero label: the thread stays stopped. */
+    KT_CHECK(run_to_fault(env, s, null_reader, 1, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_PAGE);
     KT_CHECK(f.mr[1] == 0 && f.mr[2] == 1); /* address 0, a read */
     KT_CHECK(f.mr[0] >= 0x400000 && f.mr[0] < 0x10000000); /* the pc, in the program */
@@ -137,14 +150,9 @@ static const char *kpti_option(const struct ktest_env *env)
  * without it the kernel half is mapped (supervisor-only) and P is set. */
 static int test_kernel_memory_unreachable(struct ktest_env *env)
 {
-    uint64_t s = kt_slots();
+    uint64_t s = kt_slots(), detail;
     struct bk_msg f;
-    KT_CHECK(setup(env, s) == 0);
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
-    KT_OK(start_faulting(s, kernel_reader));
-    handle_fault(s, 1, &f); /* non-zero: leave it stopped */
-    uint64_t detail = bk_ipc_buffer->mr[4]; /* the fifth fault word: #PF error code */
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(run_to_fault(env, s, kernel_reader, 1, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_PAGE && progress == 1);
     KT_CHECK(f.mr[1] == KERNEL_RAM_VADDR && f.mr[2] == 1); /* that address, a read */
 #if defined(__x86_64__)
@@ -162,13 +170,10 @@ static int test_kernel_memory_unreachable(struct ktest_env *env)
 
 static int test_unknown_syscall_restarts_after_reply(struct ktest_env *env)
 {
-    uint64_t s = kt_slots();
+    uint64_t s = kt_slots(), detail;
     struct bk_msg f;
-    KT_CHECK(setup(env, s) == 0);
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
-    KT_OK(start_faulting(s, unknown_syscaller));
-    handle_fault(s, 0, &f); /* label 0: go on after the syscall */
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    /* Answered with label 0: the thread goes on after the syscall. */
+    KT_CHECK(run_to_fault(env, s, unknown_syscaller, 0, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_UNKNOWN_SYSCALL && f.mr[1] == 0x77);
     KT_CHECK(progress == 2);
     return 0;
@@ -176,13 +181,9 @@ static int test_unknown_syscall_restarts_after_reply(struct ktest_env *env)
 
 static int test_cap_fault_message(struct ktest_env *env)
 {
-    uint64_t s = kt_slots();
+    uint64_t s = kt_slots(), detail;
     struct bk_msg f;
-    KT_CHECK(setup(env, s) == 0);
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
-    KT_OK(start_faulting(s, bad_sender));
-    handle_fault(s, 0, &f);
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(run_to_fault(env, s, bad_sender, 0, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_CAP);
     KT_CHECK(f.mr[1] == s + 3 && f.mr[2] == 0 && f.mr[3] == 2); /* missing capability */
     KT_CHECK(progress == 2);
@@ -191,13 +192,9 @@ static int test_cap_fault_message(struct ktest_env *env)
 
 static int test_exception_fault_message(struct ktest_env *env)
 {
-    uint64_t s = kt_slots();
+    uint64_t s = kt_slots(), detail;
     struct bk_msg f;
-    KT_CHECK(setup(env, s) == 0);
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
-    KT_OK(start_faulting(s, trapper));
-    handle_fault(s, 1, &f);
-    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(run_to_fault(env, s, trapper, 1, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_EXCEPTION && f.mr[1] == 1); /* illegal */
     return 0;
 }
