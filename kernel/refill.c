@@ -1,0 +1,111 @@
+/*
+ * Refills of a scheduling context (see refill.h for the rule and why it
+ * keeps the promise). The list is a ring of rs->max entries from rs->head.
+ */
+#include "refill.h"
+
+static struct refill *at(struct refills *rs, unsigned i)
+{
+    return &rs->r[(rs->head + i) % rs->max];
+}
+
+static const struct refill *at_const(const struct refills *rs, unsigned i)
+{
+    return &rs->r[(rs->head + i) % rs->max];
+}
+
+bool refill_init(struct refills *rs, uint64_t budget, uint64_t period, unsigned max,
+                 uint64_t now)
+{
+    if (budget == 0 || budget > period)
+        return false;
+    rs->budget = budget;
+    rs->period = period;
+    rs->max = max < 1 ? 1 : max > REFILL_MAX ? REFILL_MAX : max;
+    rs->head = 0;
+    rs->count = 1;
+    rs->r[0] = (struct refill){ .when = now, .amount = budget };
+    return true;
+}
+
+uint64_t refill_available(const struct refills *rs, uint64_t now)
+{
+    const struct refill *h = at_const(rs, 0);
+    return h->when <= now ? h->amount : 0;
+}
+
+uint64_t refill_next_due(const struct refills *rs)
+{
+    return at_const(rs, 0)->when;
+}
+
+static void pop_head(struct refills *rs)
+{
+    rs->head = (rs->head + 1) % rs->max;
+    rs->count--;
+}
+
+/* Gives `amount` back at `when`, which is no earlier than any refill's
+ * (charges come in time order). A full list takes it into its last
+ * refill, which then waits until `when`: that only delays time. */
+static void schedule_used(struct refills *rs, uint64_t when, uint64_t amount)
+{
+    if (rs->count == rs->max) {
+        struct refill *tail = at(rs, rs->count - 1);
+        tail->amount += amount;
+        tail->when = when > tail->when ? when : tail->when;
+        return;
+    }
+    *at(rs, rs->count) = (struct refill){ .when = when, .amount = amount };
+    rs->count++;
+}
+
+/* A head too small to schedule is merged into the next refill (later, so
+ * again only a delay). */
+static void merge_small_head(struct refills *rs)
+{
+    while (rs->count > 1 && at(rs, 0)->amount < REFILL_MIN_NS) {
+        uint64_t small = at(rs, 0)->amount;
+        pop_head(rs);
+        at(rs, 0)->amount += small;
+    }
+}
+
+void refill_charge(struct refills *rs, uint64_t start, uint64_t used)
+{
+    uint64_t available = refill_available(rs, start);
+    if (used > available)
+        used = available;
+    if (used == 0)
+        return;
+    at(rs, 0)->amount -= used;
+    if (at(rs, 0)->amount == 0 && rs->count > 1)
+        pop_head(rs);
+    /* Now the head, if emptied, is gone unless it was the only refill;
+     * then schedule_used() refills that very entry. */
+    if (at(rs, 0)->amount == 0) {
+        *at(rs, 0) = (struct refill){ .when = start + rs->period, .amount = used };
+        return;
+    }
+    schedule_used(rs, start + rs->period, used);
+    merge_small_head(rs);
+}
+
+bool refill_check(const struct refills *rs)
+{
+    if (rs->max < 1 || rs->max > REFILL_MAX || rs->count < 1 || rs->count > rs->max ||
+        rs->head >= rs->max || rs->budget == 0 || rs->budget > rs->period)
+        return false;
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < rs->count; i++) {
+        const struct refill *r = at_const(rs, i);
+        if (i > 0 && r->when < at_const(rs, i - 1)->when)
+            return false;
+        if (r->amount == 0)
+            return false;
+        sum += r->amount;
+    }
+    if (rs->count > 1 && at_const(rs, 0)->amount < REFILL_MIN_NS)
+        return false;
+    return sum == rs->budget;
+}

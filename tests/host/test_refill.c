@@ -1,0 +1,171 @@
+/*
+ * Host tests of the sporadic-server refills (kernel/refill.c): the promise
+ * (no window of one period holds more than the budget, and a thread that
+ * always wants to run gets all of it), checked by simulating threads that
+ * run, block and are preempted at random, with the invariants checked after
+ * every charge.
+ */
+#include "check.h"
+#include "refill.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_RUNS 20000
+
+struct run {
+    uint64_t start, end;
+};
+
+static struct run runs[MAX_RUNS];
+static unsigned run_count;
+static uint64_t rng = 0x12345678abcdefull;
+
+static uint64_t rnd(uint64_t n)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return n ? (rng * 0x2545f4914f6cdd1dull) % n : 0;
+}
+
+/* The most any window [s, s + period) holds, over windows starting where a
+ * run starts (the maximum is always at one of those). */
+static uint64_t worst_window(uint64_t period)
+{
+    uint64_t worst = 0;
+    unsigned j = 0;
+    for (unsigned i = 0; i < run_count; i++) {
+        uint64_t end = runs[i].start + period, sum = 0;
+        for (j = i; j < run_count && runs[j].start < end; j++)
+            sum += (runs[j].end < end ? runs[j].end : end) - runs[j].start;
+        worst = sum > worst ? sum : worst;
+    }
+    return worst;
+}
+
+/* One simulated thread: it wants `want` ns, runs what the refills allow
+ * (cut short by a preemption now and then), then blocks for a while.
+ * `block_percent` sets how often it blocks rather than keeps wanting. */
+static uint64_t simulate(struct refills *rs, unsigned steps, unsigned block_percent)
+{
+    uint64_t now = 1000, want = 0, total = 0;
+    run_count = 0;
+    for (unsigned i = 0; i < steps && run_count < MAX_RUNS; i++) {
+        if (want == 0) {
+            if (rnd(100) < block_percent)
+                now += rnd(3 * rs->period);
+            want = 1 + rnd(2 * rs->budget);
+        }
+        uint64_t avail = refill_available(rs, now);
+        if (avail == 0) {
+            now = refill_next_due(rs) > now ? refill_next_due(rs) : now + 1;
+            continue;
+        }
+        uint64_t run = want < avail ? want : avail;
+        if (rnd(4) == 0)
+            run = 1 + rnd(run); /* preempted */
+        runs[run_count++] = (struct run){ now, now + run };
+        refill_charge(rs, now, run);
+        CHECK(refill_check(rs));
+        now += run;
+        want -= run;
+        total += run;
+        if (rnd(5) == 0)
+            now += rnd(rs->period / 4); /* someone else ran */
+    }
+    return total;
+}
+
+static void test_no_window_holds_more_than_the_budget(void)
+{
+    for (unsigned round = 0; round < 200; round++) {
+        struct refills rs;
+        uint64_t period = 10000 + rnd(1000000);
+        uint64_t budget = 1 + rnd(period);
+        unsigned max = 1 + (unsigned)rnd(REFILL_MAX);
+        CHECK(refill_init(&rs, budget, period, max, 1000));
+        simulate(&rs, 3000, (unsigned)rnd(100));
+        uint64_t worst = worst_window(period);
+        if (worst > budget)
+            printf("  round %u: budget %llu period %llu max %u: a window holds %llu\n", round,
+                   (unsigned long long)budget, (unsigned long long)period, max,
+                   (unsigned long long)worst);
+        CHECK(worst <= budget);
+    }
+}
+
+/* Always wanting, never preempted: the whole budget at the start of every
+ * period, so T ns of time give budget * T / period of running. */
+static void test_busy_thread_gets_the_whole_budget(void)
+{
+    struct refills rs;
+    const uint64_t budget = 3000000, period = 10000000;
+    CHECK(refill_init(&rs, budget, period, 4, 0));
+    uint64_t now = 0, total = 0;
+    while (now < 100 * period) {
+        uint64_t avail = refill_available(&rs, now);
+        if (avail == 0) {
+            now = refill_next_due(&rs);
+            continue;
+        }
+        refill_charge(&rs, now, avail);
+        now += avail;
+        total += avail;
+    }
+    CHECK_EQ(total, 100 * budget);
+    CHECK(refill_check(&rs));
+}
+
+/* Many short runs with blocking in between fill the list; merging keeps
+ * it bounded and correct, and a busy stretch afterwards still gets the
+ * budget back within two periods. */
+static void test_fragmented_then_busy(void)
+{
+    struct refills rs;
+    const uint64_t budget = 500000, period = 1000000;
+    CHECK(refill_init(&rs, budget, period, 4, 0));
+    uint64_t now = 0;
+    for (unsigned i = 0; i < 50; i++) {
+        refill_charge(&rs, now, refill_available(&rs, now) ? 3000 : 0);
+        CHECK(refill_check(&rs));
+        CHECK(rs.count <= 4);
+        now += 20000;
+    }
+    now += 2 * period; /* everything is due again */
+    CHECK_EQ(refill_available(&rs, now) + (rs.count > 1 ? 0 : 0), rs.r[rs.head].amount);
+    uint64_t got = 0;
+    for (uint64_t end = now + period; now < end;) {
+        uint64_t a = refill_available(&rs, now);
+        if (a == 0) {
+            now = refill_next_due(&rs) > now ? refill_next_due(&rs) : end;
+            continue;
+        }
+        refill_charge(&rs, now, a);
+        got += a;
+        now += a;
+    }
+    CHECK_EQ(got, budget);
+}
+
+static void test_bad_parameters_refused_and_clamped(void)
+{
+    struct refills rs;
+    CHECK(!refill_init(&rs, 0, 1000, 4, 0));
+    CHECK(!refill_init(&rs, 1001, 1000, 4, 0));
+    CHECK(refill_init(&rs, 1000, 1000, 0, 0));
+    CHECK_EQ(rs.max, 1);
+    CHECK(refill_init(&rs, 1000, 1000, 1000, 0));
+    CHECK_EQ(rs.max, REFILL_MAX);
+    /* Charging more than is available takes only what was available. */
+    CHECK(refill_init(&rs, 50000, 100000, 4, 0));
+    refill_charge(&rs, 0, 80000);
+    CHECK_EQ(refill_available(&rs, 0), 0);
+    CHECK_EQ(refill_next_due(&rs), 100000);
+    CHECK(refill_check(&rs));
+    refill_charge(&rs, 10, 5); /* nothing available: nothing changes */
+    CHECK_EQ(refill_available(&rs, 100000), 50000);
+}
+
+TEST_MAIN(TEST(test_no_window_holds_more_than_the_budget), TEST(test_busy_thread_gets_the_whole_budget),
+          TEST(test_fragmented_then_busy), TEST(test_bad_parameters_refused_and_clamped))
