@@ -43,6 +43,10 @@ struct boot_params;
  * instruction of kernel_main() and inside a panic. */
 void arch_console_putc(char c);
 
+/* Writes one byte to the console if the UART can take it now, without
+ * waiting, and says whether it did (kernel/log.c drains its buffer so). */
+bool arch_console_try_putc(char c);
+
 /* Stops the machine. Under QEMU the process exits with a status that
  * encodes `status` (one of the KERNEL_EXIT_* values in kernel.h); on real
  * hardware the CPU halts forever. */

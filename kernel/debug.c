@@ -15,8 +15,9 @@
  *  - Debug: CheckInvariants runs only in kernels built with
  *    BULKHEAD_KERNEL_DEBUG; other builds refuse it and keep no walk.
  *
- * The console output of these methods is not rate-limited (log.c): whoever
- * holds the cap was trusted with the console by the root task.
+ * The console output of these methods is neither rate-limited nor buffered
+ * (log.c): whoever holds the cap was trusted with the console by the root
+ * task, and its output goes out at once, in order with the kernel's own.
  */
 #include <bulkhead/abi.h>
 
