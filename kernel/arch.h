@@ -11,7 +11,8 @@
  * <arch_types.h> must define:
  *   ARCH_NAME               "x86_64" or "riscv64"
  *   ARCH_ELF_MACHINE        the ELF e_machine value of user programs
- *   ARCH_PAGE_SIZE          4096
+ *                           (BK_ELF_MACHINE_<ARCH>, kernel/abi.toml)
+ *   ARCH_PAGE_SIZE          BK_PAGE_SIZE (kernel/abi.toml)
  *   ARCH_USER_VADDR_MAX     first address above the user half (exclusive)
  *   arch_regs_t             a user thread's saved register state
  *   arch_vspace_t           an address space handle (root table and ASID)
@@ -34,6 +35,7 @@
 
 #include "types.h"
 #include <arch_types.h>
+#include <bulkhead/abi.h>
 
 struct boot_params;
 
@@ -64,10 +66,10 @@ paddr_t arch_virt_to_phys(const void *va);
 
 /* ---- User address spaces ---------------------------------------------- */
 
-/* Access rights of a user mapping. */
-#define VM_READ 1u
-#define VM_WRITE 2u
-#define VM_EXEC 4u
+/* Access rights of a user mapping: the ABI's (Frame: Map takes them). */
+#define VM_READ ((unsigned)BK_VM_READ)
+#define VM_WRITE ((unsigned)BK_VM_WRITE)
+#define VM_EXEC ((unsigned)BK_VM_EXEC)
 
 /* Supplies one zeroed, page-aligned physical page for a page table, or 0
  * when memory ran out. */

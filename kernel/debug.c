@@ -78,7 +78,7 @@ kerror_t debug_invoke_cap_identify(struct invocation *inv, struct kerror_info *i
     struct lookup_fault fault;
     uint64_t identity = 0;
     if (cspace_lookup_cap(&inv->caller->cspace_root.cap, inv->args[0], &slot, &fault) == KERR_OK)
-        identity = cap_type(&slot->cap) | (uint64_t)cap_rights(&slot->cap) << 8;
+        identity = BK_CAP_IDENTITY(cap_type(&slot->cap), cap_rights(&slot->cap));
     inv->results[0] = identity;
     inv->result_count = 1;
     return KERR_OK;

@@ -132,7 +132,7 @@ static int counter_present(unsigned i)
 static uint8_t stacks[HELPERS][STACK_SIZE] __attribute__((aligned(16)));
 static struct page_buffer {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) buffers[HELPERS];
+} __attribute__((aligned(BK_PAGE_SIZE))) buffers[HELPERS];
 static volatile uint64_t progress, value;
 static const struct counter *volatile reader_counter;
 

@@ -11,7 +11,7 @@
 static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
 static struct {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) helper_buffer;
+} __attribute__((aligned(BK_PAGE_SIZE))) helper_buffer;
 static volatile uint64_t progress;
 
 /* Slots: s + 0 helper TCB, s + 1 endpoint, s + 2 notification, s + 3 free. */
@@ -119,7 +119,7 @@ static int test_cap_fault_message(struct ktest_env *env)
     handle_fault(s, 0, &f);
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_CAP);
-    KT_CHECK(f.mr[1] == s + 3 && f.mr[2] == 0 && f.mr[3] == 2); /* missing capability */
+    KT_CHECK(f.mr[1] == s + 3 && f.mr[2] == 0 && f.mr[3] == BK_LOOKUP_FAULT_MISSING_CAPABILITY);
     KT_CHECK(progress == 2);
     return 0;
 }
