@@ -280,21 +280,23 @@ NORETURN void kernel_syscall(void);
 void kernel_fastpath_call(void);
 void kernel_fastpath_reply_recv(void);
 
-/* What went wrong when a user thread faulted. */
+/* What went wrong when a user thread faulted. The exceptions' numbers are
+ * the ABI's (BK_FAULT_EXCEPTION word 1, kernel/abi.toml [[exception_kinds]]);
+ * a page fault goes out as BK_FAULT_PAGE instead. */
 enum user_fault_kind {
-    USER_FAULT_PAGE,          /* no mapping, or the rights forbid the access */
-    USER_FAULT_ILLEGAL,       /* undefined or privileged instruction */
-    USER_FAULT_ALIGNMENT,
-    USER_FAULT_ARITHMETIC,    /* divide error and friends */
-    USER_FAULT_BREAKPOINT,
-    USER_FAULT_PROTECTION,    /* x86 #GP and other protection checks */
-    USER_FAULT_OTHER,
+    USER_FAULT_PAGE = 0,      /* no mapping, or the rights forbid the access */
+    USER_FAULT_ILLEGAL = BK_EXCEPTION_ILLEGAL_INSTRUCTION, /* undefined or privileged */
+    USER_FAULT_ALIGNMENT = BK_EXCEPTION_MISALIGNED,
+    USER_FAULT_ARITHMETIC = BK_EXCEPTION_ARITHMETIC,       /* divide error and friends */
+    USER_FAULT_BREAKPOINT = BK_EXCEPTION_BREAKPOINT,
+    USER_FAULT_PROTECTION = BK_EXCEPTION_PROTECTION,       /* x86 #GP and other checks */
+    USER_FAULT_OTHER = BK_EXCEPTION_OTHER,
 };
 
-/* Page-fault access kinds, for user_fault.access. */
-#define FAULT_ACCESS_READ 1u
-#define FAULT_ACCESS_WRITE 2u
-#define FAULT_ACCESS_EXEC 4u
+/* Page-fault access kinds, for user_fault.access: the ABI's bits. */
+#define FAULT_ACCESS_READ ((unsigned)BK_FAULT_ACCESS_READ)
+#define FAULT_ACCESS_WRITE ((unsigned)BK_FAULT_ACCESS_WRITE)
+#define FAULT_ACCESS_EXEC ((unsigned)BK_FAULT_ACCESS_EXEC)
 
 struct user_fault {
     enum user_fault_kind kind;

@@ -131,8 +131,10 @@ static bool ring_printf(const char *fmt, ...)
 
 /* ---- Summaries: what the limit held back and what the ring dropped ----- */
 
-#define SUPPRESSED_FMT "bulkhead: %llu messages suppressed (rate limit: %u at once, then 1 per %u ticks)\n"
-#define DROPPED_FMT "bulkhead: %llu bytes of kernel messages dropped (log buffer of %u bytes full)\n"
+#define SUPPRESSED_FMT \
+    "bulkhead: %llu messages suppressed (rate limit: %u at once, then 1 per %u ticks)\n"
+#define DROPPED_FMT \
+    "bulkhead: %llu bytes of kernel messages dropped (log buffer of %u bytes full)\n"
 
 /* Into the ring, ahead of the next message (a tenant's context: no UART
  * time). A summary that does not fit stays counted for the next try. */

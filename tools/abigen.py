@@ -55,6 +55,7 @@ def check(abi, path):
     if len(labels) != len(set(labels)) or 0 in labels:
         fail("method labels must be unique and non-zero")
     check_numbered(abi, "thread_states", "TCB: ReadRegisters reports them", lowest=0)
+    check_numbered(abi, "exception_kinds", "BK_FAULT_EXCEPTION messages report them", lowest=1)
     check_numbered(abi, "lookup_faults", "FAILED_LOOKUP replies and BK_FAULT_CAP report them",
                    lowest=1)
     check_syscall_kinds(abi)
@@ -240,6 +241,9 @@ def gen_abi_h(abi):
         out.append(gen_word(w))
     out.append(gen_thread_states(abi))
     out.append(gen_lookup_faults(abi))
+    out.append("\n/* Exception kinds (BK_FAULT_EXCEPTION word 1). */\n")
+    for ek in abi["exception_kinds"]:
+        out.append(f"#define BK_EXCEPTION_{ek['name']} {ek['value']} /* {ek['doc']} */\n")
     out.append("\n/* The ELF e_machine of user programs, per arch. */\n")
     for arch, conv in abi["arch"].items():
         out.append(f"#define BK_ELF_MACHINE_{arch.upper()} {conv['elf_machine']}\n")
@@ -515,6 +519,10 @@ def gen_markdown(abi):
     out.append("\n## Thread states (TCB: ReadRegisters)\n\n| value | name | meaning |\n|---|---|---|\n")
     for st in abi["thread_states"]:
         out.append(f"| {st['value']} | `BK_THREAD_STATE_{st['name']}` | {st['doc']} |\n")
+    out.append("\n## Exception kinds\n\nThe kind a `BK_FAULT_EXCEPTION` fault message carries "
+               "(word 1).\n\n| value | name | meaning |\n|---|---|---|\n")
+    for ek in abi["exception_kinds"]:
+        out.append(f"| {ek['value']} | `BK_EXCEPTION_{ek['name']}` | {ek['doc']} |\n")
     out.append("\n## Lookup failures\n\nThe kind a `FAILED_LOOKUP` reply (word 1) and a "
                "`BK_FAULT_CAP` fault message (word 3) carry.\n\n"
                "| value | name | meaning |\n|---|---|---|\n")
@@ -614,6 +622,8 @@ SELF_TESTS = [
      lambda a: const_entry(a, "BK_PAGE_SIZE").update(value=4000), "BK_PAGE_SIZE must be"),
     ("two lookup failure kinds with one number",
      lambda a: a["lookup_faults"][1].update(value=1), "share a value"),
+    ("two exception kinds with one name",
+     lambda a: a["exception_kinds"][1].update(name="ILLEGAL_INSTRUCTION"), "share a name"),
     ("lookup failure kind 0, which means none",
      lambda a: a["lookup_faults"][0].update(value=0), "integer >= 1"),
     ("no retype limit", lambda a: a["constants"].remove(const_entry(a, "BK_RETYPE_MAX_OBJECTS")),

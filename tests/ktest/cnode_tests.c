@@ -205,7 +205,8 @@ static int test_guarded_cnode_cap(struct ktest_env *env)
     KT_OK(sys_cnode_copy(ROOT, s + 3, W, s, 3, 4, BK_RIGHTS_ALL));
     KT_CHECK(kt_type(s + 3) == BK_OBJ_ENDPOINT);
     /* A guard wider than its size is refused. */
-    KT_EXPECT_ERR(sys_cnode_mint(ROOT, s + 4, W, ROOT, s, W, BK_RIGHTS_ALL, BK_CNODE_GUARD(4, 0x1f)),
+    KT_EXPECT_ERR(sys_cnode_mint(ROOT, s + 4, W, ROOT, s, W, BK_RIGHTS_ALL,
+                                 BK_CNODE_GUARD(4, 0x1f)),
                   BK_ERR_INVALID_ARGUMENT);
     return 0;
 }

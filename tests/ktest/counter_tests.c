@@ -21,13 +21,13 @@
 #define STACK_SIZE 8192
 #define HELPERS 3
 
-/* BK_FAULT_EXCEPTION word 1, the kind (kernel/abi.toml), and the arch
+/* BK_FAULT_EXCEPTION word 1, the kind, and the arch
  * code (word 3) a denied counter read raises. */
 #if defined(__x86_64__)
-#define DENIED_KIND 5  /* protection */
+#define DENIED_KIND BK_EXCEPTION_PROTECTION
 #define DENIED_CODE 13 /* #GP */
 #else
-#define DENIED_KIND 1 /* illegal instruction */
+#define DENIED_KIND BK_EXCEPTION_ILLEGAL_INSTRUCTION
 #define DENIED_CODE 2 /* scause: illegal instruction */
 #endif
 

@@ -89,7 +89,7 @@ static int test_page_fault_message(struct ktest_env *env)
     handle_fault(s, 1, &f); /* non-zero: leave it stopped */
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_PAGE);
-    KT_CHECK(f.mr[1] == 0 && f.mr[2] == 1); /* address 0, a read */
+    KT_CHECK(f.mr[1] == 0 && f.mr[2] == BK_FAULT_ACCESS_READ); /* address 0 */
     KT_CHECK(f.mr[0] >= 0x400000 && f.mr[0] < 0x10000000); /* the pc, in the program */
     KT_CHECK(progress == 1);
     return 0;
@@ -133,7 +133,8 @@ static int test_exception_fault_message(struct ktest_env *env)
     KT_OK(start_faulting(s, trapper));
     handle_fault(s, 1, &f);
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
-    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_EXCEPTION && f.mr[1] == 1); /* illegal */
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_EXCEPTION &&
+             f.mr[1] == BK_EXCEPTION_ILLEGAL_INSTRUCTION);
     return 0;
 }
 

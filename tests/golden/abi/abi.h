@@ -59,6 +59,9 @@
 #define BK_FAULT_WORDS 5
 #define BK_FAULT_PAGE 1
 #define BK_FAULT_EXCEPTION 2
+#define BK_FAULT_ACCESS_READ 1
+#define BK_FAULT_ACCESS_WRITE 2
+#define BK_FAULT_ACCESS_EXEC 4
 #define BK_FAULT_UNKNOWN_SYSCALL 3
 #define BK_FAULT_CAP 4
 #define BK_PAGE_BITS 12
@@ -181,6 +184,14 @@
     X(DEPTH_MISMATCH, 3) \
     X(GUARD_MISMATCH, 4) \
 
+
+/* Exception kinds (BK_FAULT_EXCEPTION word 1). */
+#define BK_EXCEPTION_ILLEGAL_INSTRUCTION 1 /* An undefined or privileged instruction (and, on RISC-V, a counter read TCB: SetCounterAccess denied). */
+#define BK_EXCEPTION_MISALIGNED 2 /* A misaligned access the CPU does not perform. */
+#define BK_EXCEPTION_ARITHMETIC 3 /* A divide error and its kin (x86-64 #DE, x87 and SIMD floating-point exceptions). */
+#define BK_EXCEPTION_BREAKPOINT 4 /* A breakpoint instruction (x86-64 int3, RISC-V ebreak). */
+#define BK_EXCEPTION_PROTECTION 5 /* A protection check (x86-64 #GP, also a counter read TCB: SetCounterAccess denied). */
+#define BK_EXCEPTION_OTHER 6 /* Any other exception; the arch code and detail words tell which. */
 
 /* The ELF e_machine of user programs, per arch. */
 #define BK_ELF_MACHINE_X86_64 62
