@@ -11,7 +11,8 @@
  * <arch_types.h> must define:
  *   ARCH_NAME               "x86_64" or "riscv64"
  *   ARCH_ELF_MACHINE        the ELF e_machine value of user programs
- *   ARCH_PAGE_SIZE          4096
+ *                           (BK_ELF_MACHINE_<ARCH>, kernel/abi.toml)
+ *   ARCH_PAGE_SIZE          BK_PAGE_SIZE (kernel/abi.toml)
  *   ARCH_USER_VADDR_MAX     first address above the user half (exclusive)
  *   arch_regs_t             a user thread's saved register state
  *   arch_vspace_t           an address space handle (root table and ASID)
@@ -34,6 +35,7 @@
 
 #include "types.h"
 #include <arch_types.h>
+#include <bulkhead/abi.h>
 
 struct boot_params;
 
@@ -42,6 +44,10 @@ struct boot_params;
 /* Writes one byte to the boot console, polling; usable from the first
  * instruction of kernel_main() and inside a panic. */
 void arch_console_putc(char c);
+
+/* Writes one byte to the console if the UART can take it now, without
+ * waiting, and says whether it did (kernel/log.c drains its buffer so). */
+bool arch_console_try_putc(char c);
 
 /* Stops the machine. Under QEMU the process exits with a status that
  * encodes `status` (one of the KERNEL_EXIT_* values in kernel.h); on real
@@ -60,10 +66,10 @@ paddr_t arch_virt_to_phys(const void *va);
 
 /* ---- User address spaces ---------------------------------------------- */
 
-/* Access rights of a user mapping. */
-#define VM_READ 1u
-#define VM_WRITE 2u
-#define VM_EXEC 4u
+/* Access rights of a user mapping: the ABI's (Frame: Map takes them). */
+#define VM_READ ((unsigned)BK_VM_READ)
+#define VM_WRITE ((unsigned)BK_VM_WRITE)
+#define VM_EXEC ((unsigned)BK_VM_EXEC)
 
 /* Supplies one zeroed, page-aligned physical page for a page table, or 0
  * when memory ran out. */
@@ -274,21 +280,23 @@ NORETURN void kernel_syscall(void);
 void kernel_fastpath_call(void);
 void kernel_fastpath_reply_recv(void);
 
-/* What went wrong when a user thread faulted. */
+/* What went wrong when a user thread faulted. The exceptions' numbers are
+ * the ABI's (BK_FAULT_EXCEPTION word 1, kernel/abi.toml [[exception_kinds]]);
+ * a page fault goes out as BK_FAULT_PAGE instead. */
 enum user_fault_kind {
-    USER_FAULT_PAGE,          /* no mapping, or the rights forbid the access */
-    USER_FAULT_ILLEGAL,       /* undefined or privileged instruction */
-    USER_FAULT_ALIGNMENT,
-    USER_FAULT_ARITHMETIC,    /* divide error and friends */
-    USER_FAULT_BREAKPOINT,
-    USER_FAULT_PROTECTION,    /* x86 #GP and other protection checks */
-    USER_FAULT_OTHER,
+    USER_FAULT_PAGE = 0,      /* no mapping, or the rights forbid the access */
+    USER_FAULT_ILLEGAL = BK_EXCEPTION_ILLEGAL_INSTRUCTION, /* undefined or privileged */
+    USER_FAULT_ALIGNMENT = BK_EXCEPTION_MISALIGNED,
+    USER_FAULT_ARITHMETIC = BK_EXCEPTION_ARITHMETIC,       /* divide error and friends */
+    USER_FAULT_BREAKPOINT = BK_EXCEPTION_BREAKPOINT,
+    USER_FAULT_PROTECTION = BK_EXCEPTION_PROTECTION,       /* x86 #GP and other checks */
+    USER_FAULT_OTHER = BK_EXCEPTION_OTHER,
 };
 
-/* Page-fault access kinds, for user_fault.access. */
-#define FAULT_ACCESS_READ 1u
-#define FAULT_ACCESS_WRITE 2u
-#define FAULT_ACCESS_EXEC 4u
+/* Page-fault access kinds, for user_fault.access: the ABI's bits. */
+#define FAULT_ACCESS_READ ((unsigned)BK_FAULT_ACCESS_READ)
+#define FAULT_ACCESS_WRITE ((unsigned)BK_FAULT_ACCESS_WRITE)
+#define FAULT_ACCESS_EXEC ((unsigned)BK_FAULT_ACCESS_EXEC)
 
 struct user_fault {
     enum user_fault_kind kind;

@@ -169,8 +169,8 @@ static kerror_t derive(const struct cte *src, cap_rights_t rights, cap_t *out)
 /* Sets the guard of a CNode cap from a cnode_guard_data() word. */
 static kerror_t set_guard(cap_t *cap, uint64_t data, struct kerror_info *info)
 {
-    unsigned guard_size = (unsigned)(data & 0x3f);
-    uint64_t guard = data >> 6;
+    unsigned guard_size = (unsigned)BK_CNODE_GUARD_SIZE(data);
+    uint64_t guard = BK_CNODE_GUARD_VALUE(data);
     unsigned radix = cap_cnode_radix(cap);
     if (guard_size + radix > 64) {
         info->range_min = 0;

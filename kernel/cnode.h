@@ -29,11 +29,11 @@ static inline struct cte *cnode_slots(const cap_t *cnode_cap)
     return (struct cte *)cap_object(cnode_cap);
 }
 
-/* The `data` word mint and mutate take for a CNode cap, as in seL4:
- * guard_size in bits [5:0], the guard in bits [63:6]. */
+/* The `data` word mint and mutate take for a CNode cap: a BK_CNODE_GUARD
+ * word (kernel/abi.toml [[words]]). */
 static inline uint64_t cnode_guard_data(uint64_t guard, unsigned guard_size)
 {
-    return guard << 6 | (guard_size & 0x3f);
+    return BK_CNODE_GUARD(guard_size, guard);
 }
 
 /* The slot a 64-bit lookup of `cptr` finds when `root` is the usual root

@@ -15,8 +15,9 @@
  *  - Debug: CheckInvariants runs only in kernels built with
  *    BULKHEAD_KERNEL_DEBUG; other builds refuse it and keep no walk.
  *
- * The console output of these methods is not rate-limited (log.c): whoever
- * holds the cap was trusted with the console by the root task.
+ * The console output of these methods is neither rate-limited nor buffered
+ * (log.c): whoever holds the cap was trusted with the console by the root
+ * task, and its output goes out at once, in order with the kernel's own.
  */
 #include <bulkhead/abi.h>
 
@@ -77,7 +78,7 @@ kerror_t debug_invoke_cap_identify(struct invocation *inv, struct kerror_info *i
     struct lookup_fault fault;
     uint64_t identity = 0;
     if (cspace_lookup_cap(&inv->caller->cspace_root.cap, inv->args[0], &slot, &fault) == KERR_OK)
-        identity = cap_type(&slot->cap) | (uint64_t)cap_rights(&slot->cap) << 8;
+        identity = BK_CAP_IDENTITY(cap_type(&slot->cap), cap_rights(&slot->cap));
     inv->results[0] = identity;
     inv->result_count = 1;
     return KERR_OK;

@@ -2,10 +2,11 @@
  * Error codes of the object methods, and the details a failing method
  * reports besides its code.
  *
- * The codes are defined once, in kernel/abi.toml; this enum gives the
- * kernel a typed name for each generated BK_ERR_* value, so a switch over
- * kerror_t is checked by the compiler. The syscall layer returns them to
- * user space.
+ * The codes and the lookup failure kinds are defined once, in
+ * kernel/abi.toml; the enums below are made from the generated lists, so
+ * the kernel has a typed name for each (a switch over kerror_t is checked
+ * by the compiler) and no number of its own. The syscall layer returns
+ * them to user space.
  */
 #pragma once
 
@@ -13,32 +14,23 @@
 
 #include <bulkhead/abi.h>
 
+/* KERR_<NAME> = BK_ERR_<NAME> for every code in kernel/abi.toml. */
+#define KERR_FROM_ABI(name, value) KERR_##name = (value),
 typedef enum kerror {
-    KERR_OK = 0,                                          /* success */
-    KERR_INVALID_SYSCALL = BK_ERR_INVALID_SYSCALL,        /* unknown syscall number */
-    KERR_INVALID_ARGUMENT = BK_ERR_INVALID_ARGUMENT,      /* a value the method never accepts */
-    KERR_INVALID_ADDRESS = BK_ERR_INVALID_ADDRESS,        /* a user buffer is not mapped */
-    KERR_RANGE = BK_ERR_RANGE,                            /* outside [range_min, range_max] */
-    KERR_INVALID_CAPABILITY = BK_ERR_INVALID_CAPABILITY,  /* a cap argument of the wrong type */
-    KERR_ILLEGAL_OPERATION = BK_ERR_ILLEGAL_OPERATION,    /* the cap's type/state forbids it */
-    KERR_INSUFFICIENT_RIGHTS = BK_ERR_INSUFFICIENT_RIGHTS, /* the cap lacks a needed right */
-    KERR_FAILED_LOOKUP = BK_ERR_FAILED_LOOKUP,            /* no slot or an empty one; see lookup */
-    KERR_DELETE_FIRST = BK_ERR_DELETE_FIRST,              /* a destination slot is not empty */
-    KERR_REVOKE_FIRST = BK_ERR_REVOKE_FIRST,              /* derived children must go first */
-    KERR_NOT_ENOUGH_MEMORY = BK_ERR_NOT_ENOUGH_MEMORY,    /* untyped too full; see mem_* */
-    KERR_TRUNCATED_MESSAGE = BK_ERR_TRUNCATED_MESSAGE,    /* message shorter than the arguments */
+    KERR_OK = 0, /* success */
+    BK_ERRORS(KERR_FROM_ABI)
 } kerror_t;
+#undef KERR_FROM_ABI
 
 /* Why a capability-space lookup failed (kind), with what a fault handler
- * needs to tell the user which bits were wrong. */
+ * needs to tell the user which bits were wrong: LOOKUP_FAULT_<NAME> =
+ * BK_LOOKUP_FAULT_<NAME>, documented in kernel/abi.toml [[lookup_faults]]. */
+#define LOOKUP_FAULT_FROM_ABI(name, value) LOOKUP_FAULT_##name = (value),
 enum lookup_fault_kind {
     LOOKUP_FAULT_NONE = 0,
-    LOOKUP_FAULT_INVALID_ROOT,       /* the root capability is not a CNode cap */
-    LOOKUP_FAULT_MISSING_CAPABILITY, /* bits were left but the slot holds no CNode cap,
-                                        or the slot named is empty */
-    LOOKUP_FAULT_DEPTH_MISMATCH,     /* fewer bits were left than the next CNode needs */
-    LOOKUP_FAULT_GUARD_MISMATCH,     /* the address bits differ from a CNode's guard */
+    BK_LOOKUP_FAULTS(LOOKUP_FAULT_FROM_ABI)
 };
+#undef LOOKUP_FAULT_FROM_ABI
 
 struct lookup_fault {
     enum lookup_fault_kind kind;

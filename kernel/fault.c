@@ -7,7 +7,8 @@
  * after showing that the kernel still runs.
  *
  * Whoever holds a thread's TCB cap can restart it after a fault, so a
- * tenant can make faults at will: their reports are rate-limited (log.c),
+ * tenant can make faults at will: their reports are rate-limited and go
+ * through the log ring, never straight to the UART (log.c),
  * and a tenant's registers never go to the shared console (its fault
  * handler, or the holder of its TCB cap, reads them with TCB:
  * ReadRegister). Only the root task's fault, which ends the run and so
@@ -18,6 +19,7 @@
 #include "arch.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "lib/format.h"
 #include "log.h"
 #include "thread.h"
 
@@ -35,37 +37,39 @@ static const char *fault_kind_name(enum user_fault_kind kind)
     return "exception";
 }
 
-static void print_access(unsigned access)
-{
-    kprintf(" (%s%s%s)", (access & FAULT_ACCESS_READ) ? "read" : "",
-            (access & FAULT_ACCESS_WRITE) ? "write" : "",
-            (access & FAULT_ACCESS_EXEC) ? "execute" : "");
-}
-
 static const char *thread_name(const struct thread *t)
 {
     return t->name[0] ? t->name : "unnamed";
 }
 
-/* The one-line fault report (the system tests in tests/qemu read it). */
-static void report(const struct thread *t, const struct user_fault *f)
+/* The one-line fault report (the system tests in tests/qemu read it),
+ * formatted into `line` so that it can go out synchronously (the root
+ * task) or through the log ring (a tenant). */
+static void report(char *line, size_t size, const struct thread *t, const struct user_fault *f)
 {
-    kprintf("bulkhead: user fault: thread '%s': %s", thread_name(t), fault_kind_name(f->kind));
+    char where[64] = "";
     if (f->kind == USER_FAULT_PAGE) {
-        kprintf(" at address 0x%lx", f->addr);
-        if (f->access)
-            print_access(f->access);
+        unsigned a = f->access;
+        snformat(where, sizeof(where), " at address 0x%lx%s%s%s%s%s", f->addr, a ? " (" : "",
+                 (a & FAULT_ACCESS_READ) ? "read" : "", (a & FAULT_ACCESS_WRITE) ? "write" : "",
+                 (a & FAULT_ACCESS_EXEC) ? "execute" : "", a ? ")" : "");
     }
-    kprintf(", pc 0x%lx [%s code 0x%llx detail 0x%llx]\n", f->pc, ARCH_NAME,
-            (unsigned long long)f->arch_code, (unsigned long long)f->arch_detail);
+    snformat(line, size,
+             "bulkhead: user fault: thread '%s': %s%s, pc 0x%lx [%s code 0x%llx detail 0x%llx]\n",
+             thread_name(t), fault_kind_name(f->kind), where, f->pc, ARCH_NAME,
+             (unsigned long long)f->arch_code, (unsigned long long)f->arch_detail);
 }
+
+#define REPORT_MAX 256 /* more than the longest report line (about 200 bytes) */
 
 /* The root task is the system's own program, not a tenant, and its fault
  * ends the run: its report is never limited and shows its registers. */
 static NORETURN void root_task_faulted(struct thread *t, const struct user_fault *f)
 {
-    log_print_suppressed();
-    report(t, f);
+    char line[REPORT_MAX];
+    report(line, sizeof(line), t, f);
+    log_flush();
+    kprintf("%s", line);
     arch_regs_print(&t->regs);
     thread_stop(t, THREAD_FAULTED);
     kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", thread_name(t));
@@ -99,8 +103,9 @@ void kernel_user_fault(const struct user_fault *f)
         root_task_faulted(t, f);
     thread_stop(t, THREAD_FAULTED);
     if (log_may_print()) {
-        report(t, f);
-        kprintf("bulkhead: thread '%s' stopped (no fault handler)\n", thread_name(t));
+        char line[REPORT_MAX];
+        report(line, sizeof(line), t, f);
+        log_printf("%sbulkhead: thread '%s' stopped (no fault handler)\n", line, thread_name(t));
     }
     thread_resume_current();
 }

@@ -21,9 +21,6 @@
 #include "vspace.h"
 #include "vspace_object.h"
 
-_Static_assert(BK_VM_READ == VM_READ && BK_VM_WRITE == VM_WRITE && BK_VM_EXEC == VM_EXEC,
-               "mapping rights are the ABI's");
-
 #define VM_RIGHTS_ALL (VM_READ | VM_WRITE | VM_EXEC)
 
 static bool frame_is_mapped(const cap_t *frame)

@@ -10,13 +10,6 @@
 #include "cnode.h"
 #include "kernel.h"
 
-/* The kernel's error codes are the ABI's. */
-_Static_assert(KERR_INVALID_CAPABILITY == BK_ERR_INVALID_CAPABILITY, "error codes");
-_Static_assert(KERR_FAILED_LOOKUP == BK_ERR_FAILED_LOOKUP, "error codes");
-_Static_assert(KERR_NOT_ENOUGH_MEMORY == BK_ERR_NOT_ENOUGH_MEMORY, "error codes");
-_Static_assert(KERR_NOT_ENOUGH_MEMORY + 1 == BK_ERR_TRUNCATED_MESSAGE, "error codes");
-#define KERR_TRUNCATED_MESSAGE ((kerror_t)BK_ERR_TRUNCATED_MESSAGE)
-
 typedef kerror_t (*method_fn)(struct invocation *inv, struct kerror_info *info);
 
 struct method {

@@ -29,6 +29,16 @@ enum kernel_exit {
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kvprintf(const char *fmt, va_list ap);
 
+/* Writes one byte to the console, waiting until the UART takes it; '\n'
+ * is not translated. The synchronous path under kprintf and log_flush(). */
+void console_put_sync(char c);
+
+/* Boot option "bulkhead.slow_console": makes console_put_sync() take the
+ * line time of a 115,200-baud UART for each byte (about 87 us under
+ * QEMU's -icount), which QEMU's UART model does not, so tests can see
+ * what holding the kernel for the console would cost on a real machine. */
+void console_slow_line(void);
+
 /* Prints "PANIC: <message>" and stops the machine with KERNEL_EXIT_PANIC. */
 NORETURN void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -63,6 +63,22 @@ static BOOT_CODE void run_late_selftest(const struct boot_params *bp)
     panic("unknown self-test '%s' (known: kernel-pagefault, kernel-illegal, vspace, irq)", name);
 }
 
+/* "bulkhead.slow_console" (a word of its own on the command line): the
+ * console takes a real UART's line time per byte (console_slow_line()). */
+static BOOT_CODE void set_console_speed(const char *cmdline)
+{
+    static const char key[] = "bulkhead.slow_console";
+    size_t n = sizeof(key) - 1;
+    for (const char *p = cmdline; *p; p++) {
+        bool starts_word = p == cmdline || p[-1] == ' ';
+        if (starts_word && strncmp(p, key, n) == 0 && (p[n] == '\0' || p[n] == ' ')) {
+            console_slow_line();
+            kprintf("bulkhead: console: %s: a 115,200-baud line's time per byte\n", key);
+            return;
+        }
+    }
+}
+
 /* "bulkhead.selftest=kernel-*" makes the kernel fault on purpose, to test
  * that kernel exceptions are reported, not silent. */
 static BOOT_CODE void run_selftest(const char *cmdline)
@@ -131,6 +147,7 @@ void kernel_main(struct boot_params *bp)
     static struct bootimage image;
     kprintf("\nBulkhead %s (%s)\n", BULKHEAD_VERSION, ARCH_NAME);
     print_boot_params(bp);
+    set_console_speed(bp->cmdline);
     run_selftest(bp->cmdline);
 
     const struct boot_module *m = find_boot_image(bp);

@@ -15,6 +15,7 @@
  */
 #include "ipc.h"
 #include "kernel.h"
+#include "log.h"
 #include "thread.h"
 
 struct thread *current_thread;
@@ -116,9 +117,12 @@ uint64_t kernel_ticks(void)
     return ticks;
 }
 
+/* Also drains a few bytes of buffered kernel messages (log.c): the tick is
+ * what guarantees they go out while user threads keep the CPU busy. */
 static void tick(void)
 {
     ticks++;
+    log_drain();
     struct thread *t = current_thread;
     if (t && t->state == THREAD_RUNNABLE && t->timeslice && --t->timeslice == 0)
         slice_expired = true;
@@ -173,6 +177,7 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
 {
     for (;;) {
         slice_expired = false;
+        log_drain();
         arch_idle_wait();
         struct thread *next = choose();
         if (next)

@@ -11,12 +11,14 @@
 #include "invoke.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "log.h"
 #include "thread.h"
 
 static long sys_thread_exit(struct thread *t)
 {
     t->exit_status = (long)arch_syscall_arg(&t->regs, 0);
     if (t->is_root) {
+        log_flush(); /* what tenants made the kernel say comes before the end */
         kprintf("bulkhead: thread '%s' exited with status %ld\n", t->name, t->exit_status);
         kernel_shutdown(t->exit_status == 0 ? KERNEL_EXIT_PASS : KERNEL_EXIT_FAIL,
                         "root task exited");

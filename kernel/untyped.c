@@ -39,10 +39,10 @@ static bool device_may_become(enum cap_type type)
 
 static kerror_t check_count(size_t count, struct kerror_info *info)
 {
-    if (count >= 1 && count <= UNTYPED_RETYPE_MAX_COUNT)
+    if (count >= 1 && count <= BK_RETYPE_MAX_OBJECTS)
         return KERR_OK;
     info->range_min = 1;
-    info->range_max = UNTYPED_RETYPE_MAX_COUNT;
+    info->range_max = BK_RETYPE_MAX_OBJECTS;
     return KERR_RANGE;
 }
 

@@ -8,10 +8,6 @@
 #include "errors.h"
 #include "types.h"
 
-/* Most objects one retype may create (seL4's fan-out limit), which bounds
- * the work of one call. */
-#define UNTYPED_RETYPE_MAX_COUNT 256
-
 /*
  * Carves `count` objects of `type` out of the untyped cap in `untyped` and
  * puts caps to them into the empty slots dest[0 .. count-1] (consecutive
@@ -24,7 +20,7 @@
  *   type not retypable .............................. KERR_INVALID_ARGUMENT
  *   size_arg outside the type's range ............... KERR_RANGE (bounds in *info)
  *   device memory into anything but FRAME, UNTYPED .. KERR_INVALID_ARGUMENT
- *   count not in [1, UNTYPED_RETYPE_MAX_COUNT] ...... KERR_RANGE (bounds in *info)
+ *   count not in [1, BK_RETYPE_MAX_OBJECTS] ......... KERR_RANGE (bounds in *info)
  *   a destination slot holds a cap .................. KERR_DELETE_FIRST
  *   not enough room after the watermark, aligned .... KERR_NOT_ENOUGH_MEMORY
  *                                                     (bytes asked and left in *info)

@@ -44,9 +44,9 @@ kerror_t untyped_invoke_retype(struct invocation *inv, struct kerror_info *info)
     kerror_t err = find_dest_cnode(inv, &cnode, info);
     if (err != KERR_OK)
         return err;
-    if (count == 0 || count > UNTYPED_RETYPE_MAX_COUNT) {
+    if (count == 0 || count > BK_RETYPE_MAX_OBJECTS) {
         info->range_min = 1;
-        info->range_max = UNTYPED_RETYPE_MAX_COUNT;
+        info->range_max = BK_RETYPE_MAX_OBJECTS;
         return KERR_RANGE;
     }
     err = cnode_slot_range(&cnode->cap, offset, count, &first, info);

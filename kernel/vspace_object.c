@@ -66,8 +66,8 @@ void vspace_object_init(const cap_t *cap, paddr_t pa)
     vs->asid = asid_alloc(vs);
     /* Anyone with an untyped can retype VSpaces by the hundred: limited. */
     if (!vs->asid && log_may_print())
-        kprintf("bulkhead: warning: all %u ASIDs in use: the new VSpace cannot map anything\n",
-                VSPACE_ASID_COUNT - 1);
+        log_printf("bulkhead: warning: all %u ASIDs in use: the new VSpace cannot map anything\n",
+                   VSPACE_ASID_COUNT - 1);
 }
 
 void vspace_destroy(const cap_t *final_cap)

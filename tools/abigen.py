@@ -2,6 +2,7 @@
 """Generate the kernel ABI artefacts from kernel/abi.toml.
 
 Usage: abigen.py ABI_TOML OUT_DIR
+       abigen.py --self-test ABI_TOML   (each check refuses a broken copy)
 
 Writes, under OUT_DIR:
   include/bulkhead/abi.h          constants, errors, syscall numbers, structures
@@ -9,6 +10,7 @@ Writes, under OUT_DIR:
   abi.md                          the reference chapter (docs/abi.md must match)
 Files are only rewritten when their content changes, so builds stay incremental.
 """
+import copy
 import pathlib
 import re
 import sys
@@ -24,7 +26,10 @@ def fail(msg):
 
 def load(path):
     with open(path, "rb") as f:
-        abi = tomllib.load(f)
+        return check(tomllib.load(f), path)
+
+
+def check(abi, path):
     for key in ("abi", "arch", "errors", "syscalls", "constants", "structs"):
         if key not in abi:
             fail(f"{path}: missing section '{key}'")
@@ -41,8 +46,7 @@ def load(path):
             fail(f"arch {arch}: fewer argument registers than a syscall needs")
         if len(conv["ipc"]["mrs"]) != constant(abi, "BK_MSG_CPU_WORDS"):
             fail(f"arch {arch}: ipc.mrs must list BK_MSG_CPU_WORDS registers")
-    if sum(f["bits"] for f in abi["msginfo"]) != 64:
-        fail("msginfo fields must add up to 64 bits")
+    check_words(abi)
     for o in abi["objects"]:
         for m in o["methods"]:
             if len(m.get("results", [])) > constant(abi, "BK_MSG_CPU_WORDS"):
@@ -50,9 +54,14 @@ def load(path):
     labels = [m["label"] for o in abi["objects"] for m in o["methods"]]
     if len(labels) != len(set(labels)) or 0 in labels:
         fail("method labels must be unique and non-zero")
-    check_thread_states(abi)
+    check_numbered(abi, "thread_states", "TCB: ReadRegisters reports them", lowest=0)
+    check_numbered(abi, "exception_kinds", "BK_FAULT_EXCEPTION messages report them", lowest=1)
+    check_numbered(abi, "lookup_faults", "FAILED_LOOKUP replies and BK_FAULT_CAP report them",
+                   lowest=1)
     check_syscall_kinds(abi)
     check_object_types(abi)
+    check_display_names(abi)
+    check_arch_facts(abi)
     return abi
 
 
@@ -86,25 +95,106 @@ def check_syscall_kinds(abi):
             fail(f"syscall {s['name']}: an IPC syscall's number must be below 64")
 
 
-def check_thread_states(abi):
-    """The kernel's enum thread_state takes its numbers from this table and
-    TCB: ReadRegisters reports them, so each state needs a C name, a doc and
-    a number of its own."""
-    states = abi.get("thread_states")
-    if not states:
-        fail("missing section 'thread_states' (TCB: ReadRegisters reports them)")
-    for st in states:
-        missing = {"name", "value", "doc"} - st.keys()
+def check_numbered(abi, section, why, lowest):
+    """Tables of named numbers the kernel's enums take their values from
+    (thread states; lookup failure kinds, where 0 means none): each entry
+    needs a C name, a doc and a number of its own."""
+    entries = abi.get(section)
+    if not entries:
+        fail(f"missing section '{section}' ({why})")
+    for e in entries:
+        missing = {"name", "value", "doc"} - e.keys()
         if missing:
-            fail(f"thread state {st.get('name', '?')}: missing {', '.join(sorted(missing))}")
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", st["name"]):
-            fail(f"thread state {st['name']}: name must be upper-case C identifier text")
-        if not isinstance(st["value"], int) or st["value"] < 0:
-            fail(f"thread state {st['name']}: value must be a non-negative integer")
+            fail(f"{section} entry {e.get('name', '?')}: missing {', '.join(sorted(missing))}")
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", e["name"]):
+            fail(f"{section} entry {e['name']}: name must be upper-case C identifier text")
+        if not isinstance(e["value"], int) or e["value"] < lowest:
+            fail(f"{section} entry {e['name']}: value must be an integer >= {lowest}")
     for field in ("name", "value"):
-        seen = [st[field] for st in states]
+        seen = [e[field] for e in entries]
         if len(seen) != len(set(seen)):
-            fail(f"two thread states share a {field}")
+            fail(f"two {section} entries share a {field}")
+
+
+def check_words(abi):
+    """Packed words: fields low to high, each with a name, a width and a
+    doc, within 64 bits (the message info word fills all 64); each field
+    must hold the largest value the ABI puts in it."""
+    words = abi.get("words")
+    if not words:
+        fail("missing section 'words' (the packed words: message info, cap identity, CNode guard)")
+    names = [w.get("name") for w in words]
+    if len(names) != len(set(names)):
+        fail("two words share a name")
+    for w in words:
+        missing = {"name", "doc", "fields"} - w.keys()
+        if missing:
+            fail(f"word {w.get('name', '?')}: missing {', '.join(sorted(missing))}")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", w["name"]):
+            fail(f"word {w['name']}: name must be lower-case C identifier text")
+        for f in w["fields"]:
+            if len(f) != 3 or not isinstance(f[1], int) or f[1] < 1:
+                fail(f"word {w['name']}: a field must be [name, bits >= 1, doc], not {f}")
+        total = sum(f[1] for f in w["fields"])
+        if total > 64 or (w["name"] == "msginfo" and total != 64):
+            fail(f"word {w['name']}: fields add up to {total} bits "
+                 f"({'exactly 64' if w['name'] == 'msginfo' else 'at most 64'} allowed)")
+        for fname, bits, _ in w["fields"]:
+            limit = w.get("limits", {}).get(fname)
+            if limit is not None and limit_value(abi, limit) >= 1 << bits:
+                fail(f"word {w['name']}: field {fname} has {bits} bits, too few for {limit}")
+    for needed in ("msginfo", "cap_identity", "cnode_guard"):
+        if needed not in names:
+            fail(f"words: '{needed}' is missing")
+
+
+def limit_value(abi, limit):
+    """The largest value a field must hold: a constant's name, or the
+    largest BK_OBJ_* for "BK_OBJ_*"."""
+    if limit == "BK_OBJ_*":
+        return max(int(str(c["value"]), 0) for c in abi["constants"] if c["name"].startswith("BK_OBJ_"))
+    if isinstance(limit, int):
+        return limit
+    return constant(abi, limit)
+
+
+def check_display_names(abi):
+    """Names as the docs write them ("TCB: ReadRegisters"): derived from
+    the C name (page_table -> PageTable) unless `display` says otherwise,
+    and a display name must spell the C name, so the two cannot drift."""
+    for o in abi["objects"]:
+        check_display(o, f"object {o['name']}")
+        for m in o["methods"]:
+            check_display(m, f"method {o['name']}.{m['name']}")
+
+
+def check_display(entry, what):
+    shown = display(entry)
+    if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", shown):
+        fail(f"{what}: display name '{shown}' must be CamelCase letters and digits")
+    if shown.lower() != entry["name"].replace("_", "").lower():
+        fail(f"{what}: display name '{shown}' does not spell the C name '{entry['name']}'")
+
+
+def display(entry):
+    return entry.get("display") or "".join(p.capitalize() for p in entry["name"].split("_"))
+
+
+def check_arch_facts(abi):
+    """Per-arch facts user programs and the kernel share: the ELF machine
+    of user programs, one per arch; and the page size, a power of two."""
+    machines = {}
+    for arch, conv in abi["arch"].items():
+        m = conv.get("elf_machine")
+        if not isinstance(m, int) or m <= 0:
+            fail(f"arch {arch}: elf_machine must be the positive ELF e_machine of its programs")
+        if m in machines:
+            fail(f"arch {arch}: elf_machine {m} is also {machines[m]}'s")
+        machines[m] = arch
+    if constant(abi, "BK_PAGE_SIZE") != 1 << constant(abi, "BK_PAGE_BITS"):
+        fail("BK_PAGE_SIZE must be 1 << BK_PAGE_BITS")
+    if constant(abi, "BK_RETYPE_MAX_OBJECTS") < 1:
+        fail("BK_RETYPE_MAX_OBJECTS must be at least 1 (the kernel bounds Untyped: Retype by it)")
 
 
 def constant(abi, name):
@@ -135,6 +225,8 @@ def gen_abi_h(abi):
     for e in abi["errors"]:
         out.append(f"#define BK_ERR_{e['name']} {e['value']} /* {e['doc']} */\n")
     out.append(f"#define BK_ERR_COUNT {max(e['value'] for e in abi['errors']) + 1}\n")
+    out.append(x_list("Every error code as X(NAME, value): the kernel's kerror_t is made from it.",
+                      "BK_ERRORS", [(e["name"], e["value"]) for e in abi["errors"]]))
     out.append("\n/* Syscall numbers. */\n")
     for s in abi["syscalls"]:
         out.append(f"#define BK_SYS_{s['name'].upper()} {s['number']}\n")
@@ -145,8 +237,16 @@ def gen_abi_h(abi):
         value = c["value"]
         value = f"{value}ull" if isinstance(value, str) and value.startswith("0x") else value
         out.append(f"#define {c['name']} {value}\n")
-    out.append(gen_msginfo(abi))
+    for w in abi["words"]:
+        out.append(gen_word(w))
     out.append(gen_thread_states(abi))
+    out.append(gen_lookup_faults(abi))
+    out.append("\n/* Exception kinds (BK_FAULT_EXCEPTION word 1). */\n")
+    for ek in abi["exception_kinds"]:
+        out.append(f"#define BK_EXCEPTION_{ek['name']} {ek['value']} /* {ek['doc']} */\n")
+    out.append("\n/* The ELF e_machine of user programs, per arch. */\n")
+    for arch, conv in abi["arch"].items():
+        out.append(f"#define BK_ELF_MACHINE_{arch.upper()} {conv['elf_machine']}\n")
     out.append("\n/* Method labels (the label of a call on an object capability). */\n")
     for o, m in methods(abi):
         out.append(f"#define BK_LABEL_{o['name'].upper()}_{m['name'].upper()} {m['label']}\n")
@@ -174,19 +274,40 @@ def gen_abi_h(abi):
     return "".join(out)
 
 
-def gen_msginfo(abi):
-    out = ["\n/* The message info word (see docs/abi.md). */\n"]
+def gen_word(word):
+    """Shift, mask and getter per field, and a builder taking the fields
+    low to high: BK_<WORD>_<FIELD>(w) and BK_<WORD>(fields...)."""
+    prefix = f"BK_{word['name'].upper()}"
+    out = [f"\n/* {word['doc']} (see docs/abi.md, Packed words). */\n"]
     shift = 0
-    for f in abi["msginfo"]:
-        n = f["name"].upper()
-        mask = (1 << f["bits"]) - 1
-        out.append(f"#define BK_MSGINFO_{n}_SHIFT {shift}\n#define BK_MSGINFO_{n}_MASK 0x{mask:x}ull\n")
-        out.append(f"#define BK_MSGINFO_{n}(info) (((uint64_t)(info) >> {shift}) & 0x{mask:x}ull)\n")
-        shift += f["bits"]
-    parts = " | ".join(f"(((uint64_t)({f['name']}) & BK_MSGINFO_{f['name'].upper()}_MASK) << "
-                       f"BK_MSGINFO_{f['name'].upper()}_SHIFT)" for f in abi["msginfo"])
-    names = ", ".join(f["name"] for f in abi["msginfo"])
-    out.append(f"#define BK_MSGINFO({names}) \\\n    ({parts})\n")
+    for name, bits, _ in word["fields"]:
+        n = f"{prefix}_{name.upper()}"
+        mask = (1 << bits) - 1
+        out.append(f"#define {n}_SHIFT {shift}\n#define {n}_MASK 0x{mask:x}ull\n")
+        out.append(f"#define {n}(w) (((uint64_t)(w) >> {shift}) & 0x{mask:x}ull)\n")
+        shift += bits
+    parts = " | ".join(f"(((uint64_t)({name}) & {prefix}_{name.upper()}_MASK) << "
+                       f"{prefix}_{name.upper()}_SHIFT)" for name, _, _ in word["fields"])
+    names = ", ".join(name for name, _, _ in word["fields"])
+    out.append(f"#define {prefix}({names}) \\\n    ({parts})\n")
+    return "".join(out)
+
+
+def x_list(doc, macro, pairs):
+    out = [f"\n/* {doc} */\n#define {macro}(X) \\\n"]
+    out += [f"    X({name}, {value}) \\\n" for name, value in pairs]
+    return "".join(out) + "\n"
+
+
+def gen_lookup_faults(abi):
+    # The kernel's enum lookup_fault_kind is made from this list, so the
+    # kind a FAILED_LOOKUP reply or a BK_FAULT_CAP message carries is the
+    # number written in abi.toml.
+    out = ["\n/* Lookup failure kinds (FAILED_LOOKUP replies, BK_FAULT_CAP messages); 0 is none. */\n"]
+    for lf in abi["lookup_faults"]:
+        out.append(f"#define BK_LOOKUP_FAULT_{lf['name']} {lf['value']} /* {lf['doc']} */\n")
+    out.append(x_list("Every lookup failure kind as X(NAME, value).", "BK_LOOKUP_FAULTS",
+                      [(lf["name"], lf["value"]) for lf in abi["lookup_faults"]]))
     return "".join(out)
 
 
@@ -248,7 +369,7 @@ def method_stub(obj, m):
     params = ", ".join(["bk_cptr_t service"] + [f"{'bk_cptr_t' if k == 'cap' else 'uint64_t'} {n}"
                                                  for k, n in args] +
                        [f"uint64_t *{n}" for _, n in results])
-    lines = [f"/* {obj['name'].capitalize()}: {m['name'].replace('_', ' ').capitalize()}. "
+    lines = [f"/* {display(obj)}: {display(m)}. "
              f"{m['doc']} Returns 0 or -BK_ERR_*. */\n",
              f"static inline long sys_{obj['name']}_{m['name']}({params})\n{{\n",
              "    struct bk_msg m = { 0 };\n",
@@ -314,6 +435,8 @@ def gen_stubs(abi, arch):
            "/* The calling thread's IPC buffer: thread-local (<bulkhead/tls.h>);\n"
            " * libsys sets it when it starts the thread. */\n",
            "extern _Thread_local struct bk_ipc_buffer *bk_ipc_buffer;\n\n"]
+    out.append(f"/* The ELF e_machine of {arch} user programs. */\n"
+               f"#define BK_ELF_MACHINE BK_ELF_MACHINE_{arch.upper()}\n\n")
     out.append(f"/* Register indices of TCB: ReadRegister / WriteRegister on {arch}. */\n")
     for i, r in enumerate(conv["registers"]):
         out.append(f"#define BK_REG_{r.upper()} {i}\n")
@@ -366,30 +489,10 @@ def gen_markdown(abi):
            f"ABI version {abi['abi']['version']}. Every syscall behaves like a function call: "
            "arguments go in registers, one result comes back, and only the registers listed "
            "as clobbered may change.\n\n## Registers\n\n"
-           "| arch | instruction | number | arguments | result | clobbered |\n|---|---|---|---|---|---|\n"]
-    for arch, c in abi["arch"].items():
-        clob = ", ".join(c["clobbers"]) or "none"
-        out.append(f"| {arch} | `{c['instruction']}` | {c['number']} | {', '.join(c['args'])} | "
-                   f"{c['result']} | {clob} |\n")
-    out.append("\nIPC syscalls move a message in registers both ways:\n\n"
-               "| arch | capability in / badge out | message info | message words 0-3 |\n|---|---|---|---|\n")
-    for arch, c in abi["arch"].items():
-        out.append(f"| {arch} | {c['ipc']['dest']} | {c['ipc']['info']} | {', '.join(c['ipc']['mrs'])} |\n")
-    out.append("\n## Register indices (TCB: ReadRegister, WriteRegister)\n\n"
-               "| arch | index: register |\n|---|---|\n")
-    for arch, c in abi["arch"].items():
-        regs = ", ".join(f"{i}: {r}" for i, r in enumerate(c["registers"]))
-        out.append(f"| {arch} | {regs} |\n")
-    out.append("\n## FPU register indices (TCB: ReadFpuRegister, WriteFpuRegister)\n\n"
-               "| arch | index: register |\n|---|---|\n")
-    for arch, c in abi["arch"].items():
-        regs = ", ".join(f"{i}: {r}" for i, r in enumerate(c["fpu_registers"]))
-        out.append(f"| {arch} | {regs} |\n")
-    out.append("\n## Message info word\n\n| bits | field | meaning |\n|---|---|---|\n")
-    shift = 0
-    for f in abi["msginfo"]:
-        out.append(f"| {shift}-{shift + f['bits'] - 1} | `{f['name']}` | {f['doc']} |\n")
-        shift += f["bits"]
+           "| arch | instruction | number | arguments | result | clobbered | ELF machine |\n"
+           "|---|---|---|---|---|---|---|\n"]
+    out.append(md_arch_tables(abi))
+    out.append(md_words(abi))
     out.append(f"\n## Syscalls\n\n**What may be a syscall.** {abi['abi']['syscall_rule']}\n\n")
     out.append("A plain syscall returns a value `>= 0` on success and `-BK_ERR_*` on failure. "
                "An IPC syscall returns a message; a method invocation's reply carries the error code "
@@ -405,17 +508,26 @@ def gen_markdown(abi):
                "arguments go in message words in the order listed. A `cap` argument is a "
                "capability address in the caller's CSpace, resolved at depth `BK_WORD_BITS`.\n")
     for o in abi["objects"]:
-        out.append(f"\n### {o['name'].capitalize()}\n\n{o['doc']}\n\n"
+        out.append(f"\n### {display(o)}\n\n{o['doc']}\n\n"
                    "| label | method | libsys stub | arguments | description |\n|---|---|---|---|---|\n")
         for m in o["methods"]:
             args = ", ".join(f"{n} ({k})" for k, n in m["args"])
             if m.get("results"):
                 args += "; returns " + ", ".join(n for _, n in m["results"])
-            out.append(f"| {m['label']} | {o['name'].capitalize()}: {m['name'].capitalize()} | "
+            out.append(f"| {m['label']} | {display(o)}: {display(m)} | "
                        f"`sys_{o['name']}_{m['name']}` | {args} | {m['doc']} |\n")
     out.append("\n## Thread states (TCB: ReadRegisters)\n\n| value | name | meaning |\n|---|---|---|\n")
     for st in abi["thread_states"]:
         out.append(f"| {st['value']} | `BK_THREAD_STATE_{st['name']}` | {st['doc']} |\n")
+    out.append("\n## Exception kinds\n\nThe kind a `BK_FAULT_EXCEPTION` fault message carries "
+               "(word 1).\n\n| value | name | meaning |\n|---|---|---|\n")
+    for ek in abi["exception_kinds"]:
+        out.append(f"| {ek['value']} | `BK_EXCEPTION_{ek['name']}` | {ek['doc']} |\n")
+    out.append("\n## Lookup failures\n\nThe kind a `FAILED_LOOKUP` reply (word 1) and a "
+               "`BK_FAULT_CAP` fault message (word 3) carry.\n\n"
+               "| value | name | meaning |\n|---|---|---|\n")
+    for lf in abi["lookup_faults"]:
+        out.append(f"| {lf['value']} | `BK_LOOKUP_FAULT_{lf['name']}` | {lf['doc']} |\n")
     out.append("\n## Errors\n\n| code | name | meaning |\n|---|---|---|\n")
     for e in abi["errors"]:
         out.append(f"| {e['value']} | `BK_ERR_{e['name']}` | {e['doc']} |\n")
@@ -429,6 +541,43 @@ def gen_markdown(abi):
     return "".join(out)
 
 
+def md_arch_tables(abi):
+    """The per-arch tables: registers, IPC registers, register indices."""
+    out = []
+    for arch, c in abi["arch"].items():
+        clob = ", ".join(c["clobbers"]) or "none"
+        out.append(f"| {arch} | `{c['instruction']}` | {c['number']} | {', '.join(c['args'])} | "
+                   f"{c['result']} | {clob} | {c['elf_machine']} (`BK_ELF_MACHINE`) |\n")
+    out.append("\nIPC syscalls move a message in registers both ways:\n\n"
+               "| arch | capability in / badge out | message info | message words 0-3 |\n|---|---|---|---|\n")
+    for arch, c in abi["arch"].items():
+        out.append(f"| {arch} | {c['ipc']['dest']} | {c['ipc']['info']} | {', '.join(c['ipc']['mrs'])} |\n")
+    out.append("\n## Register indices (TCB: ReadRegister, WriteRegister)\n\n"
+               "| arch | index: register |\n|---|---|\n")
+    for arch, c in abi["arch"].items():
+        regs = ", ".join(f"{i}: {r}" for i, r in enumerate(c["registers"]))
+        out.append(f"| {arch} | {regs} |\n")
+    out.append("\n## FPU register indices (TCB: ReadFpuRegister, WriteFpuRegister)\n\n"
+               "| arch | index: register |\n|---|---|\n")
+    for arch, c in abi["arch"].items():
+        regs = ", ".join(f"{i}: {r}" for i, r in enumerate(c["fpu_registers"]))
+        out.append(f"| {arch} | {regs} |\n")
+    return "".join(out)
+
+
+def md_words(abi):
+    out = ["\n## Packed words\n\nFields low to high. `BK_<WORD>_<FIELD>(w)` reads a field and "
+           "`BK_<WORD>(fields...)` builds a word from its fields, low to high.\n"]
+    for w in abi["words"]:
+        out.append(f"\n### `BK_{w['name'].upper()}`\n\n{w['doc']}.\n\n"
+                   "| bits | field | meaning |\n|---|---|---|\n")
+        shift = 0
+        for name, bits, doc in w["fields"]:
+            out.append(f"| {shift}-{shift + bits - 1} | `{name}` | {doc} |\n")
+            shift += bits
+    return "".join(out)
+
+
 def write_if_changed(path, text):
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and path.read_text() == text:
@@ -436,7 +585,78 @@ def write_if_changed(path, text):
     path.write_text(text)
 
 
+def obj(abi, name):
+    return next(o for o in abi["objects"] if o["name"] == name)
+
+
+def word(abi, name):
+    return next(w for w in abi["words"] if w["name"] == name)
+
+
+def const_entry(abi, name):
+    return next(c for c in abi["constants"] if c["name"] == name)
+
+
+# Broken copies of abi.toml, and what abigen must say about each.
+SELF_TESTS = [
+    ("a guard size field too narrow",
+     lambda a: word(a, "cnode_guard")["limits"].update(size=64), "too few for 64"),
+    ("a rights field too narrow",
+     lambda a: word(a, "cap_identity")["fields"].__setitem__(1, ["rights", 4, "x"]),
+     "too few for BK_RIGHTS_ALL"),
+    ("a type field too narrow", lambda a: const_entry(a, "BK_OBJ_DEBUG").update(value=300),
+     "too few for BK_OBJ_*"),
+    ("a message info word of 63 bits",
+     lambda a: word(a, "msginfo")["fields"][3].__setitem__(1, 51), "exactly 64"),
+    ("no CNode guard word", lambda a: a["words"].remove(word(a, "cnode_guard")),
+     "'cnode_guard' is missing"),
+    ("a display name that spells another name",
+     lambda a: obj(a, "tcb").update(display="Thread"), "does not spell"),
+    ("a display name that is not CamelCase",
+     lambda a: obj(a, "cnode").update(display="Cnode_x"), "must be CamelCase"),
+    ("two arches with one ELF machine",
+     lambda a: a["arch"]["riscv64"].update(elf_machine=62), "is also x86_64's"),
+    ("an arch without an ELF machine",
+     lambda a: a["arch"]["x86_64"].pop("elf_machine"), "elf_machine must be"),
+    ("a page size that is not 1 << BK_PAGE_BITS",
+     lambda a: const_entry(a, "BK_PAGE_SIZE").update(value=4000), "BK_PAGE_SIZE must be"),
+    ("two lookup failure kinds with one number",
+     lambda a: a["lookup_faults"][1].update(value=1), "share a value"),
+    ("two exception kinds with one name",
+     lambda a: a["exception_kinds"][1].update(name="ILLEGAL_INSTRUCTION"), "share a name"),
+    ("lookup failure kind 0, which means none",
+     lambda a: a["lookup_faults"][0].update(value=0), "integer >= 1"),
+    ("no retype limit", lambda a: a["constants"].remove(const_entry(a, "BK_RETYPE_MAX_OBJECTS")),
+     "BK_RETYPE_MAX_OBJECTS is not defined"),
+    ("two syscalls with one number", lambda a: a["syscalls"][1].update(number=4),
+     "share a number"),
+]
+
+
+def self_test(path):
+    """Each check must refuse its broken copy with its own message."""
+    with open(path, "rb") as f:
+        good = tomllib.load(f)
+    check(copy.deepcopy(good), path)
+    failed = 0
+    for what, breaks, expected in SELF_TESTS:
+        abi = copy.deepcopy(good)
+        breaks(abi)
+        try:
+            check(abi, path)
+            said = "accepted"
+        except SystemExit as e:
+            said = str(e.code)
+        ok = expected in said
+        failed += not ok
+        print(f"{'ok' if ok else 'FAILED'}: {what}: {said}")
+    print(f"{len(SELF_TESTS) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--self-test":
+        sys.exit(self_test(argv[2]))
     if len(argv) != 3:
         sys.exit(__doc__)
     abi = load(argv[1])

@@ -2,19 +2,28 @@
  * The boot console: an NS16550A-compatible UART found through the device
  * tree (its registers spaced by 1 << reg-shift bytes and accessed
  * reg-io-width bytes wide), polled. The firmware has already set the line
- * up (baud rate, 8N1), so only the transmitter is used. Until the UART is
- * mapped, bytes go through the SBI legacy putchar.
+ * up (baud rate, 8N1); the kernel turns the FIFOs on and uses only the
+ * transmitter. Until the UART is mapped, or on a machine without one,
+ * bytes go through the SBI legacy putchar, which waits inside the
+ * firmware and cannot say "busy".
  */
 #include "port.h"
 
 #define UART_THR 0         /* transmit holding register */
 #define UART_LSR 5         /* line status register */
+#define UART_FCR 2         /* FIFO control register (write) */
 #define UART_LSR_THRE 0x20 /* THR empty: the next byte may be written */
+#define UART_LSR_TEMT 0x40 /* transmitter empty: nothing left to send */
+#define UART_FCR_ENABLE 0x07 /* enable the FIFOs and clear both */
+/* With FIFOs on, LSR.THRE means the whole 16-byte transmit FIFO is empty
+ * (the 16550's FIFO mode, which ns16550a names). */
+#define TX_FIFO_BYTES 16
 
 static struct {
     volatile uint8_t *regs;
     unsigned shift;
     unsigned width;
+    unsigned tx_room; /* bytes the FIFO takes without a look at LSR */
 } uart;
 
 static uint32_t uart_read(unsigned reg)
@@ -43,6 +52,20 @@ BOOT_CODE void uart_init(void *regs, unsigned reg_shift, unsigned reg_width)
     uart.shift = reg_shift;
     uart.width = reg_width;
     uart.regs = regs;
+    /* Clearing the FIFO would cut off what the firmware still sends: wait
+     * (bounded, as for a UART that never drains) until it is out. */
+    for (unsigned spins = 0; spins < 100000; spins++) {
+        if (uart_read(UART_LSR) & UART_LSR_TEMT)
+            break;
+    }
+    uart_write(UART_FCR, UART_FCR_ENABLE);
+}
+
+static bool tx_ready(void)
+{
+    if (uart.tx_room == 0 && (uart_read(UART_LSR) & UART_LSR_THRE))
+        uart.tx_room = TX_FIFO_BYTES;
+    return uart.tx_room != 0;
 }
 
 void arch_console_putc(char c)
@@ -51,7 +74,23 @@ void arch_console_putc(char c)
         sbi_console_putchar(c);
         return;
     }
-    while ((uart_read(UART_LSR) & UART_LSR_THRE) == 0)
+    while (!tx_ready())
         ;
     uart_write(UART_THR, (uint8_t)c);
+    uart.tx_room--;
+}
+
+bool arch_console_try_putc(char c)
+{
+    /* The SBI call cannot say "busy": each byte waits in the firmware,
+     * so the caller's per-drain bound is what limits the wait. */
+    if (!uart.regs) {
+        sbi_console_putchar(c);
+        return true;
+    }
+    if (!tx_ready())
+        return false;
+    uart_write(UART_THR, (uint8_t)c);
+    uart.tx_room--;
+    return true;
 }

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <bulkhead/abi.h> /* the page size; usable from assembly too */
+
 /* ---- Kernel virtual memory layout (Sv39: 39-bit VAs, sign-extended) ----
  * Root-table slot 256..509  physmap: all RAM at PHYSMAP_BASE + pa (254 GiB)
  *                 510       kernel image at its link address
@@ -87,7 +89,7 @@
 #define PTE_A (1 << 6)
 #define PTE_D (1 << 7)
 #define PTE_PPN_SHIFT 10
-#define PAGE_SHIFT 12
+#define PAGE_SHIFT BK_PAGE_BITS /* the hardware page is the ABI's (kernel/abi.toml) */
 #define PT_ENTRIES 512
 #define MEGAPAGE_SIZE 0x200000
 #define GIGAPAGE_SIZE 0x40000000

@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <bulkhead/abi.h> /* the page size; usable from assembly too */
+
 /* ---- Memory layout ---------------------------------------------------- */
 
 /* The kernel image is linked at KERNEL_VBASE + its physical address and
@@ -19,8 +21,9 @@
 #define PHYSMAP_BASE 0xFFFF800000000000
 #define PHYSMAP_LIMIT 0x00007F0000000000
 
-#define PAGE_SIZE 4096
-#define PAGE_SHIFT 12
+/* The hardware page is the ABI's (kernel/abi.toml). */
+#define PAGE_SIZE BK_PAGE_SIZE
+#define PAGE_SHIFT BK_PAGE_BITS
 
 /* ---- Segment selectors (the GDT built in cpu.c) ------------------------ */
 /* syscall loads CS = STAR[47:32] and SS = that + 8; sysret loads

@@ -77,7 +77,7 @@ static void check_capabilities(const struct bk_bootinfo *bi)
     expect(r == 0, "Untyped: Retype made an endpoint");
     r = sys_cnode_copy(BK_CAP_ROOT_CNODE, slot + 1, BK_WORD_BITS, BK_CAP_ROOT_CNODE, slot,
                        BK_WORD_BITS, BK_RIGHT_WRITE);
-    expect(r == 0 && (debug_cap_identify(slot + 1) & 0xff) == BK_OBJ_ENDPOINT,
+    expect(r == 0 && BK_CAP_IDENTITY_TYPE(debug_cap_identify(slot + 1)) == BK_OBJ_ENDPOINT,
            "CNode: Copy made a send-only copy");
     r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, ut, BK_WORD_BITS);
     expect(r == 0 && debug_cap_identify(slot) == 0 && debug_cap_identify(slot + 1) == 0,
@@ -87,7 +87,7 @@ static void check_capabilities(const struct bk_bootinfo *bi)
 static void check_syscall_errors(void)
 {
     uint64_t n;
-    expect(debug_cap_identify(BK_CAP_DEBUG) == (BK_OBJ_DEBUG | BK_RIGHTS_ALL << 8),
+    expect(debug_cap_identify(BK_CAP_DEBUG) == BK_CAP_IDENTITY(BK_OBJ_DEBUG, BK_RIGHTS_ALL),
            "the Debug cap is in slot BK_CAP_DEBUG");
     long r = sys_debug_write(BK_CAP_DEBUG, 0x1000, 16, &n);
     expect(r == -BK_ERR_INVALID_ADDRESS, "Debug: Write of an unmapped buffer fails with INVALID_ADDRESS");

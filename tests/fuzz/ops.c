@@ -134,7 +134,7 @@ static uint64_t badge_or_guard(struct fuzz *f)
     if (r < 4)
         return 1 + fz_below(f, 1000);
     if (r < 7)
-        return fz_below(f, 8) << 6 | fz_below(f, 65); /* guard << 6 | guard size */
+        return BK_CNODE_GUARD(fz_below(f, 64), fz_below(f, 8)); /* some too wide to fit */
     return fz_word(f);
 }
 

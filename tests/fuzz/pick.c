@@ -126,7 +126,7 @@ uint64_t fz_cptr_of(struct fuzz *f, unsigned type)
 
 unsigned fz_type(uint64_t cptr)
 {
-    return (unsigned)(debug_cap_identify(cptr) & 0xff);
+    return (unsigned)BK_CAP_IDENTITY_TYPE(debug_cap_identify(cptr));
 }
 
 void fz_note(struct fuzz *f, uint64_t slot)

@@ -107,7 +107,7 @@ static void map_frames(struct populate *p)
     uint64_t vs = slot(p, P_VSPACE);
     unsigned tables = 0;
     for (unsigned i = 0; i < 4; i++) {
-        uint64_t frame = slot(p, P_FRAME + i), va = MAP_BASE + ((uint64_t)i << 12);
+        uint64_t frame = slot(p, P_FRAME + i), va = MAP_BASE + (uint64_t)i * BK_PAGE_SIZE;
         long r = sys_frame_map(frame, vs, va, BK_VM_READ | BK_VM_WRITE, 0);
         while (r == -BK_ERR_FAILED_LOOKUP && tables < 4) {
             uint64_t pt = slot(p, P_PT + tables++);
@@ -137,7 +137,7 @@ unsigned fz_populate(struct fuzz *f)
     retype(&p, BK_OBJ_NOTIFICATION, 0, P_NTFN, 2);
     retype(&p, BK_OBJ_TCB, 0, P_TCB, 3);
     retype(&p, BK_OBJ_VSPACE, 0, P_VSPACE, 1);
-    retype(&p, BK_OBJ_FRAME, 12, P_FRAME, 4);
+    retype(&p, BK_OBJ_FRAME, BK_PAGE_BITS, P_FRAME, 4);
     build_deep_cspace(&p);
     build_badge_families(&p);
     map_frames(&p);

@@ -36,8 +36,8 @@ union ipc_page {
 
 static uint8_t helper_stacks[HELPER_STACKS][HELPER_STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t echo_stack[2048] __attribute__((aligned(16)));
-static union ipc_page helper_pages[HELPER_PAGES] __attribute__((aligned(4096)));
-static union ipc_page echo_page __attribute__((aligned(4096)));
+static union ipc_page helper_pages[HELPER_PAGES] __attribute__((aligned(BK_PAGE_SIZE)));
+static union ipc_page echo_page __attribute__((aligned(BK_PAGE_SIZE)));
 static volatile uint64_t helper_cptrs[HELPER_STACKS]; /* what the thread on stack i receives on */
 static unsigned stacks_used;
 

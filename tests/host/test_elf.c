@@ -24,7 +24,8 @@ struct phdr {
 
 static uint8_t file[FILE_SIZE];
 static char err[256];
-static const struct elf_limits limits = { 62, 0x400000, 0x10000000, 4096 };
+static const struct elf_limits limits = { BK_ELF_MACHINE_X86_64, 0x400000, 0x10000000,
+                                          BK_PAGE_SIZE };
 
 static struct ehdr *eh(void) { return (struct ehdr *)file; }
 static struct phdr *ph(unsigned i) { return (struct phdr *)(file + 64) + i; }
@@ -36,7 +37,7 @@ static void make_good(void)
     memset(file, 0, sizeof(file));
     memcpy(eh()->ident, "\x7f" "ELF\x02\x01\x01", 7);
     eh()->type = 2;
-    eh()->machine = 62;
+    eh()->machine = BK_ELF_MACHINE_X86_64;
     eh()->version = 1;
     eh()->entry = 0x400010;
     eh()->phoff = 64;
@@ -149,7 +150,7 @@ static void test_header_errors(void)
     eh()->type = 3;
     CHECK(rejects("type 3"));
     make_good();
-    eh()->machine = 243;
+    eh()->machine = BK_ELF_MACHINE_RISCV64;
     CHECK(rejects("machine 243, this kernel runs machine 62"));
     make_good();
     eh()->phentsize = 32;

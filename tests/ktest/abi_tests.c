@@ -10,7 +10,7 @@ static int test_empty_slot_is_failed_lookup(struct ktest_env *env)
     uint64_t w[2] = { 1, BK_WORD_BITS };
     kt_invoke(kt_slots(), BK_LABEL_CNODE_DELETE, 2, w, &r);
     KT_CHECK(BK_MSGINFO_LABEL(r.info) == BK_ERR_FAILED_LOOKUP);
-    KT_CHECK(r.mr[1] == 2); /* missing capability */
+    KT_CHECK(r.mr[1] == BK_LOOKUP_FAULT_MISSING_CAPABILITY);
     return 0;
 }
 
@@ -20,7 +20,7 @@ static int test_address_beyond_root_is_guard_mismatch(struct ktest_env *env)
     uint64_t w[2] = { 1, BK_WORD_BITS };
     kt_invoke(1ull << 40, BK_LABEL_CNODE_DELETE, 2, w, &r);
     KT_CHECK(BK_MSGINFO_LABEL(r.info) == BK_ERR_FAILED_LOOKUP);
-    KT_CHECK(r.mr[1] == 4); /* guard mismatch */
+    KT_CHECK(r.mr[1] == BK_LOOKUP_FAULT_GUARD_MISMATCH);
     KT_CHECK(r.mr[3] == (1ull << 40) >> BK_ROOT_CNODE_BITS); /* the bits found */
     return 0;
 }
@@ -68,7 +68,7 @@ static int test_arguments_beyond_registers_come_from_ipc_buffer(struct ktest_env
     uint64_t w[7] = { BK_OBJ_ENDPOINT, 0, BK_CAP_ROOT_CNODE, 0, 0, kt_slots(), 0 };
     kt_invoke(env->untyped, BK_LABEL_UNTYPED_RETYPE, 7, w, &r);
     KT_CHECK(BK_MSGINFO_LABEL(r.info) == BK_ERR_RANGE);
-    KT_CHECK(r.mr[0] == 1 && r.mr[1] == 256);
+    KT_CHECK(r.mr[0] == 1 && r.mr[1] == BK_RETYPE_MAX_OBJECTS);
     return 0;
 }
 

@@ -64,7 +64,7 @@ static int test_depth_range_and_mismatch(struct ktest_env *env)
     uint64_t w[2] = { s, 12 };
     kt_invoke(ROOT, BK_LABEL_CNODE_DELETE, 2, w, &r);
     KT_CHECK(BK_MSGINFO_LABEL(r.info) == BK_ERR_FAILED_LOOKUP);
-    KT_CHECK(r.mr[1] == 3); /* depth mismatch */
+    KT_CHECK(r.mr[1] == BK_LOOKUP_FAULT_DEPTH_MISMATCH);
     KT_CHECK(kt_type(s) == BK_OBJ_ENDPOINT);
     return 0;
 }
@@ -196,8 +196,8 @@ static int test_guarded_cnode_cap(struct ktest_env *env)
     uint64_t s = kt_slots();
     KT_OK(kt_retype(env, BK_OBJ_CNODE, 4, s, 1));
     KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 1, 1));
-    /* A copy of the CNode cap with a 4-bit guard 0x5 (guard << 6 | size). */
-    KT_OK(sys_cnode_mint(ROOT, s + 2, W, ROOT, s, W, BK_RIGHTS_ALL, 0x5 << 6 | 4));
+    /* A copy of the CNode cap with a 4-bit guard 0x5. */
+    KT_OK(sys_cnode_mint(ROOT, s + 2, W, ROOT, s, W, BK_RIGHTS_ALL, BK_CNODE_GUARD(4, 0x5)));
     KT_OK(sys_cnode_copy(s + 2, 0x5 << 4 | 3, 8, ROOT, s + 1, W, BK_RIGHTS_ALL));
     KT_EXPECT_ERR(sys_cnode_copy(s + 2, 0x6 << 4 | 4, 8, ROOT, s + 1, W, BK_RIGHTS_ALL),
                   BK_ERR_FAILED_LOOKUP);
@@ -205,7 +205,8 @@ static int test_guarded_cnode_cap(struct ktest_env *env)
     KT_OK(sys_cnode_copy(ROOT, s + 3, W, s, 3, 4, BK_RIGHTS_ALL));
     KT_CHECK(kt_type(s + 3) == BK_OBJ_ENDPOINT);
     /* A guard wider than its size is refused. */
-    KT_EXPECT_ERR(sys_cnode_mint(ROOT, s + 4, W, ROOT, s, W, BK_RIGHTS_ALL, 0x1f << 6 | 4),
+    KT_EXPECT_ERR(sys_cnode_mint(ROOT, s + 4, W, ROOT, s, W, BK_RIGHTS_ALL,
+                                 BK_CNODE_GUARD(4, 0x1f)),
                   BK_ERR_INVALID_ARGUMENT);
     return 0;
 }

@@ -21,13 +21,13 @@
 #define STACK_SIZE 8192
 #define HELPERS 3
 
-/* BK_FAULT_EXCEPTION word 1, the kind (kernel/abi.toml), and the arch
+/* BK_FAULT_EXCEPTION word 1, the kind, and the arch
  * code (word 3) a denied counter read raises. */
 #if defined(__x86_64__)
-#define DENIED_KIND 5  /* protection */
+#define DENIED_KIND BK_EXCEPTION_PROTECTION
 #define DENIED_CODE 13 /* #GP */
 #else
-#define DENIED_KIND 1 /* illegal instruction */
+#define DENIED_KIND BK_EXCEPTION_ILLEGAL_INSTRUCTION
 #define DENIED_CODE 2 /* scause: illegal instruction */
 #endif
 
@@ -132,7 +132,7 @@ static int counter_present(unsigned i)
 static uint8_t stacks[HELPERS][STACK_SIZE] __attribute__((aligned(16)));
 static struct page_buffer {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) buffers[HELPERS];
+} __attribute__((aligned(BK_PAGE_SIZE))) buffers[HELPERS];
 static volatile uint64_t progress, value;
 static const struct counter *volatile reader_counter;
 

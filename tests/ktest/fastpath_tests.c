@@ -21,7 +21,7 @@
 static uint8_t stacks[2][STACK_SIZE] __attribute__((aligned(16)));
 static struct page_buffer {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) buffers[2];
+} __attribute__((aligned(BK_PAGE_SIZE))) buffers[2];
 
 /* Slots: s + 0 server TCB, s + 1 endpoint, s + 2 notification, s + 3 a
  * second helper TCB, s + 4.. per test. */
@@ -318,7 +318,7 @@ static int test_guarded_cspace(struct ktest_env *env)
     KT_CHECK(start_server(env, s, ECHO) == 0);
     call(EP(s), BK_MSGINFO(3, 0, 0, LABEL), &m); /* the direct lookup */
     KT_CHECK(check_round_trip(&m, 3, LABEL, 0) == 0);
-    uint64_t guard_data = 1ull << 6 | (W - BK_ROOT_CNODE_BITS); /* guard 1, as for mint */
+    uint64_t guard_data = BK_CNODE_GUARD(W - BK_ROOT_CNODE_BITS, 1); /* guard 1 */
     KT_OK(sys_tcb_configure(HELPER(s), ROOT, guard_data, BK_CAP_ROOT_VSPACE, 0));
     KT_OK(sys_tcb_set_priority(HELPER(s), BK_CAP_ROOT_TCB, 90));
     helper_result[1] = 0;

@@ -89,7 +89,7 @@ static struct kt_fpu_dump_entry_arg dump_arg = { .next = dumped };
 static struct kt_nofpu_calls nofpu_calls;
 static struct {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) nofpu_buffer;
+} __attribute__((aligned(BK_PAGE_SIZE))) nofpu_buffer;
 
 /* The method invocation `label` on `cap` with `length` words (those past
  * the fourth already in nofpu_buffer). */

@@ -11,7 +11,7 @@
 static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
 static struct {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) helper_buffer;
+} __attribute__((aligned(BK_PAGE_SIZE))) helper_buffer;
 static volatile uint64_t progress;
 
 /* Slots: s + 0 helper TCB, s + 1 endpoint, s + 2 notification, s + 3 free. */
@@ -119,7 +119,7 @@ static int test_page_fault_message(struct ktest_env *env)
     /* Answered with a non-zero label: the thread stays stopped. */
     KT_CHECK(run_to_fault(env, s, null_reader, 1, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_PAGE);
-    KT_CHECK(f.mr[1] == 0 && f.mr[2] == 1); /* address 0, a read */
+    KT_CHECK(f.mr[1] == 0 && f.mr[2] == BK_FAULT_ACCESS_READ); /* address 0 */
     KT_CHECK(f.mr[0] >= 0x400000 && f.mr[0] < 0x10000000); /* the pc, in the program */
     KT_CHECK(progress == 1);
     return 0;
@@ -154,7 +154,7 @@ static int test_kernel_memory_unreachable(struct ktest_env *env)
     struct bk_msg f;
     KT_CHECK(run_to_fault(env, s, kernel_reader, 1, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_PAGE && progress == 1);
-    KT_CHECK(f.mr[1] == KERNEL_RAM_VADDR && f.mr[2] == 1); /* that address, a read */
+    KT_CHECK(f.mr[1] == KERNEL_RAM_VADDR && f.mr[2] == BK_FAULT_ACCESS_READ);
 #if defined(__x86_64__)
     const char *kpti = kpti_option(env);
     bool present = detail & 1;
@@ -185,7 +185,7 @@ static int test_cap_fault_message(struct ktest_env *env)
     struct bk_msg f;
     KT_CHECK(run_to_fault(env, s, bad_sender, 0, &f, &detail) == 0);
     KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_CAP);
-    KT_CHECK(f.mr[1] == s + 3 && f.mr[2] == 0 && f.mr[3] == 2); /* missing capability */
+    KT_CHECK(f.mr[1] == s + 3 && f.mr[2] == 0 && f.mr[3] == BK_LOOKUP_FAULT_MISSING_CAPABILITY);
     KT_CHECK(progress == 2);
     return 0;
 }
@@ -195,7 +195,8 @@ static int test_exception_fault_message(struct ktest_env *env)
     uint64_t s = kt_slots(), detail;
     struct bk_msg f;
     KT_CHECK(run_to_fault(env, s, trapper, 1, &f, &detail) == 0);
-    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_EXCEPTION && f.mr[1] == 1); /* illegal */
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_EXCEPTION &&
+             f.mr[1] == BK_EXCEPTION_ILLEGAL_INSTRUCTION);
     return 0;
 }
 

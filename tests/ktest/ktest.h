@@ -43,13 +43,13 @@ typedef int (*ktest_fn)(struct ktest_env *env);
 /* The type (BK_OBJ_*) of the cap at `slot` of the root CNode, 0 if empty. */
 static inline unsigned kt_type(uint64_t slot)
 {
-    return (unsigned)(debug_cap_identify(slot) & 0xff);
+    return (unsigned)BK_CAP_IDENTITY_TYPE(debug_cap_identify(slot));
 }
 
 /* Its rights (BK_RIGHT_*). */
 static inline unsigned kt_rights(uint64_t slot)
 {
-    return (unsigned)((debug_cap_identify(slot) >> 8) & BK_RIGHTS_ALL);
+    return (unsigned)BK_CAP_IDENTITY_RIGHTS(debug_cap_identify(slot));
 }
 
 /* First slot of a window of free root-CNode slots for the running test. */

@@ -19,7 +19,7 @@ static uint8_t stacks[HELPERS][STACK_SIZE] __attribute__((aligned(16)));
 /* One page each: an IPC buffer must be page aligned. */
 static struct page_buffer {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) helper_buffers[HELPERS];
+} __attribute__((aligned(BK_PAGE_SIZE))) helper_buffers[HELPERS];
 static volatile uint64_t shared[8];
 
 /* Slots of the objects a test made: s + 0.. TCBs, s + 8.. endpoints,

@@ -225,7 +225,7 @@ static int test_read_only_mapping_faults_writer(struct ktest_env *env)
     KT_CHECK(*at(BASE_VA + 0x40) == 0);
     KT_CHECK(probe(env, s + 10, BASE_VA + 0x40, 0, &f) == 1);
     KT_CHECK(probe(env, s + 12, BASE_VA + 0x40, 1, &f) == 0);
-    KT_CHECK(is_page_fault(&f, BASE_VA + 0x40, 2));
+    KT_CHECK(is_page_fault(&f, BASE_VA + 0x40, BK_FAULT_ACCESS_WRITE));
     return 0;
 }
 
@@ -238,7 +238,7 @@ static int test_cap_rights_bound_mapping(struct ktest_env *env)
     KT_OK(sys_cnode_copy(ROOT, s + 3, W, ROOT, s + 2, W, BK_RIGHT_READ));
     KT_OK(sys_frame_map(s + 3, VS, BASE_VA, RW, 0)); /* write is dropped */
     KT_CHECK(probe(env, s + 10, BASE_VA, 1, &f) == 0);
-    KT_CHECK(is_page_fault(&f, BASE_VA, 2));
+    KT_CHECK(is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_WRITE));
     KT_CHECK(probe(env, s + 12, BASE_VA, 0, &f) == 1);
     return 0;
 }
@@ -253,7 +253,7 @@ static int test_unmap_then_map_again(struct ktest_env *env)
     *at(BASE_VA) = PATTERN;
     KT_OK(sys_frame_unmap(s + 2));
     KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0);
-    KT_CHECK(is_page_fault(&f, BASE_VA, 1));
+    KT_CHECK(is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_READ));
     KT_OK(sys_frame_unmap(s + 2)); /* unmapped already: nothing to do */
     KT_OK(sys_frame_map(s + 2, VS, BASE_VA + 3 * PAGE, RW, 0));
     KT_CHECK(*at(BASE_VA + 3 * PAGE) == PATTERN); /* the memory stayed */
@@ -272,9 +272,11 @@ static int test_remap_only_removes_rights(struct ktest_env *env)
     KT_CHECK(*at(BASE_VA) == PATTERN);
     KT_EXPECT_ERR(sys_frame_remap(s + 2, RW | BK_VM_EXEC), BK_ERR_INVALID_ARGUMENT);
     KT_OK(sys_frame_remap(s + 2, BK_VM_READ));
-    KT_CHECK(probe(env, s + 12, BASE_VA, 1, &f) == 0 && is_page_fault(&f, BASE_VA, 2));
+    KT_CHECK(probe(env, s + 12, BASE_VA, 1, &f) == 0 &&
+             is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_WRITE));
     KT_OK(sys_frame_remap(s + 2, RW)); /* asks for write back: still read-only */
-    KT_CHECK(probe(env, s + 14, BASE_VA, 1, &f) == 0 && is_page_fault(&f, BASE_VA, 2));
+    KT_CHECK(probe(env, s + 14, BASE_VA, 1, &f) == 0 &&
+             is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_WRITE));
     KT_CHECK(probe(env, s + 16, BASE_VA, 0, &f) == 1 && probe_value == PATTERN);
     return 0;
 }
@@ -308,7 +310,7 @@ static int test_exec_rights(struct ktest_env *env)
     sys_recv(s + 12, &f);
     struct bk_msg reply = { .info = bk_msginfo(1, 0) };
     sys_reply(0, &reply);
-    KT_CHECK(is_page_fault(&f, BASE_VA + PAGE, 4) && f.mr[0] == BASE_VA + PAGE);
+    KT_CHECK(is_page_fault(&f, BASE_VA + PAGE, BK_FAULT_ACCESS_EXEC) && f.mr[0] == BASE_VA + PAGE);
     return 0;
 }
 
@@ -387,13 +389,15 @@ static int test_page_table_unmap_clears_it(struct ktest_env *env)
     KT_OK(sys_frame_map(s + 2, VS, BASE_VA, RW, 0));
     *at(BASE_VA) = PATTERN;
     KT_OK(sys_page_table_unmap(s + 1)); /* the level-1 table */
-    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 && is_page_fault(&f, BASE_VA, 1));
+    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 &&
+             is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_READ));
     map_raw(s + 3, VS, BASE_VA + PAGE, RW, &r);
     KT_CHECK(missing_table(&r, 1));
     KT_OK(sys_page_table_unmap(s + 1)); /* unmapped already: nothing to do */
     /* Mapped again, it comes back empty: the old frame is not in it. */
     KT_OK(sys_page_table_map(s + 1, VS, BASE_VA));
-    KT_CHECK(probe(env, s + 12, BASE_VA, 0, &f) == 0 && is_page_fault(&f, BASE_VA, 1));
+    KT_CHECK(probe(env, s + 12, BASE_VA, 0, &f) == 0 &&
+             is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_READ));
     KT_OK(sys_frame_map(s + 3, VS, BASE_VA, RW, 0));
     /* The first frame cap still holds its old mapping until unmapped. */
     KT_EXPECT_ERR(sys_frame_map(s + 2, VS, BASE_VA + PAGE, RW, 0), BK_ERR_ILLEGAL_OPERATION);
@@ -416,7 +420,8 @@ static int test_deleting_frame_cap_unmaps(struct ktest_env *env)
     KT_OK(sys_frame_map(s + 4, VS, BASE_VA, RW, 0));
     KT_OK(sys_frame_map(s + 2, VS, BASE_VA + PAGE, RW, 0));
     KT_OK(sys_cnode_delete(ROOT, s + 4, W)); /* the copy's mapping goes, not the original's */
-    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 && is_page_fault(&f, BASE_VA, 1));
+    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 &&
+             is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_READ));
     KT_CHECK(probe(env, s + 12, BASE_VA + PAGE, 0, &f) == 1);
     KT_OK(sys_frame_map(s + 3, VS, BASE_VA, RW, 0)); /* the place is free again */
     return 0;
@@ -430,7 +435,8 @@ static int test_deleting_page_table_cap_unmaps(struct ktest_env *env)
     KT_OK(kt_retype(env, BK_OBJ_FRAME, 12, s + 2, 2));
     KT_OK(sys_frame_map(s + 2, VS, BASE_VA, RW, 0));
     KT_OK(sys_cnode_delete(ROOT, s, W)); /* the level-2 table, and all below it */
-    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 && is_page_fault(&f, BASE_VA, 1));
+    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 &&
+             is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_READ));
     map_raw(s + 3, VS, BASE_VA + PAGE, RW, &r);
     KT_CHECK(missing_table(&r, ROOT_MISSING_LEVEL));
     return 0;
@@ -452,7 +458,8 @@ static int test_revoke_unmaps_everything(struct ktest_env *env)
     *at(BASE_VA) = PATTERN;
     KT_OK(sys_cnode_revoke(ROOT, child, W));
     KT_CHECK(kt_type(s) == 0 && kt_type(s + 2) == 0);
-    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 && is_page_fault(&f, BASE_VA, 1));
+    KT_CHECK(probe(env, s + 10, BASE_VA, 0, &f) == 0 &&
+             is_page_fault(&f, BASE_VA, BK_FAULT_ACCESS_READ));
     KT_CHECK(probe(env, s + 12, BASE_VA + PAGE, 0, &f) == 0);
     KT_OK(kt_retype(env, BK_OBJ_FRAME, 12, s + 4, 1));
     map_raw(s + 4, VS, BASE_VA, RW, &r);

@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bulkhead/abi.h>
+
 #include "elf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A small user range keeps the page pool small. */
-static const struct elf_limits limits = { 62, 0x400000, 0x500000, 4096 };
+static const struct elf_limits limits = { BK_ELF_MACHINE_X86_64, 0x400000, 0x500000,
+                                          BK_PAGE_SIZE };
 
 #define POOL_PAGES 64
 static uint8_t pool[POOL_PAGES][4096];

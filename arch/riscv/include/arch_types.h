@@ -7,9 +7,12 @@
 
 #include <stdint.h>
 
+#include <bulkhead/abi.h>
+
 #define ARCH_NAME "riscv64"
-#define ARCH_ELF_MACHINE 243 /* EM_RISCV */
-#define ARCH_PAGE_SIZE 4096u
+/* The ELF machine and the page size are ABI facts (kernel/abi.toml). */
+#define ARCH_ELF_MACHINE BK_ELF_MACHINE_RISCV64
+#define ARCH_PAGE_SIZE ((unsigned)BK_PAGE_SIZE)
 /* Sv39 user half: VA bit 38 clear, so user addresses stop at 2^38. */
 #define ARCH_USER_VADDR_MAX 0x0000004000000000ull
 /* Sv39 translation levels below the root (the 2 MiB-entry table and the

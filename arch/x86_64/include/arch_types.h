@@ -7,9 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <bulkhead/abi.h>
+
 #define ARCH_NAME "x86_64"
-#define ARCH_ELF_MACHINE 62 /* EM_X86_64 */
-#define ARCH_PAGE_SIZE 4096u
+/* The ELF machine and the page size are ABI facts (kernel/abi.toml). */
+#define ARCH_ELF_MACHINE BK_ELF_MACHINE_X86_64
+#define ARCH_PAGE_SIZE ((unsigned)BK_PAGE_SIZE)
 /* 4-level paging: user space is the lower canonical half, bits 47..0. */
 #define ARCH_USER_VADDR_MAX 0x0000800000000000ull
 /* Translation levels below the root (PDPT, PD, PT; the PML4 is the root)

@@ -20,12 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <bulkhead/abi.h>
+
 /* Every pointer the heap returns is aligned to this many bytes; it is also
  * the size of a block header (the overhead of each allocated block). */
 #define BK_HEAP_ALIGN 16u
 
 /* The page size the core rounds its grow requests to. */
-#define BK_HEAP_PAGE 4096u
+#define BK_HEAP_PAGE ((unsigned)BK_PAGE_SIZE)
 
 /* The core asks for at least this much when it grows. */
 #define BK_HEAP_GROW_MIN (16u * 1024u)

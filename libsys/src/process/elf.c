@@ -7,7 +7,7 @@
  */
 #include <bulkhead/sys.h>
 
-#define PAGE 4096ull
+#define PAGE ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
 
 struct ehdr {
     uint8_t ident[16];
@@ -23,12 +23,6 @@ struct phdr {
     uint64_t offset, vaddr, paddr, filesz, memsz, align;
 };
 
-#if defined(__x86_64__)
-#define ELF_MACHINE 62
-#else
-#define ELF_MACHINE 243
-#endif
-
 static bool segment_ok(const struct phdr *ph, size_t size)
 {
     return ph->filesz <= ph->memsz && ph->offset <= size && ph->filesz <= size - ph->offset &&
@@ -43,7 +37,7 @@ static long check(const uint8_t *elf, size_t size, struct ehdr *eh)
         return -BK_ERR_INVALID_ARGUMENT;
     memcpy(eh, elf, sizeof(*eh));
     if (memcmp(eh->ident, "\x7f" "ELF", 4) != 0 || eh->ident[4] != 2 || eh->type != 2 ||
-        eh->machine != ELF_MACHINE || eh->phentsize != sizeof(struct phdr) ||
+        eh->machine != BK_ELF_MACHINE || eh->phentsize != sizeof(struct phdr) ||
         eh->phoff > size || eh->phnum * sizeof(struct phdr) > size - eh->phoff)
         return -BK_ERR_INVALID_ARGUMENT;
     for (unsigned i = 0; i < eh->phnum; i++) {

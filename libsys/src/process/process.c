@@ -7,7 +7,7 @@
  */
 #include <bulkhead/sys.h>
 
-#define PAGE 4096ull
+#define PAGE ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
 #define CHILD_STACK_PAGES 4
 #define CHILD_CNODE_BITS 8
 
@@ -71,7 +71,7 @@ static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
     p->cnode = bk_alloc_object(BK_OBJ_CNODE, CHILD_CNODE_BITS);
     if (!p->cnode)
         return -BK_ERR_NOT_ENOUGH_MEMORY;
-    uint64_t guard_data = (uint64_t)(BK_WORD_BITS - CHILD_CNODE_BITS); /* guard 0 */
+    uint64_t guard_data = BK_CNODE_GUARD(BK_WORD_BITS - CHILD_CNODE_BITS, 0);
     long r = sys_cnode_mint(p->cnode, BK_CAP_ROOT_CNODE, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
                             p->cnode, BK_WORD_BITS, BK_RIGHTS_ALL, guard_data);
     if (r == 0)

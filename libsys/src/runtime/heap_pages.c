@@ -23,7 +23,7 @@
 #include <bulkhead/heap.h>
 #include <bulkhead/sys.h>
 
-#define PAGE 4096ull
+#define PAGE ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
 
 /* The region handed out so far ([BASE, brk)) and the pages backing it
  * ([BASE, mapped)); mapped runs ahead of brk when a grow failed halfway. */

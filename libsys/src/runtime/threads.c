@@ -16,7 +16,7 @@
 #include <bulkhead/threads.h>
 #include <bulkhead/tls.h>
 
-#define PAGE 4096ull
+#define PAGE ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
 #define WINDOW (1ull << 20)
 #define STACK_OFFSET PAGE
 #define IPC_BUFFER_OFFSET (STACK_OFFSET + BK_THREAD_STACK_SIZE + PAGE)

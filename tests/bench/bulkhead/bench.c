@@ -22,7 +22,7 @@ static unsigned iterations = 10000;
 static uint8_t server_stack[STACK_SIZE] __attribute__((aligned(16)));
 static struct {
     struct bk_ipc_buffer b;
-} __attribute__((aligned(4096))) server_buffer;
+} __attribute__((aligned(BK_PAGE_SIZE))) server_buffer;
 
 /* The guest instruction counter (see the file comment). */
 static inline uint64_t counter(void)

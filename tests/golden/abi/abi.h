@@ -23,6 +23,23 @@
 #define BK_ERR_CANCELLED 13 /* The operation the thread was blocked in was cancelled: the endpoint or notification was deleted, the last capability with the badge it sent with was deleted (or CNode: CancelBadgedSends named that badge), or the partner of a Call went away. */
 #define BK_ERR_COUNT 14
 
+/* Every error code as X(NAME, value): the kernel's kerror_t is made from it. */
+#define BK_ERRORS(X) \
+    X(INVALID_SYSCALL, 1) \
+    X(INVALID_ARGUMENT, 2) \
+    X(INVALID_ADDRESS, 3) \
+    X(RANGE, 4) \
+    X(INVALID_CAPABILITY, 5) \
+    X(ILLEGAL_OPERATION, 6) \
+    X(INSUFFICIENT_RIGHTS, 7) \
+    X(FAILED_LOOKUP, 8) \
+    X(DELETE_FIRST, 9) \
+    X(REVOKE_FIRST, 10) \
+    X(NOT_ENOUGH_MEMORY, 11) \
+    X(TRUNCATED_MESSAGE, 12) \
+    X(CANCELLED, 13) \
+
+
 /* Syscall numbers. */
 #define BK_SYS_THREAD_EXIT 4
 #define BK_SYS_CALL 8
@@ -42,8 +59,14 @@
 #define BK_FAULT_WORDS 5
 #define BK_FAULT_PAGE 1
 #define BK_FAULT_EXCEPTION 2
+#define BK_FAULT_ACCESS_READ 1
+#define BK_FAULT_ACCESS_WRITE 2
+#define BK_FAULT_ACCESS_EXEC 4
 #define BK_FAULT_UNKNOWN_SYSCALL 3
 #define BK_FAULT_CAP 4
+#define BK_PAGE_BITS 12
+#define BK_PAGE_SIZE 4096
+#define BK_RETYPE_MAX_OBJECTS 256
 #define BK_WORD_BITS 64
 #define BK_MSG_MAX_WORDS 120
 #define BK_MSG_CPU_WORDS 4
@@ -101,21 +124,41 @@
 #define BK_REGION_RESERVED 3
 #define BK_MODULE_ROOT 1
 
-/* The message info word (see docs/abi.md). */
+/* The message info word: what a message holds (see docs/abi.md, Packed words). */
 #define BK_MSGINFO_LENGTH_SHIFT 0
 #define BK_MSGINFO_LENGTH_MASK 0x7full
-#define BK_MSGINFO_LENGTH(info) (((uint64_t)(info) >> 0) & 0x7full)
+#define BK_MSGINFO_LENGTH(w) (((uint64_t)(w) >> 0) & 0x7full)
 #define BK_MSGINFO_EXTRA_CAPS_SHIFT 7
 #define BK_MSGINFO_EXTRA_CAPS_MASK 0x3ull
-#define BK_MSGINFO_EXTRA_CAPS(info) (((uint64_t)(info) >> 7) & 0x3ull)
+#define BK_MSGINFO_EXTRA_CAPS(w) (((uint64_t)(w) >> 7) & 0x3ull)
 #define BK_MSGINFO_CAPS_UNWRAPPED_SHIFT 9
 #define BK_MSGINFO_CAPS_UNWRAPPED_MASK 0x7ull
-#define BK_MSGINFO_CAPS_UNWRAPPED(info) (((uint64_t)(info) >> 9) & 0x7ull)
+#define BK_MSGINFO_CAPS_UNWRAPPED(w) (((uint64_t)(w) >> 9) & 0x7ull)
 #define BK_MSGINFO_LABEL_SHIFT 12
 #define BK_MSGINFO_LABEL_MASK 0xfffffffffffffull
-#define BK_MSGINFO_LABEL(info) (((uint64_t)(info) >> 12) & 0xfffffffffffffull)
+#define BK_MSGINFO_LABEL(w) (((uint64_t)(w) >> 12) & 0xfffffffffffffull)
 #define BK_MSGINFO(length, extra_caps, caps_unwrapped, label) \
     ((((uint64_t)(length) & BK_MSGINFO_LENGTH_MASK) << BK_MSGINFO_LENGTH_SHIFT) | (((uint64_t)(extra_caps) & BK_MSGINFO_EXTRA_CAPS_MASK) << BK_MSGINFO_EXTRA_CAPS_SHIFT) | (((uint64_t)(caps_unwrapped) & BK_MSGINFO_CAPS_UNWRAPPED_MASK) << BK_MSGINFO_CAPS_UNWRAPPED_SHIFT) | (((uint64_t)(label) & BK_MSGINFO_LABEL_MASK) << BK_MSGINFO_LABEL_SHIFT))
+
+/* What Debug: CapIdentify returns: the type and rights of a capability; 0 for an empty slot or an address that does not resolve (see docs/abi.md, Packed words). */
+#define BK_CAP_IDENTITY_TYPE_SHIFT 0
+#define BK_CAP_IDENTITY_TYPE_MASK 0xffull
+#define BK_CAP_IDENTITY_TYPE(w) (((uint64_t)(w) >> 0) & 0xffull)
+#define BK_CAP_IDENTITY_RIGHTS_SHIFT 8
+#define BK_CAP_IDENTITY_RIGHTS_MASK 0x1full
+#define BK_CAP_IDENTITY_RIGHTS(w) (((uint64_t)(w) >> 8) & 0x1full)
+#define BK_CAP_IDENTITY(type, rights) \
+    ((((uint64_t)(type) & BK_CAP_IDENTITY_TYPE_MASK) << BK_CAP_IDENTITY_TYPE_SHIFT) | (((uint64_t)(rights) & BK_CAP_IDENTITY_RIGHTS_MASK) << BK_CAP_IDENTITY_RIGHTS_SHIFT))
+
+/* The `badge` word of CNode: Mint and Mutate, and the `cspace_root_data` of TCB: Configure, for a CNode cap: its guard, as in seL4 (see docs/abi.md, Packed words). */
+#define BK_CNODE_GUARD_SIZE_SHIFT 0
+#define BK_CNODE_GUARD_SIZE_MASK 0x3full
+#define BK_CNODE_GUARD_SIZE(w) (((uint64_t)(w) >> 0) & 0x3full)
+#define BK_CNODE_GUARD_VALUE_SHIFT 6
+#define BK_CNODE_GUARD_VALUE_MASK 0x3ffffffffffffffull
+#define BK_CNODE_GUARD_VALUE(w) (((uint64_t)(w) >> 6) & 0x3ffffffffffffffull)
+#define BK_CNODE_GUARD(size, value) \
+    ((((uint64_t)(size) & BK_CNODE_GUARD_SIZE_MASK) << BK_CNODE_GUARD_SIZE_SHIFT) | (((uint64_t)(value) & BK_CNODE_GUARD_VALUE_MASK) << BK_CNODE_GUARD_VALUE_SHIFT))
 
 /* Thread states (TCB: ReadRegisters reports them). */
 #define BK_THREAD_STATE_INACTIVE 0 /* Made by retype, or suspended: never scheduled. */
@@ -127,6 +170,32 @@
 #define BK_THREAD_STATE_EXITED 6 /* Called thread_exit. */
 #define BK_THREAD_STATE_FAULTED 7 /* Stopped by a fault no handler took. */
 #define BK_THREAD_STATE_COUNT 8
+
+/* Lookup failure kinds (FAILED_LOOKUP replies, BK_FAULT_CAP messages); 0 is none. */
+#define BK_LOOKUP_FAULT_INVALID_ROOT 1 /* The root capability of the lookup is not a CNode cap. */
+#define BK_LOOKUP_FAULT_MISSING_CAPABILITY 2 /* Address bits were left but the slot reached holds no CNode cap, or the slot named is empty. */
+#define BK_LOOKUP_FAULT_DEPTH_MISMATCH 3 /* Fewer address bits were left than the next CNode needs (guard and radix). */
+#define BK_LOOKUP_FAULT_GUARD_MISMATCH 4 /* The address bits in a guard's place differ from the CNode cap's guard. */
+
+/* Every lookup failure kind as X(NAME, value). */
+#define BK_LOOKUP_FAULTS(X) \
+    X(INVALID_ROOT, 1) \
+    X(MISSING_CAPABILITY, 2) \
+    X(DEPTH_MISMATCH, 3) \
+    X(GUARD_MISMATCH, 4) \
+
+
+/* Exception kinds (BK_FAULT_EXCEPTION word 1). */
+#define BK_EXCEPTION_ILLEGAL_INSTRUCTION 1 /* An undefined or privileged instruction (and, on RISC-V, a counter read TCB: SetCounterAccess denied). */
+#define BK_EXCEPTION_MISALIGNED 2 /* A misaligned access the CPU does not perform. */
+#define BK_EXCEPTION_ARITHMETIC 3 /* A divide error and its kin (x86-64 #DE, x87 and SIMD floating-point exceptions). */
+#define BK_EXCEPTION_BREAKPOINT 4 /* A breakpoint instruction (x86-64 int3, RISC-V ebreak). */
+#define BK_EXCEPTION_PROTECTION 5 /* A protection check (x86-64 #GP, also a counter read TCB: SetCounterAccess denied). */
+#define BK_EXCEPTION_OTHER 6 /* Any other exception; the arch code and detail words tell which. */
+
+/* The ELF e_machine of user programs, per arch. */
+#define BK_ELF_MACHINE_X86_64 62
+#define BK_ELF_MACHINE_RISCV64 243
 
 /* Method labels (the label of a call on an object capability). */
 #define BK_LABEL_UNTYPED_RETYPE 1

@@ -6,9 +6,11 @@
 
 #include <stdint.h>
 
+#include <bulkhead/abi.h>
+
 #define ARCH_NAME "host"
-#define ARCH_ELF_MACHINE 62 /* tests use x86-64 ELF files */
-#define ARCH_PAGE_SIZE 4096u
+#define ARCH_ELF_MACHINE BK_ELF_MACHINE_X86_64 /* tests use x86-64 ELF files */
+#define ARCH_PAGE_SIZE ((unsigned)BK_PAGE_SIZE)
 #define ARCH_USER_VADDR_MAX 0x0000800000000000ull
 #define ARCH_PT_LEVELS 3
 #define ARCH_LARGE_PAGE_BITS 21

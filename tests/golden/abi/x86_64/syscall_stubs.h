@@ -18,6 +18,9 @@ struct bk_msg {
  * libsys sets it when it starts the thread. */
 extern _Thread_local struct bk_ipc_buffer *bk_ipc_buffer;
 
+/* The ELF e_machine of x86_64 user programs. */
+#define BK_ELF_MACHINE BK_ELF_MACHINE_X86_64
+
 /* Register indices of TCB: ReadRegister / WriteRegister on x86_64. */
 #define BK_REG_RIP 0
 #define BK_REG_RSP 1
@@ -160,7 +163,7 @@ static inline _Noreturn void sys_thread_exit(long status)
     __builtin_unreachable();
 }
 
-/* Invokes capability `dest` and waits for the answer. On an endpoint (write right needed) it sends the message and blocks until the receiver replies; the reply is the message returned. On a notification it signals. On any other object capability it performs the method named by the label; the reply's label is the error code (0 on success) and its words carry results or error details: RANGE and TRUNCATED_MESSAGE: the smallest and largest accepted value; NOT_ENOUGH_MEMORY: bytes asked, bytes left at the needed alignment; FAILED_LOOKUP: 1 if a source address failed (0: the invoked or destination one), the kind (1 invalid root, 2 missing capability, 3 depth mismatch, 4 guard mismatch), the address bits left, and the guard bits found (guard mismatch) or the bits the CNode needs (depth mismatch). */
+/* Invokes capability `dest` and waits for the answer. On an endpoint (write right needed) it sends the message and blocks until the receiver replies; the reply is the message returned. On a notification it signals. On any other object capability it performs the method named by the label; the reply's label is the error code (0 on success) and its words carry results or error details: RANGE and TRUNCATED_MESSAGE: the smallest and largest accepted value; NOT_ENOUGH_MEMORY: bytes asked, bytes left at the needed alignment; FAILED_LOOKUP: 1 if a source address failed (0: the invoked or destination one), the kind (BK_LOOKUP_FAULT_*, listed under Lookup failures), the address bits left, and the guard bits found (guard mismatch) or the bits the CNode needs (depth mismatch). */
 static inline void sys_call(unsigned long dest, struct bk_msg *m)
 {
     bk_ipc_syscall(BK_SYS_CALL, dest, m);
@@ -208,7 +211,7 @@ static inline void sys_yield(unsigned long dest, struct bk_msg *m)
     bk_ipc_syscall(BK_SYS_YIELD, dest, m);
 }
 
-/* Untyped: Retype. Carves `num_objects` objects of `type` (BK_OBJ_*) out of the untyped and puts caps to them in consecutive empty slots starting at `node_offset` of the CNode found at (`node_index`, `node_depth`) from `root`. `size_bits` sizes untyped and frame objects (log2 bytes) and CNodes (log2 slots). Returns 0 or -BK_ERR_*. */
+/* Untyped: Retype. Carves `num_objects` (1 to BK_RETYPE_MAX_OBJECTS) objects of `type` (BK_OBJ_*) out of the untyped and puts caps to them in consecutive empty slots starting at `node_offset` of the CNode found at (`node_index`, `node_depth`) from `root`. `size_bits` sizes untyped and frame objects (log2 bytes) and CNodes (log2 slots). Returns 0 or -BK_ERR_*. */
 static inline long sys_untyped_retype(bk_cptr_t service, uint64_t type, uint64_t size_bits, bk_cptr_t root, uint64_t node_index, uint64_t node_depth, uint64_t node_offset, uint64_t num_objects)
 {
     struct bk_msg m = { 0 };
@@ -224,7 +227,7 @@ static inline long sys_untyped_retype(bk_cptr_t service, uint64_t type, uint64_t
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Cnode: Revoke. Deletes every capability derived from the one at (`index`, `depth`), which stays. Returns 0 or -BK_ERR_*. */
+/* CNode: Revoke. Deletes every capability derived from the one at (`index`, `depth`), which stays. Returns 0 or -BK_ERR_*. */
 static inline long sys_cnode_revoke(bk_cptr_t service, uint64_t index, uint64_t depth)
 {
     struct bk_msg m = { 0 };
@@ -237,7 +240,7 @@ static inline long sys_cnode_revoke(bk_cptr_t service, uint64_t index, uint64_t 
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Cnode: Delete. Empties the slot at (`index`, `depth`); deleting the last capability to an object destroys the object. Returns 0 or -BK_ERR_*. */
+/* CNode: Delete. Empties the slot at (`index`, `depth`); deleting the last capability to an object destroys the object. Returns 0 or -BK_ERR_*. */
 static inline long sys_cnode_delete(bk_cptr_t service, uint64_t index, uint64_t depth)
 {
     struct bk_msg m = { 0 };
@@ -250,7 +253,7 @@ static inline long sys_cnode_delete(bk_cptr_t service, uint64_t index, uint64_t 
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Cnode: Copy. Puts a copy of the capability at (`src_index`, `src_depth`) from `src_root`, with at most `rights` (BK_RIGHT_*), into the empty slot (`dest_index`, `dest_depth`) of this CNode; the copy is a child of the original. Returns 0 or -BK_ERR_*. */
+/* CNode: Copy. Puts a copy of the capability at (`src_index`, `src_depth`) from `src_root`, with at most `rights` (BK_RIGHT_*), into the empty slot (`dest_index`, `dest_depth`) of this CNode; the copy is a child of the original. Returns 0 or -BK_ERR_*. */
 static inline long sys_cnode_copy(bk_cptr_t service, uint64_t dest_index, uint64_t dest_depth, bk_cptr_t src_root, uint64_t src_index, uint64_t src_depth, uint64_t rights)
 {
     struct bk_msg m = { 0 };
@@ -265,7 +268,7 @@ static inline long sys_cnode_copy(bk_cptr_t service, uint64_t dest_index, uint64
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Cnode: Mint. Like copy, and also sets a badge (endpoint and notification caps that have none) or a guard (CNode caps: `badge` = guard << 6 | guard size in bits). Returns 0 or -BK_ERR_*. */
+/* CNode: Mint. Like copy, and also sets a badge (endpoint and notification caps that have none) or a guard (CNode caps: `badge` is a BK_CNODE_GUARD word, see Packed words). Returns 0 or -BK_ERR_*. */
 static inline long sys_cnode_mint(bk_cptr_t service, uint64_t dest_index, uint64_t dest_depth, bk_cptr_t src_root, uint64_t src_index, uint64_t src_depth, uint64_t rights, uint64_t badge)
 {
     struct bk_msg m = { 0 };
@@ -281,7 +284,7 @@ static inline long sys_cnode_mint(bk_cptr_t service, uint64_t dest_index, uint64
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Cnode: Move. Moves the capability to the empty destination slot; derivation links move with it. Returns 0 or -BK_ERR_*. */
+/* CNode: Move. Moves the capability to the empty destination slot; derivation links move with it. Returns 0 or -BK_ERR_*. */
 static inline long sys_cnode_move(bk_cptr_t service, uint64_t dest_index, uint64_t dest_depth, bk_cptr_t src_root, uint64_t src_index, uint64_t src_depth)
 {
     struct bk_msg m = { 0 };
@@ -295,7 +298,7 @@ static inline long sys_cnode_move(bk_cptr_t service, uint64_t dest_index, uint64
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Cnode: Mutate. Moves the capability and sets its badge or guard (as in mint) on the way. Returns 0 or -BK_ERR_*. */
+/* CNode: Mutate. Moves the capability and sets its badge or guard (as in mint) on the way. Returns 0 or -BK_ERR_*. */
 static inline long sys_cnode_mutate(bk_cptr_t service, uint64_t dest_index, uint64_t dest_depth, bk_cptr_t src_root, uint64_t src_index, uint64_t src_depth, uint64_t badge)
 {
     struct bk_msg m = { 0 };
@@ -310,7 +313,7 @@ static inline long sys_cnode_mutate(bk_cptr_t service, uint64_t dest_index, uint
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Configure. Gives the thread a copy of the CNode cap `cspace_root` as its CSpace root (with the guard in `cspace_root_data` when non-zero, encoded as for mint), the address space of the VSpace cap `vspace_root`, and the IPC buffer at user address `ipc_buffer` of that address space (page aligned, mapped read-write; 0 for none). When that VSpace is destroyed, the thread stops and stays stopped until configured again. Returns 0 or -BK_ERR_*. */
+/* TCB: Configure. Gives the thread a copy of the CNode cap `cspace_root` as its CSpace root (with the guard in `cspace_root_data` when non-zero, a BK_CNODE_GUARD word as for mint), the address space of the VSpace cap `vspace_root`, and the IPC buffer at user address `ipc_buffer` of that address space (page aligned, mapped read-write; 0 for none). When that VSpace is destroyed, the thread stops and stays stopped until configured again. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_configure(bk_cptr_t service, bk_cptr_t cspace_root, uint64_t cspace_root_data, bk_cptr_t vspace_root, uint64_t ipc_buffer)
 {
     struct bk_msg m = { 0 };
@@ -323,7 +326,7 @@ static inline long sys_tcb_configure(bk_cptr_t service, bk_cptr_t cspace_root, u
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Write registers. Sets the program counter, stack pointer and first argument register (the others are zeroed); resumes the thread if `resume` is non-zero. Returns 0 or -BK_ERR_*. */
+/* TCB: WriteRegisters. Sets the program counter, stack pointer and first argument register (the others are zeroed); resumes the thread if `resume` is non-zero. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_write_registers(bk_cptr_t service, uint64_t resume, uint64_t pc, uint64_t sp, uint64_t arg)
 {
     struct bk_msg m = { 0 };
@@ -336,7 +339,7 @@ static inline long sys_tcb_write_registers(bk_cptr_t service, uint64_t resume, u
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Resume. Makes a configured, stopped thread runnable (ILLEGAL_OPERATION if it was never configured). Returns 0 or -BK_ERR_*. */
+/* TCB: Resume. Makes a configured, stopped thread runnable (ILLEGAL_OPERATION if it was never configured). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_resume(bk_cptr_t service)
 {
     struct bk_msg m = { 0 };
@@ -349,7 +352,7 @@ static inline long sys_tcb_resume(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Suspend. Stops the thread wherever it is; a Call it was in returns CANCELLED to its partner. Returns 0 or -BK_ERR_*. */
+/* TCB: Suspend. Stops the thread wherever it is; a Call it was in returns CANCELLED to its partner. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_suspend(bk_cptr_t service)
 {
     struct bk_msg m = { 0 };
@@ -362,7 +365,7 @@ static inline long sys_tcb_suspend(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Set priority. Sets the thread's priority (0-255); `authority` is a TCB cap whose maximum controlled priority bounds it (RANGE otherwise). Returns 0 or -BK_ERR_*. */
+/* TCB: SetPriority. Sets the thread's priority (0-255); `authority` is a TCB cap whose maximum controlled priority bounds it (RANGE otherwise). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_set_priority(bk_cptr_t service, bk_cptr_t authority, uint64_t priority)
 {
     struct bk_msg m = { 0 };
@@ -375,7 +378,7 @@ static inline long sys_tcb_set_priority(bk_cptr_t service, bk_cptr_t authority, 
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Set mc priority. Sets the thread's maximum controlled priority, bounded by the MCP of `authority` like set_priority. Returns 0 or -BK_ERR_*. */
+/* TCB: SetMCPriority. Sets the thread's maximum controlled priority, bounded by the MCP of `authority` like set_priority. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_set_mc_priority(bk_cptr_t service, bk_cptr_t authority, uint64_t mcp)
 {
     struct bk_msg m = { 0 };
@@ -388,7 +391,7 @@ static inline long sys_tcb_set_mc_priority(bk_cptr_t service, bk_cptr_t authorit
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Set fault endpoint. Makes the endpoint cap `endpoint` (a copy is kept; it needs the write right) the thread's fault endpoint; 0 clears it. Faults then arrive there as messages from the thread (see Faults). Returns 0 or -BK_ERR_*. */
+/* TCB: SetFaultEndpoint. Makes the endpoint cap `endpoint` (a copy is kept; it needs the write right) the thread's fault endpoint; 0 clears it. Faults then arrive there as messages from the thread (see Faults). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_set_fault_endpoint(bk_cptr_t service, bk_cptr_t endpoint)
 {
     struct bk_msg m = { 0 };
@@ -401,7 +404,7 @@ static inline long sys_tcb_set_fault_endpoint(bk_cptr_t service, bk_cptr_t endpo
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Bind notification. Binds the notification to the thread: a signal then also ends a Recv the thread is blocked in on an endpoint (the badge is the notification's word, the info word 0). One notification per thread and one thread per notification (ILLEGAL_OPERATION otherwise). Returns 0 or -BK_ERR_*. */
+/* TCB: BindNotification. Binds the notification to the thread: a signal then also ends a Recv the thread is blocked in on an endpoint (the badge is the notification's word, the info word 0). One notification per thread and one thread per notification (ILLEGAL_OPERATION otherwise). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_bind_notification(bk_cptr_t service, bk_cptr_t notification)
 {
     struct bk_msg m = { 0 };
@@ -414,7 +417,7 @@ static inline long sys_tcb_bind_notification(bk_cptr_t service, bk_cptr_t notifi
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Unbind notification. Undoes bind_notification. Returns 0 or -BK_ERR_*. */
+/* TCB: UnbindNotification. Undoes bind_notification. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_unbind_notification(bk_cptr_t service)
 {
     struct bk_msg m = { 0 };
@@ -427,7 +430,7 @@ static inline long sys_tcb_unbind_notification(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Read registers. Reads the thread's program counter, stack pointer and first argument register as last saved, and its state (BK_THREAD_STATE_*, listed under Thread states). On the caller itself it reads the registers of its current syscall. Returns 0 or -BK_ERR_*. */
+/* TCB: ReadRegisters. Reads the thread's program counter, stack pointer and first argument register as last saved, and its state (BK_THREAD_STATE_*, listed under Thread states). On the caller itself it reads the registers of its current syscall. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_read_registers(bk_cptr_t service, uint64_t *pc, uint64_t *sp, uint64_t *arg, uint64_t *state)
 {
     struct bk_msg m = { 0 };
@@ -446,7 +449,7 @@ static inline long sys_tcb_read_registers(bk_cptr_t service, uint64_t *pc, uint6
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Read register. Reads saved user register `index` (BK_REG_* of the arch; RANGE past the last). Returns 0 or -BK_ERR_*. */
+/* TCB: ReadRegister. Reads saved user register `index` (BK_REG_* of the arch; RANGE past the last). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_read_register(bk_cptr_t service, uint64_t index, uint64_t *value)
 {
     struct bk_msg m = { 0 };
@@ -462,7 +465,7 @@ static inline long sys_tcb_read_register(bk_cptr_t service, uint64_t index, uint
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Write register. Sets saved user register `index` (BK_REG_*); refused for an index past the last (RANGE), on the caller itself (ILLEGAL_OPERATION) unless `index` is a thread pointer (x86-64 fs_base and gs_base, RISC-V tp: how a thread sets up its own thread-local storage), and for a value the CPU cannot take (INVALID_ARGUMENT: a non-user fs_base or gs_base). The thread resumes with every register as written. Returns 0 or -BK_ERR_*. */
+/* TCB: WriteRegister. Sets saved user register `index` (BK_REG_*); refused for an index past the last (RANGE), on the caller itself (ILLEGAL_OPERATION) unless `index` is a thread pointer (x86-64 fs_base and gs_base, RISC-V tp: how a thread sets up its own thread-local storage), and for a value the CPU cannot take (INVALID_ARGUMENT: a non-user fs_base or gs_base). The thread resumes with every register as written. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_write_register(bk_cptr_t service, uint64_t index, uint64_t value)
 {
     struct bk_msg m = { 0 };
@@ -514,7 +517,7 @@ static inline long sys_frame_remap(bk_cptr_t service, uint64_t rights)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Frame: Get address. Returns the frame's physical address (for device drivers programming DMA). A device frame always answers; a RAM frame only through a cap with BK_RIGHT_PHYS_ADDRESS (INSUFFICIENT_RIGHTS otherwise), since the physical addresses of RAM help Rowhammer and cache-colouring attacks. Returns 0 or -BK_ERR_*. */
+/* Frame: GetAddress. Returns the frame's physical address (for device drivers programming DMA). A device frame always answers; a RAM frame only through a cap with BK_RIGHT_PHYS_ADDRESS (INSUFFICIENT_RIGHTS otherwise), since the physical addresses of RAM help Rowhammer and cache-colouring attacks. Returns 0 or -BK_ERR_*. */
 static inline long sys_frame_get_address(bk_cptr_t service, uint64_t *paddr)
 {
     struct bk_msg m = { 0 };
@@ -530,7 +533,7 @@ static inline long sys_frame_get_address(bk_cptr_t service, uint64_t *paddr)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Page_table: Map. Installs the table in VSpace `vspace` for user address `vaddr`, at the first level the translation of `vaddr` is missing. Errors: the cap is mapped already (ILLEGAL_OPERATION); a kernel-half address (INVALID_ARGUMENT); every level is present already, or a large page covers `vaddr` (DELETE_FIRST). Returns 0 or -BK_ERR_*. */
+/* PageTable: Map. Installs the table in VSpace `vspace` for user address `vaddr`, at the first level the translation of `vaddr` is missing. Errors: the cap is mapped already (ILLEGAL_OPERATION); a kernel-half address (INVALID_ARGUMENT); every level is present already, or a large page covers `vaddr` (DELETE_FIRST). Returns 0 or -BK_ERR_*. */
 static inline long sys_page_table_map(bk_cptr_t service, bk_cptr_t vspace, uint64_t vaddr)
 {
     struct bk_msg m = { 0 };
@@ -543,7 +546,7 @@ static inline long sys_page_table_map(bk_cptr_t service, bk_cptr_t vspace, uint6
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Page_table: Unmap. Takes the table out of its VSpace (with every mapping under it) and clears it, so it can be mapped again elsewhere; an unmapped cap is left as it is. Returns 0 or -BK_ERR_*. */
+/* PageTable: Unmap. Takes the table out of its VSpace (with every mapping under it) and clears it, so it can be mapped again elsewhere; an unmapped cap is left as it is. Returns 0 or -BK_ERR_*. */
 static inline long sys_page_table_unmap(bk_cptr_t service)
 {
     struct bk_msg m = { 0 };
@@ -556,7 +559,7 @@ static inline long sys_page_table_unmap(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Read fpu register. Reads the thread's floating-point or vector register `index` (BK_FPU_REG_* of the arch; RANGE past the last). A thread that never used the FPU reads its initial state (all zero but the ABI's default control words: x86-64 fcw 0x37f and mxcsr 0x1f80, RISC-V fcsr 0). Returns 0 or -BK_ERR_*. */
+/* TCB: ReadFpuRegister. Reads the thread's floating-point or vector register `index` (BK_FPU_REG_* of the arch; RANGE past the last). A thread that never used the FPU reads its initial state (all zero but the ABI's default control words: x86-64 fcw 0x37f and mxcsr 0x1f80, RISC-V fcsr 0). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_read_fpu_register(bk_cptr_t service, uint64_t index, uint64_t *value)
 {
     struct bk_msg m = { 0 };
@@ -572,7 +575,7 @@ static inline long sys_tcb_read_fpu_register(bk_cptr_t service, uint64_t index, 
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Write fpu register. Sets the thread's floating-point or vector register `index` (BK_FPU_REG_*); refused on the caller itself (ILLEGAL_OPERATION), for an index past the last (RANGE), and for a value the CPU cannot take (INVALID_ARGUMENT: reserved MXCSR or fcsr bits set, or a ymmh register on a CPU without AVX). The thread sees the value the next time it runs. Returns 0 or -BK_ERR_*. */
+/* TCB: WriteFpuRegister. Sets the thread's floating-point or vector register `index` (BK_FPU_REG_*); refused on the caller itself (ILLEGAL_OPERATION), for an index past the last (RANGE), and for a value the CPU cannot take (INVALID_ARGUMENT: reserved MXCSR or fcsr bits set, or a ymmh register on a CPU without AVX). The thread sees the value the next time it runs. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_write_fpu_register(bk_cptr_t service, uint64_t index, uint64_t value)
 {
     struct bk_msg m = { 0 };
@@ -585,7 +588,7 @@ static inline long sys_tcb_write_fpu_register(bk_cptr_t service, uint64_t index,
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Cnode: Cancel badged sends. Cancels every send and call queued on the endpoint whose cap is at (`index`, `depth`) that was made through a cap with `badge`: those senders wake with CANCELLED and their messages are not delivered. The cap must be an unbadged endpoint cap with the read, write, grant and grant-reply rights (the endpoint owner's). Deleting or revoking the last cap with a badge does this by itself. Errors, in order: the address does not resolve or the slot is empty (FAILED_LOOKUP), not an endpoint cap (INVALID_CAPABILITY), a badged cap (ILLEGAL_OPERATION), a right missing (INSUFFICIENT_RIGHTS), `badge` 0 (INVALID_ARGUMENT). Returns 0 or -BK_ERR_*. */
+/* CNode: CancelBadgedSends. Cancels every send and call queued on the endpoint whose cap is at (`index`, `depth`) that was made through a cap with `badge`: those senders wake with CANCELLED and their messages are not delivered. The cap must be an unbadged endpoint cap with the read, write, grant and grant-reply rights (the endpoint owner's). Deleting or revoking the last cap with a badge does this by itself. Errors, in order: the address does not resolve or the slot is empty (FAILED_LOOKUP), not an endpoint cap (INVALID_CAPABILITY), a badged cap (ILLEGAL_OPERATION), a right missing (INSUFFICIENT_RIGHTS), `badge` 0 (INVALID_ARGUMENT). Returns 0 or -BK_ERR_*. */
 static inline long sys_cnode_cancel_badged_sends(bk_cptr_t service, uint64_t index, uint64_t depth, uint64_t badge)
 {
     struct bk_msg m = { 0 };
@@ -598,7 +601,7 @@ static inline long sys_cnode_cancel_badged_sends(bk_cptr_t service, uint64_t ind
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Tcb: Set counter access. Sets whether the thread may read the CPU's cycle and time counters in user mode (x86-64 rdtsc and rdtscp; RISC-V rdcycle, rdtime and rdinstret): 1 allows them (every thread starts so), 0 denies them, and a read then faults like any other CPU exception (BK_FAULT_EXCEPTION, kind 5 protection on x86-64, kind 1 illegal instruction on RISC-V); any other value is INVALID_ARGUMENT. A timing policy for tenants; it takes effect the next time the thread enters user mode. The performance-monitoring counters (rdpmc; hpmcounter3-31) are never readable in user mode. Limit: on RISC-V a refused time read traps to M-mode first, and OpenSBI answers it there, so under OpenSBI rdtime cannot be denied (docs/objects.md, Counters and timers). Returns 0 or -BK_ERR_*. */
+/* TCB: SetCounterAccess. Sets whether the thread may read the CPU's cycle and time counters in user mode (x86-64 rdtsc and rdtscp; RISC-V rdcycle, rdtime and rdinstret): 1 allows them (every thread starts so), 0 denies them, and a read then faults like any other CPU exception (BK_FAULT_EXCEPTION, kind BK_EXCEPTION_PROTECTION on x86-64, BK_EXCEPTION_ILLEGAL_INSTRUCTION on RISC-V); any other value is INVALID_ARGUMENT. A timing policy for tenants; it takes effect the next time the thread enters user mode. The performance-monitoring counters (rdpmc; hpmcounter3-31) are never readable in user mode. Limit: on RISC-V a refused time read traps to M-mode first, and OpenSBI answers it there, so under OpenSBI rdtime cannot be denied (docs/objects.md, Counters and timers). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_set_counter_access(bk_cptr_t service, uint64_t allow)
 {
     struct bk_msg m = { 0 };
@@ -611,7 +614,7 @@ static inline long sys_tcb_set_counter_access(bk_cptr_t service, uint64_t allow)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Irq_control: Get. Puts an IRQHandler capability for line `irq` into the empty slot (`index`, `depth`) below the CNode cap `root`, and unmasks the line. RANGE (with the valid lines) if there is no such line, INVALID_ARGUMENT for a line the platform reserves, REVOKE_FIRST while handler capabilities for the line exist. Returns 0 or -BK_ERR_*. */
+/* IRQControl: Get. Puts an IRQHandler capability for line `irq` into the empty slot (`index`, `depth`) below the CNode cap `root`, and unmasks the line. RANGE (with the valid lines) if there is no such line, INVALID_ARGUMENT for a line the platform reserves, REVOKE_FIRST while handler capabilities for the line exist. Returns 0 or -BK_ERR_*. */
 static inline long sys_irq_control_get(bk_cptr_t service, uint64_t irq, bk_cptr_t root, uint64_t index, uint64_t depth)
 {
     struct bk_msg m = { 0 };
@@ -624,7 +627,7 @@ static inline long sys_irq_control_get(bk_cptr_t service, uint64_t irq, bk_cptr_
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Irq_handler: Set notification. Binds the line to the notification cap `notification` (a copy is kept; it needs the write right): each interrupt then signals it with that cap's badge. Replaces an earlier binding; an interrupt that arrived while nothing was bound is delivered now. Returns 0 or -BK_ERR_*. */
+/* IRQHandler: SetNotification. Binds the line to the notification cap `notification` (a copy is kept; it needs the write right): each interrupt then signals it with that cap's badge. Replaces an earlier binding; an interrupt that arrived while nothing was bound is delivered now. Returns 0 or -BK_ERR_*. */
 static inline long sys_irq_handler_set_notification(bk_cptr_t service, bk_cptr_t notification)
 {
     struct bk_msg m = { 0 };
@@ -637,7 +640,7 @@ static inline long sys_irq_handler_set_notification(bk_cptr_t service, bk_cptr_t
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Irq_handler: Clear. Unbinds the notification; interrupts are kept until one is bound again. Returns 0 or -BK_ERR_*. */
+/* IRQHandler: Clear. Unbinds the notification; interrupts are kept until one is bound again. Returns 0 or -BK_ERR_*. */
 static inline long sys_irq_handler_clear(bk_cptr_t service)
 {
     struct bk_msg m = { 0 };
@@ -650,7 +653,7 @@ static inline long sys_irq_handler_clear(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Irq_handler: Ack. Ends the handling of the line's last interrupt and unmasks it; an interrupt raised meanwhile is delivered next. Returns 0 or -BK_ERR_*. */
+/* IRQHandler: Ack. Ends the handling of the line's last interrupt and unmasks it; an interrupt raised meanwhile is delivered next. Returns 0 or -BK_ERR_*. */
 static inline long sys_irq_handler_ack(bk_cptr_t service)
 {
     struct bk_msg m = { 0 };
@@ -663,7 +666,7 @@ static inline long sys_irq_handler_ack(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Ioport_control: Issue. Puts an IOPort capability for ports `first` to `last` (inclusive) into the empty slot (`index`, `depth`) below the CNode cap `root`. RANGE if `last` is above 0xffff, INVALID_ARGUMENT if `first` > `last` or the range holds a port the kernel uses itself. Returns 0 or -BK_ERR_*. */
+/* IOPortControl: Issue. Puts an IOPort capability for ports `first` to `last` (inclusive) into the empty slot (`index`, `depth`) below the CNode cap `root`. RANGE if `last` is above 0xffff, INVALID_ARGUMENT if `first` > `last` or the range holds a port the kernel uses itself. Returns 0 or -BK_ERR_*. */
 static inline long sys_ioport_control_issue(bk_cptr_t service, uint64_t first, uint64_t last, bk_cptr_t root, uint64_t index, uint64_t depth)
 {
     struct bk_msg m = { 0 };
@@ -677,7 +680,7 @@ static inline long sys_ioport_control_issue(bk_cptr_t service, uint64_t first, u
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Ioport: In8. Reads a byte from `port`. Returns 0 or -BK_ERR_*. */
+/* IOPort: In8. Reads a byte from `port`. Returns 0 or -BK_ERR_*. */
 static inline long sys_ioport_in8(bk_cptr_t service, uint64_t port, uint64_t *value)
 {
     struct bk_msg m = { 0 };
@@ -693,7 +696,7 @@ static inline long sys_ioport_in8(bk_cptr_t service, uint64_t port, uint64_t *va
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Ioport: In16. Reads 16 bits from `port` and `port` + 1. Returns 0 or -BK_ERR_*. */
+/* IOPort: In16. Reads 16 bits from `port` and `port` + 1. Returns 0 or -BK_ERR_*. */
 static inline long sys_ioport_in16(bk_cptr_t service, uint64_t port, uint64_t *value)
 {
     struct bk_msg m = { 0 };
@@ -709,7 +712,7 @@ static inline long sys_ioport_in16(bk_cptr_t service, uint64_t port, uint64_t *v
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Ioport: In32. Reads 32 bits from `port` to `port` + 3. Returns 0 or -BK_ERR_*. */
+/* IOPort: In32. Reads 32 bits from `port` to `port` + 3. Returns 0 or -BK_ERR_*. */
 static inline long sys_ioport_in32(bk_cptr_t service, uint64_t port, uint64_t *value)
 {
     struct bk_msg m = { 0 };
@@ -725,7 +728,7 @@ static inline long sys_ioport_in32(bk_cptr_t service, uint64_t port, uint64_t *v
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Ioport: Out8. Writes the low byte of `value` to `port`. Returns 0 or -BK_ERR_*. */
+/* IOPort: Out8. Writes the low byte of `value` to `port`. Returns 0 or -BK_ERR_*. */
 static inline long sys_ioport_out8(bk_cptr_t service, uint64_t port, uint64_t value)
 {
     struct bk_msg m = { 0 };
@@ -738,7 +741,7 @@ static inline long sys_ioport_out8(bk_cptr_t service, uint64_t port, uint64_t va
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Ioport: Out16. Writes the low 16 bits of `value` to `port` and `port` + 1. Returns 0 or -BK_ERR_*. */
+/* IOPort: Out16. Writes the low 16 bits of `value` to `port` and `port` + 1. Returns 0 or -BK_ERR_*. */
 static inline long sys_ioport_out16(bk_cptr_t service, uint64_t port, uint64_t value)
 {
     struct bk_msg m = { 0 };
@@ -751,7 +754,7 @@ static inline long sys_ioport_out16(bk_cptr_t service, uint64_t port, uint64_t v
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Ioport: Out32. Writes the low 32 bits of `value` to `port` to `port` + 3. Returns 0 or -BK_ERR_*. */
+/* IOPort: Out32. Writes the low 32 bits of `value` to `port` to `port` + 3. Returns 0 or -BK_ERR_*. */
 static inline long sys_ioport_out32(bk_cptr_t service, uint64_t port, uint64_t value)
 {
     struct bk_msg m = { 0 };
@@ -764,7 +767,7 @@ static inline long sys_ioport_out32(bk_cptr_t service, uint64_t port, uint64_t v
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Debug: Put char. Writes the low byte of `c` to the kernel console. Returns 0 or -BK_ERR_*. */
+/* Debug: PutChar. Writes the low byte of `c` to the kernel console. Returns 0 or -BK_ERR_*. */
 static inline long sys_debug_put_char(bk_cptr_t service, uint64_t c)
 {
     struct bk_msg m = { 0 };
@@ -809,7 +812,7 @@ static inline long sys_debug_ticks(bk_cptr_t service, uint64_t *ticks)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Debug: Cap identify. Tells what capability the caller's CSpace holds at `cptr` (depth BK_WORD_BITS): its type (BK_OBJ_*) in bits 0-7 and its rights (BK_RIGHT_*) in bits 8-12; 0 for an empty slot or an address that does not resolve. Returns 0 or -BK_ERR_*. */
+/* Debug: CapIdentify. Tells what capability the caller's CSpace holds at `cptr` (depth BK_WORD_BITS): its type (BK_OBJ_*) and rights (BK_RIGHT_*) as a BK_CAP_IDENTITY word (see Packed words); 0 for an empty slot or an address that does not resolve. Returns 0 or -BK_ERR_*. */
 static inline long sys_debug_cap_identify(bk_cptr_t service, uint64_t cptr, uint64_t *identity)
 {
     struct bk_msg m = { 0 };
@@ -825,7 +828,7 @@ static inline long sys_debug_cap_identify(bk_cptr_t service, uint64_t cptr, uint
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Debug: Check invariants. Checks the kernel's invariants on the state the caller can reach: ready queues and their bitmap, the current thread, and (bounded) every slot of every CNode reachable from its CSpace root, with the threads, endpoints and notifications their caps name (kernel/debug/invariants.c lists the rules); prints the first few violations on the console and returns how many it found (0: all hold). Only in kernels built with BULKHEAD_KERNEL_DEBUG (the default, which the tests and tests/fuzz use); other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+/* Debug: CheckInvariants. Checks the kernel's invariants on the state the caller can reach: ready queues and their bitmap, the current thread, and (bounded) every slot of every CNode reachable from its CSpace root, with the threads, endpoints and notifications their caps name (kernel/debug/invariants.c lists the rules); prints the first few violations on the console and returns how many it found (0: all hold). Only in kernels built with BULKHEAD_KERNEL_DEBUG (the default, which the tests and tests/fuzz use); other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
 static inline long sys_debug_check_invariants(bk_cptr_t service, uint64_t *violations)
 {
     struct bk_msg m = { 0 };
