@@ -25,7 +25,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/invoke.c
   ${CMAKE_SOURCE_DIR}/kernel/cnode_invoke.c
   ${CMAKE_SOURCE_DIR}/kernel/untyped_invoke.c
-  ${CMAKE_SOURCE_DIR}/kernel/elf.c
+  ${CMAKE_SOURCE_DIR}/kernel/parse/elf.c
   ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_vspace.c
   ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_irq.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/boot_params.c

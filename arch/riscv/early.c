@@ -11,7 +11,7 @@
 #include "port.h"
 
 #include "boot/boot_params.h"
-#include "boot/fdt.h"
+#include "parse/fdt.h"
 #include "kernel.h"
 #include "plic.h"
 #include "riscv.h"

@@ -45,7 +45,7 @@
  */
 #include "port.h"
 
-#include "boot/fdt.h"
+#include "parse/fdt.h"
 #include "kernel.h"
 #include "riscv.h"
 

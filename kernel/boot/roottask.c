@@ -10,7 +10,7 @@
 #include "arch.h"
 #include "boot/bootinfo.h"
 #include "boot/rootcaps.h"
-#include "elf.h"
+#include "parse/elf.h"
 #include "kernel.h"
 #include "object.h"
 #include "vspace_object.h"

@@ -1,7 +1,7 @@
 /* Host tests of the ELF loader (kernel/elf.c) with files built here. */
 #include "arch.h"
 #include "check.h"
-#include "elf.h"
+#include "parse/elf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

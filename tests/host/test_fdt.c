@@ -5,7 +5,7 @@
  * the end; the broken ones are good blobs with one field spoiled.
  */
 #include "boot/boot_params.h"
-#include "boot/fdt.h"
+#include "parse/fdt.h"
 #include "check.h"
 
 #include <string.h>

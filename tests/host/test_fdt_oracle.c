@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/fdt.h"
+#include "parse/fdt.h"
 #include "check.h"
 #include "fdt_oracle.h"
 

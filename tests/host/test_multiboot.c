@@ -5,8 +5,8 @@
  * on a heap copy of exactly the window's size, so AddressSanitizer catches
  * any read past its end.
  */
-#include "boot/multiboot.h"
 #include "check.h"
+#include "multiboot.h" /* arch/x86_64/multiboot.h */
 
 #include <stdlib.h>
 #include <string.h>

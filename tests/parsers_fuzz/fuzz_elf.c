@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elf.h"
+#include "parse/elf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "boot/boot_params.h"
-#include "boot/fdt.h"
+#include "parse/fdt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "boot/boot_params.h"
-#include "boot/multiboot.h"
+#include "multiboot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
