@@ -117,7 +117,8 @@ function(bulkhead_add_arch arch)
     BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}"
     BULKHEAD_KERNEL_DEBUG=$<BOOL:${BULKHEAD_KERNEL_DEBUG}>)
   target_include_directories(kernel-${arch}-obj PRIVATE
-    ${CMAKE_SOURCE_DIR}/kernel ${dir}/include ${BULKHEAD_GEN_DIR}/include)
+    ${CMAKE_SOURCE_DIR}/kernel ${CMAKE_SOURCE_DIR}/kernel/parse ${dir}/include
+    ${BULKHEAD_GEN_DIR}/include)
   add_dependencies(kernel-${arch}-obj abi)
   bulkhead_link(kernel-${arch}
     OUTPUT ${CMAKE_BINARY_DIR}/${arch}/kernel.elf
@@ -128,8 +129,10 @@ function(bulkhead_add_arch arch)
   add_library(libsys-${arch} OBJECT ${LIBSYS_SOURCES})
   target_compile_options(libsys-${arch} PRIVATE ${BULKHEAD_WARNINGS}
     ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_USER_CFLAGS})
+  # kernel/parse/ alone of kernel/: the pure parsers libsys shares with it.
   target_include_directories(libsys-${arch} PRIVATE
-    ${CMAKE_SOURCE_DIR}/libsys/include ${BULKHEAD_GEN_DIR}/include ${BULKHEAD_GEN_DIR}/${arch})
+    ${CMAKE_SOURCE_DIR}/libsys/include ${CMAKE_SOURCE_DIR}/kernel/parse
+    ${BULKHEAD_GEN_DIR}/include ${BULKHEAD_GEN_DIR}/${arch})
   add_dependencies(libsys-${arch} abi)
 
   include(${CMAKE_SOURCE_DIR}/servers/servers.cmake)

@@ -45,7 +45,7 @@
  */
 #include "port.h"
 
-#include "parse/fdt.h"
+#include "fdt.h" /* kernel/parse/fdt.h */
 #include "kernel.h"
 #include "riscv.h"
 

@@ -1,33 +1,54 @@
 /*
- * ELF64 program loading for user programs. elf_check() validates a file
- * completely before anything is mapped; elf_load() then cannot fail halfway
- * except for running out of memory.
+ * ELF64 executables: the one parser of program files. The kernel checks
+ * the root task with it (kernel/boot/roottask.c) and libsys every program
+ * it spawns (bk_elf_load, libsys/src/process/elf.c); each then does its own
+ * loading (boot pages there, frames and mappings here) over what
+ * elf_check() accepted.
+ *
+ * Pure (kernel/parse/): it includes only compiler headers, allocates
+ * nothing and calls no function of the kernel's or libsys's (not even a
+ * printf: messages are written by a writer of its own), so the same source
+ * builds into the kernel, into libsys and into the host tests and fuzzers.
  */
 #pragma once
 
-#include "types.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define ELF_MAX_SEGMENTS 16
 
+/* e_machine values of the two ports (ELF gABI, "Machine"). */
+#define ELF_MACHINE_X86_64 62
+#define ELF_MACHINE_RISCV 243
+
+/* p_flags bits (gABI, "Segment Permissions"). */
+#define ELF_PF_X 1u
+#define ELF_PF_W 2u
+#define ELF_PF_R 4u
+
+/* One PT_LOAD that occupies memory (p_memsz > 0), as the file says. */
 struct elf_segment {
-    vaddr_t vaddr;          /* p_vaddr */
-    uint64_t file_offset;   /* p_offset */
-    uint64_t file_size;     /* p_filesz */
-    uint64_t mem_size;      /* p_memsz */
-    unsigned rights;        /* VM_READ | VM_WRITE | VM_EXEC */
+    uint64_t vaddr;       /* p_vaddr */
+    uint64_t file_offset; /* p_offset */
+    uint64_t file_size;   /* p_filesz */
+    uint64_t mem_size;    /* p_memsz */
+    uint32_t flags;       /* p_flags & (ELF_PF_R | ELF_PF_W | ELF_PF_X) */
+    uint64_t align;       /* p_align (informative: the page size rules) */
 };
 
 struct elf_info {
-    vaddr_t entry;
+    uint64_t entry;   /* e_entry */
+    uint16_t machine; /* e_machine */
     unsigned segment_count;
     struct elf_segment segments[ELF_MAX_SEGMENTS];
 };
 
 /* Where a program may place its segments: [user_min, user_max). */
 struct elf_limits {
-    uint16_t machine;       /* required e_machine */
-    vaddr_t user_min;
-    vaddr_t user_max;
+    uint16_t machine; /* required e_machine */
+    uint64_t user_min;
+    uint64_t user_max;
     uint64_t page_size;
 };
 
@@ -37,15 +58,17 @@ struct elf_limits {
  * inside the user range, consistent page offsets, not writable and
  * executable at once, no two segments sharing a page) and that the entry
  * point lies in an executable segment. Returns false with a sentence in
- * `err` on the first problem. */
+ * `err` (always terminated when errlen > 0) on the first problem. */
 bool elf_check(const uint8_t *data, uint64_t size, const struct elf_limits *limits,
                struct elf_info *out, char *err, size_t errlen);
 
-/* Supplies the kernel-writable, zeroed page that will be mapped at user
- * address `va` with `rights`, or NULL when memory ran out. */
-typedef void *(*elf_page_fn)(void *ctx, vaddr_t va, unsigned rights);
-
-/* Copies every segment of a checked file into pages from `get_page`,
- * page by page, zero-filling the rest. Returns false if get_page failed. */
-bool elf_load(const uint8_t *data, const struct elf_info *info, uint64_t page_size,
-              elf_page_fn get_page, void *ctx);
+/* The file bytes segment `s` of a checked file puts into the page at user
+ * address `page`: `size` bytes from file offset `file_offset`, to be
+ * written at `page_offset` in that page; everything else in the page is
+ * zero. */
+struct elf_span {
+    uint64_t page_offset;
+    uint64_t file_offset;
+    uint64_t size; /* 0: the page is all zeros (bss) */
+};
+struct elf_span elf_page_span(const struct elf_segment *s, uint64_t page, uint64_t page_size);
