@@ -103,7 +103,8 @@ macro(bulkhead_kernel arch name debug)
     BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}"
     BULKHEAD_KERNEL_DEBUG=$<BOOL:${debug}>)
   target_include_directories(${name}-${arch}-obj PRIVATE
-    ${CMAKE_SOURCE_DIR}/kernel ${dir}/include ${BULKHEAD_GEN_DIR}/include)
+    ${CMAKE_SOURCE_DIR}/kernel ${CMAKE_SOURCE_DIR}/kernel/parse ${dir}/include
+    ${BULKHEAD_GEN_DIR}/include)
   add_dependencies(${name}-${arch}-obj abi)
   bulkhead_link(${name}-${arch}
     OUTPUT ${CMAKE_BINARY_DIR}/${arch}/${name}.elf
@@ -139,8 +140,10 @@ function(bulkhead_add_arch arch)
   add_library(libsys-${arch} OBJECT ${LIBSYS_SOURCES})
   target_compile_options(libsys-${arch} PRIVATE ${BULKHEAD_WARNINGS}
     ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_USER_CFLAGS})
+  # kernel/parse/ alone of kernel/: the pure parsers libsys shares with it.
   target_include_directories(libsys-${arch} PRIVATE
-    ${CMAKE_SOURCE_DIR}/libsys/include ${BULKHEAD_GEN_DIR}/include ${BULKHEAD_GEN_DIR}/${arch})
+    ${CMAKE_SOURCE_DIR}/libsys/include ${CMAKE_SOURCE_DIR}/kernel/parse
+    ${BULKHEAD_GEN_DIR}/include ${BULKHEAD_GEN_DIR}/${arch})
   add_dependencies(libsys-${arch} abi)
 
   include(${CMAKE_SOURCE_DIR}/servers/servers.cmake)

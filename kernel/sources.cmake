@@ -26,10 +26,10 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/invoke.c
   ${CMAKE_SOURCE_DIR}/kernel/cnode_invoke.c
   ${CMAKE_SOURCE_DIR}/kernel/untyped_invoke.c
-  ${CMAKE_SOURCE_DIR}/kernel/elf.c
   ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_vspace.c
   ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_irq.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/boot_params.c
+  ${CMAKE_SOURCE_DIR}/kernel/boot/fdt_boot.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootimage.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootinfo.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/memmap.c
@@ -39,6 +39,9 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/lib/format.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/crc32.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/console.c
+  # Pure parsers (kernel/parse/): the same files are built into libsys.
+  ${CMAKE_SOURCE_DIR}/kernel/parse/elf.c
+  ${CMAKE_SOURCE_DIR}/kernel/parse/fdt.c
 )
 
 # The IPC fast path (kernel_fastpath) is built without frame pointers: its

@@ -2,7 +2,9 @@
 # layers above the generated syscall stubs, each using only those below:
 #   base/     strings, error names, the printf engine, assert
 #   process/  CSpace slots, kernel objects from Untyped, mapping frames,
-#             loading ELF programs and starting processes
+#             loading ELF programs and starting processes (the files are
+#             checked by kernel/parse/elf.c, the one ELF parser, which the
+#             kernel builds too)
 #   runtime/  startup, thread-local storage, threads, locks, the heap
 set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/arch/${arch}/crt0.S
@@ -17,6 +19,7 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/process/alloc.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/vspace.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/elf.c
+  ${CMAKE_SOURCE_DIR}/kernel/parse/elf.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/process.c
   ${CMAKE_SOURCE_DIR}/libsys/src/runtime/start.c
   ${CMAKE_SOURCE_DIR}/libsys/src/runtime/init.c

@@ -7,8 +7,11 @@
 1. Include boundaries (docs/architecture.md, STYLE.md): kernel/ reaches a port
    only through kernel/arch.h and <arch_types.h>; a port never includes the
    other port; nothing in kernel/ or arch/ includes libsys/ or servers/; user
-   code (libsys/, servers/, the in-QEMU tests) sees only libsys's headers and
-   the generated ABI, never kernel/ or arch/.
+   code (libsys/, servers/, the in-QEMU tests) sees only libsys's headers,
+   the generated ABI and the pure parsers, never the rest of kernel/ or arch/.
+   The pure parsers (kernel/parse/, built into both the kernel and libsys)
+   include only the compiler's headers and each other: nothing of the
+   kernel's, of a port's or of libsys's, not even the generated ABI.
 2. Size budgets: no C function in kernel/, arch/, libsys/ or servers/ longer
    than FUNCTION_LINES lines, no source file longer than FILE_LINES.
 3. Conditional compilation in kernel/: only the macros in KERNEL_CONDITIONALS
@@ -31,8 +34,10 @@ KERNEL_CONDITIONALS = {
 COMPILER_HEADERS = {"stdint.h", "stddef.h", "stdbool.h", "stdarg.h", "stdatomic.h",
                     "stdalign.h", "stdnoreturn.h", "limits.h", "float.h"}
 GENERATED = {"bulkhead/abi.h", "bulkhead/syscall_stubs.h"}
+PARSE_DIR = "kernel/parse"
 USER_DIRS = ("libsys", "servers", "tests/ktest", "tests/fuzz", "tests/bench/bulkhead",
              "tests/qemu")
+CLOSE = {"<": ">", '"': '"'}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 CONDITIONAL = re.compile(r'^\s*#\s*(if|ifdef|ifndef|elif)\b(.*)')
 
@@ -40,6 +45,8 @@ CONDITIONAL = re.compile(r'^\s*#\s*(if|ifdef|ifndef|elif)\b(.*)')
 def part_of(path):
     """The part of the tree a file belongs to, for the include rules."""
     p = path.as_posix()
+    if p.startswith(PARSE_DIR + "/"):
+        return "parse"
     if p.startswith("arch/"):
         return "arch/" + p.split("/")[1]
     for d in ("kernel",) + USER_DIRS:
@@ -57,12 +64,16 @@ def resolve(root, src, quote, name):
             return local.resolve().relative_to(root)
     part = part_of(src)
     search = []
-    if part == "kernel" or (part or "").startswith("arch/"):
-        search = [root / "kernel"]
+    if part == "parse":
+        # The kernel's build has kernel/ on the path too: look there, so
+        # that a parser reaching for a kernel header is named as such.
+        search = [root / PARSE_DIR, root / "kernel"]
+    elif part == "kernel" or (part or "").startswith("arch/"):
+        search = [root / "kernel", root / PARSE_DIR]
         if part.startswith("arch/"):
             search.append(root / part / "include")
     elif part == "user":
-        search = [root / "libsys" / "include"]
+        search = [root / "libsys" / "include", root / PARSE_DIR]
     for d in search:
         if (d / name).exists():
             return (d / name).resolve().relative_to(root)
@@ -73,13 +84,22 @@ def include_findings(root, src, lineno, quote, name):
     part = part_of(src)
     target = resolve(root, src, quote, name)
     where = f"{src}:{lineno}"
+    if part == "parse":
+        if target is None and name in COMPILER_HEADERS:
+            return []
+        if target is None or not target.as_posix().startswith(PARSE_DIR + "/"):
+            what = target.as_posix() if target else f"{quote}{name}{CLOSE[quote]}"
+            return [f"{where}: pure parser includes {what}: only compiler headers and "
+                    f"{PARSE_DIR}/"]
+        return []
     if target is None:
         if name in COMPILER_HEADERS or name in GENERATED:
             return []
         if part == "kernel" and name == "arch_types.h":
             return []  # the port's names, as kernel/arch.h documents
         if part in ("kernel", "user") or (part or "").startswith("arch/"):
-            return [f"{where}: #include {quote}{name}: not a header of this part of the tree"]
+            return [f"{where}: #include {quote}{name}{CLOSE[quote]}: not a header of this part "
+                    "of the tree"]
         return []
     t = target.as_posix()
     if part == "kernel" and not t.startswith("kernel/"):
@@ -89,8 +109,10 @@ def include_findings(root, src, lineno, quote, name):
             return [f"{where}: {part} includes the other port's {t}"]
         if not (t.startswith("kernel/") or t.startswith(part + "/")):
             return [f"{where}: {part} includes {t}: only kernel/ and its own files"]
-    if part == "user" and (t.startswith("kernel/") or t.startswith("arch/")):
-        return [f"{where}: user code includes {t}: only libsys headers and the generated ABI"]
+    if part == "user" and (t.startswith("kernel/") or t.startswith("arch/")) and \
+            not t.startswith(PARSE_DIR + "/"):
+        return [f"{where}: user code includes {t}: only libsys headers, the generated ABI "
+                f"and {PARSE_DIR}/"]
     return []
 
 
@@ -137,12 +159,12 @@ def check_file(root, path):
         if m:
             found += include_findings(root, src, i + 1, m.group(1), m.group(2))
     part = part_of(src)
-    if part in ("kernel", "user") or (part or "").startswith("arch/"):
+    if part in ("kernel", "parse", "user") or (part or "").startswith("arch/"):
         if len(lines) > FILE_LINES:
             found.append(f"{src}:1: file of {len(lines)} lines (budget {FILE_LINES})")
         if path.suffix == ".c" and not src.as_posix().startswith("tests/"):
             found += function_findings(src, lines)
-    if part == "kernel" and path.suffix in (".c", ".h"):
+    if part in ("kernel", "parse") and path.suffix in (".c", ".h"):
         found += conditional_findings(src, lines)
     return found
 
@@ -170,9 +192,26 @@ SELF_TEST_FILES = {
     "libsys/include/bulkhead/sys.h": "",
     "libsys/src/peeks.c": '#include "../../kernel/arch.h"\n',
     "servers/x/main.c": '#include <bulkhead/sys.h>\n',
+    # The pure parsers: used by the kernel, a port and libsys alike, while
+    # they themselves reach for nothing outside kernel/parse/.
+    "kernel/types.h": "",
+    "kernel/parse/elf.h": "#include <stdint.h>\n",
+    "kernel/parse/elf.c": '#include "elf.h"\n#include <stdbool.h>\n',
+    "kernel/uses_parser.c": '#include "elf.h"\n',
+    "arch/riscv/uses_parser.c": '#include "elf.h"\n',
+    "libsys/src/uses_parser.c": '#include "elf.h"\n',
+    "kernel/parse/uses_kernel.c": '#include "types.h"\n',
+    "kernel/parse/uses_kernel_path.c": '#include "../arch.h"\n',
+    "kernel/parse/uses_abi.c": '#include <bulkhead/abi.h>\n',
+    "kernel/parse/uses_libc.c": '#include <string.h>\n',
+    "kernel/parse/uses_libsys.c": '#include "../../libsys/include/bulkhead/sys.h"\n',
+    "kernel/parse/forks.c": "#ifdef __riscv\n#endif\n",
 }
 SELF_TEST_EXPECT = ["kernel/reaches_port.c:1", "kernel/reaches_libsys.c:1", "kernel/forks.c:1",
-                    "kernel/long.c:1", "arch/x86_64/crosses.c:1", "libsys/src/peeks.c:1"]
+                    "kernel/long.c:1", "arch/x86_64/crosses.c:1", "libsys/src/peeks.c:1",
+                    "kernel/parse/uses_kernel.c:1", "kernel/parse/uses_kernel_path.c:1",
+                    "kernel/parse/uses_abi.c:1", "kernel/parse/uses_libc.c:1",
+                    "kernel/parse/uses_libsys.c:1", "kernel/parse/forks.c:1"]
 
 
 def self_test():

@@ -17,7 +17,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/sbi.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/console.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/power.c
-  ${CMAKE_SOURCE_DIR}/kernel/boot/fdt.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/board.c
 )
 # The kernel is rv64imac/lp64: its C code never touches an f register, so
 # a trap needs no FP save. fpu_switch.S alone may use F/D instructions; its

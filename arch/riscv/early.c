@@ -10,8 +10,8 @@
  */
 #include "port.h"
 
+#include "board.h"
 #include "boot/boot_params.h"
-#include "boot/fdt.h"
 #include "kernel.h"
 #include "plic.h"
 #include "riscv.h"
@@ -68,7 +68,7 @@ static BOOT_CODE void clip_ram_to_physmap(struct boot_params *bp)
 static BOOT_CODE void fill_boot_params(const struct fdt *fdt, paddr_t dtb_pa, paddr_t kernel_pa)
 {
     struct boot_params *bp = &boot_params;
-    const char *err = fdt_fill_boot_params(fdt, dtb_pa, bp);
+    const char *err = riscv_board_params(fdt, dtb_pa, bp);
     if (err)
         panic("device tree at 0x%llx: %s", (unsigned long long)dtb_pa, err);
     bp->kernel_phys_base = kernel_pa;

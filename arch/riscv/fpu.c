@@ -45,7 +45,7 @@
  */
 #include "port.h"
 
-#include "boot/fdt.h"
+#include "fdt.h" /* kernel/parse/fdt.h */
 #include "kernel.h"
 #include "riscv.h"
 

@@ -20,7 +20,7 @@
  */
 #include "plic.h"
 
-#include "boot/fdt.h"
+#include "fdt.h" /* kernel/parse/fdt.h */
 #include "kernel.h"
 #include "port.h"
 #include "riscv.h"

@@ -11,7 +11,7 @@
  */
 #include "debug/selftest.h"
 
-#include "boot/fdt.h"
+#include "fdt.h" /* kernel/parse/fdt.h */
 #include "plic.h"
 #include "port.h"
 

@@ -5,8 +5,8 @@
  * the kernel's page tables, the local APIC and the IOAPIC, then calls
  * kernel_main().
  */
-#include "boot/multiboot.h"
 #include "ioapic.h"
+#include "multiboot.h"
 #include "x86.h"
 
 #define IOAPIC_BASE 0xFEC00000ull /* the chipset's default; ACPI MADT not read yet */

@@ -10,7 +10,7 @@
 #include "arch.h"
 #include "boot/bootinfo.h"
 #include "boot/rootcaps.h"
-#include "elf.h"
+#include "elf.h" /* kernel/parse/elf.h, shared with libsys */
 #include "kernel.h"
 #include "object.h"
 #include "vspace_object.h"
@@ -43,6 +43,27 @@ static void *map_new_page(void *ctx, vaddr_t va, unsigned rights)
     return arch_phys_to_virt(pa);
 }
 
+static unsigned segment_rights(uint32_t flags)
+{
+    return VM_READ | ((flags & ELF_PF_W) ? VM_WRITE : 0) | ((flags & ELF_PF_X) ? VM_EXEC : 0);
+}
+
+/* Copies every segment of a checked file into fresh zeroed pages, page by
+ * page: elf_page_span() says which file bytes each page holds. */
+static void load_segments(struct loader *l, const uint8_t *data, const struct elf_info *info)
+{
+    for (unsigned i = 0; i < info->segment_count; i++) {
+        const struct elf_segment *s = &info->segments[i];
+        vaddr_t end = s->vaddr + s->mem_size;
+        for (vaddr_t va = ALIGN_DOWN(s->vaddr, ARCH_PAGE_SIZE); va < end; va += ARCH_PAGE_SIZE) {
+            uint8_t *dst = map_new_page(l, va, segment_rights(s->flags));
+            struct elf_span span = elf_page_span(s, va, ARCH_PAGE_SIZE);
+            if (span.size)
+                memcpy(dst + span.page_offset, data + span.file_offset, span.size);
+        }
+    }
+}
+
 static void load_program(struct loader *l, const struct bootimage_module *m, vaddr_t *entry)
 {
     struct elf_limits limits = {
@@ -55,8 +76,7 @@ static void load_program(struct loader *l, const struct bootimage_module *m, vad
     char err[160];
     if (!elf_check(m->data, m->size, &limits, &info, err, sizeof(err)))
         panic("root task '%s': %s", m->name, err);
-    if (!elf_load(m->data, &info, ARCH_PAGE_SIZE, map_new_page, l))
-        panic("root task '%s': out of memory while loading", m->name);
+    load_segments(l, m->data, &info); /* map_new_page() panics when memory runs out */
     *entry = info.entry;
     kprintf("bulkhead: root task '%s': %u segments, entry 0x%lx\n", m->name,
             info.segment_count, info.entry);

@@ -1,12 +1,11 @@
 /*
- * Forced into test_fdt_oracle and the copy of kernel/boot/fdt.c it links:
+ * Forced into test_fdt_oracle and the copy of kernel/parse/fdt.c it links:
  * our parser's functions get a prefix, so that libfdt (which has functions
  * of the same names and calls them internally) keeps its own.
  */
 #pragma once
 
 #define fdt_address_cells bk_fdt_address_cells
-#define fdt_fill_boot_params bk_fdt_fill_boot_params
 #define fdt_find_compatible bk_fdt_find_compatible
 #define fdt_find_path bk_fdt_find_path
 #define fdt_first_child bk_fdt_first_child

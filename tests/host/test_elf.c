@@ -1,7 +1,7 @@
-/* Host tests of the ELF loader (kernel/elf.c) with files built here. */
-#include "arch.h"
+/* Host tests of the one ELF parser (kernel/parse/elf.c), shared by the
+ * kernel and libsys, with files built here. */
 #include "check.h"
-#include "elf.h"
+#include "elf.h" /* kernel/parse/elf.h */
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,28 +73,38 @@ static void test_good(void)
     CHECK(elf_check(file, FILE_SIZE, &limits, &info, err, sizeof(err)));
     CHECK_EQ(info.entry, 0x400010);
     CHECK_EQ(info.segment_count, 2);
-    CHECK_EQ(info.segments[0].rights, VM_READ | VM_EXEC);
-    CHECK_EQ(info.segments[1].rights, VM_READ | VM_WRITE);
+    CHECK_EQ(info.machine, 62);
+    CHECK_EQ(info.segments[0].flags, ELF_PF_R | ELF_PF_X);
+    CHECK_EQ(info.segments[1].flags, ELF_PF_R | ELF_PF_W);
     CHECK_EQ(info.segments[1].mem_size, 0x2000);
+    CHECK_EQ(info.segments[1].file_offset, 0x2000);
+    CHECK_EQ(info.segments[1].align, 0x1000);
 }
 
 struct pages {
     uint8_t mem[8][4096];
     uint64_t va[8];
-    unsigned rights[8];
+    uint32_t flags[8];
     unsigned count;
-    unsigned fail_after;
 };
 
-static void *get_page(void *ctx, vaddr_t va, unsigned rights)
+/* Loads a checked file as the kernel and libsys do: a zeroed page per page
+ * of each segment, the bytes elf_page_span() names copied into it. */
+static void load(const struct elf_info *info, struct pages *p)
 {
-    struct pages *p = ctx;
-    if (p->count == p->fail_after || p->count == 8)
-        return NULL;
-    p->va[p->count] = va;
-    p->rights[p->count] = rights;
-    memset(p->mem[p->count], 0, 4096);
-    return p->mem[p->count++];
+    for (unsigned i = 0; i < info->segment_count; i++) {
+        const struct elf_segment *s = &info->segments[i];
+        for (uint64_t va = s->vaddr & ~0xfffull; va < s->vaddr + s->mem_size; va += 4096) {
+            if (p->count == 8)
+                return;
+            struct elf_span span = elf_page_span(s, va, 4096);
+            p->va[p->count] = va;
+            p->flags[p->count] = s->flags;
+            memset(p->mem[p->count], 0, 4096);
+            memcpy(p->mem[p->count] + span.page_offset, file + span.file_offset, span.size);
+            p->count++;
+        }
+    }
 }
 
 static void test_load_copies_and_zero_fills(void)
@@ -103,8 +113,8 @@ static void test_load_copies_and_zero_fills(void)
     static struct pages p;
     make_good();
     CHECK(elf_check(file, FILE_SIZE, &limits, &info, err, sizeof(err)));
-    p = (struct pages){ .fail_after = 99 };
-    CHECK(elf_load(file, &info, 4096, get_page, &p));
+    p = (struct pages){ 0 };
+    load(&info, &p);
     CHECK_EQ(p.count, 3); /* one text page, two data pages */
     CHECK_EQ(p.va[0], 0x400000);
     CHECK_EQ(p.mem[0][0], 0xAA);
@@ -114,9 +124,9 @@ static void test_load_copies_and_zero_fills(void)
     CHECK_EQ(p.mem[1][0xf], 0xBB);
     CHECK_EQ(p.mem[1][0x10], 0);
     CHECK_EQ(p.va[2], 0x403000);
-    CHECK_EQ(p.rights[2], VM_READ | VM_WRITE);
-    p = (struct pages){ .fail_after = 1 };
-    CHECK(!elf_load(file, &info, 4096, get_page, &p));
+    CHECK_EQ(p.flags[2], ELF_PF_R | ELF_PF_W);
+    /* The second data page holds no file bytes at all. */
+    CHECK_EQ(elf_page_span(&info.segments[1], 0x403000, 4096).size, 0);
 }
 
 static void test_unaligned_segment_start(void)
@@ -129,8 +139,8 @@ static void test_unaligned_segment_start(void)
     ph(0)->filesz = ph(0)->memsz = 0x80;
     eh()->entry = 0x400080;
     CHECK(elf_check(file, FILE_SIZE, &limits, &info, err, sizeof(err)));
-    p = (struct pages){ .fail_after = 99 };
-    CHECK(elf_load(file, &info, 4096, get_page, &p));
+    p = (struct pages){ 0 };
+    load(&info, &p);
     CHECK_EQ(p.mem[0][0x7f], 0);
     CHECK_EQ(p.mem[0][0x80], 0xAA);
 }
@@ -209,6 +219,41 @@ static void test_entry_and_counts(void)
     CHECK(rejects("no loadable segments"));
 }
 
+/* A PT_LOAD of p_memsz 0 is not loaded, but it is checked like any other
+ * (libsys's loader did so before it shared this parser). */
+static void test_empty_load_segment(void)
+{
+    struct elf_info info;
+    make_good();
+    ph(2)->type = 1; /* PT_LOAD, memsz 0, at address 0 */
+    CHECK(rejects("segment 2 at 0x0 (+0 bytes) is outside user memory"));
+    ph(2)->vaddr = 0x404000;
+    CHECK(elf_check(file, FILE_SIZE, &limits, &info, err, sizeof(err)));
+    CHECK_EQ(info.segment_count, 2);
+}
+
+/* Bits outside R, W and X (PF_MASKOS, PF_MASKPROC) are not passed on. */
+static void test_flags_keep_permission_bits(void)
+{
+    struct elf_info info;
+    make_good();
+    ph(0)->flags = ELF_PF_R | ELF_PF_X | 0xf0f00000u;
+    CHECK(elf_check(file, FILE_SIZE, &limits, &info, err, sizeof(err)));
+    CHECK_EQ(info.segments[0].flags, ELF_PF_R | ELF_PF_X);
+}
+
+/* Messages are cut to the buffer and always terminated. */
+static void test_message_truncated(void)
+{
+    struct elf_info info;
+    char small[8];
+    make_good();
+    file[0] = 0;
+    CHECK(!elf_check(file, FILE_SIZE, &limits, &info, small, sizeof(small)));
+    CHECK(strcmp(small, "ELF: ba") == 0);
+    CHECK(!elf_check(file, FILE_SIZE, &limits, &info, small, 0));
+}
+
 static void test_random_damage_never_crashes(void)
 {
     struct elf_info info;
@@ -224,4 +269,6 @@ static void test_random_damage_never_crashes(void)
 TEST_MAIN(TEST(test_good), TEST(test_load_copies_and_zero_fills),
           TEST(test_unaligned_segment_start), TEST(test_header_errors),
           TEST(test_segment_errors), TEST(test_entry_and_counts),
+          TEST(test_empty_load_segment), TEST(test_flags_keep_permission_bits),
+          TEST(test_message_truncated),
           TEST(test_random_damage_never_crashes))

@@ -1,12 +1,15 @@
 /*
- * Host tests of the device-tree reader (kernel/boot/fdt.c). Test blobs are
+ * Host tests of the device-tree reader (kernel/parse/fdt.c) and of what the
+ * RISC-V boot takes from a tree (kernel/boot/fdt_boot.c and the port's
+ * device list and timebase, arch/riscv/board.c). Test blobs are
  * built here token by token (struct builder), then copied into a malloc'd
  * buffer of exactly their size so AddressSanitizer catches any read past
  * the end; the broken ones are good blobs with one field spoiled.
  */
+#include "board.h" /* arch/riscv/board.h */
 #include "boot/boot_params.h"
-#include "boot/fdt.h"
 #include "check.h"
+#include "fdt.h" /* kernel/parse/fdt.h */
 
 #include <string.h>
 
@@ -306,7 +309,7 @@ static void test_boot_params_from_good_tree(void)
     uint8_t *blob = virt_blob(&size, &f);
     static struct boot_params bp;
     memset(&bp, 0, sizeof(bp));
-    const char *err = fdt_fill_boot_params(&f, 0x9fe00000, &bp);
+    const char *err = riscv_board_params(&f, 0x9fe00000, &bp);
     CHECK(err == NULL);
     CHECK_EQ(bp.ram_count, 1);
     CHECK(has_region(bp.ram, bp.ram_count, 0x80000000, 0x20000000));
@@ -341,7 +344,7 @@ static void test_initrd_64bit_cells(void)
     CHECK(fdt_open(&f, blob, size) == NULL);
     static struct boot_params bp;
     memset(&bp, 0, sizeof(bp));
-    CHECK(fdt_fill_boot_params(&f, 0x9fe00000, &bp) == NULL);
+    CHECK(riscv_board_params(&f, 0x9fe00000, &bp) == NULL);
     CHECK_EQ(bp.module_count, 1);
     CHECK_EQ(bp.modules[0].base, 0x100000000ull);
     CHECK_EQ(bp.modules[0].size, 0x123456);
@@ -390,7 +393,7 @@ static void test_one_cell_tree_and_ranges(void)
     CHECK_EQ(len, 0x20);
     static struct boot_params bp;
     memset(&bp, 0, sizeof(bp));
-    CHECK(fdt_fill_boot_params(&f, 0x47f00000, &bp) == NULL);
+    CHECK(riscv_board_params(&f, 0x47f00000, &bp) == NULL);
     CHECK_EQ(bp.ram_count, 2);
     CHECK(has_region(bp.ram, bp.ram_count, 0x40000000, 0x08000000));
     CHECK(has_region(bp.ram, bp.ram_count, 0x50000000, 0x00100000)); /* rounded in */
@@ -430,7 +433,7 @@ static void test_mixed_cells_and_unmapped_bus(void)
     CHECK(fdt_open(&f, blob, size) == NULL);
     static struct boot_params bp;
     memset(&bp, 0, sizeof(bp));
-    CHECK(fdt_fill_boot_params(&f, 0x1000, &bp) == NULL);
+    CHECK(riscv_board_params(&f, 0x1000, &bp) == NULL);
     CHECK_EQ(bp.ram_count, 2);
     CHECK(has_region(bp.ram, bp.ram_count, 0x100000000ull, 0x40000000));
     CHECK(has_region(bp.ram, bp.ram_count, 0x0, 0x10000000));
@@ -455,7 +458,7 @@ static void test_no_memory_is_an_error(void)
     CHECK(fdt_open(&f, blob, size) == NULL);
     static struct boot_params bp;
     memset(&bp, 0, sizeof(bp));
-    CHECK(fdt_fill_boot_params(&f, 0, &bp) != NULL);
+    CHECK(riscv_board_params(&f, 0, &bp) != NULL);
     free(blob);
 }
 
@@ -708,7 +711,7 @@ static void test_bad_initrd(void)
     CHECK(fdt_open(&f, blob, size) == NULL);
     static struct boot_params bp;
     memset(&bp, 0, sizeof(bp));
-    CHECK(contains(fdt_fill_boot_params(&f, 0, &bp), "below"));
+    CHECK(contains(riscv_board_params(&f, 0, &bp), "below"));
     free(blob);
 }
 

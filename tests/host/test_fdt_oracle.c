@@ -1,5 +1,5 @@
 /*
- * The device-tree parser (kernel/boot/fdt.c) against an independent
+ * The device-tree parser (kernel/parse/fdt.c) against an independent
  * oracle: Debian's libfdt, the reference implementation. Both read the
  * same blobs, QEMU's RISC-V virt tree and trees of random shape that libfdt
  * itself writes (its sequential-write API), and must agree on every node
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/fdt.h"
+#include "fdt.h" /* kernel/parse/fdt.h */
 #include "check.h"
 #include "fdt_oracle.h"
 

@@ -1,12 +1,12 @@
 /*
- * Host tests of the multiboot v1/v2 parser (kernel/boot/multiboot.c): good
+ * Host tests of the multiboot v1/v2 parser (arch/x86_64/multiboot.c): good
  * information from both versions, and malformed information that must
  * give a precise error without reading outside the window. Each parse runs
  * on a heap copy of exactly the window's size, so AddressSanitizer catches
  * any read past its end.
  */
-#include "boot/multiboot.h"
 #include "check.h"
+#include "multiboot.h" /* arch/x86_64/multiboot.h */
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,15 +1,17 @@
 /*
- * libFuzzer target: the flattened device-tree parser (kernel/boot/fdt.c)
+ * libFuzzer target: the flattened device-tree parser (kernel/parse/fdt.c)
  * on arbitrary bytes: open, walk every node and property, and fill the
- * boot parameters as the RISC-V boot does. Nothing may read outside the
+ * boot parameters as the RISC-V boot does (kernel/boot/fdt_boot.c,
+ * arch/riscv/board.c). Nothing may read outside the
  * blob, whatever its header claims.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "board.h" /* arch/riscv/board.h */
 #include "boot/boot_params.h"
-#include "boot/fdt.h"
+#include "fdt.h" /* kernel/parse/fdt.h */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         walk(&f);
         static struct boot_params bp;
         memset(&bp, 0, sizeof(bp));
-        (void)fdt_fill_boot_params(&f, 0x87e00000, &bp);
+        (void)riscv_board_params(&f, 0x87e00000, &bp);
     }
     free(copy);
     return 0;

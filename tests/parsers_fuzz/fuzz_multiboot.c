@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the multiboot v1/v2 parser (kernel/boot/multiboot.c).
+ * libFuzzer target: the multiboot v1/v2 parser (arch/x86_64/multiboot.c).
  * The first byte picks the loader's magic (v1 or v2) and where in the
  * window the information starts; the rest is the window of "physical
  * memory" the parser may read, copied to a heap block of exactly its size
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "boot/boot_params.h"
-#include "boot/multiboot.h"
+#include "multiboot.h" /* arch/x86_64/multiboot.h */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

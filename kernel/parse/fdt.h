@@ -1,10 +1,13 @@
 /*
  * A reader for flattened device trees (Devicetree Specification v0.4,
  * chapter 5 "Flattened Devicetree (DTB) Format"): header and structure
- * validation, node and property lookup, reg/ranges decoding, and filling
- * struct boot_params from the tree.
+ * validation, node and property lookup, reg/ranges decoding. What a boot
+ * takes from a tree is elsewhere: kernel/boot/fdt_boot.c (memory, initrd,
+ * command line) and the port's own list of devices (arch/riscv/board.c).
  *
- * Pure code: no console, no panic, no allocation. fdt_open() checks the
+ * Pure (kernel/parse/): it includes only compiler headers, so the kernel,
+ * and later the user-level servers that read the tree, build the same
+ * source. No console, no panic, no allocation. fdt_open() checks the
  * whole blob once (header, block bounds, every token) and the lookups below
  * only accept a blob that passed it. Errors are static strings; the caller
  * prints them (with fdt.error_offset) and decides what to do.
@@ -14,9 +17,9 @@
  */
 #pragma once
 
-#include "types.h"
-
-struct boot_params;
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define FDT_MAGIC 0xd00dfeedu
 #define FDT_NONE (-1)
@@ -89,15 +92,3 @@ bool fdt_reg(const struct fdt *fdt, int node, unsigned index, uint64_t *base, ui
 
 /* Entry `index` of the memory-reservation block. */
 bool fdt_rsvmap_entry(const struct fdt *fdt, unsigned index, uint64_t *base, uint64_t *size);
-
-/* ---- Boot parameters ------------------------------------------------------ */
-
-/* Adds what the tree says to `bp`: RAM (/memory nodes), reserved ranges
- * (the blob itself at physical address `blob_pa`, the memory-reservation
- * block, /reserved-memory children, the initrd), the initrd as module
- * "initrd", the command line (/chosen/bootargs), the platform (root
- * "model"), timer_hz (/cpus timebase-frequency) and the MMIO ranges of the
- * UART, PLIC, CLINT, test device and virtio-mmio nodes. RAM is rounded
- * inwards and reserved ranges outwards to 4 KiB pages. Returns NULL or a
- * message. */
-const char *fdt_fill_boot_params(const struct fdt *fdt, paddr_t blob_pa, struct boot_params *bp);

@@ -5,7 +5,7 @@
  * window_get(), which refuses anything outside the readable window; fields
  * are loaded byte by byte, so no alignment is assumed.
  */
-#include "boot/multiboot.h"
+#include "multiboot.h"
 
 #define ONE_MIB 0x100000ull
 #define PAGE 4096ull

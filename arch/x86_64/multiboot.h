@@ -2,10 +2,15 @@
  * Reading the boot information of a multiboot v1 or v2 loader (QEMU's
  * -kernel, GRUB's multiboot / multiboot2 commands) into struct boot_params.
  *
- * The parser is pure: it reads only inside the window of physical memory
+ * The parser reads only inside the window of physical memory
  * it is given, checks every size, offset and string against it, and on
  * malformed input returns a message instead of crashing. It prints nothing
  * and never panics; the arch caller decides what to do with an error.
+ *
+ * It lives in the x86-64 port because only this port boots by multiboot,
+ * but it names no register and no instruction: the host tests
+ * (tests/host/test_multiboot.c) and the libFuzzer target
+ * (tests/parsers_fuzz/fuzz_multiboot.c) build it as it is.
  */
 #pragma once
 
