@@ -3,6 +3,8 @@
 #include "check.h"
 #include "elf.h" /* kernel/parse/elf.h */
 
+#include <bulkhead/abi.h> /* the ports' ELF machines and the page size */
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -43,9 +43,9 @@ struct view {
 static unsigned machine_number(const char *name)
 {
     if (strstr(name, "X86-64"))
-        return ELF_MACHINE_X86_64;
+        return BK_ELF_MACHINE_X86_64;
     if (strstr(name, "RISC-V"))
-        return ELF_MACHINE_RISCV;
+        return BK_ELF_MACHINE_RISCV64;
     return 0;
 }
 
@@ -211,11 +211,11 @@ static void test_built_programs_agree(void)
 {
     unsigned arches = 0;
 #ifdef X86_64_DIR
-    programs_agree("x86_64", X86_64_DIR, ELF_MACHINE_X86_64);
+    programs_agree("x86_64", X86_64_DIR, BK_ELF_MACHINE_X86_64);
     arches++;
 #endif
 #ifdef RISCV64_DIR
-    programs_agree("riscv64", RISCV64_DIR, ELF_MACHINE_RISCV);
+    programs_agree("riscv64", RISCV64_DIR, BK_ELF_MACHINE_RISCV64);
     arches++;
 #endif
     CHECK(arches >= 1);
@@ -225,7 +225,7 @@ static void test_built_programs_agree(void)
  * fuzzer's limits (tests/parsers_fuzz/fuzz_elf.c). */
 static void test_corpus_agrees(void)
 {
-    static const struct elf_limits lim = { ELF_MACHINE_X86_64, 0x400000, 0x500000, 4096 };
+    static const struct elf_limits lim = { BK_ELF_MACHINE_X86_64, 0x400000, 0x500000, 4096 };
     unsigned seen = 0, accepted = each_file(CORPUS_DIR "/elf", NULL, NULL, &lim, &seen);
     printf("  corpus: %u of %u files valid, each read by both\n", accepted, seen);
     CHECK(accepted >= 1); /* minimal.elf at least */
