@@ -174,7 +174,7 @@ static bool compare_file(const char *path, const struct elf_limits *lim)
 /* ---- The files ---------------------------------------------------------------------- */
 
 /* Compares every file in `dir` whose name ends in `suffix` (all if NULL),
- * except `skip`; returns how many our parser accepted, counting `seen`. */
+ * except those whose names start with `skip`; returns how many our parser accepted, counting `seen`. */
 static unsigned each_file(const char *dir, const char *suffix, const char *skip,
                           const struct elf_limits *lim, unsigned *seen)
 {
@@ -183,7 +183,7 @@ static unsigned each_file(const char *dir, const char *suffix, const char *skip,
     unsigned accepted = 0;
     for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
         size_t n = strlen(e->d_name), s = suffix ? strlen(suffix) : 0;
-        if (e->d_name[0] == '.' || (skip && strcmp(e->d_name, skip) == 0) ||
+        if (e->d_name[0] == '.' || (skip && strncmp(e->d_name, skip, strlen(skip)) == 0) ||
             (suffix && (n < s || strcmp(e->d_name + n - s, suffix) != 0)))
             continue;
         char path[1024];
@@ -200,8 +200,9 @@ static unsigned each_file(const char *dir, const char *suffix, const char *skip,
  * (the kernel or libsys loads it with these very checks) and agree. */
 static void programs_agree(const char *arch, const char *dir, uint16_t machine)
 {
-    struct elf_limits lim = { machine, BK_USER_IMAGE_MIN, BK_ROOT_BOOTINFO_VADDR, 4096 };
-    unsigned seen = 0, accepted = each_file(dir, ".elf", "kernel.elf", &lim, &seen);
+    struct elf_limits lim = { machine, BK_USER_IMAGE_MIN, BK_ROOT_BOOTINFO_VADDR, BK_PAGE_SIZE };
+    /* Every kernel-*.elf is a kernel, not a user program. */
+    unsigned seen = 0, accepted = each_file(dir, ".elf", "kernel", &lim, &seen);
     printf("  %s: %u of %u programs read by both\n", arch, accepted, seen);
     CHECK(seen >= 3); /* at least the root task, ktest and a server */
     CHECK_EQ(accepted, seen);
