@@ -263,9 +263,9 @@ static int add_memory(struct vm *v)
     return 0;
 }
 
-/* Give the vCPU the CPUID that KVM supports: without a CPUID table KVM
- * answers every leaf with zeros and checks CR4/EFER against an empty
- * feature list. */
+/* Give the vCPU the CPUID that KVM supports, as a VMM does: KVM answers the
+ * guest's cpuid from this table (the cpuid row measures that lookup), and
+ * checks the CR4 and EFER bits it is given against the features listed. */
 static int set_cpuid(struct vm *v)
 {
     enum { MAX_ENTRIES = 256 };
@@ -322,8 +322,9 @@ static void write_page_tables(struct vm *v)
 }
 
 /* The GDT the selectors name (APM vol. 2, 4.8): a 64-bit code segment (L=1,
- * D=0), a data segment, and a 64-bit TSS (system type 0xB, busy), which the
- * hardware wants in TR although nothing here switches stacks. */
+ * D=0), a data segment, and a 64-bit TSS (system type 0xB, busy), so that TR
+ * names a real descriptor as after a boot, although nothing here switches
+ * stacks (no IDT either: any exception is a triple fault, reported). */
 static void write_gdt(struct vm *v)
 {
     const uint64_t code64 = 0x00209a0000000000; /* P, S, type 0xA (execute/read), L */
