@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """The Linux side of Bulkhead's IPC benchmark (issue 4), in guest instructions.
 
-  tools/bench/linux.py [--iterations N] [--out FILE] [--build-dir DIR]
+  tools/bench/linux.py [--iterations N] [--out FILE] [--build-dir DIR] [--no-vm]
 
 Boots Debian's own x86-64 kernel (the package that linux-image-amd64 depends on,
 fetched with `apt-get download`, never installed) on QEMU TCG with
 `-icount shift=0,sleep=off`, from an initramfs holding busybox-static and our
-static test program tests/bench/linux/pingpong.c, and collects its results:
-null syscall, pipe, futex, UNIX socket and TCP loopback ping-pong between two
-processes, each as min, median and 99th percentile of guest instructions per
-operation over N individually timed iterations after a warm-up.
+static test programs, and collects their results, each as min, median and 99th
+percentile of guest instructions per operation over N individually timed
+iterations after a warm-up:
+- tests/bench/linux/pingpong.c: null syscall, pipe, futex, UNIX socket and TCP
+  loopback ping-pong between two processes;
+- tests/bench/linux/vmexit.c (issue 17): a VMM of our own on KVM, which the
+  guest kernel offers because TCG's `-cpu max` has AMD SVM; /init loads the
+  kernel package's own irqbypass, kvm, ccp and kvm-amd modules first. It
+  measures VM exits handled in KVM (cpuid, an unknown hypercall) and an exit
+  to the VMM (an `out`), against an empty loop. --no-vm leaves it out.
 
 Writes the records to FILE (default build/bench/linux.json) as a JSON list of
 {"arch", "system", "operation", "unit", "min", "median", "p99", "iterations"}
@@ -21,6 +27,7 @@ delete that folder to pick up a newer Debian kernel.
 """
 import argparse
 import json
+import lzma
 import os
 import pathlib
 import re
@@ -33,12 +40,24 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-SOURCE = ROOT / "tests" / "bench" / "linux" / "pingpong.c"
+SOURCES = ROOT / "tests" / "bench" / "linux"
 DEFAULT_BUILD = ROOT / "build" / "bench" / "linux"
 DEFAULT_OUT = ROOT / "build" / "bench" / "linux.json"
 
 OPERATIONS = ("null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
               "tcp_loopback_pingpong")
+# vmexit.c's records, in its order: the empty L2 loop is the baseline.
+VM_OPERATIONS = ("vm_l2_empty_loop", "vm_exit_cpuid", "vm_exit_hypercall", "vm_exit_pio_ioeventfd",
+                 "vm_exit_pio_to_vmm")
+# The kernel modules KVM on AMD needs, in load order (each one's "depends="
+# field names only modules before it: kvm needs irqbypass, kvm-amd needs kvm
+# and ccp, for SEV), as paths in the kernel package.
+KVM_MODULES = {
+    "irqbypass": "kernel/virt/lib/irqbypass.ko",
+    "kvm": "kernel/arch/x86/kvm/kvm.ko",
+    "ccp": "kernel/drivers/crypto/ccp/ccp.ko",
+    "kvm-amd": "kernel/arch/x86/kvm/kvm-amd.ko",
+}
 RECORD_KEYS = ("arch", "system", "operation", "unit", "min", "median", "p99", "iterations")
 WARMUP = 2000
 APPEND = "console=ttyS0 quiet panic=-1"
@@ -47,6 +66,7 @@ APPEND = "console=ttyS0 quiet panic=-1"
 HOST_PACKAGES = {
     "qemu-system-x86": "/usr/bin/qemu-system-x86_64",
     "libc6-dev": "/usr/lib/x86_64-linux-gnu/libc.a",
+    "linux-libc-dev": "/usr/include/linux/kvm.h",  # the KVM API, for vmexit.c
 }
 
 
@@ -126,12 +146,12 @@ def fetch_package(cache, package, wanted):
     if info_file.exists():
         return json.loads(info_file.read_text())
     cache.mkdir(parents=True, exist_ok=True)
-    say(f"downloading {package} (apt-get download)")
-    for old in cache.glob(f"{package}_*.deb"):
-        old.unlink()
-    # Root's downloads are otherwise sandboxed as user _apt, which cannot write here.
-    run(["apt-get", "-q", "-o", "APT::Sandbox::User=root", "download", package], cwd=cache)
     debs = sorted(cache.glob(f"{package}_*.deb"))
+    if not debs:
+        say(f"downloading {package} (apt-get download)")
+        # Root's downloads are otherwise sandboxed as user _apt, which cannot write here.
+        run(["apt-get", "-q", "-o", "APT::Sandbox::User=root", "download", package], cwd=cache)
+        debs = sorted(cache.glob(f"{package}_*.deb"))
     if not debs:
         raise BenchError(f"apt-get download {package} left no .deb in {cache}")
     deb = debs[-1]
@@ -163,12 +183,49 @@ def fetch_package(cache, package, wanted):
     return info
 
 
+# The kernel, and the KVM modules built with it (a module loads only into the
+# kernel of its own build: same version, same symbol CRCs). Compressed names
+# are accepted too: Debian 12's package ships them as plain .ko, later
+# kernels may compress them.
+KERNEL_FILES = (r"boot/vmlinuz-.*|lib/modules/[^/]+/(" +
+                "|".join(re.escape(p) for p in KVM_MODULES.values()) + r")(\.xz|\.zst)?")
+
+
 def fetch_kernel(cache):
     done = sorted(cache.glob("linux-image-*-amd64/package.json"))
-    info = json.loads(done[-1].read_text()) if done else \
-        fetch_package(cache, kernel_package(), r"boot/vmlinuz-.*")
+    info = json.loads(done[-1].read_text()) if done else None
+    if info and not any("/kvm/" in f for f in info["files"]):
+        # A cache filled before the VM benchmark holds the kernel only: unpack
+        # the same package again (its .deb is kept) for the modules.
+        say(f"{info['package']}: unpacking its KVM modules too")
+        (cache / info["package"] / "package.json").unlink()
+        info = fetch_package(cache, info["package"], KERNEL_FILES)
+    if info is None:
+        info = fetch_package(cache, kernel_package(), KERNEL_FILES)
     vmlinuz = cache / info["package"] / next(f for f in info["files"] if f.startswith("boot/vmlinuz-"))
     return vmlinuz, info
+
+
+def kvm_modules(cache, info):
+    """{name: module bytes, uncompressed} for KVM_MODULES, in load order.
+    busybox's insmod passes the file to the kernel as it is, and Linux 6.1
+    loads only uncompressed modules that way, so .ko.xz is decompressed here
+    (Python's lzma); .ko.zst has no decompressor in Python's standard library."""
+    modules = {}
+    for name, path in KVM_MODULES.items():
+        found = [f for f in info["files"] if re.fullmatch(r"lib/modules/[^/]+/" + re.escape(path) +
+                                                          r"(\.xz|\.zst)?", f)]
+        if not found:
+            raise BenchError(f"{info['package']} {info['version']} has no {path}(.xz): "
+                             "cannot load KVM in the guest (use --no-vm to skip the VM rows)")
+        data = (cache / info["package"] / found[0]).read_bytes()
+        if found[0].endswith(".xz"):
+            data = lzma.decompress(data)
+        elif found[0].endswith(".zst"):
+            raise BenchError(f"{found[0]} is zstd-compressed, which Python's standard library "
+                             "cannot decompress (use --no-vm to skip the VM rows)")
+        modules[name] = data
+    return modules
 
 
 def fetch_busybox(cache):
@@ -178,13 +235,14 @@ def fetch_busybox(cache):
 
 # --- (b) the test program ----------------------------------------------------
 
-def build_pingpong(build_dir):
-    exe = build_dir / "pingpong"
-    if exe.exists() and exe.stat().st_mtime >= SOURCE.stat().st_mtime:
+def build_program(build_dir, name):
+    """tests/bench/linux/<name>.c as a static program build_dir/<name>."""
+    source, exe = SOURCES / f"{name}.c", build_dir / name
+    if exe.exists() and exe.stat().st_mtime >= source.stat().st_mtime:
         return exe
     cc = compiler()
     say(f"building {exe.relative_to(ROOT) if exe.is_relative_to(ROOT) else exe} with {cc}")
-    run([cc, "-std=c17", "-O2", "-static", "-Wall", "-Wextra", "-o", exe, SOURCE])
+    run([cc, "-std=c17", "-O2", "-static", "-Wall", "-Wextra", "-o", exe, source])
     return exe
 
 
@@ -200,7 +258,27 @@ $bb ip link set lo up 2>/dev/null || $bb ifconfig lo 127.0.0.1 up
 echo "BENCH-START kernel $($bb uname -r)"
 /pingpong {args}
 echo "BENCH-END status $?"
-$bb poweroff -f
+{vm}$bb poweroff -f
+"""
+
+# The VM part of /init: load KVM, run the VMM. Every way it can fail prints a
+# "vmexit:" line (collect() reports them all): a module insmod refused, no
+# /dev/kvm (with the kernel's own KVM messages: on a CPU without SVM,
+# kvm-amd says so there), and the VMM's own errors.
+INIT_VM = """for m in {modules}; do
+    if ! out=$($bb insmod /lib/modules/$m.ko 2>&1); then echo "vmexit: insmod $m.ko failed: $out"; fi
+done
+if [ ! -e /dev/kvm ]; then
+    echo "vmexit: no /dev/kvm after loading {modules}; the kernel's messages:"
+    $bb dmesg | $bb grep -iE 'kvm|svm|ccp' | $bb sed 's/^/vmexit:   /'
+fi
+# What KVM runs with: TCG's SVM features as the guest kernel sees them, and
+# kvm_amd's choices (npt=Y: nested paging; nrips=1: the CPU reports the next
+# rip, so KVM skips an intercepted instruction without decoding it).
+echo "# cpu: $($bb grep -m1 '^flags' /proc/cpuinfo | $bb tr ' ' '\\n' | $bb grep -xE 'svm|npt|nrip_save|vgif|vmcb_clean|flushbyasid|decodeassists|tsc_scale|lbrv|avic|v_vmsave_vmload|pausefilter|constant_tsc|nonstop_tsc' | $bb tr '\\n' ' ')"
+echo "# kvm_amd: $(cd /sys/module/kvm_amd/parameters 2>/dev/null && $bb grep -H . npt nrips vgif vls avic lbrv nested 2>/dev/null | $bb tr '\\n' ' ')"
+/vmexit {args}
+echo "BENCH-VM-END status $?"
 """
 
 
@@ -238,17 +316,25 @@ class Cpio:
         return blob + b"\0" * (-len(blob) % 512)
 
 
-def write_initramfs(path, busybox, pingpong, args):
+def write_initramfs(path, busybox, pingpong, args, vm=None):
+    """vm, when given, is (vmexit program, {module name: bytes}, its arguments)."""
     c = Cpio()
     c.dir(".")
-    for d in ("bin", "dev", "proc", "sys", "tmp"):
+    for d in ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"):
         c.dir(d)
     c.chardev("dev/console", 5, 1)
     c.chardev("dev/null", 1, 3, 0o666)
     c.file("bin/busybox", busybox.read_bytes())
     c.symlink("bin/sh", "busybox")
     c.file("pingpong", pingpong.read_bytes())
-    c.file("init", INIT.format(args=" ".join(args)).encode())
+    vm_part = ""
+    if vm:
+        vmexit, modules, vm_args = vm
+        c.file("vmexit", vmexit.read_bytes())
+        for name, data in modules.items():
+            c.file(f"lib/modules/{name}.ko", data, 0o644)
+        vm_part = INIT_VM.format(modules=" ".join(modules), args=" ".join(vm_args))
+    c.file("init", INIT.format(args=" ".join(args), vm=vm_part).encode())
     path.write_bytes(c.finish())
     return path
 
@@ -304,7 +390,7 @@ def boot(cmd, log_path, timeout, echo=None):
 
 
 def parse(lines):
-    records, problems, warnings, kernel, status = {}, [], [], None, None
+    records, problems, warnings, kernel, status, vm_status = {}, [], [], None, None, None
     for line in lines:
         m = re.search(r"BENCH (\{.*\})", line)
         if m:
@@ -325,11 +411,14 @@ def parse(lines):
         m = re.search(r"BENCH-END status (\d+)", line)
         if m:
             status = int(m.group(1))
+        m = re.search(r"BENCH-VM-END status (\d+)", line)
+        if m:
+            vm_status = int(m.group(1))
         if "pingpong: warning:" in line:
             warnings.append(line.strip())
-        elif "pingpong:" in line:
+        elif "pingpong:" in line or "vmexit:" in line:
             problems.append(line.strip())
-    return records, problems, warnings, kernel, status
+    return records, problems, warnings, kernel, status, vm_status
 
 
 def table(records, title):
@@ -347,8 +436,9 @@ def table(records, title):
 
 
 def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=WARMUP,
-            block=0, timeout=None, verbose=False):
-    """Prepares, boots and returns the list of records (also written to `out`)."""
+            block=0, timeout=None, verbose=False, vm=True):
+    """Prepares, boots and returns the list of records (also written to `out`).
+    vm=False leaves out the VM exits (vmexit.c and the KVM modules)."""
     build_dir = pathlib.Path(build_dir).resolve()
     out = pathlib.Path(out).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -356,27 +446,32 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
     cache = build_dir / "cache"
     vmlinuz, kinfo = fetch_kernel(cache)
     busybox, binfo = fetch_busybox(cache)
-    pingpong = build_pingpong(build_dir)
-    args = ["-n", str(iterations), "-w", str(warmup)] + (["-t", str(block)] if block else [])
-    initramfs = write_initramfs(build_dir / "initramfs.cpio", busybox, pingpong, args)
+    pingpong = build_program(build_dir, "pingpong")
+    counts = ["-n", str(iterations), "-w", str(warmup)]
+    args = counts + (["-t", str(block)] if block else [])
+    vm_part = (build_program(build_dir, "vmexit"), kvm_modules(cache, kinfo), counts) if vm else None
+    initramfs = write_initramfs(build_dir / "initramfs.cpio", busybox, pingpong, args, vm_part)
     cmd = qemu_command(vmlinuz, initramfs)
     if timeout is None:
         # A whole default run (12,000 round trips of each operation) takes about
-        # 15 s here, boot included: this leaves head-room for slower hosts.
-        timeout = 120 + 0.01 * (iterations + warmup)
+        # 15 s here, boot included, and the VM exits about as long again
+        # (TCG runs each VMRUN and #VMEXIT through a TLB flush): this leaves
+        # head-room for slower hosts.
+        timeout = 120 + 0.02 * (iterations + warmup)
     say(f"booting {kinfo['package']} {kinfo['version']} with busybox-static {binfo['version']}, "
         f"{iterations} iterations after {warmup} warm-up (timeout {timeout:.0f} s)")
 
     def echo(line):
-        if verbose or line.startswith(("BENCH", "# ")) or "pingpong:" in line:
+        if verbose or line.startswith(("BENCH", "# ")) or "pingpong:" in line or "vmexit:" in line:
             print("  | " + line, flush=True)
 
     log = build_dir / "serial.log"
     lines, code, secs = boot(cmd, log, timeout, echo)
-    records, problems, warnings, kernel, status = parse(lines)
-    missing = [op for op in OPERATIONS if op not in records]
+    records, problems, warnings, kernel, status, vm_status = parse(lines)
+    operations = OPERATIONS + (VM_OPERATIONS if vm else ())
+    missing = [op for op in operations if op not in records]
     say(f"QEMU ran {secs:.1f} s, " + ("timed out" if code is None else f"exit code {code}"))
-    if missing or problems or status != 0 or code != 0:
+    if missing or problems or status != 0 or code != 0 or (vm and vm_status != 0):
         why = []
         if code is None:
             why.append(f"QEMU did not finish within {timeout:.0f} s (killed)")
@@ -388,6 +483,10 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
             why.append("/pingpong never finished (no BENCH-END line)")
         elif status != 0:
             why.append(f"/pingpong exited {status}")
+        if vm and status is not None and vm_status is None:
+            why.append("/vmexit never finished (no BENCH-VM-END line)")
+        elif vm and vm_status:
+            why.append(f"/vmexit exited {vm_status}")
         why += problems
         if missing:
             why.append("missing records: " + ", ".join(missing))
@@ -396,7 +495,7 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
                          f"\nlast serial lines (whole log: {log}):\n{tail}")
     for w in warnings:
         say(w)
-    ordered = [records[op] for op in OPERATIONS]
+    ordered = [records[op] for op in operations]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(ordered, indent=2) + "\n")
     print(table(ordered, f"Linux {kernel} ({kinfo['package']} {kinfo['version']}), QEMU TCG "
@@ -418,11 +517,14 @@ def main(argv=None):
                     help="also print the median of every BLOCK round trips, warm-up included")
     ap.add_argument("--timeout", type=float, help="seconds before QEMU is killed")
     ap.add_argument("-v", "--verbose", action="store_true", help="echo the whole serial output")
+    ap.add_argument("--no-vm", action="store_true",
+                    help="leave out the VM exits (vmexit.c on KVM inside the guest)")
     a = ap.parse_args(argv)
     if a.iterations < 1 or a.warmup < 0:
         ap.error("--iterations must be at least 1 and --warmup at least 0")
     try:
-        collect(a.iterations, a.out, a.build_dir, a.warmup, a.block, a.timeout, a.verbose)
+        collect(a.iterations, a.out, a.build_dir, a.warmup, a.block, a.timeout, a.verbose,
+                not a.no_vm)
     except BenchError as e:
         print(f"bench-linux: error: {e}", file=sys.stderr)
         return 1

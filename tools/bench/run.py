@@ -8,7 +8,8 @@ Boots the bench root task (tests/bench/bulkhead/bench.c, boot image
 <build>/<arch>/bench-image.img) on QEMU TCG with `-icount shift=0,sleep=off`, where
 the guest's instruction counter advances by one per guest instruction, and collects
 its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
-records of --linux FILE when given), results.md (a table) and chart.svg (a log-scale
+records of --linux FILE when given), results.md (a table, and the ratios of the
+Linux and VM-exit rows to Bulkhead's IPC round trip) and chart.svg (a log-scale
 bar chart). With --check, fails if any median exceeds its ceiling in --ceilings
 (a JSON object {arch: {operation: max_instructions}}): the regression test that
 keeps the IPC path from growing; its "ratios" entry ({"a / b": max}) bounds one
@@ -37,6 +38,13 @@ BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as"
 KPTI_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_0w_1as", "irq_to_user"]
 LINUX_OPS = ["null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
              "tcp_loopback_pingpong"]
+# The VM boundary (tests/bench/linux/vmexit.c, system "kvm"): what each costs
+# against the IPC round trip between two address spaces on the same arch is
+# the comparison the project's claim rests on (docs/performance.md).
+RATIO_BASE = "ipc_call_reply_0w_2as"
+RATIO_OPS = [("linux", "pipe_pingpong"), ("linux", "tcp_loopback_pingpong"),
+             ("kvm", "vm_exit_cpuid"), ("kvm", "vm_exit_hypercall"),
+             ("kvm", "vm_exit_pio_ioeventfd"), ("kvm", "vm_exit_pio_to_vmm")]
 
 
 def run_arch(arch, build, iterations, timeout, extra_append=""):
@@ -107,6 +115,32 @@ def table(records):
     return "\n".join(rows) + "\n"
 
 
+def ratios(records):
+    """(arch, system, operation, median, base median, ratio) for each RATIO_OPS
+    row that has a Bulkhead RATIO_BASE row on the same arch."""
+    base = {r["arch"]: r["median"] for r in records
+            if r["system"] == "bulkhead" and r["operation"] == RATIO_BASE}
+    rows = []
+    for system, op in RATIO_OPS:
+        for r in records:
+            if r["system"] == system and r["operation"] == op and base.get(r["arch"]):
+                b = base[r["arch"]]
+                rows.append((r["arch"], system, op, r["median"], b, r["median"] / b))
+    return rows
+
+
+def ratio_table(records):
+    rows = ratios(records)
+    if not rows:
+        return ""
+    out = [f"\nRatios of medians to Bulkhead's `{RATIO_BASE}` on the same arch:\n",
+           f"| arch | system | operation | median | / `{RATIO_BASE}` |", "|---|---|---|---:|---:|"]
+    for arch, system, op, median, base, ratio in rows:
+        out.append(f"| {arch} | {system} | `{op} / {RATIO_BASE}` | {median:,} / {base:,} | "
+                   f"{ratio:,.1f}x |")
+    return "\n".join(out) + "\n"
+
+
 def svg_chart(records):
     """A horizontal bar chart of medians on a log scale."""
     bar_h, gap, label_w, plot_w = 18, 6, 330, 460
@@ -114,7 +148,7 @@ def svg_chart(records):
     height = top + len(records) * (bar_h + gap) + 40
     vmax = max(r["median"] for r in records)
     lmax = math.log10(max(vmax, 10)) + 0.2
-    colors = {"bulkhead": "#2b6cb0", "linux": "#c05621"}
+    colors = {"bulkhead": "#2b6cb0", "linux": "#c05621", "kvm": "#6b46c1"}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 90}" '
              f'height="{height}" font-family="sans-serif" font-size="12">',
              '<text x="10" y="20" font-size="14" font-weight="bold">Guest instructions per '
@@ -161,9 +195,9 @@ def main():
         records += json.loads(pathlib.Path(a.linux).read_text())
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
-    (out / "results.md").write_text(table(records))
+    (out / "results.md").write_text(table(records) + ratio_table(records))
     (out / "chart.svg").write_text(svg_chart(records))
-    print(table(records))
+    print(table(records) + ratio_table(records))
     print(f"bench: wrote {out / 'results.json'}, results.md, chart.svg")
     if a.check:
         problems = check(records, json.loads(pathlib.Path(a.ceilings).read_text()))
