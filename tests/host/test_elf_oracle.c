@@ -174,7 +174,8 @@ static bool compare_file(const char *path, const struct elf_limits *lim)
 /* ---- The files ---------------------------------------------------------------------- */
 
 /* Compares every file in `dir` whose name ends in `suffix` (all if NULL),
- * except those whose names start with `skip`; returns how many our parser accepted, counting `seen`. */
+ * except those whose names start with `skip`; returns how many our parser
+ * accepted, counting `seen`. */
 static unsigned each_file(const char *dir, const char *suffix, const char *skip,
                           const struct elf_limits *lim, unsigned *seen)
 {
