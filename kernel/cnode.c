@@ -289,21 +289,34 @@ void cnode_destroy(const cap_t *final_cap)
     dead_cnodes = slots;
 }
 
+/* Whether `other` (NULL: no such slot) holds `cap`'s badge to its object. */
+static bool carries_badge(const struct cte *other, const cap_t *cap)
+{
+    return other && cap_type(&other->cap) == cap_type(cap) &&
+           cap_object(&other->cap) == cap_object(cap) && cap_badge(&other->cap) == cap_badge(cap);
+}
+
 /* Whether the cap in `slot` is the last of its badge family: the caps
  * copied, directly or not, from one badged cap that Mint or Mutate made.
- * Copies are children and carry their source's badge (cdt.h's badge rule),
- * so a family ends with a badged cap that has no children and whose
- * parent does not carry its badge to its object. O(1): nothing else is
- * looked at. A badge minted twice on one object makes two families; the
- * kernel does not tell them apart (docs/objects.md, Badges). */
+ * Copies are children and carry their source's badge (cdt.h's badge
+ * rule), and the members of a family that are siblings are adjacent
+ * (cdt.h), so a family ends with a badged cap that has no children, no
+ * adjacent sibling with its badge to its object and, if it is an only
+ * child, a parent without it. (A sibling lacking the badge proves the
+ * parent lacks it too: every child of a badged cap carries its badge.)
+ * O(1): the parent is read only from an only child, which is a first
+ * child and stores it. A badge minted twice on one object makes two
+ * families; the kernel does not tell them apart (docs/objects.md,
+ * Badges). */
 static bool ends_badge_family(const struct cte *slot)
 {
     const cap_t *cap = &slot->cap;
     if (!cap_is_badged(cap) || cte_has_children(slot))
         return false;
-    const struct cte *parent = cte_parent(slot);
-    return !parent || cap_type(&parent->cap) != cap_type(cap) ||
-           cap_object(&parent->cap) != cap_object(cap) || cap_badge(&parent->cap) != cap_badge(cap);
+    const struct cte *prev = cte_prev_sibling(slot), *next = cte_next_sibling(slot);
+    if (prev || next)
+        return !carries_badge(prev, cap) && !carries_badge(next, cap);
+    return !carries_badge(cte_parent(slot), cap);
 }
 
 /* Empties one slot: the cap leaves the tree (its children move up), then
@@ -351,28 +364,35 @@ void cnode_delete_nested(struct cte *slot)
 }
 
 /*
- * Post-order without recursion or a stack: go down first children to a
- * leaf, delete it, continue from its parent. Each step deletes one cap, so
- * the work is linear in the subtree. When a deletion destroyed an object,
- * its destruction may have deleted caps anywhere (a CNode's contents), the
- * parent included, so the walk restarts at `root`. That costs a descent
- * per destroyed object, and the last cap to an object is usually shallow.
- * If root itself was inside a destroyed CNode, it is now empty and revoke
- * is over (its remaining descendants moved up to root's parent, as any
- * delete does).
+ * Revoke deletes the first child of `root` until there is none. Each
+ * delete is O(1): the deleted cap's children take its place at the head of
+ * root's list (cdt.h), so they are deleted next, and every descendant is
+ * deleted exactly once, top down, with no walk and no stack. A tenant
+ * decides how many descendants a cap has, so one kernel entry deletes at
+ * most REVOKE_BATCH of them; then cnode_revoke() returns false and the
+ * caller restarts the syscall (cnode_invoke.c): the tree itself holds the
+ * progress, and interrupts and other threads get their turn in between.
+ * When a deletion destroys a CNode, its emptying may delete caps anywhere,
+ * root included: if root is then empty, revoke is over (its remaining
+ * descendants moved up to root's parent, as any delete does).
  */
-void cnode_revoke(struct cte *root)
+#define REVOKE_BATCH 64
+
+bool cnode_revoke(struct cte *root)
 {
-    struct cte *from = root;
-    while (!cap_is_null(&root->cap) && cte_has_children(root)) {
-        struct cte *leaf = cdt_first_leaf(from);
-        struct cte *parent = cte_parent(leaf);
-        bool destroyed = delete_one(leaf);
-        bool emptied = empty_dead_cnodes();
-        from = destroyed || emptied ? root : parent;
+    for (unsigned n = 0; n < REVOKE_BATCH; n++) {
+        if (cap_is_null(&root->cap) || !cte_has_children(root))
+            break;
+        (void)delete_one(cte_first_child(root));
+        (void)empty_dead_cnodes();
     }
-    if (cap_type(&root->cap) == CAP_UNTYPED && !cte_has_children(root))
+    if (cap_is_null(&root->cap))
+        return true;
+    if (cte_has_children(root))
+        return false;
+    if (cap_type(&root->cap) == CAP_UNTYPED)
         untyped_reset(root);
+    return true;
 }
 
 BOOT_CODE void cnode_boot_install(struct cte *slot, cap_t cap)

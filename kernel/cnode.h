@@ -110,10 +110,13 @@ void cnode_delete(struct cte *slot);
  * cnode_delete() instead would nest one level per object destroyed. */
 void cnode_delete_nested(struct cte *slot);
 
-/* Deletes every cap derived from the cap in `slot`, deepest first; the cap
- * itself stays. Revoking an untyped cap also resets its watermark, so all
- * its memory can be retyped again. Iterative: any depth is fine. */
-void cnode_revoke(struct cte *slot);
+/* Deletes caps derived from the cap in `slot`, the first child first (its
+ * children take its place); the cap itself stays. Deletes a bounded batch
+ * per call and returns false if descendants remain: call it again (the
+ * invocation restarts the syscall) until it returns true. Revoking an
+ * untyped cap resets its watermark once the last descendant is gone, so
+ * all its memory can be retyped again. Iterative: any depth is fine. */
+bool cnode_revoke(struct cte *slot);
 
 /* Boot only: puts `cap`, made by the kernel (an untyped, IRQ-control,
  * IOPort-control, domain or sched-control cap, or the first cap to an

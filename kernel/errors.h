@@ -27,6 +27,11 @@ typedef enum kerror {
     KERR_REVOKE_FIRST = BK_ERR_REVOKE_FIRST,              /* derived children must go first */
     KERR_NOT_ENOUGH_MEMORY = BK_ERR_NOT_ENOUGH_MEMORY,    /* untyped too full; see mem_* */
     KERR_TRUNCATED_MESSAGE = BK_ERR_TRUNCATED_MESSAGE,    /* message shorter than the arguments */
+    /* Kernel-internal, never seen by user space: the method did a bounded
+     * part of its work and the rest is still to do. invoke.c then rewinds
+     * the caller to its syscall instruction (arch_regs_restart_syscall()),
+     * so the same invocation runs again on its next return to user mode. */
+    KERR_RESTART = 0x100,
 } kerror_t;
 
 /* Why a capability-space lookup failed (kind), with what a fault handler
