@@ -64,12 +64,15 @@ struct cte;
 
 /* The spare word of a slot. Unused, except in the first two slots of a
  * CNode, which give the CNode its object header and, once its final cap is
- * deleted, its place on the list of CNodes waiting to be emptied (cnode.c).
- * It belongs to the slot, not to the cap: move leaves it in place. */
+ * deleted, its place on the list of CNodes waiting to be emptied or in a
+ * chain of zombies (cnode.c). It belongs to the slot, not to the cap: move
+ * leaves it in place. */
 union cte_spare {
-    struct kobj_header header; /* slot 0 of a live CNode */
-    uint64_t dead_slots;       /* slot 0 of a dead CNode: how many slots it has */
-    struct cte *next_dead;     /* slot 1 of a dead CNode: the next one to empty */
+    struct kobj_header header;   /* slot 0 of a live CNode */
+    uint64_t dead_slots;         /* slot 0 of a dead CNode: how many slots it has */
+    struct cte *next_dead;       /* slot 1 of a dead CNode: the next one to empty */
+    struct cte *zombie_outer;    /* slot 0 of a zombie's CNode: the enclosing zombie */
+    struct cte *zombie_current;  /* slot 1 of the outermost zombie's: the one emptied now */
     uint64_t raw;
 };
 

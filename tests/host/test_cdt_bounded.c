@@ -136,5 +136,87 @@ static void test_revoke_restarts_in_batches(void)
     world_free(&w);
 }
 
+#define BIG_RADIX 12 /* 4096 slots */
+
+/* Fills every slot of the CNode in `cn` but `skip` with a copy of `ep`. */
+static void fill(struct cte *cn, struct cte *ep, size_t skip)
+{
+    struct cte *in = cnode_slots(&cn->cap);
+    for (size_t i = 0; i < (size_t)1 << cap_cnode_radix(&cn->cap); i++) {
+        if (i != skip)
+            copy(ep, &in[i]);
+    }
+}
+
+/* The final cap of a 4096-slot CNode, which holds the final cap of a
+ * 1024-slot one, both full of endpoint copies, deleted a bounded batch per
+ * call: meanwhile the slot holds a zombie that stays in the tree (so the
+ * untyped cannot be reset under it) and refuses to move or be copied; at
+ * the end every copy is gone and both CNodes are destroyed. */
+static void test_cnode_delete_restarts(void)
+{
+    struct world w;
+    world_init(&w, 21, 4);
+    struct cte *s = cnode_slots(&w.boot[1].cap);
+    struct kerror_info info = { 0 };
+    uint64_t live = object_live_count(CAP_CNODE);
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    make(&w, CAP_CNODE, BIG_RADIX, &s[1]);
+    make(&w, CAP_CNODE, 10, &cnode_slots(&s[1].cap)[7]);
+    fill(&cnode_slots(&s[1].cap)[7], &s[0], ~(size_t)0);
+    fill(&s[1], &s[0], 7);
+    CHECK_EQ(*object_refs(&s[0].cap), 1 + 4095 + 1024);
+    size_t calls = 1;
+    bool zombie_ok = true;
+    while (!cnode_delete_bounded(&s[1])) {
+        calls++;
+        zombie_ok &= cap_type(&s[1].cap) == CAP_ZOMBIE && cte_parent(&s[1]) == &w.boot[0];
+        zombie_ok &= cnode_move(&s[1], &s[2], &info) == KERR_ILLEGAL_OPERATION;
+        zombie_ok &= cnode_copy(&s[1], &s[2], CAP_RIGHTS_ALL, &info) == KERR_ILLEGAL_OPERATION;
+    }
+    printf("  a CNode of 4096 slots (and one of 1024 in it) deleted in %zu calls\n", calls);
+    CHECK(zombie_ok && calls >= (4096 + 1024) / 64);
+    CHECK(cap_is_null(&s[1].cap) && !cte_parent(&s[1]) && !cte_has_children(&s[0]));
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK_EQ(object_live_count(CAP_CNODE), live);
+    world_free(&w);
+}
+
+/* Revoking the untyped of a 4096-slot CNode that holds the only cap to
+ * itself: bounded batches too, its own slot emptied last. Two CNodes that
+ * hold each other's only caps are emptied at once (cnode.c). */
+static void test_revoke_of_unreachable_cnodes(void)
+{
+    struct world w;
+    world_init(&w, 21, 4);
+    struct cte *s = cnode_slots(&w.boot[1].cap);
+    struct kerror_info info = { 0 };
+    uint64_t live = object_live_count(CAP_CNODE);
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    make(&w, CAP_UNTYPED, 19, &s[2]);
+    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, BIG_RADIX, &s[3], 1, &info), KERR_OK);
+    fill(&s[3], &s[0], 9);
+    CHECK_EQ(cnode_move(&s[3], &cnode_slots(&s[3].cap)[9], &info), KERR_OK);
+    unsigned calls = revoke_all(&s[2]);
+    printf("  revoked a self-holding CNode of 4096 slots in %u calls\n", calls);
+    CHECK(calls >= 4096 / 64);
+    CHECK_EQ(object_live_count(CAP_CNODE), live);
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, 2, &s[4], 1, &info), KERR_OK);
+    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, 2, &s[5], 1, &info), KERR_OK);
+    struct cte *a = cnode_slots(&s[4].cap), *b = cnode_slots(&s[5].cap);
+    copy(&s[0], &a[1]);
+    copy(&s[0], &b[1]);
+    CHECK_EQ(cnode_move(&s[4], &b[0], &info), KERR_OK);
+    CHECK_EQ(cnode_move(&s[5], &a[0], &info), KERR_OK);
+    CHECK_EQ(object_live_count(CAP_CNODE), live + 2);
+    revoke_all(&s[2]);
+    CHECK_EQ(object_live_count(CAP_CNODE), live);
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK_EQ(cap_untyped_free_index(&s[2].cap), 0);
+    world_free(&w);
+}
+
 TEST_MAIN(TEST(test_surgery_leaves_middle_children_alone),
-          TEST(test_revoke_restarts_in_batches))
+          TEST(test_revoke_restarts_in_batches), TEST(test_cnode_delete_restarts),
+          TEST(test_revoke_of_unreachable_cnodes))

@@ -10,10 +10,11 @@
  *    rdinstret), must stay under MAX_RATIO times the cost of the same
  *    operation on a cap without children. The old kernel rewrote every
  *    child's parent pointer: 8x to 30x here.
- *  - Revoke of COPIES descendants is cut into bounded batches, the syscall
- *    restarting in between: a higher-priority thread woken by the first
- *    batch (the end of a badge family cancels its Call) runs while most
- *    descendants are still there.
+ *  - Revoke of COPIES descendants, and the deletion of a CNode of 4096
+ *    slots, are cut into bounded batches, the syscall restarting in
+ *    between: a higher-priority thread woken by the first batch (the end
+ *    of a badge family cancels its Call) runs while most of the work is
+ *    still to do (for the CNode, its slot holds a zombie meanwhile).
  */
 #include "ktest.h"
 
@@ -189,10 +190,47 @@ static int test_revoke_restarts_and_lets_others_run(struct ktest_env *env)
     return 0;
 }
 
+#define BIG_CNODE_BITS 12 /* 4096 slots, 256 KiB */
+#define ZOMBIE_TYPE 17     /* what CapIdentify shows for a CNode being emptied */
+
+/* Slots: s + 0 a CNode of 4096 slots full of endpoint copies, the first
+ * with badge 7, s + 1 the endpoint, s + 3 the badge's master, s + 4 the
+ * helper's TCB. Deleting the CNode's final cap empties it a batch per
+ * kernel entry; the first batch ends badge 7, and the helper, woken, sees
+ * the slot still holding what is left of the CNode. */
+static int test_cnode_delete_restarts(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(kt_retype(env, BK_OBJ_CNODE, BIG_CNODE_BITS, s, 1));
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 1, 1));
+    KT_OK(kt_retype(env, BK_OBJ_TCB, 0, s + 4, 1));
+    for (uint64_t i = 1; i < 1u << BIG_CNODE_BITS; i++)
+        KT_OK(sys_cnode_copy(s, i, BIG_CNODE_BITS, ROOT, s + 1, W, BK_RIGHTS_ALL));
+    KT_OK(sys_cnode_mint(ROOT, s + 3, W, ROOT, s + 1, W, BK_RIGHT_WRITE, 7));
+    helper_saw = 0;
+    helper_result = 1;
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW));
+    KT_OK(start_helper(s + 4, (s + 3) << 16 | s)); /* blocks in its Call */
+    KT_OK(sys_cnode_copy(s, 0, BIG_CNODE_BITS, ROOT, s + 3, W, BK_RIGHT_WRITE));
+    KT_OK(sys_cnode_delete(ROOT, s + 3, W)); /* the copy in the CNode is the family now */
+    long r = sys_cnode_delete(ROOT, s, W);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_OK(r);
+    debug_printf("    the woken thread saw type %u in the slot being deleted\n", helper_saw);
+    KT_CHECK(helper_result == BK_ERR_CANCELLED);
+    KT_CHECK(helper_saw == ZOMBIE_TYPE); /* it ran in the middle of the delete */
+    KT_CHECK(kt_type(s) == 0 && kt_type(s + 1) == BK_OBJ_ENDPOINT);
+    KT_OK(sys_cnode_mutate(ROOT, s + 5, W, ROOT, s + 1, W, 5)); /* no copies left */
+    KT_CHECK(debug_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest cdt_tests[] = {
     { "cdt: Move, Mutate, Delete cost the same with 8000 spliced-in children",
       test_cost_independent_of_children },
     { "cdt: revoke of 8000 descendants restarts; a woken thread runs in the middle",
       test_revoke_restarts_and_lets_others_run },
+    { "cdt: deleting a CNode of 4096 slots restarts; a woken thread sees a zombie",
+      test_cnode_delete_restarts },
 };
 const unsigned cdt_test_count = sizeof(cdt_tests) / sizeof(cdt_tests[0]);
