@@ -20,12 +20,16 @@
  *    child" is s->next_sibling->parent != NULL, and a run of children can
  *    be spliced into another list, or a slot moved, without touching the
  *    children in between.
+ * Circular both ways, not only backwards: were the last child's
+ * next_sibling NULL, removing the last child would have to find the first
+ * (to update its link to the last) by walking the whole list.
  * The accessors below give the old meaning: cte_next_sibling() is NULL for
  * the last child, cte_prev_sibling() NULL for the first, and cte_parent()
  * finds the parent of any child by walking back to the first sibling:
- * O(position in the list). Kernel paths a tenant drives use cte_parent()
- * only on a first child (revoke's leaf) or a last one (the walk), both
- * O(1); the invariant checker and tests may use it freely.
+ * O(position in the list). The kernel calls it only on an only child (the
+ * badge-family test in cnode.c), where it is O(1); cdt_walk_next() finds
+ * a last child's parent through the first in O(1). The invariant checker
+ * and tests may use it freely.
  *
  * Invariants:
  *  - an empty slot (CAP_NULL) has no links;

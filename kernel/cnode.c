@@ -6,7 +6,11 @@
  *  - while it lives, slot 0's spare word is its object header (refs = the
  *    number of CNode caps naming it) and the other spare words are 0;
  *  - once its final cap is deleted it is on the dead list until every slot
- *    is empty; no cap names it, so no lookup can reach it meanwhile;
+ *    is empty (emptied within that kernel entry), or, when CNode: Delete
+ *    or Revoke deleted it, its final cap stays in its slot as a zombie
+ *    until every slot is empty (emptied a batch per kernel entry; see
+ *    "Zombies" below); no CNode cap names it, so no lookup can reach it
+ *    meanwhile;
  *  - a CNode cap's guard_size + radix <= 64 and its guard fits guard_size.
  *
  * Deleting the final cap of a CNode must delete every cap inside it, and
@@ -14,6 +18,7 @@
  * are small, so nothing recurses: the destroy hook only puts the CNode on
  * an intrusive list of dead CNodes (linked through the spare words of its
  * first two slots), and the outermost delete empties them one by one.
+ * CNode: Delete and Revoke bound that work per kernel entry with zombies.
  *
  * A CNode holding the only cap to itself (or CNodes holding each other's
  * only caps) can no longer be reached by any lookup, and its count never

@@ -365,7 +365,7 @@ static void test_revoke_of_slot_inside_destroyed_cnode(void)
     struct kerror_info info = { 0 };
     make(&w.boot[0], CAP_UNTYPED, 14, &s[0]);
     make(&s[0], CAP_ENDPOINT, 0, &s[3]);
-    make(&s[0], CAP_CNODE, 2, &s[1]); /* newest child: the first leaf revoke finds */
+    make(&s[0], CAP_CNODE, 2, &s[1]); /* newest child: the first revoke deletes */
     struct cte *a = cnode_slots(&s[1].cap);
     CHECK_EQ(cnode_move(&s[0], &a[0], &info), KERR_OK);
     uint64_t live = object_live_count(CAP_CNODE);
