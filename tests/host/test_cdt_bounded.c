@@ -217,6 +217,40 @@ static void test_revoke_of_unreachable_cnodes(void)
     world_free(&w);
 }
 
+/* A Delete interrupted halfway leaves a zombie in a slot of CNode P;
+ * then P's own final cap goes. Deleted in bounded steps, P's emptying
+ * takes the zombie's unfinished work over; deleted at once (a delete that
+ * cannot restart), it empties both through the dead list. */
+static void test_interrupted_delete_inside_dying_cnode(void)
+{
+    for (int at_once = 0; at_once < 2; at_once++) {
+        struct world w;
+        world_init(&w, 21, 4);
+        struct cte *s = cnode_slots(&w.boot[1].cap);
+        uint64_t live = object_live_count(CAP_CNODE);
+        make(&w, CAP_ENDPOINT, 0, &s[0]);
+        make(&w, CAP_CNODE, 4, &s[1]);
+        struct cte *p = cnode_slots(&s[1].cap);
+        make(&w, CAP_CNODE, BIG_RADIX, &p[3]);
+        fill(&p[3], &s[0], ~(size_t)0);
+        fill(&s[1], &s[0], 3);
+        CHECK(!cnode_delete_bounded(&p[3]) && cap_type(&p[3].cap) == CAP_ZOMBIE);
+        if (at_once) {
+            cnode_delete(&s[1]);
+        } else {
+            size_t calls = 1;
+            while (!cnode_delete_bounded(&s[1]))
+                calls++;
+            CHECK(calls > 4096 / 64 - 2);
+        }
+        CHECK(cap_is_null(&s[1].cap) && cap_is_null(&p[3].cap));
+        CHECK_EQ(*object_refs(&s[0].cap), 1);
+        CHECK_EQ(object_live_count(CAP_CNODE), live);
+        world_free(&w);
+    }
+}
+
 TEST_MAIN(TEST(test_surgery_leaves_middle_children_alone),
           TEST(test_revoke_restarts_in_batches), TEST(test_cnode_delete_restarts),
-          TEST(test_revoke_of_unreachable_cnodes))
+          TEST(test_revoke_of_unreachable_cnodes),
+          TEST(test_interrupted_delete_inside_dying_cnode))
