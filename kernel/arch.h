@@ -199,6 +199,13 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value);
  * syscalls return a whole message in the argument registers. */
 void arch_syscall_set_arg(arch_regs_t *regs, unsigned index, unsigned long value);
 
+/* Makes the thread of `regs`, which entered the kernel by a syscall, run
+ * the same syscall instruction again on its next return to user mode: the
+ * saved program counter goes back to it. The argument registers are left
+ * as the thread set them, so a restartable method (KERR_RESTART) must not
+ * have written a reply. */
+void arch_regs_restart_syscall(arch_regs_t *regs);
+
 /* The saved user program counter (after a syscall: the instruction after
  * it) and stack pointer. */
 vaddr_t arch_regs_pc(const arch_regs_t *regs);

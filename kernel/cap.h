@@ -15,7 +15,7 @@
  *               path tests this one bit instead of three fields, with the
  *               type in one mask that fits a RISC-V 12-bit immediate)
  *       [11]    UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
- *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE: radix (log2 slots)
+ *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE, ZOMBIE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
  *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
  *   w1          the object's kernel-virtual address (direct map), or for
@@ -25,6 +25,7 @@
  *               ENDPOINT, NOTIFICATION: badge, all 64 bits (0 = unbadged)
  *               FRAME: user virtual address it is mapped at (0: unmapped)
  *               IRQ_HANDLER: the IRQ number; IOPORT: first [15:0], last [31:16]
+ *               ZOMBIE: the index of the next slot to empty
  *               others: free for their object code
  *
  * Rights are kept in every cap (copy and mint only ever clear bits), but
@@ -64,6 +65,7 @@ enum cap_type {
     CAP_DOMAIN = 14,                            /* sets a thread's scheduling domain (later) */
     CAP_SCHED_CONTROL = 15,                     /* configures scheduling parameters (later) */
     CAP_DEBUG = BK_OBJ_DEBUG,                   /* the kernel's debugging aids; made at boot */
+    CAP_ZOMBIE = 17,                            /* a dead CNode still being emptied (cnode.c) */
     CAP_TYPE_COUNT
 };
 
@@ -265,6 +267,28 @@ static inline void cap_cnode_set_guard(cap_t *c, unsigned guard_size, uint64_t g
     uint64_t w = cap_field_set(c->w[0], CAP_GUARD_SIZE_SHIFT, CAP_GUARD_SIZE_WIDTH, guard_size);
     c->w[0] = cap_cnode_with_flat(w, cap_cnode_radix(c), guard_size, guard);
     c->w[2] = guard;
+}
+
+/* ---- ZOMBIE -------------------------------------------------------------
+ * What the final cap of a CNode becomes while Delete or Revoke empties the
+ * CNode across kernel entries (cnode.c): no rights, no guard, the CNode's
+ * slots and radix, and how far the emptying got. */
+
+static inline cap_t cap_make_zombie(const cap_t *cnode_cap)
+{
+    uint64_t w = cap_word0(CAP_ZOMBIE, 0);
+    w = cap_field_set(w, CAP_SIZE_SHIFT, CAP_SIZE_WIDTH, cap_cnode_radix(cnode_cap));
+    return (cap_t){ { w, cnode_cap->w[1], 0 } };
+}
+
+static inline uint64_t cap_zombie_next(const cap_t *c)
+{
+    return c->w[2];
+}
+
+static inline void cap_zombie_set_next(cap_t *c, uint64_t index)
+{
+    c->w[2] = index;
 }
 
 /* ---- ENDPOINT, NOTIFICATION -------------------------------------------- */

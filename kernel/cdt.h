@@ -3,28 +3,60 @@
  *
  * Each slot holds one cap and the links that place it in the derivation
  * tree: the cap it was made from (parent), the caps made from it (children,
- * a doubly linked sibling list) and nothing else. Copy and mint make the new
- * cap a child of the source; retype makes the new objects' caps children of
- * the untyped's slot. A slot without a parent is a root (caps the kernel made
+ * a sibling list) and nothing else. Copy and mint make the new cap a child
+ * of the source; retype makes the new objects' caps children of the
+ * untyped's slot. A slot on no child list is a root (caps the kernel made
  * at boot); roots have no siblings.
+ *
+ * Every operation a tenant drives on one slot is O(1), however many
+ * children the slot has (a client can splice thousands of copies under a
+ * server's cap by deleting the cap it copied them from, issue 10). So the
+ * links are stored sparsely:
+ *  - a child list is a circular doubly linked list: the last child's
+ *    next_sibling is the first child, the first child's prev_sibling the
+ *    last one (an only child points at itself both ways);
+ *  - only the FIRST child stores its parent; the others have parent NULL.
+ *    Hence "s is a first child" is s->parent != NULL, "s is the last
+ *    child" is s->next_sibling->parent != NULL, and a run of children can
+ *    be spliced into another list, or a slot moved, without touching the
+ *    children in between.
+ * Circular both ways, not only backwards: were the last child's
+ * next_sibling NULL, removing the last child would have to find the first
+ * (to update its link to the last) by walking the whole list.
+ * The accessors below give the old meaning: cte_next_sibling() is NULL for
+ * the last child, cte_prev_sibling() NULL for the first, and cte_parent()
+ * finds the parent of any child by walking back to the first sibling:
+ * O(position in the list). The kernel calls it only on an only child (the
+ * badge-family test in cnode.c), where it is O(1); cdt_walk_next() finds
+ * a last child's parent through the first in O(1). The invariant checker
+ * and tests may use it freely.
  *
  * Invariants:
  *  - an empty slot (CAP_NULL) has no links;
- *  - c->parent == p  <=>  c is on p's child list exactly once;
- *  - first_child has no prev_sibling; the list ends with next_sibling NULL;
+ *  - a root has no links but first_child; a child has both sibling links;
+ *  - p->first_child == c  <=>  c->parent == p;
+ *  - s->next_sibling->prev_sibling == s and s->prev_sibling->next_sibling
+ *    == s for every child s; following next_sibling from a first child
+ *    comes back to it, meeting no other slot with a parent;
  *  - a child names the same object as its parent (a copy or a mint), or
  *    lies inside its parent's untyped range (made by retype);
  *  - the badge rule: every child of a badged endpoint or notification cap
  *    carries its badge. Copies keep the badge, a badged cap cannot be
  *    minted, and Mutate sets a badge only on a cap without children
  *    (cnode.c). So the caps with one badge that one Mint (or Mutate) made
- *    form a subtree, the badge family, and deleting its last cap is seen
- *    in O(1): no children, and a parent without the badge.
+ *    form a subtree, the badge family; when its root is deleted, its
+ *    children take its place side by side, so the members of a family
+ *    that are siblings are always adjacent (installs only ever go to the
+ *    head of a list, and splices replace one slot by a run). cnode.c's
+ *    ends_badge_family() relies on this to see the last cap of a family
+ *    go in O(1): no children, no adjacent sibling with the badge, and, for
+ *    an only child, a parent without it.
  *
  * A slot is 64 bytes; a CNode of radix r is 2^r slots. The links are plain
  * pointers: slots never move (move copies a cap to another slot and fixes
- * the links). Only cdt.c changes links; other files read them through the
- * accessors below.
+ * the links of its neighbours, its first child and its parent). Only cdt.c
+ * changes links; other files read them through the accessors below
+ * (debug/invariants.c checks the raw fields).
  */
 #pragma once
 
@@ -36,12 +68,15 @@ struct cte;
 
 /* The spare word of a slot. Unused, except in the first two slots of a
  * CNode, which give the CNode its object header and, once its final cap is
- * deleted, its place on the list of CNodes waiting to be emptied (cnode.c).
- * It belongs to the slot, not to the cap: move leaves it in place. */
+ * deleted, its place on the list of CNodes waiting to be emptied or in a
+ * chain of zombies (cnode.c). It belongs to the slot, not to the cap: move
+ * leaves it in place. */
 union cte_spare {
-    struct kobj_header header; /* slot 0 of a live CNode */
-    uint64_t dead_slots;       /* slot 0 of a dead CNode: how many slots it has */
-    struct cte *next_dead;     /* slot 1 of a dead CNode: the next one to empty */
+    struct kobj_header header;   /* slot 0 of a live CNode */
+    uint64_t dead_slots;         /* slot 0 of a dead CNode: how many slots it has */
+    struct cte *next_dead;       /* slot 1 of a dead CNode: the next one to empty */
+    struct cte *zombie_outer;    /* slot 0 of a zombie's CNode: the enclosing zombie */
+    struct cte *zombie_current;  /* slot 1 of the outermost zombie's: the one emptied now */
     uint64_t raw;
 };
 
@@ -56,8 +91,25 @@ struct cte {
 
 _Static_assert(sizeof(struct cte) == 1u << CNODE_SLOT_BITS, "a slot is 64 bytes");
 
+/* True if `s` is the first of its parent's children (the one slot of the
+ * list that stores the parent). */
+static inline bool cte_is_first_child(const struct cte *s)
+{
+    return s->parent != NULL;
+}
+
+/* True if `s` is a child and the last of its list. */
+static inline bool cte_is_last_child(const struct cte *s)
+{
+    return s->next_sibling && s->next_sibling->parent != NULL;
+}
+
+/* The parent of `s` (NULL for a root). O(position of s among its
+ * siblings): it walks back to the first child, which stores the parent. */
 static inline struct cte *cte_parent(const struct cte *s)
 {
+    while (!s->parent && s->prev_sibling)
+        s = s->prev_sibling;
     return s->parent;
 }
 
@@ -66,14 +118,16 @@ static inline struct cte *cte_first_child(const struct cte *s)
     return s->first_child;
 }
 
+/* The next sibling, NULL after the last. */
 static inline struct cte *cte_next_sibling(const struct cte *s)
 {
-    return s->next_sibling;
+    return cte_is_last_child(s) ? NULL : s->next_sibling;
 }
 
+/* The previous sibling, NULL before the first. */
 static inline struct cte *cte_prev_sibling(const struct cte *s)
 {
-    return s->prev_sibling;
+    return s->parent ? NULL : s->prev_sibling;
 }
 
 static inline bool cte_has_children(const struct cte *s)
@@ -86,13 +140,15 @@ static inline bool cte_has_children(const struct cte *s)
 void cdt_install(struct cte *slot, cap_t cap, struct cte *parent);
 
 /* Takes `slot` out of the tree. Its children take its place in its parent's
- * child list, in their order (if it was a root they become roots). The cap
- * itself is left for the caller to clear. */
+ * child list, in their order, in O(1) (if it was a root they become roots,
+ * one step each: only boot caps are roots). The cap itself is left for the
+ * caller to clear. */
 void cdt_remove(struct cte *slot);
 
-/* Gives the empty slot `to` the place of `from` in the tree: the parent's
- * list now holds `to` at the same position and every child of `from` names
- * `to` as its parent. `from` is left unlinked; caps are the caller's. */
+/* Gives the empty slot `to` the place of `from` in the tree, in O(1): the
+ * parent's list now holds `to` at the same position and the children of
+ * `from` are those of `to`. `from` is left unlinked; caps are the
+ * caller's. */
 void cdt_move(struct cte *from, struct cte *to);
 
 /* The first leaf below `slot` following first children, or `slot` itself
@@ -101,8 +157,12 @@ struct cte *cdt_first_leaf(struct cte *slot);
 
 /* The next slot after `s` in a pre-order walk of the subtree rooted at
  * `root` (which the walk starts at), or NULL when the walk is done.
- * Iterative: any depth is fine. The tree must not change during the walk. */
+ * Iterative: any depth is fine. The tree must not change during the walk.
+ * A step is O(1) per level it climbs (a last child finds its parent
+ * through the first), so a whole walk is O(n). */
 struct cte *cdt_walk_next(const struct cte *root, const struct cte *s);
 
-/* True if `a` is a strict ancestor of `b`. O(depth of b). */
+/* True if `a` is a strict ancestor of `b`. O(the sum, over b and its
+ * ancestors, of their positions among their siblings); not for paths a
+ * tenant drives. */
 bool cdt_is_ancestor(const struct cte *a, const struct cte *b);

@@ -99,10 +99,18 @@ kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
 
 /* Empties `slot` (nothing happens if it is empty). Its children move up to
  * its parent. Deleting the final cap to an object destroys it; a CNode's
- * destruction deletes every cap inside it, and so on, iteratively.
- * Deleting the last cap of a badge family (cdt.h) to an endpoint that
- * lives on cancels the sends queued with that badge. */
+ * destruction deletes every cap inside it, and so on, iteratively, all in
+ * this call. Deleting the last cap of a badge family (cdt.h) to an
+ * endpoint that lives on cancels the sends queued with that badge. For
+ * kernel paths that need the slot empty now (TCB: Configure, IRQ
+ * bindings); CNode: Delete uses cnode_delete_bounded(). */
 void cnode_delete(struct cte *slot);
+
+/* cnode_delete() in bounded steps: a final CNode cap becomes a zombie
+ * (cnode.c) that stays in `slot` while the CNode is emptied, a batch per
+ * call. Returns false while work is left: call again (the invocation
+ * restarts the syscall) until it returns true and the slot is empty. */
+bool cnode_delete_bounded(struct cte *slot);
 
 /* For destroy hooks (object.c) that must delete caps their object holds
  * (a TCB's slots, later): deletes like cnode_delete(), but CNodes it kills
@@ -110,10 +118,13 @@ void cnode_delete(struct cte *slot);
  * cnode_delete() instead would nest one level per object destroyed. */
 void cnode_delete_nested(struct cte *slot);
 
-/* Deletes every cap derived from the cap in `slot`, deepest first; the cap
- * itself stays. Revoking an untyped cap also resets its watermark, so all
- * its memory can be retyped again. Iterative: any depth is fine. */
-void cnode_revoke(struct cte *slot);
+/* Deletes caps derived from the cap in `slot`, the first child first (its
+ * children take its place); the cap itself stays. Deletes a bounded batch
+ * per call and returns false if descendants remain: call it again (the
+ * invocation restarts the syscall) until it returns true. Revoking an
+ * untyped cap resets its watermark once the last descendant is gone, so
+ * all its memory can be retyped again. Iterative: any depth is fine. */
+bool cnode_revoke(struct cte *slot);
 
 /* Boot only: puts `cap`, made by the kernel (an untyped, IRQ-control,
  * IOPort-control, domain or sched-control cap, or the first cap to an
@@ -122,5 +133,6 @@ void cnode_revoke(struct cte *slot);
 void cnode_boot_install(struct cte *slot, cap_t cap);
 
 /* Destroy hook of CNode objects (object.c): the final cap is gone, so
- * queue the CNode's slots to be emptied. */
+ * queue the CNode's slots to be emptied (by the outermost delete, or in
+ * bounded steps as a zombie: cnode.c). */
 void cnode_destroy(const cap_t *final_cap);

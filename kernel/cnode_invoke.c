@@ -48,8 +48,8 @@ kerror_t cnode_invoke_revoke(struct invocation *inv, struct kerror_info *info)
     kerror_t err = lookup_in(inv->slot, inv->args[0], inv->args[1], true, &slot, info);
     if (err != KERR_OK)
         return err;
-    cnode_revoke(slot);
-    return KERR_OK;
+    /* A bounded batch per kernel entry; the tree holds the progress. */
+    return cnode_revoke(slot) ? KERR_OK : KERR_RESTART;
 }
 
 kerror_t cnode_invoke_delete(struct invocation *inv, struct kerror_info *info)
@@ -58,8 +58,9 @@ kerror_t cnode_invoke_delete(struct invocation *inv, struct kerror_info *info)
     kerror_t err = lookup_in(inv->slot, inv->args[0], inv->args[1], true, &slot, info);
     if (err != KERR_OK)
         return err;
-    cnode_delete(slot);
-    return KERR_OK;
+    /* A large CNode is emptied a batch per kernel entry (a zombie holds
+     * the slot meanwhile). */
+    return cnode_delete_bounded(slot) ? KERR_OK : KERR_RESTART;
 }
 
 kerror_t cnode_invoke_copy(struct invocation *inv, struct kerror_info *info)

@@ -19,6 +19,11 @@
 typedef enum kerror {
     KERR_OK = 0, /* success */
     BK_ERRORS(KERR_FROM_ABI)
+    /* Kernel-internal, never seen by user space: the method did a bounded
+     * part of its work and the rest is still to do. invoke.c then rewinds
+     * the caller to its syscall instruction (arch_regs_restart_syscall()),
+     * so the same invocation runs again on its next return to user mode. */
+    KERR_RESTART = 0x100,
 } kerror_t;
 #undef KERR_FROM_ABI
 

@@ -115,6 +115,14 @@ void invoke_call(struct thread *t, uint64_t cptr)
     kerror_t err = decode(t, cptr, &inv, &m, &info);
     if (err == KERR_OK)
         err = m->fn(&inv, &info);
+    /* A long method stopped after a bounded batch: run it again, from the
+     * syscall instruction, with the registers the caller set (no reply
+     * was written). The way back to user mode takes pending interrupts,
+     * and the scheduler may run another thread first. */
+    if (err == KERR_RESTART) {
+        arch_regs_restart_syscall(&t->regs);
+        return;
+    }
     if (err == KERR_OK && inv.result_count)
         set_reply(t, KERR_OK, inv.results, inv.result_count);
     else

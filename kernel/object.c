@@ -69,6 +69,8 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     /* Unlike the control caps it may be copied: the root task hands it to
      * the programs whose console output it wants (debug.c). */
     [CAP_DEBUG] = { "debug", false, true, false, 0, NULL, NULL, NULL },
+    /* Made from a final CNode cap, never derived; emptied by cnode.c. */
+    [CAP_ZOMBIE] = { "zombie", false, false, false, 0, NULL, NULL, NULL },
 };
 
 /* At most one per 64 bytes of retyped RAM: cannot wrap. */

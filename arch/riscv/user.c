@@ -43,6 +43,15 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
     regs->gpr[REG_A0] = value;
 }
 
+/* trap.S saved pc = sepc + 4, past the ecall (4 bytes: it has no
+ * compressed form). a7 and a0..a5 still hold the number and the arguments
+ * (no result was set); the registers a syscall clobbers (abi.toml) are
+ * the stub's to reload. */
+void arch_regs_restart_syscall(arch_regs_t *regs)
+{
+    regs->pc -= 4;
+}
+
 vaddr_t arch_regs_sp(const arch_regs_t *regs)
 {
     return regs->gpr[REG_SP];

@@ -45,6 +45,16 @@ void arch_syscall_set_result(arch_regs_t *regs, unsigned long value)
     regs->rax = value;
 }
 
+/* The syscall entry saved rip = the instruction after `syscall` (the CPU
+ * put it in rcx), and `syscall` is 2 bytes (0f 05). rax still holds the
+ * number and rdi..r9 the arguments (no result was set), and rcx, r11 are
+ * clobbered by the syscall anyway, so the thread repeats the call as it
+ * made it. */
+void arch_regs_restart_syscall(arch_regs_t *regs)
+{
+    regs->rip -= 2;
+}
+
 vaddr_t arch_regs_sp(const arch_regs_t *regs)
 {
     return regs->rsp;

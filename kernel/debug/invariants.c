@@ -8,7 +8,9 @@
  *  2. the current thread: the caller, runnable, configured, not queued;
  *  3. from the caller's CSpace root on, every slot of every CNode reached
  *     (through CNode caps, and the CSpace roots of threads met through TCB
- *     caps, ready queues and wait queues): derivation-tree links (cdt.h),
+ *     caps, ready queues and wait queues): derivation-tree links (cdt.h:
+ *     circular sibling lists, the parent stored in first children only,
+ *     each list walked once from its first child),
  *     a child naming its parent's object (with its badge, if it has one)
  *     or lying inside its parent untyped, cap fields in range, the spare
  *     words of a live CNode (cnode.c); and each object met, once: counted
@@ -473,27 +475,50 @@ static void check_derivation(struct checker *c, const struct cte *parent, const 
                   (unsigned long long)cap_badge(&parent->cap));
 }
 
-/* Derivation-tree links of a non-empty slot (cdt.h's invariants). */
+/* A first child's list, walked once (so every list costs O(its length)
+ * per check, not O(length^2)): it comes back to `first` within the bound,
+ * no other member names a parent, and each member derives from `p`. */
+static void check_child_list(struct checker *c, const struct cte *p, const struct cte *first)
+{
+    const struct cte *s = first;
+    unsigned n = 0;
+    do {
+        if (++n > INV_MAX_SLOTS) {
+            violation(c, "slot %p: its sibling list does not come back (a cycle?)",
+                      (const void *)first);
+            return;
+        }
+        if (s != first && s->parent)
+            violation(c, "slot %p: names parent %p but is not a first child", (const void *)s,
+                      (const void *)s->parent);
+        if (!cap_is_null(&s->cap))
+            check_derivation(c, p, s);
+        s = s->next_sibling;
+    } while (s && s != first);
+}
+
+/* Derivation-tree links of a non-empty slot (cdt.h's invariants): roots
+ * have no sibling links, children both, leading back; only the first
+ * child of a list names the parent, which names it back. */
 static void check_links(struct checker *c, const struct cte *s)
 {
     const struct cte *p = s->parent, *prev = s->prev_sibling, *next = s->next_sibling;
+    if (!next && (prev || p))
+        violation(c, "slot %p: a root with prev_sibling %p, parent %p", (const void *)s,
+                  (const void *)prev, (const void *)p);
+    if (next && (!prev || next->prev_sibling != s || prev->next_sibling != s))
+        violation(c, "slot %p: sibling links %p, %p do not lead back", (const void *)s,
+                  (const void *)prev, (const void *)next);
     if (p && cap_is_null(&p->cap))
         violation(c, "slot %p: its parent %p is empty", (const void *)s, (const void *)p);
-    if (!p && (prev || next))
-        violation(c, "slot %p: a root with siblings", (const void *)s);
-    if (prev && (prev->next_sibling != s || prev->parent != p))
-        violation(c, "slot %p: prev_sibling %p does not lead back", (const void *)s,
-                  (const void *)prev);
-    if (!prev && p && p->first_child != s)
-        violation(c, "slot %p: not on its parent's child list", (const void *)s);
-    if (next && (next->prev_sibling != s || next->parent != p))
-        violation(c, "slot %p: next_sibling %p does not lead back", (const void *)s,
-                  (const void *)next);
-    if (s->first_child && (s->first_child->parent != s || s->first_child->prev_sibling))
+    if (p && p->first_child != s)
+        violation(c, "slot %p: names parent %p, whose first child is %p", (const void *)s,
+                  (const void *)p, (const void *)p->first_child);
+    if (s->first_child && s->first_child->parent != s)
         violation(c, "slot %p: first child %p has parent %p", (const void *)s,
                   (const void *)s->first_child, (const void *)s->first_child->parent);
-    if (p && !cap_is_null(&p->cap))
-        check_derivation(c, p, s);
+    if (p && next && prev && !cap_is_null(&p->cap) && p->first_child == s)
+        check_child_list(c, p, s);
 }
 
 /* A counted object is alive while a cap names it. Returns true if the

@@ -14,3 +14,9 @@ paddr_t arch_virt_to_phys(const void *va)
 {
     return (paddr_t)(uintptr_t)va;
 }
+
+/* As on RISC-V: the syscall instruction is 4 bytes. */
+void arch_regs_restart_syscall(arch_regs_t *regs)
+{
+    regs->pc -= 4;
+}

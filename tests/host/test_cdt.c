@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "revoke_all.h"
 #include "cnode.h"
 #include "object.h"
 #include "untyped.h"
@@ -128,7 +129,7 @@ static void world_init(struct world *w, unsigned ut_bits, unsigned root_radix)
 
 static void world_free(struct world *w)
 {
-    cnode_revoke(&w->boot[0]);
+    revoke_all(&w->boot[0]);
     free(w->mem);
 }
 
@@ -177,7 +178,7 @@ static void run_on_small_stack(void (*fn)(void *), void *arg)
 
 static void revoke_fn(void *slot)
 {
-    cnode_revoke(slot);
+    revoke_all(slot);
 }
 
 static void delete_fn(void *slot)
@@ -346,7 +347,7 @@ static void test_cnode_holding_its_own_cap(void)
     cnode_delete(&s[3]);
     CHECK_EQ(object_live_count(CAP_CNODE), live + 3);
 
-    cnode_revoke(&s[0]);
+    revoke_all(&s[0]);
     CHECK_EQ(object_live_count(CAP_CNODE), live);
     CHECK_EQ(cap_untyped_free_index(&s[0].cap), 0);
     CHECK(!cte_has_children(&s[0]));
@@ -364,11 +365,11 @@ static void test_revoke_of_slot_inside_destroyed_cnode(void)
     struct kerror_info info = { 0 };
     make(&w.boot[0], CAP_UNTYPED, 14, &s[0]);
     make(&s[0], CAP_ENDPOINT, 0, &s[3]);
-    make(&s[0], CAP_CNODE, 2, &s[1]); /* newest child: the first leaf revoke finds */
+    make(&s[0], CAP_CNODE, 2, &s[1]); /* newest child: the first revoke deletes */
     struct cte *a = cnode_slots(&s[1].cap);
     CHECK_EQ(cnode_move(&s[0], &a[0], &info), KERR_OK);
     uint64_t live = object_live_count(CAP_CNODE);
-    cnode_revoke(&a[0]);
+    revoke_all(&a[0]);
     CHECK_EQ(object_live_count(CAP_CNODE), live - 1);
     CHECK(cap_is_null(&s[1].cap));
     CHECK_EQ(cap_type(&s[3].cap), CAP_ENDPOINT);
@@ -497,14 +498,20 @@ static bool is_boot_slot(const struct cte *s)
 }
 
 /* Tree links around one cap: its children point back to it and their
- * sibling list is consistent. */
+ * sibling list is consistent, through the accessors and in the raw
+ * fields (cdt.h): circular both ways, the parent in the first only. */
 static bool links_ok(const struct cte *n)
 {
     const struct cte *prev = NULL;
     for (const struct cte *c = cte_first_child(n); c; prev = c, c = cte_next_sibling(c)) {
         if (cte_parent(c) != n || cte_prev_sibling(c) != prev)
             return false;
+        if (c->next_sibling->prev_sibling != c || c->prev_sibling->next_sibling != c ||
+            (c->parent != NULL) != (c == n->first_child))
+            return false;
     }
+    if (prev && prev->next_sibling != n->first_child)
+        return false;
     return !cte_parent(n) == (n == &rw.w.boot[0]);
 }
 
@@ -815,7 +822,7 @@ static bool op_revoke(void)
     if (!s)
         return true;
     bool was_untyped = cap_type(&s->cap) == CAP_UNTYPED;
-    cnode_revoke(s);
+    revoke_all(s);
     if (cap_is_null(&s->cap))
         return is_boot_slot(s) || !cte_has_children(s);
     return !cte_has_children(s) && (!was_untyped || cap_untyped_free_index(&s->cap) == 0);
@@ -867,7 +874,7 @@ static void test_random_operations_keep_invariants(void)
         if (!check_invariants(step))
             rw.failures++;
         if (rw.n_slots == 0) { /* nothing left to work in: start over */
-            cnode_revoke(&rw.w.boot[0]);
+            revoke_all(&rw.w.boot[0]);
             ensure_root();
             rw.failures += !check_invariants(step);
         }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "revoke_all.h"
 #include "cnode.h"
 #include "object.h"
 #include "untyped.h"
@@ -29,7 +30,7 @@ static void world_init(struct world *w, unsigned ut_bits, unsigned root_radix)
 
 static void world_free(struct world *w)
 {
-    cnode_revoke(&w->boot[0]);
+    revoke_all(&w->boot[0]);
     free(w->mem);
 }
 
@@ -255,7 +256,7 @@ static void test_cspace_over_a_million_slots(void)
         wrong += lookup_ok(&w.boot[1].cap, 1u << 12 | i, 14) != &small[i];
     CHECK_EQ(wrong, 0);
 
-    cnode_revoke(ep);
+    revoke_all(ep);
     CHECK_EQ(*object_refs(&ep->cap), 1);
     unsigned left = 0;
     for (uint64_t i = 0; i < (1u << 20); i++)
@@ -582,13 +583,50 @@ static void test_badge_family_end(void)
     cnode_delete(&s[3]); /* the last cap with badge 7 */
     CHECK_EQ(fake_badges_retired, 1);
     CHECK_EQ(fake_last_badge_retired, 7);
-    cnode_revoke(&s[0]); /* deletes s[5], the last with badge 8 */
+    revoke_all(&s[0]); /* deletes s[5], the last with badge 8 */
     CHECK_EQ(fake_badges_retired, 2);
     CHECK_EQ(fake_last_badge_retired, 8);
     CHECK_EQ(cnode_mint(&s[0], &s[6], CAP_RIGHTS_ALL, 9, &info), KERR_OK);
     cnode_delete(&s[0]);
     cnode_delete(&s[6]); /* the final cap: the endpoint is destroyed instead */
     CHECK_EQ(fake_badges_retired, 2);
+    world_free(&w);
+}
+
+/* A family root with three children is deleted: they take its place side
+ * by side under the unbadged cap, and keep the family alive for each
+ * other. Deleting them one by one retires the badge only with the last,
+ * whatever the order, and siblings outside the family do not count. */
+static void test_badge_family_spliced_children(void)
+{
+    struct world w;
+    world_init(&w, 16, 4);
+    struct cte *s = root_slot(&w, 0);
+    struct kerror_info info = { 0 };
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    fake_badges_retired = 0;
+    CHECK_EQ(cnode_copy(&s[0], &s[9], CAP_RIGHTS_ALL, &info), KERR_OK); /* unbadged sibling */
+    CHECK_EQ(cnode_mint(&s[0], &s[1], CAP_RIGHTS_ALL, 7, &info), KERR_OK);
+    CHECK_EQ(cnode_mint(&s[0], &s[8], CAP_RIGHTS_ALL, 5, &info), KERR_OK); /* other badge */
+    for (int i = 2; i <= 4; i++)
+        CHECK_EQ(cnode_copy(&s[1], &s[i], CAP_RIGHTS_ALL, &info), KERR_OK);
+    cnode_delete(&s[1]); /* s0: [s8, s4, s3, s2, s9] */
+    CHECK(cte_first_child(&s[0]) == &s[8] && cte_next_sibling(&s[8]) == &s[4]);
+    CHECK(cte_next_sibling(&s[2]) == &s[9] && cte_parent(&s[2]) == &s[0]);
+    static const int order[] = { 3, 2, 4 }; /* the middle, the end, the last */
+    for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+        CHECK_EQ(fake_badges_retired, 0);
+        cnode_delete(&s[order[i]]);
+    }
+    CHECK_EQ(fake_badges_retired, 1);
+    CHECK_EQ(fake_last_badge_retired, 7);
+    /* An only child: its parent's badge keeps the family alive. */
+    CHECK_EQ(cnode_copy(&s[8], &s[10], CAP_RIGHTS_ALL, &info), KERR_OK);
+    cnode_delete(&s[10]);
+    CHECK_EQ(fake_badges_retired, 1);
+    cnode_delete(&s[8]);
+    CHECK_EQ(fake_badges_retired, 2);
+    CHECK_EQ(fake_last_badge_retired, 5);
     world_free(&w);
 }
 
@@ -616,6 +654,6 @@ TEST_MAIN(TEST(test_lookup_one_level), TEST(test_lookup_two_levels_with_guards),
           TEST(test_copy_rights_only_shrink), TEST(test_copy_errors_change_nothing),
           TEST(test_copy_refuses_unique_caps), TEST(test_copy_of_frame_is_unmapped),
           TEST(test_copy_of_untyped), TEST(test_mint_badge_rules), TEST(test_mint_cnode_guard),
-          TEST(test_cnode_flat_bit),
+          TEST(test_cnode_flat_bit), TEST(test_badge_family_spliced_children),
           TEST(test_move_carries_tree_position), TEST(test_move_errors_change_nothing),
           TEST(test_mutate_rules), TEST(test_badge_family_end), TEST(test_slot_range))

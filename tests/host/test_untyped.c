@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "revoke_all.h"
 #include "cnode.h"
 #include "object.h"
 #include "untyped.h"
@@ -40,7 +41,7 @@ static void world_init(struct world *w, unsigned ut_bits)
 
 static void world_free(struct world *w)
 {
-    cnode_revoke(&w->boot[0]);
+    revoke_all(&w->boot[0]);
     free(w->mem);
 }
 
@@ -189,7 +190,7 @@ static void test_reuse_after_revoke(void)
     CHECK_EQ(retype(&s[1], CAP_NOTIFICATION, 0, &s[300], 1), KERR_NOT_ENOUGH_MEMORY);
     void *first = cap_object(&s[2].cap);
     memset((uint8_t *)first + 8, 0x77, 56); /* dirty it, to see the new one zeroed */
-    cnode_revoke(&s[1]);
+    revoke_all(&s[1]);
     CHECK_EQ(watermark(&s[1]), 0);
     CHECK(!cte_has_children(&s[1]));
     CHECK_EQ(object_live_count(CAP_NOTIFICATION), live);
@@ -248,7 +249,7 @@ static void test_device_untyped(void)
     CHECK_EQ(untyped_retype(&s[3], CAP_ENDPOINT, 0, &s[4], 1, &info), KERR_INVALID_ARGUMENT);
     CHECK_EQ(untyped_retype(&s[3], CAP_FRAME, 12, &s[4], 1, &info), KERR_OK);
     CHECK(all_bytes(dev.mem, FILL, 1u << 16));
-    cnode_revoke(&dev.boot[0]);
+    revoke_all(&dev.boot[0]);
     CHECK(cap_is_null(&s[1].cap) && cap_is_null(&s[3].cap) && cap_is_null(&s[4].cap));
     world_free(&dev);
     world_free(&w);
@@ -275,7 +276,7 @@ static void test_split_into_sub_untypeds(void)
     }
     CHECK_EQ(watermark(&s[1]), 65536);
     CHECK_EQ(retype(&s[1], CAP_ENDPOINT, 0, &s[40], 1), KERR_NOT_ENOUGH_MEMORY);
-    cnode_revoke(&s[1]);
+    revoke_all(&s[1]);
     for (int i = 2; i < 26; i++)
         CHECK(cap_is_null(&s[i].cap));
     CHECK_EQ(retype(&s[1], CAP_UNTYPED, 16, &s[2], 1), KERR_OK); /* all of it again */

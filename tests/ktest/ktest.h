@@ -91,6 +91,8 @@ extern const struct ktest ipc_tests[];
 extern const unsigned ipc_test_count;
 extern const struct ktest endpoint_tests[];
 extern const unsigned endpoint_test_count;
+extern const struct ktest cdt_tests[];
+extern const unsigned cdt_test_count;
 extern const struct ktest fastpath_tests[];
 extern const unsigned fastpath_test_count;
 extern const struct ktest counter_tests[];

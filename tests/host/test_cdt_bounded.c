@@ -1,0 +1,256 @@
+/* Host tests that the derivation tree's work per kernel entry does not
+ * grow with what a tenant controls (issue 10): Move and Delete of a cap
+ * with thousands of children touch none of the children in between, and
+ * Revoke of thousands of descendants (and the deletion of a large CNode)
+ * finishes across many bounded calls, each leaving a consistent tree. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cnode.h"
+#include "object.h"
+#include "revoke_all.h"
+#include "untyped.h"
+
+#define MANY 8000
+
+static cap_t marker(void)
+{
+    return cap_make_object(CAP_DOMAIN, NULL, CAP_RIGHTS_ALL);
+}
+
+/* True if p's children, in order, are exactly kids[first .. last], with
+ * consistent links (the accessors' view). */
+static bool children_run(const struct cte *p, const struct cte *kids, int first, int last)
+{
+    const struct cte *c = cte_first_child(p), *prev = NULL;
+    for (int i = first; i <= last; i++, prev = c, c = cte_next_sibling(c)) {
+        if (c != &kids[i] || cte_prev_sibling(c) != prev || (i == first) != (c->parent == p))
+            return false;
+    }
+    return c == NULL;
+}
+
+/* A server's cap s with MANY children spliced under it (a client's
+ * copies), moved and deleted: the children between the first and the
+ * last are not written at all, and the lists stay right. */
+static void test_surgery_leaves_middle_children_alone(void)
+{
+    static struct cte kids[MANY];
+    struct cte root = { 0 }, s = { 0 }, moved = { 0 }, client = { 0 };
+    memset(kids, 0, sizeof(kids));
+    cdt_install(&root, marker(), NULL);
+    cdt_install(&s, marker(), &root);
+    cdt_install(&client, marker(), &s);
+    for (int i = MANY - 1; i >= 0; i--)
+        cdt_install(&kids[i], marker(), &client);
+    cdt_remove(&client); /* the client's copies move up under s */
+    CHECK(children_run(&s, kids, 0, MANY - 1));
+    struct cte middle = kids[MANY / 2];
+    cdt_move(&s, &moved);
+    CHECK(memcmp(&middle, &kids[MANY / 2], sizeof(middle)) == 0);
+    CHECK(children_run(&moved, kids, 0, MANY - 1) && cte_parent(&moved) == &root);
+    cdt_remove(&moved); /* and up again, under root */
+    CHECK(memcmp(&middle, &kids[MANY / 2], sizeof(middle)) == 0);
+    CHECK(children_run(&root, kids, 0, MANY - 1));
+    CHECK(cte_parent(&kids[MANY - 1]) == &root && cdt_is_ancestor(&root, &kids[MANY / 2]));
+    cdt_remove(&kids[MANY - 1]); /* the last: the first learns its new last */
+    cdt_remove(&kids[0]);        /* the first: the next one takes the parent */
+    CHECK(children_run(&root, kids, 1, MANY - 2));
+    size_t walked = 0;
+    for (struct cte *w = &root; w; w = cdt_walk_next(&root, w))
+        walked++;
+    CHECK_EQ(walked, MANY - 1);
+}
+
+struct world {
+    void *mem;
+    struct cte boot[2];
+};
+
+static void world_init(struct world *w, unsigned ut_bits, unsigned root_radix)
+{
+    size_t size = (size_t)1 << ut_bits;
+    w->mem = aligned_alloc(size, size);
+    memset(w->mem, 0xa5, size);
+    memset(w->boot, 0, sizeof(w->boot));
+    cnode_boot_install(&w->boot[0], cap_make_untyped((paddr_t)(uintptr_t)w->mem, ut_bits, false));
+    struct kerror_info info = { 0 };
+    CHECK_EQ(untyped_retype(&w->boot[0], CAP_CNODE, root_radix, &w->boot[1], 1, &info), KERR_OK);
+}
+
+static void world_free(struct world *w)
+{
+    revoke_all(&w->boot[0]);
+    CHECK_EQ(cap_untyped_free_index(&w->boot[0].cap), 0);
+    free(w->mem);
+}
+
+static void make(struct world *w, enum cap_type type, unsigned size_arg, struct cte *dest)
+{
+    struct kerror_info info = { 0 };
+    CHECK_EQ(untyped_retype(&w->boot[0], type, size_arg, dest, 1, &info), KERR_OK);
+}
+
+static void copy(struct cte *src, struct cte *dest)
+{
+    struct kerror_info info = { 0 };
+    CHECK_EQ(cnode_copy(src, dest, CAP_RIGHTS_ALL, &info), KERR_OK);
+}
+
+/* How many caps hang below `s`, by a walk (which also proves the links
+ * lead somewhere sane). */
+static size_t descendants(const struct cte *s)
+{
+    size_t n = 0;
+    for (const struct cte *w = cdt_walk_next(s, s); w; w = cdt_walk_next(s, w))
+        n++;
+    return n;
+}
+
+/* MANY descendants, copies of copies in a bushy shape (each copy made
+ * from one a few steps back), revoked one bounded batch per call: many
+ * calls, fewer descendants after each, all gone at the end, the object's
+ * count back to one. */
+static void test_revoke_restarts_in_batches(void)
+{
+    struct world w;
+    world_init(&w, 21, 14);
+    struct cte *s = cnode_slots(&w.boot[1].cap);
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    for (int i = 1; i <= MANY; i++)
+        copy(&s[(i - 1) / 3], &s[i]);
+    CHECK_EQ(descendants(&s[0]), MANY);
+    size_t left = MANY, calls = 1;
+    bool shrinking = true;
+    while (!cnode_revoke(&s[0])) {
+        size_t now = descendants(&s[0]);
+        shrinking &= now < left && now > 0;
+        left = now;
+        calls++;
+    }
+    printf("  %d descendants revoked in %zu calls\n", MANY, calls);
+    CHECK(shrinking && calls >= MANY / 64 && calls <= MANY / 64 + 2);
+    CHECK(!cte_has_children(&s[0]));
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    world_free(&w);
+}
+
+#define BIG_RADIX 12 /* 4096 slots */
+
+/* Fills every slot of the CNode in `cn` but `skip` with a copy of `ep`. */
+static void fill(struct cte *cn, struct cte *ep, size_t skip)
+{
+    struct cte *in = cnode_slots(&cn->cap);
+    for (size_t i = 0; i < (size_t)1 << cap_cnode_radix(&cn->cap); i++) {
+        if (i != skip)
+            copy(ep, &in[i]);
+    }
+}
+
+/* The final cap of a 4096-slot CNode, which holds the final cap of a
+ * 1024-slot one, both full of endpoint copies, deleted a bounded batch per
+ * call: meanwhile the slot holds a zombie that stays in the tree (so the
+ * untyped cannot be reset under it) and refuses to move or be copied; at
+ * the end every copy is gone and both CNodes are destroyed. */
+static void test_cnode_delete_restarts(void)
+{
+    struct world w;
+    world_init(&w, 21, 4);
+    struct cte *s = cnode_slots(&w.boot[1].cap);
+    struct kerror_info info = { 0 };
+    uint64_t live = object_live_count(CAP_CNODE);
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    make(&w, CAP_CNODE, BIG_RADIX, &s[1]);
+    make(&w, CAP_CNODE, 10, &cnode_slots(&s[1].cap)[7]);
+    fill(&cnode_slots(&s[1].cap)[7], &s[0], ~(size_t)0);
+    fill(&s[1], &s[0], 7);
+    CHECK_EQ(*object_refs(&s[0].cap), 1 + 4095 + 1024);
+    size_t calls = 1;
+    bool zombie_ok = true;
+    while (!cnode_delete_bounded(&s[1])) {
+        calls++;
+        zombie_ok &= cap_type(&s[1].cap) == CAP_ZOMBIE && cte_parent(&s[1]) == &w.boot[0];
+        zombie_ok &= cnode_move(&s[1], &s[2], &info) == KERR_ILLEGAL_OPERATION;
+        zombie_ok &= cnode_copy(&s[1], &s[2], CAP_RIGHTS_ALL, &info) == KERR_ILLEGAL_OPERATION;
+    }
+    printf("  a CNode of 4096 slots (and one of 1024 in it) deleted in %zu calls\n", calls);
+    CHECK(zombie_ok && calls >= (4096 + 1024) / 64);
+    CHECK(cap_is_null(&s[1].cap) && !cte_parent(&s[1]) && !cte_has_children(&s[0]));
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK_EQ(object_live_count(CAP_CNODE), live);
+    world_free(&w);
+}
+
+/* Revoking the untyped of a 4096-slot CNode that holds the only cap to
+ * itself: bounded batches too, its own slot emptied last. Two CNodes that
+ * hold each other's only caps are emptied at once (cnode.c). */
+static void test_revoke_of_unreachable_cnodes(void)
+{
+    struct world w;
+    world_init(&w, 21, 4);
+    struct cte *s = cnode_slots(&w.boot[1].cap);
+    struct kerror_info info = { 0 };
+    uint64_t live = object_live_count(CAP_CNODE);
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    make(&w, CAP_UNTYPED, 19, &s[2]);
+    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, BIG_RADIX, &s[3], 1, &info), KERR_OK);
+    fill(&s[3], &s[0], 9);
+    CHECK_EQ(cnode_move(&s[3], &cnode_slots(&s[3].cap)[9], &info), KERR_OK);
+    unsigned calls = revoke_all(&s[2]);
+    printf("  revoked a self-holding CNode of 4096 slots in %u calls\n", calls);
+    CHECK(calls >= 4096 / 64);
+    CHECK_EQ(object_live_count(CAP_CNODE), live);
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, 2, &s[4], 1, &info), KERR_OK);
+    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, 2, &s[5], 1, &info), KERR_OK);
+    struct cte *a = cnode_slots(&s[4].cap), *b = cnode_slots(&s[5].cap);
+    copy(&s[0], &a[1]);
+    copy(&s[0], &b[1]);
+    CHECK_EQ(cnode_move(&s[4], &b[0], &info), KERR_OK);
+    CHECK_EQ(cnode_move(&s[5], &a[0], &info), KERR_OK);
+    CHECK_EQ(object_live_count(CAP_CNODE), live + 2);
+    revoke_all(&s[2]);
+    CHECK_EQ(object_live_count(CAP_CNODE), live);
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK_EQ(cap_untyped_free_index(&s[2].cap), 0);
+    world_free(&w);
+}
+
+/* A Delete interrupted halfway leaves a zombie in a slot of CNode P;
+ * then P's own final cap goes. Deleted in bounded steps, P's emptying
+ * takes the zombie's unfinished work over; deleted at once (a delete that
+ * cannot restart), it empties both through the dead list. */
+static void test_interrupted_delete_inside_dying_cnode(void)
+{
+    for (int at_once = 0; at_once < 2; at_once++) {
+        struct world w;
+        world_init(&w, 21, 4);
+        struct cte *s = cnode_slots(&w.boot[1].cap);
+        uint64_t live = object_live_count(CAP_CNODE);
+        make(&w, CAP_ENDPOINT, 0, &s[0]);
+        make(&w, CAP_CNODE, 4, &s[1]);
+        struct cte *p = cnode_slots(&s[1].cap);
+        make(&w, CAP_CNODE, BIG_RADIX, &p[3]);
+        fill(&p[3], &s[0], ~(size_t)0);
+        fill(&s[1], &s[0], 3);
+        CHECK(!cnode_delete_bounded(&p[3]) && cap_type(&p[3].cap) == CAP_ZOMBIE);
+        if (at_once) {
+            cnode_delete(&s[1]);
+        } else {
+            size_t calls = 1;
+            while (!cnode_delete_bounded(&s[1]))
+                calls++;
+            CHECK(calls > 4096 / 64 - 2);
+        }
+        CHECK(cap_is_null(&s[1].cap) && cap_is_null(&p[3].cap));
+        CHECK_EQ(*object_refs(&s[0].cap), 1);
+        CHECK_EQ(object_live_count(CAP_CNODE), live);
+        world_free(&w);
+    }
+}
+
+TEST_MAIN(TEST(test_surgery_leaves_middle_children_alone),
+          TEST(test_revoke_restarts_in_batches), TEST(test_cnode_delete_restarts),
+          TEST(test_revoke_of_unreachable_cnodes),
+          TEST(test_interrupted_delete_inside_dying_cnode))
