@@ -89,5 +89,18 @@ void endpoint_badge_retired(const cap_t *cap);
  * usable fault endpoint (nothing changed then). */
 bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_WORDS]);
 
+/* The IPC path counters (Debug: IpcPathCounts): Call and ReplyRecv
+ * syscalls the fast path completed, and those it left to the general path
+ * (kernel/syscall.c). Counted only in kernels built with
+ * BULKHEAD_KERNEL_DEBUG: on RISC-V the increment, three or four
+ * instructions per direction, does not fit the fast path's benchmark
+ * ceiling (tools/bench/ceilings.json), and the benchmark runs a kernel
+ * built without it (kernel-bench.elf). */
+struct ipc_path_counts {
+    uint64_t fast;
+    uint64_t general;
+};
+extern struct ipc_path_counts ipc_path_counts;
+
 /* Writes a message's header into t's registers: badge and info. */
 void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info);

@@ -5,7 +5,9 @@
          [--check --ceilings FILE] [--linux FILE] [--out-dir DIR]
 
 Boots the bench root task (tests/bench/bulkhead/bench.c, boot image
-<build>/<arch>/bench-image.img) on QEMU TCG with `-icount shift=0,sleep=off`, where
+<build>/<arch>/bench-image.img) with the benchmark's kernel (<build>/<arch>/kernel-bench.elf,
+built without BULKHEAD_KERNEL_DEBUG and so without the IPC path counters; kernel.elf
+when the tree is configured without the debugging aids, or --kernel NAME) on QEMU TCG with `-icount shift=0,sleep=off`, where
 the guest's instruction counter advances by one per guest instruction, and collects
 its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
 records of --linux FILE when given), results.md (a table) and chart.svg (a log-scale
@@ -35,9 +37,18 @@ LINUX_OPS = ["null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
              "tcp_loopback_pingpong"]
 
 
-def run_arch(arch, build, iterations, timeout):
+def kernel_for(out, name):
+    """The kernel to measure: `name`, else the benchmark's own build."""
+    if name:
+        return out / name
+    bench = out / "kernel-bench.elf"
+    return bench if bench.exists() else out / "kernel.elf"
+
+
+def run_arch(arch, build, iterations, timeout, kernel_name=None):
     out = build / arch
-    cmd = bkqemu.command(arch, kernel=out / "kernel.elf", image=out / "bench-image.img",
+    kernel = kernel_for(out, kernel_name)
+    cmd = bkqemu.command(arch, kernel=kernel, image=out / "bench-image.img",
                          append=f"bench.iterations={iterations}", icount=True)
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout)
@@ -48,6 +59,12 @@ def run_arch(arch, build, iterations, timeout):
         sys.stdout.write(text)
         sys.exit(f"bench: {arch}: {bkqemu.describe_exit(arch, proc.returncode)}, "
                  f"{len(records)} records")
+    # The bench program asks the kernel whether it counts IPC paths.
+    counters = "on" if "bench: kernel IPC path counters: on" in text else "off"
+    print(f"bench: {arch}: measured {kernel.name}, IPC path counters {counters}")
+    for r in records:
+        r["kernel"] = kernel.name
+        r["path_counters"] = counters == "on"
     return records
 
 
@@ -134,11 +151,12 @@ def main():
     ap.add_argument("--ceilings", default=str(ROOT / "tools" / "bench" / "ceilings.json"))
     ap.add_argument("--linux", help="Linux records to include (tools/bench/linux.py output)")
     ap.add_argument("--out-dir", default=str(ROOT / "build" / "bench"))
+    ap.add_argument("--kernel", help="kernel ELF name in <build>/<arch> (default: kernel-bench.elf)")
     a = ap.parse_args()
     build, out = pathlib.Path(a.build_dir), pathlib.Path(a.out_dir)
     records = []
     for arch in a.arch:
-        records += run_arch(arch, build, a.iterations, a.timeout)
+        records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
     order = {op: i for i, op in enumerate(BULKHEAD_OPS)}
     records.sort(key=lambda r: (r["arch"], order.get(r["operation"], 99)))
     if a.linux:
