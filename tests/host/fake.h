@@ -40,6 +40,9 @@ enum fake_exit fake_syscall(unsigned long nr, const uint64_t args[6]);
 
 /* A timer tick, and a device interrupt, from user mode. */
 enum fake_exit fake_tick(void);
+/* The current thread faults in user mode (what the ports' trap code makes
+ * of an exception). */
+enum fake_exit fake_user_fault(const struct user_fault *fault);
 enum fake_exit fake_irq_from_user(unsigned irq);
 
 /* The CPU went idle (FAKE_EXIT_IDLE): an interrupt arrives there, and the

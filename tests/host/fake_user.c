@@ -137,6 +137,20 @@ enum fake_exit fake_tick(void)
     return enter(tick_entry, 0);
 }
 
+static const struct user_fault *pending_fault;
+
+static void fault_entry(unsigned unused)
+{
+    (void)unused;
+    kernel_user_fault(pending_fault);
+}
+
+enum fake_exit fake_user_fault(const struct user_fault *fault)
+{
+    pending_fault = fault;
+    return enter(fault_entry, 0);
+}
+
 static void irq_user_entry(unsigned irq)
 {
     kernel_irq_from_user(irq);

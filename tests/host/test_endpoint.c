@@ -335,7 +335,58 @@ static void test_cancel_badged_sends(void)
     kw_free(&w);
 }
 
-TEST_MAIN(TEST(test_call_reply_recv), TEST(test_send_blocks_until_recv),
+/* Reply answers the pending Call and returns; a second Reply has nothing
+ * to answer and does nothing. */
+static void test_reply_then_recv(void)
+{
+    struct pair p;
+    pair_init(&p, 100, 50);
+    kw_recv(p.server, p.ep);
+    kw_call(p.client, p.ep, BK_MSGINFO(0, 0, 0, 1), NULL);
+    const uint64_t answer[4] = { 5, 6 };
+    kw_reply(p.server, BK_MSGINFO(2, 0, 0, 9), answer);
+    CHECK(current_thread == p.server); /* it outranks the client it answered */
+    CHECK_EQ(p.client->state, THREAD_RUNNABLE);
+    CHECK_EQ(kw_mr(p.client, 1), 6);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(p.client)), 9);
+    kw_reply(p.server, BK_MSGINFO(1, 0, 0, 10), answer);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(p.client)), 9);
+    kw_recv(p.server, p.ep);
+    CHECK(current_thread == p.client);
+    kw_free(&p.w);
+}
+
+/* A fault is a Call from the faulting thread to its fault endpoint; a
+ * reply with label 0 restarts it, any other label leaves it stopped. */
+static void test_fault_goes_to_handler(void)
+{
+    struct pair p;
+    pair_make(&p, 100, 50);
+    unsigned badged = kw_mint(&p.w, p.ep, CAP_RIGHTS_ALL, 0xfa);
+    CHECK_EQ(kw_invoke(&p.w, p.client_tcb, BK_LABEL_TCB_SET_FAULT_ENDPOINT, 1, badged, 0, 0, 0),
+             0);
+    kw_park(&p.w);
+    kw_recv(p.server, p.ep);
+    struct user_fault f = { .kind = USER_FAULT_PAGE, .pc = 0x401000, .addr = 0xdead000,
+                            .access = FAULT_ACCESS_WRITE };
+    CHECK_EQ(fake_user_fault(&f), FAKE_EXIT_USER);
+    CHECK(current_thread == p.server);
+    CHECK_EQ(kw_badge(p.server), 0xfa);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(p.server)), BK_FAULT_PAGE);
+    CHECK_EQ(kw_mr(p.server, 0), 0x401000);
+    CHECK_EQ(kw_mr(p.server, 1), 0xdead000);
+    CHECK_EQ(kw_mr(p.server, 2), FAULT_ACCESS_WRITE);
+    CHECK_EQ(p.client->state, THREAD_BLOCKED_REPLY);
+    kw_reply_recv(p.server, p.ep, 0, NULL); /* label 0: restart */
+    CHECK(current_thread == p.client);
+    CHECK_EQ(p.client->regs.pc, 0x400000); /* its registers untouched */
+    CHECK_EQ(fake_user_fault(&f), FAKE_EXIT_USER);
+    kw_reply_recv(p.server, p.ep, BK_MSGINFO(0, 0, 0, 1), NULL); /* stay stopped */
+    CHECK_EQ(p.client->state, THREAD_FAULTED);
+    kw_free(&p.w);
+}
+
+TEST_MAIN(TEST(test_reply_then_recv), TEST(test_fault_goes_to_handler), TEST(test_call_reply_recv), TEST(test_send_blocks_until_recv),
           TEST(test_nonblocking_variants), TEST(test_send_queue_order),
           TEST(test_requeue_on_priority_change), TEST(test_receivers_fifo),
           TEST(test_cap_transfer), TEST(test_long_message), TEST(test_badges_delivered),
