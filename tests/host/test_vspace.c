@@ -4,7 +4,10 @@
  * Map at the level the walk finds missing, Frame: Map, Unmap and Remap of
  * 4 KiB and 2 MiB frames with their checks (alignment, the user half,
  * W^X, rights, one mapping per cap, a slot already in use, a missing
- * table), and what deleting caps and tables takes away. */
+ * table), what deleting caps and tables takes away, and the kernel
+ * reading user memory through the page table (Debug: Write). */
+#include <string.h>
+
 #include "kworld.h"
 #include "vspace.h"
 #include "vspace_object.h"
@@ -197,6 +200,44 @@ static void test_ipc_buffer_follows_mapping(void)
     kw_free(&w);
 }
 
-TEST_MAIN(TEST(test_tables_by_level), TEST(test_frame_map_checks), TEST(test_rights_and_remap),
+/* The kernel reads user memory only through translations: Debug: Write
+ * copies what the page table maps, across a page boundary, and refuses
+ * (printing nothing) a range with an unmapped byte. */
+static void test_kernel_reads_user_memory(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned vs = space_at_va(&w);
+    unsigned frame = kw_retype(&w, CAP_FRAME, 12, 2);
+    CHECK_EQ(map_frame(&w, frame, vs, VA, BK_VM_READ), 0);
+    CHECK_EQ(map_frame(&w, frame + 1, vs, VA + 0x1000, BK_VM_READ), 0);
+    unsigned tcb = kw_retype(&w, CAP_TCB, 0, 1);
+    CHECK_EQ(kw_invoke(&w, tcb, BK_LABEL_TCB_CONFIGURE, 4, KW_CNODE, 0, vs, 0), 0);
+    CHECK_EQ(kw_invoke(&w, tcb, BK_LABEL_TCB_SET_PRIORITY, 2, KW_ROOT_TCB, 10, 0, 0), 0);
+    CHECK_EQ(kw_invoke(&w, tcb, BK_LABEL_TCB_WRITE_REGISTERS, 4, 1, KW_ENTRY, KW_STACK, 0), 0);
+    char *end_of_first = (char *)kw_object(&w, frame) + 0xffe;
+    memcpy(end_of_first, "he", 2);
+    memcpy(kw_object(&w, frame + 1), "llo", 3);
+    struct thread *t = kw_tcb(&w, tcb);
+    kw_park(&w);
+    CHECK(current_thread == t);
+    fake_console_reset();
+    kw_sys(t, BK_SYS_CALL, KW_DEBUG, BK_MSGINFO(2, 0, 0, BK_LABEL_DEBUG_WRITE), VA + 0xffe, 5, 0,
+           0);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(t)), 0);
+    CHECK_EQ(kw_mr(t, 0), 5);
+    CHECK(strcmp(fake_console, "hello") == 0);
+    fake_console_reset();
+    kw_sys(t, BK_SYS_CALL, KW_DEBUG, BK_MSGINFO(2, 0, 0, BK_LABEL_DEBUG_WRITE), VA + 0x1ffe, 5,
+           0, 0);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(t)), BK_ERR_INVALID_ADDRESS);
+    kw_sys(t, BK_SYS_CALL, KW_DEBUG, BK_MSGINFO(2, 0, 0, BK_LABEL_DEBUG_WRITE), VA,
+           BK_DEBUG_WRITE_MAX + 1, 0, 0);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(t)), BK_ERR_RANGE);
+    CHECK_EQ(fake_console_len, 0);
+    kw_free(&w);
+}
+
+TEST_MAIN(TEST(test_kernel_reads_user_memory), TEST(test_tables_by_level), TEST(test_frame_map_checks), TEST(test_rights_and_remap),
           TEST(test_unmap_and_delete), TEST(test_large_frame),
           TEST(test_ipc_buffer_follows_mapping))
