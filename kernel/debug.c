@@ -12,8 +12,9 @@
  *    other is a copy of it, so revoking the root task's cap removes all;
  *  - every method checks all of its arguments before it writes a byte or
  *    walks anything (a refused Write prints nothing);
- *  - Debug: CheckInvariants runs only in kernels built with
- *    BULKHEAD_KERNEL_DEBUG; other builds refuse it and keep no walk.
+ *  - Debug: CheckInvariants and Debug: IpcPathCounts run only in kernels
+ *    built with BULKHEAD_KERNEL_DEBUG; other builds refuse them and keep
+ *    no walk and no counters.
  *
  * The console output of these methods is neither rate-limited nor buffered
  * (log.c): whoever holds the cap was trusted with the console by the root
@@ -24,6 +25,7 @@
 #include "cnode.h"
 #include "debug/invariants.h"
 #include "invoke.h"
+#include "ipc.h"
 #include "kernel.h"
 #include "vspace.h"
 
@@ -92,5 +94,18 @@ kerror_t debug_invoke_check_invariants(struct invocation *inv, struct kerror_inf
     struct invariant_report report;
     inv->results[0] = invariants_check(inv->caller, &report);
     inv->result_count = 1;
+    return KERR_OK;
+}
+
+/* The counters are kept only in debug kernels (ipc.h): elsewhere there is
+ * nothing true to report. */
+kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    if (!BULKHEAD_KERNEL_DEBUG)
+        return KERR_ILLEGAL_OPERATION;
+    inv->results[0] = ipc_path_counts.fast;
+    inv->results[1] = ipc_path_counts.general;
+    inv->result_count = 2;
     return KERR_OK;
 }

@@ -89,5 +89,19 @@ void endpoint_badge_retired(const cap_t *cap);
  * usable fault endpoint (nothing changed then). */
 bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_WORDS]);
 
+/* The IPC path counters (Debug: IpcPathCounts): Call and ReplyRecv
+ * syscalls the fast path completed, and those it left to the general path
+ * (kernel/syscall.c). Counted only in kernels built with
+ * BULKHEAD_KERNEL_DEBUG: measured under -icount, the increment makes the
+ * 0-word round trip between address spaces 350 instructions on RISC-V
+ * (340 without; its ceiling in tools/bench/ceilings.json is 345) and 360
+ * on x86-64 (358 without), so the benchmark runs a kernel built without
+ * it (kernel-nodebug.elf). */
+struct ipc_path_counts {
+    uint64_t fast;
+    uint64_t general;
+};
+extern struct ipc_path_counts ipc_path_counts;
+
 /* Writes a message's header into t's registers: badge and info. */
 void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info);

@@ -40,6 +40,10 @@ static const syscall_fn syscall_table[BK_SYS_COUNT] = {
  * notification or (call and send) any object. */
 static void ipc_syscall(struct thread *t, unsigned long nr)
 {
+    /* The fast path declined it (or the arch has none for it): counted
+     * for Debug: IpcPathCounts, in debug kernels (ipc.h). */
+    if (BULKHEAD_KERNEL_DEBUG && (nr == BK_SYS_CALL || nr == BK_SYS_REPLY_RECV))
+        ipc_path_counts.general++;
     if (nr == BK_SYS_REPLY || nr == BK_SYS_REPLY_RECV)
         endpoint_reply(t);
     if (nr == BK_SYS_REPLY)

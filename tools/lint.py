@@ -15,6 +15,13 @@ def groups(src, gen):
     k = src / "kernel"
     common_defs = ["-DBULKHEAD_VERSION=\"lint\""]
     yield (sorted(k.rglob("*.c")), [k, src / "tests/host/fake_arch", gen / "include"], common_defs)
+    # The host fake arch and the host tests that drive the whole kernel
+    # through it (tests/host/CMakeLists.txt: bulkhead_kernel_test).
+    host = src / "tests/host"
+    yield (sorted(host.glob("fake_*.c")) + [host / "kworld.c"] +
+           [host / f"test_{t}.c" for t in ("endpoint", "notification", "sched", "tcb",
+                                           "fastpath", "vspace", "irq", "ipc_random")],
+           [k, host / "fake_arch", host, gen / "include"], common_defs)
     for arch, d in (("x86_64", "x86_64"), ("riscv64", "riscv")):
         yield (sorted((src / "arch" / d).rglob("*.c")),
                [k, src / "arch" / d / "include", src / "arch" / d, gen / "include"], common_defs)

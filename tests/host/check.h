@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int check_failures_in_test;
+/* One counter for the whole program (weak: every file that includes this
+ * header shares it), so helpers in other files can fail the running test. */
+__attribute__((weak)) int check_failures_in_test;
 
 #define CHECK(cond)                                                           \
     do {                                                                      \

@@ -1,8 +1,9 @@
 /*
  * The per-type hooks of the objects outside the capability core (threads,
- * IPC, address spaces, interrupts), as no-ops: the host tests link the
- * core (object.c, cnode.c, cdt.c, untyped.c) alone and test what it does
- * with the hooks, not the hooks themselves (those run in QEMU, tests/ktest).
+ * IPC, address spaces, interrupts), as no-ops: the capability-core tests
+ * link the core (object.c, cnode.c, cdt.c, untyped.c) alone and test what
+ * it does with the hooks, not the hooks themselves (the host tests that
+ * link the whole kernel, library host_kernel, and tests/ktest do).
  */
 #include "ipc.h"
 #include "irq.h"

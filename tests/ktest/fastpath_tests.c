@@ -357,6 +357,48 @@ static int test_receiver_holding_a_call(struct ktest_env *env)
     return 0;
 }
 
+/* ---- Which path ran (Debug: IpcPathCounts) -------------------------------- */
+
+/* The kernel's path counters; the read is itself a Call the general path
+ * takes (an invocation), so it adds one to `general`. */
+static int path_counts(uint64_t *fast, uint64_t *general)
+{
+    KT_OK(sys_debug_ipc_path_counts(BK_CAP_DEBUG, fast, general));
+    return 0;
+}
+
+/* A plain 0-word Call to a server in another address space, and the
+ * server's ReplyRecv, take the fast path: the counter of fast-path IPC
+ * moves by two and the general one only by the read. A 5-word Call (too
+ * long for the registers) and its 5-word answer must take the general
+ * path: then it is the general counter that moves by two. So a fast path
+ * that never runs fails this test, not only the benchmark ceilings. */
+static int test_path_counters(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), f0, g0, f1, g1;
+    kt_init_allocators(env);
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s, 1));
+    struct bk_process p;
+    KT_OK(bk_process_spawn(env->bi, "echo", SERVER_PRIO, s, 0, &p));
+    set_root_priority(50); /* the echo server runs and waits in Recv */
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    struct bk_msg m = { .info = BK_MSGINFO(0, 0, 0, LABEL) };
+    sys_call(s, &m);
+    KT_CHECK(path_counts(&f1, &g1) == 0);
+    KT_CHECK(m.info == BK_MSGINFO(0, 0, 0, LABEL + 1));
+    KT_CHECK(f1 - f0 == 2);
+    KT_CHECK(g1 - g0 == 1);
+    m = (struct bk_msg){ .info = BK_MSGINFO(5, 0, 0, LABEL), .mr = { 1, 2, 3, 4 } };
+    bk_ipc_buffer->mr[4] = 5;
+    sys_call(s, &m);
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    KT_CHECK(m.info == BK_MSGINFO(5, 0, 0, LABEL + 1) && m.mr[3] == 4);
+    KT_CHECK(f0 == f1);
+    KT_CHECK(g0 - g1 == 3);
+    KT_OK(sys_tcb_suspend(p.tcb));
+    return 0;
+}
+
 const struct ktest fastpath_tests[] = {
     { "fastpath: call and reply_recv move 0 to 4 words, labels and zeros",
       test_round_trip_words },
@@ -374,5 +416,7 @@ const struct ktest fastpath_tests[] = {
     { "fastpath: a CSpace root with a guard takes the general lookup", test_guarded_cspace },
     { "fastpath: a call to a receiver holding a call cancels the older one",
       test_receiver_holding_a_call },
+    { "fastpath: the path counters show a 0-word call across spaces took the fast path",
+      test_path_counters },
 };
 const unsigned fastpath_test_count = sizeof(fastpath_tests) / sizeof(fastpath_tests[0]);

@@ -68,10 +68,12 @@ bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi
                       ${ktest_dir}/vspace_tests.c
                       ${ktest_dir}/irq_tests.c ${ktest_dir}/debug_tests.c)
 bulkhead_user_program(${arch} child SOURCES ${ktest_dir}/child.c)
+# The echo server of the IPC path counter test, in an address space of its own.
+bulkhead_user_program(${arch} echo SOURCES ${ktest_dir}/echo.c)
 # The FPU tests' program in an address space of its own.
 bulkhead_user_program(${arch} fpu-child SOURCES ${ktest_dir}/fpu_child.c ${ktest_dir}/fpu_check.c
                       ${ktest_arch_sources})
-bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child fpu-child)
+bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child fpu-child echo)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC"
                    --reject "written without a Debug cap")

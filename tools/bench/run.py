@@ -5,7 +5,9 @@
          [--check --ceilings FILE] [--linux FILE] [--out-dir DIR]
 
 Boots the bench root task (tests/bench/bulkhead/bench.c, boot image
-<build>/<arch>/bench-image.img) on QEMU TCG with `-icount shift=0,sleep=off`, where
+<build>/<arch>/bench-image.img) with the release kernel (<build>/<arch>/kernel-nodebug.elf,
+built without BULKHEAD_KERNEL_DEBUG and so without the IPC path counters; or
+--kernel NAME) on QEMU TCG with `-icount shift=0,sleep=off`, where
 the guest's instruction counter advances by one per guest instruction, and collects
 its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
 records of --linux FILE when given), results.md (a table, and the ratios of the
@@ -47,9 +49,18 @@ RATIO_OPS = [("linux", "pipe_pingpong"), ("linux", "tcp_loopback_pingpong"),
              ("kvm", "vm_exit_pio_ioeventfd"), ("kvm", "vm_exit_pio_to_vmm")]
 
 
-def run_arch(arch, build, iterations, timeout, extra_append=""):
+def kernel_for(out, name):
+    """The kernel to measure: `name`, else the release build (no debugging aids)."""
+    if name:
+        return out / name
+    release = out / "kernel-nodebug.elf"
+    return release if release.exists() else out / "kernel.elf"
+
+
+def run_arch(arch, build, iterations, timeout, kernel_name=None, extra_append=""):
     out = build / arch
-    cmd = bkqemu.command(arch, kernel=out / "kernel.elf", image=out / "bench-image.img",
+    kernel = kernel_for(out, kernel_name)
+    cmd = bkqemu.command(arch, kernel=kernel, image=out / "bench-image.img",
                          append=f"bench.iterations={iterations}{extra_append}", icount=True)
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout)
@@ -60,12 +71,18 @@ def run_arch(arch, build, iterations, timeout, extra_append=""):
         sys.stdout.write(text)
         sys.exit(f"bench: {arch}: {bkqemu.describe_exit(arch, proc.returncode)}, "
                  f"{len(records)} records")
+    # The bench program asks the kernel whether it counts IPC paths.
+    counters = "on" if "bench: kernel IPC path counters: on" in text else "off"
+    print(f"bench: {arch}: measured {kernel.name}, IPC path counters {counters}")
+    for r in records:
+        r["kernel"] = kernel.name
+        r["path_counters"] = counters == "on"
     return records
 
 
-def run_kpti(build, iterations, timeout):
+def run_kpti(build, iterations, timeout, kernel_name=None):
     """The KPTI_OPS records of an x86-64 run with the Meltdown window on."""
-    records = run_arch("x86_64", build, iterations, timeout, " bulkhead.kpti=on")
+    records = run_arch("x86_64", build, iterations, timeout, kernel_name, " bulkhead.kpti=on")
     kept = [r for r in records if r["operation"] in KPTI_OPS]
     for r in kept:
         r["operation"] += "_kpti"
@@ -181,13 +198,14 @@ def main():
     ap.add_argument("--ceilings", default=str(ROOT / "tools" / "bench" / "ceilings.json"))
     ap.add_argument("--linux", help="Linux records to include (tools/bench/linux.py output)")
     ap.add_argument("--out-dir", default=str(ROOT / "build" / "bench"))
+    ap.add_argument("--kernel", help="kernel ELF name in <build>/<arch> (default: kernel-nodebug.elf)")
     a = ap.parse_args()
     build, out = pathlib.Path(a.build_dir), pathlib.Path(a.out_dir)
     records = []
     for arch in a.arch:
-        records += run_arch(arch, build, a.iterations, a.timeout)
+        records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
-            records += run_kpti(build, a.iterations, a.timeout)
+            records += run_kpti(build, a.iterations, a.timeout, a.kernel)
     ops = BULKHEAD_OPS + [op + "_kpti" for op in KPTI_OPS]
     order = {op: i for i, op in enumerate(ops)}
     records.sort(key=lambda r: (r["arch"], order.get(r["operation"], 99)))

@@ -386,12 +386,24 @@ static unsigned parse_iterations(const char *cmdline)
     return 10000;
 }
 
+/* Whether the kernel measured counts IPC paths (Debug: IpcPathCounts
+ * answers only in kernels built with BULKHEAD_KERNEL_DEBUG): the counters
+ * cost the fast path an increment per direction, so the figures say which
+ * kernel they are of. tools/bench/run.py reads this line. */
+static void report_path_counters(void)
+{
+    uint64_t fast, general;
+    bool on = sys_debug_ipc_path_counts(BK_CAP_DEBUG, &fast, &general) == 0;
+    debug_printf("bench: kernel IPC path counters: %s\n", on ? "on" : "off");
+}
+
 int main(const struct bk_bootinfo *bi)
 {
     iterations = parse_iterations(bi->cmdline);
     bk_alloc_init(bi);
     debug_printf("bench: %u iterations per operation after %u warm-up, on %s\n", iterations,
                  WARMUP, bi->arch);
+    report_path_counters();
     bench_null_syscall(bi);
     bench_ipc_two_address_spaces(bi);
     bench_ipc_fpu_two_address_spaces(bi);

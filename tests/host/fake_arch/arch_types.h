@@ -1,9 +1,14 @@
 /*
  * The fake architecture used by host unit tests: the same names every port
- * defines in its <arch_types.h>, with host-friendly values.
+ * defines in its <arch_types.h>, with host-friendly values. Its registers
+ * are laid out like RISC-V's (gpr[n] is xn, syscall number in x17, the
+ * arguments in x10..x15), its page tables are a software radix tree of the
+ * x86-64 shape (a root and three levels below it), and its interrupt
+ * controller is a table of lines (tests/host/fake_irq.c).
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <bulkhead/abi.h>
@@ -15,10 +20,17 @@
 #define ARCH_PT_LEVELS 3
 #define ARCH_LARGE_PAGE_BITS 21
 
+/* FPU registers f0..f31 and fcsr, as on RISC-V (kernel/abi.toml's
+ * [arch.riscv64].fpu_registers order). */
+#define FAKE_FPU_REGS 33
+
 typedef struct arch_regs {
-    uint64_t gpr[32];
+    uint64_t gpr[32]; /* gpr[0] stays 0; gpr[2] is sp, gpr[4] the thread pointer */
     uint64_t pc;
-    uint64_t sp;
+    uint64_t fpr[FAKE_FPU_REGS];
+    bool counters_off;  /* TCB: SetCounterAccess(0) */
+    bool full_restore;  /* arch_regs_set() ran: the next entry restores all */
+    bool released;      /* arch_regs_release() ran */
 } arch_regs_t;
 
 /* The syscall argument registers: gpr[10..15], as on RISC-V. */
@@ -27,6 +39,9 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
+/* A software page table: `root` is the "physical" (host) address of the
+ * root table; destroyed is set by arch_vspace_destroy(). */
 typedef struct arch_vspace {
     uint64_t root;
+    bool destroyed;
 } arch_vspace_t;

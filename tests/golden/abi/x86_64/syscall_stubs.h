@@ -844,6 +844,23 @@ static inline long sys_debug_check_invariants(bk_cptr_t service, uint64_t *viola
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* Debug: IpcPathCounts. Reads the kernel's IPC path counters: how many Call and ReplyRecv syscalls the IPC fast path completed (`fast`) and how many went to the general path (`general`; every Call and ReplyRecv the fast path declined, invocations of kernel objects included, this one too) since boot. Tests use them to see which path ran. Only in kernels built with BULKHEAD_KERNEL_DEBUG (the counters cost the fast path an increment); other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_ipc_path_counts(bk_cptr_t service, uint64_t *fast, uint64_t *general)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_IPC_PATH_COUNTS);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *fast = m.mr[0];
+        *general = m.mr[1];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {

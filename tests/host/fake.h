@@ -1,0 +1,88 @@
+/*
+ * What host tests see of the fake architecture (tests/host/fake_*.c): the
+ * state of the fake CPU, and the ways to enter the kernel as the arch trap
+ * code does. Every kernel entry leaves through a hook that does not return
+ * (arch_user_enter, arch_fastpath_switch, an idle CPU, arch_shutdown); the
+ * fake turns each into a longjmp back to the fake_* call that entered the
+ * kernel, which then says how the kernel left.
+ */
+#pragma once
+
+#include "arch.h"
+
+enum fake_exit {
+    FAKE_EXIT_NONE = 0,
+    FAKE_EXIT_USER,     /* arch_user_enter(): back to user mode in cpu.entered */
+    FAKE_EXIT_FASTPATH, /* arch_fastpath_switch(): the fast path switched threads */
+    FAKE_EXIT_IDLE,     /* nothing could run: arch_idle_wait() with no interrupt pending */
+    FAKE_EXIT_SHUTDOWN, /* arch_shutdown() (cpu.shutdown_status) */
+};
+
+struct fake_cpu {
+    /* Whether the fake syscall entry tries the IPC fast path first, as
+     * both ports do for Call and ReplyRecv. */
+    bool fastpath_enabled;
+    enum fake_exit exit;
+    arch_regs_t *entered;   /* the registers user mode continues with */
+    arch_vspace_t *vspace;  /* the address space it continues in */
+    int shutdown_status;
+    uint64_t user_enters, fastpath_switches, idle_waits;
+    unsigned timer_hz;
+};
+
+extern struct fake_cpu fake_cpu;
+
+/* The syscall instruction in the current thread: `nr` and the six
+ * argument registers are written into current_thread's registers, then
+ * the kernel is entered as the arch's syscall entry does (the fast path
+ * first for Call and ReplyRecv when fake_cpu.fastpath_enabled). */
+enum fake_exit fake_syscall(unsigned long nr, const uint64_t args[6]);
+
+/* A timer tick, and a device interrupt, from user mode. */
+enum fake_exit fake_tick(void);
+/* The current thread faults in user mode (what the ports' trap code makes
+ * of an exception). */
+enum fake_exit fake_user_fault(const struct user_fault *fault);
+enum fake_exit fake_irq_from_user(unsigned irq);
+
+/* The CPU went idle (FAKE_EXIT_IDLE): an interrupt arrives there, and the
+ * idle loop goes on (picks a thread or idles again). */
+enum fake_exit fake_irq_while_idle(unsigned irq);
+
+/* The console: everything the kernel printed since the last reset. */
+extern char fake_console[8192];
+extern size_t fake_console_len;
+void fake_console_reset(void);
+
+/* ---- The interrupt controller (fake_irq.c) --------------------------------
+ * Lines 0 .. FAKE_IRQ_LINES-1; line 0 is reserved, as PLIC source 0 is. */
+#define FAKE_IRQ_LINES 64u
+
+struct fake_irq_line {
+    bool enabled; /* arch_irq_enable() ran, arch_irq_disable() did not since */
+    bool masked;  /* an interrupt arrived and was not acked yet */
+    bool waiting; /* raised while masked or disabled: arrives when possible */
+    uint64_t delivered, acks;
+};
+
+extern struct fake_irq_line fake_irq_lines[FAKE_IRQ_LINES];
+
+/* A device asserts `irq`. If the line is enabled and unmasked, the
+ * interrupt is taken now (the line masks and the kernel's
+ * kernel_irq_from_user(), or kernel_irq() in the idle loop if the CPU
+ * idles, runs; returns how the kernel left); otherwise it waits and
+ * FAKE_EXIT_NONE is returned. */
+enum fake_exit fake_irq_raise(unsigned irq);
+
+/* For arch_idle_wait(): takes the first waiting interrupt the controller
+ * may deliver now (masking its line) and returns its line, or 0. */
+unsigned fake_irq_take_waiting(void);
+void fake_irq_reset(void);
+
+/* ---- The software page table (fake_vspace.c) ------------------------------ */
+
+/* TLB flushes the page-table hooks did: one per changed entry. */
+extern uint64_t fake_tlb_flushes;
+
+/* Resets the fake CPU, interrupt controller and counters for a new test. */
+void fake_reset(void);
