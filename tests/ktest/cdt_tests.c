@@ -119,9 +119,9 @@ static int test_cost_independent_of_children(struct ktest_env *env)
     KT_CHECK(splice_copies(s, s + 2) == 0);
     uint64_t move1 = time_move(server, s + 3, false);
     uint64_t mutate1 = time_move(server, s + 3, true);
-    long violations = debug_check_invariants();
+    long violations = kt_check_invariants();
     uint64_t delete1 = time_delete_chain(s + 10);
-    KT_CHECK(violations == 0 && debug_check_invariants() == 0);
+    KT_CHECK(violations == 0 && kt_check_invariants() == 0);
     int ok = ratio_ok("Move", move1, move0);
     ok &= ratio_ok("Mutate", mutate1, mutate0);
     ok &= ratio_ok("Delete", delete1, delete0);
@@ -186,7 +186,7 @@ static int test_revoke_restarts_and_lets_others_run(struct ktest_env *env)
     KT_CHECK(helper_saw == BK_OBJ_ENDPOINT); /* it ran in the middle of the revoke */
     KT_CHECK(kt_type(s + 2) == 0 && kt_type(s + 3) == 0 && kt_type(s + 1) == BK_OBJ_ENDPOINT);
     KT_OK(sys_cnode_mutate(ROOT, s + 5, W, ROOT, s + 1, W, 5)); /* no children left */
-    KT_CHECK(debug_check_invariants() == 0);
+    KT_CHECK(kt_check_invariants() == 0);
     return 0;
 }
 
@@ -221,7 +221,7 @@ static int test_cnode_delete_restarts(struct ktest_env *env)
     KT_CHECK(helper_saw == ZOMBIE_TYPE); /* it ran in the middle of the delete */
     KT_CHECK(kt_type(s) == 0 && kt_type(s + 1) == BK_OBJ_ENDPOINT);
     KT_OK(sys_cnode_mutate(ROOT, s + 5, W, ROOT, s + 1, W, 5)); /* no copies left */
-    KT_CHECK(debug_check_invariants() == 0);
+    KT_CHECK(kt_check_invariants() == 0);
     return 0;
 }
 
