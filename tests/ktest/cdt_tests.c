@@ -26,19 +26,6 @@
 #define MAX_RATIO 2
 #define ROOT_LOW 40
 
-static inline uint64_t counter(void)
-{
-#if defined(__x86_64__)
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-#else
-    uint64_t v;
-    __asm__ volatile("rdinstret %0" : "=r"(v));
-    return v;
-#endif
-}
-
 /* The client's part: COPIES copies of the cap at `client` into the CNode
  * at `cnode`, then the client's own cap goes, and they move up. */
 static int splice_copies(uint64_t cnode, uint64_t client)
@@ -56,10 +43,10 @@ static uint64_t time_move(uint64_t a, uint64_t b, bool mutate)
     uint64_t best = ~0ull;
     for (unsigned i = 0; i < SAMPLES * 2; i++) {
         uint64_t from = i % 2 ? b : a, to = i % 2 ? a : b;
-        uint64_t t0 = counter();
+        uint64_t t0 = bk_counter();
         long r = mutate ? sys_cnode_mutate(ROOT, to, W, ROOT, from, W, 0)
                         : sys_cnode_move(ROOT, to, W, ROOT, from, W);
-        uint64_t t = counter() - t0;
+        uint64_t t = bk_counter() - t0;
         if (r != 0)
             return 0;
         if (t < best)
@@ -75,9 +62,9 @@ static uint64_t time_delete_chain(uint64_t chain)
 {
     uint64_t best = ~0ull;
     for (unsigned i = SAMPLES; i-- > 0;) {
-        uint64_t t0 = counter();
+        uint64_t t0 = bk_counter();
         long r = sys_cnode_delete(ROOT, chain + i, W);
-        uint64_t t = counter() - t0;
+        uint64_t t = bk_counter() - t0;
         if (r != 0 || kt_type(chain + i) != 0)
             return 0;
         if (t < best)

@@ -35,19 +35,6 @@ static long set_root_priority(unsigned prio)
  * the host clock. Either way the least of SAMPLES runs is stable enough
  * for a ratio: the old queue walk made it 10x (RISC-V) to 46x (x86-64)
  * behind 1500 senders. */
-static inline uint64_t counter(void)
-{
-#if defined(__x86_64__)
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-#else
-    uint64_t v;
-    __asm__ volatile("rdinstret %0" : "=r"(v));
-    return v;
-#endif
-}
-
 /* Starts `tcb` at entry(arg) with registers alone (no TLS: the helpers
  * here call only syscall stubs), in the root task's spaces. */
 static long start_bare(uint64_t tcb, void (*entry)(uint64_t), uint64_t arg, void *stack,
@@ -89,7 +76,7 @@ static void parked_sender(uint64_t ep)
 static void measured_sender(uint64_t ep)
 {
     struct bk_msg m = { .info = bk_msginfo(2, 0) };
-    send_started = counter();
+    send_started = bk_counter();
     sys_send(ep, &m);
     sys_thread_exit(0);
 }
@@ -108,7 +95,7 @@ static uint64_t time_one_send(uint64_t tcb, uint64_t ep, unsigned prio)
         if (sys_tcb_write_registers(tcb, 1, (uint64_t)(uintptr_t)measured_sender,
                                     bk_stack_top(measured_stack, sizeof(measured_stack)), ep))
             return 0;
-        uint64_t end = counter();
+        uint64_t end = bk_counter();
         if (end - send_started < best)
             best = end - send_started;
         if (sys_tcb_suspend(tcb) != 0)

@@ -37,19 +37,6 @@ static void expect(int ok, const char *what)
     failures += !ok;
 }
 
-static inline uint64_t counter(void)
-{
-#if defined(__x86_64__)
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-#else
-    uint64_t v;
-    __asm__ volatile("rdinstret %0" : "=r"(v));
-    return v;
-#endif
-}
-
 /* Reads the address it is given: a page fault at that address. */
 static void faulter(uint64_t address)
 {
@@ -68,9 +55,9 @@ static void wait_ticks(uint64_t ticks)
 static uint64_t counter_per_tick(void)
 {
     wait_ticks(1); /* start on a tick's edge */
-    uint64_t start = counter();
+    uint64_t start = bk_counter();
     wait_ticks(CALIBRATION_TICKS);
-    return (counter() - start) / CALIBRATION_TICKS;
+    return (bk_counter() - start) / CALIBRATION_TICKS;
 }
 
 /* Restarts the faulter at `address`; it outranks us, so it has faulted
@@ -79,10 +66,10 @@ static uint64_t counter_per_tick(void)
 static uint64_t timed_fault(uint64_t tcb, uint64_t address)
 {
     uint64_t sp = bk_stack_top(faulter_stack, STACK_SIZE), pc, osp, arg, state = 0;
-    uint64_t start = counter();
+    uint64_t start = bk_counter();
     if (sys_tcb_write_registers(tcb, 1, (uint64_t)(uintptr_t)faulter, sp, address) != 0)
         return 0;
-    uint64_t took = counter() - start;
+    uint64_t took = bk_counter() - start;
     if (sys_tcb_read_registers(tcb, &pc, &osp, &arg, &state) != 0 ||
         state != BK_THREAD_STATE_FAULTED)
         return 0;
@@ -96,9 +83,9 @@ static uint64_t timed_sync_write(void)
                                "written through the Debug cap, which the kernel writes out "
                                "at once and so takes the line time of every byte.....\n";
     _Static_assert(sizeof(text) - 1 >= 170, "as long as a report");
-    uint64_t start = counter();
+    uint64_t start = bk_counter();
     sys_debug_write(BK_CAP_DEBUG, (uint64_t)(uintptr_t)text, sizeof(text) - 1, &(uint64_t){ 0 });
-    return counter() - start;
+    return bk_counter() - start;
 }
 
 int main(const struct bk_bootinfo *bi)

@@ -56,6 +56,23 @@ uint64_t debug_cap_identify(uint64_t cptr);
  * BULKHEAD_KERNEL_DEBUG, -BK_ERR_FAILED_LOOKUP without the Debug cap. */
 long debug_check_invariants(void);
 
+/* A counter for measurements: rdtsc on x86-64, instret on RISC-V. Under
+ * QEMU's -icount both advance by one per guest instruction, which is how
+ * the benchmark and the cost tests count. It faults in a thread denied its
+ * counters (TCB: SetCounterAccess). */
+static inline uint64_t bk_counter(void)
+{
+#if defined(__x86_64__)
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+#else
+    uint64_t v;
+    __asm__ volatile("rdinstret %0" : "=r"(v));
+    return v;
+#endif
+}
+
 /* The initial stack pointer for a thread whose stack is `size` bytes at
  * `stack`, such that its entry function sees the C ABI's stack alignment
  * (x86-64 expects rsp + 8 to be 16-byte aligned at a function's entry). */

@@ -24,20 +24,6 @@ static struct {
     struct bk_ipc_buffer b;
 } __attribute__((aligned(BK_PAGE_SIZE))) server_buffer;
 
-/* The guest instruction counter (see the file comment). */
-static inline uint64_t counter(void)
-{
-#if defined(__x86_64__)
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-#else
-    uint64_t v;
-    __asm__ volatile("rdinstret %0" : "=r"(v));
-    return v;
-#endif
-}
-
 static void sort(uint64_t *v, unsigned n)
 {
     /* Shell sort: no recursion, fine for 20,000 values. */
@@ -81,9 +67,9 @@ static void bench_null_syscall(const struct bk_bootinfo *bi)
 {
     for (unsigned i = 0; i < WARMUP + iterations; i++) {
         struct bk_msg m = { 0 };
-        uint64_t t0 = counter();
+        uint64_t t0 = bk_counter();
         sys_yield(0, &m);
-        uint64_t t1 = counter();
+        uint64_t t1 = bk_counter();
         if (i >= WARMUP)
             samples[i - WARMUP] = t1 - t0;
     }
@@ -112,9 +98,9 @@ static void bench_calls(const struct bk_bootinfo *bi, uint64_t ep, unsigned word
         struct bk_msg m = { .info = BK_MSGINFO(words, caps, 0, 0), .mr = { 1, 2, 3, 4 } };
         if (between)
             between();
-        uint64_t t0 = counter();
+        uint64_t t0 = bk_counter();
         sys_call(ep, &m);
-        uint64_t t1 = counter();
+        uint64_t t1 = bk_counter();
         if (i >= WARMUP)
             samples[i - WARMUP] = t1 - t0;
     }
@@ -225,10 +211,10 @@ static void bench_notification(const struct bk_bootinfo *bi)
     start_server(tcb, pong_thread, 0);
     for (unsigned i = 0; i < WARMUP + iterations; i++) {
         struct bk_msg m = { 0 };
-        uint64_t t0 = counter();
+        uint64_t t0 = bk_counter();
         sys_send(ping_ntfn, &m);
         sys_recv(pong_ntfn, &m);
-        uint64_t t1 = counter();
+        uint64_t t1 = bk_counter();
         if (i >= WARMUP)
             samples[i - WARMUP] = t1 - t0;
     }
@@ -356,12 +342,12 @@ static void bench_irq_to_user(const struct bk_bootinfo *bi)
     }
     for (unsigned i = 0; i < WARMUP + iterations; i++) {
         struct bk_msg m = { 0 };
-        uint64_t t0 = counter();
+        uint64_t t0 = bk_counter();
         device_fire(dev);
         sys_recv(ntfn, &m);
         device_clear(dev);
         sys_irq_handler_ack(handler);
-        uint64_t t1 = counter();
+        uint64_t t1 = bk_counter();
         if (i >= WARMUP)
             samples[i - WARMUP] = t1 - t0;
     }
