@@ -67,16 +67,10 @@ static BOOT_CODE void run_late_selftest(const struct boot_params *bp)
  * console takes a real UART's line time per byte (console_slow_line()). */
 static BOOT_CODE void set_console_speed(const char *cmdline)
 {
-    static const char key[] = "bulkhead.slow_console";
-    size_t n = sizeof(key) - 1;
-    for (const char *p = cmdline; *p; p++) {
-        bool starts_word = p == cmdline || p[-1] == ' ';
-        if (starts_word && strncmp(p, key, n) == 0 && (p[n] == '\0' || p[n] == ' ')) {
-            console_slow_line();
-            kprintf("bulkhead: console: %s: a 115,200-baud line's time per byte\n", key);
-            return;
-        }
-    }
+    if (!boot_cmdline_flag(cmdline, "bulkhead.slow_console"))
+        return;
+    console_slow_line();
+    kprintf("bulkhead: console: bulkhead.slow_console: a 115,200-baud line's time per byte\n");
 }
 
 /* "bulkhead.selftest=kernel-*" makes the kernel fault on purpose, to test

@@ -70,6 +70,15 @@ bool boot_option_is(const char *value, const char *word)
     return *value == '\0' || *value == ' ';
 }
 
+bool boot_cmdline_flag(const char *cmdline, const char *flag)
+{
+    for (const char *p = cmdline; *p; p++) {
+        if ((p == cmdline || p[-1] == ' ') && boot_option_is(p, flag))
+            return true;
+    }
+    return false;
+}
+
 bool boot_params_add_module(struct boot_params *bp, paddr_t base, uint64_t size,
                             const char *name)
 {

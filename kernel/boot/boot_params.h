@@ -75,3 +75,5 @@ void boot_params_set_string(char dst[BOOT_MAX_STRING], const char *src);
 const char *boot_cmdline_option(const char *cmdline, const char *key);
 /* True if the option value `value` is exactly `word`. */
 bool boot_option_is(const char *value, const char *word);
+/* True if `flag` stands on the command line as a word of its own. */
+bool boot_cmdline_flag(const char *cmdline, const char *flag);

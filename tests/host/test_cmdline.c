@@ -36,5 +36,15 @@ static void test_value_compared_to_the_space(void)
     CHECK(boot_option_is("", ""));
 }
 
-TEST_MAIN(TEST(test_option_found_at_word_starts), TEST(test_option_not_inside_words),
+static void test_flag_is_a_whole_word(void)
+{
+    CHECK(boot_cmdline_flag("bulkhead.slow_console", "bulkhead.slow_console"));
+    CHECK(boot_cmdline_flag("a=1 bulkhead.slow_console b", "bulkhead.slow_console"));
+    CHECK(!boot_cmdline_flag("bulkhead.slow_consoles", "bulkhead.slow_console"));
+    CHECK(!boot_cmdline_flag("xbulkhead.slow_console", "bulkhead.slow_console"));
+    CHECK(!boot_cmdline_flag("bulkhead.slow_console=1", "bulkhead.slow_console"));
+    CHECK(!boot_cmdline_flag("", "bulkhead.slow_console"));
+}
+
+TEST_MAIN(TEST(test_flag_is_a_whole_word), TEST(test_option_found_at_word_starts), TEST(test_option_not_inside_words),
           TEST(test_value_compared_to_the_space))
