@@ -45,9 +45,10 @@ static int test_child_process(struct ktest_env *env)
     struct bk_msg m;
     KT_CHECK(next_from_child(s, &m, false) == 0);
     KT_CHECK(BK_MSGINFO_LENGTH(m.info) == 1 && m.mr[0] == 41);
-    m = (struct bk_msg){ .info = bk_msginfo(0, 1), .mr = { 42 } };
+    m = (struct bk_msg){ .info = bk_msginfo(0, 2), .mr = { 42, 100 } }; /* its priority */
     sys_reply(0, &m);
     KT_CHECK(next_from_child(s, &m, false) == 0);
+    /* mr[0]: all the child's checks held, its MCP (= its priority) included. */
     KT_CHECK(BK_MSGINFO_LENGTH(m.info) == 6 && m.mr[0] == 1 && m.mr[3] == 3);
     KT_CHECK(bk_ipc_buffer->mr[4] == 4 && bk_ipc_buffer->mr[5] == 5);
     m = (struct bk_msg){ 0 };

@@ -147,7 +147,8 @@ long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t righ
                   uint64_t attributes);
 
 /* Copies `len` bytes to `offset` within `frame` (through a temporary
- * mapping in the caller's space). Returns 0 or -BK_ERR_*. */
+ * mapping in the caller's space; concurrent calls take turns). Returns 0
+ * or -BK_ERR_*. */
 long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t len);
 
 /* Loads the ELF program at `image` (`size` bytes) into `vspace`: fresh
@@ -174,8 +175,9 @@ struct bk_process {
  * child holds a cap to its own TCB (BK_CAP_ROOT_TCB, for its TLS), and its
  * TCB holds its CNode: deleting the caller's caps in `p` does not end the
  * process; suspend its TCB, and revoke the untyped its objects came from
- * to reclaim them. Returns 0 or -BK_ERR_* (INVALID_ARGUMENT: no such
- * module, or an unknown flag). Not reentrant. */
+ * to reclaim them. The child's MCP is `priority`: its own threads may run
+ * up to it. Returns 0 or -BK_ERR_* (INVALID_ARGUMENT: no such module, or
+ * an unknown flag). Safe from any thread: spawns take turns. */
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
                       uint64_t give, unsigned flags, struct bk_process *p);
 

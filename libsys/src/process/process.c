@@ -7,6 +7,8 @@
  */
 #include <bulkhead/sys.h>
 
+#include "lock.h"
+
 #define PAGE ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
 #define CHILD_STACK_PAGES 4
 #define CHILD_CNODE_BITS 8
@@ -87,8 +89,8 @@ static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
     return r;
 }
 
-long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
-                      uint64_t give, unsigned flags, struct bk_process *p)
+static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
+                  uint64_t give, unsigned flags, struct bk_process *p)
 {
     const struct bk_boot_module *m = find_module(bi, module);
     if (!m || (flags & ~BK_SPAWN_GIVE_DEBUG))
@@ -115,8 +117,25 @@ long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned
     r = sys_tcb_configure(p->tcb, p->cnode, p->cspace_data, p->vspace, BK_ROOT_IPC_BUFFER_VADDR);
     if (r == 0)
         r = sys_tcb_set_priority(p->tcb, BK_CAP_ROOT_TCB, priority);
+    /* Its MCP is its priority: the child may start threads of its own up
+     * to it (bk_thread_create() takes the child's TCB as authority), and
+     * can never outrank what its parent gave it. */
+    if (r == 0)
+        r = sys_tcb_set_mc_priority(p->tcb, BK_CAP_ROOT_TCB, priority);
     if (r == 0)
         r = sys_tcb_write_registers(p->tcb, 1, p->entry, BK_ROOT_STACK_TOP,
                                     BK_ROOT_BOOTINFO_VADDR);
+    return r;
+}
+
+/* Under the process layer's (re-entrant) lock: the start-info page is
+ * built in one static buffer and programs are copied through one scratch
+ * window, so concurrent spawns take turns. */
+long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
+                      uint64_t give, unsigned flags, struct bk_process *p)
+{
+    bk__objects_lock();
+    long r = spawn(bi, module, priority, give, flags, p);
+    bk__objects_unlock();
     return r;
 }

@@ -5,6 +5,8 @@
  */
 #include <bulkhead/sys.h>
 
+#include "lock.h"
+
 long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t rights,
                   uint64_t attributes)
 {
@@ -29,11 +31,16 @@ long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t righ
 
 long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t len)
 {
+    /* One scratch window per address space: threads take turns through
+     * the process layer's (re-entrant) lock instead of failing. */
+    bk__objects_lock();
     /* A copy of the frame cap maps it here while the original stays free
      * to be mapped elsewhere. */
     uint64_t view = bk_slot_alloc();
-    if (!view)
+    if (!view) {
+        bk__objects_unlock();
         return -BK_ERR_NOT_ENOUGH_MEMORY;
+    }
     long r = sys_cnode_copy(BK_CAP_ROOT_CNODE, view, BK_WORD_BITS, BK_CAP_ROOT_CNODE, frame,
                             BK_WORD_BITS, BK_RIGHTS_ALL);
     if (r == 0)
@@ -43,5 +50,6 @@ long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t l
     /* Deleting the copy unmaps it. */
     sys_cnode_delete(BK_CAP_ROOT_CNODE, view, BK_WORD_BITS);
     bk_slot_free(view);
+    bk__objects_unlock();
     return r;
 }
