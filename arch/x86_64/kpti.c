@@ -39,8 +39,10 @@ bool x86_vspace_switch_slow;
 static const char *kpti_reason;
 
 /* The window's own tables: a PML4 whose last slot user spaces copy, and
- * the tables below it. Five pages cover the code, data, per-CPU and IST
- * pages of the image however they fall across 2 MiB and 1 GiB lines. */
+ * the tables below it: a PDPT, a PD (the image lies within one GiB) and a
+ * page table per 2 MiB region the window's pages touch, three at most
+ * here. An image that needs more stops the boot with a message naming
+ * this limit. */
 #define WINDOW_TABLE_PAGES 6
 static uint8_t window_tables[WINDOW_TABLE_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static unsigned window_tables_used;
