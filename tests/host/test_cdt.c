@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capworld.h"
 #include "check.h"
 #include "revoke_all.h"
 #include "cnode.h"
@@ -109,29 +110,6 @@ static void test_walk_is_preorder_within_subtree(void)
 
 /* ---- With objects ---------------------------------------------------------- */
 
-/* Host memory as one untyped region: boot[0] holds the untyped, boot[1]
- * the root CNode; the other boot slots are spare. */
-struct world {
-    void *mem;
-    struct cte boot[4];
-};
-
-static void world_init(struct world *w, unsigned ut_bits, unsigned root_radix)
-{
-    size_t size = (size_t)1 << ut_bits;
-    w->mem = aligned_alloc(size, size);
-    memset(w->mem, 0xa5, size);
-    memset(w->boot, 0, sizeof(w->boot));
-    cnode_boot_install(&w->boot[0], cap_make_untyped((paddr_t)(uintptr_t)w->mem, ut_bits, false));
-    struct kerror_info info = { 0 };
-    CHECK_EQ(untyped_retype(&w->boot[0], CAP_CNODE, root_radix, &w->boot[1], 1, &info), KERR_OK);
-}
-
-static void world_free(struct world *w)
-{
-    revoke_all(&w->boot[0]);
-    free(w->mem);
-}
 
 static struct cte *root_slots(struct world *w)
 {

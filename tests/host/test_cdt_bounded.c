@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capworld.h"
 #include "check.h"
 #include "cnode.h"
 #include "object.h"
@@ -63,28 +64,6 @@ static void test_surgery_leaves_middle_children_alone(void)
     CHECK_EQ(walked, MANY - 1);
 }
 
-struct world {
-    void *mem;
-    struct cte boot[2];
-};
-
-static void world_init(struct world *w, unsigned ut_bits, unsigned root_radix)
-{
-    size_t size = (size_t)1 << ut_bits;
-    w->mem = aligned_alloc(size, size);
-    memset(w->mem, 0xa5, size);
-    memset(w->boot, 0, sizeof(w->boot));
-    cnode_boot_install(&w->boot[0], cap_make_untyped((paddr_t)(uintptr_t)w->mem, ut_bits, false));
-    struct kerror_info info = { 0 };
-    CHECK_EQ(untyped_retype(&w->boot[0], CAP_CNODE, root_radix, &w->boot[1], 1, &info), KERR_OK);
-}
-
-static void world_free(struct world *w)
-{
-    revoke_all(&w->boot[0]);
-    CHECK_EQ(cap_untyped_free_index(&w->boot[0].cap), 0);
-    free(w->mem);
-}
 
 static void make(struct world *w, enum cap_type type, unsigned size_arg, struct cte *dest)
 {
@@ -133,7 +112,7 @@ static void test_revoke_restarts_in_batches(void)
     CHECK(shrinking && calls >= MANY / 64 && calls <= MANY / 64 + 2);
     CHECK(!cte_has_children(&s[0]));
     CHECK_EQ(*object_refs(&s[0].cap), 1);
-    world_free(&w);
+    CHECK(world_free(&w));
 }
 
 #define BIG_RADIX 12 /* 4096 slots */
@@ -179,7 +158,7 @@ static void test_cnode_delete_restarts(void)
     CHECK(cap_is_null(&s[1].cap) && !cte_parent(&s[1]) && !cte_has_children(&s[0]));
     CHECK_EQ(*object_refs(&s[0].cap), 1);
     CHECK_EQ(object_live_count(CAP_CNODE), live);
-    world_free(&w);
+    CHECK(world_free(&w));
 }
 
 /* Revoking the untyped of a 4096-slot CNode that holds the only cap to
@@ -214,7 +193,7 @@ static void test_revoke_of_unreachable_cnodes(void)
     CHECK_EQ(object_live_count(CAP_CNODE), live);
     CHECK_EQ(*object_refs(&s[0].cap), 1);
     CHECK_EQ(cap_untyped_free_index(&s[2].cap), 0);
-    world_free(&w);
+    CHECK(world_free(&w));
 }
 
 /* A Delete interrupted halfway leaves a zombie in a slot of CNode P;
@@ -246,7 +225,7 @@ static void test_interrupted_delete_inside_dying_cnode(void)
         CHECK(cap_is_null(&s[1].cap) && cap_is_null(&p[3].cap));
         CHECK_EQ(*object_refs(&s[0].cap), 1);
         CHECK_EQ(object_live_count(CAP_CNODE), live);
-        world_free(&w);
+        CHECK(world_free(&w));
     }
 }
 
