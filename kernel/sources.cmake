@@ -38,6 +38,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/lib/string.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/format.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/crc32.c
+  ${CMAKE_SOURCE_DIR}/kernel/lib/clock.c
   ${CMAKE_SOURCE_DIR}/kernel/lib/console.c
   # Pure parsers (kernel/parse/): the same files are built into libsys.
   ${CMAKE_SOURCE_DIR}/kernel/parse/elf.c
