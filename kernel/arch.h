@@ -263,8 +263,19 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 
 /* ---- Time and idle ---------------------------------------------------- */
 
-/* Starts the periodic tick at `hz` per second. Ticks call kernel_tick(). */
-void arch_timer_start(unsigned hz);
+/* Nanoseconds since the clock was set up at boot: monotonic, from a
+ * counter that runs at a constant rate (x86-64: the TSC; RISC-V: the time
+ * CSR), scaled with kernel/lib/clock.h; cheap enough for every kernel
+ * entry (a counter read, a multiply and a shift). */
+uint64_t arch_time_ns(void);
+
+/* Asks for one timer interrupt at or after the time arch_time_ns() reads
+ * `ns`, replacing the one asked for before; UINT64_MAX asks for none. A
+ * time already passed interrupts at once. The interrupt calls
+ * kernel_timer_interrupt_from_user() or kernel_timer_interrupt(), never
+ * before `ns` (an early hardware interrupt is re-armed by the arch), and
+ * uses the deadline up: the kernel sets the next one in its handler. */
+void arch_timer_set_deadline(uint64_t ns);
 
 /* Enables interrupts, waits for one, and returns with interrupts disabled
  * after its handler ran. */
@@ -323,9 +334,9 @@ NORETURN void kernel_irq_from_user(unsigned irq);
 /* Device interrupt `irq` arrived while the kernel was idle; returns. */
 void kernel_irq(unsigned irq);
 
-/* A timer tick arrived, from user mode. */
-NORETURN void kernel_tick_from_user(void);
+/* The deadline of arch_timer_set_deadline() came, in user mode. */
+NORETURN void kernel_timer_interrupt_from_user(void);
 
-/* A timer tick arrived while the kernel was idle (inside arch_idle_wait());
+/* The deadline came while the kernel was idle (inside arch_idle_wait());
  * returns to the interrupted idle loop. */
-void kernel_tick(void);
+void kernel_timer_interrupt(void);

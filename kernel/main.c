@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "debug/selftest.h"
 #include "thread.h"
+#include "timer.h"
 #include "vspace.h"
 
 #include <bulkhead/abi.h>
@@ -154,7 +155,7 @@ void kernel_main(struct boot_params *bp)
             (unsigned long long)(memmap_total(&boot_memory) >> 10));
 
     sched_make_runnable(root);
-    arch_timer_start(BK_TICK_HZ);
+    timer_start();
     kprintf("bulkhead: entering user mode\n");
     thread_resume_current();
 }

@@ -148,6 +148,12 @@ NORETURN void thread_resume_current(void);
 /* Ticks since the timer started. */
 uint64_t kernel_ticks(void);
 
+/* The scheduler's tick (sched.c), BK_TICK_HZ a second, taken by the timer
+ * (timer.c) at a timer interrupt from user mode, which then resumes the
+ * current thread or another, or while the kernel idled, which returns. */
+NORETURN void kernel_tick_from_user(void);
+void kernel_tick(void);
+
 /* Idles with interrupts on until `ticks` more ticks arrived, then shuts the
  * machine down with `status`: shows that the kernel still runs after the
  * last thread stopped. */

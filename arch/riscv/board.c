@@ -7,6 +7,7 @@
 #include "board.h"
 
 #include "boot/fdt_boot.h"
+#include "kernel.h"
 
 /* The devices the kernel drives (or that only the kernel may touch), whose
  * MMIO ranges go into boot_params.devices and are never handed out. Every
@@ -31,6 +32,64 @@ static uint64_t timebase_frequency(const struct fdt *fdt)
             return hz;
     }
     return 0;
+}
+
+const char *riscv_board_hart_isa(const struct fdt *fdt, uint64_t hart_id)
+{
+    int cpus = fdt_find_path(fdt, "/cpus");
+    if (cpus == FDT_NONE)
+        return NULL;
+    uint32_t address_cells = fdt_address_cells(fdt, cpus), size_cells = fdt_size_cells(fdt, cpus);
+    for (int n = fdt_first_child(fdt, cpus); n != FDT_NONE; n = fdt_next_sibling(fdt, n)) {
+        uint64_t reg, size;
+        if (fdt_read_reg(fdt, n, 0, address_cells, size_cells, &reg, &size) && reg == hart_id)
+            return fdt_get_string(fdt, n, "riscv,isa");
+    }
+    return NULL;
+}
+
+/* Whether the '_'-separated multi-letter part of `isa` ("rv64imac_zicsr_
+ * sstc") has the token `ext`. */
+static bool isa_string_has(const char *isa, const char *ext)
+{
+    size_t len = strlen(ext);
+    for (const char *p = isa; *p; p++) {
+        if (*p == '_' && strncmp(p + 1, ext, len) == 0 && (p[1 + len] == '_' || p[1 + len] == '\0'))
+            return true;
+    }
+    return false;
+}
+
+/* Whether the string list `list` of `size` bytes holds `ext`. */
+static bool string_list_has(const char *list, uint32_t size, const char *ext)
+{
+    for (uint32_t at = 0; at < size;) {
+        const char *s = list + at;
+        size_t n = strnlen(s, size - at);
+        if (n == strlen(ext) && strncmp(s, ext, n) == 0)
+            return true;
+        at += (uint32_t)n + 1;
+    }
+    return false;
+}
+
+bool riscv_board_hart_has_extension(const struct fdt *fdt, uint64_t hart_id, const char *ext)
+{
+    const char *isa = riscv_board_hart_isa(fdt, hart_id);
+    if (isa && isa_string_has(isa, ext))
+        return true;
+    int cpus = fdt_find_path(fdt, "/cpus");
+    uint32_t address_cells = fdt_address_cells(fdt, cpus), size_cells = fdt_size_cells(fdt, cpus);
+    for (int n = fdt_first_child(fdt, cpus); cpus != FDT_NONE && n != FDT_NONE;
+         n = fdt_next_sibling(fdt, n)) {
+        uint64_t reg, size;
+        uint32_t len;
+        const char *list = fdt_get_prop(fdt, n, "riscv,isa-extensions", &len);
+        if (list && fdt_read_reg(fdt, n, 0, address_cells, size_cells, &reg, &size) &&
+            reg == hart_id)
+            return string_list_has(list, len, ext);
+    }
+    return false;
 }
 
 const char *riscv_board_params(const struct fdt *fdt, paddr_t blob_pa, struct boot_params *bp)

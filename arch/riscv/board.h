@@ -15,3 +15,11 @@
  * (the timebase-frequency of /cpus or of a cpu node, 0 if absent).
  * Returns NULL or a message. */
 const char *riscv_board_params(const struct fdt *fdt, paddr_t blob_pa, struct boot_params *bp);
+
+/* The riscv,isa string of the cpu node whose reg is `hart_id`, or NULL. */
+const char *riscv_board_hart_isa(const struct fdt *fdt, uint64_t hart_id);
+
+/* Whether the hart `hart_id` has the multi-letter extension `ext` (lower
+ * case, e.g. "sstc"): a '_'-separated token of its riscv,isa string, or an
+ * entry of its riscv,isa-extensions list (the newer binding). */
+bool riscv_board_hart_has_extension(const struct fdt *fdt, uint64_t hart_id, const char *ext);

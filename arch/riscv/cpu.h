@@ -15,8 +15,8 @@
 #define CPU_USER_VSPACE 24 /* arch_vspace_t of user_regs' thread */
 #define CPU_SATP 32      /* what satp holds now */
 #define CPU_FPU_OWNER 40 /* arch_regs_t whose F/D state is live, or 0 */
-#define CPU_COUNTERS_OFF 72 /* scounteren bits cleared now (arch_regs_t's) */
-#define CPU_EXIT_KEY 80  /* counters_off, | CPU_EXIT_KEY_FPU if fpu_owner */
+#define CPU_COUNTERS_OFF 56 /* scounteren bits cleared now (arch_regs_t's) */
+#define CPU_EXIT_KEY 64  /* counters_off, | CPU_EXIT_KEY_FPU if fpu_owner */
 
 /* exit_key's bit for "some thread owns the FPU": above SCOUNTEREN_USER,
  * which is all counters_off can hold (cpu.c checks). */
@@ -52,8 +52,6 @@ struct riscv_cpu {
     uint64_t satp;              /* what satp holds now */
     arch_regs_t *fpu_owner;     /* whose F/D state f0-f31/fcsr hold (fpu.c) */
     uint64_t hart_id;
-    uint64_t timer_interval;    /* timebase ticks per kernel tick, 0 = stopped */
-    uint64_t timer_next;        /* time of the next tick */
     uint64_t counters_off;      /* SCOUNTEREN_USER less scounteren (user.c) */
     /* counters_off | (fpu_owner ? CPU_EXIT_KEY_FPU : 0), kept by
      * cpu_update_exit_key() wherever either changes. The fast path's exit

@@ -151,6 +151,7 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     find_test_device(&fdt, &platform);
     plic_find(&fdt);
     fpu_find(&fdt, hart_id);
+    timer_find(&fdt, hart_id);
     selftest_rtc_find(&fdt);
     paging_init_kernel(&boot_params);
     asid_init();

@@ -45,6 +45,7 @@
  */
 #include "port.h"
 
+#include "board.h"
 #include "fdt.h" /* kernel/parse/fdt.h */
 #include "kernel.h"
 #include "riscv.h"
@@ -72,27 +73,12 @@ static BOOT_CODE bool isa_has(const char *isa, char ext)
     return false;
 }
 
-/* The riscv,isa string of the cpu node whose reg is `hart_id`, or NULL. */
-static BOOT_CODE const char *hart_isa(const struct fdt *fdt, uint64_t hart_id)
-{
-    int cpus = fdt_find_path(fdt, "/cpus");
-    if (cpus == FDT_NONE)
-        return NULL;
-    uint32_t address_cells = fdt_address_cells(fdt, cpus), size_cells = fdt_size_cells(fdt, cpus);
-    for (int n = fdt_first_child(fdt, cpus); n != FDT_NONE; n = fdt_next_sibling(fdt, n)) {
-        uint64_t reg, size;
-        if (fdt_read_reg(fdt, n, 0, address_cells, size_cells, &reg, &size) && reg == hart_id)
-            return fdt_get_string(fdt, n, "riscv,isa");
-    }
-    return NULL;
-}
-
 /* Reads the boot hart's extensions while the tree is still mapped. D
  * implies F; F alone (32-bit registers) is not supported: user programs
  * are built for lp64d. */
 BOOT_CODE void fpu_find(const struct fdt *fdt, uint64_t hart_id)
 {
-    const char *isa = hart_isa(fdt, hart_id);
+    const char *isa = riscv_board_hart_isa(fdt, hart_id);
     if (!isa)
         return;
     fpu_present = isa_has(isa, 'f') && isa_has(isa, 'd');

@@ -28,9 +28,11 @@ void uart_init(void *regs, unsigned reg_shift, unsigned reg_width);
 /* power.c: `test_device` is the mapped SiFive test finisher, or NULL. */
 void power_init(void *test_device);
 
-/* timer.c */
+/* timer.c: the clock and the one-shot timer. timer_find() reads the
+ * hart's extensions from the tree (before paging_init_kernel), timer_init()
+ * sets the clock's zero and chooses Sstc or SBI. */
+void timer_find(const struct fdt *fdt, uint64_t hart_id);
 void timer_init(uint64_t timebase_hz);
-void timer_interrupt(void); /* programs the next tick */
 
 /* paging.c: the kernel's own Sv39 tables. */
 void paging_set_kernel_phys(paddr_t kernel_pa);
@@ -51,6 +53,11 @@ void asid_flush_page(const arch_vspace_t *vs, vaddr_t va); /* one page's entries
 void asid_flush_space(const arch_vspace_t *vs);            /* all the space's entries */
 void asid_forget_root(paddr_t root);
 void asid_release(arch_vspace_t *vs);
+
+/* trap.c: writes `value` to stimecmp; false if that raised an illegal
+ * instruction (the trap handler skips it), as it does when the firmware
+ * did not give S-mode the Sstc registers (menvcfg.STCE clear). Boot. */
+bool riscv_csr_probe_write_stimecmp(uint64_t value);
 
 /* user.c */
 void riscv_print_gprs(const uint64_t gpr[32]);

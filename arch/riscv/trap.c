@@ -1,10 +1,10 @@
 /*
  * Trap dispatch, called by trap.S. From user mode: a fault (turned into
- * struct user_fault), a timer tick or a device interrupt, each handed to
- * the generic kernel (syscalls go from trap.S straight to the IPC fast
+ * struct user_fault), a timer interrupt or a device interrupt, each handed
+ * to the generic kernel (syscalls go from trap.S straight to the IPC fast
  * path and kernel_syscall()). From kernel mode: a timer
- * tick or a device interrupt inside arch_idle_wait(), or an exception,
- * which is reported in full and ends in panic().
+ * or device interrupt inside arch_idle_wait(), the boot's one probing CSR
+ * write, or an exception, which is reported in full and ends in panic().
  */
 #include "port.h"
 
@@ -83,10 +83,8 @@ void riscv_user_trap(void)
     uint64_t scause = csr_read(scause), stval = csr_read(stval);
     struct riscv_cpu *cpu = this_cpu();
     if (scause & SCAUSE_INTERRUPT) {
-        if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_TIMER) {
-            timer_interrupt();
-            kernel_tick_from_user();
-        }
+        if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_TIMER)
+            kernel_timer_interrupt_from_user(); /* sets the next deadline */
         unsigned irq;
         if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_EXT && plic_claim(&irq))
             kernel_irq_from_user(irq); /* the claim masks the source */
@@ -113,12 +111,28 @@ static void report_kernel_exception(const struct kernel_frame *f)
     riscv_print_gprs(f->gpr);
 }
 
+/* Set while riscv_csr_probe_write_stimecmp() runs its one instruction. */
+static volatile bool probing, probe_faulted;
+
+BOOT_CODE bool riscv_csr_probe_write_stimecmp(uint64_t value)
+{
+    probe_faulted = false;
+    probing = true;
+    __asm__ volatile("csrw 0x14D, %0" ::"r"(value) : "memory"); /* stimecmp */
+    probing = false;
+    return !probe_faulted;
+}
+
 void riscv_kernel_trap(struct kernel_frame *f)
 {
     static bool reporting;
     if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
-        timer_interrupt();
-        kernel_tick();
+        kernel_timer_interrupt(); /* sets the next deadline */
+        return;
+    }
+    if (f->scause == EXC_ILLEGAL && probing) {
+        probe_faulted = true;
+        f->sepc += 4; /* csrw has no compressed form */
         return;
     }
     if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_EXT)) {

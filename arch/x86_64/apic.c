@@ -1,9 +1,10 @@
 /*
  * Interrupt hardware: the legacy 8259 PICs (remapped, then masked for
  * good), the local APIC in xAPIC mode (MMIO page, mapped uncached in the
- * physmap), and its timer as the periodic tick, calibrated against PIT
- * channel 2. Also arch_timer_start() and arch_idle_wait().
- * (x2APIC and TSC-deadline are absent under QEMU 7.2 TCG, hence xAPIC.)
+ * physmap), and its timer, calibrated together with the TSC against PIT
+ * channel 2 and programmed by timer.c (one-shot or TSC-deadline mode).
+ * Also arch_idle_wait(). (x2APIC is absent under QEMU 7.2 TCG, hence
+ * xAPIC.)
  */
 #include "x86.h"
 
@@ -24,7 +25,7 @@
 #define APIC_BASE_ADDR_MASK 0x000FFFFFFFFFF000ull
 #define SVR_ENABLE (1u << 8)
 #define LVT_MASKED (1u << 16)
-#define LVT_TIMER_PERIODIC (1u << 17)
+#define LVT_TIMER_TSC_DEADLINE (2u << 17) /* timer mode, bits 18:17 (SDM vol. 3, 11.5.1) */
 #define TIMER_DIVIDE_16 0x3 /* divide configuration 0b0011 */
 
 /* 8259 PIC ports and initialisation words (Intel 8259A datasheet). */
@@ -83,10 +84,14 @@ static BOOT_CODE void pic_disable(void)
     outb(PIC2_DATA, 0xFF);
 }
 
-/* Counts APIC timer ticks during CALIBRATE_MS of PIT channel 2 in mode 0
- * (output rises at terminal count). Returns ticks per second, or 0 if the
- * PIT output does not behave (no PIT). */
-static BOOT_CODE uint64_t timer_calibrate(void)
+struct calibration {
+    uint64_t apic_hz, tsc_hz; /* both 0: no PIT */
+};
+
+/* Counts APIC timer ticks and TSC counts during CALIBRATE_MS of PIT
+ * channel 2 in mode 0 (output rises at terminal count). Returns both
+ * rates per second, or zeros if the PIT output does not behave (no PIT). */
+static BOOT_CODE struct calibration timer_calibrate(void)
 {
     const uint32_t pit_count = PIT_HZ / (1000 / CALIBRATE_MS);
     uint8_t port_b = inb(PORT_B);
@@ -99,6 +104,7 @@ static BOOT_CODE uint64_t timer_calibrate(void)
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | VECTOR_TIMER);
     outb(PORT_B, (port_b & ~PORT_B_SPEAKER) | PORT_B_GATE2); /* count from here */
     lapic_write(LAPIC_TIMER_INITIAL, 0xFFFFFFFF);
+    uint64_t tsc_start = rdtsc();
 
     /* In mode 0 the output is low until the count runs out: high at once
      * means there is no PIT channel 2 behind port 0x61 (e.g. -M microvm). */
@@ -106,17 +112,22 @@ static BOOT_CODE uint64_t timer_calibrate(void)
     for (uint32_t spins = 0; present && !done && spins < 100000000; spins++)
         done = inb(PORT_B) & PORT_B_OUT2;
     uint32_t elapsed = 0xFFFFFFFF - lapic_read(LAPIC_TIMER_CURRENT);
+    uint64_t tsc_elapsed = rdtsc() - tsc_start;
     lapic_write(LAPIC_TIMER_INITIAL, 0);
     outb(PORT_B, port_b);
     if (!done)
-        return 0;
-    return (uint64_t)elapsed * PIT_HZ / pit_count;
+        return (struct calibration){ 0, 0 };
+    return (struct calibration){
+        .apic_hz = (uint64_t)elapsed * PIT_HZ / pit_count,
+        .tsc_hz = tsc_elapsed * PIT_HZ / pit_count, /* no overflow below 15 THz */
+    };
 }
 
 /* Enables the local APIC with everything masked but the spurious vector,
- * calibrates its timer and records it in `bp`. The APIC page must already
- * be in the physmap (uncached): early.c lists it as a device. */
-BOOT_CODE void x86_apic_init(struct boot_params *bp)
+ * calibrates its timer and records it in `bp`; returns the TSC rate. The
+ * APIC page must already be in the physmap (uncached): early.c lists it
+ * as a device. */
+BOOT_CODE uint64_t x86_apic_init(struct boot_params *bp)
 {
     pic_disable();
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE);
@@ -129,24 +140,31 @@ BOOT_CODE void x86_apic_init(struct boot_params *bp)
     lapic_write(LAPIC_ESR, 0);
     x86_apic_eoi();
 
-    timer_rate = timer_calibrate();
+    struct calibration cal = timer_calibrate();
+    timer_rate = cal.apic_hz;
     if (timer_rate < 1000000) {
         kprintf("x86_64: APIC timer calibration failed (%lu Hz), assuming 100 MHz / 16\n",
                 timer_rate);
         timer_rate = 100000000 / 16;
     }
     bp->timer_hz = timer_rate;
+    return cal.tsc_hz;
 }
 
-void arch_timer_start(unsigned hz)
+/* In xAPIC mode the MMIO write that selects TSC-deadline mode and a later
+ * WRMSR to IA32_TSC_DEADLINE may pass each other unless an MFENCE sits
+ * between them (SDM vol. 3, 11.5.4.1). */
+BOOT_CODE void x86_apic_timer_mode(bool tsc_deadline)
 {
-    /* The initial count register is 32 bits; 0 would stop the timer. */
-    uint64_t count = hz ? timer_rate / hz : 0;
-    if (count == 0 || count > 0xFFFFFFFF)
-        panic("arch_timer_start: %u Hz is out of range for a %lu Hz APIC timer", hz, timer_rate);
+    lapic_write(LAPIC_TIMER_INITIAL, 0);
     lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_16);
-    lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_PERIODIC | VECTOR_TIMER);
-    lapic_write(LAPIC_TIMER_INITIAL, (uint32_t)count);
+    lapic_write(LAPIC_LVT_TIMER, (tsc_deadline ? LVT_TIMER_TSC_DEADLINE : 0) | VECTOR_TIMER);
+    __asm__ volatile("mfence" ::: "memory");
+}
+
+void x86_apic_timer_count(uint32_t count)
+{
+    lapic_write(LAPIC_TIMER_INITIAL, count); /* starts counting down; 0 stops */
 }
 
 void arch_idle_wait(void)

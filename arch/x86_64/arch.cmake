@@ -10,6 +10,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/x86_64/vspace.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/kpti.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/apic.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/timer.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/ioapic.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/ioport.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/selftest.c

@@ -65,9 +65,15 @@ BOOT_CODE void x86_cpu_detect(void)
         f->smap = r[1] & (1u << 20);
         f->umip = r[2] & (1u << 2);
     }
+    cpuid(0x80000000, 0, r);
+    uint32_t max_extended = r[0];
     cpuid(0x80000001, 0, r);
     f->nx = r[3] & (1u << 20);
     f->page1g = r[3] & (1u << 26);
+    if (max_extended >= 0x80000007) {
+        cpuid(0x80000007, 0, r);
+        f->invariant_tsc = r[3] & (1u << 8);
+    }
     if (f->hypervisor) {
         /* Leaf 40000000h is defined only under a hypervisor. */
         cpuid(0x40000000, 0, r);

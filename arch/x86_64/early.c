@@ -69,9 +69,10 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     x86_paging_init(bp); /* the multiboot information is unreachable after this */
     x86_kpti_choose(bp);  /* before any user space exists */
     x86_cpu_enable_features();
-    x86_apic_init(bp);
+    uint64_t tsc_hz = x86_apic_init(bp);
     x86_ioapic_init(IOAPIC_BASE);
     x86_cpu_describe();
     kprintf("x86_64: %s via %s, APIC timer %lu Hz\n", bp->platform, bp->loader, bp->timer_hz);
+    x86_timer_init(tsc_hz, bp->timer_hz);
     kernel_main(bp);
 }

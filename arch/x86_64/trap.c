@@ -1,9 +1,9 @@
 /*
  * Trap dispatch, called from trap.S: exceptions and interrupts from user
- * mode become kernel_user_fault() / kernel_tick_from_user() /
+ * mode become kernel_user_fault() / kernel_timer_interrupt_from_user() /
  * kernel_irq_from_user(); syscalls go to kernel_syscall(); in kernel mode
  * the timer and device interrupts (only inside arch_idle_wait) call
- * kernel_tick() / kernel_irq() and any exception prints a full report and
+ * kernel_timer_interrupt() / kernel_irq() and any exception prints a full report and
  * panics.
  */
 #include "ioapic.h"
@@ -103,7 +103,8 @@ void x86_trap_from_kernel(arch_regs_t *frame)
     uint64_t v = frame->vector;
     if (v == VECTOR_TIMER) {
         x86_apic_eoi(); /* first: the handler may take long */
-        kernel_tick();
+        if (x86_timer_interrupt()) /* false: early or stale, re-armed */
+            kernel_timer_interrupt();
         return;
     }
     if (x86_irq_is_vector(v)) {
@@ -180,7 +181,9 @@ void x86_trap_from_user(arch_regs_t *regs)
         user_exception(regs);
     if (v == VECTOR_TIMER) {
         x86_apic_eoi();
-        kernel_tick_from_user();
+        if (x86_timer_interrupt()) /* false: early or stale, re-armed */
+            kernel_timer_interrupt_from_user();
+        x86_resume_user(cpu, regs);
     }
     if (x86_irq_is_vector(v)) {
         unsigned irq;

@@ -24,7 +24,8 @@ struct x86_features {
     bool pge;          /* CPUID 1 EDX[13]: global pages */
     bool pcid;         /* CPUID 1 ECX[17] */
     bool x2apic;       /* CPUID 1 ECX[21] (not used yet) */
-    bool tsc_deadline; /* CPUID 1 ECX[24] (not used yet) */
+    bool tsc_deadline; /* CPUID 1 ECX[24]: the APIC timer's TSC-deadline mode */
+    bool invariant_tsc; /* CPUID 80000007h EDX[8]: TSC rate constant in every state */
     bool hypervisor;   /* CPUID 1 ECX[31] */
     bool fsgsbase;     /* CPUID 7.0 EBX[0] */
     bool smep;         /* CPUID 7.0 EBX[7] */
@@ -174,6 +175,15 @@ static inline void wrmsr(uint32_t msr, uint64_t value)
                      : "memory");
 }
 
+/* The time-stamp counter. Not serializing: a read may happen a few
+ * instructions early, which a clock read does not mind. */
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
@@ -240,10 +250,20 @@ void x86_kpti_choose(const struct boot_params *bp);
 void x86_kpti_describe(void);
 uint64_t x86_kpti_window_entry(void);
 
-/* apic.c */
-void x86_apic_init(struct boot_params *bp);
+/* apic.c. x86_apic_init() returns the TSC rate it measured against the
+ * PIT with the APIC timer's (0 if it could not). */
+uint64_t x86_apic_init(struct boot_params *bp);
 uint64_t x86_apic_base(void);
 void x86_apic_eoi(void);
+/* The APIC timer's mode, once at boot: one-shot (counts of bp->timer_hz)
+ * or TSC-deadline (IA32_TSC_DEADLINE). Unmasks it. */
+void x86_apic_timer_mode(bool tsc_deadline);
+/* One-shot mode: interrupts after `count` counts; 0 stops the timer. */
+void x86_apic_timer_count(uint32_t count);
+
+/* timer.c: the TSC clock and the deadline (see there). */
+void x86_timer_init(uint64_t tsc_hz, uint64_t apic_hz);
+bool x86_timer_interrupt(void); /* true: the deadline has come */
 
 /* trap.S (the _kpti variants switch CR3 on the way in and out: kpti.c) */
 extern const char x86_vector_stubs[], x86_vector_stubs_kpti[];

@@ -111,6 +111,7 @@
 
 /* ---- MSRs (Intel SDM vol. 4) ------------------------------------------ */
 #define MSR_APIC_BASE 0x1B
+#define MSR_TSC_DEADLINE 0x6E0 /* IA32_TSC_DEADLINE */
 #define MSR_EFER 0xC0000080
 #define MSR_STAR 0xC0000081
 #define MSR_LSTAR 0xC0000082

@@ -6,7 +6,7 @@
  * line then stays masked until arch_irq_ack() even though the device
  * raises it again, that it arrives again after the ack, that
  * arch_irq_disable() stops it, and that arch_irq_enable() refuses a line
- * that does not exist. The periodic timer is the clock for the waits.
+ * that does not exist. The tick (timer.c) is the clock for the waits.
  * One line per check, then "N passed, N failed" and shutdown.
  */
 #include "selftest.h"
@@ -15,6 +15,7 @@
 #include "irq.h"
 #include "kernel.h"
 #include "thread.h"
+#include "timer.h"
 
 #include <bulkhead/abi.h>
 
@@ -116,7 +117,7 @@ void selftest_irq(const struct boot_params *bp)
     struct irq_test t = { 0 };
     kprintf("selftest irq: platform '%s', %u interrupt lines\n", bp->platform,
             arch_irq_count());
-    arch_timer_start(BK_TICK_HZ);
+    timer_start();
     check_line_numbers(&t);
     bool found = arch_selftest_irq_source(&t.irq);
     check(&t, found && t.irq < arch_irq_count(), "the platform has a test device");

@@ -27,10 +27,21 @@ struct fake_cpu {
     arch_vspace_t *vspace;  /* the address space it continues in */
     int shutdown_status;
     uint64_t user_enters, fastpath_switches, idle_waits;
-    unsigned timer_hz;
 };
 
 extern struct fake_cpu fake_cpu;
+
+/* The clock and the one-shot timer: arch_time_ns() reads now_ns, which
+ * only the tests move; arch_timer_set_deadline() stores deadline_ns
+ * (UINT64_MAX: none). Not reset between tests: like the kernel's timer
+ * state (timer.c), time only goes on. */
+struct fake_timer {
+    uint64_t now_ns;
+    uint64_t deadline_ns;
+    uint64_t deadlines_set; /* arch_timer_set_deadline() calls */
+};
+
+extern struct fake_timer fake_timer;
 
 /* The syscall instruction in the current thread: `nr` and the six
  * argument registers are written into current_thread's registers, then
@@ -38,8 +49,11 @@ extern struct fake_cpu fake_cpu;
  * first for Call and ReplyRecv when fake_cpu.fastpath_enabled). */
 enum fake_exit fake_syscall(unsigned long nr, const uint64_t args[6]);
 
-/* A timer tick, and a device interrupt, from user mode. */
+/* Time moves on to the timer's deadline, if one is set and later than
+ * now, and the timer interrupt arrives from user mode: with the tick
+ * running (kw_init() starts it, as kernel_main() does), one tick. */
 enum fake_exit fake_tick(void);
+/* A device interrupt from user mode. */
 /* The current thread faults in user mode (what the ports' trap code makes
  * of an exception). */
 enum fake_exit fake_user_fault(const struct user_fault *fault);

@@ -80,9 +80,17 @@ void arch_idle_wait(void)
         leave(FAKE_EXIT_IDLE);
 }
 
-void arch_timer_start(unsigned hz)
+struct fake_timer fake_timer = { .deadline_ns = UINT64_MAX };
+
+uint64_t arch_time_ns(void)
 {
-    fake_cpu.timer_hz = hz;
+    return fake_timer.now_ns;
+}
+
+void arch_timer_set_deadline(uint64_t ns)
+{
+    fake_timer.deadline_ns = ns;
+    fake_timer.deadlines_set++;
 }
 
 /* ---- Entering the kernel ---------------------------------------------------- */
@@ -126,15 +134,17 @@ enum fake_exit fake_syscall(unsigned long nr, const uint64_t args[6])
     return enter(syscall_entry, (unsigned)nr);
 }
 
-static void tick_entry(unsigned unused)
+static void timer_entry(unsigned unused)
 {
     (void)unused;
-    kernel_tick_from_user();
+    kernel_timer_interrupt_from_user();
 }
 
 enum fake_exit fake_tick(void)
 {
-    return enter(tick_entry, 0);
+    if (fake_timer.deadline_ns != UINT64_MAX && fake_timer.deadline_ns > fake_timer.now_ns)
+        fake_timer.now_ns = fake_timer.deadline_ns;
+    return enter(timer_entry, 0);
 }
 
 static const struct user_fault *pending_fault;

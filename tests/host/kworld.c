@@ -12,6 +12,7 @@
 #include "boot/boot_params.h"
 #include "debug/invariants.h"
 #include "object.h"
+#include "timer.h"
 #include "untyped.h"
 #include "vspace.h"
 #include "vspace_object.h"
@@ -61,6 +62,7 @@ static void make_root(struct kworld *w)
 void kw_init(struct kworld *w)
 {
     fake_reset();
+    timer_start(); /* the tick, as kernel_main() starts it */
     memset(w, 0, sizeof(*w));
     size_t size = (size_t)1 << KW_MEM_BITS;
     w->mem = aligned_alloc(size, size);

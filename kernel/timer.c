@@ -1,0 +1,106 @@
+/*
+ * The timer: the kernel's one user of the arch's one-shot deadline
+ * (arch_timer_set_deadline), which it keeps set to the earliest of
+ *  - the next tick: the scheduler still counts time in ticks (sched.c:
+ *    timeslices, kernel_ticks(), the log's rate limit), so the periodic
+ *    tick is emulated here, BK_TICK_HZ a second on a fixed grid from
+ *    timer_start(): tick n is due at start + n * TIMER_TICK_NS. A tick
+ *    taken late is not made up for: the ticks missed are skipped, and the
+ *    next one is the next point of the grid, so the tick never drifts;
+ *  - the earliest request (timer_request) whose time has not passed:
+ *    budget expiry, refills and timeslice ends of the scheduling contexts
+ *    to come, in nanoseconds, without touching the arch.
+ *
+ * Invariants:
+ *  - `programmed` is what the arch holds: min(tick_next, requested), or
+ *    UINT64_MAX for nothing, except inside expire();
+ *  - tick_next is later than the last interrupt's time and on the grid
+ *    (UINT64_MAX before timer_start());
+ *  - requested is UINT64_MAX or later than the last interrupt's time.
+ *
+ * Every timer interrupt arrives here (kernel_timer_interrupt*) and sets the
+ * deadline again, since the arch's last one is used up (on RISC-V the
+ * interrupt stays pending until the deadline moves).
+ */
+#include "timer.h"
+
+#include "arch.h"
+#include "kernel.h"
+#include "thread.h"
+
+#include <bulkhead/abi.h>
+
+static uint64_t tick_next = UINT64_MAX;
+static uint64_t requested = UINT64_MAX;
+static uint64_t programmed = UINT64_MAX;
+static uint64_t interrupts, last_interrupt_ns;
+
+static uint64_t earliest(void)
+{
+    return tick_next < requested ? tick_next : requested;
+}
+
+void timer_start(void)
+{
+    tick_next = arch_time_ns() + TIMER_TICK_NS;
+    programmed = earliest();
+    arch_timer_set_deadline(programmed);
+}
+
+void timer_request(uint64_t deadline_ns)
+{
+    if (deadline_ns >= requested)
+        return;
+    requested = deadline_ns;
+    if (requested < programmed) {
+        programmed = requested;
+        arch_timer_set_deadline(programmed);
+    }
+}
+
+uint64_t timer_interrupt_count(void)
+{
+    return interrupts;
+}
+
+uint64_t timer_last_interrupt_ns(void)
+{
+    return last_interrupt_ns;
+}
+
+/* The next point of the tick grid after `now` (tick_next <= now). */
+static uint64_t next_tick_after(uint64_t now)
+{
+    uint64_t missed = (now - tick_next) / TIMER_TICK_NS; /* a constant: a multiply */
+    return tick_next + (missed + 1) * TIMER_TICK_NS;
+}
+
+/* Serves what is due at the interrupt and sets the next deadline. Returns
+ * whether a tick is due. */
+static bool expire(void)
+{
+    uint64_t now = arch_time_ns();
+    interrupts++;
+    last_interrupt_ns = now;
+    if (requested <= now)
+        requested = UINT64_MAX;
+    bool tick = tick_next <= now;
+    if (tick)
+        tick_next = next_tick_after(now);
+    programmed = earliest();
+    arch_timer_set_deadline(programmed);
+    return tick;
+}
+
+void kernel_timer_interrupt(void)
+{
+    if (expire())
+        kernel_tick();
+}
+
+void kernel_timer_interrupt_from_user(void)
+{
+    if (expire())
+        kernel_tick_from_user();
+    thread_resume_current();
+}
