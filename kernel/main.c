@@ -61,7 +61,10 @@ static BOOT_CODE void run_late_selftest(const struct boot_params *bp)
         selftest_vspace(&boot_memory);
     if (selftest_is(name, "irq"))
         selftest_irq(bp);
-    panic("unknown self-test '%s' (known: kernel-pagefault, kernel-illegal, vspace, irq)", name);
+    if (selftest_is(name, "timer"))
+        selftest_timer();
+    panic("unknown self-test '%s' (known: kernel-pagefault, kernel-illegal, vspace, irq, timer)",
+          name);
 }
 
 /* "bulkhead.slow_console" (a word of its own on the command line): the

@@ -16,6 +16,10 @@ NORETURN void selftest_vspace(struct memmap *mem);
 /* Device interrupts reach kernel_irq() and are masked until acknowledged. */
 NORETURN void selftest_irq(const struct boot_params *bp);
 
+/* The clock is monotonic, deadlines interrupt on time, the tick does not
+ * drift (kernel/timer.c and the arch's time hooks). */
+NORETURN void selftest_timer(void);
+
 /* Arch hooks for the irq self-test only (arch/<arch>/selftest.c): a device
  * of the platform that can raise interrupts on demand. */
 /* Starts the device interrupting (periodically, or again each time
