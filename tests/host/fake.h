@@ -53,6 +53,9 @@ enum fake_exit fake_syscall(unsigned long nr, const uint64_t args[6]);
  * now, and the timer interrupt arrives from user mode: with the tick
  * running (kw_init() starts it, as kernel_main() does), one tick. */
 enum fake_exit fake_tick(void);
+/* The timer interrupt from user mode, at the current time (an interrupt
+ * that finds nothing due, or one a test has moved the time for). */
+enum fake_exit fake_timer_interrupt(void);
 /* A device interrupt from user mode. */
 /* The current thread faults in user mode (what the ports' trap code makes
  * of an exception). */

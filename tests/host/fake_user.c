@@ -140,11 +140,16 @@ static void timer_entry(unsigned unused)
     kernel_timer_interrupt_from_user();
 }
 
+enum fake_exit fake_timer_interrupt(void)
+{
+    return enter(timer_entry, 0);
+}
+
 enum fake_exit fake_tick(void)
 {
     if (fake_timer.deadline_ns != UINT64_MAX && fake_timer.deadline_ns > fake_timer.now_ns)
         fake_timer.now_ns = fake_timer.deadline_ns;
-    return enter(timer_entry, 0);
+    return fake_timer_interrupt();
 }
 
 static const struct user_fault *pending_fault;

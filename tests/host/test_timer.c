@@ -1,0 +1,104 @@
+/*
+ * Host tests of the timer (kernel/timer.c) on the fake arch's clock: the
+ * tick is emulated on the one-shot deadline, BK_TICK_HZ a second on a
+ * fixed grid (ticks taken late are skipped, the grid does not move), and
+ * timer_request() brings the deadline forward without adding ticks.
+ */
+#include "kworld.h"
+#include "timer.h"
+
+#define TICK TIMER_TICK_NS
+
+/* kw_init() started the tick at the fake time then: the deadline is one
+ * period later, and each interrupt there is one tick and the next
+ * deadline one period on. */
+static void test_tick_on_a_grid(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    uint64_t start = fake_timer.now_ns, ticks = kernel_ticks();
+    CHECK_EQ(fake_timer.deadline_ns, start + TICK);
+    for (unsigned i = 1; i <= 5; i++) {
+        CHECK_EQ(fake_tick(), FAKE_EXIT_USER);
+        CHECK_EQ(fake_timer.now_ns, start + i * TICK);
+        CHECK_EQ(kernel_ticks(), ticks + i);
+        CHECK_EQ(fake_timer.deadline_ns, start + (i + 1) * TICK);
+    }
+    kw_free(&w);
+}
+
+/* Interrupts 3.5 periods late: one tick, not four, and the next deadline
+ * is the next point of the grid. */
+static void test_late_ticks_skipped_without_drift(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    uint64_t start = fake_timer.now_ns, ticks = kernel_ticks();
+    fake_timer.now_ns = start + 4 * TICK + TICK / 2;
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK_EQ(kernel_ticks(), ticks + 1);
+    CHECK_EQ(fake_timer.deadline_ns, start + 5 * TICK);
+    kw_free(&w);
+}
+
+/* An interrupt before anything is due (early, or stale): no tick, and
+ * the deadline is set again as it was (the arch's one is used up). */
+static void test_interrupt_with_nothing_due(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    uint64_t start = fake_timer.now_ns, ticks = kernel_ticks(), sets = fake_timer.deadlines_set;
+    fake_timer.now_ns = start + TICK / 3;
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK_EQ(kernel_ticks(), ticks);
+    CHECK_EQ(fake_timer.deadline_ns, start + TICK);
+    CHECK_EQ(fake_timer.deadlines_set, sets + 1);
+    kw_free(&w);
+}
+
+/* A request before the next tick moves the deadline forward; its
+ * interrupt takes no tick and the deadline goes back to the tick. A
+ * request after the tick waits for it, and a later request does not
+ * replace an earlier one. */
+static void test_requests(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    uint64_t start = fake_timer.now_ns, ticks = kernel_ticks();
+    timer_request(start + TICK / 4);
+    CHECK_EQ(fake_timer.deadline_ns, start + TICK / 4);
+    timer_request(start + TICK / 2); /* later: the earlier one stays */
+    CHECK_EQ(fake_timer.deadline_ns, start + TICK / 4);
+    CHECK_EQ(fake_tick(), FAKE_EXIT_USER);
+    CHECK_EQ(kernel_ticks(), ticks);
+    CHECK_EQ(fake_timer.deadline_ns, start + TICK);
+    timer_request(start + TICK + TICK / 2);
+    CHECK_EQ(fake_timer.deadline_ns, start + TICK);
+    CHECK_EQ(fake_tick(), FAKE_EXIT_USER);
+    CHECK_EQ(kernel_ticks(), ticks + 1);
+    CHECK_EQ(fake_timer.deadline_ns, start + TICK + TICK / 2);
+    CHECK_EQ(fake_tick(), FAKE_EXIT_USER);
+    CHECK_EQ(kernel_ticks(), ticks + 1);
+    CHECK_EQ(fake_timer.deadline_ns, start + 2 * TICK);
+    CHECK_EQ(timer_last_interrupt_ns(), start + TICK + TICK / 2);
+    kw_free(&w);
+}
+
+/* A request already passed asks for an interrupt at once. */
+static void test_request_in_the_past(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    fake_timer.now_ns += TICK / 2;
+    uint64_t now = fake_timer.now_ns, count = timer_interrupt_count();
+    timer_request(now - 1);
+    CHECK_EQ(fake_timer.deadline_ns, now - 1);
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK_EQ(timer_interrupt_count(), count + 1);
+    CHECK(fake_timer.deadline_ns > now);
+    kw_free(&w);
+}
+
+TEST_MAIN(TEST(test_tick_on_a_grid), TEST(test_late_ticks_skipped_without_drift),
+          TEST(test_interrupt_with_nothing_due), TEST(test_requests),
+          TEST(test_request_in_the_past))
