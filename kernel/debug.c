@@ -1,6 +1,7 @@
 /*
  * The Debug capability: the kernel's debugging aids (the shared console,
- * the tick counter, capability identification and the invariant walk) as
+ * the tick counter and the clock, capability identification and the
+ * invariant walk) as
  * the methods of kernel/abi.toml's "debug" object. They were syscalls that
  * any thread could make; as methods of a capability the root task holds
  * (slot BK_CAP_DEBUG) and may copy, a tenant without one can neither fill
@@ -67,6 +68,14 @@ kerror_t debug_invoke_ticks(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
     inv->results[0] = kernel_ticks();
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
+kerror_t debug_invoke_time(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    inv->results[0] = arch_time_ns();
     inv->result_count = 1;
     return KERR_OK;
 }

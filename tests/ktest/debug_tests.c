@@ -23,17 +23,18 @@ static const char line_without[] = "ktest: this line was written without a Debug
 static const char line_with[] = "ktest: this line was written with a copy of the Debug cap\n";
 
 /* What the helper thread got from each Debug method. */
-static volatile long write_result, walk_result, ticks_result;
+static volatile long write_result, walk_result, ticks_result, time_result;
 
 /* Runs in a CSpace of its own (see own_cspace): tries every Debug method
  * on its slot BK_CAP_DEBUG (writing the line `arg` points to), then exits. */
 static void debug_user(uint64_t arg)
 {
     const char *line = (const char *)(uintptr_t)arg;
-    uint64_t written = 0, violations = 0, ticks = 0;
+    uint64_t written = 0, violations = 0, ticks = 0, ns = 0;
     write_result = sys_debug_write(BK_CAP_DEBUG, arg, strlen(line), &written);
     walk_result = sys_debug_check_invariants(BK_CAP_DEBUG, &violations);
     ticks_result = sys_debug_ticks(BK_CAP_DEBUG, &ticks);
+    time_result = sys_debug_time(BK_CAP_DEBUG, &ns);
     /* The method results, when they succeeded: bytes written, violations. */
     if (write_result == 0)
         write_result = (long)written;
@@ -55,7 +56,7 @@ static int own_cspace(struct ktest_env *env, uint64_t s)
 /* Runs debug_user(line) in the CSpace at s + 1 to completion (it outranks us). */
 static int run_debug_user(struct ktest_env *env, uint64_t s, const char *line)
 {
-    write_result = walk_result = ticks_result = 1;
+    write_result = walk_result = ticks_result = time_result = 1;
     if (kt_retype(env, BK_OBJ_TCB, 0, s + 2, 1) != 0)
         return 1;
     if (sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW) != 0)
@@ -75,6 +76,7 @@ static int test_no_debug_cap_no_console(struct ktest_env *env)
     KT_CHECK(write_result == -BK_ERR_FAILED_LOOKUP);
     KT_CHECK(walk_result == -BK_ERR_FAILED_LOOKUP);
     KT_CHECK(ticks_result == -BK_ERR_FAILED_LOOKUP);
+    KT_CHECK(time_result == -BK_ERR_FAILED_LOOKUP);
     return 0;
 }
 
@@ -90,6 +92,7 @@ static int test_debug_cap_given(struct ktest_env *env)
     /* The walk ran and found no violations, or this kernel has none. */
     KT_CHECK(walk_result == (kt_kernel_has_walk() ? 0 : -BK_ERR_ILLEGAL_OPERATION));
     KT_CHECK(ticks_result == 0);
+    KT_CHECK(time_result == 0);
     return 0;
 }
 
@@ -155,7 +158,7 @@ static int test_spawn_gives_debug_only_when_asked(struct ktest_env *env)
 const struct ktest debug_tests[] = {
     { "debug: the root task holds the Debug cap; its methods check their arguments",
       test_debug_cap_in_root },
-    { "debug: without a Debug cap a thread cannot write, walk or read ticks",
+    { "debug: without a Debug cap a thread cannot write, walk or read ticks or the clock",
       test_no_debug_cap_no_console },
     { "debug: with a copy of the Debug cap the same thread can", test_debug_cap_given },
     { "debug: Debug caps are copied, and revoked with the root task's",

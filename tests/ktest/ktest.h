@@ -111,3 +111,5 @@ extern const struct ktest abi_tests[];
 extern const unsigned abi_test_count;
 extern const struct ktest debug_tests[];
 extern const unsigned debug_test_count;
+extern const struct ktest clock_tests[];
+extern const unsigned clock_test_count;

@@ -113,6 +113,7 @@ int main(const struct bk_bootinfo *bi)
     slot_window = bi->first_free_slot + 1;
     int passed = 0, failed = 0;
     passed += run_group(abi_tests, abi_test_count, &env, pool, &failed);
+    passed += run_group(clock_tests, clock_test_count, &env, pool, &failed);
     passed += run_group(untyped_tests, untyped_test_count, &env, pool, &failed);
     passed += run_group(cnode_tests, cnode_test_count, &env, pool, &failed);
     passed += run_group(thread_tests, thread_test_count, &env, pool, &failed);

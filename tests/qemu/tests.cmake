@@ -66,7 +66,8 @@ bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi
                       ${ktest_dir}/fastpath_tests.c ${ktest_dir}/counter_tests.c
                       ${ktest_dir}/process_tests.c
                       ${ktest_dir}/vspace_tests.c
-                      ${ktest_dir}/irq_tests.c ${ktest_dir}/debug_tests.c)
+                      ${ktest_dir}/irq_tests.c ${ktest_dir}/debug_tests.c
+                      ${ktest_dir}/clock_tests.c)
 bulkhead_user_program(${arch} child SOURCES ${ktest_dir}/child.c)
 # The echo server of the IPC path counter test, in an address space of its own.
 bulkhead_user_program(${arch} echo SOURCES ${ktest_dir}/echo.c)

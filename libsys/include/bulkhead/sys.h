@@ -45,6 +45,10 @@ void debug_puts(const char *s);
  * the Debug cap. */
 uint64_t debug_ticks(void);
 
+/* The kernel's clock, nanoseconds since boot (Debug: Time); 0 without the
+ * Debug cap. */
+uint64_t debug_time_ns(void);
+
 /* What the caller's CSpace holds at `cptr` (Debug: CapIdentify): the type
  * (BK_OBJ_*) in bits 0-7, the rights (BK_RIGHT_*) in bits 8-12; 0 for an
  * empty slot, an address that does not resolve, or without the Debug cap. */

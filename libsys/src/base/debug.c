@@ -1,7 +1,7 @@
 /*
  * The Debug capability's methods for a program that holds the cap in slot
  * BK_CAP_DEBUG (the root task from the kernel; a process when its parent
- * asked bk_process_spawn for it): ticks, cap identification and the
+ * asked bk_process_spawn for it): ticks, the clock, cap identification and the
  * kernel's invariant walk. debug_printf and debug_puts (printf.c) write
  * the console through the same cap.
  */
@@ -12,6 +12,13 @@ uint64_t debug_ticks(void)
     uint64_t ticks = 0;
     sys_debug_ticks(BK_CAP_DEBUG, &ticks);
     return ticks;
+}
+
+uint64_t debug_time_ns(void)
+{
+    uint64_t ns = 0;
+    sys_debug_time(BK_CAP_DEBUG, &ns);
+    return ns;
 }
 
 uint64_t debug_cap_identify(uint64_t cptr)

@@ -244,7 +244,8 @@
 #define BK_LABEL_DEBUG_CAP_IDENTIFY 59
 #define BK_LABEL_DEBUG_CHECK_INVARIANTS 60
 #define BK_LABEL_DEBUG_IPC_PATH_COUNTS 61
-#define BK_LABEL_COUNT 62
+#define BK_LABEL_DEBUG_TIME 62
+#define BK_LABEL_COUNT 63
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -296,6 +297,7 @@
     X(DEBUG, debug, cap_identify, 59, 1) \
     X(DEBUG, debug, check_invariants, 60, 0) \
     X(DEBUG, debug, ipc_path_counts, 61, 0) \
+    X(DEBUG, debug, time, 62, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

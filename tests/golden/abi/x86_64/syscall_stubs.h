@@ -861,6 +861,22 @@ static inline long sys_debug_ipc_path_counts(bk_cptr_t service, uint64_t *fast, 
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* Debug: Time. Reads the kernel's clock: nanoseconds since boot, monotonic, as the kernel's timer measures its deadlines (the TSC on x86-64, the time CSR on RISC-V, scaled to ns; resolution one count of that counter, 100 ns at QEMU virt's 10 MHz timebase). Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_time(bk_cptr_t service, uint64_t *ns)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_TIME);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *ns = m.mr[0];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
