@@ -715,6 +715,51 @@ static void test_bad_initrd(void)
     free(blob);
 }
 
+/* Harts' extensions (arch/riscv/board.c): a token of the riscv,isa
+ * string after an '_', whole (a prefix does not count), or an entry of the
+ * riscv,isa-extensions list; per hart, by its reg. */
+static void test_hart_extensions(void)
+{
+    struct builder b;
+    memset(&b, 0, sizeof(b));
+    begin(&b, "");
+    CELLS(&b, "#address-cells", 2);
+    CELLS(&b, "#size-cells", 2);
+    begin(&b, "cpus");
+    CELLS(&b, "#address-cells", 1);
+    CELLS(&b, "#size-cells", 0);
+    begin(&b, "cpu@0");
+    CELLS(&b, "reg", 0);
+    prop_str(&b, "riscv,isa", "rv64imafdch_zicsr_zifencei_sstc");
+    end(&b);
+    begin(&b, "cpu@1");
+    CELLS(&b, "reg", 1);
+    prop_str(&b, "riscv,isa", "rv64imac_sstcx_zsstc");
+    end(&b);
+    begin(&b, "cpu@2");
+    CELLS(&b, "reg", 2);
+    prop_str(&b, "riscv,isa", "rv64imac");
+    prop(&b, "riscv,isa-extensions", "i\0m\0a\0c\0sstc\0", 13);
+    end(&b);
+    end(&b);
+    end(&b);
+    finish(&b);
+    uint32_t size;
+    uint8_t *blob = assemble(&b, &size);
+    struct fdt f;
+    CHECK(fdt_open(&f, blob, size) == NULL);
+    CHECK(strcmp(riscv_board_hart_isa(&f, 0), "rv64imafdch_zicsr_zifencei_sstc") == 0);
+    CHECK(riscv_board_hart_has_extension(&f, 0, "sstc"));
+    CHECK(riscv_board_hart_has_extension(&f, 0, "zicsr"));
+    CHECK(!riscv_board_hart_has_extension(&f, 0, "zics"));
+    CHECK(!riscv_board_hart_has_extension(&f, 1, "sstc"));
+    CHECK(riscv_board_hart_has_extension(&f, 2, "sstc"));
+    CHECK(!riscv_board_hart_has_extension(&f, 2, "sst"));
+    CHECK(!riscv_board_hart_has_extension(&f, 3, "sstc"));
+    CHECK(riscv_board_hart_isa(&f, 3) == NULL);
+    free(blob);
+}
+
 TEST_MAIN(TEST(test_good_tree_lookups), TEST(test_good_tree_walk),
           TEST(test_boot_params_from_good_tree), TEST(test_initrd_64bit_cells),
           TEST(test_one_cell_tree_and_ranges), TEST(test_mixed_cells_and_unmapped_bus),
@@ -723,4 +768,4 @@ TEST_MAIN(TEST(test_good_tree_lookups), TEST(test_good_tree_walk),
           TEST(test_blocks_outside_or_overlapping), TEST(test_property_length_past_end),
           TEST(test_string_offset_past_strings), TEST(test_missing_end_token),
           TEST(test_unbalanced_nodes), TEST(test_bad_nesting_and_names), TEST(test_too_deep),
-          TEST(test_bad_initrd))
+          TEST(test_bad_initrd), TEST(test_hart_extensions))
