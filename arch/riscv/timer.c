@@ -34,20 +34,15 @@ BOOT_CODE void timer_find(const struct fdt *fdt, uint64_t hart_id)
     sstc_listed = riscv_board_hart_has_extension(fdt, hart_id, "sstc");
 }
 
-/* Writes stimecmp once with the interrupt masked; true if that did not
- * trap (trap.c skips a probed instruction that faults). */
-static BOOT_CODE bool sstc_usable(void)
-{
-    return riscv_csr_probe_write_stimecmp(UINT64_MAX);
-}
-
 BOOT_CODE void timer_init(uint64_t hz)
 {
     if (hz == 0)
         panic("timer: the device tree gives no /cpus timebase-frequency");
     clock_rate_init(&timebase, hz);
     time_at_boot = read_time();
-    use_sstc = sstc_listed && sstc_usable();
+    /* A first write of stimecmp, far in the future, shows whether the
+     * firmware lets S-mode at it (trap.c skips it if it traps). */
+    use_sstc = sstc_listed && riscv_csr_probe_write_stimecmp(UINT64_MAX);
     if (!use_sstc)
         sbi_set_timer(UINT64_MAX);
     csr_set(sie, SIE_STIE);
