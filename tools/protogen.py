@@ -263,7 +263,7 @@ def c_member(t, n):
 
 def gen_common_h(proto):
     p, u, info = P(proto), U(proto), proto["protocol"]
-    out = [note(proto), f"/* {display_protocol(proto)}: {info['doc']} */\n",
+    out = [note(proto), wrap_comment(f"{display_protocol(proto)}: {info['doc']}"),
            "#pragma once\n\n#include <bulkhead/proto.h>\n\n",
            f"#define {u}_PROTOCOL_ID 0x{info['id']:x}\n\n/* Method labels. */\n"]
     for m in proto["methods"]:
@@ -278,7 +278,7 @@ def gen_common_h(proto):
     out.append(f"\n/* Error codes: 0 success, 1-{FIRST_CODE - 1} the shared BK_PROTO_ERR_*, then "
                "the protocol's own. */\n")
     for e in proto["errors"]:
-        out.append(f"#define {u}_ERR_{e['name'].upper()} {e['code']} /* {e['doc']} */\n")
+        out.append(f"#define {u}_ERR_{e['name'].upper()} {e['code']} /* {comment_safe(e['doc'])} */\n")
     for e in proto["errors"]:
         out.append(f"\n/* The numbers of {u}_ERR_{e['name'].upper()}. */\n"
                    f"struct {p}_{e['name']} {{\n")
@@ -501,7 +501,13 @@ def method_doc(proto, m, side):
     return wrap_comment(text)
 
 
+def comment_safe(text):
+    """Text that cannot end the C comment it is put in."""
+    return text.replace("*/", "* /")
+
+
 def wrap_comment(text, width=88):
+    text = comment_safe(text)
     lines, line = [], "/*"
     for word in text.split():
         if len(line) + 1 + len(word) > width:
@@ -695,6 +701,12 @@ def gen_serve_method(proto, m):
 
 # ---- The reference ------------------------------------------------------------
 
+def plural(n, what):
+    if n == 1:
+        return f"1 {what}"
+    return f"{n} {what[:-1] + 'ies' if what.endswith('y') else what + 's'}"
+
+
 def md_type(t):
     if t == "cap":
         return "capability"
@@ -729,22 +741,36 @@ def gen_markdown(proto):
            f"the success reply has the same label, an error reply `0x{info['id']:x}8000 | code` "
            "with the error's numbers as its words (`docs/servers.md` has the wire format). "
            f"Client stubs: `<protocols/{p}_client.h>`; handlers and dispatch: "
-           f"`<protocols/{p}_server.h>`.\n\n## Methods\n"]
+           f"`<protocols/{p}_server.h>`.\n\n## Methods\n\n"
+           "| label | method | client stub | handler | description |\n|---|---|---|---|---|\n"]
+    for m in proto["methods"]:
+        out.append(f"| `0x{info['id']:x}{m['number']:04x}` | {name}: {display(m)} | "
+                   f"`{p}_{m['name']}()` | `{p}_handle_{m['name']}()` | "
+                   f"{m['doc'].split('. ')[0].rstrip('.')}. |\n")
     for m in proto["methods"]:
         out.append(f"\n### {name}: {display(m)}\n\n"
                    f"Label `0x{info['id']:x}{m['number']:04x}`; client `{p}_{m['name']}()`, "
                    f"handler `{p}_handle_{m['name']}()`.\n\n{m['doc']}\n\n")
-        out.append(f"Arguments ({words(m['args'])} words):\n\n" if m["args"] else "")
-        out.append(md_fields(m["args"], "No arguments.") if m["args"] else "No arguments.\n\n")
-        out.append(f"Results ({words(m['results'])} words):\n\n" if m["results"] else "")
-        out.append(md_fields(m["results"], "") if m["results"] else "No results.\n\n")
+        caps = sum(t == "cap" for t, _ in m["args"])
+        if m["args"]:
+            out.append(f"Arguments ({plural(words(m['args']), 'word')}"
+                       + (f", {plural(caps, 'capability')}: the client's endpoint capability "
+                          "needs the grant right" if caps else "") + "):\n\n")
+            out.append(md_fields(m["args"], ""))
+        else:
+            out.append("No arguments.\n\n")
+        if m["results"]:
+            out.append(f"Results ({plural(words(m['results']), 'word')}):\n\n")
+            out.append(md_fields(m["results"], ""))
+        else:
+            out.append("No results.\n\n")
         errs = ", ".join(f"`{u}_ERR_{e.upper()}`" for e in m["errors"]) or "none of its own"
         out.append(f"Errors: {errs}.\n")
     out.append("\n## Errors\n\n| code | name | numbers | message |\n|---|---|---|---|\n")
     for e in proto["errors"]:
         nums = ", ".join(f"{n} ({md_type(t)})" for t, n in e["fields"]) or "none"
         out.append(f"| {e['code']} | `{u}_ERR_{e['name'].upper()}` | {nums} | "
-                   f"{e['message'].replace('|', '&#124;')} |\n")
+                   f"`{e['message'].replace('|', '&#124;')}` |\n")
     out.append("\nEvery method can also fail with the shared errors (`BK_PROTO_ERR_*`, "
                "`<bulkhead/proto.h>`): a request of an unknown label, the wrong number of "
                "words or capabilities, or an invalid argument value is refused by the "
@@ -824,11 +850,27 @@ SELF_TESTS = [
 ]
 
 
+def with_spares(proto):
+    """The description with two more methods and errors in front, so that
+    every broken copy below can be made from any protocol."""
+    methods, errors = proto["methods"], proto.get("errors", [])
+    number = max(m.get("number", 0) for m in methods)
+    code = max([e.get("code", 0) for e in errors] + [FIRST_CODE])
+    spare_methods = [{"name": f"self_test_{i}", "number": number + 1 + i, "doc": "x",
+                      "args": [["u64", "a"]]} for i in range(2)]
+    spare_errors = [{"name": f"self_test_{i}", "code": code + 1 + i, "doc": "x",
+                     "fields": [["u64", "n"]], "message": "{n}"} for i in range(2)]
+    proto["methods"] = spare_methods + methods
+    proto["errors"] = spare_errors + errors
+    return proto
+
+
 def self_test(path, limits):
     """Each check must refuse its broken copy with its own message."""
     with open(path, "rb") as f:
         good = tomllib.load(f)
     check(copy.deepcopy(good), path, limits)
+    good = with_spares(good)
     failed = 0
     for what, breaks, expected in SELF_TESTS:
         proto = copy.deepcopy(good)

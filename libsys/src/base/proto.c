@@ -22,11 +22,11 @@ void bk_proto_server_done(const struct bk_proto_server *s, uint64_t info)
 {
     /* Of the caps that arrived, those whose caps_unwrapped bit is clear were
      * copied, and only one can be: into the receive slot. */
-    unsigned arrived = (unsigned)BK_MSGINFO_EXTRA_CAPS(info);
-    uint64_t badges = BK_MSGINFO_CAPS_UNWRAPPED(info) & ((1u << arrived) - 1);
-    if (s->recv_cnode == 0 || arrived == (unsigned)__builtin_popcountll(badges))
-        return;
-    sys_cnode_delete(s->recv_cnode, s->recv_index, s->recv_depth);
+    unsigned arrived = (unsigned)BK_MSGINFO_EXTRA_CAPS(info), copied = 0;
+    for (unsigned i = 0; i < arrived; i++)
+        copied += !((BK_MSGINFO_CAPS_UNWRAPPED(info) >> i) & 1);
+    if (s->recv_cnode != 0 && copied != 0)
+        sys_cnode_delete(s->recv_cnode, s->recv_index, s->recv_depth);
 }
 
 static bool printable(char c)
