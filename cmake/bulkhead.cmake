@@ -39,6 +39,49 @@ function(bulkhead_generate_abi)
   add_custom_target(abi DEPENDS ${outputs})
 endfunction()
 
+# A server protocol (docs/servers.md): tools/protogen.py turns the description
+# into client stubs, the server's dispatch and a reference chapter, under
+# ${BULKHEAD_GEN_DIR}/proto/ (headers in proto/include/protocols/). Programs
+# name it with CLIENT_OF or SERVES (bulkhead_user_program). DOC: the checked-in
+# copy of the chapter, compared in ctest; GOLDEN: a folder with checked-in
+# copies of every generated C file, compared too. Safe to call once per arch.
+#   bulkhead_protocol(<name> <protocol.toml> [DOC <file.md>] [GOLDEN <dir>])
+function(bulkhead_protocol name toml)
+  if(TARGET protocol-${name})
+    return()
+  endif()
+  cmake_parse_arguments(P "" "DOC;GOLDEN" "" ${ARGN})
+  set(out ${BULKHEAD_GEN_DIR}/proto)
+  set(inc ${out}/include/protocols)
+  set(gen ${CMAKE_SOURCE_DIR}/tools/protogen.py)
+  set(abi ${CMAKE_SOURCE_DIR}/kernel/abi.toml)
+  set(headers ${inc}/${name}.h ${inc}/${name}_client.h ${inc}/${name}_server.h)
+  set(sources ${out}/${name}.c ${out}/${name}_client.c ${out}/${name}_server.c)
+  add_custom_command(OUTPUT ${headers} ${sources} ${out}/${name}.md
+    COMMAND ${Python3_EXECUTABLE} ${gen} --abi ${abi} ${toml} ${out}
+    DEPENDS ${toml} ${gen} ${abi}
+    COMMENT "Generating the ${name} protocol from ${toml}")
+  add_custom_target(protocol-${name} DEPENDS ${headers} ${sources} ${out}/${name}.md)
+  set_property(GLOBAL PROPERTY BULKHEAD_PROTOCOL_${name}_CLIENT ${out}/${name}.c ${out}/${name}_client.c)
+  set_property(GLOBAL PROPERTY BULKHEAD_PROTOCOL_${name}_SERVER ${out}/${name}.c ${out}/${name}_server.c)
+  add_test(NAME proto/${name}/protogen-self-test
+    COMMAND ${Python3_EXECUTABLE} ${gen} --abi ${abi} --self-test ${toml})
+  set_tests_properties(proto/${name}/protogen-self-test PROPERTIES LABELS host)
+  if(P_DOC)
+    add_test(NAME proto/${name}/docs-match-protocol-toml
+      COMMAND ${CMAKE_COMMAND} -E compare_files ${out}/${name}.md ${P_DOC})
+    set_tests_properties(proto/${name}/docs-match-protocol-toml PROPERTIES LABELS host)
+  endif()
+  if(P_GOLDEN)
+    foreach(file IN LISTS headers sources)
+      get_filename_component(base ${file} NAME)
+      add_test(NAME proto/${name}/golden-${base}
+        COMMAND ${CMAKE_COMMAND} -E compare_files ${file} ${P_GOLDEN}/${base})
+      set_tests_properties(proto/${name}/golden-${base} PROPERTIES LABELS host)
+    endforeach()
+  endif()
+endfunction()
+
 # Links freestanding objects into an ELF with ld.lld.
 #   bulkhead_link(<target> OUTPUT <file> SCRIPT <ld script> OBJECT_LIBS <libs...>)
 function(bulkhead_link target)
@@ -56,18 +99,39 @@ function(bulkhead_link target)
   add_custom_target(${target} ALL DEPENDS ${L_OUTPUT})
 endfunction()
 
-# A user program for `arch`, linked with libsys.
-#   bulkhead_user_program(<arch> <name> SOURCES <files...> [DEFINES <defs...>])
+# A user program for `arch`, linked with libsys; CLIENT_OF and SERVES name
+# protocols (bulkhead_protocol) whose client stubs or server dispatch it gets.
+#   bulkhead_user_program(<arch> <name> SOURCES <files...> [DEFINES <defs...>]
+#                         [CLIENT_OF <protocols...>] [SERVES <protocols...>])
 # Produces ${CMAKE_BINARY_DIR}/<arch>/<name>.elf and target <name>-<arch>.
 function(bulkhead_user_program arch name)
-  cmake_parse_arguments(U "" "" "SOURCES;DEFINES" ${ARGN})
+  cmake_parse_arguments(U "" "" "SOURCES;DEFINES;CLIENT_OF;SERVES" ${ARGN})
+  set(protocols)
+  foreach(side IN ITEMS CLIENT SERVER)
+    set(names ${U_CLIENT_OF})
+    if(side STREQUAL "SERVER")
+      set(names ${U_SERVES})
+    endif()
+    foreach(p IN LISTS names)
+      if(NOT TARGET protocol-${p})
+        message(FATAL_ERROR "${name}: no protocol '${p}' (declare it with bulkhead_protocol)")
+      endif()
+      get_property(files GLOBAL PROPERTY BULKHEAD_PROTOCOL_${p}_${side})
+      list(APPEND U_SOURCES ${files})
+      list(APPEND protocols protocol-${p})
+    endforeach()
+  endforeach()
+  list(REMOVE_DUPLICATES U_SOURCES)
   add_library(${name}-${arch}-obj OBJECT ${U_SOURCES})
   target_compile_options(${name}-${arch}-obj PRIVATE ${BULKHEAD_WARNINGS}
     ${BULKHEAD_FREESTANDING_CFLAGS} ${ARCH_USER_CFLAGS_${arch}})
   target_compile_definitions(${name}-${arch}-obj PRIVATE ${U_DEFINES})
   target_include_directories(${name}-${arch}-obj PRIVATE
     ${CMAKE_SOURCE_DIR}/libsys/include ${BULKHEAD_GEN_DIR}/include ${BULKHEAD_GEN_DIR}/${arch})
-  add_dependencies(${name}-${arch}-obj abi)
+  add_dependencies(${name}-${arch}-obj abi ${protocols})
+  if(protocols)
+    target_include_directories(${name}-${arch}-obj PRIVATE ${BULKHEAD_GEN_DIR}/proto/include)
+  endif()
   bulkhead_link(${name}-${arch}
     OUTPUT ${CMAKE_BINARY_DIR}/${arch}/${name}.elf
     SCRIPT ${CMAKE_SOURCE_DIR}/libsys/user.ld

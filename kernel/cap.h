@@ -15,6 +15,7 @@
  *               path tests this one bit instead of three fields, with the
  *               type in one mask that fits a RISC-V 12-bit immediate)
  *       [11]    UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
+ *       [12]    ZOMBIE: the slots are a TCB's (else a CNode's)
  *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE, ZOMBIE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
  *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
@@ -25,7 +26,7 @@
  *               ENDPOINT, NOTIFICATION: badge, all 64 bits (0 = unbadged)
  *               FRAME: user virtual address it is mapped at (0: unmapped)
  *               IRQ_HANDLER: the IRQ number; IOPORT: first [15:0], last [31:16]
- *               ZOMBIE: the index of the next slot to empty
+ *               ZOMBIE: the index of the next slot to empty (w1: the slots)
  *               others: free for their object code
  *
  * Rights are kept in every cap (copy and mint only ever clear bits), but
@@ -34,7 +35,7 @@
  * sit in the one field that copy and mint mask (cap_mask_rights), so that
  * it shrinks like the others with no special case in derivation. Bit 9 was
  * the device bit, which moved to 11; the flat bit stays at 10 (above).
- * Bits 15:12 are still free.
+ * Bits 15:13 are still free.
  */
 #pragma once
 
@@ -65,7 +66,7 @@ enum cap_type {
     CAP_DOMAIN = 14,                            /* sets a thread's scheduling domain (later) */
     CAP_SCHED_CONTROL = 15,                     /* configures scheduling parameters (later) */
     CAP_DEBUG = BK_OBJ_DEBUG,                   /* the kernel's debugging aids; made at boot */
-    CAP_ZOMBIE = 17,                            /* a dead CNode still being emptied (cnode.c) */
+    CAP_ZOMBIE = 17,                            /* a dead CNode or TCB being emptied (cnode.c) */
     CAP_TYPE_COUNT
 };
 
@@ -95,6 +96,7 @@ typedef struct cap {
 #define CAP_DEVICE_BIT 11
 #define CAP_COPY_BIT 10
 #define CAP_CNODE_FLAT_BIT 10
+#define CAP_ZOMBIE_TCB_BIT 12
 #define CAP_SIZE_SHIFT 16
 #define CAP_SIZE_WIDTH 6
 #define CAP_GUARD_SIZE_SHIFT 24
@@ -270,15 +272,27 @@ static inline void cap_cnode_set_guard(cap_t *c, unsigned guard_size, uint64_t g
 }
 
 /* ---- ZOMBIE -------------------------------------------------------------
- * What the final cap of a CNode becomes while Delete or Revoke empties the
- * CNode across kernel entries (cnode.c): no rights, no guard, the CNode's
- * slots and radix, and how far the emptying got. */
+ * What the final cap of a CNode or of a TCB becomes while Delete, Revoke
+ * or TCB: Configure empties the object's slots across kernel entries
+ * (cnode.c): no rights, the slots (a CNode's table, or a TCB's own two),
+ * their number as a radix, whose they are, and how far the emptying got. */
 
-static inline cap_t cap_make_zombie(const cap_t *cnode_cap)
+static inline cap_t cap_make_zombie(void *slots, unsigned radix, bool is_tcb)
 {
     uint64_t w = cap_word0(CAP_ZOMBIE, 0);
-    w = cap_field_set(w, CAP_SIZE_SHIFT, CAP_SIZE_WIDTH, cap_cnode_radix(cnode_cap));
-    return (cap_t){ { w, cnode_cap->w[1], 0 } };
+    w = cap_field_set(w, CAP_SIZE_SHIFT, CAP_SIZE_WIDTH, radix);
+    w = cap_field_set(w, CAP_ZOMBIE_TCB_BIT, 1, is_tcb);
+    return (cap_t){ { w, cap_ptr_word(slots), 0 } };
+}
+
+static inline unsigned cap_zombie_radix(const cap_t *c)
+{
+    return (unsigned)cap_field(c->w[0], CAP_SIZE_SHIFT, CAP_SIZE_WIDTH);
+}
+
+static inline bool cap_zombie_is_tcb(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_ZOMBIE_TCB_BIT, 1);
 }
 
 static inline uint64_t cap_zombie_next(const cap_t *c)

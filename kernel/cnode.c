@@ -5,31 +5,31 @@
  *  - it is 2^r slots of 64 bytes, 2^(r+6) bytes aligned to its size;
  *  - while it lives, slot 0's spare word is its object header (refs = the
  *    number of CNode caps naming it) and the other spare words are 0;
- *  - once its final cap is deleted it is on the dead list until every slot
- *    is empty (emptied within that kernel entry), or, when CNode: Delete
- *    or Revoke deleted it, its final cap stays in its slot as a zombie
- *    until every slot is empty (emptied a batch per kernel entry; see
- *    "Zombies" below); no CNode cap names it, so no lookup can reach it
- *    meanwhile;
+ *  - once its final cap is deleted, that cap stays in its slot as a zombie
+ *    until every slot is empty (emptied a batch per kernel entry, and so
+ *    are a TCB's own slots when its final cap goes; see "Zombies" below);
+ *    no CNode cap names it, so no lookup can reach it meanwhile;
  *  - a CNode cap's guard_size + radix <= 64 and its guard fits guard_size.
  *
  * Deleting the final cap of a CNode must delete every cap inside it, and
- * those may be final caps of further CNodes, to any depth. Kernel stacks
- * are small, so nothing recurses: the destroy hook only puts the CNode on
- * an intrusive list of dead CNodes (linked through the spare words of its
- * first two slots), and the outermost delete empties them one by one.
- * CNode: Delete and Revoke bound that work per kernel entry with zombies.
+ * those may be final caps of further CNodes (or TCBs, which hold caps
+ * too), to any depth. Kernel stacks are small, so nothing recurses, and a
+ * kernel entry does a bounded batch of that work: the zombies below keep
+ * the progress between entries, in the objects themselves.
  *
  * A CNode holding the only cap to itself (or CNodes holding each other's
- * only caps) can no longer be reached by any lookup, and its count never
+ * only caps, or a CNode holding the only cap to the thread whose CSpace
+ * root it is) can no longer be reached by any lookup, and its count never
  * drops to 0 by deleting caps from outside. Such memory is not lost: the
- * cycle's caps are descendants of the untyped the CNodes came from, and
- * revoking that untyped deletes them, which destroys the CNodes.
+ * cycle's caps are descendants of the untyped the objects came from, and
+ * revoking that untyped deletes them, which destroys the objects, in
+ * bounded batches like any other delete.
  */
 #include "cnode.h"
 
 #include "kernel.h"
 #include "object.h"
+#include "thread.h"
 #include "untyped.h"
 
 /* ---- Lookup ------------------------------------------------------------ */
@@ -285,10 +285,6 @@ kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
 
 /* ---- Delete, destroy and revoke ---------------------------------------- */
 
-/* CNodes whose final cap is gone and whose slots still have to be emptied;
- * linked through slot 1's spare word (see the top of this file). */
-static struct cte *dead_cnodes;
-
 /* Whether `other` (NULL: no such slot) holds `cap`'s badge to its object. */
 static bool carries_badge(const struct cte *other, const cap_t *cap)
 {
@@ -319,225 +315,264 @@ static bool ends_badge_family(const struct cte *slot)
     return !carries_badge(cte_parent(slot), cap);
 }
 
-/* Puts a dead CNode on the list the outermost delete empties. */
-static void queue_dead(struct cte *slots, unsigned radix)
+/* Empties a slot that holds no zombie and no final cap of an object with
+ * slots (those go through the zombies below): the cap leaves the tree
+ * (its children move up), then the object hears of it, and of the end of
+ * its badge family. One step: no destroy hook deletes caps. */
+static void delete_one(struct cte *slot)
 {
-    slots[0].spare.dead_slots = 1ull << radix;
-    slots[1].spare.next_dead = dead_cnodes;
-    dead_cnodes = slots;
-}
-
-void cnode_destroy(const cap_t *final_cap)
-{
-    queue_dead(cnode_slots(final_cap), cap_cnode_radix(final_cap));
-}
-
-/* Empties one slot: the cap leaves the tree (its children move up), then
- * the object hears of it, and of the end of its badge family. A final
- * CNode cap only queues that CNode, and so does a zombie (below): a delete
- * that cannot restart (a destroy hook's, or TCB: Configure's) empties it
- * at once, through the dead list, instead of across kernel entries.
- * Returns true if an object was destroyed. */
-static bool delete_one(struct cte *slot)
-{
-    if (cap_is_null(&slot->cap))
-        return false;
     cap_t cap = slot->cap;
     bool family_ends = ends_badge_family(slot);
     cdt_remove(slot);
     slot->cap = cap_null();
-    if (cap_type(&cap) == CAP_ZOMBIE) {
-        queue_dead(cnode_slots(&cap), cap_cnode_radix(&cap));
-        return true;
-    }
-    return object_cap_deleted(&cap, family_ends);
+    (void)object_cap_deleted(&cap, family_ends);
 }
 
-/* Empties every queued CNode; emptying one may queue more. Returns true if
- * there was any (then slots other than the one deleted may have changed). */
-static bool empty_dead_cnodes(void)
+/* Takes a zombie whose slots are all empty out of its slot and the tree. */
+static void remove_zombie(struct cte *slot)
 {
-    bool any = false;
-    while (dead_cnodes) {
-        struct cte *slots = dead_cnodes;
-        uint64_t count = slots[0].spare.dead_slots;
-        dead_cnodes = slots[1].spare.next_dead;
-        slots[0].spare.raw = 0;
-        slots[1].spare.raw = 0;
-        for (uint64_t i = 0; i < count; i++)
-            (void)delete_one(&slots[i]);
-        any = true;
-    }
-    return any;
+    cdt_remove(slot);
+    slot->cap = cap_null();
 }
 
-void cnode_delete(struct cte *slot)
-{
-    (void)delete_one(slot);
-    (void)empty_dead_cnodes();
-}
-
-void cnode_delete_nested(struct cte *slot)
-{
-    (void)delete_one(slot);
-}
-
-/* ---- Zombies: CNodes emptied across kernel entries ---------------------- */
+/* ---- Zombies: objects with slots, emptied across kernel entries --------- */
 
 /*
- * Emptying a CNode costs a step per slot, up to 2^24, and its caps may be
- * the final caps of further CNodes, to any depth. Delete and Revoke (the
- * invocations) therefore empty a CNode a bounded batch per kernel entry,
- * restarting the syscall in between, and meanwhile the CNode's final cap
- * stays in its slot and in the derivation tree as a zombie (CAP_ZOMBIE,
- * as seL4 does): no lookup passes it, no method, copy or move takes it,
- * and its untyped still has a descendant, so the CNode's memory cannot be
- * reset and retyped while its slots hold caps linked into the tree. The
- * object counts as destroyed from the start (its count is 0); the zombie
- * goes with the last slot emptied.
+ * Two kinds of object hold caps: a CNode (2^radix slots, up to 2^24) and a
+ * TCB (its CSpace root and fault endpoint, thread.h's slots[]). Deleting
+ * the final cap of either must delete every cap inside, and those may be
+ * final caps of further CNodes and TCBs, to any depth. So that no kernel
+ * entry does more than DELETE_BATCH steps, the final cap stays in its slot
+ * and in the derivation tree as a zombie (CAP_ZOMBIE, as seL4 does) while
+ * the object's slots are emptied, a batch per entry, the syscall (Delete,
+ * Revoke, TCB: Configure) restarting in between. No lookup passes a
+ * zombie, no method, copy or move takes one, and its untyped still has a
+ * descendant, so the object's memory cannot be reset and retyped while
+ * its slots hold caps linked into the tree. The object counts as
+ * destroyed from the start (its count is 0; a thread is stopped first, by
+ * its destroy hook, so it never runs with a half-emptied CSpace); the
+ * zombie goes with the last slot emptied. A zombie names its slots as a
+ * table of 2^radix, and says whose they are (cap.h).
  *
- * A final CNode cap met inside a zombie becomes a zombie in its own slot
- * and is emptied first. The chain is linked through the spare words of
- * the CNodes' first two slots: slot 0's names the slot of the enclosing
- * zombie (NULL in the outermost), slot 1's, in the outermost, the zombie
- * being emptied now, so a restart resumes in O(1) at any depth. Each
- * zombie cap holds the index of its next slot to empty. A zombie met
- * inside another (an interrupted Delete's, whose CNode then died) joins
- * the chain with its own. A delete that cannot restart (delete_one())
- * hands a zombie to the dead list instead, where it is emptied at once.
+ * Every delete goes this way, so no destroy hook deletes caps and nothing
+ * is ever emptied at once: cnode_delete() runs the same bounded steps to
+ * the end, for callers whose caps take one step.
+ *
+ * A final CNode or TCB cap met inside a zombie becomes a zombie in its own
+ * slot and is emptied first. The zombies being emptied form a chain,
+ * linked through the spare words of their tables' first two slots: slot
+ * 0's names the slot of the enclosing zombie (NULL in the outermost), slot
+ * 1's, in the outermost, the zombie being emptied now (the innermost), so
+ * a restart resumes in O(1) at any depth. Each zombie cap holds the index
+ * of its next slot to empty; an enclosing zombie's points at the slot of
+ * the zombie inside it. A zombie met inside another (an interrupted
+ * Delete's, whose holder then died) joins the chain with its own.
+ *
+ * Objects that hold each other's only caps (CNodes, or a CNode and the
+ * thread whose CSpace root it is) have no order that empties each before
+ * its own cap goes: the innermost zombie then meets the outermost one in
+ * its own slots. Such a cycle is broken one zombie at a time, in O(1):
+ * the outermost trades places with the innermost (caps and places in the
+ * tree; the spare words stay with the slots). The innermost now sits in
+ * its own slots, like a CNode holding the only cap to itself, and is
+ * what the delete in progress finishes (its own slot is emptied last,
+ * with it); the rest of the chain, one shorter, waits in the innermost's
+ * old slot for whoever deletes or revokes its outermost zombie next (a
+ * revoke of their untyped does: every zombie keeps its place in the tree).
  */
-#define DELETE_BATCH 64 /* caps deleted or slots emptied per kernel entry */
+#define DELETE_BATCH 64 /* caps deleted, zombies made or removed, per kernel entry */
 
-static bool is_final_cnode_cap(const struct cte *slot)
+/* Whether deleting the cap in `slot` destroys an object that holds caps. */
+static bool is_final_cap_of_slots(const struct cte *slot)
 {
-    return cap_type(&slot->cap) == CAP_CNODE && *object_refs(&slot->cap) == 1;
+    enum cap_type type = cap_type(&slot->cap);
+    return (type == CAP_CNODE || type == CAP_TCB) && *object_refs(&slot->cap) == 1;
 }
 
-/* Deletes the final CNode cap in `slot` as a zombie, inside the zombie in
- * `outer` (NULL: the outermost). Its destroy hook queued the CNode for
- * emptying at once; it is taken back (it is the newest on the list). */
+static struct cte *zombie_slots(const cap_t *zombie)
+{
+    return cap_object(zombie);
+}
+
+static uint64_t zombie_size(const cap_t *zombie)
+{
+    return 1ull << cap_zombie_radix(zombie);
+}
+
+/* The zombie that encloses the one in `slot` (NULL: it is outermost). */
+static struct cte *zombie_outer(const struct cte *slot)
+{
+    return zombie_slots(&slot->cap)[0].spare.zombie_outer;
+}
+
+/* Deletes the final CNode or TCB cap in `slot` as a zombie, inside the
+ * zombie in `outer` (NULL: the outermost). Destroying the object first
+ * runs its hook: a thread stops (tcb.c). */
 static void make_zombie(struct cte *slot, struct cte *outer)
 {
     cap_t cap = slot->cap;
-    struct cte *slots = cnode_slots(&cap);
+    bool is_tcb = cap_type(&cap) == CAP_TCB;
+    struct cte *slots = is_tcb ? tcb_thread(&cap)->slots : cnode_slots(&cap);
+    unsigned radix = is_tcb ? TCB_SLOTS_RADIX : cap_cnode_radix(&cap);
     (void)object_cap_deleted(&cap, false);
-    dead_cnodes = slots[1].spare.next_dead;
-    slots[0].spare.zombie_outer = outer;
+    slots[0].spare.zombie_outer = outer; /* a CNode's count, 0 now, was there */
     slots[1].spare.zombie_current = outer ? NULL : slot;
-    slot->cap = cap_make_zombie(&cap);
+    slot->cap = cap_make_zombie(slots, radix, is_tcb);
 }
 
 /* The zombie met in `inner` (the slot being emptied of `z`) joins z's
  * chain; returns where to go on: the zombie its own chain was at. */
 static struct cte *join_chain(struct cte *inner, struct cte *z)
 {
-    struct cte *slots = cnode_slots(&inner->cap);
+    struct cte *slots = zombie_slots(&inner->cap);
     struct cte *current = slots[1].spare.zombie_current;
     slots[0].spare.zombie_outer = z;
     slots[1].spare.raw = 0;
     return current ? current : inner;
 }
 
+/* Trades the caps of `a` and `b` and their places in the tree; the spare
+ * words, which belong to the slots, stay. */
+static void swap_slots(struct cte *a, struct cte *b)
+{
+    struct cte scratch = { 0 };
+    move_slot(a, &scratch, a->cap);
+    move_slot(b, a, b->cap);
+    move_slot(&scratch, b, scratch.cap);
+}
+
+/* Breaks a cycle (see above): the innermost zombie `z` met the outermost,
+ * `z0`, in its own slots. They trade places; z, now in z0's slot and
+ * inside its own slots, is the outermost of a chain of one; the rest of
+ * the chain rests with z0 in z's old slot, and its innermost is the
+ * zombie that enclosed z. Returns z's new slot, the one to go on with. */
+static struct cte *break_cycle(struct cte *z0, struct cte *z)
+{
+    struct cte *enclosing = zombie_outer(z);
+    struct cte *first_inner = &zombie_slots(&z0->cap)[cap_zombie_next(&z0->cap)];
+    swap_slots(z0, z);
+    struct cte *rest = z, *mine = zombie_slots(&z0->cap);
+    mine[0].spare.zombie_outer = NULL;
+    mine[1].spare.zombie_current = z0;
+    struct cte *rest_slots = zombie_slots(&rest->cap);
+    if (enclosing == z0) { /* a cycle of two: z0 is all that is left */
+        rest_slots[1].spare.zombie_current = rest;
+    } else {
+        rest_slots[1].spare.zombie_current = enclosing;
+        zombie_slots(&first_inner->cap)[0].spare.zombie_outer = rest;
+    }
+    return z0;
+}
+
 /* Empties slot `i` of zombie `z`, a step of the chain whose outermost is
- * `z0`; returns the zombie to go on with, or NULL if the step met a cycle
- * (see reduce_zombie()). */
+ * `z0`; returns the zombie to go on with. */
 static struct cte *zombie_step(struct cte *z0, struct cte *z, uint64_t i)
 {
-    struct cte *s = &cnode_slots(&z->cap)[i];
+    struct cte *s = &zombie_slots(&z->cap)[i];
     if (s == z) {
-        /* A CNode that held the only cap to itself: that slot is emptied
-         * last, with the zombie, when nothing else in the CNode is left. */
+        /* An object that held the only cap to itself: that slot is emptied
+         * last, with the zombie, when nothing else in it is left. */
         cap_zombie_set_next(&z->cap, i + 1);
         return z;
     }
-    if (cap_type(&s->cap) == CAP_ZOMBIE) {
-        /* A zombie of this chain (the outermost, or one that names an
-         * enclosing zombie): CNodes that held each other's only caps. */
-        if (s == z0 || cnode_slots(&s->cap)[0].spare.zombie_outer)
-            return NULL;
-        return join_chain(s, z);
-    }
-    if (is_final_cnode_cap(s)) {
+    if (cap_type(&s->cap) == CAP_ZOMBIE)
+        return s == z0 ? break_cycle(z0, z) : join_chain(s, z);
+    if (is_final_cap_of_slots(s)) {
         make_zombie(s, z);
         return s;
     }
-    (void)delete_one(s);
-    (void)empty_dead_cnodes(); /* what destroy hooks queued (a TCB's CSpace root) */
-    /* Unless such a hook took the chain to the dead list (a CNode holding
-     * the TCB whose CSpace root is the outermost zombie), which emptied it. */
-    if (cap_type(&z->cap) == CAP_ZOMBIE)
-        cap_zombie_set_next(&z->cap, i + 1);
+    if (!cap_is_null(&s->cap))
+        delete_one(s);
+    cap_zombie_set_next(&z->cap, i + 1);
     return z;
 }
 
+/* The zombie `z` has no caps left in its slots: its chain forgets it, and
+ * it leaves its slot, which is the one its enclosing zombie was emptying.
+ * Returns that enclosing zombie (NULL: z was the outermost, and stays for
+ * the caller to remove). */
+static struct cte *finish_zombie(struct cte *z)
+{
+    struct cte *slots = zombie_slots(&z->cap), *outer = slots[0].spare.zombie_outer;
+    slots[0].spare.raw = 0;
+    slots[1].spare.raw = 0;
+    if (outer) {
+        remove_zombie(z);
+        cap_zombie_set_next(&outer->cap, cap_zombie_next(&outer->cap) + 1);
+    }
+    return outer;
+}
+
 /* Works on the chain whose outermost zombie is in `z0` for up to *budget
- * steps. True once z0's CNode is empty (z0 itself is the caller's to
- * clear, if it is still there: a destroy hook run by a step may have taken
- * it to the dead list, which emptied it). The current zombie is written
- * back after every step, so such a hook finds the chain as it is.
- *
- * CNodes that hold each other's only caps (a cycle no lookup reaches, met
- * when revoking their untyped) have no order in which each is emptied
- * before its own cap goes: the chain is then emptied at once through the
- * dead list, as before zombies (one kernel entry, a step per slot). */
+ * steps (a slot emptied, or a zombie made, joined, swapped or finished).
+ * True once z0's slots are empty (z0 itself is the caller's to remove).
+ * z0's slot may hold another zombie on return, after a cycle was broken. */
 static bool reduce_zombie(struct cte *z0, unsigned *budget)
 {
-    struct cte *z = cnode_slots(&z0->cap)[1].spare.zombie_current;
+    struct cte *z = zombie_slots(&z0->cap)[1].spare.zombie_current;
     while (*budget > 0) {
-        struct cte *slots = cnode_slots(&z->cap);
+        (*budget)--;
         uint64_t i = cap_zombie_next(&z->cap);
-        if (i < 1ull << cap_cnode_radix(&z->cap)) {
-            (*budget)--;
+        if (i < zombie_size(&z->cap)) {
             z = zombie_step(z0, z, i);
-            if (!z) {
-                (void)delete_one(z0);
-                (void)empty_dead_cnodes();
-            }
-            if (cap_type(&z0->cap) != CAP_ZOMBIE)
+        } else {
+            z = finish_zombie(z);
+            if (!z)
                 return true;
-            cnode_slots(&z0->cap)[1].spare.zombie_current = z;
-            continue;
         }
-        struct cte *outer = slots[0].spare.zombie_outer;
-        slots[0].spare.raw = 0;
-        slots[1].spare.raw = 0;
-        if (!outer)
-            return true;
-        /* z is the slot of outer's CNode being emptied: it is done. */
-        cdt_remove(z);
-        z->cap = cap_null();
-        cap_zombie_set_next(&outer->cap, cap_zombie_next(&outer->cap) + 1);
-        z = outer;
-        cnode_slots(&z0->cap)[1].spare.zombie_current = z;
+        zombie_slots(&z0->cap)[1].spare.zombie_current = z;
     }
     return false;
 }
 
-/* Deletes the cap in `slot` within *budget steps. False if it is a zombie
- * whose CNode still holds caps: call again. */
+/* The outermost zombie of the chain the zombie in `slot` belongs to. A
+ * revoke can meet a zombie inside a chain whose delete stopped halfway
+ * (its thread was stopped): it then works on that chain from the top.
+ * The walk is as long as the chain is deep; only a revoke of such an
+ * interrupted chain's untyped takes it. */
+static struct cte *outermost_of(struct cte *slot)
+{
+    while (zombie_outer(slot))
+        slot = zombie_outer(slot);
+    return slot;
+}
+
+/* Deletes the cap in `slot` within *budget steps. False if it is (or
+ * became) a zombie whose slots still hold caps: call again. */
 static bool delete_bounded(struct cte *slot, unsigned *budget)
 {
-    if (is_final_cnode_cap(slot))
+    if (is_final_cap_of_slots(slot))
         make_zombie(slot, NULL);
     if (cap_type(&slot->cap) != CAP_ZOMBIE) {
         (*budget)--;
-        (void)delete_one(slot);
-        (void)empty_dead_cnodes();
+        if (!cap_is_null(&slot->cap))
+            delete_one(slot);
         return true;
     }
-    if (!reduce_zombie(slot, budget))
+    struct cte *z0 = outermost_of(slot);
+    if (!reduce_zombie(z0, budget))
         return false;
-    if (cap_type(&slot->cap) == CAP_ZOMBIE) {
-        cdt_remove(slot);
-        slot->cap = cap_null();
-    }
-    return true;
+    remove_zombie(z0);
+    return z0 == slot;
 }
 
 bool cnode_delete_bounded(struct cte *slot)
 {
     unsigned budget = DELETE_BATCH;
     return delete_bounded(slot, &budget);
+}
+
+void cnode_delete(struct cte *slot)
+{
+    /* Kernel callers pass caps that take one step (a fault endpoint's, an
+     * interrupt's notification); host tests pass anything. */
+    while (!cnode_delete_bounded(slot))
+        ;
+}
+
+bool cnode_delete_needs_batches(const struct cte *slot)
+{
+    return is_final_cap_of_slots(slot) || cap_type(&slot->cap) == CAP_ZOMBIE;
 }
 
 /*

@@ -7,7 +7,7 @@
  * layer resolves the user's (root, cptr, depth) triples with
  * cspace_lookup_slot()). Each one first checks everything and returns an
  * error with nothing changed, then performs a change that cannot fail.
- * Delete and revoke cannot fail at all.
+ * Delete and revoke cannot fail at all; they work in bounded batches.
  */
 #pragma once
 
@@ -97,26 +97,25 @@ kerror_t cnode_move(struct cte *src, struct cte *dest, struct kerror_info *info)
 kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
                       struct kerror_info *info);
 
-/* Empties `slot` (nothing happens if it is empty). Its children move up to
- * its parent. Deleting the final cap to an object destroys it; a CNode's
- * destruction deletes every cap inside it, and so on, iteratively, all in
- * this call. Deleting the last cap of a badge family (cdt.h) to an
- * endpoint that lives on cancels the sends queued with that badge. For
- * kernel paths that need the slot empty now (TCB: Configure, IRQ
- * bindings); CNode: Delete uses cnode_delete_bounded(). */
-void cnode_delete(struct cte *slot);
-
-/* cnode_delete() in bounded steps: a final CNode cap becomes a zombie
- * (cnode.c) that stays in `slot` while the CNode is emptied, a batch per
- * call. Returns false while work is left: call again (the invocation
- * restarts the syscall) until it returns true and the slot is empty. */
+/* Empties `slot` in bounded steps (nothing happens if it is empty). Its
+ * children move up to its parent. Deleting the final cap to an object
+ * destroys it; the final cap of a CNode or TCB, whose slots must be
+ * emptied too, becomes a zombie (cnode.c) that stays in `slot` while they
+ * are, a batch per call. Deleting the last cap of a badge family (cdt.h)
+ * to an endpoint that lives on cancels the sends queued with that badge.
+ * Returns false while work is left: call again (the invocation restarts
+ * the syscall) until it returns true and the slot is empty. */
 bool cnode_delete_bounded(struct cte *slot);
 
-/* For destroy hooks (object.c) that must delete caps their object holds
- * (a TCB's slots, later): deletes like cnode_delete(), but CNodes it kills
- * stay queued for the delete already in progress to empty. A hook calling
- * cnode_delete() instead would nest one level per object destroyed. */
-void cnode_delete_nested(struct cte *slot);
+/* Whether deleting the cap in `slot` may take more than one call of
+ * cnode_delete_bounded(): the final cap of a CNode or TCB, or a zombie. */
+bool cnode_delete_needs_batches(const struct cte *slot);
+
+/* cnode_delete_bounded() until the slot is empty. For kernel paths whose
+ * caps take one step (a TCB's fault endpoint, an interrupt line's
+ * notification), and host tests; an invocation that may delete a CNode or
+ * TCB restarts instead (TCB: Configure). */
+void cnode_delete(struct cte *slot);
 
 /* Deletes caps derived from the cap in `slot`, the first child first (its
  * children take its place); the cap itself stays. Deletes a bounded batch
@@ -132,7 +131,3 @@ bool cnode_revoke(struct cte *slot);
  * empty `slot` as a root of the derivation tree. */
 void cnode_boot_install(struct cte *slot, cap_t cap);
 
-/* Destroy hook of CNode objects (object.c): the final cap is gone, so
- * queue the CNode's slots to be emptied (by the outermost delete, or in
- * bounded steps as a zombie: cnode.c). */
-void cnode_destroy(const cap_t *final_cap);

@@ -116,7 +116,8 @@ void irq_handler_cap_added(const cap_t *cap)
 }
 
 /* The last handler cap of a line masks the line and frees it for the next
- * Get. Runs inside a delete, so the binding goes with the nested delete. */
+ * Get. Runs inside a delete; the binding's notification cap goes in one
+ * step (a notification holds no caps). */
 void irq_handler_cap_deleted(const cap_t *cap)
 {
     struct irq_line *line = line_of(cap);
@@ -124,5 +125,5 @@ void irq_handler_cap_deleted(const cap_t *cap)
         return;
     arch_irq_disable(cap_irq_number(cap));
     line->pending = false;
-    cnode_delete_nested(&line->notification);
+    cnode_delete(&line->notification);
 }

@@ -10,9 +10,10 @@
  *
  * Each object file (cnode.c now; tcb.c, endpoint.c, notification.c,
  * vspace and irq code later) fills in its row of object_types[] with the
- * hooks it needs. Hooks never fail and never recurse into deletion: a
- * hook that must delete caps uses cnode_delete_nested(), which leaves any
- * CNodes it kills to the outermost delete (cnode.c explains the list).
+ * hooks it needs. Hooks never fail and never delete a CNode or TCB: the
+ * objects that hold caps are emptied by the zombies of cnode.c, a batch
+ * per kernel entry, not by their hooks. (An interrupt line's hook deletes
+ * the notification cap it holds: one step.)
  */
 #include "object.h"
 
@@ -42,7 +43,8 @@ struct object_type {
 static const struct object_type object_types[CAP_TYPE_COUNT] = {
     [CAP_NULL] = { "null", false, false, false, 0, NULL, NULL, NULL },
     [CAP_UNTYPED] = { "untyped", true, true, false, 0, NULL, NULL, NULL },
-    [CAP_CNODE] = { "cnode", true, true, true, 0, cnode_destroy, NULL, NULL },
+    /* Its slots are emptied by the zombie its final cap becomes (cnode.c). */
+    [CAP_CNODE] = { "cnode", true, true, true, 0, NULL, NULL, NULL },
     [CAP_TCB] = { "tcb", true, true, true, OBJ_TCB_BITS, tcb_destroy, NULL, NULL },
     /* A badge's last cap cancels the sends queued with it (endpoint.c). */
     [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, endpoint_destroy, NULL,
@@ -69,7 +71,7 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     /* Unlike the control caps it may be copied: the root task hands it to
      * the programs whose console output it wants (debug.c). */
     [CAP_DEBUG] = { "debug", false, true, false, 0, NULL, NULL, NULL },
-    /* Made from a final CNode cap, never derived; emptied by cnode.c. */
+    /* Made from a final CNode or TCB cap, never derived; emptied by cnode.c. */
     [CAP_ZOMBIE] = { "zombie", false, false, false, 0, NULL, NULL, NULL },
 };
 

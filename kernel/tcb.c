@@ -37,6 +37,9 @@ void thread_stop(struct thread *t, enum thread_state state)
     sched_set_blocked(t, state);
 }
 
+/* Runs when the final TCB cap becomes a zombie (cnode.c): the thread stops
+ * before its slots (CSpace root, fault endpoint) are emptied, a batch per
+ * kernel entry, by that zombie, so it never runs with half a CSpace. */
 void tcb_destroy(const cap_t *final_cap)
 {
     struct thread *t = tcb_thread(final_cap);
@@ -44,10 +47,6 @@ void tcb_destroy(const cap_t *final_cap)
     /* Its FPU state may still be live in the CPU: a TCB made later at
      * this address must not inherit it. */
     arch_regs_release(&t->regs);
-    /* Its CSpace root is a cap like any other: deleting it may destroy the
-     * CNode, which the outermost delete finishes (see cnode.c). */
-    cnode_delete_nested(&t->cspace_root);
-    cnode_delete_nested(&t->fault_endpoint);
     if (t->bound_notification) {
         t->bound_notification->bound_thread = NULL;
         t->bound_notification = NULL;
@@ -83,6 +82,19 @@ struct bk_ipc_buffer *thread_ipc_buffer(struct thread *t)
     return b;
 }
 
+/* Deleting the old CSpace root may empty a CNode (its final cap): that
+ * goes a batch per kernel entry, the call restarting, and each restart is
+ * looked up through the caller's CSpace. So a thread cannot do it to its
+ * own root (its restart would find a CNode being emptied); the error names
+ * what to do instead (keep a copy of the old root, or have another thread
+ * do it). */
+static kerror_t check_old_root(const struct invocation *inv, const struct thread *t)
+{
+    if (t == inv->caller && cnode_delete_needs_batches(&t->cspace_root))
+        return KERR_ILLEGAL_OPERATION;
+    return KERR_OK;
+}
+
 kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
 {
     struct thread *t = invoked_thread(inv);
@@ -99,6 +111,9 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
     /* The IPC buffer is an address of the thread's new space. */
     if (inv->args[3] && !lookup_ipc_buffer(&vs->arch, inv->args[3]))
         return KERR_INVALID_ARGUMENT;
+    err = check_old_root(inv, t);
+    if (err != KERR_OK)
+        return err;
     /* Checked what can be checked; the new root cap may still be refused
      * (a bad guard): make it in a scratch slot first, then swap it in. */
     struct cte fresh = { 0 };
@@ -106,12 +121,19 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
                        : cnode_copy(root, &fresh, CAP_RIGHTS_ALL, info);
     if (err != KERR_OK)
         return err;
-    /* Join the space before the old CSpace root goes: that delete may
-     * destroy the space (its last cap was only reachable from there), and
-     * then it stops this thread like any other of its threads. */
+    /* The old root goes first, in batches if it is the final cap of a
+     * CNode; the scratch copy (never final: `root` names the same CNode)
+     * goes in one step, and the restart makes it again. Nothing else has
+     * changed yet, so a restart that finds an argument gone fails clean,
+     * the thread left without a CSpace root. (The emptying cannot destroy
+     * the new space: its cap was looked up through the caller's CSpace,
+     * which does not pass through a CNode whose final cap is t's root.) */
+    if (!cnode_delete_bounded(&t->cspace_root)) {
+        cnode_delete(&fresh);
+        return KERR_RESTART;
+    }
     t->ipc_buffer_vaddr = inv->args[3];
     vspace_add_thread(vs, t); /* forgets the buffer pointer found before */
-    cnode_delete(&t->cspace_root);
     cnode_move(&fresh, &t->cspace_root, info);
     return KERR_OK;
 }

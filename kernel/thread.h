@@ -30,6 +30,7 @@
 
 #define THREAD_PRIORITIES 256
 #define THREAD_TIMESLICE_TICKS 5
+#define TCB_SLOTS_RADIX 1 /* a TCB holds two caps: CSpace root, fault endpoint */
 
 /* The numbers are ABI (TCB: ReadRegisters reports them): they come from
  * kernel/abi.toml's [[thread_states]] through the generated header. */
@@ -54,7 +55,17 @@ struct thread {
     /* The other threads of its VSpace object (vspace_object.c), so that
      * destroying the space can stop them. */
     struct thread *vspace_next, *vspace_prev;
-    struct cte cspace_root;         /* a copy of its root CNode cap (a child in the CDT) */
+    /* The thread's own cap slots, one table so that a zombie (cnode.c)
+     * names them as it names a CNode's: its CSpace root (a copy of a CNode
+     * cap, a child in the CDT) and where its faults are sent (a copy of an
+     * endpoint cap, or empty). Their spare words are 0 while it lives. */
+    union {
+        struct cte slots[1u << TCB_SLOTS_RADIX];
+        struct {
+            struct cte cspace_root;
+            struct cte fault_endpoint;
+        };
+    };
     /* Its IPC buffer's user address (0: none), and the kernel pointer to it
      * that thread_ipc_buffer() found in translation epoch
      * ipc_buffer_epoch (vspace.h); the pointer is used only while that
@@ -85,10 +96,8 @@ struct thread {
      * and, for a caller, whom it waits for. */
     struct thread *caller;
     struct thread *reply_from;
-    /* Faults: where they are sent (a copy of an endpoint cap, or empty),
-     * and the fault message while one is in flight (in_fault: the thread is
-     * stopped until its handler replies). */
-    struct cte fault_endpoint;
+    /* Faults: the message while one is in flight (in_fault: the thread is
+     * stopped until its handler replies); where they go is fault_endpoint. */
     bool in_fault;
     uint64_t fault_label;
     uint64_t fault_words[BK_FAULT_WORDS];
@@ -100,8 +109,17 @@ struct thread {
 };
 
 _Static_assert(sizeof(struct thread) <= (1u << OBJ_TCB_BITS), "a thread fits its TCB object");
+_Static_assert(offsetof(struct thread, fault_endpoint) == offsetof(struct thread, slots[1]),
+               "the named slots are the table's");
 
 extern struct thread *current_thread;
+
+/* The thread whose slots[] table is `slots` (a zombie names a dead TCB's
+ * slots: cnode.c). */
+static inline struct thread *container_of_slots(struct cte *slots)
+{
+    return (struct thread *)((char *)slots - offsetof(struct thread, slots));
+}
 
 /* The thread a TCB cap names. */
 static inline struct thread *tcb_thread(const cap_t *cap)

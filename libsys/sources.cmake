@@ -15,6 +15,7 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/base/printf.c
   ${CMAKE_SOURCE_DIR}/libsys/src/base/debug.c
   ${CMAKE_SOURCE_DIR}/libsys/src/base/assert.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/base/proto.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/slots.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/alloc.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/vspace.c

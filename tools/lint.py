@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Static checks that must stay clean: cppcheck over every C file of the kernel,
-both ports, libsys, the servers and the tests.
+both ports, libsys, the servers, the tests and the generated protocol code.
 
   lint.py SOURCE_DIR GEN_DIR
 Exits non-zero and prints the findings if there are any.
@@ -28,6 +28,11 @@ def groups(src, gen):
     user = [src / "libsys/include", gen / "include", gen / "x86_64"]
     yield (sorted((src / "libsys").rglob("*.c")) + sorted((src / "servers").rglob("*.c")), user, [])
     yield (sorted((src / "tests/qemu").rglob("*.c")), user, ["-DFAULT_KIND=1"])
+    # Server protocols: the generated stubs and dispatch (tools/protogen.py)
+    # and the code written against them.
+    proto = gen / "proto"
+    yield (sorted(proto.glob("*.c")) + sorted((src / "tests/ktest/kv").glob("*.c")) +
+           [src / "tests/ktest/proto_tests.c"], user + [proto / "include"], [])
 
 
 def main():

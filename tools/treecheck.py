@@ -34,6 +34,9 @@ KERNEL_CONDITIONALS = {
 COMPILER_HEADERS = {"stdint.h", "stddef.h", "stdbool.h", "stdarg.h", "stdatomic.h",
                     "stdalign.h", "stdnoreturn.h", "limits.h", "float.h"}
 GENERATED = {"bulkhead/abi.h", "bulkhead/syscall_stubs.h"}
+# A protocol's generated headers (tools/protogen.py): <protocols/<name>.h>,
+# <protocols/<name>_client.h>, <protocols/<name>_server.h>.
+GENERATED_PROTOCOL = re.compile(r"protocols/[a-z][a-z0-9_]*\.h")
 PARSE_DIR = "kernel/parse"
 USER_DIRS = ("libsys", "servers", "tests/ktest", "tests/fuzz", "tests/bench/bulkhead",
              "tests/qemu")
@@ -93,7 +96,8 @@ def include_findings(root, src, lineno, quote, name):
                     f"{PARSE_DIR}/"]
         return []
     if target is None:
-        if name in COMPILER_HEADERS or name in GENERATED:
+        if name in COMPILER_HEADERS or name in GENERATED or \
+                (part == "user" and GENERATED_PROTOCOL.fullmatch(name)):
             return []
         if part == "kernel" and name == "arch_types.h":
             return []  # the port's names, as kernel/arch.h documents
@@ -191,7 +195,9 @@ SELF_TEST_FILES = {
     "arch/x86_64/crosses.c": '#include "../riscv/riscv.h"\n',
     "libsys/include/bulkhead/sys.h": "",
     "libsys/src/peeks.c": '#include "../../kernel/arch.h"\n',
-    "servers/x/main.c": '#include <bulkhead/sys.h>\n',
+    "servers/x/main.c": '#include <bulkhead/sys.h>\n#include <protocols/x_server.h>\n',
+    # A protocol's generated headers are for user code only.
+    "kernel/uses_protocol.c": '#include <protocols/x.h>\n',
     # The pure parsers: used by the kernel, a port and libsys alike, while
     # they themselves reach for nothing outside kernel/parse/.
     "kernel/types.h": "",
@@ -207,7 +213,7 @@ SELF_TEST_FILES = {
     "kernel/parse/uses_libsys.c": '#include "../../libsys/include/bulkhead/sys.h"\n',
     "kernel/parse/forks.c": "#ifdef __riscv\n#endif\n",
 }
-SELF_TEST_EXPECT = ["kernel/reaches_port.c:1", "kernel/reaches_libsys.c:1", "kernel/forks.c:1",
+SELF_TEST_EXPECT = ["kernel/reaches_port.c:1", "kernel/uses_protocol.c:1", "kernel/reaches_libsys.c:1", "kernel/forks.c:1",
                     "kernel/long.c:1", "arch/x86_64/crosses.c:1", "libsys/src/peeks.c:1",
                     "kernel/parse/uses_kernel.c:1", "kernel/parse/uses_kernel_path.c:1",
                     "kernel/parse/uses_abi.c:1", "kernel/parse/uses_libc.c:1",

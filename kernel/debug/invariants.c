@@ -13,7 +13,9 @@
  *     each list walked once from its first child),
  *     a child naming its parent's object (with its badge, if it has one)
  *     or lying inside its parent untyped, cap fields in range, the spare
- *     words of a live CNode (cnode.c); and each object met, once: counted
+ *     words of a live CNode (cnode.c), and zombies (cap.h, cnode.c): their
+ *     fields, and their tables' slots, emptied in order and walked like a
+ *     CNode's; and each object met, once: counted
  *     objects alive (refs >= 1), threads' states against ready and wait
  *     queues, Call pairings (caller / reply_from), bound notifications,
  *     endpoint and notification queues (send queues in priority order,
@@ -44,9 +46,12 @@
 #define INV_MAX_OBJECTS 1024      /* objects tracked per check (a power of two) */
 #define INV_MAX_THREADS 256       /* threads checked per check */
 
+/* A table of slots to walk: a live CNode's, or a zombie's (a dead CNode's
+ * or TCB's, being emptied: cnode.c). */
 struct cnode_ref {
     struct cte *slots;
     unsigned radix;
+    const struct cte *zombie; /* the zombie's slot; NULL for a live CNode */
 };
 
 /* An object met during the walk: how many caps to it were found, where
@@ -351,15 +356,22 @@ static void check_call_pairing(struct checker *c, const struct thread *t)
                   (const void *)t->caller->reply_from);
 }
 
-/* The thread's own slots: its CSpace root (a CNode cap) and fault endpoint. */
+/* The thread's own slots: its CSpace root (a CNode cap, or the zombie of
+ * one that TCB: Configure is emptying) and fault endpoint; their spare
+ * words are 0 while it lives (a zombie of the TCB uses them: cnode.c). */
 static void check_thread_slots(struct checker *c, const struct thread *t)
 {
     enum cap_type root = cap_type(&t->cspace_root.cap), fault = cap_type(&t->fault_endpoint.cap);
-    if ((root != CAP_NULL && root != CAP_CNODE) || (fault != CAP_NULL && fault != CAP_ENDPOINT)) {
+    if ((root != CAP_NULL && root != CAP_CNODE && root != CAP_ZOMBIE) ||
+        (fault != CAP_NULL && fault != CAP_ENDPOINT)) {
         violation(c, "thread '%s': CSpace root of type %u, fault endpoint of type %u", t->name,
                   (unsigned)root, (unsigned)fault);
         return;
     }
+    if (t->cspace_root.spare.raw || t->fault_endpoint.spare.raw)
+        violation(c, "thread '%s': spare words 0x%llx, 0x%llx in its slots", t->name,
+                  (unsigned long long)t->cspace_root.spare.raw,
+                  (unsigned long long)t->fault_endpoint.spare.raw);
     check_slot(c, &t->cspace_root);
     check_slot(c, &t->fault_endpoint);
 }
@@ -399,10 +411,10 @@ static void check_thread(struct checker *c, const struct thread *t)
 
 /* ---- Slots and caps -------------------------------------------------------------- */
 
-/* Adds a CNode to the walk unless it is there already. */
-static void push_cnode(struct checker *c, const cap_t *cap)
+/* Adds a table of slots to the walk unless it is there already. */
+static void push_table(struct checker *c, struct cte *slots, unsigned radix,
+                       const struct cte *zombie)
 {
-    struct cte *slots = cnode_slots(cap);
     for (unsigned i = 0; i < c->cnode_count; i++) {
         if (c->cnodes[i].slots == slots)
             return;
@@ -411,7 +423,12 @@ static void push_cnode(struct checker *c, const cap_t *cap)
         c->report->truncated = true;
         return;
     }
-    c->cnodes[c->cnode_count++] = (struct cnode_ref){ slots, cap_cnode_radix(cap) };
+    c->cnodes[c->cnode_count++] = (struct cnode_ref){ slots, radix, zombie };
+}
+
+static void push_cnode(struct checker *c, const cap_t *cap)
+{
+    push_table(c, cnode_slots(cap), cap_cnode_radix(cap), NULL);
 }
 
 /* The physical range an object cap covers; false for the types that name
@@ -573,6 +590,28 @@ static void check_cnode_cap(struct checker *c, const struct cte *s)
         push_cnode(c, &s->cap);
 }
 
+/* A zombie (cnode.c, cap.h): a CNode's table of 1 to 2^24 slots, or a
+ * dead TCB's two; its object already destroyed (a TCB's count is 0; a
+ * CNode's slot 0 holds a chain link instead); its next slot within the
+ * table. Its slots are walked: they are still in the tree. */
+static void check_zombie(struct checker *c, const struct cte *s)
+{
+    const cap_t *cap = &s->cap;
+    struct cte *slots = cap_object(cap);
+    unsigned radix = cap_zombie_radix(cap);
+    bool is_tcb = cap_zombie_is_tcb(cap);
+    const struct thread *t = is_tcb ? container_of_slots(slots) : NULL;
+    bool ok = slots && (is_tcb ? radix == TCB_SLOTS_RADIX && t->header.refs == 0
+                               : radix >= CNODE_RADIX_MIN && radix <= CNODE_RADIX_MAX);
+    if (!ok || cap_zombie_next(cap) > (1ull << radix)) {
+        violation(c, "slot %p: zombie of %s slots %p, radix %u, next %llu", (const void *)s,
+                  is_tcb ? "TCB" : "CNode", (const void *)slots, radix,
+                  (unsigned long long)cap_zombie_next(cap));
+        return;
+    }
+    push_table(c, slots, radix, s);
+}
+
 /* The cap's own fields, and the object behind it. */
 static void check_cap(struct checker *c, const struct cte *s)
 {
@@ -596,6 +635,9 @@ static void check_cap(struct checker *c, const struct cte *s)
         if (check_refs(c, s))
             check_notification(c, cap_object(&s->cap));
         break;
+    case CAP_ZOMBIE:
+        check_zombie(c, s);
+        break;
     default:
         break;
     }
@@ -618,8 +660,27 @@ static void check_slot(struct checker *c, const struct cte *s)
     check_cap(c, s);
 }
 
-/* Every slot of a live CNode; slot 0's spare word is its header (checked
- * through the caps), the others' are 0 (cnode.c). */
+/* Whether slot `i` of a table may have a non-zero spare word: slot 0 of a
+ * live CNode (its header, checked through the caps), slots 0 and 1 of a
+ * zombie's (the chain's links, cnode.c). */
+static bool spare_in_use(const struct cnode_ref *cn, uint64_t i)
+{
+    return i == 0 || (cn->zombie && i == 1);
+}
+
+/* A zombie empties its slots in order: those before its next one hold
+ * nothing, but the zombie itself when it is inside its own slots. */
+static void check_emptied(struct checker *c, const struct cnode_ref *cn, uint64_t i)
+{
+    const struct cte *s = &cn->slots[i];
+    if (cn->zombie && i < cap_zombie_next(&cn->zombie->cap) && s != cn->zombie &&
+        !cap_is_null(&s->cap))
+        violation(c, "zombie %p: slot %llu, already emptied, holds a %s cap",
+                  (const void *)cn->zombie, (unsigned long long)i,
+                  object_type_name(cap_type(&s->cap)));
+}
+
+/* Every slot of a live CNode or a zombie's table. */
 static void walk_cnode(struct checker *c, const struct cnode_ref *cn)
 {
     uint64_t count = 1ull << cn->radix;
@@ -628,9 +689,10 @@ static void walk_cnode(struct checker *c, const struct cnode_ref *cn)
             c->report->truncated = true;
             return;
         }
-        if (i > 0 && cn->slots[i].spare.raw != 0)
+        if (!spare_in_use(cn, i) && cn->slots[i].spare.raw != 0)
             violation(c, "CNode %p: slot %llu has spare word 0x%llx", (const void *)cn->slots,
                       (unsigned long long)i, (unsigned long long)cn->slots[i].spare.raw);
+        check_emptied(c, cn, i);
         check_slot(c, &cn->slots[i]);
     }
 }

@@ -161,10 +161,48 @@ static void test_cnode_delete_restarts(void)
     CHECK(world_free(&w));
 }
 
+/* Caps deleted so far, for the bound per kernel entry: every cap these
+ * tests delete is a copy of one endpoint or the final cap of a CNode, so
+ * the endpoint's count and the live CNodes tell how many went. */
+struct tally {
+    const cap_t *ep;
+    uint64_t ep_refs, cnodes;
+};
+
+static struct tally tally_now(const cap_t *ep)
+{
+    return (struct tally){ ep, *object_refs(ep), object_live_count(CAP_CNODE) };
+}
+
+static uint64_t deleted_since(const struct tally *t)
+{
+    return t->ep_refs - *object_refs(t->ep) + t->cnodes - object_live_count(CAP_CNODE);
+}
+
+/* One batch is 64 steps (kernel/cnode.c), each deleting at most one cap;
+ * the final cap that starts a delete is one more. */
+#define MAX_PER_ENTRY 65
+
+/* revoke_all() that also finds the most caps one call (one kernel entry
+ * of a restarted Revoke) deleted. Returns the number of calls. */
+static unsigned revoke_counting(struct cte *slot, const cap_t *ep, uint64_t *max_per_call)
+{
+    unsigned calls = 0;
+    bool done;
+    *max_per_call = 0;
+    do {
+        struct tally t = tally_now(ep);
+        done = cnode_revoke(slot);
+        uint64_t gone = deleted_since(&t);
+        *max_per_call = gone > *max_per_call ? gone : *max_per_call;
+        calls++;
+    } while (!done);
+    return calls;
+}
+
 /* Revoking the untyped of a 4096-slot CNode that holds the only cap to
- * itself: bounded batches too, its own slot emptied last. Two CNodes that
- * hold each other's only caps are emptied at once (cnode.c). */
-static void test_revoke_of_unreachable_cnodes(void)
+ * itself: bounded batches too, its own slot emptied last. */
+static void test_revoke_of_self_holding_cnode(void)
 {
     struct world w;
     world_init(&w, 21, 4);
@@ -176,30 +214,70 @@ static void test_revoke_of_unreachable_cnodes(void)
     CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, BIG_RADIX, &s[3], 1, &info), KERR_OK);
     fill(&s[3], &s[0], 9);
     CHECK_EQ(cnode_move(&s[3], &cnode_slots(&s[3].cap)[9], &info), KERR_OK);
-    unsigned calls = revoke_all(&s[2]);
-    printf("  revoked a self-holding CNode of 4096 slots in %u calls\n", calls);
-    CHECK(calls >= 4096 / 64);
-    CHECK_EQ(object_live_count(CAP_CNODE), live);
-    CHECK_EQ(*object_refs(&s[0].cap), 1);
-    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, 2, &s[4], 1, &info), KERR_OK);
-    CHECK_EQ(untyped_retype(&s[2], CAP_CNODE, 2, &s[5], 1, &info), KERR_OK);
-    struct cte *a = cnode_slots(&s[4].cap), *b = cnode_slots(&s[5].cap);
-    copy(&s[0], &a[1]);
-    copy(&s[0], &b[1]);
-    CHECK_EQ(cnode_move(&s[4], &b[0], &info), KERR_OK);
-    CHECK_EQ(cnode_move(&s[5], &a[0], &info), KERR_OK);
-    CHECK_EQ(object_live_count(CAP_CNODE), live + 2);
-    revoke_all(&s[2]);
+    uint64_t max;
+    unsigned calls = revoke_counting(&s[2], &s[0].cap, &max);
+    printf("  revoked a self-holding CNode of 4096 slots in %u calls, at most %llu caps in one\n",
+           calls, (unsigned long long)max);
+    CHECK(calls >= 4096 / 64 && max <= MAX_PER_ENTRY);
     CHECK_EQ(object_live_count(CAP_CNODE), live);
     CHECK_EQ(*object_refs(&s[0].cap), 1);
     CHECK_EQ(cap_untyped_free_index(&s[2].cap), 0);
     CHECK(world_free(&w));
 }
 
+/* `n` CNodes of 4096 slots full of endpoint copies, each holding the only
+ * cap to the next and the last the only cap to the first (the first also
+ * the only cap to a CNode of 1024 slots), so no lookup reaches any of
+ * them: revoking their untyped frees them all, no call deleting more than
+ * a batch, and the untyped's memory can be retyped again. */
+static void revoke_cycle_of(unsigned n)
+{
+    struct world w;
+    world_init(&w, 22, 4);
+    struct cte *s = cnode_slots(&w.boot[1].cap);
+    struct kerror_info info = { 0 };
+    uint64_t live = object_live_count(CAP_CNODE);
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    make(&w, CAP_UNTYPED, 21, &s[1]);
+    for (unsigned i = 0; i < n; i++)
+        CHECK_EQ(untyped_retype(&s[1], CAP_CNODE, BIG_RADIX, &s[4 + i], 1, &info), KERR_OK);
+    struct cte *in[3];
+    for (unsigned i = 0; i < n; i++) {
+        fill(&s[4 + i], &s[0], 5 + i);
+        in[i] = cnode_slots(&s[4 + i].cap);
+    }
+    cnode_delete(&in[0][2]);
+    CHECK_EQ(untyped_retype(&s[1], CAP_CNODE, 10, &in[0][2], 1, &info), KERR_OK);
+    fill(&in[0][2], &s[0], ~(size_t)0);
+    for (unsigned i = 0; i < n; i++) /* CNode i holds the cap to CNode i + 1, in slot 5 + i */
+        CHECK_EQ(cnode_move(&s[4 + (i + 1) % n], &in[i][5 + i], &info), KERR_OK);
+    CHECK_EQ(object_live_count(CAP_CNODE), live + n + 1);
+    uint64_t max;
+    unsigned calls = revoke_counting(&s[1], &s[0].cap, &max);
+    printf("  revoked %u CNodes holding each other's only caps in %u calls, at most %llu caps "
+           "in one\n", n, calls, (unsigned long long)max);
+    CHECK(calls >= (n * 4096 + 1024) / 64 && max <= MAX_PER_ENTRY);
+    CHECK_EQ(object_live_count(CAP_CNODE), live);
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK_EQ(cap_untyped_free_index(&s[1].cap), 0);
+    CHECK_EQ(untyped_retype(&s[1], CAP_CNODE, 15, &s[4], 1, &info), KERR_OK); /* all of it */
+    CHECK(world_free(&w));
+}
+
+static void test_revoke_of_two_cnodes_holding_each_other(void)
+{
+    revoke_cycle_of(2);
+}
+
+static void test_revoke_of_three_cnodes_in_a_ring(void)
+{
+    revoke_cycle_of(3);
+}
+
 /* A Delete interrupted halfway leaves a zombie in a slot of CNode P;
  * then P's own final cap goes. Deleted in bounded steps, P's emptying
- * takes the zombie's unfinished work over; deleted at once (a delete that
- * cannot restart), it empties both through the dead list. */
+ * takes the zombie's unfinished work over; so does cnode_delete(), which
+ * runs the same steps to the end. */
 static void test_interrupted_delete_inside_dying_cnode(void)
 {
     for (int at_once = 0; at_once < 2; at_once++) {
@@ -231,5 +309,7 @@ static void test_interrupted_delete_inside_dying_cnode(void)
 
 TEST_MAIN(TEST(test_surgery_leaves_middle_children_alone),
           TEST(test_revoke_restarts_in_batches), TEST(test_cnode_delete_restarts),
-          TEST(test_revoke_of_unreachable_cnodes),
+          TEST(test_revoke_of_self_holding_cnode),
+          TEST(test_revoke_of_two_cnodes_holding_each_other),
+          TEST(test_revoke_of_three_cnodes_in_a_ring),
           TEST(test_interrupted_delete_inside_dying_cnode))

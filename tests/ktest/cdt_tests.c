@@ -14,7 +14,9 @@
  *    slots, are cut into bounded batches, the syscall restarting in
  *    between: a higher-priority thread woken by the first batch (the end
  *    of a badge family cancels its Call) runs while most of the work is
- *    still to do (for the CNode, its slot holds a zombie meanwhile).
+ *    still to do (for the CNode, its slot holds a zombie meanwhile). So is
+ *    the deletion of a thread whose CSpace root is the final cap of such a
+ *    CNode: the TCB's slot holds a zombie, the thread is stopped at once.
  */
 #include "ktest.h"
 
@@ -212,6 +214,88 @@ static int test_cnode_delete_restarts(struct ktest_env *env)
     return 0;
 }
 
+/* ---- A thread whose CSpace root is the final cap of a large CNode ------- */
+
+static uint8_t spinner_stack[2048] __attribute__((aligned(16)));
+static volatile uint64_t spinner_turns;
+
+/* Counts its turns, yielding after each: runs while the driver, at the
+ * same priority, yields too. Touches no cap. */
+static void spinner(uint64_t arg)
+{
+    (void)arg;
+    struct bk_msg m = { 0 };
+    for (;;) {
+        spinner_turns++;
+        sys_yield(0, &m);
+    }
+}
+
+static long start_spinner(uint64_t tcb, uint64_t cspace)
+{
+    long r = sys_tcb_configure(tcb, cspace, 0, BK_CAP_ROOT_VSPACE, 0);
+    if (r == 0)
+        r = sys_tcb_set_priority(tcb, BK_CAP_ROOT_TCB, ROOT_LOW);
+    if (r == 0)
+        r = sys_tcb_write_registers(tcb, 1, (uint64_t)(uintptr_t)spinner,
+                                    bk_stack_top(spinner_stack, sizeof(spinner_stack)), 0);
+    return r;
+}
+
+/* Whether the spinner ran during a few yields of the driver. */
+static bool spinner_runs(void)
+{
+    struct bk_msg m = { 0 };
+    uint64_t before = spinner_turns;
+    for (unsigned i = 0; i < 4; i++)
+        sys_yield(0, &m);
+    return spinner_turns != before;
+}
+
+/* Slots: s + 0 an untyped of 512 KiB, s + 1 the endpoint, s + 2 a CNode of
+ * 4096 slots from s + 0, full of endpoint copies (the first with badge 7),
+ * s + 3 the spinner's TCB from s + 0, with that CNode as its CSpace root,
+ * s + 4 the badge's master, s + 5 the helper's TCB. Deleting the TCB's
+ * final cap, once its root is the CNode's final cap, empties the CNode a
+ * batch per kernel entry (the TCB's slot holds a zombie meanwhile, and the
+ * thread is stopped from the first); then all the untyped's memory can be
+ * retyped again. */
+static int test_tcb_delete_restarts(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(kt_retype(env, BK_OBJ_UNTYPED, BIG_CNODE_BITS + 7, s, 1));
+    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s + 1, 1));
+    KT_OK(kt_retype(env, BK_OBJ_TCB, 0, s + 5, 1));
+    KT_OK(sys_untyped_retype(s, BK_OBJ_CNODE, BIG_CNODE_BITS, ROOT, 0, 0, s + 2, 1));
+    KT_OK(sys_untyped_retype(s, BK_OBJ_TCB, 0, ROOT, 0, 0, s + 3, 1));
+    for (uint64_t i = 1; i < 1u << BIG_CNODE_BITS; i++)
+        KT_OK(sys_cnode_copy(s + 2, i, BIG_CNODE_BITS, ROOT, s + 1, W, BK_RIGHTS_ALL));
+    KT_OK(sys_cnode_mint(ROOT, s + 4, W, ROOT, s + 1, W, BK_RIGHT_WRITE, 7));
+    helper_saw = 0;
+    helper_result = 1;
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW));
+    KT_OK(start_helper(s + 5, (s + 4) << 16 | (s + 3))); /* blocks in its Call */
+    KT_OK(sys_cnode_copy(s + 2, 0, BIG_CNODE_BITS, ROOT, s + 4, W, BK_RIGHT_WRITE));
+    KT_OK(sys_cnode_delete(ROOT, s + 4, W)); /* the copy in the CNode is the family now */
+    KT_OK(start_spinner(s + 3, s + 2));
+    bool ran = spinner_runs();
+    KT_OK(sys_cnode_delete(ROOT, s + 2, W)); /* the thread's root is the final cap now */
+    long r = sys_cnode_delete(ROOT, s + 3, W);
+    bool runs_after = spinner_runs();
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_OK(r);
+    debug_printf("    the woken thread saw type %u in the TCB's slot\n", helper_saw);
+    KT_CHECK(ran && !runs_after); /* the thread is gone */
+    KT_CHECK(helper_result == BK_ERR_CANCELLED);
+    KT_CHECK(helper_saw == ZOMBIE_TYPE); /* it ran in the middle of the delete */
+    KT_CHECK(kt_type(s + 3) == 0 && kt_type(s + 1) == BK_OBJ_ENDPOINT);
+    KT_OK(sys_cnode_mutate(ROOT, s + 6, W, ROOT, s + 1, W, 5)); /* no copies left */
+    KT_OK(sys_cnode_revoke(ROOT, s, W));
+    KT_OK(sys_untyped_retype(s, BK_OBJ_CNODE, BIG_CNODE_BITS + 1, ROOT, 0, 0, s + 2, 1));
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest cdt_tests[] = {
     { "cdt: Move, Mutate, Delete cost the same with 8000 spliced-in children",
       test_cost_independent_of_children },
@@ -219,5 +303,7 @@ const struct ktest cdt_tests[] = {
       test_revoke_restarts_and_lets_others_run },
     { "cdt: deleting a CNode of 4096 slots restarts; a woken thread sees a zombie",
       test_cnode_delete_restarts },
+    { "cdt: deleting a thread whose CSpace root is a CNode of 4096 slots restarts",
+      test_tcb_delete_restarts },
 };
 const unsigned cdt_test_count = sizeof(cdt_tests) / sizeof(cdt_tests[0]);

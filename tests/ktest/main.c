@@ -125,6 +125,7 @@ int main(const struct bk_bootinfo *bi)
     passed += run_group(fpu_tests, fpu_test_count, &env, pool, &failed);
     passed += run_group(runtime_tests, runtime_test_count, &env, pool, &failed);
     passed += run_group(process_tests, process_test_count, &env, pool, &failed);
+    passed += run_group(proto_tests, proto_test_count, &env, pool, &failed);
     passed += run_group(vspace_tests, vspace_test_count, &env, pool, &failed);
     passed += run_group(irq_tests, irq_test_count, &env, pool, &failed);
     passed += run_group(debug_tests, debug_test_count, &env, pool, &failed);

@@ -53,6 +53,11 @@ endif()
 # The kernel test suite (tests/ktest): every object method through the real
 # syscall interface, one line per test and "N passed, N failed".
 set(ktest_dir ${CMAKE_SOURCE_DIR}/tests/ktest)
+# The kv protocol (tests/ktest/kv): the first user of tools/protogen.py,
+# served by kv-server and called by proto_tests.c; its generated reference
+# is docs/protocols/kv.md and its generated C has goldens.
+bulkhead_protocol(kv ${ktest_dir}/kv/protocol.toml DOC ${CMAKE_SOURCE_DIR}/docs/protocols/kv.md
+                  GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/kv)
 # Per-arch helpers of the suite (FPU register fill and dump in assembly).
 file(GLOB ktest_arch_sources CONFIGURE_DEPENDS ${ktest_dir}/arch/${arch}/*.S
      ${ktest_dir}/arch/${arch}/*.c)
@@ -64,17 +69,20 @@ bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi
                       ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
                       ${ktest_dir}/endpoint_tests.c ${ktest_dir}/cdt_tests.c
                       ${ktest_dir}/fastpath_tests.c ${ktest_dir}/counter_tests.c
-                      ${ktest_dir}/process_tests.c
+                      ${ktest_dir}/process_tests.c ${ktest_dir}/proto_tests.c
                       ${ktest_dir}/vspace_tests.c
                       ${ktest_dir}/irq_tests.c ${ktest_dir}/debug_tests.c
-                      ${ktest_dir}/clock_tests.c)
+                      ${ktest_dir}/clock_tests.c
+                      CLIENT_OF kv)
 bulkhead_user_program(${arch} child SOURCES ${ktest_dir}/child.c)
 # The echo server of the IPC path counter test, in an address space of its own.
 bulkhead_user_program(${arch} echo SOURCES ${ktest_dir}/echo.c)
 # The FPU tests' program in an address space of its own.
 bulkhead_user_program(${arch} fpu-child SOURCES ${ktest_dir}/fpu_child.c ${ktest_dir}/fpu_check.c
                       ${ktest_arch_sources})
-bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child fpu-child echo)
+# The kv server of the protocol tests, in an address space of its own.
+bulkhead_user_program(${arch} kv-server SOURCES ${ktest_dir}/kv/server.c SERVES kv)
+bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child fpu-child echo kv-server)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC"
                    --reject "written without a Debug cap")

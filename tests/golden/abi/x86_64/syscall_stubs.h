@@ -313,7 +313,7 @@ static inline long sys_cnode_mutate(bk_cptr_t service, uint64_t dest_index, uint
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* TCB: Configure. Gives the thread a copy of the CNode cap `cspace_root` as its CSpace root (with the guard in `cspace_root_data` when non-zero, a BK_CNODE_GUARD word as for mint), the address space of the VSpace cap `vspace_root`, and the IPC buffer at user address `ipc_buffer` of that address space (page aligned, mapped read-write; 0 for none). When that VSpace is destroyed, the thread stops and stays stopped until configured again. Returns 0 or -BK_ERR_*. */
+/* TCB: Configure. Gives the thread a copy of the CNode cap `cspace_root` as its CSpace root (with the guard in `cspace_root_data` when non-zero, a BK_CNODE_GUARD word as for mint), the address space of the VSpace cap `vspace_root`, and the IPC buffer at user address `ipc_buffer` of that address space (page aligned, mapped read-write; 0 for none). When that VSpace is destroyed, the thread stops and stays stopped until configured again. If the old CSpace root is the last cap to its CNode, that CNode is emptied first, in batches (the call restarts itself; the thread has no CSpace root meanwhile, and an argument gone by then fails the call); a thread cannot do this to its own root (ILLEGAL_OPERATION: keep a copy of the old root, or have another thread configure it). Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_configure(bk_cptr_t service, bk_cptr_t cspace_root, uint64_t cspace_root_data, bk_cptr_t vspace_root, uint64_t ipc_buffer)
 {
     struct bk_msg m = { 0 };
