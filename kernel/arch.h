@@ -269,6 +269,13 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
  * entry (a counter read, a multiply and a shift). */
 uint64_t arch_time_ns(void);
 
+/* The scheduler charges CPU time in the units of arch_counter() (inline,
+ * in <arch_types.h>: x86-64 the TSC, RISC-V the time CSR), read on every
+ * switch; these turn a number of counts into ns (rounded down) and ns
+ * into counts (rounded up), with arch_time_ns()'s scale. */
+uint64_t arch_counter_ns(uint64_t counts);
+uint64_t arch_ns_counts(uint64_t ns);
+
 /* Asks for one timer interrupt at or after the time arch_time_ns() reads
  * `ns`, replacing the one asked for before; UINT64_MAX asks for none. A
  * time already passed interrupts at once. The interrupt calls

@@ -46,8 +46,8 @@
 /* User space names types and rights with the ABI's numbers (BK_OBJ_* and
  * BK_RIGHT_* of kernel/abi.toml), and the syscall layer passes them through,
  * so the kernel's names are defined from the generated ones. The types the
- * ABI does not name (reply, and the scheduling caps to come) take numbers
- * abi.toml leaves free for them. */
+ * ABI does not name (reply, zombie, and the scheduling-domain cap to come)
+ * take numbers abi.toml leaves free for them. */
 enum cap_type {
     CAP_NULL = 0,                               /* empty slot */
     CAP_UNTYPED = BK_OBJ_UNTYPED,               /* aligned power-of-two physical memory */
@@ -64,9 +64,10 @@ enum cap_type {
     CAP_IOPORT_CONTROL = BK_OBJ_IOPORT_CONTROL, /* makes IOPORT caps (x86-64); one, at boot */
     CAP_IOPORT = BK_OBJ_IOPORT,                 /* a range of x86 I/O ports */
     CAP_DOMAIN = 14,                            /* sets a thread's scheduling domain (later) */
-    CAP_SCHED_CONTROL = 15,                     /* configures scheduling parameters (later) */
+    CAP_SCHED_CONTROL = BK_OBJ_SCHED_CONTROL,   /* gives SchedContexts time; one per CPU, at boot */
     CAP_DEBUG = BK_OBJ_DEBUG,                   /* the kernel's debugging aids; made at boot */
     CAP_ZOMBIE = 17,                            /* a dead CNode or TCB being emptied (cnode.c) */
+    CAP_SCHED_CONTEXT = BK_OBJ_SCHED_CONTEXT,   /* a budget of CPU time a thread runs on */
     CAP_TYPE_COUNT
 };
 
@@ -174,6 +175,19 @@ static inline uint64_t cap_word0(enum cap_type type, cap_rights_t rights)
 static inline cap_t cap_make_object(enum cap_type type, void *obj, cap_rights_t rights)
 {
     return (cap_t){ { cap_word0(type, rights), cap_ptr_word(obj), 0 } };
+}
+
+/* ---- SCHED_CONTROL ----------------------------------------------------- */
+
+/* A SchedControl cap names no object but its CPU, kept in the object word. */
+static inline cap_t cap_make_sched_control(unsigned cpu)
+{
+    return (cap_t){ { cap_word0(CAP_SCHED_CONTROL, CAP_RIGHTS_ALL), cpu, 0 } };
+}
+
+static inline unsigned cap_sched_control_cpu(const cap_t *c)
+{
+    return (unsigned)c->w[1];
 }
 
 /* ---- UNTYPED ----------------------------------------------------------- */

@@ -102,6 +102,15 @@ static inline __attribute__((always_inline)) void copy_message(const uint64_t *f
 
 struct ipc_path_counts ipc_path_counts;
 
+/* Whether a switch to `to` may take the fast path as far as time goes:
+ * the CPU's time so far and from now on are both on whole-CPU
+ * SchedContexts, which no budget limits (any other switch goes through
+ * sched.c, which charges refills and sets the budget's timer). */
+static inline __attribute__((always_inline)) bool fast_sched_context(const struct thread *to)
+{
+    return to->sc && to->sc->whole && charged_sc->whole;
+}
+
 /* Runs `to` next; `from` (the current thread) has blocked. What
  * thread_resume_current() does once choose() picked `to`. Counts the
  * fast path's completions in debug kernels (ipc.h says why only there). */
@@ -113,6 +122,7 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
     current_thread = to;
     if (!to->timeslice)
         to->timeslice = THREAD_TIMESLICE_TICKS;
+    sched_fast_charge(to->sc); /* from != to: their SchedContexts differ too */
     arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
 }
 
@@ -126,7 +136,8 @@ static void fastpath_call(struct thread *t)
     if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge) || ep->state != EP_RECEIVING)
         return;
     struct thread *r = ep->head;
-    if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority))
+    if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority) ||
+        !fast_sched_context(r))
         return;
 
     /* Take r, the head, off the receive queue (endpoint.c's queue_remove). */
@@ -160,7 +171,7 @@ static void fastpath_reply_recv(struct thread *t)
         return;
     if (t->bound_notification && t->bound_notification->active)
         return;
-    if (sched_ready_at_or_above(c->priority))
+    if (sched_ready_at_or_above(c->priority) || !fast_sched_context(c))
         return;
 
     /* The reply (endpoint_reply): c gets the message, badge 0. */

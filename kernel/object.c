@@ -22,6 +22,7 @@
 #include "kernel.h"
 #include "ipc.h"
 #include "irq.h"
+#include "sched_context.h"
 #include "vspace_object.h"
 
 struct object_type {
@@ -73,6 +74,8 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     [CAP_DEBUG] = { "debug", false, true, false, 0, NULL, NULL, NULL },
     /* Made from a final CNode or TCB cap, never derived; emptied by cnode.c. */
     [CAP_ZOMBIE] = { "zombie", false, false, false, 0, NULL, NULL, NULL },
+    [CAP_SCHED_CONTEXT] = { "sched_context", true, true, true, OBJ_SCHED_CONTEXT_BITS,
+                            sched_context_destroy, NULL, NULL },
 };
 
 /* At most one per 64 bytes of retyped RAM: cannot wrap. */

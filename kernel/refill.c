@@ -21,6 +21,7 @@ bool refill_init(struct refills *rs, uint64_t budget, uint64_t period, unsigned 
         return false;
     rs->budget = budget;
     rs->period = period;
+    rs->min = REFILL_MIN_NS;
     rs->max = max < 1 ? 1 : max > REFILL_MAX ? REFILL_MAX : max;
     rs->head = 0;
     rs->count = 1;
@@ -64,7 +65,7 @@ static void schedule_used(struct refills *rs, uint64_t when, uint64_t amount)
  * again only a delay). */
 static void merge_small_head(struct refills *rs)
 {
-    while (rs->count > 1 && at(rs, 0)->amount < REFILL_MIN_NS) {
+    while (rs->count > 1 && at(rs, 0)->amount < rs->min) {
         uint64_t small = at(rs, 0)->amount;
         pop_head(rs);
         at(rs, 0)->amount += small;
@@ -105,7 +106,7 @@ bool refill_check(const struct refills *rs)
             return false;
         sum += r->amount;
     }
-    if (rs->count > 1 && at_const(rs, 0)->amount < REFILL_MIN_NS)
+    if (rs->count > 1 && at_const(rs, 0)->amount < rs->min)
         return false;
     return sum == rs->budget;
 }

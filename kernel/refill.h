@@ -24,7 +24,8 @@
  * tail; the head holds at least REFILL_MIN_NS unless it is the only one.
  *
  * Pure: no kernel state, no locks, no allocation; time is an argument, in
- * ns. The caller (the scheduler) charges what a thread used when it stops
+ * ns here and in the tests; the scheduler uses its clock's counts and sets
+ * `min` to REFILL_MIN_NS in counts after refill_init(). The caller (the scheduler) charges what a thread used when it stops
  * running, and asks when the next refill is due.
  */
 #pragma once
@@ -40,7 +41,8 @@ struct refill {
 };
 
 struct refills {
-    uint64_t budget, period; /* ns; budget <= period */
+    uint64_t budget, period; /* budget <= period */
+    uint64_t min;            /* the smallest head refill: REFILL_MIN_NS unless set */
     unsigned head, count, max;
     struct refill r[REFILL_MAX];
 };

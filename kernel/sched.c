@@ -17,6 +17,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "thread.h"
+#include "timer.h"
 
 struct thread *current_thread;
 static struct thread *ready_head[THREAD_PRIORITIES], *ready_tail[THREAD_PRIORITIES];
@@ -82,7 +83,19 @@ void sched_make_runnable(struct thread *t)
 {
     t->state = THREAD_RUNNABLE;
     t->blocked_on = NULL;
-    if (t != current_thread && !on_ready_queue(t))
+    if (t != current_thread && !on_ready_queue(t) && sched_is_schedulable(t))
+        ready_enqueue(t);
+}
+
+void sched_reconsider(struct thread *t)
+{
+    bool queued = on_ready_queue(t);
+    bool belongs = t->state == THREAD_RUNNABLE && t != current_thread && sched_is_schedulable(t);
+    if (t == current_thread)
+        slice_expired = true; /* choose() must look at it again */
+    if (queued && !belongs)
+        ready_dequeue(t);
+    else if (!queued && belongs)
         ready_enqueue(t);
 }
 
@@ -110,6 +123,140 @@ void sched_set_priority(struct thread *t, uint8_t priority)
 void sched_yield_current(void)
 {
     slice_expired = true;
+}
+
+/* ---- Budgets ------------------------------------------------------------
+ *
+ * The CPU's time is charged to one SchedContext at a time, charged_sc
+ * (the current thread's, NULL while idle), from charged_since on, in the
+ * counts of arch_counter() (ns only at the ABI: Configure, Consumed). Each
+ * switch to a thread on another SchedContext, each timer interrupt and
+ * each method that reads or changes the current one charges what was
+ * used. A partial SchedContext (budget < period) whose head refill is
+ * used up is throttled: it waits on the release queue, sorted by the
+ * instant its next refill is due, and its thread leaves the ready queue
+ * until then. The queue's length is bounded by the SchedContexts that
+ * SchedControl configured: the scheduler server's to bound.
+ */
+struct sched_context *charged_sc;
+uint64_t charged_since;
+static struct sched_context *release_head;
+
+uint64_t sched_now(void)
+{
+    return arch_counter();
+}
+
+/* The arch_time_ns() reading at counter value `when` (not long from now),
+ * for timer requests. */
+static uint64_t time_ns_at(uint64_t when, uint64_t now)
+{
+    uint64_t ns = arch_time_ns();
+    return when > now ? ns + arch_counter_ns(when - now) : ns;
+}
+
+static void release_insert(struct sched_context *sc)
+{
+    uint64_t due = refill_next_due(&sc->refills);
+    struct sched_context **link = &release_head;
+    while (*link && refill_next_due(&(*link)->refills) <= due)
+        link = &(*link)->release_next;
+    sc->release_next = *link;
+    *link = sc;
+    timer_request(time_ns_at(due, sched_now()));
+}
+
+/* Asks for a timer interrupt when the SchedContext being charged runs out
+ * of the refill it runs on (a whole-CPU one never does). */
+static void arm_budget_end(uint64_t now)
+{
+    struct sched_context *sc = charged_sc;
+    if (sc && !sc->waiting && !sc->whole)
+        timer_request(time_ns_at(now + refill_available(&sc->refills, now), now));
+}
+
+static void throttle(struct sched_context *sc)
+{
+    sc->waiting = true;
+    sc->throttled++;
+    release_insert(sc);
+    if (sc->thread)
+        sched_reconsider(sc->thread);
+    if (sc == charged_sc)
+        slice_expired = true;
+}
+
+/* Gives the SchedContexts whose refill is due at `now` their time back. */
+static void release_due(uint64_t now)
+{
+    while (release_head && refill_next_due(&release_head->refills) <= now) {
+        struct sched_context *sc = release_head;
+        release_head = sc->release_next;
+        sc->release_next = NULL;
+        sc->waiting = false;
+        if (sc->thread)
+            sched_reconsider(sc->thread);
+    }
+}
+
+void sched_release_remove(struct sched_context *sc)
+{
+    struct sched_context **link = &release_head;
+    while (*link && *link != sc)
+        link = &(*link)->release_next;
+    if (*link)
+        *link = sc->release_next;
+    sc->release_next = NULL;
+    sc->waiting = false;
+}
+
+static void charge_until(uint64_t now)
+{
+    struct sched_context *sc = charged_sc;
+    uint64_t used = now - charged_since;
+    charged_since = now;
+    if (!sc || used == 0)
+        return;
+    sc->consumed += used;
+    if (sc->whole)
+        return;
+    refill_charge(&sc->refills, now - used, used);
+    if (!sc->waiting && refill_available(&sc->refills, now) == 0)
+        throttle(sc);
+}
+
+void sched_charge_current(void)
+{
+    uint64_t now = sched_now();
+    charge_until(now);
+    arm_budget_end(now);
+}
+
+void sched_forget(struct sched_context *sc)
+{
+    if (sc == charged_sc) {
+        charge_until(sched_now());
+        charged_sc = NULL;
+    }
+    sched_release_remove(sc);
+}
+
+void charge_switch(struct sched_context *sc)
+{
+    if (sc == charged_sc)
+        return;
+    uint64_t now = sched_now();
+    charge_until(now);
+    charged_sc = sc;
+    arm_budget_end(now);
+}
+
+void sched_time_passed(void)
+{
+    uint64_t now = sched_now();
+    charge_until(now);
+    release_due(now);
+    arm_budget_end(now);
 }
 
 uint64_t kernel_ticks(void)
@@ -140,13 +287,19 @@ void kernel_tick_from_user(void)
 }
 
 /* Chooses the next thread; the previous current one goes back on its
- * queue if it can still run. */
+ * queue if it can still run. The first test is the common case of every
+ * syscall: nothing changed (no slice end, no change to the current
+ * thread's SchedContext: sched_reconsider() sets slice_expired for those)
+ * and nothing of higher priority is ready. */
 static inline __attribute__((always_inline)) struct thread *choose(void)
 {
     struct thread *cur = current_thread;
     int best = sched_ready_top;
     bool cur_ok = cur && cur->state == THREAD_RUNNABLE;
-    if (cur_ok && (best < (int)cur->priority || (best == (int)cur->priority && !slice_expired)))
+    if (cur_ok && !slice_expired && best <= (int)cur->priority)
+        return cur;
+    cur_ok = cur_ok && sched_is_schedulable(cur);
+    if (cur_ok && best < (int)cur->priority)
         return cur;
     if (best < 0)
         return cur_ok ? cur : NULL;
@@ -157,6 +310,10 @@ static inline __attribute__((always_inline)) struct thread *choose(void)
     }
     struct thread *next = ready_head[best];
     ready_dequeue(next);
+    if (next->sc->whole && charged_sc && charged_sc->whole)
+        sched_fast_charge(next->sc); /* no budget to charge or to time */
+    else
+        charge_switch(next->sc);
     return next;
 }
 
@@ -172,16 +329,20 @@ static inline __attribute__((always_inline)) NORETURN void run(struct thread *ne
 }
 
 /* Nothing can run: waits for interrupts until something can. Out of line
- * so that the common path above pays nothing for the loop. */
+ * so that the common path above pays nothing for the loop. While idle the
+ * CPU's time is charged to nobody. */
 static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
 {
+    charge_switch(NULL);
     for (;;) {
         slice_expired = false;
         log_drain();
         arch_idle_wait();
         struct thread *next = choose();
-        if (next)
+        if (next) {
+            charge_switch(next->sc); /* choose() returns the old current without */
             run(next);
+        }
     }
 }
 

@@ -4,6 +4,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/sched.c
   ${CMAKE_SOURCE_DIR}/kernel/refill.c
   ${CMAKE_SOURCE_DIR}/kernel/timer.c
+  ${CMAKE_SOURCE_DIR}/kernel/sched_context.c
   ${CMAKE_SOURCE_DIR}/kernel/tcb.c
   ${CMAKE_SOURCE_DIR}/kernel/endpoint.c
   ${CMAKE_SOURCE_DIR}/kernel/notification.c

@@ -44,6 +44,8 @@ void tcb_destroy(const cap_t *final_cap)
 {
     struct thread *t = tcb_thread(final_cap);
     thread_stop(t, THREAD_INACTIVE);
+    if (t->sc)
+        sched_context_unbind(t->sc);
     /* Its FPU state may still be live in the CPU: a TCB made later at
      * this address must not inherit it. */
     arch_regs_release(&t->regs);

@@ -11,8 +11,9 @@
  * Invariants:
  *  - `current_thread` is the thread whose registers the next trap from user
  *    mode saves into; it is never on a ready queue;
- *  - a thread is on the ready queue of its priority iff it is RUNNABLE and
- *    not current;
+ *  - a thread is on the ready queue of its priority iff it is RUNNABLE,
+ *    schedulable (sched_is_schedulable(): it has a SchedContext with
+ *    budget) and not current;
  *  - a thread in a BLOCKED_* state is on exactly one wait queue (of the
  *    endpoint or notification in `blocked_on`), except BLOCKED_REPLY, which
  *    waits on the thread in `reply_from`;
@@ -26,6 +27,7 @@
 #include "arch.h"
 #include "cdt.h"
 #include "object.h"
+#include "sched_context.h"
 #include "types.h"
 
 #define THREAD_PRIORITIES 256
@@ -79,6 +81,9 @@ struct thread {
     uint8_t priority;               /* 0..255: every value is a priority */
     uint8_t mcp;                    /* highest priority it may give any thread */
     uint8_t timeslice;              /* ticks left: THREAD_TIMESLICE_TICKS down to 0 */
+    /* The SchedContext it runs on (sched_context.h), or NULL: then it
+     * does not run at all. */
+    struct sched_context *sc;
     bool is_root;
     /* Ready queue links. */
     struct thread *ready_next, *ready_prev;
@@ -138,6 +143,58 @@ void sched_set_blocked(struct thread *t, enum thread_state state);
 /* Changes t's priority, requeueing it if it is ready or queued to send
  * (at the end of the senders of its new priority). */
 void sched_set_priority(struct thread *t, uint8_t priority);
+
+/* Whether `t` may run when it is RUNNABLE: it has a SchedContext that has
+ * been given time and is not waiting for a refill. */
+static inline bool sched_is_schedulable(const struct thread *t)
+{
+    return t->sc && sched_context_configured(t->sc) && !t->sc->waiting;
+}
+
+/* Puts `t` on its ready queue or takes it off, as its state and
+ * schedulability now say (after its SchedContext changed). */
+void sched_reconsider(struct thread *t);
+
+/* A timer interrupt came (timer.c): charges the running SchedContext,
+ * gives the ones whose refill is due their time back, and asks for the
+ * next budget end. */
+void sched_time_passed(void);
+
+/* The scheduler's clock: ns since boot. */
+uint64_t sched_now(void);
+
+/* Charges the time since the last charge to the SchedContext the current
+ * thread runs on, and throttles it if its budget ran out. */
+void sched_charge_current(void);
+
+/* Takes `sc` off the release queue, if it waits there (Configure gives it
+ * a fresh budget). */
+void sched_release_remove(struct sched_context *sc);
+
+/* The scheduler drops every reference to `sc` (it is being destroyed),
+ * after charging it what it used. */
+void sched_forget(struct sched_context *sc);
+
+/* The SchedContext the CPU's time is charged to now (NULL while idle),
+ * since arch_counter() read charged_since; sched.c's, and the IPC fast
+ * path's, which switches only between whole-CPU SchedContexts. */
+extern struct sched_context *charged_sc;
+extern uint64_t charged_since;
+
+/* What the fast path does on a switch to a thread on `to`: charges the
+ * time since the last switch to the SchedContext that had it (a whole-CPU
+ * one: only its consumed time counts). */
+static inline __attribute__((always_inline)) void sched_fast_charge(struct sched_context *to)
+{
+    uint64_t now = arch_counter();
+    charged_sc->consumed += now - charged_since;
+    charged_since = now;
+    charged_sc = to;
+}
+
+/* From now on the CPU's time goes to `sc` (NULL: to nobody, idle), after
+ * charging the previous one. */
+void charge_switch(struct sched_context *sc);
 
 /* Puts the current thread at the tail of its ready queue (Yield). */
 void sched_yield_current(void);

@@ -94,13 +94,17 @@ static bool expire(void)
 
 void kernel_timer_interrupt(void)
 {
-    if (expire())
+    bool tick = expire();
+    sched_time_passed();
+    if (tick)
         kernel_tick();
 }
 
 void kernel_timer_interrupt_from_user(void)
 {
-    if (expire())
+    bool tick = expire();
+    sched_time_passed();
+    if (tick)
         kernel_tick_from_user();
     thread_resume_current();
 }

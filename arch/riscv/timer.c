@@ -57,6 +57,16 @@ uint64_t arch_time_ns(void)
     return clock_rate_ns(&timebase, read_time() - time_at_boot);
 }
 
+uint64_t arch_counter_ns(uint64_t counts)
+{
+    return clock_rate_ns(&timebase, counts);
+}
+
+uint64_t arch_ns_counts(uint64_t ns)
+{
+    return clock_rate_count_at(&timebase, ns);
+}
+
 /* The time CSR value at which arch_time_ns() first reads `ns` (see
  * clock_rate_count_at), or UINT64_MAX for never. */
 static uint64_t time_at(uint64_t ns)

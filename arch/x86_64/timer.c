@@ -55,6 +55,16 @@ uint64_t arch_time_ns(void)
     return clock_rate_ns(&tsc, rdtsc() - tsc_at_boot);
 }
 
+uint64_t arch_counter_ns(uint64_t counts)
+{
+    return clock_rate_ns(&tsc, counts);
+}
+
+uint64_t arch_ns_counts(uint64_t ns)
+{
+    return clock_rate_count_at(&tsc, ns);
+}
+
 /* TSC-deadline mode: the TSC value at which arch_time_ns() first reads
  * the deadline; 0 would disarm, so a deadline at boot becomes 1. */
 static void arm_tsc_deadline(void)

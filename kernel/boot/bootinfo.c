@@ -54,6 +54,8 @@ static void fill_identity(struct bk_bootinfo *bi, const struct boot_params *bp)
     copy_string(bi->platform, sizeof(bi->platform), bp->platform);
     copy_string(bi->cmdline, sizeof(bi->cmdline), bp->cmdline);
     bi->tick_hz = BK_TICK_HZ;
+    bi->cpu_count = 1;
+    bi->sched_control = BK_CAP_SCHED_CONTROL;
 }
 
 static void fill_modules(struct bk_bootinfo *bi, const struct bootimage *img)

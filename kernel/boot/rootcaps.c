@@ -13,6 +13,20 @@
 
 static struct cte *root_slots;
 
+/* The root task runs on a SchedContext with the whole CPU, made here like
+ * its CNode; its cap goes to slot BK_CAP_ROOT_SCHED_CONTEXT. */
+static BOOT_CODE void create_root_sched_context(struct thread *t, struct memmap *mem)
+{
+    paddr_t pa = memmap_alloc_aligned(mem, OBJ_SCHED_CONTEXT_BITS, ROOTCAPS_ALLOC_MIN);
+    if (!pa)
+        panic("root task: no memory for its SchedContext");
+    cap_t cap = object_create(CAP_SCHED_CONTEXT, pa, OBJ_SCHED_CONTEXT_BITS, false);
+    struct sched_context *sc = sched_context_of(&cap);
+    sched_context_set(sc, BK_SCHED_ROOT_PERIOD_NS, BK_SCHED_ROOT_PERIOD_NS, 1);
+    cnode_boot_install(&root_slots[BK_CAP_ROOT_SCHED_CONTEXT], cap);
+    sched_context_bind(sc, t);
+}
+
 BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vspace_cap,
                                       struct memmap *mem)
 {
@@ -37,6 +51,9 @@ BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vsp
 #endif
     /* The one Debug cap: the root task decides who else may use the console. */
     cnode_boot_install(&root_slots[BK_CAP_DEBUG], cap_make_object(CAP_DEBUG, NULL, CAP_RIGHTS_ALL));
+    /* One CPU today: one SchedControl cap, and the root task's budget. */
+    cnode_boot_install(&root_slots[BK_CAP_SCHED_CONTROL], cap_make_sched_control(0));
+    create_root_sched_context(t, mem);
     struct kerror_info info;
     if (cnode_copy(&root_slots[BK_CAP_ROOT_CNODE], &t->cspace_root, CAP_RIGHTS_ALL, &info) !=
         KERR_OK)

@@ -222,9 +222,14 @@ static void check_current(struct checker *c)
                   (const void *)c->caller);
         return;
     }
-    if (t->state != THREAD_RUNNABLE || on_ready_queue(c, t) || !t->vspace)
-        violation(c, "current thread '%s': state %s, %s, vspace %p", t->name, state_name(t->state),
-                  on_ready_queue(c, t) ? "queued" : "not queued", (const void *)t->vspace);
+    if (t->state != THREAD_RUNNABLE || on_ready_queue(c, t) || !t->vspace ||
+        !sched_is_schedulable(t))
+        violation(c, "current thread '%s': state %s, %s, vspace %p, %s", t->name,
+                  state_name(t->state), on_ready_queue(c, t) ? "queued" : "not queued",
+                  (const void *)t->vspace, sched_is_schedulable(t) ? "schedulable" : "no budget");
+    if (charged_sc != t->sc)
+        violation(c, "current thread '%s' runs on SchedContext %p, the CPU's time goes to %p",
+                  t->name, (const void *)t->sc, (const void *)charged_sc);
 }
 
 /* ---- Wait queues ---------------------------------------------------------------- */
@@ -384,9 +389,13 @@ static void check_thread(struct checker *c, const struct thread *t)
         return;
     }
     bool queued = on_ready_queue(c, t);
-    if (queued != (t->state == THREAD_RUNNABLE && t != current_thread))
-        violation(c, "thread '%s': %s and %s the ready queue", t->name, state_name(t->state),
-                  queued ? "on" : "not on");
+    bool belongs = t->state == THREAD_RUNNABLE && t != current_thread && sched_is_schedulable(t);
+    if (queued != belongs)
+        violation(c, "thread '%s': %s%s and %s the ready queue", t->name, state_name(t->state),
+                  sched_is_schedulable(t) ? "" : " without budget", queued ? "on" : "not on");
+    if (t->sc && t->sc->thread != t)
+        violation(c, "thread '%s': its SchedContext %p is bound to %p", t->name,
+                  (const void *)t->sc, (const void *)t->sc->thread);
     if (t->state == THREAD_RUNNABLE && !t->vspace)
         violation(c, "thread '%s': runnable but never configured", t->name);
     bool waits = t->state == THREAD_BLOCKED_SEND || t->state == THREAD_BLOCKED_RECV ||

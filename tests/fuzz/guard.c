@@ -80,7 +80,8 @@ static int boot_untyped(const struct fuzz *f, uint64_t slot)
 static int kept(const struct fuzz *f, uint64_t slot, int revoke)
 {
     return slot == BK_CAP_ROOT_TCB || slot == BK_CAP_ROOT_CNODE || slot == BK_CAP_ROOT_VSPACE ||
-           slot == BK_CAP_DEBUG || slot == f->pool || slot == f->echo ||
+           slot == BK_CAP_DEBUG || slot == BK_CAP_SCHED_CONTROL ||
+           slot == BK_CAP_ROOT_SCHED_CONTEXT || slot == f->pool || slot == f->echo ||
            (!revoke && (slot == f->untyped || boot_untyped(f, slot)));
 }
 
@@ -119,7 +120,12 @@ static int vetted_on_own(uint64_t label, const uint64_t *args)
     case BK_LABEL_DEBUG_TICKS:
     case BK_LABEL_DEBUG_CAP_IDENTIFY:
     case BK_LABEL_DEBUG_CHECK_INVARIANTS:
+    case BK_LABEL_SCHED_CONTEXT_CONSUMED:
         return 1;
+    case BK_LABEL_SCHED_CONTROL_CONFIGURE:
+        /* Any SchedContext but the one the root task runs on (a copy of
+         * its cap is never made: not_copied()). */
+        return args[0] != BK_CAP_ROOT_SCHED_CONTEXT;
     case BK_LABEL_TCB_SET_FAULT_ENDPOINT:
         /* With a fault endpoint, our own failed lookups would become
          * blocking fault messages. Clearing it is fine. */
@@ -134,7 +140,7 @@ static int vetted_on_own(uint64_t label, const uint64_t *args)
 static int not_copied(const struct fuzz *f, uint64_t slot)
 {
     return slot == BK_CAP_ROOT_TCB || slot == BK_CAP_ROOT_CNODE || slot == BK_CAP_ROOT_VSPACE ||
-           slot == f->echo;
+           slot == BK_CAP_ROOT_SCHED_CONTEXT || slot == f->echo;
 }
 
 static int own_cap(const struct fuzz *f, uint64_t service)
@@ -176,6 +182,8 @@ static uint64_t zeroed_bytes(uint64_t type, uint64_t size)
     case BK_OBJ_ENDPOINT:
     case BK_OBJ_NOTIFICATION:
         return 64;
+    case BK_OBJ_SCHED_CONTEXT:
+        return 1ull << BK_SCHED_CONTEXT_BITS;
     case BK_OBJ_PAGE_TABLE:
     case BK_OBJ_VSPACE:
         return 8192;

@@ -185,7 +185,7 @@ static int retype_op(struct fuzz *f)
 {
     static const uint64_t types[] = { BK_OBJ_UNTYPED, BK_OBJ_CNODE, BK_OBJ_TCB, BK_OBJ_ENDPOINT,
                                       BK_OBJ_NOTIFICATION, BK_OBJ_FRAME, BK_OBJ_PAGE_TABLE,
-                                      BK_OBJ_VSPACE };
+                                      BK_OBJ_VSPACE, BK_OBJ_SCHED_CONTEXT };
     uint64_t a[FUZZ_MAX_ARGS] = { 0 };
     a[0] = fz_chance(f, 85) ? types[fz_below(f, sizeof(types) / sizeof(types[0]))] : fz_word(f);
     a[1] = retype_size(f, a[0]);

@@ -37,6 +37,7 @@ enum {
     P_PT = 16,        /* up to 4 page tables, as many as mapping needs */
     P_BADGED = 20,    /* 3 badged endpoint caps */
     P_COPIES = 23,    /* two copies below each badged cap, the second of the first */
+    P_SC = 29,        /* 3 SchedContexts, one per TCB, whole-CPU */
     P_FREE = 32,
 };
 
@@ -124,8 +125,14 @@ static void map_frames(struct populate *p)
 static void block_threads(struct populate *p)
 {
     static const unsigned on[] = { P_EP, P_EP + 1, P_NTFN };
-    for (unsigned i = 0; i < 3; i++)
+    for (unsigned i = 0; i < 3; i++) {
+        step(p, sys_sched_control_configure(BK_CAP_SCHED_CONTROL, slot(p, P_SC + i),
+                                            BK_SCHED_ROOT_PERIOD_NS, BK_SCHED_ROOT_PERIOD_NS, 1,
+                                            i),
+             "sched configure");
+        step(p, sys_sched_context_bind(slot(p, P_SC + i), slot(p, P_TCB + i)), "sched bind");
         step(p, fz_start_blocked_helper(p->f, slot(p, P_TCB + i), slot(p, on[i])), "helper");
+    }
     step(p, sys_tcb_bind_notification(slot(p, P_TCB + 2), slot(p, P_NTFN + 1)), "bind");
 }
 
@@ -136,6 +143,7 @@ unsigned fz_populate(struct fuzz *f)
     retype(&p, BK_OBJ_ENDPOINT, 0, P_EP, 2);
     retype(&p, BK_OBJ_NOTIFICATION, 0, P_NTFN, 2);
     retype(&p, BK_OBJ_TCB, 0, P_TCB, 3);
+    retype(&p, BK_OBJ_SCHED_CONTEXT, 0, P_SC, 3);
     retype(&p, BK_OBJ_VSPACE, 0, P_VSPACE, 1);
     retype(&p, BK_OBJ_FRAME, BK_PAGE_BITS, P_FRAME, 4);
     build_deep_cspace(&p);

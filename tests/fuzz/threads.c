@@ -183,13 +183,22 @@ void fz_garble_helper_buffers(struct fuzz *f)
  * the TCB; its 62-bit guard makes address n at depth 64 its slot n. */
 long fz_start_echo(struct fuzz *f, uint64_t scratch)
 {
-    uint64_t cn = scratch, tcb = scratch + 1, ep = scratch + 2;
+    uint64_t cn = scratch, tcb = scratch + 1, ep = scratch + 2, sc = scratch + 3;
     const uint64_t root = BK_CAP_ROOT_CNODE, w = BK_WORD_BITS;
     long r = sys_untyped_retype(f->pool, BK_OBJ_CNODE, 2, root, 0, 0, cn, 1);
     if (!r)
         r = sys_untyped_retype(f->pool, BK_OBJ_TCB, 0, root, 0, 0, tcb, 1);
     if (!r)
         r = sys_untyped_retype(f->pool, BK_OBJ_ENDPOINT, 0, root, 0, 0, ep, 1);
+    if (!r)
+        r = sys_untyped_retype(f->pool, BK_OBJ_SCHED_CONTEXT, 0, root, 0, 0, sc, 1);
+    if (!r)
+        r = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, BK_SCHED_ROOT_PERIOD_NS,
+                                        BK_SCHED_ROOT_PERIOD_NS, 1, 0);
+    if (!r)
+        r = sys_sched_context_bind(sc, tcb);
+    if (!r) /* kept in the echo thread's CNode, out of the fuzzer's reach */
+        r = sys_cnode_move(cn, 3, 2, root, sc, w);
     if (!r)
         r = sys_cnode_move(cn, 1, 2, root, ep, w);
     if (!r)

@@ -25,6 +25,7 @@ void irq_handler_cap_deleted(const cap_t *cap) { (void)cap; }
 void frame_cap_deleted(const cap_t *cap) { (void)cap; }
 void page_table_cap_deleted(const cap_t *cap) { (void)cap; }
 void vspace_destroy(const cap_t *final_cap) { (void)final_cap; }
+void sched_context_destroy(const cap_t *final_cap) { (void)final_cap; }
 void vspace_object_init(const cap_t *cap, paddr_t pa)
 {
     (void)cap;

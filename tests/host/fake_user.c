@@ -87,6 +87,22 @@ uint64_t arch_time_ns(void)
     return fake_timer.now_ns;
 }
 
+/* One count a nanosecond. */
+uint64_t fake_counter(void)
+{
+    return fake_timer.now_ns;
+}
+
+uint64_t arch_counter_ns(uint64_t counts)
+{
+    return counts;
+}
+
+uint64_t arch_ns_counts(uint64_t ns)
+{
+    return ns;
+}
+
 void arch_timer_set_deadline(uint64_t ns)
 {
     fake_timer.deadline_ns = ns;

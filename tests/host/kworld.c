@@ -48,14 +48,21 @@ static void make_root(struct kworld *w)
     w->next_slot = KW_ROOT_TCB;
     kw_retype(w, CAP_TCB, 0, 1);
     kw_retype(w, CAP_VSPACE, 0, 1);
+    w->next_slot = KW_ROOT_SC;
+    kw_retype(w, CAP_SCHED_CONTEXT, 0, 1);
     w->next_slot = KW_FIRST_FREE;
     struct thread *root = kw_tcb(w, KW_ROOT_TCB);
+    cnode_boot_install(&w->slots[KW_SCHED_CONTROL], cap_make_sched_control(0));
+    struct sched_context *sc = sched_context_of(&w->slots[KW_ROOT_SC].cap);
+    sched_context_set(sc, BK_SCHED_ROOT_PERIOD_NS, BK_SCHED_ROOT_PERIOD_NS, 1);
+    sched_context_bind(sc, root);
     CHECK_EQ(cnode_copy(&w->slots[KW_CNODE], &root->cspace_root, CAP_RIGHTS_ALL, &info), KERR_OK);
     vspace_add_thread(vspace_of_cap(&w->slots[KW_ROOT_VSPACE].cap), root);
     root->priority = root->mcp = 255;
     strcpy(root->name, "root");
     root->state = THREAD_RUNNABLE;
     current_thread = root;
+    charge_switch(root->sc); /* as the boot's first choice of a thread does */
     w->root = root;
 }
 
@@ -112,6 +119,7 @@ void kw_free(struct kworld *w)
     revoke_all(&w->untyped); /* a bounded batch per call, as a restarted Revoke */
     cnode_delete(&w->untyped);
     current_thread = NULL;
+    charge_switch(NULL);
     CHECK_EQ(sched_ready_top, -1); /* every thread went with its TCB */
     free(w->mem);
 }
@@ -159,9 +167,21 @@ unsigned kw_space(struct kworld *w)
     return vs;
 }
 
+unsigned kw_give_cpu(struct kworld *w, unsigned tcb)
+{
+    unsigned sc = kw_retype(w, CAP_SCHED_CONTEXT, 0, 1);
+    /* The fifth word, the badge, comes from the driver's IPC buffer: any. */
+    CHECK_EQ(kw_invoke(w, KW_SCHED_CONTROL, BK_LABEL_SCHED_CONTROL_CONFIGURE, 5, sc,
+                       BK_SCHED_ROOT_PERIOD_NS, BK_SCHED_ROOT_PERIOD_NS, 1),
+             0);
+    CHECK_EQ(kw_invoke(w, sc, BK_LABEL_SCHED_CONTEXT_BIND, 1, tcb, 0, 0, 0), 0);
+    return sc;
+}
+
 unsigned kw_thread(struct kworld *w, unsigned space, uint8_t prio)
 {
     unsigned tcb = kw_retype(w, CAP_TCB, 0, 1);
+    kw_give_cpu(w, tcb);
     CHECK_EQ(kw_invoke(w, tcb, BK_LABEL_TCB_CONFIGURE, 4, KW_CNODE, 0, space, KW_IPC_BUFFER), 0);
     CHECK_EQ(kw_invoke(w, tcb, BK_LABEL_TCB_SET_MC_PRIORITY, 2, KW_ROOT_TCB, prio, 0, 0), 0);
     CHECK_EQ(kw_invoke(w, tcb, BK_LABEL_TCB_SET_PRIORITY, 2, KW_ROOT_TCB, prio, 0, 0), 0);

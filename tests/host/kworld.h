@@ -25,6 +25,8 @@
 #define KW_DEBUG 5
 #define KW_PARK 6        /* an endpoint the driver waits on to let others run */
 #define KW_WAKER_TCB 7   /* a thread at priority 1 that wakes the driver */
+#define KW_SCHED_CONTROL 8
+#define KW_ROOT_SC 9     /* the driver's SchedContext: the whole CPU */
 #define KW_FIRST_FREE 16
 #define KW_RADIX 10
 
@@ -63,6 +65,10 @@ unsigned kw_retype(struct kworld *w, enum cap_type type, unsigned size_arg, unsi
 /* A badged or rights-reduced copy of the cap in `slot` (CNode: Mint done
  * directly); returns its slot. */
 unsigned kw_mint(struct kworld *w, unsigned slot, cap_rights_t rights, uint64_t badge);
+
+/* Gives the thread of the TCB cap at `tcb` a new SchedContext with the
+ * whole CPU; returns its slot. */
+unsigned kw_give_cpu(struct kworld *w, unsigned tcb);
 
 /* The invocation `label` of the cap at `cptr` by the driver thread, which
  * must be running, with up to 4 argument words; returns the error (0: OK).

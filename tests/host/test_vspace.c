@@ -212,6 +212,7 @@ static void test_kernel_reads_user_memory(void)
     CHECK_EQ(map_frame(&w, frame, vs, VA, BK_VM_READ), 0);
     CHECK_EQ(map_frame(&w, frame + 1, vs, VA + 0x1000, BK_VM_READ), 0);
     unsigned tcb = kw_retype(&w, CAP_TCB, 0, 1);
+    kw_give_cpu(&w, tcb);
     CHECK_EQ(kw_invoke(&w, tcb, BK_LABEL_TCB_CONFIGURE, 4, KW_CNODE, 0, vs, 0), 0);
     CHECK_EQ(kw_invoke(&w, tcb, BK_LABEL_TCB_SET_PRIORITY, 2, KW_ROOT_TCB, 10, 0, 0), 0);
     CHECK_EQ(kw_invoke(&w, tcb, BK_LABEL_TCB_WRITE_REGISTERS, 4, 1, KW_ENTRY, KW_STACK, 0), 0);

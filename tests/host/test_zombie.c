@@ -113,6 +113,7 @@ static struct setup set_up(struct kworld *w)
     fill(w, &cnode_slots(&w->slots[s.cnode].cap)[3].cap, s.ep);
     fill(w, &w->slots[s.cnode].cap, s.ep);
     make_from(w, s.sub, CAP_TCB, 0, &w->slots[s.tcb]);
+    kw_give_cpu(w, s.tcb);
     CHECK_EQ(kw_invoke(w, s.tcb, BK_LABEL_TCB_CONFIGURE, 4, s.cnode, 0, KW_ROOT_VSPACE, 0), 0);
     CHECK_EQ(kw_invoke(w, s.tcb, BK_LABEL_TCB_SET_FAULT_ENDPOINT, 1, s.ep, 0, 0, 0), 0);
     CHECK_EQ(kw_invoke(w, s.tcb, BK_LABEL_TCB_SET_PRIORITY, 2, KW_ROOT_TCB, 10, 0, 0), 0);

@@ -268,6 +268,7 @@ static int test_tcb_delete_restarts(struct ktest_env *env)
     KT_OK(kt_retype(env, BK_OBJ_TCB, 0, s + 5, 1));
     KT_OK(sys_untyped_retype(s, BK_OBJ_CNODE, BIG_CNODE_BITS, ROOT, 0, 0, s + 2, 1));
     KT_OK(sys_untyped_retype(s, BK_OBJ_TCB, 0, ROOT, 0, 0, s + 3, 1));
+    KT_OK(kt_give_cpu(env, s + 3, NULL));
     for (uint64_t i = 1; i < 1u << BIG_CNODE_BITS; i++)
         KT_OK(sys_cnode_copy(s + 2, i, BIG_CNODE_BITS, ROOT, s + 1, W, BK_RIGHTS_ALL));
     KT_OK(sys_cnode_mint(ROOT, s + 4, W, ROOT, s + 1, W, BK_RIGHT_WRITE, 7));

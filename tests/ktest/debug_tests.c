@@ -131,8 +131,9 @@ static int test_debug_cap_copy_and_revoke(struct ktest_env *env)
     return 0;
 }
 
-/* bk_process_spawn gives a child the Debug cap only when asked. The
- * children run below our priority: they are inspected, not run. */
+/* bk_process_spawn gives a child the Debug and SchedControl caps only
+ * when asked. The children run below our priority: they are inspected,
+ * not run. */
 static int test_spawn_gives_debug_only_when_asked(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
@@ -146,12 +147,19 @@ static int test_spawn_gives_debug_only_when_asked(struct ktest_env *env)
     struct bk_process quiet, loud;
     KT_OK(bk_process_spawn(env->bi, "child", 1, 0, 0, &quiet));
     KT_OK(bk_process_spawn(env->bi, "child", 1, 0, BK_SPAWN_GIVE_DEBUG, &loud));
-    KT_EXPECT_ERR(bk_process_spawn(env->bi, "child", 1, 0, 2, &loud), BK_ERR_INVALID_ARGUMENT);
-    /* Copy out of each child's slot BK_CAP_DEBUG (its CNode has 2^8 slots). */
+    KT_OK(bk_process_spawn(env->bi, "child", 1, 0, BK_SPAWN_GIVE_SCHED_CONTROL, &quiet));
+    KT_EXPECT_ERR(bk_process_spawn(env->bi, "child", 1, 0, 4, &loud), BK_ERR_INVALID_ARGUMENT);
+    /* Copy out of each child's slots (its CNode has 2^8 slots). */
     sys_cnode_copy(ROOT, s, W, quiet.cnode, BK_CAP_DEBUG, 8, BK_RIGHTS_ALL);
     KT_CHECK(kt_type(s) == 0);
     KT_OK(sys_cnode_copy(ROOT, s + 1, W, loud.cnode, BK_CAP_DEBUG, 8, BK_RIGHTS_ALL));
     KT_CHECK(kt_type(s + 1) == BK_OBJ_DEBUG);
+    sys_cnode_copy(ROOT, s + 2, W, loud.cnode, BK_CAP_SCHED_CONTROL, 8, BK_RIGHTS_ALL);
+    KT_CHECK(kt_type(s + 2) == 0);
+    KT_OK(sys_cnode_copy(ROOT, s + 3, W, quiet.cnode, BK_CAP_SCHED_CONTROL, 8, BK_RIGHTS_ALL));
+    KT_CHECK(kt_type(s + 3) == BK_OBJ_SCHED_CONTROL);
+    /* Each child's first thread runs on a SchedContext of its own. */
+    KT_CHECK(kt_type(loud.sched_context) == BK_OBJ_SCHED_CONTEXT);
     return 0;
 }
 
@@ -163,7 +171,7 @@ const struct ktest debug_tests[] = {
     { "debug: with a copy of the Debug cap the same thread can", test_debug_cap_given },
     { "debug: Debug caps are copied, and revoked with the root task's",
       test_debug_cap_copy_and_revoke },
-    { "debug: bk_process_spawn gives the Debug cap only when asked",
+    { "debug: bk_process_spawn gives the Debug and SchedControl caps only when asked",
       test_spawn_gives_debug_only_when_asked },
 };
 const unsigned debug_test_count = sizeof(debug_tests) / sizeof(debug_tests[0]);

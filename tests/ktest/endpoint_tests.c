@@ -51,8 +51,8 @@ static long start_bare(uint64_t tcb, void (*entry)(uint64_t), uint64_t arg, void
 
 /* ---- The cost of queueing a sender ----------------------------------------- */
 
-#define QUEUE_UNTYPED_BITS 22 /* 4 MiB from the pool: the parked TCBs and their CNode */
-#define PARKED_CNODE_BITS 11  /* 2048 slots for the parked threads' TCB caps */
+#define QUEUE_UNTYPED_BITS 23 /* 8 MiB from the pool: the parked threads and their CNode */
+#define PARKED_CNODE_BITS 12  /* 4096 slots for the parked threads' TCB and SchedContext caps */
 #define PARKED 1500           /* 3 MiB of TCBs */
 #define PARKED_PRIORITY 100
 #define SAMPLES 15
@@ -104,15 +104,22 @@ static uint64_t time_one_send(uint64_t tcb, uint64_t ep, unsigned prio)
     return best;
 }
 
-/* Parks PARKED senders of PARKED_PRIORITY on `ep`; their TCB caps go to
- * the CNode at `cnode` through the empty slot `scratch`. */
+/* Parks PARKED senders of PARKED_PRIORITY on `ep`; their TCB and
+ * SchedContext caps go to the CNode at `cnode` (slots i and PARKED + i)
+ * through the empty slots `scratch` and `scratch` + 1. */
 static int park_senders(uint64_t untyped, uint64_t ep, uint64_t cnode, uint64_t scratch)
 {
+    uint64_t sc = scratch + 1;
     for (unsigned i = 0; i < PARKED; i++) {
         KT_OK(sys_untyped_retype(untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, scratch, 1));
+        KT_OK(sys_untyped_retype(untyped, BK_OBJ_SCHED_CONTEXT, 0, ROOT, 0, 0, sc, 1));
+        KT_OK(sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, BK_SCHED_ROOT_PERIOD_NS,
+                                          BK_SCHED_ROOT_PERIOD_NS, 1, 0));
+        KT_OK(sys_sched_context_bind(sc, scratch));
         KT_OK(start_bare(scratch, parked_sender, ep, parked_stack, sizeof(parked_stack),
                          PARKED_PRIORITY));
         KT_OK(sys_cnode_move(cnode, i, PARKED_CNODE_BITS, ROOT, scratch, W));
+        KT_OK(sys_cnode_move(cnode, PARKED + i, PARKED_CNODE_BITS, ROOT, sc, W));
     }
     return 0;
 }
@@ -128,8 +135,8 @@ static int ratio_ok(const char *what, uint64_t full, uint64_t empty)
     return empty && full < MAX_RATIO * empty;
 }
 
-/* Slots: s + 0 the 4 MiB untyped, s + 1 the endpoint, s + 2 the CNode of
- * parked TCBs, s + 3 the measured sender's TCB, s + 4 scratch. */
+/* Slots: s + 0 the 8 MiB untyped, s + 1 the endpoint, s + 2 the CNode of
+ * parked threads, s + 3 the measured sender's TCB, s + 4 and s + 5 scratch. */
 static int test_queueing_cost_independent_of_parked_senders(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
@@ -141,6 +148,7 @@ static int test_queueing_cost_independent_of_parked_senders(struct ktest_env *en
     KT_OK(sys_untyped_retype(s, BK_OBJ_CNODE, PARKED_CNODE_BITS, ROOT, 0, 0, s + 2, 1));
     KT_OK(sys_untyped_retype(s, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, s + 1, 1));
     KT_OK(sys_untyped_retype(s, BK_OBJ_TCB, 0, ROOT, 0, 0, s + 3, 1));
+    KT_OK(kt_give_cpu(env, s + 3, NULL));
     KT_OK(start_bare(s + 3, measured_sender, s + 1, measured_stack, sizeof(measured_stack),
                      PARKED_PRIORITY));
     KT_OK(sys_tcb_suspend(s + 3)); /* time_one_send() resumes it */

@@ -177,7 +177,7 @@ static int test_new_thread_starts_with_initial_fpu_state(struct ktest_env *env)
 /* Plans the no-FPU thread's calls for the test below: wake H, revoke the
  * small untyped (H dies with its state live), retype a TCB from it (at H's
  * address), configure it and start it above us at kt_fpu_dump_entry. */
-static void plan_delete_and_reuse(uint64_t s, unsigned priority)
+static void plan_delete_and_reuse(uint64_t s, uint64_t sc, unsigned priority)
 {
     struct kt_nofpu_call *c = nofpu_calls.call;
     uint64_t stack_top = (uint64_t)(uintptr_t)(stacks[1] + STACK_SIZE);
@@ -189,10 +189,12 @@ static void plan_delete_and_reuse(uint64_t s, unsigned priority)
     c[2] = method(SMALL_UNTYPED(s), BK_LABEL_UNTYPED_RETYPE, 7, BK_OBJ_TCB, 0, ROOT, 0);
     c[3] = method(TCB(s, 0), BK_LABEL_TCB_CONFIGURE, 4, ROOT, 0, BK_CAP_ROOT_VSPACE, 0);
     c[4] = method(TCB(s, 0), BK_LABEL_TCB_SET_PRIORITY, 2, BK_CAP_ROOT_TCB, priority, 0, 0);
-    c[5] = method(TCB(s, 0), BK_LABEL_TCB_WRITE_REGISTERS, 4, 1,
+    /* H's SchedContext outlived H (it came from the test's untyped). */
+    c[5] = method(sc, BK_LABEL_SCHED_CONTEXT_BIND, 1, TCB(s, 0), 0, 0, 0);
+    c[6] = method(TCB(s, 0), BK_LABEL_TCB_WRITE_REGISTERS, 4, 1,
                   (uint64_t)(uintptr_t)kt_fpu_dump_entry, stack_top,
                   (uint64_t)(uintptr_t)&dump_arg);
-    nofpu_calls.count = 6;
+    nofpu_calls.count = 7;
 }
 
 /* A thread's FPU state may still be live in the CPU when its TCB is
@@ -214,9 +216,11 @@ static int test_deleted_thread_state_never_leaks(struct ktest_env *env)
     KT_OK(kt_retype(env, BK_OBJ_NOTIFICATION, 0, NTFN(s, 0), 1));
     KT_OK(kt_retype(env, BK_OBJ_TCB, 0, TCB(s, 1), 1)); /* R */
     KT_OK(sys_untyped_retype(SMALL_UNTYPED(s), BK_OBJ_TCB, 0, ROOT, 0, 0, TCB(s, 0), 1));
+    uint64_t sc;
+    KT_OK(kt_give_cpu(env, TCB(s, 0), &sc));
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
     KT_OK(start(TCB(s, 0), 0, wait_fill_and_block, s, 200)); /* H: waits for R */
-    plan_delete_and_reuse(s, 200);
+    plan_delete_and_reuse(s, sc, 200);
     report[1].done = 0;
     KT_OK(start_nofpu(TCB(s, 1), 150));
     KT_CHECK(nofpu_failures() == 0);

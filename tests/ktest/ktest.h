@@ -63,7 +63,14 @@ long kt_check_invariants(void);
 /* True if this kernel has the walk. */
 int kt_kernel_has_walk(void);
 
-/* Retypes `count` objects into the root CNode from the test's untyped. */
+/* Gives thread `tcb` a SchedContext with the whole CPU (from the test's
+ * untyped, in a slot past the test's window, put in *sc_slot unless that
+ * is NULL): a thread runs only on one. */
+long kt_give_cpu(struct ktest_env *env, uint64_t tcb, uint64_t *sc_slot);
+
+/* Retypes `count` objects into the root CNode from the test's untyped;
+ * each new TCB gets a whole-CPU SchedContext (kt_give_cpu()), so that
+ * tests of other things need not say so. */
 long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
                uint64_t count);
 
@@ -95,6 +102,8 @@ extern const struct ktest endpoint_tests[];
 extern const unsigned endpoint_test_count;
 extern const struct ktest cdt_tests[];
 extern const unsigned cdt_test_count;
+extern const struct ktest sched_tests[];
+extern const unsigned sched_test_count;
 extern const struct ktest fastpath_tests[];
 extern const unsigned fastpath_test_count;
 extern const struct ktest counter_tests[];

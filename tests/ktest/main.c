@@ -7,8 +7,12 @@
 
 #define TEST_UNTYPED_BITS 20 /* 1 MiB per test */
 #define TEST_SLOTS 256
+/* Past the window: the SchedContexts kt_retype() gives new threads, then
+ * libsys's allocators' slots. */
+#define SC_SLOTS 64
 
 static uint64_t slot_window;
+static uint64_t sc_slots_used;
 
 uint64_t kt_slots(void)
 {
@@ -34,7 +38,7 @@ void kt_init_allocators(struct ktest_env *env)
 {
     static struct bk_bootinfo fake;
     memset(&fake, 0, sizeof(fake));
-    fake.first_free_slot = kt_slots() + TEST_SLOTS;
+    fake.first_free_slot = kt_slots() + TEST_SLOTS + SC_SLOTS;
     fake.untyped_count = 1;
     fake.untyped[0] = (struct bk_untyped_desc){ .slot = env->untyped,
                                                 .size_bits = (uint8_t)env->untyped_bits };
@@ -52,10 +56,30 @@ long kt_check_invariants(void)
     return v == -BK_ERR_ILLEGAL_OPERATION ? 0 : v;
 }
 
+long kt_give_cpu(struct ktest_env *env, uint64_t tcb, uint64_t *sc_slot)
+{
+    if (sc_slots_used == SC_SLOTS)
+        return -BK_ERR_RANGE;
+    uint64_t sc = slot_window + TEST_SLOTS + sc_slots_used++;
+    if (sc_slot)
+        *sc_slot = sc;
+    long r = sys_untyped_retype(env->untyped, BK_OBJ_SCHED_CONTEXT, 0, BK_CAP_ROOT_CNODE, 0, 0,
+                                sc, 1);
+    if (r == 0)
+        r = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, BK_SCHED_ROOT_PERIOD_NS,
+                                        BK_SCHED_ROOT_PERIOD_NS, 1, 0);
+    if (r == 0)
+        r = sys_sched_context_bind(sc, tcb);
+    return r;
+}
+
 long kt_retype(struct ktest_env *env, uint64_t type, uint64_t size_bits, uint64_t slot,
                uint64_t count)
 {
-    return sys_untyped_retype(env->untyped, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, slot, count);
+    long r = sys_untyped_retype(env->untyped, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, slot, count);
+    for (uint64_t i = 0; r == 0 && type == BK_OBJ_TCB && i < count; i++)
+        r = kt_give_cpu(env, slot + i, NULL);
+    return r;
 }
 
 /* The largest RAM untyped from the boot info; tests carve theirs from it. */
@@ -78,6 +102,7 @@ static int run_group(const struct ktest *tests, unsigned count, struct ktest_env
     int passed = 0;
     for (unsigned i = 0; i < count; i++) {
         /* A fresh 1 MiB untyped at env->untyped, and a window of empty slots. */
+        sc_slots_used = 0;
         long r = sys_untyped_retype(pool, BK_OBJ_UNTYPED, TEST_UNTYPED_BITS, BK_CAP_ROOT_CNODE,
                                     0, 0, env->untyped, 1);
         int bad = r != 0 || tests[i].fn(env) != 0;
@@ -120,6 +145,7 @@ int main(const struct bk_bootinfo *bi)
     passed += run_group(ipc_tests, ipc_test_count, &env, pool, &failed);
     passed += run_group(endpoint_tests, endpoint_test_count, &env, pool, &failed);
     passed += run_group(cdt_tests, cdt_test_count, &env, pool, &failed);
+    passed += run_group(sched_tests, sched_test_count, &env, pool, &failed);
     passed += run_group(fastpath_tests, fastpath_test_count, &env, pool, &failed);
     passed += run_group(counter_tests, counter_test_count, &env, pool, &failed);
     passed += run_group(fpu_tests, fpu_test_count, &env, pool, &failed);

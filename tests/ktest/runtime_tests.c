@@ -522,6 +522,7 @@ static int test_bad_free_is_reported(struct ktest_env *env)
     kt_init_allocators(env);
     uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0);
     KT_CHECK(tcb != 0);
+    KT_OK(kt_give_cpu(env, tcb, NULL));
     free_returned = 0;
     /* Above the root task: it runs to its end before the start returns. */
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
@@ -558,6 +559,7 @@ static int test_failed_assert_stops_the_thread(struct ktest_env *env)
     for (uint64_t value = 1; value <= 2; value++) {
         uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0); /* an exited thread stays exited */
         KT_CHECK(tcb != 0);
+        KT_OK(kt_give_cpu(env, tcb, NULL));
         assert_returned = 0;
         KT_OK(bk_thread_start(tcb, ROOT, BK_CAP_ROOT_VSPACE, failing_assert, value,
                               bad_free_stack, sizeof(bad_free_stack), 0, 200));

@@ -98,8 +98,10 @@ int main(const struct bk_bootinfo *bi)
                                 "half a tick");
     bk_alloc_init(bi);
     uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0);
-    expect(tcb != 0, "made the faulting thread's TCB");
-    if (!tcb)
+    long err = -BK_ERR_NOT_ENOUGH_MEMORY;
+    expect(tcb != 0 && bk_sched_whole_cpu(tcb, &err) != 0,
+           "made the faulting thread's TCB and SchedContext");
+    if (!tcb || err)
         return 1;
     expect(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_PRIORITY) == 0 &&
                bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, faulter, 0x1000,

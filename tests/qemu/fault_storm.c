@@ -104,8 +104,10 @@ int main(const struct bk_bootinfo *bi)
     uint64_t alone = ticks_for(iterations);
     bk_alloc_init(bi);
     uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0);
-    expect(tcb != 0, "made the faulting thread's TCB");
-    if (!tcb)
+    long err = -BK_ERR_NOT_ENOUGH_MEMORY;
+    expect(tcb != 0 && bk_sched_whole_cpu(tcb, &err) != 0,
+           "made the faulting thread's TCB and SchedContext");
+    if (!tcb || err)
         return 1;
     expect(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_PRIORITY) == 0,
            "lowered our priority below the faulter's");

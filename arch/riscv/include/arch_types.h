@@ -51,6 +51,16 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
+/* The constant-rate counter the scheduler charges time in (the time CSR,
+ * at the device tree's timebase-frequency; see kernel/arch.h): read on
+ * every switch between threads, so inline. */
+static inline uint64_t arch_counter(void)
+{
+    uint64_t t;
+    __asm__ volatile("rdtime %0" : "=r"(t));
+    return t;
+}
+
 /* An Sv39 address space: the physical address of its root table and the
  * ASID it holds. An ASID is valid only while asid_generation matches the
  * allocator's generation (arch/riscv/asid.c); 0 means "none yet". satp is

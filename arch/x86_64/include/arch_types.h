@@ -95,6 +95,15 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return regs->args;
 }
 
+/* The constant-rate counter the scheduler charges time in (the TSC; see
+ * kernel/arch.h): read on every switch between threads, so inline. */
+static inline uint64_t arch_counter(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
 /* An address space: the physical address of its PML4 and the PCID that
  * tags its TLB entries (0 when the CPU has no PCID support). */
 typedef struct arch_vspace {

@@ -160,16 +160,29 @@ long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t l
  * -BK_ERR_INVALID_ARGUMENT for a malformed or foreign one. */
 long bk_elf_load(uint64_t vspace, const void *image, size_t size, uint64_t *entry);
 
+/* A new SchedContext with the whole CPU (budget = period =
+ * BK_SCHED_ROOT_PERIOD_NS), given by the SchedControl cap in the caller's
+ * slot BK_CAP_SCHED_CONTROL and bound to thread `tcb`: what a thread needs
+ * to run at all, for programs that hold SchedControl (the root task; a
+ * process spawned with BK_SPAWN_GIVE_SCHED_CONTROL). A scheduler server
+ * gives tenants budgets instead. Returns the SchedContext's slot, or 0 and
+ * -BK_ERR_* in *err (FAILED_LOOKUP: no SchedControl). */
+uint64_t bk_sched_whole_cpu(uint64_t tcb, long *err);
+
 /* A process made by bk_process_spawn(): the caps to its parts, in the
  * parent's root CNode. */
 struct bk_process {
     uint64_t tcb, cnode, vspace;
+    uint64_t sched_context; /* the SchedContext its first thread runs on */
     uint64_t cspace_data;
     uint64_t entry;
 };
 
 /* bk_process_spawn() flags. */
 #define BK_SPAWN_GIVE_DEBUG 1u /* a copy of the caller's Debug cap, in the child's BK_CAP_DEBUG */
+/* A copy of the caller's SchedControl cap, in the child's
+ * BK_CAP_SCHED_CONTROL: the child can then give its own threads CPU time. */
+#define BK_SPAWN_GIVE_SCHED_CONTROL 2u
 
 /* Starts the boot-image program `module` in a new address space and CSpace
  * at `priority`; a copy of the cap `give` (0: none) lands in its slot
@@ -180,7 +193,8 @@ struct bk_process {
  * TCB holds its CNode: deleting the caller's caps in `p` does not end the
  * process; suspend its TCB, and revoke the untyped its objects came from
  * to reclaim them. The child's MCP is `priority`: its own threads may run
- * up to it. Returns 0 or -BK_ERR_* (INVALID_ARGUMENT: no such module, or
+ * up to it. Its first thread runs on a SchedContext with the whole CPU
+ * (bk_sched_whole_cpu(): the caller needs SchedControl). Returns 0 or -BK_ERR_* (INVALID_ARGUMENT: no such module, or
  * an unknown flag). Safe from any thread: spawns take turns. */
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
                       uint64_t give, unsigned flags, struct bk_process *p);

@@ -63,6 +63,7 @@ static unsigned object_bits(uint64_t type, unsigned size_bits)
     case BK_OBJ_NOTIFICATION: return 6;
     case BK_OBJ_PAGE_TABLE: return 12;
     case BK_OBJ_VSPACE: return 13;
+    case BK_OBJ_SCHED_CONTEXT: return BK_SCHED_CONTEXT_BITS;
     case BK_OBJ_CNODE: return size_bits + 6;
     default: return size_bits; /* untyped, frames */
     }

@@ -85,6 +85,9 @@ static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
     if (r == 0 && (flags & BK_SPAWN_GIVE_DEBUG))
         r = sys_cnode_copy(p->cnode, BK_CAP_DEBUG, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
                            BK_CAP_DEBUG, BK_WORD_BITS, BK_RIGHTS_ALL);
+    if (r == 0 && (flags & BK_SPAWN_GIVE_SCHED_CONTROL))
+        r = sys_cnode_copy(p->cnode, BK_CAP_SCHED_CONTROL, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
+                           BK_CAP_SCHED_CONTROL, BK_WORD_BITS, BK_RIGHTS_ALL);
     p->cspace_data = guard_data;
     return r;
 }
@@ -93,7 +96,7 @@ static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned pri
                   uint64_t give, unsigned flags, struct bk_process *p)
 {
     const struct bk_boot_module *m = find_module(bi, module);
-    if (!m || (flags & ~BK_SPAWN_GIVE_DEBUG))
+    if (!m || (flags & ~(BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL)))
         return -BK_ERR_INVALID_ARGUMENT;
     memset(p, 0, sizeof(*p));
     p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
@@ -123,9 +126,23 @@ static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned pri
     if (r == 0)
         r = sys_tcb_set_mc_priority(p->tcb, BK_CAP_ROOT_TCB, priority);
     if (r == 0)
+        p->sched_context = bk_sched_whole_cpu(p->tcb, &r);
+    if (r == 0)
         r = sys_tcb_write_registers(p->tcb, 1, p->entry, BK_ROOT_STACK_TOP,
                                     BK_ROOT_BOOTINFO_VADDR);
     return r;
+}
+
+uint64_t bk_sched_whole_cpu(uint64_t tcb, long *err)
+{
+    uint64_t sc = bk_alloc_object(BK_OBJ_SCHED_CONTEXT, 0);
+    *err = sc ? 0 : -BK_ERR_NOT_ENOUGH_MEMORY;
+    if (*err == 0)
+        *err = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, BK_SCHED_ROOT_PERIOD_NS,
+                                           BK_SCHED_ROOT_PERIOD_NS, 1, 0);
+    if (*err == 0)
+        *err = sys_sched_context_bind(sc, tcb);
+    return *err == 0 ? sc : 0;
 }
 
 /* Under the process layer's (re-entrant) lock: the start-info page is

@@ -30,7 +30,7 @@ enum handle_state {
 
 struct bk_thread_handle {
     enum handle_state state;
-    uint64_t tcb, done; /* cap slots */
+    uint64_t tcb, done, sched_context; /* cap slots */
     void *(*fn)(void *);
     void *arg;
     void *result;
@@ -70,6 +70,8 @@ static long make_handle(struct bk_thread_handle *h)
         if (!h->tcb || !h->done)
             r = -BK_ERR_NOT_ENOUGH_MEMORY;
     }
+    if (r == 0) /* bound for good: the handle's next threads run on it too */
+        h->sched_context = bk_sched_whole_cpu(h->tcb, &r);
     h->state = r == 0 ? HANDLE_FREE : HANDLE_BROKEN;
     return r;
 }

@@ -115,7 +115,9 @@ static void bench_call(const struct bk_bootinfo *bi, uint64_t ep, unsigned words
 
 static void start_server(uint64_t tcb, void (*fn)(uint64_t), uint64_t arg)
 {
-    if (bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, arg, server_stack,
+    long err;
+    if (!bk_sched_whole_cpu(tcb, &err) ||
+        bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, arg, server_stack,
                         STACK_SIZE, (uint64_t)(uintptr_t)&server_buffer.b, 255) != 0) {
         debug_puts("bench: cannot start the server thread\n");
         sys_thread_exit(1);

@@ -93,7 +93,13 @@
 #define BK_OBJ_IRQ_HANDLER 11
 #define BK_OBJ_IOPORT_CONTROL 12
 #define BK_OBJ_IOPORT 13
+#define BK_OBJ_SCHED_CONTROL 15
 #define BK_OBJ_DEBUG 16
+#define BK_OBJ_SCHED_CONTEXT 18
+#define BK_SCHED_CONTEXT_BITS 9
+#define BK_SCHED_MIN_BUDGET_NS 2000
+#define BK_SCHED_MAX_PERIOD_NS 3600000000000
+#define BK_SCHED_MAX_REFILLS 16
 #define BK_ROOT_CNODE_BITS 12
 #define BK_CAP_NULL 0
 #define BK_CAP_ROOT_TCB 1
@@ -102,6 +108,9 @@
 #define BK_CAP_IRQ_CONTROL 4
 #define BK_CAP_IOPORT_CONTROL 5
 #define BK_CAP_DEBUG 7
+#define BK_CAP_SCHED_CONTROL 8
+#define BK_CAP_ROOT_SCHED_CONTEXT 9
+#define BK_SCHED_ROOT_PERIOD_NS 10000000
 #define BK_CAP_FIRST_UNTYPED 16
 #define BK_PROCESS_CAP_ARG 6
 #define BK_PROCESS_FIRST_FREE_SLOT 8
@@ -227,6 +236,10 @@
 #define BK_LABEL_TCB_WRITE_FPU_REGISTER 27
 #define BK_LABEL_CNODE_CANCEL_BADGED_SENDS 28
 #define BK_LABEL_TCB_SET_COUNTER_ACCESS 29
+#define BK_LABEL_SCHED_CONTROL_CONFIGURE 32
+#define BK_LABEL_SCHED_CONTEXT_BIND 33
+#define BK_LABEL_SCHED_CONTEXT_UNBIND 34
+#define BK_LABEL_SCHED_CONTEXT_CONSUMED 35
 #define BK_LABEL_IRQ_CONTROL_GET 40
 #define BK_LABEL_IRQ_HANDLER_SET_NOTIFICATION 41
 #define BK_LABEL_IRQ_HANDLER_CLEAR 42
@@ -280,6 +293,10 @@
     X(TCB, tcb, write_fpu_register, 27, 2) \
     X(CNODE, cnode, cancel_badged_sends, 28, 3) \
     X(TCB, tcb, set_counter_access, 29, 1) \
+    X(SCHED_CONTROL, sched_control, configure, 32, 5) \
+    X(SCHED_CONTEXT, sched_context, bind, 33, 1) \
+    X(SCHED_CONTEXT, sched_context, unbind, 34, 0) \
+    X(SCHED_CONTEXT, sched_context, consumed, 35, 0) \
     X(IRQ_CONTROL, irq_control, get, 40, 4) \
     X(IRQ_HANDLER, irq_handler, set_notification, 41, 1) \
     X(IRQ_HANDLER, irq_handler, clear, 42, 0) \
@@ -363,6 +380,8 @@ struct bk_bootinfo {
     uint32_t module_count; /* valid entries in modules[] */
     uint32_t untyped_count; /* valid entries in untyped[] */
     uint64_t ipc_buffer; /* the root task's IPC buffer (BK_ROOT_IPC_BUFFER_VADDR) */
+    uint32_t cpu_count; /* CPUs the kernel runs on */
+    uint32_t sched_control; /* root CNode slot of CPU 0's SchedControl cap; CPU i's is in slot sched_control + i */
     uint64_t first_free_slot; /* first empty slot of the root CNode; all slots from it to 2^BK_ROOT_CNODE_BITS are empty */
     struct bk_mem_region regions[64]; /* memory map, sorted by address */
     struct bk_boot_module modules[16]; /* the boot image's programs */

@@ -39,6 +39,13 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
+/* The fake counter: the fake clock's nanoseconds (fake_user.c). */
+uint64_t fake_counter(void);
+static inline uint64_t arch_counter(void)
+{
+    return fake_counter();
+}
+
 /* A software page table: `root` is the "physical" (host) address of the
  * root table; destroyed is set by arch_vspace_destroy(). */
 typedef struct arch_vspace {

@@ -614,6 +614,65 @@ static inline long sys_tcb_set_counter_access(bk_cptr_t service, uint64_t allow)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* SchedControl: Configure. Gives the SchedContext `sched_context` `budget` ns of this CPU in every `period` ns, as a sporadic server with at most `refills` refills (1 to BK_SCHED_MAX_REFILLS; more refills follow a thread that blocks often more closely), and the `badge` its timeout faults carry. The budget starts full, now; a bound thread runs under the new budget from its next kernel entry. Budget equal to period is a whole CPU: the thread is never throttled. Errors: period 0 or budget > period (INVALID_ARGUMENT); budget below BK_SCHED_MIN_BUDGET_NS or a period above BK_SCHED_MAX_PERIOD_NS (RANGE, with the bounds); refills 0 or above BK_SCHED_MAX_REFILLS (RANGE); `sched_context` not a SchedContext cap (INVALID_CAPABILITY). Returns 0 or -BK_ERR_*. */
+static inline long sys_sched_control_configure(bk_cptr_t service, bk_cptr_t sched_context, uint64_t budget, uint64_t period, uint64_t refills, uint64_t badge)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(5, 0, 0, BK_LABEL_SCHED_CONTROL_CONFIGURE);
+    m.mr[0] = (uint64_t)sched_context;
+    m.mr[1] = (uint64_t)budget;
+    m.mr[2] = (uint64_t)period;
+    m.mr[3] = (uint64_t)refills;
+    bk_ipc_buffer->mr[4] = (uint64_t)badge;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* SchedContext: Bind. Binds the SchedContext to the thread of the TCB cap `tcb`, which then runs on it (if it is runnable and the budget allows). Errors: the SchedContext is bound already, or the thread has one (ILLEGAL_OPERATION); `tcb` not a TCB cap (INVALID_CAPABILITY). Returns 0 or -BK_ERR_*. */
+static inline long sys_sched_context_bind(bk_cptr_t service, bk_cptr_t tcb)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_SCHED_CONTEXT_BIND);
+    m.mr[0] = (uint64_t)tcb;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* SchedContext: Unbind. Takes the SchedContext from its thread, which stops running (it keeps its state: blocked threads stay blocked, a runnable one waits) until another SchedContext is bound to it. Unbound already: ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+static inline long sys_sched_context_unbind(bk_cptr_t service)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_SCHED_CONTEXT_UNBIND);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* SchedContext: Consumed. Reads the SchedContext's accounting: CPU time its threads used (ns, since it was made, kept across Configure), how many times it ran out of budget and had to wait for a refill, and its budget and period (0 and 0 until configured). Returns 0 or -BK_ERR_*. */
+static inline long sys_sched_context_consumed(bk_cptr_t service, uint64_t *consumed, uint64_t *throttled, uint64_t *budget, uint64_t *period)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_SCHED_CONTEXT_CONSUMED);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *consumed = m.mr[0];
+        *throttled = m.mr[1];
+        *budget = m.mr[2];
+        *period = m.mr[3];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* IRQControl: Get. Puts an IRQHandler capability for line `irq` into the empty slot (`index`, `depth`) below the CNode cap `root`, and unmasks the line. RANGE (with the valid lines) if there is no such line, INVALID_ARGUMENT for a line the platform reserves, REVOKE_FIRST while handler capabilities for the line exist. Returns 0 or -BK_ERR_*. */
 static inline long sys_irq_control_get(bk_cptr_t service, uint64_t irq, bk_cptr_t root, uint64_t index, uint64_t depth)
 {

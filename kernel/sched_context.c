@@ -1,0 +1,147 @@
+/*
+ * SchedContext objects and the SchedControl capability (kernel/abi.toml's
+ * sched_context and sched_control methods).
+ *
+ * A thread runs only on a SchedContext: bound to it (Bind), or, later,
+ * lent by a caller. The kernel makes one at boot for the root task; every
+ * other is retyped from untyped memory and has no time until SchedControl:
+ * Configure gives it a budget and a period, so the holder of SchedControl
+ * (a scheduler server) is the only source of CPU time.
+ *
+ * Invariants:
+ *  - sc->thread == t  <=>  t->sc == sc (binding is one to one);
+ *  - a configured SchedContext's refills satisfy refill_check();
+ *  - consumed never decreases; Configure keeps it.
+ */
+#include "sched_context.h"
+
+#include "invoke.h"
+#include "kernel.h"
+#include "thread.h"
+
+void sched_context_bind(struct sched_context *sc, struct thread *t)
+{
+    sc->thread = t;
+    t->sc = sc;
+    sched_reconsider(t);
+}
+
+void sched_context_unbind(struct sched_context *sc)
+{
+    struct thread *t = sc->thread;
+    if (!t)
+        return;
+    sc->thread = NULL;
+    t->sc = NULL;
+    sched_reconsider(t);
+}
+
+void sched_context_destroy(const cap_t *final_cap)
+{
+    struct sched_context *sc = sched_context_of(final_cap);
+    sched_forget(sc);
+    sched_context_unbind(sc);
+}
+
+void sched_context_set(struct sched_context *sc, uint64_t budget_ns, uint64_t period_ns,
+                       unsigned refills)
+{
+    uint64_t budget = arch_ns_counts(budget_ns), period = arch_ns_counts(period_ns);
+    uint64_t min = arch_ns_counts(REFILL_MIN_NS);
+    /* Rounding up keeps 0 < budget <= period: budget_ns <= period_ns. */
+    (void)refill_init(&sc->refills, budget, period, refills, sched_now());
+    sc->refills.min = min ? min : 1;
+    sc->whole = budget == period;
+    sc->budget_ns = budget_ns;
+    sc->period_ns = period_ns;
+}
+
+static struct sched_context *invoked_sc(const struct invocation *inv)
+{
+    return sched_context_of(&inv->slot->cap);
+}
+
+/* ---- SchedControl: Configure -------------------------------------------- */
+
+static kerror_t check_times(uint64_t budget, uint64_t period, uint64_t refills,
+                            struct kerror_info *info)
+{
+    if (period == 0 || budget > period)
+        return KERR_INVALID_ARGUMENT;
+    if (budget < BK_SCHED_MIN_BUDGET_NS || period > BK_SCHED_MAX_PERIOD_NS) {
+        info->range_min = budget < BK_SCHED_MIN_BUDGET_NS ? BK_SCHED_MIN_BUDGET_NS : 1;
+        info->range_max = budget < BK_SCHED_MIN_BUDGET_NS ? period : BK_SCHED_MAX_PERIOD_NS;
+        return KERR_RANGE;
+    }
+    if (refills == 0 || refills > BK_SCHED_MAX_REFILLS) {
+        info->range_min = 1;
+        info->range_max = BK_SCHED_MAX_REFILLS;
+        return KERR_RANGE;
+    }
+    return KERR_OK;
+}
+
+kerror_t sched_control_invoke_configure(struct invocation *inv, struct kerror_info *info)
+{
+    struct cte *slot;
+    kerror_t err = invoke_lookup_cap_arg(inv, inv->args[0], &slot, info);
+    if (err != KERR_OK)
+        return err;
+    if (cap_type(&slot->cap) != CAP_SCHED_CONTEXT)
+        return KERR_INVALID_CAPABILITY;
+    uint64_t budget = inv->args[1], period = inv->args[2], refills = inv->args[3];
+    err = check_times(budget, period, refills, info);
+    if (err != KERR_OK)
+        return err;
+    struct sched_context *sc = sched_context_of(&slot->cap);
+    sched_charge_current(); /* what was used so far counts under the old budget */
+    sched_release_remove(sc);
+    sched_context_set(sc, budget, period, (unsigned)refills);
+    sc->cpu = cap_sched_control_cpu(&inv->slot->cap);
+    sc->badge = inv->args[4];
+    if (sc->thread)
+        sched_reconsider(sc->thread);
+    return KERR_OK;
+}
+
+/* ---- SchedContext methods ------------------------------------------------ */
+
+kerror_t sched_context_invoke_bind(struct invocation *inv, struct kerror_info *info)
+{
+    struct cte *slot;
+    kerror_t err = invoke_lookup_cap_arg(inv, inv->args[0], &slot, info);
+    if (err != KERR_OK)
+        return err;
+    if (cap_type(&slot->cap) != CAP_TCB)
+        return KERR_INVALID_CAPABILITY;
+    struct sched_context *sc = invoked_sc(inv);
+    struct thread *t = tcb_thread(&slot->cap);
+    if (sc->thread || t->sc)
+        return KERR_ILLEGAL_OPERATION;
+    sched_context_bind(sc, t);
+    return KERR_OK;
+}
+
+kerror_t sched_context_invoke_unbind(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    struct sched_context *sc = invoked_sc(inv);
+    if (!sc->thread)
+        return KERR_ILLEGAL_OPERATION;
+    sched_charge_current();
+    sched_context_unbind(sc);
+    return KERR_OK;
+}
+
+kerror_t sched_context_invoke_consumed(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    struct sched_context *sc = invoked_sc(inv);
+    sched_charge_current(); /* the caller's own time, if it is this one, up to now */
+    inv->results[0] = arch_counter_ns(sc->consumed);
+    inv->results[1] = sc->throttled;
+    inv->results[2] = sc->budget_ns;
+    inv->results[3] = sc->period_ns;
+    inv->result_count = 4;
+    return KERR_OK;
+}

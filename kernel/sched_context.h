@@ -1,0 +1,62 @@
+/*
+ * SchedContext objects: budgets of CPU time that threads run on, and the
+ * SchedControl capability that alone gives them time (sched_context.c).
+ */
+#pragma once
+
+#include "object.h"
+#include "refill.h"
+#include "types.h"
+
+#define OBJ_SCHED_CONTEXT_BITS BK_SCHED_CONTEXT_BITS
+
+struct thread;
+
+struct sched_context {
+    struct kobj_header header; /* first: the object's reference count */
+    struct thread *thread;     /* the thread bound to it, or NULL */
+    /* Budget and period as refills (refill.h), in arch_counter() counts;
+     * budget 0 until SchedControl: Configure, and a bound thread does not
+     * run meanwhile. */
+    struct refills refills;
+    /* The whole CPU (budget = period): never throttled, so the refills
+     * need no bookkeeping and the IPC fast path may switch to it. */
+    bool whole;
+    unsigned cpu;              /* the CPU whose SchedControl configured it */
+    uint64_t budget_ns, period_ns; /* as configured */
+    uint64_t badge;            /* what its timeout faults carry */
+    uint64_t consumed;         /* counts its threads ran on it, ever */
+    uint64_t throttled;        /* times it ran out of budget */
+    /* Out of budget: waits on the release queue (sched.c), in order of
+     * its head refill's instant, and its thread does not run meanwhile. */
+    bool waiting;
+    struct sched_context *release_next;
+};
+
+_Static_assert(sizeof(struct sched_context) <= (1u << OBJ_SCHED_CONTEXT_BITS),
+               "a SchedContext fits its object");
+
+static inline struct sched_context *sched_context_of(const cap_t *cap)
+{
+    return (struct sched_context *)cap_object(cap);
+}
+
+/* Whether `sc` has been given time by SchedControl: Configure. */
+static inline bool sched_context_configured(const struct sched_context *sc)
+{
+    return sc->refills.budget != 0;
+}
+
+/* Gives `sc` `budget_ns` in every `period_ns` (checked by the caller),
+ * with up to `refills` refills, the whole budget usable from now. */
+void sched_context_set(struct sched_context *sc, uint64_t budget_ns, uint64_t period_ns,
+                       unsigned refills);
+
+/* Destroy hook of SchedContext objects (object.c): its thread loses it. */
+void sched_context_destroy(const cap_t *final_cap);
+
+/* Gives `sc` to `t` (neither bound yet) and `t` to `sc`. */
+void sched_context_bind(struct sched_context *sc, struct thread *t);
+
+/* Takes `sc` from its thread, if it has one. */
+void sched_context_unbind(struct sched_context *sc);
