@@ -120,11 +120,6 @@ void sched_set_priority(struct thread *t, uint8_t priority)
         ready_enqueue(t);
 }
 
-void sched_yield_current(void)
-{
-    slice_expired = true;
-}
-
 /* ---- Budgets ------------------------------------------------------------
  *
  * The CPU's time is charged to one SchedContext at a time, charged_sc
@@ -175,15 +170,22 @@ static void arm_budget_end(uint64_t now)
         timer_request(time_ns_at(now + refill_available(&sc->refills, now), now));
 }
 
-static void throttle(struct sched_context *sc)
+/* `sc` has no budget until its next refill is due. */
+static void wait_for_refill(struct sched_context *sc)
 {
     sc->waiting = true;
-    sc->throttled++;
     release_insert(sc);
     if (sc->thread)
         sched_reconsider(sc->thread);
     if (sc == charged_sc)
         slice_expired = true;
+}
+
+/* `sc` ran out of budget. */
+static void throttle(struct sched_context *sc)
+{
+    sc->throttled++;
+    wait_for_refill(sc);
 }
 
 /* Gives the SchedContexts whose refill is due at `now` their time back. */
@@ -251,12 +253,32 @@ void charge_switch(struct sched_context *sc)
     arm_budget_end(now);
 }
 
+/* On a partial SchedContext, Yield also gives up the rest of the refill
+ * it runs on: the thread runs again at its next one (periodic threads). */
+void sched_yield_current(void)
+{
+    slice_expired = true;
+    struct sched_context *sc = current_thread->sc;
+    if (sc && sc == charged_sc && !sc->whole && !sc->waiting) {
+        uint64_t now = sched_now();
+        charge_until(now);
+        if (!sc->waiting) { /* the rest of the refill counts as used: wait for the next */
+            refill_charge(&sc->refills, now, refill_available(&sc->refills, now));
+            wait_for_refill(sc);
+        }
+    }
+}
+
 void sched_time_passed(void)
 {
     uint64_t now = sched_now();
     charge_until(now);
     release_due(now);
     arm_budget_end(now);
+    /* The timer keeps only the earliest request: ask again for the next
+     * refill (a request made while an earlier one was pending is gone). */
+    if (release_head)
+        timer_request(time_ns_at(refill_next_due(&release_head->refills), now));
 }
 
 uint64_t kernel_ticks(void)

@@ -164,7 +164,7 @@ static inline void sys_reply_recv(unsigned long dest, struct bk_msg *m)
     bk_ipc_syscall(BK_SYS_REPLY_RECV, dest, m);
 }
 
-/* Gives the rest of the timeslice to other threads of the same priority (with one thread today, returns at once). */
+/* Gives the rest of the timeslice to other threads of the same priority (with none ready, returns at once). On a SchedContext with less than the whole CPU it also gives up the rest of the current budget: the thread runs again at its next refill, which makes a periodic thread (wake every period, do the work, Yield) of any thread that has a SchedContext. */
 static inline void sys_yield(unsigned long dest, struct bk_msg *m)
 {
     bk_ipc_syscall(BK_SYS_YIELD, dest, m);
