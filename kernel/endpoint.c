@@ -237,6 +237,7 @@ static void link_call(struct thread *caller, struct thread *callee)
     callee->caller = caller;
     caller->reply_from = callee;
     sched_set_blocked(caller, THREAD_BLOCKED_REPLY);
+    sched_context_donate(caller, callee);
 }
 
 void endpoint_send(struct thread *t, const cap_t *ep_cap, bool is_call, bool blocking)
@@ -287,6 +288,8 @@ void endpoint_recv(struct thread *t, const cap_t *ep_cap, bool blocking)
         ipc_set_header(t, 0, 0);
         return;
     }
+    if (!t->caller)
+        sched_context_drop_loan(t);
     sched_set_blocked(t, THREAD_BLOCKED_RECV);
     queue_insert_before(ep, t, NULL);
     ep->state = EP_RECEIVING;
@@ -308,6 +311,7 @@ void endpoint_reply(struct thread *t)
     struct thread *c = t->caller;
     if (!c)
         return;
+    sched_context_return(t, c);
     t->caller = NULL;
     c->reply_from = NULL;
     if (c->in_fault) {
@@ -322,6 +326,7 @@ void ipc_wake_with_error(struct thread *t, uint64_t err)
 {
     ipc_cancel_wait(t);
     if (t->reply_from) {
+        sched_context_return(t->reply_from, t);
         t->reply_from->caller = NULL;
         t->reply_from = NULL;
     }

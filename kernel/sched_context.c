@@ -8,8 +8,21 @@
  * Configure gives it a budget and a period, so the holder of SchedControl
  * (a scheduler server) is the only source of CPU time.
  *
+ * Donation. A thread with no SchedContext is passive: it runs only on one
+ * lent to it. A Call that reaches it lends the caller's (the caller is
+ * blocked meanwhile, so it needs none), and the answer gives it back, so
+ * a server's work is charged to the client it works for; a passive server
+ * calling another lends it on, and each answer gives it back one step.
+ * A Call cancelled (a newer Call, the server stopped) gives it back too;
+ * a server whose caller vanished keeps it until it blocks, then it goes
+ * home. The IPC fast path leaves all of this to the general path.
+ *
  * Invariants:
- *  - sc->thread == t  <=>  t->sc == sc (binding is one to one);
+ *  - sc->home == t  <=>  t->own_sc == sc (binding is one to one);
+ *  - sc->thread == t  <=>  t->sc == sc (who runs on it);
+ *  - a lent SchedContext (thread != home) is held by a thread that its
+ *    home called, directly or through a chain of passive servers, or by
+ *    one whose caller vanished;
  *  - a configured SchedContext's refills satisfy refill_check();
  *  - consumed never decreases; Configure keeps it.
  */
@@ -19,21 +32,59 @@
 #include "kernel.h"
 #include "thread.h"
 
+/* `t` runs on `sc` from now on (NULL: on nothing). */
+static void run_on(struct thread *t, struct sched_context *sc)
+{
+    if (t->sc)
+        t->sc->thread = NULL;
+    t->sc = sc;
+    if (sc)
+        sc->thread = t;
+    sched_reconsider(t);
+}
+
 void sched_context_bind(struct sched_context *sc, struct thread *t)
 {
-    sc->thread = t;
-    t->sc = sc;
-    sched_reconsider(t);
+    sc->home = t;
+    t->own_sc = sc;
+    run_on(t, sc);
 }
 
 void sched_context_unbind(struct sched_context *sc)
 {
-    struct thread *t = sc->thread;
-    if (!t)
+    if (sc->thread)
+        run_on(sc->thread, NULL);
+    if (sc->home)
+        sc->home->own_sc = NULL;
+    sc->home = NULL;
+}
+
+void sched_context_donate(struct thread *caller, struct thread *callee)
+{
+    struct sched_context *sc = caller->sc;
+    if (callee->sc || !sc)
         return;
-    sc->thread = NULL;
-    t->sc = NULL;
-    sched_reconsider(t);
+    run_on(caller, NULL);
+    run_on(callee, sc);
+}
+
+void sched_context_return(struct thread *server, struct thread *caller)
+{
+    struct sched_context *sc = server->sc;
+    if (sc && sc->home != server && !caller->sc) {
+        run_on(server, NULL);
+        run_on(caller, sc);
+    }
+}
+
+void sched_context_drop_loan(struct thread *t)
+{
+    struct sched_context *sc = t->sc;
+    if (!sc || sc->home == t)
+        return;
+    run_on(t, NULL);
+    if (sc->home && !sc->home->sc)
+        run_on(sc->home, sc);
 }
 
 void sched_context_destroy(const cap_t *final_cap)
@@ -116,8 +167,8 @@ kerror_t sched_context_invoke_bind(struct invocation *inv, struct kerror_info *i
         return KERR_INVALID_CAPABILITY;
     struct sched_context *sc = invoked_sc(inv);
     struct thread *t = tcb_thread(&slot->cap);
-    if (sc->thread || t->sc)
-        return KERR_ILLEGAL_OPERATION;
+    if (sc->home || t->own_sc || t->sc)
+        return KERR_ILLEGAL_OPERATION; /* bound; has its own; runs on a loan */
     sched_context_bind(sc, t);
     return KERR_OK;
 }
@@ -126,7 +177,7 @@ kerror_t sched_context_invoke_unbind(struct invocation *inv, struct kerror_info 
 {
     (void)info;
     struct sched_context *sc = invoked_sc(inv);
-    if (!sc->thread)
+    if (!sc->home)
         return KERR_ILLEGAL_OPERATION;
     sched_charge_current();
     sched_context_unbind(sc);

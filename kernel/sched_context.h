@@ -14,7 +14,10 @@ struct thread;
 
 struct sched_context {
     struct kobj_header header; /* first: the object's reference count */
-    struct thread *thread;     /* the thread bound to it, or NULL */
+    /* The thread bound to it (Bind), and the thread running on it now:
+     * the same, unless a Call lent it to a passive server (donation). */
+    struct thread *home;
+    struct thread *thread;
     /* Budget and period as refills (refill.h), in arch_counter() counts;
      * budget 0 until SchedControl: Configure, and a bound thread does not
      * run meanwhile. */
@@ -55,8 +58,21 @@ void sched_context_set(struct sched_context *sc, uint64_t budget_ns, uint64_t pe
 /* Destroy hook of SchedContext objects (object.c): its thread loses it. */
 void sched_context_destroy(const cap_t *final_cap);
 
-/* Gives `sc` to `t` (neither bound yet) and `t` to `sc`. */
+/* Binds `sc` (bound to no thread) to `t` (with none, and running on
+ * none), which then runs on it. */
 void sched_context_bind(struct sched_context *sc, struct thread *t);
 
-/* Takes `sc` from its thread, if it has one. */
+/* Takes `sc` from its thread and from whoever runs on it, if anyone. */
 void sched_context_unbind(struct sched_context *sc);
+
+/* Donation (see sched_context.c). A Call from `caller` reached `callee`:
+ * a callee with no SchedContext (a passive server) runs on the caller's. */
+void sched_context_donate(struct thread *caller, struct thread *callee);
+
+/* `server` answered `caller`, or will not (it stopped, or the Call was
+ * cancelled): the caller gets back the SchedContext it lent. */
+void sched_context_return(struct thread *server, struct thread *caller);
+
+/* `t` is about to block with no caller to answer: a SchedContext it still
+ * holds on loan (its caller vanished) goes back to its own thread. */
+void sched_context_drop_loan(struct thread *t);

@@ -30,6 +30,7 @@ void thread_stop(struct thread *t, enum thread_state state)
     }
     if (t->caller) { /* it owed an answer: the caller gets CANCELLED */
         struct thread *c = t->caller;
+        sched_context_return(t, c);
         t->caller = NULL;
         c->reply_from = NULL;
         ipc_wake_with_error(c, BK_ERR_CANCELLED);
@@ -44,8 +45,9 @@ void tcb_destroy(const cap_t *final_cap)
 {
     struct thread *t = tcb_thread(final_cap);
     thread_stop(t, THREAD_INACTIVE);
-    if (t->sc)
-        sched_context_unbind(t->sc);
+    sched_context_drop_loan(t);
+    if (t->own_sc)
+        sched_context_unbind(t->own_sc); /* if lent, the borrower stops with it */
     /* Its FPU state may still be live in the CPU: a TCB made later at
      * this address must not inherit it. */
     arch_regs_release(&t->regs);

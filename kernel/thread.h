@@ -82,8 +82,10 @@ struct thread {
     uint8_t mcp;                    /* highest priority it may give any thread */
     uint8_t timeslice;              /* ticks left: THREAD_TIMESLICE_TICKS down to 0 */
     /* The SchedContext it runs on (sched_context.h), or NULL: then it
-     * does not run at all. */
+     * does not run at all; and the one bound to it (Bind), which it lends
+     * when it calls a passive server. */
     struct sched_context *sc;
+    struct sched_context *own_sc;
     bool is_root;
     /* Ready queue links. */
     struct thread *ready_next, *ready_prev;

@@ -394,8 +394,14 @@ static void check_thread(struct checker *c, const struct thread *t)
         violation(c, "thread '%s': %s%s and %s the ready queue", t->name, state_name(t->state),
                   sched_is_schedulable(t) ? "" : " without budget", queued ? "on" : "not on");
     if (t->sc && t->sc->thread != t)
-        violation(c, "thread '%s': its SchedContext %p is bound to %p", t->name,
+        violation(c, "thread '%s': its SchedContext %p is run on by %p", t->name,
                   (const void *)t->sc, (const void *)t->sc->thread);
+    if (t->own_sc && t->own_sc->home != t)
+        violation(c, "thread '%s': its own SchedContext %p is bound to %p", t->name,
+                  (const void *)t->own_sc, (const void *)t->own_sc->home);
+    if (t->state == THREAD_BLOCKED_RECV && t->sc && t->sc->home != t)
+        violation(c, "thread '%s': waits to receive on a lent SchedContext %p", t->name,
+                  (const void *)t->sc);
     if (t->state == THREAD_RUNNABLE && !t->vspace)
         violation(c, "thread '%s': runnable but never configured", t->name);
     bool waits = t->state == THREAD_BLOCKED_SEND || t->state == THREAD_BLOCKED_RECV ||

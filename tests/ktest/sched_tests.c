@@ -19,7 +19,8 @@
 #define EP(s) ((s) + 4)
 
 static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
-static volatile uint64_t ran;
+static uint8_t stack2[STACK_SIZE] __attribute__((aligned(16)));
+static volatile uint64_t ran, served;
 
 static void mark_and_exit(uint64_t arg)
 {
@@ -34,6 +35,47 @@ static void receive_and_mark(uint64_t ep)
     sys_recv(ep, &m);
     ran = m.mr[0];
     sys_thread_exit(0);
+}
+
+/* A server: answers each Call on the endpoint at `ep` with the first word
+ * plus one, after some work; counts what it served. */
+static void add_one_server(uint64_t ep)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;) {
+        for (volatile unsigned i = 0; i < 20000; i++)
+            ;
+        served++;
+        m.info = bk_msginfo(0, 1);
+        m.mr[0]++;
+        sys_reply_recv(ep, &m);
+    }
+}
+
+/* A middle server: answers each Call on `arg & 0xffff` with what the
+ * server on `arg >> 16` answers, plus one. */
+static void forwarding_server(uint64_t arg)
+{
+    uint64_t ep = arg & 0xffff, next = arg >> 16;
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;) {
+        struct bk_msg inner = { .info = bk_msginfo(0, 1), .mr = { m.mr[0] } };
+        sys_call(next, &inner);
+        m.info = bk_msginfo(0, 1);
+        m.mr[0] = inner.mr[0] + 1;
+        sys_reply_recv(ep, &m);
+    }
+}
+
+/* Receives one Call and never answers: works for ever. */
+static void hogging_server(uint64_t ep)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;)
+        served++;
 }
 
 static void spin_forever(uint64_t arg)
@@ -231,6 +273,131 @@ static int test_blocked_thread_survives_losing_its_time(struct ktest_env *env)
     return 0;
 }
 
+
+/* Starts `fn` as a server above us on SC(s, i), lets it reach its Recv,
+ * and takes the SchedContext away: a passive server. */
+static int start_passive(uint64_t s, unsigned i, void (*fn)(uint64_t), uint64_t arg,
+                         uint8_t *stk)
+{
+    KT_OK(whole_cpu(SC(s, i)));
+    KT_OK(sys_sched_context_bind(SC(s, i), TCB(s, i)));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
+    KT_OK(bk_thread_start(TCB(s, i), ROOT, BK_CAP_ROOT_VSPACE, fn, arg, stk, STACK_SIZE, 0, 200));
+    KT_OK(sys_sched_context_unbind(SC(s, i))); /* it waits in Recv: passive now */
+    return 0;
+}
+
+static uint64_t consumed_of(uint64_t sc)
+{
+    uint64_t consumed = 0, throttled, budget, period;
+    sys_sched_context_consumed(sc, &consumed, &throttled, &budget, &period);
+    return consumed;
+}
+
+/* A passive server runs only on its callers' time: a Call lends the
+ * caller's SchedContext, the answer gives it back, and the server's work
+ * shows up as the caller's consumed time. A message with no caller wakes
+ * it but it does not run. */
+static int test_passive_server_runs_on_callers_time(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(make(env, s));
+    served = 0;
+    KT_OK(start_passive(s, 0, add_one_server, EP(s), stack));
+    uint64_t server_before = consumed_of(SC(s, 0));
+    uint64_t ours_before = consumed_of(BK_CAP_ROOT_SCHED_CONTEXT);
+    struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { 41 } };
+    sys_call(EP(s), &m);
+    KT_CHECK(BK_MSGINFO_LABEL(m.info) == 0 && m.mr[0] == 42 && served == 1);
+    uint64_t ours = consumed_of(BK_CAP_ROOT_SCHED_CONTEXT) - ours_before;
+    KT_CHECK(consumed_of(SC(s, 0)) == server_before); /* not a nanosecond on its own */
+    debug_printf("    one call with the server's work: %llu ns on the caller's SchedContext\n",
+                 (unsigned long long)ours);
+    KT_CHECK(kt_check_invariants() == 0);
+    /* We have our SchedContext back: a second Call works the same. */
+    m = (struct bk_msg){ .info = bk_msginfo(0, 1), .mr = { 1 } };
+    sys_call(EP(s), &m);
+    KT_CHECK(m.mr[0] == 2 && served == 2);
+    /* A Send wakes it with no caller to run on: it does not run. */
+    m = (struct bk_msg){ .info = bk_msginfo(0, 1), .mr = { 7 } };
+    sys_send(EP(s), &m);
+    yield();
+    KT_CHECK(served == 2);
+    KT_CHECK(kt_check_invariants() == 0);
+    KT_OK(sys_tcb_suspend(TCB(s, 0)));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    return 0;
+}
+
+/* Through two passive servers: our SchedContext goes down the chain and
+ * comes back step by step. */
+static int test_nested_chain_returns_every_loan(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(make(env, s));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, s + 5, 1));
+    served = 0;
+    KT_OK(start_passive(s, 1, add_one_server, s + 5, stack2)); /* the inner one */
+    KT_OK(start_passive(s, 0, forwarding_server, (s + 5) << 16 | EP(s), stack));
+    struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { 10 } };
+    sys_call(EP(s), &m);
+    KT_CHECK(BK_MSGINFO_LABEL(m.info) == 0 && m.mr[0] == 12 && served == 1);
+    KT_CHECK(kt_check_invariants() == 0);
+    /* Both are passive again: each takes a SchedContext of its own. */
+    KT_OK(sys_sched_context_bind(SC(s, 0), TCB(s, 0)));
+    KT_OK(sys_sched_context_bind(SC(s, 1), TCB(s, 1)));
+    KT_OK(sys_tcb_suspend(TCB(s, 0)));
+    KT_OK(sys_tcb_suspend(TCB(s, 1)));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    return 0;
+}
+
+static volatile long client_result;
+
+static void client(uint64_t ep)
+{
+    struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { 1 } };
+    sys_call(ep, &m);
+    client_result = (long)BK_MSGINFO_LABEL(m.info);
+    ran = 1;
+    sys_thread_exit(0);
+}
+
+/* A passive server stopped in the middle of a request gives the caller its
+ * SchedContext back with the CANCELLED answer: the caller runs on. */
+static int test_stopped_server_returns_the_loan(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(make(env, s));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_SCHED_CONTEXT, 0, ROOT, 0, 0, s + 5, 1));
+    served = 0;
+    ran = 0;
+    KT_OK(start_passive(s, 0, hogging_server, EP(s), stack));
+    /* The client: above us, on 1 ms in every 10 of its own; the server
+     * hogs that once the client's Call lends it, and we run in between. */
+    KT_OK(sys_sched_control_configure(CTL, s + 5, MS, 10 * MS, 2, 0));
+    KT_OK(sys_sched_context_bind(s + 5, TCB(s, 1)));
+    KT_OK(bk_thread_start(TCB(s, 1), ROOT, BK_CAP_ROOT_VSPACE, client, EP(s), stack2, STACK_SIZE,
+                          0, 150));
+    /* Without -icount a host stall can eat the client's first budget
+     * before its Call: wait for the server to have started (or give up). */
+    uint64_t began = debug_time_ns();
+    while (served == 0 && debug_time_ns() - began < 200 * MS)
+        yield();
+    KT_CHECK(served > 0 && ran == 0);
+    uint64_t consumed, throttled, budget, period;
+    KT_OK(sys_sched_context_consumed(s + 5, &consumed, &throttled, &budget, &period));
+    KT_CHECK(throttled >= 1); /* the server's work used up the client's budget */
+    KT_OK(sys_tcb_suspend(TCB(s, 0)));
+    uint64_t start = debug_time_ns();
+    while (!ran && debug_time_ns() - start < 100 * MS)
+        yield();
+    KT_CHECK(ran == 1 && client_result == BK_ERR_CANCELLED);
+    KT_CHECK(kt_check_invariants() == 0);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    return 0;
+}
+
 const struct ktest sched_tests[] = {
     { "schedcontext: the root task runs on a SchedContext; SchedControl is in the boot info",
       test_boot_caps },
@@ -242,5 +409,11 @@ const struct ktest sched_tests[] = {
       test_unbind_and_delete_stop_a_thread },
     { "schedcontext: a blocked thread without time is woken but runs only once it has time",
       test_blocked_thread_survives_losing_its_time },
+    { "schedcontext: a passive server runs on its caller's time, and only then",
+      test_passive_server_runs_on_callers_time },
+    { "schedcontext: a chain of passive servers returns every loan",
+      test_nested_chain_returns_every_loan },
+    { "schedcontext: a passive server stopped mid-request gives the caller its time back",
+      test_stopped_server_returns_the_loan },
 };
 const unsigned sched_test_count = sizeof(sched_tests) / sizeof(sched_tests[0]);
