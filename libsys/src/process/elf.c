@@ -8,7 +8,7 @@
  */
 #include <bulkhead/sys.h>
 
-#include "elf.h" /* kernel/parse/elf.h */
+#include "bk_elf.h" /* kernel/parse/bk_elf.h */
 
 #define PAGE ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
 
