@@ -299,7 +299,8 @@ def _broken_copies(text):
         ("a constant missing", "#define BOOTIMAGE_ALIGN ", "#define BOOTIMAGE_ALIGNMENT "),
         ("a constant written as an expression", "#define BOOTIMAGE_MAX_MODULES 16",
          "#define BOOTIMAGE_MAX_MODULES (8 * 2)"),
-        ("a field of a type it does not know", "    uint64_t image_size;", "    size_t image_size;"),
+        ("a field of a type it does not know", "    uint64_t image_size;",
+         "    size_t image_size;"),
         ("padding between fields", "    uint32_t header_size;", "    uint64_t header_size;"),
         ("a structure size the constant does not say", "#define BOOTIMAGE_ENTRY_SIZE 64",
          "#define BOOTIMAGE_ENTRY_SIZE 72"),
@@ -318,7 +319,7 @@ def _broken_copies(text):
 def _docs_findings(docs):
     """docs/boot.md's header table against the header's fields."""
     types = {"I": "u32", "Q": "u64"}
-    want = [f"{off} {types.get(code, 'char')} {name}" + (f"[{code[:-1]}]" if code.endswith("s") else "")
+    want = [f"{off} {types[code]} {name}" if code in types else f"{off} char {name}[{code[:-1]}]"
             for name, code, off in _HEADER_FIELDS]
     rows = re.findall(r"^\| (\d+) \| `(char|u32|u64) ([a-z_]+(?:\[\d+\])?)` \|", docs, re.M)
     have = [f"{off} {ctype} {name}" for off, ctype, name in rows]
