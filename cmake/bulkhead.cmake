@@ -152,6 +152,7 @@ function(bulkhead_boot_image arch name)
   add_custom_command(OUTPUT ${out}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/mkbootimage.py ${args} -o ${out}
     DEPENDS ${deps} ${CMAKE_SOURCE_DIR}/tools/mkbootimage.py ${CMAKE_SOURCE_DIR}/tools/bootimage.py
+            ${CMAKE_SOURCE_DIR}/kernel/boot/bootimage.h
     COMMENT "Packing boot image ${out}")
   add_custom_target(${name}-${arch} ALL DEPENDS ${out})
 endfunction()

@@ -1,29 +1,150 @@
 """The Bulkhead boot-image format (the kernel's reader is kernel/boot/bootimage.c).
 
-Layout, little-endian:
-  header (64 bytes): magic "BKBOOTIM", u32 version, u32 header_size, u32 module_count,
-    u32 entry_size, u64 image_size, u32 table_crc, u32 header_crc, char arch[16],
-    u64 reserved
-  module table: module_count entries of 64 bytes: char name[32], u64 offset, u64 size,
-    u32 crc, u32 flags, u64 reserved
-  module data: each module at a 4 KiB-aligned offset after the table.
+The format is defined once, in kernel/boot/bootimage.h: its BOOTIMAGE_*
+constants and the two packed structures (struct bootimage_header, struct
+bootimage_entry). This module reads them from there when it is imported,
+with a strict parser (read_format) that refuses anything it does not fully
+understand, so the writer here and the kernel's reader cannot drift apart.
+`bootimage.py --check SOURCE_DIR` (ctest tools/bootimage-format) shows the
+parser refusing broken copies of the header, packs and re-reads an image,
+and compares docs/boot.md's header table with the header.
+
+Layout, little-endian: the header; the module table, module_count entries;
+the module data, each module at an ALIGN-aligned offset after the table.
 CRCs are CRC-32 (zlib.crc32); header_crc covers the header with header_crc = 0.
 """
+import pathlib
+import re
 import struct
+import sys
 import zlib
 
-MAGIC = b"BKBOOTIM"
-VERSION = 1
-HEADER = struct.Struct("<8sIIIIQII16sQ")
-ENTRY = struct.Struct("<32sQQIIQ")
-ALIGN = 4096
-FLAG_ROOT = 1
-MAX_MODULES = 16
+FORMAT_HEADER = pathlib.Path(__file__).resolve().parent.parent / "kernel" / "boot" / "bootimage.h"
+# The constants the header must define, each exactly once.
+CONSTANTS = ("MAGIC", "VERSION", "HEADER_SIZE", "ENTRY_SIZE", "MAX_MODULES", "NAME_LEN", "ALIGN",
+             "FLAG_ROOT")
+# C field types and their struct codes and sizes (= alignment, all natural).
+C_TYPES = {"uint32_t": ("I", 4), "uint64_t": ("Q", 8), "char": ("s", 1)}
+DEFINE_RE = re.compile(r'^#define BOOTIMAGE_([A-Z_]+) +("[A-Z]+"|[0-9]+u?)\s*$')
+FIELD_RE = re.compile(r"^\s*(uint32_t|uint64_t|char) +([a-z_]+)(?:\[([0-9]+|BOOTIMAGE_[A-Z_]+)\])?;"
+                      r"\s*(?:/\*.*\*/)?\s*$")
+
+
+class FormatError(ValueError):
+    """kernel/boot/bootimage.h is not in the form this module can read."""
+
+
+def _read_constants(lines):
+    consts = {}
+    for line in lines:
+        m = DEFINE_RE.match(line)
+        if not m:
+            if line.startswith("#define BOOTIMAGE_"):
+                raise FormatError(f"cannot read this definition: {line.strip()!r}")
+            continue
+        name, value = m.groups()
+        if name in consts:
+            raise FormatError(f"BOOTIMAGE_{name} is defined twice")
+        consts[name] = value[1:-1].encode() if value.startswith('"') else int(value.rstrip("u"))
+    missing = [c for c in CONSTANTS if c not in consts]
+    if missing:
+        raise FormatError("missing " + ", ".join("BOOTIMAGE_" + c for c in missing))
+    return consts
+
+
+def _read_struct(lines, tag, consts):
+    """[(field, struct code, offset)] and the size of `struct tag`, which
+    must have no padding (a packed little-endian struct.Struct is then the
+    same layout as the C one)."""
+    try:
+        first = lines.index(f"struct {tag} {{") + 1
+        last = lines.index("};", first)
+    except ValueError:
+        raise FormatError(f"no 'struct {tag} {{ ... }};' block") from None
+    fields, offset, align = [], 0, 1
+    for line in lines[first:last]:
+        m = FIELD_RE.match(line)
+        if not m:
+            raise FormatError(f"struct {tag}: cannot read the field {line.strip()!r}")
+        ctype, name, count = m.groups()
+        code, size = C_TYPES[ctype]
+        if (ctype == "char") != (count is not None):
+            raise FormatError(f"struct {tag}.{name}: only char fields may be arrays, and must be")
+        if count is not None:
+            n = int(count) if count.isdigit() else consts.get(count[len("BOOTIMAGE_"):])
+            if not isinstance(n, int):
+                raise FormatError(f"struct {tag}.{name}: unknown length {count}")
+            code, size = f"{n}s", n
+        if offset % C_TYPES[ctype][1]:
+            raise FormatError(f"struct {tag}.{name}: padding before it (offset {offset})")
+        align = max(align, C_TYPES[ctype][1])
+        fields.append((name, code, offset))
+        offset += size
+    if offset % align:
+        raise FormatError(f"struct {tag}: padding at its end ({offset} bytes)")
+    return fields, offset
+
+
+def read_format(text):
+    """The format from the text of kernel/boot/bootimage.h: (constants,
+    header fields, entry fields). Raises FormatError for anything else."""
+    lines = text.splitlines()
+    consts = _read_constants(lines)
+    header, hsize = _read_struct(lines, "bootimage_header", consts)
+    entry, esize = _read_struct(lines, "bootimage_entry", consts)
+    if hsize != consts["HEADER_SIZE"] or esize != consts["ENTRY_SIZE"]:
+        raise FormatError(f"the structures are {hsize} and {esize} bytes, BOOTIMAGE_HEADER_SIZE "
+                          f"and BOOTIMAGE_ENTRY_SIZE say {consts['HEADER_SIZE']} and "
+                          f"{consts['ENTRY_SIZE']}")
+    if ("magic", f"{len(consts['MAGIC'])}s", 0) not in header:
+        raise FormatError("the header must open with char magic[len(BOOTIMAGE_MAGIC)]")
+    return consts, header, entry
+
+
+_CONSTS, _HEADER_FIELDS, _ENTRY_FIELDS = read_format(FORMAT_HEADER.read_text())
+MAGIC = _CONSTS["MAGIC"]
+VERSION = _CONSTS["VERSION"]
+ALIGN = _CONSTS["ALIGN"]
+FLAG_ROOT = _CONSTS["FLAG_ROOT"]
+MAX_MODULES = _CONSTS["MAX_MODULES"]
+NAME_LEN = _CONSTS["NAME_LEN"]
+HEADER = struct.Struct("<" + "".join(code for _, code, _ in _HEADER_FIELDS))
+ENTRY = struct.Struct("<" + "".join(code for _, code, _ in _ENTRY_FIELDS))
+HEADER_NAMES = [name for name, _, _ in _HEADER_FIELDS]
+ENTRY_NAMES = [name for name, _, _ in _ENTRY_FIELDS]
 ARCHES = ("x86_64", "riscv64")
+
+
+def header_offset(field):
+    """Where `field` of the header starts."""
+    return next(off for name, _, off in _HEADER_FIELDS if name == field)
+
+
+def entry_offset(field):
+    """Where `field` of a module table entry starts."""
+    return next(off for name, _, off in _ENTRY_FIELDS if name == field)
+
+
+def _pack(layout, names, **values):
+    """One structure from every one of its fields, by name."""
+    if sorted(values) != sorted(names):
+        raise FormatError(f"fields {sorted(values)}, the structure has {names}")
+    return layout.pack(*(values[n] for n in names))
+
+
+def _unpack(layout, names, data, offset=0):
+    return dict(zip(names, layout.unpack_from(data, offset)))
 
 
 def _align(n):
     return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def _header(arch, count, size, table, header_crc):
+    return _pack(HEADER, HEADER_NAMES, magic=MAGIC, version=VERSION, header_size=HEADER.size,
+                 module_count=count, entry_size=ENTRY.size, image_size=size,
+                 table_crc=zlib.crc32(table), header_crc=header_crc, arch=arch.encode(),
+                 reserved=0)
 
 
 def pack(arch, modules):
@@ -38,16 +159,15 @@ def pack(arch, modules):
     table, blobs = b"", []
     for name, data, is_root in modules:
         raw = name.encode()
-        if not 0 < len(raw) < 32:
-            raise ValueError(f"module name {name!r} must be 1 to 31 bytes")
-        table += ENTRY.pack(raw, offset, len(data), zlib.crc32(data), FLAG_ROOT if is_root else 0, 0)
+        if not 0 < len(raw) < NAME_LEN:
+            raise ValueError(f"module name {name!r} must be 1 to {NAME_LEN - 1} bytes")
+        table += _pack(ENTRY, ENTRY_NAMES, name=raw, offset=offset, size=len(data),
+                       crc=zlib.crc32(data), flags=FLAG_ROOT if is_root else 0, reserved=0)
         blobs.append((offset, data))
         offset = _align(offset + len(data))
     size = max(off + len(d) for off, d in blobs)
-    header = HEADER.pack(MAGIC, VERSION, HEADER.size, len(modules), ENTRY.size, size,
-                         zlib.crc32(table), 0, arch.encode(), 0)
-    header = HEADER.pack(MAGIC, VERSION, HEADER.size, len(modules), ENTRY.size, size,
-                         zlib.crc32(table), zlib.crc32(header), arch.encode(), 0)
+    header = _header(arch, len(modules), size, table, 0)
+    header = _header(arch, len(modules), size, table, zlib.crc32(header))
     image = bytearray(size)
     image[:HEADER.size] = header
     image[HEADER.size:HEADER.size + len(table)] = table
@@ -60,46 +180,48 @@ def parse(image):
     """Returns (arch, [(name, offset, size, flags)]); raises ValueError if malformed."""
     if len(image) < HEADER.size:
         raise ValueError("truncated header")
-    magic, version, hsize, count, esize, size, tcrc, hcrc, arch, _ = HEADER.unpack_from(image)
-    if magic != MAGIC or version != VERSION or hsize != HEADER.size or esize != ENTRY.size:
-        raise ValueError("not a version-1 Bulkhead boot image")
-    if size > len(image):
+    h = _unpack(HEADER, HEADER_NAMES, image)
+    if h["magic"] != MAGIC or h["version"] != VERSION or h["header_size"] != HEADER.size or \
+            h["entry_size"] != ENTRY.size:
+        raise ValueError(f"not a version-{VERSION} Bulkhead boot image")
+    if h["image_size"] > len(image):
         raise ValueError("truncated image")
     mods = []
-    for i in range(count):
-        name, off, msize, crc, flags, _ = ENTRY.unpack_from(image, HEADER.size + i * ENTRY.size)
-        if zlib.crc32(image[off:off + msize]) != crc:
+    for i in range(h["module_count"]):
+        e = _unpack(ENTRY, ENTRY_NAMES, image, HEADER.size + i * ENTRY.size)
+        if zlib.crc32(image[e["offset"]:e["offset"] + e["size"]]) != e["crc"]:
             raise ValueError(f"module {i} checksum mismatch")
-        mods.append((name.rstrip(b"\0").decode(), off, msize, flags))
-    return arch.rstrip(b"\0").decode(), mods
+        mods.append((e["name"].rstrip(b"\0").decode(), e["offset"], e["size"], e["flags"]))
+    return h["arch"].rstrip(b"\0").decode(), mods
 
 
 def _rewrite_header(image, **changes):
-    fields = list(HEADER.unpack_from(image))
-    names = ["magic", "version", "header_size", "module_count", "entry_size", "image_size",
-             "table_crc", "header_crc", "arch", "reserved"]
-    for k, v in changes.items():
-        fields[names.index(k)] = v
-    fields[7] = 0
-    fields[7] = zlib.crc32(HEADER.pack(*fields))
-    image[:HEADER.size] = HEADER.pack(*fields)
+    fields = _unpack(HEADER, HEADER_NAMES, image)
+    fields.update(changes, header_crc=0)
+    fields["header_crc"] = zlib.crc32(_pack(HEADER, HEADER_NAMES, **fields))
+    image[:HEADER.size] = _pack(HEADER, HEADER_NAMES, **fields)
+
+
+def _module_count(image):
+    return _unpack(HEADER, HEADER_NAMES, image)["module_count"]
 
 
 def _rewrite_entry(image, index, **changes):
     pos = HEADER.size + index * ENTRY.size
-    fields = list(ENTRY.unpack_from(image, pos))
-    names = ["name", "offset", "size", "crc", "flags", "reserved"]
-    for k, v in changes.items():
-        fields[names.index(k)] = v
-    image[pos:pos + ENTRY.size] = ENTRY.pack(*fields)
-    count = HEADER.unpack_from(image)[3]
-    _rewrite_header(image, table_crc=zlib.crc32(bytes(image[HEADER.size:HEADER.size + count * ENTRY.size])))
+    fields = _unpack(ENTRY, ENTRY_NAMES, image, pos)
+    fields.update(changes)
+    image[pos:pos + ENTRY.size] = _pack(ENTRY, ENTRY_NAMES, **fields)
+    table = bytes(image[HEADER.size:HEADER.size + _module_count(image) * ENTRY.size])
+    _rewrite_header(image, table_crc=zlib.crc32(table))
+
+
+def _entry(image, index):
+    return _unpack(ENTRY, ENTRY_NAMES, image, HEADER.size + index * ENTRY.size)
 
 
 def _root_index(image):
-    count = HEADER.unpack_from(image)[3]
-    for i in range(count):
-        if ENTRY.unpack_from(image, HEADER.size + i * ENTRY.size)[4] & FLAG_ROOT:
+    for i in range(_module_count(image)):
+        if _entry(image, i)["flags"] & FLAG_ROOT:
             return i
     raise ValueError("no root module")
 
@@ -107,7 +229,8 @@ def _root_index(image):
 def _patch_root_elf(image, patch):
     """Applies patch(bytearray elf) to the root module and fixes its CRC."""
     i = _root_index(image)
-    _, off, size, _, flags, _ = ENTRY.unpack_from(image, HEADER.size + i * ENTRY.size)
+    e = _entry(image, i)
+    off, size = e["offset"], e["size"]
     elf = bytearray(image[off:off + size])
     patch(elf)
     image[off:off + size] = elf
@@ -132,15 +255,21 @@ def _set(fmt, offset, value):
     return lambda elf: struct.pack_into(fmt, elf, offset, value)
 
 
+def _flip(image, offset, bits):
+    """Damages one byte without fixing any CRC."""
+    image[offset] ^= bits
+
+
 # Each corruption yields an image the kernel must reject with a clear panic.
 CORRUPTIONS = {
     "truncated": lambda img: img[: len(img) // 2],
     "short-header": lambda img: img[:40],
     "bad-magic": lambda img: img.__setitem__(slice(0, 8), b"NOTBKIMG"),
-    "bad-header-crc": lambda img: img.__setitem__(56, img[56] ^ 0xFF),  # the reserved field
+    "bad-header-crc": lambda img: _flip(img, header_offset("reserved"), 0xFF),
     "wrong-arch": lambda img: _rewrite_header(
-        img, arch=b"riscv64" if bytes(img[40:46]) == b"x86_64" else b"x86_64"),
-    "bad-table-crc": lambda img: img.__setitem__(HEADER.size + 40, img[HEADER.size + 40] ^ 1),
+        img, arch=b"riscv64" if _unpack(HEADER, HEADER_NAMES, img)["arch"].startswith(b"x86_64")
+        else b"x86_64"),
+    "bad-table-crc": lambda img: _flip(img, HEADER.size + entry_offset("size"), 1),
     "module-out-of-bounds": lambda img: _rewrite_entry(img, 0, size=1 << 40),
     "module-crc": lambda img: img.__setitem__(len(img) - 1, img[len(img) - 1] ^ 0x5A),
     "no-root": lambda img: _rewrite_entry(img, _root_index(img), flags=0),
@@ -160,3 +289,69 @@ def corrupt(image, kind):
     img = bytearray(image)
     result = CORRUPTIONS[kind](img)
     return bytes(result if result is not None else img)
+
+
+# ---- --check: the one definition holds (ctest tools/bootimage-format) -----
+
+def _broken_copies(text):
+    """The real header broken in one way each: read_format must refuse all."""
+    edits = [
+        ("a constant missing", "#define BOOTIMAGE_ALIGN ", "#define BOOTIMAGE_ALIGNMENT "),
+        ("a constant written as an expression", "#define BOOTIMAGE_MAX_MODULES 16",
+         "#define BOOTIMAGE_MAX_MODULES (8 * 2)"),
+        ("a field of a type it does not know", "    uint64_t image_size;",
+         "    size_t image_size;"),
+        ("padding between fields", "    uint32_t header_size;", "    uint64_t header_size;"),
+        ("a structure size the constant does not say", "#define BOOTIMAGE_ENTRY_SIZE 64",
+         "#define BOOTIMAGE_ENTRY_SIZE 72"),
+        ("an array of integers", "    uint32_t crc;", "    uint32_t crc[1];"),
+        ("an array of unknown length", "char name[BOOTIMAGE_NAME_LEN];", "char name[NAME_LEN];"),
+        ("a structure missing", "struct bootimage_entry {", "struct bootimage_module_entry {"),
+    ]
+    copies = [("a constant defined twice", text + "#define BOOTIMAGE_VERSION 2\n")]
+    for what, old, new in edits:
+        if old not in text:
+            raise FormatError(f"--check: cannot make the copy with {what}: {old!r} is gone")
+        copies.append((what, text.replace(old, new, 1)))
+    return copies
+
+
+def _docs_findings(docs):
+    """docs/boot.md's header table against the header's fields."""
+    types = {"I": "u32", "Q": "u64"}
+    want = [f"{off} {types[code]} {name}" if code in types else f"{off} char {name}[{code[:-1]}]"
+            for name, code, off in _HEADER_FIELDS]
+    rows = re.findall(r"^\| (\d+) \| `(char|u32|u64) ([a-z_]+(?:\[\d+\])?)` \|", docs, re.M)
+    have = [f"{off} {ctype} {name}" for off, ctype, name in rows]
+    return [] if have == want else [f"docs/boot.md's header table says {have}, the header {want}"]
+
+
+def check(root):
+    """Returns a list of problems (empty: the format is read from one place)."""
+    problems = []
+    text = (root / "kernel" / "boot" / "bootimage.h").read_text()
+    for what, copy in _broken_copies(text):
+        try:
+            read_format(copy)
+            problems.append(f"a header with {what} was read without complaint")
+        except FormatError as e:
+            print(f"  refused, {what}: {e}")
+    modules = [("root", b"\x7fELF" + bytes(5000), True), ("other", b"data", False)]
+    for arch in ARCHES:
+        if parse(pack(arch, modules)) != (arch, [("root", ALIGN, 5004, FLAG_ROOT),
+                                                 ("other", 3 * ALIGN, 4, 0)]):
+            problems.append(f"{arch}: an image packed here does not read back")
+    problems += _docs_findings((root / "docs" / "boot.md").read_text())
+    print(f"  header {HEADER.size} bytes: {', '.join(f'{n}@{o}' for n, _, o in _HEADER_FIELDS)}")
+    print(f"  entry {ENTRY.size} bytes: {', '.join(f'{n}@{o}' for n, _, o in _ENTRY_FIELDS)}")
+    return problems
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--check"]:
+        sys.exit("usage: bootimage.py --check   (the format module is imported, not run)")
+    found = check(FORMAT_HEADER.parent.parent.parent)
+    for f in found:
+        print("bootimage: " + f)
+    print("bootimage format check: " + ("ok" if not found else "FAILED"))
+    sys.exit(1 if found else 0)

@@ -11,7 +11,10 @@
    the generated ABI and the pure parsers, never the rest of kernel/ or arch/.
    The pure parsers (kernel/parse/, built into both the kernel and libsys)
    include only the compiler's headers and each other: nothing of the
-   kernel's, of a port's or of libsys's, not even the generated ABI.
+   kernel's, of a port's or of libsys's, not even the generated ABI. Their
+   headers are named bk_*.h: they are found through -I kernel/parse, and a
+   bare "elf.h" or "fdt.h" would be told apart from the C library's or
+   libfdt's only by the order of the include path.
 2. Size budgets: no C function in kernel/, arch/, libsys/ or servers/ longer
    than FUNCTION_LINES lines, no source file longer than FILE_LINES.
 3. Conditional compilation in kernel/: only the macros in KERNEL_CONDITIONALS
@@ -120,6 +123,14 @@ def include_findings(root, src, lineno, quote, name):
     return []
 
 
+def parser_header_findings(src):
+    """A header of the pure parsers must carry the bk_ prefix."""
+    if src.suffix == ".h" and not src.name.startswith("bk_"):
+        return [f"{src}:1: a header in {PARSE_DIR}/ is named bk_*.h, so that no system "
+                "header of the same name can stand in for it"]
+    return []
+
+
 def function_findings(src, lines):
     """C functions (a line with '{' alone at column 0, the header above it)
     longer than the budget."""
@@ -170,6 +181,8 @@ def check_file(root, path):
             found += function_findings(src, lines)
     if part in ("kernel", "parse") and path.suffix in (".c", ".h"):
         found += conditional_findings(src, lines)
+    if part == "parse":
+        found += parser_header_findings(src)
     return found
 
 
@@ -201,11 +214,12 @@ SELF_TEST_FILES = {
     # The pure parsers: used by the kernel, a port and libsys alike, while
     # they themselves reach for nothing outside kernel/parse/.
     "kernel/types.h": "",
-    "kernel/parse/elf.h": "#include <stdint.h>\n",
-    "kernel/parse/elf.c": '#include "elf.h"\n#include <stdbool.h>\n',
-    "kernel/uses_parser.c": '#include "elf.h"\n',
-    "arch/riscv/uses_parser.c": '#include "elf.h"\n',
-    "libsys/src/uses_parser.c": '#include "elf.h"\n',
+    "kernel/parse/bk_elf.h": "#include <stdint.h>\n",
+    "kernel/parse/elf.c": '#include "bk_elf.h"\n#include <stdbool.h>\n',
+    "kernel/uses_parser.c": '#include "bk_elf.h"\n',
+    "arch/riscv/uses_parser.c": '#include "bk_elf.h"\n',
+    "libsys/src/uses_parser.c": '#include "bk_elf.h"\n',
+    "kernel/parse/fdt.h": "#include <stdint.h>\n",
     "kernel/parse/uses_kernel.c": '#include "types.h"\n',
     "kernel/parse/uses_kernel_path.c": '#include "../arch.h"\n',
     "kernel/parse/uses_abi.c": '#include <bulkhead/abi.h>\n',
@@ -217,7 +231,8 @@ SELF_TEST_EXPECT = ["kernel/reaches_port.c:1", "kernel/uses_protocol.c:1", "kern
                     "kernel/long.c:1", "arch/x86_64/crosses.c:1", "libsys/src/peeks.c:1",
                     "kernel/parse/uses_kernel.c:1", "kernel/parse/uses_kernel_path.c:1",
                     "kernel/parse/uses_abi.c:1", "kernel/parse/uses_libc.c:1",
-                    "kernel/parse/uses_libsys.c:1", "kernel/parse/forks.c:1"]
+                    "kernel/parse/uses_libsys.c:1", "kernel/parse/forks.c:1",
+                    "kernel/parse/fdt.h:1"]
 
 
 def self_test():

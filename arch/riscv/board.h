@@ -6,7 +6,7 @@
 #pragma once
 
 #include "boot/boot_params.h"
-#include "fdt.h" /* kernel/parse/fdt.h */
+#include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
 #include "types.h"
 
 /* Fills `bp` from the tree at physical address `blob_pa`: everything

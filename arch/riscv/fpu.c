@@ -46,7 +46,7 @@
 #include "port.h"
 
 #include "board.h"
-#include "fdt.h" /* kernel/parse/fdt.h */
+#include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
 #include "kernel.h"
 #include "riscv.h"
 

@@ -20,7 +20,7 @@
  */
 #include "plic.h"
 
-#include "fdt.h" /* kernel/parse/fdt.h */
+#include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
 #include "kernel.h"
 #include "port.h"
 #include "riscv.h"

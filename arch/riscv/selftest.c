@@ -11,7 +11,7 @@
  */
 #include "debug/selftest.h"
 
-#include "fdt.h" /* kernel/parse/fdt.h */
+#include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
 #include "plic.h"
 #include "port.h"
 

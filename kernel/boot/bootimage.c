@@ -21,7 +21,7 @@
 static bool check_header(const struct bootimage_header *h, const uint8_t *data,
                          uint64_t avail, const char *arch, char *err, size_t errlen)
 {
-    if (memcmp(h->magic, BOOTIMAGE_MAGIC, 8) != 0)
+    if (memcmp(h->magic, BOOTIMAGE_MAGIC, sizeof(h->magic)) != 0)
         FAIL("boot image: bad magic (not a Bulkhead boot image)");
     if (h->version != BOOTIMAGE_VERSION)
         FAIL("boot image: version %u, this kernel reads version %u", h->version,

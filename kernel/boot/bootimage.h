@@ -8,6 +8,14 @@
  *   header      64 bytes at offset 0
  *   module table  module_count entries of 64 bytes, right after the header
  *   module data   each module at a 4 KiB-aligned offset, after the table
+ *
+ * This file is the format's one definition: tools/bootimage.py (the
+ * writer) reads the BOOTIMAGE_* constants and the two structures below
+ * from it, with a parser that refuses what it does not fully understand.
+ * So keep to its forms: `#define BOOTIMAGE_X <decimal>[u]` or `"STRING"`,
+ * fields `uint32_t`, `uint64_t` or `char name[N or BOOTIMAGE_X]`, one per
+ * line, naturally aligned with no padding. ctest tools/bootimage-format
+ * checks it.
  */
 #pragma once
 

@@ -7,7 +7,7 @@
 #pragma once
 
 #include "boot/boot_params.h"
-#include "fdt.h" /* kernel/parse/fdt.h */
+#include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
 #include "types.h"
 
 /* Adds RAM (/memory nodes), reserved ranges (the blob itself at physical

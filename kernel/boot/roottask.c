@@ -10,7 +10,7 @@
 #include "arch.h"
 #include "boot/bootinfo.h"
 #include "boot/rootcaps.h"
-#include "elf.h" /* kernel/parse/elf.h, shared with libsys */
+#include "bk_elf.h" /* kernel/parse/bk_elf.h, shared with libsys */
 #include "kernel.h"
 #include "object.h"
 #include "vspace_object.h"

@@ -1,12 +1,12 @@
 /*
- * ELF64 executable checker (see elf.h). Input comes from a boot image or a
+ * ELF64 executable checker (see bk_elf.h). Input comes from a boot image or a
  * program's memory, so nothing in the file is trusted: every offset and
  * size is checked with overflow-safe arithmetic before use, and fields are
  * read a byte at a time (little-endian, as the identification requires),
  * so an unaligned file never causes an unaligned access. Layouts: System V
  * gABI, "ELF Header" and "Program Header" (64-bit forms).
  */
-#include "elf.h"
+#include "bk_elf.h"
 
 #define EI_NIDENT 16
 #define ELFCLASS64 2

@@ -10,7 +10,7 @@
  * node handle cannot make them read outside the blob. All values in the
  * blob are big-endian and read a byte at a time (no alignment assumed).
  */
-#include "fdt.h"
+#include "bk_fdt.h"
 
 #define FDT_HEADER_SIZE 40u
 

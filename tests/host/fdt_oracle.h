@@ -1,6 +1,6 @@
 /*
  * libfdt behind names of our own: its function names collide with
- * kernel/parse/fdt.h's, so test_fdt_oracle.c reaches it only through these
+ * kernel/parse/bk_fdt.h's, so test_fdt_oracle.c reaches it only through these
  * (fdt_oracle.c is the one file that includes <libfdt.h>).
  */
 #pragma once

@@ -1,7 +1,7 @@
 /* Host tests of the one ELF parser (kernel/parse/elf.c), shared by the
  * kernel and libsys, with files built here. */
 #include "check.h"
-#include "elf.h" /* kernel/parse/elf.h */
+#include "bk_elf.h" /* kernel/parse/bk_elf.h */
 
 #include <bulkhead/abi.h> /* the ports' ELF machines and the page size */
 

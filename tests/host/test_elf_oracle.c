@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "elf.h" /* kernel/parse/elf.h */
+#include "bk_elf.h" /* kernel/parse/bk_elf.h */
 
 #if !defined(READELF) || !defined(CORPUS_DIR)
 #error "READELF must name GNU readelf and CORPUS_DIR tests/parsers_fuzz/corpus"

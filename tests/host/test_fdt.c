@@ -9,7 +9,7 @@
 #include "board.h" /* arch/riscv/board.h */
 #include "boot/boot_params.h"
 #include "check.h"
-#include "fdt.h" /* kernel/parse/fdt.h */
+#include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
 
 #include <string.h>
 

@@ -12,7 +12,7 @@
 
 #include <bulkhead/abi.h>
 
-#include "elf.h" /* kernel/parse/elf.h */
+#include "bk_elf.h" /* kernel/parse/bk_elf.h */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

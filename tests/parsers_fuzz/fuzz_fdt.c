@@ -11,7 +11,7 @@
 
 #include "board.h" /* arch/riscv/board.h */
 #include "boot/boot_params.h"
-#include "fdt.h" /* kernel/parse/fdt.h */
+#include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -250,7 +250,8 @@ foreach(kind truncated short-header bad-magic bad-header-crc wrong-arch bad-tabl
   add_custom_command(OUTPUT ${bad}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/mkbootimage.py --corrupt ${kind}
             -i ${out}/bootimage.img -o ${bad}
-    DEPENDS bootimage-${arch} ${out}/bootimage.img ${CMAKE_SOURCE_DIR}/tools/bootimage.py)
+    DEPENDS bootimage-${arch} ${out}/bootimage.img ${CMAKE_SOURCE_DIR}/tools/bootimage.py
+            ${CMAKE_SOURCE_DIR}/kernel/boot/bootimage.h)
   add_custom_target(bad-${kind}-${arch} ALL DEPENDS ${bad})
   bulkhead_qemu_test(bad-image-${kind} --image ${bad} --status panic
                      --expect "PANIC: ${bad_expect_${kind}}" --reject "roottask: hello")

@@ -150,15 +150,24 @@ uint64_t bk_alloc_object(uint64_t type, unsigned size_bits);
 long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t rights,
                   uint64_t attributes);
 
-/* Copies `len` bytes to `offset` within `frame` (through a temporary
- * mapping in the caller's space; concurrent calls take turns). Returns 0
- * or -BK_ERR_*. */
+/* Copies `len` bytes to `offset` within the 4 KiB `frame` (through a
+ * temporary mapping in the caller's space; concurrent calls take turns).
+ * Returns 0 or -BK_ERR_*: -BK_ERR_INVALID_ARGUMENT for an `offset` past
+ * BK_PAGE_SIZE, -BK_ERR_RANGE when `offset + len` would pass it (the
+ * overflowing sum included); nothing is copied then. */
 long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t len);
 
 /* Loads the ELF program at `image` (`size` bytes) into `vspace`: fresh
  * frames per page, mapped with the segments' rights. Checks the file first:
- * -BK_ERR_INVALID_ARGUMENT for a malformed or foreign one. */
-long bk_elf_load(uint64_t vspace, const void *image, size_t size, uint64_t *entry);
+ * -BK_ERR_INVALID_ARGUMENT for a malformed or foreign one, with the ELF
+ * parser's sentence saying why in `err` (`errlen` bytes, always terminated
+ * when errlen > 0; `err` may be NULL with errlen 0). */
+long bk_elf_load(uint64_t vspace, const void *image, size_t size, uint64_t *entry, char *err,
+                 size_t errlen);
+
+/* Room for bk_process_spawn()'s sentence: the module's name and the ELF
+ * parser's reason fit. */
+#define BK_PROCESS_ERROR_LEN 256
 
 /* A new SchedContext with the whole CPU (budget = period =
  * BK_SCHED_ROOT_PERIOD_NS), given by the SchedControl cap in the caller's
@@ -170,12 +179,13 @@ long bk_elf_load(uint64_t vspace, const void *image, size_t size, uint64_t *entr
 uint64_t bk_sched_whole_cpu(uint64_t tcb, long *err);
 
 /* A process made by bk_process_spawn(): the caps to its parts, in the
- * parent's root CNode. */
+ * parent's root CNode, and why a failed spawn failed. */
 struct bk_process {
     uint64_t tcb, cnode, vspace;
     uint64_t sched_context; /* the SchedContext its first thread runs on */
     uint64_t cspace_data;
     uint64_t entry;
+    char error[BK_PROCESS_ERROR_LEN]; /* "" or "spawn 'name': what went wrong" */
 };
 
 /* bk_process_spawn() flags. */
@@ -194,8 +204,11 @@ struct bk_process {
  * process; suspend its TCB, and revoke the untyped its objects came from
  * to reclaim them. The child's MCP is `priority`: its own threads may run
  * up to it. Its first thread runs on a SchedContext with the whole CPU
- * (bk_sched_whole_cpu(): the caller needs SchedControl). Returns 0 or -BK_ERR_* (INVALID_ARGUMENT: no such module, or
- * an unknown flag). Safe from any thread: spawns take turns. */
+ * (bk_sched_whole_cpu(): the caller needs SchedControl). Returns 0 or
+ * -BK_ERR_* (INVALID_ARGUMENT: no such module, an unknown flag, or a
+ * program the ELF parser refuses); on failure `p->error` holds a sentence
+ * for a person, e.g. "spawn 'x': ELF refused: <the parser's reason>". Safe
+ * from any thread: spawns take turns. */
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
                       uint64_t give, unsigned flags, struct bk_process *p);
 

@@ -8,7 +8,7 @@
  */
 #include <bulkhead/sys.h>
 
-#include "elf.h" /* kernel/parse/elf.h */
+#include "bk_elf.h" /* kernel/parse/bk_elf.h */
 
 #define PAGE ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
 
@@ -37,13 +37,16 @@ static long load_page(uint64_t vspace, const uint8_t *elf, const struct elf_segm
     return r ? r : bk_map_frame(vspace, frame, page, rights, 0);
 }
 
-long bk_elf_load(uint64_t vspace, const void *image, size_t size, uint64_t *entry)
+long bk_elf_load(uint64_t vspace, const void *image, size_t size, uint64_t *entry, char *err,
+                 size_t errlen)
 {
     const uint8_t *elf = image;
     struct elf_info info;
-    char err[160]; /* the parser's sentence; the caller gets the error code */
-    if (!elf_check(elf, size, &limits, &info, err, sizeof(err)))
+    /* The parser's sentence goes to the caller, who can name the program. */
+    if (!elf_check(elf, size, &limits, &info, err, errlen))
         return -BK_ERR_INVALID_ARGUMENT;
+    if (errlen)
+        err[0] = '\0';
     long r = 0;
     for (unsigned i = 0; r == 0 && i < info.segment_count; i++) {
         const struct elf_segment *s = &info.segments[i];

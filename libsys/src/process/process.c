@@ -3,8 +3,11 @@
  * VSpace (the program, a stack, an IPC buffer and a start-info page), a new
  * CSpace (one CNode) and a thread. The child's main() receives the
  * start-info page, a struct bk_bootinfo in which only the identity, the IPC
- * buffer and the first free slot are filled in.
+ * buffer and the first free slot are filled in. A spawn that fails says
+ * why in struct bk_process's `error`, naming the module and the step (for
+ * a program the ELF parser refuses, the parser's own reason).
  */
+#include <bulkhead/format.h>
 #include <bulkhead/sys.h>
 
 #include "lock.h"
@@ -92,32 +95,49 @@ static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
     return r;
 }
 
-static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
-                  uint64_t give, unsigned flags, struct bk_process *p)
+/* A failed spawn: "spawn '<module>': <what>: <detail>" in p->error for
+ * the caller to print, and `r` back. */
+static long failed(struct bk_process *p, const char *module, const char *what,
+                   const char *detail, long r)
 {
-    const struct bk_boot_module *m = find_module(bi, module);
-    if (!m || (flags & ~(BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL)))
-        return -BK_ERR_INVALID_ARGUMENT;
-    memset(p, 0, sizeof(*p));
-    p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
-    p->tcb = bk_alloc_object(BK_OBJ_TCB, 0);
-    if (!p->vspace || !p->tcb)
-        return -BK_ERR_NOT_ENOUGH_MEMORY;
-    long r = bk_elf_load(p->vspace, (const void *)(uintptr_t)m->vaddr, m->size, &p->entry);
-    if (r == 0)
-        r = map_fresh(p->vspace, BK_ROOT_STACK_TOP - CHILD_STACK_PAGES * PAGE, CHILD_STACK_PAGES);
-    if (r == 0)
-        r = map_fresh(p->vspace, BK_ROOT_IPC_BUFFER_VADDR, 1);
-    if (r == 0)
-        r = map_start_info(bi, p->vspace);
-    if (r == 0)
-        r = make_cspace(p, give, flags);
+    bk_snprintf(p->error, sizeof(p->error), "spawn '%s': %s: %s", module, what, detail);
+    return r;
+}
+
+/* The child's address space: the program, its stack, its IPC buffer and
+ * its start-info page. */
+static long make_vspace(const struct bk_bootinfo *bi, const struct bk_boot_module *m,
+                        struct bk_process *p)
+{
+    /* The ELF parser's sentence, when it is the one refusing the file. */
+    char why[160];
+    long r = bk_elf_load(p->vspace, (const void *)(uintptr_t)m->vaddr, m->size, &p->entry, why,
+                         sizeof(why));
+    if (r && why[0]) {
+        /* Its sentences start "ELF: ", which our own words already say. */
+        bool prefixed = strlen(why) > 5 && memcmp(why, "ELF: ", 5) == 0;
+        return failed(p, m->name, "ELF refused", prefixed ? why + 5 : why, r);
+    }
     if (r)
-        return r;
-#if defined(__riscv)
-    __asm__ volatile("fence.i" ::: "memory"); /* the program was written as data */
-#endif
-    r = sys_tcb_configure(p->tcb, p->cnode, p->cspace_data, p->vspace, BK_ROOT_IPC_BUFFER_VADDR);
+        return failed(p, m->name, "loading the program", bk_error_name(r), r);
+    r = map_fresh(p->vspace, BK_ROOT_STACK_TOP - CHILD_STACK_PAGES * PAGE, CHILD_STACK_PAGES);
+    if (r)
+        return failed(p, m->name, "mapping its stack", bk_error_name(r), r);
+    r = map_fresh(p->vspace, BK_ROOT_IPC_BUFFER_VADDR, 1);
+    if (r)
+        return failed(p, m->name, "mapping its IPC buffer", bk_error_name(r), r);
+    r = map_start_info(bi, p->vspace);
+    if (r)
+        return failed(p, m->name, "mapping its start-info page", bk_error_name(r), r);
+    return 0;
+}
+
+/* The child's thread: its CSpace, VSpace and IPC buffer, `priority` as
+ * priority and MCP, started at the program's entry. */
+static long start_thread(struct bk_process *p, const char *module, unsigned priority)
+{
+    long r = sys_tcb_configure(p->tcb, p->cnode, p->cspace_data, p->vspace,
+                               BK_ROOT_IPC_BUFFER_VADDR);
     if (r == 0)
         r = sys_tcb_set_priority(p->tcb, BK_CAP_ROOT_TCB, priority);
     /* Its MCP is its priority: the child may start threads of its own up
@@ -130,7 +150,36 @@ static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned pri
     if (r == 0)
         r = sys_tcb_write_registers(p->tcb, 1, p->entry, BK_ROOT_STACK_TOP,
                                     BK_ROOT_BOOTINFO_VADDR);
-    return r;
+    return r ? failed(p, module, "starting its thread", bk_error_name(r), r) : 0;
+}
+
+static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
+                  uint64_t give, unsigned flags, struct bk_process *p)
+{
+    memset(p, 0, sizeof(*p));
+    const struct bk_boot_module *m = find_module(bi, module);
+    if (!m)
+        return failed(p, module, "no such module", "the boot image has none of that name",
+                      -BK_ERR_INVALID_ARGUMENT);
+    if (flags & ~(BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL))
+        return failed(p, module, "unknown flags",
+                      "only BK_SPAWN_GIVE_DEBUG and BK_SPAWN_GIVE_SCHED_CONTROL are defined",
+                      -BK_ERR_INVALID_ARGUMENT);
+    p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
+    p->tcb = bk_alloc_object(BK_OBJ_TCB, 0);
+    if (!p->vspace || !p->tcb)
+        return failed(p, module, "making its VSpace and TCB", "NOT_ENOUGH_MEMORY",
+                      -BK_ERR_NOT_ENOUGH_MEMORY);
+    long r = make_vspace(bi, m, p);
+    if (r)
+        return r;
+    r = make_cspace(p, give, flags);
+    if (r)
+        return failed(p, module, "making its CSpace", bk_error_name(r), r);
+#if defined(__riscv)
+    __asm__ volatile("fence.i" ::: "memory"); /* the program was written as data */
+#endif
+    return start_thread(p, module, priority);
 }
 
 uint64_t bk_sched_whole_cpu(uint64_t tcb, long *err)

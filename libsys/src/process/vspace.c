@@ -29,8 +29,20 @@ long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t righ
  * filled (see bk_copy_to_frame). */
 #define SCRATCH_VADDR 0x7f000000ull
 
+/* The frame size the helper knows: the scratch window is one page, and
+ * every frame libsys makes is one. */
+#define FRAME_BYTES ((uint64_t)BK_PAGE_SIZE) /* kernel/abi.toml */
+
 long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t len)
 {
+    /* Checked before anything is made or mapped, in this order: an offset
+     * past the end, then a length past the end. The length is compared
+     * with the room left, never added to the offset, so no huge `len`
+     * can wrap the sum back inside the page. */
+    if (offset > FRAME_BYTES)
+        return -BK_ERR_INVALID_ARGUMENT;
+    if (len > FRAME_BYTES - offset)
+        return -BK_ERR_RANGE;
     /* One scratch window per address space: threads take turns through
      * the process layer's (re-entrant) lock instead of failing. */
     bk__objects_lock();

@@ -157,7 +157,7 @@ static uint64_t spawn_server(const struct bk_bootinfo *bi, const char *module,
     uint64_t ep = make(BK_OBJ_ENDPOINT);
     long r = bk_process_spawn(bi, module, 255, ep, BK_SPAWN_GIVE_DEBUG, server);
     if (r != 0) {
-        debug_printf("bench: cannot start the %s process: %s\n", module, bk_error_name(r));
+        debug_printf("bench: cannot start the %s process: %s\n", module, server->error);
         sys_thread_exit(1);
     }
     return ep;
