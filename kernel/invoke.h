@@ -52,6 +52,7 @@ kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *
 kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_bind_notification(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_unbind_notification(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_set_timeout_faults(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_set_counter_access(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_revoke(struct invocation *inv, struct kerror_info *info);
 kerror_t cnode_invoke_delete(struct invocation *inv, struct kerror_info *info);

@@ -269,10 +269,27 @@ void sched_yield_current(void)
     }
 }
 
+/* The current thread ran out of budget on `sc` at this interrupt: with
+ * timeout faults on, that is a fault for its handler (only here, before
+ * any choice of the next thread, where IPC may safely run). */
+static void maybe_timeout_fault(struct sched_context *sc)
+{
+    struct thread *t = current_thread;
+    if (!t || t->sc != sc || t->state != THREAD_RUNNABLE || !t->timeout_faults)
+        return;
+    uint64_t words[BK_FAULT_WORDS] = { sc->badge, arch_counter_ns(sc->consumed), sc->budget_ns,
+                                       sc->period_ns, arch_regs_pc(&t->regs) };
+    (void)fault_send(t, BK_FAULT_TIMEOUT, words);
+}
+
 void sched_time_passed(void)
 {
     uint64_t now = sched_now();
+    struct sched_context *sc = charged_sc;
+    uint64_t throttled = sc ? sc->throttled : 0;
     charge_until(now);
+    if (sc && sc->throttled != throttled)
+        maybe_timeout_fault(sc);
     release_due(now);
     arm_budget_end(now);
     /* The timer keeps only the earliest request: ask again for the next

@@ -213,6 +213,15 @@ kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *
     return err;
 }
 
+kerror_t tcb_invoke_set_timeout_faults(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    if (inv->args[0] > 1)
+        return KERR_INVALID_ARGUMENT;
+    invoked_thread(inv)->timeout_faults = inv->args[0] == 1;
+    return KERR_OK;
+}
+
 kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_info *info)
 {
     struct thread *t = invoked_thread(inv);

@@ -87,6 +87,7 @@ struct thread {
     struct sched_context *sc;
     struct sched_context *own_sc;
     bool is_root;
+    bool timeout_faults;            /* running out of budget is a fault (SetTimeoutFaults) */
     /* Ready queue links. */
     struct thread *ready_next, *ready_prev;
     /* Wait queue of the endpoint or notification in blocked_on. */

@@ -398,6 +398,72 @@ static int test_stopped_server_returns_the_loan(struct ktest_env *env)
     return 0;
 }
 
+static volatile uint64_t fault_label, fault_words[BK_FAULT_WORDS], faults_seen;
+/* The handler's IPC buffer: a fault's fifth word arrives there. */
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(BK_PAGE_SIZE))) handler_buffer;
+
+/* A timeout handler: receives faults on `ep`, records the first, answers
+ * each with label 0 (go on at the next refill). */
+static void timeout_handler(uint64_t ep)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;) {
+        if (faults_seen++ == 0) {
+            fault_label = BK_MSGINFO_LABEL(m.info);
+            for (unsigned i = 0; i < BK_FAULT_WORDS; i++)
+                fault_words[i] = i < BK_MSG_CPU_WORDS ? m.mr[i] : handler_buffer.b.mr[i];
+        }
+        m.info = bk_msginfo(0, 0);
+        sys_reply_recv(ep, &m);
+    }
+}
+
+/* With timeout faults on, a thread that runs out of budget stops and its
+ * handler hears of it: the SchedContext's badge, what it consumed, its
+ * budget and period, where it stopped; the answer lets it go on. */
+static int test_timeout_fault(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(make(env, s));
+    faults_seen = 0;
+    ran = 0;
+    /* The handler (200) on the whole CPU, waiting on the endpoint. */
+    KT_OK(whole_cpu(SC(s, 1)));
+    KT_OK(sys_sched_context_bind(SC(s, 1), TCB(s, 1)));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100));
+    KT_OK(bk_thread_start(TCB(s, 1), ROOT, BK_CAP_ROOT_VSPACE, timeout_handler, EP(s), stack,
+                          STACK_SIZE, (uint64_t)(uintptr_t)&handler_buffer.b, 200));
+    /* The spinner (150): 1 ms every 10, badge 77, faults to the endpoint. */
+    KT_OK(sys_sched_control_configure(CTL, SC(s, 0), MS, 10 * MS, 2, 77));
+    KT_OK(sys_sched_context_bind(SC(s, 0), TCB(s, 0)));
+    KT_EXPECT_ERR(sys_tcb_set_timeout_faults(TCB(s, 0), 2), BK_ERR_INVALID_ARGUMENT);
+    KT_OK(sys_tcb_set_timeout_faults(TCB(s, 0), 1));
+    KT_OK(sys_tcb_set_fault_endpoint(TCB(s, 0), EP(s)));
+    KT_OK(bk_thread_start(TCB(s, 0), ROOT, BK_CAP_ROOT_VSPACE, spin_forever, 0, stack2,
+                          STACK_SIZE, 0, 150));
+    uint64_t start = debug_time_ns();
+    while (faults_seen < 2 && debug_time_ns() - start < 500 * MS)
+        yield();
+    KT_OK(sys_tcb_suspend(TCB(s, 0)));
+    KT_OK(sys_tcb_suspend(TCB(s, 1)));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    debug_printf("    %llu timeout faults; the first: badge %llu, consumed %llu ns, "
+                 "budget %llu, period %llu\n",
+                 (unsigned long long)faults_seen, (unsigned long long)fault_words[0],
+                 (unsigned long long)fault_words[1], (unsigned long long)fault_words[2],
+                 (unsigned long long)fault_words[3]);
+    KT_CHECK(faults_seen >= 2); /* the answer let it run, and run out, again */
+    KT_CHECK(fault_label == BK_FAULT_TIMEOUT);
+    KT_CHECK(fault_words[0] == 77 && fault_words[2] == MS && fault_words[3] == 10 * MS);
+    KT_CHECK(fault_words[1] >= MS);
+    KT_CHECK(fault_words[4] != 0 && ran > 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest sched_tests[] = {
     { "schedcontext: the root task runs on a SchedContext; SchedControl is in the boot info",
       test_boot_caps },
@@ -415,5 +481,7 @@ const struct ktest sched_tests[] = {
       test_nested_chain_returns_every_loan },
     { "schedcontext: a passive server stopped mid-request gives the caller its time back",
       test_stopped_server_returns_the_loan },
+    { "schedcontext: running out of budget is a timeout fault for the handler, when asked",
+      test_timeout_fault },
 };
 const unsigned sched_test_count = sizeof(sched_tests) / sizeof(sched_tests[0]);

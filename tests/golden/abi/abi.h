@@ -64,6 +64,7 @@
 #define BK_FAULT_ACCESS_EXEC 4
 #define BK_FAULT_UNKNOWN_SYSCALL 3
 #define BK_FAULT_CAP 4
+#define BK_FAULT_TIMEOUT 5
 #define BK_PAGE_BITS 12
 #define BK_PAGE_SIZE 4096
 #define BK_RETYPE_MAX_OBJECTS 256
@@ -236,6 +237,7 @@
 #define BK_LABEL_TCB_WRITE_FPU_REGISTER 27
 #define BK_LABEL_CNODE_CANCEL_BADGED_SENDS 28
 #define BK_LABEL_TCB_SET_COUNTER_ACCESS 29
+#define BK_LABEL_TCB_SET_TIMEOUT_FAULTS 30
 #define BK_LABEL_SCHED_CONTROL_CONFIGURE 32
 #define BK_LABEL_SCHED_CONTEXT_BIND 33
 #define BK_LABEL_SCHED_CONTEXT_UNBIND 34
@@ -293,6 +295,7 @@
     X(TCB, tcb, write_fpu_register, 27, 2) \
     X(CNODE, cnode, cancel_badged_sends, 28, 3) \
     X(TCB, tcb, set_counter_access, 29, 1) \
+    X(TCB, tcb, set_timeout_faults, 30, 1) \
     X(SCHED_CONTROL, sched_control, configure, 32, 5) \
     X(SCHED_CONTEXT, sched_context, bind, 33, 1) \
     X(SCHED_CONTEXT, sched_context, unbind, 34, 0) \

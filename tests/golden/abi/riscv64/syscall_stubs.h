@@ -573,6 +573,19 @@ static inline long sys_tcb_set_counter_access(bk_cptr_t service, uint64_t allow)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* TCB: SetTimeoutFaults. With `enable` 1, the thread's running out of budget is a fault: when its SchedContext's budget ends while the thread runs, it stops and a BK_FAULT_TIMEOUT message goes to its fault endpoint (see Faults; without one nothing is sent and it simply waits for its next refill); the handler's reply with label 0 lets it go on at its next refill. 0 turns that off (every thread starts so); any other value is INVALID_ARGUMENT. seL4's MCS kernel has a separate timeout endpoint; here the fault endpoint serves both. Returns 0 or -BK_ERR_*. */
+static inline long sys_tcb_set_timeout_faults(bk_cptr_t service, uint64_t enable)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_TCB_SET_TIMEOUT_FAULTS);
+    m.mr[0] = (uint64_t)enable;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* SchedControl: Configure. Gives the SchedContext `sched_context` `budget` ns of this CPU in every `period` ns, as a sporadic server with at most `refills` refills (1 to BK_SCHED_MAX_REFILLS; more refills follow a thread that blocks often more closely), and the `badge` its timeout faults carry. The budget starts full, now; a bound thread runs under the new budget from its next kernel entry. Budget equal to period is a whole CPU: the thread is never throttled. Errors: period 0 or budget > period (INVALID_ARGUMENT); budget below BK_SCHED_MIN_BUDGET_NS or a period above BK_SCHED_MAX_PERIOD_NS (RANGE, with the bounds); refills 0 or above BK_SCHED_MAX_REFILLS (RANGE); `sched_context` not a SchedContext cap (INVALID_CAPABILITY). Returns 0 or -BK_ERR_*. */
 static inline long sys_sched_control_configure(bk_cptr_t service, bk_cptr_t sched_context, uint64_t budget, uint64_t period, uint64_t refills, uint64_t badge)
 {
