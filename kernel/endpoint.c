@@ -234,6 +234,9 @@ static void link_call(struct thread *caller, struct thread *callee)
 {
     if (callee->caller) /* an older, unanswered Call loses its right to an answer */
         ipc_wake_with_error(callee->caller, BK_ERR_CANCELLED);
+    /* So a thread with a caller runs on its own time or on that caller's
+     * (what the IPC fast path relies on). */
+    sched_context_drop_loan(callee);
     callee->caller = caller;
     caller->reply_from = callee;
     sched_set_blocked(caller, THREAD_BLOCKED_REPLY);

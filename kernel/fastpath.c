@@ -102,13 +102,29 @@ static inline __attribute__((always_inline)) void copy_message(const uint64_t *f
 
 struct ipc_path_counts ipc_path_counts;
 
-/* Whether a switch to `to` may take the fast path as far as time goes:
- * the CPU's time so far and from now on are both on whole-CPU
- * SchedContexts, which no budget limits (any other switch goes through
- * sched.c, which charges refills and sets the budget's timer). */
-static inline __attribute__((always_inline)) bool fast_sched_context(const struct thread *to)
+/* Whether a switch to a thread on `to_sc` may take the fast path as far
+ * as time goes: the CPU's time so far and from now on are both on
+ * whole-CPU SchedContexts, which no budget limits (any other switch
+ * between two SchedContexts goes through sched.c, which charges refills
+ * and sets the budget's timer). A switch that moves the running
+ * SchedContext along with the CPU (a Call lending it to a passive server,
+ * the answer giving it back) changes nothing about time, whatever its
+ * budget: see hand_over(). */
+static inline __attribute__((always_inline)) bool fast_switch_ok(const struct sched_context *to_sc)
 {
-    return to->sc && to->sc->whole && charged_sc->whole;
+    return to_sc->whole && charged_sc->whole;
+}
+
+/* The running SchedContext goes from `from` to `to` (sched_context.c's
+ * donate and return, for the cases the fast path takes: neither thread is
+ * on a ready queue, and the CPU's time stays on the same SchedContext). */
+static inline __attribute__((always_inline)) void hand_over(struct thread *from,
+                                                            struct thread *to)
+{
+    struct sched_context *sc = from->sc;
+    from->sc = NULL;
+    to->sc = sc;
+    sc->thread = to;
 }
 
 /* Runs `to` next; `from` (the current thread) has blocked. What
@@ -122,7 +138,6 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
     current_thread = to;
     if (!to->timeslice)
         to->timeslice = THREAD_TIMESLICE_TICKS;
-    sched_fast_charge(to->sc); /* from != to: their SchedContexts differ too */
     arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
 }
 
@@ -136,8 +151,9 @@ static void fastpath_call(struct thread *t)
     if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge) || ep->state != EP_RECEIVING)
         return;
     struct thread *r = ep->head;
+    struct sched_context *r_sc = r->sc; /* NULL: a passive server, lent ours */
     if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority) ||
-        !fast_sched_context(r))
+        (r_sc && !fast_switch_ok(r_sc)))
         return;
 
     /* Take r, the head, off the receive queue (endpoint.c's queue_remove). */
@@ -156,6 +172,10 @@ static void fastpath_call(struct thread *t)
     r->caller = t;
     t->reply_from = r;
     t->state = THREAD_BLOCKED_REPLY;
+    if (r_sc)
+        sched_fast_charge(r_sc);
+    else
+        hand_over(t, r);
     switch_to(t, r);
 }
 
@@ -171,7 +191,12 @@ static void fastpath_reply_recv(struct thread *t)
         return;
     if (t->bound_notification && t->bound_notification->active)
         return;
-    if (sched_ready_at_or_above(c->priority) || !fast_sched_context(c))
+    /* c has its own SchedContext (then so has t: a thread with a caller
+     * runs on its own or on that caller's), or c lent us ours: give it
+     * back, unless we run on our own and c simply has none. */
+    struct sched_context *c_sc = c->sc;
+    if (sched_ready_at_or_above(c->priority) ||
+        (c_sc ? !fast_switch_ok(c_sc) : t->sc->home == t))
         return;
 
     /* The reply (endpoint_reply): c gets the message, badge 0. */
@@ -191,6 +216,10 @@ static void fastpath_reply_recv(struct thread *t)
     ep->state = EP_RECEIVING;
     t->blocked_on = ep;
     t->state = THREAD_BLOCKED_RECV;
+    if (c_sc)
+        sched_fast_charge(c_sc);
+    else
+        hand_over(t, c);
     switch_to(t, c);
 }
 

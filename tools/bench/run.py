@@ -31,7 +31,7 @@ import bkqemu  # noqa: E402
 
 # Operation names, in report order (documented in docs/performance.md).
 BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as",
-                "ipc_call_reply_0w_2as_fpu",
+                "ipc_call_reply_0w_2as_passive", "ipc_call_reply_0w_2as_fpu",
                 "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
                 "notification_roundtrip", "irq_to_user"]
 # x86-64 runs the bench a second time with the Meltdown window forced on
