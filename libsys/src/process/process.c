@@ -67,7 +67,8 @@ static long map_start_info(const struct bk_bootinfo *bi, uint64_t vspace)
 /* The child's CNode: its own cap in BK_CAP_ROOT_CNODE, its thread in
  * BK_CAP_ROOT_TCB (its startup sets its thread pointer through it), a copy
  * of `give` (if any) in BK_PROCESS_CAP_ARG and, if asked, of our Debug cap
- * in BK_CAP_DEBUG; guarded to full-depth addresses. */
+ * in BK_CAP_DEBUG, our SchedControl in BK_CAP_SCHED_CONTROL and its own
+ * VSpace in BK_CAP_ROOT_VSPACE; guarded to full-depth addresses. */
 static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
 {
     p->cnode = bk_alloc_object(BK_OBJ_CNODE, CHILD_CNODE_BITS);
@@ -88,6 +89,9 @@ static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
     if (r == 0 && (flags & BK_SPAWN_GIVE_SCHED_CONTROL))
         r = sys_cnode_copy(p->cnode, BK_CAP_SCHED_CONTROL, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
                            BK_CAP_SCHED_CONTROL, BK_WORD_BITS, BK_RIGHTS_ALL);
+    if (r == 0 && (flags & BK_SPAWN_GIVE_VSPACE))
+        r = sys_cnode_copy(p->cnode, BK_CAP_ROOT_VSPACE, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
+                           p->vspace, BK_WORD_BITS, BK_RIGHTS_ALL);
     p->cspace_data = guard_data;
     return r;
 }
@@ -96,7 +100,7 @@ static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned pri
                   uint64_t give, unsigned flags, struct bk_process *p)
 {
     const struct bk_boot_module *m = find_module(bi, module);
-    if (!m || (flags & ~(BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL)))
+    if (!m || (flags & ~(BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL | BK_SPAWN_GIVE_VSPACE)))
         return -BK_ERR_INVALID_ARGUMENT;
     memset(p, 0, sizeof(*p));
     p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
