@@ -1,4 +1,14 @@
 # User-level servers and the root task for ${arch} (included from
 # bulkhead_add_arch()).
 bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c)
-bulkhead_boot_image(${arch} bootimage ROOT roottask)
+
+# The scheduler server (servers/sched, docs/scheduling.md): its protocol is
+# described once in protocol.toml; the chapter docs/protocols/sched.md and
+# the goldens of the generated C are compared in ctest.
+bulkhead_protocol(sched ${CMAKE_SOURCE_DIR}/servers/sched/protocol.toml
+                  DOC ${CMAKE_SOURCE_DIR}/docs/protocols/sched.md
+                  GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/sched)
+bulkhead_user_program(${arch} sched-server SOURCES ${CMAKE_SOURCE_DIR}/servers/sched/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/sched/policy.c SERVES sched)
+
+bulkhead_boot_image(${arch} bootimage ROOT roottask MODULES sched-server)
