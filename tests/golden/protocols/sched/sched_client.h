@@ -17,12 +17,14 @@ int sched_create_tenant(bk_cptr_t server, const char *name, uint32_t reservation
                         uint32_t limit, uint32_t weight, uint64_t *tenant,
                         struct sched_error *err);
 
-/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy; the new
- * budgets apply from the next rebalance, within one period. A larger reservation goes
- * through the same admission check as a new tenant's. Returns 0, or the error code with
- * its numbers in *err (may be NULL): SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT,
- * SCHED_ERR_ADMISSION, SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH,
- * SCHED_ERR_ZERO_WEIGHT, or a shared BK_PROTO_ERR_*. */
+/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy. The new
+ * bounds hold at once (a budget above the new limit is cut to it, one below the new
+ * reservation raised to it); the spare time is divided anew at the next rebalance,
+ * within one period. A larger reservation goes through the same admission check as a
+ * new tenant's. Returns 0, or the error code with its numbers in *err (may be NULL):
+ * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_ADMISSION,
+ * SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH, SCHED_ERR_ZERO_WEIGHT, or a shared
+ * BK_PROTO_ERR_*. */
 int sched_set_policy(bk_cptr_t server, uint64_t tenant, uint32_t reservation, uint32_t limit,
                      uint32_t weight, struct sched_error *err);
 

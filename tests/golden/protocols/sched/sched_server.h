@@ -33,11 +33,13 @@ void sched_dispatch(const struct bk_proto_server *server, struct bk_msg *m);
 int sched_handle_create_tenant(struct sched_call *call, const char *name, uint32_t reservation,
                                uint32_t limit, uint32_t weight, uint64_t *tenant);
 
-/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy; the new
- * budgets apply from the next rebalance, within one period. A larger reservation goes
- * through the same admission check as a new tenant's. Errors it may return:
- * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_ADMISSION,
- * SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH, SCHED_ERR_ZERO_WEIGHT. */
+/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy. The new
+ * bounds hold at once (a budget above the new limit is cut to it, one below the new
+ * reservation raised to it); the spare time is divided anew at the next rebalance,
+ * within one period. A larger reservation goes through the same admission check as a
+ * new tenant's. Errors it may return: SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT,
+ * SCHED_ERR_ADMISSION, SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH,
+ * SCHED_ERR_ZERO_WEIGHT. */
 int sched_handle_set_policy(struct sched_call *call, uint64_t tenant, uint32_t reservation,
                             uint32_t limit, uint32_t weight);
 
