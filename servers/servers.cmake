@@ -1,4 +1,17 @@
 # User-level servers and the root task for ${arch} (included from
 # bulkhead_add_arch()).
 bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c)
+
+# The scheduler server (servers/sched, docs/scheduling.md): its protocol is
+# described once in protocol.toml; the chapter docs/protocols/sched.md and
+# the goldens of the generated C are compared in ctest.
+bulkhead_protocol(sched ${CMAKE_SOURCE_DIR}/servers/sched/protocol.toml
+                  DOC ${CMAKE_SOURCE_DIR}/docs/protocols/sched.md
+                  GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/sched)
+bulkhead_user_program(${arch} sched-server SOURCES ${CMAKE_SOURCE_DIR}/servers/sched/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/sched/policy.c SERVES sched)
+
+# The demo image holds the root task alone (the bad-image tests corrupt its
+# one module); the scheduler server ships in the images that use it
+# (tests/qemu/tests.cmake: sched-server-image).
 bulkhead_boot_image(${arch} bootimage ROOT roottask)

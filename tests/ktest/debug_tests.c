@@ -131,8 +131,8 @@ static int test_debug_cap_copy_and_revoke(struct ktest_env *env)
     return 0;
 }
 
-/* bk_process_spawn gives a child the Debug and SchedControl caps only
- * when asked. The children run below our priority: they are inspected,
+/* bk_process_spawn gives a child the Debug and SchedControl caps and its
+ * own VSpace only when asked. The children run below our priority: they are inspected,
  * not run. */
 static int test_spawn_gives_debug_only_when_asked(struct ktest_env *env)
 {
@@ -144,12 +144,13 @@ static int test_spawn_gives_debug_only_when_asked(struct ktest_env *env)
     fake.untyped[0] = (struct bk_untyped_desc){ .slot = env->untyped,
                                                 .size_bits = (uint8_t)env->untyped_bits };
     bk_alloc_init(&fake);
-    struct bk_process quiet, loud, refused;
+    struct bk_process quiet, loud, own, refused;
     KT_OK(bk_process_spawn(env->bi, "child", 1, 0, 0, &quiet));
     KT_OK(bk_process_spawn(env->bi, "child", 1, 0, BK_SPAWN_GIVE_DEBUG, &loud));
     KT_OK(bk_process_spawn(env->bi, "child", 1, 0, BK_SPAWN_GIVE_SCHED_CONTROL, &quiet));
+    KT_OK(bk_process_spawn(env->bi, "child", 1, 0, BK_SPAWN_GIVE_VSPACE, &own));
     /* A failed spawn rewrites its struct bk_process (it says why there). */
-    KT_EXPECT_ERR(bk_process_spawn(env->bi, "child", 1, 0, 4, &refused),
+    KT_EXPECT_ERR(bk_process_spawn(env->bi, "child", 1, 0, 8, &refused),
                   BK_ERR_INVALID_ARGUMENT);
     KT_CHECK(refused.error[0] != 0);
     /* Copy out of each child's slots (its CNode has 2^8 slots). */
@@ -161,6 +162,10 @@ static int test_spawn_gives_debug_only_when_asked(struct ktest_env *env)
     KT_CHECK(kt_type(s + 2) == 0);
     KT_OK(sys_cnode_copy(ROOT, s + 3, W, quiet.cnode, BK_CAP_SCHED_CONTROL, 8, BK_RIGHTS_ALL));
     KT_CHECK(kt_type(s + 3) == BK_OBJ_SCHED_CONTROL);
+    sys_cnode_copy(ROOT, s + 4, W, loud.cnode, BK_CAP_ROOT_VSPACE, 8, BK_RIGHTS_ALL);
+    KT_CHECK(kt_type(s + 4) == 0);
+    KT_OK(sys_cnode_copy(ROOT, s + 5, W, own.cnode, BK_CAP_ROOT_VSPACE, 8, BK_RIGHTS_ALL));
+    KT_CHECK(kt_type(s + 5) == BK_OBJ_VSPACE);
     /* Each child's first thread runs on a SchedContext of its own. */
     KT_CHECK(kt_type(loud.sched_context) == BK_OBJ_SCHED_CONTEXT);
     return 0;
@@ -174,7 +179,7 @@ const struct ktest debug_tests[] = {
     { "debug: with a copy of the Debug cap the same thread can", test_debug_cap_given },
     { "debug: Debug caps are copied, and revoked with the root task's",
       test_debug_cap_copy_and_revoke },
-    { "debug: bk_process_spawn gives the Debug and SchedControl caps only when asked",
+    { "debug: bk_process_spawn gives the Debug, SchedControl and VSpace caps only when asked",
       test_spawn_gives_debug_only_when_asked },
 };
 const unsigned debug_test_count = sizeof(debug_tests) / sizeof(debug_tests[0]);

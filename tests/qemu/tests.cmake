@@ -204,6 +204,26 @@ bulkhead_qemu_test(cpu-budget --image ${out}/cpu-budget-image.img --icount --sta
   --expect "cpubudget: ok: each wake-up came a period after the last"
   --expect "cpubudget: all checks passed" --reject "FAILED|PANIC")
 
+# The scheduler server (issue 12, servers/sched, tests/qemu/sched_server.c),
+# under -icount: admission and the other errors with their texts, garbage
+# requests, usage against the kernel's consumed time (2 %), work
+# conservation (an idle tenant's reservation lent, a busy one at its limit
+# and never above), a limit changed at run time in force within two
+# periods, spare time by weight, a lender that wakes gets its reservation
+# back; shares within 2 % (20 per mille) over 100-200 ms.
+bulkhead_user_program(${arch} sched-server-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/sched_server.c
+                      CLIENT_OF sched)
+bulkhead_boot_image(${arch} sched-server-image ROOT sched-server-test MODULES sched-server)
+bulkhead_qemu_test(sched-server --image ${out}/sched-server-image.img --icount --status pass
+  --expect "schedsrv: ok: web-3's 40 % refused: 25 % left"
+  --expect "schedsrv: ok: the server serves on"
+  --expect "schedsrv: ok: usage: what the root task did not run, the tenant did, within 2 %"
+  --expect "schedsrv: ok: work conservation: B got more than its reservation"
+  --expect "schedsrv: ok: B at 40 % within two periods of the change"
+  --expect "schedsrv: ok: the spare time went 1:3 by weight"
+  --expect "schedsrv: ok: the lender got its reservation and its part back"
+  --expect "schedsrv: all checks passed" --reject "FAILED|PANIC")
+
 # A tenant's fault report does not hold the kernel for its line time (issue
 # 10): with "bulkhead.slow_console" every byte the kernel writes at once takes
 # a 115,200-baud UART's 87 us (under -icount), and a reported fault still

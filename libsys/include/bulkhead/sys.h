@@ -193,6 +193,10 @@ struct bk_process {
 /* A copy of the caller's SchedControl cap, in the child's
  * BK_CAP_SCHED_CONTROL: the child can then give its own threads CPU time. */
 #define BK_SPAWN_GIVE_SCHED_CONTROL 2u
+/* A copy of the child's own VSpace cap, in its BK_CAP_ROOT_VSPACE: the
+ * child can then map memory and start threads of its own (a server with a
+ * helper thread, such as the scheduler server's rebalancer). */
+#define BK_SPAWN_GIVE_VSPACE 4u
 
 /* Starts the boot-image program `module` in a new address space and CSpace
  * at `priority`; a copy of the cap `give` (0: none) lands in its slot

@@ -91,6 +91,9 @@ static long make_cspace(struct bk_process *p, uint64_t give, unsigned flags)
     if (r == 0 && (flags & BK_SPAWN_GIVE_SCHED_CONTROL))
         r = sys_cnode_copy(p->cnode, BK_CAP_SCHED_CONTROL, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
                            BK_CAP_SCHED_CONTROL, BK_WORD_BITS, BK_RIGHTS_ALL);
+    if (r == 0 && (flags & BK_SPAWN_GIVE_VSPACE))
+        r = sys_cnode_copy(p->cnode, BK_CAP_ROOT_VSPACE, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE,
+                           p->vspace, BK_WORD_BITS, BK_RIGHTS_ALL);
     p->cspace_data = guard_data;
     return r;
 }
@@ -161,9 +164,9 @@ static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned pri
     if (!m)
         return failed(p, module, "no such module", "the boot image has none of that name",
                       -BK_ERR_INVALID_ARGUMENT);
-    if (flags & ~(BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL))
+    if (flags & ~(BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL | BK_SPAWN_GIVE_VSPACE))
         return failed(p, module, "unknown flags",
-                      "only BK_SPAWN_GIVE_DEBUG and BK_SPAWN_GIVE_SCHED_CONTROL are defined",
+                      "only BK_SPAWN_GIVE_DEBUG, _SCHED_CONTROL and _VSPACE are defined",
                       -BK_ERR_INVALID_ARGUMENT);
     p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
     p->tcb = bk_alloc_object(BK_OBJ_TCB, 0);
