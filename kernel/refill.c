@@ -22,7 +22,11 @@ bool refill_init(struct refills *rs, uint64_t budget, uint64_t period, unsigned 
     rs->budget = budget;
     rs->period = period;
     rs->min = REFILL_MIN_NS;
-    rs->max = max < 1 ? 1 : max > REFILL_MAX ? REFILL_MAX : max;
+    /* Never fewer than two: with one, time used from a refill that was
+     * not used up would merge into it and take the unused rest a whole
+     * period later with it (a thread that blocks mid-budget would get one
+     * burst a period). Two keep the rest usable now. */
+    rs->max = max < REFILL_MIN_COUNT ? REFILL_MIN_COUNT : max > REFILL_MAX ? REFILL_MAX : max;
     rs->head = 0;
     rs->count = 1;
     rs->r[0] = (struct refill){ .when = now, .amount = budget };
@@ -94,7 +98,7 @@ void refill_charge(struct refills *rs, uint64_t start, uint64_t used)
 
 bool refill_check(const struct refills *rs)
 {
-    if (rs->max < 1 || rs->max > REFILL_MAX || rs->count < 1 || rs->count > rs->max ||
+    if (rs->max < REFILL_MIN_COUNT || rs->max > REFILL_MAX || rs->count < 1 || rs->count > rs->max ||
         rs->head >= rs->max || rs->budget == 0 || rs->budget > rs->period)
         return false;
     uint64_t sum = 0;

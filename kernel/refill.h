@@ -33,6 +33,7 @@
 #include "types.h"
 
 #define REFILL_MAX 16
+#define REFILL_MIN_COUNT 2 /* refill_init() keeps at least this many (see refill.c) */
 #define REFILL_MIN_NS 2000ull /* about what a kernel entry and exit cost */
 
 struct refill {
@@ -48,7 +49,7 @@ struct refills {
 };
 
 /* Starts with the whole budget usable at `now`. `max` is clamped to
- * [1, REFILL_MAX]. Returns false (and leaves `rs` unusable) unless
+ * [REFILL_MIN_COUNT, REFILL_MAX]. Returns false (and leaves `rs` unusable) unless
  * 0 < budget <= period. */
 bool refill_init(struct refills *rs, uint64_t budget, uint64_t period, unsigned max,
                  uint64_t now);

@@ -154,7 +154,13 @@ static void test_bad_parameters_refused_and_clamped(void)
     CHECK(!refill_init(&rs, 0, 1000, 4, 0));
     CHECK(!refill_init(&rs, 1001, 1000, 4, 0));
     CHECK(refill_init(&rs, 1000, 1000, 0, 0));
-    CHECK_EQ(rs.max, 1);
+    CHECK_EQ(rs.max, REFILL_MIN_COUNT);
+    /* Asked for one refill: a thread that uses part of its budget and
+     * blocks still has the rest now, not a period later. */
+    CHECK(refill_init(&rs, 300000, 1000000, 1, 0));
+    refill_charge(&rs, 0, 100000);
+    CHECK_EQ(refill_available(&rs, 500000), 200000);
+    CHECK(refill_check(&rs));
     CHECK(refill_init(&rs, 1000, 1000, 1000, 0));
     CHECK_EQ(rs.max, REFILL_MAX);
     /* Charging more than is available takes only what was available. */
