@@ -33,7 +33,8 @@ import bkqemu  # noqa: E402
 BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as",
                 "ipc_call_reply_0w_2as_passive", "ipc_call_reply_0w_2as_fpu",
                 "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
-                "notification_roundtrip", "irq_to_user"]
+                "notification_roundtrip", "irq_to_user",
+                "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog"]
 # x86-64 runs the bench a second time with the Meltdown window forced on
 # (bulkhead.kpti=on, arch/x86_64/kpti.c): these operations are reported
 # again with the suffix "_kpti", the cost of the mitigation in one run.

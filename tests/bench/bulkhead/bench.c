@@ -385,6 +385,89 @@ static unsigned parse_iterations(const char *cmdline)
  * answers only in kernels built with BULKHEAD_KERNEL_DEBUG): the counters
  * cost the fast path an increment per direction, so the figures say which
  * kernel they are of. tools/bench/run.py reads this line. */
+/* ---- CPU isolation (issue 12) ----------------------------------------------
+ *
+ * Tenant A: one interactive thread on 300 us of every 1 ms at priority 200
+ * that yields the rest of its budget, so it wakes once a period, and
+ * records how late each wake-up came against the last one plus a period
+ * (under -icount a count is a nanosecond of virtual time). Tenant B: two
+ * threads at 150 that spin on 700 us of every 1 ms. A's wake-up latency
+ * alone and beside B: B must not make A late.
+ */
+#define VICTIM_PERIOD 1000000ull /* counts: ns under -icount */
+#define VICTIM_WAKES 500
+#define VICTIM_WARMUP 20
+
+static volatile unsigned victim_done;
+static uint8_t victim_stack[STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t hog_stacks[2][STACK_SIZE] __attribute__((aligned(16)));
+
+static void victim(uint64_t unused)
+{
+    (void)unused;
+    struct bk_msg m = { 0 };
+    sys_yield(0, &m);
+    uint64_t last = bk_counter();
+    for (unsigned i = 0; i < VICTIM_WARMUP + VICTIM_WAKES; i++) {
+        sys_yield(0, &m); /* the rest of this period's budget: wake at the next */
+        uint64_t now = bk_counter();
+        uint64_t late = now - last > VICTIM_PERIOD ? now - last - VICTIM_PERIOD : 0;
+        if (i >= VICTIM_WARMUP)
+            samples[i - VICTIM_WARMUP] = late;
+        last = now;
+    }
+    victim_done = 1;
+    for (;;)
+        sys_yield(0, &m);
+}
+
+static void hog(uint64_t unused)
+{
+    (void)unused;
+    for (;;)
+        client_accumulator += 1.0;
+}
+
+/* A thread on `budget` ns of every 1 ms at `priority`, started at `fn`. */
+static uint64_t start_budgeted(void (*fn)(uint64_t), uint8_t *stack, uint64_t budget,
+                               unsigned priority)
+{
+    uint64_t tcb = make(BK_OBJ_TCB), sc = make(BK_OBJ_SCHED_CONTEXT);
+    if (sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, budget, 1000000, 8, 0) != 0 ||
+        sys_sched_context_bind(sc, tcb) != 0 ||
+        bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, 0, stack, STACK_SIZE, 0,
+                        priority) != 0) {
+        debug_puts("bench: cannot start a budgeted thread\n");
+        sys_thread_exit(1);
+    }
+    return tcb;
+}
+
+static void bench_cpu_victim(const struct bk_bootinfo *bi, bool beside_hog)
+{
+    uint64_t hogs[2] = { 0, 0 };
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100);
+    if (beside_hog) {
+        for (unsigned i = 0; i < 2; i++)
+            hogs[i] = start_budgeted(hog, hog_stacks[i], 350000, 150);
+    }
+    victim_done = 0;
+    uint64_t tcb = start_budgeted(victim, victim_stack, 300000, 200);
+    struct bk_msg m = { 0 };
+    while (!victim_done)
+        sys_yield(0, &m);
+    sys_tcb_suspend(tcb);
+    for (unsigned i = 0; i < 2; i++) {
+        if (hogs[i])
+            sys_tcb_suspend(hogs[i]);
+    }
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255);
+    unsigned saved = iterations;
+    iterations = VICTIM_WAKES;
+    report(bi, beside_hog ? "cpu_victim_wake_beside_hog" : "cpu_victim_wake_alone");
+    iterations = saved;
+}
+
 static void report_path_counters(void)
 {
     uint64_t fast, general;
@@ -405,6 +488,8 @@ int main(const struct bk_bootinfo *bi)
     bench_ipc_one_address_space(bi);
     bench_notification(bi);
     bench_irq_to_user(bi);
+    bench_cpu_victim(bi, false);
+    bench_cpu_victim(bi, true);
     debug_puts("bench: done\n");
     return 0;
 }
