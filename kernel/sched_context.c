@@ -59,6 +59,15 @@ void sched_context_unbind(struct sched_context *sc)
     sc->home = NULL;
 }
 
+void sched_context_disown(struct sched_context *sc)
+{
+    struct thread *home = sc->home;
+    home->own_sc = NULL;
+    sc->home = NULL;
+    if (sc->thread == home)
+        run_on(home, NULL);
+}
+
 void sched_context_donate(struct thread *caller, struct thread *callee)
 {
     struct sched_context *sc = caller->sc;

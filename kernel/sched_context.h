@@ -65,6 +65,12 @@ void sched_context_bind(struct sched_context *sc, struct thread *t);
 /* Takes `sc` from its thread and from whoever runs on it, if anyone. */
 void sched_context_unbind(struct sched_context *sc);
 
+/* `sc`'s thread is being destroyed: it is bound to nobody from now on. A
+ * passive server running on it as a loan keeps it until it blocks (so a
+ * client that dies mid-request does not strand the server), then it is
+ * nobody's; otherwise nobody runs on it any more. */
+void sched_context_disown(struct sched_context *sc);
+
 /* Donation (see sched_context.c). A Call from `caller` reached `callee`:
  * a callee with no SchedContext (a passive server) runs on the caller's. */
 void sched_context_donate(struct thread *caller, struct thread *callee);

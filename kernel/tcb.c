@@ -47,7 +47,7 @@ void tcb_destroy(const cap_t *final_cap)
     thread_stop(t, THREAD_INACTIVE);
     sched_context_drop_loan(t);
     if (t->own_sc)
-        sched_context_unbind(t->own_sc); /* if lent, the borrower stops with it */
+        sched_context_disown(t->own_sc);
     /* Its FPU state may still be live in the CPU: a TCB made later at
      * this address must not inherit it. */
     arch_regs_release(&t->regs);

@@ -394,6 +394,28 @@ static int test_stopped_server_returns_the_loan(struct ktest_env *env)
         yield();
     KT_CHECK(ran == 1 && client_result == BK_ERR_CANCELLED);
     KT_CHECK(kt_check_invariants() == 0);
+    /* Again, and this time the client dies mid-request: the server keeps
+     * the loan and goes on (its request is not stranded). */
+    ran = 0;
+    served = 0;
+    KT_OK(start_passive(s, 0, hogging_server, EP(s), stack));
+    /* A new client (an exited thread stays exited) on the same SchedContext. */
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, s + 6, 1));
+    KT_OK(sys_sched_context_unbind(s + 5));
+    KT_OK(sys_sched_context_bind(s + 5, s + 6));
+    KT_OK(bk_thread_start(s + 6, ROOT, BK_CAP_ROOT_VSPACE, client, EP(s), stack2, STACK_SIZE, 0,
+                          150));
+    start = debug_time_ns();
+    while (served == 0 && debug_time_ns() - start < 200 * MS)
+        yield();
+    KT_OK(sys_cnode_delete(ROOT, s + 6, W)); /* the client's only cap: it is gone */
+    uint64_t before = served;
+    start = debug_time_ns();
+    while (served == before && debug_time_ns() - start < 200 * MS)
+        yield();
+    KT_CHECK(served > before && ran == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    KT_OK(sys_tcb_suspend(TCB(s, 0)));
     KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
     return 0;
 }
@@ -479,7 +501,8 @@ const struct ktest sched_tests[] = {
       test_passive_server_runs_on_callers_time },
     { "schedcontext: a chain of passive servers returns every loan",
       test_nested_chain_returns_every_loan },
-    { "schedcontext: a passive server stopped mid-request gives the caller its time back",
+    { "schedcontext: a passive server stopped mid-request gives the caller its time back; "
+      "one whose caller dies keeps the loan",
       test_stopped_server_returns_the_loan },
     { "schedcontext: running out of budget is a timeout fault for the handler, when asked",
       test_timeout_fault },
