@@ -25,8 +25,9 @@
  *
  * Pure: no kernel state, no locks, no allocation; time is an argument, in
  * ns here and in the tests; the scheduler uses its clock's counts and sets
- * `min` to REFILL_MIN_NS in counts after refill_init(). The caller (the scheduler) charges what a thread used when it stops
- * running, and asks when the next refill is due.
+ * `min` to REFILL_MIN_NS in counts after refill_init(). The caller (the
+ * scheduler) charges what a thread used when it stops running, and asks
+ * when the next refill is due.
  */
 #pragma once
 
