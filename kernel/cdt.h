@@ -68,17 +68,39 @@ struct cte;
 
 /* The spare word of a slot. Unused, except in the first two slots of a
  * CNode, which give the CNode its object header and, once its final cap is
- * deleted, its place on the list of CNodes waiting to be emptied or in a
- * chain of zombies (cnode.c). It belongs to the slot, not to the cap: move
- * leaves it in place. */
+ * deleted, hold its zombie's links in a chain of zombies (cnode.c). It
+ * belongs to the slot, not to the cap: move leaves it in place. */
 union cte_spare {
     struct kobj_header header;   /* slot 0 of a live CNode */
-    uint64_t dead_slots;         /* slot 0 of a dead CNode: how many slots it has */
-    struct cte *next_dead;       /* slot 1 of a dead CNode: the next one to empty */
-    struct cte *zombie_outer;    /* slot 0 of a zombie's CNode: the enclosing zombie */
-    struct cte *zombie_current;  /* slot 1 of the outermost zombie's: the one emptied now */
+    struct cte *zombie_below;    /* slot 0 of a zombie's table: the zombie below, or the top slot */
+    uint64_t zombie_link;        /* slot 1 of a zombie's table: see zombie_link_top() */
     uint64_t raw;
 };
+
+/* Slot 1's word in a zombie's table: the slot of the zombie just above it
+ * in its chain, or, tagged, in the top zombie's, the slot of the bottom
+ * one (cnode.c, Chains). Slots are 64-byte aligned: bit 0 is free. */
+#define ZOMBIE_LINK_TOP 1ull
+
+static inline uint64_t zombie_link_above(const struct cte *above)
+{
+    return (uint64_t)(uintptr_t)above;
+}
+
+static inline uint64_t zombie_link_top(const struct cte *bottom)
+{
+    return (uint64_t)(uintptr_t)bottom | ZOMBIE_LINK_TOP;
+}
+
+static inline bool zombie_link_is_top(uint64_t link)
+{
+    return link & ZOMBIE_LINK_TOP;
+}
+
+static inline struct cte *zombie_link_slot(uint64_t link)
+{
+    return (struct cte *)(uintptr_t)(link & ~ZOMBIE_LINK_TOP);
+}
 
 struct cte {
     cap_t cap;

@@ -352,35 +352,48 @@ static void remove_zombie(struct cte *slot)
  * destroyed from the start (its count is 0; a thread is stopped first, by
  * its destroy hook, so it never runs with a half-emptied CSpace); the
  * zombie goes with the last slot emptied. A zombie names its slots as a
- * table of 2^radix, and says whose they are (cap.h).
+ * table of 2^radix, says whose they are, and holds the index of the next
+ * slot to empty (cap.h).
  *
  * Every delete goes this way, so no destroy hook deletes caps and nothing
  * is ever emptied at once: cnode_delete() runs the same bounded steps to
  * the end, for callers whose caps take one step.
  *
- * A final CNode or TCB cap met inside a zombie becomes a zombie in its own
- * slot and is emptied first. The zombies being emptied form a chain,
- * linked through the spare words of their tables' first two slots: slot
- * 0's names the slot of the enclosing zombie (NULL in the outermost), slot
- * 1's, in the outermost, the zombie being emptied now (the innermost), so
- * a restart resumes in O(1) at any depth. Each zombie cap holds the index
- * of its next slot to empty; an enclosing zombie's points at the slot of
- * the zombie inside it. A zombie met inside another (an interrupted
- * Delete's, whose holder then died) joins the chain with its own.
+ * Chains. A final CNode or TCB cap met inside a zombie must be emptied
+ * before the zombie can go on past its slot. It becomes a zombie in its own
+ * slot, and the two trade places: the new one moves to the slot being
+ * deleted, the top of the chain, and the one it was found in waits in the
+ * slot it emptied, inside its own table (its next index points there). So
+ * the top slot always holds the zombie being emptied now, and a restart
+ * resumes in O(1). When the top one is done, the one waiting below moves
+ * back up into the top slot and goes on past the slot it waited in. A
+ * zombie met inside another (the top of a chain whose Delete stopped
+ * halfway, in a CNode that then died) is handled the same way: its whole
+ * chain goes on top.
+ *
+ * The links live in the spare words of the first two slots of each
+ * zombie's table, so they stay put when its cap moves: slot 0's names the
+ * slot of the zombie just below (the bottom one names the top slot
+ * instead); slot 1's, in a waiting zombie, the slot of the one just above,
+ * and in the top one, tagged, the slot of the bottom one. Every move
+ * updates the one or two neighbours that name the slot, so everything is
+ * O(1), and a revoke that meets a waiting zombie (a descendant of the
+ * untyped it revokes) takes it out of its chain in O(1), its neighbours
+ * joined, and empties it as a chain of its own: its table no longer holds
+ * the zombies that were above it (they left when it started waiting).
  *
  * Objects that hold each other's only caps (CNodes, or a CNode and the
  * thread whose CSpace root it is) have no order that empties each before
- * its own cap goes: the innermost zombie then meets the outermost one in
- * its own slots. Such a cycle is broken one zombie at a time, in O(1):
- * the outermost trades places with the innermost (caps and places in the
- * tree; the spare words stay with the slots). The innermost now sits in
- * its own slots, like a CNode holding the only cap to itself, and is
- * what the delete in progress finishes (its own slot is emptied last,
- * with it); the rest of the chain, one shorter, waits in the innermost's
- * old slot for whoever deletes or revokes its outermost zombie next (a
- * revoke of their untyped does: every zombie keeps its place in the tree).
+ * its own cap goes. None of them can be reached by a lookup, so only a
+ * revoke of an untyped starts on them: a zombie in its own slots is what a
+ * CNode holding its only cap to itself is, and that slot is emptied last,
+ * with the zombie. When the top slot lies inside the top zombie's own table
+ * and zombies wait below it, the chain cannot come back up into that slot
+ * (the object's memory is about to be free): its top moves down into the
+ * slot the one below waits in instead, where whoever revokes the untyped
+ * of any of its zombies finishes it, as before.
  */
-#define DELETE_BATCH 64 /* caps deleted, zombies made or removed, per kernel entry */
+#define DELETE_BATCH 64 /* caps deleted, zombies made, moved or removed, per kernel entry */
 
 /* Whether deleting the cap in `slot` destroys an object that holds caps. */
 static bool is_final_cap_of_slots(const struct cte *slot)
@@ -399,36 +412,49 @@ static uint64_t zombie_size(const cap_t *zombie)
     return 1ull << cap_zombie_radix(zombie);
 }
 
-/* The zombie that encloses the one in `slot` (NULL: it is outermost). */
-static struct cte *zombie_outer(const struct cte *slot)
+/* Link words of the zombie in `slot` (see Chains above). */
+static struct cte **below_word(const struct cte *slot)
 {
-    return zombie_slots(&slot->cap)[0].spare.zombie_outer;
+    return &zombie_slots(&slot->cap)[0].spare.zombie_below;
 }
 
-/* Deletes the final CNode or TCB cap in `slot` as a zombie, inside the
- * zombie in `outer` (NULL: the outermost). Destroying the object first
- * runs its hook: a thread stops (tcb.c). */
-static void make_zombie(struct cte *slot, struct cte *outer)
+static struct cte *zombie_below(const struct cte *slot)
+{
+    return *below_word(slot);
+}
+
+static void set_below(struct cte *slot, struct cte *below)
+{
+    *below_word(slot) = below;
+}
+
+static void set_above(struct cte *slot, struct cte *above)
+{
+    zombie_slots(&slot->cap)[1].spare.zombie_link = zombie_link_above(above);
+}
+
+static void set_bottom(struct cte *slot, struct cte *bottom)
+{
+    zombie_slots(&slot->cap)[1].spare.zombie_link = zombie_link_top(bottom);
+}
+
+static uint64_t link_of(const struct cte *slot)
+{
+    return zombie_slots(&slot->cap)[1].spare.zombie_link;
+}
+
+/* Deletes the final CNode or TCB cap in `slot` as a zombie, a chain of its
+ * own. Destroying the object first runs its hook: a thread stops (tcb.c). */
+static void make_zombie(struct cte *slot)
 {
     cap_t cap = slot->cap;
     bool is_tcb = cap_type(&cap) == CAP_TCB;
     struct cte *slots = is_tcb ? tcb_thread(&cap)->slots : cnode_slots(&cap);
     unsigned radix = is_tcb ? TCB_SLOTS_RADIX : cap_cnode_radix(&cap);
     (void)object_cap_deleted(&cap, false);
-    slots[0].spare.zombie_outer = outer; /* a CNode's count, 0 now, was there */
-    slots[1].spare.zombie_current = outer ? NULL : slot;
     slot->cap = cap_make_zombie(slots, radix, is_tcb);
-}
-
-/* The zombie met in `inner` (the slot being emptied of `z`) joins z's
- * chain; returns where to go on: the zombie its own chain was at. */
-static struct cte *join_chain(struct cte *inner, struct cte *z)
-{
-    struct cte *slots = zombie_slots(&inner->cap);
-    struct cte *current = slots[1].spare.zombie_current;
-    slots[0].spare.zombie_outer = z;
-    slots[1].spare.raw = 0;
-    return current ? current : inner;
+    set_below(slot, slot); /* a CNode's count, 0 now, was there */
+    set_bottom(slot, slot);
 }
 
 /* Trades the caps of `a` and `b` and their places in the tree; the spare
@@ -441,100 +467,97 @@ static void swap_slots(struct cte *a, struct cte *b)
     move_slot(&scratch, b, scratch.cap);
 }
 
-/* Breaks a cycle (see above): the innermost zombie `z` met the outermost,
- * `z0`, in its own slots. They trade places; z, now in z0's slot and
- * inside its own slots, is the outermost of a chain of one; the rest of
- * the chain rests with z0 in z's old slot, and its innermost is the
- * zombie that enclosed z. Returns z's new slot, the one to go on with. */
-static struct cte *break_cycle(struct cte *z0, struct cte *z)
+/* The top zombie, in `top`, met the top of another chain in its slot `s`
+ * (the slot its next index points at): that chain goes on top of this
+ * one. The two trade places; the one from `top` waits in `s`. */
+static void stack_chain(struct cte *top, struct cte *s)
 {
-    struct cte *enclosing = zombie_outer(z);
-    struct cte *first_inner = &zombie_slots(&z0->cap)[cap_zombie_next(&z0->cap)];
-    swap_slots(z0, z);
-    struct cte *rest = z, *mine = zombie_slots(&z0->cap);
-    mine[0].spare.zombie_outer = NULL;
-    mine[1].spare.zombie_current = z0;
-    struct cte *rest_slots = zombie_slots(&rest->cap);
-    if (enclosing == z0) { /* a cycle of two: z0 is all that is left */
-        rest_slots[1].spare.zombie_current = rest;
-    } else {
-        rest_slots[1].spare.zombie_current = enclosing;
-        zombie_slots(&first_inner->cap)[0].spare.zombie_outer = rest;
-    }
-    return z0;
+    struct cte *my_bottom = zombie_link_slot(link_of(top));
+    struct cte *their_bottom = zombie_link_slot(link_of(s));
+    struct cte *mine_below = zombie_below(top) != top ? zombie_below(top) : NULL;
+    struct cte *theirs_below = zombie_below(s) != s ? zombie_below(s) : NULL;
+    swap_slots(top, s);
+    if (mine_below)
+        set_above(mine_below, s);
+    if (theirs_below)
+        set_above(theirs_below, top);
+    /* Their bottom's below word named their top slot, s: where this one
+     * waits now. */
+    set_above(s, their_bottom == s ? top : their_bottom);
+    set_bottom(top, my_bottom == top ? s : my_bottom);
 }
 
-/* Empties slot `i` of zombie `z`, a step of the chain whose outermost is
- * `z0`; returns the zombie to go on with. */
-static struct cte *zombie_step(struct cte *z0, struct cte *z, uint64_t i)
+/* The top zombie, in `top`, has emptied its slots and leaves. True if the
+ * chain is over or moved away (`top` is empty); false if the zombie that
+ * waited below came back up into `top` and goes on. */
+static bool pop_zombie(struct cte *top)
 {
-    struct cte *s = &zombie_slots(&z->cap)[i];
-    if (s == z) {
-        /* An object that held the only cap to itself: that slot is emptied
-         * last, with the zombie, when nothing else in it is left. */
-        cap_zombie_set_next(&z->cap, i + 1);
-        return z;
-    }
-    if (cap_type(&s->cap) == CAP_ZOMBIE)
-        return s == z0 ? break_cycle(z0, z) : join_chain(s, z);
-    if (is_final_cap_of_slots(s)) {
-        make_zombie(s, z);
-        return s;
-    }
-    if (!cap_is_null(&s->cap))
-        delete_one(s);
-    cap_zombie_set_next(&z->cap, i + 1);
-    return z;
-}
-
-/* The zombie `z` has no caps left in its slots: its chain forgets it, and
- * it leaves its slot, which is the one its enclosing zombie was emptying.
- * Returns that enclosing zombie (NULL: z was the outermost, and stays for
- * the caller to remove). */
-static struct cte *finish_zombie(struct cte *z)
-{
-    struct cte *slots = zombie_slots(&z->cap), *outer = slots[0].spare.zombie_outer;
+    struct cte *slots = zombie_slots(&top->cap);
+    struct cte *below = zombie_below(top), *bottom = zombie_link_slot(link_of(top));
+    bool inside_itself = top >= slots && top < slots + zombie_size(&top->cap);
     slots[0].spare.raw = 0;
     slots[1].spare.raw = 0;
-    if (outer) {
-        remove_zombie(z);
-        cap_zombie_set_next(&outer->cap, cap_zombie_next(&outer->cap) + 1);
+    remove_zombie(top);
+    if (below == top)
+        return true;
+    if (inside_itself) {
+        /* `top` is in freed memory now: the chain's top is where the
+         * zombie below waits (see the cycles above). */
+        set_below(bottom, below);
+        set_bottom(below, bottom);
+        return true;
     }
-    return outer;
-}
-
-/* Works on the chain whose outermost zombie is in `z0` for up to *budget
- * steps (a slot emptied, or a zombie made, joined, swapped or finished).
- * True once z0's slots are empty (z0 itself is the caller's to remove).
- * z0's slot may hold another zombie on return, after a cycle was broken. */
-static bool reduce_zombie(struct cte *z0, unsigned *budget)
-{
-    struct cte *z = zombie_slots(&z0->cap)[1].spare.zombie_current;
-    while (*budget > 0) {
-        (*budget)--;
-        uint64_t i = cap_zombie_next(&z->cap);
-        if (i < zombie_size(&z->cap)) {
-            z = zombie_step(z0, z, i);
-        } else {
-            z = finish_zombie(z);
-            if (!z)
-                return true;
-        }
-        zombie_slots(&z0->cap)[1].spare.zombie_current = z;
-    }
+    struct cte *further = zombie_below(below) != top ? zombie_below(below) : NULL;
+    move_slot(below, top, below->cap);
+    cap_zombie_set_next(&top->cap, cap_zombie_next(&top->cap) + 1);
+    if (further)
+        set_above(further, top);
+    set_bottom(top, bottom == below ? top : bottom);
     return false;
 }
 
-/* The outermost zombie of the chain the zombie in `slot` belongs to. A
- * revoke can meet a zombie inside a chain whose delete stopped halfway
- * (its thread was stopped): it then works on that chain from the top.
- * The walk is as long as the chain is deep; only a revoke of such an
- * interrupted chain's untyped takes it. */
-static struct cte *outermost_of(struct cte *slot)
+/* The zombie in `slot` waits in a chain: it leaves it, the zombies above
+ * and below it joined, and is a chain of its own. It sits in the slot its
+ * next index points at, inside its own table, so it is emptied last. */
+static void cut_from_chain(struct cte *slot)
 {
-    while (zombie_outer(slot))
-        slot = zombie_outer(slot);
-    return slot;
+    struct cte *above = zombie_link_slot(link_of(slot)), *below = zombie_below(slot);
+    set_below(above, below);
+    if (zombie_link_is_top(link_of(below))) /* slot was the bottom: below is the top */
+        set_bottom(below, above);
+    else
+        set_above(below, above);
+    set_below(slot, slot);
+    set_bottom(slot, slot);
+}
+
+/* Works on the chain whose top zombie is in `top` for up to *budget steps
+ * (a slot emptied, or a zombie made, stacked or gone). True once `top` is
+ * empty. */
+static bool reduce_chain(struct cte *top, unsigned *budget)
+{
+    while (*budget > 0) {
+        (*budget)--;
+        uint64_t i = cap_zombie_next(&top->cap);
+        if (i == zombie_size(&top->cap)) {
+            if (pop_zombie(top))
+                return true;
+            continue;
+        }
+        struct cte *s = &zombie_slots(&top->cap)[i];
+        if (s != top) { /* itself: emptied last, with it */
+            if (is_final_cap_of_slots(s))
+                make_zombie(s);
+            if (cap_type(&s->cap) == CAP_ZOMBIE) {
+                stack_chain(top, s);
+                continue;
+            }
+            if (!cap_is_null(&s->cap))
+                delete_one(s);
+        }
+        cap_zombie_set_next(&top->cap, i + 1);
+    }
+    return false;
 }
 
 /* Deletes the cap in `slot` within *budget steps. False if it is (or
@@ -542,18 +565,16 @@ static struct cte *outermost_of(struct cte *slot)
 static bool delete_bounded(struct cte *slot, unsigned *budget)
 {
     if (is_final_cap_of_slots(slot))
-        make_zombie(slot, NULL);
+        make_zombie(slot);
     if (cap_type(&slot->cap) != CAP_ZOMBIE) {
         (*budget)--;
         if (!cap_is_null(&slot->cap))
             delete_one(slot);
         return true;
     }
-    struct cte *z0 = outermost_of(slot);
-    if (!reduce_zombie(z0, budget))
-        return false;
-    remove_zombie(z0);
-    return z0 == slot;
+    if (!zombie_link_is_top(link_of(slot)))
+        cut_from_chain(slot);
+    return reduce_chain(slot, budget);
 }
 
 bool cnode_delete_bounded(struct cte *slot)

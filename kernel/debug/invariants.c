@@ -605,6 +605,43 @@ static void check_cnode_cap(struct checker *c, const struct cte *s)
         push_cnode(c, &s->cap);
 }
 
+/* Whether `s` holds a zombie. */
+static bool holds_zombie(const struct cte *s)
+{
+    return s && cap_type(&s->cap) == CAP_ZOMBIE;
+}
+
+/* A zombie's chain links (cnode.c, Chains): the zombie just below names
+ * this one's slot as the one above it (or, below the bottom, the top one
+ * names it as the bottom); a waiting zombie sits in its own table where
+ * its next index points, and the one above it names its slot as below. */
+static void check_zombie_links(struct checker *c, const struct cte *s)
+{
+    const struct cte *slots = cap_object(&s->cap);
+    const struct cte *below = slots[0].spare.zombie_below;
+    uint64_t link = slots[1].spare.zombie_link;
+    const struct cte *other = zombie_link_slot(link);
+    bool ok = holds_zombie(below) && holds_zombie(other);
+    if (ok && zombie_link_is_top(link)) { /* other is the bottom: it names s */
+        ok = ((const struct cte *)cap_object(&other->cap))[0].spare.zombie_below == s;
+        if (ok && below != s) /* a zombie waits below: it names s as above */
+            ok = ((const struct cte *)cap_object(&below->cap))[1].spare.zombie_link ==
+                 zombie_link_above(s);
+    } else if (ok) {
+        ok = &slots[cap_zombie_next(&s->cap)] == s &&
+             ((const struct cte *)cap_object(&other->cap))[0].spare.zombie_below == s;
+    }
+    if (!ok) {
+        violation(c, "zombie %p: chain links broken (below %p, link 0x%llx)", (const void *)s,
+                  (const void *)below, (unsigned long long)link);
+        return;
+    }
+    /* The zombies waiting below sit in their own tables, which nothing
+     * else names: walk them too. */
+    if (below != s)
+        push_table(c, cap_object(&below->cap), cap_zombie_radix(&below->cap), below);
+}
+
 /* A zombie (cnode.c, cap.h): a CNode's table of 1 to 2^24 slots, or a
  * dead TCB's two; its object already destroyed (a TCB's count is 0; a
  * CNode's slot 0 holds a chain link instead); its next slot within the
@@ -624,6 +661,7 @@ static void check_zombie(struct checker *c, const struct cte *s)
                   (unsigned long long)cap_zombie_next(cap));
         return;
     }
+    check_zombie_links(c, s);
     push_table(c, slots, radix, s);
 }
 
@@ -684,12 +722,12 @@ static bool spare_in_use(const struct cnode_ref *cn, uint64_t i)
 }
 
 /* A zombie empties its slots in order: those before its next one hold
- * nothing, but the zombie itself when it is inside its own slots. */
+ * nothing, but a zombie when its chain's top slot is there (cnode.c). */
 static void check_emptied(struct checker *c, const struct cnode_ref *cn, uint64_t i)
 {
     const struct cte *s = &cn->slots[i];
-    if (cn->zombie && i < cap_zombie_next(&cn->zombie->cap) && s != cn->zombie &&
-        !cap_is_null(&s->cap))
+    if (cn->zombie && i < cap_zombie_next(&cn->zombie->cap) && !cap_is_null(&s->cap) &&
+        cap_type(&s->cap) != CAP_ZOMBIE)
         violation(c, "zombie %p: slot %llu, already emptied, holds a %s cap",
                   (const void *)cn->zombie, (unsigned long long)i,
                   object_type_name(cap_type(&s->cap)));

@@ -2,9 +2,11 @@
  * is bounded per kernel entry (issue 10): the final cap of a TCB whose
  * CSpace root is the final cap of a large CNode (deleted, or revoked with
  * its untyped), TCB: Configure replacing such a root, and a CNode holding
- * the only cap to a thread whose CSpace root is that CNode. Each kernel
- * entry may delete at most MAX_PER_ENTRY caps; in the end everything is
- * gone exactly once and the untyped can be retyped again. */
+ * the only cap to a thread whose CSpace root is that CNode; a revoke that
+ * meets a zombie deep inside the chain of an abandoned Delete; random webs
+ * of CNodes and threads holding each other. Each kernel entry may delete
+ * at most MAX_PER_ENTRY caps; in the end everything is gone exactly once
+ * and the untyped can be retyped again. */
 #include "kworld.h"
 
 #include "object.h"
@@ -261,6 +263,208 @@ static void test_cnode_holding_its_own_thread(void)
     kw_free(&w);
 }
 
+/* ---- A revoke that meets a zombie deep inside an interrupted chain ---------- */
+
+#define NEST_DEPTH 3000 /* CNodes of 2 slots, each holding the only cap to the next */
+#define NEST_ODD 1500   /* the one made from another untyped */
+
+struct nest {
+    unsigned ep, sub, odd_sub, top; /* top: the slot of the outermost CNode's cap */
+    struct cte *odd_table;          /* the odd CNode's slots */
+    uint64_t cnodes;
+};
+
+/* NEST_DEPTH CNodes, slot 0 of each the only cap to the next, slot 1 an
+ * endpoint copy; all from one untyped but NEST_ODD, from another. */
+static struct nest make_nest(struct kworld *w)
+{
+    struct nest n = { .cnodes = object_live_count(CAP_CNODE) };
+    struct kerror_info info = { 0 };
+    n.ep = kw_retype(w, CAP_ENDPOINT, 0, 1);
+    n.sub = kw_retype(w, CAP_UNTYPED, SUB_BITS, 1);
+    n.odd_sub = kw_retype(w, CAP_UNTYPED, 12, 1);
+    n.top = w->next_slot++;
+    struct cte *slot = &w->slots[n.top];
+    for (unsigned i = 0; i < NEST_DEPTH; i++) {
+        make_from(w, i == NEST_ODD ? n.odd_sub : n.sub, CAP_CNODE, 1, slot);
+        struct cte *in = cnode_slots(&slot->cap);
+        if (i == NEST_ODD)
+            n.odd_table = in;
+        CHECK_EQ(cnode_copy(&w->slots[n.ep], &in[1], CAP_RIGHTS_ALL, &info), KERR_OK);
+        slot = &in[0];
+    }
+    return n;
+}
+
+/* Delete of the outermost CNode, given up (its thread stopped) once the
+ * chain of zombies reaches past the odd one, which then waits in it. */
+static void start_and_abandon_delete(struct kworld *w, const struct nest *n)
+{
+    unsigned entries = 0;
+    while (cap_type(&n->odd_table[0].cap) != CAP_ZOMBIE) {
+        vaddr_t pc = w->root->regs.pc;
+        (void)kw_invoke(w, KW_CNODE, BK_LABEL_CNODE_DELETE, 2, n->top, 64, 0, 0);
+        CHECK_EQ(w->root->regs.pc, pc - 4); /* it would restart */
+        w->root->regs.pc = pc;
+        CHECK(++entries < NEST_DEPTH);
+    }
+    CHECK_EQ(cap_type(&w->slots[n->top].cap), CAP_ZOMBIE);
+    CHECK_EQ(kw_invariants(w), 0);
+}
+
+/* Revoking the odd CNode's untyped meets its zombie deep inside the chain
+ * of an abandoned Delete: it takes that zombie out of the chain and is
+ * done in an entry or two (it used to walk the chain to its other end and
+ * finish everything from there); the untyped's memory is retyped at once;
+ * the abandoned Delete, made again, finishes the rest. */
+static void test_revoke_meets_zombie_deep_in_chain(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    struct nest n = make_nest(&w);
+    start_and_abandon_delete(&w, &n);
+    struct entries e = invoke_to_end(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, n.odd_sub, 64, 0,
+                                     0, &w.slots[n.ep].cap);
+    report("revoke of one CNode deep in a chain", &e);
+    CHECK(e.result == 0 && e.count <= 2 && e.max <= 2);
+    CHECK_EQ(cap_untyped_free_index(&w.slots[n.odd_sub].cap), 0);
+    CHECK_EQ(kw_invariants(&w), 0);
+    unsigned reuse = w.next_slot++; /* the odd CNode's memory, full of caps now */
+    make_from(&w, n.odd_sub, CAP_CNODE, 6, &w.slots[reuse]);
+    fill(&w, &w.slots[reuse].cap, n.ep);
+    e = invoke_to_end(&w, KW_CNODE, BK_LABEL_CNODE_DELETE, 2, n.top, 64, 0, 0,
+                      &w.slots[n.ep].cap);
+    CHECK(e.result == 0 && e.max <= MAX_PER_ENTRY);
+    CHECK(cap_is_null(&w.slots[n.top].cap));
+    CHECK_EQ(*object_refs(&w.slots[n.ep].cap), 1 + 64);
+    CHECK_EQ(object_live_count(CAP_CNODE), n.cnodes + 1);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
+/* Revoking the untyped most of the chain came from meets its zombies
+ * where the tree has them, waiting or on top: bounded entries, and all of
+ * it goes, the odd CNode included (it was inside them). */
+static void test_revoke_of_interrupted_chain(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    struct nest n = make_nest(&w);
+    start_and_abandon_delete(&w, &n);
+    struct entries e = invoke_to_end(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, n.sub, 64, 0, 0,
+                                     &w.slots[n.ep].cap);
+    report("revoke of an interrupted chain's untyped", &e);
+    CHECK(e.result == 0 && e.max <= MAX_PER_ENTRY);
+    CHECK_EQ(cap_untyped_free_index(&w.slots[n.sub].cap), 0);
+    CHECK(cap_is_null(&w.slots[n.top].cap));
+    CHECK_EQ(*object_refs(&w.slots[n.ep].cap), 1);
+    CHECK_EQ(object_live_count(CAP_CNODE), n.cnodes);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
+/* ---- Random webs of CNodes, deleted and revoked in pieces ----------------- */
+
+#define WEB_CNODES 48
+#define WEB_SUBS 3
+#define WEB_TCBS 8
+#define WEB_SEEDS 40
+
+static uint64_t web_rand(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state >> 33;
+}
+
+/* One kernel entry of `label` on `cptr`, its restart given up. */
+static void one_entry(struct kworld *w, uint64_t cptr, uint64_t label)
+{
+    vaddr_t pc = w->root->regs.pc;
+    (void)kw_invoke(w, KW_CNODE, label, 2, cptr, 64, 0, 0);
+    w->root->regs.pc = pc;
+}
+
+/* Small CNodes from three untypeds, slots filled with endpoint copies,
+ * and threads whose CSpace roots are copies of their caps; the final caps
+ * of both moved at random into the CNodes (cycles, self-holding
+ * ones, deep nests); then Deletes and Revokes, each given up after a few
+ * kernel entries, in random order, the invariants (chain links included)
+ * checked after every entry; in the end everything goes, each object
+ * once, and every untyped is empty. */
+static void test_random_webs_of_cnodes(void)
+{
+    for (uint64_t seed = 1; seed <= WEB_SEEDS; seed++) {
+        struct kworld w;
+        kw_init(&w);
+        uint64_t rs = seed, cnodes = object_live_count(CAP_CNODE),
+                 tcbs = object_live_count(CAP_TCB);
+        struct kerror_info info = { 0 };
+        unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1), sub[WEB_SUBS], root[WEB_CNODES];
+        for (unsigned i = 0; i < WEB_SUBS; i++)
+            sub[i] = kw_retype(&w, CAP_UNTYPED, 16, 1);
+        struct cte *table[WEB_CNODES];
+        unsigned radix[WEB_CNODES];
+        for (unsigned i = 0; i < WEB_CNODES; i++) {
+            root[i] = w.next_slot++;
+            radix[i] = 1 + web_rand(&rs) % 3;
+            make_from(&w, sub[web_rand(&rs) % WEB_SUBS], CAP_CNODE, radix[i], &w.slots[root[i]]);
+            table[i] = cnode_slots(&w.slots[root[i]].cap);
+            for (size_t k = 0; k < (size_t)1 << radix[i]; k++) {
+                if (web_rand(&rs) % 2)
+                    CHECK_EQ(cnode_copy(&w.slots[ep], &table[i][k], CAP_RIGHTS_ALL, &info),
+                             KERR_OK);
+            }
+        }
+        unsigned tcb[WEB_TCBS];
+        for (unsigned i = 0; i < WEB_TCBS; i++) { /* CSpace root: a copy of a CNode's cap */
+            tcb[i] = w.next_slot++;
+            make_from(&w, sub[web_rand(&rs) % WEB_SUBS], CAP_TCB, 0, &w.slots[tcb[i]]);
+            CHECK_EQ(kw_invoke(&w, tcb[i], BK_LABEL_TCB_CONFIGURE, 4,
+                               root[web_rand(&rs) % WEB_CNODES], 0, KW_ROOT_VSPACE, 0), 0);
+        }
+        for (unsigned i = 0; i < WEB_CNODES + WEB_TCBS; i++) {
+            unsigned from = i < WEB_CNODES ? root[i] : tcb[i - WEB_CNODES];
+            if (web_rand(&rs) % 4 == 0)
+                continue; /* stays reachable */
+            unsigned j = web_rand(&rs) % WEB_CNODES;
+            struct cte *dest = &table[j][web_rand(&rs) % ((size_t)1 << radix[j])];
+            if (cap_type(&dest->cap) == CAP_CNODE)
+                continue; /* another's only cap is there already */
+            cnode_delete(dest);
+            CHECK_EQ(cnode_move(&w.slots[from], dest, &info), KERR_OK);
+        }
+        bool clean = kw_invariants(&w) == 0;
+        for (unsigned round = 0; round < 200 && clean; round++) {
+            unsigned entries = 1 + web_rand(&rs) % 3;
+            bool revoke = web_rand(&rs) % 3 == 0;
+            unsigned pick = web_rand(&rs) % (WEB_CNODES + WEB_TCBS);
+            uint64_t cptr = revoke              ? sub[pick % WEB_SUBS]
+                            : pick < WEB_CNODES ? root[pick]
+                                                : tcb[pick - WEB_CNODES];
+            for (unsigned e = 0; e < entries && clean; e++) {
+                one_entry(&w, cptr, revoke ? BK_LABEL_CNODE_REVOKE : BK_LABEL_CNODE_DELETE);
+                clean = kw_invariants(&w) == 0;
+            }
+        }
+        CHECK(clean);
+        uint64_t max = 0;
+        for (unsigned i = 0; i < WEB_SUBS; i++) {
+            struct entries e = invoke_to_end(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, sub[i], 64, 0,
+                                             0, &w.slots[ep].cap);
+            CHECK_EQ(e.result, 0);
+            max = e.max > max ? e.max : max;
+            CHECK_EQ(cap_untyped_free_index(&w.slots[sub[i]].cap), 0);
+        }
+        CHECK(max <= MAX_PER_ENTRY);
+        CHECK_EQ(*object_refs(&w.slots[ep].cap), 1);
+        CHECK_EQ(object_live_count(CAP_CNODE), cnodes);
+        CHECK_EQ(object_live_count(CAP_TCB), tcbs);
+        CHECK_EQ(kw_invariants(&w), 0);
+        kw_free(&w);
+    }
+}
+
 TEST_MAIN(TEST(test_delete_tcb_with_big_root), TEST(test_revoke_tcb_with_big_root),
           TEST(test_configure_replacing_big_root), TEST(test_configure_own_big_root_refused),
-          TEST(test_cnode_holding_its_own_thread))
+          TEST(test_cnode_holding_its_own_thread), TEST(test_revoke_meets_zombie_deep_in_chain),
+          TEST(test_revoke_of_interrupted_chain), TEST(test_random_webs_of_cnodes))
