@@ -19,6 +19,8 @@
  *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE, ZOMBIE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
  *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
+ *       [63:22] UNTYPED: clean, in 64-byte units: [free_index, clean) is
+ *               known to hold zeros (untyped.c)
  *   w1          the object's kernel-virtual address (direct map), or for
  *               UNTYPED and FRAME the physical base address
  *   w2          UNTYPED: free_index, the watermark in bytes from the base
@@ -102,6 +104,8 @@ typedef struct cap {
 #define CAP_SIZE_WIDTH 6
 #define CAP_GUARD_SIZE_SHIFT 24
 #define CAP_GUARD_SIZE_WIDTH 6
+#define CAP_UNTYPED_CLEAN_SHIFT 22
+#define CAP_UNTYPED_CLEAN_WIDTH 42 /* 64-byte units: up to 2^48 bytes */
 #define CAP_ASID_SHIFT 48
 #define CAP_ASID_WIDTH 16
 
@@ -233,6 +237,18 @@ static inline uint64_t cap_untyped_free_index(const cap_t *c)
 static inline void cap_untyped_set_free_index(cap_t *c, uint64_t bytes)
 {
     c->w[2] = bytes;
+}
+
+/* The end of the zeroed memory above the watermark, in bytes (a multiple
+ * of 64: every object is, so every watermark is). */
+static inline uint64_t cap_untyped_clean(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_UNTYPED_CLEAN_SHIFT, CAP_UNTYPED_CLEAN_WIDTH) << 6;
+}
+
+static inline void cap_untyped_set_clean(cap_t *c, uint64_t bytes)
+{
+    c->w[0] = cap_field_set(c->w[0], CAP_UNTYPED_CLEAN_SHIFT, CAP_UNTYPED_CLEAN_WIDTH, bytes >> 6);
 }
 
 /* ---- CNODE ------------------------------------------------------------- */

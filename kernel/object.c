@@ -172,12 +172,18 @@ static cap_t first_cap(enum cap_type type, paddr_t pa, void *obj, unsigned obj_b
 
 cap_t object_create(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_device)
 {
+    if (!is_device && type != CAP_UNTYPED)
+        memset(arch_phys_to_virt(pa), 0, (size_t)1 << obj_bits);
+    return object_create_zeroed(type, pa, obj_bits, is_device);
+}
+
+cap_t object_create_zeroed(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_device)
+{
     /* Device memory may not be in the direct map, and untyped memory is
-     * zeroed object by object, so neither is touched here. */
+     * zeroed when objects are made from it, so neither is touched here. */
     if (is_device || type == CAP_UNTYPED)
         return first_cap(type, pa, NULL, obj_bits, is_device);
     void *obj = arch_phys_to_virt(pa);
-    memset(obj, 0, (size_t)1 << obj_bits);
     cap_t cap = first_cap(type, pa, obj, obj_bits, is_device);
     if (object_is_counted(type)) {
         *object_refs(&cap) = 1;

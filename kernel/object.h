@@ -79,6 +79,10 @@ kerror_t object_size_bits(enum cap_type type, unsigned size_arg, unsigned *obj_b
  * start with refs = 1. Cannot fail: untyped_retype() checked everything. */
 cap_t object_create(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_device);
 
+/* object_create() of memory the caller knows holds zeros (Retype zeroes
+ * it first, a bounded piece per kernel entry: untyped.c). */
+cap_t object_create_zeroed(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_device);
+
 /* The cap a copy of `src` carries before rights and badge are applied:
  * a frame copy is unmapped, an untyped copy is marked as a copy. The type
  * must be derivable. */

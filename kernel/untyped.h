@@ -24,10 +24,19 @@
  *   a destination slot holds a cap .................. KERR_DELETE_FIRST
  *   not enough room after the watermark, aligned .... KERR_NOT_ENOUGH_MEMORY
  *                                                     (bytes asked and left in *info)
+ *
+ * The memory is zeroed first, RETYPE_ZERO_CHUNK bytes per call: until all
+ * of it is, untyped_retype_bounded() returns KERR_RESTART (the syscall
+ * restarts, as Revoke does) and has made no object yet.
  */
+kerror_t untyped_retype_bounded(struct cte *untyped, enum cap_type type, unsigned size_arg,
+                                struct cte *dest, size_t count, struct kerror_info *info);
+
+/* untyped_retype_bounded() to the end (boot code and host tests). */
 kerror_t untyped_retype(struct cte *untyped, enum cap_type type, unsigned size_arg,
                         struct cte *dest, size_t count, struct kerror_info *info);
 
 /* Sets the watermark of the untyped cap in `slot`, which has no children,
- * back to 0: all of its memory is free again (revoke calls this). */
+ * back to 0: all of its memory is free again, none known zero (revoke
+ * calls this). */
 void untyped_reset(struct cte *slot);

@@ -1,7 +1,9 @@
 /*
  * Untyped: Retype as user space invokes it (kernel/abi.toml, object
  * "untyped"): decoding of the destination CNode window, then
- * untyped_retype(), which checks the rest and creates the objects.
+ * untyped_retype_bounded(), which checks the rest, zeroes the memory a
+ * piece per kernel entry (the call restarts meanwhile) and creates the
+ * objects.
  */
 #include "cnode.h"
 #include "invoke.h"
@@ -52,6 +54,6 @@ kerror_t untyped_invoke_retype(struct invocation *inv, struct kerror_info *info)
     err = cnode_slot_range(&cnode->cap, offset, count, &first, info);
     if (err != KERR_OK)
         return err;
-    return untyped_retype(inv->slot, (enum cap_type)type, (unsigned)size_arg, first,
-                          (size_t)count, info);
+    return untyped_retype_bounded(inv->slot, (enum cap_type)type, (unsigned)size_arg, first,
+                                  (size_t)count, info);
 }

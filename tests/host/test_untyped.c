@@ -1,5 +1,6 @@
 /* Host tests of untyped memory (kernel/untyped.c): retype, alignment,
- * exhaustion, reuse, device memory and splitting. */
+ * exhaustion, reuse, device memory, splitting, and zeroing a bounded
+ * piece per call. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,9 +388,119 @@ static void test_delete_untyped_with_live_children(void)
     world_free(&w);
 }
 
+/* ---- Retype zeroes a bounded piece per call --------------------------------- */
+
+#define CHUNK (64 * 1024) /* RETYPE_ZERO_CHUNK in kernel/untyped.c */
+
+/* Every slot of the CNode `cn` is empty and unlinked (its bytes are not
+ * all zero: slot 0's spare word is the object header). */
+static bool cnode_all_empty(const cap_t *cn)
+{
+    const struct cte *in = cnode_slots(cn);
+    for (size_t i = 0; i < (size_t)1 << cap_cnode_radix(cn); i++) {
+        if (!cap_is_null(&in[i].cap) || in[i].parent || in[i].first_child ||
+            in[i].next_sibling || in[i].prev_sibling || (i > 0 && in[i].spare.raw))
+            return false;
+    }
+    return true;
+}
+
+/* Calls untyped_retype_bounded() until it is done; returns the calls, and
+ * checks that no object appeared before the last. */
+static unsigned retype_counting(struct cte *ut, enum cap_type type, unsigned size_arg,
+                                struct cte *dest, size_t count, kerror_t *err)
+{
+    struct kerror_info info = { 0 };
+    unsigned calls = 0;
+    bool early = false;
+    do {
+        *err = untyped_retype_bounded(ut, type, size_arg, dest, count, &info);
+        calls++;
+        early |= *err == KERR_RESTART && !cap_is_null(&dest[0].cap);
+    } while (*err == KERR_RESTART);
+    CHECK(!early);
+    return calls;
+}
+
+/* A CNode of 1 MiB from memory full of 0xa5: 16 calls of 64 KiB each,
+ * then the CNode, every slot empty; a second one right above takes 16
+ * more; revoked, the memory (full of caps then) is zeroed again. */
+static void test_retype_zeroes_in_pieces(void)
+{
+    struct world w;
+    world_init(&w, 22);
+    struct cte *s = slots(&w);
+    kerror_t err;
+    unsigned calls = retype_counting(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &err);
+    CHECK_EQ(err, KERR_OK);
+    CHECK_EQ(calls, (1u << 20) / CHUNK);
+    CHECK(cnode_all_empty(&s[1].cap));
+    CHECK_EQ(watermark(&w.boot[0]), 2u << 20); /* after the root CNode, aligned */
+    CHECK_EQ(retype_counting(&w.boot[0], CAP_CNODE, 14, &s[2], 1, &err), (1u << 20) / CHUNK);
+    CHECK_EQ(err, KERR_OK);
+    struct kerror_info info = { 0 };
+    struct cte *in = cnode_slots(&s[1].cap);
+    for (size_t i = 0; i < 1000; i++) /* the memory holds caps now */
+        CHECK_EQ(cnode_copy(&w.boot[1], &in[i * 16], CAP_RIGHTS_ALL, &info), KERR_OK);
+    revoke_all(&w.boot[0]);
+    CHECK_EQ(retype(&w.boot[0], CAP_CNODE, 6, &w.boot[1], 1), KERR_OK);
+    s = slots(&w);
+    CHECK_EQ(retype_counting(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &err), (1u << 20) / CHUNK);
+    CHECK(err == KERR_OK && cnode_all_empty(&s[1].cap));
+    world_free(&w);
+}
+
+/* A restart that finds the untyped changed goes on from what its cap
+ * says: between the pieces of a big Retype, small ones take memory above
+ * the watermark (zeroed already, or not); everything made is zero and
+ * nothing overlaps. */
+static void test_retype_restart_after_other_retypes(void)
+{
+    struct world w;
+    world_init(&w, 22);
+    struct cte *s = slots(&w);
+    struct kerror_info info = { 0 };
+    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &info), KERR_RESTART);
+    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &info), KERR_RESTART);
+    CHECK_EQ(retype(&w.boot[0], CAP_FRAME, 12, &s[2], 1), KERR_OK); /* in the zeroed part */
+    CHECK_EQ(retype(&w.boot[0], CAP_FRAME, 12, &s[3], 4), KERR_OK);
+    kerror_t err;
+    retype_counting(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &err);
+    CHECK_EQ(err, KERR_OK);
+    CHECK(cnode_all_empty(&s[1].cap));
+    for (unsigned i = 0; i < 5; i++) {
+        const uint8_t *f = (const uint8_t *)(uintptr_t)cap_frame_base(&s[2 + i].cap);
+        CHECK(all_bytes(f, 0, 4096));
+        CHECK(f + 4096 <= (uint8_t *)cap_object(&s[1].cap) || f >= (uint8_t *)cap_object(&s[1].cap) + (1u << 20));
+    }
+    world_free(&w);
+}
+
+/* A sub-untyped knows what of its memory its parent had zeroed: a big
+ * Retype stopped halfway, an untyped made over that memory, and a Retype
+ * from it needs only the pieces that were not zeroed yet. */
+static void test_sub_untyped_inherits_zeroed_memory(void)
+{
+    struct world w;
+    world_init(&w, 22);
+    struct cte *s = slots(&w);
+    struct kerror_info info = { 0 };
+    for (int i = 0; i < 4; i++) /* 256 KiB of the next MiB zeroed */
+        CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &info),
+                 KERR_RESTART);
+    CHECK_EQ(retype(&w.boot[0], CAP_UNTYPED, 20, &s[2], 1), KERR_OK);
+    CHECK_EQ(cap_untyped_clean(&s[2].cap), 256u * 1024);
+    kerror_t err;
+    CHECK_EQ(retype_counting(&s[2], CAP_CNODE, 14, &s[3], 1, &err), 12u);
+    CHECK(err == KERR_OK && cnode_all_empty(&s[3].cap));
+    world_free(&w);
+}
+
 TEST_MAIN(TEST(test_retype_endpoints), TEST(test_retype_every_type),
           TEST(test_retype_aligns_each_object), TEST(test_retype_exhaustion_reports_numbers),
           TEST(test_reuse_after_revoke), TEST(test_reuse_after_deleting_children),
           TEST(test_device_untyped), TEST(test_split_into_sub_untypeds),
           TEST(test_retype_into_full_slot_changes_nothing), TEST(test_retype_argument_errors),
-          TEST(test_copy_of_untyped_cannot_retype), TEST(test_delete_untyped_with_live_children))
+          TEST(test_copy_of_untyped_cannot_retype), TEST(test_delete_untyped_with_live_children),
+          TEST(test_retype_zeroes_in_pieces), TEST(test_retype_restart_after_other_retypes),
+          TEST(test_sub_untyped_inherits_zeroed_memory))
