@@ -255,7 +255,7 @@ def build_program(build_dir, name):
         return exe
     cc = compiler()
     say(f"building {exe.relative_to(ROOT) if exe.is_relative_to(ROOT) else exe} with {cc}")
-    run([cc, "-std=c17", "-O2", "-static", "-Wall", "-Wextra", "-o", exe, source])
+    run([cc, "-std=c17", "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", exe, source])
     return exe
 
 

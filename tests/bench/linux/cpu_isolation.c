@@ -236,6 +236,7 @@ struct window {
  * the first and the last timed wake-up. */
 static int victim_run(int64_t *samples, struct window *w)
 {
+    *w = (struct window){ .victim_us = { -1, -1 }, .hog_us = { -1, -1 } };
     int64_t deadline = now_ns() + PERIOD_NS;
     for (long i = 0; i < g_warmup + g_wakes; i++, deadline += PERIOD_NS) {
         struct timespec t = to_timespec(deadline);
