@@ -402,7 +402,7 @@ static unsigned parse_iterations(const char *cmdline)
 #define HOG_BUDGET 350000ull /* ns of every VICTIM_PERIOD, each */
 
 static volatile unsigned victim_done;
-static volatile unsigned victim_timing; /* set at the first timed wake-up */
+static volatile unsigned victim_timing; /* set at the last warm-up wake-up */
 static uint8_t victim_stack[STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t hog_stacks[HOG_THREADS][STACK_SIZE] __attribute__((aligned(16)));
 
@@ -435,7 +435,7 @@ static void hog(uint64_t unused)
 }
 
 /* A thread on `budget` ns of every 1 ms at `priority`, started at `fn`;
- * its SchedContext in *sc. */
+ * its SchedContext in *sc_out. */
 static uint64_t start_budgeted(void (*fn)(uint64_t), uint8_t *stack, uint64_t budget,
                                unsigned priority, uint64_t *sc_out)
 {
@@ -542,7 +542,6 @@ static void bench_cpu_victim(const struct bk_bootinfo *bi, bool beside_hog)
  * answers only in kernels built with BULKHEAD_KERNEL_DEBUG): the counters
  * cost the fast path an increment per direction, so the figures say which
  * kernel they are of. tools/bench/run.py reads this line. */
-
 static void report_path_counters(void)
 {
     uint64_t fast, general;
