@@ -11,6 +11,10 @@ percentile of guest instructions per operation over N individually timed
 iterations after a warm-up:
 - tests/bench/linux/pingpong.c: null syscall, pipe, futex, UNIX socket and TCP
   loopback ping-pong between two processes;
+- tests/bench/linux/cpu_isolation.c (issue 12): a victim waking every 1 ms
+  (clock_nanosleep, timer slack 1 ns) alone and beside a hog limited to 70 %
+  by cgroup v2's cpu.max, its wake-up lateness in ns of virtual time and both
+  groups' CPU shares; --no-cpu leaves it out;
 - tests/bench/linux/vmexit.c (issue 17): a VMM of our own on KVM, which the
   guest kernel offers because TCG's `-cpu max` has AMD SVM; /init loads the
   kernel package's own irqbypass, kvm, ccp and kvm-amd modules first. It
@@ -19,7 +23,9 @@ iterations after a warm-up:
 
 Writes the records to FILE (default build/bench/linux.json) as a JSON list of
 {"arch", "system", "operation", "unit", "min", "median", "p99", "iterations"}
-and prints a table. Exits non-zero, saying why, when a tool or package is
+(the wake-up lateness rows add "max"; the share rows are {"arch", "system",
+"operation", "unit": "percent", "value", "policy_percent", "policy",
+"used_ns", "elapsed_ns"}) and prints a table. Exits non-zero, saying why, when a tool or package is
 missing, the build fails, or any record does not arrive.
 
 Downloads and extractions are cached under DIR/cache and reused as they are:
@@ -46,6 +52,10 @@ DEFAULT_OUT = ROOT / "build" / "bench" / "linux.json"
 
 OPERATIONS = ("null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
               "tcp_loopback_pingpong")
+# cpu_isolation.c's records, in its order: the victim's wake-up lateness (ns)
+# alone and beside the hog, then each cgroup's share of the CPU (percent).
+CPU_OPERATIONS = ("cpu_victim_wake_alone", "cpu_victim_wake_beside_hog", "cpu_share_victim",
+                  "cpu_share_hog")
 # vmexit.c's records, in its order: the empty L2 loop is the baseline.
 VM_OPERATIONS = ("vm_l2_empty_loop", "vm_exit_cpuid", "vm_exit_hypercall", "vm_exit_pio_ioeventfd",
                  "vm_exit_pio_to_vmm")
@@ -59,6 +69,9 @@ KVM_MODULES = {
     "kvm-amd": "kernel/arch/x86/kvm/kvm-amd.ko",
 }
 RECORD_KEYS = ("arch", "system", "operation", "unit", "min", "median", "p99", "iterations")
+OPTIONAL_KEYS = ("max",)
+SHARE_KEYS = ("arch", "system", "operation", "unit", "value", "policy_percent", "policy", "used_ns",
+              "elapsed_ns")
 WARMUP = 2000
 APPEND = "console=ttyS0 quiet panic=-1"
 
@@ -242,7 +255,7 @@ def build_program(build_dir, name):
         return exe
     cc = compiler()
     say(f"building {exe.relative_to(ROOT) if exe.is_relative_to(ROOT) else exe} with {cc}")
-    run([cc, "-std=c17", "-O2", "-static", "-Wall", "-Wextra", "-o", exe, source])
+    run([cc, "-std=c17", "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", exe, source])
     return exe
 
 
@@ -258,7 +271,7 @@ $bb ip link set lo up 2>/dev/null || $bb ifconfig lo 127.0.0.1 up
 echo "BENCH-START kernel $($bb uname -r)"
 /pingpong {args}
 echo "BENCH-END status $?"
-{vm}$bb poweroff -f
+{cpu}{vm}$bb poweroff -f
 """
 
 # The VM part of /init: load KVM, run the VMM. Every way it can fail prints a
@@ -279,6 +292,11 @@ echo "# cpu: $($bb grep -m1 '^flags' /proc/cpuinfo | $bb tr ' ' '\\n' | $bb grep
 echo "# kvm_amd: $(cd /sys/module/kvm_amd/parameters 2>/dev/null && $bb grep -H . npt nrips vgif vls avic lbrv nested 2>/dev/null | $bb tr '\\n' ' ')"
 /vmexit {args}
 echo "BENCH-VM-END status $?"
+"""
+
+# The CPU-isolation part of /init: cpu_isolation.c mounts cgroup2 itself.
+INIT_CPU = """/cpu_isolation
+echo "BENCH-CPU-END status $?"
 """
 
 
@@ -316,8 +334,9 @@ class Cpio:
         return blob + b"\0" * (-len(blob) % 512)
 
 
-def write_initramfs(path, busybox, pingpong, args, vm=None):
-    """vm, when given, is (vmexit program, {module name: bytes}, its arguments)."""
+def write_initramfs(path, busybox, pingpong, args, vm=None, cpu=None):
+    """vm, when given, is (vmexit program, {module name: bytes}, its arguments);
+    cpu the cpu_isolation program."""
     c = Cpio()
     c.dir(".")
     for d in ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"):
@@ -327,6 +346,10 @@ def write_initramfs(path, busybox, pingpong, args, vm=None):
     c.file("bin/busybox", busybox.read_bytes())
     c.symlink("bin/sh", "busybox")
     c.file("pingpong", pingpong.read_bytes())
+    cpu_part = ""
+    if cpu:
+        c.file("cpu_isolation", cpu.read_bytes())
+        cpu_part = INIT_CPU
     vm_part = ""
     if vm:
         vmexit, modules, vm_args = vm
@@ -334,7 +357,7 @@ def write_initramfs(path, busybox, pingpong, args, vm=None):
         for name, data in modules.items():
             c.file(f"lib/modules/{name}.ko", data, 0o644)
         vm_part = INIT_VM.format(modules=" ".join(modules), args=" ".join(vm_args))
-    c.file("init", INIT.format(args=" ".join(args), vm=vm_part).encode())
+    c.file("init", INIT.format(args=" ".join(args), cpu=cpu_part, vm=vm_part).encode())
     path.write_bytes(c.finish())
     return path
 
@@ -389,8 +412,18 @@ def boot(cmd, log_path, timeout, echo=None):
     return lines, code, time.monotonic() - start
 
 
+def keep(rec):
+    """The record's fields, or the names of those missing."""
+    keys = SHARE_KEYS if rec.get("unit") == "percent" else RECORD_KEYS
+    missing = [k for k in keys if k not in rec]
+    if missing:
+        return None, missing
+    return {k: rec[k] for k in keys + OPTIONAL_KEYS if k in rec}, []
+
+
 def parse(lines):
-    records, problems, warnings, kernel, status, vm_status = {}, [], [], None, None, None
+    records, problems, warnings, kernel, status, vm_status, cpu_status = \
+        {}, [], [], None, None, None, None
     for line in lines:
         m = re.search(r"BENCH (\{.*\})", line)
         if m:
@@ -399,11 +432,11 @@ def parse(lines):
             except json.JSONDecodeError as e:
                 problems.append(f"unreadable record ({e}): {line}")
                 continue
-            missing = [k for k in RECORD_KEYS if k not in rec]
+            kept, missing = keep(rec)
             if missing:
                 problems.append(f"record without {', '.join(missing)}: {line}")
                 continue
-            records[rec["operation"]] = {k: rec[k] for k in RECORD_KEYS}
+            records[rec["operation"]] = kept
             continue
         m = re.search(r"BENCH-START kernel (\S+)", line)
         if m:
@@ -414,17 +447,29 @@ def parse(lines):
         m = re.search(r"BENCH-VM-END status (\d+)", line)
         if m:
             vm_status = int(m.group(1))
+        m = re.search(r"BENCH-CPU-END status (\d+)", line)
+        if m:
+            cpu_status = int(m.group(1))
+        if line.startswith("# "):
+            continue  # what a program reports besides its records
         if "pingpong: warning:" in line:
             warnings.append(line.strip())
-        elif "pingpong:" in line or "vmexit:" in line:
+        elif "pingpong:" in line or "vmexit:" in line or "cpu_isolation:" in line:
             problems.append(line.strip())
-    return records, problems, warnings, kernel, status, vm_status
+    return records, problems, warnings, kernel, status, vm_status, cpu_status
 
 
 def table(records, title):
+    """Shares (percent) print their value under "median" and their policy
+    under "p99"."""
     rows = [("operation", "min", "median", "p99", "iterations")]
-    rows += [(r["operation"], f"{r['min']:,}", f"{r['median']:,}", f"{r['p99']:,}",
-              f"{r['iterations']:,}") for r in records]
+    for r in records:
+        if r["unit"] == "percent":
+            policy = "-" if r["policy_percent"] is None else f"policy {r['policy_percent']} %"
+            rows.append((r["operation"], "", f"{r['value']:.2f} %", policy, ""))
+        else:
+            rows.append((r["operation"], f"{r['min']:,}", f"{r['median']:,}", f"{r['p99']:,}",
+                         f"{r['iterations']:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     out = [title]
     for n, row in enumerate(rows):
@@ -436,9 +481,10 @@ def table(records, title):
 
 
 def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=WARMUP,
-            block=0, timeout=None, verbose=False, vm=True):
+            block=0, timeout=None, verbose=False, vm=True, cpu=True):
     """Prepares, boots and returns the list of records (also written to `out`).
-    vm=False leaves out the VM exits (vmexit.c and the KVM modules)."""
+    vm=False leaves out the VM exits (vmexit.c and the KVM modules), cpu=False
+    the CPU-isolation scenario (cpu_isolation.c)."""
     build_dir = pathlib.Path(build_dir).resolve()
     out = pathlib.Path(out).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -450,28 +496,33 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
     counts = ["-n", str(iterations), "-w", str(warmup)]
     args = counts + (["-t", str(block)] if block else [])
     vm_part = (build_program(build_dir, "vmexit"), kvm_modules(cache, kinfo), counts) if vm else None
-    initramfs = write_initramfs(build_dir / "initramfs.cpio", busybox, pingpong, args, vm_part)
+    cpu_program = build_program(build_dir, "cpu_isolation") if cpu else None
+    initramfs = write_initramfs(build_dir / "initramfs.cpio", busybox, pingpong, args, vm_part,
+                                cpu_program)
     cmd = qemu_command(vmlinuz, initramfs)
     if timeout is None:
         # A whole default run (12,000 round trips of each operation) takes about
         # 15 s here, boot included, and the VM exits about as long again
-        # (TCG runs each VMRUN and #VMEXIT through a TLB flush): this leaves
-        # head-room for slower hosts.
-        timeout = 120 + 0.02 * (iterations + warmup)
+        # (TCG runs each VMRUN and #VMEXIT through a TLB flush), the CPU
+        # scenario about 10 s (two seconds of virtual time, most of it a
+        # spinning hog): this leaves head-room for slower hosts.
+        timeout = 120 + 0.02 * (iterations + warmup) + (60 if cpu else 0)
     say(f"booting {kinfo['package']} {kinfo['version']} with busybox-static {binfo['version']}, "
         f"{iterations} iterations after {warmup} warm-up (timeout {timeout:.0f} s)")
 
     def echo(line):
-        if verbose or line.startswith(("BENCH", "# ")) or "pingpong:" in line or "vmexit:" in line:
+        if verbose or line.startswith(("BENCH", "# ")) or any(
+                f"{p}:" in line for p in ("pingpong", "vmexit", "cpu_isolation")):
             print("  | " + line, flush=True)
 
     log = build_dir / "serial.log"
     lines, code, secs = boot(cmd, log, timeout, echo)
-    records, problems, warnings, kernel, status, vm_status = parse(lines)
-    operations = OPERATIONS + (VM_OPERATIONS if vm else ())
+    records, problems, warnings, kernel, status, vm_status, cpu_status = parse(lines)
+    operations = OPERATIONS + (CPU_OPERATIONS if cpu else ()) + (VM_OPERATIONS if vm else ())
     missing = [op for op in operations if op not in records]
     say(f"QEMU ran {secs:.1f} s, " + ("timed out" if code is None else f"exit code {code}"))
-    if missing or problems or status != 0 or code != 0 or (vm and vm_status != 0):
+    if (missing or problems or status != 0 or code != 0 or (vm and vm_status != 0) or
+            (cpu and cpu_status != 0)):
         why = []
         if code is None:
             why.append(f"QEMU did not finish within {timeout:.0f} s (killed)")
@@ -483,6 +534,10 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
             why.append("/pingpong never finished (no BENCH-END line)")
         elif status != 0:
             why.append(f"/pingpong exited {status}")
+        if cpu and status is not None and cpu_status is None:
+            why.append("/cpu_isolation never finished (no BENCH-CPU-END line)")
+        elif cpu and cpu_status:
+            why.append(f"/cpu_isolation exited {cpu_status}")
         if vm and status is not None and vm_status is None:
             why.append("/vmexit never finished (no BENCH-VM-END line)")
         elif vm and vm_status:
@@ -519,12 +574,14 @@ def main(argv=None):
     ap.add_argument("-v", "--verbose", action="store_true", help="echo the whole serial output")
     ap.add_argument("--no-vm", action="store_true",
                     help="leave out the VM exits (vmexit.c on KVM inside the guest)")
+    ap.add_argument("--no-cpu", action="store_true",
+                    help="leave out the CPU-isolation scenario (cpu_isolation.c, cgroup v2)")
     a = ap.parse_args(argv)
     if a.iterations < 1 or a.warmup < 0:
         ap.error("--iterations must be at least 1 and --warmup at least 0")
     try:
         collect(a.iterations, a.out, a.build_dir, a.warmup, a.block, a.timeout, a.verbose,
-                not a.no_vm)
+                not a.no_vm, not a.no_cpu)
     except BenchError as e:
         print(f"bench-linux: error: {e}", file=sys.stderr)
         return 1

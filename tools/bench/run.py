@@ -11,8 +11,11 @@ built without BULKHEAD_KERNEL_DEBUG and so without the IPC path counters; or
 the guest's instruction counter advances by one per guest instruction, and collects
 its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
 records of --linux FILE when given), results.md (a table, and the ratios of the
-Linux and VM-exit rows to Bulkhead's IPC round trip) and chart.svg (a log-scale
-bar chart). With --check, fails if any median exceeds its ceiling in --ceilings
+Linux and VM-exit rows to Bulkhead's IPC round trip, then the CPU-isolation
+rows of issue 12 per system: the victim's wake-up lateness alone and beside the
+hog with the ratio of their p99s, and each tenant's CPU share against its
+policy) and chart.svg (a log-scale bar chart of the instruction counts, and
+the CPU-isolation rows beneath). With --check, fails if any median exceeds its ceiling in --ceilings
 (a JSON object {arch: {operation: max_instructions}}): the regression test that
 keeps the IPC path from growing; its "ratios" entry ({"a / b": max}) bounds one
 operation against another on each arch (the general path against the fast path).
@@ -34,13 +37,21 @@ BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as"
                 "ipc_call_reply_0w_2as_passive", "ipc_call_reply_0w_2as_fpu",
                 "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
                 "notification_roundtrip", "irq_to_user",
-                "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog"]
+                "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog",
+                "cpu_share_victim", "cpu_share_hog"]
 # x86-64 runs the bench a second time with the Meltdown window forced on
 # (bulkhead.kpti=on, arch/x86_64/kpti.c): these operations are reported
 # again with the suffix "_kpti", the cost of the mitigation in one run.
 KPTI_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_0w_1as", "irq_to_user"]
 LINUX_OPS = ["null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
              "tcp_loopback_pingpong"]
+# The CPU-isolation scenario (issue 12), the same names on Bulkhead (bench.c)
+# and Linux (tests/bench/linux/cpu_isolation.c): the victim's wake-up
+# lateness in ns of virtual time ("min", "median", "p99", "max"), and each
+# tenant's share of the CPU in percent ("value", beside "policy_percent",
+# null where the system has no such policy, and "policy" in words).
+WAKE_ALONE, WAKE_BESIDE = "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog"
+SHARE_OPS = ["cpu_share_victim", "cpu_share_hog"]
 # The VM boundary (tests/bench/linux/vmexit.c, system "kvm"): what each costs
 # against the IPC round trip between two address spaces on the same arch is
 # the comparison the project's claim rests on (docs/performance.md).
@@ -110,7 +121,7 @@ def check(records, ceilings):
             problems += [f"{arch} {op}: no measurement" for op in ops if op not in seen]
     for arch in sorted({r["arch"] for r in records if r["system"] == "bulkhead"}):
         median = {r["operation"]: r["median"] for r in records
-                  if r["arch"] == arch and r["system"] == "bulkhead"}
+                  if r["arch"] == arch and r["system"] == "bulkhead" and "median" in r}
         for name, limit in ratios.items():
             top, bottom = (op.strip() for op in name.split("/"))
             if top not in median or bottom not in median:
@@ -124,10 +135,15 @@ def check(records, ceilings):
     return problems
 
 
+def is_count(r):
+    """Whether a record is an instruction count (the main table and chart)."""
+    return r["unit"] == "instructions"
+
+
 def table(records):
     rows = ["| arch | system | operation | min | median | p99 | iterations |",
             "|---|---|---|---:|---:|---:|---:|"]
-    for r in records:
+    for r in filter(is_count, records):
         rows.append(f"| {r['arch']} | {r['system']} | `{r['operation']}` | {r['min']:,} | "
                     f"{r['median']:,} | {r['p99']:,} | {r['iterations']:,} |")
     return "\n".join(rows) + "\n"
@@ -159,16 +175,115 @@ def ratio_table(records):
     return "\n".join(out) + "\n"
 
 
+def lateness(records):
+    """(system, arch, alone, beside, p99 beside / p99 alone) for each system
+    and arch that has both lateness rows."""
+    by = {(r["system"], r["arch"], r["operation"]): r for r in records}
+    rows = []
+    for system, arch in sorted({(r["system"], r["arch"]) for r in records
+                                if r["operation"] == WAKE_ALONE}):
+        alone, beside = by.get((system, arch, WAKE_ALONE)), by.get((system, arch, WAKE_BESIDE))
+        if alone and beside:
+            rows.append((system, arch, alone, beside,
+                         beside["p99"] / alone["p99"] if alone["p99"] else math.inf))
+    return rows
+
+
+def shares(records):
+    return [r for r in records if r["operation"] in SHARE_OPS]
+
+
+def policy_text(r):
+    return "none" if r["policy_percent"] is None else f"{r['policy_percent']} %"
+
+
+def cpu_tables(records):
+    """The CPU-isolation section of results.md ("" without its rows)."""
+    late, share = lateness(records), shares(records)
+    if not late and not share:
+        return ""
+    out = ["\nCPU isolation (issue 12): the victim's wake-up lateness in ns of virtual time "
+           "(p50 / p99 / max of 500 wake-ups), alone and beside the hog:\n",
+           "| system | arch | alone | beside the hog | p99 beside / p99 alone |",
+           "|---|---|---:|---:|---:|"]
+    for system, arch, alone, beside, ratio in late:
+        cells = [" / ".join(f"{r[k]:,}" if k in r else "-" for k in ("median", "p99", "max"))
+                 for r in (alone, beside)]
+        out.append(f"| {system} | {arch} | {cells[0]} | {cells[1]} | {ratio:.2f}x |")
+    if share:
+        out += ["\nEach tenant's share of the CPU while the victim's wake-ups were timed "
+                "beside the hog, against its policy:\n",
+                "| system | arch | operation | share | policy | policy in words |",
+                "|---|---|---|---:|---:|---|"]
+        for r in share:
+            out.append(f"| {r['system']} | {r['arch']} | `{r['operation']}` | {r['value']:.2f} % | "
+                       f"{policy_text(r)} | {r['policy']} |")
+    return "\n".join(out) + "\n"
+
+
+def report(records):
+    """results.md: the instruction counts, their ratios, CPU isolation."""
+    return table(records) + ratio_table(records) + cpu_tables(records)
+
+
+def svg_cpu(late, share, top, label_w, plot_w):
+    """The CPU-isolation part of the chart from y = `top`: the lateness p99s
+    alone and beside the hog on a linear ns scale, then the shares (percent,
+    linear) with each policy marked; returns (parts, the height used)."""
+    bar_h, gap = 14, 4
+    colors = {"bulkhead": "#2b6cb0", "linux": "#c05621"}
+    parts = [f'<text x="10" y="{top + 14}" font-size="14" font-weight="bold">CPU isolation: the '
+             "victim's wake-up lateness, p99 in ns (linear), alone and beside the hog</text>"]
+    y = top + 26
+    vmax = max([max(a["p99"], b["p99"]) for _, _, a, b, _ in late] + [1])
+    for system, arch, alone, beside, ratio in late:
+        for what, r in (("alone", alone), ("beside hog", beside)):
+            w = plot_w * r["p99"] / vmax
+            parts.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end">'
+                         f'{system} {arch} {what}</text>')
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{colors.get(system, "#666")}" '
+                         f'fill-opacity="{1 if what == "alone" else 0.6}"/>')
+            note = f' ({ratio:.2f}x)' if what != "alone" else ""
+            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 11}">{r["p99"]:,}{note}</text>')
+            y += bar_h + gap
+        y += gap
+    if share:
+        y += 10
+        parts.append(f'<text x="10" y="{y + 14}" font-size="14" font-weight="bold">CPU share beside '
+                     "the hog, percent (linear; black mark: the policy)</text>")
+        y += 26
+        for r in share:
+            w = plot_w * r["value"] / 100
+            parts.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end">'
+                         f'{r["system"]} {r["arch"]} {r["operation"]}</text>')
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{colors.get(r["system"], "#666")}"/>')
+            if r["policy_percent"] is not None:
+                x = label_w + plot_w * r["policy_percent"] / 100
+                parts.append(f'<line x1="{x:.1f}" y1="{y - 2}" x2="{x:.1f}" y2="{y + bar_h + 2}" '
+                             'stroke="#000" stroke-width="2"/>')
+            parts.append(f'<text x="{label_w + max(w, plot_w * (r["policy_percent"] or 0) / 100) + 4:.1f}" '
+                         f'y="{y + 11}">{r["value"]:.2f} % (policy {policy_text(r)})</text>')
+            y += bar_h + gap
+    return parts, y - top + 10
+
+
 def svg_chart(records):
-    """A horizontal bar chart of medians on a log scale."""
+    """A horizontal bar chart of medians on a log scale; the CPU-isolation
+    rows beneath it (svg_cpu)."""
+    late, share = lateness(records), shares(records)
+    records = list(filter(is_count, records))
     bar_h, gap, label_w, plot_w = 18, 6, 330, 460
     top = 40
     height = top + len(records) * (bar_h + gap) + 40
+    cpu_parts, cpu_height = svg_cpu(late, share, height, label_w, plot_w) if late or share else ([], 0)
+    total = height + cpu_height
     vmax = max(r["median"] for r in records)
     lmax = math.log10(max(vmax, 10)) + 0.2
     colors = {"bulkhead": "#2b6cb0", "linux": "#c05621", "kvm": "#6b46c1"}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 90}" '
-             f'height="{height}" font-family="sans-serif" font-size="12">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 150}" '
+             f'height="{total}" font-family="sans-serif" font-size="12">',
              '<text x="10" y="20" font-size="14" font-weight="bold">Guest instructions per '
              'operation (median, log scale; QEMU TCG -icount)</text>']
     for decade in range(0, int(lmax) + 1):
@@ -185,6 +300,7 @@ def svg_chart(records):
         parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
                      f'fill="{colors.get(r["system"], "#666")}"/>')
         parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{r["median"]:,}</text>')
+    parts += cpu_parts
     parts.append("</svg>\n")
     return "\n".join(parts)
 
@@ -214,9 +330,9 @@ def main():
         records += json.loads(pathlib.Path(a.linux).read_text())
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
-    (out / "results.md").write_text(table(records) + ratio_table(records))
+    (out / "results.md").write_text(report(records))
     (out / "chart.svg").write_text(svg_chart(records))
-    print(table(records) + ratio_table(records))
+    print(report(records))
     print(f"bench: wrote {out / 'results.json'}, results.md, chart.svg")
     if a.check:
         problems = check(records, json.loads(pathlib.Path(a.ceilings).read_text()))
