@@ -16,6 +16,9 @@
  *               type in one mask that fits a RISC-V 12-bit immediate)
  *       [11]    UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
  *       [12]    ZOMBIE: the slots are a TCB's (else a CNode's)
+ *       [13]    ZOMBIE: names an endpoint or notification whose waiters it
+ *               wakes (a waiters zombie), not slots
+ *       [14]    ZOMBIE, waiters: the object is a notification
  *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE, ZOMBIE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
  *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
@@ -28,7 +31,9 @@
  *               ENDPOINT, NOTIFICATION: badge, all 64 bits (0 = unbadged)
  *               FRAME: user virtual address it is mapped at (0: unmapped)
  *               IRQ_HANDLER: the IRQ number; IOPORT: first [15:0], last [31:16]
- *               ZOMBIE: the index of the next slot to empty (w1: the slots)
+ *               ZOMBIE: the index of the next slot to empty (w1: the slots);
+ *               a waiters zombie: the badge whose sends it cancels, or 0
+ *               when it wakes every waiter of its destroyed object (w1)
  *               others: free for their object code
  *
  * Rights are kept in every cap (copy and mint only ever clear bits), but
@@ -37,7 +42,7 @@
  * sit in the one field that copy and mint mask (cap_mask_rights), so that
  * it shrinks like the others with no special case in derivation. Bit 9 was
  * the device bit, which moved to 11; the flat bit stays at 10 (above).
- * Bits 15:13 are still free.
+ * Bit 15 is still free.
  */
 #pragma once
 
@@ -68,7 +73,7 @@ enum cap_type {
     CAP_DOMAIN = 14,                            /* sets a thread's scheduling domain (later) */
     CAP_SCHED_CONTROL = BK_OBJ_SCHED_CONTROL,   /* gives SchedContexts time; one per CPU, at boot */
     CAP_DEBUG = BK_OBJ_DEBUG,                   /* the kernel's debugging aids; made at boot */
-    CAP_ZOMBIE = 17,                            /* a dead CNode or TCB being emptied (cnode.c) */
+    CAP_ZOMBIE = 17,                            /* a dead object being finished (cnode.c) */
     CAP_SCHED_CONTEXT = BK_OBJ_SCHED_CONTEXT,   /* a budget of CPU time a thread runs on */
     CAP_TYPE_COUNT
 };
@@ -100,6 +105,8 @@ typedef struct cap {
 #define CAP_COPY_BIT 10
 #define CAP_CNODE_FLAT_BIT 10
 #define CAP_ZOMBIE_TCB_BIT 12
+#define CAP_ZOMBIE_WAITERS_BIT 13
+#define CAP_ZOMBIE_NOTIFICATION_BIT 14
 #define CAP_SIZE_SHIFT 16
 #define CAP_SIZE_WIDTH 6
 #define CAP_GUARD_SIZE_SHIFT 24
@@ -333,6 +340,34 @@ static inline uint64_t cap_zombie_next(const cap_t *c)
 static inline void cap_zombie_set_next(cap_t *c, uint64_t index)
 {
     c->w[2] = index;
+}
+
+/* A waiters zombie: what the final cap of an endpoint or notification
+ * that threads wait on becomes (badge 0), or the last cap of a badge
+ * family of an endpoint with sends queued (its badge), while Delete,
+ * Revoke or an emptying wakes those threads a batch per kernel entry
+ * (cnode.c). It names the object, not slots, and holds no caps. */
+static inline cap_t cap_make_waiters_zombie(void *obj, bool is_notification, uint64_t badge)
+{
+    uint64_t w = cap_word0(CAP_ZOMBIE, 0);
+    w = cap_field_set(w, CAP_ZOMBIE_WAITERS_BIT, 1, 1);
+    w = cap_field_set(w, CAP_ZOMBIE_NOTIFICATION_BIT, 1, is_notification);
+    return (cap_t){ { w, cap_ptr_word(obj), badge } };
+}
+
+static inline bool cap_zombie_is_waiters(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_ZOMBIE_WAITERS_BIT, 1);
+}
+
+static inline bool cap_zombie_is_notification(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_ZOMBIE_NOTIFICATION_BIT, 1);
+}
+
+static inline uint64_t cap_zombie_badge(const cap_t *c)
+{
+    return c->w[2];
 }
 
 /* ---- ENDPOINT, NOTIFICATION -------------------------------------------- */

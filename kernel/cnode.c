@@ -9,7 +9,11 @@
  *    until every slot is empty (emptied a batch per kernel entry, and so
  *    are a TCB's own slots when its final cap goes; see "Zombies" below);
  *    no CNode cap names it, so no lookup can reach it meanwhile;
- *  - a CNode cap's guard_size + radix <= 64 and its guard fits guard_size.
+ *  - a CNode cap's guard_size + radix <= 64 and its guard fits guard_size;
+ *  - the final cap of an endpoint or notification that threads wait on,
+ *    and the last cap of a badge family of an endpoint with sends queued,
+ *    stay in their slot as waiters zombies until those threads are woken,
+ *    a batch per kernel entry (see "Waiters zombies" below).
  *
  * Deleting the final cap of a CNode must delete every cap inside it, and
  * those may be final caps of further CNodes (or TCBs, which hold caps
@@ -27,6 +31,7 @@
  */
 #include "cnode.h"
 
+#include "ipc.h"
 #include "kernel.h"
 #include "object.h"
 #include "thread.h"
@@ -315,24 +320,69 @@ static bool ends_badge_family(const struct cte *slot)
     return !carries_badge(cte_parent(slot), cap);
 }
 
-/* Empties a slot that holds no zombie and no final cap of an object with
- * slots (those go through the zombies below): the cap leaves the tree
- * (its children move up), then the object hears of it, and of the end of
- * its badge family. One step: no destroy hook deletes caps. */
-static void delete_one(struct cte *slot)
+/* Empties a slot that holds no zombie, no final cap of an object with
+ * slots and none whose deletion leaves waiters (those go through the
+ * zombies below): the cap leaves the tree (its children move up), then the
+ * object hears of it, and of the end of its badge family. One step: no
+ * destroy hook deletes caps or wakes threads. */
+static void delete_one(struct cte *slot, bool family_ends)
 {
     cap_t cap = slot->cap;
-    bool family_ends = ends_badge_family(slot);
     cdt_remove(slot);
     slot->cap = cap_null();
     (void)object_cap_deleted(&cap, family_ends);
 }
 
-/* Takes a zombie whose slots are all empty out of its slot and the tree. */
+/* Takes a zombie whose work is done out of its slot and the tree. */
 static void remove_zombie(struct cte *slot)
 {
     cdt_remove(slot);
     slot->cap = cap_null();
+}
+
+/* ---- Waiters zombies: threads woken across kernel entries --------------- */
+
+/*
+ * Deleting the final cap of an endpoint or notification wakes every thread
+ * waiting on it, and the last cap of an endpoint's badge family cancels
+ * the sends queued with its badge (object.h). A tenant decides how many
+ * threads wait, so such a cap becomes a waiters zombie (cap.h) in its own
+ * slot: the object hears of the deletion at once (its count drops; a
+ * destroyed notification unbinds its thread), and the zombie stays in the
+ * slot and in the derivation tree while the threads are woken, a batch per
+ * kernel entry (each thread looked at or woken is a step of the batch),
+ * the syscall restarting in between. Because it is still a descendant of
+ * the object's untyped, the memory the waiting threads are linked through
+ * is not reset and retyped meanwhile. It holds no caps and has no children
+ * (a final cap or the last of a badge family has none), so it never joins
+ * a chain: wherever a delete meets it (the slot deleted, the first child a
+ * revoke deletes, the slot a zombie empties) it works on it in place and
+ * the zombie goes when no thread is left. No thread can join the queue of
+ * a destroyed object (no cap names it); for a badge, the walk is the
+ * endpoint's (endpoint.c, Cancelling).
+ */
+
+/* Deletes the cap in `s`, which holds no slots and is no chain zombie, in
+ * the step the caller counted, and wakes up to *budget of the threads its
+ * deletion leaves. False while the waiters zombie it is (or became) still
+ * has threads to wake. */
+static bool delete_leaf(struct cte *s, unsigned *budget)
+{
+    if (cap_is_null(&s->cap))
+        return true;
+    if (cap_type(&s->cap) != CAP_ZOMBIE) {
+        bool family_ends = ends_badge_family(s);
+        if (!object_delete_leaves_waiters(&s->cap, family_ends)) {
+            delete_one(s, family_ends);
+            return true;
+        }
+        cap_t cap = s->cap;
+        s->cap = object_waiters_zombie(&cap, object_cap_deleted(&cap, family_ends));
+    }
+    if (!object_wake_waiters(&s->cap, budget))
+        return false;
+    remove_zombie(s);
+    return true;
 }
 
 /* ---- Zombies: objects with slots, emptied across kernel entries --------- */
@@ -393,13 +443,21 @@ static void remove_zombie(struct cte *slot)
  * slot the one below waits in instead, where whoever revokes the untyped
  * of any of its zombies finishes it, as before.
  */
-#define DELETE_BATCH 64 /* caps deleted, zombies made, moved or removed, per kernel entry */
+/* Caps deleted, zombies made, moved or removed, and threads woken by a
+ * waiters zombie, per kernel entry. */
+#define DELETE_BATCH 64
 
 /* Whether deleting the cap in `slot` destroys an object that holds caps. */
 static bool is_final_cap_of_slots(const struct cte *slot)
 {
     enum cap_type type = cap_type(&slot->cap);
     return (type == CAP_CNODE || type == CAP_TCB) && *object_refs(&slot->cap) == 1;
+}
+
+/* Whether `slot` holds a zombie of slots (not a waiters zombie). */
+static bool holds_chain_zombie(const struct cte *slot)
+{
+    return cap_type(&slot->cap) == CAP_ZOMBIE && !cap_zombie_is_waiters(&slot->cap);
 }
 
 static struct cte *zombie_slots(const cap_t *zombie)
@@ -548,12 +606,12 @@ static bool reduce_chain(struct cte *top, unsigned *budget)
         if (s != top) { /* itself: emptied last, with it */
             if (is_final_cap_of_slots(s))
                 make_zombie(s);
-            if (cap_type(&s->cap) == CAP_ZOMBIE) {
+            if (holds_chain_zombie(s)) {
                 stack_chain(top, s);
                 continue;
             }
-            if (!cap_is_null(&s->cap))
-                delete_one(s);
+            if (!delete_leaf(s, budget))
+                return false; /* a waiters zombie in s: next time, on from s */
         }
         cap_zombie_set_next(&top->cap, i + 1);
     }
@@ -566,11 +624,9 @@ static bool delete_bounded(struct cte *slot, unsigned *budget)
 {
     if (is_final_cap_of_slots(slot))
         make_zombie(slot);
-    if (cap_type(&slot->cap) != CAP_ZOMBIE) {
+    if (!holds_chain_zombie(slot)) {
         (*budget)--;
-        if (!cap_is_null(&slot->cap))
-            delete_one(slot);
-        return true;
+        return delete_leaf(slot, budget);
     }
     if (!zombie_link_is_top(link_of(slot)))
         cut_from_chain(slot);
@@ -593,7 +649,14 @@ void cnode_delete(struct cte *slot)
 
 bool cnode_delete_needs_batches(const struct cte *slot)
 {
-    return is_final_cap_of_slots(slot) || cap_type(&slot->cap) == CAP_ZOMBIE;
+    return is_final_cap_of_slots(slot) || cap_type(&slot->cap) == CAP_ZOMBIE ||
+           object_delete_leaves_waiters(&slot->cap, ends_badge_family(slot));
+}
+
+void cnode_delete_start(struct cte *slot)
+{
+    unsigned budget = 1;
+    (void)delete_bounded(slot, &budget);
 }
 
 /*

@@ -102,20 +102,29 @@ kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
  * destroys it; the final cap of a CNode or TCB, whose slots must be
  * emptied too, becomes a zombie (cnode.c) that stays in `slot` while they
  * are, a batch per call. Deleting the last cap of a badge family (cdt.h)
- * to an endpoint that lives on cancels the sends queued with that badge.
- * Returns false while work is left: call again (the invocation restarts
+ * to an endpoint that lives on cancels the sends queued with that badge;
+ * when that, or the final cap of an endpoint or notification, leaves
+ * threads to wake, the cap stays in `slot` as a waiters zombie while they
+ * are woken, a batch per call. Returns false while work is left: call again (the invocation restarts
  * the syscall) until it returns true and the slot is empty. */
 bool cnode_delete_bounded(struct cte *slot);
 
 /* Whether deleting the cap in `slot` may take more than one call of
- * cnode_delete_bounded(): the final cap of a CNode or TCB, or a zombie. */
+ * cnode_delete_bounded(): the final cap of a CNode or TCB, a cap whose
+ * deletion leaves waiters, or a zombie. */
 bool cnode_delete_needs_batches(const struct cte *slot);
 
 /* cnode_delete_bounded() until the slot is empty. For kernel paths whose
- * caps take one step (a TCB's fault endpoint, an interrupt line's
- * notification), and host tests; an invocation that may delete a CNode or
- * TCB restarts instead (TCB: Configure). */
+ * caps take one step (a scratch copy that is never final), and host tests;
+ * an invocation that may need batches restarts instead (TCB: Configure,
+ * TCB: SetFaultEndpoint, IRQHandler: SetNotification and Clear). */
 void cnode_delete(struct cte *slot);
+
+/* The first step of deleting a cap that holds no slots, for a hook that
+ * runs inside another delete's step (an interrupt line's notification): a
+ * cap that leaves waiters stays as a waiters zombie, whoever deletes or
+ * revokes the slot next going on with it. O(1). */
+void cnode_delete_start(struct cte *slot);
 
 /* Deletes caps derived from the cap in `slot`, the first child first (its
  * children take its place); the cap itself stays. Deletes a bounded batch

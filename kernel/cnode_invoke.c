@@ -128,6 +128,8 @@ kerror_t cnode_invoke_cancel_badged_sends(struct invocation *inv, struct kerror_
         err = check_cancel_authority(slot, badge, info);
     if (err != KERR_OK)
         return err;
-    endpoint_cancel_badged_sends(cap_object(&slot->cap), badge);
-    return KERR_OK;
+    /* A bounded batch per kernel entry; the endpoint holds the walk. */
+    unsigned budget = IPC_CANCEL_BATCH;
+    return endpoint_cancel_badged_sends(cap_object(&slot->cap), badge, &budget) ? KERR_OK
+                                                                               : KERR_RESTART;
 }

@@ -26,6 +26,30 @@
  *  - so a sender's priority does not change while it is queued:
  *    sched_set_priority() moves it with endpoint_requeue_sender().
  *
+ * Cancelling. A tenant decides how many threads wait here, so nothing
+ * wakes them all in one kernel entry: each call below wakes or looks at
+ * IPC_CANCEL_BATCH threads at most, and its caller restarts it (the syscall
+ * returns KERR_RESTART; a delete keeps the cap as a zombie meanwhile,
+ * cnode.c). Deleting the final cap wakes the head until the queue is empty.
+ * Cancelling one badge's sends walks the queue once: the endpoint holds
+ * the walk (cancel_badge, and cancel_next, the next sender to look at,
+ * moved on when that sender leaves the queue), so a restart goes on where
+ * the last entry stopped. One walk at a time: a cancellation of another
+ * badge that finds one under way finishes it first, then starts its own.
+ * Invariants:
+ *  - cancel_next is NULL or a sender queued here, and NULL when
+ *    cancel_badge is 0;
+ *  - each sender holds a stamp, from a counter of the endpoint, taken
+ *    when it queued; the walk cancels only the senders of its badge
+ *    queued before it started (stamp below cancel_stamp), so a thread
+ *    it woke that sends again at once is not cancelled again (else
+ *    threads that resend faster than the walk goes would keep it going
+ *    for ever); it looks at those queued since, as at any sender, once;
+ *  - no sender between the head and cancel_next carries cancel_badge
+ *    with a stamp below cancel_stamp; so such a sender whose priority
+ *    changes is cancelled rather than moved, lest it jump back past the
+ *    walk.
+ *
  * The message travels from the sender's registers and IPC buffer to the
  * receiver's: words 0..BK_MSG_CPU_WORDS-1 register to register, the rest
  * buffer to buffer (truncated to the register words when either thread has
@@ -184,6 +208,7 @@ static void queue_sender(struct endpoint *ep, struct thread *t)
     } else {
         t->run_end = t; /* a run of its own */
     }
+    t->send_stamp = ep->next_stamp++;
     ep->state = EP_SENDING;
 }
 
@@ -207,6 +232,8 @@ static void queue_remove(struct endpoint *ep, struct thread *t)
  * in the run becomes the end (the runs are kept by queue_sender()). */
 static void queue_remove_sender(struct endpoint *ep, struct thread *t)
 {
+    if (ep->cancel_next == t)
+        ep->cancel_next = t->wait_next;
     struct thread *other = t->run_end;
     if (other && other != t) {
         /* t is the first of its run iff the next sender is in it too. */
@@ -222,6 +249,15 @@ static void queue_remove_sender(struct endpoint *ep, struct thread *t)
 void endpoint_requeue_sender(struct thread *t, uint8_t priority)
 {
     struct endpoint *ep = t->blocked_on;
+    if (ep->cancel_badge != 0 && t->send_badge == ep->cancel_badge &&
+        t->send_stamp < ep->cancel_stamp) {
+        /* It may lie ahead of the walk and would move behind it: cancel
+         * it now (see Cancelling at the top). No longer a sender, it takes
+         * the priority as any runnable thread does. */
+        ipc_wake_with_error(t, BK_ERR_CANCELLED);
+        sched_set_priority(t, priority);
+        return;
+    }
     queue_remove_sender(ep, t);
     t->priority = priority;
     queue_sender(ep, t);
@@ -354,26 +390,57 @@ void ipc_cancel_wait(struct thread *t)
         notification_cancel_wait(t);
 }
 
-void endpoint_destroy(const cap_t *final_cap)
+bool endpoint_cancel_all(struct endpoint *ep, unsigned *budget)
 {
-    struct endpoint *ep = ep_of(final_cap);
-    while (ep->head)
+    for (; ep->head; (*budget)--) {
+        if (*budget == 0)
+            return false;
         ipc_wake_with_error(ep->head, BK_ERR_CANCELLED);
+    }
+    return true;
 }
 
-/* One step per queued sender: what deleting the endpoint costs too. */
-void endpoint_cancel_badged_sends(struct endpoint *ep, uint64_t badge)
+static void start_walk(struct endpoint *ep, uint64_t badge)
 {
-    struct thread *t = ep->state == EP_SENDING ? ep->head : NULL;
-    while (t) {
-        struct thread *next = t->wait_next;
-        if (t->send_badge == badge)
+    ep->cancel_badge = badge;
+    ep->cancel_next = ep->state == EP_SENDING ? ep->head : NULL;
+    ep->cancel_stamp = ep->next_stamp;
+}
+
+/* Goes on with the walk under way; true once it is over (then none is). */
+static bool walk(struct endpoint *ep, unsigned *budget)
+{
+    for (; ep->cancel_next; (*budget)--) {
+        if (*budget == 0)
+            return false;
+        struct thread *t = ep->cancel_next;
+        ep->cancel_next = t->wait_next; /* before t leaves the queue */
+        if (t->send_badge == ep->cancel_badge && t->send_stamp < ep->cancel_stamp)
             ipc_wake_with_error(t, BK_ERR_CANCELLED);
-        t = next;
     }
+    ep->cancel_badge = 0;
+    return true;
+}
+
+/* A restart that finds no walk under way cannot tell whether its own
+ * ended (finished by another canceller of its badge) or never started,
+ * and walks again: extra work, never a sender left behind. */
+bool endpoint_cancel_badged_sends(struct endpoint *ep, uint64_t badge, unsigned *budget)
+{
+    if (ep->cancel_badge == 0)
+        start_walk(ep, badge);
+    bool own = ep->cancel_badge == badge;
+    if (!walk(ep, budget))
+        return false;
+    if (own)
+        return true;
+    start_walk(ep, badge); /* the other badge's walk is over: now ours */
+    return walk(ep, budget);
 }
 
 void endpoint_badge_retired(const cap_t *cap)
 {
-    endpoint_cancel_badged_sends(ep_of(cap), cap_badge(cap));
+    struct endpoint *ep = ep_of(cap);
+    if (ep->cancel_badge == 0 && ep->state == EP_SENDING)
+        start_walk(ep, cap_badge(cap));
 }

@@ -17,6 +17,14 @@ struct endpoint {
     struct kobj_header header;
     enum endpoint_state state;
     struct thread *head, *tail;
+    /* The cancellation of one badge's sends under way (endpoint.c,
+     * Cancelling): its badge (0: none), the next queued sender to look at
+     * (NULL: none is left), and the stamp the next sender to queue was to
+     * get when it started (the senders queued before it have lower ones). */
+    uint64_t cancel_badge;
+    struct thread *cancel_next;
+    uint64_t cancel_stamp;
+    uint64_t next_stamp; /* the stamp of the next sender to queue */
 };
 
 /* Notification object: a word of signal bits, whether it has been
@@ -71,17 +79,29 @@ void notification_cancel_wait(struct thread *t);
  * the senders of its new priority (sched_set_priority()). */
 void endpoint_requeue_sender(struct thread *t, uint8_t priority);
 
-/* Wakes every sender queued on `ep` with `badge` with BK_ERR_CANCELLED:
- * their messages are not delivered. One step per queued sender. */
-void endpoint_cancel_badged_sends(struct endpoint *ep, uint64_t badge);
+/* Cancelling waits a bounded batch at a time (endpoint.c, Cancelling):
+ * each function below does at most *budget steps (a queued thread looked
+ * at or woken with BK_ERR_CANCELLED), takes them off *budget, and returns
+ * true once its work is over; the caller restarts it until then. */
+#define IPC_CANCEL_BATCH 64
 
-/* Destroy hooks (object.c). */
-void endpoint_destroy(const cap_t *final_cap);
+/* Wakes every sender queued on `ep` with `badge` (not 0): their messages
+ * are not delivered. Senders queued meanwhile may be cancelled too. */
+bool endpoint_cancel_badged_sends(struct endpoint *ep, uint64_t badge, unsigned *budget);
+
+/* Wakes every thread queued on `ep` or waiting on `n` (their object was
+ * destroyed: no cap names it, so no thread joins). */
+bool endpoint_cancel_all(struct endpoint *ep, unsigned *budget);
+bool notification_cancel_all(struct notification *n, unsigned *budget);
+
+/* Destroy hook (object.c): unbinds the thread. Its waiters are woken by
+ * the zombie its final cap becomes (cnode.c). */
 void notification_destroy(const cap_t *final_cap);
 
 /* Badge hook (object.c): `cap`, a badged endpoint cap, was the last of its
- * badge family and the endpoint lives on: cancels the sends queued with
- * its badge. */
+ * badge family and the endpoint lives on: the cancellation of the sends
+ * queued with its badge starts (O(1)); the zombie the cap becomes runs it
+ * to its end (cnode.c). */
 void endpoint_badge_retired(const cap_t *cap);
 
 /* Sends a fault message from `t` to its fault endpoint as a Call and

@@ -31,7 +31,7 @@ struct irq_line *irq_line(unsigned irq)
 void irq_deliver(struct irq_line *line)
 {
     const cap_t *cap = &line->notification.cap;
-    if (cap_is_null(cap)) {
+    if (cap_type(cap) != CAP_NOTIFICATION) { /* none, or a zombie (irq_handler.c) */
         line->pending = true;
         return;
     }

@@ -14,8 +14,10 @@
  *    (Get sets it to 1, copies add one, deletions remove one; 64 bits, so
  *    it cannot wrap: irq.h); the line is issued, and enabled in the arch,
  *    exactly while it is non-zero;
- *  - notification is empty or a copy of a notification cap with the write
- *    right, and empty whenever handler_caps is 0;
+ *  - notification is empty, a copy of a notification cap with the write
+ *    right, or a waiters zombie of one (left by the line's last handler
+ *    cap, irq_handler_cap_deleted()); never such a copy while
+ *    handler_caps is 0;
  *  - pending is false whenever handler_caps is 0 or a notification is
  *    bound: an interrupt with nowhere to go waits for the next binding.
  */
@@ -85,7 +87,11 @@ kerror_t irq_handler_invoke_set_notification(struct invocation *inv, struct kerr
     if (!(cap_rights(&ntfn->cap) & CAP_RIGHT_WRITE))
         return KERR_INSUFFICIENT_RIGHTS; /* delivering an interrupt is a signal */
     struct irq_line *line = line_of(&inv->slot->cap);
-    cnode_delete(&line->notification);
+    /* The old cap may be the final one of a notification that threads
+     * wait on: they are woken a batch per entry, the call restarting
+     * (nothing else has changed yet). */
+    if (!cnode_delete_bounded(&line->notification))
+        return KERR_RESTART;
     /* Cannot fail: the source holds a notification cap (derivable) and
      * the destination was just emptied. */
     (void)cnode_copy(ntfn, &line->notification, CAP_RIGHTS_ALL, info);
@@ -97,8 +103,8 @@ kerror_t irq_handler_invoke_set_notification(struct invocation *inv, struct kerr
 kerror_t irq_handler_invoke_clear(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
-    cnode_delete(&line_of(&inv->slot->cap)->notification);
-    return KERR_OK;
+    return cnode_delete_bounded(&line_of(&inv->slot->cap)->notification) ? KERR_OK
+                                                                          : KERR_RESTART;
 }
 
 kerror_t irq_handler_invoke_ack(struct invocation *inv, struct kerror_info *info)
@@ -116,8 +122,11 @@ void irq_handler_cap_added(const cap_t *cap)
 }
 
 /* The last handler cap of a line masks the line and frees it for the next
- * Get. Runs inside a delete; the binding's notification cap goes in one
- * step (a notification holds no caps). */
+ * Get. Runs inside a delete's step, so the binding's notification cap goes
+ * in one step too: if it was the final cap of a notification that threads
+ * wait on, it stays as a waiters zombie (cnode.c), which the next
+ * SetNotification or Clear of the line, or a revoke of its untyped,
+ * finishes; no interrupt is delivered through it meanwhile (irq.c). */
 void irq_handler_cap_deleted(const cap_t *cap)
 {
     struct irq_line *line = line_of(cap);
@@ -125,5 +134,5 @@ void irq_handler_cap_deleted(const cap_t *cap)
         return;
     arch_irq_disable(cap_irq_number(cap));
     line->pending = false;
-    cnode_delete(&line->notification);
+    cnode_delete_start(&line->notification);
 }

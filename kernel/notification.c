@@ -6,6 +6,10 @@
  * blocks.
  *
  * Invariant: a notification with waiters is not active and has a zero word.
+ *
+ * Deleting the final cap unbinds the bound thread at once; the waiters,
+ * whose number a tenant decides, are woken a batch per kernel entry by
+ * the zombie the cap becomes (cnode.c), through notification_cancel_all().
  */
 #include "ipc.h"
 
@@ -110,6 +114,14 @@ void notification_destroy(const cap_t *final_cap)
         n->bound_thread->bound_notification = NULL;
         n->bound_thread = NULL;
     }
-    while (n->head)
+}
+
+bool notification_cancel_all(struct notification *n, unsigned *budget)
+{
+    for (; n->head; (*budget)--) {
+        if (*budget == 0)
+            return false;
         ipc_wake_with_error(n->head, BK_ERR_CANCELLED);
+    }
+    return true;
 }

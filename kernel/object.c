@@ -12,8 +12,10 @@
  * vspace and irq code later) fills in its row of object_types[] with the
  * hooks it needs. Hooks never fail and never delete a CNode or TCB: the
  * objects that hold caps are emptied by the zombies of cnode.c, a batch
- * per kernel entry, not by their hooks. (An interrupt line's hook deletes
- * the notification cap it holds: one step.)
+ * per kernel entry, not by their hooks, and the threads waiting on an
+ * endpoint or notification are woken by zombies too (the waiters zombies
+ * below). (An interrupt line's hook deletes the notification cap it
+ * holds: one step, which may leave such a zombie.)
  */
 #include "object.h"
 
@@ -47,8 +49,9 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     /* Its slots are emptied by the zombie its final cap becomes (cnode.c). */
     [CAP_CNODE] = { "cnode", true, true, true, 0, NULL, NULL, NULL },
     [CAP_TCB] = { "tcb", true, true, true, OBJ_TCB_BITS, tcb_destroy, NULL, NULL },
-    /* A badge's last cap cancels the sends queued with it (endpoint.c). */
-    [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, endpoint_destroy, NULL,
+    /* A badge's last cap cancels the sends queued with it (endpoint.c);
+     * the zombie of a cap with waiters wakes them (cnode.c). */
+    [CAP_ENDPOINT] = { "endpoint", true, true, true, OBJ_ENDPOINT_BITS, NULL, NULL,
                        endpoint_badge_retired },
     [CAP_NOTIFICATION] = { "notification", true, true, true, OBJ_NOTIFICATION_BITS,
                            notification_destroy, NULL, NULL },
@@ -229,6 +232,34 @@ bool object_cap_deleted(const cap_t *cap, bool family_ended)
     if (t->destroy)
         t->destroy(cap);
     return true;
+}
+
+bool object_delete_leaves_waiters(const cap_t *cap, bool family_ended)
+{
+    if (cap_type(cap) == CAP_NOTIFICATION)
+        return *object_refs(cap) == 1 && ((const struct notification *)cap_object(cap))->head;
+    if (cap_type(cap) != CAP_ENDPOINT)
+        return false;
+    const struct endpoint *ep = cap_object(cap);
+    if (*object_refs(cap) == 1)
+        return ep->head != NULL;
+    return family_ended && ep->state == EP_SENDING;
+}
+
+cap_t object_waiters_zombie(const cap_t *cap, bool destroyed)
+{
+    return cap_make_waiters_zombie(cap_object(cap), cap_type(cap) == CAP_NOTIFICATION,
+                                   destroyed ? 0 : cap_badge(cap));
+}
+
+bool object_wake_waiters(const cap_t *zombie, unsigned *budget)
+{
+    void *obj = cap_object(zombie);
+    if (cap_zombie_is_notification(zombie))
+        return notification_cancel_all(obj, budget);
+    if (cap_zombie_badge(zombie) == 0)
+        return endpoint_cancel_all(obj, budget);
+    return endpoint_cancel_badged_sends(obj, cap_zombie_badge(zombie), budget);
 }
 
 uint64_t object_live_count(enum cap_type type)

@@ -102,6 +102,29 @@ void object_cap_added(const cap_t *cap);
  * was destroyed. */
 bool object_cap_deleted(const cap_t *cap, bool family_ended);
 
+/* Waiters. Deleting the final cap of an endpoint or notification wakes
+ * the threads waiting on it, and the last cap of a badge family of an
+ * endpoint cancels the sends queued with its badge; a tenant decides how
+ * many there are, so cnode.c keeps such a cap in its slot and in the tree
+ * as a waiters zombie (cap.h) that does it a bounded batch per kernel
+ * entry. While it stands, the object's untyped has a descendant, so the
+ * memory the waiting threads are linked through cannot be reset and
+ * retyped. */
+
+/* Whether deleting `cap` (`family_ended` as for object_cap_deleted())
+ * leaves threads to wake: it is the final cap of an endpoint or
+ * notification that threads wait on, or the last of its badge family on
+ * an endpoint with sends queued. O(1). */
+bool object_delete_leaves_waiters(const cap_t *cap, bool family_ended);
+
+/* The waiters zombie `cap` becomes once object_cap_deleted() ran on it
+ * (`destroyed`: what that returned). */
+cap_t object_waiters_zombie(const cap_t *cap, bool destroyed);
+
+/* Wakes up to *budget of the threads waiters zombie `zombie` stands for
+ * (ipc.h, IPC_CANCEL_BATCH); true once none is left. */
+bool object_wake_waiters(const cap_t *zombie, unsigned *budget);
+
 /* Live objects of a counted type (created and not destroyed); a debugging
  * aid, and what host tests use to see each destroy happen exactly once. */
 uint64_t object_live_count(enum cap_type type);

@@ -242,7 +242,15 @@ kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_inf
         if (err != KERR_OK)
             return err;
     }
-    cnode_delete(&t->fault_endpoint);
+    /* The old cap may be the final one of an endpoint that threads wait
+     * on (or end a badge family): they are woken a batch per kernel entry,
+     * the call restarting, with the scratch copy (never final nor the last
+     * of its family: its source remains) dropped in one step. */
+    if (!cnode_delete_bounded(&t->fault_endpoint)) {
+        if (ep)
+            cnode_delete(&fresh);
+        return KERR_RESTART;
+    }
     if (ep)
         cnode_move(&fresh, &t->fault_endpoint, info);
     return KERR_OK;

@@ -98,6 +98,7 @@ struct thread {
      * (endpoint.c explains the runs). */
     struct thread *run_end;
     uint64_t send_badge;            /* BLOCKED_SEND: badge of the cap it sent with */
+    uint64_t send_stamp;            /* BLOCKED_SEND: when it was queued (endpoint.c, Cancelling) */
     bool send_is_call;              /* BLOCKED_SEND: it made a Call */
     bool send_can_grant;            /* BLOCKED_SEND: its cap had the grant right */
     /* One-shot reply: the thread that called us and waits for our answer,

@@ -15,11 +15,13 @@
  *     or lying inside its parent untyped, cap fields in range, the spare
  *     words of a live CNode (cnode.c), and zombies (cap.h, cnode.c): their
  *     fields, and their tables' slots, emptied in order and walked like a
- *     CNode's; and each object met, once: counted
+ *     CNode's, or a waiters zombie's object and its queue; and each object
+ *     met, once: counted
  *     objects alive (refs >= 1), threads' states against ready and wait
  *     queues, Call pairings (caller / reply_from), bound notifications,
  *     endpoint and notification queues (send queues in priority order,
- *     with their runs linked as endpoint.c says);
+ *     with their runs linked as endpoint.c says, and a cancellation's walk
+ *     on one of their senders);
  *  4. no counted object has fewer references than the caps found to it
  *     (more is fine: caps may sit where the walk does not reach).
  *
@@ -307,6 +309,12 @@ static void check_endpoint(struct checker *c, const struct endpoint *ep)
                      ep->state == EP_SENDING ? THREAD_BLOCKED_SEND : THREAD_BLOCKED_RECV);
     if (ep->state == EP_SENDING)
         check_send_runs(c, ep);
+    /* The walk of a cancellation under way (endpoint.c, Cancelling). */
+    if (ep->cancel_next && (ep->cancel_badge == 0 || ep->state != EP_SENDING ||
+                            !in_queue(ep->head, ep->cancel_next)))
+        violation(c, "endpoint %p: cancelling badge 0x%llx from %p, not a sender queued here",
+                  (const void *)ep, (unsigned long long)ep->cancel_badge,
+                  (const void *)ep->cancel_next);
 }
 
 static void check_notification(struct checker *c, const struct notification *n)
@@ -362,13 +370,16 @@ static void check_call_pairing(struct checker *c, const struct thread *t)
 }
 
 /* The thread's own slots: its CSpace root (a CNode cap, or the zombie of
- * one that TCB: Configure is emptying) and fault endpoint; their spare
+ * one that TCB: Configure is emptying) and fault endpoint (an endpoint
+ * cap, or the waiters zombie of one that TCB: SetFaultEndpoint is
+ * deleting); their spare
  * words are 0 while it lives (a zombie of the TCB uses them: cnode.c). */
 static void check_thread_slots(struct checker *c, const struct thread *t)
 {
     enum cap_type root = cap_type(&t->cspace_root.cap), fault = cap_type(&t->fault_endpoint.cap);
     if ((root != CAP_NULL && root != CAP_CNODE && root != CAP_ZOMBIE) ||
-        (fault != CAP_NULL && fault != CAP_ENDPOINT)) {
+        (fault != CAP_NULL && fault != CAP_ENDPOINT &&
+         !(fault == CAP_ZOMBIE && cap_zombie_is_waiters(&t->fault_endpoint.cap)))) {
         violation(c, "thread '%s': CSpace root of type %u, fault endpoint of type %u", t->name,
                   (unsigned)root, (unsigned)fault);
         return;
@@ -498,7 +509,9 @@ static void check_derivation(struct checker *c, const struct cte *parent, const 
     }
     bool same_object = pt == CAP_CNODE || pt == CAP_TCB || pt == CAP_ENDPOINT ||
                        pt == CAP_NOTIFICATION || pt == CAP_FRAME;
-    if (same_object && (ct != pt || s->cap.w[1] != parent->cap.w[1]))
+    /* A waiters zombie stands where a copy of its object's cap was. */
+    bool waiters = ct == CAP_ZOMBIE && cap_zombie_is_waiters(&s->cap);
+    if (same_object && ((ct != pt && !waiters) || s->cap.w[1] != parent->cap.w[1]))
         violation(c, "slot %p: %s cap derived from a %s cap naming another object",
                   (const void *)s, object_type_name(ct), object_type_name(pt));
     else if (cap_is_badged(&parent->cap) && cap_badge(&s->cap) != cap_badge(&parent->cap))
@@ -605,10 +618,35 @@ static void check_cnode_cap(struct checker *c, const struct cte *s)
         push_cnode(c, &s->cap);
 }
 
-/* Whether `s` holds a zombie. */
+/* Whether `s` holds a zombie of slots (not a waiters zombie). */
 static bool holds_zombie(const struct cte *s)
 {
-    return s && cap_type(&s->cap) == CAP_ZOMBIE;
+    return s && cap_type(&s->cap) == CAP_ZOMBIE && !cap_zombie_is_waiters(&s->cap);
+}
+
+/* A waiters zombie (cnode.c, cap.h): an endpoint or notification that
+ * still has threads to wake. Destroyed (badge 0) its count is 0 and no
+ * cap names it; for a badge, an endpoint that may live on. Its queue is
+ * checked, once, like a live object's; the zombie has no children. */
+static void check_waiters_zombie(struct checker *c, const struct cte *s)
+{
+    const cap_t *cap = &s->cap;
+    const void *obj = cap_object(cap);
+    bool is_ntfn = cap_zombie_is_notification(cap);
+    uint64_t badge = cap_zombie_badge(cap);
+    if (!obj || (is_ntfn && badge != 0) || (badge == 0 && ((const struct kobj_header *)obj)->refs != 0) ||
+        s->first_child) {
+        violation(c, "slot %p: waiters zombie of %s %p, badge 0x%llx, first child %p",
+                  (const void *)s, is_ntfn ? "notification" : "endpoint", obj,
+                  (unsigned long long)badge, (const void *)s->first_child);
+        return;
+    }
+    if (!first_time(meet(c, obj, NULL)))
+        return;
+    if (is_ntfn)
+        check_notification(c, obj);
+    else
+        check_endpoint(c, obj);
 }
 
 /* A zombie's chain links (cnode.c, Chains): the zombie just below names
@@ -649,6 +687,10 @@ static void check_zombie_links(struct checker *c, const struct cte *s)
 static void check_zombie(struct checker *c, const struct cte *s)
 {
     const cap_t *cap = &s->cap;
+    if (cap_zombie_is_waiters(cap)) {
+        check_waiters_zombie(c, s);
+        return;
+    }
     struct cte *slots = cap_object(cap);
     unsigned radix = cap_zombie_radix(cap);
     bool is_tcb = cap_zombie_is_tcb(cap);
@@ -727,7 +769,7 @@ static void check_emptied(struct checker *c, const struct cnode_ref *cn, uint64_
 {
     const struct cte *s = &cn->slots[i];
     if (cn->zombie && i < cap_zombie_next(&cn->zombie->cap) && !cap_is_null(&s->cap) &&
-        cap_type(&s->cap) != CAP_ZOMBIE)
+        !holds_zombie(s))
         violation(c, "zombie %p: slot %llu, already emptied, holds a %s cap",
                   (const void *)cn->zombie, (unsigned long long)i,
                   object_type_name(cap_type(&s->cap)));

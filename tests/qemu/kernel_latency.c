@@ -9,11 +9,18 @@
  *    kernel zeroes it 64 KiB per entry and restarts in between);
  *  - Revoke of a cap with 50,000 copies (64 deleted per entry);
  *  - Delete of the final cap of a CNode of 2^16 slots full of copies (the
- *    zombie empties 64 slots per entry).
+ *    zombie empties 64 slots per entry);
+ *  - CancelBadgedSends of a badge 2,100 queued senders carry (among 300
+ *    of another badge), and Delete of the final cap of an endpoint those
+ *    2,100 then wait on (64 threads looked at or woken per entry).
  *
  * Each must let the thread run many times in the middle (one kernel entry
  * for the whole call would let it run at most once, after), and end as an
- * uninterrupted call would. The worst lateness is printed per operation:
+ * uninterrupted call would. Each cancellation takes about one period, so
+ * for them the thread above runs on 10 us of every 20 us; it also looks, each time it runs, at the first and the last thread to be
+ * woken: it must find the first woken and the last still waiting. The
+ * senders run on one SchedContext lent to each in turn, so those woken do
+ * not run until it is lent again: then each notes what its Send returned. The worst lateness is printed per operation:
  * the kernel's latency bound in instructions for this arch
  * (docs/scheduling.md); the bench, not this test, holds the numbers.
  */
@@ -29,16 +36,45 @@
 #define COPIES 50000
 #define COPIES_RADIX 16     /* a CNode of 65,536 slots holds them */
 #define MIN_WAKES 10        /* far fewer than each call's length in periods */
+#define SENDERS 2400        /* a TCB cap each: the root CNode holds 4,096 slots */
+#define SENDER_PRIORITY 150 /* above the root task: each runs as soon as it can */
+#define SENDER_STACK 1024
+#define BADGE 7
+#define OTHER_BADGE 9       /* every eighth sender's */
+#define NO_LABEL (~0ull)
+/* A cancellation of 2,100 threads takes about one period of 250 us: for
+ * those two calls the thread above wakes every 20 us, on 10 us. */
+#define SHORT_PERIOD_NS 25000ull
+#define SHORT_BUDGET_NS 15000ull
 
 static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
 static int failures;
 
 static volatile uint64_t wakes, worst_late;
+static uint64_t ticker_sc;
+static volatile uint64_t period_ns = PERIOD_NS;
+
+/* What the thread above looks at while a cancellation runs (TCB caps; 0:
+ * nothing), and how often it found the first woken and the last not. */
+static volatile uint64_t probe_first, probe_last, probe_middle;
 
 static void expect(int ok, const char *what)
 {
     debug_printf("kernellatency: %s: %s\n", ok ? "ok" : "FAILED", what);
     failures += !ok;
+}
+
+static uint64_t state_of(uint64_t tcb)
+{
+    uint64_t pc, sp, arg, state;
+    return sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state) == 0 ? state : ~0ull;
+}
+
+static void probe(void)
+{
+    if (probe_first && state_of(probe_first) != BK_THREAD_STATE_BLOCKED_SEND &&
+        state_of(probe_last) == BK_THREAD_STATE_BLOCKED_SEND)
+        probe_middle++;
 }
 
 /* Yields the rest of its budget, so it wakes at the next refill, one
@@ -52,16 +88,18 @@ static void ticker(uint64_t arg)
         sys_yield(0, &m);
         uint64_t now = debug_time_ns(), gap = now - last;
         last = now;
-        uint64_t late = gap > PERIOD_NS ? gap - PERIOD_NS : 0;
+        uint64_t late = gap > period_ns ? gap - period_ns : 0;
         if (late > worst_late)
             worst_late = late;
         wakes++;
+        probe();
     }
 }
 
 static uint64_t start_ticker(void)
 {
     uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0), sc = bk_alloc_object(BK_OBJ_SCHED_CONTEXT, 0);
+    ticker_sc = sc;
     if (!tcb || !sc ||
         sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, BUDGET_NS, PERIOD_NS, 2, 0) != 0 ||
         sys_sched_context_bind(sc, tcb) != 0 ||
@@ -166,6 +204,145 @@ static void check_delete(void)
            "the slot is empty and no copy is left, as after an uninterrupted Delete");
 }
 
+/* ---- Queued senders ---------------------------------------------------- */
+
+static uint8_t sender_stacks[SENDERS][SENDER_STACK] __attribute__((aligned(16)));
+static uint64_t sender_tcb[SENDERS], sender_sc;
+static volatile uint64_t sender_target[SENDERS], sender_label[SENDERS];
+static volatile unsigned sender_sends[SENDERS];
+
+/* Sends through its target, notes what each Send returned, sends again. */
+static void sender(uint64_t i)
+{
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sender_sends[i]++;
+        sys_send(sender_target[i], &m);
+        sender_label[i] = BK_MSGINFO_LABEL(m.info);
+    }
+}
+
+static bool has_other_badge(unsigned i)
+{
+    return i % 8 == 7;
+}
+
+/* Lends sender i the SchedContext: it runs at once (above the root task)
+ * and takes it back when it blocked again. */
+static long run_sender(unsigned i)
+{
+    long r = sys_sched_context_bind(sender_sc, sender_tcb[i]);
+    return r ? r : sys_sched_context_unbind(sender_sc);
+}
+
+/* SENDERS threads, each queued on the endpoint through its cap in `via`
+ * (badge BADGE), or `other` for every eighth. */
+static long start_senders(uint64_t via, uint64_t other)
+{
+    sender_sc = bk_alloc_object(BK_OBJ_SCHED_CONTEXT, 0);
+    long r = sender_sc ? sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sender_sc, 1000000,
+                                                     1000000, 2, 0)
+                       : -1;
+    for (unsigned i = 0; i < SENDERS && r == 0; i++) {
+        sender_tcb[i] = bk_alloc_object(BK_OBJ_TCB, 0);
+        sender_target[i] = has_other_badge(i) ? other : via;
+        sender_label[i] = NO_LABEL;
+        r = sender_tcb[i] ? bk_thread_start(sender_tcb[i], BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE,
+                                            sender, i, sender_stacks[i], SENDER_STACK, 0,
+                                            SENDER_PRIORITY)
+                          : -1;
+        if (r == 0)
+            r = run_sender(i);
+        if (r == 0 && state_of(sender_tcb[i]) != BK_THREAD_STATE_BLOCKED_SEND)
+            r = -1;
+    }
+    return r;
+}
+
+/* Every sender of badge BADGE was woken with CANCELLED (its label still
+ * unread until it runs: each runs once, notes it and sends to `next`, where
+ * it waits again), and those of OTHER_BADGE still wait. */
+static int check_woken(uint64_t next, unsigned sends)
+{
+    int ok = 1;
+    for (unsigned i = 0; i < SENDERS; i++) {
+        if (has_other_badge(i)) {
+            ok &= state_of(sender_tcb[i]) == BK_THREAD_STATE_BLOCKED_SEND && sender_sends[i] == 1;
+            continue;
+        }
+        ok &= state_of(sender_tcb[i]) == BK_THREAD_STATE_RUNNABLE && sender_label[i] == NO_LABEL;
+        sender_target[i] = next;
+        ok &= run_sender(i) == 0 && sender_label[i] == BK_ERR_CANCELLED &&
+              sender_sends[i] == sends + 1 &&
+              state_of(sender_tcb[i]) == BK_THREAD_STATE_BLOCKED_SEND;
+        sender_label[i] = NO_LABEL;
+    }
+    return ok;
+}
+
+/* The first and the last sender of badge BADGE: woken first and last. */
+static void arm_probe(void)
+{
+    probe_middle = 0;
+    probe_last = sender_tcb[SENDERS - 2];
+    probe_first = sender_tcb[0];
+}
+
+static int close_probe(struct window *w, const char *what, long result)
+{
+    probe_first = 0;
+    debug_printf("kernellatency: %s: the thread above found it half done %llu times\n", what,
+                 (unsigned long long)probe_middle);
+    return close_window(w, what, result) && probe_middle >= MIN_WAKES / 2;
+}
+
+/* Gives the thread above `budget` of every `period` ns, and lets it settle
+ * (its first wake-up after the change is not a period after the last). */
+static long set_ticker(uint64_t budget, uint64_t period)
+{
+    long r = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, ticker_sc, budget, period, 2, 0);
+    period_ns = period;
+    struct bk_msg m = { 0 };
+    uint64_t start = debug_time_ns();
+    while (debug_time_ns() - start < 4 * PERIOD_NS)
+        sys_yield(0, &m);
+    return r;
+}
+
+static void check_cancel_and_endpoint_delete(void)
+{
+    uint64_t ep = bk_alloc_object(BK_OBJ_ENDPOINT, 0), ep2 = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    uint64_t park = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    uint64_t via = bk_slot_alloc(), other = bk_slot_alloc();
+    long r = ep && ep2 && park && via && other ? 0 : -1;
+    if (r == 0)
+        r = sys_cnode_mint(BK_CAP_ROOT_CNODE, via, BK_WORD_BITS, BK_CAP_ROOT_CNODE, ep,
+                           BK_WORD_BITS, BK_RIGHTS_ALL, BADGE);
+    if (r == 0)
+        r = sys_cnode_mint(BK_CAP_ROOT_CNODE, other, BK_WORD_BITS, BK_CAP_ROOT_CNODE, ep,
+                           BK_WORD_BITS, BK_RIGHTS_ALL, OTHER_BADGE);
+    if (r == 0)
+        r = start_senders(via, other);
+    expect(r == 0, "2,400 threads wait to send, 2,100 with one badge, 300 with another");
+    if (r != 0 || set_ticker(SHORT_BUDGET_NS, SHORT_PERIOD_NS) != 0)
+        return;
+    arm_probe();
+    struct window w = open_window();
+    r = sys_cnode_cancel_badged_sends(BK_CAP_ROOT_CNODE, ep, BK_WORD_BITS, BADGE);
+    expect(close_probe(&w, "CancelBadgedSends of 2,100 of 2,400 senders", r),
+           "the CancelBadgedSends of 2,100 senders let the thread above run in the middle");
+    expect(r == 0 && check_woken(ep2, 1),
+           "each sender of the badge woke with CANCELLED, the others wait, as before");
+    arm_probe();
+    w = open_window();
+    r = sys_cnode_delete(BK_CAP_ROOT_CNODE, ep2, BK_WORD_BITS);
+    expect(close_probe(&w, "Delete of an endpoint with 2,100 senders", r),
+           "the Delete of an endpoint with 2,100 senders let the thread above run in the middle");
+    expect(r == 0 && type_in(ep2) == 0 && check_woken(park, 2),
+           "the slot is empty and each sender woke with CANCELLED, as before");
+    set_ticker(BUDGET_NS, PERIOD_NS);
+}
+
 int main(const struct bk_bootinfo *bi)
 {
     bk_alloc_init(bi);
@@ -182,6 +359,7 @@ int main(const struct bk_bootinfo *bi)
     check_retype();
     check_revoke();
     check_delete();
+    check_cancel_and_endpoint_delete();
     sys_tcb_suspend(tcb);
     debug_printf(failures ? "kernellatency: %d checks FAILED\n" : "kernellatency: all checks passed\n",
                  failures);
