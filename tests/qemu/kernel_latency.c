@@ -43,9 +43,10 @@
 #define OTHER_BADGE 9       /* every eighth sender's */
 #define NO_LABEL (~0ull)
 /* A cancellation of 2,100 threads takes about one period of 250 us: for
- * those two calls the thread above wakes every 20 us, on 10 us. */
-#define SHORT_PERIOD_NS 25000ull
-#define SHORT_BUDGET_NS 15000ull
+ * those two calls the thread above wakes every 20 us, on 10 us, and must
+ * find each half done at least MIN_WAKES / 2 times. */
+#define SHORT_PERIOD_NS 20000ull
+#define SHORT_BUDGET_NS 10000ull
 
 static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
 static int failures;
@@ -57,6 +58,7 @@ static volatile uint64_t period_ns = PERIOD_NS;
 /* What the thread above looks at while a cancellation runs (TCB caps; 0:
  * nothing), and how often it found the first woken and the last not. */
 static volatile uint64_t probe_first, probe_last, probe_middle;
+static volatile bool probe_first_woken;
 
 static void expect(int ok, const char *what)
 {
@@ -70,10 +72,15 @@ static uint64_t state_of(uint64_t tcb)
     return sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state) == 0 ? state : ~0ull;
 }
 
+/* A woken sender stays woken (it has no SchedContext to run on), so once
+ * the first is seen woken only the last is looked at: one syscall. */
 static void probe(void)
 {
-    if (probe_first && state_of(probe_first) != BK_THREAD_STATE_BLOCKED_SEND &&
-        state_of(probe_last) == BK_THREAD_STATE_BLOCKED_SEND)
+    if (!probe_first)
+        return;
+    if (!probe_first_woken)
+        probe_first_woken = state_of(probe_first) != BK_THREAD_STATE_BLOCKED_SEND;
+    if (probe_first_woken && state_of(probe_last) == BK_THREAD_STATE_BLOCKED_SEND)
         probe_middle++;
 }
 
@@ -119,14 +126,21 @@ static struct window open_window(void)
     return (struct window){ wakes, debug_time_ns() };
 }
 
-/* Reports what the ticker saw while the call ran; true if it ran often. */
-static int close_window(const struct window *w, const char *what, long result)
+/* Reports what the ticker saw while the call ran; true if it ran at least
+ * `min_wakes` times. */
+static int close_window_min(const struct window *w, const char *what, long result,
+                            uint64_t min_wakes)
 {
     uint64_t n = wakes - w->wakes, ns = debug_time_ns() - w->ns, late = worst_late;
     debug_printf("kernellatency: %s: %llu ns, the thread above woke %llu times, at most %llu ns "
                  "late\n", what, (unsigned long long)ns, (unsigned long long)n,
                  (unsigned long long)late);
-    return result == 0 && n >= MIN_WAKES;
+    return result == 0 && n >= min_wakes;
+}
+
+static int close_window(const struct window *w, const char *what, long result)
+{
+    return close_window_min(w, what, result, MIN_WAKES);
 }
 
 /* The type of the cap in root slot `slot` (0: empty), or ~0 on error. */
@@ -284,6 +298,7 @@ static int check_woken(uint64_t next, unsigned sends)
 static void arm_probe(void)
 {
     probe_middle = 0;
+    probe_first_woken = false;
     probe_last = sender_tcb[SENDERS - 2];
     probe_first = sender_tcb[0];
 }
@@ -293,7 +308,7 @@ static int close_probe(struct window *w, const char *what, long result)
     probe_first = 0;
     debug_printf("kernellatency: %s: the thread above found it half done %llu times\n", what,
                  (unsigned long long)probe_middle);
-    return close_window(w, what, result) && probe_middle >= MIN_WAKES / 2;
+    return close_window_min(w, what, result, MIN_WAKES / 2) && probe_middle >= MIN_WAKES / 2;
 }
 
 /* Gives the thread above `budget` of every `period` ns, and lets it settle
@@ -326,6 +341,12 @@ static void check_cancel_and_endpoint_delete(void)
     expect(r == 0, "2,400 threads wait to send, 2,100 with one badge, 300 with another");
     if (r != 0 || set_ticker(SHORT_BUDGET_NS, SHORT_PERIOD_NS) != 0)
         return;
+    struct window idle = open_window();
+    struct bk_msg m = { 0 };
+    while (debug_time_ns() - idle.ns < 2 * PERIOD_NS)
+        sys_yield(0, &m);
+    expect(close_window(&idle, "idle, waking every 20 us, for comparison", 0),
+           "the thread above wakes every 20 us when idle");
     arm_probe();
     struct window w = open_window();
     r = sys_cnode_cancel_badged_sends(BK_CAP_ROOT_CNODE, ep, BK_WORD_BITS, BADGE);
