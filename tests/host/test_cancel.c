@@ -2,13 +2,15 @@
  * on an endpoint or notification is bounded per kernel entry (issue 12):
  * CNode: CancelBadgedSends, the end of a badge family, Delete of the final
  * cap of an endpoint or notification, the emptying of a CNode and the
- * revoke of an untyped that meet such caps, and TCB: SetFaultEndpoint
- * replacing one. Each kernel entry may wake at most one batch (64) of
+ * revoke of an untyped that meet such caps, TCB: SetFaultEndpoint and
+ * IRQHandler: SetNotification replacing one, walks that meet, and woken
+ * senders that send again during the walk. Each kernel entry may wake at most one batch (64) of
  * threads; between entries the cap waits in its slot as a zombie, and
  * the invariants hold; in the end every thread that should be woke with
  * CANCELLED, and no other. */
 #include "kworld.h"
 
+#include "irq.h"
 #include "object.h"
 #include "revoke_all.h"
 #include "untyped.h"
@@ -16,6 +18,7 @@
 #define CROWD 200 /* threads queued: a few batches */
 #define BATCH 64  /* threads woken or looked at per kernel entry (ipc.h) */
 #define PRIO 30
+#define LINE 9
 
 struct crowd {
     struct kworld w;
@@ -325,6 +328,79 @@ static void test_walks_meet(void)
     kw_free(&c.w);
 }
 
+/* A walk for badge 7 given up after one entry; the 32 senders it woke
+ * send again at once with badge 7 (behind the walk's cursor): when the
+ * walk goes on they are looked at but not cancelled again, so a walk
+ * always ends. */
+static void test_resend_during_walk(void)
+{
+    struct crowd c;
+    kw_init(&c.w);
+    unsigned ep = kw_retype(&c.w, CAP_ENDPOINT, 0, 1);
+    unsigned via[2] = { kw_mint(&c.w, ep, CAP_RIGHTS_ALL, 7), kw_mint(&c.w, ep, CAP_RIGHTS_ALL, 9) };
+    queue_crowd(&c, via, false);
+    vaddr_t pc = c.w.root->regs.pc;
+    (void)kw_invoke(&c.w, KW_CNODE, BK_LABEL_CNODE_CANCEL_BADGED_SENDS, 3, ep, 64, 7, 0);
+    c.w.root->regs.pc = pc; /* abandoned */
+    CHECK_EQ(woken(&c), BATCH / 2);
+    kw_park(&c.w);
+    unsigned resent = 0;
+    while (current_thread != c.w.waker && resent <= BATCH) {
+        kw_send(current_thread, via[0], BK_MSGINFO(1, 0, 0, 0), (const uint64_t[4]){ 2 });
+        resent++;
+    }
+    kw_back_to_root(&c.w);
+    CHECK_EQ(resent, BATCH / 2);
+    CHECK_EQ(woken(&c), 0);
+    struct entries e =
+        invoke_to_end(&c, KW_CNODE, BK_LABEL_CNODE_CANCEL_BADGED_SENDS, 3, ep, 64, 7, NULL);
+    report("CancelBadgedSends with senders resending", &e);
+    check_bounded(&e, 2, false);
+    for (unsigned i = 0; i < CROWD; i++) {
+        bool first_batch = i < BATCH; /* woken then, resent since: queued again */
+        CHECK(i % 2 == 1 || first_batch ? c.t[i]->state == THREAD_BLOCKED_SEND
+                                        : is_cancelled(c.t[i]));
+    }
+    kw_free(&c.w);
+}
+
+/* The last IRQHandler cap of a line goes while the line's notification
+ * cap is the final one of a notification with waiters: inside that
+ * delete's step it becomes a waiters zombie in the line, which signals
+ * nothing; the next SetNotification wakes them, restarting, then binds. */
+static void test_irq_line_notification(void)
+{
+    struct crowd c;
+    kw_init(&c.w);
+    unsigned n = kw_retype(&c.w, CAP_NOTIFICATION, 0, 1), n2 = kw_retype(&c.w, CAP_NOTIFICATION, 0, 1);
+    queue_crowd(&c, (const unsigned[2]){ n, n }, true);
+    unsigned handler = c.w.next_slot++;
+    CHECK_EQ(kw_invoke(&c.w, KW_IRQ_CONTROL, BK_LABEL_IRQ_CONTROL_GET, 4, LINE, KW_CNODE, handler,
+                       64), 0);
+    CHECK_EQ(kw_invoke(&c.w, handler, BK_LABEL_IRQ_HANDLER_SET_NOTIFICATION, 1, n, 0, 0, 0), 0);
+    CHECK_EQ(kw_invoke(&c.w, KW_CNODE, BK_LABEL_CNODE_DELETE, 2, n, 64, 0, 0), 0);
+    CHECK_EQ(kw_invoke(&c.w, KW_CNODE, BK_LABEL_CNODE_DELETE, 2, handler, 64, 0, 0), 0);
+    const cap_t *bound = &irq_line(LINE)->notification.cap;
+    CHECK(cap_type(bound) == CAP_ZOMBIE && cap_zombie_is_waiters(bound));
+    CHECK(woken(&c) <= 1);
+    CHECK_EQ(kw_invariants(&c.w), 0);
+    CHECK_EQ(kw_invoke(&c.w, KW_IRQ_CONTROL, BK_LABEL_IRQ_CONTROL_GET, 4, LINE, KW_CNODE, handler,
+                       64), 0);
+    (void)fake_irq_raise(LINE);
+    CHECK(irq_line(LINE)->pending); /* not signalled through the zombie */
+    struct entries e = invoke_to_end(&c, handler, BK_LABEL_IRQ_HANDLER_SET_NOTIFICATION, 1, n2, 0,
+                                     0, &irq_line(LINE)->notification);
+    report("SetNotification over a waiters zombie", &e);
+    check_bounded(&e, CROWD / BATCH - 1, true);
+    for (unsigned i = 0; i < CROWD; i++)
+        CHECK(is_cancelled(c.t[i]));
+    CHECK(cap_type(bound) == CAP_NOTIFICATION && cap_object(bound) == kw_object(&c.w, n2));
+    struct notification *o2 = kw_object(&c.w, n2);
+    CHECK(o2->active && !irq_line(LINE)->pending); /* the waiting interrupt came through */
+    kw_free(&c.w);
+}
+
 TEST_MAIN(TEST(test_cancel_badged_sends), TEST(test_delete_endpoint),
           TEST(test_delete_notification), TEST(test_badge_family_end), TEST(test_revoke_untyped),
-          TEST(test_cnode_emptying), TEST(test_set_fault_endpoint), TEST(test_walks_meet))
+          TEST(test_cnode_emptying), TEST(test_set_fault_endpoint), TEST(test_walks_meet),
+          TEST(test_resend_during_walk), TEST(test_irq_line_notification))
