@@ -298,6 +298,34 @@ static void check_send_runs(struct checker *c, const struct endpoint *ep)
     }
 }
 
+/* The walk of a cancellation under way (endpoint.c, Cancelling): its
+ * cursor on a sender queued here, and behind it no sender of its badge
+ * queued before it started; every sender's stamp already handed out. */
+static void check_cancel_walk(struct checker *c, const struct endpoint *ep)
+{
+    if (ep->cancel_next && (ep->cancel_badge == 0 || ep->state != EP_SENDING ||
+                            !in_queue(ep->head, ep->cancel_next))) {
+        violation(c, "endpoint %p: cancelling badge 0x%llx from %p, not a sender queued here",
+                  (const void *)ep, (unsigned long long)ep->cancel_badge,
+                  (const void *)ep->cancel_next);
+        return;
+    }
+    if (ep->state != EP_SENDING)
+        return;
+    bool behind = ep->cancel_badge != 0;
+    unsigned n = 0;
+    for (const struct thread *t = ep->head; t && ++n <= INV_MAX_QUEUE; t = t->wait_next) {
+        behind &= t != ep->cancel_next;
+        if (t->send_stamp >= ep->next_stamp ||
+            (behind && t->send_badge == ep->cancel_badge && t->send_stamp < ep->cancel_stamp))
+            violation(c, "endpoint %p: sender '%s' (badge 0x%llx, stamp %llu) %s",
+                      (const void *)ep, t->name, (unsigned long long)t->send_badge,
+                      (unsigned long long)t->send_stamp,
+                      t->send_stamp >= ep->next_stamp ? "stamped ahead of the endpoint"
+                                                      : "passed by the walk of its badge");
+    }
+}
+
 static void check_endpoint(struct checker *c, const struct endpoint *ep)
 {
     if ((unsigned)ep->state > EP_RECEIVING || (ep->head == NULL) != (ep->state == EP_IDLE)) {
@@ -309,12 +337,7 @@ static void check_endpoint(struct checker *c, const struct endpoint *ep)
                      ep->state == EP_SENDING ? THREAD_BLOCKED_SEND : THREAD_BLOCKED_RECV);
     if (ep->state == EP_SENDING)
         check_send_runs(c, ep);
-    /* The walk of a cancellation under way (endpoint.c, Cancelling). */
-    if (ep->cancel_next && (ep->cancel_badge == 0 || ep->state != EP_SENDING ||
-                            !in_queue(ep->head, ep->cancel_next)))
-        violation(c, "endpoint %p: cancelling badge 0x%llx from %p, not a sender queued here",
-                  (const void *)ep, (unsigned long long)ep->cancel_badge,
-                  (const void *)ep->cancel_next);
+    check_cancel_walk(c, ep);
 }
 
 static void check_notification(struct checker *c, const struct notification *n)
