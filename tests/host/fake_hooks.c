@@ -7,6 +7,7 @@
  */
 #include "ipc.h"
 #include "irq.h"
+#include "reply.h"
 #include "thread.h"
 #include "vspace_object.h"
 
@@ -20,6 +21,7 @@ void endpoint_badge_retired(const cap_t *cap)
     fake_last_badge_retired = cap_badge(cap);
 }
 void notification_destroy(const cap_t *final_cap) { (void)final_cap; }
+void reply_destroy(const cap_t *final_cap) { (void)final_cap; }
 void irq_handler_cap_added(const cap_t *cap) { (void)cap; }
 void irq_handler_cap_deleted(const cap_t *cap) { (void)cap; }
 void frame_cap_deleted(const cap_t *cap) { (void)cap; }
