@@ -407,6 +407,13 @@ static unsigned parse_iterations(const char *cmdline)
 #define VICTIM_BUDGET 300000ull /* ns of every VICTIM_PERIOD */
 #define HOG_THREADS 2
 #define HOG_BUDGET 350000ull /* ns of every VICTIM_PERIOD, each */
+/* The syscall hog's period differs from A's, so that A's wake-ups, 1 ms
+ * apart, move by 10 us a period against B's budgets and over 500 of them
+ * fall at every point of B's work. With B's period equal to A's, as for
+ * the spinning hog, they fall at the same point each time: one layout of
+ * the bench put none of them inside a long call, another nearly all. */
+#define SYSCALL_HOG_PERIOD 990000ull
+#define SYSCALL_HOG_BUDGET 346500ull /* ns of every SYSCALL_HOG_PERIOD, each: 70 % in all */
 
 static volatile unsigned victim_done;
 static volatile unsigned victim_timing; /* set at the last warm-up wake-up */
@@ -471,6 +478,7 @@ static struct {
     uint64_t cnode_ut, endpoint_ut, cnode; /* thread 1: its untypeds, the CNode's slot */
     volatile uint64_t retypes, revokes, deletes; /* long calls completed, of each kind */
     volatile long error;                   /* the first call that failed, or 0 */
+    uint64_t fill_call;                    /* instructions of one fill Retype, timed alone */
 } shog;
 
 static struct {
@@ -535,6 +543,22 @@ static void syscall_hog(uint64_t thread)
     hog(0);
 }
 
+/* One Retype of the fill, timed with nothing else running: its 16 KiB
+ * are below RETYPE_ZERO_CHUNK, so it is one kernel entry, the longest of
+ * the hog's loop. The CNode is deleted again (so no memory stays in use
+ * and the hog's loop starts as it always does). */
+static long time_fill_call(void)
+{
+    long r = sys_untyped_retype(shog.cnode_ut, BK_OBJ_CNODE, HOG_CNODE_BITS, BK_CAP_ROOT_CNODE, 0,
+                                0, shog.cnode, 1);
+    uint64_t t0 = bk_counter();
+    if (r == 0)
+        r = sys_untyped_retype(shog.endpoint_ut, BK_OBJ_ENDPOINT, 0, BK_CAP_ROOT_CNODE, shog.cnode,
+                               BK_WORD_BITS, 0, BK_RETYPE_MAX_OBJECTS);
+    shog.fill_call = bk_counter() - t0;
+    return r == 0 ? sys_cnode_delete(BK_CAP_ROOT_CNODE, shog.cnode, BK_WORD_BITS) : r;
+}
+
 /* The hog's memory and slots, before its threads start. */
 static void syscall_hog_setup(void)
 {
@@ -548,21 +572,22 @@ static void syscall_hog_setup(void)
     shog.cnode = bk_slot_alloc();
     shog.retypes = shog.revokes = shog.deletes = 0;
     shog.error = 0;
-    if (!shog.big || !shog.frames || !shog.cnode_ut || !shog.endpoint_ut || !shog.cnode) {
+    if (!shog.big || !shog.frames || !shog.cnode_ut || !shog.endpoint_ut || !shog.cnode ||
+        time_fill_call() != 0) {
         debug_puts("bench: not enough memory or slots for the syscall hog\n");
         sys_thread_exit(1);
     }
 }
 
-/* A thread on `budget` ns of every 1 ms at `priority`, started at fn(arg)
- * with IPC buffer `ipc_buffer` (or 0); its SchedContext in *sc_out. */
+/* A thread on `budget` ns of every `period` at `priority`, started at
+ * fn(arg) with IPC buffer `ipc_buffer` (or 0); its SchedContext in *sc_out. */
 static uint64_t start_budgeted(void (*fn)(uint64_t), uint64_t arg, uint8_t *stack,
-                               uint64_t ipc_buffer, uint64_t budget, unsigned priority,
-                               uint64_t *sc_out)
+                               uint64_t ipc_buffer, uint64_t budget, uint64_t period,
+                               unsigned priority, uint64_t *sc_out)
 {
     uint64_t tcb = make(BK_OBJ_TCB), sc = make(BK_OBJ_SCHED_CONTEXT);
     *sc_out = sc;
-    if (sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, budget, VICTIM_PERIOD, 8, 0) != 0 ||
+    if (sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, budget, period, 8, 0) != 0 ||
         sys_sched_context_bind(sc, tcb) != 0 ||
         bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, arg, stack, STACK_SIZE,
                         ipc_buffer, priority) != 0) {
@@ -576,22 +601,28 @@ static uint64_t start_budgeted(void (*fn)(uint64_t), uint64_t arg, uint8_t *stac
  * SchedContext consumed, in ns; and the syscall hog's calls so far. */
 struct cpu_use {
     uint64_t ns, victim, hog;
+    uint64_t victim_throttles, hog_throttles;
     uint64_t retypes, revokes, deletes;
 };
 
-static uint64_t consumed(uint64_t sc)
+/* What `sc` consumed (ns); how often it ran out is added to *throttles. */
+static uint64_t consumed(uint64_t sc, uint64_t *throttles)
 {
     uint64_t used, throttled, budget, period;
-    return sys_sched_context_consumed(sc, &used, &throttled, &budget, &period) == 0 ? used : 0;
+    if (sys_sched_context_consumed(sc, &used, &throttled, &budget, &period) != 0)
+        return 0;
+    *throttles += throttled;
+    return used;
 }
 
 static void cpu_use(struct cpu_use *u, uint64_t victim_sc, const uint64_t *hog_scs)
 {
     u->ns = debug_time_ns();
-    u->victim = consumed(victim_sc);
+    u->victim_throttles = u->hog_throttles = 0;
+    u->victim = consumed(victim_sc, &u->victim_throttles);
     u->hog = 0;
     for (unsigned i = 0; i < HOG_THREADS; i++)
-        u->hog += hog_scs[i] ? consumed(hog_scs[i]) : 0;
+        u->hog += hog_scs[i] ? consumed(hog_scs[i], &u->hog_throttles) : 0;
     u->retypes = shog.retypes;
     u->revokes = shog.revokes;
     u->deletes = shog.deletes;
@@ -613,44 +644,52 @@ static void report_lateness(const struct bk_bootinfo *bi, const char *op, const 
                  (unsigned long long)samples[n - 1], n, extra);
 }
 
-/* A tenant's share of the CPU in percent (two decimals) beside its policy. */
+/* A tenant's share of the CPU in percent (two decimals) beside its policy,
+ * and how often its SchedContexts ran out of budget in the window. */
 static void report_share(const struct bk_bootinfo *bi, const char *op, uint64_t used,
-                         uint64_t elapsed, unsigned policy_percent, const char *policy)
+                         uint64_t elapsed, uint64_t throttles, unsigned policy_percent,
+                         const char *policy)
 {
     uint64_t hundredths = elapsed ? (used * 10000 + elapsed / 2) / elapsed : 0;
     debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
                  "\"unit\": \"percent\", \"value\": %llu.%02llu, \"policy_percent\": %u, "
-                 "\"policy\": \"%s\", \"used_ns\": %llu, \"elapsed_ns\": %llu}\n",
+                 "\"policy\": \"%s\", \"used_ns\": %llu, \"elapsed_ns\": %llu, "
+                 "\"throttles\": %llu}\n",
                  bi->arch, op, (unsigned long long)(hundredths / 100),
                  (unsigned long long)(hundredths % 100), policy_percent, policy,
-                 (unsigned long long)used, (unsigned long long)elapsed);
+                 (unsigned long long)used, (unsigned long long)elapsed,
+                 (unsigned long long)throttles);
 }
 
 enum hog_kind { NO_HOG, SPINNING_HOG, SYSCALL_HOG };
 
 /* What the syscall hog did in A's timed window, as fields of the lateness
- * record: the size of each call and how many of each ended in the window. */
+ * record: the size of each call and how many of each ended in the window;
+ * and the instructions of one fill Retype (time_fill_call()). */
 static void syscall_hog_fields(char *buf, size_t size, const struct cpu_use *start,
                                const struct cpu_use *end)
 {
     snprintf(buf, size,
              ", \"retype_bytes\": %llu, \"retypes\": %llu, \"revoke_caps\": %u, \"revokes\": %llu, "
-             "\"delete_cnode_slots\": %u, \"deletes\": %llu",
+             "\"delete_cnode_slots\": %u, \"deletes\": %llu, \"fill_call_instructions\": %llu",
              1ull << shog.big_bits, (unsigned long long)(end->retypes - start->retypes),
              1u << HOG_CNODE_BITS, (unsigned long long)(end->revokes - start->revokes),
-             1u << HOG_CNODE_BITS, (unsigned long long)(end->deletes - start->deletes));
+             1u << HOG_CNODE_BITS, (unsigned long long)(end->deletes - start->deletes),
+             (unsigned long long)shog.fill_call);
 }
 
 /* Starts tenant B of `kind` (nothing for NO_HOG); its SchedContexts in
  * hog_scs, its TCBs returned in hogs. */
 static void start_hog(enum hog_kind kind, uint64_t *hogs, uint64_t *hog_scs)
 {
-    if (kind == SYSCALL_HOG)
+    bool calls = kind == SYSCALL_HOG;
+    if (calls)
         syscall_hog_setup();
     for (unsigned i = 0; kind != NO_HOG && i < HOG_THREADS; i++)
-        hogs[i] = start_budgeted(kind == SYSCALL_HOG ? syscall_hog : hog, i, hog_stacks[i],
-                                 (uint64_t)(uintptr_t)&hog_buffers[i].b, HOG_BUDGET, 150,
-                                 &hog_scs[i]);
+        hogs[i] = start_budgeted(calls ? syscall_hog : hog, i, hog_stacks[i],
+                                 (uint64_t)(uintptr_t)&hog_buffers[i].b,
+                                 calls ? SYSCALL_HOG_BUDGET : HOG_BUDGET,
+                                 calls ? SYSCALL_HOG_PERIOD : VICTIM_PERIOD, 150, &hog_scs[i]);
 }
 
 static void report_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind,
@@ -667,12 +706,19 @@ static void report_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind,
     uint64_t elapsed = end->ns - start->ns;
     report_share(bi, kind == SYSCALL_HOG ? "cpu_share_victim_beside_syscall_hog" : "cpu_share_victim",
                  end->victim - start->victim, elapsed,
+                 end->victim_throttles - start->victim_throttles,
                  (unsigned)(VICTIM_BUDGET * 100 / VICTIM_PERIOD),
                  "reservation: 300 us of every 1 ms at priority 200");
-    report_share(bi, kind == SYSCALL_HOG ? "cpu_share_syscall_hog" : "cpu_share_hog",
-                 end->hog - start->hog, elapsed,
-                 (unsigned)(HOG_THREADS * HOG_BUDGET * 100 / VICTIM_PERIOD),
-                 "limit: 2 threads x 350 us of every 1 ms at priority 150");
+    if (kind == SPINNING_HOG)
+        report_share(bi, "cpu_share_hog", end->hog - start->hog, elapsed,
+                     end->hog_throttles - start->hog_throttles,
+                     (unsigned)(HOG_THREADS * HOG_BUDGET * 100 / VICTIM_PERIOD),
+                     "limit: 2 threads x 350 us of every 1 ms at priority 150");
+    else
+        report_share(bi, "cpu_share_syscall_hog", end->hog - start->hog, elapsed,
+                     end->hog_throttles - start->hog_throttles,
+                     (unsigned)(HOG_THREADS * SYSCALL_HOG_BUDGET * 100 / SYSCALL_HOG_PERIOD),
+                     "limit: 2 threads x 346.5 us of every 990 us at priority 150");
 }
 
 static void bench_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind)
@@ -681,7 +727,8 @@ static void bench_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind)
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100);
     start_hog(kind, hogs, hog_scs);
     victim_done = victim_timing = 0;
-    uint64_t tcb = start_budgeted(victim, 0, victim_stack, 0, VICTIM_BUDGET, 200, &victim_sc);
+    uint64_t tcb = start_budgeted(victim, 0, victim_stack, 0, VICTIM_BUDGET, VICTIM_PERIOD, 200,
+                                  &victim_sc);
     /* This thread runs below both tenants, so it samples in the time they
      * leave, within a period of the timed wake-ups' start and end. */
     struct cpu_use start, end;
