@@ -469,8 +469,7 @@ static void hog(uint64_t unused)
 #define HOG_MIN_UNTYPED_BITS 22
 #define HOG_FRAME_BITS 21
 #define HOG_CNODE_BITS 17
-#define HOG_SLOT_BITS 6     /* 64 bytes per CNode slot (docs/objects.md) */
-#define HOG_ENDPOINT_BITS 6 /* 64 bytes per endpoint */
+#define HOG_SLOT_BITS 6     /* 64 bytes per CNode slot, and per endpoint (docs/objects.md) */
 #define HOG_FILL_CALLS ((1u << HOG_CNODE_BITS) / BK_RETYPE_MAX_OBJECTS)
 
 static struct {
@@ -485,7 +484,7 @@ static struct {
     struct bk_ipc_buffer b;
 } __attribute__((aligned(BK_PAGE_SIZE))) hog_buffers[HOG_THREADS];
 
-/* Thread 0's call pair: the Retype of the whole untyped, then its Revoke. */
+/* Thread 0's pair: the Retype of the whole untyped, then its Revoke. */
 static long hog_retype_largest(void)
 {
     uint64_t frames = 1ull << (shog.big_bits - HOG_FRAME_BITS);
@@ -531,8 +530,7 @@ static long hog_revoke_and_delete(void)
     return r;
 }
 
-/* Hog thread `thread` (0 or 1): its calls until one fails; then it spins,
- * and the bench reports the failure. */
+/* Hog thread `thread` (0 or 1): its calls until one fails (then it spins). */
 static void syscall_hog(uint64_t thread)
 {
     long r;
@@ -543,10 +541,9 @@ static void syscall_hog(uint64_t thread)
     hog(0);
 }
 
-/* One Retype of the fill, timed with nothing else running: its 16 KiB
- * are below RETYPE_ZERO_CHUNK, so it is one kernel entry, the longest of
- * the hog's loop. The CNode is deleted again (so no memory stays in use
- * and the hog's loop starts as it always does). */
+/* One Retype of the fill, timed with nothing else running: its 16 KiB are
+ * below RETYPE_ZERO_CHUNK, so it is one kernel entry, the hog's longest.
+ * The CNode is deleted again: the hog's loop starts as it always does. */
 static long time_fill_call(void)
 {
     long r = sys_untyped_retype(shog.cnode_ut, BK_OBJ_CNODE, HOG_CNODE_BITS, BK_CAP_ROOT_CNODE, 0,
@@ -568,7 +565,7 @@ static void syscall_hog_setup(void)
             shog.big_bits--;
     shog.frames = bk_slots_alloc_range(1ull << (shog.big_bits - HOG_FRAME_BITS));
     shog.cnode_ut = bk_alloc_object(BK_OBJ_UNTYPED, HOG_CNODE_BITS + HOG_SLOT_BITS);
-    shog.endpoint_ut = bk_alloc_object(BK_OBJ_UNTYPED, HOG_CNODE_BITS + HOG_ENDPOINT_BITS);
+    shog.endpoint_ut = bk_alloc_object(BK_OBJ_UNTYPED, HOG_CNODE_BITS + HOG_SLOT_BITS);
     shog.cnode = bk_slot_alloc();
     shog.retypes = shog.revokes = shog.deletes = 0;
     shog.error = 0;
@@ -704,7 +701,8 @@ static void report_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind,
     if (kind == NO_HOG)
         return;
     uint64_t elapsed = end->ns - start->ns;
-    report_share(bi, kind == SYSCALL_HOG ? "cpu_share_victim_beside_syscall_hog" : "cpu_share_victim",
+    report_share(bi, kind == SYSCALL_HOG ? "cpu_share_victim_beside_syscall_hog"
+                                         : "cpu_share_victim",
                  end->victim - start->victim, elapsed,
                  end->victim_throttles - start->victim_throttles,
                  (unsigned)(VICTIM_BUDGET * 100 / VICTIM_PERIOD),
@@ -727,8 +725,8 @@ static void bench_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind)
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100);
     start_hog(kind, hogs, hog_scs);
     victim_done = victim_timing = 0;
-    uint64_t tcb = start_budgeted(victim, 0, victim_stack, 0, VICTIM_BUDGET, VICTIM_PERIOD, 200,
-                                  &victim_sc);
+    uint64_t tcb =
+        start_budgeted(victim, 0, victim_stack, 0, VICTIM_BUDGET, VICTIM_PERIOD, 200, &victim_sc);
     /* This thread runs below both tenants, so it samples in the time they
      * leave, within a period of the timed wake-ups' start and end. */
     struct cpu_use start, end;
@@ -785,8 +783,8 @@ static volatile unsigned tf_done;
 static volatile long tf_wrong; /* a fault that was not the spinner's timeout */
 static uint8_t tf_stacks[2][STACK_SIZE] __attribute__((aligned(16)));
 static struct {
-    struct bk_ipc_buffer b; /* Configure's fifth word goes through it */
-} __attribute__((aligned(BK_PAGE_SIZE))) tf_handler_buffer;
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(BK_PAGE_SIZE))) tf_handler_buffer; /* for Configure's fifth word */
 
 static void timeout_spinner(uint64_t unused)
 {
