@@ -62,7 +62,7 @@ enum cap_type {
     CAP_TCB = BK_OBJ_TCB,                       /* a thread */
     CAP_ENDPOINT = BK_OBJ_ENDPOINT,             /* synchronous IPC rendezvous */
     CAP_NOTIFICATION = BK_OBJ_NOTIFICATION,     /* a word of signal bits */
-    CAP_REPLY = 6,                              /* one-shot right to answer a Call (kernel-made) */
+    CAP_REPLY = BK_OBJ_REPLY,                   /* holds one saved Call until it is answered */
     CAP_FRAME = BK_OBJ_FRAME,                   /* a page of memory a thread can map */
     CAP_PAGE_TABLE = BK_OBJ_PAGE_TABLE,         /* an intermediate translation table */
     CAP_VSPACE = BK_OBJ_VSPACE,                 /* the root of an address space */

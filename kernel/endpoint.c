@@ -64,6 +64,7 @@
 
 #include "cnode.h"
 #include "kernel.h"
+#include "reply.h"
 
 static struct endpoint *ep_of(const cap_t *cap)
 {
@@ -345,14 +346,8 @@ static void reply_to_fault(struct thread *t, struct thread *c)
         sched_set_blocked(c, THREAD_FAULTED);
 }
 
-void endpoint_reply(struct thread *t)
+void ipc_answer(struct thread *t, struct thread *c)
 {
-    struct thread *c = t->caller;
-    if (!c)
-        return;
-    sched_context_return(t, c);
-    t->caller = NULL;
-    c->reply_from = NULL;
     if (c->in_fault) {
         reply_to_fault(t, c);
         return;
@@ -361,14 +356,35 @@ void endpoint_reply(struct thread *t)
     sched_make_runnable(c);
 }
 
-void ipc_wake_with_error(struct thread *t, uint64_t err)
+void endpoint_reply(struct thread *t)
 {
-    ipc_cancel_wait(t);
+    struct thread *c = t->caller;
+    if (!c)
+        return;
+    sched_context_return(t, c);
+    t->caller = NULL;
+    c->reply_from = NULL;
+    ipc_answer(t, c);
+}
+
+void ipc_forget_answer(struct thread *t)
+{
     if (t->reply_from) {
-        sched_context_return(t->reply_from, t);
         t->reply_from->caller = NULL;
         t->reply_from = NULL;
     }
+    if (t->reply_object) {
+        t->reply_object->caller = NULL;
+        t->reply_object = NULL;
+    }
+}
+
+void ipc_wake_with_error(struct thread *t, uint64_t err)
+{
+    ipc_cancel_wait(t);
+    if (t->reply_from)
+        sched_context_return(t->reply_from, t);
+    ipc_forget_answer(t);
     if (t->in_fault) {
         /* Its fault went nowhere: it stays stopped (its registers are its
          * user state, not a reply). */

@@ -51,6 +51,14 @@ void endpoint_recv(struct thread *t, const cap_t *ep_cap, bool blocking);
 /* Answers t's pending Call with t's current message, if there is one. */
 void endpoint_reply(struct thread *t);
 
+/* Delivers t's current message to `c`, whose Call t answers (unlinked
+ * already), and wakes it; a fault's answer restarts or stops it. */
+void ipc_answer(struct thread *t, struct thread *c);
+
+/* `t` no longer waits for an answer: the thread or Reply object that
+ * would have given it forgets it. */
+void ipc_forget_answer(struct thread *t);
+
 /* Takes `t` off whatever endpoint or notification queue it waits on. */
 void ipc_cancel_wait(struct thread *t);
 

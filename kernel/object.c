@@ -24,6 +24,7 @@
 #include "kernel.h"
 #include "ipc.h"
 #include "irq.h"
+#include "reply.h"
 #include "sched_context.h"
 #include "vspace_object.h"
 
@@ -55,8 +56,8 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
                        endpoint_badge_retired },
     [CAP_NOTIFICATION] = { "notification", true, true, true, OBJ_NOTIFICATION_BITS,
                            notification_destroy, NULL, NULL },
-    /* One-shot: made by Call inside the caller's TCB, never copied. */
-    [CAP_REPLY] = { "reply", false, false, false, 0, NULL, NULL, NULL },
+    /* Its last cap cancels the Call it holds (reply.c). */
+    [CAP_REPLY] = { "reply", true, true, true, OBJ_REPLY_BITS, reply_destroy, NULL, NULL },
     /* Frames and tables have no room for a count: a per-cap hook unmaps. */
     [CAP_FRAME] = { "frame", true, true, false, 0, NULL, frame_cap_deleted, NULL },
     /* One cap per table, so it is hooked in at most one place (page_table.c). */

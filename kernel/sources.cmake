@@ -8,6 +8,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/tcb.c
   ${CMAKE_SOURCE_DIR}/kernel/endpoint.c
   ${CMAKE_SOURCE_DIR}/kernel/notification.c
+  ${CMAKE_SOURCE_DIR}/kernel/reply.c
   ${CMAKE_SOURCE_DIR}/kernel/syscall.c
   ${CMAKE_SOURCE_DIR}/kernel/fastpath.c
   ${CMAKE_SOURCE_DIR}/kernel/debug/invariants.c

@@ -12,6 +12,7 @@
 #include "ipc.h"
 #include "kernel.h"
 #include "log.h"
+#include "reply.h"
 #include "thread.h"
 
 static long sys_thread_exit(struct thread *t)
@@ -76,6 +77,8 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
         notification_wait(t, &slot->cap, nr != BK_SYS_NBRECV);
     else if (type == CAP_NOTIFICATION)
         notification_signal(t, &slot->cap);
+    else if (type == CAP_REPLY && nr != BK_SYS_CALL && !receive)
+        reply_send(t, &slot->cap);
     else if (!receive)
         invoke_call(t, cptr);
     else

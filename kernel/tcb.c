@@ -24,10 +24,7 @@ void thread_stop(struct thread *t, enum thread_state state)
 {
     ipc_cancel_wait(t);
     t->in_fault = false;
-    if (t->reply_from) { /* it waited for an answer: forget the partner */
-        t->reply_from->caller = NULL;
-        t->reply_from = NULL;
-    }
+    ipc_forget_answer(t); /* it waited for an answer: the answerer forgets it */
     if (t->caller) { /* it owed an answer: the caller gets CANCELLED */
         struct thread *c = t->caller;
         sched_context_return(t, c);

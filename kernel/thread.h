@@ -16,9 +16,11 @@
  *    budget) and not current;
  *  - a thread in a BLOCKED_* state is on exactly one wait queue (of the
  *    endpoint or notification in `blocked_on`), except BLOCKED_REPLY, which
- *    waits on the thread in `reply_from`;
- *  - t->caller != NULL  <=>  t received a Call it has not answered, and then
- *    t->caller->state == BLOCKED_REPLY and t->caller->reply_from == t.
+ *    waits on the thread in `reply_from` or, once that thread saved the
+ *    Call, on the Reply object in `reply_object` (one of the two);
+ *  - t->caller != NULL  <=>  t received a Call it has not answered (nor
+ *    saved), and then t->caller->state == BLOCKED_REPLY and
+ *    t->caller->reply_from == t.
  */
 #pragma once
 
@@ -49,6 +51,7 @@ enum thread_state {
 };
 
 struct notification;
+struct reply;
 
 struct thread {
     struct kobj_header header;      /* first: the TCB object's reference count */
@@ -105,6 +108,8 @@ struct thread {
      * and, for a caller, whom it waits for. */
     struct thread *caller;
     struct thread *reply_from;
+    /* A caller whose Call was saved (reply.c): the Reply object holding it. */
+    struct reply *reply_object;
     /* Faults: the message while one is in flight (in_fault: the thread is
      * stopped until its handler replies); where they go is fault_endpoint. */
     bool in_fault;

@@ -40,6 +40,7 @@
 #include "ipc.h"
 #include "kernel.h"
 #include "object.h"
+#include "reply.h"
 
 #define INV_MAX_CNODES 256        /* CNodes walked per check */
 #define INV_MAX_SLOTS (1u << 17)  /* slots examined per check */
@@ -377,12 +378,20 @@ static void check_waiting(struct checker *c, const struct thread *t)
                   t->blocked_on);
 }
 
-/* The one-shot reply pairing (thread.h): caller <-> reply_from. */
+/* The reply pairings (thread.h, reply.c): caller <-> reply_from, or a
+ * saved Call's caller <-> its Reply object. */
 static void check_call_pairing(struct checker *c, const struct thread *t)
 {
-    if (t->state == THREAD_BLOCKED_REPLY && (!t->reply_from || t->reply_from->caller != t))
-        violation(c, "thread '%s': waits for a reply from %p, which does not owe it one", t->name,
-                  (const void *)t->reply_from);
+    bool on_thread = t->reply_from && t->reply_from->caller == t;
+    bool on_object = t->reply_object && t->reply_object->caller == t;
+    if (t->state == THREAD_BLOCKED_REPLY && on_thread == on_object)
+        violation(c, "thread '%s': waits for a reply from %p or Reply object %p, not one of them "
+                  "owing it one", t->name, (const void *)t->reply_from,
+                  (const void *)t->reply_object);
+    if (t->reply_object && (t->state != THREAD_BLOCKED_REPLY || !on_object))
+        violation(c, "thread '%s': %s with Reply object %p, which holds %p", t->name,
+                  state_name(t->state), (const void *)t->reply_object,
+                  (const void *)t->reply_object->caller);
     if (t->reply_from && t->state != THREAD_BLOCKED_REPLY)
         violation(c, "thread '%s': %s but has reply_from %p", t->name, state_name(t->state),
                   (const void *)t->reply_from);
@@ -500,6 +509,7 @@ static bool cap_range(const cap_t *cap, paddr_t *base, uint64_t *size)
     case CAP_TCB:
     case CAP_ENDPOINT:
     case CAP_NOTIFICATION:
+    case CAP_REPLY:
         if (object_size_bits(type, 0, &bits, &info) != KERR_OK || bits == 0)
             return false;
         *base = arch_virt_to_phys(cap_object(cap));
@@ -730,6 +740,16 @@ static void check_zombie(struct checker *c, const struct cte *s)
     push_table(c, slots, radix, s);
 }
 
+/* A Reply object's saved Call (reply.c): its caller waits on it. */
+static void check_reply(struct checker *c, const struct reply *r)
+{
+    const struct thread *t = r->caller;
+    if (t && (t->reply_object != r || t->state != THREAD_BLOCKED_REPLY || t->reply_from))
+        violation(c, "Reply object %p: holds '%s', which is %s, waiting on %p / %p",
+                  (const void *)r, t->name, state_name(t->state), (const void *)t->reply_from,
+                  (const void *)t->reply_object);
+}
+
 /* The cap's own fields, and the object behind it. */
 static void check_cap(struct checker *c, const struct cte *s)
 {
@@ -752,6 +772,10 @@ static void check_cap(struct checker *c, const struct cte *s)
     case CAP_NOTIFICATION:
         if (check_refs(c, s))
             check_notification(c, cap_object(&s->cap));
+        break;
+    case CAP_REPLY:
+        if (check_refs(c, s))
+            check_reply(c, reply_of(&s->cap));
         break;
     case CAP_ZOMBIE:
         check_zombie(c, s);

@@ -7,6 +7,7 @@
  */
 #include "ipc.h"
 #include "irq.h"
+#include "reply.h"
 #include "thread.h"
 #include "vspace_object.h"
 
@@ -19,6 +20,7 @@ void endpoint_badge_retired(const cap_t *cap)
     fake_last_badge_retired = cap_badge(cap);
 }
 void notification_destroy(const cap_t *final_cap) { (void)final_cap; }
+void reply_destroy(const cap_t *final_cap) { (void)final_cap; }
 /* Objects from zeroed memory have no waiters, so no waiters zombie is made
  * and these never run; the core links them (object.c). */
 bool endpoint_cancel_badged_sends(struct endpoint *ep, uint64_t badge, unsigned *budget)

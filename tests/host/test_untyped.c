@@ -312,7 +312,7 @@ static void test_retype_argument_errors(void)
     CHECK_EQ(retype(&w.boot[0], CAP_ENDPOINT, 0, &s[1], 1), KERR_OK);
     CHECK_EQ(untyped_retype(&s[1], CAP_ENDPOINT, 0, &s[2], 1, &info), KERR_INVALID_CAPABILITY);
     CHECK_EQ(untyped_retype(&s[9], CAP_ENDPOINT, 0, &s[2], 1, &info), KERR_INVALID_CAPABILITY);
-    static const enum cap_type bad_types[] = { CAP_NULL, CAP_REPLY, CAP_IRQ_CONTROL,
+    static const enum cap_type bad_types[] = { CAP_NULL, CAP_ZOMBIE, CAP_IRQ_CONTROL,
                                                CAP_IRQ_HANDLER, CAP_IOPORT, CAP_DOMAIN,
                                                CAP_TYPE_COUNT, (enum cap_type)99 };
     for (size_t i = 0; i < ARRAY_SIZE(bad_types); i++)

@@ -96,6 +96,8 @@ extern const struct ktest process_tests[];
 extern const unsigned process_test_count;
 extern const struct ktest proto_tests[];
 extern const unsigned proto_test_count;
+extern const struct ktest reply_tests[];
+extern const unsigned reply_test_count;
 extern const struct ktest ipc_tests[];
 extern const unsigned ipc_test_count;
 extern const struct ktest endpoint_tests[];

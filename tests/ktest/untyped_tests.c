@@ -49,7 +49,7 @@ static int test_retype_bad_type(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
     KT_EXPECT_ERR(kt_retype(env, 0, 0, s, 1), BK_ERR_INVALID_ARGUMENT);
-    KT_EXPECT_ERR(kt_retype(env, 6, 0, s, 1), BK_ERR_INVALID_ARGUMENT); /* reply caps */
+    KT_EXPECT_ERR(kt_retype(env, 17, 0, s, 1), BK_ERR_INVALID_ARGUMENT); /* zombies */
     KT_EXPECT_ERR(kt_retype(env, 99, 0, s, 1), BK_ERR_INVALID_ARGUMENT);
     KT_CHECK(kt_type(s) == 0);
     return 0;

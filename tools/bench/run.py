@@ -12,10 +12,10 @@ the guest's instruction counter advances by one per guest instruction, and colle
 its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
 records of --linux FILE when given), results.md (a table, and the ratios of the
 Linux and VM-exit rows to Bulkhead's IPC round trip, then the CPU-isolation
-rows of issue 12 per system: the victim's wake-up lateness alone and beside the
-hog with the ratio of their p99s, and each tenant's CPU share against its
-policy) and chart.svg (a log-scale bar chart of the instruction counts, and
-the CPU-isolation rows beneath). With --check, fails if any median exceeds its ceiling in --ceilings
+rows of issue 12 per system: the victim's wake-up lateness alone, beside the
+spinning hog and beside the syscall hog, with the ratios of their p99s, and each
+tenant's CPU share against its policy) and chart.svg (a log-scale bar chart of the instruction counts, and
+the CPU-isolation rows beneath, the syscall hog's among them). With --check, fails if any median exceeds its ceiling in --ceilings
 (a JSON object {arch: {operation: max_instructions}}): the regression test that
 keeps the IPC path from growing; its "ratios" entry ({"a / b": max}) bounds one
 operation against another on each arch (the general path against the fast path).
@@ -37,8 +37,11 @@ BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as"
                 "ipc_call_reply_0w_2as_passive", "ipc_call_reply_0w_2as_fpu",
                 "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
                 "notification_roundtrip", "irq_to_user",
+                "timeout_fault_to_handler", "timeout_fault_roundtrip",
                 "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog",
-                "cpu_share_victim", "cpu_share_hog"]
+                "cpu_share_victim", "cpu_share_hog",
+                "cpu_victim_wake_beside_syscall_hog",
+                "cpu_share_victim_beside_syscall_hog", "cpu_share_syscall_hog"]
 # x86-64 runs the bench a second time with the Meltdown window forced on
 # (bulkhead.kpti=on, arch/x86_64/kpti.c): these operations are reported
 # again with the suffix "_kpti", the cost of the mitigation in one run.
@@ -49,9 +52,15 @@ LINUX_OPS = ["null_syscall", "pipe_pingpong", "futex_pingpong", "unix_pingpong",
 # and Linux (tests/bench/linux/cpu_isolation.c): the victim's wake-up
 # lateness in ns of virtual time ("min", "median", "p99", "max"), and each
 # tenant's share of the CPU in percent ("value", beside "policy_percent",
-# null where the system has no such policy, and "policy" in words).
+# null where the system has no such policy, and "policy" in words). The
+# syscall hog (a tenant making the longest kernel calls it can instead of
+# spinning) is Bulkhead's only: its lateness row carries what the hog did
+# in the window ("retypes", "revokes", "deletes", their sizes, and
+# "fill_call_instructions").
 WAKE_ALONE, WAKE_BESIDE = "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog"
-SHARE_OPS = ["cpu_share_victim", "cpu_share_hog"]
+WAKE_SYSCALLS = "cpu_victim_wake_beside_syscall_hog"
+SHARE_OPS = ["cpu_share_victim", "cpu_share_hog", "cpu_share_victim_beside_syscall_hog",
+             "cpu_share_syscall_hog"]
 # The VM boundary (tests/bench/linux/vmexit.c, system "kvm"): what each costs
 # against the IPC round trip between two address spaces on the same arch is
 # the comparison the project's claim rests on (docs/performance.md).
@@ -175,17 +184,26 @@ def ratio_table(records):
     return "\n".join(out) + "\n"
 
 
+def p99_ratio(r, alone):
+    """r's p99 over the p99 alone (None without r)."""
+    if r is None:
+        return None
+    return r["p99"] / alone["p99"] if alone["p99"] else math.inf
+
+
 def lateness(records):
-    """(system, arch, alone, beside, p99 beside / p99 alone) for each system
-    and arch that has both lateness rows."""
+    """(system, arch, alone, beside, p99 beside / p99 alone, beside the
+    syscall hog or None, its p99 / p99 alone or None) for each system and
+    arch that has the first two lateness rows."""
     by = {(r["system"], r["arch"], r["operation"]): r for r in records}
     rows = []
     for system, arch in sorted({(r["system"], r["arch"]) for r in records
                                 if r["operation"] == WAKE_ALONE}):
         alone, beside = by.get((system, arch, WAKE_ALONE)), by.get((system, arch, WAKE_BESIDE))
+        calls = by.get((system, arch, WAKE_SYSCALLS))
         if alone and beside:
-            rows.append((system, arch, alone, beside,
-                         beside["p99"] / alone["p99"] if alone["p99"] else math.inf))
+            rows.append((system, arch, alone, beside, p99_ratio(beside, alone), calls,
+                         p99_ratio(calls, alone)))
     return rows
 
 
@@ -203,16 +221,32 @@ def cpu_tables(records):
     if not late and not share:
         return ""
     out = ["\nCPU isolation (issue 12): the victim's wake-up lateness in ns of virtual time "
-           "(p50 / p99 / max of 500 wake-ups), alone and beside the hog:\n",
-           "| system | arch | alone | beside the hog | p99 beside / p99 alone |",
-           "|---|---|---:|---:|---:|"]
-    for system, arch, alone, beside, ratio in late:
+           "(p50 / p99 / max of 500 wake-ups), alone, beside the spinning hog and beside the "
+           "syscall hog (Bulkhead only; - where not run):\n",
+           "| system | arch | alone | beside the hog | p99 beside / p99 alone | "
+           "beside the syscall hog | p99 beside it / p99 alone |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for system, arch, alone, beside, ratio, calls, calls_ratio in late:
         cells = [" / ".join(f"{r[k]:,}" if k in r else "-" for k in ("median", "p99", "max"))
-                 for r in (alone, beside)]
-        out.append(f"| {system} | {arch} | {cells[0]} | {cells[1]} | {ratio:.2f}x |")
+                 if r else "-" for r in (alone, beside, calls)]
+        calls_cell = "-" if calls_ratio is None else f"{calls_ratio:.2f}x"
+        out.append(f"| {system} | {arch} | {cells[0]} | {cells[1]} | {ratio:.2f}x | {cells[2]} | "
+                   f"{calls_cell} |")
+    hogs = [(system, arch, calls) for system, arch, _, _, _, calls, _ in late if calls]
+    if hogs:
+        out += ["\nWhat the syscall hog's calls ended while the victim's wake-ups were timed, and "
+                "one of its fill Retypes (256 endpoints, one kernel entry) timed alone:\n",
+                "| system | arch | Retypes of | Revokes of | Deletes of a CNode of | "
+                "one fill Retype |", "|---|---|---:|---:|---:|---:|"]
+        for system, arch, r in hogs:
+            out.append(f"| {system} | {arch} | {r['retypes']} x {r['retype_bytes'] >> 20} MiB | "
+                       f"{r['revokes']} x {r['revoke_caps']:,} caps | "
+                       f"{r['deletes']} x {r['delete_cnode_slots']:,} slots | "
+                       f"{r['fill_call_instructions']:,} instructions |")
     if share:
         out += ["\nEach tenant's share of the CPU while the victim's wake-ups were timed "
-                "beside the hog, against its policy:\n",
+                "beside the hog (and, in the `_syscall_hog` rows, beside the syscall hog), "
+                "against its policy:\n",
                 "| system | arch | operation | share | policy | policy in words |",
                 "|---|---|---|---:|---:|---|"]
         for r in share:
@@ -226,25 +260,33 @@ def report(records):
     return table(records) + ratio_table(records) + cpu_tables(records)
 
 
+# The lateness bars of one system and arch, lighter the heavier the company.
+OPACITY = {"alone": 1, "beside hog": 0.6, "beside syscall hog": 0.35}
+
+
 def svg_cpu(late, share, top, label_w, plot_w):
     """The CPU-isolation part of the chart from y = `top`: the lateness p99s
-    alone and beside the hog on a linear ns scale, then the shares (percent,
-    linear) with each policy marked; returns (parts, the height used)."""
+    alone, beside the hog and beside the syscall hog on a linear ns scale,
+    then the shares (percent, linear) with each policy marked; returns
+    (parts, the height used)."""
     bar_h, gap = 14, 4
     colors = {"bulkhead": "#2b6cb0", "linux": "#c05621"}
     parts = [f'<text x="10" y="{top + 14}" font-size="14" font-weight="bold">CPU isolation: the '
-             "victim's wake-up lateness, p99 in ns (linear), alone and beside the hog</text>"]
+             "victim's wake-up lateness, p99 in ns (linear), alone and beside each hog</text>"]
     y = top + 26
-    vmax = max([max(a["p99"], b["p99"]) for _, _, a, b, _ in late] + [1])
-    for system, arch, alone, beside, ratio in late:
-        for what, r in (("alone", alone), ("beside hog", beside)):
+    vmax = max([r["p99"] for row in late for r in (row[2], row[3], row[5]) if r] + [1])
+    for system, arch, alone, beside, ratio, calls, calls_ratio in late:
+        bars = [("alone", alone, None), ("beside hog", beside, ratio)]
+        if calls:
+            bars.append(("beside syscall hog", calls, calls_ratio))
+        for what, r, r_ratio in bars:
             w = plot_w * r["p99"] / vmax
             parts.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end">'
                          f'{system} {arch} {what}</text>')
             parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
                          f'fill="{colors.get(system, "#666")}" '
-                         f'fill-opacity="{1 if what == "alone" else 0.6}"/>')
-            note = f' ({ratio:.2f}x)' if what != "alone" else ""
+                         f'fill-opacity="{OPACITY[what]}"/>')
+            note = f' ({r_ratio:.2f}x)' if r_ratio is not None else ""
             parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 11}">{r["p99"]:,}{note}</text>')
             y += bar_h + gap
         y += gap

@@ -11,6 +11,7 @@
  *          "instructions", "min": ..., "median": ..., "p99": ..., "iterations": ...}
  * The kernel command line may say "bench.iterations=N".
  */
+#include <bulkhead/format.h>
 #include <bulkhead/sys.h>
 
 #define MAX_ITERATIONS 20000
@@ -393,6 +394,12 @@ static unsigned parse_iterations(const char *cmdline)
  * SchedContexts consumed (SchedContext: Consumed) over the kernel's clock
  * (Debug: Time) while A took its timed wake-ups.
  * tests/bench/linux/cpu_isolation.c is the same scenario on Linux.
+ *
+ * The second kind of B (HOG_SYSCALLS) has the same two threads and budgets,
+ * but instead of spinning they make the longest kernel calls a tenant can,
+ * in a loop (syscall_hog() below): A's wake-ups then land while the kernel
+ * works for B, and show how long a kernel entry can last now that long
+ * calls restart at bounded intervals (docs/scheduling.md, Kernel latency).
  */
 #define VICTIM_PERIOD 1000000ull /* counts: ns under -icount */
 #define VICTIM_WAKES 500
@@ -400,6 +407,13 @@ static unsigned parse_iterations(const char *cmdline)
 #define VICTIM_BUDGET 300000ull /* ns of every VICTIM_PERIOD */
 #define HOG_THREADS 2
 #define HOG_BUDGET 350000ull /* ns of every VICTIM_PERIOD, each */
+/* The syscall hog's period differs from A's, so that A's wake-ups, 1 ms
+ * apart, move by 10 us a period against B's budgets and over 500 of them
+ * fall at every point of B's work. With B's period equal to A's, as for
+ * the spinning hog, they fall at the same point each time: one layout of
+ * the bench put none of them inside a long call, another nearly all. */
+#define SYSCALL_HOG_PERIOD 990000ull
+#define SYSCALL_HOG_BUDGET 346500ull /* ns of every SYSCALL_HOG_PERIOD, each: 70 % in all */
 
 static volatile unsigned victim_done;
 static volatile unsigned victim_timing; /* set at the last warm-up wake-up */
@@ -434,17 +448,146 @@ static void hog(uint64_t unused)
         client_accumulator += 1.0;
 }
 
-/* A thread on `budget` ns of every 1 ms at `priority`, started at `fn`;
- * its SchedContext in *sc_out. */
-static uint64_t start_budgeted(void (*fn)(uint64_t), uint8_t *stack, uint64_t budget,
+/* ---- The syscall hog ---------------------------------------------------------
+ * The second kind of tenant B: the same two threads on 350 us of every 1 ms
+ * at priority 150, each making one kind of long kernel call over and over
+ * (the memory they use is set up before they start, outside A's timed
+ * window):
+ *  - thread 0: Retype of the largest untyped the bench can get (up to
+ *    2^HOG_MAX_UNTYPED_BITS bytes) into 2 MiB frames, which zeroes all of it
+ *    64 KiB per kernel entry, then the Revoke of the frames (which resets
+ *    the untyped, so none of its memory stays known zero);
+ *  - thread 1: a CNode of 2^17 slots retyped (8 MiB zeroed), filled with
+ *    131,072 endpoints by 512 Retypes of 256 from an 8 MiB untyped, the
+ *    Revoke of that untyped (a derivation tree of 131,072 caps, 64 deleted
+ *    per kernel entry); filled again, then the Delete of the CNode's only
+ *    cap (its zombie empties 64 slots per entry).
+ * The fills are Retypes too (16 KiB zeroed and 256 objects made per call),
+ * not a long run of short copies: every call in the loop is a long one.
+ */
+#define HOG_MAX_UNTYPED_BITS 28 /* 2 MiB frames: 128, within BK_RETYPE_MAX_OBJECTS */
+#define HOG_MIN_UNTYPED_BITS 22
+#define HOG_FRAME_BITS 21
+#define HOG_CNODE_BITS 17
+#define HOG_SLOT_BITS 6     /* 64 bytes per CNode slot, and per endpoint (docs/objects.md) */
+#define HOG_FILL_CALLS ((1u << HOG_CNODE_BITS) / BK_RETYPE_MAX_OBJECTS)
+
+static struct {
+    uint64_t big, big_bits, frames;        /* thread 0: its untyped, its size, the frames' slots */
+    uint64_t cnode_ut, endpoint_ut, cnode; /* thread 1: its untypeds, the CNode's slot */
+    volatile uint64_t retypes, revokes, deletes; /* long calls completed, of each kind */
+    volatile long error;                   /* the first call that failed, or 0 */
+    uint64_t fill_call;                    /* instructions of one fill Retype, timed alone */
+} shog;
+
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(BK_PAGE_SIZE))) hog_buffers[HOG_THREADS];
+
+/* Thread 0's pair: the Retype of the whole untyped, then its Revoke. */
+static long hog_retype_largest(void)
+{
+    uint64_t frames = 1ull << (shog.big_bits - HOG_FRAME_BITS);
+    long r = sys_untyped_retype(shog.big, BK_OBJ_FRAME, HOG_FRAME_BITS, BK_CAP_ROOT_CNODE, 0, 0,
+                                shog.frames, frames);
+    if (r == 0) {
+        shog.retypes++;
+        r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, shog.big, BK_WORD_BITS);
+    }
+    return r;
+}
+
+/* Fills every slot of the hog's CNode with a new endpoint. */
+static long hog_fill_cnode(void)
+{
+    long r = 0;
+    for (unsigned i = 0; i < HOG_FILL_CALLS && r == 0; i++)
+        r = sys_untyped_retype(shog.endpoint_ut, BK_OBJ_ENDPOINT, 0, BK_CAP_ROOT_CNODE, shog.cnode,
+                               BK_WORD_BITS, (uint64_t)i * BK_RETYPE_MAX_OBJECTS,
+                               BK_RETYPE_MAX_OBJECTS);
+    return r;
+}
+
+/* Thread 1's round: a full CNode, the Revoke of its 131,072 endpoints'
+ * untyped; full again, and the Delete of the CNode. Both untypeds are
+ * childless after it, so the next Retypes start from their beginning. */
+static long hog_revoke_and_delete(void)
+{
+    long r = sys_untyped_retype(shog.cnode_ut, BK_OBJ_CNODE, HOG_CNODE_BITS, BK_CAP_ROOT_CNODE, 0,
+                                0, shog.cnode, 1);
+    if (r == 0)
+        r = hog_fill_cnode();
+    if (r == 0)
+        r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, shog.endpoint_ut, BK_WORD_BITS);
+    if (r == 0) {
+        shog.revokes++;
+        r = hog_fill_cnode();
+    }
+    if (r == 0)
+        r = sys_cnode_delete(BK_CAP_ROOT_CNODE, shog.cnode, BK_WORD_BITS);
+    if (r == 0)
+        shog.deletes++;
+    return r;
+}
+
+/* Hog thread `thread` (0 or 1): its calls until one fails (then it spins). */
+static void syscall_hog(uint64_t thread)
+{
+    long r;
+    do
+        r = thread == 0 ? hog_retype_largest() : hog_revoke_and_delete();
+    while (r == 0);
+    shog.error = r;
+    hog(0);
+}
+
+/* One Retype of the fill, timed with nothing else running: its 16 KiB are
+ * below RETYPE_ZERO_CHUNK, so it is one kernel entry, the hog's longest.
+ * The CNode is deleted again: the hog's loop starts as it always does. */
+static long time_fill_call(void)
+{
+    long r = sys_untyped_retype(shog.cnode_ut, BK_OBJ_CNODE, HOG_CNODE_BITS, BK_CAP_ROOT_CNODE, 0,
+                                0, shog.cnode, 1);
+    uint64_t t0 = bk_counter();
+    if (r == 0)
+        r = sys_untyped_retype(shog.endpoint_ut, BK_OBJ_ENDPOINT, 0, BK_CAP_ROOT_CNODE, shog.cnode,
+                               BK_WORD_BITS, 0, BK_RETYPE_MAX_OBJECTS);
+    shog.fill_call = bk_counter() - t0;
+    return r == 0 ? sys_cnode_delete(BK_CAP_ROOT_CNODE, shog.cnode, BK_WORD_BITS) : r;
+}
+
+/* The hog's memory and slots, before its threads start. */
+static void syscall_hog_setup(void)
+{
+    shog.big = 0;
+    for (shog.big_bits = HOG_MAX_UNTYPED_BITS; !shog.big && shog.big_bits >= HOG_MIN_UNTYPED_BITS;)
+        if (!(shog.big = bk_alloc_object(BK_OBJ_UNTYPED, (unsigned)shog.big_bits)))
+            shog.big_bits--;
+    shog.frames = bk_slots_alloc_range(1ull << (shog.big_bits - HOG_FRAME_BITS));
+    shog.cnode_ut = bk_alloc_object(BK_OBJ_UNTYPED, HOG_CNODE_BITS + HOG_SLOT_BITS);
+    shog.endpoint_ut = bk_alloc_object(BK_OBJ_UNTYPED, HOG_CNODE_BITS + HOG_SLOT_BITS);
+    shog.cnode = bk_slot_alloc();
+    shog.retypes = shog.revokes = shog.deletes = 0;
+    shog.error = 0;
+    if (!shog.big || !shog.frames || !shog.cnode_ut || !shog.endpoint_ut || !shog.cnode ||
+        time_fill_call() != 0) {
+        debug_puts("bench: not enough memory or slots for the syscall hog\n");
+        sys_thread_exit(1);
+    }
+}
+
+/* A thread on `budget` ns of every `period` at `priority`, started at
+ * fn(arg) with IPC buffer `ipc_buffer` (or 0); its SchedContext in *sc_out. */
+static uint64_t start_budgeted(void (*fn)(uint64_t), uint64_t arg, uint8_t *stack,
+                               uint64_t ipc_buffer, uint64_t budget, uint64_t period,
                                unsigned priority, uint64_t *sc_out)
 {
     uint64_t tcb = make(BK_OBJ_TCB), sc = make(BK_OBJ_SCHED_CONTEXT);
     *sc_out = sc;
-    if (sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, budget, VICTIM_PERIOD, 8, 0) != 0 ||
+    if (sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, budget, period, 8, 0) != 0 ||
         sys_sched_context_bind(sc, tcb) != 0 ||
-        bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, 0, stack, STACK_SIZE, 0,
-                        priority) != 0) {
+        bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, arg, stack, STACK_SIZE,
+                        ipc_buffer, priority) != 0) {
         debug_puts("bench: cannot start a budgeted thread\n");
         sys_thread_exit(1);
     }
@@ -452,64 +595,138 @@ static uint64_t start_budgeted(void (*fn)(uint64_t), uint8_t *stack, uint64_t bu
 }
 
 /* The tenants' CPU use at one instant: the kernel's clock and what each
- * SchedContext consumed, in ns. */
+ * SchedContext consumed, in ns; and the syscall hog's calls so far. */
 struct cpu_use {
     uint64_t ns, victim, hog;
+    uint64_t victim_throttles, hog_throttles;
+    uint64_t retypes, revokes, deletes;
 };
 
-static uint64_t consumed(uint64_t sc)
+/* What `sc` consumed (ns); how often it ran out is added to *throttles. */
+static uint64_t consumed(uint64_t sc, uint64_t *throttles)
 {
     uint64_t used, throttled, budget, period;
-    return sys_sched_context_consumed(sc, &used, &throttled, &budget, &period) == 0 ? used : 0;
+    if (sys_sched_context_consumed(sc, &used, &throttled, &budget, &period) != 0)
+        return 0;
+    *throttles += throttled;
+    return used;
 }
 
 static void cpu_use(struct cpu_use *u, uint64_t victim_sc, const uint64_t *hog_scs)
 {
     u->ns = debug_time_ns();
-    u->victim = consumed(victim_sc);
+    u->victim_throttles = u->hog_throttles = 0;
+    u->victim = consumed(victim_sc, &u->victim_throttles);
     u->hog = 0;
     for (unsigned i = 0; i < HOG_THREADS; i++)
-        u->hog += hog_scs[i] ? consumed(hog_scs[i]) : 0;
+        u->hog += hog_scs[i] ? consumed(hog_scs[i], &u->hog_throttles) : 0;
+    u->retypes = shog.retypes;
+    u->revokes = shog.revokes;
+    u->deletes = shog.deletes;
 }
 
 /* Lateness in ns, which it is under -icount: min, median, p99 (nearest
- * rank, as the Linux side reports them) and max of VICTIM_WAKES samples. */
-static void report_lateness(const struct bk_bootinfo *bi, const char *op)
+ * rank, as the Linux side reports them) and max of VICTIM_WAKES samples;
+ * `extra` ("" or more JSON fields, each after ", ") ends the record. */
+static void report_lateness(const struct bk_bootinfo *bi, const char *op, const char *extra)
 {
     unsigned n = VICTIM_WAKES;
     sort(samples, n);
     debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
                  "\"unit\": \"ns\", \"min\": %llu, \"median\": %llu, \"p99\": %llu, "
-                 "\"max\": %llu, \"iterations\": %u}\n",
+                 "\"max\": %llu, \"iterations\": %u%s}\n",
                  bi->arch, op, (unsigned long long)samples[0],
                  (unsigned long long)samples[(n * 50 + 99) / 100 - 1],
                  (unsigned long long)samples[(n * 99 + 99) / 100 - 1],
-                 (unsigned long long)samples[n - 1], n);
+                 (unsigned long long)samples[n - 1], n, extra);
 }
 
-/* A tenant's share of the CPU in percent (two decimals) beside its policy. */
+/* A tenant's share of the CPU in percent (two decimals) beside its policy,
+ * and how often its SchedContexts ran out of budget in the window. */
 static void report_share(const struct bk_bootinfo *bi, const char *op, uint64_t used,
-                         uint64_t elapsed, unsigned policy_percent, const char *policy)
+                         uint64_t elapsed, uint64_t throttles, unsigned policy_percent,
+                         const char *policy)
 {
     uint64_t hundredths = elapsed ? (used * 10000 + elapsed / 2) / elapsed : 0;
     debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
                  "\"unit\": \"percent\", \"value\": %llu.%02llu, \"policy_percent\": %u, "
-                 "\"policy\": \"%s\", \"used_ns\": %llu, \"elapsed_ns\": %llu}\n",
+                 "\"policy\": \"%s\", \"used_ns\": %llu, \"elapsed_ns\": %llu, "
+                 "\"throttles\": %llu}\n",
                  bi->arch, op, (unsigned long long)(hundredths / 100),
                  (unsigned long long)(hundredths % 100), policy_percent, policy,
-                 (unsigned long long)used, (unsigned long long)elapsed);
+                 (unsigned long long)used, (unsigned long long)elapsed,
+                 (unsigned long long)throttles);
 }
 
-static void bench_cpu_victim(const struct bk_bootinfo *bi, bool beside_hog)
+enum hog_kind { NO_HOG, SPINNING_HOG, SYSCALL_HOG };
+
+/* What the syscall hog did in A's timed window, as fields of the lateness
+ * record: the size of each call and how many of each ended in the window;
+ * and the instructions of one fill Retype (time_fill_call()). */
+static void syscall_hog_fields(char *buf, size_t size, const struct cpu_use *start,
+                               const struct cpu_use *end)
+{
+    snprintf(buf, size,
+             ", \"retype_bytes\": %llu, \"retypes\": %llu, \"revoke_caps\": %u, \"revokes\": %llu, "
+             "\"delete_cnode_slots\": %u, \"deletes\": %llu, \"fill_call_instructions\": %llu",
+             1ull << shog.big_bits, (unsigned long long)(end->retypes - start->retypes),
+             1u << HOG_CNODE_BITS, (unsigned long long)(end->revokes - start->revokes),
+             1u << HOG_CNODE_BITS, (unsigned long long)(end->deletes - start->deletes),
+             (unsigned long long)shog.fill_call);
+}
+
+/* Starts tenant B of `kind` (nothing for NO_HOG); its SchedContexts in
+ * hog_scs, its TCBs returned in hogs. */
+static void start_hog(enum hog_kind kind, uint64_t *hogs, uint64_t *hog_scs)
+{
+    bool calls = kind == SYSCALL_HOG;
+    if (calls)
+        syscall_hog_setup();
+    for (unsigned i = 0; kind != NO_HOG && i < HOG_THREADS; i++)
+        hogs[i] = start_budgeted(calls ? syscall_hog : hog, i, hog_stacks[i],
+                                 (uint64_t)(uintptr_t)&hog_buffers[i].b,
+                                 calls ? SYSCALL_HOG_BUDGET : HOG_BUDGET,
+                                 calls ? SYSCALL_HOG_PERIOD : VICTIM_PERIOD, 150, &hog_scs[i]);
+}
+
+static void report_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind,
+                              const struct cpu_use *start, const struct cpu_use *end)
+{
+    static const char *const wake[] = { "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog",
+                                        "cpu_victim_wake_beside_syscall_hog" };
+    char fields[256] = "";
+    if (kind == SYSCALL_HOG)
+        syscall_hog_fields(fields, sizeof(fields), start, end);
+    report_lateness(bi, wake[kind], fields);
+    if (kind == NO_HOG)
+        return;
+    uint64_t elapsed = end->ns - start->ns;
+    report_share(bi, kind == SYSCALL_HOG ? "cpu_share_victim_beside_syscall_hog"
+                                         : "cpu_share_victim",
+                 end->victim - start->victim, elapsed,
+                 end->victim_throttles - start->victim_throttles,
+                 (unsigned)(VICTIM_BUDGET * 100 / VICTIM_PERIOD),
+                 "reservation: 300 us of every 1 ms at priority 200");
+    if (kind == SPINNING_HOG)
+        report_share(bi, "cpu_share_hog", end->hog - start->hog, elapsed,
+                     end->hog_throttles - start->hog_throttles,
+                     (unsigned)(HOG_THREADS * HOG_BUDGET * 100 / VICTIM_PERIOD),
+                     "limit: 2 threads x 350 us of every 1 ms at priority 150");
+    else
+        report_share(bi, "cpu_share_syscall_hog", end->hog - start->hog, elapsed,
+                     end->hog_throttles - start->hog_throttles,
+                     (unsigned)(HOG_THREADS * SYSCALL_HOG_BUDGET * 100 / SYSCALL_HOG_PERIOD),
+                     "limit: 2 threads x 346.5 us of every 990 us at priority 150");
+}
+
+static void bench_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind)
 {
     uint64_t hogs[HOG_THREADS] = { 0 }, hog_scs[HOG_THREADS] = { 0 }, victim_sc;
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100);
-    if (beside_hog) {
-        for (unsigned i = 0; i < HOG_THREADS; i++)
-            hogs[i] = start_budgeted(hog, hog_stacks[i], HOG_BUDGET, 150, &hog_scs[i]);
-    }
+    start_hog(kind, hogs, hog_scs);
     victim_done = victim_timing = 0;
-    uint64_t tcb = start_budgeted(victim, victim_stack, VICTIM_BUDGET, 200, &victim_sc);
+    uint64_t tcb =
+        start_budgeted(victim, 0, victim_stack, 0, VICTIM_BUDGET, VICTIM_PERIOD, 200, &victim_sc);
     /* This thread runs below both tenants, so it samples in the time they
      * leave, within a period of the timed wake-ups' start and end. */
     struct cpu_use start, end;
@@ -526,16 +743,128 @@ static void bench_cpu_victim(const struct bk_bootinfo *bi, bool beside_hog)
             sys_tcb_suspend(hogs[i]);
     }
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255);
-    report_lateness(bi, beside_hog ? "cpu_victim_wake_beside_hog" : "cpu_victim_wake_alone");
-    if (!beside_hog)
-        return;
-    uint64_t elapsed = end.ns - start.ns;
-    report_share(bi, "cpu_share_victim", end.victim - start.victim, elapsed,
-                 (unsigned)(VICTIM_BUDGET * 100 / VICTIM_PERIOD),
-                 "reservation: 300 us of every 1 ms at priority 200");
-    report_share(bi, "cpu_share_hog", end.hog - start.hog, elapsed,
-                 (unsigned)(HOG_THREADS * HOG_BUDGET * 100 / VICTIM_PERIOD),
-                 "limit: 2 threads x 350 us of every 1 ms at priority 150");
+    if (kind == SYSCALL_HOG && shog.error) {
+        debug_printf("bench: a call of the syscall hog failed: error %ld\n", -shog.error);
+        sys_thread_exit(1);
+    }
+    report_cpu_victim(bi, kind, &start, &end);
+}
+
+/* ---- timeout_fault_* -----------------------------------------------------------
+ * A timeout fault's way to its handler and back, in instructions. A spinner
+ * at priority 150 runs on a SchedContext of TIMEOUT_BUDGET ns with timeout
+ * faults on (TCB: SetTimeoutFaults) and the bench's endpoint as its fault
+ * endpoint. The handler, at 200 on a whole-CPU SchedContext, receives each
+ * BK_FAULT_TIMEOUT, gives the spinner a fresh budget (SchedControl:
+ * Configure, as a scheduler server would) and answers with label 0
+ * (ReplyRecv), so the spinner goes on at once. The spinner reads the
+ * counter in a tight loop; two readings more than TIMEOUT_GAP apart with a
+ * fault counted by the handler in between are one fault:
+ *  - timeout_fault_to_handler: from the spinner's last reading before the
+ *    budget ended to the handler's first reading after its Recv returned
+ *    the fault (the rest of that pass of the spinner's loop, the timer
+ *    interrupt, charging, the fault message, the switch, the return to
+ *    user mode);
+ *  - timeout_fault_roundtrip: from the same reading to the spinner's first
+ *    reading after it resumed: the above, the handler's bookkeeping, its
+ *    Configure and ReplyRecv, the switch back and the interrupt's return.
+ * Nothing idles in either window, so under -icount each is an exact
+ * count of the instructions the CPU retired; the pass of the spinner's
+ * loop the interrupt cut short adds at most that loop's few instructions.
+ */
+#define TIMEOUT_BUDGET 5000ull /* ns: 5,000 instructions of spinning per fault */
+#define TIMEOUT_BADGE 12
+#define TIMEOUT_GAP 100 /* counts: far above a pass of the loop, far below a fault */
+
+static uint64_t roundtrips[MAX_ITERATIONS];
+static uint64_t tf_ep, tf_sc, tf_spinner;
+static volatile uint64_t tf_faults, tf_received_at, tf_recorded;
+static volatile unsigned tf_done;
+static volatile long tf_wrong; /* a fault that was not the spinner's timeout */
+static uint8_t tf_stacks[2][STACK_SIZE] __attribute__((aligned(16)));
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(BK_PAGE_SIZE))) tf_handler_buffer; /* for Configure's fifth word */
+
+static void timeout_spinner(uint64_t unused)
+{
+    (void)unused;
+    uint64_t last = bk_counter(), seen = tf_faults;
+    for (;;) {
+        uint64_t now = bk_counter();
+        if (now - last > TIMEOUT_GAP && tf_faults != seen) {
+            seen = tf_faults;
+            if (seen > WARMUP && seen <= WARMUP + iterations) {
+                samples[seen - WARMUP - 1] = tf_received_at - last;
+                roundtrips[seen - WARMUP - 1] = now - last;
+            }
+            tf_recorded = seen;
+        }
+        last = now;
+    }
+}
+
+/* Answers WARMUP + iterations faults with a fresh budget; at the next one
+ * stops the spinner (which is waiting for the answer) and tells the bench. */
+static void timeout_handler(uint64_t unused)
+{
+    (void)unused;
+    struct bk_msg m = { 0 };
+    sys_recv(tf_ep, &m);
+    for (;;) {
+        tf_received_at = bk_counter();
+        if (BK_MSGINFO_LABEL(m.info) != BK_FAULT_TIMEOUT || m.mr[0] != TIMEOUT_BADGE)
+            tf_wrong = (long)BK_MSGINFO_LABEL(m.info);
+        if (++tf_faults > WARMUP + iterations)
+            break;
+        sys_sched_control_configure(BK_CAP_SCHED_CONTROL, tf_sc, TIMEOUT_BUDGET, VICTIM_PERIOD, 2,
+                                    TIMEOUT_BADGE);
+        m.info = bk_msginfo(0, 0);
+        sys_reply_recv(tf_ep, &m);
+    }
+    sys_tcb_suspend(tf_spinner);
+    tf_done = 1;
+    sys_recv(tf_ep, &m); /* nothing comes */
+}
+
+static void bench_timeout_fault(const struct bk_bootinfo *bi)
+{
+    uint64_t handler = make(BK_OBJ_TCB);
+    long err;
+    tf_ep = make(BK_OBJ_ENDPOINT);
+    tf_spinner = make(BK_OBJ_TCB);
+    tf_sc = make(BK_OBJ_SCHED_CONTEXT);
+    tf_faults = tf_recorded = tf_done = 0;
+    tf_wrong = 0;
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 100);
+    if (!bk_sched_whole_cpu(handler, &err) ||
+        bk_thread_start(handler, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, timeout_handler, 0,
+                        tf_stacks[0], STACK_SIZE, (uint64_t)(uintptr_t)&tf_handler_buffer.b,
+                        200) != 0 ||
+        sys_sched_control_configure(BK_CAP_SCHED_CONTROL, tf_sc, TIMEOUT_BUDGET, VICTIM_PERIOD, 2,
+                                    TIMEOUT_BADGE) != 0 ||
+        sys_sched_context_bind(tf_sc, tf_spinner) != 0 ||
+        sys_tcb_set_timeout_faults(tf_spinner, 1) != 0 ||
+        sys_tcb_set_fault_endpoint(tf_spinner, tf_ep) != 0 ||
+        bk_thread_start(tf_spinner, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, timeout_spinner, 0,
+                        tf_stacks[1], STACK_SIZE, 0, 150) != 0) {
+        debug_puts("bench: cannot start the timeout-fault threads\n");
+        sys_thread_exit(1);
+    }
+    struct bk_msg m = { 0 };
+    while (!tf_done) /* this thread, at 100, runs only then */
+        sys_yield(0, &m);
+    sys_tcb_suspend(handler);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255);
+    if (tf_wrong || tf_recorded != WARMUP + iterations) {
+        debug_printf("bench: timeout faults: %llu seen of %u, label %ld\n",
+                     (unsigned long long)tf_recorded, WARMUP + iterations, tf_wrong);
+        sys_thread_exit(1);
+    }
+    report(bi, "timeout_fault_to_handler");
+    for (unsigned i = 0; i < iterations; i++)
+        samples[i] = roundtrips[i];
+    report(bi, "timeout_fault_roundtrip");
 }
 
 /* Whether the kernel measured counts IPC paths (Debug: IpcPathCounts
@@ -562,8 +891,10 @@ int main(const struct bk_bootinfo *bi)
     bench_ipc_one_address_space(bi);
     bench_notification(bi);
     bench_irq_to_user(bi);
-    bench_cpu_victim(bi, false);
-    bench_cpu_victim(bi, true);
+    bench_cpu_victim(bi, NO_HOG);
+    bench_cpu_victim(bi, SPINNING_HOG);
+    bench_timeout_fault(bi);
+    bench_cpu_victim(bi, SYSCALL_HOG);
     debug_puts("bench: done\n");
     return 0;
 }

@@ -83,6 +83,8 @@
 #define BK_OBJ_TCB 3
 #define BK_OBJ_ENDPOINT 4
 #define BK_OBJ_NOTIFICATION 5
+#define BK_OBJ_REPLY 6
+#define BK_REPLY_BITS 6
 #define BK_OBJ_FRAME 7
 #define BK_OBJ_PAGE_TABLE 8
 #define BK_OBJ_VSPACE 9
@@ -260,7 +262,8 @@
 #define BK_LABEL_DEBUG_CHECK_INVARIANTS 60
 #define BK_LABEL_DEBUG_IPC_PATH_COUNTS 61
 #define BK_LABEL_DEBUG_TIME 62
-#define BK_LABEL_COUNT 63
+#define BK_LABEL_REPLY_SAVE 63
+#define BK_LABEL_COUNT 64
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -318,6 +321,7 @@
     X(DEBUG, debug, check_invariants, 60, 0) \
     X(DEBUG, debug, ipc_path_counts, 61, 0) \
     X(DEBUG, debug, time, 62, 0) \
+    X(REPLY, reply, save, 63, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

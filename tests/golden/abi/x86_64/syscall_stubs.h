@@ -169,7 +169,7 @@ static inline void sys_call(unsigned long dest, struct bk_msg *m)
     bk_ipc_syscall(BK_SYS_CALL, dest, m);
 }
 
-/* On an endpoint (write right): delivers the message, blocking until a receiver takes it. On a notification: signals it (ORs the cap's badge into its word). On other objects: performs the method without a reply. */
+/* On an endpoint (write right): delivers the message, blocking until a receiver takes it. On a notification: signals it (ORs the cap's badge into its word). On a Reply object: answers the Call saved in it with the message (does nothing if it holds none). On other objects: performs the method without a reply. */
 static inline void sys_send(unsigned long dest, struct bk_msg *m)
 {
     bk_ipc_syscall(BK_SYS_SEND, dest, m);
@@ -946,6 +946,19 @@ static inline long sys_debug_time(bk_cptr_t service, uint64_t *ns)
     if (BK_MSGINFO_LABEL(m.info) == 0) {
         *ns = m.mr[0];
     }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* Reply: Save. Moves the calling thread's unanswered Call (the one `reply` would answer, a fault's included) into the Reply object. Errors: the thread has no unanswered Call, or the object holds one already (ILLEGAL_OPERATION). Returns 0 or -BK_ERR_*. */
+static inline long sys_reply_save(bk_cptr_t service)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_REPLY_SAVE);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
