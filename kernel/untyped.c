@@ -127,15 +127,12 @@ static bool needs_zeroing(const struct cte *ut, enum cap_type type)
 }
 
 /* Zeroes the next piece of [offset, end), where the objects go, that is
- * not known to be zero yet. True once all of it is. An untyped without
- * children is reset first (its objects go from offset 0, place_objects());
- * the gap alignment leaves below offset is taken now (it would be once
- * the objects are made), so that [free_index, clean) stays zero. */
+ * not known to be zero yet. True once all of it is. The gap alignment
+ * leaves below offset is taken now (it would be once the objects are
+ * made), so that [free_index, clean) stays zero. */
 static bool zero_up_to(struct cte *ut, uint64_t offset, uint64_t end)
 {
     cap_t *cap = &ut->cap;
-    if (!cte_has_children(ut) && cap_untyped_free_index(cap) != 0)
-        untyped_reset(ut);
     if (cap_untyped_free_index(cap) < offset)
         cap_untyped_set_free_index(cap, offset);
     uint64_t clean = cap_untyped_clean(cap);
@@ -178,10 +175,10 @@ kerror_t untyped_retype_bounded(struct cte *untyped, enum cap_type type, unsigne
     if (err)
         return err;
     uint64_t end = plan.offset + ((uint64_t)count << plan.obj_bits);
+    if (!cte_has_children(untyped) && cap_untyped_free_index(&untyped->cap) != 0)
+        untyped_reset(untyped); /* the objects start at 0 (place_objects()) */
     if (needs_zeroing(untyped, type) && !zero_up_to(untyped, plan.offset, end))
         return KERR_RESTART;
-    if (!needs_zeroing(untyped, type) && !cte_has_children(untyped))
-        untyped_reset(untyped); /* the objects start at 0 (place_objects()) */
     retype_invoke(untyped, type, dest, count, &plan);
     return KERR_OK;
 }
