@@ -276,6 +276,11 @@ uint64_t arch_time_ns(void);
 uint64_t arch_counter_ns(uint64_t counts);
 uint64_t arch_ns_counts(uint64_t ns);
 
+/* What arch_time_ns() reads when arch_counter() reads `counter` (a value
+ * it read since boot): the scheduler's due times (counts) as timer
+ * deadlines, exactly, with no second read of the clock between. */
+uint64_t arch_counter_time_ns(uint64_t counter);
+
 /* Asks for one timer interrupt at or after the time arch_time_ns() reads
  * `ns`, replacing the one asked for before; UINT64_MAX asks for none. A
  * time already passed interrupts at once. The interrupt calls

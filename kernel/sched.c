@@ -142,12 +142,13 @@ uint64_t sched_now(void)
     return arch_counter();
 }
 
-/* The arch_time_ns() reading at counter value `when` (not long from now),
- * for timer requests. */
-static uint64_t time_ns_at(uint64_t when, uint64_t now)
+/* Timer requests are in the clock's ns; the scheduler's times are counts.
+ * A due time converts exactly: reading the clock again and adding what
+ * was left at some earlier `now` would move every deadline later by the
+ * time between the two reads (hundreds of instructions on a wake-up). */
+static uint64_t time_ns_at(uint64_t when)
 {
-    uint64_t ns = arch_time_ns();
-    return when > now ? ns + arch_counter_ns(when - now) : ns;
+    return arch_counter_time_ns(when);
 }
 
 static void release_insert(struct sched_context *sc)
@@ -158,7 +159,7 @@ static void release_insert(struct sched_context *sc)
         link = &(*link)->release_next;
     sc->release_next = *link;
     *link = sc;
-    timer_request(time_ns_at(due, sched_now()));
+    timer_request(time_ns_at(due));
 }
 
 /* Asks for a timer interrupt when the SchedContext being charged runs out
@@ -167,7 +168,7 @@ static void arm_budget_end(uint64_t now)
 {
     struct sched_context *sc = charged_sc;
     if (sc && !sc->waiting && !sc->whole)
-        timer_request(time_ns_at(now + refill_available(&sc->refills, now), now));
+        timer_request(time_ns_at(now + refill_available(&sc->refills, now)));
 }
 
 /* `sc` has no budget until its next refill is due. */
@@ -302,7 +303,7 @@ void sched_time_passed(void)
     /* The timer keeps only the earliest request: ask again for the next
      * refill (a request made while an earlier one was pending is gone). */
     if (release_head)
-        timer_request(time_ns_at(refill_next_due(&release_head->refills), now));
+        timer_request(time_ns_at(refill_next_due(&release_head->refills)));
 }
 
 uint64_t kernel_ticks(void)

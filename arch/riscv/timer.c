@@ -54,7 +54,12 @@ BOOT_CODE void timer_init(uint64_t hz)
 
 uint64_t arch_time_ns(void)
 {
-    return clock_rate_ns(&timebase, read_time() - time_at_boot);
+    return arch_counter_time_ns(read_time());
+}
+
+uint64_t arch_counter_time_ns(uint64_t counter)
+{
+    return clock_rate_ns(&timebase, counter - time_at_boot);
 }
 
 uint64_t arch_counter_ns(uint64_t counts)

@@ -52,7 +52,12 @@ BOOT_CODE void x86_timer_init(uint64_t tsc_hz, uint64_t apic_hz)
 
 uint64_t arch_time_ns(void)
 {
-    return clock_rate_ns(&tsc, rdtsc() - tsc_at_boot);
+    return arch_counter_time_ns(rdtsc());
+}
+
+uint64_t arch_counter_time_ns(uint64_t counter)
+{
+    return clock_rate_ns(&tsc, counter - tsc_at_boot);
 }
 
 uint64_t arch_counter_ns(uint64_t counts)
