@@ -189,17 +189,22 @@ static void throttle(struct sched_context *sc)
     wait_for_refill(sc);
 }
 
-/* Gives the SchedContexts whose refill is due at `now` their time back. */
-static void release_due(uint64_t now)
+/* Gives the SchedContexts whose refill is due at `now` their time back;
+ * returns whether one of them has a thread. */
+static bool release_due(uint64_t now)
 {
+    bool woke = false;
     while (release_head && refill_next_due(&release_head->refills) <= now) {
         struct sched_context *sc = release_head;
         release_head = sc->release_next;
         sc->release_next = NULL;
         sc->waiting = false;
-        if (sc->thread)
+        if (sc->thread) {
             sched_reconsider(sc->thread);
+            woke = true;
+        }
     }
+    return woke;
 }
 
 void sched_release_remove(struct sched_context *sc)
@@ -290,7 +295,7 @@ static void maybe_timeout_fault(struct sched_context *sc)
     (void)fault_send(t, BK_FAULT_TIMEOUT, words);
 }
 
-void sched_time_passed(void)
+bool sched_time_passed(void)
 {
     uint64_t now = sched_now();
     struct sched_context *sc = charged_sc;
@@ -298,12 +303,13 @@ void sched_time_passed(void)
     charge_until(now);
     if (sc && sc->throttled != throttled)
         maybe_timeout_fault(sc);
-    release_due(now);
+    bool woke = release_due(now);
     arm_budget_end(now);
     /* The timer keeps only the earliest request: ask again for the next
      * refill (a request made while an earlier one was pending is gone). */
     if (release_head)
         timer_request(time_ns_at(refill_next_due(&release_head->refills)));
+    return woke;
 }
 
 uint64_t kernel_ticks(void)

@@ -166,8 +166,8 @@ void sched_reconsider(struct thread *t);
 
 /* A timer interrupt came (timer.c): charges the running SchedContext,
  * gives the ones whose refill is due their time back, and asks for the
- * next budget end. */
-void sched_time_passed(void);
+ * next budget end. Returns whether a refill went to a thread. */
+bool sched_time_passed(void);
 
 /* The scheduler's clock: ns since boot. */
 uint64_t sched_now(void);

@@ -87,6 +87,11 @@ uint64_t arch_time_ns(void)
     return fake_timer.now_ns;
 }
 
+void fake_spin_pause(void)
+{
+    fake_timer.now_ns++;
+}
+
 /* One count a nanosecond. */
 uint64_t fake_counter(void)
 {

@@ -51,6 +51,14 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
+/* One turn of a short wait for the clock (kernel/timer.c); `pause`
+ * (Zihintpause) is a hint the hart may not have, and clang 14 does not
+ * know it. */
+static inline void arch_spin_pause(void)
+{
+    __asm__ volatile("nop");
+}
+
 /* The constant-rate counter the scheduler charges time in (the time CSR,
  * at the device tree's timebase-frequency; see kernel/arch.h): read on
  * every switch between threads, so inline. */

@@ -95,6 +95,12 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return regs->args;
 }
 
+/* One turn of a short wait for the clock (kernel/timer.c). */
+static inline void arch_spin_pause(void)
+{
+    __asm__ volatile("pause");
+}
+
 /* The constant-rate counter the scheduler charges time in (the TSC; see
  * kernel/arch.h): read on every switch between threads, so inline. */
 static inline uint64_t arch_counter(void)

@@ -46,6 +46,14 @@ static inline uint64_t arch_counter(void)
     return fake_counter();
 }
 
+/* A wait for the clock (kernel/timer.c): the fake clock moves only when a
+ * test moves it, so a wait moves it by a nanosecond a turn. */
+void fake_spin_pause(void);
+static inline void arch_spin_pause(void)
+{
+    fake_spin_pause();
+}
+
 /* A software page table: `root` is the "physical" (host) address of the
  * root table; destroyed is set by arch_vspace_destroy(). */
 typedef struct arch_vspace {
