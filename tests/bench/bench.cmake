@@ -1,7 +1,8 @@
 # The Bulkhead side of the IPC benchmark for ${arch} (included from
 # tests/qemu/tests.cmake): the bench root task, its boot image, and the
 # instruction-ceiling regression test (tools/bench/run.py --check).
-bulkhead_user_program(${arch} bench SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/bench.c)
+bulkhead_user_program(${arch} bench SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/bench.c
+                      ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/cpu.c)
 bulkhead_user_program(${arch} server SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c)
 # The same server with floating-point work between its replies.
 bulkhead_user_program(${arch} server_fpu SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c
