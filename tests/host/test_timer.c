@@ -99,6 +99,33 @@ static void test_request_in_the_past(void)
     kw_free(&w);
 }
 
+/* The tick due 300 ns after a request is served by the request's
+ * interrupt (the handler waits for it: the fake clock moves a ns per turn
+ * of the wait); 3 us after one, by an interrupt of its own. */
+static void test_close_events_served_together(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    uint64_t tick = fake_timer.deadline_ns, ticks = kernel_ticks();
+    uint64_t count = timer_interrupt_count();
+    timer_request(tick - 3000);
+    fake_timer.now_ns = tick - 3000;
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK_EQ(timer_interrupt_count(), count + 1);
+    CHECK_EQ(kernel_ticks(), ticks);
+    CHECK_EQ(fake_timer.now_ns, tick - 3000);
+    CHECK_EQ(fake_timer.deadline_ns, tick);
+
+    timer_request(tick - 300);
+    fake_timer.now_ns = tick - 300;
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK_EQ(timer_interrupt_count(), count + 3); /* the request, then the tick */
+    CHECK_EQ(kernel_ticks(), ticks + 1);
+    CHECK(fake_timer.now_ns >= tick);
+    CHECK_EQ(fake_timer.deadline_ns, tick + TICK);
+    kw_free(&w);
+}
+
 TEST_MAIN(TEST(test_tick_on_a_grid), TEST(test_late_ticks_skipped_without_drift),
           TEST(test_interrupt_with_nothing_due), TEST(test_requests),
-          TEST(test_request_in_the_past))
+          TEST(test_request_in_the_past), TEST(test_close_events_served_together))
