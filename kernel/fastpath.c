@@ -128,7 +128,8 @@ static inline __attribute__((always_inline)) void hand_over(struct thread *from,
 }
 
 /* Runs `to` next; `from` (the current thread) has blocked. What
- * thread_resume_current() does once choose() picked `to`. Counts the
+ * thread_resume_current() does once choose() picked `to` (whose timeslice
+ * goes on where it stopped). Counts the
  * fast path's completions in debug kernels (ipc.h says why only there). */
 static inline __attribute__((always_inline)) void switch_to(struct thread *from,
                                                             struct thread *to)
@@ -136,8 +137,6 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
     if (BULKHEAD_KERNEL_DEBUG)
         ipc_path_counts.fast++;
     current_thread = to;
-    if (!to->timeslice)
-        to->timeslice = THREAD_TIMESLICE_TICKS;
     arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
 }
 

@@ -324,8 +324,10 @@ static void tick(void)
     ticks++;
     log_drain();
     struct thread *t = current_thread;
-    if (t && t->state == THREAD_RUNNABLE && t->timeslice && --t->timeslice == 0)
+    if (t && t->state == THREAD_RUNNABLE && ++t->slice_used == THREAD_TIMESLICE_TICKS) {
+        t->slice_used = 0; /* the next slice starts now, here or at its turn */
         slice_expired = true;
+    }
 }
 
 void kernel_tick(void)
@@ -357,8 +359,8 @@ static inline __attribute__((always_inline)) struct thread *choose(void)
     if (best < 0)
         return cur_ok ? cur : NULL;
     if (cur_ok) {
-        if (!cur->timeslice || slice_expired)
-            cur->timeslice = THREAD_TIMESLICE_TICKS;
+        if (slice_expired) /* a Yield's or a change's: its turn ends here */
+            cur->slice_used = 0;
         ready_enqueue(cur);
     }
     struct thread *next = ready_head[best];
@@ -376,8 +378,6 @@ static inline __attribute__((always_inline)) NORETURN void run(struct thread *ne
 {
     slice_expired = false;
     current_thread = next;
-    if (!next->timeslice)
-        next->timeslice = THREAD_TIMESLICE_TICKS;
     arch_user_enter(&next->regs, next->vspace);
 }
 

@@ -83,7 +83,10 @@ struct thread {
     enum thread_state state;
     uint8_t priority;               /* 0..255: every value is a priority */
     uint8_t mcp;                    /* highest priority it may give any thread */
-    uint8_t timeslice;              /* ticks left: THREAD_TIMESLICE_TICKS down to 0 */
+    /* Ticks of its timeslice used, 0 to THREAD_TIMESLICE_TICKS - 1: 0 is
+     * a fresh slice, so a new TCB (zeroed memory) has one, and a thread
+     * switched to never needs its slice looked at. */
+    uint8_t slice_used;
     /* The SchedContext it runs on (sched_context.h), or NULL: then it
      * does not run at all; and the one bound to it (Bind), which it lends
      * when it calls a passive server. */
