@@ -17,11 +17,15 @@
  *    for ReplyRecv);
  *  - Call: a receiver waits on the endpoint, holds no unanswered Call, has
  *    at least the caller's priority, and no ready thread has its priority
- *    or more;
+ *    or more; the receiver has no SchedContext (a passive server: the
+ *    Call lends it the caller's), or it and the caller both run on
+ *    whole-CPU ones;
  *  - ReplyRecv: the thread has a caller to answer, that caller is not
  *    stopped by a fault, no sender waits on the endpoint, the thread's bound
  *    notification (if any) is not signalled, and no ready thread has the
- *    caller's priority or more.
+ *    caller's priority or more; the caller has no SchedContext and the
+ *    thread runs on a lent one (the answer gives it back, one step down a
+ *    chain of passive servers), or both run on whole-CPU ones.
  * Under these conditions the general path would move the same registers,
  * leave the same queues and states and then pick the same thread to run
  * (the one switched to outranks every ready thread), so both paths give
@@ -102,26 +106,29 @@ static inline __attribute__((always_inline)) void copy_message(const uint64_t *f
 
 struct ipc_path_counts ipc_path_counts;
 
-/* Whether a switch to a thread on `to_sc` may take the fast path as far
- * as time goes: the CPU's time so far and from now on are both on
- * whole-CPU SchedContexts, which no budget limits (any other switch
+/* Whether a switch from a thread on `from` to one on `to` may take the fast
+ * path as far as time goes: both are whole-CPU SchedContexts, which no
+ * budget limits, so only their consumed time changes (any other switch
  * between two SchedContexts goes through sched.c, which charges refills
- * and sets the budget's timer). A switch that moves the running
- * SchedContext along with the CPU (a Call lending it to a passive server,
- * the answer giving it back) changes nothing about time, whatever its
- * budget: see hand_over(). */
-static inline __attribute__((always_inline)) bool fast_switch_ok(const struct sched_context *to_sc)
+ * and sets the budget's timer). `from` is the current thread's, which the
+ * CPU's time is charged to (charged_sc == current_thread->sc while a
+ * thread runs: debug/invariants.c checks it at every syscall). A switch
+ * that moves the running SchedContext along with the CPU (a Call lending
+ * it to a passive server, the answer giving it back) changes nothing about
+ * time, whatever its budget: see hand_over(). */
+static inline __attribute__((always_inline)) bool fast_charge_ok(const struct sched_context *from,
+                                                                 const struct sched_context *to)
 {
-    return to_sc->whole && charged_sc->whole;
+    return to->whole && from->whole;
 }
 
-/* The running SchedContext goes from `from` to `to` (sched_context.c's
+/* The running SchedContext `sc` goes from `from` to `to` (sched_context.c's
  * donate and return, for the cases the fast path takes: neither thread is
  * on a ready queue, and the CPU's time stays on the same SchedContext). */
-static inline __attribute__((always_inline)) void hand_over(struct thread *from,
+static inline __attribute__((always_inline)) void hand_over(struct sched_context *sc,
+                                                            struct thread *from,
                                                             struct thread *to)
 {
-    struct sched_context *sc = from->sc;
     from->sc = NULL;
     to->sc = sc;
     sc->thread = to;
@@ -129,8 +136,8 @@ static inline __attribute__((always_inline)) void hand_over(struct thread *from,
 
 /* Runs `to` next; `from` (the current thread) has blocked. What
  * thread_resume_current() does once choose() picked `to` (whose timeslice
- * goes on where it stopped). Counts the
- * fast path's completions in debug kernels (ipc.h says why only there). */
+ * goes on where it stopped). Counts the fast path's completions in debug
+ * kernels (ipc.h says why only there). */
 static inline __attribute__((always_inline)) void switch_to(struct thread *from,
                                                             struct thread *to)
 {
@@ -140,22 +147,14 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
     arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
 }
 
-static void fastpath_call(struct thread *t)
+/* The Call's effects once every check passed: r, the head, leaves the
+ * receive queue (endpoint.c's queue_remove) with the message, and t waits
+ * for its answer (link_call). */
+static inline __attribute__((always_inline)) void deliver_call(struct thread *t, struct thread *r,
+                                                               struct endpoint *ep,
+                                                               const uint64_t *args,
+                                                               uint64_t badge, uint64_t info)
 {
-    uint64_t *args = arch_regs_args(&t->regs);
-    uint64_t info = args[1], badge;
-    if (!message_fits(info))
-        return;
-    struct endpoint *ep;
-    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge) || ep->state != EP_RECEIVING)
-        return;
-    struct thread *r = ep->head;
-    struct sched_context *r_sc = r->sc; /* NULL: a passive server, lent ours */
-    if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority) ||
-        (r_sc && !fast_switch_ok(r_sc)))
-        return;
-
-    /* Take r, the head, off the receive queue (endpoint.c's queue_remove). */
     ep->head = r->wait_next;
     if (ep->head) {
         ep->head->wait_prev = NULL;
@@ -167,17 +166,72 @@ static void fastpath_call(struct thread *t)
     r->blocked_on = NULL;
     copy_message(args, arch_regs_args(&r->regs), badge, info);
     r->state = THREAD_RUNNABLE;
-    /* t waits for r's answer (link_call). */
     r->caller = t;
     t->reply_from = r;
     t->state = THREAD_BLOCKED_REPLY;
-    if (r_sc)
-        sched_fast_charge(r_sc);
-    else
-        hand_over(t, r);
+}
+
+/* The time of the Call: r runs on its own whole-CPU SchedContext, which
+ * the CPU's time goes to from now on (only consumed time counts), or has
+ * none (a passive server) and runs on ours, lent with the Call. The two
+ * ways are written out whole, each with its own copy of the Call's
+ * effects, so the choice is tested once. */
+static void fastpath_call(struct thread *t)
+{
+    uint64_t *args = arch_regs_args(&t->regs);
+    uint64_t info = args[1], badge;
+    if (!message_fits(info))
+        return;
+    struct endpoint *ep;
+    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge) || ep->state != EP_RECEIVING)
+        return;
+    struct thread *r = ep->head;
+    if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority))
+        return;
+    struct sched_context *t_sc = t->sc, *r_sc = r->sc;
+    if (!r_sc) {
+        deliver_call(t, r, ep, args, badge, info);
+        hand_over(t_sc, t, r);
+    } else if (fast_charge_ok(t_sc, r_sc)) {
+        deliver_call(t, r, ep, args, badge, info);
+        sched_fast_charge(t_sc, r_sc);
+    } else {
+        return;
+    }
     switch_to(t, r);
 }
 
+/* The ReplyRecv's effects once every check passed: the reply
+ * (endpoint_reply: c gets the message, badge 0), then the receive (t joins
+ * the tail of the receive queue: endpoint_recv). */
+static inline __attribute__((always_inline)) void deliver_reply_recv(struct thread *t,
+                                                                     struct thread *c,
+                                                                     struct endpoint *ep,
+                                                                     const uint64_t *args,
+                                                                     uint64_t info)
+{
+    t->caller = NULL;
+    c->reply_from = NULL;
+    copy_message(args, arch_regs_args(&c->regs), 0, info);
+    c->state = THREAD_RUNNABLE;
+    c->blocked_on = NULL;
+    t->wait_next = NULL;
+    t->wait_prev = ep->tail;
+    if (ep->tail)
+        ep->tail->wait_next = t;
+    else
+        ep->head = t;
+    ep->tail = t;
+    ep->state = EP_RECEIVING;
+    t->blocked_on = ep;
+    t->state = THREAD_BLOCKED_RECV;
+}
+
+/* The time of the answer: c has its own SchedContext (then so has t: a
+ * thread with a caller runs on its own or on that caller's), which the
+ * CPU's time goes to, or c lent us ours and gets it back; not when we run
+ * on our own and c simply has none. Written out whole per way, as for the
+ * Call. */
 static void fastpath_reply_recv(struct thread *t)
 {
     uint64_t *args = arch_regs_args(&t->regs);
@@ -190,35 +244,20 @@ static void fastpath_reply_recv(struct thread *t)
         return;
     if (t->bound_notification && t->bound_notification->active)
         return;
-    /* c has its own SchedContext (then so has t: a thread with a caller
-     * runs on its own or on that caller's), or c lent us ours: give it
-     * back, unless we run on our own and c simply has none. */
-    struct sched_context *c_sc = c->sc;
-    if (sched_ready_at_or_above(c->priority) ||
-        (c_sc ? !fast_switch_ok(c_sc) : t->sc->home == t))
+    if (sched_ready_at_or_above(c->priority))
         return;
-
-    /* The reply (endpoint_reply): c gets the message, badge 0. */
-    t->caller = NULL;
-    c->reply_from = NULL;
-    copy_message(args, arch_regs_args(&c->regs), 0, info);
-    c->state = THREAD_RUNNABLE;
-    c->blocked_on = NULL;
-    /* The receive: t joins the tail of the receive queue (endpoint_recv). */
-    t->wait_next = NULL;
-    t->wait_prev = ep->tail;
-    if (ep->tail)
-        ep->tail->wait_next = t;
-    else
-        ep->head = t;
-    ep->tail = t;
-    ep->state = EP_RECEIVING;
-    t->blocked_on = ep;
-    t->state = THREAD_BLOCKED_RECV;
-    if (c_sc)
-        sched_fast_charge(c_sc);
-    else
-        hand_over(t, c);
+    struct sched_context *t_sc = t->sc, *c_sc = c->sc;
+    if (!c_sc) {
+        if (t_sc->home == t)
+            return;
+        deliver_reply_recv(t, c, ep, args, info);
+        hand_over(t_sc, t, c);
+    } else if (fast_charge_ok(t_sc, c_sc)) {
+        deliver_reply_recv(t, c, ep, args, info);
+        sched_fast_charge(t_sc, c_sc);
+    } else {
+        return;
+    }
     switch_to(t, c);
 }
 

@@ -366,7 +366,7 @@ static inline __attribute__((always_inline)) struct thread *choose(void)
     struct thread *next = ready_head[best];
     ready_dequeue(next);
     if (next->sc->whole && charged_sc && charged_sc->whole)
-        sched_fast_charge(next->sc); /* no budget to charge or to time */
+        sched_fast_charge(charged_sc, next->sc); /* no budget to charge or to time */
     else
         charge_switch(next->sc);
     return next;

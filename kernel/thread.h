@@ -194,12 +194,14 @@ extern struct sched_context *charged_sc;
 extern uint64_t charged_since;
 
 /* What the fast path does on a switch to a thread on `to`: charges the
- * time since the last switch to the SchedContext that had it (a whole-CPU
+ * time since the last switch to `from`, the SchedContext that had it
+ * (charged_sc, passed by the caller, which has it in hand; a whole-CPU
  * one: only its consumed time counts). */
-static inline __attribute__((always_inline)) void sched_fast_charge(struct sched_context *to)
+static inline __attribute__((always_inline)) void sched_fast_charge(struct sched_context *from,
+                                                                    struct sched_context *to)
 {
     uint64_t now = arch_counter();
-    charged_sc->consumed += now - charged_since;
+    from->consumed += now - charged_since;
     charged_since = now;
     charged_sc = to;
 }

@@ -105,9 +105,11 @@ static inline void arch_spin_pause(void)
  * kernel/arch.h): read on every switch between threads, so inline. */
 static inline uint64_t arch_counter(void)
 {
-    uint32_t lo, hi;
+    /* rdtsc clears the upper halves of rax and rdx (SDM vol. 2B, RDTSC),
+     * so the two combine without a zero extension. */
+    uint64_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
+    return hi << 32 | lo;
 }
 
 /* An address space: the physical address of its PML4 and the PCID that
