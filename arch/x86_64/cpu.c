@@ -299,5 +299,6 @@ BOOT_CODE void x86_cpu_enable_features(void)
     counters_cr4_found = cr4 & (CR4_TSD | CR4_PCE);
     cr4 &= ~(uint64_t)(CR4_TSD | CR4_PCE);
     write_cr4(cr4);
+    x86_fastpath_key_update(x86_this_cpu()); /* FSGSBASE is known now */
     x86_fpu_init(); /* x87, SSE, XSAVE and AVX for user threads */
 }

@@ -85,7 +85,7 @@ static BOOT_CODE void window_build(void)
     (void)window_table_alloc(NULL); /* window_tables[0]: the PML4 */
     window_map(__entry_text_start, __entry_text_end, PTE_P);
     window_map(__entry_data_start, __entry_data_end, PTE_P | nx);
-    window_map(&x86_cpu0, &x86_cpu0.user_regs, PTE_P | PTE_W | nx);
+    window_map(&x86_cpu0, &x86_cpu0.vspace, PTE_P | PTE_W | nx);
     window_map(st->ist_df, st->ist_df + IST_STACK_SIZE, PTE_P | PTE_W | nx);
     window_map(st->ist_nmi, st->ist_nmi + IST_STACK_SIZE, PTE_P | PTE_W | nx);
     window_map(st->ist_mc, st->ist_mc + IST_STACK_SIZE, PTE_P | PTE_W | nx);

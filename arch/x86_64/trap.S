@@ -194,6 +194,12 @@ x86_trap_common_kpti:
     movq %gs:CPU_RSP0, %rsp
     pushq $USER_SS
     pushq %gs:CPU_USER_RSP
+    /* Only the flags user code may keep go into the frame, so that a
+     * frame a syscall saved is ready for sysretq as it is (sysretq loads
+     * rflags from r11: IOPL, NT and the rest must not come back). IF and
+     * bit 1 are always set in user mode, so this is what resume_user()
+     * makes of any other frame. */
+    andl $(RFLAGS_USER_MASK | RFLAGS_IF | RFLAGS_FIXED), %r11d
     pushq %r11                      /* rflags */
     pushq $USER_CS
     pushq %rcx                      /* rip of the next instruction */
@@ -202,17 +208,19 @@ x86_trap_common_kpti:
     /* rcx and r11 hold rip and rflags (saved above): their own slots are
      * left as they are, and the kernel stack replaces rsp at once. */
     PUSH_GPRS_BUT_RCX_R11
-    leaq -REGS_R15(%rsp), %rbx      /* the arch_regs_t (user rbx is saved) */
     movq %gs:CPU_KERNEL_RSP, %rsp
-    xorl %ebp, %ebp
     /* The IPC fast path first for Call and ReplyRecv, chosen on the
      * syscall number; it returns only if the general path must handle the
-     * syscall. */
+     * syscall. It needs neither a frame-pointer chain nor the frame's
+     * address (it finds the thread itself), so those are the general
+     * path's. */
     cmpq $BK_SYS_CALL, %rax
     je 1f
     cmpq $BK_SYS_REPLY_RECV, %rax
     je 2f
-3:  movq %rbx, %rdi
+3:  xorl %ebp, %ebp
+    movq %gs:CPU_RSP0, %rdi
+    subq $REGS_FRAME_END, %rdi      /* the arch_regs_t */
     call x86_syscall_from_user
     ud2
 1:  call kernel_fastpath_call

@@ -144,6 +144,11 @@ void arch_regs_set_counter_access(arch_regs_t *regs, bool allow)
     regs->counters_off = allow ? 0 : CR4_TSD;
 }
 
+void x86_fastpath_key_update(struct x86_cpu *cpu)
+{
+    cpu->fastpath_key = x86_features.fsgsbase ? cpu->counters_off : X86_FASTPATH_KEY_NONE;
+}
+
 /* Changing TSD alone flushes no TLB entries (SDM vol. 3A, 4.10.4.1 lists
  * the CR4 bits whose change does). Rare: kept out of line. */
 static __attribute__((noinline)) void counters_switch(struct x86_cpu *cpu,
@@ -151,6 +156,7 @@ static __attribute__((noinline)) void counters_switch(struct x86_cpu *cpu,
 {
     write_cr4((read_cr4() & ~(uint64_t)CR4_TSD) | regs->counters_off);
     cpu->counters_off = regs->counters_off;
+    x86_fastpath_key_update(cpu);
 }
 
 /* On every way to user mode: one compare while the policy stays. */
@@ -191,19 +197,21 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
 {
     if (!IS_ALIGNED((uintptr_t)regs, 16))
         panic("arch_user_enter: arch_regs_t at %p is not 16-byte aligned", (void *)regs);
-    cpu->user_regs = regs;
     cpu->rsp0 = (uint64_t)regs + REGS_FRAME_END;
     cpu->tss.rsp[0] = cpu->rsp0;
     if (regs->rip >= ARCH_USER_VADDR_MAX)
         bad_rip(cpu, regs);
-    /* Only these flags may reach sysretq (from r11) or iretq, and only
-     * these selectors iretq (sysretq loads fixed ones). */
-    regs->rflags = (regs->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
     load_user_bases(cpu, regs);
     counters_prepare_exit(cpu, regs);
     x86_fpu_prepare_exit(cpu, regs);
+    /* A frame the syscall entry saved has the flags sysretq may take
+     * (trap.S keeps only those): only the syscall entry makes such a
+     * frame, and arch_regs_init() and arch_regs_set() mark theirs for
+     * iretq. */
     if (regs->vector == ENTRY_SYSCALL)
         cpu->return_sysret(regs);
+    /* Only these flags may reach iretq, and only these selectors. */
+    regs->rflags = (regs->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
     regs->cs = USER_CS;
     regs->ss = USER_SS;
     cpu->return_iret(regs);
@@ -214,118 +222,24 @@ void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs)
     resume_user(cpu, regs);
 }
 
+/* `from`'s bases saved (the IPC fast path ran before anything saved
+ * them) and `to` resumed through every check: for a CPU without FSGSBASE
+ * (rdmsr reads the bases), a `to` with another counter policy than the
+ * CPU's or another GS base, a frame to leave by iretq or with a bad rip
+ * (fastpath.c). */
+void x86_fastpath_exit_general(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    save_user_bases(cpu, from);
+    x86_vspace_load(cpu, vs);
+    resume_user(cpu, to);
+}
+
 void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     x86_vspace_load(cpu, vs);
     resume_user(cpu, regs);
-}
-
-/* The fast path's exit when anything is unusual: FS/GS bases to load, a
- * frame to leave by iretq or with a bad rip, FPU state to switch, CR4.TSD
- * to change. */
-static NORETURN void fastpath_switch_general(struct x86_cpu *cpu, arch_regs_t *to,
-                                            arch_vspace_t *vs)
-{
-    x86_vspace_load(cpu, vs);
-    resume_user(cpu, to);
-}
-
-/* The end of the fast path's exit: resume_user() without the checks
- * arch_fastpath_switch() has made. */
-static inline __attribute__((always_inline)) NORETURN void fastpath_return(struct x86_cpu *cpu,
-                                                                           arch_regs_t *to)
-{
-    cpu->user_regs = to;
-    cpu->rsp0 = (uint64_t)to + REGS_FRAME_END;
-    cpu->tss.rsp[0] = cpu->rsp0;
-    to->rflags = (to->rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
-    cpu->return_sysret(to);
-}
-
-/* Into another address space with PCIDs or kpti: x86_vspace_load()
- * decides whether the PCID's TLB entries must go, and under kpti records
- * the CR3 for the way out instead of writing it. Kept out of
- * arch_fastpath_switch() so that its other paths need no stack. */
-static NORETURN void fastpath_switch_space(arch_regs_t *to, arch_vspace_t *vs)
-{
-    struct x86_cpu *cpu = x86_this_cpu();
-    if (x86_features.pcid) {
-        x86_vspace_load(cpu, vs);
-    } else {
-        /* kpti without PCIDs: the way out writes CR3 (and flushes). */
-        cpu->user_cr3 = vs->pml4;
-        cpu->cr3 = vs->pml4;
-        cpu->vspace = vs;
-    }
-    fastpath_return(cpu, to);
-}
-
-/* x86_vspace_load() inline where it is short: without PCIDs or kpti a
- * switch is only the CR3 write (which drops the non-global TLB entries, SDM vol. 3,
- * 4.10.4.1) and the record of it. */
-static inline __attribute__((always_inline)) void fastpath_load_space(struct x86_cpu *cpu,
-                                                                      arch_regs_t *to,
-                                                                      arch_vspace_t *vs)
-{
-    if (cpu->cr3 != vs->pml4) {
-        if (x86_vspace_switch_slow)
-            fastpath_switch_space(to, vs);
-        write_cr3(vs->pml4);
-        cpu->cr3 = vs->pml4;
-    }
-    cpu->vspace = vs;
-}
-
-/* `to` needs its FPU state or CR0.TS changed (x86_fpu_switch()); the rest
- * of the way is the fast one. Kept out of arch_fastpath_switch() so that
- * its other paths need no stack. */
-static NORETURN void fastpath_switch_fpu(arch_regs_t *to, arch_vspace_t *vs)
-{
-    struct x86_cpu *cpu = x86_this_cpu();
-    x86_fpu_switch(cpu, to);
-    fastpath_load_space(cpu, to, vs);
-    fastpath_return(cpu, to);
-}
-
-/* Threads of different processes have different FS bases (each has its
- * own TLS block), so the fast path loads it itself. The saved base came
- * from the CPU or passed arch_regs_set(), so it is canonical: wrfsbase
- * and wrmsr cannot fault on it. */
-static inline __attribute__((always_inline)) void fastpath_load_fs_base(struct x86_cpu *cpu,
-                                                                        const arch_regs_t *to)
-{
-    if (x86_features.fsgsbase)
-        __asm__ volatile("wrfsbase %0" : : "r"(to->fs_base));
-    else
-        wrmsr(MSR_FS_BASE, to->fs_base);
-    cpu->hw_fs_base = to->fs_base;
-}
-
-/* The IPC fast path ran before x86_syscall_from_user() saved the bases.
- * The common case (a `to` that entered by syscall, with the same GS base) is
- * resume_user() without the checks that cannot fail then: `to` blocked in
- * a syscall, so it was resumed before and its frame is aligned, and its
- * selectors do not matter to sysretq. A syscall at the very top of the
- * user half leaves a rip that sysretq cannot take: that one is checked.
- * So is the FPU (x86_fpu_prepare_exit()): one compare while neither
- * thread uses it, or while `to` owns it. A `to` with another counter
- * policy than the CPU's (counters_prepare_exit()) takes the general exit:
- * one compare while the policy stays, as it does between threads that
- * all keep the default. */
-void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
-{
-    struct x86_cpu *cpu = x86_this_cpu();
-    save_user_bases(cpu, from);
-    if (to->gs_base != cpu->hw_gs_base || to->vector != ENTRY_SYSCALL ||
-        to->rip >= ARCH_USER_VADDR_MAX || to->counters_off != cpu->counters_off)
-        fastpath_switch_general(cpu, to, vs);
-    if (to->fs_base != cpu->hw_fs_base)
-        fastpath_load_fs_base(cpu, to);
-    if (to->fpu_self != cpu->fpu_enabled)
-        fastpath_switch_fpu(to, vs);
-    fastpath_load_space(cpu, to, vs);
-    fastpath_return(cpu, to);
 }
 
 /* ---- Registers by index (the order of kernel/abi.toml [arch.x86_64]) ---- */

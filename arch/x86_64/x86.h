@@ -54,6 +54,10 @@ struct x86_tss {
 /* A way back to user mode (trap.S). */
 typedef void x86_exit_fn(arch_regs_t *regs) __attribute__((noreturn));
 
+/* A fastpath_key no thread's counters_off matches (those are 0 or
+ * CR4_TSD). */
+#define X86_FASTPATH_KEY_NONE UINT64_MAX
+
 /* One per CPU, reached through GS base in kernel mode. The first fields
  * are read by trap.S at the offsets in x86_defs.h.
  *
@@ -61,7 +65,7 @@ typedef void x86_exit_fn(arch_regs_t *regs) __attribute__((noreturn));
  * space's page tables may be loaded (GDT, TSS, the entry fields and the
  * entry stack): under kpti.c's Meltdown window it is the only part of the
  * structure mapped in user spaces, so it holds nothing but kernel
- * addresses. Everything from user_regs on is on later pages. */
+ * addresses. Everything from vspace on is on later pages. */
 struct x86_cpu {
     struct x86_cpu *self;   /* CPU_SELF */
     uint64_t kernel_rsp;    /* CPU_KERNEL_RSP */
@@ -78,16 +82,24 @@ struct x86_cpu {
     uint8_t entry_stack[ENTRY_STACK_SIZE] __attribute__((aligned(16)));
 
     /* ---- kernel-only from here (never in a user space) ---- */
-    arch_regs_t *user_regs __attribute__((aligned(PAGE_SIZE))); /* where the next trap
-                                                                   from user mode saves */
-    arch_vspace_t *vspace;  /* the address space user mode runs in next */
+    /* The address space user mode runs in next. */
+    arch_vspace_t *vspace __attribute__((aligned(PAGE_SIZE)));
     uint64_t cr3;           /* its root (without kpti: CR3 without PCID and no-flush bits) */
     /* The ways back to user mode (trap.S), chosen at boot (kpti.c). */
     x86_exit_fn *return_sysret;
     x86_exit_fn *return_iret;
-    uint64_t hw_fs_base;    /* user FS base currently in the MSR */
-    uint64_t hw_gs_base;    /* user GS base currently in KERNEL_GS_BASE */
+    /* The user FS base in its MSR and the user GS base in KERNEL_GS_BASE,
+     * as every entry from user mode reads them (user code may change
+     * them); exact from there to the way out, which compares them with
+     * the next thread's. A way out that loads one need not record it:
+     * the next entry reads both again (the IPC fast path's does not). */
+    uint64_t hw_fs_base;
+    uint64_t hw_gs_base;
     uint64_t counters_off;  /* CR4.TSD as it is now (arch_regs_t.counters_off) */
+    /* The IPC fast path's way out (fastpath.c) applies when a thread's
+     * counters_off equals this: the CPU's counters_off when the CPU has
+     * FSGSBASE, else a value no thread has (X86_FASTPATH_KEY_NONE). */
+    uint64_t fastpath_key;
     /* Lazy FPU switching (fpu.c). fpu_owner: the thread whose FPU state
      * the registers hold (its saved copy may be stale), or NULL.
      * fpu_enabled: fpu_owner while CR0.TS is clear, NULL while TS is set;
@@ -122,7 +134,7 @@ _Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP
 _Static_assert(offsetof(struct x86_cpu, user_cr3) == CPU_USER_CR3, "CPU_USER_CR3");
 _Static_assert(offsetof(struct x86_cpu, entry_stack_top) == CPU_ENTRY_STACK_TOP,
                "CPU_ENTRY_STACK_TOP");
-_Static_assert(offsetof(struct x86_cpu, user_regs) == PAGE_SIZE,
+_Static_assert(offsetof(struct x86_cpu, vspace) == PAGE_SIZE,
                "the entry part of struct x86_cpu is its first page");
 _Static_assert(sizeof(struct x86_tss) == 104, "TSS layout");
 _Static_assert(offsetof(struct x86_stacks, guard1) == STACKS_KERNEL_TOP, "stack top");
@@ -298,4 +310,10 @@ static inline void x86_fpu_prepare_exit(struct x86_cpu *cpu, arch_regs_t *regs)
 
 /* user.c */
 void x86_save_user_bases(struct x86_cpu *cpu, arch_regs_t *regs);
+/* Sets cpu->fastpath_key from FSGSBASE and the CPU's counters_off: at
+ * boot and whenever counters_off changes. */
+void x86_fastpath_key_update(struct x86_cpu *cpu);
+/* The IPC fast path's general way out (fastpath.c says when). It never
+ * returns, but has no NORETURN, so that fastpath.c calls it by a jump. */
+void x86_fastpath_exit_general(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 NORETURN void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs);

@@ -1,0 +1,137 @@
+/*
+ * The IPC fast path's way out on x86-64: arch_fastpath_switch()
+ * (kernel/arch.h), which kernel/fastpath.c leaves by once it has made
+ * `to` the current thread.
+ *
+ * It runs before anything saved `from`'s FS and GS bases, which user
+ * code may change at any time (wrfsbase, wrgsbase), so it reads them
+ * first. The common case is resume_user() (user.c) without the checks
+ * that cannot fail then: `to` blocked in a syscall, so it was resumed
+ * before and its frame is aligned, its selectors do not matter to
+ * sysretq, and its rflags are as the syscall entry kept them (trap.S).
+ * What is checked, in order:
+ *  - the CPU's fastpath_key (x86.h): it equals to's counters_off only
+ *    when the CPU has FSGSBASE and runs with to's counter policy
+ *    already (one compare while the policy stays, as it does between
+ *    threads that all keep the default); otherwise the general way out;
+ *  - to's GS base is the one `from` left (threads rarely set it), `to`
+ *    entered by syscall (sysretq restores only what a syscall saved) and
+ *    its rip is one sysretq can take (a syscall at the very top of the
+ *    user half leaves one it cannot): otherwise the general way out;
+ *  - to's FS base (its TLS) is loaded when it differs, as it does between
+ *    processes;
+ *  - the FPU (x86_fpu_prepare_exit()): one compare while neither thread
+ *    uses it, or while `to` owns it;
+ *  - the address space: CR3 is written when it changes.
+ * The bases it reads are not recorded in hw_fs_base and hw_gs_base on
+ * this way: the next entry from user mode reads them again before
+ * anything compares with those (x86.h).
+ *
+ * Built without frame pointers (arch.cmake), like kernel/fastpath.c:
+ * nothing here returns, so a frame would be pure cost on every IPC. The
+ * common case costs about 36 instructions, the sysretq stub 19 more
+ * (kernel/fastpath.c has the whole budget).
+ */
+#include "x86.h"
+
+/* The ways out other than the common one take the same arguments as
+ * arch_fastpath_switch() and are called last, so each call is a jump with
+ * the arguments left where they are. Like arch_fastpath_switch() itself
+ * they never return, but are declared without NORETURN: a call to a
+ * NORETURN function is no tail call, and would need a stack frame (the
+ * compiler finds that out for itself from a body in the same file, so
+ * the general way out, which ends in resume_user(), is user.c's
+ * x86_fastpath_exit_general()). External, so that the compiler keeps
+ * their arguments as they are. */
+void x86_fastpath_exit_space(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
+void x86_fastpath_exit_fpu(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
+
+/* The end of every fast way out: the trap frame for the next entry, then
+ * sysretq (x86_return_sysret or its kpti form, trap.S). The stub is
+ * called as a plain function for the same reason as above. */
+static inline __attribute__((always_inline)) void exit_sysret(struct x86_cpu *cpu,
+                                                              arch_regs_t *to)
+{
+    cpu->rsp0 = (uint64_t)to + REGS_FRAME_END;
+    cpu->tss.rsp[0] = cpu->rsp0;
+    ((void (*)(arch_regs_t *))cpu->return_sysret)(to);
+}
+
+/* Into another address space with PCIDs or kpti: x86_vspace_load()
+ * decides whether the PCID's TLB entries must go, and under kpti records
+ * the CR3 for the way out instead of writing it. */
+__attribute__((noinline)) void x86_fastpath_exit_space(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    (void)from;
+    struct x86_cpu *cpu = x86_this_cpu();
+    if (x86_features.pcid) {
+        x86_vspace_load(cpu, vs);
+    } else {
+        /* kpti without PCIDs: the way out writes CR3 (and flushes). */
+        cpu->user_cr3 = vs->pml4;
+        cpu->cr3 = vs->pml4;
+        cpu->vspace = vs;
+    }
+    exit_sysret(cpu, to);
+}
+
+/* The rest of the way once `to`'s FPU state is right: x86_vspace_load()
+ * inline where it is short (without PCIDs or kpti a switch is only the
+ * CR3 write, which drops the non-global TLB entries, SDM vol. 3,
+ * 4.10.4.1, and the record of it), then sysretq. */
+static inline __attribute__((always_inline)) void exit_space_sysret(struct x86_cpu *cpu,
+                                                                    arch_regs_t *from,
+                                                                    arch_regs_t *to,
+                                                                    arch_vspace_t *vs)
+{
+    uint64_t pml4 = vs->pml4;
+    if (cpu->cr3 != pml4) {
+        if (x86_vspace_switch_slow) {
+            x86_fastpath_exit_space(from, to, vs);
+            return;
+        }
+        write_cr3(pml4);
+        cpu->cr3 = pml4;
+    }
+    cpu->vspace = vs;
+    exit_sysret(cpu, to);
+}
+
+/* `to` needs its FPU state or CR0.TS changed (x86_fpu_switch()); the rest
+ * of the way is the fast one. */
+__attribute__((noinline)) void x86_fastpath_exit_fpu(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    x86_fpu_switch(cpu, to);
+    exit_space_sysret(cpu, from, to, vs);
+}
+
+void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    if (to->counters_off != cpu->fastpath_key) {
+        x86_fastpath_exit_general(from, to, vs);
+        return;
+    }
+    /* The user's GS base is in KERNEL_GS_BASE while the kernel runs, so
+     * it is read between two swapgs; interrupts are off, and an NMI or
+     * #MC in between is fatal and uses no per-CPU state. */
+    uint64_t fs, gs;
+    __asm__ volatile("rdfsbase %0" : "=r"(fs));
+    __asm__ volatile("swapgs\n\trdgsbase %0\n\tswapgs" : "=r"(gs));
+    from->fs_base = fs;
+    from->gs_base = gs;
+    if (to->gs_base != gs || to->vector != ENTRY_SYSCALL || to->rip >= ARCH_USER_VADDR_MAX) {
+        x86_fastpath_exit_general(from, to, vs);
+        return;
+    }
+    /* The saved base came from the CPU or passed arch_regs_set(), so it
+     * is canonical: wrfsbase cannot fault on it. */
+    if (to->fs_base != fs)
+        __asm__ volatile("wrfsbase %0" : : "r"(to->fs_base));
+    if (to->fpu_self != cpu->fpu_enabled) {
+        x86_fastpath_exit_fpu(from, to, vs);
+        return;
+    }
+    exit_space_sysret(cpu, from, to, vs);
+}
