@@ -23,8 +23,13 @@ set(ARCH_SOURCES
 # a trap needs no FP save. fpu_switch.S alone may use F/D instructions; its
 # ABI flag stays lp64, so ld.lld links it with the rest (the float ABI in
 # e_flags must match, the ISA need not).
+# medlow: the kernel is linked in the top 2 GiB (kernel.ld), which lui's
+# sign-extended 32 bits reach, and all its C code runs at its link address
+# (entry.S, PC-relative, is all that runs at the load address). A global is
+# then lui plus the access; under medany clang 14 makes it auipc, addi and
+# the access, one instruction more (3 a direction in the IPC fast path).
 set(ARCH_KERNEL_CFLAGS --target=riscv64-unknown-elf -march=rv64imac -mabi=lp64
-    -mcmodel=medany -mno-relax)
+    -mcmodel=medlow -mno-relax)
 set_source_files_properties(${CMAKE_SOURCE_DIR}/arch/riscv/fpu_switch.S
   PROPERTIES COMPILE_OPTIONS -march=rv64imafdc)
 # User programs use the standard RV64GC ABI (lp64d: doubles in f registers);
