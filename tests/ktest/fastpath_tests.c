@@ -357,6 +357,83 @@ static int test_receiver_holding_a_call(struct ktest_env *env)
     return 0;
 }
 
+/* ---- x86-64: FS and GS bases user code sets itself ------------------------ */
+
+#if defined(__x86_64__)
+/* With FSGSBASE (CPUID 7.0 EBX bit 0; the kernel then lets user code use
+ * it) a thread changes its bases without the kernel: each way out must
+ * read them back before it switches threads (arch/x86_64/fastpath.c). */
+static bool user_fsgsbase(void)
+{
+    uint32_t a = 7, b, c = 0, d;
+    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+    return b & 1;
+}
+
+static uint64_t read_gs_base(void)
+{
+    uint64_t v;
+    __asm__ volatile("rdgsbase %0" : "=r"(v));
+    return v;
+}
+
+static void write_gs_base(uint64_t v)
+{
+    __asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
+}
+
+/* Answers each Call with the GS base it found on arrival, then sets its
+ * own to the Call's first word. */
+static void gs_server(uint64_t s)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(EP(s), &m);
+    for (;;) {
+        uint64_t found = read_gs_base();
+        write_gs_base(m.mr[0]);
+        m = (struct bk_msg){ .info = BK_MSGINFO(1, 0, 0, 0), .mr = { found } };
+        sys_reply_recv(EP(s), &m);
+    }
+}
+
+/* One Call: our GS base set to `mine` first, the server's to `next` by
+ * it; the server must have found `server_had`, and ours must be back. */
+static int gs_round_trip(uint64_t s, uint64_t mine, uint64_t next, uint64_t server_had)
+{
+    write_gs_base(mine);
+    struct bk_msg m = { .info = BK_MSGINFO(1, 0, 0, LABEL), .mr = { next } };
+    sys_call(EP(s), &m);
+    KT_CHECK(m.mr[0] == server_had);
+    KT_CHECK(read_gs_base() == mine);
+    return 0;
+}
+
+/* The bases are equal (the fast way out loads none) or differ (the
+ * general one loads them) in every order, each right after a way out that
+ * did not record what it read. */
+static int test_user_gs_base(struct ktest_env *env)
+{
+    if (!user_fsgsbase()) {
+        debug_printf("    no FSGSBASE: user code cannot set its bases itself\n");
+        return 0;
+    }
+    uint64_t s = kt_slots(), saved = read_gs_base();
+    KT_CHECK(kt_retype(env, BK_OBJ_TCB, 0, SERVER(s), 1) == 0);
+    KT_CHECK(kt_retype(env, BK_OBJ_ENDPOINT, 0, EP(s), 1) == 0);
+    set_root_priority(50);
+    KT_OK(bk_thread_start(SERVER(s), ROOT, BK_CAP_ROOT_VSPACE, gs_server, s, stacks[0],
+                          STACK_SIZE, (uint64_t)(uintptr_t)&buffers[0].b, SERVER_PRIO));
+    const uint64_t x = 0x10000, y = 0x20000, z = 0x30000;
+    KT_CHECK(gs_round_trip(s, x, x, 0) == 0);     /* differ (a new thread has 0), then equal */
+    KT_CHECK(gs_round_trip(s, y, y, x) == 0);     /* differ, then equal */
+    KT_CHECK(gs_round_trip(s, y, z, y) == 0);     /* equal, then differ */
+    KT_CHECK(gs_round_trip(s, y, z, z) == 0);     /* differ, then differ */
+    write_gs_base(saved);
+    KT_OK(sys_tcb_suspend(SERVER(s)));
+    return 0;
+}
+#endif
+
 /* ---- Which path ran (Debug: IpcPathCounts) -------------------------------- */
 
 /* The kernel's path counters; the read is itself a Call the general path
@@ -429,5 +506,9 @@ const struct ktest fastpath_tests[] = {
       test_receiver_holding_a_call },
     { "fastpath: the path counters show a 0-word call across spaces took the fast path",
       test_path_counters },
+#if defined(__x86_64__)
+    { "fastpath: x86-64 GS bases user code sets itself survive both ways out",
+      test_user_gs_base },
+#endif
 };
 const unsigned fastpath_test_count = sizeof(fastpath_tests) / sizeof(fastpath_tests[0]);
