@@ -31,24 +31,30 @@
  * (the one switched to outranks every ready thread), so both paths give
  * identical results; tests/ktest/fastpath_tests.c checks this.
  *
- * Budget (guest instructions under QEMU -icount, 0 message words, per
- * direction, kernel only): x86-64 about 170 = entry stub with dispatch 30
- * + this file about 75 + exit 58-78 (FS/GS bases 12, loading the other
- * thread's FS base (its TLS) 6, the FPU check 3, the counter-policy check
- * 3, checks, CR3 if the space changes, sysretq); RISC-V 162 (Call) / 166
- * (ReplyRecv) = entry with dispatch 39 / 41 + this file 74 / 76 +
- * arch_fastpath_switch (trap.S) 14 with a satp write, 8 without (one
- * check of 3 covers both the counter policy and the FPU owner while no
- * thread owns the FPU) + exit 35 (31 register loads, sret). This file is
- * built without frame pointers and leaves by a tail call, so it touches
- * no stack. Round trips, user code included: x86-64 348 in one address
- * space, 358 across two; RISC-V 328 and 340.
+ * Budget (guest instructions under QEMU -icount, 0 message words, between
+ * two address spaces, kernel only, per direction Call / ReplyRecv, with
+ * both threads on whole-CPU SchedContexts): x86-64 164 / 173 = entry stub
+ * with dispatch 28 / 30 + this file 80 / 87 + arch_fastpath_switch
+ * (arch/x86_64/fastpath.c) 37 (the CPU and its fastpath_key 4, the
+ * bases read back and saved 6, checks of `to` 7, its FS base (its TLS) 4,
+ * the FPU check 3, CR3 7, the frame for the next entry and the jump 6) +
+ * the sysretq stub 19; RISC-V 176 / 181 = entry
+ * with dispatch 39 / 41 + this file 88 / 91 + arch_fastpath_switch
+ * (trap.S) 14 with a satp write, 8 without (one check of 3 covers both
+ * the counter policy and the FPU owner while no thread owns the FPU) +
+ * exit 35 (31 register loads, sret). To a passive server and back (the
+ * SchedContext lent and given back, nothing charged) this file costs 9
+ * less a direction on x86-64 (71 / 78) and 10 on RISC-V (78 / 81). This
+ * file is built without frame pointers and leaves by a tail call, so it
+ * touches no stack. Round trips, user code included: x86-64 345 in one
+ * address space, 353 across two, 335 to a passive server; RISC-V 357,
+ * 369 and 349.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  * tools/bench/run.py counts them; tools/bench/ceilings.json keeps them
  * from growing. These figures are of a release kernel: debug kernels
  * (BULKHEAD_KERNEL_DEBUG) add the IPC path counter's increment in
- * switch_to() (ipc.h), 5 instructions per direction on RISC-V, 1 on x86-64.
+ * switch_to() (ipc.h), 4 instructions per direction on RISC-V, 1 on x86-64.
  */
 #include <bulkhead/abi.h>
 
