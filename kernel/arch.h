@@ -293,6 +293,19 @@ void arch_timer_set_deadline(uint64_t ns);
  * after its handler ran. */
 void arch_idle_wait(void);
 
+/* Whether an interrupt the kernel would take is pending: the timer's
+ * deadline came, or a device line interrupted (x86-64: the APIC timer's or
+ * a device vector's bit in the local APIC's IRR; RISC-V: sip & sie). The
+ * way back to user mode would take it at once. Long kernel operations poll
+ * it between their steps (kernel/preempt.h), so it reads the interrupt
+ * controller and nothing else, and changes nothing. */
+bool arch_interrupt_pending(void);
+
+/* Opens interrupts for an instant, in kernel mode: the pending ones are
+ * taken as inside arch_idle_wait() (kernel_timer_interrupt(), kernel_irq()
+ * run and return), and it returns with interrupts disabled. */
+void arch_take_pending_interrupts(void);
+
 /* ---- Entry points the arch calls (defined in kernel/) ------------------ */
 
 /* First generic code, with paging on, the kernel in its final mapping, the
@@ -343,12 +356,13 @@ NORETURN void kernel_user_fault(const struct user_fault *fault);
 /* Device interrupt `irq` arrived from user mode (the line is masked). */
 NORETURN void kernel_irq_from_user(unsigned irq);
 
-/* Device interrupt `irq` arrived while the kernel was idle; returns. */
+/* Device interrupt `irq` arrived in kernel mode (inside arch_idle_wait()
+ * or arch_take_pending_interrupts()); returns. */
 void kernel_irq(unsigned irq);
 
 /* The deadline of arch_timer_set_deadline() came, in user mode. */
 NORETURN void kernel_timer_interrupt_from_user(void);
 
-/* The deadline came while the kernel was idle (inside arch_idle_wait());
- * returns to the interrupted idle loop. */
+/* The deadline came in kernel mode (inside arch_idle_wait() or
+ * arch_take_pending_interrupts()); returns to the code interrupted. */
 void kernel_timer_interrupt(void);

@@ -34,6 +34,7 @@
 #include "ipc.h"
 #include "kernel.h"
 #include "object.h"
+#include "preempt.h"
 #include "thread.h"
 #include "untyped.h"
 
@@ -444,7 +445,9 @@ static bool delete_leaf(struct cte *s, unsigned *budget)
  * of any of its zombies finishes it, as before.
  */
 /* Caps deleted, zombies made, moved or removed, and threads woken by a
- * waiters zombie, per kernel entry. */
+ * waiters zombie, per kernel entry at most: fewer once an interrupt is
+ * pending, as the batch then ends after the step in progress
+ * (preempt.h). */
 #define DELETE_BATCH 64
 
 /* Whether deleting the cap in `slot` destroys an object that holds caps. */
@@ -589,9 +592,29 @@ static void cut_from_chain(struct cte *slot)
     set_bottom(slot, slot);
 }
 
+/* One step of the top zombie, in `top`, on its slot i: the cap there
+ * deleted (or made a zombie that goes on top of the chain). False if it is
+ * a waiters zombie that still has threads to wake: next time, on from i. */
+static bool empty_slot(struct cte *top, uint64_t i, unsigned *budget)
+{
+    struct cte *s = &zombie_slots(&top->cap)[i];
+    if (s != top) { /* itself: emptied last, with it */
+        if (is_final_cap_of_slots(s))
+            make_zombie(s);
+        if (holds_chain_zombie(s)) {
+            stack_chain(top, s);
+            return true;
+        }
+        if (!delete_leaf(s, budget))
+            return false;
+    }
+    cap_zombie_set_next(&top->cap, i + 1);
+    return true;
+}
+
 /* Works on the chain whose top zombie is in `top` for up to *budget steps
- * (a slot emptied, or a zombie made, stacked or gone). True once `top` is
- * empty. */
+ * (a slot emptied, or a zombie made, stacked or gone), fewer once an
+ * interrupt is pending (preempt.h). True once `top` is empty. */
 static bool reduce_chain(struct cte *top, unsigned *budget)
 {
     while (*budget > 0) {
@@ -600,20 +623,10 @@ static bool reduce_chain(struct cte *top, unsigned *budget)
         if (i == zombie_size(&top->cap)) {
             if (pop_zombie(top))
                 return true;
-            continue;
+        } else if (!empty_slot(top, i, budget)) {
+            return false;
         }
-        struct cte *s = &zombie_slots(&top->cap)[i];
-        if (s != top) { /* itself: emptied last, with it */
-            if (is_final_cap_of_slots(s))
-                make_zombie(s);
-            if (holds_chain_zombie(s)) {
-                stack_chain(top, s);
-                continue;
-            }
-            if (!delete_leaf(s, budget))
-                return false; /* a waiters zombie in s: next time, on from s */
-        }
-        cap_zombie_set_next(&top->cap, i + 1);
+        batch_preempt(budget);
     }
     return false;
 }
@@ -665,20 +678,23 @@ void cnode_delete_start(struct cte *slot)
  * root's list (cdt.h), so they are deleted next, and every descendant is
  * deleted exactly once, top down, with no walk and no stack. A tenant
  * decides how many descendants a cap has, so one kernel entry does at
- * most DELETE_BATCH steps (a cap deleted or a zombie's slot emptied); then
- * cnode_revoke() returns false and the caller restarts the syscall
- * (cnode_invoke.c): the tree itself holds the progress, and interrupts
- * and other threads get their turn in between. When a deletion destroys a
- * CNode, its emptying may delete caps anywhere, root included: if root is
- * then empty, revoke is over (its remaining descendants moved up to
- * root's parent, as any delete does; a zombie among them is finished by
- * whoever deletes or revokes it next).
+ * most DELETE_BATCH steps (a cap deleted or a zombie's slot emptied), and
+ * none after one that finds an interrupt pending; then cnode_revoke()
+ * returns false and the caller restarts the syscall (cnode_invoke.c): the
+ * tree itself holds the progress, and interrupts and other threads get
+ * their turn in between. When a deletion destroys a CNode, its emptying
+ * may delete caps anywhere, root included: if root is then empty, revoke
+ * is over (its remaining descendants moved up to root's parent, as any
+ * delete does; a zombie among them is finished by whoever deletes or
+ * revokes it next).
  */
 bool cnode_revoke(struct cte *root)
 {
     unsigned budget = DELETE_BATCH;
-    while (budget > 0 && !cap_is_null(&root->cap) && cte_has_children(root))
+    while (budget > 0 && !cap_is_null(&root->cap) && cte_has_children(root)) {
         (void)delete_bounded(cte_first_child(root), &budget);
+        batch_preempt(&budget);
+    }
     if (cap_is_null(&root->cap))
         return true;
     if (cte_has_children(root))

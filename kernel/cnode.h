@@ -105,8 +105,10 @@ kerror_t cnode_mutate(struct cte *src, struct cte *dest, uint64_t data,
  * to an endpoint that lives on cancels the sends queued with that badge;
  * when that, or the final cap of an endpoint or notification, leaves
  * threads to wake, the cap stays in `slot` as a waiters zombie while they
- * are woken, a batch per call. Returns false while work is left: call again (the invocation restarts
- * the syscall) until it returns true and the slot is empty. */
+ * are woken, a batch per call. A batch is at most 64 steps, and ends
+ * after any step once an interrupt is pending (preempt.h). Returns false
+ * while work is left: call again (the invocation restarts the syscall)
+ * until it returns true and the slot is empty. */
 bool cnode_delete_bounded(struct cte *slot);
 
 /* Whether deleting the cap in `slot` may take more than one call of
@@ -128,7 +130,8 @@ void cnode_delete_start(struct cte *slot);
 
 /* Deletes caps derived from the cap in `slot`, the first child first (its
  * children take its place); the cap itself stays. Deletes a bounded batch
- * per call and returns false if descendants remain: call it again (the
+ * per call (as cnode_delete_bounded() does, ending early once an interrupt
+ * is pending) and returns false if descendants remain: call it again (the
  * invocation restarts the syscall) until it returns true. Revoking an
  * untyped cap resets its watermark once the last descendant is gone, so
  * all its memory can be retyped again. Iterative: any depth is fine. */

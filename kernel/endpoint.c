@@ -28,9 +28,10 @@
  *
  * Cancelling. A tenant decides how many threads wait here, so nothing
  * wakes them all in one kernel entry: each call below wakes or looks at
- * IPC_CANCEL_BATCH threads at most, and its caller restarts it (the syscall
- * returns KERR_RESTART; a delete keeps the cap as a zombie meanwhile,
- * cnode.c). Deleting the final cap wakes the head until the queue is empty.
+ * IPC_CANCEL_BATCH threads at most, fewer once an interrupt is pending
+ * (preempt.h), and its caller restarts it (the syscall returns
+ * KERR_RESTART; a delete keeps the cap as a zombie meanwhile, cnode.c).
+ * Deleting the final cap wakes the head until the queue is empty.
  * Cancelling one badge's sends walks the queue once: the endpoint holds
  * the walk (cancel_badge, and cancel_next, the next sender to look at,
  * moved on when that sender leaves the queue), so a restart goes on where
@@ -64,6 +65,7 @@
 
 #include "cnode.h"
 #include "kernel.h"
+#include "preempt.h"
 #include "reply.h"
 
 static struct endpoint *ep_of(const cap_t *cap)
@@ -408,7 +410,7 @@ void ipc_cancel_wait(struct thread *t)
 
 bool endpoint_cancel_all(struct endpoint *ep, unsigned *budget)
 {
-    for (; ep->head; (*budget)--) {
+    for (; ep->head; batch_step(budget)) {
         if (*budget == 0)
             return false;
         ipc_wake_with_error(ep->head, BK_ERR_CANCELLED);
@@ -426,7 +428,7 @@ static void start_walk(struct endpoint *ep, uint64_t badge)
 /* Goes on with the walk under way; true once it is over (then none is). */
 static bool walk(struct endpoint *ep, unsigned *budget)
 {
-    for (; ep->cancel_next; (*budget)--) {
+    for (; ep->cancel_next; batch_step(budget)) {
         if (*budget == 0)
             return false;
         struct thread *t = ep->cancel_next;

@@ -38,6 +38,22 @@ static uint64_t message_word(struct thread *t, unsigned i)
     return b ? b->mr[i] : 0;
 }
 
+/* The arguments a restarting method moved on (restart_args), back where
+ * message_word() read them in this kernel entry: the IPC buffer it found
+ * is still mapped. */
+static void write_back_args(struct thread *t, const struct invocation *inv)
+{
+    struct bk_ipc_buffer *b = thread_ipc_buffer(t);
+    for (unsigned i = 0; i < INVOKE_MAX_ARGS; i++) {
+        if (!(inv->restart_args & (1u << i)))
+            continue;
+        if (i < BK_MSG_CPU_WORDS)
+            arch_syscall_set_arg(&t->regs, 2 + i, inv->args[i]);
+        else if (b)
+            b->mr[i] = inv->args[i];
+    }
+}
+
 /* Writes the reply: badge 0, info (label = error, length), words. */
 static void set_reply(struct thread *t, kerror_t err, const uint64_t *words, unsigned count)
 {
@@ -115,12 +131,19 @@ void invoke_call(struct thread *t, uint64_t cptr)
     kerror_t err = decode(t, cptr, &inv, &m, &info);
     if (err == KERR_OK)
         err = m->fn(&inv, &info);
-    /* A long method stopped after a bounded batch: run it again, from the
-     * syscall instruction, with the registers the caller set (no reply
-     * was written). The way back to user mode takes pending interrupts,
-     * and the scheduler may run another thread first. */
+    /* A long method stopped after a bounded batch, or earlier because an
+     * interrupt is pending (preempt.h): run it again, from the syscall
+     * instruction, with the registers the caller set (no reply was
+     * written; a method may have moved arguments on: restart_args). The
+     * interrupt is taken here, so that the thread it wakes runs next
+     * without the way out to this caller's user mode and the trap back
+     * in (about 100 instructions less: docs/scheduling.md, Kernel
+     * latency); the scheduler then picks who runs. */
     if (err == KERR_RESTART) {
+        if (inv.restart_args)
+            write_back_args(t, &inv);
         arch_regs_restart_syscall(&t->regs);
+        arch_take_pending_interrupts(); /* a few instructions if none is */
         return;
     }
     if (err == KERR_OK && inv.result_count)

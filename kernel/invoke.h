@@ -20,6 +20,14 @@ struct invocation {
     struct cte *slot;           /* the invoked capability's slot */
     uint64_t label;
     unsigned length;            /* message words the caller sent */
+    /* Set by a method that returns KERR_RESTART after part of its work
+     * and changed args[] so that the restarted call asks for what is
+     * left: bit i for args[i]. invoke_call() writes those back where the
+     * caller put them, a register or its IPC buffer. The caller sees the
+     * change only if it reads its own message back after the call. (It
+     * fills the hole after `length`: every invocation zeroes this struct,
+     * inline while it stays this size.) */
+    unsigned restart_args;
     uint64_t args[INVOKE_MAX_ARGS];
     /* Set by a method that returns values: on success the reply carries
      * results[0 .. result_count-1] as its first words. */
@@ -34,6 +42,7 @@ void invoke_call(struct thread *t, uint64_t cptr);
 /* Writes a reply carrying error `err` (KERR_OK: an empty success reply)
  * with the details docs/abi.md lists for it. */
 void invoke_reply_error(struct thread *t, kerror_t err, const struct kerror_info *info);
+
 
 /* Method handlers, one per method of kernel/abi.toml (generated list
  * BK_METHODS); each decodes its arguments, checks them, then acts. */

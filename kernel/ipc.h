@@ -89,7 +89,8 @@ void endpoint_requeue_sender(struct thread *t, uint8_t priority);
 
 /* Cancelling waits a bounded batch at a time (endpoint.c, Cancelling):
  * each function below does at most *budget steps (a queued thread looked
- * at or woken with BK_ERR_CANCELLED), takes them off *budget, and returns
+ * at or woken with BK_ERR_CANCELLED), takes them off *budget (all that is
+ * left once an interrupt is pending after a step: preempt.h), and returns
  * true once its work is over; the caller restarts it until then. */
 #define IPC_CANCEL_BATCH 64
 

@@ -14,6 +14,7 @@
 #include "ipc.h"
 
 #include "kernel.h"
+#include "preempt.h"
 
 static struct notification *ntfn_of(const cap_t *cap)
 {
@@ -118,7 +119,7 @@ void notification_destroy(const cap_t *final_cap)
 
 bool notification_cancel_all(struct notification *n, unsigned *budget)
 {
-    for (; n->head; (*budget)--) {
+    for (; n->head; batch_step(budget)) {
         if (*budget == 0)
             return false;
         ipc_wake_with_error(n->head, BK_ERR_CANCELLED);

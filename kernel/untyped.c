@@ -24,25 +24,37 @@
  *    free_index: then nothing above it is known to be zero).
  *
  * Objects must start zeroed, and a tenant decides how much memory one
- * Retype asks for (up to 256 frames of 2 MiB, or a CNode of 1 GiB). So
- * Retype zeroes what it needs a piece of RETYPE_ZERO_CHUNK bytes per
- * kernel entry, moving clean up, and restarts in between (KERR_RESTART,
- * as Revoke does); once clean reaches the end of the objects it makes
- * them all at once, which costs O(count). The progress is the watermark
- * itself, so a restart that finds the untyped changed (another Retype
- * used the zeroed memory, or a Revoke reset it) simply goes on from what
- * the cap says. Memory that becomes an untyped or a device frame is not
- * zeroed here: a smaller untyped inherits what its parent knew.
+ * Retype asks for (up to 256 frames of 2 MiB, or a CNode of 1 GiB) and how
+ * many objects (up to BK_RETYPE_MAX_OBJECTS). So Retype works in steps
+ * (preempt.h), and stops after any of them once an interrupt is pending,
+ * restarting (KERR_RESTART, as Revoke does):
+ *  - first it zeroes the memory the objects need, RETYPE_ZERO_STEP bytes a
+ *    step and at most RETYPE_ZERO_CHUNK a kernel entry, moving clean up.
+ *    The progress is the watermark itself, so a restart that finds the
+ *    untyped changed (another Retype used the zeroed memory, or a Revoke
+ *    reset it) simply goes on from what the cap says;
+ *  - then it makes the objects, one a step, in order, each moving
+ *    free_index past it. Stopped after k of them, it says so (*made), and
+ *    the syscall restarts as the call for the rest: the invocation
+ *    rewrites its offset and count (untyped_invoke.c), and that call
+ *    finds its memory right at the watermark, already zero. It is a call
+ *    the caller could have made itself, so it needs no state of its own.
+ * Memory that becomes an untyped or a device frame is not zeroed here: a
+ * smaller untyped inherits what its parent knew.
  */
 #include "untyped.h"
 
 #include "kernel.h"
 #include "object.h"
 
-/* Bytes zeroed per kernel entry: about 64 Ki stores of a byte's worth of
- * work each way (the kernel's memset writes words), tens of microseconds
- * with interrupts off, against a restart's few hundred instructions. */
+/* Bytes zeroed per kernel entry at most, against a restart's few hundred
+ * instructions: 8 Ki word stores. */
 #define RETYPE_ZERO_CHUNK (64u * 1024u)
+
+/* Bytes zeroed between two polls for a pending interrupt: 128 word
+ * stores, about as long as making one object (docs/scheduling.md, Kernel
+ * latency). */
+#define RETYPE_ZERO_STEP 1024u
 
 /* What decode worked out for invoke. */
 struct retype_plan {
@@ -64,9 +76,19 @@ static kerror_t check_count(size_t count, struct kerror_info *info)
     return KERR_RANGE;
 }
 
+/* Every kernel entry of a Retype checks all the slots it has yet to fill
+ * before its first step, with no poll for an interrupt (Kernel latency,
+ * docs/scheduling.md): four slots a test (CAP_NULL is 0) make that about
+ * 3.5 instructions a slot instead of 6 on RISC-V. */
 static kerror_t check_dest_empty(const struct cte *dest, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        if (cap_type(&dest[i].cap) | cap_type(&dest[i + 1].cap) | cap_type(&dest[i + 2].cap) |
+            cap_type(&dest[i + 3].cap))
+            return KERR_DELETE_FIRST;
+    }
+    for (; i < count; i++) {
         if (!cap_is_null(&dest[i].cap))
             return KERR_DELETE_FIRST;
     }
@@ -127,9 +149,12 @@ static bool needs_zeroing(const struct cte *ut, enum cap_type type)
 }
 
 /* Zeroes the next piece of [offset, end), where the objects go, that is
- * not known to be zero yet. True once all of it is. The gap alignment
- * leaves below offset is taken now (it would be once the objects are
- * made), so that [free_index, clean) stays zero. */
+ * not known to be zero yet: RETYPE_ZERO_STEP bytes at a time, up to
+ * RETYPE_ZERO_CHUNK, stopping after a step once an interrupt is pending.
+ * True once all of it is zero and the objects may be made in this entry
+ * (no interrupt came with the last step). The gap alignment leaves below
+ * offset is taken now (it would be once the objects are made), so that
+ * [free_index, clean) stays zero. */
 static bool zero_up_to(struct cte *ut, uint64_t offset, uint64_t end)
 {
     cap_t *cap = &ut->cap;
@@ -139,38 +164,60 @@ static bool zero_up_to(struct cte *ut, uint64_t offset, uint64_t end)
     uint64_t from = clean > offset ? clean : offset;
     if (from >= end)
         return true;
-    uint64_t to = end - from > RETYPE_ZERO_CHUNK ? from + RETYPE_ZERO_CHUNK : end;
-    memset(arch_phys_to_virt(cap_untyped_base(cap) + from), 0, to - from);
-    cap_untyped_set_clean(cap, to);
-    return to == end;
+    uint64_t limit = end - from > RETYPE_ZERO_CHUNK ? from + RETYPE_ZERO_CHUNK : end;
+    paddr_t base = cap_untyped_base(cap);
+    bool pending;
+    do {
+        uint64_t to = limit - from > RETYPE_ZERO_STEP ? from + RETYPE_ZERO_STEP : limit;
+        memset(arch_phys_to_virt(base + from), 0, to - from);
+        from = to;
+        pending = arch_interrupt_pending();
+    } while (from < limit && !pending);
+    cap_untyped_set_clean(cap, from);
+    return from == end && !pending;
 }
 
-static void retype_invoke(struct cte *ut, enum cap_type type, struct cte *dest, size_t count,
-                          const struct retype_plan *plan)
+/* Makes the object at `at` (from base) into `slot`, a child of `ut`. An
+ * untyped learns how much of its memory is known zero: what was below
+ * the parent's clean before the Retype. */
+static void make_object(struct cte *ut, enum cap_type type, struct cte *slot, uint64_t at,
+                        unsigned obj_bits, uint64_t clean)
 {
-    paddr_t first = cap_untyped_base(&ut->cap) + plan->offset;
     bool is_device = cap_untyped_is_device(&ut->cap);
-    uint64_t clean = cap_untyped_clean(&ut->cap);
-    uint64_t end = plan->offset + ((uint64_t)count << plan->obj_bits);
-    for (size_t i = 0; i < count; i++) {
-        uint64_t at = plan->offset + ((uint64_t)i << plan->obj_bits);
-        cap_t cap = object_create_zeroed(type, first + (at - plan->offset), plan->obj_bits,
-                                         is_device);
-        if (type == CAP_UNTYPED) { /* what is known zero of its memory */
-            uint64_t known = clean > at ? clean - at : 0, size = 1ull << plan->obj_bits;
-            cap_untyped_set_clean(&cap, known < size ? known : size);
-        }
-        cdt_install(&dest[i], cap, ut);
+    cap_t cap = object_create_zeroed(type, cap_untyped_base(&ut->cap) + at, obj_bits, is_device);
+    if (type == CAP_UNTYPED) {
+        uint64_t known = clean > at ? clean - at : 0, size = 1ull << obj_bits;
+        cap_untyped_set_clean(&cap, known < size ? known : size);
     }
-    cap_untyped_set_free_index(&ut->cap, end);
-    if (clean < end)
-        cap_untyped_set_clean(&ut->cap, end);
+    cdt_install(slot, cap, ut);
+}
+
+/* Makes the objects into dest[0 ..], one a step, stopping after a step
+ * once an interrupt is pending; returns how many it made (at least one).
+ * The watermark moves past them, and clean with it where it was lower
+ * (untypeds and device frames are not zeroed: nothing above is known
+ * zero then). */
+static size_t retype_invoke(struct cte *ut, enum cap_type type, struct cte *dest, size_t count,
+                            const struct retype_plan *plan)
+{
+    uint64_t clean = cap_untyped_clean(&ut->cap), at = plan->offset;
+    size_t made = 0;
+    do {
+        make_object(ut, type, &dest[made++], at, plan->obj_bits, clean);
+        at += 1ull << plan->obj_bits;
+    } while (made < count && !arch_interrupt_pending());
+    cap_untyped_set_free_index(&ut->cap, at);
+    if (clean < at)
+        cap_untyped_set_clean(&ut->cap, at);
+    return made;
 }
 
 kerror_t untyped_retype_bounded(struct cte *untyped, enum cap_type type, unsigned size_arg,
-                                struct cte *dest, size_t count, struct kerror_info *info)
+                                struct cte *dest, size_t count, size_t *made,
+                                struct kerror_info *info)
 {
     struct retype_plan plan;
+    *made = 0;
     kerror_t err = retype_decode(untyped, type, size_arg, dest, count, &plan, info);
     if (err)
         return err;
@@ -179,18 +226,22 @@ kerror_t untyped_retype_bounded(struct cte *untyped, enum cap_type type, unsigne
         untyped_reset(untyped); /* the objects start at 0 (place_objects()) */
     if (needs_zeroing(untyped, type) && !zero_up_to(untyped, plan.offset, end))
         return KERR_RESTART;
-    retype_invoke(untyped, type, dest, count, &plan);
-    return KERR_OK;
+    *made = retype_invoke(untyped, type, dest, count, &plan);
+    return *made == count ? KERR_OK : KERR_RESTART;
 }
 
 kerror_t untyped_retype(struct cte *untyped, enum cap_type type, unsigned size_arg,
                         struct cte *dest, size_t count, struct kerror_info *info)
 {
     kerror_t err;
-    do
-        err = untyped_retype_bounded(untyped, type, size_arg, dest, count, info);
-    while (err == KERR_RESTART);
-    return err;
+    size_t made;
+    for (;;) {
+        err = untyped_retype_bounded(untyped, type, size_arg, dest, count, &made, info);
+        if (err != KERR_RESTART)
+            return err;
+        dest += made; /* the call for the rest, as the syscall's restart makes it */
+        count -= made;
+    }
 }
 
 void untyped_reset(struct cte *slot)

@@ -25,12 +25,18 @@
  *   not enough room after the watermark, aligned .... KERR_NOT_ENOUGH_MEMORY
  *                                                     (bytes asked and left in *info)
  *
- * The memory is zeroed first, RETYPE_ZERO_CHUNK bytes per call: until all
- * of it is, untyped_retype_bounded() returns KERR_RESTART (the syscall
- * restarts, as Revoke does) and has made no object yet.
+ * The memory is zeroed first, at most RETYPE_ZERO_CHUNK bytes per call:
+ * until all of it is, untyped_retype_bounded() returns KERR_RESTART (the
+ * syscall restarts, as Revoke does) with *made 0. Then the objects are
+ * made in order; once an interrupt is pending (preempt.h) it may stop
+ * after *made of them (at least one) and return KERR_RESTART: the call
+ * for the rest is the one for dest + *made and count - *made, which finds
+ * its memory zeroed, right after the objects made. On KERR_OK *made is
+ * count; on an error, 0.
  */
 kerror_t untyped_retype_bounded(struct cte *untyped, enum cap_type type, unsigned size_arg,
-                                struct cte *dest, size_t count, struct kerror_info *info);
+                                struct cte *dest, size_t count, size_t *made,
+                                struct kerror_info *info);
 
 /* untyped_retype_bounded() to the end (boot code and host tests). */
 kerror_t untyped_retype(struct cte *untyped, enum cap_type type, unsigned size_arg,

@@ -2,8 +2,11 @@
  * Untyped: Retype as user space invokes it (kernel/abi.toml, object
  * "untyped"): decoding of the destination CNode window, then
  * untyped_retype_bounded(), which checks the rest, zeroes the memory a
- * piece per kernel entry (the call restarts meanwhile) and creates the
- * objects.
+ * piece per kernel entry and creates the objects, restarting the call
+ * meanwhile. When it stops after making some of the objects, the
+ * restarted call is made to ask for the rest: its node_offset and
+ * num_objects (message words 5 and 6, in the caller's IPC buffer) move on
+ * by as many.
  */
 #include "cnode.h"
 #include "invoke.h"
@@ -54,6 +57,13 @@ kerror_t untyped_invoke_retype(struct invocation *inv, struct kerror_info *info)
     err = cnode_slot_range(&cnode->cap, offset, count, &first, info);
     if (err != KERR_OK)
         return err;
-    return untyped_retype_bounded(inv->slot, (enum cap_type)type, (unsigned)size_arg, first,
-                                  (size_t)count, info);
+    size_t made;
+    err = untyped_retype_bounded(inv->slot, (enum cap_type)type, (unsigned)size_arg, first,
+                                 (size_t)count, &made, info);
+    if (err == KERR_RESTART && made > 0) {
+        inv->args[5] = offset + made;
+        inv->args[6] = count - made;
+        inv->restart_args = 1u << 5 | 1u << 6;
+    }
+    return err;
 }

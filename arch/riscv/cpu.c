@@ -1,6 +1,7 @@
 /*
- * Per-hart state (struct riscv_cpu, one per hart) and the idle wait. Only
- * the boot hart runs for now; SMP adds a stack and a struct per hart.
+ * Per-hart state (struct riscv_cpu, one per hart), the idle wait and the
+ * pending interrupts the kernel polls for. Only the boot hart runs for
+ * now; SMP adds a stack and a struct per hart.
  */
 #include "cpu.h"
 
@@ -74,15 +75,31 @@ BOOT_CODE void cpu_init_counters(void)
             found, (uint64_t)SCOUNTEREN_USER);
 }
 
-/* wfi wakes when an interrupt is pending and enabled in sie, even with
- * sstatus.SIE clear (Privileged 3.3.3), so the hart sleeps with SIE clear
- * and only opens the window once something is pending: nothing can slip
- * in between the check and the sleep. The handler runs when SIE is set. */
-void arch_idle_wait(void)
+/* An interrupt is taken in S-mode when it is pending in sip, enabled in
+ * sie and sstatus.SIE is set (Privileged 4.1.3): the kernel keeps SIE
+ * clear, so sip & sie is what waits. The timer's STIP is raised by the
+ * hart (Sstc) or by OpenSBI when the machine timer fires; SEIP by the
+ * PLIC. */
+bool arch_interrupt_pending(void)
 {
-    while ((csr_read(sip) & csr_read(sie)) == 0)
-        __asm__ volatile("wfi");
+    return (csr_read(sip) & csr_read(sie)) != 0;
+}
+
+/* The handlers run (riscv_kernel_trap()) while SIE is set. */
+void arch_take_pending_interrupts(void)
+{
     csr_set(sstatus, SSTATUS_SIE);
     __asm__ volatile("nop");
     csr_clear(sstatus, SSTATUS_SIE);
+}
+
+/* wfi wakes when an interrupt is pending and enabled in sie, even with
+ * sstatus.SIE clear (Privileged 3.3.3), so the hart sleeps with SIE clear
+ * and only opens the window once something is pending: nothing can slip
+ * in between the check and the sleep. */
+void arch_idle_wait(void)
+{
+    while (!arch_interrupt_pending())
+        __asm__ volatile("wfi");
+    arch_take_pending_interrupts();
 }

@@ -2,9 +2,10 @@
  * Trap dispatch, called by trap.S. From user mode: a fault (turned into
  * struct user_fault), a timer interrupt or a device interrupt, each handed
  * to the generic kernel (syscalls go from trap.S straight to the IPC fast
- * path and kernel_syscall()). From kernel mode: a timer
- * or device interrupt inside arch_idle_wait(), the boot's one probing CSR
- * write, or an exception, which is reported in full and ends in panic().
+ * path and kernel_syscall()). From kernel mode: a timer or device
+ * interrupt inside arch_idle_wait() or arch_take_pending_interrupts(), the
+ * boot's one probing CSR write, or an exception, which is reported in full
+ * and ends in panic().
  */
 #include "port.h"
 

@@ -3,8 +3,9 @@
  * good), the local APIC in xAPIC mode (MMIO page, mapped uncached in the
  * physmap), and its timer, calibrated together with the TSC against PIT
  * channel 2 and programmed by timer.c (one-shot or TSC-deadline mode).
- * Also arch_idle_wait(). (x2APIC is absent under QEMU 7.2 TCG, hence
- * xAPIC.)
+ * Also arch_idle_wait() and the pending interrupts the kernel's long
+ * operations poll for (arch_interrupt_pending()). (x2APIC is absent under
+ * QEMU 7.2 TCG, hence xAPIC.)
  */
 #include "x86.h"
 
@@ -13,6 +14,7 @@
 #define LAPIC_TPR 0x080
 #define LAPIC_EOI 0x0B0
 #define LAPIC_SVR 0x0F0
+#define LAPIC_IRR 0x200 /* 8 registers 0x10 apart: bit v % 32 of register v / 32 */
 #define LAPIC_ESR 0x280
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_LINT0 0x350
@@ -47,6 +49,10 @@
 
 static volatile uint32_t *lapic;
 static uint64_t timer_rate; /* APIC timer ticks per second after the divider */
+/* The last IRR register that holds vectors the kernel takes: the APIC
+ * timer's and, from x86_apic_watch_vectors(), the device lines'. */
+_Static_assert(VECTOR_TIMER / 32 == 2, "arch_interrupt_pending() reads IRR registers 2 and 3");
+static unsigned irr_last = 3;
 
 static inline uint32_t lapic_read(unsigned reg)
 {
@@ -165,6 +171,35 @@ BOOT_CODE void x86_apic_timer_mode(bool tsc_deadline)
 void x86_apic_timer_count(uint32_t count)
 {
     lapic_write(LAPIC_TIMER_INITIAL, count); /* starts counting down; 0 stops */
+}
+
+BOOT_CODE void x86_apic_watch_vectors(unsigned last)
+{
+    if (last / 32 > irr_last)
+        irr_last = last / 32;
+}
+
+/* The IRR holds the interrupts the APIC accepted and the CPU has not taken
+ * yet: with interrupts off, exactly those the way to user mode would take
+ * (SDM vol. 3, 11.8.4). The 8259 vectors (masked) and the spurious vector
+ * (never in the IRR) are not looked at. Registers 2 and 3 (vectors 0x40 to
+ * 0x7f: the timer and 48 device lines, q35 has 24) are read always, two
+ * uncached reads and no loop: long operations call this after every
+ * step. */
+bool arch_interrupt_pending(void)
+{
+    uint32_t any = lapic_read(LAPIC_IRR + 0x20) | lapic_read(LAPIC_IRR + 0x30);
+    for (unsigned r = 4; r <= irr_last; r++)
+        any |= lapic_read(LAPIC_IRR + r * 0x10);
+    return any != 0;
+}
+
+/* sti takes effect after the next instruction (SDM vol. 2, STI): the nop
+ * is the one instant in which the pending interrupts are delivered, on
+ * this stack, to x86_trap_from_kernel(), which returns. */
+void arch_take_pending_interrupts(void)
+{
+    __asm__ volatile("sti\n\tnop\n\tcli" : : : "memory");
 }
 
 void arch_idle_wait(void)

@@ -124,6 +124,7 @@ BOOT_CODE void x86_ioapic_init(paddr_t base)
         ioapic_write(IOREDTBL(pin) + 1, dest_apic_id << REDIR_DEST_SHIFT);
         ioapic_write(IOREDTBL(pin), pin < pin_count ? redirection(pin, true) : REDIR_MASKED);
     }
+    x86_apic_watch_vectors(IRQ_VECTOR_BASE + pin_count - 1);
     kprintf("x86_64: IOAPIC at 0x%lx: %u pins, vectors 0x%x-0x%x, to APIC ID %u\n", base,
             entries, IRQ_VECTOR_BASE, IRQ_VECTOR_BASE + pin_count - 1, dest_apic_id);
 }

@@ -2,9 +2,9 @@
  * Trap dispatch, called from trap.S: exceptions and interrupts from user
  * mode become kernel_user_fault() / kernel_timer_interrupt_from_user() /
  * kernel_irq_from_user(); syscalls go to kernel_syscall(); in kernel mode
- * the timer and device interrupts (only inside arch_idle_wait) call
- * kernel_timer_interrupt() / kernel_irq() and any exception prints a full report and
- * panics.
+ * the timer and device interrupts (only inside arch_idle_wait() and
+ * arch_take_pending_interrupts()) call kernel_timer_interrupt() /
+ * kernel_irq() and any exception prints a full report and panics.
  */
 #include "ioapic.h"
 #include "x86.h"

@@ -272,6 +272,9 @@ void x86_apic_eoi(void);
 void x86_apic_timer_mode(bool tsc_deadline);
 /* One-shot mode: interrupts after `count` counts; 0 stops the timer. */
 void x86_apic_timer_count(uint32_t count);
+/* arch_interrupt_pending() looks at vectors VECTOR_TIMER up to `last`
+ * (ioapic.c: its last device vector), once at boot. */
+void x86_apic_watch_vectors(unsigned last);
 
 /* timer.c: the TSC clock and the deadline (see there). */
 void x86_timer_init(uint64_t tsc_hz, uint64_t apic_hz);

@@ -43,12 +43,20 @@ void *memmove(void *dst, const void *src, size_t n)
     return dst;
 }
 
+/* Retype zeroes objects with it a step at a time (kernel/untyped.c), so
+ * its speed is both throughput and interrupt latency: eight words a pass
+ * cost 11 instructions on RV64 (8 stores, 2 adds, a branch), where a word
+ * a pass cost 4 each. */
 void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
     for (; n && ((uintptr_t)d & 7); n--)
         *d++ = (unsigned char)c;
     alias_word_t word = (unsigned char)c * 0x0101010101010101ull;
+    for (; n >= 64; n -= 64, d += 64) {
+        alias_word_t *w = (alias_word_t *)d;
+        w[0] = w[1] = w[2] = w[3] = w[4] = w[5] = w[6] = w[7] = word;
+    }
     for (; n >= 8; n -= 8, d += 8)
         *(alias_word_t *)d = word;
     while (n--)

@@ -101,5 +101,20 @@ void fake_irq_reset(void);
 /* TLB flushes the page-table hooks did: one per changed entry. */
 extern uint64_t fake_tlb_flushes;
 
+/* ---- Interrupts as the long kernel operations poll for them --------------
+ * arch_interrupt_pending() (fake_arch.c): with `every` n > 0, an interrupt
+ * is pending from the n-th poll after the last one was taken; 0: never.
+ * arch_take_pending_interrupts() (fake_user.c) takes it, and delivers what
+ * waits on the device lines and a timer deadline that has passed, as the
+ * ports take interrupts in kernel mode. */
+struct fake_pending {
+    unsigned every;
+    unsigned polls;       /* since the last one was taken */
+    uint64_t polls_total; /* arch_interrupt_pending() calls */
+    uint64_t taken;       /* arch_take_pending_interrupts() calls that found one */
+};
+
+extern struct fake_pending fake_pending;
+
 /* Resets the fake CPU, interrupt controller and counters for a new test. */
 void fake_reset(void);

@@ -80,6 +80,21 @@ void arch_idle_wait(void)
         leave(FAKE_EXIT_IDLE);
 }
 
+/* As the ports do in kernel mode: the timer's handler if its deadline
+ * has passed, then each device line that may deliver. */
+void arch_take_pending_interrupts(void)
+{
+    struct fake_pending *p = &fake_pending;
+    if (p->every && p->polls == p->every) {
+        p->polls = 0;
+        p->taken++;
+    }
+    if (fake_timer.deadline_ns <= fake_timer.now_ns)
+        kernel_timer_interrupt();
+    for (unsigned irq; (irq = fake_irq_take_waiting()) != 0;)
+        kernel_irq(irq);
+}
+
 struct fake_timer fake_timer = { .deadline_ns = UINT64_MAX };
 
 uint64_t arch_time_ns(void)
@@ -353,6 +368,7 @@ void arch_regs_print(const arch_regs_t *regs)
 void fake_reset(void)
 {
     fake_cpu = (struct fake_cpu){ .fastpath_enabled = true };
+    fake_pending = (struct fake_pending){ 0 };
     fake_irq_reset();
     fake_tlb_flushes = 0;
     fake_console_reset();

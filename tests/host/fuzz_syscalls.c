@@ -11,7 +11,9 @@
  * syscalls, Yield, thread exit, numbers no syscall has), the cap it names
  * (mostly one of the system's, sometimes any slot), a label (mostly a real
  * method's) and six words biased to boundaries. Timer ticks arrive now and
- * then. After every syscall the kernel must have left to user mode or
+ * then, and for one record in eight an interrupt is pending after a few
+ * steps of a long call (fake_pending), which then stops early and
+ * restarts. After every syscall the kernel must have left to user mode or
  * idle, and, while a thread runs, the invariant walk
  * (kernel/debug/invariants.c) run as that thread must find nothing;
  * anything else aborts, which libFuzzer reports with the input and what
@@ -107,6 +109,7 @@ static enum fake_exit one_syscall(struct system *s, const uint8_t *r)
     uint64_t cptr = r[1] < 224 ? s->caps[r[1] % s->ncaps] : (uint64_t)r[1] * 5;
     uint64_t label = (r[2] | r[3] << 8) % 80;
     uint64_t info = BK_MSGINFO(r[4] & 7, (r[4] >> 3) & 3, 0, label);
+    fake_pending = (struct fake_pending){ .every = r[14] < 32 ? 1 + r[14] % 8 : 0 };
     enum fake_exit how = kw_sys(t, nr, cptr, info, word_from(r + 5), word_from(r + 7),
                                 word_from(r + 9), word_from(r + 11));
     if (how != FAKE_EXIT_USER && how != FAKE_EXIT_FASTPATH && how != FAKE_EXIT_IDLE) {

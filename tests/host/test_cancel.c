@@ -4,8 +4,9 @@
  * cap of an endpoint or notification, the emptying of a CNode and the
  * revoke of an untyped that meet such caps, TCB: SetFaultEndpoint and
  * IRQHandler: SetNotification replacing one, walks that meet, and woken
- * senders that send again during the walk. Each kernel entry may wake at most one batch (64) of
- * threads; between entries the cap waits in its slot as a zombie, and
+ * senders that send again during the walk. Each kernel entry may wake at
+ * most one batch (64) of threads, one once an interrupt is pending after
+ * every step; between entries the cap waits in its slot as a zombie, and
  * the invariants hold; in the end every thread that should be woke with
  * CANCELLED, and no other. */
 #include "kworld.h"
@@ -400,7 +401,34 @@ static void test_irq_line_notification(void)
     kw_free(&c.w);
 }
 
+/* An interrupt pending after every step (taken at each restart): the
+ * walk of CancelBadgedSends looks at one sender per kernel entry, and
+ * the end of the other badge's family then wakes its senders one per
+ * entry, the zombie holding the slot in between. */
+static void test_one_step_per_entry_while_pending(void)
+{
+    struct crowd c;
+    kw_init(&c.w);
+    unsigned ep = kw_retype(&c.w, CAP_ENDPOINT, 0, 1);
+    unsigned via[2] = { kw_mint(&c.w, ep, CAP_RIGHTS_ALL, 7), kw_mint(&c.w, ep, CAP_RIGHTS_ALL, 9) };
+    queue_crowd(&c, via, false);
+    fake_pending.every = 1;
+    struct entries e =
+        invoke_to_end(&c, KW_CNODE, BK_LABEL_CNODE_CANCEL_BADGED_SENDS, 3, ep, 64, 7, NULL);
+    report("CancelBadgedSends, an interrupt after every step", &e);
+    CHECK(e.result == 0 && e.count == CROWD && e.max_woken == 1 && e.violations == 0);
+    e = invoke_to_end(&c, KW_CNODE, BK_LABEL_CNODE_DELETE, 2, via[1], 64, 0, &c.w.slots[via[1]]);
+    report("a badge family's end, an interrupt after every step", &e);
+    fake_pending.every = 0;
+    CHECK(e.result == 0 && e.count == CROWD / 2 && e.max_woken == 1 && e.violations == 0);
+    CHECK_EQ(e.zombie_seen, e.count - 1);
+    for (unsigned i = 0; i < CROWD; i++)
+        CHECK(is_cancelled(c.t[i]));
+    kw_free(&c.w);
+}
+
 TEST_MAIN(TEST(test_cancel_badged_sends), TEST(test_delete_endpoint),
           TEST(test_delete_notification), TEST(test_badge_family_end), TEST(test_revoke_untyped),
           TEST(test_cnode_emptying), TEST(test_set_fault_endpoint), TEST(test_walks_meet),
-          TEST(test_resend_during_walk), TEST(test_irq_line_notification))
+          TEST(test_resend_during_walk), TEST(test_irq_line_notification),
+          TEST(test_one_step_per_entry_while_pending))

@@ -2,12 +2,15 @@
  * grow with what a tenant controls (issue 10): Move and Delete of a cap
  * with thousands of children touch none of the children in between, and
  * Revoke of thousands of descendants (and the deletion of a large CNode)
- * finishes across many bounded calls, each leaving a consistent tree. */
+ * finishes across many bounded calls, each leaving a consistent tree,
+ * also when an interrupt pending after every step ends each call early
+ * (issue 12). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "capworld.h"
 #include "check.h"
+#include "fake.h"
 #include "cnode.h"
 #include "object.h"
 #include "revoke_all.h"
@@ -307,9 +310,54 @@ static void test_interrupted_delete_inside_dying_cnode(void)
     }
 }
 
+/* An interrupt pending all along (never taken here): each call stops
+ * after its first step, and still makes one. A Revoke of 500 descendants
+ * takes 500 calls of one deletion each; the Delete of a 4096-slot CNode
+ * holding a 1024-slot one, both full of copies, a call per slot emptied
+ * or zombie made or gone, none deleting more than two caps (the first:
+ * the CNode its zombie stands for, and its first slot's cap). */
+static void test_one_step_per_call_while_pending(void)
+{
+    struct world w;
+    world_init(&w, 21, 14);
+    struct cte *s = cnode_slots(&w.boot[1].cap);
+    make(&w, CAP_ENDPOINT, 0, &s[0]);
+    for (int i = 1; i <= 500; i++)
+        copy(&s[(i - 1) / 3], &s[i]);
+    fake_pending = (struct fake_pending){ .every = 1 };
+    size_t left = 500, calls = 1;
+    bool one_each = true;
+    while (!cnode_revoke(&s[0])) {
+        size_t now = descendants(&s[0]);
+        one_each &= now == left - 1;
+        left = now;
+        calls++;
+    }
+    CHECK(one_each && calls == 500 && !cte_has_children(&s[0]));
+    make(&w, CAP_CNODE, BIG_RADIX, &s[1]);
+    make(&w, CAP_CNODE, 10, &cnode_slots(&s[1].cap)[7]);
+    fill(&cnode_slots(&s[1].cap)[7], &s[0], ~(size_t)0);
+    fill(&s[1], &s[0], 7);
+    uint64_t most = 0;
+    calls = 0;
+    bool done;
+    do {
+        struct tally t = tally_now(&s[0].cap);
+        done = cnode_delete_bounded(&s[1]);
+        uint64_t gone = deleted_since(&t);
+        most = gone > most ? gone : most;
+        calls++;
+    } while (!done);
+    fake_pending.every = 0;
+    CHECK(calls >= 4096 + 1024 && calls <= 4096 + 1024 + 4 && most <= 2);
+    CHECK_EQ(*object_refs(&s[0].cap), 1);
+    CHECK(world_free(&w));
+}
+
 TEST_MAIN(TEST(test_surgery_leaves_middle_children_alone),
           TEST(test_revoke_restarts_in_batches), TEST(test_cnode_delete_restarts),
           TEST(test_revoke_of_self_holding_cnode),
           TEST(test_revoke_of_two_cnodes_holding_each_other),
           TEST(test_revoke_of_three_cnodes_in_a_ring),
-          TEST(test_interrupted_delete_inside_dying_cnode))
+          TEST(test_interrupted_delete_inside_dying_cnode),
+          TEST(test_one_step_per_call_while_pending))

@@ -1,10 +1,11 @@
 /* Host tests of untyped memory (kernel/untyped.c): retype, alignment,
- * exhaustion, reuse, device memory, splitting, and zeroing a bounded
- * piece per call. */
+ * exhaustion, reuse, device memory, splitting, zeroing a bounded piece
+ * per call, and stopping after a step while an interrupt is pending. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "fake.h"
 #include "revoke_all.h"
 #include "cnode.h"
 #include "object.h"
@@ -406,17 +407,19 @@ static bool cnode_all_empty(const cap_t *cn)
 }
 
 /* Calls untyped_retype_bounded() until it is done; returns the calls, and
- * checks that no object appeared before the last. */
+ * checks that no object appeared before the last (no interrupt is pending:
+ * fake_pending.every is 0). */
 static unsigned retype_counting(struct cte *ut, enum cap_type type, unsigned size_arg,
                                 struct cte *dest, size_t count, kerror_t *err)
 {
     struct kerror_info info = { 0 };
     unsigned calls = 0;
     bool early = false;
+    size_t made;
     do {
-        *err = untyped_retype_bounded(ut, type, size_arg, dest, count, &info);
+        *err = untyped_retype_bounded(ut, type, size_arg, dest, count, &made, &info);
         calls++;
-        early |= *err == KERR_RESTART && !cap_is_null(&dest[0].cap);
+        early |= *err == KERR_RESTART && (made || !cap_is_null(&dest[0].cap));
     } while (*err == KERR_RESTART);
     CHECK(!early);
     return calls;
@@ -460,8 +463,11 @@ static void test_retype_restart_after_other_retypes(void)
     world_init(&w, 22);
     struct cte *s = slots(&w);
     struct kerror_info info = { 0 };
-    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &info), KERR_RESTART);
-    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &info), KERR_RESTART);
+    size_t made;
+    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &made, &info),
+             KERR_RESTART);
+    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &made, &info),
+             KERR_RESTART);
     CHECK_EQ(retype(&w.boot[0], CAP_FRAME, 12, &s[2], 1), KERR_OK); /* in the zeroed part */
     CHECK_EQ(retype(&w.boot[0], CAP_FRAME, 12, &s[3], 4), KERR_OK);
     kerror_t err;
@@ -485,14 +491,97 @@ static void test_sub_untyped_inherits_zeroed_memory(void)
     world_init(&w, 22);
     struct cte *s = slots(&w);
     struct kerror_info info = { 0 };
+    size_t made;
     for (int i = 0; i < 4; i++) /* 256 KiB of the next MiB zeroed */
-        CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &info),
+        CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &made, &info),
                  KERR_RESTART);
     CHECK_EQ(retype(&w.boot[0], CAP_UNTYPED, 20, &s[2], 1), KERR_OK);
     CHECK_EQ(cap_untyped_clean(&s[2].cap), 256u * 1024);
     kerror_t err;
     CHECK_EQ(retype_counting(&s[2], CAP_CNODE, 14, &s[3], 1, &err), 12u);
     CHECK(err == KERR_OK && cnode_all_empty(&s[3].cap));
+    world_free(&w);
+}
+
+/* ---- An interrupt pending stops Retype after a step ------------------------ */
+
+/* Calls untyped_retype_bounded() as the restarted syscall does, each time
+ * for the objects left; returns the calls and checks that none made more
+ * than `most` objects. */
+static unsigned retype_in_steps(struct cte *ut, enum cap_type type, unsigned size_arg,
+                                struct cte *dest, size_t count, size_t most)
+{
+    struct kerror_info info = { 0 };
+    unsigned calls = 0;
+    kerror_t err;
+    do {
+        size_t made;
+        err = untyped_retype_bounded(ut, type, size_arg, dest, count, &made, &info);
+        CHECK(made <= most && (err != KERR_OK || made == count));
+        dest += made;
+        count -= made;
+        calls++;
+    } while (err == KERR_RESTART);
+    CHECK_EQ(err, KERR_OK);
+    return calls;
+}
+
+/* An interrupt pending all along (never taken here): each call does one
+ * step, 1 KiB zeroed or one object made. 32 endpoints (2 KiB) take 34
+ * calls, and end where an uninterrupted Retype puts them, the watermark
+ * and what is known zero too. */
+static void test_retype_one_step_per_call_while_pending(void)
+{
+    struct world a, b;
+    world_init(&a, 16);
+    world_init(&b, 16);
+    struct cte *sa = slots(&a), *sb = slots(&b);
+    CHECK_EQ(retype(&a.boot[0], CAP_ENDPOINT, 0, &sa[1], 32), KERR_OK);
+    fake_pending = (struct fake_pending){ .every = 1 };
+    CHECK_EQ(retype_in_steps(&b.boot[0], CAP_ENDPOINT, 0, &sb[1], 32, 1), 34u);
+    fake_pending.every = 0;
+    for (unsigned i = 1; i <= 32; i++) {
+        CHECK_EQ(cap_type(&sb[i].cap), CAP_ENDPOINT);
+        CHECK_EQ((uintptr_t)cap_object(&sb[i].cap) - b.base,
+                 (uintptr_t)cap_object(&sa[i].cap) - a.base);
+    }
+    CHECK_EQ(watermark(&b.boot[0]), watermark(&a.boot[0]));
+    CHECK_EQ(cap_untyped_clean(&b.boot[0].cap), cap_untyped_clean(&a.boot[0].cap));
+    world_free(&a);
+    world_free(&b);
+}
+
+/* Interrupts every 10 polls (taken between calls): a Retype of 40 frames
+ * of 4 KiB stops in its zeroing, then after some of the frames. A Retype
+ * from the same untyped before the call for the rest takes the memory
+ * right at the watermark: the rest then goes after its objects, every
+ * frame zero, overlapping nothing. */
+static void test_retype_rest_after_another_retype(void)
+{
+    struct world w;
+    world_init(&w, 22);
+    struct cte *s = slots(&w);
+    struct kerror_info info = { 0 };
+    fake_pending = (struct fake_pending){ .every = 10 };
+    size_t made = 0;
+    kerror_t err;
+    do {
+        err = untyped_retype_bounded(&w.boot[0], CAP_FRAME, 12, &s[1], 40, &made, &info);
+        fake_pending.polls = 0; /* taken */
+    } while (err == KERR_RESTART && made == 0);
+    CHECK(err == KERR_RESTART && made > 0 && made < 40);
+    fake_pending.every = 0;
+    CHECK_EQ(retype(&w.boot[0], CAP_ENDPOINT, 0, &s[50], 4), KERR_OK); /* between the two */
+    CHECK_EQ(retype(&w.boot[0], CAP_FRAME, 12, &s[1 + made], 40 - made), KERR_OK);
+    uint8_t *ep = cap_object(&s[50].cap);
+    for (unsigned i = 1; i <= 40; i++) {
+        const uint8_t *f = (const uint8_t *)(uintptr_t)cap_frame_base(&s[i].cap);
+        CHECK(all_bytes(f, 0, 4096));
+        CHECK(f + 4096 <= ep || f >= ep + 4 * 64);
+        if (i > made + 1)
+            CHECK_EQ(f, (const uint8_t *)(uintptr_t)cap_frame_base(&s[i - 1].cap) + 4096);
+    }
+    CHECK((uintptr_t)cap_frame_base(&s[made + 1].cap) > (uintptr_t)ep);
     world_free(&w);
 }
 
@@ -503,4 +592,6 @@ TEST_MAIN(TEST(test_retype_endpoints), TEST(test_retype_every_type),
           TEST(test_retype_into_full_slot_changes_nothing), TEST(test_retype_argument_errors),
           TEST(test_copy_of_untyped_cannot_retype), TEST(test_delete_untyped_with_live_children),
           TEST(test_retype_zeroes_in_pieces), TEST(test_retype_restart_after_other_retypes),
-          TEST(test_sub_untyped_inherits_zeroed_memory))
+          TEST(test_sub_untyped_inherits_zeroed_memory),
+          TEST(test_retype_one_step_per_call_while_pending),
+          TEST(test_retype_rest_after_another_retype))

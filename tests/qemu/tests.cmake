@@ -207,14 +207,17 @@ bulkhead_qemu_test(cpu-budget --image ${out}/cpu-budget-image.img --icount --sta
 # Long kernel operations restart at bounded intervals (issue 12,
 # tests/qemu/kernel_latency.c), under -icount: a thread on 25 us every 250 us
 # above the root task runs many times in the middle of a Retype of 16 MiB,
-# a Revoke of 50,000 copies, the Delete of a full CNode of 2^16 slots, a
-# CancelBadgedSends of 2,100 queued senders and the Delete of an endpoint
-# with 2,100, each of which ends as an uninterrupted call would; the worst lateness of
-# its wake-ups is printed per call.
+# Retypes of 256 endpoints (while they are being made), a Revoke of 50,000
+# copies, the Delete of a full CNode of 2^16 slots, a CancelBadgedSends of
+# 2,100 queued senders and the Delete of an endpoint with 2,100, each of
+# which ends as an uninterrupted call would; the worst lateness of its
+# wake-ups is printed per call.
 bulkhead_user_program(${arch} kernel-latency SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/kernel_latency.c)
 bulkhead_boot_image(${arch} kernel-latency-image ROOT kernel-latency)
 bulkhead_qemu_test(kernel-latency --image ${out}/kernel-latency-image.img --icount --status pass
   --expect "kernellatency: ok: the Retype of 16 MiB let the thread above run in the middle"
+  --expect "kernellatency: ok: the Retypes of 256 endpoints let the thread above run while making them"
+  --expect "kernellatency: ok: each made all 256 endpoints in their slots, as an uninterrupted Retype does"
   --expect "kernellatency: ok: the Revoke of 50,000 copies let the thread above run in the middle"
   --expect "kernellatency: ok: the Delete of a full CNode of 2.16 slots let the thread above run in the middle"
   --expect "kernellatency: ok: the CancelBadgedSends of 2,100 senders let the thread above run in the middle"

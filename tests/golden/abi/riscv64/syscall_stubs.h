@@ -170,7 +170,7 @@ static inline void sys_yield(unsigned long dest, struct bk_msg *m)
     bk_ipc_syscall(BK_SYS_YIELD, dest, m);
 }
 
-/* Untyped: Retype. Carves `num_objects` (1 to BK_RETYPE_MAX_OBJECTS) objects of `type` (BK_OBJ_*) out of the untyped and puts caps to them in consecutive empty slots starting at `node_offset` of the CNode found at (`node_index`, `node_depth`) from `root`. `size_bits` sizes untyped and frame objects (log2 bytes) and CNodes (log2 slots). Returns 0 or -BK_ERR_*. */
+/* Untyped: Retype. Carves `num_objects` (1 to BK_RETYPE_MAX_OBJECTS) objects of `type` (BK_OBJ_*) out of the untyped and puts caps to them in consecutive empty slots starting at `node_offset` of the CNode found at (`node_index`, `node_depth`) from `root`. `size_bits` sizes untyped and frame objects (log2 bytes) and CNodes (log2 slots). A long Retype restarts itself: it zeroes the memory, then makes the objects in order, and stops between steps when an interrupt is pending. Stopped after making some, it rewrites `node_offset` and `num_objects` (words 5 and 6 of the caller's IPC buffer) to ask for the rest; the objects made are in their slots meanwhile, and stay if the rest fails (its slots or the untyped changed in between). Returns 0 or -BK_ERR_*. */
 static inline long sys_untyped_retype(bk_cptr_t service, uint64_t type, uint64_t size_bits, bk_cptr_t root, uint64_t node_index, uint64_t node_depth, uint64_t node_offset, uint64_t num_objects)
 {
     struct bk_msg m = { 0 };
