@@ -579,17 +579,25 @@ static bool pop_zombie(struct cte *top)
 
 /* The zombie in `slot` waits in a chain: it leaves it, the zombies above
  * and below it joined, and is a chain of its own. It sits in the slot its
- * next index points at, inside its own table, so it is emptied last. */
+ * next index points at, inside its own table, so it is emptied last.
+ * If it was cut out before, its top slot since was that slot of its own
+ * table, so the chain's top may sit there, behind its next index, where
+ * it would never be met again (and its memory freed with a chain still
+ * in it): it goes back there, and meets that chain again to stack it. */
 static void cut_from_chain(struct cte *slot)
 {
     struct cte *above = zombie_link_slot(link_of(slot)), *below = zombie_below(slot);
+    const struct cte *slots = zombie_slots(&slot->cap);
+    bool bottom = zombie_link_is_top(link_of(below)); /* then below is the top */
     set_below(above, below);
-    if (zombie_link_is_top(link_of(below))) /* slot was the bottom: below is the top */
+    if (bottom)
         set_bottom(below, above);
     else
         set_above(below, above);
     set_below(slot, slot);
     set_bottom(slot, slot);
+    if (bottom && below >= slots && (uint64_t)(below - slots) < cap_zombie_next(&slot->cap))
+        cap_zombie_set_next(&slot->cap, (uint64_t)(below - slots));
 }
 
 /* One step of the top zombie, in `top`, on its slot i: the cap there

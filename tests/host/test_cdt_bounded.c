@@ -354,10 +354,47 @@ static void test_one_step_per_call_while_pending(void)
     CHECK(world_free(&w));
 }
 
+/* Revoke of untyped F, whose CNode C (its only cap in a slot outside)
+ * holds the final caps of large CNodes made from another untyped B. Each
+ * of those becomes a zombie stacked on C's, more than a batch to empty,
+ * so the revoke restarts with C's zombie waiting in its own table, and
+ * cuts it out of its chain (cnode.c, cut_from_chain()). The second time
+ * that happens, the chain above it had its top inside C's table: C's
+ * zombie must go back and finish it, or C's memory is freed (and F
+ * retyped over it) with zombies still linked in the tree. The fuzzer
+ * (tests/fuzz, seed 0x5eed2024 on riscv64) found it. */
+static void test_revoke_cuts_a_zombie_twice(void)
+{
+    static const unsigned counts[] = { 1, 2, 3, 5 }, radices[] = { 7, 9 };
+    for (size_t n = 0; n < ARRAY_SIZE(counts); n++) {
+        for (size_t r = 0; r < ARRAY_SIZE(radices); r++) {
+            struct world f, b;
+            world_init(&f, 20, 4);
+            world_init(&b, 20, 4);
+            make(&f, CAP_CNODE, 3, &f.boot[2]);
+            struct cte *c = cnode_slots(&f.boot[2].cap);
+            struct kerror_info info = { 0 };
+            CHECK_EQ(untyped_retype(&b.boot[0], CAP_CNODE, radices[r], &c[1], counts[n], &info),
+                     KERR_OK);
+            CHECK(revoke_all(&f.boot[0]) > 1);
+            for (unsigned i = 0; i < 8; i++)
+                CHECK(cap_is_null(&c[i].cap) && !c[i].parent && !c[i].next_sibling &&
+                      !c[i].first_child);
+            /* The first cut left the chain above C's zombie where it was:
+             * in f.boot[2], outside C, B's to finish (cnode.c). */
+            cnode_delete(&f.boot[2]);
+            CHECK(cte_first_child(&b.boot[0]) == &b.boot[1] && !cte_next_sibling(&b.boot[1]));
+            CHECK(world_free(&f));
+            CHECK(world_free(&b));
+        }
+    }
+}
+
 TEST_MAIN(TEST(test_surgery_leaves_middle_children_alone),
           TEST(test_revoke_restarts_in_batches), TEST(test_cnode_delete_restarts),
           TEST(test_revoke_of_self_holding_cnode),
           TEST(test_revoke_of_two_cnodes_holding_each_other),
           TEST(test_revoke_of_three_cnodes_in_a_ring),
           TEST(test_interrupted_delete_inside_dying_cnode),
-          TEST(test_one_step_per_call_while_pending))
+          TEST(test_one_step_per_call_while_pending),
+          TEST(test_revoke_cuts_a_zombie_twice))
