@@ -19,9 +19,12 @@
  *       [13]    ZOMBIE: names an endpoint or notification whose waiters it
  *               wakes (a waiters zombie), not slots
  *       [14]    ZOMBIE, waiters: the object is a notification
+ *       [15]    ZOMBIE, waiters: the object is an ASID pool whose entries
+ *               it takes back (asid_pool.c), not a queue
  *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE, ZOMBIE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
- *       [63:48] FRAME: ASID of the address space it is mapped in (0: unmapped)
+ *       [63:32] FRAME, PAGE_TABLE: ASID of the address space it is mapped in
+ *               (0: unmapped; asid_pool.h says how a name is made)
  *       [63:22] UNTYPED: clean, in 64-byte units: [free_index, clean) is
  *               known to hold zeros (untyped.c)
  *   w1          the object's kernel-virtual address (direct map), or for
@@ -42,7 +45,8 @@
  * sit in the one field that copy and mint mask (cap_mask_rights), so that
  * it shrinks like the others with no special case in derivation. Bit 9 was
  * the device bit, which moved to 11; the flat bit stays at 10 (above).
- * Bit 15 is still free.
+ * The ASID field grew from 16 to 32 bits when ASIDs came from pools, so
+ * that names are not what limits the number of address spaces.
  */
 #pragma once
 
@@ -75,6 +79,8 @@ enum cap_type {
     CAP_DEBUG = BK_OBJ_DEBUG,                   /* the kernel's debugging aids; made at boot */
     CAP_ZOMBIE = 17,                            /* a dead object being finished (cnode.c) */
     CAP_SCHED_CONTEXT = BK_OBJ_SCHED_CONTEXT,   /* a budget of CPU time a thread runs on */
+    CAP_ASID_CONTROL = BK_OBJ_ASID_CONTROL,     /* makes ASID pools; one, made at boot */
+    CAP_ASID_POOL = BK_OBJ_ASID_POOL,           /* a page of ASIDs for VSpaces */
     CAP_TYPE_COUNT
 };
 
@@ -107,19 +113,23 @@ typedef struct cap {
 #define CAP_ZOMBIE_TCB_BIT 12
 #define CAP_ZOMBIE_WAITERS_BIT 13
 #define CAP_ZOMBIE_NOTIFICATION_BIT 14
+#define CAP_ZOMBIE_ASID_POOL_BIT 15
 #define CAP_SIZE_SHIFT 16
 #define CAP_SIZE_WIDTH 6
 #define CAP_GUARD_SIZE_SHIFT 24
 #define CAP_GUARD_SIZE_WIDTH 6
 #define CAP_UNTYPED_CLEAN_SHIFT 22
 #define CAP_UNTYPED_CLEAN_WIDTH 42 /* 64-byte units: up to 2^48 bytes */
-#define CAP_ASID_SHIFT 48
-#define CAP_ASID_WIDTH 16
+#define CAP_ASID_SHIFT 32
+#define CAP_ASID_WIDTH 32
 
 _Static_assert(CAP_RIGHTS_ALL >> CAP_RIGHTS_WIDTH == 0 &&
                    CAP_RIGHTS_SHIFT + CAP_RIGHTS_WIDTH <= CAP_CNODE_FLAT_BIT,
                "every right fits the rights field, below the flat and device bits");
 _Static_assert(CAP_CNODE_FLAT_BIT < 11, "the fast path's flat-CNode mask fits 12 bits");
+_Static_assert(CAP_SIZE_SHIFT + CAP_SIZE_WIDTH <= CAP_ASID_SHIFT,
+               "a frame's ASID lies above its size");
+_Static_assert(CAP_TYPE_COUNT <= 1u << CAP_TYPE_WIDTH, "every type fits the type field");
 
 static inline uint64_t cap_field(uint64_t word, unsigned shift, unsigned width)
 {
@@ -346,12 +356,16 @@ static inline void cap_zombie_set_next(cap_t *c, uint64_t index)
  * that threads wait on becomes (badge 0), or the last cap of a badge
  * family of an endpoint with sends queued (its badge), while Delete,
  * Revoke or an emptying wakes those threads a batch per kernel entry
- * (cnode.c). It names the object, not slots, and holds no caps. */
-static inline cap_t cap_make_waiters_zombie(void *obj, bool is_notification, uint64_t badge)
+ * (cnode.c). It names the object, not slots, and holds no caps. The final
+ * cap of an ASID pool whose entries name VSpaces becomes one too
+ * (`is_asid_pool`): its batches take the entries back (asid_pool.c). */
+static inline cap_t cap_make_waiters_zombie(void *obj, bool is_notification, bool is_asid_pool,
+                                            uint64_t badge)
 {
     uint64_t w = cap_word0(CAP_ZOMBIE, 0);
     w = cap_field_set(w, CAP_ZOMBIE_WAITERS_BIT, 1, 1);
     w = cap_field_set(w, CAP_ZOMBIE_NOTIFICATION_BIT, 1, is_notification);
+    w = cap_field_set(w, CAP_ZOMBIE_ASID_POOL_BIT, 1, is_asid_pool);
     return (cap_t){ { w, cap_ptr_word(obj), badge } };
 }
 
@@ -363,6 +377,11 @@ static inline bool cap_zombie_is_waiters(const cap_t *c)
 static inline bool cap_zombie_is_notification(const cap_t *c)
 {
     return cap_field(c->w[0], CAP_ZOMBIE_NOTIFICATION_BIT, 1);
+}
+
+static inline bool cap_zombie_is_asid_pool(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_ZOMBIE_ASID_POOL_BIT, 1);
 }
 
 static inline uint64_t cap_zombie_badge(const cap_t *c)
@@ -429,16 +448,28 @@ static inline vaddr_t cap_frame_mapped_vaddr(const cap_t *c)
     return (vaddr_t)c->w[2];
 }
 
-static inline unsigned cap_frame_mapped_asid(const cap_t *c)
+/* The ASID a FRAME or PAGE_TABLE cap recorded when it was mapped; 0 if
+ * it is not. */
+static inline uint32_t cap_mapped_asid(const cap_t *c)
 {
-    return (unsigned)cap_field(c->w[0], CAP_ASID_SHIFT, CAP_ASID_WIDTH);
+    return (uint32_t)cap_field(c->w[0], CAP_ASID_SHIFT, CAP_ASID_WIDTH);
+}
+
+static inline void cap_set_mapped_asid(cap_t *c, uint32_t asid)
+{
+    c->w[0] = cap_field_set(c->w[0], CAP_ASID_SHIFT, CAP_ASID_WIDTH, asid);
+}
+
+static inline uint32_t cap_frame_mapped_asid(const cap_t *c)
+{
+    return cap_mapped_asid(c);
 }
 
 /* Records where this cap's frame is mapped; (0, 0) means unmapped. Each
  * frame cap maps the frame at most once, as in seL4. */
-static inline void cap_frame_set_mapping(cap_t *c, vaddr_t vaddr, unsigned asid)
+static inline void cap_frame_set_mapping(cap_t *c, vaddr_t vaddr, uint32_t asid)
 {
-    c->w[0] = cap_field_set(c->w[0], CAP_ASID_SHIFT, CAP_ASID_WIDTH, asid);
+    cap_set_mapped_asid(c, asid);
     c->w[2] = (uint64_t)vaddr;
 }
 

@@ -83,8 +83,8 @@ static kerror_t check_map(struct invocation *inv, struct vspace_object **vs,
     kerror_t err = vspace_cap_arg(inv, inv->args[0], vs, info);
     if (err != KERR_OK)
         return err;
-    if (!(*vs)->asid)
-        return KERR_ILLEGAL_OPERATION; /* made while the ASID table was full */
+    if (!vspace_has_asid(*vs))
+        return KERR_ILLEGAL_OPERATION; /* no ASID: ASIDPool: Assign first */
     err = check_rights_arg(inv->args[2]);
     if (err != KERR_OK)
         return err;

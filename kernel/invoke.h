@@ -76,6 +76,8 @@ kerror_t frame_invoke_remap(struct invocation *inv, struct kerror_info *info);
 kerror_t frame_invoke_get_address(struct invocation *inv, struct kerror_info *info);
 kerror_t page_table_invoke_map(struct invocation *inv, struct kerror_info *info);
 kerror_t page_table_invoke_unmap(struct invocation *inv, struct kerror_info *info);
+kerror_t asid_control_invoke_make_pool(struct invocation *inv, struct kerror_info *info);
+kerror_t asid_pool_invoke_assign(struct invocation *inv, struct kerror_info *info);
 kerror_t irq_control_invoke_get(struct invocation *inv, struct kerror_info *info);
 kerror_t irq_handler_invoke_set_notification(struct invocation *inv, struct kerror_info *info);
 kerror_t irq_handler_invoke_clear(struct invocation *inv, struct kerror_info *info);

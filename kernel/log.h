@@ -1,6 +1,6 @@
 /*
  * Kernel messages that a user action can trigger (a fault in a thread
- * without a handler, a VSpace made when no ASID is left): rate-limited and
+ * without a handler): rate-limited and
  * buffered, so a tenant can neither flood the console nor make the kernel
  * wait for the UART. See log.c for the limit, the ring and why.
  */

@@ -19,6 +19,7 @@
  */
 #include "object.h"
 
+#include "asid_pool.h"
 #include "cdt.h"
 #include "cnode.h"
 #include "kernel.h"
@@ -80,6 +81,14 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
     [CAP_ZOMBIE] = { "zombie", false, false, false, 0, NULL, NULL, NULL },
     [CAP_SCHED_CONTEXT] = { "sched_context", true, true, true, OBJ_SCHED_CONTEXT_BITS,
                             sched_context_destroy, NULL, NULL },
+    /* Unique, like the other control caps; only it makes pools. */
+    [CAP_ASID_CONTROL] = { "asid_control", false, false, false, 0, NULL, NULL, NULL },
+    /* Made by ASIDControl: MakePool, not Retype: a pool takes a range of
+     * the ASID space, which only ASIDControl hands out. Its last cap frees
+     * the range, or becomes a waiters zombie that first takes back the
+     * entries (asid_pool.c). */
+    [CAP_ASID_POOL] = { "asid_pool", false, true, true, OBJ_ASID_POOL_BITS, asid_pool_destroy,
+                        NULL, NULL },
 };
 
 /* At most one per 64 bytes of retyped RAM: cannot wrap. */
@@ -237,6 +246,8 @@ bool object_cap_deleted(const cap_t *cap, bool family_ended)
 
 bool object_delete_leaves_waiters(const cap_t *cap, bool family_ended)
 {
+    if (cap_type(cap) == CAP_ASID_POOL)
+        return *object_refs(cap) == 1 && asid_pool_has_entries(asid_pool_of_cap(cap));
     if (cap_type(cap) == CAP_NOTIFICATION)
         return *object_refs(cap) == 1 && ((const struct notification *)cap_object(cap))->head;
     if (cap_type(cap) != CAP_ENDPOINT)
@@ -249,13 +260,16 @@ bool object_delete_leaves_waiters(const cap_t *cap, bool family_ended)
 
 cap_t object_waiters_zombie(const cap_t *cap, bool destroyed)
 {
-    return cap_make_waiters_zombie(cap_object(cap), cap_type(cap) == CAP_NOTIFICATION,
-                                   destroyed ? 0 : cap_badge(cap));
+    bool is_pool = cap_type(cap) == CAP_ASID_POOL;
+    return cap_make_waiters_zombie(cap_object(cap), cap_type(cap) == CAP_NOTIFICATION, is_pool,
+                                   destroyed || is_pool ? 0 : cap_badge(cap));
 }
 
 bool object_wake_waiters(const cap_t *zombie, unsigned *budget)
 {
     void *obj = cap_object(zombie);
+    if (cap_zombie_is_asid_pool(zombie))
+        return asid_pool_reclaim(obj, budget);
     if (cap_zombie_is_notification(zombie))
         return notification_cancel_all(obj, budget);
     if (cap_zombie_badge(zombie) == 0)

@@ -7,7 +7,7 @@
  * (arch_phys_to_virt), and caps store that kernel-virtual pointer.
  *
  * Counting: objects of the "counted" types (CNODE, TCB, ENDPOINT,
- * NOTIFICATION, VSPACE) carry a struct kobj_header whose `refs` is the number of
+ * NOTIFICATION, REPLY, VSPACE, SCHED_CONTEXT, ASID_POOL) carry a struct kobj_header whose `refs` is the number of
  * caps naming the object, anywhere. Copy and mint add one, delete removes
  * one, move and mutate change nothing; the cap whose deletion takes refs to
  * 0 is the final cap and the type's destroy hook runs. The header is the
@@ -109,12 +109,14 @@ bool object_cap_deleted(const cap_t *cap, bool family_ended);
  * as a waiters zombie (cap.h) that does it a bounded batch per kernel
  * entry. While it stands, the object's untyped has a descendant, so the
  * memory the waiting threads are linked through cannot be reset and
- * retyped. */
+ * retyped. The final cap of an ASID pool whose entries name VSpaces
+ * becomes one too: its batches take those entries back (asid_pool.c). */
 
 /* Whether deleting `cap` (`family_ended` as for object_cap_deleted())
  * leaves threads to wake: it is the final cap of an endpoint or
  * notification that threads wait on, or the last of its badge family on
- * an endpoint with sends queued. O(1). */
+ * an endpoint with sends queued; or entries to take back: the final cap
+ * of an ASID pool with entries in use. O(1). */
 bool object_delete_leaves_waiters(const cap_t *cap, bool family_ended);
 
 /* The waiters zombie `cap` becomes once object_cap_deleted() ran on it
@@ -122,7 +124,8 @@ bool object_delete_leaves_waiters(const cap_t *cap, bool family_ended);
 cap_t object_waiters_zombie(const cap_t *cap, bool destroyed);
 
 /* Wakes up to *budget of the threads waiters zombie `zombie` stands for
- * (ipc.h, IPC_CANCEL_BATCH); true once none is left. */
+ * (ipc.h, IPC_CANCEL_BATCH), or takes back that many steps' worth of an
+ * ASID pool's entries; true once nothing is left. */
 bool object_wake_waiters(const cap_t *zombie, unsigned *budget);
 
 /* Live objects of a counted type (created and not destroyed); a debugging

@@ -46,8 +46,8 @@ kerror_t page_table_invoke_map(struct invocation *inv, struct kerror_info *info)
     kerror_t err = vspace_cap_arg(inv, inv->args[0], &vs, info);
     if (err != KERR_OK)
         return err;
-    if (!vs->asid)
-        return KERR_ILLEGAL_OPERATION; /* made while the ASID table was full */
+    if (!vspace_has_asid(vs))
+        return KERR_ILLEGAL_OPERATION; /* no ASID: ASIDPool: Assign first */
     vaddr_t vaddr = inv->args[1];
     if (vaddr >= ARCH_USER_VADDR_MAX)
         return KERR_INVALID_ARGUMENT;

@@ -22,6 +22,8 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/vspace_object.c
   ${CMAKE_SOURCE_DIR}/kernel/frame.c
   ${CMAKE_SOURCE_DIR}/kernel/page_table.c
+  ${CMAKE_SOURCE_DIR}/kernel/asid_pool.c
+  ${CMAKE_SOURCE_DIR}/kernel/asid_control.c
   ${CMAKE_SOURCE_DIR}/kernel/object.c
   ${CMAKE_SOURCE_DIR}/kernel/cdt.c
   ${CMAKE_SOURCE_DIR}/kernel/cnode.c

@@ -109,6 +109,8 @@ kerror_t tcb_invoke_configure(struct invocation *inv, struct kerror_info *info)
     err = vspace_cap_arg(inv, inv->args[2], &vs, info);
     if (err != KERR_OK)
         return err;
+    if (!vspace_has_asid(vs))
+        return KERR_ILLEGAL_OPERATION; /* never assigned, or its pool went */
     /* The IPC buffer is an address of the thread's new space. */
     if (inv->args[3] && !lookup_ipc_buffer(&vs->arch, inv->args[3]))
         return KERR_INVALID_ARGUMENT;

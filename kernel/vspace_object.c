@@ -1,57 +1,28 @@
 /*
- * VSpace objects: address space roots made from untyped memory, the ASID
- * table that lets frame and page-table caps name them safely, and the list
- * of threads each one runs (see vspace_object.h for the layout).
+ * VSpace objects: address space roots made from untyped memory, and the
+ * list of threads each one runs (see vspace_object.h for the layout). Their
+ * ASIDs come from ASID pools (asid_pool.c).
  *
  * Invariants:
- *  - asid_table[i] is the live VSpace whose ASID has index i, or NULL; a
- *    VSpace leaves the table when it is destroyed, before its memory can
- *    be reused, so vspace_by_asid() never returns a dead object;
- *  - t->vspace == &vs->arch  <=>  t is on vs->threads exactly once;
- *  - a destroyed VSpace has no threads: each was stopped (INACTIVE) and
- *    left with vspace NULL, so it cannot run until configured again.
+ *  - t->vspace == &vs->arch  <=>  t is on vs->threads exactly once, and
+ *    then vs holds an ASID (TCB: Configure takes only such a space, and a
+ *    space that loses its ASID loses its threads first);
+ *  - a destroyed VSpace has no threads and no ASID: each thread was
+ *    stopped (INACTIVE) and left with vspace NULL, so it cannot run until
+ *    configured again, and its pool entry is free.
  */
 #include "vspace.h"
 #include "vspace_object.h"
 
+#include "asid_pool.h"
 #include "invoke.h"
 #include "kernel.h"
-#include "log.h"
+#include "preempt.h"
 #include "thread.h"
 
-static struct vspace_object *asid_table[VSPACE_ASID_COUNT];
-/* How often each slot was handed out: the high bits of the next ASID.
- * Only 4 bits (16 - VSPACE_ASID_INDEX_BITS), so a name comes back after
- * its slot's 16th reuse; a stale frame or table cap that meets it removes
- * only a mapping of its own frame or table at its own address (frame.c,
- * page_table.c), so the wrap harms nobody. */
-static uint8_t asid_generation[VSPACE_ASID_COUNT];
-static unsigned next_asid_index = 1;
-
-#define ASID_GENERATIONS (1u << (16 - VSPACE_ASID_INDEX_BITS))
-
-/* A fresh ASID for `vs`, or 0 if all VSPACE_ASID_COUNT - 1 slots are in
- * use. Slots are handed out round robin, so a freed name is reused as late
- * as possible. */
-static uint16_t asid_alloc(struct vspace_object *vs)
+struct vspace_object *vspace_by_asid(uint32_t asid)
 {
-    unsigned i = next_asid_index;
-    for (unsigned n = 1; n < VSPACE_ASID_COUNT; n++) {
-        if (!asid_table[i]) {
-            asid_table[i] = vs;
-            next_asid_index = i + 1 < VSPACE_ASID_COUNT ? i + 1 : 1;
-            asid_generation[i] = (uint8_t)((asid_generation[i] + 1) % ASID_GENERATIONS);
-            return (uint16_t)(asid_generation[i] << VSPACE_ASID_INDEX_BITS | i);
-        }
-        i = i + 1 < VSPACE_ASID_COUNT ? i + 1 : 1;
-    }
-    return 0;
-}
-
-struct vspace_object *vspace_by_asid(unsigned asid)
-{
-    struct vspace_object *vs = asid_table[asid % VSPACE_ASID_COUNT];
-    return asid != 0 && vs && vs->asid == asid ? vs : NULL;
+    return asid_lookup(asid);
 }
 
 void vspace_object_init(const cap_t *cap, paddr_t pa)
@@ -63,29 +34,52 @@ void vspace_object_init(const cap_t *cap, paddr_t pa)
         panic("vspace: the arch refused root table 0x%llx of a new VSpace",
               (unsigned long long)(pa + VSPACE_ROOT_OFFSET));
     vs->threads = NULL;
-    vs->asid = asid_alloc(vs);
-    /* Anyone with an untyped can retype VSpaces by the hundred: limited. */
-    if (!vs->asid && log_may_print())
-        log_printf("bulkhead: warning: all %u ASIDs in use: the new VSpace cannot map anything\n",
-                   VSPACE_ASID_COUNT - 1);
+    vs->asid = 0; /* until ASIDPool: Assign */
+    vs->asid_revoked = false;
+}
+
+/* The first thread configured in `vs` stops, with no address space. */
+static void stop_first_thread(struct vspace_object *vs)
+{
+    struct thread *t = vs->threads;
+    vspace_remove_thread(t);
+    thread_stop(t, THREAD_INACTIVE);
+    t->ipc_buffer_vaddr = 0; /* it was a page of the lost space */
+    if (t->is_root)
+        kprintf("bulkhead: warning: the root task's VSpace is gone; it stopped\n");
+}
+
+bool vspace_stop_threads(struct vspace_object *vs, unsigned *budget)
+{
+    for (; vs->threads; batch_step(budget)) {
+        if (*budget == 0)
+            return false;
+        stop_first_thread(vs);
+    }
+    return true;
 }
 
 void vspace_destroy(const cap_t *final_cap)
 {
     struct vspace_object *vs = vspace_of_cap(final_cap);
-    while (vs->threads) {
-        struct thread *t = vs->threads;
-        vspace_remove_thread(t);
-        thread_stop(t, THREAD_INACTIVE);
-        t->ipc_buffer_vaddr = 0; /* it was a page of the dead space */
-        if (t->is_root)
-            kprintf("bulkhead: warning: the root task's VSpace was destroyed; it stopped\n");
-    }
-    if (vs->asid)
-        asid_table[vs->asid % VSPACE_ASID_COUNT] = NULL;
-    vs->asid = 0;
+    /* One step per thread, all in the destroy hook's one step, as it
+     * always was (docs/security.md lists it under what is left open). */
+    while (vs->threads)
+        stop_first_thread(vs);
+    asid_release_entry(vs);
     arch_vspace_destroy(&vs->arch);
     vspace_translations_changed();
+}
+
+const char *vspace_asid_broken(const struct vspace_object *vs)
+{
+    if (vs->asid && vspace_by_asid(vs->asid) != vs)
+        return "its ASID names no VSpace, or another";
+    if (vs->asid && vs->asid_revoked)
+        return "it holds an ASID after losing one with its pool";
+    if (!vs->asid && vs->threads)
+        return "threads are configured in it, but it has no ASID";
+    return NULL;
 }
 
 kerror_t vspace_cap_arg(struct invocation *inv, uint64_t cptr, struct vspace_object **out,

@@ -6,18 +6,18 @@
  * VSpace object (2^OBJ_VSPACE_BITS = 8 KiB of retyped memory): the first
  * page is a struct vspace_object (counted: its kobj_header comes first),
  * the second page is the root translation table, every byte of which
- * belongs to the MMU. Each live VSpace holds an ASID: a 16-bit name that
- * frame and page-table caps record instead of a pointer, so a cap that
- * outlives its VSpace finds nothing (vspace_by_asid() returns NULL) instead
- * of reused memory. The low VSPACE_ASID_INDEX_BITS select a slot of the
- * kernel's ASID table; the high bits count how often that slot was handed
- * out, so a name comes back only after 16 reuses of its slot.
+ * belongs to the MMU. A VSpace is usable (mapped into, run) only while it
+ * holds an ASID: an entry of an ASID pool (asid_pool.h), given by ASIDPool:
+ * Assign. The ASID is a 32-bit name that frame and page-table caps record
+ * instead of a pointer, so a cap that outlives its VSpace finds nothing
+ * (vspace_by_asid() returns NULL) instead of reused memory.
  *
  * Where caps record a mapping:
- *   FRAME       cap.h's cap_frame_set_mapping(): the ASID and vaddr;
- *   PAGE_TABLE  w2 (free for object code, see cap.h): vaddr | level << 16 |
- *               ASID; the vaddr is aligned to what the table translates
- *               (2 MiB at least), so its low 21 bits are free.
+ *   FRAME       cap.h's cap_frame_set_mapping(): the ASID (w0) and vaddr;
+ *   PAGE_TABLE  the ASID in w0 (cap.h's cap_mapped_asid()), and in w2
+ *               (free for object code, see cap.h) vaddr | level << 16; the
+ *               vaddr is aligned to what the table translates (2 MiB at
+ *               least), so its low 21 bits are free.
  * ASID 0 means "not mapped" in both.
  */
 #pragma once
@@ -30,15 +30,17 @@
 struct thread;
 struct invocation;
 
-#define VSPACE_ASID_INDEX_BITS 12
-#define VSPACE_ASID_COUNT (1u << VSPACE_ASID_INDEX_BITS) /* slot 0 unused */
 #define VSPACE_ROOT_OFFSET ARCH_PAGE_SIZE /* the root table: the object's second page */
 
 struct vspace_object {
     struct kobj_header header; /* first: counted like TCBs and endpoints */
     arch_vspace_t arch;        /* what threads run in (thread->vspace points here) */
     struct thread *threads;    /* configured in it, linked by vspace_next/prev */
-    uint16_t asid;             /* 0: the ASID table was full, nothing can be mapped */
+    uint32_t asid;             /* its pool entry's name; 0: none, unusable */
+    /* Its pool was deleted while it held an entry: its tables may still
+     * map frames whose caps can no longer find it, so it never gets an
+     * ASID again (asid_pool.c). */
+    bool asid_revoked;
 };
 
 _Static_assert(sizeof(struct vspace_object) <= VSPACE_ROOT_OFFSET, "fits the first page");
@@ -58,14 +60,13 @@ static inline unsigned vspace_level_span_bits(unsigned level)
 
 /* ---- PAGE_TABLE cap mapping record (w2) ---------------------------------- */
 
-#define PT_CAP_ASID_MASK 0xffffull
 #define PT_CAP_LEVEL_SHIFT 16
 #define PT_CAP_LEVEL_MASK 0x3ull
 #define PT_CAP_VADDR_MASK (~0ull << ARCH_LARGE_PAGE_BITS)
 
-static inline unsigned pt_cap_mapped_asid(const cap_t *c)
+static inline uint32_t pt_cap_mapped_asid(const cap_t *c)
 {
-    return (unsigned)(c->w[2] & PT_CAP_ASID_MASK);
+    return cap_mapped_asid(c);
 }
 
 static inline unsigned pt_cap_mapped_level(const cap_t *c)
@@ -79,30 +80,47 @@ static inline vaddr_t pt_cap_mapped_vaddr(const cap_t *c)
 }
 
 /* Records where the table is; (0, 0, 0) means unmapped. */
-static inline void pt_cap_set_mapping(cap_t *c, vaddr_t vaddr, unsigned level, unsigned asid)
+static inline void pt_cap_set_mapping(cap_t *c, vaddr_t vaddr, unsigned level, uint32_t asid)
 {
+    cap_set_mapped_asid(c, asid);
     c->w[2] = ((uint64_t)vaddr & PT_CAP_VADDR_MASK) |
-              ((uint64_t)level & PT_CAP_LEVEL_MASK) << PT_CAP_LEVEL_SHIFT |
-              ((uint64_t)asid & PT_CAP_ASID_MASK);
+              ((uint64_t)level & PT_CAP_LEVEL_MASK) << PT_CAP_LEVEL_SHIFT;
 }
 
 /* ---- VSpace objects (vspace_object.c) ------------------------------------ */
 
 /* Retype hook: the zeroed 8 KiB object at physical `pa` becomes an empty
- * address space (kernel half installed) with an ASID if one is free. */
+ * address space (kernel half installed), with no ASID yet. */
 void vspace_object_init(const cap_t *cap, paddr_t pa);
 
 /* Destroy hook (object.c): stops every thread configured in the space,
- * frees its ASID and its TLB tag. */
+ * frees its pool entry and its TLB tag. */
 void vspace_destroy(const cap_t *final_cap);
 
-/* The live VSpace named `asid`, or NULL (never mapped, or destroyed). */
-struct vspace_object *vspace_by_asid(unsigned asid);
+/* The live VSpace named `asid`, or NULL (never mapped, destroyed, or its
+ * pool deleted). */
+struct vspace_object *vspace_by_asid(uint32_t asid);
+
+/* Whether `vs` holds an ASID: only then can frames and tables be mapped
+ * into it and threads be configured to run in it. */
+static inline bool vspace_has_asid(const struct vspace_object *vs)
+{
+    return vs->asid != 0;
+}
+
+/* Stops up to *budget of the threads configured in `vs` (each a step of
+ * the batch, preempt.h), leaving them INACTIVE with no address space, as
+ * a destroyed VSpace leaves them; true once none is left. */
+bool vspace_stop_threads(struct vspace_object *vs, unsigned *budget);
 
 /* Resolves a method's VSpace cap argument: FAILED_LOOKUP, or
  * INVALID_CAPABILITY if the cap is not a VSpace cap. */
 kerror_t vspace_cap_arg(struct invocation *inv, uint64_t cptr, struct vspace_object **out,
                         struct kerror_info *info);
+
+/* The first rule of the top of vspace_object.c about ASIDs that `vs`
+ * breaks, or NULL: for the invariant walk (kernel/debug/invariants.c). */
+const char *vspace_asid_broken(const struct vspace_object *vs);
 
 /* Makes `vs` the address space `t` runs in (leaving its previous one). */
 void vspace_add_thread(struct vspace_object *vs, struct thread *t);

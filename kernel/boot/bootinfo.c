@@ -56,6 +56,8 @@ static void fill_identity(struct bk_bootinfo *bi, const struct boot_params *bp)
     bi->tick_hz = BK_TICK_HZ;
     bi->cpu_count = 1;
     bi->sched_control = BK_CAP_SCHED_CONTROL;
+    bi->asid_control = BK_CAP_ASID_CONTROL;
+    bi->asid_pool = BK_CAP_ROOT_ASID_POOL;
 }
 
 static void fill_modules(struct bk_bootinfo *bi, const struct bootimage *img)

@@ -3,10 +3,12 @@
  */
 #include "boot/rootcaps.h"
 
+#include "asid_pool.h"
 #include "boot/bootinfo.h"
 #include "cnode.h"
 #include "kernel.h"
 #include "object.h"
+#include "vspace_object.h"
 
 /* Keep kernel objects made at boot out of the first MiB (firmware, DMA). */
 #define ROOTCAPS_ALLOC_MIN MB(1)
@@ -27,6 +29,20 @@ static BOOT_CODE void create_root_sched_context(struct thread *t, struct memmap 
     sched_context_bind(sc, t);
 }
 
+/* The ASID space's authority, and its first pool, whose first entry the
+ * root task's VSpace takes: the root task keeps the pool for what it
+ * spawns (libsys's bk_vspace_alloc()), and makes more with ASIDControl. */
+static BOOT_CODE void create_asid_caps(const cap_t *vspace_cap, struct memmap *mem)
+{
+    paddr_t pa = memmap_alloc_aligned(mem, OBJ_ASID_POOL_BITS, ROOTCAPS_ALLOC_MIN);
+    if (!pa)
+        panic("root task: no memory for its ASID pool");
+    cap_t pool = asid_pool_boot(pa, vspace_of_cap(vspace_cap));
+    cnode_boot_install(&root_slots[BK_CAP_ROOT_ASID_POOL], pool);
+    cnode_boot_install(&root_slots[BK_CAP_ASID_CONTROL],
+                       cap_make_object(CAP_ASID_CONTROL, NULL, CAP_RIGHTS_ALL));
+}
+
 BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vspace_cap,
                                       struct memmap *mem)
 {
@@ -42,6 +58,7 @@ BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vsp
     cnode_boot_install(&root_slots[BK_CAP_ROOT_CNODE], cap);
     cnode_boot_install(&root_slots[BK_CAP_ROOT_TCB], tcb_cap);
     cnode_boot_install(&root_slots[BK_CAP_ROOT_VSPACE], vspace_cap);
+    create_asid_caps(&vspace_cap, mem);
     /* The control caps name no object: they are the authority itself. */
     cnode_boot_install(&root_slots[BK_CAP_IRQ_CONTROL],
                        cap_make_object(CAP_IRQ_CONTROL, NULL, CAP_RIGHTS_ALL));

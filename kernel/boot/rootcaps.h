@@ -14,8 +14,9 @@
 
 /* Makes the root CNode from `mem`, puts its cap in slot BK_CAP_ROOT_CNODE and
  * a copy in the thread's CSpace root, the thread's TCB cap in slot
- * BK_CAP_ROOT_TCB and its VSpace cap in BK_CAP_ROOT_VSPACE. Panics if
- * memory runs out. */
+ * BK_CAP_ROOT_TCB and its VSpace cap in BK_CAP_ROOT_VSPACE, the first ASID
+ * pool (the VSpace holding its first entry) in BK_CAP_ROOT_ASID_POOL and
+ * ASIDControl in BK_CAP_ASID_CONTROL. Panics if memory runs out. */
 void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vspace_cap,
                             struct memmap *mem);
 

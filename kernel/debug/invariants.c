@@ -21,7 +21,8 @@
  *     queues, Call pairings (caller / reply_from), bound notifications,
  *     endpoint and notification queues (send queues in priority order,
  *     with their runs linked as endpoint.c says, and a cancellation's walk
- *     on one of their senders);
+ *     on one of their senders), VSpaces' and ASID pools' entries (their
+ *     files' rules: vspace_asid_broken(), asid_pool_broken());
  *  4. no counted object has fewer references than the caps found to it
  *     (more is fine: caps may sit where the walk does not reach).
  *
@@ -37,10 +38,12 @@
 
 #include "cdt.h"
 #include "cnode.h"
+#include "asid_pool.h"
 #include "ipc.h"
 #include "kernel.h"
 #include "object.h"
 #include "reply.h"
+#include "vspace_object.h"
 
 #define INV_MAX_CNODES 256        /* CNodes walked per check */
 #define INV_MAX_SLOTS (1u << 17)  /* slots examined per check */
@@ -510,6 +513,8 @@ static bool cap_range(const cap_t *cap, paddr_t *base, uint64_t *size)
     case CAP_ENDPOINT:
     case CAP_NOTIFICATION:
     case CAP_REPLY:
+    case CAP_VSPACE:
+    case CAP_ASID_POOL:
         if (object_size_bits(type, 0, &bits, &info) != KERR_OK || bits == 0)
             return false;
         *base = arch_virt_to_phys(cap_object(cap));
@@ -541,7 +546,8 @@ static void check_derivation(struct checker *c, const struct cte *parent, const 
         return;
     }
     bool same_object = pt == CAP_CNODE || pt == CAP_TCB || pt == CAP_ENDPOINT ||
-                       pt == CAP_NOTIFICATION || pt == CAP_FRAME;
+                       pt == CAP_NOTIFICATION || pt == CAP_FRAME || pt == CAP_VSPACE ||
+                       pt == CAP_ASID_POOL;
     /* A waiters zombie stands where a copy of its object's cap was. */
     bool waiters = ct == CAP_ZOMBIE && cap_zombie_is_waiters(&s->cap);
     if (same_object && ((ct != pt && !waiters) || s->cap.w[1] != parent->cap.w[1]))
@@ -657,10 +663,19 @@ static bool holds_zombie(const struct cte *s)
     return s && cap_type(&s->cap) == CAP_ZOMBIE && !cap_zombie_is_waiters(&s->cap);
 }
 
+/* An object whose own file states its rules (`why`: the first it breaks). */
+static void check_object(struct checker *c, const struct cte *s, const char *what,
+                         const char *why)
+{
+    if (why)
+        violation(c, "slot %p: %s %p: %s", (const void *)s, what, cap_object(&s->cap), why);
+}
+
 /* A waiters zombie (cnode.c, cap.h): an endpoint or notification that
  * still has threads to wake. Destroyed (badge 0) its count is 0 and no
  * cap names it; for a badge, an endpoint that may live on. Its queue is
- * checked, once, like a live object's; the zombie has no children. */
+ * checked, once, like a live object's; the zombie has no children. An
+ * ASID pool's (asid_pool.c) has its entries checked instead. */
 static void check_waiters_zombie(struct checker *c, const struct cte *s)
 {
     const cap_t *cap = &s->cap;
@@ -674,9 +689,11 @@ static void check_waiters_zombie(struct checker *c, const struct cte *s)
                   (unsigned long long)badge, (const void *)s->first_child);
         return;
     }
-    if (!first_time(meet(c, obj, NULL)))
+    if (cap_zombie_is_asid_pool(cap)) /* taking its entries back (asid_pool.c) */
+        check_object(c, s, "ASID pool", asid_pool_broken(obj));
+    else if (!first_time(meet(c, obj, NULL)))
         return;
-    if (is_ntfn)
+    else if (is_ntfn)
         check_notification(c, obj);
     else
         check_endpoint(c, obj);
@@ -779,6 +796,14 @@ static void check_cap(struct checker *c, const struct cte *s)
         break;
     case CAP_ZOMBIE:
         check_zombie(c, s);
+        break;
+    case CAP_VSPACE:
+        if (check_refs(c, s))
+            check_object(c, s, "VSpace", vspace_asid_broken(cap_object(&s->cap)));
+        break;
+    case CAP_ASID_POOL:
+        if (check_refs(c, s))
+            check_object(c, s, "ASID pool", asid_pool_broken(cap_object(&s->cap)));
         break;
     default:
         break;

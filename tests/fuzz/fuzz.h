@@ -44,8 +44,8 @@ struct fuzz {
     uint64_t live_targets;      /* invocations whose target held a cap */
     uint64_t invocations;
     uint64_t trace_from;   /* print each operation from this one on (bulkhead.fuzztrace=N) */
-    uint32_t method_ok[64];     /* by label: Calls the kernel carried out */
-    uint32_t method_failed[64]; /* by label: Calls it refused with an error */
+    uint32_t method_ok[BK_LABEL_COUNT];     /* by label: Calls the kernel carried out */
+    uint32_t method_failed[BK_LABEL_COUNT]; /* by label: Calls it refused with an error */
 };
 
 /* ---- Random values (pick.c) ---------------------------------------------- */

@@ -79,7 +79,10 @@ static int boot_untyped(const struct fuzz *f, uint64_t slot)
  * boot untyped would leave its objects where no revoke reaches. */
 static int kept(const struct fuzz *f, uint64_t slot, int revoke)
 {
+    /* The boot ASID pool too: deleting it would take the root task's own
+     * VSpace's ASID, and stop it; and ASIDControl, for MakePool's sake. */
     return slot == BK_CAP_ROOT_TCB || slot == BK_CAP_ROOT_CNODE || slot == BK_CAP_ROOT_VSPACE ||
+           slot == BK_CAP_ROOT_ASID_POOL || slot == BK_CAP_ASID_CONTROL ||
            slot == BK_CAP_DEBUG || slot == BK_CAP_SCHED_CONTROL ||
            slot == BK_CAP_ROOT_SCHED_CONTEXT || slot == f->pool || slot == f->echo ||
            (!revoke && (slot == f->untyped || boot_untyped(f, slot)));
@@ -121,6 +124,8 @@ static int vetted_on_own(uint64_t label, const uint64_t *args)
     case BK_LABEL_DEBUG_CAP_IDENTIFY:
     case BK_LABEL_DEBUG_CHECK_INVARIANTS:
     case BK_LABEL_SCHED_CONTEXT_CONSUMED:
+    case BK_LABEL_ASID_POOL_ASSIGN:    /* our VSpace has its ASID: refused */
+    case BK_LABEL_ASID_CONTROL_MAKE_POOL: /* into an empty slot only */
         return 1;
     case BK_LABEL_SCHED_CONTROL_CONFIGURE:
         /* Any SchedContext but the one the root task runs on (a copy of

@@ -170,7 +170,7 @@ static void run(struct fuzz *f)
 static void print_coverage(const struct fuzz *f)
 {
     debug_printf("fuzz: methods carried out / refused by the kernel:");
-    for (unsigned l = 1; l < 64; l++) {
+    for (unsigned l = 1; l < BK_LABEL_COUNT; l++) {
         if (f->method_ok[l] || f->method_failed[l])
             debug_printf(" %u:%u/%u", l, f->method_ok[l], f->method_failed[l]);
     }

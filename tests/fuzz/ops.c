@@ -64,7 +64,8 @@ static int send_message(struct fuzz *f, uint64_t nr, uint64_t dest, uint64_t lab
         debug_printf("fuzz: op %llu: reply label %llu\n", (unsigned long long)(f->ops + 1),
                      (unsigned long long)BK_MSGINFO_LABEL(m.info));
     fz_note(f, dest);
-    if (nr == BK_SYS_CALL && type != BK_OBJ_ENDPOINT && type != BK_OBJ_NOTIFICATION && label < 64) {
+    if (nr == BK_SYS_CALL && type != BK_OBJ_ENDPOINT && type != BK_OBJ_NOTIFICATION &&
+        label < BK_LABEL_COUNT) {
         if (BK_MSGINFO_LABEL(m.info) == 0)
             f->method_ok[label]++;
         else
@@ -282,6 +283,26 @@ static void map_args(struct fuzz *f, uint64_t *a)
     a[3] = fz_chance(f, 80) ? fz_below(f, 2) : fz_word(f);
 }
 
+/* MakePool's arguments: mostly a page of untyped made for it now (a pool
+ * takes a whole untyped of that size with nothing made from it), and a
+ * window slot. */
+static void pool_args(struct fuzz *f, uint64_t *a)
+{
+    a[0] = fz_cptr_of(f, BK_OBJ_UNTYPED);
+    a[1] = ROOT;
+    a[2] = fz_window_slot(f);
+    a[3] = W;
+    for (unsigned i = 0; i < 4 && fz_type(a[2]) != 0; i++)
+        a[2] = fz_window_slot(f); /* mostly an empty one */
+    uint64_t page = fz_window_slot(f);
+    if (fz_chance(f, 60) && fz_type(page) == 0 &&
+        sys_untyped_retype(f->untyped, BK_OBJ_UNTYPED, BK_ASID_POOL_BITS, ROOT, 0, 0, page, 1) ==
+            0) {
+        fz_note(f, page);
+        a[0] = page;
+    }
+}
+
 /* A method of the type a window slot holds, with random words. */
 static int typed_op(struct fuzz *f)
 {
@@ -293,7 +314,27 @@ static int typed_op(struct fuzz *f)
         a[i] = fz_chance(f, 40) ? fz_cptr(f) : fz_word(f);
     if (type == BK_OBJ_FRAME || type == BK_OBJ_PAGE_TABLE)
         map_args(f, a);
+    if (type == BK_OBJ_ASID_POOL && fz_chance(f, 80))
+        a[0] = fz_cptr_of(f, BK_OBJ_VSPACE); /* Assign: a VSpace the fuzzer made */
+    if (type == BK_OBJ_ASID_CONTROL && fz_chance(f, 80)) /* MakePool into the window */
+        pool_args(f, a);
     return invoke(f, service, label, a);
+}
+
+/* ASID pools: a MakePool, or an Assign of a VSpace the fuzzer made (from
+ * one of its pools, or the boot pool, whose VSpaces the resets delete). */
+static int asid_op(struct fuzz *f)
+{
+    uint64_t a[FUZZ_MAX_ARGS] = { 0 };
+    if (fz_chance(f, 40)) {
+        pool_args(f, a);
+        int done = invoke(f, BK_CAP_ASID_CONTROL, BK_LABEL_ASID_CONTROL_MAKE_POOL, a);
+        fz_note(f, a[2]);
+        return done;
+    }
+    uint64_t pool = fz_chance(f, 70) ? fz_cptr_of(f, BK_OBJ_ASID_POOL) : BK_CAP_ROOT_ASID_POOL;
+    a[0] = fz_chance(f, 90) ? fz_cptr_of(f, BK_OBJ_VSPACE) : fz_cptr(f);
+    return invoke(f, pool, BK_LABEL_ASID_POOL_ASSIGN, a);
 }
 
 static int random_invocation(struct fuzz *f)
@@ -380,8 +421,10 @@ int fz_operation(struct fuzz *f)
         return retype_op(f);
     if (r < 51)
         return tcb_op(f);
-    if (r < 59)
+    if (r < 57)
         return typed_op(f);
+    if (r < 59)
+        return asid_op(f);
     if (r < 71)
         return random_invocation(f);
     if (r < 85)

@@ -73,8 +73,10 @@ uint64_t fz_window_slot(struct fuzz *f)
 /* A slot the boot info or the setup filled. */
 static uint64_t known_slot(struct fuzz *f)
 {
-    static const uint64_t fixed[] = { BK_CAP_ROOT_TCB, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE,
-                                      BK_CAP_IRQ_CONTROL, BK_CAP_IOPORT_CONTROL, BK_CAP_DEBUG };
+    static const uint64_t fixed[] = { BK_CAP_ROOT_TCB,       BK_CAP_ROOT_CNODE,
+                                      BK_CAP_ROOT_VSPACE,    BK_CAP_IRQ_CONTROL,
+                                      BK_CAP_IOPORT_CONTROL, BK_CAP_DEBUG,
+                                      BK_CAP_ASID_CONTROL,   BK_CAP_ROOT_ASID_POOL };
     switch (fz_below(f, 4)) {
     case 0:
         return fixed[fz_below(f, sizeof(fixed) / sizeof(fixed[0]))];

@@ -14,7 +14,9 @@
  *  - threads blocked in Recv on both endpoints and on a notification,
  *    one of them with the notification bound, so deletions, badge
  *    cancellations and IPC find waiters;
- *  - frames mapped through page tables made for them in the VSpace.
+ *  - an ASID pool (from a page of the fuzz untyped) that gave the
+ *    VSpace its ASID, and frames mapped through page tables made for
+ *    them in that VSpace.
  * Each step may fail on a kernel that changed shape; the count of steps
  * that worked is printed, and a fuzz run whose state could not be built at
  * all says so (fz_populate() returns the number of live objects made).
@@ -38,7 +40,9 @@ enum {
     P_BADGED = 20,    /* 3 badged endpoint caps */
     P_COPIES = 23,    /* two copies below each badged cap, the second of the first */
     P_SC = 29,        /* 3 SchedContexts, one per TCB, whole-CPU */
-    P_FREE = 32,
+    P_POOL_UNTYPED = 32, /* a page of untyped, which became... */
+    P_POOL = 33,      /* ...the ASID pool the VSpace has its ASID from */
+    P_FREE = 34,
 };
 
 #define MAP_BASE (1ull << 30) /* where the frames go in the populated VSpace */
@@ -145,6 +149,11 @@ unsigned fz_populate(struct fuzz *f)
     retype(&p, BK_OBJ_TCB, 0, P_TCB, 3);
     retype(&p, BK_OBJ_SCHED_CONTEXT, 0, P_SC, 3);
     retype(&p, BK_OBJ_VSPACE, 0, P_VSPACE, 1);
+    retype(&p, BK_OBJ_UNTYPED, BK_ASID_POOL_BITS, P_POOL_UNTYPED, 1);
+    step(&p, sys_asid_control_make_pool(BK_CAP_ASID_CONTROL, slot(&p, P_POOL_UNTYPED), ROOT,
+                                        slot(&p, P_POOL), W),
+         "make pool");
+    step(&p, sys_asid_pool_assign(slot(&p, P_POOL), slot(&p, P_VSPACE)), "assign");
     retype(&p, BK_OBJ_FRAME, BK_PAGE_BITS, P_FRAME, 4);
     build_deep_cspace(&p);
     build_badge_families(&p);

@@ -6,7 +6,8 @@
  * Each input starts from the same small system: the driver thread, four
  * threads of other priorities in two address spaces, endpoints (one badged
  * copy, one without the write right), notifications, a CNode, an untyped,
- * frames and page tables. Each 16-byte record of the input is one syscall
+ * frames and page tables, ASIDControl, the world's ASID pool, a second
+ * pool and a page of untyped a third could be made from. Each 16-byte record of the input is one syscall
  * made by whichever thread the kernel runs then: its number (the IPC
  * syscalls, Yield, thread exit, numbers no syscall has), the cap it names
  * (mostly one of the system's, sometimes any slot), a label (mostly a real
@@ -42,7 +43,7 @@ static void fail(void)
 
 struct system {
     struct kworld w;
-    unsigned caps[16]; /* the slots syscalls mostly name */
+    unsigned caps[24]; /* the slots syscalls mostly name */
     unsigned ncaps;
 };
 
@@ -74,6 +75,11 @@ static void build(struct system *s)
     add_cap(s, KW_CNODE);
     for (unsigned i = 0; i < 4; i++)
         add_cap(s, kw_thread(w, i % 2 ? space : KW_ROOT_VSPACE, prios[i]));
+    add_cap(s, KW_ASID_CONTROL);
+    add_cap(s, KW_ASID_POOL);
+    add_cap(s, kw_asid_pool(w));
+    add_cap(s, kw_retype(w, CAP_UNTYPED, BK_ASID_POOL_BITS, 1)); /* for another */
+    add_cap(s, kw_retype(w, CAP_VSPACE, 0, 1)); /* no ASID yet */
 }
 
 static uint64_t word_from(const uint8_t *b)

@@ -57,7 +57,6 @@ static void make_root(struct kworld *w)
     sched_context_set(sc, BK_SCHED_ROOT_PERIOD_NS, BK_SCHED_ROOT_PERIOD_NS, 1);
     sched_context_bind(sc, root);
     CHECK_EQ(cnode_copy(&w->slots[KW_CNODE], &root->cspace_root, CAP_RIGHTS_ALL, &info), KERR_OK);
-    vspace_add_thread(vspace_of_cap(&w->slots[KW_ROOT_VSPACE].cap), root);
     root->priority = root->mcp = 255;
     strcpy(root->name, "root");
     root->state = THREAD_RUNNABLE;
@@ -66,12 +65,34 @@ static void make_root(struct kworld *w)
     w->root = root;
 }
 
+/* ASIDControl and a pool made with it, which gives the driver's VSpace
+ * its ASID before the driver is configured into it (as boot does). */
+static void make_asid_pool(struct kworld *w)
+{
+    cnode_boot_install(&w->slots[KW_ASID_CONTROL],
+                       cap_make_object(CAP_ASID_CONTROL, NULL, CAP_RIGHTS_ALL));
+    w->next_slot = KW_POOL_UNTYPED;
+    kw_retype(w, CAP_UNTYPED, BK_ASID_POOL_BITS, 1);
+    w->next_slot = KW_FIRST_FREE;
+    CHECK_EQ(kw_invoke(w, KW_ASID_CONTROL, BK_LABEL_ASID_CONTROL_MAKE_POOL, 4, KW_POOL_UNTYPED,
+                       KW_CNODE, KW_ASID_POOL, 64),
+             0);
+    CHECK_EQ(kw_invoke(w, KW_ASID_POOL, BK_LABEL_ASID_POOL_ASSIGN, 1, KW_ROOT_VSPACE, 0, 0, 0),
+             0);
+    vspace_add_thread(vspace_of_cap(&w->slots[KW_ROOT_VSPACE].cap), w->root);
+}
+
 void kw_init(struct kworld *w)
+{
+    kw_init_sized(w, KW_MEM_BITS, KW_RADIX);
+}
+
+void kw_init_sized(struct kworld *w, unsigned mem_bits, unsigned radix)
 {
     fake_reset();
     timer_start(); /* the tick, as kernel_main() starts it */
     memset(w, 0, sizeof(*w));
-    size_t size = (size_t)1 << KW_MEM_BITS;
+    size_t size = (size_t)1 << mem_bits;
     w->mem = aligned_alloc(size, size);
     memset(w->mem, 0xa5, size);
     paddr_t base = arch_virt_to_phys(w->mem);
@@ -80,16 +101,17 @@ void kw_init(struct kworld *w)
     bp.ram[0] = (struct phys_region){ base, size };
     bp.ram_count = 1;
     vspace_note_ram(&bp);
-    cnode_boot_install(&w->untyped, cap_make_untyped(base, KW_MEM_BITS, false));
+    cnode_boot_install(&w->untyped, cap_make_untyped(base, mem_bits, false));
     struct kerror_info info = { 0 };
-    CHECK_EQ(untyped_retype(&w->untyped, CAP_CNODE, KW_RADIX, &w->cnode, 1, &info), KERR_OK);
-    cap_cnode_set_guard(&w->cnode.cap, 64 - KW_RADIX, 0);
+    CHECK_EQ(untyped_retype(&w->untyped, CAP_CNODE, radix, &w->cnode, 1, &info), KERR_OK);
+    cap_cnode_set_guard(&w->cnode.cap, 64 - radix, 0);
     w->slots = cnode_slots(&w->cnode.cap);
     CHECK_EQ(cnode_copy(&w->cnode, &w->slots[KW_CNODE], CAP_RIGHTS_ALL, &info), KERR_OK);
     cnode_boot_install(&w->slots[KW_IRQ_CONTROL],
                        cap_make_object(CAP_IRQ_CONTROL, NULL, CAP_RIGHTS_ALL));
     cnode_boot_install(&w->slots[KW_DEBUG], cap_make_object(CAP_DEBUG, NULL, CAP_RIGHTS_ALL));
     make_root(w);
+    make_asid_pool(w);
     kw_space_init_root(w);
     CHECK_EQ(untyped_retype(&w->untyped, CAP_ENDPOINT, 0, &w->slots[KW_PARK], 1, &info),
              KERR_OK);
@@ -160,11 +182,38 @@ void kw_space_init_root(struct kworld *w)
     w->root->ipc_buffer_epoch = 0;
 }
 
-unsigned kw_space(struct kworld *w)
+unsigned kw_vspace_from(struct kworld *w, unsigned pool)
 {
     unsigned vs = kw_retype(w, CAP_VSPACE, 0, 1);
+    CHECK_EQ(kw_invoke(w, pool, BK_LABEL_ASID_POOL_ASSIGN, 1, vs, 0, 0, 0), 0);
+    return vs;
+}
+
+unsigned kw_vspace(struct kworld *w)
+{
+    return kw_vspace_from(w, KW_ASID_POOL);
+}
+
+unsigned kw_space_from(struct kworld *w, unsigned pool)
+{
+    unsigned vs = kw_vspace_from(w, pool);
     space_init(w, vs);
     return vs;
+}
+
+unsigned kw_space(struct kworld *w)
+{
+    return kw_space_from(w, KW_ASID_POOL);
+}
+
+unsigned kw_asid_pool(struct kworld *w)
+{
+    unsigned page = kw_retype(w, CAP_UNTYPED, BK_ASID_POOL_BITS, 1);
+    unsigned pool = w->next_slot++;
+    CHECK_EQ(kw_invoke(w, KW_ASID_CONTROL, BK_LABEL_ASID_CONTROL_MAKE_POOL, 4, page, KW_CNODE,
+                       pool, 64),
+             0);
+    return pool;
 }
 
 unsigned kw_give_cpu(struct kworld *w, unsigned tcb)

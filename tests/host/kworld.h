@@ -27,6 +27,9 @@
 #define KW_WAKER_TCB 7   /* a thread at priority 1 that wakes the driver */
 #define KW_SCHED_CONTROL 8
 #define KW_ROOT_SC 9     /* the driver's SchedContext: the whole CPU */
+#define KW_ASID_CONTROL 10
+#define KW_ASID_POOL 11  /* a pool (made by ASIDControl: MakePool) every kw_vspace() uses */
+#define KW_POOL_UNTYPED 12 /* the page it was made from */
 #define KW_FIRST_FREE 16
 #define KW_RADIX 10
 
@@ -46,6 +49,10 @@ struct kworld {
 };
 
 void kw_init(struct kworld *w);
+
+/* kw_init() with 2^mem_bits bytes of memory and a root CNode of 2^radix
+ * slots (kw_init(): 8 MiB, KW_RADIX). */
+void kw_init_sized(struct kworld *w, unsigned mem_bits, unsigned radix);
 
 /* Maps the driver thread's page tables and IPC buffer (kw_init() calls it). */
 void kw_space_init_root(struct kworld *w);
@@ -77,9 +84,20 @@ uint64_t kw_invoke(struct kworld *w, uint64_t cptr, uint64_t label, unsigned n, 
                    uint64_t a1, uint64_t a2, uint64_t a3);
 uint64_t kw_result(const struct kworld *w, unsigned i);
 
-/* A new VSpace with its page tables and an IPC buffer at KW_IPC_BUFFER
- * (mapped read-write); returns its slot. */
+/* A new VSpace with an ASID from KW_ASID_POOL, nothing mapped; returns
+ * its slot. kw_vspace_from(): from the pool at slot `pool`. */
+unsigned kw_vspace(struct kworld *w);
+unsigned kw_vspace_from(struct kworld *w, unsigned pool);
+
+/* A new VSpace (kw_vspace()) with its page tables and an IPC buffer at
+ * KW_IPC_BUFFER (mapped read-write); returns its slot. kw_space_from():
+ * its ASID from the pool at slot `pool`. */
 unsigned kw_space(struct kworld *w);
+unsigned kw_space_from(struct kworld *w, unsigned pool);
+
+/* A new ASID pool (ASIDControl: MakePool from a fresh page of untyped
+ * memory, in the next slot); returns its slot. */
+unsigned kw_asid_pool(struct kworld *w);
 
 /* A new thread in `space` (a VSpace slot) with its IPC buffer, priority
  * and MCP `prio`, started (RUNNABLE); returns its TCB slot. */

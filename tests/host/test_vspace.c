@@ -42,7 +42,7 @@ static void test_tables_by_level(void)
 {
     struct kworld w;
     kw_init(&w);
-    unsigned vs = kw_retype(&w, CAP_VSPACE, 0, 1);
+    unsigned vs = kw_vspace(&w);
     unsigned frame = kw_retype(&w, CAP_FRAME, 12, 1);
     unsigned pt = kw_retype(&w, CAP_PAGE_TABLE, 0, 4);
     /* No table yet: the reply names the missing level (3, below the root)
@@ -75,7 +75,7 @@ static void test_tables_by_level(void)
 /* A VSpace with the three tables above VA. */
 static unsigned space_at_va(struct kworld *w)
 {
-    unsigned vs = kw_retype(w, CAP_VSPACE, 0, 1);
+    unsigned vs = kw_vspace(w);
     unsigned pt = kw_retype(w, CAP_PAGE_TABLE, 0, 3);
     for (unsigned i = 0; i < 3; i++)
         CHECK_EQ(map_table(w, pt + i, vs, VA), 0);
@@ -167,7 +167,7 @@ static void test_large_frame(void)
 {
     struct kworld w;
     kw_init(&w);
-    unsigned vs = kw_retype(&w, CAP_VSPACE, 0, 1);
+    unsigned vs = kw_vspace(&w);
     unsigned pt = kw_retype(&w, CAP_PAGE_TABLE, 0, 2);
     unsigned big = kw_retype(&w, CAP_FRAME, ARCH_LARGE_PAGE_BITS, 1);
     CHECK_EQ(map_table(&w, pt, vs, VA), 0);

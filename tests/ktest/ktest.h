@@ -114,6 +114,8 @@ extern const struct ktest irq_tests[];
 extern const unsigned irq_test_count;
 extern const struct ktest vspace_tests[];
 extern const unsigned vspace_test_count;
+extern const struct ktest asid_tests[];
+extern const unsigned asid_test_count;
 extern const struct ktest thread_tests[];
 extern const unsigned thread_test_count;
 extern const struct ktest runtime_tests[];

@@ -482,6 +482,7 @@ static int test_revoke_unmaps_everything(struct ktest_env *env)
 static int make_space_with_program(struct ktest_env *env, uint64_t vs, uint64_t scratch)
 {
     if (kt_retype(env, BK_OBJ_VSPACE, 0, vs, 1) ||
+        sys_asid_pool_assign(BK_CAP_ROOT_ASID_POOL, vs) ||
         kt_retype(env, BK_OBJ_PAGE_TABLE, 0, vs + 1, TABLE_LEVELS) ||
         kt_retype(env, BK_OBJ_FRAME, 12, vs + 8, 1) || root_tables(env, scratch) ||
         load_program(vs + 8, BASE_VA))
@@ -499,6 +500,9 @@ static int test_thread_in_new_vspace(struct ktest_env *env)
     struct bk_msg r, m = { 0 };
     KT_OK(kt_retype(env, BK_OBJ_VSPACE, 0, vs + 20, 1));
     KT_OK(kt_retype(env, BK_OBJ_FRAME, 12, vs + 21, 1));
+    /* No ASID yet: nothing can be mapped into it, no thread run in it. */
+    KT_EXPECT_ERR(sys_frame_map(vs + 21, vs + 20, CODE_VA, RX, 0), BK_ERR_ILLEGAL_OPERATION);
+    KT_OK(sys_asid_pool_assign(BK_CAP_ROOT_ASID_POOL, vs + 20));
     map_raw(vs + 21, vs + 20, CODE_VA, RX, &r);
     KT_CHECK(missing_table(&r, TABLE_LEVELS)); /* an empty space: only the root */
     KT_CHECK(make_space_with_program(env, vs, s) == 0);

@@ -71,7 +71,7 @@ bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi
                       ${ktest_dir}/sched_tests.c ${ktest_dir}/reply_tests.c
                       ${ktest_dir}/fastpath_tests.c ${ktest_dir}/counter_tests.c
                       ${ktest_dir}/process_tests.c ${ktest_dir}/proto_tests.c
-                      ${ktest_dir}/vspace_tests.c
+                      ${ktest_dir}/vspace_tests.c ${ktest_dir}/asid_tests.c
                       ${ktest_dir}/irq_tests.c ${ktest_dir}/debug_tests.c
                       ${ktest_dir}/clock_tests.c
                       CLIENT_OF kv)
@@ -225,6 +225,19 @@ bulkhead_qemu_test(kernel-latency --image ${out}/kernel-latency-image.img --icou
   --expect "kernellatency: ok: the Delete of an endpoint with 2,100 senders let the thread above run in the middle"
   --expect "kernellatency: ok: the slot is empty and each sender woke with CANCELLED, as before"
   --expect "kernellatency: all checks passed" --reject "FAILED|PANIC")
+
+# More address spaces than the old kernel table of 4,095 ASIDs held, live at
+# once, each running a thread (issue 13, tests/qemu/many_spaces.c): ASIDs
+# come from pools of untyped memory (ASIDControl: MakePool), so only memory
+# bounds the number of spaces.
+bulkhead_user_program(${arch} many-spaces SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/many_spaces.c)
+bulkhead_boot_image(${arch} many-spaces-image ROOT many-spaces)
+bulkhead_qemu_test(many-spaces --image ${out}/many-spaces-image.img --status pass
+  --expect "manyspaces: 12000 address spaces live at once, each ran a thread, with 24 ASID pools"
+  --expect "manyspaces: ok: only memory stopped the making of spaces, never an ASID"
+  --expect "manyspaces: ok: more address spaces than the 4,095 of the old kernel table"
+  --expect "manyspaces: ok: threads run again in the first, middle and last spaces, all still live"
+  --expect "manyspaces: all checks passed" --reject "FAILED|PANIC")
 
 # The scheduler server (issue 12, servers/sched, tests/qemu/sched_server.c),
 # under -icount: admission and the other errors with their texts, garbage

@@ -145,6 +145,16 @@ void bk_objects_set_lock(void (*lock)(void), void (*unlock)(void));
  * out. */
 uint64_t bk_alloc_object(uint64_t type, unsigned size_bits);
 
+/* A new VSpace (in a fresh root-CNode slot) that holds an ASID, so that it
+ * can be mapped into and run: assigned from the ASID pool in the caller's
+ * BK_CAP_ROOT_ASID_POOL while that has a free entry, else from a pool
+ * libsys made with the caller's ASIDControl (BK_CAP_ASID_CONTROL) and a
+ * page of untyped memory. Returns its slot, or 0 with -BK_ERR_* in *err:
+ * NOT_ENOUGH_MEMORY, or ASIDPool: Assign's and ASIDControl: MakePool's
+ * errors (DELETE_FIRST when every pool is full and no more can be made;
+ * FAILED_LOOKUP without the pool or ASIDControl). */
+uint64_t bk_vspace_alloc(long *err);
+
 /* Maps `frame` at `vaddr` of `vspace`, first making any page tables the
  * kernel reports missing. Returns 0 or -BK_ERR_*. */
 long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t rights,

@@ -168,12 +168,15 @@ static long spawn(const struct bk_bootinfo *bi, const char *module, unsigned pri
         return failed(p, module, "unknown flags",
                       "only BK_SPAWN_GIVE_DEBUG, _SCHED_CONTROL and _VSPACE are defined",
                       -BK_ERR_INVALID_ARGUMENT);
-    p->vspace = bk_alloc_object(BK_OBJ_VSPACE, 0);
+    long r;
+    p->vspace = bk_vspace_alloc(&r);
+    if (!p->vspace)
+        return failed(p, module, "making its VSpace", bk_error_name(r), r);
     p->tcb = bk_alloc_object(BK_OBJ_TCB, 0);
-    if (!p->vspace || !p->tcb)
-        return failed(p, module, "making its VSpace and TCB", "NOT_ENOUGH_MEMORY",
+    if (!p->tcb)
+        return failed(p, module, "making its TCB", "NOT_ENOUGH_MEMORY",
                       -BK_ERR_NOT_ENOUGH_MEMORY);
-    long r = make_vspace(bi, m, p);
+    r = make_vspace(bi, m, p);
     if (r)
         return r;
     r = make_cspace(p, give, flags);

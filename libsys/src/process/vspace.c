@@ -1,11 +1,60 @@
 /*
- * Address spaces from user space: mapping a frame into a VSpace, making the
- * page tables the kernel reports missing on the way (Frame: Map says which
+ * Address spaces from user space: a new VSpace with an ASID from the
+ * caller's pools, and mapping a frame into a VSpace, making the page
+ * tables the kernel reports missing on the way (Frame: Map says which
  * level is missing; a new PageTable goes in at the first missing level).
  */
 #include <bulkhead/sys.h>
 
 #include "lock.h"
+
+/* The pool bk_vspace_alloc() made last, when the one in
+ * BK_CAP_ROOT_ASID_POOL was full; 0: none. */
+static uint64_t extra_pool;
+
+/* A new pool from a page of our untyped memory, made with the ASIDControl
+ * cap in BK_CAP_ASID_CONTROL, becomes extra_pool. */
+static long make_pool(void)
+{
+    uint64_t ut = bk_alloc_object(BK_OBJ_UNTYPED, BK_ASID_POOL_BITS);
+    uint64_t slot = ut ? bk_slot_alloc() : 0;
+    if (!slot)
+        return -BK_ERR_NOT_ENOUGH_MEMORY;
+    long r = sys_asid_control_make_pool(BK_CAP_ASID_CONTROL, ut, BK_CAP_ROOT_CNODE, slot,
+                                        BK_WORD_BITS);
+    if (r == 0)
+        extra_pool = slot;
+    return r;
+}
+
+/* Gives `vs` an ASID: from the boot pool while it has room, then from the
+ * pool made last, then from a new one. Assign says DELETE_FIRST for a full
+ * pool; any other error on extra_pool means it is gone (its memory was
+ * revoked, the slot holds something else now), so it is forgotten. */
+static long assign(uint64_t vs)
+{
+    long r = sys_asid_pool_assign(BK_CAP_ROOT_ASID_POOL, vs);
+    if (r != -BK_ERR_DELETE_FIRST)
+        return r;
+    if (extra_pool) {
+        r = sys_asid_pool_assign(extra_pool, vs);
+        if (r != -BK_ERR_DELETE_FIRST && r != -BK_ERR_FAILED_LOOKUP &&
+            r != -BK_ERR_ILLEGAL_OPERATION)
+            return r;
+    }
+    extra_pool = 0;
+    r = make_pool();
+    return r ? r : sys_asid_pool_assign(extra_pool, vs);
+}
+
+uint64_t bk_vspace_alloc(long *err)
+{
+    bk__objects_lock();
+    uint64_t vs = bk_alloc_object(BK_OBJ_VSPACE, 0);
+    *err = vs ? assign(vs) : -BK_ERR_NOT_ENOUGH_MEMORY;
+    bk__objects_unlock();
+    return *err == 0 ? vs : 0;
+}
 
 long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t rights,
                   uint64_t attributes)

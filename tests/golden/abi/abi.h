@@ -16,7 +16,7 @@
 #define BK_ERR_ILLEGAL_OPERATION 6 /* The invoked capability's type or state does not allow the method. */
 #define BK_ERR_INSUFFICIENT_RIGHTS 7 /* The capability lacks a right the method needs. */
 #define BK_ERR_FAILED_LOOKUP 8 /* A capability address did not resolve to a capability (see the lookup details in the reply). */
-#define BK_ERR_DELETE_FIRST 9 /* A destination slot is not empty. */
+#define BK_ERR_DELETE_FIRST 9 /* A destination slot is not empty: a CNode slot, or (ASIDPool: Assign, ASIDControl: MakePool) every entry of an ASID pool or every range of the ASID space is in use. */
 #define BK_ERR_REVOKE_FIRST 10 /* The capability has derived children that must be revoked first. */
 #define BK_ERR_NOT_ENOUGH_MEMORY 11 /* The untyped has too little free space at the needed alignment (the reply says how much was asked and how much is left). */
 #define BK_ERR_TRUNCATED_MESSAGE 12 /* The message is shorter than the method's arguments. */
@@ -99,6 +99,11 @@
 #define BK_OBJ_SCHED_CONTROL 15
 #define BK_OBJ_DEBUG 16
 #define BK_OBJ_SCHED_CONTEXT 18
+#define BK_OBJ_ASID_CONTROL 19
+#define BK_OBJ_ASID_POOL 20
+#define BK_ASID_POOL_BITS 12
+#define BK_ASID_POOL_ENTRIES 510
+#define BK_ASID_POOL_RANGES 4095
 #define BK_SCHED_CONTEXT_BITS 9
 #define BK_SCHED_MIN_BUDGET_NS 2000
 #define BK_SCHED_MAX_PERIOD_NS 3600000000000
@@ -113,6 +118,8 @@
 #define BK_CAP_DEBUG 7
 #define BK_CAP_SCHED_CONTROL 8
 #define BK_CAP_ROOT_SCHED_CONTEXT 9
+#define BK_CAP_ASID_CONTROL 10
+#define BK_CAP_ROOT_ASID_POOL 11
 #define BK_SCHED_ROOT_PERIOD_NS 10000000
 #define BK_CAP_FIRST_UNTYPED 16
 #define BK_PROCESS_CAP_ARG 6
@@ -122,7 +129,7 @@
 #define BK_DEBUG_WRITE_MAX 4096
 #define BK_TICK_HZ 100
 #define BK_BOOTINFO_MAGIC 0x4f464e49544f4f42ull
-#define BK_BOOTINFO_VERSION 2
+#define BK_BOOTINFO_VERSION 3
 #define BK_BOOTINFO_SIZE 16384
 #define BK_BOOTINFO_MAX_REGIONS 64
 #define BK_BOOTINFO_MAX_MODULES 16
@@ -263,7 +270,9 @@
 #define BK_LABEL_DEBUG_IPC_PATH_COUNTS 61
 #define BK_LABEL_DEBUG_TIME 62
 #define BK_LABEL_REPLY_SAVE 63
-#define BK_LABEL_COUNT 64
+#define BK_LABEL_ASID_CONTROL_MAKE_POOL 64
+#define BK_LABEL_ASID_POOL_ASSIGN 65
+#define BK_LABEL_COUNT 66
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -322,6 +331,8 @@
     X(DEBUG, debug, ipc_path_counts, 61, 0) \
     X(DEBUG, debug, time, 62, 0) \
     X(REPLY, reply, save, 63, 0) \
+    X(ASID_CONTROL, asid_control, make_pool, 64, 4) \
+    X(ASID_POOL, asid_pool, assign, 65, 1) \
 
 
 /* Names of the error codes, indexed by code (for messages). */
@@ -390,6 +401,8 @@ struct bk_bootinfo {
     uint32_t cpu_count; /* CPUs the kernel runs on */
     uint32_t sched_control; /* root CNode slot of CPU 0's SchedControl cap; CPU i's is in slot sched_control + i */
     uint64_t first_free_slot; /* first empty slot of the root CNode; all slots from it to 2^BK_ROOT_CNODE_BITS are empty */
+    uint32_t asid_control; /* root CNode slot of the ASIDControl cap (BK_CAP_ASID_CONTROL) */
+    uint32_t asid_pool; /* root CNode slot of the ASID pool made at boot, whose first entry the root task's VSpace holds (BK_CAP_ROOT_ASID_POOL) */
     struct bk_mem_region regions[64]; /* memory map, sorted by address */
     struct bk_boot_module modules[16]; /* the boot image's programs */
     struct bk_untyped_desc untyped[256]; /* the untyped caps, in root CNode slots BK_CAP_FIRST_UNTYPED onward: RAM first, then device memory */

@@ -921,6 +921,32 @@ static inline long sys_reply_save(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* ASIDControl: MakePool. Turns the untyped `untyped` (RAM, exactly 2^BK_ASID_POOL_BITS bytes, the original cap, nothing made from it yet) into an ASID pool covering a free range of the ASID space, and puts the pool's cap into the empty slot (`index`, `depth`) below the CNode cap `root`, as a child of the untyped (revoking the untyped deletes the pool; deleting the pool makes the untyped's memory free again). Errors, in order: `untyped` does not resolve (FAILED_LOOKUP) or is not an untyped cap (INVALID_CAPABILITY); a copy (ILLEGAL_OPERATION); device memory (INVALID_ARGUMENT); another size (RANGE, with BK_ASID_POOL_BITS twice); something made from it already (REVOKE_FIRST); the slot errors of IRQControl: Get; every range in use (DELETE_FIRST: delete a pool first). Returns 0 or -BK_ERR_*. */
+static inline long sys_asid_control_make_pool(bk_cptr_t service, bk_cptr_t untyped, bk_cptr_t root, uint64_t index, uint64_t depth)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(4, 0, 0, BK_LABEL_ASID_CONTROL_MAKE_POOL);
+    m.mr[0] = (uint64_t)untyped;
+    m.mr[1] = (uint64_t)root;
+    m.mr[2] = (uint64_t)index;
+    m.mr[3] = (uint64_t)depth;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* ASIDPool: Assign. Gives the VSpace `vspace` a free entry of the pool: its ASID, which it keeps until it or the pool is deleted. Errors, in order: `vspace` does not resolve (FAILED_LOOKUP) or is not a VSpace cap (INVALID_CAPABILITY); the VSpace has an ASID already, or lost one with its pool (ILLEGAL_OPERATION: such a VSpace stays unusable; delete it); every entry is in use (DELETE_FIRST: delete a VSpace of the pool, or use another pool). Returns 0 or -BK_ERR_*. */
+static inline long sys_asid_pool_assign(bk_cptr_t service, bk_cptr_t vspace)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_ASID_POOL_ASSIGN);
+    m.mr[0] = (uint64_t)vspace;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
