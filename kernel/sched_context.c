@@ -15,7 +15,9 @@
  * calling another lends it on, and each answer gives it back one step.
  * A Call cancelled (a newer Call, the server stopped) gives it back too;
  * a server whose caller vanished keeps it until it blocks, then it goes
- * home. The IPC fast path leaves all of this to the general path.
+ * home. A server whose loan is taken away (Unbind, the SchedContext
+ * deleted) mid-request gets a timeout fault, if it asked for them
+ * (lost_time()). The IPC fast path leaves all of this to the general path.
  *
  * Invariants:
  *  - sc->home == t  <=>  t->own_sc == sc (binding is one to one);
@@ -29,6 +31,7 @@
 #include "sched_context.h"
 
 #include "invoke.h"
+#include "ipc.h"
 #include "kernel.h"
 #include "thread.h"
 
@@ -50,13 +53,32 @@ void sched_context_bind(struct sched_context *sc, struct thread *t)
     run_on(t, sc);
 }
 
+/* `t` lost `sc`, the SchedContext it ran on (Unbind, or `sc` deleted). A
+ * thread that works for another (on its loan, or owing it an answer) would
+ * hold that work up for good, and its callers with it: with timeout faults
+ * on, its handler hears of it as of a budget run out, but with budget 0,
+ * and may bind it time (docs/scheduling.md, Losing a loan). Only a
+ * runnable thread: a blocked one is not torn out of its wait. */
+static void lost_time(struct thread *t, const struct sched_context *sc, bool loan)
+{
+    if ((!loan && !t->caller) || t->state != THREAD_RUNNABLE || !t->timeout_faults)
+        return;
+    uint64_t words[BK_FAULT_WORDS] = { sc->badge, arch_counter_ns(sc->consumed), 0,
+                                       sc->period_ns, arch_regs_pc(&t->regs) };
+    (void)fault_send(t, BK_FAULT_TIMEOUT, words);
+}
+
 void sched_context_unbind(struct sched_context *sc)
 {
-    if (sc->thread)
-        run_on(sc->thread, NULL);
+    struct thread *t = sc->thread;
+    bool loan = t && t != sc->home;
+    if (t)
+        run_on(t, NULL);
     if (sc->home)
         sc->home->own_sc = NULL;
     sc->home = NULL;
+    if (t)
+        lost_time(t, sc, loan);
 }
 
 void sched_context_disown(struct sched_context *sc)

@@ -62,7 +62,9 @@ void sched_context_destroy(const cap_t *final_cap);
  * none), which then runs on it. */
 void sched_context_bind(struct sched_context *sc, struct thread *t);
 
-/* Takes `sc` from its thread and from whoever runs on it, if anyone. */
+/* Takes `sc` from its thread and from whoever runs on it, if anyone; a
+ * runner that works for another thread (on a loan, or owing an answer)
+ * gets a timeout fault if it has them on. */
 void sched_context_unbind(struct sched_context *sc);
 
 /* `sc`'s thread is being destroyed: it is bound to nobody from now on. A
