@@ -37,10 +37,14 @@ static uint8_t server_stack[STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t handler_stack[STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t client_stack[STACK_SIZE] __attribute__((aligned(16)));
 
-/* What the handler saw: the first fault's label and words, how many. */
+/* What the handler saw: the first fault's label and words, the last
+ * fault's badge, how many. */
 static volatile uint64_t fault_label, fault_badge, fault_words[BK_MSG_CPU_WORDS], faults_seen;
-/* A thread the handler gives `rescue_sc` before it answers (0: none). */
-static volatile uint64_t rescue_sc, rescue_tcb;
+static volatile uint64_t last_badge;
+/* The handler gives the thread whose faults carry badge b the SchedContext
+ * rescue_sc[b] before it answers (0: none). */
+#define BADGES 16
+static volatile uint64_t rescue_sc[BADGES], rescue_tcb[BADGES];
 static volatile uint64_t served, release, client_done, client_label, client_value;
 
 static long whole_cpu(uint64_t sc, uint64_t badge)
@@ -96,8 +100,9 @@ static void handler(uint64_t ep)
                 fault_words[i] = m.mr[i];
         }
         faults_seen++;
-        if (rescue_sc)
-            sys_sched_context_bind(rescue_sc, rescue_tcb);
+        last_badge = m.badge;
+        if (m.badge < BADGES && rescue_sc[m.badge])
+            sys_sched_context_bind(rescue_sc[m.badge], rescue_tcb[m.badge]);
         m.info = bk_msginfo(0, 0);
         sys_reply_recv(ep, &m);
     }
@@ -123,18 +128,35 @@ static void releasing_server(uint64_t arg)
     }
 }
 
-/* A server that works 3 ms of the clock on each request (more than its
- * callers' budget below), then answers the first word plus one. */
+/* A server that works 10 ms of the clock on each request (its callers'
+ * budget below is 1 ms of every 10), then answers the first word plus
+ * one. */
 static void slow_server(uint64_t ep)
 {
     struct bk_msg m = { 0 };
     sys_recv(ep, &m);
     for (;;) {
         uint64_t start = debug_time_ns();
-        while (debug_time_ns() - start < 3 * MS)
+        while (debug_time_ns() - start < 10 * MS)
             served++;
         m.info = bk_msginfo(0, 1);
         m.mr[0]++;
+        sys_reply_recv(ep, &m);
+    }
+}
+
+/* A middle server: answers each Call on `arg & 0xffff` with what the
+ * server on `arg >> 16` answers, plus one. */
+static void forwarding_server(uint64_t arg)
+{
+    uint64_t ep = arg & 0xffff, next = arg >> 16;
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;) {
+        struct bk_msg inner = { .info = bk_msginfo(0, 1), .mr = { m.mr[0] } };
+        sys_call(next, &inner);
+        m.info = bk_msginfo(0, 1);
+        m.mr[0] = inner.mr[0] + 1;
         sys_reply_recv(ep, &m);
     }
 }
@@ -146,6 +168,20 @@ static void client(uint64_t ep)
     client_label = BK_MSGINFO_LABEL(m.info);
     client_value = m.mr[0];
     client_done = 1;
+    sys_thread_exit(0);
+}
+
+/* Calls `ep` CLIENT_CALLS times; the last answer and the count are kept. */
+#define CLIENT_CALLS 3
+static void repeating_client(uint64_t ep)
+{
+    for (unsigned i = 0; i < CLIENT_CALLS; i++) {
+        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { 41 } };
+        sys_call(ep, &m);
+        client_label |= BK_MSGINFO_LABEL(m.info);
+        client_value = m.mr[0];
+        client_done++;
+    }
     sys_thread_exit(0);
 }
 
@@ -163,7 +199,8 @@ static int make(struct ktest_env *env, uint64_t s)
     KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, EP(s), 2));
     KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, NTFN(s), 1));
     faults_seen = served = release = client_done = client_label = client_value = 0;
-    rescue_sc = rescue_tcb = 0;
+    for (unsigned b = 0; b < BADGES; b++)
+        rescue_sc[b] = rescue_tcb[b] = 0;
     return 0;
 }
 
@@ -178,31 +215,43 @@ static int start_handler(uint64_t s)
     return 0;
 }
 
-/* The server `fn` with timeout faults to TIMEOUT_EP (badge 9), run up to
- * its Recv on SERVER_SC, which is then taken away: passive. Leaves the
- * root task at 100. */
+/* A server thread `tcb` running `fn`, its timeout faults to TIMEOUT_EP
+ * with `badge`, run up to its Recv on `sc`, which is then taken away:
+ * passive. Leaves the root task at 100. */
+static int start_passive_at(uint64_t s, uint64_t tcb, uint64_t sc, uint64_t badge,
+                            void (*fn)(uint64_t), uint64_t arg, uint8_t *stack)
+{
+    KT_OK(sys_cnode_mint(ROOT, SPARE(s), W, ROOT, TIMEOUT_EP(s), W, BK_RIGHT_WRITE, badge));
+    KT_OK(sys_tcb_set_timeout_endpoint(tcb, SPARE(s)));
+    KT_OK(sys_cnode_delete(ROOT, SPARE(s), W)); /* the TCB keeps its copy */
+    KT_OK(sys_tcb_set_timeout_faults(tcb, 1));
+    KT_OK(whole_cpu(sc, 0));
+    KT_OK(sys_sched_context_bind(sc, tcb));
+    KT_OK(bk_thread_start(tcb, ROOT, BK_CAP_ROOT_VSPACE, fn, arg, stack, STACK_SIZE, 0,
+                          SERVER_PRIORITY));
+    set_root_priority(100); /* the handler and the server reach their Recv */
+    KT_CHECK(state_of(tcb) == BK_THREAD_STATE_BLOCKED_RECV);
+    KT_OK(sys_sched_context_unbind(sc));
+    return 0;
+}
+
+/* The server, as above, with badge 9 and SERVER_SC. */
 static int start_passive_server(uint64_t s, void (*fn)(uint64_t), uint64_t arg)
 {
-    KT_OK(sys_cnode_mint(ROOT, SPARE(s), W, ROOT, TIMEOUT_EP(s), W, BK_RIGHT_WRITE, 9));
-    KT_OK(sys_tcb_set_timeout_endpoint(SERVER(s), SPARE(s)));
-    KT_OK(sys_cnode_delete(ROOT, SPARE(s), W)); /* the TCB keeps its copy */
-    KT_OK(sys_tcb_set_timeout_faults(SERVER(s), 1));
-    KT_OK(whole_cpu(SERVER_SC(s), 0));
-    KT_OK(sys_sched_context_bind(SERVER_SC(s), SERVER(s)));
-    KT_OK(bk_thread_start(SERVER(s), ROOT, BK_CAP_ROOT_VSPACE, fn, arg, server_stack, STACK_SIZE,
-                          0, SERVER_PRIORITY));
-    set_root_priority(100); /* the handler and the server reach their Recv */
-    KT_CHECK(state_of(SERVER(s)) == BK_THREAD_STATE_BLOCKED_RECV);
-    KT_OK(sys_sched_context_unbind(SERVER_SC(s)));
+    return start_passive_at(s, SERVER(s), SERVER_SC(s), 9, fn, arg, server_stack);
+}
+
+static int start_client_of(uint64_t s, uint64_t ep, uint64_t sc, unsigned priority)
+{
+    KT_OK(sys_sched_context_bind(sc, CLIENT(s)));
+    KT_OK(bk_thread_start(CLIENT(s), ROOT, BK_CAP_ROOT_VSPACE, client, ep, client_stack,
+                          STACK_SIZE, 0, priority));
     return 0;
 }
 
 static int start_client(uint64_t s, uint64_t sc, unsigned priority)
 {
-    KT_OK(sys_sched_context_bind(sc, CLIENT(s)));
-    KT_OK(bk_thread_start(CLIENT(s), ROOT, BK_CAP_ROOT_VSPACE, client, EP(s), client_stack,
-                          STACK_SIZE, 0, priority));
-    return 0;
+    return start_client_of(s, EP(s), sc, priority);
 }
 
 static void stop_all(uint64_t s)
@@ -285,18 +334,25 @@ static int test_donated_budget_runs_out(struct ktest_env *env)
     KT_OK(start_handler(s));
     KT_OK(start_passive_server(s, slow_server, EP(s)));
     KT_OK(sys_sched_control_configure(CTL, CLIENT_SC(s), MS, 10 * MS, 2, 55));
-    KT_OK(start_client(s, CLIENT_SC(s), CLIENT_PRIORITY));
-    KT_CHECK(wait_for(&client_done, 500));
+    /* Three requests: without -icount a host stall longer than the
+     * period can let a budget end with its refill due already (no wait,
+     * no fault); not all of them. */
+    KT_OK(sys_sched_context_bind(CLIENT_SC(s), CLIENT(s)));
+    KT_OK(bk_thread_start(CLIENT(s), ROOT, BK_CAP_ROOT_VSPACE, repeating_client, EP(s),
+                          client_stack, STACK_SIZE, 0, CLIENT_PRIORITY));
+    uint64_t start = debug_time_ns();
+    while (client_done < CLIENT_CALLS && debug_time_ns() - start < 2000 * MS)
+        yield();
     uint64_t consumed, throttled, budget, period;
     KT_OK(sys_sched_context_consumed(CLIENT_SC(s), &consumed, &throttled, &budget, &period));
     debug_printf("    %llu timeout faults; the client's SchedContext ran out %llu times, "
                  "consumed %llu ns\n",
                  (unsigned long long)faults_seen, (unsigned long long)throttled,
                  (unsigned long long)consumed);
-    KT_CHECK(client_label == 0 && client_value == 42);
+    KT_CHECK(client_done == CLIENT_CALLS && client_label == 0 && client_value == 42);
     KT_CHECK(faults_seen >= 1 && fault_label == BK_FAULT_TIMEOUT && fault_badge == 9);
     KT_CHECK(fault_words[0] == 55 && fault_words[2] == MS && fault_words[3] == 10 * MS);
-    KT_CHECK(throttled >= 1 && consumed >= MS);
+    KT_CHECK(throttled >= 1 && consumed >= CLIENT_CALLS * MS);
     KT_CHECK(consumed_of(SERVER_SC(s)) < MS); /* its own: only its start-up */
     stop_all(s);
     KT_CHECK(kt_check_invariants() == 0);
@@ -322,8 +378,8 @@ static int test_lost_loan(struct ktest_env *env)
     sys_recv(NTFN(s), &m); /* the client calls; the server starts and signals */
     KT_CHECK(state_of(SERVER(s)) == BK_THREAD_STATE_RUNNABLE); /* mid-request, preempted */
     uint64_t period = 10 * MS;
-    rescue_sc = SERVER_SC(s);
-    rescue_tcb = SERVER(s);
+    rescue_sc[9] = SERVER_SC(s);
+    rescue_tcb[9] = SERVER(s);
     KT_OK(sys_cnode_delete(ROOT, CLIENT_SC(s), W)); /* the final cap: the loan is gone */
     KT_CHECK(state_of(SERVER(s)) == BK_THREAD_STATE_BLOCKED_REPLY); /* its fault's Call */
     release = 1;
@@ -347,6 +403,53 @@ static int test_lost_loan(struct ktest_env *env)
     return 0;
 }
 
+/* Slots past make()'s for a second server in front of the first. */
+#define OUTER(s) ((s) + 11)
+#define OUTER_SC(s) ((s) + 12)
+#define OUTER_EP(s) ((s) + 13)
+static uint8_t outer_stack[STACK_SIZE] __attribute__((aligned(16)));
+
+/* The same in a chain: the client calls an outer passive server, which
+ * lends the loan on to the inner one. The inner one loses it and is
+ * rescued as above; the outer one, answered with no time and owing the
+ * client an answer, gets its own timeout fault then, and is rescued too. */
+static int test_lost_loan_in_a_chain(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(make(env, s));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, OUTER(s), 1));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_SCHED_CONTEXT, 0, ROOT, 0, 0, OUTER_SC(s), 1));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, OUTER_EP(s), 1));
+    KT_OK(start_handler(s));
+    KT_OK(start_passive_server(s, releasing_server, NTFN(s) << 16 | EP(s)));
+    KT_OK(start_passive_at(s, OUTER(s), OUTER_SC(s), 10, forwarding_server,
+                           EP(s) << 16 | OUTER_EP(s), outer_stack));
+    KT_OK(whole_cpu(CLIENT_SC(s), 66));
+    KT_OK(whole_cpu(CLIENT_SC2(s), 0));
+    set_root_priority(255);
+    KT_OK(start_client_of(s, OUTER_EP(s), CLIENT_SC(s), CLIENT_PRIORITY));
+    struct bk_msg m = { 0 };
+    sys_recv(NTFN(s), &m); /* the inner server works on the client's loan */
+    rescue_sc[9] = SERVER_SC(s);
+    rescue_tcb[9] = SERVER(s);
+    rescue_sc[10] = OUTER_SC(s);
+    rescue_tcb[10] = OUTER(s);
+    KT_OK(sys_cnode_delete(ROOT, CLIENT_SC(s), W));
+    release = 1;
+    set_root_priority(100);
+    uint64_t start = debug_time_ns();
+    while (faults_seen < 2 && debug_time_ns() - start < 200 * MS)
+        yield();
+    KT_CHECK(faults_seen == 2 && fault_badge == 9 && fault_words[2] == 0 && last_badge == 10);
+    KT_CHECK(state_of(OUTER(s)) == BK_THREAD_STATE_BLOCKED_RECV);
+    KT_OK(sys_sched_context_bind(CLIENT_SC2(s), CLIENT(s)));
+    KT_CHECK(client_done && client_label == 0 && client_value == 43);
+    stop_all(s);
+    sys_tcb_suspend(OUTER(s));
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest timeout_tests[] = {
     { "timeouts: timeout faults go to the timeout endpoint, else to the fault endpoint",
       test_timeout_endpoint },
@@ -355,5 +458,7 @@ const struct ktest timeout_tests[] = {
       test_donated_budget_runs_out },
     { "timeouts: a passive server whose loan is deleted mid-request is told, budget 0",
       test_lost_loan },
+    { "timeouts: in a chain of passive servers, each is told once it could go on",
+      test_lost_loan_in_a_chain },
 };
 const unsigned timeout_test_count = sizeof(timeout_tests) / sizeof(timeout_tests[0]);

@@ -680,7 +680,7 @@ static inline long sys_sched_context_unbind(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* SchedContext: Consumed. Reads the SchedContext's accounting: CPU time its threads used (ns, since it was made, kept across Configure), how many times it ran out of budget and had to wait for a refill, and its budget and period (0 and 0 until configured). Returns 0 or -BK_ERR_*. */
+/* SchedContext: Consumed. Reads the SchedContext's accounting: CPU time its threads used (ns, since it was made, kept across Configure; for the one running now, up to now, read without charging it), how many times it ran out of budget and had to wait for a refill, and its budget and period (0 and 0 until configured). Returns 0 or -BK_ERR_*. */
 static inline long sys_sched_context_consumed(bk_cptr_t service, uint64_t *consumed, uint64_t *throttled, uint64_t *budget, uint64_t *period)
 {
     struct bk_msg m = { 0 };
