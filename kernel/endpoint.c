@@ -352,10 +352,11 @@ void ipc_answer(struct thread *t, struct thread *c)
 {
     if (c->in_fault) {
         reply_to_fault(t, c);
-        return;
+    } else {
+        transfer(t, c, 0, NULL, false);
+        sched_make_runnable(c);
     }
-    transfer(t, c, 0, NULL, false);
-    sched_make_runnable(c);
+    sched_context_answered(c); /* a server that lost its loan meanwhile */
 }
 
 void endpoint_reply(struct thread *t)

@@ -1,6 +1,7 @@
 /*
  * User faults. A thread with a fault endpoint is stopped and its fault is
- * sent there as a Call from it (labels BK_FAULT_*, see kernel/abi.toml);
+ * sent there as a Call from it (labels BK_FAULT_*, see kernel/abi.toml;
+ * a timeout fault goes to the thread's timeout endpoint if it has one);
  * its handler's reply restarts it or leaves it stopped (endpoint.c). A
  * thread without one is stopped and reported on the console in one line
  * (and a "stopped" line); if it is the root task, the machine shuts down
@@ -76,9 +77,19 @@ static NORETURN void root_task_faulted(struct thread *t, const struct user_fault
     kernel_idle_then_shutdown(2, KERNEL_EXIT_USER_FAULT, "root task stopped by a fault");
 }
 
+/* Where a fault of `label` goes: a timeout fault to the timeout endpoint
+ * if the thread has one (a scheduler that watches budgets need not take
+ * the thread's other faults), every fault else to the fault endpoint. */
+static const cap_t *fault_destination(const struct thread *t, uint64_t label)
+{
+    if (label == BK_FAULT_TIMEOUT && cap_type(&t->timeout_endpoint.cap) == CAP_ENDPOINT)
+        return &t->timeout_endpoint.cap;
+    return &t->fault_endpoint.cap;
+}
+
 bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_WORDS])
 {
-    const cap_t *ep = &t->fault_endpoint.cap;
+    const cap_t *ep = fault_destination(t, label);
     if (cap_type(ep) != CAP_ENDPOINT || !(cap_rights(ep) & CAP_RIGHT_WRITE))
         return false;
     t->in_fault = true;

@@ -59,6 +59,8 @@ kerror_t tcb_invoke_suspend(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_set_priority(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_set_timeout_endpoint(struct invocation *inv, struct kerror_info *info);
+kerror_t tcb_invoke_read_priority(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_bind_notification(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_unbind_notification(struct invocation *inv, struct kerror_info *info);
 kerror_t tcb_invoke_set_timeout_faults(struct invocation *inv, struct kerror_info *info);

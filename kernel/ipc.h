@@ -113,9 +113,10 @@ void notification_destroy(const cap_t *final_cap);
  * to its end (cnode.c). */
 void endpoint_badge_retired(const cap_t *cap);
 
-/* Sends a fault message from `t` to its fault endpoint as a Call and
- * stops it until the handler replies (fault.c). False if `t` has no
- * usable fault endpoint (nothing changed then). */
+/* Sends a fault message from `t` to its fault endpoint (a timeout fault
+ * to its timeout endpoint, if it has one) as a Call and stops it until
+ * the handler replies (fault.c). False if `t` has no usable endpoint for
+ * it (nothing changed then). */
 bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_WORDS]);
 
 /* The IPC path counters (Debug: IpcPathCounts): Call and ReplyRecv

@@ -282,13 +282,26 @@ void sched_yield_current(void)
         yield_budget(sc);
 }
 
+/* A budget held in refills (refill.h) ends at each one; the thread has run
+ * out of time only if its next refill is not due almost at once. */
+#define TIMEOUT_GAP_DIVISOR 16
+
 /* The current thread ran out of budget on `sc` at this interrupt: with
  * timeout faults on, that is a fault for its handler (only here, before
- * any choice of the next thread, where IPC may safely run). */
-static void maybe_timeout_fault(struct sched_context *sc)
+ * any choice of the next thread, where IPC may safely run). Not if `sc`
+ * has its next refill within a sixteenth of its period (or already: the
+ * refills due were released first): the thread waits for the next piece
+ * of a budget split by interrupts, not for its next period. Stopping it
+ * for its handler there delays that piece by the fault's way there and
+ * back, the refill rule keeps the delay for good, and the gaps add up: a
+ * spinning tenant of the scheduler server lost a tenth of its share
+ * (tests/qemu/sched_server.c, RISC-V). */
+static void maybe_timeout_fault(struct sched_context *sc, uint64_t now)
 {
     struct thread *t = current_thread;
-    if (!t || t->sc != sc || t->state != THREAD_RUNNABLE || !t->timeout_faults)
+    if (!t || t->sc != sc || t->state != THREAD_RUNNABLE || !t->timeout_faults ||
+        !sc->waiting ||
+        refill_next_due(&sc->refills) - now < sc->refills.period / TIMEOUT_GAP_DIVISOR)
         return;
     uint64_t words[BK_FAULT_WORDS] = { sc->badge, arch_counter_ns(sc->consumed), sc->budget_ns,
                                        sc->period_ns, arch_regs_pc(&t->regs) };
@@ -301,9 +314,9 @@ bool sched_time_passed(void)
     struct sched_context *sc = charged_sc;
     uint64_t throttled = sc ? sc->throttled : 0;
     charge_until(now);
-    if (sc && sc->throttled != throttled)
-        maybe_timeout_fault(sc);
     bool woke = release_due(now);
+    if (sc && sc->throttled != throttled)
+        maybe_timeout_fault(sc, now);
     arm_budget_end(now);
     /* The timer keeps only the earliest request: ask again for the next
      * refill (a request made while an earlier one was pending is gone). */
@@ -341,6 +354,17 @@ void kernel_tick_from_user(void)
     thread_resume_current();
 }
 
+/* The current thread goes on. Its SchedContext may have changed in its
+ * syscall (a ReplyRecv that took a queued Call runs on that caller's loan
+ * from then on): the CPU's time goes to the one it runs on now, or the
+ * server's work would be charged to its previous caller. */
+static inline struct thread *keep(struct thread *cur)
+{
+    if (cur->sc != charged_sc)
+        charge_switch(cur->sc);
+    return cur;
+}
+
 /* Chooses the next thread; the previous current one goes back on its
  * queue if it can still run. The first test is the common case of every
  * syscall: nothing changed (no slice end, no change to the current
@@ -355,9 +379,9 @@ static inline __attribute__((always_inline)) struct thread *choose(void)
         return cur;
     cur_ok = cur_ok && sched_is_schedulable(cur);
     if (cur_ok && best < (int)cur->priority)
-        return cur;
+        return keep(cur);
     if (best < 0)
-        return cur_ok ? cur : NULL;
+        return cur_ok ? keep(cur) : NULL;
     if (cur_ok) {
         if (slice_expired) /* a Yield's or a change's: its turn ends here */
             cur->slice_used = 0;

@@ -15,7 +15,9 @@
  * calling another lends it on, and each answer gives it back one step.
  * A Call cancelled (a newer Call, the server stopped) gives it back too;
  * a server whose caller vanished keeps it until it blocks, then it goes
- * home. The IPC fast path leaves all of this to the general path.
+ * home. A server whose loan is taken away (Unbind, the SchedContext
+ * deleted) mid-request gets a timeout fault, if it asked for them
+ * (lost_time()). The IPC fast path leaves all of this to the general path.
  *
  * Invariants:
  *  - sc->home == t  <=>  t->own_sc == sc (binding is one to one);
@@ -29,6 +31,7 @@
 #include "sched_context.h"
 
 #include "invoke.h"
+#include "ipc.h"
 #include "kernel.h"
 #include "thread.h"
 
@@ -50,13 +53,46 @@ void sched_context_bind(struct sched_context *sc, struct thread *t)
     run_on(t, sc);
 }
 
+/* The timeout fault of a thread left with no time (budget word 0): from
+ * `sc`, the SchedContext it lost, or with zeros when that is not known. */
+static void no_time_fault(struct thread *t, const struct sched_context *sc)
+{
+    uint64_t words[BK_FAULT_WORDS] = { sc ? sc->badge : 0, sc ? arch_counter_ns(sc->consumed) : 0,
+                                       0, sc ? sc->period_ns : 0, arch_regs_pc(&t->regs) };
+    (void)fault_send(t, BK_FAULT_TIMEOUT, words);
+}
+
+/* `t` lost `sc`, the SchedContext it ran on (Unbind, or `sc` deleted). A
+ * thread that works for another (on its loan, or owing it an answer) would
+ * hold that work up for good, and its callers with it: with timeout faults
+ * on, its handler hears of it as of a budget run out, but with budget 0,
+ * and may bind it time (docs/scheduling.md, Losing a loan). Only a
+ * runnable thread is stopped so; one waiting for an answer hears of it
+ * once answered (sched_context_answered()). */
+static void lost_time(struct thread *t, const struct sched_context *sc, bool loan)
+{
+    if ((!loan && !t->caller) || t->state != THREAD_RUNNABLE || !t->timeout_faults)
+        return;
+    no_time_fault(t, sc);
+}
+
+void sched_context_answered(struct thread *t)
+{
+    if (!t->sc && t->caller && t->state == THREAD_RUNNABLE && t->timeout_faults)
+        no_time_fault(t, NULL);
+}
+
 void sched_context_unbind(struct sched_context *sc)
 {
-    if (sc->thread)
-        run_on(sc->thread, NULL);
+    struct thread *t = sc->thread;
+    bool loan = t && t != sc->home;
+    if (t)
+        run_on(t, NULL);
     if (sc->home)
         sc->home->own_sc = NULL;
     sc->home = NULL;
+    if (t)
+        lost_time(t, sc, loan);
 }
 
 void sched_context_disown(struct sched_context *sc)
@@ -121,6 +157,18 @@ static struct sched_context *invoked_sc(const struct invocation *inv)
     return sched_context_of(&inv->slot->cap);
 }
 
+/* Charges the running SchedContext up to now if it is `sc`, which a
+ * method is about to read or change. Another needs no charge, and each
+ * charge splits the running one's budget into one more refill (refill.h):
+ * a passive scheduler server that reads or configures dozens of
+ * SchedContexts on its caller's loan would cut the caller's budget into
+ * pieces, and its periodic caller would then wake once per piece. */
+static void charge_if_running(const struct sched_context *sc)
+{
+    if (sc == charged_sc)
+        sched_charge_current();
+}
+
 /* ---- SchedControl: Configure -------------------------------------------- */
 
 static kerror_t check_times(uint64_t budget, uint64_t period, uint64_t refills,
@@ -154,7 +202,7 @@ kerror_t sched_control_invoke_configure(struct invocation *inv, struct kerror_in
     if (err != KERR_OK)
         return err;
     struct sched_context *sc = sched_context_of(&slot->cap);
-    sched_charge_current(); /* what was used so far counts under the old budget */
+    charge_if_running(sc); /* what was used so far counts under the old budget */
     sched_release_remove(sc);
     sched_context_set(sc, budget, period, (unsigned)refills);
     sc->cpu = cap_sched_control_cpu(&inv->slot->cap);
@@ -188,7 +236,7 @@ kerror_t sched_context_invoke_unbind(struct invocation *inv, struct kerror_info 
     struct sched_context *sc = invoked_sc(inv);
     if (!sc->home)
         return KERR_ILLEGAL_OPERATION;
-    sched_charge_current();
+    charge_if_running(sc);
     sched_context_unbind(sc);
     return KERR_OK;
 }
@@ -196,9 +244,13 @@ kerror_t sched_context_invoke_unbind(struct invocation *inv, struct kerror_info 
 kerror_t sched_context_invoke_consumed(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
-    struct sched_context *sc = invoked_sc(inv);
-    sched_charge_current(); /* the caller's own time, if it is this one, up to now */
-    inv->results[0] = arch_counter_ns(sc->consumed);
+    const struct sched_context *sc = invoked_sc(inv);
+    /* The running one's time up to now, read, not charged: a charge would
+     * split its budget (charge_if_running()), and a passive server that
+     * reads the SchedContext it runs on at every request would cut its
+     * caller's budget into pieces. */
+    uint64_t consumed = sc->consumed + (sc == charged_sc ? sched_now() - charged_since : 0);
+    inv->results[0] = arch_counter_ns(consumed);
     inv->results[1] = sc->throttled;
     inv->results[2] = sc->budget_ns;
     inv->results[3] = sc->period_ns;

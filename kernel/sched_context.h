@@ -62,7 +62,9 @@ void sched_context_destroy(const cap_t *final_cap);
  * none), which then runs on it. */
 void sched_context_bind(struct sched_context *sc, struct thread *t);
 
-/* Takes `sc` from its thread and from whoever runs on it, if anyone. */
+/* Takes `sc` from its thread and from whoever runs on it, if anyone; a
+ * runner that works for another thread (on a loan, or owing an answer)
+ * gets a timeout fault if it has them on. */
 void sched_context_unbind(struct sched_context *sc);
 
 /* `sc`'s thread is being destroyed: it is bound to nobody from now on. A
@@ -78,6 +80,12 @@ void sched_context_donate(struct thread *caller, struct thread *callee);
 /* `server` answered `caller`, or will not (it stopped, or the Call was
  * cancelled): the caller gets back the SchedContext it lent. */
 void sched_context_return(struct thread *server, struct thread *caller);
+
+/* `t` was just answered (its Call, or its fault) and made runnable. If it
+ * owes its own caller an answer and has no SchedContext, it lost its loan
+ * while it waited: with timeout faults on, it gets one (budget 0), as a
+ * runnable thread that loses it does (sched_context_unbind()). */
+void sched_context_answered(struct thread *t);
 
 /* `t` is about to block with no caller to answer: a SchedContext it still
  * holds on loan (its caller vanished) goes back to its own thread. */

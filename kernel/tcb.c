@@ -36,7 +36,7 @@ void thread_stop(struct thread *t, enum thread_state state)
 }
 
 /* Runs when the final TCB cap becomes a zombie (cnode.c): the thread stops
- * before its slots (CSpace root, fault endpoint) are emptied, a batch per
+ * before its slots (CSpace root, fault and timeout endpoints) are emptied, a batch per
  * kernel entry, by that zombie, so it never runs with half a CSpace. */
 void tcb_destroy(const cap_t *final_cap)
 {
@@ -212,6 +212,18 @@ kerror_t tcb_invoke_set_mc_priority(struct invocation *inv, struct kerror_info *
     return err;
 }
 
+/* What bounds the priorities a holder of the cap can give with it as
+ * authority: a scheduler checks a tenant's thread before it trusts it. */
+kerror_t tcb_invoke_read_priority(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    const struct thread *t = invoked_thread(inv);
+    inv->results[0] = t->priority;
+    inv->results[1] = t->mcp;
+    inv->result_count = 2;
+    return KERR_OK;
+}
+
 kerror_t tcb_invoke_set_timeout_faults(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
@@ -221,12 +233,14 @@ kerror_t tcb_invoke_set_timeout_faults(struct invocation *inv, struct kerror_inf
     return KERR_OK;
 }
 
-kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_info *info)
+/* Puts a copy of the endpoint cap at `cptr` (0: none) into `dest`, one of
+ * the thread's slots (SetFaultEndpoint, SetTimeoutEndpoint). */
+static kerror_t set_endpoint_slot(struct invocation *inv, uint64_t cptr, struct cte *dest,
+                                  struct kerror_info *info)
 {
-    struct thread *t = invoked_thread(inv);
     struct cte *ep = NULL;
-    if (inv->args[0]) {
-        kerror_t err = invoke_lookup_cap_arg(inv, inv->args[0], &ep, info);
+    if (cptr) {
+        kerror_t err = invoke_lookup_cap_arg(inv, cptr, &ep, info);
         if (err != KERR_OK)
             return err;
         if (cap_type(&ep->cap) != CAP_ENDPOINT)
@@ -245,14 +259,24 @@ kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_inf
      * on (or end a badge family): they are woken a batch per kernel entry,
      * the call restarting, with the scratch copy (never final nor the last
      * of its family: its source remains) dropped in one step. */
-    if (!cnode_delete_bounded(&t->fault_endpoint)) {
+    if (!cnode_delete_bounded(dest)) {
         if (ep)
             cnode_delete(&fresh);
         return KERR_RESTART;
     }
     if (ep)
-        cnode_move(&fresh, &t->fault_endpoint, info);
+        cnode_move(&fresh, dest, info);
     return KERR_OK;
+}
+
+kerror_t tcb_invoke_set_fault_endpoint(struct invocation *inv, struct kerror_info *info)
+{
+    return set_endpoint_slot(inv, inv->args[0], &invoked_thread(inv)->fault_endpoint, info);
+}
+
+kerror_t tcb_invoke_set_timeout_endpoint(struct invocation *inv, struct kerror_info *info)
+{
+    return set_endpoint_slot(inv, inv->args[0], &invoked_thread(inv)->timeout_endpoint, info);
 }
 
 kerror_t tcb_invoke_bind_notification(struct invocation *inv, struct kerror_info *info)

@@ -34,7 +34,9 @@
 
 #define THREAD_PRIORITIES 256
 #define THREAD_TIMESLICE_TICKS 5
-#define TCB_SLOTS_RADIX 1 /* a TCB holds two caps: CSpace root, fault endpoint */
+/* A TCB holds three caps (CSpace root, fault endpoint, timeout endpoint)
+ * in a table of four: zombies (cnode.c) empty tables of 2^radix slots. */
+#define TCB_SLOTS_RADIX 2
 
 /* The numbers are ABI (TCB: ReadRegisters reports them): they come from
  * kernel/abi.toml's [[thread_states]] through the generated header. */
@@ -62,13 +64,16 @@ struct thread {
     struct thread *vspace_next, *vspace_prev;
     /* The thread's own cap slots, one table so that a zombie (cnode.c)
      * names them as it names a CNode's: its CSpace root (a copy of a CNode
-     * cap, a child in the CDT) and where its faults are sent (a copy of an
-     * endpoint cap, or empty). Their spare words are 0 while it lives. */
+     * cap, a child in the CDT), where its faults are sent and where its
+     * timeout faults are sent if not there (copies of endpoint caps, or
+     * empty); the fourth is always empty. Their spare words are 0 while it
+     * lives. */
     union {
         struct cte slots[1u << TCB_SLOTS_RADIX];
         struct {
             struct cte cspace_root;
             struct cte fault_endpoint;
+            struct cte timeout_endpoint;
         };
     };
     /* Its IPC buffer's user address (0: none), and the kernel pointer to it
@@ -114,7 +119,8 @@ struct thread {
     /* A caller whose Call was saved (reply.c): the Reply object holding it. */
     struct reply *reply_object;
     /* Faults: the message while one is in flight (in_fault: the thread is
-     * stopped until its handler replies); where they go is fault_endpoint. */
+     * stopped until its handler replies); where they go is fault_endpoint,
+     * and timeout faults timeout_endpoint when it holds one. */
     bool in_fault;
     uint64_t fault_label;
     uint64_t fault_words[BK_FAULT_WORDS];
@@ -126,7 +132,9 @@ struct thread {
 };
 
 _Static_assert(sizeof(struct thread) <= (1u << OBJ_TCB_BITS), "a thread fits its TCB object");
-_Static_assert(offsetof(struct thread, fault_endpoint) == offsetof(struct thread, slots[1]),
+_Static_assert(offsetof(struct thread, fault_endpoint) == offsetof(struct thread, slots[1]) &&
+                   offsetof(struct thread, timeout_endpoint) ==
+                       offsetof(struct thread, slots[2]),
                "the named slots are the table's");
 
 extern struct thread *current_thread;

@@ -9,7 +9,8 @@ bulkhead_protocol(sched ${CMAKE_SOURCE_DIR}/servers/sched/protocol.toml
                   DOC ${CMAKE_SOURCE_DIR}/docs/protocols/sched.md
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/sched)
 bulkhead_user_program(${arch} sched-server SOURCES ${CMAKE_SOURCE_DIR}/servers/sched/main.c
-                      ${CMAKE_SOURCE_DIR}/servers/sched/policy.c SERVES sched)
+                      ${CMAKE_SOURCE_DIR}/servers/sched/policy.c
+                      ${CMAKE_SOURCE_DIR}/servers/sched/threads.c SERVES sched)
 
 # The demo image holds the root task alone (the bad-image tests corrupt its
 # one module); the scheduler server ships in the images that use it

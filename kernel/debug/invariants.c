@@ -404,27 +404,38 @@ static void check_call_pairing(struct checker *c, const struct thread *t)
                   (const void *)t->caller->reply_from);
 }
 
+/* An endpoint slot of a thread holds an endpoint cap, nothing, or the
+ * waiters zombie of one that TCB: SetFaultEndpoint or SetTimeoutEndpoint
+ * is deleting. */
+static bool endpoint_slot_ok(const struct cte *s)
+{
+    enum cap_type type = cap_type(&s->cap);
+    return type == CAP_NULL || type == CAP_ENDPOINT ||
+           (type == CAP_ZOMBIE && cap_zombie_is_waiters(&s->cap));
+}
+
 /* The thread's own slots: its CSpace root (a CNode cap, or the zombie of
- * one that TCB: Configure is emptying) and fault endpoint (an endpoint
- * cap, or the waiters zombie of one that TCB: SetFaultEndpoint is
- * deleting); their spare
- * words are 0 while it lives (a zombie of the TCB uses them: cnode.c). */
+ * one that TCB: Configure is emptying), its fault and timeout endpoints,
+ * and an empty fourth; their spare words are 0 while it lives (a zombie
+ * of the TCB uses them: cnode.c). */
 static void check_thread_slots(struct checker *c, const struct thread *t)
 {
-    enum cap_type root = cap_type(&t->cspace_root.cap), fault = cap_type(&t->fault_endpoint.cap);
+    enum cap_type root = cap_type(&t->cspace_root.cap);
     if ((root != CAP_NULL && root != CAP_CNODE && root != CAP_ZOMBIE) ||
-        (fault != CAP_NULL && fault != CAP_ENDPOINT &&
-         !(fault == CAP_ZOMBIE && cap_zombie_is_waiters(&t->fault_endpoint.cap)))) {
-        violation(c, "thread '%s': CSpace root of type %u, fault endpoint of type %u", t->name,
-                  (unsigned)root, (unsigned)fault);
+        !endpoint_slot_ok(&t->fault_endpoint) || !endpoint_slot_ok(&t->timeout_endpoint) ||
+        !cap_is_null(&t->slots[3].cap)) {
+        violation(c, "thread '%s': slots of types %u, %u, %u, %u", t->name, (unsigned)root,
+                  (unsigned)cap_type(&t->fault_endpoint.cap),
+                  (unsigned)cap_type(&t->timeout_endpoint.cap),
+                  (unsigned)cap_type(&t->slots[3].cap));
         return;
     }
-    if (t->cspace_root.spare.raw || t->fault_endpoint.spare.raw)
-        violation(c, "thread '%s': spare words 0x%llx, 0x%llx in its slots", t->name,
-                  (unsigned long long)t->cspace_root.spare.raw,
-                  (unsigned long long)t->fault_endpoint.spare.raw);
-    check_slot(c, &t->cspace_root);
-    check_slot(c, &t->fault_endpoint);
+    for (unsigned i = 0; i < 1u << TCB_SLOTS_RADIX; i++) {
+        if (t->slots[i].spare.raw)
+            violation(c, "thread '%s': spare word 0x%llx in its slot %u", t->name,
+                      (unsigned long long)t->slots[i].spare.raw, i);
+        check_slot(c, &t->slots[i]);
+    }
 }
 
 static void check_thread(struct checker *c, const struct thread *t)

@@ -1,104 +1,28 @@
 /*
  * The scheduler server (servers/sched/protocol.toml, docs/scheduling.md):
- * holds SchedControl and gives tenants' threads CPU time by policy.
+ * holds SchedControl and gives tenants' threads CPU time by policy. This
+ * file is the request handler's work: the requests, the rebalance, and
+ * what is given to the kernel; threads.c starts the server's threads.
  *
  * Started by bk_process_spawn() with its endpoint (unbadged) in
  * BK_PROCESS_CAP_ARG and the flags BK_SPAWN_GIVE_SCHED_CONTROL and
  * BK_SPAWN_GIVE_VSPACE, at priority SERVER_PRIORITY or above; its spawner
  * then moves one to POOLS untyped caps into POOL_SLOT(0) onward (slots 11
  * to 14): a copy of an untyped cap cannot be retyped, and IPC copies, so
- * memory cannot come as a request. The first tenant made starts the
- * rebalancer thread, which calls the endpoint once a period with
- * REBALANCE_BADGE: the main loop then samples every SchedContext and gives
- * the kernel the new budgets. So all state has one writer, the main loop,
- * and the rebalancer is only a clock.
- *
- * Slots of our CNode: RECV_SLOT receives caps; TICK_SLOT is the
- * rebalancer's badged endpoint cap; POOL_SLOT(i) the untyped caps;
- * REBALANCER_TCB/_SC its thread; THREAD_TCB/_SC(t, i) the copy of tenant
- * t's thread i's TCB and the SchedContext the server made for it (kept
- * once made, reused after a removal).
+ * memory cannot come as a request. main() answers requests on the
+ * spawner's SchedContext until that memory is there, then hands over to
+ * the request handler, which runs on its callers' time (threads.c). The
+ * rebalancer calls the endpoint once a period with REBALANCE_BADGE: the
+ * request handler then samples every SchedContext and gives the kernel
+ * the new budgets. So the tenant table has one writer, the request
+ * handler, and the rebalancer is only a clock.
  */
 #include <protocols/sched_server.h>
 
 #include "server.h"
 
-#define W BK_WORD_BITS
-#define ENDPOINT BK_PROCESS_CAP_ARG
-#define RECV_SLOT (BK_PROCESS_FIRST_FREE_SLOT + 1) /* FIRST_FREE_SLOT holds SchedControl */
-#define TICK_SLOT (RECV_SLOT + 1)
-#define POOLS 4
-#define POOL_SLOT(i) (TICK_SLOT + 1 + (i))
-#define REBALANCER_TCB POOL_SLOT(POOLS)
-#define REBALANCER_SC (REBALANCER_TCB + 1)
-#define THREAD_TCB(t, i) (REBALANCER_SC + 1 + 2 * ((t) * THREADS_PER_TENANT + (i)))
-#define THREAD_SC(t, i) (THREAD_TCB(t, i) + 1)
-#define REBALANCE_BADGE 0x5c4edull     /* above any tenant id the server gives */
-#define REBALANCER_BUDGET_NS 100000ull /* 1 % of the period: it only calls and yields */
-/* Refills of every SchedContext the server configures. The rebalancer
- * needs more than one too: it blocks in the middle of its budget (its Call),
- * and with one refill its period stretched to about 26 ms. */
-#define REFILLS 8
-#define SC_BYTES (1ull << BK_SCHED_CONTEXT_BITS)
-#define STACK_SIZE 8192
-
 static bool sc_made[TENANTS][THREADS_PER_TENANT];
-static bool rebalancer_started;
 static uint64_t next_id = 1;
-
-static uint8_t rebalancer_stack[STACK_SIZE] __attribute__((aligned(16)));
-static struct {
-    struct bk_ipc_buffer b;
-} __attribute__((aligned(BK_PAGE_SIZE))) rebalancer_buffer;
-
-/* ---- Memory ----------------------------------------------------------- */
-
-/* One object of `type` in `slot`, from the first pool with room (an empty
- * pool slot fails the lookup and is passed over): 0 or the kernel's last
- * error. */
-static long make_object(uint64_t type, uint64_t slot)
-{
-    long r = -BK_ERR_NOT_ENOUGH_MEMORY;
-    for (unsigned p = 0; p < POOLS; p++) {
-        r = sys_untyped_retype(POOL_SLOT(p), type, 0, BK_CAP_ROOT_CNODE, 0, 0, slot, 1);
-        if (r == 0)
-            return 0;
-    }
-    return r;
-}
-
-/* ---- The rebalancer --------------------------------------------------- */
-
-/* Once a period: a call to the main loop, which does the work, then the
- * rest of the budget given up until the next refill. */
-static void rebalancer(uint64_t arg)
-{
-    (void)arg;
-    for (;;) {
-        struct bk_msg m = { .info = BK_MSGINFO(0, 0, 0, 0) };
-        sys_call(TICK_SLOT, &m);
-        struct bk_msg y = { 0 };
-        sys_yield(0, &y);
-    }
-}
-
-static long start_rebalancer(void)
-{
-    long r = make_object(BK_OBJ_TCB, REBALANCER_TCB);
-    if (r == 0)
-        r = make_object(BK_OBJ_SCHED_CONTEXT, REBALANCER_SC);
-    if (r == 0)
-        r = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, REBALANCER_SC, REBALANCER_BUDGET_NS,
-                                        PERIOD_NS, REFILLS, 0);
-    if (r == 0)
-        r = sys_sched_context_bind(REBALANCER_SC, REBALANCER_TCB);
-    if (r == 0)
-        r = bk_thread_start(REBALANCER_TCB, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, rebalancer, 0,
-                            rebalancer_stack, STACK_SIZE, (uint64_t)(uintptr_t)&rebalancer_buffer,
-                            SERVER_PRIORITY);
-    rebalancer_started = r == 0;
-    return r;
-}
 
 /* ---- Giving budgets to the kernel ------------------------------------- */
 
@@ -122,7 +46,7 @@ static void apply(struct tenant *t)
         if (!t->thread[i].used)
             continue;
         sys_sched_control_configure(BK_CAP_SCHED_CONTROL, THREAD_SC(ti, i), each, PERIOD_NS,
-                                    REFILLS, t->id);
+                                    REFILLS, thread_badge(ti, i));
         sys_tcb_set_priority(THREAD_TCB(ti, i), BK_CAP_ROOT_TCB, t->band);
     }
     t->applied = true;
@@ -148,6 +72,7 @@ static void sample_thread(struct tenant *t, unsigned i, bool advance, uint64_t *
  * history. */
 static void sample_tenant(struct tenant *t)
 {
+    t->throttled_before = t->throttled;
     t->used_ns = t->throttled = 0;
     for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
         if (t->thread[i].used)
@@ -170,6 +95,20 @@ static void rebalance(void)
         if (tenants[i].active)
             apply(&tenants[i]);
     }
+}
+
+/* The rebalancer's two badges ask for a rebalance, or for nothing (it
+ * looks whether we are back in Recv after a rescue, threads.c); every
+ * other message is a request. */
+void server_serve(const struct bk_proto_server *server, struct bk_msg *m)
+{
+    if (m->badge != REBALANCE_BADGE && m->badge != HANDSHAKE_BADGE) {
+        sched_dispatch(server, m);
+        return;
+    }
+    if (m->badge == REBALANCE_BADGE)
+        rebalance();
+    m->info = BK_MSGINFO(0, 0, 0, 0);
 }
 
 /* ---- Looking up tenants ----------------------------------------------- */
@@ -227,8 +166,9 @@ int sched_handle_create_tenant(struct sched_call *call, const char *name, uint32
         t = tenants[i].active ? NULL : &tenants[i];
     if (!t)
         return sched_fail_no_room(call, TENANTS);
-    if (!rebalancer_started && start_rebalancer() != 0)
-        return sched_fail_no_memory(call, name, SC_BYTES);
+    uint64_t missing;
+    if (!server_objects_ready(&missing)) /* its threads: a tenant needs the rebalancer */
+        return sched_fail_no_memory(call, name, missing);
     *t = (struct tenant){ .active = true, .id = next_id++, .reservation = reservation,
                           .limit = limit, .weight = weight, .band = BAND_RESERVED,
                           .applied = true };
@@ -277,6 +217,7 @@ int sched_handle_remove_tenant(struct sched_call *call, uint64_t tenant, uint32_
     for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
         if (!t->thread[i].used)
             continue;
+        server_unwatch_timeouts(THREAD_TCB(ti, i)); /* before: losing its time is no fault */
         sys_sched_context_unbind(THREAD_SC(ti, i));
         sys_cnode_delete(BK_CAP_ROOT_CNODE, THREAD_TCB(ti, i), W);
     }
@@ -287,42 +228,95 @@ int sched_handle_remove_tenant(struct sched_call *call, uint64_t tenant, uint32_
 
 /* ---- The tenants' methods --------------------------------------------- */
 
+/* The first free thread place of `t`, THREADS_PER_TENANT if none. */
+static unsigned free_place(const struct tenant *t)
+{
+    unsigned i = 0;
+    while (i < THREADS_PER_TENANT && t->thread[i].used)
+        i++;
+    return i;
+}
+
+/* Thread i of `t` is bound: its time, timeouts and SchedContext's badge
+ * count from now, and its timeout faults come to us. */
+static void register_thread(struct tenant *t, unsigned i)
+{
+    unsigned ti = index_of(t);
+    thread_gen[ti][i]++;
+    t->thread[i] = (struct sched_thread){
+        .used = true,
+        .base_timeouts = counts.timeouts[ti][i],
+        .base_request_timeouts = counts.request_timeouts[ti][i],
+    };
+    uint64_t ignored = 0;
+    sample_thread(t, i, true, &ignored, &ignored);
+    /* Without it we only miss its timeouts in its usage: its budget holds
+     * all the same. */
+    (void)server_watch_timeouts(THREAD_TCB(ti, i), thread_badge(ti, i));
+    t->threads++;
+    t->applied = false;
+    apply(t);
+}
+
+/* Whether the cap in `slot` is a TCB, with nothing done. A method called
+ * on a cap a client sent is not safe before: on an endpoint or a
+ * notification the call is IPC (a Call that may never be answered, a
+ * Signal). TCB: SetPriority takes only a TCB as authority
+ * (INVALID_CAPABILITY else), and gives the request handler the priority it
+ * has (or fails with RANGE if the cap's MCP is below it): no change. */
+static bool is_tcb(uint64_t slot)
+{
+    long r = sys_tcb_set_priority(HANDLER_TCB, slot, SERVER_PRIORITY);
+    return r == 0 || r == -BK_ERR_RANGE;
+}
+
+/* Checks, in this order: the caller is a tenant with a free place; the cap
+ * is a TCB whose MCP cannot lift a thread above the borrowing band; a
+ * SchedContext is there or can be made; Bind takes (the thread has no
+ * SchedContext yet). */
 int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t *threads)
 {
     struct tenant *t = tenant_by_id(call->badge);
     if (!t)
         return sched_fail_unknown_tenant(call, call->badge);
-    unsigned ti = index_of(t), i = 0;
-    while (i < THREADS_PER_TENANT && t->thread[i].used)
-        i++;
+    unsigned ti = index_of(t), i = free_place(t);
     if (i == THREADS_PER_TENANT)
         return sched_fail_too_many_threads(call, t->name, THREADS_PER_TENANT);
-    if (!sc_made[ti][i] && make_object(BK_OBJ_SCHED_CONTEXT, THREAD_SC(ti, i)) != 0)
+    uint64_t priority, mcp;
+    if (!is_tcb(tcb_slot) || sys_tcb_read_priority(tcb_slot, &priority, &mcp) != 0)
+        return sched_fail_not_a_thread(call, t->name);
+    if (mcp > BAND_BORROWING)
+        return sched_fail_mcp_too_high(call, t->name, (uint32_t)mcp, BAND_BORROWING);
+    if (!sc_made[ti][i] && server_make_object(BK_OBJ_SCHED_CONTEXT, THREAD_SC(ti, i)) != 0)
         return sched_fail_no_memory(call, t->name, SC_BYTES);
     sc_made[ti][i] = true;
-    /* Bind checks the cap is a TCB and the thread has no SchedContext;
-     * the SchedContext gets its budget below, from apply(). */
+    /* The SchedContext gets its budget in register_thread(), from apply(). */
     sys_cnode_move(BK_CAP_ROOT_CNODE, THREAD_TCB(ti, i), W, BK_CAP_ROOT_CNODE, tcb_slot, W);
-    long r = sys_sched_context_bind(THREAD_SC(ti, i), THREAD_TCB(ti, i));
-    if (r != 0) {
+    if (sys_sched_context_bind(THREAD_SC(ti, i), THREAD_TCB(ti, i)) != 0) {
         sys_cnode_delete(BK_CAP_ROOT_CNODE, THREAD_TCB(ti, i), W);
-        if (r == -BK_ERR_ILLEGAL_OPERATION)
-            return sched_fail_already_scheduled(call, t->name);
-        return sched_fail_not_a_thread(call, t->name);
+        return sched_fail_already_scheduled(call, t->name);
     }
-    t->thread[i] = (struct sched_thread){ .used = true };
-    uint64_t ignored = 0;
-    sample_thread(t, i, true, &ignored, &ignored); /* its time starts now */
-    t->threads++;
-    t->applied = false;
-    apply(t);
+    register_thread(t, i);
     *threads = t->threads;
     return 0;
 }
 
+/* The timeout handler's counts for the threads of `t` since they came. */
+static void timeouts_of(const struct tenant *t, uint64_t *timeouts, uint64_t *request_timeouts)
+{
+    unsigned ti = index_of(t);
+    *timeouts = *request_timeouts = 0;
+    for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
+        if (!t->thread[i].used)
+            continue;
+        *timeouts += counts.timeouts[ti][i] - t->thread[i].base_timeouts;
+        *request_timeouts += counts.request_timeouts[ti][i] - t->thread[i].base_request_timeouts;
+    }
+}
+
 int sched_handle_usage(struct sched_call *call, uint64_t tenant, uint64_t *consumed_ns,
-                       uint64_t *throttled, uint32_t *share_permille, uint32_t *budget_permille,
-                       uint32_t *threads)
+                       uint64_t *throttled, uint64_t *timeouts, uint64_t *request_timeouts,
+                       uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads)
 {
     if (call->badge != 0 && tenant != 0 && tenant != call->badge)
         return sched_fail_not_admin(call, call->badge);
@@ -336,12 +330,56 @@ int sched_handle_usage(struct sched_call *call, uint64_t tenant, uint64_t *consu
         if (t->thread[i].used)
             sample_thread(t, i, false, consumed_ns, throttled);
     }
+    timeouts_of(t, timeouts, request_timeouts);
     *share_permille = recent_share(t);
     *budget_permille = permille_of_periods(t->budget_ns, 1);
     *threads = t->threads;
     return 0;
 }
 
+static uint64_t consumed_of(uint64_t sc)
+{
+    uint64_t consumed = 0, throttled, budget, period;
+    sys_sched_context_consumed(sc, &consumed, &throttled, &budget, &period);
+    return consumed;
+}
+
+int sched_handle_server_usage(struct sched_call *call, uint64_t *rebalancer_ns,
+                              uint64_t *timeout_handler_ns, uint64_t *rescue_ns,
+                              uint64_t *request_timeouts, uint64_t *rescues)
+{
+    if (call->badge != 0)
+        return sched_fail_not_admin(call, call->badge);
+    *rebalancer_ns = consumed_of(REBALANCER_SC) + consumed_of(CLOCK_SC);
+    *timeout_handler_ns = consumed_of(TIMEOUTS_SC);
+    *rescue_ns = consumed_of(RESCUE_SC);
+    *request_timeouts = counts.other_request_timeouts;
+    for (unsigned t = 0; t < TENANTS; t++) {
+        for (unsigned i = 0; i < THREADS_PER_TENANT; i++)
+            *request_timeouts += counts.request_timeouts[t][i];
+    }
+    *rescues = counts.rescues;
+    return 0;
+}
+
+/* Makes the server's threads and starts them, if its memory is there,
+ * keeping the reply in `m`: the syscalls on the way use the message words
+ * of the IPC buffer, where a long reply lies. True once they run. */
+static bool hand_over_keeping(const struct bk_msg *m)
+{
+    uint64_t words[BK_MSG_MAX_WORDS], length = BK_MSGINFO_LENGTH(m->info);
+    for (uint64_t i = BK_MSG_CPU_WORDS; i < length && i < BK_MSG_MAX_WORDS; i++)
+        words[i] = bk_ipc_buffer->mr[i];
+    uint64_t missing;
+    bool done = server_objects_ready(&missing) && server_hand_over() == 0;
+    for (uint64_t i = BK_MSG_CPU_WORDS; i < length && i < BK_MSG_MAX_WORDS; i++)
+        bk_ipc_buffer->mr[i] = words[i];
+    return done;
+}
+
+/* The first thread: answers requests on its spawner's SchedContext until
+ * the server's threads can be made, then starts them and, having answered
+ * the request in hand, leaves the endpoint to the request handler. */
 int main(const struct bk_bootinfo *info)
 {
     (void)info;
@@ -349,14 +387,15 @@ int main(const struct bk_bootinfo *info)
     bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, RECV_SLOT, W, NULL);
     sys_cnode_mint(BK_CAP_ROOT_CNODE, TICK_SLOT, W, BK_CAP_ROOT_CNODE, ENDPOINT, W,
                    BK_RIGHT_WRITE, REBALANCE_BADGE);
+    sys_cnode_mint(BK_CAP_ROOT_CNODE, HANDSHAKE_SLOT, W, BK_CAP_ROOT_CNODE, ENDPOINT, W,
+                   BK_RIGHT_WRITE, HANDSHAKE_BADGE);
     struct bk_msg m = { 0 };
     sys_recv(ENDPOINT, &m);
     for (;;) {
-        if (m.badge == REBALANCE_BADGE) {
-            rebalance();
-            m.info = BK_MSGINFO(0, 0, 0, 0);
-        } else {
-            sched_dispatch(&server, &m);
+        server_serve(&server, &m);
+        if (hand_over_keeping(&m)) {
+            sys_reply(ENDPOINT, &m);
+            sys_thread_exit(0);
         }
         sys_reply_recv(ENDPOINT, &m);
     }

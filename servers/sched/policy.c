@@ -4,8 +4,8 @@
  * alone; main.c gives the results to the kernel.
  *
  * A rebalance, once a period:
- *  1. a tenant is hungry if it ran out of budget since the last one, or
- *     used at least 90 % of its budget;
+ *  1. a tenant is hungry if it ran out of budget since the last one or
+ *     the one before, or used at least 90 % of its budget;
  *  2. spare = capacity - the reservations of the hungry - what the others
  *     actually used (at most their reservation): an idle tenant's unused
  *     reservation is lent;
@@ -55,9 +55,15 @@ uint32_t recent_share(const struct tenant *t)
     return permille_of_periods(sum, n);
 }
 
+/* Two rebalances, not one: the rebalancer's period and the tenant's are
+ * not in step, so a rebalance can fall in the middle of a busy tenant's
+ * run; the interval before it then holds part of the run and the next
+ * one the rest and the throttle. With one interval the first looked idle,
+ * the budget fell back to the reservation and rose again at the next: a
+ * reconfiguration each period, each starting the budget afresh. */
 static bool is_hungry(const struct tenant *t)
 {
-    return t->throttled > 0 || t->used_ns * 10 >= t->budget_ns * 9;
+    return t->throttled > 0 || t->throttled_before > 0 || t->used_ns * 10 >= t->budget_ns * 9;
 }
 
 /* The time no reservation of a hungry tenant and no actual use of an

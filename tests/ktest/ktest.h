@@ -106,6 +106,8 @@ extern const struct ktest cdt_tests[];
 extern const unsigned cdt_test_count;
 extern const struct ktest sched_tests[];
 extern const unsigned sched_test_count;
+extern const struct ktest timeout_tests[];
+extern const unsigned timeout_test_count;
 extern const struct ktest fastpath_tests[];
 extern const unsigned fastpath_test_count;
 extern const struct ktest counter_tests[];

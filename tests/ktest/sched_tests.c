@@ -420,6 +420,107 @@ static int test_stopped_server_returns_the_loan(struct ktest_env *env)
     return 0;
 }
 
+static uint8_t stack3[STACK_SIZE] __attribute__((aligned(16)));
+static volatile uint64_t queued_done;
+
+/* A server on `arg & 0xffff` that signals the notification `arg >> 16` as
+ * each request starts, works, and answers. */
+static void signalling_server(uint64_t arg)
+{
+    uint64_t ep = arg & 0xffff, ntfn = arg >> 16;
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;) {
+        struct bk_msg n = { .info = bk_msginfo(0, 0) };
+        sys_send(ntfn, &n);
+        for (volatile unsigned i = 0; i < 200000; i++)
+            ;
+        m.info = bk_msginfo(0, 0);
+        sys_reply_recv(ep, &m);
+    }
+}
+
+/* Waits for the notification `arg >> 16`, then calls the endpoint
+ * `arg & 0xffff` once. */
+static void late_client(uint64_t arg)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(arg >> 16, &m);
+    m = (struct bk_msg){ .info = bk_msginfo(0, 0) };
+    sys_call(arg & 0xffff, &m);
+    queued_done++;
+    sys_thread_exit(0);
+}
+
+static void one_call(uint64_t ep)
+{
+    struct bk_msg m = { .info = bk_msginfo(0, 0) };
+    sys_call(ep, &m);
+    queued_done++;
+    sys_thread_exit(0);
+}
+
+/* One round of the test below: A (150) calls the passive server; the
+ * server signals B (210), whose Call queues behind A's request; the
+ * server's ReplyRecv answers A and takes B's Call. What A's and B's
+ * SchedContexts consumed in it. */
+static int queued_round(uint64_t s, uint64_t tcb_b, uint64_t sc_b, uint64_t ntfn, uint64_t *a,
+                        uint64_t *b)
+{
+    uint64_t a0 = consumed_of(s + 5), b0 = consumed_of(sc_b);
+    queued_done = 0;
+    KT_OK(sys_tcb_suspend(tcb_b)); /* an exited thread starts again once inactive */
+    KT_OK(sys_tcb_suspend(TCB(s, 1)));
+    KT_OK(bk_thread_start(tcb_b, ROOT, BK_CAP_ROOT_VSPACE, late_client, ntfn << 16 | EP(s), stack3,
+                          STACK_SIZE, 0, 210));
+    KT_OK(bk_thread_start(TCB(s, 1), ROOT, BK_CAP_ROOT_VSPACE, one_call, EP(s), stack2, STACK_SIZE,
+                          0, 150));
+    uint64_t start = debug_time_ns();
+    while (queued_done < 2 && debug_time_ns() - start < 500 * MS)
+        yield();
+    KT_CHECK(queued_done == 2);
+    *a = consumed_of(s + 5) - a0;
+    *b = consumed_of(sc_b) - b0;
+    return 0;
+}
+
+/* A passive server that takes a queued Call in its ReplyRecv runs that
+ * request on the new caller's SchedContext, and the CPU's time goes to it
+ * from then on, not to the caller it just answered. */
+static int test_queued_call_is_charged_to_its_caller(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), tcb_b = s + 6, sc_b = s + 7, ntfn = s + 8;
+    KT_OK(make(env, s));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, tcb_b, 1));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_SCHED_CONTEXT, 0, ROOT, 0, 0, sc_b, 1));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, ntfn, 1));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_SCHED_CONTEXT, 0, ROOT, 0, 0, s + 5, 1));
+    KT_OK(start_passive(s, 0, signalling_server, ntfn << 16 | EP(s), stack));
+    /* A request of ours first: without -icount the first run of the
+     * server's code (QEMU translating it) would take far longer than the
+     * next. Then the notification is clear again. */
+    struct bk_msg m = { .info = bk_msginfo(0, 0) };
+    sys_call(EP(s), &m);
+    sys_nbrecv(ntfn, &m);
+    KT_OK(whole_cpu(sc_b));
+    KT_OK(sys_sched_context_bind(sc_b, tcb_b));
+    KT_OK(whole_cpu(s + 5));
+    KT_OK(sys_sched_context_bind(s + 5, TCB(s, 1)));
+    /* One request's work each; were B's charged to A, B's would be almost
+     * nothing. Without -icount a host stall may inflate either: a loose
+     * bound, and up to three rounds (exited threads start again). */
+    uint64_t a = 0, b = 0;
+    for (unsigned round = 0; round < 3 && !(b * 4 >= a && a * 4 >= b && a); round++)
+        KT_OK(queued_round(s, tcb_b, sc_b, ntfn, &a, &b));
+    debug_printf("    the first caller's SchedContext %llu ns, the queued one's %llu ns\n",
+                 (unsigned long long)a, (unsigned long long)b);
+    KT_CHECK(b * 4 >= a && a * 4 >= b);
+    KT_CHECK(kt_check_invariants() == 0);
+    KT_OK(sys_tcb_suspend(TCB(s, 0)));
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    return 0;
+}
+
 static volatile uint64_t fault_label, fault_words[BK_FAULT_WORDS], faults_seen;
 /* The handler's IPC buffer: a fault's fifth word arrives there. */
 static struct {
@@ -506,5 +607,7 @@ const struct ktest sched_tests[] = {
       test_stopped_server_returns_the_loan },
     { "schedcontext: running out of budget is a timeout fault for the handler, when asked",
       test_timeout_fault },
+    { "schedcontext: a queued Call a passive server takes in ReplyRecv runs on its caller's time",
+      test_queued_call_is_charged_to_its_caller },
 };
 const unsigned sched_test_count = sizeof(sched_tests) / sizeof(sched_tests[0]);

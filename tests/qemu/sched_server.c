@@ -68,11 +68,28 @@ static uint64_t tenant_cap(uint64_t id)
     return slot;
 }
 
+/* What Sched: Usage returns. */
+struct usage {
+    uint64_t consumed, throttled, timeouts, request_timeouts;
+    uint32_t share, budget, threads;
+};
+
+static int usage_of(uint64_t cap, uint64_t tenant, struct usage *u, struct sched_error *e)
+{
+    return sched_usage(cap, tenant, &u->consumed, &u->throttled, &u->timeouts,
+                       &u->request_timeouts, &u->share, &u->budget, &u->threads, e);
+}
+
 static uint64_t create(const char *name, uint32_t res, uint32_t limit, uint32_t weight)
 {
     uint64_t id = 0;
     struct sched_error e;
     int r = sched_create_tenant(ep, name, res, limit, weight, &id, &e);
+    if (r != 0) {
+        char text[200];
+        sched_error_format(&e, text, sizeof(text));
+        debug_printf("schedsrv: creating %s: %s\n", name, text);
+    }
     return r == 0 ? id : 0;
 }
 
@@ -144,13 +161,18 @@ static void check_admission(void)
     expect(r == SCHED_ERR_NOT_ADMIN &&
                text_is(&e, "the caller (badge 1) is a tenant: the method is the administrator's"),
            "a tenant cannot create tenants");
-    uint64_t consumed, throttled;
-    uint32_t share, budget, threads;
-    r = sched_usage(cap, b, &consumed, &throttled, &share, &budget, &threads, &e);
+    struct usage u;
+    r = usage_of(cap, b, &u, &e);
     expect(r == SCHED_ERR_NOT_ADMIN, "a tenant cannot read another's usage");
-    r = sched_usage(cap, 0, &consumed, &throttled, &share, &budget, &threads, &e);
-    expect(r == 0 && budget == 500 && threads == 0, "a tenant reads its own: budget 500 per mille");
-    /* Threads: a cap that is not a TCB, a thread registered twice, too many. */
+    r = usage_of(cap, 0, &u, &e);
+    expect(r == 0 && u.budget == 500 && u.threads == 0,
+           "a tenant reads its own: budget 500 per mille");
+    uint64_t own[5];
+    r = sched_server_usage(cap, &own[0], &own[1], &own[2], &own[3], &own[4], &e);
+    expect(r == SCHED_ERR_NOT_ADMIN, "a tenant cannot read the server's own usage");
+    /* Threads: a cap that is not a TCB, an MCP that reaches above the
+     * borrowing band, a thread registered twice, too many. */
+    uint32_t threads = 0;
     r = sched_add_thread(cap, ntfn, &threads, &e);
     expect(r == SCHED_ERR_NOT_A_THREAD &&
                text_is(&e, "tenant web-1: the capability sent is not a thread (TCB) cap"),
@@ -158,7 +180,17 @@ static void check_admission(void)
     uint64_t tcbs[5];
     for (unsigned i = 0; i < 5; i++)
         tcbs[i] = bk_alloc_object(BK_OBJ_TCB, 0);
-    expect(sched_add_thread(cap, tcbs[0], &threads, &e) == 0 && threads == 1, "a thread added");
+    sys_tcb_set_mc_priority(tcbs[0], BK_CAP_ROOT_TCB, 111);
+    r = sched_add_thread(cap, tcbs[0], &threads, &e);
+    expect(r == SCHED_ERR_MCP_TOO_HIGH &&
+               text_is(&e, "tenant web-1: the thread's MCP 111 would let it rise above its band "
+                           "(at most 110: lower it with TCB: SetMCPriority)"),
+           "a thread with MCP 111 refused");
+    sys_tcb_set_mc_priority(tcbs[0], BK_CAP_ROOT_TCB, 110);
+    uint64_t priority = 0, mcp = 0;
+    expect(sched_add_thread(cap, tcbs[0], &threads, &e) == 0 && threads == 1 &&
+               sys_tcb_read_priority(tcbs[0], &priority, &mcp) == 0 && priority == 120,
+           "a thread with MCP 110 added, at the reserved band's priority (120)");
     r = sched_add_thread(cap, tcbs[0], &threads, &e);
     expect(r == SCHED_ERR_ALREADY_SCHEDULED &&
                text_is(&e, "tenant web-1: the thread already has a SchedContext (registered twice?)"),
@@ -211,17 +243,19 @@ static void check_garbage(void)
 /* ---- Shares ------------------------------------------------------------ */
 
 struct sample {
-    uint64_t ns, consumed, root;
+    uint64_t ns, consumed, root, throttled, timeouts;
 };
 
 static void take(uint64_t tenant, struct sample *s)
 {
     uint64_t throttled, budget, period;
-    uint32_t share, b, threads;
+    struct usage u = { 0 };
     struct sched_error e;
     s->ns = debug_time_ns();
-    s->consumed = 0;
-    sched_usage(ep, tenant, &s->consumed, &throttled, &share, &b, &threads, &e);
+    usage_of(ep, tenant, &u, &e);
+    s->consumed = u.consumed;
+    s->timeouts = u.timeouts;
+    s->throttled = u.throttled;
     sys_sched_context_consumed(BK_CAP_ROOT_SCHED_CONTEXT, &s->root, &throttled, &budget, &period);
 }
 
@@ -267,6 +301,13 @@ static void check_usage_matches_kernel(uint64_t b)
                  (unsigned long long)elapsed);
     expect(tenant <= not_root && not_root - tenant <= elapsed / 50,
            "usage: what the root task did not run, the tenant did, within 2 %");
+    uint64_t ran_out = s1.throttled - s0.throttled, timeouts = s1.timeouts - s0.timeouts;
+    debug_printf("schedsrv: B ran out of budget %llu times in %llu periods, %llu of them "
+                 "timeout faults the server answered\n",
+                 (unsigned long long)ran_out, (unsigned long long)(elapsed / PERIOD_NS),
+                 (unsigned long long)timeouts);
+    expect(timeouts >= elapsed / PERIOD_NS - 1 && timeouts <= ran_out && ran_out - timeouts <= 1,
+           "timeouts: the server heard of each time B's budget ended as it spun");
     uint64_t share = tenant * 1000 / elapsed;
     report("B busy, A idle", share, 600);
     expect(share > 300 + SHARE_TOLERANCE, "work conservation: B got more than its reservation");
@@ -325,15 +366,14 @@ static void check_recent_share(uint64_t a)
     take(a, &s0);
     wait_ns(1000000000ull);
     take(a, &s1);
-    uint64_t throttled;
-    uint32_t share = 0, budget, threads;
+    struct usage u = { 0 };
     struct sched_error e;
-    sched_usage(ep, a, &s1.consumed, &throttled, &share, &budget, &threads, &e);
-    uint64_t measured = (s1.consumed - s0.consumed) * 1000 / (s1.ns - s0.ns);
+    usage_of(ep, a, &u, &e);
+    uint64_t measured = (u.consumed - s0.consumed) * 1000 / (s1.ns - s0.ns);
     debug_printf("schedsrv: A over the last second: usage says %u per mille, measured %llu, "
                  "throttled %llu times\n",
-                 share, (unsigned long long)measured, (unsigned long long)throttled);
-    expect(near(share, measured, 10), "usage's share over the last second matches, within 1 %");
+                 u.share, (unsigned long long)measured, (unsigned long long)u.throttled);
+    expect(near(u.share, measured, 10), "usage's share over the last second matches, within 1 %");
 }
 
 static void check_shares(void)

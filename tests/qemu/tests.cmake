@@ -68,7 +68,8 @@ bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
                       ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
                       ${ktest_dir}/endpoint_tests.c ${ktest_dir}/cdt_tests.c
-                      ${ktest_dir}/sched_tests.c ${ktest_dir}/reply_tests.c
+                      ${ktest_dir}/sched_tests.c ${ktest_dir}/timeout_tests.c
+                      ${ktest_dir}/reply_tests.c
                       ${ktest_dir}/fastpath_tests.c ${ktest_dir}/counter_tests.c
                       ${ktest_dir}/process_tests.c ${ktest_dir}/proto_tests.c
                       ${ktest_dir}/vspace_tests.c ${ktest_dir}/asid_tests.c
@@ -257,7 +258,30 @@ bulkhead_qemu_test(sched-server --image ${out}/sched-server-image.img --icount -
   --expect "schedsrv: ok: B at 40 % within two periods of the change"
   --expect "schedsrv: ok: the spare time went 1:3 by weight"
   --expect "schedsrv: ok: the lender got its reservation and its part back"
+  --expect "schedsrv: ok: timeouts: the server heard of each time B's budget ended as it spun"
+  --expect "schedsrv: ok: a thread with MCP 111 refused"
   --expect "schedsrv: all checks passed" --reject "FAILED|PANIC")
+
+# The scheduler server on its callers' time (issue 12,
+# tests/qemu/sched_donation.c), under -icount: a tenant calling it in a loop
+# pays for its work (every ns of a window charged to somebody; a call costs
+# the tenant what it costs the administrator; the rebalancer's time does not
+# grow); the tenant's budget ends in the server too and that request waits
+# for its refill; the administrator's calls meanwhile end within a period;
+# a caller's SchedContext deleted mid-request leaves the server on its
+# rescue SchedContext and then passive again.
+bulkhead_user_program(${arch} sched-donation-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/sched_donation.c
+                      CLIENT_OF sched)
+bulkhead_boot_image(${arch} sched-donation-image ROOT sched-donation-test MODULES sched-server)
+bulkhead_qemu_test(sched-donation --image ${out}/sched-donation-image.img --icount --status pass
+  --expect "donation: ok: every ns went to the tenant, the root task or the server's own time"
+  --expect "donation: ok: a call costs the tenant what it costs the administrator"
+  --expect "donation: ok: the rebalancer's time did not grow with the calls"
+  --expect "donation: ok: out of time, sometimes in the server"
+  --expect "donation: ok: nothing hangs"
+  --expect "donation: ok: a caller's SchedContext deleted mid-request: the server finished on its rescue"
+  --expect "donation: ok: the request handler is passive again"
+  --expect "donation: all checks passed" --reject "FAILED|PANIC")
 
 # A tenant's fault report does not hold the kernel for its line time (issue
 # 10): with "bulkhead.slow_console" every byte the kernel writes at once takes

@@ -247,10 +247,12 @@
 #define BK_LABEL_CNODE_CANCEL_BADGED_SENDS 28
 #define BK_LABEL_TCB_SET_COUNTER_ACCESS 29
 #define BK_LABEL_TCB_SET_TIMEOUT_FAULTS 30
+#define BK_LABEL_TCB_SET_TIMEOUT_ENDPOINT 31
 #define BK_LABEL_SCHED_CONTROL_CONFIGURE 32
 #define BK_LABEL_SCHED_CONTEXT_BIND 33
 #define BK_LABEL_SCHED_CONTEXT_UNBIND 34
 #define BK_LABEL_SCHED_CONTEXT_CONSUMED 35
+#define BK_LABEL_TCB_READ_PRIORITY 36
 #define BK_LABEL_IRQ_CONTROL_GET 40
 #define BK_LABEL_IRQ_HANDLER_SET_NOTIFICATION 41
 #define BK_LABEL_IRQ_HANDLER_CLEAR 42
@@ -308,10 +310,12 @@
     X(CNODE, cnode, cancel_badged_sends, 28, 3) \
     X(TCB, tcb, set_counter_access, 29, 1) \
     X(TCB, tcb, set_timeout_faults, 30, 1) \
+    X(TCB, tcb, set_timeout_endpoint, 31, 1) \
     X(SCHED_CONTROL, sched_control, configure, 32, 5) \
     X(SCHED_CONTEXT, sched_context, bind, 33, 1) \
     X(SCHED_CONTEXT, sched_context, unbind, 34, 0) \
     X(SCHED_CONTEXT, sched_context, consumed, 35, 0) \
+    X(TCB, tcb, read_priority, 36, 0) \
     X(IRQ_CONTROL, irq_control, get, 40, 4) \
     X(IRQ_HANDLER, irq_handler, set_notification, 41, 1) \
     X(IRQ_HANDLER, irq_handler, clear, 42, 0) \

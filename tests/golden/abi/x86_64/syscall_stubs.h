@@ -614,12 +614,25 @@ static inline long sys_tcb_set_counter_access(bk_cptr_t service, uint64_t allow)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* TCB: SetTimeoutFaults. With `enable` 1, the thread's running out of budget is a fault: when its SchedContext's budget ends while the thread runs, it stops and a BK_FAULT_TIMEOUT message goes to its fault endpoint (see Faults; without one nothing is sent and it simply waits for its next refill); the handler's reply with label 0 lets it go on at its next refill. 0 turns that off (every thread starts so); any other value is INVALID_ARGUMENT. seL4's MCS kernel has a separate timeout endpoint; here the fault endpoint serves both. Returns 0 or -BK_ERR_*. */
+/* TCB: SetTimeoutFaults. With `enable` 1, the thread's running out of time is a fault: when its SchedContext's budget ends while the thread runs, or when the SchedContext it runs on is taken away (SchedContext: Unbind, or deleted) while it runs on a loan or owes a Call an answer, it stops and a BK_FAULT_TIMEOUT message goes to its timeout endpoint (TCB: SetTimeoutEndpoint), or to its fault endpoint if it has none (see Faults; without either nothing is sent and it simply waits for its next refill, or for a SchedContext). The handler's reply with label 0 lets it go on: at its next refill, or once it has a SchedContext again (the handler may Bind one to it first). 0 turns that off (every thread starts so); any other value is INVALID_ARGUMENT. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_set_timeout_faults(bk_cptr_t service, uint64_t enable)
 {
     struct bk_msg m = { 0 };
     m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_TCB_SET_TIMEOUT_FAULTS);
     m.mr[0] = (uint64_t)enable;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* TCB: SetTimeoutEndpoint. Makes the endpoint cap `endpoint` (a copy is kept; it needs the write right) where the thread's timeout faults go (TCB: SetTimeoutFaults), so that a scheduler can watch a thread's budget while its other faults still go to its fault endpoint; 0 clears it (timeout faults then go to the fault endpoint). Like seL4 MCS's timeout endpoint. Returns 0 or -BK_ERR_*. */
+static inline long sys_tcb_set_timeout_endpoint(bk_cptr_t service, bk_cptr_t endpoint)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(1, 0, 0, BK_LABEL_TCB_SET_TIMEOUT_ENDPOINT);
+    m.mr[0] = (uint64_t)endpoint;
     m.mr[1] = 0;
     m.mr[2] = 0;
     m.mr[3] = 0;
@@ -667,7 +680,7 @@ static inline long sys_sched_context_unbind(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* SchedContext: Consumed. Reads the SchedContext's accounting: CPU time its threads used (ns, since it was made, kept across Configure), how many times it ran out of budget and had to wait for a refill, and its budget and period (0 and 0 until configured). Returns 0 or -BK_ERR_*. */
+/* SchedContext: Consumed. Reads the SchedContext's accounting: CPU time its threads used (ns, since it was made, kept across Configure; for the one running now, up to now, read without charging it), how many times it ran out of budget and had to wait for a refill, and its budget and period (0 and 0 until configured). Returns 0 or -BK_ERR_*. */
 static inline long sys_sched_context_consumed(bk_cptr_t service, uint64_t *consumed, uint64_t *throttled, uint64_t *budget, uint64_t *period)
 {
     struct bk_msg m = { 0 };
@@ -682,6 +695,23 @@ static inline long sys_sched_context_consumed(bk_cptr_t service, uint64_t *consu
         *throttled = m.mr[1];
         *budget = m.mr[2];
         *period = m.mr[3];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* TCB: ReadPriority. Reads the thread's priority and its maximum controlled priority (the highest priority any holder of this cap can give a thread with it as authority, TCB: SetPriority). Returns 0 or -BK_ERR_*. */
+static inline long sys_tcb_read_priority(bk_cptr_t service, uint64_t *priority, uint64_t *mcp)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_TCB_READ_PRIORITY);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *priority = m.mr[0];
+        *mcp = m.mr[1];
     }
     return -(long)BK_MSGINFO_LABEL(m.info);
 }

@@ -16,6 +16,8 @@ const char *sched_method_name(uint64_t label)
         return "add_thread";
     case SCHED_LABEL_USAGE:
         return "usage";
+    case SCHED_LABEL_SERVER_USAGE:
+        return "server_usage";
     default:
         return "?";
     }
@@ -26,6 +28,7 @@ static const char *const set_policy_args[] = { "tenant", "reservation", "limit",
 static const char *const remove_tenant_args[] = { "tenant" };
 static const char *const add_thread_args[] = { "tcb" };
 static const char *const usage_args[] = { "tenant" };
+static const char *const server_usage_args[] = { "?" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -45,6 +48,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case SCHED_LABEL_USAGE:
         *count = 1;
         return usage_args;
+    case SCHED_LABEL_SERVER_USAGE:
+        *count = 0;
+        return server_usage_args;
     default:
         *count = 0;
         return 0;
@@ -78,6 +84,8 @@ int sched_error_length(int code)
         return 2;
     case SCHED_ERR_TOO_MANY_THREADS:
         return 3;
+    case SCHED_ERR_MCP_TOO_HIGH:
+        return 4;
     default:
         return -1;
     }
@@ -142,6 +150,12 @@ void sched_error_pack(struct bk_msg *m, const struct sched_error *e)
         bk_proto_pack_name(m, 0, e->too_many_threads.tenant, 16);
         bk_proto_set_word(m, 2, (uint64_t)e->too_many_threads.max);
         m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
+        return;
+    case SCHED_ERR_MCP_TOO_HIGH:
+        bk_proto_pack_name(m, 0, e->mcp_too_high.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->mcp_too_high.mcp);
+        bk_proto_set_word(m, 3, (uint64_t)e->mcp_too_high.highest);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, SCHED_PROTOCOL_ID, e->code, &e->proto);
@@ -222,6 +236,16 @@ bool sched_error_unpack(const struct bk_msg *m, int code, struct sched_error *e)
         if (!(bk_proto_word(m, 2) <= 0xffffffffu))
             return false;
         e->too_many_threads.max = (uint32_t)bk_proto_word(m, 2);
+        return true;
+    case SCHED_ERR_MCP_TOO_HIGH:
+        if (!bk_proto_unpack_name(m, 0, 16, e->mcp_too_high.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->mcp_too_high.mcp = (uint32_t)bk_proto_word(m, 2);
+        if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+            return false;
+        e->mcp_too_high.highest = (uint32_t)bk_proto_word(m, 3);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -308,6 +332,13 @@ static int format_too_many_threads(const struct sched_too_many_threads *f, char 
                        f->tenant, (unsigned long long)f->max);
 }
 
+static int format_mcp_too_high(const struct sched_mcp_too_high *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: the thread's MCP %llu would let it rise above its band (at most %llu: lower it with TCB: SetMCPriority)",
+                       f->tenant, (unsigned long long)f->mcp, (unsigned long long)f->highest);
+}
+
 int sched_error_format(const struct sched_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -335,6 +366,8 @@ int sched_error_format(const struct sched_error *e, char *buf, size_t size)
         return format_already_scheduled(&e->already_scheduled, buf, size);
     case SCHED_ERR_TOO_MANY_THREADS:
         return format_too_many_threads(&e->too_many_threads, buf, size);
+    case SCHED_ERR_MCP_TOO_HIGH:
+        return format_mcp_too_high(&e->mcp_too_high, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

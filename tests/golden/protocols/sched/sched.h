@@ -5,8 +5,11 @@
  * part of the spare time between the two) and changes or removes them. A tenant (the
  * caller whose cap is badged with its id, minted by the administrator) registers its
  * threads and reads its usage. The sum of reservations never exceeds 95 %: the other 5
- * % are the kernel's and the server's own. The server's memory comes from its spawner,
- * which moves untyped caps into its CNode (docs/scheduling.md). */
+ * % are the kernel's and the server's own. Requests run on the caller's time: a Call
+ * lends the server the caller's SchedContext, so a tenant pays for the work done for
+ * it, and a request whose caller's budget ends meanwhile completes at the caller's next
+ * refill. The server's memory comes from its spawner, which moves untyped caps into its
+ * CNode (docs/scheduling.md). */
 #pragma once
 
 #include <bulkhead/proto.h>
@@ -19,6 +22,7 @@
 #define SCHED_LABEL_REMOVE_TENANT BK_PROTO_LABEL(SCHED_PROTOCOL_ID, 3)
 #define SCHED_LABEL_ADD_THREAD BK_PROTO_LABEL(SCHED_PROTOCOL_ID, 4)
 #define SCHED_LABEL_USAGE BK_PROTO_LABEL(SCHED_PROTOCOL_ID, 5)
+#define SCHED_LABEL_SERVER_USAGE BK_PROTO_LABEL(SCHED_PROTOCOL_ID, 6)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -37,6 +41,7 @@
 #define SCHED_ERR_NOT_A_THREAD 41 /* The capability sent is not a TCB. */
 #define SCHED_ERR_ALREADY_SCHEDULED 42 /* The thread already has a SchedContext: registered twice, or given one by someone else. */
 #define SCHED_ERR_TOO_MANY_THREADS 43 /* The tenant has as many threads as the server keeps per tenant. */
+#define SCHED_ERR_MCP_TOO_HIGH 44 /* The thread's MCP (maximum controlled priority) is above the borrowing band: with the thread's own TCB cap as authority the tenant could lift it, or any of its threads, above its band. */
 
 /* The numbers of SCHED_ERR_NOT_ADMIN. */
 struct sched_not_admin {
@@ -107,6 +112,13 @@ struct sched_too_many_threads {
     uint32_t max;
 };
 
+/* The numbers of SCHED_ERR_MCP_TOO_HIGH. */
+struct sched_mcp_too_high {
+    char tenant[17];
+    uint32_t mcp;
+    uint32_t highest;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct sched_error {
@@ -126,6 +138,7 @@ struct sched_error {
         struct sched_not_a_thread not_a_thread;
         struct sched_already_scheduled already_scheduled;
         struct sched_too_many_threads too_many_threads;
+        struct sched_mcp_too_high mcp_too_high;
     };
 };
 

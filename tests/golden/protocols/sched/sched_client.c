@@ -91,26 +91,45 @@ int sched_add_thread(bk_cptr_t server, bk_cptr_t tcb, uint32_t *threads,
 }
 
 int sched_usage(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *throttled,
-                uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads,
-                struct sched_error *err)
+                uint64_t *timeouts, uint64_t *request_timeouts, uint32_t *share_permille,
+                uint32_t *budget_permille, uint32_t *threads, struct sched_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, SCHED_LABEL_USAGE) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, SCHED_LABEL_USAGE, 5, err);
+    int code = reply_code(m, SCHED_LABEL_USAGE, 7, err);
     if (code != 0)
         return code;
     *consumed_ns = bk_proto_word(m, 0);
     *throttled = bk_proto_word(m, 1);
-    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
-        return fault(err, SCHED_LABEL_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE, 5);
-    *share_permille = (uint32_t)bk_proto_word(m, 2);
-    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
-        return fault(err, SCHED_LABEL_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE, 5);
-    *budget_permille = (uint32_t)bk_proto_word(m, 3);
+    *timeouts = bk_proto_word(m, 2);
+    *request_timeouts = bk_proto_word(m, 3);
     if (!(bk_proto_word(m, 4) <= 0xffffffffu))
-        return fault(err, SCHED_LABEL_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE, 5);
-    *threads = (uint32_t)bk_proto_word(m, 4);
+        return fault(err, SCHED_LABEL_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE, 7);
+    *share_permille = (uint32_t)bk_proto_word(m, 4);
+    if (!(bk_proto_word(m, 5) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE, 7);
+    *budget_permille = (uint32_t)bk_proto_word(m, 5);
+    if (!(bk_proto_word(m, 6) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE, 7);
+    *threads = (uint32_t)bk_proto_word(m, 6);
+    return 0;
+}
+
+int sched_server_usage(bk_cptr_t server, uint64_t *rebalancer_ns, uint64_t *timeout_handler_ns,
+                       uint64_t *rescue_ns, uint64_t *request_timeouts, uint64_t *rescues,
+                       struct sched_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, SCHED_LABEL_SERVER_USAGE) }, *m = &msg;
+    sys_call(server, m);
+    int code = reply_code(m, SCHED_LABEL_SERVER_USAGE, 5, err);
+    if (code != 0)
+        return code;
+    *rebalancer_ns = bk_proto_word(m, 0);
+    *timeout_handler_ns = bk_proto_word(m, 1);
+    *rescue_ns = bk_proto_word(m, 2);
+    *request_timeouts = bk_proto_word(m, 3);
+    *rescues = bk_proto_word(m, 4);
     return 0;
 }
 

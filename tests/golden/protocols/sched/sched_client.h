@@ -38,23 +38,42 @@ int sched_remove_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *threads,
 
 /* Sched: AddThread. Tenant only. Registers the thread of `tcb` (a TCB cap, sent with
  * the grant right) with the caller's tenant: the server binds a SchedContext of its own
- * to it and sets its priority; the tenant never holds that SchedContext. The thread
- * must have no SchedContext yet. The tenant's budget is shared equally by its threads.
- * Returns the tenant's thread count. Returns 0, or the error code with its numbers in
- * *err (may be NULL): SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_NOT_A_THREAD,
- * SCHED_ERR_ALREADY_SCHEDULED, SCHED_ERR_TOO_MANY_THREADS, SCHED_ERR_NO_MEMORY, or a
- * shared BK_PROTO_ERR_*. */
+ * to it, sets its priority (its band) and sends its timeout faults to itself (TCB:
+ * SetTimeoutEndpoint; the thread's other faults still go where the tenant sends them);
+ * the tenant never holds that SchedContext. The thread must have no SchedContext yet,
+ * and an MCP of at most 110 (the borrowing band): with a higher one the tenant could
+ * lift it above its band. The tenant's budget is shared equally by its threads. Returns
+ * the tenant's thread count. Returns 0, or the error code with its numbers in *err (may
+ * be NULL): SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_TOO_MANY_THREADS,
+ * SCHED_ERR_NOT_A_THREAD, SCHED_ERR_MCP_TOO_HIGH, SCHED_ERR_NO_MEMORY,
+ * SCHED_ERR_ALREADY_SCHEDULED, or a shared BK_PROTO_ERR_*. */
 int sched_add_thread(bk_cptr_t server, bk_cptr_t tcb, uint32_t *threads,
                      struct sched_error *err);
 
 /* Sched: Usage. Tenant `tenant`'s usage: CPU time its threads consumed (ns, read from
- * the kernel now), how many times they ran out of budget, its share of the CPU over the
- * last second (per mille; less than a second since it was created: over its life), and
- * its current budget (per mille of the period). A tenant passes 0 or its own id; the
- * administrator any tenant's. Returns 0, or the error code with its numbers in *err
- * (may be NULL): SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, or a shared
- * BK_PROTO_ERR_*. */
+ * the kernel now; the server's work on its requests included, since the server runs on
+ * its callers' time), how many times they ran out of budget (`throttled`), how many of
+ * those ended a budget while the thread ran (`timeouts`: the timeout faults the server
+ * answered), how many times the tenant's time ran out while the server worked on a
+ * request of its (`request_timeouts`: the request finished at its next refill), its
+ * share of the CPU over the last second (per mille; less than a second since it was
+ * created: over its life), and its current budget (per mille of the period). A tenant
+ * passes 0 or its own id; the administrator any tenant's. Returns 0, or the error code
+ * with its numbers in *err (may be NULL): SCHED_ERR_NOT_ADMIN,
+ * SCHED_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
 int sched_usage(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *throttled,
-                uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads,
-                struct sched_error *err);
+                uint64_t *timeouts, uint64_t *request_timeouts, uint32_t *share_permille,
+                uint32_t *budget_permille, uint32_t *threads, struct sched_error *err);
+
+/* Sched: ServerUsage. Administrator only. The server's own time: what its rebalancer,
+ * its timeout handler and its rescue SchedContext consumed (ns; the thread that answers
+ * requests has no SchedContext of its own: it runs on its callers'), how many times a
+ * caller's time ran out while the server worked for it (`request_timeouts`, the
+ * administrator's and the rebalancer's included), and how many times a caller's
+ * SchedContext was taken away mid-request so that the server finished on its rescue
+ * SchedContext (`rescues`). Returns 0, or the error code with its numbers in *err (may
+ * be NULL): SCHED_ERR_NOT_ADMIN, or a shared BK_PROTO_ERR_*. */
+int sched_server_usage(bk_cptr_t server, uint64_t *rebalancer_ns, uint64_t *timeout_handler_ns,
+                       uint64_t *rescue_ns, uint64_t *request_timeouts, uint64_t *rescues,
+                       struct sched_error *err);
 

@@ -80,7 +80,7 @@ static int serve_add_thread(struct sched_call *call, struct bk_msg *m)
     if (code != 0)
         return code;
     code = sched_handle_add_thread(call, call->server->recv_index, &threads);
-    if (code != 0 && code != SCHED_ERR_UNKNOWN_TENANT && code != SCHED_ERR_NOT_A_THREAD && code != SCHED_ERR_ALREADY_SCHEDULED && code != SCHED_ERR_TOO_MANY_THREADS && code != SCHED_ERR_NO_MEMORY)
+    if (code != 0 && code != SCHED_ERR_UNKNOWN_TENANT && code != SCHED_ERR_TOO_MANY_THREADS && code != SCHED_ERR_NOT_A_THREAD && code != SCHED_ERR_MCP_TOO_HIGH && code != SCHED_ERR_NO_MEMORY && code != SCHED_ERR_ALREADY_SCHEDULED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -93,6 +93,8 @@ static int serve_usage(struct sched_call *call, struct bk_msg *m)
 {
     uint64_t consumed_ns = 0;
     uint64_t throttled = 0;
+    uint64_t timeouts = 0;
+    uint64_t request_timeouts = 0;
     uint32_t share_permille = 0;
     uint32_t budget_permille = 0;
     uint32_t threads = 0;
@@ -100,17 +102,43 @@ static int serve_usage(struct sched_call *call, struct bk_msg *m)
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
-    code = sched_handle_usage(call, tenant, &consumed_ns, &throttled, &share_permille, &budget_permille, &threads);
+    code = sched_handle_usage(call, tenant, &consumed_ns, &throttled, &timeouts, &request_timeouts, &share_permille, &budget_permille, &threads);
     if (code != 0 && code != SCHED_ERR_NOT_ADMIN && code != SCHED_ERR_UNKNOWN_TENANT)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
     bk_proto_set_word(m, 0, consumed_ns);
     bk_proto_set_word(m, 1, throttled);
-    bk_proto_set_word(m, 2, (uint64_t)share_permille);
-    bk_proto_set_word(m, 3, (uint64_t)budget_permille);
-    bk_proto_set_word(m, 4, (uint64_t)threads);
-    m->info = BK_MSGINFO(5, 0, 0, SCHED_LABEL_USAGE);
+    bk_proto_set_word(m, 2, timeouts);
+    bk_proto_set_word(m, 3, request_timeouts);
+    bk_proto_set_word(m, 4, (uint64_t)share_permille);
+    bk_proto_set_word(m, 5, (uint64_t)budget_permille);
+    bk_proto_set_word(m, 6, (uint64_t)threads);
+    m->info = BK_MSGINFO(7, 0, 0, SCHED_LABEL_USAGE);
+    return 0;
+}
+
+static int serve_server_usage(struct sched_call *call, struct bk_msg *m)
+{
+    uint64_t rebalancer_ns = 0;
+    uint64_t timeout_handler_ns = 0;
+    uint64_t rescue_ns = 0;
+    uint64_t request_timeouts = 0;
+    uint64_t rescues = 0;
+    int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = sched_handle_server_usage(call, &rebalancer_ns, &timeout_handler_ns, &rescue_ns, &request_timeouts, &rescues);
+    if (code != 0 && code != SCHED_ERR_NOT_ADMIN)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, rebalancer_ns);
+    bk_proto_set_word(m, 1, timeout_handler_ns);
+    bk_proto_set_word(m, 2, rescue_ns);
+    bk_proto_set_word(m, 3, request_timeouts);
+    bk_proto_set_word(m, 4, rescues);
+    m->info = BK_MSGINFO(5, 0, 0, SCHED_LABEL_SERVER_USAGE);
     return 0;
 }
 
@@ -134,6 +162,9 @@ void sched_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case SCHED_LABEL_USAGE:
         code = serve_usage(&call, m);
+        break;
+    case SCHED_LABEL_SERVER_USAGE:
+        code = serve_server_usage(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

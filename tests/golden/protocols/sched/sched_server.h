@@ -51,22 +51,40 @@ int sched_handle_remove_tenant(struct sched_call *call, uint64_t tenant, uint32_
 
 /* Sched: AddThread. Tenant only. Registers the thread of `tcb` (a TCB cap, sent with
  * the grant right) with the caller's tenant: the server binds a SchedContext of its own
- * to it and sets its priority; the tenant never holds that SchedContext. The thread
- * must have no SchedContext yet. The tenant's budget is shared equally by its threads.
- * Returns the tenant's thread count. Errors it may return: SCHED_ERR_UNKNOWN_TENANT,
- * SCHED_ERR_NOT_A_THREAD, SCHED_ERR_ALREADY_SCHEDULED, SCHED_ERR_TOO_MANY_THREADS,
- * SCHED_ERR_NO_MEMORY. */
+ * to it, sets its priority (its band) and sends its timeout faults to itself (TCB:
+ * SetTimeoutEndpoint; the thread's other faults still go where the tenant sends them);
+ * the tenant never holds that SchedContext. The thread must have no SchedContext yet,
+ * and an MCP of at most 110 (the borrowing band): with a higher one the tenant could
+ * lift it above its band. The tenant's budget is shared equally by its threads. Returns
+ * the tenant's thread count. Errors it may return: SCHED_ERR_UNKNOWN_TENANT,
+ * SCHED_ERR_TOO_MANY_THREADS, SCHED_ERR_NOT_A_THREAD, SCHED_ERR_MCP_TOO_HIGH,
+ * SCHED_ERR_NO_MEMORY, SCHED_ERR_ALREADY_SCHEDULED. */
 int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t *threads);
 
 /* Sched: Usage. Tenant `tenant`'s usage: CPU time its threads consumed (ns, read from
- * the kernel now), how many times they ran out of budget, its share of the CPU over the
- * last second (per mille; less than a second since it was created: over its life), and
- * its current budget (per mille of the period). A tenant passes 0 or its own id; the
- * administrator any tenant's. Errors it may return: SCHED_ERR_NOT_ADMIN,
- * SCHED_ERR_UNKNOWN_TENANT. */
+ * the kernel now; the server's work on its requests included, since the server runs on
+ * its callers' time), how many times they ran out of budget (`throttled`), how many of
+ * those ended a budget while the thread ran (`timeouts`: the timeout faults the server
+ * answered), how many times the tenant's time ran out while the server worked on a
+ * request of its (`request_timeouts`: the request finished at its next refill), its
+ * share of the CPU over the last second (per mille; less than a second since it was
+ * created: over its life), and its current budget (per mille of the period). A tenant
+ * passes 0 or its own id; the administrator any tenant's. Errors it may return:
+ * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT. */
 int sched_handle_usage(struct sched_call *call, uint64_t tenant, uint64_t *consumed_ns,
-                       uint64_t *throttled, uint32_t *share_permille, uint32_t *budget_permille,
-                       uint32_t *threads);
+                       uint64_t *throttled, uint64_t *timeouts, uint64_t *request_timeouts,
+                       uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads);
+
+/* Sched: ServerUsage. Administrator only. The server's own time: what its rebalancer,
+ * its timeout handler and its rescue SchedContext consumed (ns; the thread that answers
+ * requests has no SchedContext of its own: it runs on its callers'), how many times a
+ * caller's time ran out while the server worked for it (`request_timeouts`, the
+ * administrator's and the rebalancer's included), and how many times a caller's
+ * SchedContext was taken away mid-request so that the server finished on its rescue
+ * SchedContext (`rescues`). Errors it may return: SCHED_ERR_NOT_ADMIN. */
+int sched_handle_server_usage(struct sched_call *call, uint64_t *rebalancer_ns,
+                              uint64_t *timeout_handler_ns, uint64_t *rescue_ns,
+                              uint64_t *request_timeouts, uint64_t *rescues);
 
 /* Fails the request with SCHED_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
@@ -188,5 +206,18 @@ static inline int sched_fail_too_many_threads(struct sched_call *call, const cha
     bk_proto_copy_name(call->error.too_many_threads.tenant, tenant, 16);
     call->error.too_many_threads.max = max;
     return SCHED_ERR_TOO_MANY_THREADS;
+}
+
+/* Fails the request with SCHED_ERR_MCP_TOO_HIGH: "tenant {tenant}: the thread's MCP
+ * {mcp} would let it rise above its band (at most {highest}: lower it with TCB:
+ * SetMCPriority)". */
+static inline int sched_fail_mcp_too_high(struct sched_call *call, const char *tenant,
+                                          uint32_t mcp, uint32_t highest)
+{
+    call->error.code = SCHED_ERR_MCP_TOO_HIGH;
+    bk_proto_copy_name(call->error.mcp_too_high.tenant, tenant, 16);
+    call->error.mcp_too_high.mcp = mcp;
+    call->error.mcp_too_high.highest = highest;
+    return SCHED_ERR_MCP_TOO_HIGH;
 }
 
