@@ -10,19 +10,18 @@
  *     (through CNode caps, and the CSpace roots of threads met through TCB
  *     caps, ready queues and wait queues): derivation-tree links (cdt.h:
  *     circular sibling lists, the parent stored in first children only,
- *     each list walked once from its first child),
- *     a child naming its parent's object (with its badge, if it has one)
- *     or lying inside its parent untyped, cap fields in range, the spare
- *     words of a live CNode (cnode.c), and zombies (cap.h, cnode.c): their
- *     fields, and their tables' slots, emptied in order and walked like a
- *     CNode's, or a waiters zombie's object and its queue; and each object
- *     met, once: counted
- *     objects alive (refs >= 1), threads' states against ready and wait
- *     queues, Call pairings (caller / reply_from), bound notifications,
- *     endpoint and notification queues (send queues in priority order,
- *     with their runs linked as endpoint.c says, and a cancellation's walk
- *     on one of their senders), VSpaces' and ASID pools' entries (their
- *     files' rules: vspace_asid_broken(), asid_pool_broken());
+ *     each list walked once from its first child), a child naming its
+ *     parent's object (with its badge, if it has one) or lying inside its
+ *     parent untyped, cap fields in range, the spare words of a live CNode
+ *     (cnode.c), and zombies (cap.h, cnode.c): their fields, and their
+ *     tables' slots, emptied in order and walked like a CNode's, or a
+ *     waiters zombie's object and its queue; and each object met, once:
+ *     counted objects alive (refs >= 1), threads' states against ready and
+ *     wait queues, Call pairings (caller / reply_from), bound notifications,
+ *     endpoint and notification queues (send queues in priority order, with
+ *     their runs linked as endpoint.c says, and a cancellation's walk on one
+ *     of their senders), VSpaces' and ASID pools' entries (their files'
+ *     rules: vspace_asid_broken(), asid_pool_broken());
  *  4. no counted object has fewer references than the caps found to it
  *     (more is fine: caps may sit where the walk does not reach).
  *
@@ -101,14 +100,11 @@ __attribute__((format(printf, 2, 3))) static void violation(struct checker *c,
 static const char *state_name(enum thread_state s)
 {
     static const char *const names[] = {
-        [THREAD_INACTIVE] = "inactive",
-        [THREAD_RUNNABLE] = "runnable",
-        [THREAD_BLOCKED_SEND] = "blocked-send",
-        [THREAD_BLOCKED_RECV] = "blocked-recv",
+        [THREAD_INACTIVE] = "inactive",         [THREAD_RUNNABLE] = "runnable",
+        [THREAD_BLOCKED_SEND] = "blocked-send", [THREAD_BLOCKED_RECV] = "blocked-recv",
         [THREAD_BLOCKED_REPLY] = "blocked-reply",
         [THREAD_BLOCKED_NOTIFICATION] = "blocked-notification",
-        [THREAD_EXITED] = "exited",
-        [THREAD_FAULTED] = "faulted",
+        [THREAD_EXITED] = "exited",             [THREAD_FAULTED] = "faulted",
     };
     return (unsigned)s <= THREAD_FAULTED ? names[s] : "invalid";
 }
@@ -404,9 +400,8 @@ static void check_call_pairing(struct checker *c, const struct thread *t)
                   (const void *)t->caller->reply_from);
 }
 
-/* An endpoint slot of a thread holds an endpoint cap, nothing, or the
- * waiters zombie of one that TCB: SetFaultEndpoint or SetTimeoutEndpoint
- * is deleting. */
+/* A thread's endpoint slot holds an endpoint cap, nothing, or the waiters
+ * zombie of one TCB: SetFaultEndpoint or SetTimeoutEndpoint is deleting. */
 static bool endpoint_slot_ok(const struct cte *s)
 {
     enum cap_type type = cap_type(&s->cap);
@@ -414,10 +409,9 @@ static bool endpoint_slot_ok(const struct cte *s)
            (type == CAP_ZOMBIE && cap_zombie_is_waiters(&s->cap));
 }
 
-/* The thread's own slots: its CSpace root (a CNode cap, or the zombie of
- * one that TCB: Configure is emptying), its fault and timeout endpoints,
- * and an empty fourth; their spare words are 0 while it lives (a zombie
- * of the TCB uses them: cnode.c). */
+/* The thread's own slots: its CSpace root (a CNode cap, or the zombie of one
+ * TCB: Configure is emptying), its fault and timeout endpoints, an empty
+ * fourth; spare words 0 while it lives (its TCB's zombie uses them: cnode.c). */
 static void check_thread_slots(struct checker *c, const struct thread *t)
 {
     enum cap_type root = cap_type(&t->cspace_root.cap);
@@ -425,8 +419,7 @@ static void check_thread_slots(struct checker *c, const struct thread *t)
         !endpoint_slot_ok(&t->fault_endpoint) || !endpoint_slot_ok(&t->timeout_endpoint) ||
         !cap_is_null(&t->slots[3].cap)) {
         violation(c, "thread '%s': slots of types %u, %u, %u, %u", t->name, (unsigned)root,
-                  (unsigned)cap_type(&t->fault_endpoint.cap),
-                  (unsigned)cap_type(&t->timeout_endpoint.cap),
+                  (unsigned)cap_type(&t->slots[1].cap), (unsigned)cap_type(&t->slots[2].cap),
                   (unsigned)cap_type(&t->slots[3].cap));
         return;
     }
@@ -808,13 +801,12 @@ static void check_cap(struct checker *c, const struct cte *s)
     case CAP_ZOMBIE:
         check_zombie(c, s);
         break;
-    case CAP_VSPACE:
-        if (check_refs(c, s))
-            check_object(c, s, "VSpace", vspace_asid_broken(cap_object(&s->cap)));
-        break;
+    case CAP_VSPACE: /* the rules of their own files */
     case CAP_ASID_POOL:
         if (check_refs(c, s))
-            check_object(c, s, "ASID pool", asid_pool_broken(cap_object(&s->cap)));
+            check_object(c, s, object_type_name(cap_type(&s->cap)),
+                         cap_type(&s->cap) == CAP_VSPACE ? vspace_asid_broken(cap_object(&s->cap))
+                                                         : asid_pool_broken(cap_object(&s->cap)));
         break;
     default:
         break;

@@ -255,6 +255,9 @@ static int test_ready_thread_runs_first(struct ktest_env *env)
     struct bk_msg m;
     KT_CHECK(start_server(env, s, ECHO) == 0);
     spins = 0;
+    /* A fresh timeslice first: without -icount a host stall can end the
+     * current one right after the start, and the spinner would run. */
+    sys_yield(0, &m);
     KT_OK(bk_thread_start(HELPER(s), ROOT, BK_CAP_ROOT_VSPACE, spinner, 0, stacks[1], STACK_SIZE,
                           0, 50));
     KT_CHECK(spins == 0); /* same priority: it waits its turn */

@@ -352,7 +352,11 @@ static int test_donated_budget_runs_out(struct ktest_env *env)
     KT_CHECK(client_done == CLIENT_CALLS && client_label == 0 && client_value == 42);
     KT_CHECK(faults_seen >= 1 && fault_label == BK_FAULT_TIMEOUT && fault_badge == 9);
     KT_CHECK(fault_words[0] == 55 && fault_words[2] == MS && fault_words[3] == 10 * MS);
-    KT_CHECK(throttled >= 1 && consumed >= CLIENT_CALLS * MS);
+    /* The server's spinning is charged to the client, which runs out at
+     * least once. Not a budget per request: the server spins for 10 ms of
+     * the host's time, so a request that starts late in a budget may end
+     * while that budget waits for its refill (no -icount here). */
+    KT_CHECK(throttled >= 1 && consumed >= MS);
     KT_CHECK(consumed_of(SERVER_SC(s)) < MS); /* its own: only its start-up */
     stop_all(s);
     KT_CHECK(kt_check_invariants() == 0);
