@@ -31,6 +31,7 @@
 #include "object.h"
 #include "sched_context.h"
 #include "types.h"
+#include "untyped.h"
 
 #define THREAD_PRIORITIES 256
 #define THREAD_TIMESLICE_TICKS 5
@@ -124,6 +125,9 @@ struct thread {
     bool in_fault;
     uint64_t fault_label;
     uint64_t fault_words[BK_FAULT_WORDS];
+    /* How far the destination check of its Retype got, for the same call
+     * made again after a restart (untyped.h). */
+    struct retype_check retype_check;
     /* The notification bound to this thread: its signals also end a Recv
      * on an endpoint. */
     struct notification *bound_notification;

@@ -28,7 +28,10 @@
  * many objects (up to BK_RETYPE_MAX_OBJECTS). So Retype works in steps
  * (preempt.h), and stops after any of them once an interrupt is pending,
  * restarting (KERR_RESTART, as Revoke does):
- *  - first it zeroes the memory the objects need, RETYPE_ZERO_STEP bytes a
+ *  - first it checks that the destination slots are empty, 32 a step;
+ *    the thread keeps how far it got (struct retype_check), and the same
+ *    call made again goes on from there;
+ *  - then it zeroes the memory the objects need, RETYPE_ZERO_STEP bytes a
  *    step and at most RETYPE_ZERO_CHUNK a kernel entry, moving clean up.
  *    The progress is the watermark itself, so a restart that finds the
  *    untyped changed (another Retype used the zeroed memory, or a Revoke
@@ -56,6 +59,10 @@
  * latency). */
 #define RETYPE_ZERO_STEP 1024u
 
+/* Destination slots checked between two polls: about 110 instructions,
+ * less than making one object. */
+#define RETYPE_CHECK_STEP 32u
+
 /* What decode worked out for invoke. */
 struct retype_plan {
     unsigned obj_bits; /* log2 bytes of one object */
@@ -76,21 +83,44 @@ static kerror_t check_count(size_t count, struct kerror_info *info)
     return KERR_RANGE;
 }
 
-/* Every kernel entry of a Retype checks all the slots it has yet to fill
- * before its first step, with no poll for an interrupt (Kernel latency,
- * docs/scheduling.md): four slots a test (CAP_NULL is 0) make that about
- * 3.5 instructions a slot instead of 6 on RISC-V. */
-static kerror_t check_dest_empty(const struct cte *dest, size_t count)
+/* Whether dest[0 .. count) are all empty: four slots a test (CAP_NULL is
+ * 0) make that about 3.5 instructions a slot instead of 6 on RISC-V. */
+static bool slots_empty(const struct cte *dest, size_t count)
 {
     size_t i = 0;
     for (; i + 4 <= count; i += 4) {
         if (cap_type(&dest[i].cap) | cap_type(&dest[i + 1].cap) | cap_type(&dest[i + 2].cap) |
             cap_type(&dest[i + 3].cap))
-            return KERR_DELETE_FIRST;
+            return false;
     }
     for (; i < count; i++) {
         if (!cap_is_null(&dest[i].cap))
+            return false;
+    }
+    return true;
+}
+
+/* Checks that the slots the call fills are empty, going on where the same
+ * call's check stopped in an earlier entry (*check), RETYPE_CHECK_STEP
+ * slots a step, and stopping after a step once an interrupt is pending
+ * (KERR_RESTART): 256 slots checked in one piece were the longest stretch
+ * of a Retype with no poll (Kernel latency, docs/scheduling.md). Every
+ * entry checks at least one step's worth: progress. */
+static kerror_t check_dest_empty(struct retype_check *check, const struct cte *ut,
+                                 const struct cte *dest, size_t count)
+{
+    if (check->untyped != ut || check->dest != dest || check->count != count)
+        *check = (struct retype_check){ .untyped = ut, .dest = dest, .count = count };
+    while (check->checked < count) {
+        size_t n = count - check->checked;
+        n = n < RETYPE_CHECK_STEP ? n : RETYPE_CHECK_STEP;
+        if (!slots_empty(dest + check->checked, n)) {
+            check->untyped = NULL; /* a new call checks from the start */
             return KERR_DELETE_FIRST;
+        }
+        check->checked += n;
+        if (check->checked < count && arch_interrupt_pending())
+            return KERR_RESTART;
     }
     return KERR_OK;
 }
@@ -120,8 +150,8 @@ static kerror_t place_objects(const struct cte *ut, size_t count, struct retype_
 }
 
 static kerror_t retype_decode(const struct cte *ut, enum cap_type type, unsigned size_arg,
-                              const struct cte *dest, size_t count, struct retype_plan *plan,
-                              struct kerror_info *info)
+                              const struct cte *dest, size_t count, struct retype_check *check,
+                              struct retype_plan *plan, struct kerror_info *info)
 {
     if (cap_type(&ut->cap) != CAP_UNTYPED)
         return KERR_INVALID_CAPABILITY;
@@ -136,7 +166,7 @@ static kerror_t retype_decode(const struct cte *ut, enum cap_type type, unsigned
         return KERR_INVALID_ARGUMENT;
     err = check_count(count, info);
     if (!err)
-        err = check_dest_empty(dest, count);
+        err = check_dest_empty(check, ut, dest, count);
     if (!err)
         err = place_objects(ut, count, plan, info);
     return err;
@@ -193,16 +223,19 @@ static void make_object(struct cte *ut, enum cap_type type, struct cte *slot, ui
 }
 
 /* Makes the objects into dest[0 ..], one a step, stopping after a step
- * once an interrupt is pending; returns how many it made (at least one).
- * The watermark moves past them, and clean with it where it was lower
- * (untypeds and device frames are not zeroed: nothing above is known
- * zero then). */
+ * once an interrupt is pending, or before a slot that is not empty (one
+ * checked in an earlier entry of the call and filled since); returns how
+ * many it made. The watermark moves past them, and clean with it where it
+ * was lower (untypeds and device frames are not zeroed: nothing above is
+ * known zero then). */
 static size_t retype_invoke(struct cte *ut, enum cap_type type, struct cte *dest, size_t count,
                             const struct retype_plan *plan)
 {
     uint64_t clean = cap_untyped_clean(&ut->cap), at = plan->offset;
     size_t made = 0;
     do {
+        if (!cap_is_null(&dest[made].cap))
+            break;
         make_object(ut, type, &dest[made++], at, plan->obj_bits, clean);
         at += 1ull << plan->obj_bits;
     } while (made < count && !arch_interrupt_pending());
@@ -213,12 +246,12 @@ static size_t retype_invoke(struct cte *ut, enum cap_type type, struct cte *dest
 }
 
 kerror_t untyped_retype_bounded(struct cte *untyped, enum cap_type type, unsigned size_arg,
-                                struct cte *dest, size_t count, size_t *made,
-                                struct kerror_info *info)
+                                struct cte *dest, size_t count, struct retype_check *check,
+                                size_t *made, struct kerror_info *info)
 {
     struct retype_plan plan;
     *made = 0;
-    kerror_t err = retype_decode(untyped, type, size_arg, dest, count, &plan, info);
+    kerror_t err = retype_decode(untyped, type, size_arg, dest, count, check, &plan, info);
     if (err)
         return err;
     uint64_t end = plan.offset + ((uint64_t)count << plan.obj_bits);
@@ -227,16 +260,28 @@ kerror_t untyped_retype_bounded(struct cte *untyped, enum cap_type type, unsigne
     if (needs_zeroing(untyped, type) && !zero_up_to(untyped, plan.offset, end))
         return KERR_RESTART;
     *made = retype_invoke(untyped, type, dest, count, &plan);
-    return *made == count ? KERR_OK : KERR_RESTART;
+    if (*made == count) {
+        check->untyped = NULL; /* done: the next call is a new one */
+        return KERR_OK;
+    }
+    if (!cap_is_null(&dest[*made].cap)) {
+        check->untyped = NULL;
+        return KERR_DELETE_FIRST;
+    }
+    /* The call for the rest: its slots were all checked. */
+    *check = (struct retype_check){ .untyped = untyped, .dest = dest + *made,
+                                    .count = count - *made, .checked = count - *made };
+    return KERR_RESTART;
 }
 
 kerror_t untyped_retype(struct cte *untyped, enum cap_type type, unsigned size_arg,
                         struct cte *dest, size_t count, struct kerror_info *info)
 {
+    struct retype_check check = { 0 };
     kerror_t err;
     size_t made;
     for (;;) {
-        err = untyped_retype_bounded(untyped, type, size_arg, dest, count, &made, info);
+        err = untyped_retype_bounded(untyped, type, size_arg, dest, count, &check, &made, info);
         if (err != KERR_RESTART)
             return err;
         dest += made; /* the call for the rest, as the syscall's restart makes it */

@@ -59,7 +59,7 @@ kerror_t untyped_invoke_retype(struct invocation *inv, struct kerror_info *info)
         return err;
     size_t made;
     err = untyped_retype_bounded(inv->slot, (enum cap_type)type, (unsigned)size_arg, first,
-                                 (size_t)count, &made, info);
+                                 (size_t)count, &inv->caller->retype_check, &made, info);
     if (err == KERR_RESTART && made > 0) {
         inv->args[5] = offset + made;
         inv->args[6] = count - made;

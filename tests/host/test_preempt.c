@@ -6,6 +6,7 @@
  *    call for the rest (its offset and count, in the caller's IPC buffer,
  *    moved on), and makes the same objects at the same addresses; a
  *    destination filled meanwhile fails the rest, the objects made stay;
+ *    its check of the destination slots stops and goes on in steps too;
  *  - the interrupt is taken before the kernel leaves, so the thread it
  *    wakes runs next, not the caller;
  *  - with an interrupt pending after every step, each kernel entry still
@@ -150,6 +151,77 @@ static void test_retype_rest_is_decoded_again(void)
     kw_free(&w);
 }
 
+/* With an interrupt pending after every poll, a Retype of the most objects
+ * at once checks its slots RETYPE_CHECK_STEP (32) a kernel entry, its
+ * arguments untouched and nothing made, and the same call made again goes
+ * on from where the check stopped: 7 entries check, the 8th checks the
+ * last 32, then one step each: 16 KiB zeroed in 16, one object each. */
+static void test_retype_checks_its_slots_in_steps(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ut = kw_retype(&w, CAP_UNTYPED, SUB_BITS, 1);
+    unsigned first = w.next_slot, n = BK_RETYPE_MAX_OBJECTS;
+    w.next_slot += n;
+    fake_pending.every = 1;
+    vaddr_t pc = w.root->regs.pc;
+    CHECK_EQ(retype_entry(&w, ut, first, n), FAKE_EXIT_USER);
+    unsigned entries = 1;
+    for (; entries < 8; entries++) {
+        CHECK(restarted(&w, pc));
+        CHECK(cap_is_null(&w.slots[first].cap) && !cte_has_children(&w.slots[ut]));
+        CHECK(kw_buffer(w.root)->mr[5] == first && kw_buffer(w.root)->mr[6] == n);
+        CHECK_EQ(w.root->retype_check.checked, 32u * entries);
+        CHECK_EQ(again(&w), FAKE_EXIT_USER);
+    }
+    while (restarted(&w, pc)) {
+        CHECK_EQ(again(&w), FAKE_EXIT_USER);
+        entries++;
+    }
+    fake_pending.every = 0;
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(w.root)), 0);
+    CHECK_EQ(entries, 8u + 16 + n - 1);
+    for (unsigned i = 0; i < n; i++)
+        CHECK_EQ(cap_type(&w.slots[first + i].cap), CAP_ENDPOINT);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
+/* A slot the check passed in an earlier entry and filled before the next:
+ * the objects before it are made, its cap is kept, the call fails
+ * (DELETE_FIRST), and the next Retype checks from the start again. */
+static void test_retype_finds_a_slot_filled_behind_its_check(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ut = kw_retype(&w, CAP_UNTYPED, SUB_BITS, 1);
+    unsigned first = w.next_slot, n = 100;
+    w.next_slot += n;
+    unsigned blocker = kw_retype(&w, CAP_NOTIFICATION, 0, 1);
+    fake_pending.every = 1;
+    vaddr_t pc = w.root->regs.pc;
+    CHECK_EQ(retype_entry(&w, ut, first, n), FAKE_EXIT_USER);
+    CHECK(restarted(&w, pc) && w.root->retype_check.checked == 32);
+    struct kerror_info info = { 0 };
+    CHECK_EQ(cnode_copy(&w.slots[blocker], &w.slots[first + 5], CAP_RIGHTS_ALL, &info), KERR_OK);
+    do
+        CHECK_EQ(again(&w), FAKE_EXIT_USER);
+    while (restarted(&w, pc));
+    fake_pending.every = 0;
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(w.root)), BK_ERR_DELETE_FIRST);
+    for (unsigned i = 0; i < 5; i++)
+        CHECK_EQ(cap_type(&w.slots[first + i].cap), CAP_ENDPOINT);
+    CHECK_EQ(cap_type(&w.slots[first + 5].cap), CAP_NOTIFICATION);
+    CHECK(cap_is_null(&w.slots[first + 6].cap));
+    CHECK(w.root->retype_check.untyped == NULL);
+    /* A new call is checked whole before anything is made. */
+    CHECK_EQ(retype_entry(&w, ut, first + 4, 10), FAKE_EXIT_USER);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(w.root)), BK_ERR_DELETE_FIRST);
+    CHECK(cap_is_null(&w.slots[first + 6].cap));
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
 /* ---- The interrupt is taken in the kernel ---------------------------------- */
 
 /* A thread at 150 waits for an interrupt; one at 100 revokes 200 copies.
@@ -278,5 +350,6 @@ static void test_pending_after_every_step_still_progresses(void)
 }
 
 TEST_MAIN(TEST(test_retype_restarts_as_the_call_for_the_rest),
-          TEST(test_retype_rest_is_decoded_again), TEST(test_interrupt_taken_before_leaving),
+          TEST(test_retype_rest_is_decoded_again), TEST(test_retype_checks_its_slots_in_steps),
+          TEST(test_retype_finds_a_slot_filled_behind_its_check), TEST(test_interrupt_taken_before_leaving),
           TEST(test_pending_after_every_step_still_progresses))

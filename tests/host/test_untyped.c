@@ -413,11 +413,12 @@ static unsigned retype_counting(struct cte *ut, enum cap_type type, unsigned siz
                                 struct cte *dest, size_t count, kerror_t *err)
 {
     struct kerror_info info = { 0 };
+    struct retype_check check = { 0 };
     unsigned calls = 0;
     bool early = false;
     size_t made;
     do {
-        *err = untyped_retype_bounded(ut, type, size_arg, dest, count, &made, &info);
+        *err = untyped_retype_bounded(ut, type, size_arg, dest, count, &check, &made, &info);
         calls++;
         early |= *err == KERR_RESTART && (made || !cap_is_null(&dest[0].cap));
     } while (*err == KERR_RESTART);
@@ -463,10 +464,11 @@ static void test_retype_restart_after_other_retypes(void)
     world_init(&w, 22);
     struct cte *s = slots(&w);
     struct kerror_info info = { 0 };
+    struct retype_check check = { 0 };
     size_t made;
-    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &made, &info),
+    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &check, &made, &info),
              KERR_RESTART);
-    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &made, &info),
+    CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &check, &made, &info),
              KERR_RESTART);
     CHECK_EQ(retype(&w.boot[0], CAP_FRAME, 12, &s[2], 1), KERR_OK); /* in the zeroed part */
     CHECK_EQ(retype(&w.boot[0], CAP_FRAME, 12, &s[3], 4), KERR_OK);
@@ -491,9 +493,10 @@ static void test_sub_untyped_inherits_zeroed_memory(void)
     world_init(&w, 22);
     struct cte *s = slots(&w);
     struct kerror_info info = { 0 };
+    struct retype_check check = { 0 };
     size_t made;
     for (int i = 0; i < 4; i++) /* 256 KiB of the next MiB zeroed */
-        CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &made, &info),
+        CHECK_EQ(untyped_retype_bounded(&w.boot[0], CAP_CNODE, 14, &s[1], 1, &check, &made, &info),
                  KERR_RESTART);
     CHECK_EQ(retype(&w.boot[0], CAP_UNTYPED, 20, &s[2], 1), KERR_OK);
     CHECK_EQ(cap_untyped_clean(&s[2].cap), 256u * 1024);
@@ -512,11 +515,12 @@ static unsigned retype_in_steps(struct cte *ut, enum cap_type type, unsigned siz
                                 struct cte *dest, size_t count, size_t most)
 {
     struct kerror_info info = { 0 };
+    struct retype_check check = { 0 };
     unsigned calls = 0;
     kerror_t err;
     do {
         size_t made;
-        err = untyped_retype_bounded(ut, type, size_arg, dest, count, &made, &info);
+        err = untyped_retype_bounded(ut, type, size_arg, dest, count, &check, &made, &info);
         CHECK(made <= most && (err != KERR_OK || made == count));
         dest += made;
         count -= made;
@@ -562,11 +566,12 @@ static void test_retype_rest_after_another_retype(void)
     world_init(&w, 22);
     struct cte *s = slots(&w);
     struct kerror_info info = { 0 };
+    struct retype_check check = { 0 };
     fake_pending = (struct fake_pending){ .every = 10 };
     size_t made = 0;
     kerror_t err;
     do {
-        err = untyped_retype_bounded(&w.boot[0], CAP_FRAME, 12, &s[1], 40, &made, &info);
+        err = untyped_retype_bounded(&w.boot[0], CAP_FRAME, 12, &s[1], 40, &check, &made, &info);
         fake_pending.polls = 0; /* taken */
     } while (err == KERR_RESTART && made == 0);
     CHECK(err == KERR_RESTART && made > 0 && made < 40);
