@@ -259,6 +259,30 @@ bulkhead_qemu_test(sched-server --image ${out}/sched-server-image.img --icount -
   --expect "schedsrv: ok: the lender got its reservation and its part back"
   --expect "schedsrv: all checks passed" --reject "FAILED|PANIC")
 
+# The memory server (issue 13, servers/mem, tests/qemu/mem_server.c): bad
+# requests refused with their texts; pages backed on fault, zero-filled and
+# charged exactly by kind; an allocation loop and a page-table explosion
+# each stopped at exactly their 1 MiB quota with the quota error while
+# another tenant keeps running and keeps its memory; faults outside every
+# region and writes to a read-only one refused and reported to the
+# supervisor; every byte back when the accounts close, and reused pages
+# zero-filled.
+bulkhead_user_program(${arch} mem-server-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_server.c
+                      CLIENT_OF mem)
+bulkhead_boot_image(${arch} mem-server-image ROOT mem-server-test MODULES mem-server)
+bulkhead_qemu_test(mem-server --image ${out}/mem-server-image.img --status pass
+  --expect "memsrv: ok: a quota above 4 MiB refused"
+  --expect "memsrv: ok: an overlapping region refused"
+  --expect "memsrv: ok: charged exactly: 16 frames, 2 page tables, 2 CNode pages, 16 faults"
+  --expect "memsrv: ok: the page-table explosion stopped by its quota"
+  --expect "tenant hog-pt: memory quota 1 MiB exhausted \\(asked 8 KiB, 0 left\\)"
+  --expect "memsrv: ok: the allocation loop stopped by its quota"
+  --expect "memsrv: ok: the good tenant kept running, its data intact"
+  --expect "memsrv: ok: read-only page read as zero, then the write refused"
+  --expect "memsrv: ok: reclaim exact: every byte back"
+  --expect "memsrv: ok: 200 reused pages arrived zero-filled"
+  --expect "memsrv: all checks passed" --reject "FAILED|PANIC")
+
 # A tenant's fault report does not hold the kernel for its line time (issue
 # 10): with "bulkhead.slow_console" every byte the kernel writes at once takes
 # a 115,200-baud UART's 87 us (under -icount), and a reported fault still
