@@ -21,6 +21,9 @@
  *  - faults the pager refuses (a write to a read-only region, a read
  *    outside every region) stop the thread, signal the supervisor and come
  *    back through TakeFault with their text;
+ *  - a tenant in an address space of its own (tests/qemu/mem_tenant.c)
+ *    declares its region itself, gets its pages zero-filled there, and its
+ *    page-table explosion is stopped at exactly its quota;
  *  - reclaim: closing every account returns every byte (the server's free
  *    memory is what it was before the first account); pages a tenant
  *    dirtied come back to the next one zero-filled.
@@ -157,11 +160,14 @@ static void wait_done(struct worker *w)
     sys_recv(w->done, &m);
 }
 
-/* Waits for the server to signal that it refused a fault. */
-static void wait_supervisor(void)
+/* Waits for the server to signal that it refused a fault of account
+ * `id` (each account's supervisor cap is badged 1 << id). */
+static void wait_supervisor(uint64_t id)
 {
     struct bk_msg m = { 0 };
-    sys_recv(supervisor, &m);
+    do
+        sys_recv(supervisor, &m);
+    while (!(m.badge & (1ull << id)));
 }
 
 struct usage {
@@ -392,7 +398,7 @@ static void check_garbage(void)
 /* ---- Tenants ------------------------------------------------------------ */
 
 struct tenants {
-    uint64_t good, alloc, explode, stray;
+    uint64_t good, alloc, explode, stray, proc;
     struct usage good_usage;
 };
 
@@ -438,7 +444,7 @@ static void check_hogs(struct tenants *t)
     struct worker *good = start_worker(good_tenant, t->good);
     struct worker *alloc = start_worker(allocation_loop, t->alloc);
     struct worker *explode = start_worker(page_table_explosion, t->explode);
-    wait_supervisor();
+    wait_supervisor(t->explode);
     int r = mem_take_fault(ep, t->explode, &refused, &e);
     expect(r == MEM_ERR_QUOTA &&
                text_is(&e, "tenant hog-pt: memory quota 1 MiB exhausted (asked 8 KiB, 0 left)"),
@@ -473,14 +479,14 @@ static void check_refused_faults(struct tenants *t)
                mem_add_region(ep, t->stray, STRAY_BASE, PAGE, BK_VM_READ, &n, &e) == 0,
            "account stray, a read-only page");
     struct worker *ro = start_worker(write_read_only, t->stray);
-    wait_supervisor();
+    wait_supervisor(t->stray);
     int r = mem_take_fault(ep, t->stray, &refused, &e);
     expect(r == MEM_ERR_ACCESS_DENIED && text_is(&e, NULL) &&
                e.access_denied.address == STRAY_BASE && e.access_denied.access == 2 &&
                e.access_denied.rights == BK_VM_READ && ro->result == 1,
            "read-only page read as zero, then the write refused");
     struct worker *out = start_worker(read_outside, t->stray);
-    wait_supervisor();
+    wait_supervisor(t->stray);
     r = mem_take_fault(badged(t->stray), 0, &refused, &e);
     expect(r == MEM_ERR_FAULT_OUTSIDE && text_is(&e, NULL) &&
                e.fault_outside.address == STRAY_BASE + 2 * GiB && out->result == 0,
@@ -491,13 +497,51 @@ static void check_refused_faults(struct tenants *t)
            "no more reports; 2 refused, 1 resolved");
 }
 
+/* A tenant in an address space of its own (tests/qemu/mem_tenant.c): its
+ * account is opened over the VSpace the spawn made, its tenant cap put in
+ * its CNode, its thread's faults sent to the server, all before it first
+ * runs (below us). It declares its region, checks 8 pages, then explodes
+ * its page tables: 56 touches, the first in a fresh GiB (3 pages), fill
+ * its 512 KiB exactly (8 + 56 frames, 2 + 2 + 55 tables, 5 CNode pages). */
+static void check_own_space(const struct bk_bootinfo *bi, struct tenants *t)
+{
+    struct bk_process p;
+    struct mem_error e;
+    uint64_t space = bk_slot_alloc(), fault, refused;
+    bool ok = bk_process_spawn(bi, "mem-tenant", TENANT_PRIORITY, 0, BK_SPAWN_GIVE_DEBUG,
+                               &p) == 0 &&
+              sys_cnode_copy(BK_CAP_ROOT_CNODE, space, W, BK_CAP_ROOT_CNODE, p.vspace, W,
+                             BK_RIGHTS_ALL) == 0 &&
+              mem_create_account(ep, "proc", 512 * KiB, space, &t->proc, &e) == 0;
+    uint64_t sup = bk_slot_alloc();
+    fault = ok ? badged(MEM_FAULT_BADGE | t->proc) : 0;
+    ok = ok && fault &&
+         sys_cnode_mint(p.cnode, BK_PROCESS_CAP_ARG, SERVER_CNODE_BITS, BK_CAP_ROOT_CNODE, ep, W,
+                        BK_RIGHT_WRITE | BK_RIGHT_GRANT, t->proc) == 0 &&
+         sys_tcb_set_fault_endpoint(p.tcb, fault) == 0 &&
+         sys_cnode_mint(BK_CAP_ROOT_CNODE, sup, W, BK_CAP_ROOT_CNODE, supervisor, W,
+                        BK_RIGHT_WRITE, 1ull << t->proc) == 0 &&
+         mem_set_supervisor(ep, t->proc, sup, &e) == 0;
+    expect(ok, "spawned mem-tenant, its account proc (512 KiB) over its own address space");
+    wait_supervisor(t->proc);
+    int r = mem_take_fault(ep, t->proc, &refused, &e);
+    expect(r == MEM_ERR_QUOTA &&
+               text_is(&e, "tenant proc: memory quota 512 KiB exhausted (asked 8 KiB, 0 left)"),
+           "the tenant in its own space stopped by its quota");
+    struct usage u = usage_of(t->proc);
+    expect(u.used == 512 * KiB && u.frames == 64 * PAGE && u.tables == 59 * PAGE &&
+               u.cnodes == 5 * PAGE && u.faults == 64,
+           "charged exactly in its own space: 64 frames, 59 page tables, 5 CNode pages");
+}
+
 /* Closing every account returns every byte; the pages come back zeroed. */
 static void check_reclaim(struct tenants *t, uint64_t free_before)
 {
     struct mem_error e;
-    uint64_t ids[] = { t->stray, t->good, t->explode, t->alloc }; /* hog-alloc's dirty pages last */
+    /* hog-alloc's dirty pages last, so that they are the first reused. */
+    uint64_t ids[] = { t->proc, t->stray, t->good, t->explode, t->alloc };
     bool exact = true;
-    for (unsigned i = 0; i < 4; i++) {
+    for (unsigned i = 0; i < 5; i++) {
         struct usage u = usage_of(ids[i]);
         uint64_t returned = 0;
         exact &= mem_destroy_account(ep, ids[i], &returned, &e) == 0 && returned == u.used;
@@ -545,6 +589,7 @@ int main(const struct bk_bootinfo *bi)
     check_good_tenant(&t);
     check_hogs(&t);
     check_refused_faults(&t);
+    check_own_space(bi, &t);
     check_reclaim(&t, free_before);
     expect(debug_check_invariants() == 0, "the kernel's invariants hold");
     debug_printf("memsrv: %s\n", failures ? "checks FAILED" : "all checks passed");

@@ -265,11 +265,14 @@ bulkhead_qemu_test(sched-server --image ${out}/sched-server-image.img --icount -
 # each stopped at exactly their 1 MiB quota with the quota error while
 # another tenant keeps running and keeps its memory; faults outside every
 # region and writes to a read-only one refused and reported to the
-# supervisor; every byte back when the accounts close, and reused pages
-# zero-filled.
+# supervisor; a tenant in an address space of its own (mem_tenant.c) stopped
+# at its quota too; every byte back when the accounts close, and reused
+# pages zero-filled.
 bulkhead_user_program(${arch} mem-server-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_server.c
                       CLIENT_OF mem)
-bulkhead_boot_image(${arch} mem-server-image ROOT mem-server-test MODULES mem-server)
+bulkhead_user_program(${arch} mem-tenant SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_tenant.c
+                      CLIENT_OF mem)
+bulkhead_boot_image(${arch} mem-server-image ROOT mem-server-test MODULES mem-server mem-tenant)
 bulkhead_qemu_test(mem-server --image ${out}/mem-server-image.img --status pass
   --expect "memsrv: ok: a quota above 4 MiB refused"
   --expect "memsrv: ok: an overlapping region refused"
@@ -279,6 +282,10 @@ bulkhead_qemu_test(mem-server --image ${out}/mem-server-image.img --status pass
   --expect "memsrv: ok: the allocation loop stopped by its quota"
   --expect "memsrv: ok: the good tenant kept running, its data intact"
   --expect "memsrv: ok: read-only page read as zero, then the write refused"
+  --expect "memtenant: ok: 8 pages of its own space arrived zero-filled and hold what it wrote"
+  --expect "memtenant: ok: its usage: 8 frames, 2 page tables, 2 CNode pages, 8 faults"
+  --expect "memsrv: ok: the tenant in its own space stopped by its quota"
+  --expect "memsrv: ok: charged exactly in its own space: 64 frames, 59 page tables, 5 CNode pages"
   --expect "memsrv: ok: reclaim exact: every byte back"
   --expect "memsrv: ok: 200 reused pages arrived zero-filled"
   --expect "memsrv: all checks passed" --reject "FAILED|PANIC")
