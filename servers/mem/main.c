@@ -81,7 +81,7 @@ static int back_one(struct mem_call *call, struct account *a, const struct mem_r
         return 0;
     if (b == BACK_FAILED)
         return mem_fail_not_a_space(call, a->name);
-    uint64_t asked = mem_backing_pages(a->objects, a->books, tables) * MEM_PAGE;
+    uint64_t asked = mem_backing_pages(pages_recorded(a), a->books, tables) * MEM_PAGE;
     uint64_t left = mem_left(&a->charges);
     if (asked > left)
         return mem_fail_quota(call, a->name, a->charges.quota, asked, left);
@@ -182,6 +182,23 @@ int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base,
         return mem_fail_too_many_regions(call, a->name, REGIONS);
     a->regions[a->region_count++] = (struct mem_region){ base, size, rights };
     *regions = a->region_count;
+    return 0;
+}
+
+int mem_handle_remove_region(struct mem_call *call, uint64_t tenant, uint64_t base,
+                             uint64_t *pages)
+{
+    struct account *a;
+    int err = named_account(call, tenant, &a);
+    if (err)
+        return err;
+    unsigned i = 0;
+    while (i < a->region_count && a->regions[i].base != base)
+        i++;
+    if (i == a->region_count)
+        return mem_fail_unknown_region(call, a->name, base);
+    *pages = pages_release(a, base, a->regions[i].size);
+    a->regions[i] = a->regions[--a->region_count];
     return 0;
 }
 

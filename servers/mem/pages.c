@@ -158,10 +158,11 @@ static uint64_t book_index(unsigned n, unsigned which)
 }
 
 /* The object in SCRATCH_OBJ and its page into the account's next book
- * entry, charged as `kind`; `page` is a frame's address | 1, else 0. */
+ * entry (a hole first, else the next never used), charged as `kind`;
+ * `page` is a frame's address | 1, else 0. */
 static long record_object(struct account *a, enum mem_kind kind, uint64_t page)
 {
-    unsigned n = a->objects;
+    unsigned n = a->hole_count ? a->holes[a->hole_count - 1] : a->objects;
     uint64_t dir = DIR_SLOT(index_of(a));
     long r = sys_cnode_move(dir, book_index(n, 0), BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
     if (r == 0)
@@ -170,7 +171,10 @@ static long record_object(struct account *a, enum mem_kind kind, uint64_t page)
         return r;
     scratch_held = false;
     a->page_of[n] = page;
-    a->objects++;
+    if (a->hole_count)
+        a->hole_count--;
+    else
+        a->objects++;
     mem_charge(&a->charges, kind, MEM_PAGE);
     return 0;
 }
@@ -217,7 +221,8 @@ long pages_open(struct account *a)
 uint64_t pages_close(struct account *a)
 {
     uint64_t i = index_of(a), dir = DIR_SLOT(i), bytes = mem_used(&a->charges);
-    /* Objects last made first: their pages go back in the order they came. */
+    /* Objects last made first: their pages go back in the order they came.
+     * A hole's slots are empty: its Revoke does nothing, its Move fails. */
     for (unsigned n = a->objects; n-- > 0;)
         give_page(dir, book_index(n, 1), BOOK_DEPTH);
     for (unsigned b = a->books; b-- > 0;)
@@ -225,7 +230,7 @@ uint64_t pages_close(struct account *a)
     give_page(BK_CAP_ROOT_CNODE, DIR_UT_SLOT(i), W);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SPACE_SLOT(i), W);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SUPERVISOR_SLOT(i), W);
-    a->objects = a->books = 0;
+    a->objects = a->books = a->hole_count = 0;
     for (unsigned k = 0; k < MEM_KINDS; k++)
         a->charges.bytes[k] = 0;
     return bytes;
@@ -260,7 +265,7 @@ enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tabl
 long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tables)
 {
     uint64_t space = SPACE_SLOT(index_of(a));
-    unsigned books = mem_books_needed(a->objects, a->books, 1 + tables);
+    unsigned books = mem_books_needed(pages_recorded(a), a->books, 1 + tables);
     long r = 0;
     for (unsigned b = 0; r == 0 && b < books; b++)
         r = make_book(a);
@@ -281,6 +286,27 @@ long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tab
     if (r != 0)
         scratch_clear();
     return r;
+}
+
+unsigned pages_recorded(const struct account *a)
+{
+    return a->objects - a->hole_count;
+}
+
+uint64_t pages_release(struct account *a, uint64_t base, uint64_t size)
+{
+    uint64_t dir = DIR_SLOT(index_of(a)), count = 0;
+    for (unsigned n = 0; n < a->objects; n++) {
+        uint64_t page = a->page_of[n] & ~1ull;
+        if (!(a->page_of[n] & 1) || page < base || page - base >= size)
+            continue;
+        give_page(dir, book_index(n, 1), BOOK_DEPTH);
+        a->page_of[n] = HOLE;
+        a->holes[a->hole_count++] = (uint16_t)n;
+        mem_refund(&a->charges, MEM_KIND_FRAME, MEM_PAGE);
+        count++;
+    }
+    return count;
 }
 
 bool pages_backed_by_us(const struct account *a, uint64_t vaddr)

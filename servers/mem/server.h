@@ -12,6 +12,8 @@
  *    it, or in its directory beside a book); so free + the sum of every
  *    account's charges = total, to the byte;
  *  - an account's `charges` are the pages recorded for it, by kind;
+ *  - a hole (an entry of page_of[] below `objects` equal to HOLE) has both
+ *    its book slots empty, and is listed once in `holes`;
  *  - the slots SCRATCH_UT and SCRATCH_OBJ are empty between requests.
  */
 #pragma once
@@ -33,6 +35,7 @@
 #define NAME_CHARS 16
 #define BOOK_BITS 6           /* a book or directory: a CNode of 64 slots, one page */
 #define MAX_OBJECTS (MEM_BOOKS * MEM_BOOK_OBJECTS)
+#define HOLE 2                /* page_of[] of an entry emptied by RemoveRegion */
 #define POOL_MAX_BITS 26      /* the most the server uses of the untyped it is given: 64 MiB */
 
 /* Slots of the server's CNode (2^8 slots, from bk_process_spawn). */
@@ -64,8 +67,10 @@ struct account {
     struct mem_charges charges;
     struct mem_region regions[REGIONS];
     unsigned region_count;
-    unsigned books, objects;   /* books made; objects recorded in them */
-    uint64_t page_of[MAX_OBJECTS]; /* a frame's page address | 1; 0 for tables */
+    unsigned books, objects;   /* books made; entries used in them, holes included */
+    uint64_t page_of[MAX_OBJECTS]; /* a frame's page address | 1; 0 a table; HOLE */
+    uint16_t holes[MAX_OBJECTS];   /* entries emptied by RemoveRegion, reused first */
+    unsigned hole_count;
     uint64_t faults, refused;
     struct mem_error pending[FAULTS_KEPT]; /* refused faults, oldest first */
     unsigned pending_count;
@@ -101,6 +106,13 @@ enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tabl
  * the caller checked the quota and the free memory for
  * mem_backing_pages(). 0 or the kernel's error. */
 long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tables);
+
+/* Deletes every frame of `a` mapped in [base, base + size) and returns
+ * its page, refunded; their book entries become holes. Returns how many. */
+uint64_t pages_release(struct account *a, uint64_t base, uint64_t size);
+
+/* Book entries of `a` in use (holes not counted). */
+unsigned pages_recorded(const struct account *a);
 
 /* True if the server mapped a frame of `a` at page `vaddr`. */
 bool pages_backed_by_us(const struct account *a, uint64_t vaddr);

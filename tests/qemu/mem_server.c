@@ -18,6 +18,8 @@
  *    explosion (one byte per 2 MiB), each stop at exactly their quota with
  *    the quota error, while a third keeps running with its data intact and
  *    its usage unchanged;
+ *  - a removed region's frames go back at once, and a read there is a
+ *    fault outside every region;
  *  - faults the pager refuses (a write to a read-only region, a read
  *    outside every region) stop the thread, signal the supervisor and come
  *    back through TakeFault with their text;
@@ -272,9 +274,10 @@ static void write_read_only(struct worker *w)
     w->result = 99; /* never: the pager does not restart it */
 }
 
+/* Reads the page of a region removed after it was backed: unmapped. */
 static void read_outside(struct worker *w)
 {
-    w->result = *(volatile uint64_t *)(uintptr_t)(STRAY_BASE + 2 * GiB);
+    w->result = *(volatile uint64_t *)(uintptr_t)(STRAY_BASE + MiB);
     w->result = 99;
 }
 
@@ -485,12 +488,27 @@ static void check_refused_faults(struct tenants *t)
                e.access_denied.address == STRAY_BASE && e.access_denied.access == 2 &&
                e.access_denied.rights == BK_VM_READ && ro->result == 1,
            "read-only page read as zero, then the write refused");
+    uint64_t pages = 0, free = 0;
+    expect(mem_add_region(ep, t->stray, STRAY_BASE + MiB, 4 * PAGE, BK_VM_READ | BK_VM_WRITE, &n,
+                          &e) == 0 &&
+               mem_populate(ep, t->stray, STRAY_BASE + MiB, 4 * PAGE, &pages, &e) == 0 &&
+               pages == 4,
+           "a second region, its 4 pages populated");
+    free = free_memory();
+    r = mem_remove_region(badged(t->stray), 0, STRAY_BASE + MiB, &pages, &e);
+    expect(r == 0 && pages == 4 && free_memory() == free + 4 * PAGE,
+           "removed by its tenant: its 4 frames back to the free memory");
+    r = mem_remove_region(ep, t->stray, STRAY_BASE + MiB, &pages, &e);
+    expect(r == MEM_ERR_UNKNOWN_REGION &&
+               text_is(&e, "tenant stray: no region starts at 0x500100000"),
+           "a region removed twice is unknown");
     struct worker *out = start_worker(read_outside, t->stray);
     wait_supervisor(t->stray);
     r = mem_take_fault(badged(t->stray), 0, &refused, &e);
     expect(r == MEM_ERR_FAULT_OUTSIDE && text_is(&e, NULL) &&
-               e.fault_outside.address == STRAY_BASE + 2 * GiB && out->result == 0,
-           "a read outside every region refused; the tenant reads the report itself");
+               e.fault_outside.address == STRAY_BASE + MiB && out->result == 0,
+           "a read of the removed region's page refused (unmapped, outside every region); "
+           "the tenant reads the report itself");
     r = mem_take_fault(ep, t->stray, &refused, &e);
     struct usage u = usage_of(t->stray);
     expect(r == 0 && refused == 2 && u.refused == 2 && u.faults == 1 && u.frames == PAGE,

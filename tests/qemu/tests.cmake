@@ -282,6 +282,8 @@ bulkhead_qemu_test(mem-server --image ${out}/mem-server-image.img --status pass
   --expect "memsrv: ok: the allocation loop stopped by its quota"
   --expect "memsrv: ok: the good tenant kept running, its data intact"
   --expect "memsrv: ok: read-only page read as zero, then the write refused"
+  --expect "memsrv: ok: removed by its tenant: its 4 frames back to the free memory"
+  --expect "memsrv: ok: a read of the removed region's page refused"
   --expect "memtenant: ok: 8 pages of its own space arrived zero-filled and hold what it wrote"
   --expect "memtenant: ok: its usage: 8 frames, 2 page tables, 2 CNode pages, 8 faults"
   --expect "memsrv: ok: the tenant in its own space stopped by its quota"

@@ -22,6 +22,8 @@ const char *mem_method_name(uint64_t label)
         return "take_fault";
     case MEM_LABEL_MEMORY:
         return "memory";
+    case MEM_LABEL_REMOVE_REGION:
+        return "remove_region";
     default:
         return "?";
     }
@@ -35,6 +37,7 @@ static const char *const usage_args[] = { "tenant" };
 static const char *const set_supervisor_args[] = { "tenant", "notification" };
 static const char *const take_fault_args[] = { "tenant" };
 static const char *const memory_args[] = { "?" };
+static const char *const remove_region_args[] = { "tenant", "base" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -63,6 +66,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_MEMORY:
         *count = 0;
         return memory_args;
+    case MEM_LABEL_REMOVE_REGION:
+        *count = 2;
+        return remove_region_args;
     default:
         *count = 0;
         return 0;
@@ -104,6 +110,8 @@ int mem_error_length(int code)
         return 6;
     case MEM_ERR_NOT_A_PAGE_FAULT:
         return 5;
+    case MEM_ERR_UNKNOWN_REGION:
+        return 3;
     default:
         return -1;
     }
@@ -204,6 +212,11 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_set_word(m, 3, e->not_a_page_fault.pc);
         bk_proto_set_word(m, 4, e->not_a_page_fault.detail);
         m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_UNKNOWN_REGION:
+        bk_proto_pack_name(m, 0, e->unknown_region.tenant, 16);
+        bk_proto_set_word(m, 2, e->unknown_region.base);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -318,6 +331,11 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
         e->not_a_page_fault.kind = (uint32_t)bk_proto_word(m, 2);
         e->not_a_page_fault.pc = bk_proto_word(m, 3);
         e->not_a_page_fault.detail = bk_proto_word(m, 4);
+        return true;
+    case MEM_ERR_UNKNOWN_REGION:
+        if (!bk_proto_unpack_name(m, 0, 16, e->unknown_region.tenant))
+            return false;
+        e->unknown_region.base = bk_proto_word(m, 2);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -440,6 +458,12 @@ static int format_not_a_page_fault(const struct mem_not_a_page_fault *f, char *b
                        (unsigned long long)f->detail);
 }
 
+static int format_unknown_region(const struct mem_unknown_region *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: no region starts at 0x%llx", f->tenant,
+                       (unsigned long long)f->base);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -475,6 +499,8 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_access_denied(&e->access_denied, buf, size);
     case MEM_ERR_NOT_A_PAGE_FAULT:
         return format_not_a_page_fault(&e->not_a_page_fault, buf, size);
+    case MEM_ERR_UNKNOWN_REGION:
+        return format_unknown_region(&e->unknown_region, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -23,6 +23,7 @@
 #define MEM_LABEL_SET_SUPERVISOR BK_PROTO_LABEL(MEM_PROTOCOL_ID, 6)
 #define MEM_LABEL_TAKE_FAULT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 7)
 #define MEM_LABEL_MEMORY BK_PROTO_LABEL(MEM_PROTOCOL_ID, 8)
+#define MEM_LABEL_REMOVE_REGION BK_PROTO_LABEL(MEM_PROTOCOL_ID, 9)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -45,6 +46,7 @@
 #define MEM_ERR_FAULT_OUTSIDE 45 /* A thread of the account faulted on an address outside every region. */
 #define MEM_ERR_ACCESS_DENIED 46 /* A thread of the account faulted with an access its region does not allow (a write to a read-only region, an execution in a data region), or on a page mapped by someone else. */
 #define MEM_ERR_NOT_A_PAGE_FAULT 47 /* A thread of the account had a fault the pager does not resolve: an exception, an unknown syscall, a capability fault (the kernel's fault label and its first two words). */
+#define MEM_ERR_UNKNOWN_REGION 48 /* The account has no region that starts at that address. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -155,6 +157,12 @@ struct mem_not_a_page_fault {
     uint64_t detail;
 };
 
+/* The numbers of MEM_ERR_UNKNOWN_REGION. */
+struct mem_unknown_region {
+    char tenant[17];
+    uint64_t base;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -178,6 +186,7 @@ struct mem_error {
         struct mem_fault_outside fault_outside;
         struct mem_access_denied access_denied;
         struct mem_not_a_page_fault not_a_page_fault;
+        struct mem_unknown_region unknown_region;
     };
 };
 

@@ -146,3 +146,17 @@ int mem_memory(bk_cptr_t server, uint64_t *free, uint64_t *total, struct mem_err
     return 0;
 }
 
+int mem_remove_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *pages,
+                      struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, MEM_LABEL_REMOVE_REGION) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, base);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_REMOVE_REGION, 1, err);
+    if (code != 0)
+        return code;
+    *pages = bk_proto_word(m, 0);
+    return 0;
+}
+

@@ -83,3 +83,14 @@ int mem_take_fault(bk_cptr_t server, uint64_t tenant, uint64_t *refused, struct 
  * (may be NULL): MEM_ERR_NOT_ADMIN, or a shared BK_PROTO_ERR_*. */
 int mem_memory(bk_cptr_t server, uint64_t *free, uint64_t *total, struct mem_error *err);
 
+/* Mem: RemoveRegion. Removes the region of the account that starts at `base`: every
+ * frame backed in it is deleted (so unmapped) and its bytes go back to the server's
+ * free memory and to the quota. The page tables made on the way stay, charged, until
+ * the account closes (they may serve other regions). A thread touching the range
+ * afterwards faults outside every region. A tenant passes 0 or its own id; the
+ * administrator any account's. Returns the frames returned. Returns 0, or the error
+ * code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION, or a shared BK_PROTO_ERR_*. */
+int mem_remove_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *pages,
+                      struct mem_error *err);
+

@@ -161,6 +161,24 @@ static int serve_memory(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_remove_region(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t pages = 0;
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t base = bk_proto_word(m, 1);
+    code = mem_handle_remove_region(call, tenant, base, &pages);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, pages);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_REMOVE_REGION);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -190,6 +208,9 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_MEMORY:
         code = serve_memory(&call, m);
+        break;
+    case MEM_LABEL_REMOVE_REGION:
+        code = serve_remove_region(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

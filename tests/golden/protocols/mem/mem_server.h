@@ -92,6 +92,16 @@ int mem_handle_take_fault(struct mem_call *call, uint64_t tenant, uint64_t *refu
  * brings `free` back to `total`. Errors it may return: MEM_ERR_NOT_ADMIN. */
 int mem_handle_memory(struct mem_call *call, uint64_t *free, uint64_t *total);
 
+/* Mem: RemoveRegion. Removes the region of the account that starts at `base`: every
+ * frame backed in it is deleted (so unmapped) and its bytes go back to the server's
+ * free memory and to the quota. The page tables made on the way stay, charged, until
+ * the account closes (they may serve other regions). A thread touching the range
+ * afterwards faults outside every region. A tenant passes 0 or its own id; the
+ * administrator any account's. Returns the frames returned. Errors it may return:
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION. */
+int mem_handle_remove_region(struct mem_call *call, uint64_t tenant, uint64_t base,
+                             uint64_t *pages);
+
 /* Fails the request with MEM_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
 static inline int mem_fail_not_admin(struct mem_call *call, uint64_t badge)
@@ -276,5 +286,16 @@ static inline int mem_fail_not_a_page_fault(struct mem_call *call, const char *t
     call->error.not_a_page_fault.pc = pc;
     call->error.not_a_page_fault.detail = detail;
     return MEM_ERR_NOT_A_PAGE_FAULT;
+}
+
+/* Fails the request with MEM_ERR_UNKNOWN_REGION: "tenant {tenant}: no region starts at
+ * {base:hex}". */
+static inline int mem_fail_unknown_region(struct mem_call *call, const char *tenant,
+                                          uint64_t base)
+{
+    call->error.code = MEM_ERR_UNKNOWN_REGION;
+    bk_proto_copy_name(call->error.unknown_region.tenant, tenant, 16);
+    call->error.unknown_region.base = base;
+    return MEM_ERR_UNKNOWN_REGION;
 }
 
