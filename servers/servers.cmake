@@ -12,6 +12,16 @@ bulkhead_user_program(${arch} sched-server SOURCES ${CMAKE_SOURCE_DIR}/servers/s
                       ${CMAKE_SOURCE_DIR}/servers/sched/policy.c
                       ${CMAKE_SOURCE_DIR}/servers/sched/threads.c SERVES sched)
 
+# The memory server (servers/mem, docs/memory.md): accounts with quotas and
+# a pager for anonymous regions; its protocol, like the scheduler server's,
+# is described once and its chapter and generated C are compared in ctest.
+bulkhead_protocol(mem ${CMAKE_SOURCE_DIR}/servers/mem/protocol.toml
+                  DOC ${CMAKE_SOURCE_DIR}/docs/protocols/mem.md
+                  GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/mem)
+bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/pages.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/account.c SERVES mem)
+
 # The demo image holds the root task alone (the bad-image tests corrupt its
 # one module); the scheduler server ships in the images that use it
 # (tests/qemu/tests.cmake: sched-server-image).

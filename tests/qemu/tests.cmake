@@ -283,6 +283,39 @@ bulkhead_qemu_test(sched-donation --image ${out}/sched-donation-image.img --icou
   --expect "donation: ok: the request handler is passive again"
   --expect "donation: all checks passed" --reject "FAILED|PANIC")
 
+# The memory server (issue 13, servers/mem, tests/qemu/mem_server.c): bad
+# requests refused with their texts; pages backed on fault, zero-filled and
+# charged exactly by kind; an allocation loop and a page-table explosion
+# each stopped at exactly their 1 MiB quota with the quota error while
+# another tenant keeps running and keeps its memory; faults outside every
+# region and writes to a read-only one refused and reported to the
+# supervisor; a tenant in an address space of its own (mem_tenant.c) stopped
+# at its quota too; every byte back when the accounts close, and reused
+# pages zero-filled.
+bulkhead_user_program(${arch} mem-server-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_server.c
+                      CLIENT_OF mem)
+bulkhead_user_program(${arch} mem-tenant SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_tenant.c
+                      CLIENT_OF mem)
+bulkhead_boot_image(${arch} mem-server-image ROOT mem-server-test MODULES mem-server mem-tenant)
+bulkhead_qemu_test(mem-server --image ${out}/mem-server-image.img --status pass
+  --expect "memsrv: ok: a quota above 4 MiB refused"
+  --expect "memsrv: ok: an overlapping region refused"
+  --expect "memsrv: ok: charged exactly: 16 frames, 2 page tables, 2 CNode pages, 16 faults"
+  --expect "memsrv: ok: the page-table explosion stopped by its quota"
+  --expect "tenant hog-pt: memory quota 1 MiB exhausted \\(asked 8 KiB, 0 left\\)"
+  --expect "memsrv: ok: the allocation loop stopped by its quota"
+  --expect "memsrv: ok: the good tenant kept running, its data intact"
+  --expect "memsrv: ok: read-only page read as zero, then the write refused"
+  --expect "memsrv: ok: removed by its tenant: its 4 frames back to the free memory"
+  --expect "memsrv: ok: a read of the removed region's page refused"
+  --expect "memtenant: ok: 8 pages of its own space arrived zero-filled and hold what it wrote"
+  --expect "memtenant: ok: its usage: 8 frames, 2 page tables, 2 CNode pages, 8 faults"
+  --expect "memsrv: ok: the tenant in its own space stopped by its quota"
+  --expect "memsrv: ok: charged exactly in its own space: 64 frames, 59 page tables, 5 CNode pages"
+  --expect "memsrv: ok: reclaim exact: every byte back"
+  --expect "memsrv: ok: 200 reused pages arrived zero-filled"
+  --expect "memsrv: all checks passed" --reject "FAILED|PANIC")
+
 # A tenant's fault report does not hold the kernel for its line time (issue
 # 10): with "bulkhead.slow_console" every byte the kernel writes at once takes
 # a 115,200-baud UART's 87 us (under -icount), and a reported fault still

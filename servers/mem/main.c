@@ -1,0 +1,337 @@
+/*
+ * The memory server (servers/mem/protocol.toml, docs/memory.md): owns the
+ * untyped memory its spawner gives it and spends it for tenants, each
+ * within its account's quota; backs their anonymous regions on page fault.
+ *
+ * Started by bk_process_spawn() with its endpoint (unbadged) in
+ * BK_PROCESS_CAP_ARG, at a priority above its tenants' threads; its
+ * spawner then moves one untyped cap into POOL_SLOT (slot 13): a copy of an
+ * untyped cap cannot be retyped, and IPC copies, so memory cannot come as
+ * a request. The server splits it into pages at the first request that
+ * finds it (pages.c).
+ *
+ * One thread, one endpoint: requests are protocol labels (mem_dispatch);
+ * a tenant thread's fault comes as a Call with a kernel fault label
+ * through a cap badged MEM_FAULT_BADGE | id. The answer to a fault is the
+ * reply: label 0 restarts the thread, 1 leaves it stopped. The loop never
+ * sends to anyone but by reply and by a non-blocking signal to a
+ * supervisor, so no tenant can make it wait.
+ */
+#include "server.h"
+
+static uint64_t next_id = 1;
+
+/* ---- Looking accounts up ------------------------------------------------ */
+
+static struct account *account_by_id(uint64_t id)
+{
+    for (unsigned i = 0; i < ACCOUNTS && id != 0; i++) {
+        if (accounts[i].open && accounts[i].id == id)
+            return &accounts[i];
+    }
+    return NULL;
+}
+
+static struct account *account_by_name(const char *name)
+{
+    for (unsigned i = 0; i < ACCOUNTS; i++) {
+        if (accounts[i].open && strcmp(accounts[i].name, name) == 0)
+            return &accounts[i];
+    }
+    return NULL;
+}
+
+static uint64_t index_of(const struct account *a)
+{
+    return (uint64_t)(a - accounts);
+}
+
+/* The account a request names: for a tenant its own (`tenant` 0 or its
+ * id), for the administrator any. 0, or the error. */
+static int named_account(struct mem_call *call, uint64_t tenant, struct account **out)
+{
+    if (call->badge != 0 && tenant != 0 && tenant != call->badge)
+        return mem_fail_not_admin(call, call->badge);
+    uint64_t id = call->badge != 0 ? call->badge : tenant;
+    *out = account_by_id(id);
+    return *out ? 0 : mem_fail_unknown_tenant(call, id);
+}
+
+/* True if the cap in `slot` is a VSpace holding an ASID: Frame: Map of the
+ * probe at a misaligned address passes the checks of the VSpace (type,
+ * ASID) and stops at the address, changing nothing. */
+static bool usable_space(uint64_t slot)
+{
+    return sys_frame_map(PROBE_FRAME, slot, 1, BK_VM_READ, 0) == -BK_ERR_INVALID_ARGUMENT;
+}
+
+/* ---- Backing pages ------------------------------------------------------ */
+
+/* Backs page `vaddr` of region `r` of `a` unless it is mapped already
+ * (*mapped then). Checks, in order: the address space answers, the quota
+ * pays for the frame, the missing tables and the books, the server has
+ * those pages. 0 or the error. */
+static int back_one(struct mem_call *call, struct account *a, const struct mem_region *r,
+                    uint64_t vaddr, bool *mapped)
+{
+    unsigned tables;
+    enum backing b = pages_probe(a, vaddr, &tables);
+    *mapped = b == BACK_MAPPED;
+    if (b == BACK_MAPPED)
+        return 0;
+    if (b == BACK_FAILED)
+        return mem_fail_not_a_space(call, a->name);
+    uint64_t asked = mem_backing_pages(pages_recorded(a), a->books, tables) * MEM_PAGE;
+    uint64_t left = mem_left(&a->charges);
+    if (asked > left)
+        return mem_fail_quota(call, a->name, a->charges.quota, asked, left);
+    if (asked > pages_free_bytes() || pages_back(a, vaddr, r->rights, tables) != 0)
+        return mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
+    return 0;
+}
+
+/* ---- The administrator's methods ---------------------------------------- */
+
+int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t quota,
+                              uint64_t space_slot, uint64_t *tenant)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    if (!mem_quota_valid(quota))
+        return mem_fail_bad_quota(call, name, quota, MEM_QUOTA_MAX);
+    const struct account *same = account_by_name(name);
+    if (same)
+        return mem_fail_name_taken(call, name, same->id);
+    struct account *a = NULL;
+    for (unsigned i = 0; i < ACCOUNTS && !a; i++)
+        a = accounts[i].open ? NULL : &accounts[i];
+    if (!a)
+        return mem_fail_no_room(call, ACCOUNTS);
+    if (!pages_ready())
+        return mem_fail_no_memory(call, name, MEM_PAGE, 0);
+    if (!usable_space(space_slot))
+        return mem_fail_not_a_space(call, name);
+    memset(a, 0, sizeof(*a));
+    a->charges.quota = quota;
+    memcpy(a->name, name, strlen(name) + 1);
+    if (sys_cnode_move(BK_CAP_ROOT_CNODE, SPACE_SLOT(index_of(a)), W, BK_CAP_ROOT_CNODE,
+                       space_slot, W) != 0 ||
+        pages_open(a) != 0) {
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, SPACE_SLOT(index_of(a)), W);
+        return mem_fail_no_memory(call, name, MEM_PAGE, pages_free_bytes());
+    }
+    a->open = true;
+    a->id = next_id++;
+    *tenant = a->id;
+    return 0;
+}
+
+int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t *returned)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    struct account *a = account_by_id(tenant);
+    if (!a)
+        return mem_fail_unknown_tenant(call, tenant);
+    *returned = pages_close(a);
+    a->open = false;
+    return 0;
+}
+
+int mem_handle_set_supervisor(struct mem_call *call, uint64_t tenant, uint64_t notification_slot)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    struct account *a = account_by_id(tenant);
+    if (!a)
+        return mem_fail_unknown_tenant(call, tenant);
+    uint64_t slot = SUPERVISOR_SLOT(index_of(a));
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, W);
+    a->supervised = sys_cnode_move(BK_CAP_ROOT_CNODE, slot, W, BK_CAP_ROOT_CNODE,
+                                   notification_slot, W) == 0;
+    return 0;
+}
+
+int mem_handle_memory(struct mem_call *call, uint64_t *free, uint64_t *total)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    *free = pages_free_bytes();
+    *total = pages_total_bytes();
+    return 0;
+}
+
+/* ---- Regions ------------------------------------------------------------ */
+
+int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base, uint64_t size,
+                          uint32_t rights, uint32_t *regions)
+{
+    struct account *a;
+    int err = named_account(call, tenant, &a);
+    if (err)
+        return err;
+    enum mem_region_check c = mem_region_check(base, size, rights, USER_TOP);
+    if (c == MEM_REGION_BAD_RANGE)
+        return mem_fail_bad_region(call, a->name, base, size, USER_TOP);
+    if (c == MEM_REGION_BAD_RIGHTS)
+        return mem_fail_bad_rights(call, a->name, rights);
+    const struct mem_region *o = mem_region_overlapping(a->regions, a->region_count, base, size);
+    if (o)
+        return mem_fail_overlap(call, a->name, base, size, o->base, o->size);
+    if (a->region_count == REGIONS)
+        return mem_fail_too_many_regions(call, a->name, REGIONS);
+    a->regions[a->region_count++] = (struct mem_region){ base, size, rights };
+    *regions = a->region_count;
+    return 0;
+}
+
+int mem_handle_remove_region(struct mem_call *call, uint64_t tenant, uint64_t base,
+                             uint64_t *pages)
+{
+    struct account *a;
+    int err = named_account(call, tenant, &a);
+    if (err)
+        return err;
+    unsigned i = 0;
+    while (i < a->region_count && a->regions[i].base != base)
+        i++;
+    if (i == a->region_count)
+        return mem_fail_unknown_region(call, a->name, base);
+    *pages = pages_release(a, base, a->regions[i].size);
+    a->regions[i] = a->regions[--a->region_count];
+    return 0;
+}
+
+int mem_handle_populate(struct mem_call *call, uint64_t tenant, uint64_t base, uint64_t size,
+                        uint64_t *pages)
+{
+    struct account *a;
+    int err = named_account(call, tenant, &a);
+    if (err)
+        return err;
+    if (mem_region_check(base, size, BK_VM_READ, USER_TOP) != MEM_REGION_OK)
+        return mem_fail_bad_region(call, a->name, base, size, USER_TOP);
+    const struct mem_region *r = mem_region_holding(a->regions, a->region_count, base, size);
+    if (!r)
+        return mem_fail_no_region(call, a->name, base, size);
+    *pages = 0;
+    for (uint64_t off = 0; off < size; off += MEM_PAGE) {
+        bool mapped;
+        err = back_one(call, a, r, base + off, &mapped);
+        if (err)
+            return err;
+        *pages += !mapped;
+    }
+    return 0;
+}
+
+/* ---- Reports ------------------------------------------------------------ */
+
+int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, uint64_t *used,
+                     uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes,
+                     uint64_t *faults, uint64_t *refused)
+{
+    struct account *a;
+    int err = named_account(call, tenant, &a);
+    if (err)
+        return err;
+    *quota = a->charges.quota;
+    *used = mem_used(&a->charges);
+    *frames = a->charges.bytes[MEM_KIND_FRAME];
+    *page_tables = a->charges.bytes[MEM_KIND_PAGE_TABLE];
+    *cnodes = a->charges.bytes[MEM_KIND_CNODE];
+    *faults = a->faults;
+    *refused = a->refused;
+    return 0;
+}
+
+int mem_handle_take_fault(struct mem_call *call, uint64_t tenant, uint64_t *refused)
+{
+    struct account *a;
+    int err = named_account(call, tenant, &a);
+    if (err)
+        return err;
+    *refused = a->refused;
+    if (a->pending_count == 0)
+        return 0;
+    call->error = a->pending[0];
+    a->pending_count--;
+    memmove(&a->pending[0], &a->pending[1], a->pending_count * sizeof(a->pending[0]));
+    return call->error.code;
+}
+
+/* ---- The pager ---------------------------------------------------------- */
+
+/* Resolves the fault in `m` (a kernel fault message: label the fault type,
+ * words pc, address, access, ...) for `a`: 0, or the error that refuses
+ * it. Checks, in order: a page fault; inside a region; an access the
+ * region allows; then as back_one(). A page mapped already is a fault
+ * that raced with another thread's on the same page if the server mapped
+ * it (restart), else someone else's mapping the region cannot change. */
+static int resolve_fault(struct mem_call *call, struct account *a, const struct bk_msg *m)
+{
+    uint64_t label = BK_MSGINFO_LABEL(m->info), pc = m->mr[0], address = m->mr[1];
+    uint64_t access = m->mr[2], page = address & ~(MEM_PAGE - 1);
+    if (label != BK_FAULT_PAGE)
+        return mem_fail_not_a_page_fault(call, a->name, (uint32_t)label, pc, address);
+    const struct mem_region *r = mem_region_holding(a->regions, a->region_count, page, MEM_PAGE);
+    if (!r)
+        return mem_fail_fault_outside(call, a->name, address, pc, (uint32_t)access);
+    if (!mem_access_allowed(r->rights, access))
+        return mem_fail_access_denied(call, a->name, address, pc, (uint32_t)access, r->rights);
+    bool mapped;
+    int err = back_one(call, a, r, page, &mapped);
+    if (err == 0 && mapped && !pages_backed_by_us(a, page))
+        return mem_fail_access_denied(call, a->name, address, pc, (uint32_t)access, r->rights);
+    return err;
+}
+
+/* A refused fault: kept for TakeFault (the first FAULTS_KEPT waiting),
+ * counted, and the supervisor signalled without blocking (NBSend: a
+ * notification is signalled; anything else drops it). */
+static void refuse(struct account *a, const struct mem_error *e)
+{
+    a->refused++;
+    if (a->pending_count < FAULTS_KEPT)
+        a->pending[a->pending_count++] = *e;
+    if (a->supervised) {
+        struct bk_msg s = { .info = BK_MSGINFO(0, 0, 0, 0) };
+        sys_nbsend(SUPERVISOR_SLOT(index_of(a)), &s);
+    }
+}
+
+/* The reply label for a fault: 0 restarts the thread, 1 leaves it
+ * stopped (an account closed meanwhile has nobody to tell). */
+static uint64_t serve_fault(const struct bk_msg *m)
+{
+    struct account *a = account_by_id(m->badge & ~MEM_FAULT_BADGE);
+    if (!a)
+        return 1;
+    struct mem_call call = { .badge = m->badge };
+    if (resolve_fault(&call, a, m) != 0) {
+        refuse(a, &call.error);
+        return 1;
+    }
+    a->faults++;
+    return 0;
+}
+
+int main(const struct bk_bootinfo *info)
+{
+    (void)info;
+    struct bk_proto_server server;
+    bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, RECV_SLOT, W, NULL);
+    struct bk_msg m = { 0 };
+    sys_recv(ENDPOINT, &m);
+    for (;;) {
+        if (m.badge & MEM_FAULT_BADGE) {
+            uint64_t label = serve_fault(&m);
+            bk_proto_server_done(&server, m.info);
+            m.info = BK_MSGINFO(0, 0, 0, label);
+        } else {
+            pages_ready();
+            mem_dispatch(&server, &m);
+        }
+        sys_reply_recv(ENDPOINT, &m);
+    }
+}
