@@ -63,6 +63,7 @@ void notification_deliver(struct notification *n, uint64_t badge)
     n->active = false;
     ipc_set_header(w, bits, 0);
     sched_make_runnable(w);
+    sched_context_woken(w); /* a server that lost its loan while it waited */
 }
 
 void notification_signal(struct thread *t, const cap_t *cap)

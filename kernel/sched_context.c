@@ -67,8 +67,8 @@ static void no_time_fault(struct thread *t, const struct sched_context *sc)
  * hold that work up for good, and its callers with it: with timeout faults
  * on, its handler hears of it as of a budget run out, but with budget 0,
  * and may bind it time (docs/scheduling.md, Losing a loan). Only a
- * runnable thread is stopped so; one waiting for an answer hears of it
- * once answered (sched_context_answered()). */
+ * runnable thread is stopped so; one waiting for an answer or on a
+ * notification hears of it once woken (sched_context_woken()). */
 static void lost_time(struct thread *t, const struct sched_context *sc, bool loan)
 {
     if ((!loan && !t->caller) || t->state != THREAD_RUNNABLE || !t->timeout_faults)
@@ -76,7 +76,7 @@ static void lost_time(struct thread *t, const struct sched_context *sc, bool loa
     no_time_fault(t, sc);
 }
 
-void sched_context_answered(struct thread *t)
+void sched_context_woken(struct thread *t)
 {
     if (!t->sc && t->caller && t->state == THREAD_RUNNABLE && t->timeout_faults)
         no_time_fault(t, NULL);

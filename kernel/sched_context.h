@@ -81,11 +81,12 @@ void sched_context_donate(struct thread *caller, struct thread *callee);
  * cancelled): the caller gets back the SchedContext it lent. */
 void sched_context_return(struct thread *server, struct thread *caller);
 
-/* `t` was just answered (its Call, or its fault) and made runnable. If it
- * owes its own caller an answer and has no SchedContext, it lost its loan
- * while it waited: with timeout faults on, it gets one (budget 0), as a
- * runnable thread that loses it does (sched_context_unbind()). */
-void sched_context_answered(struct thread *t);
+/* `t` was just woken (its Call or its fault answered, or a notification
+ * it waited on signalled) and made runnable. If it owes its own caller an
+ * answer and has no SchedContext, it lost its loan while it waited: with
+ * timeout faults on, it gets one (budget 0), as a runnable thread that
+ * loses it does (sched_context_unbind()). */
+void sched_context_woken(struct thread *t);
 
 /* `t` is about to block with no caller to answer: a SchedContext it still
  * holds on loan (its caller vanished) goes back to its own thread. */

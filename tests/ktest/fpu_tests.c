@@ -377,7 +377,9 @@ static void fp_worker(uint64_t arg)
     uint64_t s = arg >> 1;
     uint64_t chunks = MIN_CHUNKS;
     outcome[me] = fp_chunks(1000 + me, chunks, me);
-    while (interleavings[me] < 3 && chunks < MAX_CHUNKS) {
+    /* Until both saw the other move: one that stopped at its own third
+     * would leave the other nothing to see (a loaded host stalls long). */
+    while ((interleavings[0] < 3 || interleavings[1] < 3) && chunks < MAX_CHUNKS) {
         chunks *= 2;
         outcome[me] = fp_chunks(1000 + me, chunks, me);
     }

@@ -128,6 +128,24 @@ static void releasing_server(uint64_t arg)
     }
 }
 
+/* A server that, for each request, tells the root task it has started
+ * (`arg >> 16 & 0xffff`, a notification), then waits for a device (the
+ * notification `arg >> 32`) before it answers the first word plus one. */
+static void waiting_server(uint64_t arg)
+{
+    uint64_t ep = arg & 0xffff, ntfn = arg >> 16 & 0xffff, device = arg >> 32;
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;) {
+        struct bk_msg s = { .info = bk_msginfo(0, 0) }, d = { 0 };
+        sys_send(ntfn, &s);
+        sys_recv(device, &d);
+        m.info = bk_msginfo(0, 1);
+        m.mr[0]++;
+        sys_reply_recv(ep, &m);
+    }
+}
+
 /* A server that works 10 ms of the clock on each request (its callers'
  * budget below is 1 ms of every 10), then answers the first word plus
  * one. */
@@ -172,7 +190,7 @@ static void client(uint64_t ep)
 }
 
 /* Calls `ep` CLIENT_CALLS times; the last answer and the count are kept. */
-#define CLIENT_CALLS 3
+#define CLIENT_CALLS 8
 static void repeating_client(uint64_t ep)
 {
     for (unsigned i = 0; i < CLIENT_CALLS; i++) {
@@ -334,14 +352,14 @@ static int test_donated_budget_runs_out(struct ktest_env *env)
     KT_OK(start_handler(s));
     KT_OK(start_passive_server(s, slow_server, EP(s)));
     KT_OK(sys_sched_control_configure(CTL, CLIENT_SC(s), MS, 10 * MS, 2, 55));
-    /* Three requests: without -icount a host stall longer than the
+    /* Eight requests: without -icount a host stall longer than the
      * period can let a budget end with its refill due already (no wait,
-     * no fault); not all of them. */
+     * no fault), and a loaded host stalls often; not all of them. */
     KT_OK(sys_sched_context_bind(CLIENT_SC(s), CLIENT(s)));
     KT_OK(bk_thread_start(CLIENT(s), ROOT, BK_CAP_ROOT_VSPACE, repeating_client, EP(s),
                           client_stack, STACK_SIZE, 0, CLIENT_PRIORITY));
     uint64_t start = debug_time_ns();
-    while (client_done < CLIENT_CALLS && debug_time_ns() - start < 2000 * MS)
+    while (client_done < CLIENT_CALLS && debug_time_ns() - start < 4000 * MS)
         yield();
     uint64_t consumed, throttled, budget, period;
     KT_OK(sys_sched_context_consumed(CLIENT_SC(s), &consumed, &throttled, &budget, &period));
@@ -454,6 +472,49 @@ static int test_lost_loan_in_a_chain(struct ktest_env *env)
     return 0;
 }
 
+#define DEVICE(s) ((s) + 14)
+
+/* A passive server that loses its loan while it waits on a notification
+ * (a device) with a Call to answer: nothing is said then (it is not
+ * running), but once the notification wakes it with no time, its handler
+ * hears of it (budget 0, no SchedContext named), binds it its rescue, and
+ * the request completes. */
+static int test_lost_loan_while_waiting(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(make(env, s));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, DEVICE(s), 1));
+    KT_OK(start_handler(s));
+    KT_OK(start_passive_server(s, waiting_server, DEVICE(s) << 32 | NTFN(s) << 16 | EP(s)));
+    KT_OK(whole_cpu(CLIENT_SC(s), 66));
+    KT_OK(whole_cpu(CLIENT_SC2(s), 0));
+    KT_OK(start_client(s, CLIENT_SC(s), CLIENT_PRIORITY));
+    struct bk_msg m = { 0 };
+    sys_recv(NTFN(s), &m); /* the server works on the client's loan */
+    uint64_t start = debug_time_ns();
+    while (state_of(SERVER(s)) != BK_THREAD_STATE_BLOCKED_NOTIFICATION &&
+           debug_time_ns() - start < 200 * MS)
+        yield();
+    KT_CHECK(state_of(SERVER(s)) == BK_THREAD_STATE_BLOCKED_NOTIFICATION);
+    rescue_sc[9] = SERVER_SC(s);
+    rescue_tcb[9] = SERVER(s);
+    KT_OK(sys_cnode_delete(ROOT, CLIENT_SC(s), W)); /* the loan is gone */
+    KT_CHECK(faults_seen == 0 && state_of(SERVER(s)) == BK_THREAD_STATE_BLOCKED_NOTIFICATION);
+    struct bk_msg signal = { .info = bk_msginfo(0, 0) };
+    sys_send(DEVICE(s), &signal); /* the device: the server wakes with no time */
+    KT_CHECK(wait_for(&faults_seen, 200) == 1);
+    KT_CHECK(fault_label == BK_FAULT_TIMEOUT && fault_badge == 9 && fault_words[2] == 0);
+    start = debug_time_ns();
+    while (state_of(SERVER(s)) != BK_THREAD_STATE_BLOCKED_RECV && debug_time_ns() - start < 200 * MS)
+        yield();
+    KT_CHECK(state_of(SERVER(s)) == BK_THREAD_STATE_BLOCKED_RECV); /* answered on its rescue */
+    KT_OK(sys_sched_context_bind(CLIENT_SC2(s), CLIENT(s)));
+    KT_CHECK(wait_for(&client_done, 200) && client_label == 0 && client_value == 42);
+    stop_all(s);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest timeout_tests[] = {
     { "timeouts: timeout faults go to the timeout endpoint, else to the fault endpoint",
       test_timeout_endpoint },
@@ -464,5 +525,7 @@ const struct ktest timeout_tests[] = {
       test_lost_loan },
     { "timeouts: in a chain of passive servers, each is told once it could go on",
       test_lost_loan_in_a_chain },
+    { "timeouts: a passive server that loses its loan while it waits on a notification is told",
+      test_lost_loan_while_waiting },
 };
 const unsigned timeout_test_count = sizeof(timeout_tests) / sizeof(timeout_tests[0]);
