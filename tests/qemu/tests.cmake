@@ -16,6 +16,7 @@ endfunction()
 set(boot_expect --expect "Bulkhead .*\\(${arch}\\)" --expect "roottask: hello from user mode"
     --expect "roottask: ok: boot-info page has the right magic"
     --expect "roottask: ok: timer ticks advance while user code runs"
+    --expect "roottask: ok: (the kernel handed over the ACPI RSDP|the device tree is mapped for us)"
     --expect "roottask: all checks passed" --reject "FAILED|PANIC")
 bulkhead_qemu_test(boot --image ${out}/bootimage.img --status pass ${boot_expect})
 bulkhead_qemu_test(boot-4g-ram --image ${out}/bootimage.img --memory 4G --status pass ${boot_expect})
