@@ -3,8 +3,9 @@
  * Its spawner (spawn.c) left in its CNode the endpoint it serves, the
  * device's register pages, the candidate interrupt lines bound to one
  * notification, 128 KiB of RAM untyped and a start page saying where each
- * virtio structure lies (blk.h). It may start before all of that is there,
- * so it looks only once the first request arrives: it maps those, makes its
+ * virtio structure lies (blk.h). Its spawner runs above it, so all of that
+ * is there before it runs; it does not count on that, and looks only once
+ * the first request arrives (sent after the handover): it maps those, makes its
  * three DMA frames from that memory (so it may learn their physical
  * addresses), starts the device and serves the blk protocol until stopped.
  */
