@@ -49,6 +49,7 @@ set(KERNEL_SOURCES
   # Pure parsers (kernel/parse/): the same files are built into libsys.
   ${CMAKE_SOURCE_DIR}/kernel/parse/elf.c
   ${CMAKE_SOURCE_DIR}/kernel/parse/fdt.c
+  ${CMAKE_SOURCE_DIR}/kernel/parse/acpi.c
 )
 
 # The IPC fast path (kernel_fastpath) is built without frame pointers: its

@@ -22,6 +22,22 @@ bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem
                       ${CMAKE_SOURCE_DIR}/servers/mem/pages.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/account.c SERVES mem)
 
+# The virtio-blk driver (servers/blk, docs/io.md): its protocol, described
+# once, and the driver, blk-server, a process of its own. BLK_FINDER_SOURCES
+# are the other side, linked into whoever finds the disk and starts the
+# driver (today tests/qemu/blk_test.c).
+bulkhead_protocol(blk ${CMAKE_SOURCE_DIR}/servers/blk/protocol.toml
+                  DOC ${CMAKE_SOURCE_DIR}/docs/protocols/blk.md
+                  GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/blk)
+bulkhead_user_program(${arch} blk-server SOURCES ${CMAKE_SOURCE_DIR}/servers/blk/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/blk/virtio.c
+                      ${CMAKE_SOURCE_DIR}/servers/blk/server.c SERVES blk)
+target_include_directories(blk-server-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/servers/blk)
+set(BLK_FINDER_SOURCES ${CMAKE_SOURCE_DIR}/servers/blk/devmem.c
+    ${CMAKE_SOURCE_DIR}/servers/blk/discover.c ${CMAKE_SOURCE_DIR}/servers/blk/pci.c
+    ${CMAKE_SOURCE_DIR}/servers/blk/spawn.c
+    ${CMAKE_SOURCE_DIR}/kernel/parse/fdt.c ${CMAKE_SOURCE_DIR}/kernel/parse/acpi.c)
+
 # The demo image holds the root task alone (the bad-image tests corrupt its
 # one module); the scheduler server ships in the images that use it
 # (tests/qemu/tests.cmake: sched-server-image).

@@ -5,6 +5,7 @@
  * the kernel's page tables, the local APIC and the IOAPIC, then calls
  * kernel_main().
  */
+#include "bk_acpi.h" /* kernel/parse/bk_acpi.h */
 #include "ioapic.h"
 #include "multiboot.h"
 #include "x86.h"
@@ -28,6 +29,52 @@ static BOOT_CODE void read_multiboot(uint32_t magic, uint32_t info_pa, struct bo
     if (err)
         panic("multiboot: %s (structure at physical 0x%lx; magic 0x%x, information at 0x%x)",
               err, where, magic, info_pa);
+}
+
+/* The ACPI RSDP, for user space to find its devices with (docs/io.md):
+ * the boot loader's copy (multiboot2 ACPI tags, read by multiboot.c), or
+ * else where a BIOS leaves it (ACPI 6.4, 5.2.5.1): the first KiB of the
+ * Extended BIOS Data Area, whose segment is the 16-bit word at 0x40e, then
+ * the read-only BIOS area 0xe0000-0xfffff. The copy is checked here; a
+ * machine without a good one gets none, with a line saying why, never a
+ * panic. */
+static BOOT_CODE long scan_bios_areas(const uint8_t *low)
+{
+    paddr_t ebda = (paddr_t)(low[0x40e] | low[0x40f] << 8) << 4;
+    long off;
+    if (ebda >= 0x80000 && ebda + 1024 <= 0xa0000 && (off = acpi_rsdp_find(low + ebda, 1024)) >= 0)
+        return (long)ebda + off;
+    off = acpi_rsdp_find(low + 0xe0000, 0x20000);
+    return off >= 0 ? 0xe0000 + off : -1;
+}
+
+static BOOT_CODE void find_acpi_rsdp(struct boot_params *bp)
+{
+    const char *from = "the boot loader";
+    if (bp->acpi_rsdp_size == 0) {
+        const uint8_t *low = arch_phys_to_virt(0);
+        long pa = scan_bios_areas(low);
+        if (pa < 0) {
+            kprintf("x86_64: no ACPI RSDP from the loader or in the BIOS areas: "
+                    "user space will find no PCI devices\n");
+            return;
+        }
+        size_t n = 0x100000 - (size_t)pa < BOOT_ACPI_RSDP_MAX ? 0x100000 - (size_t)pa
+                                                                 : BOOT_ACPI_RSDP_MAX;
+        memcpy(bp->acpi_rsdp, low + pa, n);
+        bp->acpi_rsdp_size = (uint32_t)n;
+        from = "the BIOS area";
+    }
+    struct acpi_rsdp r;
+    const char *err = acpi_rsdp_check(bp->acpi_rsdp, bp->acpi_rsdp_size, &r);
+    if (err) {
+        kprintf("x86_64: the ACPI RSDP from %s is refused: %s\n", from, err);
+        memset(bp->acpi_rsdp, 0, sizeof(bp->acpi_rsdp));
+        bp->acpi_rsdp_size = 0;
+        return;
+    }
+    bp->acpi_rsdp_size = r.revision >= 2 ? ACPI_RSDP_V2_SIZE : ACPI_RSDP_V1_SIZE;
+    kprintf("x86_64: ACPI RSDP revision %u from %s (OEM '%s')\n", r.revision, from, r.oem_id);
 }
 
 /* The kernel image (text to the end of bss) and the devices the kernel
@@ -64,6 +111,7 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     x86_cpu_detect();
     x86_cpu_init(&x86_cpu0, &x86_cpu0_stacks); /* from here on, faults are reported */
     read_multiboot(magic, info_pa, bp);
+    find_acpi_rsdp(bp); /* the trampoline's map of 0..4 GiB is still live */
     add_platform_regions(bp);
     set_platform_name(bp);
     x86_paging_init(bp); /* the multiboot information is unreachable after this */

@@ -39,6 +39,8 @@
 #define MB2_TAG_MODULE 3
 #define MB2_TAG_MEMINFO 4
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_ACPI_OLD 14 /* a copy of an ACPI 1.0 RSDP */
+#define MB2_TAG_ACPI_NEW 15 /* a copy of an ACPI 2.0+ RSDP */
 
 struct parser {
     const struct multiboot_window *mem;
@@ -303,6 +305,21 @@ static const char *mb2_module(struct parser *ps, const uint8_t *tag, uint64_t si
     return err ? fail(ps, pa, err) : NULL;
 }
 
+/* An ACPI tag holds a copy of the RSDP (a UEFI machine's is nowhere a BIOS
+ * would leave it). The bytes are kept as they are, up to 36, and checked by
+ * the caller (early.c) with the ACPI reader; a 2.0+ copy wins over a 1.0
+ * one, whatever their order. */
+static void mb2_acpi(struct boot_params *bp, const uint8_t *tag, uint64_t size, bool is_new)
+{
+    uint64_t body = size > 8 ? size - 8 : 0; /* the parser checked size >= 8; be sure */
+    uint64_t n = body < BOOT_ACPI_RSDP_MAX ? body : BOOT_ACPI_RSDP_MAX;
+    if (!is_new && bp->acpi_rsdp_size > 20)
+        return;
+    for (unsigned i = 0; i < BOOT_ACPI_RSDP_MAX; i++)
+        bp->acpi_rsdp[i] = i < n ? tag[8 + i] : 0;
+    bp->acpi_rsdp_size = (uint32_t)n;
+}
+
 static const char *mb2_tag(struct parser *ps, const uint8_t *tag, uint32_t type, uint64_t size,
                            uint64_t pa)
 {
@@ -325,8 +342,12 @@ static const char *mb2_tag(struct parser *ps, const uint8_t *tag, uint32_t type,
         return NULL;
     case MB2_TAG_MMAP:
         return mb2_mmap(ps, tag, size, pa);
+    case MB2_TAG_ACPI_OLD:
+    case MB2_TAG_ACPI_NEW:
+        mb2_acpi(ps->bp, tag, size, type == MB2_TAG_ACPI_NEW);
+        return NULL;
     default:
-        return NULL; /* framebuffer, ELF sections, ACPI, EFI...: not needed */
+        return NULL; /* framebuffer, ELF sections, EFI...: not needed */
     }
 }
 

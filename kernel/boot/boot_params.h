@@ -21,6 +21,7 @@
 #define BOOT_MAX_DEVICE_REGIONS 32
 #define BOOT_MAX_MODULES 8
 #define BOOT_MAX_STRING 256
+#define BOOT_ACPI_RSDP_MAX 36 /* an ACPI 2.0+ RSDP; version 1.0's is 20 bytes */
 
 /* A physical address range [base, base + size). */
 struct phys_region {
@@ -57,6 +58,16 @@ struct boot_params {
      * duplicate entry in reserved[] is harmless). */
     paddr_t kernel_phys_base;
     uint64_t kernel_phys_size;
+    /* Firmware tables user space reads to find devices (docs/io.md). The
+     * flattened device tree, [fdt_base, fdt_base + fdt_size), also listed as
+     * reserved, which the root task gets mapped read-only; 0 and 0 when the
+     * machine has none. A copy of the ACPI RSDP (20 or 36 bytes, checksums
+     * checked by the arch), from the boot loader or the BIOS area;
+     * acpi_rsdp_size 0 when there is none. */
+    paddr_t fdt_base;
+    uint64_t fdt_size;
+    uint8_t acpi_rsdp[BOOT_ACPI_RSDP_MAX];
+    uint32_t acpi_rsdp_size;
 };
 
 /* Helpers for arch boot code filling the structure; each returns false

@@ -163,5 +163,7 @@ const char *fdt_boot_params(const struct fdt *fdt, paddr_t blob_pa, struct boot_
     if (err)
         return err;
     fill_strings(fdt, chosen, bp);
+    bp->fdt_base = blob_pa; /* user space finds its devices in it (docs/io.md) */
+    bp->fdt_size = fdt->total_size;
     return NULL;
 }

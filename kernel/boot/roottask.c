@@ -93,11 +93,33 @@ static void map_stack(struct loader *l)
  * read-only, so it can load further programs from it. */
 static void map_boot_image(struct loader *l, paddr_t image_pa, uint64_t size)
 {
+    if (size > BK_ROOT_FDT_VADDR - BK_ROOT_BOOTIMAGE_VADDR)
+        panic("root task: the boot image (%llu bytes) is larger than its window at 0x%llx "
+              "(%llu bytes)",
+              (unsigned long long)size, (unsigned long long)BK_ROOT_BOOTIMAGE_VADDR,
+              (unsigned long long)(BK_ROOT_FDT_VADDR - BK_ROOT_BOOTIMAGE_VADDR));
     for (uint64_t off = 0; off < size; off += ARCH_PAGE_SIZE) {
         if (!arch_vspace_map(l->vs, BK_ROOT_BOOTIMAGE_VADDR + off, image_pa + off, VM_READ,
                              alloc_zeroed_page, l))
             panic("root task: cannot map the boot image");
     }
+}
+
+/* The firmware's device tree stays where it is (it is reserved); the root
+ * task sees its pages read-only and finds its devices in it. The blob need
+ * not start on a page: the root task's view starts where the blob does. */
+static vaddr_t map_device_tree(struct loader *l, paddr_t fdt_pa, uint64_t size)
+{
+    if (size == 0)
+        return 0;
+    paddr_t first = ALIGN_DOWN(fdt_pa, ARCH_PAGE_SIZE);
+    uint64_t span = fdt_pa - first + size;
+    for (uint64_t off = 0; off < span; off += ARCH_PAGE_SIZE) {
+        if (!arch_vspace_map(l->vs, BK_ROOT_FDT_VADDR + off, first + off, VM_READ,
+                             alloc_zeroed_page, l))
+            panic("root task: cannot map the device tree");
+    }
+    return BK_ROOT_FDT_VADDR + (fdt_pa - first);
 }
 
 /* Maps `pages` pages of physically contiguous, zeroed memory at `va` and
@@ -156,6 +178,7 @@ struct thread *roottask_create(const struct boot_params *bp, const struct bootim
     load_program(&l, &img->modules[img->root_index], &entry);
     map_stack(&l);
     map_boot_image(&l, image_pa, img->size);
+    vaddr_t fdt_vaddr = map_device_tree(&l, bp->fdt_base, bp->fdt_size);
     struct bk_bootinfo *bi = map_block(&l, BK_ROOT_BOOTINFO_VADDR,
                                        BK_BOOTINFO_SIZE / ARCH_PAGE_SIZE, VM_READ, "boot info");
 
@@ -167,6 +190,10 @@ struct thread *roottask_create(const struct boot_params *bp, const struct bootim
     /* Last: what is still free becomes the root task's untyped memory. */
     bootinfo_fill(bi, bp, img, mem);
     bi->ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
+    bi->fdt_vaddr = fdt_vaddr;
+    bi->fdt_size = fdt_vaddr ? bp->fdt_size : 0;
+    memcpy(bi->acpi_rsdp, bp->acpi_rsdp, bp->acpi_rsdp_size);
+    bi->acpi_rsdp_size = bp->acpi_rsdp_size;
     rootcaps_create_untyped(mem, bp, bi);
 
     vspace_add_thread(vs, t);

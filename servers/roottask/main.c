@@ -64,6 +64,31 @@ static void check_bootinfo(const struct bk_bootinfo *bi)
     expect(root_found, "own ELF image readable through the mapped boot image");
 }
 
+/* The firmware tables user space finds devices with (docs/io.md): on a
+ * device-tree machine the tree itself, mapped read-only, whose header
+ * (big-endian magic 0xd00dfeed, then totalsize) matches what the boot info
+ * says; on a PC a copy of the ACPI RSDP (BIOS or UEFI alike). */
+static void check_firmware_tables(const struct bk_bootinfo *bi)
+{
+    if (bi->fdt_vaddr) {
+        const unsigned char *h = (const unsigned char *)(uintptr_t)bi->fdt_vaddr;
+        uint32_t magic = (uint32_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+        uint32_t total = (uint32_t)h[4] << 24 | h[5] << 16 | h[6] << 8 | h[7];
+        debug_printf("roottask: device tree at 0x%llx, %llu bytes\n",
+                     (unsigned long long)bi->fdt_vaddr, (unsigned long long)bi->fdt_size);
+        expect(magic == 0xd00dfeedu && total == bi->fdt_size && bi->acpi_rsdp_size == 0,
+               "the device tree is mapped for us, its header as the boot info says");
+        return;
+    }
+    static const char signature[8] = "RSD PTR ";
+    bool good = bi->fdt_size == 0 && (bi->acpi_rsdp_size == 20 || bi->acpi_rsdp_size == 36);
+    for (unsigned i = 0; i < 8; i++)
+        good = good && bi->acpi_rsdp[i] == (uint8_t)signature[i];
+    debug_printf("roottask: ACPI RSDP of %u bytes, revision %u\n", bi->acpi_rsdp_size,
+                 bi->acpi_rsdp[15]);
+    expect(good, "the kernel handed over the ACPI RSDP");
+}
+
 /* The object model in a few calls: carve an endpoint out of the smallest
  * untyped, copy its cap, then revoke the untyped and see both caps go. */
 static void check_capabilities(const struct bk_bootinfo *bi)
@@ -120,6 +145,7 @@ int main(const struct bk_bootinfo *bi)
     debug_puts("roottask: hello from user mode\n");
     print_bootinfo(bi);
     check_bootinfo(bi);
+    check_firmware_tables(bi);
     check_capabilities(bi);
     check_syscall_errors();
     check_timer();

@@ -262,6 +262,34 @@ static void test_mb2_good(void)
     CHECK(strcmp(bp.loader, "GRUB 2.06") == 0);
 }
 
+/* ACPI tags 14 and 15 hold copies of the RSDP: kept as they are (the
+ * kernel checks them), the 2.0+ copy winning over the 1.0 one in either
+ * order, at most 36 bytes taken from a longer tag. */
+static void test_mb2_acpi_tags(void)
+{
+    for (int order = 0; order < 2; order++) {
+        mb2_build_good();
+        mb2_off -= 8; /* drop the end tag */
+        for (int k = 0; k < 2; k++) {
+            bool is_new = (k == 0) == (order == 0);
+            uint64_t tag = mb2_tag(is_new ? 15 : 14, is_new ? 8 + 40 : 8 + 20);
+            mem[tag + 8 - MEM_PA] = is_new ? 'N' : 'O';
+            if (is_new)
+                mem[tag + 8 + 35 - MEM_PA] = 0x5a;
+        }
+        mb2_finish();
+        memset(&bp, 0, sizeof(bp));
+        CHECK(ok(parse(MULTIBOOT2_BOOTLOADER_MAGIC, INFO_PA)));
+        CHECK_EQ(bp.acpi_rsdp_size, 36);
+        CHECK_EQ(bp.acpi_rsdp[0], 'N');
+        CHECK_EQ(bp.acpi_rsdp[35], 0x5a);
+    }
+    mb2_build_good();
+    memset(&bp, 0, sizeof(bp));
+    CHECK(ok(parse(MULTIBOOT2_BOOTLOADER_MAGIC, INFO_PA)));
+    CHECK_EQ(bp.acpi_rsdp_size, 0);
+}
+
 static void test_mb2_meminfo_only(void)
 {
     mb2_begin();
@@ -511,7 +539,7 @@ static void test_no_memory(void)
     CHECK(has(parse(MULTIBOOT1_BOOTLOADER_MAGIC, INFO_PA), "neither a memory map"));
 }
 
-TEST_MAIN(TEST(test_mb1_good), TEST(test_mb1_minimal), TEST(test_mb2_good),
+TEST_MAIN(TEST(test_mb1_good), TEST(test_mb1_minimal), TEST(test_mb2_good), TEST(test_mb2_acpi_tags),
           TEST(test_mb2_meminfo_only), TEST(test_ram_clip_and_merge), TEST(test_bad_magic),
           TEST(test_truncated), TEST(test_mb2_alignment), TEST(test_mb2_tag_sizes),
           TEST(test_huge_sizes), TEST(test_module_end_before_start),

@@ -129,7 +129,7 @@
 #define BK_DEBUG_WRITE_MAX 4096
 #define BK_TICK_HZ 100
 #define BK_BOOTINFO_MAGIC 0x4f464e49544f4f42ull
-#define BK_BOOTINFO_VERSION 3
+#define BK_BOOTINFO_VERSION 4
 #define BK_BOOTINFO_SIZE 16384
 #define BK_BOOTINFO_MAX_REGIONS 64
 #define BK_BOOTINFO_MAX_MODULES 16
@@ -137,6 +137,7 @@
 #define BK_ROOT_STACK_TOP 0x0fff0000ull
 #define BK_ROOT_STACK_SIZE 0x10000ull
 #define BK_ROOT_BOOTIMAGE_VADDR 0x20000000ull
+#define BK_ROOT_FDT_VADDR 0x30000000ull
 #define BK_USER_IMAGE_MIN 0x400000ull
 #define BK_REGION_UNTYPED 1
 #define BK_REGION_DEVICE 2
@@ -407,6 +408,11 @@ struct bk_bootinfo {
     uint64_t first_free_slot; /* first empty slot of the root CNode; all slots from it to 2^BK_ROOT_CNODE_BITS are empty */
     uint32_t asid_control; /* root CNode slot of the ASIDControl cap (BK_CAP_ASID_CONTROL) */
     uint32_t asid_pool; /* root CNode slot of the ASID pool made at boot, whose first entry the root task's VSpace holds (BK_CAP_ROOT_ASID_POOL) */
+    uint64_t fdt_vaddr; /* where the firmware's flattened device tree is mapped read-only in the root task (BK_ROOT_FDT_VADDR), 0 when the machine booted without one (x86-64) */
+    uint64_t fdt_size; /* bytes of that device tree (its header's totalsize), 0 without one */
+    uint32_t acpi_rsdp_size; /* bytes of acpi_rsdp in use: 20 (an ACPI 1.0 RSDP), 36 (revision 2 and up), 0 when the machine has none */
+    uint32_t reserved0; /* zero */
+    uint8_t acpi_rsdp[40]; /* a copy of the ACPI Root System Description Pointer (ACPI 6.4, 5.2.5.3), checksums checked by the kernel: from the boot loader (multiboot2 ACPI tags) or found where a BIOS leaves it (5.2.5.1). It gives the RSDT/XSDT's physical address; the tables lie in device memory, which the root task maps (docs/io.md). Bytes past acpi_rsdp_size are zero */
     struct bk_mem_region regions[64]; /* memory map, sorted by address */
     struct bk_boot_module modules[16]; /* the boot image's programs */
     struct bk_untyped_desc untyped[256]; /* the untyped caps, in root CNode slots BK_CAP_FIRST_UNTYPED onward: RAM first, then device memory */

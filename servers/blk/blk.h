@@ -1,0 +1,173 @@
+/*
+ * The user-level virtio-blk driver (docs/io.md): what its files share.
+ *
+ * The driver is its own process, blk-server (main.c, virtio.c, server.c).
+ * Whoever holds the machine's device memory (the root task) finds the
+ * disk and starts the driver with the files of the other side:
+ *
+ *   devmem.c    physical device pages mapped through device untyped memory
+ *   discover.c  finding the disk: the device tree (virtio-mmio) or ACPI's
+ *               MCFG and PCI configuration space (virtio-pci)
+ *   pci.c       reading a PCI function's virtio capabilities (pure: the host
+ *               tests build it)
+ *   spawn.c     starting blk-server and handing it the device
+ *
+ *   main.c      the driver's start: what its spawner left in its CNode
+ *   virtio.c    the two transports, device start-up and the one split queue
+ *   server.c    the blk protocol's handlers and the driver's loop
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BLK_SECTOR 512u
+#define BLK_BUFFER 4096u
+#define BLK_CLIENTS 8u
+
+#include "pci.h"
+#include <bulkhead/format.h>
+#include <bulkhead/sys.h>
+
+/* ---- devmem.c: device memory by physical address ---------------------- */
+
+/* Takes the device untyped caps listed in `bi` as the pool devmem_map()
+ * carves from. */
+void devmem_init(const struct bk_bootinfo *bi);
+
+/* `bytes` of device memory from physical `pa` on, mapped uncached at a
+ * fresh address (pages already mapped are reused); the pointer to `pa`'s
+ * byte, or NULL with a sentence in *err: no device untyped covers the
+ * range, or slots or page tables ran out. */
+volatile void *devmem_map(uint64_t pa, size_t bytes, const char **err);
+
+/* ---- discover.c: finding the disk ------------------------------------- */
+
+enum blk_transport { BLK_MMIO = 1, BLK_PCI = 2 };
+
+#define BLK_MAX_LINES 16u
+
+struct blk_hw {
+    enum blk_transport transport;
+    /* Physical addresses of what the pointers below map (PCI: the common,
+     * notify, ISR and device-config structures; MMIO: the registers in
+     * regs_pa alone), for handing the pages to the driver. */
+    uint64_t regs_pa, common_pa, notify_pa, isr_pa, config_pa;
+    char where[96];                   /* for messages: "virtio-mmio at 0x10008000, PLIC 8" */
+    volatile uint8_t *regs;           /* virtio-mmio: the register page */
+    volatile uint8_t *common, *notify, *isr, *config; /* virtio-pci structures */
+    uint32_t notify_multiplier;
+    unsigned lines[BLK_MAX_LINES];    /* interrupt lines that may be the device's */
+    unsigned line_count;              /* 1 when known; more to probe (PCI INTx) */
+};
+
+/* Finds the first virtio block device the firmware tables describe: on a
+ * machine with a device tree, a "virtio,mmio" node whose registers say
+ * version 2 and device 2; with ACPI, the MCFG's ECAM window, a PCI walk
+ * of its first bus and the buses behind bridges, and a function of vendor
+ * 0x1af4, device 0x1042 (or transitional 0x1001) with virtio's capabilities.
+ * Returns NULL, or a sentence saying what was missing or malformed. */
+const char *blk_discover(const struct bk_bootinfo *bi, struct blk_hw *dev);
+
+/* ---- spawn.c / main.c: starting the driver ---------------------------- */
+
+/* Where blk-server finds what its spawner gave it, in its own CNode (a
+ * 256-slot CNode from bk_process_spawn()). */
+#define BLK_SLOT_ENDPOINT BK_PROCESS_CAP_ARG /* the endpoint it serves (unbadged) */
+#define BLK_SLOT_START 8u                    /* a frame holding struct blk_start */
+#define BLK_SLOT_MEMORY 9u                   /* RAM untyped: DMA frames, page tables */
+#define BLK_SLOT_NOTIFICATION 10u            /* its interrupt lines signal this */
+#define BLK_SLOT_RECV 11u                    /* where attach's frame arrives */
+#define BLK_SLOT_IRQ 12u                     /* .. + BLK_MAX_LINES: line i's handler */
+#define BLK_SLOT_REGS (BLK_SLOT_IRQ + BLK_MAX_LINES) /* .. + BLK_MAX_REG_PAGES */
+#define BLK_MAX_REG_PAGES 8u
+#define BLK_SLOT_FREE (BLK_SLOT_REGS + BLK_MAX_REG_PAGES)
+#define BLK_DRIVER_CNODE_SLOTS 256u
+#define BLK_MEMORY_BITS 17u /* 128 KiB */
+
+#define BLK_START_MAGIC 0x74726174736b6c62ull /* "blkstart" */
+
+/* The device as the driver is told it: its register pages, in slots
+ * BLK_SLOT_REGS onward, are one physically contiguous window; each
+ * structure is an offset into it. */
+struct blk_start {
+    uint64_t magic;
+    uint32_t transport;          /* enum blk_transport */
+    uint32_t reg_pages;          /* 1..BLK_MAX_REG_PAGES */
+    uint64_t window_pa;          /* physical address of the window (for messages) */
+    uint32_t regs, common, notify, isr, config; /* offsets in the window */
+    uint32_t notify_multiplier;
+    uint32_t line_count;         /* handlers in BLK_SLOT_IRQ + i, i < line_count */
+    uint32_t lines[BLK_MAX_LINES]; /* their line numbers; 0: that slot is empty */
+    char where[96];
+};
+
+/* Starts the boot-image program "blk-server" at `priority` (below the
+ * caller's: it must not run before everything is handed over) and gives it
+ * the disk `hw` found, 128 KiB of the caller's memory, and every candidate
+ * interrupt line. *endpoint: an unbadged cap to the endpoint it serves, for
+ * the caller to mint client caps from. Returns NULL or a sentence. */
+const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
+                      uint64_t *endpoint, char *err, size_t errlen);
+
+/* A fresh, unmapped frame cap for the device page at `pa` (devmem.c), or
+ * 0 when no device untyped covers it. */
+uint64_t devmem_frame(uint64_t pa);
+
+/* ---- virtio.c: the device ------------------------------------------- */
+
+struct blk_dma {
+    uint64_t queue_frame, request_frame, data_frame; /* caps with the phys-address right */
+};
+
+/* What waiting for the device needs: the notification its line(s) signal,
+ * and the handler caps, lines[i] being badge bit i. */
+struct blk_irq {
+    uint64_t notification;
+    uint64_t handlers[BLK_MAX_LINES];
+    unsigned lines[BLK_MAX_LINES]; /* their line numbers, for messages */
+    unsigned count;
+    bool known; /* false until the first completion showed which line is ours */
+};
+
+/* Resets the device, negotiates VIRTIO_F_VERSION_1 and nothing else, sets
+ * up queue 0 in dma->queue_frame, and starts it (virtio 1.1, 3.1.1).
+ * Returns NULL or a sentence; *sectors is the capacity. */
+const char *virtio_blk_start(struct blk_hw *dev, const struct blk_dma *dma,
+                             uint64_t *sectors);
+
+/* Moves `count` sectors between the disk and the data frame's first bytes
+ * (`count` * 512 <= 4096, checked by the caller), waiting for the completion
+ * interrupt. Returns the virtio-blk status (0 OK, 1 IOERR, 2 UNSUPP) or 255
+ * when the device did not answer. */
+unsigned virtio_blk_transfer(struct blk_hw *dev, struct blk_irq *irq, bool write,
+                             uint64_t sector, unsigned count);
+
+/* The data frame as the driver maps it. */
+extern uint8_t *blk_data;
+
+/* ---- server.c ------------------------------------------------------- */
+
+/* Everything the driver works with: the device, its DMA frames, its lines
+ * bound to `irq.notification`, and the endpoint it serves; receive slot
+ * for attach's frame. */
+struct blk_config {
+    struct blk_hw device;
+    struct blk_dma dma;
+    struct blk_irq irq;
+    uint64_t endpoint;
+    uint64_t recv_slot;
+    uint64_t buffer_vaddr; /* where the clients' buffers get mapped (BLK_CLIENTS pages) */
+};
+
+/* Serves the blk protocol on cfg->endpoint forever. On the first request
+ * (the spawner has handed everything over by then) it calls prepare(cfg)
+ * to fill in the rest of cfg, then starts the device; if either fails it
+ * says why on the console and answers every request with the device error,
+ * status BLK_NO_DEVICE. */
+_Noreturn void blk_serve(struct blk_config *cfg, const char *(*prepare)(struct blk_config *));
+
+/* virtio-blk's own statuses are 0-2; this one says the device never answered
+ * (or never started). */
+#define BLK_NO_DEVICE 255u

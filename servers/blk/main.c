@@ -1,0 +1,115 @@
+/*
+ * blk-server: the virtio-blk driver as a process of its own (docs/io.md).
+ * Its spawner (spawn.c) left in its CNode the endpoint it serves, the
+ * device's register pages, the candidate interrupt lines bound to one
+ * notification, 128 KiB of RAM untyped and a start page saying where each
+ * virtio structure lies (blk.h). Its spawner runs above it, so all of that
+ * is there before it runs; it does not count on that, and looks only once
+ * the first request arrives (sent after the handover): it maps those, makes its
+ * three DMA frames from that memory (so it may learn their physical
+ * addresses), starts the device and serves the blk protocol until stopped.
+ */
+#include "blk.h"
+
+#define START_VADDR 0x5fe00000ull
+#define REGS_VADDR 0x60000000ull
+#define BUFFERS_VADDR 0x58000000ull
+
+static struct blk_config cfg;
+
+/* libsys's allocators over the memory we were given: the start-info page
+ * lists no untyped, so we describe ours. */
+static void memory_init(const struct bk_bootinfo *info, unsigned memory_bits)
+{
+    static struct bk_bootinfo mine;
+    mine = *info;
+    mine.untyped_count = 1;
+    mine.untyped[0] = (struct bk_untyped_desc){ .slot = BLK_SLOT_MEMORY, /* spawn.c's size */
+                                                .size_bits = (uint8_t)memory_bits };
+    mine.first_free_slot = BLK_SLOT_FREE;
+    bk_objects_init(&mine);
+    bk_slots_init(BLK_SLOT_FREE, BLK_DRIVER_CNODE_SLOTS);
+}
+
+static const struct blk_start *read_start(void)
+{
+    if (bk_map_frame(BK_CAP_ROOT_VSPACE, BLK_SLOT_START, START_VADDR, BK_VM_READ, 0) != 0)
+        return NULL;
+    const struct blk_start *s = (const struct blk_start *)(uintptr_t)START_VADDR;
+    bool ok = s->magic == BLK_START_MAGIC && s->reg_pages >= 1 &&
+              s->reg_pages <= BLK_MAX_REG_PAGES && s->line_count <= BLK_MAX_LINES &&
+              (s->transport == BLK_MMIO || s->transport == BLK_PCI);
+    return ok ? s : NULL;
+}
+
+/* The register window, uncached, and the structures in it. */
+static const char *map_device(const struct blk_start *s)
+{
+    for (uint32_t k = 0; k < s->reg_pages; k++) {
+        if (bk_map_frame(BK_CAP_ROOT_VSPACE, BLK_SLOT_REGS + k, REGS_VADDR + k * 4096ull,
+                         BK_VM_READ | BK_VM_WRITE, BK_VM_UNCACHED) != 0)
+            return "cannot map the device's register pages";
+    }
+    volatile uint8_t *w = (volatile uint8_t *)(uintptr_t)REGS_VADDR;
+    uint32_t limit = s->reg_pages * 4096u;
+    if (s->regs >= limit || s->common >= limit || s->notify >= limit || s->isr >= limit ||
+        s->config >= limit)
+        return "the start page places a structure outside the register window";
+    struct blk_hw *d = &cfg.device;
+    d->transport = (enum blk_transport)s->transport;
+    d->regs = w + s->regs;
+    d->common = w + s->common;
+    d->notify = w + s->notify;
+    d->isr = w + s->isr;
+    d->config = w + s->config;
+    d->notify_multiplier = s->notify_multiplier;
+    memcpy(d->where, s->where, sizeof(d->where) - 1);
+    return NULL;
+}
+
+static const char *take_lines(const struct blk_start *s)
+{
+    cfg.irq.notification = BLK_SLOT_NOTIFICATION;
+    cfg.irq.count = s->line_count;
+    unsigned held = 0;
+    for (unsigned i = 0; i < s->line_count; i++) {
+        cfg.irq.handlers[i] = s->lines[i] ? BLK_SLOT_IRQ + i : 0;
+        cfg.irq.lines[i] = s->lines[i];
+        held += s->lines[i] ? 1 : 0;
+    }
+    cfg.irq.known = held == 1;
+    return held ? NULL : "no interrupt line was handed over";
+}
+
+static const struct bk_bootinfo *start_info;
+
+static const char *start(struct blk_config *c)
+{
+    (void)c; /* it is cfg */
+    const struct bk_bootinfo *info = start_info;
+    memory_init(info, BLK_MEMORY_BITS); /* page tables for the start page come from it */
+    const struct blk_start *s = read_start();
+    if (!s)
+        return "no valid start page in slot BLK_SLOT_START";
+    const char *err = map_device(s);
+    if (!err)
+        err = take_lines(s);
+    if (err)
+        return err;
+    cfg.dma.queue_frame = bk_alloc_object(BK_OBJ_FRAME, 12);
+    cfg.dma.request_frame = bk_alloc_object(BK_OBJ_FRAME, 12);
+    cfg.dma.data_frame = bk_alloc_object(BK_OBJ_FRAME, 12);
+    if (!cfg.dma.queue_frame || !cfg.dma.request_frame || !cfg.dma.data_frame)
+        return "no memory for the DMA frames";
+    cfg.buffer_vaddr = BUFFERS_VADDR;
+    return NULL;
+}
+
+int main(const struct bk_bootinfo *info)
+{
+    start_info = info;
+    cfg.endpoint = BLK_SLOT_ENDPOINT;
+    cfg.recv_slot = BLK_SLOT_RECV;
+    memcpy(cfg.device.where, "the disk", sizeof("the disk"));
+    blk_serve(&cfg, start);
+}

@@ -1,0 +1,296 @@
+/*
+ * The virtio block device through either transport, and its one split
+ * virtqueue (virtio 1.1: 2.6 split virtqueues, 3.1.1 driver
+ * initialisation, 4.1.4 the PCI common configuration, 4.2.2 the MMIO
+ * registers, 5.2 the block device). One request at a time: three
+ * descriptors (header, data, status) and a wait for the used ring.
+ */
+#include "blk.h"
+
+#define QUEUE_SIZE 8u
+/* In the queue frame: descriptors, then the driver (avail) and device
+ * (used) areas, each at the alignment 2.6 asks for (16, 2 and 4). */
+#define DESC_OFF 0u
+#define AVAIL_OFF 512u
+#define USED_OFF 1024u
+
+#define DESC_F_NEXT 1u
+#define DESC_F_WRITE 2u
+
+#define STATUS_ACKNOWLEDGE 1u
+#define STATUS_DRIVER 2u
+#define STATUS_DRIVER_OK 4u
+#define STATUS_FEATURES_OK 8u
+#define STATUS_FAILED 128u
+
+#define BLK_T_IN 0u
+#define BLK_T_OUT 1u
+#define NO_ANSWER BLK_NO_DEVICE
+
+struct desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+
+static volatile struct desc *desc;
+static volatile uint16_t *avail; /* flags, idx, ring[QUEUE_SIZE] */
+static volatile uint16_t *used;  /* flags, idx, then {u32 id, u32 len} elements */
+static uint8_t *request;         /* header at 0 (16 bytes), status byte at 64 */
+uint8_t *blk_data;
+static uint64_t queue_pa, request_pa, data_pa;
+static uint16_t last_used;
+
+/* Orders our writes to shared memory before the device's read of them
+ * (and its writes before our reads): a full fence. */
+static void barrier(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* ---- register access, per transport ------------------------------------ */
+
+static void w32(volatile uint8_t *base, unsigned off, uint32_t v)
+{
+    *(volatile uint32_t *)(base + off) = v;
+}
+
+static uint32_t r32(volatile uint8_t *base, unsigned off)
+{
+    return *(volatile uint32_t *)(base + off);
+}
+
+static void w16(volatile uint8_t *base, unsigned off, uint16_t v)
+{
+    *(volatile uint16_t *)(base + off) = v;
+}
+
+static void set_status(struct blk_hw *d, uint8_t s)
+{
+    if (d->transport == BLK_MMIO)
+        w32(d->regs, 0x070, s);
+    else
+        d->common[0x14] = s;
+}
+
+static uint8_t get_status(struct blk_hw *d)
+{
+    return d->transport == BLK_MMIO ? (uint8_t)r32(d->regs, 0x070) : d->common[0x14];
+}
+
+/* Feature word `sel` (0: bits 0-31, 1: bits 32-63) of the device. */
+static uint32_t device_features(struct blk_hw *d, unsigned sel)
+{
+    if (d->transport == BLK_MMIO) {
+        w32(d->regs, 0x014, sel);
+        return r32(d->regs, 0x010);
+    }
+    w32(d->common, 0x00, sel);
+    return r32(d->common, 0x04);
+}
+
+static void driver_features(struct blk_hw *d, unsigned sel, uint32_t v)
+{
+    if (d->transport == BLK_MMIO) {
+        w32(d->regs, 0x024, sel);
+        w32(d->regs, 0x020, v);
+    } else {
+        w32(d->common, 0x08, sel);
+        w32(d->common, 0x0c, v);
+    }
+}
+
+static uint64_t capacity(struct blk_hw *d)
+{
+    volatile uint8_t *c = d->transport == BLK_MMIO ? d->regs + 0x100 : d->config;
+    return (uint64_t)r32(c, 0) | (uint64_t)r32(c, 4) << 32;
+}
+
+/* Queue 0's size (at most the device's maximum) and the three areas. */
+static const char *setup_queue(struct blk_hw *d)
+{
+    uint64_t areas[3] = { queue_pa + DESC_OFF, queue_pa + AVAIL_OFF, queue_pa + USED_OFF };
+    if (d->transport == BLK_MMIO) {
+        volatile uint8_t *r = d->regs;
+        w32(r, 0x030, 0);
+        if (r32(r, 0x044) != 0 || r32(r, 0x034) < QUEUE_SIZE)
+            return "virtio: queue 0 is in use already, or smaller than 8 entries";
+        w32(r, 0x038, QUEUE_SIZE);
+        for (unsigned i = 0; i < 3; i++) {
+            w32(r, 0x080 + 0x10 * i, (uint32_t)areas[i]);
+            w32(r, 0x084 + 0x10 * i, (uint32_t)(areas[i] >> 32));
+        }
+        w32(r, 0x044, 1);
+        return NULL;
+    }
+    volatile uint8_t *c = d->common;
+    w16(c, 0x16, 0);
+    uint16_t max = *(volatile uint16_t *)(c + 0x18);
+    if (max < QUEUE_SIZE)
+        return "virtio: queue 0 is smaller than 8 entries (or absent)";
+    w16(c, 0x18, QUEUE_SIZE);
+    w16(c, 0x1a, 0xffff); /* no MSI-X vector: interrupts go through INTx and the ISR */
+    for (unsigned i = 0; i < 3; i++) {
+        w32(c, 0x20 + 8 * i, (uint32_t)areas[i]);
+        w32(c, 0x24 + 8 * i, (uint32_t)(areas[i] >> 32));
+    }
+    w16(c, 0x1c, 1);
+    return NULL;
+}
+
+static void notify_queue(struct blk_hw *d)
+{
+    barrier();
+    if (d->transport == BLK_MMIO) {
+        w32(d->regs, 0x050, 0);
+        return;
+    }
+    uint16_t off = *(volatile uint16_t *)(d->common + 0x1e);
+    w16(d->notify, (unsigned)off * d->notify_multiplier, 0);
+}
+
+/* Reads and clears the device's interrupt cause (bit 0: used ring). */
+static uint32_t take_interrupt_cause(struct blk_hw *d)
+{
+    if (d->transport == BLK_PCI)
+        return *d->isr; /* reading the ISR clears it and deasserts INTx */
+    uint32_t s = r32(d->regs, 0x060);
+    w32(d->regs, 0x064, s);
+    return s;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static const char *map_dma(const struct blk_dma *dma)
+{
+    static const uint64_t va = 0x5ff00000; /* the driver's three DMA pages */
+    uint64_t frames[3] = { dma->queue_frame, dma->request_frame, dma->data_frame };
+    uint64_t *pas[3] = { &queue_pa, &request_pa, &data_pa };
+    for (unsigned i = 0; i < 3; i++) {
+        if (sys_frame_get_address(frames[i], pas[i]) != 0)
+            return "virtio: a DMA frame has no physical address for us (no phys-address right)";
+        if (bk_map_frame(BK_CAP_ROOT_VSPACE, frames[i], va + i * 4096, BK_VM_READ | BK_VM_WRITE,
+                         0) != 0)
+            return "virtio: cannot map a DMA frame";
+    }
+    desc = (volatile struct desc *)(uintptr_t)(va + DESC_OFF);
+    avail = (volatile uint16_t *)(uintptr_t)(va + AVAIL_OFF);
+    used = (volatile uint16_t *)(uintptr_t)(va + USED_OFF);
+    request = (uint8_t *)(uintptr_t)(va + 4096);
+    blk_data = (uint8_t *)(uintptr_t)(va + 8192);
+    memset((void *)(uintptr_t)va, 0, 4096);
+    last_used = 0;
+    return NULL;
+}
+
+const char *virtio_blk_start(struct blk_hw *d, const struct blk_dma *dma, uint64_t *sectors)
+{
+    const char *err = map_dma(dma);
+    if (err)
+        return err;
+    set_status(d, 0); /* reset; a reset device reads 0 (4.1.4.3.2, 4.2.2.1) */
+    if (get_status(d) != 0)
+        return "virtio: the device does not reset";
+    set_status(d, STATUS_ACKNOWLEDGE);
+    set_status(d, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+    if (!(device_features(d, 1) & 1u)) /* VIRTIO_F_VERSION_1 is bit 32 */
+        return "virtio: the device does not offer VIRTIO_F_VERSION_1 (a legacy device)";
+    driver_features(d, 0, 0);
+    driver_features(d, 1, 1u);
+    set_status(d, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+    if (!(get_status(d) & STATUS_FEATURES_OK)) {
+        set_status(d, STATUS_FAILED);
+        return "virtio: the device refused our features (FEATURES_OK did not stay set)";
+    }
+    if ((err = setup_queue(d))) {
+        set_status(d, STATUS_FAILED);
+        return err;
+    }
+    set_status(d, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+    *sectors = capacity(d);
+    return NULL;
+}
+
+/* ---- one request --------------------------------------------------------- */
+
+static void fill_request(bool write, uint64_t sector, unsigned count)
+{
+    uint32_t type = write ? BLK_T_OUT : BLK_T_IN;
+    memset(request, 0, 80);
+    memcpy(request, &type, 4);
+    memcpy(request + 8, &sector, 8);
+    request[64] = NO_ANSWER;
+    desc[0] = (struct desc){ request_pa, 16, DESC_F_NEXT, 1 };
+    desc[1] = (struct desc){ data_pa, count * BLK_SECTOR,
+                             (uint16_t)(DESC_F_NEXT | (write ? 0 : DESC_F_WRITE)), 2 };
+    desc[2] = (struct desc){ request_pa + 64, 1, DESC_F_WRITE, 0 };
+    uint16_t idx = avail[1];
+    avail[2 + idx % QUEUE_SIZE] = 0; /* the chain's head */
+    barrier();
+    avail[1] = (uint16_t)(idx + 1);
+}
+
+/* Acks and keeps the line(s) of `fired` that were ours; while the line is
+ * not known, the others are given back, so another device's interrupt
+ * never reaches us again. */
+static void settle_lines(struct blk_irq *irq, uint64_t fired, bool ours)
+{
+    for (unsigned i = 0; i < irq->count; i++) {
+        if (!(fired & (1ull << i)) || !irq->handlers[i])
+            continue;
+        if (!ours && !irq->known) {
+            sys_cnode_delete(BK_CAP_ROOT_CNODE, irq->handlers[i], BK_WORD_BITS);
+            irq->handlers[i] = 0;
+            continue;
+        }
+        sys_irq_handler_ack(irq->handlers[i]);
+    }
+    if (ours && !irq->known) {
+        for (unsigned i = 0; i < irq->count; i++) {
+            if (!irq->handlers[i])
+                continue;
+            if (fired & (1ull << i)) {
+                debug_printf("blk-server: the device interrupts on line %u\n", irq->lines[i]);
+                continue;
+            }
+            sys_cnode_delete(BK_CAP_ROOT_CNODE, irq->handlers[i], BK_WORD_BITS);
+            irq->handlers[i] = 0;
+        }
+        irq->known = true;
+    }
+}
+
+/* Waits for the used ring to move, each wake-up an interrupt. While the
+ * line is not known, waits at most 2 s (200 ticks) polling, so a device
+ * whose interrupt reaches none of the candidates is reported, not hung on. */
+static bool wait_used(struct blk_hw *d, struct blk_irq *irq)
+{
+    uint64_t start = debug_ticks();
+    for (;;) {
+        struct bk_msg m = { 0 };
+        if (irq->known)
+            sys_recv(irq->notification, &m);
+        else
+            sys_nbrecv(irq->notification, &m);
+        bool ours = m.badge && (take_interrupt_cause(d) & 1u);
+        if (m.badge)
+            settle_lines(irq, m.badge, ours);
+        barrier();
+        if (used[1] != last_used)
+            return true;
+        if (!irq->known && debug_ticks() - start > 200)
+            return false;
+    }
+}
+
+unsigned virtio_blk_transfer(struct blk_hw *d, struct blk_irq *irq, bool write,
+                             uint64_t sector, unsigned count)
+{
+    fill_request(write, sector, count);
+    notify_queue(d);
+    if (!wait_used(d, irq))
+        return NO_ANSWER;
+    last_used = (uint16_t)(last_used + 1);
+    barrier();
+    return request[64];
+}
