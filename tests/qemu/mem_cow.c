@@ -298,6 +298,31 @@ static void check_write_first(void)
            "a write to a page never read: copied at once (9 shared, 1 private)");
 }
 
+/* The server keeps 4 images: three more of one page each fill its table,
+ * a fifth is refused; the three are closed with their owner. */
+static void check_image_table(void)
+{
+    struct mem_error e;
+    uint64_t space = bk_slot_alloc(), owner = 0, id, pages, n, returned;
+    uint32_t regions;
+    bool ok = sys_cnode_copy(BK_CAP_ROOT_CNODE, space, W, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE,
+                             W, BK_RIGHTS_ALL) == 0 &&
+              mem_create_account(ep, "images", 64 * KiB, space, &owner, &e) == 0;
+    int r = 0;
+    for (uint64_t k = 0; ok && k < 4; k++) {
+        uint64_t base = 12 * GiB + k * PAGE;
+        ok = mem_add_region(ep, owner, base, PAGE, BK_VM_READ | BK_VM_WRITE, &regions, &e) == 0 &&
+             mem_populate(ep, owner, base, PAGE, &n, &e) == 0;
+        r = mem_seal_image(ep, owner, base, &id, &pages, &e);
+        ok = ok && (k < 3 ? r == 0 : r == MEM_ERR_TOO_MANY_IMAGES);
+    }
+    expect(ok && text_is(&e, "tenant images: no room for an image of 1 pages (4 images at most, "
+                             "256 pages each)"),
+           "three more images fill the server's table; a fifth refused");
+    expect(mem_destroy_account(ep, owner, &returned, &e) == 0,
+           "their owner, whose images nobody maps, closes");
+}
+
 /* Refusals: requests, a write to the read-only mapping, a copy the quota
  * cannot pay for. */
 static void check_refused(const struct bk_bootinfo *bi)
@@ -315,6 +340,12 @@ static void check_refused(const struct bk_bootinfo *bi)
     expect(r == MEM_ERR_BAD_REGION, "an image at a misaligned address refused");
     r = mem_map_image(t0->cap, 0, image, 3 * GiB, BK_VM_WRITE | BK_VM_EXEC, &regions, &e);
     expect(r == MEM_ERR_BAD_RIGHTS, "an image with bad rights refused");
+    r = mem_map_image(badged(999), 0, image, 3 * GiB, BK_VM_READ, &regions, &e);
+    expect(r == MEM_ERR_UNKNOWN_TENANT && text_is(&e, "no account 999"),
+           "a cap badged with an id never given maps nothing");
+    r = mem_map_image(t0->cap, tenants[1].id, image, 3 * GiB, BK_VM_READ, &regions, &e);
+    expect(r == MEM_ERR_NOT_ADMIN, "a tenant cannot map an image into another's account");
+    check_image_table();
 
     order(t2, ORDER_FILL, TEXT, 0x6666, 0, false);
     wait_supervisor(t2->id);
