@@ -20,6 +20,7 @@ bulkhead_protocol(mem ${CMAKE_SOURCE_DIR}/servers/mem/protocol.toml
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/mem)
 bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem/main.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/pages.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/images.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/account.c SERVES mem)
 
 # The virtio-blk driver (servers/blk, docs/io.md): its protocol, described

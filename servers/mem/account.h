@@ -57,6 +57,7 @@ unsigned mem_backing_pages(unsigned objects, unsigned books, unsigned tables);
 struct mem_region {
     uint64_t base, size;
     uint32_t rights; /* BK_VM_* */
+    uint32_t image;  /* 0: anonymous; else 1 + the server's index of the image backing it */
 };
 
 enum mem_region_check { MEM_REGION_OK, MEM_REGION_BAD_RANGE, MEM_REGION_BAD_RIGHTS };

@@ -19,7 +19,7 @@
  */
 #include "server.h"
 
-static uint64_t next_id = 1;
+static uint64_t next_id = 1, next_image_id = 1;
 
 /* ---- Looking accounts up ------------------------------------------------ */
 
@@ -67,6 +67,9 @@ static bool usable_space(uint64_t slot)
 
 /* ---- Backing pages ------------------------------------------------------ */
 
+static int back_image_page(struct mem_call *call, struct account *a, const struct mem_region *r,
+                           uint64_t page, bool write, bool *mapped);
+
 /* Backs page `vaddr` of region `r` of `a` unless it is mapped already
  * (*mapped then). Checks, in order: the address space answers, the quota
  * pays for the frame, the missing tables and the books, the server has
@@ -74,6 +77,8 @@ static bool usable_space(uint64_t slot)
 static int back_one(struct mem_call *call, struct account *a, const struct mem_region *r,
                     uint64_t vaddr, bool *mapped)
 {
+    if (r->image)
+        return back_image_page(call, a, r, vaddr, false, mapped);
     unsigned tables;
     enum backing b = pages_probe(a, vaddr, &tables);
     *mapped = b == BACK_MAPPED;
@@ -88,6 +93,61 @@ static int back_one(struct mem_call *call, struct account *a, const struct mem_r
     if (asked > pages_free_bytes() || pages_back(a, vaddr, r->rights, tables) != 0)
         return mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
     return 0;
+}
+
+/* ---- Image pages -------------------------------------------------------- */
+
+static const struct image *image_of(const struct mem_region *r)
+{
+    return r->image ? &images[r->image - 1] : NULL;
+}
+
+/* Checks the quota and the free memory for `pages` pages of `a`. */
+static int can_pay(struct mem_call *call, const struct account *a, unsigned pages)
+{
+    uint64_t asked = pages * MEM_PAGE, left = mem_left(&a->charges);
+    if (asked > left)
+        return mem_fail_quota(call, a->name, a->charges.quota, asked, left);
+    if (asked > pages_free_bytes())
+        return mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
+    return 0;
+}
+
+/* Page `page` of image region `r` of `a`, for an access that writes or
+ * not. Not mapped: a read maps the image page shared (the tables and
+ * books paid), a write maps a private copy (the frame too). Mapped shared
+ * and written: the first write, which replaces it with a private copy (one
+ * frame; its book entry reused). Mapped by us otherwise: a race, restart.
+ * 0 or the error. */
+static int back_image_page(struct mem_call *call, struct account *a, const struct mem_region *r,
+                           uint64_t page, bool write, bool *mapped)
+{
+    const struct image *im = image_of(r);
+    unsigned index = (unsigned)((page - r->base) / MEM_PAGE), tables, ours;
+    enum backing b = pages_probe(a, page, &tables);
+    *mapped = b == BACK_MAPPED;
+    if (b == BACK_FAILED)
+        return mem_fail_not_a_space(call, a->name);
+    if (b == BACK_MAPPED) {
+        ours = pages_mapped_by_us(a, page);
+        if (ours != SHARED || !write)
+            return 0; /* a race, or someone else's mapping: resolve_fault tells */
+        int err = can_pay(call, a, mem_backing_pages(pages_recorded(a) - 1, a->books, 0));
+        if (err)
+            return err;
+        pages_unshare(a, page);
+        *mapped = false;
+        if (pages_copy(a, page, im, index, r->rights, 0) != 0)
+            return mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+        return 0;
+    }
+    unsigned cost = mem_backing_pages(pages_recorded(a), a->books, tables) - !write;
+    int err = can_pay(call, a, cost);
+    if (err)
+        return err;
+    long r2 = write ? pages_copy(a, page, im, index, r->rights, tables)
+                    : pages_share(a, page, im, index, r->rights, tables);
+    return r2 == 0 ? 0 : mem_fail_no_memory(call, a->name, cost * MEM_PAGE, pages_free_bytes());
 }
 
 /* ---- The administrator's methods ---------------------------------------- */
@@ -126,6 +186,20 @@ int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t 
     return 0;
 }
 
+/* Accounts other than `except` with a region of image `k`. */
+static unsigned image_users(unsigned k, const struct account *except)
+{
+    unsigned users = 0;
+    for (unsigned i = 0; i < ACCOUNTS; i++) {
+        const struct account *u = &accounts[i];
+        bool maps = false;
+        for (unsigned j = 0; u->open && u != except && j < u->region_count; j++)
+            maps |= u->regions[j].image == k + 1;
+        users += maps;
+    }
+    return users;
+}
+
 int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t *returned)
 {
     if (call->badge != 0)
@@ -133,7 +207,14 @@ int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t 
     struct account *a = account_by_id(tenant);
     if (!a)
         return mem_fail_unknown_tenant(call, tenant);
+    for (unsigned k = 0; k < IMAGES; k++) {
+        unsigned users = images[k].live && images[k].owner == a ? image_users(k, a) : 0;
+        if (users)
+            return mem_fail_image_in_use(call, a->name, images[k].id, users);
+    }
     *returned = pages_close(a);
+    for (unsigned k = 0; k < IMAGES; k++)
+        images[k].live = images[k].live && images[k].owner != a;
     a->open = false;
     return 0;
 }
@@ -163,6 +244,9 @@ int mem_handle_memory(struct mem_call *call, uint64_t *free, uint64_t *total)
 
 /* ---- Regions ------------------------------------------------------------ */
 
+static int add_region(struct mem_call *call, struct account *a, struct mem_region nr,
+                      uint32_t *regions);
+
 int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base, uint64_t size,
                           uint32_t rights, uint32_t *regions)
 {
@@ -170,6 +254,15 @@ int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base,
     int err = named_account(call, tenant, &a);
     if (err)
         return err;
+    return add_region(call, a, (struct mem_region){ base, size, rights, 0 }, regions);
+}
+
+/* Checks region `nr` of `a` (range, rights, overlap, room) and adds it. */
+static int add_region(struct mem_call *call, struct account *a, struct mem_region nr,
+                      uint32_t *regions)
+{
+    uint64_t base = nr.base, size = nr.size;
+    uint32_t rights = nr.rights;
     enum mem_region_check c = mem_region_check(base, size, rights, USER_TOP);
     if (c == MEM_REGION_BAD_RANGE)
         return mem_fail_bad_region(call, a->name, base, size, USER_TOP);
@@ -180,7 +273,7 @@ int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base,
         return mem_fail_overlap(call, a->name, base, size, o->base, o->size);
     if (a->region_count == REGIONS)
         return mem_fail_too_many_regions(call, a->name, REGIONS);
-    a->regions[a->region_count++] = (struct mem_region){ base, size, rights };
+    a->regions[a->region_count++] = nr;
     *regions = a->region_count;
     return 0;
 }
@@ -225,11 +318,62 @@ int mem_handle_populate(struct mem_call *call, uint64_t tenant, uint64_t base, u
     return 0;
 }
 
+/* ---- Images ------------------------------------------------------------- */
+
+int mem_handle_seal_image(struct mem_call *call, uint64_t tenant, uint64_t base, uint64_t *image,
+                          uint64_t *pages)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    struct account *a = account_by_id(tenant);
+    if (!a)
+        return mem_fail_unknown_tenant(call, tenant);
+    unsigned i = 0;
+    while (i < a->region_count && (a->regions[i].base != base || a->regions[i].image))
+        i++;
+    if (i == a->region_count)
+        return mem_fail_unknown_region(call, a->name, base);
+    uint64_t size = a->regions[i].size, count = size / MEM_PAGE;
+    struct image *im = NULL;
+    for (unsigned k = 0; k < IMAGES && !im; k++)
+        im = images[k].live ? NULL : &images[k];
+    if (!im || count > IMAGE_PAGES)
+        return mem_fail_too_many_images(call, a->name, IMAGES, count, IMAGE_PAGES);
+    uint64_t backed = pages_backed_in(a, base, size);
+    if (backed != count)
+        return mem_fail_not_backed(call, a->name, base, count, backed);
+    pages_seal(a, base, size, im);
+    im->live = true;
+    im->owner = a;
+    im->id = next_image_id++;
+    a->regions[i] = a->regions[--a->region_count];
+    *image = im->id;
+    *pages = count;
+    return 0;
+}
+
+int mem_handle_map_image(struct mem_call *call, uint64_t tenant, uint64_t image, uint64_t base,
+                         uint32_t rights, uint32_t *regions)
+{
+    struct account *a;
+    int err = named_account(call, tenant, &a);
+    if (err)
+        return err;
+    unsigned k = 0;
+    while (k < IMAGES && !(images[k].live && images[k].id == image))
+        k++;
+    if (k == IMAGES)
+        return mem_fail_unknown_image(call, a->name, image);
+    struct mem_region nr = { base, (uint64_t)images[k].pages * MEM_PAGE, rights, k + 1 };
+    return add_region(call, a, nr, regions);
+}
+
 /* ---- Reports ------------------------------------------------------------ */
 
 int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, uint64_t *used,
                      uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes,
-                     uint64_t *faults, uint64_t *refused)
+                     uint64_t *faults, uint64_t *refused, uint64_t *shared,
+                     uint64_t *private_pages)
 {
     struct account *a;
     int err = named_account(call, tenant, &a);
@@ -242,6 +386,8 @@ int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, ui
     *cnodes = a->charges.bytes[MEM_KIND_CNODE];
     *faults = a->faults;
     *refused = a->refused;
+    *shared = a->shared;
+    *private_pages = a->charges.bytes[MEM_KIND_FRAME] / MEM_PAGE;
     return 0;
 }
 
@@ -280,8 +426,9 @@ static int resolve_fault(struct mem_call *call, struct account *a, const struct 
     if (!mem_access_allowed(r->rights, access))
         return mem_fail_access_denied(call, a->name, address, pc, (uint32_t)access, r->rights);
     bool mapped;
-    int err = back_one(call, a, r, page, &mapped);
-    if (err == 0 && mapped && !pages_backed_by_us(a, page))
+    int err = r->image ? back_image_page(call, a, r, page, access & BK_VM_WRITE, &mapped)
+                       : back_one(call, a, r, page, &mapped);
+    if (err == 0 && mapped && !pages_mapped_by_us(a, page))
         return mem_fail_access_denied(call, a->name, address, pc, (uint32_t)access, r->rights);
     return err;
 }

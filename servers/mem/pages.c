@@ -68,6 +68,7 @@ static bool split_pool(unsigned bits)
                            PROBE_FRAME, 1) != 0)
         return false;
     uint64_t used = (1ull << (bits - 6)) + MEM_PAGE;
+    pages_window_init(&used);
     uint64_t pages = ((1ull << bits) - used) / MEM_PAGE;
     for (uint64_t i = 0; i < pages; i += BK_RETYPE_MAX_OBJECTS) {
         uint64_t n = pages - i < BK_RETYPE_MAX_OBJECTS ? pages - i : BK_RETYPE_MAX_OBJECTS;
@@ -131,8 +132,9 @@ static void give_page(uint64_t cnode, uint64_t index, uint64_t depth)
 
 /* After a failure half way (the kernel refused what the checks let
  * through): the scratch slots emptied, the page back. */
-static void scratch_clear(void)
+void pages_scratch_clear(void)
 {
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
     if (scratch_held)
         give_page(BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
@@ -152,7 +154,7 @@ static long make_object(uint64_t type, unsigned size_bits)
 
 /* Where object n's cap (which 0) or its page's (which 1) lies below the
  * account's directory, at depth BOOK_DEPTH. */
-static uint64_t book_index(unsigned n, unsigned which)
+uint64_t pages_book_index(unsigned n, unsigned which)
 {
     return (uint64_t)(n / MEM_BOOK_OBJECTS) << BOOK_BITS | (2 * (n % MEM_BOOK_OBJECTS) + which);
 }
@@ -164,9 +166,9 @@ static long record_object(struct account *a, enum mem_kind kind, uint64_t page)
 {
     unsigned n = a->hole_count ? a->holes[a->hole_count - 1] : a->objects;
     uint64_t dir = DIR_SLOT(index_of(a));
-    long r = sys_cnode_move(dir, book_index(n, 0), BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
+    long r = sys_cnode_move(dir, pages_book_index(n, 0), BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
     if (r == 0)
-        r = sys_cnode_move(dir, book_index(n, 1), BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
+        r = sys_cnode_move(dir, pages_book_index(n, 1), BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
     if (r != 0)
         return r;
     scratch_held = false;
@@ -177,6 +179,32 @@ static long record_object(struct account *a, enum mem_kind kind, uint64_t page)
         a->objects++;
     mem_charge(&a->charges, kind, MEM_PAGE);
     return 0;
+}
+
+/* The object in SCRATCH_OBJ, a copy of an image page's cap mapped at
+ * `page` (vaddr | SHARED), into the account's next book entry: it has no
+ * page of its own and is charged nothing. */
+long pages_record(struct account *a, uint64_t page)
+{
+    unsigned n = a->hole_count ? a->holes[a->hole_count - 1] : a->objects;
+    long r = sys_cnode_move(DIR_SLOT(index_of(a)), pages_book_index(n, 0), BOOK_DEPTH,
+                            BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
+    if (r != 0)
+        return r;
+    a->page_of[n] = page;
+    if (a->hole_count)
+        a->hole_count--;
+    else
+        a->objects++;
+    a->shared++;
+    return 0;
+}
+
+/* Entry n of `a` becomes a hole, reused first. */
+void pages_forget(struct account *a, unsigned n)
+{
+    a->page_of[n] = HOLE;
+    a->holes[a->hole_count++] = (uint16_t)n;
 }
 
 /* The account's next book, made from a fresh page straight into its
@@ -210,7 +238,7 @@ long pages_open(struct account *a)
         r = sys_cnode_move(BK_CAP_ROOT_CNODE, DIR_UT_SLOT(i), W, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
     if (r != 0) {
         sys_cnode_delete(BK_CAP_ROOT_CNODE, DIR_SLOT(i), W);
-        scratch_clear();
+        pages_scratch_clear();
         return r;
     }
     scratch_held = false;
@@ -223,14 +251,17 @@ uint64_t pages_close(struct account *a)
     uint64_t i = index_of(a), dir = DIR_SLOT(i), bytes = mem_used(&a->charges);
     /* Objects last made first: their pages go back in the order they came.
      * A hole's slots are empty: its Revoke does nothing, its Move fails. */
-    for (unsigned n = a->objects; n-- > 0;)
-        give_page(dir, book_index(n, 1), BOOK_DEPTH);
+    for (unsigned n = a->objects; n-- > 0;) {
+        if (a->page_of[n] & SHARED)
+            sys_cnode_delete(dir, pages_book_index(n, 0), BOOK_DEPTH);
+        give_page(dir, pages_book_index(n, 1), BOOK_DEPTH);
+    }
     for (unsigned b = a->books; b-- > 0;)
         give_page(dir, MEM_BOOKS + b, BOOK_BITS);
     give_page(BK_CAP_ROOT_CNODE, DIR_UT_SLOT(i), W);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SPACE_SLOT(i), W);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SUPERVISOR_SLOT(i), W);
-    a->objects = a->books = a->hole_count = 0;
+    a->objects = a->books = a->hole_count = a->shared = 0;
     for (unsigned k = 0; k < MEM_KINDS; k++)
         a->charges.bytes[k] = 0;
     return bytes;
@@ -262,29 +293,55 @@ enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tabl
     return err == BK_ERR_DELETE_FIRST ? BACK_MAPPED : BACK_FAILED;
 }
 
-long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tables)
+long pages_make_books(struct account *a, unsigned more)
 {
-    uint64_t space = SPACE_SLOT(index_of(a));
-    unsigned books = mem_books_needed(pages_recorded(a), a->books, 1 + tables);
+    unsigned books = mem_books_needed(pages_recorded(a), a->books, more);
     long r = 0;
     for (unsigned b = 0; r == 0 && b < books; b++)
         r = make_book(a);
+    return r;
+}
+
+long pages_make_tables(struct account *a, uint64_t vaddr, unsigned tables)
+{
+    long r = 0;
     /* Each table goes in at the first level missing on the way to vaddr. */
     for (unsigned t = 0; r == 0 && t < tables; t++) {
         r = make_object(BK_OBJ_PAGE_TABLE, 0);
         if (r == 0)
-            r = sys_page_table_map(SCRATCH_OBJ, space, vaddr);
+            r = sys_page_table_map(SCRATCH_OBJ, SPACE_SLOT(index_of(a)), vaddr);
         if (r == 0)
             r = record_object(a, MEM_KIND_PAGE_TABLE, 0);
     }
+    return r;
+}
+
+long pages_make_frame(void)
+{
+    return make_object(BK_OBJ_FRAME, BK_PAGE_BITS);
+}
+
+/* The frame in SCRATCH_OBJ, mapped at `vaddr` of `a` with `rights`, into
+ * the account's books, charged. */
+long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights)
+{
+    long r = sys_frame_map(SCRATCH_OBJ, SPACE_SLOT(index_of(a)), vaddr, rights, 0);
     if (r == 0)
-        r = make_object(BK_OBJ_FRAME, BK_PAGE_BITS);
+        r = record_object(a, MEM_KIND_FRAME, vaddr | PRIVATE);
+    return r;
+}
+
+long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tables)
+{
+    long r = pages_make_books(a, 1 + tables);
     if (r == 0)
-        r = sys_frame_map(SCRATCH_OBJ, space, vaddr, rights, 0);
+        r = pages_make_tables(a, vaddr, tables);
     if (r == 0)
-        r = record_object(a, MEM_KIND_FRAME, vaddr | 1);
+        r = pages_make_frame();
+    if (r == 0)
+        r = pages_record_frame(a, vaddr, rights);
     if (r != 0)
-        scratch_clear();
+        pages_scratch_clear();
     return r;
 }
 
@@ -297,23 +354,27 @@ uint64_t pages_release(struct account *a, uint64_t base, uint64_t size)
 {
     uint64_t dir = DIR_SLOT(index_of(a)), count = 0;
     for (unsigned n = 0; n < a->objects; n++) {
-        uint64_t page = a->page_of[n] & ~1ull;
-        if (!(a->page_of[n] & 1) || page < base || page - base >= size)
+        uint64_t kind = a->page_of[n] & (PRIVATE | SHARED), page = a->page_of[n] & ~(MEM_PAGE - 1);
+        if (kind == 0 || page < base || page - base >= size)
             continue;
-        give_page(dir, book_index(n, 1), BOOK_DEPTH);
-        a->page_of[n] = HOLE;
-        a->holes[a->hole_count++] = (uint16_t)n;
-        mem_refund(&a->charges, MEM_KIND_FRAME, MEM_PAGE);
-        count++;
+        if (kind == SHARED) {
+            sys_cnode_delete(dir, pages_book_index(n, 0), BOOK_DEPTH);
+            a->shared--;
+        } else {
+            give_page(dir, pages_book_index(n, 1), BOOK_DEPTH);
+            mem_refund(&a->charges, MEM_KIND_FRAME, MEM_PAGE);
+            count++;
+        }
+        pages_forget(a, n);
     }
     return count;
 }
 
-bool pages_backed_by_us(const struct account *a, uint64_t vaddr)
+unsigned pages_mapped_by_us(const struct account *a, uint64_t vaddr)
 {
     for (unsigned n = 0; n < a->objects; n++) {
-        if (a->page_of[n] == (vaddr | 1))
-            return true;
+        if (a->page_of[n] == (vaddr | PRIVATE) || a->page_of[n] == (vaddr | SHARED))
+            return (unsigned)(a->page_of[n] & (PRIVATE | SHARED));
     }
-    return false;
+    return 0;
 }

@@ -14,7 +14,15 @@
  *  - an account's `charges` are the pages recorded for it, by kind;
  *  - a hole (an entry of page_of[] below `objects` equal to HOLE) has both
  *    its book slots empty, and is listed once in `holes`;
- *  - the slots SCRATCH_UT and SCRATCH_OBJ are empty between requests.
+ *  - the slots SCRATCH_UT, SCRATCH_OBJ and SCRATCH_SRC are empty between
+ *    requests;
+ *  - an image's frames are book entries of its owner (marked SEALED), mapped
+ *    nowhere themselves; every mapping of an image page is a copy of its
+ *    cap in the book of the account whose space it is mapped in (marked
+ *    SHARED: no page of its own, nothing charged), so an account's
+ *    `shared` is its SHARED entries and its private pages are its frames;
+ *  - an image lives while its owner's account is open, and the owner
+ *    closes only when no other account has a region of the image.
  */
 #pragma once
 
@@ -36,6 +44,11 @@
 #define BOOK_BITS 6           /* a book or directory: a CNode of 64 slots, one page */
 #define MAX_OBJECTS (MEM_BOOKS * MEM_BOOK_OBJECTS)
 #define HOLE 2                /* page_of[] of an entry emptied by RemoveRegion */
+#define PRIVATE 1             /* page_of[]: vaddr | PRIVATE, a frame of the account mapped there */
+#define SHARED 4              /* page_of[]: vaddr | SHARED, a copy of an image page's cap */
+#define SEALED 8              /* page_of[]: a frame of an image the account owns */
+#define IMAGES 4
+#define IMAGE_PAGES 256       /* 1 MiB */
 #define POOL_MAX_BITS 26      /* the most the server uses of the untyped it is given: 64 MiB */
 
 /* Slots of the server's CNode (2^8 slots, from bk_process_spawn). */
@@ -46,6 +59,8 @@
 #define PROBE_FRAME 15        /* a zero page, never writable: probes translations */
 #define SCRATCH_UT 16
 #define SCRATCH_OBJ 17
+#define SCRATCH_SRC 18        /* a copy of an image page's cap, mapped in our window */
+#define WINDOW_TABLE(k) (60 + (k)) /* the page tables under our copy window, k < 3 */
 #define ACCOUNT_SLOT(i, k) (20 + 4 * (i) + (k))
 #define SPACE_SLOT(i) ACCOUNT_SLOT(i, 0)      /* a copy of its VSpace cap */
 #define DIR_SLOT(i) ACCOUNT_SLOT(i, 1)        /* its directory: books 0-31, their pages 32-63 */
@@ -60,6 +75,11 @@
 #define USER_TOP (1ull << 38)
 #endif
 
+/* Two pages of our own address space (BK_SPAWN_GIVE_VSPACE) where a copy
+ * on write maps the image page (read) and the new frame (write): above
+ * libsys's heap (which ends at 128 GiB), below both tops. */
+#define COPY_WINDOW (192ull << 30)
+
 struct account {
     bool open;
     uint64_t id;
@@ -71,6 +91,7 @@ struct account {
     uint64_t page_of[MAX_OBJECTS]; /* a frame's page address | 1; 0 a table; HOLE */
     uint16_t holes[MAX_OBJECTS];   /* entries emptied by RemoveRegion, reused first */
     unsigned hole_count;
+    unsigned shared;               /* SHARED entries: image pages mapped, not written */
     uint64_t faults, refused;
     struct mem_error pending[FAULTS_KEPT]; /* refused faults, oldest first */
     unsigned pending_count;
@@ -78,6 +99,18 @@ struct account {
 };
 
 extern struct account accounts[ACCOUNTS];
+
+/* A program image (Mem: SealImage): pages of its owner's, shared
+ * copy-on-write by every account that maps it (Mem: MapImage). */
+struct image {
+    bool live;
+    uint64_t id;
+    struct account *owner;
+    unsigned pages;
+    uint16_t entry[IMAGE_PAGES]; /* page i's book entry in its owner's books */
+};
+
+extern struct image images[IMAGES];
 
 /* ---- pages.c ---------------------------------------------------------- */
 
@@ -114,5 +147,45 @@ uint64_t pages_release(struct account *a, uint64_t base, uint64_t size);
 /* Book entries of `a` in use (holes not counted). */
 unsigned pages_recorded(const struct account *a);
 
-/* True if the server mapped a frame of `a` at page `vaddr`. */
-bool pages_backed_by_us(const struct account *a, uint64_t vaddr);
+/* What the server mapped in `a`'s space at page `vaddr`: PRIVATE (a
+ * frame of the account), SHARED (an image page), or 0 (nothing). */
+unsigned pages_mapped_by_us(const struct account *a, uint64_t vaddr);
+
+/* ---- images.c --------------------------------------------------------- */
+
+/* Pages of [base, base + size) backed by frames of `a`. */
+uint64_t pages_backed_in(const struct account *a, uint64_t base, uint64_t size);
+
+/* Makes image `im` of the pages of [base, base + size), every one backed
+ * (the caller checked): each frame is unmapped and marked SEALED. */
+void pages_seal(struct account *a, uint64_t base, uint64_t size, struct image *im);
+
+/* Maps page `page` of image `im` at `vaddr` of `a`'s space, read-only (or
+ * read-execute as `rights` says), after the `tables` missing tables and
+ * the books: a SHARED entry, nothing charged but the tables and books.
+ * 0 or the kernel's error. */
+long pages_share(struct account *a, uint64_t vaddr, const struct image *im, unsigned page,
+                 uint32_t rights, unsigned tables);
+
+/* Backs `vaddr` of `a` with a new frame holding a copy of page `page` of
+ * image `im`, mapped with `rights`, after the missing tables and books
+ * (as pages_back()). 0 or the kernel's error. */
+long pages_copy(struct account *a, uint64_t vaddr, const struct image *im, unsigned page,
+                uint32_t rights, unsigned tables);
+
+/* Unmaps the SHARED entry of `a` at `vaddr` (it becomes a hole). */
+void pages_unshare(struct account *a, uint64_t vaddr);
+
+/* Sets up the copy window in our own space from the pool (`used` grows by
+ * the tables made): false if we have no VSpace cap (then no copies). */
+bool pages_window_init(uint64_t *used);
+
+/* Shared helpers of pages.c for images.c. */
+long pages_make_books(struct account *a, unsigned more);
+long pages_make_tables(struct account *a, uint64_t vaddr, unsigned tables);
+long pages_make_frame(void);
+long pages_record(struct account *a, uint64_t page);
+long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights);
+void pages_scratch_clear(void);
+uint64_t pages_book_index(unsigned n, unsigned which);
+void pages_forget(struct account *a, unsigned n);

@@ -8,6 +8,11 @@ bulkhead_user_program(${arch} server SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bul
 bulkhead_user_program(${arch} server_fpu SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c
                       DEFINES BENCH_SERVER_USES_FPU=1)
 bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server server_fpu)
+# The memory server's pager and copy-on-write costs (issue 13): its own
+# image, so the IPC rows' root task stays as it was.
+bulkhead_user_program(${arch} bench-mem SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/mem.c
+                      CLIENT_OF mem)
+bulkhead_boot_image(${arch} bench-mem-image ROOT bench-mem MODULES mem-server)
 add_test(NAME ${arch}/bench-ceilings
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench/run.py --arch ${arch}
           --build-dir ${CMAKE_BINARY_DIR} --iterations 1000 --check

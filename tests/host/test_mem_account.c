@@ -104,7 +104,7 @@ static void test_region_checks(void)
 
 static void test_overlap_and_holding(void)
 {
-    struct mem_region rs[] = { { 0x10000, 0x4000, 3 }, { 0x20000, 0x1000, 1 } };
+    struct mem_region rs[] = { { 0x10000, 0x4000, 3, 0 }, { 0x20000, 0x1000, 1, 0 } };
     CHECK(mem_region_overlapping(rs, 2, 0x14000, 0x1000) == NULL);  /* just after */
     CHECK(mem_region_overlapping(rs, 2, 0xf000, 0x1000) == NULL);   /* just before */
     CHECK(mem_region_overlapping(rs, 2, 0x13000, 0x2000) == &rs[0]); /* the last page */

@@ -173,7 +173,7 @@ static void wait_supervisor(uint64_t id)
 }
 
 struct usage {
-    uint64_t quota, used, frames, tables, cnodes, faults, refused;
+    uint64_t quota, used, frames, tables, cnodes, faults, refused, shared, private_pages;
 };
 
 static struct usage usage_of(uint64_t id)
@@ -181,7 +181,7 @@ static struct usage usage_of(uint64_t id)
     struct usage u = { 0 };
     struct mem_error e;
     mem_usage(ep, id, &u.quota, &u.used, &u.frames, &u.tables, &u.cnodes, &u.faults, &u.refused,
-              &e);
+              &u.shared, &u.private_pages, &e);
     debug_printf("memsrv:   account %llu: quota %llu, used %llu = frames %llu + tables %llu + "
                  "cnodes %llu; faults %llu, refused %llu\n",
                  (unsigned long long)id, (unsigned long long)u.quota, (unsigned long long)u.used,
@@ -251,7 +251,7 @@ static void allocation_loop(struct worker *w)
     }
     struct usage u = { 0 };
     mem_usage(w->cap, 0, &u.quota, &u.used, &u.frames, &u.tables, &u.cnodes, &u.faults,
-              &u.refused, &w->err);
+              &u.refused, &u.shared, &u.private_pages, &w->err);
     memset((void *)(uintptr_t)ALLOC_BASE, 0xa5, u.frames);
     w->result = u.frames / PAGE;
 }
@@ -316,17 +316,17 @@ static void check_accounts_refused(void)
     expect(r == MEM_ERR_NOT_ADMIN &&
                text_is(&e, "the caller (badge 1) is a tenant: the method is the administrator's"),
            "a tenant cannot open accounts");
-    uint64_t q, used, f, t, c, faults, refused;
-    r = mem_usage(cap, 7, &q, &used, &f, &t, &c, &faults, &refused, &e);
+    uint64_t q, used, f, t, c, faults, refused, sh, pr;
+    r = mem_usage(cap, 7, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &e);
     expect(r == MEM_ERR_NOT_ADMIN, "a tenant cannot read another's usage");
-    r = mem_usage(forged, 0, &q, &used, &f, &t, &c, &faults, &refused, &e);
+    r = mem_usage(forged, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &e);
     expect(r == MEM_ERR_UNKNOWN_TENANT && text_is(&e, "no account 999"),
            "a cap badged with an id never given is refused");
-    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &e);
+    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &e);
     expect(r == 0 && q == 64 * KiB && used == PAGE && c == PAGE,
            "a new account is charged its directory page, as a CNode");
     expect(mem_destroy_account(ep, a, &used, &e) == 0 && used == PAGE, "closed, a page returned");
-    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &e);
+    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &e);
     expect(r == MEM_ERR_UNKNOWN_TENANT && text_is(&e, "no account 1"),
            "a closed account's cap is useless");
 }
@@ -425,7 +425,8 @@ static void check_good_tenant(struct tenants *t)
     expect(w->result == 0, "16 pages arrived zero-filled and kept their data for 200 rounds");
     struct usage u = usage_of(t->good);
     expect(u.frames == GOOD_PAGES * PAGE && u.tables == 2 * PAGE && u.cnodes == 2 * PAGE &&
-               u.used == u.frames + u.tables + u.cnodes && u.faults == GOOD_PAGES,
+               u.used == u.frames + u.tables + u.cnodes && u.faults == GOOD_PAGES &&
+               u.private_pages == GOOD_PAGES && u.shared == 0,
            "charged exactly: 16 frames, 2 page tables, 2 CNode pages, 16 faults");
     t->good_usage = u;
 }
@@ -589,7 +590,8 @@ int main(const struct bk_bootinfo *bi)
     supervisor = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
     uint64_t pool = bk_alloc_object(BK_OBJ_UNTYPED, 24);
     expect(ep && supervisor && pool &&
-               bk_process_spawn(bi, "mem-server", SERVER_PRIORITY, ep, BK_SPAWN_GIVE_DEBUG, &p) == 0,
+               bk_process_spawn(bi, "mem-server", SERVER_PRIORITY, ep,
+                                BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &p) == 0,
            "spawned mem-server");
     expect(sys_cnode_move(p.cnode, MEM_POOL_SLOT, SERVER_CNODE_BITS, BK_CAP_ROOT_CNODE, pool, W) ==
                0,

@@ -359,6 +359,26 @@ bulkhead_qemu_test(mem-server --image ${out}/mem-server-image.img --status pass
   --expect "memsrv: ok: 200 reused pages arrived zero-filled"
   --expect "memsrv: all checks passed" --reject "FAILED|PANIC")
 
+# Copy-on-write images (issue 13, second part; tests/qemu/mem_cow.c): an
+# image built, sealed and mapped by four tenants in spaces of their own
+# (mem_cow_tenant.c); reads shared, the first write copied for the writer
+# alone, shared and private counts exact, a write to the read-only mapping
+# and a copy over quota refused, the owner kept while mapped, and reclaim
+# exact with tenants stopped in refused faults.
+bulkhead_user_program(${arch} mem-cow-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_cow.c
+                      CLIENT_OF mem)
+bulkhead_user_program(${arch} mem-cow-tenant SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_cow_tenant.c
+                      CLIENT_OF mem)
+bulkhead_boot_image(${arch} mem-cow-image ROOT mem-cow-test MODULES mem-server mem-cow-tenant)
+bulkhead_qemu_test(mem-cow --image ${out}/mem-cow-image.img --status pass
+  --expect "memcow: ok: sealed: image of 8 pages"
+  --expect "memcow: ok: each: 16 pages shared, 0 private, 4 page tables and 2 CNode pages charged"
+  --expect "memcow: ok: cow-0: 15 shared, 1 private"
+  --expect "memcow: ok: a write to a page never read: copied at once"
+  --expect "memcow: ok: its third write refused by its quota, the page still shared"
+  --expect "memcow: ok: reclaim exact: every byte back"
+  --expect "memcow: all checks passed" --reject "FAILED|PANIC")
+
 # A tenant's fault report does not hold the kernel for its line time (issue
 # 10): with "bulkhead.slow_console" every byte the kernel writes at once takes
 # a 115,200-baud UART's 87 us (under -icount), and a reported fault still

@@ -19,7 +19,9 @@ the CPU-isolation rows beneath, the syscall hog's among them). With --check, fai
 (a JSON object {arch: {operation: max_instructions}}): the regression test that
 keeps the IPC path from growing; its "ratios" entry ({"a / b": max}) bounds one
 operation against another on each arch (the general path against the fast path).
-Speed goals live here, never in timed tests.
+Speed goals live here, never in timed tests. After each arch's IPC bench it boots
+bench-mem-image (tests/bench/bulkhead/mem.c): the memory server's
+page_fault_roundtrip and cow_copy rows.
 """
 import argparse
 import json
@@ -38,6 +40,7 @@ BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as"
                 "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
                 "notification_roundtrip", "irq_to_user",
                 "timeout_fault_to_handler", "timeout_fault_roundtrip",
+                "page_fault_roundtrip", "cow_copy",
                 "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog",
                 "cpu_share_victim", "cpu_share_hog",
                 "cpu_victim_wake_beside_syscall_hog",
@@ -78,10 +81,11 @@ def kernel_for(out, name):
     return release if release.exists() else out / "kernel.elf"
 
 
-def run_arch(arch, build, iterations, timeout, kernel_name=None, extra_append=""):
+def run_arch(arch, build, iterations, timeout, kernel_name=None, extra_append="",
+             image="bench-image.img"):
     out = build / arch
     kernel = kernel_for(out, kernel_name)
-    cmd = bkqemu.command(arch, kernel=kernel, image=out / "bench-image.img",
+    cmd = bkqemu.command(arch, kernel=kernel, image=out / image,
                          append=f"bench.iterations={iterations}{extra_append}", icount=True)
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout)
@@ -99,6 +103,12 @@ def run_arch(arch, build, iterations, timeout, kernel_name=None, extra_append=""
         r["kernel"] = kernel.name
         r["path_counters"] = counters == "on"
     return records
+
+
+def run_mem(arch, build, iterations, timeout, kernel_name=None):
+    """The memory server's rows (tests/bench/bulkhead/mem.c, issue 13):
+    page_fault_roundtrip and cow_copy, from a boot image of their own."""
+    return run_arch(arch, build, iterations, timeout, kernel_name, image="bench-mem-image.img")
 
 
 def run_kpti(build, iterations, timeout, kernel_name=None):
@@ -363,6 +373,7 @@ def main():
     records = []
     for arch in a.arch:
         records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
+        records += run_mem(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
             records += run_kpti(build, a.iterations, a.timeout, a.kernel)
     ops = BULKHEAD_OPS + [op + "_kpti" for op in KPTI_OPS]

@@ -24,6 +24,10 @@ const char *mem_method_name(uint64_t label)
         return "memory";
     case MEM_LABEL_REMOVE_REGION:
         return "remove_region";
+    case MEM_LABEL_SEAL_IMAGE:
+        return "seal_image";
+    case MEM_LABEL_MAP_IMAGE:
+        return "map_image";
     default:
         return "?";
     }
@@ -38,6 +42,8 @@ static const char *const set_supervisor_args[] = { "tenant", "notification" };
 static const char *const take_fault_args[] = { "tenant" };
 static const char *const memory_args[] = { "?" };
 static const char *const remove_region_args[] = { "tenant", "base" };
+static const char *const seal_image_args[] = { "tenant", "base" };
+static const char *const map_image_args[] = { "tenant", "image", "base", "rights" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -69,6 +75,12 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_REMOVE_REGION:
         *count = 2;
         return remove_region_args;
+    case MEM_LABEL_SEAL_IMAGE:
+        *count = 2;
+        return seal_image_args;
+    case MEM_LABEL_MAP_IMAGE:
+        *count = 4;
+        return map_image_args;
     default:
         *count = 0;
         return 0;
@@ -112,6 +124,14 @@ int mem_error_length(int code)
         return 5;
     case MEM_ERR_UNKNOWN_REGION:
         return 3;
+    case MEM_ERR_NOT_BACKED:
+        return 5;
+    case MEM_ERR_UNKNOWN_IMAGE:
+        return 3;
+    case MEM_ERR_IMAGE_IN_USE:
+        return 4;
+    case MEM_ERR_TOO_MANY_IMAGES:
+        return 5;
     default:
         return -1;
     }
@@ -217,6 +237,31 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_pack_name(m, 0, e->unknown_region.tenant, 16);
         bk_proto_set_word(m, 2, e->unknown_region.base);
         m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_NOT_BACKED:
+        bk_proto_pack_name(m, 0, e->not_backed.tenant, 16);
+        bk_proto_set_word(m, 2, e->not_backed.base);
+        bk_proto_set_word(m, 3, e->not_backed.pages);
+        bk_proto_set_word(m, 4, e->not_backed.backed);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_UNKNOWN_IMAGE:
+        bk_proto_pack_name(m, 0, e->unknown_image.tenant, 16);
+        bk_proto_set_word(m, 2, e->unknown_image.image);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_IMAGE_IN_USE:
+        bk_proto_pack_name(m, 0, e->image_in_use.tenant, 16);
+        bk_proto_set_word(m, 2, e->image_in_use.image);
+        bk_proto_set_word(m, 3, (uint64_t)e->image_in_use.users);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_TOO_MANY_IMAGES:
+        bk_proto_pack_name(m, 0, e->too_many_images.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->too_many_images.images);
+        bk_proto_set_word(m, 3, e->too_many_images.pages);
+        bk_proto_set_word(m, 4, e->too_many_images.max_pages);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -336,6 +381,35 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
         if (!bk_proto_unpack_name(m, 0, 16, e->unknown_region.tenant))
             return false;
         e->unknown_region.base = bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_NOT_BACKED:
+        if (!bk_proto_unpack_name(m, 0, 16, e->not_backed.tenant))
+            return false;
+        e->not_backed.base = bk_proto_word(m, 2);
+        e->not_backed.pages = bk_proto_word(m, 3);
+        e->not_backed.backed = bk_proto_word(m, 4);
+        return true;
+    case MEM_ERR_UNKNOWN_IMAGE:
+        if (!bk_proto_unpack_name(m, 0, 16, e->unknown_image.tenant))
+            return false;
+        e->unknown_image.image = bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_IMAGE_IN_USE:
+        if (!bk_proto_unpack_name(m, 0, 16, e->image_in_use.tenant))
+            return false;
+        e->image_in_use.image = bk_proto_word(m, 2);
+        if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+            return false;
+        e->image_in_use.users = (uint32_t)bk_proto_word(m, 3);
+        return true;
+    case MEM_ERR_TOO_MANY_IMAGES:
+        if (!bk_proto_unpack_name(m, 0, 16, e->too_many_images.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->too_many_images.images = (uint32_t)bk_proto_word(m, 2);
+        e->too_many_images.pages = bk_proto_word(m, 3);
+        e->too_many_images.max_pages = bk_proto_word(m, 4);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -464,6 +538,35 @@ static int format_unknown_region(const struct mem_unknown_region *f, char *buf, 
                        (unsigned long long)f->base);
 }
 
+static int format_not_backed(const struct mem_not_backed *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: region 0x%llx cannot become an image: %llu of its %llu pages backed",
+                       f->tenant, (unsigned long long)f->base, (unsigned long long)f->backed,
+                       (unsigned long long)f->pages);
+}
+
+static int format_unknown_image(const struct mem_unknown_image *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: no image %llu", f->tenant,
+                       (unsigned long long)f->image);
+}
+
+static int format_image_in_use(const struct mem_image_in_use *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: image %llu is still mapped by %llu other accounts",
+                       f->tenant, (unsigned long long)f->image, (unsigned long long)f->users);
+}
+
+static int format_too_many_images(const struct mem_too_many_images *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: no room for an image of %llu pages (%llu images at most, %llu pages each)",
+                       f->tenant, (unsigned long long)f->pages, (unsigned long long)f->images,
+                       (unsigned long long)f->max_pages);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -501,6 +604,14 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_not_a_page_fault(&e->not_a_page_fault, buf, size);
     case MEM_ERR_UNKNOWN_REGION:
         return format_unknown_region(&e->unknown_region, buf, size);
+    case MEM_ERR_NOT_BACKED:
+        return format_not_backed(&e->not_backed, buf, size);
+    case MEM_ERR_UNKNOWN_IMAGE:
+        return format_unknown_image(&e->unknown_image, buf, size);
+    case MEM_ERR_IMAGE_IN_USE:
+        return format_image_in_use(&e->image_in_use, buf, size);
+    case MEM_ERR_TOO_MANY_IMAGES:
+        return format_too_many_images(&e->too_many_images, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -24,6 +24,8 @@
 #define MEM_LABEL_TAKE_FAULT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 7)
 #define MEM_LABEL_MEMORY BK_PROTO_LABEL(MEM_PROTOCOL_ID, 8)
 #define MEM_LABEL_REMOVE_REGION BK_PROTO_LABEL(MEM_PROTOCOL_ID, 9)
+#define MEM_LABEL_SEAL_IMAGE BK_PROTO_LABEL(MEM_PROTOCOL_ID, 10)
+#define MEM_LABEL_MAP_IMAGE BK_PROTO_LABEL(MEM_PROTOCOL_ID, 11)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -47,6 +49,10 @@
 #define MEM_ERR_ACCESS_DENIED 46 /* A thread of the account faulted with an access its region does not allow (a write to a read-only region, an execution in a data region), or on a page mapped by someone else. */
 #define MEM_ERR_NOT_A_PAGE_FAULT 47 /* A thread of the account had a fault the pager does not resolve: an exception, an unknown syscall, a capability fault (the kernel's fault label and its first two words). */
 #define MEM_ERR_UNKNOWN_REGION 48 /* The account has no region that starts at that address. */
+#define MEM_ERR_NOT_BACKED 49 /* SealImage found a page of the region that is not backed by a frame of the account (Populate it first). */
+#define MEM_ERR_UNKNOWN_IMAGE 50 /* No such image: never sealed, or its owner closed. */
+#define MEM_ERR_IMAGE_IN_USE 51 /* The account owns an image that other accounts still map: close them (or have them remove the image's region) first. */
+#define MEM_ERR_TOO_MANY_IMAGES 52 /* The server's image table is full, or the region has more pages than an image may. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -163,6 +169,35 @@ struct mem_unknown_region {
     uint64_t base;
 };
 
+/* The numbers of MEM_ERR_NOT_BACKED. */
+struct mem_not_backed {
+    char tenant[17];
+    uint64_t base;
+    uint64_t pages;
+    uint64_t backed;
+};
+
+/* The numbers of MEM_ERR_UNKNOWN_IMAGE. */
+struct mem_unknown_image {
+    char tenant[17];
+    uint64_t image;
+};
+
+/* The numbers of MEM_ERR_IMAGE_IN_USE. */
+struct mem_image_in_use {
+    char tenant[17];
+    uint64_t image;
+    uint32_t users;
+};
+
+/* The numbers of MEM_ERR_TOO_MANY_IMAGES. */
+struct mem_too_many_images {
+    char tenant[17];
+    uint32_t images;
+    uint64_t pages;
+    uint64_t max_pages;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -187,6 +222,10 @@ struct mem_error {
         struct mem_access_denied access_denied;
         struct mem_not_a_page_fault not_a_page_fault;
         struct mem_unknown_region unknown_region;
+        struct mem_not_backed not_backed;
+        struct mem_unknown_image unknown_image;
+        struct mem_image_in_use image_in_use;
+        struct mem_too_many_images too_many_images;
     };
 };
 

@@ -94,12 +94,12 @@ int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size
 
 int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used,
               uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes, uint64_t *faults,
-              uint64_t *refused, struct mem_error *err)
+              uint64_t *refused, uint64_t *shared, uint64_t *private, struct mem_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_USAGE) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_USAGE, 7, err);
+    int code = reply_code(m, MEM_LABEL_USAGE, 9, err);
     if (code != 0)
         return code;
     *quota = bk_proto_word(m, 0);
@@ -109,6 +109,8 @@ int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used
     *cnodes = bk_proto_word(m, 4);
     *faults = bk_proto_word(m, 5);
     *refused = bk_proto_word(m, 6);
+    *shared = bk_proto_word(m, 7);
+    *private = bk_proto_word(m, 8);
     return 0;
 }
 
@@ -157,6 +159,39 @@ int mem_remove_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t
     if (code != 0)
         return code;
     *pages = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_seal_image(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *image,
+                   uint64_t *pages, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, MEM_LABEL_SEAL_IMAGE) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, base);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_SEAL_IMAGE, 2, err);
+    if (code != 0)
+        return code;
+    *image = bk_proto_word(m, 0);
+    *pages = bk_proto_word(m, 1);
+    return 0;
+}
+
+int mem_map_image(bk_cptr_t server, uint64_t tenant, uint64_t image, uint64_t base,
+                  uint32_t rights, uint32_t *regions, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(4, 0, 0, MEM_LABEL_MAP_IMAGE) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, image);
+    bk_proto_set_word(m, 2, base);
+    bk_proto_set_word(m, 3, (uint64_t)rights);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_MAP_IMAGE, 1, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, MEM_LABEL_MAP_IMAGE, BK_PROTO_ERR_BAD_REPLY, MEM_LABEL_MAP_IMAGE, 1);
+    *regions = (uint32_t)bk_proto_word(m, 0);
     return 0;
 }
 

@@ -18,11 +18,12 @@ int mem_create_account(bk_cptr_t server, const char *name, uint64_t quota, bk_cp
                        uint64_t *tenant, struct mem_error *err);
 
 /* Mem: DestroyAccount. Administrator only. Closes account `tenant`: every frame and
- * page table made for it is deleted (so unmapped from its address space), its regions
- * are forgotten, and every byte goes back to the server's free memory. Returns the
- * bytes returned, which is what Usage reported as used. Returns 0, or the error code
- * with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, or
- * a shared BK_PROTO_ERR_*. */
+ * page table made for it is deleted (so unmapped from its address space), every image
+ * page mapped in its space is unmapped, its regions are forgotten, and every byte goes
+ * back to the server's free memory. Refused while another account maps an image this
+ * one owns. Returns the bytes returned, which is what Usage reported as used. Returns
+ * 0, or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_IMAGE_IN_USE, or a shared BK_PROTO_ERR_*. */
 int mem_destroy_account(bk_cptr_t server, uint64_t tenant, uint64_t *returned,
                         struct mem_error *err);
 
@@ -49,12 +50,16 @@ int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size
 /* Mem: Usage. The account's quota and what it uses, in bytes by kind: frames, page
  * tables and CNodes (the server's record of the caps it made for the account); `used`
  * is their sum. `faults` counts the faults the server resolved, `refused` those it did
- * not. A tenant passes 0 or its own id; the administrator any account's. Returns 0, or
- * the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
- * MEM_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
+ * not. `shared` counts the image pages mapped read-only in the account's space and not
+ * written there (charged to the image's owner, not to this account), `private` the
+ * frames charged to it (zero-filled pages, copies made by a first write to an image
+ * page, and the pages of images it owns): `frames` is `private` pages. A tenant passes
+ * 0 or its own id; the administrator any account's. Returns 0, or the error code with
+ * its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, or a
+ * shared BK_PROTO_ERR_*. */
 int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used,
               uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes, uint64_t *faults,
-              uint64_t *refused, struct mem_error *err);
+              uint64_t *refused, uint64_t *shared, uint64_t *private, struct mem_error *err);
 
 /* Mem: SetSupervisor. Administrator only. The notification (sent with the grant right;
  * the server keeps a copy) that the server signals, without ever blocking, when it
@@ -93,4 +98,30 @@ int mem_memory(bk_cptr_t server, uint64_t *free, uint64_t *total, struct mem_err
  * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION, or a shared BK_PROTO_ERR_*. */
 int mem_remove_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *pages,
                       struct mem_error *err);
+
+/* Mem: SealImage. Administrator only. Turns the region of account `tenant` that starts
+ * at `base` into a program image that other accounts can map copy-on-write: every page
+ * of the region must be backed (Populate, then write the image's contents). Its frames
+ * are unmapped from the account's space and the region is forgotten; the frames stay
+ * charged to the account, which owns the image until it closes (DestroyAccount is
+ * refused while another account maps it). Returns the image's id (never reused) and its
+ * pages. Returns 0, or the error code with its numbers in *err (may be NULL):
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION,
+ * MEM_ERR_NOT_BACKED, MEM_ERR_TOO_MANY_IMAGES, or a shared BK_PROTO_ERR_*. */
+int mem_seal_image(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *image,
+                   uint64_t *pages, struct mem_error *err);
+
+/* Mem: MapImage. Declares a region of the account's address space at `base`, the size
+ * of image `image`, backed by the image: a read or execute fault maps the image's page
+ * read-only, shared with every account that maps it (charged to the image's owner; this
+ * account pays only the page tables and the CNode entries of its record); with `rights`
+ * read-write, the first write to a page copies it into a new frame charged to this
+ * account and maps that writable, so no other account ever sees the write. `rights` as
+ * for AddRegion. A tenant passes 0 or its own id; the administrator any account's.
+ * Returns the account's region count. Returns 0, or the error code with its numbers in
+ * *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_IMAGE,
+ * MEM_ERR_BAD_REGION, MEM_ERR_BAD_RIGHTS, MEM_ERR_OVERLAP, MEM_ERR_TOO_MANY_REGIONS, or
+ * a shared BK_PROTO_ERR_*. */
+int mem_map_image(bk_cptr_t server, uint64_t tenant, uint64_t image, uint64_t base,
+                  uint32_t rights, uint32_t *regions, struct mem_error *err);
 

@@ -32,7 +32,7 @@ static int serve_destroy_account(struct mem_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = mem_handle_destroy_account(call, tenant, &returned);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_IMAGE_IN_USE)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -91,11 +91,13 @@ static int serve_usage(struct mem_call *call, struct bk_msg *m)
     uint64_t cnodes = 0;
     uint64_t faults = 0;
     uint64_t refused = 0;
+    uint64_t shared = 0;
+    uint64_t private = 0;
     int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
-    code = mem_handle_usage(call, tenant, &quota, &used, &frames, &page_tables, &cnodes, &faults, &refused);
+    code = mem_handle_usage(call, tenant, &quota, &used, &frames, &page_tables, &cnodes, &faults, &refused, &shared, &private);
     if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
@@ -107,7 +109,9 @@ static int serve_usage(struct mem_call *call, struct bk_msg *m)
     bk_proto_set_word(m, 4, cnodes);
     bk_proto_set_word(m, 5, faults);
     bk_proto_set_word(m, 6, refused);
-    m->info = BK_MSGINFO(7, 0, 0, MEM_LABEL_USAGE);
+    bk_proto_set_word(m, 7, shared);
+    bk_proto_set_word(m, 8, private);
+    m->info = BK_MSGINFO(9, 0, 0, MEM_LABEL_USAGE);
     return 0;
 }
 
@@ -179,6 +183,48 @@ static int serve_remove_region(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_seal_image(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t image = 0;
+    uint64_t pages = 0;
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t base = bk_proto_word(m, 1);
+    code = mem_handle_seal_image(call, tenant, base, &image, &pages);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION && code != MEM_ERR_NOT_BACKED && code != MEM_ERR_TOO_MANY_IMAGES)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, image);
+    bk_proto_set_word(m, 1, pages);
+    m->info = BK_MSGINFO(2, 0, 0, MEM_LABEL_SEAL_IMAGE);
+    return 0;
+}
+
+static int serve_map_image(struct mem_call *call, struct bk_msg *m)
+{
+    uint32_t regions = 0;
+    int code = bk_proto_check_shape(m, 4, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t image = bk_proto_word(m, 1);
+    uint64_t base = bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
+    uint32_t rights = (uint32_t)bk_proto_word(m, 3);
+    code = mem_handle_map_image(call, tenant, image, base, rights, &regions);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_IMAGE && code != MEM_ERR_BAD_REGION && code != MEM_ERR_BAD_RIGHTS && code != MEM_ERR_OVERLAP && code != MEM_ERR_TOO_MANY_REGIONS)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)regions);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_MAP_IMAGE);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -211,6 +257,12 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_REMOVE_REGION:
         code = serve_remove_region(&call, m);
+        break;
+    case MEM_LABEL_SEAL_IMAGE:
+        code = serve_seal_image(&call, m);
+        break;
+    case MEM_LABEL_MAP_IMAGE:
+        code = serve_map_image(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -35,10 +35,11 @@ int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t 
                               uint64_t space_slot, uint64_t *tenant);
 
 /* Mem: DestroyAccount. Administrator only. Closes account `tenant`: every frame and
- * page table made for it is deleted (so unmapped from its address space), its regions
- * are forgotten, and every byte goes back to the server's free memory. Returns the
- * bytes returned, which is what Usage reported as used. Errors it may return:
- * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT. */
+ * page table made for it is deleted (so unmapped from its address space), every image
+ * page mapped in its space is unmapped, its regions are forgotten, and every byte goes
+ * back to the server's free memory. Refused while another account maps an image this
+ * one owns. Returns the bytes returned, which is what Usage reported as used. Errors it
+ * may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_IMAGE_IN_USE. */
 int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t *returned);
 
 /* Mem: AddRegion. Declares the anonymous region [`base`, `base` + `size`) of the
@@ -62,11 +63,15 @@ int mem_handle_populate(struct mem_call *call, uint64_t tenant, uint64_t base, u
 /* Mem: Usage. The account's quota and what it uses, in bytes by kind: frames, page
  * tables and CNodes (the server's record of the caps it made for the account); `used`
  * is their sum. `faults` counts the faults the server resolved, `refused` those it did
- * not. A tenant passes 0 or its own id; the administrator any account's. Errors it may
- * return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT. */
+ * not. `shared` counts the image pages mapped read-only in the account's space and not
+ * written there (charged to the image's owner, not to this account), `private` the
+ * frames charged to it (zero-filled pages, copies made by a first write to an image
+ * page, and the pages of images it owns): `frames` is `private` pages. A tenant passes
+ * 0 or its own id; the administrator any account's. Errors it may return:
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT. */
 int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, uint64_t *used,
                      uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes,
-                     uint64_t *faults, uint64_t *refused);
+                     uint64_t *faults, uint64_t *refused, uint64_t *shared, uint64_t *private);
 
 /* Mem: SetSupervisor. Administrator only. The notification (sent with the grant right;
  * the server keeps a copy) that the server signals, without ever blocking, when it
@@ -101,6 +106,30 @@ int mem_handle_memory(struct mem_call *call, uint64_t *free, uint64_t *total);
  * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION. */
 int mem_handle_remove_region(struct mem_call *call, uint64_t tenant, uint64_t base,
                              uint64_t *pages);
+
+/* Mem: SealImage. Administrator only. Turns the region of account `tenant` that starts
+ * at `base` into a program image that other accounts can map copy-on-write: every page
+ * of the region must be backed (Populate, then write the image's contents). Its frames
+ * are unmapped from the account's space and the region is forgotten; the frames stay
+ * charged to the account, which owns the image until it closes (DestroyAccount is
+ * refused while another account maps it). Returns the image's id (never reused) and its
+ * pages. Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
+ * MEM_ERR_UNKNOWN_REGION, MEM_ERR_NOT_BACKED, MEM_ERR_TOO_MANY_IMAGES. */
+int mem_handle_seal_image(struct mem_call *call, uint64_t tenant, uint64_t base,
+                          uint64_t *image, uint64_t *pages);
+
+/* Mem: MapImage. Declares a region of the account's address space at `base`, the size
+ * of image `image`, backed by the image: a read or execute fault maps the image's page
+ * read-only, shared with every account that maps it (charged to the image's owner; this
+ * account pays only the page tables and the CNode entries of its record); with `rights`
+ * read-write, the first write to a page copies it into a new frame charged to this
+ * account and maps that writable, so no other account ever sees the write. `rights` as
+ * for AddRegion. A tenant passes 0 or its own id; the administrator any account's.
+ * Returns the account's region count. Errors it may return: MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_IMAGE, MEM_ERR_BAD_REGION,
+ * MEM_ERR_BAD_RIGHTS, MEM_ERR_OVERLAP, MEM_ERR_TOO_MANY_REGIONS. */
+int mem_handle_map_image(struct mem_call *call, uint64_t tenant, uint64_t image, uint64_t base,
+                         uint32_t rights, uint32_t *regions);
 
 /* Fails the request with MEM_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
@@ -297,5 +326,53 @@ static inline int mem_fail_unknown_region(struct mem_call *call, const char *ten
     bk_proto_copy_name(call->error.unknown_region.tenant, tenant, 16);
     call->error.unknown_region.base = base;
     return MEM_ERR_UNKNOWN_REGION;
+}
+
+/* Fails the request with MEM_ERR_NOT_BACKED: "tenant {tenant}: region {base:hex} cannot
+ * become an image: {backed} of its {pages} pages backed". */
+static inline int mem_fail_not_backed(struct mem_call *call, const char *tenant, uint64_t base,
+                                      uint64_t pages, uint64_t backed)
+{
+    call->error.code = MEM_ERR_NOT_BACKED;
+    bk_proto_copy_name(call->error.not_backed.tenant, tenant, 16);
+    call->error.not_backed.base = base;
+    call->error.not_backed.pages = pages;
+    call->error.not_backed.backed = backed;
+    return MEM_ERR_NOT_BACKED;
+}
+
+/* Fails the request with MEM_ERR_UNKNOWN_IMAGE: "tenant {tenant}: no image {image}". */
+static inline int mem_fail_unknown_image(struct mem_call *call, const char *tenant,
+                                         uint64_t image)
+{
+    call->error.code = MEM_ERR_UNKNOWN_IMAGE;
+    bk_proto_copy_name(call->error.unknown_image.tenant, tenant, 16);
+    call->error.unknown_image.image = image;
+    return MEM_ERR_UNKNOWN_IMAGE;
+}
+
+/* Fails the request with MEM_ERR_IMAGE_IN_USE: "tenant {tenant}: image {image} is still
+ * mapped by {users} other accounts". */
+static inline int mem_fail_image_in_use(struct mem_call *call, const char *tenant,
+                                        uint64_t image, uint32_t users)
+{
+    call->error.code = MEM_ERR_IMAGE_IN_USE;
+    bk_proto_copy_name(call->error.image_in_use.tenant, tenant, 16);
+    call->error.image_in_use.image = image;
+    call->error.image_in_use.users = users;
+    return MEM_ERR_IMAGE_IN_USE;
+}
+
+/* Fails the request with MEM_ERR_TOO_MANY_IMAGES: "tenant {tenant}: no room for an
+ * image of {pages} pages ({images} images at most, {max_pages} pages each)". */
+static inline int mem_fail_too_many_images(struct mem_call *call, const char *tenant,
+                                           uint32_t images, uint64_t pages, uint64_t max_pages)
+{
+    call->error.code = MEM_ERR_TOO_MANY_IMAGES;
+    bk_proto_copy_name(call->error.too_many_images.tenant, tenant, 16);
+    call->error.too_many_images.images = images;
+    call->error.too_many_images.pages = pages;
+    call->error.too_many_images.max_pages = max_pages;
+    return MEM_ERR_TOO_MANY_IMAGES;
 }
 
