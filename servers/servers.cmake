@@ -39,6 +39,14 @@ set(BLK_FINDER_SOURCES ${CMAKE_SOURCE_DIR}/servers/blk/devmem.c
     ${CMAKE_SOURCE_DIR}/servers/blk/spawn.c
     ${CMAKE_SOURCE_DIR}/kernel/parse/fdt.c ${CMAKE_SOURCE_DIR}/kernel/parse/acpi.c)
 
+# The IO server (servers/io, docs/io.md): its scheduler (iosched.c, also
+# built for the host tests) and, so far, its policy and statistics methods.
+bulkhead_protocol(io ${CMAKE_SOURCE_DIR}/servers/io/protocol.toml
+                  DOC ${CMAKE_SOURCE_DIR}/docs/protocols/io.md
+                  GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/io)
+bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/io/iosched.c SERVES io)
+
 # The demo image holds the root task alone (the bad-image tests corrupt its
 # one module); the scheduler server ships in the images that use it
 # (tests/qemu/tests.cmake: sched-server-image).

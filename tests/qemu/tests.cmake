@@ -326,6 +326,19 @@ bulkhead_qemu_test(sched-donation --image ${out}/sched-donation-image.img --icou
   --expect "donation: ok: the request handler is passive again"
   --expect "donation: all checks passed" --reject "FAILED|PANIC")
 
+# The IO server's first part (issue 14, servers/io, tests/qemu/io_server.c):
+# its policy methods' refusals with their texts, admission with what is
+# left, the administrator's methods refused to a tenant, statistics of the
+# caller's own tenant only, a closed tenant's reservation freed.
+bulkhead_user_program(${arch} io-server-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/io_server.c
+                      CLIENT_OF io)
+bulkhead_boot_image(${arch} io-server-image ROOT io-server-test MODULES io-server)
+bulkhead_qemu_test(io-server --image ${out}/io-server-image.img --status pass
+  --expect "iosrv: ok: tenant 2's 500 refused: 400 left"
+  --expect "iosrv: ok: a tenant cannot set a policy"
+  --expect "iosrv: ok: its 600 went to tenant 3"
+  --expect "iosrv: all checks passed" --reject "FAILED|PANIC")
+
 # The memory server (issue 13, servers/mem, tests/qemu/mem_server.c): bad
 # requests refused with their texts; pages backed on fault, zero-filled and
 # charged exactly by kind; an allocation loop and a page-table explosion
