@@ -1,8 +1,9 @@
 /*
  * x86_boot_main: the first C code, entered from entry.S on CPU 0's kernel
  * stack with the trampoline's page tables. It brings up the console and
- * the CPU, turns the multiboot information into struct boot_params, builds
- * the kernel's page tables, the local APIC and the IOAPIC, then calls
+ * the CPU, turns the multiboot information into struct boot_params, finds
+ * the ACPI RSDP and the I/O APIC (MADT), builds the kernel's page tables,
+ * the local APIC and the IOAPIC, then calls
  * kernel_main().
  */
 #include "bk_acpi.h" /* kernel/parse/bk_acpi.h */
@@ -10,9 +11,10 @@
 #include "multiboot.h"
 #include "x86.h"
 
-#define IOAPIC_BASE 0xFEC00000ull /* the chipset's default; ACPI MADT not read yet */
+#define IOAPIC_DEFAULT_BASE 0xFEC00000ull /* the chipset's, when ACPI does not say */
 
 static struct boot_params boot_params;
+static paddr_t ioapic_base = IOAPIC_DEFAULT_BASE;
 
 /* While the trampoline's tables are live, physical 0..4 GiB is readable
  * through the physmap: that holds all multiboot structures (their
@@ -77,6 +79,54 @@ static BOOT_CODE void find_acpi_rsdp(struct boot_params *bp)
     kprintf("x86_64: ACPI RSDP revision %u from %s (OEM '%s')\n", r.revision, from, r.oem_id);
 }
 
+/* The checked table at physical `pa`, readable through the trampoline's
+ * map of 0..4 GiB (ACPI tables lie there on every PC firmware we boot on). */
+static BOOT_CODE const char *low_table(uint64_t pa, const char *signature,
+                                       struct acpi_table *out)
+{
+    if (pa == 0 || pa >= GB(4))
+        return "a table outside the first 4 GiB";
+    return acpi_table_check(arch_phys_to_virt(pa), GB(4) - pa, signature, out);
+}
+
+/* The first I/O APIC of the MADT (ACPI 6.4, 5.2.12.3), found from the RSDP
+ * in `bp` while the trampoline's map is live; 0 with `*why` set if none. */
+static BOOT_CODE paddr_t madt_ioapic(const struct boot_params *bp, const char **why)
+{
+    struct acpi_rsdp r;
+    struct acpi_table root, madt;
+    *why = "no ACPI RSDP";
+    if (!bp->acpi_rsdp_size || acpi_rsdp_check(bp->acpi_rsdp, bp->acpi_rsdp_size, &r))
+        return 0;
+    if ((*why = low_table(r.xsdt ? r.xsdt : r.rsdt, NULL, &root)) != NULL)
+        return 0;
+    *why = "no MADT in the ACPI tables";
+    for (unsigned i = 0; i < acpi_root_entry_count(&root); i++) {
+        if (low_table(acpi_root_entry(&root, i), "APIC", &madt) != NULL)
+            continue;
+        struct acpi_madt_ioapic io;
+        if ((*why = acpi_madt_ioapic(&madt, 0, &io)) != NULL || io.address == 0)
+            return 0;
+        return io.address;
+    }
+    return 0;
+}
+
+/* Where the I/O APIC's registers are: from the MADT, or the chipset's
+ * default with a line saying why. */
+static BOOT_CODE void find_ioapic(const struct boot_params *bp)
+{
+    const char *why = NULL;
+    paddr_t pa = madt_ioapic(bp, &why);
+    if (pa) {
+        ioapic_base = pa;
+        kprintf("x86_64: I/O APIC at 0x%llx, from the ACPI MADT\n", (unsigned long long)pa);
+        return;
+    }
+    kprintf("x86_64: I/O APIC at the chipset's default 0x%llx (ACPI: %s)\n",
+            (unsigned long long)IOAPIC_DEFAULT_BASE, why ? why : "no address");
+}
+
 /* The kernel image (text to the end of bss) and the devices the kernel
  * maps, so the generic kernel never hands them out as memory. */
 static BOOT_CODE void add_platform_regions(struct boot_params *bp)
@@ -85,7 +135,7 @@ static BOOT_CODE void add_platform_regions(struct boot_params *bp)
     paddr_t end = arch_virt_to_phys(__kernel_end);
     if (!boot_params_add_reserved(bp, start, end - start) ||
         !boot_params_add_device(bp, x86_apic_base(), PAGE_SIZE) ||
-        !boot_params_add_device(bp, IOAPIC_BASE, PAGE_SIZE))
+        !boot_params_add_device(bp, ioapic_base, PAGE_SIZE))
         panic("x86_64: boot parameter tables are full");
 }
 
@@ -112,13 +162,14 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     x86_cpu_init(&x86_cpu0, &x86_cpu0_stacks); /* from here on, faults are reported */
     read_multiboot(magic, info_pa, bp);
     find_acpi_rsdp(bp); /* the trampoline's map of 0..4 GiB is still live */
+    find_ioapic(bp);
     add_platform_regions(bp);
     set_platform_name(bp);
     x86_paging_init(bp); /* the multiboot information is unreachable after this */
     x86_kpti_choose(bp);  /* before any user space exists */
     x86_cpu_enable_features();
     uint64_t tsc_hz = x86_apic_init(bp);
-    x86_ioapic_init(IOAPIC_BASE);
+    x86_ioapic_init(ioapic_base);
     x86_cpu_describe();
     kprintf("x86_64: %s via %s, APIC timer %lu Hz\n", bp->platform, bp->loader, bp->timer_hz);
     x86_timer_init(tsc_hz, bp->timer_hz);

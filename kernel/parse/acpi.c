@@ -1,6 +1,7 @@
 /*
  * ACPI table reader (ACPI 6.4, 5.2.5 "Root System Description Pointer",
- * 5.2.6 "System Description Table Header", 5.2.7/5.2.8 RSDT and XSDT; PCI
+ * 5.2.6 "System Description Table Header", 5.2.7/5.2.8 RSDT and XSDT,
+ * 5.2.12 MADT; PCI
  * Firmware Specification 3.2, 4.1.2 MCFG). All values are little-endian
  * and read a byte at a time (tables need not be aligned). Every read is
  * preceded by a check of the length the caller gave.
@@ -163,4 +164,31 @@ const char *acpi_mcfg_entry(const struct acpi_table *mcfg, unsigned index,
     if (out->base & ((1u << 20) - 1))
         return "acpi: MCFG allocation base is not aligned to 1 MiB";
     return NULL;
+}
+
+/* The MADT (5.2.12): after the header, the local APIC address and flags
+ * (4 bytes each), then entries of [type, length, ...]. */
+#define MADT_FIRST_ENTRY (ACPI_HEADER_SIZE + 8u)
+#define MADT_TYPE_IOAPIC 1u
+#define MADT_IOAPIC_LENGTH 12u
+
+const char *acpi_madt_ioapic(const struct acpi_table *madt, unsigned index,
+                             struct acpi_madt_ioapic *out)
+{
+    for (uint32_t at = MADT_FIRST_ENTRY; at < madt->length;) {
+        const uint8_t *e = madt->data + at;
+        if (madt->length - at < 2 || e[1] < 2 || e[1] > madt->length - at)
+            return "acpi: MADT entry runs past the table, or has a length below 2";
+        if (e[0] == MADT_TYPE_IOAPIC) {
+            if (e[1] != MADT_IOAPIC_LENGTH)
+                return "acpi: MADT I/O APIC entry is not 12 bytes long";
+            if (index-- == 0) {
+                *out = (struct acpi_madt_ioapic){ .id = e[2], .address = le32(e + 4),
+                                                  .gsi_base = le32(e + 8) };
+                return NULL;
+            }
+        }
+        at += e[1];
+    }
+    return "acpi: MADT has no such I/O APIC";
 }

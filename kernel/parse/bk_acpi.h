@@ -1,8 +1,9 @@
 /*
  * A reader for the ACPI tables a device finder needs (ACPI 6.4, chapter 5.2
  * "ACPI System Description Tables"): the Root System Description Pointer,
- * the common table header, the RSDT/XSDT lists and the PCI Express MCFG
- * table (PCI Firmware Specification 3.2, section 4.1.2). No AML.
+ * the common table header, the RSDT/XSDT lists, the MADT's I/O APICs
+ * (5.2.12) and the PCI Express MCFG table (PCI Firmware Specification 3.2,
+ * section 4.1.2). No AML.
  *
  * Pure (kernel/parse/): it includes only compiler headers, so the kernel
  * (which looks for the RSDP at boot) and user programs (which follow it to
@@ -46,6 +47,14 @@ struct acpi_mcfg_entry {
     uint8_t bus_start, bus_end;
 };
 
+/* One I/O APIC of the MADT (ACPI 6.4, 5.2.12.3): its registers' physical
+ * address and the first global system interrupt it serves. */
+struct acpi_madt_ioapic {
+    uint8_t id;
+    uint32_t address;
+    uint32_t gsi_base;
+};
+
 /* Checks the RSDP at `p` (`avail` readable bytes): signature "RSD PTR ",
  * the 20-byte checksum, and for revision 2 and up the Length field and the
  * extended checksum. Returns NULL and fills `out`, or a sentence. */
@@ -75,3 +84,9 @@ uint64_t acpi_root_entry(const struct acpi_table *root, unsigned index);
 unsigned acpi_mcfg_count(const struct acpi_table *mcfg);
 const char *acpi_mcfg_entry(const struct acpi_table *mcfg, unsigned index,
                             struct acpi_mcfg_entry *out);
+
+/* The `index`-th I/O APIC entry of a checked MADT ("APIC"): NULL and `out`
+ * filled, or a sentence: no such entry, or an entry whose length is not
+ * an I/O APIC's or runs past the table (the walk stops at the first such). */
+const char *acpi_madt_ioapic(const struct acpi_table *madt, unsigned index,
+                             struct acpi_madt_ioapic *out);

@@ -208,6 +208,49 @@ static void test_mcfg(void)
     CHECK_EQ(acpi_mcfg_count(&t), 0);
 }
 
+/* An MADT of a local APIC entry, an I/O APIC, an override and a second
+ * I/O APIC, as QEMU's q35 lays it out; then broken entry lengths. */
+static void test_madt_ioapics(void)
+{
+    uint8_t m[ACPI_HEADER_SIZE + 8 + 8 + 12 + 10 + 12];
+    memset(m, 0, sizeof(m));
+    uint8_t *e = m + ACPI_HEADER_SIZE + 8;
+    e[0] = 0, e[1] = 8;       /* a processor local APIC */
+    e[8] = 1, e[9] = 12;      /* I/O APIC 0 at 0xfec00000, GSIs from 0 */
+    e[10] = 0;
+    put32(e + 12, 0xfec00000);
+    e[20] = 2, e[21] = 10;    /* an interrupt source override */
+    e[30] = 1, e[31] = 12;    /* I/O APIC 5 at 0xfec01000, GSIs from 24 */
+    e[32] = 5;
+    put32(e + 34, 0xfec01000);
+    put32(e + 38, 24);
+    make_table(m, sizeof(m), "APIC");
+    struct acpi_table t;
+    struct acpi_madt_ioapic io;
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(acpi_madt_ioapic(&t, 0, &io) == NULL);
+    CHECK(io.id == 0 && io.address == 0xfec00000 && io.gsi_base == 0);
+    CHECK(acpi_madt_ioapic(&t, 1, &io) == NULL);
+    CHECK(io.id == 5 && io.address == 0xfec01000 && io.gsi_base == 24);
+    CHECK(strstr(acpi_madt_ioapic(&t, 2, &io), "no such") != NULL);
+    e[31] = 11; /* the second I/O APIC one byte short */
+    make_table(m, sizeof(m), "APIC");
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(acpi_madt_ioapic(&t, 0, &io) == NULL);
+    CHECK(strstr(acpi_madt_ioapic(&t, 1, &io), "12 bytes") != NULL);
+    e[21] = 0; /* a zero length would loop for ever */
+    make_table(m, sizeof(m), "APIC");
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(strstr(acpi_madt_ioapic(&t, 1, &io), "runs past") != NULL);
+    e[21] = 60; /* past the table's end */
+    make_table(m, sizeof(m), "APIC");
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(strstr(acpi_madt_ioapic(&t, 1, &io), "runs past") != NULL);
+    make_table(m, ACPI_HEADER_SIZE + 8, "APIC"); /* no entries at all */
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(strstr(acpi_madt_ioapic(&t, 0, &io), "no such") != NULL);
+}
+
 /* Random damage to a good RSDP and MCFG never reads outside them. */
 static void test_random_damage(void)
 {
@@ -239,4 +282,4 @@ static void test_random_damage(void)
 
 TEST_MAIN(TEST(test_rsdp_good), TEST(test_rsdp_bad), TEST(test_rsdp_find),
           TEST(test_xsdt_and_rsdt), TEST(test_table_bad), TEST(test_mcfg),
-          TEST(test_random_damage))
+          TEST(test_random_damage), TEST(test_madt_ioapics))

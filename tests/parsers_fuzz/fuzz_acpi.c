@@ -2,8 +2,8 @@
  * libFuzzer target: the ACPI reader (kernel/parse/acpi.c, used by the
  * x86-64 port at boot and by user space to find PCI) on arbitrary bytes.
  * The first byte picks what the rest is taken for: an RSDP, an area to
- * scan for one, or a table (RSDT/XSDT entries and MCFG allocations read
- * from any table the header check accepts). The rest is an exact heap copy,
+ * scan for one, or a table (RSDT/XSDT entries, MCFG allocations and MADT
+ * I/O APICs read from any table the header check accepts). The rest is an exact heap copy,
  * so a read past what the reader was told it may read is caught by ASan.
  */
 #include <stdint.h>
@@ -28,6 +28,10 @@ static void as_table(const uint8_t *p, size_t n)
     struct acpi_mcfg_entry e;
     for (unsigned i = 0; i <= acpi_mcfg_count(&t); i++)
         (void)acpi_mcfg_entry(&t, i, &e);
+    struct acpi_madt_ioapic io;
+    for (unsigned i = 0; acpi_madt_ioapic(&t, i, &io) == NULL; i++)
+        if (i > t.length)
+            abort(); /* more I/O APICs than bytes: the walk did not move */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
