@@ -356,7 +356,8 @@ void ipc_answer(struct thread *t, struct thread *c)
         transfer(t, c, 0, NULL, false);
         sched_make_runnable(c);
     }
-    sched_context_woken(c); /* a server that lost its loan meanwhile */
+    if (!c->sc) /* a server that lost its loan meanwhile */
+        sched_context_woken(c);
 }
 
 void endpoint_reply(struct thread *t)

@@ -63,7 +63,8 @@ void notification_deliver(struct notification *n, uint64_t badge)
     n->active = false;
     ipc_set_header(w, bits, 0);
     sched_make_runnable(w);
-    sched_context_woken(w); /* a server that lost its loan while it waited */
+    if (!w->sc) /* a server that lost its loan while it waited */
+        sched_context_woken(w);
 }
 
 void notification_signal(struct thread *t, const cap_t *cap)

@@ -85,7 +85,8 @@ void sched_context_return(struct thread *server, struct thread *caller);
  * it waited on signalled) and made runnable. If it owes its own caller an
  * answer and has no SchedContext, it lost its loan while it waited: with
  * timeout faults on, it gets one (budget 0), as a runnable thread that
- * loses it does (sched_context_unbind()). */
+ * loses it does (sched_context_unbind()). Callers test `!t->sc` first:
+ * the wake paths are hot, and a thread with time has nothing to hear. */
 void sched_context_woken(struct thread *t);
 
 /* `t` is about to block with no caller to answer: a SchedContext it still

@@ -29,25 +29,11 @@ static uint64_t index_of(const struct account *a)
 /* ---- The copy window ---------------------------------------------------- */
 
 /* Level of the first table missing on the way to COPY_WINDOW in our own
- * space (1-3), 0 if none, -1 if the space does not answer: the probe page
- * mapped there read-only (and unmapped at once) as pages_probe() does. */
+ * space (1-3), 0 if none, -1 if the space does not answer. */
 static int window_missing(void)
 {
-    struct bk_msg m = { 0 };
-    m.info = BK_MSGINFO(4, 0, 0, BK_LABEL_FRAME_MAP);
-    m.mr[0] = BK_CAP_ROOT_VSPACE;
-    m.mr[1] = COPY_WINDOW;
-    m.mr[2] = BK_VM_READ;
-    m.mr[3] = 0;
-    bk_ipc_syscall(BK_SYS_CALL, PROBE_FRAME, &m);
-    uint64_t err = BK_MSGINFO_LABEL(m.info);
-    if (err == 0) {
-        sys_frame_unmap(PROBE_FRAME);
-        return 0;
-    }
-    if (err == BK_ERR_FAILED_LOOKUP && m.mr[3] >= 1 && m.mr[3] <= 3)
-        return (int)m.mr[3];
-    return -1;
+    long r = pages_probe_space(BK_CAP_ROOT_VSPACE, COPY_WINDOW);
+    return r >= 0 ? (int)r : -1;
 }
 
 bool pages_window_init(uint64_t *used)

@@ -269,28 +269,34 @@ uint64_t pages_close(struct account *a)
 
 /* ---- Backing a page ----------------------------------------------------- */
 
-enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tables)
+long pages_probe_space(uint64_t space, uint64_t vaddr)
 {
     /* Frame: Map by hand, for the words of its FAILED_LOOKUP reply: 0, 2
      * (missing), the address bits the table would translate, its level. */
     struct bk_msg m = { 0 };
     m.info = BK_MSGINFO(4, 0, 0, BK_LABEL_FRAME_MAP);
-    m.mr[0] = SPACE_SLOT(index_of(a));
+    m.mr[0] = space;
     m.mr[1] = vaddr;
     m.mr[2] = BK_VM_READ;
     m.mr[3] = 0;
     bk_ipc_syscall(BK_SYS_CALL, PROBE_FRAME, &m);
     uint64_t err = BK_MSGINFO_LABEL(m.info);
-    *tables = 0;
     if (err == 0) {
         sys_frame_unmap(PROBE_FRAME);
-        return BACK_NEEDED;
+        return 0;
     }
-    if (err == BK_ERR_FAILED_LOOKUP && m.mr[3] >= 1 && m.mr[3] <= 3) {
-        *tables = (unsigned)m.mr[3];
+    if (err == BK_ERR_FAILED_LOOKUP && m.mr[3] >= 1 && m.mr[3] <= 3)
+        return (long)m.mr[3];
+    return -(long)err;
+}
+
+enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tables)
+{
+    long r = pages_probe_space(SPACE_SLOT(index_of(a)), vaddr);
+    *tables = r > 0 ? (unsigned)r : 0;
+    if (r >= 0)
         return BACK_NEEDED;
-    }
-    return err == BK_ERR_DELETE_FIRST ? BACK_MAPPED : BACK_FAILED;
+    return r == -(long)BK_ERR_DELETE_FIRST ? BACK_MAPPED : BACK_FAILED;
 }
 
 long pages_make_books(struct account *a, unsigned more)

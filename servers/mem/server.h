@@ -134,6 +134,12 @@ uint64_t pages_close(struct account *a);
 enum backing { BACK_NEEDED, BACK_MAPPED, BACK_FAILED };
 enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tables);
 
+/* Probes page `vaddr` of the space whose VSpace cap is in slot `space`
+ * with the zero page mapped read-only and unmapped at once: 0 if it could
+ * be mapped (nothing there, no table missing), 1-3 the level of the first
+ * table missing, or minus the kernel's error (DELETE_FIRST: mapped). */
+long pages_probe_space(uint64_t space, uint64_t vaddr);
+
 /* Backs `vaddr` with a zeroed frame mapped with `rights`, after making the
  * `tables` page tables missing on the way and the books to record them:
  * the caller checked the quota and the free memory for

@@ -55,6 +55,10 @@ static inline unsigned kt_rights(uint64_t slot)
 /* First slot of a window of free root-CNode slots for the running test. */
 uint64_t kt_slots(void);
 
+/* A thread body for a middle server in a chain: answers each Call on
+ * `arg & 0xffff` with what the server on `arg >> 16` answers, plus one. */
+void kt_forwarding_server(uint64_t arg);
+
 /* Debug: CheckInvariants (the violations, or an error), except that a
  * kernel built without the walk (BULKHEAD_KERNEL_DEBUG off refuses it with
  * ILLEGAL_OPERATION) counts as 0: the suite runs on release kernels too

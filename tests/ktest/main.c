@@ -19,6 +19,22 @@ uint64_t kt_slots(void)
     return slot_window;
 }
 
+/* A middle server (the scheduling tests' chains): answers each Call on `arg & 0xffff` with what the
+ * server on `arg >> 16` answers, plus one. */
+void kt_forwarding_server(uint64_t arg)
+{
+    uint64_t ep = arg & 0xffff, next = arg >> 16;
+    struct bk_msg m = { 0 };
+    sys_recv(ep, &m);
+    for (;;) {
+        struct bk_msg inner = { .info = bk_msginfo(0, 1), .mr = { m.mr[0] } };
+        sys_call(next, &inner);
+        m.info = bk_msginfo(0, 1);
+        m.mr[0] = inner.mr[0] + 1;
+        sys_reply_recv(ep, &m);
+    }
+}
+
 void kt_invoke(uint64_t service, uint64_t label, unsigned length, const uint64_t *words,
                struct bk_msg *reply)
 {

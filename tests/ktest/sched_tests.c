@@ -53,22 +53,6 @@ static void add_one_server(uint64_t ep)
     }
 }
 
-/* A middle server: answers each Call on `arg & 0xffff` with what the
- * server on `arg >> 16` answers, plus one. */
-static void forwarding_server(uint64_t arg)
-{
-    uint64_t ep = arg & 0xffff, next = arg >> 16;
-    struct bk_msg m = { 0 };
-    sys_recv(ep, &m);
-    for (;;) {
-        struct bk_msg inner = { .info = bk_msginfo(0, 1), .mr = { m.mr[0] } };
-        sys_call(next, &inner);
-        m.info = bk_msginfo(0, 1);
-        m.mr[0] = inner.mr[0] + 1;
-        sys_reply_recv(ep, &m);
-    }
-}
-
 /* Receives one Call and never answers: works for ever. */
 static void hogging_server(uint64_t ep)
 {
@@ -338,7 +322,7 @@ static int test_nested_chain_returns_every_loan(struct ktest_env *env)
     KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, s + 5, 1));
     served = 0;
     KT_OK(start_passive(s, 1, add_one_server, s + 5, stack2)); /* the inner one */
-    KT_OK(start_passive(s, 0, forwarding_server, (s + 5) << 16 | EP(s), stack));
+    KT_OK(start_passive(s, 0, kt_forwarding_server, (s + 5) << 16 | EP(s), stack));
     struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { 10 } };
     sys_call(EP(s), &m);
     KT_CHECK(BK_MSGINFO_LABEL(m.info) == 0 && m.mr[0] == 12 && served == 1);

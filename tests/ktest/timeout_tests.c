@@ -163,22 +163,6 @@ static void slow_server(uint64_t ep)
     }
 }
 
-/* A middle server: answers each Call on `arg & 0xffff` with what the
- * server on `arg >> 16` answers, plus one. */
-static void forwarding_server(uint64_t arg)
-{
-    uint64_t ep = arg & 0xffff, next = arg >> 16;
-    struct bk_msg m = { 0 };
-    sys_recv(ep, &m);
-    for (;;) {
-        struct bk_msg inner = { .info = bk_msginfo(0, 1), .mr = { m.mr[0] } };
-        sys_call(next, &inner);
-        m.info = bk_msginfo(0, 1);
-        m.mr[0] = inner.mr[0] + 1;
-        sys_reply_recv(ep, &m);
-    }
-}
-
 static void client(uint64_t ep)
 {
     struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { 41 } };
@@ -444,7 +428,7 @@ static int test_lost_loan_in_a_chain(struct ktest_env *env)
     KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, OUTER_EP(s), 1));
     KT_OK(start_handler(s));
     KT_OK(start_passive_server(s, releasing_server, NTFN(s) << 16 | EP(s)));
-    KT_OK(start_passive_at(s, OUTER(s), OUTER_SC(s), 10, forwarding_server,
+    KT_OK(start_passive_at(s, OUTER(s), OUTER_SC(s), 10, kt_forwarding_server,
                            EP(s) << 16 | OUTER_EP(s), outer_stack));
     KT_OK(whole_cpu(CLIENT_SC(s), 66));
     KT_OK(whole_cpu(CLIENT_SC2(s), 0));
