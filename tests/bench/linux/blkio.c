@@ -423,9 +423,11 @@ static void print_victim(const char *operation, const struct setup *s, const str
     if (alone) {
         double total = r->iops + flooder_iops;
         printf(", \"flooder_iops\": %.1f, \"victim_share_percent\": %.2f, "
-               "\"flooder_share_percent\": %.2f, \"iops_alone\": %.1f, \"p99_alone\": %lld",
+               "\"flooder_share_percent\": %.2f, \"iops_alone\": %.1f, \"p50_alone\": %lld, "
+               "\"p99_alone\": %lld",
                flooder_iops, total > 0 ? 100 * r->iops / total : 0,
                total > 0 ? 100 * flooder_iops / total : 0, alone->iops,
+               (long long)(percentile(alone->lat_ns, alone->samples, 50) / 1000),
                (long long)(percentile(alone->lat_ns, alone->samples, 99) / 1000));
     }
     printf("}\n");
