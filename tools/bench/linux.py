@@ -2,6 +2,7 @@
 """The Linux side of Bulkhead's IPC benchmark (issue 4), in guest instructions.
 
   tools/bench/linux.py [--iterations N] [--out FILE] [--build-dir DIR] [--no-vm]
+                       [--no-cpu] [--no-ipc] [--no-density] [--no-io] [--self-test]
 
 Boots Debian's own x86-64 kernel (the package that linux-image-amd64 depends on,
 fetched with `apt-get download`, never installed) on QEMU TCG with
@@ -20,12 +21,25 @@ iterations after a warm-up:
   kernel package's own irqbypass, kvm, ccp and kvm-amd modules first. It
   measures VM exits handled in KVM (cpuid, an unknown hypercall) and an exit
   to the VMM (an `out`), against an empty loop. --no-vm leaves it out.
+(--no-ipc leaves out that whole first guest.) Then, each in guests of their own:
+- the VM way's density (issue 13, --no-density leaves it out): the smallest
+  `-m` at which a guest of busybox and tests/bench/linux/hello.c reaches that
+  program, by bisection over boots (smallest_passing), and the TSC hello reads
+  first: QEMU start to the program in instructions (vm_min_memory_mib,
+  vm_tenants_in_256mib, vm_boot_to_program);
+- tests/bench/linux/blkio.c on a virtio-blk disk (issue 14, --no-io leaves it
+  out): one 4 KiB O_DIRECT read's instructions under -icount with the kernel's
+  idle time taken out (linux_read_4k), then, without -icount and with the disk
+  throttled to IO_CAPACITY IOPS, the noisy neighbour under no control,
+  io.max, BFQ and io.cost (io_victim_alone_linux,
+  io_victim_beside_flooder_<set-up>, io_device_busy_percent_<set-up>).
+--self-test checks the bisection and the parsers on made-up input.
 
 Writes the records to FILE (default build/bench/linux.json) as a JSON list of
 {"arch", "system", "operation", "unit", "min", "median", "p99", "iterations"}
 (the wake-up lateness rows add "max"; the share rows are {"arch", "system",
 "operation", "unit": "percent", "value", "policy_percent", "policy",
-"used_ns", "elapsed_ns"}) and prints a table. Exits non-zero, saying why, when a tool or package is
+"used_ns", "elapsed_ns"}; the density and IO rows are described in tools/bench/README.md) and prints a table. Exits non-zero, saying why, when a tool or package is
 missing, the build fails, or any record does not arrive.
 
 Downloads and extractions are cached under DIR/cache and reused as they are:
@@ -800,7 +814,7 @@ def make_disk(path, mib=IO_DISK_MIB):
     return path
 
 
-def io_run(mode, build_dir, cache, vmlinuz, kinfo, busybox, iterations=1000, timeout=None,
+def io_run(mode, build_dir, cache, vmlinuz, kinfo, busybox, iterations=2000, timeout=None,
            verbose=False):
     """Boots the IO guest once: mode "noisy" without -icount and with the
     throttled disk, "read4k" under -icount with the disk unthrottled."""
@@ -826,6 +840,11 @@ def io_run(mode, build_dir, cache, vmlinuz, kinfo, busybox, iterations=1000, tim
     initramfs = build_dir / f"initramfs-io-{mode}.cpio"
     initramfs.write_bytes(c.finish())
     disk = make_disk(build_dir / "disk.img")
+    # read4k's disk is not throttled: a read the host answers in microseconds
+    # often completes before the vCPU runs out of work, and those reads are
+    # the ones counted (blkio.c says why). A throttled read would halt the
+    # vCPU for milliseconds of host time, in which sleep=off runs every
+    # guest timer there is, each jump a timer interrupt inside the window.
     cmd = qemu_command(vmlinuz, initramfs, icount=(mode == "read4k"),
                        disk=(disk, IO_CAPACITY if mode == "noisy" else None))
     if timeout is None:
