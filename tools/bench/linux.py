@@ -877,8 +877,9 @@ def io_run(mode, build_dir, cache, vmlinuz, kinfo, busybox, iterations=2000, tim
 def density_table(records):
     by = {r["operation"]: r for r in records}
     m, t, b = by["vm_min_memory_mib"], by["vm_tenants_in_256mib"], by["vm_boot_to_program"]
+    probes = ", ".join(f"{mib} " + ("runs" if ok else "fails") for mib, ok in m["probes"])
     return (f"The VM way: smallest -m that runs hello {m['value']} MiB "
-            f"(probes in MiB: {', '.join(f'{p[0]} ' + ('runs' if p[1] else 'fails') for p in m['probes'])}), "
+            f"(probes in MiB: {probes}), "
             f"{t['value']} tenants in {t['memory_mib']} MiB; QEMU start to hello "
             f"{b['median']:,} instructions ({b['before_kernel_clock']:,} before the kernel's clock "
             f"starts, {b['kernel_to_program']:,} after)")
@@ -944,6 +945,19 @@ def self_test():
     expect("IO without its end line", status, None)
     expect("IO operations of noisy", io_operations("noisy")[:2],
            ("io_victim_alone_linux", "io_victim_beside_flooder_nocontrol"))
+    made_up = [{"operation": "vm_min_memory_mib", "value": 89, "probes": [[256, True], [88, False]]},
+               {"operation": "vm_tenants_in_256mib", "value": 2, "memory_mib": 256},
+               {"operation": "vm_boot_to_program", "median": 6000, "before_kernel_clock": 4000,
+                "kernel_to_program": 2000}]
+    text = density_table(made_up)
+    if not all(part in text for part in ("89 MiB", "256 runs, 88 fails", "2 tenants", "6,000")):
+        failures.append(f"density summary: {text}")
+    text = io_table([{"operation": "io_victim_beside_flooder_bfq", "unit": "us", "setup": "bfq",
+                      "iops": 256.0, "median": 3702, "p99": 11462, "victim_share_percent": 51.5},
+                     {"operation": "io_device_busy_percent_bfq", "unit": "percent", "setup": "bfq",
+                      "value": 99.3}])
+    if "51.5 %" not in text or "99.3 %" not in text:
+        failures.append(f"IO table: {text}")
     for f in failures:
         print("FAIL: " + f)
     print(f"linux.py self-test: {'FAILED' if failures else 'passed'} "
@@ -973,7 +987,8 @@ def main(argv=None):
     ap.add_argument("--no-density", action="store_true",
                     help="leave out the VM way's density (the -m bisection, hello.c)")
     ap.add_argument("--no-io", action="store_true",
-                    help="leave out the IO rows (blkio.c: one read's instructions, noisy neighbour)")
+                    help="leave out the IO rows (blkio.c: one read's instructions, the noisy "
+                         "neighbour)")
     ap.add_argument("--self-test", action="store_true",
                     help="check the bisection and the parsers against made-up input, boot nothing")
     a = ap.parse_args(argv)

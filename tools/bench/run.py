@@ -402,7 +402,7 @@ def io_tables(records):
                 + (f"{share:.1f} %" if share is not None else "-") + " | "
                 + (f"{beside['flooder_iops']:.0f}" if "flooder_iops" in beside else "-") + " | "
                 + (f"{busy['value']:.1f} %" if busy else "-") + " | "
-                + (f"{busy['given_up_iops']:.0f}" if busy and "given_up_iops" in busy else "-")
+                + (f"{round(busy['given_up_iops'])}" if busy and "given_up_iops" in busy else "-")
                 + f" | {io_goal(beside, busy, alone)} |")
         policies = {(s, st): b.get("policy") for s, _, st, b, _, _ in rows if b.get("policy")}
         if policies:

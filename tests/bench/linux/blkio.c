@@ -75,8 +75,7 @@ static char g_default_sched[32];
 struct shared {
     volatile int stop;
     volatile int window; /* the victim's timed window is open */
-    uint64_t ops[FLOODERS];
-    uint64_t ops_in_window[FLOODERS];
+    uint64_t ops_in_window[FLOODERS]; /* each flooder's reads finished in the window */
 };
 static struct shared *g_shared;
 
@@ -337,7 +336,6 @@ static void flooder(int index)
     while (!g_shared->stop) {
         if (read_random_block(buf, &rng) < 0)
             _exit(1);
-        __atomic_add_fetch(&g_shared->ops[index], 1, __ATOMIC_RELAXED);
         if (g_shared->window)
             __atomic_add_fetch(&g_shared->ops_in_window[index], 1, __ATOMIC_RELAXED);
     }
