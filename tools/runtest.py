@@ -40,6 +40,9 @@ def parse_args():
     ap.add_argument("--disk", help="a raw disk image to attach as a virtio block device; "
                                      "made afresh (zeroed) with --disk-size")
     ap.add_argument("--disk-size", help="size of the fresh disk image, e.g. 4M")
+    ap.add_argument("--iommu", action="store_true",
+                    help="x86-64: an Intel IOMMU (-device intel-iommu) that the disk's DMA "
+                         "goes through (iommu_platform=on)")
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="one more argument for QEMU, after all others (repeat for more)")
     ap.add_argument("--timeout", type=float, default=60)
@@ -52,7 +55,7 @@ def main():
         bkqemu.make_disk(a.disk, a.disk_size)
     cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
                          memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount,
-                         disk=a.disk, extra=a.qemu_arg)
+                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg)
     print("$ " + " ".join(cmd), flush=True)
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -7,6 +7,7 @@
  * kernel_irq() and any exception prints a full report and panics.
  */
 #include "ioapic.h"
+#include "iommu.h"
 #include "x86.h"
 
 /* Exception names, SDM vol. 3, table 6-1. */
@@ -113,6 +114,11 @@ void x86_trap_from_kernel(arch_regs_t *frame)
             kernel_irq(irq);
         return;
     }
+    if (v == VECTOR_IOMMU_FAULT) {
+        x86_iommu_fault_interrupt();
+        x86_apic_eoi();
+        return;
+    }
     if (v == VECTOR_SPURIOUS || (v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16))
         return; /* spurious: no EOI (SDM vol. 3, 11.9) */
     if (v >= 32) {
@@ -189,6 +195,11 @@ void x86_trap_from_user(arch_regs_t *regs)
         unsigned irq;
         if (x86_irq_take(v, &irq)) /* masks the line and sends the EOI */
             kernel_irq_from_user(irq);
+        x86_resume_user(cpu, regs);
+    }
+    if (v == VECTOR_IOMMU_FAULT) {
+        x86_iommu_fault_interrupt();
+        x86_apic_eoi();
         x86_resume_user(cpu, regs);
     }
     if (v != VECTOR_SPURIOUS && !(v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16)) {

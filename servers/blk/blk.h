@@ -60,6 +60,7 @@ struct blk_hw {
     uint32_t notify_multiplier;
     unsigned lines[BLK_MAX_LINES];    /* interrupt lines that may be the device's */
     unsigned line_count;              /* 1 when known; more to probe (PCI INTx) */
+    uint16_t pci_rid;                 /* PCI: bus << 8 | device << 3 | function (its IOSpace) */
 };
 
 /* Finds the first virtio block device the firmware tables describe: on a
@@ -119,6 +120,11 @@ uint64_t devmem_frame(uint64_t pa);
 
 struct blk_dma {
     uint64_t queue_frame, request_frame, data_frame; /* caps with the phys-address right */
+    /* 0: the device reaches the frames by physical address. Otherwise the
+     * holder of the device's IOSpace mapped them at IO addresses iova,
+     * iova + 4096 and iova + 8192 (Frame: MapIO, docs/security.md), and
+     * the frames need no phys-address right. */
+    uint64_t iova;
 };
 
 /* What waiting for the device needs: the notification its line(s) signal,

@@ -108,6 +108,9 @@
 #define BK_SCHED_MIN_BUDGET_NS 2000
 #define BK_SCHED_MAX_PERIOD_NS 3600000000000
 #define BK_SCHED_MAX_REFILLS 16
+#define BK_OBJ_IOSPACE_CONTROL 21
+#define BK_OBJ_IOSPACE 22
+#define BK_OBJ_IO_PAGE_TABLE 23
 #define BK_ROOT_CNODE_BITS 12
 #define BK_CAP_NULL 0
 #define BK_CAP_ROOT_TCB 1
@@ -115,6 +118,7 @@
 #define BK_CAP_ROOT_VSPACE 3
 #define BK_CAP_IRQ_CONTROL 4
 #define BK_CAP_IOPORT_CONTROL 5
+#define BK_CAP_IOSPACE_CONTROL 12
 #define BK_CAP_DEBUG 7
 #define BK_CAP_SCHED_CONTROL 8
 #define BK_CAP_ROOT_SCHED_CONTEXT 9
@@ -275,7 +279,11 @@
 #define BK_LABEL_REPLY_SAVE 63
 #define BK_LABEL_ASID_CONTROL_MAKE_POOL 64
 #define BK_LABEL_ASID_POOL_ASSIGN 65
-#define BK_LABEL_COUNT 66
+#define BK_LABEL_IOSPACE_CONTROL_ISSUE 66
+#define BK_LABEL_IO_PAGE_TABLE_MAP 67
+#define BK_LABEL_IO_PAGE_TABLE_UNMAP 68
+#define BK_LABEL_FRAME_MAP_IO 69
+#define BK_LABEL_COUNT 70
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -338,6 +346,10 @@
     X(REPLY, reply, save, 63, 0) \
     X(ASID_CONTROL, asid_control, make_pool, 64, 4) \
     X(ASID_POOL, asid_pool, assign, 65, 1) \
+    X(IOSPACE_CONTROL, iospace_control, issue, 66, 4) \
+    X(IO_PAGE_TABLE, io_page_table, map, 67, 2) \
+    X(IO_PAGE_TABLE, io_page_table, unmap, 68, 0) \
+    X(FRAME, frame, map_io, 69, 3) \
 
 
 /* Names of the error codes, indexed by code (for messages). */
