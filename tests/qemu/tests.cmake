@@ -77,7 +77,8 @@ bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi
                       ${ktest_dir}/fastpath_tests.c ${ktest_dir}/counter_tests.c
                       ${ktest_dir}/process_tests.c ${ktest_dir}/proto_tests.c
                       ${ktest_dir}/vspace_tests.c ${ktest_dir}/asid_tests.c
-                      ${ktest_dir}/irq_tests.c ${ktest_dir}/debug_tests.c
+                      ${ktest_dir}/irq_tests.c ${ktest_dir}/iospace_tests.c
+                      ${ktest_dir}/debug_tests.c
                       ${ktest_dir}/clock_tests.c
                       CLIENT_OF kv)
 bulkhead_user_program(${arch} child SOURCES ${ktest_dir}/child.c)
