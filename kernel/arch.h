@@ -182,6 +182,23 @@ void arch_iommu_unmap_frame(unsigned rid, uint64_t iova, paddr_t pa);
  * and invalidates what it translated. */
 void arch_iommu_unmap_table(unsigned rid, uint64_t iova, unsigned level, paddr_t table_pa);
 
+/* One DMA the IOMMU blocked. */
+struct arch_dma_fault {
+    unsigned rid;    /* the device's requester id */
+    uint64_t iova;   /* the IO address, its page */
+    bool write;      /* a write (else a read) */
+    unsigned reason; /* the IOMMU's fault reason code */
+};
+
+/* Takes the oldest DMA fault the port kept (it keeps the last few, and
+ * logs each as it is recorded); false if none is left. *lost: faults
+ * dropped since the last call because the record was full. */
+bool arch_iommu_take_fault(struct arch_dma_fault *out, uint64_t *lost);
+
+/* The device interrupt line DMA fault events arrive on: one of
+ * arch_irq_count()'s, enabled, masked and acknowledged like the others. */
+unsigned arch_iommu_fault_line(void);
+
 /* ---- Interrupts ----------------------------------------------------------
  * Device interrupts are numbered 0 .. arch_irq_count()-1 (x86-64: IOAPIC
  * input pins; RISC-V: PLIC sources, 0 unused). A device interrupt masks its

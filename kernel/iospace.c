@@ -56,6 +56,27 @@ kerror_t iospace_control_invoke_issue(struct invocation *inv, struct kerror_info
     return KERR_OK;
 }
 
+/* ---- IOSpaceControl: TakeFault ----------------------------------------------- */
+
+kerror_t iospace_control_invoke_take_fault(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    if (!arch_iommu_present())
+        return KERR_ILLEGAL_OPERATION;
+    struct arch_dma_fault f;
+    uint64_t lost;
+    bool found = arch_iommu_take_fault(&f, &lost);
+    inv->results[0] = found ? BK_DMA_FAULT(f.rid, f.write ? BK_FAULT_ACCESS_WRITE
+                                                          : BK_FAULT_ACCESS_READ,
+                                           f.reason, 1)
+                            : 0;
+    inv->results[1] = found ? f.iova : 0;
+    inv->results[2] = lost;
+    inv->results[3] = arch_iommu_fault_line();
+    inv->result_count = 4;
+    return KERR_OK;
+}
+
 /* Resolves an IOSpace cap argument: FAILED_LOOKUP or INVALID_CAPABILITY. */
 static kerror_t iospace_cap_arg(struct invocation *inv, uint64_t cptr, unsigned *rid,
                                 struct kerror_info *info)

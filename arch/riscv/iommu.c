@@ -46,3 +46,14 @@ void arch_iommu_unmap_table(unsigned rid, uint64_t iova, unsigned level, paddr_t
 {
     (void)rid, (void)iova, (void)level, (void)table_pa;
 }
+
+bool arch_iommu_take_fault(struct arch_dma_fault *out, uint64_t *lost)
+{
+    (void)out, (void)lost;
+    return false;
+}
+
+unsigned arch_iommu_fault_line(void)
+{
+    return 0;
+}

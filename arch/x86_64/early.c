@@ -197,7 +197,7 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     x86_cpu_enable_features();
     uint64_t tsc_hz = x86_apic_init(bp);
     x86_ioapic_init(ioapic_base);
-    x86_iommu_init(VECTOR_IOMMU_FAULT);
+    x86_iommu_init(VECTOR_IOMMU_FAULT, arch_irq_count()); /* a line past the IOAPIC's */
     x86_cpu_describe();
     kprintf("x86_64: %s via %s, APIC timer %lu Hz\n", bp->platform, bp->loader, bp->timer_hz);
     x86_timer_init(tsc_hz, bp->timer_hz);

@@ -94,6 +94,23 @@ static unsigned unit_count;
 static bool units_on;
 static bool walk_coherent = true; /* every unit's ECAP.C */
 
+/* The faults kept for IOSpaceControl: TakeFault, oldest first; when full,
+ * the oldest goes and is counted as lost. */
+#define FAULTS_KEPT 16
+static struct arch_dma_fault faults[FAULTS_KEPT];
+static unsigned faults_first, faults_count;
+static uint64_t faults_lost;
+
+/* The interrupt line of fault events (one past the IOAPIC's pins): its
+ * handler's notification is signalled at a fault, and the units' fault
+ * event stays masked (FECTL.IM) until the handler acks. A fault while
+ * masked sets FECTL.IP, and the unmask delivers it (11.4.9.2). */
+static struct {
+    unsigned number;
+    bool enabled;    /* an IRQHandler exists for it */
+    bool in_service; /* reported, not acked yet */
+} fault_line;
+
 static uint32_t rd32(const struct unit *u, unsigned reg)
 {
     return *(volatile uint32_t *)(u->regs + reg);
@@ -290,8 +307,9 @@ static BOOT_CODE bool start_unit(struct unit *u, unsigned vector)
     return command(u, GCMD_TE, true);
 }
 
-BOOT_CODE void x86_iommu_init(unsigned vector)
+BOOT_CODE void x86_iommu_init(unsigned vector, unsigned line)
 {
+    fault_line.number = line;
     for (unsigned i = 0; i < unit_count; i++) {
         struct unit *u = &units[i];
         u->regs = arch_phys_to_virt(u->base);
@@ -365,7 +383,64 @@ static const char *fault_reason(unsigned fr)
     }
 }
 
-/* Logs and clears record `index` of `u` if it holds a fault. */
+static void keep_fault(unsigned sid, uint64_t iova, bool write, unsigned reason)
+{
+    if (faults_count == FAULTS_KEPT) {
+        faults_first = (faults_first + 1) % FAULTS_KEPT;
+        faults_count--;
+        faults_lost++;
+    }
+    faults[(faults_first + faults_count++) % FAULTS_KEPT] =
+        (struct arch_dma_fault){ .rid = sid, .iova = iova, .write = write, .reason = reason };
+}
+
+bool arch_iommu_take_fault(struct arch_dma_fault *out, uint64_t *lost)
+{
+    *lost = faults_lost;
+    faults_lost = 0;
+    if (faults_count == 0)
+        return false;
+    *out = faults[faults_first];
+    faults_first = (faults_first + 1) % FAULTS_KEPT;
+    faults_count--;
+    return true;
+}
+
+unsigned arch_iommu_fault_line(void)
+{
+    return fault_line.number;
+}
+
+static void mask_fault_events(bool masked)
+{
+    for (unsigned i = 0; i < unit_count; i++)
+        wr32(&units[i], REG_FECTL, masked ? FECTL_IM : 0);
+}
+
+void x86_iommu_line_enable(void)
+{
+    fault_line.enabled = true;
+    fault_line.in_service = false;
+    mask_fault_events(false);
+}
+
+/* Without a handler the kernel still logs and keeps every fault. */
+void x86_iommu_line_disable(void)
+{
+    fault_line.enabled = false;
+    fault_line.in_service = false;
+    mask_fault_events(false);
+}
+
+void x86_iommu_line_ack(void)
+{
+    if (!fault_line.enabled || !fault_line.in_service)
+        return;
+    fault_line.in_service = false;
+    mask_fault_events(false);
+}
+
+/* Logs, keeps and clears record `index` of `u` if it holds a fault. */
 static bool take_record(const struct unit *u, unsigned index)
 {
     unsigned at = CAP_FRO(u->cap) + 16 * index;
@@ -378,11 +453,12 @@ static bool take_record(const struct unit *u, unsigned index)
             "(reason 0x%x)\n", sid >> 8, (sid >> 3) & 0x1f, sid & 7,
             (hi & FRCD_READ) ? "read from" : "wrote to", (unsigned long long)(lo & ~0xfffull),
             fault_reason(fr), fr);
+    keep_fault(sid, lo & ~0xfffull, !(hi & FRCD_READ), fr);
     wr32(u, at + 12, (uint32_t)(FRCD_F >> 32)); /* write 1 to F to clear it */
     return true;
 }
 
-bool x86_iommu_fault_interrupt(void)
+bool x86_iommu_fault_interrupt(unsigned *line)
 {
     bool any = false;
     for (unsigned i = 0; i < unit_count; i++) {
@@ -395,5 +471,10 @@ bool x86_iommu_fault_interrupt(void)
                     (unsigned long long)u->base);
         wr32(u, REG_FSTS, FSTS_PFO); /* write 1 to clear */
     }
-    return any;
+    if (!any || !fault_line.enabled || fault_line.in_service)
+        return false;
+    fault_line.in_service = true;
+    mask_fault_events(true);
+    *line = fault_line.number;
+    return true;
 }

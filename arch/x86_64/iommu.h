@@ -25,18 +25,26 @@ void x86_iommu_find(const struct acpi_table *dmar, const char *why_none,
 
 /* Boot, after paging: points every unit found at the (empty) root table,
  * invalidates its caches, routes its fault event to `vector` on this CPU
- * and turns translation on. From then on every device DMA is blocked until
+ * (reported to the kernel as interrupt line `line`, one past the IOAPIC's
+ * pins) and turns translation on. From then on every device DMA is blocked until
  * an IO space is built for the device. A unit that cannot translate as the
  * kernel needs is reported and the machine runs without an IOMMU. */
-void x86_iommu_init(unsigned vector);
+void x86_iommu_init(unsigned vector, unsigned line);
 
 /* Whether translation is on (x86_iommu_init succeeded). */
 bool x86_iommu_on(void);
 
-/* The fault event interrupt (vector given to x86_iommu_init): logs and
- * clears every fault record of every unit. Returns true if any DMA fault
- * was recorded. */
-bool x86_iommu_fault_interrupt(void);
+/* The fault event interrupt (vector given to x86_iommu_init): logs, keeps
+ * (arch_iommu_take_fault) and clears every fault record of every unit.
+ * Returns true with the fault line in *line when the kernel must be told
+ * (the line has a handler and is not in service); the events are masked
+ * then until x86_iommu_line_ack(). */
+bool x86_iommu_fault_interrupt(unsigned *line);
+
+/* The fault line's arch_irq_enable/disable/ack (ioapic.c forwards them). */
+void x86_iommu_line_enable(void);
+void x86_iommu_line_disable(void);
+void x86_iommu_line_ack(void);
 
 /* Register-level services iommu_tables.c uses after changing tables:
  * a changed context entry, a changed (or, in caching mode, added)

@@ -34,6 +34,8 @@ static const char *vector_name(uint64_t vector)
         return "APIC timer";
     if (x86_irq_is_vector(vector))
         return "device interrupt";
+    if (vector == VECTOR_IOMMU_FAULT)
+        return "IOMMU fault event";
     return "interrupt";
 }
 
@@ -115,8 +117,11 @@ void x86_trap_from_kernel(arch_regs_t *frame)
         return;
     }
     if (v == VECTOR_IOMMU_FAULT) {
-        x86_iommu_fault_interrupt();
+        unsigned line;
+        bool report = x86_iommu_fault_interrupt(&line);
         x86_apic_eoi();
+        if (report)
+            kernel_irq(line);
         return;
     }
     if (v == VECTOR_SPURIOUS || (v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16))
@@ -198,8 +203,11 @@ void x86_trap_from_user(arch_regs_t *regs)
         x86_resume_user(cpu, regs);
     }
     if (v == VECTOR_IOMMU_FAULT) {
-        x86_iommu_fault_interrupt();
+        unsigned line;
+        bool report = x86_iommu_fault_interrupt(&line);
         x86_apic_eoi();
+        if (report)
+            kernel_irq_from_user(line);
         x86_resume_user(cpu, regs);
     }
     if (v != VECTOR_SPURIOUS && !(v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16)) {

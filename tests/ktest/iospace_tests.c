@@ -37,6 +37,10 @@ static int test_issue_without_iommu(struct ktest_env *env)
     KT_EXPECT_ERR(sys_iospace_control_issue(BK_CAP_IOSPACE_CONTROL, 0, ROOT, BK_CAP_DEBUG, W),
                   BK_ERR_ILLEGAL_OPERATION);
     KT_CHECK(kt_type(s) == 0);
+    uint64_t fault, iova, lost, line;
+    KT_EXPECT_ERR(sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost,
+                                                 &line),
+                  BK_ERR_ILLEGAL_OPERATION);
     /* Issue on another cap type is not a method of it. */
     KT_EXPECT_ERR(sys_iospace_control_issue(BK_CAP_IRQ_CONTROL, 0x10, ROOT, s, W),
                   BK_ERR_ILLEGAL_OPERATION);
@@ -76,7 +80,7 @@ static int test_map_io_without_space(struct ktest_env *env)
 
 const struct ktest iospace_tests[] = {
     { "iospace: IOSpaceControl is in its slot and cannot be copied", test_control_slot },
-    { "iospace: without an IOMMU, Issue is ILLEGAL_OPERATION whatever the arguments",
+    { "iospace: without an IOMMU, Issue and TakeFault are ILLEGAL_OPERATION",
       test_issue_without_iommu },
     { "iospace: IO page tables are retyped, not copied, and need an IOSpace",
       test_io_page_table_without_space },

@@ -9,8 +9,10 @@
  * read back must match. Then the data frame's IO mapping is removed and
  * the disk is asked to read into it again: the IOMMU must block the DMA
  * (the frame keeps its poison) and the kernel
- * must report it (ctest looks for the kernel's line naming the device and
- * the IO address). On the way, every invalid argument of the three
+ * must report it: a line on its console naming the device and the IO
+ * address (ctest looks for it), and to a user-level handler, whose
+ * notification the fault line signals and which reads the fault back
+ * with IOSpaceControl: TakeFault. On the way, every invalid argument of the three
  * methods, each with its error.
  */
 #include "../../servers/blk/blk.h"
@@ -158,6 +160,43 @@ static bool matches(const uint8_t *p, unsigned seed)
     return true;
 }
 
+/* A user-level handler for DMA faults: the line TakeFault names, bound to
+ * a notification of its own. Returns the handler cap (0: failed). */
+static uint64_t fault_handler(uint64_t *notification)
+{
+    uint64_t fault, iova, lost, line, handler = bk_slot_alloc(), badged = bk_slot_alloc();
+    long r = sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost, &line);
+    expect(r == 0 && BK_DMA_FAULT_VALID(fault) == 0 && lost == 0,
+           "TakeFault before any fault: none, none lost");
+    *notification = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    bool ok = sys_irq_control_get(BK_CAP_IRQ_CONTROL, line, ROOT, handler, W) == 0 &&
+              sys_cnode_mint(ROOT, badged, W, ROOT, *notification, W, BK_RIGHT_WRITE, 0x40) == 0 &&
+              sys_irq_handler_set_notification(handler, badged) == 0;
+    debug_printf("iommu: DMA faults arrive on interrupt line %llu\n", (unsigned long long)line);
+    expect(ok, "a handler for the DMA fault line, bound to a notification");
+    return ok ? handler : 0;
+}
+
+/* After the stray DMA: the handler's notification was signalled, and
+ * TakeFault names the device, the IO address and a write. */
+static void fault_reported(uint64_t handler, uint64_t notification, unsigned rid)
+{
+    uint64_t start = debug_ticks(), fault = 0, iova = 0, lost = 0, line = 0;
+    struct bk_msg m = { 0 };
+    while (!m.badge && debug_ticks() - start < 200)
+        sys_nbrecv(notification, &m);
+    expect(m.badge == 0x40, "the DMA fault handler's notification was signalled");
+    long r = sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost, &line);
+    debug_printf("iommu: TakeFault: device 0x%04llx, access %llu, reason %llu, IO address 0x%llx\n",
+                 (unsigned long long)BK_DMA_FAULT_REQUESTER_ID(fault),
+                 (unsigned long long)BK_DMA_FAULT_ACCESS(fault),
+                 (unsigned long long)BK_DMA_FAULT_REASON(fault), (unsigned long long)iova);
+    expect(r == 0 && BK_DMA_FAULT_VALID(fault) && BK_DMA_FAULT_REQUESTER_ID(fault) == rid &&
+               BK_DMA_FAULT_ACCESS(fault) == BK_FAULT_ACCESS_WRITE && iova == IOVA + 0x2000,
+           "TakeFault names the disk, a write, and the unmapped IO address");
+    expect_err(sys_irq_handler_ack(handler), 0, "the handler acks the fault line");
+}
+
 static void dma_through_the_iommu(struct blk_hw *hw, uint64_t space)
 {
     struct blk_dma dma = { bk_alloc_object(BK_OBJ_FRAME, 12), bk_alloc_object(BK_OBJ_FRAME, 12),
@@ -187,6 +226,7 @@ static void dma_through_the_iommu(struct blk_hw *hw, uint64_t space)
 
     /* The stray DMA: the data frame leaves the device's space (the CPU
      * keeps its own mapping), and the disk is asked to read into it. */
+    uint64_t notification, handler = fault_handler(&notification);
     expect_err(sys_frame_unmap(io[2]), 0, "the data frame's IO mapping removed");
     memset(blk_data, 0xa5, BLK_SECTOR);
     /* Whether the device answers is its own affair (QEMU's virtio-blk
@@ -200,6 +240,8 @@ static void dma_through_the_iommu(struct blk_hw *hw, uint64_t space)
     for (unsigned i = 0; i < BLK_SECTOR; i++)
         poisoned = poisoned && blk_data[i] == 0xa5;
     expect(poisoned, "a read into an unmapped IO address is blocked: the frame keeps its poison");
+    if (handler)
+        fault_reported(handler, notification, hw->pci_rid);
 }
 
 int main(const struct bk_bootinfo *bi)

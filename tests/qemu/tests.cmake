@@ -292,8 +292,9 @@ bulkhead_qemu_test(virtio-blk-absent --image ${out}/blk-image.img --status fail
 # IOSpace with IO page tables and frames, drives it with the driver's own
 # virtio code at IO addresses (a pattern written and read back), then
 # unmaps the data frame and asks for a read into it: the kernel must log
-# the blocked DMA with the device and the IO address, and the frame must
-# keep its poison. Every bad argument of the three methods on the way.
+# the blocked DMA with the device and the IO address, a handler bound to
+# the fault line must hear of it and read it back (IOSpaceControl:
+# TakeFault), and the frame must keep its poison. Every bad argument of the three methods on the way.
 # Without an IOMMU the kernel says so and the machine boots as before
 # (boot-no-iommu; the ktest's iospace group checks the methods' refusal).
 if(arch STREQUAL "x86_64")
@@ -302,13 +303,14 @@ if(arch STREQUAL "x86_64")
   target_include_directories(iommu-test-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
   bulkhead_boot_image(${arch} iommu-image ROOT iommu-test)
   bulkhead_qemu_test(iommu --image ${out}/iommu-image.img --disk ${out}/iommu-disk.img
-    --disk-size 64K --iommu --status pass
+    --disk-size 64K --iommu --stderr-apart --status pass
     --expect "x86_64: IOMMU: VT-d unit at 0xfed90000, segment 0"
     --expect "x86_64: IOMMU: unit at 0xfed90000 \\(VT-d [0-9.]+\\) translates: 39-bit IO addresses"
     --expect "iommu: found virtio-pci at 00:0[0-9a-f]\\.0"
     --expect "iommu: ok: a read into it brings the pattern back: the device's DMA went through the IOMMU"
     --expect "x86_64: IOMMU: DMA fault blocked: device 00:0[0-9a-f]\\.0 wrote to IO address 0x10002000"
     --expect "iommu: ok: a read into an unmapped IO address is blocked: the frame keeps its poison"
+    --expect "iommu: ok: TakeFault names the disk, a write, and the unmapped IO address"
     --expect "iommu: [0-9]+ passed, 0 failed" --reject "iommu: FAILED|PANIC")
   bulkhead_qemu_test(boot-no-iommu --image ${out}/bootimage.img --status pass ${boot_expect}
     --expect "x86_64: no IOMMU \\(no DMAR in the ACPI tables\\): device DMA is not isolated")

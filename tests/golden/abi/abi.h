@@ -174,6 +174,22 @@
 #define BK_CAP_IDENTITY(type, rights) \
     ((((uint64_t)(type) & BK_CAP_IDENTITY_TYPE_MASK) << BK_CAP_IDENTITY_TYPE_SHIFT) | (((uint64_t)(rights) & BK_CAP_IDENTITY_RIGHTS_MASK) << BK_CAP_IDENTITY_RIGHTS_SHIFT))
 
+/* Word 0 of IOSpaceControl: TakeFault: one DMA the IOMMU blocked (see docs/abi.md, Packed words). */
+#define BK_DMA_FAULT_REQUESTER_ID_SHIFT 0
+#define BK_DMA_FAULT_REQUESTER_ID_MASK 0xffffull
+#define BK_DMA_FAULT_REQUESTER_ID(w) (((uint64_t)(w) >> 0) & 0xffffull)
+#define BK_DMA_FAULT_ACCESS_SHIFT 16
+#define BK_DMA_FAULT_ACCESS_MASK 0x7ull
+#define BK_DMA_FAULT_ACCESS(w) (((uint64_t)(w) >> 16) & 0x7ull)
+#define BK_DMA_FAULT_REASON_SHIFT 19
+#define BK_DMA_FAULT_REASON_MASK 0xffull
+#define BK_DMA_FAULT_REASON(w) (((uint64_t)(w) >> 19) & 0xffull)
+#define BK_DMA_FAULT_VALID_SHIFT 27
+#define BK_DMA_FAULT_VALID_MASK 0x1ull
+#define BK_DMA_FAULT_VALID(w) (((uint64_t)(w) >> 27) & 0x1ull)
+#define BK_DMA_FAULT(requester_id, access, reason, valid) \
+    ((((uint64_t)(requester_id) & BK_DMA_FAULT_REQUESTER_ID_MASK) << BK_DMA_FAULT_REQUESTER_ID_SHIFT) | (((uint64_t)(access) & BK_DMA_FAULT_ACCESS_MASK) << BK_DMA_FAULT_ACCESS_SHIFT) | (((uint64_t)(reason) & BK_DMA_FAULT_REASON_MASK) << BK_DMA_FAULT_REASON_SHIFT) | (((uint64_t)(valid) & BK_DMA_FAULT_VALID_MASK) << BK_DMA_FAULT_VALID_SHIFT))
+
 /* The `badge` word of CNode: Mint and Mutate, and the `cspace_root_data` of TCB: Configure, for a CNode cap: its guard, as in seL4 (see docs/abi.md, Packed words). */
 #define BK_CNODE_GUARD_SIZE_SHIFT 0
 #define BK_CNODE_GUARD_SIZE_MASK 0x3full
@@ -283,7 +299,8 @@
 #define BK_LABEL_IO_PAGE_TABLE_MAP 67
 #define BK_LABEL_IO_PAGE_TABLE_UNMAP 68
 #define BK_LABEL_FRAME_MAP_IO 69
-#define BK_LABEL_COUNT 70
+#define BK_LABEL_IOSPACE_CONTROL_TAKE_FAULT 70
+#define BK_LABEL_COUNT 71
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -350,6 +367,7 @@
     X(IO_PAGE_TABLE, io_page_table, map, 67, 2) \
     X(IO_PAGE_TABLE, io_page_table, unmap, 68, 0) \
     X(FRAME, frame, map_io, 69, 3) \
+    X(IOSPACE_CONTROL, iospace_control, take_fault, 70, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

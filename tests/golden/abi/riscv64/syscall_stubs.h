@@ -1029,6 +1029,25 @@ static inline long sys_frame_map_io(bk_cptr_t service, bk_cptr_t iospace, uint64
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* IOSpaceControl: TakeFault. Takes the oldest DMA fault the kernel kept (it keeps the last 16 the IOMMU blocked; each is also logged on the console): `fault` is a BK_DMA_FAULT word (the device, read or write, the reason; valid 0 when none is left), `iova` the IO address (its page), `lost` how many faults were dropped since the last TakeFault because the kernel's record was full, and `line` the interrupt line of DMA fault events: IRQControl: Get gives a handler for it like for any line, whose notification is then signalled at each fault, and IRQHandler: Ack lets the next one in. Errors: no IOMMU translates DMA on this machine (ILLEGAL_OPERATION). Returns 0 or -BK_ERR_*. */
+static inline long sys_iospace_control_take_fault(bk_cptr_t service, uint64_t *fault, uint64_t *iova, uint64_t *lost, uint64_t *line)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_IOSPACE_CONTROL_TAKE_FAULT);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *fault = m.mr[0];
+        *iova = m.mr[1];
+        *lost = m.mr[2];
+        *line = m.mr[3];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
