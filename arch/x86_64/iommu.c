@@ -82,8 +82,6 @@ struct unit {
     uint64_t cap, ecap;
     uint16_t segment;
     bool include_pci_all;
-    const uint8_t *scope; /* in the DMAR, read at boot only */
-    uint32_t scope_length;
     /* Requester ids of the one-hop endpoints of its scope (bus:dev.fn). */
     uint16_t endpoints[16];
     unsigned endpoint_count;
@@ -133,10 +131,12 @@ static void wr64(const struct unit *u, unsigned reg, uint64_t v)
 
 /* ---- Boot: the DMAR ------------------------------------------------------ */
 
-static BOOT_CODE void keep_endpoints(struct unit *u)
+/* The one-hop PCI endpoints of the unit's scope (the DMAR is readable at
+ * boot only: they are copied). */
+static BOOT_CODE void keep_endpoints(struct unit *u, const struct acpi_dmar_unit *du)
 {
     struct acpi_dmar_scope s;
-    for (unsigned i = 0; acpi_dmar_scope(u->scope, u->scope_length, i, &s) == NULL; i++) {
+    for (unsigned i = 0; acpi_dmar_scope(du->scope, du->scope_length, i, &s) == NULL; i++) {
         if (s.type != ACPI_DMAR_SCOPE_PCI_ENDPOINT || s.path_count != 1 ||
             u->endpoint_count == ARRAY_SIZE(u->endpoints))
             continue; /* behind bridges: not served (said in docs/security.md) */
@@ -173,9 +173,8 @@ BOOT_CODE void x86_iommu_find(const struct acpi_table *dmar, const char *why_non
             return;
         }
         units[i] = (struct unit){ .base = du.register_base, .segment = du.segment,
-                                  .include_pci_all = du.include_pci_all,
-                                  .scope = du.scope, .scope_length = du.scope_length };
-        keep_endpoints(&units[i]);
+                                  .include_pci_all = du.include_pci_all };
+        keep_endpoints(&units[i], &du);
         if (!boot_params_add_device(bp, du.register_base, PAGE_SIZE))
             panic("x86_64: boot parameter tables are full");
         kprintf("x86_64: IOMMU: VT-d unit at 0x%llx, segment %u, serves %s (%u PCI "

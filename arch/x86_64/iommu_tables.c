@@ -46,6 +46,8 @@ static uint16_t claimed[IOMMU_MAX_DEVICES]; /* requester ids; index + 1: domain 
 static unsigned claimed_count;
 
 _Static_assert(sizeof(root_table) == PAGE_SIZE, "a root table is one page");
+_Static_assert(sizeof(context_bus) / sizeof(context_bus[0]) == IOMMU_CONTEXT_TABLES &&
+                   IOMMU_CONTEXT_TABLES == 4, "every context table starts without a bus (-1)");
 
 paddr_t x86_iommu_root_table(void)
 {
