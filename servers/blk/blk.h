@@ -83,7 +83,9 @@ const char *blk_discover(const struct bk_bootinfo *bi, struct blk_hw *dev);
 #define BLK_SLOT_IRQ 12u                     /* .. + BLK_MAX_LINES: line i's handler */
 #define BLK_SLOT_REGS (BLK_SLOT_IRQ + BLK_MAX_LINES) /* .. + BLK_MAX_REG_PAGES */
 #define BLK_MAX_REG_PAGES 8u
-#define BLK_SLOT_FREE (BLK_SLOT_REGS + BLK_MAX_REG_PAGES)
+#define BLK_SLOT_IOSPACE (BLK_SLOT_REGS + BLK_MAX_REG_PAGES) /* the disk's, with an IOMMU */
+#define BLK_SLOT_FREE (BLK_SLOT_IOSPACE + 1)
+#define BLK_IOVA 0x10000000ull /* where the driver maps its DMA frames in that IOSpace */
 #define BLK_DRIVER_CNODE_SLOTS 256u
 #define BLK_MEMORY_BITS 17u /* 128 KiB */
 
@@ -106,8 +108,9 @@ struct blk_start {
 
 /* Starts the boot-image program "blk-server" at `priority` (below the
  * caller's: it must not run before everything is handed over) and gives it
- * the disk `hw` found, 128 KiB of the caller's memory, and every candidate
- * interrupt line. *endpoint: an unbadged cap to the endpoint it serves, for
+ * the disk `hw` found, 128 KiB of the caller's memory, every candidate
+ * interrupt line, and, where an IOMMU translates DMA, an IOSpace for the
+ * disk (the caller holds IOSpaceControl: the root task). *endpoint: an unbadged cap to the endpoint it serves, for
  * the caller to mint client caps from. Returns NULL or a sentence. */
 const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
                       uint64_t *endpoint, char *err, size_t errlen);

@@ -312,6 +312,13 @@ if(arch STREQUAL "x86_64")
     --expect "iommu: ok: a read into an unmapped IO address is blocked: the frame keeps its poison"
     --expect "iommu: ok: TakeFault names the disk, a write, and the unmapped IO address"
     --expect "iommu: [0-9]+ passed, 0 failed" --reject "iommu: FAILED|PANIC")
+  # blk-server behind the disk's IOSpace, which blk_spawn() gives it when
+  # an IOMMU translates DMA: the whole virtio-blk test, data checked.
+  bulkhead_qemu_test(virtio-blk-iommu --image ${out}/blk-image.img
+    --disk ${out}/blk-iommu-disk.img --disk-size 4M --iommu --stderr-apart --status pass
+    --expect "blk-server: the device's DMA goes through the IOMMU, at IO addresses 0x10000000 on"
+    --expect "blk: ok: 48 reads back: every checksum matches"
+    --expect "blk: [0-9]+ passed, 0 failed" --reject "blk: FAILED|PANIC|DMA fault")
   bulkhead_qemu_test(boot-no-iommu --image ${out}/bootimage.img --status pass ${boot_expect}
     --expect "x86_64: no IOMMU \\(no DMAR in the ACPI tables\\): device DMA is not isolated")
 endif()
