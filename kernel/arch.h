@@ -139,6 +139,66 @@ void arch_vspace_unmap_table(arch_vspace_t *vs, vaddr_t va, unsigned level, padd
  * no TLB entry tagged with it survives. Its tables are freed by the caller. */
 void arch_vspace_destroy(arch_vspace_t *vs);
 
+/* ---- IOMMU: device address spaces ----------------------------------------
+ * Used by the IOSpace and IOPageTable objects and Frame: MapIO
+ * (kernel/iospace.c). A device is its PCI requester id on segment 0
+ * (bus << 8 | device << 3 | function). The IOMMU translates its DMA
+ * through a tree of 4 KiB IO page tables retyped by user space: the first
+ * one mapped for a device becomes its root, the next ones the levels the
+ * walk finds missing (1 = the table of 4 KiB pages), as for a VSpace.
+ * Until a device has a root its DMA is blocked. A port (RISC-V here) or a
+ * machine without an IOMMU answers arch_iommu_present() false, and the
+ * kernel then calls none of the others. */
+
+/* Whether an IOMMU translates device DMA on this machine. */
+bool arch_iommu_present(void);
+
+/* Whether device `rid` is behind the IOMMU and the port can keep its
+ * context (a domain, its bus's context table); reserves them for good on
+ * the first true. */
+bool arch_iommu_claim_device(unsigned rid);
+
+/* The first IO virtual address past those the IOMMU translates. */
+uint64_t arch_iommu_iova_limit(void);
+
+/* Installs the zeroed IO page table at `table_pa` for claimed device
+ * `rid` at the first level the walk for `iova` finds missing (the root
+ * first) and stores that level in *level. */
+enum arch_map_result arch_iommu_map_table(unsigned rid, uint64_t iova, paddr_t table_pa,
+                                          unsigned *level);
+
+/* Maps the 4 KiB frame at `pa` at IO address `iova` of device `rid`,
+ * readable, and writable if `rights` has VM_WRITE. On
+ * ARCH_MAP_MISSING_TABLE stores the missing level. */
+enum arch_map_result arch_iommu_map_frame(unsigned rid, uint64_t iova, paddr_t pa,
+                                          unsigned rights, unsigned *missing_level);
+
+/* Removes the mapping at `iova` if, and only if, it maps `pa`, and makes
+ * sure the device can no longer use it (IOTLB invalidated). */
+void arch_iommu_unmap_frame(unsigned rid, uint64_t iova, paddr_t pa);
+
+/* Unhooks the table at `table_pa` from the level-`level` place covering
+ * `iova` (for the root: the device's context), if it is the one there,
+ * and invalidates what it translated. */
+void arch_iommu_unmap_table(unsigned rid, uint64_t iova, unsigned level, paddr_t table_pa);
+
+/* One DMA the IOMMU blocked. */
+struct arch_dma_fault {
+    unsigned rid;    /* the device's requester id */
+    uint64_t iova;   /* the IO address, its page */
+    bool write;      /* a write (else a read) */
+    unsigned reason; /* the IOMMU's fault reason code */
+};
+
+/* Takes the oldest DMA fault the port kept (it keeps the last few, and
+ * logs each as it is recorded); false if none is left. *lost: faults
+ * dropped since the last call because the record was full. */
+bool arch_iommu_take_fault(struct arch_dma_fault *out, uint64_t *lost);
+
+/* The device interrupt line DMA fault events arrive on: one of
+ * arch_irq_count()'s, enabled, masked and acknowledged like the others. */
+unsigned arch_iommu_fault_line(void);
+
 /* ---- Interrupts ----------------------------------------------------------
  * Device interrupts are numbered 0 .. arch_irq_count()-1 (x86-64: IOAPIC
  * input pins; RISC-V: PLIC sources, 0 unused). A device interrupt masks its

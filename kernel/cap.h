@@ -16,6 +16,7 @@
  *               type in one mask that fits a RISC-V 12-bit immediate)
  *       [11]    UNTYPED, FRAME: device memory (never zeroed, never a kernel object)
  *       [12]    ZOMBIE: the slots are a TCB's (else a CNode's)
+ *               FRAME: the mapping it records is in an IOSpace (iospace.c)
  *       [13]    ZOMBIE: names an endpoint or notification whose waiters it
  *               wakes (a waiters zombie), not slots
  *       [14]    ZOMBIE, waiters: the object is a notification
@@ -24,7 +25,8 @@
  *       [21:16] UNTYPED, FRAME: size_bits (log2 bytes); CNODE, ZOMBIE: radix (log2 slots)
  *       [29:24] CNODE: guard_size (bits)
  *       [63:32] FRAME, PAGE_TABLE: ASID of the address space it is mapped in
- *               (0: unmapped; asid_pool.h says how a name is made)
+ *               (0: unmapped; asid_pool.h says how a name is made); FRAME
+ *               with bit 12, IO_PAGE_TABLE: the IOSpace's device + 1
  *       [63:22] UNTYPED: clean, in 64-byte units: [free_index, clean) is
  *               known to hold zeros (untyped.c)
  *   w1          the object's kernel-virtual address (direct map), or for
@@ -34,6 +36,7 @@
  *               ENDPOINT, NOTIFICATION: badge, all 64 bits (0 = unbadged)
  *               FRAME: user virtual address it is mapped at (0: unmapped)
  *               IRQ_HANDLER: the IRQ number; IOPORT: first [15:0], last [31:16]
+ *               IOSPACE: the device's PCI requester id
  *               ZOMBIE: the index of the next slot to empty (w1: the slots);
  *               a waiters zombie: the badge whose sends it cancels, or 0
  *               when it wakes every waiter of its destroyed object (w1)
@@ -81,6 +84,9 @@ enum cap_type {
     CAP_SCHED_CONTEXT = BK_OBJ_SCHED_CONTEXT,   /* a budget of CPU time a thread runs on */
     CAP_ASID_CONTROL = BK_OBJ_ASID_CONTROL,     /* makes ASID pools; one, made at boot */
     CAP_ASID_POOL = BK_OBJ_ASID_POOL,           /* a page of ASIDs for VSpaces */
+    CAP_IOSPACE_CONTROL = BK_OBJ_IOSPACE_CONTROL, /* makes IOSPACE caps; one, at boot */
+    CAP_IOSPACE = BK_OBJ_IOSPACE,               /* one PCI device's DMA address space */
+    CAP_IO_PAGE_TABLE = BK_OBJ_IO_PAGE_TABLE,   /* a 4 KiB IO translation table */
     CAP_TYPE_COUNT
 };
 
@@ -111,6 +117,7 @@ typedef struct cap {
 #define CAP_COPY_BIT 10
 #define CAP_CNODE_FLAT_BIT 10
 #define CAP_ZOMBIE_TCB_BIT 12
+#define CAP_FRAME_IO_BIT 12
 #define CAP_ZOMBIE_WAITERS_BIT 13
 #define CAP_ZOMBIE_NOTIFICATION_BIT 14
 #define CAP_ZOMBIE_ASID_POOL_BIT 15
@@ -477,7 +484,23 @@ static inline uint32_t cap_frame_mapped_asid(const cap_t *c)
 static inline void cap_frame_set_mapping(cap_t *c, vaddr_t vaddr, uint32_t asid)
 {
     cap_set_mapped_asid(c, asid);
+    c->w[0] = cap_field_set(c->w[0], CAP_FRAME_IO_BIT, 1, 0);
     c->w[2] = (uint64_t)vaddr;
+}
+
+/* Records that this cap's frame is mapped at IO address `iova` of the
+ * IOSpace of device `rid` (Frame: MapIO): the ASID field holds rid + 1,
+ * so that a mapped cap is one with a non-zero field either way. */
+static inline void cap_frame_set_io_mapping(cap_t *c, uint64_t iova, unsigned rid)
+{
+    cap_set_mapped_asid(c, rid + 1);
+    c->w[0] = cap_field_set(c->w[0], CAP_FRAME_IO_BIT, 1, 1);
+    c->w[2] = iova;
+}
+
+static inline bool cap_frame_is_io_mapped(const cap_t *c)
+{
+    return cap_field(c->w[0], CAP_FRAME_IO_BIT, 1) && cap_mapped_asid(c) != 0;
 }
 
 /* ---- IRQ_HANDLER, IOPORT ----------------------------------------------- */
@@ -488,6 +511,17 @@ static inline cap_t cap_make_irq_handler(unsigned irq)
 }
 
 static inline unsigned cap_irq_number(const cap_t *c)
+{
+    return (unsigned)c->w[2];
+}
+
+/* An IOSpace cap names the device, not memory (iospace.c). */
+static inline cap_t cap_make_iospace(unsigned rid)
+{
+    return (cap_t){ { cap_word0(CAP_IOSPACE, CAP_RIGHTS_ALL), 0, rid } };
+}
+
+static inline unsigned cap_iospace_device(const cap_t *c)
 {
     return (unsigned)c->w[2];
 }

@@ -17,6 +17,7 @@
 #include <bulkhead/abi.h>
 
 #include "invoke.h"
+#include "iospace.h"
 #include "kernel.h"
 #include "vspace.h"
 #include "vspace_object.h"
@@ -59,9 +60,14 @@ static kerror_t check_vaddr(const cap_t *frame, uint64_t vaddr)
 }
 
 /* Removes the mapping `frame` records, if its VSpace is alive and still
- * maps the frame there; the record itself is the caller's. */
+ * maps the frame there (or, for an IO mapping, if the device still maps
+ * it there); the record itself is the caller's. */
 static void remove_mapping(const cap_t *frame)
 {
+    if (cap_frame_is_io_mapped(frame)) {
+        iospace_remove_frame(frame);
+        return;
+    }
     struct vspace_object *vs = vspace_by_asid(cap_frame_mapped_asid(frame));
     if (vs) {
         arch_vspace_unmap_frame(&vs->arch, cap_frame_mapped_vaddr(frame), cap_frame_base(frame),
@@ -114,6 +120,17 @@ kerror_t frame_invoke_map(struct invocation *inv, struct kerror_info *info)
     return err;
 }
 
+/* Frame: MapIO: the frame cap's own checks, then iospace.c's. */
+kerror_t frame_invoke_map_io(struct invocation *inv, struct kerror_info *info)
+{
+    const cap_t *frame = &inv->slot->cap;
+    if (frame_is_mapped(frame))
+        return KERR_ILLEGAL_OPERATION; /* one mapping per cap: map a copy instead */
+    if (!(cap_rights(frame) & CAP_RIGHT_READ))
+        return KERR_INSUFFICIENT_RIGHTS;
+    return iospace_map_frame(inv, info);
+}
+
 kerror_t frame_invoke_unmap(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
@@ -132,6 +149,8 @@ kerror_t frame_invoke_remap(struct invocation *inv, struct kerror_info *info)
     kerror_t err = check_rights_arg(inv->args[0]);
     if (err != KERR_OK)
         return err;
+    if (cap_frame_is_io_mapped(frame))
+        return KERR_ILLEGAL_OPERATION; /* an IO mapping: unmap and MapIO again */
     struct vspace_object *vs = vspace_by_asid(cap_frame_mapped_asid(frame));
     vaddr_t vaddr = cap_frame_mapped_vaddr(frame);
     paddr_t pa;

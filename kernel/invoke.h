@@ -84,6 +84,11 @@ kerror_t irq_control_invoke_get(struct invocation *inv, struct kerror_info *info
 kerror_t irq_handler_invoke_set_notification(struct invocation *inv, struct kerror_info *info);
 kerror_t irq_handler_invoke_clear(struct invocation *inv, struct kerror_info *info);
 kerror_t irq_handler_invoke_ack(struct invocation *inv, struct kerror_info *info);
+kerror_t frame_invoke_map_io(struct invocation *inv, struct kerror_info *info);
+kerror_t iospace_control_invoke_issue(struct invocation *inv, struct kerror_info *info);
+kerror_t iospace_control_invoke_take_fault(struct invocation *inv, struct kerror_info *info);
+kerror_t io_page_table_invoke_map(struct invocation *inv, struct kerror_info *info);
+kerror_t io_page_table_invoke_unmap(struct invocation *inv, struct kerror_info *info);
 kerror_t ioport_control_invoke_issue(struct invocation *inv, struct kerror_info *info);
 kerror_t ioport_invoke_in8(struct invocation *inv, struct kerror_info *info);
 kerror_t ioport_invoke_in16(struct invocation *inv, struct kerror_info *info);

@@ -24,6 +24,7 @@
 #include "cnode.h"
 #include "kernel.h"
 #include "ipc.h"
+#include "iospace.h"
 #include "irq.h"
 #include "reply.h"
 #include "sched_context.h"
@@ -89,6 +90,13 @@ static const struct object_type object_types[CAP_TYPE_COUNT] = {
      * entries (asid_pool.c). */
     [CAP_ASID_POOL] = { "asid_pool", false, true, true, OBJ_ASID_POOL_BITS, asid_pool_destroy,
                         NULL, NULL },
+    [CAP_IOSPACE_CONTROL] = { "iospace_control", false, false, false, 0, NULL, NULL, NULL },
+    /* Names a device, not memory: its mappings belong to the caps of the
+     * IO page tables and frames that made them (iospace.c). */
+    [CAP_IOSPACE] = { "iospace", false, true, false, 0, NULL, NULL, NULL },
+    /* Like a page table: one cap, hooked in at most one place. */
+    [CAP_IO_PAGE_TABLE] = { "io_page_table", true, false, false, OBJ_IO_PAGE_TABLE_BITS, NULL,
+                            io_page_table_cap_deleted, NULL },
 };
 
 /* At most one per 64 bytes of retyped RAM: cannot wrap. */

@@ -35,6 +35,7 @@
 #define OBJ_ENDPOINT_BITS 6
 #define OBJ_NOTIFICATION_BITS 6
 #define OBJ_PAGE_TABLE_BITS 12
+#define OBJ_IO_PAGE_TABLE_BITS 12
 #define OBJ_VSPACE_BITS 13 /* a page of kernel state, then the root table */
 #define OBJ_UNTYPED_MIN_BITS 12 /* 4 KiB */
 #define OBJ_UNTYPED_MAX_BITS 47 /* 128 TiB */

@@ -18,6 +18,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/irq.c
   ${CMAKE_SOURCE_DIR}/kernel/irq_handler.c
   ${CMAKE_SOURCE_DIR}/kernel/ioport.c
+  ${CMAKE_SOURCE_DIR}/kernel/iospace.c
   ${CMAKE_SOURCE_DIR}/kernel/vspace.c
   ${CMAKE_SOURCE_DIR}/kernel/vspace_object.c
   ${CMAKE_SOURCE_DIR}/kernel/frame.c
@@ -50,6 +51,7 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/parse/elf.c
   ${CMAKE_SOURCE_DIR}/kernel/parse/fdt.c
   ${CMAKE_SOURCE_DIR}/kernel/parse/acpi.c
+  ${CMAKE_SOURCE_DIR}/kernel/parse/dmar.c
 )
 
 # The IPC fast path (kernel_fastpath) is built without frame pointers: its

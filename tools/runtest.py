@@ -40,6 +40,12 @@ def parse_args():
     ap.add_argument("--disk", help="a raw disk image to attach as a virtio block device; "
                                      "made afresh (zeroed) with --disk-size")
     ap.add_argument("--disk-size", help="size of the fresh disk image, e.g. 4M")
+    ap.add_argument("--iommu", action="store_true",
+                    help="x86-64: an Intel IOMMU (-device intel-iommu) that the disk's DMA "
+                         "goes through (iommu_platform=on)")
+    ap.add_argument("--stderr-apart", action="store_true",
+                    help="keep QEMU's own messages out of the serial output and add them at "
+                         "its end (QEMU's IOMMU warns on stderr while the kernel writes a line)")
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="one more argument for QEMU, after all others (repeat for more)")
     ap.add_argument("--timeout", type=float, default=60)
@@ -52,14 +58,19 @@ def main():
         bkqemu.make_disk(a.disk, a.disk_size)
     cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
                          memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount,
-                         disk=a.disk, extra=a.qemu_arg)
+                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg)
     print("$ " + " ".join(cmd), flush=True)
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=a.timeout)
+                              stderr=subprocess.PIPE if a.stderr_apart else subprocess.STDOUT,
+                              timeout=a.timeout)
         output, code = proc.stdout.decode(errors="replace"), proc.returncode
+        if a.stderr_apart:
+            output += "\n---- QEMU's stderr ----\n" + proc.stderr.decode(errors="replace")
     except subprocess.TimeoutExpired as e:
         output, code = (e.stdout or b"").decode(errors="replace"), None
+        if a.stderr_apart and e.stderr:
+            output += "\n---- QEMU's stderr ----\n" + e.stderr.decode(errors="replace")
     problems = []
     if code is None:
         problems.append(f"timed out after {a.timeout:.0f} s (hang?)")

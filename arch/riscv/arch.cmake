@@ -10,6 +10,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/fpu_switch.S
   ${CMAKE_SOURCE_DIR}/arch/riscv/paging.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/vspace.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/iommu.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/asid.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/timer.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/plic.c

@@ -13,6 +13,8 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/x86_64/timer.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/ioapic.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/ioport.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/iommu.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/iommu_tables.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/selftest.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.S
   ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.c

@@ -2,11 +2,12 @@
  * x86_boot_main: the first C code, entered from entry.S on CPU 0's kernel
  * stack with the trampoline's page tables. It brings up the console and
  * the CPU, turns the multiboot information into struct boot_params, finds
- * the ACPI RSDP and the I/O APIC (MADT), builds the kernel's page tables,
- * the local APIC and the IOAPIC, then calls
- * kernel_main().
+ * the ACPI RSDP, the I/O APIC (MADT) and the IOMMU (DMAR), builds the
+ * kernel's page tables, the local APIC, the IOAPIC and the IOMMU's
+ * tables, then calls kernel_main().
  */
 #include "bk_acpi.h" /* kernel/parse/bk_acpi.h */
+#include "iommu.h"
 #include "ioapic.h"
 #include "multiboot.h"
 #include "x86.h"
@@ -89,27 +90,52 @@ static BOOT_CODE const char *low_table(uint64_t pa, const char *signature,
     return acpi_table_check(arch_phys_to_virt(pa), GB(4) - pa, signature, out);
 }
 
-/* The first I/O APIC of the MADT (ACPI 6.4, 5.2.12.3), found from the RSDP
- * in `bp` while the trampoline's map is live; 0 with `*why` set if none. */
-static BOOT_CODE paddr_t madt_ioapic(const struct boot_params *bp, const char **why)
+static const char NOT_LISTED[] = "not listed";
+
+/* The table with `signature` that the RSDT/XSDT of the RSDP in `bp` lists,
+ * found while the trampoline's map is live: NULL and `out` filled, or why
+ * not. */
+static BOOT_CODE const char *find_table(const struct boot_params *bp, const char *signature,
+                                        struct acpi_table *out)
 {
     struct acpi_rsdp r;
-    struct acpi_table root, madt;
-    *why = "no ACPI RSDP";
+    struct acpi_table root;
+    const char *why;
     if (!bp->acpi_rsdp_size || acpi_rsdp_check(bp->acpi_rsdp, bp->acpi_rsdp_size, &r))
-        return 0;
-    if ((*why = low_table(r.xsdt ? r.xsdt : r.rsdt, NULL, &root)) != NULL)
-        return 0;
-    *why = "no MADT in the ACPI tables";
+        return "no ACPI RSDP";
+    if ((why = low_table(r.xsdt ? r.xsdt : r.rsdt, NULL, &root)) != NULL)
+        return why;
     for (unsigned i = 0; i < acpi_root_entry_count(&root); i++) {
-        if (low_table(acpi_root_entry(&root, i), "APIC", &madt) != NULL)
-            continue;
-        struct acpi_madt_ioapic io;
-        if ((*why = acpi_madt_ioapic(&madt, 0, &io)) != NULL || io.address == 0)
-            return 0;
-        return io.address;
+        if (low_table(acpi_root_entry(&root, i), signature, out) == NULL)
+            return NULL;
     }
-    return 0;
+    return NOT_LISTED;
+}
+
+/* The first I/O APIC of the MADT (ACPI 6.4, 5.2.12.3); 0 with `*why` set
+ * if none. */
+static BOOT_CODE paddr_t madt_ioapic(const struct boot_params *bp, const char **why)
+{
+    struct acpi_table madt;
+    struct acpi_madt_ioapic io;
+    if ((*why = find_table(bp, "APIC", &madt)) != NULL) {
+        if (*why == NOT_LISTED)
+            *why = "no MADT in the ACPI tables";
+        return 0;
+    }
+    if ((*why = acpi_madt_ioapic(&madt, 0, &io)) != NULL || io.address == 0)
+        return 0;
+    return io.address;
+}
+
+/* The IOMMU's remapping units, from ACPI's DMAR (VT-d, chapter 8). */
+static BOOT_CODE void find_iommu(struct boot_params *bp)
+{
+    struct acpi_table dmar;
+    const char *why = find_table(bp, "DMAR", &dmar);
+    if (why == NOT_LISTED)
+        why = "no DMAR in the ACPI tables";
+    x86_iommu_find(why ? NULL : &dmar, why, bp);
 }
 
 /* Where the I/O APIC's registers are: from the MADT, or the chipset's
@@ -163,6 +189,7 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     read_multiboot(magic, info_pa, bp);
     find_acpi_rsdp(bp); /* the trampoline's map of 0..4 GiB is still live */
     find_ioapic(bp);
+    find_iommu(bp);
     add_platform_regions(bp);
     set_platform_name(bp);
     x86_paging_init(bp); /* the multiboot information is unreachable after this */
@@ -170,6 +197,7 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     x86_cpu_enable_features();
     uint64_t tsc_hz = x86_apic_init(bp);
     x86_ioapic_init(ioapic_base);
+    x86_iommu_init(VECTOR_IOMMU_FAULT, arch_irq_count()); /* a line past the IOAPIC's */
     x86_cpu_describe();
     kprintf("x86_64: %s via %s, APIC timer %lu Hz\n", bp->platform, bp->loader, bp->timer_hz);
     x86_timer_init(tsc_hz, bp->timer_hz);

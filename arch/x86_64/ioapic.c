@@ -24,6 +24,7 @@
  */
 #include "ioapic.h"
 
+#include "iommu.h"
 #include "x86.h"
 
 /* IOAPIC registers: an index register and a data window (82093AA, 3.1),
@@ -129,13 +130,24 @@ BOOT_CODE void x86_ioapic_init(paddr_t base)
             entries, IRQ_VECTOR_BASE, IRQ_VECTOR_BASE + pin_count - 1, dest_apic_id);
 }
 
+/* With an IOMMU, one more line past the pins: its fault events
+ * (iommu.c), so that a user-level handler binds them like a device's. */
+static bool is_fault_line(unsigned irq)
+{
+    return irq == pin_count && x86_iommu_on();
+}
+
 unsigned arch_irq_count(void)
 {
-    return pin_count;
+    return pin_count + (x86_iommu_on() ? 1 : 0);
 }
 
 bool arch_irq_enable(unsigned irq)
 {
+    if (is_fault_line(irq)) {
+        x86_iommu_line_enable();
+        return true;
+    }
     if (irq >= pin_count)
         return false;
     pins[irq] = (struct pin){ .enabled = true };
@@ -145,6 +157,8 @@ bool arch_irq_enable(unsigned irq)
 
 void arch_irq_disable(unsigned irq)
 {
+    if (is_fault_line(irq))
+        x86_iommu_line_disable();
     if (irq >= pin_count)
         return;
     pin_set_masked(irq, true);
@@ -153,6 +167,8 @@ void arch_irq_disable(unsigned irq)
 
 void arch_irq_ack(unsigned irq)
 {
+    if (is_fault_line(irq))
+        x86_iommu_line_ack();
     if (irq >= pin_count || !pins[irq].enabled || !pins[irq].in_service)
         return;
     struct pin *p = &pins[irq];

@@ -7,6 +7,7 @@
  * kernel_irq() and any exception prints a full report and panics.
  */
 #include "ioapic.h"
+#include "iommu.h"
 #include "x86.h"
 
 /* Exception names, SDM vol. 3, table 6-1. */
@@ -33,6 +34,8 @@ static const char *vector_name(uint64_t vector)
         return "APIC timer";
     if (x86_irq_is_vector(vector))
         return "device interrupt";
+    if (vector == VECTOR_IOMMU_FAULT)
+        return "IOMMU fault event";
     return "interrupt";
 }
 
@@ -113,6 +116,14 @@ void x86_trap_from_kernel(arch_regs_t *frame)
             kernel_irq(irq);
         return;
     }
+    if (v == VECTOR_IOMMU_FAULT) {
+        unsigned line;
+        bool report = x86_iommu_fault_interrupt(&line);
+        x86_apic_eoi();
+        if (report)
+            kernel_irq(line);
+        return;
+    }
     if (v == VECTOR_SPURIOUS || (v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16))
         return; /* spurious: no EOI (SDM vol. 3, 11.9) */
     if (v >= 32) {
@@ -189,6 +200,14 @@ void x86_trap_from_user(arch_regs_t *regs)
         unsigned irq;
         if (x86_irq_take(v, &irq)) /* masks the line and sends the EOI */
             kernel_irq_from_user(irq);
+        x86_resume_user(cpu, regs);
+    }
+    if (v == VECTOR_IOMMU_FAULT) {
+        unsigned line;
+        bool report = x86_iommu_fault_interrupt(&line);
+        x86_apic_eoi();
+        if (report)
+            kernel_irq_from_user(line);
         x86_resume_user(cpu, regs);
     }
     if (v != VECTOR_SPURIOUS && !(v >= VECTOR_PIC_BASE && v < VECTOR_PIC_BASE + 16)) {

@@ -59,6 +59,7 @@
 #define VECTOR_XM 19
 #define VECTOR_PIC_BASE 0x20 /* the masked 8259s, remapped: spurious only */
 #define VECTOR_TIMER 0x40    /* local APIC timer */
+#define VECTOR_IOMMU_FAULT 0x48 /* the IOMMU's fault event (iommu.c) */
 #define VECTOR_SPURIOUS 0xFF /* local APIC spurious vector (SVR) */
 #define IDT_ENTRIES 256
 /* Size of each entry stub in trap.S; the IDT points at stubs + 16 * n. */

@@ -66,6 +66,9 @@ BOOT_CODE void rootcaps_create_cspace(struct thread *t, cap_t tcb_cap, cap_t vsp
     cnode_boot_install(&root_slots[BK_CAP_IOPORT_CONTROL],
                        cap_make_object(CAP_IOPORT_CONTROL, NULL, CAP_RIGHTS_ALL));
 #endif
+    /* On both arches: where no IOMMU translates, its method says so. */
+    cnode_boot_install(&root_slots[BK_CAP_IOSPACE_CONTROL],
+                       cap_make_object(CAP_IOSPACE_CONTROL, NULL, CAP_RIGHTS_ALL));
     /* The one Debug cap: the root task decides who else may use the console. */
     cnode_boot_install(&root_slots[BK_CAP_DEBUG], cap_make_object(CAP_DEBUG, NULL, CAP_RIGHTS_ALL));
     /* One CPU today: one SchedControl cap, and the root task's budget. */

@@ -60,6 +60,7 @@ struct blk_hw {
     uint32_t notify_multiplier;
     unsigned lines[BLK_MAX_LINES];    /* interrupt lines that may be the device's */
     unsigned line_count;              /* 1 when known; more to probe (PCI INTx) */
+    uint16_t pci_rid;                 /* PCI: bus << 8 | device << 3 | function (its IOSpace) */
 };
 
 /* Finds the first virtio block device the firmware tables describe: on a
@@ -82,7 +83,9 @@ const char *blk_discover(const struct bk_bootinfo *bi, struct blk_hw *dev);
 #define BLK_SLOT_IRQ 12u                     /* .. + BLK_MAX_LINES: line i's handler */
 #define BLK_SLOT_REGS (BLK_SLOT_IRQ + BLK_MAX_LINES) /* .. + BLK_MAX_REG_PAGES */
 #define BLK_MAX_REG_PAGES 8u
-#define BLK_SLOT_FREE (BLK_SLOT_REGS + BLK_MAX_REG_PAGES)
+#define BLK_SLOT_IOSPACE (BLK_SLOT_REGS + BLK_MAX_REG_PAGES) /* the disk's, with an IOMMU */
+#define BLK_SLOT_FREE (BLK_SLOT_IOSPACE + 1)
+#define BLK_IOVA 0x10000000ull /* where the driver maps its DMA frames in that IOSpace */
 #define BLK_DRIVER_CNODE_SLOTS 256u
 #define BLK_MEMORY_BITS 17u /* 128 KiB */
 
@@ -105,8 +108,9 @@ struct blk_start {
 
 /* Starts the boot-image program "blk-server" at `priority` (below the
  * caller's: it must not run before everything is handed over) and gives it
- * the disk `hw` found, 128 KiB of the caller's memory, and every candidate
- * interrupt line. *endpoint: an unbadged cap to the endpoint it serves, for
+ * the disk `hw` found, 128 KiB of the caller's memory, every candidate
+ * interrupt line, and, where an IOMMU translates DMA, an IOSpace for the
+ * disk (the caller holds IOSpaceControl: the root task). *endpoint: an unbadged cap to the endpoint it serves, for
  * the caller to mint client caps from. Returns NULL or a sentence. */
 const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
                       uint64_t *endpoint, char *err, size_t errlen);
@@ -119,6 +123,11 @@ uint64_t devmem_frame(uint64_t pa);
 
 struct blk_dma {
     uint64_t queue_frame, request_frame, data_frame; /* caps with the phys-address right */
+    /* 0: the device reaches the frames by physical address. Otherwise the
+     * holder of the device's IOSpace mapped them at IO addresses iova,
+     * iova + 4096 and iova + 8192 (Frame: MapIO, docs/security.md), and
+     * the frames need no phys-address right. */
+    uint64_t iova;
 };
 
 /* What waiting for the device needs: the notification its line(s) signal,

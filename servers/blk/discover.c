@@ -165,6 +165,7 @@ static void take_virtio_function(struct pci_walk *w, volatile uint8_t *c, unsign
      * INTx disable (bit 10) off. */
     *(volatile uint16_t *)(c + 4) = (uint16_t)((cfg16(cfg, 4) | 6u) & ~(1u << 10));
     dev->transport = BLK_PCI;
+    dev->pci_rid = (uint16_t)(bus << 8 | d << 3 | f);
     dev->notify_multiplier = l.notify_multiplier;
     bk_snprintf(dev->where, sizeof(dev->where), "virtio-pci at %02x:%02x.%x, INT%c#", bus, d, f,
              'A' + cfg[0x3d] - 1);

@@ -3,7 +3,7 @@
  * Its spawner (spawn.c) left in its CNode the endpoint it serves, the
  * device's register pages, the candidate interrupt lines bound to one
  * notification, 128 KiB of RAM untyped and a start page saying where each
- * virtio structure lies (blk.h). Its spawner runs above it, so all of that
+ * virtio structure lies (blk.h), and with an IOMMU the disk's IOSpace. Its spawner runs above it, so all of that
  * is there before it runs; it does not count on that, and looks only once
  * the first request arrives (sent after the handover): it maps those, makes its
  * three DMA frames from that memory (so it may learn their physical
@@ -81,6 +81,38 @@ static const char *take_lines(const struct blk_start *s)
     return held ? NULL : "no interrupt line was handed over";
 }
 
+/* With an IOSpace from the spawner (an IOMMU translates DMA), the three
+ * DMA frames go into it at BLK_IOVA on, through IO page tables made from
+ * our memory (root, level 2, level 1), and the device is given those IO
+ * addresses: it reaches nothing else. An empty slot (no IOMMU) leaves
+ * physical addresses. The IO mappings are copies of the frame caps: the
+ * originals map the frames for us. */
+static const char *map_for_device(struct blk_dma *dma)
+{
+    long r = 0;
+    for (unsigned level = 0; level < 3 && r == 0; level++) {
+        uint64_t pt = bk_alloc_object(BK_OBJ_IO_PAGE_TABLE, 0);
+        r = pt ? sys_io_page_table_map(pt, BLK_SLOT_IOSPACE, BLK_IOVA) : -BK_ERR_NOT_ENOUGH_MEMORY;
+        if (level == 0 && r == -BK_ERR_FAILED_LOOKUP)
+            return NULL; /* no IOSpace */
+    }
+    uint64_t frames[3] = { dma->queue_frame, dma->request_frame, dma->data_frame };
+    for (unsigned i = 0; i < 3 && r == 0; i++) {
+        uint64_t copy = bk_slot_alloc();
+        r = sys_cnode_copy(BK_CAP_ROOT_CNODE, copy, BK_WORD_BITS, BK_CAP_ROOT_CNODE, frames[i],
+                           BK_WORD_BITS, BK_RIGHT_READ | BK_RIGHT_WRITE);
+        if (r == 0)
+            r = sys_frame_map_io(copy, BLK_SLOT_IOSPACE, BLK_IOVA + i * 4096ull,
+                                 BK_VM_READ | BK_VM_WRITE);
+    }
+    if (r != 0)
+        return "cannot map the DMA frames into the disk's IOSpace";
+    dma->iova = BLK_IOVA;
+    debug_printf("blk-server: the device's DMA goes through the IOMMU, at IO addresses 0x%llx on\n",
+                 BLK_IOVA);
+    return NULL;
+}
+
 static const struct bk_bootinfo *start_info;
 
 static const char *start(struct blk_config *c)
@@ -101,6 +133,8 @@ static const char *start(struct blk_config *c)
     cfg.dma.data_frame = bk_alloc_object(BK_OBJ_FRAME, 12);
     if (!cfg.dma.queue_frame || !cfg.dma.request_frame || !cfg.dma.data_frame)
         return "no memory for the DMA frames";
+    if ((err = map_for_device(&cfg.dma)))
+        return err;
     cfg.buffer_vaddr = BUFFERS_VADDR;
     return NULL;
 }

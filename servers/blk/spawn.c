@@ -103,6 +103,26 @@ static bool give_start(struct handover *h)
     return give(h, f, BLK_SLOT_START, "the start page");
 }
 
+/* An IOSpace for a PCI disk, where the IOMMU translates DMA: the driver
+ * then maps its DMA frames there, and its device reaches nothing else. No
+ * IOMMU (ILLEGAL_OPERATION) or a virtio-mmio disk: nothing to give. */
+static bool give_iospace(struct handover *h, const struct blk_hw *hw)
+{
+    if (hw->transport != BLK_PCI)
+        return true;
+    uint64_t space = bk_slot_alloc();
+    long r = sys_iospace_control_issue(BK_CAP_IOSPACE_CONTROL, hw->pci_rid, BK_CAP_ROOT_CNODE,
+                                       space, BK_WORD_BITS);
+    if (r == -BK_ERR_ILLEGAL_OPERATION)
+        return true;
+    if (r != 0) {
+        bk_snprintf(h->err, h->errlen, "blk: no IOSpace for the disk (requester id 0x%04x): %s",
+                    hw->pci_rid, bk_error_name(-r));
+        return false;
+    }
+    return give(h, space, BLK_SLOT_IOSPACE, "the disk's IOSpace");
+}
+
 const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
                       uint64_t *endpoint, char *err, size_t errlen)
 {
@@ -122,6 +142,6 @@ const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, uns
     bool ok = give_registers(&h, hw) && give_lines(&h, hw) &&
               give(&h, bk_alloc_object(BK_OBJ_UNTYPED, BLK_MEMORY_BITS), BLK_SLOT_MEMORY,
                    "the driver's memory") &&
-              give_start(&h);
+              give_iospace(&h, hw) && give_start(&h);
     return ok ? NULL : err;
 }

@@ -167,7 +167,9 @@ static const char *map_dma(const struct blk_dma *dma)
     uint64_t frames[3] = { dma->queue_frame, dma->request_frame, dma->data_frame };
     uint64_t *pas[3] = { &queue_pa, &request_pa, &data_pa };
     for (unsigned i = 0; i < 3; i++) {
-        if (sys_frame_get_address(frames[i], pas[i]) != 0)
+        if (dma->iova)
+            *pas[i] = dma->iova + i * 4096; /* the device's addresses: its IOSpace's */
+        else if (sys_frame_get_address(frames[i], pas[i]) != 0)
             return "virtio: a DMA frame has no physical address for us (no phys-address right)";
         if (bk_map_frame(BK_CAP_ROOT_VSPACE, frames[i], va + i * 4096, BK_VM_READ | BK_VM_WRITE,
                          0) != 0)
@@ -196,7 +198,10 @@ const char *virtio_blk_start(struct blk_hw *d, const struct blk_dma *dma, uint64
     if (!(device_features(d, 1) & 1u)) /* VIRTIO_F_VERSION_1 is bit 32 */
         return "virtio: the device does not offer VIRTIO_F_VERSION_1 (a legacy device)";
     driver_features(d, 0, 0);
-    driver_features(d, 1, 1u);
+    /* VIRTIO_F_ACCESS_PLATFORM (bit 33), when offered: the device's DMA
+     * goes through the platform's IOMMU, as it does for us with an IO
+     * space (virtio 1.1, 6.1). */
+    driver_features(d, 1, 1u | (dma->iova ? device_features(d, 1) & 2u : 0));
     set_status(d, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
     if (!(get_status(d) & STATUS_FEATURES_OK)) {
         set_status(d, STATUS_FAILED);

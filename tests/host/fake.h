@@ -96,6 +96,24 @@ enum fake_exit fake_irq_raise(unsigned irq);
 unsigned fake_irq_take_waiting(void);
 void fake_irq_reset(void);
 
+/* ---- The IOMMU (fake_iommu.c) ---------------------------------------------
+ * Off after fake_iommu_reset(false), as on a machine without one. On:
+ * requester ids below FAKE_IOMMU_DEVICES are behind it. */
+#define FAKE_IOMMU_DEVICES 256u
+
+extern bool fake_iommu_on;
+extern unsigned fake_iommu_invalidations; /* removals the device can no longer use */
+void fake_iommu_reset(bool on);
+
+/* What device `rid` reaches at `iova`: the frame and its VM_* rights. */
+bool fake_iommu_translate(unsigned rid, uint64_t iova, paddr_t *pa, unsigned *rights);
+
+/* The device's root IO page table, 0 for none. */
+paddr_t fake_iommu_root(unsigned rid);
+
+/* A DMA the IOMMU blocked, kept for IOSpaceControl: TakeFault (4 kept). */
+void fake_iommu_fault(unsigned rid, uint64_t iova, bool write, unsigned reason);
+
 /* ---- The software page table (fake_vspace.c) ------------------------------ */
 
 /* TLB flushes the page-table hooks did: one per changed entry. */

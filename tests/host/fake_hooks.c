@@ -7,6 +7,7 @@
  */
 #include "asid_pool.h"
 #include "ipc.h"
+#include "iospace.h"
 #include "irq.h"
 #include "reply.h"
 #include "thread.h"
@@ -47,6 +48,7 @@ void irq_handler_cap_added(const cap_t *cap) { (void)cap; }
 void irq_handler_cap_deleted(const cap_t *cap) { (void)cap; }
 void frame_cap_deleted(const cap_t *cap) { (void)cap; }
 void page_table_cap_deleted(const cap_t *cap) { (void)cap; }
+void io_page_table_cap_deleted(const cap_t *cap) { (void)cap; }
 void vspace_destroy(const cap_t *final_cap) { (void)final_cap; }
 void sched_context_destroy(const cap_t *final_cap) { (void)final_cap; }
 /* Pools are made by ASIDControl, which the core tests do not use. */

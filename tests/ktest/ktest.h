@@ -118,6 +118,8 @@ extern const struct ktest counter_tests[];
 extern const unsigned counter_test_count;
 extern const struct ktest irq_tests[];
 extern const unsigned irq_test_count;
+extern const struct ktest iospace_tests[];
+extern const unsigned iospace_test_count;
 extern const struct ktest vspace_tests[];
 extern const unsigned vspace_test_count;
 extern const struct ktest asid_tests[];

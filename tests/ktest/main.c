@@ -173,6 +173,7 @@ int main(const struct bk_bootinfo *bi)
     passed += run_group(vspace_tests, vspace_test_count, &env, pool, &failed);
     passed += run_group(asid_tests, asid_test_count, &env, pool, &failed);
     passed += run_group(irq_tests, irq_test_count, &env, pool, &failed);
+    passed += run_group(iospace_tests, iospace_test_count, &env, pool, &failed);
     passed += run_group(debug_tests, debug_test_count, &env, pool, &failed);
     debug_printf("ktest %s: %d passed, %d failed\n", bi->arch, passed, failed);
     debug_printf("%d passed, %d failed\n", passed, failed);

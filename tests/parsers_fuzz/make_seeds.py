@@ -52,6 +52,21 @@ def multiboot_v2():
     return b"\x01" + struct.pack("<II", 8 + len(body), 0) + body
 
 
+def dmar():
+    """An ACPI DMAR as QEMU's q35 makes it with -device intel-iommu: one
+    unit at 0xfed90000 that includes every PCI device, with I/O APIC 0 in
+    its scope; then an RMRR for device 00:1d.7. The first byte (2) makes
+    fuzz_acpi read it as a table."""
+    drhd = struct.pack("<HHBBHQ", 0, 24, 1, 0, 0, 0xfed90000) + bytes([3, 8, 0, 0, 0, 0xff, 0, 0])
+    rmrr = struct.pack("<HHHHQQ", 1, 32, 0, 0, 0x7f000000, 0x7f00ffff) + bytes([1, 8, 0, 0, 0, 0, 0x1d, 7])
+    body = bytes([38, 1]) + bytes(10) + drhd + rmrr
+    length = 36 + len(body)
+    header = b"DMAR" + struct.pack("<IBB", length, 1, 0) + b"BOCHS BXPC    " + bytes(12)
+    table = bytearray(header + body)
+    table[9] = (-sum(table)) & 0xff
+    return bytes([2]) + bytes(table)
+
+
 def main():
     out = pathlib.Path(sys.argv[1])
     seeds = {
@@ -59,6 +74,7 @@ def main():
         "bootimage/minimal.img": bootimage.pack("x86_64", [("root", minimal_elf(), True)]),
         "multiboot/v1-mmap.bin": multiboot_v1(),
         "multiboot/v2-mmap.bin": multiboot_v2(),
+        "acpi/dmar": dmar(),
     }
     if "--dtb" in sys.argv:
         dtb = pathlib.Path(sys.argv[sys.argv.index("--dtb") + 1]).read_bytes()

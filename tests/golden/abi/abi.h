@@ -108,6 +108,9 @@
 #define BK_SCHED_MIN_BUDGET_NS 2000
 #define BK_SCHED_MAX_PERIOD_NS 3600000000000
 #define BK_SCHED_MAX_REFILLS 16
+#define BK_OBJ_IOSPACE_CONTROL 21
+#define BK_OBJ_IOSPACE 22
+#define BK_OBJ_IO_PAGE_TABLE 23
 #define BK_ROOT_CNODE_BITS 12
 #define BK_CAP_NULL 0
 #define BK_CAP_ROOT_TCB 1
@@ -115,6 +118,7 @@
 #define BK_CAP_ROOT_VSPACE 3
 #define BK_CAP_IRQ_CONTROL 4
 #define BK_CAP_IOPORT_CONTROL 5
+#define BK_CAP_IOSPACE_CONTROL 12
 #define BK_CAP_DEBUG 7
 #define BK_CAP_SCHED_CONTROL 8
 #define BK_CAP_ROOT_SCHED_CONTEXT 9
@@ -169,6 +173,22 @@
 #define BK_CAP_IDENTITY_RIGHTS(w) (((uint64_t)(w) >> 8) & 0x1full)
 #define BK_CAP_IDENTITY(type, rights) \
     ((((uint64_t)(type) & BK_CAP_IDENTITY_TYPE_MASK) << BK_CAP_IDENTITY_TYPE_SHIFT) | (((uint64_t)(rights) & BK_CAP_IDENTITY_RIGHTS_MASK) << BK_CAP_IDENTITY_RIGHTS_SHIFT))
+
+/* Word 0 of IOSpaceControl: TakeFault: one DMA the IOMMU blocked (see docs/abi.md, Packed words). */
+#define BK_DMA_FAULT_REQUESTER_ID_SHIFT 0
+#define BK_DMA_FAULT_REQUESTER_ID_MASK 0xffffull
+#define BK_DMA_FAULT_REQUESTER_ID(w) (((uint64_t)(w) >> 0) & 0xffffull)
+#define BK_DMA_FAULT_ACCESS_SHIFT 16
+#define BK_DMA_FAULT_ACCESS_MASK 0x7ull
+#define BK_DMA_FAULT_ACCESS(w) (((uint64_t)(w) >> 16) & 0x7ull)
+#define BK_DMA_FAULT_REASON_SHIFT 19
+#define BK_DMA_FAULT_REASON_MASK 0xffull
+#define BK_DMA_FAULT_REASON(w) (((uint64_t)(w) >> 19) & 0xffull)
+#define BK_DMA_FAULT_VALID_SHIFT 27
+#define BK_DMA_FAULT_VALID_MASK 0x1ull
+#define BK_DMA_FAULT_VALID(w) (((uint64_t)(w) >> 27) & 0x1ull)
+#define BK_DMA_FAULT(requester_id, access, reason, valid) \
+    ((((uint64_t)(requester_id) & BK_DMA_FAULT_REQUESTER_ID_MASK) << BK_DMA_FAULT_REQUESTER_ID_SHIFT) | (((uint64_t)(access) & BK_DMA_FAULT_ACCESS_MASK) << BK_DMA_FAULT_ACCESS_SHIFT) | (((uint64_t)(reason) & BK_DMA_FAULT_REASON_MASK) << BK_DMA_FAULT_REASON_SHIFT) | (((uint64_t)(valid) & BK_DMA_FAULT_VALID_MASK) << BK_DMA_FAULT_VALID_SHIFT))
 
 /* The `badge` word of CNode: Mint and Mutate, and the `cspace_root_data` of TCB: Configure, for a CNode cap: its guard, as in seL4 (see docs/abi.md, Packed words). */
 #define BK_CNODE_GUARD_SIZE_SHIFT 0
@@ -275,7 +295,12 @@
 #define BK_LABEL_REPLY_SAVE 63
 #define BK_LABEL_ASID_CONTROL_MAKE_POOL 64
 #define BK_LABEL_ASID_POOL_ASSIGN 65
-#define BK_LABEL_COUNT 66
+#define BK_LABEL_IOSPACE_CONTROL_ISSUE 66
+#define BK_LABEL_IO_PAGE_TABLE_MAP 67
+#define BK_LABEL_IO_PAGE_TABLE_UNMAP 68
+#define BK_LABEL_FRAME_MAP_IO 69
+#define BK_LABEL_IOSPACE_CONTROL_TAKE_FAULT 70
+#define BK_LABEL_COUNT 71
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -338,6 +363,11 @@
     X(REPLY, reply, save, 63, 0) \
     X(ASID_CONTROL, asid_control, make_pool, 64, 4) \
     X(ASID_POOL, asid_pool, assign, 65, 1) \
+    X(IOSPACE_CONTROL, iospace_control, issue, 66, 4) \
+    X(IO_PAGE_TABLE, io_page_table, map, 67, 2) \
+    X(IO_PAGE_TABLE, io_page_table, unmap, 68, 0) \
+    X(FRAME, frame, map_io, 69, 3) \
+    X(IOSPACE_CONTROL, iospace_control, take_fault, 70, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

@@ -1018,6 +1018,77 @@ static inline long sys_asid_pool_assign(bk_cptr_t service, bk_cptr_t vspace)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* IOSpaceControl: Issue. Puts an IOSpace capability for the PCI device `requester_id` (bus << 8 | device << 3 | function, segment 0) into the empty slot (`index`, `depth`) below the CNode cap `root`, as a child of this cap. The device's DMA is blocked from boot on; it reaches only what IO page tables and Frame: MapIO build in its IOSpace. Several caps may name one device: they name the same IOSpace. Errors, in order: no IOMMU translates DMA on this machine (ILLEGAL_OPERATION); `requester_id` above 0xffff (RANGE); the slot errors of IRQControl: Get; the device is not behind an IOMMU, or the kernel has no room left for its context (INVALID_ARGUMENT: x86-64 keeps 64 devices on 4 buses). Returns 0 or -BK_ERR_*. */
+static inline long sys_iospace_control_issue(bk_cptr_t service, uint64_t requester_id, bk_cptr_t root, uint64_t index, uint64_t depth)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(4, 0, 0, BK_LABEL_IOSPACE_CONTROL_ISSUE);
+    m.mr[0] = (uint64_t)requester_id;
+    m.mr[1] = (uint64_t)root;
+    m.mr[2] = (uint64_t)index;
+    m.mr[3] = (uint64_t)depth;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* IOPageTable: Map. Installs the table in IOSpace `iospace` for IO address `iova`, at the first level the translation of `iova` is missing. Errors, in order: the cap is mapped already (ILLEGAL_OPERATION); `iospace` does not resolve (FAILED_LOOKUP) or is not an IOSpace cap (INVALID_CAPABILITY); `iova` at or past the IOMMU's limit (INVALID_ARGUMENT, 2^39 on x86-64); every level is present already (DELETE_FIRST). Returns 0 or -BK_ERR_*. */
+static inline long sys_io_page_table_map(bk_cptr_t service, bk_cptr_t iospace, uint64_t iova)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(2, 0, 0, BK_LABEL_IO_PAGE_TABLE_MAP);
+    m.mr[0] = (uint64_t)iospace;
+    m.mr[1] = (uint64_t)iova;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* IOPageTable: Unmap. Takes the table out of its IOSpace (with every mapping under it; the device can no longer reach them once this returns) and clears it, so it can be mapped again; an unmapped cap is left as it is. Returns 0 or -BK_ERR_*. */
+static inline long sys_io_page_table_unmap(bk_cptr_t service)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_IO_PAGE_TABLE_UNMAP);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* Frame: MapIO. Maps the 4 KiB frame at IO address `iova` of IOSpace `iospace`, for the device's DMA: readable, and writable with BK_VM_WRITE in `rights`. The frame cap records the mapping (Frame: Unmap and deleting the cap remove it; Remap refuses it). Errors, in order: the cap is mapped already (ILLEGAL_OPERATION); it lacks the read right (INSUFFICIENT_RIGHTS); `iospace` does not resolve (FAILED_LOOKUP) or is not an IOSpace cap (INVALID_CAPABILITY); a 2 MiB frame, a misaligned `iova` or one at or past the IOMMU's limit, `rights` without BK_VM_READ or with other bits than BK_VM_READ and BK_VM_WRITE (INVALID_ARGUMENT); BK_VM_WRITE through a cap without the write right (INSUFFICIENT_RIGHTS); an IO page table is missing (FAILED_LOOKUP: words 0, 2, the address bits the missing table translates, its level (1 = the table of 4 KiB pages)); something is mapped there already (DELETE_FIRST). Returns 0 or -BK_ERR_*. */
+static inline long sys_frame_map_io(bk_cptr_t service, bk_cptr_t iospace, uint64_t iova, uint64_t rights)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(3, 0, 0, BK_LABEL_FRAME_MAP_IO);
+    m.mr[0] = (uint64_t)iospace;
+    m.mr[1] = (uint64_t)iova;
+    m.mr[2] = (uint64_t)rights;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* IOSpaceControl: TakeFault. Takes the oldest DMA fault the kernel kept (it keeps the last 16 the IOMMU blocked; each is also logged on the console): `fault` is a BK_DMA_FAULT word (the device, read or write, the reason; valid 0 when none is left), `iova` the IO address (its page), `lost` how many faults were dropped since the last TakeFault because the kernel's record was full, and `line` the interrupt line of DMA fault events: IRQControl: Get gives a handler for it like for any line, whose notification is then signalled at each fault, and IRQHandler: Ack lets the next one in. Errors: no IOMMU translates DMA on this machine (ILLEGAL_OPERATION). Returns 0 or -BK_ERR_*. */
+static inline long sys_iospace_control_take_fault(bk_cptr_t service, uint64_t *fault, uint64_t *iova, uint64_t *lost, uint64_t *line)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_IOSPACE_CONTROL_TAKE_FAULT);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *fault = m.mr[0];
+        *iova = m.mr[1];
+        *lost = m.mr[2];
+        *line = m.mr[3];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
