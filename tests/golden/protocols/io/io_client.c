@@ -50,18 +50,21 @@ int io_set_policy(bk_cptr_t server, uint64_t tenant, uint32_t reservation_iops,
     return 0;
 }
 
-int io_close_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *cancelled,
+int io_close_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *cancelled, uint32_t *in_device,
                     struct io_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, IO_LABEL_CLOSE_TENANT) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, IO_LABEL_CLOSE_TENANT, 1, err);
+    int code = reply_code(m, IO_LABEL_CLOSE_TENANT, 2, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
-        return fault(err, IO_LABEL_CLOSE_TENANT, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_CLOSE_TENANT, 1);
+        return fault(err, IO_LABEL_CLOSE_TENANT, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_CLOSE_TENANT, 2);
     *cancelled = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, IO_LABEL_CLOSE_TENANT, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_CLOSE_TENANT, 2);
+    *in_device = (uint32_t)bk_proto_word(m, 1);
     return 0;
 }
 
@@ -81,6 +84,64 @@ int io_stats(bk_cptr_t server, uint64_t tenant, uint64_t *ops, uint64_t *bytes,
     *p50_ns = bk_proto_word(m, 3);
     *p99_ns = bk_proto_word(m, 4);
     *target_misses = bk_proto_word(m, 5);
+    return 0;
+}
+
+int io_set_disk(bk_cptr_t server, uint64_t tenant, uint64_t first_sector, uint64_t sectors,
+                struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, IO_LABEL_SET_DISK) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, first_sector);
+    bk_proto_set_word(m, 2, sectors);
+    sys_call(server, m);
+    return reply_code(m, IO_LABEL_SET_DISK, 0, err);
+}
+
+int io_open(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint32_t *tenant,
+            uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 1, 0, IO_LABEL_OPEN) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = vspace;
+    bk_proto_set_word(m, 0, vaddr);
+    sys_call(server, m);
+    int code = reply_code(m, IO_LABEL_OPEN, 4, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN, 4);
+    *tenant = (uint32_t)bk_proto_word(m, 0);
+    *disk_bytes = bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN, 4);
+    *buffers = (uint32_t)bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN, 4);
+    *memory = (uint32_t)bk_proto_word(m, 3);
+    return 0;
+}
+
+int io_notify(bk_cptr_t server, bk_cptr_t notification, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 1, 0, IO_LABEL_NOTIFY) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = notification;
+    sys_call(server, m);
+    return reply_code(m, IO_LABEL_NOTIFY, 0, err);
+}
+
+int io_kick(bk_cptr_t server, uint32_t *accepted, uint32_t *completions, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, IO_LABEL_KICK) }, *m = &msg;
+    sys_call(server, m);
+    int code = reply_code(m, IO_LABEL_KICK, 2, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, IO_LABEL_KICK, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_KICK, 2);
+    *accepted = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, IO_LABEL_KICK, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_KICK, 2);
+    *completions = (uint32_t)bk_proto_word(m, 1);
     return 0;
 }
 
