@@ -49,7 +49,8 @@ bulkhead_protocol(io ${CMAKE_SOURCE_DIR}/servers/io/protocol.toml
 bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/main.c
                       ${CMAKE_SOURCE_DIR}/servers/io/iosched.c
                       ${CMAKE_SOURCE_DIR}/servers/io/session.c
-                      ${CMAKE_SOURCE_DIR}/servers/io/backend.c SERVES io CLIENT_OF blk)
+                      ${CMAKE_SOURCE_DIR}/servers/io/backend.c
+                      ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk)
 set(IO_SPAWN_SOURCES ${CMAKE_SOURCE_DIR}/servers/io/spawn.c)
 
 # The demo image holds the root task alone (the bad-image tests corrupt its

@@ -67,6 +67,14 @@ void backend_pump(void)
             continue; /* cannot happen: the scheduler gives back what we queued */
         send(&r);
     }
+    /* Requests held by their limits with the device idle: only the clock
+     * will let them go. (With requests in the device, their completions
+     * bring us back here.) */
+    if (io.in_device == 0) {
+        uint64_t next = iosched_next_eligible(&io.sched, debug_time_ns());
+        if (next != UINT64_MAX)
+            timer_arm(next);
+    }
     session_signal_all();
 }
 
@@ -103,5 +111,4 @@ void backend_completions(void)
         for (uint32_t i = 0; i < n && i < DEVICE_DEPTH; i++)
             finished((uint32_t)(d[i] >> 8), (unsigned)(d[i] & 0xff));
     } while (n == DEVICE_DEPTH);
-    backend_pump();
 }

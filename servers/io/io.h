@@ -6,6 +6,7 @@
  *              and writing completions
  *   backend.c  the driver behind the server: feeding it what the scheduler
  *              (iosched.c) picks, taking its completions back
+ *   timer.c    a wake-up when a limit lapses with the device idle
  *   spawn.c    starting io-server (linked into whoever starts it)
  */
 #pragma once
@@ -21,21 +22,24 @@
 
 /* Where io-server finds what its spawner gave it, in its 256-slot CNode. */
 #define IO_SLOT_ENDPOINT BK_PROCESS_CAP_ARG /* the endpoint it serves (unbadged) */
-#define IO_SLOT_DRIVER 8u                   /* the blk driver's endpoint, a client cap with grant */
-#define IO_SLOT_POOL 9u                     /* RAM untyped: the tenants' session memory */
-#define IO_SLOT_MEMORY 10u                  /* RAM untyped: its own (notification, page tables) */
-#define IO_SLOT_RECV 11u                    /* where a method's capability arrives */
-#define IO_SLOT_SESSION 12u                 /* .. + IOSCHED_TENANTS: each tenant's session untyped */
+/* (Slots 8-15 hold what bk_process_spawn() gives: SchedControl, the first
+ * thread's SchedContext.) */
+#define IO_SLOT_DRIVER 16u                  /* the blk driver's endpoint, a client cap with grant */
+#define IO_SLOT_POOL 17u                    /* RAM untyped: the tenants' session memory */
+#define IO_SLOT_MEMORY 18u                  /* RAM untyped: its own (notification, page tables) */
+#define IO_SLOT_RECV 19u                    /* where a method's capability arrives */
+#define IO_SLOT_SESSION 20u                 /* .. + IOSCHED_TENANTS: each tenant's session untyped */
 #define IO_SLOT_FREE (IO_SLOT_SESSION + IOSCHED_TENANTS)
 #define IO_CNODE_SLOTS 256u
 #define IO_SESSION_BITS 16u                 /* 64 KiB a tenant */
 #define IO_POOL_BITS (IO_SESSION_BITS + 3u) /* 8 of them */
-#define IO_MEMORY_BITS 16u
+#define IO_MEMORY_BITS 18u /* 256 KiB: the timer thread's stack, notifications, tables */
 
 /* Starts "io-server" at `priority` (below the caller's) serving a fresh
  * endpoint (*endpoint, unbadged: the administrator's), handing it
- * `driver` (a blk client cap with the grant right, moved) and its memory:
- * 512 KiB for sessions and 64 KiB of its own, from the caller's untyped.
+ * `driver` (a blk client cap with the grant right, moved), a copy of the
+ * caller's SchedControl (for its timer thread's time) and its memory:
+ * 512 KiB for sessions and 256 KiB of its own, from the caller's untyped.
  * Returns NULL or a sentence in err. */
 const char *io_spawn(const struct bk_bootinfo *bi, unsigned priority, uint64_t driver,
                      uint64_t *endpoint, char *err, size_t errlen);
@@ -105,11 +109,19 @@ void session_reclaim_if_idle(unsigned t);
 /* Signals every tenant with new completions. */
 void session_signal_all(void);
 
+/* timer.c: the server's notification is signalled with TIMER_BIT at
+ * about `at` (ns, Debug: Time) once armed; an earlier arm wins. */
+#define TIMER_BIT (1ull << 62)
+const char *timer_start(uint64_t server_notification_badged);
+void timer_arm(uint64_t at);
+void timer_fired(void);
+
 /* backend.c */
 /* Asks the driver for the disk's size and subscribes to its completions;
  * NULL or a sentence. */
 const char *backend_start(uint64_t notification);
 /* Hands the device what the scheduler picks while it has room. */
 void backend_pump(void);
-/* Takes the driver's completions back (its notification was signalled). */
+/* Takes the driver's completions back (its notification was signalled);
+ * backend_pump() next. */
 void backend_completions(void);

@@ -6,9 +6,10 @@
  *
  * Its spawner (spawn.c) leaves its endpoint, the driver's endpoint and its
  * memory in the slots io.h names, the Debug cap (whose clock, Debug: Time,
- * is the scheduler's) and its VSpace. One wait serves everyone: the
- * notification the driver signals is bound to our thread, so it ends our
- * Recv on the endpoint too.
+ * is the scheduler's), its VSpace and SchedControl (for the timer
+ * thread). One wait serves everyone: the notification the driver and the
+ * timer signal is bound to our thread, so it ends our Recv on the
+ * endpoint too.
  */
 #include <protocols/io_server.h>
 
@@ -232,13 +233,19 @@ static const char *start(const struct bk_bootinfo *info)
         sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE, n,
                        BK_WORD_BITS, BK_RIGHT_WRITE, DRIVER_BIT) != 0)
         return "cannot make and bind our notification";
-    return backend_start(badged);
+    uint64_t timer = bk_slot_alloc();
+    if (!timer || sys_cnode_mint(BK_CAP_ROOT_CNODE, timer, BK_WORD_BITS, BK_CAP_ROOT_CNODE, n,
+                                 BK_WORD_BITS, BK_RIGHT_WRITE, TIMER_BIT) != 0)
+        return "cannot make the timer's cap";
+    const char *err = timer_start(timer);
+    return err ? err : backend_start(badged);
 }
 
-/* A wake-up by the driver's signal rather than a message. */
-static bool is_driver_signal(const struct bk_msg *m)
+/* A wake-up by the driver's or the timer's signal rather than a message
+ * (a tenant's or the administrator's badge is at most 8). */
+static bool is_signal(const struct bk_msg *m)
 {
-    return m->info == 0 && (m->badge & DRIVER_BIT);
+    return m->info == 0 && (m->badge & (DRIVER_BIT | TIMER_BIT));
 }
 
 int main(const struct bk_bootinfo *info)
@@ -248,8 +255,13 @@ int main(const struct bk_bootinfo *info)
     bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, IO_SLOT_RECV, BK_WORD_BITS, NULL);
     struct bk_msg m = { 0 };
     sys_recv(IO_SLOT_ENDPOINT, &m);
-    /* A request means the spawner is done handing things over. */
+    /* A request means the spawner is done handing things over. Starting
+     * makes calls of our own, which reuse the IPC buffer where the
+     * request's later words (and a cap's badge) wait: keep them. */
+    static struct bk_ipc_buffer first;
+    first = *bk_ipc_buffer;
     const char *err = start(info);
+    *bk_ipc_buffer = first;
     if (err)
         debug_printf("io-server: no sessions: %s\n", err);
     else
@@ -257,8 +269,12 @@ int main(const struct bk_bootinfo *info)
                      (unsigned long long)io.device_sectors);
     io.ready = err == NULL;
     for (;;) {
-        if (is_driver_signal(&m)) {
-            backend_completions();
+        if (is_signal(&m)) {
+            if (m.badge & TIMER_BIT)
+                timer_fired();
+            if (m.badge & DRIVER_BIT)
+                backend_completions();
+            backend_pump();
             sys_recv(IO_SLOT_ENDPOINT, &m); /* nobody to answer */
             continue;
         }

@@ -28,7 +28,7 @@ const char *io_spawn(const struct bk_bootinfo *bi, unsigned priority, uint64_t d
     if (!*endpoint)
         return "io: no memory for the server's endpoint";
     if (bk_process_spawn(bi, "io-server", priority, *endpoint,
-                         BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &p) != 0) {
+                         BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE | BK_SPAWN_GIVE_SCHED_CONTROL, &p) != 0) {
         bk_snprintf(err, errlen, "%s", p.error);
         return err;
     }

@@ -2,7 +2,7 @@
  * (io_tenant.c) agree on. */
 #pragma once
 
-#define TENANT_SLOT_NOTIFICATION 8u    /* in the tenant's CNode */
+#define TENANT_SLOT_NOTIFICATION 16u   /* in the tenant's CNode, past what spawning fills */
 #define IO_TENANT_VADDR 0x40000000ull  /* where it maps its session */
 #define IO_TENANT_BLOCKS 64u           /* pages of its disk it writes */
 #define IO_TENANT_SEED 0x7e0000ull     /* page k holds pattern_fill(seed + k) */

@@ -366,6 +366,7 @@ bulkhead_qemu_test(io-sessions --image ${out}/io-session-image.img
   --expect "io: ok: of those only the good read reached the device"
   --expect "io: ok: refused: .tenant 1: ring indices impossible"
   --expect "io: ok: 16 random requests completed, 16 of them refused"
+  --expect "io: ok: its 8 reads done in [0-9]+ ms .the limit: at least 60."
   --expect "io-tenant 2: 64 pages written and read back, 0 bad. flooding"
   --expect "io: tenant 2 closed with [0-9]+ queued requests cancelled, [1-9] in the device"
   --expect "io-server: tenant 2: session closed, 65536 bytes reclaimed"
