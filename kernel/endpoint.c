@@ -55,9 +55,14 @@
  * receiver's: words 0..BK_MSG_CPU_WORDS-1 register to register, the rest
  * buffer to buffer (truncated to the register words when either thread has
  * no IPC buffer). Capabilities travel only with a send or call through an
- * endpoint cap that has the grant right (replies carry none yet): an
- * endpoint cap to the same endpoint arrives "unwrapped" as its badge, any
- * other cap is copied into the receiver's receive slot (one per message);
+ * endpoint cap that has the grant right, and with the answer to a Call made
+ * through one that has BK_RIGHT_GRANT_REPLY (as seL4's canGrantReply:
+ * whoever handed out the caller's cap decides whether caps may flow back
+ * along it; the caller still chooses where they land, or refuses them by
+ * naming no receive slot). Through an endpoint, an
+ * endpoint cap to the same endpoint arrives "unwrapped" as its badge; any
+ * other cap (every cap of an answer) is copied into the receiver's
+ * receive slot (one per message);
  * transfer stops at the first cap that cannot be delivered, and the info
  * word says how many arrived.
  */
@@ -289,6 +294,8 @@ void endpoint_send(struct thread *t, const cap_t *ep_cap, bool is_call, bool blo
         ipc_set_header(t, 0, BK_MSGINFO(0, 0, 0, BK_ERR_INSUFFICIENT_RIGHTS));
         return;
     }
+    if (is_call)
+        t->call_can_grant_reply = cap_rights(ep_cap) & CAP_RIGHT_GRANT_REPLY;
     if (ep->state == EP_RECEIVING) {
         struct thread *r = ep->head;
         queue_remove(ep, r);
@@ -353,7 +360,7 @@ void ipc_answer(struct thread *t, struct thread *c)
     if (c->in_fault) {
         reply_to_fault(t, c);
     } else {
-        transfer(t, c, 0, NULL, false);
+        transfer(t, c, 0, NULL, c->call_can_grant_reply);
         sched_make_runnable(c);
     }
     if (!c->sc) /* a server that lost its loan meanwhile */

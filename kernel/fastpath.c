@@ -84,7 +84,7 @@ static inline bool message_fits(uint64_t info)
  * finds the same slot) and the cap has `right`. False for any other shape
  * or cap, which the general path handles. */
 static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_rights_t right,
-                                   struct endpoint **ep, uint64_t *badge)
+                                   struct endpoint **ep, uint64_t *badge, cap_rights_t *rights)
 {
     struct cte *slot;
     if (!cspace_flat_slot(&t->cspace_root.cap, cptr, &slot))
@@ -94,6 +94,7 @@ static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_ri
         return false;
     *ep = (struct endpoint *)cap_object(cap);
     *badge = cap_badge(cap);
+    *rights = cap_rights(cap);
     return true;
 }
 
@@ -159,7 +160,8 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
 static inline __attribute__((always_inline)) void deliver_call(struct thread *t, struct thread *r,
                                                                struct endpoint *ep,
                                                                const uint64_t *args,
-                                                               uint64_t badge, uint64_t info)
+                                                               uint64_t badge, uint64_t info,
+                                                               cap_rights_t rights)
 {
     ep->head = r->wait_next;
     if (ep->head) {
@@ -174,6 +176,7 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *t,
     r->state = THREAD_RUNNABLE;
     r->caller = t;
     t->reply_from = r;
+    t->call_can_grant_reply = rights & CAP_RIGHT_GRANT_REPLY; /* for an answer with caps */
     t->state = THREAD_BLOCKED_REPLY;
 }
 
@@ -189,17 +192,19 @@ static void fastpath_call(struct thread *t)
     if (!message_fits(info))
         return;
     struct endpoint *ep;
-    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge) || ep->state != EP_RECEIVING)
+    cap_rights_t rights;
+    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge, &rights) ||
+        ep->state != EP_RECEIVING)
         return;
     struct thread *r = ep->head;
     if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority))
         return;
     struct sched_context *t_sc = t->sc, *r_sc = r->sc;
     if (!r_sc) {
-        deliver_call(t, r, ep, args, badge, info);
+        deliver_call(t, r, ep, args, badge, info, rights);
         hand_over(t_sc, t, r);
     } else if (fast_charge_ok(t_sc, r_sc)) {
-        deliver_call(t, r, ep, args, badge, info);
+        deliver_call(t, r, ep, args, badge, info, rights);
         sched_fast_charge(t_sc, r_sc);
     } else {
         return;
@@ -246,7 +251,9 @@ static void fastpath_reply_recv(struct thread *t)
     if (!message_fits(info) || !c || c->in_fault)
         return;
     struct endpoint *ep;
-    if (!endpoint_direct(t, args[0], CAP_RIGHT_READ, &ep, &badge) || ep->state == EP_SENDING)
+    cap_rights_t rights;
+    if (!endpoint_direct(t, args[0], CAP_RIGHT_READ, &ep, &badge, &rights) ||
+        ep->state == EP_SENDING)
         return;
     if (t->bound_notification && t->bound_notification->active)
         return;

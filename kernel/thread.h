@@ -113,6 +113,9 @@ struct thread {
     uint64_t send_stamp;            /* BLOCKED_SEND: when it was queued (endpoint.c, Cancelling) */
     bool send_is_call;              /* BLOCKED_SEND: it made a Call */
     bool send_can_grant;            /* BLOCKED_SEND: its cap had the grant right */
+    /* A caller: the cap of its Call had BK_RIGHT_GRANT_REPLY, so the answer
+     * may carry caps (set by every Call, fast path included). */
+    bool call_can_grant_reply;
     /* One-shot reply: the thread that called us and waits for our answer,
      * and, for a caller, whom it waits for. */
     struct thread *caller;

@@ -91,8 +91,7 @@ def check_fields(fields, what, allow_cap):
         seen.add(n)
         type_words(t, f"{what}: {n}")
         if t == "cap" and not allow_cap:
-            fail(f"{what}: {n}: a cap cannot travel here (replies carry no capabilities: "
-                 "docs/ipc.md, Capability transfer)")
+            fail(f"{what}: {n}: a cap cannot travel here (an error reply carries none)")
 
 
 def check_keys(entry, required, optional, what):
@@ -142,14 +141,15 @@ def check_methods(proto, max_words, max_caps):
         m.setdefault("results", [])
         m.setdefault("errors", [])
         check_fields(m["args"], f"{what}: args", allow_cap=True)
-        check_fields(m["results"], f"{what}: results", allow_cap=False)
+        check_fields(m["results"], f"{what}: results", allow_cap=True)
         clash = {n for _, n in m["args"]} & {n for _, n in m["results"]}
         if clash:
             fail(f"{what}: '{sorted(clash)[0]}' is both an argument and a result")
-        caps = sum(t == "cap" for t, _ in m["args"])
-        if caps > min(1, max_caps):
-            fail(f"{what}: {caps} cap arguments; at most 1 (the kernel puts one capability "
-                 "per message in the receive slot)")
+        for side in ("args", "results"):
+            caps = sum(t == "cap" for t, _ in m[side])
+            if caps > min(1, max_caps):
+                fail(f"{what}: {caps} caps in its {side}; at most 1 (the kernel puts one "
+                     "capability per message in the receive slot)")
         for side in ("args", "results"):
             n = words(m[side])
             if n > max_words:
@@ -244,9 +244,15 @@ def layout(fields):
 
 def c_param(t, n, side):
     """A C parameter for a field: side 'in' (a value the function gets),
-    'out' (a result it writes), 'handler' (an argument a handler gets)."""
+    'out' (a result it writes), 'handler' (an argument a handler gets),
+    'handler_out' (a result a handler writes). A cap argument is the cap a
+    client sends and the receive slot its handler finds it in; a cap result
+    is the slot a client has it land in and the cap its handler sends."""
     if t == "cap":
-        return f"bk_cptr_t {n}" if side == "in" else f"uint64_t {n}_slot"
+        return {"in": f"bk_cptr_t {n}", "out": f"bk_cptr_t {n}_slot",
+                "handler": f"uint64_t {n}_slot", "handler_out": f"bk_cptr_t *{n}"}[side]
+    if side == "handler_out":
+        side = "out"
     if name_max(t):
         return f"char *{n}" if side == "out" else f"const char *{n}"
     ctype = SCALARS[t][0]
@@ -537,12 +543,10 @@ def gen_client_c(proto):
            "uint64_t b)\n{\n    if (err) {\n"
            "        err->code = code;\n        err->label = label;\n"
            "        bk_proto_fault(&err->proto, code, a, b, 0);\n    }\n    return code;\n}\n\n",
-           f"/* 0 if `m` is the success reply of `label` with `words` words, else the\n"
-           f" * error it carries, its numbers in *err. */\n"
-           f"static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, "
-           f"struct {p}_error *err)\n{{\n"
+           reply_code_head(proto),
            f"    struct {p}_error e = {{ .label = label }};\n"
-           f"    int code = bk_proto_reply_code(m, label, words, {p}_error_length);\n"
+           f"    int code = bk_proto_reply_code{'_caps' if cap_results(proto) else ''}(m, label, "
+           f"words, {'caps, ' if cap_results(proto) else ''}{p}_error_length);\n"
            "    if (code == 0)\n        return 0;\n"
            f"    if (!{p}_error_unpack(m, code, &e))\n"
            "        return fault(err, label, BK_PROTO_ERR_BAD_REPLY, BK_MSGINFO_LABEL(m->info),\n"
@@ -551,6 +555,27 @@ def gen_client_c(proto):
     for m in proto["methods"]:
         out.append(gen_client_method(proto, m))
     return "".join(out)
+
+
+def cap_results(proto):
+    """True if a method of the protocol answers with a capability."""
+    return any(t == "cap" for m in proto["methods"] for t, _ in m["results"])
+
+
+def reply_code_head(proto):
+    """The client's reply check takes the capability count only in a
+    protocol that has a method answering with one (the others' generated
+    code stays as it was)."""
+    p = P(proto)
+    if not cap_results(proto):
+        return (f"/* 0 if `m` is the success reply of `label` with `words` words, else the\n"
+                f" * error it carries, its numbers in *err. */\n"
+                f"static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, "
+                f"struct {p}_error *err)\n{{\n")
+    return (f"/* 0 if `m` is the success reply of `label` with `words` words and `caps`\n"
+            f" * capabilities, else the error it carries, its numbers in *err. */\n"
+            f"static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, "
+            f"unsigned caps,\n                      struct {p}_error *err)\n{{\n")
 
 
 def gen_client_method(proto, m):
@@ -569,12 +594,20 @@ def gen_client_method(proto, m):
             out.append(f"    bk_ipc_buffer->caps[0] = {n};\n")
         else:
             out.append("    " + pack_stmt(t, n, at) + "\n")
+    landing = [n for t, n in m["results"] if t == "cap"]
+    caps_arg = f"{len(landing)}, " if cap_results(proto) else ""
+    if landing:
+        out.append(f"    struct bk_proto_receive saved = bk_proto_receive_at({landing[0]}_slot);\n")
     out.append("    sys_call(server, m);\n")
     if not m["results"]:
-        return "".join(out) + f"    return reply_code(m, {label}, 0, err);\n}}\n\n"
-    out.append(f"    int code = reply_code(m, {label}, {words(m['results'])}, err);\n"
-               "    if (code != 0)\n        return code;\n")
+        return "".join(out) + f"    return reply_code(m, {label}, 0, {caps_arg}err);\n}}\n\n"
+    out.append(f"    int code = reply_code(m, {label}, {words(m['results'])}, {caps_arg}err);\n")
+    if landing:
+        out.append(f"    bk_proto_receive_done(&saved, {landing[0]}_slot, m, code == 0);\n")
+    out.append("    if (code != 0)\n        return code;\n")
     for t, n, at in layout(m["results"]):
+        if t == "cap":
+            continue
         bad = (f"return fault(err, {label}, BK_PROTO_ERR_BAD_REPLY, {label}, "
                f"{words(m['results'])});")
         if name_max(t):
@@ -590,7 +623,7 @@ def gen_client_method(proto, m):
 def handler_signature(proto, m):
     p = P(proto)
     params = [f"struct {p}_call *call"] + [c_param(t, n, "handler") for t, n in m["args"]]
-    params += [c_param(t, n, "out") for t, n in m["results"]]
+    params += [c_param(t, n, "handler_out") for t, n in m["results"]]
     return wrap_call(f"int {p}_handle_{m['name']}(", params, ")").rstrip("\n")
 
 
@@ -668,7 +701,9 @@ def gen_serve_method(proto, m):
         if name_max(t):
             out.append(f"    char {n}[{name_max(t) + 1}];\n")
     for t, n in m["results"]:
-        if not name_max(t):
+        if t == "cap":
+            out.append(f"    bk_cptr_t {n} = 0;\n")
+        elif not name_max(t):
             out.append(f"    {SCALARS[t][0]} {n} = {'false' if t == 'bool' else '0'};\n")
     out.append(f"    int code = bk_proto_check_shape(m, {words(m['args'])}, {caps}, "
                "&call->error.proto);\n    if (code != 0)\n        return code;\n")
@@ -690,11 +725,15 @@ def gen_serve_method(proto, m):
     if m["errors"]:
         out.append("    if (code != 0)\n        return code;\n")
     for t, n, at in layout(m["results"]):
+        if t == "cap":
+            out.append(f"    bk_ipc_buffer->caps[0] = {n};\n")
+            continue
         if name_max(t):
             out.append(f"    {n}[{name_max(t)}] = 0;\n"
                        f"    bk_proto_copy_name({n}, {n}, {name_max(t)});\n")
         out.append("    " + pack_stmt(t, n, at) + "\n")
-    out.append(f"    m->info = BK_MSGINFO({words(m['results'])}, 0, 0, {label});\n"
+    caps = sum(t == "cap" for t, _ in m["results"])
+    out.append(f"    m->info = BK_MSGINFO({words(m['results'])}, {caps}, 0, {label});\n"
                "    return 0;\n}\n\n")
     return "".join(out)
 
@@ -759,8 +798,11 @@ def gen_markdown(proto):
             out.append(md_fields(m["args"], ""))
         else:
             out.append("No arguments.\n\n")
+        caps = sum(t == "cap" for t, _ in m["results"])
         if m["results"]:
-            out.append(f"Results ({plural(words(m['results']), 'word')}):\n\n")
+            out.append(f"Results ({plural(words(m['results']), 'word')}"
+                       + (f", {plural(caps, 'capability')}: the client's endpoint capability "
+                          "needs the grant-reply right" if caps else "") + "):\n\n")
             out.append(md_fields(m["results"], ""))
         else:
             out.append("No results.\n\n")
@@ -826,8 +868,11 @@ SELF_TESTS = [
      "a name holds 1 to 256"),
     ("two cap arguments",
      lambda p: p["methods"][0]["args"].extend([["cap", "c1"], ["cap", "c2"]]), "at most 1"),
-    ("a cap result", lambda p: p["methods"][0].setdefault("results", []).append(["cap", "c"]),
-     "replies carry no capabilities"),
+    ("two cap results",
+     lambda p: p["methods"][0].setdefault("results", []).extend([["cap", "c1"], ["cap", "c2"]]),
+     "at most 1"),
+    ("a cap in an error", lambda p: p["errors"][0]["fields"].append(["cap", "c"]),
+     "an error reply carries none"),
     ("an error code in the shared range", lambda p: p["errors"][0].update(code=5),
      "code must be an integer from 32"),
     ("two errors with one code",

@@ -299,6 +299,69 @@ static int test_full_receive_slot_drops_cap(struct ktest_env *env)
     return 0;
 }
 
+/* Answers one Call on s + 1 with the notification s + 2 as an extra cap. */
+static void cap_replier(uint64_t s)
+{
+    helper_buffer.b.caps[0] = s + 2;
+    struct bk_msg m = { 0 };
+    sys_recv(s + 1, &m);
+    m.info = BK_MSGINFO(0, 1, 0, 0);
+    sys_reply(0, &m);
+    sys_thread_exit(0);
+}
+
+/* Calls `ep` with our receive slot at s + 3 and sets `caps` to how many
+ * caps the answer carried. The replier runs first (a Call it waits for: the IPC
+ * fast path) when `replier_first`, else the Call queues and the replier
+ * takes it from the queue (the general path). */
+static int call_for_cap(uint64_t s, uint64_t ep, bool replier_first, unsigned *caps)
+{
+    if (replier_first)
+        KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(bk_thread_start(s, ROOT, BK_CAP_ROOT_VSPACE, cap_replier, s, stack, STACK_SIZE,
+                          (uint64_t)(uintptr_t)&helper_buffer.b, 100));
+    bk_ipc_buffer->receive_cnode = ROOT;
+    bk_ipc_buffer->receive_index = s + 3;
+    bk_ipc_buffer->receive_depth = W;
+    struct bk_msg m = { .info = BK_MSGINFO(0, 0, 0, 0) };
+    sys_call(ep, &m);
+    bk_ipc_buffer->receive_depth = 0;
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(BK_MSGINFO_LABEL(m.info) == 0);
+    *caps = (unsigned)BK_MSGINFO_EXTRA_CAPS(m.info);
+    return 0;
+}
+
+static int test_reply_carries_cap_with_grant_reply(struct ktest_env *env)
+{
+    for (int replier_first = 0; replier_first < 2; replier_first++) {
+        uint64_t s = kt_slots() + 8 * (uint64_t)replier_first; /* fresh slots each way */
+        unsigned caps;
+        KT_CHECK(setup(env, s) == 0);
+        KT_OK(sys_cnode_copy(ROOT, s + 5, W, ROOT, s + 1, W,
+                             BK_RIGHT_WRITE | BK_RIGHT_GRANT_REPLY));
+        KT_CHECK(call_for_cap(s, s + 5, replier_first, &caps) == 0 && caps == 1);
+        KT_CHECK(kt_type(s + 3) == BK_OBJ_NOTIFICATION);
+        KT_CHECK(kt_type(s + 2) == BK_OBJ_NOTIFICATION); /* a copy: the replier keeps its own */
+    }
+    return 0;
+}
+
+/* The grant right lets caps go with the Call, not come back with the
+ * answer: that takes BK_RIGHT_GRANT_REPLY on the caller's cap. */
+static int test_reply_without_grant_reply_carries_none(struct ktest_env *env)
+{
+    for (int replier_first = 0; replier_first < 2; replier_first++) {
+        uint64_t s = kt_slots() + 8 * (uint64_t)replier_first; /* fresh slots each way */
+        unsigned caps;
+        KT_CHECK(setup(env, s) == 0);
+        KT_OK(sys_cnode_copy(ROOT, s + 5, W, ROOT, s + 1, W, BK_RIGHT_WRITE | BK_RIGHT_GRANT));
+        KT_CHECK(call_for_cap(s, s + 5, replier_first, &caps) == 0 && caps == 0);
+        KT_CHECK(kt_type(s + 3) == 0);
+    }
+    return 0;
+}
+
 /* Bound to s + 2, waits on the endpoint s + 1; reports what woke it. */
 static void bound_waiter(uint64_t s)
 {
@@ -370,6 +433,10 @@ const struct ktest ipc_tests[] = {
     { "ipc: a cap to the same endpoint arrives unwrapped as its badge",
       test_same_endpoint_cap_arrives_unwrapped },
     { "ipc: a full receive slot drops the cap, not the message", test_full_receive_slot_drops_cap },
+    { "ipc: an answer carries a cap to a Call made with the grant-reply right",
+      test_reply_carries_cap_with_grant_reply },
+    { "ipc: without the grant-reply right an answer carries no cap",
+      test_reply_without_grant_reply_carries_none },
     { "notification: a bound notification ends an endpoint wait",
       test_bound_notification_ends_endpoint_wait },
     { "notification: recv returns at once if the bound notification was signalled",

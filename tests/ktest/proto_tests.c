@@ -166,6 +166,43 @@ static int test_cap_in(struct ktest_env *env)
     return 0;
 }
 
+/* A cap comes back in an answer (kv watcher) only through an endpoint cap
+ * with the grant-reply right, lands in the slot the caller names, and the
+ * caller's own receive slot is put back after. */
+static int test_cap_out(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), t7_reply = s + 5, slot = s + 6, taken = s + 7;
+    struct kv_error e;
+    struct bk_process p;
+    char key[KV_WATCHER_KEY_MAX + 1];
+    KT_OK(start_kv(env, s, &p));
+    KT_OK(sys_cnode_mint(BK_CAP_ROOT_CNODE, t7_reply, W, BK_CAP_ROOT_CNODE, EP(s), W,
+                         BK_RIGHT_WRITE | BK_RIGHT_GRANT_REPLY, 7));
+    KT_CHECK(kv_watcher(t7_reply, key, slot, &e) == KV_ERR_NOT_WATCHING);
+    KT_CHECK(text_is(&e, "tenant 7: no watch") && kt_type(slot) == 0);
+    KT_CHECK(kv_watch(T7(s), "door", NTFN_BADGED(s), &e) == 0);
+    /* Without the grant-reply right the kernel keeps the cap back. */
+    KT_CHECK(kv_watcher(T7(s), key, slot, &e) == BK_PROTO_ERR_NO_CAP && kt_type(slot) == 0);
+    KT_CHECK(text_is(&e, "KV: watcher: the answer carried no capability (the endpoint capability "
+                         "needs the grant-reply right, and the slot for it must be empty)"));
+    /* With it the copy lands, and the thread's receive slot is its own again. */
+    bk_ipc_buffer->receive_cnode = BK_CAP_ROOT_CNODE;
+    bk_ipc_buffer->receive_index = taken;
+    bk_ipc_buffer->receive_depth = W;
+    KT_CHECK(kv_watcher(t7_reply, key, slot, &e) == 0 && strcmp(key, "door") == 0);
+    KT_CHECK(bk_ipc_buffer->receive_index == taken && bk_ipc_buffer->receive_depth == W);
+    bk_ipc_buffer->receive_depth = 0;
+    KT_CHECK(kt_type(slot) == BK_OBJ_NOTIFICATION && kt_type(taken) == 0);
+    struct bk_msg signal = { 0 };
+    sys_send(slot, &signal);
+    KT_CHECK(poll(NTFN(s)) == WATCH_BITS); /* the badge of the watch's cap came with it */
+    /* A slot that is taken keeps what it holds. */
+    KT_CHECK(kv_watcher(t7_reply, key, slot, &e) == BK_PROTO_ERR_NO_CAP);
+    KT_CHECK(kt_type(slot) == BK_OBJ_NOTIFICATION);
+    KT_OK(sys_tcb_suspend(p.tcb));
+    return 0;
+}
+
 /* Sends a hand-made request and checks the reply is error `code` with the
  * numbers `a` and `b` (its first two words). */
 static int garbage(uint64_t cap, uint64_t label, unsigned length, unsigned caps,
@@ -276,6 +313,8 @@ const struct ktest proto_tests[] = {
       test_errors_and_text },
     { "proto: a capability travels in (kv watch), refused without grant or as a badge",
       test_cap_in },
+    { "proto: a capability comes back in an answer (kv watcher) only with the grant-reply right",
+      test_cap_out },
     { "proto: malformed requests get an error reply and reach no handler", test_malformed },
     { "proto: a client that dies mid-request leaves the server serving others",
       test_client_dies_mid_request },

@@ -41,6 +41,8 @@
 #define BK_PROTO_ERR_IPC 6            /* client side: the kernel's error (BK_ERR_*) for the Call */
 #define BK_PROTO_ERR_BAD_REPLY 7      /* client side: the label and length of a reply that fits
                                          neither the method's results nor one of its errors */
+#define BK_PROTO_ERR_NO_CAP 8         /* client side: the label of a success answer that should
+                                         have carried a capability and did not */
 
 /* The numbers of a shared error, in the order listed above. */
 struct bk_proto_fault {
@@ -128,6 +130,29 @@ void bk_proto_fault_reply(struct bk_msg *m, uint64_t id, int code, const struct 
  * the length and that no capability came. */
 int bk_proto_reply_code(const struct bk_msg *m, uint64_t label, unsigned words,
                         int (*own_length)(int code));
+
+/* bk_proto_reply_code() for a method whose success reply carries `caps`
+ * capabilities (0 or 1; none arriving as a badge); an error reply
+ * carries none. */
+int bk_proto_reply_code_caps(const struct bk_msg *m, uint64_t label, unsigned words,
+                             unsigned caps, int (*own_length)(int code));
+
+/* The receive slot of the calling thread's IPC buffer, saved while a
+ * client stub has a capability its answer carries land in `slot` (a cap
+ * address of the caller's CSpace, resolved at full depth from its root
+ * CNode). A server thread that calls another server keeps its own receive
+ * slot for the requests it serves. */
+struct bk_proto_receive {
+    uint64_t cnode, index, depth;
+};
+struct bk_proto_receive bk_proto_receive_at(bk_cptr_t slot);
+
+/* Puts the saved receive slot back after the Call; when the answer `m` was
+ * not the method's success (`ok` false) yet a capability landed in `slot`
+ * (only a faulty server sends one with an error), deletes it, so a failed
+ * call leaves the caller's CSpace as it was. */
+void bk_proto_receive_done(const struct bk_proto_receive *saved, bk_cptr_t slot,
+                           const struct bk_msg *m, bool ok);
 
 /* The numbers of shared error `code` from reply `m` (see above). */
 void bk_proto_fault_unpack(const struct bk_msg *m, int code, struct bk_proto_fault *f);

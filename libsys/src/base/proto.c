@@ -137,16 +137,28 @@ void bk_proto_fault_reply(struct bk_msg *m, uint64_t id, int code, const struct 
 int bk_proto_reply_code(const struct bk_msg *m, uint64_t label, unsigned words,
                         int (*own_length)(int code))
 {
+    return bk_proto_reply_code_caps(m, label, words, 0, own_length);
+}
+
+int bk_proto_reply_code_caps(const struct bk_msg *m, uint64_t label, unsigned words,
+                             unsigned caps, int (*own_length)(int code))
+{
     uint64_t got = BK_MSGINFO_LABEL(m->info);
     unsigned length = (unsigned)BK_MSGINFO_LENGTH(m->info);
+    unsigned arrived = (unsigned)BK_MSGINFO_EXTRA_CAPS(m->info);
     /* The kernel answers a failed Call with its error as the label, which
      * is below any protocol's (ids start at 1). */
     if (BK_PROTO_ID(got) == 0 && got != 0)
         return BK_PROTO_ERR_IPC;
-    if (BK_MSGINFO_EXTRA_CAPS(m->info) != 0)
+    if (got == label) {
+        if (length != words || arrived > caps || BK_MSGINFO_CAPS_UNWRAPPED(m->info) != 0)
+            return BK_PROTO_ERR_BAD_REPLY;
+        /* The kernel drops the cap of an answer to a Call made without the
+         * grant-reply right, or one that finds the receive slot taken. */
+        return arrived == caps ? 0 : BK_PROTO_ERR_NO_CAP;
+    }
+    if (arrived != 0)
         return BK_PROTO_ERR_BAD_REPLY;
-    if (got == label)
-        return length == words ? 0 : BK_PROTO_ERR_BAD_REPLY;
     if (BK_PROTO_ID(got) != BK_PROTO_ID(label) || !(got & BK_PROTO_ERROR_BIT))
         return BK_PROTO_ERR_BAD_REPLY;
     int code = (int)(got & BK_PROTO_MAX_NUMBER);
@@ -159,7 +171,7 @@ int bk_proto_reply_code(const struct bk_msg *m, uint64_t label, unsigned words,
 void bk_proto_fault_unpack(const struct bk_msg *m, int code, struct bk_proto_fault *f)
 {
     uint64_t label = BK_MSGINFO_LABEL(m->info);
-    if (code == BK_PROTO_ERR_IPC) {
+    if (code == BK_PROTO_ERR_IPC || code == BK_PROTO_ERR_NO_CAP) {
         bk_proto_fault(f, code, label, 0, 0);
     } else if (code == BK_PROTO_ERR_BAD_REPLY) {
         bk_proto_fault(f, code, label, BK_MSGINFO_LENGTH(m->info), 0);
@@ -202,6 +214,10 @@ int bk_proto_fault_format(char *buf, size_t size, const char *protocol, const ch
     case BK_PROTO_ERR_BAD_REPLY:
         return bk_snprintf(buf, size, "%s: %s: a reply that fits no answer (label 0x%llx, %llu "
                            "words)", protocol, method, a, b);
+    case BK_PROTO_ERR_NO_CAP:
+        return bk_snprintf(buf, size, "%s: %s: the answer carried no capability (the endpoint "
+                           "capability needs the grant-reply right, and the slot for it must be "
+                           "empty)", protocol, method);
     default:
         return bk_snprintf(buf, size, "%s: %s: unknown error %d", protocol, method, code);
     }
@@ -224,4 +240,26 @@ const char *bk_proto_size_text(char *buf, uint64_t bytes)
     }
     bk_snprintf(buf, BK_PROTO_SIZE_TEXT, "%llu B", (unsigned long long)bytes);
     return buf;
+}
+
+struct bk_proto_receive bk_proto_receive_at(bk_cptr_t slot)
+{
+    struct bk_ipc_buffer *b = bk_ipc_buffer;
+    struct bk_proto_receive saved = { b->receive_cnode, b->receive_index, b->receive_depth };
+    b->receive_cnode = BK_CAP_ROOT_CNODE;
+    b->receive_index = slot;
+    b->receive_depth = BK_WORD_BITS;
+    return saved;
+}
+
+void bk_proto_receive_done(const struct bk_proto_receive *saved, bk_cptr_t slot,
+                           const struct bk_msg *m, bool ok)
+{
+    struct bk_ipc_buffer *b = bk_ipc_buffer;
+    b->receive_cnode = saved->cnode;
+    b->receive_index = saved->index;
+    b->receive_depth = saved->depth;
+    /* In an answer no cap arrives as a badge: one that arrived is in the slot. */
+    if (!ok && BK_MSGINFO_EXTRA_CAPS(m->info) != 0)
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS);
 }

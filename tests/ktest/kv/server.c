@@ -192,6 +192,19 @@ int kv_handle_watch(struct kv_call *call, const char *key, uint64_t notification
     return 0;
 }
 
+int kv_handle_watcher(struct kv_call *call, char *key, bk_cptr_t *notification)
+{
+    unsigned ti;
+    struct tenant *t = tenant_of(call, &ti);
+    if (t == NULL)
+        return kv_fail_no_room(call, TENANTS);
+    if (!t->watching)
+        return kv_fail_not_watching(call, call->badge);
+    memcpy(key, t->watch_key, strlen(t->watch_key) + 1);
+    *notification = WATCH_SLOT(ti);
+    return 0;
+}
+
 int main(const struct bk_bootinfo *info)
 {
     (void)info;

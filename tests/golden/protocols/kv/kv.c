@@ -20,6 +20,8 @@ const char *kv_method_name(uint64_t label)
         return "reserve";
     case KV_LABEL_WATCH:
         return "watch";
+    case KV_LABEL_WATCHER:
+        return "watcher";
     default:
         return "?";
     }
@@ -32,6 +34,7 @@ static const char *const add_args[] = { "key", "delta" };
 static const char *const stat_args[] = { "?" };
 static const char *const reserve_args[] = { "pages" };
 static const char *const watch_args[] = { "key", "notification" };
+static const char *const watcher_args[] = { "?" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -57,6 +60,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case KV_LABEL_WATCH:
         *count = 2;
         return watch_args;
+    case KV_LABEL_WATCHER:
+        *count = 0;
+        return watcher_args;
     default:
         *count = 0;
         return 0;
@@ -75,6 +81,8 @@ int kv_error_length(int code)
     case KV_ERR_QUOTA:
         return 4;
     case KV_ERR_NO_ROOM:
+        return 1;
+    case KV_ERR_NOT_WATCHING:
         return 1;
     default:
         return -1;
@@ -111,6 +119,10 @@ void kv_error_pack(struct bk_msg *m, const struct kv_error *e)
         return;
     case KV_ERR_NO_ROOM:
         bk_proto_set_word(m, 0, (uint64_t)e->no_room.tenants);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(KV_PROTOCOL_ID, e->code));
+        return;
+    case KV_ERR_NOT_WATCHING:
+        bk_proto_set_word(m, 0, e->not_watching.tenant);
         m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(KV_PROTOCOL_ID, e->code));
         return;
     default:
@@ -150,6 +162,9 @@ bool kv_error_unpack(const struct bk_msg *m, int code, struct kv_error *e)
         if (!(bk_proto_word(m, 0) <= 0xffffffffu))
             return false;
         e->no_room.tenants = (uint32_t)bk_proto_word(m, 0);
+        return true;
+    case KV_ERR_NOT_WATCHING:
+        e->not_watching.tenant = bk_proto_word(m, 0);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -191,6 +206,11 @@ static int format_no_room(const struct kv_no_room *f, char *buf, size_t size)
                        (unsigned long long)f->tenants);
 }
 
+static int format_not_watching(const struct kv_not_watching *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %llu: no watch", (unsigned long long)f->tenant);
+}
+
 int kv_error_format(const struct kv_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -204,6 +224,8 @@ int kv_error_format(const struct kv_error *e, char *buf, size_t size)
         return format_quota(&e->quota, buf, size);
     case KV_ERR_NO_ROOM:
         return format_no_room(&e->no_room, buf, size);
+    case KV_ERR_NOT_WATCHING:
+        return format_not_watching(&e->not_watching, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -17,6 +17,7 @@
 #define KV_LABEL_STAT BK_PROTO_LABEL(KV_PROTOCOL_ID, 5)
 #define KV_LABEL_RESERVE BK_PROTO_LABEL(KV_PROTOCOL_ID, 6)
 #define KV_LABEL_WATCH BK_PROTO_LABEL(KV_PROTOCOL_ID, 7)
+#define KV_LABEL_WATCHER BK_PROTO_LABEL(KV_PROTOCOL_ID, 8)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -26,6 +27,7 @@
 #define KV_ADD_KEY_MAX 24
 #define KV_STAT_FIRST_MAX 24
 #define KV_WATCH_KEY_MAX 24
+#define KV_WATCHER_KEY_MAX 24
 
 /* Error codes: 0 success, 1-31 the shared BK_PROTO_ERR_*, then the protocol's own. */
 #define KV_ERR_STORE_FULL 32 /* No free slot for a new key. */
@@ -33,6 +35,7 @@
 #define KV_ERR_OVERFLOW 34 /* The sum does not fit a signed 64-bit number. */
 #define KV_ERR_QUOTA 35 /* The reservation exceeds what is left of the tenant's memory quota. */
 #define KV_ERR_NO_ROOM 36 /* The server has no room for another tenant. */
+#define KV_ERR_NOT_WATCHING 37 /* The tenant has no watch. */
 
 /* The numbers of KV_ERR_STORE_FULL. */
 struct kv_store_full {
@@ -68,6 +71,11 @@ struct kv_no_room {
     uint32_t tenants;
 };
 
+/* The numbers of KV_ERR_NOT_WATCHING. */
+struct kv_not_watching {
+    uint64_t tenant;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct kv_error {
@@ -80,6 +88,7 @@ struct kv_error {
         struct kv_overflow overflow;
         struct kv_quota quota;
         struct kv_no_room no_room;
+        struct kv_not_watching not_watching;
     };
 };
 

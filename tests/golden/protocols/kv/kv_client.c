@@ -13,12 +13,13 @@ static int fault(struct kv_error *err, uint64_t label, int code, uint64_t a, uin
     return code;
 }
 
-/* 0 if `m` is the success reply of `label` with `words` words, else the
- * error it carries, its numbers in *err. */
-static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, struct kv_error *err)
+/* 0 if `m` is the success reply of `label` with `words` words and `caps`
+ * capabilities, else the error it carries, its numbers in *err. */
+static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, unsigned caps,
+                      struct kv_error *err)
 {
     struct kv_error e = { .label = label };
-    int code = bk_proto_reply_code(m, label, words, kv_error_length);
+    int code = bk_proto_reply_code_caps(m, label, words, caps, kv_error_length);
     if (code == 0)
         return 0;
     if (!kv_error_unpack(m, code, &e))
@@ -37,7 +38,7 @@ int kv_put(bk_cptr_t server, const char *key, uint64_t value, struct kv_error *e
     bk_proto_pack_name(m, 0, key, 24);
     bk_proto_set_word(m, 3, value);
     sys_call(server, m);
-    return reply_code(m, KV_LABEL_PUT, 0, err);
+    return reply_code(m, KV_LABEL_PUT, 0, 0, err);
 }
 
 int kv_get(bk_cptr_t server, const char *key, bool missing_ok, uint64_t *value,
@@ -49,7 +50,7 @@ int kv_get(bk_cptr_t server, const char *key, bool missing_ok, uint64_t *value,
     bk_proto_pack_name(m, 0, key, 24);
     bk_proto_set_word(m, 3, (uint64_t)missing_ok);
     sys_call(server, m);
-    int code = reply_code(m, KV_LABEL_GET, 1, err);
+    int code = reply_code(m, KV_LABEL_GET, 1, 0, err);
     if (code != 0)
         return code;
     *value = bk_proto_word(m, 0);
@@ -63,7 +64,7 @@ int kv_delete(bk_cptr_t server, const char *key, uint32_t *free_slots, struct kv
         return fault(err, KV_LABEL_DELETE, BK_PROTO_ERR_BAD_VALUE, 0, 0);
     bk_proto_pack_name(m, 0, key, 24);
     sys_call(server, m);
-    int code = reply_code(m, KV_LABEL_DELETE, 1, err);
+    int code = reply_code(m, KV_LABEL_DELETE, 1, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
@@ -80,7 +81,7 @@ int kv_add(bk_cptr_t server, const char *key, int64_t delta, int64_t *sum, struc
     bk_proto_pack_name(m, 0, key, 24);
     bk_proto_set_word(m, 3, (uint64_t)delta);
     sys_call(server, m);
-    int code = reply_code(m, KV_LABEL_ADD, 1, err);
+    int code = reply_code(m, KV_LABEL_ADD, 1, 0, err);
     if (code != 0)
         return code;
     *sum = (int64_t)bk_proto_word(m, 0);
@@ -92,7 +93,7 @@ int kv_stat(bk_cptr_t server, uint64_t *tenant, uint32_t *used, uint32_t *capaci
 {
     struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, KV_LABEL_STAT) }, *m = &msg;
     sys_call(server, m);
-    int code = reply_code(m, KV_LABEL_STAT, 8, err);
+    int code = reply_code(m, KV_LABEL_STAT, 8, 0, err);
     if (code != 0)
         return code;
     *tenant = bk_proto_word(m, 0);
@@ -116,7 +117,7 @@ int kv_reserve(bk_cptr_t server, uint32_t pages, uint64_t *left, struct kv_error
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, KV_LABEL_RESERVE) }, *m = &msg;
     bk_proto_set_word(m, 0, (uint64_t)pages);
     sys_call(server, m);
-    int code = reply_code(m, KV_LABEL_RESERVE, 1, err);
+    int code = reply_code(m, KV_LABEL_RESERVE, 1, 0, err);
     if (code != 0)
         return code;
     *left = bk_proto_word(m, 0);
@@ -131,6 +132,20 @@ int kv_watch(bk_cptr_t server, const char *key, bk_cptr_t notification, struct k
     bk_proto_pack_name(m, 0, key, 24);
     bk_ipc_buffer->caps[0] = notification;
     sys_call(server, m);
-    return reply_code(m, KV_LABEL_WATCH, 0, err);
+    return reply_code(m, KV_LABEL_WATCH, 0, 0, err);
+}
+
+int kv_watcher(bk_cptr_t server, char *key, bk_cptr_t notification_slot, struct kv_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, KV_LABEL_WATCHER) }, *m = &msg;
+    struct bk_proto_receive saved = bk_proto_receive_at(notification_slot);
+    sys_call(server, m);
+    int code = reply_code(m, KV_LABEL_WATCHER, 3, 1, err);
+    bk_proto_receive_done(&saved, notification_slot, m, code == 0);
+    if (code != 0)
+        return code;
+    if (!bk_proto_unpack_name(m, 0, 24, key))
+        return fault(err, KV_LABEL_WATCHER, BK_PROTO_ERR_BAD_REPLY, KV_LABEL_WATCHER, 3);
+    return 0;
 }
 

@@ -46,3 +46,10 @@ int kv_reserve(bk_cptr_t server, uint32_t pages, uint64_t *left, struct kv_error
  * shared BK_PROTO_ERR_*. */
 int kv_watch(bk_cptr_t server, const char *key, bk_cptr_t notification, struct kv_error *err);
 
+/* KV: Watcher. The tenant's watch: its key, and a copy of the notification it signals,
+ * which the answer carries (the tenant's endpoint cap needs the grant-reply right).
+ * `key` needs KV_WATCHER_KEY_MAX + 1 chars. Returns 0, or the error code with its
+ * numbers in *err (may be NULL): KV_ERR_NOT_WATCHING, KV_ERR_NO_ROOM, or a shared
+ * BK_PROTO_ERR_*. */
+int kv_watcher(bk_cptr_t server, char *key, bk_cptr_t notification_slot, struct kv_error *err);
+

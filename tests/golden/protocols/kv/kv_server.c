@@ -148,6 +148,27 @@ static int serve_watch(struct kv_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_watcher(struct kv_call *call, struct bk_msg *m)
+{
+    char key[25];
+    bk_cptr_t notification = 0;
+    int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    key[0] = 0;
+    code = kv_handle_watcher(call, key, &notification);
+    if (code != 0 && code != KV_ERR_NOT_WATCHING && code != KV_ERR_NO_ROOM)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    key[24] = 0;
+    bk_proto_copy_name(key, key, 24);
+    bk_proto_pack_name(m, 0, key, 24);
+    bk_ipc_buffer->caps[0] = notification;
+    m->info = BK_MSGINFO(3, 1, 0, KV_LABEL_WATCHER);
+    return 0;
+}
+
 void kv_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -174,6 +195,9 @@ void kv_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case KV_LABEL_WATCH:
         code = serve_watch(&call, m);
+        break;
+    case KV_LABEL_WATCHER:
+        code = serve_watcher(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

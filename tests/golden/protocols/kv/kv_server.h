@@ -56,6 +56,11 @@ int kv_handle_reserve(struct kv_call *call, uint32_t pages, uint64_t *left);
  * it may return: KV_ERR_NO_ROOM. */
 int kv_handle_watch(struct kv_call *call, const char *key, uint64_t notification_slot);
 
+/* KV: Watcher. The tenant's watch: its key, and a copy of the notification it signals,
+ * which the answer carries (the tenant's endpoint cap needs the grant-reply right).
+ * Errors it may return: KV_ERR_NOT_WATCHING, KV_ERR_NO_ROOM. */
+int kv_handle_watcher(struct kv_call *call, char *key, bk_cptr_t *notification);
+
 /* Fails the request with KV_ERR_STORE_FULL: "tenant {tenant}: store full (asked {asked}
  * slot, {left} of {capacity} left)". */
 static inline int kv_fail_store_full(struct kv_call *call, uint64_t tenant, uint64_t asked,
@@ -110,5 +115,13 @@ static inline int kv_fail_no_room(struct kv_call *call, uint32_t tenants)
     call->error.code = KV_ERR_NO_ROOM;
     call->error.no_room.tenants = tenants;
     return KV_ERR_NO_ROOM;
+}
+
+/* Fails the request with KV_ERR_NOT_WATCHING: "tenant {tenant}: no watch". */
+static inline int kv_fail_not_watching(struct kv_call *call, uint64_t tenant)
+{
+    call->error.code = KV_ERR_NOT_WATCHING;
+    call->error.not_watching.tenant = tenant;
+    return KV_ERR_NOT_WATCHING;
 }
 
