@@ -61,7 +61,8 @@ static void send(const struct iosched_request *r)
 void backend_pump(void)
 {
     struct iosched_request r;
-    while (io.in_device < DEVICE_DEPTH && iosched_dispatch(&io.sched, debug_time_ns(), &r)) {
+    uint64_t now = debug_time_ns(); /* one reading for the batch: one kernel call */
+    while (io.in_device < DEVICE_DEPTH && iosched_dispatch(&io.sched, now, &r)) {
         if (r.tenant >= IOSCHED_TENANTS || r.cookie >= IO_RING_BUFFERS ||
             io.sessions[r.tenant].req[r.cookie].state != REQ_QUEUED)
             continue; /* cannot happen: the scheduler gives back what we queued */
@@ -71,7 +72,7 @@ void backend_pump(void)
      * will let them go. (With requests in the device, their completions
      * bring us back here.) */
     if (io.in_device == 0) {
-        uint64_t next = iosched_next_eligible(&io.sched, debug_time_ns());
+        uint64_t next = iosched_next_eligible(&io.sched, now);
         if (next != UINT64_MAX)
             timer_arm(next);
     }

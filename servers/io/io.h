@@ -63,7 +63,8 @@ struct session {
     uint64_t first_sector, sectors; /* the virtual disk; sectors 0: none */
     uint64_t untyped;               /* IO_SLOT_SESSION + t */
     uint64_t slots;                 /* the first of SESSION_CAPS slots for its caps */
-    uint64_t vspace, notification;  /* the tenant's */
+    uint64_t vspace;                /* the tenant's */
+    uint64_t notification, notification_copy; /* ours, and the tenant's (wait only) */
     uint64_t ring_frame, ring_copy, data[IO_RING_BUFFERS];
     uint32_t driver_buffer[IO_RING_BUFFERS];
     unsigned tables;                /* page tables made in the tenant's space */
@@ -88,13 +89,10 @@ extern struct io_server io;
 
 /* session.c */
 #define SESSION_DRIVER_REFUSED (-1000L)
-/* Makes tenant t's session memory and maps it at `vaddr` of `vspace`
- * (moved from the receive slot); 0, or a kernel error (positive) with
+/* Makes tenant t's session memory (its notification among it) and maps it
+ * at `vaddr` of `vspace` (moved from the receive slot); 0, or a kernel error (positive) with
  * nothing left behind, or SESSION_DRIVER_REFUSED (*blk_error says why). */
 long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *blk_error);
-/* Takes the notification in `slot` as tenant t's (moved); false if it is
- * not a notification with the write right. */
-bool session_set_notification(unsigned t, uint64_t slot);
 /* Reads at most IO_RING_SQ new requests of tenant t's ring; false (nothing
  * read) if the indices are impossible. *accepted: how many it took. */
 bool session_read_requests(unsigned t, uint32_t *accepted);

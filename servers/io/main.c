@@ -149,7 +149,8 @@ static int session_caller(struct io_call *call, int *fail)
 }
 
 int io_handle_open(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint32_t *tenant,
-                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory)
+                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+                   bk_cptr_t *notification)
 {
     int t = tenant_index(call->badge);
     if (t < 0)
@@ -179,16 +180,7 @@ int io_handle_open(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint32
     *disk_bytes = s->sectors * IO_RING_SECTOR;
     *buffers = IO_RING_BUFFERS;
     *memory = 1u << IO_SESSION_BITS;
-    return 0;
-}
-
-int io_handle_notify(struct io_call *call, uint64_t notification)
-{
-    int fail = 0, t = session_caller(call, &fail);
-    if (t < 0)
-        return fail;
-    if (!session_set_notification((unsigned)t, notification))
-        return io_fail_not_a_notification(call, call->badge);
+    *notification = s->notification_copy;
     return 0;
 }
 

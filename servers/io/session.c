@@ -4,8 +4,8 @@
  *
  * Memory: each tenant number has a 64 KiB untyped of the server's pool
  * (IO_SLOT_SESSION + t). A session retypes from it a ring page, 8 buffer
- * pages and the page tables its mapping needs in the tenant's space, and
- * nothing else; closing revokes it, which deletes every one of those caps,
+ * pages, its notification and the page tables its mapping needs in the
+ * tenant's space, and nothing else; closing revokes it, which deletes every one of those caps,
  * the copies the driver holds included, so a session never costs more
  * than its 64 KiB and leaves nothing behind. (The memory is the server's
  * today; taking it from the tenant's account in the memory server is a
@@ -21,7 +21,7 @@
 
 #define PAGE 4096ull
 #define RING_VADDR 0x50000000ull /* our mapping of tenant t's ring: + t pages */
-#define SESSION_CAPS 16u         /* ring, its copy, 8 buffers, up to 4 tables, vspace, notification */
+#define SESSION_CAPS 17u /* vspace, ring and copy, notification and copy, 8 buffers, 4 tables */
 #define MAX_TABLES 4u
 
 static long retype(struct session *s, uint64_t type, unsigned bits, uint64_t slot)
@@ -114,12 +114,26 @@ static void release(struct session *s)
     }
     sys_cnode_revoke(BK_CAP_ROOT_CNODE, s->untyped, BK_WORD_BITS);
     for (unsigned i = 0; i < SESSION_CAPS; i++)
-        sys_cnode_delete(BK_CAP_ROOT_CNODE, s->slots + i, BK_WORD_BITS); /* vspace, notification */
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, s->slots + i, BK_WORD_BITS); /* the vspace */
     for (unsigned i = 0; i < SESSION_CAPS; i++)
         bk_slot_free(s->slots + i);
     s->slots = 0;
+    s->notification = s->notification_copy = 0;
     s->ring = NULL;
     s->open = s->closing = false;
+}
+
+/* The session's notification, and a copy with the wait right alone for the
+ * tenant (open's answer carries it): only the server signals it. */
+static long make_notification(struct session *s, unsigned *used)
+{
+    s->notification = next_slot(s, used);
+    s->notification_copy = next_slot(s, used);
+    long r = retype(s, BK_OBJ_NOTIFICATION, 0, s->notification);
+    if (r == 0)
+        r = sys_cnode_copy(BK_CAP_ROOT_CNODE, s->notification_copy, BK_WORD_BITS,
+                           BK_CAP_ROOT_CNODE, s->notification, BK_WORD_BITS, BK_RIGHT_READ);
+    return r;
 }
 
 long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *blk_error)
@@ -142,6 +156,8 @@ long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *bl
     for (unsigned b = 0; b < IO_RING_BUFFERS; b++)
         s->req[b].state = REQ_FREE;
     if (r == 0)
+        r = make_notification(s, used);
+    if (r == 0)
         r = make_ring(t, vaddr, used);
     if (r == 0)
         r = make_buffers(s, vaddr, used, blk_error);
@@ -151,23 +167,6 @@ long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *bl
     }
     s->open = true;
     return 0;
-}
-
-bool session_set_notification(unsigned t, uint64_t slot)
-{
-    struct session *s = &io.sessions[t];
-    uint64_t id = debug_cap_identify(slot);
-    if ((id & 0xff) != BK_OBJ_NOTIFICATION || !((id >> 8) & BK_RIGHT_WRITE))
-        return false;
-    if (!s->notification) {
-        s->notification = next_slot(s, &s->caps_used);
-        if (!s->notification)
-            return false;
-    } else {
-        sys_cnode_delete(BK_CAP_ROOT_CNODE, s->notification, BK_WORD_BITS);
-    }
-    return sys_cnode_move(BK_CAP_ROOT_CNODE, s->notification, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
-                          slot, BK_WORD_BITS) == 0;
 }
 
 /* ---- requests in ------------------------------------------------------- */

@@ -5,7 +5,8 @@
  * its own (io_tenant.c) that floods and is killed mid-request.
  *
  * Checked: the administrator's disks (overlap and range refused); open's
- * refusals; 32 writes of 4 KiB, 8 in flight at once, read back by checksum;
+ * refusals; its answer carrying the session's notification (and a tenant
+ * cap without the grant-reply right told so); 32 writes of 4 KiB, 8 in flight at once, read back by checksum;
  * thirteen bad requests in one kick, each completed with its status and
  * none reaching the device (the tenant's operation count moves by the one
  * good request only); impossible ring indices refused whole; a ring of
@@ -47,12 +48,21 @@ static void expect(bool ok, const char *what)
     debug_printf("io: %s: %s\n", ok ? "ok" : "FAILED", what);
 }
 
-static uint64_t mint(uint64_t ep, uint64_t badge)
+/* A cap to `ep` badged `badge`, with the grant right (caps in requests)
+ * and, unless `no_reply_caps`, the grant-reply right (a cap in an answer:
+ * IO: Open's notification). */
+static uint64_t mint_rights(uint64_t ep, uint64_t badge, bool no_reply_caps)
 {
     uint64_t s = bk_slot_alloc();
     sys_cnode_mint(BK_CAP_ROOT_CNODE, s, W, BK_CAP_ROOT_CNODE, ep, W,
-                   BK_RIGHT_WRITE | BK_RIGHT_GRANT, badge);
+                   BK_RIGHT_WRITE | BK_RIGHT_GRANT | (no_reply_caps ? 0 : BK_RIGHT_GRANT_REPLY),
+                   badge);
     return s;
+}
+
+static uint64_t mint(uint64_t ep, uint64_t badge)
+{
+    return mint_rights(ep, badge, false);
 }
 
 /* The call failed with `code` and exactly `text`. */
@@ -106,40 +116,62 @@ static void disks(void)
             "the caller (badge 1) is a tenant: the method is the administrator's");
 }
 
+/* IO: Open; *ntfn: a fresh slot where the session's notification landed. */
 static int open_as(uint64_t cap, uint64_t vspace, uint64_t vaddr, uint64_t *disk,
-                   struct io_error *e)
+                   uint64_t *ntfn, struct io_error *e)
 {
     uint32_t tenant, buffers, memory;
-    return io_open(cap, vspace, vaddr, &tenant, disk, &buffers, &memory, e);
+    *ntfn = bk_slot_alloc();
+    int r = io_open(cap, vspace, vaddr, &tenant, disk, &buffers, &memory, *ntfn, e);
+    if (r != 0)
+        bk_slot_free(*ntfn);
+    return r;
+}
+
+/* A tenant cap without the grant-reply right opens a session, but the
+ * answer cannot carry its notification: the stub says so, and the owner
+ * closes it (nothing in the device: reclaimed at once). */
+static void open_without_reply_caps(void)
+{
+    struct io_error e;
+    uint64_t disk = 0, ntfn;
+    uint32_t left, cancelled = 9, in_device = 9;
+    int r = open_as(mint_rights(admin, 1, true), BK_CAP_ROOT_VSPACE, MY_VADDR, &disk, &ntfn, &e);
+    expect(r == BK_PROTO_ERR_NO_CAP, "without the grant-reply right: BK_PROTO_ERR_NO_CAP");
+    expect(io_close_tenant(admin, 1, &cancelled, &in_device, &e) == 0 && cancelled == 0 &&
+               in_device == 0 &&
+               io_set_policy(admin, 1, 100, 10000, 0, 1, 100000, &left, &e) == 0,
+           "that session closed by the administrator, the policy set again");
 }
 
 static void opens(void)
 {
     struct io_error e;
-    uint64_t disk = 0;
+    uint64_t disk = 0, ntfn;
     uint32_t left, tenant = 0, buffers = 0, memory = 0;
-    refused(open_as(admin, BK_CAP_ROOT_VSPACE, MY_VADDR, &disk, &e), &e, IO_ERR_NOT_TENANT,
+    refused(open_as(admin, BK_CAP_ROOT_VSPACE, MY_VADDR, &disk, &ntfn, &e), &e,
+            IO_ERR_NOT_TENANT,
             "the caller (badge 0) is not a tenant: sessions are the tenants' (badges 1 to 8)");
-    refused(open_as(three, BK_CAP_ROOT_VSPACE, MY_VADDR, &disk, &e), &e, IO_ERR_UNKNOWN_TENANT,
-            "no tenant 3 (tenants are 1 to 8, with a policy set)");
+    refused(open_as(three, BK_CAP_ROOT_VSPACE, MY_VADDR, &disk, &ntfn, &e), &e,
+            IO_ERR_UNKNOWN_TENANT, "no tenant 3 (tenants are 1 to 8, with a policy set)");
     io_set_policy(admin, 3, 0, 10000, 0, 1, 100000, &left, &e);
-    refused(open_as(three, BK_CAP_ROOT_VSPACE, MY_VADDR, &disk, &e), &e, IO_ERR_NO_DISK,
+    refused(open_as(three, BK_CAP_ROOT_VSPACE, MY_VADDR, &disk, &ntfn, &e), &e, IO_ERR_NO_DISK,
             "tenant 3: no disk (the administrator's set_disk first)");
-    refused(open_as(one, BK_CAP_ROOT_VSPACE, 0x1234, &disk, &e), &e, IO_ERR_BAD_ADDRESS,
+    refused(open_as(one, BK_CAP_ROOT_VSPACE, 0x1234, &disk, &ntfn, &e), &e, IO_ERR_BAD_ADDRESS,
             "cannot map a session at 0x1234: it must be a nonzero page-aligned address");
-    uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
-    refused(open_as(one, n, MY_VADDR, &disk, &e), &e, IO_ERR_MAP_FAILED,
-            "tenant 1: mapping the session failed with kernel error 5");
-    expect(io_open(one, BK_CAP_ROOT_VSPACE, MY_VADDR, &tenant, &my_disk, &buffers, &memory,
+    refused(open_as(one, bk_alloc_object(BK_OBJ_NOTIFICATION, 0), MY_VADDR, &disk, &ntfn, &e),
+            &e, IO_ERR_MAP_FAILED, "tenant 1: mapping the session failed with kernel error 5");
+    open_without_reply_caps();
+    uint64_t n = bk_slot_alloc();
+    expect(io_open(one, BK_CAP_ROOT_VSPACE, MY_VADDR, &tenant, &my_disk, &buffers, &memory, n,
                    &e) == 0 &&
                tenant == 1 && my_disk == MY_SECTORS * 512ull && buffers == 8 && memory == 65536,
            "tenant 1 opens its session: 1 MiB disk, 8 buffers, 64 KiB of session memory");
-    refused(open_as(one, BK_CAP_ROOT_VSPACE, MY_VADDR + 0x100000, &disk, &e), &e,
+    uint64_t id = debug_cap_identify(n);
+    expect((id & 0xff) == BK_OBJ_NOTIFICATION && ((id >> 8) & BK_RIGHTS_ALL) == BK_RIGHT_READ,
+           "the answer carried the session's notification, with the wait right only");
+    refused(open_as(one, BK_CAP_ROOT_VSPACE, MY_VADDR + 0x100000, &disk, &ntfn, &e), &e,
             IO_ERR_SESSION_OPEN, "tenant 1: a session is open already");
-    refused(io_notify(one, bk_alloc_object(BK_OBJ_ENDPOINT, 0), &e), &e,
-            IO_ERR_NOT_A_NOTIFICATION,
-            "tenant 1: notify needs a notification capability with the write right");
-    expect(io_notify(one, n, &e) == 0, "tenant 1's completion notification");
     tenant_attach(&me, one, n, MY_VADDR);
     expect(me.ring->sq_entries == 16 && me.ring->cq_entries == 32 && me.ring->buffers == 8 &&
                me.ring->disk_bytes == my_disk,
@@ -281,13 +313,11 @@ static void limited(void)
 {
     struct io_error e;
     uint32_t left;
-    uint64_t disk = 0;
+    uint64_t disk = 0, n = 0;
     struct tenant t;
-    uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
     bool ok = io_set_policy(admin, 3, 0, 100, 0, 1, 100000, &left, &e) == 0 &&
               io_set_disk(admin, 3, 2 * MY_SECTORS, 256, &e) == 0 &&
-              open_as(three, BK_CAP_ROOT_VSPACE, LIMITED_VADDR, &disk, &e) == 0 &&
-              io_notify(three, n, &e) == 0;
+              open_as(three, BK_CAP_ROOT_VSPACE, LIMITED_VADDR, &disk, &n, &e) == 0;
     expect(ok, "tenant 3 limited to 100 IOPS, with a session");
     if (!ok)
         return;
@@ -311,15 +341,11 @@ static void limited(void)
 static const char *start_flooder(const struct bk_bootinfo *bi)
 {
     static char err[BK_PROCESS_ERROR_LEN];
-    uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
     if (bk_process_spawn(bi, "io-tenant", TENANT_PRIORITY, two,
                          BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &flooder) != 0) {
         bk_snprintf(err, sizeof(err), "%s", flooder.error);
         return err;
     }
-    if (!n || sys_cnode_move(flooder.cnode, TENANT_SLOT_NOTIFICATION, 8, BK_CAP_ROOT_CNODE, n,
-                             W) != 0)
-        return "cannot hand the flooder its notification";
     return NULL;
 }
 
@@ -353,11 +379,11 @@ static void check_flooder_disk(void)
 {
     struct io_error e;
     uint32_t left;
-    uint64_t disk = 0;
+    uint64_t disk = 0, n = 0;
     io_set_policy(admin, 2, 0, 10000000, 0, 1, 100000, &left, &e);
     int r;
     unsigned rounds = 0;
-    while ((r = open_as(two, BK_CAP_ROOT_VSPACE, REOPEN_VADDR, &disk, &e)) == IO_ERR_CLOSING &&
+    while ((r = open_as(two, BK_CAP_ROOT_VSPACE, REOPEN_VADDR, &disk, &n, &e)) == IO_ERR_CLOSING &&
            rounds++ < 200)
         my_io(IO_OP_READ);
     expect(r == 0, "tenant 2's session reopens: its memory was reclaimed");
@@ -368,8 +394,6 @@ static void check_flooder_disk(void)
         return;
     }
     struct tenant t;
-    uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
-    io_notify(two, n, &e);
     tenant_attach(&t, two, n, REOPEN_VADDR);
     expect(t.ring->sq_head == 0 && t.ring->cq_tail == 0, "with a fresh ring");
     unsigned bad = 0;

@@ -1,7 +1,8 @@
 /*
  * A tenant of the IO server as a process of its own (tests/qemu/io_session.c
- * starts it): its IO endpoint cap in BK_PROCESS_CAP_ARG, a notification in
- * TENANT_SLOT_NOTIFICATION, its own VSpace. It opens a session, writes
+ * starts it): its IO endpoint cap in BK_PROCESS_CAP_ARG (with the
+ * grant-reply right), its own VSpace. It opens a session, whose
+ * notification lands in TENANT_SLOT_NOTIFICATION, writes
  * IO_TENANT_BLOCKS pages of a pattern to its virtual disk and reads them
  * back, then floods: it rewrites the same pages, 8 in flight, forever,
  * until the test suspends it (kills it) mid-request. Rewriting the same
@@ -62,9 +63,7 @@ int main(const struct bk_bootinfo *bi)
     uint64_t disk = 0;
     struct io_error e;
     int r = io_open(BK_PROCESS_CAP_ARG, BK_CAP_ROOT_VSPACE, IO_TENANT_VADDR, &tenant, &disk,
-                    &buffers, &memory, &e);
-    if (r == 0)
-        r = io_notify(BK_PROCESS_CAP_ARG, TENANT_SLOT_NOTIFICATION, &e);
+                    &buffers, &memory, TENANT_SLOT_NOTIFICATION, &e);
     if (r != 0) {
         char text[200];
         io_error_format(&e, text, sizeof(text));

@@ -360,7 +360,9 @@ bulkhead_qemu_test(io-sessions --image ${out}/io-session-image.img
   --disk ${out}/io-session-disk.img --disk-size 4M --status pass
   --expect "io-server: serving a disk of 8192 sectors"
   --expect "io: ok: refused: .tenant 3's disk would overlap tenant 1's"
+  --expect "io: ok: without the grant-reply right: BK_PROTO_ERR_NO_CAP"
   --expect "io: ok: tenant 1 opens its session: 1 MiB disk, 8 buffers, 64 KiB of session memory"
+  --expect "io: ok: the answer carried the session's notification, with the wait right only"
   --expect "io-server: 8 requests in the device at once"
   --expect "io: ok: 32 reads back: every checksum matches"
   --expect "io: ok: of those only the good read reached the device"

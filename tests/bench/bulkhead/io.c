@@ -91,7 +91,7 @@ static uint64_t mint(uint64_t ep, uint64_t badge)
 {
     uint64_t s = bk_slot_alloc();
     sys_cnode_mint(BK_CAP_ROOT_CNODE, s, W, BK_CAP_ROOT_CNODE, ep, W,
-                   BK_RIGHT_WRITE | BK_RIGHT_GRANT, badge);
+                   BK_RIGHT_WRITE | BK_RIGHT_GRANT | BK_RIGHT_GRANT_REPLY, badge);
     return s;
 }
 
@@ -110,13 +110,12 @@ static const char *setup(void)
         e = io_spawn(boot, SERVER_PRIORITY, mint(blk_ep, 1), &admin, err, sizeof(err));
     if (e)
         return e;
-    uint64_t one = mint(admin, 1), n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0), disk;
+    uint64_t one = mint(admin, 1), n = bk_slot_alloc(), disk;
     uint32_t left, tenant, buffers, memory;
     if (io_set_policy(admin, 1, 0, 10000000, 0, 1, 10000000, &left, NULL) != 0 ||
         io_set_disk(admin, 1, 0, DISK_PAGES * 8, NULL) != 0 ||
-        io_open(one, BK_CAP_ROOT_VSPACE, SESSION_VADDR, &tenant, &disk, &buffers, &memory,
-                NULL) != 0 ||
-        io_notify(one, n, NULL) != 0)
+        io_open(one, BK_CAP_ROOT_VSPACE, SESSION_VADDR, &tenant, &disk, &buffers, &memory, n,
+                NULL) != 0)
         return "cannot open a session as tenant 1";
     tenant_attach(&me, one, n, SESSION_VADDR);
     return NULL;

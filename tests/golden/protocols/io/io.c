@@ -16,8 +16,6 @@ const char *io_method_name(uint64_t label)
         return "set_disk";
     case IO_LABEL_OPEN:
         return "open";
-    case IO_LABEL_NOTIFY:
-        return "notify";
     case IO_LABEL_KICK:
         return "kick";
     default:
@@ -30,7 +28,6 @@ static const char *const close_tenant_args[] = { "tenant" };
 static const char *const stats_args[] = { "tenant" };
 static const char *const set_disk_args[] = { "tenant", "first_sector", "sectors" };
 static const char *const open_args[] = { "vspace", "vaddr" };
-static const char *const notify_args[] = { "notification" };
 static const char *const kick_args[] = { "?" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
@@ -51,9 +48,6 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case IO_LABEL_OPEN:
         *count = 2;
         return open_args;
-    case IO_LABEL_NOTIFY:
-        *count = 1;
-        return notify_args;
     case IO_LABEL_KICK:
         *count = 0;
         return kick_args;
@@ -99,8 +93,6 @@ int io_error_length(int code)
     case IO_ERR_DEVICE:
         return 1;
     case IO_ERR_NO_SESSION:
-        return 1;
-    case IO_ERR_NOT_A_NOTIFICATION:
         return 1;
     case IO_ERR_RING_CORRUPT:
         return 5;
@@ -192,10 +184,6 @@ void io_error_pack(struct bk_msg *m, const struct io_error *e)
         bk_proto_set_word(m, 0, e->no_session.tenant);
         m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
         return;
-    case IO_ERR_NOT_A_NOTIFICATION:
-        bk_proto_set_word(m, 0, e->not_a_notification.tenant);
-        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
-        return;
     case IO_ERR_RING_CORRUPT:
         bk_proto_set_word(m, 0, e->ring_corrupt.tenant);
         bk_proto_set_word(m, 1, e->ring_corrupt.sq_head);
@@ -276,9 +264,6 @@ bool io_error_unpack(const struct bk_msg *m, int code, struct io_error *e)
         return true;
     case IO_ERR_NO_SESSION:
         e->no_session.tenant = bk_proto_word(m, 0);
-        return true;
-    case IO_ERR_NOT_A_NOTIFICATION:
-        e->not_a_notification.tenant = bk_proto_word(m, 0);
         return true;
     case IO_ERR_RING_CORRUPT:
         e->ring_corrupt.tenant = bk_proto_word(m, 0);
@@ -409,13 +394,6 @@ static int format_no_session(const struct io_no_session *f, char *buf, size_t si
                        (unsigned long long)f->tenant);
 }
 
-static int format_not_a_notification(const struct io_not_a_notification *f, char *buf, size_t size)
-{
-    return bk_snprintf(buf, size,
-                       "tenant %llu: notify needs a notification capability with the write right",
-                       (unsigned long long)f->tenant);
-}
-
 static int format_ring_corrupt(const struct io_ring_corrupt *f, char *buf, size_t size)
 {
     return bk_snprintf(buf, size,
@@ -462,8 +440,6 @@ int io_error_format(const struct io_error *e, char *buf, size_t size)
         return format_device(&e->device, buf, size);
     case IO_ERR_NO_SESSION:
         return format_no_session(&e->no_session, buf, size);
-    case IO_ERR_NOT_A_NOTIFICATION:
-        return format_not_a_notification(&e->not_a_notification, buf, size);
     case IO_ERR_RING_CORRUPT:
         return format_ring_corrupt(&e->ring_corrupt, buf, size);
     default: {

@@ -10,8 +10,8 @@
  * session: the server maps a request ring and 8 DMA buffers of 4 KiB into the tenant's
  * address space, 64 KiB of the server's memory set aside for that tenant; the tenant
  * writes requests into the ring and kicks; completions come back in the ring, signalled
- * on its notification. A tenant also reads its statistics. docs/io.md, Sessions and The
- * IO scheduler, gives the rules. */
+ * on a notification the answer to open carries. A tenant also reads its statistics.
+ * docs/io.md, Sessions and The IO scheduler, gives the rules. */
 #pragma once
 
 #include <bulkhead/proto.h>
@@ -24,8 +24,7 @@
 #define IO_LABEL_STATS BK_PROTO_LABEL(IO_PROTOCOL_ID, 3)
 #define IO_LABEL_SET_DISK BK_PROTO_LABEL(IO_PROTOCOL_ID, 4)
 #define IO_LABEL_OPEN BK_PROTO_LABEL(IO_PROTOCOL_ID, 5)
-#define IO_LABEL_NOTIFY BK_PROTO_LABEL(IO_PROTOCOL_ID, 6)
-#define IO_LABEL_KICK BK_PROTO_LABEL(IO_PROTOCOL_ID, 7)
+#define IO_LABEL_KICK BK_PROTO_LABEL(IO_PROTOCOL_ID, 6)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -48,8 +47,7 @@
 #define IO_ERR_MAP_FAILED 46 /* Mapping the session's pages failed: `vspace` is not a VSpace, the address is taken or outside user space, or page tables did not fit the session's memory. Nothing stays mapped. */
 #define IO_ERR_DEVICE 47 /* The driver behind the server refused or is absent. */
 #define IO_ERR_NO_SESSION 48 /* The tenant has no session open. */
-#define IO_ERR_NOT_A_NOTIFICATION 49 /* The capability given to notify is not a notification with the write right. */
-#define IO_ERR_RING_CORRUPT 50 /* The ring's indices are impossible: more requests than the ring holds, or more completions unread than it holds. Nothing was read. */
+#define IO_ERR_RING_CORRUPT 49 /* The ring's indices are impossible: more requests than the ring holds, or more completions unread than it holds. Nothing was read. */
 
 /* The numbers of IO_ERR_NOT_ADMIN. */
 struct io_not_admin {
@@ -148,11 +146,6 @@ struct io_no_session {
     uint64_t tenant;
 };
 
-/* The numbers of IO_ERR_NOT_A_NOTIFICATION. */
-struct io_not_a_notification {
-    uint64_t tenant;
-};
-
 /* The numbers of IO_ERR_RING_CORRUPT. */
 struct io_ring_corrupt {
     uint64_t tenant;
@@ -186,7 +179,6 @@ struct io_error {
         struct io_map_failed map_failed;
         struct io_device device;
         struct io_no_session no_session;
-        struct io_not_a_notification not_a_notification;
         struct io_ring_corrupt ring_corrupt;
     };
 };

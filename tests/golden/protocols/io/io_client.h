@@ -47,24 +47,21 @@ int io_stats(bk_cptr_t server, uint64_t tenant, uint64_t *ops, uint64_t *bytes,
 int io_set_disk(bk_cptr_t server, uint64_t tenant, uint64_t first_sector, uint64_t sectors,
                 struct io_error *err);
 
-/* IO: Open. Tenant only. Opens the caller's session: the server makes a ring page and 8
- * buffer pages from the 64 KiB it set aside for the tenant and maps them, the ring
- * first, at `vaddr` (page-aligned) of the address space `vspace` (a VSpace capability,
- * the caller's own). Returns the tenant's number, its disk's size in bytes, the number
- * of buffers and the session's memory in bytes (pages and page tables). The tenant
- * needs a policy (set_policy) and a disk (set_disk). Returns 0, or the error code with
- * its numbers in *err (may be NULL): IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT,
- * IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS,
- * IO_ERR_MAP_FAILED, IO_ERR_DEVICE, or a shared BK_PROTO_ERR_*. */
+/* IO: Open. Tenant only. Opens the caller's session: the server makes a ring page, 8
+ * buffer pages and a notification from the 64 KiB it set aside for the tenant and maps
+ * the pages, the ring first, at `vaddr` (page-aligned) of the address space `vspace` (a
+ * VSpace capability, the caller's own). Returns the tenant's number, its disk's size in
+ * bytes, the number of buffers, the session's memory in bytes, and the notification
+ * (wait right only) the server signals when it puts completions in the ring, which the
+ * answer carries: the tenant's endpoint cap needs the grant-reply right (without it the
+ * session opens but the answer arrives as BK_PROTO_ERR_NO_CAP, and the tenant can only
+ * poll the ring). The tenant needs a policy (set_policy) and a disk (set_disk). Returns
+ * 0, or the error code with its numbers in *err (may be NULL): IO_ERR_NOT_TENANT,
+ * IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING,
+ * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, or a shared BK_PROTO_ERR_*. */
 int io_open(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint32_t *tenant,
-            uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory, struct io_error *err);
-
-/* IO: Notify. Tenant only. Takes `notification` (with the write right) as the one the
- * server signals when completions are put in the caller's ring. Without it the tenant
- * polls the ring (kick also reports). Returns 0, or the error code with its numbers in
- * *err (may be NULL): IO_ERR_NOT_TENANT, IO_ERR_NO_SESSION, IO_ERR_NOT_A_NOTIFICATION,
- * or a shared BK_PROTO_ERR_*. */
-int io_notify(bk_cptr_t server, bk_cptr_t notification, struct io_error *err);
+            uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+            bk_cptr_t notification_slot, struct io_error *err);
 
 /* IO: Kick. Tenant only. The server reads the requests the caller added to its ring
  * since the last kick, at most 16: each is checked (operation, alignment, range,

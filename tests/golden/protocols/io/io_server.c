@@ -103,11 +103,12 @@ static int serve_open(struct io_call *call, struct bk_msg *m)
     uint64_t disk_bytes = 0;
     uint32_t buffers = 0;
     uint32_t memory = 0;
+    bk_cptr_t notification = 0;
     int code = bk_proto_check_shape(m, 1, 1, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t vaddr = bk_proto_word(m, 0);
-    code = io_handle_open(call, call->server->recv_index, vaddr, &tenant, &disk_bytes, &buffers, &memory);
+    code = io_handle_open(call, call->server->recv_index, vaddr, &tenant, &disk_bytes, &buffers, &memory, &notification);
     if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_NO_DISK && code != IO_ERR_SESSION_OPEN && code != IO_ERR_CLOSING && code != IO_ERR_BAD_ADDRESS && code != IO_ERR_MAP_FAILED && code != IO_ERR_DEVICE)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
@@ -116,21 +117,8 @@ static int serve_open(struct io_call *call, struct bk_msg *m)
     bk_proto_set_word(m, 1, disk_bytes);
     bk_proto_set_word(m, 2, (uint64_t)buffers);
     bk_proto_set_word(m, 3, (uint64_t)memory);
-    m->info = BK_MSGINFO(4, 0, 0, IO_LABEL_OPEN);
-    return 0;
-}
-
-static int serve_notify(struct io_call *call, struct bk_msg *m)
-{
-    int code = bk_proto_check_shape(m, 0, 1, &call->error.proto);
-    if (code != 0)
-        return code;
-    code = io_handle_notify(call, call->server->recv_index);
-    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_NO_SESSION && code != IO_ERR_NOT_A_NOTIFICATION)
-        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
-    if (code != 0)
-        return code;
-    m->info = BK_MSGINFO(0, 0, 0, IO_LABEL_NOTIFY);
+    bk_ipc_buffer->caps[0] = notification;
+    m->info = BK_MSGINFO(4, 1, 0, IO_LABEL_OPEN);
     return 0;
 }
 
@@ -172,9 +160,6 @@ void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case IO_LABEL_OPEN:
         code = serve_open(&call, m);
-        break;
-    case IO_LABEL_NOTIFY:
-        code = serve_notify(&call, m);
         break;
     case IO_LABEL_KICK:
         code = serve_kick(&call, m);

@@ -62,22 +62,21 @@ int io_handle_stats(struct io_call *call, uint64_t tenant, uint64_t *ops, uint64
 int io_handle_set_disk(struct io_call *call, uint64_t tenant, uint64_t first_sector,
                        uint64_t sectors);
 
-/* IO: Open. Tenant only. Opens the caller's session: the server makes a ring page and 8
- * buffer pages from the 64 KiB it set aside for the tenant and maps them, the ring
- * first, at `vaddr` (page-aligned) of the address space `vspace` (a VSpace capability,
- * the caller's own). Returns the tenant's number, its disk's size in bytes, the number
- * of buffers and the session's memory in bytes (pages and page tables). The tenant
- * needs a policy (set_policy) and a disk (set_disk). Errors it may return:
- * IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN,
- * IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE. */
+/* IO: Open. Tenant only. Opens the caller's session: the server makes a ring page, 8
+ * buffer pages and a notification from the 64 KiB it set aside for the tenant and maps
+ * the pages, the ring first, at `vaddr` (page-aligned) of the address space `vspace` (a
+ * VSpace capability, the caller's own). Returns the tenant's number, its disk's size in
+ * bytes, the number of buffers, the session's memory in bytes, and the notification
+ * (wait right only) the server signals when it puts completions in the ring, which the
+ * answer carries: the tenant's endpoint cap needs the grant-reply right (without it the
+ * session opens but the answer arrives as BK_PROTO_ERR_NO_CAP, and the tenant can only
+ * poll the ring). The tenant needs a policy (set_policy) and a disk (set_disk). Errors
+ * it may return: IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK,
+ * IO_ERR_SESSION_OPEN, IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED,
+ * IO_ERR_DEVICE. */
 int io_handle_open(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr, uint32_t *tenant,
-                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory);
-
-/* IO: Notify. Tenant only. Takes `notification` (with the write right) as the one the
- * server signals when completions are put in the caller's ring. Without it the tenant
- * polls the ring (kick also reports). Errors it may return: IO_ERR_NOT_TENANT,
- * IO_ERR_NO_SESSION, IO_ERR_NOT_A_NOTIFICATION. */
-int io_handle_notify(struct io_call *call, uint64_t notification_slot);
+                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+                   bk_cptr_t *notification);
 
 /* IO: Kick. Tenant only. The server reads the requests the caller added to its ring
  * since the last kick, at most 16: each is checked (operation, alignment, range,
@@ -255,15 +254,6 @@ static inline int io_fail_no_session(struct io_call *call, uint64_t tenant)
     call->error.code = IO_ERR_NO_SESSION;
     call->error.no_session.tenant = tenant;
     return IO_ERR_NO_SESSION;
-}
-
-/* Fails the request with IO_ERR_NOT_A_NOTIFICATION: "tenant {tenant}: notify needs a
- * notification capability with the write right". */
-static inline int io_fail_not_a_notification(struct io_call *call, uint64_t tenant)
-{
-    call->error.code = IO_ERR_NOT_A_NOTIFICATION;
-    call->error.not_a_notification.tenant = tenant;
-    return IO_ERR_NOT_A_NOTIFICATION;
 }
 
 /* Fails the request with IO_ERR_RING_CORRUPT: "tenant {tenant}: ring indices impossible
