@@ -295,7 +295,7 @@ void endpoint_send(struct thread *t, const cap_t *ep_cap, bool is_call, bool blo
         return;
     }
     if (is_call)
-        t->call_can_grant_reply = cap_rights(ep_cap) & CAP_RIGHT_GRANT_REPLY;
+        t->call_cap_word = ep_cap->w[0];
     if (ep->state == EP_RECEIVING) {
         struct thread *r = ep->head;
         queue_remove(ep, r);
@@ -360,7 +360,7 @@ void ipc_answer(struct thread *t, struct thread *c)
     if (c->in_fault) {
         reply_to_fault(t, c);
     } else {
-        transfer(t, c, 0, NULL, c->call_can_grant_reply);
+        transfer(t, c, 0, NULL, cap_word_rights(c->call_cap_word) & CAP_RIGHT_GRANT_REPLY);
         sched_make_runnable(c);
     }
     if (!c->sc) /* a server that lost its loan meanwhile */

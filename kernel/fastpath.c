@@ -7,8 +7,11 @@
  * number (the numbers come from <bulkhead/abi.h>), with the user
  * registers saved and nothing else done; other syscalls pay two compares.
  * The fast path applies when all of these hold
- * (checked in this order, with no side effects), and otherwise returns so
- * the general path (syscall.c, endpoint.c) handles the syscall:
+ * (checked in this order, with one side effect: a Call saves the first word
+ * of its endpoint cap in call_cap_word as soon as it finds the cap, a field
+ * only the answer to a Call reads and the general path writes for every
+ * Call), and otherwise returns so the general path (syscall.c, endpoint.c)
+ * handles the syscall:
  *  - the message fits the CPU registers (length <= BK_MSG_CPU_WORDS) and
  *    names no extra caps;
  *  - the cptr resolves in one level of the thread's root CNode with a zero
@@ -33,22 +36,24 @@
  *
  * Budget (guest instructions under QEMU -icount, 0 message words, between
  * two address spaces, kernel only, per direction Call / ReplyRecv, with
- * both threads on whole-CPU SchedContexts): x86-64 164 / 173 = entry stub
- * with dispatch 28 / 30 + this file 80 / 87 + arch_fastpath_switch
+ * both threads on whole-CPU SchedContexts): x86-64 166 / 173 = entry stub
+ * with dispatch 28 / 30 + this file 82 / 87 + arch_fastpath_switch
  * (arch/x86_64/fastpath.c) 37 (the CPU and its fastpath_key 4, the
  * bases read back and saved 6, checks of `to` 7, its FS base (its TLS) 4,
  * the FPU check 3, CR3 7, the frame for the next entry and the jump 6) +
- * the sysretq stub 19; RISC-V 176 / 181 = entry
- * with dispatch 39 / 41 + this file 88 / 91 + arch_fastpath_switch
+ * the sysretq stub 19; RISC-V 177 / 181 = entry
+ * with dispatch 39 / 41 + this file 89 / 91 + arch_fastpath_switch
  * (trap.S) 14 with a satp write, 8 without (one check of 3 covers both
  * the counter policy and the FPU owner while no thread owns the FPU) +
  * exit 35 (31 register loads, sret). To a passive server and back (the
  * SchedContext lent and given back, nothing charged) this file costs 9
- * less a direction on x86-64 (71 / 78) and 10 on RISC-V (78 / 81). This
+ * less a direction on x86-64 (73 / 78) and 10 on RISC-V (79 / 81). The
+ * Call's save of its cap's word (for an answer that carries caps) costs
+ * 2 on x86-64 and 1 on RISC-V. This
  * file is built without frame pointers and leaves by a tail call, so it
- * touches no stack. Round trips, user code included: x86-64 345 in one
- * address space, 353 across two, 335 to a passive server; RISC-V 357,
- * 369 and 349.
+ * touches no stack. Round trips, user code included: x86-64 347 in one
+ * address space, 355 across two, 337 to a passive server; RISC-V 358,
+ * 370 and 350.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  * tools/bench/run.py counts them; tools/bench/ceilings.json keeps them
@@ -81,10 +86,11 @@ static inline bool message_fits(uint64_t info)
 
 /* Finds the endpoint cap `cptr` names when t's root CNode is the usual
  * one-level 64-bit one (cspace_flat_slot(): then cspace_lookup_cap()
- * finds the same slot) and the cap has `right`. False for any other shape
- * or cap, which the general path handles. */
+ * finds the same slot) and the cap has `right`; `word` gets the cap's
+ * first word (its rights). False for any other shape or cap, which the
+ * general path handles. */
 static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_rights_t right,
-                                   struct endpoint **ep, uint64_t *badge, cap_rights_t *rights)
+                                   struct endpoint **ep, uint64_t *badge, uint64_t *word)
 {
     struct cte *slot;
     if (!cspace_flat_slot(&t->cspace_root.cap, cptr, &slot))
@@ -94,7 +100,7 @@ static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_ri
         return false;
     *ep = (struct endpoint *)cap_object(cap);
     *badge = cap_badge(cap);
-    *rights = cap_rights(cap);
+    *word = cap->w[0];
     return true;
 }
 
@@ -160,8 +166,7 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
 static inline __attribute__((always_inline)) void deliver_call(struct thread *t, struct thread *r,
                                                                struct endpoint *ep,
                                                                const uint64_t *args,
-                                                               uint64_t badge, uint64_t info,
-                                                               cap_rights_t rights)
+                                                               uint64_t badge, uint64_t info)
 {
     ep->head = r->wait_next;
     if (ep->head) {
@@ -176,7 +181,6 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *t,
     r->state = THREAD_RUNNABLE;
     r->caller = t;
     t->reply_from = r;
-    t->call_can_grant_reply = rights & CAP_RIGHT_GRANT_REPLY; /* for an answer with caps */
     t->state = THREAD_BLOCKED_REPLY;
 }
 
@@ -192,8 +196,7 @@ static void fastpath_call(struct thread *t)
     if (!message_fits(info))
         return;
     struct endpoint *ep;
-    cap_rights_t rights;
-    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge, &rights) ||
+    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge, &t->call_cap_word) ||
         ep->state != EP_RECEIVING)
         return;
     struct thread *r = ep->head;
@@ -201,10 +204,10 @@ static void fastpath_call(struct thread *t)
         return;
     struct sched_context *t_sc = t->sc, *r_sc = r->sc;
     if (!r_sc) {
-        deliver_call(t, r, ep, args, badge, info, rights);
+        deliver_call(t, r, ep, args, badge, info);
         hand_over(t_sc, t, r);
     } else if (fast_charge_ok(t_sc, r_sc)) {
-        deliver_call(t, r, ep, args, badge, info, rights);
+        deliver_call(t, r, ep, args, badge, info);
         sched_fast_charge(t_sc, r_sc);
     } else {
         return;
@@ -251,8 +254,8 @@ static void fastpath_reply_recv(struct thread *t)
     if (!message_fits(info) || !c || c->in_fault)
         return;
     struct endpoint *ep;
-    cap_rights_t rights;
-    if (!endpoint_direct(t, args[0], CAP_RIGHT_READ, &ep, &badge, &rights) ||
+    uint64_t cap_word;
+    if (!endpoint_direct(t, args[0], CAP_RIGHT_READ, &ep, &badge, &cap_word) ||
         ep->state == EP_SENDING)
         return;
     if (t->bound_notification && t->bound_notification->active)

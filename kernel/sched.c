@@ -354,17 +354,6 @@ void kernel_tick_from_user(void)
     thread_resume_current();
 }
 
-/* The current thread goes on. Its SchedContext may have changed in its
- * syscall (a ReplyRecv that took a queued Call runs on that caller's loan
- * from then on): the CPU's time goes to the one it runs on now, or the
- * server's work would be charged to its previous caller. */
-static inline struct thread *keep(struct thread *cur)
-{
-    if (cur->sc != charged_sc)
-        charge_switch(cur->sc);
-    return cur;
-}
-
 /* Chooses the next thread; the previous current one goes back on its
  * queue if it can still run. The first test is the common case of every
  * syscall: nothing changed (no slice end, no change to the current
@@ -379,9 +368,9 @@ static inline __attribute__((always_inline)) struct thread *choose(void)
         return cur;
     cur_ok = cur_ok && sched_is_schedulable(cur);
     if (cur_ok && best < (int)cur->priority)
-        return keep(cur);
+        return cur;
     if (best < 0)
-        return cur_ok ? keep(cur) : NULL;
+        return cur_ok ? cur : NULL;
     if (cur_ok) {
         if (slice_expired) /* a Yield's or a change's: its turn ends here */
             cur->slice_used = 0;

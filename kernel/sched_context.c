@@ -35,14 +35,22 @@
 #include "kernel.h"
 #include "thread.h"
 
-/* `t` runs on `sc` from now on (NULL: on nothing). */
+/* `t` runs on `sc` from now on (NULL: on nothing). When `t` is the
+ * current thread and goes on running (a ReplyRecv that took a queued Call
+ * runs on that caller's loan from here), the CPU's time goes to `sc` from
+ * this instant, or the server's work would be charged to its previous
+ * caller. Charged here rather than when the scheduler lets the current
+ * thread go on, which is every syscall. */
 static void run_on(struct thread *t, struct sched_context *sc)
 {
     if (t->sc)
         t->sc->thread = NULL;
     t->sc = sc;
-    if (sc)
+    if (sc) {
         sc->thread = t;
+        if (t == current_thread)
+            charge_switch(sc);
+    }
     sched_reconsider(t);
 }
 

@@ -113,9 +113,11 @@ struct thread {
     uint64_t send_stamp;            /* BLOCKED_SEND: when it was queued (endpoint.c, Cancelling) */
     bool send_is_call;              /* BLOCKED_SEND: it made a Call */
     bool send_can_grant;            /* BLOCKED_SEND: its cap had the grant right */
-    /* A caller: the cap of its Call had BK_RIGHT_GRANT_REPLY, so the answer
-     * may carry caps (set by every Call, fast path included). */
-    bool call_can_grant_reply;
+    /* A caller: the first word of the cap its Call went through, whose
+     * rights say whether the answer may carry caps (BK_RIGHT_GRANT_REPLY).
+     * Set by every Call, the fast path's included, which saves the word
+     * as it is rather than pay for taking the right out of it. */
+    uint64_t call_cap_word;
     /* One-shot reply: the thread that called us and waits for our answer,
      * and, for a caller, whom it waits for. */
     struct thread *caller;

@@ -2,6 +2,7 @@
 """The Linux side of Bulkhead's IPC benchmark (issue 4), in guest instructions.
 
   tools/bench/linux.py [--iterations N] [--out FILE] [--build-dir DIR] [--no-vm]
+                       [--no-cpu] [--no-ipc] [--no-density] [--no-io] [--self-test]
 
 Boots Debian's own x86-64 kernel (the package that linux-image-amd64 depends on,
 fetched with `apt-get download`, never installed) on QEMU TCG with
@@ -20,12 +21,25 @@ iterations after a warm-up:
   kernel package's own irqbypass, kvm, ccp and kvm-amd modules first. It
   measures VM exits handled in KVM (cpuid, an unknown hypercall) and an exit
   to the VMM (an `out`), against an empty loop. --no-vm leaves it out.
+(--no-ipc leaves out that whole first guest.) Then, each in guests of their own:
+- the VM way's density (issue 13, --no-density leaves it out): the smallest
+  `-m` at which a guest of busybox and tests/bench/linux/hello.c reaches that
+  program, by bisection over boots (smallest_passing), and the TSC hello reads
+  first: QEMU start to the program in instructions (vm_min_memory_mib,
+  vm_tenants_in_256mib, vm_boot_to_program);
+- tests/bench/linux/blkio.c on a virtio-blk disk (issue 14, --no-io leaves it
+  out): one 4 KiB O_DIRECT read's instructions under -icount with the kernel's
+  idle time taken out (linux_read_4k), then, without -icount and with the disk
+  throttled to IO_CAPACITY IOPS, the noisy neighbour under no control,
+  io.max, BFQ and io.cost (io_victim_alone_linux,
+  io_victim_beside_flooder_<set-up>, io_device_busy_percent_<set-up>).
+--self-test checks the bisection and the parsers on made-up input.
 
 Writes the records to FILE (default build/bench/linux.json) as a JSON list of
 {"arch", "system", "operation", "unit", "min", "median", "p99", "iterations"}
 (the wake-up lateness rows add "max"; the share rows are {"arch", "system",
 "operation", "unit": "percent", "value", "policy_percent", "policy",
-"used_ns", "elapsed_ns"}) and prints a table. Exits non-zero, saying why, when a tool or package is
+"used_ns", "elapsed_ns"}; the density and IO rows are described in tools/bench/README.md) and prints a table. Exits non-zero, saying why, when a tool or package is
 missing, the build fails, or any record does not arrive.
 
 Downloads and extractions are cached under DIR/cache and reused as they are:
@@ -34,6 +48,7 @@ delete that folder to pick up a newer Debian kernel.
 import argparse
 import json
 import lzma
+import math
 import os
 import pathlib
 import re
@@ -67,6 +82,18 @@ KVM_MODULES = {
     "kvm": "kernel/arch/x86/kvm/kvm.ko",
     "ccp": "kernel/drivers/crypto/ccp/ccp.ko",
     "kvm-amd": "kernel/arch/x86/kvm/kvm-amd.ko",
+}
+# The modules the IO benchmarks need (issue 14), in load order: Debian builds
+# virtio, its PCI transport, virtio-blk and BFQ as modules. Each one's
+# "depends=" names only modules before it.
+BLOCK_MODULES = {
+    "virtio_ring": "kernel/drivers/virtio/virtio_ring.ko",
+    "virtio": "kernel/drivers/virtio/virtio.ko",
+    "virtio_pci_modern_dev": "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
+    "virtio_pci_legacy_dev": "kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
+    "virtio_pci": "kernel/drivers/virtio/virtio_pci.ko",
+    "virtio_blk": "kernel/drivers/block/virtio_blk.ko",
+    "bfq": "kernel/block/bfq.ko",
 }
 RECORD_KEYS = ("arch", "system", "operation", "unit", "min", "median", "p99", "iterations")
 OPTIONAL_KEYS = ("max",)
@@ -200,17 +227,25 @@ def fetch_package(cache, package, wanted):
 # kernel of its own build: same version, same symbol CRCs). Compressed names
 # are accepted too: Debian 12's package ships them as plain .ko, later
 # kernels may compress them.
-KERNEL_FILES = (r"boot/vmlinuz-.*|lib/modules/[^/]+/(" +
-                "|".join(re.escape(p) for p in KVM_MODULES.values()) + r")(\.xz|\.zst)?")
+ALL_MODULES = {**KVM_MODULES, **BLOCK_MODULES}
+KERNEL_FILES = (r"boot/vmlinuz-.*|boot/config-.*|lib/modules/[^/]+/(" +
+                "|".join(re.escape(p) for p in ALL_MODULES.values()) + r")(\.xz|\.zst)?")
+
+
+def unpacked_all(info):
+    """Whether a cached unpacking holds every module of ALL_MODULES and the config."""
+    return (all(any(f.split("/", 3)[-1].startswith(path) for f in info["files"])
+                for path in ALL_MODULES.values()) and
+            any(f.startswith("boot/config-") for f in info["files"]))
 
 
 def fetch_kernel(cache):
     done = sorted(cache.glob("linux-image-*-amd64/package.json"))
     info = json.loads(done[-1].read_text()) if done else None
-    if info and not any("/kvm/" in f for f in info["files"]):
-        # A cache filled before the VM benchmark holds the kernel only: unpack
-        # the same package again (its .deb is kept) for the modules.
-        say(f"{info['package']}: unpacking its KVM modules too")
+    if info and not unpacked_all(info):
+        # A cache filled before the VM or IO benchmarks holds fewer files:
+        # unpack the same package again (its .deb is kept).
+        say(f"{info['package']}: unpacking its KVM and block modules and its config too")
         (cache / info["package"] / "package.json").unlink()
         info = fetch_package(cache, info["package"], KERNEL_FILES)
     if info is None:
@@ -219,18 +254,19 @@ def fetch_kernel(cache):
     return vmlinuz, info
 
 
-def kvm_modules(cache, info):
-    """{name: module bytes, uncompressed} for KVM_MODULES, in load order.
+def kvm_modules(cache, info, table=None):
+    """{name: module bytes, uncompressed} for `table` (KVM_MODULES by default), in load order.
     busybox's insmod passes the file to the kernel as it is, and Linux 6.1
     loads only uncompressed modules that way, so .ko.xz is decompressed here
     (Python's lzma); .ko.zst has no decompressor in Python's standard library."""
     modules = {}
-    for name, path in KVM_MODULES.items():
+    for name, path in (table or KVM_MODULES).items():
         found = [f for f in info["files"] if re.fullmatch(r"lib/modules/[^/]+/" + re.escape(path) +
                                                           r"(\.xz|\.zst)?", f)]
         if not found:
             raise BenchError(f"{info['package']} {info['version']} has no {path}(.xz): "
-                             "cannot load KVM in the guest (use --no-vm to skip the VM rows)")
+                             "cannot load it in the guest (--no-vm skips the VM rows, --no-io "
+                             "the IO rows)")
         data = (cache / info["package"] / found[0]).read_bytes()
         if found[0].endswith(".xz"):
             data = lzma.decompress(data)
@@ -374,11 +410,22 @@ CPU = "max,-rdrand,-rdseed"
 RTC = "base=2024-01-01T00:00:00,clock=vm"
 
 
-def qemu_command(vmlinuz, initramfs):
-    return ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", CPU, "-m", "512M",
-            "-smp", "1", "-icount", "shift=0,sleep=off", "-rtc", RTC, "-display", "none",
-            "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", str(vmlinuz),
-            "-initrd", str(initramfs), "-append", APPEND]
+def qemu_command(vmlinuz, initramfs, memory="512M", icount=True, disk=None):
+    """disk, when given, is (raw image, throttle in IOPS or None): a
+    virtio-blk disk with the host page cache and a thread pool, as issue 14
+    prescribes for the noisy-neighbour scenario."""
+    cmd = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", CPU, "-m", memory,
+           "-smp", "1"] + (["-icount", "shift=0,sleep=off"] if icount else []) + [
+           "-rtc", RTC, "-display", "none",
+           "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", str(vmlinuz),
+           "-initrd", str(initramfs), "-append", APPEND]
+    if disk:
+        image, iops = disk
+        drive = f"file={image},if=none,id=bench-disk,format=raw,cache=writeback,aio=threads"
+        if iops:
+            drive += f",throttling.iops-total={iops}"
+        cmd += ["-drive", drive, "-device", "virtio-blk-pci,drive=bench-disk"]
+    return cmd
 
 
 def boot(cmd, log_path, timeout, echo=None):
@@ -481,10 +528,13 @@ def table(records, title):
 
 
 def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=WARMUP,
-            block=0, timeout=None, verbose=False, vm=True, cpu=True):
+            block=0, timeout=None, verbose=False, vm=True, cpu=True, ipc=True, dense=True,
+            io=True):
     """Prepares, boots and returns the list of records (also written to `out`).
     vm=False leaves out the VM exits (vmexit.c and the KVM modules), cpu=False
-    the CPU-isolation scenario (cpu_isolation.c)."""
+    the CPU-isolation scenario (cpu_isolation.c), ipc=False that whole first
+    guest (pingpong, cpu_isolation, vmexit); dense=False the VM way's density
+    (hello.c, issue 13), io=False the IO rows (blkio.c, issue 14)."""
     build_dir = pathlib.Path(build_dir).resolve()
     out = pathlib.Path(out).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -492,6 +542,31 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
     cache = build_dir / "cache"
     vmlinuz, kinfo = fetch_kernel(cache)
     busybox, binfo = fetch_busybox(cache)
+    ordered = []
+    if ipc:
+        ordered += ipc_run(build_dir, cache, vmlinuz, kinfo, busybox, binfo, iterations, warmup,
+                           block, timeout, verbose, vm, cpu)
+    if dense:
+        ordered += density(build_dir, cache, vmlinuz, kinfo, busybox)
+        print(density_table(ordered))
+    if io:
+        # One QEMU at a time: the instruction count first, then the scenario
+        # timed on host real time.
+        io_rows = io_run("read4k", build_dir, cache, vmlinuz, kinfo, busybox, verbose=verbose)
+        io_rows += io_run("noisy", build_dir, cache, vmlinuz, kinfo, busybox, verbose=verbose)
+        print(f"Linux 4 KiB O_DIRECT read: median {io_rows[0]['median']:,} instructions "
+              f"(-icount, idle time taken out)")
+        print(io_table(io_rows))
+        ordered += io_rows
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(ordered, indent=2) + "\n")
+    say(f"wrote {out}")
+    return ordered
+
+
+def ipc_run(build_dir, cache, vmlinuz, kinfo, busybox, binfo, iterations, warmup, block,
+            timeout, verbose, vm, cpu):
+    """The first guest: pingpong, cpu_isolation and vmexit, under -icount."""
     pingpong = build_program(build_dir, "pingpong")
     counts = ["-n", str(iterations), "-w", str(warmup)]
     args = counts + (["-t", str(block)] if block else [])
@@ -551,12 +626,343 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
     for w in warnings:
         say(w)
     ordered = [records[op] for op in operations]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(ordered, indent=2) + "\n")
     print(table(ordered, f"Linux {kernel} ({kinfo['package']} {kinfo['version']}), QEMU TCG "
                          f"-icount shift=0, 1 vCPU: guest instructions per operation"))
-    say(f"wrote {out}")
     return ordered
+
+
+# --- (f) the VM way's density (issue 13) ----------------------------------------
+
+# The smallest `-m` is searched between these (MiB), to 1 MiB. 256 MiB is the
+# memory Bulkhead's density row fills with tenants; a guest that needs more
+# would fit no tenant there, so the search starts above it only if 256 fails.
+DENSITY_LOW_MIB, DENSITY_HIGH_MIB, DENSITY_CEILING_MIB = 8, 256, 1024
+DENSITY_MEMORY_MIB = 256  # tenants per this much memory, as Bulkhead's row
+DENSITY_INIT = """#!/bin/busybox sh
+# Bulkhead density guest: the trivial program, then power off.
+/bin/busybox mount -t proc proc /proc
+/hello
+/bin/busybox poweroff -f
+"""
+
+
+def smallest_passing(passes, low, high):
+    """The smallest m in [low, high] for which passes(m) is true, when passes
+    is monotone (false below some m, true from it on), by bisection; and the
+    probes as [(m, result)] in the order made. passes(high) is probed first
+    and must be true (else BenchError). At most 1 + ceil(log2(high - low + 1))
+    probes: each one a Linux boot, so the search stays bounded."""
+    if low > high:
+        raise BenchError(f"empty search range [{low}, {high}]")
+    probes = []
+
+    def probe(m):
+        result = bool(passes(m))
+        probes.append((m, result))
+        return result
+
+    if not probe(high):
+        raise BenchError(f"the guest does not run at {high} MiB either")
+    good, bad = high, low - 1  # passes(good); not passes(bad), or bad below the range
+    while good - bad > 1:
+        mid = (good + bad) // 2
+        if probe(mid):
+            good = mid
+        else:
+            bad = mid
+    return good, probes
+
+
+def parse_hello(lines):
+    """The BENCH-HELLO line's fields {tsc, monotonic_ns, idle_ns}, or None."""
+    for line in lines:
+        m = re.search(r"BENCH-HELLO tsc=(\d+) monotonic_ns=(\d+) idle_ns=(-?\d+)", line)
+        if m:
+            return {"tsc": int(m.group(1)), "monotonic_ns": int(m.group(2)),
+                    "idle_ns": int(m.group(3))}
+    return None
+
+
+def why_not(lines):
+    """The guest's last words when it did not reach the program (a panic,
+    the OOM killer, a failed unpacking), for the log."""
+    keys = ("Kernel panic", "Out of memory", "Initramfs unpacking failed", "not syncing",
+            "oom-kill", "Unable to", "error")
+    found = [l.strip() for l in lines if any(k in l for k in keys)]
+    return found[-1] if found else (lines[-1].strip() if lines else "no output")
+
+
+def density(build_dir, cache, vmlinuz, kinfo, busybox, timeout=180):
+    """The VM way's rows: vm_min_memory_mib (bisection of -m over boots of a
+    guest with busybox and tests/bench/linux/hello.c), vm_tenants_in_256mib
+    and vm_boot_to_program (the TSC hello reads first, at the minimum -m)."""
+    hello = build_program(build_dir, "hello")
+    c = Cpio()
+    c.dir(".")
+    for d in ("bin", "dev", "proc"):
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)
+    c.file("bin/busybox", busybox.read_bytes())
+    c.symlink("bin/sh", "busybox")
+    c.file("hello", hello.read_bytes())
+    c.file("init", DENSITY_INIT.encode())
+    initramfs = build_dir / "initramfs-density.cpio"
+    initramfs.write_bytes(c.finish())
+    seen = {}
+
+    def passes(mib):
+        cmd = qemu_command(vmlinuz, initramfs, memory=f"{mib}M")
+        lines, code, secs = boot(cmd, build_dir / f"serial-density-{mib}M.log", timeout)
+        hello_line = parse_hello(lines)
+        seen[mib] = hello_line
+        say(f"-m {mib}M: " + (f"hello ran at TSC {hello_line['tsc']:,} ({secs:.0f} s)" if hello_line
+                              else f"no program ({'timed out' if code is None else f'exit {code}'}"
+                                   f", {secs:.0f} s): {why_not(lines)}"))
+        return hello_line is not None
+
+    say(f"density: bisecting -m in [{DENSITY_LOW_MIB}, {DENSITY_HIGH_MIB}] MiB, one boot per probe")
+    high = DENSITY_HIGH_MIB
+    while True:
+        try:
+            low_mib = DENSITY_LOW_MIB if high == DENSITY_HIGH_MIB else high // 2 + 1
+            mib, probes = smallest_passing(passes, low_mib, high)
+            break
+        except BenchError:
+            if high >= DENSITY_CEILING_MIB:
+                raise BenchError(f"the density guest does not reach its program even with "
+                                 f"{high} MiB (logs: {build_dir}/serial-density-*.log)")
+            high *= 2
+    at_min, at_high = seen[mib], seen[high]
+    common = {"arch": "x86_64", "system": "linux", "kernel": kinfo["package"]}
+    pre_kernel = at_min["tsc"] - at_min["monotonic_ns"]
+    return [
+        {**common, "operation": "vm_min_memory_mib", "unit": "MiB", "value": mib,
+         "probes": [[m, ok] for m, ok in probes], "initramfs_bytes": initramfs.stat().st_size},
+        {**common, "operation": "vm_tenants_in_256mib", "unit": "tenants",
+         "value": DENSITY_MEMORY_MIB // mib, "memory_mib": DENSITY_MEMORY_MIB,
+         "per_tenant_mib": mib},
+        {**common, "operation": "vm_boot_to_program", "unit": "instructions",
+         "min": at_min["tsc"], "median": at_min["tsc"], "p99": at_min["tsc"], "iterations": 1,
+         "memory_mib": mib, "before_kernel_clock": pre_kernel,
+         "kernel_to_program": at_min["monotonic_ns"], "kernel_idle_ns": at_min["idle_ns"],
+         f"at_{high}_mib": at_high["tsc"]},
+    ]
+
+
+# --- (g) the IO benchmarks (issue 14) -------------------------------------------
+
+IO_CAPACITY = 500      # QEMU's throttling.iops-total: the disk's capacity in IOPS
+IO_RESERVATION = 100   # the victim's reservation, IOPS (Linux's io.max set-up leaves it free)
+IO_SECONDS = 8         # each timed run of the victim
+IO_DISK_MIB = 64
+IO_SETUPS = ("nocontrol", "iomax", "bfq", "iocost")
+IO_INIT = """#!/bin/busybox sh
+# Bulkhead IO benchmark guest: the block modules, then blkio, then power off.
+bb=/bin/busybox
+$bb mount -t proc proc /proc
+$bb mount -t sysfs sysfs /sys
+$bb mount -t devtmpfs devtmpfs /dev
+for m in {modules}; do
+    if ! out=$($bb insmod /lib/modules/$m.ko 2>&1); then echo "blkio: insmod $m.ko failed: $out"; fi
+done
+[ -b /dev/vda ] || echo "blkio: no /dev/vda after loading {modules}"
+echo "BENCH-START kernel $($bb uname -r)"
+/blkio {args}
+echo "BENCH-IO-END status $?"
+$bb poweroff -f
+"""
+
+
+def io_operations(mode):
+    if mode == "read4k":
+        return ("linux_read_4k",)
+    ops = ["io_victim_alone_linux"]
+    for setup in IO_SETUPS:
+        ops += [f"io_victim_beside_flooder_{setup}", f"io_device_busy_percent_{setup}"]
+    return tuple(ops)
+
+
+def parse_io(lines):
+    """(records by operation, problems, status) from the IO guest's output."""
+    records, problems, status = {}, [], None
+    for line in lines:
+        m = re.search(r"BENCH (\{.*\})", line)
+        if m:
+            try:
+                rec = json.loads(m.group(1))
+                records[rec["operation"]] = rec
+            except (json.JSONDecodeError, KeyError) as e:
+                problems.append(f"unreadable record ({e}): {line}")
+            continue
+        m = re.search(r"BENCH-IO-END status (\d+)", line)
+        if m:
+            status = int(m.group(1))
+        elif "blkio:" in line and not line.startswith("# "):
+            problems.append(line.strip())
+    return records, problems, status
+
+
+def make_disk(path, mib=IO_DISK_MIB):
+    """A raw disk image of zeros, every block written (no holes: each read is a
+    real read of the host file)."""
+    if path.exists() and path.stat().st_size == mib << 20:
+        return path
+    chunk = b"\0" * (1 << 20)
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(chunk)
+    return path
+
+
+def io_run(mode, build_dir, cache, vmlinuz, kinfo, busybox, iterations=2000, timeout=None,
+           verbose=False):
+    """Boots the IO guest once: mode "noisy" without -icount and with the
+    throttled disk, "read4k" under -icount with the disk unthrottled."""
+    blkio = build_program(build_dir, "blkio")
+    modules = kvm_modules(cache, kinfo, BLOCK_MODULES)
+    if mode == "noisy":
+        args = ["noisy", "-d", "/dev/vda", "-c", str(IO_CAPACITY), "-r", str(IO_RESERVATION),
+                "-t", str(IO_SECONDS)]
+    else:
+        args = ["read4k", "-d", "/dev/vda", "-n", str(iterations), "-w", "100"]
+    c = Cpio()
+    c.dir(".")
+    for d in ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"):
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)
+    c.chardev("dev/null", 1, 3, 0o666)
+    c.file("bin/busybox", busybox.read_bytes())
+    c.symlink("bin/sh", "busybox")
+    c.file("blkio", blkio.read_bytes())
+    for name, data in modules.items():
+        c.file(f"lib/modules/{name}.ko", data, 0o644)
+    c.file("init", IO_INIT.format(modules=" ".join(modules), args=" ".join(args)).encode())
+    initramfs = build_dir / f"initramfs-io-{mode}.cpio"
+    initramfs.write_bytes(c.finish())
+    disk = make_disk(build_dir / "disk.img")
+    # read4k's disk is not throttled: a read the host answers in microseconds
+    # often completes before the vCPU runs out of work, and those reads are
+    # the ones counted (blkio.c says why). A throttled read would halt the
+    # vCPU for milliseconds of host time, in which sleep=off runs every
+    # guest timer there is, each jump a timer interrupt inside the window.
+    cmd = qemu_command(vmlinuz, initramfs, icount=(mode == "read4k"),
+                       disk=(disk, IO_CAPACITY if mode == "noisy" else None))
+    if timeout is None:
+        # Noisy: per set-up two timed runs, the drains and the flooder's
+        # settling, about 20 s; read4k: about 0.3 s of host time per read.
+        timeout = 180 + (len(IO_SETUPS) * (2 * IO_SECONDS + 4) if mode == "noisy"
+                         else 0.3 * iterations)
+    say(f"IO {mode}: booting with {disk.name} ({IO_DISK_MIB} MiB)"
+        + (f", throttled to {IO_CAPACITY} IOPS, host real time (no -icount)" if mode == "noisy"
+           else ", -icount shift=0,sleep=off") + f" (timeout {timeout:.0f} s)")
+
+    def echo(line):
+        if verbose or line.startswith(("BENCH", "# ")) or "blkio:" in line:
+            print("  | " + line, flush=True)
+
+    log = build_dir / f"serial-io-{mode}.log"
+    lines, code, secs = boot(cmd, log, timeout, echo)
+    records, problems, status = parse_io(lines)
+    missing = [op for op in io_operations(mode) if op not in records]
+    say(f"QEMU ran {secs:.1f} s, " + ("timed out" if code is None else f"exit code {code}"))
+    if missing or problems or status != 0 or code != 0:
+        why = problems + ([f"missing records: {', '.join(missing)}"] if missing else [])
+        why.append("QEMU timed out" if code is None else f"QEMU exited {code}, blkio {status}")
+        tail = "\n".join("  | " + l for l in lines[-25:])
+        raise BenchError(f"Linux IO benchmark ({mode}) failed:\n  - " + "\n  - ".join(why) +
+                         f"\nlast serial lines (whole log: {log}):\n{tail}")
+    return [records[op] for op in io_operations(mode)]
+
+
+def density_table(records):
+    by = {r["operation"]: r for r in records}
+    m, t, b = by["vm_min_memory_mib"], by["vm_tenants_in_256mib"], by["vm_boot_to_program"]
+    probes = ", ".join(f"{mib} " + ("runs" if ok else "fails") for mib, ok in m["probes"])
+    return (f"The VM way: smallest -m that runs hello {m['value']} MiB "
+            f"(probes in MiB: {probes}), "
+            f"{t['value']} tenants in {t['memory_mib']} MiB; QEMU start to hello "
+            f"{b['median']:,} instructions ({b['before_kernel_clock']:,} before the kernel's clock "
+            f"starts, {b['kernel_to_program']:,} after)")
+
+
+def io_table(records):
+    rows = [("operation", "IOPS", "p50 us", "p99 us", "victim share", "busy")]
+    busy = {r["setup"]: r for r in records if r["operation"].startswith("io_device_busy")}
+    for r in records:
+        if r["unit"] != "us":
+            continue
+        share = f"{r['victim_share_percent']:.1f} %" if "victim_share_percent" in r else ""
+        b = busy.get(r["setup"]) if "victim_share_percent" in r else None
+        rows.append((r["operation"], f"{r['iops']:.1f}", f"{r['median']:,}", f"{r['p99']:,}",
+                     share, f"{b['value']:.1f} %" if b else ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
+                               for i, c in enumerate(row)) for row in rows)
+
+
+def self_test():
+    """Checks the pure logic against made-up input: the -m bisection against
+    every threshold of a small range (and that a guest failing at the top
+    is an error), the BENCH-HELLO and IO parsers, and that each record
+    lacking a field or an end line is reported. Boots nothing."""
+    failures = []
+
+    def expect(what, got, want):
+        if got != want:
+            failures.append(f"{what}: got {got!r}, want {want!r}")
+
+    low, high = 8, 40
+    for threshold in range(low, high + 1):
+        calls = []
+        found, probes = smallest_passing(lambda m: calls.append(m) or m >= threshold, low, high)
+        expect(f"bisection, threshold {threshold}", found, threshold)
+        expect(f"bisection, threshold {threshold}: probes recorded", [p[0] for p in probes], calls)
+        bound = 1 + math.ceil(math.log2(high - low + 1))
+        if len(calls) > bound:
+            failures.append(f"bisection, threshold {threshold}: {len(calls)} probes > {bound}")
+        if any(m < low or m > high for m in calls):
+            failures.append(f"bisection, threshold {threshold}: probed outside [{low}, {high}]")
+    try:
+        smallest_passing(lambda m: False, low, high)
+        failures.append("bisection: a guest that fails at the top of the range was not refused")
+    except BenchError:
+        pass
+    expect("hello line", parse_hello(["noise", "BENCH-HELLO tsc=6135425424 monotonic_ns=1750000000 "
+                                      "idle_ns=0"]),
+           {"tsc": 6135425424, "monotonic_ns": 1750000000, "idle_ns": 0})
+    expect("no hello line", parse_hello(["Kernel panic - not syncing: Out of memory"]), None)
+    expect("why not", why_not(["a", "Kernel panic - not syncing: System is deadlocked on memory",
+                               "b"]), "Kernel panic - not syncing: System is deadlocked on memory")
+    good = ['BENCH {"operation": "linux_read_4k", "unit": "instructions", "median": 5}',
+            "BENCH-IO-END status 0"]
+    records, problems, status = parse_io(good)
+    expect("IO records", list(records), ["linux_read_4k"])
+    expect("IO problems", problems, [])
+    expect("IO status", status, 0)
+    records, problems, status = parse_io(['BENCH {"unit": "us"}', "blkio: pread /dev/vda: EIO",
+                                          "# blkio: a note"])
+    expect("IO record without an operation", len(problems), 2)
+    expect("IO without its end line", status, None)
+    expect("IO operations of noisy", io_operations("noisy")[:2],
+           ("io_victim_alone_linux", "io_victim_beside_flooder_nocontrol"))
+    made_up = [{"operation": "vm_min_memory_mib", "value": 89, "probes": [[256, True], [88, False]]},
+               {"operation": "vm_tenants_in_256mib", "value": 2, "memory_mib": 256},
+               {"operation": "vm_boot_to_program", "median": 6000, "before_kernel_clock": 4000,
+                "kernel_to_program": 2000}]
+    text = density_table(made_up)
+    if not all(part in text for part in ("89 MiB", "256 runs, 88 fails", "2 tenants", "6,000")):
+        failures.append(f"density summary: {text}")
+    text = io_table([{"operation": "io_victim_beside_flooder_bfq", "unit": "us", "setup": "bfq",
+                      "iops": 256.0, "median": 3702, "p99": 11462, "victim_share_percent": 51.5},
+                     {"operation": "io_device_busy_percent_bfq", "unit": "percent", "setup": "bfq",
+                      "value": 99.3}])
+    if "51.5 %" not in text or "99.3 %" not in text:
+        failures.append(f"IO table: {text}")
+    for f in failures:
+        print("FAIL: " + f)
+    print(f"linux.py self-test: {'FAILED' if failures else 'passed'} "
+          f"({high - low + 1} bisection thresholds, parsers)")
+    return 1 if failures else 0
 
 
 def main(argv=None):
@@ -576,12 +982,23 @@ def main(argv=None):
                     help="leave out the VM exits (vmexit.c on KVM inside the guest)")
     ap.add_argument("--no-cpu", action="store_true",
                     help="leave out the CPU-isolation scenario (cpu_isolation.c, cgroup v2)")
+    ap.add_argument("--no-ipc", action="store_true",
+                    help="leave out the first guest (pingpong, cpu_isolation and vmexit)")
+    ap.add_argument("--no-density", action="store_true",
+                    help="leave out the VM way's density (the -m bisection, hello.c)")
+    ap.add_argument("--no-io", action="store_true",
+                    help="leave out the IO rows (blkio.c: one read's instructions, the noisy "
+                         "neighbour)")
+    ap.add_argument("--self-test", action="store_true",
+                    help="check the bisection and the parsers against made-up input, boot nothing")
     a = ap.parse_args(argv)
+    if a.self_test:
+        return self_test()
     if a.iterations < 1 or a.warmup < 0:
         ap.error("--iterations must be at least 1 and --warmup at least 0")
     try:
         collect(a.iterations, a.out, a.build_dir, a.warmup, a.block, a.timeout, a.verbose,
-                not a.no_vm, not a.no_cpu)
+                not a.no_vm, not a.no_cpu, not a.no_ipc, not a.no_density, not a.no_io)
     except BenchError as e:
         print(f"bench-linux: error: {e}", file=sys.stderr)
         return 1

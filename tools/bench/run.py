@@ -277,9 +277,223 @@ def cpu_tables(records):
     return "\n".join(out) + "\n"
 
 
+# Issue 13's density rows: Bulkhead's per arch (tests/bench/bulkhead, from
+# tenants spawned through the memory server) beside the VM way's
+# (tools/bench/linux.py: the smallest -m at which the bench's Linux guest
+# runs a trivial program). Either side may be absent from a run; the
+# section says so rather than failing.
+DENSITY_BULKHEAD = ("tenants_in_256mib", "tenant_private_bytes", "tenant_spawn")
+DENSITY_VM = ("vm_min_memory_mib", "vm_tenants_in_256mib", "vm_boot_to_program")
+# Issue 14's IO rows: the victim's records ("unit" "us": "iops", "median",
+# "p99", and beside the flooder "victim_share_percent", "flooder_iops",
+# "p99_alone") and the device's busy percentage per set-up. Bulkhead names
+# them io_victim_alone, io_victim_beside_flooder, io_device_busy_percent;
+# Linux adds "_linux" to the alone row and the set-up to the others.
+IO_READ_OPS = ("io_read_4k_path", "linux_read_4k")
+IO_GOAL_P99_RATIO, IO_GOAL_BUSY_PERCENT = 1.2, 98
+
+
+def amount(r):
+    """A single-figure record's figure ("value"), else its median."""
+    return r.get("value", r.get("median"))
+
+
+def density_rows(records):
+    """{(system, arch, operation): record} for the density operations."""
+    names = DENSITY_BULKHEAD + DENSITY_VM
+    return {(r["system"], r["arch"], r["operation"]): r for r in records if r["operation"] in names}
+
+
+def density_table(records):
+    """The density section of results.md ("" when neither side ran)."""
+    rows = density_rows(records)
+    if not rows:
+        return ""
+    arches = sorted({arch for system, arch, _ in rows if system == "bulkhead"})
+    vm = {op: r for (system, _, op), r in rows.items() if system == "linux"}
+
+    def bulkhead(op, arch, fmt):
+        r = rows.get(("bulkhead", arch, op))
+        return fmt(amount(r)) if r else "-"
+
+    def the_vm(op, fmt):
+        return fmt(amount(vm[op])) if op in vm else "-"
+
+    head = "| |" + "".join(f" Bulkhead {a} |" for a in arches) + " the VM way (Linux 6.1 guest) |"
+    out = ["\nDensity (issue 13): tenants started from one image in 256 MiB, and what one costs "
+           "(- where not measured in this run):\n", head,
+           "|---|" + "---:|" * (len(arches) + 1)]
+    measures = [
+        ("tenants in 256 MiB", "tenants_in_256mib", "vm_tenants_in_256mib", lambda v: f"{v:,}"),
+        ("memory per tenant", "tenant_private_bytes", "vm_min_memory_mib", None),
+        ("instructions to start one", "tenant_spawn", "vm_boot_to_program", lambda v: f"{v:,}"),
+    ]
+    for label, b_op, vm_op, fmt in measures:
+        b_fmt = fmt or (lambda v: f"{v:,} bytes")
+        vm_fmt = fmt or (lambda v: f"{v} MiB (smallest -m)")
+        cells = [bulkhead(b_op, a, b_fmt) for a in arches] + [the_vm(vm_op, vm_fmt)]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    if "vm_min_memory_mib" in vm:
+        probes = ", ".join(f"{m} {'runs' if ok else 'fails'}"
+                           for m, ok in vm["vm_min_memory_mib"].get("probes", []))
+        out.append(f"\nThe VM way's -m probes (MiB, in order): {probes}.")
+    return "\n".join(out) + "\n"
+
+
+def io_setup(r):
+    """The set-up a victim or busy record belongs to: its "setup" field, else
+    what follows the operation's stem ("" for Bulkhead's own rows)."""
+    if "setup" in r:
+        return r["setup"]
+    for stem in ("io_victim_beside_flooder", "io_device_busy_percent"):
+        if r["operation"].startswith(stem):
+            return r["operation"][len(stem):].lstrip("_")
+    return ""
+
+
+def io_rows(records):
+    """(system, arch, set-up, beside record, busy record or None, alone
+    record or None) for each victim-beside-flooder record."""
+    alone = {(r["system"], r["arch"]): r for r in records
+             if r["operation"] in ("io_victim_alone", "io_victim_alone_linux")}
+    busy = {(r["system"], r["arch"], io_setup(r)): r for r in records
+            if r["operation"].startswith("io_device_busy_percent")}
+    rows = []
+    for r in records:
+        if r["operation"].startswith("io_victim_beside_flooder"):
+            key = (r["system"], r["arch"])
+            rows.append((*key, io_setup(r), r, busy.get((*key, io_setup(r))), alone.get(key)))
+    return rows
+
+
+def p99_alone(beside, alone):
+    """The victim's p99 alone for this set-up: the record's own "p99_alone"
+    (measured in the same set-up), else the alone row's."""
+    if "p99_alone" in beside:
+        return beside["p99_alone"]
+    return alone["p99"] if alone else None
+
+
+def io_goal(beside, busy, alone):
+    """Whether issue 14's goal holds: the reservation kept, p99 at most 1.2x
+    alone, the device at least 98 % busy ("-" when a figure is missing)."""
+    base = p99_alone(beside, alone)
+    if base is None or busy is None:
+        return "-"
+    reserved = beside.get("reservation_iops")
+    kept = reserved is None or beside["iops"] >= reserved
+    ok = kept and beside["p99"] <= IO_GOAL_P99_RATIO * base and busy["value"] >= IO_GOAL_BUSY_PERCENT
+    return "yes" if ok else "no"
+
+
+def io_tables(records):
+    """The IO section of results.md ("" without its rows)."""
+    rows = io_rows(records)
+    reads = [r for r in records if r["operation"] in IO_READ_OPS]
+    if not rows and not reads:
+        return ""
+    out = []
+    if rows:
+        out += ["\nIO noisy neighbour (issue 14): a queue-depth-1 victim of 4 KiB random reads alone "
+                "and beside a flooder of 16 queue-depth-1 streams, on a disk throttled to "
+                "a fixed IOPS (host real time); latencies in us:\n",
+                "| system | set-up | victim alone IOPS / p50 / p99 | beside: IOPS / p50 / p99 | "
+                "p99 beside / alone | victim share | flooder IOPS | device busy | given up IOPS | "
+                "goal met |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for system, arch, setup, beside, busy, alone in rows:
+            base = p99_alone(beside, alone)
+            alone_cell = (f"{beside['iops_alone']:.0f} / {beside.get('p50_alone', '-'):,} / {base:,}"
+                          if "iops_alone" in beside
+                          else f"{alone['iops']:.0f} / {alone['median']:,} / {alone['p99']:,}"
+                          if alone else "-")
+            ratio = f"{beside['p99'] / base:.2f}x" if base else "-"
+            share = beside.get("victim_share_percent")
+            out.append(
+                f"| {system} {arch} | {setup or 'IO server'} | {alone_cell} | "
+                f"{beside['iops']:.0f} / {beside['median']:,} / {beside['p99']:,} | {ratio} | "
+                + (f"{share:.1f} %" if share is not None else "-") + " | "
+                + (f"{beside['flooder_iops']:.0f}" if "flooder_iops" in beside else "-") + " | "
+                + (f"{busy['value']:.1f} %" if busy else "-") + " | "
+                + (f"{round(busy['given_up_iops'])}" if busy and "given_up_iops" in busy else "-")
+                + f" | {io_goal(beside, busy, alone)} |")
+        policies = {(s, st): b.get("policy") for s, _, st, b, _, _ in rows if b.get("policy")}
+        if policies:
+            out.append("")
+            out += [f"- {system} `{setup}`: {policy}" for (system, setup), policy in policies.items()]
+    if reads:
+        out += ["\nOne 4 KiB read through the whole path, in instructions (-icount):\n",
+                "| system | arch | operation | min | median | p99 |", "|---|---|---|---:|---:|---:|"]
+        out += [f"| {r['system']} | {r['arch']} | `{r['operation']}` | {r['min']:,} | "
+                f"{r['median']:,} | {r['p99']:,} |" for r in reads]
+    return "\n".join(out) + "\n"
+
+
+def svg_extra(records, top, label_w, plot_w):
+    """The density and IO parts of the chart from y = `top`: tenants per
+    256 MiB (log scale), then the IO victim's p99 beside the flooder and the
+    device's busy percentage per set-up; returns (parts, the height used)."""
+    bar_h, gap = 14, 4
+    colors = {"bulkhead": "#2b6cb0", "linux": "#c05621"}
+    parts, y = [], top
+    tenants = [r for r in records if r["operation"] in ("tenants_in_256mib", "vm_tenants_in_256mib")]
+    if tenants:
+        parts.append(f'<text x="10" y="{y + 14}" font-size="14" font-weight="bold">Density: '
+                     "tenants in 256 MiB (log scale; Linux: one VM per tenant)</text>")
+        y += 26
+        lmax = math.log10(max([amount(r) for r in tenants] + [10])) + 0.2
+        for r in tenants:
+            w = plot_w * math.log10(max(amount(r), 1)) / lmax
+            parts.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end">'
+                         f'{r["system"]} {r["arch"]} {r["operation"]}</text>')
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{colors.get(r["system"], "#666")}"/>')
+            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 11}">{amount(r):,}</text>')
+            y += bar_h + gap
+        y += 10
+    rows = io_rows(records)
+    if rows:
+        parts.append(f'<text x="10" y="{y + 14}" font-size="14" font-weight="bold">IO: the '
+                     "victim's p99 beside the flooder over its p99 alone (linear), and the "
+                     "device busy (percent)</text>")
+        y += 26
+        io_top = y
+        ratios = [(s, a, st, b, busy, p99_alone(b, al)) for s, a, st, b, busy, al in rows]
+        rmax = max([b["p99"] / base for *_, b, _, base in ratios if base] + [IO_GOAL_P99_RATIO])
+        for system, arch, setup, beside, busy, base in ratios:
+            label = f"{system} {arch} {setup or 'IO server'}"
+            ratio = beside["p99"] / base if base else 0
+            w = plot_w * ratio / rmax
+            parts.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end">{label} '
+                         "p99 ratio</text>")
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{colors.get(system, "#666")}"/>')
+            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 11}">{ratio:.2f}x</text>')
+            y += bar_h + gap
+            if busy:
+                w = plot_w * min(busy["value"], 100) / 100
+                parts.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end">{label} '
+                             "device busy</text>")
+                parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                             f'fill="{colors.get(system, "#666")}" fill-opacity="0.5"/>')
+                parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 11}">{busy["value"]:.1f} %'
+                             "</text>")
+                y += bar_h + gap
+            y += gap
+        x = label_w + plot_w * IO_GOAL_P99_RATIO / rmax
+        parts.append(f'<line x1="{x:.1f}" y1="{io_top}" x2="{x:.1f}" y2="{y}" stroke="#000" '
+                     'stroke-dasharray="4 3"/>')
+        parts.append(f'<text x="{x:.1f}" y="{y + 12}" text-anchor="middle">dashed: the goal, p99 at '
+                     f'most {IO_GOAL_P99_RATIO}x alone (with the device at least '
+                     f'{IO_GOAL_BUSY_PERCENT} % busy)</text>')
+        y += 20
+    return parts, y - top
+
+
 def report(records):
-    """results.md: the instruction counts, their ratios, CPU isolation."""
-    return table(records) + ratio_table(records) + cpu_tables(records)
+    """results.md: the instruction counts, their ratios, CPU isolation,
+    density and IO."""
+    return (table(records) + ratio_table(records) + cpu_tables(records) + density_table(records)
+            + io_tables(records))
 
 
 # The lateness bars of one system and arch, lighter the heavier the company.
@@ -333,16 +547,24 @@ def svg_cpu(late, share, top, label_w, plot_w):
     return parts, y - top + 10
 
 
+def decade_label(decade):
+    """10^decade, short enough that ten decades fit the axis: 1, 10, 100,
+    1k ... 1G, 10G."""
+    prefix, power = next((p, k) for p, k in (("G", 9), ("M", 6), ("k", 3), ("", 0)) if decade >= k)
+    return f"{10 ** (decade - power)}{prefix}"
+
+
 def svg_chart(records):
     """A horizontal bar chart of medians on a log scale; the CPU-isolation
     rows beneath it (svg_cpu)."""
     late, share = lateness(records), shares(records)
-    records = list(filter(is_count, records))
+    all_records, records = records, list(filter(is_count, records))
     bar_h, gap, label_w, plot_w = 18, 6, 330, 460
     top = 40
     height = top + len(records) * (bar_h + gap) + 40
     cpu_parts, cpu_height = svg_cpu(late, share, height, label_w, plot_w) if late or share else ([], 0)
-    total = height + cpu_height
+    extra_parts, extra_height = svg_extra(all_records, height + cpu_height, label_w, plot_w)
+    total = height + cpu_height + extra_height
     vmax = max(r["median"] for r in records)
     lmax = math.log10(max(vmax, 10)) + 0.2
     colors = {"bulkhead": "#2b6cb0", "linux": "#c05621", "kvm": "#6b46c1"}
@@ -355,7 +577,7 @@ def svg_chart(records):
         parts.append(f'<line x1="{x:.1f}" y1="{top - 5}" x2="{x:.1f}" y2="{height - 30}" '
                      'stroke="#ddd"/>')
         parts.append(f'<text x="{x:.1f}" y="{height - 15}" text-anchor="middle">'
-                     f'{10 ** decade:,}</text>')
+                     f'{decade_label(decade)}</text>')
     for i, r in enumerate(records):
         y = top + i * (bar_h + gap)
         w = plot_w * math.log10(max(r["median"], 1)) / lmax
@@ -364,12 +586,72 @@ def svg_chart(records):
         parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
                      f'fill="{colors.get(r["system"], "#666")}"/>')
         parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{r["median"]:,}</text>')
-    parts += cpu_parts
+    parts += cpu_parts + extra_parts
     parts.append("</svg>\n")
     return "\n".join(parts)
 
 
+def self_test():
+    """The density and IO sections against made-up records: absent, one
+    side only, both sides; the goal verdict both ways; the chart drawn
+    with and without them. Boots nothing."""
+    failures = []
+
+    def expect(what, ok):
+        if not ok:
+            failures.append(what)
+
+    ipc = [{"arch": "x86_64", "system": "bulkhead", "operation": "null_syscall",
+            "unit": "instructions", "min": 1, "median": 1, "p99": 1, "iterations": 1}]
+    vm = [{"arch": "x86_64", "system": "linux", "operation": "vm_min_memory_mib", "unit": "MiB",
+           "value": 89, "probes": [[256, True], [89, True], [88, False]]},
+          {"arch": "x86_64", "system": "linux", "operation": "vm_tenants_in_256mib",
+           "unit": "tenants", "value": 2, "memory_mib": 256},
+          {"arch": "x86_64", "system": "linux", "operation": "vm_boot_to_program",
+           "unit": "instructions", "min": 6, "median": 6, "p99": 6, "iterations": 1}]
+    ours = [{"arch": "riscv64", "system": "bulkhead", "operation": "tenants_in_256mib",
+             "unit": "tenants", "value": 1234},
+            {"arch": "riscv64", "system": "bulkhead", "operation": "tenant_spawn",
+             "unit": "instructions", "min": 5, "median": 50, "p99": 90, "iterations": 10}]
+    text = report(ipc)
+    expect("no density or IO section without their rows", "Density" not in text and "IO" not in text)
+    text = density_table(ipc + vm)
+    expect("the VM way alone: its figures", "| 2 |" in text and "89 MiB" in text and "88 fails" in text)
+    text = density_table(ipc + vm + ours)
+    expect("both sides: Bulkhead's column", "| Bulkhead riscv64 | the VM way" in text and
+           "| tenants in 256 MiB | 1,234 | 2 |" in text and "| instructions to start one | 50 | 6 |" in text)
+    expect("the VM way alone: one column", "| | the VM way" in density_table(ipc + vm))
+    expect("both sides: '-' for what Bulkhead did not measure", "| - |" in text)
+    alone = {"arch": "x86_64", "system": "linux", "operation": "io_victim_alone_linux", "unit": "us",
+             "iops": 500.0, "median": 2000, "p99": 4000}
+
+    def beside(setup, p99, busy):
+        return [{"arch": "x86_64", "system": "linux", "operation": f"io_victim_beside_flooder_{setup}",
+                 "unit": "us", "setup": setup, "iops": 120.0, "median": 2500, "p99": p99,
+                 "reservation_iops": 100, "victim_share_percent": 24.0, "flooder_iops": 380.0},
+                {"arch": "x86_64", "system": "linux", "operation": f"io_device_busy_percent_{setup}",
+                 "unit": "percent", "setup": setup, "value": busy, "given_up_iops": 0.0}]
+    io = [alone] + beside("good", 4400, 99.0) + beside("slow", 4900, 99.0) + beside("idle", 4000, 90.0)
+    text = io_tables(io)
+    verdicts = [line.rsplit("|", 2)[-2].strip() for line in text.splitlines() if "| linux x86_64 |" in line]
+    expect(f"goal verdicts yes/no/no, got {verdicts}", verdicts == ["yes", "no", "no"])
+    bulkhead_io = [{"arch": "x86_64", "system": "bulkhead", "operation": "io_victim_beside_flooder",
+                    "unit": "us", "iops": 100.0, "median": 1, "p99": 2}]
+    expect("a Bulkhead IO row without its alone row or busy row", "IO server" in io_tables(bulkhead_io))
+    for records in (ipc, ipc + vm + ours + io + bulkhead_io):
+        svg = svg_chart(records)
+        expect("chart closes", svg.rstrip().endswith("</svg>"))
+    expect("chart draws the density and IO parts", "Density" in svg_chart(ipc + vm + io) and
+           "Density" not in svg_chart(ipc))
+    for f in failures:
+        print("FAIL: " + f)
+    print(f"run.py self-test: {'FAILED' if failures else 'passed'}")
+    return 1 if failures else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", action="append", choices=bkqemu.ARCHES, required=True)
     ap.add_argument("--build-dir", default=str(ROOT / "build" / "all"))
