@@ -40,12 +40,18 @@ set(BLK_FINDER_SOURCES ${CMAKE_SOURCE_DIR}/servers/blk/devmem.c
     ${CMAKE_SOURCE_DIR}/kernel/parse/fdt.c ${CMAKE_SOURCE_DIR}/kernel/parse/acpi.c)
 
 # The IO server (servers/io, docs/io.md): its scheduler (iosched.c, also
-# built for the host tests) and, so far, its policy and statistics methods.
+# built for the host tests), the tenants' sessions and the driver behind
+# them (a client of the blk protocol). IO_SPAWN_SOURCES is the other side,
+# linked into whoever starts it (today tests/qemu/io_session.c).
 bulkhead_protocol(io ${CMAKE_SOURCE_DIR}/servers/io/protocol.toml
                   DOC ${CMAKE_SOURCE_DIR}/docs/protocols/io.md
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/io)
 bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/main.c
-                      ${CMAKE_SOURCE_DIR}/servers/io/iosched.c SERVES io)
+                      ${CMAKE_SOURCE_DIR}/servers/io/iosched.c
+                      ${CMAKE_SOURCE_DIR}/servers/io/session.c
+                      ${CMAKE_SOURCE_DIR}/servers/io/backend.c
+                      ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk)
+set(IO_SPAWN_SOURCES ${CMAKE_SOURCE_DIR}/servers/io/spawn.c)
 
 # The demo image holds the root task alone (the bad-image tests corrupt its
 # one module); the scheduler server ships in the images that use it

@@ -25,6 +25,12 @@
 #define BLK_SECTOR 512u
 #define BLK_BUFFER 4096u
 #define BLK_CLIENTS 8u
+#define BLK_SLOTS 8u          /* requests in flight in the virtqueue */
+#define BLK_DMA_BUFFERS 64u   /* DMA frames clients may register (add_buffer) */
+/* Interrupt line i signals the driver's notification with badge bit
+ * BLK_IRQ_BADGE_SHIFT + i: above every client badge, so a wake-up by an
+ * interrupt never reads as a client's message. */
+#define BLK_IRQ_BADGE_SHIFT 48u
 
 #include "pci.h"
 #include <bulkhead/format.h>
@@ -146,12 +152,30 @@ struct blk_irq {
 const char *virtio_blk_start(struct blk_hw *dev, const struct blk_dma *dma,
                              uint64_t *sectors);
 
-/* Moves `count` sectors between the disk and the data frame's first bytes
- * (`count` * 512 <= 4096, checked by the caller), waiting for the completion
- * interrupt. Returns the virtio-blk status (0 OK, 1 IOERR, 2 UNSUPP) or 255
- * when the device did not answer. */
-unsigned virtio_blk_transfer(struct blk_hw *dev, struct blk_irq *irq, bool write,
-                             uint64_t sector, unsigned count);
+/* Starts a request in slot `slot` (< BLK_SLOTS, not in flight): `count`
+ * sectors from `sector` (checked by the caller) to or from the frame at
+ * physical `buffer_pa`, and tells the device. */
+void virtio_blk_post(struct blk_hw *dev, unsigned slot, bool write, uint64_t sector,
+                     unsigned count, uint64_t buffer_pa);
+
+/* Calls done(arg, slot, status) for each request the device finished since
+ * the last call (virtio-blk status 0 OK, 1 IOERR, 2 UNSUPP, 255 none
+ * written); at most a queue's worth per call. Returns how many it read. */
+unsigned virtio_blk_harvest(void (*done)(void *arg, unsigned slot, unsigned status), void *arg);
+
+/* An interrupt came with notification bits `fired`: reads and clears the
+ * device's cause, acks our line and, while the line is not known, lets go
+ * of the candidates that were not ours. */
+void virtio_blk_interrupt(struct blk_hw *dev, struct blk_irq *irq, uint64_t fired);
+
+/* Waits for the device's next interrupt (once the line is known) or polls
+ * once (before); false once 2 s have passed since `since_ticks` with no
+ * line known, i.e. the device's interrupt reaches no candidate. */
+bool virtio_blk_wait(struct blk_hw *dev, struct blk_irq *irq, uint64_t since_ticks);
+
+/* The physical address of the driver's own bounce frame (the one
+ * blk_data maps), for the copying methods read and write. */
+uint64_t virtio_blk_bounce_pa(void);
 
 /* The data frame as the driver maps it. */
 extern uint8_t *blk_data;

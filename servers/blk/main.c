@@ -136,6 +136,10 @@ static const char *start(struct blk_config *c)
     if ((err = map_for_device(&cfg.dma)))
         return err;
     cfg.buffer_vaddr = BUFFERS_VADDR;
+    /* Bound, the lines' notification also ends our Recv on the endpoint,
+     * so one wait serves clients and the device (server.c). */
+    if (sys_tcb_bind_notification(BK_CAP_ROOT_TCB, cfg.irq.notification) != 0)
+        return "cannot bind the interrupt notification to our thread";
     return NULL;
 }
 

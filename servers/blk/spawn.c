@@ -71,7 +71,7 @@ static bool give_registers(struct handover *h, const struct blk_hw *hw)
 }
 
 /* Every candidate line the kernel has, on one notification, line i with
- * badge 1 << i: the driver keeps the one its device raises. */
+ * badge 1 << (BLK_IRQ_BADGE_SHIFT + i): the driver keeps the one its device raises. */
 static bool give_lines(struct handover *h, const struct blk_hw *hw)
 {
     uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
@@ -82,7 +82,7 @@ static bool give_lines(struct handover *h, const struct blk_hw *hw)
                                 BK_WORD_BITS) != 0)
             continue; /* a line the kernel lacks, or one in use: not a candidate */
         if (sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE, n,
-                           BK_WORD_BITS, BK_RIGHT_WRITE, 1ull << i) != 0 ||
+                           BK_WORD_BITS, BK_RIGHT_WRITE, 1ull << (BLK_IRQ_BADGE_SHIFT + i)) != 0 ||
             sys_irq_handler_set_notification(handler, badged) != 0 ||
             !give(h, handler, BLK_SLOT_IRQ + i, "an interrupt handler"))
             return false;

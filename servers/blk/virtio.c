@@ -2,12 +2,17 @@
  * The virtio block device through either transport, and its one split
  * virtqueue (virtio 1.1: 2.6 split virtqueues, 3.1.1 driver
  * initialisation, 4.1.4 the PCI common configuration, 4.2.2 the MMIO
- * registers, 5.2 the block device). One request at a time: three
- * descriptors (header, data, status) and a wait for the used ring.
+ * registers, 5.2 the block device). Up to BLK_SLOTS requests in flight:
+ * request slot k owns descriptors 3k (header), 3k + 1 (data) and 3k + 2
+ * (status), its header at 128 k in the request frame and its status byte
+ * 64 bytes after it. The device names a finished chain by its head, 3k.
  */
 #include "blk.h"
 
-#define QUEUE_SIZE 8u
+#define QUEUE_SIZE 32u /* descriptors: 3 per slot, BLK_SLOTS slots */
+#define SLOT_BYTES 128u /* a slot's header and status in the request frame */
+_Static_assert(3 * BLK_SLOTS <= QUEUE_SIZE, "three descriptors per slot");
+_Static_assert(BLK_SLOTS * SLOT_BYTES <= 4096, "the slots fit the request frame");
 /* In the queue frame: descriptors, then the driver (avail) and device
  * (used) areas, each at the alignment 2.6 asks for (16, 2 and 4). */
 #define DESC_OFF 0u
@@ -36,7 +41,7 @@ struct desc {
 static volatile struct desc *desc;
 static volatile uint16_t *avail; /* flags, idx, ring[QUEUE_SIZE] */
 static volatile uint16_t *used;  /* flags, idx, then {u32 id, u32 len} elements */
-static uint8_t *request;         /* header at 0 (16 bytes), status byte at 64 */
+static uint8_t *request;         /* per slot: header (16 bytes), status byte at 64 */
 uint8_t *blk_data;
 static uint64_t queue_pa, request_pa, data_pa;
 static uint16_t last_used;
@@ -114,7 +119,7 @@ static const char *setup_queue(struct blk_hw *d)
         volatile uint8_t *r = d->regs;
         w32(r, 0x030, 0);
         if (r32(r, 0x044) != 0 || r32(r, 0x034) < QUEUE_SIZE)
-            return "virtio: queue 0 is in use already, or smaller than 8 entries";
+            return "virtio: queue 0 is in use already, or smaller than 32 entries";
         w32(r, 0x038, QUEUE_SIZE);
         for (unsigned i = 0; i < 3; i++) {
             w32(r, 0x080 + 0x10 * i, (uint32_t)areas[i]);
@@ -127,7 +132,7 @@ static const char *setup_queue(struct blk_hw *d)
     w16(c, 0x16, 0);
     uint16_t max = *(volatile uint16_t *)(c + 0x18);
     if (max < QUEUE_SIZE)
-        return "virtio: queue 0 is smaller than 8 entries (or absent)";
+        return "virtio: queue 0 is smaller than 32 entries (or absent)";
     w16(c, 0x18, QUEUE_SIZE);
     w16(c, 0x1a, 0xffff); /* no MSI-X vector: interrupts go through INTx and the ISR */
     for (unsigned i = 0; i < 3; i++) {
@@ -216,23 +221,52 @@ const char *virtio_blk_start(struct blk_hw *d, const struct blk_dma *dma, uint64
     return NULL;
 }
 
-/* ---- one request --------------------------------------------------------- */
+/* ---- requests ------------------------------------------------------------ */
 
-static void fill_request(bool write, uint64_t sector, unsigned count)
+uint64_t virtio_blk_bounce_pa(void)
+{
+    return data_pa;
+}
+
+void virtio_blk_post(struct blk_hw *d, unsigned slot, bool write, uint64_t sector,
+                     unsigned count, uint64_t buffer_pa)
 {
     uint32_t type = write ? BLK_T_OUT : BLK_T_IN;
-    memset(request, 0, 80);
-    memcpy(request, &type, 4);
-    memcpy(request + 8, &sector, 8);
-    request[64] = NO_ANSWER;
-    desc[0] = (struct desc){ request_pa, 16, DESC_F_NEXT, 1 };
-    desc[1] = (struct desc){ data_pa, count * BLK_SECTOR,
-                             (uint16_t)(DESC_F_NEXT | (write ? 0 : DESC_F_WRITE)), 2 };
-    desc[2] = (struct desc){ request_pa + 64, 1, DESC_F_WRITE, 0 };
+    uint8_t *h = request + slot * SLOT_BYTES;
+    uint64_t h_pa = request_pa + slot * SLOT_BYTES;
+    uint16_t head = (uint16_t)(3 * slot);
+    memset(h, 0, 16);
+    memcpy(h, &type, 4);
+    memcpy(h + 8, &sector, 8);
+    h[64] = NO_ANSWER;
+    desc[head] = (struct desc){ h_pa, 16, DESC_F_NEXT, (uint16_t)(head + 1) };
+    desc[head + 1] = (struct desc){ buffer_pa, count * BLK_SECTOR,
+                                    (uint16_t)(DESC_F_NEXT | (write ? 0 : DESC_F_WRITE)),
+                                    (uint16_t)(head + 2) };
+    desc[head + 2] = (struct desc){ h_pa + 64, 1, DESC_F_WRITE, 0 };
     uint16_t idx = avail[1];
-    avail[2 + idx % QUEUE_SIZE] = 0; /* the chain's head */
-    barrier();
+    avail[2 + idx % QUEUE_SIZE] = head;
+    barrier(); /* the chain and its ring entry before the index that publishes them */
     avail[1] = (uint16_t)(idx + 1);
+    notify_queue(d);
+}
+
+unsigned virtio_blk_harvest(void (*done)(void *arg, unsigned slot, unsigned status), void *arg)
+{
+    unsigned n = 0;
+    barrier();
+    /* The used index is the device's; a device that ran it more than a
+     * queue ahead is broken, and we read no more than a queue's worth. */
+    while (used[1] != last_used && n < QUEUE_SIZE) {
+        const volatile uint32_t *e = (const volatile uint32_t *)(used + 2) + 2 * (last_used % QUEUE_SIZE);
+        uint32_t head = e[0];
+        last_used = (uint16_t)(last_used + 1);
+        n++;
+        if (head % 3 || head / 3 >= BLK_SLOTS)
+            continue; /* not a chain we made */
+        done(arg, head / 3, request[(head / 3) * SLOT_BYTES + 64]);
+    }
+    return n;
 }
 
 /* Acks and keeps the line(s) of `fired` that were ours; while the line is
@@ -241,7 +275,7 @@ static void fill_request(bool write, uint64_t sector, unsigned count)
 static void settle_lines(struct blk_irq *irq, uint64_t fired, bool ours)
 {
     for (unsigned i = 0; i < irq->count; i++) {
-        if (!(fired & (1ull << i)) || !irq->handlers[i])
+        if (!(fired & (1ull << (BLK_IRQ_BADGE_SHIFT + i))) || !irq->handlers[i])
             continue;
         if (!ours && !irq->known) {
             sys_cnode_delete(BK_CAP_ROOT_CNODE, irq->handlers[i], BK_WORD_BITS);
@@ -254,7 +288,7 @@ static void settle_lines(struct blk_irq *irq, uint64_t fired, bool ours)
         for (unsigned i = 0; i < irq->count; i++) {
             if (!irq->handlers[i])
                 continue;
-            if (fired & (1ull << i)) {
+            if (fired & (1ull << (BLK_IRQ_BADGE_SHIFT + i))) {
                 debug_printf("blk-server: the device interrupts on line %u\n", irq->lines[i]);
                 continue;
             }
@@ -265,37 +299,23 @@ static void settle_lines(struct blk_irq *irq, uint64_t fired, bool ours)
     }
 }
 
-/* Waits for the used ring to move, each wake-up an interrupt. While the
- * line is not known, waits at most 2 s (200 ticks) polling, so a device
- * whose interrupt reaches none of the candidates is reported, not hung on. */
-static bool wait_used(struct blk_hw *d, struct blk_irq *irq)
+void virtio_blk_interrupt(struct blk_hw *d, struct blk_irq *irq, uint64_t fired)
 {
-    uint64_t start = debug_ticks();
-    for (;;) {
-        struct bk_msg m = { 0 };
-        if (irq->known)
-            sys_recv(irq->notification, &m);
-        else
-            sys_nbrecv(irq->notification, &m);
-        bool ours = m.badge && (take_interrupt_cause(d) & 1u);
-        if (m.badge)
-            settle_lines(irq, m.badge, ours);
-        barrier();
-        if (used[1] != last_used)
-            return true;
-        if (!irq->known && debug_ticks() - start > 200)
-            return false;
-    }
+    bool ours = take_interrupt_cause(d) & 1u;
+    settle_lines(irq, fired, ours);
 }
 
-unsigned virtio_blk_transfer(struct blk_hw *d, struct blk_irq *irq, bool write,
-                             uint64_t sector, unsigned count)
+bool virtio_blk_wait(struct blk_hw *d, struct blk_irq *irq, uint64_t since_ticks)
 {
-    fill_request(write, sector, count);
-    notify_queue(d);
-    if (!wait_used(d, irq))
-        return NO_ANSWER;
-    last_used = (uint16_t)(last_used + 1);
-    barrier();
-    return request[64];
+    struct bk_msg m = { 0 };
+    if (irq->known)
+        sys_recv(irq->notification, &m);
+    else
+        sys_nbrecv(irq->notification, &m);
+    if (m.badge)
+        virtio_blk_interrupt(d, irq, m.badge);
+    /* While the line is not known we poll, for at most 2 s (200 ticks), so
+     * a device whose interrupt reaches none of the candidates is reported,
+     * not hung on. */
+    return irq->known || debug_ticks() - since_ticks <= 200;
 }

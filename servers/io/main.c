@@ -1,28 +1,30 @@
 /*
- * io-server: the IO server's first part (docs/io.md, "The IO scheduler";
- * protocol.toml). It holds the scheduler of iosched.c and serves its
- * policy and statistics methods; tenants' sessions, their request rings and
- * the driver behind them come next. Authority is the badge: 0 is the
- * administrator, 1 to IOSCHED_TENANTS a tenant (the scheduler's tenant
- * badge - 1).
+ * io-server: the IO server (docs/io.md; protocol.toml). It holds the
+ * scheduler of iosched.c, the tenants' sessions (session.c) and the driver
+ * behind them (backend.c). Authority is the badge: 0 is the administrator,
+ * 1 to IOSCHED_TENANTS a tenant (the scheduler's tenant badge - 1).
  *
- * It is spawned with its endpoint in BK_PROCESS_CAP_ARG and the Debug cap
- * (BK_SPAWN_GIVE_DEBUG), whose clock (Debug: Time) is the scheduler's time.
- * Nothing spawns it yet.
+ * Its spawner (spawn.c) leaves its endpoint, the driver's endpoint and its
+ * memory in the slots io.h names, the Debug cap (whose clock, Debug: Time,
+ * is the scheduler's), its VSpace and SchedControl (for the timer
+ * thread). One wait serves everyone: the notification the driver and the
+ * timer signal is bound to our thread, so it ends our Recv on the
+ * endpoint too.
  */
-#include <bulkhead/sys.h>
 #include <protocols/io_server.h>
 
-#include "iosched.h"
+#include "io.h"
 
-#define ENDPOINT BK_PROCESS_CAP_ARG
-#define RECV_SLOT BK_PROCESS_FIRST_FREE_SLOT
 /* The device's capacity the reservations may sum to: configured, not
  * measured (docs/io.md, Not done yet). */
 #define CAPACITY_IOPS 1000u
 #define NS_PER_US 1000ull
+/* The driver signals our notification with this badge: above every
+ * tenant's endpoint badge, so a wake-up by it never reads as a message. */
+#define DRIVER_BIT (1ull << 63)
 
-static struct iosched sched;
+struct io_server io;
+#define sched (io.sched)
 
 /* The scheduler's tenant for the protocol's `tenant` (1 to 8), or -1. */
 static int tenant_index(uint64_t tenant)
@@ -70,7 +72,8 @@ int io_handle_set_policy(struct io_call *call, uint64_t tenant, uint32_t reserva
     return 0;
 }
 
-int io_handle_close_tenant(struct io_call *call, uint64_t tenant, uint32_t *cancelled)
+int io_handle_close_tenant(struct io_call *call, uint64_t tenant, uint32_t *cancelled,
+                           uint32_t *in_device)
 {
     if (call->badge != 0)
         return io_fail_not_admin(call, call->badge);
@@ -78,6 +81,8 @@ int io_handle_close_tenant(struct io_call *call, uint64_t tenant, uint32_t *canc
     if (t < 0 || !sched.tenants[t].active)
         return io_fail_unknown_tenant(call, tenant);
     *cancelled = iosched_close(&sched, (unsigned)t);
+    session_close((unsigned)t);
+    *in_device = io.sessions[t].in_device;
     return 0;
 }
 
@@ -102,16 +107,170 @@ int io_handle_stats(struct io_call *call, uint64_t tenant, uint64_t *ops, uint64
     return 0;
 }
 
+/* ---- virtual disks and sessions --------------------------------------- */
+
+int io_handle_set_disk(struct io_call *call, uint64_t tenant, uint64_t first_sector,
+                       uint64_t sectors)
+{
+    if (call->badge != 0)
+        return io_fail_not_admin(call, call->badge);
+    int t = tenant_index(tenant);
+    if (t < 0)
+        return io_fail_unknown_tenant(call, tenant);
+    if (sectors == 0 || first_sector >= io.device_sectors ||
+        sectors > io.device_sectors - first_sector)
+        return io_fail_bad_disk(call, first_sector, sectors, io.device_sectors);
+    for (unsigned o = 0; o < IOSCHED_TENANTS; o++) {
+        const struct session *s = &io.sessions[o];
+        if (o == (unsigned)t || !s->sectors)
+            continue;
+        if (first_sector < s->first_sector + s->sectors && s->first_sector < first_sector + sectors)
+            return io_fail_disk_overlap(call, tenant, o + 1, s->first_sector, s->sectors);
+    }
+    io.sessions[t].first_sector = first_sector;
+    io.sessions[t].sectors = sectors;
+    return 0;
+}
+
+/* The caller's tenant index if it is a tenant with a session; else fails
+ * the call and gives -1. */
+static int session_caller(struct io_call *call, int *fail)
+{
+    int t = tenant_index(call->badge);
+    if (t < 0) {
+        *fail = io_fail_not_tenant(call, call->badge);
+        return -1;
+    }
+    if (!io.sessions[t].open || io.sessions[t].closing) {
+        *fail = io_fail_no_session(call, call->badge);
+        return -1;
+    }
+    return t;
+}
+
+int io_handle_open(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint32_t *tenant,
+                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+                   bk_cptr_t *notification)
+{
+    int t = tenant_index(call->badge);
+    if (t < 0)
+        return io_fail_not_tenant(call, call->badge);
+    struct session *s = &io.sessions[t];
+    if (!sched.tenants[t].active)
+        return io_fail_unknown_tenant(call, call->badge);
+    if (!s->sectors)
+        return io_fail_no_disk(call, call->badge);
+    if (s->closing)
+        return io_fail_closing(call, call->badge, s->in_device);
+    if (s->open)
+        return io_fail_session_open(call, call->badge);
+    if (!vaddr || vaddr % 4096 || vaddr > UINT64_MAX - IO_SESSION_PAGES * 4096ull)
+        return io_fail_bad_address(call, vaddr);
+    if (!io.ready)
+        return io_fail_device(call, 0);
+    if ((debug_cap_identify(vspace) & 0xff) != BK_OBJ_VSPACE)
+        return io_fail_map_failed(call, call->badge, BK_ERR_INVALID_CAPABILITY);
+    uint64_t blk_error = 0;
+    long r = session_open((unsigned)t, vspace, vaddr, &blk_error);
+    if (r == SESSION_DRIVER_REFUSED)
+        return io_fail_device(call, blk_error);
+    if (r != 0)
+        return io_fail_map_failed(call, call->badge, (uint64_t)r);
+    *tenant = (uint32_t)call->badge;
+    *disk_bytes = s->sectors * IO_RING_SECTOR;
+    *buffers = IO_RING_BUFFERS;
+    *memory = 1u << IO_SESSION_BITS;
+    *notification = s->notification_copy;
+    return 0;
+}
+
+int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completions)
+{
+    int fail = 0, t = session_caller(call, &fail);
+    if (t < 0)
+        return fail;
+    if (!session_read_requests((unsigned)t, accepted)) {
+        const volatile struct io_ring *ring = io.sessions[t].ring;
+        return io_fail_ring_corrupt(call, call->badge, io.sessions[t].sq_head, ring->sq_tail,
+                                    ring->cq_head, io.sessions[t].cq_tail);
+    }
+    backend_pump();
+    *completions = session_completions((unsigned)t);
+    return 0;
+}
+
+/* ---- start and loop --------------------------------------------------- */
+
+/* libsys's allocators over our own memory (the start-info page lists no
+ * untyped: we describe ours), the tenants' session untypeds carved from
+ * the pool, and the driver: our notification bound and subscribed. */
+static const char *start(const struct bk_bootinfo *info)
+{
+    static struct bk_bootinfo mine;
+    mine = *info;
+    mine.untyped_count = 1;
+    mine.untyped[0] = (struct bk_untyped_desc){ .slot = IO_SLOT_MEMORY,
+                                                .size_bits = IO_MEMORY_BITS };
+    mine.first_free_slot = IO_SLOT_FREE;
+    bk_objects_init(&mine);
+    bk_slots_init(IO_SLOT_FREE, IO_CNODE_SLOTS);
+    if (sys_untyped_retype(IO_SLOT_POOL, BK_OBJ_UNTYPED, IO_SESSION_BITS, BK_CAP_ROOT_CNODE, 0, 0,
+                           IO_SLOT_SESSION, IOSCHED_TENANTS) != 0)
+        return "no session memory (a pool of 8 x 64 KiB in slot IO_SLOT_POOL)";
+    for (unsigned t = 0; t < IOSCHED_TENANTS; t++)
+        io.sessions[t].untyped = IO_SLOT_SESSION + t;
+    io.driver = IO_SLOT_DRIVER;
+    uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0), badged = bk_slot_alloc();
+    if (!n || !badged || sys_tcb_bind_notification(BK_CAP_ROOT_TCB, n) != 0 ||
+        sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE, n,
+                       BK_WORD_BITS, BK_RIGHT_WRITE, DRIVER_BIT) != 0)
+        return "cannot make and bind our notification";
+    uint64_t timer = bk_slot_alloc();
+    if (!timer || sys_cnode_mint(BK_CAP_ROOT_CNODE, timer, BK_WORD_BITS, BK_CAP_ROOT_CNODE, n,
+                                 BK_WORD_BITS, BK_RIGHT_WRITE, TIMER_BIT) != 0)
+        return "cannot make the timer's cap";
+    const char *err = timer_start(timer);
+    return err ? err : backend_start(badged);
+}
+
+/* A wake-up by the driver's or the timer's signal rather than a message
+ * (a tenant's or the administrator's badge is at most 8). */
+static bool is_signal(const struct bk_msg *m)
+{
+    return m->info == 0 && (m->badge & (DRIVER_BIT | TIMER_BIT));
+}
+
 int main(const struct bk_bootinfo *info)
 {
-    (void)info;
     iosched_init(&sched, CAPACITY_IOPS);
     struct bk_proto_server server;
-    bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, RECV_SLOT, BK_WORD_BITS, NULL);
+    bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, IO_SLOT_RECV, BK_WORD_BITS, NULL);
     struct bk_msg m = { 0 };
-    sys_recv(ENDPOINT, &m);
+    sys_recv(IO_SLOT_ENDPOINT, &m);
+    /* A request means the spawner is done handing things over. Starting
+     * makes calls of our own, which reuse the IPC buffer where the
+     * request's later words (and a cap's badge) wait: keep them. */
+    static struct bk_ipc_buffer first;
+    first = *bk_ipc_buffer;
+    const char *err = start(info);
+    *bk_ipc_buffer = first;
+    if (err)
+        debug_printf("io-server: no sessions: %s\n", err);
+    else
+        debug_printf("io-server: serving a disk of %llu sectors\n",
+                     (unsigned long long)io.device_sectors);
+    io.ready = err == NULL;
     for (;;) {
+        if (is_signal(&m)) {
+            if (m.badge & TIMER_BIT)
+                timer_fired();
+            if (m.badge & DRIVER_BIT)
+                backend_completions();
+            backend_pump();
+            sys_recv(IO_SLOT_ENDPOINT, &m); /* nobody to answer */
+            continue;
+        }
         io_dispatch(&server, &m);
-        sys_reply_recv(ENDPOINT, &m);
+        sys_reply_recv(IO_SLOT_ENDPOINT, &m);
     }
 }

@@ -13,6 +13,12 @@ bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server server_fpu)
 bulkhead_user_program(${arch} bench-mem SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/mem.c
                       CLIENT_OF mem)
 bulkhead_boot_image(${arch} bench-mem-image ROOT bench-mem MODULES mem-server)
+# One 4 KiB read through the whole IO path (issue 14): the driver and
+# io-server behind it, the root task a tenant; run.py attaches a disk.
+bulkhead_user_program(${arch} bench-io SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/io.c
+                      ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
+target_include_directories(bench-io-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
+bulkhead_boot_image(${arch} bench-io-image ROOT bench-io MODULES blk-server io-server)
 add_test(NAME ${arch}/bench-ceilings
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench/run.py --arch ${arch}
           --build-dir ${CMAKE_BINARY_DIR} --iterations 1000 --check

@@ -82,8 +82,10 @@ static void check_tenant_view(void)
                    IO_ERR_NOT_ADMIN,
                    "the caller (badge 1) is a tenant: the method is the administrator's"),
            "but not another's");
-    uint32_t cancelled = 9;
-    expect(io_close_tenant(ep, 1, &cancelled, &e) == 0 && cancelled == 0, "tenant 1 closed");
+    uint32_t cancelled = 9, in_device = 9;
+    expect(io_close_tenant(ep, 1, &cancelled, &in_device, &e) == 0 && cancelled == 0 &&
+               in_device == 0,
+           "tenant 1 closed");
     expect(refused(io_stats(mine, 0, &ops, &bytes, &queue, &p50, &p99, &misses, &e), &e,
                    IO_ERR_UNKNOWN_TENANT, "no tenant 1 (tenants are 1 to 8, with a policy set)"),
            "a closed tenant has no statistics");

@@ -21,7 +21,8 @@ keeps the IPC path from growing; its "ratios" entry ({"a / b": max}) bounds one
 operation against another on each arch (the general path against the fast path).
 Speed goals live here, never in timed tests. After each arch's IPC bench it boots
 bench-mem-image (tests/bench/bulkhead/mem.c): the memory server's
-page_fault_roundtrip and cow_copy rows.
+page_fault_roundtrip and cow_copy rows; then bench-io-image
+(tests/bench/bulkhead/io.c) with a 4 MiB disk attached: io_read_4k_path.
 """
 import argparse
 import json
@@ -40,7 +41,7 @@ BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as"
                 "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
                 "notification_roundtrip", "irq_to_user",
                 "timeout_fault_to_handler", "timeout_fault_roundtrip",
-                "page_fault_roundtrip", "cow_copy",
+                "page_fault_roundtrip", "cow_copy", "io_read_4k_path",
                 "cpu_victim_wake_alone", "cpu_victim_wake_beside_hog",
                 "cpu_share_victim", "cpu_share_hog",
                 "cpu_victim_wake_beside_syscall_hog",
@@ -82,11 +83,12 @@ def kernel_for(out, name):
 
 
 def run_arch(arch, build, iterations, timeout, kernel_name=None, extra_append="",
-             image="bench-image.img"):
+             image="bench-image.img", disk=None):
     out = build / arch
     kernel = kernel_for(out, kernel_name)
     cmd = bkqemu.command(arch, kernel=kernel, image=out / image,
-                         append=f"bench.iterations={iterations}{extra_append}", icount=True)
+                         append=f"bench.iterations={iterations}{extra_append}", icount=True,
+                         disk=disk)
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout)
     text = proc.stdout.decode(errors="replace")
@@ -109,6 +111,16 @@ def run_mem(arch, build, iterations, timeout, kernel_name=None):
     """The memory server's rows (tests/bench/bulkhead/mem.c, issue 13):
     page_fault_roundtrip and cow_copy, from a boot image of their own."""
     return run_arch(arch, build, iterations, timeout, kernel_name, image="bench-mem-image.img")
+
+
+def run_io(arch, build, iterations, timeout, kernel_name=None):
+    """The IO path's row (tests/bench/bulkhead/io.c, issue 14): io_read_4k_path,
+    with a fresh zeroed 4 MiB disk image under the build directory."""
+    disk = build / arch / "bench-io-disk.img"
+    with open(disk, "wb") as f:
+        f.truncate(4 << 20)
+    return run_arch(arch, build, iterations, timeout, kernel_name, image="bench-io-image.img",
+                    disk=disk)
 
 
 def run_kpti(build, iterations, timeout, kernel_name=None):
@@ -656,6 +668,7 @@ def main():
     for arch in a.arch:
         records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_mem(arch, build, a.iterations, a.timeout, a.kernel)
+        records += run_io(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
             records += run_kpti(build, a.iterations, a.timeout, a.kernel)
     ops = BULKHEAD_OPS + [op + "_kpti" for op in KPTI_OPS]

@@ -14,6 +14,16 @@ const char *blk_method_name(uint64_t label)
         return "read";
     case BLK_LABEL_WRITE:
         return "write";
+    case BLK_LABEL_ADD_BUFFER:
+        return "add_buffer";
+    case BLK_LABEL_REMOVE_BUFFER:
+        return "remove_buffer";
+    case BLK_LABEL_SUBSCRIBE:
+        return "subscribe";
+    case BLK_LABEL_SUBMIT:
+        return "submit";
+    case BLK_LABEL_REAP:
+        return "reap";
     default:
         return "?";
     }
@@ -23,6 +33,11 @@ static const char *const info_args[] = { "?" };
 static const char *const attach_args[] = { "buffer" };
 static const char *const read_args[] = { "sector", "count", "offset" };
 static const char *const write_args[] = { "sector", "count", "offset" };
+static const char *const add_buffer_args[] = { "buffer" };
+static const char *const remove_buffer_args[] = { "index" };
+static const char *const subscribe_args[] = { "notification" };
+static const char *const submit_args[] = { "tag", "write", "sector", "count", "buffer" };
+static const char *const reap_args[] = { "?" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -39,6 +54,21 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case BLK_LABEL_WRITE:
         *count = 3;
         return write_args;
+    case BLK_LABEL_ADD_BUFFER:
+        *count = 1;
+        return add_buffer_args;
+    case BLK_LABEL_REMOVE_BUFFER:
+        *count = 1;
+        return remove_buffer_args;
+    case BLK_LABEL_SUBSCRIBE:
+        *count = 1;
+        return subscribe_args;
+    case BLK_LABEL_SUBMIT:
+        *count = 5;
+        return submit_args;
+    case BLK_LABEL_REAP:
+        *count = 0;
+        return reap_args;
     default:
         *count = 0;
         return 0;
@@ -64,6 +94,16 @@ int blk_error_length(int code)
         return 3;
     case BLK_ERR_DEVICE:
         return 2;
+    case BLK_ERR_TABLE_FULL:
+        return 2;
+    case BLK_ERR_BAD_INDEX:
+        return 2;
+    case BLK_ERR_BUSY:
+        return 2;
+    case BLK_ERR_QUEUE_FULL:
+        return 1;
+    case BLK_ERR_NOT_A_NOTIFICATION:
+        return 1;
     default:
         return -1;
     }
@@ -111,6 +151,29 @@ void blk_error_pack(struct bk_msg *m, const struct blk_error *e)
         bk_proto_set_word(m, 1, e->device.sector);
         m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(BLK_PROTOCOL_ID, e->code));
         return;
+    case BLK_ERR_TABLE_FULL:
+        bk_proto_set_word(m, 0, e->table_full.client);
+        bk_proto_set_word(m, 1, e->table_full.registered);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(BLK_PROTOCOL_ID, e->code));
+        return;
+    case BLK_ERR_BAD_INDEX:
+        bk_proto_set_word(m, 0, e->bad_index.client);
+        bk_proto_set_word(m, 1, e->bad_index.index);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(BLK_PROTOCOL_ID, e->code));
+        return;
+    case BLK_ERR_BUSY:
+        bk_proto_set_word(m, 0, e->busy.client);
+        bk_proto_set_word(m, 1, e->busy.index);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(BLK_PROTOCOL_ID, e->code));
+        return;
+    case BLK_ERR_QUEUE_FULL:
+        bk_proto_set_word(m, 0, e->queue_full.in_flight);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(BLK_PROTOCOL_ID, e->code));
+        return;
+    case BLK_ERR_NOT_A_NOTIFICATION:
+        bk_proto_set_word(m, 0, e->not_a_notification.client);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(BLK_PROTOCOL_ID, e->code));
+        return;
     default:
         bk_proto_fault_reply(m, BLK_PROTOCOL_ID, e->code, &e->proto);
         return;
@@ -151,6 +214,24 @@ bool blk_error_unpack(const struct bk_msg *m, int code, struct blk_error *e)
     case BLK_ERR_DEVICE:
         e->device.status = bk_proto_word(m, 0);
         e->device.sector = bk_proto_word(m, 1);
+        return true;
+    case BLK_ERR_TABLE_FULL:
+        e->table_full.client = bk_proto_word(m, 0);
+        e->table_full.registered = bk_proto_word(m, 1);
+        return true;
+    case BLK_ERR_BAD_INDEX:
+        e->bad_index.client = bk_proto_word(m, 0);
+        e->bad_index.index = bk_proto_word(m, 1);
+        return true;
+    case BLK_ERR_BUSY:
+        e->busy.client = bk_proto_word(m, 0);
+        e->busy.index = bk_proto_word(m, 1);
+        return true;
+    case BLK_ERR_QUEUE_FULL:
+        e->queue_full.in_flight = bk_proto_word(m, 0);
+        return true;
+    case BLK_ERR_NOT_A_NOTIFICATION:
+        e->not_a_notification.client = bk_proto_word(m, 0);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -213,6 +294,39 @@ static int format_device(const struct blk_device *f, char *buf, size_t size)
                        (unsigned long long)f->status, (unsigned long long)f->sector);
 }
 
+static int format_table_full(const struct blk_table_full *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "client %llu: no room for another DMA buffer (%llu registered, the most)",
+                       (unsigned long long)f->client, (unsigned long long)f->registered);
+}
+
+static int format_bad_index(const struct blk_bad_index *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "client %llu: no DMA buffer %llu of its own is registered",
+                       (unsigned long long)f->client, (unsigned long long)f->index);
+}
+
+static int format_busy(const struct blk_busy *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "client %llu: DMA buffer %llu holds a request not yet reaped",
+                       (unsigned long long)f->client, (unsigned long long)f->index);
+}
+
+static int format_queue_full(const struct blk_queue_full *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "the device's queue is full (%llu requests in flight or not reaped)",
+                       (unsigned long long)f->in_flight);
+}
+
+static int format_not_a_notification(const struct blk_not_a_notification *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "client %llu: subscribe needs a notification capability with the write right",
+                       (unsigned long long)f->client);
+}
+
 int blk_error_format(const struct blk_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -232,6 +346,16 @@ int blk_error_format(const struct blk_error *e, char *buf, size_t size)
         return format_too_large(&e->too_large, buf, size);
     case BLK_ERR_DEVICE:
         return format_device(&e->device, buf, size);
+    case BLK_ERR_TABLE_FULL:
+        return format_table_full(&e->table_full, buf, size);
+    case BLK_ERR_BAD_INDEX:
+        return format_bad_index(&e->bad_index, buf, size);
+    case BLK_ERR_BUSY:
+        return format_busy(&e->busy, buf, size);
+    case BLK_ERR_QUEUE_FULL:
+        return format_queue_full(&e->queue_full, buf, size);
+    case BLK_ERR_NOT_A_NOTIFICATION:
+        return format_not_a_notification(&e->not_a_notification, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -83,3 +83,69 @@ int blk_write(bk_cptr_t server, uint64_t sector, uint32_t count, uint32_t offset
     return reply_code(m, BLK_LABEL_WRITE, 0, err);
 }
 
+int blk_add_buffer(bk_cptr_t server, bk_cptr_t buffer, uint32_t *index, struct blk_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 1, 0, BLK_LABEL_ADD_BUFFER) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = buffer;
+    sys_call(server, m);
+    int code = reply_code(m, BLK_LABEL_ADD_BUFFER, 1, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, BLK_LABEL_ADD_BUFFER, BK_PROTO_ERR_BAD_REPLY, BLK_LABEL_ADD_BUFFER, 1);
+    *index = (uint32_t)bk_proto_word(m, 0);
+    return 0;
+}
+
+int blk_remove_buffer(bk_cptr_t server, uint32_t index, struct blk_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, BLK_LABEL_REMOVE_BUFFER) }, *m = &msg;
+    bk_proto_set_word(m, 0, (uint64_t)index);
+    sys_call(server, m);
+    return reply_code(m, BLK_LABEL_REMOVE_BUFFER, 0, err);
+}
+
+int blk_subscribe(bk_cptr_t server, bk_cptr_t notification, struct blk_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 1, 0, BLK_LABEL_SUBSCRIBE) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = notification;
+    sys_call(server, m);
+    return reply_code(m, BLK_LABEL_SUBSCRIBE, 0, err);
+}
+
+int blk_submit(bk_cptr_t server, uint32_t tag, uint32_t write, uint64_t sector, uint32_t count,
+               uint32_t buffer, struct blk_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(5, 0, 0, BLK_LABEL_SUBMIT) }, *m = &msg;
+    bk_proto_set_word(m, 0, (uint64_t)tag);
+    bk_proto_set_word(m, 1, (uint64_t)write);
+    bk_proto_set_word(m, 2, sector);
+    bk_proto_set_word(m, 3, (uint64_t)count);
+    bk_proto_set_word(m, 4, (uint64_t)buffer);
+    sys_call(server, m);
+    return reply_code(m, BLK_LABEL_SUBMIT, 0, err);
+}
+
+int blk_reap(bk_cptr_t server, uint32_t *count, uint64_t *done0, uint64_t *done1,
+             uint64_t *done2, uint64_t *done3, uint64_t *done4, uint64_t *done5,
+             uint64_t *done6, uint64_t *done7, struct blk_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, BLK_LABEL_REAP) }, *m = &msg;
+    sys_call(server, m);
+    int code = reply_code(m, BLK_LABEL_REAP, 9, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, BLK_LABEL_REAP, BK_PROTO_ERR_BAD_REPLY, BLK_LABEL_REAP, 9);
+    *count = (uint32_t)bk_proto_word(m, 0);
+    *done0 = bk_proto_word(m, 1);
+    *done1 = bk_proto_word(m, 2);
+    *done2 = bk_proto_word(m, 3);
+    *done3 = bk_proto_word(m, 4);
+    *done4 = bk_proto_word(m, 5);
+    *done5 = bk_proto_word(m, 6);
+    *done6 = bk_proto_word(m, 7);
+    *done7 = bk_proto_word(m, 8);
+    return 0;
+}
+

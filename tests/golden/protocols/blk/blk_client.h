@@ -35,3 +35,45 @@ int blk_read(bk_cptr_t server, uint64_t sector, uint32_t count, uint32_t offset,
 int blk_write(bk_cptr_t server, uint64_t sector, uint32_t count, uint32_t offset,
               struct blk_error *err);
 
+/* Block: AddBuffer. Registers `buffer`, a frame capability with read, write and
+ * physical-address rights (BK_RIGHT_PHYS_ADDRESS: its memory is the caller's, retyped
+ * from its untyped), as a DMA buffer of the caller's: submit then moves sectors
+ * straight between the disk and its first 4 KiB, with no copy. Returns the buffer's
+ * index. At most 64 buffers are registered at once, over all clients. Returns 0, or the
+ * error code with its numbers in *err (may be NULL): BLK_ERR_UNKNOWN_CLIENT,
+ * BLK_ERR_BAD_BUFFER, BLK_ERR_TABLE_FULL, BLK_ERR_DEVICE, or a shared BK_PROTO_ERR_*. */
+int blk_add_buffer(bk_cptr_t server, bk_cptr_t buffer, uint32_t *index, struct blk_error *err);
+
+/* Block: RemoveBuffer. Unregisters the caller's buffer `index` and lets go of the
+ * driver's cap to it. Refused while a request into it is in flight or not yet reaped.
+ * Returns 0, or the error code with its numbers in *err (may be NULL):
+ * BLK_ERR_UNKNOWN_CLIENT, BLK_ERR_BAD_INDEX, BLK_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
+int blk_remove_buffer(bk_cptr_t server, uint32_t index, struct blk_error *err);
+
+/* Block: Subscribe. Takes `notification` (a notification capability with the write
+ * right) as the one the driver signals when requests the caller submitted complete
+ * (replacing an earlier one). Returns 0, or the error code with its numbers in *err
+ * (may be NULL): BLK_ERR_UNKNOWN_CLIENT, BLK_ERR_NOT_A_NOTIFICATION, or a shared
+ * BK_PROTO_ERR_*. */
+int blk_subscribe(bk_cptr_t server, bk_cptr_t notification, struct blk_error *err);
+
+/* Block: Submit. Starts a transfer of `count` sectors from `sector` on, between the
+ * disk and the caller's registered buffer `buffer` (`write` 1: to the disk, 0: from
+ * it), and answers at once: the completion, with `tag` and the device's status, is
+ * collected with reap. Several requests may be in flight, 8 in all; one buffer holds
+ * one request at a time. Returns 0, or the error code with its numbers in *err (may be
+ * NULL): BLK_ERR_UNKNOWN_CLIENT, BLK_ERR_BAD_INDEX, BLK_ERR_BUSY, BLK_ERR_EMPTY,
+ * BLK_ERR_OUT_OF_RANGE, BLK_ERR_TOO_LARGE, BLK_ERR_QUEUE_FULL, BLK_ERR_DEVICE, or a
+ * shared BK_PROTO_ERR_*. */
+int blk_submit(bk_cptr_t server, uint32_t tag, uint32_t write, uint64_t sector, uint32_t count,
+               uint32_t buffer, struct blk_error *err);
+
+/* Block: Reap. Collects up to 8 of the caller's finished requests: `count` of them,
+ * each `done<i>` = tag << 8 | the virtio-blk status (0 OK, 1 IOERR, 2 UNSUPP, 255 not
+ * answered). Their slots and buffers are free again. Returns 0, or the error code with
+ * its numbers in *err (may be NULL): BLK_ERR_UNKNOWN_CLIENT, or a shared
+ * BK_PROTO_ERR_*. */
+int blk_reap(bk_cptr_t server, uint32_t *count, uint64_t *done0, uint64_t *done1,
+             uint64_t *done2, uint64_t *done3, uint64_t *done4, uint64_t *done5,
+             uint64_t *done6, uint64_t *done7, struct blk_error *err);
+

@@ -82,6 +82,112 @@ static int serve_write(struct blk_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_add_buffer(struct blk_call *call, struct bk_msg *m)
+{
+    uint32_t index = 0;
+    int code = bk_proto_check_shape(m, 0, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = blk_handle_add_buffer(call, call->server->recv_index, &index);
+    if (code != 0 && code != BLK_ERR_UNKNOWN_CLIENT && code != BLK_ERR_BAD_BUFFER && code != BLK_ERR_TABLE_FULL && code != BLK_ERR_DEVICE)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)index);
+    m->info = BK_MSGINFO(1, 0, 0, BLK_LABEL_ADD_BUFFER);
+    return 0;
+}
+
+static int serve_remove_buffer(struct blk_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
+    uint32_t index = (uint32_t)bk_proto_word(m, 0);
+    code = blk_handle_remove_buffer(call, index);
+    if (code != 0 && code != BLK_ERR_UNKNOWN_CLIENT && code != BLK_ERR_BAD_INDEX && code != BLK_ERR_BUSY)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, BLK_LABEL_REMOVE_BUFFER);
+    return 0;
+}
+
+static int serve_subscribe(struct blk_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 0, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = blk_handle_subscribe(call, call->server->recv_index);
+    if (code != 0 && code != BLK_ERR_UNKNOWN_CLIENT && code != BLK_ERR_NOT_A_NOTIFICATION)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, BLK_LABEL_SUBSCRIBE);
+    return 0;
+}
+
+static int serve_submit(struct blk_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 5, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
+    uint32_t tag = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 1, 0, 0);
+    uint32_t write = (uint32_t)bk_proto_word(m, 1);
+    uint64_t sector = bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
+    uint32_t count = (uint32_t)bk_proto_word(m, 3);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 4, 0, 0);
+    uint32_t buffer = (uint32_t)bk_proto_word(m, 4);
+    code = blk_handle_submit(call, tag, write, sector, count, buffer);
+    if (code != 0 && code != BLK_ERR_UNKNOWN_CLIENT && code != BLK_ERR_BAD_INDEX && code != BLK_ERR_BUSY && code != BLK_ERR_EMPTY && code != BLK_ERR_OUT_OF_RANGE && code != BLK_ERR_TOO_LARGE && code != BLK_ERR_QUEUE_FULL && code != BLK_ERR_DEVICE)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, BLK_LABEL_SUBMIT);
+    return 0;
+}
+
+static int serve_reap(struct blk_call *call, struct bk_msg *m)
+{
+    uint32_t count = 0;
+    uint64_t done0 = 0;
+    uint64_t done1 = 0;
+    uint64_t done2 = 0;
+    uint64_t done3 = 0;
+    uint64_t done4 = 0;
+    uint64_t done5 = 0;
+    uint64_t done6 = 0;
+    uint64_t done7 = 0;
+    int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = blk_handle_reap(call, &count, &done0, &done1, &done2, &done3, &done4, &done5, &done6, &done7);
+    if (code != 0 && code != BLK_ERR_UNKNOWN_CLIENT)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)count);
+    bk_proto_set_word(m, 1, done0);
+    bk_proto_set_word(m, 2, done1);
+    bk_proto_set_word(m, 3, done2);
+    bk_proto_set_word(m, 4, done3);
+    bk_proto_set_word(m, 5, done4);
+    bk_proto_set_word(m, 6, done5);
+    bk_proto_set_word(m, 7, done6);
+    bk_proto_set_word(m, 8, done7);
+    m->info = BK_MSGINFO(9, 0, 0, BLK_LABEL_REAP);
+    return 0;
+}
+
 void blk_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -99,6 +205,21 @@ void blk_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case BLK_LABEL_WRITE:
         code = serve_write(&call, m);
+        break;
+    case BLK_LABEL_ADD_BUFFER:
+        code = serve_add_buffer(&call, m);
+        break;
+    case BLK_LABEL_REMOVE_BUFFER:
+        code = serve_remove_buffer(&call, m);
+        break;
+    case BLK_LABEL_SUBSCRIBE:
+        code = serve_subscribe(&call, m);
+        break;
+    case BLK_LABEL_SUBMIT:
+        code = serve_submit(&call, m);
+        break;
+    case BLK_LABEL_REAP:
+        code = serve_reap(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -48,6 +48,44 @@ int blk_handle_read(struct blk_call *call, uint64_t sector, uint32_t count, uint
  * BLK_ERR_OUT_OF_RANGE, BLK_ERR_MISALIGNED, BLK_ERR_TOO_LARGE, BLK_ERR_DEVICE. */
 int blk_handle_write(struct blk_call *call, uint64_t sector, uint32_t count, uint32_t offset);
 
+/* Block: AddBuffer. Registers `buffer`, a frame capability with read, write and
+ * physical-address rights (BK_RIGHT_PHYS_ADDRESS: its memory is the caller's, retyped
+ * from its untyped), as a DMA buffer of the caller's: submit then moves sectors
+ * straight between the disk and its first 4 KiB, with no copy. Returns the buffer's
+ * index. At most 64 buffers are registered at once, over all clients. Errors it may
+ * return: BLK_ERR_UNKNOWN_CLIENT, BLK_ERR_BAD_BUFFER, BLK_ERR_TABLE_FULL,
+ * BLK_ERR_DEVICE. */
+int blk_handle_add_buffer(struct blk_call *call, uint64_t buffer_slot, uint32_t *index);
+
+/* Block: RemoveBuffer. Unregisters the caller's buffer `index` and lets go of the
+ * driver's cap to it. Refused while a request into it is in flight or not yet reaped.
+ * Errors it may return: BLK_ERR_UNKNOWN_CLIENT, BLK_ERR_BAD_INDEX, BLK_ERR_BUSY. */
+int blk_handle_remove_buffer(struct blk_call *call, uint32_t index);
+
+/* Block: Subscribe. Takes `notification` (a notification capability with the write
+ * right) as the one the driver signals when requests the caller submitted complete
+ * (replacing an earlier one). Errors it may return: BLK_ERR_UNKNOWN_CLIENT,
+ * BLK_ERR_NOT_A_NOTIFICATION. */
+int blk_handle_subscribe(struct blk_call *call, uint64_t notification_slot);
+
+/* Block: Submit. Starts a transfer of `count` sectors from `sector` on, between the
+ * disk and the caller's registered buffer `buffer` (`write` 1: to the disk, 0: from
+ * it), and answers at once: the completion, with `tag` and the device's status, is
+ * collected with reap. Several requests may be in flight, 8 in all; one buffer holds
+ * one request at a time. Errors it may return: BLK_ERR_UNKNOWN_CLIENT,
+ * BLK_ERR_BAD_INDEX, BLK_ERR_BUSY, BLK_ERR_EMPTY, BLK_ERR_OUT_OF_RANGE,
+ * BLK_ERR_TOO_LARGE, BLK_ERR_QUEUE_FULL, BLK_ERR_DEVICE. */
+int blk_handle_submit(struct blk_call *call, uint32_t tag, uint32_t write, uint64_t sector,
+                      uint32_t count, uint32_t buffer);
+
+/* Block: Reap. Collects up to 8 of the caller's finished requests: `count` of them,
+ * each `done<i>` = tag << 8 | the virtio-blk status (0 OK, 1 IOERR, 2 UNSUPP, 255 not
+ * answered). Their slots and buffers are free again. Errors it may return:
+ * BLK_ERR_UNKNOWN_CLIENT. */
+int blk_handle_reap(struct blk_call *call, uint32_t *count, uint64_t *done0, uint64_t *done1,
+                    uint64_t *done2, uint64_t *done3, uint64_t *done4, uint64_t *done5,
+                    uint64_t *done6, uint64_t *done7);
+
 /* Fails the request with BLK_ERR_UNKNOWN_CLIENT: "badge {badge} is not a client of this
  * driver (clients are badges 1 to 8)". */
 static inline int blk_fail_unknown_client(struct blk_call *call, uint64_t badge)
@@ -128,5 +166,54 @@ static inline int blk_fail_device(struct blk_call *call, uint64_t status, uint64
     call->error.device.status = status;
     call->error.device.sector = sector;
     return BLK_ERR_DEVICE;
+}
+
+/* Fails the request with BLK_ERR_TABLE_FULL: "client {client}: no room for another DMA
+ * buffer ({registered} registered, the most)". */
+static inline int blk_fail_table_full(struct blk_call *call, uint64_t client,
+                                      uint64_t registered)
+{
+    call->error.code = BLK_ERR_TABLE_FULL;
+    call->error.table_full.client = client;
+    call->error.table_full.registered = registered;
+    return BLK_ERR_TABLE_FULL;
+}
+
+/* Fails the request with BLK_ERR_BAD_INDEX: "client {client}: no DMA buffer {index} of
+ * its own is registered". */
+static inline int blk_fail_bad_index(struct blk_call *call, uint64_t client, uint64_t index)
+{
+    call->error.code = BLK_ERR_BAD_INDEX;
+    call->error.bad_index.client = client;
+    call->error.bad_index.index = index;
+    return BLK_ERR_BAD_INDEX;
+}
+
+/* Fails the request with BLK_ERR_BUSY: "client {client}: DMA buffer {index} holds a
+ * request not yet reaped". */
+static inline int blk_fail_busy(struct blk_call *call, uint64_t client, uint64_t index)
+{
+    call->error.code = BLK_ERR_BUSY;
+    call->error.busy.client = client;
+    call->error.busy.index = index;
+    return BLK_ERR_BUSY;
+}
+
+/* Fails the request with BLK_ERR_QUEUE_FULL: "the device's queue is full ({in_flight}
+ * requests in flight or not reaped)". */
+static inline int blk_fail_queue_full(struct blk_call *call, uint64_t in_flight)
+{
+    call->error.code = BLK_ERR_QUEUE_FULL;
+    call->error.queue_full.in_flight = in_flight;
+    return BLK_ERR_QUEUE_FULL;
+}
+
+/* Fails the request with BLK_ERR_NOT_A_NOTIFICATION: "client {client}: subscribe needs
+ * a notification capability with the write right". */
+static inline int blk_fail_not_a_notification(struct blk_call *call, uint64_t client)
+{
+    call->error.code = BLK_ERR_NOT_A_NOTIFICATION;
+    call->error.not_a_notification.client = client;
+    return BLK_ERR_NOT_A_NOTIFICATION;
 }
 

@@ -12,6 +12,12 @@ const char *io_method_name(uint64_t label)
         return "close_tenant";
     case IO_LABEL_STATS:
         return "stats";
+    case IO_LABEL_SET_DISK:
+        return "set_disk";
+    case IO_LABEL_OPEN:
+        return "open";
+    case IO_LABEL_KICK:
+        return "kick";
     default:
         return "?";
     }
@@ -20,6 +26,9 @@ const char *io_method_name(uint64_t label)
 static const char *const set_policy_args[] = { "tenant", "reservation_iops", "limit_iops", "limit_bytes", "weight", "latency_target_us" };
 static const char *const close_tenant_args[] = { "tenant" };
 static const char *const stats_args[] = { "tenant" };
+static const char *const set_disk_args[] = { "tenant", "first_sector", "sectors" };
+static const char *const open_args[] = { "vspace", "vaddr" };
+static const char *const kick_args[] = { "?" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -33,6 +42,15 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case IO_LABEL_STATS:
         *count = 1;
         return stats_args;
+    case IO_LABEL_SET_DISK:
+        *count = 3;
+        return set_disk_args;
+    case IO_LABEL_OPEN:
+        *count = 2;
+        return open_args;
+    case IO_LABEL_KICK:
+        *count = 0;
+        return kick_args;
     default:
         *count = 0;
         return 0;
@@ -56,6 +74,28 @@ int io_error_length(int code)
         return 1;
     case IO_ERR_ADMISSION:
         return 4;
+    case IO_ERR_BAD_DISK:
+        return 3;
+    case IO_ERR_DISK_OVERLAP:
+        return 4;
+    case IO_ERR_NOT_TENANT:
+        return 1;
+    case IO_ERR_NO_DISK:
+        return 1;
+    case IO_ERR_SESSION_OPEN:
+        return 1;
+    case IO_ERR_CLOSING:
+        return 2;
+    case IO_ERR_BAD_ADDRESS:
+        return 1;
+    case IO_ERR_MAP_FAILED:
+        return 2;
+    case IO_ERR_DEVICE:
+        return 1;
+    case IO_ERR_NO_SESSION:
+        return 1;
+    case IO_ERR_RING_CORRUPT:
+        return 5;
     default:
         return -1;
     }
@@ -97,6 +137,61 @@ void io_error_pack(struct bk_msg *m, const struct io_error *e)
         bk_proto_set_word(m, 3, e->admission.capacity);
         m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
         return;
+    case IO_ERR_BAD_DISK:
+        bk_proto_set_word(m, 0, e->bad_disk.first_sector);
+        bk_proto_set_word(m, 1, e->bad_disk.sectors);
+        bk_proto_set_word(m, 2, e->bad_disk.capacity);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_DISK_OVERLAP:
+        bk_proto_set_word(m, 0, e->disk_overlap.tenant);
+        bk_proto_set_word(m, 1, e->disk_overlap.other);
+        bk_proto_set_word(m, 2, e->disk_overlap.other_first);
+        bk_proto_set_word(m, 3, e->disk_overlap.other_sectors);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_NOT_TENANT:
+        bk_proto_set_word(m, 0, e->not_tenant.badge);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_NO_DISK:
+        bk_proto_set_word(m, 0, e->no_disk.tenant);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_SESSION_OPEN:
+        bk_proto_set_word(m, 0, e->session_open.tenant);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_CLOSING:
+        bk_proto_set_word(m, 0, e->closing.tenant);
+        bk_proto_set_word(m, 1, e->closing.in_device);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_BAD_ADDRESS:
+        bk_proto_set_word(m, 0, e->bad_address.vaddr);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_MAP_FAILED:
+        bk_proto_set_word(m, 0, e->map_failed.tenant);
+        bk_proto_set_word(m, 1, e->map_failed.kernel_error);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_DEVICE:
+        bk_proto_set_word(m, 0, e->device.blk_error);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_NO_SESSION:
+        bk_proto_set_word(m, 0, e->no_session.tenant);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_RING_CORRUPT:
+        bk_proto_set_word(m, 0, e->ring_corrupt.tenant);
+        bk_proto_set_word(m, 1, e->ring_corrupt.sq_head);
+        bk_proto_set_word(m, 2, e->ring_corrupt.sq_tail);
+        bk_proto_set_word(m, 3, e->ring_corrupt.cq_head);
+        bk_proto_set_word(m, 4, e->ring_corrupt.cq_tail);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
     default:
         bk_proto_fault_reply(m, IO_PROTOCOL_ID, e->code, &e->proto);
         return;
@@ -132,6 +227,50 @@ bool io_error_unpack(const struct bk_msg *m, int code, struct io_error *e)
         e->admission.asked = bk_proto_word(m, 1);
         e->admission.left = bk_proto_word(m, 2);
         e->admission.capacity = bk_proto_word(m, 3);
+        return true;
+    case IO_ERR_BAD_DISK:
+        e->bad_disk.first_sector = bk_proto_word(m, 0);
+        e->bad_disk.sectors = bk_proto_word(m, 1);
+        e->bad_disk.capacity = bk_proto_word(m, 2);
+        return true;
+    case IO_ERR_DISK_OVERLAP:
+        e->disk_overlap.tenant = bk_proto_word(m, 0);
+        e->disk_overlap.other = bk_proto_word(m, 1);
+        e->disk_overlap.other_first = bk_proto_word(m, 2);
+        e->disk_overlap.other_sectors = bk_proto_word(m, 3);
+        return true;
+    case IO_ERR_NOT_TENANT:
+        e->not_tenant.badge = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_NO_DISK:
+        e->no_disk.tenant = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_SESSION_OPEN:
+        e->session_open.tenant = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_CLOSING:
+        e->closing.tenant = bk_proto_word(m, 0);
+        e->closing.in_device = bk_proto_word(m, 1);
+        return true;
+    case IO_ERR_BAD_ADDRESS:
+        e->bad_address.vaddr = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_MAP_FAILED:
+        e->map_failed.tenant = bk_proto_word(m, 0);
+        e->map_failed.kernel_error = bk_proto_word(m, 1);
+        return true;
+    case IO_ERR_DEVICE:
+        e->device.blk_error = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_NO_SESSION:
+        e->no_session.tenant = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_RING_CORRUPT:
+        e->ring_corrupt.tenant = bk_proto_word(m, 0);
+        e->ring_corrupt.sq_head = bk_proto_word(m, 1);
+        e->ring_corrupt.sq_tail = bk_proto_word(m, 2);
+        e->ring_corrupt.cq_head = bk_proto_word(m, 3);
+        e->ring_corrupt.cq_tail = bk_proto_word(m, 4);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -186,6 +325,84 @@ static int format_admission(const struct io_admission *f, char *buf, size_t size
                        (unsigned long long)f->left, (unsigned long long)f->capacity);
 }
 
+static int format_bad_disk(const struct io_bad_disk *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "a disk of %llu sectors from sector %llu: empty or past the device's end (%llu sectors)",
+                       (unsigned long long)f->sectors, (unsigned long long)f->first_sector,
+                       (unsigned long long)f->capacity);
+}
+
+static int format_disk_overlap(const struct io_disk_overlap *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %llu's disk would overlap tenant %llu's (%llu sectors from sector %llu)",
+                       (unsigned long long)f->tenant, (unsigned long long)f->other,
+                       (unsigned long long)f->other_sectors,
+                       (unsigned long long)f->other_first);
+}
+
+static int format_not_tenant(const struct io_not_tenant *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "the caller (badge %llu) is not a tenant: sessions are the tenants' (badges 1 to 8)",
+                       (unsigned long long)f->badge);
+}
+
+static int format_no_disk(const struct io_no_disk *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %llu: no disk (the administrator's set_disk first)",
+                       (unsigned long long)f->tenant);
+}
+
+static int format_session_open(const struct io_session_open *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %llu: a session is open already",
+                       (unsigned long long)f->tenant);
+}
+
+static int format_closing(const struct io_closing *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %llu: the last session is still closing (%llu requests in the device)",
+                       (unsigned long long)f->tenant, (unsigned long long)f->in_device);
+}
+
+static int format_bad_address(const struct io_bad_address *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "cannot map a session at 0x%llx: it must be a nonzero page-aligned address",
+                       (unsigned long long)f->vaddr);
+}
+
+static int format_map_failed(const struct io_map_failed *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %llu: mapping the session failed with kernel error %llu",
+                       (unsigned long long)f->tenant, (unsigned long long)f->kernel_error);
+}
+
+static int format_device(const struct io_device *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "the block driver refused (blk error %llu)",
+                       (unsigned long long)f->blk_error);
+}
+
+static int format_no_session(const struct io_no_session *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %llu: no session open",
+                       (unsigned long long)f->tenant);
+}
+
+static int format_ring_corrupt(const struct io_ring_corrupt *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %llu: ring indices impossible (requests %llu..%llu, completions %llu..%llu; 16 and 32 entries)",
+                       (unsigned long long)f->tenant, (unsigned long long)f->sq_head,
+                       (unsigned long long)f->sq_tail, (unsigned long long)f->cq_head,
+                       (unsigned long long)f->cq_tail);
+}
+
 int io_error_format(const struct io_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -203,6 +420,28 @@ int io_error_format(const struct io_error *e, char *buf, size_t size)
         return format_bad_target(&e->bad_target, buf, size);
     case IO_ERR_ADMISSION:
         return format_admission(&e->admission, buf, size);
+    case IO_ERR_BAD_DISK:
+        return format_bad_disk(&e->bad_disk, buf, size);
+    case IO_ERR_DISK_OVERLAP:
+        return format_disk_overlap(&e->disk_overlap, buf, size);
+    case IO_ERR_NOT_TENANT:
+        return format_not_tenant(&e->not_tenant, buf, size);
+    case IO_ERR_NO_DISK:
+        return format_no_disk(&e->no_disk, buf, size);
+    case IO_ERR_SESSION_OPEN:
+        return format_session_open(&e->session_open, buf, size);
+    case IO_ERR_CLOSING:
+        return format_closing(&e->closing, buf, size);
+    case IO_ERR_BAD_ADDRESS:
+        return format_bad_address(&e->bad_address, buf, size);
+    case IO_ERR_MAP_FAILED:
+        return format_map_failed(&e->map_failed, buf, size);
+    case IO_ERR_DEVICE:
+        return format_device(&e->device, buf, size);
+    case IO_ERR_NO_SESSION:
+        return format_no_session(&e->no_session, buf, size);
+    case IO_ERR_RING_CORRUPT:
+        return format_ring_corrupt(&e->ring_corrupt, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

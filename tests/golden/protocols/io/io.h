@@ -4,9 +4,14 @@
  * it has requests queued), a limit (operations per second, and optionally bytes per
  * second, never exceeded), a weight (its part of the capacity the reservations leave)
  * and a latency target (completions later than it are counted). The reservations never
- * sum to more than the device's capacity. A tenant (the caller whose cap is badged with
- * its number, minted by the administrator) reads its statistics. docs/io.md, The IO
- * scheduler, gives the rules. */
+ * sum to more than the device's capacity. The administrator also gives each tenant its
+ * virtual disk, a range of the device's sectors no other tenant's overlaps. A tenant
+ * (the caller whose cap is badged with its number, minted by the administrator) opens a
+ * session: the server maps a request ring and 8 DMA buffers of 4 KiB into the tenant's
+ * address space, 64 KiB of the server's memory set aside for that tenant; the tenant
+ * writes requests into the ring and kicks; completions come back in the ring, signalled
+ * on a notification the answer to open carries. A tenant also reads its statistics.
+ * docs/io.md, Sessions and The IO scheduler, gives the rules. */
 #pragma once
 
 #include <bulkhead/proto.h>
@@ -17,6 +22,9 @@
 #define IO_LABEL_SET_POLICY BK_PROTO_LABEL(IO_PROTOCOL_ID, 1)
 #define IO_LABEL_CLOSE_TENANT BK_PROTO_LABEL(IO_PROTOCOL_ID, 2)
 #define IO_LABEL_STATS BK_PROTO_LABEL(IO_PROTOCOL_ID, 3)
+#define IO_LABEL_SET_DISK BK_PROTO_LABEL(IO_PROTOCOL_ID, 4)
+#define IO_LABEL_OPEN BK_PROTO_LABEL(IO_PROTOCOL_ID, 5)
+#define IO_LABEL_KICK BK_PROTO_LABEL(IO_PROTOCOL_ID, 6)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -29,6 +37,17 @@
 #define IO_ERR_BAD_WEIGHT 36 /* The weight is 0 or above 10,000. */
 #define IO_ERR_BAD_TARGET 37 /* The latency target is not 1 µs to 10 s. */
 #define IO_ERR_ADMISSION 38 /* The reservation does not fit: with it the reservations would exceed the device's capacity. */
+#define IO_ERR_BAD_DISK 39 /* The disk is empty or runs past the device's end. */
+#define IO_ERR_DISK_OVERLAP 40 /* The disk overlaps another tenant's. */
+#define IO_ERR_NOT_TENANT 41 /* The method is a tenant's and the caller is the administrator (badge 0) or no tenant (badge above 8). */
+#define IO_ERR_NO_DISK 42 /* The administrator has given the tenant no disk. */
+#define IO_ERR_SESSION_OPEN 43 /* The tenant has a session open already. */
+#define IO_ERR_CLOSING 44 /* The tenant's last session was closed and its requests still in the device hold its memory. */
+#define IO_ERR_BAD_ADDRESS 45 /* `vaddr` is not page-aligned, or 0, or the session's pages would wrap past the end of the address space. */
+#define IO_ERR_MAP_FAILED 46 /* Mapping the session's pages failed: `vspace` is not a VSpace, the address is taken or outside user space, or page tables did not fit the session's memory. Nothing stays mapped. */
+#define IO_ERR_DEVICE 47 /* The driver behind the server refused or is absent. */
+#define IO_ERR_NO_SESSION 48 /* The tenant has no session open. */
+#define IO_ERR_RING_CORRUPT 49 /* The ring's indices are impossible: more requests than the ring holds, or more completions unread than it holds. Nothing was read. */
 
 /* The numbers of IO_ERR_NOT_ADMIN. */
 struct io_not_admin {
@@ -70,6 +89,72 @@ struct io_admission {
     uint64_t capacity;
 };
 
+/* The numbers of IO_ERR_BAD_DISK. */
+struct io_bad_disk {
+    uint64_t first_sector;
+    uint64_t sectors;
+    uint64_t capacity;
+};
+
+/* The numbers of IO_ERR_DISK_OVERLAP. */
+struct io_disk_overlap {
+    uint64_t tenant;
+    uint64_t other;
+    uint64_t other_first;
+    uint64_t other_sectors;
+};
+
+/* The numbers of IO_ERR_NOT_TENANT. */
+struct io_not_tenant {
+    uint64_t badge;
+};
+
+/* The numbers of IO_ERR_NO_DISK. */
+struct io_no_disk {
+    uint64_t tenant;
+};
+
+/* The numbers of IO_ERR_SESSION_OPEN. */
+struct io_session_open {
+    uint64_t tenant;
+};
+
+/* The numbers of IO_ERR_CLOSING. */
+struct io_closing {
+    uint64_t tenant;
+    uint64_t in_device;
+};
+
+/* The numbers of IO_ERR_BAD_ADDRESS. */
+struct io_bad_address {
+    uint64_t vaddr;
+};
+
+/* The numbers of IO_ERR_MAP_FAILED. */
+struct io_map_failed {
+    uint64_t tenant;
+    uint64_t kernel_error;
+};
+
+/* The numbers of IO_ERR_DEVICE. */
+struct io_device {
+    uint64_t blk_error;
+};
+
+/* The numbers of IO_ERR_NO_SESSION. */
+struct io_no_session {
+    uint64_t tenant;
+};
+
+/* The numbers of IO_ERR_RING_CORRUPT. */
+struct io_ring_corrupt {
+    uint64_t tenant;
+    uint64_t sq_head;
+    uint64_t sq_tail;
+    uint64_t cq_head;
+    uint64_t cq_tail;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct io_error {
@@ -84,6 +169,17 @@ struct io_error {
         struct io_bad_weight bad_weight;
         struct io_bad_target bad_target;
         struct io_admission admission;
+        struct io_bad_disk bad_disk;
+        struct io_disk_overlap disk_overlap;
+        struct io_not_tenant not_tenant;
+        struct io_no_disk no_disk;
+        struct io_session_open session_open;
+        struct io_closing closing;
+        struct io_bad_address bad_address;
+        struct io_map_failed map_failed;
+        struct io_device device;
+        struct io_no_session no_session;
+        struct io_ring_corrupt ring_corrupt;
     };
 };
 

@@ -13,12 +13,13 @@ static int fault(struct io_error *err, uint64_t label, int code, uint64_t a, uin
     return code;
 }
 
-/* 0 if `m` is the success reply of `label` with `words` words, else the
- * error it carries, its numbers in *err. */
-static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, struct io_error *err)
+/* 0 if `m` is the success reply of `label` with `words` words and `caps`
+ * capabilities, else the error it carries, its numbers in *err. */
+static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, unsigned caps,
+                      struct io_error *err)
 {
     struct io_error e = { .label = label };
-    int code = bk_proto_reply_code(m, label, words, io_error_length);
+    int code = bk_proto_reply_code_caps(m, label, words, caps, io_error_length);
     if (code == 0)
         return 0;
     if (!io_error_unpack(m, code, &e))
@@ -41,7 +42,7 @@ int io_set_policy(bk_cptr_t server, uint64_t tenant, uint32_t reservation_iops,
     bk_proto_set_word(m, 4, (uint64_t)weight);
     bk_proto_set_word(m, 5, (uint64_t)latency_target_us);
     sys_call(server, m);
-    int code = reply_code(m, IO_LABEL_SET_POLICY, 1, err);
+    int code = reply_code(m, IO_LABEL_SET_POLICY, 1, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
@@ -50,18 +51,21 @@ int io_set_policy(bk_cptr_t server, uint64_t tenant, uint32_t reservation_iops,
     return 0;
 }
 
-int io_close_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *cancelled,
+int io_close_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *cancelled, uint32_t *in_device,
                     struct io_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, IO_LABEL_CLOSE_TENANT) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, IO_LABEL_CLOSE_TENANT, 1, err);
+    int code = reply_code(m, IO_LABEL_CLOSE_TENANT, 2, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
-        return fault(err, IO_LABEL_CLOSE_TENANT, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_CLOSE_TENANT, 1);
+        return fault(err, IO_LABEL_CLOSE_TENANT, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_CLOSE_TENANT, 2);
     *cancelled = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, IO_LABEL_CLOSE_TENANT, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_CLOSE_TENANT, 2);
+    *in_device = (uint32_t)bk_proto_word(m, 1);
     return 0;
 }
 
@@ -72,7 +76,7 @@ int io_stats(bk_cptr_t server, uint64_t tenant, uint64_t *ops, uint64_t *bytes,
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, IO_LABEL_STATS) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, IO_LABEL_STATS, 6, err);
+    int code = reply_code(m, IO_LABEL_STATS, 6, 0, err);
     if (code != 0)
         return code;
     *ops = bk_proto_word(m, 0);
@@ -81,6 +85,59 @@ int io_stats(bk_cptr_t server, uint64_t tenant, uint64_t *ops, uint64_t *bytes,
     *p50_ns = bk_proto_word(m, 3);
     *p99_ns = bk_proto_word(m, 4);
     *target_misses = bk_proto_word(m, 5);
+    return 0;
+}
+
+int io_set_disk(bk_cptr_t server, uint64_t tenant, uint64_t first_sector, uint64_t sectors,
+                struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, IO_LABEL_SET_DISK) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, first_sector);
+    bk_proto_set_word(m, 2, sectors);
+    sys_call(server, m);
+    return reply_code(m, IO_LABEL_SET_DISK, 0, 0, err);
+}
+
+int io_open(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint32_t *tenant,
+            uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+            bk_cptr_t notification_slot, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 1, 0, IO_LABEL_OPEN) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = vspace;
+    bk_proto_set_word(m, 0, vaddr);
+    struct bk_proto_receive saved = bk_proto_receive_at(notification_slot);
+    sys_call(server, m);
+    int code = reply_code(m, IO_LABEL_OPEN, 4, 1, err);
+    bk_proto_receive_done(&saved, notification_slot, m, code == 0);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN, 4);
+    *tenant = (uint32_t)bk_proto_word(m, 0);
+    *disk_bytes = bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN, 4);
+    *buffers = (uint32_t)bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN, 4);
+    *memory = (uint32_t)bk_proto_word(m, 3);
+    return 0;
+}
+
+int io_kick(bk_cptr_t server, uint32_t *accepted, uint32_t *completions, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, IO_LABEL_KICK) }, *m = &msg;
+    sys_call(server, m);
+    int code = reply_code(m, IO_LABEL_KICK, 2, 0, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, IO_LABEL_KICK, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_KICK, 2);
+    *accepted = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, IO_LABEL_KICK, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_KICK, 2);
+    *completions = (uint32_t)bk_proto_word(m, 1);
     return 0;
 }
 

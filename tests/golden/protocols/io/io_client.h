@@ -17,11 +17,13 @@ int io_set_policy(bk_cptr_t server, uint64_t tenant, uint32_t reservation_iops,
                   uint32_t limit_iops, uint64_t limit_bytes, uint32_t weight,
                   uint32_t latency_target_us, uint32_t *reservation_left, struct io_error *err);
 
-/* IO: CloseTenant. Administrator only. Ends tenant `tenant`'s policy: its queued
- * requests are cancelled (their number is returned) and its reservation is free for
- * others. Returns 0, or the error code with its numbers in *err (may be NULL):
- * IO_ERR_NOT_ADMIN, IO_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
-int io_close_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *cancelled,
+/* IO: CloseTenant. Administrator only. Ends tenant `tenant`'s policy and session (what
+ * the owner of a dead tenant calls): its queued requests are cancelled (their number is
+ * returned), its reservation is free for others, and the session's memory is reclaimed
+ * once the requests already in the device (`in_device`) complete; until then the tenant
+ * cannot open a new session. Returns 0, or the error code with its numbers in *err (may
+ * be NULL): IO_ERR_NOT_ADMIN, IO_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
+int io_close_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *cancelled, uint32_t *in_device,
                     struct io_error *err);
 
 /* IO: Stats. Tenant `tenant`'s statistics: completed operations and bytes, the sum of
@@ -34,4 +36,40 @@ int io_close_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *cancelled,
 int io_stats(bk_cptr_t server, uint64_t tenant, uint64_t *ops, uint64_t *bytes,
              uint64_t *queue_ns, uint64_t *p50_ns, uint64_t *p99_ns, uint64_t *target_misses,
              struct io_error *err);
+
+/* IO: SetDisk. Administrator only. Makes sectors `first_sector` to `first_sector` +
+ * `sectors` - 1 of the device tenant `tenant`'s virtual disk, which the tenant
+ * addresses from byte 0. Refused if the range is empty, runs past the device's end, or
+ * overlaps another tenant's disk; a tenant with a session open keeps its old disk until
+ * it reopens. Returns 0, or the error code with its numbers in *err (may be NULL):
+ * IO_ERR_NOT_ADMIN, IO_ERR_UNKNOWN_TENANT, IO_ERR_BAD_DISK, IO_ERR_DISK_OVERLAP, or a
+ * shared BK_PROTO_ERR_*. */
+int io_set_disk(bk_cptr_t server, uint64_t tenant, uint64_t first_sector, uint64_t sectors,
+                struct io_error *err);
+
+/* IO: Open. Tenant only. Opens the caller's session: the server makes a ring page, 8
+ * buffer pages and a notification from the 64 KiB it set aside for the tenant and maps
+ * the pages, the ring first, at `vaddr` (page-aligned) of the address space `vspace` (a
+ * VSpace capability, the caller's own). Returns the tenant's number, its disk's size in
+ * bytes, the number of buffers, the session's memory in bytes, and the notification
+ * (wait right only) the server signals when it puts completions in the ring, which the
+ * answer carries: the tenant's endpoint cap needs the grant-reply right (without it the
+ * session opens but the answer arrives as BK_PROTO_ERR_NO_CAP, and the tenant can only
+ * poll the ring). The tenant needs a policy (set_policy) and a disk (set_disk). Returns
+ * 0, or the error code with its numbers in *err (may be NULL): IO_ERR_NOT_TENANT,
+ * IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING,
+ * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, or a shared BK_PROTO_ERR_*. */
+int io_open(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint32_t *tenant,
+            uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+            bk_cptr_t notification_slot, struct io_error *err);
+
+/* IO: Kick. Tenant only. The server reads the requests the caller added to its ring
+ * since the last kick, at most 16: each is checked (operation, alignment, range,
+ * buffer) and queued for the device, or completed at once with its error. Returns how
+ * many it took (`accepted`) and how many completions wait in the ring for the tenant
+ * (`completions`). A ring whose indices are impossible is refused whole: nothing is
+ * read. Returns 0, or the error code with its numbers in *err (may be NULL):
+ * IO_ERR_NOT_TENANT, IO_ERR_NO_SESSION, IO_ERR_RING_CORRUPT, or a shared
+ * BK_PROTO_ERR_*. */
+int io_kick(bk_cptr_t server, uint32_t *accepted, uint32_t *completions, struct io_error *err);
 

@@ -37,17 +37,19 @@ static int serve_set_policy(struct io_call *call, struct bk_msg *m)
 static int serve_close_tenant(struct io_call *call, struct bk_msg *m)
 {
     uint32_t cancelled = 0;
+    uint32_t in_device = 0;
     int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
-    code = io_handle_close_tenant(call, tenant, &cancelled);
+    code = io_handle_close_tenant(call, tenant, &cancelled, &in_device);
     if (code != 0 && code != IO_ERR_NOT_ADMIN && code != IO_ERR_UNKNOWN_TENANT)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
     bk_proto_set_word(m, 0, (uint64_t)cancelled);
-    m->info = BK_MSGINFO(1, 0, 0, IO_LABEL_CLOSE_TENANT);
+    bk_proto_set_word(m, 1, (uint64_t)in_device);
+    m->info = BK_MSGINFO(2, 0, 0, IO_LABEL_CLOSE_TENANT);
     return 0;
 }
 
@@ -78,6 +80,66 @@ static int serve_stats(struct io_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_set_disk(struct io_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 3, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t first_sector = bk_proto_word(m, 1);
+    uint64_t sectors = bk_proto_word(m, 2);
+    code = io_handle_set_disk(call, tenant, first_sector, sectors);
+    if (code != 0 && code != IO_ERR_NOT_ADMIN && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_BAD_DISK && code != IO_ERR_DISK_OVERLAP)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, IO_LABEL_SET_DISK);
+    return 0;
+}
+
+static int serve_open(struct io_call *call, struct bk_msg *m)
+{
+    uint32_t tenant = 0;
+    uint64_t disk_bytes = 0;
+    uint32_t buffers = 0;
+    uint32_t memory = 0;
+    bk_cptr_t notification = 0;
+    int code = bk_proto_check_shape(m, 1, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t vaddr = bk_proto_word(m, 0);
+    code = io_handle_open(call, call->server->recv_index, vaddr, &tenant, &disk_bytes, &buffers, &memory, &notification);
+    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_NO_DISK && code != IO_ERR_SESSION_OPEN && code != IO_ERR_CLOSING && code != IO_ERR_BAD_ADDRESS && code != IO_ERR_MAP_FAILED && code != IO_ERR_DEVICE)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)tenant);
+    bk_proto_set_word(m, 1, disk_bytes);
+    bk_proto_set_word(m, 2, (uint64_t)buffers);
+    bk_proto_set_word(m, 3, (uint64_t)memory);
+    bk_ipc_buffer->caps[0] = notification;
+    m->info = BK_MSGINFO(4, 1, 0, IO_LABEL_OPEN);
+    return 0;
+}
+
+static int serve_kick(struct io_call *call, struct bk_msg *m)
+{
+    uint32_t accepted = 0;
+    uint32_t completions = 0;
+    int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = io_handle_kick(call, &accepted, &completions);
+    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_NO_SESSION && code != IO_ERR_RING_CORRUPT)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)accepted);
+    bk_proto_set_word(m, 1, (uint64_t)completions);
+    m->info = BK_MSGINFO(2, 0, 0, IO_LABEL_KICK);
+    return 0;
+}
+
 void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -92,6 +154,15 @@ void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case IO_LABEL_STATS:
         code = serve_stats(&call, m);
+        break;
+    case IO_LABEL_SET_DISK:
+        code = serve_set_disk(&call, m);
+        break;
+    case IO_LABEL_OPEN:
+        code = serve_open(&call, m);
+        break;
+    case IO_LABEL_KICK:
+        code = serve_kick(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -34,10 +34,14 @@ int io_handle_set_policy(struct io_call *call, uint64_t tenant, uint32_t reserva
                          uint32_t limit_iops, uint64_t limit_bytes, uint32_t weight,
                          uint32_t latency_target_us, uint32_t *reservation_left);
 
-/* IO: CloseTenant. Administrator only. Ends tenant `tenant`'s policy: its queued
- * requests are cancelled (their number is returned) and its reservation is free for
- * others. Errors it may return: IO_ERR_NOT_ADMIN, IO_ERR_UNKNOWN_TENANT. */
-int io_handle_close_tenant(struct io_call *call, uint64_t tenant, uint32_t *cancelled);
+/* IO: CloseTenant. Administrator only. Ends tenant `tenant`'s policy and session (what
+ * the owner of a dead tenant calls): its queued requests are cancelled (their number is
+ * returned), its reservation is free for others, and the session's memory is reclaimed
+ * once the requests already in the device (`in_device`) complete; until then the tenant
+ * cannot open a new session. Errors it may return: IO_ERR_NOT_ADMIN,
+ * IO_ERR_UNKNOWN_TENANT. */
+int io_handle_close_tenant(struct io_call *call, uint64_t tenant, uint32_t *cancelled,
+                           uint32_t *in_device);
 
 /* IO: Stats. Tenant `tenant`'s statistics: completed operations and bytes, the sum of
  * the time its requests waited before reaching the device (ns), p50 and p99 of their
@@ -48,6 +52,40 @@ int io_handle_close_tenant(struct io_call *call, uint64_t tenant, uint32_t *canc
 int io_handle_stats(struct io_call *call, uint64_t tenant, uint64_t *ops, uint64_t *bytes,
                     uint64_t *queue_ns, uint64_t *p50_ns, uint64_t *p99_ns,
                     uint64_t *target_misses);
+
+/* IO: SetDisk. Administrator only. Makes sectors `first_sector` to `first_sector` +
+ * `sectors` - 1 of the device tenant `tenant`'s virtual disk, which the tenant
+ * addresses from byte 0. Refused if the range is empty, runs past the device's end, or
+ * overlaps another tenant's disk; a tenant with a session open keeps its old disk until
+ * it reopens. Errors it may return: IO_ERR_NOT_ADMIN, IO_ERR_UNKNOWN_TENANT,
+ * IO_ERR_BAD_DISK, IO_ERR_DISK_OVERLAP. */
+int io_handle_set_disk(struct io_call *call, uint64_t tenant, uint64_t first_sector,
+                       uint64_t sectors);
+
+/* IO: Open. Tenant only. Opens the caller's session: the server makes a ring page, 8
+ * buffer pages and a notification from the 64 KiB it set aside for the tenant and maps
+ * the pages, the ring first, at `vaddr` (page-aligned) of the address space `vspace` (a
+ * VSpace capability, the caller's own). Returns the tenant's number, its disk's size in
+ * bytes, the number of buffers, the session's memory in bytes, and the notification
+ * (wait right only) the server signals when it puts completions in the ring, which the
+ * answer carries: the tenant's endpoint cap needs the grant-reply right (without it the
+ * session opens but the answer arrives as BK_PROTO_ERR_NO_CAP, and the tenant can only
+ * poll the ring). The tenant needs a policy (set_policy) and a disk (set_disk). Errors
+ * it may return: IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK,
+ * IO_ERR_SESSION_OPEN, IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED,
+ * IO_ERR_DEVICE. */
+int io_handle_open(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr, uint32_t *tenant,
+                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+                   bk_cptr_t *notification);
+
+/* IO: Kick. Tenant only. The server reads the requests the caller added to its ring
+ * since the last kick, at most 16: each is checked (operation, alignment, range,
+ * buffer) and queued for the device, or completed at once with its error. Returns how
+ * many it took (`accepted`) and how many completions wait in the ring for the tenant
+ * (`completions`). A ring whose indices are impossible is refused whole: nothing is
+ * read. Errors it may return: IO_ERR_NOT_TENANT, IO_ERR_NO_SESSION,
+ * IO_ERR_RING_CORRUPT. */
+int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completions);
 
 /* Fails the request with IO_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant: the
  * method is the administrator's". */
@@ -117,5 +155,119 @@ static inline int io_fail_admission(struct io_call *call, uint64_t tenant, uint6
     call->error.admission.left = left;
     call->error.admission.capacity = capacity;
     return IO_ERR_ADMISSION;
+}
+
+/* Fails the request with IO_ERR_BAD_DISK: "a disk of {sectors} sectors from sector
+ * {first_sector}: empty or past the device's end ({capacity} sectors)". */
+static inline int io_fail_bad_disk(struct io_call *call, uint64_t first_sector,
+                                   uint64_t sectors, uint64_t capacity)
+{
+    call->error.code = IO_ERR_BAD_DISK;
+    call->error.bad_disk.first_sector = first_sector;
+    call->error.bad_disk.sectors = sectors;
+    call->error.bad_disk.capacity = capacity;
+    return IO_ERR_BAD_DISK;
+}
+
+/* Fails the request with IO_ERR_DISK_OVERLAP: "tenant {tenant}'s disk would overlap
+ * tenant {other}'s ({other_sectors} sectors from sector {other_first})". */
+static inline int io_fail_disk_overlap(struct io_call *call, uint64_t tenant, uint64_t other,
+                                       uint64_t other_first, uint64_t other_sectors)
+{
+    call->error.code = IO_ERR_DISK_OVERLAP;
+    call->error.disk_overlap.tenant = tenant;
+    call->error.disk_overlap.other = other;
+    call->error.disk_overlap.other_first = other_first;
+    call->error.disk_overlap.other_sectors = other_sectors;
+    return IO_ERR_DISK_OVERLAP;
+}
+
+/* Fails the request with IO_ERR_NOT_TENANT: "the caller (badge {badge}) is not a
+ * tenant: sessions are the tenants' (badges 1 to 8)". */
+static inline int io_fail_not_tenant(struct io_call *call, uint64_t badge)
+{
+    call->error.code = IO_ERR_NOT_TENANT;
+    call->error.not_tenant.badge = badge;
+    return IO_ERR_NOT_TENANT;
+}
+
+/* Fails the request with IO_ERR_NO_DISK: "tenant {tenant}: no disk (the administrator's
+ * set_disk first)". */
+static inline int io_fail_no_disk(struct io_call *call, uint64_t tenant)
+{
+    call->error.code = IO_ERR_NO_DISK;
+    call->error.no_disk.tenant = tenant;
+    return IO_ERR_NO_DISK;
+}
+
+/* Fails the request with IO_ERR_SESSION_OPEN: "tenant {tenant}: a session is open
+ * already". */
+static inline int io_fail_session_open(struct io_call *call, uint64_t tenant)
+{
+    call->error.code = IO_ERR_SESSION_OPEN;
+    call->error.session_open.tenant = tenant;
+    return IO_ERR_SESSION_OPEN;
+}
+
+/* Fails the request with IO_ERR_CLOSING: "tenant {tenant}: the last session is still
+ * closing ({in_device} requests in the device)". */
+static inline int io_fail_closing(struct io_call *call, uint64_t tenant, uint64_t in_device)
+{
+    call->error.code = IO_ERR_CLOSING;
+    call->error.closing.tenant = tenant;
+    call->error.closing.in_device = in_device;
+    return IO_ERR_CLOSING;
+}
+
+/* Fails the request with IO_ERR_BAD_ADDRESS: "cannot map a session at {vaddr:hex}: it
+ * must be a nonzero page-aligned address". */
+static inline int io_fail_bad_address(struct io_call *call, uint64_t vaddr)
+{
+    call->error.code = IO_ERR_BAD_ADDRESS;
+    call->error.bad_address.vaddr = vaddr;
+    return IO_ERR_BAD_ADDRESS;
+}
+
+/* Fails the request with IO_ERR_MAP_FAILED: "tenant {tenant}: mapping the session
+ * failed with kernel error {kernel_error}". */
+static inline int io_fail_map_failed(struct io_call *call, uint64_t tenant,
+                                     uint64_t kernel_error)
+{
+    call->error.code = IO_ERR_MAP_FAILED;
+    call->error.map_failed.tenant = tenant;
+    call->error.map_failed.kernel_error = kernel_error;
+    return IO_ERR_MAP_FAILED;
+}
+
+/* Fails the request with IO_ERR_DEVICE: "the block driver refused (blk error
+ * {blk_error})". */
+static inline int io_fail_device(struct io_call *call, uint64_t blk_error)
+{
+    call->error.code = IO_ERR_DEVICE;
+    call->error.device.blk_error = blk_error;
+    return IO_ERR_DEVICE;
+}
+
+/* Fails the request with IO_ERR_NO_SESSION: "tenant {tenant}: no session open". */
+static inline int io_fail_no_session(struct io_call *call, uint64_t tenant)
+{
+    call->error.code = IO_ERR_NO_SESSION;
+    call->error.no_session.tenant = tenant;
+    return IO_ERR_NO_SESSION;
+}
+
+/* Fails the request with IO_ERR_RING_CORRUPT: "tenant {tenant}: ring indices impossible
+ * (requests {sq_head}..{sq_tail}, completions {cq_head}..{cq_tail}; 16 and 32
+ * entries)". */
+static inline int io_fail_ring_corrupt(struct io_call *call, uint64_t tenant, uint64_t sq_head,
+                                       uint64_t sq_tail, uint64_t cq_head, uint64_t cq_tail)
+{
+    call->error.code = IO_ERR_RING_CORRUPT;
+    call->error.ring_corrupt.tenant = tenant;
+    call->error.ring_corrupt.sq_head = sq_head;
+    call->error.ring_corrupt.sq_tail = sq_tail;
+    call->error.ring_corrupt.cq_head = cq_head;
+    call->error.ring_corrupt.cq_tail = cq_tail;
+    return IO_ERR_RING_CORRUPT;
 }
 

@@ -1,0 +1,125 @@
+/*
+ * The IO server (docs/io.md): what its files share.
+ *
+ *   main.c     the protocol's handlers and the loop
+ *   session.c  a tenant's session: its memory, the ring, reading requests
+ *              and writing completions
+ *   backend.c  the driver behind the server: feeding it what the scheduler
+ *              (iosched.c) picks, taking its completions back
+ *   timer.c    a wake-up when a limit lapses with the device idle
+ *   spawn.c    starting io-server (linked into whoever starts it)
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bulkhead/format.h>
+#include <bulkhead/sys.h>
+
+#include "iosched.h"
+#include "ring.h"
+
+/* Where io-server finds what its spawner gave it, in its 256-slot CNode. */
+#define IO_SLOT_ENDPOINT BK_PROCESS_CAP_ARG /* the endpoint it serves (unbadged) */
+/* (Slots 8-15 hold what bk_process_spawn() gives: SchedControl, the first
+ * thread's SchedContext.) */
+#define IO_SLOT_DRIVER 16u                  /* the blk driver's endpoint, a client cap with grant */
+#define IO_SLOT_POOL 17u                    /* RAM untyped: the tenants' session memory */
+#define IO_SLOT_MEMORY 18u                  /* RAM untyped: its own (notification, page tables) */
+#define IO_SLOT_RECV 19u                    /* where a method's capability arrives */
+#define IO_SLOT_SESSION 20u                 /* .. + IOSCHED_TENANTS: each tenant's session untyped */
+#define IO_SLOT_FREE (IO_SLOT_SESSION + IOSCHED_TENANTS)
+#define IO_CNODE_SLOTS 256u
+#define IO_SESSION_BITS 16u                 /* 64 KiB a tenant */
+#define IO_POOL_BITS (IO_SESSION_BITS + 3u) /* 8 of them */
+#define IO_MEMORY_BITS 18u /* 256 KiB: the timer thread's stack, notifications, tables */
+
+/* Starts "io-server" at `priority` (below the caller's) serving a fresh
+ * endpoint (*endpoint, unbadged: the administrator's), handing it
+ * `driver` (a blk client cap with the grant right, moved), a copy of the
+ * caller's SchedControl (for its timer thread's time) and its memory:
+ * 512 KiB for sessions and 256 KiB of its own, from the caller's untyped.
+ * Returns NULL or a sentence in err. */
+const char *io_spawn(const struct bk_bootinfo *bi, unsigned priority, uint64_t driver,
+                     uint64_t *endpoint, char *err, size_t errlen);
+
+/* ---- inside io-server ------------------------------------------------ */
+
+enum request_state { REQ_FREE, REQ_QUEUED, REQ_DEVICE };
+
+/* A request of a session, one per buffer: a buffer holds one at a time. */
+struct request {
+    enum request_state state;
+    uint64_t tag;
+    bool write;
+    uint64_t sector; /* the device's */
+    uint32_t count;  /* sectors */
+    struct iosched_request sched; /* as dispatched, for iosched_complete() */
+};
+
+struct session {
+    bool open, closing;
+    uint64_t first_sector, sectors; /* the virtual disk; sectors 0: none */
+    uint64_t untyped;               /* IO_SLOT_SESSION + t */
+    uint64_t slots;                 /* the first of SESSION_CAPS slots for its caps */
+    uint64_t vspace;                /* the tenant's */
+    uint64_t notification, notification_copy; /* ours, and the tenant's (wait only) */
+    uint64_t ring_frame, ring_copy, data[IO_RING_BUFFERS];
+    uint32_t driver_buffer[IO_RING_BUFFERS];
+    unsigned tables;                /* page tables made in the tenant's space */
+    unsigned caps_used;             /* of the SESSION_CAPS slots from `slots` */
+    volatile struct io_ring *ring;  /* our mapping */
+    uint32_t sq_head, cq_tail;      /* ours: the ring's copies are for the tenant */
+    unsigned queued, in_device;
+    bool to_signal;
+    struct request req[IO_RING_BUFFERS];
+};
+
+struct io_server {
+    struct iosched sched;
+    struct session sessions[IOSCHED_TENANTS];
+    uint64_t device_sectors;
+    unsigned in_device;   /* over all sessions, at most BLK_SLOTS */
+    bool ready;           /* the driver answered and subscribed */
+    uint64_t driver;
+};
+
+extern struct io_server io;
+
+/* session.c */
+#define SESSION_DRIVER_REFUSED (-1000L)
+/* Makes tenant t's session memory (its notification among it) and maps it
+ * at `vaddr` of `vspace` (moved from the receive slot); 0, or a kernel error (positive) with
+ * nothing left behind, or SESSION_DRIVER_REFUSED (*blk_error says why). */
+long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *blk_error);
+/* Reads at most IO_RING_SQ new requests of tenant t's ring; false (nothing
+ * read) if the indices are impossible. *accepted: how many it took. */
+bool session_read_requests(unsigned t, uint32_t *accepted);
+/* Completions waiting in the ring for the tenant (as far as we can tell). */
+uint32_t session_completions(unsigned t);
+/* Puts a completion in tenant t's ring (dropped if the tenant left no room). */
+void session_complete(unsigned t, uint64_t tag, uint32_t status, uint32_t bytes);
+/* Starts closing: queued requests cancelled (returned); the memory goes once
+ * nothing is in the device (session_reclaim_if_idle()). */
+unsigned session_close(unsigned t);
+void session_reclaim_if_idle(unsigned t);
+/* Signals every tenant with new completions. */
+void session_signal_all(void);
+
+/* timer.c: the server's notification is signalled with TIMER_BIT at
+ * about `at` (ns, Debug: Time) once armed; an earlier arm wins. */
+#define TIMER_BIT (1ull << 62)
+const char *timer_start(uint64_t server_notification_badged);
+void timer_arm(uint64_t at);
+void timer_fired(void);
+
+/* backend.c */
+/* Asks the driver for the disk's size and subscribes to its completions;
+ * NULL or a sentence. */
+const char *backend_start(uint64_t notification);
+/* Hands the device what the scheduler picks while it has room. */
+void backend_pump(void);
+/* Takes the driver's completions back (its notification was signalled);
+ * backend_pump() next. */
+void backend_completions(void);
