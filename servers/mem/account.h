@@ -26,7 +26,19 @@
  * account can never have more objects than its books record. */
 #define MEM_QUOTA_MAX (1024 * MEM_PAGE)
 
-enum mem_kind { MEM_KIND_FRAME, MEM_KIND_PAGE_TABLE, MEM_KIND_CNODE, MEM_KINDS };
+/* What a page (or, for a VSpace, two) of an account was spent on: the
+ * kernel objects of a tenant Spawn made (its address space, its CSpace's
+ * CNode, its thread, its SchedContext) each take a page of their own,
+ * charged whole. */
+enum mem_kind {
+    MEM_KIND_FRAME,
+    MEM_KIND_PAGE_TABLE,
+    MEM_KIND_CNODE,
+    MEM_KIND_VSPACE,
+    MEM_KIND_TCB,
+    MEM_KIND_SCHED_CONTEXT,
+    MEM_KINDS
+};
 
 struct mem_charges {
     uint64_t quota;
