@@ -66,6 +66,11 @@ unsigned mem_books_needed(unsigned objects, unsigned books, unsigned more);
  * on the way to it: the frame, the tables and the books to record them. */
 unsigned mem_backing_pages(unsigned objects, unsigned books, unsigned tables);
 
+/* Pages Mem: Spawn's kernel objects take (the VSpace two, the CNode, TCB
+ * and SchedContext one each) with the books to record the four, for an
+ * account with `objects` recorded in `books` books. */
+unsigned mem_spawn_pages(unsigned objects, unsigned books);
+
 struct mem_region {
     uint64_t base, size;
     uint32_t rights; /* BK_VM_* */

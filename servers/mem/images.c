@@ -61,11 +61,7 @@ bool pages_window_init(uint64_t pool, uint64_t *used, uint64_t meta_pages)
 
 int pages_entry_of(const struct account *a, uint64_t vaddr)
 {
-    for (unsigned n = 0; n < a->objects; n++) {
-        if (entry_at(a, n)->what == (vaddr | PRIVATE))
-            return (int)n;
-    }
-    return -1;
+    return pages_find(a, vaddr | PRIVATE, vaddr | PRIVATE);
 }
 
 uint64_t pages_backed_in(const struct account *a, uint64_t base, uint64_t size)
@@ -172,13 +168,11 @@ long pages_copy(struct account *a, uint64_t vaddr, const struct image *im, unsig
 
 void pages_unshare(struct account *a, uint64_t vaddr)
 {
-    for (unsigned n = 0; n < a->objects; n++) {
-        if (entry_at(a, n)->what == (vaddr | SHARED)) {
-            struct where at = book_slot(a, n, 0);
-            sys_cnode_delete(at.root, at.index, at.depth);
-            pages_forget(a, n);
-            a->shared--;
-            return;
-        }
+    int n = pages_find(a, vaddr | SHARED, vaddr | SHARED);
+    if (n >= 0) {
+        struct where at = book_slot(a, (unsigned)n, 0);
+        sys_cnode_delete(at.root, at.index, at.depth);
+        pages_forget(a, (unsigned)n);
+        a->shared--;
     }
 }

@@ -139,11 +139,12 @@ long pages_make_object(uint64_t type, unsigned size_bits)
 /* The account's next entry: a hole first, else the next never used. */
 static unsigned next_entry(const struct account *a)
 {
-    for (unsigned n = 0; a->hole_count && n < a->objects; n++) {
-        if (entry_at(a, n)->what == HOLE)
-            return n;
-    }
-    return a->objects;
+    /* The hole last made first: a copy on write reuses the entry of the
+     * shared page it replaces without a search. */
+    if (a->hole_count && a->hole_hint < a->objects && entry_at(a, a->hole_hint)->what == HOLE)
+        return a->hole_hint;
+    int n = a->hole_count ? pages_find(a, HOLE, HOLE) : -1;
+    return n < 0 ? a->objects : (unsigned)n;
 }
 
 static unsigned last_entry;
@@ -207,6 +208,7 @@ void pages_forget(struct account *a, unsigned n)
 {
     *entry_at(a, n) = (struct entry){ HOLE, NO_UNIT, 0 };
     a->hole_count++;
+    a->hole_hint = n;
 }
 
 /* The account's next book, made from a fresh page straight into its
@@ -405,12 +407,24 @@ uint64_t pages_release(struct account *a, uint64_t base, uint64_t size)
     return count;
 }
 
+int pages_find(const struct account *a, uint64_t what, uint64_t or_what)
+{
+    /* A book's entries at a time: the pager's searches are linear (an
+     * index from address to entry is not done), so the loop is kept tight. */
+    for (unsigned b = 0; b * MEM_BOOK_OBJECTS < a->objects; b++) {
+        const struct entry *e = a->book[b];
+        unsigned end = a->objects - b * MEM_BOOK_OBJECTS;
+        end = end < MEM_BOOK_OBJECTS ? end : MEM_BOOK_OBJECTS;
+        for (unsigned i = 0; i < end; i++) {
+            if (e[i].what == what || e[i].what == or_what)
+                return (int)(b * MEM_BOOK_OBJECTS + i);
+        }
+    }
+    return -1;
+}
+
 unsigned pages_mapped_by_us(const struct account *a, uint64_t vaddr)
 {
-    for (unsigned n = 0; n < a->objects; n++) {
-        uint64_t what = entry_at(a, n)->what;
-        if (what == (vaddr | PRIVATE) || what == (vaddr | SHARED))
-            return (unsigned)(what & (PRIVATE | SHARED));
-    }
-    return 0;
+    int n = pages_find(a, vaddr | PRIVATE, vaddr | SHARED);
+    return n < 0 ? 0 : (unsigned)(entry_at(a, (unsigned)n)->what & (PRIVATE | SHARED));
 }

@@ -71,7 +71,7 @@
 #define POOL_SLOT 13          /* the administrator moves an untyped cap here ... */
 #define POOL_EXTRA(k) (32 + (k)) /* ... and up to 8 more here, k < 8 */
 #define ASID_POOL_SLOT(k) (40 + (k)) /* ASID pools, k < ASID_POOLS */
-#define UNIT_CNODE 14         /* unit k's cap in slot k, its free half page in HALF(k) */
+#define UNIT_CNODE 14         /* unit k's cap in slot k */
 #define PROBE_FRAME 15        /* a zero page, never writable: probes translations */
 #define SCRATCH_UT 16         /* SCRATCH_UT and SCRATCH_UT2: the halves of a unit split */
 #define SCRATCH_UT2 17
@@ -81,6 +81,7 @@
 #define SCRATCH_CAP 21        /* a minted endpoint, a supervisor's notification for a moment */
 #define ACCOUNTS_CNODE 22     /* 4 slots per account: ACCOUNT_SPACE .. ACCOUNT_SUPERVISOR */
 #define SCRATCH_UNIT 24       /* a unit's cap while it is retyped */
+#define HALVES_CNODE 25       /* unit k's free halves in slots 2k and 2k + 1 */
 #define ELF_CNODE 23          /* copies of an ELF file's frames mapped in ELF_WINDOW */
 #define WINDOW_TABLE(k) (64 + (k)) /* page tables under our windows, k < WINDOW_TABLES */
 #define WINDOW_TABLES 64
@@ -125,7 +126,7 @@ struct account {
     struct mem_region regions[REGIONS];
     unsigned region_count;
     unsigned books, objects;   /* books made; entries used in them, holes included */
-    unsigned hole_count, shared;
+    unsigned hole_count, hole_hint, shared; /* hole_hint: the hole last made */
     struct entry *book[MEM_BOOKS]; /* entries 32 b .. 32 b + 31, from the reserved area */
     uint32_t book_unit[MEM_BOOKS];
     uint32_t dir_unit;
@@ -236,6 +237,9 @@ long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tab
 /* Deletes every frame of `a` mapped in [base, base + size) and returns
  * its page, refunded; their book entries become holes. Returns how many. */
 uint64_t pages_release(struct account *a, uint64_t base, uint64_t size);
+
+/* The first entry of `a` whose `what` is `what` or `or_what`, or -1. */
+int pages_find(const struct account *a, uint64_t what, uint64_t or_what);
 
 /* Book entries of `a` in use (holes not counted). */
 unsigned pages_recorded(const struct account *a);

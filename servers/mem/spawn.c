@@ -233,9 +233,7 @@ int spawn_build(struct mem_call *call, struct account *a, const struct program *
 {
     /* The kernel objects' pages first, all or none: 2 for the VSpace, one
      * each for the rest, and the book that records them. */
-    unsigned cost = KERNEL_OBJECTS + 1 + mem_books_needed(pages_recorded(a), a->books,
-                                                          KERNEL_OBJECTS);
-    int err = account_can_pay(call, a, cost);
+    int err = account_can_pay(call, a, mem_spawn_pages(pages_recorded(a), a->books));
     unsigned cnode = 0;
     if (!err && pages_make_books(a, KERNEL_OBJECTS) != 0)
         err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());

@@ -6,7 +6,7 @@
  * At the first request that finds them the server measures each (the
  * largest untyped a Retype can carve from it), sets aside what it needs
  * for itself from the largest (the reserved area: its CNodes, the page
- * tables of its windows, a zero page for probing, and 1/32 of the memory
+ * tables of its windows, a zero page for probing, and 1/20 of the memory
  * as frames mapped at META_WINDOW for its tables of accounts and book
  * entries), and splits everything else into **units** of 8 KiB, kept in
  * UNIT_CNODE.
@@ -14,11 +14,12 @@
  * Why units of two pages: a VSpace is 8 KiB, everything else the server
  * makes is one page. A unit is taken whole for a VSpace, or split into two
  * one-page untyped caps (Retype) when a page is needed and no split unit
- * has a free half. When both halves of a unit are free again, revoking
- * the unit deletes them and the unit is whole again, so a spawn after any
- * number of spawns and kills finds its VSpace's two pages if the memory
- * is there. Pages come from split units first, so splitting waits for
- * need.
+ * has a free half. A split unit stays split when both halves are free
+ * again (so a page costs one CNode: Move, as the pager's round trip
+ * measures), until a VSpace is needed and no unit is whole: then revoking
+ * it deletes both halves and it is whole again. So a spawn after any
+ * number of spawns and kills finds its VSpace's two pages if the memory is
+ * there.
  *
  * Retype zeroes what it makes: nothing a tenant had reaches another.
  */
@@ -30,21 +31,36 @@
 #define SLOT_BITS 6           /* a CNode slot is 64 bytes */
 #define ELF_CNODE_BITS 8      /* IMAGE_PAGES slots */
 #define ON_HALF_STACK 0x80
+#define ON_PAIR_STACK 0x40
+#define UNIT_STATE 0x3f
+/* The reserved area is 1/20 of the memory: about 2.5 KiB of bookkeeping
+ * per account (its record and a book's entries) against the 60 KiB the
+ * smallest spawned tenant takes, so memory runs out first. */
+#define META_SHARE 20
 
-enum unit_state { UNIT_FREE, UNIT_WHOLE, UNIT_HALF, UNIT_SPLIT };
+enum unit_state { UNIT_FREE, UNIT_WHOLE, UNIT_SPLIT };
 
 struct account **account_table, **account_names, **account_name_next;
 unsigned accounts_bits;
 
 static bool ready;
 static unsigned unit_cnode_bits, meta_cnode_bits;
-static uint32_t units, free_top, half_top, halves;
-static uint8_t *state;                 /* enum unit_state | ON_HALF_STACK */
-static uint32_t *free_stack, *half_stack;
+static unsigned halves_cnode_bits;
+static uint32_t units, free_top, half_top, pair_top, halves;
+static uint8_t *state;                 /* enum unit_state | ON_HALF_STACK | ON_PAIR_STACK */
+static uint8_t *half_mask;             /* which halves of a split unit are free */
+static uint32_t *free_stack, *half_stack, *pair_stack;
 static uint64_t reserved;              /* bytes set aside at setup */
 static uint8_t *meta_next, *meta_end;  /* the reserved area's unused part */
 static uint64_t meta_in_use;
 static void *meta_free_list[BK_PAGE_BITS + 1];
+
+/* A unit's state changes; whether it is on a stack does not (a stale
+ * place there is skipped when popped). */
+static void set_state(uint32_t k, enum unit_state s)
+{
+    state[k] = (uint8_t)(s | (state[k] & ~UNIT_STATE));
+}
 
 /* ---- Measuring --------------------------------------------------------- */
 
@@ -87,17 +103,30 @@ static void *meta_bump(uint64_t bytes, uint64_t align)
     return (void *)p;
 }
 
+/* A page of the area cut into blocks of 2^bits bytes, onto their list
+ * (so blocks of different sizes never waste the space between them). */
+static bool meta_carve(unsigned bits)
+{
+    uint8_t *page = meta_bump(MEM_PAGE, MEM_PAGE);
+    if (!page)
+        return false;
+    meta_in_use -= MEM_PAGE; /* counted as blocks are handed out */
+    for (uint64_t off = MEM_PAGE; off > 0; off -= 1ull << bits) {
+        void *block = page + off - (1ull << bits);
+        *(void **)block = meta_free_list[bits];
+        meta_free_list[bits] = block;
+    }
+    return true;
+}
+
 void *meta_alloc(unsigned bits)
 {
+    if (!meta_free_list[bits] && !meta_carve(bits))
+        return NULL;
     void *p = meta_free_list[bits];
-    if (p) {
-        meta_free_list[bits] = *(void **)p;
-        meta_in_use += 1ull << bits;
-    } else {
-        p = meta_bump(1ull << bits, 1ull << bits);
-    }
-    if (p)
-        memset(p, 0, 1ull << bits);
+    meta_free_list[bits] = *(void **)p;
+    meta_in_use += 1ull << bits;
+    memset(p, 0, 1ull << bits);
     return p;
 }
 
@@ -168,17 +197,19 @@ static bool make_cnode(struct plan *p, uint64_t slot, unsigned bits)
 static bool reserve(struct plan *p)
 {
     uint64_t units_max = p->total / UNIT_BYTES;
-    unit_cnode_bits = log2_up(units_max) + 1;
+    unit_cnode_bits = log2_up(units_max);
+    halves_cnode_bits = unit_cnode_bits + 1;
     accounts_bits = log2_up(p->total >> 15);
     accounts_bits = accounts_bits < 4 ? 4 : accounts_bits > ACCOUNTS_MAX_BITS ? ACCOUNTS_MAX_BITS
                                                                                 : accounts_bits;
-    p->meta_pages = p->total / 32 / MEM_PAGE;
+    p->meta_pages = p->total / META_SHARE / MEM_PAGE;
     unsigned meta_bits = log2_up(p->meta_pages);
     meta_cnode_bits = meta_bits;
     struct {
         uint64_t slot;
         unsigned bits;
     } cnodes[] = { { UNIT_CNODE, unit_cnode_bits },
+                   { HALVES_CNODE, halves_cnode_bits },
                    { ACCOUNTS_CNODE, accounts_bits + 2 },
                    { META_CNODE, meta_bits },
                    { ELF_CNODE, ELF_CNODE_BITS } };
@@ -207,12 +238,15 @@ static bool reserve(struct plan *p)
 static bool tables(uint64_t units_max)
 {
     state = meta_bump(units_max, 8);
+    half_mask = meta_bump(units_max, 8);
     free_stack = meta_bump(units_max * 4, 8);
     half_stack = meta_bump(units_max * 4, 8);
+    pair_stack = meta_bump(units_max * 4, 8);
     account_table = meta_bump(sizeof(*account_table) << accounts_bits, 8);
     account_names = meta_bump(sizeof(*account_table) << accounts_bits, 8);
     account_name_next = meta_bump(sizeof(*account_table) << accounts_bits, 8);
-    return state && free_stack && half_stack && account_table && account_names &&
+    return state && half_mask && free_stack && half_stack && pair_stack && account_table &&
+           account_names &&
            account_name_next;
 }
 
@@ -259,7 +293,7 @@ bool pages_ready(void)
     if (!ready) {
         for (unsigned i = 0; i < POOLS; i++)
             sys_cnode_revoke(BK_CAP_ROOT_CNODE, pool_slot(i), W);
-        units = free_top = half_top = halves = 0;
+        units = free_top = half_top = pair_top = halves = 0;
         reserved = 0;
     }
     return ready;
@@ -277,6 +311,83 @@ uint64_t pages_total_bytes(void)
 
 /* ---- Units in and out -------------------------------------------------- */
 
+/* Unit k's halves, once split, lie in HALVES_CNODE slots 2k and 2k + 1
+ * while free; `halves[k]` says which are (bit 0, bit 1). A unit split
+ * stays split when both halves come back: a page is then one CNode: Move
+ * away, as it was before units existed, and a VSpace revokes the unit
+ * (both halves go) only when no unit is whole. */
+static uint64_t half_slot(uint32_t unit, unsigned which)
+{
+    return 2ull * unit + which;
+}
+
+/* Pushes `k` on the stack its state puts it on, once. */
+static void push(uint32_t k)
+{
+    uint8_t h = half_mask[k];
+    if (h == 3 && !(state[k] & ON_PAIR_STACK)) {
+        state[k] |= ON_PAIR_STACK;
+        pair_stack[pair_top++] = k;
+    } else if ((h == 1 || h == 2) && !(state[k] & ON_HALF_STACK)) {
+        state[k] |= ON_HALF_STACK;
+        half_stack[half_top++] = k;
+    }
+}
+
+/* A unit from `stack` whose free halves are `mask` (stale places skipped). */
+static long pop(uint32_t *stack, uint32_t *top, uint8_t flag, bool both)
+{
+    while (*top) {
+        uint32_t k = stack[--*top];
+        state[k] &= (uint8_t)~flag;
+        bool split = (state[k] & UNIT_STATE) == UNIT_SPLIT;
+        if (split && (both ? half_mask[k] == 3 : half_mask[k] == 1 || half_mask[k] == 2))
+            return k;
+    }
+    return -1;
+}
+
+/* A whole free unit split into its two halves, both free. */
+static long split_whole(void)
+{
+    if (free_top == 0)
+        return -1;
+    uint32_t k = free_stack[free_top - 1];
+    long r = sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_UNIT, W, UNIT_CNODE, k, unit_cnode_bits);
+    if (r == 0)
+        r = sys_untyped_retype(SCRATCH_UNIT, BK_OBJ_UNTYPED, BK_PAGE_BITS, HALVES_CNODE, 0, 0,
+                               half_slot(k, 0), 2);
+    sys_cnode_move(UNIT_CNODE, k, unit_cnode_bits, BK_CAP_ROOT_CNODE, SCRATCH_UNIT, W);
+    if (r != 0)
+        return -1;
+    free_top--;
+    set_state(k, UNIT_SPLIT);
+    half_mask[k] = 3;
+    halves += 2;
+    return k;
+}
+
+long unit_take_page(void)
+{
+    long k = pop(half_stack, &half_top, ON_HALF_STACK, false);
+    if (k < 0)
+        k = pop(pair_stack, &pair_top, ON_PAIR_STACK, true);
+    if (k < 0)
+        k = split_whole();
+    if (k < 0)
+        return -1;
+    unsigned which = (half_mask[k] & 1) ? 0 : 1;
+    if (sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_UT, W, HALVES_CNODE, half_slot((uint32_t)k, which),
+                       halves_cnode_bits) != 0) {
+        push((uint32_t)k);
+        return -1;
+    }
+    half_mask[k] &= (uint8_t)~(1u << which);
+    halves--;
+    push((uint32_t)k);
+    return k;
+}
+
 long unit_retype(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t slot, unsigned n)
 {
     /* A cap is invoked through our CNode only: out, retyped, back. */
@@ -288,76 +399,33 @@ long unit_retype(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t slot
     return r;
 }
 
-static uint64_t half_slot(uint32_t unit)
-{
-    return (1ull << (unit_cnode_bits - 1)) + unit;
-}
-
-/* A unit's state changes; whether it is on the half stack does not (a
- * stale place there is skipped when popped). */
-static void set_state(uint32_t k, enum unit_state s)
-{
-    state[k] = (uint8_t)(s | (state[k] & ON_HALF_STACK));
-}
-
-static void push_half(uint32_t k)
-{
-    set_state(k, UNIT_HALF);
-    halves++;
-    if (!(state[k] & ON_HALF_STACK)) {
-        state[k] |= ON_HALF_STACK;
-        half_stack[half_top++] = k;
-    }
-}
-
-long unit_take_page(void)
-{
-    /* A free half first; the stack may hold units merged since. */
-    while (half_top) {
-        uint32_t k = half_stack[--half_top];
-        state[k] &= (uint8_t)~ON_HALF_STACK;
-        if (state[k] != UNIT_HALF)
-            continue;
-        if (sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_UT, W, UNIT_CNODE, half_slot(k),
-                           unit_cnode_bits) != 0)
-            return -1;
-        set_state(k, UNIT_SPLIT);
-        halves--;
-        return k;
-    }
-    if (free_top == 0)
-        return -1;
-    uint32_t k = free_stack[free_top - 1];
-    if (unit_retype(k, BK_OBJ_UNTYPED, BK_PAGE_BITS, SCRATCH_UT, 2) != 0)
-        return -1;
-    free_top--;
-    sys_cnode_move(UNIT_CNODE, half_slot(k), unit_cnode_bits, BK_CAP_ROOT_CNODE, SCRATCH_UT2, W);
-    push_half(k);
-    return k;
-}
-
 long unit_take_whole(void)
 {
-    if (free_top == 0)
+    if (free_top) {
+        uint32_t k = free_stack[--free_top];
+        set_state(k, UNIT_WHOLE);
+        return k;
+    }
+    /* A split unit with both halves free: revoking it deletes them. */
+    long k = pop(pair_stack, &pair_top, ON_PAIR_STACK, true);
+    if (k < 0 || sys_cnode_revoke(UNIT_CNODE, (uint64_t)k, unit_cnode_bits) != 0)
         return -1;
-    uint32_t k = free_stack[--free_top];
-    set_state(k, UNIT_WHOLE);
+    half_mask[k] = 0;
+    halves -= 2;
+    set_state((uint32_t)k, UNIT_WHOLE);
     return k;
 }
 
 void unit_give_page(uint32_t unit, uint64_t root, uint64_t index, uint64_t depth)
 {
     sys_cnode_revoke(root, index, depth);
-    if ((state[unit] & ~ON_HALF_STACK) == UNIT_HALF) {
-        /* Both halves free: the unit is whole again (its two caps go). */
-        sys_cnode_revoke(UNIT_CNODE, unit, unit_cnode_bits);
-        set_state(unit, UNIT_FREE);
-        halves--;
-        free_stack[free_top++] = unit;
+    unsigned which = (half_mask[unit] & 1) ? 1 : 0;
+    if (sys_cnode_move(HALVES_CNODE, half_slot(unit, which), halves_cnode_bits, root, index,
+                       depth) != 0)
         return;
-    }
-    if (sys_cnode_move(UNIT_CNODE, half_slot(unit), unit_cnode_bits, root, index, depth) == 0)
-        push_half(unit);
+    half_mask[unit] |= (uint8_t)(1u << which);
+    halves++;
+    push(unit);
 }
 
 void unit_give_whole(uint32_t unit)

@@ -13,6 +13,12 @@ bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server server_fpu)
 bulkhead_user_program(${arch} bench-mem SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/mem.c
                       CLIENT_OF mem)
 bulkhead_boot_image(${arch} bench-mem-image ROOT bench-mem MODULES mem-server)
+# Density (issue 13): tenants spawned through the memory server from one
+# program (tests/qemu/mem_spawn_tenant.c) until it refuses, in a 256 MiB guest.
+bulkhead_user_program(${arch} bench-density
+                      SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/density.c CLIENT_OF mem)
+bulkhead_boot_image(${arch} bench-density-image ROOT bench-density
+                    MODULES mem-server mem-spawn-tenant)
 add_test(NAME ${arch}/bench-ceilings
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench/run.py --arch ${arch}
           --build-dir ${CMAKE_BINARY_DIR} --iterations 1000 --check

@@ -187,7 +187,7 @@ int mem_stop(bk_cptr_t server, uint64_t tenant, struct mem_error *err);
 /* Mem: Overhead. Administrator only. What the server keeps for itself, charged to no
  * tenant: `reserved`, the bytes it set aside once from the memory it was given (its
  * CNodes of free memory and of accounts, its windows' page tables, a page of zeros, and
- * its bookkeeping area, 1/32 of the memory), `bookkeeping`, the bytes of that area in
+ * its bookkeeping area, 1/20 of the memory), `bookkeeping`, the bytes of that area in
  * use now (its tables of units and accounts, and per open account its record and 512
  * bytes per book), `accounts`, the accounts open, and `max_accounts`, how many may be.
  * Returns 0, or the error code with its numbers in *err (may be NULL):

@@ -189,7 +189,7 @@ int mem_handle_stop(struct mem_call *call, uint64_t tenant);
 /* Mem: Overhead. Administrator only. What the server keeps for itself, charged to no
  * tenant: `reserved`, the bytes it set aside once from the memory it was given (its
  * CNodes of free memory and of accounts, its windows' page tables, a page of zeros, and
- * its bookkeeping area, 1/32 of the memory), `bookkeeping`, the bytes of that area in
+ * its bookkeeping area, 1/20 of the memory), `bookkeeping`, the bytes of that area in
  * use now (its tables of units and accounts, and per open account its record and 512
  * bytes per book), `accounts`, the accounts open, and `max_accounts`, how many may be.
  * Errors it may return: MEM_ERR_NOT_ADMIN. */
