@@ -19,9 +19,14 @@ bulkhead_protocol(mem ${CMAKE_SOURCE_DIR}/servers/mem/protocol.toml
                   DOC ${CMAKE_SOURCE_DIR}/docs/protocols/mem.md
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/mem)
 bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/units.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/pages.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/images.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/programs.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/spawn.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/account.c SERVES mem)
+# SealProgram reads ELF files with the tree's one parser (in libsys).
+target_include_directories(mem-server-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 
 # The virtio-blk driver (servers/blk, docs/io.md): its protocol, described
 # once, and the driver, blk-server, a process of its own. BLK_FINDER_SOURCES

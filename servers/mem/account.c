@@ -54,6 +54,11 @@ unsigned mem_backing_pages(unsigned objects, unsigned books, unsigned tables)
     return more + mem_books_needed(objects, books, more);
 }
 
+unsigned mem_spawn_pages(unsigned objects, unsigned books)
+{
+    return 2 + 3 + mem_books_needed(objects, books, 4);
+}
+
 enum mem_region_check mem_region_check(uint64_t base, uint64_t size, uint32_t rights,
                                        uint64_t top)
 {

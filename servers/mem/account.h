@@ -26,7 +26,19 @@
  * account can never have more objects than its books record. */
 #define MEM_QUOTA_MAX (1024 * MEM_PAGE)
 
-enum mem_kind { MEM_KIND_FRAME, MEM_KIND_PAGE_TABLE, MEM_KIND_CNODE, MEM_KINDS };
+/* What a page (or, for a VSpace, two) of an account was spent on: the
+ * kernel objects of a tenant Spawn made (its address space, its CSpace's
+ * CNode, its thread, its SchedContext) each take a page of their own,
+ * charged whole. */
+enum mem_kind {
+    MEM_KIND_FRAME,
+    MEM_KIND_PAGE_TABLE,
+    MEM_KIND_CNODE,
+    MEM_KIND_VSPACE,
+    MEM_KIND_TCB,
+    MEM_KIND_SCHED_CONTEXT,
+    MEM_KINDS
+};
 
 struct mem_charges {
     uint64_t quota;
@@ -53,6 +65,11 @@ unsigned mem_books_needed(unsigned objects, unsigned books, unsigned more);
 /* Pages that backing one page costs when `tables` page tables are missing
  * on the way to it: the frame, the tables and the books to record them. */
 unsigned mem_backing_pages(unsigned objects, unsigned books, unsigned tables);
+
+/* Pages Mem: Spawn's kernel objects take (the VSpace two, the CNode, TCB
+ * and SchedContext one each) with the books to record the four, for an
+ * account with `objects` recorded in `books` books. */
+unsigned mem_spawn_pages(unsigned objects, unsigned books);
 
 struct mem_region {
     uint64_t base, size;

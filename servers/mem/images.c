@@ -15,78 +15,75 @@
  */
 #include "server.h"
 
-#define BOOK_DEPTH (2 * BOOK_BITS)
-
 struct image images[IMAGES];
 
 static bool window_ready;
 
-static uint64_t index_of(const struct account *a)
-{
-    return (uint64_t)(a - accounts);
-}
+/* ---- The windows -------------------------------------------------------- */
 
-/* ---- The copy window ---------------------------------------------------- */
-
-/* Level of the first table missing on the way to COPY_WINDOW in our own
+/* Level of the first table missing on the way to `vaddr` in our own
  * space (1-3), 0 if none, -1 if the space does not answer. */
-static int window_missing(void)
+static int window_missing(uint64_t vaddr)
 {
-    long r = pages_probe_space(BK_CAP_ROOT_VSPACE, COPY_WINDOW);
+    long r = pages_probe_space(BK_CAP_ROOT_VSPACE, vaddr);
     return r >= 0 ? (int)r : -1;
 }
 
-bool pages_window_init(uint64_t *used)
+/* The tables on the way to `vaddr`, from the untyped in `pool`. */
+static bool window_tables(uint64_t pool, uint64_t vaddr, uint64_t *used, unsigned *made)
 {
-    for (unsigned k = 0; k < 3; k++) {
-        int missing = window_missing();
-        if (missing <= 0) {
-            window_ready = missing == 0;
-            return window_ready;
-        }
-        if (sys_untyped_retype(POOL_SLOT, BK_OBJ_PAGE_TABLE, 0, BK_CAP_ROOT_CNODE, 0, 0,
-                               WINDOW_TABLE(k), 1) != 0 ||
-            sys_page_table_map(WINDOW_TABLE(k), BK_CAP_ROOT_VSPACE, COPY_WINDOW) != 0)
+    for (;;) {
+        int missing = window_missing(vaddr);
+        if (missing <= 0)
+            return missing == 0;
+        if (*made == WINDOW_TABLES ||
+            sys_untyped_retype(pool, BK_OBJ_PAGE_TABLE, 0, BK_CAP_ROOT_CNODE, 0, 0,
+                               WINDOW_TABLE(*made), 1) != 0 ||
+            sys_page_table_map(WINDOW_TABLE(*made), BK_CAP_ROOT_VSPACE, vaddr) != 0)
             return false;
-        *used += MEM_PAGE;
+        (*made)++;
+        (*used)++;
     }
-    window_ready = window_missing() == 0;
+}
+
+bool pages_window_init(uint64_t pool, uint64_t *used, uint64_t meta_pages)
+{
+    unsigned made = 0;
+    window_ready = window_tables(pool, COPY_WINDOW, used, &made) &&
+                   window_tables(pool, ELF_WINDOW, used, &made);
+    /* One table maps 2 MiB: one for each 512 pages of the reserved area. */
+    for (uint64_t p = 0; window_ready && p < meta_pages; p += 512)
+        window_ready = window_tables(pool, META_WINDOW + p * MEM_PAGE, used, &made);
     return window_ready;
 }
 
 /* ---- Sealing ------------------------------------------------------------ */
 
-/* The book entry of `a`'s frame mapped at `vaddr`, or -1. */
-static int entry_of(const struct account *a, uint64_t vaddr)
+int pages_entry_of(const struct account *a, uint64_t vaddr)
 {
-    for (unsigned n = 0; n < a->objects; n++) {
-        if (a->page_of[n] == (vaddr | PRIVATE))
-            return (int)n;
-    }
-    return -1;
+    return pages_find(a, vaddr | PRIVATE, vaddr | PRIVATE);
 }
 
 uint64_t pages_backed_in(const struct account *a, uint64_t base, uint64_t size)
 {
     uint64_t count = 0;
     for (uint64_t off = 0; off < size; off += MEM_PAGE)
-        count += entry_of(a, base + off) >= 0;
+        count += pages_entry_of(a, base + off) >= 0;
     return count;
 }
 
 void pages_seal(struct account *a, uint64_t base, uint64_t size, struct image *im)
 {
-    uint64_t dir = DIR_SLOT(index_of(a));
     im->pages = (unsigned)(size / MEM_PAGE);
     for (unsigned i = 0; i < im->pages; i++) {
-        int n = entry_of(a, base + (uint64_t)i * MEM_PAGE);
-        uint64_t at = pages_book_index((unsigned)n, 0);
+        int n = pages_entry_of(a, base + (uint64_t)i * MEM_PAGE);
+        struct where at = book_slot(a, (unsigned)n, 0);
         /* A cap is invoked through our CNode only: out, unmapped, back. */
-        if (sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W, dir, at, BOOK_DEPTH) == 0) {
+        if (sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W, at.root, at.index, at.depth) == 0) {
             sys_frame_unmap(SCRATCH_OBJ);
-            sys_cnode_move(dir, at, BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
+            sys_cnode_move(at.root, at.index, at.depth, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
         }
-        a->page_of[n] = SEALED;
+        entry_at(a, (unsigned)n)->what = SEALED;
         im->entry[i] = (uint16_t)n;
     }
 }
@@ -96,8 +93,8 @@ void pages_seal(struct account *a, uint64_t base, uint64_t size, struct image *i
 /* A copy of image page `page`'s cap into our `slot`. */
 static long copy_image_cap(const struct image *im, unsigned page, uint64_t slot)
 {
-    return sys_cnode_copy(BK_CAP_ROOT_CNODE, slot, W, DIR_SLOT(index_of(im->owner)),
-                          pages_book_index(im->entry[page], 0), BOOK_DEPTH, BK_RIGHTS_ALL);
+    struct where at = book_slot(im->owner, im->entry[page], 0);
+    return sys_cnode_copy(BK_CAP_ROOT_CNODE, slot, W, at.root, at.index, at.depth, BK_RIGHTS_ALL);
 }
 
 long pages_share(struct account *a, uint64_t vaddr, const struct image *im, unsigned page,
@@ -109,7 +106,7 @@ long pages_share(struct account *a, uint64_t vaddr, const struct image *im, unsi
     if (r == 0)
         r = copy_image_cap(im, page, SCRATCH_OBJ);
     if (r == 0)
-        r = sys_frame_map(SCRATCH_OBJ, SPACE_SLOT(index_of(a)), vaddr,
+        r = sys_frame_map(SCRATCH_OBJ, space_of(a), vaddr,
                           rights & ~(uint32_t)BK_VM_WRITE, 0);
     if (r == 0)
         r = pages_record(a, vaddr | SHARED);
@@ -139,6 +136,19 @@ static long fill_copy(const struct image *im, unsigned page)
     return r;
 }
 
+long pages_fill(uint64_t offset, const void *src, uint64_t size)
+{
+    if (!window_ready)
+        return -BK_ERR_INVALID_ARGUMENT;
+    long r = sys_frame_map(SCRATCH_OBJ, BK_CAP_ROOT_VSPACE, COPY_WINDOW + MEM_PAGE,
+                           BK_VM_READ | BK_VM_WRITE, 0);
+    if (r == 0) {
+        memcpy((void *)(uintptr_t)(COPY_WINDOW + MEM_PAGE + offset), src, size);
+        r = sys_frame_unmap(SCRATCH_OBJ);
+    }
+    return r;
+}
+
 long pages_copy(struct account *a, uint64_t vaddr, const struct image *im, unsigned page,
                 uint32_t rights, unsigned tables)
 {
@@ -158,12 +168,11 @@ long pages_copy(struct account *a, uint64_t vaddr, const struct image *im, unsig
 
 void pages_unshare(struct account *a, uint64_t vaddr)
 {
-    for (unsigned n = 0; n < a->objects; n++) {
-        if (a->page_of[n] == (vaddr | SHARED)) {
-            sys_cnode_delete(DIR_SLOT(index_of(a)), pages_book_index(n, 0), BOOK_DEPTH);
-            pages_forget(a, n);
-            a->shared--;
-            return;
-        }
+    int n = pages_find(a, vaddr | SHARED, vaddr | SHARED);
+    if (n >= 0) {
+        struct where at = book_slot(a, (unsigned)n, 0);
+        sys_cnode_delete(at.root, at.index, at.depth);
+        pages_forget(a, (unsigned)n);
+        a->shared--;
     }
 }

@@ -19,31 +19,108 @@
  */
 #include "server.h"
 
-static uint64_t next_id = 1, next_image_id = 1;
+#define ACCOUNT_BITS 11 /* a struct account takes a 2 KiB block of the reserved area */
+
+_Static_assert(sizeof(struct account) <= (1u << ACCOUNT_BITS), "an account fits its block");
+
+static uint64_t next_id = 1, open_accounts;
+const struct bk_bootinfo *server_info;
 
 /* ---- Looking accounts up ------------------------------------------------ */
 
-static struct account *account_by_id(uint64_t id)
+/* Account `id` lives in place id mod the table's size (ids grow, and skip
+ * places taken, so no two open accounts share one). */
+struct account *account_by_id(uint64_t id)
 {
-    for (unsigned i = 0; i < ACCOUNTS && id != 0; i++) {
-        if (accounts[i].open && accounts[i].id == id)
-            return &accounts[i];
-    }
-    return NULL;
+    if (id == 0 || !account_table)
+        return NULL;
+    struct account *a = account_table[id & ((1ull << accounts_bits) - 1)];
+    return a && a->id == id ? a : NULL;
+}
+
+/* Open accounts by name: account_names[] holds 2^accounts_bits chains
+ * by hash, account_name_next[a->slot] the account after a in its chain. */
+#define by_name account_names
+#define name_next account_name_next
+
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *name; name++)
+        h = (h ^ (uint8_t)*name) * 0x100000001b3ull;
+    return h & ((1ull << accounts_bits) - 1);
 }
 
 static struct account *account_by_name(const char *name)
 {
-    for (unsigned i = 0; i < ACCOUNTS; i++) {
-        if (accounts[i].open && strcmp(accounts[i].name, name) == 0)
-            return &accounts[i];
+    if (!by_name)
+        return NULL;
+    for (struct account *a = by_name[name_hash(name)]; a; a = name_next[a->slot]) {
+        if (strcmp(a->name, name) == 0)
+            return a;
     }
     return NULL;
 }
 
-static uint64_t index_of(const struct account *a)
+int account_new(struct mem_call *call, const char *name, uint64_t quota, struct account **out)
 {
-    return (uint64_t)(a - accounts);
+    uint64_t places = 1ull << accounts_bits, skipped = 0;
+    while (account_table[next_id & (places - 1)] && skipped < places) {
+        next_id++;
+        skipped++;
+    }
+    if (skipped == places)
+        return mem_fail_no_room(call, (uint32_t)places);
+    struct account *a = meta_alloc(ACCOUNT_BITS);
+    if (!a)
+        return mem_fail_no_room(call, (uint32_t)open_accounts);
+    a->id = next_id;
+    a->slot = (unsigned)(next_id & (places - 1));
+    a->charges.quota = quota;
+    a->tcb_entry = -1;
+    memcpy(a->name, name, strlen(name) + 1);
+    if (pages_open(a) != 0) {
+        meta_free(a, ACCOUNT_BITS);
+        return mem_fail_no_memory(call, name, MEM_PAGE, pages_free_bytes());
+    }
+    next_id++;
+    account_table[a->slot] = a;
+    uint64_t h = name_hash(name);
+    name_next[a->slot] = by_name[h];
+    by_name[h] = a;
+    open_accounts++;
+    *out = a;
+    return 0;
+}
+
+uint64_t account_close(struct account *a)
+{
+    uint64_t bytes = pages_close(a);
+    for (unsigned k = 0; k < IMAGES; k++)
+        images[k].live = images[k].live && images[k].owner != a;
+    programs_forget(a);
+    struct account **p = &by_name[name_hash(a->name)];
+    while (*p != a)
+        p = &name_next[(*p)->slot];
+    *p = name_next[a->slot];
+    account_table[a->slot] = NULL;
+    open_accounts--;
+    meta_free(a, ACCOUNT_BITS);
+    return bytes;
+}
+
+int account_checks(struct mem_call *call, const char *name, uint64_t quota)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    if (!mem_quota_valid(quota))
+        return mem_fail_bad_quota(call, name, quota, MEM_QUOTA_MAX);
+    const struct account *same = account_by_name(name);
+    if (same)
+        return mem_fail_name_taken(call, name, same->id);
+    if (!pages_ready())
+        return mem_fail_no_memory(call, name, MEM_PAGE, 0);
+    return 0;
 }
 
 /* The account a request names: for a tenant its own (`tenant` 0 or its
@@ -95,6 +172,13 @@ static int back_one(struct mem_call *call, struct account *a, const struct mem_r
     return 0;
 }
 
+int account_back(struct mem_call *call, struct account *a, const struct mem_region *r,
+                 uint64_t vaddr)
+{
+    bool mapped;
+    return back_one(call, a, r, vaddr, &mapped);
+}
+
 /* ---- Image pages -------------------------------------------------------- */
 
 static const struct image *image_of(const struct mem_region *r)
@@ -102,8 +186,7 @@ static const struct image *image_of(const struct mem_region *r)
     return r->image ? &images[r->image - 1] : NULL;
 }
 
-/* Checks the quota and the free memory for `pages` pages of `a`. */
-static int can_pay(struct mem_call *call, const struct account *a, unsigned pages)
+int account_can_pay(struct mem_call *call, const struct account *a, unsigned pages)
 {
     uint64_t asked = pages * MEM_PAGE, left = mem_left(&a->charges);
     if (asked > left)
@@ -132,7 +215,7 @@ static int back_image_page(struct mem_call *call, struct account *a, const struc
         ours = pages_mapped_by_us(a, page);
         if (ours != SHARED || !write)
             return 0; /* a race, or someone else's mapping: resolve_fault tells */
-        int err = can_pay(call, a, mem_backing_pages(pages_recorded(a) - 1, a->books, 0));
+        int err = account_can_pay(call, a, mem_backing_pages(pages_recorded(a) - 1, a->books, 0));
         if (err)
             return err;
         pages_unshare(a, page);
@@ -142,7 +225,7 @@ static int back_image_page(struct mem_call *call, struct account *a, const struc
         return 0;
     }
     unsigned cost = mem_backing_pages(pages_recorded(a), a->books, tables) - !write;
-    int err = can_pay(call, a, cost);
+    int err = account_can_pay(call, a, cost);
     if (err)
         return err;
     long r2 = write ? pages_copy(a, page, im, index, r->rights, tables)
@@ -155,33 +238,17 @@ static int back_image_page(struct mem_call *call, struct account *a, const struc
 int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t quota,
                               uint64_t space_slot, uint64_t *tenant)
 {
-    if (call->badge != 0)
-        return mem_fail_not_admin(call, call->badge);
-    if (!mem_quota_valid(quota))
-        return mem_fail_bad_quota(call, name, quota, MEM_QUOTA_MAX);
-    const struct account *same = account_by_name(name);
-    if (same)
-        return mem_fail_name_taken(call, name, same->id);
-    struct account *a = NULL;
-    for (unsigned i = 0; i < ACCOUNTS && !a; i++)
-        a = accounts[i].open ? NULL : &accounts[i];
-    if (!a)
-        return mem_fail_no_room(call, ACCOUNTS);
-    if (!pages_ready())
-        return mem_fail_no_memory(call, name, MEM_PAGE, 0);
+    int err = account_checks(call, name, quota);
+    if (err)
+        return err;
     if (!usable_space(space_slot))
         return mem_fail_not_a_space(call, name);
-    memset(a, 0, sizeof(*a));
-    a->charges.quota = quota;
-    memcpy(a->name, name, strlen(name) + 1);
-    if (sys_cnode_move(BK_CAP_ROOT_CNODE, SPACE_SLOT(index_of(a)), W, BK_CAP_ROOT_CNODE,
-                       space_slot, W) != 0 ||
-        pages_open(a) != 0) {
-        sys_cnode_delete(BK_CAP_ROOT_CNODE, SPACE_SLOT(index_of(a)), W);
-        return mem_fail_no_memory(call, name, MEM_PAGE, pages_free_bytes());
-    }
-    a->open = true;
-    a->id = next_id++;
+    struct account *a;
+    err = account_new(call, name, quota, &a);
+    if (err)
+        return err;
+    struct where space = account_slot(a, ACCOUNT_SPACE);
+    sys_cnode_move(space.root, space.index, space.depth, BK_CAP_ROOT_CNODE, space_slot, W);
     *tenant = a->id;
     return 0;
 }
@@ -190,10 +257,10 @@ int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t 
 static unsigned image_users(unsigned k, const struct account *except)
 {
     unsigned users = 0;
-    for (unsigned i = 0; i < ACCOUNTS; i++) {
-        const struct account *u = &accounts[i];
+    for (uint64_t i = 0; i < (1ull << accounts_bits); i++) {
+        const struct account *u = account_table[i];
         bool maps = false;
-        for (unsigned j = 0; u->open && u != except && j < u->region_count; j++)
+        for (unsigned j = 0; u && u != except && j < u->region_count; j++)
             maps |= u->regions[j].image == k + 1;
         users += maps;
     }
@@ -212,10 +279,7 @@ int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t 
         if (users)
             return mem_fail_image_in_use(call, a->name, images[k].id, users);
     }
-    *returned = pages_close(a);
-    for (unsigned k = 0; k < IMAGES; k++)
-        images[k].live = images[k].live && images[k].owner != a;
-    a->open = false;
+    *returned = account_close(a);
     return 0;
 }
 
@@ -226,10 +290,23 @@ int mem_handle_set_supervisor(struct mem_call *call, uint64_t tenant, uint64_t n
     struct account *a = account_by_id(tenant);
     if (!a)
         return mem_fail_unknown_tenant(call, tenant);
-    uint64_t slot = SUPERVISOR_SLOT(index_of(a));
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, W);
-    a->supervised = sys_cnode_move(BK_CAP_ROOT_CNODE, slot, W, BK_CAP_ROOT_CNODE,
+    struct where slot = account_slot(a, ACCOUNT_SUPERVISOR);
+    sys_cnode_delete(slot.root, slot.index, slot.depth);
+    a->supervised = sys_cnode_move(slot.root, slot.index, slot.depth, BK_CAP_ROOT_CNODE,
                                    notification_slot, W) == 0;
+    return 0;
+}
+
+int mem_handle_overhead(struct mem_call *call, uint64_t *reserved, uint64_t *bookkeeping,
+                        uint64_t *accounts, uint64_t *max_accounts)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    pages_ready();
+    *reserved = meta_reserved_bytes();
+    *bookkeeping = meta_used_bytes();
+    *accounts = open_accounts;
+    *max_accounts = account_table ? 1ull << accounts_bits : 0;
     return 0;
 }
 
@@ -244,9 +321,6 @@ int mem_handle_memory(struct mem_call *call, uint64_t *free, uint64_t *total)
 
 /* ---- Regions ------------------------------------------------------------ */
 
-static int add_region(struct mem_call *call, struct account *a, struct mem_region nr,
-                      uint32_t *regions);
-
 int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base, uint64_t size,
                           uint32_t rights, uint32_t *regions)
 {
@@ -254,12 +328,12 @@ int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base,
     int err = named_account(call, tenant, &a);
     if (err)
         return err;
-    return add_region(call, a, (struct mem_region){ base, size, rights, 0 }, regions);
+    err = account_add_region(call, a, (struct mem_region){ base, size, rights, 0 });
+    *regions = a->region_count;
+    return err;
 }
 
-/* Checks region `nr` of `a` (range, rights, overlap, room) and adds it. */
-static int add_region(struct mem_call *call, struct account *a, struct mem_region nr,
-                      uint32_t *regions)
+int account_add_region(struct mem_call *call, struct account *a, struct mem_region nr)
 {
     uint64_t base = nr.base, size = nr.size;
     uint32_t rights = nr.rights;
@@ -274,7 +348,6 @@ static int add_region(struct mem_call *call, struct account *a, struct mem_regio
     if (a->region_count == REGIONS)
         return mem_fail_too_many_regions(call, a->name, REGIONS);
     a->regions[a->region_count++] = nr;
-    *regions = a->region_count;
     return 0;
 }
 
@@ -345,7 +418,7 @@ int mem_handle_seal_image(struct mem_call *call, uint64_t tenant, uint64_t base,
     pages_seal(a, base, size, im);
     im->live = true;
     im->owner = a;
-    im->id = next_image_id++;
+    im->id = image_next_id();
     a->regions[i] = a->regions[--a->region_count];
     *image = im->id;
     *pages = count;
@@ -365,7 +438,9 @@ int mem_handle_map_image(struct mem_call *call, uint64_t tenant, uint64_t image,
     if (k == IMAGES)
         return mem_fail_unknown_image(call, a->name, image);
     struct mem_region nr = { base, (uint64_t)images[k].pages * MEM_PAGE, rights, k + 1 };
-    return add_region(call, a, nr, regions);
+    err = account_add_region(call, a, nr);
+    *regions = a->region_count;
+    return err;
 }
 
 /* ---- Reports ------------------------------------------------------------ */
@@ -373,7 +448,8 @@ int mem_handle_map_image(struct mem_call *call, uint64_t tenant, uint64_t image,
 int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, uint64_t *used,
                      uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes,
                      uint64_t *faults, uint64_t *refused, uint64_t *shared,
-                     uint64_t *private_pages)
+                     uint64_t *private_pages, uint64_t *vspaces, uint64_t *tcbs,
+                     uint64_t *sched_contexts)
 {
     struct account *a;
     int err = named_account(call, tenant, &a);
@@ -388,6 +464,9 @@ int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, ui
     *refused = a->refused;
     *shared = a->shared;
     *private_pages = a->charges.bytes[MEM_KIND_FRAME] / MEM_PAGE;
+    *vspaces = a->charges.bytes[MEM_KIND_VSPACE];
+    *tcbs = a->charges.bytes[MEM_KIND_TCB];
+    *sched_contexts = a->charges.bytes[MEM_KIND_SCHED_CONTEXT];
     return 0;
 }
 
@@ -442,8 +521,12 @@ static void refuse(struct account *a, const struct mem_error *e)
     if (a->pending_count < FAULTS_KEPT)
         a->pending[a->pending_count++] = *e;
     if (a->supervised) {
+        /* Its cap lies in ACCOUNTS_CNODE; a send names a cap of our CNode. */
+        struct where slot = account_slot(a, ACCOUNT_SUPERVISOR);
         struct bk_msg s = { .info = BK_MSGINFO(0, 0, 0, 0) };
-        sys_nbsend(SUPERVISOR_SLOT(index_of(a)), &s);
+        sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W, slot.root, slot.index, slot.depth);
+        sys_nbsend(SCRATCH_CAP, &s);
+        sys_cnode_move(slot.root, slot.index, slot.depth, BK_CAP_ROOT_CNODE, SCRATCH_CAP, W);
     }
 }
 
@@ -465,7 +548,7 @@ static uint64_t serve_fault(const struct bk_msg *m)
 
 int main(const struct bk_bootinfo *info)
 {
-    (void)info;
+    server_info = info;
     struct bk_proto_server server;
     bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, RECV_SLOT, W, NULL);
     struct bk_msg m = { 0 };

@@ -1,20 +1,22 @@
 /*
- * The memory server's pages: its free memory and what it spends for
- * accounts (server.h has the invariants).
+ * What the memory server spends for accounts (server.h has the
+ * invariants; units.c the free memory it spends from).
  *
- * The untyped cap the administrator moves into POOL_SLOT is split once
- * into one-page untyped caps, kept in FREE_CNODE as a stack. Every object
- * the server makes for an account (a frame, a page table, a CNode) is made
- * from a page of its own, so giving the page back is exact: revoking the
- * page's cap deletes the one object (a frame or table leaves its address
- * space), the page's watermark goes back to 0, and the cap returns to the
- * stack. Objects are made in the scratch slots of our CNode (a cap is
- * invoked through our CNode only), mapped, then moved with their page into
- * the account's books: CNodes of 64 slots, one page each, that hold the
- * caps of 32 objects (object n in book n / 32, slots 2 (n % 32) and
- * 2 (n % 32) + 1); the account's directory holds the books (slots 0-31)
- * and the books' pages (32-63). Books and directory are charged to the
- * account like anything else.
+ * Every object the server makes for an account (a frame, a page table, a
+ * CNode, and for a tenant it spawned a TCB and a SchedContext) is made
+ * from a page of its own, a VSpace from a whole unit of two pages, so
+ * giving the memory back is exact: revoking the page's cap deletes the one
+ * object (a frame or table leaves its address space, a thread stops), and
+ * the page goes back to its unit. Objects are made in the scratch slots of
+ * our CNode (a cap is invoked through our CNode only), then moved with
+ * their page into the account's books: CNodes of 64 slots, one page each,
+ * that hold the caps of 32 objects (object n in book n / 32, slots
+ * 2 (n % 32) and 2 (n % 32) + 1); the account's directory holds the books
+ * (slots 0-31) and the books' pages (32-63), and lives in ACCOUNTS_CNODE
+ * with the account's address space and supervisor. Books and directory
+ * are charged to the account like anything else; what the server keeps in
+ * its own memory about them (struct account, 16 bytes an entry) comes
+ * from its reserved area.
  *
  * What a page costs is found before anything is made: the zero page
  * PROBE_FRAME is mapped read-only at the address, and Frame: Map's answer
@@ -25,131 +27,23 @@
  */
 #include "server.h"
 
-#define BOOK_DEPTH (2 * BOOK_BITS) /* directory slot, then book slot */
-#define POOL_TRY_BITS 40           /* the largest pool the server looks for */
+#define CHUNK_BITS 9 /* a book's entries: 32 of 16 bytes */
 
-struct account accounts[ACCOUNTS];
+static bool scratch_held;          /* SCRATCH_UT holds a page taken from a unit */
+static uint32_t scratch_unit;
+static struct account *space_account; /* whose address space is in SPACE_CUR */
 
-static bool ready;
-static unsigned free_bits;          /* FREE_CNODE has 2^free_bits slots */
-static uint64_t free_count, total_pages;
-static bool scratch_held;           /* SCRATCH_UT holds a page taken from the stack */
+/* ---- Where an account's caps are ---------------------------------------- */
 
-static uint64_t index_of(const struct account *a)
+struct where account_slot(const struct account *a, unsigned which)
 {
-    return (uint64_t)(a - accounts);
+    return (struct where){ ACCOUNTS_CNODE, (uint64_t)a->slot << 2 | which, accounts_bits + 2 };
 }
 
-/* ---- Setting up --------------------------------------------------------- */
-
-/* The size of the untyped in POOL_SLOT, in bits: the largest untyped a
- * Retype can carve from it (made and revoked at once), or 0. */
-static unsigned pool_bits(void)
+static struct where dir_slot(const struct account *a, unsigned s)
 {
-    for (unsigned b = POOL_TRY_BITS; b >= BK_PAGE_BITS; b--) {
-        if (sys_untyped_retype(POOL_SLOT, BK_OBJ_UNTYPED, b, BK_CAP_ROOT_CNODE, 0, 0, SCRATCH_UT,
-                               1) == 0) {
-            sys_cnode_revoke(BK_CAP_ROOT_CNODE, POOL_SLOT, W);
-            return b;
-        }
-    }
-    return 0;
-}
-
-/* The pool, at most 2^POOL_MAX_BITS of it: first FREE_CNODE (one slot per
- * page, 64 bytes a slot, so 1/64 of the pool), then PROBE_FRAME, then the
- * pages, 256 per Retype, into FREE_CNODE. */
-static bool split_pool(unsigned bits)
-{
-    free_bits = bits - BK_PAGE_BITS;
-    if (sys_untyped_retype(POOL_SLOT, BK_OBJ_CNODE, free_bits, BK_CAP_ROOT_CNODE, 0, 0,
-                           FREE_CNODE, 1) != 0 ||
-        sys_untyped_retype(POOL_SLOT, BK_OBJ_FRAME, BK_PAGE_BITS, BK_CAP_ROOT_CNODE, 0, 0,
-                           PROBE_FRAME, 1) != 0)
-        return false;
-    uint64_t used = (1ull << (bits - 6)) + MEM_PAGE;
-    pages_window_init(&used);
-    uint64_t pages = ((1ull << bits) - used) / MEM_PAGE;
-    for (uint64_t i = 0; i < pages; i += BK_RETYPE_MAX_OBJECTS) {
-        uint64_t n = pages - i < BK_RETYPE_MAX_OBJECTS ? pages - i : BK_RETYPE_MAX_OBJECTS;
-        if (sys_untyped_retype(POOL_SLOT, BK_OBJ_UNTYPED, BK_PAGE_BITS, FREE_CNODE, 0, 0, i, n) !=
-            0)
-            return false;
-    }
-    free_count = total_pages = pages;
-    return true;
-}
-
-bool pages_ready(void)
-{
-    if (ready)
-        return true;
-    unsigned bits = pool_bits();
-    if (bits < 16) /* room for the free CNode, the probe and a few pages */
-        return false;
-    ready = split_pool(bits > POOL_MAX_BITS ? POOL_MAX_BITS : bits);
-    if (!ready) {
-        sys_cnode_revoke(BK_CAP_ROOT_CNODE, POOL_SLOT, W);
-        free_count = total_pages = 0;
-    }
-    return ready;
-}
-
-uint64_t pages_free_bytes(void)
-{
-    return free_count * MEM_PAGE;
-}
-
-uint64_t pages_total_bytes(void)
-{
-    return total_pages * MEM_PAGE;
-}
-
-/* ---- Pages in and out --------------------------------------------------- */
-
-/* The page on top of the free stack, into SCRATCH_UT. */
-static long take_page(void)
-{
-    if (free_count == 0)
-        return -BK_ERR_NOT_ENOUGH_MEMORY;
-    long r = sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_UT, W, FREE_CNODE, free_count - 1,
-                            free_bits);
-    if (r == 0) {
-        free_count--;
-        scratch_held = true;
-    }
-    return r;
-}
-
-/* The page at (`cnode`, `index`, `depth`): whatever was made from it is
- * deleted, and it goes back on top of the stack. */
-static void give_page(uint64_t cnode, uint64_t index, uint64_t depth)
-{
-    if (sys_cnode_revoke(cnode, index, depth) == 0 &&
-        sys_cnode_move(FREE_CNODE, free_count, free_bits, cnode, index, depth) == 0)
-        free_count++;
-}
-
-/* After a failure half way (the kernel refused what the checks let
- * through): the scratch slots emptied, the page back. */
-void pages_scratch_clear(void)
-{
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W);
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
-    if (scratch_held)
-        give_page(BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
-    scratch_held = false;
-}
-
-/* An object of `type` in SCRATCH_OBJ, made from a fresh page (in
- * SCRATCH_UT). Retype zeroes it: a frame reaches its tenant as zeros. */
-static long make_object(uint64_t type, unsigned size_bits)
-{
-    long r = take_page();
-    if (r == 0)
-        r = sys_untyped_retype(SCRATCH_UT, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, SCRATCH_OBJ,
-                               1);
-    return r;
+    struct where d = account_slot(a, ACCOUNT_DIR);
+    return (struct where){ d.root, d.index << BOOK_BITS | s, d.depth + BOOK_BITS };
 }
 
 /* Where object n's cap (which 0) or its page's (which 1) lies below the
@@ -159,43 +53,152 @@ uint64_t pages_book_index(unsigned n, unsigned which)
     return (uint64_t)(n / MEM_BOOK_OBJECTS) << BOOK_BITS | (2 * (n % MEM_BOOK_OBJECTS) + which);
 }
 
-/* The object in SCRATCH_OBJ and its page into the account's next book
- * entry (a hole first, else the next never used), charged as `kind`;
- * `page` is a frame's address | 1, else 0. */
-static long record_object(struct account *a, enum mem_kind kind, uint64_t page)
+struct where book_slot(const struct account *a, unsigned n, unsigned which)
 {
-    unsigned n = a->hole_count ? a->holes[a->hole_count - 1] : a->objects;
-    uint64_t dir = DIR_SLOT(index_of(a));
-    long r = sys_cnode_move(dir, pages_book_index(n, 0), BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
-    if (r == 0)
-        r = sys_cnode_move(dir, pages_book_index(n, 1), BOOK_DEPTH, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
-    if (r != 0)
-        return r;
+    struct where d = account_slot(a, ACCOUNT_DIR);
+    return (struct where){ d.root, d.index << BOOK_DEPTH | pages_book_index(n, which),
+                           d.depth + BOOK_DEPTH };
+}
+
+struct entry *entry_at(const struct account *a, unsigned n)
+{
+    return &a->book[n / MEM_BOOK_OBJECTS][n % MEM_BOOK_OBJECTS];
+}
+
+/* The cap in our slot `slot` moved to `w`. */
+static long put(struct where w, uint64_t slot)
+{
+    return sys_cnode_move(w.root, w.index, w.depth, BK_CAP_ROOT_CNODE, slot, W);
+}
+
+/* The cap at `w` moved into our slot `slot`. */
+static long take(uint64_t slot, struct where w)
+{
+    return sys_cnode_move(BK_CAP_ROOT_CNODE, slot, W, w.root, w.index, w.depth);
+}
+
+/* ---- The cached address space ------------------------------------------- */
+
+/* Frame: Map and PageTable: Map name the address space by a cap of our
+ * CNode; an account's lies in ACCOUNTS_CNODE, so the last one used waits
+ * in SPACE_CUR (a fault storm of one tenant moves nothing). */
+uint64_t space_of(struct account *a)
+{
+    if (space_account != a) {
+        if (space_account)
+            put(account_slot(space_account, ACCOUNT_SPACE), SPACE_CUR);
+        take(SPACE_CUR, account_slot(a, ACCOUNT_SPACE));
+        space_account = a;
+    }
+    return SPACE_CUR;
+}
+
+/* SPACE_CUR back in its account's slot. */
+void space_uncache(void)
+{
+    if (space_account)
+        put(account_slot(space_account, ACCOUNT_SPACE), SPACE_CUR);
+    space_account = NULL;
+}
+
+/* ---- Pages in and out --------------------------------------------------- */
+
+/* A free page into SCRATCH_UT. */
+static long take_page(void)
+{
+    long k = unit_take_page();
+    if (k < 0)
+        return -BK_ERR_NOT_ENOUGH_MEMORY;
+    scratch_held = true;
+    scratch_unit = (uint32_t)k;
+    return 0;
+}
+
+/* After a failure half way (the kernel refused what the checks let
+ * through): the scratch slots emptied, the page back. */
+void pages_scratch_clear(void)
+{
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W);
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
+    if (scratch_held)
+        unit_give_page(scratch_unit, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
     scratch_held = false;
-    a->page_of[n] = page;
-    if (a->hole_count)
+}
+
+/* An object of `type` in SCRATCH_OBJ, made from a fresh page (in
+ * SCRATCH_UT). Retype zeroes it: a frame reaches its tenant as zeros. */
+long pages_make_object(uint64_t type, unsigned size_bits)
+{
+    long r = take_page();
+    if (r == 0)
+        r = sys_untyped_retype(SCRATCH_UT, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, SCRATCH_OBJ,
+                               1);
+    return r;
+}
+
+/* The account's next entry: a hole first, else the next never used. */
+static unsigned next_entry(const struct account *a)
+{
+    /* The hole last made first: a copy on write reuses the entry of the
+     * shared page it replaces without a search. */
+    if (a->hole_count && a->hole_hint < a->objects && entry_at(a, a->hole_hint)->what == HOLE)
+        return a->hole_hint;
+    int n = a->hole_count ? pages_find(a, HOLE, HOLE) : -1;
+    return n < 0 ? a->objects : (unsigned)n;
+}
+
+static unsigned last_entry;
+
+unsigned pages_last_entry(void)
+{
+    return last_entry;
+}
+
+static void use_entry(struct account *a, unsigned n, struct entry e)
+{
+    last_entry = n;
+    if (n < a->objects)
         a->hole_count--;
     else
         a->objects++;
+    *entry_at(a, n) = e;
+}
+
+long pages_record_object(struct account *a, enum mem_kind kind, uint64_t what)
+{
+    unsigned n = next_entry(a);
+    long r = put(book_slot(a, n, 0), SCRATCH_OBJ);
+    if (r == 0)
+        r = put(book_slot(a, n, 1), SCRATCH_UT);
+    if (r != 0)
+        return r;
+    scratch_held = false;
+    use_entry(a, n, (struct entry){ what, scratch_unit, kind });
     mem_charge(&a->charges, kind, MEM_PAGE);
     return 0;
 }
 
-/* The object in SCRATCH_OBJ, a copy of an image page's cap mapped at
- * `page` (vaddr | SHARED), into the account's next book entry: it has no
- * page of its own and is charged nothing. */
-long pages_record(struct account *a, uint64_t page)
+long pages_record_whole(struct account *a, uint32_t unit, enum mem_kind kind)
 {
-    unsigned n = a->hole_count ? a->holes[a->hole_count - 1] : a->objects;
-    long r = sys_cnode_move(DIR_SLOT(index_of(a)), pages_book_index(n, 0), BOOK_DEPTH,
-                            BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
+    unsigned n = next_entry(a);
+    long r = put(book_slot(a, n, 0), SCRATCH_OBJ);
     if (r != 0)
         return r;
-    a->page_of[n] = page;
-    if (a->hole_count)
-        a->hole_count--;
-    else
-        a->objects++;
+    use_entry(a, n, (struct entry){ KERNEL_OBJECT, unit | WHOLE_UNIT, kind });
+    mem_charge(&a->charges, kind, 2 * MEM_PAGE);
+    return 0;
+}
+
+/* The object in SCRATCH_OBJ, a copy of an image page's cap mapped at
+ * `what` (vaddr | SHARED), into the account's next book entry: it has no
+ * page of its own and is charged nothing. */
+long pages_record(struct account *a, uint64_t what)
+{
+    unsigned n = next_entry(a);
+    long r = put(book_slot(a, n, 0), SCRATCH_OBJ);
+    if (r != 0)
+        return r;
+    use_entry(a, n, (struct entry){ what, NO_UNIT, MEM_KIND_FRAME });
     a->shared++;
     return 0;
 }
@@ -203,24 +206,30 @@ long pages_record(struct account *a, uint64_t page)
 /* Entry n of `a` becomes a hole, reused first. */
 void pages_forget(struct account *a, unsigned n)
 {
-    a->page_of[n] = HOLE;
-    a->holes[a->hole_count++] = (uint16_t)n;
+    *entry_at(a, n) = (struct entry){ HOLE, NO_UNIT, 0 };
+    a->hole_count++;
+    a->hole_hint = n;
 }
 
 /* The account's next book, made from a fresh page straight into its
- * directory, its page beside it. */
+ * directory, its page beside it; its entries' record from our area. */
 static long make_book(struct account *a)
 {
-    uint64_t dir = DIR_SLOT(index_of(a));
-    long r = take_page();
+    struct where d = account_slot(a, ACCOUNT_DIR);
+    struct entry *chunk = meta_alloc(CHUNK_BITS);
+    long r = chunk ? take_page() : -BK_ERR_NOT_ENOUGH_MEMORY;
     if (r == 0)
-        r = sys_untyped_retype(SCRATCH_UT, BK_OBJ_CNODE, BOOK_BITS, dir, 0, 0, a->books, 1);
+        r = sys_untyped_retype(SCRATCH_UT, BK_OBJ_CNODE, BOOK_BITS, d.root, d.index, d.depth,
+                               a->books, 1);
     if (r == 0)
-        r = sys_cnode_move(dir, MEM_BOOKS + a->books, BOOK_BITS, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
-    if (r != 0)
+        r = put(dir_slot(a, MEM_BOOKS + a->books), SCRATCH_UT);
+    if (r != 0) {
+        meta_free(chunk, CHUNK_BITS);
         return r;
+    }
     scratch_held = false;
-    a->books++;
+    a->book[a->books] = chunk;
+    a->book_unit[a->books++] = scratch_unit;
     mem_charge(&a->charges, MEM_KIND_CNODE, MEM_PAGE);
     return 0;
 }
@@ -229,38 +238,60 @@ static long make_book(struct account *a)
 
 long pages_open(struct account *a)
 {
-    uint64_t i = index_of(a);
+    struct where acc = account_slot(a, 0);
     long r = take_page();
     if (r == 0)
-        r = sys_untyped_retype(SCRATCH_UT, BK_OBJ_CNODE, BOOK_BITS, BK_CAP_ROOT_CNODE, 0, 0,
-                               DIR_SLOT(i), 1);
+        r = sys_untyped_retype(SCRATCH_UT, BK_OBJ_CNODE, BOOK_BITS, acc.root, 0, 0,
+                               acc.index | ACCOUNT_DIR, 1);
     if (r == 0)
-        r = sys_cnode_move(BK_CAP_ROOT_CNODE, DIR_UT_SLOT(i), W, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
+        r = put(account_slot(a, ACCOUNT_DIR_PAGE), SCRATCH_UT);
     if (r != 0) {
-        sys_cnode_delete(BK_CAP_ROOT_CNODE, DIR_SLOT(i), W);
+        struct where dir = account_slot(a, ACCOUNT_DIR);
+        sys_cnode_delete(dir.root, dir.index, dir.depth);
         pages_scratch_clear();
         return r;
     }
     scratch_held = false;
+    a->dir_unit = scratch_unit;
     mem_charge(&a->charges, MEM_KIND_CNODE, MEM_PAGE);
     return 0;
 }
 
+/* Entry n's object deleted, its memory back. */
+static void give_back(struct account *a, unsigned n)
+{
+    const struct entry *e = entry_at(a, n);
+    struct where obj = book_slot(a, n, 0), page = book_slot(a, n, 1);
+    if (e->what == HOLE)
+        return;
+    if (e->unit == NO_UNIT)
+        sys_cnode_delete(obj.root, obj.index, obj.depth);
+    else if (e->unit & WHOLE_UNIT)
+        unit_give_whole(e->unit & ~WHOLE_UNIT);
+    else
+        unit_give_page(e->unit, page.root, page.index, page.depth);
+}
+
 uint64_t pages_close(struct account *a)
 {
-    uint64_t i = index_of(a), dir = DIR_SLOT(i), bytes = mem_used(&a->charges);
-    /* Objects last made first: their pages go back in the order they came.
-     * A hole's slots are empty: its Revoke does nothing, its Move fails. */
-    for (unsigned n = a->objects; n-- > 0;) {
-        if (a->page_of[n] & SHARED)
-            sys_cnode_delete(dir, pages_book_index(n, 0), BOOK_DEPTH);
-        give_page(dir, pages_book_index(n, 1), BOOK_DEPTH);
+    uint64_t bytes = mem_used(&a->charges);
+    struct where space = account_slot(a, ACCOUNT_SPACE), sup = account_slot(a, ACCOUNT_SUPERVISOR);
+    if (space_account == a)
+        space_uncache();
+    /* Objects last made first: a thread goes before its address space,
+     * frames before their tables, and pages go back in the order they came. */
+    for (unsigned n = a->objects; n-- > 0;)
+        give_back(a, n);
+    for (unsigned b = a->books; b-- > 0;) {
+        struct where page = dir_slot(a, MEM_BOOKS + b);
+        unit_give_page(a->book_unit[b], page.root, page.index, page.depth);
+        meta_free(a->book[b], CHUNK_BITS);
+        a->book[b] = NULL;
     }
-    for (unsigned b = a->books; b-- > 0;)
-        give_page(dir, MEM_BOOKS + b, BOOK_BITS);
-    give_page(BK_CAP_ROOT_CNODE, DIR_UT_SLOT(i), W);
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, SPACE_SLOT(i), W);
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, SUPERVISOR_SLOT(i), W);
+    struct where dir_page = account_slot(a, ACCOUNT_DIR_PAGE);
+    unit_give_page(a->dir_unit, dir_page.root, dir_page.index, dir_page.depth);
+    sys_cnode_delete(space.root, space.index, space.depth);
+    sys_cnode_delete(sup.root, sup.index, sup.depth);
     a->objects = a->books = a->hole_count = a->shared = 0;
     for (unsigned k = 0; k < MEM_KINDS; k++)
         a->charges.bytes[k] = 0;
@@ -290,9 +321,9 @@ long pages_probe_space(uint64_t space, uint64_t vaddr)
     return -(long)err;
 }
 
-enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tables)
+enum backing pages_probe(struct account *a, uint64_t vaddr, unsigned *tables)
 {
-    long r = pages_probe_space(SPACE_SLOT(index_of(a)), vaddr);
+    long r = pages_probe_space(space_of(a), vaddr);
     *tables = r > 0 ? (unsigned)r : 0;
     if (r >= 0)
         return BACK_NEEDED;
@@ -313,27 +344,27 @@ long pages_make_tables(struct account *a, uint64_t vaddr, unsigned tables)
     long r = 0;
     /* Each table goes in at the first level missing on the way to vaddr. */
     for (unsigned t = 0; r == 0 && t < tables; t++) {
-        r = make_object(BK_OBJ_PAGE_TABLE, 0);
+        r = pages_make_object(BK_OBJ_PAGE_TABLE, 0);
         if (r == 0)
-            r = sys_page_table_map(SCRATCH_OBJ, SPACE_SLOT(index_of(a)), vaddr);
+            r = sys_page_table_map(SCRATCH_OBJ, space_of(a), vaddr);
         if (r == 0)
-            r = record_object(a, MEM_KIND_PAGE_TABLE, 0);
+            r = pages_record_object(a, MEM_KIND_PAGE_TABLE, 0);
     }
     return r;
 }
 
 long pages_make_frame(void)
 {
-    return make_object(BK_OBJ_FRAME, BK_PAGE_BITS);
+    return pages_make_object(BK_OBJ_FRAME, BK_PAGE_BITS);
 }
 
 /* The frame in SCRATCH_OBJ, mapped at `vaddr` of `a` with `rights`, into
  * the account's books, charged. */
 long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights)
 {
-    long r = sys_frame_map(SCRATCH_OBJ, SPACE_SLOT(index_of(a)), vaddr, rights, 0);
+    long r = sys_frame_map(SCRATCH_OBJ, space_of(a), vaddr, rights, 0);
     if (r == 0)
-        r = record_object(a, MEM_KIND_FRAME, vaddr | PRIVATE);
+        r = pages_record_object(a, MEM_KIND_FRAME, vaddr | PRIVATE);
     return r;
 }
 
@@ -358,16 +389,16 @@ unsigned pages_recorded(const struct account *a)
 
 uint64_t pages_release(struct account *a, uint64_t base, uint64_t size)
 {
-    uint64_t dir = DIR_SLOT(index_of(a)), count = 0;
+    uint64_t count = 0;
     for (unsigned n = 0; n < a->objects; n++) {
-        uint64_t kind = a->page_of[n] & (PRIVATE | SHARED), page = a->page_of[n] & ~(MEM_PAGE - 1);
-        if (kind == 0 || page < base || page - base >= size)
+        const struct entry *e = entry_at(a, n);
+        uint64_t kind = e->what & (PRIVATE | SHARED), page = e->what & ~(MEM_PAGE - 1);
+        if (e->what == HOLE || kind == 0 || page < base || page - base >= size)
             continue;
+        give_back(a, n);
         if (kind == SHARED) {
-            sys_cnode_delete(dir, pages_book_index(n, 0), BOOK_DEPTH);
             a->shared--;
         } else {
-            give_page(dir, pages_book_index(n, 1), BOOK_DEPTH);
             mem_refund(&a->charges, MEM_KIND_FRAME, MEM_PAGE);
             count++;
         }
@@ -376,11 +407,24 @@ uint64_t pages_release(struct account *a, uint64_t base, uint64_t size)
     return count;
 }
 
+int pages_find(const struct account *a, uint64_t what, uint64_t or_what)
+{
+    /* A book's entries at a time: the pager's searches are linear (an
+     * index from address to entry is not done), so the loop is kept tight. */
+    for (unsigned b = 0; b * MEM_BOOK_OBJECTS < a->objects; b++) {
+        const struct entry *e = a->book[b];
+        unsigned end = a->objects - b * MEM_BOOK_OBJECTS;
+        end = end < MEM_BOOK_OBJECTS ? end : MEM_BOOK_OBJECTS;
+        for (unsigned i = 0; i < end; i++) {
+            if (e[i].what == what || e[i].what == or_what)
+                return (int)(b * MEM_BOOK_OBJECTS + i);
+        }
+    }
+    return -1;
+}
+
 unsigned pages_mapped_by_us(const struct account *a, uint64_t vaddr)
 {
-    for (unsigned n = 0; n < a->objects; n++) {
-        if (a->page_of[n] == (vaddr | PRIVATE) || a->page_of[n] == (vaddr | SHARED))
-            return (unsigned)(a->page_of[n] & (PRIVATE | SHARED));
-    }
-    return 0;
+    int n = pages_find(a, vaddr | PRIVATE, vaddr | SHARED);
+    return n < 0 ? 0 : (unsigned)(entry_at(a, (unsigned)n)->what & (PRIVATE | SHARED));
 }

@@ -1,26 +1,33 @@
 /*
  * The memory server's state (docs/memory.md, "The memory server"): its
- * free memory, a stack of one-page untyped caps, and the accounts, each
- * with its charges, regions, the record of the caps made for it and the
- * faults it refused. pages.c spends and takes back pages; main.c has the
- * loop, the handlers and the pager.
+ * free memory in units of two pages (units.c), its own bookkeeping in a
+ * reserved area (units.c, heap_*), the accounts, each with its charges,
+ * regions, the record of the caps made for it and the faults it refused
+ * (pages.c), program images (images.c, programs.c) and tenants it spawned
+ * (spawn.c). main.c has the loop, the handlers and the pager.
  *
  * Invariants:
- *  - every page of untyped memory the server manages is either free (its
- *    cap in FREE_CNODE below `free_count`) or an account's (its cap in one
- *    of the account's books, beside the cap of the one object made from
- *    it, or in its directory beside a book); so free + the sum of every
- *    account's charges = total, to the byte;
- *  - an account's `charges` are the pages recorded for it, by kind;
- *  - a hole (an entry of page_of[] below `objects` equal to HOLE) has both
- *    its book slots empty, and is listed once in `holes`;
- *  - the slots SCRATCH_UT, SCRATCH_OBJ and SCRATCH_SRC are empty between
- *    requests;
- *  - an image's frames are book entries of its owner (marked SEALED), mapped
+ *  - every unit (8 KiB of untyped memory, its cap in UNIT_CNODE slot k) is
+ *    free (on the free stack), whole and used by one object (a VSpace), or
+ *    split into two one-page untyped caps, each free (in UNIT_CNODE slot
+ *    HALF(k), the unit on the half stack) or an account's (in one of its
+ *    books beside the one object made from it, or in its directory beside
+ *    a book, or in its account slots as its directory's page); so free +
+ *    the sum of every account's charges = total, to the byte;
+ *  - the server's own bookkeeping (accounts, their book entries, the unit
+ *    tables) lives in the reserved area, set aside once at setup and never
+ *    part of `free`: opening and closing accounts never moves `free` by
+ *    anything but what the accounts were charged;
+ *  - an account's `charges` are what its recorded objects take, by kind;
+ *  - a hole (an entry below `objects` whose `what` is HOLE) has both its
+ *    book slots empty and is counted in `hole_count`;
+ *  - the scratch slots are empty between requests; SPACE_CUR holds the
+ *    address space of `space_account` (the one cached), its own account
+ *    slot then empty;
+ *  - an image's frames are book entries of its owner (SEALED), mapped
  *    nowhere themselves; every mapping of an image page is a copy of its
- *    cap in the book of the account whose space it is mapped in (marked
- *    SHARED: no page of its own, nothing charged), so an account's
- *    `shared` is its SHARED entries and its private pages are its frames;
+ *    cap in the book of the account whose space it is mapped in (SHARED:
+ *    no page of its own, nothing charged);
  *  - an image lives while its owner's account is open, and the owner
  *    closes only when no other account has a region of the image.
  */
@@ -37,35 +44,54 @@
  * id (protocol.toml). */
 #define MEM_FAULT_BADGE (1ull << 62)
 
-#define ACCOUNTS 8
 #define REGIONS 8
 #define FAULTS_KEPT 4
 #define NAME_CHARS 16
 #define BOOK_BITS 6           /* a book or directory: a CNode of 64 slots, one page */
-#define MAX_OBJECTS (MEM_BOOKS * MEM_BOOK_OBJECTS)
-#define HOLE 2                /* page_of[] of an entry emptied by RemoveRegion */
-#define PRIVATE 1             /* page_of[]: vaddr | PRIVATE, a frame of the account mapped there */
-#define SHARED 4              /* page_of[]: vaddr | SHARED, a copy of an image page's cap */
-#define SEALED 8              /* page_of[]: a frame of an image the account owns */
-#define IMAGES 4
+#define BOOK_DEPTH (2 * BOOK_BITS) /* directory slot, then book slot */
+#define HOLE 2                /* entry.what of an entry emptied by RemoveRegion */
+#define PRIVATE 1             /* entry.what: vaddr | PRIVATE, a frame of the account mapped there */
+#define SHARED 4              /* entry.what: vaddr | SHARED, a copy of an image page's cap */
+#define SEALED 8              /* entry.what: a frame of an image the account owns */
+#define KERNEL_OBJECT 16      /* entry.what: a VSpace, CNode, TCB or SchedContext made by Spawn */
+#define IMAGES 16
 #define IMAGE_PAGES 256       /* 1 MiB */
-#define POOL_MAX_BITS 26      /* the most the server uses of the untyped it is given: 64 MiB */
+#define PROGRAMS 8
+#define POOLS 9               /* untyped caps the administrator may give: POOL_SLOT and 8 more */
+#define ASID_POOLS 16         /* ASID pools the administrator may give */
+#define POOL_MAX_BITS 30      /* the most the server uses of one untyped: 1 GiB */
+#define ACCOUNTS_MAX_BITS 14  /* at most 16,384 accounts open at once */
+#define NO_UNIT 0xffffffffu   /* entry.unit of a SHARED entry: no memory of its own */
+#define WHOLE_UNIT (1u << 31) /* entry.unit: the object took its unit whole (a VSpace) */
 
 /* Slots of the server's CNode (2^8 slots, from bk_process_spawn). */
 #define ENDPOINT BK_PROCESS_CAP_ARG
+#define SCHED_CONTROL BK_CAP_SCHED_CONTROL /* BK_SPAWN_GIVE_SCHED_CONTROL puts a copy here */
 #define RECV_SLOT 12
-#define POOL_SLOT 13          /* the administrator moves an untyped cap here */
-#define FREE_CNODE 14         /* the free pages' caps, slots 0 .. free_count - 1 */
+#define POOL_SLOT 13          /* the administrator moves an untyped cap here ... */
+#define POOL_EXTRA(k) (32 + (k)) /* ... and up to 8 more here, k < 8 */
+#define ASID_POOL_SLOT(k) (40 + (k)) /* ASID pools, k < ASID_POOLS */
+#define UNIT_CNODE 14         /* unit k's cap in slot k */
 #define PROBE_FRAME 15        /* a zero page, never writable: probes translations */
-#define SCRATCH_UT 16
-#define SCRATCH_OBJ 17
-#define SCRATCH_SRC 18        /* a copy of an image page's cap, mapped in our window */
-#define WINDOW_TABLE(k) (60 + (k)) /* the page tables under our copy window, k < 3 */
-#define ACCOUNT_SLOT(i, k) (20 + 4 * (i) + (k))
-#define SPACE_SLOT(i) ACCOUNT_SLOT(i, 0)      /* a copy of its VSpace cap */
-#define DIR_SLOT(i) ACCOUNT_SLOT(i, 1)        /* its directory: books 0-31, their pages 32-63 */
-#define DIR_UT_SLOT(i) ACCOUNT_SLOT(i, 2)     /* the page its directory was made from */
-#define SUPERVISOR_SLOT(i) ACCOUNT_SLOT(i, 3) /* a notification to signal, or empty */
+#define SCRATCH_UT 16         /* SCRATCH_UT and SCRATCH_UT2: the halves of a unit split */
+#define SCRATCH_UT2 17
+#define SCRATCH_OBJ 18
+#define SCRATCH_SRC 19        /* a copy of an image page's cap, mapped in our window; a TCB copy */
+#define SPACE_CUR 20          /* the cached account's address space */
+#define SCRATCH_CAP 21        /* a minted endpoint, a supervisor's notification for a moment */
+#define ACCOUNTS_CNODE 22     /* 4 slots per account: ACCOUNT_SPACE .. ACCOUNT_SUPERVISOR */
+#define SCRATCH_UNIT 24       /* a unit's cap while it is retyped */
+#define HALVES_CNODE 25       /* unit k's free halves in slots 2k and 2k + 1 */
+#define ELF_CNODE 23          /* copies of an ELF file's frames mapped in ELF_WINDOW */
+#define WINDOW_TABLE(k) (64 + (k)) /* page tables under our windows, k < WINDOW_TABLES */
+#define WINDOW_TABLES 64
+#define META_CNODE 128        /* the frames of the reserved area */
+
+/* An account's slots in ACCOUNTS_CNODE. */
+#define ACCOUNT_SPACE 0       /* its VSpace cap (a copy), unless cached in SPACE_CUR */
+#define ACCOUNT_DIR 1         /* its directory: books 0-31, their pages 32-63 */
+#define ACCOUNT_DIR_PAGE 2    /* the page its directory was made from */
+#define ACCOUNT_SUPERVISOR 3  /* a notification to signal, or empty */
 
 /* The top of user space: x86-64's lower half (47 bits), RISC-V Sv39's
  * (38 bits). */
@@ -75,30 +101,41 @@
 #define USER_TOP (1ull << 38)
 #endif
 
-/* Two pages of our own address space (BK_SPAWN_GIVE_VSPACE) where a copy
- * on write maps the image page (read) and the new frame (write): above
- * libsys's heap (which ends at 128 GiB), below both tops. */
+/* Windows in our own address space (BK_SPAWN_GIVE_VSPACE): above libsys's
+ * heap (which ends at 128 GiB), below both tops. COPY_WINDOW: two pages
+ * where a copy on write maps the image page (read) and the new frame
+ * (write); ELF_WINDOW: an ELF file being sealed, read in place; META_WINDOW:
+ * the reserved area of our bookkeeping. */
 #define COPY_WINDOW (192ull << 30)
+#define ELF_WINDOW (COPY_WINDOW + (2ull << 20))
+#define ELF_MAX_BYTES (IMAGE_PAGES * MEM_PAGE)
+#define META_WINDOW (COPY_WINDOW + (4ull << 20))
+
+/* One object the server made for an account, or a hole. */
+struct entry {
+    uint64_t what;  /* vaddr | PRIVATE or SHARED, SEALED, KERNEL_OBJECT, 0 a table, HOLE */
+    uint32_t unit;  /* the unit its page came from (| WHOLE_UNIT), or NO_UNIT */
+    uint32_t kind;  /* enum mem_kind it is charged as (not for SHARED) */
+};
 
 struct account {
-    bool open;
     uint64_t id;
+    unsigned slot;             /* its place in the table: id mod the table's size */
     char name[NAME_CHARS + 1];
     struct mem_charges charges;
     struct mem_region regions[REGIONS];
     unsigned region_count;
     unsigned books, objects;   /* books made; entries used in them, holes included */
-    uint64_t page_of[MAX_OBJECTS]; /* a frame's page address | 1; 0 a table; HOLE */
-    uint16_t holes[MAX_OBJECTS];   /* entries emptied by RemoveRegion, reused first */
-    unsigned hole_count;
-    unsigned shared;               /* SHARED entries: image pages mapped, not written */
+    unsigned hole_count, hole_hint, shared; /* hole_hint: the hole last made */
+    struct entry *book[MEM_BOOKS]; /* entries 32 b .. 32 b + 31, from the reserved area */
+    uint32_t book_unit[MEM_BOOKS];
+    uint32_t dir_unit;
+    int tcb_entry;             /* the entry of its thread, if Spawn made one, else -1 */
     uint64_t faults, refused;
     struct mem_error pending[FAULTS_KEPT]; /* refused faults, oldest first */
     unsigned pending_count;
     bool supervised;
 };
-
-extern struct account accounts[ACCOUNTS];
 
 /* A program image (Mem: SealImage): pages of its owner's, shared
  * copy-on-write by every account that maps it (Mem: MapImage). */
@@ -112,27 +149,78 @@ struct image {
 
 extern struct image images[IMAGES];
 
-/* ---- pages.c ---------------------------------------------------------- */
+/* ---- units.c: free memory and the reserved area ------------------------ */
 
-/* Sets the server's memory up from the untyped cap in POOL_SLOT, once:
- * true when it is (now or before). */
+/* Sets the server's memory up from the untyped caps in POOL_SLOT and
+ * POOL_EXTRA(), once: true when it is (now or before). */
 bool pages_ready(void);
 
-/* Free and managed bytes. */
+/* Free and managed bytes (the reserved area excluded). */
 uint64_t pages_free_bytes(void);
 uint64_t pages_total_bytes(void);
+
+/* The reserved area: bytes set aside at setup (CNodes, tables, the area)
+ * and bytes of the area in use. */
+uint64_t meta_reserved_bytes(void);
+uint64_t meta_used_bytes(void);
+
+/* A block of 2^bits bytes (9 to 12) of the reserved area, zeroed, or NULL
+ * when the area is full; freed blocks are reused. */
+void *meta_alloc(unsigned bits);
+void meta_free(void *p, unsigned bits);
+
+/* The accounts table: 2^accounts_bits places, set up with the memory. */
+extern struct account **account_table;
+extern struct account **account_names, **account_name_next; /* main.c: by name */
+extern unsigned accounts_bits;
+
+/* A free page into SCRATCH_UT: its unit, or -1 (none free). */
+long unit_take_page(void);
+
+/* A free whole unit (its cap stays in UNIT_CNODE slot k): k, or -1. */
+long unit_take_whole(void);
+
+/* Gives back the page of unit `unit` whose cap is at (root, index,
+ * depth): whatever was made from it is deleted first. */
+void unit_give_page(uint32_t unit, uint64_t root, uint64_t index, uint64_t depth);
+
+/* Gives back a whole unit: whatever was made from it is deleted. */
+void unit_give_whole(uint32_t unit);
+
+/* Retypes whole unit `unit` into `n` objects in our slots from `slot`. */
+long unit_retype(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t slot, unsigned n);
+
+/* ---- pages.c: accounts' objects ----------------------------------------- */
+
+/* Where a cap of an account lies: (root, index, depth) for the CNode
+ * methods. */
+struct where {
+    uint64_t root, index, depth;
+};
+struct where account_slot(const struct account *a, unsigned which);
+struct where book_slot(const struct account *a, unsigned n, unsigned which);
+
+/* Entry n of `a`. */
+struct entry *entry_at(const struct account *a, unsigned n);
+
+/* The slot in our CNode holding `a`'s address space (cached in SPACE_CUR). */
+uint64_t space_of(struct account *a);
+
+/* SPACE_CUR back in its account's slot (before the slot is written). */
+void space_uncache(void);
 
 /* Makes account `a`'s directory from a free page (charged as a CNode):
  * 0, or -BK_ERR_NOT_ENOUGH_MEMORY with nothing changed. */
 long pages_open(struct account *a);
 
 /* Returns every page of `a` to the free memory: each object made for it is
- * deleted (a frame or table leaves its address space). Returns the bytes. */
+ * deleted (a frame or table leaves its address space, a thread stops).
+ * Returns the bytes. */
 uint64_t pages_close(struct account *a);
 
 /* What backing the page at `vaddr` of `a` would take. */
 enum backing { BACK_NEEDED, BACK_MAPPED, BACK_FAILED };
-enum backing pages_probe(const struct account *a, uint64_t vaddr, unsigned *tables);
+enum backing pages_probe(struct account *a, uint64_t vaddr, unsigned *tables);
 
 /* Probes page `vaddr` of the space whose VSpace cap is in slot `space`
  * with the zero page mapped read-only and unmapped at once: 0 if it could
@@ -150,6 +238,9 @@ long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tab
  * its page, refunded; their book entries become holes. Returns how many. */
 uint64_t pages_release(struct account *a, uint64_t base, uint64_t size);
 
+/* The first entry of `a` whose `what` is `what` or `or_what`, or -1. */
+int pages_find(const struct account *a, uint64_t what, uint64_t or_what);
+
 /* Book entries of `a` in use (holes not counted). */
 unsigned pages_recorded(const struct account *a);
 
@@ -157,10 +248,27 @@ unsigned pages_recorded(const struct account *a);
  * frame of the account), SHARED (an image page), or 0 (nothing). */
 unsigned pages_mapped_by_us(const struct account *a, uint64_t vaddr);
 
-/* ---- images.c --------------------------------------------------------- */
+/* Shared helpers of pages.c for images.c, programs.c and spawn.c. */
+long pages_make_books(struct account *a, unsigned more);
+long pages_make_tables(struct account *a, uint64_t vaddr, unsigned tables);
+long pages_make_frame(void);
+long pages_make_object(uint64_t type, unsigned size_bits);
+long pages_record(struct account *a, uint64_t what);
+unsigned pages_last_entry(void); /* the entry the last record filled */
+long pages_record_object(struct account *a, enum mem_kind kind, uint64_t what);
+long pages_record_whole(struct account *a, uint32_t unit, enum mem_kind kind);
+long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights);
+void pages_scratch_clear(void);
+uint64_t pages_book_index(unsigned n, unsigned which);
+void pages_forget(struct account *a, unsigned n);
+
+/* ---- images.c ----------------------------------------------------------- */
 
 /* Pages of [base, base + size) backed by frames of `a`. */
 uint64_t pages_backed_in(const struct account *a, uint64_t base, uint64_t size);
+
+/* The book entry of `a`'s frame mapped at `vaddr`, or -1. */
+int pages_entry_of(const struct account *a, uint64_t vaddr);
 
 /* Makes image `im` of the pages of [base, base + size), every one backed
  * (the caller checked): each frame is unmapped and marked SEALED. */
@@ -182,16 +290,84 @@ long pages_copy(struct account *a, uint64_t vaddr, const struct image *im, unsig
 /* Unmaps the SHARED entry of `a` at `vaddr` (it becomes a hole). */
 void pages_unshare(struct account *a, uint64_t vaddr);
 
-/* Sets up the copy window in our own space from the pool (`used` grows by
- * the tables made): false if we have no VSpace cap (then no copies). */
-bool pages_window_init(uint64_t *used);
+/* Copies `size` bytes from `src` (our memory) to offset `offset` of the
+ * frame in SCRATCH_OBJ, through the copy window. 0 or the kernel's error. */
+long pages_fill(uint64_t offset, const void *src, uint64_t size);
 
-/* Shared helpers of pages.c for images.c. */
-long pages_make_books(struct account *a, unsigned more);
-long pages_make_tables(struct account *a, uint64_t vaddr, unsigned tables);
-long pages_make_frame(void);
-long pages_record(struct account *a, uint64_t page);
-long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights);
-void pages_scratch_clear(void);
-uint64_t pages_book_index(unsigned n, unsigned which);
-void pages_forget(struct account *a, unsigned n);
+/* Sets up the windows in our own space, tables made from the untyped in
+ * slot `pool` (`used` grows by what they take): false if we have no
+ * VSpace cap (then no copies, no programs, no reserved area). */
+bool pages_window_init(uint64_t pool, uint64_t *used, uint64_t meta_pages);
+
+/* ---- programs.c ------------------------------------------------------- */
+
+/* A tenant's space: its program's segments, then its stack, its IPC buffer
+ * and its start-info page (BK_ROOT_* addresses, as bk_process_spawn's). */
+#define STACK_BYTES (64 * 1024ull)
+#define STACK_BOTTOM (BK_ROOT_STACK_TOP - STACK_BYTES)
+#define SEGMENTS (REGIONS - 3)
+
+/* A program sealed from an ELF file (Mem: SealProgram): an image per
+ * loadable segment and one of a start-info page, all its owner's. */
+struct program {
+    bool live;
+    uint64_t id;
+    struct account *owner;
+    uint64_t entry;
+    unsigned segments;
+    struct mem_region segment[SEGMENTS]; /* where each maps, with its image */
+    struct mem_region info;              /* the start-info page's */
+};
+
+const struct program *program_by_id(uint64_t id);
+void programs_forget(const struct account *a);
+
+/* An image slot not in use, or NULL. */
+struct image *image_free_slot(void);
+uint64_t image_next_id(void);
+
+/* The server's own start-info page (main's argument), which every
+ * program sealed gets a copy of, for its tenants' start code. */
+extern const struct bk_bootinfo *server_info;
+
+/* ---- main.c: accounts --------------------------------------------------- */
+
+struct account *account_by_id(uint64_t id);
+
+/* The checks of a new account's name and quota (CreateAccount, Spawn). */
+int account_checks(struct mem_call *call, const char *name, uint64_t quota);
+
+/* A new account named `name` with `quota`, its directory made and
+ * charged. 0, or the error (nothing changed). */
+int account_new(struct mem_call *call, const char *name, uint64_t quota, struct account **out);
+
+/* Closes `a`: its memory back, the account forgotten. Returns the bytes. */
+uint64_t account_close(struct account *a);
+
+/* Checks the quota and the free memory for `pages` pages of `a`. */
+int account_can_pay(struct mem_call *call, const struct account *a, unsigned pages);
+
+/* Checks region `nr` of `a` (range, rights, overlap, room) and adds it. */
+int account_add_region(struct mem_call *call, struct account *a, struct mem_region nr);
+
+/* Backs page `vaddr` of region `r` of `a` (as a fault would). */
+int account_back(struct mem_call *call, struct account *a, const struct mem_region *r,
+                 uint64_t vaddr);
+
+/* ---- spawn.c ------------------------------------------------------------ */
+
+#define SPAWN_DEBUG 1u
+#define SPAWN_START 2u
+
+struct spawn_args {
+    uint32_t priority, flags;
+    uint64_t budget, period, give_slot;
+};
+
+/* Makes tenant `a`'s kernel objects and space for program `p`: 0 or the
+ * error (what was made stays recorded in `a`, for its close). */
+int spawn_build(struct mem_call *call, struct account *a, const struct program *p,
+                const struct spawn_args *args);
+
+/* The thread of `a` resumed or suspended: 0, or the kernel's error. */
+long spawn_run(struct account *a, bool run);

@@ -19,6 +19,13 @@ bulkhead_user_program(${arch} bench-io SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/b
                       ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
 target_include_directories(bench-io-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 bulkhead_boot_image(${arch} bench-io-image ROOT bench-io MODULES blk-server io-server)
+
+# Density (issue 13): tenants spawned through the memory server from one
+# program (tests/qemu/mem_spawn_tenant.c) until it refuses, in a 256 MiB guest.
+bulkhead_user_program(${arch} bench-density
+                      SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/density.c CLIENT_OF mem)
+bulkhead_boot_image(${arch} bench-density-image ROOT bench-density
+                    MODULES mem-server mem-spawn-tenant)
 add_test(NAME ${arch}/bench-ceilings
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench/run.py --arch ${arch}
           --build-dir ${CMAKE_BINARY_DIR} --iterations 1000 --check

@@ -41,6 +41,29 @@ static void test_charges_by_kind(void)
     CHECK_EQ(mem_used(&c), 3 * PAGE);
 }
 
+/* A spawned tenant's kernel objects (Mem: Spawn) count in `used` like its
+ * pages: the spawn's own check, five pages and a book, fits a quota of
+ * seven pages with the directory and not one page less. */
+static void test_kernel_object_kinds(void)
+{
+    struct mem_charges c = { .quota = 7 * PAGE };
+    mem_charge(&c, MEM_KIND_CNODE, PAGE); /* the directory */
+    unsigned cost = mem_spawn_pages(0, 0);
+    CHECK_EQ(cost, 6);                   /* VSpace 2, CNode, TCB, SchedContext, a book */
+    CHECK_EQ(mem_spawn_pages(28, 1), 5); /* room for 4 more in the book */
+    CHECK_EQ(mem_spawn_pages(29, 1), 6);
+    CHECK(cost * PAGE <= mem_left(&c));
+    mem_charge(&c, MEM_KIND_VSPACE, 2 * PAGE);
+    mem_charge(&c, MEM_KIND_CNODE, 2 * PAGE); /* the book, the CSpace */
+    mem_charge(&c, MEM_KIND_TCB, PAGE);
+    mem_charge(&c, MEM_KIND_SCHED_CONTEXT, PAGE);
+    CHECK_EQ(mem_used(&c), 7 * PAGE);
+    CHECK_EQ(mem_left(&c), 0);
+    struct mem_charges d = { .quota = 6 * PAGE };
+    mem_charge(&d, MEM_KIND_CNODE, PAGE);
+    CHECK(cost * PAGE > mem_left(&d));
+}
+
 static void test_books(void)
 {
     CHECK_EQ(mem_books_needed(0, 0, 1), 1);
@@ -133,6 +156,7 @@ static void test_access(void)
     CHECK(!mem_access_allowed(3, 8)); /* an access bit the server does not know */
 }
 
-TEST_MAIN(TEST(test_quota_bounds), TEST(test_charges_by_kind), TEST(test_books),
+TEST_MAIN(TEST(test_quota_bounds), TEST(test_charges_by_kind),
+          TEST(test_kernel_object_kinds), TEST(test_books),
           TEST(test_filling_spends_the_quota), TEST(test_region_checks),
           TEST(test_overlap_and_holding), TEST(test_access))

@@ -119,13 +119,14 @@ static bool reads_fill(const struct tenant *t, uint64_t page, uint64_t value)
 
 struct usage {
     uint64_t quota, used, frames, tables, cnodes, faults, refused, shared, private_pages;
+    uint64_t vspaces, tcbs, sched_contexts;
 };
 
 static struct usage usage_of(uint64_t id)
 {
     struct usage u = { 0 };
     mem_usage(ep, id, &u.quota, &u.used, &u.frames, &u.tables, &u.cnodes, &u.faults, &u.refused,
-              &u.shared, &u.private_pages, NULL);
+              &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts, NULL);
     debug_printf("memcow:   account %llu: used %llu = frames %llu + tables %llu + cnodes %llu; "
                  "shared %llu, private %llu; faults %llu, refused %llu\n",
                  (unsigned long long)id, (unsigned long long)u.used,
@@ -298,8 +299,8 @@ static void check_write_first(void)
            "a write to a page never read: copied at once (9 shared, 1 private)");
 }
 
-/* The server keeps 4 images: three more of one page each fill its table,
- * a fifth is refused; the three are closed with their owner. */
+/* The server keeps 16 images: fifteen more of one page each fill its
+ * table, a seventeenth is refused; the fifteen are closed with their owner. */
 static void check_image_table(void)
 {
     struct mem_error e;
@@ -307,18 +308,18 @@ static void check_image_table(void)
     uint32_t regions;
     bool ok = sys_cnode_copy(BK_CAP_ROOT_CNODE, space, W, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE,
                              W, BK_RIGHTS_ALL) == 0 &&
-              mem_create_account(ep, "images", 64 * KiB, space, &owner, &e) == 0;
+              mem_create_account(ep, "images", 128 * KiB, space, &owner, &e) == 0;
     int r = 0;
-    for (uint64_t k = 0; ok && k < 4; k++) {
+    for (uint64_t k = 0; ok && k < 16; k++) {
         uint64_t base = 12 * GiB + k * PAGE;
         ok = mem_add_region(ep, owner, base, PAGE, BK_VM_READ | BK_VM_WRITE, &regions, &e) == 0 &&
              mem_populate(ep, owner, base, PAGE, &n, &e) == 0;
         r = mem_seal_image(ep, owner, base, &id, &pages, &e);
-        ok = ok && (k < 3 ? r == 0 : r == MEM_ERR_TOO_MANY_IMAGES);
+        ok = ok && (k < 15 ? r == 0 : r == MEM_ERR_TOO_MANY_IMAGES);
     }
-    expect(ok && text_is(&e, "tenant images: no room for an image of 1 pages (4 images at most, "
+    expect(ok && text_is(&e, "tenant images: no room for an image of 1 pages (16 images at most, "
                              "256 pages each)"),
-           "three more images fill the server's table; a fifth refused");
+           "fifteen more images fill the server's table; a seventeenth refused");
     expect(mem_destroy_account(ep, owner, &returned, &e) == 0,
            "their owner, whose images nobody maps, closes");
 }

@@ -477,6 +477,31 @@ bulkhead_qemu_test(mem-cow --image ${out}/mem-cow-image.img --status pass
   --expect "memcow: ok: reclaim exact: every byte back"
   --expect "memcow: all checks passed" --reject "FAILED|PANIC")
 
+# Tenants spawned by the memory server (issue 13; tests/qemu/mem_spawn.c):
+# a program sealed from mem-spawn-tenant's ELF file (bad files refused),
+# tenants spawned from it with their kernel objects charged by kind, a
+# write seen by its writer alone, spawns over quota and bad requests
+# refused with their text, Stop and Start, tenants killed while running and
+# stopped in a refused fault, twenty more spawned and killed, and reclaim
+# exact to the byte, the server's bookkeeping included.
+bulkhead_user_program(${arch} mem-spawn-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_spawn.c
+                      CLIENT_OF mem)
+bulkhead_user_program(${arch} mem-spawn-tenant
+                      SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_spawn_tenant.c CLIENT_OF mem)
+bulkhead_boot_image(${arch} mem-spawn-image ROOT mem-spawn-test MODULES mem-server mem-spawn-tenant)
+bulkhead_qemu_test(mem-spawn --image ${out}/mem-spawn-image.img --status pass
+  --expect "memspawn: ok: mem-spawn-tenant sealed"
+  --expect "memspawn: ok: three tenants spawned from one program said hello"
+  --expect "memspawn: ok: charged by kind: VSpace 8 KiB, TCB and SchedContext a page each"
+  --expect "memspawn: ok: every tenant of the program is charged the same, to the byte"
+  --expect "memspawn: ok: the write copied one page: shared - 1, private \\+ 1, 4 KiB more"
+  --expect "tenant web-3: memory quota 16 KiB exhausted \\(asked 24 KiB, 12 KiB left\\)"
+  --expect "memspawn: ok: web-1 killed while running: exactly its usage back"
+  --expect "memspawn: ok: web-2 killed stopped in a refused fault: exactly its usage back"
+  --expect "memspawn: ok: killed: the free memory and the server's bookkeeping as they were"
+  --expect "memspawn: ok: reclaim exact: every byte back"
+  --expect "memspawn: all checks passed" --reject "FAILED|PANIC")
+
 # A tenant's fault report does not hold the kernel for its line time (issue
 # 10): with "bulkhead.slow_console" every byte the kernel writes at once takes
 # a 115,200-baud UART's 87 us (under -icount), and a reported fault still

@@ -28,6 +28,16 @@ const char *mem_method_name(uint64_t label)
         return "seal_image";
     case MEM_LABEL_MAP_IMAGE:
         return "map_image";
+    case MEM_LABEL_SEAL_PROGRAM:
+        return "seal_program";
+    case MEM_LABEL_SPAWN:
+        return "spawn";
+    case MEM_LABEL_START:
+        return "start";
+    case MEM_LABEL_STOP:
+        return "stop";
+    case MEM_LABEL_OVERHEAD:
+        return "overhead";
     default:
         return "?";
     }
@@ -44,6 +54,11 @@ static const char *const memory_args[] = { "?" };
 static const char *const remove_region_args[] = { "tenant", "base" };
 static const char *const seal_image_args[] = { "tenant", "base" };
 static const char *const map_image_args[] = { "tenant", "image", "base", "rights" };
+static const char *const seal_program_args[] = { "tenant", "base", "size" };
+static const char *const spawn_args[] = { "name", "quota", "program", "priority", "budget", "period", "flags", "give" };
+static const char *const start_args[] = { "tenant" };
+static const char *const stop_args[] = { "tenant" };
+static const char *const overhead_args[] = { "?" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -81,6 +96,21 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_MAP_IMAGE:
         *count = 4;
         return map_image_args;
+    case MEM_LABEL_SEAL_PROGRAM:
+        *count = 3;
+        return seal_program_args;
+    case MEM_LABEL_SPAWN:
+        *count = 8;
+        return spawn_args;
+    case MEM_LABEL_START:
+        *count = 1;
+        return start_args;
+    case MEM_LABEL_STOP:
+        *count = 1;
+        return stop_args;
+    case MEM_LABEL_OVERHEAD:
+        *count = 0;
+        return overhead_args;
     default:
         *count = 0;
         return 0;
@@ -132,6 +162,22 @@ int mem_error_length(int code)
         return 4;
     case MEM_ERR_TOO_MANY_IMAGES:
         return 5;
+    case MEM_ERR_BAD_ELF:
+        return 14;
+    case MEM_ERR_UNKNOWN_PROGRAM:
+        return 3;
+    case MEM_ERR_BAD_PRIORITY:
+        return 3;
+    case MEM_ERR_NO_ASID:
+        return 3;
+    case MEM_ERR_NO_SCHED_CONTROL:
+        return 2;
+    case MEM_ERR_BAD_BUDGET:
+        return 4;
+    case MEM_ERR_NOT_SPAWNED:
+        return 2;
+    case MEM_ERR_BAD_FLAGS:
+        return 3;
     default:
         return -1;
     }
@@ -262,6 +308,45 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_set_word(m, 3, e->too_many_images.pages);
         bk_proto_set_word(m, 4, e->too_many_images.max_pages);
         m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BAD_ELF:
+        bk_proto_pack_name(m, 0, e->bad_elf.tenant, 16);
+        bk_proto_pack_name(m, 2, e->bad_elf.reason, 96);
+        m->info = BK_MSGINFO(14, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_UNKNOWN_PROGRAM:
+        bk_proto_pack_name(m, 0, e->unknown_program.tenant, 16);
+        bk_proto_set_word(m, 2, e->unknown_program.program);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BAD_PRIORITY:
+        bk_proto_pack_name(m, 0, e->bad_priority.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->bad_priority.priority);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_NO_ASID:
+        bk_proto_pack_name(m, 0, e->no_asid.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->no_asid.pools);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_NO_SCHED_CONTROL:
+        bk_proto_pack_name(m, 0, e->no_sched_control.tenant, 16);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BAD_BUDGET:
+        bk_proto_pack_name(m, 0, e->bad_budget.tenant, 16);
+        bk_proto_set_word(m, 2, e->bad_budget.budget);
+        bk_proto_set_word(m, 3, e->bad_budget.period);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_NOT_SPAWNED:
+        bk_proto_pack_name(m, 0, e->not_spawned.tenant, 16);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BAD_FLAGS:
+        bk_proto_pack_name(m, 0, e->bad_flags.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->bad_flags.flags);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -410,6 +495,52 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
         e->too_many_images.images = (uint32_t)bk_proto_word(m, 2);
         e->too_many_images.pages = bk_proto_word(m, 3);
         e->too_many_images.max_pages = bk_proto_word(m, 4);
+        return true;
+    case MEM_ERR_BAD_ELF:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_elf.tenant))
+            return false;
+        if (!bk_proto_unpack_name(m, 2, 96, e->bad_elf.reason))
+            return false;
+        return true;
+    case MEM_ERR_UNKNOWN_PROGRAM:
+        if (!bk_proto_unpack_name(m, 0, 16, e->unknown_program.tenant))
+            return false;
+        e->unknown_program.program = bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_BAD_PRIORITY:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_priority.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->bad_priority.priority = (uint32_t)bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_NO_ASID:
+        if (!bk_proto_unpack_name(m, 0, 16, e->no_asid.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->no_asid.pools = (uint32_t)bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_NO_SCHED_CONTROL:
+        if (!bk_proto_unpack_name(m, 0, 16, e->no_sched_control.tenant))
+            return false;
+        return true;
+    case MEM_ERR_BAD_BUDGET:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_budget.tenant))
+            return false;
+        e->bad_budget.budget = bk_proto_word(m, 2);
+        e->bad_budget.period = bk_proto_word(m, 3);
+        return true;
+    case MEM_ERR_NOT_SPAWNED:
+        if (!bk_proto_unpack_name(m, 0, 16, e->not_spawned.tenant))
+            return false;
+        return true;
+    case MEM_ERR_BAD_FLAGS:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_flags.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->bad_flags.flags = (uint32_t)bk_proto_word(m, 2);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -567,6 +698,56 @@ static int format_too_many_images(const struct mem_too_many_images *f, char *buf
                        (unsigned long long)f->max_pages);
 }
 
+static int format_bad_elf(const struct mem_bad_elf *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: not a program: %s", f->tenant, f->reason);
+}
+
+static int format_unknown_program(const struct mem_unknown_program *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: no program %llu", f->tenant,
+                       (unsigned long long)f->program);
+}
+
+static int format_bad_priority(const struct mem_bad_priority *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: priority %llu refused (at most the memory server's own)",
+                       f->tenant, (unsigned long long)f->priority);
+}
+
+static int format_no_asid(const struct mem_no_asid *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: no free ASID in the memory server's %llu ASID pools",
+                       f->tenant, (unsigned long long)f->pools);
+}
+
+static int format_no_sched_control(const struct mem_no_sched_control *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: the memory server has no SchedControl to give its thread time",
+                       f->tenant);
+}
+
+static int format_bad_budget(const struct mem_bad_budget *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: budget %llu ns every %llu ns refused", f->tenant,
+                       (unsigned long long)f->budget, (unsigned long long)f->period);
+}
+
+static int format_not_spawned(const struct mem_not_spawned *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: has no thread spawned by the memory server",
+                       f->tenant);
+}
+
+static int format_bad_flags(const struct mem_bad_flags *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: flags 0x%llx refused (1 debug, 2 start)",
+                       f->tenant, (unsigned long long)f->flags);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -612,6 +793,22 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_image_in_use(&e->image_in_use, buf, size);
     case MEM_ERR_TOO_MANY_IMAGES:
         return format_too_many_images(&e->too_many_images, buf, size);
+    case MEM_ERR_BAD_ELF:
+        return format_bad_elf(&e->bad_elf, buf, size);
+    case MEM_ERR_UNKNOWN_PROGRAM:
+        return format_unknown_program(&e->unknown_program, buf, size);
+    case MEM_ERR_BAD_PRIORITY:
+        return format_bad_priority(&e->bad_priority, buf, size);
+    case MEM_ERR_NO_ASID:
+        return format_no_asid(&e->no_asid, buf, size);
+    case MEM_ERR_NO_SCHED_CONTROL:
+        return format_no_sched_control(&e->no_sched_control, buf, size);
+    case MEM_ERR_BAD_BUDGET:
+        return format_bad_budget(&e->bad_budget, buf, size);
+    case MEM_ERR_NOT_SPAWNED:
+        return format_not_spawned(&e->not_spawned, buf, size);
+    case MEM_ERR_BAD_FLAGS:
+        return format_bad_flags(&e->bad_flags, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -26,10 +26,16 @@
 #define MEM_LABEL_REMOVE_REGION BK_PROTO_LABEL(MEM_PROTOCOL_ID, 9)
 #define MEM_LABEL_SEAL_IMAGE BK_PROTO_LABEL(MEM_PROTOCOL_ID, 10)
 #define MEM_LABEL_MAP_IMAGE BK_PROTO_LABEL(MEM_PROTOCOL_ID, 11)
+#define MEM_LABEL_SEAL_PROGRAM BK_PROTO_LABEL(MEM_PROTOCOL_ID, 12)
+#define MEM_LABEL_SPAWN BK_PROTO_LABEL(MEM_PROTOCOL_ID, 13)
+#define MEM_LABEL_START BK_PROTO_LABEL(MEM_PROTOCOL_ID, 14)
+#define MEM_LABEL_STOP BK_PROTO_LABEL(MEM_PROTOCOL_ID, 15)
+#define MEM_LABEL_OVERHEAD BK_PROTO_LABEL(MEM_PROTOCOL_ID, 16)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
 #define MEM_CREATE_ACCOUNT_NAME_MAX 16
+#define MEM_SPAWN_NAME_MAX 16
 
 /* Error codes: 0 success, 1-31 the shared BK_PROTO_ERR_*, then the protocol's own. */
 #define MEM_ERR_NOT_ADMIN 32 /* The method is the administrator's, or names another account, and the caller is a tenant. */
@@ -53,6 +59,14 @@
 #define MEM_ERR_UNKNOWN_IMAGE 50 /* No such image: never sealed, or its owner closed. */
 #define MEM_ERR_IMAGE_IN_USE 51 /* The account owns an image that other accounts still map: close them (or have them remove the image's region) first. */
 #define MEM_ERR_TOO_MANY_IMAGES 52 /* The server's image table is full, or the region has more pages than an image may. */
+#define MEM_ERR_BAD_ELF 53 /* SealProgram refused the file: the ELF parser's reason, or a file larger than the server reads (1 MiB) or than its region. */
+#define MEM_ERR_UNKNOWN_PROGRAM 54 /* No such program: never sealed, or its owner closed. */
+#define MEM_ERR_BAD_PRIORITY 55 /* The priority is above what the server may give (its own maximum controlled priority). */
+#define MEM_ERR_NO_ASID 56 /* No ASID pool the server holds has a free entry: the administrator moves more pools into its CNode (slots 40 to 55). */
+#define MEM_ERR_NO_SCHED_CONTROL 57 /* The server holds no SchedControl cap to give the tenant's thread its time (its spawner gives one with BK_SPAWN_GIVE_SCHED_CONTROL). */
+#define MEM_ERR_BAD_BUDGET 58 /* SchedControl: Configure refused the budget and period (budget 2 us to period, period at most an hour). */
+#define MEM_ERR_NOT_SPAWNED 59 /* The account has no thread the server made (it was opened by CreateAccount). */
+#define MEM_ERR_BAD_FLAGS 60 /* Spawn's flags have bits other than 1 (give Debug) and 2 (start at once). */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -198,6 +212,53 @@ struct mem_too_many_images {
     uint64_t max_pages;
 };
 
+/* The numbers of MEM_ERR_BAD_ELF. */
+struct mem_bad_elf {
+    char tenant[17];
+    char reason[97];
+};
+
+/* The numbers of MEM_ERR_UNKNOWN_PROGRAM. */
+struct mem_unknown_program {
+    char tenant[17];
+    uint64_t program;
+};
+
+/* The numbers of MEM_ERR_BAD_PRIORITY. */
+struct mem_bad_priority {
+    char tenant[17];
+    uint32_t priority;
+};
+
+/* The numbers of MEM_ERR_NO_ASID. */
+struct mem_no_asid {
+    char tenant[17];
+    uint32_t pools;
+};
+
+/* The numbers of MEM_ERR_NO_SCHED_CONTROL. */
+struct mem_no_sched_control {
+    char tenant[17];
+};
+
+/* The numbers of MEM_ERR_BAD_BUDGET. */
+struct mem_bad_budget {
+    char tenant[17];
+    uint64_t budget;
+    uint64_t period;
+};
+
+/* The numbers of MEM_ERR_NOT_SPAWNED. */
+struct mem_not_spawned {
+    char tenant[17];
+};
+
+/* The numbers of MEM_ERR_BAD_FLAGS. */
+struct mem_bad_flags {
+    char tenant[17];
+    uint32_t flags;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -226,6 +287,14 @@ struct mem_error {
         struct mem_unknown_image unknown_image;
         struct mem_image_in_use image_in_use;
         struct mem_too_many_images too_many_images;
+        struct mem_bad_elf bad_elf;
+        struct mem_unknown_program unknown_program;
+        struct mem_bad_priority bad_priority;
+        struct mem_no_asid no_asid;
+        struct mem_no_sched_control no_sched_control;
+        struct mem_bad_budget bad_budget;
+        struct mem_not_spawned not_spawned;
+        struct mem_bad_flags bad_flags;
     };
 };
 

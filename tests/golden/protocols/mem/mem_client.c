@@ -94,12 +94,13 @@ int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size
 
 int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used,
               uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes, uint64_t *faults,
-              uint64_t *refused, uint64_t *shared, uint64_t *private, struct mem_error *err)
+              uint64_t *refused, uint64_t *shared, uint64_t *private, uint64_t *vspaces,
+              uint64_t *tcbs, uint64_t *sched_contexts, struct mem_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_USAGE) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_USAGE, 9, err);
+    int code = reply_code(m, MEM_LABEL_USAGE, 12, err);
     if (code != 0)
         return code;
     *quota = bk_proto_word(m, 0);
@@ -111,6 +112,9 @@ int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used
     *refused = bk_proto_word(m, 6);
     *shared = bk_proto_word(m, 7);
     *private = bk_proto_word(m, 8);
+    *vspaces = bk_proto_word(m, 9);
+    *tcbs = bk_proto_word(m, 10);
+    *sched_contexts = bk_proto_word(m, 11);
     return 0;
 }
 
@@ -192,6 +196,76 @@ int mem_map_image(bk_cptr_t server, uint64_t tenant, uint64_t image, uint64_t ba
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
         return fault(err, MEM_LABEL_MAP_IMAGE, BK_PROTO_ERR_BAD_REPLY, MEM_LABEL_MAP_IMAGE, 1);
     *regions = (uint32_t)bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_seal_program(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size,
+                     uint64_t *program, uint64_t *pages, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, MEM_LABEL_SEAL_PROGRAM) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, base);
+    bk_proto_set_word(m, 2, size);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_SEAL_PROGRAM, 2, err);
+    if (code != 0)
+        return code;
+    *program = bk_proto_word(m, 0);
+    *pages = bk_proto_word(m, 1);
+    return 0;
+}
+
+int mem_spawn(bk_cptr_t server, const char *name, uint64_t quota, uint64_t program,
+              uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
+              bk_cptr_t give, uint64_t *tenant, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(8, 1, 0, MEM_LABEL_SPAWN) }, *m = &msg;
+    if (!bk_proto_name_fits(name, 16))
+        return fault(err, MEM_LABEL_SPAWN, BK_PROTO_ERR_BAD_VALUE, 0, 0);
+    bk_proto_pack_name(m, 0, name, 16);
+    bk_proto_set_word(m, 2, quota);
+    bk_proto_set_word(m, 3, program);
+    bk_proto_set_word(m, 4, (uint64_t)priority);
+    bk_proto_set_word(m, 5, budget);
+    bk_proto_set_word(m, 6, period);
+    bk_proto_set_word(m, 7, (uint64_t)flags);
+    bk_ipc_buffer->caps[0] = give;
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_SPAWN, 1, err);
+    if (code != 0)
+        return code;
+    *tenant = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_start(bk_cptr_t server, uint64_t tenant, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_START) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    sys_call(server, m);
+    return reply_code(m, MEM_LABEL_START, 0, err);
+}
+
+int mem_stop(bk_cptr_t server, uint64_t tenant, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_STOP) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    sys_call(server, m);
+    return reply_code(m, MEM_LABEL_STOP, 0, err);
+}
+
+int mem_overhead(bk_cptr_t server, uint64_t *reserved, uint64_t *bookkeeping,
+                 uint64_t *accounts, uint64_t *max_accounts, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, MEM_LABEL_OVERHEAD) }, *m = &msg;
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_OVERHEAD, 4, err);
+    if (code != 0)
+        return code;
+    *reserved = bk_proto_word(m, 0);
+    *bookkeeping = bk_proto_word(m, 1);
+    *accounts = bk_proto_word(m, 2);
+    *max_accounts = bk_proto_word(m, 3);
     return 0;
 }
 

@@ -53,13 +53,17 @@ int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size
  * not. `shared` counts the image pages mapped read-only in the account's space and not
  * written there (charged to the image's owner, not to this account), `private` the
  * frames charged to it (zero-filled pages, copies made by a first write to an image
- * page, and the pages of images it owns): `frames` is `private` pages. A tenant passes
- * 0 or its own id; the administrator any account's. Returns 0, or the error code with
- * its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, or a
- * shared BK_PROTO_ERR_*. */
+ * page, and the pages of images it owns): `frames` is `private` pages. `vspaces`,
+ * `tcbs` and `sched_contexts` are the bytes of the kernel objects Spawn made for the
+ * tenant (each object is charged the memory it was made from: 8 KiB for its VSpace, a
+ * page for its thread, a page for its SchedContext; its CSpace's CNode is among
+ * `cnodes`). A tenant passes 0 or its own id; the administrator any account's. Returns
+ * 0, or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
 int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used,
               uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes, uint64_t *faults,
-              uint64_t *refused, uint64_t *shared, uint64_t *private, struct mem_error *err);
+              uint64_t *refused, uint64_t *shared, uint64_t *private, uint64_t *vspaces,
+              uint64_t *tcbs, uint64_t *sched_contexts, struct mem_error *err);
 
 /* Mem: SetSupervisor. Administrator only. The notification (sent with the grant right;
  * the server keeps a copy) that the server signals, without ever blocking, when it
@@ -124,4 +128,70 @@ int mem_seal_image(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *i
  * a shared BK_PROTO_ERR_*. */
 int mem_map_image(bk_cptr_t server, uint64_t tenant, uint64_t image, uint64_t base,
                   uint32_t rights, uint32_t *regions, struct mem_error *err);
+
+/* Mem: SealProgram. Administrator only. Makes a program of the ELF executable held in
+ * the first `size` bytes of the region of account `tenant` that starts at `base` (every
+ * page of it backed: Populate, then copy the file in). The server reads the file in
+ * place and checks it with the ELF parser the kernel and libsys use (64-bit,
+ * little-endian, executable, this machine, every loadable segment inside the file and
+ * inside [BK_USER_IMAGE_MIN, the stack's lowest page), none writable and executable,
+ * the entry in an executable segment); then it makes each loadable segment an image of
+ * its own (its file bytes and its zero-filled rest, in new frames charged to `tenant`,
+ * which owns them as it owns any image) and one image more of a start-info page for its
+ * tenants' start code. The region stays as it was (RemoveRegion gives its frames back).
+ * Returns the program's id (never reused) and the pages its images take. Returns 0, or
+ * the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION, MEM_ERR_BAD_REGION,
+ * MEM_ERR_NOT_BACKED, MEM_ERR_BAD_ELF, MEM_ERR_TOO_MANY_IMAGES, MEM_ERR_QUOTA,
+ * MEM_ERR_NO_MEMORY, or a shared BK_PROTO_ERR_*. */
+int mem_seal_program(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size,
+                     uint64_t *program, uint64_t *pages, struct mem_error *err);
+
+/* Mem: Spawn. Administrator only. Opens account `name` with `quota` bytes, as
+ * CreateAccount, and makes the tenant's kernel objects from the server's memory, each
+ * charged to the account: its address space (a VSpace, given an ASID from one of the
+ * ASID pools the administrator moved into the server), its CSpace (a CNode of 64 slots:
+ * its own cap in BK_CAP_ROOT_CNODE, its thread in BK_CAP_ROOT_TCB, its tenant cap to
+ * this server in BK_PROCESS_CAP_ARG, `give` in BK_PROCESS_FIRST_FREE_SLOT, and with
+ * `flags` bit 0 the server's Debug cap in BK_CAP_DEBUG), its thread (priority
+ * `priority` and as much MCP, its faults paged by the server) and the thread's
+ * SchedContext (`budget` ns every `period` ns, through the server's SchedControl). Its
+ * space gets its IPC buffer (backed now), a stack of 64 KiB below BK_ROOT_STACK_TOP
+ * backed on demand, the program's segments mapped from its images (code read-execute
+ * and constants read-only, shared; data copy-on-write) and its start-info page, shared.
+ * With `flags` bit 1 the thread starts at the program's entry at once; else Start
+ * starts it. A step the quota or the server's memory cannot pay for ends the spawn with
+ * that error and closes the account (every byte back). Returns the tenant's id;
+ * DestroyAccount kills it. Returns 0, or the error code with its numbers in *err (may
+ * be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA, MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM,
+ * MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA, MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS,
+ * MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET, MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL,
+ * MEM_ERR_TOO_MANY_REGIONS, or a shared BK_PROTO_ERR_*. */
+int mem_spawn(bk_cptr_t server, const char *name, uint64_t quota, uint64_t program,
+              uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
+              bk_cptr_t give, uint64_t *tenant, struct mem_error *err);
+
+/* Mem: Start. Administrator only. Starts (or resumes) the thread Spawn made for account
+ * `tenant`: at the program's entry the first time, where it stopped after Stop. Returns
+ * 0, or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED, or a shared BK_PROTO_ERR_*. */
+int mem_start(bk_cptr_t server, uint64_t tenant, struct mem_error *err);
+
+/* Mem: Stop. Administrator only. Stops the thread Spawn made for account `tenant`
+ * (Start resumes it). Stopping changes no charge: DestroyAccount kills the tenant and
+ * returns its memory. Returns 0, or the error code with its numbers in *err (may be
+ * NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED, or a shared
+ * BK_PROTO_ERR_*. */
+int mem_stop(bk_cptr_t server, uint64_t tenant, struct mem_error *err);
+
+/* Mem: Overhead. Administrator only. What the server keeps for itself, charged to no
+ * tenant: `reserved`, the bytes it set aside once from the memory it was given (its
+ * CNodes of free memory and of accounts, its windows' page tables, a page of zeros, and
+ * its bookkeeping area, 1/20 of the memory), `bookkeeping`, the bytes of that area in
+ * use now (its tables of units and accounts, and per open account its record and 512
+ * bytes per book), `accounts`, the accounts open, and `max_accounts`, how many may be.
+ * Returns 0, or the error code with its numbers in *err (may be NULL):
+ * MEM_ERR_NOT_ADMIN, or a shared BK_PROTO_ERR_*. */
+int mem_overhead(bk_cptr_t server, uint64_t *reserved, uint64_t *bookkeeping,
+                 uint64_t *accounts, uint64_t *max_accounts, struct mem_error *err);
 

@@ -93,11 +93,14 @@ static int serve_usage(struct mem_call *call, struct bk_msg *m)
     uint64_t refused = 0;
     uint64_t shared = 0;
     uint64_t private = 0;
+    uint64_t vspaces = 0;
+    uint64_t tcbs = 0;
+    uint64_t sched_contexts = 0;
     int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
-    code = mem_handle_usage(call, tenant, &quota, &used, &frames, &page_tables, &cnodes, &faults, &refused, &shared, &private);
+    code = mem_handle_usage(call, tenant, &quota, &used, &frames, &page_tables, &cnodes, &faults, &refused, &shared, &private, &vspaces, &tcbs, &sched_contexts);
     if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
@@ -111,7 +114,10 @@ static int serve_usage(struct mem_call *call, struct bk_msg *m)
     bk_proto_set_word(m, 6, refused);
     bk_proto_set_word(m, 7, shared);
     bk_proto_set_word(m, 8, private);
-    m->info = BK_MSGINFO(9, 0, 0, MEM_LABEL_USAGE);
+    bk_proto_set_word(m, 9, vspaces);
+    bk_proto_set_word(m, 10, tcbs);
+    bk_proto_set_word(m, 11, sched_contexts);
+    m->info = BK_MSGINFO(12, 0, 0, MEM_LABEL_USAGE);
     return 0;
 }
 
@@ -225,6 +231,108 @@ static int serve_map_image(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_seal_program(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t program = 0;
+    uint64_t pages = 0;
+    int code = bk_proto_check_shape(m, 3, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t base = bk_proto_word(m, 1);
+    uint64_t size = bk_proto_word(m, 2);
+    code = mem_handle_seal_program(call, tenant, base, size, &program, &pages);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION && code != MEM_ERR_BAD_REGION && code != MEM_ERR_NOT_BACKED && code != MEM_ERR_BAD_ELF && code != MEM_ERR_TOO_MANY_IMAGES && code != MEM_ERR_QUOTA && code != MEM_ERR_NO_MEMORY)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, program);
+    bk_proto_set_word(m, 1, pages);
+    m->info = BK_MSGINFO(2, 0, 0, MEM_LABEL_SEAL_PROGRAM);
+    return 0;
+}
+
+static int serve_spawn(struct mem_call *call, struct bk_msg *m)
+{
+    char name[17];
+    uint64_t tenant = 0;
+    int code = bk_proto_check_shape(m, 8, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!bk_proto_unpack_name(m, 0, 16, name))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
+    uint64_t quota = bk_proto_word(m, 2);
+    uint64_t program = bk_proto_word(m, 3);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
+    uint32_t priority = (uint32_t)bk_proto_word(m, 4);
+    uint64_t budget = bk_proto_word(m, 5);
+    uint64_t period = bk_proto_word(m, 6);
+    if (!(bk_proto_word(m, 7) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 6, 0, 0);
+    uint32_t flags = (uint32_t)bk_proto_word(m, 7);
+    code = mem_handle_spawn(call, name, quota, program, priority, budget, period, flags, call->server->recv_index, &tenant);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_NAME_TAKEN && code != MEM_ERR_NO_ROOM && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_QUOTA && code != MEM_ERR_UNKNOWN_PROGRAM && code != MEM_ERR_BAD_FLAGS && code != MEM_ERR_BAD_PRIORITY && code != MEM_ERR_BAD_BUDGET && code != MEM_ERR_NO_ASID && code != MEM_ERR_NO_SCHED_CONTROL && code != MEM_ERR_TOO_MANY_REGIONS)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, tenant);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_SPAWN);
+    return 0;
+}
+
+static int serve_start(struct mem_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    code = mem_handle_start(call, tenant);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, MEM_LABEL_START);
+    return 0;
+}
+
+static int serve_stop(struct mem_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    code = mem_handle_stop(call, tenant);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, MEM_LABEL_STOP);
+    return 0;
+}
+
+static int serve_overhead(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t reserved = 0;
+    uint64_t bookkeeping = 0;
+    uint64_t accounts = 0;
+    uint64_t max_accounts = 0;
+    int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = mem_handle_overhead(call, &reserved, &bookkeeping, &accounts, &max_accounts);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, reserved);
+    bk_proto_set_word(m, 1, bookkeeping);
+    bk_proto_set_word(m, 2, accounts);
+    bk_proto_set_word(m, 3, max_accounts);
+    m->info = BK_MSGINFO(4, 0, 0, MEM_LABEL_OVERHEAD);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -263,6 +371,21 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_MAP_IMAGE:
         code = serve_map_image(&call, m);
+        break;
+    case MEM_LABEL_SEAL_PROGRAM:
+        code = serve_seal_program(&call, m);
+        break;
+    case MEM_LABEL_SPAWN:
+        code = serve_spawn(&call, m);
+        break;
+    case MEM_LABEL_START:
+        code = serve_start(&call, m);
+        break;
+    case MEM_LABEL_STOP:
+        code = serve_stop(&call, m);
+        break;
+    case MEM_LABEL_OVERHEAD:
+        code = serve_overhead(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -1,0 +1,320 @@
+/*
+ * Tenants spawned by the memory server (Mem: Spawn, Start, Stop;
+ * docs/memory.md, "Spawning tenants").
+ *
+ * The administrator names a program, a quota and the thread's priority
+ * and time; the server opens the account and makes everything the tenant
+ * needs from its own memory, each object from a page (its VSpace from a
+ * unit of two) charged to the account by kind, so the tenant's kernel
+ * objects are inside its quota like its pages:
+ *
+ *  - its VSpace, with an ASID from a pool the administrator gave us;
+ *  - its CNode of 64 slots: itself (guarded to full-depth addresses), its
+ *    thread, its tenant cap to us, the cap the administrator gave, and
+ *    with SPAWN_DEBUG our Debug cap;
+ *  - its TCB, paged by us (fault endpoint: our endpoint badged
+ *    MEM_FAULT_BADGE | id), at the priority asked (our own TCB is the
+ *    authority, so never above our MCP);
+ *  - its SchedContext, configured through our SchedControl: a thread runs
+ *    only on one (docs/scheduling.md);
+ *  - regions: its IPC buffer (backed now: the kernel writes it without
+ *    faulting), a stack backed on demand, the program's images and its
+ *    start-info page.
+ *
+ * The kernel objects go in the tenant's books like its frames, so
+ * DestroyAccount deletes them with the rest (its thread first, its space
+ * last) and returns every byte.
+ */
+#include "server.h"
+
+#define TENANT_CNODE_BITS 6
+#define TENANT_GUARD BK_CNODE_GUARD(BK_WORD_BITS - TENANT_CNODE_BITS, 0)
+#define KERNEL_OBJECTS 4 /* VSpace, CNode, TCB, SchedContext */
+
+static unsigned asid_hint; /* the pool that gave the last ASID */
+
+/* A copy of object `n` of `a` in our SCRATCH_SRC (to invoke it). */
+static long borrow(const struct account *a, unsigned n)
+{
+    struct where at = book_slot(a, n, 0);
+    return sys_cnode_copy(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W, at.root, at.index, at.depth,
+                          BK_RIGHTS_ALL);
+}
+
+static void unborrow(void)
+{
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W);
+}
+
+/* The VSpace in SCRATCH_OBJ gets an ASID from one of our pools, the last
+ * that gave one first. */
+static bool assign_asid(void)
+{
+    for (unsigned i = 0; i < ASID_POOLS; i++) {
+        unsigned k = (asid_hint + i) % ASID_POOLS;
+        if (sys_asid_pool_assign(ASID_POOL_SLOT(k), SCRATCH_OBJ) == 0) {
+            asid_hint = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int make_vspace(struct mem_call *call, struct account *a)
+{
+    long k = unit_take_whole();
+    if (k < 0)
+        return mem_fail_no_memory(call, a->name, 2 * MEM_PAGE, pages_free_bytes());
+    if (unit_retype((uint32_t)k, BK_OBJ_VSPACE, 0, SCRATCH_OBJ, 1) != 0) {
+        unit_give_whole((uint32_t)k);
+        return mem_fail_no_memory(call, a->name, 2 * MEM_PAGE, pages_free_bytes());
+    }
+    struct where space = account_slot(a, ACCOUNT_SPACE);
+    if (!assign_asid()) {
+        unit_give_whole((uint32_t)k); /* deletes the VSpace */
+        return mem_fail_no_asid(call, a->name, ASID_POOLS);
+    }
+    if (sys_cnode_copy(space.root, space.index, space.depth, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W,
+                       BK_RIGHTS_ALL) != 0 ||
+        pages_record_whole(a, (uint32_t)k, MEM_KIND_VSPACE) != 0) {
+        unit_give_whole((uint32_t)k);
+        return mem_fail_no_memory(call, a->name, 2 * MEM_PAGE, pages_free_bytes());
+    }
+    return 0;
+}
+
+/* Our slot `from` (minted with `badge` when `badge` is not ~0) into slot
+ * `to` of the CNode in SCRATCH_OBJ. */
+static long give(uint64_t to, uint64_t from, uint64_t rights, uint64_t badge)
+{
+    if (badge == ~0ull)
+        return sys_cnode_copy(SCRATCH_OBJ, to, TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, from, W,
+                              rights);
+    return sys_cnode_mint(SCRATCH_OBJ, to, TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, from, W, rights,
+                          badge);
+}
+
+/* The tenant's CNode: itself, its cap to us, the administrator's cap, and
+ * our Debug cap if asked. Returns its entry in *n. */
+static int make_cnode(struct mem_call *call, struct account *a, const struct spawn_args *args,
+                      unsigned *n)
+{
+    long r = pages_make_object(BK_OBJ_CNODE, TENANT_CNODE_BITS);
+    if (r == 0)
+        r = give(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, BK_RIGHTS_ALL, TENANT_GUARD);
+    if (r == 0)
+        r = give(BK_PROCESS_CAP_ARG, ENDPOINT, BK_RIGHT_WRITE | BK_RIGHT_GRANT, a->id);
+    if (r == 0)
+        r = sys_cnode_move(SCRATCH_OBJ, BK_PROCESS_FIRST_FREE_SLOT, TENANT_CNODE_BITS,
+                           BK_CAP_ROOT_CNODE, args->give_slot, W);
+    if (r == 0 && (args->flags & SPAWN_DEBUG))
+        give(BK_CAP_DEBUG, BK_CAP_DEBUG, BK_RIGHTS_ALL, ~0ull); /* none: it prints nothing */
+    if (r == 0)
+        r = pages_record_object(a, MEM_KIND_CNODE, KERNEL_OBJECT);
+    if (r != 0) {
+        pages_scratch_clear();
+        return mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    }
+    *n = pages_last_entry();
+    return 0;
+}
+
+/* Sets up the TCB in SCRATCH_OBJ: priority and MCP, our endpoint as its
+ * pager, its cap into its CNode (entry `cnode`). Its CSpace, VSpace and
+ * IPC buffer come last (configure()), once the IPC buffer is mapped. */
+static int set_up_tcb(struct mem_call *call, struct account *a, unsigned cnode,
+                      uint32_t priority)
+{
+    if (sys_tcb_set_priority(SCRATCH_OBJ, BK_CAP_ROOT_TCB, priority) != 0 ||
+        sys_tcb_set_mc_priority(SCRATCH_OBJ, BK_CAP_ROOT_TCB, priority) != 0)
+        return mem_fail_bad_priority(call, a->name, priority);
+    long r = sys_cnode_mint(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W, BK_CAP_ROOT_CNODE, ENDPOINT, W,
+                            BK_RIGHT_WRITE | BK_RIGHT_GRANT, MEM_FAULT_BADGE | a->id);
+    if (r == 0)
+        r = sys_tcb_set_fault_endpoint(SCRATCH_OBJ, SCRATCH_CAP);
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W);
+    struct where in = book_slot(a, cnode, 0);
+    if (r == 0)
+        r = sys_cnode_copy(in.root, in.index << TENANT_CNODE_BITS | BK_CAP_ROOT_TCB,
+                           in.depth + TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W,
+                           BK_RIGHTS_ALL);
+    return r == 0 ? 0 : mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+}
+
+/* The thread's CSpace (entry `cnode`), VSpace and IPC buffer (mapped:
+ * the kernel checks), then its registers: the program's entry, the stack's
+ * top, the start-info page as its argument. */
+static long configure(struct account *a, unsigned cnode, const struct program *p, bool start)
+{
+    struct where c = book_slot(a, cnode, 0);
+    long r = borrow(a, (unsigned)a->tcb_entry);
+    if (r == 0)
+        r = sys_cnode_copy(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W, c.root, c.index, c.depth,
+                           BK_RIGHTS_ALL);
+    if (r == 0)
+        r = sys_tcb_configure(SCRATCH_SRC, SCRATCH_CAP, TENANT_GUARD, space_of(a),
+                              BK_ROOT_IPC_BUFFER_VADDR);
+    if (r == 0)
+        r = sys_tcb_write_registers(SCRATCH_SRC, start, p->entry, BK_ROOT_STACK_TOP,
+                                    BK_ROOT_BOOTINFO_VADDR);
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W);
+    unborrow();
+    return r;
+}
+
+static int make_tcb(struct mem_call *call, struct account *a, unsigned cnode, uint32_t priority)
+{
+    int err = 0;
+    if (pages_make_object(BK_OBJ_TCB, 0) != 0)
+        err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    if (!err)
+        err = set_up_tcb(call, a, cnode, priority);
+    if (!err && pages_record_object(a, MEM_KIND_TCB, KERNEL_OBJECT) != 0)
+        err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    if (err) {
+        pages_scratch_clear();
+        return err;
+    }
+    a->tcb_entry = (int)pages_last_entry();
+    return 0;
+}
+
+/* The thread's time: a SchedContext configured and bound to it. */
+static int make_sched_context(struct mem_call *call, struct account *a,
+                              const struct spawn_args *args)
+{
+    int err = 0;
+    long r = pages_make_object(BK_OBJ_SCHED_CONTEXT, 0);
+    if (r != 0)
+        err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    r = err ? 0 : sys_sched_control_configure(SCHED_CONTROL, SCRATCH_OBJ, args->budget,
+                                              args->period, 1, a->id);
+    if (r == -BK_ERR_INVALID_CAPABILITY || r == -BK_ERR_FAILED_LOOKUP)
+        err = mem_fail_no_sched_control(call, a->name);
+    else if (r != 0)
+        err = mem_fail_bad_budget(call, a->name, args->budget, args->period);
+    if (!err) {
+        r = borrow(a, (unsigned)a->tcb_entry);
+        if (r == 0)
+            r = sys_sched_context_bind(SCRATCH_OBJ, SCRATCH_SRC);
+        unborrow();
+        if (r == 0)
+            r = pages_record_object(a, MEM_KIND_SCHED_CONTEXT, KERNEL_OBJECT);
+        if (r != 0)
+            err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    }
+    if (err)
+        pages_scratch_clear();
+    return err;
+}
+
+/* The tenant's regions: the program's images, its start-info page, its
+ * stack, its IPC buffer (backed now). */
+static int make_space(struct mem_call *call, struct account *a, const struct program *p)
+{
+    int err = 0;
+    for (unsigned i = 0; !err && i < p->segments; i++)
+        err = account_add_region(call, a, p->segment[i]);
+    if (!err)
+        err = account_add_region(call, a, p->info);
+    struct mem_region stack = { STACK_BOTTOM, STACK_BYTES, BK_VM_READ | BK_VM_WRITE, 0 };
+    struct mem_region ipc = { BK_ROOT_IPC_BUFFER_VADDR, MEM_PAGE, BK_VM_READ | BK_VM_WRITE, 0 };
+    if (!err)
+        err = account_add_region(call, a, stack);
+    if (!err)
+        err = account_add_region(call, a, ipc);
+    if (!err)
+        err = account_back(call, a, &ipc, ipc.base);
+    return err;
+}
+
+int spawn_build(struct mem_call *call, struct account *a, const struct program *p,
+                const struct spawn_args *args)
+{
+    /* The kernel objects' pages first, all or none: 2 for the VSpace, one
+     * each for the rest, and the book that records them. */
+    int err = account_can_pay(call, a, mem_spawn_pages(pages_recorded(a), a->books));
+    unsigned cnode = 0;
+    if (!err && pages_make_books(a, KERNEL_OBJECTS) != 0)
+        err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    if (!err)
+        err = make_vspace(call, a);
+    if (!err)
+        err = make_cnode(call, a, args, &cnode);
+    if (!err)
+        err = make_tcb(call, a, cnode, args->priority);
+    if (!err)
+        err = make_sched_context(call, a, args);
+    if (!err)
+        err = make_space(call, a, p);
+    if (err)
+        return err;
+    long r = configure(a, cnode, p, (args->flags & SPAWN_START) != 0);
+    return r == 0 ? 0 : mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
+}
+
+long spawn_run(struct account *a, bool run)
+{
+    long r = borrow(a, (unsigned)a->tcb_entry);
+    if (r == 0)
+        r = run ? sys_tcb_resume(SCRATCH_SRC) : sys_tcb_suspend(SCRATCH_SRC);
+    unborrow();
+    return r;
+}
+
+/* ---- The handlers ------------------------------------------------------- */
+
+int mem_handle_spawn(struct mem_call *call, const char *name, uint64_t quota, uint64_t program,
+                     uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
+                     uint64_t give_slot, uint64_t *tenant)
+{
+    int err = account_checks(call, name, quota);
+    if (err)
+        return err;
+    const struct program *p = program_by_id(program);
+    if (!p)
+        return mem_fail_unknown_program(call, name, program);
+    if (flags & ~(SPAWN_DEBUG | SPAWN_START))
+        return mem_fail_bad_flags(call, name, flags);
+    struct account *a;
+    err = account_new(call, name, quota, &a);
+    if (err)
+        return err;
+    struct spawn_args args = { priority, flags, budget, period, give_slot };
+    err = spawn_build(call, a, p, &args);
+    if (err) {
+        account_close(a);
+        return err;
+    }
+    *tenant = a->id;
+    return 0;
+}
+
+/* The account of `tenant` with a thread of ours: 0 or the error. */
+static int spawned(struct mem_call *call, uint64_t tenant, struct account **out)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    *out = account_by_id(tenant);
+    if (!*out)
+        return mem_fail_unknown_tenant(call, tenant);
+    return (*out)->tcb_entry < 0 ? mem_fail_not_spawned(call, (*out)->name) : 0;
+}
+
+int mem_handle_start(struct mem_call *call, uint64_t tenant)
+{
+    struct account *a;
+    int err = spawned(call, tenant, &a);
+    if (!err && spawn_run(a, true) != 0)
+        err = mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
+    return err;
+}
+
+int mem_handle_stop(struct mem_call *call, uint64_t tenant)
+{
+    struct account *a;
+    int err = spawned(call, tenant, &a);
+    if (!err && spawn_run(a, false) != 0)
+        err = mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
+    return err;
+}
