@@ -843,7 +843,7 @@ def endpoint_edges(o, caps, edge, interfaces):
                      f"{s}'s slot {cs['slot']} holds {o['name']} with grant_reply")
             if r == w and "channel" in cs:
                 interfaces.append({"from": s, "to": r, "object": o["name"], "badge": cs["badge"],
-                                   "at": cs["at"]})
+                                   "slot": cs["slot"], "at": cs["at"]})
             else:
                 edge(s, r, "flow", cs, s, f"{s} sends on {o['name']} (slot {cs['slot']}) and "
                      f"{r}, not its owner's interface, receives on it (slot {cr['slot']})")
@@ -991,9 +991,14 @@ def summary(table, results):
     lines.append("  declared interfaces (Calls that move data, no capabilities):")
     for i in g["interfaces"]:
         lines.append(f"    {i['from']} -> {i['to']} badge {i['badge']} (line {i['at']['line']})")
-    lines.append("  nothing else joins them: every other capability names an object of its "
-                 "holder's own, and no path of the edges above links two tenants "
-                 "through hostile components outside an exception")
+    cross, inert = cross_caps(table, g)
+    lines.append(f"  nothing else joins them: of {caps} capabilities, {caps - len(cross)} name an "
+                 f"object of their holder's own; the {len(cross)} others each make an edge or a "
+                 "declared interface above" + (", or carry no right that moves anything:" if inert
+                                               else ""))
+    lines += [f"    {c}" for c in inert]
+    lines.append("  and no path of the edges links two tenants through hostile components "
+                 "outside an exception")
     per_cpu = results["cpu"]
     for n, users in sorted(per_cpu.items()):
         lines.append(f"  CPU {n}: {sum(s for _, s, _ in users):.4g} % reserved")
@@ -1003,6 +1008,24 @@ def summary(table, results):
         lines.append(f"    {name}: quota {size_text(t['quota'])}, kernel objects "
                      f"{size_text(t['kernel_objects'])}, untyped {size_text(t['untyped'])}")
     return lines
+
+
+def cross_caps(table, graph):
+    """Caps naming another component's object, and those of them that make
+    neither an edge nor an interface (so move nothing)."""
+    owner = {o["name"]: o["owner"] for o in table["objects"]}
+    used = {(e["holder"], e["slot"]) for e in graph["edges"]}
+    used |= {(e["from"], e["slot"]) for e in graph["edges"] if e["kind"] == "flow"}
+    used |= {(i["from"], i["slot"]) for i in graph["interfaces"]}
+    cross, inert = [], []
+    for comp in table["components"]:
+        for cap in comp["slots"]:
+            if owner[cap["object"]] != comp["name"]:
+                cross.append((comp["name"], cap["slot"]))
+                if (comp["name"], cap["slot"]) not in used:
+                    inert.append(f"{comp['name']} slot {cap['slot']}: {cap['object']} with "
+                                 f"{', '.join(cap['rights']) or 'no rights'}")
+    return cross, inert
 
 
 def graph_json(table, results):

@@ -77,6 +77,12 @@ def check_examples(root):
                     problems.append("lowering twice gives two tables")
                 if "tenants are apart" not in "\n".join(policy.summary(table, results)):
                     problems.append("no proof summary")
+        if table is not None:
+            graph = json.loads(json.dumps(policy.graph_json(table, results)))
+            if bool(graph["leaks"]) != ("E0501" in expect):
+                problems.append(f"the JSON graph's leaks ({graph['leaks']}) disagree with E0501")
+            if not policy.graph_svg(graph).startswith("<svg"):
+                problems.append("no SVG picture")
         failed += bool(problems)
         verdict = "refused" if expect else "accepted"
         print(f"{'FAILED' if problems else 'ok'}: {f} {verdict}"
