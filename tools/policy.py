@@ -625,6 +625,7 @@ def cpu_share(cpu, comp, report, consts):
 
 def check_memory(table, report):
     ram = table["system"]["ram"]
+    page = 1 << table["object_bits"]["BK_OBJ_FRAME"]  # BK_PAGE_SIZE: what the memory server charges
     owned = {}
     for o in table["objects"]:
         owned[o["owner"]] = owned.get(o["owner"], 0) + o["bytes"]
@@ -643,6 +644,9 @@ def check_memory(table, report):
             report.error_at(where, "E0301", f"{size_text(total)} (quota {size_text(mem['quota'])} "
                             f"and kernel objects {size_text(total - mem['quota'])}) exceeds "
                             f"RAM {size_text(ram)}")
+        if mem["quota"] % page or mem["minimum"] % page:
+            report.error_at(where, "E0306", f"quota {mem['quota']} and minimum {mem['minimum']} "
+                            f"bytes: memory is given in whole pages of {page} bytes")
         if mem["minimum"] > mem["quota"] and not unreadable:
             report.error_at(field_at(comp, "memory.minimum"), "E0303", f"minimum {size_text(mem['minimum'])} exceeds quota "
                             f"{size_text(mem['quota'])}")
@@ -1191,6 +1195,7 @@ SELF_TESTS = [
     ("system over RAM", replaced('ram = "512 MiB"', 'ram = "70 MiB"'), "E0302"),
     ("minimum over quota", replaced('minimum = "1 MiB"', 'minimum = "8 MiB"'), "E0303"),
     ("quotas over the memory server", replaced('untyped = "64 MiB"', 'untyped = "4 MiB"'), "E0304"),
+    ("quota not in pages", replaced('quota = "4 MiB" }', 'quota = "4097" }'), "E0306"),
     ("untyped size", replaced('untyped = "64 MiB"', 'untyped = "48 MiB"'), "E0305"),
     ("IRQ twice", appended(DEVICE_SERVER.format(name="d1", devices="irqs = [11]")
                            + DEVICE_SERVER.format(name="d2", devices="irqs = [11]")), "E0401"),
