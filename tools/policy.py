@@ -560,6 +560,15 @@ class Lowering:
                 self.report.error_at(comp["at"], "E0116",
                                      f"{len(comp['slots'])} capabilities do not fit a CNode "
                                      f"of {1 << CNODE_RADIX} slots")
+        # Numbers beside the names, for a consumer in C: an object's index in
+        # "objects", and each cap's object by that index.
+        ids = {o["name"]: i for i, o in enumerate(self.objects)}
+        for i, o in enumerate(self.objects):
+            o["id"] = i
+        for comp in self.components.values():
+            comp["slots"].sort(key=lambda c: c["slot"])
+            for cap in comp["slots"]:
+                cap["object_id"] = ids[cap["object"]]
         return {"format": TABLE_FORMAT, "version": TABLE_VERSION, "source": filename,
                 "system": dict({k: self.pol[k] for k in ("name", "ram", "cpus", "kernel_reserved",
                                                          "io_capacity")},

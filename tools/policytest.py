@@ -35,13 +35,15 @@ def table_problems(table):
     objects = {o["name"]: o for o in table["objects"]}
     if len(objects) != len(table["objects"]):
         out.append("two objects share a name")
+    if [o["id"] for o in table["objects"]] != list(range(len(table["objects"]))):
+        out.append("object ids are not their indices")
     for comp in table["components"]:
         slots = [c["slot"] for c in comp["slots"]]
         if len(set(slots)) != len(slots):
             out.append(f"{comp['name']}: a slot is used twice")
         for cap in comp["slots"]:
             o = objects.get(cap["object"])
-            if o is None or o["type"] != cap["type"]:
+            if o is None or o["type"] != cap["type"] or table["objects"][cap["object_id"]] is not o:
                 out.append(f"{comp['name']} slot {cap['slot']}: no object {cap['object']} of its type")
             if not 0 < cap["slot"] < (1 << comp["cspace"]["radix"]):
                 out.append(f"{comp['name']} slot {cap['slot']} outside its CNode")
