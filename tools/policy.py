@@ -744,12 +744,15 @@ def check_io(table, report):
 
 
 def channel_caps(table):
-    """(holder, cap, server) for each cap a channel put in a slot."""
+    """(holder, cap, server) for each cap that lets its holder call a server:
+    a channel's, or a [[caps]] copy of a server's endpoint with write."""
     owner = {o["name"]: o["owner"] for o in table["objects"]}
     for comp in table["components"]:
         for cap in comp["slots"]:
-            if "channel" in cap:
-                yield comp, cap, owner[cap["object"]]
+            server = owner[cap["object"]]
+            calls = cap["object"] == f"{server}.endpoint" and RIGHTS["write"] in cap["rights"]
+            if "channel" in cap or (calls and server != comp["name"]):
+                yield comp, cap, server
 
 
 def check_calls(table, report):
