@@ -1,0 +1,1297 @@
+#!/usr/bin/env python3
+"""The system policy: read it, lower it to a capability table, check it.
+
+Usage: policy.py check POLICY.toml [--json GRAPH.json] [--svg GRAPH.svg]
+       policy.py lower POLICY.toml [-o TABLE.json]
+       policy.py --self-test DEMO.toml  (each check refuses a broken copy of it)
+
+docs/policy.md teaches the format, the table and the rules; every error is
+"file:line:column: field: message [Ecode]" and all errors are printed at once.
+The checks run over the lowered table (every object, every capability in
+every slot), so what is checked is what a root task would build.
+"""
+import copy
+import json
+import math
+import pathlib
+import re
+import sys
+import tomllib
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import policytoml  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ABI_TOML = ROOT / "kernel" / "abi.toml"
+OBJECT_H = ROOT / "kernel" / "object.h"
+TABLE_FORMAT = "bulkhead-captable"
+TABLE_VERSION = 1
+
+RIGHTS = {"read": "BK_RIGHT_READ", "write": "BK_RIGHT_WRITE", "grant": "BK_RIGHT_GRANT",
+          "grant_reply": "BK_RIGHT_GRANT_REPLY"}
+# What a capability to each kind of object gives its holder over the object's
+# owner (docs/policy.md, "The authority check").
+CONTROL_TYPES = {"BK_OBJ_CNODE", "BK_OBJ_TCB", "BK_OBJ_VSPACE", "BK_OBJ_UNTYPED"}
+FLOW_TYPES = {"BK_OBJ_FRAME", "BK_OBJ_NOTIFICATION"}
+CARRIABLE = {"frame": "BK_OBJ_FRAME", "notification": "BK_OBJ_NOTIFICATION",
+             "endpoint": "BK_OBJ_ENDPOINT", "vspace": "BK_OBJ_VSPACE", "tcb": "BK_OBJ_TCB",
+             "cnode": "BK_OBJ_CNODE", "untyped": "BK_OBJ_UNTYPED",
+             "sched_context": "BK_OBJ_SCHED_CONTEXT"}
+SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB|TiB)?\s*$")
+UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+CNODE_RADIX = 8          # a process's CNode: 2^8 slots (docs/libsys.md, the slot table)
+MAX_PRIORITY = 255
+
+
+# -- the kernel's numbers ---------------------------------------------------
+
+def kernel_constants():
+    """BK_* constants of kernel/abi.toml, and the object sizes the ABI does
+    not carry (TCB, endpoint, notification, page table, VSpace, CNode slot)
+    from kernel/object.h's OBJ_*_BITS, the kernel's own definitions."""
+    with open(ABI_TOML, "rb") as f:
+        abi = tomllib.load(f)
+    consts = {c["name"]: c["value"] for c in abi["constants"]}
+    header = OBJECT_H.read_text()
+    for name, value in re.findall(r"#define\s+((?:OBJ|CNODE)_\w+_BITS)\s+(\d+)\b", header):
+        consts[name] = int(value)
+    return consts
+
+
+def object_bits(consts):
+    """log2 bytes of each fixed-size object type, in retyped RAM."""
+    return {
+        "BK_OBJ_TCB": consts["OBJ_TCB_BITS"],
+        "BK_OBJ_ENDPOINT": consts["OBJ_ENDPOINT_BITS"],
+        "BK_OBJ_NOTIFICATION": consts["OBJ_NOTIFICATION_BITS"],
+        "BK_OBJ_VSPACE": consts["OBJ_VSPACE_BITS"],
+        "BK_OBJ_PAGE_TABLE": consts["OBJ_PAGE_TABLE_BITS"],
+        "BK_OBJ_REPLY": consts["BK_REPLY_BITS"],
+        "BK_OBJ_SCHED_CONTEXT": consts["BK_SCHED_CONTEXT_BITS"],
+        "BK_OBJ_FRAME": consts["BK_PAGE_BITS"],
+    }
+
+
+# -- errors -----------------------------------------------------------------
+
+class Report:
+    """Collects every error with its place; printed all at once."""
+
+    def __init__(self, filename, positions):
+        self.filename = filename
+        self.positions = positions
+        self.errors = []
+
+    def at(self, path):
+        line, col = policytoml.position(self.positions, path)
+        return {"line": line, "column": col, "field": field_name(path)}
+
+    def error(self, path, code, message):
+        where = self.at(path)
+        self.errors.append((where["line"], where["column"], where["field"], code, message, ()))
+
+    def error_at(self, where, code, message, notes=()):
+        self.errors.append((where["line"], where["column"], where["field"], code, message,
+                            tuple(notes)))
+
+    def codes(self):
+        return sorted({e[3] for e in self.errors})
+
+    def lines(self):
+        out = []
+        for line, col, field, code, message, notes in sorted(set(self.errors)):
+            out.append(f"{self.filename}:{line}:{col}: {field}: {message} [{code}]")
+            out.extend(notes)
+        return out
+
+
+def field_name(path):
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
+    return out or "(file)"
+
+
+def size_text(n):
+    for unit in ("GiB", "MiB", "KiB"):
+        if n >= UNITS[unit] and n % UNITS[unit] == 0:
+            return f"{n // UNITS[unit]} {unit}"
+    for unit in ("GiB", "MiB", "KiB"):
+        if n >= UNITS[unit]:
+            return f"{n / UNITS[unit]:.1f} {unit}"
+    return f"{n} bytes"
+
+
+# -- reading the policy -----------------------------------------------------
+
+class Reader:
+    """Typed access to the policy's fields; a wrong field is an error, not
+    an exception, and unknown fields are errors too (a typo must not pass)."""
+
+    def __init__(self, data, report):
+        self.data = data
+        self.report = report
+
+    def table(self, path, value, allowed, required=()):
+        if not isinstance(value, dict):
+            self.report.error(path, "E0103", f"expected a table, found {type_name(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                self.report.error(path + (key,), "E0101",
+                                  f"unknown field (known: {', '.join(sorted(allowed))})")
+        for key in required:
+            if key not in value:
+                self.report.error(path, "E0102", f"missing field '{key}'")
+        return value
+
+    def get(self, path, value, key, kind, default=None):
+        if not isinstance(value, dict) or key not in value:
+            return default
+        v = value[key]
+        p = path + (key,)
+        if kind == "size":
+            return self.size(p, v, default)
+        if kind == "int" and (type(v) is not int):
+            self.report.error(p, "E0103", f"expected an integer, found {type_name(v)}")
+            return default
+        if kind == "str" and not isinstance(v, str):
+            self.report.error(p, "E0103", f"expected a string, found {type_name(v)}")
+            return default
+        if kind == "bool" and not isinstance(v, bool):
+            self.report.error(p, "E0103", f"expected true or false, found {type_name(v)}")
+            return default
+        if kind == "strs":
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                self.report.error(p, "E0103", "expected a list of strings")
+                return default
+        if kind == "ints":
+            if not isinstance(v, list) or not all(type(x) is int for x in v):
+                self.report.error(p, "E0103", "expected a list of integers")
+                return default
+        if kind == "ranges":
+            if (not isinstance(v, list) or not all(
+                    isinstance(r, list) and len(r) == 2 and all(type(x) is int and x >= 0 for x in r)
+                    for r in v)):
+                self.report.error(p, "E0103", "expected a list of [start, count] pairs")
+                return default
+        return v
+
+    def size(self, path, v, default):
+        if type(v) is int and v >= 0:
+            return v
+        m = SIZE.match(v) if isinstance(v, str) else None
+        if not m:
+            self.report.error(path, "E0104",
+                              f"expected a size (bytes, or a string like \"4 MiB\"), found {v!r}")
+            return default
+        return int(m.group(1)) * UNITS[m.group(2)]
+
+
+def type_name(v):
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}.get(type(v), type(v).__name__)
+
+
+COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
+                    "devices", "untyped"}
+CPU_FIELDS = {"cpu", "percent", "budget_us", "period_us", "priority"}
+MEMORY_FIELDS = {"quota", "minimum"}
+IO_FIELDS = {"reservation_iops", "limit_iops", "weight", "blocks"}
+DEVICE_FIELDS = {"irqs", "ioports", "memory"}
+
+
+def read_policy(data, report, consts):
+    """The policy as plain records (each with the paths of its fields)."""
+    r = Reader(data, report)
+    r.table((), data, {"system", "servers", "tenants", "channels", "shared", "caps", "exceptions"},
+            ("system",))
+    system = data.get("system", {})
+    r.table(("system",), system, {"name", "ram", "cpus", "kernel_reserved", "io_capacity_iops"},
+            ("name", "ram"))
+    pol = {
+        "name": r.get(("system",), system, "name", "str", "unnamed"),
+        "ram": r.get(("system",), system, "ram", "size", 0),
+        "cpus": r.get(("system",), system, "cpus", "int", 1),
+        "kernel_reserved": r.get(("system",), system, "kernel_reserved", "size", 4 << 20),
+        "io_capacity": r.get(("system",), system, "io_capacity_iops", "int", None),
+        "components": [], "channels": [], "shared": [], "caps": [], "exceptions": [],
+    }
+    seen = {}
+    for kind in ("servers", "tenants"):
+        group = data.get(kind, {})
+        if not isinstance(group, dict):
+            report.error((kind,), "E0103", f"expected a table of {kind}")
+            continue
+        for name, body in group.items():
+            path = (kind, name)
+            if not NAME.match(name):
+                report.error(path, "E0105", "a name is 1-16 of a-z, 0-9 and '-', "
+                             "starting with a letter")
+            if name in seen:
+                report.error(path, "E0106", f"'{name}' is also {seen[name]}")
+                continue
+            seen[name] = field_name(path)
+            comp = read_component(r, path, body, kind[:-1], name)
+            if comp:
+                pol["components"].append(comp)
+    read_channels(r, data, pol)
+    read_shared(r, data, pol)
+    read_caps(r, data, pol)
+    read_exceptions(r, data, pol)
+    return pol
+
+
+def read_component(r, path, body, kind, name):
+    if r.table(path, body, COMPONENT_FIELDS, ("program", "cpu", "memory")) is None:
+        return None
+    comp = {"name": name, "kind": kind, "path": path,
+            "program": r.get(path, body, "program", "str", ""),
+            "args": r.get(path, body, "args", "strs", []),
+            "trusted": r.get(path, body, "trusted", "bool", False),
+            "protocol": r.get(path, body, "protocol", "str", None),
+            "untyped": r.get(path, body, "untyped", "size", 0)}
+    if comp["protocol"] and not (ROOT / "servers" / comp["protocol"] / "protocol.toml").exists():
+        r.report.error(path + ("protocol",), "E0107",
+                       f"no server protocol '{comp['protocol']}' (servers/*/protocol.toml)")
+    if kind == "tenant" and comp["untyped"]:
+        r.report.error(path + ("untyped",), "E0108",
+                       "a tenant gets memory by quota from the memory server, not as untyped")
+    cpu = body.get("cpu", {})
+    p = path + ("cpu",)
+    if r.table(p, cpu, CPU_FIELDS, ("priority",)) is not None:
+        comp["cpu"] = {"cpu": r.get(p, cpu, "cpu", "int", 0),
+                       "percent": r.get(p, cpu, "percent", "int", None),
+                       "budget_us": r.get(p, cpu, "budget_us", "int", None),
+                       "period_us": r.get(p, cpu, "period_us", "int", None),
+                       "priority": r.get(p, cpu, "priority", "int", 0)}
+    mem = body.get("memory", {})
+    p = path + ("memory",)
+    if r.table(p, mem, MEMORY_FIELDS, ("quota",)) is not None:
+        comp["memory"] = {"quota": r.get(p, mem, "quota", "size", None),
+                          "minimum": r.get(p, mem, "minimum", "size", 0)}
+    if "io" in body:
+        io = body["io"]
+        p = path + ("io",)
+        if r.table(p, io, IO_FIELDS, ("limit_iops",)) is not None:
+            comp["io"] = {"reservation_iops": r.get(p, io, "reservation_iops", "int", 0),
+                          "limit_iops": r.get(p, io, "limit_iops", "int", 0),
+                          "weight": r.get(p, io, "weight", "int", 1),
+                          "blocks": r.get(p, io, "blocks", "ints", None)}
+    if "devices" in body:
+        dev = body["devices"]
+        p = path + ("devices",)
+        if r.table(p, dev, DEVICE_FIELDS) is not None:
+            comp["devices"] = {"irqs": r.get(p, dev, "irqs", "ints", []),
+                               "ioports": r.get(p, dev, "ioports", "ranges", []),
+                               "memory": r.get(p, dev, "memory", "ranges", [])}
+    return comp
+
+
+def array_of_tables(r, data, key, fields, required):
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        r.report.error((key,), "E0103", f"expected [[{key}]] entries")
+        return []
+    out = []
+    for i, item in enumerate(items):
+        if r.table((key, i), item, fields, required) is not None:
+            out.append((i, item))
+    return out
+
+
+def read_channels(r, data, pol):
+    for i, ch in array_of_tables(r, data, "channels",
+                                 {"from", "to", "badge", "rights", "carries"},
+                                 ("from", "to", "badge", "rights")):
+        p = ("channels", i)
+        pol["channels"].append({
+            "index": i, "path": p, "from": r.get(p, ch, "from", "str", ""),
+            "to": r.get(p, ch, "to", "str", ""), "badge": r.get(p, ch, "badge", "int", 0),
+            "rights": r.get(p, ch, "rights", "strs", []),
+            "carries": r.get(p, ch, "carries", "strs", [])})
+
+
+def read_shared(r, data, pol):
+    for i, sh in array_of_tables(r, data, "shared", {"name", "kind", "between", "size", "rights"},
+                                 ("name", "kind", "between")):
+        p = ("shared", i)
+        pol["shared"].append({
+            "index": i, "path": p, "name": r.get(p, sh, "name", "str", f"shared{i}"),
+            "kind": r.get(p, sh, "kind", "str", "frame"),
+            "between": r.get(p, sh, "between", "strs", []),
+            "size": r.get(p, sh, "size", "size", 4096),
+            "rights": r.get(p, sh, "rights", "strs", ["read", "write"])})
+
+
+def read_caps(r, data, pol):
+    for i, cp in array_of_tables(r, data, "caps", {"holder", "object", "rights", "badge"},
+                                 ("holder", "object", "rights")):
+        p = ("caps", i)
+        pol["caps"].append({"index": i, "path": p, "holder": r.get(p, cp, "holder", "str", ""),
+                            "object": r.get(p, cp, "object", "str", ""),
+                            "rights": r.get(p, cp, "rights", "strs", []),
+                            "badge": r.get(p, cp, "badge", "int", 0)})
+
+
+def read_exceptions(r, data, pol):
+    for i, ex in array_of_tables(r, data, "exceptions", {"between", "reason"},
+                                 ("between", "reason")):
+        p = ("exceptions", i)
+        reason = r.get(p, ex, "reason", "str", "")
+        if "reason" in ex and not str(reason).strip():
+            r.report.error(p + ("reason",), "E0502", "an exception needs a reason a reviewer can read")
+        pol["exceptions"].append({"index": i, "path": p, "reason": reason,
+                                  "between": r.get(p, ex, "between", "strs", [])})
+
+
+# -- lowering: every object, every capability in every slot -----------------
+
+# The fields whose place the table keeps, for the checks' errors.
+FIELD_PLACES = ["cpu", "cpu.cpu", "cpu.percent", "cpu.budget_us", "cpu.priority", "memory",
+                "memory.quota", "memory.minimum", "io", "io.reservation_iops", "io.weight",
+                "io.blocks", "untyped"]
+
+
+def field_at(comp, name):
+    return comp["fields_at"][name]
+
+
+class Lowering:
+    """Builds the table (docs/policy.md, "The capability table")."""
+
+    def __init__(self, pol, report, consts):
+        self.pol = pol
+        self.report = report
+        self.consts = consts
+        self.bits = object_bits(consts)
+        self.objects = []
+        self.by_name = {}
+        self.components = {}
+        self.next_slot = {}
+
+    def obj(self, name, otype, owner, at, size_bits=None, ram=True, **extra):
+        bits = self.bits.get(otype) if size_bits is None else size_bits
+        o = {"name": name, "type": otype, "type_value": self.consts[otype], "owner": owner,
+             "size_bits": bits, "bytes": (1 << bits) if (ram and bits is not None) else 0,
+             "ram": ram, "at": at}
+        o.update(extra)
+        self.objects.append(o)
+        self.by_name[name] = o
+        return o
+
+    def cap(self, holder, obj, rights, at, badge=0, slot=None, **extra):
+        comp = self.components[holder]
+        if slot is None:
+            slot = self.next_slot[holder]
+            self.next_slot[holder] += 1
+        names = [RIGHTS[r] for r in ("read", "write", "grant", "grant_reply") if r in rights]
+        c = {"slot": slot, "object": obj["name"], "type": obj["type"], "rights": names,
+             "rights_value": sum(self.consts[n] for n in names), "badge": badge, "at": at}
+        c.update(extra)
+        comp["slots"].append(c)
+        return c
+
+    def component(self, c):
+        at = self.report.at(c["path"])
+        name = c["name"]
+        entry = {"name": name, "kind": c["kind"], "trusted": c["trusted"], "program": c["program"],
+                 "args": c["args"], "protocol": c["protocol"], "at": at,
+                 "cpu": c.get("cpu"), "memory": c.get("memory"), "io": c.get("io"),
+                 "devices": c.get("devices"), "untyped_bytes": c["untyped"],
+                 "fields_at": {f: self.report.at(c["path"] + tuple(f.split(".")))
+                               for f in FIELD_PLACES},
+                 "cspace": {"object": f"{name}.cnode", "radix": CNODE_RADIX}, "slots": []}
+        self.components[name] = entry
+        self.next_slot[name] = self.consts["BK_PROCESS_FIRST_FREE_SLOT"]
+        allr = ("read", "write", "grant", "grant_reply")
+        self.cap(name, self.obj(f"{name}.tcb", "BK_OBJ_TCB", name, at), allr, at,
+                 slot=self.consts["BK_CAP_ROOT_TCB"])
+        self.cap(name, self.obj(f"{name}.cnode", "BK_OBJ_CNODE", name, at,
+                                size_bits=CNODE_RADIX + self.consts["CNODE_SLOT_BITS"], radix=CNODE_RADIX),
+                 allr, at, slot=self.consts["BK_CAP_ROOT_CNODE"])
+        self.cap(name, self.obj(f"{name}.vspace", "BK_OBJ_VSPACE", name, at), allr, at,
+                 slot=self.consts["BK_CAP_ROOT_VSPACE"])
+        self.cap(name, self.obj(f"{name}.sched_context", "BK_OBJ_SCHED_CONTEXT", name,
+                                self.report.at(c["path"] + ("cpu",))), allr, at)
+        self.cap(name, self.obj(f"{name}.ipc_buffer", "BK_OBJ_FRAME", name, at), allr, at)
+        if c["kind"] == "server":
+            self.cap(name, self.obj(f"{name}.endpoint", "BK_OBJ_ENDPOINT", name, at), allr, at)
+            self.cap(name, self.obj(f"{name}.reply", "BK_OBJ_REPLY", name, at), allr, at)
+        if c["untyped"]:
+            self.untyped(c, at)
+        if c.get("devices"):
+            self.devices(c)
+
+    def untyped(self, c, at):
+        size = c["untyped"]
+        p = c["path"] + ("untyped",)
+        if size < 4096 or size & (size - 1):
+            self.report.error(p, "E0305", f"untyped of {size} bytes: a power of two from 4 KiB")
+            return
+        o = self.obj(f"{c['name']}.untyped", "BK_OBJ_UNTYPED", c["name"], self.report.at(p),
+                     size_bits=size.bit_length() - 1)
+        self.cap(c["name"], o, ("read", "write", "grant", "grant_reply"), o["at"])
+
+    def devices(self, c):
+        name, dev = c["name"], c["devices"]
+        base = c["path"] + ("devices",)
+        allr = ("read", "write", "grant", "grant_reply")
+        for i, irq in enumerate(dev["irqs"]):
+            at = self.report.at(base + ("irqs", i))
+            o = self.obj(f"{name}.irq{irq}", "BK_OBJ_IRQ_HANDLER", name, at, size_bits=0,
+                         ram=False, irq=irq)
+            self.cap(name, o, allr, at)
+        for i, (start, count) in enumerate(dev["ioports"]):
+            at = self.report.at(base + ("ioports", i))
+            o = self.obj(f"{name}.ioport{start:#x}", "BK_OBJ_IOPORT", name, at, size_bits=0,
+                         ram=False, first=start, count=count)
+            self.cap(name, o, allr, at)
+        for i, (start, size) in enumerate(dev["memory"]):
+            at = self.report.at(base + ("memory", i))
+            if start % 4096 or size % 4096 or size == 0:
+                self.report.error(base + ("memory", i), "E0404",
+                                  f"device memory [{start:#x}, +{size:#x}) is not whole 4 KiB pages")
+                continue
+            o = self.obj(f"{name}.devmem{start:#x}", "BK_OBJ_FRAME", name, at, ram=False,
+                         phys=start, pages=size // 4096, device=True)
+            self.cap(name, o, ("read", "write"), at)
+
+    def known(self, path, name, kind=None):
+        comp = self.components.get(name)
+        if comp is None:
+            self.report.error(path, "E0109", f"no server or tenant '{name}'")
+            return False
+        if kind and comp["kind"] != kind:
+            self.report.error(path, "E0110", f"'{name}' is a {comp['kind']}, not a {kind}")
+            return False
+        return True
+
+    def rights(self, path, rights):
+        ok = True
+        for i, r in enumerate(rights):
+            if r not in RIGHTS:
+                self.report.error(path + (i,), "E0111",
+                                  f"unknown right '{r}' (known: {', '.join(RIGHTS)})")
+                ok = False
+        return ok
+
+    def channel(self, ch):
+        p = ch["path"]
+        ok = self.known(p + ("from",), ch["from"]) & self.known(p + ("to",), ch["to"], "server")
+        ok &= self.rights(p + ("rights",), ch["rights"])
+        for i, kind in enumerate(ch["carries"]):
+            if kind not in CARRIABLE:
+                self.report.error(p + ("carries", i), "E0112",
+                                  f"unknown capability kind '{kind}' (known: {', '.join(CARRIABLE)})")
+        moves = {"grant", "grant_reply"} & set(ch["rights"])
+        if moves and not ch["carries"]:
+            self.report.error(p + ("rights",), "E0801", f"{' and '.join(sorted(moves))} lets "
+                              "capabilities travel: list which in 'carries'")
+        if ch["carries"] and not moves:
+            self.report.error(p + ("carries",), "E0802", "capabilities travel only with "
+                              "'grant' (to the server) or 'grant_reply' (back)")
+        if "write" not in ch["rights"]:
+            self.report.error(p + ("rights",), "E0803", "a channel needs 'write' to call")
+        if not ok:
+            return
+        at = self.report.at(p)
+        server = self.by_name[f"{ch['to']}.endpoint"]
+        self.cap(ch["from"], server, ch["rights"], at, badge=ch["badge"], channel=ch["index"],
+                 carries=[CARRIABLE[k] for k in ch["carries"] if k in CARRIABLE])
+
+    def shared(self, sh):
+        p = sh["path"]
+        kinds = {"frame": "BK_OBJ_FRAME", "notification": "BK_OBJ_NOTIFICATION",
+                 "endpoint": "BK_OBJ_ENDPOINT", "cnode": "BK_OBJ_CNODE"}
+        if sh["kind"] not in kinds:
+            self.report.error(p + ("kind",), "E0113", f"unknown kind '{sh['kind']}' "
+                              f"(known: {', '.join(kinds)})")
+            return
+        ok = len(sh["between"]) >= 1
+        if not ok:
+            self.report.error(p + ("between",), "E0114", "name at least one component")
+        for i, n in enumerate(sh["between"]):
+            ok &= self.known(p + ("between", i), n)
+        ok &= self.rights(p + ("rights",), sh["rights"])
+        bits = None
+        if sh["kind"] == "frame":
+            if sh["size"] not in (4096, 1 << self.consts.get("OBJ_LARGE_FRAME_BITS", 21)):
+                self.report.error(p + ("size",), "E0115", f"a shared frame is 4 KiB or 2 MiB, "
+                                  f"not {size_text(sh['size'])}")
+                return
+            bits = sh["size"].bit_length() - 1
+        if sh["kind"] == "cnode":
+            bits = CNODE_RADIX + self.consts["CNODE_SLOT_BITS"]
+        if not ok or f"shared.{sh['name']}" in self.by_name:
+            if ok:
+                self.report.error(p + ("name",), "E0106", f"a second shared object '{sh['name']}'")
+            return
+        at = self.report.at(p)
+        o = self.obj(f"shared.{sh['name']}", kinds[sh["kind"]], sh["between"][0], at,
+                     size_bits=bits, shared=sh["index"])
+        for n in dict.fromkeys(sh["between"]):
+            self.cap(n, o, sh["rights"], at)
+
+    def extra_cap(self, cp):
+        """An explicit capability: a holder gets a copy of a lowered object."""
+        p = cp["path"]
+        ok = self.known(p + ("holder",), cp["holder"]) & self.rights(p + ("rights",), cp["rights"])
+        o = self.by_name.get(cp["object"])
+        if o is None:
+            self.report.error(p + ("object",), "E0117", f"no object '{cp['object']}' in the table "
+                              "(names are <component>.<object>: tcb, cnode, vspace, "
+                              "sched_context, ipc_buffer, endpoint, reply, untyped; shared.<name>)")
+        elif ok:
+            self.cap(cp["holder"], o, cp["rights"], self.report.at(p), badge=cp["badge"])
+
+    def table(self, filename):
+        for c in self.pol["components"]:
+            self.component(c)
+        for ch in self.pol["channels"]:
+            self.channel(ch)
+        for sh in self.pol["shared"]:
+            self.shared(sh)
+        for cp in self.pol["caps"]:
+            self.extra_cap(cp)
+        for comp in self.components.values():
+            if self.next_slot[comp["name"]] > (1 << CNODE_RADIX):
+                self.report.error_at(comp["at"], "E0116",
+                                     f"{len(comp['slots'])} capabilities do not fit a CNode "
+                                     f"of {1 << CNODE_RADIX} slots")
+        # Numbers beside the names, for a consumer in C: an object's index in
+        # "objects", and each cap's object by that index.
+        ids = {o["name"]: i for i, o in enumerate(self.objects)}
+        for i, o in enumerate(self.objects):
+            o["id"] = i
+        for comp in self.components.values():
+            comp["slots"].sort(key=lambda c: c["slot"])
+            for cap in comp["slots"]:
+                cap["object_id"] = ids[cap["object"]]
+        return {"format": TABLE_FORMAT, "version": TABLE_VERSION, "source": filename,
+                "system": dict({k: self.pol[k] for k in ("name", "ram", "cpus", "kernel_reserved",
+                                                         "io_capacity")},
+                               at={k: self.report.at(("system", k)) for k in
+                                   ("ram", "cpus", "io_capacity_iops")}),
+                "object_bits": self.bits,
+                "exceptions": [{"between": e["between"], "reason": e["reason"],
+                                "at": self.report.at(e["path"])} for e in self.pol["exceptions"]],
+                "objects": self.objects,
+                "components": list(self.components.values())}
+
+
+# -- checks over the table --------------------------------------------------
+
+def check_cpu(table, report, consts):
+    per_cpu = {}
+    cpus = table["system"]["cpus"]
+    for comp in table["components"]:
+        cpu = comp["cpu"]
+        if not cpu:
+            continue
+        where = field_at(comp, "cpu")
+        if not 0 <= cpu["priority"] <= MAX_PRIORITY:
+            report.error_at(field_at(comp, "cpu.priority"), "E0206", f"priority {cpu['priority']} outside 0..{MAX_PRIORITY}")
+        if not 0 <= cpu["cpu"] < cpus:
+            report.error_at(field_at(comp, "cpu.cpu"), "E0202", f"CPU {cpu['cpu']} does not exist "
+                            f"(system.cpus = {cpus})")
+        share = cpu_share(cpu, comp, report, consts)
+        if share is not None:
+            per_cpu.setdefault(cpu["cpu"], []).append((comp["name"], share, where))
+    for n, users in sorted(per_cpu.items()):
+        total = sum(s for _, s, _ in users)
+        if total > 100 + 1e-9:
+            parts = ", ".join(f"{name} {s:.4g} %" for name, s, _ in users)
+            report.error_at(users[-1][2], "E0201",
+                            f"CPU {n} reservations sum to {total:.4g} %, over 100 % ({parts})")
+    return per_cpu
+
+
+def cpu_share(cpu, comp, report, consts):
+    """The reserved percent of one CPU, or None when the fields are wrong."""
+    where = field_at(comp, "cpu")
+    forms = (cpu["percent"] is not None, cpu["budget_us"] is not None or cpu["period_us"] is not None)
+    if forms[0] == forms[1]:
+        report.error_at(where, "E0205", "give either 'percent' or 'budget_us' with 'period_us'")
+        return None
+    if forms[0]:
+        if not 0 <= cpu["percent"] <= 100:
+            report.error_at(field_at(comp, "cpu.percent"), "E0203", f"percent {cpu['percent']} outside 0..100")
+            return None
+        return float(cpu["percent"])
+    budget, period = cpu["budget_us"], cpu["period_us"]
+    if budget is None or period is None:
+        report.error_at(where, "E0205", "'budget_us' and 'period_us' go together")
+        return None
+    low, high = consts["BK_SCHED_MIN_BUDGET_NS"], consts["BK_SCHED_MAX_PERIOD_NS"]
+    if not low <= budget * 1000 <= period * 1000 <= high:
+        report.error_at(field_at(comp, "cpu.budget_us"), "E0204", f"budget {budget} us and period {period} us: the kernel "
+                        f"takes {low // 1000} us <= budget <= period <= {high // 1000} us")
+        return None
+    return 100.0 * budget / period
+
+
+def check_memory(table, report):
+    ram = table["system"]["ram"]
+    page = 1 << table["object_bits"]["BK_OBJ_FRAME"]  # BK_PAGE_SIZE: what the memory server charges
+    owned = {}
+    for o in table["objects"]:
+        owned[o["owner"]] = owned.get(o["owner"], 0) + o["bytes"]
+    totals = {}
+    quotas_of_tenants = 0
+    for comp in table["components"]:
+        mem = dict(comp["memory"] or {"quota": 0, "minimum": 0})
+        unreadable = mem["quota"] is None  # reported already (E0104 or E0102)
+        mem["quota"] = mem["quota"] or 0
+        where = field_at(comp, "memory.quota")
+        total = mem["quota"] + owned.get(comp["name"], 0)
+        totals[comp["name"]] = {"quota": mem["quota"], "kernel_objects": owned.get(comp["name"], 0)
+                                - comp["untyped_bytes"], "untyped": comp["untyped_bytes"],
+                                "total": total}
+        if total > ram:
+            report.error_at(where, "E0301", f"{size_text(total)} (quota {size_text(mem['quota'])} "
+                            f"and kernel objects {size_text(total - mem['quota'])}) exceeds "
+                            f"RAM {size_text(ram)}")
+        if mem["quota"] % page or mem["minimum"] % page:
+            report.error_at(where, "E0306", f"quota {mem['quota']} and minimum {mem['minimum']} "
+                            f"bytes: memory is given in whole pages of {page} bytes")
+        if mem["minimum"] > mem["quota"] and not unreadable:
+            report.error_at(field_at(comp, "memory.minimum"), "E0303", f"minimum {size_text(mem['minimum'])} exceeds quota "
+                            f"{size_text(mem['quota'])}")
+        if comp["kind"] == "tenant":
+            quotas_of_tenants += mem["quota"]
+    # Tenants' quotas are paid by the memory server from its untyped; servers'
+    # quotas are their images and stacks, loaded by the root task.
+    system = sum(t["kernel_objects"] + t["untyped"] for t in totals.values())
+    system += sum(c["memory"]["quota"] or 0 for c in table["components"]
+                  if c["kind"] == "server" and c["memory"])
+    system += table["system"]["kernel_reserved"]
+    mem_servers = [c for c in table["components"] if c["protocol"] == "mem"]
+    if not mem_servers:
+        system += quotas_of_tenants
+    for m in mem_servers:
+        if quotas_of_tenants > m["untyped_bytes"]:
+            report.error_at(field_at(m, "untyped"), "E0304",
+                            f"the tenants' quotas sum to {size_text(quotas_of_tenants)}, more than "
+                            f"the memory server's untyped {size_text(m['untyped_bytes'])}")
+    if system > ram:
+        report.error_at(table["system"]["at"]["ram"], "E0302",
+                        f"the system needs {size_text(system)} (kernel reserve, kernel objects, "
+                        f"untyped, server images), more than RAM {size_text(ram)}")
+    return totals, system
+
+
+def overlaps(items):
+    """Pairs of (start, end, label, at) that overlap, each reported once."""
+    out = []
+    items = sorted(items, key=lambda x: (x[0], x[1]))
+    for i, a in enumerate(items):
+        for b in items[i + 1:]:
+            if b[0] >= a[1]:
+                break
+            out.append((a, b))
+    return out
+
+
+def check_devices(table, report):
+    irqs, ports, mem = {}, [], []
+    for o in table["objects"]:
+        if o["type"] == "BK_OBJ_IRQ_HANDLER":
+            if o["irq"] in irqs:
+                first = irqs[o["irq"]]
+                report.error_at(o["at"], "E0401", f"IRQ {o['irq']} is owned by {first['owner']} "
+                                f"already ({first['at']['field']}, line {first['at']['line']})")
+            else:
+                irqs[o["irq"]] = o
+        elif o["type"] == "BK_OBJ_IOPORT":
+            ports.append((o["first"], o["first"] + o["count"], o))
+        elif o.get("device"):
+            mem.append((o["phys"], o["phys"] + 4096 * o["pages"], o))
+    for code, what, items in (("E0402", "IO ports", ports), ("E0403", "device memory", mem)):
+        for a, b in overlaps(items):
+            report.error_at(b[2]["at"], code, f"{what} [{b[0]:#x}, {b[1]:#x}) of {b[2]['owner']} "
+                            f"overlap [{a[0]:#x}, {a[1]:#x}) of {a[2]['owner']} "
+                            f"({a[2]['at']['field']}, line {a[2]['at']['line']})")
+
+
+def check_io(table, report):
+    total, ranges = 0, []
+    for comp in table["components"]:
+        io = comp["io"]
+        if not io:
+            continue
+        where = field_at(comp, "io.blocks")
+        if not 0 <= io["reservation_iops"] <= io["limit_iops"]:
+            report.error_at(field_at(comp, "io.reservation_iops"), "E0701", f"reservation {io['reservation_iops']} IOPS must be "
+                            f"between 0 and the limit {io['limit_iops']} IOPS")
+        if not 1 <= io["weight"] <= 10000:
+            report.error_at(field_at(comp, "io.weight"), "E0702", f"weight {io['weight']} outside 1..10000")
+        total += max(io["reservation_iops"], 0)
+        blocks = io["blocks"]
+        if blocks is not None:
+            if len(blocks) != 2 or blocks[1] <= 0 or blocks[0] < 0:
+                report.error_at(where, "E0703", "blocks is [first, count], count at least 1")
+            else:
+                ranges.append((blocks[0], blocks[0] + blocks[1], dict(owner=comp["name"], at=where)))
+    for a, b in overlaps(ranges):
+        report.error_at(b[2]["at"], "E0704", f"blocks [{b[0]}, {b[1]}) of {b[2]['owner']} overlap "
+                        f"[{a[0]}, {a[1]}) of {a[2]['owner']}")
+    capacity = table["system"]["io_capacity"]
+    if capacity is not None and total > capacity:
+        report.error_at(table["system"]["at"]["io_capacity_iops"], "E0705",
+                        f"IO reservations sum to {total} IOPS, more than the capacity {capacity}")
+
+
+def channel_caps(table):
+    """(holder, cap, server) for each cap that lets its holder call a server:
+    a channel's, or a [[caps]] copy of a server's endpoint with write."""
+    owner = {o["name"]: o["owner"] for o in table["objects"]}
+    for comp in table["components"]:
+        for cap in comp["slots"]:
+            server = owner[cap["object"]]
+            calls = cap["object"] == f"{server}.endpoint" and RIGHTS["write"] in cap["rights"]
+            if "channel" in cap or (calls and server != comp["name"]):
+                yield comp, cap, server
+
+
+def check_calls(table, report):
+    """Calls go uphill in priority; the call graph has no cycle."""
+    comps = {c["name"]: c for c in table["components"]}
+    prio = {n: (c["cpu"] or {}).get("priority", 0) for n, c in comps.items()}
+    calls = {}
+    for comp, cap, server in channel_caps(table):
+        calls.setdefault(comp["name"], []).append((server, cap))
+        if prio[server] < prio[comp["name"]]:
+            report.error_at(cap["at"], "E0601", f"{comp['name']} (priority {prio[comp['name']]}) "
+                            f"calls {server} (priority {prio[server]}): a Call must go to a "
+                            "priority at least the caller's")
+    state, stack = {}, []
+
+    def visit(n):
+        state[n] = "open"
+        stack.append(n)
+        for m, cap in calls.get(n, []):
+            if state.get(m) == "open":
+                cycle = stack[stack.index(m):] + [m]
+                report.error_at(cap["at"], "E0602", "the calls form a cycle: " + " -> ".join(cycle))
+            elif m not in state:
+                visit(m)
+        stack.pop()
+        state[n] = "done"
+
+    for n in sorted(calls):
+        if n not in state:
+            visit(n)
+    return calls
+
+
+def check_badges(table, report):
+    trusted = {c["name"] for c in table["components"] if c["trusted"]}
+    seen = {}
+    for comp, cap, server in channel_caps(table):
+        key = (cap["object"], cap["badge"])
+        if cap["badge"] == 0 and comp["name"] not in trusted:
+            report.error_at(cap["at"], "E0805", f"badge 0 on {server}'s endpoint is its "
+                            f"administrator's; {comp['name']} is not trusted")
+        if key in seen and seen[key][0] != comp["name"]:
+            first = seen[key]
+            report.error_at(cap["at"], "E0804", f"{comp['name']} and {first[0]} call {server} with "
+                            f"the same badge {cap['badge']} ({first[1]['field']}, line "
+                            f"{first[1]['line']}): the server cannot tell them apart")
+        seen.setdefault(key, (comp["name"], cap["at"]))
+
+
+# -- the authority check ----------------------------------------------------
+
+def has(cap, right):
+    return RIGHTS[right] in cap["rights"]
+
+
+def authority_edges(table):
+    """Directed edges a -> b: what a can pass to b (authority or data), each
+    with the capability and the policy place that makes it (docs/policy.md,
+    "The authority check"). Declared interfaces (a channel's plain Call to
+    the endpoint's owner) are returned apart: they move data, no authority."""
+    holders = {}
+    for comp in table["components"]:
+        for cap in comp["slots"]:
+            holders.setdefault(cap["object"], []).append((comp["name"], cap))
+    edges, interfaces = [], []
+
+    def edge(a, b, kind, cap, holder, text):
+        edges.append({"from": a, "to": b, "kind": kind, "object": cap["object"],
+                      "holder": holder, "slot": cap["slot"], "at": cap["at"], "why": text})
+
+    for o in table["objects"]:
+        caps = holders.get(o["name"], [])
+        w = o["owner"]
+        for h, cap in caps:
+            if h != w and o["type"] in CONTROL_TYPES:
+                text = (f"{h} holds {o['name']} ({o['type']}) in slot {cap['slot']}: "
+                        f"full control of {w}")
+                edge(h, w, "control", cap, h, text)
+                edge(w, h, "control", cap, h, text)
+        if o["type"] in FLOW_TYPES:
+            for a, ca in caps:
+                for b, cb in caps:
+                    if a != b and has(ca, "write") and has(cb, "read"):
+                        edge(a, b, "flow", ca, a, f"{a} writes {o['name']} ({o['type']}, slot "
+                             f"{ca['slot']}), {b} reads it (slot {cb['slot']})")
+        if o["type"] == "BK_OBJ_ENDPOINT":
+            endpoint_edges(o, caps, edge, interfaces)
+    return edges, interfaces
+
+
+def endpoint_edges(o, caps, edge, interfaces):
+    w = o["owner"]
+    for s, cs in caps:
+        if not has(cs, "write"):
+            continue
+        for r, cr in caps:
+            if r == s or not has(cr, "read"):
+                continue
+            if has(cs, "grant"):
+                edge(s, r, "grant", cs, s, f"{s} sends capabilities to {r}: slot {cs['slot']} "
+                     f"holds {o['name']} with grant, {r} receives on it (slot {cr['slot']})")
+            if has(cs, "grant_reply"):
+                edge(r, s, "grant_reply", cs, s, f"{r} answers {s}'s calls with capabilities: "
+                     f"{s}'s slot {cs['slot']} holds {o['name']} with grant_reply")
+            if r == w and "channel" in cs:
+                interfaces.append({"from": s, "to": r, "object": o["name"], "badge": cs["badge"],
+                                   "slot": cs["slot"], "at": cs["at"]})
+            else:
+                edge(s, r, "flow", cs, s, f"{s} sends on {o['name']} (slot {cs['slot']}) and "
+                     f"{r}, not its owner's interface, receives on it (slot {cr['slot']})")
+
+
+def check_authority(table, report):
+    comps = {c["name"]: c for c in table["components"]}
+    trusted = {n for n, c in comps.items() if c["trusted"]}
+    edges, interfaces = authority_edges(table)
+    # A hostile component with control of a trusted one makes it hostile too.
+    compromised = set()
+    for e in edges:
+        if e["kind"] == "control" and e["holder"] not in trusted and e["to"] in trusted \
+                and e["from"] == e["holder"]:
+            report.error_at(e["at"], "E0503", f"{e['holder']} is not trusted but controls "
+                            f"trusted {e['to']}: {e['why']}")
+            compromised.add(e["to"])
+    relay = {n for n in comps if n not in trusted or n in compromised}
+    out = {}
+    for e in edges:
+        out.setdefault(e["from"], []).append(e)
+    tenants = [n for n, c in comps.items() if c["kind"] == "tenant"]
+    allowed, used = {}, set()
+    for i, ex in enumerate(table["exceptions"]):
+        for a in ex["between"]:
+            for b in ex["between"]:
+                allowed.setdefault(frozenset((a, b)), i)
+    leaks = {}
+    for t in tenants:
+        for other, path in reachable(t, out, relay).items():
+            if other == t or comps[other]["kind"] != "tenant":
+                continue
+            pair = frozenset((t, other))
+            if pair in allowed:
+                used.add(allowed[pair])
+                continue
+            if pair not in leaks or len(path) < len(leaks[pair]):
+                leaks[pair] = path
+    for pair, path in sorted(leaks.items(), key=lambda kv: sorted(kv[0])):
+        names = [path[0]["from"]] + [e["to"] for e in path]
+        notes = [f"  hop {i + 1}: {e['from']} -> {e['to']} ({e['kind']}): {e['why']} "
+                 f"[{table['source']}:{e['at']['line']}:{e['at']['column']} {e['at']['field']}]"
+                 for i, e in enumerate(path)]
+        report.error_at(path[0]["at"], "E0501", f"tenants {names[0]} and {names[-1]} are joined "
+                        f"outside a declared interface: {' -> '.join(names)}", notes)
+    for i, ex in enumerate(table["exceptions"]):
+        for j, n in enumerate(ex["between"]):
+            if n not in comps:
+                report.error_at(ex["at"], "E0109", f"no server or tenant '{n}'")
+        if i not in used and all(n in comps for n in ex["between"]):
+            report.error_at(ex["at"], "E0504", "this exception allows nothing: no path joins "
+                            f"{' and '.join(ex['between'])} (remove it)")
+    return {"edges": edges, "interfaces": interfaces, "trusted": sorted(trusted),
+            "compromised": sorted(compromised), "leaks": leaks, "relay": relay}
+
+
+def reachable(start, out, relay):
+    """Shortest edge path from `start` to each node it reaches; a path goes
+    on only through nodes that relay (hostile ones)."""
+    paths = {start: []}
+    queue = [start]
+    while queue:
+        n = queue.pop(0)
+        if n != start and n not in relay:
+            continue
+        for e in out.get(n, []):
+            if e["to"] not in paths:
+                paths[e["to"]] = paths[n] + [e]
+                queue.append(e["to"])
+    return paths
+
+
+def domains(table, graph):
+    """Connected groups of hostile components (edges between them joined)."""
+    hostile = [c["name"] for c in table["components"] if c["name"] in graph["relay"]]
+    parent = {n: n for n in hostile}
+
+    def find(n):
+        while parent[n] != n:
+            n = parent[n]
+        return n
+    for e in graph["edges"]:
+        if e["from"] in parent and e["to"] in parent:
+            parent[find(e["from"])] = find(e["to"])
+    groups = {}
+    for n in hostile:
+        groups.setdefault(find(n), []).append(n)
+    return sorted(groups.values())
+
+
+# -- running it -------------------------------------------------------------
+
+def analyse(text, filename, consts=None):
+    """(report, table, results) of a policy's text; table None on a
+    syntax error. Never raises on any input text."""
+    consts = consts or kernel_constants()
+    try:
+        data, positions = policytoml.load(text)
+    except tomllib.TOMLDecodeError as e:
+        report = Report(filename, {})
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(e))
+        report.error_at({"line": line, "column": col, "field": "(syntax)"}, "E0001",
+                        f"TOML: {message}")
+        return report, None, None
+    report = Report(filename, positions)
+    pol = read_policy(data, report, consts)
+    table = Lowering(pol, report, consts).table(filename)
+    results = {"cpu": check_cpu(table, report, consts), "memory": check_memory(table, report)}
+    check_devices(table, report)
+    check_io(table, report)
+    results["calls"] = check_calls(table, report)
+    check_badges(table, report)
+    results["authority"] = check_authority(table, report)
+    return report, table, results
+
+
+def summary(table, results):
+    """The proof summary of an accepted policy."""
+    g = results["authority"]
+    comps = table["components"]
+    caps = sum(len(c["slots"]) for c in comps)
+    lines = [f"policy {table['system']['name']} ({table['source']}): tenants are apart",
+             f"  table: {len(table['objects'])} objects, {caps} capabilities in "
+             f"{len(comps)} CSpaces"]
+    lines.append("  trusted base (not hostile; a path stops there): "
+                 + (", ".join(g["trusted"]) or "none"))
+    lines.append("  domains (hostile components, each group joined only inside itself):")
+    for group in domains(table, g):
+        kinds = [f"{n} ({next(c['kind'] for c in comps if c['name'] == n)})" for n in group]
+        lines.append("    " + ", ".join(kinds))
+    lines.append("  what joins components (every edge; those into the trusted base end there):")
+    seen = set()
+    for e in g["edges"]:
+        key = (e["from"], e["to"], e["kind"], e["object"])
+        if key in seen:
+            continue
+        seen.add(key)
+        lines.append(f"    {e['from']} -> {e['to']} {e['kind']} via {e['object']} "
+                     f"(line {e['at']['line']})")
+    for ex in table["exceptions"]:
+        lines.append(f"    allowed by exception (line {ex['at']['line']}): "
+                     f"{' and '.join(ex['between'])}: {ex['reason']}")
+    lines.append("  declared interfaces (Calls that move data, no capabilities):")
+    for i in g["interfaces"]:
+        lines.append(f"    {i['from']} -> {i['to']} badge {i['badge']} (line {i['at']['line']})")
+    cross, inert = cross_caps(table, g)
+    lines.append(f"  nothing else joins them: of {caps} capabilities, {caps - len(cross)} name an "
+                 f"object of their holder's own; the {len(cross)} others each make an edge or a "
+                 "declared interface above" + (", or carry no right that moves anything:" if inert
+                                               else ""))
+    lines += [f"    {c}" for c in inert]
+    lines.append("  and no path of the edges links two tenants through hostile components "
+                 "outside an exception")
+    per_cpu = results["cpu"]
+    for n, users in sorted(per_cpu.items()):
+        lines.append(f"  CPU {n}: {sum(s for _, s, _ in users):.4g} % reserved")
+    totals, system = results["memory"]
+    lines.append(f"  memory: {size_text(system)} of {size_text(table['system']['ram'])} RAM")
+    for name, t in totals.items():
+        lines.append(f"    {name}: quota {size_text(t['quota'])}, kernel objects "
+                     f"{size_text(t['kernel_objects'])}, untyped {size_text(t['untyped'])}")
+    return lines
+
+
+def cross_caps(table, graph):
+    """Caps naming another component's object, and those of them that make
+    neither an edge nor an interface (so move nothing)."""
+    owner = {o["name"]: o["owner"] for o in table["objects"]}
+    used = {(e["holder"], e["slot"]) for e in graph["edges"]}
+    used |= {(e["from"], e["slot"]) for e in graph["edges"] if e["kind"] == "flow"}
+    used |= {(i["from"], i["slot"]) for i in graph["interfaces"]}
+    cross, inert = [], []
+    for comp in table["components"]:
+        for cap in comp["slots"]:
+            if owner[cap["object"]] != comp["name"]:
+                cross.append((comp["name"], cap["slot"]))
+                if (comp["name"], cap["slot"]) not in used:
+                    inert.append(f"{comp['name']} slot {cap['slot']}: {cap['object']} with "
+                                 f"{', '.join(cap['rights']) or 'no rights'}")
+    return cross, inert
+
+
+def graph_json(table, results):
+    g = results["authority"]
+    return {"format": "bulkhead-authority-graph", "version": 1, "source": table["source"],
+            "nodes": [{"name": c["name"], "kind": c["kind"], "trusted": c["trusted"]}
+                      for c in table["components"]],
+            "edges": [{k: e[k] for k in ("from", "to", "kind", "object", "slot", "why", "at")}
+                      for e in g["edges"]],
+            "interfaces": g["interfaces"],
+            "leaks": [[e["from"] for e in p] + [p[-1]["to"]] for p in g["leaks"].values()],
+            "domains": domains(table, g)}
+
+
+def graph_svg(graph):
+    """Components on a circle, edges as arrows: red joins, grey interfaces."""
+    nodes = graph["nodes"]
+    n = max(len(nodes), 1)
+    size, radius = 640, 240
+    where = {}
+    for i, node in enumerate(nodes):
+        a = 2 * math.pi * i / n - math.pi / 2
+        where[node["name"]] = (size / 2 + radius * math.cos(a), size / 2 + radius * math.sin(a))
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+           f'font-family="sans-serif" font-size="12">',
+           '<defs><marker id="a" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" '
+           'markerHeight="6" orient="auto"><path d="M0,0L10,5L0,10z"/></marker></defs>']
+    drawn = set()
+    for e, colour in ([(i, "#999") for i in graph["interfaces"]]
+                      + [(e, "#c00") for e in graph["edges"]]):
+        if (e["from"], e["to"], colour) in drawn:
+            continue
+        drawn.add((e["from"], e["to"], colour))
+        (x1, y1), (x2, y2) = where[e["from"]], where[e["to"]]
+        # end the line at the circles' edges, a little apart for the way back
+        d = max(math.hypot(x2 - x1, y2 - y1), 1)
+        ux, uy = (x2 - x1) / d, (y2 - y1) / d
+        x1, y1, x2, y2 = x1 + 36 * ux - 4 * uy, y1 + 36 * uy + 4 * ux, x2 - 36 * ux - 4 * uy, \
+            y2 - 36 * uy + 4 * ux
+        out.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
+                   f'stroke="{colour}" marker-end="url(#a)"/>')
+    for node in nodes:
+        x, y = where[node["name"]]
+        fill = "#dfe" if node["trusted"] else ("#fdd" if node["kind"] == "tenant" else "#ffd")
+        out.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="34" fill="{fill}" stroke="#333"/>')
+        out.append(f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">{node["name"]}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def table_json(table):
+    return json.dumps(table, indent=1, sort_keys=False) + "\n"
+
+
+def cmd_check(args):
+    path = pathlib.Path(args[0])
+    opts = dict(zip(args[1::2], args[2::2]))
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"{path}:1:1: (file): cannot read: {e} [E0002]")
+        return 1
+    report, table, results = analyse(text, str(path))
+    if table is not None and "--json" in opts:
+        pathlib.Path(opts["--json"]).write_text(json.dumps(graph_json(table, results), indent=1) + "\n")
+    if table is not None and "--svg" in opts:
+        pathlib.Path(opts["--svg"]).write_text(graph_svg(graph_json(table, results)))
+    if report.errors:
+        for line in report.lines():
+            print(line)
+        print(f"{path}: {len(report.errors)} error(s): policy refused")
+        return 1
+    print("\n".join(summary(table, results)))
+    return 0
+
+
+def cmd_lower(args):
+    path = pathlib.Path(args[0])
+    report, table, _ = analyse(path.read_text(), str(path))
+    if report.errors:
+        print("\n".join(report.lines()))
+        return 1
+    text = table_json(table)
+    if len(args) == 3 and args[1] == "-o":
+        pathlib.Path(args[2]).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# -- self-test: each check refuses a broken copy of the demo policy ---------
+
+def appended(text):
+    return lambda s: s + "\n" + text
+
+
+def replaced(old, new):
+    def f(s):
+        if old not in s:
+            raise AssertionError(f"self-test: {old!r} is not in the demo policy")
+        return s.replace(old, new, 1)
+    return f
+
+
+DEVICE_SERVER = """
+[servers.{name}]
+program = "{name}"
+cpu = {{ percent = 1, priority = 200 }}
+memory = {{ quota = "64 KiB" }}
+devices = {{ {devices} }}
+"""
+CACHE = """
+[servers.cache]
+program = "cache"
+cpu = { percent = 1, priority = 200 }
+memory = { quota = "64 KiB" }
+[[channels]]
+from = "web"
+to = "cache"
+badge = 1
+rights = ["write", "grant"]
+carries = ["frame"]
+[[channels]]
+from = "db"
+to = "cache"
+badge = 2
+rights = ["write", "grant_reply"]
+carries = ["frame"]
+"""
+SELF_TESTS = [
+    ("TOML syntax", replaced('ram = "512 MiB"', 'ram = "512 MiB'), "E0001"),
+    ("unknown field", replaced("cpus = 1", "cpus = 1\nram_size = 3"), "E0101"),
+    ("missing field", replaced('program = "db"\n', ""), "E0102"),
+    ("wrong type", replaced("cpus = 1", 'cpus = "one"'), "E0103"),
+    ("bad size", replaced('"4 MiB", minimum', '"4 MB", minimum'), "E0104"),
+    ("bad name", appended('[tenants.Big]\nprogram = "b"\ncpu = { percent = 1, priority = 1 }\n'
+                          'memory = { quota = 0 }'), "E0105"),
+    ("a name twice", appended('[tenants.mem]\nprogram = "b"\ncpu = { percent = 1, priority = 1 }\n'
+                              'memory = { quota = 0 }'), "E0106"),
+    ("unknown protocol", replaced('protocol = "io"', 'protocol = "iox"'), "E0107"),
+    ("untyped for a tenant", replaced('args = ["--port", "80"]', 'untyped = "4 KiB"'), "E0108"),
+    ("unknown component", replaced('to = "mem"', 'to = "nope"'), "E0109"),
+    ("channel to a tenant", replaced('to = "io"\nbadge = 1', 'to = "db"\nbadge = 1'), "E0110"),
+    ("unknown right", replaced('rights = ["write"]', 'rights = ["write", "own"]'), "E0111"),
+    ("unknown carried kind", replaced('carries = ["tcb"]', 'carries = ["tcbs"]'), "E0112"),
+    ("unknown shared kind", appended('[[shared]]\nname = "p"\nkind = "pipe"\nbetween = ["web"]'),
+     "E0113"),
+    ("shared between nobody", appended('[[shared]]\nname = "p"\nkind = "frame"\nbetween = []'),
+     "E0114"),
+    ("shared frame size", appended('[[shared]]\nname = "p"\nkind = "frame"\nsize = "8 KiB"\n'
+                                   'between = ["web"]'), "E0115"),
+    ("CNode full", appended("".join(f'[[channels]]\nfrom = "web"\nto = "io"\nbadge = {100 + i}\n'
+                                    'rights = ["write"]\n' for i in range(250))), "E0116"),
+    ("unknown object", appended('[[caps]]\nholder = "web"\nobject = "db.tbc"\nrights = ["read"]'),
+     "E0117"),
+    ("CPU over 100 %", replaced("percent = 40", "percent = 90"), "E0201"),
+    ("no such CPU", replaced("cpu = { percent = 40", "cpu = { cpu = 1, percent = 40"), "E0202"),
+    ("percent range", replaced("percent = 40", "percent = 140"), "E0203"),
+    ("budget range", replaced("budget_us = 3000", "budget_us = 1"), "E0204"),
+    ("two CPU forms", replaced("percent = 40,", "percent = 40, budget_us = 10,"), "E0205"),
+    ("priority range", replaced("priority = 120", "priority = 300"), "E0206"),
+    ("tenant over RAM", replaced('"4 MiB", minimum', '"4 GiB", minimum'), "E0301"),
+    ("system over RAM", replaced('ram = "512 MiB"', 'ram = "70 MiB"'), "E0302"),
+    ("minimum over quota", replaced('minimum = "1 MiB"', 'minimum = "8 MiB"'), "E0303"),
+    ("quotas over the memory server", replaced('untyped = "64 MiB"', 'untyped = "4 MiB"'), "E0304"),
+    ("quota not in pages", replaced('quota = "4 MiB" }', 'quota = "4097" }'), "E0306"),
+    ("untyped size", replaced('untyped = "64 MiB"', 'untyped = "48 MiB"'), "E0305"),
+    ("IRQ twice", appended(DEVICE_SERVER.format(name="d1", devices="irqs = [11]")
+                           + DEVICE_SERVER.format(name="d2", devices="irqs = [11]")), "E0401"),
+    ("IO ports twice", appended(DEVICE_SERVER.format(name="d1", devices="ioports = [[0xc000, 64]]")
+                                + DEVICE_SERVER.format(name="d2", devices="ioports = [[0xc020, 8]]")),
+     "E0402"),
+    ("device memory twice",
+     appended(DEVICE_SERVER.format(name="d1", devices="memory = [[0xfebf0000, 0x2000]]")
+              + DEVICE_SERVER.format(name="d2", devices="memory = [[0xfebf1000, 0x1000]]")), "E0403"),
+    ("device memory pages", appended(DEVICE_SERVER.format(name="d1", devices="memory = [[0x100, 8]]")),
+     "E0404"),
+    ("tenants joined", appended(CACHE), "E0501"),
+    ("exception without reason", appended(CACHE + '[[exceptions]]\nbetween = ["web", "db"]\n'
+                                          'reason = " "'), "E0502"),
+    ("hostile controls trusted", appended('[[caps]]\nholder = "web"\nobject = "mem.cnode"\n'
+                                          'rights = ["read"]'), "E0503"),
+    ("stale exception", appended('[[exceptions]]\nbetween = ["web", "db"]\nreason = "none"'),
+     "E0504"),
+    ("call downhill", replaced("priority = 240", "priority = 50"), "E0601"),
+    ("call cycle", appended('[[channels]]\nfrom = "mem"\nto = "sched"\nbadge = 9\nrights = ["write"]\n'
+                            '[[channels]]\nfrom = "sched"\nto = "mem"\nbadge = 9\nrights = ["write"]'),
+     "E0602"),
+    ("IO reservation over limit", replaced("reservation_iops = 1000", "reservation_iops = 9000"),
+     "E0701"),
+    ("IO weight", replaced("weight = 2", "weight = 0"), "E0702"),
+    ("IO blocks form", replaced("blocks = [0, 65536]", "blocks = [0]"), "E0703"),
+    ("IO blocks overlap", replaced("blocks = [65536, 65536]", "blocks = [1000, 65536]"), "E0704"),
+    ("IO capacity", replaced("io_capacity_iops = 20000", "io_capacity_iops = 2000"), "E0705"),
+    ("grant without carries", replaced('carries = ["tcb"]', ""), "E0801"),
+    ("carries without grant", replaced('badge = 1\nrights = ["write"]',
+                                       'badge = 1\nrights = ["write"]\ncarries = ["frame"]'), "E0802"),
+    ("channel without write", replaced('rights = ["write"]', 'rights = ["read"]'), "E0803"),
+    ("badge twice", replaced('badge = 2\nrights = ["write"]', 'badge = 1\nrights = ["write"]'),
+     "E0804"),
+    ("administrator badge", replaced('badge = 1\nrights = ["write"]', 'badge = 0\nrights = ["write"]'),
+     "E0805"),
+]
+
+
+def self_test(demo):
+    """The demo policy passes; each broken copy fails with its own code."""
+    good = pathlib.Path(demo).read_text()
+    consts = kernel_constants()
+    report, _, _ = analyse(good, demo, consts)
+    failed = 0
+    if report.errors:
+        print("FAILED: the demo policy itself:\n" + "\n".join(report.lines()))
+        failed += 1
+    for what, breaks, code in SELF_TESTS:
+        report, _, _ = analyse(breaks(good), demo, consts)
+        ok = code in report.codes()
+        failed += not ok
+        said = "; ".join(report.lines()[:3]) or "accepted"
+        print(f"{'ok' if ok else 'FAILED'}: {what} [{code}]: {said}")
+    import contextlib
+    import io
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        code = cmd_check([str(ROOT / "policies" / "no-such-policy.toml")])
+    ok = code == 1 and "[E0002]" in said.getvalue()
+    failed += not ok
+    print(f"{'ok' if ok else 'FAILED'}: unreadable file [E0002]: {said.getvalue().strip()}")
+    documented = set(re.findall(r"\| (E\d{4}) \|", (ROOT / "docs" / "policy.md").read_text()))
+    tested = {code for _, _, code in SELF_TESTS}
+    tested.add("E0002")
+    if documented != tested:
+        print(f"FAILED: docs/policy.md's code table and the self-test differ: "
+              f"undocumented {sorted(tested - documented)}, untested "
+              f"{sorted(documented - tested)}")
+        failed += 1
+    print(f"{len(SELF_TESTS) + 3 - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "--self-test":
+        return self_test(argv[2])
+    if len(argv) >= 3 and argv[1] == "check":
+        return cmd_check(argv[2:])
+    if len(argv) >= 3 and argv[1] == "lower":
+        return cmd_lower(argv[2:])
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
