@@ -2,7 +2,7 @@
 # tests/qemu/tests.cmake): the bench root task, its boot image, and the
 # instruction-ceiling regression test (tools/bench/run.py --check).
 bulkhead_user_program(${arch} bench SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/bench.c
-                      ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/cpu.c)
+                      ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/cpu.c ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c)
 bulkhead_user_program(${arch} server SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c)
 # The same server with floating-point work between its replies.
 bulkhead_user_program(${arch} server_fpu SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c
@@ -10,12 +10,12 @@ bulkhead_user_program(${arch} server_fpu SOURCES ${CMAKE_SOURCE_DIR}/tests/bench
 bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server server_fpu)
 # The memory server's pager and copy-on-write costs (issue 13): its own
 # image, so the IPC rows' root task stays as it was.
-bulkhead_user_program(${arch} bench-mem SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/mem.c
+bulkhead_user_program(${arch} bench-mem SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/mem.c ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c
                       CLIENT_OF mem)
 bulkhead_boot_image(${arch} bench-mem-image ROOT bench-mem MODULES mem-server)
 # One 4 KiB read through the whole IO path (issue 14): the driver and
 # io-server behind it, the root task a tenant; run.py attaches a disk.
-bulkhead_user_program(${arch} bench-io SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/io.c
+bulkhead_user_program(${arch} bench-io SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/io.c ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c
                       ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
 target_include_directories(bench-io-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 bulkhead_boot_image(${arch} bench-io-image ROOT bench-io MODULES blk-server io-server)
@@ -23,7 +23,8 @@ bulkhead_boot_image(${arch} bench-io-image ROOT bench-io MODULES blk-server io-s
 # Density (issue 13): tenants spawned through the memory server from one
 # program (tests/qemu/mem_spawn_tenant.c) until it refuses, in a 256 MiB guest.
 bulkhead_user_program(${arch} bench-density
-                      SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/density.c CLIENT_OF mem)
+                      SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/density.c
+                      ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c CLIENT_OF mem)
 bulkhead_boot_image(${arch} bench-density-image ROOT bench-density
                     MODULES mem-server mem-spawn-tenant)
 add_test(NAME ${arch}/bench-ceilings

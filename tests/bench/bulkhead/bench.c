@@ -15,37 +15,10 @@
 
 #include <bulkhead/format.h>
 
-uint64_t samples[MAX_ITERATIONS];
-unsigned iterations = 10000;
 static uint8_t server_stack[STACK_SIZE] __attribute__((aligned(16)));
 static struct {
     struct bk_ipc_buffer b;
 } __attribute__((aligned(BK_PAGE_SIZE))) server_buffer;
-
-void sort(uint64_t *v, unsigned n)
-{
-    /* Shell sort: no recursion, fine for 20,000 values. */
-    for (unsigned gap = n / 2; gap; gap /= 2) {
-        for (unsigned i = gap; i < n; i++) {
-            uint64_t x = v[i];
-            unsigned j = i;
-            for (; j >= gap && v[j - gap] > x; j -= gap)
-                v[j] = v[j - gap];
-            v[j] = x;
-        }
-    }
-}
-
-void report(const struct bk_bootinfo *bi, const char *op)
-{
-    sort(samples, iterations);
-    debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
-                 "\"unit\": \"instructions\", \"min\": %llu, \"median\": %llu, \"p99\": %llu, "
-                 "\"iterations\": %u}\n",
-                 bi->arch, op, (unsigned long long)samples[0],
-                 (unsigned long long)samples[iterations / 2],
-                 (unsigned long long)samples[iterations * 99 / 100], iterations);
-}
 
 uint64_t make(uint64_t type)
 {
@@ -362,23 +335,6 @@ static void bench_irq_to_user(const struct bk_bootinfo *bi)
     report(bi, "irq_to_user");
 }
 
-static unsigned parse_iterations(const char *cmdline)
-{
-    static const char key[] = "bench.iterations=";
-    for (const char *p = cmdline; *p; p++) {
-        unsigned k = 0;
-        while (key[k] && p[k] == key[k])
-            k++;
-        if (key[k])
-            continue;
-        unsigned n = 0;
-        for (p += k; *p >= '0' && *p <= '9'; p++)
-            n = n * 10 + (unsigned)(*p - '0');
-        return n < 100 ? 100 : n > MAX_ITERATIONS ? MAX_ITERATIONS : n;
-    }
-    return 10000;
-}
-
 /* Whether the kernel measured counts IPC paths (Debug: IpcPathCounts
  * answers only in kernels built with BULKHEAD_KERNEL_DEBUG): the counters
  * cost the fast path an increment per direction, so the figures say which
@@ -392,7 +348,7 @@ static void report_path_counters(void)
 
 int main(const struct bk_bootinfo *bi)
 {
-    iterations = parse_iterations(bi->cmdline);
+    iterations = parse_iterations(bi->cmdline, MAX_ITERATIONS);
     bk_alloc_init(bi);
     debug_printf("bench: %u iterations per operation after %u warm-up, on %s\n", iterations,
                  WARMUP, bi->arch);

@@ -5,22 +5,10 @@
  */
 #pragma once
 
-#include <bulkhead/sys.h>
+#include "samples.h"
 
-#define MAX_ITERATIONS 20000
 #define WARMUP 1000
 #define STACK_SIZE 8192
-
-/* The timed repetitions of one operation, and how many there are
- * (bench.iterations= on the kernel command line). */
-extern uint64_t samples[MAX_ITERATIONS];
-extern unsigned iterations;
-
-/* Sorts v[0..n) in place. */
-void sort(uint64_t *v, unsigned n);
-
-/* Prints the BENCH record of `op` from samples[0..iterations). */
-void report(const struct bk_bootinfo *bi, const char *op);
 
 /* A new object of `type` in a fresh slot (exits the bench if none). */
 uint64_t make(uint64_t type);

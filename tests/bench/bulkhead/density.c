@@ -28,6 +28,8 @@
 #include <bulkhead/format.h>
 #include <protocols/mem_client.h>
 
+#include "samples.h"
+
 #define W BK_WORD_BITS
 #define SERVER_PRIORITY 200
 #define TENANT_PRIORITY 10
@@ -57,29 +59,6 @@ static void fail(const char *what, const struct mem_error *e)
         mem_error_format(e, text, sizeof(text));
     debug_printf("bench-density: FAILED: %s %s\n", what, text);
     failed = true;
-}
-
-static void sort(uint64_t *v, unsigned n)
-{
-    for (unsigned gap = n / 2; gap; gap /= 2) {
-        for (unsigned i = gap; i < n; i++) {
-            uint64_t x = v[i];
-            unsigned j = i;
-            for (; j >= gap && v[j - gap] > x; j -= gap)
-                v[j] = v[j - gap];
-            v[j] = x;
-        }
-    }
-}
-
-static void report_counts(const char *op, uint64_t *v, unsigned n)
-{
-    sort(v, n);
-    debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
-                 "\"unit\": \"instructions\", \"min\": %llu, \"median\": %llu, \"p99\": %llu, "
-                 "\"iterations\": %u}\n",
-                 boot->arch, op, (unsigned long long)v[0], (unsigned long long)v[n / 2],
-                 (unsigned long long)v[n * 99 / 100], n);
 }
 
 /* The server, with every untyped we can spare (largest first, nine at
@@ -259,8 +238,8 @@ int main(const struct bk_bootinfo *bi)
         return 1;
     }
     report_usage(count);
-    report_counts("tenant_spawn", spawn_cost, count);
-    report_counts("tenant_first_run", run_cost, count);
+    report_counts(boot->arch, "tenant_spawn", spawn_cost, count);
+    report_counts(boot->arch, "tenant_first_run", run_cost, count);
     for (unsigned i = 0; i < count; i++) {
         uint64_t returned;
         if (mem_destroy_account(ep, ids[i], &returned, &e) != 0)

@@ -31,61 +31,18 @@
 #include "../../../servers/blk/blk.h"
 #include "../../../servers/io/io.h"
 #include "../../qemu/io_ring_client.h"
+#include "samples.h"
 
 #define W BK_WORD_BITS
 #define DRIVER_PRIORITY 200
 #define SERVER_PRIORITY 190
 #define SESSION_VADDR 0x48000000ull
-#define MAX_ITERATIONS 20000
 #define WARMUP 100
 #define DISK_PAGES 512u /* reads cycle over the first 2 MiB */
 #define SPINNER_PRIORITY 1
 
-static uint64_t samples[MAX_ITERATIONS];
-static unsigned iterations = 10000;
 static const struct bk_bootinfo *boot;
 static struct tenant me;
-
-static void sort(uint64_t *v, unsigned n)
-{
-    for (unsigned gap = n / 2; gap; gap /= 2) {
-        for (unsigned i = gap; i < n; i++) {
-            uint64_t x = v[i];
-            unsigned j = i;
-            for (; j >= gap && v[j - gap] > x; j -= gap)
-                v[j] = v[j - gap];
-            v[j] = x;
-        }
-    }
-}
-
-static void report(const char *op)
-{
-    sort(samples, iterations);
-    debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
-                 "\"unit\": \"instructions\", \"min\": %llu, \"median\": %llu, \"p99\": %llu, "
-                 "\"iterations\": %u}\n",
-                 boot->arch, op, (unsigned long long)samples[0],
-                 (unsigned long long)samples[iterations / 2],
-                 (unsigned long long)samples[iterations * 99 / 100], iterations);
-}
-
-static unsigned parse_iterations(const char *cmdline)
-{
-    static const char key[] = "bench.iterations=";
-    for (const char *p = cmdline; *p; p++) {
-        unsigned k = 0;
-        while (key[k] && p[k] == key[k])
-            k++;
-        if (key[k])
-            continue;
-        unsigned n = 0;
-        for (p += k; *p >= '0' && *p <= '9'; p++)
-            n = n * 10 + (unsigned)(*p - '0');
-        return n < 100 ? 100 : n > MAX_ITERATIONS - WARMUP ? MAX_ITERATIONS - WARMUP : n;
-    }
-    return 10000;
-}
 
 static uint64_t mint(uint64_t ep, uint64_t badge)
 {
@@ -158,7 +115,7 @@ static bool read_4k(unsigned i)
 int main(const struct bk_bootinfo *bi)
 {
     boot = bi;
-    iterations = parse_iterations(bi->cmdline);
+    iterations = parse_iterations(bi->cmdline, MAX_ITERATIONS - WARMUP);
     const char *err = setup();
     if (err) {
         debug_printf("bench-io: FAILED: %s\n", err);
@@ -175,6 +132,6 @@ int main(const struct bk_bootinfo *bi)
             return 1;
         }
     }
-    report("io_read_4k_path");
+    report(boot, "io_read_4k_path");
     return 0;
 }

@@ -22,13 +22,14 @@
 #include <bulkhead/sys.h>
 #include <protocols/mem_client.h>
 
+#include "samples.h"
+
 #define W BK_WORD_BITS
 #define SERVER_PRIORITY 200
 #define WORKER_PRIORITY 10
 #define MEM_POOL_SLOT 13
 #define SERVER_CNODE_BITS 8
 #define MEM_FAULT_BADGE (1ull << 62)
-#define MAX_ITERATIONS 20000
 #define WARMUP 100
 #define PAGE 4096ull
 #define GiB (1ull << 30)
@@ -39,8 +40,6 @@
 #define COW_BASE (12 * GiB)
 #define STACK_SIZE 16384
 
-static uint64_t samples[MAX_ITERATIONS];
-static unsigned iterations = 10000;
 static uint64_t ep, worker_tcb, fault_slot, done_slot;
 static bool failed;
 static const struct bk_bootinfo *boot;
@@ -48,30 +47,6 @@ static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
 static struct {
     struct bk_ipc_buffer b;
 } __attribute__((aligned(PAGE))) buffer;
-
-static void sort(uint64_t *v, unsigned n)
-{
-    for (unsigned gap = n / 2; gap; gap /= 2) {
-        for (unsigned i = gap; i < n; i++) {
-            uint64_t x = v[i];
-            unsigned j = i;
-            for (; j >= gap && v[j - gap] > x; j -= gap)
-                v[j] = v[j - gap];
-            v[j] = x;
-        }
-    }
-}
-
-static void report(const char *op)
-{
-    sort(samples, iterations);
-    debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
-                 "\"unit\": \"instructions\", \"min\": %llu, \"median\": %llu, \"p99\": %llu, "
-                 "\"iterations\": %u}\n",
-                 boot->arch, op, (unsigned long long)samples[0],
-                 (unsigned long long)samples[iterations / 2],
-                 (unsigned long long)samples[iterations * 99 / 100], iterations);
-}
 
 static void fail(const char *what, const struct mem_error *e)
 {
@@ -132,7 +107,7 @@ static void bench_page_fault(void)
         }
         timed_write(FAULT_BASE + (uint64_t)(i % ROUND) * PAGE, i);
     }
-    report("page_fault_roundtrip");
+    report(boot, "page_fault_roundtrip");
     mem_destroy_account(ep, id, &returned, &e);
 }
 
@@ -173,7 +148,7 @@ static void bench_cow_copy(void)
         }
         timed_write(COW_BASE + (uint64_t)k * PAGE + 8, i);
     }
-    report("cow_copy");
+    report(boot, "cow_copy");
     if (sum == 0)
         fail("the image read as zeros", NULL);
     mem_destroy_account(ep, id, &returned, &e);
@@ -189,27 +164,10 @@ static void worker(uint64_t done)
     sys_thread_exit(0);
 }
 
-static unsigned parse_iterations(const char *cmdline)
-{
-    static const char key[] = "bench.iterations=";
-    for (const char *p = cmdline; *p; p++) {
-        unsigned k = 0;
-        while (key[k] && p[k] == key[k])
-            k++;
-        if (key[k])
-            continue;
-        unsigned n = 0;
-        for (p += k; *p >= '0' && *p <= '9'; p++)
-            n = n * 10 + (unsigned)(*p - '0');
-        return n < 100 ? 100 : n > MAX_ITERATIONS - WARMUP ? MAX_ITERATIONS - WARMUP : n;
-    }
-    return 10000;
-}
-
 int main(const struct bk_bootinfo *bi)
 {
     boot = bi;
-    iterations = parse_iterations(bi->cmdline);
+    iterations = parse_iterations(bi->cmdline, MAX_ITERATIONS - WARMUP);
     bk_alloc_init(bi);
     struct bk_process p;
     ep = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
