@@ -20,8 +20,22 @@ static struct thread *invoked_thread(const struct invocation *inv)
     return tcb_thread(&inv->slot->cap);
 }
 
+/* Whether `t` is inside a blocking IPC syscall of its own (a fault's
+ * message is not: its registers are its user state). */
+static bool in_ipc_syscall(const struct thread *t)
+{
+    return !t->in_fault &&
+           (t->state == THREAD_BLOCKED_SEND || t->state == THREAD_BLOCKED_RECV ||
+            t->state == THREAD_BLOCKED_REPLY || t->state == THREAD_BLOCKED_NOTIFICATION);
+}
+
 void thread_stop(struct thread *t, enum thread_state state)
 {
+    /* Resumed, a thread stopped in a wait returns from its syscall: with
+     * CANCELLED, as from a wait cancelled any other way, not with its own
+     * arguments (still in its result registers) as if a message came. */
+    if (in_ipc_syscall(t))
+        ipc_set_header(t, 0, BK_MSGINFO(0, 0, 0, BK_ERR_CANCELLED));
     ipc_cancel_wait(t);
     t->in_fault = false;
     ipc_forget_answer(t); /* it waited for an answer: the answerer forgets it */

@@ -362,6 +362,42 @@ static int test_reply_without_grant_reply_carries_none(struct ktest_env *env)
     return 0;
 }
 
+/* Waits on the endpoint s + 1, then on the notification s + 2; reports
+ * each wait's result label in `progress` (0x100 | label, 0x200 | label). */
+static void stopped_waiter(uint64_t s)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(s + 1, &m);
+    progress = 0x100 | (BK_MSGINFO_LABEL(m.info) & 0xff);
+    m = (struct bk_msg){ 0 };
+    sys_recv(s + 2, &m);
+    progress = 0x200 | (BK_MSGINFO_LABEL(m.info) & 0xff);
+    sys_thread_exit(0);
+}
+
+/* Suspended in a wait and resumed, a thread returns from the wait with
+ * CANCELLED rather than with its own arguments as if a message came. */
+static int test_suspended_wait_returns_cancelled(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_CHECK(setup(env, s) == 0);
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 50));
+    KT_OK(bk_thread_start(s, ROOT, BK_CAP_ROOT_VSPACE, stopped_waiter, s, stack, STACK_SIZE,
+                          (uint64_t)(uintptr_t)&helper_buffer.b, 100));
+    uint64_t in_recv = progress;
+    KT_OK(sys_tcb_suspend(s));
+    KT_OK(sys_tcb_resume(s)); /* it outranks us: runs to its next wait */
+    uint64_t after_recv = progress;
+    KT_OK(sys_tcb_suspend(s));
+    KT_OK(sys_tcb_resume(s));
+    uint64_t after_wait = progress;
+    KT_OK(sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 255));
+    KT_CHECK(in_recv == 0);
+    KT_CHECK(after_recv == (0x100 | BK_ERR_CANCELLED));
+    KT_CHECK(after_wait == (0x200 | BK_ERR_CANCELLED));
+    return 0;
+}
+
 /* Bound to s + 2, waits on the endpoint s + 1; reports what woke it. */
 static void bound_waiter(uint64_t s)
 {
@@ -442,5 +478,7 @@ const struct ktest ipc_tests[] = {
     { "notification: recv returns at once if the bound notification was signalled",
       test_bound_notification_already_signalled },
     { "notification: bind and unbind errors", test_bind_errors },
+    { "ipc: a thread suspended in a wait returns CANCELLED from it when resumed",
+      test_suspended_wait_returns_cancelled },
 };
 const unsigned ipc_test_count = sizeof(ipc_tests) / sizeof(ipc_tests[0]);

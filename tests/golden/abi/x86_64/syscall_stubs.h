@@ -352,7 +352,7 @@ static inline long sys_tcb_resume(bk_cptr_t service)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* TCB: Suspend. Stops the thread wherever it is; a Call it was in returns CANCELLED to its partner. Returns 0 or -BK_ERR_*. */
+/* TCB: Suspend. Stops the thread wherever it is; a Call it was in returns CANCELLED to its partner. A thread stopped while it waited in an IPC syscall (Send, Call, Recv, a wait on a notification) returns from it with CANCELLED when resumed. Returns 0 or -BK_ERR_*. */
 static inline long sys_tcb_suspend(bk_cptr_t service)
 {
     struct bk_msg m = { 0 };
