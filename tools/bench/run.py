@@ -38,7 +38,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tools" / "bench"))
 import bkqemu  # noqa: E402
+import linux  # noqa: E402  (the noisy neighbour's capacity, reservation, seconds and disk)
 
 # Operation names, in report order (documented in docs/performance.md).
 BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as",
@@ -95,12 +97,12 @@ DENSITY_MEMORY = "256M"
 
 
 def run_arch(arch, build, iterations, timeout, kernel_name=None, extra_append="",
-             image="bench-image.img", disk=None, memory="512M"):
+             image="bench-image.img", disk=None, memory="512M", icount=True, disk_options=""):
     out = build / arch
     kernel = kernel_for(out, kernel_name)
     cmd = bkqemu.command(arch, kernel=kernel, image=out / image, memory=memory,
-                         append=f"bench.iterations={iterations}{extra_append}", icount=True,
-                         disk=disk)
+                         append=f"bench.iterations={iterations}{extra_append}", icount=icount,
+                         disk=disk, disk_options=disk_options)
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout)
     text = proc.stdout.decode(errors="replace")
@@ -133,6 +135,22 @@ def run_io(arch, build, iterations, timeout, kernel_name=None):
         f.truncate(4 << 20)
     return run_arch(arch, build, iterations, timeout, kernel_name, image="bench-io-image.img",
                     disk=disk)
+
+
+def run_noisy(arch, build, iterations, timeout, kernel_name=None):
+    """The IO noisy neighbour (tests/bench/bulkhead/noisy.c, issue 14):
+    io_victim_alone, io_victim_beside_flooder, io_device_busy_percent, on
+    the Linux guest's terms (tools/bench/linux.py): a 64 MiB disk with every
+    block written, throttled by QEMU to linux.IO_CAPACITY IOPS with the host
+    page cache and a thread pool, the victim reserving linux.IO_RESERVATION
+    IOPS, linux.IO_SECONDS per run, and no -icount: the throttle runs on
+    host real time, and so does the guest's clock then."""
+    disk = linux.make_disk(build / arch / "bench-noisy-disk.img", linux.IO_DISK_MIB)
+    options = f",cache=writeback,aio=threads,throttling.iops-total={linux.IO_CAPACITY}"
+    append = (f" bench.io_capacity={linux.IO_CAPACITY} bench.io_reservation={linux.IO_RESERVATION}"
+              f" bench.io_seconds={linux.IO_SECONDS} bench.io_disk_mib={linux.IO_DISK_MIB}")
+    return run_arch(arch, build, iterations, timeout, kernel_name, append,
+                    image="bench-noisy-image.img", disk=disk, icount=False, disk_options=options)
 
 
 def run_density(arch, build, iterations, timeout, kernel_name=None):
@@ -738,6 +756,7 @@ def main():
         records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_mem(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_io(arch, build, a.iterations, a.timeout, a.kernel)
+        records += run_noisy(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_density(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
             records += run_kpti(build, a.iterations, a.timeout, a.kernel)
