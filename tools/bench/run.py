@@ -137,18 +137,28 @@ def run_io(arch, build, iterations, timeout, kernel_name=None):
                     disk=disk)
 
 
-def run_noisy(arch, build, iterations, timeout, kernel_name=None):
+# The command line a bench root task reads: the kernel keeps its first 127
+# characters for the bootinfo (kernel/boot/boot_params.h).
+BOOTINFO_CMDLINE = 127
+
+
+def run_noisy(arch, build, iterations, timeout, kernel_name=None, flooder_limit=0):
     """The IO noisy neighbour (tests/bench/bulkhead/noisy.c, issue 14):
-    io_victim_alone, io_victim_beside_flooder, io_device_busy_percent, on
-    the Linux guest's terms (tools/bench/linux.py): a 64 MiB disk with every
-    block written, throttled by QEMU to linux.IO_CAPACITY IOPS with the host
-    page cache and a thread pool, the victim reserving linux.IO_RESERVATION
-    IOPS, linux.IO_SECONDS per run, and no -icount: the throttle runs on
-    host real time, and so does the guest's clock then."""
+    io_victim_alone, io_victim_beside_flooder, io_device_busy_percent (with
+    `flooder_limit` IOPS on the flooder, the "_limit" set-up's beside and
+    busy rows), on the Linux guest's terms (tools/bench/linux.py): a 64 MiB
+    disk with every block written, throttled by QEMU to linux.IO_CAPACITY
+    IOPS with the host page cache and a thread pool, the victim reserving
+    linux.IO_RESERVATION IOPS, linux.IO_SECONDS per run, and no -icount: the
+    throttle runs on host real time, and so does the guest's clock then."""
     disk = linux.make_disk(build / arch / "bench-noisy-disk.img", linux.IO_DISK_MIB)
     options = f",cache=writeback,aio=threads,throttling.iops-total={linux.IO_CAPACITY}"
-    append = (f" bench.io_capacity={linux.IO_CAPACITY} bench.io_reservation={linux.IO_RESERVATION}"
-              f" bench.io_seconds={linux.IO_SECONDS} bench.io_disk_mib={linux.IO_DISK_MIB}")
+    append = (f" bench.noisy={linux.IO_CAPACITY},{linux.IO_RESERVATION},{linux.IO_SECONDS},"
+              f"{linux.IO_DISK_MIB},{flooder_limit}")
+    kernel = kernel_for(build / arch, kernel_name)
+    if len(f"{kernel} bench.iterations={iterations}{append}") > BOOTINFO_CMDLINE:
+        sys.exit(f"bench: the noisy neighbour's command line would be cut at {BOOTINFO_CMDLINE} "
+                 f"characters (kernel path {kernel}): use a shorter --build-dir")
     return run_arch(arch, build, iterations, timeout, kernel_name, append,
                     image="bench-noisy-image.img", disk=disk, icount=False, disk_options=options)
 
@@ -506,7 +516,8 @@ def io_tables(records):
         policies = {(s, st): b.get("policy") for s, _, st, b, _, _ in rows if b.get("policy")}
         if policies:
             out.append("")
-            out += [f"- {system} `{setup}`: {policy}" for (system, setup), policy in policies.items()]
+            out += [f"- {system} `{setup or 'IO server'}`: {policy}"
+                    for (system, setup), policy in policies.items()]
     if reads:
         out += ["\nOne 4 KiB read through the whole path, in instructions (-icount):\n",
                 "| system | arch | operation | min | median | p99 |", "|---|---|---|---:|---:|---:|"]
@@ -757,6 +768,10 @@ def main():
         records += run_mem(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_io(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_noisy(arch, build, a.iterations, a.timeout, a.kernel)
+        # Linux's io.max set-up: the flooder capped at the capacity less the
+        # victim's reservation, here on top of the reservation and weights.
+        records += run_noisy(arch, build, a.iterations, a.timeout, a.kernel,
+                             linux.IO_CAPACITY - linux.IO_RESERVATION)
         records += run_density(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
             records += run_kpti(build, a.iterations, a.timeout, a.kernel)

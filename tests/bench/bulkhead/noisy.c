@@ -1,25 +1,27 @@
 /*
  * The IO noisy neighbour (issue 14's benchmark; tools/bench/run.py boots
- * it as the root task of bench-noisy-image with a disk (bench.io_disk_mib) that QEMU
- * throttles to bench.io_capacity IOPS, WITHOUT -icount): the Bulkhead side
- * of the scenario tests/bench/linux/blkio.c runs in the Linux guest.
+ * it as the root task of bench-noisy-image with a disk that QEMU
+ * throttles to C IOPS, WITHOUT -icount): the Bulkhead side of the
+ * scenario tests/bench/linux/blkio.c runs in the Linux guest. The kernel
+ * command line gives "bench.noisy=C,R,S,M,L" (parse_scenario()).
  *
  * The root task finds the disk, starts blk-server and io-server behind it,
  * and is the administrator and both tenants, each with its own session
- * and its own half of the disk:
+ * and its own half of the M MiB disk:
  *
  *  - tenant 1, the victim (this thread): one queue-depth-1 stream of 4 KiB
- *    random reads; policy: a reservation of bench.io_reservation IOPS,
- *    weight VICTIM_WEIGHT, no limit;
+ *    random reads; policy: a reservation of R IOPS, weight VICTIM_WEIGHT,
+ *    no limit;
  *  - tenant 2, the flooder (a thread below it): 4 KiB random reads with
  *    all of its session's 8 buffers in flight, always; policy: no
- *    reservation, weight FLOODER_WEIGHT, no limit. Linux's flooder runs 16
- *    queue-depth-1 streams; a session holds at most 8 requests (one per
- *    buffer) and the driver 8, so 8 already keep every slot of the device
- *    that the victim leaves full.
+ *    reservation, weight FLOODER_WEIGHT, no limit, or a limit of L IOPS
+ *    when L is not 0 (the "limit" set-up: its records' operations end in
+ *    "_limit"). Linux's flooder runs 16 queue-depth-1 streams; a session
+ *    holds at most 8 requests (one per buffer) and the driver 8, so 8
+ *    already keep every slot of the device that the victim leaves full.
  *
- * The victim runs bench.io_seconds alone, then as long beside the flooder,
- * each time after DRAIN_READS untimed reads that empty the throttle's burst
+ * The victim runs S seconds alone, then as long beside the flooder, each
+ * time after DRAIN_READS untimed reads that empty the throttle's burst
  * bucket (beside the flooder, after SETTLE_NS of untimed reads too, so the
  * throttle's queue is full). Times are Debug: Time, the kernel's clock: the
  * TSC on x86-64 (which TCG takes from the host's without -icount) and the
@@ -58,8 +60,9 @@
 
 static const struct bk_bootinfo *boot;
 static struct tenant victim, flooder;
-static unsigned capacity = 500, reservation = 100, seconds = 8;
-static uint64_t tenant_sectors; /* each tenant's half of bench.io_disk_mib */
+static unsigned capacity = 500, reservation = 100, seconds = 8, flooder_limit = NO_LIMIT;
+static const char *suffix = ""; /* "_limit" with a flooder limit */
+static uint64_t tenant_sectors; /* each tenant's half of the disk */
 
 /* The flooder thread's state the victim reads: whether to count, the
  * count, whether to go on. */
@@ -74,32 +77,45 @@ static uint64_t mint(uint64_t ep, uint64_t badge)
     return s;
 }
 
-/* N of "KEY=N" on the kernel command line, else `otherwise`. */
-static unsigned parse_key(const char *cmdline, const char *key, unsigned otherwise)
+/* The scenario from the kernel command line (the bootinfo keeps its first
+ * 127 characters, so it is one short key): "bench.noisy=C,R,S,M,L", the
+ * capacity C and the victim's reservation R in IOPS, S seconds per run,
+ * an M MiB disk, and the flooder's limit L in IOPS (0: none). Returns the
+ * number of values read. */
+static unsigned parse_scenario(const char *cmdline, unsigned *v, unsigned most)
 {
+    static const char key[] = "bench.noisy=";
     for (const char *p = cmdline; *p; p++) {
         unsigned k = 0;
         while (key[k] && p[k] == key[k])
             k++;
-        if (key[k] || p[k] != '=')
+        if (key[k])
             continue;
-        unsigned n = 0;
-        for (p += k + 1; *p >= '0' && *p <= '9'; p++)
-            n = n * 10 + (unsigned)(*p - '0');
-        return n;
+        unsigned got = 0;
+        for (p += k; got < most; p++) {
+            if (*p < '0' || *p > '9')
+                return got;
+            v[got] = 0;
+            for (; *p >= '0' && *p <= '9'; p++)
+                v[got] = v[got] * 10 + (unsigned)(*p - '0');
+            got++;
+            if (*p != ',')
+                return got;
+        }
+        return got;
     }
-    return otherwise;
+    return 0;
 }
 
 /* Tenant `t`: its policy, its half of the disk, its session at `vaddr`. */
-static const char *open_tenant(uint64_t admin, uint64_t t, uint32_t reserve, uint32_t weight,
-                               uint64_t vaddr, struct tenant *out)
+static const char *open_tenant(uint64_t admin, uint64_t t, uint32_t reserve, uint32_t limit,
+                               uint32_t weight, uint64_t vaddr, struct tenant *out)
 {
     static char text[200];
     struct io_error e = { 0 };
     uint64_t cap = mint(admin, t), n = bk_slot_alloc(), disk;
     uint32_t left, tenant, buffers, memory;
-    if (io_set_policy(admin, t, reserve, NO_LIMIT, 0, weight, LATENCY_TARGET_US, &left, &e) != 0 ||
+    if (io_set_policy(admin, t, reserve, limit, 0, weight, LATENCY_TARGET_US, &left, &e) != 0 ||
         io_set_disk(admin, t, (t - 1) * tenant_sectors, tenant_sectors, &e) != 0 ||
         io_open(cap, BK_CAP_ROOT_VSPACE, vaddr, &tenant, &disk, &buffers, &memory, n, &e) != 0) {
         io_error_format(&e, text, sizeof(text));
@@ -123,9 +139,9 @@ static const char *setup(void)
     if (!e)
         e = io_spawn(boot, SERVER_PRIORITY, mint(blk_ep, 1), &admin, err, sizeof(err));
     if (!e)
-        e = open_tenant(admin, VICTIM_TENANT, reservation, VICTIM_WEIGHT, VICTIM_VADDR, &victim);
+        e = open_tenant(admin, VICTIM_TENANT, reservation, NO_LIMIT, VICTIM_WEIGHT, VICTIM_VADDR, &victim);
     if (!e)
-        e = open_tenant(admin, FLOODER_TENANT, 0, FLOODER_WEIGHT, FLOODER_VADDR, &flooder);
+        e = open_tenant(admin, FLOODER_TENANT, 0, flooder_limit, FLOODER_WEIGHT, FLOODER_VADDR, &flooder);
     return e;
 }
 
@@ -253,12 +269,21 @@ static void print_victim(const char *op, const struct run *r, const struct run *
 {
     char a[32], b[32];
     used = 0;
-    put("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s\", "
-        "\"unit\": \"us\", \"policy\": \"victim: reservation %u IOPS, weight %u; flooder: "
-        "weight %u, 8 reads in flight; no limits\", \"iops\": %s, \"min\": %llu, "
+    put("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": \"%s%s\", "
+        "\"unit\": \"us\", ", boot->arch, op, base ? suffix : "");
+    if (*suffix)
+        put("\"setup\": \"%s\", ", suffix + 1);
+    if (flooder_limit == NO_LIMIT)
+        put("\"policy\": \"victim: reservation %u IOPS, weight %u; flooder: weight %u, no "
+            "limit, 8 reads in flight\", ", reservation, VICTIM_WEIGHT, FLOODER_WEIGHT);
+    else
+        put("\"policy\": \"victim: reservation %u IOPS, weight %u; flooder: weight %u, limit "
+            "%u IOPS, 8 reads in flight\", ", reservation, VICTIM_WEIGHT, FLOODER_WEIGHT,
+            flooder_limit);
+    put("\"iops\": %s, \"min\": %llu, "
         "\"median\": %llu, \"p99\": %llu, \"max\": %llu, \"iterations\": %u, \"seconds\": %s, "
         "\"capacity_iops\": %u, \"reservation_iops\": %u, \"clock\": \"Debug: Time\"",
-        boot->arch, op, reservation, VICTIM_WEIGHT, FLOODER_WEIGHT, milli(r->milli_iops, a),
+        milli(r->milli_iops, a),
         (unsigned long long)pct_us(r, 0), (unsigned long long)pct_us(r, 50),
         (unsigned long long)pct_us(r, 99), (unsigned long long)(r->lat_ns[r->n - 1] / 1000),
         r->n, milli(r->elapsed_ns / 1000000, b), capacity, reservation);
@@ -281,23 +306,33 @@ static void print_busy(uint64_t victim_milli_iops, uint64_t flooder_milli_iops)
     char a[32], b[32], c[32];
     uint64_t total = victim_milli_iops + flooder_milli_iops, cap = capacity * 1000ull;
     debug_printf("BENCH {\"arch\": \"%s\", \"system\": \"bulkhead\", \"operation\": "
-                 "\"io_device_busy_percent\", \"unit\": \"percent\", \"value\": %s, "
+                 "\"io_device_busy_percent%s\",%s%s%s \"unit\": \"percent\", \"value\": %s, "
                  "\"total_iops\": %s, \"capacity_iops\": %u, \"given_up_iops\": %s}\n",
-                 boot->arch, milli(percent_milli(total, cap), a), milli(total, b), capacity,
+                 boot->arch, suffix, *suffix ? " \"setup\": \"" : "", *suffix ? suffix + 1 : "",
+                 *suffix ? "\"," : "", milli(percent_milli(total, cap), a), milli(total, b), capacity,
                  total < cap ? milli(cap - total, c) : "0.0");
 }
 
 int main(const struct bk_bootinfo *bi)
 {
     boot = bi;
-    capacity = parse_key(bi->cmdline, "bench.io_capacity", capacity);
-    reservation = parse_key(bi->cmdline, "bench.io_reservation", reservation);
-    seconds = parse_key(bi->cmdline, "bench.io_seconds", seconds);
-    unsigned disk_mib = parse_key(bi->cmdline, "bench.io_disk_mib", 64);
-    tenant_sectors = (uint64_t)disk_mib << 10; /* half the disk's 2048 sectors a MiB */
-    if (capacity == 0 || seconds == 0 || seconds > 60 || disk_mib < 2) {
+    unsigned v[5];
+    if (parse_scenario(bi->cmdline, v, 5) != 5) {
+        debug_printf("bench-noisy: FAILED: no bench.noisy=CAPACITY,RESERVATION,SECONDS,DISK_MIB,"
+                     "FLOODER_LIMIT on the command line (or cut off at 127 characters)\n");
+        return 1;
+    }
+    capacity = v[0];
+    reservation = v[1];
+    seconds = v[2];
+    tenant_sectors = (uint64_t)v[3] << 10; /* half the disk's 2048 sectors a MiB */
+    if (v[4]) {
+        flooder_limit = v[4];
+        suffix = "_limit";
+    }
+    if (capacity == 0 || seconds == 0 || seconds > 60 || v[3] < 2) {
         debug_printf("bench-noisy: FAILED: capacity %u IOPS, %u s, %u MiB disk: need a "
-                     "capacity, 1-60 s and 2 MiB\n", capacity, seconds, disk_mib);
+                     "capacity, 1-60 s and 2 MiB\n", capacity, seconds, v[3]);
         return 1;
     }
     const char *err = setup();
@@ -324,7 +359,8 @@ int main(const struct bk_bootinfo *bi)
     }
     uint64_t flooding = flooder_ops * 1000000000000ull / beside.elapsed_ns;
     stop = true;
-    print_victim("io_victim_alone", &alone, NULL, 0);
+    if (!*suffix) /* the limit set-up's beside record carries its alone figures */
+        print_victim("io_victim_alone", &alone, NULL, 0);
     print_victim("io_victim_beside_flooder", &beside, &alone, flooding);
     print_busy(beside.milli_iops, flooding);
     return 0;
