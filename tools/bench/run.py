@@ -146,6 +146,17 @@ def run_io(arch, build, iterations, timeout, kernel_name=None):
 BOOTINFO_CMDLINE = 127
 
 
+def noisy_append(kernel, iterations, flooder_limit):
+    """The noisy neighbour's key for the kernel command line; exits when the
+    whole line (the kernel's path first) would be cut for the bootinfo."""
+    append = (f" bench.noisy={linux.IO_CAPACITY},{linux.IO_RESERVATION},{linux.IO_SECONDS},"
+              f"{linux.IO_DISK_MIB},{flooder_limit}")
+    if len(f"{kernel} bench.iterations={iterations}{append}") > BOOTINFO_CMDLINE:
+        sys.exit(f"bench: the noisy neighbour's command line would be cut at {BOOTINFO_CMDLINE} "
+                 f"characters (kernel path {kernel}): use a shorter --build-dir")
+    return append
+
+
 def run_noisy(arch, build, iterations, timeout, kernel_name=None, flooder_limit=0):
     """The IO noisy neighbour (tests/bench/bulkhead/noisy.c, issue 14):
     io_victim_alone, io_victim_beside_flooder, io_device_busy_percent (with
@@ -155,14 +166,10 @@ def run_noisy(arch, build, iterations, timeout, kernel_name=None, flooder_limit=
     IOPS with the host page cache and a thread pool, the victim reserving
     linux.IO_RESERVATION IOPS, linux.IO_SECONDS per run, and no -icount: the
     throttle runs on host real time, and so does the guest's clock then."""
+    kernel = kernel_for(build / arch, kernel_name)
+    append = noisy_append(kernel, iterations, flooder_limit)
     disk = linux.make_disk(build / arch / "bench-noisy-disk.img", linux.IO_DISK_MIB)
     options = f",cache=writeback,aio=threads,throttling.iops-total={linux.IO_CAPACITY}"
-    append = (f" bench.noisy={linux.IO_CAPACITY},{linux.IO_RESERVATION},{linux.IO_SECONDS},"
-              f"{linux.IO_DISK_MIB},{flooder_limit}")
-    kernel = kernel_for(build / arch, kernel_name)
-    if len(f"{kernel} bench.iterations={iterations}{append}") > BOOTINFO_CMDLINE:
-        sys.exit(f"bench: the noisy neighbour's command line would be cut at {BOOTINFO_CMDLINE} "
-                 f"characters (kernel path {kernel}): use a shorter --build-dir")
     return run_arch(arch, build, iterations, timeout, kernel_name, append,
                     image="bench-noisy-image.img", disk=disk, icount=False, disk_options=options)
 
@@ -740,6 +747,16 @@ def self_test():
     bulkhead_io = [{"arch": "x86_64", "system": "bulkhead", "operation": "io_victim_beside_flooder",
                     "unit": "us", "iops": 100.0, "median": 1, "p99": 2}]
     expect("a Bulkhead IO row without its alone row or busy row", "IO server" in io_tables(bulkhead_io))
+    bulkhead_io[0]["policy"] = "victim: reservation 100 IOPS"
+    expect("Bulkhead's own set-up's policy named", "- bulkhead `IO server`: victim" in io_tables(bulkhead_io))
+    expect("the noisy key", noisy_append("/k.elf", 10000, 400) ==
+           f" bench.noisy={linux.IO_CAPACITY},{linux.IO_RESERVATION},{linux.IO_SECONDS},"
+           f"{linux.IO_DISK_MIB},400")
+    try:
+        noisy_append("/" + "k" * 100 + ".elf", 10000, 0)
+        expect("a command line the bootinfo would cut refused", False)
+    except SystemExit:
+        pass
     for records in (ipc, ipc + vm + ours + io + bulkhead_io):
         svg = svg_chart(records)
         expect("chart closes", svg.rstrip().endswith("</svg>"))
