@@ -52,7 +52,7 @@
  * blkio.c's BFQ and io.cost set-ups (10 : 1). */
 #define VICTIM_WEIGHT 1000
 #define FLOODER_WEIGHT 100
-#define NO_LIMIT 10000000u
+#define NO_LIMIT 10000000u /* the highest limit IO: SetPolicy takes */
 #define LATENCY_TARGET_US 10000
 #define DRAIN_READS 100
 #define SETTLE_NS 1000000000ull
@@ -65,9 +65,9 @@ static const char *suffix = ""; /* "_limit" with a flooder limit */
 static uint64_t tenant_sectors; /* each tenant's half of the disk */
 
 /* The flooder thread's state the victim reads: whether to count, the
- * count, whether to go on. */
+ * count, its failed reads, whether to go on. */
 static volatile bool window, stop;
-static volatile uint64_t flooder_ops;
+static volatile uint64_t flooder_ops, flooder_failures;
 
 static uint64_t mint(uint64_t ep, uint64_t badge)
 {
@@ -111,13 +111,13 @@ static unsigned parse_scenario(const char *cmdline, unsigned *v, unsigned most)
 static const char *open_tenant(uint64_t admin, uint64_t t, uint32_t reserve, uint32_t limit,
                                uint32_t weight, uint64_t vaddr, struct tenant *out)
 {
-    static char text[200];
     struct io_error e = { 0 };
     uint64_t cap = mint(admin, t), n = bk_slot_alloc(), disk;
     uint32_t left, tenant, buffers, memory;
     if (io_set_policy(admin, t, reserve, limit, 0, weight, LATENCY_TARGET_US, &left, &e) != 0 ||
         io_set_disk(admin, t, (t - 1) * tenant_sectors, tenant_sectors, &e) != 0 ||
         io_open(cap, BK_CAP_ROOT_VSPACE, vaddr, &tenant, &disk, &buffers, &memory, n, &e) != 0) {
+        static char text[200];
         io_error_format(&e, text, sizeof(text));
         return text;
     }
@@ -170,7 +170,7 @@ static void *flood(void *arg)
         tenant_wait(&flooder, &c, 1);
         do {
             if (c.status != IO_ST_OK)
-                debug_printf("bench-noisy: flooder read failed, status %u\n", c.status);
+                flooder_failures = flooder_failures + 1;
             if (window)
                 flooder_ops = flooder_ops + 1;
             uint16_t b = (uint16_t)(c.tag % IO_RING_BUFFERS);
@@ -200,7 +200,8 @@ struct run {
 static struct run alone, beside;
 
 /* Untimed reads for at least `settle_ns` and DRAIN_READS, then reads for
- * `seconds`, each timed from its push to its completion's pop. */
+ * `seconds`, each timed from the end of the one before (just before its
+ * push, as blkio.c) to its completion's pop. */
 static bool victim_run(struct run *r, uint64_t settle_ns, uint64_t *rng)
 {
     uint64_t settled = debug_time_ns() + settle_ns;
@@ -343,6 +344,9 @@ int main(const struct bk_bootinfo *bi)
     debug_printf("bench-noisy: capacity %u IOPS, victim reservation %u IOPS, %u s per run\n",
                  capacity, reservation, seconds);
     uint64_t rng = 0x243f6a8885a308d3ull;
+    /* Two marks that run.py timestamps on the host: a clock calibrated
+     * under host load (the TSC against the PIT at boot) shows apart. */
+    debug_printf("bench-noisy: clock mark %llu ns\n", (unsigned long long)debug_time_ns());
     if (!victim_run(&alone, 0, &rng)) {
         debug_printf("bench-noisy: FAILED: a read of the victim alone did not complete OK\n");
         return 1;
@@ -355,6 +359,12 @@ int main(const struct bk_bootinfo *bi)
     if (!victim_run(&beside, SETTLE_NS, &rng)) {
         debug_printf("bench-noisy: FAILED: a read of the victim beside the flooder did not "
                      "complete OK\n");
+        return 1;
+    }
+    debug_printf("bench-noisy: clock mark %llu ns\n", (unsigned long long)debug_time_ns());
+    if (flooder_failures) {
+        debug_printf("bench-noisy: FAILED: %llu of the flooder's reads did not complete OK\n",
+                     (unsigned long long)flooder_failures);
         return 1;
     }
     uint64_t flooding = flooder_ops * 1000000000000ull / beside.elapsed_ns;
