@@ -184,8 +184,8 @@ def run_noisy(arch, build, iterations, timeout, kernel_name=None, flooder_limit=
                 r.update(kernel=kernel.name, host_seconds_per_guest_second=round(ratio, 4))
             return records
         print(f"bench: {arch}: the guest's clock is {abs(ratio - 1) * 100:.1f} % off host time "
-              f"(its rate measured at boot under host load?): attempt {attempt} of {NOISY_ATTEMPTS} "
-              "thrown away")
+              f"(its rate measured at boot under host load?): attempt {attempt} of "
+              f"{NOISY_ATTEMPTS} thrown away")
     sys.exit(f"bench: {arch}: the noisy neighbour's clock was off host time in every attempt; "
              "run it on a quieter host")
 
@@ -805,7 +805,8 @@ def self_test():
                     "unit": "us", "iops": 100.0, "median": 1, "p99": 2}]
     expect("a Bulkhead IO row without its alone row or busy row", "IO server" in io_tables(bulkhead_io))
     bulkhead_io[0]["policy"] = "victim: reservation 100 IOPS"
-    expect("Bulkhead's own set-up's policy named", "- bulkhead `IO server`: victim" in io_tables(bulkhead_io))
+    expect("Bulkhead's own set-up's policy named",
+           "- bulkhead `IO server`: victim" in io_tables(bulkhead_io))
     expect("the noisy key", noisy_append("/k.elf", 10000, 400) ==
            f" bench.noisy={linux.IO_CAPACITY},{linux.IO_RESERVATION},{linux.IO_SECONDS},"
            f"{linux.IO_DISK_MIB},400")

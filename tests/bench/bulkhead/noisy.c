@@ -139,9 +139,11 @@ static const char *setup(void)
     if (!e)
         e = io_spawn(boot, SERVER_PRIORITY, mint(blk_ep, 1), &admin, err, sizeof(err));
     if (!e)
-        e = open_tenant(admin, VICTIM_TENANT, reservation, NO_LIMIT, VICTIM_WEIGHT, VICTIM_VADDR, &victim);
+        e = open_tenant(admin, VICTIM_TENANT, reservation, NO_LIMIT, VICTIM_WEIGHT, VICTIM_VADDR,
+                        &victim);
     if (!e)
-        e = open_tenant(admin, FLOODER_TENANT, 0, flooder_limit, FLOODER_WEIGHT, FLOODER_VADDR, &flooder);
+        e = open_tenant(admin, FLOODER_TENANT, 0, flooder_limit, FLOODER_WEIGHT, FLOODER_VADDR,
+                        &flooder);
     return e;
 }
 
@@ -310,8 +312,8 @@ static void print_busy(uint64_t victim_milli_iops, uint64_t flooder_milli_iops)
                  "\"io_device_busy_percent%s\",%s%s%s \"unit\": \"percent\", \"value\": %s, "
                  "\"total_iops\": %s, \"capacity_iops\": %u, \"given_up_iops\": %s}\n",
                  boot->arch, suffix, *suffix ? " \"setup\": \"" : "", *suffix ? suffix + 1 : "",
-                 *suffix ? "\"," : "", milli(percent_milli(total, cap), a), milli(total, b), capacity,
-                 total < cap ? milli(cap - total, c) : "0.0");
+                 *suffix ? "\"," : "", milli(percent_milli(total, cap), a), milli(total, b),
+                 capacity, total < cap ? milli(cap - total, c) : "0.0");
 }
 
 int main(const struct bk_bootinfo *bi)
