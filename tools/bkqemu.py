@@ -19,14 +19,16 @@ def qemu_binary(arch):
 
 def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M", cpu=None,
             bios=None, kvm=False, interactive=False, icount=False, disk=None, iommu=False,
-            extra=()):
+            extra=(), disk_options=""):
     """Returns the argv that boots `kernel` (or `iso`) with boot image `image`,
     and `disk` (a raw image file) as a virtio block device: virtio-pci, modern
     only, on q35; virtio-mmio version 2 on virt. `iommu` (x86-64) adds an
     Intel VT-d unit, before any PCI device (QEMU puts a device behind it
     only if it exists when the device is made), and makes the disk's DMA go
     through it (virtio's ACCESS_PLATFORM). Under TCG it needs no split
-    irqchip: the kernel leaves interrupt remapping off."""
+    irqchip: the kernel leaves interrupt remapping off. `disk_options` is
+    appended to the disk's -drive (e.g. the noisy-neighbour bench's
+    ",cache=writeback,aio=threads,throttling.iops-total=500")."""
     cmd = [qemu_binary(arch)]
     if arch == "x86_64":
         cmd += ["-M", "q35", "-cpu", cpu or ("host" if kvm else "max"),
@@ -51,7 +53,7 @@ def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M",
     if icount:
         cmd += ["-icount", "shift=0,sleep=off"]
     if disk:
-        cmd += ["-drive", f"file={disk},if=none,id=disk0,format=raw"]
+        cmd += ["-drive", f"file={disk},if=none,id=disk0,format=raw{disk_options}"]
         if arch == "x86_64":
             # No NIC: the disk's INTx line is then the only PCI line in use.
             if "-net" not in cmd:

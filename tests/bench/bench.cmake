@@ -19,6 +19,14 @@ bulkhead_user_program(${arch} bench-io SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/b
                       ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
 target_include_directories(bench-io-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 bulkhead_boot_image(${arch} bench-io-image ROOT bench-io MODULES blk-server io-server)
+# The IO noisy neighbour (issue 14): the root task is the administrator and
+# both tenants, victim and flooder; run.py attaches a throttled disk and runs
+# it without -icount.
+bulkhead_user_program(${arch} bench-noisy SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/noisy.c
+                      ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c
+                      ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
+target_include_directories(bench-noisy-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
+bulkhead_boot_image(${arch} bench-noisy-image ROOT bench-noisy MODULES blk-server io-server)
 
 # Density (issue 13): tenants spawned through the memory server from one
 # program (tests/qemu/mem_spawn_tenant.c) until it refuses, in a 256 MiB guest.

@@ -23,6 +23,10 @@ Speed goals live here, never in timed tests. After each arch's IPC bench it boot
 bench-mem-image (tests/bench/bulkhead/mem.c): the memory server's
 page_fault_roundtrip and cow_copy rows; then bench-io-image
 (tests/bench/bulkhead/io.c) with a 4 MiB disk attached: io_read_4k_path;
+then (not with --check) bench-noisy-image (tests/bench/bulkhead/noisy.c) twice,
+without -icount, on a disk QEMU throttles as tools/bench/linux.py's: the IO
+noisy neighbour's io_victim_alone, io_victim_beside_flooder and
+io_device_busy_percent, and the "_limit" set-up's rows with the flooder capped;
 then bench-density-image
 (tests/bench/bulkhead/density.c) in a 256 MiB guest: tenants spawned through
 the memory server until it refuses, reported as tenants_in_256mib (count),
@@ -35,10 +39,14 @@ import math
 import pathlib
 import subprocess
 import sys
+import threading
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tools" / "bench"))
 import bkqemu  # noqa: E402
+import linux  # noqa: E402  (the noisy neighbour's capacity, reservation, seconds and disk)
 
 # Operation names, in report order (documented in docs/performance.md).
 BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as",
@@ -95,12 +103,12 @@ DENSITY_MEMORY = "256M"
 
 
 def run_arch(arch, build, iterations, timeout, kernel_name=None, extra_append="",
-             image="bench-image.img", disk=None, memory="512M"):
+             image="bench-image.img", disk=None, memory="512M", icount=True, disk_options=""):
     out = build / arch
     kernel = kernel_for(out, kernel_name)
     cmd = bkqemu.command(arch, kernel=kernel, image=out / image, memory=memory,
-                         append=f"bench.iterations={iterations}{extra_append}", icount=True,
-                         disk=disk)
+                         append=f"bench.iterations={iterations}{extra_append}", icount=icount,
+                         disk=disk, disk_options=disk_options)
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout)
     text = proc.stdout.decode(errors="replace")
@@ -133,6 +141,94 @@ def run_io(arch, build, iterations, timeout, kernel_name=None):
         f.truncate(4 << 20)
     return run_arch(arch, build, iterations, timeout, kernel_name, image="bench-io-image.img",
                     disk=disk)
+
+
+# The command line a bench root task reads: the kernel keeps its first 127
+# characters for the bootinfo (kernel/boot/boot_params.h).
+BOOTINFO_CMDLINE = 127
+
+
+def noisy_append(kernel, iterations, flooder_limit):
+    """The noisy neighbour's key for the kernel command line; exits when the
+    whole line (the kernel's path first) would be cut for the bootinfo."""
+    append = (f" bench.noisy={linux.IO_CAPACITY},{linux.IO_RESERVATION},{linux.IO_SECONDS},"
+              f"{linux.IO_DISK_MIB},{flooder_limit}")
+    if len(f"{kernel} bench.iterations={iterations}{append}") > BOOTINFO_CMDLINE:
+        sys.exit(f"bench: the noisy neighbour's command line would be cut at {BOOTINFO_CMDLINE} "
+                 f"characters (kernel path {kernel}): use a shorter --build-dir")
+    return append
+
+
+def run_noisy(arch, build, iterations, timeout, kernel_name=None, flooder_limit=0):
+    """The IO noisy neighbour (tests/bench/bulkhead/noisy.c, issue 14):
+    io_victim_alone, io_victim_beside_flooder, io_device_busy_percent (with
+    `flooder_limit` IOPS on the flooder, the "_limit" set-up's beside and
+    busy rows), on the Linux guest's terms (tools/bench/linux.py): a 64 MiB
+    disk with every block written, throttled by QEMU to linux.IO_CAPACITY
+    IOPS with the host page cache and a thread pool, the victim reserving
+    linux.IO_RESERVATION IOPS, linux.IO_SECONDS per run, and no -icount: the
+    throttle runs on host real time, and so does the guest's clock then."""
+    kernel = kernel_for(build / arch, kernel_name)
+    append = noisy_append(kernel, iterations, flooder_limit)
+    disk = linux.make_disk(build / arch / "bench-noisy-disk.img", linux.IO_DISK_MIB)
+    options = f",cache=writeback,aio=threads,throttling.iops-total={linux.IO_CAPACITY}"
+    cmd = bkqemu.command(arch, kernel=kernel, image=build / arch / "bench-noisy-image.img",
+                         append=f"bench.iterations={iterations}{append}", disk=disk,
+                         disk_options=options)
+    for attempt in range(1, NOISY_ATTEMPTS + 1):
+        records, ratio = noisy_boot(arch, cmd, timeout)
+        print(f"bench: {arch}: noisy neighbour: the guest's clock ran {ratio:.4f} s of host time "
+              f"a second")
+        if abs(ratio - 1) <= NOISY_CLOCK_TOLERANCE:
+            for r in records:
+                r.update(kernel=kernel.name, host_seconds_per_guest_second=round(ratio, 4))
+            return records
+        print(f"bench: {arch}: the guest's clock is {abs(ratio - 1) * 100:.1f} % off host time "
+              f"(its rate measured at boot under host load?): attempt {attempt} of "
+              f"{NOISY_ATTEMPTS} thrown away")
+    sys.exit(f"bench: {arch}: the noisy neighbour's clock was off host time in every attempt; "
+             "run it on a quieter host")
+
+
+# The noisy neighbour's latencies are the guest's clock (Debug: Time); on
+# x86-64 that is the TSC at the rate the kernel measured against the PIT at
+# boot, which a loaded host can throw off by tens of percent. run.py
+# timestamps two marks the bench prints and keeps a run only when the
+# guest's clock kept to host time within this fraction.
+NOISY_CLOCK_TOLERANCE = 0.02
+NOISY_ATTEMPTS = 3
+
+
+def clock_ratio(marks):
+    """Host seconds per guest second from [(host s, guest ns), ...], the
+    first and last mark; None without two."""
+    if len(marks) < 2 or marks[-1][1] == marks[0][1]:
+        return None
+    return (marks[-1][0] - marks[0][0]) / ((marks[-1][1] - marks[0][1]) / 1e9)
+
+
+def noisy_boot(arch, cmd, timeout):
+    """Boots the noisy-neighbour image once, timestamping its clock marks as
+    they arrive; returns (records, host seconds per guest second)."""
+    lines, marks = [], []
+    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT) as proc:
+        watchdog = threading.Timer(timeout, proc.kill)  # a guest that hangs
+        watchdog.start()
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            lines.append(line)
+            if line.startswith("bench-noisy: clock mark "):
+                marks.append((time.monotonic(), int(line.split()[3])))
+        code = proc.wait()
+        watchdog.cancel()
+    records = [json.loads(line[6:]) for line in lines if line.startswith("BENCH ")]
+    ratio = clock_ratio(marks)
+    if bkqemu.decode_status(arch, code) != "pass" or not records or ratio is None:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.exit(f"bench: {arch}: noisy neighbour: {bkqemu.describe_exit(arch, code)}, "
+                 f"{len(records)} records, {len(marks)} clock marks")
+    return records, ratio
 
 
 def run_density(arch, build, iterations, timeout, kernel_name=None):
@@ -488,7 +584,8 @@ def io_tables(records):
         policies = {(s, st): b.get("policy") for s, _, st, b, _, _ in rows if b.get("policy")}
         if policies:
             out.append("")
-            out += [f"- {system} `{setup}`: {policy}" for (system, setup), policy in policies.items()]
+            out += [f"- {system} `{setup or 'IO server'}`: {policy}"
+                    for (system, setup), policy in policies.items()]
     if reads:
         out += ["\nOne 4 KiB read through the whole path, in instructions (-icount):\n",
                 "| system | arch | operation | min | median | p99 |", "|---|---|---|---:|---:|---:|"]
@@ -707,6 +804,20 @@ def self_test():
     bulkhead_io = [{"arch": "x86_64", "system": "bulkhead", "operation": "io_victim_beside_flooder",
                     "unit": "us", "iops": 100.0, "median": 1, "p99": 2}]
     expect("a Bulkhead IO row without its alone row or busy row", "IO server" in io_tables(bulkhead_io))
+    bulkhead_io[0]["policy"] = "victim: reservation 100 IOPS"
+    expect("Bulkhead's own set-up's policy named",
+           "- bulkhead `IO server`: victim" in io_tables(bulkhead_io))
+    expect("the noisy key", noisy_append("/k.elf", 10000, 400) ==
+           f" bench.noisy={linux.IO_CAPACITY},{linux.IO_RESERVATION},{linux.IO_SECONDS},"
+           f"{linux.IO_DISK_MIB},400")
+    expect("clock ratio", clock_ratio([(10.0, 0), (26.0, 16 * 10 ** 9)]) == 1.0 and
+           abs(clock_ratio([(10.0, 5), (30.0, 16 * 10 ** 9 + 5)]) - 1.25) < 1e-9 and
+           clock_ratio([(1.0, 7)]) is None)
+    try:
+        noisy_append("/" + "k" * 100 + ".elf", 10000, 0)
+        expect("a command line the bootinfo would cut refused", False)
+    except SystemExit:
+        pass
     for records in (ipc, ipc + vm + ours + io + bulkhead_io):
         svg = svg_chart(records)
         expect("chart closes", svg.rstrip().endswith("</svg>"))
@@ -738,6 +849,15 @@ def main():
         records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_mem(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_io(arch, build, a.iterations, a.timeout, a.kernel)
+        if not a.check:
+            # Host time, about 25 s a run, and no ceiling: not for the
+            # regression test (--check), which guards instruction counts.
+            records += run_noisy(arch, build, a.iterations, a.timeout, a.kernel)
+            # Linux's io.max set-up: the flooder capped at the capacity less
+            # the victim's reservation, here on top of the reservation and
+            # weights.
+            records += run_noisy(arch, build, a.iterations, a.timeout, a.kernel,
+                                 linux.IO_CAPACITY - linux.IO_RESERVATION)
         records += run_density(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
             records += run_kpti(build, a.iterations, a.timeout, a.kernel)
