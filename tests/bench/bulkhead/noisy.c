@@ -84,27 +84,19 @@ static uint64_t mint(uint64_t ep, uint64_t badge)
  * number of values read. */
 static unsigned parse_scenario(const char *cmdline, unsigned *v, unsigned most)
 {
-    static const char key[] = "bench.noisy=";
-    for (const char *p = cmdline; *p; p++) {
-        unsigned k = 0;
-        while (key[k] && p[k] == key[k])
-            k++;
-        if (key[k])
-            continue;
-        unsigned got = 0;
-        for (p += k; got < most; p++) {
-            if (*p < '0' || *p > '9')
-                return got;
-            v[got] = 0;
-            for (; *p >= '0' && *p <= '9'; p++)
-                v[got] = v[got] * 10 + (unsigned)(*p - '0');
-            got++;
-            if (*p != ',')
-                return got;
-        }
-        return got;
+    const char *p = bench_option(cmdline, "bench.noisy=");
+    unsigned got = 0;
+    for (; p && got < most; p++) {
+        if (*p < '0' || *p > '9')
+            return got;
+        v[got] = 0;
+        for (; *p >= '0' && *p <= '9'; p++)
+            v[got] = v[got] * 10 + (unsigned)(*p - '0');
+        got++;
+        if (*p != ',')
+            return got;
     }
-    return 0;
+    return got;
 }
 
 /* Tenant `t`: its policy, its half of the disk, its session at `vaddr`. */

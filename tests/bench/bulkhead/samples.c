@@ -35,19 +35,25 @@ void report(const struct bk_bootinfo *bi, const char *op)
     report_counts(bi->arch, op, samples, iterations);
 }
 
-unsigned parse_iterations(const char *cmdline, unsigned most)
+const char *bench_option(const char *cmdline, const char *key)
 {
-    static const char key[] = "bench.iterations=";
     for (const char *p = cmdline; *p; p++) {
         unsigned k = 0;
         while (key[k] && p[k] == key[k])
             k++;
-        if (key[k])
-            continue;
-        unsigned n = 0;
-        for (p += k; *p >= '0' && *p <= '9'; p++)
-            n = n * 10 + (unsigned)(*p - '0');
-        return n < 100 ? 100 : n > most ? most : n;
+        if (!key[k])
+            return p + k;
     }
-    return 10000;
+    return NULL;
+}
+
+unsigned parse_iterations(const char *cmdline, unsigned most)
+{
+    const char *p = bench_option(cmdline, "bench.iterations=");
+    if (!p)
+        return 10000;
+    unsigned n = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        n = n * 10 + (unsigned)(*p - '0');
+    return n < 100 ? 100 : n > most ? most : n;
 }

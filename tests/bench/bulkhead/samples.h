@@ -24,6 +24,10 @@ void report_counts(const char *arch, const char *op, uint64_t *v, unsigned n);
 /* Prints the BENCH record of `op` from samples[0..iterations). */
 void report(const struct bk_bootinfo *bi, const char *op);
 
+/* What follows `key` (e.g. "bench.iterations=") on the kernel command
+ * line, or NULL when it is not there. */
+const char *bench_option(const char *cmdline, const char *key);
+
 /* N of "bench.iterations=N" on the kernel command line, kept within
  * [100, most]; 10,000 without it. */
 unsigned parse_iterations(const char *cmdline, unsigned most);
