@@ -32,6 +32,10 @@ static BOOT_CODE void print_boot_params(const struct boot_params *bp)
     kprintf("bulkhead: loader: %s; platform: %s\n", bp->loader[0] ? bp->loader : "unknown",
             bp->platform[0] ? bp->platform : "unknown");
     kprintf("bulkhead: command line: '%s'\n", bp->cmdline);
+    if (bp->cmdline_length >= BOOT_MAX_CMDLINE)
+        kprintf("bulkhead: warning: the command line has %u characters; only the first %u "
+                "are kept (options after that are ignored)\n",
+                (unsigned)bp->cmdline_length, (unsigned)(BOOT_MAX_CMDLINE - 1));
     kprintf("bulkhead: RAM: %llu MiB in %u regions; %u reserved ranges; %u boot modules\n",
             (unsigned long long)(ram >> 20), bp->ram_count, bp->reserved_count,
             bp->module_count);

@@ -222,15 +222,12 @@ static const char *mb1_modules(struct parser *ps, uint64_t addr, uint64_t count)
     return NULL;
 }
 
-/* Copies the string at physical `pa` into `dst`. */
-static const char *mb1_string(struct parser *ps, uint64_t pa, char dst[BOOT_MAX_STRING],
-                              const char *what)
+/* Finds the string at physical `pa` (in *out); the failure `what` when it
+ * is unreadable or unterminated. */
+static const char *mb1_string(struct parser *ps, uint64_t pa, const char **out, const char *what)
 {
-    const char *s = window_string(ps->mem, pa);
-    if (!s)
-        return fail(ps, pa, what);
-    boot_params_set_string(dst, s);
-    return NULL;
+    *out = window_string(ps->mem, pa);
+    return *out ? NULL : fail(ps, pa, what);
 }
 
 static const char *mb1_parse(struct parser *ps, uint64_t info_pa)
@@ -249,13 +246,20 @@ static const char *mb1_parse(struct parser *ps, uint64_t info_pa)
         err = "multiboot1 information has neither a memory map nor mem_upper";
     if (!err && (flags & MB1_HAS_MODS))
         err = mb1_modules(ps, load32(info + MB1_MODS_ADDR), load32(info + MB1_MODS_COUNT));
-    if (!err && (flags & MB1_HAS_CMDLINE))
-        err = mb1_string(ps, load32(info + MB1_CMDLINE), ps->bp->cmdline,
+    const char *s = NULL;
+    if (!err && (flags & MB1_HAS_CMDLINE)) {
+        err = mb1_string(ps, load32(info + MB1_CMDLINE), &s,
                          "multiboot1 command line is unterminated or unreadable");
+        if (!err)
+            boot_params_set_cmdline(ps->bp, s);
+    }
     boot_params_set_string(ps->bp->loader, "multiboot1");
-    if (!err && (flags & MB1_HAS_LOADER))
-        err = mb1_string(ps, load32(info + MB1_LOADER_NAME), ps->bp->loader,
+    if (!err && (flags & MB1_HAS_LOADER)) {
+        err = mb1_string(ps, load32(info + MB1_LOADER_NAME), &s,
                          "multiboot1 boot loader name is unterminated or unreadable");
+        if (!err)
+            boot_params_set_string(ps->bp->loader, s);
+    }
     if (err && ps->where == 0)
         ps->where = info_pa;
     return err;
@@ -330,7 +334,10 @@ static const char *mb2_tag(struct parser *ps, const uint8_t *tag, uint32_t type,
         s = tag_string(tag, size, 8);
         if (!s)
             return fail(ps, pa, "multiboot2 string tag is missing its terminating NUL");
-        boot_params_set_string(type == MB2_TAG_CMDLINE ? ps->bp->cmdline : ps->bp->loader, s);
+        if (type == MB2_TAG_CMDLINE)
+            boot_params_set_cmdline(ps->bp, s);
+        else
+            boot_params_set_string(ps->bp->loader, s);
         return NULL;
     case MB2_TAG_MODULE:
         return mb2_module(ps, tag, size, pa);

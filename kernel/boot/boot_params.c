@@ -30,12 +30,27 @@ bool boot_params_add_device(struct boot_params *bp, paddr_t base, uint64_t size)
     return add_region(bp->devices, &bp->device_count, BOOT_MAX_DEVICE_REGIONS, base, size);
 }
 
-void boot_params_set_string(char dst[BOOT_MAX_STRING], const char *src)
+/* Copies at most size - 1 bytes of `src` into `dst`, terminated; returns
+ * the length of the whole of `src`. */
+static uint32_t copy_bounded(char *dst, uint32_t size, const char *src)
 {
-    unsigned i = 0;
-    for (; src && src[i] && i < BOOT_MAX_STRING - 1; i++)
+    uint32_t i = 0;
+    for (; src && src[i] && i < size - 1; i++)
         dst[i] = src[i];
     dst[i] = '\0';
+    while (src && src[i])
+        i++;
+    return i;
+}
+
+void boot_params_set_string(char dst[BOOT_MAX_STRING], const char *src)
+{
+    copy_bounded(dst, BOOT_MAX_STRING, src);
+}
+
+void boot_params_set_cmdline(struct boot_params *bp, const char *src)
+{
+    bp->cmdline_length = copy_bounded(bp->cmdline, BOOT_MAX_CMDLINE, src);
 }
 
 /* True if `s` starts with `prefix`. (No string library: this file is

@@ -21,6 +21,9 @@
 #define BOOT_MAX_DEVICE_REGIONS 32
 #define BOOT_MAX_MODULES 8
 #define BOOT_MAX_STRING 256
+/* The kernel command line: as long as the boot-info page's copy (its last
+ * byte the terminator), so an option near the end still reaches the root task. */
+#define BOOT_MAX_CMDLINE 1024
 #define BOOT_ACPI_RSDP_MAX 36 /* an ACPI 2.0+ RSDP; version 1.0's is 20 bytes */
 
 /* A physical address range [base, base + size). */
@@ -49,7 +52,9 @@ struct boot_params {
     unsigned device_count;
     struct boot_module modules[BOOT_MAX_MODULES];
     unsigned module_count;
-    char cmdline[BOOT_MAX_STRING];     /* kernel command line, "" if none */
+    char cmdline[BOOT_MAX_CMDLINE];    /* kernel command line, "" if none */
+    uint32_t cmdline_length;           /* its length as the loader gave it: more than
+                                        * BOOT_MAX_CMDLINE - 1 means it was cut */
     char loader[BOOT_MAX_STRING];      /* e.g. "multiboot1", "GRUB 2.06", "OpenSBI" */
     char platform[BOOT_MAX_STRING];    /* e.g. "QEMU q35", DT model string */
     uint64_t timer_hz;                 /* timer input frequency, 0 if unknown */
@@ -79,6 +84,9 @@ bool boot_params_add_module(struct boot_params *bp, paddr_t base, uint64_t size,
                             const char *name);
 /* Copies at most BOOT_MAX_STRING - 1 bytes and always terminates. */
 void boot_params_set_string(char dst[BOOT_MAX_STRING], const char *src);
+/* Copies the command line (at most BOOT_MAX_CMDLINE - 1 bytes, always
+ * terminated) and records its whole length, so the kernel can say it was cut. */
+void boot_params_set_cmdline(struct boot_params *bp, const char *src);
 
 /* The value of "key=value" on the command line (`key` without the '='),
  * where the option starts a word; NULL if absent. The value runs to the

@@ -118,7 +118,7 @@ static const char *fill_initrd(const struct fdt *fdt, int chosen, struct boot_pa
 static void fill_strings(const struct fdt *fdt, int chosen, struct boot_params *bp)
 {
     const char *args = fdt_get_string(fdt, chosen, "bootargs");
-    boot_params_set_string(bp->cmdline, args ? args : "");
+    boot_params_set_cmdline(bp, args ? args : "");
     const char *model = fdt_get_string(fdt, fdt->root, "model");
     if (!model)
         model = fdt_get_string(fdt, fdt->root, "compatible");

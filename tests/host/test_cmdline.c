@@ -46,5 +46,24 @@ static void test_flag_is_a_whole_word(void)
     CHECK(!boot_cmdline_flag("", "bulkhead.slow_console"));
 }
 
-TEST_MAIN(TEST(test_flag_is_a_whole_word), TEST(test_option_found_at_word_starts), TEST(test_option_not_inside_words),
+/* The command line keeps BOOT_MAX_CMDLINE - 1 characters, terminated, and
+ * remembers how long the loader's was, so the kernel can say it cut it. */
+static void test_cmdline_kept_up_to_its_bound(void)
+{
+    static struct boot_params bp;
+    static char line[BOOT_MAX_CMDLINE + 100];
+    memset(line, 'a', sizeof(line) - 1);
+    boot_params_set_cmdline(&bp, line);
+    CHECK_EQ(bp.cmdline_length, sizeof(line) - 1);
+    CHECK_EQ(strlen(bp.cmdline), BOOT_MAX_CMDLINE - 1);
+    line[BOOT_MAX_CMDLINE - 1] = '\0'; /* exactly what fits */
+    boot_params_set_cmdline(&bp, line);
+    CHECK_EQ(bp.cmdline_length, BOOT_MAX_CMDLINE - 1);
+    CHECK(strcmp(bp.cmdline, line) == 0);
+    boot_params_set_cmdline(&bp, NULL);
+    CHECK_EQ(bp.cmdline_length, 0);
+    CHECK_EQ(bp.cmdline[0], '\0');
+}
+
+TEST_MAIN(TEST(test_cmdline_kept_up_to_its_bound), TEST(test_flag_is_a_whole_word), TEST(test_option_found_at_word_starts), TEST(test_option_not_inside_words),
           TEST(test_value_compared_to_the_space))

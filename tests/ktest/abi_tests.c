@@ -112,6 +112,35 @@ static int test_slot_allocator(struct ktest_env *env)
     return 0;
 }
 
+/* True if the word `word` starts at c[i] (at the line's start or after a space). */
+static bool word_at(const char *c, size_t i, size_t n, const char *word, size_t len)
+{
+    return (i == 0 || c[i - 1] == ' ') && i + len <= n && memcmp(c + i, word, len) == 0;
+}
+
+/* The boot-info page carries the whole command line: when a test run puts
+ * "ktest.long_cmdline=" on it (tests/qemu/tests.cmake pads it past 900
+ * characters; on x86-64 the loader puts the kernel's path first), the word
+ * that ends the line must arrive too. */
+static int test_long_command_line_arrives_whole(struct ktest_env *env)
+{
+    static const char start[] = "ktest.long_cmdline=", end[] = " ktest.cmdline_end";
+    const char *c = env->bi->cmdline;
+    size_t n = 0;
+    while (n < sizeof(env->bi->cmdline) && c[n])
+        n++;
+    KT_CHECK(n < sizeof(env->bi->cmdline)); /* terminated inside the field */
+    size_t i = 0;
+    while (i < n && !word_at(c, i, n, start, sizeof(start) - 1))
+        i++;
+    if (i == n)
+        return 0; /* an ordinary run: nothing to check */
+    debug_printf("ktest: the command line arrived with %u characters\n", (unsigned)n);
+    KT_CHECK(n - i > 900);
+    KT_CHECK(n >= sizeof(end) - 1 && memcmp(c + n - (sizeof(end) - 1), end, sizeof(end) - 1) == 0);
+    return 0;
+}
+
 const struct ktest abi_tests[] = {
     { "libsys: the slot allocator hands out empty slots and runs", test_slot_allocator },
     { "abi: invoking an empty slot fails with FAILED_LOOKUP (missing capability)",
@@ -127,5 +156,7 @@ const struct ktest abi_tests[] = {
       test_arguments_beyond_registers_come_from_ipc_buffer },
     { "abi: Debug: CapIdentify reports type and rights", test_identify_reports_type_and_rights },
     { "abi: unknown syscall numbers fail with INVALID_SYSCALL", test_unknown_syscall },
+    { "abi: the boot info carries a long command line whole",
+      test_long_command_line_arrives_whole },
 };
 const unsigned abi_test_count = sizeof(abi_tests) / sizeof(abi_tests[0]);

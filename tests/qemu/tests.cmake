@@ -20,6 +20,12 @@ set(boot_expect --expect "Bulkhead .*\\(${arch}\\)" --expect "roottask: hello fr
     --expect "roottask: all checks passed" --reject "FAILED|PANIC")
 bulkhead_qemu_test(boot --image ${out}/bootimage.img --status pass ${boot_expect})
 bulkhead_qemu_test(boot-4g-ram --image ${out}/bootimage.img --memory 4G --status pass ${boot_expect})
+# A command line longer than the kernel keeps (1,023 characters) boots, and
+# the kernel says what it cut.
+string(REPEAT "y" 1100 too_long_cmdline)
+bulkhead_qemu_test(boot-cmdline-too-long --image ${out}/bootimage.img --status pass
+                   --append "${too_long_cmdline}" ${boot_expect}
+                   --expect "warning: the command line has 11[0-9][0-9] characters. only the first 1023 are kept")
 if(arch STREQUAL "x86_64")
   # The I/O APIC's address comes from ACPI's MADT, whichever way the RSDP came
   # (SeaBIOS's area with -kernel, GRUB's multiboot2 tag under BIOS and UEFI).
@@ -95,7 +101,14 @@ bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --reject "written without a Debug cap")
 # The same suite in a small machine: every test sizes what it makes to the
 # memory there is.
+# It also boots with a command line of about 960 characters: the kernel
+# keeps all of it and the boot info hands the root task all of it (abi: the
+# boot info carries a long command line whole).
+string(REPEAT "x" 920 long_cmdline_padding)
 bulkhead_qemu_test(ktest-128m --image ${out}/ktest-image.img --memory 128M --status pass
+                   --append "ktest.long_cmdline=${long_cmdline_padding} ktest.cmdline_end"
+                   --expect "ktest: the command line arrived with 9[0-9][0-9] characters"
+                   --reject "only the first [0-9]+ are kept"
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
 if(arch STREQUAL "x86_64")
   # A CPU without XSAVE or AVX: the FPU tests then run the FXSAVE path.
@@ -566,8 +579,10 @@ bulkhead_qemu_test(kernel-fault-illegal --image ${out}/bootimage.img --status pa
 
 # Paging-structure hooks (kernel/debug/selftest_vspace.c): tables and frames of both
 # sizes mapped, translated, remapped and unmapped in a fresh address space.
+# (The option comes after 920 characters of padding: the kernel reads a
+# command line of up to 1,023.)
 bulkhead_qemu_test(selftest-vspace --image ${out}/bootimage.img --status pass
-  --append "bulkhead.selftest=vspace" --expect "selftest vspace: ok: 4 KiB frame maps"
+  --append "test.padding=${long_cmdline_padding} bulkhead.selftest=vspace" --expect "selftest vspace: ok: 4 KiB frame maps"
   --expect "selftest vspace: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|roottask: hello")
 
 # Device interrupts (kernel/debug/selftest_irq.c): a device raises interrupts that

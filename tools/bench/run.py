@@ -143,9 +143,9 @@ def run_io(arch, build, iterations, timeout, kernel_name=None):
                     disk=disk)
 
 
-# The command line a bench root task reads: the kernel keeps its first 127
-# characters for the bootinfo (kernel/boot/boot_params.h).
-BOOTINFO_CMDLINE = 127
+# The command line a bench root task reads: the kernel keeps its first 1,023
+# characters for the boot info (BOOT_MAX_CMDLINE, kernel/boot/boot_params.h).
+BOOTINFO_CMDLINE = 1023
 
 
 def noisy_append(kernel, iterations, flooder_limit):

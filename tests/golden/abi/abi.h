@@ -133,7 +133,7 @@
 #define BK_DEBUG_WRITE_MAX 4096
 #define BK_TICK_HZ 100
 #define BK_BOOTINFO_MAGIC 0x4f464e49544f4f42ull
-#define BK_BOOTINFO_VERSION 4
+#define BK_BOOTINFO_VERSION 5
 #define BK_BOOTINFO_SIZE 16384
 #define BK_BOOTINFO_MAX_REGIONS 64
 #define BK_BOOTINFO_MAX_MODULES 16
@@ -422,7 +422,7 @@ struct bk_bootinfo {
     char arch[16]; /* "x86_64" or "riscv64" */
     char loader[64]; /* what booted the kernel (e.g. "GRUB 2.06", "OpenSBI 1.1") */
     char platform[64]; /* the machine, as the firmware names it */
-    char cmdline[128]; /* the kernel command line */
+    char cmdline[1024]; /* the kernel command line (its first 1,023 characters; the kernel warns on the console when it cuts one) */
     uint64_t kernel_phys_base; /* physical start of the kernel image */
     uint64_t kernel_phys_size; /* bytes of the kernel image */
     uint64_t bootimage_vaddr; /* where the whole boot image is mapped in the root task */
