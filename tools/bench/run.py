@@ -192,7 +192,9 @@ def run_noisy(arch, build, iterations, timeout, kernel_name=None, flooder_limit=
 
 # The noisy neighbour's latencies are the guest's clock (Debug: Time); on
 # x86-64 that is the TSC at the rate the kernel measured against the PIT at
-# boot, which a loaded host can throw off by tens of percent. run.py
+# boot (arch/x86_64/apic.c measures again while the host held the vCPU back
+# inside the interval's ends; before it did, a loaded host threw the rate
+# off by up to 25 %), and on both arches QEMU's clocks under host load. run.py
 # timestamps two marks the bench prints and keeps a run only when the
 # guest's clock kept to host time within this fraction.
 NOISY_CLOCK_TOLERANCE = 0.02
