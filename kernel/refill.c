@@ -30,6 +30,7 @@ bool refill_init(struct refills *rs, uint64_t budget, uint64_t period, unsigned 
     rs->head = 0;
     rs->count = 1;
     rs->r[0] = (struct refill){ .when = now, .amount = budget };
+    rs->tail_used_end = UINT64_MAX;
     return true;
 }
 
@@ -50,19 +51,26 @@ static void pop_head(struct refills *rs)
     rs->count--;
 }
 
-/* Gives `amount` back at `when`, which is no earlier than any refill's
- * (charges come in time order). A full list takes it into its last
- * refill, which then waits until `when`: that only delays time. */
-static void schedule_used(struct refills *rs, uint64_t when, uint64_t amount)
+/* Gives back `used` ns of running that began at `start`, one period
+ * later, as a new tail refill; or into the tail when it continues the run
+ * the tail gives back (it began where that one ended, and the tail is not
+ * the head being used), or when the list is full. A full list takes it at
+ * the later of the two instants: that only delays time. Charges come in
+ * time order, so the instants stay sorted. */
+static void schedule_used(struct refills *rs, uint64_t start, uint64_t used)
 {
-    if (rs->count == rs->max) {
-        struct refill *tail = at(rs, rs->count - 1);
-        tail->amount += amount;
+    uint64_t when = start + rs->period;
+    struct refill *tail = at(rs, rs->count - 1);
+    if (rs->count > 1 && start == rs->tail_used_end) {
+        tail->amount += used;
+    } else if (rs->count == rs->max) {
+        tail->amount += used;
         tail->when = when > tail->when ? when : tail->when;
-        return;
+    } else {
+        *at(rs, rs->count) = (struct refill){ .when = when, .amount = used };
+        rs->count++;
     }
-    *at(rs, rs->count) = (struct refill){ .when = when, .amount = amount };
-    rs->count++;
+    rs->tail_used_end = start + used;
 }
 
 /* A head too small to schedule is merged into the next refill (later, so
@@ -90,9 +98,10 @@ void refill_charge(struct refills *rs, uint64_t start, uint64_t used)
      * then schedule_used() refills that very entry. */
     if (at(rs, 0)->amount == 0) {
         *at(rs, 0) = (struct refill){ .when = start + rs->period, .amount = used };
+        rs->tail_used_end = start + used;
         return;
     }
-    schedule_used(rs, start + rs->period, used);
+    schedule_used(rs, start, used);
     merge_small_head(rs);
 }
 

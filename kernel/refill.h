@@ -11,6 +11,14 @@
  * hold more than the budget, wherever it starts, and a thread that keeps
  * running gets the whole budget every period.
  *
+ * Time used in one run comes back as one refill, however many times the
+ * scheduler charged it in between (every interrupt that lets the thread go
+ * on charges it): a charge that begins where the last one ended joins the
+ * tail refill, at the tail's instant. That is the refill one charge of the
+ * whole run would have made, so it keeps the promise; without it, each
+ * interrupt cut the budget in one more piece, the list filled and merging
+ * delayed time: a spinning tenant lost 2 to 3 % of a 70 % share.
+ *
  * The list is bounded (REFILL_MAX entries, the caller's choice up to that):
  * when it is full, a refill that should be added is merged into the last
  * one, at the later of the two instants. Merging only ever delays time, so
@@ -45,6 +53,10 @@ struct refill {
 struct refills {
     uint64_t budget, period; /* budget <= period */
     uint64_t min;            /* the smallest head refill: REFILL_MIN_NS unless set */
+    /* Where the use that the tail refill gives back ended (UINT64_MAX: the
+     * tail gives back no use, as the first refill). A charge that begins
+     * there is the same run, cut by an interrupt, and joins the tail. */
+    uint64_t tail_used_end;
     unsigned head, count, max;
     struct refill r[REFILL_MAX];
 };

@@ -148,6 +148,44 @@ static void test_fragmented_then_busy(void)
     CHECK_EQ(got, budget);
 }
 
+/* A run charged at every interrupt that let it go on comes back as one
+ * refill at its start plus a period, not one piece per charge; a run that
+ * began after a gap makes a refill of its own. */
+static void test_one_run_one_refill(void)
+{
+    struct refills rs;
+    const uint64_t budget = 350000, period = 1000000;
+    CHECK(refill_init(&rs, budget, period, 4, 0));
+    for (uint64_t now = 0; now < 300000; now += 10000) /* 30 charges of one run */
+        refill_charge(&rs, now, 10000);
+    CHECK(refill_check(&rs));
+    CHECK_EQ(rs.count, 2);
+    CHECK_EQ(refill_available(&rs, 300000), 50000);
+    CHECK_EQ(rs.r[(rs.head + 1) % rs.max].when, period);
+    CHECK_EQ(rs.r[(rs.head + 1) % rs.max].amount, 300000);
+    refill_charge(&rs, 310000, 20000); /* after a gap: its own refill */
+    CHECK_EQ(rs.count, 3);
+    CHECK_EQ(rs.r[(rs.head + 2) % rs.max].when, 310000 + period);
+    /* The rest of the head used by the same run (Yield charges it so):
+     * joins the run's refill. */
+    refill_charge(&rs, 330000, refill_available(&rs, 330000));
+    CHECK(refill_check(&rs));
+    CHECK_EQ(rs.count, 2);
+    CHECK_EQ(refill_next_due(&rs), period);
+    CHECK_EQ(refill_available(&rs, period), 300000);
+    /* A periodic thread that runs a little and yields the rest wakes a
+     * period after its last wake-up, not later by what it ran. */
+    CHECK(refill_init(&rs, budget, period, 4, 0));
+    uint64_t wake = 0;
+    for (unsigned i = 0; i < 100; i++) {
+        refill_charge(&rs, wake, 5000);
+        refill_charge(&rs, wake + 5000, refill_available(&rs, wake + 5000));
+        CHECK(refill_check(&rs));
+        CHECK_EQ(refill_next_due(&rs), wake + period);
+        wake = refill_next_due(&rs);
+    }
+}
+
 static void test_bad_parameters_refused_and_clamped(void)
 {
     struct refills rs;
@@ -174,4 +212,5 @@ static void test_bad_parameters_refused_and_clamped(void)
 }
 
 TEST_MAIN(TEST(test_no_window_holds_more_than_the_budget), TEST(test_busy_thread_gets_the_whole_budget),
-          TEST(test_fragmented_then_busy), TEST(test_bad_parameters_refused_and_clamped))
+          TEST(test_fragmented_then_busy), TEST(test_one_run_one_refill),
+          TEST(test_bad_parameters_refused_and_clamped))
