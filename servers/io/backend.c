@@ -115,8 +115,8 @@ static void finished(uint32_t tag, unsigned status, uint64_t now)
     s->in_device--;
     io.in_device--;
     unsigned old = io.depth.depth;
-    if (iodepth_completed(&io.depth, q->sched.dispatch, now,
-                          iosched_tightest_target(&io.sched)))
+    if (iodepth_completed(&io.depth, q->sched.dispatch, now) &&
+        iodepth_measure(&io.depth, now, iosched_tightest_target(&io.sched)))
         say_depth(old);
     iosched_complete(&io.sched, &q->sched, now);
     if (status == 0)

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define IODEPTH_MOST 8u    /* the driver's request slots (servers/blk: BLK_SLOTS) */
-#define IODEPTH_WINDOW 16u /* completions per measurement */
+#define IODEPTH_WINDOW 64u /* completions per measurement (see iodepth.c) */
 #define IODEPTH_RATE_MAX 10000000u /* completions per second believed at most */
 
 struct iodepth {
@@ -57,12 +57,15 @@ bool iodepth_room(const struct iodepth *d);
 /* A request entered the device at `now`. */
 void iodepth_dispatched(struct iodepth *d, uint64_t now);
 
-/* A request dispatched at `dispatched` completed at `now`; `target_ns` is
- * the tightest latency target of the tenants (UINT64_MAX: none). At the end
- * of a window the estimates and the depth are updated: true if the depth
- * changed. */
-bool iodepth_completed(struct iodepth *d, uint64_t dispatched, uint64_t now,
-                       uint64_t target_ns);
+/* A request dispatched at `dispatched` completed at `now`. True when that
+ * ends a window: then the caller calls iodepth_measure(). */
+bool iodepth_completed(struct iodepth *d, uint64_t dispatched, uint64_t now);
+
+/* Ends the window at `now`: new estimates and depth, with `target_ns` the
+ * tightest latency target of the tenants (UINT64_MAX: none). True if the
+ * depth changed. (Apart from iodepth_completed() so that the caller looks
+ * the target up once a window, not once a request.) */
+bool iodepth_measure(struct iodepth *d, uint64_t now, uint64_t target_ns);
 
 /* The depth for a device completing `rate` requests per second with the
  * tightest latency target `target_ns`, at most `most` (the rule above). */

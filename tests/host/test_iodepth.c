@@ -135,7 +135,8 @@ static void sim_complete(struct sim *m)
         if (m->in_device == 0 && m->now > m->measure_from)
             m->busy_ns += m->now - (m->busy_since > m->measure_from ? m->busy_since
                                                                     : m->measure_from);
-        iodepth_completed(&m->d, r.dispatch, m->now, iosched_tightest_target(&m->s));
+        if (iodepth_completed(&m->d, r.dispatch, m->now))
+            iodepth_measure(&m->d, m->now, iosched_tightest_target(&m->s));
         iosched_complete(&m->s, &r, m->now);
         record(m, &r);
         struct tenant_load *l = &m->load[r.tenant];
@@ -243,8 +244,11 @@ static void test_rule(void)
     CHECK_EQ(d.depth, IODEPTH_MOST);
     iodepth_init(&d, 3);
     CHECK_EQ(d.depth, 3);
-    CHECK(!iodepth_completed(&d, 0, 10, 1 * MS)); /* nothing in the device: ignored */
+    CHECK(!iodepth_completed(&d, 0, 10)); /* nothing in the device: ignored */
     CHECK_EQ(d.window_done, 0);
+    CHECK(!iodepth_measure(&d, 10, 1 * MS)); /* an empty window changes nothing */
+    CHECK_EQ(d.depth, 3);
+    CHECK_EQ(d.rate, 0);
 }
 
 static void test_tightest_target(void)
