@@ -53,6 +53,7 @@ bulkhead_protocol(io ${CMAKE_SOURCE_DIR}/servers/io/protocol.toml
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/io)
 bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/main.c
                       ${CMAKE_SOURCE_DIR}/servers/io/iosched.c
+                      ${CMAKE_SOURCE_DIR}/servers/io/iodepth.c
                       ${CMAKE_SOURCE_DIR}/servers/io/session.c
                       ${CMAKE_SOURCE_DIR}/servers/io/backend.c
                       ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk)

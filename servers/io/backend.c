@@ -4,7 +4,9 @@
  * into the session's buffer page the driver holds a cap to, while the
  * device has a free slot (DEVICE_DEPTH in flight); the driver signals our
  * notification when some finish and Block: Reap brings them back, each
- * then completed in its tenant's ring.
+ * then completed in its tenant's ring. How many go into the device at once
+ * follows the device's measured speed and the tenants' tightest latency
+ * target (iodepth.c), at most DEVICE_DEPTH.
  *
  * A request's driver tag is its tenant and buffer: tenant t's buffer b is
  * t * IO_RING_BUFFERS + b. A session is reclaimed only once none of its
@@ -27,6 +29,7 @@ const char *backend_start(uint64_t notification)
     if (blk_subscribe(io.driver, notification, NULL) != 0)
         return "the block driver refused our notification";
     io.device_sectors = sectors;
+    iodepth_init(&io.depth, DEVICE_DEPTH);
     return NULL;
 }
 
@@ -51,6 +54,7 @@ static void send(const struct iosched_request *r)
     q->state = REQ_DEVICE;
     s->in_device++;
     io.in_device++;
+    iodepth_dispatched(&io.depth, r->dispatch);
     static bool said;
     if (io.in_device == DEVICE_DEPTH && !said) {
         said = true; /* once: the tests look for it */
@@ -62,7 +66,8 @@ void backend_pump(void)
 {
     struct iosched_request r;
     uint64_t now = debug_time_ns(); /* one reading for the batch: one kernel call */
-    while (io.in_device < DEVICE_DEPTH && iosched_dispatch(&io.sched, now, &r)) {
+    while (io.in_device < DEVICE_DEPTH && iodepth_room(&io.depth) &&
+           iosched_dispatch(&io.sched, now, &r)) {
         if (r.tenant >= IOSCHED_TENANTS || r.cookie >= IO_RING_BUFFERS ||
             io.sessions[r.tenant].req[r.cookie].state != REQ_QUEUED)
             continue; /* cannot happen: the scheduler gives back what we queued */
@@ -79,8 +84,25 @@ void backend_pump(void)
     session_signal_all();
 }
 
-/* The driver finished the request with `tag` and virtio status `status`. */
-static void finished(uint32_t tag, unsigned status)
+/* The depth moved: said on the console, the first few times only (a
+ * device whose speed sits at a boundary could move it on every window). */
+static void say_depth(unsigned old)
+{
+    static unsigned said;
+    if (said >= 16)
+        return;
+    said++;
+    const struct iodepth *d = &io.depth;
+    debug_printf("io-server: device depth %u -> %u (%llu completions/s, %llu us in the "
+                 "device, tightest latency target %llu us)\n",
+                 old, d->depth, (unsigned long long)d->rate,
+                 (unsigned long long)(d->latency_ns / 1000),
+                 (unsigned long long)(d->target_ns / 1000));
+}
+
+/* The driver finished the request with `tag` and virtio status `status` at
+ * `now`. */
+static void finished(uint32_t tag, unsigned status, uint64_t now)
 {
     unsigned t = tag / IO_RING_BUFFERS, b = tag % IO_RING_BUFFERS;
     if (t >= IOSCHED_TENANTS)
@@ -92,7 +114,11 @@ static void finished(uint32_t tag, unsigned status)
     q->state = REQ_FREE;
     s->in_device--;
     io.in_device--;
-    iosched_complete(&io.sched, &q->sched, debug_time_ns());
+    unsigned old = io.depth.depth;
+    if (iodepth_completed(&io.depth, q->sched.dispatch, now) &&
+        iodepth_measure(&io.depth, now, iosched_tightest_target(&io.sched)))
+        say_depth(old);
+    iosched_complete(&io.sched, &q->sched, now);
     if (status == 0)
         session_complete(t, q->tag, IO_ST_OK, q->count << SECTOR_SHIFT);
     else
@@ -109,7 +135,8 @@ void backend_completions(void)
         if (blk_reap(io.driver, &n, &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6], &d[7],
                      NULL) != 0)
             return;
+        uint64_t now = debug_time_ns(); /* one reading for the batch */
         for (uint32_t i = 0; i < n && i < DEVICE_DEPTH; i++)
-            finished((uint32_t)(d[i] >> 8), (unsigned)(d[i] & 0xff));
+            finished((uint32_t)(d[i] >> 8), (unsigned)(d[i] & 0xff), now);
     } while (n == DEVICE_DEPTH);
 }

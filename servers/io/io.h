@@ -5,7 +5,8 @@
  *   session.c  a tenant's session: its memory, the ring, reading requests
  *              and writing completions
  *   backend.c  the driver behind the server: feeding it what the scheduler
- *              (iosched.c) picks, taking its completions back
+ *              (iosched.c) picks, as many at once as the device's speed
+ *              allows (iodepth.c), taking its completions back
  *   timer.c    a wake-up when a limit lapses with the device idle
  *   spawn.c    starting io-server (linked into whoever starts it)
  */
@@ -17,6 +18,7 @@
 #include <bulkhead/format.h>
 #include <bulkhead/sys.h>
 
+#include "iodepth.h"
 #include "iosched.h"
 #include "ring.h"
 
@@ -81,6 +83,7 @@ struct io_server {
     struct session sessions[IOSCHED_TENANTS];
     uint64_t device_sectors;
     unsigned in_device;   /* over all sessions, at most BLK_SLOTS */
+    struct iodepth depth; /* how many the device may hold now */
     bool ready;           /* the driver answered and subscribed */
     uint64_t driver;
 };

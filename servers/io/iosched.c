@@ -225,6 +225,17 @@ uint64_t iosched_next_eligible(const struct iosched *s, uint64_t now)
     return next == UINT64_MAX ? next : max_u64(next, now);
 }
 
+uint64_t iosched_tightest_target(const struct iosched *s)
+{
+    uint64_t tightest = UINT64_MAX;
+    for (unsigned i = 0; i < IOSCHED_TENANTS; i++) {
+        const struct iosched_tenant *t = &s->tenants[i];
+        if (t->active && t->policy.latency_target_ns < tightest)
+            tightest = t->policy.latency_target_ns;
+    }
+    return tightest;
+}
+
 unsigned iosched_bucket(uint64_t ns)
 {
     if (ns < 4)

@@ -129,6 +129,11 @@ bool iosched_dispatch(struct iosched *s, uint64_t now, struct iosched_request *o
  * request; UINT64_MAX if nothing is queued. */
 uint64_t iosched_next_eligible(const struct iosched *s, uint64_t now);
 
+/* The tightest latency target of the tenants with a policy, idle or not
+ * (a queue-depth-1 tenant is idle between its requests, and its next one
+ * should not find the device full); UINT64_MAX if there is none. */
+uint64_t iosched_tightest_target(const struct iosched *s);
+
 /* Records the completion at `now` of a request iosched_dispatch() gave. */
 void iosched_complete(struct iosched *s, const struct iosched_request *r, uint64_t now);
 
