@@ -23,6 +23,7 @@ static struct {
     char line[LINE_MAX + 1];
     unsigned len;
     bool after_cr; /* the last byte was CR: a following LF ends nothing */
+    bool too_long; /* bytes were dropped past LINE_MAX: the line is refused */
     bool on;
 } con;
 
@@ -303,8 +304,9 @@ static void run(char *line)
 
 /* ---- The line editor -------------------------------------------------------- */
 
-/* One received byte: printable ones are echoed and kept, backspace and
- * DEL erase, Ctrl-U erases the line, CR or LF (CR LF once) runs it. */
+/* One received byte: printable ones are echoed and kept (past LINE_MAX
+ * dropped, and the line refused), backspace and DEL erase, Ctrl-U erases
+ * the line, CR or LF (CR LF once) runs it. */
 static void take(char c)
 {
     bool was_cr = con.after_cr;
@@ -314,8 +316,12 @@ static void take(char c)
             return;
         debug_printf("\n");
         con.line[con.len] = 0;
-        run(con.line);
+        if (con.too_long)
+            debug_printf("error: line longer than %u characters, not run\n", LINE_MAX);
+        else
+            run(con.line);
         con.len = 0;
+        con.too_long = false;
         debug_printf(PROMPT);
     } else if (c == 0x08 || c == 0x7f) {
         if (con.len) {
@@ -325,10 +331,13 @@ static void take(char c)
     } else if (c == 0x15) {
         for (; con.len; con.len--)
             debug_printf("\b \b");
+        con.too_long = false;
     } else if (c >= ' ' && c < 0x7f) {
         if (con.len < LINE_MAX) {
             con.line[con.len++] = c;
             debug_printf("%c", c);
+        } else {
+            con.too_long = true;
         }
     }
 }

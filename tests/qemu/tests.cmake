@@ -511,12 +511,16 @@ bulkhead_qemu_test(mem-spawn --image ${out}/mem-spawn-image.img --status pass
 # serial line, which the kernel delivers as the UART's receive interrupt
 # (Debug: ConsoleLine, ConsoleRead), and checks what comes back: two
 # tenants created, listed with usage, a quota changed, one killed with the
-# bytes freed equal to what the list showed it using, bad input answered.
+# bytes freed equal to what the list showed it using, bad input answered
+# (an unknown command, bad sizes and percents, a line too long). Under
+# -icount, so that the tenants' CPU shares follow their budgets (without,
+# the guest's timer follows a busy host: docs/tenants.md).
 bulkhead_user_program(${arch} tenants-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/tenants_test.c
                       CLIENT_OF mem tenants)
 bulkhead_user_program(${arch} tenant-worker SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/tenant_worker.c)
 bulkhead_boot_image(${arch} tenants-image ROOT tenants-test
                     MODULES mem-server tenants-server tenant-worker)
+string(REPEAT "x" 90 tenants_long_name) # a line the console refuses
 bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pass --timeout 100
   --type-after "tenantstest: console: your turn" --prompt "tenants> "
   --type "help" --type "list"
@@ -528,7 +532,7 @@ bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pa
   --type "quota db mem=8M"
   --type "quota db cpu=150%"
   --type "kill db" --type "kill db"
-  --type "frobnicate"
+  --type "frobnicate" --type "kill ${tenants_long_name}"
   --type "create x worker mem=12Q cpu=5%"
   --type "create y nosuch mem=64K cpu=5%"
   --type "list" --type "kill web" --type "exit"
@@ -553,6 +557,7 @@ bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pa
   --expect "(?s)db +running +[0-9.]+ % +10 % +([0-9]+ KiB) / 512 KiB.*killed db: [0-9]+ bytes freed \\(\\1\\)"
   --expect "error: no tenant named 'db' \\(list shows them\\)"
   --expect "error: unknown command 'frobnicate' \\(help lists them\\)"
+  --expect "error: line longer than 80 characters, not run"
   --expect "error: mem=12Q: not a size"
   --expect "error: tenant y: no program named 'nosuch'"
   --expect "1 tenants, allowance left: memory 512 KiB of 2 MiB, CPU 30 % of 50 %"
