@@ -49,6 +49,14 @@ void arch_console_putc(char c);
  * waiting, and says whether it did (kernel/log.c drains its buffer so). */
 bool arch_console_try_putc(char c);
 
+/* Takes one byte the console's UART has received, without waiting; -1 if
+ * none is pending (or the console has no UART). */
+int arch_console_getc(void);
+
+/* The device interrupt line (0 .. arch_irq_count()-1) the UART raises when
+ * it has received bytes; -1 if the console has none. */
+int arch_console_rx_line(void);
+
 /* Stops the machine. Under QEMU the process exits with a status that
  * encodes `status` (one of the KERNEL_EXIT_* values in kernel.h); on real
  * hardware the CPU halts forever. */

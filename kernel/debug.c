@@ -118,3 +118,28 @@ kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info
     inv->result_count = 2;
     return KERR_OK;
 }
+
+/* Up to 8 received bytes, packed low byte first: a console reader asks
+ * once per interrupt and rarely gets more than a line's worth. */
+kerror_t debug_invoke_console_read(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    uint64_t bytes = 0, count = 0;
+    for (int c; count < 8 && (c = arch_console_getc()) >= 0; count++)
+        bytes |= (uint64_t)(uint8_t)c << (8 * count);
+    inv->results[0] = bytes;
+    inv->results[1] = count;
+    inv->result_count = 2;
+    return KERR_OK;
+}
+
+kerror_t debug_invoke_console_line(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    int line = arch_console_rx_line();
+    if (line < 0)
+        return KERR_ILLEGAL_OPERATION;
+    inv->results[0] = (uint64_t)line;
+    inv->result_count = 1;
+    return KERR_OK;
+}

@@ -401,7 +401,10 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
 {
     charge_switch(NULL);
     for (;;) {
-        slice_expired = false;
+        /* The thread we left is still current_thread, and it may have been
+         * throttled: choose() must look at its SchedContext again rather
+         * than take it back on the common path. */
+        slice_expired = true;
         log_drain();
         arch_idle_wait();
         struct thread *next = choose();

@@ -59,6 +59,15 @@ bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/m
                       ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk)
 set(IO_SPAWN_SOURCES ${CMAKE_SOURCE_DIR}/servers/io/spawn.c)
 
+# The tenant manager (servers/tenants, docs/tenants.md): tenants created,
+# listed, changed and killed at run time through the memory server, as a
+# protocol and as a console on the serial line.
+bulkhead_protocol(tenants ${CMAKE_SOURCE_DIR}/servers/tenants/protocol.toml
+                  DOC ${CMAKE_SOURCE_DIR}/docs/protocols/tenants.md
+                  GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/tenants)
+bulkhead_user_program(${arch} tenants-server SOURCES ${CMAKE_SOURCE_DIR}/servers/tenants/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/tenants/console.c SERVES tenants CLIENT_OF mem)
+
 # The demo image holds the root task alone (the bad-image tests corrupt its
 # one module); the scheduler server ships in the images that use it
 # (tests/qemu/tests.cmake: sched-server-image).

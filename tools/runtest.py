@@ -9,12 +9,19 @@ Passes when QEMU ends within --timeout with the given kernel status, every
 --at-most N REGEX matches at most N times (output that must stay bounded, such
 as rate-limited kernel messages). On failure prints the command, the reason and
 the whole serial output.
+
+With --type LINE (repeatable) the runner types on the serial line, as a person
+at the console would: the first line once the output matches --type-after, each
+next one once the output since the last line matches --prompt, one byte at a
+time (QEMU's UART holds back what its FIFO cannot take, so nothing is lost).
 """
 import argparse
 import pathlib
 import re
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import bkqemu  # noqa: E402
@@ -48,18 +55,77 @@ def parse_args():
                          "its end (QEMU's IOMMU warns on stderr while the kernel writes a line)")
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="one more argument for QEMU, after all others (repeat for more)")
+    ap.add_argument("--type", action="append", default=[], metavar="LINE",
+                    help="a line to type on the serial line (repeat for more, in order)")
+    ap.add_argument("--type-after", default=None, metavar="REGEX",
+                    help="type the first line once the output matches this")
+    ap.add_argument("--prompt", default=None, metavar="REGEX",
+                    help="type each next line once the output since the last one matches this")
     ap.add_argument("--timeout", type=float, default=60)
-    return ap.parse_args()
+    a = ap.parse_args()
+    if a.type and (a.type_after is None or a.prompt is None):
+        ap.error("--type needs --type-after and --prompt")
+    return a
 
 
-def main():
-    a = parse_args()
-    if a.disk and a.disk_size:
-        bkqemu.make_disk(a.disk, a.disk_size)
-    cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
-                         memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount,
-                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg)
-    print("$ " + " ".join(cmd), flush=True)
+class Typist:
+    """Collects QEMU's output on a thread and types the lines in turn."""
+
+    def __init__(self, proc, lines, after, prompt):
+        self.proc, self.lines, self.after, self.prompt = proc, list(lines), after, prompt
+        self.output = bytearray()
+        self.lock = threading.Lock()
+
+    def collect(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            with self.lock:
+                self.output += chunk
+
+    def text(self, start=0):
+        with self.lock:
+            return self.output[start:].decode(errors="replace")
+
+    def type_lines(self, deadline):
+        """Types every line; False if the output stopped matching in time."""
+        mark, wait_for = 0, self.after
+        for line in self.lines:
+            while not re.search(wait_for, self.text(mark)):
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    return False
+                time.sleep(0.05)
+            with self.lock:
+                mark = len(self.output)
+            for byte in (line + "\n").encode():
+                self.proc.stdin.write(bytes([byte]))
+                self.proc.stdin.flush()
+            wait_for = self.prompt
+        return True
+
+
+def run_typing(cmd, a):
+    """Runs QEMU with its serial input from us: (output, exit code or None)."""
+    deadline = time.monotonic() + a.timeout
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    typist = Typist(proc, a.type, a.type_after, a.prompt)
+    reader = threading.Thread(target=typist.collect, daemon=True)
+    reader.start()
+    typed = typist.type_lines(deadline)
+    try:
+        code = proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        code = None
+    reader.join(timeout=5)
+    output = typist.text()
+    if not typed:
+        output += "\n---- runtest: stopped typing: the output did not match in time ----\n"
+    return output, code
+
+
+def run_quietly(cmd, a):
+    """Runs QEMU with no serial input: (output, exit code or None)."""
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE if a.stderr_apart else subprocess.STDOUT,
@@ -71,6 +137,18 @@ def main():
         output, code = (e.stdout or b"").decode(errors="replace"), None
         if a.stderr_apart and e.stderr:
             output += "\n---- QEMU's stderr ----\n" + e.stderr.decode(errors="replace")
+    return output, code
+
+
+def main():
+    a = parse_args()
+    if a.disk and a.disk_size:
+        bkqemu.make_disk(a.disk, a.disk_size)
+    cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
+                         memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount,
+                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg)
+    print("$ " + " ".join(cmd), flush=True)
+    output, code = run_typing(cmd, a) if a.type else run_quietly(cmd, a)
     problems = []
     if code is None:
         problems.append(f"timed out after {a.timeout:.0f} s (hang?)")

@@ -3,13 +3,20 @@
  * tree (its registers spaced by 1 << reg-shift bytes and accessed
  * reg-io-width bytes wide), polled. The firmware has already set the line
  * up (baud rate, 8N1); the kernel turns the FIFOs on and uses only the
- * transmitter. Until the UART is mapped, or on a machine without one,
+ * transmitter for output. Input is read by user level (Debug:
+ * ConsoleRead); the kernel turns on the receive interrupt, whose PLIC
+ * source (from the device tree) a reader enables through an IRQHandler.
+ * Until the UART is mapped, or on a machine without one,
  * bytes go through the SBI legacy putchar, which waits inside the
  * firmware and cannot say "busy".
  */
 #include "port.h"
 
-#define UART_THR 0         /* transmit holding register */
+#define UART_THR 0         /* transmit holding register (write) */
+#define UART_RBR 0         /* receive buffer register (read) */
+#define UART_IER 1         /* interrupt enable register */
+#define UART_IER_RX 0x01   /* interrupt when received data is available */
+#define UART_LSR_DR 0x01   /* data ready: the receive FIFO holds a byte */
 #define UART_LSR 5         /* line status register */
 #define UART_FCR 2         /* FIFO control register (write) */
 #define UART_LSR_THRE 0x20 /* THR empty: the next byte may be written */
@@ -24,7 +31,8 @@ static struct {
     unsigned shift;
     unsigned width;
     unsigned tx_room; /* bytes the FIFO takes without a look at LSR */
-} uart;
+    int rx_line;      /* PLIC source of its interrupt, -1 if unknown */
+} uart = { .rx_line = -1 };
 
 static uint32_t uart_read(unsigned reg)
 {
@@ -47,8 +55,9 @@ static void uart_write(unsigned reg, uint8_t value)
         *p = value;
 }
 
-BOOT_CODE void uart_init(void *regs, unsigned reg_shift, unsigned reg_width)
+BOOT_CODE void uart_init(void *regs, unsigned reg_shift, unsigned reg_width, int rx_line)
 {
+    uart.rx_line = rx_line;
     uart.shift = reg_shift;
     uart.width = reg_width;
     uart.regs = regs;
@@ -59,6 +68,8 @@ BOOT_CODE void uart_init(void *regs, unsigned reg_shift, unsigned reg_width)
             break;
     }
     uart_write(UART_FCR, UART_FCR_ENABLE);
+    /* The PLIC keeps the source masked until a reader enables it. */
+    uart_write(UART_IER, UART_IER_RX);
 }
 
 static bool tx_ready(void)
@@ -93,4 +104,16 @@ bool arch_console_try_putc(char c)
     uart_write(UART_THR, (uint8_t)c);
     uart.tx_room--;
     return true;
+}
+
+int arch_console_getc(void)
+{
+    if (!uart.regs || !(uart_read(UART_LSR) & UART_LSR_DR))
+        return -1;
+    return (int)(uart_read(UART_RBR) & 0xff);
+}
+
+int arch_console_rx_line(void)
+{
+    return uart.regs ? uart.rx_line : -1;
 }

@@ -27,6 +27,7 @@ struct mmio {
 struct platform {
     struct mmio uart;
     uint32_t uart_shift, uart_width;
+    int uart_irq; /* its PLIC source ("interrupts"), -1 if the tree has none */
     struct mmio test;
 };
 
@@ -102,6 +103,8 @@ static BOOT_CODE void find_uart(const struct fdt *fdt, struct platform *p)
         p->uart_shift = 0;
     if (!fdt_get_u32(fdt, node, "reg-io-width", &p->uart_width))
         p->uart_width = 1;
+    uint32_t irq;
+    p->uart_irq = fdt_get_u32(fdt, node, "interrupts", &irq) && irq > 0 ? (int)irq : -1;
     if (p->uart_shift > 4 || (p->uart_width != 1 && p->uart_width != 2 && p->uart_width != 4))
         p->uart.size = 0; /* a layout we do not know: stay on the SBI console */
 }
@@ -120,7 +123,8 @@ static BOOT_CODE void find_test_device(const struct fdt *fdt, struct platform *p
 static BOOT_CODE void start_devices(const struct platform *p)
 {
     if (p->uart.size)
-        uart_init(paging_map_device(p->uart.base, p->uart.size), p->uart_shift, p->uart_width);
+        uart_init(paging_map_device(p->uart.base, p->uart.size), p->uart_shift, p->uart_width,
+                  p->uart_irq);
     if (p->test.size >= 4)
         power_init(paging_map_device(p->test.base, p->test.size));
 }

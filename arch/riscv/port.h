@@ -23,7 +23,7 @@ void sbi_system_reset(bool failure);
 void sbi_describe(char *buf, size_t size);
 
 /* console.c: the NS16550A console. `regs` is its mapped register block. */
-void uart_init(void *regs, unsigned reg_shift, unsigned reg_width);
+void uart_init(void *regs, unsigned reg_shift, unsigned reg_width, int rx_line);
 
 /* power.c: `test_device` is the mapped SiFive test finisher, or NULL. */
 void power_init(void *test_device);

@@ -78,6 +78,7 @@ int account_new(struct mem_call *call, const char *name, uint64_t quota, struct 
     a->slot = (unsigned)(next_id & (places - 1));
     a->charges.quota = quota;
     a->tcb_entry = -1;
+    a->sc_entry = -1;
     memcpy(a->name, name, strlen(name) + 1);
     if (pages_open(a) != 0) {
         meta_free(a, ACCOUNT_BITS);
@@ -280,6 +281,23 @@ int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t 
             return mem_fail_image_in_use(call, a->name, images[k].id, users);
     }
     *returned = account_close(a);
+    return 0;
+}
+
+/* Lowering a quota takes nothing back: it refuses the next charges. */
+int mem_handle_set_quota(struct mem_call *call, uint64_t tenant, uint64_t quota, uint64_t *used)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    struct account *a = account_by_id(tenant);
+    if (!a)
+        return mem_fail_unknown_tenant(call, tenant);
+    if (!mem_quota_valid(quota))
+        return mem_fail_bad_quota(call, a->name, quota, MEM_QUOTA_MAX);
+    *used = mem_used(&a->charges);
+    if (quota < *used)
+        return mem_fail_below_use(call, a->name, quota, *used);
+    a->charges.quota = quota;
     return 0;
 }
 

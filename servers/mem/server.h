@@ -131,6 +131,7 @@ struct account {
     uint32_t book_unit[MEM_BOOKS];
     uint32_t dir_unit;
     int tcb_entry;             /* the entry of its thread, if Spawn made one, else -1 */
+    int sc_entry;              /* the entry of that thread's SchedContext, else -1 */
     uint64_t faults, refused;
     struct mem_error pending[FAULTS_KEPT]; /* refused faults, oldest first */
     unsigned pending_count;

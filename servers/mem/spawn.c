@@ -200,6 +200,8 @@ static int make_sched_context(struct mem_call *call, struct account *a,
         unborrow();
         if (r == 0)
             r = pages_record_object(a, MEM_KIND_SCHED_CONTEXT, KERNEL_OBJECT);
+        if (r == 0)
+            a->sc_entry = (int)pages_last_entry();
         if (r != 0)
             err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
     }
@@ -317,4 +319,35 @@ int mem_handle_stop(struct mem_call *call, uint64_t tenant)
     if (!err && spawn_run(a, false) != 0)
         err = mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
     return err;
+}
+
+int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns,
+                   uint64_t *throttled, uint64_t *budget, uint64_t *period)
+{
+    struct account *a;
+    int err = spawned(call, tenant, &a);
+    if (err)
+        return err;
+    long r = borrow(a, (unsigned)a->sc_entry);
+    if (r == 0)
+        r = sys_sched_context_consumed(SCRATCH_SRC, consumed_ns, throttled, budget, period);
+    unborrow();
+    return r == 0 ? 0 : mem_fail_not_spawned(call, a->name);
+}
+
+/* The SchedContext keeps its binding and what it consumed: Configure
+ * changes only its budget and period (and its badge, the same id). */
+int mem_handle_set_cpu(struct mem_call *call, uint64_t tenant, uint64_t budget, uint64_t period)
+{
+    struct account *a;
+    int err = spawned(call, tenant, &a);
+    if (err)
+        return err;
+    long r = borrow(a, (unsigned)a->sc_entry);
+    if (r == 0)
+        r = sys_sched_control_configure(SCHED_CONTROL, SCRATCH_SRC, budget, period, 1, a->id);
+    unborrow();
+    if (r == -BK_ERR_INVALID_CAPABILITY || r == -BK_ERR_FAILED_LOOKUP)
+        return mem_fail_no_sched_control(call, a->name);
+    return r == 0 ? 0 : mem_fail_bad_budget(call, a->name, budget, period);
 }

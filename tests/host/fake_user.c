@@ -250,6 +250,17 @@ bool arch_console_try_putc(char c)
     return true;
 }
 
+/* The fake console receives nothing and has no receive interrupt. */
+int arch_console_getc(void)
+{
+    return -1;
+}
+
+int arch_console_rx_line(void)
+{
+    return -1;
+}
+
 void fake_console_reset(void)
 {
     fake_console_len = 0;

@@ -6,6 +6,10 @@
  *  - share: a thread that spins for good gets BUDGET/PERIOD of the CPU
  *    within 1 % over PERIODS periods (the kernel's consumed time against
  *    the clock), and runs out of budget once a period;
+ *  - the same while the CPU idles: with the root task blocked instead of
+ *    spinning below it, a throttled spinner stays throttled until its
+ *    refill (the idle loop once took the current thread back unchecked
+ *    at the next interrupt, and a 30 % spinner got the whole CPU);
  *  - the sporadic rule: a thread that runs in short bursts and blocks
  *    between them (the root wakes it again at once), the pattern that would
  *    game a budget refilled at fixed instants, never runs more than
@@ -75,6 +79,18 @@ static void spin_forever(uint64_t arg)
     runs.start[0] = last;
     for (;;)
         last = note(last, gap_counts);
+}
+
+/* Spins for `ns` of the clock, wakes the root task, spins for good. */
+static void spin_then_wake(uint64_t ns)
+{
+    uint64_t t0 = debug_time_ns();
+    while (debug_time_ns() - t0 < ns)
+        ;
+    struct bk_msg m = { 0 };
+    sys_send(ntfn, &m);
+    for (;;)
+        ;
 }
 
 /* Notes when it runs, and yields the rest of its budget; again. */
@@ -191,6 +207,34 @@ static void check_share(void)
            "it ran out of budget once a period");
 }
 
+/* The spinner's share while nothing else wants the CPU: the root task
+ * waits on the notification the spinner signals after PERIODS periods. */
+static void check_idle_share(void)
+{
+    struct measure a, b;
+    uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0), sc = bk_alloc_object(BK_OBJ_SCHED_CONTEXT, 0);
+    bool ok = tcb && sc &&
+              sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, BUDGET_NS, PERIOD_NS, 8,
+                                          0) == 0 &&
+              sys_sched_context_bind(sc, tcb) == 0;
+    sample(sc, &a);
+    ok = ok && bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, spin_then_wake,
+                               PERIODS * PERIOD_NS, stack, STACK_SIZE, 0, THREAD_PRIORITY) == 0;
+    expect(ok, "started a spinning thread on 300 us / 1 ms, the CPU idle besides");
+    struct bk_msg m = { 0 };
+    if (ok)
+        sys_recv(ntfn, &m);
+    sample(sc, &b);
+    ok = ok && sys_tcb_suspend(tcb) == 0;
+    uint64_t elapsed = b.ns - a.ns, used = b.consumed - a.consumed;
+    uint64_t want = elapsed / PERIOD_NS * BUDGET_NS;
+    debug_printf("cpubudget: spinner beside an idle CPU: %llu ns of %llu (%llu permille)\n",
+                 (unsigned long long)used, (unsigned long long)elapsed,
+                 (unsigned long long)permille(used, elapsed));
+    expect(ok && used <= want + want / 100 + BUDGET_NS,
+           "a throttled spinner stayed throttled while the CPU idled");
+}
+
 static void check_sporadic(uint64_t counts_per_ms)
 {
     struct measure a, b;
@@ -248,6 +292,7 @@ int main(const struct bk_bootinfo *bi)
     uint64_t counts_per_ms = (bk_counter() - c0) * 1000000 / (debug_time_ns() - t0);
     gap_counts = GAP_NS * counts_per_ms / 1000000;
     debug_printf("cpubudget: counter at %llu per ms\n", (unsigned long long)counts_per_ms);
+    check_idle_share();
     check_share();
     check_sporadic(counts_per_ms);
     check_periodic(counts_per_ms);

@@ -300,7 +300,9 @@
 #define BK_LABEL_IO_PAGE_TABLE_UNMAP 68
 #define BK_LABEL_FRAME_MAP_IO 69
 #define BK_LABEL_IOSPACE_CONTROL_TAKE_FAULT 70
-#define BK_LABEL_COUNT 71
+#define BK_LABEL_DEBUG_CONSOLE_READ 71
+#define BK_LABEL_DEBUG_CONSOLE_LINE 72
+#define BK_LABEL_COUNT 73
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -368,6 +370,8 @@
     X(IO_PAGE_TABLE, io_page_table, unmap, 68, 0) \
     X(FRAME, frame, map_io, 69, 3) \
     X(IOSPACE_CONTROL, iospace_control, take_fault, 70, 0) \
+    X(DEBUG, debug, console_read, 71, 0) \
+    X(DEBUG, debug, console_line, 72, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

@@ -1048,6 +1048,39 @@ static inline long sys_iospace_control_take_fault(bk_cptr_t service, uint64_t *f
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* Debug: ConsoleRead. Reads what the console's UART has received, without waiting: up to 8 bytes, the first in the low byte of `bytes`, and their `count` (0 when nothing is pending). The console's receive interrupt is the device interrupt Debug: ConsoleLine names: a reader gets it from IRQControl: Get, binds a notification, waits, reads until `count` is 0, acknowledges the line, then reads once more (a byte that arrived before the acknowledgement raised no new interrupt on an edge-triggered line). Bytes the UART's receive FIFO (16 bytes) cannot hold are lost. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_console_read(bk_cptr_t service, uint64_t *bytes, uint64_t *count)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_CONSOLE_READ);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *bytes = m.mr[0];
+        *count = m.mr[1];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* Debug: ConsoleLine. The device interrupt line (an IRQControl: Get number) of the console's receive interrupt: ISA IRQ 4 of COM1 on x86-64, the UART's PLIC source from the device tree on RISC-V. Fails with ILLEGAL_OPERATION on a machine whose console has no UART or no known line. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_console_line(bk_cptr_t service, uint64_t *line)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_CONSOLE_LINE);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *line = m.mr[0];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {

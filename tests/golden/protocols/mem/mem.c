@@ -38,6 +38,12 @@ const char *mem_method_name(uint64_t label)
         return "stop";
     case MEM_LABEL_OVERHEAD:
         return "overhead";
+    case MEM_LABEL_SET_QUOTA:
+        return "set_quota";
+    case MEM_LABEL_CPU:
+        return "cpu";
+    case MEM_LABEL_SET_CPU:
+        return "set_cpu";
     default:
         return "?";
     }
@@ -59,6 +65,9 @@ static const char *const spawn_args[] = { "name", "quota", "program", "priority"
 static const char *const start_args[] = { "tenant" };
 static const char *const stop_args[] = { "tenant" };
 static const char *const overhead_args[] = { "?" };
+static const char *const set_quota_args[] = { "tenant", "quota" };
+static const char *const cpu_args[] = { "tenant" };
+static const char *const set_cpu_args[] = { "tenant", "budget", "period" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -111,6 +120,15 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_OVERHEAD:
         *count = 0;
         return overhead_args;
+    case MEM_LABEL_SET_QUOTA:
+        *count = 2;
+        return set_quota_args;
+    case MEM_LABEL_CPU:
+        *count = 1;
+        return cpu_args;
+    case MEM_LABEL_SET_CPU:
+        *count = 3;
+        return set_cpu_args;
     default:
         *count = 0;
         return 0;
@@ -178,6 +196,8 @@ int mem_error_length(int code)
         return 2;
     case MEM_ERR_BAD_FLAGS:
         return 3;
+    case MEM_ERR_BELOW_USE:
+        return 4;
     default:
         return -1;
     }
@@ -347,6 +367,12 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_pack_name(m, 0, e->bad_flags.tenant, 16);
         bk_proto_set_word(m, 2, (uint64_t)e->bad_flags.flags);
         m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BELOW_USE:
+        bk_proto_pack_name(m, 0, e->below_use.tenant, 16);
+        bk_proto_set_word(m, 2, e->below_use.quota);
+        bk_proto_set_word(m, 3, e->below_use.used);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -541,6 +567,12 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
         if (!(bk_proto_word(m, 2) <= 0xffffffffu))
             return false;
         e->bad_flags.flags = (uint32_t)bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_BELOW_USE:
+        if (!bk_proto_unpack_name(m, 0, 16, e->below_use.tenant))
+            return false;
+        e->below_use.quota = bk_proto_word(m, 2);
+        e->below_use.used = bk_proto_word(m, 3);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -748,6 +780,13 @@ static int format_bad_flags(const struct mem_bad_flags *f, char *buf, size_t siz
                        f->tenant, (unsigned long long)f->flags);
 }
 
+static int format_below_use(const struct mem_below_use *f, char *buf, size_t size)
+{
+    char size0[BK_PROTO_SIZE_TEXT], size1[BK_PROTO_SIZE_TEXT];
+    return bk_snprintf(buf, size, "tenant %s: quota %s is below what it uses (%s)", f->tenant,
+                       bk_proto_size_text(size0, f->quota), bk_proto_size_text(size1, f->used));
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -809,6 +848,8 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_not_spawned(&e->not_spawned, buf, size);
     case MEM_ERR_BAD_FLAGS:
         return format_bad_flags(&e->bad_flags, buf, size);
+    case MEM_ERR_BELOW_USE:
+        return format_below_use(&e->below_use, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -31,6 +31,9 @@
 #define MEM_LABEL_START BK_PROTO_LABEL(MEM_PROTOCOL_ID, 14)
 #define MEM_LABEL_STOP BK_PROTO_LABEL(MEM_PROTOCOL_ID, 15)
 #define MEM_LABEL_OVERHEAD BK_PROTO_LABEL(MEM_PROTOCOL_ID, 16)
+#define MEM_LABEL_SET_QUOTA BK_PROTO_LABEL(MEM_PROTOCOL_ID, 17)
+#define MEM_LABEL_CPU BK_PROTO_LABEL(MEM_PROTOCOL_ID, 18)
+#define MEM_LABEL_SET_CPU BK_PROTO_LABEL(MEM_PROTOCOL_ID, 19)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -67,6 +70,7 @@
 #define MEM_ERR_BAD_BUDGET 58 /* SchedControl: Configure refused the budget and period (budget 2 us to period, period at most an hour). */
 #define MEM_ERR_NOT_SPAWNED 59 /* The account has no thread the server made (it was opened by CreateAccount). */
 #define MEM_ERR_BAD_FLAGS 60 /* Spawn's flags have bits other than 1 (give Debug) and 2 (start at once). */
+#define MEM_ERR_BELOW_USE 61 /* SetQuota asked for less than the account uses now. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -259,6 +263,13 @@ struct mem_bad_flags {
     uint32_t flags;
 };
 
+/* The numbers of MEM_ERR_BELOW_USE. */
+struct mem_below_use {
+    char tenant[17];
+    uint64_t quota;
+    uint64_t used;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -295,6 +306,7 @@ struct mem_error {
         struct mem_bad_budget bad_budget;
         struct mem_not_spawned not_spawned;
         struct mem_bad_flags bad_flags;
+        struct mem_below_use below_use;
     };
 };
 

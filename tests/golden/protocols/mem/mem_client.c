@@ -269,3 +269,44 @@ int mem_overhead(bk_cptr_t server, uint64_t *reserved, uint64_t *bookkeeping,
     return 0;
 }
 
+int mem_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t quota, uint64_t *used,
+                  struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, MEM_LABEL_SET_QUOTA) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, quota);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_SET_QUOTA, 1, err);
+    if (code != 0)
+        return code;
+    *used = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_cpu(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *throttled,
+            uint64_t *budget, uint64_t *period, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_CPU) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_CPU, 4, err);
+    if (code != 0)
+        return code;
+    *consumed_ns = bk_proto_word(m, 0);
+    *throttled = bk_proto_word(m, 1);
+    *budget = bk_proto_word(m, 2);
+    *period = bk_proto_word(m, 3);
+    return 0;
+}
+
+int mem_set_cpu(bk_cptr_t server, uint64_t tenant, uint64_t budget, uint64_t period,
+                struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, MEM_LABEL_SET_CPU) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, budget);
+    bk_proto_set_word(m, 2, period);
+    sys_call(server, m);
+    return reply_code(m, MEM_LABEL_SET_CPU, 0, err);
+}
+

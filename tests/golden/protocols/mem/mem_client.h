@@ -195,3 +195,30 @@ int mem_stop(bk_cptr_t server, uint64_t tenant, struct mem_error *err);
 int mem_overhead(bk_cptr_t server, uint64_t *reserved, uint64_t *bookkeeping,
                  uint64_t *accounts, uint64_t *max_accounts, struct mem_error *err);
 
+/* Mem: SetQuota. Administrator only. Changes account `tenant`'s quota to `quota` bytes
+ * (whole pages, from two pages to 4 MiB, as for CreateAccount), never below what it
+ * uses now: nothing is taken back, a lower quota only refuses the next charges. Returns
+ * what the account uses. Returns 0, or the error code with its numbers in *err (may be
+ * NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_QUOTA,
+ * MEM_ERR_BELOW_USE, or a shared BK_PROTO_ERR_*. */
+int mem_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t quota, uint64_t *used,
+                  struct mem_error *err);
+
+/* Mem: Cpu. Administrator only. The time of the thread Spawn made for account `tenant`,
+ * read from its SchedContext now (SchedContext: Consumed): the CPU time it consumed
+ * since it was made (ns), how many times it ran out of budget, and its budget and
+ * period (ns). Returns 0, or the error code with its numbers in *err (may be NULL):
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED, or a shared
+ * BK_PROTO_ERR_*. */
+int mem_cpu(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *throttled,
+            uint64_t *budget, uint64_t *period, struct mem_error *err);
+
+/* Mem: SetCpu. Administrator only. Gives the thread Spawn made for account `tenant` a
+ * new budget of `budget` ns every `period` ns (SchedControl: Configure on its
+ * SchedContext, in force from its next refill); the time it consumed is kept. Returns
+ * 0, or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED, MEM_ERR_BAD_BUDGET,
+ * MEM_ERR_NO_SCHED_CONTROL, or a shared BK_PROTO_ERR_*. */
+int mem_set_cpu(bk_cptr_t server, uint64_t tenant, uint64_t budget, uint64_t period,
+                struct mem_error *err);
+

@@ -333,6 +333,64 @@ static int serve_overhead(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_set_quota(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t used = 0;
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t quota = bk_proto_word(m, 1);
+    code = mem_handle_set_quota(call, tenant, quota, &used);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_BELOW_USE)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, used);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_SET_QUOTA);
+    return 0;
+}
+
+static int serve_cpu(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t consumed_ns = 0;
+    uint64_t throttled = 0;
+    uint64_t budget = 0;
+    uint64_t period = 0;
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    code = mem_handle_cpu(call, tenant, &consumed_ns, &throttled, &budget, &period);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, consumed_ns);
+    bk_proto_set_word(m, 1, throttled);
+    bk_proto_set_word(m, 2, budget);
+    bk_proto_set_word(m, 3, period);
+    m->info = BK_MSGINFO(4, 0, 0, MEM_LABEL_CPU);
+    return 0;
+}
+
+static int serve_set_cpu(struct mem_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 3, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t budget = bk_proto_word(m, 1);
+    uint64_t period = bk_proto_word(m, 2);
+    code = mem_handle_set_cpu(call, tenant, budget, period);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED && code != MEM_ERR_BAD_BUDGET && code != MEM_ERR_NO_SCHED_CONTROL)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, MEM_LABEL_SET_CPU);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -386,6 +444,15 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_OVERHEAD:
         code = serve_overhead(&call, m);
+        break;
+    case MEM_LABEL_SET_QUOTA:
+        code = serve_set_quota(&call, m);
+        break;
+    case MEM_LABEL_CPU:
+        code = serve_cpu(&call, m);
+        break;
+    case MEM_LABEL_SET_CPU:
+        code = serve_set_cpu(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

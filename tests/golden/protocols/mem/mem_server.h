@@ -196,6 +196,28 @@ int mem_handle_stop(struct mem_call *call, uint64_t tenant);
 int mem_handle_overhead(struct mem_call *call, uint64_t *reserved, uint64_t *bookkeeping,
                         uint64_t *accounts, uint64_t *max_accounts);
 
+/* Mem: SetQuota. Administrator only. Changes account `tenant`'s quota to `quota` bytes
+ * (whole pages, from two pages to 4 MiB, as for CreateAccount), never below what it
+ * uses now: nothing is taken back, a lower quota only refuses the next charges. Returns
+ * what the account uses. Errors it may return: MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_QUOTA, MEM_ERR_BELOW_USE. */
+int mem_handle_set_quota(struct mem_call *call, uint64_t tenant, uint64_t quota, uint64_t *used);
+
+/* Mem: Cpu. Administrator only. The time of the thread Spawn made for account `tenant`,
+ * read from its SchedContext now (SchedContext: Consumed): the CPU time it consumed
+ * since it was made (ns), how many times it ran out of budget, and its budget and
+ * period (ns). Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
+ * MEM_ERR_NOT_SPAWNED. */
+int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns,
+                   uint64_t *throttled, uint64_t *budget, uint64_t *period);
+
+/* Mem: SetCpu. Administrator only. Gives the thread Spawn made for account `tenant` a
+ * new budget of `budget` ns every `period` ns (SchedControl: Configure on its
+ * SchedContext, in force from its next refill); the time it consumed is kept. Errors it
+ * may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED,
+ * MEM_ERR_BAD_BUDGET, MEM_ERR_NO_SCHED_CONTROL. */
+int mem_handle_set_cpu(struct mem_call *call, uint64_t tenant, uint64_t budget, uint64_t period);
+
 /* Fails the request with MEM_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
 static inline int mem_fail_not_admin(struct mem_call *call, uint64_t badge)
@@ -521,5 +543,17 @@ static inline int mem_fail_bad_flags(struct mem_call *call, const char *tenant, 
     bk_proto_copy_name(call->error.bad_flags.tenant, tenant, 16);
     call->error.bad_flags.flags = flags;
     return MEM_ERR_BAD_FLAGS;
+}
+
+/* Fails the request with MEM_ERR_BELOW_USE: "tenant {tenant}: quota {quota:size} is
+ * below what it uses ({used:size})". */
+static inline int mem_fail_below_use(struct mem_call *call, const char *tenant, uint64_t quota,
+                                     uint64_t used)
+{
+    call->error.code = MEM_ERR_BELOW_USE;
+    bk_proto_copy_name(call->error.below_use.tenant, tenant, 16);
+    call->error.below_use.quota = quota;
+    call->error.below_use.used = used;
+    return MEM_ERR_BELOW_USE;
 }
 

@@ -1,0 +1,380 @@
+/*
+ * The tenant manager's console on the serial line (docs/tenants.md): a
+ * line editor over the bytes the kernel's UART receives (Debug:
+ * ConsoleRead, woken by the receive interrupt through our IRQHandler),
+ * and the commands, which run the protocol's handlers as the
+ * administrator would, so a command is checked exactly as a request is.
+ *
+ *   help | list | create NAME PROGRAM mem=SIZE cpu=PERCENT
+ *   quota NAME [mem=SIZE] [cpu=PERCENT] | kill NAME | exit
+ *
+ * Output goes to the kernel console (Debug: Write), which is the same
+ * serial line.
+ */
+#include <bulkhead/format.h>
+
+#include "tenants.h"
+
+#define LINE_MAX 80
+#define WORDS_MAX 6
+#define PROMPT "tenants> "
+
+static struct {
+    char line[LINE_MAX + 1];
+    unsigned len;
+    bool after_cr; /* the last byte was CR: a following LF ends nothing */
+    bool too_long; /* bytes were dropped past LINE_MAX: the line is refused */
+    bool on;
+} con;
+
+/* ---- Output -------------------------------------------------------------- */
+
+static void say_error(const struct tenants_call *call)
+{
+    char text[200];
+    tenants_error_format(&call->error, text, sizeof(text));
+    debug_printf("error: %s\n", text);
+}
+
+static const char *size_text(char *buf, uint64_t bytes)
+{
+    return bk_proto_size_text(buf, bytes);
+}
+
+/* ---- Arguments ------------------------------------------------------------ */
+
+/* "4096", "512K", "4M", "1G" (binary units) into bytes; false if not. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *c = s;
+    for (; *c >= '0' && *c <= '9'; c++) {
+        if (v > (1ull << 40))
+            return false;
+        v = v * 10 + (uint64_t)(*c - '0');
+    }
+    if (c == s)
+        return false;
+    unsigned shift = 0;
+    if (*c == 'K' || *c == 'k')
+        shift = 10;
+    else if (*c == 'M' || *c == 'm')
+        shift = 20;
+    else if (*c == 'G' || *c == 'g')
+        shift = 30;
+    if (shift)
+        c++;
+    if (*c == 'i' && shift) /* "KiB" */
+        c++;
+    if ((*c == 'B' || *c == 'b') && shift)
+        c++;
+    *out = v << shift;
+    return *c == 0;
+}
+
+/* "20%" or "20" into 20; false if not a number (the range is checked by
+ * the handlers, which name the tenant). */
+static bool parse_percent(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    const char *c = s;
+    for (; *c >= '0' && *c <= '9' && v < 100000; c++)
+        v = v * 10 + (uint32_t)(*c - '0');
+    if (c == s || (*c == '%' && c[1] != 0) || (*c != '%' && *c != 0))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    while (*prefix)
+        if (*s++ != *prefix++)
+            return false;
+    return true;
+}
+
+/* mem=SIZE and cpu=PERCENT options from words[first..]: 0 for one not
+ * given. False (said) on anything else. */
+static bool parse_quotas(char **words, unsigned n, unsigned first, uint64_t *memory,
+                         uint32_t *cpu)
+{
+    *memory = 0;
+    *cpu = 0;
+    for (unsigned i = first; i < n; i++) {
+        if (starts_with(words[i], "mem=")) {
+            if (!parse_size(words[i] + 4, memory) || *memory == 0) {
+                debug_printf("error: %s: not a size (a number of bytes, or with K, M or G: "
+                             "512K, 4M)\n", words[i]);
+                return false;
+            }
+        } else if (starts_with(words[i], "cpu=")) {
+            if (!parse_percent(words[i] + 4, cpu)) {
+                debug_printf("error: %s: not a percent (20%% or 20)\n", words[i]);
+                return false;
+            }
+        } else {
+            debug_printf("error: %s: unknown option (mem=SIZE, cpu=PERCENT)\n", words[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The tenant a command names, or NULL (said). */
+static struct tenant *named(const char *name)
+{
+    struct tenant *t = tenant_by_name(name);
+    if (!t)
+        debug_printf("error: no tenant named '%s' (list shows them)\n", name);
+    return t;
+}
+
+static bool name_fits(const char *what, const char *s)
+{
+    if (strlen(s) < TENANTS_NAME)
+        return true;
+    debug_printf("error: %s '%s' is too long (at most %u characters)\n", what, s,
+                 TENANTS_NAME - 1);
+    return false;
+}
+
+/* ---- Commands ------------------------------------------------------------- */
+
+static void cmd_help(void)
+{
+    debug_printf("commands:\n"
+                 "  list                                   tenants, state, CPU, memory, IO\n"
+                 "  create NAME PROGRAM mem=SIZE cpu=PCT   a tenant of PROGRAM, started\n"
+                 "  quota NAME [mem=SIZE] [cpu=PCT]        change its quotas\n"
+                 "  kill NAME                              kill it, print the bytes freed\n"
+                 "  exit                                   leave the console\n"
+                 "  help                                   this text\n");
+}
+
+static void list_row(struct tenant *t)
+{
+    struct tenants_call call = { 0 };
+    struct tenant_usage u;
+    if (tenant_usage(&call, t, &u)) {
+        say_error(&call);
+        return;
+    }
+    char used[BK_PROTO_SIZE_TEXT], quota[BK_PROTO_SIZE_TEXT], memory[2 * BK_PROTO_SIZE_TEXT];
+    bk_snprintf(memory, sizeof(memory), "%s / %s", size_text(used, u.memory_used),
+                size_text(quota, t->memory));
+    debug_printf("%-15s %-8s %3u.%u %% %5u %%   %-22s %s\n", t->name, "running",
+                 u.cpu_permille / 10, u.cpu_permille % 10, t->cpu, memory, "-");
+}
+
+static void cmd_list(void)
+{
+    char left[BK_PROTO_SIZE_TEXT], all[BK_PROTO_SIZE_TEXT];
+    unsigned n = 0;
+    debug_printf("%-15s %-8s %7s %7s   %-22s %s\n", "tenant", "state", "CPU", "quota",
+                 "memory used / quota", "IO");
+    for (unsigned i = 0; i < TENANTS_MAX; i++) {
+        if (manager.tenants[i].live) {
+            list_row(&manager.tenants[i]);
+            n++;
+        }
+    }
+    debug_printf("%u tenants, allowance left: memory %s of %s, CPU %u %% of %u %%\n", n,
+                 size_text(left, manager.memory - manager.memory_given),
+                 size_text(all, manager.memory), manager.cpu - manager.cpu_given, manager.cpu);
+}
+
+static void cmd_create(char **words, unsigned n)
+{
+    uint64_t memory, id;
+    uint32_t cpu;
+    if (n < 3) {
+        debug_printf("error: usage: create NAME PROGRAM mem=SIZE cpu=PERCENT\n");
+        return;
+    }
+    if (!name_fits("name", words[1]) || !name_fits("program", words[2]) ||
+        !parse_quotas(words, n, 3, &memory, &cpu))
+        return;
+    if (!memory || !cpu) {
+        debug_printf("error: create %s: give both mem=SIZE and cpu=PERCENT\n", words[1]);
+        return;
+    }
+    struct tenants_call call = { 0 };
+    if (tenants_handle_create(&call, words[1], words[2], memory, cpu, &id)) {
+        say_error(&call);
+        return;
+    }
+    char size[BK_PROTO_SIZE_TEXT];
+    debug_printf("created %s (tenant %llu): program %s, memory %s, CPU %u %%\n", words[1],
+                 (unsigned long long)id, words[2], size_text(size, memory), cpu);
+}
+
+static void cmd_quota(char **words, unsigned n)
+{
+    uint64_t memory, new_memory;
+    uint32_t cpu, new_cpu;
+    if (n < 3) {
+        debug_printf("error: usage: quota NAME [mem=SIZE] [cpu=PERCENT]\n");
+        return;
+    }
+    struct tenant *t = named(words[1]);
+    if (!t || !parse_quotas(words, n, 2, &memory, &cpu))
+        return;
+    struct tenants_call call = { 0 };
+    if (tenants_handle_set_quota(&call, t->id, memory, cpu, &new_memory, &new_cpu)) {
+        say_error(&call);
+        return;
+    }
+    char size[BK_PROTO_SIZE_TEXT];
+    debug_printf("%s: memory quota %s, CPU %u %%\n", t->name, size_text(size, new_memory),
+                 new_cpu);
+}
+
+static void cmd_kill(char **words, unsigned n)
+{
+    if (n != 2) {
+        debug_printf("error: usage: kill NAME\n");
+        return;
+    }
+    struct tenant *t = named(words[1]);
+    if (!t)
+        return;
+    char name[TENANTS_NAME];
+    memcpy(name, t->name, sizeof(name));
+    struct tenants_call call = { 0 };
+    uint64_t freed;
+    if (tenants_handle_kill(&call, t->id, &freed)) {
+        say_error(&call);
+        return;
+    }
+    char size[BK_PROTO_SIZE_TEXT];
+    debug_printf("killed %s: %llu bytes freed (%s)\n", name, (unsigned long long)freed,
+                 size_text(size, freed));
+}
+
+static void cmd_exit(void)
+{
+    debug_printf("tenants: console closed (it still reads: another exit signals again)\n");
+    struct bk_msg m = { 0 };
+    sys_nbsend(TENANTS_SLOT_DONE, &m); /* a Send on a notification signals it */
+}
+
+/* Splits the line at spaces into at most WORDS_MAX words; n > WORDS_MAX
+ * says there were more. */
+static unsigned split(char *line, char **words)
+{
+    unsigned n = 0;
+    for (char *c = line; *c;) {
+        while (*c == ' ' || *c == '\t')
+            *c++ = 0;
+        if (!*c)
+            break;
+        if (n == WORDS_MAX)
+            return WORDS_MAX + 1;
+        words[n++] = c;
+        while (*c && *c != ' ' && *c != '\t')
+            c++;
+    }
+    return n;
+}
+
+static void run(char *line)
+{
+    char *words[WORDS_MAX];
+    unsigned n = split(line, words);
+    if (n == 0)
+        return;
+    if (n > WORDS_MAX)
+        debug_printf("error: too many words (at most %u)\n", WORDS_MAX);
+    else if (strcmp(words[0], "help") == 0)
+        cmd_help();
+    else if (strcmp(words[0], "list") == 0)
+        cmd_list();
+    else if (strcmp(words[0], "create") == 0)
+        cmd_create(words, n);
+    else if (strcmp(words[0], "quota") == 0)
+        cmd_quota(words, n);
+    else if (strcmp(words[0], "kill") == 0)
+        cmd_kill(words, n);
+    else if (strcmp(words[0], "exit") == 0)
+        cmd_exit();
+    else
+        debug_printf("error: unknown command '%s' (help lists them)\n", words[0]);
+}
+
+/* ---- The line editor -------------------------------------------------------- */
+
+/* One received byte: printable ones are echoed and kept (past LINE_MAX
+ * dropped, and the line refused), backspace and DEL erase, Ctrl-U erases
+ * the line, CR or LF (CR LF once) runs it. */
+static void take(char c)
+{
+    bool was_cr = con.after_cr;
+    con.after_cr = c == '\r';
+    if (c == '\r' || c == '\n') {
+        if (c == '\n' && was_cr)
+            return;
+        debug_printf("\n");
+        con.line[con.len] = 0;
+        if (con.too_long)
+            debug_printf("error: line longer than %u characters, not run\n", LINE_MAX);
+        else
+            run(con.line);
+        con.len = 0;
+        con.too_long = false;
+        debug_printf(PROMPT);
+    } else if (c == 0x08 || c == 0x7f) {
+        if (con.len) {
+            con.len--;
+            debug_printf("\b \b");
+        }
+    } else if (c == 0x15) {
+        for (; con.len; con.len--)
+            debug_printf("\b \b");
+        con.too_long = false;
+    } else if (c >= ' ' && c < 0x7f) {
+        if (con.len < LINE_MAX) {
+            con.line[con.len++] = c;
+            debug_printf("%c", c);
+        } else {
+            con.too_long = true;
+        }
+    }
+}
+
+/* Every byte the UART holds now. */
+static void drain(void)
+{
+    for (;;) {
+        uint64_t bytes = 0, count = 0;
+        if (sys_debug_console_read(BK_CAP_DEBUG, &bytes, &count) != 0 || count == 0)
+            return;
+        for (uint64_t i = 0; i < count; i++)
+            take((char)(bytes >> (8 * i)));
+    }
+}
+
+bool console_start(void)
+{
+    if (sys_tcb_bind_notification(BK_CAP_ROOT_TCB, TENANTS_SLOT_SIGNAL) != 0)
+        return false;
+    con.on = true;
+    return true;
+}
+
+void console_prompt(void)
+{
+    if (con.on)
+        debug_printf(PROMPT);
+}
+
+/* Drain, acknowledge, drain again: a byte that came before the
+ * acknowledgement raised no new interrupt (Debug: ConsoleRead). */
+void console_interrupt(void)
+{
+    if (!con.on)
+        return;
+    drain();
+    sys_irq_handler_ack(TENANTS_SLOT_IRQ);
+    drain();
+}

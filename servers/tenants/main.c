@@ -1,0 +1,358 @@
+/*
+ * The tenant manager (servers/tenants/protocol.toml, docs/tenants.md):
+ * tenants created from programs sealed in the memory server, listed with
+ * their live usage, their quotas changed, killed. This file is the
+ * requests and the loop; console.c is the serial console, which runs the
+ * same handlers.
+ *
+ * The manager holds no memory and no kernel object of a tenant's: the
+ * memory server makes them all (Mem: Spawn) and charges them to the
+ * tenant's account, so Kill (Mem: DestroyAccount) returns every byte. What
+ * the manager keeps is its table and its allowance: the memory and CPU it
+ * may hand out, which no Create or SetQuota exceeds. Every check is made
+ * before the memory server is asked, so a refusal changes nothing.
+ */
+#include "tenants.h"
+
+#define W BK_WORD_BITS
+
+struct manager manager;
+
+/* ---- Names and lookups ------------------------------------------------- */
+
+/* Letters, digits, '-', '_', '.': a name the console can type and print. */
+static bool name_ok(const char *name)
+{
+    if (!name[0])
+        return false;
+    for (const char *c = name; *c; c++) {
+        bool alnum = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                     (*c >= '0' && *c <= '9');
+        if (!alnum && *c != '-' && *c != '_' && *c != '.')
+            return false;
+    }
+    return true;
+}
+
+/* Copies a NUL-terminated name of fewer than TENANTS_NAME bytes (the
+ * dispatch checked its length): the request's words live in our IPC
+ * buffer, which our own calls to the memory server overwrite. */
+static void name_copy(char *dst, const char *src)
+{
+    size_t n = strlen(src);
+    memcpy(dst, src, n + 1);
+}
+
+struct tenant *tenant_by_name(const char *name)
+{
+    for (unsigned i = 0; i < TENANTS_MAX; i++) {
+        if (manager.tenants[i].live && strcmp(manager.tenants[i].name, name) == 0)
+            return &manager.tenants[i];
+    }
+    return NULL;
+}
+
+static struct tenant *tenant_by_id(uint64_t id)
+{
+    for (unsigned i = 0; id && i < TENANTS_MAX; i++) {
+        if (manager.tenants[i].live && manager.tenants[i].id == id)
+            return &manager.tenants[i];
+    }
+    return NULL;
+}
+
+static const uint64_t *program_by_name(const char *name)
+{
+    for (unsigned i = 0; i < manager.program_count; i++) {
+        if (strcmp(manager.programs[i].name, name) == 0)
+            return &manager.programs[i].id;
+    }
+    return NULL;
+}
+
+/* The memory server's refusal, as our error: its text names the numbers. */
+static int refused(struct tenants_call *call, const char *tenant, const struct mem_error *e)
+{
+    char reason[96];
+    mem_error_format(e, reason, sizeof(reason));
+    return tenants_fail_refused(call, tenant, reason);
+}
+
+/* ---- The allowance ------------------------------------------------------ */
+
+static bool cpu_ok(uint32_t cpu)
+{
+    return cpu >= 1 && cpu <= 100;
+}
+
+/* Whether `memory` and `cpu` fit once `t`'s present quotas (if any) are
+ * given back: 0, or the error naming what is left. */
+static int fits(struct tenants_call *call, const char *name, const struct tenant *t,
+                uint64_t memory, uint32_t cpu)
+{
+    uint64_t memory_left = manager.memory - manager.memory_given + (t ? t->memory : 0);
+    uint32_t cpu_left = manager.cpu - manager.cpu_given + (t ? t->cpu : 0);
+    if (memory > memory_left)
+        return tenants_fail_over_memory(call, name, memory, memory_left, manager.memory);
+    if (cpu > cpu_left)
+        return tenants_fail_over_cpu(call, name, cpu, cpu_left, manager.cpu);
+    return 0;
+}
+
+static uint64_t budget_of(uint32_t cpu)
+{
+    return TENANTS_PERIOD_NS / 100 * cpu;
+}
+
+int tenants_handle_configure(struct tenants_call *call, uint64_t memory, uint32_t cpu,
+                             uint64_t *memory_given, uint32_t *cpu_given)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    if (!cpu_ok(cpu))
+        return tenants_fail_bad_cpu(call, "(allowance)", cpu);
+    *memory_given = manager.memory_given;
+    *cpu_given = manager.cpu_given;
+    if (memory < manager.memory_given || cpu < manager.cpu_given)
+        return tenants_fail_below_given(call, memory, cpu, manager.memory_given,
+                                        manager.cpu_given);
+    manager.memory = memory;
+    manager.cpu = cpu;
+    return 0;
+}
+
+int tenants_handle_allowance(struct tenants_call *call, uint64_t *memory, uint32_t *cpu,
+                             uint64_t *memory_given, uint32_t *cpu_given, uint32_t *tenants)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    *memory = manager.memory;
+    *cpu = manager.cpu;
+    *memory_given = manager.memory_given;
+    *cpu_given = manager.cpu_given;
+    *tenants = 0;
+    for (unsigned i = 0; i < TENANTS_MAX; i++)
+        *tenants += manager.tenants[i].live;
+    return 0;
+}
+
+int tenants_handle_add_program(struct tenants_call *call, const char *name, uint64_t program,
+                               uint32_t *programs)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    if (!name_ok(name))
+        return tenants_fail_bad_name(call, name);
+    const uint64_t *same = program_by_name(name);
+    if (same)
+        return tenants_fail_program_taken(call, name, *same);
+    if (manager.program_count == TENANTS_PROGRAMS)
+        return tenants_fail_too_many_programs(call, TENANTS_PROGRAMS);
+    unsigned k = manager.program_count++;
+    name_copy(manager.programs[k].name, name);
+    manager.programs[k].id = program;
+    *programs = manager.program_count;
+    return 0;
+}
+
+/* ---- Create, SetQuota, Kill ------------------------------------------- */
+
+static int create_checks(struct tenants_call *call, const char *name, const char *program,
+                         uint64_t memory, uint32_t cpu)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    if (!name_ok(name))
+        return tenants_fail_bad_name(call, name);
+    const struct tenant *same = tenant_by_name(name);
+    if (same)
+        return tenants_fail_name_taken(call, name, same->id);
+    if (!program_by_name(program))
+        return tenants_fail_unknown_program(call, name, program);
+    if (!cpu_ok(cpu))
+        return tenants_fail_bad_cpu(call, name, cpu);
+    return fits(call, name, NULL, memory, cpu);
+}
+
+static struct tenant *free_place(void)
+{
+    for (unsigned i = 0; i < TENANTS_MAX; i++) {
+        if (!manager.tenants[i].live)
+            return &manager.tenants[i];
+    }
+    return NULL;
+}
+
+/* Spawn moves the channel cap it is given into the tenant's CSpace. */
+static uint64_t channel_for(const struct tenant *t)
+{
+    uint64_t badge = (uint64_t)(t - manager.tenants) + 1;
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, TENANTS_SLOT_SCRATCH, W);
+    if (sys_cnode_mint(BK_CAP_ROOT_CNODE, TENANTS_SLOT_SCRATCH, W, BK_CAP_ROOT_CNODE,
+                       TENANTS_SLOT_CHANNEL, W, BK_RIGHT_WRITE, badge) != 0)
+        return 0;
+    return TENANTS_SLOT_SCRATCH;
+}
+
+int tenants_handle_create(struct tenants_call *call, const char *name_arg,
+                          const char *program_arg, uint64_t memory, uint32_t cpu,
+                          uint64_t *tenant)
+{
+    char name[TENANTS_NAME], program[TENANTS_NAME];
+    name_copy(name, name_arg);
+    name_copy(program, program_arg);
+    int err = create_checks(call, name, program, memory, cpu);
+    if (err)
+        return err;
+    struct tenant *t = free_place();
+    if (!t)
+        return tenants_fail_no_room(call, name, TENANTS_MAX);
+    uint64_t channel = channel_for(t);
+    if (!channel)
+        return tenants_fail_refused(call, name, "no channel cap to give it (none handed over)");
+    struct mem_error e;
+    uint64_t id;
+    if (mem_spawn(TENANTS_SLOT_MEM, name, memory, *program_by_name(program), TENANTS_PRIORITY,
+                  budget_of(cpu), TENANTS_PERIOD_NS, 2 /* start at once */, channel, &id, &e))
+        return refused(call, name, &e);
+    *t = (struct tenant){ .live = true, .id = id, .memory = memory, .cpu = cpu,
+                          .last_time = debug_time_ns() };
+    name_copy(t->name, name);
+    manager.memory_given += memory;
+    manager.cpu_given += cpu;
+    *tenant = id;
+    return 0;
+}
+
+/* The memory quota first: the memory server may refuse it (below use),
+ * and then nothing has changed. */
+int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_t memory,
+                             uint32_t cpu, uint64_t *memory_quota, uint32_t *cpu_quota)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    struct tenant *t = tenant_by_id(tenant);
+    if (!t)
+        return tenants_fail_unknown_tenant(call, tenant);
+    uint64_t new_memory = memory ? memory : t->memory;
+    uint32_t new_cpu = cpu ? cpu : t->cpu;
+    if (!cpu_ok(new_cpu))
+        return tenants_fail_bad_cpu(call, t->name, new_cpu);
+    int err = fits(call, t->name, t, new_memory, new_cpu);
+    if (err)
+        return err;
+    struct mem_error e;
+    uint64_t used;
+    if (new_memory != t->memory && mem_set_quota(TENANTS_SLOT_MEM, t->id, new_memory, &used, &e))
+        return refused(call, t->name, &e);
+    manager.memory_given = manager.memory_given - t->memory + new_memory;
+    t->memory = new_memory;
+    if (new_cpu != t->cpu &&
+        mem_set_cpu(TENANTS_SLOT_MEM, t->id, budget_of(new_cpu), TENANTS_PERIOD_NS, &e))
+        return refused(call, t->name, &e);
+    manager.cpu_given = manager.cpu_given - t->cpu + new_cpu;
+    t->cpu = new_cpu;
+    *memory_quota = t->memory;
+    *cpu_quota = t->cpu;
+    return 0;
+}
+
+int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *freed)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    struct tenant *t = tenant_by_id(tenant);
+    if (!t)
+        return tenants_fail_unknown_tenant(call, tenant);
+    struct mem_error e;
+    if (mem_destroy_account(TENANTS_SLOT_MEM, t->id, freed, &e))
+        return refused(call, t->name, &e);
+    manager.memory_given -= t->memory;
+    manager.cpu_given -= t->cpu;
+    t->live = false;
+    return 0;
+}
+
+/* ---- List --------------------------------------------------------------- */
+
+int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usage *u)
+{
+    struct mem_error e;
+    uint64_t quota, frames, tables, cnodes, faults, refusals, shared, private_pages, vspaces,
+        tcbs, scs, throttled, budget, period;
+    if (mem_usage(TENANTS_SLOT_MEM, t->id, &quota, &u->memory_used, &frames, &tables, &cnodes,
+                  &faults, &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &e) ||
+        mem_cpu(TENANTS_SLOT_MEM, t->id, &u->cpu_ns, &throttled, &budget, &period, &e))
+        return refused(call, t->name, &e);
+    uint64_t now = debug_time_ns();
+    uint64_t ran = u->cpu_ns - t->last_ns, passed = now - t->last_time;
+    u->cpu_permille = passed ? (uint32_t)(ran * 1000 / passed) : 0;
+    t->last_ns = u->cpu_ns;
+    t->last_time = now;
+    return 0;
+}
+
+int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *next,
+                        uint64_t *tenant, char *name, uint64_t *memory, uint64_t *memory_used,
+                        uint32_t *cpu, uint64_t *cpu_ns, uint32_t *cpu_permille)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    *tenant = 0;
+    *next = TENANTS_MAX;
+    for (unsigned i = index; i < TENANTS_MAX; i++) {
+        struct tenant *t = &manager.tenants[i];
+        if (!t->live)
+            continue;
+        struct tenant_usage u;
+        int err = tenant_usage(call, t, &u);
+        if (err)
+            return err;
+        *next = i + 1;
+        *tenant = t->id;
+        name_copy(name, t->name);
+        *memory = t->memory;
+        *memory_used = u.memory_used;
+        *cpu = t->cpu;
+        *cpu_ns = u.cpu_ns;
+        *cpu_permille = u.cpu_permille;
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- The loop ------------------------------------------------------------ */
+
+static bool is_console_signal(const struct bk_msg *m)
+{
+    return m->info == 0 && (m->badge & TENANTS_CONSOLE_BIT);
+}
+
+int main(const struct bk_bootinfo *info)
+{
+    (void)info;
+    struct bk_proto_server server;
+    bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, TENANTS_SLOT_RECV, W, NULL);
+    struct bk_msg m = { 0 };
+    sys_recv(TENANTS_SLOT_ENDPOINT, &m);
+    /* A request means the spawner has handed everything over. Setting the
+     * console up makes calls of our own, which reuse the IPC buffer where
+     * the request's later words wait: keep them. */
+    static struct bk_ipc_buffer first;
+    first = *bk_ipc_buffer;
+    bool console = console_start();
+    *bk_ipc_buffer = first;
+    debug_printf("tenants: serving%s\n",
+                 console ? "; console ready on the serial line (help lists the commands)"
+                         : " (no console: no IRQHandler or notification)");
+    console_prompt();
+    for (;;) {
+        if (is_console_signal(&m)) {
+            console_interrupt();
+            sys_recv(TENANTS_SLOT_ENDPOINT, &m); /* nobody to answer */
+            continue;
+        }
+        tenants_dispatch(&server, &m);
+        sys_reply_recv(TENANTS_SLOT_ENDPOINT, &m);
+    }
+}

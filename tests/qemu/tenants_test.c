@@ -1,0 +1,389 @@
+/*
+ * The tenant manager (servers/tenants, issue 15): the root task spawns
+ * mem-server (16 MiB, SchedControl, an ASID pool), seals the program
+ * tenant-worker (tests/qemu/tenant_worker.c) as its administrator, spawns
+ * tenants-server with the memory server's endpoint, a channel for its
+ * tenants and the console's receive interrupt, and configures its
+ * allowance (2 MiB, 50 % of the CPU). Then, through the generated stubs:
+ *
+ *  - a badged caller, bad names, a program named twice, CPU 0 and 101 %:
+ *    each refused with its text;
+ *  - two tenants created; each says hello from its own thread; the
+ *    allowance counts them; a third over the memory left and one over the
+ *    CPU left refused with the numbers; a quota the memory server refuses
+ *    (not whole pages) comes back with its text, nothing handed out;
+ *  - List shows both with the memory their accounts use (as Mem: Usage
+ *    reads it) and CPU time consumed;
+ *  - SetQuota: a memory quota within the allowance (Mem: Usage shows it),
+ *    one above it, one below the tenant's use (the memory server's
+ *    refusal), a CPU quota above what is left, one within (the thread's
+ *    budget as Mem: Cpu reads it), an unknown tenant;
+ *  - Kill returns what the account used, to the byte; killing twice and
+ *    a forged id refused; after both, the memory server's free memory and
+ *    the allowance are what they were.
+ *
+ * Then the console: the root task says "console: your turn" and waits on
+ * a notification the console's `exit` signals; the test runner types the
+ * commands on the serial line (tests/qemu/tests.cmake lists them and what
+ * must come back). Afterwards no tenant is left and every byte is back.
+ */
+#include <bulkhead/sys.h>
+#include <protocols/mem_client.h>
+#include <protocols/tenants_client.h>
+
+#define W BK_WORD_BITS
+#define MEM_PRIORITY 200
+#define MANAGER_PRIORITY 150
+#define MEM_POOL_SLOT 13      /* servers/mem/server.h: POOL_SLOT */
+#define MEM_ASID_POOL_SLOT 40 /* servers/mem/server.h: ASID_POOL_SLOT(0) */
+#define CHILD_CNODE_BITS 8
+/* servers/tenants/tenants.h */
+#define TENANTS_SLOT_MEM 11
+#define TENANTS_SLOT_CHANNEL 12
+#define TENANTS_SLOT_IRQ 13
+#define TENANTS_SLOT_SIGNAL 14
+#define TENANTS_SLOT_DONE 15
+#define TENANTS_CONSOLE_BIT 1ull
+#define KiB 1024ull
+#define MiB (1024 * KiB)
+#define GiB (1024 * MiB)
+#define PAGE 4096ull
+#define FILE_BASE (4 * GiB)
+#define ALLOWANCE (2 * MiB)
+#define ALLOWANCE_CPU 50
+#define HELLO 0x201 /* tenant_worker.c */
+#define TOUCHED (32 * KiB)
+
+static int failures;
+static uint64_t mem_ep, mgr, channel, done;
+static uint64_t program_owner;
+
+static void expect(int ok, const char *what)
+{
+    debug_printf("tenantstest: %s: %s\n", ok ? "ok" : "FAILED", what);
+    failures += !ok;
+}
+
+static bool text_is(const struct tenants_error *e, const char *expected)
+{
+    char buf[240];
+    tenants_error_format(e, buf, sizeof(buf));
+    debug_printf("tenantstest:   '%s'\n", buf);
+    return expected == NULL || strcmp(buf, expected) == 0;
+}
+
+static uint64_t copy_of(uint64_t cap, uint64_t rights, uint64_t badge)
+{
+    uint64_t slot = bk_slot_alloc();
+    if (!slot || sys_cnode_mint(BK_CAP_ROOT_CNODE, slot, W, BK_CAP_ROOT_CNODE, cap, W, rights,
+                                badge) != 0)
+        return 0;
+    return slot;
+}
+
+static uint64_t free_memory(void)
+{
+    uint64_t free = 0, total = 0;
+    mem_memory(mem_ep, &free, &total, NULL);
+    return free;
+}
+
+static uint64_t used_by(uint64_t id)
+{
+    uint64_t u[12] = { 0 };
+    mem_usage(mem_ep, id, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9],
+              &u[10], &u[11], NULL);
+    return u[1];
+}
+
+static uint64_t quota_of(uint64_t id)
+{
+    uint64_t u[12] = { 0 };
+    mem_usage(mem_ep, id, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9],
+              &u[10], &u[11], NULL);
+    return u[0];
+}
+
+struct allowance {
+    uint64_t memory, memory_given;
+    uint32_t cpu, cpu_given, tenants;
+};
+
+static struct allowance allowance(void)
+{
+    struct allowance a = { 0 };
+    tenants_allowance(mgr, &a.memory, &a.cpu, &a.memory_given, &a.cpu_given, &a.tenants, NULL);
+    return a;
+}
+
+/* ---- Setting up ------------------------------------------------------------ */
+
+static const struct bk_boot_module *module(const struct bk_bootinfo *bi, const char *name)
+{
+    for (uint32_t i = 0; i < bi->module_count; i++) {
+        if (strcmp(bi->modules[i].name, name) == 0)
+            return &bi->modules[i];
+    }
+    return NULL;
+}
+
+static bool start_mem(const struct bk_bootinfo *bi)
+{
+    struct bk_process p;
+    mem_ep = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    uint64_t pool = bk_alloc_object(BK_OBJ_UNTYPED, 24);
+    uint64_t asids = bk_alloc_object(BK_OBJ_UNTYPED, BK_ASID_POOL_BITS);
+    return mem_ep && pool && asids &&
+           bk_process_spawn(bi, "mem-server", MEM_PRIORITY, mem_ep,
+                            BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE |
+                                BK_SPAWN_GIVE_SCHED_CONTROL,
+                            &p) == 0 &&
+           sys_cnode_move(p.cnode, MEM_POOL_SLOT, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE, pool,
+                          W) == 0 &&
+           sys_asid_control_make_pool(BK_CAP_ASID_CONTROL, asids, p.cnode, MEM_ASID_POOL_SLOT,
+                                      CHILD_CNODE_BITS) == 0;
+}
+
+/* tenant-worker's ELF file into a region of account "programs", sealed. */
+static uint64_t seal_worker(const struct bk_bootinfo *bi)
+{
+    struct mem_error e;
+    const struct bk_boot_module *m = module(bi, "tenant-worker");
+    uint64_t space = bk_slot_alloc(), program = 0, pages, n;
+    uint32_t regions;
+    if (!m || sys_cnode_copy(BK_CAP_ROOT_CNODE, space, W, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE,
+                             W, BK_RIGHTS_ALL) != 0 ||
+        mem_create_account(mem_ep, "programs", 4 * MiB, space, &program_owner, &e) != 0)
+        return 0;
+    uint64_t region = (m->size + PAGE - 1) & ~(PAGE - 1);
+    if (mem_add_region(mem_ep, program_owner, FILE_BASE, region, BK_VM_READ | BK_VM_WRITE,
+                       &regions, &e) ||
+        mem_populate(mem_ep, program_owner, FILE_BASE, region, &n, &e))
+        return 0;
+    memcpy((void *)(uintptr_t)FILE_BASE, (const void *)(uintptr_t)m->vaddr, m->size);
+    if (mem_seal_program(mem_ep, program_owner, FILE_BASE, m->size, &program, &pages, &e) ||
+        mem_remove_region(mem_ep, program_owner, FILE_BASE, &n, &e))
+        return 0;
+    return program;
+}
+
+static bool give(const struct bk_process *p, uint64_t src, unsigned dest)
+{
+    return src && sys_cnode_move(p->cnode, dest, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE, src, W) ==
+                      0;
+}
+
+/* The console's receive line: an IRQHandler signalling a notification
+ * with TENANTS_CONSOLE_BIT; both go to the manager, which binds it. */
+static bool give_console(const struct bk_process *p)
+{
+    uint64_t line = 0, handler = bk_slot_alloc();
+    uint64_t signal = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    if (sys_debug_console_line(BK_CAP_DEBUG, &line) != 0 || !handler || !signal ||
+        sys_irq_control_get(BK_CAP_IRQ_CONTROL, line, BK_CAP_ROOT_CNODE, handler, W) != 0)
+        return false;
+    debug_printf("tenantstest: the console receives on interrupt line %llu\n",
+                 (unsigned long long)line);
+    uint64_t badged = copy_of(signal, BK_RIGHT_WRITE, TENANTS_CONSOLE_BIT);
+    return badged && sys_irq_handler_set_notification(handler, badged) == 0 &&
+           give(p, handler, TENANTS_SLOT_IRQ) && give(p, signal, TENANTS_SLOT_SIGNAL);
+}
+
+static bool start_manager(const struct bk_bootinfo *bi)
+{
+    struct bk_process p;
+    mgr = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    channel = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    done = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    return mgr && channel && done &&
+           bk_process_spawn(bi, "tenants-server", MANAGER_PRIORITY, mgr, BK_SPAWN_GIVE_DEBUG,
+                            &p) == 0 &&
+           give(&p, copy_of(mem_ep, BK_RIGHTS_ALL, 0), TENANTS_SLOT_MEM) &&
+           give(&p, copy_of(channel, BK_RIGHTS_ALL, 0), TENANTS_SLOT_CHANNEL) &&
+           give(&p, copy_of(done, BK_RIGHT_WRITE, 0), TENANTS_SLOT_DONE) && give_console(&p);
+}
+
+/* ---- Through the protocol --------------------------------------------------- */
+
+static void configure_and_programs(uint64_t program)
+{
+    struct tenants_error e;
+    uint64_t given;
+    uint32_t cpu_given, programs;
+    expect(tenants_configure(mgr, ALLOWANCE, ALLOWANCE_CPU, &given, &cpu_given, &e) == 0 &&
+               given == 0 && cpu_given == 0,
+           "allowance configured: 2 MiB, 50 % of the CPU");
+    int r = tenants_configure(mgr, ALLOWANCE, 0, &given, &cpu_given, &e);
+    expect(r == TENANTS_ERR_BAD_CPU && text_is(&e, "tenant (allowance): CPU 0 % refused (1 to "
+                                                   "100)"),
+           "an allowance of 0 % refused");
+    expect(tenants_add_program(mgr, "worker", program, &programs, &e) == 0 && programs == 1,
+           "program worker named");
+    r = tenants_add_program(mgr, "worker", program, &programs, &e);
+    expect(r == TENANTS_ERR_PROGRAM_TAKEN && text_is(&e, NULL), "a program named twice refused");
+    r = tenants_add_program(mgr, "a b", program, &programs, &e);
+    expect(r == TENANTS_ERR_BAD_NAME && text_is(&e, "name 'a b' refused (1 to 15 letters, "
+                                                    "digits, '-', '_' or '.')"),
+           "a name with a space refused");
+    uint64_t id;
+    r = tenants_create(copy_of(mgr, BK_RIGHTS_ALL, 7), "sneaky", "worker", 64 * KiB, 5, &id, &e);
+    expect(r == TENANTS_ERR_NOT_ADMIN && text_is(&e, "the caller (badge 7) is not the manager's "
+                                                     "administrator"),
+           "a badged caller cannot create");
+}
+
+/* The tenant's hello from its own thread, on the channel (badge: its
+ * place + 1), with the stack it touched. */
+static bool hello(uint64_t place)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(channel, &m);
+    return BK_MSGINFO_LABEL(m.info) == HELLO && m.badge == place && m.mr[0] == TOUCHED;
+}
+
+static void creates(uint64_t *alpha, uint64_t *beta)
+{
+    struct tenants_error e;
+    uint64_t free_before = free_memory(), id;
+    expect(tenants_create(mgr, "alpha", "worker", 512 * KiB, 20, alpha, &e) == 0 && hello(1),
+           "alpha created (512 KiB, 20 %): its thread said hello");
+    expect(tenants_create(mgr, "beta", "worker", 1 * MiB, 20, beta, &e) == 0 && hello(2),
+           "beta created (1 MiB, 20 %): its thread said hello");
+    struct allowance a = allowance();
+    expect(a.memory_given == 1536 * KiB && a.cpu_given == 40 && a.tenants == 2 &&
+               free_memory() < free_before,
+           "the allowance counts them: 1.5 MiB and 40 % handed out");
+    int r = tenants_create(mgr, "gamma", "worker", 1 * MiB, 5, &id, &e);
+    expect(r == TENANTS_ERR_OVER_MEMORY &&
+               text_is(&e, "tenant gamma: memory 1 MiB exceeds the manager's allowance (512 KiB "
+                           "left of 2 MiB)"),
+           "a tenant over the memory left refused with the numbers");
+    r = tenants_create(mgr, "gamma", "worker", 256 * KiB, 20, &id, &e);
+    expect(r == TENANTS_ERR_OVER_CPU &&
+               text_is(&e, "tenant gamma: CPU 20 % exceeds the manager's allowance (10 % left of "
+                           "50 %)"),
+           "a tenant over the CPU left refused with the numbers");
+    r = tenants_create(mgr, "gamma", "worker", 5000, 5, &id, &e);
+    expect(r == TENANTS_ERR_REFUSED &&
+               text_is(&e, "tenant gamma: the memory server refused: tenant gamma: quota 5000 B "
+                           "refused (whole pages, from 8 KiB to 4 MiB)") &&
+               allowance().memory_given == 1536 * KiB,
+           "a quota the memory server refuses: its text, nothing handed out");
+    r = tenants_create(mgr, "gamma", "editor", 64 * KiB, 5, &id, &e);
+    expect(r == TENANTS_ERR_UNKNOWN_PROGRAM &&
+               text_is(&e, "tenant gamma: no program named 'editor'"),
+           "an unknown program refused");
+    r = tenants_create(mgr, "alpha", "worker", 64 * KiB, 5, &id, &e);
+    expect(r == TENANTS_ERR_NAME_TAKEN && text_is(&e, NULL), "a name taken refused");
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 101, &id, &e);
+    expect(r == TENANTS_ERR_BAD_CPU && text_is(&e, "tenant gamma: CPU 101 % refused (1 to 100)"),
+           "CPU 101 % refused");
+}
+
+static void lists(uint64_t alpha, uint64_t beta)
+{
+    struct tenants_error e;
+    uint32_t index = 0, seen = 0, next, cpu, permille;
+    bool ok = true;
+    for (;;) {
+        uint64_t id, memory, used, cpu_ns;
+        char name[16];
+        if (tenants_list(mgr, index, &next, &id, name, &memory, &used, &cpu, &cpu_ns, &permille,
+                         &e) != 0 || id == 0)
+            break;
+        debug_printf("tenantstest:   %s (tenant %llu): %llu of %llu bytes, CPU %u %%, %llu ns\n",
+                     name, (unsigned long long)id, (unsigned long long)used,
+                     (unsigned long long)memory, cpu, (unsigned long long)cpu_ns);
+        bool is_alpha = id == alpha && strcmp(name, "alpha") == 0 && memory == 512 * KiB;
+        bool is_beta = id == beta && strcmp(name, "beta") == 0 && memory == 1 * MiB;
+        ok &= (is_alpha || is_beta) && used == used_by(id) && used >= TOUCHED && cpu == 20 &&
+              cpu_ns > 0 && permille <= 1000;
+        seen++;
+        index = next;
+    }
+    expect(ok && seen == 2, "List: both tenants, the memory their accounts use, CPU time used");
+}
+
+static void quotas(uint64_t alpha, uint64_t beta)
+{
+    struct tenants_error e;
+    uint64_t memory, consumed, throttled, budget, period;
+    uint32_t cpu;
+    expect(tenants_set_quota(mgr, alpha, 1 * MiB, 0, &memory, &cpu, &e) == 0 &&
+               memory == 1 * MiB && cpu == 20 && quota_of(alpha) == 1 * MiB,
+           "alpha's memory quota raised to 1 MiB: the memory server holds it");
+    int r = tenants_set_quota(mgr, beta, 2 * MiB, 0, &memory, &cpu, &e);
+    expect(r == TENANTS_ERR_OVER_MEMORY &&
+               text_is(&e, "tenant beta: memory 2 MiB exceeds the manager's allowance (1 MiB "
+                           "left of 2 MiB)") &&
+               quota_of(beta) == 1 * MiB,
+           "beta's quota above the allowance refused, unchanged");
+    r = tenants_set_quota(mgr, alpha, 8 * KiB, 0, &memory, &cpu, &e);
+    expect(r == TENANTS_ERR_REFUSED && text_is(&e, NULL) && quota_of(alpha) == 1 * MiB &&
+               allowance().memory_given == 2 * MiB,
+           "a quota below alpha's use: the memory server's refusal, nothing changed");
+    r = tenants_set_quota(mgr, alpha, 0, 40, &memory, &cpu, &e);
+    expect(r == TENANTS_ERR_OVER_CPU &&
+               text_is(&e, "tenant alpha: CPU 40 % exceeds the manager's allowance (30 % left of "
+                           "50 %)"),
+           "alpha's CPU above what is left refused");
+    expect(tenants_set_quota(mgr, alpha, 0, 30, &memory, &cpu, &e) == 0 && cpu == 30 &&
+               mem_cpu(mem_ep, alpha, &consumed, &throttled, &budget, &period, NULL) == 0 &&
+               budget == 3000000 && period == 10000000,
+           "alpha's CPU set to 30 %: its thread's budget is 3 ms every 10 ms");
+    r = tenants_set_quota(mgr, 999, 0, 30, &memory, &cpu, &e);
+    expect(r == TENANTS_ERR_UNKNOWN_TENANT && text_is(&e, "no tenant 999"),
+           "an unknown tenant refused");
+}
+
+static void kills(uint64_t alpha, uint64_t beta, uint64_t free_before)
+{
+    struct tenants_error e;
+    uint64_t freed = 0;
+    uint64_t held = used_by(beta), free_now = free_memory();
+    expect(tenants_kill(mgr, beta, &freed, &e) == 0 && freed == held &&
+               free_memory() == free_now + held,
+           "beta killed: the bytes freed are what it held, back in the memory server");
+    int r = tenants_kill(mgr, beta, &freed, &e);
+    expect(r == TENANTS_ERR_UNKNOWN_TENANT && text_is(&e, NULL), "killing beta twice refused");
+    held = used_by(alpha);
+    expect(tenants_kill(mgr, alpha, &freed, &e) == 0 && freed == held, "alpha killed");
+    struct allowance a = allowance();
+    expect(a.memory_given == 0 && a.cpu_given == 0 && a.tenants == 0 &&
+               free_memory() == free_before,
+           "nothing handed out, every byte back in the memory server");
+}
+
+/* ---- The console ------------------------------------------------------------ */
+
+static void console(uint64_t free_before)
+{
+    debug_printf("tenantstest: console: your turn\n");
+    struct bk_msg m = { 0 };
+    sys_recv(done, &m);
+    struct allowance a = allowance();
+    expect(a.tenants == 0 && a.memory_given == 0 && free_memory() == free_before,
+           "after the console: no tenant left, every byte back");
+}
+
+int main(const struct bk_bootinfo *bi)
+{
+    bk_alloc_init(bi);
+    uint64_t program = 0;
+    bool ok = start_mem(bi) && (program = seal_worker(bi)) != 0 && start_manager(bi);
+    expect(ok, "mem-server, the program worker and tenants-server started");
+    if (!ok) {
+        debug_printf("tenantstest: checks FAILED\n");
+        return 1;
+    }
+    uint64_t free_before = free_memory(), alpha = 0, beta = 0;
+    configure_and_programs(program);
+    creates(&alpha, &beta);
+    lists(alpha, beta);
+    quotas(alpha, beta);
+    kills(alpha, beta, free_before);
+    console(free_before);
+    expect(debug_check_invariants() == 0, "the kernel's invariants hold");
+    debug_printf("tenantstest: %s\n", failures ? "checks FAILED" : "all checks passed");
+    return failures ? 1 : 0;
+}
