@@ -7,7 +7,7 @@ reproducible), from a seL4 source tree the user provides.
                       [--build-dir DIR] [--timeout S] [-v]
   tools/bench/sel4.py --self-test
 
-For each arch and configuration (CONFIGS) it
+PATH must hold seL4 14.0.0 or later (seL4_TCB_SetFlags). For each arch and configuration (CONFIGS) it
 1. configures and builds seL4's standalone kernel (cmake + ninja, Debian's
    gcc or gcc-riscv64-linux-gnu) with the options of PLATFORM-NOTES' "How the
    seL4 figures were measured": release, fast path on, printing off, one core;
@@ -151,9 +151,16 @@ def check_host(arches):
 
 
 def sel4_version(src):
+    """The tree's seL4 version, once it is known to be a tree the method works
+    with: it needs seL4_TCB_SetFlags (seL4 14.0.0 on) to turn FPU switching off."""
     version = src / "VERSION"
     if not (src / "CMakeLists.txt").exists() or not version.exists():
         raise BenchError(f"{src}: not a seL4 source tree (no CMakeLists.txt and VERSION)")
+    constants = src / "libsel4" / "include" / "sel4" / "constants.h"
+    if not constants.exists() or "seL4_TCBFlag_fpuDisabled" not in constants.read_text():
+        raise BenchError(f"{src}: seL4 {version.read_text().strip()} has no "
+                         "seL4_TCBFlag_fpuDisabled (seL4_TCB_SetFlags came in 14.0.0), and the "
+                         "method runs both threads with FPU switching disabled")
     return version.read_text().strip()
 
 
@@ -471,6 +478,26 @@ def self_test():
     expect(f"no /usr/bin/python3: python3, got {got}", got == ["python3"])
 
     import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = pathlib.Path(tmp)
+        for name, text in (("CMakeLists.txt", ""), ("VERSION", "13.0.0\n"),
+                           ("libsel4/include/sel4/constants.h", "seL4_MaxPrio")):
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            (tree / name).write_text(text)
+        try:
+            sel4_version(tree)
+            failures.append("a seL4 tree without seL4_TCB_SetFlags accepted")
+        except BenchError:
+            pass
+        (tree / "libsel4/include/sel4/constants.h").write_text("seL4_TCBFlag_fpuDisabled = 0x1,")
+        (tree / "VERSION").write_text("16.0.0\n")
+        expect("a seL4 16 tree's version", sel4_version(tree) == "16.0.0")
+        (tree / "VERSION").unlink()
+        try:
+            sel4_version(tree)
+            failures.append("a tree without VERSION accepted")
+        except BenchError:
+            pass
     sys.path.insert(0, str(ROOT / "tools" / "bench"))
     import run  # noqa: E402  (run.py's report takes these records)
     with tempfile.TemporaryDirectory() as tmp:
