@@ -2,7 +2,7 @@
 """The Bulkhead side of the IPC benchmark, and the report that puts it beside Linux.
 
   run.py --arch x86_64 [--arch riscv64] [--build-dir DIR] [--iterations N]
-         [--check --ceilings FILE] [--linux FILE] [--out-dir DIR]
+         [--check --ceilings FILE] [--linux FILE] [--sel4 FILE] [--out-dir DIR]
 
 Boots the bench root task (tests/bench/bulkhead/bench.c, boot image
 <build>/<arch>/bench-image.img) with the release kernel (<build>/<arch>/kernel-nodebug.elf,
@@ -10,7 +10,8 @@ built without BULKHEAD_KERNEL_DEBUG and so without the IPC path counters; or
 --kernel NAME) on QEMU TCG with `-icount shift=0,sleep=off`, where
 the guest's instruction counter advances by one per guest instruction, and collects
 its BENCH lines. Writes <out-dir>/results.json (Bulkhead records, plus the Linux
-records of --linux FILE when given), results.md (a table, and the ratios of the
+records of --linux FILE and the seL4 records of --sel4 FILE (tools/bench/sel4.py,
+run by hand with a seL4 source tree) when given), results.md (a table, and the ratios of the
 Linux and VM-exit rows to Bulkhead's IPC round trip, then the CPU-isolation
 rows of issue 12 per system: the victim's wake-up lateness alone, beside the
 spinning hog and beside the syscall hog, with the ratios of their p99s, and each
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tools" / "bench"))
 import bkqemu  # noqa: E402
 import linux  # noqa: E402  (the noisy neighbour's capacity, reservation, seconds and disk)
+import sel4  # noqa: E402  (checks the records of --sel4 FILE)
 
 # Operation names, in report order (documented in docs/performance.md).
 BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as",
@@ -85,7 +87,11 @@ SHARE_OPS = ["cpu_share_victim", "cpu_share_hog", "cpu_share_victim_beside_sysca
 RATIO_BASE = "ipc_call_reply_0w_2as"
 RATIO_OPS = [("linux", "pipe_pingpong"), ("linux", "tcp_loopback_pingpong"),
              ("kvm", "vm_exit_cpuid"), ("kvm", "vm_exit_hypercall"),
-             ("kvm", "vm_exit_pio_ioeventfd"), ("kvm", "vm_exit_pio_to_vmm")]
+             ("kvm", "vm_exit_pio_ioeventfd"), ("kvm", "vm_exit_pio_to_vmm"),
+             # seL4 measured from its source (tools/bench/sel4.py --sel4): the
+             # like-for-like x86-64 row is the one without the skim window.
+             ("sel4", "sel4_ipc_call_reply_0w_2as"), ("sel4", "sel4_ipc_call_reply_0w_2as_noskim"),
+             ("sel4", "sel4_mcs_ipc_call_reply_0w_2as")]
 
 
 def kernel_for(out, name):
@@ -735,7 +741,7 @@ def svg_chart(records):
     total = height + cpu_height + extra_height
     vmax = max(r["median"] for r in records)
     lmax = math.log10(max(vmax, 10)) + 0.2
-    colors = {"bulkhead": "#2b6cb0", "linux": "#c05621", "kvm": "#6b46c1"}
+    colors = {"bulkhead": "#2b6cb0", "linux": "#c05621", "kvm": "#6b46c1", "sel4": "#2f855a"}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 150}" '
              f'height="{total}" font-family="sans-serif" font-size="12">',
              '<text x="10" y="20" font-size="14" font-weight="bold">Guest instructions per '
@@ -842,10 +848,17 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--ceilings", default=str(ROOT / "tools" / "bench" / "ceilings.json"))
     ap.add_argument("--linux", help="Linux records to include (tools/bench/linux.py output)")
+    ap.add_argument("--sel4", help="seL4 records to include (tools/bench/sel4.py output)")
     ap.add_argument("--out-dir", default=str(ROOT / "build" / "bench"))
     ap.add_argument("--kernel", help="kernel ELF name in <build>/<arch> (default: kernel-nodebug.elf)")
     a = ap.parse_args()
     build, out = pathlib.Path(a.build_dir), pathlib.Path(a.out_dir)
+    sel4_records = []
+    if a.sel4:  # checked before the long run, not after
+        try:
+            sel4_records = sel4.load_records(a.sel4)
+        except sel4.BenchError as e:
+            sys.exit(f"bench: --sel4: {e}")
     records = []
     for arch in a.arch:
         records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
@@ -868,6 +881,7 @@ def main():
     records.sort(key=lambda r: (r["arch"], order.get(r["operation"], 99)))
     if a.linux:
         records += json.loads(pathlib.Path(a.linux).read_text())
+    records += sel4_records
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
     (out / "results.md").write_text(report(records))
