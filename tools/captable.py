@@ -42,7 +42,7 @@ def read_constants(path=FORMAT_HEADER):
 
 C = read_constants()
 HEADER = struct.Struct("<8s8I")
-OBJECT = struct.Struct("<4I")
+OBJECT = struct.Struct("<6I")
 COMPONENT = struct.Struct("<6I2Q8I")
 CAP = struct.Struct("<4IQ")
 for _s, _n in ((HEADER, "HEADER_SIZE"), (OBJECT, "OBJECT_SIZE"), (COMPONENT, "COMPONENT_SIZE"),
@@ -91,7 +91,9 @@ def encode(table, consts=None):
     strings = Strings()
     index = {c["name"]: i for i, c in enumerate(table["components"])}
     objects = b"".join(OBJECT.pack(o["type_value"], retype_bits(o), index[o["owner"]],
-                                   strings.add(o["name"])) for o in table["objects"])
+                                   strings.add(o["name"]),
+                                   0 if o["ram"] else C["OBJECT_DEVICE"], 0)
+                       for o in table["objects"])
     ids = {o["name"]: o["id"] for o in table["objects"]}
     comps, caps = b"", b""
     first = 0
@@ -134,7 +136,7 @@ def decode(data):
     def s(o):
         return area[o:area.index(b"\0", o)].decode()
     return {"header": h, "source": s(h[7]),
-            "objects": [(s(o[3]), o[0], o[1], o[2]) for o in objs],
+            "objects": [(s(o[3]), o[0], o[1], o[2], o[4]) for o in objs],
             "components": [(s(c[0]), s(c[1]), s(c[2])) + c[3:] for c in comps], "caps": caps}
 
 
@@ -216,6 +218,12 @@ def self_test():
     for kind in CORRUPTIONS:
         t = corrupted_table(table, kind)
         assert corrupt_bytes(encode(t), kind) != blob, f"{kind} changes nothing"
+    driver = ROOT / "policies" / "tests" / "accept" / "driver.toml"
+    report, dtable, _ = policy.analyse(driver.read_text(), str(driver))
+    assert not report.errors, report.lines()
+    flagged = [o[0] for o in decode(encode(dtable))["objects"] if o[4] & C["OBJECT_DEVICE"]]
+    want = [o["name"] for o in dtable["objects"] if not o["ram"]]
+    assert flagged == want and want, f"device objects flagged {flagged}, expected {want}"
     print(f"captable self-test: {len(blob)} bytes, {len(d['objects'])} objects, "
           f"{len(d['caps'])} caps; {len(CORRUPTIONS)} corruptions differ: ok")
     return 0

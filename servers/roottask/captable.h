@@ -23,13 +23,14 @@
 #define CAPTABLE_VERSION 1
 #define CAPTABLE_MODULE "captable"      /* the boot module's name */
 #define CAPTABLE_HEADER_SIZE 40
-#define CAPTABLE_OBJECT_SIZE 16
+#define CAPTABLE_OBJECT_SIZE 24
 #define CAPTABLE_COMPONENT_SIZE 72
 #define CAPTABLE_CAP_SIZE 24
 #define CAPTABLE_MAX_OBJECTS 512       /* what the root task keeps slots for */
 #define CAPTABLE_MAX_COMPONENTS 32
 #define CAPTABLE_KIND_SERVER 0
 #define CAPTABLE_KIND_TENANT 1
+#define CAPTABLE_OBJECT_DEVICE 1u      /* not RAM: an IRQ line, I/O ports or device memory */
 
 struct captable_header {
     char magic[8];            /* CAPTABLE_MAGIC, no NUL */
@@ -45,9 +46,12 @@ struct captable_header {
 
 struct captable_object {
     uint32_t type;            /* BK_OBJ_* */
-    uint32_t retype_bits;     /* Untyped: Retype's size: log2 bytes (frame, untyped), log2 slots (CNode), 0 otherwise */
+    uint32_t retype_bits;     /* Untyped: Retype's size: log2 bytes (frame, untyped), */
+                              /* log2 slots (CNode), 0 otherwise */
     uint32_t owner;           /* index of the component it belongs to */
     uint32_t name;            /* string: "web.tcb" */
+    uint32_t flags;           /* CAPTABLE_OBJECT_* */
+    uint32_t reserved;        /* zero */
 };
 
 struct captable_component {

@@ -9,7 +9,8 @@
  *      module's length, the counts within what the root task keeps;
  *   2. the string area ends in a NUL (every offset below its size then
  *      names a terminated string);
- *   3. each object: a type the root task makes, its Retype size, its owner;
+ *   3. each object: a type the root task makes, its Retype size, not a
+ *      device (none is handed out yet), its owner;
  *   4. each component: its strings, kind, priority, CNode radix, budget and
  *      period within the kernel's limits, its TCB, CNode, VSpace,
  *      SchedContext and IPC buffer objects of those types and its own, its
@@ -103,15 +104,23 @@ static int check_object(const struct table *t, uint32_t i, char *why)
                  o->type == BK_OBJ_NOTIFICATION || o->type == BK_OBJ_REPLY ||
                  o->type == BK_OBJ_PAGE_TABLE || o->type == BK_OBJ_VSPACE ||
                  o->type == BK_OBJ_SCHED_CONTEXT;
-    bool sized_ok = (fixed && o->retype_bits == 0) ||
-                    (o->type == BK_OBJ_FRAME && (o->retype_bits == BK_PAGE_BITS || o->retype_bits == 21)) ||
-                    (o->type == BK_OBJ_UNTYPED && o->retype_bits >= BK_PAGE_BITS && o->retype_bits <= 40) ||
-                    (o->type == BK_OBJ_CNODE && o->retype_bits >= 4 && o->retype_bits <= BK_ROOT_CNODE_BITS);
+    uint32_t bits = o->retype_bits;
+    /* Frames of 4 KiB or 2 MiB, untyped of 4 KiB to 1 TiB, CNodes of 16
+     * slots up to the root task's own size. */
+    bool sized_ok = (fixed && bits == 0) ||
+                    (o->type == BK_OBJ_FRAME && (bits == BK_PAGE_BITS || bits == 21)) ||
+                    (o->type == BK_OBJ_UNTYPED && bits >= BK_PAGE_BITS && bits <= 40) ||
+                    (o->type == BK_OBJ_CNODE && bits >= 4 && bits <= BK_ROOT_CNODE_BITS);
     if (!fixed && o->type != BK_OBJ_FRAME && o->type != BK_OBJ_UNTYPED && o->type != BK_OBJ_CNODE)
         return ERR("object %u '%s': type %u is %s", i, name, o->type, type_name(o->type));
     if (!sized_ok)
         return ERR("object %u '%s': %s of size %u is not one the root task makes", i, name,
                    type_name(o->type), o->retype_bits);
+    if (o->flags & CAPTABLE_OBJECT_DEVICE)
+        return ERR("object %u '%s': a device (%s), which the root task does not hand out yet", i,
+                   name, type_name(o->type));
+    if (o->flags || o->reserved)
+        return ERR("object %u '%s': unknown flags 0x%x", i, name, o->flags);
     if (o->owner >= t->header->component_count)
         return ERR("object %u '%s': owner %u out of range (%u components)", i, name, o->owner,
                    t->header->component_count);
