@@ -8,7 +8,7 @@
  *   1. the header: length, magic, version, the sizes adding up to the
  *      module's length, the counts within what the root task keeps;
  *   2. the string area ends in a NUL (every offset below its size then
- *      names a terminated string);
+ *      names a terminated string), and the source's name is in it;
  *   3. each object: a type the root task makes, its Retype size, not a
  *      device (none is handed out yet), its owner;
  *   4. each component: its strings, kind, priority, CNode radix, budget and
@@ -247,6 +247,9 @@ int table_check(const struct bk_bootinfo *bi, const struct bk_boot_module *m, st
     table_views(m, t);
     if (t->strings[t->header->strings_size - 1] != '\0')
         return ERR("the string area does not end in a NUL");
+    if (!string_ok(t, t->header->source))
+        return ERR("the source's name at %u outside the %u bytes of strings", t->header->source,
+                   t->header->strings_size);
     for (uint32_t i = 0; i < t->header->object_count; i++) {
         if (check_object(t, i, why))
             return -1;
