@@ -1,6 +1,19 @@
 # User-level servers and the root task for ${arch} (included from
 # bulkhead_add_arch()).
-bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c)
+# The root task: its checks, and the system of a capability table when the
+# boot image holds one (servers/roottask/captable.h, docs/policy.md).
+bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/table.c
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/system.c)
+
+# The demo policy's programs (servers/demo, policies/demo.toml): its two
+# tenants, one source, and the stand-in server of its three servers.
+foreach(tenant web db)
+  bulkhead_user_program(${arch} ${tenant} SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/tenant.c
+                        ${CMAKE_SOURCE_DIR}/servers/demo/component.c)
+endforeach()
+bulkhead_user_program(${arch} badge-echo SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/badge_echo.c
+                      ${CMAKE_SOURCE_DIR}/servers/demo/component.c)
 
 # The scheduler server (servers/sched, docs/scheduling.md): its protocol is
 # described once in protocol.toml; the chapter docs/protocols/sched.md and
@@ -72,3 +85,35 @@ bulkhead_user_program(${arch} tenants-server SOURCES ${CMAKE_SOURCE_DIR}/servers
 # one module); the scheduler server ships in the images that use it
 # (tests/qemu/tests.cmake: sched-server-image).
 bulkhead_boot_image(${arch} bootimage ROOT roottask)
+
+# bulkhead_policy_image(<arch> <name> POLICY <file> PROGRAMS <p...> [CORRUPT <kind>]):
+# the boot image of a system policy, build/<arch>/<name>.img, with its
+# capability table as the module "captable" (tools/captable.py) and its
+# JSON beside it (<name>.captable.json); PROGRAMS are the user programs the
+# policy names, built before it.
+function(bulkhead_policy_image arch name)
+  cmake_parse_arguments(P "" "POLICY;CORRUPT" "PROGRAMS" ${ARGN})
+  set(img ${CMAKE_BINARY_DIR}/${arch}/${name}.img)
+  set(args image ${P_POLICY} --arch ${arch} --build-dir ${CMAKE_BINARY_DIR}/${arch} -o ${img})
+  if(P_CORRUPT)
+    list(APPEND args --corrupt ${P_CORRUPT})
+  endif()
+  set(deps roottask-${arch} ${CMAKE_BINARY_DIR}/${arch}/roottask.elf)
+  foreach(p IN LISTS P_PROGRAMS)
+    list(APPEND deps ${p}-${arch} ${CMAKE_BINARY_DIR}/${arch}/${p}.elf)
+  endforeach()
+  add_custom_command(OUTPUT ${img} ${CMAKE_BINARY_DIR}/${arch}/${name}.captable.json
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/captable.py ${args}
+    DEPENDS ${deps} ${P_POLICY} ${CMAKE_SOURCE_DIR}/tools/captable.py
+            ${CMAKE_SOURCE_DIR}/tools/policy.py ${CMAKE_SOURCE_DIR}/tools/policytoml.py
+            ${CMAKE_SOURCE_DIR}/tools/bootimage.py ${CMAKE_SOURCE_DIR}/servers/roottask/captable.h
+            ${CMAKE_SOURCE_DIR}/kernel/abi.toml
+    COMMENT "Building the boot image of ${P_POLICY}: ${img}")
+  add_custom_target(${name}-${arch} ALL DEPENDS ${img})
+endfunction()
+
+# The demo system, built from policies/demo.toml (tools/bulkhead run
+# policies/demo.toml boots the same).
+set(DEMO_POLICY_PROGRAMS badge-echo web db)
+bulkhead_policy_image(${arch} policy-demo POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
+                      PROGRAMS ${DEMO_POLICY_PROGRAMS})

@@ -1,12 +1,20 @@
 /*
  * The root task: the first user program, started by the kernel with every
- * free page of RAM as untyped memory. Today it reports what the kernel told
- * it in the boot-info page, checks that the kernel rejects bad syscalls with
- * the documented errors, checks that the timer keeps ticking while it runs
- * in user mode, and exits. (The memory, IO and scheduler servers it will
- * start come with the object model.)
+ * free page of RAM as untyped memory. It reports what the kernel told it in
+ * the boot-info page and checks that the kernel rejects bad syscalls with
+ * the documented errors and that the timer ticks while it runs in user
+ * mode. Then, if the boot image holds a capability table (the module
+ * "captable", made by `tools/bulkhead image POLICY.toml`), it checks the
+ * table, builds exactly the system it describes, starts it and waits for
+ * its tenants (system.c); without one it exits after its checks.
  */
 #include <bulkhead/sys.h>
+
+#include "system.h"
+
+/* How long the tenants of a table may run before the root task gives up
+ * on them (a test must end, never hang). */
+#define TENANT_SECONDS 60
 
 static int failures;
 
@@ -140,6 +148,25 @@ static void check_timer(void)
     expect(now >= start + 3, "timer ticks advance while user code runs");
 }
 
+/* The system of the boot image's capability table: checked whole, built,
+ * started; then the tenants' end awaited. */
+static int run_table(const struct bk_bootinfo *bi, const struct bk_boot_module *m)
+{
+    struct table t;
+    char why[TABLE_WHY_LEN];
+    if (table_check(bi, m, &t, why) != 0) {
+        debug_printf("roottask: FAILED: capability table refused: %s\n", why);
+        return 1;
+    }
+    debug_printf("roottask: capability table of %s: %u objects, %u components, %u caps\n",
+                 table_string(&t, t.header->source), t.header->object_count,
+                 t.header->component_count, t.header->cap_count);
+    if (system_build(bi, &t) != 0 || system_wait_tenants(&t, TENANT_SECONDS) != 0)
+        return 1;
+    debug_puts("roottask: every tenant finished; the system ran as its table says\n");
+    return 0;
+}
+
 int main(const struct bk_bootinfo *bi)
 {
     debug_puts("roottask: hello from user mode\n");
@@ -149,6 +176,10 @@ int main(const struct bk_bootinfo *bi)
     check_capabilities(bi);
     check_syscall_errors();
     check_timer();
-    debug_printf("roottask: %s, exiting\n", failures ? "checks FAILED" : "all checks passed");
-    return failures;
+    const struct bk_boot_module *m = table_module(bi);
+    debug_printf("roottask: %s, %s\n", failures ? "checks FAILED" : "all checks passed",
+                 m && !failures ? "building the system of the capability table" : "exiting");
+    if (failures)
+        return failures;
+    return m ? run_table(bi, m) : 0;
 }

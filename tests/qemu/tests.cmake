@@ -685,3 +685,33 @@ bulkhead_qemu_test(selftest-kernel-nodebug --kernel ${out}/kernel-nodebug.elf
 
 # The benchmark image and its instruction-count ceilings.
 include(${CMAKE_SOURCE_DIR}/tests/bench/bench.cmake)
+
+# The system of a policy (issue 15, docs/policy.md): policies/demo.toml built
+# into a boot image with its capability table; the root task checks the
+# table, builds every object and cap it lists and starts each component.
+# tools/policyboot.py takes every expectation from the table's JSON: each
+# component's caps as the kernel identifies them (exactly those), each
+# tenant's channels answered with the table's badges.
+add_test(NAME ${arch}/policy-demo
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
+          --table ${out}/policy-demo.captable.json --arch ${arch} --kernel ${kernel}
+          --image ${out}/policy-demo.img)
+set_tests_properties(${arch}/policy-demo PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+
+# Broken tables (tools/captable.py --corrupt): each refused before anything
+# is built, with the entry at fault named; the root task exits with "fail".
+set(bad_table_bad-magic "bad magic 'BKXXXXXX' \\(a table starts 'BKCAPTBL'\\)")
+set(bad_table_truncated "the header says [0-9]+ bytes, the module has 48")
+set(bad_table_object-out-of-range
+    "component 3 'web': cap 7 \\(slot 12\\): object 39 out of range \\(32 objects\\)")
+set(bad_table_slot-out-of-range "component 3 'web': cap 7: slot 256 outside 1..255 of its CNode")
+set(bad_table_missing-program
+    "component 3 'web': program 'no-such-program' is not in the boot image")
+foreach(kind bad-magic truncated object-out-of-range slot-out-of-range missing-program)
+  bulkhead_policy_image(${arch} bad-table-${kind} POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
+                        PROGRAMS ${DEMO_POLICY_PROGRAMS} CORRUPT ${kind})
+  bulkhead_qemu_test(bad-table-${kind} --image ${out}/bad-table-${kind}.img --status fail
+    --expect "roottask: all checks passed, building the system of the capability table"
+    --expect "roottask: FAILED: capability table refused: ${bad_table_${kind}}"
+    --reject "server started|tenant started|roottask: start|PANIC")
+endforeach()

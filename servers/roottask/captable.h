@@ -1,0 +1,85 @@
+/*
+ * The capability table as the root task reads it: the binary boot module
+ * "captable" that tools/captable.py encodes from the lowered policy
+ * (docs/policy.md, "The boot table"). The format is defined here once;
+ * the encoder reads the CAPTABLE_* constants from this file and checks
+ * its record sizes against them, so the two cannot drift apart. Keep the
+ * constants in the form `#define CAPTABLE_X <decimal>[u]` or `"STRING"`.
+ *
+ * Layout, little-endian, every record 8-byte aligned:
+ *   struct captable_header
+ *   struct captable_object     objects[object_count]
+ *   struct captable_component  components[component_count]
+ *   struct captable_cap        caps[cap_count]   (each component's in slot order)
+ *   char                       strings[strings_size]  (NUL-terminated, by offset)
+ * Objects come before anything that names them, by index, as in the JSON.
+ */
+#ifndef ROOTTASK_CAPTABLE_H
+#define ROOTTASK_CAPTABLE_H
+
+#include <stdint.h>
+
+#define CAPTABLE_MAGIC "BKCAPTBL"
+#define CAPTABLE_VERSION 1
+#define CAPTABLE_MODULE "captable"      /* the boot module's name */
+#define CAPTABLE_HEADER_SIZE 40
+#define CAPTABLE_OBJECT_SIZE 24
+#define CAPTABLE_COMPONENT_SIZE 72
+#define CAPTABLE_CAP_SIZE 24
+#define CAPTABLE_MAX_OBJECTS 512       /* what the root task keeps slots for */
+#define CAPTABLE_MAX_COMPONENTS 32
+#define CAPTABLE_KIND_SERVER 0
+#define CAPTABLE_KIND_TENANT 1
+#define CAPTABLE_OBJECT_DEVICE 1u      /* not RAM: an IRQ line, I/O ports or device memory */
+
+struct captable_header {
+    char magic[8];            /* CAPTABLE_MAGIC, no NUL */
+    uint32_t version;         /* CAPTABLE_VERSION */
+    uint32_t size;            /* bytes of the whole table, strings included */
+    uint32_t object_count;
+    uint32_t component_count;
+    uint32_t cap_count;
+    uint32_t strings_size;
+    uint32_t source;          /* string: the policy file it was lowered from */
+    uint32_t reserved;        /* zero */
+};
+
+struct captable_object {
+    uint32_t type;            /* BK_OBJ_* */
+    uint32_t retype_bits;     /* Untyped: Retype's size: log2 bytes (frame, untyped), */
+                              /* log2 slots (CNode), 0 otherwise */
+    uint32_t owner;           /* index of the component it belongs to */
+    uint32_t name;            /* string: "web.tcb" */
+    uint32_t flags;           /* CAPTABLE_OBJECT_* */
+    uint32_t reserved;        /* zero */
+};
+
+struct captable_component {
+    uint32_t name;            /* string */
+    uint32_t program;         /* string: the boot module to run */
+    uint32_t cmdline;         /* string: name and args, put in its start-info page */
+    uint32_t kind;            /* CAPTABLE_KIND_* */
+    uint32_t priority;        /* priority and MCP of its thread, 0..255 */
+    uint32_t cnode_radix;     /* log2 slots of its CNode */
+    uint64_t budget_ns;       /* its SchedContext, through SchedControl */
+    uint64_t period_ns;
+    uint32_t tcb, cnode, vspace, sched_context, ipc_buffer; /* object indices */
+    uint32_t first_cap;       /* its caps: caps[first_cap .. first_cap + cap_count) */
+    uint32_t cap_count;
+    uint32_t reserved;        /* zero */
+};
+
+struct captable_cap {
+    uint32_t slot;            /* in the holder's CNode */
+    uint32_t object;          /* object index */
+    uint32_t rights;          /* BK_RIGHT_* */
+    uint32_t reserved;        /* zero */
+    uint64_t badge;           /* Mint's badge (0 for a CNode: the root task sets the guard) */
+};
+
+_Static_assert(sizeof(struct captable_header) == CAPTABLE_HEADER_SIZE, "header size");
+_Static_assert(sizeof(struct captable_object) == CAPTABLE_OBJECT_SIZE, "object size");
+_Static_assert(sizeof(struct captable_component) == CAPTABLE_COMPONENT_SIZE, "component size");
+_Static_assert(sizeof(struct captable_cap) == CAPTABLE_CAP_SIZE, "cap size");
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * Building the system the capability table describes (docs/policy.md,
+ * "The root task builds the table"), in an order that starts nothing
+ * before everything exists:
+ *   1. every object, in table order, retyped from the root task's untyped
+ *      (a VSpace also gets an ASID, or nothing could be mapped into it);
+ *   2. every component's CSpace: each cap of the table minted from the
+ *      root task's cap into the component's CNode slot, with the table's
+ *      rights and badge (a CNode cap gets the guard that makes its radix
+ *      resolve a full word), and the Debug cap in BK_CAP_DEBUG;
+ *   3. every component's address space: its program (the boot module the
+ *      table names), a stack, the table's IPC buffer frame and a start-info
+ *      page whose cmdline is the component's name and arguments;
+ *   4. every thread: CSpace, VSpace, IPC buffer, priority and MCP, and its
+ *      SchedContext configured through SchedControl with the table's budget
+ *      and period, then bound;
+ *   5. each component started, in table order (servers first), with one
+ *      summary line each.
+ * Only the stacks, start-info pages and page tables are the root task's
+ * own additions: the table does not list them (docs/policy.md).
+ */
+#include <bulkhead/format.h>
+
+#include "system.h"
+
+#define PAGE ((uint64_t)BK_PAGE_SIZE)
+#define STACK_PAGES 4
+#define W BK_WORD_BITS
+
+/* The root task's slot of each object of the table, by index. */
+static uint64_t object_slot[CAPTABLE_MAX_OBJECTS];
+/* Each component's program entry point, from its ELF file. */
+static uint64_t entry_point[CAPTABLE_MAX_COMPONENTS];
+
+static int fail(const struct table *t, uint32_t c, const char *step, long r)
+{
+    debug_printf("roottask: FAILED: component %u '%s': %s: %s\n", c,
+                 table_string(t, t->components[c].name), step, bk_error_name(r));
+    return -1;
+}
+
+/* 1. Objects, in table order. */
+static int make_objects(const struct table *t)
+{
+    for (uint32_t i = 0; i < t->header->object_count; i++) {
+        const struct captable_object *o = &t->objects[i];
+        long r = -BK_ERR_NOT_ENOUGH_MEMORY;
+        uint64_t slot = o->type == BK_OBJ_VSPACE ? bk_vspace_alloc(&r)
+                                                  : bk_alloc_object(o->type, o->retype_bits);
+        if (!slot) {
+            debug_printf("roottask: FAILED: object %u '%s': Untyped: Retype: %s\n", i,
+                         table_string(t, o->name), bk_error_name(r));
+            return -1;
+        }
+        object_slot[i] = slot;
+    }
+    return 0;
+}
+
+/* The guard that makes a CNode of 2^radix slots resolve a whole word. */
+static uint64_t cnode_guard(unsigned radix)
+{
+    return BK_CNODE_GUARD(W - radix, 0);
+}
+
+/* 2. Component `c`'s CSpace. */
+static int fill_cspace(const struct table *t, uint32_t c)
+{
+    const struct captable_component *k = &t->components[c];
+    uint64_t cnode = object_slot[k->cnode];
+    for (uint32_t j = 0; j < k->cap_count; j++) {
+        const struct captable_cap *cap = &t->caps[k->first_cap + j];
+        const struct captable_object *o = &t->objects[cap->object];
+        uint64_t badge = o->type == BK_OBJ_CNODE ? cnode_guard(o->retype_bits) : cap->badge;
+        long r = sys_cnode_mint(cnode, cap->slot, k->cnode_radix, BK_CAP_ROOT_CNODE,
+                                object_slot[cap->object], W, cap->rights, badge);
+        if (r) {
+            char step[80];
+            bk_snprintf(step, sizeof(step), "CNode: Mint of '%s' into slot %u",
+                        table_string(t, o->name), cap->slot);
+            return fail(t, c, step, r);
+        }
+    }
+    long r = sys_cnode_copy(cnode, BK_CAP_DEBUG, k->cnode_radix, BK_CAP_ROOT_CNODE, BK_CAP_DEBUG,
+                            W, BK_RIGHTS_ALL);
+    return r ? fail(t, c, "CNode: Copy of the Debug cap", r) : 0;
+}
+
+/* `pages` fresh frames mapped read-write at `vaddr`. */
+static long map_fresh(uint64_t vspace, uint64_t vaddr, unsigned pages)
+{
+    for (unsigned i = 0; i < pages; i++) {
+        uint64_t frame = bk_alloc_object(BK_OBJ_FRAME, BK_PAGE_BITS);
+        long r = frame ? bk_map_frame(vspace, frame, vaddr + i * PAGE, BK_VM_READ | BK_VM_WRITE, 0)
+                       : -BK_ERR_NOT_ENOUGH_MEMORY;
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* The start-info page (docs/libsys.md, "Program entry"), with the
+ * component's name and arguments as its command line. */
+static long map_start_info(const struct bk_bootinfo *bi, const struct table *t, uint32_t c,
+                           uint64_t vspace)
+{
+    static struct bk_bootinfo info; /* too big for the stack */
+    const struct captable_component *k = &t->components[c];
+    memset(&info, 0, sizeof(info));
+    info.magic = BK_BOOTINFO_MAGIC;
+    info.version = BK_BOOTINFO_VERSION;
+    info.size = sizeof(info);
+    memcpy(info.kernel_name, bi->kernel_name, sizeof(info.kernel_name));
+    memcpy(info.kernel_version, bi->kernel_version, sizeof(info.kernel_version));
+    memcpy(info.arch, bi->arch, sizeof(info.arch));
+    bk_snprintf(info.loader, sizeof(info.loader), "roottask, from the capability table");
+    bk_snprintf(info.cmdline, sizeof(info.cmdline), "%s", table_string(t, k->cmdline));
+    info.tick_hz = bi->tick_hz;
+    info.ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
+    info.first_free_slot = k->cap_count ? t->caps[k->first_cap + k->cap_count - 1].slot + 1
+                                        : BK_PROCESS_FIRST_FREE_SLOT;
+    for (uint64_t off = 0; off < sizeof(info); off += PAGE) {
+        uint64_t frame = bk_alloc_object(BK_OBJ_FRAME, BK_PAGE_BITS);
+        size_t n = sizeof(info) - off < PAGE ? sizeof(info) - off : PAGE;
+        long r = frame ? bk_copy_to_frame(frame, 0, (const char *)&info + off, n)
+                       : -BK_ERR_NOT_ENOUGH_MEMORY;
+        if (r == 0)
+            r = bk_map_frame(vspace, frame, BK_ROOT_BOOTINFO_VADDR + off, BK_VM_READ, 0);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* 3. Component `c`'s address space. */
+static int fill_vspace(const struct bk_bootinfo *bi, const struct table *t, uint32_t c)
+{
+    const struct captable_component *k = &t->components[c];
+    const struct bk_boot_module *m = table_find_program(bi, table_string(t, k->program));
+    uint64_t vspace = object_slot[k->vspace];
+    char why[160];
+    long r = bk_elf_load(vspace, (const void *)(uintptr_t)m->vaddr, m->size, &entry_point[c], why,
+                         sizeof(why));
+    if (r) {
+        debug_printf("roottask: FAILED: component %u '%s': program '%s': %s\n", c,
+                     table_string(t, k->name), m->name, why[0] ? why : bk_error_name(r));
+        return -1;
+    }
+    r = map_fresh(vspace, BK_ROOT_STACK_TOP - STACK_PAGES * PAGE, STACK_PAGES);
+    if (r)
+        return fail(t, c, "mapping its stack", r);
+    r = bk_map_frame(vspace, object_slot[k->ipc_buffer], BK_ROOT_IPC_BUFFER_VADDR,
+                     BK_VM_READ | BK_VM_WRITE, 0);
+    if (r)
+        return fail(t, c, "mapping its IPC buffer", r);
+    r = map_start_info(bi, t, c, vspace);
+    return r ? fail(t, c, "mapping its start-info page", r) : 0;
+}
+
+/* 4. Component `c`'s thread, configured but not started. */
+static int make_thread(const struct bk_bootinfo *bi, const struct table *t, uint32_t c)
+{
+    const struct captable_component *k = &t->components[c];
+    uint64_t tcb = object_slot[k->tcb], sc = object_slot[k->sched_context];
+    long r = sys_tcb_configure(tcb, object_slot[k->cnode], cnode_guard(k->cnode_radix),
+                               object_slot[k->vspace], BK_ROOT_IPC_BUFFER_VADDR);
+    if (r)
+        return fail(t, c, "TCB: Configure", r);
+    r = sys_tcb_set_priority(tcb, BK_CAP_ROOT_TCB, k->priority);
+    if (r == 0)
+        r = sys_tcb_set_mc_priority(tcb, BK_CAP_ROOT_TCB, k->priority);
+    if (r)
+        return fail(t, c, "TCB: SetPriority", r);
+    r = sys_sched_control_configure(bi->sched_control, sc, k->budget_ns, k->period_ns, 2, 0);
+    if (r)
+        return fail(t, c, "SchedControl: Configure", r);
+    r = sys_sched_context_bind(sc, tcb);
+    return r ? fail(t, c, "SchedContext: Bind", r) : 0;
+}
+
+static void print_component(const struct table *t, uint32_t c)
+{
+    const struct captable_component *k = &t->components[c];
+    unsigned objects = 0;
+    for (uint32_t i = 0; i < t->header->object_count; i++)
+        objects += t->objects[i].owner == c;
+    debug_printf("roottask: start %s '%s': %u objects, %u caps, program %s, priority %u, "
+                 "budget %llu of %llu us\n",
+                 k->kind == CAPTABLE_KIND_SERVER ? "server" : "tenant", table_string(t, k->name),
+                 objects, k->cap_count, table_string(t, k->program), k->priority,
+                 (unsigned long long)(k->budget_ns / 1000),
+                 (unsigned long long)(k->period_ns / 1000));
+}
+
+int system_build(const struct bk_bootinfo *bi, const struct table *t)
+{
+    bk_alloc_init(bi);
+    if (make_objects(t))
+        return -1;
+    uint32_t n = t->header->component_count;
+    for (uint32_t c = 0; c < n; c++) {
+        if (fill_cspace(t, c) || fill_vspace(bi, t, c) || make_thread(bi, t, c))
+            return -1;
+    }
+#if defined(__riscv)
+    __asm__ volatile("fence.i" ::: "memory"); /* the programs were written as data */
+#endif
+    for (uint32_t c = 0; c < n; c++) {
+        print_component(t, c);
+        long r = sys_tcb_write_registers(object_slot[t->components[c].tcb], 1, entry_point[c],
+                                         BK_ROOT_STACK_TOP, BK_ROOT_BOOTINFO_VADDR);
+        if (r)
+            return fail(t, c, "TCB: WriteRegisters (start)", r);
+    }
+    return 0;
+}
+
+/* A tenant's thread state (BK_THREAD_STATE_*), or ~0 if it cannot be read. */
+static uint64_t thread_state(uint64_t tcb)
+{
+    uint64_t pc, sp, arg, state;
+    return sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state) == 0 ? state : ~0ull;
+}
+
+int system_wait_tenants(const struct table *t, uint64_t seconds)
+{
+    /* Below every component: the root task runs only when they all wait. */
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 0);
+    uint64_t deadline = debug_ticks() + seconds * BK_TICK_HZ;
+    for (;;) {
+        uint32_t running = 0, c;
+        for (c = 0; c < t->header->component_count; c++) {
+            const struct captable_component *k = &t->components[c];
+            uint64_t state = thread_state(object_slot[k->tcb]);
+            if (k->kind != CAPTABLE_KIND_TENANT || state == BK_THREAD_STATE_EXITED)
+                continue;
+            if (state == BK_THREAD_STATE_FAULTED || state == ~0ull) {
+                debug_printf("roottask: FAILED: tenant '%s' stopped (thread state %llu)\n",
+                             table_string(t, k->name), (unsigned long long)state);
+                return -1;
+            }
+            running++;
+        }
+        if (running == 0)
+            return 0;
+        if (debug_ticks() > deadline) {
+            debug_printf("roottask: FAILED: %u tenant(s) still running after %llu s\n", running,
+                         (unsigned long long)seconds);
+            return -1;
+        }
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+}

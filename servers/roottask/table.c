@@ -1,0 +1,273 @@
+/*
+ * Checking the capability table (captable.h) before anything is built.
+ * The root task trusts its boot image to be what tools/captable.py made,
+ * but a table it misreads would build a different system than the one the
+ * policy check proved apart, so every number is checked against what it
+ * indexes, in this order, and the first one wrong is refused with a
+ * sentence naming the entry:
+ *   1. the header: length, magic, version, the sizes adding up to the
+ *      module's length, the counts within what the root task keeps;
+ *   2. the string area ends in a NUL (every offset below its size then
+ *      names a terminated string), and the source's name is in it;
+ *   3. each object: a type the root task makes, its Retype size, not a
+ *      device (none is handed out yet), its owner;
+ *   4. each component: its strings, kind, priority, CNode radix, budget and
+ *      period within the kernel's limits, its TCB, CNode, VSpace,
+ *      SchedContext and IPC buffer objects of those types and its own, its
+ *      caps the next run of the cap array, its program a module of the
+ *      boot image;
+ *   5. each cap: a slot inside the holder's CNode, above the previous one
+ *      and not the Debug cap's, an object index in range, known rights.
+ */
+#include <bulkhead/format.h>
+
+#include "table.h"
+
+#define ERR(...) (bk_snprintf(why, TABLE_WHY_LEN, __VA_ARGS__), -1)
+
+const struct bk_boot_module *table_find_program(const struct bk_bootinfo *bi, const char *name)
+{
+    for (uint32_t i = 0; i < bi->module_count; i++) {
+        if (strcmp(bi->modules[i].name, name) == 0)
+            return &bi->modules[i];
+    }
+    return NULL;
+}
+
+const struct bk_boot_module *table_module(const struct bk_bootinfo *bi)
+{
+    return table_find_program(bi, CAPTABLE_MODULE);
+}
+
+static const char *type_name(uint32_t type)
+{
+    switch (type) {
+    case BK_OBJ_UNTYPED: return "Untyped";
+    case BK_OBJ_CNODE: return "CNode";
+    case BK_OBJ_TCB: return "TCB";
+    case BK_OBJ_ENDPOINT: return "Endpoint";
+    case BK_OBJ_NOTIFICATION: return "Notification";
+    case BK_OBJ_REPLY: return "Reply";
+    case BK_OBJ_FRAME: return "Frame";
+    case BK_OBJ_PAGE_TABLE: return "PageTable";
+    case BK_OBJ_VSPACE: return "VSpace";
+    case BK_OBJ_SCHED_CONTEXT: return "SchedContext";
+    default: return "a type the root task does not make";
+    }
+}
+
+/* 1: the header, against the module's length. Sizes are summed in 64
+ * bits from 32-bit counts, so no count can wrap the total. */
+static int check_header(const struct bk_boot_module *m, char *why)
+{
+    const struct captable_header *h = (const void *)(uintptr_t)m->vaddr;
+    if (m->size < sizeof(*h))
+        return ERR("%llu bytes, shorter than its %u-byte header",
+                   (unsigned long long)m->size, (unsigned)sizeof(*h));
+    if (memcmp(h->magic, CAPTABLE_MAGIC, sizeof(h->magic)) != 0)
+        return ERR("bad magic '%.8s' (a table starts '%s')", h->magic, CAPTABLE_MAGIC);
+    if (h->version != CAPTABLE_VERSION)
+        return ERR("version %u, the root task reads version %u", h->version, CAPTABLE_VERSION);
+    if (h->size != m->size)
+        return ERR("the header says %u bytes, the module has %llu", h->size,
+                   (unsigned long long)m->size);
+    uint64_t need = sizeof(*h) + (uint64_t)h->object_count * sizeof(struct captable_object) +
+                    (uint64_t)h->component_count * sizeof(struct captable_component) +
+                    (uint64_t)h->cap_count * sizeof(struct captable_cap) + h->strings_size;
+    if (need != h->size)
+        return ERR("%u objects, %u components, %u caps and %u bytes of strings take %llu bytes, "
+                   "the table has %u", h->object_count, h->component_count, h->cap_count,
+                   h->strings_size, (unsigned long long)need, h->size);
+    if (h->object_count > CAPTABLE_MAX_OBJECTS || h->component_count > CAPTABLE_MAX_COMPONENTS)
+        return ERR("%u objects and %u components, the root task builds at most %u and %u",
+                   h->object_count, h->component_count, CAPTABLE_MAX_OBJECTS,
+                   CAPTABLE_MAX_COMPONENTS);
+    if (h->strings_size == 0 || h->reserved != 0)
+        return ERR("no string area, or a reserved field not zero");
+    return 0;
+}
+
+static bool string_ok(const struct table *t, uint32_t at)
+{
+    return at < t->header->strings_size;
+}
+
+/* 3: what Retype needs to make the object, and whose it is. */
+static int check_object(const struct table *t, uint32_t i, char *why)
+{
+    const struct captable_object *o = &t->objects[i];
+    if (!string_ok(t, o->name))
+        return ERR("object %u: name at %u outside the %u bytes of strings", i, o->name,
+                   t->header->strings_size);
+    const char *name = table_string(t, o->name);
+    bool fixed = o->type == BK_OBJ_TCB || o->type == BK_OBJ_ENDPOINT ||
+                 o->type == BK_OBJ_NOTIFICATION || o->type == BK_OBJ_REPLY ||
+                 o->type == BK_OBJ_PAGE_TABLE || o->type == BK_OBJ_VSPACE ||
+                 o->type == BK_OBJ_SCHED_CONTEXT;
+    uint32_t bits = o->retype_bits;
+    /* Frames of 4 KiB or 2 MiB, untyped of 4 KiB to 1 TiB, CNodes of 16
+     * slots up to the root task's own size. */
+    bool sized_ok = (fixed && bits == 0) ||
+                    (o->type == BK_OBJ_FRAME && (bits == BK_PAGE_BITS || bits == 21)) ||
+                    (o->type == BK_OBJ_UNTYPED && bits >= BK_PAGE_BITS && bits <= 40) ||
+                    (o->type == BK_OBJ_CNODE && bits >= 4 && bits <= BK_ROOT_CNODE_BITS);
+    if (!fixed && o->type != BK_OBJ_FRAME && o->type != BK_OBJ_UNTYPED && o->type != BK_OBJ_CNODE)
+        return ERR("object %u '%s': type %u is %s", i, name, o->type, type_name(o->type));
+    if (!sized_ok)
+        return ERR("object %u '%s': %s of size %u is not one the root task makes", i, name,
+                   type_name(o->type), o->retype_bits);
+    if (o->flags & CAPTABLE_OBJECT_DEVICE)
+        return ERR("object %u '%s': a device (%s), which the root task does not hand out yet", i,
+                   name, type_name(o->type));
+    if (o->flags || o->reserved)
+        return ERR("object %u '%s': unknown flags 0x%x", i, name, o->flags);
+    if (o->owner >= t->header->component_count)
+        return ERR("object %u '%s': owner %u out of range (%u components)", i, name, o->owner,
+                   t->header->component_count);
+    return 0;
+}
+
+/* One of a component's own objects, `index`, must be of `type` and its. */
+static int check_own(const struct table *t, uint32_t c, const char *role, uint32_t index,
+                     uint32_t type, char *why)
+{
+    const char *name = table_string(t, t->components[c].name);
+    if (index >= t->header->object_count)
+        return ERR("component %u '%s': %s object %u out of range (%u objects)", c, name, role,
+                   index, t->header->object_count);
+    const struct captable_object *o = &t->objects[index];
+    if (o->type != type || o->owner != c)
+        return ERR("component %u '%s': %s object %u '%s' is a %s of component %u", c, name, role,
+                   index, table_string(t, o->name), type_name(o->type), o->owner);
+    return 0;
+}
+
+/* 4, the component's own numbers. */
+static int check_component_fields(const struct table *t, uint32_t c, char *why)
+{
+    const struct captable_component *k = &t->components[c];
+    if (!string_ok(t, k->name) || !string_ok(t, k->program) || !string_ok(t, k->cmdline))
+        return ERR("component %u: a string offset outside the %u bytes of strings", c,
+                   t->header->strings_size);
+    const char *name = table_string(t, k->name);
+    if (k->kind != CAPTABLE_KIND_SERVER && k->kind != CAPTABLE_KIND_TENANT)
+        return ERR("component %u '%s': kind %u is neither server (0) nor tenant (1)", c, name,
+                   k->kind);
+    if (k->priority > 255)
+        return ERR("component %u '%s': priority %u outside 0..255", c, name, k->priority);
+    if (k->reserved != 0)
+        return ERR("component %u '%s': reserved field not zero", c, name);
+    if (k->cnode_radix < 4 || k->cnode_radix > BK_ROOT_CNODE_BITS)
+        return ERR("component %u '%s': CNode radix %u outside 4..%u", c, name, k->cnode_radix,
+                   BK_ROOT_CNODE_BITS);
+    if (k->budget_ns < BK_SCHED_MIN_BUDGET_NS || k->budget_ns > k->period_ns ||
+        k->period_ns > BK_SCHED_MAX_PERIOD_NS)
+        return ERR("component %u '%s': budget %llu ns in period %llu ns, the kernel takes "
+                   "%llu ns <= budget <= period <= %llu ns", c, name,
+                   (unsigned long long)k->budget_ns, (unsigned long long)k->period_ns,
+                   (unsigned long long)BK_SCHED_MIN_BUDGET_NS,
+                   (unsigned long long)BK_SCHED_MAX_PERIOD_NS);
+    return 0;
+}
+
+/* 4, the objects it runs on and where its caps are. */
+static int check_component_parts(const struct bk_bootinfo *bi, const struct table *t, uint32_t c,
+                                 uint32_t first_cap, char *why)
+{
+    const struct captable_component *k = &t->components[c];
+    const char *name = table_string(t, k->name);
+    if (check_own(t, c, "TCB", k->tcb, BK_OBJ_TCB, why) ||
+        check_own(t, c, "CNode", k->cnode, BK_OBJ_CNODE, why) ||
+        check_own(t, c, "VSpace", k->vspace, BK_OBJ_VSPACE, why) ||
+        check_own(t, c, "SchedContext", k->sched_context, BK_OBJ_SCHED_CONTEXT, why) ||
+        check_own(t, c, "IPC buffer", k->ipc_buffer, BK_OBJ_FRAME, why))
+        return -1;
+    if (t->objects[k->cnode].retype_bits != k->cnode_radix)
+        return ERR("component %u '%s': its CNode has %u slot bits, the component says %u", c,
+                   name, t->objects[k->cnode].retype_bits, k->cnode_radix);
+    if (t->objects[k->ipc_buffer].retype_bits != BK_PAGE_BITS)
+        return ERR("component %u '%s': its IPC buffer is not one page", c, name);
+    if (k->first_cap != first_cap || (uint64_t)k->first_cap + k->cap_count > t->header->cap_count)
+        return ERR("component %u '%s': caps %u..%u, the next free run starts at cap %u of %u", c,
+                   name, k->first_cap, k->first_cap + k->cap_count, first_cap,
+                   t->header->cap_count);
+    const char *program = table_string(t, k->program);
+    if (!table_find_program(bi, program) || strcmp(program, CAPTABLE_MODULE) == 0)
+        return ERR("component %u '%s': program '%s' is not in the boot image", c, name, program);
+    return 0;
+}
+
+/* 5: one cap of component `c`, after the slot `previous`. */
+static int check_cap(const struct table *t, uint32_t c, uint32_t j, uint32_t previous, char *why)
+{
+    const struct captable_component *k = &t->components[c];
+    const struct captable_cap *cap = &t->caps[k->first_cap + j];
+    const char *name = table_string(t, k->name);
+    if (cap->slot == 0 || cap->slot >= (1u << k->cnode_radix))
+        return ERR("component %u '%s': cap %u: slot %u outside 1..%u of its CNode", c, name, j,
+                   cap->slot, (1u << k->cnode_radix) - 1);
+    if (cap->slot <= previous)
+        return ERR("component %u '%s': cap %u: slot %u not above the previous cap's (%u)", c,
+                   name, j, cap->slot, previous);
+    if (cap->slot == BK_CAP_DEBUG)
+        return ERR("component %u '%s': cap %u: slot %u is where the root task puts the Debug cap",
+                   c, name, j, cap->slot);
+    if (cap->object >= t->header->object_count)
+        return ERR("component %u '%s': cap %u (slot %u): object %u out of range (%u objects)", c,
+                   name, j, cap->slot, cap->object, t->header->object_count);
+    if ((cap->rights & ~(uint32_t)BK_RIGHTS_ALL) || cap->reserved)
+        return ERR("component %u '%s': cap %u (slot %u): unknown rights 0x%x", c, name, j,
+                   cap->slot, cap->rights);
+    if (t->objects[cap->object].type == BK_OBJ_CNODE && cap->badge != 0)
+        return ERR("component %u '%s': cap %u (slot %u): a CNode cap with a badge (the root task "
+                   "sets its guard)", c, name, j, cap->slot);
+    return 0;
+}
+
+static void table_views(const struct bk_boot_module *m, struct table *t)
+{
+    const char *p = (const char *)(uintptr_t)m->vaddr;
+    t->header = (const void *)p;
+    p += sizeof(*t->header);
+    t->objects = (const void *)p;
+    p += t->header->object_count * sizeof(*t->objects);
+    t->components = (const void *)p;
+    p += t->header->component_count * sizeof(*t->components);
+    t->caps = (const void *)p;
+    p += t->header->cap_count * sizeof(*t->caps);
+    t->strings = p;
+}
+
+int table_check(const struct bk_bootinfo *bi, const struct bk_boot_module *m, struct table *t,
+                char why[TABLE_WHY_LEN])
+{
+    why[0] = '\0';
+    if (check_header(m, why))
+        return -1;
+    table_views(m, t);
+    if (t->strings[t->header->strings_size - 1] != '\0')
+        return ERR("the string area does not end in a NUL");
+    if (!string_ok(t, t->header->source))
+        return ERR("the source's name at %u outside the %u bytes of strings", t->header->source,
+                   t->header->strings_size);
+    for (uint32_t i = 0; i < t->header->object_count; i++) {
+        if (check_object(t, i, why))
+            return -1;
+    }
+    uint32_t next_cap = 0;
+    for (uint32_t c = 0; c < t->header->component_count; c++) {
+        if (check_component_fields(t, c, why) || check_component_parts(bi, t, c, next_cap, why))
+            return -1;
+        uint32_t previous = 0;
+        for (uint32_t j = 0; j < t->components[c].cap_count; j++) {
+            if (check_cap(t, c, j, previous, why))
+                return -1;
+            previous = t->caps[t->components[c].first_cap + j].slot;
+        }
+        next_cap += t->components[c].cap_count;
+    }
+    if (next_cap != t->header->cap_count)
+        return ERR("the components hold %u caps, the table has %u", next_cap,
+                   t->header->cap_count);
+    return 0;
+}

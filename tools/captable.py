@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""The capability table as a boot module, and the boot image built from a policy.
+
+  captable.py image POLICY.toml --arch A --build-dir DIR -o IMAGE [--corrupt KIND]
+        check and lower the policy (tools/policy.py), encode its table as the
+        boot module "captable" and pack it with the root task and every program
+        the table names (DIR/<program>.elf) into a boot image; the JSON table
+        goes beside the image as <image stem>.captable.json
+  captable.py decode MODULE
+        print an encoded table, record by record
+  captable.py --self-test
+        encode the demo policy, decode it, compare; every corruption refused
+
+The binary format is defined once, in servers/roottask/captable.h; this module
+reads its CAPTABLE_* constants from there and checks its record sizes against
+them. --corrupt makes the broken tables the root task must refuse (tests).
+"""
+import argparse
+import pathlib
+import re
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import bootimage  # noqa: E402
+import policy  # noqa: E402
+
+FORMAT_HEADER = ROOT / "servers" / "roottask" / "captable.h"
+DEFINE_RE = re.compile(r'^#define CAPTABLE_([A-Z_]+) +("[a-zA-Z]+"|[0-9]+u?)(\s.*)?$')
+
+
+def read_constants(path=FORMAT_HEADER):
+    consts = {}
+    for line in path.read_text().splitlines():
+        m = DEFINE_RE.match(line)
+        if m:
+            name, value = m.group(1), m.group(2)
+            consts[name] = value[1:-1] if value.startswith('"') else int(value.rstrip("u"))
+    return consts
+
+
+C = read_constants()
+HEADER = struct.Struct("<8s8I")
+OBJECT = struct.Struct("<6I")
+COMPONENT = struct.Struct("<6I2Q8I")
+CAP = struct.Struct("<4IQ")
+for _s, _n in ((HEADER, "HEADER_SIZE"), (OBJECT, "OBJECT_SIZE"), (COMPONENT, "COMPONENT_SIZE"),
+               (CAP, "CAP_SIZE")):
+    if _s.size != C[_n]:
+        raise SystemExit(f"captable.py: CAPTABLE_{_n} is {C[_n]} in {FORMAT_HEADER}, "
+                         f"the encoder's record has {_s.size} bytes")
+
+CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
+               "truncated")
+
+
+class Strings:
+    """The string area: each distinct string once, NUL-terminated."""
+
+    def __init__(self):
+        self.data, self.at = bytearray(), {}
+
+    def add(self, s):
+        if s not in self.at:
+            self.at[s] = len(self.data)
+            self.data += s.encode() + b"\0"
+        return self.at[s]
+
+
+def retype_bits(obj):
+    """Untyped: Retype's size argument for the object."""
+    if obj["type"] == "BK_OBJ_CNODE":
+        return obj["radix"]
+    if obj["type"] in ("BK_OBJ_FRAME", "BK_OBJ_UNTYPED"):
+        return obj["size_bits"]
+    return 0
+
+
+def budget_period(cpu, consts):
+    """(budget, period) in ns: a percent is of one BK_SCHED_ROOT_PERIOD_NS."""
+    if cpu.get("percent") is not None:
+        period = consts["BK_SCHED_ROOT_PERIOD_NS"]
+        return period * cpu["percent"] // 100, period
+    return cpu["budget_us"] * 1000, cpu["period_us"] * 1000
+
+
+def encode(table, consts=None):
+    """The table (tools/policy.py's lowering) as the boot module's bytes."""
+    consts = consts or policy.kernel_constants()
+    strings = Strings()
+    index = {c["name"]: i for i, c in enumerate(table["components"])}
+    objects = b"".join(OBJECT.pack(o["type_value"], retype_bits(o), index[o["owner"]],
+                                   strings.add(o["name"]),
+                                   0 if o["ram"] else C["OBJECT_DEVICE"], 0)
+                       for o in table["objects"])
+    ids = {o["name"]: o["id"] for o in table["objects"]}
+    comps, caps = b"", b""
+    first = 0
+    for c in table["components"]:
+        n = c["name"]
+        budget, period = budget_period(c["cpu"], consts)
+        cmdline = " ".join([n] + list(c["args"]))
+        comps += COMPONENT.pack(
+            strings.add(n), strings.add(c["program"]), strings.add(cmdline),
+            C["KIND_SERVER"] if c["kind"] == "server" else C["KIND_TENANT"],
+            c["cpu"]["priority"], c["cspace"]["radix"], budget, period,
+            ids[f"{n}.tcb"], ids[f"{n}.cnode"], ids[f"{n}.vspace"], ids[f"{n}.sched_context"],
+            ids[f"{n}.ipc_buffer"], first, len(c["slots"]), 0)
+        for s in c["slots"]:
+            caps += CAP.pack(s["slot"], s["object_id"], s["rights_value"], 0, s["badge"])
+        first += len(c["slots"])
+    source = strings.add(table["source"])
+    while len(strings.data) % 8:
+        strings.data += b"\0"
+    body = objects + comps + caps + bytes(strings.data)
+    header = HEADER.pack(C["MAGIC"].encode(), C["VERSION"], HEADER.size + len(body),
+                         len(table["objects"]), len(table["components"]), first,
+                         len(strings.data), source, 0)
+    return header + body
+
+
+def decode(data):
+    """The records of an encoded table, for printing and the self-test."""
+    h = HEADER.unpack_from(data, 0)
+    nobj, ncomp, ncap, nstr = h[3], h[4], h[5], h[6]
+    off = HEADER.size
+    objs = [OBJECT.unpack_from(data, off + i * OBJECT.size) for i in range(nobj)]
+    off += nobj * OBJECT.size
+    comps = [COMPONENT.unpack_from(data, off + i * COMPONENT.size) for i in range(ncomp)]
+    off += ncomp * COMPONENT.size
+    caps = [CAP.unpack_from(data, off + i * CAP.size) for i in range(ncap)]
+    off += ncap * CAP.size
+    area = data[off:off + nstr]
+
+    def s(o):
+        return area[o:area.index(b"\0", o)].decode()
+    return {"header": h, "source": s(h[7]),
+            "objects": [(s(o[3]), o[0], o[1], o[2], o[4]) for o in objs],
+            "components": [(s(c[0]), s(c[1]), s(c[2])) + c[3:] for c in comps], "caps": caps}
+
+
+def corrupted_table(table, kind):
+    """A copy of the lowered table broken as the test `kind` needs."""
+    import copy
+    t = copy.deepcopy(table)
+    tenant = next(c for c in t["components"] if c["kind"] == "tenant")
+    if kind == "object-out-of-range":
+        tenant["slots"][-1]["object_id"] = len(t["objects"]) + 7
+    elif kind == "missing-program":
+        tenant["program"] = "no-such-program"
+    elif kind == "slot-out-of-range":
+        tenant["slots"][-1]["slot"] = 1 << tenant["cspace"]["radix"]
+    return t
+
+
+def corrupt_bytes(data, kind):
+    if kind == "bad-magic":
+        return b"BKXXXXXX" + data[8:]
+    if kind == "truncated":
+        return data[:HEADER.size + 8]
+    return data
+
+
+def program_elves(table, build_dir):
+    """(program, ELF path) for every program the table names, in table order."""
+    seen = []
+    for c in table["components"]:
+        if c["program"] not in seen:
+            seen.append(c["program"])
+    return [(p, pathlib.Path(build_dir) / f"{p}.elf") for p in seen]
+
+
+def build_image(policy_path, arch, build_dir, output, corrupt=None):
+    """Checks and lowers the policy, then packs the boot image. Returns the
+    table, or exits with the policy's errors."""
+    path = pathlib.Path(policy_path)
+    # Named from the tree's top when it lies inside it: the table (and the
+    # image) then do not depend on where the tree is checked out.
+    try:
+        name = str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        name = str(policy_path)
+    report, table, _ = policy.analyse(path.read_text(), name)
+    if report.errors:
+        print("\n".join(report.lines()))
+        sys.exit(f"captable: {policy_path}: {len(report.errors)} error(s): no image built")
+    encoded_table = corrupted_table(table, corrupt) if corrupt else table
+    blob = encode(encoded_table)
+    if corrupt:
+        blob = corrupt_bytes(blob, corrupt)
+    root = pathlib.Path(build_dir) / "roottask.elf"
+    mods = [("roottask", root.read_bytes(), True), (C["MODULE"], blob, False)]
+    for program, elf in program_elves(table, build_dir):
+        if not elf.exists():
+            sys.exit(f"captable: {policy_path}: program '{program}' has no ELF file {elf} "
+                     "(a user program of that name must be built)")
+        mods.append((program, elf.read_bytes(), False))
+    out = pathlib.Path(output)
+    out.write_bytes(bootimage.pack(arch, mods))
+    out.with_suffix(".captable.json").write_text(policy.table_json(table))
+    return table
+
+
+def self_test():
+    demo = ROOT / "policies" / "demo.toml"
+    report, table, _ = policy.analyse(demo.read_text(), str(demo))
+    assert not report.errors, report.lines()
+    blob = encode(table)
+    d = decode(blob)
+    assert d["header"][0] == C["MAGIC"].encode() and d["header"][2] == len(blob)
+    assert [o[0] for o in d["objects"]] == [o["name"] for o in table["objects"]]
+    assert [c[0] for c in d["components"]] == [c["name"] for c in table["components"]]
+    want = [(s["slot"], s["object_id"], s["rights_value"], s["badge"])
+            for c in table["components"] for s in c["slots"]]
+    assert [(c[0], c[1], c[2], c[4]) for c in d["caps"]] == want
+    assert encode(table) == blob, "the encoding is stable"
+    for kind in CORRUPTIONS:
+        t = corrupted_table(table, kind)
+        assert corrupt_bytes(encode(t), kind) != blob, f"{kind} changes nothing"
+    driver = ROOT / "policies" / "tests" / "accept" / "driver.toml"
+    report, dtable, _ = policy.analyse(driver.read_text(), str(driver))
+    assert not report.errors, report.lines()
+    flagged = [o[0] for o in decode(encode(dtable))["objects"] if o[4] & C["OBJECT_DEVICE"]]
+    want = [o["name"] for o in dtable["objects"] if not o["ram"]]
+    assert flagged == want and want, f"device objects flagged {flagged}, expected {want}"
+    print(f"captable self-test: {len(blob)} bytes, {len(d['objects'])} objects, "
+          f"{len(d['caps'])} caps; {len(CORRUPTIONS)} corruptions differ: ok")
+    return 0
+
+
+def main(argv):
+    if argv == ["--self-test"]:
+        return self_test()
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    im = sub.add_parser("image")
+    im.add_argument("policy")
+    im.add_argument("--arch", required=True, choices=bootimage.ARCHES)
+    im.add_argument("--build-dir", required=True)
+    im.add_argument("-o", "--output", required=True)
+    im.add_argument("--corrupt", choices=CORRUPTIONS)
+    de = sub.add_parser("decode")
+    de.add_argument("module")
+    args = ap.parse_args(argv)
+    if args.command == "image":
+        table = build_image(args.policy, args.arch, args.build_dir, args.output, args.corrupt)
+        print(f"captable: {args.output}: {len(table['objects'])} objects, "
+              f"{sum(len(c['slots']) for c in table['components'])} capabilities, "
+              f"{len(table['components'])} components")
+        return 0
+    d = decode(pathlib.Path(args.module).read_bytes())
+    print(f"table from {d['source']}: header {d['header'][1:7]}")
+    for i, o in enumerate(d["objects"]):
+        print(f"  object {i}: {o}")
+    for c in d["components"]:
+        print(f"  component {c}")
+    for c in d["caps"]:
+        print(f"  cap {c}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
