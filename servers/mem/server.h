@@ -43,6 +43,9 @@
  * badged with its id, its threads' fault endpoint with MEM_FAULT_BADGE |
  * id (protocol.toml). */
 #define MEM_FAULT_BADGE (1ull << 62)
+/* Server n's cap (it takes the session memory tenants grant it) is badged
+ * MEM_SERVER_BADGE | n (grants.c). */
+#define MEM_SERVER_BADGE (1ull << 61)
 
 #define REGIONS 8
 #define FAULTS_KEPT 4
@@ -190,6 +193,12 @@ void unit_give_whole(uint32_t unit);
 
 /* Retypes whole unit `unit` into `n` objects in our slots from `slot`. */
 long unit_retype(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t slot, unsigned n);
+
+/* Retypes whole unit `unit` (more than once if it has room) into one
+ * object at slot `offset` of the CNode at (root, index, depth), or of our
+ * CNode when depth is 0. */
+long unit_retype_to(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t root,
+                    uint64_t index, uint64_t depth, uint64_t offset);
 
 /* ---- pages.c: accounts' objects ----------------------------------------- */
 
@@ -359,6 +368,17 @@ int account_new(struct mem_call *call, const char *name, uint64_t quota, struct 
 
 /* Closes `a`: its memory back, the account forgotten. Returns the bytes. */
 uint64_t account_close(struct account *a);
+
+/* The account a request names: for a tenant its own (`tenant` 0 or its
+ * id), for the administrator any. 0, or the error. */
+int account_named(struct mem_call *call, uint64_t tenant, struct account **out);
+
+/* ---- grants.c ----------------------------------------------------------- */
+
+/* Before `a` closes: refused (grant_in_use) while a server holds one of
+ * its grants; else its grants no server took are ended (*returned: their
+ * bytes). 0 or the error. */
+int grants_close(struct mem_call *call, const struct account *a, uint64_t *returned);
 
 /* Checks the quota and the free memory for `pages` pages of `a`. */
 int account_can_pay(struct mem_call *call, const struct account *a, unsigned pages);

@@ -31,6 +31,9 @@
 #define MEM_LABEL_START BK_PROTO_LABEL(MEM_PROTOCOL_ID, 14)
 #define MEM_LABEL_STOP BK_PROTO_LABEL(MEM_PROTOCOL_ID, 15)
 #define MEM_LABEL_OVERHEAD BK_PROTO_LABEL(MEM_PROTOCOL_ID, 16)
+#define MEM_LABEL_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 17)
+#define MEM_LABEL_TAKE_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 18)
+#define MEM_LABEL_END_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 19)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -67,6 +70,12 @@
 #define MEM_ERR_BAD_BUDGET 58 /* SchedControl: Configure refused the budget and period (budget 2 us to period, period at most an hour). */
 #define MEM_ERR_NOT_SPAWNED 59 /* The account has no thread the server made (it was opened by CreateAccount). */
 #define MEM_ERR_BAD_FLAGS 60 /* Spawn's flags have bits other than 1 (give Debug) and 2 (start at once). */
+#define MEM_ERR_BAD_SERVER 61 /* Grant names no server: servers are numbered 1 to 15. */
+#define MEM_ERR_TOO_MANY_GRANTS 62 /* All the server's places for grants are taken. */
+#define MEM_ERR_NOT_SERVER 63 /* TakeGrant is a server's: the caller's badge lacks MEM_SERVER_BADGE. */
+#define MEM_ERR_UNKNOWN_GRANT 64 /* No such grant, or not the caller's: made for another server or another client of it, taken already, or (EndGrant) neither the caller's nor one it may end. */
+#define MEM_ERR_GRANT_TAKEN 65 /* A tenant may end its grant only while no server has taken it: the server's session uses the memory. */
+#define MEM_ERR_GRANT_IN_USE 66 /* The account's grant is held by a server: the session must close (or the administrator end the grant) before the account closes. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -259,6 +268,44 @@ struct mem_bad_flags {
     uint32_t flags;
 };
 
+/* The numbers of MEM_ERR_BAD_SERVER. */
+struct mem_bad_server {
+    char tenant[17];
+    uint64_t server;
+};
+
+/* The numbers of MEM_ERR_TOO_MANY_GRANTS. */
+struct mem_too_many_grants {
+    char tenant[17];
+    uint32_t grants;
+};
+
+/* The numbers of MEM_ERR_NOT_SERVER. */
+struct mem_not_server {
+    uint64_t badge;
+};
+
+/* The numbers of MEM_ERR_UNKNOWN_GRANT. */
+struct mem_unknown_grant {
+    uint64_t grant;
+    uint64_t badge;
+};
+
+/* The numbers of MEM_ERR_GRANT_TAKEN. */
+struct mem_grant_taken {
+    char tenant[17];
+    uint64_t grant;
+    uint64_t server;
+};
+
+/* The numbers of MEM_ERR_GRANT_IN_USE. */
+struct mem_grant_in_use {
+    char tenant[17];
+    uint64_t grant;
+    uint64_t server;
+    uint64_t bytes;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -295,6 +342,12 @@ struct mem_error {
         struct mem_bad_budget bad_budget;
         struct mem_not_spawned not_spawned;
         struct mem_bad_flags bad_flags;
+        struct mem_bad_server bad_server;
+        struct mem_too_many_grants too_many_grants;
+        struct mem_not_server not_server;
+        struct mem_unknown_grant unknown_grant;
+        struct mem_grant_taken grant_taken;
+        struct mem_grant_in_use grant_in_use;
     };
 };
 
