@@ -108,8 +108,9 @@ extern struct io_server io;
  * nothing left behind, or SESSION_DRIVER_REFUSED (*blk_error says why). */
 long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *blk_error);
 /* Takes grant `grant` of tenant t from the memory server: its untypeds
- * become the memory session_open() uses. 0, or the memory server's error
- * (0 without one: then -1). */
+ * become the memory session_open() uses. 0; or the memory server's error
+ * code (nothing taken), -1 if the call itself failed, or the kernel's
+ * error moving the untypeds out (the grant then ended at once). */
 int session_take_grant(unsigned t, uint64_t grant);
 /* Reads at most IO_RING_SQ new requests of tenant t's ring; false (nothing
  * read) if the indices are impossible. *accepted: how many it took. */

@@ -157,19 +157,20 @@ struct opened {
 };
 
 /* Takes the caller's grant from the memory server (open_granted): 0, or
- * the call failed with grant_refused. */
+ * the call failed with grant_refused (no grant named, no memory server, or
+ * its refusal). */
 static int take_grant(struct io_call *call, unsigned t, uint64_t grant)
 {
-    if ((debug_cap_identify(IO_SLOT_MEM_SERVER) & 0xff) != BK_OBJ_ENDPOINT)
+    if (grant == 0 || (debug_cap_identify(IO_SLOT_MEM_SERVER) & 0xff) != BK_OBJ_ENDPOINT)
         return io_fail_grant_refused(call, call->badge, grant, 0);
     int r = session_take_grant(t, grant);
     return r == 0 ? 0 : io_fail_grant_refused(call, call->badge, grant, (uint64_t)r);
 }
 
-/* Open's checks, then the session from our memory (grant 0) or the
- * tenant's grant. */
-static int open_session(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint64_t grant,
-                        const struct opened *out)
+/* Open's checks, then the session from our memory, or (`granted`) from
+ * the tenant's grant. */
+static int open_session(struct io_call *call, uint64_t vspace, uint64_t vaddr, bool granted,
+                        uint64_t grant, const struct opened *out)
 {
     int t = tenant_index(call->badge);
     if (t < 0)
@@ -189,7 +190,7 @@ static int open_session(struct io_call *call, uint64_t vspace, uint64_t vaddr, u
         return io_fail_device(call, 0);
     if ((debug_cap_identify(vspace) & 0xff) != BK_OBJ_VSPACE)
         return io_fail_map_failed(call, call->badge, BK_ERR_INVALID_CAPABILITY);
-    if (grant) {
+    if (granted) {
         int err = take_grant(call, (unsigned)t, grant);
         if (err)
             return err;
@@ -213,7 +214,7 @@ int io_handle_open(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint32
                    bk_cptr_t *notification)
 {
     struct opened out = { tenant, disk_bytes, buffers, memory, notification };
-    return open_session(call, vspace, vaddr, 0, &out);
+    return open_session(call, vspace, vaddr, false, 0, &out);
 }
 
 int io_handle_open_granted(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint64_t grant,
@@ -221,9 +222,7 @@ int io_handle_open_granted(struct io_call *call, uint64_t vspace, uint64_t vaddr
                            uint32_t *memory, bk_cptr_t *notification)
 {
     struct opened out = { tenant, disk_bytes, buffers, memory, notification };
-    if (grant == 0)
-        return io_fail_grant_refused(call, call->badge, grant, 0);
-    return open_session(call, vspace, vaddr, grant, &out);
+    return open_session(call, vspace, vaddr, true, grant, &out);
 }
 
 int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completions)

@@ -49,7 +49,7 @@
 #define IO_ERR_DEVICE 47 /* The driver behind the server refused or is absent. */
 #define IO_ERR_NO_SESSION 48 /* The tenant has no session open. */
 #define IO_ERR_RING_CORRUPT 49 /* The ring's indices are impossible: more requests than the ring holds, or more completions unread than it holds. Nothing was read. */
-#define IO_ERR_GRANT_REFUSED 50 /* The memory server did not give the grant (its error code: 64 unknown or another's; 0 when the server has no memory server's cap). */
+#define IO_ERR_GRANT_REFUSED 50 /* The memory server did not give the grant (its error code: 64 unknown, another's or taken already), or there was none to take (0: no grant named, or the server was started without a memory server's cap). */
 
 /* The numbers of IO_ERR_NOT_ADMIN. */
 struct io_not_admin {
