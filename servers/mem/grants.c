@@ -126,7 +126,7 @@ int mem_handle_take_grant(struct mem_call *call, uint64_t grant, uint64_t benefi
     return 0;
 }
 
-/* Ends grant `g` (place k): its units revoked, its bytes back to its payer. */
+/* Ends grant `g`: its units revoked, its bytes back to its payer. */
 static uint64_t end(struct grant *g)
 {
     give_units(g, GRANT_UNITS); /* the CNode in GRANT_SLOT goes with unit 0 */
