@@ -37,6 +37,7 @@ bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem
                       ${CMAKE_SOURCE_DIR}/servers/mem/images.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/programs.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/spawn.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/grants.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/account.c SERVES mem)
 # SealProgram reads ELF files with the tree's one parser (in libsys).
 target_include_directories(mem-server-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
@@ -69,7 +70,7 @@ bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/m
                       ${CMAKE_SOURCE_DIR}/servers/io/iodepth.c
                       ${CMAKE_SOURCE_DIR}/servers/io/session.c
                       ${CMAKE_SOURCE_DIR}/servers/io/backend.c
-                      ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk)
+                      ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk mem)
 set(IO_SPAWN_SOURCES ${CMAKE_SOURCE_DIR}/servers/io/spawn.c)
 
 # The tenant manager (servers/tenants, docs/tenants.md): tenants created,

@@ -31,7 +31,14 @@
 #define IO_SLOT_MEMORY 18u                  /* RAM untyped: its own (notification, page tables) */
 #define IO_SLOT_RECV 19u                    /* where a method's capability arrives */
 #define IO_SLOT_SESSION 20u                 /* .. + IOSCHED_TENANTS: each tenant's session untyped */
-#define IO_SLOT_FREE (IO_SLOT_SESSION + IOSCHED_TENANTS)
+/* A memory server's cap badged as this server's (Mem: TakeGrant, EndGrant),
+ * with the grant-reply right; empty when tenants cannot pay (open_granted
+ * refused). */
+#define IO_SLOT_MEM_SERVER (IO_SLOT_SESSION + IOSCHED_TENANTS)
+#define IO_SLOT_FREE (IO_SLOT_MEM_SERVER + 1)
+/* What Mem: TakeGrant's CNode holds: 8 untypeds (4 KiB, then 7 of 8 KiB). */
+#define IO_GRANT_UNTYPEDS 8u
+#define IO_GRANT_CNODE_BITS 3u
 #define IO_CNODE_SLOTS 256u
 #define IO_SESSION_BITS 16u                 /* 64 KiB a tenant */
 #define IO_POOL_BITS (IO_SESSION_BITS + 3u) /* 8 of them */
@@ -45,6 +52,11 @@
  * Returns NULL or a sentence in err. */
 const char *io_spawn(const struct bk_bootinfo *bi, unsigned priority, uint64_t driver,
                      uint64_t *endpoint, char *err, size_t errlen);
+/* As io_spawn(), and `mem` (a memory server's cap badged MEM_SERVER_BADGE
+ * | n, with the grant-reply right, moved) lets tenants pay for their
+ * sessions (IO: OpenGranted). */
+const char *io_spawn_trading(const struct bk_bootinfo *bi, unsigned priority, uint64_t driver,
+                             uint64_t mem, uint64_t *endpoint, char *err, size_t errlen);
 
 /* ---- inside io-server ------------------------------------------------ */
 
@@ -63,7 +75,9 @@ struct request {
 struct session {
     bool open, closing;
     uint64_t first_sector, sectors; /* the virtual disk; sectors 0: none */
-    uint64_t untyped;               /* IO_SLOT_SESSION + t */
+    uint64_t untyped;               /* IO_SLOT_SESSION + t: our memory for it */
+    uint64_t grant;                 /* or, when not 0, the tenant's grant (Mem: TakeGrant) */
+    uint64_t granted;               /* then its untypeds: IO_GRANT_UNTYPEDS slots from here */
     uint64_t slots;                 /* the first of SESSION_CAPS slots for its caps */
     uint64_t vspace;                /* the tenant's */
     uint64_t notification, notification_copy; /* ours, and the tenant's (wait only) */
@@ -96,6 +110,11 @@ extern struct io_server io;
  * at `vaddr` of `vspace` (moved from the receive slot); 0, or a kernel error (positive) with
  * nothing left behind, or SESSION_DRIVER_REFUSED (*blk_error says why). */
 long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *blk_error);
+/* Takes grant `grant` of tenant t from the memory server: its untypeds
+ * become the memory session_open() uses. 0; or the memory server's error
+ * code (nothing taken), -1 if the call itself failed, or the kernel's
+ * error moving the untypeds out (the grant then ended at once). */
+int session_take_grant(unsigned t, uint64_t grant);
 /* Reads at most IO_RING_SQ new requests of tenant t's ring; false (nothing
  * read) if the indices are impossible. *accepted: how many it took. */
 bool session_read_requests(unsigned t, uint32_t *accepted);

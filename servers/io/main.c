@@ -148,9 +148,29 @@ static int session_caller(struct io_call *call, int *fail)
     return t;
 }
 
-int io_handle_open(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint32_t *tenant,
-                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
-                   bk_cptr_t *notification)
+/* What open and open_granted answer. */
+struct opened {
+    uint32_t *tenant;
+    uint64_t *disk_bytes;
+    uint32_t *buffers, *memory;
+    bk_cptr_t *notification;
+};
+
+/* Takes the caller's grant from the memory server (open_granted): 0, or
+ * the call failed with grant_refused (no grant named, no memory server, or
+ * its refusal). */
+static int take_grant(struct io_call *call, unsigned t, uint64_t grant)
+{
+    if (grant == 0 || (debug_cap_identify(IO_SLOT_MEM_SERVER) & 0xff) != BK_OBJ_ENDPOINT)
+        return io_fail_grant_refused(call, call->badge, grant, 0);
+    int r = session_take_grant(t, grant);
+    return r == 0 ? 0 : io_fail_grant_refused(call, call->badge, grant, (uint64_t)r);
+}
+
+/* Open's checks, then the session from our memory, or (`granted`) from
+ * the tenant's grant. */
+static int open_session(struct io_call *call, uint64_t vspace, uint64_t vaddr, bool granted,
+                        uint64_t grant, const struct opened *out)
 {
     int t = tenant_index(call->badge);
     if (t < 0)
@@ -170,18 +190,39 @@ int io_handle_open(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint32
         return io_fail_device(call, 0);
     if ((debug_cap_identify(vspace) & 0xff) != BK_OBJ_VSPACE)
         return io_fail_map_failed(call, call->badge, BK_ERR_INVALID_CAPABILITY);
+    if (granted) {
+        int err = take_grant(call, (unsigned)t, grant);
+        if (err)
+            return err;
+    }
     uint64_t blk_error = 0;
     long r = session_open((unsigned)t, vspace, vaddr, &blk_error);
     if (r == SESSION_DRIVER_REFUSED)
         return io_fail_device(call, blk_error);
     if (r != 0)
         return io_fail_map_failed(call, call->badge, (uint64_t)r);
-    *tenant = (uint32_t)call->badge;
-    *disk_bytes = s->sectors * IO_RING_SECTOR;
-    *buffers = IO_RING_BUFFERS;
-    *memory = 1u << IO_SESSION_BITS;
-    *notification = s->notification_copy;
+    *out->tenant = (uint32_t)call->badge;
+    *out->disk_bytes = s->sectors * IO_RING_SECTOR;
+    *out->buffers = IO_RING_BUFFERS;
+    *out->memory = 1u << IO_SESSION_BITS;
+    *out->notification = s->notification_copy;
     return 0;
+}
+
+int io_handle_open(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint32_t *tenant,
+                   uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+                   bk_cptr_t *notification)
+{
+    struct opened out = { tenant, disk_bytes, buffers, memory, notification };
+    return open_session(call, vspace, vaddr, false, 0, &out);
+}
+
+int io_handle_open_granted(struct io_call *call, uint64_t vspace, uint64_t vaddr, uint64_t grant,
+                           uint32_t *tenant, uint64_t *disk_bytes, uint32_t *buffers,
+                           uint32_t *memory, bk_cptr_t *notification)
+{
+    struct opened out = { tenant, disk_bytes, buffers, memory, notification };
+    return open_session(call, vspace, vaddr, true, grant, &out);
 }
 
 int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completions)

@@ -3,19 +3,23 @@
  * the requests read from it.
  *
  * Memory: each tenant number has a 64 KiB untyped of the server's pool
- * (IO_SLOT_SESSION + t). A session retypes from it a ring page, 8 buffer
- * pages, its notification and the page tables its mapping needs in the
- * tenant's space, and nothing else; closing revokes it, which deletes every one of those caps,
- * the copies the driver holds included, so a session never costs more
- * than its 64 KiB and leaves nothing behind. (The memory is the server's
- * today; taking it from the tenant's account in the memory server is a
- * matter of where this untyped comes from.)
+ * (IO_SLOT_SESSION + t); or the tenant pays (open_granted): the memory
+ * server hands us the tenant's grant, 64 KiB of its account as 8 untypeds
+ * (Mem: TakeGrant; docs/memory.md, "Quota travels with requests"). A
+ * session retypes from its memory a ring page, 8 buffer pages, its
+ * notification and the page tables its mapping needs in the tenant's
+ * space, and nothing else; closing revokes it, which deletes every one of
+ * those caps, the copies the driver holds included, so a session never
+ * costs more than its 64 KiB and leaves nothing behind; a grant is then
+ * ended (Mem: EndGrant), and the memory server returns its bytes to the
+ * tenant's account.
  *
  * The ring is shared with a tenant that may write anything at any time, so
  * every index and entry is copied once, checked as a copy, and the work of
  * one kick is bounded by the ring's size.
  */
 #include <protocols/blk_client.h>
+#include <protocols/mem_client.h>
 
 #include "io.h"
 
@@ -24,9 +28,46 @@
 #define SESSION_CAPS 17u /* vspace, ring and copy, notification and copy, 8 buffers, 4 tables */
 #define MAX_TABLES 4u
 
+static void end_grant(struct session *s);
+
+/* An object of the session's memory: from our untyped, or from the first
+ * of the grant's untypeds with room for it. */
 static long retype(struct session *s, uint64_t type, unsigned bits, uint64_t slot)
 {
-    return sys_untyped_retype(s->untyped, type, bits, BK_CAP_ROOT_CNODE, 0, 0, slot, 1);
+    if (!s->grant)
+        return sys_untyped_retype(s->untyped, type, bits, BK_CAP_ROOT_CNODE, 0, 0, slot, 1);
+    long r = -BK_ERR_NOT_ENOUGH_MEMORY;
+    for (unsigned i = 0; i < IO_GRANT_UNTYPEDS && r == -BK_ERR_NOT_ENOUGH_MEMORY; i++)
+        r = sys_untyped_retype(s->granted + i, type, bits, BK_CAP_ROOT_CNODE, 0, 0, slot, 1);
+    return r;
+}
+
+int session_take_grant(unsigned t, uint64_t grant)
+{
+    struct session *s = &io.sessions[t];
+    uint64_t slots = bk_slots_alloc_range(IO_GRANT_UNTYPEDS + 1), bytes = 0;
+    if (!slots)
+        return -1;
+    uint64_t cnode = slots + IO_GRANT_UNTYPEDS;
+    struct mem_error e = { 0 };
+    int r = mem_take_grant(IO_SLOT_MEM_SERVER, grant, t + 1, &bytes, cnode, &e);
+    if (r != 0) { /* not ours: nothing taken, nothing to end */
+        for (unsigned i = 0; i <= IO_GRANT_UNTYPEDS; i++)
+            bk_slot_free(slots + i);
+        return r < 0 ? -1 : r;
+    }
+    s->grant = grant;
+    s->granted = slots;
+    /* The untypeds are originals: moved out, they are ours to retype (the
+     * memory server keeps what they were made from). */
+    for (unsigned i = 0; r == 0 && i < IO_GRANT_UNTYPEDS; i++)
+        r = (int)-sys_cnode_move(BK_CAP_ROOT_CNODE, slots + i, BK_WORD_BITS, cnode, i,
+                                 IO_GRANT_CNODE_BITS);
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, cnode, BK_WORD_BITS);
+    bk_slot_free(cnode);
+    if (r != 0)
+        end_grant(s); /* taken but unusable: given back at once */
+    return r;
 }
 
 /* The next free one of the session's cap slots (they are used in order). */
@@ -102,9 +143,26 @@ static long make_buffers(struct session *s, uint64_t vaddr, unsigned *used, uint
     return 0;
 }
 
+/* A grant's untypeds revoked (everything made of them deleted) and let
+ * go, then the grant ended: the memory server takes the memory back and
+ * returns its bytes to the tenant's account. */
+static void end_grant(struct session *s)
+{
+    if (!s->grant)
+        return;
+    for (unsigned i = 0; i < IO_GRANT_UNTYPEDS; i++) {
+        sys_cnode_revoke(BK_CAP_ROOT_CNODE, s->granted + i, BK_WORD_BITS);
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, s->granted + i, BK_WORD_BITS);
+        bk_slot_free(s->granted + i);
+    }
+    uint64_t returned = 0;
+    mem_end_grant(IO_SLOT_MEM_SERVER, s->grant, &returned, NULL);
+    s->grant = 0;
+}
+
 /* Lets go of everything the session holds: the driver's buffers, then the
- * session's memory (revoking it deletes every cap made from it), then the
- * tenant's caps. */
+ * session's memory (revoking it deletes every cap made from it; a grant
+ * ends), then the tenant's caps. */
 static void release(struct session *s)
 {
     for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
@@ -112,7 +170,10 @@ static void release(struct session *s)
             blk_remove_buffer(io.driver, s->driver_buffer[b], NULL);
         s->driver_buffer[b] = UINT32_MAX;
     }
-    sys_cnode_revoke(BK_CAP_ROOT_CNODE, s->untyped, BK_WORD_BITS);
+    if (s->grant)
+        end_grant(s);
+    else
+        sys_cnode_revoke(BK_CAP_ROOT_CNODE, s->untyped, BK_WORD_BITS);
     for (unsigned i = 0; i < SESSION_CAPS; i++)
         sys_cnode_delete(BK_CAP_ROOT_CNODE, s->slots + i, BK_WORD_BITS); /* the vspace */
     for (unsigned i = 0; i < SESSION_CAPS; i++)
@@ -140,8 +201,10 @@ long session_open(unsigned t, uint64_t vspace_slot, uint64_t vaddr, uint64_t *bl
 {
     struct session *s = &io.sessions[t];
     s->slots = bk_slots_alloc_range(SESSION_CAPS);
-    if (!s->slots)
+    if (!s->slots) {
+        end_grant(s);
         return BK_ERR_NOT_ENOUGH_MEMORY;
+    }
     unsigned *used = &s->caps_used;
     *used = 0;
     for (unsigned b = 0; b < IO_RING_BUFFERS; b++)

@@ -23,6 +23,12 @@ static const char *give(const struct bk_process *p, uint64_t src, unsigned dest,
 const char *io_spawn(const struct bk_bootinfo *bi, unsigned priority, uint64_t driver,
                      uint64_t *endpoint, char *err, size_t errlen)
 {
+    return io_spawn_trading(bi, priority, driver, 0, endpoint, err, errlen);
+}
+
+const char *io_spawn_trading(const struct bk_bootinfo *bi, unsigned priority, uint64_t driver,
+                             uint64_t mem, uint64_t *endpoint, char *err, size_t errlen)
+{
     static struct bk_process p;
     *endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
     if (!*endpoint)
@@ -39,5 +45,7 @@ const char *io_spawn(const struct bk_bootinfo *bi, unsigned priority, uint64_t d
     if (!e)
         e = give(&p, bk_alloc_object(BK_OBJ_UNTYPED, IO_MEMORY_BITS), IO_SLOT_MEMORY, err, errlen,
                  "the server's memory");
+    if (!e && mem)
+        e = give(&p, mem, IO_SLOT_MEM_SERVER, err, errlen, "the memory server's cap");
     return e;
 }

@@ -37,6 +37,7 @@ enum mem_kind {
     MEM_KIND_VSPACE,
     MEM_KIND_TCB,
     MEM_KIND_SCHED_CONTEXT,
+    MEM_KIND_SESSION, /* session memory granted to a server (grants.c) */
     MEM_KINDS
 };
 

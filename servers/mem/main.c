@@ -124,9 +124,7 @@ int account_checks(struct mem_call *call, const char *name, uint64_t quota)
     return 0;
 }
 
-/* The account a request names: for a tenant its own (`tenant` 0 or its
- * id), for the administrator any. 0, or the error. */
-static int named_account(struct mem_call *call, uint64_t tenant, struct account **out)
+int account_named(struct mem_call *call, uint64_t tenant, struct account **out)
 {
     if (call->badge != 0 && tenant != 0 && tenant != call->badge)
         return mem_fail_not_admin(call, call->badge);
@@ -280,7 +278,11 @@ int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t 
         if (users)
             return mem_fail_image_in_use(call, a->name, images[k].id, users);
     }
-    *returned = account_close(a);
+    uint64_t granted = 0;
+    int err = grants_close(call, a, &granted);
+    if (err)
+        return err;
+    *returned = granted + account_close(a);
     return 0;
 }
 
@@ -343,7 +345,7 @@ int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base,
                           uint32_t rights, uint32_t *regions)
 {
     struct account *a;
-    int err = named_account(call, tenant, &a);
+    int err = account_named(call, tenant, &a);
     if (err)
         return err;
     err = account_add_region(call, a, (struct mem_region){ base, size, rights, 0 });
@@ -373,7 +375,7 @@ int mem_handle_remove_region(struct mem_call *call, uint64_t tenant, uint64_t ba
                              uint64_t *pages)
 {
     struct account *a;
-    int err = named_account(call, tenant, &a);
+    int err = account_named(call, tenant, &a);
     if (err)
         return err;
     unsigned i = 0;
@@ -390,7 +392,7 @@ int mem_handle_populate(struct mem_call *call, uint64_t tenant, uint64_t base, u
                         uint64_t *pages)
 {
     struct account *a;
-    int err = named_account(call, tenant, &a);
+    int err = account_named(call, tenant, &a);
     if (err)
         return err;
     if (mem_region_check(base, size, BK_VM_READ, USER_TOP) != MEM_REGION_OK)
@@ -447,7 +449,7 @@ int mem_handle_map_image(struct mem_call *call, uint64_t tenant, uint64_t image,
                          uint32_t rights, uint32_t *regions)
 {
     struct account *a;
-    int err = named_account(call, tenant, &a);
+    int err = account_named(call, tenant, &a);
     if (err)
         return err;
     unsigned k = 0;
@@ -470,7 +472,7 @@ int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, ui
                      uint64_t *sched_contexts)
 {
     struct account *a;
-    int err = named_account(call, tenant, &a);
+    int err = account_named(call, tenant, &a);
     if (err)
         return err;
     *quota = a->charges.quota;
@@ -491,7 +493,7 @@ int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, ui
 int mem_handle_take_fault(struct mem_call *call, uint64_t tenant, uint64_t *refused)
 {
     struct account *a;
-    int err = named_account(call, tenant, &a);
+    int err = account_named(call, tenant, &a);
     if (err)
         return err;
     *refused = a->refused;

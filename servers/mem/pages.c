@@ -93,6 +93,16 @@ uint64_t space_of(struct account *a)
     return SPACE_CUR;
 }
 
+long space_cache_copy(struct account *a, uint64_t slot)
+{
+    space_uncache();
+    long r = sys_cnode_copy(BK_CAP_ROOT_CNODE, SPACE_CUR, W, BK_CAP_ROOT_CNODE, slot, W,
+                            BK_RIGHTS_ALL);
+    if (r == 0)
+        space_account = a;
+    return r;
+}
+
 /* SPACE_CUR back in its account's slot. */
 void space_uncache(void)
 {
@@ -120,20 +130,25 @@ void pages_scratch_clear(void)
 {
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_OBJ2, W);
     if (scratch_held)
         unit_give_page(scratch_unit, BK_CAP_ROOT_CNODE, SCRATCH_UT, W);
     scratch_held = false;
 }
 
-/* An object of `type` in SCRATCH_OBJ, made from a fresh page (in
+/* An object of `type` in our `slot`, made from a fresh page (in
  * SCRATCH_UT). Retype zeroes it: a frame reaches its tenant as zeros. */
-long pages_make_object(uint64_t type, unsigned size_bits)
+long pages_make_object_in(uint64_t type, unsigned size_bits, uint64_t slot)
 {
     long r = take_page();
     if (r == 0)
-        r = sys_untyped_retype(SCRATCH_UT, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, SCRATCH_OBJ,
-                               1);
+        r = sys_untyped_retype(SCRATCH_UT, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, slot, 1);
     return r;
+}
+
+long pages_make_object(uint64_t type, unsigned size_bits)
+{
+    return pages_make_object_in(type, size_bits, SCRATCH_OBJ);
 }
 
 /* The account's next entry: a hole first, else the next never used. */
@@ -176,6 +191,23 @@ long pages_record_object(struct account *a, enum mem_kind kind, uint64_t what)
     use_entry(a, n, (struct entry){ what, scratch_unit, kind });
     mem_charge(&a->charges, kind, MEM_PAGE);
     return 0;
+}
+
+long pages_record_page(struct account *a, enum mem_kind kind, unsigned *n)
+{
+    *n = next_entry(a);
+    long r = put(book_slot(a, *n, 1), SCRATCH_UT);
+    if (r != 0)
+        return r;
+    scratch_held = false;
+    use_entry(a, *n, (struct entry){ KERNEL_OBJECT, scratch_unit, kind });
+    mem_charge(&a->charges, kind, MEM_PAGE);
+    return 0;
+}
+
+long pages_place_object(const struct account *a, unsigned n, uint64_t slot)
+{
+    return put(book_slot(a, n, 0), slot);
 }
 
 long pages_record_whole(struct account *a, uint32_t unit, enum mem_kind kind)
@@ -351,6 +383,48 @@ long pages_make_tables(struct account *a, uint64_t vaddr, unsigned tables)
             r = pages_record_object(a, MEM_KIND_PAGE_TABLE, 0);
     }
     return r;
+}
+
+/* Two tables on the way to `vaddr` (the first two levels missing) from
+ * one whole unit, in one Retype: entry n holds the first table and owns
+ * the unit (revoking it deletes both), entry n + 1 the second, whose cap
+ * alone is deleted (it is given back first: last made first). Each is
+ * charged a page, as a table from a page of its own. The caller made the
+ * books. */
+static long make_table_pair(struct account *a, uint64_t vaddr)
+{
+    long k = unit_take_whole();
+    if (k < 0)
+        return -BK_ERR_NOT_ENOUGH_MEMORY;
+    long r = unit_retype((uint32_t)k, BK_OBJ_PAGE_TABLE, 0, SCRATCH_OBJ, 2);
+    if (r == 0)
+        r = sys_page_table_map(SCRATCH_OBJ, space_of(a), vaddr);
+    if (r == 0)
+        r = sys_page_table_map(PAIR_SECOND, space_of(a), vaddr);
+    unsigned n = next_entry(a);
+    if (r == 0)
+        r = put(book_slot(a, n, 0), SCRATCH_OBJ);
+    if (r != 0) {
+        unit_give_whole((uint32_t)k); /* deletes both */
+        return r;
+    }
+    use_entry(a, n, (struct entry){ 0, (uint32_t)k | WHOLE_UNIT, MEM_KIND_PAGE_TABLE });
+    mem_charge(&a->charges, MEM_KIND_PAGE_TABLE, MEM_PAGE);
+    n = next_entry(a);
+    r = put(book_slot(a, n, 0), PAIR_SECOND);
+    if (r != 0)
+        return r; /* the first's entry deletes it with the unit */
+    use_entry(a, n, (struct entry){ 0, NO_UNIT, MEM_KIND_PAGE_TABLE });
+    mem_charge(&a->charges, MEM_KIND_PAGE_TABLE, MEM_PAGE);
+    return 0;
+}
+
+long pages_make_tables_paired(struct account *a, uint64_t vaddr, unsigned tables)
+{
+    /* Without a whole unit free (the memory in halves), one a page. */
+    if (tables >= 2 && make_table_pair(a, vaddr) == 0)
+        tables -= 2;
+    return pages_make_tables(a, vaddr, tables);
 }
 
 long pages_make_frame(void)

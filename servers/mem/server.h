@@ -43,6 +43,9 @@
  * badged with its id, its threads' fault endpoint with MEM_FAULT_BADGE |
  * id (protocol.toml). */
 #define MEM_FAULT_BADGE (1ull << 62)
+/* Server n's cap (it takes the session memory tenants grant it) is badged
+ * MEM_SERVER_BADGE | n (grants.c). */
+#define MEM_SERVER_BADGE (1ull << 61)
 
 #define REGIONS 8
 #define FAULTS_KEPT 4
@@ -73,10 +76,11 @@
 #define ASID_POOL_SLOT(k) (40 + (k)) /* ASID pools, k < ASID_POOLS */
 #define UNIT_CNODE 14         /* unit k's cap in slot k */
 #define PROBE_FRAME 15        /* a zero page, never writable: probes translations */
-#define SCRATCH_UT 16         /* SCRATCH_UT and SCRATCH_UT2: the halves of a unit split */
-#define SCRATCH_UT2 17
+#define SCRATCH_UT 16         /* a page taken from a unit, while an object is made of it */
+#define SCRATCH_OBJ2 17       /* the CNode of a tenant being spawned */
 #define SCRATCH_OBJ 18
-#define SCRATCH_SRC 19        /* a copy of an image page's cap, mapped in our window; a TCB copy */
+#define SCRATCH_SRC 19        /* a copy of an image page's cap, mapped in our window; a TCB */
+#define PAIR_SECOND SCRATCH_SRC /* the second of two objects one Retype made into SCRATCH_OBJ */
 #define SPACE_CUR 20          /* the cached account's address space */
 #define SCRATCH_CAP 21        /* a minted endpoint, a supervisor's notification for a moment */
 #define ACCOUNTS_CNODE 22     /* 4 slots per account: ACCOUNT_SPACE .. ACCOUNT_SUPERVISOR */
@@ -191,6 +195,12 @@ void unit_give_whole(uint32_t unit);
 /* Retypes whole unit `unit` into `n` objects in our slots from `slot`. */
 long unit_retype(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t slot, unsigned n);
 
+/* Retypes whole unit `unit` (more than once if it has room) into one
+ * object at slot `offset` of the CNode at (root, index, depth), or of our
+ * CNode when depth is 0. */
+long unit_retype_to(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t root,
+                    uint64_t index, uint64_t depth, uint64_t offset);
+
 /* ---- pages.c: accounts' objects ----------------------------------------- */
 
 /* Where a cap of an account lies: (root, index, depth) for the CNode
@@ -206,6 +216,10 @@ struct entry *entry_at(const struct account *a, unsigned n);
 
 /* The slot in our CNode holding `a`'s address space (cached in SPACE_CUR). */
 uint64_t space_of(struct account *a);
+
+/* A copy of the VSpace cap in our `slot` becomes `a`'s cached space (a
+ * new account's: its own slot stays empty until it is uncached). */
+long space_cache_copy(struct account *a, uint64_t slot);
 
 /* SPACE_CUR back in its account's slot (before the slot is written). */
 void space_uncache(void);
@@ -258,6 +272,17 @@ long pages_record(struct account *a, uint64_t what);
 unsigned pages_last_entry(void); /* the entry the last record filled */
 long pages_record_object(struct account *a, enum mem_kind kind, uint64_t what);
 long pages_record_whole(struct account *a, uint32_t unit, enum mem_kind kind);
+/* An object of `type` made from a fresh page into our `slot`. */
+long pages_make_object_in(uint64_t type, unsigned size_bits, uint64_t slot);
+/* The page in SCRATCH_UT recorded as the account's next entry *n, charged
+ * as `kind`; its object stays where it is (still deleted with the page)
+ * until pages_place_object() moves it from our `slot` into the entry. */
+long pages_record_page(struct account *a, enum mem_kind kind, unsigned *n);
+long pages_place_object(const struct account *a, unsigned n, uint64_t slot);
+/* As pages_make_tables(), the first two from one whole unit in one Retype
+ * when one is free (a fresh space's first tables: the caller made the
+ * books). */
+long pages_make_tables_paired(struct account *a, uint64_t vaddr, unsigned tables);
 long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights);
 void pages_scratch_clear(void);
 uint64_t pages_book_index(unsigned n, unsigned which);
@@ -344,6 +369,17 @@ int account_new(struct mem_call *call, const char *name, uint64_t quota, struct 
 
 /* Closes `a`: its memory back, the account forgotten. Returns the bytes. */
 uint64_t account_close(struct account *a);
+
+/* The account a request names: for a tenant its own (`tenant` 0 or its
+ * id), for the administrator any. 0, or the error. */
+int account_named(struct mem_call *call, uint64_t tenant, struct account **out);
+
+/* ---- grants.c ----------------------------------------------------------- */
+
+/* Before `a` closes: refused (grant_in_use) while a server holds one of
+ * its grants; else its grants no server took are ended (*returned: their
+ * bytes). 0 or the error. */
+int grants_close(struct mem_call *call, const struct account *a, uint64_t *returned);
 
 /* Checks the quota and the free memory for `pages` pages of `a`. */
 int account_can_pay(struct mem_call *call, const struct account *a, unsigned pages);

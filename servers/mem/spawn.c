@@ -31,6 +31,14 @@
 #define TENANT_GUARD BK_CNODE_GUARD(BK_WORD_BITS - TENANT_CNODE_BITS, 0)
 #define KERNEL_OBJECTS 4 /* VSpace, CNode, TCB, SchedContext */
 
+/* Page tables a fresh space lacks on the way to a page: every level below
+ * its root (x86-64's PDPT, PD and PT; Sv39's two). */
+#if defined(__x86_64__)
+#define FRESH_SPACE_TABLES 3
+#else
+#define FRESH_SPACE_TABLES 2
+#endif
+
 static unsigned asid_hint; /* the pool that gave the last ASID */
 
 /* A copy of object `n` of `a` in our SCRATCH_SRC (to invoke it). */
@@ -60,6 +68,8 @@ static bool assign_asid(void)
     return false;
 }
 
+/* The tenant's VSpace, from a whole unit, recorded, and a copy of it the
+ * cached space (SPACE_CUR): every map of the spawn names it there. */
 static int make_vspace(struct mem_call *call, struct account *a)
 {
     long k = unit_take_whole();
@@ -69,13 +79,11 @@ static int make_vspace(struct mem_call *call, struct account *a)
         unit_give_whole((uint32_t)k);
         return mem_fail_no_memory(call, a->name, 2 * MEM_PAGE, pages_free_bytes());
     }
-    struct where space = account_slot(a, ACCOUNT_SPACE);
     if (!assign_asid()) {
         unit_give_whole((uint32_t)k); /* deletes the VSpace */
         return mem_fail_no_asid(call, a->name, ASID_POOLS);
     }
-    if (sys_cnode_copy(space.root, space.index, space.depth, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W,
-                       BK_RIGHTS_ALL) != 0 ||
+    if (space_cache_copy(a, SCRATCH_OBJ) != 0 ||
         pages_record_whole(a, (uint32_t)k, MEM_KIND_VSPACE) != 0) {
         unit_give_whole((uint32_t)k);
         return mem_fail_no_memory(call, a->name, 2 * MEM_PAGE, pages_free_bytes());
@@ -84,135 +92,103 @@ static int make_vspace(struct mem_call *call, struct account *a)
 }
 
 /* Our slot `from` (minted with `badge` when `badge` is not ~0) into slot
- * `to` of the CNode in SCRATCH_OBJ. */
+ * `to` of the tenant's CNode (in SCRATCH_OBJ2). */
 static long give(uint64_t to, uint64_t from, uint64_t rights, uint64_t badge)
 {
     if (badge == ~0ull)
-        return sys_cnode_copy(SCRATCH_OBJ, to, TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, from, W,
+        return sys_cnode_copy(SCRATCH_OBJ2, to, TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, from, W,
                               rights);
-    return sys_cnode_mint(SCRATCH_OBJ, to, TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, from, W, rights,
+    return sys_cnode_mint(SCRATCH_OBJ2, to, TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, from, W, rights,
                           badge);
 }
 
-/* The tenant's CNode: itself, its cap to us, the administrator's cap, and
- * our Debug cap if asked. Returns its entry in *n. */
+/* The tenant's CNode in SCRATCH_OBJ2 (its page recorded, entry *n): itself,
+ * its cap to us, the administrator's cap, and our Debug cap if asked. */
 static int make_cnode(struct mem_call *call, struct account *a, const struct spawn_args *args,
                       unsigned *n)
 {
-    long r = pages_make_object(BK_OBJ_CNODE, TENANT_CNODE_BITS);
+    long r = pages_make_object_in(BK_OBJ_CNODE, TENANT_CNODE_BITS, SCRATCH_OBJ2);
     if (r == 0)
-        r = give(BK_CAP_ROOT_CNODE, SCRATCH_OBJ, BK_RIGHTS_ALL, TENANT_GUARD);
+        r = give(BK_CAP_ROOT_CNODE, SCRATCH_OBJ2, BK_RIGHTS_ALL, TENANT_GUARD);
     if (r == 0)
         r = give(BK_PROCESS_CAP_ARG, ENDPOINT, BK_RIGHT_WRITE | BK_RIGHT_GRANT, a->id);
     if (r == 0)
-        r = sys_cnode_move(SCRATCH_OBJ, BK_PROCESS_FIRST_FREE_SLOT, TENANT_CNODE_BITS,
+        r = sys_cnode_move(SCRATCH_OBJ2, BK_PROCESS_FIRST_FREE_SLOT, TENANT_CNODE_BITS,
                            BK_CAP_ROOT_CNODE, args->give_slot, W);
     if (r == 0 && (args->flags & SPAWN_DEBUG))
         give(BK_CAP_DEBUG, BK_CAP_DEBUG, BK_RIGHTS_ALL, ~0ull); /* none: it prints nothing */
     if (r == 0)
-        r = pages_record_object(a, MEM_KIND_CNODE, KERNEL_OBJECT);
-    if (r != 0) {
-        pages_scratch_clear();
-        return mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
-    }
-    *n = pages_last_entry();
-    return 0;
+        r = pages_record_page(a, MEM_KIND_CNODE, n);
+    return r == 0 ? 0 : mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
 }
 
-/* Sets up the TCB in SCRATCH_OBJ: priority and MCP, our endpoint as its
- * pager, its cap into its CNode (entry `cnode`). Its CSpace, VSpace and
- * IPC buffer come last (configure()), once the IPC buffer is mapped. */
-static int set_up_tcb(struct mem_call *call, struct account *a, unsigned cnode,
-                      uint32_t priority)
+/* The thread in SCRATCH_SRC (its page recorded, entry *n): priority and
+ * MCP, our endpoint as its pager, its cap in its CNode. Its CSpace, VSpace
+ * and IPC buffer come once its time is bound (configure()). */
+static int make_tcb(struct mem_call *call, struct account *a, uint32_t priority, unsigned *n)
 {
-    if (sys_tcb_set_priority(SCRATCH_OBJ, BK_CAP_ROOT_TCB, priority) != 0 ||
-        sys_tcb_set_mc_priority(SCRATCH_OBJ, BK_CAP_ROOT_TCB, priority) != 0)
+    if (pages_make_object_in(BK_OBJ_TCB, 0, SCRATCH_SRC) != 0)
+        return mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    if (sys_tcb_set_priority(SCRATCH_SRC, BK_CAP_ROOT_TCB, priority) != 0 ||
+        sys_tcb_set_mc_priority(SCRATCH_SRC, BK_CAP_ROOT_TCB, priority) != 0)
         return mem_fail_bad_priority(call, a->name, priority);
     long r = sys_cnode_mint(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W, BK_CAP_ROOT_CNODE, ENDPOINT, W,
                             BK_RIGHT_WRITE | BK_RIGHT_GRANT, MEM_FAULT_BADGE | a->id);
     if (r == 0)
-        r = sys_tcb_set_fault_endpoint(SCRATCH_OBJ, SCRATCH_CAP);
+        r = sys_tcb_set_fault_endpoint(SCRATCH_SRC, SCRATCH_CAP);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W);
-    struct where in = book_slot(a, cnode, 0);
     if (r == 0)
-        r = sys_cnode_copy(in.root, in.index << TENANT_CNODE_BITS | BK_CAP_ROOT_TCB,
-                           in.depth + TENANT_CNODE_BITS, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W,
-                           BK_RIGHTS_ALL);
+        r = give(BK_CAP_ROOT_TCB, SCRATCH_SRC, BK_RIGHTS_ALL, ~0ull);
+    if (r == 0)
+        r = pages_record_page(a, MEM_KIND_TCB, n);
     return r == 0 ? 0 : mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
-}
-
-/* The thread's CSpace (entry `cnode`), VSpace and IPC buffer (mapped:
- * the kernel checks), then its registers: the program's entry, the stack's
- * top, the start-info page as its argument. */
-static long configure(struct account *a, unsigned cnode, const struct program *p, bool start)
-{
-    struct where c = book_slot(a, cnode, 0);
-    long r = borrow(a, (unsigned)a->tcb_entry);
-    if (r == 0)
-        r = sys_cnode_copy(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W, c.root, c.index, c.depth,
-                           BK_RIGHTS_ALL);
-    if (r == 0)
-        r = sys_tcb_configure(SCRATCH_SRC, SCRATCH_CAP, TENANT_GUARD, space_of(a),
-                              BK_ROOT_IPC_BUFFER_VADDR);
-    if (r == 0)
-        r = sys_tcb_write_registers(SCRATCH_SRC, start, p->entry, BK_ROOT_STACK_TOP,
-                                    BK_ROOT_BOOTINFO_VADDR);
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_CAP, W);
-    unborrow();
-    return r;
-}
-
-static int make_tcb(struct mem_call *call, struct account *a, unsigned cnode, uint32_t priority)
-{
-    int err = 0;
-    if (pages_make_object(BK_OBJ_TCB, 0) != 0)
-        err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
-    if (!err)
-        err = set_up_tcb(call, a, cnode, priority);
-    if (!err && pages_record_object(a, MEM_KIND_TCB, KERNEL_OBJECT) != 0)
-        err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
-    if (err) {
-        pages_scratch_clear();
-        return err;
-    }
-    a->tcb_entry = (int)pages_last_entry();
-    return 0;
 }
 
 /* The thread's time: a SchedContext configured and bound to it. */
 static int make_sched_context(struct mem_call *call, struct account *a,
                               const struct spawn_args *args)
 {
-    int err = 0;
-    long r = pages_make_object(BK_OBJ_SCHED_CONTEXT, 0);
-    if (r != 0)
-        err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
-    r = err ? 0 : sys_sched_control_configure(SCHED_CONTROL, SCRATCH_OBJ, args->budget,
-                                              args->period, 1, a->id);
+    if (pages_make_object(BK_OBJ_SCHED_CONTEXT, 0) != 0)
+        return mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+    long r = sys_sched_control_configure(SCHED_CONTROL, SCRATCH_OBJ, args->budget, args->period,
+                                         1, a->id);
     if (r == -BK_ERR_INVALID_CAPABILITY || r == -BK_ERR_FAILED_LOOKUP)
-        err = mem_fail_no_sched_control(call, a->name);
-    else if (r != 0)
-        err = mem_fail_bad_budget(call, a->name, args->budget, args->period);
-    if (!err) {
-        r = borrow(a, (unsigned)a->tcb_entry);
-        if (r == 0)
-            r = sys_sched_context_bind(SCRATCH_OBJ, SCRATCH_SRC);
-        unborrow();
-        if (r == 0)
-            r = pages_record_object(a, MEM_KIND_SCHED_CONTEXT, KERNEL_OBJECT);
-        if (r == 0)
-            a->sc_entry = (int)pages_last_entry();
-        if (r != 0)
-            err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
-    }
-    if (err)
-        pages_scratch_clear();
-    return err;
+        return mem_fail_no_sched_control(call, a->name);
+    if (r != 0)
+        return mem_fail_bad_budget(call, a->name, args->budget, args->period);
+    r = sys_sched_context_bind(SCRATCH_OBJ, SCRATCH_SRC);
+    if (r == 0)
+        r = pages_record_object(a, MEM_KIND_SCHED_CONTEXT, KERNEL_OBJECT);
+    if (r == 0)
+        a->sc_entry = (int)pages_last_entry(); /* for Cpu and SetCpu */
+    return r == 0 ? 0 : mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
+}
+
+/* The IPC buffer's page in the fresh space: the tables on its way (the
+ * first two from one Retype), then the frame. Checked first: the quota
+ * and the memory pay for it once the kernel objects still to come
+ * (`later` pages) are paid. */
+static int back_ipc_buffer(struct mem_call *call, struct account *a, unsigned later)
+{
+    unsigned pages = mem_backing_pages(pages_recorded(a) + later, a->books, FRESH_SPACE_TABLES);
+    uint64_t asked = pages * MEM_PAGE, left = mem_left(&a->charges) - later * MEM_PAGE;
+    if (asked > left)
+        return mem_fail_quota(call, a->name, a->charges.quota, asked, left);
+    uint64_t vaddr = BK_ROOT_IPC_BUFFER_VADDR;
+    long r = pages_make_books(a, later + 1 + FRESH_SPACE_TABLES); /* the objects' entries too */
+    if (r == 0)
+        r = pages_make_tables_paired(a, vaddr, FRESH_SPACE_TABLES);
+    if (r == 0)
+        r = pages_make_frame();
+    if (r == 0)
+        r = pages_record_frame(a, vaddr, BK_VM_READ | BK_VM_WRITE);
+    return r == 0 ? 0 : mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
 }
 
 /* The tenant's regions: the program's images, its start-info page, its
- * stack, its IPC buffer (backed now). */
-static int make_space(struct mem_call *call, struct account *a, const struct program *p)
+ * stack, its IPC buffer (backed now: TCB: Configure wants it mapped). */
+static int make_space(struct mem_call *call, struct account *a, const struct program *p,
+                      unsigned later)
 {
     int err = 0;
     for (unsigned i = 0; !err && i < p->segments; i++)
@@ -226,33 +202,59 @@ static int make_space(struct mem_call *call, struct account *a, const struct pro
     if (!err)
         err = account_add_region(call, a, ipc);
     if (!err)
-        err = account_back(call, a, &ipc, ipc.base);
+        err = back_ipc_buffer(call, a, later);
     return err;
 }
 
+/* The thread's CSpace (SCRATCH_OBJ2), VSpace and IPC buffer (mapped: the
+ * kernel checks), then its registers: the program's entry, the stack's
+ * top, the start-info page as its argument. */
+static long configure(struct account *a, const struct program *p, bool start)
+{
+    long r = sys_tcb_configure(SCRATCH_SRC, SCRATCH_OBJ2, TENANT_GUARD, space_of(a),
+                               BK_ROOT_IPC_BUFFER_VADDR);
+    if (r == 0)
+        r = sys_tcb_write_registers(SCRATCH_SRC, start, p->entry, BK_ROOT_STACK_TOP,
+                                    BK_ROOT_BOOTINFO_VADDR);
+    return r;
+}
+
+/* The objects made in order of need: the space first (its IPC buffer
+ * mapped before the thread is configured), the CNode and the thread kept
+ * in our scratch slots while they are set up, so each is invoked where it
+ * was made, and moved into its book entry at the end. A failure leaves
+ * every page recorded (the caller closes the account: revoking a page
+ * deletes its object wherever its cap is) and the scratch slots emptied. */
 int spawn_build(struct mem_call *call, struct account *a, const struct program *p,
                 const struct spawn_args *args)
 {
     /* The kernel objects' pages first, all or none: 2 for the VSpace, one
      * each for the rest, and the book that records them. */
     int err = account_can_pay(call, a, mem_spawn_pages(pages_recorded(a), a->books));
-    unsigned cnode = 0;
+    unsigned cnode = 0, tcb = 0;
     if (!err && pages_make_books(a, KERNEL_OBJECTS) != 0)
         err = mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes());
     if (!err)
         err = make_vspace(call, a);
     if (!err)
+        err = make_space(call, a, p, KERNEL_OBJECTS - 1);
+    if (!err)
         err = make_cnode(call, a, args, &cnode);
     if (!err)
-        err = make_tcb(call, a, cnode, args->priority);
+        err = make_tcb(call, a, args->priority, &tcb);
     if (!err)
         err = make_sched_context(call, a, args);
-    if (!err)
-        err = make_space(call, a, p);
-    if (err)
+    if (!err && configure(a, p, (args->flags & SPAWN_START) != 0) != 0)
+        err = mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
+    if (!err && (pages_place_object(a, cnode, SCRATCH_OBJ2) != 0 ||
+                 pages_place_object(a, tcb, SCRATCH_SRC) != 0))
+        err = mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
+    if (err) {
+        pages_scratch_clear();
         return err;
-    long r = configure(a, cnode, p, (args->flags & SPAWN_START) != 0);
-    return r == 0 ? 0 : mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
+    }
+    a->tcb_entry = (int)tcb;
+    return 0;
 }
 
 long spawn_run(struct account *a, bool run)

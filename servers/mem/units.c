@@ -399,6 +399,17 @@ long unit_retype(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t slot
     return r;
 }
 
+long unit_retype_to(uint32_t unit, uint64_t type, unsigned size_bits, uint64_t root,
+                    uint64_t index, uint64_t depth, uint64_t offset)
+{
+    long r = sys_cnode_move(BK_CAP_ROOT_CNODE, SCRATCH_UNIT, W, UNIT_CNODE, unit, unit_cnode_bits);
+    if (r != 0)
+        return r;
+    r = sys_untyped_retype(SCRATCH_UNIT, type, size_bits, root, index, depth, offset, 1);
+    sys_cnode_move(UNIT_CNODE, unit, unit_cnode_bits, BK_CAP_ROOT_CNODE, SCRATCH_UNIT, W);
+    return r;
+}
+
 long unit_take_whole(void)
 {
     if (free_top) {

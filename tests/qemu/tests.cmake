@@ -439,6 +439,26 @@ if(arch STREQUAL "x86_64")
     --expect "io: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|DMA fault")
 endif()
 
+# Quota trading for IO sessions (issue 13, servers/mem/grants.c,
+# servers/io/session.c, tests/qemu/io_trade.c): the root task is the
+# administrator of the memory server and io-server and IO tenant 1, whose
+# account pays its session's 64 KiB by a grant io-server takes; refusals
+# with their texts, the session working on the granted memory, the bytes
+# back exactly at close and when the tenant is killed with it open.
+bulkhead_user_program(${arch} io-trade-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/io_trade.c
+                      ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk mem)
+target_include_directories(io-trade-test-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
+bulkhead_boot_image(${arch} io-trade-image ROOT io-trade-test
+                    MODULES mem-server blk-server io-server)
+bulkhead_qemu_test(io-trade --image ${out}/io-trade-image.img
+  --disk ${out}/io-trade-disk.img --disk-size 4M --status pass
+  --expect "trade: ok: a grant of 64 KiB toward server 1: the account charged"
+  --expect "trade: ok: refused: .tenant io-small: memory quota 64 KiB exhausted .asked 64 KiB, 60 KiB left."
+  --expect "trade: ok: 8 writes and 8 reads through the granted buffers, data intact"
+  --expect "trade: ok: the session closed: the 64 KiB back in the account and the free memory, exactly"
+  --expect "trade: ok: killed with a session open: every byte back"
+  --expect "trade: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
+
 # The memory server (issue 13, servers/mem, tests/qemu/mem_server.c): bad
 # requests refused with their texts; pages backed on fault, zero-filled and
 # charged exactly by kind; an allocation loop and a page-table explosion

@@ -28,11 +28,23 @@ void *memmove(void *dst, const void *src, size_t n)
     return dst;
 }
 
+/* Whole words once `dst` is aligned, eight a pass: servers zero their
+ * records with it (the memory server a 2 KiB account per spawn), and a
+ * byte loop costs about 8x the instructions. */
 void *memset(void *dst, int c, size_t n)
 {
-    char *d = dst;
-    for (size_t i = 0; i < n; i++)
-        d[i] = (char)c;
+    unsigned char *d = dst;
+    for (; n && ((uintptr_t)d & 7); n--)
+        *d++ = (unsigned char)c;
+    uint64_t word = (unsigned char)c * 0x0101010101010101ull;
+    for (; n >= 64; n -= 64, d += 64) {
+        uint64_t *w = (uint64_t *)(void *)d;
+        w[0] = w[1] = w[2] = w[3] = w[4] = w[5] = w[6] = w[7] = word;
+    }
+    for (; n >= 8; n -= 8, d += 8)
+        *(uint64_t *)(void *)d = word;
+    while (n--)
+        *d++ = (unsigned char)c;
     return dst;
 }
 

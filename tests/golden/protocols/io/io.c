@@ -18,6 +18,8 @@ const char *io_method_name(uint64_t label)
         return "open";
     case IO_LABEL_KICK:
         return "kick";
+    case IO_LABEL_OPEN_GRANTED:
+        return "open_granted";
     default:
         return "?";
     }
@@ -29,6 +31,7 @@ static const char *const stats_args[] = { "tenant" };
 static const char *const set_disk_args[] = { "tenant", "first_sector", "sectors" };
 static const char *const open_args[] = { "vspace", "vaddr" };
 static const char *const kick_args[] = { "?" };
+static const char *const open_granted_args[] = { "vspace", "vaddr", "grant" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -51,6 +54,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case IO_LABEL_KICK:
         *count = 0;
         return kick_args;
+    case IO_LABEL_OPEN_GRANTED:
+        *count = 3;
+        return open_granted_args;
     default:
         *count = 0;
         return 0;
@@ -96,6 +102,8 @@ int io_error_length(int code)
         return 1;
     case IO_ERR_RING_CORRUPT:
         return 5;
+    case IO_ERR_GRANT_REFUSED:
+        return 3;
     default:
         return -1;
     }
@@ -192,6 +200,12 @@ void io_error_pack(struct bk_msg *m, const struct io_error *e)
         bk_proto_set_word(m, 4, e->ring_corrupt.cq_tail);
         m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
         return;
+    case IO_ERR_GRANT_REFUSED:
+        bk_proto_set_word(m, 0, e->grant_refused.tenant);
+        bk_proto_set_word(m, 1, e->grant_refused.grant);
+        bk_proto_set_word(m, 2, e->grant_refused.mem_error);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
     default:
         bk_proto_fault_reply(m, IO_PROTOCOL_ID, e->code, &e->proto);
         return;
@@ -271,6 +285,11 @@ bool io_error_unpack(const struct bk_msg *m, int code, struct io_error *e)
         e->ring_corrupt.sq_tail = bk_proto_word(m, 2);
         e->ring_corrupt.cq_head = bk_proto_word(m, 3);
         e->ring_corrupt.cq_tail = bk_proto_word(m, 4);
+        return true;
+    case IO_ERR_GRANT_REFUSED:
+        e->grant_refused.tenant = bk_proto_word(m, 0);
+        e->grant_refused.grant = bk_proto_word(m, 1);
+        e->grant_refused.mem_error = bk_proto_word(m, 2);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -403,6 +422,14 @@ static int format_ring_corrupt(const struct io_ring_corrupt *f, char *buf, size_
                        (unsigned long long)f->cq_tail);
 }
 
+static int format_grant_refused(const struct io_grant_refused *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %llu: grant %llu refused by the memory server (error %llu)",
+                       (unsigned long long)f->tenant, (unsigned long long)f->grant,
+                       (unsigned long long)f->mem_error);
+}
+
 int io_error_format(const struct io_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -442,6 +469,8 @@ int io_error_format(const struct io_error *e, char *buf, size_t size)
         return format_no_session(&e->no_session, buf, size);
     case IO_ERR_RING_CORRUPT:
         return format_ring_corrupt(&e->ring_corrupt, buf, size);
+    case IO_ERR_GRANT_REFUSED:
+        return format_grant_refused(&e->grant_refused, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -25,6 +25,7 @@
 #define IO_LABEL_SET_DISK BK_PROTO_LABEL(IO_PROTOCOL_ID, 4)
 #define IO_LABEL_OPEN BK_PROTO_LABEL(IO_PROTOCOL_ID, 5)
 #define IO_LABEL_KICK BK_PROTO_LABEL(IO_PROTOCOL_ID, 6)
+#define IO_LABEL_OPEN_GRANTED BK_PROTO_LABEL(IO_PROTOCOL_ID, 7)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -48,6 +49,7 @@
 #define IO_ERR_DEVICE 47 /* The driver behind the server refused or is absent. */
 #define IO_ERR_NO_SESSION 48 /* The tenant has no session open. */
 #define IO_ERR_RING_CORRUPT 49 /* The ring's indices are impossible: more requests than the ring holds, or more completions unread than it holds. Nothing was read. */
+#define IO_ERR_GRANT_REFUSED 50 /* The memory server did not give the grant (its error code: 64 unknown, another's or taken already), or there was none to take (0: no grant named, or the server was started without a memory server's cap). */
 
 /* The numbers of IO_ERR_NOT_ADMIN. */
 struct io_not_admin {
@@ -155,6 +157,13 @@ struct io_ring_corrupt {
     uint64_t cq_tail;
 };
 
+/* The numbers of IO_ERR_GRANT_REFUSED. */
+struct io_grant_refused {
+    uint64_t tenant;
+    uint64_t grant;
+    uint64_t mem_error;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct io_error {
@@ -180,6 +189,7 @@ struct io_error {
         struct io_device device;
         struct io_no_session no_session;
         struct io_ring_corrupt ring_corrupt;
+        struct io_grant_refused grant_refused;
     };
 };
 

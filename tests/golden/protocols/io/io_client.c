@@ -141,3 +141,30 @@ int io_kick(bk_cptr_t server, uint32_t *accepted, uint32_t *completions, struct 
     return 0;
 }
 
+int io_open_granted(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint64_t grant,
+                    uint32_t *tenant, uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+                    bk_cptr_t notification_slot, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 1, 0, IO_LABEL_OPEN_GRANTED) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = vspace;
+    bk_proto_set_word(m, 0, vaddr);
+    bk_proto_set_word(m, 1, grant);
+    struct bk_proto_receive saved = bk_proto_receive_at(notification_slot);
+    sys_call(server, m);
+    int code = reply_code(m, IO_LABEL_OPEN_GRANTED, 4, 1, err);
+    bk_proto_receive_done(&saved, notification_slot, m, code == 0);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN_GRANTED, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN_GRANTED, 4);
+    *tenant = (uint32_t)bk_proto_word(m, 0);
+    *disk_bytes = bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN_GRANTED, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN_GRANTED, 4);
+    *buffers = (uint32_t)bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return fault(err, IO_LABEL_OPEN_GRANTED, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_OPEN_GRANTED, 4);
+    *memory = (uint32_t)bk_proto_word(m, 3);
+    return 0;
+}
+

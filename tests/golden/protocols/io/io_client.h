@@ -73,3 +73,20 @@ int io_open(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint32_t *tenant
  * BK_PROTO_ERR_*. */
 int io_kick(bk_cptr_t server, uint32_t *accepted, uint32_t *completions, struct io_error *err);
 
+/* IO: OpenGranted. Tenant only. Opens the caller's session as open does, its memory
+ * paid by the tenant instead of the server: `grant` is a grant the tenant made with the
+ * memory server toward this server and for its own tenant number (Mem: Grant, 64 KiB
+ * charged to its account there). The server takes the grant from the memory server
+ * (Mem: TakeGrant) and makes the ring, the buffers, the notification and the page
+ * tables from it, nothing else; closing the session (or close_tenant) revokes all of it
+ * and ends the grant, which returns the 64 KiB to the tenant's account. A grant the
+ * memory server does not give (unknown, made for another tenant or server, taken
+ * already), or a server started without a memory server's cap, is refused with
+ * grant_refused and nothing changes. Returns 0, or the error code with its numbers in
+ * *err (may be NULL): IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK,
+ * IO_ERR_SESSION_OPEN, IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED,
+ * IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED, or a shared BK_PROTO_ERR_*. */
+int io_open_granted(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint64_t grant,
+                    uint32_t *tenant, uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
+                    bk_cptr_t notification_slot, struct io_error *err);
+

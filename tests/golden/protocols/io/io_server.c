@@ -140,6 +140,32 @@ static int serve_kick(struct io_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_open_granted(struct io_call *call, struct bk_msg *m)
+{
+    uint32_t tenant = 0;
+    uint64_t disk_bytes = 0;
+    uint32_t buffers = 0;
+    uint32_t memory = 0;
+    bk_cptr_t notification = 0;
+    int code = bk_proto_check_shape(m, 2, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t vaddr = bk_proto_word(m, 0);
+    uint64_t grant = bk_proto_word(m, 1);
+    code = io_handle_open_granted(call, call->server->recv_index, vaddr, grant, &tenant, &disk_bytes, &buffers, &memory, &notification);
+    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_NO_DISK && code != IO_ERR_SESSION_OPEN && code != IO_ERR_CLOSING && code != IO_ERR_BAD_ADDRESS && code != IO_ERR_MAP_FAILED && code != IO_ERR_DEVICE && code != IO_ERR_GRANT_REFUSED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)tenant);
+    bk_proto_set_word(m, 1, disk_bytes);
+    bk_proto_set_word(m, 2, (uint64_t)buffers);
+    bk_proto_set_word(m, 3, (uint64_t)memory);
+    bk_ipc_buffer->caps[0] = notification;
+    m->info = BK_MSGINFO(4, 1, 0, IO_LABEL_OPEN_GRANTED);
+    return 0;
+}
+
 void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -163,6 +189,9 @@ void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case IO_LABEL_KICK:
         code = serve_kick(&call, m);
+        break;
+    case IO_LABEL_OPEN_GRANTED:
+        code = serve_open_granted(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -87,6 +87,22 @@ int io_handle_open(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr, u
  * IO_ERR_RING_CORRUPT. */
 int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completions);
 
+/* IO: OpenGranted. Tenant only. Opens the caller's session as open does, its memory
+ * paid by the tenant instead of the server: `grant` is a grant the tenant made with the
+ * memory server toward this server and for its own tenant number (Mem: Grant, 64 KiB
+ * charged to its account there). The server takes the grant from the memory server
+ * (Mem: TakeGrant) and makes the ring, the buffers, the notification and the page
+ * tables from it, nothing else; closing the session (or close_tenant) revokes all of it
+ * and ends the grant, which returns the 64 KiB to the tenant's account. A grant the
+ * memory server does not give (unknown, made for another tenant or server, taken
+ * already), or a server started without a memory server's cap, is refused with
+ * grant_refused and nothing changes. Errors it may return: IO_ERR_NOT_TENANT,
+ * IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING,
+ * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED. */
+int io_handle_open_granted(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr,
+                           uint64_t grant, uint32_t *tenant, uint64_t *disk_bytes,
+                           uint32_t *buffers, uint32_t *memory, bk_cptr_t *notification);
+
 /* Fails the request with IO_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant: the
  * method is the administrator's". */
 static inline int io_fail_not_admin(struct io_call *call, uint64_t badge)
@@ -269,5 +285,17 @@ static inline int io_fail_ring_corrupt(struct io_call *call, uint64_t tenant, ui
     call->error.ring_corrupt.cq_head = cq_head;
     call->error.ring_corrupt.cq_tail = cq_tail;
     return IO_ERR_RING_CORRUPT;
+}
+
+/* Fails the request with IO_ERR_GRANT_REFUSED: "tenant {tenant}: grant {grant} refused
+ * by the memory server (error {mem_error})". */
+static inline int io_fail_grant_refused(struct io_call *call, uint64_t tenant, uint64_t grant,
+                                        uint64_t mem_error)
+{
+    call->error.code = IO_ERR_GRANT_REFUSED;
+    call->error.grant_refused.tenant = tenant;
+    call->error.grant_refused.grant = grant;
+    call->error.grant_refused.mem_error = mem_error;
+    return IO_ERR_GRANT_REFUSED;
 }
 

@@ -44,6 +44,12 @@ const char *mem_method_name(uint64_t label)
         return "cpu";
     case MEM_LABEL_SET_CPU:
         return "set_cpu";
+    case MEM_LABEL_GRANT:
+        return "grant";
+    case MEM_LABEL_TAKE_GRANT:
+        return "take_grant";
+    case MEM_LABEL_END_GRANT:
+        return "end_grant";
     default:
         return "?";
     }
@@ -68,6 +74,9 @@ static const char *const overhead_args[] = { "?" };
 static const char *const set_quota_args[] = { "tenant", "quota" };
 static const char *const cpu_args[] = { "tenant" };
 static const char *const set_cpu_args[] = { "tenant", "budget", "period" };
+static const char *const grant_args[] = { "tenant", "holder", "beneficiary" };
+static const char *const take_grant_args[] = { "grant", "beneficiary" };
+static const char *const end_grant_args[] = { "grant" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -129,6 +138,15 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_SET_CPU:
         *count = 3;
         return set_cpu_args;
+    case MEM_LABEL_GRANT:
+        *count = 3;
+        return grant_args;
+    case MEM_LABEL_TAKE_GRANT:
+        *count = 2;
+        return take_grant_args;
+    case MEM_LABEL_END_GRANT:
+        *count = 1;
+        return end_grant_args;
     default:
         *count = 0;
         return 0;
@@ -198,6 +216,18 @@ int mem_error_length(int code)
         return 3;
     case MEM_ERR_BELOW_USE:
         return 4;
+    case MEM_ERR_BAD_SERVER:
+        return 3;
+    case MEM_ERR_TOO_MANY_GRANTS:
+        return 3;
+    case MEM_ERR_NOT_SERVER:
+        return 1;
+    case MEM_ERR_UNKNOWN_GRANT:
+        return 2;
+    case MEM_ERR_GRANT_TAKEN:
+        return 4;
+    case MEM_ERR_GRANT_IN_USE:
+        return 5;
     default:
         return -1;
     }
@@ -373,6 +403,38 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_set_word(m, 2, e->below_use.quota);
         bk_proto_set_word(m, 3, e->below_use.used);
         m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BAD_SERVER:
+        bk_proto_pack_name(m, 0, e->bad_server.tenant, 16);
+        bk_proto_set_word(m, 2, e->bad_server.server);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_TOO_MANY_GRANTS:
+        bk_proto_pack_name(m, 0, e->too_many_grants.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->too_many_grants.grants);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_NOT_SERVER:
+        bk_proto_set_word(m, 0, e->not_server.badge);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_UNKNOWN_GRANT:
+        bk_proto_set_word(m, 0, e->unknown_grant.grant);
+        bk_proto_set_word(m, 1, e->unknown_grant.badge);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_GRANT_TAKEN:
+        bk_proto_pack_name(m, 0, e->grant_taken.tenant, 16);
+        bk_proto_set_word(m, 2, e->grant_taken.grant);
+        bk_proto_set_word(m, 3, e->grant_taken.server);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_GRANT_IN_USE:
+        bk_proto_pack_name(m, 0, e->grant_in_use.tenant, 16);
+        bk_proto_set_word(m, 2, e->grant_in_use.grant);
+        bk_proto_set_word(m, 3, e->grant_in_use.server);
+        bk_proto_set_word(m, 4, e->grant_in_use.bytes);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -573,6 +635,38 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
             return false;
         e->below_use.quota = bk_proto_word(m, 2);
         e->below_use.used = bk_proto_word(m, 3);
+        return true;
+    case MEM_ERR_BAD_SERVER:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_server.tenant))
+            return false;
+        e->bad_server.server = bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_TOO_MANY_GRANTS:
+        if (!bk_proto_unpack_name(m, 0, 16, e->too_many_grants.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->too_many_grants.grants = (uint32_t)bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_NOT_SERVER:
+        e->not_server.badge = bk_proto_word(m, 0);
+        return true;
+    case MEM_ERR_UNKNOWN_GRANT:
+        e->unknown_grant.grant = bk_proto_word(m, 0);
+        e->unknown_grant.badge = bk_proto_word(m, 1);
+        return true;
+    case MEM_ERR_GRANT_TAKEN:
+        if (!bk_proto_unpack_name(m, 0, 16, e->grant_taken.tenant))
+            return false;
+        e->grant_taken.grant = bk_proto_word(m, 2);
+        e->grant_taken.server = bk_proto_word(m, 3);
+        return true;
+    case MEM_ERR_GRANT_IN_USE:
+        if (!bk_proto_unpack_name(m, 0, 16, e->grant_in_use.tenant))
+            return false;
+        e->grant_in_use.grant = bk_proto_word(m, 2);
+        e->grant_in_use.server = bk_proto_word(m, 3);
+        e->grant_in_use.bytes = bk_proto_word(m, 4);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -787,6 +881,49 @@ static int format_below_use(const struct mem_below_use *f, char *buf, size_t siz
                        bk_proto_size_text(size0, f->quota), bk_proto_size_text(size1, f->used));
 }
 
+static int format_bad_server(const struct mem_bad_server *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: no server %llu (servers are 1 to 15)", f->tenant,
+                       (unsigned long long)f->server);
+}
+
+static int format_too_many_grants(const struct mem_too_many_grants *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: no room for another grant (all %llu places taken)",
+                       f->tenant, (unsigned long long)f->grants);
+}
+
+static int format_not_server(const struct mem_not_server *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "the caller (badge %llu) is not a server: only a server takes a grant",
+                       (unsigned long long)f->badge);
+}
+
+static int format_unknown_grant(const struct mem_unknown_grant *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "no grant %llu for the caller (badge 0x%llx): unknown, another's, or taken already",
+                       (unsigned long long)f->grant, (unsigned long long)f->badge);
+}
+
+static int format_grant_taken(const struct mem_grant_taken *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: grant %llu is held by server %llu: it ends with the session",
+                       f->tenant, (unsigned long long)f->grant, (unsigned long long)f->server);
+}
+
+static int format_grant_in_use(const struct mem_grant_in_use *f, char *buf, size_t size)
+{
+    char size0[BK_PROTO_SIZE_TEXT];
+    return bk_snprintf(buf, size,
+                       "tenant %s: %s of it are still held by server %llu (grant %llu): close the session first",
+                       f->tenant, bk_proto_size_text(size0, f->bytes),
+                       (unsigned long long)f->server, (unsigned long long)f->grant);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -850,6 +987,18 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_bad_flags(&e->bad_flags, buf, size);
     case MEM_ERR_BELOW_USE:
         return format_below_use(&e->below_use, buf, size);
+    case MEM_ERR_BAD_SERVER:
+        return format_bad_server(&e->bad_server, buf, size);
+    case MEM_ERR_TOO_MANY_GRANTS:
+        return format_too_many_grants(&e->too_many_grants, buf, size);
+    case MEM_ERR_NOT_SERVER:
+        return format_not_server(&e->not_server, buf, size);
+    case MEM_ERR_UNKNOWN_GRANT:
+        return format_unknown_grant(&e->unknown_grant, buf, size);
+    case MEM_ERR_GRANT_TAKEN:
+        return format_grant_taken(&e->grant_taken, buf, size);
+    case MEM_ERR_GRANT_IN_USE:
+        return format_grant_in_use(&e->grant_in_use, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -34,6 +34,9 @@
 #define MEM_LABEL_SET_QUOTA BK_PROTO_LABEL(MEM_PROTOCOL_ID, 17)
 #define MEM_LABEL_CPU BK_PROTO_LABEL(MEM_PROTOCOL_ID, 18)
 #define MEM_LABEL_SET_CPU BK_PROTO_LABEL(MEM_PROTOCOL_ID, 19)
+#define MEM_LABEL_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 20)
+#define MEM_LABEL_TAKE_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 21)
+#define MEM_LABEL_END_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 22)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -71,6 +74,12 @@
 #define MEM_ERR_NOT_SPAWNED 59 /* The account has no thread the server made (it was opened by CreateAccount). */
 #define MEM_ERR_BAD_FLAGS 60 /* Spawn's flags have bits other than 1 (give Debug) and 2 (start at once). */
 #define MEM_ERR_BELOW_USE 61 /* SetQuota asked for less than the account uses now. */
+#define MEM_ERR_BAD_SERVER 62 /* Grant names no server: servers are numbered 1 to 15. */
+#define MEM_ERR_TOO_MANY_GRANTS 63 /* All the server's places for grants are taken. */
+#define MEM_ERR_NOT_SERVER 64 /* TakeGrant is a server's: the caller's badge lacks MEM_SERVER_BADGE. */
+#define MEM_ERR_UNKNOWN_GRANT 65 /* No such grant, or not the caller's: made for another server or another client of it, taken already, or (EndGrant) neither the caller's nor one it may end. */
+#define MEM_ERR_GRANT_TAKEN 66 /* A tenant may end its grant only while no server has taken it: the server's session uses the memory. */
+#define MEM_ERR_GRANT_IN_USE 67 /* The account's grant is held by a server: the session must close (or the administrator end the grant) before the account closes. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -270,6 +279,44 @@ struct mem_below_use {
     uint64_t used;
 };
 
+/* The numbers of MEM_ERR_BAD_SERVER. */
+struct mem_bad_server {
+    char tenant[17];
+    uint64_t server;
+};
+
+/* The numbers of MEM_ERR_TOO_MANY_GRANTS. */
+struct mem_too_many_grants {
+    char tenant[17];
+    uint32_t grants;
+};
+
+/* The numbers of MEM_ERR_NOT_SERVER. */
+struct mem_not_server {
+    uint64_t badge;
+};
+
+/* The numbers of MEM_ERR_UNKNOWN_GRANT. */
+struct mem_unknown_grant {
+    uint64_t grant;
+    uint64_t badge;
+};
+
+/* The numbers of MEM_ERR_GRANT_TAKEN. */
+struct mem_grant_taken {
+    char tenant[17];
+    uint64_t grant;
+    uint64_t server;
+};
+
+/* The numbers of MEM_ERR_GRANT_IN_USE. */
+struct mem_grant_in_use {
+    char tenant[17];
+    uint64_t grant;
+    uint64_t server;
+    uint64_t bytes;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -307,6 +354,12 @@ struct mem_error {
         struct mem_not_spawned not_spawned;
         struct mem_bad_flags bad_flags;
         struct mem_below_use below_use;
+        struct mem_bad_server bad_server;
+        struct mem_too_many_grants too_many_grants;
+        struct mem_not_server not_server;
+        struct mem_unknown_grant unknown_grant;
+        struct mem_grant_taken grant_taken;
+        struct mem_grant_in_use grant_in_use;
     };
 };
 

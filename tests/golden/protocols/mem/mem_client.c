@@ -13,12 +13,13 @@ static int fault(struct mem_error *err, uint64_t label, int code, uint64_t a, ui
     return code;
 }
 
-/* 0 if `m` is the success reply of `label` with `words` words, else the
- * error it carries, its numbers in *err. */
-static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, struct mem_error *err)
+/* 0 if `m` is the success reply of `label` with `words` words and `caps`
+ * capabilities, else the error it carries, its numbers in *err. */
+static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, unsigned caps,
+                      struct mem_error *err)
 {
     struct mem_error e = { .label = label };
-    int code = bk_proto_reply_code(m, label, words, mem_error_length);
+    int code = bk_proto_reply_code_caps(m, label, words, caps, mem_error_length);
     if (code == 0)
         return 0;
     if (!mem_error_unpack(m, code, &e))
@@ -39,7 +40,7 @@ int mem_create_account(bk_cptr_t server, const char *name, uint64_t quota, bk_cp
     bk_proto_set_word(m, 2, quota);
     bk_ipc_buffer->caps[0] = space;
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_CREATE_ACCOUNT, 1, err);
+    int code = reply_code(m, MEM_LABEL_CREATE_ACCOUNT, 1, 0, err);
     if (code != 0)
         return code;
     *tenant = bk_proto_word(m, 0);
@@ -52,7 +53,7 @@ int mem_destroy_account(bk_cptr_t server, uint64_t tenant, uint64_t *returned,
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_DESTROY_ACCOUNT) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_DESTROY_ACCOUNT, 1, err);
+    int code = reply_code(m, MEM_LABEL_DESTROY_ACCOUNT, 1, 0, err);
     if (code != 0)
         return code;
     *returned = bk_proto_word(m, 0);
@@ -68,7 +69,7 @@ int mem_add_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t si
     bk_proto_set_word(m, 2, size);
     bk_proto_set_word(m, 3, (uint64_t)rights);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_ADD_REGION, 1, err);
+    int code = reply_code(m, MEM_LABEL_ADD_REGION, 1, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
@@ -85,7 +86,7 @@ int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size
     bk_proto_set_word(m, 1, base);
     bk_proto_set_word(m, 2, size);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_POPULATE, 1, err);
+    int code = reply_code(m, MEM_LABEL_POPULATE, 1, 0, err);
     if (code != 0)
         return code;
     *pages = bk_proto_word(m, 0);
@@ -100,7 +101,7 @@ int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_USAGE) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_USAGE, 12, err);
+    int code = reply_code(m, MEM_LABEL_USAGE, 12, 0, err);
     if (code != 0)
         return code;
     *quota = bk_proto_word(m, 0);
@@ -125,7 +126,7 @@ int mem_set_supervisor(bk_cptr_t server, uint64_t tenant, bk_cptr_t notification
     bk_proto_set_word(m, 0, tenant);
     bk_ipc_buffer->caps[0] = notification;
     sys_call(server, m);
-    return reply_code(m, MEM_LABEL_SET_SUPERVISOR, 0, err);
+    return reply_code(m, MEM_LABEL_SET_SUPERVISOR, 0, 0, err);
 }
 
 int mem_take_fault(bk_cptr_t server, uint64_t tenant, uint64_t *refused, struct mem_error *err)
@@ -133,7 +134,7 @@ int mem_take_fault(bk_cptr_t server, uint64_t tenant, uint64_t *refused, struct 
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_TAKE_FAULT) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_TAKE_FAULT, 1, err);
+    int code = reply_code(m, MEM_LABEL_TAKE_FAULT, 1, 0, err);
     if (code != 0)
         return code;
     *refused = bk_proto_word(m, 0);
@@ -144,7 +145,7 @@ int mem_memory(bk_cptr_t server, uint64_t *free, uint64_t *total, struct mem_err
 {
     struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, MEM_LABEL_MEMORY) }, *m = &msg;
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_MEMORY, 2, err);
+    int code = reply_code(m, MEM_LABEL_MEMORY, 2, 0, err);
     if (code != 0)
         return code;
     *free = bk_proto_word(m, 0);
@@ -159,7 +160,7 @@ int mem_remove_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t
     bk_proto_set_word(m, 0, tenant);
     bk_proto_set_word(m, 1, base);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_REMOVE_REGION, 1, err);
+    int code = reply_code(m, MEM_LABEL_REMOVE_REGION, 1, 0, err);
     if (code != 0)
         return code;
     *pages = bk_proto_word(m, 0);
@@ -173,7 +174,7 @@ int mem_seal_image(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *i
     bk_proto_set_word(m, 0, tenant);
     bk_proto_set_word(m, 1, base);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_SEAL_IMAGE, 2, err);
+    int code = reply_code(m, MEM_LABEL_SEAL_IMAGE, 2, 0, err);
     if (code != 0)
         return code;
     *image = bk_proto_word(m, 0);
@@ -190,7 +191,7 @@ int mem_map_image(bk_cptr_t server, uint64_t tenant, uint64_t image, uint64_t ba
     bk_proto_set_word(m, 2, base);
     bk_proto_set_word(m, 3, (uint64_t)rights);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_MAP_IMAGE, 1, err);
+    int code = reply_code(m, MEM_LABEL_MAP_IMAGE, 1, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
@@ -207,7 +208,7 @@ int mem_seal_program(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t 
     bk_proto_set_word(m, 1, base);
     bk_proto_set_word(m, 2, size);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_SEAL_PROGRAM, 2, err);
+    int code = reply_code(m, MEM_LABEL_SEAL_PROGRAM, 2, 0, err);
     if (code != 0)
         return code;
     *program = bk_proto_word(m, 0);
@@ -231,7 +232,7 @@ int mem_spawn(bk_cptr_t server, const char *name, uint64_t quota, uint64_t progr
     bk_proto_set_word(m, 7, (uint64_t)flags);
     bk_ipc_buffer->caps[0] = give;
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_SPAWN, 1, err);
+    int code = reply_code(m, MEM_LABEL_SPAWN, 1, 0, err);
     if (code != 0)
         return code;
     *tenant = bk_proto_word(m, 0);
@@ -243,7 +244,7 @@ int mem_start(bk_cptr_t server, uint64_t tenant, struct mem_error *err)
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_START) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    return reply_code(m, MEM_LABEL_START, 0, err);
+    return reply_code(m, MEM_LABEL_START, 0, 0, err);
 }
 
 int mem_stop(bk_cptr_t server, uint64_t tenant, struct mem_error *err)
@@ -251,7 +252,7 @@ int mem_stop(bk_cptr_t server, uint64_t tenant, struct mem_error *err)
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_STOP) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    return reply_code(m, MEM_LABEL_STOP, 0, err);
+    return reply_code(m, MEM_LABEL_STOP, 0, 0, err);
 }
 
 int mem_overhead(bk_cptr_t server, uint64_t *reserved, uint64_t *bookkeeping,
@@ -259,7 +260,7 @@ int mem_overhead(bk_cptr_t server, uint64_t *reserved, uint64_t *bookkeeping,
 {
     struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, MEM_LABEL_OVERHEAD) }, *m = &msg;
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_OVERHEAD, 4, err);
+    int code = reply_code(m, MEM_LABEL_OVERHEAD, 4, 0, err);
     if (code != 0)
         return code;
     *reserved = bk_proto_word(m, 0);
@@ -276,7 +277,7 @@ int mem_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t quota, uint64_t *u
     bk_proto_set_word(m, 0, tenant);
     bk_proto_set_word(m, 1, quota);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_SET_QUOTA, 1, err);
+    int code = reply_code(m, MEM_LABEL_SET_QUOTA, 1, 0, err);
     if (code != 0)
         return code;
     *used = bk_proto_word(m, 0);
@@ -289,7 +290,7 @@ int mem_cpu(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_CPU) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_CPU, 4, err);
+    int code = reply_code(m, MEM_LABEL_CPU, 4, 0, err);
     if (code != 0)
         return code;
     *consumed_ns = bk_proto_word(m, 0);
@@ -307,6 +308,49 @@ int mem_set_cpu(bk_cptr_t server, uint64_t tenant, uint64_t budget, uint64_t per
     bk_proto_set_word(m, 1, budget);
     bk_proto_set_word(m, 2, period);
     sys_call(server, m);
-    return reply_code(m, MEM_LABEL_SET_CPU, 0, err);
+    return reply_code(m, MEM_LABEL_SET_CPU, 0, 0, err);
+}
+
+int mem_grant(bk_cptr_t server, uint64_t tenant, uint64_t holder, uint64_t beneficiary,
+              uint64_t *grant, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, MEM_LABEL_GRANT) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, holder);
+    bk_proto_set_word(m, 2, beneficiary);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_GRANT, 1, 0, err);
+    if (code != 0)
+        return code;
+    *grant = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_take_grant(bk_cptr_t server, uint64_t grant, uint64_t beneficiary, uint64_t *bytes,
+                   bk_cptr_t memory_slot, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, MEM_LABEL_TAKE_GRANT) }, *m = &msg;
+    bk_proto_set_word(m, 0, grant);
+    bk_proto_set_word(m, 1, beneficiary);
+    struct bk_proto_receive saved = bk_proto_receive_at(memory_slot);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_TAKE_GRANT, 1, 1, err);
+    bk_proto_receive_done(&saved, memory_slot, m, code == 0);
+    if (code != 0)
+        return code;
+    *bytes = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_end_grant(bk_cptr_t server, uint64_t grant, uint64_t *returned, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_END_GRANT) }, *m = &msg;
+    bk_proto_set_word(m, 0, grant);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_END_GRANT, 1, 0, err);
+    if (code != 0)
+        return code;
+    *returned = bk_proto_word(m, 0);
+    return 0;
 }
 

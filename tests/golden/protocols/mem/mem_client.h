@@ -21,9 +21,12 @@ int mem_create_account(bk_cptr_t server, const char *name, uint64_t quota, bk_cp
  * page table made for it is deleted (so unmapped from its address space), every image
  * page mapped in its space is unmapped, its regions are forgotten, and every byte goes
  * back to the server's free memory. Refused while another account maps an image this
- * one owns. Returns the bytes returned, which is what Usage reported as used. Returns
- * 0, or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
- * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_IMAGE_IN_USE, or a shared BK_PROTO_ERR_*. */
+ * one owns, or while a server holds session memory the account granted (the server ends
+ * the grant when the session closes; the administrator may end it for a dead server).
+ * Grants no server took yet are ended with the account. Returns the bytes returned,
+ * which is what Usage reported as used. Returns 0, or the error code with its numbers
+ * in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
+ * MEM_ERR_IMAGE_IN_USE, MEM_ERR_GRANT_IN_USE, or a shared BK_PROTO_ERR_*. */
 int mem_destroy_account(bk_cptr_t server, uint64_t tenant, uint64_t *returned,
                         struct mem_error *err);
 
@@ -221,4 +224,38 @@ int mem_cpu(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *
  * MEM_ERR_NO_SCHED_CONTROL, or a shared BK_PROTO_ERR_*. */
 int mem_set_cpu(bk_cptr_t server, uint64_t tenant, uint64_t budget, uint64_t period,
                 struct mem_error *err);
+
+/* Mem: Grant. A tenant for its own account (`tenant` 0 or its id), or the administrator
+ * for any. Sets aside 64 KiB of session memory for server `holder` (1 to 15), charged
+ * to the account (Usage's `used` grows by 64 KiB) and meant for the server's session of
+ * its client `beneficiary` (the server's own number for that client, which the server
+ * checks when it takes the grant). The caller hands the returned grant number to the
+ * server (IO: OpenGranted), which takes it with TakeGrant. Until the grant ends the
+ * bytes stay charged; they come back exactly when it ends (EndGrant), or with the
+ * account if no server took it. Returns 0, or the error code with its numbers in *err
+ * (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_SERVER,
+ * MEM_ERR_QUOTA, MEM_ERR_NO_MEMORY, MEM_ERR_TOO_MANY_GRANTS, or a shared
+ * BK_PROTO_ERR_*. */
+int mem_grant(bk_cptr_t server, uint64_t tenant, uint64_t holder, uint64_t beneficiary,
+              uint64_t *grant, struct mem_error *err);
+
+/* Mem: TakeGrant. Server only (badge MEM_SERVER_BADGE | n). Takes grant `grant`, made
+ * for this server and for its client `beneficiary`, once: the answer carries a CNode
+ * capability of 8 slots holding the session memory as untyped capabilities (slot 0 4
+ * KiB, slots 1-7 8 KiB each: the CNode takes the rest of the 64 KiB), each the original
+ * of its memory, so the server retypes them; it moves them out and deletes the CNode
+ * cap. The memory server keeps what they were made from, so the memory goes (and
+ * everything the server made of it with it) only when the grant ends. Returns the bytes
+ * granted. Returns 0, or the error code with its numbers in *err (may be NULL):
+ * MEM_ERR_NOT_SERVER, MEM_ERR_UNKNOWN_GRANT, or a shared BK_PROTO_ERR_*. */
+int mem_take_grant(bk_cptr_t server, uint64_t grant, uint64_t beneficiary, uint64_t *bytes,
+                   bk_cptr_t memory_slot, struct mem_error *err);
+
+/* Mem: EndGrant. Ends grant `grant`: the server that took it, the administrator, or the
+ * tenant that made it while no server has taken it. Revokes the memory (deleting
+ * everything made of it, wherever its capabilities lie) and returns its bytes to the
+ * account that paid, exactly. Returns the bytes returned. Returns 0, or the error code
+ * with its numbers in *err (may be NULL): MEM_ERR_UNKNOWN_GRANT, MEM_ERR_GRANT_TAKEN,
+ * or a shared BK_PROTO_ERR_*. */
+int mem_end_grant(bk_cptr_t server, uint64_t grant, uint64_t *returned, struct mem_error *err);
 

@@ -32,7 +32,7 @@ static int serve_destroy_account(struct mem_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = mem_handle_destroy_account(call, tenant, &returned);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_IMAGE_IN_USE)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_IMAGE_IN_USE && code != MEM_ERR_GRANT_IN_USE)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -391,6 +391,62 @@ static int serve_set_cpu(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_grant(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t grant = 0;
+    int code = bk_proto_check_shape(m, 3, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t holder = bk_proto_word(m, 1);
+    uint64_t beneficiary = bk_proto_word(m, 2);
+    code = mem_handle_grant(call, tenant, holder, beneficiary, &grant);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BAD_SERVER && code != MEM_ERR_QUOTA && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_TOO_MANY_GRANTS)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, grant);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_GRANT);
+    return 0;
+}
+
+static int serve_take_grant(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t bytes = 0;
+    bk_cptr_t memory = 0;
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t grant = bk_proto_word(m, 0);
+    uint64_t beneficiary = bk_proto_word(m, 1);
+    code = mem_handle_take_grant(call, grant, beneficiary, &bytes, &memory);
+    if (code != 0 && code != MEM_ERR_NOT_SERVER && code != MEM_ERR_UNKNOWN_GRANT)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, bytes);
+    bk_ipc_buffer->caps[0] = memory;
+    m->info = BK_MSGINFO(1, 1, 0, MEM_LABEL_TAKE_GRANT);
+    return 0;
+}
+
+static int serve_end_grant(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t returned = 0;
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t grant = bk_proto_word(m, 0);
+    code = mem_handle_end_grant(call, grant, &returned);
+    if (code != 0 && code != MEM_ERR_UNKNOWN_GRANT && code != MEM_ERR_GRANT_TAKEN)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, returned);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_END_GRANT);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -453,6 +509,15 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_SET_CPU:
         code = serve_set_cpu(&call, m);
+        break;
+    case MEM_LABEL_GRANT:
+        code = serve_grant(&call, m);
+        break;
+    case MEM_LABEL_TAKE_GRANT:
+        code = serve_take_grant(&call, m);
+        break;
+    case MEM_LABEL_END_GRANT:
+        code = serve_end_grant(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -38,8 +38,11 @@ int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t 
  * page table made for it is deleted (so unmapped from its address space), every image
  * page mapped in its space is unmapped, its regions are forgotten, and every byte goes
  * back to the server's free memory. Refused while another account maps an image this
- * one owns. Returns the bytes returned, which is what Usage reported as used. Errors it
- * may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_IMAGE_IN_USE. */
+ * one owns, or while a server holds session memory the account granted (the server ends
+ * the grant when the session closes; the administrator may end it for a dead server).
+ * Grants no server took yet are ended with the account. Returns the bytes returned,
+ * which is what Usage reported as used. Errors it may return: MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_IMAGE_IN_USE, MEM_ERR_GRANT_IN_USE. */
 int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t *returned);
 
 /* Mem: AddRegion. Declares the anonymous region [`base`, `base` + `size`) of the
@@ -217,6 +220,37 @@ int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns
  * may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED,
  * MEM_ERR_BAD_BUDGET, MEM_ERR_NO_SCHED_CONTROL. */
 int mem_handle_set_cpu(struct mem_call *call, uint64_t tenant, uint64_t budget, uint64_t period);
+
+/* Mem: Grant. A tenant for its own account (`tenant` 0 or its id), or the administrator
+ * for any. Sets aside 64 KiB of session memory for server `holder` (1 to 15), charged
+ * to the account (Usage's `used` grows by 64 KiB) and meant for the server's session of
+ * its client `beneficiary` (the server's own number for that client, which the server
+ * checks when it takes the grant). The caller hands the returned grant number to the
+ * server (IO: OpenGranted), which takes it with TakeGrant. Until the grant ends the
+ * bytes stay charged; they come back exactly when it ends (EndGrant), or with the
+ * account if no server took it. Errors it may return: MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_SERVER, MEM_ERR_QUOTA, MEM_ERR_NO_MEMORY,
+ * MEM_ERR_TOO_MANY_GRANTS. */
+int mem_handle_grant(struct mem_call *call, uint64_t tenant, uint64_t holder,
+                     uint64_t beneficiary, uint64_t *grant);
+
+/* Mem: TakeGrant. Server only (badge MEM_SERVER_BADGE | n). Takes grant `grant`, made
+ * for this server and for its client `beneficiary`, once: the answer carries a CNode
+ * capability of 8 slots holding the session memory as untyped capabilities (slot 0 4
+ * KiB, slots 1-7 8 KiB each: the CNode takes the rest of the 64 KiB), each the original
+ * of its memory, so the server retypes them; it moves them out and deletes the CNode
+ * cap. The memory server keeps what they were made from, so the memory goes (and
+ * everything the server made of it with it) only when the grant ends. Returns the bytes
+ * granted. Errors it may return: MEM_ERR_NOT_SERVER, MEM_ERR_UNKNOWN_GRANT. */
+int mem_handle_take_grant(struct mem_call *call, uint64_t grant, uint64_t beneficiary,
+                          uint64_t *bytes, bk_cptr_t *memory);
+
+/* Mem: EndGrant. Ends grant `grant`: the server that took it, the administrator, or the
+ * tenant that made it while no server has taken it. Revokes the memory (deleting
+ * everything made of it, wherever its capabilities lie) and returns its bytes to the
+ * account that paid, exactly. Returns the bytes returned. Errors it may return:
+ * MEM_ERR_UNKNOWN_GRANT, MEM_ERR_GRANT_TAKEN. */
+int mem_handle_end_grant(struct mem_call *call, uint64_t grant, uint64_t *returned);
 
 /* Fails the request with MEM_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
@@ -555,5 +589,71 @@ static inline int mem_fail_below_use(struct mem_call *call, const char *tenant, 
     call->error.below_use.quota = quota;
     call->error.below_use.used = used;
     return MEM_ERR_BELOW_USE;
+}
+
+/* Fails the request with MEM_ERR_BAD_SERVER: "tenant {tenant}: no server {server}
+ * (servers are 1 to 15)". */
+static inline int mem_fail_bad_server(struct mem_call *call, const char *tenant,
+                                      uint64_t server)
+{
+    call->error.code = MEM_ERR_BAD_SERVER;
+    bk_proto_copy_name(call->error.bad_server.tenant, tenant, 16);
+    call->error.bad_server.server = server;
+    return MEM_ERR_BAD_SERVER;
+}
+
+/* Fails the request with MEM_ERR_TOO_MANY_GRANTS: "tenant {tenant}: no room for another
+ * grant (all {grants} places taken)". */
+static inline int mem_fail_too_many_grants(struct mem_call *call, const char *tenant,
+                                           uint32_t grants)
+{
+    call->error.code = MEM_ERR_TOO_MANY_GRANTS;
+    bk_proto_copy_name(call->error.too_many_grants.tenant, tenant, 16);
+    call->error.too_many_grants.grants = grants;
+    return MEM_ERR_TOO_MANY_GRANTS;
+}
+
+/* Fails the request with MEM_ERR_NOT_SERVER: "the caller (badge {badge}) is not a
+ * server: only a server takes a grant". */
+static inline int mem_fail_not_server(struct mem_call *call, uint64_t badge)
+{
+    call->error.code = MEM_ERR_NOT_SERVER;
+    call->error.not_server.badge = badge;
+    return MEM_ERR_NOT_SERVER;
+}
+
+/* Fails the request with MEM_ERR_UNKNOWN_GRANT: "no grant {grant} for the caller (badge
+ * {badge:hex}): unknown, another's, or taken already". */
+static inline int mem_fail_unknown_grant(struct mem_call *call, uint64_t grant, uint64_t badge)
+{
+    call->error.code = MEM_ERR_UNKNOWN_GRANT;
+    call->error.unknown_grant.grant = grant;
+    call->error.unknown_grant.badge = badge;
+    return MEM_ERR_UNKNOWN_GRANT;
+}
+
+/* Fails the request with MEM_ERR_GRANT_TAKEN: "tenant {tenant}: grant {grant} is held
+ * by server {server}: it ends with the session". */
+static inline int mem_fail_grant_taken(struct mem_call *call, const char *tenant,
+                                       uint64_t grant, uint64_t server)
+{
+    call->error.code = MEM_ERR_GRANT_TAKEN;
+    bk_proto_copy_name(call->error.grant_taken.tenant, tenant, 16);
+    call->error.grant_taken.grant = grant;
+    call->error.grant_taken.server = server;
+    return MEM_ERR_GRANT_TAKEN;
+}
+
+/* Fails the request with MEM_ERR_GRANT_IN_USE: "tenant {tenant}: {bytes:size} of it are
+ * still held by server {server} (grant {grant}): close the session first". */
+static inline int mem_fail_grant_in_use(struct mem_call *call, const char *tenant,
+                                        uint64_t grant, uint64_t server, uint64_t bytes)
+{
+    call->error.code = MEM_ERR_GRANT_IN_USE;
+    bk_proto_copy_name(call->error.grant_in_use.tenant, tenant, 16);
+    call->error.grant_in_use.grant = grant;
+    call->error.grant_in_use.server = server;
+    call->error.grant_in_use.bytes = bytes;
+    return MEM_ERR_GRANT_IN_USE;
 }
 
