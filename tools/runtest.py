@@ -48,6 +48,7 @@ def parse_args():
                          "its end (QEMU's IOMMU warns on stderr while the kernel writes a line)")
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="one more argument for QEMU, after all others (repeat for more)")
+    ap.add_argument("--smp", type=int, help="number of CPUs (QEMU -smp); one if not given")
     ap.add_argument("--timeout", type=float, default=60)
     return ap.parse_args()
 
@@ -58,7 +59,7 @@ def main():
         bkqemu.make_disk(a.disk, a.disk_size)
     cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
                          memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount,
-                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg)
+                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg, smp=a.smp)
     print("$ " + " ".join(cmd), flush=True)
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

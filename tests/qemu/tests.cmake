@@ -20,6 +20,22 @@ set(boot_expect --expect "Bulkhead .*\\(${arch}\\)" --expect "roottask: hello fr
     --expect "roottask: all checks passed" --reject "FAILED|PANIC")
 bulkhead_qemu_test(boot --image ${out}/bootimage.img --status pass ${boot_expect})
 bulkhead_qemu_test(boot-4g-ram --image ${out}/bootimage.img --memory 4G --status pass ${boot_expect})
+# Every CPU QEMU gives is started (x86-64: MADT, INIT-SIPI-SIPI; RISC-V:
+# device tree, SBI HSM), takes the kernel's IPI and its own timer tick, and
+# is counted in "N CPUs online"; a CPU that does not start, or takes
+# neither, makes the count short and prints "left out" or "took no". User
+# threads still run on the boot CPU alone (docs/smp.md). No -icount: it
+# runs the vCPUs in turn, and nothing here depends on timing.
+foreach(ncpu 1 2 4)
+  if(ncpu EQUAL 1)
+    set(cpus_word "CPU")
+  else()
+    set(cpus_word "CPUs")
+  endif()
+  bulkhead_qemu_test(smp-${ncpu} --image ${out}/bootimage.img --smp ${ncpu} --status pass
+                     ${boot_expect} --expect "bulkhead: smp: ${ncpu} ${cpus_word} online \\(ids"
+                     --reject "left out|took no|did not come online")
+endforeach()
 if(arch STREQUAL "x86_64")
   # The I/O APIC's address comes from ACPI's MADT, whichever way the RSDP came
   # (SeaBIOS's area with -kernel, GRUB's multiboot2 tag under BIOS and UEFI).
@@ -46,6 +62,11 @@ else()
                      ${boot_expect})
   bulkhead_qemu_test(boot-128m-ram --image ${out}/bootimage.img --memory 128M --status pass
                      ${boot_expect})
+  # Debian's fw_dynamic OpenSBI starts the other harts through HSM too.
+  bulkhead_qemu_test(smp-4-fw-dynamic --image ${out}/bootimage.img --smp 4 --status pass
+                     --bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+                     ${boot_expect} --expect "bulkhead: smp: 4 CPUs online \\(ids"
+                     --reject "left out|took no|did not come online")
   # A hart with the vector unit, which OpenSBI leaves enabled: the kernel
   # keeps sstatus.VS Off, and the ktest FPU tests see no state leak.
   bulkhead_qemu_test(ktest-vector-cpu --image ${out}/ktest-image.img
