@@ -140,8 +140,9 @@ bool arch_cpu_start(unsigned index, uint64_t hart_id)
     struct riscv_cpu *cpu = &harts[index];
     *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index };
     cpu->kernel_sp = (uint64_t)(ap_stacks[index - 1] + KERNEL_STACK_SIZE);
+    cpu->satp = SATP_MODE_SV39 | arch_virt_to_phys(paging_kernel_root()) >> PAGE_SHIFT;
     riscv_ap_start = (struct riscv_ap_start){
-        .satp = SATP_MODE_SV39 | arch_virt_to_phys(paging_kernel_root()) >> PAGE_SHIFT,
+        .satp = cpu->satp, /* what satp holds there once entry.S is done */
         .sp = cpu->kernel_sp,
         .cpu = cpu,
     };
