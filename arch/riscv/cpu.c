@@ -157,7 +157,8 @@ bool arch_cpu_start(unsigned index, uint64_t hart_id)
  * tables (entry.S). It takes the timer and the kernel's IPI (sip.SSIP)
  * and no device interrupts (the PLIC routes them to the boot hart); the
  * FPU and the vector unit stay off, and the counters are the kernel's
- * policy, as on the boot hart. */
+ * policy, as on the boot hart. (The boot hart leaves sie.SSIE clear: no
+ * CPU sends it an IPI until user threads run on several harts.) */
 void riscv_ap_main(struct riscv_cpu *cpu)
 {
     csr_write(sscratch, 0);

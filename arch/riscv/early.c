@@ -171,7 +171,6 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     start_devices(&platform);
     plic_init();
     timer_init(boot_params.timer_hz);
-    csr_set(sie, SIE_SSIE); /* the kernel's IPI (cpu.c) */
     print_summary(hart_id, &platform);
     cpu_init_counters();
     fpu_init();
