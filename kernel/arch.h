@@ -374,6 +374,30 @@ bool arch_interrupt_pending(void);
  * run and return), and it returns with interrupts disabled. */
 void arch_take_pending_interrupts(void);
 
+/* ---- CPUs ---------------------------------------------------------------
+ * The kernel numbers the CPUs 0 .. n-1 in the order of boot_params'
+ * cpu_ids, 0 being the boot CPU (kernel/smp.c, docs/smp.md). */
+
+/* The running CPU's number: one load from the per-CPU structure the arch
+ * keeps in a register (x86-64: GS base; RISC-V: tp). */
+unsigned arch_cpu_index(void);
+
+/* Starts CPU `index`, whose hardware id is `arch_id`: it sets up its own
+ * stacks, traps, interrupt controller and timer, then calls
+ * kernel_ap_main(index) with interrupts off. False if the request was
+ * refused at once (the CPU then never runs kernel code). Boot CPU only,
+ * one CPU at a time: the caller waits for each before the next. */
+bool arch_cpu_start(unsigned index, uint64_t arch_id);
+
+/* Sends the kernel's inter-processor interrupt to CPU `index`; there it
+ * calls kernel_ipi() (inside arch_idle_wait(), or on the way in from user
+ * mode). */
+void arch_cpu_send_ipi(unsigned index);
+
+/* Stops this CPU for good, interrupts off (a CPU that answered after the
+ * boot CPU gave up on it). */
+NORETURN void arch_cpu_park(void);
+
 /* ---- Entry points the arch calls (defined in kernel/) ------------------ */
 
 /* First generic code, with paging on, the kernel in its final mapping, the
@@ -434,3 +458,10 @@ NORETURN void kernel_timer_interrupt_from_user(void);
 /* The deadline came in kernel mode (inside arch_idle_wait() or
  * arch_take_pending_interrupts()); returns to the code interrupted. */
 void kernel_timer_interrupt(void);
+
+/* First generic code on a CPU other than the boot CPU (arch_cpu_start()). */
+NORETURN void kernel_ap_main(unsigned index);
+
+/* The kernel's IPI arrived (arch_cpu_send_ipi()), in kernel mode or on the
+ * way in from user mode; returns. */
+void kernel_ipi(void);

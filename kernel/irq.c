@@ -16,6 +16,7 @@
 
 #include "arch.h"
 #include "ipc.h"
+#include "smp.h"
 #include "thread.h"
 
 /* Interrupts per line since boot: at one per microsecond, 584,000 years
@@ -53,9 +54,17 @@ uint64_t irq_pending_count(unsigned irq)
     return irq < IRQ_LINES ? irq_counts[irq] : 0;
 }
 
+/* Device lines are routed to the boot CPU. Inside its idle wait it does
+ * not hold the kernel lock: take it. */
 void kernel_irq(unsigned irq)
 {
+    if (!smp_others_online) { /* alone: the lock is ours all along */
+        irq_record(irq);
+        return;
+    }
+    bool took = kernel_lock_handler_begin();
     irq_record(irq);
+    kernel_lock_handler_done(took);
 }
 
 void kernel_irq_from_user(unsigned irq)

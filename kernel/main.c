@@ -11,6 +11,7 @@
 #include "boot/memmap.h"
 #include "boot/roottask.h"
 #include "kernel.h"
+#include "smp.h"
 #include "debug/selftest.h"
 #include "thread.h"
 #include "timer.h"
@@ -147,6 +148,7 @@ static BOOT_CODE void parse_boot_image(const struct boot_module *m, struct booti
 void kernel_main(struct boot_params *bp)
 {
     static struct bootimage image;
+    kernel_lock_acquire(); /* the boot CPU's from here on (smp.h) */
     kprintf("\nBulkhead %s (%s)\n", BULKHEAD_VERSION, ARCH_NAME);
     print_boot_params(bp);
     set_console_speed(bp->cmdline);
@@ -163,6 +165,7 @@ void kernel_main(struct boot_params *bp)
 
     sched_make_runnable(root);
     timer_start();
+    smp_start(bp);
     kprintf("bulkhead: entering user mode\n");
     thread_resume_current();
 }

@@ -16,6 +16,7 @@
 #include "ipc.h"
 #include "kernel.h"
 #include "log.h"
+#include "smp.h"
 #include "thread.h"
 #include "timer.h"
 
@@ -394,6 +395,21 @@ static inline __attribute__((always_inline)) NORETURN void run(struct thread *ne
     arch_user_enter(&next->regs, next->vspace);
 }
 
+/* The boot CPU holds the kernel lock except while it waits here: the
+ * handlers of the interrupts that end the wait take it themselves
+ * (kernel_lock_handler_begin()), and other CPUs may have it meanwhile.
+ * (The host tests' kernel, which has no boot, never holds it; alone, the
+ * boot CPU keeps it: smp_others_online.) */
+static void idle_wait_unlocked(void)
+{
+    bool held = smp_others_online && kernel_lock_held_here();
+    if (held)
+        kernel_lock_release();
+    arch_idle_wait();
+    if (held)
+        kernel_lock_acquire();
+}
+
 /* Nothing can run: waits for interrupts until something can. Out of line
  * so that the common path above pays nothing for the loop. While idle the
  * CPU's time is charged to nobody. */
@@ -406,7 +422,7 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
          * than take it back on the common path. */
         slice_expired = true;
         log_drain();
-        arch_idle_wait();
+        idle_wait_unlocked();
         struct thread *next = choose();
         if (next) {
             charge_switch(next->sc); /* choose() returns the old current without */
@@ -427,7 +443,7 @@ void kernel_idle_then_shutdown(unsigned wait_ticks, int status, const char *why)
 {
     uint64_t start = ticks;
     while (ticks - start < wait_ticks)
-        arch_idle_wait();
+        idle_wait_unlocked();
     kprintf("bulkhead: kernel still running: %llu timer ticks after the last thread stopped\n",
             (unsigned long long)(ticks - start));
     kernel_shutdown(status, why);

@@ -2,6 +2,7 @@
 set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/main.c
   ${CMAKE_SOURCE_DIR}/kernel/sched.c
+  ${CMAKE_SOURCE_DIR}/kernel/smp.c
   ${CMAKE_SOURCE_DIR}/kernel/refill.c
   ${CMAKE_SOURCE_DIR}/kernel/timer.c
   ${CMAKE_SOURCE_DIR}/kernel/sched_context.c

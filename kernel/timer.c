@@ -26,6 +26,7 @@
 
 #include "arch.h"
 #include "kernel.h"
+#include "smp.h"
 #include "thread.h"
 
 #include <bulkhead/abi.h>
@@ -124,10 +125,24 @@ static bool serve_due(void)
     }
 }
 
+/* Inside an idle wait the kernel lock is not held: take it. A CPU other
+ * than the boot CPU has its own tick (smp.c); this file's deadlines are
+ * the boot CPU's. */
 void kernel_timer_interrupt(void)
 {
+    if (!smp_on_boot_cpu()) {
+        smp_cpu_tick();
+        return;
+    }
+    if (!smp_others_online) { /* alone: the lock is ours all along */
+        if (serve_due())
+            kernel_tick();
+        return;
+    }
+    bool took = kernel_lock_handler_begin();
     if (serve_due())
         kernel_tick();
+    kernel_lock_handler_done(took);
 }
 
 void kernel_timer_interrupt_from_user(void)

@@ -19,7 +19,7 @@ def qemu_binary(arch):
 
 def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M", cpu=None,
             bios=None, kvm=False, interactive=False, icount=False, disk=None, iommu=False,
-            extra=(), disk_options=""):
+            extra=(), disk_options="", smp=None):
     """Returns the argv that boots `kernel` (or `iso`) with boot image `image`,
     and `disk` (a raw image file) as a virtio block device: virtio-pci, modern
     only, on q35; virtio-mmio version 2 on virt. `iommu` (x86-64) adds an
@@ -28,7 +28,9 @@ def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M",
     through it (virtio's ACCESS_PLATFORM). Under TCG it needs no split
     irqchip: the kernel leaves interrupt remapping off. `disk_options` is
     appended to the disk's -drive (e.g. the noisy-neighbour bench's
-    ",cache=writeback,aio=threads,throttling.iops-total=500")."""
+    ",cache=writeback,aio=threads,throttling.iops-total=500"). `smp` is the
+    number of CPUs (-smp; QEMU's default, one, when None). Under -icount
+    QEMU runs the vCPUs in turn on one thread (PLATFORM-NOTES)."""
     cmd = [qemu_binary(arch)]
     if arch == "x86_64":
         cmd += ["-M", "q35", "-cpu", cpu or ("host" if kvm else "max"),
@@ -42,6 +44,8 @@ def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M",
         if cpu:
             cmd += ["-cpu", cpu]
     cmd += ["-accel", "kvm" if kvm else "tcg", "-m", memory, "-no-reboot"]
+    if smp:
+        cmd += ["-smp", str(smp)]
     if interactive and arch == "x86_64":
         # No VGA and no NIC: SeaBIOS then prints no screen escapes and iPXE no
         # banner, so the console shows only the kernel. mon: keeps Ctrl-A X.

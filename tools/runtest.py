@@ -61,6 +61,7 @@ def parse_args():
                     help="type the first line once the output matches this")
     ap.add_argument("--prompt", default=None, metavar="REGEX",
                     help="type each next line once the output since the last one matches this")
+    ap.add_argument("--smp", type=int, help="number of CPUs (QEMU -smp); one if not given")
     ap.add_argument("--timeout", type=float, default=60)
     a = ap.parse_args()
     if a.type and (a.type_after is None or a.prompt is None):
@@ -146,7 +147,7 @@ def main():
         bkqemu.make_disk(a.disk, a.disk_size)
     cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
                          memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount,
-                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg)
+                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg, smp=a.smp)
     print("$ " + " ".join(cmd), flush=True)
     output, code = run_typing(cmd, a) if a.type else run_quietly(cmd, a)
     problems = []

@@ -48,6 +48,37 @@ const char *riscv_board_hart_isa(const struct fdt *fdt, uint64_t hart_id)
     return NULL;
 }
 
+/* A hart the kernel may start: a /cpus child with device_type "cpu" (not
+ * cpu-map), status okay, and a hart id in reg. */
+static bool usable_hart(const struct fdt *fdt, int node, uint32_t address_cells,
+                        uint32_t size_cells, uint64_t *hart_id)
+{
+    const char *type = fdt_get_string(fdt, node, "device_type");
+    uint64_t size;
+    return type && strcmp(type, "cpu") == 0 && fdt_node_enabled(fdt, node) &&
+           fdt_read_reg(fdt, node, 0, address_cells, size_cells, hart_id, &size);
+}
+
+unsigned riscv_board_harts(const struct fdt *fdt, uint64_t boot_hart, uint64_t *ids,
+                           unsigned max)
+{
+    int cpus = fdt_find_path(fdt, "/cpus");
+    unsigned found = 0, kept = 1;
+    ids[0] = boot_hart;
+    if (cpus == FDT_NONE)
+        return 1;
+    uint32_t address_cells = fdt_address_cells(fdt, cpus), size_cells = fdt_size_cells(fdt, cpus);
+    for (int n = fdt_first_child(fdt, cpus); n != FDT_NONE; n = fdt_next_sibling(fdt, n)) {
+        uint64_t id;
+        if (!usable_hart(fdt, n, address_cells, size_cells, &id) || id == boot_hart)
+            continue;
+        found++;
+        if (kept < max)
+            ids[kept++] = id;
+    }
+    return found + 1;
+}
+
 /* Whether the '_'-separated multi-letter part of `isa` ("rv64imac_zicsr_
  * sstc") has the token `ext`. */
 static bool isa_string_has(const char *isa, const char *ext)

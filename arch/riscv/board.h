@@ -19,6 +19,12 @@ const char *riscv_board_params(const struct fdt *fdt, paddr_t blob_pa, struct bo
 /* The riscv,isa string of the cpu node whose reg is `hart_id`, or NULL. */
 const char *riscv_board_hart_isa(const struct fdt *fdt, uint64_t hart_id);
 
+/* The harts of /cpus the kernel may start, the boot hart first (it is
+ * whichever the firmware chose, so it is passed in): up to `max` ids
+ * into `ids`. Returns how many there are, which may exceed `max`. */
+unsigned riscv_board_harts(const struct fdt *fdt, uint64_t boot_hart, uint64_t *ids,
+                           unsigned max);
+
 /* Whether the hart `hart_id` has the multi-letter extension `ext` (lower
  * case, e.g. "sstc"): a '_'-separated token of its riscv,isa string, or an
  * entry of its riscv,isa-extensions list (the newer binding). */

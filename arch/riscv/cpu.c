@@ -1,13 +1,15 @@
 /*
- * Per-hart state (struct riscv_cpu, one per hart), the idle wait and the
- * pending interrupts the kernel polls for. Only the boot hart runs for
- * now; SMP adds a stack and a struct per hart.
+ * Per-hart state (struct riscv_cpu, one per hart, with its kernel stack),
+ * the start of the other harts through SBI HSM and their IPIs (SBI IPI,
+ * sip.SSIP), the idle wait and the pending interrupts the kernel polls
+ * for. tp holds the running hart's struct in kernel mode.
  */
 #include "cpu.h"
 
 #include "kernel.h"
 #include "port.h"
 #include "riscv.h"
+#include "smp.h"
 
 #include <stddef.h>
 
@@ -37,16 +39,30 @@ _Static_assert(offsetof(struct kernel_frame, stval) == KFRAME_STVAL, "KFRAME_STV
 _Static_assert(sizeof(struct kernel_frame) == KFRAME_SIZE && KFRAME_SIZE % 16 == 0,
                "KFRAME_SIZE (the stack stays 16-byte aligned)");
 
-static struct riscv_cpu cpus[RISCV_MAX_CPUS];
+_Static_assert(offsetof(struct riscv_ap_start, satp) == AP_START_SATP, "AP_START_SATP");
+_Static_assert(offsetof(struct riscv_ap_start, sp) == AP_START_SP, "AP_START_SP");
+_Static_assert(offsetof(struct riscv_ap_start, cpu) == AP_START_CPU, "AP_START_CPU");
+_Static_assert(RISCV_MAX_CPUS == KERNEL_MAX_CPUS, "one struct riscv_cpu per kernel CPU");
+
+static struct riscv_cpu harts[RISCV_MAX_CPUS];
+
+/* The kernel stacks of the other harts (the boot hart's is entry.S's). */
+static uint8_t ap_stacks[RISCV_MAX_CPUS - 1][KERNEL_STACK_SIZE] __attribute__((aligned(16)));
+
+/* Read by riscv_ap_entry (entry.S) of the hart being started; the boot
+ * hart starts one at a time and waits for it (kernel/smp.c). */
+struct riscv_ap_start riscv_ap_start;
 
 extern char boot_stack_top[]; /* entry.S */
+extern char riscv_ap_entry[]; /* entry.S: where a started hart begins */
 
 /* Runs first on the boot hart: tp = its struct, sscratch = 0 (we are in
  * the kernel), and the trap vector, so faults from here on are reported. */
 BOOT_CODE void cpu_init_boot_hart(uint64_t hart_id)
 {
-    struct riscv_cpu *cpu = &cpus[0];
+    struct riscv_cpu *cpu = &harts[0];
     cpu->hart_id = hart_id;
+    cpu->index = 0;
     cpu->kernel_sp = (uint64_t)boot_stack_top;
     __asm__ volatile("mv tp, %0" ::"r"(cpu));
     csr_write(sscratch, 0);
@@ -102,4 +118,70 @@ void arch_idle_wait(void)
     while (!arch_interrupt_pending())
         __asm__ volatile("wfi");
     arch_take_pending_interrupts();
+}
+
+/* ---- The other harts -------------------------------------------------------- */
+
+unsigned arch_cpu_index(void)
+{
+    return this_cpu()->index;
+}
+
+/* SBI HSM starts the hart at riscv_ap_entry's physical address with
+ * paging off; entry.S turns on the boot page table (which maps the image
+ * both 1:1 and at its link address), jumps to the link address, then
+ * loads riscv_ap_start's satp, sp and tp and calls riscv_ap_main(). The
+ * fence makes riscv_ap_start visible before the hart can read it (the SBI
+ * call is no barrier the kernel may count on). */
+bool arch_cpu_start(unsigned index, uint64_t hart_id)
+{
+    if (index == 0 || index >= RISCV_MAX_CPUS)
+        return false;
+    struct riscv_cpu *cpu = &harts[index];
+    *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index };
+    cpu->kernel_sp = (uint64_t)(ap_stacks[index - 1] + KERNEL_STACK_SIZE);
+    cpu->satp = SATP_MODE_SV39 | arch_virt_to_phys(paging_kernel_root()) >> PAGE_SHIFT;
+    riscv_ap_start = (struct riscv_ap_start){
+        .satp = cpu->satp, /* what satp holds there once entry.S is done */
+        .sp = cpu->kernel_sp,
+        .cpu = cpu,
+    };
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    long err = sbi_hart_start(hart_id, arch_virt_to_phys(riscv_ap_entry), 0);
+    if (err)
+        kprintf("riscv64: SBI HSM hart_start(%lu) failed: error %ld\n", hart_id, err);
+    return err == 0;
+}
+
+/* On the new hart, tp = its struct, on its own stack and the kernel's
+ * tables (entry.S). It takes the timer and the kernel's IPI (sip.SSIP)
+ * and no device interrupts (the PLIC routes them to the boot hart); the
+ * FPU and the vector unit stay off, and the counters are the kernel's
+ * policy, as on the boot hart. (The boot hart leaves sie.SSIE clear: no
+ * CPU sends it an IPI until user threads run on several harts.) */
+void riscv_ap_main(struct riscv_cpu *cpu)
+{
+    csr_write(sscratch, 0);
+    csr_write(stvec, (uint64_t)riscv_trap_entry);
+    csr_write(sie, 0);
+    csr_clear(sstatus, SSTATUS_FS | SSTATUS_VS | SSTATUS_SIE);
+    csr_write(scounteren, SCOUNTEREN_USER);
+    cpu->counters_off = 0;
+    cpu_update_exit_key(cpu);
+    riscv_timer_init_hart();
+    csr_set(sie, SIE_STIE | SIE_SSIE);
+    kernel_ap_main(cpu->index);
+}
+
+void arch_cpu_send_ipi(unsigned index)
+{
+    if (index < RISCV_MAX_CPUS)
+        sbi_send_ipi(harts[index].hart_id);
+}
+
+void arch_cpu_park(void)
+{
+    csr_write(sie, 0);
+    for (;;)
+        __asm__ volatile("wfi");
 }

@@ -18,6 +18,11 @@
 #define CPU_COUNTERS_OFF 56 /* scounteren bits cleared now (arch_regs_t's) */
 #define CPU_EXIT_KEY 64  /* counters_off, | CPU_EXIT_KEY_FPU if fpu_owner */
 
+/* struct riscv_ap_start offsets. */
+#define AP_START_SATP 0
+#define AP_START_SP 8
+#define AP_START_CPU 16
+
 /* exit_key's bit for "some thread owns the FPU": above SCOUNTEREN_USER,
  * which is all counters_off can hold (cpu.c checks). */
 #define CPU_EXIT_KEY_FPU 8
@@ -59,6 +64,7 @@ struct riscv_cpu {
      * means no FPU owner and the counters right for that thread, so
      * neither needs work (one compare for both). */
     uint64_t exit_key;
+    unsigned index; /* the kernel's number of this hart (arch_cpu_index) */
 };
 
 /* Call after any change to cpu->counters_off or cpu->fpu_owner (trap.S
@@ -83,6 +89,15 @@ static inline struct riscv_cpu *this_cpu(void)
 
 /* cpu.c */
 void cpu_init_boot_hart(uint64_t hart_id);
+NORETURN void riscv_ap_main(struct riscv_cpu *cpu);
+
+/* What entry.S's riscv_ap_entry reads once in the kernel's window (cpu.c
+ * fills it before each hart_start; the offsets are AP_START_*). */
+struct riscv_ap_start {
+    uint64_t satp;           /* the kernel's own tables */
+    uint64_t sp;             /* top of the hart's kernel stack */
+    struct riscv_cpu *cpu;   /* goes into tp */
+};
 void cpu_init_counters(void);
 
 /* trap.S */

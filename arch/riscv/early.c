@@ -80,6 +80,18 @@ static BOOT_CODE void fill_boot_params(const struct fdt *fdt, paddr_t dtb_pa, pa
     clip_ram_to_physmap(bp);
 }
 
+/* The harts to start, from the tree; those past BOOT_MAX_CPUS are left
+ * out with a line saying so. */
+static BOOT_CODE void find_harts(const struct fdt *fdt, uint64_t boot_hart)
+{
+    struct boot_params *bp = &boot_params;
+    unsigned n = riscv_board_harts(fdt, boot_hart, bp->cpu_ids, BOOT_MAX_CPUS);
+    bp->cpu_count = n < BOOT_MAX_CPUS ? n : BOOT_MAX_CPUS;
+    if (n > BOOT_MAX_CPUS)
+        kprintf("riscv64: %u harts in the device tree; the kernel starts %u, the rest are "
+                "left out\n", n, BOOT_MAX_CPUS);
+}
+
 static BOOT_CODE bool is_ns16550(const struct fdt *fdt, int node)
 {
     return fdt_is_compatible(fdt, node, "ns16550a") || fdt_is_compatible(fdt, node, "ns16550");
@@ -151,6 +163,7 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     sbi_init();
     open_device_tree(&fdt, dtb_pa);
     fill_boot_params(&fdt, dtb_pa, kernel_pa);
+    find_harts(&fdt, hart_id);
     find_uart(&fdt, &platform);
     find_test_device(&fdt, &platform);
     plic_find(&fdt);

@@ -17,6 +17,7 @@
  * Everything here is PC-relative (lla) until the jump, so it runs at the
  * physical address; link addresses come from .dword literals.
  */
+#include "cpu.h"
 #include "riscv.h"
 
 #define PTE_KERNEL_RWX (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D | PTE_G)
@@ -127,6 +128,38 @@ _start:
 6:  wfi
     j       6b
 
+/* ---- Another hart, started by SBI HSM hart_start (cpu.c) ------------------
+ * At riscv_ap_entry's physical address, paging off, a0 = hart id. The boot
+ * page table above is still intact (nothing frees it) and maps the image
+ * 1:1 and at its link address: it carries the hart to the link address,
+ * where riscv_ap_start gives the kernel's own tables, the stack and tp. */
+    .globl riscv_ap_entry
+riscv_ap_entry:
+    csrw    sie, zero
+    lla     t0, boot_root_table     /* its physical address: still PC-relative */
+    srli    t0, t0, PAGE_SHIFT
+    li      t1, SATP_MODE_SV39
+    or      t0, t0, t1
+    sfence.vma
+    csrw    satp, t0
+    sfence.vma
+    lla     t0, .Lap_high_link
+    ld      t0, 0(t0)
+    jr      t0
+.Lap_high:
+    lla     t0, riscv_ap_start      /* at the link address now */
+    ld      t1, AP_START_SATP(t0)
+    csrw    satp, t1
+    sfence.vma
+    ld      sp, AP_START_SP(t0)
+    ld      tp, AP_START_CPU(t0)
+    mv      a0, tp
+    li      fp, 0
+    li      ra, 0
+    call    riscv_ap_main
+9:  wfi
+    j       9b
+
 .Lmisaligned:
     lla     a0, .Lmsg_misaligned
     j       .Lfail
@@ -150,6 +183,8 @@ _start:
     .dword  _start
 .Lhigh_link:
     .dword  .Lhigh
+.Lap_high_link:
+    .dword  .Lap_high
 
 .Lmsg_misaligned:
     .asciz  "bulkhead: kernel loaded at an address not 2 MiB aligned\r\n"

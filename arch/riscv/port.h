@@ -19,6 +19,8 @@ void sbi_init(void);
 void sbi_console_putchar(char c);
 void sbi_set_timer(uint64_t when);
 void sbi_system_reset(bool failure);
+long sbi_hart_start(uint64_t hart_id, paddr_t start_pa, uint64_t opaque);
+void sbi_send_ipi(uint64_t hart_id);
 /* "OpenSBI 1.1 (SBI 1.0)" or similar, for boot_params.loader. */
 void sbi_describe(char *buf, size_t size);
 
@@ -33,6 +35,8 @@ void power_init(void *test_device);
  * sets the clock's zero and chooses Sstc or SBI. */
 void timer_find(const struct fdt *fdt, uint64_t hart_id);
 void timer_init(uint64_t timebase_hz);
+/* On each other hart: no deadline yet, the way timer_init() chose. */
+void riscv_timer_init_hart(void);
 
 /* paging.c: the kernel's own Sv39 tables. */
 void paging_set_kernel_phys(paddr_t kernel_pa);

@@ -20,7 +20,7 @@
 #define DEVICE_WINDOW_SIZE 0x40000000
 
 #define KERNEL_STACK_SIZE 16384
-#define RISCV_MAX_CPUS 1 /* one struct riscv_cpu per hart once SMP lands */
+#define RISCV_MAX_CPUS 8 /* KERNEL_MAX_CPUS (kernel/smp.h): one struct riscv_cpu per hart */
 
 /* sstatus (Privileged 4.1.1) */
 #define SSTATUS_SIE (1 << 1)  /* S-mode interrupts enabled */

@@ -15,6 +15,10 @@
 #define SBI_EXT_BASE 0x10
 #define SBI_EXT_TIME 0x54494D45 /* "TIME" */
 #define SBI_EXT_SRST 0x53525354 /* "SRST" */
+#define SBI_EXT_IPI 0x735049    /* "sPI" */
+#define SBI_EXT_HSM 0x48534D    /* "HSM" */
+#define SBI_EXT_LEGACY_SEND_IPI 0x04
+#define SBI_HSM_HART_START 0
 
 #define SBI_BASE_SPEC_VERSION 0
 #define SBI_BASE_IMPL_ID 1
@@ -33,7 +37,7 @@ struct sbiret {
 static struct {
     unsigned long spec_version; /* major in bits 30:24, minor in 23:0 */
     unsigned long impl_id, impl_version;
-    bool has_time, has_srst;
+    bool has_time, has_srst, has_ipi, has_hsm;
 } sbi;
 
 static struct sbiret sbi_call(unsigned long ext, unsigned long fn, unsigned long arg0,
@@ -60,6 +64,38 @@ BOOT_CODE void sbi_init(void)
     sbi.impl_version = base_call(SBI_BASE_IMPL_VERSION, 0);
     sbi.has_time = base_call(SBI_BASE_PROBE, SBI_EXT_TIME) != 0;
     sbi.has_srst = base_call(SBI_BASE_PROBE, SBI_EXT_SRST) != 0;
+    sbi.has_ipi = base_call(SBI_BASE_PROBE, SBI_EXT_IPI) != 0;
+    sbi.has_hsm = base_call(SBI_BASE_PROBE, SBI_EXT_HSM) != 0;
+}
+
+/* HSM hart_start (SBI v1.0, 9.1): the hart begins at physical `start_pa`
+ * in S-mode, paging off, with a0 = its hart id and a1 = `opaque`. Returns
+ * the SBI error (0: the start is under way), or -2 (SBI_ERR_NOT_SUPPORTED)
+ * without HSM. */
+long sbi_hart_start(uint64_t hart_id, paddr_t start_pa, uint64_t opaque)
+{
+    if (!sbi.has_hsm)
+        return -2;
+    register unsigned long a0 __asm__("a0") = hart_id;
+    register unsigned long a1 __asm__("a1") = start_pa;
+    register unsigned long a2 __asm__("a2") = opaque;
+    register unsigned long a6 __asm__("a6") = SBI_HSM_HART_START;
+    register unsigned long a7 __asm__("a7") = SBI_EXT_HSM;
+    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
+    return (long)a0;
+}
+
+/* A supervisor software interrupt (sip.SSIP) on hart `hart_id`: the IPI
+ * extension's send_ipi(hart_mask, hart_mask_base) (SBI v1.0, 7.1), or the
+ * legacy call, which takes the address of a mask of harts 0..63. */
+void sbi_send_ipi(uint64_t hart_id)
+{
+    if (sbi.has_ipi) {
+        sbi_call(SBI_EXT_IPI, 0, 1, hart_id);
+        return;
+    }
+    unsigned long mask = hart_id < 64 ? 1ul << hart_id : 0;
+    sbi_call(SBI_EXT_LEGACY_SEND_IPI, 0, (unsigned long)&mask, 0);
 }
 
 void sbi_console_putchar(char c)

@@ -52,6 +52,14 @@ BOOT_CODE void timer_init(uint64_t hz)
                           : "SBI set_timer (no Sstc)");
 }
 
+void riscv_timer_init_hart(void)
+{
+    if (use_sstc)
+        csr_write(0x14D, UINT64_MAX); /* stimecmp */
+    else
+        sbi_set_timer(UINT64_MAX);
+}
+
 uint64_t arch_time_ns(void)
 {
     return arch_counter_time_ns(read_time());

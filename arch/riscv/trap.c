@@ -86,6 +86,10 @@ void riscv_user_trap(void)
     if (scause & SCAUSE_INTERRUPT) {
         if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_TIMER)
             kernel_timer_interrupt_from_user(); /* sets the next deadline */
+        if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_SOFT) {
+            csr_clear(sip, SIE_SSIE); /* sip.SSIP: the sender set it through SBI */
+            kernel_ipi();
+        }
         unsigned irq;
         if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_EXT && plic_claim(&irq))
             kernel_irq_from_user(irq); /* the claim masks the source */
@@ -129,6 +133,11 @@ void riscv_kernel_trap(struct kernel_frame *f)
     static bool reporting;
     if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
         kernel_timer_interrupt(); /* sets the next deadline */
+        return;
+    }
+    if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
+        csr_clear(sip, SIE_SSIE); /* sip.SSIP, set by the sender through SBI */
+        kernel_ipi();
         return;
     }
     if (f->scause == EXC_ILLEGAL && probing) {

@@ -11,11 +11,14 @@
 
 /* Local APIC registers, byte offsets in its 4 KiB page (Intel SDM vol. 3,
  * table 11-1). */
+#define LAPIC_ID 0x020  /* bits 31:24 in xAPIC mode */
 #define LAPIC_TPR 0x080
 #define LAPIC_EOI 0x0B0
 #define LAPIC_SVR 0x0F0
 #define LAPIC_IRR 0x200 /* 8 registers 0x10 apart: bit v % 32 of register v / 32 */
 #define LAPIC_ESR 0x280
+#define LAPIC_ICR_LOW 0x300  /* writing it sends the interrupt */
+#define LAPIC_ICR_HIGH 0x310 /* bits 31:24: destination APIC ID */
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_LVT_ERROR 0x370
@@ -29,6 +32,14 @@
 #define LVT_MASKED (1u << 16)
 #define LVT_TIMER_TSC_DEADLINE (2u << 17) /* timer mode, bits 18:17 (SDM vol. 3, 11.5.1) */
 #define TIMER_DIVIDE_16 0x3 /* divide configuration 0b0011 */
+
+/* Interrupt command register, low dword (SDM vol. 3, 11.6.1): delivery
+ * mode in bits 10:8, bit 12 send pending, bit 14 level assert. */
+#define ICR_FIXED (0u << 8)
+#define ICR_INIT (5u << 8)
+#define ICR_STARTUP (6u << 8)
+#define ICR_SEND_PENDING (1u << 12)
+#define ICR_ASSERT (1u << 14)
 
 /* 8259 PIC ports and initialisation words (Intel 8259A datasheet). */
 #define PIC1_CMD 0x20
@@ -186,15 +197,11 @@ static BOOT_CODE struct calibration timer_calibrate(void)
     };
 }
 
-/* Enables the local APIC with everything masked but the spurious vector,
- * calibrates its timer and records it in `bp`; returns the TSC rate. The
- * APIC page must already be in the physmap (uncached): early.c lists it
- * as a device. */
-BOOT_CODE uint64_t x86_apic_init(struct boot_params *bp)
+/* Enabled, the spurious vector set, LINT0 and errors masked, no priority
+ * threshold: on every CPU. */
+static BOOT_CODE void lapic_enable(void)
 {
-    pic_disable();
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE);
-    lapic = arch_phys_to_virt(x86_apic_base());
     lapic_write(LAPIC_SVR, SVR_ENABLE | VECTOR_SPURIOUS);
     lapic_write(LAPIC_TPR, 0);
     lapic_write(LAPIC_LVT_LINT0, LVT_MASKED); /* ExtINT from the (masked) PIC */
@@ -202,6 +209,61 @@ BOOT_CODE uint64_t x86_apic_init(struct boot_params *bp)
     lapic_write(LAPIC_ESR, 0); /* ESR is cleared by back-to-back writes */
     lapic_write(LAPIC_ESR, 0);
     x86_apic_eoi();
+}
+
+BOOT_CODE void x86_apic_init_ap(void)
+{
+    lapic_enable();
+}
+
+uint32_t x86_apic_id(void)
+{
+    return lapic_read(LAPIC_ID) >> 24;
+}
+
+/* Writes the ICR (destination first: the low dword's write sends) and
+ * waits until the APIC has sent it. */
+static void icr_send(uint32_t apic_id, uint32_t low)
+{
+    lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+    lapic_write(LAPIC_ICR_LOW, low);
+    while (lapic_read(LAPIC_ICR_LOW) & ICR_SEND_PENDING)
+        __asm__ volatile("pause");
+}
+
+void x86_apic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+    icr_send(apic_id, ICR_FIXED | ICR_ASSERT | vector);
+}
+
+static BOOT_CODE void delay_us(uint64_t us)
+{
+    uint64_t end = arch_time_ns() + us * 1000;
+    while (arch_time_ns() < end)
+        __asm__ volatile("pause");
+}
+
+/* The universal start-up algorithm (SDM vol. 3, 9.4.4.1; MP spec B.4):
+ * INIT, 10 ms, STARTUP, 200 us, STARTUP. A CPU that started on the first
+ * STARTUP ignores the second (it is no longer waiting for one). */
+BOOT_CODE void x86_apic_start_cpu(uint32_t apic_id, uint8_t page)
+{
+    icr_send(apic_id, ICR_INIT | ICR_ASSERT);
+    delay_us(10000);
+    icr_send(apic_id, ICR_STARTUP | page);
+    delay_us(200);
+    icr_send(apic_id, ICR_STARTUP | page);
+}
+
+/* Enables the local APIC with everything masked but the spurious vector,
+ * calibrates its timer and records it in `bp`; returns the TSC rate. The
+ * APIC page must already be in the physmap (uncached): early.c lists it
+ * as a device. */
+BOOT_CODE uint64_t x86_apic_init(struct boot_params *bp)
+{
+    pic_disable();
+    lapic = arch_phys_to_virt(x86_apic_base());
+    lapic_enable();
 
     struct calibration cal = timer_calibrate();
     timer_rate = cal.apic_hz;

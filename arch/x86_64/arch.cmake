@@ -20,6 +20,8 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/x86_64/trap.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/user.c
   ${CMAKE_SOURCE_DIR}/arch/x86_64/fastpath.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/smp.c
+  ${CMAKE_SOURCE_DIR}/arch/x86_64/ap_boot.S
   # Pure C, no register named: the host tests and a fuzzer build it too.
   ${CMAKE_SOURCE_DIR}/arch/x86_64/multiboot.c
 )

@@ -228,17 +228,25 @@ static BOOT_CODE void syscall_init(void)
                           RFLAGS_IOPL | RFLAGS_RF);
 }
 
-/* Chooses the kernel's ways in and out for `cpu`: trap.S's plain entry
- * and exits, or those of the Meltdown window (kpti.c), with the TSS whose
- * rsp[0] they expect. Boot only, interrupts off. */
-BOOT_CODE void x86_cpu_use_entry(struct x86_cpu *cpu, bool kpti)
+/* The per-CPU half of x86_cpu_use_entry(): the syscall entry, the exits
+ * and the TSS. */
+static BOOT_CODE void cpu_set_entry(struct x86_cpu *cpu, bool kpti)
 {
-    idt_fill(kpti ? x86_vector_stubs_kpti : x86_vector_stubs);
     wrmsr(MSR_LSTAR, (uint64_t)(kpti ? x86_syscall_entry_kpti : x86_syscall_entry));
     cpu->return_sysret = kpti ? x86_return_sysret_kpti : x86_return_sysret;
     cpu->return_iret = kpti ? x86_return_iret_kpti : x86_return_iret;
     gdt_set_tss(cpu, kpti ? &cpu->entry_tss : &cpu->tss);
     __asm__ volatile("ltr %w0" : : "r"(GDT_TSS) : "memory");
+}
+
+/* Chooses the kernel's ways in and out for `cpu`: trap.S's plain entry
+ * and exits, or those of the Meltdown window (kpti.c), with the TSS whose
+ * rsp[0] they expect; the IDT, shared by all CPUs, too. Boot CPU only,
+ * before the others start, interrupts off. */
+BOOT_CODE void x86_cpu_use_entry(struct x86_cpu *cpu, bool kpti)
+{
+    idt_fill(kpti ? x86_vector_stubs_kpti : x86_vector_stubs);
+    cpu_set_entry(cpu, kpti);
 }
 
 /* Sets up `cpu` (its stacks, GDT, TSS, GS base) and loads the shared IDT.
@@ -265,6 +273,33 @@ BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
      * x87 instructions fault (#NM), and with CR4.OSFXSR clear SSE
      * instructions raise #UD (SDM vol. 3, 2.5 and 13.1). */
     write_cr0((read_cr0() | CR0_EM) & ~(uint64_t)(CR0_MP | CR0_TS));
+}
+
+/* Sets up another CPU (smp.c) as the boot CPU is by now: its own GDT, TSS
+ * and stacks, the shared IDT (filled already: not written again), GS
+ * base, the syscall MSRs, the entry the boot CPU chose (kpti or not), and
+ * the boot CPU's CR0 and CR4, which hold the protection features and the
+ * FPU's enable bits (with CR0.TS set: no thread's FPU state is live on it).
+ * It runs on the kernel's own tables. */
+BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, uint64_t cr0,
+                               uint64_t cr4)
+{
+    cpu->self = cpu;
+    cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
+    cpu->rsp0 = cpu->kernel_rsp;
+    gdt_fill(cpu);
+    tss_fill(cpu, stacks);
+    gdt_load(cpu);
+    idt_load();
+    wrmsr(MSR_GS_BASE, (uint64_t)cpu);
+    wrmsr(MSR_KERNEL_GS_BASE, 0);
+    wrmsr(MSR_FS_BASE, 0);
+    syscall_init();
+    cpu_set_entry(cpu, x86_kpti);
+    write_cr0(cr0 | CR0_TS);
+    write_cr4(cr4);
+    cpu->counters_off = cr4 & CR4_TSD;
+    x86_fastpath_key_update(cpu);
 }
 
 /* Switches on the CR4 features the CPU has, once the kernel's own tables

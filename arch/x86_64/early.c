@@ -2,7 +2,8 @@
  * x86_boot_main: the first C code, entered from entry.S on CPU 0's kernel
  * stack with the trampoline's page tables. It brings up the console and
  * the CPU, turns the multiboot information into struct boot_params, finds
- * the ACPI RSDP, the I/O APIC (MADT) and the IOMMU (DMAR), builds the
+ * the ACPI RSDP, the I/O APIC and the CPUs (MADT) and the IOMMU (DMAR),
+ * reserves the page other CPUs start in (smp.c), builds the
  * kernel's page tables, the local APIC, the IOAPIC and the IOMMU's
  * tables, then calls kernel_main().
  */
@@ -128,6 +129,45 @@ static BOOT_CODE paddr_t madt_ioapic(const struct boot_params *bp, const char **
     return io.address;
 }
 
+/* Adds the MADT's processor `p` to bp->cpu_ids unless it is the boot CPU
+ * (already first), disabled, or out of reach: xAPIC mode (all QEMU 7.2
+ * TCG offers) addresses APIC IDs up to 254 only. */
+static BOOT_CODE void add_cpu(struct boot_params *bp, const struct acpi_madt_lapic *p,
+                              unsigned *found)
+{
+    if (!p->enabled || p->apic_id == bp->cpu_ids[0])
+        return;
+    (*found)++;
+    if (p->apic_id > 254)
+        kprintf("x86_64: CPU with APIC ID %u needs x2APIC mode, which the kernel does not "
+                "use: left out\n", p->apic_id);
+    else if (bp->cpu_count == BOOT_MAX_CPUS)
+        kprintf("x86_64: CPU with APIC ID %u is past the kernel's %u CPUs: left out\n",
+                p->apic_id, BOOT_MAX_CPUS);
+    else
+        bp->cpu_ids[bp->cpu_count++] = p->apic_id;
+}
+
+/* The CPUs to start: the boot CPU (its initial APIC ID, CPUID 1
+ * EBX[31:24]) and every enabled processor of the MADT (ACPI 6.4,
+ * 5.2.12.2). Without a usable MADT, the boot CPU alone, with a line. */
+static BOOT_CODE void find_cpus(struct boot_params *bp)
+{
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    bp->cpu_ids[0] = r[1] >> 24;
+    bp->cpu_count = 1;
+    struct acpi_table madt;
+    struct acpi_madt_lapic p;
+    const char *why = find_table(bp, "APIC", &madt);
+    unsigned found = 0, i = 0;
+    while (!why && (why = acpi_madt_lapic(&madt, i++, &p)) == NULL)
+        add_cpu(bp, &p, &found);
+    if (i <= 1) /* no processor entry read */
+        kprintf("x86_64: no processors from the ACPI MADT (%s): the boot CPU alone\n",
+                why == NOT_LISTED ? "no MADT" : why);
+}
+
 /* The IOMMU's remapping units, from ACPI's DMAR (VT-d, chapter 8). */
 static BOOT_CODE void find_iommu(struct boot_params *bp)
 {
@@ -189,8 +229,10 @@ BOOT_CODE void x86_boot_main(uint32_t magic, uint32_t info_pa)
     read_multiboot(magic, info_pa, bp);
     find_acpi_rsdp(bp); /* the trampoline's map of 0..4 GiB is still live */
     find_ioapic(bp);
+    find_cpus(bp);
     find_iommu(bp);
     add_platform_regions(bp);
+    x86_smp_reserve_trampoline(bp);
     set_platform_name(bp);
     x86_paging_init(bp); /* the multiboot information is unreachable after this */
     x86_kpti_choose(bp);  /* before any user space exists */

@@ -130,14 +130,27 @@ static void ram_merge(struct boot_params *bp, unsigned i, uint64_t base, uint64_
     }
 }
 
+/* Keeps the part of [base, end) below 1 MiB, in whole pages, as
+ * bp->low_ram if it is larger than the one kept so far. */
+static void note_low_ram(struct boot_params *bp, uint64_t base, uint64_t end)
+{
+    base = ALIGN_UP(base, PAGE);
+    end = ALIGN_DOWN(end < ONE_MIB ? end : ONE_MIB, PAGE);
+    if (base < end && end - base > bp->low_ram.size)
+        bp->low_ram = (struct phys_region){ base, end - base };
+}
+
 /* Adds available memory [base, base + len): clipped to start at 1 MiB,
- * shrunk to whole pages, merged with regions it touches. */
+ * shrunk to whole pages, merged with regions it touches. The part below
+ * 1 MiB is only noted (note_low_ram). */
 static const char *add_ram(struct boot_params *bp, uint64_t base, uint64_t len)
 {
     if (len == 0)
         return NULL;
     if (base > UINT64_MAX - len)
         return "memory map entry wraps around the end of the address space";
+    if (base < ONE_MIB)
+        note_low_ram(bp, base, base + len);
     uint64_t end = ALIGN_DOWN(base + len, PAGE);
     if (base < ONE_MIB)
         base = ONE_MIB;

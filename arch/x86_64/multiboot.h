@@ -37,6 +37,7 @@ struct multiboot_window {
  *  - ram: memory map entries of type 1 (available), clipped to start at
  *    1 MiB, shrunk to whole pages, adjacent or overlapping ones merged
  *    (v1 without a memory map: mem_upper; v2 without one: tag 4);
+ *  - low_ram: the largest part of such an entry below 1 MiB;
  *  - modules with their command lines as names, each also reserved
  *    (whole pages);
  *  - cmdline, and loader (the loader's name, else "multiboot1" or

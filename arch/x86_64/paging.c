@@ -135,12 +135,10 @@ static BOOT_CODE void kernel_map(vaddr_t va, paddr_t pa, uint64_t size, uint64_t
     }
 }
 
-/* The guard pages below each stack of CPU 0 (struct x86_stacks). */
+/* The guard pages below each stack of every CPU (struct x86_stacks). */
 static BOOT_CODE bool is_guard_page(vaddr_t va)
 {
-    const struct x86_stacks *s = &x86_cpu0_stacks;
-    return va == (vaddr_t)s->guard0 || va == (vaddr_t)s->guard1 ||
-           va == (vaddr_t)s->guard2 || va == (vaddr_t)s->guard3;
+    return x86_is_stack_guard(va);
 }
 
 static BOOT_CODE void map_kernel_image(uint64_t nx, uint64_t global)

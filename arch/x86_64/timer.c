@@ -30,7 +30,8 @@ static struct clock_rate tsc;
 static uint64_t tsc_at_boot;         /* the TSC when arch_time_ns() read 0 */
 static struct clock_scale ns_to_apic; /* ns -> APIC timer counts */
 static bool use_tsc_deadline;
-static uint64_t deadline = UINT64_MAX; /* what the kernel asked for, until it came */
+/* What the kernel asked for, until it came, is per CPU: each CPU has its
+ * own local APIC timer (x86_cpu.timer_deadline, UINT64_MAX for none). */
 
 BOOT_CODE void x86_timer_init(uint64_t tsc_hz, uint64_t apic_hz)
 {
@@ -44,10 +45,17 @@ BOOT_CODE void x86_timer_init(uint64_t tsc_hz, uint64_t apic_hz)
     ns_to_apic = apic.from_ns;
     use_tsc_deadline = x86_features.tsc_deadline;
     x86_apic_timer_mode(use_tsc_deadline);
+    x86_this_cpu()->timer_deadline = UINT64_MAX;
     tsc_at_boot = rdtsc();
     kprintf("x86_64: clock: TSC at %lu Hz (%s); timer: %s\n", tsc_hz,
             x86_features.invariant_tsc ? "invariant" : "not reported invariant",
             use_tsc_deadline ? "APIC TSC-deadline mode" : "APIC one-shot (no TSC-deadline mode)");
+}
+
+BOOT_CODE void x86_timer_init_ap(void)
+{
+    x86_this_cpu()->timer_deadline = UINT64_MAX;
+    x86_apic_timer_mode(use_tsc_deadline);
 }
 
 uint64_t arch_time_ns(void)
@@ -72,7 +80,7 @@ uint64_t arch_ns_counts(uint64_t ns)
 
 /* TSC-deadline mode: the TSC value at which arch_time_ns() first reads
  * the deadline; 0 would disarm, so a deadline at boot becomes 1. */
-static void arm_tsc_deadline(void)
+static void arm_tsc_deadline(uint64_t deadline)
 {
     uint64_t count = clock_rate_count_at(&tsc, deadline);
     uint64_t when = count > UINT64_MAX - tsc_at_boot ? UINT64_MAX : tsc_at_boot + count;
@@ -81,7 +89,7 @@ static void arm_tsc_deadline(void)
 
 /* One-shot mode: the time left at `now`, in APIC counts, rounded up and
  * at least 1 (a count of 0 stops the timer), at most what 32 bits hold. */
-static void arm_one_shot(uint64_t now)
+static void arm_one_shot(uint64_t deadline, uint64_t now)
 {
     uint64_t left = deadline > now ? deadline - now : 0;
     uint64_t count = clock_scale_apply(&ns_to_apic, left);
@@ -90,15 +98,15 @@ static void arm_one_shot(uint64_t now)
 
 void arch_timer_set_deadline(uint64_t ns)
 {
-    deadline = ns;
+    x86_cpu_set_timer_deadline(ns);
     if (ns == UINT64_MAX && use_tsc_deadline)
         wrmsr(MSR_TSC_DEADLINE, 0);
     else if (ns == UINT64_MAX)
         x86_apic_timer_count(0);
     else if (use_tsc_deadline)
-        arm_tsc_deadline();
+        arm_tsc_deadline(ns);
     else
-        arm_one_shot(arch_time_ns());
+        arm_one_shot(ns, arch_time_ns());
 }
 
 /* The APIC timer interrupt. True if the deadline has come: it is used up
@@ -106,16 +114,18 @@ void arch_timer_set_deadline(uint64_t ns)
  * rest is armed) or after the deadline was replaced or disarmed. */
 bool x86_timer_interrupt(void)
 {
+    struct x86_cpu *cpu = x86_this_cpu();
+    uint64_t deadline = cpu->timer_deadline;
     if (deadline == UINT64_MAX)
         return false;
     uint64_t now = arch_time_ns();
     if (now >= deadline) {
-        deadline = UINT64_MAX;
+        cpu->timer_deadline = UINT64_MAX;
         return true;
     }
     if (use_tsc_deadline)
-        arm_tsc_deadline();
+        arm_tsc_deadline(deadline);
     else
-        arm_one_shot(now);
+        arm_one_shot(deadline, now);
     return false;
 }

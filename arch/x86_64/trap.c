@@ -32,6 +32,8 @@ static const char *vector_name(uint64_t vector)
         return exception_names[vector] ? exception_names[vector] : "reserved exception";
     if (vector == VECTOR_TIMER)
         return "APIC timer";
+    if (vector == VECTOR_IPI)
+        return "kernel IPI";
     if (x86_irq_is_vector(vector))
         return "device interrupt";
     if (vector == VECTOR_IOMMU_FAULT)
@@ -108,6 +110,11 @@ void x86_trap_from_kernel(arch_regs_t *frame)
         x86_apic_eoi(); /* first: the handler may take long */
         if (x86_timer_interrupt()) /* false: early or stale, re-armed */
             kernel_timer_interrupt();
+        return;
+    }
+    if (v == VECTOR_IPI) {
+        x86_apic_eoi();
+        kernel_ipi();
         return;
     }
     if (x86_irq_is_vector(v)) {
@@ -194,6 +201,11 @@ void x86_trap_from_user(arch_regs_t *regs)
         x86_apic_eoi();
         if (x86_timer_interrupt()) /* false: early or stale, re-armed */
             kernel_timer_interrupt_from_user();
+        x86_resume_user(cpu, regs);
+    }
+    if (v == VECTOR_IPI) {
+        x86_apic_eoi();
+        kernel_ipi();
         x86_resume_user(cpu, regs);
     }
     if (x86_irq_is_vector(v)) {

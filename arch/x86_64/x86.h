@@ -107,6 +107,9 @@ struct x86_cpu {
     arch_regs_t *fpu_owner;
     arch_regs_t *fpu_enabled;
     struct user_fault fault; /* a fault arch_user_enter() raises itself */
+    unsigned index;          /* the kernel's number of this CPU (arch_cpu_index) */
+    uint32_t apic_id;        /* its local APIC's ID */
+    uint64_t timer_deadline; /* timer.c: what this CPU's timer was asked for */
     /* pcid_owner[p]: the PML4 whose entries PCID p may hold in the TLB. */
     uint64_t pcid_owner[PCID_COUNT];
 };
@@ -126,6 +129,16 @@ struct x86_stacks {
 
 extern struct x86_cpu x86_cpu0;
 extern struct x86_stacks x86_cpu0_stacks;
+
+/* What ap_boot.S's x86_ap_entry64 loads (offsets AP_BOOT_* in x86_defs.h). */
+struct x86_ap_boot {
+    uint64_t cr3;           /* the kernel's own tables */
+    uint64_t stack;         /* top of the AP's kernel stack */
+    struct x86_cpu *cpu;    /* x86_ap_main()'s argument */
+};
+_Static_assert(offsetof(struct x86_ap_boot, cr3) == AP_BOOT_CR3, "AP_BOOT_CR3");
+_Static_assert(offsetof(struct x86_ap_boot, stack) == AP_BOOT_STACK, "AP_BOOT_STACK");
+_Static_assert(offsetof(struct x86_ap_boot, cpu) == AP_BOOT_CPU, "AP_BOOT_CPU");
 
 _Static_assert(offsetof(struct x86_cpu, self) == CPU_SELF, "CPU_SELF");
 _Static_assert(offsetof(struct x86_cpu, kernel_rsp) == CPU_KERNEL_RSP, "CPU_KERNEL_RSP");
@@ -158,6 +171,15 @@ static inline struct x86_cpu *x86_this_cpu(void)
     struct x86_cpu *cpu;
     __asm__ volatile("movq %%gs:0, %0" : "=r"(cpu));
     return cpu;
+}
+
+/* This CPU's timer_deadline, in one instruction (a GS-relative store). */
+static inline void x86_cpu_set_timer_deadline(uint64_t ns)
+{
+    __asm__ volatile("movq %0, %%gs:%c1"
+                     :
+                     : "r"(ns), "i"(offsetof(struct x86_cpu, timer_deadline))
+                     : "memory");
 }
 
 /* ---- Instruction wrappers ----------------------------------------------- */
@@ -243,6 +265,8 @@ void x86_serial_init(void);
 void x86_cpu_detect(void);
 void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks);
 void x86_cpu_use_entry(struct x86_cpu *cpu, bool kpti);
+void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, uint64_t cr0,
+                     uint64_t cr4);
 void x86_cpu_enable_features(void);
 void x86_cpu_describe(void);
 
@@ -276,8 +300,28 @@ void x86_apic_timer_count(uint32_t count);
  * (ioapic.c: its last device vector), once at boot. */
 void x86_apic_watch_vectors(unsigned last);
 
+/* The local APIC of another CPU, as x86_apic_init() left the boot CPU's
+ * (the timer's rate measured there holds for all). */
+void x86_apic_init_ap(void);
+/* This CPU's local APIC ID. */
+uint32_t x86_apic_id(void);
+/* INIT, then two STARTUP IPIs with vector `page` (the start page's
+ * number) to `apic_id`, with the waits the SDM asks for between them. */
+void x86_apic_start_cpu(uint32_t apic_id, uint8_t page);
+/* A fixed-mode interrupt with `vector` to `apic_id`. */
+void x86_apic_send_ipi(uint32_t apic_id, uint8_t vector);
+
+/* smp.c: the page the other CPUs start in, reserved at boot; and the C
+ * entry of each (from ap_boot.S). */
+void x86_smp_reserve_trampoline(struct boot_params *bp);
+NORETURN void x86_ap_main(struct x86_cpu *cpu);
+/* Whether `va` is the guard page of some CPU's stacks (paging.c). */
+bool x86_is_stack_guard(uint64_t va);
+
 /* timer.c: the TSC clock and the deadline (see there). */
 void x86_timer_init(uint64_t tsc_hz, uint64_t apic_hz);
+/* Another CPU's timer: the boot CPU's mode, no deadline yet. */
+void x86_timer_init_ap(void);
 bool x86_timer_interrupt(void); /* true: the deadline has come */
 
 /* trap.S (the _kpti variants switch CR3 on the way in and out: kpti.c) */

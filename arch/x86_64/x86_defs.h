@@ -60,6 +60,8 @@
 #define VECTOR_PIC_BASE 0x20 /* the masked 8259s, remapped: spurious only */
 #define VECTOR_TIMER 0x40    /* local APIC timer */
 #define VECTOR_IOMMU_FAULT 0x48 /* the IOMMU's fault event (iommu.c) */
+#define VECTOR_IPI 0x41      /* the kernel's IPI (smp.c): in the IRR words
+                                arch_interrupt_pending() reads */
 #define VECTOR_SPURIOUS 0xFF /* local APIC spurious vector (SVR) */
 #define IDT_ENTRIES 256
 /* Size of each entry stub in trap.S; the IDT points at stubs + 16 * n. */
@@ -109,6 +111,14 @@
 /* Offset of the top of the kernel stack in struct x86_stacks: one guard
  * page, then the stack. */
 #define STACKS_KERNEL_TOP (PAGE_SIZE + KERNEL_STACK_SIZE)
+
+/* ---- Starting the other CPUs (smp.c, ap_boot.S) ------------------------ */
+/* The page the STARTUP IPI starts them in: below 1 MiB, page aligned. */
+#define AP_TRAMPOLINE_PA 0x8000
+/* struct x86_ap_boot offsets. */
+#define AP_BOOT_CR3 0
+#define AP_BOOT_STACK 8
+#define AP_BOOT_CPU 16
 
 /* ---- MSRs (Intel SDM vol. 4) ------------------------------------------ */
 #define MSR_APIC_BASE 0x1B

@@ -25,6 +25,7 @@
  * byte the terminator), so an option near the end still reaches the root task. */
 #define BOOT_MAX_CMDLINE 1024
 #define BOOT_ACPI_RSDP_MAX 36 /* an ACPI 2.0+ RSDP; version 1.0's is 20 bytes */
+#define BOOT_MAX_CPUS 8        /* KERNEL_MAX_CPUS (kernel/smp.h) */
 
 /* A physical address range [base, base + size). */
 struct phys_region {
@@ -73,6 +74,17 @@ struct boot_params {
     uint64_t fdt_size;
     uint8_t acpi_rsdp[BOOT_ACPI_RSDP_MAX];
     uint32_t acpi_rsdp_size;
+    /* The CPUs the firmware reports, by hardware id (x86-64: local APIC
+     * ID from ACPI's MADT; RISC-V: hart id from the device tree), the boot
+     * CPU first; cpu_count 0 is read as the boot CPU alone. The arch
+     * leaves out, with a line saying so, those past BOOT_MAX_CPUS. */
+    uint64_t cpu_ids[BOOT_MAX_CPUS];
+    unsigned cpu_count;
+    /* x86-64: the largest range below 1 MiB the loader's memory map calls
+     * available RAM (ram[] starts at 1 MiB), whole pages; size 0 if none.
+     * Never handed out: the page the other CPUs start in is taken from it
+     * (arch/x86_64/smp.c). */
+    struct phys_region low_ram;
 };
 
 /* Helpers for arch boot code filling the structure; each returns false

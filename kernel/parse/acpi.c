@@ -192,3 +192,44 @@ const char *acpi_madt_ioapic(const struct acpi_table *madt, unsigned index,
     }
     return "acpi: MADT has no such I/O APIC";
 }
+
+/* Processor Local APIC (type 0, 8 bytes: UID, APIC ID, flags) and
+ * Processor Local x2APIC (type 9, 16 bytes: reserved, x2APIC ID, flags,
+ * UID) structures, 5.2.12.2 and 5.2.12.12. Flags bit 0: enabled; bit 1:
+ * online capable (may be enabled later, so not started at boot). */
+#define MADT_TYPE_LAPIC 0u
+#define MADT_LAPIC_LENGTH 8u
+#define MADT_TYPE_X2APIC 9u
+#define MADT_X2APIC_LENGTH 16u
+#define MADT_LAPIC_ENABLED 1u
+
+/* Fills `out` from the processor entry `e` of `type`, or says why not. */
+static const char *madt_processor(const uint8_t *e, struct acpi_madt_lapic *out)
+{
+    if (e[0] == MADT_TYPE_LAPIC) {
+        if (e[1] != MADT_LAPIC_LENGTH)
+            return "acpi: MADT local APIC entry is not 8 bytes long";
+        *out = (struct acpi_madt_lapic){ .apic_id = e[3], .uid = e[2],
+                                         .enabled = le32(e + 4) & MADT_LAPIC_ENABLED };
+        return NULL;
+    }
+    if (e[1] != MADT_X2APIC_LENGTH)
+        return "acpi: MADT local x2APIC entry is not 16 bytes long";
+    *out = (struct acpi_madt_lapic){ .apic_id = le32(e + 4), .uid = le32(e + 12),
+                                     .enabled = le32(e + 8) & MADT_LAPIC_ENABLED };
+    return NULL;
+}
+
+const char *acpi_madt_lapic(const struct acpi_table *madt, unsigned index,
+                            struct acpi_madt_lapic *out)
+{
+    for (uint32_t at = MADT_FIRST_ENTRY; at < madt->length;) {
+        const uint8_t *e = madt->data + at;
+        if (madt->length - at < 2 || e[1] < 2 || e[1] > madt->length - at)
+            return "acpi: MADT entry runs past the table, or has a length below 2";
+        if ((e[0] == MADT_TYPE_LAPIC || e[0] == MADT_TYPE_X2APIC) && index-- == 0)
+            return madt_processor(e, out);
+        at += e[1];
+    }
+    return "acpi: MADT has no such processor";
+}

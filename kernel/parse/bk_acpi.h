@@ -55,6 +55,16 @@ struct acpi_madt_ioapic {
     uint32_t gsi_base;
 };
 
+/* One processor of the MADT: a Processor Local APIC (5.2.12.2) or
+ * Processor Local x2APIC (5.2.12.12) entry. `enabled`: the firmware says
+ * the processor is usable now (flags bit 0); a clear bit means absent, or
+ * only "online capable" later: not started at boot. */
+struct acpi_madt_lapic {
+    uint32_t apic_id;
+    uint32_t uid;     /* ACPI processor UID */
+    bool enabled;
+};
+
 /* Checks the RSDP at `p` (`avail` readable bytes): signature "RSD PTR ",
  * the 20-byte checksum, and for revision 2 and up the Length field and the
  * extended checksum. Returns NULL and fills `out`, or a sentence. */
@@ -90,3 +100,9 @@ const char *acpi_mcfg_entry(const struct acpi_table *mcfg, unsigned index,
  * an I/O APIC's or runs past the table (the walk stops at the first such). */
 const char *acpi_madt_ioapic(const struct acpi_table *madt, unsigned index,
                              struct acpi_madt_ioapic *out);
+
+/* The `index`-th processor entry (local APIC or local x2APIC, in table
+ * order) of a checked MADT: NULL and `out` filled, or a sentence: no such
+ * entry, or one whose length is wrong or runs past the table. */
+const char *acpi_madt_lapic(const struct acpi_table *madt, unsigned index,
+                            struct acpi_madt_lapic *out);

@@ -6,6 +6,8 @@
  */
 #include "fake.h"
 
+#include <stdlib.h>
+
 void *arch_phys_to_virt(paddr_t pa)
 {
     return (void *)(uintptr_t)pa;
@@ -33,4 +35,28 @@ bool arch_interrupt_pending(void)
     if (p->polls < p->every)
         p->polls++;
     return p->polls == p->every;
+}
+
+/* One CPU: the host tests' kernel never starts another (kernel/smp.c is
+ * built, smp_start() is not called). */
+unsigned arch_cpu_index(void)
+{
+    return 0;
+}
+
+bool arch_cpu_start(unsigned index, uint64_t arch_id)
+{
+    (void)index;
+    (void)arch_id;
+    return false;
+}
+
+void arch_cpu_send_ipi(unsigned index)
+{
+    (void)index;
+}
+
+void arch_cpu_park(void)
+{
+    abort();
 }

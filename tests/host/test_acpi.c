@@ -251,6 +251,43 @@ static void test_madt_ioapics(void)
     CHECK(strstr(acpi_madt_ioapic(&t, 0, &io), "no such") != NULL);
 }
 
+/* The processors of an MADT: a local APIC (enabled), an I/O APIC between,
+ * a disabled local APIC and a local x2APIC; then a short x2APIC entry. */
+static void test_madt_lapics(void)
+{
+    uint8_t m[ACPI_HEADER_SIZE + 8 + 8 + 12 + 8 + 16];
+    memset(m, 0, sizeof(m));
+    uint8_t *e = m + ACPI_HEADER_SIZE + 8;
+    e[0] = 0, e[1] = 8, e[2] = 0, e[3] = 0; /* UID 0, APIC ID 0, enabled */
+    put32(e + 4, 1);
+    e[8] = 1, e[9] = 12;                    /* an I/O APIC */
+    e[20] = 0, e[21] = 8, e[22] = 1, e[23] = 3; /* UID 1, APIC ID 3, online capable only */
+    put32(e + 24, 2);
+    e[28] = 9, e[29] = 16;                  /* x2APIC ID 0x1234, enabled, UID 7 */
+    put32(e + 32, 0x1234);
+    put32(e + 36, 1);
+    put32(e + 40, 7);
+    make_table(m, sizeof(m), "APIC");
+    struct acpi_table t;
+    struct acpi_madt_lapic p;
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(acpi_madt_lapic(&t, 0, &p) == NULL);
+    CHECK(p.apic_id == 0 && p.uid == 0 && p.enabled);
+    CHECK(acpi_madt_lapic(&t, 1, &p) == NULL);
+    CHECK(p.apic_id == 3 && p.uid == 1 && !p.enabled);
+    CHECK(acpi_madt_lapic(&t, 2, &p) == NULL);
+    CHECK(p.apic_id == 0x1234 && p.uid == 7 && p.enabled);
+    CHECK(strstr(acpi_madt_lapic(&t, 3, &p), "no such") != NULL);
+    e[29] = 15; /* the x2APIC entry a byte short */
+    make_table(m, sizeof(m), "APIC");
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(strstr(acpi_madt_lapic(&t, 2, &p), "16 bytes") != NULL);
+    e[1] = 0; /* a zero length would loop for ever */
+    make_table(m, sizeof(m), "APIC");
+    CHECK(acpi_table_check(m, sizeof(m), "APIC", &t) == NULL);
+    CHECK(strstr(acpi_madt_lapic(&t, 0, &p), "runs past") != NULL);
+}
+
 /* Random damage to a good RSDP and MCFG never reads outside them. */
 static void test_random_damage(void)
 {
@@ -282,4 +319,5 @@ static void test_random_damage(void)
 
 TEST_MAIN(TEST(test_rsdp_good), TEST(test_rsdp_bad), TEST(test_rsdp_find),
           TEST(test_xsdt_and_rsdt), TEST(test_table_bad), TEST(test_mcfg),
-          TEST(test_random_damage), TEST(test_madt_ioapics))
+          TEST(test_random_damage), TEST(test_madt_ioapics),
+          TEST(test_madt_lapics))

@@ -26,6 +26,22 @@ string(REPEAT "y" 1100 too_long_cmdline)
 bulkhead_qemu_test(boot-cmdline-too-long --image ${out}/bootimage.img --status pass
                    --append "${too_long_cmdline}" ${boot_expect}
                    --expect "warning: the command line has 11[0-9][0-9] characters. only the first 1023 are kept")
+# Every CPU QEMU gives is started (x86-64: MADT, INIT-SIPI-SIPI; RISC-V:
+# device tree, SBI HSM), takes the kernel's IPI and its own timer tick, and
+# is counted in "N CPUs online"; a CPU that does not start, or takes
+# neither, makes the count short and prints "left out" or "took no". User
+# threads still run on the boot CPU alone (docs/smp.md). No -icount: it
+# runs the vCPUs in turn, and nothing here depends on timing.
+foreach(ncpu 1 2 4)
+  if(ncpu EQUAL 1)
+    set(cpus_word "CPU")
+  else()
+    set(cpus_word "CPUs")
+  endif()
+  bulkhead_qemu_test(smp-${ncpu} --image ${out}/bootimage.img --smp ${ncpu} --status pass
+                     ${boot_expect} --expect "bulkhead: smp: ${ncpu} ${cpus_word} online \\(ids"
+                     --reject "left out|took no|did not come online")
+endforeach()
 if(arch STREQUAL "x86_64")
   # The I/O APIC's address comes from ACPI's MADT, whichever way the RSDP came
   # (SeaBIOS's area with -kernel, GRUB's multiboot2 tag under BIOS and UEFI).
@@ -52,6 +68,11 @@ else()
                      ${boot_expect})
   bulkhead_qemu_test(boot-128m-ram --image ${out}/bootimage.img --memory 128M --status pass
                      ${boot_expect})
+  # Debian's fw_dynamic OpenSBI starts the other harts through HSM too.
+  bulkhead_qemu_test(smp-4-fw-dynamic --image ${out}/bootimage.img --smp 4 --status pass
+                     --bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+                     ${boot_expect} --expect "bulkhead: smp: 4 CPUs online \\(ids"
+                     --reject "left out|took no|did not come online")
   # A hart with the vector unit, which OpenSBI leaves enabled: the kernel
   # keeps sstatus.VS Off, and the ktest FPU tests see no state leak.
   bulkhead_qemu_test(ktest-vector-cpu --image ${out}/ktest-image.img
@@ -99,6 +120,12 @@ bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child fpu-child echo 
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC"
                    --reject "written without a Debug cap")
+# The whole suite with three more CPUs idling beside the boot CPU: its idle
+# waits then let go of the kernel lock, and the interrupts that end them
+# take it (docs/smp.md); the other CPUs' ticks try it for the log.
+bulkhead_qemu_test(ktest-smp-4 --image ${out}/ktest-image.img --smp 4 --status pass
+                   --expect "bulkhead: smp: 4 CPUs online"
+                   --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
 # The same suite in a small machine: every test sizes what it makes to the
 # memory there is.
 # It also boots with a command line of about 960 characters: the kernel

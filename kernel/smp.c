@@ -1,0 +1,201 @@
+/*
+ * Starting the other CPUs, their idle loop and the kernel lock (see
+ * smp.h for the invariants and docs/smp.md for the design).
+ *
+ * Start-up is one CPU at a time: the boot CPU sets the CPU's struct to
+ * STARTING, asks the arch to start it (x86-64: INIT-SIPI-SIPI; RISC-V:
+ * SBI HSM hart_start), and waits up to SMP_START_TIMEOUT_NS for the CPU
+ * to move itself to ONLINE. A CPU that does not is marked LEFT_OUT and
+ * reported; if it answers later it finds LEFT_OUT and parks. Each online
+ * CPU is then checked: the boot CPU sends it an IPI and waits for it to be
+ * counted, and waits for its first timer tick, so the log line "N CPUs
+ * online" is only written for CPUs that really take both interrupts.
+ *
+ * The waits poll arch_time_ns() with interrupts off: they need no timer
+ * and run before the first user thread.
+ */
+#include "smp.h"
+
+#include "arch.h"
+#include "boot/boot_params.h"
+#include "kernel.h"
+#include "lib/ticket_lock.h"
+#include "log.h"
+
+#include <bulkhead/abi.h>
+
+#define SMP_START_TIMEOUT_NS 5000000000ull /* generous: TCG on a loaded host */
+#define SMP_CHECK_TIMEOUT_NS 2000000000ull /* an IPI, then a tick (10 ms) */
+#define SMP_TICK_NS (1000000000ull / BK_TICK_HZ)
+#define KERNEL_LOCK_FREE (~0u)
+
+struct cpu cpus[KERNEL_MAX_CPUS];
+unsigned cpu_count = 1;
+bool smp_others_online;
+
+static struct ticket_lock kernel_lock;
+static unsigned kernel_lock_owner = KERNEL_LOCK_FREE;
+
+/* ---- The kernel lock ---------------------------------------------------- */
+
+void kernel_lock_acquire(void)
+{
+    ticket_lock_acquire(&kernel_lock);
+    __atomic_store_n(&kernel_lock_owner, arch_cpu_index(), __ATOMIC_RELAXED);
+}
+
+void kernel_lock_release(void)
+{
+    __atomic_store_n(&kernel_lock_owner, KERNEL_LOCK_FREE, __ATOMIC_RELAXED);
+    ticket_lock_release(&kernel_lock);
+}
+
+bool kernel_lock_try(void)
+{
+    if (!ticket_lock_try(&kernel_lock))
+        return false;
+    __atomic_store_n(&kernel_lock_owner, arch_cpu_index(), __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Another CPU may write the owner at any time, but never our own index:
+ * only this CPU stores that, so the answer is exact for us. */
+bool kernel_lock_held_here(void)
+{
+    return __atomic_load_n(&kernel_lock_owner, __ATOMIC_RELAXED) == arch_cpu_index();
+}
+
+/* ---- The other CPUs' side ------------------------------------------------ */
+
+static uint32_t cpu_state(const struct cpu *c)
+{
+    return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+}
+
+/* The arch calls this on CPU `index` once its traps, stacks and timer are
+ * set up, interrupts off. It claims its place (or parks if the boot CPU
+ * gave up on it) and idles: interrupts come in through the arch's idle
+ * wait, outside the kernel lock. */
+void kernel_ap_main(unsigned index)
+{
+    struct cpu *c = &cpus[index];
+    uint32_t expected = CPU_STARTING;
+    if (index == 0 || index >= KERNEL_MAX_CPUS ||
+        !__atomic_compare_exchange_n(&c->state, &expected, CPU_ONLINE, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        arch_cpu_park();
+    c->next_tick_ns = arch_time_ns() + SMP_TICK_NS;
+    arch_timer_set_deadline(c->next_tick_ns);
+    for (;;)
+        arch_idle_wait();
+}
+
+/* Counts the tick and arms the next one on the tick grid (ticks missed
+ * are skipped, as timer.c does). The log is shared: it is drained only if
+ * the kernel lock is free now, never waited for, so a tick never holds
+ * this CPU up behind the boot CPU. */
+void smp_cpu_tick(void)
+{
+    struct cpu *c = &cpus[arch_cpu_index()];
+    uint64_t now = arch_time_ns();
+    __atomic_fetch_add(&c->ticks, 1, __ATOMIC_RELEASE);
+    while (c->next_tick_ns <= now)
+        c->next_tick_ns += SMP_TICK_NS;
+    arch_timer_set_deadline(c->next_tick_ns);
+    if (kernel_lock_try()) {
+        log_drain();
+        kernel_lock_release();
+    }
+}
+
+void kernel_ipi(void)
+{
+    __atomic_fetch_add(&cpus[arch_cpu_index()].ipis, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- The boot CPU's side ------------------------------------------------- */
+
+/* Polls until *counter is non-zero or `timeout_ns` passed. */
+static bool wait_nonzero(const uint64_t *counter, uint64_t timeout_ns)
+{
+    uint64_t end = arch_time_ns() + timeout_ns;
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) == 0)
+        if (arch_time_ns() >= end)
+            return false;
+    return true;
+}
+
+static bool wait_online(struct cpu *c)
+{
+    uint64_t end = arch_time_ns() + SMP_START_TIMEOUT_NS;
+    while (cpu_state(c) == CPU_STARTING)
+        if (arch_time_ns() >= end)
+            break;
+    uint32_t expected = CPU_STARTING;
+    /* Too late from here on: the CPU will find LEFT_OUT and park. */
+    __atomic_compare_exchange_n(&c->state, &expected, CPU_LEFT_OUT, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+    return cpu_state(c) == CPU_ONLINE;
+}
+
+/* An online CPU takes the kernel's IPI and its own timer tick, or it is
+ * reported. It stays online either way: it runs its idle loop already. */
+static void check_interrupts(struct cpu *c)
+{
+    arch_cpu_send_ipi(c->index);
+    if (!wait_nonzero(&c->ipis, SMP_CHECK_TIMEOUT_NS))
+        kprintf("bulkhead: smp: cpu %u (id %llu) took no IPI within %llu ms\n", c->index,
+                (unsigned long long)c->arch_id, SMP_CHECK_TIMEOUT_NS / 1000000);
+    if (!wait_nonzero(&c->ticks, SMP_CHECK_TIMEOUT_NS))
+        kprintf("bulkhead: smp: cpu %u (id %llu) took no timer tick within %llu ms\n",
+                c->index, (unsigned long long)c->arch_id, SMP_CHECK_TIMEOUT_NS / 1000000);
+}
+
+static void start_one(struct cpu *c)
+{
+    __atomic_store_n(&c->state, CPU_STARTING, __ATOMIC_RELEASE);
+    if (!arch_cpu_start(c->index, c->arch_id)) {
+        __atomic_store_n(&c->state, CPU_LEFT_OUT, __ATOMIC_RELEASE);
+        kprintf("bulkhead: smp: cpu %u (id %llu): the start request was refused; left out\n",
+                c->index, (unsigned long long)c->arch_id);
+        return;
+    }
+    if (!wait_online(c)) {
+        kprintf("bulkhead: smp: cpu %u (id %llu) did not come online within %llu ms; "
+                "left out\n",
+                c->index, (unsigned long long)c->arch_id, SMP_START_TIMEOUT_NS / 1000000);
+        return;
+    }
+    check_interrupts(c);
+}
+
+unsigned smp_cpus_online(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < cpu_count; i++)
+        n += cpu_state(&cpus[i]) == CPU_ONLINE;
+    return n;
+}
+
+static void report(void)
+{
+    unsigned n = smp_cpus_online();
+    kprintf("bulkhead: smp: %u CPU%s online (ids", n, n == 1 ? "" : "s");
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (cpu_state(&cpus[i]) == CPU_ONLINE)
+            kprintf(" %llu", (unsigned long long)cpus[i].arch_id);
+    kprintf("; boot CPU %llu); user threads run on the boot CPU only\n",
+            (unsigned long long)cpus[0].arch_id);
+}
+
+BOOT_CODE void smp_start(const struct boot_params *bp)
+{
+    cpu_count = bp->cpu_count ? bp->cpu_count : 1;
+    for (unsigned i = 0; i < cpu_count; i++)
+        cpus[i] = (struct cpu){ .index = i, .arch_id = bp->cpu_ids[i] };
+    cpus[0].state = CPU_ONLINE;
+    for (unsigned i = 1; i < cpu_count; i++)
+        start_one(&cpus[i]);
+    smp_others_online = smp_cpus_online() > 1;
+    report();
+}

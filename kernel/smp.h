@@ -1,0 +1,105 @@
+/*
+ * The CPUs of the machine and the kernel lock (docs/smp.md).
+ *
+ * Every CPU the firmware reports is started at boot (smp_start) and gets a
+ * struct cpu, numbered 0 .. n-1 in the order of boot_params.cpu_ids (0 is
+ * the boot CPU); arch_cpu_index() finds the running CPU's number with one
+ * load from the arch's per-CPU structure (x86-64: GS base; RISC-V: tp),
+ * which also holds the CPU's kernel stack, trap state and the timer
+ * deadline it has armed.
+ *
+ * In this increment user threads run on the boot CPU only: the scheduler's
+ * state (current_thread, the ready queues, timer.c's deadlines) is the
+ * boot CPU's. The other CPUs run their idle loop (kernel_ap_main), with
+ * their own timer tick and the kernel's IPI; they touch nothing but their
+ * struct cpu and, under the kernel lock, the log.
+ *
+ * The kernel lock (a ticket lock, kernel/lib/ticket_lock.h) covers all
+ * kernel state that is not per CPU. The boot CPU holds it from boot on,
+ * across user mode too, and lets go only inside its idle wait; the others
+ * take it (or try to) for the shared state they touch. So no kernel entry
+ * of the boot CPU, the IPC fast path included, pays for it.
+ *
+ * Invariants:
+ *  - cpus[i].state moves ABSENT -> STARTING -> ONLINE, or STARTING ->
+ *    LEFT_OUT, by compare-and-swap: a CPU that answers after the boot CPU
+ *    gave up on it finds LEFT_OUT and parks itself (arch_cpu_park);
+ *  - kernel_lock_owner is the index of the CPU that holds the lock, or
+ *    KERNEL_LOCK_FREE; only the holder writes it.
+ */
+#pragma once
+
+#include "arch.h"
+#include "types.h"
+
+struct boot_params;
+
+#define KERNEL_MAX_CPUS 8
+
+enum cpu_state {
+    CPU_ABSENT = 0,
+    CPU_STARTING, /* the start request went out; not answered yet */
+    CPU_ONLINE,   /* runs kernel_ap_main() (or is the boot CPU) */
+    CPU_LEFT_OUT, /* did not answer in time, or the firmware refused */
+};
+
+struct cpu {
+    unsigned index;    /* its place in cpus[] */
+    uint64_t arch_id;  /* APIC ID / hart id */
+    uint32_t state;    /* enum cpu_state, read and written with __atomic */
+    /* Its own tick, on the other CPUs (the boot CPU's is timer.c's). */
+    uint64_t next_tick_ns;
+    uint64_t ticks;    /* timer interrupts taken in kernel_ap_main() */
+    uint64_t ipis;     /* kernel_ipi() calls */
+};
+
+extern struct cpu cpus[KERNEL_MAX_CPUS];
+extern unsigned cpu_count; /* entries of cpus[] in use, left-out CPUs included */
+/* Some CPU besides the boot CPU came online (set once, before the first
+ * user thread). Until then nobody else can want the kernel lock, so the
+ * boot CPU keeps it through its idle waits too, and a machine of one CPU
+ * pays one load and branch per idle wait and interrupt for all of this. */
+extern bool smp_others_online;
+
+/* Starts every CPU of `bp` but the boot CPU, checks that each takes a
+ * timer tick and an IPI, and logs "N CPUs online" with their ids. Boot
+ * CPU, kernel lock held. */
+void smp_start(const struct boot_params *bp);
+
+/* How many CPUs are online (the boot CPU included). */
+unsigned smp_cpus_online(void);
+
+static inline bool smp_on_boot_cpu(void)
+{
+    return arch_cpu_index() == 0;
+}
+
+/* ---- The kernel lock ---------------------------------------------------- */
+
+void kernel_lock_acquire(void);
+void kernel_lock_release(void);
+/* Takes it if it is free now; false otherwise (never waits). */
+bool kernel_lock_try(void);
+/* Whether this CPU holds it. */
+bool kernel_lock_held_here(void);
+
+/* For an interrupt handler that may run with or without the lock (inside
+ * the idle wait, or from arch_take_pending_interrupts()): takes it unless
+ * this CPU holds it, and says whether it did, for kernel_lock_handler_done(). */
+static inline bool kernel_lock_handler_begin(void)
+{
+    if (!smp_others_online || kernel_lock_held_here())
+        return false;
+    kernel_lock_acquire();
+    return true;
+}
+
+static inline void kernel_lock_handler_done(bool took)
+{
+    if (took)
+        kernel_lock_release();
+}
+
+/* The timer interrupt on a CPU other than the boot CPU (kernel/timer.c
+ * sends it here): counts the tick, arms the next one. */
+void smp_cpu_tick(void);
