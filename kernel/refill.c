@@ -84,16 +84,32 @@ static void merge_small_head(struct refills *rs)
     }
 }
 
+/* Takes `used` out of the refills from the head on: past the head's
+ * amount (an overrun: the budget end's interrupt came late, or the kernel
+ * finished a step first) out of the next ones, due or not, so the thread
+ * pays it back from its next time. */
+static void take_used(struct refills *rs, uint64_t used)
+{
+    while (used > 0) {
+        struct refill *h = at(rs, 0);
+        uint64_t take = used < h->amount ? used : h->amount;
+        h->amount -= take;
+        used -= take;
+        if (h->amount > 0 || rs->count == 1)
+            return; /* used <= budget: the last refill covers the rest */
+        pop_head(rs);
+    }
+}
+
 void refill_charge(struct refills *rs, uint64_t start, uint64_t used)
 {
-    uint64_t available = refill_available(rs, start);
-    if (used > available)
-        used = available;
+    if (refill_available(rs, start) == 0)
+        return;
+    if (used > rs->budget)
+        used = rs->budget;
     if (used == 0)
         return;
-    at(rs, 0)->amount -= used;
-    if (at(rs, 0)->amount == 0 && rs->count > 1)
-        pop_head(rs);
+    take_used(rs, used);
     /* Now the head, if emptied, is gone unless it was the only refill;
      * then schedule_used() refills that very entry. */
     if (at(rs, 0)->amount == 0) {

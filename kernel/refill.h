@@ -74,9 +74,11 @@ uint64_t refill_available(const struct refills *rs, uint64_t now);
 /* When the head refill is due (<= now if some time is available now). */
 uint64_t refill_next_due(const struct refills *rs);
 
-/* Charges `used` ns of running that began at `start` (at most what
- * refill_available(rs, start) allowed; more is clamped to it, as the
- * caller's timer should have stopped the thread there). */
+/* Charges `used` ns of running that began at `start`. Nothing if no
+ * refill was available at `start`. More than refill_available(rs, start)
+ * allowed (the caller's timer should have stopped the thread there, but
+ * interrupts come a little late) is an overrun: it comes out of the next
+ * refills, so the thread pays it back; at most the whole budget is taken. */
 void refill_charge(struct refills *rs, uint64_t start, uint64_t used);
 
 /* Checks the invariants above; returns false on the first broken one. */

@@ -201,7 +201,7 @@ static void test_bad_parameters_refused_and_clamped(void)
     CHECK(refill_check(&rs));
     CHECK(refill_init(&rs, 1000, 1000, 1000, 0));
     CHECK_EQ(rs.max, REFILL_MAX);
-    /* Charging more than is available takes only what was available. */
+    /* Charging more than the whole budget takes the budget. */
     CHECK(refill_init(&rs, 50000, 100000, 4, 0));
     refill_charge(&rs, 0, 80000);
     CHECK_EQ(refill_available(&rs, 0), 0);
@@ -209,6 +209,17 @@ static void test_bad_parameters_refused_and_clamped(void)
     CHECK(refill_check(&rs));
     refill_charge(&rs, 10, 5); /* nothing available: nothing changes */
     CHECK_EQ(refill_available(&rs, 100000), 50000);
+    /* An overrun past the head comes out of the next refill, not yet due:
+     * the thread pays it back. */
+    CHECK(refill_init(&rs, 50000, 100000, 4, 0));
+    refill_charge(&rs, 0, 20000);    /* {100000: 20000} kept for later, 30000 now */
+    refill_charge(&rs, 40000, 35000); /* 5000 past the head's 30000 */
+    CHECK(refill_check(&rs));
+    CHECK_EQ(refill_available(&rs, 75000), 0);
+    CHECK_EQ(refill_next_due(&rs), 100000);
+    CHECK_EQ(refill_available(&rs, 100000), 15000); /* 20000 less the 5000 over */
+    CHECK_EQ(rs.r[(rs.head + 1) % rs.max].when, 140000);
+    CHECK_EQ(rs.r[(rs.head + 1) % rs.max].amount, 35000);
 }
 
 TEST_MAIN(TEST(test_no_window_holds_more_than_the_budget), TEST(test_busy_thread_gets_the_whole_budget),
