@@ -417,10 +417,12 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
 {
     charge_switch(NULL);
     for (;;) {
-        /* The thread we left is still current_thread, and it may have been
-         * throttled: choose() must look at its SchedContext again rather
-         * than take it back on the common path. */
-        slice_expired = true;
+        /* The thread we left is still current_thread. slice_expired stays
+         * as it was: if that thread ran out of budget, throttling it said
+         * so (sched_reconsider()), and choose() must look at its
+         * SchedContext again rather than take it back on the common path.
+         * (Clearing it here let a throttled thread run on while the CPU
+         * was otherwise idle.) */
         log_drain();
         idle_wait_unlocked();
         struct thread *next = choose();

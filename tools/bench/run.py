@@ -822,7 +822,7 @@ def self_test():
            abs(clock_ratio([(10.0, 5), (30.0, 16 * 10 ** 9 + 5)]) - 1.25) < 1e-9 and
            clock_ratio([(1.0, 7)]) is None)
     try:
-        noisy_append("/" + "k" * 100 + ".elf", 10000, 0)
+        noisy_append("/" + "k" * 1000 + ".elf", 10000, 0)
         expect("a command line the bootinfo would cut refused", False)
     except SystemExit:
         pass
