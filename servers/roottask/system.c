@@ -106,30 +106,12 @@ static long map_start_info(const struct bk_bootinfo *bi, const struct table *t, 
 {
     static struct bk_bootinfo info; /* too big for the stack */
     const struct captable_component *k = &t->components[c];
-    memset(&info, 0, sizeof(info));
-    info.magic = BK_BOOTINFO_MAGIC;
-    info.version = BK_BOOTINFO_VERSION;
-    info.size = sizeof(info);
-    memcpy(info.kernel_name, bi->kernel_name, sizeof(info.kernel_name));
-    memcpy(info.kernel_version, bi->kernel_version, sizeof(info.kernel_version));
-    memcpy(info.arch, bi->arch, sizeof(info.arch));
+    bk_start_info_init(&info, bi);
     bk_snprintf(info.loader, sizeof(info.loader), "roottask, from the capability table");
     bk_snprintf(info.cmdline, sizeof(info.cmdline), "%s", table_string(t, k->cmdline));
-    info.tick_hz = bi->tick_hz;
-    info.ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
-    info.first_free_slot = k->cap_count ? t->caps[k->first_cap + k->cap_count - 1].slot + 1
-                                        : BK_PROCESS_FIRST_FREE_SLOT;
-    for (uint64_t off = 0; off < sizeof(info); off += PAGE) {
-        uint64_t frame = bk_alloc_object(BK_OBJ_FRAME, BK_PAGE_BITS);
-        size_t n = sizeof(info) - off < PAGE ? sizeof(info) - off : PAGE;
-        long r = frame ? bk_copy_to_frame(frame, 0, (const char *)&info + off, n)
-                       : -BK_ERR_NOT_ENOUGH_MEMORY;
-        if (r == 0)
-            r = bk_map_frame(vspace, frame, BK_ROOT_BOOTINFO_VADDR + off, BK_VM_READ, 0);
-        if (r)
-            return r;
-    }
-    return 0;
+    if (k->cap_count)
+        info.first_free_slot = t->caps[k->first_cap + k->cap_count - 1].slot + 1;
+    return bk_map_start_info(vspace, &info);
 }
 
 /* 3. Component `c`'s address space. */

@@ -167,6 +167,18 @@ long bk_map_frame(uint64_t vspace, uint64_t frame, uint64_t vaddr, uint64_t righ
  * overflowing sum included); nothing is copied then. */
 long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t len);
 
+/* A child's start-info page (a struct bk_bootinfo, docs/libsys.md "Program
+ * entry") begun from ours: magic, version, size, the kernel's name, version
+ * and arch, the tick rate, the IPC buffer's address and
+ * BK_PROCESS_FIRST_FREE_SLOT as its first free slot; the rest zero, for
+ * the caller to fill in (loader, cmdline, another first free slot). */
+void bk_start_info_init(struct bk_bootinfo *info, const struct bk_bootinfo *bi);
+
+/* Maps a copy of `info` read-only at BK_ROOT_BOOTINFO_VADDR of `vspace`,
+ * in fresh frames. Returns 0 or -BK_ERR_* (bk_alloc_object()'s
+ * NOT_ENOUGH_MEMORY, bk_copy_to_frame()'s and bk_map_frame()'s errors). */
+long bk_map_start_info(uint64_t vspace, const struct bk_bootinfo *info);
+
 /* Loads the ELF program at `image` (`size` bytes) into `vspace`: fresh
  * frames per page, mapped with the segments' rights. Checks the file first:
  * -BK_ERR_INVALID_ARGUMENT for a malformed or foreign one, with the ELF

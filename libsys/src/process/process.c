@@ -40,24 +40,26 @@ static long map_fresh(uint64_t vspace, uint64_t vaddr, unsigned pages)
     return 0;
 }
 
-/* The start-info page: what the child's libsys start code reads. */
-static long map_start_info(const struct bk_bootinfo *bi, uint64_t vspace)
+void bk_start_info_init(struct bk_bootinfo *info, const struct bk_bootinfo *bi)
 {
-    static struct bk_bootinfo info; /* too big for the stack */
-    memset(&info, 0, sizeof(info));
-    info.magic = BK_BOOTINFO_MAGIC;
-    info.version = BK_BOOTINFO_VERSION;
-    info.size = sizeof(info);
-    memcpy(info.kernel_name, bi->kernel_name, sizeof(info.kernel_name));
-    memcpy(info.kernel_version, bi->kernel_version, sizeof(info.kernel_version));
-    memcpy(info.arch, bi->arch, sizeof(info.arch));
-    info.tick_hz = bi->tick_hz;
-    info.ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
-    info.first_free_slot = BK_PROCESS_FIRST_FREE_SLOT;
-    for (uint64_t off = 0; off < sizeof(info); off += PAGE) {
-        uint64_t frame = bk_alloc_object(BK_OBJ_FRAME, 12);
-        size_t n = sizeof(info) - off < PAGE ? sizeof(info) - off : PAGE;
-        long r = frame ? bk_copy_to_frame(frame, 0, (const char *)&info + off, n)
+    memset(info, 0, sizeof(*info));
+    info->magic = BK_BOOTINFO_MAGIC;
+    info->version = BK_BOOTINFO_VERSION;
+    info->size = sizeof(*info);
+    memcpy(info->kernel_name, bi->kernel_name, sizeof(info->kernel_name));
+    memcpy(info->kernel_version, bi->kernel_version, sizeof(info->kernel_version));
+    memcpy(info->arch, bi->arch, sizeof(info->arch));
+    info->tick_hz = bi->tick_hz;
+    info->ipc_buffer = BK_ROOT_IPC_BUFFER_VADDR;
+    info->first_free_slot = BK_PROCESS_FIRST_FREE_SLOT;
+}
+
+long bk_map_start_info(uint64_t vspace, const struct bk_bootinfo *info)
+{
+    for (uint64_t off = 0; off < sizeof(*info); off += PAGE) {
+        uint64_t frame = bk_alloc_object(BK_OBJ_FRAME, BK_PAGE_BITS);
+        size_t n = sizeof(*info) - off < PAGE ? sizeof(*info) - off : PAGE;
+        long r = frame ? bk_copy_to_frame(frame, 0, (const char *)info + off, n)
                        : -BK_ERR_NOT_ENOUGH_MEMORY;
         if (r == 0)
             r = bk_map_frame(vspace, frame, BK_ROOT_BOOTINFO_VADDR + off, BK_VM_READ, 0);
@@ -65,6 +67,14 @@ static long map_start_info(const struct bk_bootinfo *bi, uint64_t vspace)
             return r;
     }
     return 0;
+}
+
+/* The start-info page: what the child's libsys start code reads. */
+static long map_start_info(const struct bk_bootinfo *bi, uint64_t vspace)
+{
+    static struct bk_bootinfo info; /* too big for the stack */
+    bk_start_info_init(&info, bi);
+    return bk_map_start_info(vspace, &info);
 }
 
 /* The child's CNode: its own cap in BK_CAP_ROOT_CNODE, its thread in
