@@ -269,6 +269,14 @@ unsigned virtio_blk_harvest(void (*done)(void *arg, unsigned slot, unsigned stat
     return n;
 }
 
+static uint64_t candidate_bits(const struct blk_irq *irq)
+{
+    uint64_t bits = 0;
+    for (unsigned i = 0; i < irq->count; i++)
+        bits |= irq->handlers[i] ? 1ull << (BLK_IRQ_BADGE_SHIFT + i) : 0;
+    return bits;
+}
+
 /* Acks and keeps the line(s) of `fired` that were ours; while the line is
  * not known, the others are given back, so another device's interrupt
  * never reaches us again. */
@@ -284,7 +292,10 @@ static void settle_lines(struct blk_irq *irq, uint64_t fired, bool ours)
         }
         sys_irq_handler_ack(irq->handlers[i]);
     }
-    if (ours && !irq->known) {
+    /* A wake-up naming none of our candidates (a badge minted wrong) must
+     * not settle anything: taken as "ours", it would give every line
+     * back, the device's own too, and the next wait would never end. */
+    if (ours && !irq->known && (fired & candidate_bits(irq))) {
         for (unsigned i = 0; i < irq->count; i++) {
             if (!irq->handlers[i])
                 continue;

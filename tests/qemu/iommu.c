@@ -129,7 +129,8 @@ static void map_io_errors(uint64_t space, uint64_t frame)
 
 /* ---- The disk through its IO space -------------------------------------- */
 
-/* Every candidate line on one notification, line i with badge 1 << i. */
+/* Every candidate line on one notification, line i with the badge the
+ * driver code looks for: 1 << (BLK_IRQ_BADGE_SHIFT + i). */
 static void take_lines(const struct blk_hw *hw, struct blk_irq *irq)
 {
     irq->notification = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
@@ -137,7 +138,8 @@ static void take_lines(const struct blk_hw *hw, struct blk_irq *irq)
         uint64_t handler = bk_slot_alloc(), badged = bk_slot_alloc();
         if (sys_irq_control_get(BK_CAP_IRQ_CONTROL, hw->lines[i], ROOT, handler, W) != 0)
             continue;
-        sys_cnode_mint(ROOT, badged, W, ROOT, irq->notification, W, BK_RIGHT_WRITE, 1ull << i);
+        sys_cnode_mint(ROOT, badged, W, ROOT, irq->notification, W, BK_RIGHT_WRITE,
+                       1ull << (BLK_IRQ_BADGE_SHIFT + i));
         sys_irq_handler_set_notification(handler, badged);
         irq->handlers[irq->count] = handler;
         irq->lines[irq->count++] = hw->lines[i];
