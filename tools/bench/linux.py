@@ -410,7 +410,7 @@ CPU = "max,-rdrand,-rdseed"
 RTC = "base=2024-01-01T00:00:00,clock=vm"
 
 
-def qemu_command(vmlinuz, initramfs, memory="512M", icount=True, disk=None):
+def qemu_command(vmlinuz, initramfs, memory="512M", icount=True, disk=None, append=APPEND):
     """disk, when given, is (raw image, throttle in IOPS or None): a
     virtio-blk disk with the host page cache and a thread pool, as issue 14
     prescribes for the noisy-neighbour scenario."""
@@ -418,7 +418,7 @@ def qemu_command(vmlinuz, initramfs, memory="512M", icount=True, disk=None):
            "-smp", "1"] + (["-icount", "shift=0,sleep=off"] if icount else []) + [
            "-rtc", RTC, "-display", "none",
            "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", str(vmlinuz),
-           "-initrd", str(initramfs), "-append", APPEND]
+           "-initrd", str(initramfs), "-append", append]
     if disk:
         image, iops = disk
         drive = f"file={image},if=none,id=bench-disk,format=raw,cache=writeback,aio=threads"
@@ -542,7 +542,7 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
     cache = build_dir / "cache"
     vmlinuz, kinfo = fetch_kernel(cache)
     busybox, binfo = fetch_busybox(cache)
-    ordered = []
+    ordered, failed = [], []
     if ipc:
         ordered += ipc_run(build_dir, cache, vmlinuz, kinfo, busybox, binfo, iterations, warmup,
                            block, timeout, verbose, vm, cpu)
@@ -551,17 +551,46 @@ def collect(iterations=10000, out=DEFAULT_OUT, build_dir=DEFAULT_BUILD, warmup=W
         print(density_table(ordered))
     if io:
         # One QEMU at a time: the instruction count first, then the scenario
-        # timed on host real time.
-        io_rows = io_run("read4k", build_dir, cache, vmlinuz, kinfo, busybox, verbose=verbose)
-        io_rows += io_run("noisy", build_dir, cache, vmlinuz, kinfo, busybox, verbose=verbose)
-        print(f"Linux 4 KiB O_DIRECT read: median {io_rows[0]['median']:,} instructions "
-              f"(-icount, idle time taken out)")
-        print(io_table(io_rows))
-        ordered += io_rows
+        # timed on host real time. A failed IO part (read4k races the host:
+        # see io_run) costs its own rows, not the rows measured before it.
+        for mode in ("read4k", "noisy"):
+            try:
+                rows = io_run_retried(mode, build_dir, cache, vmlinuz, kinfo, busybox, verbose)
+            except BenchError as e:
+                failed.append(str(e))
+                continue
+            if mode == "read4k":
+                print(f"Linux 4 KiB O_DIRECT read: median {rows[0]['median']:,} instructions "
+                      f"(-icount, reads whose window held no idle time)")
+            else:
+                print(io_table(rows))
+            ordered += rows
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(ordered, indent=2) + "\n")
     say(f"wrote {out}")
+    if failed:
+        raise BenchError(f"{out} holds every row but the IO part's that failed:\n" +
+                         "\n".join(failed))
     return ordered
+
+
+IO_TRIES = 3
+
+
+def io_run_retried(mode, build_dir, cache, vmlinuz, kinfo, busybox, verbose):
+    """read4k counts only the reads the host answered before the guest ran
+    out of work, a race in host time: a boot with too few of them is tried
+    again (up to IO_TRIES boots). The noisy scenario runs once."""
+    tries = IO_TRIES if mode == "read4k" else 1
+    for attempt in range(1, tries + 1):
+        try:
+            return io_run(mode, build_dir, cache, vmlinuz, kinfo, busybox, verbose=verbose)
+        except BenchError as e:
+            if attempt == tries:
+                raise
+            reason = (str(e).splitlines() + [""])[1].strip()  # the first "  - " line
+            say(f"IO {mode}: boot {attempt} of {tries} failed ({reason}), booting again")
+    raise AssertionError("unreachable")
 
 
 def ipc_run(build_dir, cache, vmlinuz, kinfo, busybox, binfo, iterations, warmup, block,
@@ -845,8 +874,16 @@ def io_run(mode, build_dir, cache, vmlinuz, kinfo, busybox, iterations=2000, tim
     # the ones counted (blkio.c says why). A throttled read would halt the
     # vCPU for milliseconds of host time, in which sleep=off runs every
     # guest timer there is, each jump a timer interrupt inside the window.
+    # idle=poll (read4k only): a read the host has not answered when the
+    # guest runs out of work spins in the idle loop instead of halting. A
+    # halt under sleep=off jumps the virtual clock to the next guest timer,
+    # whose interrupt then lands in the window; spinning keeps the clock
+    # moving by instructions, so fewer windows hold idle time (200 reads at
+    # load 5: 176 counted against 146 with halts) and the counted ones are
+    # the same read path (median 14,697 both ways).
     cmd = qemu_command(vmlinuz, initramfs, icount=(mode == "read4k"),
-                       disk=(disk, IO_CAPACITY if mode == "noisy" else None))
+                       disk=(disk, IO_CAPACITY if mode == "noisy" else None),
+                       append=APPEND + (" idle=poll" if mode == "read4k" else ""))
     if timeout is None:
         # Noisy: per set-up two timed runs, the drains and the flooder's
         # settling, about 20 s; read4k: about 0.3 s of host time per read.
