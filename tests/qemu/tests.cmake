@@ -502,6 +502,21 @@ bulkhead_qemu_test(blk-restart --image ${out}/blk-restart-image.img
   --expect "restart: ok: open refused: .the driver of the disk of 8192 sectors died 4 times"
   --expect "restart: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
 set_tests_properties(${arch}/blk-restart PROPERTIES TIMEOUT 500)
+if(arch STREQUAL "x86_64")
+  # The same behind the disk's IOSpace (VT-d): each incarnation maps its DMA
+  # frames and the tenants' buffers again into the IOSpace the last one
+  # left, whose old mappings went with the dead driver's memory and caps.
+  bulkhead_qemu_test(blk-restart-iommu --image ${out}/blk-restart-image.img
+    --disk ${out}/blk-restart-iommu-disk.img --disk-size 4M --iommu --stderr-apart --icount
+    --status pass --timeout 400
+    --expect "blk-server: the device's DMA goes through the IOMMU, at IO addresses 0x10000000 on"
+    --expect "restart: incarnation [0-9]+ up after a kill with requests in flight: [1-8] requests re-issued"
+    --expect "restart-tenant 1: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+    --expect "restart-tenant 2: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+    --expect "restart-tenant 3: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+    --expect "restart: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|DMA fault")
+  set_tests_properties(x86_64/blk-restart-iommu PROPERTIES TIMEOUT 500)
+endif()
 
 # Quota trading for IO sessions (issue 13, servers/mem/grants.c,
 # servers/io/session.c, tests/qemu/io_trade.c): the root task is the
