@@ -110,6 +110,13 @@ struct blk_start {
     uint32_t line_count;         /* handlers in BLK_SLOT_IRQ + i, i < line_count */
     uint32_t lines[BLK_MAX_LINES]; /* their line numbers; 0: that slot is empty */
     char where[96];
+    uint32_t incarnation;        /* 1 for the first start, one more for each restart */
+    /* Fault injection for the restart tests (0 in normal use): the driver
+     * faults on purpose (a store to an unmapped page, so its supervisor
+     * hears of it as of any fault) before it starts the device, or right
+     * after posting its crash_after_submits-th Block: Submit. */
+    uint32_t crash_at_start;
+    uint32_t crash_after_submits;
 };
 
 /* Starts the boot-image program "blk-server" at `priority` (below the
@@ -120,6 +127,54 @@ struct blk_start {
  * the caller to mint client caps from. Returns NULL or a sentence. */
 const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
                       uint64_t *endpoint, char *err, size_t errlen);
+
+/* ---- spawn.c: supervising the driver (docs/io.md, "Driver restart") ---- */
+
+/* What the driver's supervisor (whoever called blk_supervise()) keeps to
+ * start it again: the disk, the running incarnation's process and
+ * endpoint. The device's lines, its IOSpace and the driver's memory live in
+ * the incarnation's CNode and move to the next one; register pages are
+ * fresh caps each time (a frame cap maps once). */
+struct blk_driver {
+    const struct bk_bootinfo *bi;
+    struct blk_hw hw;
+    unsigned priority;
+    uint64_t fault_endpoint; /* its faults arrive here, badged with the incarnation */
+    uint64_t fault_signal;   /* the supervisor's notification, signalled on a fault */
+    struct bk_process p;     /* the running incarnation; p.tcb 0 once stopped */
+    uint64_t endpoint;       /* its endpoint (the original: clients' caps derive from it) */
+    uint32_t incarnation;
+    uint32_t crash_at_start, crash_after_submits; /* for the next start (tests) */
+    /* Written by the fault watcher: faults seen, the last one's kind
+     * (BK_FAULT_*) and incarnation. */
+    uint32_t faults, fault_label, fault_incarnation;
+};
+
+/* As blk_spawn(), supervised: the driver's faults go to an endpoint of
+ * ours, where a thread of ours at `watcher_priority` (above every thread
+ * that calls the driver) waits for them. A fault of the running
+ * incarnation is recorded in `d`, the incarnation suspended at once (so a
+ * client's Call it held ends with CANCELLED: a faulted thread otherwise
+ * keeps its caller waiting for a handler's reply), and `fault_signal` (a
+ * notification of the caller's, write right) signalled: the supervisor
+ * then calls blk_restart(). The watcher never calls a server, so a
+ * supervisor blocked in a Call to one (IO: DriverRestarted) is never what a
+ * fault waits for. `d` keeps what blk_restart() needs. */
+const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
+                          unsigned priority, unsigned watcher_priority, uint64_t fault_signal,
+                          struct blk_driver *d, char *err, size_t errlen);
+
+/* Ends the running incarnation (it faulted, or is killed now): its thread
+ * stopped, the device reset (so it writes nothing more into the dead
+ * driver's memory), its endpoint deleted (a client's Call waiting on it
+ * ends with CANCELLED, later ones fail at once), the device's caps and
+ * its memory taken back, everything else in its CNode deleted. */
+void blk_stop(struct blk_driver *d);
+
+/* blk_stop() if still running, then starts the next incarnation of
+ * blk-server with the same device caps: a new endpoint in d->endpoint
+ * (the caller mints client caps from it again). NULL or a sentence. */
+const char *blk_restart(struct blk_driver *d, char *err, size_t errlen);
 
 /* A fresh, unmapped frame cap for the device page at `pa` (devmem.c), or
  * 0 when no device untyped covers it. */
@@ -192,7 +247,13 @@ struct blk_config {
     uint64_t endpoint;
     uint64_t recv_slot;
     uint64_t buffer_vaddr; /* where the clients' buffers get mapped (BLK_CLIENTS pages) */
+    uint32_t incarnation;  /* the start page's: 1, or more after restarts */
+    uint32_t crash_after_submits; /* the start page's fault injection (tests); 0: none */
 };
+
+/* Faults on purpose (fault injection for the restart tests, blk_start):
+ * says why, then stores to an unmapped page. */
+_Noreturn void blk_crash(const char *when);
 
 /* Serves the blk protocol on cfg->endpoint forever. On the first request
  * (the spawner has handed everything over by then) it calls prepare(cfg)

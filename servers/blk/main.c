@@ -115,6 +115,15 @@ static const char *map_for_device(struct blk_dma *dma)
 
 static const struct bk_bootinfo *start_info;
 
+_Noreturn void blk_crash(const char *when)
+{
+    debug_printf("blk-server: incarnation %u faults on purpose %s (fault injection)\n",
+                 cfg.incarnation, when);
+    *(volatile uint64_t *)(uintptr_t)0x1000 = 0; /* page 1 is never mapped */
+    for (;;) /* not reached: the fault stops this thread */
+        sys_tcb_suspend(BK_CAP_ROOT_TCB);
+}
+
 static const char *start(struct blk_config *c)
 {
     (void)c; /* it is cfg */
@@ -123,6 +132,10 @@ static const char *start(struct blk_config *c)
     const struct blk_start *s = read_start();
     if (!s)
         return "no valid start page in slot BLK_SLOT_START";
+    cfg.incarnation = s->incarnation;
+    cfg.crash_after_submits = s->crash_after_submits;
+    if (s->crash_at_start)
+        blk_crash("during start-up, before the device starts");
     const char *err = map_device(s);
     if (!err)
         err = take_lines(s);

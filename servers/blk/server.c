@@ -41,6 +41,7 @@ struct dma_buffer {
 struct driver {
     struct blk_config *cfg;
     bool broken; /* the device did not start: every request gets a device error */
+    uint32_t submits; /* Block: Submit requests posted (fault injection counts them) */
     uint64_t sectors;
     struct client clients[BLK_CLIENTS];
     struct slot slots[BLK_SLOTS];
@@ -386,6 +387,8 @@ int blk_handle_submit(struct blk_call *call, uint32_t tag, uint32_t write, uint6
                                  .buffer = buffer };
     b->busy = true;
     virtio_blk_post(&d->cfg->device, (unsigned)k, write != 0, sector, count, b->pa);
+    if (++d->submits == d->cfg->crash_after_submits)
+        blk_crash("with requests in the device");
     return 0;
 }
 
@@ -436,6 +439,9 @@ _Noreturn void blk_serve(struct blk_config *cfg, const char *(*prepare)(struct b
     } else {
         debug_printf("blk-server: serving %s: %llu sectors\n", cfg->device.where,
                      (unsigned long long)d.sectors);
+        if (cfg->incarnation > 1)
+            debug_printf("blk-server: incarnation %u: the device reset and started again\n",
+                         cfg->incarnation);
     }
     for (;;) {
         if (is_interrupt(&m)) {

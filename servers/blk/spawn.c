@@ -7,6 +7,8 @@
  */
 #include "blk.h"
 
+#include <bulkhead/threads.h>
+
 #define CHILD_CNODE_BITS 8u /* bk_process_spawn()'s CNode: 256 slots */
 #define PAGE 4096ull
 
@@ -123,25 +125,219 @@ static bool give_iospace(struct handover *h, const struct blk_hw *hw)
     return give(h, space, BLK_SLOT_IOSPACE, "the disk's IOSpace");
 }
 
-const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
-                      uint64_t *endpoint, char *err, size_t errlen)
+/* A new process of blk-server, at d->priority, serving a fresh endpoint;
+ * its faults go to d->fault_endpoint (if any), badged with its
+ * incarnation. */
+static bool new_process(struct handover *h, struct blk_driver *d)
+{
+    d->endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    if (!d->endpoint) {
+        bk_snprintf(h->err, h->errlen, "blk: no memory for the driver's endpoint");
+        return false;
+    }
+    if (bk_process_spawn(d->bi, "blk-server", d->priority, d->endpoint,
+                         BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &h->p) != 0) {
+        bk_snprintf(h->err, h->errlen, "%s", h->p.error);
+        return false;
+    }
+    d->p = h->p;
+    if (!d->fault_endpoint)
+        return true;
+    uint64_t badged = bk_slot_alloc();
+    long r = sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
+                            d->fault_endpoint, BK_WORD_BITS, BK_RIGHT_WRITE | BK_RIGHT_GRANT,
+                            d->incarnation);
+    if (r == 0)
+        r = sys_tcb_set_fault_endpoint(h->p.tcb, badged); /* the kernel keeps a copy */
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS);
+    bk_slot_free(badged);
+    if (r != 0)
+        bk_snprintf(h->err, h->errlen, "blk: setting the driver's fault endpoint failed: %s",
+                    bk_error_name(-r));
+    return r == 0;
+}
+
+static void start_page_init(struct handover *h, const struct blk_driver *d)
+{
+    const struct blk_hw *hw = &d->hw;
+    h->start = (struct blk_start){ .magic = BLK_START_MAGIC, .transport = hw->transport,
+                                   .notify_multiplier = hw->notify_multiplier,
+                                   .incarnation = d->incarnation,
+                                   .crash_at_start = d->crash_at_start,
+                                   .crash_after_submits = d->crash_after_submits };
+    memcpy(h->start.where, hw->where, sizeof(h->start.where));
+}
+
+/* The fault watcher (blk_supervise()): takes each fault message; one of
+ * the running incarnation stops it and tells the supervisor. A stale one
+ * (an incarnation stopped since) is dropped. */
+static void *watch_faults(void *arg)
+{
+    struct blk_driver *d = arg;
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(d->fault_endpoint, &m);
+        uint32_t incarnation = __atomic_load_n(&d->incarnation, __ATOMIC_ACQUIRE);
+        if (m.badge != incarnation || !d->p.tcb)
+            continue;
+        sys_tcb_suspend(d->p.tcb);
+        __atomic_store_n(&d->fault_label, (uint32_t)BK_MSGINFO_LABEL(m.info), __ATOMIC_RELAXED);
+        __atomic_store_n(&d->fault_incarnation, incarnation, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&d->faults, 1, __ATOMIC_RELEASE);
+        struct bk_msg signal = { 0 };
+        sys_send(d->fault_signal, &signal);
+    }
+    return NULL;
+}
+
+const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
+                          unsigned priority, unsigned watcher_priority, uint64_t fault_signal,
+                          struct blk_driver *d, char *err, size_t errlen)
 {
     static struct handover h;
     h = (struct handover){ .err = err, .errlen = errlen };
-    h.start = (struct blk_start){ .magic = BLK_START_MAGIC, .transport = hw->transport,
-                                  .notify_multiplier = hw->notify_multiplier };
-    memcpy(h.start.where, hw->where, sizeof(h.start.where));
-    *endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
-    if (!*endpoint)
-        return "blk: no memory for the driver's endpoint";
-    if (bk_process_spawn(bi, "blk-server", priority, *endpoint,
-                         BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &h.p) != 0) {
-        bk_snprintf(err, errlen, "%s", h.p.error);
-        return err;
+    *d = (struct blk_driver){ .bi = bi, .hw = *hw, .priority = priority,
+                              .fault_signal = fault_signal, .incarnation = 1 };
+    if (fault_signal) {
+        bk_thread_handle_t *watcher;
+        d->fault_endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+        if (!d->fault_endpoint ||
+            bk_thread_create(&watcher, watch_faults, d, watcher_priority) != 0)
+            return "blk: cannot start the driver's fault watcher";
     }
-    bool ok = give_registers(&h, hw) && give_lines(&h, hw) &&
+    start_page_init(&h, d);
+    bool ok = new_process(&h, d) && give_registers(&h, hw) && give_lines(&h, hw) &&
               give(&h, bk_alloc_object(BK_OBJ_UNTYPED, BLK_MEMORY_BITS), BLK_SLOT_MEMORY,
                    "the driver's memory") &&
               give_iospace(&h, hw) && give_start(&h);
+    return ok ? NULL : err;
+}
+
+const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
+                      uint64_t *endpoint, char *err, size_t errlen)
+{
+    static struct blk_driver d;
+    const char *e = blk_supervise(bi, hw, priority, 0, 0, &d, err, errlen);
+    *endpoint = d.endpoint;
+    return e;
+}
+
+/* ---- restarting ------------------------------------------------------- */
+
+/* Slots of the dead incarnation's CNode whose caps the next one gets. */
+static bool carried_over(unsigned slot)
+{
+    return slot == BLK_SLOT_MEMORY || slot == BLK_SLOT_NOTIFICATION ||
+           slot == BLK_SLOT_IOSPACE || (slot >= BLK_SLOT_IRQ && slot < BLK_SLOT_REGS);
+}
+
+/* Virtio reset (status 0, read back; virtio 1.1, 2.1 and 4.1.4.3 / 4.2.2):
+ * the device drops its queue and finishes or abandons what it was doing,
+ * so it writes nothing more into the dead driver's frames, which are about
+ * to be memory of the next. Through our own mapping of its registers. */
+static void reset_device(const struct blk_hw *hw)
+{
+    for (unsigned tries = 0; tries < 1000; tries++) {
+        if (hw->transport == BLK_MMIO) {
+            *(volatile uint32_t *)(hw->regs + 0x070) = 0;
+            if (*(volatile uint32_t *)(hw->regs + 0x070) == 0)
+                return;
+        } else {
+            hw->common[0x14] = 0;
+            if (hw->common[0x14] == 0)
+                return;
+        }
+    }
+}
+
+static void delete(uint64_t slot)
+{
+    if (slot) {
+        sys_cnode_revoke(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS);
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS);
+    }
+}
+
+void blk_stop(struct blk_driver *d)
+{
+    if (!d->p.tcb)
+        return;
+    sys_tcb_suspend(d->p.tcb); /* a faulted thread stays stopped; a killed one stops here */
+    reset_device(&d->hw);
+    /* The endpoint object goes with its last cap: a client queued on it
+     * (the IO server's Call) is woken with CANCELLED, and its own cap,
+     * derived from ours, is gone, so its next Call fails at once instead of
+     * waiting for a driver that is not there. */
+    delete(d->endpoint);
+    d->endpoint = 0;
+    /* What the driver made or was given that the next one must not find:
+     * clients' buffer caps (and their IO mappings), its own copies, its TCB
+     * cap. The device's caps stay for the next incarnation. */
+    for (unsigned slot = 1; slot < BLK_DRIVER_CNODE_SLOTS; slot++) {
+        if (!carried_over(slot))
+            sys_cnode_delete(d->p.cnode, slot, CHILD_CNODE_BITS);
+    }
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, d->p.tcb, BK_WORD_BITS); /* its last cap: unbinds */
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, d->p.sched_context, BK_WORD_BITS);
+    d->p.tcb = 0;
+}
+
+/* Moves slot `slot` of the dead incarnation's CNode to the new one's; false
+ * if it was empty (a line the driver let go). */
+static bool carry(uint64_t from, uint64_t to, unsigned slot)
+{
+    return sys_cnode_move(to, slot, CHILD_CNODE_BITS, from, slot, CHILD_CNODE_BITS) == 0;
+}
+
+/* The dead incarnation's memory, revoked (its DMA frames, page tables and
+ * IO page tables deleted, their IOSpace mappings with them) and handed on;
+ * its lines, acked (it may have died before acking one, which would stay
+ * masked), its notification and IOSpace handed on. */
+static bool carry_device(struct handover *h, uint64_t old)
+{
+    uint64_t mem = bk_slot_alloc();
+    long r = sys_cnode_move(BK_CAP_ROOT_CNODE, mem, BK_WORD_BITS, old, BLK_SLOT_MEMORY,
+                            CHILD_CNODE_BITS);
+    if (r == 0)
+        r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, mem, BK_WORD_BITS);
+    if (r != 0) {
+        bk_snprintf(h->err, h->errlen, "blk: taking back the driver's memory failed: %s",
+                    bk_error_name(-r));
+        return false;
+    }
+    if (!give(h, mem, BLK_SLOT_MEMORY, "the driver's memory"))
+        return false;
+    carry(old, h->p.cnode, BLK_SLOT_NOTIFICATION);
+    carry(old, h->p.cnode, BLK_SLOT_IOSPACE); /* empty without an IOMMU */
+    for (unsigned i = 0; i < h->start.line_count; i++) {
+        uint64_t line = bk_slot_alloc();
+        if (sys_cnode_move(BK_CAP_ROOT_CNODE, line, BK_WORD_BITS, old, BLK_SLOT_IRQ + i,
+                           CHILD_CNODE_BITS) != 0) {
+            h->start.lines[i] = 0; /* a candidate the driver let go: not its line */
+            bk_slot_free(line);
+            continue;
+        }
+        sys_irq_handler_ack(line);
+        if (!give(h, line, BLK_SLOT_IRQ + i, "an interrupt handler"))
+            return false;
+    }
+    return true;
+}
+
+const char *blk_restart(struct blk_driver *d, char *err, size_t errlen)
+{
+    static struct handover h;
+    h = (struct handover){ .err = err, .errlen = errlen };
+    blk_stop(d);
+    uint64_t old = d->p.cnode;
+    __atomic_add_fetch(&d->incarnation, 1, __ATOMIC_RELEASE);
+    start_page_init(&h, d);
+    h.start.line_count = d->hw.line_count;
+    for (unsigned i = 0; i < d->hw.line_count; i++)
+        h.start.lines[i] = d->hw.lines[i];
+    bool ok = new_process(&h, d) && give_registers(&h, &d->hw) && carry_device(&h, old) &&
+              give_start(&h);
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, old, BK_WORD_BITS);
+    d->crash_at_start = d->crash_after_submits = 0; /* once each */
     return ok ? NULL : err;
 }

@@ -100,7 +100,18 @@ struct io_server {
     struct iodepth depth; /* how many the device may hold now */
     bool ready;           /* the driver answered and subscribed */
     uint64_t driver;
+    uint64_t driver_notification; /* ours, badged, that the driver signals (Block: Subscribe) */
+    /* Driver restart (docs/io.md, "Driver restart"): down from a failed
+     * Call to the driver (or its supervisor's word) until the next
+     * incarnation took our buffers and the re-issued requests; gone once
+     * given up on. Requests in the device stay REQ_DEVICE while it is down. */
+    bool driver_down, driver_gone;
+    uint32_t deaths_in_a_row;
+    bool completed_since_restart; /* a completion came from the current incarnation */
 };
+
+/* Deaths in a row after which the server gives up on the driver. */
+#define IO_DRIVER_MAX_DEATHS 3u
 
 extern struct io_server io;
 
@@ -145,3 +156,15 @@ void backend_pump(void);
 /* Takes the driver's completions back (its notification was signalled);
  * backend_pump() next. */
 void backend_completions(void);
+/* The driver in IO_SLOT_DRIVER is a new incarnation: subscribe, register
+ * every session's buffers again and re-issue what was in the device. True
+ * when all of that was answered (*reissued: how many requests went);
+ * false if the driver died again meanwhile (the server stays down). */
+bool backend_reattach(uint32_t *reissued);
+/* Gives up on the driver: every request in the device or queued completes
+ * with IO_ST_DRIVER_GONE, and so will every later one. */
+void backend_give_up(void);
+
+/* session.c: registers the session's buffers with the (new) driver again;
+ * 0, or the blk stub's error code. */
+int session_register_buffers(unsigned t);

@@ -188,6 +188,10 @@ static int open_session(struct io_call *call, uint64_t vspace, uint64_t vaddr, b
         return io_fail_bad_address(call, vaddr);
     if (!io.ready)
         return io_fail_device(call, 0);
+    if (io.driver_gone)
+        return io_fail_driver_given_up(call, io.device_sectors, io.deaths_in_a_row);
+    if (io.driver_down)
+        return io_fail_driver_down(call, io.deaths_in_a_row);
     if ((debug_cap_identify(vspace) & 0xff) != BK_OBJ_VSPACE)
         return io_fail_map_failed(call, call->badge, BK_ERR_INVALID_CAPABILITY);
     if (granted) {
@@ -237,6 +241,46 @@ int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completio
     }
     backend_pump();
     *completions = session_completions((unsigned)t);
+    return 0;
+}
+
+/* ---- driver restart (docs/io.md, "Driver restart") --------------------- */
+
+/* The driver's cap in IO_SLOT_DRIVER becomes `fresh` (moved from the
+ * receive slot); the dead incarnation's, if its supervisor left it, goes. */
+static void take_driver(uint64_t fresh)
+{
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, IO_SLOT_DRIVER, BK_WORD_BITS);
+    sys_cnode_move(BK_CAP_ROOT_CNODE, IO_SLOT_DRIVER, BK_WORD_BITS, BK_CAP_ROOT_CNODE, fresh,
+                   BK_WORD_BITS);
+}
+
+int io_handle_driver_restarted(struct io_call *call, uint64_t driver, uint32_t *deaths_in_a_row,
+                               uint32_t *reissued)
+{
+    if (call->badge != 0)
+        return io_fail_not_admin(call, call->badge);
+    uint64_t type = debug_cap_identify(driver) & 0xff;
+    if (type != BK_OBJ_ENDPOINT)
+        return io_fail_not_a_driver(call, type);
+    if (io.driver_gone) {
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, driver, BK_WORD_BITS);
+        return io_fail_driver_given_up(call, io.device_sectors, io.deaths_in_a_row);
+    }
+    /* Whatever its Calls told us, the incarnation we knew is dead. */
+    io.driver_down = true;
+    io.deaths_in_a_row = io.completed_since_restart ? 1 : io.deaths_in_a_row + 1;
+    io.completed_since_restart = false;
+    if (io.deaths_in_a_row > IO_DRIVER_MAX_DEATHS) {
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, driver, BK_WORD_BITS);
+        backend_give_up();
+        return io_fail_driver_given_up(call, io.device_sectors, io.deaths_in_a_row);
+    }
+    take_driver(driver);
+    if (!backend_reattach(reissued))
+        return io_fail_driver_down(call, io.deaths_in_a_row);
+    *deaths_in_a_row = io.deaths_in_a_row;
+    backend_pump(); /* what waited while it was down */
     return 0;
 }
 

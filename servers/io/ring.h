@@ -39,6 +39,7 @@ enum io_ring_status {
     IO_ST_QUEUE_FULL = 7,   /* the tenant's queue in the scheduler is full */
     IO_ST_DEVICE = 8,       /* the device failed it */
     IO_ST_CANCELLED = 9,    /* the session closed first */
+    IO_ST_DRIVER_GONE = 10, /* the disk's driver died too often in a row and was given up on */
 };
 
 struct io_sqe {

@@ -143,6 +143,19 @@ static long make_buffers(struct session *s, uint64_t vaddr, unsigned *used, uint
     return 0;
 }
 
+int session_register_buffers(unsigned t)
+{
+    struct session *s = &io.sessions[t];
+    if (!s->open)
+        return 0;
+    for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
+        int br = blk_add_buffer(io.driver, s->data[b], &s->driver_buffer[b], NULL);
+        if (br != 0)
+            return br;
+    }
+    return 0;
+}
+
 /* A grant's untypeds revoked (everything made of them deleted) and let
  * go, then the grant ended: the memory server takes the memory back and
  * returns its bytes to the tenant's account. */

@@ -466,6 +466,58 @@ if(arch STREQUAL "x86_64")
     --expect "io: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|DMA fault")
 endif()
 
+# Driver restart (issue 14, servers/blk/spawn.c, servers/io/backend.c,
+# tests/qemu/blk_restart.c): the root task supervises blk-server and is
+# io-server's administrator; three tenants (blk_restart_tenant.c) write
+# and read back patterned pages while the driver is killed between
+# requests, with requests in flight (a fixed and a seeded random point),
+# faults by itself mid-IO and during start-up. No request may fail, no byte
+# differ. Then a driver dying at every start is given up on after 4 deaths
+# in a row, with status 10 for the waiting requests and open's error text.
+bulkhead_user_program(${arch} blk-restart-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/blk_restart.c
+                      ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
+target_include_directories(blk-restart-test-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
+bulkhead_user_program(${arch} blk-restart-tenant
+                      SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/blk_restart_tenant.c CLIENT_OF io)
+bulkhead_boot_image(${arch} blk-restart-image ROOT blk-restart-test
+                    MODULES blk-server io-server blk-restart-tenant)
+bulkhead_qemu_test(blk-restart --image ${out}/blk-restart-image.img
+  --disk ${out}/blk-restart-disk.img --disk-size 4M --icount --status pass --timeout 400
+  --expect "restart: incarnation 2 up after a kill between requests, before any session"
+  --expect "restart: incarnation [0-9]+ up after a kill with requests in flight: [1-8] requests re-issued"
+  --expect "blk-server: incarnation [0-9]+ faults on purpose with requests in the device"
+  --expect "restart: incarnation [0-9]+ faulted .fault kind 1. with requests in flight"
+  --expect "blk-server: incarnation [0-9]+ faults on purpose during start-up"
+  --expect "restart: incarnation [0-9]+ up after a death during start-up: [0-9]+ requests re-issued, 2 deaths in a row"
+  --expect "restart: incarnation [0-9]+ up after a kill at the random point, requests in flight"
+  --expect "restart-tenant 1: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+  --expect "restart-tenant 2: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+  --expect "restart-tenant 3: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+  --expect "restart: ok: every tenant's 288 operations completed"
+  --expect "restart: [0-9]+ restarts under load and between. restart time"
+  --expect "restart: ok: the driver killed: 8 reads accepted, none completed: they wait"
+  --expect "io-server: the driver of the disk of 8192 sectors died 4 times in a row: given up"
+  --expect "restart: ok: given up at the 4th death in a row"
+  --expect "restart: ok: the 8 reads that waited completed with status 10"
+  --expect "restart: ok: open refused: .the driver of the disk of 8192 sectors died 4 times"
+  --expect "restart: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
+set_tests_properties(${arch}/blk-restart PROPERTIES TIMEOUT 500)
+if(arch STREQUAL "x86_64")
+  # The same behind the disk's IOSpace (VT-d): each incarnation maps its DMA
+  # frames and the tenants' buffers again into the IOSpace the last one
+  # left, whose old mappings went with the dead driver's memory and caps.
+  bulkhead_qemu_test(blk-restart-iommu --image ${out}/blk-restart-image.img
+    --disk ${out}/blk-restart-iommu-disk.img --disk-size 4M --iommu --stderr-apart --icount
+    --status pass --timeout 400
+    --expect "blk-server: the device's DMA goes through the IOMMU, at IO addresses 0x10000000 on"
+    --expect "restart: incarnation [0-9]+ up after a kill with requests in flight: [1-8] requests re-issued"
+    --expect "restart-tenant 1: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+    --expect "restart-tenant 2: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+    --expect "restart-tenant 3: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+    --expect "restart: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|DMA fault")
+  set_tests_properties(x86_64/blk-restart-iommu PROPERTIES TIMEOUT 500)
+endif()
+
 # Quota trading for IO sessions (issue 13, servers/mem/grants.c,
 # servers/io/session.c, tests/qemu/io_trade.c): the root task is the
 # administrator of the memory server and io-server and IO tenant 1, whose

@@ -20,6 +20,8 @@ const char *io_method_name(uint64_t label)
         return "kick";
     case IO_LABEL_OPEN_GRANTED:
         return "open_granted";
+    case IO_LABEL_DRIVER_RESTARTED:
+        return "driver_restarted";
     default:
         return "?";
     }
@@ -32,6 +34,7 @@ static const char *const set_disk_args[] = { "tenant", "first_sector", "sectors"
 static const char *const open_args[] = { "vspace", "vaddr" };
 static const char *const kick_args[] = { "?" };
 static const char *const open_granted_args[] = { "vspace", "vaddr", "grant" };
+static const char *const driver_restarted_args[] = { "driver" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -57,6 +60,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case IO_LABEL_OPEN_GRANTED:
         *count = 3;
         return open_granted_args;
+    case IO_LABEL_DRIVER_RESTARTED:
+        *count = 1;
+        return driver_restarted_args;
     default:
         *count = 0;
         return 0;
@@ -104,6 +110,12 @@ int io_error_length(int code)
         return 5;
     case IO_ERR_GRANT_REFUSED:
         return 3;
+    case IO_ERR_DRIVER_DOWN:
+        return 1;
+    case IO_ERR_DRIVER_GIVEN_UP:
+        return 2;
+    case IO_ERR_NOT_A_DRIVER:
+        return 1;
     default:
         return -1;
     }
@@ -206,6 +218,19 @@ void io_error_pack(struct bk_msg *m, const struct io_error *e)
         bk_proto_set_word(m, 2, e->grant_refused.mem_error);
         m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
         return;
+    case IO_ERR_DRIVER_DOWN:
+        bk_proto_set_word(m, 0, e->driver_down.deaths_in_a_row);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_DRIVER_GIVEN_UP:
+        bk_proto_set_word(m, 0, e->driver_given_up.sectors);
+        bk_proto_set_word(m, 1, e->driver_given_up.deaths_in_a_row);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
+    case IO_ERR_NOT_A_DRIVER:
+        bk_proto_set_word(m, 0, e->not_a_driver.object_type);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
     default:
         bk_proto_fault_reply(m, IO_PROTOCOL_ID, e->code, &e->proto);
         return;
@@ -290,6 +315,16 @@ bool io_error_unpack(const struct bk_msg *m, int code, struct io_error *e)
         e->grant_refused.tenant = bk_proto_word(m, 0);
         e->grant_refused.grant = bk_proto_word(m, 1);
         e->grant_refused.mem_error = bk_proto_word(m, 2);
+        return true;
+    case IO_ERR_DRIVER_DOWN:
+        e->driver_down.deaths_in_a_row = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_DRIVER_GIVEN_UP:
+        e->driver_given_up.sectors = bk_proto_word(m, 0);
+        e->driver_given_up.deaths_in_a_row = bk_proto_word(m, 1);
+        return true;
+    case IO_ERR_NOT_A_DRIVER:
+        e->not_a_driver.object_type = bk_proto_word(m, 0);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -430,6 +465,26 @@ static int format_grant_refused(const struct io_grant_refused *f, char *buf, siz
                        (unsigned long long)f->mem_error);
 }
 
+static int format_driver_down(const struct io_driver_down *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "the block driver is down (it died %llu times in a row): requests wait until its supervisor restarts it",
+                       (unsigned long long)f->deaths_in_a_row);
+}
+
+static int format_driver_given_up(const struct io_driver_given_up *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "the driver of the disk of %llu sectors died %llu times in a row and was given up on: no more IO to this disk",
+                       (unsigned long long)f->sectors, (unsigned long long)f->deaths_in_a_row);
+}
+
+static int format_not_a_driver(const struct io_not_a_driver *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "the new driver's cap is not an endpoint (object type %llu)",
+                       (unsigned long long)f->object_type);
+}
+
 int io_error_format(const struct io_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -471,6 +526,12 @@ int io_error_format(const struct io_error *e, char *buf, size_t size)
         return format_ring_corrupt(&e->ring_corrupt, buf, size);
     case IO_ERR_GRANT_REFUSED:
         return format_grant_refused(&e->grant_refused, buf, size);
+    case IO_ERR_DRIVER_DOWN:
+        return format_driver_down(&e->driver_down, buf, size);
+    case IO_ERR_DRIVER_GIVEN_UP:
+        return format_driver_given_up(&e->driver_given_up, buf, size);
+    case IO_ERR_NOT_A_DRIVER:
+        return format_not_a_driver(&e->not_a_driver, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

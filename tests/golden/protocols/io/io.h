@@ -26,6 +26,7 @@
 #define IO_LABEL_OPEN BK_PROTO_LABEL(IO_PROTOCOL_ID, 5)
 #define IO_LABEL_KICK BK_PROTO_LABEL(IO_PROTOCOL_ID, 6)
 #define IO_LABEL_OPEN_GRANTED BK_PROTO_LABEL(IO_PROTOCOL_ID, 7)
+#define IO_LABEL_DRIVER_RESTARTED BK_PROTO_LABEL(IO_PROTOCOL_ID, 20)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -50,6 +51,9 @@
 #define IO_ERR_NO_SESSION 48 /* The tenant has no session open. */
 #define IO_ERR_RING_CORRUPT 49 /* The ring's indices are impossible: more requests than the ring holds, or more completions unread than it holds. Nothing was read. */
 #define IO_ERR_GRANT_REFUSED 50 /* The memory server did not give the grant (its error code: 64 unknown, another's or taken already), or there was none to take (0: no grant named, or the server was started without a memory server's cap). */
+#define IO_ERR_DRIVER_DOWN 70 /* The block driver died and its next incarnation has not answered yet (for driver_restarted: the new one died too before it took our buffers back; its supervisor starts another). Requests wait meanwhile. */
+#define IO_ERR_DRIVER_GIVEN_UP 71 /* The block driver died more than 3 times in a row and the server gave up on it: no more IO to this disk. */
+#define IO_ERR_NOT_A_DRIVER 72 /* The cap given as the new driver is not an endpoint. */
 
 /* The numbers of IO_ERR_NOT_ADMIN. */
 struct io_not_admin {
@@ -164,6 +168,22 @@ struct io_grant_refused {
     uint64_t mem_error;
 };
 
+/* The numbers of IO_ERR_DRIVER_DOWN. */
+struct io_driver_down {
+    uint64_t deaths_in_a_row;
+};
+
+/* The numbers of IO_ERR_DRIVER_GIVEN_UP. */
+struct io_driver_given_up {
+    uint64_t sectors;
+    uint64_t deaths_in_a_row;
+};
+
+/* The numbers of IO_ERR_NOT_A_DRIVER. */
+struct io_not_a_driver {
+    uint64_t object_type;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct io_error {
@@ -190,6 +210,9 @@ struct io_error {
         struct io_no_session no_session;
         struct io_ring_corrupt ring_corrupt;
         struct io_grant_refused grant_refused;
+        struct io_driver_down driver_down;
+        struct io_driver_given_up driver_given_up;
+        struct io_not_a_driver not_a_driver;
     };
 };
 

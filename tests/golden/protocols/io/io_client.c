@@ -168,3 +168,21 @@ int io_open_granted(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint64_t
     return 0;
 }
 
+int io_driver_restarted(bk_cptr_t server, bk_cptr_t driver, uint32_t *deaths_in_a_row,
+                        uint32_t *reissued, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 1, 0, IO_LABEL_DRIVER_RESTARTED) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = driver;
+    sys_call(server, m);
+    int code = reply_code(m, IO_LABEL_DRIVER_RESTARTED, 2, 0, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, IO_LABEL_DRIVER_RESTARTED, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_DRIVER_RESTARTED, 2);
+    *deaths_in_a_row = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, IO_LABEL_DRIVER_RESTARTED, BK_PROTO_ERR_BAD_REPLY, IO_LABEL_DRIVER_RESTARTED, 2);
+    *reissued = (uint32_t)bk_proto_word(m, 1);
+    return 0;
+}
+

@@ -58,7 +58,8 @@ int io_set_disk(bk_cptr_t server, uint64_t tenant, uint64_t first_sector, uint64
  * poll the ring). The tenant needs a policy (set_policy) and a disk (set_disk). Returns
  * 0, or the error code with its numbers in *err (may be NULL): IO_ERR_NOT_TENANT,
  * IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING,
- * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, or a shared BK_PROTO_ERR_*. */
+ * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, IO_ERR_DRIVER_DOWN,
+ * IO_ERR_DRIVER_GIVEN_UP, or a shared BK_PROTO_ERR_*. */
 int io_open(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint32_t *tenant,
             uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
             bk_cptr_t notification_slot, struct io_error *err);
@@ -85,8 +86,27 @@ int io_kick(bk_cptr_t server, uint32_t *accepted, uint32_t *completions, struct 
  * grant_refused and nothing changes. Returns 0, or the error code with its numbers in
  * *err (may be NULL): IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK,
  * IO_ERR_SESSION_OPEN, IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED,
- * IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED, IO_ERR_DRIVER_DOWN, IO_ERR_DRIVER_GIVEN_UP, or a
+ * shared BK_PROTO_ERR_*. */
 int io_open_granted(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint64_t grant,
                     uint32_t *tenant, uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
                     bk_cptr_t notification_slot, struct io_error *err);
+
+/* IO: DriverRestarted. Administrator only: the driver's supervisor says the block
+ * driver died and `driver` (an endpoint cap with the grant right, as the one given at
+ * spawn) is its next incarnation, started on the same device. The server drops the old
+ * cap, subscribes to the new driver, registers every session's buffers with it again
+ * and re-issues every request that was in the dead driver's device (re-issue is safe: a
+ * request's data stays in its buffer until it completes, and writing the same bytes to
+ * the same sectors twice leaves what writing them once does). Returns how many deaths
+ * in a row this one makes (a death after the driver completed a request is the first of
+ * a row) and how many requests went to the new driver. While the driver is down,
+ * requests wait in the scheduler and open is refused with driver_down. A driver that
+ * died more than 3 times in a row is given up on: every request waiting or in the
+ * device completes with status 10, later ones too, and open and this method fail with
+ * driver_given_up. Returns 0, or the error code with its numbers in *err (may be NULL):
+ * IO_ERR_NOT_ADMIN, IO_ERR_NOT_A_DRIVER, IO_ERR_DRIVER_DOWN, IO_ERR_DRIVER_GIVEN_UP, or
+ * a shared BK_PROTO_ERR_*. */
+int io_driver_restarted(bk_cptr_t server, bk_cptr_t driver, uint32_t *deaths_in_a_row,
+                        uint32_t *reissued, struct io_error *err);
 

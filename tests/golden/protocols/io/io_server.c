@@ -109,7 +109,7 @@ static int serve_open(struct io_call *call, struct bk_msg *m)
         return code;
     uint64_t vaddr = bk_proto_word(m, 0);
     code = io_handle_open(call, call->server->recv_index, vaddr, &tenant, &disk_bytes, &buffers, &memory, &notification);
-    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_NO_DISK && code != IO_ERR_SESSION_OPEN && code != IO_ERR_CLOSING && code != IO_ERR_BAD_ADDRESS && code != IO_ERR_MAP_FAILED && code != IO_ERR_DEVICE)
+    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_NO_DISK && code != IO_ERR_SESSION_OPEN && code != IO_ERR_CLOSING && code != IO_ERR_BAD_ADDRESS && code != IO_ERR_MAP_FAILED && code != IO_ERR_DEVICE && code != IO_ERR_DRIVER_DOWN && code != IO_ERR_DRIVER_GIVEN_UP)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -153,7 +153,7 @@ static int serve_open_granted(struct io_call *call, struct bk_msg *m)
     uint64_t vaddr = bk_proto_word(m, 0);
     uint64_t grant = bk_proto_word(m, 1);
     code = io_handle_open_granted(call, call->server->recv_index, vaddr, grant, &tenant, &disk_bytes, &buffers, &memory, &notification);
-    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_NO_DISK && code != IO_ERR_SESSION_OPEN && code != IO_ERR_CLOSING && code != IO_ERR_BAD_ADDRESS && code != IO_ERR_MAP_FAILED && code != IO_ERR_DEVICE && code != IO_ERR_GRANT_REFUSED)
+    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_UNKNOWN_TENANT && code != IO_ERR_NO_DISK && code != IO_ERR_SESSION_OPEN && code != IO_ERR_CLOSING && code != IO_ERR_BAD_ADDRESS && code != IO_ERR_MAP_FAILED && code != IO_ERR_DEVICE && code != IO_ERR_GRANT_REFUSED && code != IO_ERR_DRIVER_DOWN && code != IO_ERR_DRIVER_GIVEN_UP)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -163,6 +163,24 @@ static int serve_open_granted(struct io_call *call, struct bk_msg *m)
     bk_proto_set_word(m, 3, (uint64_t)memory);
     bk_ipc_buffer->caps[0] = notification;
     m->info = BK_MSGINFO(4, 1, 0, IO_LABEL_OPEN_GRANTED);
+    return 0;
+}
+
+static int serve_driver_restarted(struct io_call *call, struct bk_msg *m)
+{
+    uint32_t deaths_in_a_row = 0;
+    uint32_t reissued = 0;
+    int code = bk_proto_check_shape(m, 0, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = io_handle_driver_restarted(call, call->server->recv_index, &deaths_in_a_row, &reissued);
+    if (code != 0 && code != IO_ERR_NOT_ADMIN && code != IO_ERR_NOT_A_DRIVER && code != IO_ERR_DRIVER_DOWN && code != IO_ERR_DRIVER_GIVEN_UP)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)deaths_in_a_row);
+    bk_proto_set_word(m, 1, (uint64_t)reissued);
+    m->info = BK_MSGINFO(2, 0, 0, IO_LABEL_DRIVER_RESTARTED);
     return 0;
 }
 
@@ -192,6 +210,9 @@ void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case IO_LABEL_OPEN_GRANTED:
         code = serve_open_granted(&call, m);
+        break;
+    case IO_LABEL_DRIVER_RESTARTED:
+        code = serve_driver_restarted(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -73,7 +73,7 @@ int io_handle_set_disk(struct io_call *call, uint64_t tenant, uint64_t first_sec
  * poll the ring). The tenant needs a policy (set_policy) and a disk (set_disk). Errors
  * it may return: IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK,
  * IO_ERR_SESSION_OPEN, IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED,
- * IO_ERR_DEVICE. */
+ * IO_ERR_DEVICE, IO_ERR_DRIVER_DOWN, IO_ERR_DRIVER_GIVEN_UP. */
 int io_handle_open(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr, uint32_t *tenant,
                    uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
                    bk_cptr_t *notification);
@@ -98,10 +98,28 @@ int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completio
  * already), or a server started without a memory server's cap, is refused with
  * grant_refused and nothing changes. Errors it may return: IO_ERR_NOT_TENANT,
  * IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING,
- * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED. */
+ * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED,
+ * IO_ERR_DRIVER_DOWN, IO_ERR_DRIVER_GIVEN_UP. */
 int io_handle_open_granted(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr,
                            uint64_t grant, uint32_t *tenant, uint64_t *disk_bytes,
                            uint32_t *buffers, uint32_t *memory, bk_cptr_t *notification);
+
+/* IO: DriverRestarted. Administrator only: the driver's supervisor says the block
+ * driver died and `driver` (an endpoint cap with the grant right, as the one given at
+ * spawn) is its next incarnation, started on the same device. The server drops the old
+ * cap, subscribes to the new driver, registers every session's buffers with it again
+ * and re-issues every request that was in the dead driver's device (re-issue is safe: a
+ * request's data stays in its buffer until it completes, and writing the same bytes to
+ * the same sectors twice leaves what writing them once does). Returns how many deaths
+ * in a row this one makes (a death after the driver completed a request is the first of
+ * a row) and how many requests went to the new driver. While the driver is down,
+ * requests wait in the scheduler and open is refused with driver_down. A driver that
+ * died more than 3 times in a row is given up on: every request waiting or in the
+ * device completes with status 10, later ones too, and open and this method fail with
+ * driver_given_up. Errors it may return: IO_ERR_NOT_ADMIN, IO_ERR_NOT_A_DRIVER,
+ * IO_ERR_DRIVER_DOWN, IO_ERR_DRIVER_GIVEN_UP. */
+int io_handle_driver_restarted(struct io_call *call, uint64_t driver_slot,
+                               uint32_t *deaths_in_a_row, uint32_t *reissued);
 
 /* Fails the request with IO_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant: the
  * method is the administrator's". */
@@ -297,5 +315,35 @@ static inline int io_fail_grant_refused(struct io_call *call, uint64_t tenant, u
     call->error.grant_refused.grant = grant;
     call->error.grant_refused.mem_error = mem_error;
     return IO_ERR_GRANT_REFUSED;
+}
+
+/* Fails the request with IO_ERR_DRIVER_DOWN: "the block driver is down (it died
+ * {deaths_in_a_row} times in a row): requests wait until its supervisor restarts it". */
+static inline int io_fail_driver_down(struct io_call *call, uint64_t deaths_in_a_row)
+{
+    call->error.code = IO_ERR_DRIVER_DOWN;
+    call->error.driver_down.deaths_in_a_row = deaths_in_a_row;
+    return IO_ERR_DRIVER_DOWN;
+}
+
+/* Fails the request with IO_ERR_DRIVER_GIVEN_UP: "the driver of the disk of {sectors}
+ * sectors died {deaths_in_a_row} times in a row and was given up on: no more IO to this
+ * disk". */
+static inline int io_fail_driver_given_up(struct io_call *call, uint64_t sectors,
+                                          uint64_t deaths_in_a_row)
+{
+    call->error.code = IO_ERR_DRIVER_GIVEN_UP;
+    call->error.driver_given_up.sectors = sectors;
+    call->error.driver_given_up.deaths_in_a_row = deaths_in_a_row;
+    return IO_ERR_DRIVER_GIVEN_UP;
+}
+
+/* Fails the request with IO_ERR_NOT_A_DRIVER: "the new driver's cap is not an endpoint
+ * (object type {object_type})". */
+static inline int io_fail_not_a_driver(struct io_call *call, uint64_t object_type)
+{
+    call->error.code = IO_ERR_NOT_A_DRIVER;
+    call->error.not_a_driver.object_type = object_type;
+    return IO_ERR_NOT_A_DRIVER;
 }
 

@@ -1,0 +1,357 @@
+/*
+ * Driver restart (issue 14; servers/blk/spawn.c, servers/io/backend.c,
+ * docs/io.md "Driver restart"). The root task finds the disk, starts
+ * blk-server under its supervision (its faults come here) and io-server in
+ * front of it, and is the administrator of both. Three tenants, processes
+ * of their own (blk_restart_tenant.c), write patterned pages and read them
+ * back while the driver dies:
+ *
+ *   - killed between requests (before the tenants start, and after);
+ *   - killed with requests in the device, at a fixed point of the load and
+ *     at a seeded random one;
+ *   - faulting by itself with requests in the device (fault injection: it
+ *     stores to an unmapped page after its 10th Submit), the fault coming
+ *     here as a message;
+ *   - faulting during start-up, before its device is up (so two deaths in
+ *     a row).
+ *
+ * Each time the supervisor restarts it with the same device caps and tells
+ * io-server, which re-issues what was in the device. Every tenant must see
+ * every request OK and every byte back. Then the limit: a driver that dies
+ * at every start is given up on after 4 deaths in a row, the requests
+ * waiting for it complete with IO_ST_DRIVER_GONE and open says why, instead
+ * of anything hanging.
+ */
+#include <protocols/io_client.h>
+
+#include "../../servers/blk/blk.h"
+#include "../../servers/io/io.h"
+#include "blk_restart.h"
+#include "io_ring_client.h"
+
+#define W BK_WORD_BITS
+#define WATCHER_PRIORITY 210
+#define DRIVER_PRIORITY 200
+#define SERVER_PRIORITY 190
+#define TENANT_PRIORITY 100
+#define ROOT_LOW_PRIORITY 50
+#define MY_TENANT 4u
+#define MY_VADDR 0x48000000ull
+#define SEED 0x5eed2026ull
+
+static int failures, passes;
+static uint64_t admin, fault_signal;
+static struct blk_driver drv;
+static struct bk_process tenants[RESTART_TENANTS];
+static unsigned restarts;
+static uint64_t restart_ns_min = UINT64_MAX, restart_ns_max;
+static bool crash_every_start; /* the limit's test: every incarnation dies in its start-up */
+
+static void expect(bool ok, const char *what)
+{
+    failures += !ok;
+    passes += ok;
+    debug_printf("restart: %s: %s\n", ok ? "ok" : "FAILED", what);
+}
+
+static uint64_t mint(uint64_t ep, uint64_t badge)
+{
+    uint64_t s = bk_slot_alloc();
+    sys_cnode_mint(BK_CAP_ROOT_CNODE, s, W, BK_CAP_ROOT_CNODE, ep, W,
+                   BK_RIGHT_WRITE | BK_RIGHT_GRANT | BK_RIGHT_GRANT_REPLY, badge);
+    return s;
+}
+
+static const char *setup(const struct bk_bootinfo *bi)
+{
+    static struct blk_hw hw;
+    static char err[BK_PROCESS_ERROR_LEN];
+    bk_alloc_init(bi);
+    devmem_init(bi);
+    fault_signal = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    const char *e = blk_discover(bi, &hw);
+    uint64_t signal = bk_slot_alloc(); /* badged: a signal must set a bit */
+    if (!e && sys_cnode_mint(BK_CAP_ROOT_CNODE, signal, W, BK_CAP_ROOT_CNODE, fault_signal, W,
+                             BK_RIGHT_WRITE, 1) != 0)
+        e = "cannot mint the fault signal";
+    if (!e)
+        e = blk_supervise(bi, &hw, DRIVER_PRIORITY, WATCHER_PRIORITY, signal, &drv, err,
+                          sizeof(err));
+    if (!e)
+        e = io_spawn(bi, SERVER_PRIORITY, mint(drv.endpoint, 1), &admin, err, sizeof(err));
+    return e;
+}
+
+/* Policies and disks: tenants 1-3 RESTART_PAGES pages each from sector 0
+ * on, ours (4) and a fifth further on. */
+static bool disks(void)
+{
+    struct io_error e;
+    uint32_t left;
+    bool ok = true;
+    for (unsigned t = 1; t <= MY_TENANT + 1; t++) {
+        uint64_t first = t <= RESTART_TENANTS ? (t - 1) * RESTART_PAGES * 8ull : t * 1024ull;
+        ok = ok && io_set_policy(admin, t, 0, 10000000, 0, 1, 100000, &left, &e) == 0 &&
+             io_set_disk(admin, t, first, RESTART_PAGES * 8ull, &e) == 0;
+    }
+    return ok;
+}
+
+/* Says which incarnation faulted and how (the watcher's record of the
+ * kernel's fault message). */
+static void say_fault(const char *when)
+{
+    debug_printf("restart: incarnation %u faulted (fault kind %u) %s: the fault came as a "
+                 "message\n",
+                 __atomic_load_n(&drv.fault_incarnation, __ATOMIC_ACQUIRE),
+                 __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE), when);
+}
+
+/* Waits for the watcher's signal of a fault (it stopped the incarnation). */
+static void await_fault(void)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(fault_signal, &m);
+    say_fault("during start-up");
+}
+
+/* restart()'s work, timed from the decision to io-server's answer. */
+static int restart_at_mcp(const char *why, char *err, size_t errlen)
+{
+    uint64_t t0 = debug_time_ns();
+    for (;;) {
+        if (crash_every_start)
+            drv.crash_at_start = 1;
+        const char *e = blk_restart(&drv, err, errlen);
+        if (e) {
+            debug_printf("restart: FAILED: %s\n", e);
+            failures++;
+            return -1;
+        }
+        restarts++;
+        uint32_t deaths = 0, reissued = 0;
+        struct io_error ie;
+        uint64_t cap = mint(drv.endpoint, 1);
+        int r = io_driver_restarted(admin, cap, &deaths, &reissued, &ie);
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, W);
+        bk_slot_free(cap);
+        char text[240];
+        io_error_format(&ie, text, sizeof(text));
+        if (r == 0) {
+            uint64_t ns = debug_time_ns() - t0;
+            restart_ns_min = ns < restart_ns_min ? ns : restart_ns_min;
+            restart_ns_max = ns > restart_ns_max ? ns : restart_ns_max;
+            debug_printf("restart: incarnation %u up after %s: %u requests re-issued, %u deaths "
+                         "in a row, %llu us from the death to io-server's answer\n",
+                         drv.incarnation, why, reissued, deaths,
+                         (unsigned long long)(ns / 1000));
+            return 0;
+        }
+        debug_printf("restart: io-server: %s\n", text);
+        if (r != IO_ERR_DRIVER_DOWN)
+            return r;
+        await_fault(); /* it died in its start-up: the watcher stopped it */
+        why = "a death during start-up";
+    }
+}
+
+/* One restart as a supervisor does it: the dead incarnation stopped and
+ * the next started with its device caps, then io-server told (it
+ * re-registers its buffers and re-issues what was in the device). A new
+ * incarnation that dies before answering is waited for and restarted
+ * again. Returns the IO error of the last driver_restarted (0, or
+ * IO_ERR_DRIVER_GIVEN_UP). */
+static int restart(const char *why)
+{
+    static char err[BK_PROCESS_ERROR_LEN];
+    /* Above the tenants while we restart, so the time measured is the
+     * restart's, not theirs. */
+    uint64_t priority = 0, mcp = 0;
+    sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, mcp);
+    int r = restart_at_mcp(why, err, sizeof(err));
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
+    return r;
+}
+
+/* A kill: blk_restart() stops the running incarnation first. */
+static void kill_and_restart(const char *why)
+{
+    expect(restart(why) == 0, why);
+}
+
+static uint64_t ops_of(unsigned t)
+{
+    uint64_t ops = 0, bytes, queue, p50, p99, misses;
+    io_stats(admin, t, &ops, &bytes, &queue, &p50, &p99, &misses, NULL);
+    return ops;
+}
+
+static uint64_t total_ops(void)
+{
+    uint64_t n = 0;
+    for (unsigned t = 1; t <= RESTART_TENANTS; t++)
+        n += ops_of(t);
+    return n;
+}
+
+static bool start_tenants(const struct bk_bootinfo *bi)
+{
+    for (unsigned i = 0; i < RESTART_TENANTS; i++) {
+        if (bk_process_spawn(bi, "blk-restart-tenant", TENANT_PRIORITY, mint(admin, i + 1),
+                             BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &tenants[i]) != 0) {
+            debug_printf("restart: FAILED: %s\n", tenants[i].error);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The kills under load. We run below every other thread, so we run only
+ * when the tenants wait for their requests, which are then in the device
+ * (or queued while it is down): each kill here is one with requests in
+ * flight. A fault comes here as a message (polled). */
+static void under_load(void)
+{
+    uint64_t lcg = SEED;
+    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t all = RESTART_TENANTS * RESTART_TENANT_OPS;
+    uint64_t random_at = all / 2 + (lcg >> 33) % (all / 3);
+    debug_printf("restart: seed 0x%llx: the random kill after %llu of %llu operations\n",
+                 (unsigned long long)SEED, (unsigned long long)random_at,
+                 (unsigned long long)all);
+    uint64_t points[3] = { all / 10, all / 4, random_at };
+    unsigned next = 0;
+    uint64_t deadline = debug_time_ns() + 600ull * 1000000000ull; /* a hang fails, not stalls */
+    uint64_t priority = 0, mcp = 0;
+    sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW_PRIORITY);
+    for (uint64_t done = 0; done < all && debug_time_ns() < deadline;) {
+        struct bk_msg m = { 0 };
+        sys_nbrecv(fault_signal, &m);
+        if (m.badge != 0) {
+            say_fault("with requests in flight");
+            drv.crash_at_start = 1; /* and its successor dies in its start-up */
+            expect(restart("a fault with requests in flight") == 0,
+                   "restarted after its fault, and again after a death during start-up");
+        }
+        done = total_ops();
+        if (next < 3 && done >= points[next]) {
+            if (next == 1)
+                drv.crash_after_submits = 10; /* the next one faults by itself */
+            kill_and_restart(next == 2 ? "a kill at the random point, requests in flight"
+                                       : "a kill with requests in flight");
+            next++;
+        }
+    }
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
+    char what[160];
+    bk_snprintf(what, sizeof(what), "every tenant's %u operations completed",
+                RESTART_TENANT_OPS);
+    expect(total_ops() == all, what);
+}
+
+/* IO: Open as tenant `t`; its error code (0: opened) and text. */
+static int open_as(unsigned t, uint64_t vaddr, uint64_t *ntfn, char *text, size_t size)
+{
+    uint32_t tenant, buffers, memory;
+    uint64_t disk = 0;
+    struct io_error e;
+    *ntfn = bk_slot_alloc();
+    int r = io_open(mint(admin, t), BK_CAP_ROOT_VSPACE, vaddr, &tenant, &disk, &buffers,
+                    &memory, *ntfn, &e);
+    io_error_format(&e, text, size);
+    return r;
+}
+
+/* Eight requests of ours (tenant 4) in one kick; how many were accepted. */
+static uint32_t my_eight(struct tenant *me, uint16_t op)
+{
+    for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
+        pattern_fill(me->buf[b], 4096, b);
+        tenant_push(me, b, op, b * 4096ull, 4096, (uint16_t)b, 0);
+    }
+    uint32_t accepted = 0;
+    tenant_kick(me, &accepted, NULL);
+    return accepted;
+}
+
+/* Statuses of the next 8 completions equal to `status`. */
+static unsigned my_completions(struct tenant *me, uint32_t status)
+{
+    struct io_cqe c[IO_RING_BUFFERS];
+    tenant_wait(me, c, IO_RING_BUFFERS);
+    unsigned n = 0;
+    for (unsigned i = 0; i < IO_RING_BUFFERS; i++)
+        n += c[i].status == status;
+    return n;
+}
+
+/* A driver that dies at every start: requests wait while it is down, then
+ * io-server gives up after 4 deaths in a row and says so, to the
+ * supervisor, to the requests that waited and to open. */
+static void given_up(void)
+{
+    char text[240], what[320];
+    uint64_t ntfn;
+    struct tenant me;
+    int r = open_as(MY_TENANT, MY_VADDR, &ntfn, text, sizeof(text));
+    expect(r == 0, "tenant 4 opens a session");
+    if (r != 0)
+        return;
+    tenant_attach(&me, mint(admin, MY_TENANT), ntfn, MY_VADDR);
+    expect(my_eight(&me, IO_OP_WRITE) == 8 && my_completions(&me, IO_ST_OK) == 8,
+           "its 8 writes done by a driver that works");
+    blk_stop(&drv);
+    expect(my_eight(&me, IO_OP_READ) == 8 && me.ring->cq_tail == me.cq_head,
+           "the driver killed: 8 reads accepted, none completed: they wait");
+    uint64_t n5;
+    r = open_as(MY_TENANT + 1, MY_VADDR + 0x100000, &n5, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "open while the driver is down: \"%s\"", text);
+    expect(r == IO_ERR_DRIVER_DOWN, what);
+    crash_every_start = true;
+    unsigned before = restarts;
+    r = restart("a death at every start");
+    bk_snprintf(what, sizeof(what), "given up at the 4th death in a row: %u incarnations started, "
+                "each dead in its start-up", restarts - before);
+    expect(r == IO_ERR_DRIVER_GIVEN_UP && restarts - before == 4, what);
+    blk_stop(&drv);
+    expect(my_completions(&me, IO_ST_DRIVER_GONE) == 8,
+           "the 8 reads that waited completed with status 10 (driver given up), no hang");
+    expect(my_eight(&me, IO_OP_READ) == 8 && my_completions(&me, IO_ST_DRIVER_GONE) == 8,
+           "8 more: accepted and failed at once with status 10");
+    r = open_as(MY_TENANT + 1, MY_VADDR + 0x100000, &n5, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "open refused: \"%s\"", text);
+    expect(r == IO_ERR_DRIVER_GIVEN_UP &&
+               strcmp(text, "the driver of the disk of 8192 sectors died 4 times in a row and "
+                            "was given up on: no more IO to this disk") == 0,
+           what);
+}
+
+int main(const struct bk_bootinfo *bi)
+{
+    const char *err = setup(bi);
+    if (err) {
+        debug_printf("restart: FAILED: %s\n", err);
+        return 1;
+    }
+    expect(disks(), "policies and disks for tenants 1 to 5");
+    kill_and_restart("a kill between requests, before any session");
+    if (!start_tenants(bi))
+        return 1;
+    under_load();
+    kill_and_restart("a kill between requests, the tenants done");
+    debug_printf("restart: %u restarts under load and between; restart time %llu to %llu us\n",
+                 restarts, (unsigned long long)(restart_ns_min / 1000),
+                 (unsigned long long)(restart_ns_max / 1000));
+    for (unsigned t = 1; t <= RESTART_TENANTS; t++) {
+        uint64_t ops = 0, bytes, queue, p50 = 0, p99 = 0, misses;
+        io_stats(admin, t, &ops, &bytes, &queue, &p50, &p99, &misses, NULL);
+        debug_printf("restart: tenant %u: %llu ops, p50 %llu us, p99 %llu us\n", t,
+                     (unsigned long long)ops, (unsigned long long)(p50 / 1000),
+                     (unsigned long long)(p99 / 1000));
+    }
+    given_up();
+    debug_printf("restart: %d passed, %d failed\n", passes, failures);
+    return failures ? 1 : 0;
+}
