@@ -21,6 +21,10 @@
  *  - an account's `charges` are what its recorded objects take, by kind;
  *  - a hole (an entry below `objects` whose `what` is HOLE) has both its
  *    book slots empty and is counted in `hole_count`;
+ *  - a SWAPPED entry (evict.c) has both its book slots empty, its `unit`
+ *    is a swap slot marked used (swap.c), it is still charged as a frame
+ *    and counted in `swapped`; a PRIVATE frame marked ENTRY_COLD is
+ *    unmapped from its tenant's space and counted in `cold`;
  *  - the scratch slots are empty between requests; SPACE_CUR holds the
  *    address space of `space_account` (the one cached), its own account
  *    slot then empty;

@@ -145,17 +145,18 @@ static const char *setup(const struct bk_bootinfo *bi)
     return e;
 }
 
-/* io-server's tenant 1 (no limit that matters) over the whole disk, its
- * cap to the memory server as the swap area; a second SwapOn refused. */
+/* io-server's tenant 1 over the whole disk, with a reservation of its own
+ * (100 requests a second) and no limit that matters, its cap to the memory
+ * server as the swap area; a second SwapOn refused. */
 static void swap_on(void)
 {
     struct io_error ie;
     struct mem_error e;
     uint32_t left;
     uint64_t slots = 0;
-    expect(io_set_policy(io_admin, 1, 0, 10000000, 0, 1, 100000, &left, &ie) == 0 &&
+    expect(io_set_policy(io_admin, 1, 100, 10000000, 0, 1, 100000, &left, &ie) == 0 &&
                io_set_disk(io_admin, 1, 0, SWAP_SECTORS, &ie) == 0,
-           "io-server tenant 1: a policy and the whole disk, for the memory server");
+           "io-server tenant 1: a reservation and the whole disk, for the memory server");
     int r = mem_swap_on(mem_ep, mint(io_admin, 1), &slots, &e);
     debug_printf("memswap: swap on: %llu slots of 4 KiB\n", (unsigned long long)slots);
     expect(r == 0 && slots == SWAP_SECTORS / 8,
