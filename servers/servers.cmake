@@ -31,16 +31,7 @@ bulkhead_user_program(${arch} sched-server SOURCES ${CMAKE_SOURCE_DIR}/servers/s
 bulkhead_protocol(mem ${CMAKE_SOURCE_DIR}/servers/mem/protocol.toml
                   DOC ${CMAKE_SOURCE_DIR}/docs/protocols/mem.md
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/mem)
-bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem/main.c
-                      ${CMAKE_SOURCE_DIR}/servers/mem/units.c
-                      ${CMAKE_SOURCE_DIR}/servers/mem/pages.c
-                      ${CMAKE_SOURCE_DIR}/servers/mem/images.c
-                      ${CMAKE_SOURCE_DIR}/servers/mem/programs.c
-                      ${CMAKE_SOURCE_DIR}/servers/mem/spawn.c
-                      ${CMAKE_SOURCE_DIR}/servers/mem/grants.c
-                      ${CMAKE_SOURCE_DIR}/servers/mem/account.c SERVES mem)
-# SealProgram reads ELF files with the tree's one parser (in libsys).
-target_include_directories(mem-server-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
+# mem-server is defined below io, whose client it is (its swap session).
 
 # The virtio-blk driver (servers/blk, docs/io.md): its protocol, described
 # once, and the driver, blk-server, a process of its own. BLK_FINDER_SOURCES
@@ -72,6 +63,21 @@ bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/m
                       ${CMAKE_SOURCE_DIR}/servers/io/backend.c
                       ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk mem)
 set(IO_SPAWN_SOURCES ${CMAKE_SOURCE_DIR}/servers/io/spawn.c)
+
+# The memory server: its swap area is an IO session of its own (evict.c,
+# swap.c, docs/memory.md "Oversubscription").
+bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/units.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/pages.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/images.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/programs.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/spawn.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/grants.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/swap.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/evict.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/account.c SERVES mem CLIENT_OF io)
+# SealProgram reads ELF files with the tree's one parser (in libsys).
+target_include_directories(mem-server-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 
 # The tenant manager (servers/tenants, docs/tenants.md): tenants created,
 # listed, changed and killed at run time through the memory server, as a

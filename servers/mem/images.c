@@ -83,7 +83,12 @@ void pages_seal(struct account *a, uint64_t base, uint64_t size, struct image *i
             sys_frame_unmap(SCRATCH_OBJ);
             sys_cnode_move(at.root, at.index, at.depth, BK_CAP_ROOT_CNODE, SCRATCH_OBJ, W);
         }
-        entry_at(a, (unsigned)n)->what = SEALED;
+        struct entry *e = entry_at(a, (unsigned)n);
+        if (e->kind & ENTRY_COLD) { /* the clock's mark goes: a sealed page is never evicted */
+            e->kind &= ~ENTRY_COLD;
+            a->cold--;
+        }
+        e->what = SEALED;
         im->entry[i] = (uint16_t)n;
     }
 }

@@ -146,6 +146,17 @@ static bool usable_space(uint64_t slot)
 static int back_image_page(struct mem_call *call, struct account *a, const struct mem_region *r,
                            uint64_t page, bool write, bool *mapped);
 
+/* A page of `a` the clock unmapped or sent to swap, mapped again (*mapped
+ * then): it is charged already. 0, or no_memory when no page could be
+ * freed for it or the swap read failed. */
+static int restore(struct mem_call *call, struct account *a, const struct mem_region *r,
+                   uint64_t vaddr, bool *mapped)
+{
+    long back = evict_restore(a, vaddr, r->rights);
+    *mapped = back > 0;
+    return back < 0 ? mem_fail_no_memory(call, a->name, MEM_PAGE, pages_free_bytes()) : 0;
+}
+
 /* Backs page `vaddr` of region `r` of `a` unless it is mapped already
  * (*mapped then). Checks, in order: the address space answers, the quota
  * pays for the frame, the missing tables and the books, the server has
@@ -155,6 +166,9 @@ static int back_one(struct mem_call *call, struct account *a, const struct mem_r
 {
     if (r->image)
         return back_image_page(call, a, r, vaddr, false, mapped);
+    int err = restore(call, a, r, vaddr, mapped);
+    if (err || *mapped)
+        return err;
     unsigned tables;
     enum backing b = pages_probe(a, vaddr, &tables);
     *mapped = b == BACK_MAPPED;
@@ -166,7 +180,7 @@ static int back_one(struct mem_call *call, struct account *a, const struct mem_r
     uint64_t left = mem_left(&a->charges);
     if (asked > left)
         return mem_fail_quota(call, a->name, a->charges.quota, asked, left);
-    if (asked > pages_free_bytes() || pages_back(a, vaddr, r->rights, tables) != 0)
+    if (!evict_make_room(asked) || pages_back(a, vaddr, r->rights, tables) != 0)
         return mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
     return 0;
 }
@@ -190,7 +204,7 @@ int account_can_pay(struct mem_call *call, const struct account *a, unsigned pag
     uint64_t asked = pages * MEM_PAGE, left = mem_left(&a->charges);
     if (asked > left)
         return mem_fail_quota(call, a->name, a->charges.quota, asked, left);
-    if (asked > pages_free_bytes())
+    if (!evict_make_room(asked))
         return mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
     return 0;
 }
@@ -206,6 +220,9 @@ static int back_image_page(struct mem_call *call, struct account *a, const struc
 {
     const struct image *im = image_of(r);
     unsigned index = (unsigned)((page - r->base) / MEM_PAGE), tables, ours;
+    int restored = restore(call, a, r, page, mapped);
+    if (restored || *mapped)
+        return restored;
     enum backing b = pages_probe(a, page, &tables);
     *mapped = b == BACK_MAPPED;
     if (b == BACK_FAILED)
@@ -300,6 +317,58 @@ int mem_handle_set_quota(struct mem_call *call, uint64_t tenant, uint64_t quota,
     if (quota < *used)
         return mem_fail_below_use(call, a->name, quota, *used);
     a->charges.quota = quota;
+    return 0;
+}
+
+/* The minimums of every open account but `except`. */
+static uint64_t minimums_but(const struct account *except)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < (1ull << accounts_bits); i++) {
+        const struct account *u = account_table[i];
+        sum += u && u != except ? u->minimum : 0;
+    }
+    return sum;
+}
+
+/* Checks, in order: the caller, the account, whole pages within the
+ * quota, the minimums' sum within the memory (so eviction can always
+ * honour every guarantee at once). Nothing is evicted now: a minimum is
+ * what eviction leaves, not what it brings back. */
+int mem_handle_set_minimum(struct mem_call *call, uint64_t tenant, uint64_t minimum)
+{
+    if (call->badge != 0)
+        return mem_fail_not_admin(call, call->badge);
+    struct account *a = account_by_id(tenant);
+    if (!a)
+        return mem_fail_unknown_tenant(call, tenant);
+    if (minimum % MEM_PAGE != 0 || minimum > a->charges.quota)
+        return mem_fail_minimum_above_quota(call, a->name, minimum, a->charges.quota);
+    uint64_t others = minimums_but(a), memory = pages_total_bytes();
+    if (minimum > memory || others > memory - minimum)
+        return mem_fail_minimums_above_memory(call, a->name, minimum, others, memory);
+    a->minimum = minimum;
+    return 0;
+}
+
+int mem_handle_swap_stats(struct mem_call *call, uint64_t tenant, uint64_t *evicted,
+                          uint64_t *paged_in, uint64_t *swapped, uint64_t *resident,
+                          uint64_t *minimum, uint64_t *slots_free, uint64_t *slots,
+                          uint64_t *out_ticks, uint64_t *in_ticks)
+{
+    struct account *a;
+    int err = account_named(call, tenant, &a);
+    if (err)
+        return err;
+    *evicted = a->evicted;
+    *paged_in = a->paged_in;
+    *swapped = a->swapped;
+    *resident = evict_resident(a);
+    *minimum = a->minimum;
+    *slots_free = swap_slots_free();
+    *slots = swap_slots();
+    *out_ticks = a->out_ticks;
+    *in_ticks = a->in_ticks;
     return 0;
 }
 

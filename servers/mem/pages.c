@@ -296,7 +296,11 @@ static void give_back(struct account *a, unsigned n)
     struct where obj = book_slot(a, n, 0), page = book_slot(a, n, 1);
     if (e->what == HOLE)
         return;
-    if (e->unit == NO_UNIT)
+    if (e->kind & ENTRY_COLD)
+        a->cold--;
+    if (e->what & SWAPPED)
+        evict_forget_swapped(a, n); /* no cap: its slot in swap is free again */
+    else if (e->unit == NO_UNIT)
         sys_cnode_delete(obj.root, obj.index, obj.depth);
     else if (e->unit & WHOLE_UNIT)
         unit_give_whole(e->unit & ~WHOLE_UNIT);
@@ -442,6 +446,18 @@ long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights)
     return r;
 }
 
+long pages_record_frame_at(struct account *a, unsigned n, uint64_t what)
+{
+    long r = put(book_slot(a, n, 0), SCRATCH_OBJ);
+    if (r == 0)
+        r = put(book_slot(a, n, 1), SCRATCH_UT);
+    if (r != 0)
+        return r;
+    scratch_held = false;
+    *entry_at(a, n) = (struct entry){ what, scratch_unit, MEM_KIND_FRAME };
+    return 0;
+}
+
 long pages_back(struct account *a, uint64_t vaddr, uint32_t rights, unsigned tables)
 {
     long r = pages_make_books(a, 1 + tables);
@@ -466,7 +482,7 @@ uint64_t pages_release(struct account *a, uint64_t base, uint64_t size)
     uint64_t count = 0;
     for (unsigned n = 0; n < a->objects; n++) {
         const struct entry *e = entry_at(a, n);
-        uint64_t kind = e->what & (PRIVATE | SHARED), page = e->what & ~(MEM_PAGE - 1);
+        uint64_t kind = e->what & (PRIVATE | SHARED | SWAPPED), page = e->what & ~(MEM_PAGE - 1);
         if (e->what == HOLE || kind == 0 || page < base || page - base >= size)
             continue;
         give_back(a, n);

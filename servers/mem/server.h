@@ -21,6 +21,10 @@
  *  - an account's `charges` are what its recorded objects take, by kind;
  *  - a hole (an entry below `objects` whose `what` is HOLE) has both its
  *    book slots empty and is counted in `hole_count`;
+ *  - a SWAPPED entry (evict.c) has both its book slots empty, its `unit`
+ *    is a swap slot marked used (swap.c), it is still charged as a frame
+ *    and counted in `swapped`; a PRIVATE frame marked ENTRY_COLD is
+ *    unmapped from its tenant's space and counted in `cold`;
  *  - the scratch slots are empty between requests; SPACE_CUR holds the
  *    address space of `space_account` (the one cached), its own account
  *    slot then empty;
@@ -57,6 +61,8 @@
 #define SHARED 4              /* entry.what: vaddr | SHARED, a copy of an image page's cap */
 #define SEALED 8              /* entry.what: a frame of an image the account owns */
 #define KERNEL_OBJECT 16      /* entry.what: a VSpace, CNode, TCB or SchedContext made by Spawn */
+#define SWAPPED 32            /* entry.what: vaddr | SWAPPED, a frame of the account in swap slot `unit` */
+#define ENTRY_COLD (1u << 16) /* entry.kind: a PRIVATE frame the clock unmapped (evict.c) */
 #define IMAGES 16
 #define IMAGE_PAGES 256       /* 1 MiB */
 #define PROGRAMS 8
@@ -85,6 +91,8 @@
 #define SCRATCH_CAP 21        /* a minted endpoint, a supervisor's notification for a moment */
 #define ACCOUNTS_CNODE 22     /* 4 slots per account: ACCOUNT_SPACE .. ACCOUNT_SUPERVISOR */
 #define SCRATCH_UNIT 24       /* a unit's cap while it is retyped */
+#define SWAP_IO 26            /* the IO server's endpoint cap of our swap session (swap.c) */
+#define SWAP_NOTIFICATION 27  /* that session's notification */
 #define HALVES_CNODE 25       /* unit k's free halves in slots 2k and 2k + 1 */
 #define ELF_CNODE 23          /* copies of an ELF file's frames mapped in ELF_WINDOW */
 #define WINDOW_TABLE(k) (64 + (k)) /* page tables under our windows, k < WINDOW_TABLES */
@@ -114,6 +122,9 @@
 #define ELF_WINDOW (COPY_WINDOW + (2ull << 20))
 #define ELF_MAX_BYTES (IMAGE_PAGES * MEM_PAGE)
 #define META_WINDOW (COPY_WINDOW + (4ull << 20))
+/* SWAP_WINDOW: our swap session's ring and buffers, mapped by the IO server
+ * (from its own share) below the copy window. */
+#define SWAP_WINDOW (COPY_WINDOW - (2ull << 20))
 
 /* One object the server made for an account, or a hole. */
 struct entry {
@@ -140,6 +151,10 @@ struct account {
     struct mem_error pending[FAULTS_KEPT]; /* refused faults, oldest first */
     unsigned pending_count;
     bool supervised;
+    uint64_t minimum;          /* bytes of resident frames never evicted (SetMinimum) */
+    uint64_t evicted, paged_in; /* pages written to swap, read back */
+    uint64_t out_ticks, in_ticks; /* bk_counter() spent on them */
+    unsigned swapped, cold;    /* entries SWAPPED now; PRIVATE frames marked ENTRY_COLD now */
 };
 
 /* A program image (Mem: SealImage): pages of its owner's, shared
@@ -284,6 +299,9 @@ long pages_place_object(const struct account *a, unsigned n, uint64_t slot);
  * books). */
 long pages_make_tables_paired(struct account *a, uint64_t vaddr, unsigned tables);
 long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights);
+/* The frame in SCRATCH_OBJ (mapped by the caller) into entry n of `a`
+ * (a SWAPPED entry read back), recorded as `what`: charged already. */
+long pages_record_frame_at(struct account *a, unsigned n, uint64_t what);
 void pages_scratch_clear(void);
 uint64_t pages_book_index(unsigned n, unsigned which);
 void pages_forget(struct account *a, unsigned n);
@@ -390,6 +408,47 @@ int account_add_region(struct mem_call *call, struct account *a, struct mem_regi
 /* Backs page `vaddr` of region `r` of `a` (as a fault would). */
 int account_back(struct mem_call *call, struct account *a, const struct mem_region *r,
                  uint64_t vaddr);
+
+/* ---- evict.c: the clock and the pager's swap side ------------------------ */
+
+/* Bytes of `a`'s frames in memory (charged frames less those in swap). */
+uint64_t evict_resident(const struct account *a);
+
+/* Evicts pages (clock, evict.c) until `bytes` are free or nothing more can
+ * go: true if they are free. */
+bool evict_make_room(uint64_t bytes);
+
+/* A fault or Populate on `vaddr` of `a` that the clock unmapped or swapped:
+ * maps it again (read back from swap first). 1 if it was such a page and
+ * is mapped now, 0 if it is not one of them, or minus the kernel's error. */
+long evict_restore(struct account *a, uint64_t vaddr, uint32_t rights);
+
+/* Entry n of `a` (SWAPPED) forgotten: its swap slot free. */
+void evict_forget_swapped(struct account *a, unsigned n);
+
+/* ---- swap.c: the swap area, an IO session of ours ----------------------- */
+
+bool swap_ready(void);
+uint64_t swap_slots(void);
+uint64_t swap_slots_free(void);
+
+/* A free slot, or -1. */
+long swap_slot_take(void);
+void swap_slot_free(uint32_t slot);
+
+/* The session's first buffer, where a page waits for its write or lands
+ * from its read. */
+uint8_t *swap_buffer(void);
+
+/* Writes the buffer to slot `slot` or reads it back into the buffer, and
+ * waits for the completion: 0, or the ring's status (nonzero). */
+long swap_write(uint32_t slot);
+long swap_read(uint32_t slot);
+
+/* The counter (bk_counter()) spent so far waiting for completions: the
+ * device's time and whatever ran meanwhile, left out of the costs that
+ * SwapStats reports. */
+uint64_t swap_waited(void);
 
 /* ---- spawn.c ------------------------------------------------------------ */
 

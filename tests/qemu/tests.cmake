@@ -543,6 +543,36 @@ bulkhead_qemu_test(io-trade --image ${out}/io-trade-image.img
   --expect "trade: ok: killed with a session open: every byte back"
   --expect "trade: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
 
+# Oversubscription (issue 13, servers/mem/evict.c and swap.c,
+# tests/qemu/mem_swap.c): the memory server with 2 MiB swaps to io-server's
+# tenant 1 (the whole disk) through a session of its own; three tenants
+# whose 4 MiB quotas sum far above it write twice its memory at once and
+# read every page back intact, each with pages evicted and paged in and
+# its minimum kept; a tenant within its minimum loses nothing; bad minimums
+# refused by name; a tenant killed with pages in swap frees exactly its
+# slots, and all kills bring the slots and the free memory back exactly.
+bulkhead_user_program(${arch} mem-swap-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_swap.c
+                      ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk mem)
+target_include_directories(mem-swap-test-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
+bulkhead_user_program(${arch} mem-swap-tenant
+                      SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/mem_swap_tenant.c)
+bulkhead_boot_image(${arch} mem-swap-image ROOT mem-swap-test
+                    MODULES mem-server blk-server io-server mem-swap-tenant)
+bulkhead_qemu_test(mem-swap --image ${out}/mem-swap-image.img
+  --disk ${out}/mem-swap-disk.img --disk-size 8M --status pass
+  --expect "memswap: ok: the memory server opened its own IO session: 8 MiB of swap, 2048 slots"
+  --expect "memswap: ok: refused: .no swap area: the IO session did not open .IO error 0"
+  --expect "memswap: ok: refused: .tenant swap-0: a minimum of 5 MiB is not whole pages at most its quota of 4 MiB"
+  --expect "memswap: ok: refused: .tenant swap-0: a minimum of 4 MiB with the other accounts' 256 KiB would exceed the server's"
+  --expect "memswap: tenant swap-0: [0-9]+ pages written and read back, 0 bad, [1-9][0-9]* evicted, [1-9][0-9]* paged in"
+  --expect "memswap: tenant steady: 16 pages written and read back, 0 bad, 0 evicted, 0 paged in"
+  --expect "memswap: ok: every page of every tenant read back as written, byte for byte"
+  --expect "memswap: ok: each swapping tenant had pages evicted and paged in, and kept its minimum"
+  --expect "memswap: ok: steady, within its minimum, lost no page"
+  --expect "memswap: ok: a tenant killed with pages in swap: exactly its slots free again"
+  --expect "memswap: ok: all killed: every swap slot free, the free memory as before the tenants, exactly"
+  --expect "memswap: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
+
 # The memory server (issue 13, servers/mem, tests/qemu/mem_server.c): bad
 # requests refused with their texts; pages backed on fault, zero-filled and
 # charged exactly by kind; an allocation loop and a page-table explosion

@@ -50,6 +50,12 @@ const char *mem_method_name(uint64_t label)
         return "take_grant";
     case MEM_LABEL_END_GRANT:
         return "end_grant";
+    case MEM_LABEL_SET_MINIMUM:
+        return "set_minimum";
+    case MEM_LABEL_SWAP_ON:
+        return "swap_on";
+    case MEM_LABEL_SWAP_STATS:
+        return "swap_stats";
     default:
         return "?";
     }
@@ -77,6 +83,9 @@ static const char *const set_cpu_args[] = { "tenant", "budget", "period" };
 static const char *const grant_args[] = { "tenant", "holder", "beneficiary" };
 static const char *const take_grant_args[] = { "grant", "beneficiary" };
 static const char *const end_grant_args[] = { "grant" };
+static const char *const set_minimum_args[] = { "tenant", "minimum" };
+static const char *const swap_on_args[] = { "io" };
+static const char *const swap_stats_args[] = { "tenant" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -147,6 +156,15 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_END_GRANT:
         *count = 1;
         return end_grant_args;
+    case MEM_LABEL_SET_MINIMUM:
+        *count = 2;
+        return set_minimum_args;
+    case MEM_LABEL_SWAP_ON:
+        *count = 1;
+        return swap_on_args;
+    case MEM_LABEL_SWAP_STATS:
+        *count = 1;
+        return swap_stats_args;
     default:
         *count = 0;
         return 0;
@@ -228,6 +246,12 @@ int mem_error_length(int code)
         return 4;
     case MEM_ERR_GRANT_IN_USE:
         return 5;
+    case MEM_ERR_MINIMUM_ABOVE_QUOTA:
+        return 4;
+    case MEM_ERR_MINIMUMS_ABOVE_MEMORY:
+        return 5;
+    case MEM_ERR_SWAP_FAILED:
+        return 2;
     default:
         return -1;
     }
@@ -435,6 +459,24 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_set_word(m, 3, e->grant_in_use.server);
         bk_proto_set_word(m, 4, e->grant_in_use.bytes);
         m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_MINIMUM_ABOVE_QUOTA:
+        bk_proto_pack_name(m, 0, e->minimum_above_quota.tenant, 16);
+        bk_proto_set_word(m, 2, e->minimum_above_quota.minimum);
+        bk_proto_set_word(m, 3, e->minimum_above_quota.quota);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_MINIMUMS_ABOVE_MEMORY:
+        bk_proto_pack_name(m, 0, e->minimums_above_memory.tenant, 16);
+        bk_proto_set_word(m, 2, e->minimums_above_memory.minimum);
+        bk_proto_set_word(m, 3, e->minimums_above_memory.others);
+        bk_proto_set_word(m, 4, e->minimums_above_memory.memory);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_SWAP_FAILED:
+        bk_proto_set_word(m, 0, e->swap_failed.io_error);
+        bk_proto_set_word(m, 1, e->swap_failed.disk_bytes);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -667,6 +709,23 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
         e->grant_in_use.grant = bk_proto_word(m, 2);
         e->grant_in_use.server = bk_proto_word(m, 3);
         e->grant_in_use.bytes = bk_proto_word(m, 4);
+        return true;
+    case MEM_ERR_MINIMUM_ABOVE_QUOTA:
+        if (!bk_proto_unpack_name(m, 0, 16, e->minimum_above_quota.tenant))
+            return false;
+        e->minimum_above_quota.minimum = bk_proto_word(m, 2);
+        e->minimum_above_quota.quota = bk_proto_word(m, 3);
+        return true;
+    case MEM_ERR_MINIMUMS_ABOVE_MEMORY:
+        if (!bk_proto_unpack_name(m, 0, 16, e->minimums_above_memory.tenant))
+            return false;
+        e->minimums_above_memory.minimum = bk_proto_word(m, 2);
+        e->minimums_above_memory.others = bk_proto_word(m, 3);
+        e->minimums_above_memory.memory = bk_proto_word(m, 4);
+        return true;
+    case MEM_ERR_SWAP_FAILED:
+        e->swap_failed.io_error = bk_proto_word(m, 0);
+        e->swap_failed.disk_bytes = bk_proto_word(m, 1);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -924,6 +983,32 @@ static int format_grant_in_use(const struct mem_grant_in_use *f, char *buf, size
                        (unsigned long long)f->server, (unsigned long long)f->grant);
 }
 
+static int format_minimum_above_quota(const struct mem_minimum_above_quota *f, char *buf, size_t size)
+{
+    char size0[BK_PROTO_SIZE_TEXT], size1[BK_PROTO_SIZE_TEXT];
+    return bk_snprintf(buf, size,
+                       "tenant %s: a minimum of %s is not whole pages at most its quota of %s",
+                       f->tenant, bk_proto_size_text(size0, f->minimum),
+                       bk_proto_size_text(size1, f->quota));
+}
+
+static int format_minimums_above_memory(const struct mem_minimums_above_memory *f, char *buf, size_t size)
+{
+    char size0[BK_PROTO_SIZE_TEXT], size1[BK_PROTO_SIZE_TEXT], size2[BK_PROTO_SIZE_TEXT];
+    return bk_snprintf(buf, size,
+                       "tenant %s: a minimum of %s with the other accounts' %s would exceed the server's %s",
+                       f->tenant, bk_proto_size_text(size0, f->minimum),
+                       bk_proto_size_text(size1, f->others),
+                       bk_proto_size_text(size2, f->memory));
+}
+
+static int format_swap_failed(const struct mem_swap_failed *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "no swap area: the IO session did not open (IO error %llu, disk of %llu bytes)",
+                       (unsigned long long)f->io_error, (unsigned long long)f->disk_bytes);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -999,6 +1084,12 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_grant_taken(&e->grant_taken, buf, size);
     case MEM_ERR_GRANT_IN_USE:
         return format_grant_in_use(&e->grant_in_use, buf, size);
+    case MEM_ERR_MINIMUM_ABOVE_QUOTA:
+        return format_minimum_above_quota(&e->minimum_above_quota, buf, size);
+    case MEM_ERR_MINIMUMS_ABOVE_MEMORY:
+        return format_minimums_above_memory(&e->minimums_above_memory, buf, size);
+    case MEM_ERR_SWAP_FAILED:
+        return format_swap_failed(&e->swap_failed, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

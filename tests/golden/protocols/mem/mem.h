@@ -37,6 +37,9 @@
 #define MEM_LABEL_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 20)
 #define MEM_LABEL_TAKE_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 21)
 #define MEM_LABEL_END_GRANT BK_PROTO_LABEL(MEM_PROTOCOL_ID, 22)
+#define MEM_LABEL_SET_MINIMUM BK_PROTO_LABEL(MEM_PROTOCOL_ID, 23)
+#define MEM_LABEL_SWAP_ON BK_PROTO_LABEL(MEM_PROTOCOL_ID, 24)
+#define MEM_LABEL_SWAP_STATS BK_PROTO_LABEL(MEM_PROTOCOL_ID, 25)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -80,6 +83,9 @@
 #define MEM_ERR_UNKNOWN_GRANT 65 /* No such grant, or not the caller's: made for another server or another client of it, taken already, or (EndGrant) neither the caller's nor one it may end. */
 #define MEM_ERR_GRANT_TAKEN 66 /* A tenant may end its grant only while no server has taken it: the server's session uses the memory. */
 #define MEM_ERR_GRANT_IN_USE 67 /* The account's grant is held by a server: the session must close (or the administrator end the grant) before the account closes. */
+#define MEM_ERR_MINIMUM_ABOVE_QUOTA 68 /* A guaranteed minimum must be whole pages and at most the account's quota. */
+#define MEM_ERR_MINIMUMS_ABOVE_MEMORY 69 /* The guaranteed minimums of all accounts would sum above the memory the server manages, so under pressure no eviction could honour them all. */
+#define MEM_ERR_SWAP_FAILED 70 /* The swap area could not be set up: the server has one already (io_error 0), or the IO server refused the session (its error code), or its virtual disk holds no whole 4 KiB slot. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -317,6 +323,27 @@ struct mem_grant_in_use {
     uint64_t bytes;
 };
 
+/* The numbers of MEM_ERR_MINIMUM_ABOVE_QUOTA. */
+struct mem_minimum_above_quota {
+    char tenant[17];
+    uint64_t minimum;
+    uint64_t quota;
+};
+
+/* The numbers of MEM_ERR_MINIMUMS_ABOVE_MEMORY. */
+struct mem_minimums_above_memory {
+    char tenant[17];
+    uint64_t minimum;
+    uint64_t others;
+    uint64_t memory;
+};
+
+/* The numbers of MEM_ERR_SWAP_FAILED. */
+struct mem_swap_failed {
+    uint64_t io_error;
+    uint64_t disk_bytes;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -360,6 +387,9 @@ struct mem_error {
         struct mem_unknown_grant unknown_grant;
         struct mem_grant_taken grant_taken;
         struct mem_grant_in_use grant_in_use;
+        struct mem_minimum_above_quota minimum_above_quota;
+        struct mem_minimums_above_memory minimums_above_memory;
+        struct mem_swap_failed swap_failed;
     };
 };
 

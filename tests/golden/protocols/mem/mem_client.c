@@ -354,3 +354,47 @@ int mem_end_grant(bk_cptr_t server, uint64_t grant, uint64_t *returned, struct m
     return 0;
 }
 
+int mem_set_minimum(bk_cptr_t server, uint64_t tenant, uint64_t minimum, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, MEM_LABEL_SET_MINIMUM) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, minimum);
+    sys_call(server, m);
+    return reply_code(m, MEM_LABEL_SET_MINIMUM, 0, 0, err);
+}
+
+int mem_swap_on(bk_cptr_t server, bk_cptr_t io, uint64_t *slots, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 1, 0, MEM_LABEL_SWAP_ON) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = io;
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_SWAP_ON, 1, 0, err);
+    if (code != 0)
+        return code;
+    *slots = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_swap_stats(bk_cptr_t server, uint64_t tenant, uint64_t *evicted, uint64_t *paged_in,
+                   uint64_t *swapped, uint64_t *resident, uint64_t *minimum,
+                   uint64_t *slots_free, uint64_t *slots, uint64_t *out_ticks,
+                   uint64_t *in_ticks, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_SWAP_STATS) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_SWAP_STATS, 9, 0, err);
+    if (code != 0)
+        return code;
+    *evicted = bk_proto_word(m, 0);
+    *paged_in = bk_proto_word(m, 1);
+    *swapped = bk_proto_word(m, 2);
+    *resident = bk_proto_word(m, 3);
+    *minimum = bk_proto_word(m, 4);
+    *slots_free = bk_proto_word(m, 5);
+    *slots = bk_proto_word(m, 6);
+    *out_ticks = bk_proto_word(m, 7);
+    *in_ticks = bk_proto_word(m, 8);
+    return 0;
+}
+

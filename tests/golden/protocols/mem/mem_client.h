@@ -259,3 +259,42 @@ int mem_take_grant(bk_cptr_t server, uint64_t grant, uint64_t beneficiary, uint6
  * or a shared BK_PROTO_ERR_*. */
 int mem_end_grant(bk_cptr_t server, uint64_t grant, uint64_t *returned, struct mem_error *err);
 
+/* Mem: SetMinimum. Administrator only. Guarantees account `tenant` `minimum` bytes of
+ * resident frames (a whole number of pages, at most its quota): under memory pressure
+ * the server evicts anonymous pages to swap only from accounts holding more resident
+ * frames than their minimum. The quotas may sum to more than the server's memory; the
+ * minimums may not: a minimum that would make them sum above the memory the server
+ * manages is refused. 0 takes the guarantee away. Returns 0, or the error code with its
+ * numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
+ * MEM_ERR_MINIMUM_ABOVE_QUOTA, MEM_ERR_MINIMUMS_ABOVE_MEMORY, or a shared
+ * BK_PROTO_ERR_*. */
+int mem_set_minimum(bk_cptr_t server, uint64_t tenant, uint64_t minimum, struct mem_error *err);
+
+/* Mem: SwapOn. Administrator only. Gives the server its swap area: `io` is an endpoint
+ * cap of the IO server (sent with the grant right), badged with the IO tenant number
+ * the administrator set aside for the memory server, with the grant-reply right, whose
+ * virtual disk is the swap area. The server opens its own IO session with it (IO: Open:
+ * the session's pages are the IO server's share for that tenant number, mapped in the
+ * memory server's own space) and cuts the disk into 4 KiB slots. Returns the slots.
+ * Once only: the swap area stays for the server's life. Returns 0, or the error code
+ * with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_SWAP_FAILED, or a
+ * shared BK_PROTO_ERR_*. */
+int mem_swap_on(bk_cptr_t server, bk_cptr_t io, uint64_t *slots, struct mem_error *err);
+
+/* Mem: SwapStats. Eviction of the account's pages: `evicted` counts its pages written
+ * to swap, `paged_in` those read back on fault, `swapped` the pages in swap now (still
+ * charged to its quota as frames: a page in swap counts against the quota, not against
+ * the server's memory), `resident` the bytes of its frames in memory, `minimum` its
+ * guarantee; `slots_free` and `slots` the server's swap slots free and in all.
+ * `out_ticks` and `in_ticks` are the server's counter (libsys bk_counter(): x86-64
+ * rdtsc, RISC-V instret; one per guest instruction under QEMU's -icount) summed over
+ * the account's page-outs and page-ins, for measurements: the server's work, the kick
+ * and the completion's read; the wait for the disk (the device's time and whatever
+ * other threads ran meanwhile) is left out. A tenant passes 0 or its own id; the
+ * administrator any account's. Returns 0, or the error code with its numbers in *err
+ * (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
+int mem_swap_stats(bk_cptr_t server, uint64_t tenant, uint64_t *evicted, uint64_t *paged_in,
+                   uint64_t *swapped, uint64_t *resident, uint64_t *minimum,
+                   uint64_t *slots_free, uint64_t *slots, uint64_t *out_ticks,
+                   uint64_t *in_ticks, struct mem_error *err);
+

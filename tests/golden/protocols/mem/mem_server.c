@@ -447,6 +447,71 @@ static int serve_end_grant(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_set_minimum(struct mem_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t minimum = bk_proto_word(m, 1);
+    code = mem_handle_set_minimum(call, tenant, minimum);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_MINIMUM_ABOVE_QUOTA && code != MEM_ERR_MINIMUMS_ABOVE_MEMORY)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, MEM_LABEL_SET_MINIMUM);
+    return 0;
+}
+
+static int serve_swap_on(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t slots = 0;
+    int code = bk_proto_check_shape(m, 0, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = mem_handle_swap_on(call, call->server->recv_index, &slots);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_SWAP_FAILED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, slots);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_SWAP_ON);
+    return 0;
+}
+
+static int serve_swap_stats(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t evicted = 0;
+    uint64_t paged_in = 0;
+    uint64_t swapped = 0;
+    uint64_t resident = 0;
+    uint64_t minimum = 0;
+    uint64_t slots_free = 0;
+    uint64_t slots = 0;
+    uint64_t out_ticks = 0;
+    uint64_t in_ticks = 0;
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    code = mem_handle_swap_stats(call, tenant, &evicted, &paged_in, &swapped, &resident, &minimum, &slots_free, &slots, &out_ticks, &in_ticks);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, evicted);
+    bk_proto_set_word(m, 1, paged_in);
+    bk_proto_set_word(m, 2, swapped);
+    bk_proto_set_word(m, 3, resident);
+    bk_proto_set_word(m, 4, minimum);
+    bk_proto_set_word(m, 5, slots_free);
+    bk_proto_set_word(m, 6, slots);
+    bk_proto_set_word(m, 7, out_ticks);
+    bk_proto_set_word(m, 8, in_ticks);
+    m->info = BK_MSGINFO(9, 0, 0, MEM_LABEL_SWAP_STATS);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -518,6 +583,15 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_END_GRANT:
         code = serve_end_grant(&call, m);
+        break;
+    case MEM_LABEL_SET_MINIMUM:
+        code = serve_set_minimum(&call, m);
+        break;
+    case MEM_LABEL_SWAP_ON:
+        code = serve_swap_on(&call, m);
+        break;
+    case MEM_LABEL_SWAP_STATS:
+        code = serve_swap_stats(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

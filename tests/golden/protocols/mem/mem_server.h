@@ -252,6 +252,43 @@ int mem_handle_take_grant(struct mem_call *call, uint64_t grant, uint64_t benefi
  * MEM_ERR_UNKNOWN_GRANT, MEM_ERR_GRANT_TAKEN. */
 int mem_handle_end_grant(struct mem_call *call, uint64_t grant, uint64_t *returned);
 
+/* Mem: SetMinimum. Administrator only. Guarantees account `tenant` `minimum` bytes of
+ * resident frames (a whole number of pages, at most its quota): under memory pressure
+ * the server evicts anonymous pages to swap only from accounts holding more resident
+ * frames than their minimum. The quotas may sum to more than the server's memory; the
+ * minimums may not: a minimum that would make them sum above the memory the server
+ * manages is refused. 0 takes the guarantee away. Errors it may return:
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_MINIMUM_ABOVE_QUOTA,
+ * MEM_ERR_MINIMUMS_ABOVE_MEMORY. */
+int mem_handle_set_minimum(struct mem_call *call, uint64_t tenant, uint64_t minimum);
+
+/* Mem: SwapOn. Administrator only. Gives the server its swap area: `io` is an endpoint
+ * cap of the IO server (sent with the grant right), badged with the IO tenant number
+ * the administrator set aside for the memory server, with the grant-reply right, whose
+ * virtual disk is the swap area. The server opens its own IO session with it (IO: Open:
+ * the session's pages are the IO server's share for that tenant number, mapped in the
+ * memory server's own space) and cuts the disk into 4 KiB slots. Returns the slots.
+ * Once only: the swap area stays for the server's life. Errors it may return:
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_SWAP_FAILED. */
+int mem_handle_swap_on(struct mem_call *call, uint64_t io_slot, uint64_t *slots);
+
+/* Mem: SwapStats. Eviction of the account's pages: `evicted` counts its pages written
+ * to swap, `paged_in` those read back on fault, `swapped` the pages in swap now (still
+ * charged to its quota as frames: a page in swap counts against the quota, not against
+ * the server's memory), `resident` the bytes of its frames in memory, `minimum` its
+ * guarantee; `slots_free` and `slots` the server's swap slots free and in all.
+ * `out_ticks` and `in_ticks` are the server's counter (libsys bk_counter(): x86-64
+ * rdtsc, RISC-V instret; one per guest instruction under QEMU's -icount) summed over
+ * the account's page-outs and page-ins, for measurements: the server's work, the kick
+ * and the completion's read; the wait for the disk (the device's time and whatever
+ * other threads ran meanwhile) is left out. A tenant passes 0 or its own id; the
+ * administrator any account's. Errors it may return: MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT. */
+int mem_handle_swap_stats(struct mem_call *call, uint64_t tenant, uint64_t *evicted,
+                          uint64_t *paged_in, uint64_t *swapped, uint64_t *resident,
+                          uint64_t *minimum, uint64_t *slots_free, uint64_t *slots,
+                          uint64_t *out_ticks, uint64_t *in_ticks);
+
 /* Fails the request with MEM_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
 static inline int mem_fail_not_admin(struct mem_call *call, uint64_t badge)
@@ -655,5 +692,43 @@ static inline int mem_fail_grant_in_use(struct mem_call *call, const char *tenan
     call->error.grant_in_use.server = server;
     call->error.grant_in_use.bytes = bytes;
     return MEM_ERR_GRANT_IN_USE;
+}
+
+/* Fails the request with MEM_ERR_MINIMUM_ABOVE_QUOTA: "tenant {tenant}: a minimum of
+ * {minimum:size} is not whole pages at most its quota of {quota:size}". */
+static inline int mem_fail_minimum_above_quota(struct mem_call *call, const char *tenant,
+                                               uint64_t minimum, uint64_t quota)
+{
+    call->error.code = MEM_ERR_MINIMUM_ABOVE_QUOTA;
+    bk_proto_copy_name(call->error.minimum_above_quota.tenant, tenant, 16);
+    call->error.minimum_above_quota.minimum = minimum;
+    call->error.minimum_above_quota.quota = quota;
+    return MEM_ERR_MINIMUM_ABOVE_QUOTA;
+}
+
+/* Fails the request with MEM_ERR_MINIMUMS_ABOVE_MEMORY: "tenant {tenant}: a minimum of
+ * {minimum:size} with the other accounts' {others:size} would exceed the server's
+ * {memory:size}". */
+static inline int mem_fail_minimums_above_memory(struct mem_call *call, const char *tenant,
+                                                 uint64_t minimum, uint64_t others,
+                                                 uint64_t memory)
+{
+    call->error.code = MEM_ERR_MINIMUMS_ABOVE_MEMORY;
+    bk_proto_copy_name(call->error.minimums_above_memory.tenant, tenant, 16);
+    call->error.minimums_above_memory.minimum = minimum;
+    call->error.minimums_above_memory.others = others;
+    call->error.minimums_above_memory.memory = memory;
+    return MEM_ERR_MINIMUMS_ABOVE_MEMORY;
+}
+
+/* Fails the request with MEM_ERR_SWAP_FAILED: "no swap area: the IO session did not
+ * open (IO error {io_error}, disk of {disk_bytes} bytes)". */
+static inline int mem_fail_swap_failed(struct mem_call *call, uint64_t io_error,
+                                       uint64_t disk_bytes)
+{
+    call->error.code = MEM_ERR_SWAP_FAILED;
+    call->error.swap_failed.io_error = io_error;
+    call->error.swap_failed.disk_bytes = disk_bytes;
+    return MEM_ERR_SWAP_FAILED;
 }
 

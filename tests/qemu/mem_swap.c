@@ -1,0 +1,355 @@
+/*
+ * Oversubscription (issue 13; servers/mem/evict.c, swap.c; docs/memory.md,
+ * "Oversubscription"): the root task starts the memory server with 2 MiB,
+ * the disk's driver and io-server, gives io-server's tenant 1 the whole
+ * disk as its virtual disk and the memory server that tenant's cap as its
+ * swap area (Mem: SwapOn). Then it spawns, from one sealed program
+ * (mem_swap_tenant.c), a tenant "steady" whose guaranteed minimum covers
+ * all it ever holds and three tenants "swap-N" whose quotas (4 MiB each)
+ * sum far above the server's memory, each with a region of about two
+ * thirds of the free memory: together they write twice what the server
+ * has, at once (each thread on a third of the CPU, so their faults
+ * interleave).
+ *
+ * Checked: bad minimums refused by name (above the quota; minimums summing
+ * above the memory), a second SwapOn refused; every page of every tenant
+ * read back equal to what it wrote (a hash of seed, page and word); each
+ * swapping tenant had pages evicted and paged in (so the test cannot pass
+ * with no eviction) and kept at least its minimum resident; "steady" lost
+ * no page; a tenant killed with pages in swap frees exactly that many
+ * slots, and after every kill all slots are free and the free memory is
+ * what it was before the tenants, to the byte.
+ */
+#include <protocols/io_client.h>
+#include <protocols/mem_client.h>
+
+#include "../../servers/blk/blk.h"
+#include "../../servers/io/io.h"
+
+#define W BK_WORD_BITS
+#define DRIVER_PRIORITY 200
+#define MEM_PRIORITY 195
+#define IO_PRIORITY 190
+#define TENANT_PRIORITY 10
+#define MEM_POOL_SLOT 13           /* servers/mem/server.h: POOL_SLOT */
+#define MEM_ASID_POOL_SLOT 40      /* servers/mem/server.h: ASID_POOL_SLOT(0) */
+#define MEM_SERVER_BADGE (1ull << 61)
+#define SERVER_CNODE_BITS 8
+#define POOL_BITS 21               /* 2 MiB for the memory server */
+#define SWAP_SECTORS 16384u        /* the 8 MiB disk: 2,048 slots */
+#define KiB 1024ull
+#define MiB (1024 * KiB)
+#define GiB (1024 * MiB)
+#define PAGE 4096ull
+#define FILE_BASE (4 * GiB)
+#define REGION_BASE 0x40000000ull  /* mem_swap_tenant.c */
+#define PERIOD_NS 10000000ull
+#define BUDGET_NS 3000000ull       /* a third of the CPU each: the tenants interleave */
+#define SWAPPERS 3
+#define HELLO 0x201
+#define FILL 0x202
+#define CHECK 0x203
+
+struct tenant {
+    const char *name;
+    uint64_t id, ctrl, pages, seed, minimum;
+};
+
+struct swap_stats {
+    uint64_t evicted, paged_in, swapped, resident, minimum, slots_free, slots, out_ticks, in_ticks;
+};
+
+static int failures, passes;
+static uint64_t mem_ep, io_admin, program, owner;
+static struct tenant steady = { "steady", 0, 0, 16, 0x5700, 256 * KiB };
+static struct tenant swappers[SWAPPERS] = { { "swap-0", 0, 0, 0, 0x5000, 32 * KiB },
+                                            { "swap-1", 0, 0, 0, 0x5100, 32 * KiB },
+                                            { "swap-2", 0, 0, 0, 0x5200, 32 * KiB } };
+
+static void expect(bool ok, const char *what)
+{
+    failures += !ok;
+    passes += ok;
+    debug_printf("memswap: %s: %s\n", ok ? "ok" : "FAILED", what);
+}
+
+static uint64_t mint(uint64_t ep, uint64_t badge)
+{
+    uint64_t s = bk_slot_alloc();
+    sys_cnode_mint(BK_CAP_ROOT_CNODE, s, W, BK_CAP_ROOT_CNODE, ep, W,
+                   BK_RIGHT_WRITE | BK_RIGHT_GRANT | BK_RIGHT_GRANT_REPLY, badge);
+    return s;
+}
+
+/* A refusal with its code and the start of its text. */
+static void refused(int r, const struct mem_error *e, int code, const char *start)
+{
+    char got[240] = "", what[300];
+    mem_error_format(e, got, sizeof(got));
+    bk_snprintf(what, sizeof(what), "refused: \"%s\"", r ? got : "(it worked)");
+    bool same = true;
+    for (size_t i = 0; start[i] && same; i++)
+        same = got[i] == start[i];
+    expect(r == code && same, what);
+}
+
+static uint64_t free_memory(void)
+{
+    uint64_t free = 0, total = 0;
+    mem_memory(mem_ep, &free, &total, NULL);
+    return free;
+}
+
+static struct swap_stats stats_of(uint64_t id)
+{
+    struct swap_stats s = { 0 };
+    mem_swap_stats(mem_ep, id, &s.evicted, &s.paged_in, &s.swapped, &s.resident, &s.minimum,
+                   &s.slots_free, &s.slots, &s.out_ticks, &s.in_ticks, NULL);
+    return s;
+}
+
+/* ---- Starting the servers ------------------------------------------------ */
+
+static const char *start_mem(const struct bk_bootinfo *bi)
+{
+    struct bk_process p;
+    mem_ep = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    uint64_t pool = bk_alloc_object(BK_OBJ_UNTYPED, POOL_BITS);
+    uint64_t asids = bk_alloc_object(BK_OBJ_UNTYPED, BK_ASID_POOL_BITS);
+    if (!mem_ep || !pool || !asids ||
+        bk_process_spawn(bi, "mem-server", MEM_PRIORITY, mem_ep,
+                         BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE | BK_SPAWN_GIVE_SCHED_CONTROL,
+                         &p) != 0 ||
+        sys_cnode_move(p.cnode, MEM_POOL_SLOT, SERVER_CNODE_BITS, BK_CAP_ROOT_CNODE, pool, W) != 0 ||
+        sys_asid_control_make_pool(BK_CAP_ASID_CONTROL, asids, p.cnode, MEM_ASID_POOL_SLOT,
+                                   SERVER_CNODE_BITS) != 0)
+        return "cannot start mem-server with 2 MiB";
+    return NULL;
+}
+
+static const char *setup(const struct bk_bootinfo *bi)
+{
+    static struct blk_hw hw;
+    static char err[BK_PROCESS_ERROR_LEN];
+    uint64_t blk_ep;
+    bk_alloc_init(bi);
+    devmem_init(bi);
+    const char *e = start_mem(bi);
+    if (!e)
+        e = blk_discover(bi, &hw);
+    if (!e)
+        e = blk_spawn(bi, &hw, DRIVER_PRIORITY, &blk_ep, err, sizeof(err));
+    if (!e)
+        e = io_spawn_trading(bi, IO_PRIORITY, mint(blk_ep, 1), mint(mem_ep, MEM_SERVER_BADGE | 1),
+                             &io_admin, err, sizeof(err));
+    return e;
+}
+
+/* io-server's tenant 1 over the whole disk, with a reservation of its own
+ * (100 requests a second) and no limit that matters, its cap to the memory
+ * server as the swap area; a second SwapOn refused. */
+static void swap_on(void)
+{
+    struct io_error ie;
+    struct mem_error e;
+    uint32_t left;
+    uint64_t slots = 0;
+    expect(io_set_policy(io_admin, 1, 100, 10000000, 0, 1, 100000, &left, &ie) == 0 &&
+               io_set_disk(io_admin, 1, 0, SWAP_SECTORS, &ie) == 0,
+           "io-server tenant 1: a reservation and the whole disk, for the memory server");
+    int r = mem_swap_on(mem_ep, mint(io_admin, 1), &slots, &e);
+    debug_printf("memswap: swap on: %llu slots of 4 KiB\n", (unsigned long long)slots);
+    expect(r == 0 && slots == SWAP_SECTORS / 8,
+           "the memory server opened its own IO session: 8 MiB of swap, 2048 slots");
+    refused(mem_swap_on(mem_ep, mint(io_admin, 2), &slots, &e), &e, MEM_ERR_SWAP_FAILED,
+            "no swap area: the IO session did not open (IO error 0");
+}
+
+/* ---- The program and the tenants ---------------------------------------- */
+
+static const struct bk_boot_module *module(const struct bk_bootinfo *bi, const char *name)
+{
+    for (uint32_t i = 0; i < bi->module_count; i++) {
+        if (strcmp(bi->modules[i].name, name) == 0)
+            return &bi->modules[i];
+    }
+    return NULL;
+}
+
+/* mem-swap-tenant's file into a region of account "programs" (over our
+ * own space), sealed, the file's region removed. */
+static bool seal(const struct bk_bootinfo *bi)
+{
+    struct mem_error e;
+    const struct bk_boot_module *m = module(bi, "mem-swap-tenant");
+    uint64_t space = bk_slot_alloc(), pages = 0, n;
+    uint32_t regions;
+    if (!m || sys_cnode_copy(BK_CAP_ROOT_CNODE, space, W, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE,
+                             W, BK_RIGHTS_ALL) != 0 ||
+        mem_create_account(mem_ep, "programs", 4 * MiB, space, &owner, &e) != 0)
+        return false;
+    uint64_t region = (m->size + PAGE - 1) & ~(PAGE - 1);
+    if (mem_add_region(mem_ep, owner, FILE_BASE, region, BK_VM_READ | BK_VM_WRITE, &regions, &e) ||
+        mem_populate(mem_ep, owner, FILE_BASE, region, &n, &e))
+        return false;
+    memcpy((void *)(uintptr_t)FILE_BASE, (const void *)(uintptr_t)m->vaddr, m->size);
+    return mem_seal_program(mem_ep, owner, FILE_BASE, m->size, &program, &pages, &e) == 0 &&
+           mem_remove_region(mem_ep, owner, FILE_BASE, &n, &e) == 0;
+}
+
+static bool spawn(struct tenant *t, uint64_t quota)
+{
+    struct mem_error e;
+    struct bk_msg m = { 0 };
+    t->ctrl = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    if (mem_spawn(mem_ep, t->name, quota, program, TENANT_PRIORITY, BUDGET_NS, PERIOD_NS,
+                  2 /* start */, t->ctrl, &t->id, &e) != 0)
+        return false;
+    sys_recv(t->ctrl, &m);
+    return BK_MSGINFO_LABEL(m.info) == HELLO;
+}
+
+static void order(const struct tenant *t, uint64_t what)
+{
+    struct bk_msg m = { .info = BK_MSGINFO(2, 0, 0, what) };
+    m.mr[0] = t->seed;
+    m.mr[1] = t->pages;
+    sys_send(t->ctrl, &m);
+}
+
+static uint64_t answer(const struct tenant *t, uint64_t what)
+{
+    struct bk_msg m = { 0 };
+    sys_recv(t->ctrl, &m);
+    return BK_MSGINFO_LABEL(m.info) == what ? m.mr[0] : ~0ull;
+}
+
+/* Minimums: two refusals by name, then each tenant's. */
+static void minimums(void)
+{
+    struct mem_error e;
+    refused(mem_set_minimum(mem_ep, swappers[0].id, 5 * MiB, &e), &e, MEM_ERR_MINIMUM_ABOVE_QUOTA,
+            "tenant swap-0: a minimum of 5 MiB is not whole pages at most its quota of 4 MiB");
+    refused(mem_set_minimum(mem_ep, swappers[0].id, 4 * MiB, &e), &e,
+            MEM_ERR_MINIMUMS_ABOVE_MEMORY,
+            "tenant swap-0: a minimum of 4 MiB with the other accounts' 256 KiB would exceed "
+            "the server's");
+    bool ok = true;
+    for (unsigned i = 0; i < SWAPPERS; i++)
+        ok &= mem_set_minimum(mem_ep, swappers[i].id, swappers[i].minimum, &e) == 0;
+    expect(ok, "each swapping tenant guaranteed 32 KiB resident");
+}
+
+static bool spawn_all(void)
+{
+    struct mem_error e;
+    bool ok = spawn(&steady, 256 * KiB) &&
+              mem_set_minimum(mem_ep, steady.id, steady.minimum, &e) == 0;
+    for (unsigned i = 0; i < SWAPPERS; i++)
+        ok = ok && spawn(&swappers[i], 4 * MiB);
+    expect(ok, "steady (quota and minimum 256 KiB) and three tenants of 4 MiB quotas spawned");
+    if (!ok)
+        return false;
+    minimums();
+    /* Each swapper's region about two thirds of the free memory: the
+     * three write twice what the server has. */
+    uint64_t each = free_memory() / PAGE * 2 / 3;
+    uint32_t regions;
+    ok = mem_add_region(mem_ep, steady.id, REGION_BASE, steady.pages * PAGE,
+                        BK_VM_READ | BK_VM_WRITE, &regions, &e) == 0;
+    for (unsigned i = 0; i < SWAPPERS; i++) {
+        swappers[i].pages = each;
+        ok &= mem_add_region(mem_ep, swappers[i].id, REGION_BASE, each * PAGE,
+                             BK_VM_READ | BK_VM_WRITE, &regions, &e) == 0;
+    }
+    debug_printf("memswap: %llu KiB free; each swapping tenant writes %llu pages (%llu KiB), "
+                 "quotas sum to %llu KiB\n",
+                 (unsigned long long)(free_memory() / KiB), (unsigned long long)each,
+                 (unsigned long long)(each * PAGE / KiB),
+                 (unsigned long long)((SWAPPERS * 4 * MiB + 256 * KiB) / KiB));
+    expect(ok && each >= 64, "regions declared: together twice the free memory");
+    return ok;
+}
+
+/* FILL to all four at once, then CHECK to all four at once. */
+static void run(uint64_t what, uint64_t *results)
+{
+    order(&steady, what);
+    for (unsigned i = 0; i < SWAPPERS; i++)
+        order(&swappers[i], what);
+    results[SWAPPERS] = answer(&steady, what);
+    for (unsigned i = 0; i < SWAPPERS; i++)
+        results[i] = answer(&swappers[i], what);
+}
+
+static void pressure(void)
+{
+    uint64_t filled[SWAPPERS + 1], bad[SWAPPERS + 1];
+    run(FILL, filled);
+    run(CHECK, bad);
+    bool intact = true, moved = true, kept = true;
+    for (unsigned i = 0; i <= SWAPPERS; i++) {
+        const struct tenant *t = i < SWAPPERS ? &swappers[i] : &steady;
+        struct swap_stats s = stats_of(t->id);
+        debug_printf("memswap: tenant %s: %llu pages written and read back, %llu bad, "
+                     "%llu evicted, %llu paged in, %llu in swap, %llu KiB resident (minimum "
+                     "%llu KiB)\n",
+                     t->name, (unsigned long long)t->pages, (unsigned long long)bad[i],
+                     (unsigned long long)s.evicted, (unsigned long long)s.paged_in,
+                     (unsigned long long)s.swapped, (unsigned long long)(s.resident / KiB),
+                     (unsigned long long)(s.minimum / KiB));
+        if (s.evicted && s.paged_in)
+            debug_printf("memswap: tenant %s: a page-out takes %llu ticks, a page-in %llu "
+                         "(the server's counter, the disk's wait left out)\n",
+                         t->name, (unsigned long long)(s.out_ticks / s.evicted),
+                         (unsigned long long)(s.in_ticks / s.paged_in));
+        intact &= filled[i] == 0 && bad[i] == 0;
+        if (i < SWAPPERS)
+            moved &= s.evicted > 0 && s.paged_in > 0 && s.resident >= s.minimum;
+        else
+            kept &= s.evicted == 0 && s.swapped == 0;
+    }
+    expect(intact, "every page of every tenant read back as written, byte for byte");
+    expect(moved, "each swapping tenant had pages evicted and paged in, and kept its minimum");
+    expect(kept, "steady, within its minimum, lost no page");
+}
+
+/* Kills: the first swapper's slots come back exactly, then all. */
+static void kills(uint64_t free_before)
+{
+    struct mem_error e;
+    uint64_t returned;
+    struct swap_stats s0 = stats_of(swappers[0].id);
+    bool ok = s0.swapped > 0 && mem_destroy_account(mem_ep, swappers[0].id, &returned, &e) == 0;
+    struct swap_stats after = stats_of(steady.id);
+    debug_printf("memswap: swap-0 killed with %llu pages in swap: slots free %llu -> %llu\n",
+                 (unsigned long long)s0.swapped, (unsigned long long)s0.slots_free,
+                 (unsigned long long)after.slots_free);
+    expect(ok && after.slots_free == s0.slots_free + s0.swapped,
+           "a tenant killed with pages in swap: exactly its slots free again");
+    for (unsigned i = 1; i < SWAPPERS; i++)
+        ok &= mem_destroy_account(mem_ep, swappers[i].id, &returned, &e) == 0;
+    ok &= mem_destroy_account(mem_ep, steady.id, &returned, &e) == 0;
+    uint64_t slots_free = 0, slots = 0, x;
+    mem_swap_stats(mem_ep, owner, &x, &x, &x, &x, &x, &slots_free, &slots, &x, &x, NULL);
+    expect(ok && slots_free == slots && free_memory() == free_before,
+           "all killed: every swap slot free, the free memory as before the tenants, exactly");
+}
+
+int main(const struct bk_bootinfo *bi)
+{
+    const char *err = setup(bi);
+    if (err) {
+        debug_printf("memswap: FAILED: %s\n", err);
+        return 1;
+    }
+    swap_on();
+    expect(seal(bi), "mem-swap-tenant sealed into a program");
+    uint64_t free_before = free_memory();
+    if (spawn_all()) {
+        pressure();
+        kills(free_before);
+    }
+    debug_printf("memswap: %d passed, %d failed\n", passes, failures);
+    return failures ? 1 : 0;
+}
