@@ -1,20 +1,5 @@
 # User-level servers and the root task for ${arch} (included from
 # bulkhead_add_arch()).
-# The root task: its checks, and the system of a capability table when the
-# boot image holds one (servers/roottask/captable.h, docs/policy.md).
-bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c
-                      ${CMAKE_SOURCE_DIR}/servers/roottask/table.c
-                      ${CMAKE_SOURCE_DIR}/servers/roottask/system.c)
-
-# The demo policy's programs (servers/demo, policies/demo.toml): its two
-# tenants, one source, and the stand-in server of its three servers.
-foreach(tenant web db)
-  bulkhead_user_program(${arch} ${tenant} SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/tenant.c
-                        ${CMAKE_SOURCE_DIR}/servers/demo/component.c)
-endforeach()
-bulkhead_user_program(${arch} badge-echo SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/badge_echo.c
-                      ${CMAKE_SOURCE_DIR}/servers/demo/component.c)
-
 # The scheduler server (servers/sched, docs/scheduling.md): its protocol is
 # described once in protocol.toml; the chapter docs/protocols/sched.md and
 # the goldens of the generated C are compared in ctest.
@@ -88,6 +73,22 @@ bulkhead_protocol(tenants ${CMAKE_SOURCE_DIR}/servers/tenants/protocol.toml
 bulkhead_user_program(${arch} tenants-server SOURCES ${CMAKE_SOURCE_DIR}/servers/tenants/main.c
                       ${CMAKE_SOURCE_DIR}/servers/tenants/console.c SERVES tenants CLIENT_OF mem)
 
+# The root task (after the protocols it is a client of: it makes the
+# administrator's set-up calls of a table): its checks, and the system of a capability table when the
+# boot image holds one (servers/roottask/captable.h, docs/policy.md).
+bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/table.c
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/system.c CLIENT_OF mem sched tenants)
+
+# The demo policy's programs (servers/demo, policies/demo.toml): its two
+# tenants, one source, and the stand-in server (its IO server).
+foreach(tenant web db)
+  bulkhead_user_program(${arch} ${tenant} SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/tenant.c
+                        ${CMAKE_SOURCE_DIR}/servers/demo/component.c CLIENT_OF mem sched)
+endforeach()
+bulkhead_user_program(${arch} badge-echo SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/badge_echo.c
+                      ${CMAKE_SOURCE_DIR}/servers/demo/component.c)
+
 # The demo image holds the root task alone (the bad-image tests corrupt its
 # one module); the scheduler server ships in the images that use it
 # (tests/qemu/tests.cmake: sched-server-image).
@@ -121,6 +122,6 @@ endfunction()
 
 # The demo system, built from policies/demo.toml (tools/bulkhead run
 # policies/demo.toml boots the same).
-set(DEMO_POLICY_PROGRAMS badge-echo web db)
+set(DEMO_POLICY_PROGRAMS mem-server sched-server tenants-server badge-echo web db)
 bulkhead_policy_image(${arch} policy-demo POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
                       PROGRAMS ${DEMO_POLICY_PROGRAMS})

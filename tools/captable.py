@@ -45,14 +45,15 @@ HEADER = struct.Struct("<8s8I")
 OBJECT = struct.Struct("<6I")
 COMPONENT = struct.Struct("<6I2Q8I")
 CAP = struct.Struct("<4IQ")
+SETUP = struct.Struct("<4I4Q")
 for _s, _n in ((HEADER, "HEADER_SIZE"), (OBJECT, "OBJECT_SIZE"), (COMPONENT, "COMPONENT_SIZE"),
-               (CAP, "CAP_SIZE")):
+               (CAP, "CAP_SIZE"), (SETUP, "SETUP_SIZE")):
     if _s.size != C[_n]:
         raise SystemExit(f"captable.py: CAPTABLE_{_n} is {C[_n]} in {FORMAT_HEADER}, "
                          f"the encoder's record has {_s.size} bytes")
 
 CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
-               "truncated")
+               "truncated", "setup-refused")
 
 
 class Strings:
@@ -69,7 +70,10 @@ class Strings:
 
 
 def retype_bits(obj):
-    """Untyped: Retype's size argument for the object."""
+    """Untyped: Retype's size argument for the object (a kernel-made cap:
+    its CPU)."""
+    if obj.get("kernel"):
+        return obj["cpu"]
     if obj["type"] == "BK_OBJ_CNODE":
         return obj["radix"]
     if obj["type"] in ("BK_OBJ_FRAME", "BK_OBJ_UNTYPED"):
@@ -85,6 +89,29 @@ def budget_period(cpu, consts):
     return cpu["budget_us"] * 1000, cpu["period_us"] * 1000
 
 
+def object_flags(obj):
+    if obj.get("kernel"):
+        return C["OBJECT_KERNEL"]
+    return 0 if obj["ram"] else C["OBJECT_DEVICE"]
+
+
+def cmdline(table, comp):
+    """The start-info page's command line: the component's name and args,
+    then, if it has channels, `--channels` and PROTOCOL:SLOT for each (the
+    server's protocol, or its name), so a program finds its servers
+    wherever the table put their caps."""
+    owners = {c["name"]: c for c in table["components"]}
+    words = [comp["name"]] + list(comp["args"])
+    chans = []
+    for s in comp["slots"]:
+        if "channel" in s:
+            server = owners[s["object"].split(".")[0]]
+            chans.append(f"{server['protocol'] or server['name']}:{s['slot']}")
+    if chans:
+        words += ["--channels", ",".join(chans)]
+    return " ".join(words)
+
+
 def encode(table, consts=None):
     """The table (tools/policy.py's lowering) as the boot module's bytes."""
     consts = consts or policy.kernel_constants()
@@ -92,7 +119,7 @@ def encode(table, consts=None):
     index = {c["name"]: i for i, c in enumerate(table["components"])}
     objects = b"".join(OBJECT.pack(o["type_value"], retype_bits(o), index[o["owner"]],
                                    strings.add(o["name"]),
-                                   0 if o["ram"] else C["OBJECT_DEVICE"], 0)
+                                   object_flags(o), 0)
                        for o in table["objects"])
     ids = {o["name"]: o["id"] for o in table["objects"]}
     comps, caps = b"", b""
@@ -100,9 +127,8 @@ def encode(table, consts=None):
     for c in table["components"]:
         n = c["name"]
         budget, period = budget_period(c["cpu"], consts)
-        cmdline = " ".join([n] + list(c["args"]))
         comps += COMPONENT.pack(
-            strings.add(n), strings.add(c["program"]), strings.add(cmdline),
+            strings.add(n), strings.add(c["program"]), strings.add(cmdline(table, c)),
             C["KIND_SERVER"] if c["kind"] == "server" else C["KIND_TENANT"],
             c["cpu"]["priority"], c["cspace"]["radix"], budget, period,
             ids[f"{n}.tcb"], ids[f"{n}.cnode"], ids[f"{n}.vspace"], ids[f"{n}.sched_context"],
@@ -110,13 +136,16 @@ def encode(table, consts=None):
         for s in c["slots"]:
             caps += CAP.pack(s["slot"], s["object_id"], s["rights_value"], 0, s["badge"])
         first += len(c["slots"])
+    setups = b"".join(SETUP.pack(s["kind_value"], index[s["server"]], index[s["subject"]],
+                                 ids[f"{s['server']}.endpoint"], s["id"], *s["args"])
+                      for s in table["setup"])
     source = strings.add(table["source"])
     while len(strings.data) % 8:
         strings.data += b"\0"
-    body = objects + comps + caps + bytes(strings.data)
+    body = objects + comps + caps + setups + bytes(strings.data)
     header = HEADER.pack(C["MAGIC"].encode(), C["VERSION"], HEADER.size + len(body),
                          len(table["objects"]), len(table["components"]), first,
-                         len(strings.data), source, 0)
+                         len(strings.data), source, len(table["setup"]))
     return header + body
 
 
@@ -131,13 +160,16 @@ def decode(data):
     off += ncomp * COMPONENT.size
     caps = [CAP.unpack_from(data, off + i * CAP.size) for i in range(ncap)]
     off += ncap * CAP.size
+    setups = [SETUP.unpack_from(data, off + i * SETUP.size) for i in range(h[8])]
+    off += h[8] * SETUP.size
     area = data[off:off + nstr]
 
     def s(o):
         return area[o:area.index(b"\0", o)].decode()
     return {"header": h, "source": s(h[7]),
             "objects": [(s(o[3]), o[0], o[1], o[2], o[4]) for o in objs],
-            "components": [(s(c[0]), s(c[1]), s(c[2])) + c[3:] for c in comps], "caps": caps}
+            "components": [(s(c[0]), s(c[1]), s(c[2])) + c[3:] for c in comps], "caps": caps,
+            "setups": setups}
 
 
 def corrupted_table(table, kind):
@@ -151,6 +183,10 @@ def corrupted_table(table, kind):
         tenant["program"] = "no-such-program"
     elif kind == "slot-out-of-range":
         tenant["slots"][-1]["slot"] = 1 << tenant["cspace"]["radix"]
+    elif kind == "setup-refused":
+        # Past the memory server's largest account: the server refuses it
+        # at run time (tools/policy.py refuses it in a policy: E0902).
+        t["setup"][0]["args"][0] = policy.MEM_QUOTA_MAX * 2
     return t
 
 
@@ -215,6 +251,8 @@ def self_test():
             for c in table["components"] for s in c["slots"]]
     assert [(c[0], c[1], c[2], c[4]) for c in d["caps"]] == want
     assert encode(table) == blob, "the encoding is stable"
+    assert [(x[0], x[4], x[5], x[6], x[7]) for x in d["setups"]] == \
+        [(s["kind_value"], s["id"], *s["args"]) for s in table["setup"]], "set-up calls"
     for kind in CORRUPTIONS:
         t = corrupted_table(table, kind)
         assert corrupt_bytes(encode(t), kind) != blob, f"{kind} changes nothing"
@@ -258,6 +296,8 @@ def main(argv):
         print(f"  component {c}")
     for c in d["caps"]:
         print(f"  cap {c}")
+    for x in d["setups"]:
+        print(f"  setup {x}")
     return 0
 
 

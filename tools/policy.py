@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ABI_TOML = ROOT / "kernel" / "abi.toml"
 OBJECT_H = ROOT / "kernel" / "object.h"
 TABLE_FORMAT = "bulkhead-captable"
-TABLE_VERSION = 1
+TABLE_VERSION = 2
 
 RIGHTS = {"read": "BK_RIGHT_READ", "write": "BK_RIGHT_WRITE", "grant": "BK_RIGHT_GRANT",
           "grant_reply": "BK_RIGHT_GRANT_REPLY"}
@@ -42,6 +42,39 @@ UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB":
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 CNODE_RADIX = 8          # a process's CNode: 2^8 slots (docs/libsys.md, the slot table)
 MAX_PRIORITY = 255
+
+# The real servers take their capabilities in fixed slots of their CNode,
+# the ones their spawner fills (bk_process_spawn() and the moves after it),
+# and use the other slots for themselves; the table puts each cap where the
+# program looks for it and gives it nothing else (E0118). The numbers are
+# the programs' own: servers/mem/server.h (ENDPOINT = BK_PROCESS_CAP_ARG,
+# POOL_SLOT 13), servers/sched/server.h (ENDPOINT, SchedControl in
+# BK_CAP_SCHED_CONTROL, POOL_SLOT(0) = 11). "setup" names the
+# administrator's calls the root task makes for each tenant with a channel
+# to the server (SETUP_KINDS); its VSpace cap in slot 3 is the server's own
+# (BK_SPAWN_GIVE_VSPACE), its SchedContext, IPC buffer and Reply object are
+# not in its CSpace (it never names them).
+SERVER_LAYOUTS = {
+    "mem-server": {"protocol": "mem", "endpoint": 6, "untyped": 13, "setup": "mem"},
+    "sched-server": {"protocol": "sched", "endpoint": 6, "sched_control": 8, "untyped": 11,
+                     "setup": "sched"},
+    # servers/tenants/tenants.h: TENANTS_SLOT_MEM 11, its channel to the
+    # memory server (unbadged: the manager is that server's administrator).
+    "tenants-server": {"protocol": "tenants", "endpoint": 6, "channels": {"mem": 11},
+                       "allowance": True},
+}
+# The set-up calls (servers/roottask/captable.h, CAPTABLE_SETUP_*).
+SETUP_KINDS = {"mem": ("mem.create_account", 1), "sched": ("sched.create_tenant", 2),
+               "allowance": ("tenants.configure", 3)}
+# The memory server's largest account (servers/mem/account.h, MEM_QUOTA_MAX)
+# and smallest (two pages: its CNode page and one more).
+MEM_QUOTA_MAX = 4 << 20
+MEM_QUOTA_MIN = 8 << 10
+# The scheduler server's period and capacity (servers/sched/server.h,
+# PERIOD_NS and CAPACITY_PERCENT): a tenant's reservation is a whole percent
+# of that period, and the reservations sum to at most the capacity.
+SCHED_PERIOD_US = 10000
+SCHED_CAPACITY_PERCENT = 95
 
 
 # -- the kernel's numbers ---------------------------------------------------
@@ -195,8 +228,9 @@ def type_name(v):
 
 
 COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
-                    "devices", "untyped"}
-CPU_FIELDS = {"cpu", "percent", "budget_us", "period_us", "priority"}
+                    "devices", "untyped", "allowance"}
+ALLOWANCE_FIELDS = {"memory", "cpu"}
+CPU_FIELDS = {"cpu", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
 MEMORY_FIELDS = {"quota", "minimum"}
 IO_FIELDS = {"reservation_iops", "limit_iops", "weight", "blocks"}
 DEVICE_FIELDS = {"irqs", "ioports", "memory"}
@@ -265,7 +299,9 @@ def read_component(r, path, body, kind, name):
                        "percent": r.get(p, cpu, "percent", "int", None),
                        "budget_us": r.get(p, cpu, "budget_us", "int", None),
                        "period_us": r.get(p, cpu, "period_us", "int", None),
-                       "priority": r.get(p, cpu, "priority", "int", 0)}
+                       "priority": r.get(p, cpu, "priority", "int", 0),
+                       "limit": r.get(p, cpu, "limit", "int", None),
+                       "weight": r.get(p, cpu, "weight", "int", 1)}
     mem = body.get("memory", {})
     p = path + ("memory",)
     if r.table(p, mem, MEMORY_FIELDS, ("quota",)) is not None:
@@ -279,6 +315,12 @@ def read_component(r, path, body, kind, name):
                           "limit_iops": r.get(p, io, "limit_iops", "int", 0),
                           "weight": r.get(p, io, "weight", "int", 1),
                           "blocks": r.get(p, io, "blocks", "ints", None)}
+    if "allowance" in body:
+        al = body["allowance"]
+        p = path + ("allowance",)
+        if r.table(p, al, ALLOWANCE_FIELDS, ("memory", "cpu")) is not None:
+            comp["allowance"] = {"memory": r.get(p, al, "memory", "size", 0) or 0,
+                                 "cpu": r.get(p, al, "cpu", "int", 0) or 0}
     if "devices" in body:
         dev = body["devices"]
         p = path + ("devices",)
@@ -370,6 +412,7 @@ class Lowering:
         self.by_name = {}
         self.components = {}
         self.next_slot = {}
+        self.setups = []
 
     def obj(self, name, otype, owner, at, size_bits=None, ram=True, **extra):
         bits = self.bits.get(otype) if size_bits is None else size_bits
@@ -383,6 +426,17 @@ class Lowering:
 
     def cap(self, holder, obj, rights, at, badge=0, slot=None, **extra):
         comp = self.components[holder]
+        layout = SERVER_LAYOUTS.get(comp["program"]) if comp["kind"] == "server" else None
+        if slot is None and layout:
+            target = self.components.get(obj["owner"])
+            want = layout.get("channels", {}).get(target["protocol"]) \
+                if "channel" in extra and target else None
+            if want is not None and all(c["slot"] != want for c in comp["slots"]):
+                slot = want
+            else:
+                self.report.error_at(at, "E0118", f"{holder} runs {comp['program']}, which takes "
+                                     f"its capabilities in fixed slots and uses the others itself: "
+                                     f"it cannot hold {obj['name']} too")
         if slot is None:
             slot = self.next_slot[holder]
             self.next_slot[holder] += 1
@@ -400,6 +454,7 @@ class Lowering:
                  "args": c["args"], "protocol": c["protocol"], "at": at,
                  "cpu": c.get("cpu"), "memory": c.get("memory"), "io": c.get("io"),
                  "devices": c.get("devices"), "untyped_bytes": c["untyped"],
+                 "allowance": c.get("allowance"),
                  "fields_at": {f: self.report.at(c["path"] + tuple(f.split(".")))
                                for f in FIELD_PLACES},
                  "cspace": {"object": f"{name}.cnode", "radix": CNODE_RADIX}, "slots": []}
@@ -413,6 +468,13 @@ class Lowering:
                  allr, at, slot=self.consts["BK_CAP_ROOT_CNODE"])
         self.cap(name, self.obj(f"{name}.vspace", "BK_OBJ_VSPACE", name, at), allr, at,
                  slot=self.consts["BK_CAP_ROOT_VSPACE"])
+        layout = SERVER_LAYOUTS.get(c["program"]) if c["kind"] == "server" else None
+        if c.get("allowance") and not (layout and layout.get("allowance")):
+            self.report.error(c["path"] + ("allowance",), "E0118", "an allowance is the tenant "
+                              "manager's (program tenants-server)")
+        if layout:
+            self.fixed_layout(c, layout, at)
+            return
         self.cap(name, self.obj(f"{name}.sched_context", "BK_OBJ_SCHED_CONTEXT", name,
                                 self.report.at(c["path"] + ("cpu",))), allr, at)
         self.cap(name, self.obj(f"{name}.ipc_buffer", "BK_OBJ_FRAME", name, at), allr, at)
@@ -424,7 +486,38 @@ class Lowering:
         if c.get("devices"):
             self.devices(c)
 
-    def untyped(self, c, at):
+    def fixed_layout(self, c, layout, at):
+        """A real server's objects, its caps in the slots its program reads."""
+        name, allr = c["name"], ("read", "write", "grant", "grant_reply")
+        if c["protocol"] != layout["protocol"]:
+            self.report.error(c["path"] + ("program",), "E0118",
+                              f"{c['program']} serves protocol '{layout['protocol']}', "
+                              f"not {c['protocol']!r}")
+        self.obj(f"{name}.sched_context", "BK_OBJ_SCHED_CONTEXT", name,
+                 self.report.at(c["path"] + ("cpu",)))
+        self.obj(f"{name}.ipc_buffer", "BK_OBJ_FRAME", name, at)
+        self.cap(name, self.obj(f"{name}.endpoint", "BK_OBJ_ENDPOINT", name, at), allr, at,
+                 slot=layout["endpoint"])
+        self.obj(f"{name}.reply", "BK_OBJ_REPLY", name, at)
+        if "sched_control" in layout:
+            cpu = (c.get("cpu") or {}).get("cpu") or 0
+            o = self.obj(f"{name}.sched_control", "BK_OBJ_SCHED_CONTROL", name,
+                         self.report.at(c["path"] + ("cpu",)), size_bits=0, ram=False,
+                         kernel=True, cpu=cpu)
+            self.cap(name, o, allr, o["at"], slot=layout["sched_control"])
+        if "untyped" in layout and not c["untyped"]:
+            self.report.error(c["path"], "E0118", f"{c['program']} needs memory of its own: "
+                              "give it 'untyped'")
+        if c["untyped"]:
+            self.untyped(c, at, slot=layout["untyped"])
+        if c.get("devices"):
+            self.report.error(c["path"] + ("devices",), "E0118",
+                              f"{c['program']} drives no devices")
+        if layout.get("allowance") and not c.get("allowance"):
+            self.report.error(c["path"], "E0118", f"{c['program']} hands out an allowance: give it "
+                              "'allowance = { memory, cpu }'")
+
+    def untyped(self, c, at, slot=None):
         size = c["untyped"]
         p = c["path"] + ("untyped",)
         if size < 4096 or size & (size - 1):
@@ -432,7 +525,7 @@ class Lowering:
             return
         o = self.obj(f"{c['name']}.untyped", "BK_OBJ_UNTYPED", c["name"], self.report.at(p),
                      size_bits=size.bit_length() - 1)
-        self.cap(c["name"], o, ("read", "write", "grant", "grant_reply"), o["at"])
+        self.cap(c["name"], o, ("read", "write", "grant", "grant_reply"), o["at"], slot=slot)
 
     def devices(self, c):
         name, dev = c["name"], c["devices"]
@@ -546,6 +639,94 @@ class Lowering:
         elif ok:
             self.cap(cp["holder"], o, cp["rights"], self.report.at(p), badge=cp["badge"])
 
+    def setup_calls(self):
+        """The administrator's calls for each tenant with a channel to a real
+        server, in the order of the channels' badges: the server numbers
+        its tenants 1, 2, ... in the order it is told of them, and that
+        number is the badge it tells a tenant's calls apart by, so the
+        badges must be exactly 1..n (E0901)."""
+        for server in self.components.values():
+            layout = SERVER_LAYOUTS.get(server["program"]) if server["kind"] == "server" else None
+            if layout and layout.get("allowance") and server["allowance"]:
+                self.setup_allowance(server)
+            if not layout or "setup" not in layout:
+                continue
+            calls = []
+            for comp in self.components.values():
+                for cap in comp["slots"]:
+                    if comp["kind"] == "tenant" and "channel" in cap and \
+                            cap["object"] == f"{server['name']}.endpoint":
+                        calls.append((cap["badge"], comp, cap))
+            calls.sort(key=lambda x: x[0])
+            for i, (badge, comp, cap) in enumerate(calls):
+                if badge != i + 1:
+                    self.report.error_at(cap["at"], "E0901", f"{comp['name']} calls {server['name']} "
+                                         f"with badge {badge}, but {server['program']} numbers its "
+                                         f"tenants 1..{len(calls)} as it is told of them, and would "
+                                         f"know {comp['name']} as {i + 1}")
+                args = getattr(self, f"setup_{layout['setup']}")(server, comp, cap)
+                if args is None:
+                    continue
+                kind, value = SETUP_KINDS[layout["setup"]]
+                rec = {"kind": kind, "kind_value": value, "server": server["name"],
+                       "subject": comp["name"], "id": badge, "args": args, "at": cap["at"]}
+                if layout["setup"] == "mem":
+                    rec["gives"] = f"{comp['name']}.vspace"
+                self.setups.append(rec)
+            if layout["setup"] == "sched":
+                total = sum(s["args"][0] for s in self.setups if s["server"] == server["name"])
+                if total > SCHED_CAPACITY_PERCENT:
+                    self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
+                                         f"{server['name']} sum to {total} %, over its capacity "
+                                         f"of {SCHED_CAPACITY_PERCENT} %")
+
+    def setup_allowance(self, server):
+        """Tenants: Configure: the manager's allowance, what it may hand out."""
+        al = server["allowance"]
+        where = self.report.at(("servers", server["name"], "allowance"))
+        if not 1 <= al["cpu"] <= 100:
+            self.report.error_at(where, "E0905", f"{server['name']}: an allowance of {al['cpu']} % "
+                                 "of the CPU: the tenant manager takes 1 to 100")
+            return
+        kind, value = SETUP_KINDS["allowance"]
+        self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
+                            "subject": server["name"], "id": 0,
+                            "args": [al["memory"], al["cpu"], 0], "at": where})
+
+    def setup_mem(self, server, comp, cap):
+        """Mem: CreateAccount's quota: the tenant's memory quota."""
+        quota = (comp["memory"] or {}).get("quota") or 0
+        if not MEM_QUOTA_MIN <= quota <= MEM_QUOTA_MAX:
+            self.report.error_at(comp["fields_at"]["memory"], "E0902",
+                                 f"{comp['name']}: quota {size_text(quota)}: {server['program']} "
+                                 f"opens accounts of {size_text(MEM_QUOTA_MIN)} to "
+                                 f"{size_text(MEM_QUOTA_MAX)}")
+            return None
+        return [quota, 0, 0]
+
+    def setup_sched(self, server, comp, cap):
+        """Sched: CreateTenant's reservation (the tenant's CPU share, a whole
+        percent of the server's period), limit and weight."""
+        cpu = comp["cpu"] or {}
+        where = comp["fields_at"]["cpu"]
+        if cpu.get("percent") is not None:
+            reservation = cpu["percent"]
+        elif cpu.get("period_us") == SCHED_PERIOD_US and cpu.get("budget_us") is not None \
+                and (cpu["budget_us"] * 100) % SCHED_PERIOD_US == 0:
+            reservation = cpu["budget_us"] * 100 // SCHED_PERIOD_US
+        else:
+            self.report.error_at(where, "E0903", f"{comp['name']}: {server['program']} reserves whole "
+                                 f"percents of its {SCHED_PERIOD_US} us period; budget "
+                                 f"{cpu.get('budget_us')} us of {cpu.get('period_us')} us is not one")
+            return None
+        limit = cpu.get("limit") if cpu.get("limit") is not None else reservation
+        weight = cpu.get("weight") if cpu.get("weight") is not None else 1
+        if not reservation <= limit <= 100 or weight < 1:
+            self.report.error_at(where, "E0903", f"{comp['name']}: reservation {reservation} % <= "
+                                 f"limit {limit} % <= 100 % and weight {weight} >= 1 do not hold")
+            return None
+        return [reservation, limit, weight]
+
     def table(self, filename):
         for c in self.pol["components"]:
             self.component(c)
@@ -555,6 +736,7 @@ class Lowering:
             self.shared(sh)
         for cp in self.pol["caps"]:
             self.extra_cap(cp)
+        self.setup_calls()
         for comp in self.components.values():
             if self.next_slot[comp["name"]] > (1 << CNODE_RADIX):
                 self.report.error_at(comp["at"], "E0116",
@@ -578,7 +760,8 @@ class Lowering:
                 "exceptions": [{"between": e["between"], "reason": e["reason"],
                                 "at": self.report.at(e["path"])} for e in self.pol["exceptions"]],
                 "objects": self.objects,
-                "components": list(self.components.values())}
+                "components": list(self.components.values()),
+                "setup": self.setups}
 
 
 # -- checks over the table --------------------------------------------------
@@ -599,6 +782,9 @@ def check_cpu(table, report, consts):
         share = cpu_share(cpu, comp, report, consts)
         if share is not None:
             per_cpu.setdefault(cpu["cpu"], []).append((comp["name"], share, where))
+        if comp.get("allowance"):  # the manager's tenants run on CPU 0 (Mem: Spawn)
+            per_cpu.setdefault(0, []).append((f"{comp['name']}'s allowance",
+                                              float(comp["allowance"]["cpu"]), where))
     for n, users in sorted(per_cpu.items()):
         total = sum(s for _, s, _ in users)
         if total > 100 + 1e-9:
@@ -661,6 +847,8 @@ def check_memory(table, report):
                             f"{size_text(mem['quota'])}")
         if comp["kind"] == "tenant":
             quotas_of_tenants += mem["quota"]
+        if comp.get("allowance"):  # the manager's tenants are the memory server's too
+            quotas_of_tenants += comp["allowance"]["memory"]
     # Tenants' quotas are paid by the memory server from its untyped; servers'
     # quotas are their images and stacks, loaded by the root task.
     system = sum(t["kernel_objects"] + t["untyped"] for t in totals.values())
@@ -673,7 +861,7 @@ def check_memory(table, report):
     for m in mem_servers:
         if quotas_of_tenants > m["untyped_bytes"]:
             report.error_at(field_at(m, "untyped"), "E0304",
-                            f"the tenants' quotas sum to {size_text(quotas_of_tenants)}, more than "
+                            f"the tenants' quotas (and allowances) sum to {size_text(quotas_of_tenants)}, more than "
                             f"the memory server's untyped {size_text(m['untyped_bytes'])}")
     if system > ram:
         report.error_at(table["system"]["at"]["ram"], "E0302",
@@ -840,6 +1028,17 @@ def authority_edges(table):
                              f"{ca['slot']}), {b} reads it (slot {cb['slot']})")
         if o["type"] == "BK_OBJ_ENDPOINT":
             endpoint_edges(o, caps, edge, interfaces)
+    # A set-up call that sends a server a tenant's object (Mem: CreateAccount
+    # sends the tenant's VSpace) gives the server the control a cap would.
+    objects = {o["name"]: o for o in table["objects"]}
+    for s in table.get("setup", []):
+        if "gives" in s:
+            o = objects[s["gives"]]
+            cap = {"object": o["name"], "slot": None, "at": s["at"]}
+            text = (f"{s['server']} is sent {o['name']} ({o['type']}) by the root task's "
+                    f"{s['kind']} for {s['subject']}: full control of {o['owner']}")
+            edge(s["server"], o["owner"], "control", cap, s["server"], text)
+            edge(o["owner"], s["server"], "control", cap, s["server"], text)
     return edges, interfaces
 
 
@@ -1016,6 +1215,13 @@ def summary(table, results):
     lines.append("  and no path of the edges links two tenants through hostile components "
                  "outside an exception")
     per_cpu = results["cpu"]
+    if table.get("setup"):
+        lines.append("  set-up calls the root task makes as the servers' administrator:")
+        for st in table["setup"]:
+            lines.append(f"    {st['server']}: {st['kind']} for {st['subject']} "
+                         f"{' '.join(str(x) for x in st['args'])}"
+                         + (f" -> id {st['id']}" if st["id"] else "")
+                         + f" (line {st['at']['line']})")
     for n, users in sorted(per_cpu.items()):
         lines.append(f"  CPU {n}: {sum(s for _, s, _ in users):.4g} % reserved")
     totals, system = results["memory"]
@@ -1197,6 +1403,8 @@ SELF_TESTS = [
                                     'rights = ["write"]\n' for i in range(250))), "E0116"),
     ("unknown object", appended('[[caps]]\nholder = "web"\nobject = "db.tbc"\nrights = ["read"]'),
      "E0117"),
+    ("a fixed-slot server given more", appended('[[channels]]\nfrom = "sched"\nto = "io"\n'
+                                                'badge = 9\nrights = ["write"]'), "E0118"),
     ("CPU over 100 %", replaced("percent = 40", "percent = 90"), "E0201"),
     ("no such CPU", replaced("cpu = { percent = 40", "cpu = { cpu = 1, percent = 40"), "E0202"),
     ("percent range", replaced("percent = 40", "percent = 140"), "E0203"),
@@ -1204,11 +1412,11 @@ SELF_TESTS = [
     ("two CPU forms", replaced("percent = 40,", "percent = 40, budget_us = 10,"), "E0205"),
     ("priority range", replaced("priority = 120", "priority = 300"), "E0206"),
     ("tenant over RAM", replaced('"4 MiB", minimum', '"4 GiB", minimum'), "E0301"),
-    ("system over RAM", replaced('ram = "512 MiB"', 'ram = "70 MiB"'), "E0302"),
+    ("system over RAM", replaced('ram = "512 MiB"', 'ram = "24 MiB"'), "E0302"),
     ("minimum over quota", replaced('minimum = "1 MiB"', 'minimum = "8 MiB"'), "E0303"),
-    ("quotas over the memory server", replaced('untyped = "64 MiB"', 'untyped = "4 MiB"'), "E0304"),
+    ("quotas over the memory server", replaced('untyped = "16 MiB"', 'untyped = "4 MiB"'), "E0304"),
     ("quota not in pages", replaced('quota = "4 MiB" }', 'quota = "4097" }'), "E0306"),
-    ("untyped size", replaced('untyped = "64 MiB"', 'untyped = "48 MiB"'), "E0305"),
+    ("untyped size", replaced('untyped = "16 MiB"', 'untyped = "48 MiB"'), "E0305"),
     ("IRQ twice", appended(DEVICE_SERVER.format(name="d1", devices="irqs = [11]")
                            + DEVICE_SERVER.format(name="d2", devices="irqs = [11]")), "E0401"),
     ("IO ports twice", appended(DEVICE_SERVER.format(name="d1", devices="ioports = [[0xc000, 64]]")
@@ -1244,6 +1452,18 @@ SELF_TESTS = [
      "E0804"),
     ("administrator badge", replaced('badge = 1\nrights = ["write"]', 'badge = 0\nrights = ["write"]'),
      "E0805"),
+    ("badge not the server's id", replaced('to = "mem"\nbadge = 2', 'to = "mem"\nbadge = 3'),
+     "E0901"),
+    ("quota over the memory server's account",
+     replaced('quota = "4 MiB", minimum', 'quota = "8 MiB", minimum'), "E0902"),
+    ("budget not a whole percent of the scheduler's period",
+     replaced("budget_us = 3000, period_us = 10000", "budget_us = 3000, period_us = 20000"),
+     "E0903"),
+    ("allowance out of range", replaced("allowance = { memory = \"4 MiB\", cpu = 10 }",
+                                        "allowance = { memory = \"4 MiB\", cpu = 0 }"), "E0905"),
+    ("reservations over the scheduler's capacity",
+     replaced("budget_us = 3000, period_us = 10000", "budget_us = 5600, period_us = 10000"),
+     "E0904"),
 ]
 
 

@@ -8,9 +8,14 @@ from (tools/captable.py), never from the serial log: the root task's line per
 component (objects, caps, program, priority, budget), each component's list
 of its own capabilities as the kernel identifies them (slot, type, rights;
 exactly the table's caps and the Debug cap the root task adds in slot
-BK_CAP_DEBUG, no more), and each tenant's call on each of its channels
-answered by the channel's server with the channel's badge. A root task that
-built anything else, or ignored the table, fails. Runs tools/runtest.py.
+BK_CAP_DEBUG, no more; a real server lists none: that it answers is the
+check), the root task's line per set-up call with the table's numbers and
+the id the server gave, and each tenant's use of each channel: the memory
+server reports the table's quota for its account and refuses a populate
+past it with the quota error naming the tenant; the scheduler server
+reports a budget within the table's reservation and limit; a stand-in
+answers with the channel's badge. A root task that built anything else, or
+ignored a field of the table, fails. Runs tools/runtest.py.
 """
 import json
 import pathlib
@@ -30,18 +35,79 @@ def budget_us(cpu, consts):
     return cpu["budget_us"], cpu["period_us"]
 
 
+def setup_lines(table):
+    out = []
+    for s in table.get("setup", []):
+        if s["kind"] == "mem.create_account":
+            out.append(rf"roottask: set-up '{s['server']}': Mem: CreateAccount '{s['subject']}', "
+                       rf"quota {s['args'][0]} bytes: account {s['id']}\b")
+        elif s["kind"] == "tenants.configure":
+            m, c = s["args"][0], s["args"][1]
+            out.append(rf"roottask: set-up '{s['server']}': Tenants: Configure, allowance {m} bytes "
+                       rf"and {c} %: the manager holds {m} bytes and {c} %, 0 bytes and 0 % given "
+                       rf"to 0 tenants")
+        else:
+            out.append(rf"roottask: set-up '{s['server']}': Sched: CreateTenant '{s['subject']}', "
+                       rf"reservation {s['args'][0]} %, limit {s['args'][1]} %, weight "
+                       rf"{s['args'][2]}: tenant {s['id']}\b")
+    return out
+
+
+def channel_lines(table, comp):
+    """What tenant `comp` prints for each of its channels."""
+    n, out = comp["name"], []
+    objects = table["objects"]
+    setups = {(s["server"], s["subject"]): s for s in table.get("setup", [])}
+    for s in comp["slots"]:
+        o = objects[s["object_id"]]
+        if o["type"] != "BK_OBJ_ENDPOINT" or "BK_RIGHT_WRITE" not in s["rights"] \
+                or "BK_RIGHT_READ" in s["rights"]:
+            continue
+        setup = setups.get((o["owner"], n))
+        if setup and setup["kind"] == "mem.create_account":
+            q = setup["args"][0]
+            out += [rf"{n}: mem: account quota {q} bytes, \d+ used",
+                    rf"{n}: mem: populate past the quota refused: tenant {n}: memory quota "
+                    rf"{re.escape(policy.size_text(q))} exhausted",
+                    rf"{n}: mem: used \d+ of quota {q} bytes; [1-9]\d* pages backed, each "
+                    rf"written and read back"]
+        elif setup:
+            out.append(rf"{n}: sched: budget \d+ permille")
+        else:
+            out.append(rf"{n}: channel slot={s['slot']} answered by {o['owner'][:8]}, "
+                       rf"badge {s['badge']}\b")
+    return out
+
+
+def budget_errors(table, log):
+    """Each scheduler tenant's budget as the server reported it, within
+    the table's reservation and limit (per mille)."""
+    errors = []
+    for s in table.get("setup", []):
+        if s["kind"] != "sched.create_tenant":
+            continue
+        m = re.search(rf"{s['subject']}: sched: budget (\d+) permille", log)
+        low, high = s["args"][0] * 10, s["args"][1] * 10
+        if m and not low <= int(m.group(1)) <= high:
+            errors.append(f"FAIL: {s['subject']}: the scheduler server's budget {m.group(1)} "
+                          f"permille is outside the table's reservation..limit {low}..{high}")
+    return errors
+
+
 def expectations(table, consts):
     objects = table["objects"]
     debug = (consts["BK_CAP_DEBUG"], consts["BK_OBJ_DEBUG"], consts["BK_RIGHTS_ALL"])
     ncaps = sum(len(c["slots"]) for c in table["components"])
     out = [rf"roottask: capability table of .*: {len(objects)} objects, "
-           rf"{len(table['components'])} components, {ncaps} caps"]
+           rf"{len(table['components'])} components, {ncaps} caps"] + setup_lines(table)
     for c in table["components"]:
         n, owned = c["name"], sum(1 for o in objects if o["owner"] == c["name"])
         budget, period = budget_us(c["cpu"], consts)
         out.append(rf"roottask: start {c['kind']} '{n}': {owned} objects, {len(c['slots'])} caps, "
                    rf"program {re.escape(c['program'])}, priority {c['cpu']['priority']}, "
                    rf"budget {budget} of {period} us")
+        if c["program"] in policy.SERVER_LAYOUTS:
+            continue
         caps = [(s["slot"], objects[s["object_id"]]["type_value"], s["rights_value"])
                 for s in c["slots"]] + [debug]
         for slot, otype, rights in sorted(caps):
@@ -49,12 +115,7 @@ def expectations(table, consts):
         out.append(rf"(?m)^{n}: {len(caps)} caps\r?$")
         if c["kind"] != "tenant":
             continue
-        for s in c["slots"]:
-            o = objects[s["object_id"]]
-            if o["type"] == "BK_OBJ_ENDPOINT" and "BK_RIGHT_WRITE" in s["rights"] \
-                    and "BK_RIGHT_READ" not in s["rights"]:
-                out.append(rf"{n}: channel slot={s['slot']} answered by {o['owner'][:8]}, "
-                           rf"badge {s['badge']}\b")
+        out += channel_lines(table, c)
         out.append(rf"{n}: done")
     out.append("roottask: every tenant finished; the system ran as its table says")
     return out
@@ -68,7 +129,12 @@ def main(argv):
     for e in expectations(table, policy.kernel_constants()):
         cmd += ["--expect", e]
     cmd += ["--reject", "FAILED|PANIC|user fault"]
-    return subprocess.run(cmd).returncode
+    run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(run.stdout, end="")
+    errors = budget_errors(table, run.stdout)
+    for e in errors:
+        print(e)
+    return run.returncode or (1 if errors else 0)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@
  * root task from the capability table, it lists the capabilities it was
  * given, then receives on its endpoint (the one endpoint cap it holds with
  * the read right) and answers every call with the badge it arrived with
- * and its own name. It stands where the quota servers (servers/mem, sched,
- * io) will: they take their caps in the slots their spawner uses today and
- * need an administrator's set-up, which the table does not describe yet
+ * and its own name. It stands where the IO server (servers/io) will: the
+ * memory and scheduler servers run for real from the table, but the IO
+ * server needs the disk, which the table cannot hand out yet
  * (docs/policy.md, "Not done yet").
  */
 #include "component.h"

@@ -11,6 +11,7 @@
  *   struct captable_object     objects[object_count]
  *   struct captable_component  components[component_count]
  *   struct captable_cap        caps[cap_count]   (each component's in slot order)
+ *   struct captable_setup      setups[setup_count] (in the order the root task makes them)
  *   char                       strings[strings_size]  (NUL-terminated, by offset)
  * Objects come before anything that names them, by index, as in the JSON.
  */
@@ -20,17 +21,31 @@
 #include <stdint.h>
 
 #define CAPTABLE_MAGIC "BKCAPTBL"
-#define CAPTABLE_VERSION 1
+#define CAPTABLE_VERSION 2
 #define CAPTABLE_MODULE "captable"      /* the boot module's name */
 #define CAPTABLE_HEADER_SIZE 40
 #define CAPTABLE_OBJECT_SIZE 24
 #define CAPTABLE_COMPONENT_SIZE 72
 #define CAPTABLE_CAP_SIZE 24
+#define CAPTABLE_SETUP_SIZE 48
 #define CAPTABLE_MAX_OBJECTS 512       /* what the root task keeps slots for */
 #define CAPTABLE_MAX_COMPONENTS 32
+#define CAPTABLE_MAX_SETUPS 64
 #define CAPTABLE_KIND_SERVER 0
 #define CAPTABLE_KIND_TENANT 1
 #define CAPTABLE_OBJECT_DEVICE 1u      /* not RAM: an IRQ line, I/O ports or device memory */
+/* Not made at all: a copy of a cap the kernel gave the root task at boot
+ * (SchedControl of CPU retype_bits). */
+#define CAPTABLE_OBJECT_KERNEL 2u
+/* The administrator's set-up calls (struct captable_setup.kind), each made
+ * by the root task on the server's unbadged endpoint through the server's
+ * generated client stub, after every component exists and the servers run,
+ * before any tenant starts. */
+#define CAPTABLE_SETUP_MEM_ACCOUNT 1   /* Mem: CreateAccount(subject's name, args[0] quota, its VSpace) */
+#define CAPTABLE_SETUP_SCHED_TENANT 2  /* Sched: CreateTenant(subject's name, args[0..2]: */
+                                       /* reservation, limit, weight in percent) */
+#define CAPTABLE_SETUP_TENANTS_ALLOWANCE 3 /* Tenants: Configure(args[0] bytes, args[1] percent); */
+                                           /* subject = server, id 0 */
 
 struct captable_header {
     char magic[8];            /* CAPTABLE_MAGIC, no NUL */
@@ -41,7 +56,7 @@ struct captable_header {
     uint32_t cap_count;
     uint32_t strings_size;
     uint32_t source;          /* string: the policy file it was lowered from */
-    uint32_t reserved;        /* zero */
+    uint32_t setup_count;
 };
 
 struct captable_object {
@@ -77,9 +92,21 @@ struct captable_cap {
     uint64_t badge;           /* Mint's badge (0 for a CNode: the root task sets the guard) */
 };
 
+/* One administrator's call: the server's id for the subject must come back
+ * as `id`, the badge the table minted on the subject's channel to it. */
+struct captable_setup {
+    uint32_t kind;            /* CAPTABLE_SETUP_* */
+    uint32_t server;          /* component index: whose endpoint is called */
+    uint32_t subject;         /* component index: the tenant it is for */
+    uint32_t endpoint;        /* object index: the server's endpoint, called unbadged */
+    uint64_t id;              /* the id the server must answer */
+    uint64_t args[3];         /* as the kind says */
+};
+
 _Static_assert(sizeof(struct captable_header) == CAPTABLE_HEADER_SIZE, "header size");
 _Static_assert(sizeof(struct captable_object) == CAPTABLE_OBJECT_SIZE, "object size");
 _Static_assert(sizeof(struct captable_component) == CAPTABLE_COMPONENT_SIZE, "component size");
 _Static_assert(sizeof(struct captable_cap) == CAPTABLE_CAP_SIZE, "cap size");
+_Static_assert(sizeof(struct captable_setup) == CAPTABLE_SETUP_SIZE, "setup size");
 
 #endif

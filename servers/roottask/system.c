@@ -7,19 +7,29 @@
  *   2. every component's CSpace: each cap of the table minted from the
  *      root task's cap into the component's CNode slot, with the table's
  *      rights and badge (a CNode cap gets the guard that makes its radix
- *      resolve a full word), and the Debug cap in BK_CAP_DEBUG;
+ *      resolve a full word), and the Debug cap in BK_CAP_DEBUG; an
+ *      untyped in its owner's CSpace moved there, last (move_untyped);
  *   3. every component's address space: its program (the boot module the
  *      table names), a stack, the table's IPC buffer frame and a start-info
  *      page whose cmdline is the component's name and arguments;
  *   4. every thread: CSpace, VSpace, IPC buffer, priority and MCP, and its
  *      SchedContext configured through SchedControl with the table's budget
  *      and period, then bound;
- *   5. each component started, in table order (servers first), with one
- *      summary line each.
+ *   5. the servers started, in table order, with one summary line each;
+ *   6. the administrator's set-up calls of the table (a tenant's account
+ *      with the memory server, its reservation with the scheduler server),
+ *      each through the server's generated client stub on its unbadged
+ *      endpoint, the id it answers checked against the badge the table
+ *      minted on the tenant's channel; any refusal ends the build, named;
+ *   7. the tenants started, each with its line: nothing of a tenant runs
+ *      before its servers know it.
  * Only the stacks, start-info pages and page tables are the root task's
  * own additions: the table does not list them (docs/policy.md).
  */
 #include <bulkhead/format.h>
+#include <protocols/mem_client.h>
+#include <protocols/sched_client.h>
+#include <protocols/tenants_client.h>
 
 #include "system.h"
 
@@ -40,13 +50,28 @@ static int fail(const struct table *t, uint32_t c, const char *step, long r)
 }
 
 /* 1. Objects, in table order. */
-static int make_objects(const struct table *t)
+static int make_objects(const struct bk_bootinfo *bi, const struct table *t)
 {
     for (uint32_t i = 0; i < t->header->object_count; i++) {
         const struct captable_object *o = &t->objects[i];
         long r = -BK_ERR_NOT_ENOUGH_MEMORY;
-        uint64_t slot = o->type == BK_OBJ_VSPACE ? bk_vspace_alloc(&r)
-                                                  : bk_alloc_object(o->type, o->retype_bits);
+        uint64_t slot;
+        if (o->flags & CAPTABLE_OBJECT_KERNEL) {
+            /* SchedControl of CPU retype_bits (table_check): a copy of ours. */
+            slot = bk_slot_alloc();
+            r = slot ? sys_cnode_copy(BK_CAP_ROOT_CNODE, slot, W, BK_CAP_ROOT_CNODE,
+                                      bi->sched_control + o->retype_bits, W, BK_RIGHTS_ALL)
+                     : -BK_ERR_NOT_ENOUGH_MEMORY;
+            if (r) {
+                debug_printf("roottask: FAILED: object %u '%s': CNode: Copy of SchedControl: "
+                             "%s\n", i, table_string(t, o->name), bk_error_name(r));
+                return -1;
+            }
+            object_slot[i] = slot;
+            continue;
+        }
+        slot = o->type == BK_OBJ_VSPACE ? bk_vspace_alloc(&r)
+                                         : bk_alloc_object(o->type, o->retype_bits);
         if (!slot) {
             debug_printf("roottask: FAILED: object %u '%s': Untyped: Retype: %s\n", i,
                          table_string(t, o->name), bk_error_name(r));
@@ -63,6 +88,36 @@ static uint64_t cnode_guard(unsigned radix)
     return BK_CNODE_GUARD(W - radix, 0);
 }
 
+/* An untyped's cap in its owner's CSpace must be the original: a copy
+ * cannot be retyped (the kernel's rule, so a server's memory cannot come
+ * as a request), so the root task moves its own cap there instead of
+ * minting a copy, after every copy is minted. */
+static bool moved_untyped(const struct table *t, uint32_t c, const struct captable_cap *cap)
+{
+    const struct captable_object *o = &t->objects[cap->object];
+    return o->type == BK_OBJ_UNTYPED && o->owner == c;
+}
+
+/* 2b. Component `c`'s own untyped, moved in (above). */
+static int move_untyped(const struct table *t, uint32_t c)
+{
+    const struct captable_component *k = &t->components[c];
+    for (uint32_t j = 0; j < k->cap_count; j++) {
+        const struct captable_cap *cap = &t->caps[k->first_cap + j];
+        if (!moved_untyped(t, c, cap))
+            continue;
+        long r = sys_cnode_move(object_slot[k->cnode], cap->slot, k->cnode_radix,
+                                BK_CAP_ROOT_CNODE, object_slot[cap->object], W);
+        if (r) {
+            char step[80];
+            bk_snprintf(step, sizeof(step), "CNode: Move of '%s' into slot %u",
+                        table_string(t, t->objects[cap->object].name), cap->slot);
+            return fail(t, c, step, r);
+        }
+    }
+    return 0;
+}
+
 /* 2. Component `c`'s CSpace. */
 static int fill_cspace(const struct table *t, uint32_t c)
 {
@@ -71,6 +126,8 @@ static int fill_cspace(const struct table *t, uint32_t c)
     for (uint32_t j = 0; j < k->cap_count; j++) {
         const struct captable_cap *cap = &t->caps[k->first_cap + j];
         const struct captable_object *o = &t->objects[cap->object];
+        if (moved_untyped(t, c, cap))
+            continue;
         uint64_t badge = o->type == BK_OBJ_CNODE ? cnode_guard(o->retype_bits) : cap->badge;
         long r = sys_cnode_mint(cnode, cap->slot, k->cnode_radix, BK_CAP_ROOT_CNODE,
                                 object_slot[cap->object], W, cap->rights, badge);
@@ -174,25 +231,146 @@ static void print_component(const struct table *t, uint32_t c)
                  (unsigned long long)(k->period_ns / 1000));
 }
 
+static int start(const struct table *t, uint32_t c)
+{
+    print_component(t, c);
+    long r = sys_tcb_write_registers(object_slot[t->components[c].tcb], 1, entry_point[c],
+                                     BK_ROOT_STACK_TOP, BK_ROOT_BOOTINFO_VADDR);
+    return r ? fail(t, c, "TCB: WriteRegisters (start)", r) : 0;
+}
+
+/* A set-up call refused: by the server (its error, formatted by its
+ * stub's formatter, in `text`) or by the id it answered. */
+static int setup_failed(const struct table *t, const struct captable_setup *s, const char *call,
+                        const char *text)
+{
+    if (s->subject == s->server)
+        debug_printf("roottask: FAILED: component %u '%s': set-up of its allowance: %s: %s\n",
+                     s->server, table_string(t, t->components[s->server].name), call, text);
+    else
+        debug_printf("roottask: FAILED: component %u '%s': set-up for tenant '%s': %s: %s\n",
+                     s->server, table_string(t, t->components[s->server].name),
+                     table_string(t, t->components[s->subject].name), call, text);
+    return -1;
+}
+
+static int setup_id(const struct table *t, const struct captable_setup *s, const char *call,
+                    uint64_t id)
+{
+    if (id == s->id)
+        return 0;
+    char text[96];
+    bk_snprintf(text, sizeof(text), "the server numbered the tenant %llu, its channel's badge is "
+                "%llu", (unsigned long long)id, (unsigned long long)s->id);
+    return setup_failed(t, s, call, text);
+}
+
+/* Mem: CreateAccount for the tenant, with its quota and its VSpace. */
+static int setup_mem_account(const struct table *t, const struct captable_setup *s)
+{
+    const struct captable_component *tenant = &t->components[s->subject];
+    const char *name = table_string(t, tenant->name);
+    struct mem_error err;
+    uint64_t id = 0;
+    int r = mem_create_account(object_slot[s->endpoint], name,
+                               s->args[0], object_slot[tenant->vspace], &id, &err);
+    if (r) {
+        char text[160];
+        mem_error_format(&err, text, sizeof(text));
+        return setup_failed(t, s, "Mem: CreateAccount", text);
+    }
+    debug_printf("roottask: set-up '%s': Mem: CreateAccount '%s', quota %llu bytes: account "
+                 "%llu\n", table_string(t, t->components[s->server].name), name,
+                 (unsigned long long)s->args[0], (unsigned long long)id);
+    return setup_id(t, s, "Mem: CreateAccount", id);
+}
+
+/* Sched: CreateTenant for the tenant, with its reservation, limit, weight. */
+static int setup_sched_tenant(const struct table *t, const struct captable_setup *s)
+{
+    const char *name = table_string(t, t->components[s->subject].name);
+    struct sched_error err;
+    uint64_t id = 0;
+    int r = sched_create_tenant(object_slot[s->endpoint], name,
+                                (uint32_t)s->args[0], (uint32_t)s->args[1], (uint32_t)s->args[2],
+                                &id, &err);
+    if (r) {
+        char text[160];
+        sched_error_format(&err, text, sizeof(text));
+        return setup_failed(t, s, "Sched: CreateTenant", text);
+    }
+    debug_printf("roottask: set-up '%s': Sched: CreateTenant '%s', reservation %llu %%, limit "
+                 "%llu %%, weight %llu: tenant %llu\n",
+                 table_string(t, t->components[s->server].name), name,
+                 (unsigned long long)s->args[0], (unsigned long long)s->args[1],
+                 (unsigned long long)s->args[2], (unsigned long long)id);
+    return setup_id(t, s, "Sched: CreateTenant", id);
+}
+
+/* Tenants: Configure with the manager's allowance, then Tenants: Allowance
+ * read back: the line shows what the manager itself holds. */
+static int setup_tenants_allowance(const struct table *t, const struct captable_setup *s)
+{
+    uint64_t ep = object_slot[s->endpoint], memory = 0, memory_given = 0;
+    uint32_t cpu = 0, cpu_given = 0, tenants = 0;
+    struct tenants_error err;
+    int r = tenants_configure(ep, s->args[0], (uint32_t)s->args[1], &memory_given, &cpu_given,
+                              &err);
+    if (r == 0)
+        r = tenants_allowance(ep, &memory, &cpu, &memory_given, &cpu_given, &tenants, &err);
+    if (r) {
+        char text[160];
+        tenants_error_format(&err, text, sizeof(text));
+        return setup_failed(t, s, "Tenants: Configure", text);
+    }
+    debug_printf("roottask: set-up '%s': Tenants: Configure, allowance %llu bytes and %llu %%: "
+                 "the manager holds %llu bytes and %u %%, %llu bytes and %u %% given to %u "
+                 "tenants\n",
+                 table_string(t, t->components[s->server].name), (unsigned long long)s->args[0],
+                 (unsigned long long)s->args[1], (unsigned long long)memory, cpu,
+                 (unsigned long long)memory_given, cpu_given, tenants);
+    return 0;
+}
+
+/* 6. Set-up call `i` of the table. */
+static int setup(const struct table *t, uint32_t i)
+{
+    const struct captable_setup *s = &t->setups[i];
+    switch (s->kind) {
+    case CAPTABLE_SETUP_MEM_ACCOUNT: return setup_mem_account(t, s);
+    case CAPTABLE_SETUP_SCHED_TENANT: return setup_sched_tenant(t, s);
+    default: return setup_tenants_allowance(t, s);
+    }
+}
+
 int system_build(const struct bk_bootinfo *bi, const struct table *t)
 {
     bk_alloc_init(bi);
-    if (make_objects(t))
+    if (make_objects(bi, t))
         return -1;
     uint32_t n = t->header->component_count;
     for (uint32_t c = 0; c < n; c++) {
         if (fill_cspace(t, c) || fill_vspace(bi, t, c) || make_thread(bi, t, c))
             return -1;
     }
+    for (uint32_t c = 0; c < n; c++) {
+        if (move_untyped(t, c))
+            return -1;
+    }
 #if defined(__riscv)
     __asm__ volatile("fence.i" ::: "memory"); /* the programs were written as data */
 #endif
     for (uint32_t c = 0; c < n; c++) {
-        print_component(t, c);
-        long r = sys_tcb_write_registers(object_slot[t->components[c].tcb], 1, entry_point[c],
-                                         BK_ROOT_STACK_TOP, BK_ROOT_BOOTINFO_VADDR);
-        if (r)
-            return fail(t, c, "TCB: WriteRegisters (start)", r);
+        if (t->components[c].kind == CAPTABLE_KIND_SERVER && start(t, c))
+            return -1;
+    }
+    for (uint32_t i = 0; i < t->header->setup_count; i++) {
+        if (setup(t, i))
+            return -1;
+    }
+    for (uint32_t c = 0; c < n; c++) {
+        if (t->components[c].kind == CAPTABLE_KIND_TENANT && start(t, c))
+            return -1;
     }
     return 0;
 }

@@ -10,14 +10,18 @@
  *   2. the string area ends in a NUL (every offset below its size then
  *      names a terminated string), and the source's name is in it;
  *   3. each object: a type the root task makes, its Retype size, not a
- *      device (none is handed out yet), its owner;
+ *      device (none is handed out yet), its owner; or a copy of a cap the
+ *      kernel gave it (SchedControl of a CPU the machine has);
  *   4. each component: its strings, kind, priority, CNode radix, budget and
  *      period within the kernel's limits, its TCB, CNode, VSpace,
  *      SchedContext and IPC buffer objects of those types and its own, its
  *      caps the next run of the cap array, its program a module of the
  *      boot image;
  *   5. each cap: a slot inside the holder's CNode, above the previous one
- *      and not the Debug cap's, an object index in range, known rights.
+ *      and not the Debug cap's, an object index in range, known rights;
+ *   6. each set-up call: a kind it makes, a server and its endpoint to
+ *      call, a tenant it is for and a nonzero id to expect (an allowance:
+ *      the server itself, id 0).
  */
 #include <bulkhead/format.h>
 
@@ -52,6 +56,7 @@ static const char *type_name(uint32_t type)
     case BK_OBJ_PAGE_TABLE: return "PageTable";
     case BK_OBJ_VSPACE: return "VSpace";
     case BK_OBJ_SCHED_CONTEXT: return "SchedContext";
+    case BK_OBJ_SCHED_CONTROL: return "SchedControl";
     default: return "a type the root task does not make";
     }
 }
@@ -73,17 +78,20 @@ static int check_header(const struct bk_boot_module *m, char *why)
                    (unsigned long long)m->size);
     uint64_t need = sizeof(*h) + (uint64_t)h->object_count * sizeof(struct captable_object) +
                     (uint64_t)h->component_count * sizeof(struct captable_component) +
-                    (uint64_t)h->cap_count * sizeof(struct captable_cap) + h->strings_size;
+                    (uint64_t)h->cap_count * sizeof(struct captable_cap) +
+                    (uint64_t)h->setup_count * sizeof(struct captable_setup) + h->strings_size;
     if (need != h->size)
-        return ERR("%u objects, %u components, %u caps and %u bytes of strings take %llu bytes, "
-                   "the table has %u", h->object_count, h->component_count, h->cap_count,
-                   h->strings_size, (unsigned long long)need, h->size);
-    if (h->object_count > CAPTABLE_MAX_OBJECTS || h->component_count > CAPTABLE_MAX_COMPONENTS)
-        return ERR("%u objects and %u components, the root task builds at most %u and %u",
-                   h->object_count, h->component_count, CAPTABLE_MAX_OBJECTS,
-                   CAPTABLE_MAX_COMPONENTS);
-    if (h->strings_size == 0 || h->reserved != 0)
-        return ERR("no string area, or a reserved field not zero");
+        return ERR("%u objects, %u components, %u caps, %u set-up calls and %u bytes of strings "
+                   "take %llu bytes, the table has %u", h->object_count, h->component_count,
+                   h->cap_count, h->setup_count, h->strings_size, (unsigned long long)need,
+                   h->size);
+    if (h->object_count > CAPTABLE_MAX_OBJECTS || h->component_count > CAPTABLE_MAX_COMPONENTS ||
+        h->setup_count > CAPTABLE_MAX_SETUPS)
+        return ERR("%u objects, %u components and %u set-up calls, the root task builds at most "
+                   "%u, %u and %u", h->object_count, h->component_count, h->setup_count,
+                   CAPTABLE_MAX_OBJECTS, CAPTABLE_MAX_COMPONENTS, CAPTABLE_MAX_SETUPS);
+    if (h->strings_size == 0)
+        return ERR("no string area");
     return 0;
 }
 
@@ -92,13 +100,36 @@ static bool string_ok(const struct table *t, uint32_t at)
     return at < t->header->strings_size;
 }
 
+/* 3: a cap the kernel made at boot: SchedControl of a CPU there is. */
+static int check_kernel_object(const struct bk_bootinfo *bi, const struct table *t, uint32_t i,
+                               char *why)
+{
+    const struct captable_object *o = &t->objects[i];
+    const char *name = table_string(t, o->name);
+    if (o->type != BK_OBJ_SCHED_CONTROL)
+        return ERR("object %u '%s': %s is not a cap the kernel gave the root task", i, name,
+                   type_name(o->type));
+    if (o->retype_bits >= bi->cpu_count)
+        return ERR("object %u '%s': SchedControl of CPU %u, the machine has %u", i, name,
+                   o->retype_bits, bi->cpu_count);
+    if ((o->flags & ~CAPTABLE_OBJECT_KERNEL) || o->reserved)
+        return ERR("object %u '%s': unknown flags 0x%x", i, name, o->flags);
+    if (o->owner >= t->header->component_count)
+        return ERR("object %u '%s': owner %u out of range (%u components)", i, name, o->owner,
+                   t->header->component_count);
+    return 0;
+}
+
 /* 3: what Retype needs to make the object, and whose it is. */
-static int check_object(const struct table *t, uint32_t i, char *why)
+static int check_object(const struct bk_bootinfo *bi, const struct table *t, uint32_t i,
+                        char *why)
 {
     const struct captable_object *o = &t->objects[i];
     if (!string_ok(t, o->name))
         return ERR("object %u: name at %u outside the %u bytes of strings", i, o->name,
                    t->header->strings_size);
+    if (o->flags & CAPTABLE_OBJECT_KERNEL)
+        return check_kernel_object(bi, t, i, why);
     const char *name = table_string(t, o->name);
     bool fixed = o->type == BK_OBJ_TCB || o->type == BK_OBJ_ENDPOINT ||
                  o->type == BK_OBJ_NOTIFICATION || o->type == BK_OBJ_REPLY ||
@@ -224,6 +255,39 @@ static int check_cap(const struct table *t, uint32_t c, uint32_t j, uint32_t pre
     return 0;
 }
 
+/* 6: a set-up call: a kind the root task makes, a server and its endpoint
+ * to call, a tenant it is for, an id to expect. The arguments are the
+ * server's to judge (it refuses with its own error, named). */
+static int check_setup(const struct table *t, uint32_t i, char *why)
+{
+    const struct captable_setup *s = &t->setups[i];
+    uint32_t n = t->header->component_count;
+    if (s->kind != CAPTABLE_SETUP_MEM_ACCOUNT && s->kind != CAPTABLE_SETUP_SCHED_TENANT &&
+        s->kind != CAPTABLE_SETUP_TENANTS_ALLOWANCE)
+        return ERR("set-up %u: unknown kind %u", i, s->kind);
+    if (s->server >= n || s->subject >= n)
+        return ERR("set-up %u: server %u or tenant %u out of range (%u components)", i, s->server,
+                   s->subject, n);
+    if (s->endpoint >= t->header->object_count ||
+        t->objects[s->endpoint].type != BK_OBJ_ENDPOINT || t->objects[s->endpoint].owner != s->server)
+        return ERR("set-up %u: object %u is not an endpoint of component %u '%s'", i, s->endpoint,
+                   s->server, table_string(t, t->components[s->server].name));
+    if (s->kind == CAPTABLE_SETUP_TENANTS_ALLOWANCE)
+        return s->subject == s->server && s->id == 0 &&
+                       t->components[s->server].kind == CAPTABLE_KIND_SERVER
+                   ? 0
+                   : ERR("set-up %u: an allowance is the server's own (subject %u, id %llu)", i,
+                         s->subject, (unsigned long long)s->id);
+    if (t->components[s->server].kind != CAPTABLE_KIND_SERVER ||
+        t->components[s->subject].kind != CAPTABLE_KIND_TENANT)
+        return ERR("set-up %u: component %u '%s' is not a server or %u '%s' not a tenant", i,
+                   s->server, table_string(t, t->components[s->server].name), s->subject,
+                   table_string(t, t->components[s->subject].name));
+    if (s->id == 0)
+        return ERR("set-up %u: id 0 is the administrator's badge, never a tenant's", i);
+    return 0;
+}
+
 static void table_views(const struct bk_boot_module *m, struct table *t)
 {
     const char *p = (const char *)(uintptr_t)m->vaddr;
@@ -235,6 +299,8 @@ static void table_views(const struct bk_boot_module *m, struct table *t)
     p += t->header->component_count * sizeof(*t->components);
     t->caps = (const void *)p;
     p += t->header->cap_count * sizeof(*t->caps);
+    t->setups = (const void *)p;
+    p += t->header->setup_count * sizeof(*t->setups);
     t->strings = p;
 }
 
@@ -251,7 +317,7 @@ int table_check(const struct bk_bootinfo *bi, const struct bk_boot_module *m, st
         return ERR("the source's name at %u outside the %u bytes of strings", t->header->source,
                    t->header->strings_size);
     for (uint32_t i = 0; i < t->header->object_count; i++) {
-        if (check_object(t, i, why))
+        if (check_object(bi, t, i, why))
             return -1;
     }
     uint32_t next_cap = 0;
@@ -269,5 +335,9 @@ int table_check(const struct bk_bootinfo *bi, const struct bk_boot_module *m, st
     if (next_cap != t->header->cap_count)
         return ERR("the components hold %u caps, the table has %u", next_cap,
                    t->header->cap_count);
+    for (uint32_t i = 0; i < t->header->setup_count; i++) {
+        if (check_setup(t, i, why))
+            return -1;
+    }
     return 0;
 }

@@ -15,6 +15,7 @@ struct table {
     const struct captable_object *objects;
     const struct captable_component *components;
     const struct captable_cap *caps;
+    const struct captable_setup *setups;
     const char *strings;
 };
 

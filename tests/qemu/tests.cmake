@@ -824,8 +824,11 @@ include(${CMAKE_SOURCE_DIR}/tests/bench/bench.cmake)
 # into a boot image with its capability table; the root task checks the
 # table, builds every object and cap it lists and starts each component.
 # tools/policyboot.py takes every expectation from the table's JSON: each
-# component's caps as the kernel identifies them (exactly those), each
-# tenant's channels answered with the table's badges.
+# component's caps as the kernel identifies them (exactly those), the root
+# task's set-up calls of the real memory and scheduler servers with the
+# table's numbers, and what those servers answer each tenant: its account's
+# quota and the quota error past it, a budget within its reservation and
+# limit; the stand-in IO server's answers with the table's badges.
 add_test(NAME ${arch}/policy-demo
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
           --table ${out}/policy-demo.captable.json --arch ${arch} --kernel ${kernel}
@@ -837,10 +840,10 @@ set_tests_properties(${arch}/policy-demo PROPERTIES LABELS "qemu;${arch}" TIMEOU
 set(bad_table_bad-magic "bad magic 'BKXXXXXX' \\(a table starts 'BKCAPTBL'\\)")
 set(bad_table_truncated "the header says [0-9]+ bytes, the module has 48")
 set(bad_table_object-out-of-range
-    "component 3 'web': cap 7 \\(slot 12\\): object 39 out of range \\(32 objects\\)")
-set(bad_table_slot-out-of-range "component 3 'web': cap 7: slot 256 outside 1..255 of its CNode")
+    "component 4 'web': cap 7 \\(slot 12\\): object 48 out of range \\(41 objects\\)")
+set(bad_table_slot-out-of-range "component 4 'web': cap 7: slot 256 outside 1..255 of its CNode")
 set(bad_table_missing-program
-    "component 3 'web': program 'no-such-program' is not in the boot image")
+    "component 4 'web': program 'no-such-program' is not in the boot image")
 foreach(kind bad-magic truncated object-out-of-range slot-out-of-range missing-program)
   bulkhead_policy_image(${arch} bad-table-${kind} POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
                         PROGRAMS ${DEMO_POLICY_PROGRAMS} CORRUPT ${kind})
@@ -849,3 +852,14 @@ foreach(kind bad-magic truncated object-out-of-range slot-out-of-range missing-p
     --expect "roottask: FAILED: capability table refused: ${bad_table_${kind}}"
     --reject "server started|tenant started|roottask: start|PANIC")
 endforeach()
+
+# A set-up call the server refuses at run time (the table's first quota
+# doubled past the memory server's largest account; tools/policy.py would
+# refuse it in a policy, E0902): the boot ends with the server's own error,
+# the server and the tenant named, before any tenant starts.
+bulkhead_policy_image(${arch} bad-table-setup-refused POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
+                      PROGRAMS ${DEMO_POLICY_PROGRAMS} CORRUPT setup-refused)
+bulkhead_qemu_test(bad-table-setup-refused --image ${out}/bad-table-setup-refused.img --status fail
+  --expect "roottask: start server 'mem'"
+  --expect "roottask: FAILED: component 0 'mem': set-up for tenant 'web': Mem: CreateAccount: .*tenant web: quota 8 MiB refused \\(whole pages, from 8 KiB to 4 MiB\\)"
+  --reject "tenant started|roottask: start tenant|roottask: set-up|PANIC")
