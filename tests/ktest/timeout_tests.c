@@ -359,7 +359,9 @@ static int test_donated_budget_runs_out(struct ktest_env *env)
      * the host's time, so a request that starts late in a budget may end
      * while that budget waits for its refill (no -icount here). */
     KT_CHECK(throttled >= 1 && consumed >= MS);
-    KT_CHECK(consumed_of(SERVER_SC(s)) < MS); /* its own: only its start-up */
+    /* Its own: only its start-up, well under one request's 10 ms of
+     * spinning (a loaded host has stretched the start-up past 1 ms). */
+    KT_CHECK(consumed_of(SERVER_SC(s)) < 5 * MS);
     stop_all(s);
     KT_CHECK(kt_check_invariants() == 0);
     return 0;
