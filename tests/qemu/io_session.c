@@ -28,6 +28,7 @@
 #define SERVER_PRIORITY 190
 #define TENANT_PRIORITY 100
 #define ROOT_LOW_PRIORITY 50
+#define ROOT_KILL_PRIORITY (DRIVER_PRIORITY + 1) /* above everything while it kills */
 #define MY_VADDR 0x48000000ull
 #define REOPEN_VADDR 0x49000000ull
 #define LIMITED_VADDR 0x4a000000ull
@@ -353,7 +354,15 @@ static const char *start_flooder(const struct bk_bootinfo *bi)
  * it (suspend its thread, then close it as its owner would), with
  * requests in the device. We drop below every other thread first: when
  * we run, the flooder is blocked, and a flooder blocked is one waiting
- * for its requests in the device (the server keeps the device busy). */
+ * for its requests in the device (the server keeps the device busy, and
+ * none of ours is in flight). The device goes on finishing them all the
+ * same, so from that moment on we run above every other thread, the
+ * driver included: no completion can be reaped, and so none can leave
+ * io-server's books, before our CloseTenant reaches the server. (At our
+ * low priority the last of them could finish while we suspended the
+ * flooder and called, and the kill then found 0 in the device: about 1
+ * run in 10 on a loaded host, where QEMU's device threads keep going
+ * while its CPU thread waits for the host.) */
 static void kill_flooder(void)
 {
     struct io_error e;
@@ -362,11 +371,15 @@ static void kill_flooder(void)
            "the root task below the flooder");
     while (ops_of(2) < 3 * IO_TENANT_BLOCKS && rounds++ < 400)
         my_io(IO_OP_READ); /* we wait; it runs */
-    expect(ops_of(2) >= 3 * IO_TENANT_BLOCKS, "tenant 2 flooding beside us");
+    bool flooding = ops_of(2) >= 3 * IO_TENANT_BLOCKS;
+    bool above = sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_KILL_PRIORITY) == 0;
     sys_tcb_suspend(flooder.tcb);
     uint32_t cancelled = 0, in_device = 0;
-    expect(io_close_tenant(admin, 2, &cancelled, &in_device, &e) == 0,
-           "tenant 2 killed and closed");
+    bool closed = io_close_tenant(admin, 2, &cancelled, &in_device, &e) == 0;
+    bool below = sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW_PRIORITY) == 0;
+    expect(flooding, "tenant 2 flooding beside us");
+    expect(above && below, "the root task above the driver for the kill, below the flooder again");
+    expect(closed, "tenant 2 killed and closed");
     debug_printf("io: tenant 2 closed with %u queued requests cancelled, %u in the device\n",
                  cancelled, in_device);
     expect(my_io(IO_OP_READ) == 0, "tenant 1 goes on: 32 reads, every checksum matches");
