@@ -394,6 +394,11 @@ bool arch_cpu_start(unsigned index, uint64_t arch_id);
  * mode). */
 void arch_cpu_send_ipi(unsigned index);
 
+/* Several CPUs run user threads from now on (called once on each, lock
+ * held or not): the IPC fast path is off there (kernel/fastpath.c runs
+ * alone), and the CPU takes the kernel's IPIs. */
+void arch_cpu_smp_mode(void);
+
 /* Stops this CPU for good, interrupts off (a CPU that answered after the
  * boot CPU gave up on it). */
 NORETURN void arch_cpu_park(void);

@@ -69,6 +69,7 @@ void kernel_irq(unsigned irq)
 
 void kernel_irq_from_user(unsigned irq)
 {
+    smp_kernel_entry();
     irq_record(irq);
     thread_resume_current();
 }

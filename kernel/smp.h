@@ -33,8 +33,13 @@
 #include "types.h"
 
 struct boot_params;
+struct sched_context;
+struct thread;
 
 #define KERNEL_MAX_CPUS 8
+/* kernel/thread.h's THREAD_PRIORITIES: each CPU has a ready queue per
+ * priority. */
+#define CPU_PRIORITIES 256
 
 enum cpu_state {
     CPU_ABSENT = 0,
@@ -51,6 +56,26 @@ struct cpu {
     uint64_t next_tick_ns;
     uint64_t ticks;    /* timer interrupts taken in kernel_ap_main() */
     uint64_t ipis;     /* kernel_ipi() calls */
+
+    /* The scheduler's state of this CPU (sched.c; thread.h has the
+     * invariants). Written under the kernel lock only, by any CPU for the
+     * ready queues (a thread made runnable on another CPU), by this CPU
+     * alone for the rest. */
+    struct thread *current; /* the thread it runs (or last ran, while idle) */
+    struct thread *ready_head[CPU_PRIORITIES], *ready_tail[CPU_PRIORITIES];
+    uint64_t ready_words[CPU_PRIORITIES / 64]; /* bit p: queue p is non-empty */
+    uint64_t ready_summary;                    /* bit w: ready_words[w] != 0 */
+    int ready_top;                             /* highest non-empty queue, or -1 */
+    bool slice_expired; /* choose() must look at the current thread again */
+    /* The SchedContext this CPU's time is charged to (NULL while idle),
+     * since arch_counter() read charged_from (thread.h names them
+     * charged_sc and charged_since). */
+    struct sched_context *charging;
+    uint64_t charged_from;
+    /* Requests to leave the current thread (sched_stop_elsewhere()), and
+     * the last one this CPU answered, from the kernel (kernel_ipi(), or
+     * waiting for the lock). */
+    uint64_t stop_req, stop_ack;
 };
 
 extern struct cpu cpus[KERNEL_MAX_CPUS];
@@ -68,6 +93,12 @@ void smp_start(const struct boot_params *bp);
 
 /* How many CPUs are online (the boot CPU included). */
 unsigned smp_cpus_online(void);
+
+/* The running CPU's struct: one load (arch_kernel_cpu(), arch_types.h). */
+static inline struct cpu *cpu_here(void)
+{
+    return arch_kernel_cpu();
+}
 
 static inline bool smp_on_boot_cpu(void)
 {
@@ -101,5 +132,41 @@ static inline void kernel_lock_handler_done(bool took)
 }
 
 /* The timer interrupt on a CPU other than the boot CPU (kernel/timer.c
- * sends it here): counts the tick, arms the next one. */
+ * sends it here): counts the tick, arms the next one; from user mode also
+ * charges the running SchedContext and counts the timeslice (with the
+ * lock), then goes back to user mode. */
 void smp_cpu_tick(void);
+NORETURN void smp_cpu_tick_from_user(void);
+
+/* The kernel's IPI arrived in user mode: answers a stop request, then
+ * lets the scheduler choose again (a thread was made runnable here, or
+ * the current one moved or was stopped). */
+NORETURN void kernel_ipi_from_user(void);
+
+/* ---- Kernel entry and exit -----------------------------------------------
+ * With more than one CPU online the kernel lock is taken on every entry
+ * from user mode and released on the way back (seL4's big lock). Alone,
+ * the boot CPU keeps it from boot on, and each pays one load and branch. */
+
+/* An entry that is not the current thread's doing (an interrupt). */
+static inline void smp_kernel_entry(void)
+{
+    if (smp_others_online)
+        kernel_lock_acquire();
+}
+
+/* An entry of the current thread (syscall, fault): sched.c. */
+void smp_thread_entry_locked(void);
+static inline void smp_thread_entry(void)
+{
+    if (smp_others_online)
+        smp_thread_entry_locked();
+}
+
+/* The arch's arch_user_enter() calls this last, once it has switched
+ * address spaces, before restoring the thread's registers. */
+static inline void smp_exit_to_user(void)
+{
+    if (smp_others_online && kernel_lock_held_here())
+        kernel_lock_release();
+}

@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "reply.h"
+#include "smp.h"
 #include "thread.h"
 
 static long sys_thread_exit(struct thread *t)
@@ -87,6 +88,7 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
 
 void kernel_syscall(void)
 {
+    smp_thread_entry();
     struct thread *t = current_thread;
     unsigned long nr = arch_syscall_number(&t->regs);
     /* Yield is of kind "ipc" in abi.toml for its stub's shape (a message

@@ -17,6 +17,9 @@
 #define CPU_FPU_OWNER 40 /* arch_regs_t whose F/D state is live, or 0 */
 #define CPU_COUNTERS_OFF 56 /* scounteren bits cleared now (arch_regs_t's) */
 #define CPU_EXIT_KEY 64  /* counters_off, | CPU_EXIT_KEY_FPU if fpu_owner */
+#define CPU_KCPU 80      /* the kernel's struct cpu (arch_kernel_cpu()) */
+#define CPU_FAST_CALL_NR 88 /* syscall number that tries the fast path's Call */
+#define CPU_FAST_REPLY_RECV_NR 96 /* ... and its ReplyRecv */
 
 /* struct riscv_ap_start offsets. */
 #define AP_START_SATP 0
@@ -65,6 +68,12 @@ struct riscv_cpu {
      * neither needs work (one compare for both). */
     uint64_t exit_key;
     unsigned index; /* the kernel's number of this hart (arch_cpu_index) */
+    struct cpu *kcpu; /* &cpus[index] (kernel/smp.h) */
+    /* The syscall numbers trap.S sends to the IPC fast path: BK_SYS_CALL
+     * and BK_SYS_REPLY_RECV while this hart is the only one, a number no
+     * syscall has once several run user threads (arch_cpu_smp_mode()). */
+    uint64_t fast_call_nr;
+    uint64_t fast_reply_recv_nr;
 };
 
 /* Call after any change to cpu->counters_off or cpu->fpu_owner (trap.S

@@ -214,9 +214,13 @@ x86_trap_common_kpti:
      * syscall. It needs neither a frame-pointer chain nor the frame's
      * address (it finds the thread itself), so those are the general
      * path's. */
-    cmpq $BK_SYS_CALL, %rax
+    /* The numbers come from the CPU's struct (BK_SYS_CALL and
+     * BK_SYS_REPLY_RECV, or none once several CPUs run user threads:
+     * arch_cpu_smp_mode()): a compare with memory, as many instructions
+     * as with an immediate. */
+    cmpq %gs:CPU_FAST_CALL_NR, %rax
     je 1f
-    cmpq $BK_SYS_REPLY_RECV, %rax
+    cmpq %gs:CPU_FAST_REPLY_RECV_NR, %rax
     je 2f
 3:  xorl %ebp, %ebp
     movq %gs:CPU_RSP0, %rdi

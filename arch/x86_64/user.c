@@ -8,6 +8,7 @@
  * rdx, r10, r8, r9, result in rax; the syscall instruction clobbers rcx
  * (return rip) and r11 (rflags).
  */
+#include "smp.h"
 #include "x86.h"
 
 /* The FPU state starts as the ABI's initial one (fpu_valid false, see
@@ -239,6 +240,7 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     x86_vspace_load(cpu, vs);
+    smp_exit_to_user();
     resume_user(cpu, regs);
 }
 

@@ -73,6 +73,13 @@ struct x86_cpu {
     uint64_t user_rsp;      /* CPU_USER_RSP */
     uint64_t user_cr3;      /* CPU_USER_CR3: with kpti, CR3 for the way out */
     uint64_t entry_stack_top; /* CPU_ENTRY_STACK_TOP: end of entry_stack */
+    struct cpu *kcpu;       /* CPU_KCPU: &cpus[index] (arch_kernel_cpu()) */
+    /* CPU_FAST_CALL_NR, CPU_FAST_REPLY_RECV_NR: the syscall numbers the
+     * entry sends to the IPC fast path, BK_SYS_CALL and BK_SYS_REPLY_RECV
+     * while this CPU is the only one, a number no syscall has once several
+     * run user threads (arch_cpu_smp_mode()). */
+    uint64_t fast_call_nr;
+    uint64_t fast_reply_recv_nr;
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     /* The TSS the task register names without kpti; C code keeps its
      * rsp[0] at the current thread's frame. */
@@ -145,6 +152,10 @@ _Static_assert(offsetof(struct x86_cpu, kernel_rsp) == CPU_KERNEL_RSP, "CPU_KERN
 _Static_assert(offsetof(struct x86_cpu, rsp0) == CPU_RSP0, "CPU_RSP0");
 _Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP");
 _Static_assert(offsetof(struct x86_cpu, user_cr3) == CPU_USER_CR3, "CPU_USER_CR3");
+_Static_assert(offsetof(struct x86_cpu, kcpu) == CPU_KCPU && CPU_KCPU == X86_CPU_KCPU, "CPU_KCPU");
+_Static_assert(offsetof(struct x86_cpu, fast_call_nr) == CPU_FAST_CALL_NR, "CPU_FAST_CALL_NR");
+_Static_assert(offsetof(struct x86_cpu, fast_reply_recv_nr) == CPU_FAST_REPLY_RECV_NR,
+               "CPU_FAST_REPLY_RECV_NR");
 _Static_assert(offsetof(struct x86_cpu, entry_stack_top) == CPU_ENTRY_STACK_TOP,
                "CPU_ENTRY_STACK_TOP");
 _Static_assert(offsetof(struct x86_cpu, vspace) == PAGE_SIZE,
@@ -341,6 +352,7 @@ NORETURN void x86_fatal_trap(const arch_regs_t *frame, const char *where);
 
 /* fpu.c */
 void x86_fpu_init(void);
+void x86_fpu_init_ap(void);
 void x86_fpu_describe(void);
 void x86_fpu_switch(struct x86_cpu *cpu, arch_regs_t *next);
 void x86_fpu_device_not_available(struct x86_cpu *cpu, arch_regs_t *regs);
