@@ -394,6 +394,12 @@ bool arch_cpu_start(unsigned index, uint64_t arch_id);
  * mode). */
 void arch_cpu_send_ipi(unsigned index);
 
+/* Drops every translation this CPU's TLB holds, of every address space
+ * (x86-64: CR4.PGE toggled, which flushes all PCIDs and global entries;
+ * RISC-V: sfence.vma with no address and no ASID). For TLB shootdowns
+ * (kernel/smp.c): rare, so one way for all. */
+void arch_tlb_flush_all(void);
+
 /* Several CPUs run user threads from now on (called once on each, lock
  * held or not): the IPC fast path is off there (kernel/fastpath.c runs
  * alone), and the CPU takes the kernel's IPIs. */

@@ -550,14 +550,10 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
 
 /* Another CPU has `t` as its current thread (it runs it in user mode,
  * or left it for its idle wait): that CPU stops it before this returns.
- * It is told by IPI and answers (stop_ack) as soon as it is in the
+ * It is told by IPI and answers (smp_sync_cpus()) as soon as it is in the
  * kernel: in its IPI handler, or waiting for the kernel lock, which we
  * hold, so it answers without it. From there it cannot go back to `t`:
- * it finds no current thread once it has the lock (smp_thread_entry()).
- * Memory order: our increment of stop_req is a release and its ack an
- * acquire load of it then a release store, which our acquire load reads:
- * what we wrote before the request is what it reads after its ack, and
- * its registers saved at its entry are in `t` when we go on. */
+ * it finds no current thread once it has the lock (smp_thread_entry()). */
 void sched_stop_elsewhere(struct thread *t)
 {
     if (!smp_others_online)
@@ -565,12 +561,8 @@ void sched_stop_elsewhere(struct thread *t)
     int cpu = current_elsewhere(t);
     if (cpu < 0)
         return;
-    struct cpu *c = &cpus[cpu];
-    uint64_t req = __atomic_add_fetch(&c->stop_req, 1, __ATOMIC_RELEASE);
-    arch_cpu_send_ipi((unsigned)cpu);
-    while (__atomic_load_n(&c->stop_ack, __ATOMIC_ACQUIRE) < req)
-        arch_spin_pause();
-    c->current = NULL;
+    smp_sync_cpus(1ull << cpu);
+    cpus[cpu].current = NULL;
 }
 
 /* A kernel entry for the current thread (syscall, fault) on a machine of

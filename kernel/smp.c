@@ -41,15 +41,48 @@ bool smp_others_online;
 static struct ticket_lock kernel_lock;
 static unsigned kernel_lock_owner = KERNEL_LOCK_FREE;
 
+static uint32_t cpu_state(const struct cpu *c);
+
 /* ---- The kernel lock ---------------------------------------------------- */
 
 /* This CPU is in the kernel, out of any user thread: it answers the
- * last stop request (sched_stop_elsewhere()). */
-static void answer_stop(struct cpu *c)
+ * last request (smp_sync_cpus()). Memory order: the requester changed
+ * the page tables (or the scheduler's state) and then incremented
+ * sync_req with a release; our acquire load of it makes those stores
+ * visible here before the flush, so no translation we load afterwards
+ * is an old one; our release store of sync_ack, read by the requester
+ * with an acquire, tells it the flush is done and that our registers,
+ * saved at our entry, are in the thread. */
+static void answer_sync(struct cpu *c)
 {
-    uint64_t req = __atomic_load_n(&c->stop_req, __ATOMIC_ACQUIRE);
-    if (__atomic_load_n(&c->stop_ack, __ATOMIC_RELAXED) != req)
-        __atomic_store_n(&c->stop_ack, req, __ATOMIC_RELEASE);
+    uint64_t req = __atomic_load_n(&c->sync_req, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&c->sync_ack, __ATOMIC_RELAXED) == req)
+        return;
+    arch_tlb_flush_all();
+    __atomic_store_n(&c->sync_ack, req, __ATOMIC_RELEASE);
+}
+
+void smp_sync_cpus(uint64_t mask)
+{
+    uint64_t want[KERNEL_MAX_CPUS];
+    for (unsigned i = 0; i < cpu_count; i++) {
+        if (!(mask >> i & 1))
+            continue;
+        want[i] = __atomic_add_fetch(&cpus[i].sync_req, 1, __ATOMIC_RELEASE);
+        arch_cpu_send_ipi(i);
+    }
+    for (unsigned i = 0; i < cpu_count; i++)
+        while ((mask >> i & 1) && __atomic_load_n(&cpus[i].sync_ack, __ATOMIC_ACQUIRE) < want[i])
+            arch_spin_pause();
+}
+
+void smp_tlb_shootdown_locked(void)
+{
+    uint64_t mask = 0;
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (&cpus[i] != cpu_here() && cpu_state(&cpus[i]) == CPU_ONLINE)
+            mask |= 1ull << i;
+    smp_sync_cpus(mask);
 }
 
 /* The holder may be waiting for this CPU to answer a stop request: the
@@ -59,7 +92,7 @@ void kernel_lock_acquire(void)
     struct cpu *c = cpu_here();
     uint32_t ticket = ticket_lock_take(&kernel_lock);
     while (!ticket_lock_served(&kernel_lock, ticket)) {
-        answer_stop(c);
+        answer_sync(c);
         arch_spin_pause();
     }
     __atomic_store_n(&kernel_lock_owner, c->index, __ATOMIC_RELAXED);
@@ -150,7 +183,7 @@ void kernel_ipi(void)
 {
     struct cpu *c = cpu_here();
     __atomic_fetch_add(&c->ipis, 1, __ATOMIC_RELEASE);
-    answer_stop(c);
+    answer_sync(c);
 }
 
 void kernel_ipi_from_user(void)

@@ -72,10 +72,10 @@ struct cpu {
      * charged_sc and charged_since). */
     struct sched_context *charging;
     uint64_t charged_from;
-    /* Requests to leave the current thread (sched_stop_elsewhere()), and
-     * the last one this CPU answered, from the kernel (kernel_ipi(), or
-     * waiting for the lock). */
-    uint64_t stop_req, stop_ack;
+    /* Requests to this CPU (smp_sync_cpus()): leave the current thread
+     * if another CPU set it aside, flush the TLB; and the last one it
+     * answered, from the kernel (kernel_ipi(), or waiting for the lock). */
+    uint64_t sync_req, sync_ack;
 };
 
 extern struct cpu cpus[KERNEL_MAX_CPUS];
@@ -142,6 +142,21 @@ NORETURN void smp_cpu_tick_from_user(void);
  * lets the scheduler choose again (a thread was made runnable here, or
  * the current one moved or was stopped). */
 NORETURN void kernel_ipi_from_user(void);
+
+/* Makes every CPU in `mask` (bit i: CPU i; never this one) answer: each
+ * flushes its TLB and will not run the thread it ran in user mode before
+ * it has the lock. Kernel lock held; returns once all have answered. */
+void smp_sync_cpus(uint64_t mask);
+
+/* After a translation was removed (unmap, page table or VSpace deleted):
+ * every other online CPU flushes its TLB before this returns. Alone: no
+ * cost beyond the test. */
+void smp_tlb_shootdown_locked(void);
+static inline void smp_tlb_shootdown(void)
+{
+    if (smp_others_online)
+        smp_tlb_shootdown_locked();
+}
 
 /* ---- Kernel entry and exit -----------------------------------------------
  * With more than one CPU online the kernel lock is taken on every entry

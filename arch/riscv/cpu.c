@@ -180,6 +180,13 @@ void riscv_ap_main(struct riscv_cpu *cpu)
     kernel_ap_main(cpu->index);
 }
 
+/* Privileged spec 4.2.1: sfence.vma with rs1 = rs2 = x0 orders all
+ * earlier page-table stores and drops every translation, of every ASID. */
+void arch_tlb_flush_all(void)
+{
+    __asm__ volatile("sfence.vma zero, zero" ::: "memory");
+}
+
 /* Several harts run user threads: the fast path is off (a number no
  * syscall has: trap.S compares a7 with these), and the boot hart takes
  * the kernel's IPIs too (remote wake-up). */

@@ -311,6 +311,15 @@ BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, u
     x86_fastpath_key_update(cpu);
 }
 
+/* SDM vol. 3, 4.10.4.1: a MOV to CR4 that changes PGE invalidates all
+ * TLB entries, of all PCIDs, global ones included. */
+void arch_tlb_flush_all(void)
+{
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 ^ CR4_PGE);
+    write_cr4(cr4);
+}
+
 /* Several CPUs run user threads: the IPC fast path is off on this one
  * (trap.S compares the syscall number with these). */
 void arch_cpu_smp_mode(void)

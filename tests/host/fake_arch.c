@@ -56,6 +56,10 @@ void arch_cpu_smp_mode(void)
 {
 }
 
+void arch_tlb_flush_all(void)
+{
+}
+
 bool arch_cpu_start(unsigned index, uint64_t arch_id)
 {
     (void)index;
