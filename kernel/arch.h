@@ -415,8 +415,14 @@ NORETURN void arch_cpu_park(void);
  * console working and `bp` filled in. */
 NORETURN void kernel_main(struct boot_params *bp);
 
-/* A syscall instruction was executed by the current thread. */
+/* A syscall instruction was executed by the current thread. The arch
+ * calls whichever of the two the CPU's struct names: kernel_syscall while
+ * this CPU is the only one (no lock to take: the boot CPU holds it from
+ * boot on), kernel_syscall_smp once several run user threads
+ * (arch_cpu_smp_mode()). So a machine of one CPU pays no test for the
+ * lock on its syscalls. */
 NORETURN void kernel_syscall(void);
+NORETURN void kernel_syscall_smp(void);
 
 /* Called first on a Call (BK_SYS_CALL) or ReplyRecv (BK_SYS_REPLY_RECV)
  * syscall, with the registers saved but before the rest of the arch's

@@ -29,19 +29,31 @@ static volatile uint64_t ticks; /* at BK_TICK_HZ (100): 5.8 billion years to a w
 
 /* Each CPU has its own ready queues (struct cpu): a thread waits on those
  * of its CPU (thread_cpu(): its SchedContext's), and remembers which, in
- * ready_cpu, for as long as it is queued there. */
-static bool on_ready_queue(const struct thread *t)
+ * ready_on, for as long as it is queued there (ready_queued). The flag
+ * makes the test one load (the links alone would need the queue's head
+ * too, found through ready_on). */
+static inline bool on_ready_queue(const struct thread *t)
 {
-    return t->ready_prev || cpus[t->ready_cpu].ready_head[t->priority] == t;
+    return t->ready_queued;
+}
+
+/* Another CPU hears of a thread queued there by IPI. Out of line: one CPU
+ * never gets here. */
+static __attribute__((noinline)) void ready_notify(const struct cpu *c)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the queue, then the IPI */
+    arch_cpu_send_ipi(c->index);
 }
 
 /* Queues `t` on its CPU; another CPU hears of it by IPI, as it may be
- * idle or running something `t` outranks. */
-static void ready_enqueue(struct thread *t)
+ * idle or running something `t` outranks. `t` can run, so it has a
+ * SchedContext (sched_is_schedulable()). */
+static inline __attribute__((always_inline)) void ready_enqueue(struct thread *t)
 {
-    unsigned p = t->priority, cpu = thread_cpu(t);
-    struct cpu *c = &cpus[cpu];
-    t->ready_cpu = (uint8_t)cpu;
+    unsigned p = t->priority;
+    struct cpu *c = &cpus[t->sc->cpu];
+    t->ready_on = c;
+    t->ready_queued = true;
     t->ready_next = NULL;
     t->ready_prev = c->ready_tail[p];
     if (c->ready_tail[p])
@@ -53,10 +65,8 @@ static void ready_enqueue(struct thread *t)
     c->ready_summary |= 1ull << (p / 64);
     if ((int)p > c->ready_top)
         c->ready_top = (int)p;
-    if (c != cpu_here()) {
-        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the queue, then the IPI */
-        arch_cpu_send_ipi(cpu);
-    }
+    if (c != cpu_here())
+        ready_notify(c);
 }
 
 /* The highest priority with a ready thread on `c`, or -1, from the bitmap. */
@@ -68,10 +78,12 @@ static int highest_ready(const struct cpu *c)
     return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(c->ready_words[w]));
 }
 
-static void ready_dequeue(struct thread *t)
+/* Inlined: choose() takes the next thread off its queue on every switch. */
+static inline __attribute__((always_inline)) void ready_dequeue(struct thread *t)
 {
     unsigned p = t->priority;
-    struct cpu *c = &cpus[t->ready_cpu];
+    struct cpu *c = t->ready_on;
+    t->ready_queued = false;
     if (t->ready_prev)
         t->ready_prev->ready_next = t->ready_next;
     else
@@ -139,7 +151,7 @@ void sched_reconsider(struct thread *t)
     if (current)
         current_changed(t); /* choose() must look at it again */
     /* On the wrong CPU's queue (its SchedContext moved): off, then on. */
-    if (queued && (!belongs || t->ready_cpu != thread_cpu(t))) {
+    if (queued && (!belongs || t->ready_on != &cpus[thread_cpu(t)])) {
         ready_dequeue(t);
         queued = false;
     }

@@ -49,7 +49,29 @@ enum cpu_state {
 };
 
 struct cpu {
-    unsigned index;    /* its place in cpus[] */
+    /* The scheduler's state of this CPU (sched.c; thread.h has the
+     * invariants). Written under the kernel lock only, by any CPU for the
+     * ready queues (a thread made runnable on another CPU), by this CPU
+     * alone for the rest. The fields every kernel entry touches come
+     * first: RISC-V reaches an offset below 2 KiB with the load itself,
+     * one beyond it costs three more instructions per access (lui, addiw,
+     * add), so the ready-queue arrays (4 KiB) come last. */
+    struct thread *current; /* the thread it runs (or last ran, while idle) */
+    int ready_top;          /* highest non-empty queue, or -1 */
+    bool slice_expired;     /* choose() must look at the current thread again */
+    unsigned index;         /* its place in cpus[] */
+    /* The SchedContext this CPU's time is charged to (NULL while idle),
+     * since arch_counter() read charged_from (thread.h names them
+     * charged_sc and charged_since). */
+    struct sched_context *charging;
+    uint64_t charged_from;
+    uint64_t ready_summary;                    /* bit w: ready_words[w] != 0 */
+    uint64_t ready_words[CPU_PRIORITIES / 64]; /* bit p: queue p is non-empty */
+    /* Requests to this CPU (smp_sync_cpus()): leave the current thread
+     * if another CPU set it aside, flush the TLB; and the last one it
+     * answered, from the kernel (kernel_ipi(), or waiting for the lock). */
+    uint64_t sync_req, sync_ack;
+
     uint64_t arch_id;  /* APIC ID / hart id */
     uint32_t state;    /* enum cpu_state, read and written with __atomic */
     /* Its own tick, on the other CPUs (the boot CPU's is timer.c's). */
@@ -57,25 +79,7 @@ struct cpu {
     uint64_t ticks;    /* timer interrupts taken in kernel_ap_main() */
     uint64_t ipis;     /* kernel_ipi() calls */
 
-    /* The scheduler's state of this CPU (sched.c; thread.h has the
-     * invariants). Written under the kernel lock only, by any CPU for the
-     * ready queues (a thread made runnable on another CPU), by this CPU
-     * alone for the rest. */
-    struct thread *current; /* the thread it runs (or last ran, while idle) */
     struct thread *ready_head[CPU_PRIORITIES], *ready_tail[CPU_PRIORITIES];
-    uint64_t ready_words[CPU_PRIORITIES / 64]; /* bit p: queue p is non-empty */
-    uint64_t ready_summary;                    /* bit w: ready_words[w] != 0 */
-    int ready_top;                             /* highest non-empty queue, or -1 */
-    bool slice_expired; /* choose() must look at the current thread again */
-    /* The SchedContext this CPU's time is charged to (NULL while idle),
-     * since arch_counter() read charged_from (thread.h names them
-     * charged_sc and charged_since). */
-    struct sched_context *charging;
-    uint64_t charged_from;
-    /* Requests to this CPU (smp_sync_cpus()): leave the current thread
-     * if another CPU set it aside, flush the TLB; and the last one it
-     * answered, from the kernel (kernel_ipi(), or waiting for the lock). */
-    uint64_t sync_req, sync_ack;
 };
 
 extern struct cpu cpus[KERNEL_MAX_CPUS];
@@ -178,8 +182,10 @@ static inline void smp_thread_entry(void)
         smp_thread_entry_locked();
 }
 
-/* The arch's arch_user_enter() calls this last, once it has switched
- * address spaces, before restoring the thread's registers. */
+/* The arch's exits to user mode call this last, once the address space
+ * is switched, before restoring the thread's registers; only once several
+ * CPUs run user threads (arch_cpu_smp_mode() puts it in front of them:
+ * x86_exits_smp(), riscv_return_to_user_smp()), so one CPU never tests. */
 static inline void smp_exit_to_user(void)
 {
     if (smp_others_online && kernel_lock_held_here())

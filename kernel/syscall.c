@@ -86,9 +86,14 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
         invoke_reply_error(t, KERR_ILLEGAL_OPERATION, &(struct kerror_info){ 0 });
 }
 
+void kernel_syscall_smp(void)
+{
+    smp_thread_entry_locked(); /* the lock (the arch called us for that) */
+    kernel_syscall();
+}
+
 void kernel_syscall(void)
 {
-    smp_thread_entry();
     struct thread *t = current_thread;
     unsigned long nr = arch_syscall_number(&t->regs);
     /* Yield is of kind "ipc" in abi.toml for its stub's shape (a message

@@ -101,9 +101,11 @@ struct thread {
     struct sched_context *own_sc;
     bool is_root;
     bool timeout_faults;            /* running out of budget is a fault (SetTimeoutFaults) */
-    /* Ready queue links, and the CPU whose queue they are of. */
+    /* Ready queue links, whether they are in use, and the CPU whose queue
+     * they are of (sched.c). */
     struct thread *ready_next, *ready_prev;
-    uint8_t ready_cpu;
+    struct cpu *ready_on;
+    bool ready_queued;
     /* Wait queue of the endpoint or notification in blocked_on. */
     void *blocked_on;
     struct thread *wait_next, *wait_prev;

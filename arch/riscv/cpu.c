@@ -26,6 +26,7 @@ _Static_assert(offsetof(struct riscv_cpu, kcpu) == CPU_KCPU, "CPU_KCPU (arch_typ
 _Static_assert(offsetof(struct riscv_cpu, fast_call_nr) == CPU_FAST_CALL_NR, "CPU_FAST_CALL_NR");
 _Static_assert(offsetof(struct riscv_cpu, fast_reply_recv_nr) == CPU_FAST_REPLY_RECV_NR,
                "CPU_FAST_REPLY_RECV_NR");
+_Static_assert(offsetof(struct riscv_cpu, syscall_entry) == CPU_SYSCALL_ENTRY, "CPU_SYSCALL_ENTRY");
 _Static_assert((CPU_EXIT_KEY_FPU & SCOUNTEREN_USER) == 0,
                "exit_key's FPU bit is none of counters_off's");
 _Static_assert(offsetof(arch_vspace_t, asid_generation) == VS_ASID_GENERATION,
@@ -69,6 +70,8 @@ BOOT_CODE void cpu_init_boot_hart(uint64_t hart_id)
     cpu->index = 0;
     cpu->kcpu = &cpus[0];
     cpu->fast_call_nr = BK_SYS_CALL;
+    cpu->syscall_entry = kernel_syscall;
+    cpu->return_to_user = riscv_return_to_user;
     cpu->fast_reply_recv_nr = BK_SYS_REPLY_RECV;
     cpu->kernel_sp = (uint64_t)boot_stack_top;
     __asm__ volatile("mv tp, %0" ::"r"(cpu));
@@ -145,7 +148,9 @@ bool arch_cpu_start(unsigned index, uint64_t hart_id)
     if (index == 0 || index >= RISCV_MAX_CPUS)
         return false;
     struct riscv_cpu *cpu = &harts[index];
-    *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index, .kcpu = &cpus[index] };
+    *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index, .kcpu = &cpus[index],
+                               .syscall_entry = kernel_syscall_smp,
+                               .return_to_user = riscv_return_to_user_smp };
     cpu->kernel_sp = (uint64_t)(ap_stacks[index - 1] + KERNEL_STACK_SIZE);
     cpu->satp = SATP_MODE_SV39 | arch_virt_to_phys(paging_kernel_root()) >> PAGE_SHIFT;
     riscv_ap_start = (struct riscv_ap_start){
@@ -194,6 +199,8 @@ void arch_cpu_smp_mode(void)
 {
     struct riscv_cpu *cpu = this_cpu();
     cpu->fast_call_nr = ~0ull;
+    cpu->syscall_entry = kernel_syscall_smp;
+    cpu->return_to_user = riscv_return_to_user_smp;
     cpu->fast_reply_recv_nr = ~0ull;
     csr_set(sie, SIE_SSIE);
 }

@@ -131,7 +131,10 @@ riscv_trap_entry:
     beq     a7, t1, .Lfast_reply_recv
 .Lgeneral:
     li      fp, 0                   /* ends frame-pointer backtraces */
-    j       kernel_syscall          /* does not return */
+    /* kernel_syscall, or kernel_syscall_smp (the lock first) once several
+     * harts run user threads: one load here instead of a test there. */
+    ld      t1, CPU_SYSCALL_ENTRY(tp)
+    jr      t1                      /* does not return */
 .Lfast_call:
     jal     kernel_fastpath_call    /* returns only for the general path */
     j       .Lgeneral

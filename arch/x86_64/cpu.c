@@ -258,6 +258,7 @@ BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
     cpu->self = cpu;
     cpu->kcpu = &cpus[0];
     cpu->fast_call_nr = BK_SYS_CALL;
+    cpu->syscall_entry = kernel_syscall;
     cpu->fast_reply_recv_nr = BK_SYS_REPLY_RECV;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
     cpu->rsp0 = cpu->kernel_rsp;
@@ -292,6 +293,7 @@ BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, u
     cpu->kcpu = &cpus[cpu->index];
     /* Several CPUs: the IPC fast path is off (arch_cpu_smp_mode()). */
     cpu->fast_call_nr = ~0ull;
+    cpu->syscall_entry = kernel_syscall_smp;
     cpu->fast_reply_recv_nr = ~0ull;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
     cpu->rsp0 = cpu->kernel_rsp;
@@ -326,7 +328,9 @@ void arch_cpu_smp_mode(void)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     cpu->fast_call_nr = ~0ull;
+    cpu->syscall_entry = kernel_syscall_smp;
     cpu->fast_reply_recv_nr = ~0ull;
+    x86_exits_smp(cpu);
 }
 
 /* Switches on the CR4 features the CPU has, once the kernel's own tables

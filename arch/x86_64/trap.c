@@ -228,10 +228,3 @@ void x86_trap_from_user(arch_regs_t *regs)
     }
     x86_resume_user(cpu, regs);
 }
-
-/* The entry stub calls this once the IPC fast path declined the syscall. */
-void x86_syscall_from_user(arch_regs_t *regs)
-{
-    x86_save_user_bases(x86_this_cpu(), regs);
-    kernel_syscall();
-}
