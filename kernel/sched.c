@@ -116,47 +116,89 @@ bool sched_is_current_somewhere(const struct thread *t)
     return t == current_thread || (smp_others_online && current_elsewhere(t) >= 0);
 }
 
-/* `t`, the current thread of some CPU, changed: that CPU's choose() must
- * look at it again; another CPU hears of it by IPI. */
-static void current_changed(const struct thread *t)
+/* The current thread of another CPU, `cpu`, changed: that CPU's choose()
+ * must look at it again, and hears of it by IPI. Out of line, as all the
+ * work for other CPUs: the paths of one CPU test smp_others_online once
+ * and pay nothing more. */
+static __attribute__((noinline)) void current_changed_elsewhere(unsigned cpu)
 {
-    if (t == current_thread) {
-        cpu_here()->slice_expired = true;
-        return;
-    }
-    int cpu = current_elsewhere(t);
     cpus[cpu].slice_expired = true;
     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the change, then the IPI */
-    arch_cpu_send_ipi((unsigned)cpu);
+    arch_cpu_send_ipi(cpu);
+}
+
+/* With several CPUs: if `t` is another CPU's current thread, tells that
+ * CPU it changed and says so. */
+static __attribute__((noinline)) bool changed_elsewhere(const struct thread *t)
+{
+    int cpu = current_elsewhere(t);
+    if (cpu < 0)
+        return false;
+    current_changed_elsewhere((unsigned)cpu);
+    return true;
+}
+
+/* Puts `t` on a ready queue if it can run there. */
+static inline __attribute__((always_inline)) void make_ready(struct thread *t)
+{
+    if (!on_ready_queue(t) && sched_is_schedulable(t))
+        ready_enqueue(t);
+}
+
+/* sched_make_runnable() with several CPUs: `t` may be another CPU's
+ * current thread (idle, waiting for this). Out of line, and a tail call:
+ * one CPU's path makes no call and saves no register for it. */
+static __attribute__((noinline)) void make_runnable_smp(struct thread *t)
+{
+    if (!changed_elsewhere(t))
+        make_ready(t);
 }
 
 void sched_make_runnable(struct thread *t)
 {
     t->state = THREAD_RUNNABLE;
     t->blocked_on = NULL;
-    if (sched_is_current_somewhere(t)) {
-        if (t != current_thread) /* it may be idle, waiting for this */
-            current_changed(t);
+    if (t == current_thread)
         return;
-    }
-    if (!on_ready_queue(t) && sched_is_schedulable(t))
-        ready_enqueue(t);
+    if (smp_others_online)
+        make_runnable_smp(t);
+    else
+        make_ready(t);
 }
 
-void sched_reconsider(struct thread *t)
+/* Puts `t` on its CPU's ready queue or takes it off, as its state says;
+ * `current`: it is some CPU's current thread (which is on no queue). */
+static inline __attribute__((always_inline)) void requeue(struct thread *t, bool current)
 {
     bool queued = on_ready_queue(t);
-    bool current = sched_is_current_somewhere(t);
     bool belongs = t->state == THREAD_RUNNABLE && !current && sched_is_schedulable(t);
-    if (current)
-        current_changed(t); /* choose() must look at it again */
-    /* On the wrong CPU's queue (its SchedContext moved): off, then on. */
-    if (queued && (!belongs || t->ready_on != &cpus[thread_cpu(t)])) {
+    /* On the wrong CPU's queue (its SchedContext moved): off, then on.
+     * (A thread that belongs has a SchedContext.) */
+    if (queued && (!belongs || t->ready_on != &cpus[t->sc->cpu])) {
         ready_dequeue(t);
         queued = false;
     }
     if (!queued && belongs)
         ready_enqueue(t);
+}
+
+/* sched_reconsider() with several CPUs, for a thread not current here
+ * (out of line, as make_runnable_smp()). */
+static __attribute__((noinline)) void reconsider_smp(struct thread *t)
+{
+    requeue(t, changed_elsewhere(t));
+}
+
+void sched_reconsider(struct thread *t)
+{
+    if (t == current_thread) {
+        cpu_here()->slice_expired = true; /* choose() must look at it again */
+        requeue(t, true);
+    } else if (smp_others_online) {
+        reconsider_smp(t);
+    } else {
+        requeue(t, false);
+    }
 }
 
 void sched_set_blocked(struct thread *t, enum thread_state state)
@@ -222,13 +264,17 @@ static void release_insert(struct sched_context *sc)
     timer_request(time_ns_at(due));
 }
 
-/* Asks for a timer interrupt when the SchedContext being charged runs out
- * of the refill it runs on (a whole-CPU one never does). */
-static void arm_budget_end(uint64_t now)
+/* Asks for a timer interrupt when `sc`, the SchedContext being charged,
+ * runs out of the refill it runs on (a whole-CPU one never does). */
+static void arm_budget_end_of(struct sched_context *sc, uint64_t now)
 {
-    struct sched_context *sc = charged_sc;
     if (sc && !sc->waiting && !sc->whole)
         timer_request(time_ns_at(now + refill_available(&sc->refills, now)));
+}
+
+static void arm_budget_end(uint64_t now)
+{
+    arm_budget_end_of(charged_sc, now);
 }
 
 /* `sc` has no budget until its next refill is due. */
@@ -320,8 +366,10 @@ void charge_switch(struct sched_context *sc)
         return;
     uint64_t now = sched_now();
     charge_until(now);
-    charged_sc = sc;
-    arm_budget_end(now);
+    /* The CPU's struct read again: kept across charge_until()'s calls, it
+     * would cost a saved register on every switch. */
+    arch_kernel_cpu_again()->charging = sc;
+    arm_budget_end_of(sc, now);
 }
 
 /* On a partial SchedContext, Yield also gives up the rest of the refill
@@ -510,7 +558,7 @@ static void idle_wait_unlocked(void)
 /* Whether this CPU may have something to run: a thread on its queues, or
  * a current thread made runnable. Read without the lock: whoever makes
  * it true does so under the lock, then sends this CPU an IPI (after a
- * fence: ready_enqueue(), current_changed()), which ends the wait that
+ * fence: ready_enqueue(), current_changed_elsewhere()), which ends the wait that
  * precedes this read. */
 static bool may_have_work(const struct cpu *c)
 {

@@ -165,14 +165,11 @@ static inline void smp_tlb_shootdown(void)
 /* ---- Kernel entry and exit -----------------------------------------------
  * With more than one CPU online the kernel lock is taken on every entry
  * from user mode and released on the way back (seL4's big lock). Alone,
- * the boot CPU keeps it from boot on, and each pays one load and branch. */
-
-/* An entry that is not the current thread's doing (an interrupt). */
-static inline void smp_kernel_entry(void)
-{
-    if (smp_others_online)
-        kernel_lock_acquire();
-}
+ * the boot CPU keeps it from boot on, and pays for it as little as can be
+ * (docs/smp.md, "One CPU's cost"): syscalls and exits go through
+ * per-CPU pointers the arch switches to the locking forms
+ * (arch_cpu_smp_mode()), interrupts and faults test smp_others_online
+ * once and do all the rest out of line. */
 
 /* An entry of the current thread (syscall, fault): sched.c. */
 void smp_thread_entry_locked(void);

@@ -60,7 +60,7 @@ void timer_request(uint64_t deadline_ns)
     if (deadline_ns >= requested)
         return;
     requested = deadline_ns;
-    if (requested < programmed && cpu_here() == &cpus[0]) {
+    if (requested < programmed && (!smp_others_online || cpu_here() == &cpus[0])) {
         programmed = requested;
         arch_timer_set_deadline(programmed);
     }
@@ -148,11 +148,20 @@ void kernel_timer_interrupt(void)
     kernel_lock_handler_done(took);
 }
 
-void kernel_timer_interrupt_from_user(void)
+/* From user mode with several CPUs: another CPU's tick is smp.c's; the
+ * boot CPU takes the lock. Out of line: one CPU tests smp_others_online
+ * and nothing more (no user thread runs on another CPU before it is set). */
+static __attribute__((noinline)) void timer_entry_smp(void)
 {
     if (cpu_here() != &cpus[0])
         smp_cpu_tick_from_user();
-    smp_kernel_entry();
+    kernel_lock_acquire();
+}
+
+void kernel_timer_interrupt_from_user(void)
+{
+    if (smp_others_online)
+        timer_entry_smp();
     if (serve_due())
         kernel_tick_from_user();
     thread_resume_current();

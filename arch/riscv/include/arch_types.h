@@ -70,6 +70,15 @@ static inline struct cpu *arch_kernel_cpu(void)
     return c;
 }
 
+/* The same, read again rather than kept from an earlier read: after a
+ * call, one load is cheaper than a register saved across it. */
+static inline struct cpu *arch_kernel_cpu_again(void)
+{
+    struct cpu *c;
+    __asm__ volatile("ld %0, 80(tp)" : "=r"(c));
+    return c;
+}
+
 /* The constant-rate counter the scheduler charges time in (the time CSR,
  * at the device tree's timebase-frequency; see kernel/arch.h): read on
  * every switch between threads, so inline. */

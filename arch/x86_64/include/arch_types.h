@@ -113,6 +113,15 @@ static inline struct cpu *arch_kernel_cpu(void)
     return c;
 }
 
+/* The same, read again rather than kept from an earlier read: after a
+ * call, one load is cheaper than a register saved across it. */
+static inline struct cpu *arch_kernel_cpu_again(void)
+{
+    struct cpu *c;
+    __asm__ volatile("movq %%gs:48, %0" : "=r"(c));
+    return c;
+}
+
 /* The constant-rate counter the scheduler charges time in (the TSC; see
  * kernel/arch.h): read on every switch between threads, so inline. */
 static inline uint64_t arch_counter(void)

@@ -48,6 +48,11 @@ static inline struct cpu *arch_kernel_cpu(void)
     return fake_kernel_cpu();
 }
 
+static inline struct cpu *arch_kernel_cpu_again(void)
+{
+    return fake_kernel_cpu();
+}
+
 /* The fake counter: the fake clock's nanoseconds (fake_user.c). */
 uint64_t fake_counter(void);
 static inline uint64_t arch_counter(void)
