@@ -394,6 +394,17 @@ bool arch_cpu_start(unsigned index, uint64_t arch_id);
  * mode). */
 void arch_cpu_send_ipi(unsigned index);
 
+/* Drops every translation this CPU's TLB holds, of every address space
+ * (x86-64: CR4.PGE toggled, which flushes all PCIDs and global entries;
+ * RISC-V: sfence.vma with no address and no ASID). For TLB shootdowns
+ * (kernel/smp.c): rare, so one way for all. */
+void arch_tlb_flush_all(void);
+
+/* Several CPUs run user threads from now on (called once on each, lock
+ * held or not): the IPC fast path is off there (kernel/fastpath.c runs
+ * alone), and the CPU takes the kernel's IPIs. */
+void arch_cpu_smp_mode(void);
+
 /* Stops this CPU for good, interrupts off (a CPU that answered after the
  * boot CPU gave up on it). */
 NORETURN void arch_cpu_park(void);
@@ -404,8 +415,14 @@ NORETURN void arch_cpu_park(void);
  * console working and `bp` filled in. */
 NORETURN void kernel_main(struct boot_params *bp);
 
-/* A syscall instruction was executed by the current thread. */
+/* A syscall instruction was executed by the current thread. The arch
+ * calls whichever of the two the CPU's struct names: kernel_syscall while
+ * this CPU is the only one (no lock to take: the boot CPU holds it from
+ * boot on), kernel_syscall_smp once several run user threads
+ * (arch_cpu_smp_mode()). So a machine of one CPU pays no test for the
+ * lock on its syscalls. */
 NORETURN void kernel_syscall(void);
+NORETURN void kernel_syscall_smp(void);
 
 /* Called first on a Call (BK_SYS_CALL) or ReplyRecv (BK_SYS_REPLY_RECV)
  * syscall, with the registers saved but before the rest of the arch's

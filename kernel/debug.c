@@ -28,6 +28,7 @@
 #include "invoke.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "smp.h"
 #include "vspace.h"
 
 kerror_t debug_invoke_put_char(struct invocation *inv, struct kerror_info *info)
@@ -68,6 +69,14 @@ kerror_t debug_invoke_ticks(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
     inv->results[0] = kernel_ticks();
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
+kerror_t debug_invoke_cpu_index(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    inv->results[0] = cpu_here()->index;
     inv->result_count = 1;
     return KERR_OK;
 }

@@ -22,6 +22,7 @@
 #include "kernel.h"
 #include "lib/format.h"
 #include "log.h"
+#include "smp.h"
 #include "thread.h"
 
 static const char *fault_kind_name(enum user_fault_kind kind)
@@ -102,6 +103,7 @@ bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_
 
 void kernel_user_fault(const struct user_fault *f)
 {
+    smp_thread_entry();
     struct thread *t = current_thread;
     bool page = f->kind == USER_FAULT_PAGE;
     uint64_t words[BK_FAULT_WORDS] = {

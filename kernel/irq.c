@@ -67,8 +67,20 @@ void kernel_irq(unsigned irq)
     kernel_lock_handler_done(took);
 }
 
+/* kernel_irq_from_user() with several CPUs: the lock first. Out of line
+ * and not returning, so that one CPU's path makes no call for it and
+ * keeps `irq` in no saved register. */
+static __attribute__((noinline)) NORETURN void irq_from_user_smp(unsigned irq)
+{
+    kernel_lock_acquire();
+    irq_record(irq);
+    thread_resume_current();
+}
+
 void kernel_irq_from_user(unsigned irq)
 {
+    if (smp_others_online)
+        irq_from_user_smp(irq);
     irq_record(irq);
     thread_resume_current();
 }

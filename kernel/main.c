@@ -159,13 +159,14 @@ void kernel_main(struct boot_params *bp)
     build_memory_map(bp);
     vspace_note_ram(bp);
     run_late_selftest(bp);
+    /* Before the root task: its boot info and caps count the CPUs. */
+    smp_start(bp);
     struct thread *root = roottask_create(bp, &image, m->base, &boot_memory);
     kprintf("bulkhead: %llu KiB of untyped memory for the root task\n",
             (unsigned long long)(memmap_total(&boot_memory) >> 10));
 
     sched_make_runnable(root);
     timer_start();
-    smp_start(bp);
     kprintf("bulkhead: entering user mode\n");
     thread_resume_current();
 }

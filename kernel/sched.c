@@ -3,15 +3,20 @@
  * robin within a priority, a timeslice per thread (see thread.h for the
  * invariants).
  *
- * Finding the highest ready priority: bit p of sched_ready_words[p / 64]
- * is set iff queue p is non-empty, and bit w of sched_ready_summary iff
- * sched_ready_words[w] is non-zero. Two count-leading-zeros give the
- * answer; clang lowers __builtin_clzll to one instruction on x86-64
- * (lzcnt/bsr) and to a short fixed sequence on RV64 without Zbb, so the
- * cost is constant on both. The answer is kept in sched_ready_top, exact
- * at all times: an enqueue can only raise it, and it is recomputed only
- * when the queue at the top empties. The IPC fast path and choose() read
- * it with one load.
+ * Each CPU has its own (struct cpu, kernel/smp.h), all under the kernel
+ * lock; a thread waits on its CPU's (thread_cpu()), and is current on at
+ * most one CPU (docs/smp.md). A thread made runnable for another CPU is
+ * queued there and that CPU gets an IPI.
+ *
+ * Finding the highest ready priority: bit p of ready_words[p / 64] is
+ * set iff queue p is non-empty, and bit w of ready_summary iff
+ * ready_words[w] is non-zero. Two count-leading-zeros give the answer;
+ * clang lowers __builtin_clzll to one instruction on x86-64 (lzcnt/bsr)
+ * and to a short fixed sequence on RV64 without Zbb, so the cost is
+ * constant on both. The answer is kept in ready_top, exact at all times:
+ * an enqueue can only raise it, and it is recomputed only when the queue
+ * at the top empties. The IPC fast path and choose() read it with one
+ * load.
  */
 #include "ipc.h"
 #include "kernel.h"
@@ -20,84 +25,180 @@
 #include "thread.h"
 #include "timer.h"
 
-struct thread *current_thread;
-static struct thread *ready_head[THREAD_PRIORITIES], *ready_tail[THREAD_PRIORITIES];
-/* Read by sched_ready_at_or_above() (thread.h); written only here. */
-uint64_t sched_ready_words[THREAD_PRIORITIES / 64];
-uint64_t sched_ready_summary;
-int sched_ready_top = -1;
 static volatile uint64_t ticks; /* at BK_TICK_HZ (100): 5.8 billion years to a wrap */
-static bool slice_expired;
 
-static bool on_ready_queue(const struct thread *t)
+/* Each CPU has its own ready queues (struct cpu): a thread waits on those
+ * of its CPU (thread_cpu(): its SchedContext's), and remembers which, in
+ * ready_on, for as long as it is queued there (ready_queued). The flag
+ * makes the test one load (the links alone would need the queue's head
+ * too, found through ready_on). */
+static inline bool on_ready_queue(const struct thread *t)
 {
-    return t->ready_prev || ready_head[t->priority] == t;
+    return t->ready_queued;
 }
 
-static void ready_enqueue(struct thread *t)
+/* Another CPU hears of a thread queued there by IPI. Out of line: one CPU
+ * never gets here. */
+static __attribute__((noinline)) void ready_notify(const struct cpu *c)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the queue, then the IPI */
+    arch_cpu_send_ipi(c->index);
+}
+
+/* Queues `t` on its CPU; another CPU hears of it by IPI, as it may be
+ * idle or running something `t` outranks. `t` can run, so it has a
+ * SchedContext (sched_is_schedulable()). */
+static inline __attribute__((always_inline)) void ready_enqueue(struct thread *t)
 {
     unsigned p = t->priority;
+    struct cpu *c = &cpus[t->sc->cpu];
+    t->ready_on = c;
+    t->ready_queued = true;
     t->ready_next = NULL;
-    t->ready_prev = ready_tail[p];
-    if (ready_tail[p])
-        ready_tail[p]->ready_next = t;
+    t->ready_prev = c->ready_tail[p];
+    if (c->ready_tail[p])
+        c->ready_tail[p]->ready_next = t;
     else
-        ready_head[p] = t;
-    ready_tail[p] = t;
-    sched_ready_words[p / 64] |= 1ull << (p % 64);
-    sched_ready_summary |= 1ull << (p / 64);
-    if ((int)p > sched_ready_top)
-        sched_ready_top = (int)p;
+        c->ready_head[p] = t;
+    c->ready_tail[p] = t;
+    c->ready_words[p / 64] |= 1ull << (p % 64);
+    c->ready_summary |= 1ull << (p / 64);
+    if ((int)p > c->ready_top)
+        c->ready_top = (int)p;
+    if (c != cpu_here())
+        ready_notify(c);
 }
 
-/* The highest priority with a ready thread, or -1, from the bitmap. */
-static int highest_ready(void)
+/* The highest priority with a ready thread on `c`, or -1, from the bitmap. */
+static int highest_ready(const struct cpu *c)
 {
-    if (!sched_ready_summary)
+    if (!c->ready_summary)
         return -1;
-    unsigned w = 63 - (unsigned)__builtin_clzll(sched_ready_summary);
-    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(sched_ready_words[w]));
+    unsigned w = 63 - (unsigned)__builtin_clzll(c->ready_summary);
+    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(c->ready_words[w]));
 }
 
-static void ready_dequeue(struct thread *t)
+/* Inlined: choose() takes the next thread off its queue on every switch. */
+static inline __attribute__((always_inline)) void ready_dequeue(struct thread *t)
 {
     unsigned p = t->priority;
+    struct cpu *c = t->ready_on;
+    t->ready_queued = false;
     if (t->ready_prev)
         t->ready_prev->ready_next = t->ready_next;
     else
-        ready_head[p] = t->ready_next;
+        c->ready_head[p] = t->ready_next;
     if (t->ready_next)
         t->ready_next->ready_prev = t->ready_prev;
     else
-        ready_tail[p] = t->ready_prev;
+        c->ready_tail[p] = t->ready_prev;
     t->ready_next = t->ready_prev = NULL;
-    if (!ready_head[p]) {
-        sched_ready_words[p / 64] &= ~(1ull << (p % 64));
-        if (!sched_ready_words[p / 64])
-            sched_ready_summary &= ~(1ull << (p / 64));
-        if ((int)p == sched_ready_top)
-            sched_ready_top = highest_ready();
+    if (!c->ready_head[p]) {
+        c->ready_words[p / 64] &= ~(1ull << (p % 64));
+        if (!c->ready_words[p / 64])
+            c->ready_summary &= ~(1ull << (p / 64));
+        if ((int)p == c->ready_top)
+            c->ready_top = highest_ready(c);
     }
+}
+
+/* The CPU other than this one whose current thread `t` is, or -1. */
+static int current_elsewhere(const struct thread *t)
+{
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (cpus[i].current == t && &cpus[i] != cpu_here())
+            return (int)i;
+    return -1;
+}
+
+bool sched_is_current_somewhere(const struct thread *t)
+{
+    return t == current_thread || (smp_others_online && current_elsewhere(t) >= 0);
+}
+
+/* The current thread of another CPU, `cpu`, changed: that CPU's choose()
+ * must look at it again, and hears of it by IPI. Out of line, as all the
+ * work for other CPUs: the paths of one CPU test smp_others_online once
+ * and pay nothing more. */
+static __attribute__((noinline)) void current_changed_elsewhere(unsigned cpu)
+{
+    cpus[cpu].slice_expired = true;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the change, then the IPI */
+    arch_cpu_send_ipi(cpu);
+}
+
+/* With several CPUs: if `t` is another CPU's current thread, tells that
+ * CPU it changed and says so. */
+static __attribute__((noinline)) bool changed_elsewhere(const struct thread *t)
+{
+    int cpu = current_elsewhere(t);
+    if (cpu < 0)
+        return false;
+    current_changed_elsewhere((unsigned)cpu);
+    return true;
+}
+
+/* Puts `t` on a ready queue if it can run there. */
+static inline __attribute__((always_inline)) void make_ready(struct thread *t)
+{
+    if (!on_ready_queue(t) && sched_is_schedulable(t))
+        ready_enqueue(t);
+}
+
+/* sched_make_runnable() with several CPUs: `t` may be another CPU's
+ * current thread (idle, waiting for this). Out of line, and a tail call:
+ * one CPU's path makes no call and saves no register for it. */
+static __attribute__((noinline)) void make_runnable_smp(struct thread *t)
+{
+    if (!changed_elsewhere(t))
+        make_ready(t);
 }
 
 void sched_make_runnable(struct thread *t)
 {
     t->state = THREAD_RUNNABLE;
     t->blocked_on = NULL;
-    if (t != current_thread && !on_ready_queue(t) && sched_is_schedulable(t))
+    if (t == current_thread)
+        return;
+    if (smp_others_online)
+        make_runnable_smp(t);
+    else
+        make_ready(t);
+}
+
+/* Puts `t` on its CPU's ready queue or takes it off, as its state says;
+ * `current`: it is some CPU's current thread (which is on no queue). */
+static inline __attribute__((always_inline)) void requeue(struct thread *t, bool current)
+{
+    bool queued = on_ready_queue(t);
+    bool belongs = t->state == THREAD_RUNNABLE && !current && sched_is_schedulable(t);
+    /* On the wrong CPU's queue (its SchedContext moved): off, then on.
+     * (A thread that belongs has a SchedContext.) */
+    if (queued && (!belongs || t->ready_on != &cpus[t->sc->cpu])) {
+        ready_dequeue(t);
+        queued = false;
+    }
+    if (!queued && belongs)
         ready_enqueue(t);
+}
+
+/* sched_reconsider() with several CPUs, for a thread not current here
+ * (out of line, as make_runnable_smp()). */
+static __attribute__((noinline)) void reconsider_smp(struct thread *t)
+{
+    requeue(t, changed_elsewhere(t));
 }
 
 void sched_reconsider(struct thread *t)
 {
-    bool queued = on_ready_queue(t);
-    bool belongs = t->state == THREAD_RUNNABLE && t != current_thread && sched_is_schedulable(t);
-    if (t == current_thread)
-        slice_expired = true; /* choose() must look at it again */
-    if (queued && !belongs)
-        ready_dequeue(t);
-    else if (!queued && belongs)
-        ready_enqueue(t);
+    if (t == current_thread) {
+        cpu_here()->slice_expired = true; /* choose() must look at it again */
+        requeue(t, true);
+    } else if (smp_others_online) {
+        reconsider_smp(t);
+    } else {
+        requeue(t, false);
+    }
 }
 
 void sched_set_blocked(struct thread *t, enum thread_state state)
@@ -134,8 +235,8 @@ void sched_set_priority(struct thread *t, uint8_t priority)
  * until then. The queue's length is bounded by the SchedContexts that
  * SchedControl configured: the scheduler server's to bound.
  */
-struct sched_context *charged_sc;
-uint64_t charged_since;
+/* One release queue for all CPUs, under the kernel lock; its due times
+ * are the boot CPU's timer requests (timer.c). */
 static struct sched_context *release_head;
 
 uint64_t sched_now(void)
@@ -163,13 +264,17 @@ static void release_insert(struct sched_context *sc)
     timer_request(time_ns_at(due));
 }
 
-/* Asks for a timer interrupt when the SchedContext being charged runs out
- * of the refill it runs on (a whole-CPU one never does). */
-static void arm_budget_end(uint64_t now)
+/* Asks for a timer interrupt when `sc`, the SchedContext being charged,
+ * runs out of the refill it runs on (a whole-CPU one never does). */
+static void arm_budget_end_of(struct sched_context *sc, uint64_t now)
 {
-    struct sched_context *sc = charged_sc;
     if (sc && !sc->waiting && !sc->whole)
         timer_request(time_ns_at(now + refill_available(&sc->refills, now)));
+}
+
+static void arm_budget_end(uint64_t now)
+{
+    arm_budget_end_of(charged_sc, now);
 }
 
 /* `sc` has no budget until its next refill is due. */
@@ -180,7 +285,7 @@ static void wait_for_refill(struct sched_context *sc)
     if (sc->thread)
         sched_reconsider(sc->thread);
     if (sc == charged_sc)
-        slice_expired = true;
+        cpu_here()->slice_expired = true;
 }
 
 /* `sc` ran out of budget. */
@@ -241,12 +346,17 @@ void sched_charge_current(void)
     arm_budget_end(now);
 }
 
+/* Another CPU charging `sc` (its thread stopped there, see thread_stop())
+ * loses the time since its last charge. */
 void sched_forget(struct sched_context *sc)
 {
     if (sc == charged_sc) {
         charge_until(sched_now());
         charged_sc = NULL;
     }
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (cpus[i].charging == sc)
+            cpus[i].charging = NULL;
     sched_release_remove(sc);
 }
 
@@ -256,8 +366,10 @@ void charge_switch(struct sched_context *sc)
         return;
     uint64_t now = sched_now();
     charge_until(now);
-    charged_sc = sc;
-    arm_budget_end(now);
+    /* The CPU's struct read again: kept across charge_until()'s calls, it
+     * would cost a saved register on every switch. */
+    arch_kernel_cpu_again()->charging = sc;
+    arm_budget_end_of(sc, now);
 }
 
 /* On a partial SchedContext, Yield also gives up the rest of the refill
@@ -277,7 +389,7 @@ static __attribute__((noinline)) void yield_budget(struct sched_context *sc)
 
 void sched_yield_current(void)
 {
-    slice_expired = true;
+    cpu_here()->slice_expired = true;
     struct sched_context *sc = current_thread->sc; /* it runs: it has one */
     if (!sc->whole)
         yield_budget(sc);
@@ -333,15 +445,32 @@ uint64_t kernel_ticks(void)
 
 /* Also drains a few bytes of buffered kernel messages (log.c): the tick is
  * what guarantees they go out while user threads keep the CPU busy. */
+/* The current thread's timeslice, at each tick of its CPU. */
+static void slice_tick(void)
+{
+    struct thread *t = current_thread;
+    if (t && t->state == THREAD_RUNNABLE && ++t->slice_used == THREAD_TIMESLICE_TICKS) {
+        t->slice_used = 0; /* the next slice starts now, here or at its turn */
+        cpu_here()->slice_expired = true;
+    }
+}
+
 static void tick(void)
 {
     ticks++;
     log_drain();
-    struct thread *t = current_thread;
-    if (t && t->state == THREAD_RUNNABLE && ++t->slice_used == THREAD_TIMESLICE_TICKS) {
-        t->slice_used = 0; /* the next slice starts now, here or at its turn */
-        slice_expired = true;
-    }
+    slice_tick();
+}
+
+/* The tick of a CPU other than the boot CPU, kernel lock held: charges
+ * what its SchedContext used (a budget is checked there at each tick,
+ * not at its end: the budget-end timer is the boot CPU's) and counts the
+ * timeslice. */
+void sched_cpu_tick(void)
+{
+    charge_until(sched_now());
+    log_drain();
+    slice_tick();
 }
 
 void kernel_tick(void)
@@ -355,6 +484,15 @@ void kernel_tick_from_user(void)
     thread_resume_current();
 }
 
+/* The current thread `cur` of `c` is to run on another CPU now (its
+ * SchedContext was configured through that CPU's SchedControl): it goes
+ * on that CPU's queue, and `c` has no current thread. Out of line: rare. */
+static __attribute__((noinline)) void leave_moved(struct cpu *c, struct thread *cur)
+{
+    c->current = NULL;
+    ready_enqueue(cur);
+}
+
 /* Chooses the next thread; the previous current one goes back on its
  * queue if it can still run. The first test is the common case of every
  * syscall: nothing changed (no slice end, no change to the current
@@ -362,22 +500,28 @@ void kernel_tick_from_user(void)
  * and nothing of higher priority is ready. */
 static inline __attribute__((always_inline)) struct thread *choose(void)
 {
-    struct thread *cur = current_thread;
-    int best = sched_ready_top;
+    struct cpu *c = cpu_here();
+    struct thread *cur = c->current;
+    int best = c->ready_top;
     bool cur_ok = cur && cur->state == THREAD_RUNNABLE;
-    if (cur_ok && !slice_expired && best <= (int)cur->priority)
+    if (cur_ok && !c->slice_expired && best <= (int)cur->priority)
         return cur;
     cur_ok = cur_ok && sched_is_schedulable(cur);
+    if (cur_ok && thread_cpu(cur) != c->index) {
+        leave_moved(c, cur);
+        cur = NULL;
+        cur_ok = false;
+    }
     if (cur_ok && best < (int)cur->priority)
         return cur;
     if (best < 0)
         return cur_ok ? cur : NULL;
     if (cur_ok) {
-        if (slice_expired) /* a Yield's or a change's: its turn ends here */
+        if (c->slice_expired) /* a Yield's or a change's: its turn ends here */
             cur->slice_used = 0;
         ready_enqueue(cur);
     }
-    struct thread *next = ready_head[best];
+    struct thread *next = c->ready_head[best];
     ready_dequeue(next);
     if (next->sc->whole && charged_sc && charged_sc->whole)
         sched_fast_charge(charged_sc, next->sc); /* no budget to charge or to time */
@@ -390,8 +534,9 @@ static inline __attribute__((always_inline)) struct thread *choose(void)
  * inlined into both callers: they are the common path of every syscall. */
 static inline __attribute__((always_inline)) NORETURN void run(struct thread *next)
 {
-    slice_expired = false;
-    current_thread = next;
+    struct cpu *c = cpu_here();
+    c->slice_expired = false;
+    c->current = next;
     arch_user_enter(&next->regs, next->vspace);
 }
 
@@ -410,6 +555,33 @@ static void idle_wait_unlocked(void)
         kernel_lock_acquire();
 }
 
+/* Whether this CPU may have something to run: a thread on its queues, or
+ * a current thread made runnable. Read without the lock: whoever makes
+ * it true does so under the lock, then sends this CPU an IPI (after a
+ * fence: ready_enqueue(), current_changed_elsewhere()), which ends the wait that
+ * precedes this read. */
+static bool may_have_work(const struct cpu *c)
+{
+    const struct thread *cur = __atomic_load_n(&c->current, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&c->ready_top, __ATOMIC_ACQUIRE) >= 0 ||
+           (cur && __atomic_load_n(&cur->state, __ATOMIC_RELAXED) == THREAD_RUNNABLE);
+}
+
+/* With several CPUs: waits outside the lock until there may be work here,
+ * so that an idle CPU's interrupts (its tick) do not take the lock that
+ * the busy CPUs need (a ticket lock hands it on in order, and a waiter
+ * whose host thread is descheduled, as under TCG, holds up all behind
+ * it). */
+static void idle_until_work(void)
+{
+    struct cpu *c = cpu_here();
+    kernel_lock_release();
+    do
+        arch_idle_wait();
+    while (!may_have_work(c));
+    kernel_lock_acquire();
+}
+
 /* Nothing can run: waits for interrupts until something can. Out of line
  * so that the common path above pays nothing for the loop. While idle the
  * CPU's time is charged to nobody. */
@@ -424,13 +596,44 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
          * (Clearing it here let a throttled thread run on while the CPU
          * was otherwise idle.) */
         log_drain();
-        idle_wait_unlocked();
+        if (smp_others_online)
+            idle_until_work();
+        else
+            idle_wait_unlocked();
         struct thread *next = choose();
         if (next) {
             charge_switch(next->sc); /* choose() returns the old current without */
             run(next);
         }
     }
+}
+
+/* Another CPU has `t` as its current thread (it runs it in user mode,
+ * or left it for its idle wait): that CPU stops it before this returns.
+ * It is told by IPI and answers (smp_sync_cpus()) as soon as it is in the
+ * kernel: in its IPI handler, or waiting for the kernel lock, which we
+ * hold, so it answers without it. From there it cannot go back to `t`:
+ * it finds no current thread once it has the lock (smp_thread_entry()). */
+void sched_stop_elsewhere(struct thread *t)
+{
+    if (!smp_others_online)
+        return;
+    int cpu = current_elsewhere(t);
+    if (cpu < 0)
+        return;
+    smp_sync_cpus(1ull << cpu);
+    cpus[cpu].current = NULL;
+}
+
+/* A kernel entry for the current thread (syscall, fault) on a machine of
+ * several CPUs: the lock; and if another CPU stopped the thread while we
+ * waited for it (sched_stop_elsewhere()), another choice. */
+void smp_thread_entry_locked(void)
+{
+    kernel_lock_acquire();
+    struct thread *t = current_thread;
+    if (!t || t->state != THREAD_RUNNABLE)
+        thread_resume_current();
 }
 
 void thread_resume_current(void)
@@ -456,9 +659,10 @@ void kernel_idle_then_shutdown(unsigned wait_ticks, int status, const char *why)
 
 void sched_get_view(struct sched_view *view)
 {
-    view->head = ready_head;
-    view->tail = ready_tail;
-    view->words = sched_ready_words;
-    view->summary = sched_ready_summary;
-    view->top = sched_ready_top;
+    const struct cpu *c = cpu_here();
+    view->head = c->ready_head;
+    view->tail = c->ready_tail;
+    view->words = c->ready_words;
+    view->summary = c->ready_summary;
+    view->top = c->ready_top;
 }

@@ -21,6 +21,7 @@
 #include "kernel.h"
 #include "lib/ticket_lock.h"
 #include "log.h"
+#include "thread.h"
 
 #include <bulkhead/abi.h>
 
@@ -29,19 +30,72 @@
 #define SMP_TICK_NS (1000000000ull / BK_TICK_HZ)
 #define KERNEL_LOCK_FREE (~0u)
 
-struct cpu cpus[KERNEL_MAX_CPUS];
+/* Every ready queue starts empty: ready_top -1. */
+#define CPU_INIT { .ready_top = -1 }
+struct cpu cpus[KERNEL_MAX_CPUS] = { CPU_INIT, CPU_INIT, CPU_INIT, CPU_INIT,
+                                     CPU_INIT, CPU_INIT, CPU_INIT, CPU_INIT };
+_Static_assert(KERNEL_MAX_CPUS == 8, "one CPU_INIT per CPU");
 unsigned cpu_count = 1;
 bool smp_others_online;
 
 static struct ticket_lock kernel_lock;
 static unsigned kernel_lock_owner = KERNEL_LOCK_FREE;
 
+static uint32_t cpu_state(const struct cpu *c);
+
 /* ---- The kernel lock ---------------------------------------------------- */
 
+/* This CPU is in the kernel, out of any user thread: it answers the
+ * last request (smp_sync_cpus()). Memory order: the requester changed
+ * the page tables (or the scheduler's state) and then incremented
+ * sync_req with a release; our acquire load of it makes those stores
+ * visible here before the flush, so no translation we load afterwards
+ * is an old one; our release store of sync_ack, read by the requester
+ * with an acquire, tells it the flush is done and that our registers,
+ * saved at our entry, are in the thread. */
+static void answer_sync(struct cpu *c)
+{
+    uint64_t req = __atomic_load_n(&c->sync_req, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&c->sync_ack, __ATOMIC_RELAXED) == req)
+        return;
+    arch_tlb_flush_all();
+    __atomic_store_n(&c->sync_ack, req, __ATOMIC_RELEASE);
+}
+
+void smp_sync_cpus(uint64_t mask)
+{
+    uint64_t want[KERNEL_MAX_CPUS];
+    for (unsigned i = 0; i < cpu_count; i++) {
+        if (!(mask >> i & 1))
+            continue;
+        want[i] = __atomic_add_fetch(&cpus[i].sync_req, 1, __ATOMIC_RELEASE);
+        arch_cpu_send_ipi(i);
+    }
+    for (unsigned i = 0; i < cpu_count; i++)
+        while ((mask >> i & 1) && __atomic_load_n(&cpus[i].sync_ack, __ATOMIC_ACQUIRE) < want[i])
+            arch_spin_pause();
+}
+
+void smp_tlb_shootdown_locked(void)
+{
+    uint64_t mask = 0;
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (&cpus[i] != cpu_here() && cpu_state(&cpus[i]) == CPU_ONLINE)
+            mask |= 1ull << i;
+    smp_sync_cpus(mask);
+}
+
+/* The holder may be waiting for this CPU to answer a stop request: the
+ * wait answers it, or the two would wait for each other. */
 void kernel_lock_acquire(void)
 {
-    ticket_lock_acquire(&kernel_lock);
-    __atomic_store_n(&kernel_lock_owner, arch_cpu_index(), __ATOMIC_RELAXED);
+    struct cpu *c = cpu_here();
+    uint32_t ticket = ticket_lock_take(&kernel_lock);
+    while (!ticket_lock_served(&kernel_lock, ticket)) {
+        answer_sync(c);
+        arch_spin_pause();
+    }
+    __atomic_store_n(&kernel_lock_owner, c->index, __ATOMIC_RELAXED);
 }
 
 void kernel_lock_release(void)
@@ -62,7 +116,7 @@ bool kernel_lock_try(void)
  * only this CPU stores that, so the answer is exact for us. */
 bool kernel_lock_held_here(void)
 {
-    return __atomic_load_n(&kernel_lock_owner, __ATOMIC_RELAXED) == arch_cpu_index();
+    return __atomic_load_n(&kernel_lock_owner, __ATOMIC_RELAXED) == cpu_here()->index;
 }
 
 /* ---- The other CPUs' side ------------------------------------------------ */
@@ -86,31 +140,57 @@ void kernel_ap_main(unsigned index)
         arch_cpu_park();
     c->next_tick_ns = arch_time_ns() + SMP_TICK_NS;
     arch_timer_set_deadline(c->next_tick_ns);
-    for (;;)
+    /* User threads come once the boot CPU has started every CPU. */
+    while (!__atomic_load_n(&smp_others_online, __ATOMIC_ACQUIRE))
         arch_idle_wait();
+    arch_cpu_smp_mode();
+    kernel_lock_acquire();
+    thread_resume_current(); /* no current thread: idles until one is queued here */
 }
 
 /* Counts the tick and arms the next one on the tick grid (ticks missed
- * are skipped, as timer.c does). The log is shared: it is drained only if
- * the kernel lock is free now, never waited for, so a tick never holds
- * this CPU up behind the boot CPU. */
-void smp_cpu_tick(void)
+ * are skipped, as timer.c does). */
+static void count_tick(struct cpu *c)
 {
-    struct cpu *c = &cpus[arch_cpu_index()];
     uint64_t now = arch_time_ns();
     __atomic_fetch_add(&c->ticks, 1, __ATOMIC_RELEASE);
     while (c->next_tick_ns <= now)
         c->next_tick_ns += SMP_TICK_NS;
     arch_timer_set_deadline(c->next_tick_ns);
+}
+
+/* In kernel mode (its idle wait): the log is shared, drained only if the
+ * kernel lock is free now, never waited for, so a tick never holds this
+ * CPU up behind another. */
+void smp_cpu_tick(void)
+{
+    count_tick(cpu_here());
     if (kernel_lock_try()) {
         log_drain();
         kernel_lock_release();
     }
 }
 
+void smp_cpu_tick_from_user(void)
+{
+    count_tick(cpu_here());
+    kernel_lock_acquire();
+    sched_cpu_tick();
+    thread_resume_current();
+}
+
 void kernel_ipi(void)
 {
-    __atomic_fetch_add(&cpus[arch_cpu_index()].ipis, 1, __ATOMIC_RELEASE);
+    struct cpu *c = cpu_here();
+    __atomic_fetch_add(&c->ipis, 1, __ATOMIC_RELEASE);
+    answer_sync(c);
+}
+
+void kernel_ipi_from_user(void)
+{
+    kernel_ipi();
+    kernel_lock_acquire();
+    thread_resume_current();
 }
 
 /* ---- The boot CPU's side ------------------------------------------------- */
@@ -184,18 +264,24 @@ static void report(void)
     for (unsigned i = 0; i < cpu_count; i++)
         if (cpu_state(&cpus[i]) == CPU_ONLINE)
             kprintf(" %llu", (unsigned long long)cpus[i].arch_id);
-    kprintf("; boot CPU %llu); user threads run on the boot CPU only\n",
-            (unsigned long long)cpus[0].arch_id);
+    kprintf("; boot CPU %llu)\n", (unsigned long long)cpus[0].arch_id);
 }
 
 BOOT_CODE void smp_start(const struct boot_params *bp)
 {
     cpu_count = bp->cpu_count ? bp->cpu_count : 1;
-    for (unsigned i = 0; i < cpu_count; i++)
-        cpus[i] = (struct cpu){ .index = i, .arch_id = bp->cpu_ids[i] };
+    for (unsigned i = 0; i < cpu_count; i++) {
+        cpus[i].index = i;
+        cpus[i].arch_id = bp->cpu_ids[i];
+    }
     cpus[0].state = CPU_ONLINE;
     for (unsigned i = 1; i < cpu_count; i++)
         start_one(&cpus[i]);
-    smp_others_online = smp_cpus_online() > 1;
     report();
+    if (smp_cpus_online() > 1) {
+        arch_cpu_smp_mode();
+        /* Release: the APs waiting in kernel_ap_main() read every struct
+         * cpu as written above once they see it. */
+        __atomic_store_n(&smp_others_online, true, __ATOMIC_RELEASE);
+    }
 }

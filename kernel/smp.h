@@ -33,8 +33,13 @@
 #include "types.h"
 
 struct boot_params;
+struct sched_context;
+struct thread;
 
 #define KERNEL_MAX_CPUS 8
+/* kernel/thread.h's THREAD_PRIORITIES: each CPU has a ready queue per
+ * priority. */
+#define CPU_PRIORITIES 256
 
 enum cpu_state {
     CPU_ABSENT = 0,
@@ -44,13 +49,37 @@ enum cpu_state {
 };
 
 struct cpu {
-    unsigned index;    /* its place in cpus[] */
+    /* The scheduler's state of this CPU (sched.c; thread.h has the
+     * invariants). Written under the kernel lock only, by any CPU for the
+     * ready queues (a thread made runnable on another CPU), by this CPU
+     * alone for the rest. The fields every kernel entry touches come
+     * first: RISC-V reaches an offset below 2 KiB with the load itself,
+     * one beyond it costs three more instructions per access (lui, addiw,
+     * add), so the ready-queue arrays (4 KiB) come last. */
+    struct thread *current; /* the thread it runs (or last ran, while idle) */
+    int ready_top;          /* highest non-empty queue, or -1 */
+    bool slice_expired;     /* choose() must look at the current thread again */
+    unsigned index;         /* its place in cpus[] */
+    /* The SchedContext this CPU's time is charged to (NULL while idle),
+     * since arch_counter() read charged_from (thread.h names them
+     * charged_sc and charged_since). */
+    struct sched_context *charging;
+    uint64_t charged_from;
+    uint64_t ready_summary;                    /* bit w: ready_words[w] != 0 */
+    uint64_t ready_words[CPU_PRIORITIES / 64]; /* bit p: queue p is non-empty */
+    /* Requests to this CPU (smp_sync_cpus()): leave the current thread
+     * if another CPU set it aside, flush the TLB; and the last one it
+     * answered, from the kernel (kernel_ipi(), or waiting for the lock). */
+    uint64_t sync_req, sync_ack;
+
     uint64_t arch_id;  /* APIC ID / hart id */
     uint32_t state;    /* enum cpu_state, read and written with __atomic */
     /* Its own tick, on the other CPUs (the boot CPU's is timer.c's). */
     uint64_t next_tick_ns;
     uint64_t ticks;    /* timer interrupts taken in kernel_ap_main() */
     uint64_t ipis;     /* kernel_ipi() calls */
+
+    struct thread *ready_head[CPU_PRIORITIES], *ready_tail[CPU_PRIORITIES];
 };
 
 extern struct cpu cpus[KERNEL_MAX_CPUS];
@@ -68,6 +97,12 @@ void smp_start(const struct boot_params *bp);
 
 /* How many CPUs are online (the boot CPU included). */
 unsigned smp_cpus_online(void);
+
+/* The running CPU's struct: one load (arch_kernel_cpu(), arch_types.h). */
+static inline struct cpu *cpu_here(void)
+{
+    return arch_kernel_cpu();
+}
 
 static inline bool smp_on_boot_cpu(void)
 {
@@ -101,5 +136,55 @@ static inline void kernel_lock_handler_done(bool took)
 }
 
 /* The timer interrupt on a CPU other than the boot CPU (kernel/timer.c
- * sends it here): counts the tick, arms the next one. */
+ * sends it here): counts the tick, arms the next one; from user mode also
+ * charges the running SchedContext and counts the timeslice (with the
+ * lock), then goes back to user mode. */
 void smp_cpu_tick(void);
+NORETURN void smp_cpu_tick_from_user(void);
+
+/* The kernel's IPI arrived in user mode: answers a stop request, then
+ * lets the scheduler choose again (a thread was made runnable here, or
+ * the current one moved or was stopped). */
+NORETURN void kernel_ipi_from_user(void);
+
+/* Makes every CPU in `mask` (bit i: CPU i; never this one) answer: each
+ * flushes its TLB and will not run the thread it ran in user mode before
+ * it has the lock. Kernel lock held; returns once all have answered. */
+void smp_sync_cpus(uint64_t mask);
+
+/* After a translation was removed (unmap, page table or VSpace deleted):
+ * every other online CPU flushes its TLB before this returns. Alone: no
+ * cost beyond the test. */
+void smp_tlb_shootdown_locked(void);
+static inline void smp_tlb_shootdown(void)
+{
+    if (smp_others_online)
+        smp_tlb_shootdown_locked();
+}
+
+/* ---- Kernel entry and exit -----------------------------------------------
+ * With more than one CPU online the kernel lock is taken on every entry
+ * from user mode and released on the way back (seL4's big lock). Alone,
+ * the boot CPU keeps it from boot on, and pays for it as little as can be
+ * (docs/smp.md, "One CPU's cost"): syscalls and exits go through
+ * per-CPU pointers the arch switches to the locking forms
+ * (arch_cpu_smp_mode()), interrupts and faults test smp_others_online
+ * once and do all the rest out of line. */
+
+/* An entry of the current thread (syscall, fault): sched.c. */
+void smp_thread_entry_locked(void);
+static inline void smp_thread_entry(void)
+{
+    if (smp_others_online)
+        smp_thread_entry_locked();
+}
+
+/* The arch's exits to user mode call this last, once the address space
+ * is switched, before restoring the thread's registers; only once several
+ * CPUs run user threads (arch_cpu_smp_mode() puts it in front of them:
+ * x86_exits_smp(), riscv_return_to_user_smp()), so one CPU never tests. */
+static inline void smp_exit_to_user(void)
+{
+    if (smp_others_online && kernel_lock_held_here())
+        kernel_lock_release();
+}

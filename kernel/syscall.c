@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "reply.h"
+#include "smp.h"
 #include "thread.h"
 
 static long sys_thread_exit(struct thread *t)
@@ -83,6 +84,12 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
         invoke_call(t, cptr);
     else
         invoke_reply_error(t, KERR_ILLEGAL_OPERATION, &(struct kerror_info){ 0 });
+}
+
+void kernel_syscall_smp(void)
+{
+    smp_thread_entry_locked(); /* the lock (the arch called us for that) */
+    kernel_syscall();
 }
 
 void kernel_syscall(void)

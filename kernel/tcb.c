@@ -47,6 +47,7 @@ void thread_stop(struct thread *t, enum thread_state state)
         ipc_wake_with_error(c, BK_ERR_CANCELLED);
     }
     sched_set_blocked(t, state);
+    sched_stop_elsewhere(t); /* not running anywhere when this returns */
 }
 
 /* Runs when the final TCB cap becomes a zombie (cnode.c): the thread stops

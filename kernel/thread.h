@@ -30,6 +30,7 @@
 #include "cdt.h"
 #include "object.h"
 #include "sched_context.h"
+#include "smp.h"
 #include "types.h"
 #include "untyped.h"
 
@@ -100,8 +101,11 @@ struct thread {
     struct sched_context *own_sc;
     bool is_root;
     bool timeout_faults;            /* running out of budget is a fault (SetTimeoutFaults) */
-    /* Ready queue links. */
+    /* Ready queue links, whether they are in use, and the CPU whose queue
+     * they are of (sched.c). */
     struct thread *ready_next, *ready_prev;
+    struct cpu *ready_on;
+    bool ready_queued;
     /* Wait queue of the endpoint or notification in blocked_on. */
     void *blocked_on;
     struct thread *wait_next, *wait_prev;
@@ -146,7 +150,18 @@ _Static_assert(offsetof(struct thread, fault_endpoint) == offsetof(struct thread
                        offsetof(struct thread, slots[2]),
                "the named slots are the table's");
 
-extern struct thread *current_thread;
+/* The thread the running CPU runs (kernel/smp.h's struct cpu): one load
+ * after the per-CPU pointer. A name, not a function, so that the code of
+ * one CPU reads as it did. */
+#define current_thread (cpu_here()->current)
+
+/* The CPU a thread runs on: its SchedContext's (the SchedControl that
+ * configured it names it), the lent one's for a passive server; a thread
+ * with none does not run, and counts as CPU 0's. */
+static inline unsigned thread_cpu(const struct thread *t)
+{
+    return t->sc ? t->sc->cpu : 0;
+}
 
 /* The thread whose slots[] table is `slots` (a zombie names a dead TCB's
  * slots: cnode.c). */
@@ -207,8 +222,8 @@ void sched_forget(struct sched_context *sc);
 /* The SchedContext the CPU's time is charged to now (NULL while idle),
  * since arch_counter() read charged_since; sched.c's, and the IPC fast
  * path's, which switches only between whole-CPU SchedContexts. */
-extern struct sched_context *charged_sc;
-extern uint64_t charged_since;
+#define charged_sc (cpu_here()->charging)
+#define charged_since (cpu_here()->charged_from)
 
 /* What the fast path does on a switch to a thread on `to`: charges the
  * time since the last switch to `from`, the SchedContext that had it
@@ -217,10 +232,11 @@ extern uint64_t charged_since;
 static inline __attribute__((always_inline)) void sched_fast_charge(struct sched_context *from,
                                                                     struct sched_context *to)
 {
+    struct cpu *c = cpu_here();
     uint64_t now = arch_counter();
-    from->consumed += now - charged_since;
-    charged_since = now;
-    charged_sc = to;
+    from->consumed += now - c->charged_from;
+    c->charged_from = now;
+    c->charging = to;
 }
 
 /* From now on the CPU's time goes to `sc` (NULL: to nobody, idle), after
@@ -230,22 +246,31 @@ void charge_switch(struct sched_context *sc);
 /* Puts the current thread at the tail of its ready queue (Yield). */
 void sched_yield_current(void);
 
-/* The ready bitmap (sched.c owns it): bit p % 64 of
- * sched_ready_words[p / 64] is set iff the ready queue of priority p is
- * non-empty, bit w of sched_ready_summary iff sched_ready_words[w] != 0;
- * sched_ready_top is the highest priority with a non-empty queue, -1 if
- * all are empty. */
-extern uint64_t sched_ready_words[THREAD_PRIORITIES / 64];
-extern uint64_t sched_ready_summary;
-extern int sched_ready_top;
+/* Each CPU's ready bitmap (struct cpu, kernel/smp.h; sched.c owns it):
+ * bit p % 64 of ready_words[p / 64] is set iff the ready queue of
+ * priority p is non-empty, bit w of ready_summary iff ready_words[w] != 0;
+ * ready_top is the highest priority with a non-empty queue, -1 if all are
+ * empty. */
+_Static_assert(CPU_PRIORITIES == THREAD_PRIORITIES, "a ready queue per priority");
 
-/* Whether some thread of priority `priority` or higher is on a ready queue
- * (the IPC fast path switches only to a thread no ready one outranks):
- * one load and a compare. */
+/* Whether some thread of priority `priority` or higher is on this CPU's
+ * ready queue (the IPC fast path switches only to a thread no ready one
+ * outranks): one load and a compare. */
 static inline bool sched_ready_at_or_above(unsigned priority)
 {
-    return (int)priority <= sched_ready_top;
+    return (int)priority <= cpu_here()->ready_top;
 }
+
+/* Whether `t` is the current thread of some CPU (running there, or the
+ * one it left for its idle wait). */
+bool sched_is_current_somewhere(const struct thread *t);
+
+/* `t` is the current thread of another CPU: that CPU leaves it (IPI,
+ * and a wait for its answer) before this returns (thread_stop()). */
+void sched_stop_elsewhere(struct thread *t);
+
+/* The tick of a CPU other than the boot CPU, with the lock (smp.c). */
+void sched_cpu_tick(void);
 
 /* Picks the thread to run: the current one unless a higher-priority thread
  * is ready or its slice ran out; returns to user mode in it, or idles. */

@@ -52,12 +52,15 @@ void timer_start(void)
     arch_timer_set_deadline(programmed);
 }
 
+/* The requests are the boot CPU's timer's: another CPU (with the lock)
+ * records its request, which the boot CPU programs at its next interrupt,
+ * its tick at the latest (docs/smp.md). */
 void timer_request(uint64_t deadline_ns)
 {
     if (deadline_ns >= requested)
         return;
     requested = deadline_ns;
-    if (requested < programmed) {
+    if (requested < programmed && (!smp_others_online || cpu_here() == &cpus[0])) {
         programmed = requested;
         arch_timer_set_deadline(programmed);
     }
@@ -130,7 +133,7 @@ static bool serve_due(void)
  * the boot CPU's. */
 void kernel_timer_interrupt(void)
 {
-    if (!smp_on_boot_cpu()) {
+    if (cpu_here() != &cpus[0]) {
         smp_cpu_tick();
         return;
     }
@@ -145,8 +148,20 @@ void kernel_timer_interrupt(void)
     kernel_lock_handler_done(took);
 }
 
+/* From user mode with several CPUs: another CPU's tick is smp.c's; the
+ * boot CPU takes the lock. Out of line: one CPU tests smp_others_online
+ * and nothing more (no user thread runs on another CPU before it is set). */
+static __attribute__((noinline)) void timer_entry_smp(void)
+{
+    if (cpu_here() != &cpus[0])
+        smp_cpu_tick_from_user();
+    kernel_lock_acquire();
+}
+
 void kernel_timer_interrupt_from_user(void)
 {
+    if (smp_others_online)
+        timer_entry_smp();
     if (serve_due())
         kernel_tick_from_user();
     thread_resume_current();

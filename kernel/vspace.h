@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include "smp.h"
 #include "arch.h"
 #include "types.h"
 
@@ -33,6 +34,10 @@ extern uint64_t vspace_epoch; /* at one per nanosecond, 584 years to a wrap */
 static inline void vspace_translations_changed(void)
 {
     vspace_epoch++;
+    /* The arch flushed this CPU's TLB; the others may hold the removed
+     * translation too (a thread of that space ran there): they flush
+     * before the method returns (docs/smp.md, TLB shootdown). */
+    smp_tlb_shootdown();
 }
 
 /* True if every byte of [va, va + len) is mapped for the user with at

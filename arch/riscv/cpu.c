@@ -22,6 +22,11 @@ _Static_assert(offsetof(struct riscv_cpu, satp) == CPU_SATP, "CPU_SATP");
 _Static_assert(offsetof(struct riscv_cpu, fpu_owner) == CPU_FPU_OWNER, "CPU_FPU_OWNER");
 _Static_assert(offsetof(struct riscv_cpu, counters_off) == CPU_COUNTERS_OFF, "CPU_COUNTERS_OFF");
 _Static_assert(offsetof(struct riscv_cpu, exit_key) == CPU_EXIT_KEY, "CPU_EXIT_KEY");
+_Static_assert(offsetof(struct riscv_cpu, kcpu) == CPU_KCPU, "CPU_KCPU (arch_types.h reads it)");
+_Static_assert(offsetof(struct riscv_cpu, fast_call_nr) == CPU_FAST_CALL_NR, "CPU_FAST_CALL_NR");
+_Static_assert(offsetof(struct riscv_cpu, fast_reply_recv_nr) == CPU_FAST_REPLY_RECV_NR,
+               "CPU_FAST_REPLY_RECV_NR");
+_Static_assert(offsetof(struct riscv_cpu, syscall_entry) == CPU_SYSCALL_ENTRY, "CPU_SYSCALL_ENTRY");
 _Static_assert((CPU_EXIT_KEY_FPU & SCOUNTEREN_USER) == 0,
                "exit_key's FPU bit is none of counters_off's");
 _Static_assert(offsetof(arch_vspace_t, asid_generation) == VS_ASID_GENERATION,
@@ -63,6 +68,11 @@ BOOT_CODE void cpu_init_boot_hart(uint64_t hart_id)
     struct riscv_cpu *cpu = &harts[0];
     cpu->hart_id = hart_id;
     cpu->index = 0;
+    cpu->kcpu = &cpus[0];
+    cpu->fast_call_nr = BK_SYS_CALL;
+    cpu->syscall_entry = kernel_syscall;
+    cpu->return_to_user = riscv_return_to_user;
+    cpu->fast_reply_recv_nr = BK_SYS_REPLY_RECV;
     cpu->kernel_sp = (uint64_t)boot_stack_top;
     __asm__ volatile("mv tp, %0" ::"r"(cpu));
     csr_write(sscratch, 0);
@@ -138,7 +148,9 @@ bool arch_cpu_start(unsigned index, uint64_t hart_id)
     if (index == 0 || index >= RISCV_MAX_CPUS)
         return false;
     struct riscv_cpu *cpu = &harts[index];
-    *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index };
+    *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index, .kcpu = &cpus[index],
+                               .syscall_entry = kernel_syscall_smp,
+                               .return_to_user = riscv_return_to_user_smp };
     cpu->kernel_sp = (uint64_t)(ap_stacks[index - 1] + KERNEL_STACK_SIZE);
     cpu->satp = SATP_MODE_SV39 | arch_virt_to_phys(paging_kernel_root()) >> PAGE_SHIFT;
     riscv_ap_start = (struct riscv_ap_start){
@@ -171,6 +183,26 @@ void riscv_ap_main(struct riscv_cpu *cpu)
     riscv_timer_init_hart();
     csr_set(sie, SIE_STIE | SIE_SSIE);
     kernel_ap_main(cpu->index);
+}
+
+/* Privileged spec 4.2.1: sfence.vma with rs1 = rs2 = x0 orders all
+ * earlier page-table stores and drops every translation, of every ASID. */
+void arch_tlb_flush_all(void)
+{
+    __asm__ volatile("sfence.vma zero, zero" ::: "memory");
+}
+
+/* Several harts run user threads: the fast path is off (a number no
+ * syscall has: trap.S compares a7 with these), and the boot hart takes
+ * the kernel's IPIs too (remote wake-up). */
+void arch_cpu_smp_mode(void)
+{
+    struct riscv_cpu *cpu = this_cpu();
+    cpu->fast_call_nr = ~0ull;
+    cpu->syscall_entry = kernel_syscall_smp;
+    cpu->return_to_user = riscv_return_to_user_smp;
+    cpu->fast_reply_recv_nr = ~0ull;
+    csr_set(sie, SIE_SSIE);
 }
 
 void arch_cpu_send_ipi(unsigned index)

@@ -17,6 +17,10 @@
 #define CPU_FPU_OWNER 40 /* arch_regs_t whose F/D state is live, or 0 */
 #define CPU_COUNTERS_OFF 56 /* scounteren bits cleared now (arch_regs_t's) */
 #define CPU_EXIT_KEY 64  /* counters_off, | CPU_EXIT_KEY_FPU if fpu_owner */
+#define CPU_KCPU 80      /* the kernel's struct cpu (arch_kernel_cpu()) */
+#define CPU_FAST_CALL_NR 88 /* syscall number that tries the fast path's Call */
+#define CPU_FAST_REPLY_RECV_NR 96 /* ... and its ReplyRecv */
+#define CPU_SYSCALL_ENTRY 104 /* kernel_syscall or kernel_syscall_smp */
 
 /* struct riscv_ap_start offsets. */
 #define AP_START_SATP 0
@@ -65,6 +69,20 @@ struct riscv_cpu {
      * neither needs work (one compare for both). */
     uint64_t exit_key;
     unsigned index; /* the kernel's number of this hart (arch_cpu_index) */
+    struct cpu *kcpu; /* &cpus[index] (kernel/smp.h) */
+    /* The syscall numbers trap.S sends to the IPC fast path: BK_SYS_CALL
+     * and BK_SYS_REPLY_RECV while this hart is the only one, a number no
+     * syscall has once several run user threads (arch_cpu_smp_mode()). */
+    uint64_t fast_call_nr;
+    uint64_t fast_reply_recv_nr;
+    /* Where trap.S sends the general path's syscalls: kernel_syscall, or
+     * kernel_syscall_smp once several harts run user threads
+     * (arch_cpu_smp_mode(); kernel/arch.h says why). */
+    void (*syscall_entry)(void); /* does not return */
+    /* arch_user_enter()'s last step: riscv_return_to_user, or
+     * riscv_return_to_user_smp (the kernel lock let go first) once
+     * several harts run user threads; one CPU tests nothing for it. */
+    void (*return_to_user)(const arch_regs_t *regs); /* does not return */
 };
 
 /* Call after any change to cpu->counters_off or cpu->fpu_owner (trap.S
@@ -103,6 +121,7 @@ void cpu_init_counters(void);
 /* trap.S */
 void riscv_trap_entry(void);
 NORETURN void riscv_return_to_user(const arch_regs_t *regs);
+NORETURN void riscv_return_to_user_smp(const arch_regs_t *regs); /* user.c */
 
 /* user.c: called from trap.S */
 NORETURN void riscv_fastpath_new_asid(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);

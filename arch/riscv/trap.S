@@ -122,13 +122,19 @@ riscv_trap_entry:
     csrw    sscratch, zero
     mv      tp, sp
     ld      sp, CPU_KERNEL_SP(tp)
-    li      t1, BK_SYS_CALL
+    /* The numbers come from the hart's struct (BK_SYS_CALL and
+     * BK_SYS_REPLY_RECV, or none once several harts run user threads:
+     * arch_cpu_smp_mode()), at the cost of the li they replace. */
+    ld      t1, CPU_FAST_CALL_NR(tp)
     beq     a7, t1, .Lfast_call
-    li      t1, BK_SYS_REPLY_RECV
+    ld      t1, CPU_FAST_REPLY_RECV_NR(tp)
     beq     a7, t1, .Lfast_reply_recv
 .Lgeneral:
     li      fp, 0                   /* ends frame-pointer backtraces */
-    j       kernel_syscall          /* does not return */
+    /* kernel_syscall, or kernel_syscall_smp (the lock first) once several
+     * harts run user threads: one load here instead of a test there. */
+    ld      t1, CPU_SYSCALL_ENTRY(tp)
+    jr      t1                      /* does not return */
 .Lfast_call:
     jal     kernel_fastpath_call    /* returns only for the general path */
     j       .Lgeneral

@@ -12,6 +12,7 @@
 #include "kernel.h"
 #include "plic.h"
 #include "riscv.h"
+#include "smp.h"
 
 /* Exception names, by scause code (Privileged 4.1.9, table 4.2). */
 static const char *exception_name(uint64_t code)
@@ -88,7 +89,7 @@ void riscv_user_trap(void)
             kernel_timer_interrupt_from_user(); /* sets the next deadline */
         if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_SOFT) {
             csr_clear(sip, SIE_SSIE); /* sip.SSIP: the sender set it through SBI */
-            kernel_ipi();
+            kernel_ipi_from_user(); /* the scheduler may choose another thread */
         }
         unsigned irq;
         if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_EXT && plic_claim(&irq))

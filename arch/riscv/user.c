@@ -9,6 +9,7 @@
 
 #include "kernel.h"
 #include "riscv.h"
+#include "smp.h"
 
 #define REG_SP 2
 #define REG_A0 10
@@ -125,6 +126,15 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
     cpu->user_vspace = vs;
     csr_clear(sstatus, SSTATUS_SPP | SSTATUS_SUM | SSTATUS_FS | SSTATUS_VS | SSTATUS_SIE);
     csr_set(sstatus, SSTATUS_SPIE | fs);
+    cpu->return_to_user(regs); /* riscv_return_to_user(_smp) */
+    __builtin_unreachable();
+}
+
+/* The way out once several harts run user threads: the kernel lock goes
+ * last, with the thread's state all in place (smp_exit_to_user()). */
+void riscv_return_to_user_smp(const arch_regs_t *regs)
+{
+    smp_exit_to_user();
     riscv_return_to_user(regs);
 }
 

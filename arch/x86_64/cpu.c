@@ -5,6 +5,7 @@
  * FPU's own CR0/CR4/XCR0 bits are set by fpu.c), and the CR4 bits that
  * decide which counters user code reads (TSD, PCE).
  */
+#include "smp.h"
 #include "x86.h"
 
 struct x86_features x86_features;
@@ -255,6 +256,10 @@ BOOT_CODE void x86_cpu_use_entry(struct x86_cpu *cpu, bool kpti)
 BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
 {
     cpu->self = cpu;
+    cpu->kcpu = &cpus[0];
+    cpu->fast_call_nr = BK_SYS_CALL;
+    cpu->syscall_entry = kernel_syscall;
+    cpu->fast_reply_recv_nr = BK_SYS_REPLY_RECV;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
     cpu->rsp0 = cpu->kernel_rsp;
     gdt_fill(cpu);
@@ -285,6 +290,11 @@ BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, u
                                uint64_t cr4)
 {
     cpu->self = cpu;
+    cpu->kcpu = &cpus[cpu->index];
+    /* Several CPUs: the IPC fast path is off (arch_cpu_smp_mode()). */
+    cpu->fast_call_nr = ~0ull;
+    cpu->syscall_entry = kernel_syscall_smp;
+    cpu->fast_reply_recv_nr = ~0ull;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
     cpu->rsp0 = cpu->kernel_rsp;
     gdt_fill(cpu);
@@ -298,8 +308,29 @@ BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, u
     cpu_set_entry(cpu, x86_kpti);
     write_cr0(cr0 | CR0_TS);
     write_cr4(cr4);
+    x86_fpu_init_ap();
     cpu->counters_off = cr4 & CR4_TSD;
     x86_fastpath_key_update(cpu);
+}
+
+/* SDM vol. 3, 4.10.4.1: a MOV to CR4 that changes PGE invalidates all
+ * TLB entries, of all PCIDs, global ones included. */
+void arch_tlb_flush_all(void)
+{
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 ^ CR4_PGE);
+    write_cr4(cr4);
+}
+
+/* Several CPUs run user threads: the IPC fast path is off on this one
+ * (trap.S compares the syscall number with these). */
+void arch_cpu_smp_mode(void)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    cpu->fast_call_nr = ~0ull;
+    cpu->syscall_entry = kernel_syscall_smp;
+    cpu->fast_reply_recv_nr = ~0ull;
+    x86_exits_smp(cpu);
 }
 
 /* Switches on the CR4 features the CPU has, once the kernel's own tables

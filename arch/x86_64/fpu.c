@@ -380,6 +380,14 @@ static BOOT_CODE void xsave_init(bool has_avx)
     fpu.save = (r[0] & 1) ? SAVE_XSAVEOPT : SAVE_XSAVE; /* EAX[0]: XSAVEOPT */
 }
 
+/* An AP: the boot CPU's XCR0 (CR4.OSXSAVE came with the boot CPU's CR4),
+ * so that the FPU switch's XSAVE and XRSTOR work there too. */
+BOOT_CODE void x86_fpu_init_ap(void)
+{
+    if (fpu.xcr0)
+        xsetbv(0, fpu.xcr0);
+}
+
 /* The MXCSR bits this CPU takes, from an FXSAVE image (SDM vol. 1, 11.6.6). */
 static BOOT_CODE void read_mxcsr_mask(void)
 {

@@ -214,14 +214,24 @@ x86_trap_common_kpti:
      * syscall. It needs neither a frame-pointer chain nor the frame's
      * address (it finds the thread itself), so those are the general
      * path's. */
-    cmpq $BK_SYS_CALL, %rax
+    /* The numbers come from the CPU's struct (BK_SYS_CALL and
+     * BK_SYS_REPLY_RECV, or none once several CPUs run user threads:
+     * arch_cpu_smp_mode()): a compare with memory, as many instructions
+     * as with an immediate. */
+    cmpq %gs:CPU_FAST_CALL_NR, %rax
     je 1f
-    cmpq $BK_SYS_REPLY_RECV, %rax
+    cmpq %gs:CPU_FAST_REPLY_RECV_NR, %rax
     je 2f
+    /* The general path: the FS/GS bases saved, then kernel_syscall, or
+     * kernel_syscall_smp (the lock first) once several CPUs run user
+     * threads (CPU_SYSCALL_ENTRY: an indirect call costs no more than a
+     * direct one, and the kernel then tests nothing for the lock). */
 3:  xorl %ebp, %ebp
-    movq %gs:CPU_RSP0, %rdi
-    subq $REGS_FRAME_END, %rdi      /* the arch_regs_t */
-    call x86_syscall_from_user
+    movq %gs:CPU_RSP0, %rsi
+    subq $REGS_FRAME_END, %rsi      /* the arch_regs_t */
+    movq %gs:CPU_SELF, %rdi
+    call x86_save_user_bases
+    call *%gs:CPU_SYSCALL_ENTRY     /* does not return */
     ud2
 1:  call kernel_fastpath_call
     jmp 3b

@@ -8,6 +8,7 @@
  */
 #include "ioapic.h"
 #include "iommu.h"
+#include "smp.h"
 #include "x86.h"
 
 /* Exception names, SDM vol. 3, table 6-1. */
@@ -205,8 +206,7 @@ void x86_trap_from_user(arch_regs_t *regs)
     }
     if (v == VECTOR_IPI) {
         x86_apic_eoi();
-        kernel_ipi();
-        x86_resume_user(cpu, regs);
+        kernel_ipi_from_user(); /* the scheduler may choose another thread */
     }
     if (x86_irq_is_vector(v)) {
         unsigned irq;
@@ -227,11 +227,4 @@ void x86_trap_from_user(arch_regs_t *regs)
         x86_apic_eoi();
     }
     x86_resume_user(cpu, regs);
-}
-
-/* The entry stub calls this once the IPC fast path declined the syscall. */
-void x86_syscall_from_user(arch_regs_t *regs)
-{
-    x86_save_user_bases(x86_this_cpu(), regs);
-    kernel_syscall();
 }

@@ -8,6 +8,7 @@
  * rdx, r10, r8, r9, result in rax; the syscall instruction clobbers rcx
  * (return rip) and r11 (rflags).
  */
+#include "smp.h"
 #include "x86.h"
 
 /* The FPU state starts as the ABI's initial one (fpu_valid false, see
@@ -217,6 +218,32 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
     cpu->return_iret(regs);
 }
 
+/* The exits once several CPUs run user threads: the kernel lock goes
+ * last, with the thread's state all in place (smp_exit_to_user()). A
+ * machine of one CPU keeps trap.S's exits in return_sysret and
+ * return_iret, and so tests nothing for the lock on its way out. */
+static __attribute__((noreturn)) void return_sysret_smp(arch_regs_t *regs)
+{
+    smp_exit_to_user();
+    x86_this_cpu()->unlocked_sysret(regs);
+}
+
+static __attribute__((noreturn)) void return_iret_smp(arch_regs_t *regs)
+{
+    smp_exit_to_user();
+    x86_this_cpu()->unlocked_iret(regs);
+}
+
+void x86_exits_smp(struct x86_cpu *cpu)
+{
+    if (cpu->return_sysret == return_sysret_smp)
+        return; /* done already */
+    cpu->unlocked_sysret = cpu->return_sysret;
+    cpu->unlocked_iret = cpu->return_iret;
+    cpu->return_sysret = return_sysret_smp;
+    cpu->return_iret = return_iret_smp;
+}
+
 void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs)
 {
     resume_user(cpu, regs);
@@ -239,7 +266,7 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     x86_vspace_load(cpu, vs);
-    resume_user(cpu, regs);
+    resume_user(cpu, regs); /* lets go of the kernel lock last (x86_exits_smp()) */
 }
 
 /* ---- Registers by index (the order of kernel/abi.toml [arch.x86_64]) ---- */

@@ -73,6 +73,16 @@ struct x86_cpu {
     uint64_t user_rsp;      /* CPU_USER_RSP */
     uint64_t user_cr3;      /* CPU_USER_CR3: with kpti, CR3 for the way out */
     uint64_t entry_stack_top; /* CPU_ENTRY_STACK_TOP: end of entry_stack */
+    struct cpu *kcpu;       /* CPU_KCPU: &cpus[index] (arch_kernel_cpu()) */
+    /* CPU_FAST_CALL_NR, CPU_FAST_REPLY_RECV_NR: the syscall numbers the
+     * entry sends to the IPC fast path, BK_SYS_CALL and BK_SYS_REPLY_RECV
+     * while this CPU is the only one, a number no syscall has once several
+     * run user threads (arch_cpu_smp_mode()). */
+    uint64_t fast_call_nr;
+    uint64_t fast_reply_recv_nr;
+    /* kernel_syscall, or kernel_syscall_smp once several CPUs run user
+     * threads (arch_cpu_smp_mode(); kernel/arch.h says why). */
+    void (*syscall_entry)(void); /* does not return */
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     /* The TSS the task register names without kpti; C code keeps its
      * rsp[0] at the current thread's frame. */
@@ -85,9 +95,13 @@ struct x86_cpu {
     /* The address space user mode runs in next. */
     arch_vspace_t *vspace __attribute__((aligned(PAGE_SIZE)));
     uint64_t cr3;           /* its root (without kpti: CR3 without PCID and no-flush bits) */
-    /* The ways back to user mode (trap.S), chosen at boot (kpti.c). */
+    /* The ways back to user mode (trap.S), chosen at boot (kpti.c); once
+     * several CPUs run user threads, x86_exits_smp() puts in front of
+     * them the release of the kernel lock, and these name them. */
     x86_exit_fn *return_sysret;
     x86_exit_fn *return_iret;
+    x86_exit_fn *unlocked_sysret;
+    x86_exit_fn *unlocked_iret;
     /* The user FS base in its MSR and the user GS base in KERNEL_GS_BASE,
      * as every entry from user mode reads them (user code may change
      * them); exact from there to the way out, which compares them with
@@ -145,6 +159,11 @@ _Static_assert(offsetof(struct x86_cpu, kernel_rsp) == CPU_KERNEL_RSP, "CPU_KERN
 _Static_assert(offsetof(struct x86_cpu, rsp0) == CPU_RSP0, "CPU_RSP0");
 _Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP");
 _Static_assert(offsetof(struct x86_cpu, user_cr3) == CPU_USER_CR3, "CPU_USER_CR3");
+_Static_assert(offsetof(struct x86_cpu, kcpu) == CPU_KCPU && CPU_KCPU == X86_CPU_KCPU, "CPU_KCPU");
+_Static_assert(offsetof(struct x86_cpu, fast_call_nr) == CPU_FAST_CALL_NR, "CPU_FAST_CALL_NR");
+_Static_assert(offsetof(struct x86_cpu, fast_reply_recv_nr) == CPU_FAST_REPLY_RECV_NR,
+               "CPU_FAST_REPLY_RECV_NR");
+_Static_assert(offsetof(struct x86_cpu, syscall_entry) == CPU_SYSCALL_ENTRY, "CPU_SYSCALL_ENTRY");
 _Static_assert(offsetof(struct x86_cpu, entry_stack_top) == CPU_ENTRY_STACK_TOP,
                "CPU_ENTRY_STACK_TOP");
 _Static_assert(offsetof(struct x86_cpu, vspace) == PAGE_SIZE,
@@ -330,17 +349,19 @@ void x86_syscall_entry(void);
 void x86_syscall_entry_kpti(void);
 x86_exit_fn x86_return_iret, x86_return_sysret;
 x86_exit_fn x86_return_iret_kpti, x86_return_sysret_kpti;
+/* user.c: makes `cpu`'s exits let go of the kernel lock (several CPUs). */
+void x86_exits_smp(struct x86_cpu *cpu);
 extern uint64_t x86_kernel_cr3; /* CR3 the kpti entry loads (trap.S) */
 NORETURN void x86_call_on_kernel_stack(void (*fn)(void));
 
 /* trap.c: called from trap.S */
 NORETURN void x86_trap_from_user(arch_regs_t *regs);
-NORETURN void x86_syscall_from_user(arch_regs_t *regs);
 void x86_trap_from_kernel(arch_regs_t *frame);
 NORETURN void x86_fatal_trap(const arch_regs_t *frame, const char *where);
 
 /* fpu.c */
 void x86_fpu_init(void);
+void x86_fpu_init_ap(void);
 void x86_fpu_describe(void);
 void x86_fpu_switch(struct x86_cpu *cpu, arch_regs_t *next);
 void x86_fpu_device_not_available(struct x86_cpu *cpu, arch_regs_t *regs);

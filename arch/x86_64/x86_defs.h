@@ -100,6 +100,10 @@
 #define CPU_USER_RSP 24  /* scratch: user rsp during the syscall entry */
 #define CPU_USER_CR3 32  /* kpti.c: CR3 of the user space the next exit enters */
 #define CPU_ENTRY_STACK_TOP 40 /* kpti.c: top of this CPU's entry stack */
+#define CPU_KCPU 48      /* the kernel's struct cpu (arch_types.h) */
+#define CPU_FAST_CALL_NR 56 /* syscall number that tries the fast path's Call */
+#define CPU_FAST_REPLY_RECV_NR 64 /* ... and its ReplyRecv */
+#define CPU_SYSCALL_ENTRY 72 /* kernel_syscall or kernel_syscall_smp */
 
 /* Bytes of the per-CPU entry stack that kpti.c's trap entry uses while the
  * user's page tables are loaded: a trap frame, the vector and a register. */

@@ -5,6 +5,7 @@
 
 #include "arch.h"
 #include "kernel.h"
+#include "smp.h"
 
 extern const char kernel_version_string[];
 
@@ -54,7 +55,7 @@ static void fill_identity(struct bk_bootinfo *bi, const struct boot_params *bp)
     copy_string(bi->platform, sizeof(bi->platform), bp->platform);
     copy_string(bi->cmdline, sizeof(bi->cmdline), bp->cmdline);
     bi->tick_hz = BK_TICK_HZ;
-    bi->cpu_count = 1;
+    bi->cpu_count = smp_cpus_online();
     bi->sched_control = BK_CAP_SCHED_CONTROL;
     bi->asid_control = BK_CAP_ASID_CONTROL;
     bi->asid_pool = BK_CAP_ROOT_ASID_POOL;

@@ -7,6 +7,7 @@
 #include "boot/bootinfo.h"
 #include "cnode.h"
 #include "kernel.h"
+#include "smp.h"
 #include "object.h"
 #include "vspace_object.h"
 
@@ -140,6 +141,21 @@ static BOOT_CODE void device_space(const struct boot_params *bp, struct memmap *
     memmap_remove(dev, bp->kernel_phys_base, bp->kernel_phys_size);
 }
 
+/* One SchedControl cap per online CPU, in consecutive slots from
+ * bi->sched_control on (CPU 0 first). Alone, CPU 0's is the one in
+ * BK_CAP_SCHED_CONTROL; with several, they follow the untyped caps and
+ * BK_CAP_SCHED_CONTROL keeps a copy of CPU 0's. A CPU left out at
+ * start-up gets none (nothing can run there). */
+static BOOT_CODE void sched_control_caps(struct bk_bootinfo *bi)
+{
+    if (smp_cpus_online() == 1)
+        return;
+    bi->sched_control = bi->first_free_slot;
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (__atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) == CPU_ONLINE)
+            cnode_boot_install(&root_slots[bi->first_free_slot++], cap_make_sched_control(i));
+}
+
 BOOT_CODE void rootcaps_create_untyped(struct memmap *mem, const struct boot_params *bp,
                                        struct bk_bootinfo *bi)
 {
@@ -155,4 +171,5 @@ BOOT_CODE void rootcaps_create_untyped(struct memmap *mem, const struct boot_par
         kprintf("bulkhead: warning: %llu KiB of device space left out of the untyped caps\n",
                 (unsigned long long)(lost >> 10));
     bootinfo_add_device_regions(bi, &dev);
+    sched_control_caps(bi);
 }

@@ -26,6 +26,18 @@ static inline void ticket_lock_acquire(struct ticket_lock *l)
         __asm__ volatile("" ::: "memory"); /* re-read: another CPU moves it */
 }
 
+/* The two halves of ticket_lock_acquire(), for a caller that does
+ * something else while it waits (kernel/smp.c answers stop requests). */
+static inline uint32_t ticket_lock_take(struct ticket_lock *l)
+{
+    return __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+}
+
+static inline bool ticket_lock_served(struct ticket_lock *l, uint32_t ticket)
+{
+    return __atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) == ticket;
+}
+
 /* Takes the lock only if nobody holds it or waits for it: the next ticket
  * must be the one served now, and nobody may take it between the two. */
 static inline bool ticket_lock_try(struct ticket_lock *l)

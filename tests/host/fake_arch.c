@@ -5,6 +5,7 @@
  * interrupts the long operations poll for (fake.h, struct fake_pending).
  */
 #include "fake.h"
+#include "smp.h"
 
 #include <stdlib.h>
 
@@ -42,6 +43,21 @@ bool arch_interrupt_pending(void)
 unsigned arch_cpu_index(void)
 {
     return 0;
+}
+
+/* Weak: the tests that do not link kernel/smp.c never ask for it. */
+#pragma weak cpus
+struct cpu *fake_kernel_cpu(void)
+{
+    return &cpus[0];
+}
+
+void arch_cpu_smp_mode(void)
+{
+}
+
+void arch_tlb_flush_all(void)
+{
 }
 
 bool arch_cpu_start(unsigned index, uint64_t arch_id)

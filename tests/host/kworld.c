@@ -142,7 +142,7 @@ void kw_free(struct kworld *w)
     cnode_delete(&w->untyped);
     current_thread = NULL;
     charge_switch(NULL);
-    CHECK_EQ(sched_ready_top, -1); /* every thread went with its TCB */
+    CHECK_EQ(cpu_here()->ready_top, -1); /* every thread went with its TCB */
     free(w->mem);
 }
 

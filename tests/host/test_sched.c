@@ -21,14 +21,14 @@ static void test_highest_priority_runs(void)
     struct thread *t[4];
     for (unsigned i = 0; i < 4; i++)
         t[i] = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, prios[i]));
-    CHECK_EQ(sched_ready_top, 90);
+    CHECK_EQ(cpu_here()->ready_top, 90);
     kw_park(&w);
     for (unsigned i = 0; i < 4; i++) {
         CHECK(current_thread == t[order[i]]);
         kw_recv(t[order[i]], ep);
     }
     CHECK(current_thread == w.waker);
-    CHECK_EQ(sched_ready_top, -1);
+    CHECK_EQ(cpu_here()->ready_top, -1);
     kw_back_to_root(&w);
     kw_free(&w);
 }
@@ -100,7 +100,7 @@ static void test_suspend_resume(void)
     kw_back_to_root(&w);
     CHECK_EQ(kw_invoke(&w, tcb, BK_LABEL_TCB_RESUME, 0, 0, 0, 0, 0), 0);
     CHECK_EQ(t->state, THREAD_RUNNABLE);
-    CHECK_EQ(sched_ready_top, 60);
+    CHECK_EQ(cpu_here()->ready_top, 60);
     kw_free(&w);
 }
 
@@ -123,7 +123,7 @@ static void test_mcp(void)
     CHECK_EQ(set_priority(&w, t, KW_CNODE, 5), BK_ERR_INVALID_CAPABILITY);
     /* The new priority takes effect in the ready queues at once. */
     CHECK_EQ(set_priority(&w, t, KW_ROOT_TCB, 100), 0);
-    CHECK_EQ(sched_ready_top, 100);
+    CHECK_EQ(cpu_here()->ready_top, 100);
     kw_free(&w);
 }
 

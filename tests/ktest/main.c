@@ -162,6 +162,7 @@ int main(const struct bk_bootinfo *bi)
     passed += run_group(endpoint_tests, endpoint_test_count, &env, pool, &failed);
     passed += run_group(cdt_tests, cdt_test_count, &env, pool, &failed);
     passed += run_group(sched_tests, sched_test_count, &env, pool, &failed);
+    passed += run_group(smp_tests, smp_test_count, &env, pool, &failed);
     passed += run_group(timeout_tests, timeout_test_count, &env, pool, &failed);
     passed += run_group(reply_tests, reply_test_count, &env, pool, &failed);
     passed += run_group(fastpath_tests, fastpath_test_count, &env, pool, &failed);

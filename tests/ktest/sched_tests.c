@@ -101,8 +101,12 @@ static void yield(void)
 
 static int test_boot_caps(struct ktest_env *env)
 {
-    KT_CHECK(env->bi->cpu_count == 1);
-    KT_CHECK(env->bi->sched_control == BK_CAP_SCHED_CONTROL);
+    /* One SchedControl per CPU from bi->sched_control on; alone, it is
+     * BK_CAP_SCHED_CONTROL, which always holds CPU 0's. */
+    KT_CHECK(env->bi->cpu_count >= 1);
+    KT_CHECK(env->bi->cpu_count > 1 || env->bi->sched_control == BK_CAP_SCHED_CONTROL);
+    for (unsigned i = 0; i < env->bi->cpu_count; i++)
+        KT_CHECK(kt_type(env->bi->sched_control + i) == BK_OBJ_SCHED_CONTROL);
     KT_CHECK(kt_type(BK_CAP_SCHED_CONTROL) == BK_OBJ_SCHED_CONTROL);
     KT_CHECK(kt_type(BK_CAP_ROOT_SCHED_CONTEXT) == BK_OBJ_SCHED_CONTEXT);
     uint64_t consumed, throttled, budget, period, later;

@@ -59,6 +59,26 @@ static inline void arch_spin_pause(void)
     __asm__ volatile("nop");
 }
 
+/* The kernel's struct cpu of the running hart (kernel/smp.h): one load,
+ * tp-relative, from struct riscv_cpu's kcpu (CPU_KCPU, checked in
+ * cpu.c); kernel mode only. */
+struct cpu;
+static inline struct cpu *arch_kernel_cpu(void)
+{
+    struct cpu *c;
+    __asm__("ld %0, 80(tp)" : "=r"(c));
+    return c;
+}
+
+/* The same, read again rather than kept from an earlier read: after a
+ * call, one load is cheaper than a register saved across it. */
+static inline struct cpu *arch_kernel_cpu_again(void)
+{
+    struct cpu *c;
+    __asm__ volatile("ld %0, 80(tp)" : "=r"(c));
+    return c;
+}
+
 /* The constant-rate counter the scheduler charges time in (the time CSR,
  * at the device tree's timebase-frequency; see kernel/arch.h): read on
  * every switch between threads, so inline. */

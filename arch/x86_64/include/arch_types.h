@@ -101,6 +101,27 @@ static inline void arch_spin_pause(void)
     __asm__ volatile("pause");
 }
 
+/* The kernel's struct cpu of the running CPU (kernel/smp.h): one load,
+ * %gs-relative, from struct x86_cpu's kcpu (X86_CPU_KCPU, checked in
+ * x86.h); kernel mode only. */
+#define X86_CPU_KCPU 48
+struct cpu;
+static inline struct cpu *arch_kernel_cpu(void)
+{
+    struct cpu *c;
+    __asm__("movq %%gs:48, %0" : "=r"(c));
+    return c;
+}
+
+/* The same, read again rather than kept from an earlier read: after a
+ * call, one load is cheaper than a register saved across it. */
+static inline struct cpu *arch_kernel_cpu_again(void)
+{
+    struct cpu *c;
+    __asm__ volatile("movq %%gs:48, %0" : "=r"(c));
+    return c;
+}
+
 /* The constant-rate counter the scheduler charges time in (the TSC; see
  * kernel/arch.h): read on every switch between threads, so inline. */
 static inline uint64_t arch_counter(void)

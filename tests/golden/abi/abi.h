@@ -302,7 +302,8 @@
 #define BK_LABEL_IOSPACE_CONTROL_TAKE_FAULT 70
 #define BK_LABEL_DEBUG_CONSOLE_READ 71
 #define BK_LABEL_DEBUG_CONSOLE_LINE 72
-#define BK_LABEL_COUNT 73
+#define BK_LABEL_DEBUG_CPU_INDEX 73
+#define BK_LABEL_COUNT 74
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -372,6 +373,7 @@
     X(IOSPACE_CONTROL, iospace_control, take_fault, 70, 0) \
     X(DEBUG, debug, console_read, 71, 0) \
     X(DEBUG, debug, console_line, 72, 0) \
+    X(DEBUG, debug, cpu_index, 73, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

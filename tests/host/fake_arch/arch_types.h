@@ -39,6 +39,20 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
+/* The kernel's struct cpu of the running CPU: cpus[0], the host tests'
+ * kernel has one (fake_arch.c). */
+struct cpu;
+struct cpu *fake_kernel_cpu(void);
+static inline struct cpu *arch_kernel_cpu(void)
+{
+    return fake_kernel_cpu();
+}
+
+static inline struct cpu *arch_kernel_cpu_again(void)
+{
+    return fake_kernel_cpu();
+}
+
 /* The fake counter: the fake clock's nanoseconds (fake_user.c). */
 uint64_t fake_counter(void);
 static inline uint64_t arch_counter(void)

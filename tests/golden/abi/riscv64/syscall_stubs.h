@@ -1081,6 +1081,22 @@ static inline long sys_debug_console_line(bk_cptr_t service, uint64_t *line)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* Debug: CpuIndex. The kernel's number of the CPU the calling thread runs on: 0 is the boot CPU, and SchedControl cap i from bk_bootinfo.sched_control on is CPU i's. A thread runs on the CPU of its SchedContext (the SchedControl it was configured through), so this tells a test where the kernel put it. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_cpu_index(bk_cptr_t service, uint64_t *cpu)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_CPU_INDEX);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *cpu = m.mr[0];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
