@@ -179,15 +179,24 @@ static void use_entry(struct account *a, unsigned n, struct entry e)
     *entry_at(a, n) = e;
 }
 
-long pages_record_object(struct account *a, enum mem_kind kind, uint64_t what)
+/* Moves the scratch object and the untyped it came from into book entry
+ * n's two slots; the scratch pair is free again. */
+static long book_scratch(const struct account *a, unsigned n)
 {
-    unsigned n = next_entry(a);
     long r = put(book_slot(a, n, 0), SCRATCH_OBJ);
     if (r == 0)
         r = put(book_slot(a, n, 1), SCRATCH_UT);
+    if (r == 0)
+        scratch_held = false;
+    return r;
+}
+
+long pages_record_object(struct account *a, enum mem_kind kind, uint64_t what)
+{
+    unsigned n = next_entry(a);
+    long r = book_scratch(a, n);
     if (r != 0)
         return r;
-    scratch_held = false;
     use_entry(a, n, (struct entry){ what, scratch_unit, kind });
     mem_charge(&a->charges, kind, MEM_PAGE);
     return 0;
@@ -448,12 +457,9 @@ long pages_record_frame(struct account *a, uint64_t vaddr, uint32_t rights)
 
 long pages_record_frame_at(struct account *a, unsigned n, uint64_t what)
 {
-    long r = put(book_slot(a, n, 0), SCRATCH_OBJ);
-    if (r == 0)
-        r = put(book_slot(a, n, 1), SCRATCH_UT);
+    long r = book_scratch(a, n);
     if (r != 0)
         return r;
-    scratch_held = false;
     *entry_at(a, n) = (struct entry){ what, scratch_unit, MEM_KIND_FRAME };
     return 0;
 }
