@@ -8,6 +8,20 @@ bulkhead_user_program(${arch} server SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bul
 bulkhead_user_program(${arch} server_fpu SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c
                       DEFINES BENCH_SERVER_USES_FPU=1)
 bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server server_fpu)
+# The multi-core bench (issue 16): IPC on several CPUs, counted per vCPU by
+# a QEMU plugin (a host library, built once for both arches) that answers
+# the markers of smp_marker.h; the server marks each request it receives.
+bulkhead_user_program(${arch} server_mark SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c
+                      DEFINES BENCH_SERVER_MARKS=1)
+bulkhead_user_program(${arch} bench-smp SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/smp.c
+                      ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c)
+bulkhead_boot_image(${arch} bench-smp-image ROOT bench-smp MODULES server_mark)
+if(NOT TARGET bench-vcpu-insns)
+  add_library(bench-vcpu-insns MODULE ${CMAKE_SOURCE_DIR}/tests/bench/plugin/vcpu_insns.c)
+  target_compile_options(bench-vcpu-insns PRIVATE -Wall -Wextra -Werror -fvisibility=hidden)
+  set_target_properties(bench-vcpu-insns PROPERTIES PREFIX "" OUTPUT_NAME vcpu_insns
+                        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench-plugin)
+endif()
 # The memory server's pager and copy-on-write costs (issue 13): its own
 # image, so the IPC rows' root task stays as it was.
 bulkhead_user_program(${arch} bench-mem SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/mem.c ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c

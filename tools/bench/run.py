@@ -37,6 +37,7 @@ tenant_first_run (instructions), with a density section in results.md.
 import argparse
 import json
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -244,6 +245,150 @@ def run_density(arch, build, iterations, timeout, kernel_name=None):
     spawned through the memory server in a 256 MiB guest until it refuses."""
     return run_arch(arch, build, iterations, timeout, kernel_name,
                     image="bench-density-image.img", memory=DENSITY_MEMORY)
+
+
+# The multi-core rows (issue 16, tests/bench/bulkhead/smp.c), booted with
+# several CPUs without -icount (the vCPUs run in parallel, as cores do;
+# under -icount they would share one clock) and the QEMU plugin that counts
+# each vCPU's instructions (tests/bench/plugin/vcpu_insns.c): the guest marks
+# its timed windows, the plugin prints the marking vCPU's count. As many
+# vCPUs as the host has cores, 4 at most (--smp-cpus): a vCPU the host
+# deschedules while it holds or waits for the kernel lock makes the others
+# spin (a ticket lock serves in order), and that spinning counts.
+SMP_MAX_CPUS = 4
+
+
+def smp_cpus_default():
+    return max(2, min(SMP_MAX_CPUS, os.cpu_count() or 1))
+
+SMP_OPS = ["ipc_call_reply_0w_2as_smp", "ipc_call_reply_0w_2as_smp_busy",
+           "ipc_cross_core_roundtrip", "ipc_scaling_1cpu", "ipc_scaling_2cpu", "ipc_scaling_4cpu"]
+SMP_PLUGIN = "bench-plugin/vcpu_insns.so"
+
+
+def percentiles(v):
+    """min, median and p99 as samples.c's report_counts() takes them."""
+    v = sorted(v)
+    return v[0], v[len(v) // 2], v[len(v) * 99 // 100]
+
+
+def smp_segments(text):
+    """The SMPOP operations of a bench-smp boot, each with the BKMARK lines
+    printed after it and before the next: [(op, {marker: [(vcpu, count)]})]."""
+    segments = []
+    for line in text.splitlines():
+        if line.startswith("SMPOP "):
+            segments.append((json.loads(line[6:]), {}))
+        elif line.startswith("BKMARK ") and segments:
+            fields = line.split()
+            if len(fields) == 4 and all(f.isdigit() for f in fields[1:]):
+                vcpu, marker, count = map(int, fields[1:])
+                segments[-1][1].setdefault(marker, []).append((vcpu, count))
+    return segments
+
+
+def per_vcpu(marks):
+    by = {}
+    for vcpu, count in marks:
+        by.setdefault(vcpu, []).append(count)
+    return by
+
+
+def smp_record(arch, op, marks, iterations, cpus):
+    """One BENCH record from an operation's markers: on each client vCPU the
+    instructions from each start marker to its end marker; with a partner
+    (the server on another CPU marks each request it receives, the last
+    iterations + 1 of them timed) the server CPU's instructions from one
+    timed request's mark to the next are added to the client's window."""
+    starts, ends = per_vcpu(marks.get(op["start"], [])), per_vcpu(marks.get(op["end"], []))
+    name = op["operation"]
+    if not starts or sorted(starts) != sorted(ends):
+        raise ValueError(f"{name}: start markers on vCPUs {sorted(starts)}, end markers on {sorted(ends)}")
+    client, per_cpu = [], {}
+    for vcpu in sorted(starts):
+        windows = [e - s for s, e in zip(starts[vcpu], ends[vcpu])]
+        if len(starts[vcpu]) != iterations or len(ends[vcpu]) != iterations or min(windows) <= 0:
+            raise ValueError(f"{name}: vCPU {vcpu} marked {len(starts[vcpu])} starts and "
+                             f"{len(ends[vcpu])} ends, {iterations} expected")
+        per_cpu[vcpu] = percentiles(windows)[1]
+        client += windows
+    record = {"arch": arch, "system": "bulkhead", "operation": name, "unit": "instructions",
+              "cpus_online": cpus, "host_cores": os.cpu_count(),
+              "counter": "plugin (per vCPU, no -icount)",
+              "client_cpus": len(starts), "per_cpu_median": {str(k): v for k, v in per_cpu.items()}}
+    samples = client
+    if "partner" in op:
+        partner = per_vcpu(m for m in marks.get(op["partner"], []) if m[0] not in starts)
+        if len(partner) != 1 or len(next(iter(partner.values()))) < iterations + 1:
+            raise ValueError(f"{name}: the server's marks: {dict((k, len(v)) for k, v in partner.items())} "
+                             f"(one vCPU other than the client's, {iterations + 1} at least, expected)")
+        received = next(iter(partner.values()))[-(iterations + 1):]
+        server = [b - a for a, b in zip(received, received[1:])]
+        samples = [c + s for c, s in zip(client, server)]
+        record["client_median"], record["server_median"] = percentiles(client)[1], percentiles(server)[1]
+    if "cpus" in op:
+        record["pairs"] = op["cpus"]
+    record["min"], record["median"], record["p99"] = percentiles(samples)
+    record["iterations"] = len(samples)
+    return record
+
+
+def smp_records(text, arch, iterations, cpus):
+    return [smp_record(arch, op, marks, iterations, cpus) for op, marks in smp_segments(text)]
+
+
+def run_smp(arch, build, iterations, timeout, kernel_name=None, cpus=SMP_MAX_CPUS):
+    """The multi-core rows: bench-smp-image on `cpus` CPUs, counted per vCPU
+    by the plugin (QEMU prints its lines to the log: -d plugin)."""
+    out = build / arch
+    kernel = kernel_for(out, kernel_name)
+    plugin = build / SMP_PLUGIN
+    cmd = bkqemu.command(arch, kernel=kernel, image=out / "bench-smp-image.img",
+                         append=f"bench.iterations={iterations}", smp=cpus,
+                         extra=["-plugin", str(plugin), "-d", "plugin"])
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=timeout)
+    text = proc.stdout.decode(errors="replace")
+    status = bkqemu.decode_status(arch, proc.returncode)
+    try:
+        records = smp_records(text, arch, iterations, cpus) if status == "pass" else []
+    except ValueError as e:
+        records, status = [], f"markers do not add up: {e}"
+    if len(records) < len(SMP_OPS) - (cpus < 4):  # ipc_scaling_4cpu needs 4 CPUs
+        sys.stdout.write("\n".join(l for l in text.splitlines() if not l.startswith("BKMARK")) + "\n")
+        sys.exit(f"bench: {arch}: bench-smp: {bkqemu.describe_exit(arch, proc.returncode)}, "
+                 f"{status}, {len(records)} records")
+    print(f"bench: {arch}: measured {kernel.name} on {cpus} CPUs, counted per vCPU")
+    for r in records:
+        r["kernel"] = kernel.name
+    return records
+
+
+def smp_table(records):
+    """The multi-core section of results.md: each row's split between the
+    CPUs, and the scaling of independent pairs against one pair."""
+    rows = [r for r in records if r["operation"] in SMP_OPS]
+    if not rows:
+        return ""
+    out = ["\nSeveral CPUs (issue 16): instructions per round trip counted per vCPU by a "
+           f"QEMU plugin, {rows[0]['cpus_online']} CPUs online on a host of "
+           f"{rows[0]['host_cores']} cores, no -icount:\n",
+           "| arch | operation | median | p99 | split | throughput vs 1 pair |",
+           "|---|---|---:|---:|---|---:|"]
+    one = {r["arch"]: r["median"] for r in rows if r["operation"] == "ipc_scaling_1cpu"}
+    for r in rows:
+        split = "-"
+        if "client_median" in r:
+            split = f"client CPU {r['client_median']:,} + server CPU {r['server_median']:,}"
+        elif len(r["per_cpu_median"]) > 1:
+            split = "per CPU " + " / ".join(f"{v:,}" for v in r["per_cpu_median"].values())
+        scale = "-"
+        if "pairs" in r and one.get(r["arch"]):
+            # Pairs run at once, each on its CPU: each CPU's rate is 1 / median.
+            scale = f"{sum(one[r['arch']] / v for v in r['per_cpu_median'].values()):.2f}x"
+        out.append(f"| {r['arch']} | `{r['operation']}` | {r['median']:,} | {r['p99']:,} | "
+                   f"{split} | {scale} |")
+    return "\n".join(out) + "\n"
 
 
 def run_kpti(build, iterations, timeout, kernel_name=None):
@@ -667,7 +812,7 @@ def report(records):
     """results.md: the instruction counts, their ratios, CPU isolation,
     density and IO."""
     return (table(records) + ratio_table(records) + cpu_tables(records) + density_table(records)
-            + density_breakdown_table(records) + io_tables(records))
+            + density_breakdown_table(records) + io_tables(records) + smp_table(records))
 
 
 # The lateness bars of one system and arch, lighter the heavier the company.
@@ -831,6 +976,32 @@ def self_test():
         expect("chart closes", svg.rstrip().endswith("</svg>"))
     expect("chart draws the density and IO parts", "Density" in svg_chart(ipc + vm + io) and
            "Density" not in svg_chart(ipc))
+    # The multi-core rows from a canned boot: two timed iterations, the
+    # server's warm-up mark first, then one per timed request and one more.
+    log = "\n".join([
+        'SMPOP {"operation": "ipc_call_reply_0w_2as_smp", "start": 1, "end": 2}',
+        "BKMARK 0 1 100", "BKMARK 0 2 150", "BKMARK 0 1 200", "BKMARK 0 2 260",
+        'SMPOP {"operation": "ipc_cross_core_roundtrip", "start": 5, "end": 6, "partner": 7}',
+        "BKMARK 1 7 10", "BKMARK 1 7 40", "BKMARK 0 5 1000", "BKMARK 1 7 70",
+        "BKMARK 0 6 1020", "BKMARK 0 5 2000", "BKMARK 1 7 110", "BKMARK 0 6 2030",
+        'SMPOP {"operation": "ipc_scaling_2cpu", "start": 10, "end": 11, "cpus": 2}',
+        "BKMARK 0 10 0", "BKMARK 1 10 0", "BKMARK 0 11 40", "BKMARK 1 11 60",
+        "BKMARK 0 10 100", "BKMARK 0 11 140", "BKMARK 1 10 100", "BKMARK 1 11 160", ""])
+    smp = smp_records(log, "x86_64", 2, 2)
+    expect(f"same-core windows 50 and 60, got {smp[0]}",
+           (smp[0]["min"], smp[0]["median"], smp[0]["iterations"]) == (50, 60, 2))
+    # Client windows 20 and 30; server cycles 70-40 = 30 and 110-70 = 40.
+    expect(f"cross-core: client + server, got {smp[1]}",
+           (smp[1]["min"], smp[1]["median"], smp[1]["client_median"], smp[1]["server_median"])
+           == (50, 70, 30, 40))
+    expect(f"scaling: both CPUs' windows, got {smp[2]}",
+           smp[2]["per_cpu_median"] == {"0": 40, "1": 60} and smp[2]["pairs"] == 2)
+    expect("the multi-core table", "| x86_64 | `ipc_scaling_2cpu` |" in smp_table(smp))
+    try:
+        smp_records(log.replace("BKMARK 0 2 260\n", ""), "x86_64", 2, 2)
+        expect("a missing end marker refused", False)
+    except ValueError:
+        pass
     for f in failures:
         print("FAIL: " + f)
     print(f"run.py self-test: {'FAILED' if failures else 'passed'}")
@@ -851,6 +1022,12 @@ def main():
     ap.add_argument("--sel4", help="seL4 records to include (tools/bench/sel4.py output)")
     ap.add_argument("--out-dir", default=str(ROOT / "build" / "bench"))
     ap.add_argument("--kernel", help="kernel ELF name in <build>/<arch> (default: kernel-nodebug.elf)")
+    ap.add_argument("--no-smp", action="store_true",
+                    help="leave out the multi-core rows (bench-smp-image)")
+    ap.add_argument("--smp-cpus", type=int, default=smp_cpus_default(),
+                    help="CPUs of the multi-core rows (default: the host's cores, 2 to 4)")
+    ap.add_argument("--no-noisy", action="store_true",
+                    help="leave out the IO noisy-neighbour rows (host time: they need a quiet host)")
     a = ap.parse_args()
     build, out = pathlib.Path(a.build_dir), pathlib.Path(a.out_dir)
     sel4_records = []
@@ -864,7 +1041,7 @@ def main():
         records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_mem(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_io(arch, build, a.iterations, a.timeout, a.kernel)
-        if not a.check:
+        if not a.check and not a.no_noisy:
             # Host time, about 25 s a run, and no ceiling: not for the
             # regression test (--check), which guards instruction counts.
             records += run_noisy(arch, build, a.iterations, a.timeout, a.kernel)
@@ -873,10 +1050,14 @@ def main():
             # weights.
             records += run_noisy(arch, build, a.iterations, a.timeout, a.kernel,
                                  linux.IO_CAPACITY - linux.IO_RESERVATION)
+        if not a.check and not a.no_smp:
+            # Several CPUs without -icount: no ceiling either (host timing
+            # reaches the lock's waits), so not for --check.
+            records += run_smp(arch, build, a.iterations, a.timeout, a.kernel, a.smp_cpus)
         records += run_density(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
             records += run_kpti(build, a.iterations, a.timeout, a.kernel)
-    ops = BULKHEAD_OPS + [op + "_kpti" for op in KPTI_OPS] + DENSITY_OPS
+    ops = BULKHEAD_OPS + [op + "_kpti" for op in KPTI_OPS] + DENSITY_OPS + SMP_OPS
     order = {op: i for i, op in enumerate(ops)}
     records.sort(key=lambda r: (r["arch"], order.get(r["operation"], 99)))
     if a.linux:
