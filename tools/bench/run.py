@@ -55,6 +55,7 @@ import sel4  # noqa: E402  (checks the records of --sel4 FILE)
 BULKHEAD_OPS = ["null_syscall", "ipc_call_reply_0w_2as", "ipc_call_reply_4w_2as",
                 "ipc_call_reply_0w_2as_passive", "ipc_call_reply_0w_2as_fpu",
                 "ipc_call_reply_0w_1as", "ipc_call_reply_4w_1as", "ipc_slowpath_cap_transfer",
+                "ipc_call_reply_5w_2as_general", "ipc_call_reply_cap_copy_1as", "cnode_delete_copy",
                 "notification_roundtrip", "irq_to_user",
                 "timeout_fault_to_handler", "timeout_fault_roundtrip",
                 "page_fault_roundtrip", "cow_copy", "io_read_4k_path", "tenant_spawn",
