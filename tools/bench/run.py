@@ -1027,6 +1027,8 @@ def main():
                     help="leave out the multi-core rows (bench-smp-image)")
     ap.add_argument("--smp-cpus", type=int, default=smp_cpus_default(),
                     help="CPUs of the multi-core rows (default: the host's cores, 2 to 4)")
+    ap.add_argument("--smp-only", action="store_true",
+                    help="only the multi-core rows (the bench-smp ctest runs them so)")
     ap.add_argument("--no-noisy", action="store_true",
                     help="leave out the IO noisy-neighbour rows (host time: they need a quiet host)")
     a = ap.parse_args()
@@ -1038,7 +1040,9 @@ def main():
         except sel4.BenchError as e:
             sys.exit(f"bench: --sel4: {e}")
     records = []
-    for arch in a.arch:
+    for arch in a.arch if a.smp_only else []:
+        records += run_smp(arch, build, a.iterations, a.timeout, a.kernel, a.smp_cpus)
+    for arch in [] if a.smp_only else a.arch:
         records += run_arch(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_mem(arch, build, a.iterations, a.timeout, a.kernel)
         records += run_io(arch, build, a.iterations, a.timeout, a.kernel)
