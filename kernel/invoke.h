@@ -35,9 +35,10 @@ struct invocation {
     uint64_t results[BK_MSG_CPU_WORDS];
 };
 
-/* Performs the Call syscall on the capability at `cptr` in the current
- * thread's CSpace and writes the reply into its registers. */
-void invoke_call(struct thread *t, uint64_t cptr);
+/* Performs the Call syscall on the capability in `slot`, which the
+ * syscall's dispatch found (not null) in the current thread's CSpace, and
+ * writes the reply into its registers. */
+void invoke_call(struct thread *t, struct cte *slot);
 
 /* Writes a reply carrying error `err` (KERR_OK: an empty success reply)
  * with the details docs/abi.md lists for it. */
