@@ -192,8 +192,9 @@ void arch_tlb_flush_all(void)
     __asm__ volatile("sfence.vma zero, zero" ::: "memory");
 }
 
-/* Several harts run user threads: the fast path is off (a number no
- * syscall has: trap.S compares a7 with these), and the boot hart takes
+/* Several harts run user threads: the entry's fast path is off (a number
+ * no syscall has: trap.S compares a7 with these; kernel_syscall_smp()
+ * tries it once it has the kernel lock), and the boot hart takes
  * the kernel's IPIs too (remote wake-up). */
 void arch_cpu_smp_mode(void)
 {

@@ -54,9 +54,9 @@ static int one_cpu(struct ktest_env *env)
 }
 
 /* A TCB at `tcb` on a whole-CPU SchedContext at `sc` configured through
- * CPU `cpu`'s SchedControl, started at `fn(arg)` (priority 100). */
-static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
-                     void (*fn)(uint64_t), uint64_t arg)
+ * CPU `cpu`'s SchedControl, started at `fn(arg)` on `stk` at `prio`. */
+static long start_thread(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
+                         void (*fn)(uint64_t), uint64_t arg, uint8_t *stk, unsigned prio)
 {
     long r = sys_untyped_retype(env->untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, tcb, 1);
     if (r == 0)
@@ -66,8 +66,15 @@ static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned 
     if (r == 0)
         r = sys_sched_context_bind(sc, tcb);
     if (r == 0)
-        r = bk_thread_start(tcb, ROOT, VS, fn, arg, stack, STACK_SIZE, 0, 100);
+        r = bk_thread_start(tcb, ROOT, VS, fn, arg, stk, STACK_SIZE, 0, prio);
     return r;
+}
+
+/* start_thread() on the one stack of the tests with one thread, at 100. */
+static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
+                     void (*fn)(uint64_t), uint64_t arg)
+{
+    return start_thread(env, tcb, sc, cpu, fn, arg, stack, 100);
 }
 
 static void spin_and_report(uint64_t arg)
@@ -218,6 +225,211 @@ static int test_unmap_seen_by_every_cpu(struct ktest_env *env)
     return 0;
 }
 
+/* ---- The IPC fast path with several CPUs online (kernel/fastpath.c) ------
+ * A Call and its ReplyRecv between two threads of one CPU take the fast
+ * path (under the kernel lock); between threads of two CPUs the general
+ * path, which wakes the other side there by IPI. The kernel's path
+ * counters (Debug: IpcPathCounts, debug kernels only) say which ran: the
+ * fast one counts only its completions, so a delta of exactly two per
+ * round trip of a pair means every Call and every ReplyRecv of it took the
+ * fast path, whatever else runs meanwhile (the root's own invocations go
+ * to the general counter). */
+
+#define SAME_CPU_ROUNDS 2000
+#define CROSS_ROUNDS 200
+#define CLIENT_PRIO 100
+#define SERVER_PRIO 110 /* above its client: it reaches its Recv first */
+
+static uint8_t pair_stacks[4][STACK_SIZE] __attribute__((aligned(16)));
+
+/* A client calling `ep` `rounds` times with its round number, which the
+ * server (add_one_server) answers plus one; it counts wrong answers and
+ * answers from another CPU than `cpu`, signals `done_ntfn` and waits on
+ * `ntfn` for ever (a Send and a receive, which no path counter counts).
+ * The root waits for it blocked: a root polling the clock would make an
+ * invocation, and take the kernel lock, each time round. */
+struct pair_client {
+    uint64_t ep, ntfn, done_ntfn, rounds, cpu;
+    volatile uint64_t done, wrong, server_elsewhere;
+};
+static struct pair_client clients[2];
+
+static void pair_client(uint64_t i)
+{
+    struct pair_client *c = &clients[i];
+    for (uint64_t n = 0; n < c->rounds; n++) {
+        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { n } };
+        sys_call(c->ep, &m);
+        if (m.mr[0] != n + 1)
+            c->wrong++;
+        if (m.mr[1] != c->cpu)
+            c->server_elsewhere++;
+    }
+    c->done = 1;
+    struct bk_msg d = { 0 };
+    sys_send(c->done_ntfn, &d);
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(c->ntfn, &m);
+    }
+}
+
+/* Slots of a pair from `s`: server TCB and SchedContext, client TCB and
+ * SchedContext, endpoint, notification. The root's notification follows
+ * the pairs. */
+#define PAIR_SLOTS 6
+
+/* Makes a pair's objects and starts its server on `server_cpu`, which
+ * blocks in Recv (its first receive: not counted). */
+static long start_server(struct ktest_env *env, uint64_t s, unsigned server_cpu, unsigned stk)
+{
+    long r = sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, s + 4, 1);
+    if (r == 0)
+        r = sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, s + 5, 1);
+    if (r == 0)
+        r = start_thread(env, s, s + 1, server_cpu, add_one_server, s + 4, pair_stacks[stk],
+                         SERVER_PRIO);
+    return r;
+}
+
+/* Starts client `i` of the pair at `s` on `cpu`: `rounds` Calls, answered
+ * from `server_cpu`; it signals `done_ntfn` at the end. */
+static long start_client(struct ktest_env *env, uint64_t s, unsigned i, unsigned cpu,
+                         unsigned server_cpu, uint64_t rounds, uint64_t done_ntfn, unsigned stk)
+{
+    clients[i] = (struct pair_client){
+        .ep = s + 4, .ntfn = s + 5, .done_ntfn = done_ntfn, .rounds = rounds, .cpu = server_cpu
+    };
+    return start_thread(env, s + 2, s + 3, cpu, pair_client, i, pair_stacks[stk], CLIENT_PRIO);
+}
+
+/* Blocks until clients 0 .. n-1 are done. */
+static void wait_clients(uint64_t done_ntfn, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        while (!clients[i].done) {
+            struct bk_msg m = { 0 };
+            sys_recv(done_ntfn, &m);
+        }
+}
+
+static long make_done_ntfn(struct ktest_env *env, uint64_t slot)
+{
+    return sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, slot, 1);
+}
+
+static int stop_pair(uint64_t s)
+{
+    KT_OK(sys_tcb_suspend(s + 2));
+    KT_OK(sys_tcb_suspend(s));
+    return 0;
+}
+
+/* Whether the kernel counts IPC paths (debug kernels); says so if not. */
+static int counts_paths(void)
+{
+    if (kt_kernel_has_walk())
+        return 1;
+    debug_printf("    release kernel: no IPC path counters to check\n");
+    return 0;
+}
+
+static int path_counts(uint64_t *fast, uint64_t *general)
+{
+    KT_OK(sys_debug_ipc_path_counts(BK_CAP_DEBUG, fast, general));
+    return 0;
+}
+
+/* Server and client both on CPU 1: every Call and ReplyRecv takes the
+ * fast path, and each answer comes from CPU 1. */
+static int test_fastpath_same_cpu(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
+    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_server(env, s, 1, 0));
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
+    wait_clients(done, 1);
+    KT_CHECK(path_counts(&f1, &g1) == 0);
+    debug_printf("    %u round trips on CPU 1: fast path %llu, general %llu (the root's)\n",
+                 SAME_CPU_ROUNDS, (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
+    KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
+    KT_CHECK(f1 - f0 == 2 * SAME_CPU_ROUNDS);
+    KT_CHECK(stop_pair(s) == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
+/* The two CPUs before the last: a client there, its server on the other. */
+static int test_fastpath_not_across_cpus(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    if (env->bi->cpu_count < 3) {
+        debug_printf("    fewer than 3 CPUs: nothing to check\n");
+        return 0;
+    }
+    unsigned client_cpu = env->bi->cpu_count - 2, server_cpu = env->bi->cpu_count - 1;
+    uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
+    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_server(env, s, server_cpu, 0));
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    KT_OK(start_client(env, s, 0, client_cpu, server_cpu, CROSS_ROUNDS, done, 1));
+    wait_clients(done, 1);
+    KT_CHECK(path_counts(&f1, &g1) == 0);
+    debug_printf("    %u round trips CPU %u -> CPU %u: fast path %llu, general %llu\n",
+                 CROSS_ROUNDS, client_cpu, server_cpu, (unsigned long long)(f1 - f0),
+                 (unsigned long long)(g1 - g0));
+    KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
+    KT_CHECK(f1 == f0);
+    KT_CHECK(g1 - g0 >= 2 * CROSS_ROUNDS);
+    KT_CHECK(stop_pair(s) == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
+/* All at once on four CPUs: the same-CPU pair on CPU 1, a client on CPU 2
+ * calling a server on CPU 3, and the root on CPU 0 calling that same
+ * server (an endpoint two CPUs call). Every answer is right, and the fast
+ * counter moves by exactly the same-CPU pair's two per round trip. */
+static int test_fastpath_beside_cross_traffic(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    if (env->bi->cpu_count < 4) {
+        debug_printf("    fewer than 4 CPUs: nothing to check\n");
+        return 0;
+    }
+    uint64_t s = kt_slots(), t = s + PAIR_SLOTS, done = t + PAIR_SLOTS, f0, g0, f1, g1;
+    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_server(env, s, 1, 0));
+    KT_OK(start_server(env, t, 3, 2));
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
+    KT_OK(start_client(env, t, 1, 2, 3, CROSS_ROUNDS, done, 3));
+    uint64_t root_wrong = 0;
+    for (uint64_t n = 0; n < CROSS_ROUNDS; n++) {
+        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { n } };
+        sys_call(t + 4, &m);
+        root_wrong += m.mr[0] != n + 1 || m.mr[1] != 3;
+    }
+    wait_clients(done, 2);
+    KT_CHECK(path_counts(&f1, &g1) == 0);
+    debug_printf("    fast path %llu (CPU 1's pair: %u), general %llu\n",
+                 (unsigned long long)(f1 - f0), 2 * SAME_CPU_ROUNDS,
+                 (unsigned long long)(g1 - g0));
+    KT_CHECK(root_wrong == 0);
+    for (unsigned i = 0; i < 2; i++)
+        KT_CHECK(clients[i].wrong == 0 && clients[i].server_elsewhere == 0);
+    KT_CHECK(f1 - f0 == 2 * SAME_CPU_ROUNDS);
+    KT_CHECK(g1 - g0 >= 4 * CROSS_ROUNDS);
+    KT_CHECK(stop_pair(s) == 0 && stop_pair(t) == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest smp_tests[] = {
     { "smp: a thread runs on its SchedControl's CPU, moves with it, and stops when suspended",
       test_thread_runs_and_moves },
@@ -226,5 +438,11 @@ const struct ktest smp_tests[] = {
       test_signal_wakes_other_cpu },
     { "smp: an unmap is seen by every CPU before it returns (TLB shootdown)",
       test_unmap_seen_by_every_cpu },
+    { "smp: Call and ReplyRecv between two threads of CPU 1 take the fast path",
+      test_fastpath_same_cpu },
+    { "smp: Call and ReplyRecv between threads of two CPUs take the general path",
+      test_fastpath_not_across_cpus },
+    { "smp: the same-CPU fast path beside cross-CPU calls on a shared endpoint",
+      test_fastpath_beside_cross_traffic },
 };
 const unsigned smp_test_count = sizeof(smp_tests) / sizeof(smp_tests[0]);
