@@ -400,6 +400,16 @@ void arch_cpu_send_ipi(unsigned index);
  * (kernel/smp.c): rare, so one way for all. */
 void arch_tlb_flush_all(void);
 
+/* This CPU's FPU registers stop holding any thread's state live: the
+ * owner's (lazy switching keeps it in the registers after the owner
+ * stopped running) is stored in its TCB first. With several CPUs a
+ * thread's live state may only be in the registers of the CPU whose
+ * current thread it is: the arch's exits drop an owner that is not the
+ * thread resumed, and the kernel calls this where a CPU gives up its
+ * current thread without an exit (kernel/smp.c answer_sync(),
+ * kernel/sched.c leave_moved()). docs/smp.md, "FPU state". */
+void arch_fpu_release(void);
+
 /* Several CPUs run user threads from now on (called once on each, lock
  * held or not): the entry's IPC fast path is off there (the lock comes
  * first: kernel_syscall_smp() tries it, kernel/fastpath.c), and the CPU
