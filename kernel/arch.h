@@ -400,9 +400,20 @@ void arch_cpu_send_ipi(unsigned index);
  * (kernel/smp.c): rare, so one way for all. */
 void arch_tlb_flush_all(void);
 
+/* This CPU's FPU registers stop holding any thread's state live: the
+ * owner's (lazy switching keeps it in the registers after the owner
+ * stopped running) is stored in its TCB first. With several CPUs a
+ * thread's live state may only be in the registers of the CPU whose
+ * current thread it is: the arch's exits drop an owner that is not the
+ * thread resumed, and the kernel calls this where a CPU gives up its
+ * current thread without an exit (kernel/smp.c answer_sync(),
+ * kernel/sched.c leave_moved()). docs/smp.md, "FPU state". */
+void arch_fpu_release(void);
+
 /* Several CPUs run user threads from now on (called once on each, lock
- * held or not): the IPC fast path is off there (kernel/fastpath.c runs
- * alone), and the CPU takes the kernel's IPIs. */
+ * held or not): the entry's IPC fast path is off there (the lock comes
+ * first: kernel_syscall_smp() tries it, kernel/fastpath.c), and the CPU
+ * takes the kernel's IPIs. */
 void arch_cpu_smp_mode(void);
 
 /* Stops this CPU for good, interrupts off (a CPU that answered after the
@@ -431,6 +442,11 @@ NORETURN void kernel_syscall_smp(void);
  * goes on to kernel_syscall(). */
 void kernel_fastpath_call(void);
 void kernel_fastpath_reply_recv(void);
+/* The same with several CPUs online, from kernel_syscall_smp() with the
+ * kernel lock held, for a Call or ReplyRecv between two threads of this
+ * CPU (kernel/fastpath.c, docs/smp.md): does not return if it handled
+ * syscall `nr`. */
+void kernel_fastpath_smp(unsigned long nr);
 
 /* What went wrong when a user thread faulted. The exceptions' numbers are
  * the ABI's (BK_FAULT_EXCEPTION word 1, kernel/abi.toml [[exception_kinds]]);

@@ -56,6 +56,19 @@
  * 370 and 350.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
+ *
+ * With several CPUs online the entry does not come here (the arch's
+ * per-CPU syscall numbers name no syscall then): kernel_syscall_smp()
+ * takes the kernel lock, as for every entry, and calls
+ * kernel_fastpath_smp(), the same checks and effects with one more
+ * condition, that the thread switched to runs on this CPU and is no other
+ * CPU's current thread (same_cpu_ok()), and the general way out
+ * (arch_user_enter(), which lets go of the lock last). Everything it reads
+ * and writes (the cap, the endpoint, both threads, the SchedContext, this
+ * CPU's queues) is then under the lock like the general path's, so the
+ * two paths still give identical results; docs/smp.md says why no
+ * lock-free form was taken. The code of one CPU is the same as without
+ * it (smp is a constant false there).
  * tools/bench/run.py counts them; tools/bench/ceilings.json keeps them
  * from growing. These figures are of a release kernel: debug kernels
  * (BULKHEAD_KERNEL_DEBUG) add the IPC path counter's increment in
@@ -152,12 +165,31 @@ static inline __attribute__((always_inline)) void hand_over(struct sched_context
  * goes on where it stopped). Counts the fast path's completions in debug
  * kernels (ipc.h says why only there). */
 static inline __attribute__((always_inline)) void switch_to(struct thread *from,
-                                                            struct thread *to)
+                                                            struct thread *to, bool smp)
 {
     if (BULKHEAD_KERNEL_DEBUG)
         ipc_path_counts.fast++;
     current_thread = to;
-    arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
+    if (smp)
+        arch_user_enter(&to->regs, to->vspace); /* lets go of the lock last */
+    else
+        arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
+}
+
+/* With several CPUs online (smp), the fast path runs under the kernel
+ * lock (kernel_fastpath_smp()) and only between two threads of this CPU:
+ * `to`, the thread it switches to, must run here once it has `sc` (its
+ * own SchedContext, or the one the switch lends or gives back to it), and
+ * must be no other CPU's current thread (a CPU keeps the thread it left
+ * for its idle wait as its current one, and would run it again once it
+ * is runnable, beside us: sched.c's may_have_work()). Anything else takes
+ * the general path, which wakes `to` on its own CPU by IPI. One CPU
+ * (smp false) tests nothing. */
+static inline __attribute__((always_inline)) bool same_cpu_ok(bool smp,
+                                                              const struct sched_context *sc,
+                                                              const struct thread *to)
+{
+    return !smp || (sc->cpu == cpu_here()->index && !sched_is_current_somewhere(to));
 }
 
 /* The Call's effects once every check passed: r, the head, leaves the
@@ -189,7 +221,7 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *t,
  * none (a passive server) and runs on ours, lent with the Call. The two
  * ways are written out whole, each with its own copy of the Call's
  * effects, so the choice is tested once. */
-static void fastpath_call(struct thread *t)
+static inline __attribute__((always_inline)) void fastpath_call(struct thread *t, bool smp)
 {
     uint64_t *args = arch_regs_args(&t->regs);
     uint64_t info = args[1], badge;
@@ -203,6 +235,8 @@ static void fastpath_call(struct thread *t)
     if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority))
         return;
     struct sched_context *t_sc = t->sc, *r_sc = r->sc;
+    if (!same_cpu_ok(smp, r_sc ? r_sc : t_sc, r))
+        return;
     if (!r_sc) {
         deliver_call(t, r, ep, args, badge, info);
         hand_over(t_sc, t, r);
@@ -212,7 +246,7 @@ static void fastpath_call(struct thread *t)
     } else {
         return;
     }
-    switch_to(t, r);
+    switch_to(t, r, smp);
 }
 
 /* The ReplyRecv's effects once every check passed: the reply
@@ -246,7 +280,8 @@ static inline __attribute__((always_inline)) void deliver_reply_recv(struct thre
  * CPU's time goes to, or c lent us ours and gets it back; not when we run
  * on our own and c simply has none. Written out whole per way, as for the
  * Call. */
-static void fastpath_reply_recv(struct thread *t)
+static inline __attribute__((always_inline)) void fastpath_reply_recv(struct thread *t,
+                                                                      bool smp)
 {
     uint64_t *args = arch_regs_args(&t->regs);
     uint64_t info = args[1], badge;
@@ -263,6 +298,8 @@ static void fastpath_reply_recv(struct thread *t)
     if (sched_ready_at_or_above(c->priority))
         return;
     struct sched_context *t_sc = t->sc, *c_sc = c->sc;
+    if (!same_cpu_ok(smp, c_sc ? c_sc : t_sc, c))
+        return;
     if (!c_sc) {
         if (t_sc->home == t)
             return;
@@ -274,15 +311,24 @@ static void fastpath_reply_recv(struct thread *t)
     } else {
         return;
     }
-    switch_to(t, c);
+    switch_to(t, c, smp);
 }
 
 void kernel_fastpath_call(void)
 {
-    fastpath_call(current_thread);
+    fastpath_call(current_thread, false);
 }
 
 void kernel_fastpath_reply_recv(void)
 {
-    fastpath_reply_recv(current_thread);
+    fastpath_reply_recv(current_thread, false);
+}
+
+void kernel_fastpath_smp(unsigned long nr)
+{
+    struct thread *t = current_thread;
+    if (nr == BK_SYS_CALL)
+        fastpath_call(t, true);
+    else if (nr == BK_SYS_REPLY_RECV)
+        fastpath_reply_recv(t, true);
 }

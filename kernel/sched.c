@@ -486,9 +486,11 @@ void kernel_tick_from_user(void)
 
 /* The current thread `cur` of `c` is to run on another CPU now (its
  * SchedContext was configured through that CPU's SchedControl): it goes
- * on that CPU's queue, and `c` has no current thread. Out of line: rare. */
+ * on that CPU's queue, and `c` has no current thread; FPU state it has
+ * live here goes home first (arch_fpu_release()). Out of line: rare. */
 static __attribute__((noinline)) void leave_moved(struct cpu *c, struct thread *cur)
 {
+    arch_fpu_release();
     c->current = NULL;
     ready_enqueue(cur);
 }

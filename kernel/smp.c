@@ -46,7 +46,10 @@ static uint32_t cpu_state(const struct cpu *c);
 /* ---- The kernel lock ---------------------------------------------------- */
 
 /* This CPU is in the kernel, out of any user thread: it answers the
- * last request (smp_sync_cpus()). Memory order: the requester changed
+ * last request (smp_sync_cpus()). Its live FPU state goes home too: the
+ * requester may be about to stop, delete or read the thread it belongs
+ * to, which must not stay live here (arch_fpu_release()). Memory order:
+ * the requester changed
  * the page tables (or the scheduler's state) and then incremented
  * sync_req with a release; our acquire load of it makes those stores
  * visible here before the flush, so no translation we load afterwards
@@ -59,6 +62,7 @@ static void answer_sync(struct cpu *c)
     if (__atomic_load_n(&c->sync_ack, __ATOMIC_RELAXED) == req)
         return;
     arch_tlb_flush_all();
+    arch_fpu_release();
     __atomic_store_n(&c->sync_ack, req, __ATOMIC_RELEASE);
 }
 

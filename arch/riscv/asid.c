@@ -14,13 +14,19 @@
  * User entries are never global (G clear), so sfence.vma with an ASID in
  * rs2 drops exactly one space's entries and keeps the kernel's (4.2.1).
  *
- * SMP note: a rollover must then flush every hart, the allocator needs a
- * lock, and a flush must reach every hart the space ran on.
+ * Several harts: the allocator runs under the kernel lock (asid_activate()
+ * is called on the way to user mode, which lets go of it last). A rollover
+ * flushes every other hart too and waits for them (smp_tlb_shootdown(),
+ * whose answer also clears each hart's cpu->satp: arch_tlb_flush_all()),
+ * so no hart keeps entries, or runs on, an ASID of the old generation
+ * that a space of the new one may be given; the flushes of one space
+ * reach the other harts through the kernel's shootdown (vspace.c).
  */
 #include "port.h"
 
 #include "kernel.h"
 #include "riscv.h"
+#include "smp.h"
 
 #define ASID_COUNT (SATP_ASID_MASK + 1)
 
@@ -98,6 +104,7 @@ static void new_generation(struct riscv_cpu *cpu)
     next_asid = 1;
     sfence_vma_all();
     cpu->satp = 0; /* force the satp write that follows */
+    smp_tlb_shootdown(); /* the other harts, which must re-activate their space too */
 }
 
 /* Kept out of line: asid_activate() runs on every address-space switch and

@@ -186,14 +186,20 @@ void riscv_ap_main(struct riscv_cpu *cpu)
 }
 
 /* Privileged spec 4.2.1: sfence.vma with rs1 = rs2 = x0 orders all
- * earlier page-table stores and drops every translation, of every ASID. */
+ * earlier page-table stores and drops every translation, of every ASID.
+ * cpu->satp is cleared too, so the next way to user mode goes through
+ * asid_activate(): after another hart's ASID rollover (asid.c) the space
+ * this hart ran must get an ASID of the new generation before it runs
+ * again. */
 void arch_tlb_flush_all(void)
 {
     __asm__ volatile("sfence.vma zero, zero" ::: "memory");
+    this_cpu()->satp = 0;
 }
 
-/* Several harts run user threads: the fast path is off (a number no
- * syscall has: trap.S compares a7 with these), and the boot hart takes
+/* Several harts run user threads: the entry's fast path is off (a number
+ * no syscall has: trap.S compares a7 with these; kernel_syscall_smp()
+ * tries it once it has the kernel lock), and the boot hart takes
  * the kernel's IPIs too (remote wake-up). */
 void arch_cpu_smp_mode(void)
 {

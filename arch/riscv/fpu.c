@@ -202,6 +202,24 @@ void fpu_forget(const arch_regs_t *regs)
     drop_owner(cpu);
 }
 
+void arch_fpu_release(void)
+{
+    struct riscv_cpu *cpu = this_cpu();
+    if (!cpu->fpu_owner)
+        return;
+    capture_owner_fs(cpu);
+    save_owner_if_dirty(cpu);
+    drop_owner(cpu);
+}
+
+/* On an SMP exit to `to` (sstatus.FS already `to`'s: Off unless it owns
+ * the FPU), after fpu_switch_on_exit() captured the owner's live FS. */
+void fpu_release_others(struct riscv_cpu *cpu, const arch_regs_t *to)
+{
+    if (cpu->fpu_owner && cpu->fpu_owner != to)
+        arch_fpu_release();
+}
+
 void arch_regs_release(arch_regs_t *regs)
 {
     fpu_forget(regs);

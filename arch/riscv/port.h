@@ -72,6 +72,9 @@ void fpu_init(void);                                     /* boot: FS and VS Off,
 bool fpu_first_use(struct riscv_cpu *cpu, arch_regs_t *regs);
 uint64_t fpu_switch_on_exit(struct riscv_cpu *cpu, arch_regs_t *to);
 void fpu_forget(const arch_regs_t *regs);
+/* On an SMP exit to `to`: the FPU owner, if another thread, stores its
+ * state home and gives the registers up (arch_fpu_release()). */
+void fpu_release_others(struct riscv_cpu *cpu, const arch_regs_t *to);
 
 /* The sstatus.FS value `to` runs with, on a way out to it; leaves FS Off.
  * Inline for the common case, a few instructions: no thread owns the FPU

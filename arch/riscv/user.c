@@ -134,6 +134,7 @@ void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
  * last, with the thread's state all in place (smp_exit_to_user()). */
 void riscv_return_to_user_smp(const arch_regs_t *regs)
 {
+    fpu_release_others(this_cpu(), regs);
     smp_exit_to_user();
     riscv_return_to_user(regs);
 }

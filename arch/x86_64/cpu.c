@@ -291,7 +291,8 @@ BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, u
 {
     cpu->self = cpu;
     cpu->kcpu = &cpus[cpu->index];
-    /* Several CPUs: the IPC fast path is off (arch_cpu_smp_mode()). */
+    /* Several CPUs: the entry's IPC fast path is off; kernel_syscall_smp()
+     * tries it under the lock (arch_cpu_smp_mode()). */
     cpu->fast_call_nr = ~0ull;
     cpu->syscall_entry = kernel_syscall_smp;
     cpu->fast_reply_recv_nr = ~0ull;
@@ -322,8 +323,9 @@ void arch_tlb_flush_all(void)
     write_cr4(cr4);
 }
 
-/* Several CPUs run user threads: the IPC fast path is off on this one
- * (trap.S compares the syscall number with these). */
+/* Several CPUs run user threads: the entry's IPC fast path is off on this
+ * one (trap.S compares the syscall number with these); kernel_syscall_smp()
+ * tries it once it has the kernel lock (kernel/fastpath.c). */
 void arch_cpu_smp_mode(void)
 {
     struct x86_cpu *cpu = x86_this_cpu();

@@ -26,8 +26,15 @@
  * (arch_regs_t.fpu_self).
  *
  * The kernel itself is built with -mgeneral-regs-only: the saves and loads
- * here are its only FPU instructions. There is one CPU today; with more,
- * arch_regs_release() must reach every CPU that may own the state.
+ * here are its only FPU instructions.
+ *
+ * With several CPUs a thread's state is live only in the CPU whose current
+ * thread it is (kernel/arch.h, arch_fpu_release()): each SMP exit drops an
+ * owner other than the thread it resumes (x86_fpu_release_others()), and a
+ * CPU that gives up its current thread otherwise (moved away, stopped or
+ * read by another CPU, which then syncs with it first) stores it home. So
+ * the thread's TCB holds its values whenever another CPU may run, read or
+ * free it, and arch_regs_release() need only look at this CPU.
  */
 #include "x86.h"
 
@@ -225,6 +232,26 @@ static void fpu_forget(arch_regs_t *regs)
         return;
     cpu->fpu_owner = NULL;
     ts_set(cpu);
+}
+
+void arch_fpu_release(void)
+{
+    struct x86_cpu *cpu = x86_this_cpu();
+    arch_regs_t *owner = cpu->fpu_owner;
+    if (!owner)
+        return;
+    ts_clear(cpu, owner); /* XSAVE itself raises #NM with TS set */
+    fpu_save(&owner->fpu);
+    cpu->fpu_owner = NULL;
+    ts_set(cpu);
+}
+
+/* An owner that is not `next` has TS set for it already (only the owner
+ * runs with TS clear), and keeps it set. */
+void x86_fpu_release_others(struct x86_cpu *cpu, const arch_regs_t *next)
+{
+    if (cpu->fpu_owner && cpu->fpu_owner != next)
+        arch_fpu_release();
 }
 
 void arch_regs_release(arch_regs_t *regs)

@@ -219,17 +219,20 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
 }
 
 /* The exits once several CPUs run user threads: the kernel lock goes
- * last, with the thread's state all in place (smp_exit_to_user()). A
+ * last, with the thread's state all in place (smp_exit_to_user()), and
+ * no other thread's FPU state stays live here (fpu.c). A
  * machine of one CPU keeps trap.S's exits in return_sysret and
  * return_iret, and so tests nothing for the lock on its way out. */
 static __attribute__((noreturn)) void return_sysret_smp(arch_regs_t *regs)
 {
+    x86_fpu_release_others(x86_this_cpu(), regs);
     smp_exit_to_user();
     x86_this_cpu()->unlocked_sysret(regs);
 }
 
 static __attribute__((noreturn)) void return_iret_smp(arch_regs_t *regs)
 {
+    x86_fpu_release_others(x86_this_cpu(), regs);
     smp_exit_to_user();
     x86_this_cpu()->unlocked_iret(regs);
 }

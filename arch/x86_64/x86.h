@@ -351,6 +351,9 @@ x86_exit_fn x86_return_iret, x86_return_sysret;
 x86_exit_fn x86_return_iret_kpti, x86_return_sysret_kpti;
 /* user.c: makes `cpu`'s exits let go of the kernel lock (several CPUs). */
 void x86_exits_smp(struct x86_cpu *cpu);
+/* fpu.c: on an SMP exit to `next`, the FPU owner, if another thread,
+ * stores its state home and gives the registers up (arch_fpu_release()). */
+void x86_fpu_release_others(struct x86_cpu *cpu, const arch_regs_t *next);
 extern uint64_t x86_kernel_cr3; /* CR3 the kpti entry loads (trap.S) */
 NORETURN void x86_call_on_kernel_stack(void (*fn)(void));
 

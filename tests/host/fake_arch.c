@@ -60,6 +60,10 @@ void arch_tlb_flush_all(void)
 {
 }
 
+void arch_fpu_release(void)
+{
+}
+
 bool arch_cpu_start(unsigned index, uint64_t arch_id)
 {
     (void)index;

@@ -7,6 +7,7 @@
  * shootdown). On a machine of one CPU there is nothing to check: each
  * test says so and passes (ktest-smp-4 runs them on four).
  */
+#include "fpu_arch.h"
 #include "ktest.h"
 
 #define ROOT BK_CAP_ROOT_CNODE
@@ -54,9 +55,9 @@ static int one_cpu(struct ktest_env *env)
 }
 
 /* A TCB at `tcb` on a whole-CPU SchedContext at `sc` configured through
- * CPU `cpu`'s SchedControl, started at `fn(arg)` (priority 100). */
-static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
-                     void (*fn)(uint64_t), uint64_t arg)
+ * CPU `cpu`'s SchedControl, started at `fn(arg)` on `stk` at `prio`. */
+static long start_thread(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
+                         void (*fn)(uint64_t), uint64_t arg, uint8_t *stk, unsigned prio)
 {
     long r = sys_untyped_retype(env->untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, tcb, 1);
     if (r == 0)
@@ -66,8 +67,15 @@ static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned 
     if (r == 0)
         r = sys_sched_context_bind(sc, tcb);
     if (r == 0)
-        r = bk_thread_start(tcb, ROOT, VS, fn, arg, stack, STACK_SIZE, 0, 100);
+        r = bk_thread_start(tcb, ROOT, VS, fn, arg, stk, STACK_SIZE, 0, prio);
     return r;
+}
+
+/* start_thread() on the one stack of the tests with one thread, at 100. */
+static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
+                     void (*fn)(uint64_t), uint64_t arg)
+{
+    return start_thread(env, tcb, sc, cpu, fn, arg, stack, 100);
 }
 
 static void spin_and_report(uint64_t arg)
@@ -218,6 +226,261 @@ static int test_unmap_seen_by_every_cpu(struct ktest_env *env)
     return 0;
 }
 
+/* ---- The IPC fast path with several CPUs online (kernel/fastpath.c) ------
+ * A Call and its ReplyRecv between two threads of one CPU take the fast
+ * path (under the kernel lock); between threads of two CPUs the general
+ * path, which wakes the other side there by IPI. The kernel's path
+ * counters (Debug: IpcPathCounts, debug kernels only) say which ran: the
+ * fast one counts only its completions, so a delta of exactly two per
+ * round trip of a pair means every Call and every ReplyRecv of it took the
+ * fast path, whatever else runs meanwhile (the root's own invocations go
+ * to the general counter). */
+
+#define SAME_CPU_ROUNDS 2000
+#define CROSS_ROUNDS 200
+#define CLIENT_PRIO 100
+#define SERVER_PRIO 110 /* above its client: it reaches its Recv first */
+
+static uint8_t pair_stacks[4][STACK_SIZE] __attribute__((aligned(16)));
+
+/* A client calling `ep` `rounds` times with its round number, which the
+ * server (add_one_server) answers plus one; it counts wrong answers and
+ * answers from another CPU than `cpu`, signals `done_ntfn` and waits on
+ * `ntfn` for ever (a Send and a receive, which no path counter counts).
+ * The root waits for it blocked: a root polling the clock would make an
+ * invocation, and take the kernel lock, each time round. */
+struct pair_client {
+    uint64_t ep, ntfn, done_ntfn, rounds, cpu;
+    volatile uint64_t done, wrong, server_elsewhere;
+};
+static struct pair_client clients[2];
+
+static void pair_client(uint64_t i)
+{
+    struct pair_client *c = &clients[i];
+    for (uint64_t n = 0; n < c->rounds; n++) {
+        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { n } };
+        sys_call(c->ep, &m);
+        if (m.mr[0] != n + 1)
+            c->wrong++;
+        if (m.mr[1] != c->cpu)
+            c->server_elsewhere++;
+    }
+    c->done = 1;
+    struct bk_msg d = { 0 };
+    sys_send(c->done_ntfn, &d);
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(c->ntfn, &m);
+    }
+}
+
+/* Slots of a pair from `s`: server TCB and SchedContext, client TCB and
+ * SchedContext, endpoint, notification. The root's notification follows
+ * the pairs. */
+#define PAIR_SLOTS 6
+
+/* Makes a pair's objects and starts its server on `server_cpu`, which
+ * blocks in Recv (its first receive: not counted). */
+static long start_server(struct ktest_env *env, uint64_t s, unsigned server_cpu, unsigned stk)
+{
+    long r = sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, s + 4, 1);
+    if (r == 0)
+        r = sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, s + 5, 1);
+    if (r == 0)
+        r = start_thread(env, s, s + 1, server_cpu, add_one_server, s + 4, pair_stacks[stk],
+                         SERVER_PRIO);
+    return r;
+}
+
+/* Starts client `i` of the pair at `s` on `cpu`: `rounds` Calls, answered
+ * from `server_cpu`; it signals `done_ntfn` at the end. */
+static long start_client(struct ktest_env *env, uint64_t s, unsigned i, unsigned cpu,
+                         unsigned server_cpu, uint64_t rounds, uint64_t done_ntfn, unsigned stk)
+{
+    clients[i] = (struct pair_client){
+        .ep = s + 4, .ntfn = s + 5, .done_ntfn = done_ntfn, .rounds = rounds, .cpu = server_cpu
+    };
+    return start_thread(env, s + 2, s + 3, cpu, pair_client, i, pair_stacks[stk], CLIENT_PRIO);
+}
+
+/* Blocks until clients 0 .. n-1 are done. */
+static void wait_clients(uint64_t done_ntfn, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        while (!clients[i].done) {
+            struct bk_msg m = { 0 };
+            sys_recv(done_ntfn, &m);
+        }
+}
+
+static long make_done_ntfn(struct ktest_env *env, uint64_t slot)
+{
+    return sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, slot, 1);
+}
+
+static int stop_pair(uint64_t s)
+{
+    KT_OK(sys_tcb_suspend(s + 2));
+    KT_OK(sys_tcb_suspend(s));
+    return 0;
+}
+
+/* Whether the kernel counts IPC paths (debug kernels); says so if not. */
+static int counts_paths(void)
+{
+    if (kt_kernel_has_walk())
+        return 1;
+    debug_printf("    release kernel: no IPC path counters to check\n");
+    return 0;
+}
+
+static int path_counts(uint64_t *fast, uint64_t *general)
+{
+    KT_OK(sys_debug_ipc_path_counts(BK_CAP_DEBUG, fast, general));
+    return 0;
+}
+
+/* Server and client both on CPU 1: every Call and ReplyRecv takes the
+ * fast path, and each answer comes from CPU 1. */
+static int test_fastpath_same_cpu(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
+    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_server(env, s, 1, 0));
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
+    wait_clients(done, 1);
+    KT_CHECK(path_counts(&f1, &g1) == 0);
+    debug_printf("    %u round trips on CPU 1: fast path %llu, general %llu (the root's)\n",
+                 SAME_CPU_ROUNDS, (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
+    KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
+    KT_CHECK(f1 - f0 == 2 * SAME_CPU_ROUNDS);
+    KT_CHECK(stop_pair(s) == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
+/* The two CPUs before the last: a client there, its server on the other. */
+static int test_fastpath_not_across_cpus(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    if (env->bi->cpu_count < 3) {
+        debug_printf("    fewer than 3 CPUs: nothing to check\n");
+        return 0;
+    }
+    unsigned client_cpu = env->bi->cpu_count - 2, server_cpu = env->bi->cpu_count - 1;
+    uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
+    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_server(env, s, server_cpu, 0));
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    KT_OK(start_client(env, s, 0, client_cpu, server_cpu, CROSS_ROUNDS, done, 1));
+    wait_clients(done, 1);
+    KT_CHECK(path_counts(&f1, &g1) == 0);
+    debug_printf("    %u round trips CPU %u -> CPU %u: fast path %llu, general %llu\n",
+                 CROSS_ROUNDS, client_cpu, server_cpu, (unsigned long long)(f1 - f0),
+                 (unsigned long long)(g1 - g0));
+    KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
+    KT_CHECK(f1 == f0);
+    KT_CHECK(g1 - g0 >= 2 * CROSS_ROUNDS);
+    KT_CHECK(stop_pair(s) == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
+/* Both at once: the same-CPU pair on CPU 1 and a client on CPU 2 calling
+ * a server on CPU 3, all four taking the kernel lock in turn. Every answer
+ * is right, and the fast counter moves by exactly the same-CPU pair's two
+ * per round trip. (The root on CPU 0 does not call CPU 3's server too: with
+ * two CPUs calling it, the riscv64 suite hung in most runs, the general
+ * path's, with the fast path off as well; docs/smp.md "Not done yet".) */
+static int test_fastpath_beside_cross_traffic(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    if (env->bi->cpu_count < 4) {
+        debug_printf("    fewer than 4 CPUs: nothing to check\n");
+        return 0;
+    }
+    uint64_t s = kt_slots(), t = s + PAIR_SLOTS, done = t + PAIR_SLOTS, f0, g0, f1, g1;
+    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_server(env, s, 1, 0));
+    KT_OK(start_server(env, t, 3, 2));
+    KT_CHECK(path_counts(&f0, &g0) == 0);
+    KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
+    KT_OK(start_client(env, t, 1, 2, 3, CROSS_ROUNDS, done, 3));
+    wait_clients(done, 2);
+    KT_CHECK(path_counts(&f1, &g1) == 0);
+    debug_printf("    fast path %llu (CPU 1's pair: %u), general %llu\n",
+                 (unsigned long long)(f1 - f0), 2 * SAME_CPU_ROUNDS,
+                 (unsigned long long)(g1 - g0));
+    for (unsigned i = 0; i < 2; i++)
+        KT_CHECK(clients[i].wrong == 0 && clients[i].server_elsewhere == 0);
+    KT_CHECK(f1 - f0 == 2 * SAME_CPU_ROUNDS);
+    KT_CHECK(g1 - g0 >= 2 * CROSS_ROUNDS);
+    KT_CHECK(stop_pair(s) == 0 && stop_pair(t) == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
+/* ---- Lazy FPU state across CPUs ------------------------------------------ */
+
+#define FPU_SEED 0x5eed0f5eed0f5eedull
+static volatile uint64_t fpu_regs[BK_FPU_REG_COUNT];
+static volatile uint64_t fpu_filling, fpu_done, fpu_cpu_before, fpu_cpu_after;
+
+/* Fills every FPU register on its CPU and waits on `ntfn` (nothing else
+ * uses the FPU there, so the state stays live in that CPU's registers);
+ * once woken, on the CPU its SchedContext moved to meanwhile, reads them
+ * all back before any compiled code runs. */
+static void fpu_mover(uint64_t ntfn)
+{
+    uint64_t regs[BK_FPU_REG_COUNT];
+    fpu_cpu_before = cpu_index();
+    fpu_filling = 1;
+    kt_fpu_fill_syscall_dump(FPU_SEED, BK_SYS_RECV, ntfn, 0, 0, regs);
+    fpu_cpu_after = cpu_index();
+    for (unsigned i = 0; i < BK_FPU_REG_COUNT; i++)
+        fpu_regs[i] = regs[i];
+    fpu_done = 1;
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(ntfn, &m);
+    }
+}
+
+/* The thread's FPU values were live in CPU 1's registers when it moved to
+ * the last CPU: that CPU must not run it on its older saved copy (nor
+ * CPU 1 keep them as live for it). Whether it had blocked by the time it
+ * moved, or was still on its way there, the values must all come back. */
+static int test_fpu_state_moves_with_thread(struct ktest_env *env)
+{
+    if (one_cpu(env))
+        return 0;
+    uint64_t s = kt_slots();
+    unsigned last = env->bi->cpu_count - 1;
+    fpu_filling = fpu_done = 0;
+    fpu_cpu_before = fpu_cpu_after = ~0ull;
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, s + 2, 1));
+    KT_OK(start_on(env, s, s + 1, 1, fpu_mover, s + 2));
+    KT_CHECK(wait_for(&fpu_filling, 1, 0) == 0);
+    KT_OK(sys_sched_control_configure(env->bi->sched_control + last, s + 1, 10 * MS, 10 * MS, 1,
+                                      0));
+    struct bk_msg m = { 0 };
+    sys_send(s + 2, &m);
+    KT_CHECK(wait_for(&fpu_done, 1, 0) == 0);
+    debug_printf("    filled on CPU %llu, read back on CPU %llu\n",
+                 (unsigned long long)fpu_cpu_before, (unsigned long long)fpu_cpu_after);
+    KT_CHECK(fpu_cpu_before == 1 && fpu_cpu_after == last);
+    KT_CHECK(kt_fpu_pattern_mismatches(fpu_regs, FPU_SEED, "moved thread") == 0);
+    KT_OK(sys_tcb_suspend(s));
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest smp_tests[] = {
     { "smp: a thread runs on its SchedControl's CPU, moves with it, and stops when suspended",
       test_thread_runs_and_moves },
@@ -226,5 +489,13 @@ const struct ktest smp_tests[] = {
       test_signal_wakes_other_cpu },
     { "smp: an unmap is seen by every CPU before it returns (TLB shootdown)",
       test_unmap_seen_by_every_cpu },
+    { "smp: Call and ReplyRecv between two threads of CPU 1 take the fast path",
+      test_fastpath_same_cpu },
+    { "smp: Call and ReplyRecv between threads of two CPUs take the general path",
+      test_fastpath_not_across_cpus },
+    { "smp: the same-CPU fast path beside calls between two other CPUs",
+      test_fastpath_beside_cross_traffic },
+    { "smp: a thread whose FPU state is live on CPU 1 keeps it when it moves",
+      test_fpu_state_moves_with_thread },
 };
 const unsigned smp_test_count = sizeof(smp_tests) / sizeof(smp_tests[0]);

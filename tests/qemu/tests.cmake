@@ -123,7 +123,8 @@ bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
 # The whole suite with three more CPUs idling beside the boot CPU: its idle
 # waits then let go of the kernel lock, and the interrupts that end them
 # take it (docs/smp.md); the other CPUs' ticks try it for the log.
-bulkhead_qemu_test(ktest-smp-4 --image ${out}/ktest-image.img --smp 4 --status pass
+# 110 s: the IPC tests between CPUs (smp_tests.c) add some 10 s under load.
+bulkhead_qemu_test(ktest-smp-4 --image ${out}/ktest-image.img --smp 4 --status pass --timeout 110
                    --expect "bulkhead: smp: 4 CPUs online"
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
 # The same suite in a small machine: every test sizes what it makes to the
