@@ -181,8 +181,8 @@ void watch_call_begin(void);
  * the clock): the wait ends when nothing is owed (no request in the
  * device, or the driver down or given up) and starts over at a completion. */
 void watch_settle(bool completed, uint64_t now);
-/* A new incarnation took over (IO: DriverRestarted): the next hang is
- * reported again. */
+/* A new incarnation is taking over (IO: DriverRestarted, before it is
+ * called): nothing is owed yet, and its hang is reported again. */
 void watch_restarted(void);
 /* Watches with `notification` (in our CNode, moved) and a timeout of
  * `timeout_ms` (checked by the caller); NULL or why not. */

@@ -277,8 +277,9 @@ int io_handle_driver_restarted(struct io_call *call, uint64_t driver, uint32_t *
         return io_fail_driver_given_up(call, io.device_sectors, io.deaths_in_a_row);
     }
     take_driver(driver);
+    watch_restarted(); /* a hang of the new incarnation, even in what follows, is reported */
     bool up = backend_reattach(reissued);
-    watch_restarted(); /* a hang of the new incarnation is reported again */
+    watch_settle(true, 0); /* the wait starts over now (or is over: nothing owed, or down) */
     if (!up)
         return io_fail_driver_down(call, io.deaths_in_a_row);
     *deaths_in_a_row = io.deaths_in_a_row;

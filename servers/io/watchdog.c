@@ -51,7 +51,6 @@ void watch_restarted(void)
 {
     __atomic_store_n(&watch.owed_since, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&watch.reported, false, __ATOMIC_RELEASE);
-    watch_settle(true, 0);
 }
 
 /* Wakes at each refill of its SchedContext (Yield gives up the rest of a
