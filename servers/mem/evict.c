@@ -173,7 +173,9 @@ static long warm(struct account *a, unsigned n, uint64_t vaddr, uint32_t rights)
 /* A page in swap read back into a new frame, mapped, its slot freed. The
  * read comes first and the room for the frame after it: free memory seen
  * before the wait may have gone to requests served meanwhile, and from
- * evict_make_room()'s success to the frame's making nothing waits. */
+ * evict_make_room()'s success to the frame's making nothing waits. The
+ * entry is ENTRY_BUSY throughout (the eviction may wait too): a fault on
+ * the same page meanwhile waits for this one instead of reading it twice. */
 static long page_in(struct account *a, unsigned n, uint64_t vaddr, uint32_t rights)
 {
     uint32_t slot = entry_at(a, n)->unit;
@@ -185,7 +187,6 @@ static long page_in(struct account *a, unsigned n, uint64_t vaddr, uint32_t righ
     uint64_t t0 = bk_counter(), w0 = swap_waited();
     entry_at(a, n)->kind |= ENTRY_BUSY;
     long r = swap_read((unsigned)b, slot) == 0 ? 0 : -BK_ERR_INVALID_ARGUMENT;
-    entry_at(a, n)->kind &= ~ENTRY_BUSY;
     uint64_t ticks = bk_counter() - t0 - (swap_waited() - w0); /* the disk's wait left out */
     if (r == 0 && !evict_make_room(MEM_PAGE))
         r = -BK_ERR_NOT_ENOUGH_MEMORY;
@@ -197,6 +198,7 @@ static long page_in(struct account *a, unsigned n, uint64_t vaddr, uint32_t righ
     swap_end((unsigned)b);
     if (r == 0)
         r = sys_frame_map(SCRATCH_OBJ, space_of(a), vaddr, rights, 0);
+    entry_at(a, n)->kind &= ~ENTRY_BUSY;
     if (r == 0)
         r = pages_record_frame_at(a, n, vaddr | PRIVATE);
     if (r != 0) {

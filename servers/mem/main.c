@@ -872,6 +872,7 @@ int main(const struct bk_bootinfo *info)
     for (;;) {
         if (m.badge == 0 && m.info == 0)
             swap_reap(); /* a late signal: nothing waits for it now */
+        defer_wanted = false;
         uint64_t reply = serve(&m, 0);
         if (!reply && !deferred_count) {
             sys_reply_recv(ENDPOINT, &m);

@@ -29,6 +29,13 @@
  * Before the server served its endpoint during transfers this deadlocked:
  * it waited for io-server, io-server for it. SetQuota below a minimum is
  * refused by name.
+ *
+ * A flood: swap-0 reads its pages back over and over, as fast as it can
+ * (every read of a page in swap a page-in, every one making room a
+ * page-out), while swap-1 and swap-2 read theirs back in rounds. Each round
+ * of theirs must complete, with every page as written, and swap-0 must
+ * have paged in during every round (so the flood ran throughout); then
+ * swap-0 stops and reports its own pages intact.
  */
 #include <protocols/io_client.h>
 #include <protocols/mem_client.h>
@@ -62,6 +69,9 @@
 #define HELLO 0x201
 #define FILL 0x202
 #define CHECK 0x203
+#define FLOOD 0x204
+#define STOP 0x205
+#define FLOOD_ROUNDS 3
 
 struct tenant {
     const char *name;
@@ -333,6 +343,45 @@ static void pressure(void)
     expect(kept, "steady, within its minimum, lost no page");
 }
 
+/* swap-0 floods; swap-1 and swap-2 read everything back FLOOD_ROUNDS
+ * times meanwhile. */
+static void flood(void)
+{
+    struct tenant *f = &swappers[0];
+    struct swap_stats start = stats_of(f->id);
+    order(f, FLOOD);
+    bool intact = true, flooding = true;
+    for (unsigned r = 0; r < FLOOD_ROUNDS; r++) {
+        struct swap_stats a = stats_of(f->id), o1 = stats_of(swappers[1].id);
+        order(&swappers[1], CHECK);
+        order(&swappers[2], CHECK);
+        uint64_t bad1 = answer(&swappers[1], CHECK), bad2 = answer(&swappers[2], CHECK);
+        struct swap_stats z = stats_of(f->id), e1 = stats_of(swappers[1].id);
+        debug_printf("memswap: flood round %u: swap-1 and swap-2 read all back (%llu and %llu "
+                     "bad; swap-1 paged in %llu), swap-0 paged in %llu and out %llu meanwhile\n",
+                     r, (unsigned long long)bad1, (unsigned long long)bad2,
+                     (unsigned long long)(e1.paged_in - o1.paged_in),
+                     (unsigned long long)(z.paged_in - a.paged_in),
+                     (unsigned long long)(z.evicted - a.evicted));
+        intact &= bad1 == 0 && bad2 == 0;
+        flooding &= z.paged_in > a.paged_in;
+    }
+    struct bk_msg m = { .info = BK_MSGINFO(0, 0, 0, STOP) };
+    sys_send(f->ctrl, &m);
+    sys_recv(f->ctrl, &m);
+    struct swap_stats end = stats_of(f->id);
+    bool stopped = BK_MSGINFO_LABEL(m.info) == FLOOD;
+    debug_printf("memswap: swap-0 flooded %llu passes over %llu pages: %llu paged in, %llu "
+                 "bad\n",
+                 (unsigned long long)m.mr[1], (unsigned long long)f->pages,
+                 (unsigned long long)(end.paged_in - start.paged_in),
+                 (unsigned long long)m.mr[0]);
+    expect(intact, "under the flood swap-1 and swap-2 finished every round, every page intact");
+    expect(flooding, "swap-0 paged in during every one of their rounds: the flood ran throughout");
+    expect(stopped && m.mr[0] == 0 && m.mr[1] >= 1,
+           "swap-0 stopped, every page of every pass of its flood as written");
+}
+
 /* Kills: the first swapper's slots come back exactly (then, after
  * overlap(), all). */
 static void kill_first(void)
@@ -446,6 +495,7 @@ int main(const struct bk_bootinfo *bi)
     expect(g == 0, "account programs granted 64 KiB toward io-server's tenant 2 (us)");
     if (spawn_all()) {
         pressure();
+        flood();
         kill_first();
         overlap(grant);
         kill_the_rest(free_before);
