@@ -820,6 +820,8 @@ static void serve_meanwhile(struct bk_msg *m)
     defer_wanted = false;
     if (later && defer(d, reply))
         return;
+    if (later && (d->m.badge & MEM_FAULT_BADGE))
+        m->info = BK_MSGINFO(0, 0, 0, 0); /* no room to keep it: restarted, it faults again */
     answer(m, reply);
 }
 

@@ -493,6 +493,9 @@ int main(const struct bk_bootinfo *bi)
         debug_printf("memswap: Grant refused: %s\n", why);
     }
     expect(g == 0, "account programs granted 64 KiB toward io-server's tenant 2 (us)");
+    uint64_t n = 0;
+    refused(mem_swap_hold(mint(mem_ep, owner), 1, &n, &e), &e, MEM_ERR_NOT_ADMIN,
+            "the caller (badge ");
     if (spawn_all()) {
         pressure();
         flood();

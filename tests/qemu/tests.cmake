@@ -557,6 +557,7 @@ bulkhead_qemu_test(mem-swap --image ${out}/mem-swap-image.img
   --disk ${out}/mem-swap-disk.img --disk-size 8M --status pass
   --expect "memswap: ok: the memory server opened its own IO session: 8 MiB less 32 KiB of swap, 2040 slots"
   --expect "memswap: ok: refused: .tenant steady: a quota of 128 KiB is below its guaranteed minimum of 256 KiB: lower the minimum first"
+  --expect "memswap: ok: refused: .the caller .badge [0-9]+. is a tenant: the method is the administrator's"
   --expect "memswap: ok: swap-1 faulted on a page in swap: its page-in held in flight, the server answers"
   --expect "memswap: ok: meanwhile IO tenant 2 opened its granted session .io-server's TakeGrant served., the page-in still held"
   --expect "memswap: ok: released: swap-1's page-ins completed, every page read back as written"
