@@ -76,28 +76,42 @@ static void cool(struct account *a, unsigned n)
 }
 
 /* The second pass finds it cold: its 4 KiB to a swap slot (read through
- * our copy window), its page back to the free memory. False if no slot is
- * free or the write failed (the page stays, cold). */
+ * our copy window), its page back to the free memory. False if no slot or
+ * buffer is free or the write failed (the page stays, cold). While the
+ * write waits the entry is ENTRY_BUSY: a fault on it waits (serve_defer)
+ * rather than map a frame about to go. */
 static bool page_out(struct account *a, unsigned n)
 {
-    struct entry *e = entry_at(a, n);
     uint64_t t0 = bk_counter(), w0 = swap_waited();
+    long b = swap_begin();
+    if (b < 0) {
+        serve_defer(); /* every buffer in flight: try again when they are done */
+        return false;
+    }
     long slot = swap_slot_take();
     if (slot < 0 || frame_out(a, n) != 0) {
         if (slot >= 0)
             swap_slot_free((uint32_t)slot);
+        swap_end((unsigned)b);
         return false;
     }
     long r = sys_frame_map(SCRATCH_OBJ, BK_CAP_ROOT_VSPACE, COPY_WINDOW + MEM_PAGE, BK_VM_READ, 0);
     if (r == 0) {
-        memcpy(swap_buffer(), (const void *)(uintptr_t)(COPY_WINDOW + MEM_PAGE), MEM_PAGE);
+        memcpy(swap_buffer((unsigned)b), (const void *)(uintptr_t)(COPY_WINDOW + MEM_PAGE),
+               MEM_PAGE);
         sys_frame_unmap(SCRATCH_OBJ);
     }
     frame_back(a, n);
-    if (r != 0 || swap_write((uint32_t)slot) != 0) {
+    entry_at(a, n)->kind |= ENTRY_BUSY;
+    if (r == 0)
+        r = swap_write((unsigned)b, (uint32_t)slot);
+    entry_at(a, n)->kind &= ~ENTRY_BUSY;
+    swap_end((unsigned)b);
+    if (r != 0) {
         swap_slot_free((uint32_t)slot);
         return false;
     }
+    struct entry *e = entry_at(a, n);
     struct where page = book_slot(a, n, 1);
     unit_give_page(e->unit, page.root, page.index, page.depth); /* deletes the frame */
     *e = (struct entry){ (e->what & ~(MEM_PAGE - 1)) | SWAPPED, (uint32_t)slot, MEM_KIND_FRAME };
@@ -156,21 +170,35 @@ static long warm(struct account *a, unsigned n, uint64_t vaddr, uint32_t rights)
     return 1;
 }
 
-/* A page in swap read back into a new frame, mapped, its slot freed. */
+/* A page in swap read back into a new frame, mapped, its slot freed. The
+ * read comes first and the room for the frame after it: free memory seen
+ * before the wait may have gone to requests served meanwhile, and from
+ * evict_make_room()'s success to the frame's making nothing waits. The
+ * entry is ENTRY_BUSY throughout (the eviction may wait too): a fault on
+ * the same page meanwhile waits for this one instead of reading it twice. */
 static long page_in(struct account *a, unsigned n, uint64_t vaddr, uint32_t rights)
 {
     uint32_t slot = entry_at(a, n)->unit;
-    if (!evict_make_room(MEM_PAGE))
+    long b = swap_begin();
+    if (b < 0) {
+        serve_defer();
         return -BK_ERR_NOT_ENOUGH_MEMORY;
-    /* Timed from here: the eviction that made room is counted as a page-out. */
+    }
     uint64_t t0 = bk_counter(), w0 = swap_waited();
-    long r = swap_read(slot) == 0 ? 0 : -BK_ERR_INVALID_ARGUMENT;
+    entry_at(a, n)->kind |= ENTRY_BUSY;
+    long r = swap_read((unsigned)b, slot) == 0 ? 0 : -BK_ERR_INVALID_ARGUMENT;
+    uint64_t ticks = bk_counter() - t0 - (swap_waited() - w0); /* the disk's wait left out */
+    if (r == 0 && !evict_make_room(MEM_PAGE))
+        r = -BK_ERR_NOT_ENOUGH_MEMORY;
+    t0 = bk_counter(); /* the eviction that made room is counted as a page-out */
     if (r == 0)
         r = pages_make_frame();
     if (r == 0)
-        r = pages_fill(0, swap_buffer(), MEM_PAGE);
+        r = pages_fill(0, swap_buffer((unsigned)b), MEM_PAGE);
+    swap_end((unsigned)b);
     if (r == 0)
         r = sys_frame_map(SCRATCH_OBJ, space_of(a), vaddr, rights, 0);
+    entry_at(a, n)->kind &= ~ENTRY_BUSY;
     if (r == 0)
         r = pages_record_frame_at(a, n, vaddr | PRIVATE);
     if (r != 0) {
@@ -180,7 +208,7 @@ static long page_in(struct account *a, unsigned n, uint64_t vaddr, uint32_t righ
     swap_slot_free(slot);
     a->swapped--;
     a->paged_in++;
-    a->in_ticks += bk_counter() - t0 - (swap_waited() - w0); /* the disk's wait left out */
+    a->in_ticks += ticks + bk_counter() - t0;
     return 1;
 }
 
@@ -192,6 +220,10 @@ long evict_restore(struct account *a, uint64_t vaddr, uint32_t rights)
     if (n < 0)
         return 0;
     const struct entry *e = entry_at(a, (unsigned)n);
+    if (e->kind & ENTRY_BUSY) {
+        serve_defer(); /* on its way to or from swap: asked again when it is there */
+        return -BK_ERR_NOT_ENOUGH_MEMORY;
+    }
     if (e->what & SWAPPED)
         return page_in(a, (unsigned)n, vaddr, rights);
     if (e->kind & ENTRY_COLD)

@@ -14,8 +14,11 @@
  * a tenant thread's fault comes as a Call with a kernel fault label
  * through a cap badged MEM_FAULT_BADGE | id. The answer to a fault is the
  * reply: label 0 restarts the thread, 1 leaves it stopped. The loop never
- * sends to anyone but by reply and by a non-blocking signal to a
- * supervisor, so no tenant can make it wait.
+ * sends to anyone but by reply, by a non-blocking signal to a supervisor
+ * and by its swap session's kicks to the IO server, so no tenant can make
+ * it wait. While a swap transfer waits for the disk it keeps serving
+ * (serve_until): the transfer's requester is held in a Reply object and
+ * answered when its page is in.
  */
 #include "server.h"
 
@@ -146,6 +149,9 @@ static bool usable_space(uint64_t slot)
 static int back_image_page(struct mem_call *call, struct account *a, const struct mem_region *r,
                            uint64_t page, bool write, bool *mapped);
 
+static uint64_t served; /* requests served while transfers waited (serve_until) */
+static bool defer_wanted; /* serve_defer(): the request being served waits for transfers */
+
 /* A page of `a` the clock unmapped or sent to swap, mapped again (*mapped
  * then): it is charged already. 0, or no_memory when no page could be
  * freed for it or the swap read failed. */
@@ -166,6 +172,8 @@ static int back_one(struct mem_call *call, struct account *a, const struct mem_r
 {
     if (r->image)
         return back_image_page(call, a, r, vaddr, false, mapped);
+again:;
+    uint64_t seen = served;
     int err = restore(call, a, r, vaddr, mapped);
     if (err || *mapped)
         return err;
@@ -180,7 +188,11 @@ static int back_one(struct mem_call *call, struct account *a, const struct mem_r
     uint64_t left = mem_left(&a->charges);
     if (asked > left)
         return mem_fail_quota(call, a->name, a->charges.quota, asked, left);
-    if (!evict_make_room(asked) || pages_back(a, vaddr, r->rights, tables) != 0)
+    if (!evict_make_room(asked))
+        return mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
+    if (served != seen)
+        goto again; /* others were served while it evicted: the probe and quota may be stale */
+    if (pages_back(a, vaddr, r->rights, tables) != 0)
         return mem_fail_no_memory(call, a->name, asked, pages_free_bytes());
     return 0;
 }
@@ -220,6 +232,8 @@ static int back_image_page(struct mem_call *call, struct account *a, const struc
 {
     const struct image *im = image_of(r);
     unsigned index = (unsigned)((page - r->base) / MEM_PAGE), tables, ours;
+again:;
+    uint64_t seen = served;
     int restored = restore(call, a, r, page, mapped);
     if (restored || *mapped)
         return restored;
@@ -234,6 +248,8 @@ static int back_image_page(struct mem_call *call, struct account *a, const struc
         int err = account_can_pay(call, a, mem_backing_pages(pages_recorded(a) - 1, a->books, 0));
         if (err)
             return err;
+        if (served != seen)
+            goto again;
         pages_unshare(a, page);
         *mapped = false;
         if (pages_copy(a, page, im, index, r->rights, 0) != 0)
@@ -244,6 +260,8 @@ static int back_image_page(struct mem_call *call, struct account *a, const struc
     int err = account_can_pay(call, a, cost);
     if (err)
         return err;
+    if (served != seen)
+        goto again;
     long r2 = write ? pages_copy(a, page, im, index, r->rights, tables)
                     : pages_share(a, page, im, index, r->rights, tables);
     return r2 == 0 ? 0 : mem_fail_no_memory(call, a->name, cost * MEM_PAGE, pages_free_bytes());
@@ -303,7 +321,8 @@ int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t 
     return 0;
 }
 
-/* Lowering a quota takes nothing back: it refuses the next charges. */
+/* Lowering a quota takes nothing back: it refuses the next charges. Never
+ * below the minimum, which promises memory the quota must let it hold. */
 int mem_handle_set_quota(struct mem_call *call, uint64_t tenant, uint64_t quota, uint64_t *used)
 {
     if (call->badge != 0)
@@ -316,6 +335,9 @@ int mem_handle_set_quota(struct mem_call *call, uint64_t tenant, uint64_t quota,
     *used = mem_used(&a->charges);
     if (quota < *used)
         return mem_fail_below_use(call, a->name, quota, *used);
+    /* SetMinimum keeps minimum <= quota; lowering the quota must too. */
+    if (quota < a->minimum)
+        return mem_fail_quota_below_minimum(call, a->name, quota, a->minimum);
     a->charges.quota = quota;
     return 0;
 }
@@ -628,29 +650,238 @@ static uint64_t serve_fault(const struct bk_msg *m)
         return 1;
     struct mem_call call = { .badge = m->badge };
     if (resolve_fault(&call, a, m) != 0) {
-        refuse(a, &call.error);
+        if (!defer_wanted)
+            refuse(a, &call.error);
         return 1;
     }
     a->faults++;
     return 0;
 }
 
+/* ---- Serving while transfers wait --------------------------------------- */
+
+/* A request put off until no transfer is in flight: the message (its words
+ * past the registers copied from the IPC buffer), its caller held in a
+ * Reply object, the cap it brought in DEFER_CAP(k). */
+struct deferred {
+    struct bk_msg m;
+    uint64_t words[BK_MSG_MAX_WORDS];
+    uint64_t reply;
+    unsigned k;
+};
+
+/* Levels of requests served one inside another's wait: each level's
+ * transfer holds a buffer (two at most: a read and the write making room
+ * for it), and the levels past that defer. */
+#define LEVELS (SWAP_BUFFERS + 2)
+
+static struct bk_proto_server server;
+static uint32_t replies_free; /* bit k: REPLY_SLOT(k) holds no caller */
+static unsigned level;        /* requests being served, one inside another's wait */
+static uint64_t level_reply[LEVELS + 2]; /* the Reply object holding level's caller, or 0 */
+static struct deferred arrived[LEVELS + 2]; /* level's request as it came, in case it defers */
+static struct deferred deferred[REPLIES];
+static unsigned deferred_count;
+
+_Static_assert(REPLIES <= 32, "replies_free has a bit for each");
+
+void replies_made(void)
+{
+    replies_free = (uint32_t)((1ull << REPLIES) - 1);
+}
+
+/* A free Reply object's number, or -1. */
+static int reply_take(void)
+{
+    if (!replies_free)
+        return -1;
+    int k = __builtin_ctz(replies_free);
+    replies_free &= ~(1u << k);
+    return k;
+}
+
+static void reply_give(uint64_t slot)
+{
+    replies_free |= 1u << (slot - REPLY_SLOT(0));
+}
+
+void serve_defer(void)
+{
+    defer_wanted = true;
+}
+
+/* Serves fault or request `m` (its answer left in `m`) one level in.
+ * `reply`: the Reply object already holding its caller, or 0 (the kernel
+ * holds it). Returns the Reply object holding the caller now (saved while
+ * the request waited), or 0: then answer by reply. */
+static uint64_t serve(struct bk_msg *m, uint64_t reply)
+{
+    level++;
+    level_reply[level] = reply;
+    if (m->badge & MEM_FAULT_BADGE) {
+        uint64_t label = serve_fault(m);
+        bk_proto_server_done(&server, m->info);
+        m->info = BK_MSGINFO(0, 0, 0, label);
+    } else {
+        pages_ready();
+        mem_dispatch(&server, m);
+    }
+    reply = level_reply[level];
+    level--;
+    return reply;
+}
+
+static void answer(struct bk_msg *m, uint64_t reply)
+{
+    if (reply) {
+        sys_send(reply, m);
+        reply_give(reply);
+    } else {
+        sys_reply(0, m);
+    }
+}
+
+/* The caller of the request being served moved into a Reply object, so
+ * that a Recv does not cancel it: false if none is free (or the levels
+ * are all in use). */
+static bool hold_caller(void)
+{
+    if (level == 0 || level > LEVELS)
+        return false;
+    if (level_reply[level])
+        return true;
+    int k = reply_take();
+    if (k < 0)
+        return false;
+    if (sys_reply_save(REPLY_SLOT(k)) != 0) { /* a Send: nobody to answer */
+        reply_give(REPLY_SLOT(k));
+        return true;
+    }
+    level_reply[level] = REPLY_SLOT(k);
+    return true;
+}
+
+/* Keeps request `d` with its caller for later (its cap moved to
+ * DEFER_CAP); `reply` as serve() returned it. False if there is no room
+ * (then it is answered now, with what it returned). */
+static bool defer(const struct deferred *d, uint64_t reply)
+{
+    if (deferred_count == REPLIES)
+        return false;
+    int k = reply ? (int)(reply - REPLY_SLOT(0)) : reply_take();
+    if (k < 0)
+        return false;
+    if (!reply && sys_reply_save(REPLY_SLOT(k)) != 0) {
+        reply_give(REPLY_SLOT(k));
+        return true; /* a Send: nobody waits for it, nothing to do later */
+    }
+    struct deferred *to = &deferred[deferred_count++];
+    *to = *d;
+    to->reply = REPLY_SLOT(k);
+    to->k = (unsigned)k;
+    if (BK_MSGINFO_EXTRA_CAPS(d->m.info))
+        sys_cnode_move(BK_CAP_ROOT_CNODE, DEFER_CAP(k), W, BK_CAP_ROOT_CNODE, RECV_SLOT, W);
+    return true;
+}
+
+/* Requests put off while transfers are in flight whatever they ask: those
+ * that could free pages in flight (an account's, a region's, an image's
+ * source), and those bringing a cap (the receive slot must be free for
+ * the next request). */
+static bool waits_for_transfers(const struct bk_msg *m)
+{
+    uint64_t label = BK_MSGINFO_LABEL(m->info);
+    if (m->badge & MEM_FAULT_BADGE)
+        return false;
+    return BK_MSGINFO_EXTRA_CAPS(m->info) != 0 || label == MEM_LABEL_DESTROY_ACCOUNT ||
+           label == MEM_LABEL_REMOVE_REGION || label == MEM_LABEL_SEAL_IMAGE ||
+           label == MEM_LABEL_SEAL_PROGRAM;
+}
+
+/* A message that came while a transfer waits: the session's signal
+ * (completions reaped), or a request served at once or deferred. A Call
+ * with info 0 from the administrator looks like the signal: it is reaped
+ * for, then answered as any unknown label. */
+static void serve_meanwhile(struct bk_msg *m)
+{
+    struct deferred *d = &arrived[level + 1]; /* the level it is served at */
+    if (m->badge == 0 && m->info == 0)
+        swap_reap();
+    unsigned words = (unsigned)BK_MSGINFO_LENGTH(m->info);
+    d->m = *m;
+    for (unsigned i = BK_MSG_CPU_WORDS; i < words && i < BK_MSG_MAX_WORDS; i++)
+        d->words[i] = bk_ipc_buffer->mr[i];
+    if (waits_for_transfers(m) && defer(d, 0))
+        return;
+    defer_wanted = false;
+    served++;
+    uint64_t reply = serve(m, 0);
+    bool later = defer_wanted;
+    defer_wanted = false;
+    if (later && defer(d, reply))
+        return;
+    if (later && (d->m.badge & MEM_FAULT_BADGE))
+        m->info = BK_MSGINFO(0, 0, 0, 0); /* no room to keep it: restarted, it faults again */
+    answer(m, reply);
+}
+
+void serve_until(const volatile bool *done)
+{
+    bool keep = defer_wanted; /* the waiting request's own, not theirs */
+    bool open = hold_caller();
+    while (!*done) {
+        struct bk_msg m = { 0 };
+        if (!open) {
+            /* No Reply object for our caller: the endpoint waits until
+             * the disk is done, as before there were any. */
+            sys_recv(SWAP_NOTIFICATION, &m);
+            swap_reap();
+            continue;
+        }
+        sys_recv(ENDPOINT, &m);
+        serve_meanwhile(&m);
+    }
+    defer_wanted = keep;
+}
+
+/* The requests put off, served in the order they came (each may wait
+ * again, and defer others, behind transfers of its own). */
+static void serve_deferred(void)
+{
+    while (deferred_count) {
+        struct deferred *d = &deferred[0];
+        struct bk_msg m = d->m;
+        uint64_t reply = d->reply;
+        unsigned k = d->k, words = (unsigned)BK_MSGINFO_LENGTH(m.info);
+        for (unsigned i = BK_MSG_CPU_WORDS; i < words && i < BK_MSG_MAX_WORDS; i++)
+            bk_ipc_buffer->mr[i] = d->words[i];
+        deferred_count--;
+        memmove(&deferred[0], &deferred[1], deferred_count * sizeof(deferred[0]));
+        if (BK_MSGINFO_EXTRA_CAPS(m.info))
+            sys_cnode_move(BK_CAP_ROOT_CNODE, RECV_SLOT, W, BK_CAP_ROOT_CNODE, DEFER_CAP(k), W);
+        defer_wanted = false;
+        reply = serve(&m, reply);
+        answer(&m, reply);
+    }
+}
+
 int main(const struct bk_bootinfo *info)
 {
     server_info = info;
-    struct bk_proto_server server;
     bk_proto_server_init(&server, BK_CAP_ROOT_CNODE, RECV_SLOT, W, NULL);
     struct bk_msg m = { 0 };
     sys_recv(ENDPOINT, &m);
     for (;;) {
-        if (m.badge & MEM_FAULT_BADGE) {
-            uint64_t label = serve_fault(&m);
-            bk_proto_server_done(&server, m.info);
-            m.info = BK_MSGINFO(0, 0, 0, label);
-        } else {
-            pages_ready();
-            mem_dispatch(&server, &m);
+        if (m.badge == 0 && m.info == 0)
+            swap_reap(); /* a late signal: nothing waits for it now */
+        defer_wanted = false;
+        uint64_t reply = serve(&m, 0);
+        if (!reply && !deferred_count) {
+            sys_reply_recv(ENDPOINT, &m);
+            continue;
         }
-        sys_reply_recv(ENDPOINT, &m);
+        answer(&m, reply);
+        serve_deferred();
+        sys_recv(ENDPOINT, &m);
     }
 }

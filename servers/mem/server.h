@@ -63,6 +63,7 @@
 #define KERNEL_OBJECT 16      /* entry.what: a VSpace, CNode, TCB or SchedContext made by Spawn */
 #define SWAPPED 32            /* entry.what: vaddr | SWAPPED, a frame of the account in swap slot `unit` */
 #define ENTRY_COLD (1u << 16) /* entry.kind: a PRIVATE frame the clock unmapped (evict.c) */
+#define ENTRY_BUSY (1u << 17) /* entry.kind: its page is on its way to or from swap (evict.c) */
 #define IMAGES 16
 #define IMAGE_PAGES 256       /* 1 MiB */
 #define PROGRAMS 8
@@ -93,11 +94,15 @@
 #define SCRATCH_UNIT 24       /* a unit's cap while it is retyped */
 #define SWAP_IO 26            /* the IO server's endpoint cap of our swap session (swap.c) */
 #define SWAP_NOTIFICATION 27  /* that session's notification */
+#define SWAP_BUFFERS 8u       /* the session's buffers: transfers in flight at most (swap.c) */
 #define HALVES_CNODE 25       /* unit k's free halves in slots 2k and 2k + 1 */
 #define ELF_CNODE 23          /* copies of an ELF file's frames mapped in ELF_WINDOW */
 #define WINDOW_TABLE(k) (64 + (k)) /* page tables under our windows, k < WINDOW_TABLES */
 #define WINDOW_TABLES 64
-#define META_CNODE 128        /* the frames of the reserved area */
+#define META_CNODE 128        /* the frames of the reserved area; grants.c uses 160-191 */
+#define REPLIES 32            /* Reply objects, made at setup (units.c) */
+#define REPLY_SLOT(k) (192 + (k)) /* k < REPLIES: callers held while a transfer waits */
+#define DEFER_CAP(k) (224 + (k))  /* k < REPLIES: the cap a deferred request brought */
 
 /* An account's slots in ACCOUNTS_CNODE. */
 #define ACCOUNT_SPACE 0       /* its VSpace cap (a copy), unless cached in SPACE_CUR */
@@ -426,6 +431,24 @@ long evict_restore(struct account *a, uint64_t vaddr, uint32_t rights);
 /* Entry n of `a` (SWAPPED) forgotten: its swap slot free. */
 void evict_forget_swapped(struct account *a, unsigned n);
 
+/* ---- main.c: serving while swap transfers wait ------------------------- */
+
+/* The Reply objects are made (units.c): all free. */
+void replies_made(void);
+
+/* Serves the endpoint until *done (a transfer's completion, swap.c):
+ * requests and faults are answered meanwhile, or deferred until no
+ * transfer is in flight when they touch a page in flight (serve_defer),
+ * could free an account's pages (DestroyAccount, RemoveRegion, SealImage,
+ * SealProgram) or bring a capability. The caller of the request being
+ * served is held in a Reply object while it waits. */
+void serve_until(const volatile bool *done);
+
+/* The request being served must wait until no transfer is in flight (its
+ * page is in flight, or no swap buffer is free): it is answered later, as
+ * if it came then, whatever error it returns now. */
+void serve_defer(void);
+
 /* ---- swap.c: the swap area, an IO session of ours ----------------------- */
 
 bool swap_ready(void);
@@ -436,14 +459,28 @@ uint64_t swap_slots_free(void);
 long swap_slot_take(void);
 void swap_slot_free(uint32_t slot);
 
-/* The session's first buffer, where a page waits for its write or lands
- * from its read. */
-uint8_t *swap_buffer(void);
+/* A transfer's buffer: swap_begin() takes a free one (its number, or -1
+ * when all are in flight), swap_end() gives it back; swap_buffer() is
+ * where its page waits for the write or lands from the read. */
+long swap_begin(void);
+void swap_end(unsigned b);
+uint8_t *swap_buffer(unsigned b);
 
-/* Writes the buffer to slot `slot` or reads it back into the buffer, and
- * waits for the completion: 0, or the ring's status (nonzero). */
-long swap_write(uint32_t slot);
-long swap_read(uint32_t slot);
+/* Writes buffer b to slot `slot` or reads the slot into it, and waits for
+ * the completion (serving others meanwhile, serve_until): 0, or the ring's
+ * status (nonzero). */
+long swap_write(unsigned b, uint32_t slot);
+long swap_read(unsigned b, uint32_t slot);
+
+/* Completions come in: their transfers done (on the session's signal). */
+void swap_reap(void);
+
+/* Transfers kicked or held and not completed. */
+unsigned swap_in_flight(void);
+
+/* SwapHold: hold (write requests, kick none) or kick all held. Returns
+ * swap_in_flight(). */
+long swap_hold(bool hold);
 
 /* The counter (bk_counter()) spent so far waiting for completions: the
  * device's time and whatever ran meanwhile, left out of the costs that

@@ -228,6 +228,13 @@ static bool reserve(struct plan *p)
                            PROBE_FRAME, 1) != 0 ||
         !pages_window_init(pool, &pages, p->meta_pages) || !map_meta(pool, p->meta_pages))
         return false;
+    /* The Reply objects that hold callers while swap transfers wait
+     * (main.c, serve_until): REPLIES of 64 bytes in one more page. */
+    if (sys_untyped_retype(pool, BK_OBJ_REPLY, 0, BK_CAP_ROOT_CNODE, 0, 0, REPLY_SLOT(0),
+                           REPLIES) != 0)
+        return false;
+    replies_made();
+    pages++;
     pages += pages & 1; /* the units after them are aligned to two pages */
     p->used[p->largest] += pages * MEM_PAGE;
     reserved += pages * MEM_PAGE;

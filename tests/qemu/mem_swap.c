@@ -19,6 +19,23 @@
  * no page; a tenant killed with pages in swap frees exactly that many
  * slots, and after every kill all slots are free and the free memory is
  * what it was before the tenants, to the byte.
+ *
+ * The server never stops answering while a transfer waits (docs/memory.md,
+ * "Waiting for the disk"): with its transfers held (Mem: SwapHold, a test
+ * hook) one tenant's page-in stays in flight while the root task, as IO
+ * tenant 2, opens a session paid by a grant (IO: OpenGranted, which makes
+ * io-server Call the memory server's TakeGrant) and closes it again; both
+ * complete, and once released the page-in does too, its data intact.
+ * Before the server served its endpoint during transfers this deadlocked:
+ * it waited for io-server, io-server for it. SetQuota below a minimum is
+ * refused by name.
+ *
+ * A flood: swap-0 reads its pages back over and over, as fast as it can
+ * (every read of a page in swap a page-in, every one making room a
+ * page-out), while swap-1 and swap-2 read theirs back in rounds. Each round
+ * of theirs must complete, with every page as written, and swap-0 must
+ * have paged in during every round (so the flood ran throughout); then
+ * swap-0 stops and reports its own pages intact.
  */
 #include <protocols/io_client.h>
 #include <protocols/mem_client.h>
@@ -36,7 +53,10 @@
 #define MEM_SERVER_BADGE (1ull << 61)
 #define SERVER_CNODE_BITS 8
 #define POOL_BITS 21               /* 2 MiB for the memory server */
-#define SWAP_SECTORS 16384u        /* the 8 MiB disk: 2,048 slots */
+#define SWAP_SECTORS 16320u        /* the 8 MiB disk but its last 32 KiB: 2,040 slots */
+#define GRANTED_SECTORS 64u        /* the last 32 KiB: IO tenant 2's, the root task's */
+#define GRANTED_VADDR 0x48000000ull /* where io-server maps our granted session */
+#define ROOT_LOW_PRIORITY 5        /* below the tenants: we run when they wait */
 #define KiB 1024ull
 #define MiB (1024 * KiB)
 #define GiB (1024 * MiB)
@@ -49,6 +69,9 @@
 #define HELLO 0x201
 #define FILL 0x202
 #define CHECK 0x203
+#define FLOOD 0x204
+#define STOP 0x205
+#define FLOOD_ROUNDS 3
 
 struct tenant {
     const char *name;
@@ -160,7 +183,7 @@ static void swap_on(void)
     int r = mem_swap_on(mem_ep, mint(io_admin, 1), &slots, &e);
     debug_printf("memswap: swap on: %llu slots of 4 KiB\n", (unsigned long long)slots);
     expect(r == 0 && slots == SWAP_SECTORS / 8,
-           "the memory server opened its own IO session: 8 MiB of swap, 2048 slots");
+           "the memory server opened its own IO session: 8 MiB less 32 KiB of swap, 2040 slots");
     refused(mem_swap_on(mem_ep, mint(io_admin, 2), &slots, &e), &e, MEM_ERR_SWAP_FAILED,
             "no swap area: the IO session did not open (IO error 0");
 }
@@ -238,6 +261,12 @@ static void minimums(void)
     for (unsigned i = 0; i < SWAPPERS; i++)
         ok &= mem_set_minimum(mem_ep, swappers[i].id, swappers[i].minimum, &e) == 0;
     expect(ok, "each swapping tenant guaranteed 32 KiB resident");
+    uint64_t used = 0;
+    refused(mem_set_quota(mem_ep, steady.id, 128 * KiB, &used, &e), &e,
+            MEM_ERR_QUOTA_BELOW_MINIMUM,
+            "tenant steady: a quota of 128 KiB is below its guaranteed minimum of 256 KiB");
+    expect(mem_set_quota(mem_ep, steady.id, 256 * KiB, &used, &e) == 0 && used < 128 * KiB,
+           "a quota at the minimum accepted (steady uses less than 128 KiB yet)");
 }
 
 static bool spawn_all(void)
@@ -314,8 +343,48 @@ static void pressure(void)
     expect(kept, "steady, within its minimum, lost no page");
 }
 
-/* Kills: the first swapper's slots come back exactly, then all. */
-static void kills(uint64_t free_before)
+/* swap-0 floods; swap-1 and swap-2 read everything back FLOOD_ROUNDS
+ * times meanwhile. */
+static void flood(void)
+{
+    struct tenant *f = &swappers[0];
+    struct swap_stats start = stats_of(f->id);
+    order(f, FLOOD);
+    bool intact = true, flooding = true;
+    for (unsigned r = 0; r < FLOOD_ROUNDS; r++) {
+        struct swap_stats a = stats_of(f->id), o1 = stats_of(swappers[1].id);
+        order(&swappers[1], CHECK);
+        order(&swappers[2], CHECK);
+        uint64_t bad1 = answer(&swappers[1], CHECK), bad2 = answer(&swappers[2], CHECK);
+        struct swap_stats z = stats_of(f->id), e1 = stats_of(swappers[1].id);
+        debug_printf("memswap: flood round %u: swap-1 and swap-2 read all back (%llu and %llu "
+                     "bad; swap-1 paged in %llu), swap-0 paged in %llu and out %llu meanwhile\n",
+                     r, (unsigned long long)bad1, (unsigned long long)bad2,
+                     (unsigned long long)(e1.paged_in - o1.paged_in),
+                     (unsigned long long)(z.paged_in - a.paged_in),
+                     (unsigned long long)(z.evicted - a.evicted));
+        intact &= bad1 == 0 && bad2 == 0;
+        flooding &= z.paged_in > a.paged_in;
+    }
+    struct bk_msg m = { .info = BK_MSGINFO(0, 0, 0, STOP) };
+    sys_send(f->ctrl, &m);
+    sys_recv(f->ctrl, &m);
+    struct swap_stats end = stats_of(f->id);
+    bool stopped = BK_MSGINFO_LABEL(m.info) == FLOOD;
+    debug_printf("memswap: swap-0 flooded %llu passes over %llu pages: %llu paged in, %llu "
+                 "bad\n",
+                 (unsigned long long)m.mr[1], (unsigned long long)f->pages,
+                 (unsigned long long)(end.paged_in - start.paged_in),
+                 (unsigned long long)m.mr[0]);
+    expect(intact, "under the flood swap-1 and swap-2 finished every round, every page intact");
+    expect(flooding, "swap-0 paged in during every one of their rounds: the flood ran throughout");
+    expect(stopped && m.mr[0] == 0 && m.mr[1] >= 1,
+           "swap-0 stopped, every page of every pass of its flood as written");
+}
+
+/* Kills: the first swapper's slots come back exactly (then, after
+ * overlap(), all). */
+static void kill_first(void)
 {
     struct mem_error e;
     uint64_t returned;
@@ -327,6 +396,13 @@ static void kills(uint64_t free_before)
                  (unsigned long long)after.slots_free);
     expect(ok && after.slots_free == s0.slots_free + s0.swapped,
            "a tenant killed with pages in swap: exactly its slots free again");
+}
+
+static void kill_the_rest(uint64_t free_before)
+{
+    struct mem_error e;
+    uint64_t returned;
+    bool ok = true;
     for (unsigned i = 1; i < SWAPPERS; i++)
         ok &= mem_destroy_account(mem_ep, swappers[i].id, &returned, &e) == 0;
     ok &= mem_destroy_account(mem_ep, steady.id, &returned, &e) == 0;
@@ -334,6 +410,69 @@ static void kills(uint64_t free_before)
     mem_swap_stats(mem_ep, owner, &x, &x, &x, &x, &x, &slots_free, &slots, &x, &x, NULL);
     expect(ok && slots_free == slots && free_memory() == free_before,
            "all killed: every swap slot free, the free memory as before the tenants, exactly");
+}
+
+/* ---- A page-in in flight while io-server calls ---------------------------- */
+
+static uint64_t in_flight(bool hold)
+{
+    uint64_t n = ~0ull;
+    struct mem_error e;
+    return mem_swap_hold(mem_ep, hold, &n, &e) == 0 ? n : ~0ull;
+}
+
+/* SwapHold on, swap-1 ordered to CHECK its pages at a priority above ours,
+ * so we run again only once it waits: for a page-in, held. Returns the
+ * transfers in flight then (0 if none came). */
+static uint64_t hold_a_page_in(void)
+{
+    uint64_t priority = 0, mcp = 0, n = in_flight(true);
+    sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW_PRIORITY);
+    order(&swappers[1], CHECK);
+    /* It runs whenever it can; we only when it waits or its budget is out. */
+    for (unsigned i = 0; i < 100000 && n == 0; i++)
+        n = in_flight(true);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
+    return n;
+}
+
+/* IO tenant 2 (the root task, paid by account "programs"): a granted
+ * session opened and closed while swap-1's page-in is held. The grant
+ * (64 KiB in whole units) is made before the pressure fragments them. */
+static void overlap(uint64_t grant)
+{
+    struct io_error ie;
+    uint32_t left, tenant = 0, buffers = 0, memory = 0, cancelled = 0, in_device = 0;
+    uint64_t disk = 0, ntfn = bk_slot_alloc();
+    bool ok = io_set_policy(io_admin, 2, 0, 10000, 0, 1, 100000, &left, &ie) == 0 &&
+              io_set_disk(io_admin, 2, SWAP_SECTORS, GRANTED_SECTORS, &ie) == 0;
+    expect(ok && grant != 0, "IO tenant 2 (us, account programs): 32 KiB of disk, a grant");
+    struct swap_stats before = stats_of(swappers[1].id);
+    uint64_t held = hold_a_page_in();
+    debug_printf("memswap: swap-1 waits for a page-in: %llu transfers held in flight\n",
+                 (unsigned long long)held);
+    expect(before.swapped > 0 && held >= 1 && held != ~0ull,
+           "swap-1 faulted on a page in swap: its page-in held in flight, the server answers");
+    int r = io_open_granted(mint(io_admin, 2), BK_CAP_ROOT_VSPACE, GRANTED_VADDR, grant, &tenant,
+                            &disk, &buffers, &memory, ntfn, &ie);
+    if (r)
+        debug_printf("memswap: IO: OpenGranted refused: error %d\n", r);
+    expect(r == 0 && memory == 64 * KiB && in_flight(true) == held,
+           "meanwhile IO tenant 2 opened its granted session (io-server's TakeGrant served), "
+           "the page-in still held");
+    r = io_close_tenant(io_admin, 2, &cancelled, &in_device, &ie);
+    expect(r == 0 && in_flight(true) == held,
+           "and closed it (its grant ended), the page-in still held");
+    uint64_t left_after = in_flight(false);
+    uint64_t bad = answer(&swappers[1], CHECK);
+    struct swap_stats after = stats_of(swappers[1].id);
+    debug_printf("memswap: released (%llu in flight then): swap-1 read back %llu pages, %llu bad, "
+                 "%llu paged in meanwhile\n",
+                 (unsigned long long)left_after, (unsigned long long)swappers[1].pages,
+                 (unsigned long long)bad, (unsigned long long)(after.paged_in - before.paged_in));
+    expect(bad == 0 && after.paged_in > before.paged_in,
+           "released: swap-1's page-ins completed, every page read back as written");
 }
 
 int main(const struct bk_bootinfo *bi)
@@ -345,10 +484,24 @@ int main(const struct bk_bootinfo *bi)
     }
     swap_on();
     expect(seal(bi), "mem-swap-tenant sealed into a program");
-    uint64_t free_before = free_memory();
+    uint64_t free_before = free_memory(), grant = 0;
+    struct mem_error e;
+    int g = mem_grant(mint(mem_ep, owner), 0, 1, 2, &grant, &e);
+    if (g) {
+        char why[240] = "";
+        mem_error_format(&e, why, sizeof(why));
+        debug_printf("memswap: Grant refused: %s\n", why);
+    }
+    expect(g == 0, "account programs granted 64 KiB toward io-server's tenant 2 (us)");
+    uint64_t n = 0;
+    refused(mem_swap_hold(mint(mem_ep, owner), 1, &n, &e), &e, MEM_ERR_NOT_ADMIN,
+            "the caller (badge ");
     if (spawn_all()) {
         pressure();
-        kills(free_before);
+        flood();
+        kill_first();
+        overlap(grant);
+        kill_the_rest(free_before);
     }
     debug_printf("memswap: %d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;

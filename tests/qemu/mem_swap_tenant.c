@@ -7,6 +7,9 @@
  * back and counts the pages that differ in any byte. Each page it touches
  * faults to the memory server, which may have written it to swap and reads
  * it back meanwhile: the tenant sees nothing but the time it takes.
+ * FLOOD reads every page back, over and over, as fast as it can, until the
+ * test sends STOP (polled between pages): it answers the pages that
+ * differed and the passes it made.
  */
 #include <bulkhead/sys.h>
 
@@ -16,6 +19,8 @@
 #define HELLO 0x201
 #define FILL 0x202  /* word 0 the seed, word 1 the pages */
 #define CHECK 0x203 /* the same; answers the bad pages and the first bad one */
+#define FLOOD 0x204 /* the same; answers the bad pages and the passes, at STOP */
+#define STOP 0x205
 
 static void answer(uint64_t label, uint64_t w0, uint64_t w1)
 {
@@ -44,18 +49,40 @@ static void fill(uint64_t seed, uint64_t pages)
     answer(FILL, 0, 0);
 }
 
+static bool page_intact(uint64_t seed, uint64_t p)
+{
+    const volatile uint64_t *w = (const volatile uint64_t *)(uintptr_t)(REGION_BASE + p * PAGE);
+    bool same = true;
+    for (uint64_t i = 0; i < PAGE / 8; i++)
+        same &= w[i] == word(seed, p, i);
+    return same;
+}
+
 static void check(uint64_t seed, uint64_t pages)
 {
     uint64_t bad = 0, first = ~0ull;
     for (uint64_t p = 0; p < pages; p++) {
-        const volatile uint64_t *w = (const volatile uint64_t *)(uintptr_t)(REGION_BASE + p * PAGE);
-        bool same = true;
-        for (uint64_t i = 0; i < PAGE / 8; i++)
-            same &= w[i] == word(seed, p, i);
+        bool same = page_intact(seed, p);
         bad += !same;
         first = !same && first == ~0ull ? p : first;
     }
     answer(CHECK, bad, first);
+}
+
+static void flood(uint64_t seed, uint64_t pages)
+{
+    uint64_t bad = 0, passes = 0;
+    for (;; passes++) {
+        for (uint64_t p = 0; p < pages; p++) {
+            struct bk_msg m = { 0 };
+            sys_nbrecv(CTRL_SLOT, &m);
+            if (BK_MSGINFO_LABEL(m.info) == STOP) {
+                answer(FLOOD, bad, passes);
+                return;
+            }
+            bad += !page_intact(seed, p);
+        }
+    }
 }
 
 int main(const struct bk_bootinfo *bi)
@@ -70,5 +97,7 @@ int main(const struct bk_bootinfo *bi)
             fill(m.mr[0], m.mr[1]);
         else if (label == CHECK)
             check(m.mr[0], m.mr[1]);
+        else if (label == FLOOD)
+            flood(m.mr[0], m.mr[1]);
     }
 }

@@ -574,7 +574,15 @@ bulkhead_boot_image(${arch} mem-swap-image ROOT mem-swap-test
                     MODULES mem-server blk-server io-server mem-swap-tenant)
 bulkhead_qemu_test(mem-swap --image ${out}/mem-swap-image.img
   --disk ${out}/mem-swap-disk.img --disk-size 8M --status pass
-  --expect "memswap: ok: the memory server opened its own IO session: 8 MiB of swap, 2048 slots"
+  --expect "memswap: ok: the memory server opened its own IO session: 8 MiB less 32 KiB of swap, 2040 slots"
+  --expect "memswap: ok: refused: .tenant steady: a quota of 128 KiB is below its guaranteed minimum of 256 KiB: lower the minimum first"
+  --expect "memswap: ok: refused: .the caller .badge [0-9]+. is a tenant: the method is the administrator's"
+  --expect "memswap: ok: swap-1 faulted on a page in swap: its page-in held in flight, the server answers"
+  --expect "memswap: ok: meanwhile IO tenant 2 opened its granted session .io-server's TakeGrant served., the page-in still held"
+  --expect "memswap: ok: released: swap-1's page-ins completed, every page read back as written"
+  --expect "memswap: ok: under the flood swap-1 and swap-2 finished every round, every page intact"
+  --expect "memswap: ok: swap-0 paged in during every one of their rounds: the flood ran throughout"
+  --expect "memswap: ok: swap-0 stopped, every page of every pass of its flood as written"
   --expect "memswap: ok: refused: .no swap area: the IO session did not open .IO error 0"
   --expect "memswap: ok: refused: .tenant swap-0: a minimum of 5 MiB is not whole pages at most its quota of 4 MiB"
   --expect "memswap: ok: refused: .tenant swap-0: a minimum of 4 MiB with the other accounts' 256 KiB would exceed the server's"

@@ -56,6 +56,8 @@ const char *mem_method_name(uint64_t label)
         return "swap_on";
     case MEM_LABEL_SWAP_STATS:
         return "swap_stats";
+    case MEM_LABEL_SWAP_HOLD:
+        return "swap_hold";
     default:
         return "?";
     }
@@ -86,6 +88,7 @@ static const char *const end_grant_args[] = { "grant" };
 static const char *const set_minimum_args[] = { "tenant", "minimum" };
 static const char *const swap_on_args[] = { "io" };
 static const char *const swap_stats_args[] = { "tenant" };
+static const char *const swap_hold_args[] = { "hold" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -165,6 +168,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_SWAP_STATS:
         *count = 1;
         return swap_stats_args;
+    case MEM_LABEL_SWAP_HOLD:
+        *count = 1;
+        return swap_hold_args;
     default:
         *count = 0;
         return 0;
@@ -252,6 +258,8 @@ int mem_error_length(int code)
         return 5;
     case MEM_ERR_SWAP_FAILED:
         return 2;
+    case MEM_ERR_QUOTA_BELOW_MINIMUM:
+        return 4;
     default:
         return -1;
     }
@@ -477,6 +485,12 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_set_word(m, 0, e->swap_failed.io_error);
         bk_proto_set_word(m, 1, e->swap_failed.disk_bytes);
         m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_QUOTA_BELOW_MINIMUM:
+        bk_proto_pack_name(m, 0, e->quota_below_minimum.tenant, 16);
+        bk_proto_set_word(m, 2, e->quota_below_minimum.quota);
+        bk_proto_set_word(m, 3, e->quota_below_minimum.minimum);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -726,6 +740,12 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
     case MEM_ERR_SWAP_FAILED:
         e->swap_failed.io_error = bk_proto_word(m, 0);
         e->swap_failed.disk_bytes = bk_proto_word(m, 1);
+        return true;
+    case MEM_ERR_QUOTA_BELOW_MINIMUM:
+        if (!bk_proto_unpack_name(m, 0, 16, e->quota_below_minimum.tenant))
+            return false;
+        e->quota_below_minimum.quota = bk_proto_word(m, 2);
+        e->quota_below_minimum.minimum = bk_proto_word(m, 3);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -1009,6 +1029,15 @@ static int format_swap_failed(const struct mem_swap_failed *f, char *buf, size_t
                        (unsigned long long)f->io_error, (unsigned long long)f->disk_bytes);
 }
 
+static int format_quota_below_minimum(const struct mem_quota_below_minimum *f, char *buf, size_t size)
+{
+    char size0[BK_PROTO_SIZE_TEXT], size1[BK_PROTO_SIZE_TEXT];
+    return bk_snprintf(buf, size,
+                       "tenant %s: a quota of %s is below its guaranteed minimum of %s: lower the minimum first",
+                       f->tenant, bk_proto_size_text(size0, f->quota),
+                       bk_proto_size_text(size1, f->minimum));
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -1090,6 +1119,8 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_minimums_above_memory(&e->minimums_above_memory, buf, size);
     case MEM_ERR_SWAP_FAILED:
         return format_swap_failed(&e->swap_failed, buf, size);
+    case MEM_ERR_QUOTA_BELOW_MINIMUM:
+        return format_quota_below_minimum(&e->quota_below_minimum, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -40,6 +40,7 @@
 #define MEM_LABEL_SET_MINIMUM BK_PROTO_LABEL(MEM_PROTOCOL_ID, 23)
 #define MEM_LABEL_SWAP_ON BK_PROTO_LABEL(MEM_PROTOCOL_ID, 24)
 #define MEM_LABEL_SWAP_STATS BK_PROTO_LABEL(MEM_PROTOCOL_ID, 25)
+#define MEM_LABEL_SWAP_HOLD BK_PROTO_LABEL(MEM_PROTOCOL_ID, 26)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -86,6 +87,7 @@
 #define MEM_ERR_MINIMUM_ABOVE_QUOTA 68 /* A guaranteed minimum must be whole pages and at most the account's quota. */
 #define MEM_ERR_MINIMUMS_ABOVE_MEMORY 69 /* The guaranteed minimums of all accounts would sum above the memory the server manages, so under pressure no eviction could honour them all. */
 #define MEM_ERR_SWAP_FAILED 70 /* The swap area could not be set up: the server has one already (io_error 0), or the IO server refused the session (its error code), or its virtual disk holds no whole 4 KiB slot. */
+#define MEM_ERR_QUOTA_BELOW_MINIMUM 71 /* A quota below the account's guaranteed minimum: the minimum would promise memory the quota forbids it to hold. Lower the minimum first (SetMinimum). */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -344,6 +346,13 @@ struct mem_swap_failed {
     uint64_t disk_bytes;
 };
 
+/* The numbers of MEM_ERR_QUOTA_BELOW_MINIMUM. */
+struct mem_quota_below_minimum {
+    char tenant[17];
+    uint64_t quota;
+    uint64_t minimum;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -390,6 +399,7 @@ struct mem_error {
         struct mem_minimum_above_quota minimum_above_quota;
         struct mem_minimums_above_memory minimums_above_memory;
         struct mem_swap_failed swap_failed;
+        struct mem_quota_below_minimum quota_below_minimum;
     };
 };
 

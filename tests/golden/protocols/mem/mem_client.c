@@ -398,3 +398,15 @@ int mem_swap_stats(bk_cptr_t server, uint64_t tenant, uint64_t *evicted, uint64_
     return 0;
 }
 
+int mem_swap_hold(bk_cptr_t server, bool hold, uint64_t *in_flight, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_SWAP_HOLD) }, *m = &msg;
+    bk_proto_set_word(m, 0, (uint64_t)hold);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_SWAP_HOLD, 1, 0, err);
+    if (code != 0)
+        return code;
+    *in_flight = bk_proto_word(m, 0);
+    return 0;
+}
+

@@ -200,10 +200,11 @@ int mem_overhead(bk_cptr_t server, uint64_t *reserved, uint64_t *bookkeeping,
 
 /* Mem: SetQuota. Administrator only. Changes account `tenant`'s quota to `quota` bytes
  * (whole pages, from two pages to 4 MiB, as for CreateAccount), never below what it
- * uses now: nothing is taken back, a lower quota only refuses the next charges. Returns
- * what the account uses. Returns 0, or the error code with its numbers in *err (may be
- * NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_QUOTA,
- * MEM_ERR_BELOW_USE, or a shared BK_PROTO_ERR_*. */
+ * uses now nor below its guaranteed minimum (SetMinimum): nothing is taken back, a
+ * lower quota only refuses the next charges. Returns what the account uses. Returns 0,
+ * or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_QUOTA, MEM_ERR_BELOW_USE,
+ * MEM_ERR_QUOTA_BELOW_MINIMUM, or a shared BK_PROTO_ERR_*. */
 int mem_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t quota, uint64_t *used,
                   struct mem_error *err);
 
@@ -297,4 +298,13 @@ int mem_swap_stats(bk_cptr_t server, uint64_t tenant, uint64_t *evicted, uint64_
                    uint64_t *swapped, uint64_t *resident, uint64_t *minimum,
                    uint64_t *slots_free, uint64_t *slots, uint64_t *out_ticks,
                    uint64_t *in_ticks, struct mem_error *err);
+
+/* Mem: SwapHold. Administrator only; a hook for tests. With `hold` 1 the server
+ * prepares its swap transfers but does not hand them to the IO server (they stay in
+ * flight, their faults waiting) until a SwapHold with `hold` 0 kicks every one prepared
+ * meanwhile: a test makes a page-in last as long as it likes and checks that the server
+ * answers everyone else meanwhile. Returns the transfers in flight now. Returns 0, or
+ * the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, or a shared
+ * BK_PROTO_ERR_*. */
+int mem_swap_hold(bk_cptr_t server, bool hold, uint64_t *in_flight, struct mem_error *err);
 

@@ -342,7 +342,7 @@ static int serve_set_quota(struct mem_call *call, struct bk_msg *m)
     uint64_t tenant = bk_proto_word(m, 0);
     uint64_t quota = bk_proto_word(m, 1);
     code = mem_handle_set_quota(call, tenant, quota, &used);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_BELOW_USE)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_BELOW_USE && code != MEM_ERR_QUOTA_BELOW_MINIMUM)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -512,6 +512,25 @@ static int serve_swap_stats(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_swap_hold(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t in_flight = 0;
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 1))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
+    bool hold = (bool)bk_proto_word(m, 0);
+    code = mem_handle_swap_hold(call, hold, &in_flight);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, in_flight);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_SWAP_HOLD);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -592,6 +611,9 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_SWAP_STATS:
         code = serve_swap_stats(&call, m);
+        break;
+    case MEM_LABEL_SWAP_HOLD:
+        code = serve_swap_hold(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

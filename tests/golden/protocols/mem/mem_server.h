@@ -201,9 +201,10 @@ int mem_handle_overhead(struct mem_call *call, uint64_t *reserved, uint64_t *boo
 
 /* Mem: SetQuota. Administrator only. Changes account `tenant`'s quota to `quota` bytes
  * (whole pages, from two pages to 4 MiB, as for CreateAccount), never below what it
- * uses now: nothing is taken back, a lower quota only refuses the next charges. Returns
- * what the account uses. Errors it may return: MEM_ERR_NOT_ADMIN,
- * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_QUOTA, MEM_ERR_BELOW_USE. */
+ * uses now nor below its guaranteed minimum (SetMinimum): nothing is taken back, a
+ * lower quota only refuses the next charges. Returns what the account uses. Errors it
+ * may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_QUOTA,
+ * MEM_ERR_BELOW_USE, MEM_ERR_QUOTA_BELOW_MINIMUM. */
 int mem_handle_set_quota(struct mem_call *call, uint64_t tenant, uint64_t quota, uint64_t *used);
 
 /* Mem: Cpu. Administrator only. The time of the thread Spawn made for account `tenant`,
@@ -288,6 +289,14 @@ int mem_handle_swap_stats(struct mem_call *call, uint64_t tenant, uint64_t *evic
                           uint64_t *paged_in, uint64_t *swapped, uint64_t *resident,
                           uint64_t *minimum, uint64_t *slots_free, uint64_t *slots,
                           uint64_t *out_ticks, uint64_t *in_ticks);
+
+/* Mem: SwapHold. Administrator only; a hook for tests. With `hold` 1 the server
+ * prepares its swap transfers but does not hand them to the IO server (they stay in
+ * flight, their faults waiting) until a SwapHold with `hold` 0 kicks every one prepared
+ * meanwhile: a test makes a page-in last as long as it likes and checks that the server
+ * answers everyone else meanwhile. Returns the transfers in flight now. Errors it may
+ * return: MEM_ERR_NOT_ADMIN. */
+int mem_handle_swap_hold(struct mem_call *call, bool hold, uint64_t *in_flight);
 
 /* Fails the request with MEM_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
@@ -730,5 +739,18 @@ static inline int mem_fail_swap_failed(struct mem_call *call, uint64_t io_error,
     call->error.swap_failed.io_error = io_error;
     call->error.swap_failed.disk_bytes = disk_bytes;
     return MEM_ERR_SWAP_FAILED;
+}
+
+/* Fails the request with MEM_ERR_QUOTA_BELOW_MINIMUM: "tenant {tenant}: a quota of
+ * {quota:size} is below its guaranteed minimum of {minimum:size}: lower the minimum
+ * first". */
+static inline int mem_fail_quota_below_minimum(struct mem_call *call, const char *tenant,
+                                               uint64_t quota, uint64_t minimum)
+{
+    call->error.code = MEM_ERR_QUOTA_BELOW_MINIMUM;
+    bk_proto_copy_name(call->error.quota_below_minimum.tenant, tenant, 16);
+    call->error.quota_below_minimum.quota = quota;
+    call->error.quota_below_minimum.minimum = minimum;
+    return MEM_ERR_QUOTA_BELOW_MINIMUM;
 }
 
