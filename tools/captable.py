@@ -52,6 +52,10 @@ for _s, _n in ((HEADER, "HEADER_SIZE"), (OBJECT, "OBJECT_SIZE"), (COMPONENT, "CO
         raise SystemExit(f"captable.py: CAPTABLE_{_n} is {C[_n]} in {FORMAT_HEADER}, "
                          f"the encoder's record has {_s.size} bytes")
 
+if policy.DEVICES != {"virtio-blk": C["DEVICE_VIRTIO_BLK"]}:
+    raise SystemExit(f"captable.py: tools/policy.py's DEVICES {policy.DEVICES} differ from "
+                     f"CAPTABLE_DEVICE_* in {FORMAT_HEADER}")
+
 CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
                "truncated", "setup-refused")
 
@@ -132,7 +136,8 @@ def encode(table, consts=None):
             C["KIND_SERVER"] if c["kind"] == "server" else C["KIND_TENANT"],
             c["cpu"]["priority"], c["cspace"]["radix"], budget, period,
             ids[f"{n}.tcb"], ids[f"{n}.cnode"], ids[f"{n}.vspace"], ids[f"{n}.sched_context"],
-            ids[f"{n}.ipc_buffer"], first, len(c["slots"]), 0)
+            ids[f"{n}.ipc_buffer"], first, len(c["slots"]),
+            policy.DEVICES.get(c.get("device"), C["DEVICE_NONE"]))
         for s in c["slots"]:
             caps += CAP.pack(s["slot"], s["object_id"], s["rights_value"], 0, s["badge"])
         first += len(c["slots"])

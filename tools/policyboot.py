@@ -13,8 +13,11 @@ check), the root task's line per set-up call with the table's numbers and
 the id the server gave, and each tenant's use of each channel: the memory
 server reports the table's quota for its account and refuses a populate
 past it with the quota error naming the tenant; the scheduler server
-reports a budget within the table's reservation and limit; a stand-in
-answers with the channel's badge. A root task that built anything else, or
+reports a budget within the table's reservation and limit; the IO server
+answers each set-up call with the reservation its capacity has left after
+the table's reservations, opens each tenant's session on a disk of the
+table's size, and moves its blocks to the disk and back; the driver's
+device is found; a stand-in answers with the channel's badge. A root task that built anything else, or
 ignored a field of the table, fails. Runs tools/runtest.py.
 """
 import json
@@ -37,8 +40,18 @@ def budget_us(cpu, consts):
 
 def setup_lines(table):
     out = []
+    left = policy.IO_SERVER_CAPACITY_IOPS
     for s in table.get("setup", []):
-        if s["kind"] == "mem.create_account":
+        if s["kind"] == "io.set_policy":
+            left -= s["args"][0]
+            out.append(rf"roottask: set-up '{s['server']}': IO: SetPolicy '{s['subject']}' as "
+                       rf"tenant {s['id']}, reservation {s['args'][0]} IOPS, limit {s['args'][1]} "
+                       rf"IOPS, weight {s['weight']}, latency target {s['latency_target_us']} us: "
+                       rf"{left} IOPS left\b")
+        elif s["kind"] == "io.set_disk":
+            out.append(rf"roottask: set-up '{s['server']}': IO: SetDisk '{s['subject']}' as "
+                       rf"tenant {s['id']}, {s['args'][1]} sectors from sector {s['args'][0]}\b")
+        elif s["kind"] == "mem.create_account":
             out.append(rf"roottask: set-up '{s['server']}': Mem: CreateAccount '{s['subject']}', "
                        rf"quota {s['args'][0]} bytes: account {s['id']}\b")
         elif s["kind"] == "tenants.configure":
@@ -57,7 +70,10 @@ def channel_lines(table, comp):
     """What tenant `comp` prints for each of its channels."""
     n, out = comp["name"], []
     objects = table["objects"]
-    setups = {(s["server"], s["subject"]): s for s in table.get("setup", [])}
+    setups = {}
+    for s in table.get("setup", []):
+        setups.setdefault((s["server"], s["subject"]), s)  # an IO tenant's: its policy
+    disks = {s["subject"]: s for s in table.get("setup", []) if s["kind"] == "io.set_disk"}
     for s in comp["slots"]:
         o = objects[s["object_id"]]
         if o["type"] != "BK_OBJ_ENDPOINT" or "BK_RIGHT_WRITE" not in s["rights"] \
@@ -71,6 +87,14 @@ def channel_lines(table, comp):
                     rf"{re.escape(policy.size_text(q))} exhausted",
                     rf"{n}: mem: used \d+ of quota {q} bytes; [1-9]\d* pages backed, each "
                     rf"written and read back"]
+        elif setup and setup["kind"] == "io.set_policy":
+            disk = disks[n]["args"][1] * 512
+            out += [rf"{n}: io: session open: tenant {setup['id']}, disk {disk} bytes, 8 buffers, "
+                    rf"65536 bytes",
+                    rf"{n}: io: wrote 2 blocks of 4096 bytes at 0 and {disk - 4096}, statuses 0 0, "
+                    rf"read them back, statuses 0 0: as written",
+                    rf"{n}: io: a write at {disk}, past its disk's end: status 4\b",
+                    rf"{n}: io: stats: 4 operations, 16384 bytes"]
         elif setup:
             out.append(rf"{n}: sched: budget \d+ permille")
         else:
@@ -94,6 +118,35 @@ def budget_errors(table, log):
     return errors
 
 
+def io_pattern(name, offset):
+    """The page tenant `name` writes at `offset` of its virtual disk
+    (servers/demo/tenant.c, io_pattern)."""
+    seed = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "little") ^ offset
+    out = bytearray(4096)
+    for i in range(4096):
+        seed = (seed * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        out[i] = seed >> 56
+    return bytes(out)
+
+
+def disk_errors(table, disk):
+    """After the run: each IO tenant's two blocks lie on the disk image at
+    the sectors its table entry gave it (IO: SetDisk), nowhere else."""
+    errors = []
+    data = pathlib.Path(disk).read_bytes()
+    for s in table.get("setup", []):
+        if s["kind"] != "io.set_disk":
+            continue
+        first, size = s["args"][0] * 512, s["args"][1] * 512
+        for offset in (0, size - 4096):
+            got = data[first + offset:first + offset + 4096]
+            if got != io_pattern(s["subject"], offset):
+                errors.append(f"FAIL: {s['subject']}: the disk image at byte {first + offset} "
+                              f"(its disk's byte {offset}, sector {s['args'][0]} on) does not hold "
+                              "the block it wrote there")
+    return errors
+
+
 def expectations(table, consts):
     objects = table["objects"]
     debug = (consts["BK_CAP_DEBUG"], consts["BK_OBJ_DEBUG"], consts["BK_RIGHTS_ALL"])
@@ -106,6 +159,8 @@ def expectations(table, consts):
         out.append(rf"roottask: start {c['kind']} '{n}': {owned} objects, {len(c['slots'])} caps, "
                    rf"program {re.escape(c['program'])}, priority {c['cpu']['priority']}, "
                    rf"budget {budget} of {period} us")
+        if c.get("device"):
+            out.append(rf"roottask: device {c['device']} of '{n}': virtio-(pci|mmio)")
         if c["program"] in policy.SERVER_LAYOUTS:
             continue
         caps = [(s["slot"], objects[s["object_id"]]["type_value"], s["rights_value"])
@@ -132,6 +187,8 @@ def main(argv):
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
     errors = budget_errors(table, run.stdout)
+    if run.returncode == 0 and "--disk" in argv:
+        errors += disk_errors(table, argv[argv.index("--disk") + 1])
     for e in errors:
         print(e)
     return run.returncode or (1 if errors else 0)
