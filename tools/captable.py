@@ -57,7 +57,7 @@ if policy.DEVICES != {"virtio-blk": C["DEVICE_VIRTIO_BLK"]}:
                      f"CAPTABLE_DEVICE_* in {FORMAT_HEADER}")
 
 CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
-               "truncated", "setup-refused")
+               "truncated", "setup-refused", "limit-ignored")
 
 
 class Strings:
@@ -113,6 +113,9 @@ def cmdline(table, comp):
             chans.append(f"{server['protocol'] or server['name']}:{s['slot']}")
     if chans:
         words += ["--channels", ",".join(chans)]
+    workers = [s["slot"] for s in comp["slots"] if s["object"] == f"{comp['name']}.worker"]
+    if workers:
+        words += ["--worker", str(workers[0])]
     return " ".join(words)
 
 
@@ -192,6 +195,13 @@ def corrupted_table(table, kind):
         # Past the memory server's largest account: the server refuses it
         # at run time (tools/policy.py refuses it in a policy: E0902).
         t["setup"][0]["args"][0] = policy.MEM_QUOTA_MAX * 2
+    elif kind == "limit-ignored":
+        # What a root task that ignored `cpu.limit` would ask: each tenant's
+        # limit its reservation (policyboot.py must notice, from the JSON
+        # table of the honest policy).
+        for s in t["setup"]:
+            if s["kind"] == "sched.create_tenant":
+                s["args"][1] = s["args"][0]
     return t
 
 

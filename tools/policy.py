@@ -726,6 +726,8 @@ class Lowering:
                 args = getattr(self, f"setup_{layout['setup']}")(server, comp, cap)
                 if args is None:
                     continue
+                if layout["setup"] == "sched":
+                    self.worker(comp, cap["at"])
                 kind, value = SETUP_KINDS[layout["setup"]]
                 rec = {"kind": kind, "kind_value": value, "server": server["name"],
                        "subject": comp["name"], "id": badge, "args": args, "at": cap["at"]}
@@ -738,6 +740,17 @@ class Lowering:
                     self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
                                          f"{server['name']} sum to {total} %, over its capacity "
                                          f"of {SCHED_CAPACITY_PERCENT} %")
+
+    def worker(self, comp, at):
+        """A scheduler server's tenant gets a second thread, its worker: a
+        TCB of its own, configured by the root task in the tenant's spaces
+        at most at the server's borrowing band (CAPTABLE_WORKER_MCP) and
+        with no SchedContext, which the tenant registers with the server
+        (Sched: AddThread): the server's budget is then what the kernel
+        enforces for it."""
+        name = comp["name"]
+        o = self.obj(f"{name}.worker", "BK_OBJ_TCB", name, at, worker=True)
+        self.cap(name, o, ("read", "write", "grant", "grant_reply"), at)
 
     def setup_allowance(self, server):
         """Tenants: Configure: the manager's allowance, what it may hand out."""

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Boot a policy's image and check that the system is the one its table says.
 
-  policyboot.py --table IMAGE.captable.json --arch A --kernel K --image IMAGE.img [runtest args]
+  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] --arch A --kernel K
+                --image IMAGE.img [runtest args]
+
+With --expect-failure the image is one built wrong on purpose (captable.py
+--corrupt): the checks against the table must fail with a line containing
+TEXT (a test of this checker: what it would miss otherwise).
 
 Every expectation comes from the JSON capability table the image was built
 from (tools/captable.py), never from the serial log: the root task's line per
@@ -96,7 +101,9 @@ def channel_lines(table, comp):
                     rf"{n}: io: a write at {disk}, past its disk's end: status 4\b",
                     rf"{n}: io: stats: 4 operations, 16384 bytes"]
         elif setup:
-            out.append(rf"{n}: sched: budget \d+ permille")
+            out += [rf"{n}: sched: budget \d+ permille",
+                    rf"{n}: sched: worker registered \(1 threads\), [1-9]\d* spins; throttled "
+                    rf"\d+ times, budget \d+ permille"]
         else:
             out.append(rf"{n}: channel slot={s['slot']} answered by {o['owner'][:8]}, "
                        rf"badge {s['badge']}\b")
@@ -115,6 +122,19 @@ def budget_errors(table, log):
         if m and not low <= int(m.group(1)) <= high:
             errors.append(f"FAIL: {s['subject']}: the scheduler server's budget {m.group(1)} "
                           f"permille is outside the table's reservation..limit {low}..{high}")
+        # The worker, hungry (throttled over and over) with spare CPU left:
+        # it borrows above its reservation when its limit allows, never past
+        # the limit. A root task that passed another limit fails here.
+        m = re.search(rf"{s['subject']}: sched: worker registered .* throttled (\d+) times, "
+                      rf"budget (\d+) permille", log)
+        if not m:
+            continue
+        throttled, budget = int(m.group(1)), int(m.group(2))
+        if throttled < 20 or budget > high or budget < low or (high > low and budget <= low):
+            errors.append(f"FAIL: {s['subject']}: its worker, throttled {throttled} times, has a "
+                          f"budget of {budget} permille; the table's reservation {low} and limit "
+                          f"{high} permille want {'above ' + str(low) + ' and ' if high > low else ''}"
+                          f"at most {high}, after at least 20 throttles")
     return errors
 
 
@@ -180,6 +200,10 @@ def main(argv):
     if len(argv) < 2 or argv[0] != "--table":
         sys.exit(__doc__)
     table = json.loads(pathlib.Path(argv[1]).read_text())
+    expect_failure = None
+    if len(argv) > 3 and argv[2] == "--expect-failure":
+        expect_failure = argv[3]
+        argv = argv[:2] + argv[4:]
     cmd = [sys.executable, str(ROOT / "tools" / "runtest.py")] + argv[2:] + ["--status", "pass"]
     for e in expectations(table, policy.kernel_constants()):
         cmd += ["--expect", e]
@@ -191,6 +215,11 @@ def main(argv):
         errors += disk_errors(table, argv[argv.index("--disk") + 1])
     for e in errors:
         print(e)
+    if expect_failure is not None:
+        found = any(expect_failure in e for e in errors)
+        print(f"{'PASS' if found else 'FAIL'}: a failure containing {expect_failure!r} "
+              f"{'found' if found else 'not found'}")
+        return 0 if found else 1
     return run.returncode or (1 if errors else 0)
 
 

@@ -18,6 +18,11 @@
  *  - any other server (a stand-in): a call answered with the badge the
  *    server saw, which is the channel's badge if the root task minted it
  *    as the table says.
+ * Last, its worker (`--worker SLOT`: a second thread the root task made
+ * without a SchedContext) is registered with the scheduler server (Sched:
+ * AddThread) and spins; once the kernel has throttled it for a while the
+ * budget the server gives it is printed: its reservation plus what it
+ * borrows, at most its limit.
  * tools/policyboot.py compares every number printed with the table. Then
  * it exits; the root task waits for every tenant.
  */
@@ -140,6 +145,76 @@ static void use_sched(const char *name, uint64_t ep)
     }
     debug_printf("%s: sched: budget %u permille, share %u permille, %u threads\n", name, budget,
                  share, threads);
+}
+
+/* ---- the worker ------------------------------------------------------ */
+
+/* Periods the worker must have run out of budget in before its budget is
+ * read: the server rebalances once a period, so by then it has lent the
+ * worker what it can. */
+#define WORKER_THROTTLES 20u
+#define WORKER_SECONDS 10u
+#define WORKER_STACK_BYTES 4096u
+static uint8_t worker_stack[WORKER_STACK_BYTES] __attribute__((aligned(16)));
+static volatile uint64_t worker_spins;
+
+static _Noreturn void worker_main(void)
+{
+    for (;;)
+        worker_spins++;
+}
+
+/* The number after "--worker " in the command line, or 0. */
+static uint64_t worker_slot(const struct bk_bootinfo *info)
+{
+    static const char flag[] = "--worker ";
+    for (const char *p = info->cmdline; *p; p++) {
+        if (memcmp(p, flag, sizeof(flag) - 1) == 0) {
+            uint64_t slot = 0;
+            for (p += sizeof(flag) - 1; *p >= '0' && *p <= '9'; p++)
+                slot = slot * 10 + (uint64_t)(*p - '0');
+            return slot;
+        }
+    }
+    return 0;
+}
+
+/* Registers the worker with the scheduler server and starts it; waits,
+ * below it, until the kernel throttled it WORKER_THROTTLES times; prints
+ * the budget the server gives it; stops it. */
+static void use_worker(const char *name, uint64_t sched_ep, uint64_t worker)
+{
+    struct sched_error err;
+    char text[ERROR_TEXT];
+    uint32_t threads = 0;
+    long r = sys_tcb_write_registers(worker, 0, (uint64_t)(uintptr_t)worker_main,
+                                     (uint64_t)(uintptr_t)(worker_stack + WORKER_STACK_BYTES - 16),
+                                     0);
+    int e = r ? 0 : sched_add_thread(sched_ep, worker, &threads, &err);
+    if (r || e) {
+        if (e)
+            sched_error_format(&err, text, sizeof(text));
+        debug_printf("%s: FAILED: sched: the worker: %s\n", name,
+                     r ? bk_error_name(r) : text);
+        return;
+    }
+    sys_tcb_resume(worker);
+    /* Below the worker: we run when it is throttled or the CPU is idle. */
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 1);
+    uint64_t consumed = 0, throttled = 0, timeouts, request_timeouts;
+    uint32_t share = 0, budget = 0;
+    uint64_t deadline = debug_ticks() + WORKER_SECONDS * BK_TICK_HZ;
+    while (throttled < WORKER_THROTTLES && debug_ticks() < deadline) {
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+        if (sched_usage(sched_ep, 0, &consumed, &throttled, &timeouts, &request_timeouts, &share,
+                        &budget, &threads, &err) != 0)
+            break;
+    }
+    sys_tcb_suspend(worker);
+    debug_printf("%s: sched: worker registered (%u threads), %llu spins; throttled %llu times, "
+                 "budget %u permille\n", name, threads, (unsigned long long)worker_spins,
+                 (unsigned long long)throttled, budget);
 }
 
 /* ---- the IO server ---------------------------------------------------- */
@@ -314,17 +389,19 @@ int main(const struct bk_bootinfo *info)
     component_list_caps(name, COMPONENT_CNODE_BITS);
     const char *list = channel_list(info);
     char protocol[COMPONENT_NAME_LEN];
-    uint64_t slot;
+    uint64_t slot, sched_ep = 0;
     while (list && next_channel(&list, protocol, &slot)) {
         if (strcmp(protocol, "mem") == 0)
             use_memory(name, slot);
         else if (strcmp(protocol, "sched") == 0)
-            use_sched(name, slot);
+            use_sched(name, sched_ep = slot);
         else if (strcmp(protocol, "io") == 0)
             use_io(name, slot, info->first_free_slot);
         else
             call_channel(name, slot);
     }
+    if (sched_ep && worker_slot(info))
+        use_worker(name, sched_ep, worker_slot(info));
     debug_printf("%s: done\n", name);
     return 0;
 }

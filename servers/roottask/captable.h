@@ -49,6 +49,14 @@
 #define CAPTABLE_SETUP_IO_POLICY 4 /* IO: SetPolicy(tenant id, args[0] reservation, args[1] limit */
                                    /* (IOPS), args[2] weight | latency target us << 32) */
 #define CAPTABLE_SETUP_IO_DISK 5   /* IO: SetDisk(tenant id, args[0] first sector, args[1] sectors) */
+/* A TCB of a component's own other than its thread (its `tcb`) is a
+ * worker: configured in the component's CSpace and VSpace with no
+ * SchedContext, not started, at priority and MCP of at most this, the
+ * scheduler server's borrowing band (servers/sched/server.h,
+ * BAND_BORROWING), so that the component can register it there (Sched:
+ * AddThread) and start it. */
+#define CAPTABLE_WORKER_MCP 110
+
 /* The devices a driver component can own (struct captable_component.device):
  * found by the root task at boot, not described by the table. */
 #define CAPTABLE_DEVICE_NONE 0

@@ -205,7 +205,23 @@ static int fill_vspace(const struct bk_bootinfo *bi, const struct table *t, uint
     return r ? fail(t, c, "mapping its start-info page", r) : 0;
 }
 
-/* 4. Component `c`'s thread, configured but not started. */
+/* 4, a worker of component `c` (captable.h, CAPTABLE_WORKER_MCP): its
+ * spaces, no SchedContext, a priority the scheduler server accepts. */
+static int make_worker(const struct table *t, uint32_t c, uint64_t tcb)
+{
+    const struct captable_component *k = &t->components[c];
+    uint32_t priority = k->priority < CAPTABLE_WORKER_MCP ? k->priority : CAPTABLE_WORKER_MCP;
+    long r = sys_tcb_configure(tcb, object_slot[k->cnode], cnode_guard(k->cnode_radix),
+                               object_slot[k->vspace], BK_ROOT_IPC_BUFFER_VADDR);
+    if (r)
+        return fail(t, c, "TCB: Configure (a worker)", r);
+    r = sys_tcb_set_priority(tcb, BK_CAP_ROOT_TCB, priority);
+    if (r == 0)
+        r = sys_tcb_set_mc_priority(tcb, BK_CAP_ROOT_TCB, priority);
+    return r ? fail(t, c, "TCB: SetPriority (a worker)", r) : 0;
+}
+
+/* 4. Component `c`'s thread, configured but not started; its workers. */
 static int make_thread(const struct bk_bootinfo *bi, const struct table *t, uint32_t c)
 {
     const struct captable_component *k = &t->components[c];
@@ -223,7 +239,15 @@ static int make_thread(const struct bk_bootinfo *bi, const struct table *t, uint
     if (r)
         return fail(t, c, "SchedControl: Configure", r);
     r = sys_sched_context_bind(sc, tcb);
-    return r ? fail(t, c, "SchedContext: Bind", r) : 0;
+    if (r)
+        return fail(t, c, "SchedContext: Bind", r);
+    for (uint32_t i = 0; i < t->header->object_count; i++) {
+        const struct captable_object *o = &t->objects[i];
+        if (o->type == BK_OBJ_TCB && o->owner == c && i != k->tcb &&
+            !(o->flags & CAPTABLE_OBJECT_KERNEL) && make_worker(t, c, object_slot[i]))
+            return -1;
+    }
+    return 0;
 }
 
 /* The root task's cap to the object in slot `slot` of component `c`, or 0. */

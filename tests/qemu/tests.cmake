@@ -844,13 +844,27 @@ bulkhead_qemu_test(policy-demo-no-disk --image ${out}/policy-demo.img --status f
   --expect "roottask: FAILED: component 3 'blk': device virtio-blk: ${no_disk_why}"
   --reject "roottask: start|tenant started|PANIC")
 
+# The checker of policy-demo itself: a table whose scheduler set-up calls
+# ignore `cpu.limit` (each limit its reservation) boots, but web's worker,
+# hungry, then gets no more than its reservation, and policyboot.py, which
+# reads the honest table, must say so.
+bulkhead_policy_image(${arch} bad-table-limit-ignored POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
+                      PROGRAMS ${DEMO_POLICY_PROGRAMS} CORRUPT limit-ignored)
+add_test(NAME ${arch}/policy-demo-limit-ignored
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
+          --table ${out}/policy-demo.captable.json
+          --expect-failure "web: its worker, throttled"
+          --arch ${arch} --kernel ${kernel} --image ${out}/bad-table-limit-ignored.img
+          --disk ${out}/policy-demo-limit-disk.img --disk-size 8M)
+set_tests_properties(${arch}/policy-demo-limit-ignored PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+
 # Broken tables (tools/captable.py --corrupt): each refused before anything
 # is built, with the entry at fault named; the root task exits with "fail".
 set(bad_table_bad-magic "bad magic 'BKXXXXXX' \\(a table starts 'BKCAPTBL'\\)")
 set(bad_table_truncated "the header says [0-9]+ bytes, the module has 48")
 set(bad_table_object-out-of-range
-    "component 5 'web': cap 7 \\(slot 12\\): object 60 out of range \\(53 objects\\)")
-set(bad_table_slot-out-of-range "component 5 'web': cap 7: slot 256 outside 1..255 of its CNode")
+    "component 5 'web': cap 8 \\(slot 13\\): object 62 out of range \\(55 objects\\)")
+set(bad_table_slot-out-of-range "component 5 'web': cap 8: slot 256 outside 1..255 of its CNode")
 set(bad_table_missing-program
     "component 5 'web': program 'no-such-program' is not in the boot image")
 foreach(kind bad-magic truncated object-out-of-range slot-out-of-range missing-program)
