@@ -79,13 +79,16 @@ bulkhead_user_program(${arch} tenants-server SOURCES ${CMAKE_SOURCE_DIR}/servers
 # boot image holds one (servers/roottask/captable.h, docs/policy.md).
 bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c
                       ${CMAKE_SOURCE_DIR}/servers/roottask/table.c
-                      ${CMAKE_SOURCE_DIR}/servers/roottask/system.c CLIENT_OF mem sched tenants)
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/system.c ${BLK_FINDER_SOURCES}
+                      CLIENT_OF mem sched tenants io)
+target_include_directories(roottask-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 
 # The demo policy's programs (servers/demo, policies/demo.toml): its two
-# tenants, one source, and the stand-in server (its IO server).
+# tenants, one source, and a stand-in server that answers with the caller's
+# badge (for policies whose servers are no real program).
 foreach(tenant web db)
   bulkhead_user_program(${arch} ${tenant} SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/tenant.c
-                        ${CMAKE_SOURCE_DIR}/servers/demo/component.c CLIENT_OF mem sched)
+                        ${CMAKE_SOURCE_DIR}/servers/demo/component.c CLIENT_OF mem sched io)
 endforeach()
 bulkhead_user_program(${arch} badge-echo SOURCES ${CMAKE_SOURCE_DIR}/servers/demo/badge_echo.c
                       ${CMAKE_SOURCE_DIR}/servers/demo/component.c)
@@ -123,6 +126,6 @@ endfunction()
 
 # The demo system, built from policies/demo.toml (tools/bulkhead run
 # policies/demo.toml boots the same).
-set(DEMO_POLICY_PROGRAMS mem-server sched-server tenants-server badge-echo web db)
+set(DEMO_POLICY_PROGRAMS mem-server sched-server tenants-server io-server blk-server web db)
 bulkhead_policy_image(${arch} policy-demo POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
                       PROGRAMS ${DEMO_POLICY_PROGRAMS})

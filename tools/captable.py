@@ -52,8 +52,12 @@ for _s, _n in ((HEADER, "HEADER_SIZE"), (OBJECT, "OBJECT_SIZE"), (COMPONENT, "CO
         raise SystemExit(f"captable.py: CAPTABLE_{_n} is {C[_n]} in {FORMAT_HEADER}, "
                          f"the encoder's record has {_s.size} bytes")
 
+if policy.DEVICES != {"virtio-blk": C["DEVICE_VIRTIO_BLK"]}:
+    raise SystemExit(f"captable.py: tools/policy.py's DEVICES {policy.DEVICES} differ from "
+                     f"CAPTABLE_DEVICE_* in {FORMAT_HEADER}")
+
 CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
-               "truncated", "setup-refused")
+               "truncated", "setup-refused", "limit-ignored")
 
 
 class Strings:
@@ -109,6 +113,9 @@ def cmdline(table, comp):
             chans.append(f"{server['protocol'] or server['name']}:{s['slot']}")
     if chans:
         words += ["--channels", ",".join(chans)]
+    workers = [s["slot"] for s in comp["slots"] if s["object"] == f"{comp['name']}.worker"]
+    if workers:
+        words += ["--worker", str(workers[0])]
     return " ".join(words)
 
 
@@ -132,7 +139,8 @@ def encode(table, consts=None):
             C["KIND_SERVER"] if c["kind"] == "server" else C["KIND_TENANT"],
             c["cpu"]["priority"], c["cspace"]["radix"], budget, period,
             ids[f"{n}.tcb"], ids[f"{n}.cnode"], ids[f"{n}.vspace"], ids[f"{n}.sched_context"],
-            ids[f"{n}.ipc_buffer"], first, len(c["slots"]), 0)
+            ids[f"{n}.ipc_buffer"], first, len(c["slots"]),
+            policy.DEVICES.get(c.get("device"), C["DEVICE_NONE"]))
         for s in c["slots"]:
             caps += CAP.pack(s["slot"], s["object_id"], s["rights_value"], 0, s["badge"])
         first += len(c["slots"])
@@ -187,6 +195,13 @@ def corrupted_table(table, kind):
         # Past the memory server's largest account: the server refuses it
         # at run time (tools/policy.py refuses it in a policy: E0902).
         t["setup"][0]["args"][0] = policy.MEM_QUOTA_MAX * 2
+    elif kind == "limit-ignored":
+        # What a root task that ignored `cpu.limit` would ask: each tenant's
+        # limit its reservation (policyboot.py must notice, from the JSON
+        # table of the honest policy).
+        for s in t["setup"]:
+            if s["kind"] == "sched.create_tenant":
+                s["args"][1] = s["args"][0]
     return t
 
 

@@ -62,10 +62,37 @@ SERVER_LAYOUTS = {
     # memory server (unbadged: the manager is that server's administrator).
     "tenants-server": {"protocol": "tenants", "endpoint": 6, "channels": {"mem": 11},
                        "allowance": True},
+    # servers/io/io.h: the driver's endpoint in IO_SLOT_DRIVER 16, the
+    # session pool (8 x 64 KiB) in IO_SLOT_POOL 17, its own 256 KiB in
+    # IO_SLOT_MEMORY 18; SchedControl (its timer thread's time) in
+    # BK_CAP_SCHED_CONTROL. Its tenants get Io: SetPolicy and Io: SetDisk.
+    "io-server": {"protocol": "io", "endpoint": 6, "sched_control": 8, "channels": {"blk": 16},
+                  "untyped": 17, "untyped_bytes": 512 << 10, "memory": (18, 256 << 10),
+                  "setup": "io"},
+    # servers/blk/blk.h: its DMA memory (BLK_MEMORY_BITS) in BLK_SLOT_MEMORY
+    # 9 and the notification its lines signal in BLK_SLOT_NOTIFICATION 10.
+    # The device's own caps (start page 8, IRQ handlers 12-27, register
+    # pages 28-35, IOSpace 36) the root task puts in at boot, from the
+    # device it finds (DEVICES).
+    "blk-server": {"protocol": "blk", "endpoint": 6, "untyped": 9, "untyped_bytes": 128 << 10,
+                   "notification": 10, "device": True},
 }
+# The devices a policy can name (a driver's `device`): the root task finds
+# each at boot from what the kernel hands over (the device tree on RISC-V,
+# ACPI's MCFG and the PCI bus on x86-64; servers/blk/discover.c), so the
+# policy names no board's addresses or lines. The value is its number in
+# the table (servers/roottask/captable.h, CAPTABLE_DEVICE_*).
+DEVICES = {"virtio-blk": 1}
+# The IO server's tenants (servers/io/iosched.h, IOSCHED_TENANTS) and the
+# capacity its reservations may sum to (servers/io/main.c, CAPACITY_IOPS);
+# a block is one of the device's 512-byte sectors.
+IO_TENANTS = 8
+IO_SERVER_CAPACITY_IOPS = 1000
+IO_DEFAULT_LATENCY_US = 100000
 # The set-up calls (servers/roottask/captable.h, CAPTABLE_SETUP_*).
 SETUP_KINDS = {"mem": ("mem.create_account", 1), "sched": ("sched.create_tenant", 2),
-               "allowance": ("tenants.configure", 3)}
+               "allowance": ("tenants.configure", 3), "io": ("io.set_policy", 4),
+               "io_disk": ("io.set_disk", 5)}
 # The memory server's largest account (servers/mem/account.h, MEM_QUOTA_MAX)
 # and smallest (two pages: its CNode page and one more).
 MEM_QUOTA_MAX = 4 << 20
@@ -228,11 +255,11 @@ def type_name(v):
 
 
 COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
-                    "devices", "untyped", "allowance"}
+                    "devices", "untyped", "allowance", "device"}
 ALLOWANCE_FIELDS = {"memory", "cpu"}
 CPU_FIELDS = {"cpu", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
 MEMORY_FIELDS = {"quota", "minimum"}
-IO_FIELDS = {"reservation_iops", "limit_iops", "weight", "blocks"}
+IO_FIELDS = {"reservation_iops", "limit_iops", "weight", "blocks", "latency_target_us"}
 DEVICE_FIELDS = {"irqs", "ioports", "memory"}
 
 
@@ -285,7 +312,13 @@ def read_component(r, path, body, kind, name):
             "args": r.get(path, body, "args", "strs", []),
             "trusted": r.get(path, body, "trusted", "bool", False),
             "protocol": r.get(path, body, "protocol", "str", None),
-            "untyped": r.get(path, body, "untyped", "size", 0)}
+            "untyped": r.get(path, body, "untyped", "size", 0),
+            "device": r.get(path, body, "device", "str", None)}
+    if comp["device"] is not None and comp["device"] not in DEVICES:
+        r.report.error(path + ("device",), "E0406", f"no device '{comp['device']}' "
+                       f"(known: {', '.join(DEVICES)})")
+    if comp["device"] is not None and kind == "tenant":
+        r.report.error(path + ("device",), "E0406", "a device is driven by a server, not a tenant")
     if comp["protocol"] and not (ROOT / "servers" / comp["protocol"] / "protocol.toml").exists():
         r.report.error(path + ("protocol",), "E0107",
                        f"no server protocol '{comp['protocol']}' (servers/*/protocol.toml)")
@@ -314,7 +347,9 @@ def read_component(r, path, body, kind, name):
             comp["io"] = {"reservation_iops": r.get(p, io, "reservation_iops", "int", 0),
                           "limit_iops": r.get(p, io, "limit_iops", "int", 0),
                           "weight": r.get(p, io, "weight", "int", 1),
-                          "blocks": r.get(p, io, "blocks", "ints", None)}
+                          "blocks": r.get(p, io, "blocks", "ints", None),
+                          "latency_target_us": r.get(p, io, "latency_target_us", "int",
+                                                     IO_DEFAULT_LATENCY_US)}
     if "allowance" in body:
         al = body["allowance"]
         p = path + ("allowance",)
@@ -453,7 +488,8 @@ class Lowering:
         entry = {"name": name, "kind": c["kind"], "trusted": c["trusted"], "program": c["program"],
                  "args": c["args"], "protocol": c["protocol"], "at": at,
                  "cpu": c.get("cpu"), "memory": c.get("memory"), "io": c.get("io"),
-                 "devices": c.get("devices"), "untyped_bytes": c["untyped"],
+                 "devices": c.get("devices"), "device": c.get("device"),
+                 "untyped_bytes": c["untyped"],
                  "allowance": c.get("allowance"),
                  "fields_at": {f: self.report.at(c["path"] + tuple(f.split(".")))
                                for f in FIELD_PLACES},
@@ -472,6 +508,10 @@ class Lowering:
         if c.get("allowance") and not (layout and layout.get("allowance")):
             self.report.error(c["path"] + ("allowance",), "E0118", "an allowance is the tenant "
                               "manager's (program tenants-server)")
+        if c.get("device") in DEVICES and not (layout and layout.get("device")):
+            self.report.error(c["path"] + ("device",), "E0406",
+                              f"{c['program']} drives no device: a device's driver is "
+                              f"{', '.join(p for p, l in SERVER_LAYOUTS.items() if l.get('device'))}")
         if layout:
             self.fixed_layout(c, layout, at)
             return
@@ -508,8 +548,24 @@ class Lowering:
         if "untyped" in layout and not c["untyped"]:
             self.report.error(c["path"], "E0118", f"{c['program']} needs memory of its own: "
                               "give it 'untyped'")
-        if c["untyped"]:
+        if c["untyped"] and layout.get("untyped_bytes", c["untyped"]) != c["untyped"]:
+            self.report.error(c["path"] + ("untyped",), "E0118",
+                              f"{c['program']} takes an untyped of exactly "
+                              f"{size_text(layout['untyped_bytes'])}, not {size_text(c['untyped'])}")
+        elif c["untyped"]:
             self.untyped(c, at, slot=layout["untyped"])
+        if "memory" in layout:
+            # A second untyped of the program's own, of the size it reads.
+            slot, size = layout["memory"]
+            o = self.obj(f"{name}.memory", "BK_OBJ_UNTYPED", name, at,
+                         size_bits=size.bit_length() - 1)
+            self.cap(name, o, allr, at, slot=slot)
+        if "notification" in layout:
+            o = self.obj(f"{name}.notification", "BK_OBJ_NOTIFICATION", name, at)
+            self.cap(name, o, allr, at, slot=layout["notification"])
+        if layout.get("device") and not c.get("device"):
+            self.report.error(c["path"], "E0118", f"{c['program']} is a driver: name its device "
+                              f"(device = \"{next(iter(DEVICES))}\")")
         if c.get("devices"):
             self.report.error(c["path"] + ("devices",), "E0118",
                               f"{c['program']} drives no devices")
@@ -658,6 +714,9 @@ class Lowering:
                             cap["object"] == f"{server['name']}.endpoint":
                         calls.append((cap["badge"], comp, cap))
             calls.sort(key=lambda x: x[0])
+            if layout["setup"] == "io":
+                self.setup_io(server, calls)
+                continue
             for i, (badge, comp, cap) in enumerate(calls):
                 if badge != i + 1:
                     self.report.error_at(cap["at"], "E0901", f"{comp['name']} calls {server['name']} "
@@ -667,6 +726,8 @@ class Lowering:
                 args = getattr(self, f"setup_{layout['setup']}")(server, comp, cap)
                 if args is None:
                     continue
+                if layout["setup"] == "sched":
+                    self.worker(comp, cap["at"])
                 kind, value = SETUP_KINDS[layout["setup"]]
                 rec = {"kind": kind, "kind_value": value, "server": server["name"],
                        "subject": comp["name"], "id": badge, "args": args, "at": cap["at"]}
@@ -680,6 +741,17 @@ class Lowering:
                                          f"{server['name']} sum to {total} %, over its capacity "
                                          f"of {SCHED_CAPACITY_PERCENT} %")
 
+    def worker(self, comp, at):
+        """A scheduler server's tenant gets a second thread, its worker: a
+        TCB of its own, configured by the root task in the tenant's spaces
+        at most at the server's borrowing band (CAPTABLE_WORKER_MCP) and
+        with no SchedContext, which the tenant registers with the server
+        (Sched: AddThread): the server's budget is then what the kernel
+        enforces for it."""
+        name = comp["name"]
+        o = self.obj(f"{name}.worker", "BK_OBJ_TCB", name, at, worker=True)
+        self.cap(name, o, ("read", "write", "grant", "grant_reply"), at)
+
     def setup_allowance(self, server):
         """Tenants: Configure: the manager's allowance, what it may hand out."""
         al = server["allowance"]
@@ -692,6 +764,44 @@ class Lowering:
         self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
                             "subject": server["name"], "id": 0,
                             "args": [al["memory"], al["cpu"], 0], "at": where})
+
+    def setup_io(self, server, calls):
+        """Io: SetPolicy and Io: SetDisk for each tenant of the IO server.
+        Its tenants are numbered by the administrator (the `tenant`
+        argument), so a badge is any of its 1..IO_TENANTS; the tenant's
+        `io` gives the policy and the disk. The reservations must fit the
+        server's capacity, which it would refuse at run time (admission)."""
+        total = 0
+        for badge, comp, cap in calls:
+            if not 1 <= badge <= IO_TENANTS:
+                self.report.error_at(cap["at"], "E0906", f"{comp['name']} calls {server['name']} "
+                                     f"with badge {badge}: {server['program']} knows tenants "
+                                     f"1..{IO_TENANTS} by their badge")
+                continue
+            io = comp["io"]
+            if not io or io["blocks"] is None or len(io["blocks"]) != 2:
+                self.report.error_at(cap["at"], "E0907", f"{comp['name']} calls "
+                                     f"{server['name']} but has no IO policy and disk: give it "
+                                     "'io = { reservation_iops, limit_iops, weight, blocks }'")
+                continue
+            latency = io["latency_target_us"]
+            total += io["reservation_iops"]
+            kind, value = SETUP_KINDS["io"]
+            self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
+                                "subject": comp["name"], "id": badge,
+                                "args": [io["reservation_iops"], io["limit_iops"],
+                                         io["weight"] | (latency << 32)],
+                                "weight": io["weight"], "latency_target_us": latency,
+                                "at": comp["fields_at"]["io"]})
+            kind, value = SETUP_KINDS["io_disk"]
+            self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
+                                "subject": comp["name"], "id": badge,
+                                "args": [io["blocks"][0], io["blocks"][1], 0],
+                                "at": comp["fields_at"]["io.blocks"]})
+        if total > IO_SERVER_CAPACITY_IOPS:
+            self.report.error_at(server["at"], "E0908", f"the tenants' IO reservations with "
+                                 f"{server['name']} sum to {total} IOPS, over its capacity of "
+                                 f"{IO_SERVER_CAPACITY_IOPS} IOPS")
 
     def setup_mem(self, server, comp, cap):
         """Mem: CreateAccount's quota: the tenant's memory quota."""
@@ -884,6 +994,15 @@ def overlaps(items):
 
 def check_devices(table, report):
     irqs, ports, mem = {}, [], []
+    drivers = {}
+    for comp in table["components"]:
+        dev = comp.get("device")
+        if dev in drivers:
+            first = drivers[dev]
+            report.error_at(comp["at"], "E0405", f"device '{dev}' is driven by {first['name']} "
+                            f"already (line {first['at']['line']}): a device has one driver")
+        elif dev:
+            drivers[dev] = comp
     for o in table["objects"]:
         if o["type"] == "BK_OBJ_IRQ_HANDLER":
             if o["irq"] in irqs:
@@ -1427,6 +1546,12 @@ SELF_TESTS = [
               + DEVICE_SERVER.format(name="d2", devices="memory = [[0xfebf1000, 0x1000]]")), "E0403"),
     ("device memory pages", appended(DEVICE_SERVER.format(name="d1", devices="memory = [[0x100, 8]]")),
      "E0404"),
+    ("a device driven twice", appended('[servers.blk2]\nprogram = "blk-server"\nprotocol = "blk"\n'
+                                        'trusted = true\ndevice = "virtio-blk"\n'
+                                        'untyped = "128 KiB"\n'
+                                        'cpu = { percent = 0, priority = 245 }\n'
+                                        'memory = { quota = "64 KiB" }'), "E0405"),
+    ("an unknown device", replaced('device = "virtio-blk"', 'device = "virtio-net"'), "E0406"),
     ("tenants joined", appended(CACHE), "E0501"),
     ("exception without reason", appended(CACHE + '[[exceptions]]\nbetween = ["web", "db"]\n'
                                           'reason = " "'), "E0502"),
@@ -1438,12 +1563,12 @@ SELF_TESTS = [
     ("call cycle", appended('[[channels]]\nfrom = "mem"\nto = "sched"\nbadge = 9\nrights = ["write"]\n'
                             '[[channels]]\nfrom = "sched"\nto = "mem"\nbadge = 9\nrights = ["write"]'),
      "E0602"),
-    ("IO reservation over limit", replaced("reservation_iops = 1000", "reservation_iops = 9000"),
+    ("IO reservation over limit", replaced("reservation_iops = 200", "reservation_iops = 900"),
      "E0701"),
     ("IO weight", replaced("weight = 2", "weight = 0"), "E0702"),
-    ("IO blocks form", replaced("blocks = [0, 65536]", "blocks = [0]"), "E0703"),
-    ("IO blocks overlap", replaced("blocks = [65536, 65536]", "blocks = [1000, 65536]"), "E0704"),
-    ("IO capacity", replaced("io_capacity_iops = 20000", "io_capacity_iops = 2000"), "E0705"),
+    ("IO blocks form", replaced("blocks = [0, 8192]", "blocks = [0]"), "E0703"),
+    ("IO blocks overlap", replaced("blocks = [8192, 8192]", "blocks = [1000, 8192]"), "E0704"),
+    ("IO capacity", replaced("io_capacity_iops = 1000", "io_capacity_iops = 500"), "E0705"),
     ("grant without carries", replaced('carries = ["tcb"]', ""), "E0801"),
     ("carries without grant", replaced('badge = 1\nrights = ["write"]',
                                        'badge = 1\nrights = ["write"]\ncarries = ["frame"]'), "E0802"),
@@ -1461,6 +1586,15 @@ SELF_TESTS = [
      "E0903"),
     ("allowance out of range", replaced("allowance = { memory = \"4 MiB\", cpu = 10 }",
                                         "allowance = { memory = \"4 MiB\", cpu = 0 }"), "E0905"),
+    ("an IO tenant's badge outside 1..8",
+     replaced('to = "io"\nbadge = 2', 'to = "io"\nbadge = 9'), "E0906"),
+    ("an IO tenant without its policy",
+     replaced('io = { reservation_iops = 400, limit_iops = 800, weight = 4, blocks = [8192, 8192] }',
+              ''), "E0907"),
+    ("IO reservations over the IO server's capacity",
+     lambda s: replaced("reservation_iops = 400", "reservation_iops = 900")(
+         replaced("limit_iops = 800", "limit_iops = 900")(
+             replaced("io_capacity_iops = 1000", "io_capacity_iops = 2000")(s))), "E0908"),
     ("reservations over the scheduler's capacity",
      replaced("budget_us = 3000, period_us = 10000", "budget_us = 5600, period_us = 10000"),
      "E0904"),

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Boot a policy's image and check that the system is the one its table says.
 
-  policyboot.py --table IMAGE.captable.json --arch A --kernel K --image IMAGE.img [runtest args]
+  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] --arch A --kernel K
+                --image IMAGE.img [runtest args]
+
+With --expect-failure the image is one built wrong on purpose (captable.py
+--corrupt): the checks against the table must fail with a line containing
+TEXT (a test of this checker: what it would miss otherwise).
 
 Every expectation comes from the JSON capability table the image was built
 from (tools/captable.py), never from the serial log: the root task's line per
@@ -13,8 +18,11 @@ check), the root task's line per set-up call with the table's numbers and
 the id the server gave, and each tenant's use of each channel: the memory
 server reports the table's quota for its account and refuses a populate
 past it with the quota error naming the tenant; the scheduler server
-reports a budget within the table's reservation and limit; a stand-in
-answers with the channel's badge. A root task that built anything else, or
+reports a budget within the table's reservation and limit; the IO server
+answers each set-up call with the reservation its capacity has left after
+the table's reservations, opens each tenant's session on a disk of the
+table's size, and moves its blocks to the disk and back; the driver's
+device is found; a stand-in answers with the channel's badge. A root task that built anything else, or
 ignored a field of the table, fails. Runs tools/runtest.py.
 """
 import json
@@ -37,8 +45,18 @@ def budget_us(cpu, consts):
 
 def setup_lines(table):
     out = []
+    left = policy.IO_SERVER_CAPACITY_IOPS
     for s in table.get("setup", []):
-        if s["kind"] == "mem.create_account":
+        if s["kind"] == "io.set_policy":
+            left -= s["args"][0]
+            out.append(rf"roottask: set-up '{s['server']}': IO: SetPolicy '{s['subject']}' as "
+                       rf"tenant {s['id']}, reservation {s['args'][0]} IOPS, limit {s['args'][1]} "
+                       rf"IOPS, weight {s['weight']}, latency target {s['latency_target_us']} us: "
+                       rf"{left} IOPS left\b")
+        elif s["kind"] == "io.set_disk":
+            out.append(rf"roottask: set-up '{s['server']}': IO: SetDisk '{s['subject']}' as "
+                       rf"tenant {s['id']}, {s['args'][1]} sectors from sector {s['args'][0]}\b")
+        elif s["kind"] == "mem.create_account":
             out.append(rf"roottask: set-up '{s['server']}': Mem: CreateAccount '{s['subject']}', "
                        rf"quota {s['args'][0]} bytes: account {s['id']}\b")
         elif s["kind"] == "tenants.configure":
@@ -57,7 +75,10 @@ def channel_lines(table, comp):
     """What tenant `comp` prints for each of its channels."""
     n, out = comp["name"], []
     objects = table["objects"]
-    setups = {(s["server"], s["subject"]): s for s in table.get("setup", [])}
+    setups = {}
+    for s in table.get("setup", []):
+        setups.setdefault((s["server"], s["subject"]), s)  # an IO tenant's: its policy
+    disks = {s["subject"]: s for s in table.get("setup", []) if s["kind"] == "io.set_disk"}
     for s in comp["slots"]:
         o = objects[s["object_id"]]
         if o["type"] != "BK_OBJ_ENDPOINT" or "BK_RIGHT_WRITE" not in s["rights"] \
@@ -71,8 +92,18 @@ def channel_lines(table, comp):
                     rf"{re.escape(policy.size_text(q))} exhausted",
                     rf"{n}: mem: used \d+ of quota {q} bytes; [1-9]\d* pages backed, each "
                     rf"written and read back"]
+        elif setup and setup["kind"] == "io.set_policy":
+            disk = disks[n]["args"][1] * 512
+            out += [rf"{n}: io: session open: tenant {setup['id']}, disk {disk} bytes, 8 buffers, "
+                    rf"65536 bytes",
+                    rf"{n}: io: wrote 2 blocks of 4096 bytes at 0 and {disk - 4096}, statuses 0 0, "
+                    rf"read them back, statuses 0 0: as written",
+                    rf"{n}: io: a write at {disk}, past its disk's end: status 4\b",
+                    rf"{n}: io: stats: 4 operations, 16384 bytes"]
         elif setup:
-            out.append(rf"{n}: sched: budget \d+ permille")
+            out += [rf"{n}: sched: budget \d+ permille",
+                    rf"{n}: sched: worker registered \(1 threads\), [1-9]\d* spins; throttled "
+                    rf"\d+ times, budget \d+ permille"]
         else:
             out.append(rf"{n}: channel slot={s['slot']} answered by {o['owner'][:8]}, "
                        rf"badge {s['badge']}\b")
@@ -91,6 +122,48 @@ def budget_errors(table, log):
         if m and not low <= int(m.group(1)) <= high:
             errors.append(f"FAIL: {s['subject']}: the scheduler server's budget {m.group(1)} "
                           f"permille is outside the table's reservation..limit {low}..{high}")
+        # The worker, hungry (throttled over and over) with spare CPU left:
+        # it borrows above its reservation when its limit allows, never past
+        # the limit. A root task that passed another limit fails here.
+        m = re.search(rf"{s['subject']}: sched: worker registered .* throttled (\d+) times, "
+                      rf"budget (\d+) permille", log)
+        if not m:
+            continue
+        throttled, budget = int(m.group(1)), int(m.group(2))
+        if throttled < 20 or budget > high or budget < low or (high > low and budget <= low):
+            errors.append(f"FAIL: {s['subject']}: its worker, throttled {throttled} times, has a "
+                          f"budget of {budget} permille; the table's reservation {low} and limit "
+                          f"{high} permille want {'above ' + str(low) + ' and ' if high > low else ''}"
+                          f"at most {high}, after at least 20 throttles")
+    return errors
+
+
+def io_pattern(name, offset):
+    """The page tenant `name` writes at `offset` of its virtual disk
+    (servers/demo/tenant.c, io_pattern)."""
+    seed = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "little") ^ offset
+    out = bytearray(4096)
+    for i in range(4096):
+        seed = (seed * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        out[i] = seed >> 56
+    return bytes(out)
+
+
+def disk_errors(table, disk):
+    """After the run: each IO tenant's two blocks lie on the disk image at
+    the sectors its table entry gave it (IO: SetDisk), nowhere else."""
+    errors = []
+    data = pathlib.Path(disk).read_bytes()
+    for s in table.get("setup", []):
+        if s["kind"] != "io.set_disk":
+            continue
+        first, size = s["args"][0] * 512, s["args"][1] * 512
+        for offset in (0, size - 4096):
+            got = data[first + offset:first + offset + 4096]
+            if got != io_pattern(s["subject"], offset):
+                errors.append(f"FAIL: {s['subject']}: the disk image at byte {first + offset} "
+                              f"(its disk's byte {offset}, sector {s['args'][0]} on) does not hold "
+                              "the block it wrote there")
     return errors
 
 
@@ -106,6 +179,8 @@ def expectations(table, consts):
         out.append(rf"roottask: start {c['kind']} '{n}': {owned} objects, {len(c['slots'])} caps, "
                    rf"program {re.escape(c['program'])}, priority {c['cpu']['priority']}, "
                    rf"budget {budget} of {period} us")
+        if c.get("device"):
+            out.append(rf"roottask: device {c['device']} of '{n}': virtio-(pci|mmio)")
         if c["program"] in policy.SERVER_LAYOUTS:
             continue
         caps = [(s["slot"], objects[s["object_id"]]["type_value"], s["rights_value"])
@@ -125,6 +200,10 @@ def main(argv):
     if len(argv) < 2 or argv[0] != "--table":
         sys.exit(__doc__)
     table = json.loads(pathlib.Path(argv[1]).read_text())
+    expect_failure = None
+    if len(argv) > 3 and argv[2] == "--expect-failure":
+        expect_failure = argv[3]
+        argv = argv[:2] + argv[4:]
     cmd = [sys.executable, str(ROOT / "tools" / "runtest.py")] + argv[2:] + ["--status", "pass"]
     for e in expectations(table, policy.kernel_constants()):
         cmd += ["--expect", e]
@@ -132,8 +211,15 @@ def main(argv):
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
     errors = budget_errors(table, run.stdout)
+    if run.returncode == 0 and "--disk" in argv:
+        errors += disk_errors(table, argv[argv.index("--disk") + 1])
     for e in errors:
         print(e)
+    if expect_failure is not None:
+        found = any(expect_failure in e for e in errors)
+        print(f"{'PASS' if found else 'FAIL'}: a failure containing {expect_failure!r} "
+              f"{'found' if found else 'not found'}")
+        return 0 if found else 1
     return run.returncode or (1 if errors else 0)
 
 

@@ -134,6 +134,16 @@ struct blk_start {
 const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
                       uint64_t *endpoint, char *err, size_t errlen);
 
+/* For a driver whose process someone else made (the root task, from a
+ * capability table: docs/policy.md, "Devices"), with its endpoint, its
+ * memory in BLK_SLOT_MEMORY and `notification` (the caller's cap to the
+ * one in BLK_SLOT_NOTIFICATION of the driver's 256-slot CNode `cnode`):
+ * gives it what only the disk `hw` decides: the register pages, a handler
+ * for every candidate line bound to `notification`, the IOSpace where an
+ * IOMMU translates DMA, and the start page. NULL or a sentence in err. */
+const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
+                            char *err, size_t errlen);
+
 /* ---- spawn.c: supervising the driver (docs/io.md, "Driver restart") ---- */
 
 /* What the driver's supervisor (whoever called blk_supervise()) keeps to

@@ -72,11 +72,11 @@ static bool give_registers(struct handover *h, const struct blk_hw *hw)
     return true;
 }
 
-/* Every candidate line the kernel has, on one notification, line i with
- * badge 1 << (BLK_IRQ_BADGE_SHIFT + i): the driver keeps the one its device raises. */
-static bool give_lines(struct handover *h, const struct blk_hw *hw)
+/* Every candidate line the kernel has, on notification `n` (ours), line i
+ * with badge 1 << (BLK_IRQ_BADGE_SHIFT + i): the driver keeps the one its
+ * device raises. */
+static bool give_lines_to(struct handover *h, const struct blk_hw *hw, uint64_t n)
 {
-    uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
     h->start.line_count = hw->line_count;
     for (unsigned i = 0; n && i < hw->line_count; i++) {
         uint64_t handler = bk_slot_alloc(), badged = bk_slot_alloc();
@@ -90,7 +90,14 @@ static bool give_lines(struct handover *h, const struct blk_hw *hw)
             return false;
         h->start.lines[i] = hw->lines[i];
     }
-    return give(h, n, BLK_SLOT_NOTIFICATION, "the notification");
+    return n != 0;
+}
+
+/* The lines on a fresh notification, which the driver gets too. */
+static bool give_lines(struct handover *h, const struct blk_hw *hw)
+{
+    uint64_t n = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    return give_lines_to(h, hw, n) && give(h, n, BLK_SLOT_NOTIFICATION, "the notification");
 }
 
 static bool give_start(struct handover *h)
@@ -255,6 +262,20 @@ const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, uns
     const char *e = blk_supervise(bi, hw, priority, 0, 0, &d, err, errlen);
     *endpoint = d.endpoint;
     return e;
+}
+
+const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
+                            char *err, size_t errlen)
+{
+    static struct handover h;
+    static struct blk_driver d;
+    h = (struct handover){ .err = err, .errlen = errlen };
+    h.p.cnode = cnode;
+    d = (struct blk_driver){ .hw = *hw, .incarnation = 1 };
+    start_page_init(&h, &d);
+    bool ok = give_registers(&h, hw) && give_lines_to(&h, hw, notification) &&
+              give_iospace(&h, hw) && give_start(&h);
+    return ok ? NULL : err;
 }
 
 /* ---- restarting ------------------------------------------------------- */

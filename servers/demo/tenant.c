@@ -11,22 +11,35 @@
  *    after (used within the quota);
  *  - the scheduler server: its tenant's usage (Sched: Usage), whose
  *    budget the server derived from the reservation the root task gave;
+ *  - the IO server: a session (IO: Open, its ring and buffers mapped into
+ *    our space), two blocks written at both ends of the virtual disk the
+ *    root task gave us and read back, a write past its end refused, and
+ *    the statistics the server kept of us (IO: Stats);
  *  - any other server (a stand-in): a call answered with the badge the
  *    server saw, which is the channel's badge if the root task minted it
  *    as the table says.
+ * Last, its worker (`--worker SLOT`: a second thread the root task made
+ * without a SchedContext) is registered with the scheduler server (Sched:
+ * AddThread) and spins; once the kernel has throttled it for a while the
+ * budget the server gives it is printed: its reservation plus what it
+ * borrows, at most its limit.
  * tools/policyboot.py compares every number printed with the table. Then
  * it exits; the root task waits for every tenant.
  */
+#include <protocols/io_client.h>
 #include <protocols/mem_client.h>
 #include <protocols/sched_client.h>
 
 #include "component.h"
+#include "../io/ring.h"
 
 /* The region the tenant asks the memory server for: far above its program,
  * stack and IPC buffer, below both arches' user top (Sv39: 256 GiB). */
 #define MEM_BASE 0x2000000000ull
 #define PAGE ((uint64_t)BK_PAGE_SIZE)
 #define ERROR_TEXT 160
+/* Where the IO session's ring and buffers are mapped: above the region. */
+#define IO_BASE 0x3000000000ull
 
 static void call_channel(const char *name, uint64_t slot)
 {
@@ -134,6 +147,208 @@ static void use_sched(const char *name, uint64_t ep)
                  share, threads);
 }
 
+/* ---- the worker ------------------------------------------------------ */
+
+/* Periods the worker must have run out of budget in before its budget is
+ * read: the server rebalances once a period, so by then it has lent the
+ * worker what it can. */
+#define WORKER_THROTTLES 20u
+#define WORKER_SECONDS 10u
+#define WORKER_STACK_BYTES 4096u
+static uint8_t worker_stack[WORKER_STACK_BYTES] __attribute__((aligned(16)));
+static volatile uint64_t worker_spins;
+
+static _Noreturn void worker_main(void)
+{
+    for (;;)
+        worker_spins++;
+}
+
+/* The number after "--worker " in the command line, or 0. */
+static uint64_t worker_slot(const struct bk_bootinfo *info)
+{
+    static const char flag[] = "--worker ";
+    for (const char *p = info->cmdline; *p; p++) {
+        if (memcmp(p, flag, sizeof(flag) - 1) == 0) {
+            uint64_t slot = 0;
+            for (p += sizeof(flag) - 1; *p >= '0' && *p <= '9'; p++)
+                slot = slot * 10 + (uint64_t)(*p - '0');
+            return slot;
+        }
+    }
+    return 0;
+}
+
+/* Registers the worker with the scheduler server and starts it; waits,
+ * below it, until the kernel throttled it WORKER_THROTTLES times; prints
+ * the budget the server gives it; stops it. */
+static void use_worker(const char *name, uint64_t sched_ep, uint64_t worker)
+{
+    struct sched_error err;
+    char text[ERROR_TEXT];
+    uint32_t threads = 0;
+    long r = sys_tcb_write_registers(worker, 0, (uint64_t)(uintptr_t)worker_main,
+                                     (uint64_t)(uintptr_t)(worker_stack + WORKER_STACK_BYTES - 16),
+                                     0);
+    int e = r ? 0 : sched_add_thread(sched_ep, worker, &threads, &err);
+    if (r || e) {
+        if (e)
+            sched_error_format(&err, text, sizeof(text));
+        debug_printf("%s: FAILED: sched: the worker: %s\n", name,
+                     r ? bk_error_name(r) : text);
+        return;
+    }
+    sys_tcb_resume(worker);
+    /* Below the worker: we run when it is throttled or the CPU is idle. */
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 1);
+    uint64_t consumed = 0, throttled = 0, timeouts, request_timeouts;
+    uint32_t share = 0, budget = 0;
+    uint64_t deadline = debug_ticks() + WORKER_SECONDS * BK_TICK_HZ;
+    while (throttled < WORKER_THROTTLES && debug_ticks() < deadline) {
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+        if (sched_usage(sched_ep, 0, &consumed, &throttled, &timeouts, &request_timeouts, &share,
+                        &budget, &threads, &err) != 0)
+            break;
+    }
+    sys_tcb_suspend(worker);
+    debug_printf("%s: sched: worker registered (%u threads), %llu spins; throttled %llu times, "
+                 "budget %u permille\n", name, threads, (unsigned long long)worker_spins,
+                 (unsigned long long)throttled, budget);
+}
+
+/* ---- the IO server ---------------------------------------------------- */
+
+struct session {
+    volatile struct io_ring *ring;
+    uint64_t ep, notification;
+    uint32_t sq_tail, cq_head;
+};
+
+static uint8_t *io_buffer(unsigned b)
+{
+    return (uint8_t *)(uintptr_t)(IO_BASE + (1 + b) * PAGE);
+}
+
+static void io_push(struct session *s, uint64_t tag, uint16_t op, uint64_t offset, uint16_t buffer)
+{
+    volatile struct io_sqe *q = &s->ring->sq[s->sq_tail % IO_RING_SQ];
+    q->tag = tag;
+    q->offset = offset;
+    q->bytes = IO_RING_BUFFER_BYTES;
+    q->op = op;
+    q->buffer = buffer;
+    q->reserved = 0;
+    s->sq_tail++;
+    __atomic_store_n(&s->ring->sq_tail, s->sq_tail, __ATOMIC_RELEASE);
+}
+
+/* Kicks, then waits for `n` completions; their statuses by tag (< n).
+ * False if the kick was refused (printed). */
+static bool io_run(const char *name, struct session *s, unsigned n, uint32_t status[])
+{
+    struct io_error err;
+    uint32_t accepted = 0, waiting = 0;
+    int r = io_kick(s->ep, &accepted, &waiting, &err);
+    if (r) {
+        char text[ERROR_TEXT];
+        io_error_format(&err, text, sizeof(text));
+        debug_printf("%s: FAILED: io: Kick: %s\n", name, text);
+        return false;
+    }
+    for (unsigned got = 0; got < n;) {
+        uint32_t tail = __atomic_load_n(&s->ring->cq_tail, __ATOMIC_ACQUIRE);
+        if (tail == s->cq_head) {
+            struct bk_msg m = { 0 };
+            sys_recv(s->notification, &m);
+            continue;
+        }
+        const volatile struct io_cqe *e = &s->ring->cq[s->cq_head % IO_RING_CQ];
+        if (e->tag < n)
+            status[e->tag] = e->status;
+        s->cq_head++;
+        __atomic_store_n(&s->ring->cq_head, s->cq_head, __ATOMIC_RELEASE);
+        got++;
+    }
+    return true;
+}
+
+/* A page of bytes only this tenant writes: its name and the block's place. */
+static void io_pattern(uint8_t *p, const char *name, uint64_t offset)
+{
+    uint64_t seed = component_name_word(name) ^ offset;
+    for (unsigned i = 0; i < IO_RING_BUFFER_BYTES; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        p[i] = (uint8_t)(seed >> 56);
+    }
+}
+
+static bool io_as_written(const char *name, uint64_t offset, unsigned buffer)
+{
+    static uint8_t want[IO_RING_BUFFER_BYTES];
+    io_pattern(want, name, offset);
+    return memcmp(want, io_buffer(buffer), sizeof(want)) == 0;
+}
+
+/* Two blocks written, at the first and the last page of our disk, read
+ * back into other buffers, compared; a write past the end refused. */
+static void io_blocks(const char *name, struct session *s, uint64_t disk)
+{
+    uint64_t at[2] = { 0, disk - IO_RING_BUFFER_BYTES };
+    uint32_t st[4] = { 99, 99, 99, 99 };
+    for (unsigned i = 0; i < 2; i++) {
+        io_pattern(io_buffer(i), name, at[i]);
+        io_push(s, i, IO_OP_WRITE, at[i], (uint16_t)i);
+    }
+    if (!io_run(name, s, 2, st))
+        return;
+    for (unsigned i = 0; i < 2; i++) {
+        memset(io_buffer(2 + i), 0, IO_RING_BUFFER_BYTES);
+        io_push(s, i, IO_OP_READ, at[i], (uint16_t)(2 + i));
+    }
+    if (!io_run(name, s, 2, st + 2))
+        return;
+    bool same = io_as_written(name, at[0], 2) && io_as_written(name, at[1], 3);
+    debug_printf("%s: io: wrote 2 blocks of %u bytes at %llu and %llu, statuses %u %u, read them "
+                 "back, statuses %u %u: %s\n", name, IO_RING_BUFFER_BYTES,
+                 (unsigned long long)at[0], (unsigned long long)at[1], st[0], st[1], st[2], st[3],
+                 same ? "as written" : "FAILED: the data differs");
+    io_push(s, 0, IO_OP_WRITE, disk, 0);
+    if (io_run(name, s, 1, st))
+        debug_printf("%s: io: a write at %llu, past its disk's end: status %u\n", name,
+                     (unsigned long long)disk, st[0]);
+}
+
+static void use_io(const char *name, uint64_t ep, uint64_t recv_slot)
+{
+    struct io_error err;
+    char text[ERROR_TEXT];
+    uint32_t tenant = 0, buffers = 0, memory = 0;
+    uint64_t disk = 0;
+    int r = io_open(ep, BK_CAP_ROOT_VSPACE, IO_BASE, &tenant, &disk, &buffers, &memory,
+                    recv_slot, &err);
+    if (r) {
+        io_error_format(&err, text, sizeof(text));
+        debug_printf("%s: FAILED: io: Open: %s\n", name, text);
+        return;
+    }
+    debug_printf("%s: io: session open: tenant %u, disk %llu bytes, %u buffers, %u bytes\n", name,
+                 tenant, (unsigned long long)disk, buffers, memory);
+    struct session s = { .ring = (volatile struct io_ring *)(uintptr_t)IO_BASE, .ep = ep,
+                         .notification = recv_slot };
+    if (disk >= IO_RING_BUFFER_BYTES)
+        io_blocks(name, &s, disk);
+    uint64_t ops, bytes, queue, p50, p99, misses;
+    r = io_stats(ep, 0, &ops, &bytes, &queue, &p50, &p99, &misses, &err);
+    if (r) {
+        io_error_format(&err, text, sizeof(text));
+        debug_printf("%s: FAILED: io: Stats: %s\n", name, text);
+        return;
+    }
+    debug_printf("%s: io: stats: %llu operations, %llu bytes\n", name, (unsigned long long)ops,
+                 (unsigned long long)bytes);
+}
+
 /* The next "protocol:slot" of the --channels list at *p (moved past it);
  * false at its end. */
 static bool next_channel(const char **p, char protocol[COMPONENT_NAME_LEN], uint64_t *slot)
@@ -174,15 +389,19 @@ int main(const struct bk_bootinfo *info)
     component_list_caps(name, COMPONENT_CNODE_BITS);
     const char *list = channel_list(info);
     char protocol[COMPONENT_NAME_LEN];
-    uint64_t slot;
+    uint64_t slot, sched_ep = 0;
     while (list && next_channel(&list, protocol, &slot)) {
         if (strcmp(protocol, "mem") == 0)
             use_memory(name, slot);
         else if (strcmp(protocol, "sched") == 0)
-            use_sched(name, slot);
+            use_sched(name, sched_ep = slot);
+        else if (strcmp(protocol, "io") == 0)
+            use_io(name, slot, info->first_free_slot);
         else
             call_channel(name, slot);
     }
+    if (sched_ep && worker_slot(info))
+        use_worker(name, sched_ep, worker_slot(info));
     debug_printf("%s: done\n", name);
     return 0;
 }

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define CAPTABLE_MAGIC "BKCAPTBL"
-#define CAPTABLE_VERSION 2
+#define CAPTABLE_VERSION 3
 #define CAPTABLE_MODULE "captable"      /* the boot module's name */
 #define CAPTABLE_HEADER_SIZE 40
 #define CAPTABLE_OBJECT_SIZE 24
@@ -46,6 +46,21 @@
                                        /* reservation, limit, weight in percent) */
 #define CAPTABLE_SETUP_TENANTS_ALLOWANCE 3 /* Tenants: Configure(args[0] bytes, args[1] percent); */
                                            /* subject = server, id 0 */
+#define CAPTABLE_SETUP_IO_POLICY 4 /* IO: SetPolicy(tenant id, args[0] reservation, args[1] limit */
+                                   /* (IOPS), args[2] weight | latency target us << 32) */
+#define CAPTABLE_SETUP_IO_DISK 5   /* IO: SetDisk(tenant id, args[0] first sector, args[1] sectors) */
+/* A TCB of a component's own other than its thread (its `tcb`) is a
+ * worker: configured in the component's CSpace and VSpace with no
+ * SchedContext, not started, at priority and MCP of at most this, the
+ * scheduler server's borrowing band (servers/sched/server.h,
+ * BAND_BORROWING), so that the component can register it there (Sched:
+ * AddThread) and start it. */
+#define CAPTABLE_WORKER_MCP 110
+
+/* The devices a driver component can own (struct captable_component.device):
+ * found by the root task at boot, not described by the table. */
+#define CAPTABLE_DEVICE_NONE 0
+#define CAPTABLE_DEVICE_VIRTIO_BLK 1 /* the first virtio block device: blk-server's slots */
 
 struct captable_header {
     char magic[8];            /* CAPTABLE_MAGIC, no NUL */
@@ -81,7 +96,7 @@ struct captable_component {
     uint32_t tcb, cnode, vspace, sched_context, ipc_buffer; /* object indices */
     uint32_t first_cap;       /* its caps: caps[first_cap .. first_cap + cap_count) */
     uint32_t cap_count;
-    uint32_t reserved;        /* zero */
+    uint32_t device;          /* CAPTABLE_DEVICE_*: what the root task finds and hands it */
 };
 
 struct captable_cap {

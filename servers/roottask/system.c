@@ -15,6 +15,12 @@
  *   4. every thread: CSpace, VSpace, IPC buffer, priority and MCP, and its
  *      SchedContext configured through SchedControl with the table's budget
  *      and period, then bound;
+ *   4b. a driver's device (docs/policy.md, "Devices"): found now, from
+ *      what the kernel handed over (the device tree, or ACPI and the PCI
+ *      bus), and its register pages, interrupt handlers (bound to the
+ *      table's notification of the driver), IOSpace and start page put in
+ *      the slots the driver reads; a machine without the device ends the
+ *      build, named;
  *   5. the servers started, in table order, with one summary line each;
  *   6. the administrator's set-up calls of the table (a tenant's account
  *      with the memory server, its reservation with the scheduler server),
@@ -27,11 +33,14 @@
  * own additions: the table does not list them (docs/policy.md).
  */
 #include <bulkhead/format.h>
+#include <protocols/io_client.h>
 #include <protocols/mem_client.h>
 #include <protocols/sched_client.h>
 #include <protocols/tenants_client.h>
 
 #include "system.h"
+
+#include "../blk/blk.h"
 
 #define PAGE ((uint64_t)BK_PAGE_SIZE)
 #define STACK_PAGES 4
@@ -196,7 +205,23 @@ static int fill_vspace(const struct bk_bootinfo *bi, const struct table *t, uint
     return r ? fail(t, c, "mapping its start-info page", r) : 0;
 }
 
-/* 4. Component `c`'s thread, configured but not started. */
+/* 4, a worker of component `c` (captable.h, CAPTABLE_WORKER_MCP): its
+ * spaces, no SchedContext, a priority the scheduler server accepts. */
+static int make_worker(const struct table *t, uint32_t c, uint64_t tcb)
+{
+    const struct captable_component *k = &t->components[c];
+    uint32_t priority = k->priority < CAPTABLE_WORKER_MCP ? k->priority : CAPTABLE_WORKER_MCP;
+    long r = sys_tcb_configure(tcb, object_slot[k->cnode], cnode_guard(k->cnode_radix),
+                               object_slot[k->vspace], BK_ROOT_IPC_BUFFER_VADDR);
+    if (r)
+        return fail(t, c, "TCB: Configure (a worker)", r);
+    r = sys_tcb_set_priority(tcb, BK_CAP_ROOT_TCB, priority);
+    if (r == 0)
+        r = sys_tcb_set_mc_priority(tcb, BK_CAP_ROOT_TCB, priority);
+    return r ? fail(t, c, "TCB: SetPriority (a worker)", r) : 0;
+}
+
+/* 4. Component `c`'s thread, configured but not started; its workers. */
 static int make_thread(const struct bk_bootinfo *bi, const struct table *t, uint32_t c)
 {
     const struct captable_component *k = &t->components[c];
@@ -214,7 +239,56 @@ static int make_thread(const struct bk_bootinfo *bi, const struct table *t, uint
     if (r)
         return fail(t, c, "SchedControl: Configure", r);
     r = sys_sched_context_bind(sc, tcb);
-    return r ? fail(t, c, "SchedContext: Bind", r) : 0;
+    if (r)
+        return fail(t, c, "SchedContext: Bind", r);
+    for (uint32_t i = 0; i < t->header->object_count; i++) {
+        const struct captable_object *o = &t->objects[i];
+        if (o->type == BK_OBJ_TCB && o->owner == c && i != k->tcb &&
+            !(o->flags & CAPTABLE_OBJECT_KERNEL) && make_worker(t, c, object_slot[i]))
+            return -1;
+    }
+    return 0;
+}
+
+/* The root task's cap to the object in slot `slot` of component `c`, or 0. */
+static uint64_t cap_in_slot(const struct table *t, uint32_t c, uint32_t slot, uint32_t type)
+{
+    const struct captable_component *k = &t->components[c];
+    for (uint32_t j = 0; j < k->cap_count; j++) {
+        const struct captable_cap *cap = &t->caps[k->first_cap + j];
+        if (cap->slot == slot && t->objects[cap->object].type == type)
+            return object_slot[cap->object];
+    }
+    return 0;
+}
+
+/* 4b. The disk of component `c`, a virtio-blk driver: found on this
+ * machine and handed over in the slots blk-server reads. */
+static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint32_t c)
+{
+    static struct blk_hw hw;
+    static bool devmem_ready;
+    const char *name = table_string(t, t->components[c].name);
+    uint64_t notification = cap_in_slot(t, c, BLK_SLOT_NOTIFICATION, BK_OBJ_NOTIFICATION);
+    if (!notification) {
+        debug_printf("roottask: FAILED: component %u '%s': a virtio-blk driver needs its "
+                     "notification in slot %u\n", c, name, BLK_SLOT_NOTIFICATION);
+        return -1;
+    }
+    if (!devmem_ready)
+        devmem_init(bi);
+    devmem_ready = true;
+    const char *e = blk_discover(bi, &hw);
+    char err[160];
+    if (!e)
+        e = blk_give_device(&hw, object_slot[t->components[c].cnode], notification, err,
+                            sizeof(err));
+    if (e) {
+        debug_printf("roottask: FAILED: component %u '%s': device virtio-blk: %s\n", c, name, e);
+        return -1;
+    }
+    debug_printf("roottask: device virtio-blk of '%s': %s\n", name, hw.where);
+    return 0;
 }
 
 static void print_component(const struct table *t, uint32_t c)
@@ -332,6 +406,48 @@ static int setup_tenants_allowance(const struct table *t, const struct captable_
     return 0;
 }
 
+static int io_failed(const struct table *t, const struct captable_setup *s, const char *call,
+                     const struct io_error *err)
+{
+    char text[160];
+    io_error_format(err, text, sizeof(text));
+    return setup_failed(t, s, call, text);
+}
+
+/* IO: SetPolicy for the tenant: reservation, limit, weight, latency target
+ * (args[2]'s high word); the answer is the reservation left for others. */
+static int setup_io_policy(const struct table *t, const struct captable_setup *s)
+{
+    const char *name = table_string(t, t->components[s->subject].name);
+    uint32_t weight = (uint32_t)s->args[2], latency = (uint32_t)(s->args[2] >> 32), left = 0;
+    struct io_error err;
+    int r = io_set_policy(object_slot[s->endpoint], s->id, (uint32_t)s->args[0],
+                          (uint32_t)s->args[1], 0, weight, latency, &left, &err);
+    if (r)
+        return io_failed(t, s, "IO: SetPolicy", &err);
+    debug_printf("roottask: set-up '%s': IO: SetPolicy '%s' as tenant %llu, reservation %llu "
+                 "IOPS, limit %llu IOPS, weight %u, latency target %u us: %u IOPS left\n",
+                 table_string(t, t->components[s->server].name), name,
+                 (unsigned long long)s->id, (unsigned long long)s->args[0],
+                 (unsigned long long)s->args[1], weight, latency, left);
+    return 0;
+}
+
+/* IO: SetDisk for the tenant: its sectors of the device. */
+static int setup_io_disk(const struct table *t, const struct captable_setup *s)
+{
+    const char *name = table_string(t, t->components[s->subject].name);
+    struct io_error err;
+    int r = io_set_disk(object_slot[s->endpoint], s->id, s->args[0], s->args[1], &err);
+    if (r)
+        return io_failed(t, s, "IO: SetDisk", &err);
+    debug_printf("roottask: set-up '%s': IO: SetDisk '%s' as tenant %llu, %llu sectors from "
+                 "sector %llu\n", table_string(t, t->components[s->server].name), name,
+                 (unsigned long long)s->id, (unsigned long long)s->args[1],
+                 (unsigned long long)s->args[0]);
+    return 0;
+}
+
 /* 6. Set-up call `i` of the table. */
 static int setup(const struct table *t, uint32_t i)
 {
@@ -339,6 +455,8 @@ static int setup(const struct table *t, uint32_t i)
     switch (s->kind) {
     case CAPTABLE_SETUP_MEM_ACCOUNT: return setup_mem_account(t, s);
     case CAPTABLE_SETUP_SCHED_TENANT: return setup_sched_tenant(t, s);
+    case CAPTABLE_SETUP_IO_POLICY: return setup_io_policy(t, s);
+    case CAPTABLE_SETUP_IO_DISK: return setup_io_disk(t, s);
     default: return setup_tenants_allowance(t, s);
     }
 }
@@ -355,6 +473,10 @@ int system_build(const struct bk_bootinfo *bi, const struct table *t)
     }
     for (uint32_t c = 0; c < n; c++) {
         if (move_untyped(t, c))
+            return -1;
+    }
+    for (uint32_t c = 0; c < n; c++) {
+        if (t->components[c].device == CAPTABLE_DEVICE_VIRTIO_BLK && give_device(bi, t, c))
             return -1;
     }
 #if defined(__riscv)

@@ -13,7 +13,8 @@
  *      device (none is handed out yet), its owner; or a copy of a cap the
  *      kernel gave it (SchedControl of a CPU the machine has);
  *   4. each component: its strings, kind, priority, CNode radix, budget and
- *      period within the kernel's limits, its TCB, CNode, VSpace,
+ *      period within the kernel's limits, a device the root task can find
+ *      (and owned by one server at most), its TCB, CNode, VSpace,
  *      SchedContext and IPC buffer objects of those types and its own, its
  *      caps the next run of the cap array, its program a module of the
  *      boot image;
@@ -186,8 +187,16 @@ static int check_component_fields(const struct table *t, uint32_t c, char *why)
                    k->kind);
     if (k->priority > 255)
         return ERR("component %u '%s': priority %u outside 0..255", c, name, k->priority);
-    if (k->reserved != 0)
-        return ERR("component %u '%s': reserved field not zero", c, name);
+    if (k->device != CAPTABLE_DEVICE_NONE && k->device != CAPTABLE_DEVICE_VIRTIO_BLK)
+        return ERR("component %u '%s': device %u is none the root task can find", c, name,
+                   k->device);
+    if (k->device != CAPTABLE_DEVICE_NONE && k->kind != CAPTABLE_KIND_SERVER)
+        return ERR("component %u '%s': a tenant cannot own a device", c, name);
+    for (uint32_t d = 0; k->device != CAPTABLE_DEVICE_NONE && d < c; d++) {
+        if (t->components[d].device == k->device)
+            return ERR("component %u '%s': device %u is component %u's already", c, name,
+                       k->device, d);
+    }
     if (k->cnode_radix < 4 || k->cnode_radix > BK_ROOT_CNODE_BITS)
         return ERR("component %u '%s': CNode radix %u outside 4..%u", c, name, k->cnode_radix,
                    BK_ROOT_CNODE_BITS);
@@ -263,7 +272,8 @@ static int check_setup(const struct table *t, uint32_t i, char *why)
     const struct captable_setup *s = &t->setups[i];
     uint32_t n = t->header->component_count;
     if (s->kind != CAPTABLE_SETUP_MEM_ACCOUNT && s->kind != CAPTABLE_SETUP_SCHED_TENANT &&
-        s->kind != CAPTABLE_SETUP_TENANTS_ALLOWANCE)
+        s->kind != CAPTABLE_SETUP_TENANTS_ALLOWANCE && s->kind != CAPTABLE_SETUP_IO_POLICY &&
+        s->kind != CAPTABLE_SETUP_IO_DISK)
         return ERR("set-up %u: unknown kind %u", i, s->kind);
     if (s->server >= n || s->subject >= n)
         return ERR("set-up %u: server %u or tenant %u out of range (%u components)", i, s->server,
