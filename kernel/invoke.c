@@ -29,12 +29,12 @@ BK_METHODS(CHECK_ARGS)
 #undef CHECK_ARGS
 
 /* Message word i as the caller sent it: the first BK_MSG_CPU_WORDS come
- * from registers (syscall arguments 2..5), the rest from its IPC buffer. */
-static uint64_t message_word(struct thread *t, unsigned i)
+ * from registers (syscall arguments 2..5), the rest from its IPC buffer
+ * `b` (NULL: none), which the caller found once for all the words. */
+static uint64_t message_word(struct thread *t, const struct bk_ipc_buffer *b, unsigned i)
 {
     if (i < BK_MSG_CPU_WORDS)
         return arch_syscall_arg(&t->regs, 2 + i);
-    const struct bk_ipc_buffer *b = thread_ipc_buffer(t);
     return b ? b->mr[i] : 0;
 }
 
@@ -88,20 +88,14 @@ static unsigned error_details(kerror_t err, const struct kerror_info *info, uint
     }
 }
 
-static kerror_t decode(struct thread *t, uint64_t cptr, struct invocation *inv,
+static kerror_t decode(struct thread *t, struct cte *slot, struct invocation *inv,
                        const struct method **m, struct kerror_info *info)
 {
     uint64_t msginfo = arch_syscall_arg(&t->regs, 1);
     inv->caller = t;
     inv->label = BK_MSGINFO_LABEL(msginfo);
     inv->length = (unsigned)BK_MSGINFO_LENGTH(msginfo);
-    kerror_t err = cspace_lookup_cap(&t->cspace_root.cap, cptr, &inv->slot, &info->lookup);
-    if (err != KERR_OK)
-        return err;
-    if (cap_is_null(&inv->slot->cap)) {
-        info->lookup.kind = LOOKUP_FAULT_MISSING_CAPABILITY;
-        return KERR_FAILED_LOOKUP;
-    }
+    inv->slot = slot;
     if (inv->label >= BK_LABEL_COUNT || !methods[inv->label].fn ||
         methods[inv->label].type != cap_type(&inv->slot->cap))
         return KERR_ILLEGAL_OPERATION;
@@ -111,8 +105,10 @@ static kerror_t decode(struct thread *t, uint64_t cptr, struct invocation *inv,
         info->range_max = BK_MSG_MAX_WORDS;
         return KERR_TRUNCATED_MESSAGE;
     }
+    const struct bk_ipc_buffer *b =
+        (*m)->arg_words > BK_MSG_CPU_WORDS ? thread_ipc_buffer(t) : NULL;
     for (unsigned i = 0; i < (*m)->arg_words; i++)
-        inv->args[i] = message_word(t, i);
+        inv->args[i] = message_word(t, b, i);
     return KERR_OK;
 }
 
@@ -123,12 +119,12 @@ void invoke_reply_error(struct thread *t, kerror_t err, const struct kerror_info
     set_reply(t, err, words, count);
 }
 
-void invoke_call(struct thread *t, uint64_t cptr)
+void invoke_call(struct thread *t, struct cte *slot)
 {
     struct invocation inv = { 0 };
     struct kerror_info info = { 0 };
     const struct method *m = NULL;
-    kerror_t err = decode(t, cptr, &inv, &m, &info);
+    kerror_t err = decode(t, slot, &inv, &m, &info);
     if (err == KERR_OK)
         err = m->fn(&inv, &info);
     /* A long method stopped after a bounded batch, or earlier because an

@@ -35,9 +35,13 @@ struct invocation {
     uint64_t results[BK_MSG_CPU_WORDS];
 };
 
-/* Performs the Call syscall on the capability at `cptr` in the current
- * thread's CSpace and writes the reply into its registers. */
-void invoke_call(struct thread *t, uint64_t cptr);
+/* Performs the Call syscall on the capability in `slot`, which the
+ * syscall looked up in the current thread's CSpace (not empty), and writes
+ * the reply into its registers. The slot is passed rather than looked up
+ * again: a long call restarts after every pending interrupt, and the
+ * second lookup lengthened each restart's stretch before its first
+ * preemption point. */
+void invoke_call(struct thread *t, struct cte *slot);
 
 /* Writes a reply carrying error `err` (KERR_OK: an empty success reply)
  * with the details docs/abi.md lists for it. */

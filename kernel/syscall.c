@@ -81,7 +81,7 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
     else if (type == CAP_REPLY && nr != BK_SYS_CALL && !receive)
         reply_send(t, &slot->cap);
     else if (!receive)
-        invoke_call(t, cptr);
+        invoke_call(t, slot);
     else
         invoke_reply_error(t, KERR_ILLEGAL_OPERATION, &(struct kerror_info){ 0 });
 }
