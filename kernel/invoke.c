@@ -29,12 +29,12 @@ BK_METHODS(CHECK_ARGS)
 #undef CHECK_ARGS
 
 /* Message word i as the caller sent it: the first BK_MSG_CPU_WORDS come
- * from registers (syscall arguments 2..5), the rest from its IPC buffer. */
-static uint64_t message_word(struct thread *t, unsigned i)
+ * from registers (syscall arguments 2..5), the rest from its IPC buffer
+ * `b` (NULL: none), which the caller found once for all the words. */
+static uint64_t message_word(struct thread *t, const struct bk_ipc_buffer *b, unsigned i)
 {
     if (i < BK_MSG_CPU_WORDS)
         return arch_regs_args(&t->regs)[2 + i];
-    const struct bk_ipc_buffer *b = thread_ipc_buffer(t);
     return b ? b->mr[i] : 0;
 }
 
@@ -110,8 +110,10 @@ static kerror_t decode(struct thread *t, struct cte *slot, struct invocation *in
         info->range_max = BK_MSG_MAX_WORDS;
         return KERR_TRUNCATED_MESSAGE;
     }
+    const struct bk_ipc_buffer *b =
+        (*m)->arg_words > BK_MSG_CPU_WORDS ? thread_ipc_buffer(t) : NULL;
     for (unsigned i = 0; i < (*m)->arg_words; i++)
-        inv->args[i] = message_word(t, i);
+        inv->args[i] = message_word(t, b, i);
     return KERR_OK;
 }
 

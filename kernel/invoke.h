@@ -37,7 +37,10 @@ struct invocation {
 
 /* Performs the Call syscall on the capability in `slot`, which the
  * syscall's dispatch found (not null) in the current thread's CSpace, and
- * writes the reply into its registers. */
+ * writes the reply into its registers. The slot is passed rather than
+ * looked up again: every method paid for the second lookup, and a long
+ * call, which restarts after every pending interrupt, paid it before each
+ * restart's first preemption point. */
 void invoke_call(struct thread *t, struct cte *slot);
 
 /* Writes a reply carrying error `err` (KERR_OK: an empty success reply)

@@ -478,12 +478,6 @@ void kernel_tick(void)
     tick();
 }
 
-void kernel_tick_from_user(void)
-{
-    tick();
-    thread_resume_current();
-}
-
 /* The current thread `cur` of `c` is to run on another CPU now (its
  * SchedContext was configured through that CPU's SchedControl): it goes
  * on that CPU's queue, and `c` has no current thread; FPU state it has
@@ -641,6 +635,18 @@ void smp_thread_entry_locked(void)
 void thread_resume_current(void)
 {
     struct thread *next = choose();
+    if (next)
+        run(next);
+    idle_until_runnable();
+}
+
+/* At the end of a timer interrupt from user mode: the timer is set once,
+ * for the earliest of the deadlines asked for while it was served and by
+ * a switch here (timer_commit()), before the kernel leaves or idles. */
+void thread_resume_after_timer(void)
+{
+    struct thread *next = choose();
+    timer_commit();
     if (next)
         run(next);
     idle_until_runnable();

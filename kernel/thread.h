@@ -280,10 +280,13 @@ NORETURN void thread_resume_current(void);
 uint64_t kernel_ticks(void);
 
 /* The scheduler's tick (sched.c), BK_TICK_HZ a second, taken by the timer
- * (timer.c) at a timer interrupt from user mode, which then resumes the
- * current thread or another, or while the kernel idled, which returns. */
-NORETURN void kernel_tick_from_user(void);
+ * (timer.c) at a timer interrupt. */
 void kernel_tick(void);
+
+/* thread_resume_current() at the end of a timer interrupt from user mode:
+ * the timer is set (timer_commit()) after the choice of a thread, whose
+ * budget end is one of the deadlines it may be set for. */
+NORETURN void thread_resume_after_timer(void);
 
 /* Idles with interrupts on until `ticks` more ticks arrived, then shuts the
  * machine down with `status`: shows that the kernel still runs after the

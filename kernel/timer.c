@@ -13,7 +13,7 @@
  *
  * Invariants:
  *  - `programmed` is what the arch holds: min(tick_next, requested), or
- *    UINT64_MAX for nothing, except inside expire();
+ *    UINT64_MAX for nothing, except inside expire() and while `deferring`;
  *  - tick_next is later than the last interrupt's time and on the grid
  *    (UINT64_MAX before timer_start());
  *  - requested is UINT64_MAX or later than the last interrupt's time.
@@ -39,6 +39,13 @@ static uint64_t tick_next = UINT64_MAX;
 static uint64_t requested = UINT64_MAX;
 static uint64_t programmed = UINT64_MAX;
 static uint64_t interrupts, last_interrupt_ns;
+/* Inside a timer interrupt, from expire() to timer_commit(): requests are
+ * only noted, and the arch is set once, for the earliest, at the end. A
+ * wake-up beside a budget-limited thread asks for three deadlines (that
+ * thread's budget end, the next refill, the woken thread's budget end),
+ * and setting each as it came cost an SBI call each on RISC-V without
+ * Sstc and a clock read and scaling each on x86-64's one-shot APIC. */
+static bool deferring;
 
 static uint64_t earliest(void)
 {
@@ -60,6 +67,8 @@ void timer_request(uint64_t deadline_ns)
     if (deadline_ns >= requested)
         return;
     requested = deadline_ns;
+    if (deferring)
+        return;
     if (requested < programmed && (!smp_others_online || cpu_here() == &cpus[0])) {
         programmed = requested;
         arch_timer_set_deadline(programmed);
@@ -83,11 +92,12 @@ static uint64_t next_tick_after(uint64_t now)
     return tick_next + (missed + 1) * TIMER_TICK_NS;
 }
 
-/* Serves what is due at the interrupt and sets the next deadline. Returns
- * whether a tick is due. */
+/* Serves what is due at the interrupt; the next deadline is set by
+ * timer_commit(). Returns whether a tick is due. */
 static bool expire(void)
 {
     uint64_t now = arch_time_ns();
+    deferring = true;
     interrupts++;
     last_interrupt_ns = now;
     if (requested <= now)
@@ -95,9 +105,16 @@ static bool expire(void)
     bool tick = tick_next <= now;
     if (tick)
         tick_next = next_tick_after(now);
+    return tick;
+}
+
+/* The arch's deadline was used up by the interrupt (on RISC-V it stays
+ * pending until it moves): always set again, even to the same value. */
+void timer_commit(void)
+{
+    deferring = false;
     programmed = earliest();
     arch_timer_set_deadline(programmed);
-    return tick;
 }
 
 /* Serves what is due now and, if that woke no thread, what comes due
@@ -118,12 +135,13 @@ static bool serve_due(void)
     for (unsigned served = 0;; served++) {
         tick |= expire();
         bool woke = sched_time_passed();
-        if (woke || served + 1 == TIMER_COALESCE_MAX || programmed == UINT64_MAX)
+        uint64_t next = earliest(); /* what timer_commit() will set */
+        if (woke || served + 1 == TIMER_COALESCE_MAX || next == UINT64_MAX)
             return tick;
         uint64_t now = arch_time_ns();
-        if (programmed > now + TIMER_COALESCE_NS)
+        if (next > now + TIMER_COALESCE_NS)
             return tick;
-        while (arch_time_ns() < programmed)
+        while (arch_time_ns() < next)
             arch_spin_pause();
     }
 }
@@ -140,11 +158,13 @@ void kernel_timer_interrupt(void)
     if (!smp_others_online) { /* alone: the lock is ours all along */
         if (serve_due())
             kernel_tick();
+        timer_commit();
         return;
     }
     bool took = kernel_lock_handler_begin();
     if (serve_due())
         kernel_tick();
+    timer_commit();
     kernel_lock_handler_done(took);
 }
 
@@ -163,6 +183,6 @@ void kernel_timer_interrupt_from_user(void)
     if (smp_others_online)
         timer_entry_smp();
     if (serve_due())
-        kernel_tick_from_user();
-    thread_resume_current();
+        kernel_tick();
+    thread_resume_after_timer(); /* and timer_commit() */
 }

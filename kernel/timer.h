@@ -24,6 +24,12 @@ void timer_start(void);
  * cancel an earlier one (that interrupt then finds nothing due). */
 void timer_request(uint64_t deadline_ns);
 
+/* Ends a timer interrupt's handling: sets the arch's deadline, once, for
+ * the earliest of the requests made since the interrupt came (they were
+ * only noted meanwhile) and the next tick. The interrupt's handler calls
+ * it before it returns or leaves the kernel. */
+void timer_commit(void);
+
 /* For the self-tests and the debugger: timer interrupts taken so far, and
  * the time at which the last one was taken (its arch_time_ns() reading). */
 uint64_t timer_interrupt_count(void);

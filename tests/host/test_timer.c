@@ -5,6 +5,8 @@
  * timer_request() brings the deadline forward without adding ticks.
  */
 #include "kworld.h"
+#include "sched_context.h"
+#include "thread.h"
 #include "timer.h"
 
 #define TICK TIMER_TICK_NS
@@ -126,6 +128,45 @@ static void test_close_events_served_together(void)
     kw_free(&w);
 }
 
+/* A wake-up beside a budget-limited thread: the interrupt that gives a
+ * higher-priority thread its refill back charges the interrupted thread
+ * for what it ran and sets the arch's deadline once, for the woken
+ * thread's budget end, though several were asked for while it was served
+ * (the interrupted thread's budget end, the woken one's). (The fake clock
+ * stands still in the kernel: the charges are exact.) */
+static void test_wakeup_beside_a_limited_thread(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    struct thread *hog = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 100));
+    struct thread *victim = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 200));
+    sched_context_set(hog->sc, 300000, 1000000, 4);
+    sched_context_set(victim->sc, 50000, 200000, 2);
+    kw_park(&w);
+    CHECK(current_thread == victim);
+    kw_yield(victim); /* the rest of its budget: back in one period */
+    CHECK(current_thread == hog);
+    uint64_t refill = fake_timer.now_ns + 200000;
+    /* The victim's budget end, asked for when it ran, is still set (a
+     * request is not withdrawn): that interrupt finds nothing due. */
+    fake_timer.now_ns = fake_timer.deadline_ns;
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK(current_thread == hog);
+    CHECK_EQ(fake_timer.deadline_ns, refill);
+    uint64_t consumed = hog->sc->consumed, sets = fake_timer.deadlines_set;
+    uint64_t ran = refill - fake_timer.now_ns;
+    fake_timer.now_ns = refill;
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK(current_thread == victim);
+    CHECK_EQ(hog->sc->consumed, consumed + ran);
+    CHECK_EQ(fake_timer.deadlines_set, sets + 1);
+    CHECK_EQ(fake_timer.deadline_ns, fake_timer.now_ns + 50000);
+    kw_yield(victim);
+    CHECK(current_thread == hog);
+    kw_free(&w);
+}
+
 TEST_MAIN(TEST(test_tick_on_a_grid), TEST(test_late_ticks_skipped_without_drift),
           TEST(test_interrupt_with_nothing_due), TEST(test_requests),
-          TEST(test_request_in_the_past), TEST(test_close_events_served_together))
+          TEST(test_request_in_the_past), TEST(test_close_events_served_together),
+          TEST(test_wakeup_beside_a_limited_thread))
