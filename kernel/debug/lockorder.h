@@ -16,6 +16,8 @@
 
 #include <stdbool.h>
 
+#include "kernel.h" /* BULKHEAD_KERNEL_DEBUG */
+
 struct lock_class {
     const char *name;
     unsigned rank;
