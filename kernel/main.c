@@ -68,7 +68,12 @@ static BOOT_CODE void run_late_selftest(const struct boot_params *bp)
         selftest_irq(bp);
     if (selftest_is(name, "timer"))
         selftest_timer();
-    panic("unknown self-test '%s' (known: kernel-pagefault, kernel-illegal, vspace, irq, timer)",
+    if (selftest_is(name, "lockorder-again"))
+        selftest_lockorder("again");
+    if (selftest_is(name, "lockorder-rank"))
+        selftest_lockorder("rank");
+    panic("unknown self-test '%s' (known: kernel-pagefault, kernel-illegal, vspace, irq, timer, "
+          "lockorder-again, lockorder-rank)",
           name);
 }
 

@@ -18,6 +18,7 @@
 
 #include "arch.h"
 #include "boot/boot_params.h"
+#include "debug/lockorder.h"
 #include "kernel.h"
 #include "lib/ticket_lock.h"
 #include "log.h"
@@ -40,6 +41,7 @@ bool smp_others_online;
 
 static struct ticket_lock kernel_lock;
 static unsigned kernel_lock_owner = KERNEL_LOCK_FREE;
+const struct lock_class kernel_lock_class = { "kernel", LOCK_RANK_KERNEL };
 
 static uint32_t cpu_state(const struct cpu *c);
 
@@ -94,6 +96,7 @@ void smp_tlb_shootdown_locked(void)
 void kernel_lock_acquire(void)
 {
     struct cpu *c = cpu_here();
+    lockorder_acquire(&kernel_lock_class); /* before the wait it would deadlock in */
     uint32_t ticket = ticket_lock_take(&kernel_lock);
     while (!ticket_lock_served(&kernel_lock, ticket)) {
         answer_sync(c);
@@ -104,14 +107,18 @@ void kernel_lock_acquire(void)
 
 void kernel_lock_release(void)
 {
+    lockorder_release(&kernel_lock_class);
     __atomic_store_n(&kernel_lock_owner, KERNEL_LOCK_FREE, __ATOMIC_RELAXED);
     ticket_lock_release(&kernel_lock);
 }
 
+/* A try never waits, so it cannot deadlock: it is checked only once it
+ * got the lock (for the order of what this CPU takes inside it). */
 bool kernel_lock_try(void)
 {
     if (!ticket_lock_try(&kernel_lock))
         return false;
+    lockorder_acquire(&kernel_lock_class);
     __atomic_store_n(&kernel_lock_owner, arch_cpu_index(), __ATOMIC_RELAXED);
     return true;
 }
@@ -271,6 +278,38 @@ static void report(void)
     kprintf("; boot CPU %llu)\n", (unsigned long long)cpus[0].arch_id);
 }
 
+#define NO_CPU_LEFT_OUT (~0u)
+
+/* "bulkhead.smp_leave_out=N": the CPU of kernel number N (1 to
+ * cpu_count - 1, decimal) is not started, as if it had not answered. It
+ * lets a test boot a machine whose SchedControl caps do not follow the
+ * CPU numbers (boot info's sched_control_cpu). Anything else is named and
+ * ignored. */
+static BOOT_CODE unsigned cpu_to_leave_out(const char *cmdline)
+{
+    const char *v = boot_cmdline_option(cmdline, "bulkhead.smp_leave_out");
+    if (!v)
+        return NO_CPU_LEFT_OUT;
+    unsigned n = 0, digits = 0;
+    for (const char *p = v; *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+        n = n * 10 + (unsigned)(*p - '0');
+    bool ends = v[digits] == '\0' || v[digits] == ' ';
+    if (digits == 0 || !ends || n == 0 || n >= cpu_count) {
+        char word[16];
+        unsigned len = 0;
+        while (v[len] && v[len] != ' ' && len < sizeof(word) - 1) {
+            word[len] = v[len];
+            len++;
+        }
+        word[len] = '\0';
+        kprintf("bulkhead: smp: bulkhead.smp_leave_out: '%s' is not a CPU that can be left "
+                "out (1 to %u; the boot CPU is 0); ignored\n",
+                word, cpu_count - 1);
+        return NO_CPU_LEFT_OUT;
+    }
+    return n;
+}
+
 BOOT_CODE void smp_start(const struct boot_params *bp)
 {
     cpu_count = bp->cpu_count ? bp->cpu_count : 1;
@@ -279,8 +318,16 @@ BOOT_CODE void smp_start(const struct boot_params *bp)
         cpus[i].arch_id = bp->cpu_ids[i];
     }
     cpus[0].state = CPU_ONLINE;
-    for (unsigned i = 1; i < cpu_count; i++)
-        start_one(&cpus[i]);
+    unsigned leave_out = cpu_to_leave_out(bp->cmdline);
+    for (unsigned i = 1; i < cpu_count; i++) {
+        if (i != leave_out) {
+            start_one(&cpus[i]);
+            continue;
+        }
+        cpus[i].state = CPU_LEFT_OUT;
+        kprintf("bulkhead: smp: cpu %u (id %llu) left out, as bulkhead.smp_leave_out asks\n", i,
+                (unsigned long long)cpus[i].arch_id);
+    }
     report();
     if (smp_cpus_online() > 1) {
         arch_cpu_smp_mode();

@@ -33,6 +33,7 @@
 #include "types.h"
 
 struct boot_params;
+struct lock_class;
 struct sched_context;
 struct thread;
 
@@ -111,6 +112,8 @@ static inline bool smp_on_boot_cpu(void)
 
 /* ---- The kernel lock ---------------------------------------------------- */
 
+/* Its class for the lock-order check (debug/lockorder.h). */
+extern const struct lock_class kernel_lock_class;
 void kernel_lock_acquire(void);
 void kernel_lock_release(void);
 /* Takes it if it is free now; false otherwise (never waits). */

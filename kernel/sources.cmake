@@ -36,6 +36,8 @@ set(KERNEL_SOURCES
   ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_vspace.c
   ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_irq.c
   ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_timer.c
+  ${CMAKE_SOURCE_DIR}/kernel/debug/selftest_lockorder.c
+  ${CMAKE_SOURCE_DIR}/kernel/debug/lockorder.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/boot_params.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/fdt_boot.c
   ${CMAKE_SOURCE_DIR}/kernel/boot/bootimage.c

@@ -10,6 +10,13 @@ import shutil
 
 STATUS_NAMES = {0: "pass", 1: "fail", 2: "user-fault", 3: "panic"}
 OPENSBI_FW_DYNAMIC = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+# Debian's fw_jump jumps to 0x80200000, where QEMU's -kernel puts the
+# kernel, with the device tree at 0x82200000 (PLATFORM-NOTES).
+OPENSBI_FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+# The machines the kernel boots on (docs/smp.md, "Boot matrix"): x86-64 q35
+# (PCI Express, ECAM through ACPI's MCFG) and pc (i440FX: no MCFG, so the
+# block driver finds no configuration window and says so); RISC-V virt.
+MACHINES = {"x86_64": ("q35", "pc"), "riscv64": ("virt",)}
 ARCHES = ("x86_64", "riscv64")
 
 
@@ -19,7 +26,7 @@ def qemu_binary(arch):
 
 def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M", cpu=None,
             bios=None, kvm=False, interactive=False, icount=False, disk=None, iommu=False,
-            extra=(), disk_options="", smp=None):
+            extra=(), disk_options="", smp=None, machine=None):
     """Returns the argv that boots `kernel` (or `iso`) with boot image `image`,
     and `disk` (a raw image file) as a virtio block device: virtio-pci, modern
     only, on q35; virtio-mmio version 2 on virt. `iommu` (x86-64) adds an
@@ -30,17 +37,22 @@ def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M",
     appended to the disk's -drive (e.g. the noisy-neighbour bench's
     ",cache=writeback,aio=threads,throttling.iops-total=500"). `smp` is the
     number of CPUs (-smp; QEMU's default, one, when None). Under -icount
-    QEMU runs the vCPUs in turn on one thread (PLATFORM-NOTES)."""
+    QEMU runs the vCPUs in turn on one thread (PLATFORM-NOTES). `machine`
+    is one of MACHINES[arch] (the first when None)."""
+    machine = machine or MACHINES[arch][0]
+    if machine not in MACHINES[arch]:
+        raise ValueError(f"machine {machine!r} is not one of {', '.join(MACHINES[arch])} "
+                         f"for {arch}")
     cmd = [qemu_binary(arch)]
     if arch == "x86_64":
-        cmd += ["-M", "q35", "-cpu", cpu or ("host" if kvm else "max"),
+        cmd += ["-M", machine, "-cpu", cpu or ("host" if kvm else "max"),
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         if iommu:
             cmd += ["-device", "intel-iommu"]
         if bios:  # e.g. OVMF, for UEFI
             cmd += ["-bios", bios]
     else:
-        cmd += ["-M", "virt", "-bios", bios or "default"]
+        cmd += ["-M", machine, "-bios", bios or "default"]
         if cpu:
             cmd += ["-cpu", cpu]
     cmd += ["-accel", "kvm" if kvm else "tcg", "-m", memory, "-no-reboot"]

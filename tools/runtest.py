@@ -62,8 +62,11 @@ def parse_args():
     ap.add_argument("--prompt", default=None, metavar="REGEX",
                     help="type each next line once the output since the last one matches this")
     ap.add_argument("--smp", type=int, help="number of CPUs (QEMU -smp); one if not given")
+    ap.add_argument("--machine", help="QEMU machine: x86-64 q35 (default) or pc, RISC-V virt")
     ap.add_argument("--timeout", type=float, default=60)
     a = ap.parse_args()
+    if a.machine and a.machine not in bkqemu.MACHINES[a.arch]:
+        ap.error(f"--machine {a.machine}: {a.arch} boots on {', '.join(bkqemu.MACHINES[a.arch])}")
     if a.type and (a.type_after is None or a.prompt is None):
         ap.error("--type needs --type-after and --prompt")
     return a
@@ -147,7 +150,8 @@ def main():
         bkqemu.make_disk(a.disk, a.disk_size)
     cmd = bkqemu.command(a.arch, kernel=a.kernel, image=a.image, iso=a.iso, append=a.append,
                          memory=a.memory, cpu=a.cpu, bios=a.bios, icount=a.icount,
-                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg, smp=a.smp)
+                         disk=a.disk, iommu=a.iommu, extra=a.qemu_arg, smp=a.smp,
+                         machine=a.machine)
     print("$ " + " ".join(cmd), flush=True)
     output, code = run_typing(cmd, a) if a.type else run_quietly(cmd, a)
     problems = []

@@ -145,15 +145,25 @@ static BOOT_CODE void device_space(const struct boot_params *bp, struct memmap *
  * bi->sched_control on (CPU 0 first). Alone, CPU 0's is the one in
  * BK_CAP_SCHED_CONTROL; with several, they follow the untyped caps and
  * BK_CAP_SCHED_CONTROL keeps a copy of CPU 0's. A CPU left out at
- * start-up gets none (nothing can run there). */
+ * start-up gets none (nothing can run there), so the k-th cap need not be
+ * CPU k's: bi->sched_control_cpu[k] names its CPU, the number Debug
+ * CpuIndex reports there. */
+_Static_assert(sizeof(((struct bk_bootinfo *)0)->sched_control_cpu) >= KERNEL_MAX_CPUS,
+               "one entry per CPU the kernel starts");
+
 static BOOT_CODE void sched_control_caps(struct bk_bootinfo *bi)
 {
+    bi->sched_control_cpu[0] = 0;
     if (smp_cpus_online() == 1)
         return;
     bi->sched_control = bi->first_free_slot;
-    for (unsigned i = 0; i < cpu_count; i++)
-        if (__atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) == CPU_ONLINE)
-            cnode_boot_install(&root_slots[bi->first_free_slot++], cap_make_sched_control(i));
+    unsigned k = 0;
+    for (unsigned i = 0; i < cpu_count; i++) {
+        if (__atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) != CPU_ONLINE)
+            continue;
+        cnode_boot_install(&root_slots[bi->first_free_slot++], cap_make_sched_control(i));
+        bi->sched_control_cpu[k++] = (uint8_t)i;
+    }
 }
 
 BOOT_CODE void rootcaps_create_untyped(struct memmap *mem, const struct boot_params *bp,

@@ -20,6 +20,14 @@ NORETURN void selftest_irq(const struct boot_params *bp);
  * drift (kernel/timer.c and the arch's time hooks). */
 NORETURN void selftest_timer(void);
 
+/* The lock-order check (debug/lockorder.h) catches what it must: the
+ * boot CPU, holding the kernel lock, takes a lock of a higher rank and
+ * lets go of it (allowed), then makes the mistake `mistake` names:
+ * "again" (takes the kernel lock again) or "rank" (takes a lock ranked
+ * below it). The check must panic naming both locks; if it does not, the
+ * self-test says so and fails. */
+NORETURN void selftest_lockorder(const char *mistake);
+
 /* Arch hooks for the irq self-test only (arch/<arch>/selftest.c): a device
  * of the platform that can raise interrupts on demand. */
 /* Starts the device interrupting (periodically, or again each time

@@ -133,7 +133,7 @@
 #define BK_DEBUG_WRITE_MAX 4096
 #define BK_TICK_HZ 100
 #define BK_BOOTINFO_MAGIC 0x4f464e49544f4f42ull
-#define BK_BOOTINFO_VERSION 5
+#define BK_BOOTINFO_VERSION 6
 #define BK_BOOTINFO_SIZE 16384
 #define BK_BOOTINFO_MAX_REGIONS 64
 #define BK_BOOTINFO_MAX_MODULES 16
@@ -439,8 +439,8 @@ struct bk_bootinfo {
     uint32_t module_count; /* valid entries in modules[] */
     uint32_t untyped_count; /* valid entries in untyped[] */
     uint64_t ipc_buffer; /* the root task's IPC buffer (BK_ROOT_IPC_BUFFER_VADDR) */
-    uint32_t cpu_count; /* CPUs the kernel runs on */
-    uint32_t sched_control; /* root CNode slot of CPU 0's SchedControl cap; CPU i's is in slot sched_control + i */
+    uint32_t cpu_count; /* CPUs the kernel runs on (online ones; one SchedControl cap each) */
+    uint32_t sched_control; /* root CNode slot of CPU 0's SchedControl cap; the cap of the k-th online CPU is in slot sched_control + k, for CPU sched_control_cpu[k] */
     uint64_t first_free_slot; /* first empty slot of the root CNode; all slots from it to 2^BK_ROOT_CNODE_BITS are empty */
     uint32_t asid_control; /* root CNode slot of the ASIDControl cap (BK_CAP_ASID_CONTROL) */
     uint32_t asid_pool; /* root CNode slot of the ASID pool made at boot, whose first entry the root task's VSpace holds (BK_CAP_ROOT_ASID_POOL) */
@@ -452,6 +452,7 @@ struct bk_bootinfo {
     struct bk_mem_region regions[64]; /* memory map, sorted by address */
     struct bk_boot_module modules[16]; /* the boot image's programs */
     struct bk_untyped_desc untyped[256]; /* the untyped caps, in root CNode slots BK_CAP_FIRST_UNTYPED onward: RAM first, then device memory */
+    uint8_t sched_control_cpu[8]; /* the kernel's number of the CPU (what Debug CpuIndex returns there) of the SchedControl cap in slot sched_control + k, for k below cpu_count. It is k unless a CPU was left out at start-up (it did not come online, or bulkhead.smp_leave_out=N named it): such a CPU gets no cap, and the CPUs after it keep their numbers */
 };
 
 #endif /* !__ASSEMBLER__ */

@@ -1081,7 +1081,7 @@ static inline long sys_debug_console_line(bk_cptr_t service, uint64_t *line)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Debug: CpuIndex. The kernel's number of the CPU the calling thread runs on: 0 is the boot CPU, and SchedControl cap i from bk_bootinfo.sched_control on is CPU i's. A thread runs on the CPU of its SchedContext (the SchedControl it was configured through), so this tells a test where the kernel put it. Returns 0 or -BK_ERR_*. */
+/* Debug: CpuIndex. The kernel's number of the CPU the calling thread runs on: 0 is the boot CPU; the SchedControl cap in slot bk_bootinfo.sched_control + k is CPU bk_bootinfo.sched_control_cpu[k]'s (k, unless a CPU was left out at start-up). A thread runs on the CPU of its SchedContext (the SchedControl it was configured through), so this tells a test where the kernel put it. Returns 0 or -BK_ERR_*. */
 static inline long sys_debug_cpu_index(bk_cptr_t service, uint64_t *cpu)
 {
     struct bk_msg m = { 0 };
