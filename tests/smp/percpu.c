@@ -36,10 +36,10 @@ static void report_cpu(uint64_t k)
 
 static int wait_all(unsigned n)
 {
-    uint64_t end = smpt_now_ns() + WAIT_NS;
+    uint64_t end = debug_time_ns() + WAIT_NS;
     for (unsigned k = 0; k < n; k++)
         while (!__atomic_load_n(&ran[k], __ATOMIC_ACQUIRE)) {
-            if (smpt_now_ns() > end)
+            if (debug_time_ns() > end)
                 return -1;
             struct bk_msg m = { 0 };
             sys_yield(0, &m);

@@ -8,13 +8,6 @@ uint64_t smpt_cpu_index(void)
     return cpu;
 }
 
-uint64_t smpt_now_ns(void)
-{
-    uint64_t ns = 0;
-    sys_debug_time(BK_CAP_DEBUG, &ns);
-    return ns;
-}
-
 long smpt_start_thread(uint64_t untyped, uint64_t tcb, uint64_t sc, uint64_t sched_control,
                        void (*entry)(uint64_t), uint64_t arg, void *stack, size_t stack_size,
                        uint64_t ipc_buffer, unsigned priority)

@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the multi-core test programs (tests/smp): the CPU a
- * thread runs on, the clock, starting a thread on one CPU's SchedControl,
- * the largest untyped and the command line's numeric options.
+ * thread runs on, starting a thread on one CPU's SchedControl, the largest
+ * untyped and the command line's numeric options. (The clock is libsys's
+ * debug_time_ns().)
  */
 #pragma once
 
@@ -12,9 +13,6 @@
 
 /* The kernel's number of the CPU this thread runs on (Debug CpuIndex). */
 uint64_t smpt_cpu_index(void);
-
-/* The kernel's clock (Debug Time), in ns. */
-uint64_t smpt_now_ns(void);
 
 /* Retypes a TCB into root slot `tcb` and a SchedContext into `sc` from
  * `untyped`, gives the SchedContext the whole CPU through the SchedControl

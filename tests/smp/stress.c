@@ -494,10 +494,10 @@ static unsigned report(unsigned n)
  * stopped part way the kernel's). */
 static int wait_workers(unsigned n)
 {
-    uint64_t end = smpt_now_ns() + WAIT_NS;
+    uint64_t end = debug_time_ns() + WAIT_NS;
     for (unsigned id = 0; id < n; id++) {
         while (!__atomic_load_n(&workers[id].done, __ATOMIC_ACQUIRE)) {
-            if (smpt_now_ns() > end) {
+            if (debug_time_ns() > end) {
                 for (unsigned k = 0; k < n; k++)
                     debug_printf("smp-stress: FAILED: thread %u (CPU %u): %llu of %u operations "
                                  "after %llu ms\n",
