@@ -42,7 +42,6 @@
 #include "kernel.h"
 #include "object.h"
 #include "reply.h"
-#include "smp.h"
 #include "vspace_object.h"
 
 #define INV_MAX_CNODES 256        /* CNodes walked per check */
@@ -168,31 +167,9 @@ static void check_counts(struct checker *c)
 
 /* ---- The scheduler ---------------------------------------------------------- */
 
-/* With several CPUs each has its own ready queues (smp.h), and a thread
- * may head another CPU's queue or run there: the checker runs under the
- * kernel lock, so every CPU's queues and current thread hold still. */
 static bool on_ready_queue(const struct checker *c, const struct thread *t)
 {
-    if (t->ready_prev || c->sched.head[t->priority] == t)
-        return true;
-    for (unsigned i = 0; i < cpu_count; i++)
-        if (cpus[i].ready_head[t->priority] == t)
-            return true;
-    return false;
-}
-
-/* Whether `t` is the thread some CPU runs (this one's current_thread or
- * another's): a running thread is RUNNABLE and on no ready queue. An idle
- * CPU keeps the last thread it ran in `current` but charges nothing, so
- * only a CPU with a SchedContext to charge runs its `current`. */
-static bool runs_on_a_cpu(const struct thread *t)
-{
-    if (t == current_thread)
-        return true;
-    for (unsigned i = 0; i < cpu_count; i++)
-        if (cpus[i].current == t && cpus[i].charging)
-            return true;
-    return false;
+    return t->ready_prev || c->sched.head[t->priority] == t || smp_heads_a_ready_queue(t);
 }
 
 static void check_ready_queue(struct checker *c, unsigned p)
@@ -462,7 +439,8 @@ static void check_thread(struct checker *c, const struct thread *t)
         return;
     }
     bool queued = on_ready_queue(c, t);
-    bool belongs = t->state == THREAD_RUNNABLE && !runs_on_a_cpu(t) && sched_is_schedulable(t);
+    bool running = t == current_thread || smp_runs_elsewhere(t);
+    bool belongs = t->state == THREAD_RUNNABLE && !running && sched_is_schedulable(t);
     if (queued != belongs)
         violation(c, "thread '%s': %s%s and %s the ready queue", t->name, state_name(t->state),
                   sched_is_schedulable(t) ? "" : " without budget", queued ? "on" : "not on");
