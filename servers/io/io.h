@@ -81,6 +81,7 @@ struct session {
     uint64_t slots;                 /* the first of SESSION_CAPS slots for its caps */
     uint64_t vspace;                /* the tenant's */
     uint64_t notification, notification_copy; /* ours, and the tenant's (wait only) */
+    uint64_t doorbell;              /* our notification badged KICK_BIT | its bit, or 0 */
     uint64_t ring_frame, ring_copy, data[IO_RING_BUFFERS];
     uint32_t driver_buffer[IO_RING_BUFFERS];
     unsigned tables;                /* page tables made in the tenant's space */
@@ -101,6 +102,7 @@ struct io_server {
     bool ready;           /* the driver answered and subscribed */
     uint64_t driver;
     uint64_t driver_notification; /* ours, badged, that the driver signals (Block: Subscribe) */
+    uint64_t wake;                /* our bound notification, unbadged: doorbells are minted from it */
     /* Driver restart (docs/io.md, "Driver restart"): down from a failed
      * Call to the driver (or its supervisor's word) until the next
      * incarnation took our buffers and the re-issued requests; gone once
@@ -114,6 +116,11 @@ struct io_server {
 #define IO_DRIVER_MAX_DEATHS 3u
 
 extern struct io_server io;
+
+/* A session's doorbell (IO: Doorbell) signals our notification with this
+ * badge and bit t for tenant index t (below every bit of the driver's and
+ * the timer's, above every tenant's endpoint badge). */
+#define KICK_BIT (1ull << 61)
 
 /* session.c */
 #define SESSION_DRIVER_REFUSED (-1000L)

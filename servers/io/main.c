@@ -244,6 +244,42 @@ int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completio
     return 0;
 }
 
+/* The session's doorbell, minted from our notification the first time it
+ * is asked for; the answer carries a copy (send right only), which the
+ * session's close revokes. */
+int io_handle_doorbell(struct io_call *call, bk_cptr_t *doorbell)
+{
+    int fail = 0, t = session_caller(call, &fail);
+    if (t < 0)
+        return fail;
+    struct session *s = &io.sessions[t];
+    if (!s->doorbell) {
+        uint64_t slot = bk_slot_alloc();
+        if (!slot || sys_cnode_mint(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
+                                    io.wake, BK_WORD_BITS, BK_RIGHT_WRITE,
+                                    KICK_BIT | (1ull << t)) != 0) {
+            if (slot)
+                bk_slot_free(slot);
+            return io_fail_no_session(call, call->badge); /* out of slots: as good as none */
+        }
+        s->doorbell = slot;
+    }
+    *doorbell = s->doorbell;
+    return 0;
+}
+
+/* The sessions whose doorbells rang (bits 0-7 of the badge), each read as
+ * a kick would read it; a ring refused (impossible indices) reads nothing,
+ * and there is nobody to tell. */
+static void doorbells_rang(uint64_t badge)
+{
+    for (unsigned t = 0; t < IOSCHED_TENANTS; t++) {
+        uint32_t accepted = 0;
+        if ((badge & (1ull << t)) && io.sessions[t].open && !io.sessions[t].closing)
+            (void)session_read_requests(t, &accepted);
+    }
+}
+
 /* ---- driver restart (docs/io.md, "Driver restart") --------------------- */
 
 /* The driver's cap in IO_SLOT_DRIVER becomes `fresh` (moved from the
@@ -310,6 +346,7 @@ static const char *start(const struct bk_bootinfo *info)
         sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE, n,
                        BK_WORD_BITS, BK_RIGHT_WRITE, DRIVER_BIT) != 0)
         return "cannot make and bind our notification";
+    io.wake = n;
     uint64_t timer = bk_slot_alloc();
     if (!timer || sys_cnode_mint(BK_CAP_ROOT_CNODE, timer, BK_WORD_BITS, BK_CAP_ROOT_CNODE, n,
                                  BK_WORD_BITS, BK_RIGHT_WRITE, TIMER_BIT) != 0)
@@ -318,11 +355,11 @@ static const char *start(const struct bk_bootinfo *info)
     return err ? err : backend_start(badged);
 }
 
-/* A wake-up by the driver's or the timer's signal rather than a message
- * (a tenant's or the administrator's badge is at most 8). */
+/* A wake-up by the driver's, the timer's or a doorbell's signal rather
+ * than a message (a tenant's or the administrator's badge is at most 8). */
 static bool is_signal(const struct bk_msg *m)
 {
-    return m->info == 0 && (m->badge & (DRIVER_BIT | TIMER_BIT));
+    return m->info == 0 && (m->badge & (DRIVER_BIT | TIMER_BIT | KICK_BIT));
 }
 
 int main(const struct bk_bootinfo *info)
@@ -351,6 +388,8 @@ int main(const struct bk_bootinfo *info)
                 timer_fired();
             if (m.badge & DRIVER_BIT)
                 backend_completions();
+            if (m.badge & KICK_BIT)
+                doorbells_rang(m.badge);
             backend_pump();
             sys_recv(IO_SLOT_ENDPOINT, &m); /* nobody to answer */
             continue;

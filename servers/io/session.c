@@ -183,6 +183,12 @@ static void release(struct session *s)
             blk_remove_buffer(io.driver, s->driver_buffer[b], NULL);
         s->driver_buffer[b] = UINT32_MAX;
     }
+    if (s->doorbell) { /* minted from our notification, not the session's memory */
+        sys_cnode_revoke(BK_CAP_ROOT_CNODE, s->doorbell, BK_WORD_BITS);
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, s->doorbell, BK_WORD_BITS);
+        bk_slot_free(s->doorbell);
+        s->doorbell = 0;
+    }
     if (s->grant)
         end_grant(s);
     else

@@ -94,6 +94,7 @@
 #define SCRATCH_UNIT 24       /* a unit's cap while it is retyped */
 #define SWAP_IO 26            /* the IO server's endpoint cap of our swap session (swap.c) */
 #define SWAP_NOTIFICATION 27  /* that session's notification */
+#define SWAP_DOORBELL 28      /* that session's doorbell (IO: Doorbell): how we kick */
 #define SWAP_BUFFERS 8u       /* the session's buffers: transfers in flight at most (swap.c) */
 #define HALVES_CNODE 25       /* unit k's free halves in slots 2k and 2k + 1 */
 #define ELF_CNODE 23          /* copies of an ELF file's frames mapped in ELF_WINDOW */

@@ -185,9 +185,13 @@ static uint64_t my_offset(unsigned i)
     return (uint64_t)((i * 7u) % (MY_SECTORS / 8)) * 4096;
 }
 
+/* Tenant 1's doorbell (IO: Doorbell), once doorbells() has it: my_io()
+ * kicks through it instead of calling IO: Kick when `by_doorbell`. */
+static uint64_t my_doorbell;
+
 /* ROUNDS rounds of 8 requests in flight at once: writes of patterns (or
  * reads checked against them); the number of bad completions. */
-static unsigned my_io(uint16_t op)
+static unsigned my_io_kicked(uint16_t op, bool by_doorbell)
 {
     unsigned bad = 0;
     struct io_cqe c[IO_RING_BUFFERS];
@@ -201,7 +205,12 @@ static unsigned my_io(uint16_t op)
             tenant_push(&me, i, op, my_offset(i), 4096, (uint16_t)b, 0);
         }
         uint32_t accepted = 0;
-        bad += tenant_kick(&me, &accepted, NULL) != 0 || accepted != IO_RING_BUFFERS;
+        if (by_doorbell) {
+            struct bk_msg signal = { 0 };
+            sys_send(my_doorbell, &signal);
+        } else {
+            bad += tenant_kick(&me, &accepted, NULL) != 0 || accepted != IO_RING_BUFFERS;
+        }
         tenant_wait(&me, c, IO_RING_BUFFERS);
         for (unsigned k = 0; k < IO_RING_BUFFERS; k++) {
             unsigned b = (unsigned)(c[k].tag % IO_RING_BUFFERS);
@@ -216,11 +225,48 @@ static unsigned my_io(uint16_t op)
     return bad;
 }
 
+static unsigned my_io(uint16_t op)
+{
+    return my_io_kicked(op, false);
+}
+
 static uint64_t ops_of(uint64_t tenant)
 {
     uint64_t ops = 0, bytes, queue, p50, p99, misses;
     io_stats(admin, tenant, &ops, &bytes, &queue, &p50, &p99, &misses, NULL);
     return ops;
+}
+
+/* IO: Doorbell: refused to the administrator and to a tenant with no
+ * session; tenant 1's kicks its ring with a signal (the reads complete
+ * and check, no call made); asked again, the same doorbell. */
+static void doorbells(void)
+{
+    struct io_error e;
+    uint64_t slot = bk_slot_alloc();
+    refused(io_doorbell(admin, slot, &e), &e, IO_ERR_NOT_TENANT,
+            "the caller (badge 0) is not a tenant: sessions are the tenants' (badges 1 to 8)");
+    refused(io_doorbell(three, slot, &e), &e, IO_ERR_NO_SESSION, "tenant 3: no session open");
+    my_doorbell = bk_slot_alloc();
+    expect(io_doorbell(one, my_doorbell, &e) == 0, "tenant 1 has its session's doorbell");
+    uint64_t before = ops_of(1);
+    expect(my_io_kicked(IO_OP_READ, true) == 0 && ops_of(1) == before + ROUNDS * IO_RING_BUFFERS,
+           "32 reads kicked by the doorbell alone complete, every checksum matches");
+    expect(io_doorbell(one, slot, &e) == 0 && my_io_kicked(IO_OP_READ, true) == 0,
+           "asked again: a doorbell that kicks the same ring");
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, W);
+    bk_slot_free(slot);
+}
+
+/* Whether `slot` holds a cap: a copy of it can be made. */
+static bool holds_cap(uint64_t slot)
+{
+    uint64_t copy = bk_slot_alloc();
+    bool held = sys_cnode_copy(BK_CAP_ROOT_CNODE, copy, W, BK_CAP_ROOT_CNODE, slot, W,
+                               BK_RIGHT_WRITE) == 0;
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, copy, W);
+    bk_slot_free(copy);
+    return held;
 }
 
 struct bad_case {
@@ -440,6 +486,7 @@ int main(const struct bk_bootinfo *bi)
     bad_requests();
     bad_rings();
     expect(my_io(IO_OP_READ) == 0, "after the bad requests tenant 1's data is intact");
+    doorbells();
     limited(); /* before the flooder: nobody else's requests may wake the server */
     err = start_flooder(bi);
     if (err) {
@@ -448,6 +495,10 @@ int main(const struct bk_bootinfo *bi)
     }
     kill_flooder();
     check_flooder_disk();
+    uint32_t cancelled = 0, in_device = 0;
+    expect(holds_cap(my_doorbell) && io_close_tenant(admin, 1, &cancelled, &in_device, NULL) == 0 &&
+               !holds_cap(my_doorbell),
+           "tenant 1's session closed: its doorbell is gone from its CSpace (revoked)");
     debug_printf("io: %d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
 }

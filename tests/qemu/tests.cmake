@@ -535,12 +535,16 @@ bulkhead_qemu_test(io-sessions --image ${out}/io-session-image.img
   --expect "io: ok: of those only the good read reached the device"
   --expect "io: ok: refused: .tenant 1: ring indices impossible"
   --expect "io: ok: 16 random requests completed, 16 of them refused"
+  --expect "io: ok: refused: .tenant 3: no session open"
+  --expect "io: ok: 32 reads kicked by the doorbell alone complete, every checksum matches"
+  --expect "io: ok: asked again: a doorbell that kicks the same ring"
   --expect "io: ok: its 8 reads done in [0-9]+ ms .the limit: at least 60."
   --expect "io-tenant 2: 64 pages written and read back, 0 bad. flooding"
   --expect "io: tenant 2 closed with [0-9]+ queued requests cancelled, [1-9] in the device"
   --expect "io-server: tenant 2: session closed, 65536 bytes reclaimed"
   --expect "io: ok: tenant 1 goes on: 32 reads, every checksum matches"
   --expect "io: ok: tenant 2's 64 pages hold its pattern after the kill"
+  --expect "io: ok: tenant 1's session closed: its doorbell is gone from its CSpace .revoked."
   --expect "io: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
 if(arch STREQUAL "x86_64")
   # The same behind the disk's IOSpace (VT-d): the tenants' buffers reach

@@ -18,6 +18,8 @@ const char *io_method_name(uint64_t label)
         return "open";
     case IO_LABEL_KICK:
         return "kick";
+    case IO_LABEL_DOORBELL:
+        return "doorbell";
     case IO_LABEL_OPEN_GRANTED:
         return "open_granted";
     case IO_LABEL_DRIVER_RESTARTED:
@@ -33,6 +35,7 @@ static const char *const stats_args[] = { "tenant" };
 static const char *const set_disk_args[] = { "tenant", "first_sector", "sectors" };
 static const char *const open_args[] = { "vspace", "vaddr" };
 static const char *const kick_args[] = { "?" };
+static const char *const doorbell_args[] = { "?" };
 static const char *const open_granted_args[] = { "vspace", "vaddr", "grant" };
 static const char *const driver_restarted_args[] = { "driver" };
 
@@ -57,6 +60,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case IO_LABEL_KICK:
         *count = 0;
         return kick_args;
+    case IO_LABEL_DOORBELL:
+        *count = 0;
+        return doorbell_args;
     case IO_LABEL_OPEN_GRANTED:
         *count = 3;
         return open_granted_args;

@@ -141,6 +141,18 @@ int io_kick(bk_cptr_t server, uint32_t *accepted, uint32_t *completions, struct 
     return 0;
 }
 
+int io_doorbell(bk_cptr_t server, bk_cptr_t doorbell_slot, struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, IO_LABEL_DOORBELL) }, *m = &msg;
+    struct bk_proto_receive saved = bk_proto_receive_at(doorbell_slot);
+    sys_call(server, m);
+    int code = reply_code(m, IO_LABEL_DOORBELL, 0, 1, err);
+    bk_proto_receive_done(&saved, doorbell_slot, m, code == 0);
+    if (code != 0)
+        return code;
+    return 0;
+}
+
 int io_open_granted(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint64_t grant,
                     uint32_t *tenant, uint64_t *disk_bytes, uint32_t *buffers, uint32_t *memory,
                     bk_cptr_t notification_slot, struct io_error *err)

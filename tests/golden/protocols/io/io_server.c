@@ -140,6 +140,22 @@ static int serve_kick(struct io_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_doorbell(struct io_call *call, struct bk_msg *m)
+{
+    bk_cptr_t doorbell = 0;
+    int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = io_handle_doorbell(call, &doorbell);
+    if (code != 0 && code != IO_ERR_NOT_TENANT && code != IO_ERR_NO_SESSION)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_ipc_buffer->caps[0] = doorbell;
+    m->info = BK_MSGINFO(0, 1, 0, IO_LABEL_DOORBELL);
+    return 0;
+}
+
 static int serve_open_granted(struct io_call *call, struct bk_msg *m)
 {
     uint32_t tenant = 0;
@@ -207,6 +223,9 @@ void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case IO_LABEL_KICK:
         code = serve_kick(&call, m);
+        break;
+    case IO_LABEL_DOORBELL:
+        code = serve_doorbell(&call, m);
         break;
     case IO_LABEL_OPEN_GRANTED:
         code = serve_open_granted(&call, m);

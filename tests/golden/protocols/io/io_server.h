@@ -87,6 +87,18 @@ int io_handle_open(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr, u
  * IO_ERR_RING_CORRUPT. */
 int io_handle_kick(struct io_call *call, uint32_t *accepted, uint32_t *completions);
 
+/* IO: Doorbell. Tenant only, with its session open. Returns the session's doorbell: a
+ * notification cap (send right only) that does what kick does when the tenant signals
+ * it, without a call: the server reads the ring on its next wake-up and answers nobody,
+ * so a refused read (impossible indices) reads nothing and tells nobody. A client that
+ * the server may itself call (the memory server, whose swap is a session: the server
+ * calls it for granted sessions) kicks through the doorbell, since two servers each
+ * blocked in a call to the other would wait forever. Signals ring once however many
+ * came: each wake-up reads at most 16 requests per ringing session, like a kick. The
+ * session's end (close_tenant, once its memory is reclaimed) revokes every copy of the
+ * doorbell. Errors it may return: IO_ERR_NOT_TENANT, IO_ERR_NO_SESSION. */
+int io_handle_doorbell(struct io_call *call, bk_cptr_t *doorbell);
+
 /* IO: OpenGranted. Tenant only. Opens the caller's session as open does, its memory
  * paid by the tenant instead of the server: `grant` is a grant the tenant made with the
  * memory server toward this server and for its own tenant number (Mem: Grant, 64 KiB
