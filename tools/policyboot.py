@@ -22,7 +22,9 @@ reports a budget within the table's reservation and limit; the IO server
 answers each set-up call with the reservation its capacity has left after
 the table's reservations, opens each tenant's session on a disk of the
 table's size, and moves its blocks to the disk and back; the driver's
-device is found; a stand-in answers with the channel's badge. A root task that built anything else, or
+device is found; a stand-in answers with the channel's badge; a tenant that
+pays its IO session from its quota sees its account grow by the session's
+64 KiB. A root task that built anything else, or
 ignored a field of the table, fails. Runs tools/runtest.py.
 """
 import json
@@ -33,6 +35,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+import captable  # noqa: E402
 import policy  # noqa: E402
 
 
@@ -91,9 +94,16 @@ def channel_lines(table, comp):
                     rf"{n}: mem: populate past the quota refused: tenant {n}: memory quota "
                     rf"{re.escape(policy.size_text(q))} exhausted",
                     rf"{n}: mem: used \d+ of quota {q} bytes; [1-9]\d* pages backed, each "
-                    rf"written and read back"]
+                    rf"written and read back",
+                    rf"{n}: mem: region removed, [1-9]\d* pages returned: used \d+ bytes"]
         elif setup and setup["kind"] == "io.set_policy":
             disk = disks[n]["args"][1] * 512
+            grant = captable.io_grant(table, comp)
+            if grant:
+                holder, tenant = grant.split(":")
+                out.append(rf"{n}: io: session paid from its account \(Mem: Grant \d+ toward "
+                           rf"server {holder} for tenant {tenant}\): used \d+ -> \d+ bytes, "
+                           rf"\+65536\b")
             out += [rf"{n}: io: session open: tenant {setup['id']}, disk {disk} bytes, 8 buffers, "
                     rf"65536 bytes",
                     rf"{n}: io: wrote 2 blocks of 4096 bytes at 0 and {disk - 4096}, statuses 0 0, "
@@ -135,6 +145,22 @@ def budget_errors(table, log):
                           f"budget of {budget} permille; the table's reservation {low} and limit "
                           f"{high} permille want {'above ' + str(low) + ' and ' if high > low else ''}"
                           f"at most {high}, after at least 20 throttles")
+    return errors
+
+
+def paid_errors(table, log):
+    """Each tenant that pays its IO session (captable.io_grant()): its
+    account's use grew by exactly the session's 64 KiB, by the numbers the
+    memory server reported (not the tenant's subtraction)."""
+    errors = []
+    for c in table["components"]:
+        if c["kind"] != "tenant" or not captable.io_grant(table, c):
+            continue
+        m = re.search(rf"{c['name']}: io: session paid from its account .*: used (\d+) -> (\d+) "
+                      rf"bytes", log)
+        if m and int(m.group(2)) - int(m.group(1)) != 65536:
+            errors.append(f"FAIL: {c['name']}: its account's use went from {m.group(1)} to "
+                          f"{m.group(2)} bytes with its IO session, not by the session's 65536")
     return errors
 
 
@@ -210,7 +236,7 @@ def main(argv):
     cmd += ["--reject", "FAILED|PANIC|user fault"]
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
-    errors = budget_errors(table, run.stdout)
+    errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout)
     if run.returncode == 0 and "--disk" in argv:
         errors += disk_errors(table, argv[argv.index("--disk") + 1])
     for e in errors:
