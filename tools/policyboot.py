@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Boot a policy's image and check that the system is the one its table says.
 
-  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] --arch A --kernel K
-                --image IMAGE.img [runtest args]
+  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] [--driver-fault N]
+                --arch A --kernel K --image IMAGE.img [runtest args]
 
 With --expect-failure the image is one built wrong on purpose (captable.py
 --corrupt): the checks against the table must fail with a line containing
@@ -24,7 +24,9 @@ the table's reservations, opens each tenant's session on a disk of the
 table's size, and moves its blocks to the disk and back; the driver's
 device is found; a stand-in answers with the channel's badge; a tenant that
 pays its IO session from its quota sees its account grow by the session's
-64 KiB. A root task that built anything else, or
+64 KiB. With --driver-fault N the driver faults after its Nth Block: Submit
+(the root task's boot option roottask.blk_fault_after): the root task must
+restart it and tell the IO server, and everything above must still hold. A root task that built anything else, or
 ignored a field of the table, fails. Runs tools/runtest.py.
 """
 import json
@@ -222,6 +224,29 @@ def expectations(table, consts):
     return out
 
 
+def driver_fault_args(table, after):
+    """runtest.py's arguments for a run whose driver faults on purpose after
+    its `after`th Block: Submit (the root task's boot option): the one
+    fault, the root task's restart of the driver on its device and its
+    IO server told (requests re-issued, the first death of a row); every
+    other expectation of the run stands: the tenants' sessions go on."""
+    comps = {c["name"]: c for c in table["components"]}
+    out = ["--append", f"roottask.blk_fault_after={after}",
+           "--reject", "FAILED|PANIC", "--at-most", "1", "user fault"]
+    for c in table["components"]:
+        if not c.get("device"):
+            continue
+        clients = [h["name"] for h in comps.values() if h["program"] == "io-server" and
+                   any(s["object"] == f"{c['name']}.endpoint" for s in h["slots"])]
+        out += ["--expect", rf"roottask: '{c['name']}' faults on purpose after its Block: "
+                            rf"Submit number {after} ",
+                "--expect", r"user fault",
+                "--expect", rf"roottask: driver '{c['name']}' died \(incarnation 1, thread state "
+                            rf"\d+\): restarted as incarnation 2; '{clients[0]}': IO: "
+                            rf"DriverRestarted: [1-9]\d* requests re-issued, 1 deaths in a row"]
+    return out
+
+
 def main(argv):
     if len(argv) < 2 or argv[0] != "--table":
         sys.exit(__doc__)
@@ -230,10 +255,18 @@ def main(argv):
     if len(argv) > 3 and argv[2] == "--expect-failure":
         expect_failure = argv[3]
         argv = argv[:2] + argv[4:]
+    fault_after = None
+    if "--driver-fault" in argv:
+        i = argv.index("--driver-fault")
+        fault_after = int(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     cmd = [sys.executable, str(ROOT / "tools" / "runtest.py")] + argv[2:] + ["--status", "pass"]
     for e in expectations(table, policy.kernel_constants()):
         cmd += ["--expect", e]
-    cmd += ["--reject", "FAILED|PANIC|user fault"]
+    if fault_after is None:
+        cmd += ["--reject", "FAILED|PANIC|user fault"]
+    else:
+        cmd += driver_fault_args(table, fault_after)
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
     errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout)

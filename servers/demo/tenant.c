@@ -363,6 +363,37 @@ struct io_payer {
     uint64_t mem_ep, holder, tenant;
 };
 
+/* While the driver is down (its supervisor, the root task, restarting it)
+ * the IO server refuses a session with driver_down: we ask again once a
+ * period (Yield on our partial budget waits for the next refill), for at
+ * most this long. */
+#define IO_OPEN_SECONDS 20u
+
+/* IO: Open, or (grant not 0) IO: OpenGranted, asked again while the
+ * driver is down; the last answer. */
+static int io_open_waiting(const char *name, uint64_t ep, uint64_t grant, uint64_t recv_slot,
+                           uint32_t *tenant, uint64_t *disk, uint32_t *buffers, uint32_t *memory,
+                           struct io_error *err)
+{
+    uint64_t deadline = debug_ticks() + IO_OPEN_SECONDS * BK_TICK_HZ;
+    unsigned refused = 0;
+    for (;;) {
+        int r = grant ? io_open_granted(ep, BK_CAP_ROOT_VSPACE, IO_BASE, grant, tenant, disk,
+                                        buffers, memory, recv_slot, err)
+                      : io_open(ep, BK_CAP_ROOT_VSPACE, IO_BASE, tenant, disk, buffers, memory,
+                                recv_slot, err);
+        if (r != IO_ERR_DRIVER_DOWN || debug_ticks() > deadline) {
+            if (refused && r == 0)
+                debug_printf("%s: io: the driver was down: asked %u times, opened once it was "
+                             "back\n", name, refused + 1);
+            return r;
+        }
+        refused++;
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+}
+
 /* IO: OpenGranted on a fresh grant of our account, the account's use
  * printed before and after: the session is paid from our quota. */
 static int io_open_paid(const char *name, uint64_t ep, const struct io_payer *pay,
@@ -381,8 +412,7 @@ static int io_open_paid(const char *name, uint64_t ep, const struct io_payer *pa
                      (unsigned long long)pay->holder, text);
         return -1;
     }
-    int r = io_open_granted(ep, BK_CAP_ROOT_VSPACE, IO_BASE, grant, tenant, disk, buffers, memory,
-                            recv_slot, &err);
+    int r = io_open_waiting(name, ep, grant, recv_slot, tenant, disk, buffers, memory, &err);
     if (r) {
         io_error_format(&err, text, sizeof(text));
         debug_printf("%s: FAILED: io: OpenGranted: %s\n", name, text);
@@ -410,8 +440,7 @@ static void use_io(const char *name, uint64_t ep, const struct io_payer *pay, ui
         if (r)
             return;
     } else {
-        r = io_open(ep, BK_CAP_ROOT_VSPACE, IO_BASE, &tenant, &disk, &buffers, &memory,
-                    recv_slot, &err);
+        r = io_open_waiting(name, ep, 0, recv_slot, &tenant, &disk, &buffers, &memory, &err);
         if (r) {
             io_error_format(&err, text, sizeof(text));
             debug_printf("%s: FAILED: io: Open: %s\n", name, text);
