@@ -6,7 +6,7 @@
  * with the machinery of servers/blk/spawn.c (blk_restart(): the dead
  * incarnation stopped, its device reset, the device's caps and its memory
  * moved to a fresh process of the same program) at the table's priority,
- * and its client, the IO server, is told with IO:
+ * budget and period, and its client, the IO server, is told with IO:
  * DriverRestarted on a cap minted as the table's channel says: the server
  * registers its sessions' buffers again and re-issues what the dead driver
  * held, so the tenants' requests complete as if nothing had happened.
@@ -77,6 +77,15 @@ static uint64_t thread_state(uint64_t tcb)
     return sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state) == 0 ? state : ~0ull;
 }
 
+/* The new incarnation runs on the table's budget and period, not on the
+ * whole period bk_process_spawn() gives it. */
+static long table_budget(void)
+{
+    const struct captable_component *k = &table->components[adopted.component];
+    return sys_sched_control_configure(driver.bi->sched_control, driver.p.sched_context,
+                                       k->budget_ns, k->period_ns, 2, 0);
+}
+
 /* IO: DriverRestarted with a cap to the new endpoint minted as the table's
  * channel; the IO error code (0: done) and its text. */
 static int tell_client(uint32_t *deaths, uint32_t *reissued, char *text, size_t size)
@@ -104,14 +113,11 @@ static int restart(uint64_t state)
 {
     static char err[BK_PROCESS_ERROR_LEN];
     uint32_t dead = driver.incarnation, deaths = 0, reissued = 0;
-    /* The new incarnation runs on the SchedContext bk_process_spawn()
-     * gives (the whole period), not the table's budget: configured down to
-     * the table's 400 us before it first ran, it never completed the
-     * re-issued requests (docs/policy.md, "The driver supervised"). */
     const char *e = blk_restart(&driver, err, sizeof(err));
-    if (e) {
+    long r = e ? 0 : table_budget();
+    if (e || r) {
         debug_printf("roottask: FAILED: driver '%s' died (incarnation %u): restarting it: %s\n",
-                     name_of(adopted.component), dead, e);
+                     name_of(adopted.component), dead, e ? e : bk_error_name(r));
         return -1;
     }
     if (adopted.client == ~0u) {
