@@ -78,7 +78,8 @@ bulkhead_user_program(${arch} tenants-server SOURCES ${CMAKE_SOURCE_DIR}/servers
 # boot image holds one (servers/roottask/captable.h, docs/policy.md).
 bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c
                       ${CMAKE_SOURCE_DIR}/servers/roottask/table.c
-                      ${CMAKE_SOURCE_DIR}/servers/roottask/system.c ${BLK_FINDER_SOURCES}
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/system.c
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/supervise.c ${BLK_FINDER_SOURCES}
                       CLIENT_OF mem sched tenants io)
 target_include_directories(roottask-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 

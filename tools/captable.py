@@ -99,11 +99,30 @@ def object_flags(obj):
     return 0 if obj["ram"] else C["OBJECT_DEVICE"]
 
 
+def io_grant(table, comp):
+    """`HOLDER:TENANT` when tenant `comp` can pay its IO session from its
+    own memory quota: it calls an IO server that calls a memory server as
+    its server HOLDER (badge MEM_SERVER_BADGE | HOLDER), and calls that
+    memory server too. TENANT is its number with the IO server (its
+    channel's badge): Mem: Grant's beneficiary. None otherwise."""
+    owners = {c["name"]: c for c in table["components"]}
+    mine = {s["object"].split(".")[0]: s for s in comp["slots"] if "channel" in s}
+    for name, cap in mine.items():
+        if owners[name]["program"] != "io-server":
+            continue
+        for s in owners[name]["slots"]:
+            server = s["object"].split(".")[0]
+            if "channel" in s and s["badge"] & policy.MEM_SERVER_BADGE and server in mine:
+                return f"{s['badge'] & ~policy.MEM_SERVER_BADGE}:{cap['badge']}"
+    return None
+
+
 def cmdline(table, comp):
     """The start-info page's command line: the component's name and args,
     then, if it has channels, `--channels` and PROTOCOL:SLOT for each (the
     server's protocol, or its name), so a program finds its servers
-    wherever the table put their caps."""
+    wherever the table put their caps; `--io-grant` (io_grant()) and
+    `--worker SLOT` (its worker thread) where they apply."""
     owners = {c["name"]: c for c in table["components"]}
     words = [comp["name"]] + list(comp["args"])
     chans = []
@@ -113,6 +132,9 @@ def cmdline(table, comp):
             chans.append(f"{server['protocol'] or server['name']}:{s['slot']}")
     if chans:
         words += ["--channels", ",".join(chans)]
+    grant = io_grant(table, comp)
+    if grant:
+        words += ["--io-grant", grant]
     workers = [s["slot"] for s in comp["slots"] if s["object"] == f"{comp['name']}.worker"]
     if workers:
         words += ["--worker", str(workers[0])]

@@ -66,7 +66,11 @@ SERVER_LAYOUTS = {
     # session pool (8 x 64 KiB) in IO_SLOT_POOL 17, its own 256 KiB in
     # IO_SLOT_MEMORY 18; SchedControl (its timer thread's time) in
     # BK_CAP_SCHED_CONTROL. Its tenants get Io: SetPolicy and Io: SetDisk.
-    "io-server": {"protocol": "io", "endpoint": 6, "sched_control": 8, "channels": {"blk": 16},
+    # IO_SLOT_MEM_SERVER 28 (IO_SLOT_SESSION 20 + 8 tenants): its channel to
+    # the memory server, as that server's server n (badge MEM_SERVER_BADGE |
+    # n, E0909), so tenants can pay their sessions (IO: OpenGranted).
+    "io-server": {"protocol": "io", "endpoint": 6, "sched_control": 8,
+                  "channels": {"blk": 16, "mem": 28},
                   "untyped": 17, "untyped_bytes": 512 << 10, "memory": (18, 256 << 10),
                   "setup": "io"},
     # servers/blk/blk.h: its DMA memory (BLK_MEMORY_BITS) in BLK_SLOT_MEMORY
@@ -89,6 +93,11 @@ DEVICES = {"virtio-blk": 1}
 IO_TENANTS = 8
 IO_SERVER_CAPACITY_IOPS = 1000
 IO_DEFAULT_LATENCY_US = 100000
+# The memory server tells a server that takes its tenants' grants (Mem:
+# TakeGrant) by this bit of the badge, with the server's number 1..15 below
+# it (servers/mem/server.h, MEM_SERVER_BADGE; Mem: Grant's `holder`).
+MEM_SERVER_BADGE = 1 << 61
+MEM_SERVER_HOLDERS = 15
 # The set-up calls (servers/roottask/captable.h, CAPTABLE_SETUP_*).
 SETUP_KINDS = {"mem": ("mem.create_account", 1), "sched": ("sched.create_tenant", 2),
                "allowance": ("tenants.configure", 3), "io": ("io.set_policy", 4),
@@ -714,6 +723,8 @@ class Lowering:
                             cap["object"] == f"{server['name']}.endpoint":
                         calls.append((cap["badge"], comp, cap))
             calls.sort(key=lambda x: x[0])
+            if layout["setup"] == "mem":
+                self.check_mem_servers(server)
             if layout["setup"] == "io":
                 self.setup_io(server, calls)
                 continue
@@ -740,6 +751,27 @@ class Lowering:
                     self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
                                          f"{server['name']} sum to {total} %, over its capacity "
                                          f"of {SCHED_CAPACITY_PERCENT} %")
+
+    def check_mem_servers(self, server):
+        """A server's channel to the memory server, other than its
+        administrator's (badge 0), makes it the memory server's server n:
+        the badge is MEM_SERVER_BADGE | n, n of 1..15, and Mem: TakeGrant
+        answers with a CNode of the tenant's memory, so it needs
+        grant_reply (E0909). Else Mem: TakeGrant, and with it IO:
+        OpenGranted, would be refused at run time."""
+        for comp in self.components.values():
+            for cap in comp["slots"]:
+                if comp["kind"] != "server" or "channel" not in cap or cap["badge"] == 0 or \
+                        cap["object"] != f"{server['name']}.endpoint":
+                    continue
+                n = cap["badge"] & ~MEM_SERVER_BADGE
+                if not cap["badge"] & MEM_SERVER_BADGE or not 1 <= n <= MEM_SERVER_HOLDERS or \
+                        RIGHTS["grant_reply"] not in cap["rights"]:
+                    self.report.error_at(cap["at"], "E0909", f"{comp['name']} calls "
+                                         f"{server['name']} with badge {cap['badge']:#x}: "
+                                         f"{server['program']} knows a server n as badge "
+                                         f"{MEM_SERVER_BADGE:#x} | n, n of 1..{MEM_SERVER_HOLDERS}, "
+                                         "with 'grant_reply' (Mem: TakeGrant answers with a CNode)")
 
     def worker(self, comp, at):
         """A scheduler server's tenant gets a second thread, its worker: a
@@ -1324,7 +1356,8 @@ def summary(table, results):
                      f"{' and '.join(ex['between'])}: {ex['reason']}")
     lines.append("  declared interfaces (Calls that move data, no capabilities):")
     for i in g["interfaces"]:
-        lines.append(f"    {i['from']} -> {i['to']} badge {i['badge']} (line {i['at']['line']})")
+        badge = i["badge"] if i["badge"] < 1 << 32 else f"{i['badge']:#x}"  # bit 61: a server's
+        lines.append(f"    {i['from']} -> {i['to']} badge {badge} (line {i['at']['line']})")
     cross, inert = cross_caps(table, g)
     lines.append(f"  nothing else joins them: of {caps} capabilities, {caps - len(cross)} name an "
                  f"object of their holder's own; the {len(cross)} others each make an edge or a "
@@ -1595,6 +1628,8 @@ SELF_TESTS = [
      lambda s: replaced("reservation_iops = 400", "reservation_iops = 900")(
          replaced("limit_iops = 800", "limit_iops = 900")(
              replaced("io_capacity_iops = 1000", "io_capacity_iops = 2000")(s))), "E0908"),
+    ("a server's channel to the memory server not its server n",
+     replaced("badge = 0x2000000000000001", "badge = 0x2000000000000010"), "E0909"),
     ("reservations over the scheduler's capacity",
      replaced("budget_us = 3000, period_us = 10000", "budget_us = 5600, period_us = 10000"),
      "E0904"),

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Boot a policy's image and check that the system is the one its table says.
 
-  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] --arch A --kernel K
-                --image IMAGE.img [runtest args]
+  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] [--driver-fault N]
+                --arch A --kernel K --image IMAGE.img [runtest args]
 
 With --expect-failure the image is one built wrong on purpose (captable.py
 --corrupt): the checks against the table must fail with a line containing
@@ -22,7 +22,11 @@ reports a budget within the table's reservation and limit; the IO server
 answers each set-up call with the reservation its capacity has left after
 the table's reservations, opens each tenant's session on a disk of the
 table's size, and moves its blocks to the disk and back; the driver's
-device is found; a stand-in answers with the channel's badge. A root task that built anything else, or
+device is found; a stand-in answers with the channel's badge; a tenant that
+pays its IO session from its quota sees its account grow by the session's
+64 KiB. With --driver-fault N the driver faults after its Nth Block: Submit
+(the root task's boot option roottask.blk_fault_after): the root task must
+restart it and tell the IO server, and everything above must still hold. A root task that built anything else, or
 ignored a field of the table, fails. Runs tools/runtest.py.
 """
 import json
@@ -33,6 +37,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+import captable  # noqa: E402
 import policy  # noqa: E402
 
 
@@ -91,9 +96,16 @@ def channel_lines(table, comp):
                     rf"{n}: mem: populate past the quota refused: tenant {n}: memory quota "
                     rf"{re.escape(policy.size_text(q))} exhausted",
                     rf"{n}: mem: used \d+ of quota {q} bytes; [1-9]\d* pages backed, each "
-                    rf"written and read back"]
+                    rf"written and read back",
+                    rf"{n}: mem: region removed, [1-9]\d* pages returned: used \d+ bytes"]
         elif setup and setup["kind"] == "io.set_policy":
             disk = disks[n]["args"][1] * 512
+            grant = captable.io_grant(table, comp)
+            if grant:
+                holder, tenant = grant.split(":")
+                out.append(rf"{n}: io: session paid from its account \(Mem: Grant \d+ toward "
+                           rf"server {holder} for tenant {tenant}\): used \d+ -> \d+ bytes, "
+                           rf"\+65536\b")
             out += [rf"{n}: io: session open: tenant {setup['id']}, disk {disk} bytes, 8 buffers, "
                     rf"65536 bytes",
                     rf"{n}: io: wrote 2 blocks of 4096 bytes at 0 and {disk - 4096}, statuses 0 0, "
@@ -135,6 +147,22 @@ def budget_errors(table, log):
                           f"budget of {budget} permille; the table's reservation {low} and limit "
                           f"{high} permille want {'above ' + str(low) + ' and ' if high > low else ''}"
                           f"at most {high}, after at least 20 throttles")
+    return errors
+
+
+def paid_errors(table, log):
+    """Each tenant that pays its IO session (captable.io_grant()): its
+    account's use grew by exactly the session's 64 KiB, by the numbers the
+    memory server reported (not the tenant's subtraction)."""
+    errors = []
+    for c in table["components"]:
+        if c["kind"] != "tenant" or not captable.io_grant(table, c):
+            continue
+        m = re.search(rf"{c['name']}: io: session paid from its account .*: used (\d+) -> (\d+) "
+                      rf"bytes", log)
+        if m and int(m.group(2)) - int(m.group(1)) != 65536:
+            errors.append(f"FAIL: {c['name']}: its account's use went from {m.group(1)} to "
+                          f"{m.group(2)} bytes with its IO session, not by the session's 65536")
     return errors
 
 
@@ -196,6 +224,29 @@ def expectations(table, consts):
     return out
 
 
+def driver_fault_args(table, after):
+    """runtest.py's arguments for a run whose driver faults on purpose after
+    its `after`th Block: Submit (the root task's boot option): the one
+    fault, the root task's restart of the driver on its device and its
+    IO server told (requests re-issued, the first death of a row); every
+    other expectation of the run stands: the tenants' sessions go on."""
+    comps = {c["name"]: c for c in table["components"]}
+    out = ["--append", f"roottask.blk_fault_after={after}",
+           "--reject", "FAILED|PANIC", "--at-most", "1", "user fault"]
+    for c in table["components"]:
+        if not c.get("device"):
+            continue
+        clients = [h["name"] for h in comps.values() if h["program"] == "io-server" and
+                   any(s["object"] == f"{c['name']}.endpoint" for s in h["slots"])]
+        out += ["--expect", rf"roottask: '{c['name']}' faults on purpose after its Block: "
+                            rf"Submit number {after} ",
+                "--expect", r"user fault",
+                "--expect", rf"roottask: driver '{c['name']}' died \(incarnation 1, thread state "
+                            rf"\d+\): restarted as incarnation 2; '{clients[0]}': IO: "
+                            rf"DriverRestarted: [1-9]\d* requests re-issued, 1 deaths in a row"]
+    return out
+
+
 def main(argv):
     if len(argv) < 2 or argv[0] != "--table":
         sys.exit(__doc__)
@@ -204,13 +255,21 @@ def main(argv):
     if len(argv) > 3 and argv[2] == "--expect-failure":
         expect_failure = argv[3]
         argv = argv[:2] + argv[4:]
+    fault_after = None
+    if "--driver-fault" in argv:
+        i = argv.index("--driver-fault")
+        fault_after = int(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     cmd = [sys.executable, str(ROOT / "tools" / "runtest.py")] + argv[2:] + ["--status", "pass"]
     for e in expectations(table, policy.kernel_constants()):
         cmd += ["--expect", e]
-    cmd += ["--reject", "FAILED|PANIC|user fault"]
+    if fault_after is None:
+        cmd += ["--reject", "FAILED|PANIC|user fault"]
+    else:
+        cmd += driver_fault_args(table, fault_after)
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
-    errors = budget_errors(table, run.stdout)
+    errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout)
     if run.returncode == 0 and "--disk" in argv:
         errors += disk_errors(table, argv[argv.index("--disk") + 1])
     for e in errors:

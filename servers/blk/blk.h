@@ -134,9 +134,11 @@ const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, uns
  * one in BLK_SLOT_NOTIFICATION of the driver's 256-slot CNode `cnode`):
  * gives it what only the disk `hw` decides: the register pages, a handler
  * for every candidate line bound to `notification`, the IOSpace where an
- * IOMMU translates DMA, and the start page. NULL or a sentence in err. */
+ * IOMMU translates DMA, and the start page. `crash_after_submits` is the
+ * start page's (0 in normal use; a supervisor's test of a death). NULL or
+ * a sentence in err. */
 const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
-                            char *err, size_t errlen);
+                            uint32_t crash_after_submits, char *err, size_t errlen);
 
 /* ---- spawn.c: supervising the driver (docs/io.md, "Driver restart") ---- */
 

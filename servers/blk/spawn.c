@@ -230,13 +230,14 @@ const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, uns
 }
 
 const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
-                            char *err, size_t errlen)
+                            uint32_t crash_after_submits, char *err, size_t errlen)
 {
     static struct handover h;
     static struct blk_driver d;
     h = (struct handover){ .err = err, .errlen = errlen };
     h.p.cnode = cnode;
-    d = (struct blk_driver){ .hw = *hw, .incarnation = 1 };
+    d = (struct blk_driver){ .hw = *hw, .incarnation = 1,
+                             .crash_after_submits = crash_after_submits };
     start_page_init(&h, &d);
     bool ok = give_registers(&h, hw) && give_lines_to(&h, hw, notification) &&
               give_iospace(&h, hw) && give_start(&h);
@@ -310,6 +311,25 @@ static bool carry(uint64_t from, uint64_t to, unsigned slot)
     return sys_cnode_move(to, slot, CHILD_CNODE_BITS, from, slot, CHILD_CNODE_BITS) == 0;
 }
 
+/* The lines' notification, handed on empty. A bit the dead incarnation
+ * never took (its device interrupted for a request the reset has since
+ * dropped) would wake the next one, before it knows which candidate line
+ * is its device's, with the device saying it did not interrupt: it would
+ * give that line back (virtio.c, settle_lines()) and never hear its device
+ * again. The device is reset by now, so no new bit comes. */
+static bool carry_notification(struct handover *h, uint64_t old)
+{
+    uint64_t n = bk_slot_alloc();
+    if (!n || sys_cnode_move(BK_CAP_ROOT_CNODE, n, BK_WORD_BITS, old, BLK_SLOT_NOTIFICATION,
+                             CHILD_CNODE_BITS) != 0) {
+        bk_snprintf(h->err, h->errlen, "blk: taking back the lines' notification failed");
+        return false;
+    }
+    struct bk_msg m = { 0 };
+    sys_nbrecv(n, &m);
+    return give(h, n, BLK_SLOT_NOTIFICATION, "the notification");
+}
+
 /* The dead incarnation's memory, revoked (its DMA frames, page tables and
  * IO page tables deleted, their IOSpace mappings with them) and handed on;
  * its lines, acked (it may have died before acking one, which would stay
@@ -328,7 +348,8 @@ static bool carry_device(struct handover *h, uint64_t old)
     }
     if (!give(h, mem, BLK_SLOT_MEMORY, "the driver's memory"))
         return false;
-    carry(old, h->p.cnode, BLK_SLOT_NOTIFICATION);
+    if (!carry_notification(h, old))
+        return false;
     carry(old, h->p.cnode, BLK_SLOT_IOSPACE); /* empty without an IOMMU */
     for (unsigned i = 0; i < h->start.line_count; i++) {
         uint64_t line = bk_slot_alloc();

@@ -8,11 +8,14 @@
  *  - the memory server: its account's quota (Mem: Usage), then a region
  *    of twice that populated until the server refuses with the quota
  *    error, the pages it did back written and read back, and the usage
- *    after (used within the quota);
+ *    after (used within the quota); then the region removed (its pages
+ *    back to the quota);
  *  - the scheduler server: its tenant's usage (Sched: Usage), whose
  *    budget the server derived from the reservation the root task gave;
  *  - the IO server: a session (IO: Open, its ring and buffers mapped into
- *    our space), two blocks written at both ends of the virtual disk the
+ *    our space; with `--io-grant HOLDER:TENANT` paid from our own memory
+ *    quota instead: Mem: Grant toward the IO server, then IO: OpenGranted,
+ *    the account's use printed before and after), two blocks written at both ends of the virtual disk the
  *    root task gave us and read back, a write past its end refused, and
  *    the statistics the server kept of us (IO: Stats);
  *  - any other server (a stand-in): a call answered with the badge the
@@ -128,6 +131,19 @@ static void use_memory(const char *name, uint64_t ep)
                  (unsigned long long)used, (unsigned long long)quota,
                  (unsigned long long)(frames / PAGE),
                  ok ? "each written and read back" : "FAILED: a page read back wrong");
+    /* The region goes back, so the quota can pay what comes next (the IO
+     * session's memory, use_io()). */
+    uint64_t returned = 0;
+    r = mem_remove_region(ep, 0, MEM_BASE, &returned, &err);
+    if (r == 0)
+        r = mem_account(name, ep, &quota, &used, &frames);
+    else {
+        mem_error_format(&err, text, sizeof(text));
+        debug_printf("%s: FAILED: mem: RemoveRegion: %s\n", name, text);
+    }
+    if (r == 0)
+        debug_printf("%s: mem: region removed, %llu pages returned: used %llu bytes\n", name,
+                     (unsigned long long)returned, (unsigned long long)used);
 }
 
 static void use_sched(const char *name, uint64_t ep)
@@ -319,18 +335,117 @@ static void io_blocks(const char *name, struct session *s, uint64_t disk)
                      (unsigned long long)disk, st[0]);
 }
 
-static void use_io(const char *name, uint64_t ep, uint64_t recv_slot)
+/* `--io-grant HOLDER:TENANT` (tools/captable.py, io_grant()): the IO
+ * server is the memory server's server HOLDER and knows us as TENANT, so
+ * our account can pay our session. False when the command line has none. */
+static bool io_grant_numbers(const struct bk_bootinfo *info, uint64_t *holder, uint64_t *tenant)
+{
+    static const char flag[] = "--io-grant ";
+    for (const char *p = info->cmdline; *p; p++) {
+        if (memcmp(p, flag, sizeof(flag) - 1) != 0)
+            continue;
+        *holder = *tenant = 0;
+        for (p += sizeof(flag) - 1; *p >= '0' && *p <= '9'; p++)
+            *holder = *holder * 10 + (uint64_t)(*p - '0');
+        if (*p++ != ':')
+            return false;
+        for (; *p >= '0' && *p <= '9'; p++)
+            *tenant = *tenant * 10 + (uint64_t)(*p - '0');
+        return *holder && *tenant;
+    }
+    return false;
+}
+
+/* Where our IO session's memory comes from: the IO server's own pool
+ * (IO: Open), or our account, through a grant (Mem: Grant, then IO:
+ * OpenGranted), when `mem_ep` is set. */
+struct io_payer {
+    uint64_t mem_ep, holder, tenant;
+};
+
+/* While the driver is down (its supervisor, the root task, restarting it)
+ * the IO server refuses a session with driver_down: we ask again once a
+ * period (Yield on our partial budget waits for the next refill), for at
+ * most this long. */
+#define IO_OPEN_SECONDS 20u
+
+/* IO: Open, or (grant not 0) IO: OpenGranted, asked again while the
+ * driver is down; the last answer. */
+static int io_open_waiting(const char *name, uint64_t ep, uint64_t grant, uint64_t recv_slot,
+                           uint32_t *tenant, uint64_t *disk, uint32_t *buffers, uint32_t *memory,
+                           struct io_error *err)
+{
+    uint64_t deadline = debug_ticks() + IO_OPEN_SECONDS * BK_TICK_HZ;
+    unsigned refused = 0;
+    for (;;) {
+        int r = grant ? io_open_granted(ep, BK_CAP_ROOT_VSPACE, IO_BASE, grant, tenant, disk,
+                                        buffers, memory, recv_slot, err)
+                      : io_open(ep, BK_CAP_ROOT_VSPACE, IO_BASE, tenant, disk, buffers, memory,
+                                recv_slot, err);
+        if (r != IO_ERR_DRIVER_DOWN || debug_ticks() > deadline) {
+            if (refused && r == 0)
+                debug_printf("%s: io: the driver was down: asked %u times, opened once it was "
+                             "back\n", name, refused + 1);
+            return r;
+        }
+        refused++;
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+}
+
+/* IO: OpenGranted on a fresh grant of our account, the account's use
+ * printed before and after: the session is paid from our quota. */
+static int io_open_paid(const char *name, uint64_t ep, const struct io_payer *pay,
+                        uint64_t recv_slot, uint32_t *tenant, uint64_t *disk, uint32_t *buffers,
+                        uint32_t *memory)
+{
+    uint64_t quota, before = 0, after = 0, frames, grant = 0;
+    struct mem_error me;
+    struct io_error err;
+    char text[ERROR_TEXT];
+    if (mem_account(name, pay->mem_ep, &quota, &before, &frames))
+        return -1;
+    if (mem_grant(pay->mem_ep, 0, pay->holder, pay->tenant, &grant, &me) != 0) {
+        mem_error_format(&me, text, sizeof(text));
+        debug_printf("%s: FAILED: mem: Grant toward server %llu: %s\n", name,
+                     (unsigned long long)pay->holder, text);
+        return -1;
+    }
+    int r = io_open_waiting(name, ep, grant, recv_slot, tenant, disk, buffers, memory, &err);
+    if (r) {
+        io_error_format(&err, text, sizeof(text));
+        debug_printf("%s: FAILED: io: OpenGranted: %s\n", name, text);
+        return r;
+    }
+    if (mem_account(name, pay->mem_ep, &quota, &after, &frames))
+        return -1;
+    debug_printf("%s: io: session paid from its account (Mem: Grant %llu toward server %llu for "
+                 "tenant %llu): used %llu -> %llu bytes, +%llu\n", name,
+                 (unsigned long long)grant, (unsigned long long)pay->holder,
+                 (unsigned long long)pay->tenant, (unsigned long long)before,
+                 (unsigned long long)after, (unsigned long long)(after - before));
+    return 0;
+}
+
+static void use_io(const char *name, uint64_t ep, const struct io_payer *pay, uint64_t recv_slot)
 {
     struct io_error err;
     char text[ERROR_TEXT];
     uint32_t tenant = 0, buffers = 0, memory = 0;
     uint64_t disk = 0;
-    int r = io_open(ep, BK_CAP_ROOT_VSPACE, IO_BASE, &tenant, &disk, &buffers, &memory,
-                    recv_slot, &err);
-    if (r) {
-        io_error_format(&err, text, sizeof(text));
-        debug_printf("%s: FAILED: io: Open: %s\n", name, text);
-        return;
+    int r;
+    if (pay->mem_ep) {
+        r = io_open_paid(name, ep, pay, recv_slot, &tenant, &disk, &buffers, &memory);
+        if (r)
+            return;
+    } else {
+        r = io_open_waiting(name, ep, 0, recv_slot, &tenant, &disk, &buffers, &memory, &err);
+        if (r) {
+            io_error_format(&err, text, sizeof(text));
+            debug_printf("%s: FAILED: io: Open: %s\n", name, text);
+            return;
+        }
     }
     debug_printf("%s: io: session open: tenant %u, disk %llu bytes, %u buffers, %u bytes\n", name,
                  tenant, (unsigned long long)disk, buffers, memory);
@@ -389,14 +504,18 @@ int main(const struct bk_bootinfo *info)
     component_list_caps(name, COMPONENT_CNODE_BITS);
     const char *list = channel_list(info);
     char protocol[COMPONENT_NAME_LEN];
-    uint64_t slot, sched_ep = 0;
+    uint64_t slot, sched_ep = 0, mem_ep = 0;
+    struct io_payer pay = { 0 };
+    bool paid = io_grant_numbers(info, &pay.holder, &pay.tenant);
     while (list && next_channel(&list, protocol, &slot)) {
         if (strcmp(protocol, "mem") == 0)
-            use_memory(name, slot);
+            use_memory(name, mem_ep = slot);
         else if (strcmp(protocol, "sched") == 0)
             use_sched(name, sched_ep = slot);
-        else if (strcmp(protocol, "io") == 0)
-            use_io(name, slot, info->first_free_slot);
+        else if (strcmp(protocol, "io") == 0) {
+            pay.mem_ep = paid ? mem_ep : 0;
+            use_io(name, slot, &pay, info->first_free_slot);
+        }
         else
             call_channel(name, slot);
     }

@@ -29,6 +29,8 @@
  *      minted on the tenant's channel; any refusal ends the build, named;
  *   7. the tenants started, each with its line: nothing of a tenant runs
  *      before its servers know it.
+ * Then the wait for the tenants, during which a driver that dies is
+ * restarted and its IO server told (supervise.c).
  * Only the stacks, start-info pages and page tables are the root task's
  * own additions: the table does not list them (docs/policy.md).
  */
@@ -38,9 +40,8 @@
 #include <protocols/sched_client.h>
 #include <protocols/tenants_client.h>
 
+#include "supervise.h"
 #include "system.h"
-
-#include "../blk/blk.h"
 
 #define PAGE ((uint64_t)BK_PAGE_SIZE)
 #define STACK_PAGES 4
@@ -262,8 +263,49 @@ static uint64_t cap_in_slot(const struct table *t, uint32_t c, uint32_t slot, ui
     return 0;
 }
 
+/* The table's index of the object in slot `slot` of component `c`, or ~0u. */
+static uint32_t object_in_slot(const struct table *t, uint32_t c, uint32_t slot)
+{
+    const struct captable_component *k = &t->components[c];
+    for (uint32_t j = 0; j < k->cap_count; j++) {
+        if (t->caps[k->first_cap + j].slot == slot)
+            return t->caps[k->first_cap + j].object;
+    }
+    return ~0u;
+}
+
+/* Driver `c`, started on `hw`, handed to the supervisor with its client:
+ * the io-server that holds a cap to its endpoint (a channel of the
+ * table), if any. */
+static void adopt_driver(const struct bk_bootinfo *bi, const struct table *t, uint32_t c,
+                         const struct blk_hw *hw)
+{
+    const struct captable_component *k = &t->components[c];
+    uint32_t ep = object_in_slot(t, c, BK_PROCESS_CAP_ARG);
+    struct supervise_driver d = { .component = c, .tcb = object_slot[k->tcb],
+                                  .cnode = object_slot[k->cnode],
+                                  .sched_context = object_slot[k->sched_context],
+                                  .endpoint = ep == ~0u ? 0 : object_slot[ep], .client = ~0u };
+    for (uint32_t i = 0; i < t->header->component_count && ep != ~0u; i++) {
+        const struct captable_component *o = &t->components[i];
+        if (i == c || strcmp(table_string(t, o->program), "io-server") != 0)
+            continue;
+        for (uint32_t j = 0; j < o->cap_count; j++) {
+            const struct captable_cap *cap = &t->caps[o->first_cap + j];
+            if (cap->object != ep)
+                continue;
+            d.client = i;
+            d.client_admin = cap_in_slot(t, i, BK_PROCESS_CAP_ARG, BK_OBJ_ENDPOINT);
+            d.client_rights = cap->rights;
+            d.client_badge = cap->badge;
+        }
+    }
+    supervise_adopt(bi, t, &d, hw);
+}
+
 /* 4b. The disk of component `c`, a virtio-blk driver: found on this
- * machine and handed over in the slots blk-server reads. */
+ * machine and handed over in the slots blk-server reads, then supervised
+ * (supervise.c). */
 static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint32_t c)
 {
     static struct blk_hw hw;
@@ -278,16 +320,21 @@ static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint
     if (!devmem_ready)
         devmem_init(bi);
     devmem_ready = true;
-    const char *e = blk_discover(bi, &hw);
     char err[160];
+    long fault_after = supervise_fault_option(bi, err, sizeof(err));
+    const char *e = fault_after < 0 ? err : blk_discover(bi, &hw);
     if (!e)
-        e = blk_give_device(&hw, object_slot[t->components[c].cnode], notification, err,
-                            sizeof(err));
+        e = blk_give_device(&hw, object_slot[t->components[c].cnode], notification,
+                            (uint32_t)fault_after, err, sizeof(err));
     if (e) {
         debug_printf("roottask: FAILED: component %u '%s': device virtio-blk: %s\n", c, name, e);
         return -1;
     }
     debug_printf("roottask: device virtio-blk of '%s': %s\n", name, hw.where);
+    if (fault_after > 0)
+        debug_printf("roottask: '%s' faults on purpose after its Block: Submit number %ld (%s)\n",
+                     name, fault_after, SUPERVISE_FAULT_OPTION);
+    adopt_driver(bi, t, c, &hw);
     return 0;
 }
 
@@ -525,6 +572,8 @@ int system_wait_tenants(const struct table *t, uint64_t seconds)
         }
         if (running == 0)
             return 0;
+        if (supervise_check() != 0)
+            return -1;
         if (debug_ticks() > deadline) {
             debug_printf("roottask: FAILED: %u tenant(s) still running after %llu s\n", running,
                          (unsigned long long)seconds);

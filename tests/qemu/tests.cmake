@@ -951,6 +951,26 @@ add_test(NAME ${arch}/policy-demo
           --image ${out}/policy-demo.img --disk ${out}/policy-demo-disk.img --disk-size 8M)
 set_tests_properties(${arch}/policy-demo PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
 
+# The driver supervised (docs/policy.md, "The driver supervised"): the same
+# image booted with roottask.blk_fault_after=3, so the driver's first
+# incarnation faults with its third request in the device; the root task
+# restarts it on its device and tells the IO server (IO: DriverRestarted),
+# which re-issues what the dead one held: every expectation of policy-demo
+# still holds (each tenant's blocks written, read back and on the disk).
+# Without the supervisor the tenants wait for ever and the run times out.
+add_test(NAME ${arch}/policy-demo-driver-fault
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
+          --table ${out}/policy-demo.captable.json --driver-fault 3 --arch ${arch}
+          --kernel ${kernel} --image ${out}/policy-demo.img
+          --disk ${out}/policy-demo-fault-disk.img --disk-size 8M)
+set_tests_properties(${arch}/policy-demo-driver-fault PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+# A bad value of that boot option ends the boot, named, before anything starts.
+bulkhead_qemu_test(policy-demo-bad-fault-option --image ${out}/policy-demo.img
+  --disk ${out}/policy-demo-bad-option-disk.img --disk-size 8M
+  --append "roottask.blk_fault_after=0x3" --status fail
+  --expect "roottask: FAILED: component 3 'blk': device virtio-blk: boot option roottask.blk_fault_after=0x3: the number of Block: Submits after which the driver faults, 1 to 1000000"
+  --reject "roottask: start|tenant started|PANIC")
+
 # The demo on a machine without its disk: the root task finds no virtio
 # block device for the driver the table names and ends the boot naming the
 # driver and what discovery missed, before any server starts.

@@ -1,0 +1,160 @@
+/*
+ * The table's block driver, supervised (docs/policy.md, "The driver
+ * supervised"). The root task built the driver from the table like any
+ * server; here it keeps what a restart needs and watches the driver's
+ * thread from its wait loop. A driver that faulted or exited is restarted
+ * with the machinery of servers/blk/spawn.c (blk_restart(): the dead
+ * incarnation stopped, its device reset, the device's caps and its memory
+ * moved to a fresh process of the same program) at the table's priority,
+ * budget and period, and its client, the IO server, is told with IO:
+ * DriverRestarted on a cap minted as the table's channel says: the server
+ * registers its sessions' buffers again and re-issues what the dead driver
+ * held, so the tenants' requests complete as if nothing had happened.
+ *
+ * The root task polls at priority 0, so it notices a death only when every
+ * other thread waits, which is what a driver's death leads to: the IO
+ * server waits for completions that do not come, its tenants for it.
+ */
+#include <protocols/io_client.h>
+
+#include "supervise.h"
+
+#define W BK_WORD_BITS
+#define FAULT_AFTER_MAX 1000000
+
+static const struct table *table;
+static struct blk_driver driver;
+static struct supervise_driver adopted;
+static bool supervising;
+
+long supervise_fault_option(const struct bk_bootinfo *bi, char *why, size_t whylen)
+{
+    static const char key[] = SUPERVISE_FAULT_OPTION "=";
+    for (const char *p = bi->cmdline; *p; p++) {
+        if ((p != bi->cmdline && p[-1] != ' ') || memcmp(p, key, sizeof(key) - 1) != 0)
+            continue;
+        const char *v = p + sizeof(key) - 1;
+        long n = 0;
+        const char *q = v;
+        for (; *q >= '0' && *q <= '9' && n <= FAULT_AFTER_MAX; q++)
+            n = n * 10 + (*q - '0');
+        if (q == v || (*q && *q != ' ') || n < 1 || n > FAULT_AFTER_MAX) {
+            unsigned len = 0;
+            while (v[len] && v[len] != ' ' && len < 40)
+                len++;
+            bk_snprintf(why, whylen, "boot option %s=%.*s: the number of Block: Submits after "
+                        "which the driver faults, 1 to %u", SUPERVISE_FAULT_OPTION, (int)len, v,
+                        FAULT_AFTER_MAX);
+            return -1;
+        }
+        return n;
+    }
+    return 0;
+}
+
+void supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
+                     const struct supervise_driver *d, const struct blk_hw *hw)
+{
+    const struct captable_component *k = &t->components[d->component];
+    table = t;
+    adopted = *d;
+    driver = (struct blk_driver){ .bi = bi, .hw = *hw, .priority = k->priority,
+                                  .endpoint = d->endpoint, .incarnation = 1 };
+    driver.p.tcb = d->tcb;
+    driver.p.cnode = d->cnode;
+    driver.p.sched_context = d->sched_context;
+    supervising = true;
+}
+
+static const char *name_of(uint32_t c)
+{
+    return table_string(table, table->components[c].name);
+}
+
+static uint64_t thread_state(uint64_t tcb)
+{
+    uint64_t pc, sp, arg, state;
+    return sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state) == 0 ? state : ~0ull;
+}
+
+/* The new incarnation runs on the table's budget and period, not on the
+ * whole period bk_process_spawn() gives it. */
+static long table_budget(void)
+{
+    const struct captable_component *k = &table->components[adopted.component];
+    return sys_sched_control_configure(driver.bi->sched_control, driver.p.sched_context,
+                                       k->budget_ns, k->period_ns, 2, 0);
+}
+
+/* IO: DriverRestarted with a cap to the new endpoint minted as the table's
+ * channel; the IO error code (0: done) and its text. */
+static int tell_client(uint32_t *deaths, uint32_t *reissued, char *text, size_t size)
+{
+    uint64_t cap = bk_slot_alloc();
+    struct io_error e = { 0 };
+    int r = -1;
+    if (cap && sys_cnode_mint(BK_CAP_ROOT_CNODE, cap, W, BK_CAP_ROOT_CNODE, driver.endpoint, W,
+                              adopted.client_rights, adopted.client_badge) == 0) {
+        r = io_driver_restarted(adopted.client_admin, cap, deaths, reissued, &e);
+        io_error_format(&e, text, size);
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, W);
+    } else {
+        bk_snprintf(text, size, "no slot or memory for the cap to the new driver");
+    }
+    if (cap)
+        bk_slot_free(cap);
+    return r;
+}
+
+/* The restart itself, above every component (the new driver, below us,
+ * starts only once we block in the Call to its client, holding
+ * everything). */
+static int restart(uint64_t state)
+{
+    static char err[BK_PROCESS_ERROR_LEN];
+    uint32_t dead = driver.incarnation, deaths = 0, reissued = 0;
+    const char *e = blk_restart(&driver, err, sizeof(err));
+    long r = e ? 0 : table_budget();
+    if (e || r) {
+        debug_printf("roottask: FAILED: driver '%s' died (incarnation %u): restarting it: %s\n",
+                     name_of(adopted.component), dead, e ? e : bk_error_name(r));
+        return -1;
+    }
+    if (adopted.client == ~0u) {
+        debug_printf("roottask: driver '%s' died (incarnation %u, thread state %llu): restarted "
+                     "as incarnation %u; no client to tell\n", name_of(adopted.component), dead,
+                     (unsigned long long)state, driver.incarnation);
+        return 0;
+    }
+    char text[200];
+    int ir = tell_client(&deaths, &reissued, text, sizeof(text));
+    if (ir != 0) {
+        debug_printf("roottask: FAILED: driver '%s' died (incarnation %u): restarted as "
+                     "incarnation %u, but '%s' answered IO: DriverRestarted with: %s\n",
+                     name_of(adopted.component), dead, driver.incarnation,
+                     name_of(adopted.client), text);
+        return -1;
+    }
+    debug_printf("roottask: driver '%s' died (incarnation %u, thread state %llu): restarted as "
+                 "incarnation %u; '%s': IO: DriverRestarted: %u requests re-issued, %u deaths "
+                 "in a row\n", name_of(adopted.component), dead, (unsigned long long)state,
+                 driver.incarnation, name_of(adopted.client), reissued, deaths);
+    return 0;
+}
+
+int supervise_check(void)
+{
+    if (!supervising)
+        return 0;
+    uint64_t state = thread_state(driver.p.tcb);
+    if (state != BK_THREAD_STATE_FAULTED && state != BK_THREAD_STATE_EXITED)
+        return 0;
+    uint64_t priority = 0, mcp = 0;
+    sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, mcp);
+    int r = restart(state);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
+    if (r)
+        supervising = false;
+    return r;
+}
