@@ -360,6 +360,26 @@ void sched_forget(struct sched_context *sc)
     sched_release_remove(sc);
 }
 
+/* After a timer interrupt (sched_time_passed() charged up to its reading
+ * of the clock): from that reading on, the CPU's time goes to `sc`. Once
+ * per entry, as seL4's MCS kernel charges: the interrupt's own work up to
+ * here is the next thread's, not a second charge of the interrupted
+ * SchedContext (another clock read, refill_charge() and
+ * refill_available() on the woken thread's way). No count is charged
+ * twice or lost: charged_since stays where the last charge ended. */
+static inline __attribute__((always_inline)) void charge_switch_at_entry(struct sched_context *sc)
+{
+    arch_kernel_cpu_again()->charging = sc;
+}
+
+/* The budget end of the SchedContext charged now, after a timer interrupt
+ * whose choice changed it or that woke a thread (sched_time_passed() then
+ * leaves it to the choice). */
+void sched_arm_budget_end(void)
+{
+    arm_budget_end(charged_since);
+}
+
 void charge_switch(struct sched_context *sc)
 {
     if (sc == charged_sc)
@@ -421,16 +441,21 @@ static void maybe_timeout_fault(struct sched_context *sc, uint64_t now)
     (void)fault_send(t, BK_FAULT_TIMEOUT, words);
 }
 
-bool sched_time_passed(void)
+bool sched_time_passed(uint64_t now)
 {
-    uint64_t now = sched_now();
     struct sched_context *sc = charged_sc;
     uint64_t throttled = sc ? sc->throttled : 0;
     charge_until(now);
     bool woke = release_due(now);
     if (sc && sc->throttled != throttled)
         maybe_timeout_fault(sc, now);
-    arm_budget_end(now);
+    /* A thread woken may take the CPU: the choice after the interrupt asks
+     * for the budget end of whoever runs then (thread_resume_after_timer(),
+     * serve_in_kernel() in timer.c). Asked for here, the interrupted one's
+     * would cost the woken thread its computation (refill_available(), a
+     * conversion to ns) and stay requested after it lost the CPU. */
+    if (!woke)
+        arm_budget_end(now);
     /* The timer keeps only the earliest request: ask again for the next
      * refill (a request made while an earlier one was pending is gone). */
     if (release_head)
@@ -494,7 +519,7 @@ static __attribute__((noinline)) void leave_moved(struct cpu *c, struct thread *
  * syscall: nothing changed (no slice end, no change to the current
  * thread's SchedContext: sched_reconsider() sets slice_expired for those)
  * and nothing of higher priority is ready. */
-static inline __attribute__((always_inline)) struct thread *choose(void)
+static inline __attribute__((always_inline)) struct thread *choose(bool after_timer)
 {
     struct cpu *c = cpu_here();
     struct thread *cur = c->current;
@@ -519,7 +544,9 @@ static inline __attribute__((always_inline)) struct thread *choose(void)
     }
     struct thread *next = c->ready_head[best];
     ready_dequeue(next);
-    if (next->sc->whole && charged_sc && charged_sc->whole)
+    if (after_timer) /* constant: inlined, each caller keeps one branch */
+        charge_switch_at_entry(next->sc);
+    else if (next->sc->whole && charged_sc && charged_sc->whole)
         sched_fast_charge(charged_sc, next->sc); /* no budget to charge or to time */
     else
         charge_switch(next->sc);
@@ -596,7 +623,7 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
             idle_until_work();
         else
             idle_wait_unlocked();
-        struct thread *next = choose();
+        struct thread *next = choose(false);
         if (next) {
             charge_switch(next->sc); /* choose() returns the old current without */
             run(next);
@@ -634,7 +661,7 @@ void smp_thread_entry_locked(void)
 
 void thread_resume_current(void)
 {
-    struct thread *next = choose();
+    struct thread *next = choose(false);
     if (next)
         run(next);
     idle_until_runnable();
@@ -643,9 +670,12 @@ void thread_resume_current(void)
 /* At the end of a timer interrupt from user mode: the timer is set once,
  * for the earliest of the deadlines asked for while it was served and by
  * a switch here (timer_commit()), before the kernel leaves or idles. */
-void thread_resume_after_timer(void)
+void thread_resume_after_timer(bool woke)
 {
-    struct thread *next = choose();
+    struct sched_context *before = charged_sc;
+    struct thread *next = choose(true);
+    if (next && (woke || charged_sc != before))
+        sched_arm_budget_end(); /* of whoever runs now, from the interrupt's reading */
     timer_commit();
     if (next)
         run(next);

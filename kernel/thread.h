@@ -199,10 +199,15 @@ static inline bool sched_is_schedulable(const struct thread *t)
  * schedulability now say (after its SchedContext changed). */
 void sched_reconsider(struct thread *t);
 
-/* A timer interrupt came (timer.c): charges the running SchedContext,
- * gives the ones whose refill is due their time back, and asks for the
- * next budget end. Returns whether a refill went to a thread. */
-bool sched_time_passed(void);
+/* A timer interrupt came (timer.c) and read arch_counter() `now`: charges
+ * the running SchedContext up to there, gives the ones whose refill is
+ * due their time back, and asks for the next budget end unless it woke a
+ * thread (then the caller asks, with sched_arm_budget_end(), once it is
+ * known who runs). Returns whether a refill went to a thread. */
+bool sched_time_passed(uint64_t now);
+
+/* Asks for the budget end of the SchedContext charged now. */
+void sched_arm_budget_end(void);
 
 /* The scheduler's clock: ns since boot. */
 uint64_t sched_now(void);
@@ -285,8 +290,10 @@ void kernel_tick(void);
 
 /* thread_resume_current() at the end of a timer interrupt from user mode:
  * the timer is set (timer_commit()) after the choice of a thread, whose
- * budget end is one of the deadlines it may be set for. */
-NORETURN void thread_resume_after_timer(void);
+ * budget end is one of the deadlines it may be set for; a thread it
+ * switches to is charged from the interrupt's reading of the clock
+ * (`woke`: the interrupt woke a thread, see sched_time_passed()). */
+NORETURN void thread_resume_after_timer(bool woke);
 
 /* Idles with interrupts on until `ticks` more ticks arrived, then shuts the
  * machine down with `status`: shows that the kernel still runs after the

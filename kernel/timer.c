@@ -94,9 +94,8 @@ static uint64_t next_tick_after(uint64_t now)
 
 /* Serves what is due at the interrupt; the next deadline is set by
  * timer_commit(). Returns whether a tick is due. */
-static bool expire(void)
+static bool expire(uint64_t now)
 {
-    uint64_t now = arch_time_ns();
     deferring = true;
     interrupts++;
     last_interrupt_ns = now;
@@ -128,15 +127,17 @@ void timer_commit(void)
  * thread woken is not kept waiting for the next event; the cap keeps a
  * tenant's staggered budgets from holding interrupts off for long. Due
  * times stay exact: nothing is served early. Returns whether a tick was
- * due. */
-static bool serve_due(void)
+ * due; *woke says whether a thread was woken (the last round). The clock
+ * is read once a round, for the timer and for charging. */
+static bool serve_due(bool *woke)
 {
     bool tick = false;
     for (unsigned served = 0;; served++) {
-        tick |= expire();
-        bool woke = sched_time_passed();
+        uint64_t count = arch_counter();
+        tick |= expire(arch_counter_time_ns(count));
+        *woke = sched_time_passed(count);
         uint64_t next = earliest(); /* what timer_commit() will set */
-        if (woke || served + 1 == TIMER_COALESCE_MAX || next == UINT64_MAX)
+        if (*woke || served + 1 == TIMER_COALESCE_MAX || next == UINT64_MAX)
             return tick;
         uint64_t now = arch_time_ns();
         if (next > now + TIMER_COALESCE_NS)
@@ -144,6 +145,20 @@ static bool serve_due(void)
         while (arch_time_ns() < next)
             arch_spin_pause();
     }
+}
+
+/* An interrupt in kernel mode (idle, or a long call at a preemption
+ * point): the interrupted SchedContext goes on (a switch comes later,
+ * through the scheduler), so its budget end is asked for if
+ * sched_time_passed() left it to a choice. */
+static void serve_in_kernel(void)
+{
+    bool woke;
+    if (serve_due(&woke))
+        kernel_tick();
+    if (woke)
+        sched_arm_budget_end();
+    timer_commit();
 }
 
 /* Inside an idle wait the kernel lock is not held: take it. A CPU other
@@ -156,15 +171,11 @@ void kernel_timer_interrupt(void)
         return;
     }
     if (!smp_others_online) { /* alone: the lock is ours all along */
-        if (serve_due())
-            kernel_tick();
-        timer_commit();
+        serve_in_kernel();
         return;
     }
     bool took = kernel_lock_handler_begin();
-    if (serve_due())
-        kernel_tick();
-    timer_commit();
+    serve_in_kernel();
     kernel_lock_handler_done(took);
 }
 
@@ -182,7 +193,8 @@ void kernel_timer_interrupt_from_user(void)
 {
     if (smp_others_online)
         timer_entry_smp();
-    if (serve_due())
+    bool woke;
+    if (serve_due(&woke))
         kernel_tick();
-    thread_resume_after_timer(); /* and timer_commit() */
+    thread_resume_after_timer(woke); /* and timer_commit() */
 }

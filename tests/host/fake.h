@@ -39,6 +39,8 @@ struct fake_timer {
     uint64_t now_ns;
     uint64_t deadline_ns;
     uint64_t deadlines_set; /* arch_timer_set_deadline() calls */
+    uint64_t counter_step;  /* ns each arch_counter() read moves the clock on (0: none) */
+    uint64_t counter_reads; /* arch_counter() calls */
 };
 
 extern struct fake_timer fake_timer;

@@ -107,10 +107,14 @@ void fake_spin_pause(void)
     fake_timer.now_ns++;
 }
 
-/* One count a nanosecond. */
+/* One count a nanosecond. With counter_step set, the clock moves on after
+ * each read, as if the kernel's work between two reads took that long. */
 uint64_t fake_counter(void)
 {
-    return fake_timer.now_ns;
+    uint64_t now = fake_timer.now_ns;
+    fake_timer.now_ns += fake_timer.counter_step;
+    fake_timer.counter_reads++;
+    return now;
 }
 
 uint64_t arch_counter_time_ns(uint64_t counter)

@@ -166,7 +166,48 @@ static void test_wakeup_beside_a_limited_thread(void)
     kw_free(&w);
 }
 
+/* The same wake-up with a clock that moves while the kernel works (each
+ * read of the counter 10 ns later than the last): the interrupt reads the
+ * counter once, charges the interrupted thread up to that reading, and
+ * the thread it switches to is charged from there, once per kernel entry
+ * (the interrupt's work is the woken thread's): nothing twice, nothing
+ * lost. Its budget end is measured from that reading too. */
+static void test_wakeup_charged_once(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    struct thread *hog = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 100));
+    struct thread *victim = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 200));
+    sched_context_set(hog->sc, 300000, 1000000, 4);
+    sched_context_set(victim->sc, 50000, 200000, 2);
+    kw_park(&w);
+    kw_yield(victim);
+    CHECK(current_thread == hog);
+    uint64_t refill = fake_timer.now_ns + 200000;
+    fake_timer.now_ns = fake_timer.deadline_ns; /* the victim's stale budget end */
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    CHECK_EQ(fake_timer.deadline_ns, refill);
+    uint64_t hog_consumed = hog->sc->consumed, victim_consumed = victim->sc->consumed;
+    uint64_t ran = refill - fake_timer.now_ns, reads = fake_timer.counter_reads;
+    fake_timer.now_ns = refill;
+    fake_timer.counter_step = 10;
+    CHECK_EQ(fake_timer_interrupt(), FAKE_EXIT_USER);
+    fake_timer.counter_step = 0;
+    CHECK(current_thread == victim);
+    CHECK_EQ(fake_timer.counter_reads, reads + 1);
+    CHECK_EQ(hog->sc->consumed, hog_consumed + ran);
+    CHECK_EQ(victim->sc->consumed, victim_consumed);
+    CHECK_EQ(charged_sc, victim->sc);
+    CHECK_EQ(charged_since, refill);
+    CHECK_EQ(fake_timer.deadline_ns, refill + 50000);
+    uint64_t now = fake_timer.now_ns;
+    kw_yield(victim);
+    CHECK(current_thread == hog);
+    CHECK_EQ(victim->sc->consumed, victim_consumed + (now - refill));
+    kw_free(&w);
+}
+
 TEST_MAIN(TEST(test_tick_on_a_grid), TEST(test_late_ticks_skipped_without_drift),
           TEST(test_interrupt_with_nothing_due), TEST(test_requests),
           TEST(test_request_in_the_past), TEST(test_close_events_served_together),
-          TEST(test_wakeup_beside_a_limited_thread))
+          TEST(test_wakeup_beside_a_limited_thread), TEST(test_wakeup_charged_once))
