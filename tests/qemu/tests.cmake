@@ -75,6 +75,23 @@ foreach(machine IN LISTS smp_matrix)
                        --reject "left out|took no|did not come online|FAILED|PANIC")
   endforeach()
 endforeach()
+# The Meltdown window on every CPU: kpti forced on, a user thread on each
+# of 4 CPUs (each enters the kernel from user mode through its own GDT,
+# TSS and entry stack in the window; without them an AP's first trap
+# reset the machine). The smp ktest group under kpti too: IPIs and
+# shootdowns taken from user mode on the APs.
+if(arch STREQUAL "x86_64")
+  bulkhead_qemu_test(smp-kpti-4 --image ${out}/smp-percpu-image.img --smp 4 --status pass
+                     --append bulkhead.kpti=on
+                     --expect "kpti on \\(forced on by bulkhead.kpti=on\\)"
+                     --expect "bulkhead: smp: 4 CPUs online \\(ids"
+                     --expect "smp-percpu: every one of the 4 CPUs ran a user thread"
+                     --reject "left out|took no|did not come online|FAILED|PANIC")
+  bulkhead_qemu_test(ktest-smp-4-kpti --image ${out}/ktest-image.img --smp 4 --status pass
+                     --timeout 110 --append "bulkhead.kpti=on ktest.only=smp"
+                     --expect "kpti on \\(forced on by bulkhead.kpti=on\\)"
+                     --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+endif()
 # DISABLED: with Debian's fw_jump (OpenSBI 1.1) and several harts, one CI run
 # of smp-boot-virt-fw-jump-2 had two harts run the kernel's cold boot at
 # once (two banners; hart 0 faulted in parse_boot_image): the kernel's entry
