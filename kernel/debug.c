@@ -128,6 +128,15 @@ kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info
     return KERR_OK;
 }
 
+kerror_t debug_invoke_shootdown_counts(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    inv->results[0] = smp_shootdowns;
+    inv->results[1] = smp_shootdown_ipis;
+    inv->result_count = 2;
+    return KERR_OK;
+}
+
 /* Up to 8 received bytes, packed low byte first: a console reader asks
  * once per interrupt and rarely gets more than a line's worth. */
 kerror_t debug_invoke_console_read(struct invocation *inv, struct kerror_info *info)

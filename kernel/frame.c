@@ -72,7 +72,7 @@ static void remove_mapping(const cap_t *frame)
     if (vs) {
         arch_vspace_unmap_frame(&vs->arch, cap_frame_mapped_vaddr(frame), cap_frame_base(frame),
                                 cap_frame_size_bits(frame));
-        vspace_translations_changed();
+        vspace_translations_changed(vs);
     }
 }
 
@@ -163,7 +163,7 @@ kerror_t frame_invoke_remap(struct invocation *inv, struct kerror_info *info)
     if (!arch_vspace_remap_frame(&vs->arch, vaddr, cap_frame_base(frame),
                                  cap_frame_size_bits(frame), rights))
         return KERR_ILLEGAL_OPERATION;
-    vspace_translations_changed();
+    vspace_translations_changed(vs);
     return KERR_OK;
 }
 

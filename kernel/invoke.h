@@ -113,6 +113,7 @@ kerror_t debug_invoke_check_invariants(struct invocation *inv, struct kerror_inf
 kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_time(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_cpu_index(struct invocation *inv, struct kerror_info *info);
+kerror_t debug_invoke_shootdown_counts(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_console_read(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_console_line(struct invocation *inv, struct kerror_info *info);
 

@@ -33,7 +33,7 @@ static void remove_table(const cap_t *pt)
     if (vs) {
         arch_vspace_unmap_table(&vs->arch, pt_cap_mapped_vaddr(pt), pt_cap_mapped_level(pt),
                                 table_pa(pt));
-        vspace_translations_changed();
+        vspace_translations_changed(vs);
     }
 }
 

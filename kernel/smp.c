@@ -23,6 +23,7 @@
 #include "lib/ticket_lock.h"
 #include "log.h"
 #include "thread.h"
+#include "vspace_object.h"
 
 #include <bulkhead/abi.h>
 
@@ -82,13 +83,65 @@ void smp_sync_cpus(uint64_t mask)
             arch_spin_pause();
 }
 
-void smp_tlb_shootdown_locked(void)
+uint64_t smp_shootdowns, smp_shootdown_ipis;
+
+/* The other online CPUs among `candidates`. */
+static uint64_t others_online(uint64_t candidates)
 {
     uint64_t mask = 0;
     for (unsigned i = 0; i < cpu_count; i++)
-        if (&cpus[i] != cpu_here() && cpu_state(&cpus[i]) == CPU_ONLINE)
+        if ((candidates >> i & 1) && &cpus[i] != cpu_here() && cpu_state(&cpus[i]) == CPU_ONLINE)
             mask |= 1ull << i;
+    return mask;
+}
+
+static void shoot_down(uint64_t mask)
+{
+    smp_shootdowns++;
+    smp_shootdown_ipis += (uint64_t)__builtin_popcountll(mask);
     smp_sync_cpus(mask);
+}
+
+void smp_tlb_shootdown_locked(void)
+{
+    shoot_down(others_online(~0ull));
+}
+
+/* Which CPUs can hold a translation of `space`: only one whose TLB was
+ * filled from its tables, which needs the space loaded (CR3, satp), which
+ * only a way out to user mode into it does, under the lock; that way out
+ * sets the CPU's bit first (smp_note_space()). So with the lock held here,
+ * a CPU outside *ran_on has no translation of it, and cannot get one
+ * before it takes the lock after us, when the tables are already changed.
+ * A CPU in the mask flushes everything (answer_sync()); if its loaded
+ * space (cpus[i].space, written under the lock at its last way out, so
+ * stable now) is another one, nothing refills the TLB from `space`'s
+ * tables until it enters `space` again and sets its bit again: it leaves
+ * the mask. Its bit is cleared after its acknowledgement (acquire), so the
+ * flush is done when the bit goes. This CPU's own TLB is the arch's to
+ * flush (arch_vspace_unmap_*), and its bit stays. */
+void smp_tlb_shootdown_space_locked(uint64_t *ran_on, const arch_vspace_t *space)
+{
+    uint64_t mask = others_online(*ran_on);
+    if (!mask)
+        return;
+    shoot_down(mask);
+    for (unsigned i = 0; i < cpu_count; i++)
+        if ((mask >> i & 1) && cpus[i].space != space)
+            *ran_on &= ~(1ull << i);
+}
+
+void smp_note_space(void)
+{
+    struct cpu *c = cpu_here();
+    const struct thread *t = c->current;
+    if (!t || !t->vspace)
+        return;
+    c->space = t->vspace;
+    uint64_t *ran_on = vspace_ran_on(t->vspace);
+    uint64_t bit = 1ull << c->index;
+    if (!(*ran_on & bit))
+        *ran_on |= bit;
 }
 
 /* The holder may be waiting for this CPU to answer a stop request: the

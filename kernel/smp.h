@@ -72,6 +72,9 @@ struct cpu {
      * if another CPU set it aside, flush the TLB; and the last one it
      * answered, from the kernel (kernel_ipi(), or waiting for the lock). */
     uint64_t sync_req, sync_ack;
+    /* The space its last way out to user mode entered (smp_note_space(),
+     * under the lock): the one its TLB may refill from after a flush. */
+    const arch_vspace_t *space;
 
     uint64_t arch_id;  /* APIC ID / hart id */
     uint32_t state;    /* enum cpu_state, read and written with __atomic */
@@ -160,7 +163,7 @@ NORETURN void kernel_ipi_from_user(void);
  * it has the lock. Kernel lock held; returns once all have answered. */
 void smp_sync_cpus(uint64_t mask);
 
-/* After a translation was removed (unmap, page table or VSpace deleted):
+/* After every translation may have changed (RISC-V's ASID rollover):
  * every other online CPU flushes its TLB before this returns. Alone: no
  * cost beyond the test. */
 void smp_tlb_shootdown_locked(void);
@@ -169,6 +172,27 @@ static inline void smp_tlb_shootdown(void)
     if (smp_others_online)
         smp_tlb_shootdown_locked();
 }
+
+/* After a translation of `space` was removed (unmap, remap to fewer
+ * rights, page table or VSpace deleted): the other CPUs in *ran_on (those
+ * that entered the space since they were last known flushed) flush their
+ * TLB before this returns; a CPU flushed that has another space loaded
+ * leaves the mask. Kernel lock held. */
+void smp_tlb_shootdown_space_locked(uint64_t *ran_on, const arch_vspace_t *space);
+static inline void smp_tlb_shootdown_space(uint64_t *ran_on, const arch_vspace_t *space)
+{
+    if (smp_others_online)
+        smp_tlb_shootdown_space_locked(ran_on, space);
+}
+
+/* For Debug: ShootdownCounts: shootdowns made, and the CPUs asked to
+ * flush by them (each one an IPI), since boot. Under the kernel lock. */
+extern uint64_t smp_shootdowns, smp_shootdown_ipis;
+
+/* On the way out to user mode with several CPUs, lock held: this CPU is
+ * about to run its current thread's space, so it joins that space's
+ * ran_on (its TLB may fill with its translations from here on). */
+void smp_note_space(void);
 
 /* ---- Kernel entry and exit -----------------------------------------------
  * With more than one CPU online the kernel lock is taken on every entry
@@ -193,6 +217,8 @@ static inline void smp_thread_entry(void)
  * x86_exits_smp(), riscv_return_to_user_smp()), so one CPU never tests. */
 static inline void smp_exit_to_user(void)
 {
-    if (smp_others_online && kernel_lock_held_here())
+    if (smp_others_online && kernel_lock_held_here()) {
+        smp_note_space();
         kernel_lock_release();
+    }
 }

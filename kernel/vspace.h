@@ -31,14 +31,11 @@ bool phys_is_ram(paddr_t pa);
  * translation that existed. */
 extern uint64_t vspace_epoch; /* at one per nanosecond, 584 years to a wrap */
 
-static inline void vspace_translations_changed(void)
-{
-    vspace_epoch++;
-    /* The arch flushed this CPU's TLB; the others may hold the removed
-     * translation too (a thread of that space ran there): they flush
-     * before the method returns (docs/smp.md, TLB shootdown). */
-    smp_tlb_shootdown();
-}
+struct vspace_object;
+/* A translation of `vs` was removed or lost rights: advances the epoch;
+ * the arch flushed this CPU's TLB, and the other CPUs that ran `vs` flush
+ * theirs before this returns (vspace_object.c). */
+void vspace_translations_changed(struct vspace_object *vs);
 
 /* True if every byte of [va, va + len) is mapped for the user with at
  * least `rights`, in RAM (device memory is never accessed by the kernel).

@@ -36,6 +36,7 @@ void vspace_object_init(const cap_t *cap, paddr_t pa)
     vs->threads = NULL;
     vs->asid = 0; /* until ASIDPool: Assign */
     vs->asid_revoked = false;
+    vs->ran_on = 0; /* no CPU has entered it yet */
 }
 
 /* The first thread configured in `vs` stops, with no address space. */
@@ -59,6 +60,15 @@ bool vspace_stop_threads(struct vspace_object *vs, unsigned *budget)
     return true;
 }
 
+/* The others may hold the removed translation too if a thread of `vs`
+ * ran there (vs->ran_on): those flush before the method returns
+ * (docs/smp.md, TLB shootdown). */
+void vspace_translations_changed(struct vspace_object *vs)
+{
+    vspace_epoch++;
+    smp_tlb_shootdown_space(&vs->ran_on, &vs->arch);
+}
+
 void vspace_destroy(const cap_t *final_cap)
 {
     struct vspace_object *vs = vspace_of_cap(final_cap);
@@ -68,7 +78,7 @@ void vspace_destroy(const cap_t *final_cap)
         stop_first_thread(vs);
     asid_release_entry(vs);
     arch_vspace_destroy(&vs->arch);
-    vspace_translations_changed();
+    vspace_translations_changed(vs);
 }
 
 const char *vspace_asid_broken(const struct vspace_object *vs)

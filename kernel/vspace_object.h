@@ -41,10 +41,24 @@ struct vspace_object {
      * map frames whose caps can no longer find it, so it never gets an
      * ASID again (asid_pool.c). */
     bool asid_revoked;
+    /* Bit i: CPU i may hold translations of this space in its TLB. Set,
+     * under the kernel lock, by each way out to user mode into it on a
+     * machine of several CPUs (smp_note_space()); cleared for a CPU that
+     * a shootdown flushed while it had another space loaded. A shootdown
+     * asks only these CPUs (docs/smp.md, "TLB shootdown"). */
+    uint64_t ran_on;
 };
 
 _Static_assert(sizeof(struct vspace_object) <= VSPACE_ROOT_OFFSET, "fits the first page");
 _Static_assert((1u << OBJ_VSPACE_BITS) == 2 * ARCH_PAGE_SIZE, "header page + root table");
+
+/* The CPU mask of the VSpace object whose `arch` this is (every thread's
+ * vspace points into one: vspace_add_thread()). */
+static inline uint64_t *vspace_ran_on(const arch_vspace_t *arch)
+{
+    uintptr_t obj = (uintptr_t)arch - offsetof(struct vspace_object, arch);
+    return &((struct vspace_object *)obj)->ran_on;
+}
 
 static inline struct vspace_object *vspace_of_cap(const cap_t *cap)
 {

@@ -211,8 +211,18 @@ void arch_cpu_smp_mode(void)
     csr_set(sie, SIE_SSIE);
 }
 
+/* What the IPI announces (a queued thread, a changed current thread, a
+ * sync request: kernel/sched.c, kernel/smp.c) was stored before this
+ * call; the fence makes those stores visible to every hart before the
+ * ecall that asks OpenSBI for the IPI, so the kernel does not count on
+ * the firmware's own barrier (OpenSBI orders its MSIP write after its
+ * mailbox store, not after ours). The target clears sip.SSIP before it
+ * reads any of it (trap.c), so a request stored after that read raises
+ * SSIP again and is not lost; and its idle wait sleeps with wfi, which
+ * wakes on a pending SSIP even with sstatus.SIE clear (arch_idle_wait()). */
 void arch_cpu_send_ipi(unsigned index)
 {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (index < RISCV_MAX_CPUS)
         sbi_send_ipi(harts[index].hart_id);
 }

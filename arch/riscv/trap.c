@@ -88,7 +88,10 @@ void riscv_user_trap(void)
         if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_TIMER)
             kernel_timer_interrupt_from_user(); /* sets the next deadline */
         if ((scause & ~SCAUSE_INTERRUPT) == IRQ_S_SOFT) {
-            csr_clear(sip, SIE_SSIE); /* sip.SSIP: the sender set it through SBI */
+            /* sip.SSIP (the sender set it through SBI) is cleared before
+             * kernel_ipi() reads the requests: one stored after that read
+             * comes with a new IPI, which sets it again (cpu.c). */
+            csr_clear(sip, SIE_SSIE);
             kernel_ipi_from_user(); /* the scheduler may choose another thread */
         }
         unsigned irq;
@@ -137,7 +140,7 @@ void riscv_kernel_trap(struct kernel_frame *f)
         return;
     }
     if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
-        csr_clear(sip, SIE_SSIE); /* sip.SSIP, set by the sender through SBI */
+        csr_clear(sip, SIE_SSIE); /* first: as from user mode above */
         kernel_ipi();
         return;
     }

@@ -28,6 +28,7 @@
  * then flushes the TLB: the cost is in the bench (docs/performance.md).
  */
 #include "pagetable.h"
+#include "smp.h"
 
 #define MSR_ARCH_CAPABILITIES 0x10A
 #define ARCH_CAP_RDCL_NO (1ull << 0)
@@ -40,10 +41,11 @@ static const char *kpti_reason;
 
 /* The window's own tables: a PML4 whose last slot user spaces copy, and
  * the tables below it: a PDPT, a PD (the image lies within one GiB) and a
- * page table per 2 MiB region the window's pages touch, three at most
- * here. An image that needs more stops the boot with a message naming
- * this limit. */
-#define WINDOW_TABLE_PAGES 6
+ * page table per 2 MiB region the window's pages touch: three for the
+ * boot CPU's pages, and with every CPU's struct and IST stacks (the APs'
+ * lie in their own arrays, smp.c) up to five more here. An image that
+ * needs more stops the boot with a message naming this limit. */
+#define WINDOW_TABLE_PAGES 12
 static uint8_t window_tables[WINDOW_TABLE_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static unsigned window_tables_used;
 static unsigned window_pages; /* pages the window maps, for the boot log */
@@ -78,17 +80,30 @@ static BOOT_CODE void window_map(const void *start, const void *end, uint64_t fl
     }
 }
 
-static BOOT_CODE void window_build(void)
+/* What CPU `index`'s traps from user mode touch before the kernel's CR3
+ * is loaded: the first page(s) of its struct x86_cpu (GS base points
+ * there) and its IST stacks. Every CPU's, started or not: an AP under kpti
+ * enters through the same window (with only the boot CPU's pages there,
+ * an AP's first trap from user mode faulted on its GDT, TSS or entry
+ * stack, and the machine reset). */
+static BOOT_CODE void window_map_cpu(unsigned index, uint64_t nx)
 {
-    uint64_t nx = x86_features.nx ? PTE_NX : 0;
-    const struct x86_stacks *st = &x86_cpu0_stacks;
-    (void)window_table_alloc(NULL); /* window_tables[0]: the PML4 */
-    window_map(__entry_text_start, __entry_text_end, PTE_P);
-    window_map(__entry_data_start, __entry_data_end, PTE_P | nx);
-    window_map(&x86_cpu0, &x86_cpu0.vspace, PTE_P | PTE_W | nx);
+    const struct x86_cpu *cpu = x86_cpu_struct(index);
+    const struct x86_stacks *st = x86_cpu_stacks(index);
+    window_map(cpu, &cpu->vspace, PTE_P | PTE_W | nx);
     window_map(st->ist_df, st->ist_df + IST_STACK_SIZE, PTE_P | PTE_W | nx);
     window_map(st->ist_nmi, st->ist_nmi + IST_STACK_SIZE, PTE_P | PTE_W | nx);
     window_map(st->ist_mc, st->ist_mc + IST_STACK_SIZE, PTE_P | PTE_W | nx);
+}
+
+static BOOT_CODE void window_build(void)
+{
+    uint64_t nx = x86_features.nx ? PTE_NX : 0;
+    (void)window_table_alloc(NULL); /* window_tables[0]: the PML4 */
+    window_map(__entry_text_start, __entry_text_end, PTE_P);
+    window_map(__entry_data_start, __entry_data_end, PTE_P | nx);
+    for (unsigned i = 0; i < KERNEL_MAX_CPUS; i++)
+        window_map_cpu(i, nx);
 }
 
 uint64_t x86_kpti_window_entry(void)

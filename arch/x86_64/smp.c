@@ -181,10 +181,20 @@ void arch_cpu_park(void)
         __asm__ volatile("cli\n\thlt");
 }
 
+const struct x86_cpu *x86_cpu_struct(unsigned index)
+{
+    return cpu_of(index);
+}
+
+const struct x86_stacks *x86_cpu_stacks(unsigned index)
+{
+    return index == 0 ? &x86_cpu0_stacks : &ap_stacks[index - 1];
+}
+
 bool x86_is_stack_guard(uint64_t va)
 {
     for (unsigned i = 0; i < KERNEL_MAX_CPUS; i++) {
-        const struct x86_stacks *s = i == 0 ? &x86_cpu0_stacks : &ap_stacks[i - 1];
+        const struct x86_stacks *s = x86_cpu_stacks(i);
         if (va == (uint64_t)s->guard0 || va == (uint64_t)s->guard1 ||
             va == (uint64_t)s->guard2 || va == (uint64_t)s->guard3)
             return true;

@@ -143,6 +143,10 @@ struct x86_stacks {
 
 extern struct x86_cpu x86_cpu0;
 extern struct x86_stacks x86_cpu0_stacks;
+/* CPU `index`'s struct and stacks (0: the boot CPU's, x86_cpu0 and
+ * x86_cpu0_stacks; KERNEL_MAX_CPUS of each, started or not: smp.c). */
+const struct x86_cpu *x86_cpu_struct(unsigned index);
+const struct x86_stacks *x86_cpu_stacks(unsigned index);
 
 /* What ap_boot.S's x86_ap_entry64 loads (offsets AP_BOOT_* in x86_defs.h). */
 struct x86_ap_boot {

@@ -111,6 +111,8 @@ extern const unsigned cdt_test_count;
 extern const struct ktest sched_tests[];
 extern const struct ktest smp_tests[];
 extern const unsigned smp_test_count;
+extern const struct ktest smp_contended_tests[]; /* only when named: ktest.only= */
+extern const unsigned smp_contended_test_count;
 extern const unsigned sched_test_count;
 extern const struct ktest timeout_tests[];
 extern const unsigned timeout_test_count;

@@ -141,6 +141,73 @@ static int run_group(const struct ktest *tests, unsigned count, struct ktest_env
     return passed;
 }
 
+/* "ktest.only=NAME" on the command line runs the one group NAME (as
+ * "smp", the file name without _tests.c): for running a group over and
+ * over while chasing a rare failure, and for the groups too slow or too
+ * load-sensitive for the whole suite (smp_contended), which run only when
+ * named. Returns the value's start, or NULL without the option. */
+static int starts_with(const char *s, const char *prefix)
+{
+    while (*prefix)
+        if (*s++ != *prefix++)
+            return 0;
+    return 1;
+}
+
+static const char *only_group(const struct bk_bootinfo *bi)
+{
+    static const char key[] = "ktest.only=";
+    const char *c = bi->cmdline;
+    for (size_t i = 0; i + sizeof(key) < sizeof(bi->cmdline) && c[i]; i++)
+        if ((i == 0 || c[i - 1] == ' ') && starts_with(c + i, key))
+            return c + i + sizeof(key) - 1;
+    return NULL;
+}
+
+/* Whether group `name` runs: every group but the opt-in ones without
+ * ktest.only, only the one named with it. */
+static int group_wanted(const struct bk_bootinfo *bi, const char *name, int opt_in)
+{
+    const char *only = only_group(bi);
+    if (!only)
+        return !opt_in;
+    size_t n = strlen(name);
+    return starts_with(only, name) && (only[n] == ' ' || only[n] == '\0');
+}
+
+/* The groups in the order they run; an opt-in one only when named. */
+static const struct group {
+    const char *name;
+    const struct ktest *tests;
+    const unsigned *count;
+    int opt_in;
+} groups[] = {
+    { "abi", abi_tests, &abi_test_count, 0 },
+    { "clock", clock_tests, &clock_test_count, 0 },
+    { "untyped", untyped_tests, &untyped_test_count, 0 },
+    { "cnode", cnode_tests, &cnode_test_count, 0 },
+    { "thread", thread_tests, &thread_test_count, 0 },
+    { "ipc", ipc_tests, &ipc_test_count, 0 },
+    { "endpoint", endpoint_tests, &endpoint_test_count, 0 },
+    { "cdt", cdt_tests, &cdt_test_count, 0 },
+    { "sched", sched_tests, &sched_test_count, 0 },
+    { "smp", smp_tests, &smp_test_count, 0 },
+    { "smp_contended", smp_contended_tests, &smp_contended_test_count, 1 },
+    { "timeout", timeout_tests, &timeout_test_count, 0 },
+    { "reply", reply_tests, &reply_test_count, 0 },
+    { "fastpath", fastpath_tests, &fastpath_test_count, 0 },
+    { "counter", counter_tests, &counter_test_count, 0 },
+    { "fpu", fpu_tests, &fpu_test_count, 0 },
+    { "runtime", runtime_tests, &runtime_test_count, 0 },
+    { "process", process_tests, &process_test_count, 0 },
+    { "proto", proto_tests, &proto_test_count, 0 },
+    { "vspace", vspace_tests, &vspace_test_count, 0 },
+    { "asid", asid_tests, &asid_test_count, 0 },
+    { "irq", irq_tests, &irq_test_count, 0 },
+    { "iospace", iospace_tests, &iospace_test_count, 0 },
+    { "debug", debug_tests, &debug_test_count, 0 },
+};
+
 int main(const struct bk_bootinfo *bi)
 {
     struct ktest_env env = { .bi = bi, .untyped_bits = TEST_UNTYPED_BITS };
@@ -153,29 +220,9 @@ int main(const struct bk_bootinfo *bi)
     env.untyped = bi->first_free_slot;
     slot_window = bi->first_free_slot + 1;
     int passed = 0, failed = 0;
-    passed += run_group(abi_tests, abi_test_count, &env, pool, &failed);
-    passed += run_group(clock_tests, clock_test_count, &env, pool, &failed);
-    passed += run_group(untyped_tests, untyped_test_count, &env, pool, &failed);
-    passed += run_group(cnode_tests, cnode_test_count, &env, pool, &failed);
-    passed += run_group(thread_tests, thread_test_count, &env, pool, &failed);
-    passed += run_group(ipc_tests, ipc_test_count, &env, pool, &failed);
-    passed += run_group(endpoint_tests, endpoint_test_count, &env, pool, &failed);
-    passed += run_group(cdt_tests, cdt_test_count, &env, pool, &failed);
-    passed += run_group(sched_tests, sched_test_count, &env, pool, &failed);
-    passed += run_group(smp_tests, smp_test_count, &env, pool, &failed);
-    passed += run_group(timeout_tests, timeout_test_count, &env, pool, &failed);
-    passed += run_group(reply_tests, reply_test_count, &env, pool, &failed);
-    passed += run_group(fastpath_tests, fastpath_test_count, &env, pool, &failed);
-    passed += run_group(counter_tests, counter_test_count, &env, pool, &failed);
-    passed += run_group(fpu_tests, fpu_test_count, &env, pool, &failed);
-    passed += run_group(runtime_tests, runtime_test_count, &env, pool, &failed);
-    passed += run_group(process_tests, process_test_count, &env, pool, &failed);
-    passed += run_group(proto_tests, proto_test_count, &env, pool, &failed);
-    passed += run_group(vspace_tests, vspace_test_count, &env, pool, &failed);
-    passed += run_group(asid_tests, asid_test_count, &env, pool, &failed);
-    passed += run_group(irq_tests, irq_test_count, &env, pool, &failed);
-    passed += run_group(iospace_tests, iospace_test_count, &env, pool, &failed);
-    passed += run_group(debug_tests, debug_test_count, &env, pool, &failed);
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+        if (group_wanted(bi, groups[g].name, groups[g].opt_in))
+            passed += run_group(groups[g].tests, *groups[g].count, &env, pool, &failed);
     debug_printf("ktest %s: %d passed, %d failed\n", bi->arch, passed, failed);
     debug_printf("%d passed, %d failed\n", passed, failed);
     if (passed + failed == 0) {

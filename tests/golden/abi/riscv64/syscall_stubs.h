@@ -1097,6 +1097,23 @@ static inline long sys_debug_cpu_index(bk_cptr_t service, uint64_t *cpu)
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* Debug: ShootdownCounts. Reads the kernel's TLB shootdown counters, since boot: how many shootdowns a removed translation caused (`shootdowns`: one per unmap, remap to fewer rights, page table unmapped or VSpace destroyed that some other CPU had to flush for, and per RISC-V ASID rollover), and how many CPUs they asked to flush (`remote_flushes`: one IPI each). A shootdown asks only the CPUs that entered the address space since they last flushed it, so an unmap in a space that ran on the calling CPU alone asks none. Both stay 0 on a machine of one CPU. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_shootdown_counts(bk_cptr_t service, uint64_t *shootdowns, uint64_t *remote_flushes)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_SHOOTDOWN_COUNTS);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *shootdowns = m.mr[0];
+        *remote_flushes = m.mr[1];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
