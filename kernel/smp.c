@@ -219,9 +219,11 @@ static bool wait_nonzero(const uint64_t *counter, uint64_t timeout_ns)
 static bool wait_online(struct cpu *c)
 {
     uint64_t end = arch_time_ns() + SMP_START_TIMEOUT_NS;
-    while (cpu_state(c) == CPU_STARTING)
+    while (cpu_state(c) == CPU_STARTING) {
         if (arch_time_ns() >= end)
             break;
+        arch_cpu_start_waiting(c->index, c->arch_id);
+    }
     uint32_t expected = CPU_STARTING;
     /* Too late from here on: the CPU will find LEFT_OUT and park. */
     __atomic_compare_exchange_n(&c->state, &expected, CPU_LEFT_OUT, false, __ATOMIC_ACQ_REL,
