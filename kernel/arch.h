@@ -389,6 +389,12 @@ unsigned arch_cpu_index(void);
  * one CPU at a time: the caller waits for each before the next. */
 bool arch_cpu_start(unsigned index, uint64_t arch_id);
 
+/* Called over and over while the boot CPU waits for CPU `index` to come
+ * online after arch_cpu_start(): a CPU that went somewhere else than
+ * where it was sent may be sent on from here (RISC-V: a hart that OpenSBI
+ * let into _start instead, parked there by the boot lottery). */
+void arch_cpu_start_waiting(unsigned index, uint64_t arch_id);
+
 /* Sends the kernel's inter-processor interrupt to CPU `index`; there it
  * calls kernel_ipi() (inside arch_idle_wait(), or on the way in from user
  * mode). */

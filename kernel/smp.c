@@ -20,7 +20,7 @@
 #include "boot/boot_params.h"
 #include "debug/lockorder.h"
 #include "kernel.h"
-#include "lib/ticket_lock.h"
+#include "lib/backoff_lock.h"
 #include "log.h"
 #include "thread.h"
 #include "vspace_object.h"
@@ -40,7 +40,7 @@ _Static_assert(KERNEL_MAX_CPUS == 8, "one CPU_INIT per CPU");
 unsigned cpu_count = 1;
 bool smp_others_online;
 
-static struct ticket_lock kernel_lock;
+static struct backoff_lock kernel_lock;
 static unsigned kernel_lock_owner = KERNEL_LOCK_FREE;
 const struct lock_class kernel_lock_class = { "kernel", LOCK_RANK_KERNEL };
 
@@ -144,16 +144,25 @@ void smp_note_space(void)
         *ran_on |= bit;
 }
 
-/* The holder may be waiting for this CPU to answer a stop request: the
- * wait answers it, or the two would wait for each other. */
+/* The holder may be waiting for this CPU to answer a stop request: every
+ * turn of the wait answers it, or the two would wait for each other. The
+ * lock is a test-and-test-and-set lock with bounded exponential backoff
+ * (lib/backoff_lock.h; docs/smp.md says why not a ticket lock). */
 void kernel_lock_acquire(void)
 {
     struct cpu *c = cpu_here();
     lockorder_acquire(&kernel_lock_class); /* before the wait it would deadlock in */
-    uint32_t ticket = ticket_lock_take(&kernel_lock);
-    while (!ticket_lock_served(&kernel_lock, ticket)) {
-        answer_sync(c);
-        arch_spin_pause();
+    uint32_t spins = 1;
+    while (!backoff_lock_try(&kernel_lock)) {
+        for (uint32_t i = 0; i < spins; i++) {
+            answer_sync(c);
+            arch_spin_pause();
+        }
+        spins = backoff_lock_next(spins);
+        while (!backoff_lock_looks_free(&kernel_lock)) {
+            answer_sync(c);
+            arch_spin_pause();
+        }
     }
     __atomic_store_n(&kernel_lock_owner, c->index, __ATOMIC_RELAXED);
 }
@@ -162,14 +171,14 @@ void kernel_lock_release(void)
 {
     lockorder_release(&kernel_lock_class);
     __atomic_store_n(&kernel_lock_owner, KERNEL_LOCK_FREE, __ATOMIC_RELAXED);
-    ticket_lock_release(&kernel_lock);
+    backoff_lock_release(&kernel_lock);
 }
 
 /* A try never waits, so it cannot deadlock: it is checked only once it
  * got the lock (for the order of what this CPU takes inside it). */
 bool kernel_lock_try(void)
 {
-    if (!ticket_lock_try(&kernel_lock))
+    if (!backoff_lock_try(&kernel_lock))
         return false;
     lockorder_acquire(&kernel_lock_class);
     __atomic_store_n(&kernel_lock_owner, arch_cpu_index(), __ATOMIC_RELAXED);
@@ -272,9 +281,11 @@ static bool wait_nonzero(const uint64_t *counter, uint64_t timeout_ns)
 static bool wait_online(struct cpu *c)
 {
     uint64_t end = arch_time_ns() + SMP_START_TIMEOUT_NS;
-    while (cpu_state(c) == CPU_STARTING)
+    while (cpu_state(c) == CPU_STARTING) {
         if (arch_time_ns() >= end)
             break;
+        arch_cpu_start_waiting(c->index, c->arch_id);
+    }
     uint32_t expected = CPU_STARTING;
     /* Too late from here on: the CPU will find LEFT_OUT and park. */
     __atomic_compare_exchange_n(&c->state, &expected, CPU_LEFT_OUT, false, __ATOMIC_ACQ_REL,

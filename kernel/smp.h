@@ -14,7 +14,8 @@
  * their own timer tick and the kernel's IPI; they touch nothing but their
  * struct cpu and, under the kernel lock, the log.
  *
- * The kernel lock (a ticket lock, kernel/lib/ticket_lock.h) covers all
+ * The kernel lock (a test-and-test-and-set lock with bounded backoff,
+ * kernel/lib/backoff_lock.h) covers all
  * kernel state that is not per CPU. The boot CPU holds it from boot on,
  * across user mode too, and lets go only inside its idle wait; the others
  * take it (or try to) for the shared state they touch. So no kernel entry

@@ -6,6 +6,7 @@
  */
 #include "cpu.h"
 
+#include "boot/boot_params.h"
 #include "kernel.h"
 #include "port.h"
 #include "riscv.h"
@@ -137,12 +138,127 @@ unsigned arch_cpu_index(void)
     return this_cpu()->index;
 }
 
+/* SBI v1.0 (3.2): hart_start of a hart that is not stopped. OpenSBI 1.1
+ * answers ALREADY_AVAILABLE; the later spec names ALREADY_STARTED. */
+#define SBI_ERR_ALREADY_AVAILABLE (-6)
+#define SBI_ERR_ALREADY_STARTED (-7)
+#define PARKED_WAIT_NS 2000000000ull /* generous: TCG on a loaded host */
+
+/* bulkhead.riscv_start_at_entry=late|again (a test; riscv_cpu_start_at_entry()) */
+static enum { START_AT_AP_ENTRY, START_AT_ENTRY_LATE, START_AT_ENTRY_AGAIN } start_at;
+
+extern char _start[]; /* entry.S */
+
+/* "late": hart_start sends the hart to _start, as OpenSBI 1.1 under
+ * fw_jump seems to have done once (arch_cpu_start_waiting()): it parks, and the boot hart's wait
+ * for it releases it (arch_cpu_start_waiting()). "again": once it parked,
+ * hart_start is asked again and answers that the hart runs already, as for
+ * a hart the firmware entered the kernel on at boot. Anything else is
+ * named and ignored. */
+BOOT_CODE void riscv_cpu_start_at_entry(const char *how)
+{
+    if (boot_option_is(how, "late"))
+        start_at = START_AT_ENTRY_LATE;
+    else if (boot_option_is(how, "again"))
+        start_at = START_AT_ENTRY_AGAIN;
+    else
+        kprintf("riscv64: bulkhead.riscv_start_at_entry: 'late' or 'again', not what was "
+                "given; ignored\n");
+}
+
+/* The slot of a hart parked in entry.S (PARK_WAITING), or NULL. The slot
+ * count and the state are read with acquire: the hart wrote its id before
+ * its release of PARK_WAITING. */
+static struct riscv_parked_hart *find_parked(uint64_t hart_id)
+{
+    uint32_t n = __atomic_load_n(&riscv_parked_count, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n && i < RISCV_PARK_SLOTS; i++) {
+        struct riscv_parked_hart *p = &riscv_parked[i];
+        if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PARK_WAITING && p->hart_id == hart_id)
+            return p;
+    }
+    return NULL;
+}
+
+/* Sends a parked hart on to riscv_ap_entry. The release store orders
+ * riscv_ap_start before the state the hart acquires; the IPI (or its
+ * 0.1 s timer) wakes it. */
+static void release(struct riscv_parked_hart *p, uint64_t hart_id)
+{
+    __atomic_store_n(&p->state, PARK_RELEASED, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the store before the SBI call's IPI */
+    sbi_send_ipi(hart_id);
+    kprintf("riscv64: hart %lu lost the boot lottery in _start and waited there: released\n",
+            hart_id);
+}
+
+/* Waits until the hart parks (the firmware entered _start on it and it
+ * lost the lottery, but may still be on its way to its slot). */
+static struct riscv_parked_hart *wait_parked(uint64_t hart_id)
+{
+    uint64_t end = arch_time_ns() + PARKED_WAIT_NS;
+    struct riscv_parked_hart *p;
+    while (!(p = find_parked(hart_id)))
+        if (arch_time_ns() >= end)
+            return NULL;
+    return p;
+}
+
+static bool release_parked(uint64_t hart_id)
+{
+    struct riscv_parked_hart *p = wait_parked(hart_id);
+    if (p)
+        release(p, hart_id);
+    return p != NULL;
+}
+
+/* A hart sent through hart_start may still come in at _start: one run of
+ * smp-boot-virt-fw-jump-2, before the lottery, had hart 1 boot and then
+ * hart 0 run the cold boot too. The likeliest path (not confirmed here) is
+ * a firmware race that sends a hart being started to its default next
+ * address, which under fw_jump is the kernel's _start. Such a hart now
+ * parks, and it is released here while the boot hart waits for it. */
+void arch_cpu_start_waiting(unsigned index, uint64_t hart_id)
+{
+    (void)index;
+    struct riscv_parked_hart *p = find_parked(hart_id);
+    if (p)
+        release(p, hart_id);
+}
+
+/* Starts the hart through HSM at `entry`; a hart the firmware already
+ * let into the kernel (hart_start says it is running) is released from
+ * its parking slot instead. */
+static bool start_hart(uint64_t hart_id, paddr_t entry)
+{
+    long err = sbi_hart_start(hart_id, entry, 0);
+    if (err == 0)
+        return true;
+    if (err != SBI_ERR_ALREADY_AVAILABLE && err != SBI_ERR_ALREADY_STARTED) {
+        kprintf("riscv64: SBI HSM hart_start(%lu) failed: error %ld\n", hart_id, err);
+        return false;
+    }
+    kprintf("riscv64: HSM hart_start(%lu): error %ld, the hart runs already: looking for it "
+            "in the kernel's entry\n", hart_id, err);
+    if (release_parked(hart_id))
+        return true;
+    kprintf("riscv64: hart %lu is running (HSM hart_start: error %ld) but did not park in "
+            "the kernel within %llu ms\n", hart_id, err, PARKED_WAIT_NS / 1000000);
+    return false;
+}
+
 /* SBI HSM starts the hart at riscv_ap_entry's physical address with
  * paging off; entry.S turns on the boot page table (which maps the image
  * both 1:1 and at its link address), jumps to the link address, then
  * loads riscv_ap_start's satp, sp and tp and calls riscv_ap_main(). The
  * fence makes riscv_ap_start visible before the hart can read it (the SBI
- * call is no barrier the kernel may count on). */
+ * call is no barrier the kernel may count on).
+ *
+ * A hart that is parked in entry.S already (the firmware entered _start on
+ * it too) is released through its slot, without HSM: OpenSBI counts it as
+ * started. With bulkhead.riscv_start_at_entry the hart is started at _start
+ * itself, as such a firmware would: it loses the lottery and parks, and is
+ * released the same way (the test of that path). */
 bool arch_cpu_start(unsigned index, uint64_t hart_id)
 {
     if (index == 0 || index >= RISCV_MAX_CPUS)
@@ -159,10 +275,23 @@ bool arch_cpu_start(unsigned index, uint64_t hart_id)
         .cpu = cpu,
     };
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    long err = sbi_hart_start(hart_id, arch_virt_to_phys(riscv_ap_entry), 0);
-    if (err)
-        kprintf("riscv64: SBI HSM hart_start(%lu) failed: error %ld\n", hart_id, err);
-    return err == 0;
+    struct riscv_parked_hart *p = find_parked(hart_id);
+    if (p) {
+        release(p, hart_id);
+        return true;
+    }
+    if (start_at == START_AT_AP_ENTRY)
+        return start_hart(hart_id, arch_virt_to_phys(riscv_ap_entry));
+    if (!start_hart(hart_id, arch_virt_to_phys(_start)))
+        return false;
+    if (start_at == START_AT_ENTRY_LATE)
+        return true; /* arch_cpu_start_waiting() releases it */
+    if (!wait_parked(hart_id)) {
+        kprintf("riscv64: hart %lu, started at _start, did not park within %llu ms\n",
+                hart_id, PARKED_WAIT_NS / 1000000);
+        return false;
+    }
+    return start_hart(hart_id, arch_virt_to_phys(riscv_ap_entry));
 }
 
 /* On the new hart, tp = its struct, on its own stack and the kernel's

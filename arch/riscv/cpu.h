@@ -27,6 +27,15 @@
 #define AP_START_SP 8
 #define AP_START_CPU 16
 
+/* struct riscv_parked_hart (entry.S's lottery losers; cpu.c). */
+#define RISCV_PARK_SLOTS 16 /* more harts than the kernel starts: a spare loser parks for good */
+#define PARK_SLOT_SHIFT 4   /* 16 bytes a slot */
+#define PARK_HART_ID 0
+#define PARK_STATE 8
+#define PARK_EMPTY 0
+#define PARK_WAITING 1  /* the hart waits in entry.S, its id written */
+#define PARK_RELEASED 2 /* the boot hart sent it on to riscv_ap_entry */
+
 /* exit_key's bit for "some thread owns the FPU": above SCOUNTEREN_USER,
  * which is all counters_off can hold (cpu.c checks). */
 #define CPU_EXIT_KEY_FPU 8
@@ -117,6 +126,21 @@ struct riscv_ap_start {
     struct riscv_cpu *cpu;   /* goes into tp */
 };
 void cpu_init_counters(void);
+
+/* One slot for each hart that lost entry.S's boot lottery (the PARK_*
+ * offsets and states): the firmware let it into _start beside the boot
+ * hart, and it waits there for arch_cpu_start(). */
+struct riscv_parked_hart {
+    uint64_t hart_id; /* valid once state is PARK_WAITING */
+    uint32_t state;   /* PARK_EMPTY, PARK_WAITING, PARK_RELEASED */
+    uint32_t unused;
+};
+extern struct riscv_parked_hart riscv_parked[RISCV_PARK_SLOTS];
+extern uint32_t riscv_parked_count;
+/* A test switch (bulkhead.riscv_start_at_entry=late|again, early.c): start
+ * the other harts at _start, as a firmware that enters the kernel on every
+ * hart would. */
+void riscv_cpu_start_at_entry(const char *how);
 
 /* trap.S */
 void riscv_trap_entry(void);

@@ -12,6 +12,7 @@
 
 #include "board.h"
 #include "boot/boot_params.h"
+#include "cpu.h"
 #include "kernel.h"
 #include "plic.h"
 #include "riscv.h"
@@ -164,6 +165,10 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     open_device_tree(&fdt, dtb_pa);
     fill_boot_params(&fdt, dtb_pa, kernel_pa);
     find_harts(&fdt, hart_id);
+    const char *start_at = boot_cmdline_option(boot_params.cmdline,
+                                               "bulkhead.riscv_start_at_entry");
+    if (start_at)
+        riscv_cpu_start_at_entry(start_at);
     find_uart(&fdt, &platform);
     find_test_device(&fdt, &platform);
     plic_find(&fdt);

@@ -28,6 +28,27 @@
     .globl _start
 _start:
     csrw    sie, zero
+    /* Elect the boot hart. Firmware may enter _start on several harts at
+     * once (Debian's fw_jump build of OpenSBI 1.1 did: two harts ran the
+     * cold boot, docs/smp.md), so the first hart to swap a 1 into
+     * riscv_boot_lottery boots the kernel and every later one parks
+     * below until the boot hart releases it.
+     *
+     * Why the word is in .data, not .bss: the winner clears .bss just
+     * below, and a loser may arrive before, during or after that clear.
+     * A lottery word in .bss would be reset to 0 by the clear, and a hart
+     * arriving after it would win a second time. The losers likewise
+     * touch only .data (their parking slots): a loser's store into .bss
+     * could land before the winner's clear reaches it and be wiped. The
+     * image's .data is in the file, so it holds its initial zeroes before
+     * any hart runs, and nothing in the kernel ever resets the lottery:
+     * every hart after the first loses, however late it comes.
+     * amoswap.aqrl: the winner's later accesses cannot move before its
+     * win (nor a loser's slot stores before its loss). */
+    lla     t0, riscv_boot_lottery
+    li      t1, 1
+    amoswap.w.aqrl t1, t1, (t0)
+    bnez    t1, riscv_park_entry
     mv      s0, a0                  /* hart id */
     mv      s1, a1                  /* device tree, physical */
     lla     s2, _start              /* where we were loaded */
@@ -160,6 +181,66 @@ riscv_ap_entry:
 9:  wfi
     j       9b
 
+/* ---- A hart that lost the lottery --------------------------------------------
+ * Paging off, a0 = hart id, no stack. It claims a slot of riscv_parked
+ * (.data, see the lottery above), writes its hart id there, then marks the
+ * slot PARK_WAITING with a release (fence rw, w: the id is visible before
+ * the state that says it is valid). It sleeps until the boot hart sets
+ * PARK_RELEASED (cpu.c, arch_cpu_start(), which finds the hart there when
+ * HSM hart_start says the hart is already running) and sends an IPI. A
+ * hart past the last slot parks for good: the kernel could not name it.
+ *
+ * Waking: wfi resumes when an interrupt enabled in sie is pending, even
+ * with sstatus.SIE clear (which it stays: no trap is taken here). sie =
+ * SSIE (the boot hart's IPI) | STIE: an SBI timer armed about every 0.1 s
+ * (1,000,000 timebase ticks; 10 MHz on QEMU virt) also wakes it, in case
+ * the firmware drops IPIs to a hart it does not count as started. SSIP
+ * is cleared before each look at the state: the boot hart stores
+ * PARK_RELEASED before it sends the IPI, so an IPI that comes after the
+ * look leaves SSIP pending and the wfi returns at once. */
+    .globl riscv_park_entry
+riscv_park_entry:
+    mv      s0, a0
+    lla     t0, riscv_parked_count
+    li      t1, 1
+    amoadd.w t1, t1, (t0)
+    li      t2, RISCV_PARK_SLOTS
+    bgeu    t1, t2, .Lpark_forever
+    slli    t1, t1, PARK_SLOT_SHIFT
+    lla     s1, riscv_parked
+    add     s1, s1, t1
+    sd      s0, PARK_HART_ID(s1)
+    fence   rw, w
+    li      t1, PARK_WAITING
+    sw      t1, PARK_STATE(s1)
+    li      t1, SIE_SSIE | SIE_STIE
+    csrw    sie, t1
+.Lpark_wait:
+    csrci   sip, SIE_SSIE           /* sip.SSIP is bit 1, as in sie */
+    lw      t1, PARK_STATE(s1)
+    li      t2, PARK_RELEASED
+    beq     t1, t2, .Lpark_released
+    rdtime  a0
+    li      t1, 1000000
+    add     a0, a0, t1
+    li      a7, 0x00                /* legacy set_timer: clears STIP too */
+    ecall
+    wfi
+    j       .Lpark_wait
+.Lpark_released:
+    fence   r, rw                   /* acquire: riscv_ap_start after the state */
+    li      a0, -1                  /* no SBI timer left armed */
+    li      a7, 0x00
+    ecall
+    csrw    sie, zero
+    csrci   sip, SIE_SSIE
+    mv      a0, s0
+    j       riscv_ap_entry
+.Lpark_forever:
+    csrw    sie, zero
+1:  wfi
+    j       1b
+
 .Lmisaligned:
     lla     a0, .Lmsg_misaligned
     j       .Lfail
@@ -190,6 +271,17 @@ riscv_ap_entry:
     .asciz  "bulkhead: kernel loaded at an address not 2 MiB aligned\r\n"
 .Lmsg_no_sv39:
     .asciz  "bulkhead: this hart has no Sv39 paging\r\n"
+
+    /* In .data, never .bss: see the lottery at _start. */
+    .section .data.boot_lottery, "aw", @progbits
+    .balign 8
+    .globl riscv_boot_lottery, riscv_parked_count, riscv_parked
+riscv_boot_lottery:
+    .word   0
+riscv_parked_count:
+    .word   0
+riscv_parked:
+    .zero   RISCV_PARK_SLOTS << PARK_SLOT_SHIFT
 
     .section .bss.boot_tables, "aw", @nobits
     .balign 4096

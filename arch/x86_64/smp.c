@@ -169,6 +169,13 @@ void x86_ap_main(struct x86_cpu *cpu)
     kernel_ap_main(cpu->index);
 }
 
+/* An AP goes where its STARTUP IPI sends it: nothing to do. */
+void arch_cpu_start_waiting(unsigned index, uint64_t apic_id)
+{
+    (void)index;
+    (void)apic_id;
+}
+
 void arch_cpu_send_ipi(unsigned index)
 {
     if (index < KERNEL_MAX_CPUS)

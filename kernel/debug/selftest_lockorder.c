@@ -14,22 +14,22 @@
 
 #include "debug/lockorder.h"
 #include "kernel.h"
-#include "lib/ticket_lock.h"
+#include "lib/backoff_lock.h"
 #include "smp.h"
 
 static const struct lock_class inner_class = { "selftest-inner", LOCK_RANK_KERNEL + 1 };
 static const struct lock_class outer_class = { "selftest-outer", LOCK_RANK_KERNEL - 1 };
-static struct ticket_lock test_lock;
+static struct backoff_lock test_lock;
 
 static void take(const struct lock_class *c)
 {
     lockorder_acquire(c);
-    ticket_lock_acquire(&test_lock);
+    backoff_lock_acquire_with(&test_lock, arch_spin_pause);
 }
 
 static void let_go(const struct lock_class *c)
 {
-    ticket_lock_release(&test_lock);
+    backoff_lock_release(&test_lock);
     lockorder_release(c);
 }
 

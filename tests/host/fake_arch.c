@@ -71,6 +71,12 @@ bool arch_cpu_start(unsigned index, uint64_t arch_id)
     return false;
 }
 
+void arch_cpu_start_waiting(unsigned index, uint64_t arch_id)
+{
+    (void)index;
+    (void)arch_id;
+}
+
 void arch_cpu_send_ipi(unsigned index)
 {
     (void)index;
