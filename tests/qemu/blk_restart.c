@@ -13,11 +13,17 @@
  *     stores to an unmapped page after its 10th Submit), the fault coming
  *     here as a message;
  *   - faulting during start-up, before its device is up (so two deaths in
- *     a row).
+ *     a row);
+ *   - hanging with requests in the device (fault injection: after its 12th
+ *     Submit it stops answering, holding io-server's Call): io-server's
+ *     watch (IO: WatchDriver, HANG_TIMEOUT_MS) tells the supervisor's
+ *     fault watcher, which stops it as if it had faulted.
  *
  * Each time the supervisor restarts it with the same device caps and tells
  * io-server, which re-issues what was in the device. Every tenant must see
- * every request OK and every byte back. Then the limit: a driver that dies
+ * every request OK and every byte back. IO: WatchDriver's and IO:
+ * DriverRestarted's refusals are tried (by a tenant, by a cap badged as
+ * no tenant, with bad caps and timeouts) and change nothing. Then the limit: a driver that dies
  * at every start is given up on after 4 deaths in a row, the requests
  * waiting for it complete with IO_ST_DRIVER_GONE and open says why, instead
  * of anything hanging.
@@ -29,6 +35,8 @@
 #include "blk_restart.h"
 #include "io_ring_client.h"
 
+#include <bulkhead/threads.h>
+
 #define W BK_WORD_BITS
 #define WATCHER_PRIORITY 210
 #define DRIVER_PRIORITY 200
@@ -38,14 +46,17 @@
 #define MY_TENANT 4u
 #define MY_VADDR 0x48000000ull
 #define SEED 0x5eed2026ull
+#define HANG_TIMEOUT_MS 200u /* io-server's watch: kernel-clock ms with nothing completed */
+#define SPIN_PRIORITY 1
 
 static int failures, passes;
 static uint64_t admin, fault_signal;
 static struct blk_driver drv;
 static struct bk_process tenants[RESTART_TENANTS];
-static unsigned restarts;
+static unsigned restarts, hangs;
 static uint64_t restart_ns_min = UINT64_MAX, restart_ns_max;
 static bool crash_every_start; /* the limit's test: every incarnation dies in its start-up */
+static uint32_t last_deaths;    /* deaths in a row, as the last driver_restarted answered */
 
 static void expect(bool ok, const char *what)
 {
@@ -82,6 +93,61 @@ static const char *setup(const struct bk_bootinfo *bi)
     return e;
 }
 
+/* Below everything: runs only when every other thread waits. Under
+ * QEMU's -icount sleep=off an idle guest's clock jumps to its next timer,
+ * so a disk write the loaded host is slow over would pass for any length
+ * of guest time, and io-server's watch would take a healthy driver for a
+ * hung one; with this thread the guest never idles and its clock counts
+ * instructions, as the test needs. */
+static void *spin(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+    return NULL;
+}
+
+/* IO: WatchDriver as `caller` with `cap` (moved away: the server keeps or
+ * deletes it); the error code and its text. */
+static int watch_as(uint64_t caller, uint64_t cap, uint32_t timeout_ms, char *text, size_t size)
+{
+    struct io_error e;
+    int r = io_watch_driver(caller, cap, timeout_ms, &e);
+    io_error_format(&e, text, size);
+    return r;
+}
+
+/* io-server watches the driver for hangs, reporting to our fault watcher;
+ * its refusals first: a tenant, a cap that is no notification, timeouts
+ * out of bounds. */
+static void watch(void)
+{
+    char text[240], what[320];
+    bk_thread_handle_t *spinner;
+    expect(bk_thread_create(&spinner, spin, NULL, SPIN_PRIORITY) == 0,
+           "a thread spins below everything: the guest's clock counts instructions");
+    int r = watch_as(mint(admin, 1), blk_hang_report_cap(&drv), 500, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: WatchDriver by tenant 1 refused: \"%s\"", text);
+    expect(r == IO_ERR_NOT_ADMIN, what);
+    r = watch_as(admin, mint(drv.endpoint, 7), 500, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: WatchDriver with an endpoint cap refused: \"%s\"", text);
+    expect(r == IO_ERR_BAD_WATCH, what);
+    r = watch_as(admin, blk_hang_report_cap(&drv), 9, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: WatchDriver with a 9 ms timeout refused: \"%s\"", text);
+    expect(r == IO_ERR_BAD_WATCH &&
+               strcmp(text, "cannot watch the driver with a cap of object type 5 and a timeout "
+                            "of 9 ms (a writable notification and 10 to 60000 ms)") == 0,
+           what);
+    r = watch_as(admin, blk_hang_report_cap(&drv), 60001, text, sizeof(text));
+    expect(r == IO_ERR_BAD_WATCH, "IO: WatchDriver with a 60001 ms timeout refused");
+    r = watch_as(admin, blk_hang_report_cap(&drv), HANG_TIMEOUT_MS, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "io-server watches the driver (timeout %u ms)",
+                HANG_TIMEOUT_MS);
+    expect(r == 0, what);
+}
+
 /* Policies and disks: tenants 1-3 RESTART_PAGES pages each from sector 0
  * on, ours (4) and a fifth further on. */
 static bool disks(void)
@@ -98,13 +164,19 @@ static bool disks(void)
 }
 
 /* Says which incarnation faulted and how (the watcher's record of the
- * kernel's fault message). */
+ * kernel's fault message, or of io-server's hang report). */
 static void say_fault(const char *when)
 {
-    debug_printf("restart: incarnation %u faulted (fault kind %u) %s: the fault came as a "
-                 "message\n",
-                 __atomic_load_n(&drv.fault_incarnation, __ATOMIC_ACQUIRE),
-                 __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE), when);
+    uint32_t label = __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE);
+    uint32_t incarnation = __atomic_load_n(&drv.fault_incarnation, __ATOMIC_ACQUIRE);
+    if (label == BLK_FAULT_HUNG)
+        debug_printf("restart: incarnation %u hung %s: io-server reported it to the fault "
+                     "watcher, which stopped it\n",
+                     incarnation, when);
+    else
+        debug_printf("restart: incarnation %u faulted (fault kind %u) %s: the fault came as a "
+                     "message\n",
+                     incarnation, label, when);
 }
 
 /* Waits for the watcher's signal of a fault (it stopped the incarnation). */
@@ -113,6 +185,11 @@ static void await_fault(void)
     struct bk_msg m = { 0 };
     sys_recv(fault_signal, &m);
     say_fault("during start-up");
+}
+
+static bool hung(void)
+{
+    return __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE) == BLK_FAULT_HUNG;
 }
 
 /* restart()'s work, timed from the decision to io-server's answer. */
@@ -138,6 +215,7 @@ static int restart_at_mcp(const char *why, char *err, size_t errlen)
         char text[240];
         io_error_format(&ie, text, sizeof(text));
         if (r == 0) {
+            last_deaths = deaths;
             uint64_t ns = debug_time_ns() - t0;
             restart_ns_min = ns < restart_ns_min ? ns : restart_ns_min;
             restart_ns_max = ns > restart_ns_max ? ns : restart_ns_max;
@@ -229,7 +307,12 @@ static void under_load(void)
     for (uint64_t done = 0; done < all && debug_time_ns() < deadline;) {
         struct bk_msg m = { 0 };
         sys_nbrecv(fault_signal, &m);
-        if (m.badge != 0) {
+        if (m.badge != 0 && hung()) {
+            say_fault("with requests in flight");
+            hangs++;
+            expect(restart("a hang with requests in flight") == 0,
+                   "restarted after io-server reported it hung");
+        } else if (m.badge != 0) {
             say_fault("with requests in flight");
             drv.crash_at_start = 1; /* and its successor dies in its start-up */
             expect(restart("a fault with requests in flight") == 0,
@@ -237,6 +320,8 @@ static void under_load(void)
         }
         done = total_ops();
         if (next < 3 && done >= points[next]) {
+            if (next == 0)
+                drv.hang_after_submits = 12; /* the next one hangs by itself */
             if (next == 1)
                 drv.crash_after_submits = 10; /* the next one faults by itself */
             kill_and_restart(next == 2 ? "a kill at the random point, requests in flight"
@@ -249,6 +334,44 @@ static void under_load(void)
     bk_snprintf(what, sizeof(what), "every tenant's %u operations completed",
                 RESTART_TENANT_OPS);
     expect(total_ops() == all, what);
+    expect(hangs == 1, "one hang seen and restarted (the incarnation that stopped answering)");
+}
+
+/* IO: DriverRestarted from whoever is not the administrator: tenant 1
+ * (with a cap to the running driver it could not have, the worst case)
+ * and a cap badged 9, no tenant; then the administrator with a cap that
+ * is not an endpoint. Each refused, and nothing changes: the driver keeps
+ * serving (IO completes in given_up()) and the next real restart still
+ * counts 1 death in a row. */
+static void hostile_driver_restarted(void)
+{
+    char text[240], what[320];
+    uint32_t deaths = 0, reissued = 0;
+    struct io_error e;
+    uint64_t before = total_ops();
+    int r = io_driver_restarted(mint(admin, 1), mint(drv.endpoint, 1), &deaths, &reissued, &e);
+    io_error_format(&e, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: DriverRestarted by tenant 1 refused: \"%s\"", text);
+    expect(r == IO_ERR_NOT_ADMIN &&
+               strcmp(text, "the caller (badge 1) is a tenant: the method is the "
+                            "administrator's") == 0,
+           what);
+    r = io_driver_restarted(mint(admin, 9), mint(drv.endpoint, 1), &deaths, &reissued, &e);
+    io_error_format(&e, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: DriverRestarted through a cap badged 9 refused: \"%s\"",
+                text);
+    expect(r == IO_ERR_NOT_ADMIN, what);
+    r = io_driver_restarted(admin, blk_hang_report_cap(&drv), &deaths, &reissued, &e);
+    io_error_format(&e, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: DriverRestarted with a notification cap refused: \"%s\"",
+                text);
+    expect(r == IO_ERR_NOT_A_DRIVER &&
+               strcmp(text, "the new driver's cap is not an endpoint (object type 5)") == 0,
+           what);
+    expect(total_ops() == before, "the refusals changed no tenant's statistics");
+    kill_and_restart("a kill between requests, the tenants done");
+    expect(last_deaths == 1, "the next real restart counts 1 death in a row: the refusals "
+                             "counted none");
 }
 
 /* IO: Open as tenant `t`; its error code (0: opened) and text. */
@@ -336,11 +459,12 @@ int main(const struct bk_bootinfo *bi)
         return 1;
     }
     expect(disks(), "policies and disks for tenants 1 to 5");
+    watch();
     kill_and_restart("a kill between requests, before any session");
     if (!start_tenants(bi))
         return 1;
     under_load();
-    kill_and_restart("a kill between requests, the tenants done");
+    hostile_driver_restarted();
     debug_printf("restart: %u restarts under load and between; restart time %llu to %llu us\n",
                  restarts, (unsigned long long)(restart_ns_min / 1000),
                  (unsigned long long)(restart_ns_max / 1000));
