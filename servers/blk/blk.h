@@ -90,7 +90,10 @@ const char *blk_discover(const struct bk_bootinfo *bi, struct blk_hw *dev);
 #define BLK_SLOT_REGS (BLK_SLOT_IRQ + BLK_MAX_LINES) /* .. + BLK_MAX_REG_PAGES */
 #define BLK_MAX_REG_PAGES 8u
 #define BLK_SLOT_IOSPACE (BLK_SLOT_REGS + BLK_MAX_REG_PAGES) /* the disk's, with an IOMMU */
-#define BLK_SLOT_FREE (BLK_SLOT_IOSPACE + 1)
+/* Fault injection (tests): a cap to the supervisor's fault watcher, given
+ * only to an incarnation armed with kill_after_submits (blk_start). */
+#define BLK_SLOT_KILL_POINT (BLK_SLOT_IOSPACE + 1)
+#define BLK_SLOT_FREE (BLK_SLOT_IOSPACE + 2)
 #define BLK_IOVA 0x10000000ull /* where the driver maps its DMA frames in that IOSpace */
 #define BLK_DRIVER_CNODE_SLOTS 256u
 #define BLK_MEMORY_BITS 17u /* 128 KiB */
@@ -123,6 +126,13 @@ struct blk_start {
      * nobody signals, keeping that Submit's caller waiting): a hung driver,
      * which only io-server's watch (IO: WatchDriver) notices. */
     uint32_t hang_after_submits;
+    /* Fault injection for the restart tests (0 in normal use): right after
+     * posting its kill_after_submits-th Block: Submit, before answering it,
+     * the driver signals BLK_SLOT_KILL_POINT; the fault watcher, above it,
+     * stops it there. A kill by the supervisor with requests in the device,
+     * at a point counted in Submits, not in time: a test can order its
+     * kills by what happened, whatever the host's speed. */
+    uint32_t kill_after_submits;
 };
 
 /* Starts the boot-image program "blk-server" at `priority` (below the
@@ -161,7 +171,7 @@ struct blk_driver {
     uint64_t endpoint;       /* its endpoint (the original: clients' caps derive from it) */
     uint32_t incarnation;
     uint32_t crash_at_start, crash_after_submits; /* for the next start (tests) */
-    uint32_t hang_after_submits;                  /* likewise */
+    uint32_t hang_after_submits, kill_after_submits; /* likewise */
     /* Bound to the fault watcher: io-server signals it (through a cap
      * blk_hang_report_cap() mints) when the driver owes it answers and
      * completed nothing for its timeout (IO: WatchDriver). */
@@ -178,6 +188,12 @@ struct blk_driver {
 /* The badge of io-server's hang reports on the watcher's notification:
  * above any fault message's badge (an incarnation number). */
 #define BLK_HANG_BADGE (1ull << 40)
+/* The watcher's record of a stop at an incarnation's kill point
+ * (blk_start.kill_after_submits), and the badge of the cap the driver
+ * signals it with: beside io-server's hang reports on the same
+ * notification. */
+#define BLK_FAULT_KILLED 0x101u
+#define BLK_KILL_BADGE (1ull << 41)
 
 /* A new cap (write right, badged BLK_HANG_BADGE) to the watcher's hang
  * notification of a driver started by blk_supervise() with a watcher, for
@@ -286,6 +302,7 @@ struct blk_config {
     uint32_t incarnation;  /* the start page's: 1, or more after restarts */
     uint32_t crash_after_submits; /* the start page's fault injection (tests); 0: none */
     uint32_t hang_after_submits;  /* likewise */
+    uint32_t kill_after_submits;  /* likewise */
 };
 
 /* Faults on purpose (fault injection for the restart tests, blk_start):
@@ -296,6 +313,12 @@ _Noreturn void blk_crash(const char *when);
  * why, then waits for good on a notification nobody signals, keeping the
  * Call it was answering unanswered. */
 _Noreturn void blk_hang(const char *when);
+
+/* Tells the supervisor's fault watcher that this incarnation reached its
+ * kill point (fault injection, blk_start.kill_after_submits); the watcher,
+ * above us, stops us before this returns. Returns (and we go on) only if
+ * no watcher was given. */
+void blk_reach_kill_point(void);
 
 /* Serves the blk protocol on cfg->endpoint forever. On the first request
  * (the spawner has handed everything over by then) it calls prepare(cfg)

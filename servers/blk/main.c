@@ -139,6 +139,15 @@ _Noreturn void blk_hang(const char *when)
     }
 }
 
+void blk_reach_kill_point(void)
+{
+    debug_printf("blk-server: incarnation %u reached its kill point, Submit %u, with requests in "
+                 "the device (fault injection): its supervisor stops it here\n",
+                 cfg.incarnation, cfg.kill_after_submits);
+    struct bk_msg m = { 0 };
+    sys_send(BLK_SLOT_KILL_POINT, &m); /* a signal; the watcher preempts us */
+}
+
 static const char *start(struct blk_config *c)
 {
     (void)c; /* it is cfg */
@@ -150,6 +159,7 @@ static const char *start(struct blk_config *c)
     cfg.incarnation = s->incarnation;
     cfg.crash_after_submits = s->crash_after_submits;
     cfg.hang_after_submits = s->hang_after_submits;
+    cfg.kill_after_submits = s->kill_after_submits;
     if (s->crash_at_start)
         blk_crash("during start-up, before the device starts");
     const char *err = map_device(s);

@@ -391,6 +391,8 @@ int blk_handle_submit(struct blk_call *call, uint32_t tag, uint32_t write, uint6
         blk_crash("with requests in the device");
     if (d->submits == d->cfg->hang_after_submits)
         blk_hang("with requests in the device");
+    if (d->submits == d->cfg->kill_after_submits)
+        blk_reach_kill_point();
     return 0;
 }
 

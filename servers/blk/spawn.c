@@ -172,7 +172,8 @@ static void start_page_init(struct handover *h, const struct blk_driver *d)
                                    .incarnation = d->incarnation,
                                    .crash_at_start = d->crash_at_start,
                                    .crash_after_submits = d->crash_after_submits,
-                                   .hang_after_submits = d->hang_after_submits };
+                                   .hang_after_submits = d->hang_after_submits,
+                                   .kill_after_submits = d->kill_after_submits };
     memcpy(h->start.where, hw->where, sizeof(h->start.where));
 }
 
@@ -213,10 +214,36 @@ static void *watch_faults(void *arg)
         uint32_t incarnation = __atomic_load_n(&d->incarnation, __ATOMIC_ACQUIRE);
         if (m.info == 0 && (m.badge & BLK_HANG_BADGE))
             stop_for_supervisor(d, incarnation, BLK_FAULT_HUNG);
+        else if (m.info == 0 && (m.badge & BLK_KILL_BADGE))
+            stop_for_supervisor(d, incarnation, BLK_FAULT_KILLED);
         else if (m.badge == incarnation)
             stop_for_supervisor(d, incarnation, (uint32_t)BK_MSGINFO_LABEL(m.info));
     }
     return NULL;
+}
+
+/* For an incarnation armed with a kill point (tests): a cap to the
+ * watcher's notification, badged BLK_KILL_BADGE, in BLK_SLOT_KILL_POINT.
+ * Its signal can only come from the incarnation holding it, so the
+ * watcher takes it as one of the running incarnation. */
+static bool give_kill_point(struct handover *h, const struct blk_driver *d)
+{
+    if (!d->kill_after_submits || !d->hang_notification)
+        return true;
+    uint64_t cap = bk_slot_alloc();
+    if (cap && sys_cnode_mint(BK_CAP_ROOT_CNODE, cap, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
+                              d->hang_notification, BK_WORD_BITS, BK_RIGHT_WRITE,
+                              BLK_KILL_BADGE) != 0) {
+        bk_slot_free(cap);
+        cap = 0;
+    }
+    bool ok = give(h, cap, BLK_SLOT_KILL_POINT, "the kill point's cap");
+    if (cap) {
+        if (!ok)
+            sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, BK_WORD_BITS);
+        bk_slot_free(cap);
+    }
+    return ok;
 }
 
 uint64_t blk_hang_report_cap(struct blk_driver *d)
@@ -392,8 +419,9 @@ const char *blk_restart(struct blk_driver *d, char *err, size_t errlen)
     for (unsigned i = 0; i < d->hw.line_count; i++)
         h.start.lines[i] = d->hw.lines[i];
     bool ok = new_process(&h, d) && give_registers(&h, &d->hw) && carry_device(&h, old) &&
-              give_start(&h);
+              give_kill_point(&h, d) && give_start(&h);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, old, BK_WORD_BITS);
     d->crash_at_start = d->crash_after_submits = d->hang_after_submits = 0; /* once each */
+    d->kill_after_submits = 0;
     return ok ? NULL : err;
 }

@@ -8,7 +8,9 @@
  *
  *   - killed between requests (before the tenants start, and after);
  *   - killed with requests in the device, at a fixed point of the load and
- *     at a seeded random one;
+ *     at a seeded random one (fault injection: the incarnation tells the
+ *     supervisor's fault watcher when it posts its Nth Submit, and the
+ *     watcher, above it, stops it there);
  *   - faulting by itself with requests in the device (fault injection: it
  *     stores to an unmapped page after its 10th Submit), the fault coming
  *     here as a message;
@@ -18,6 +20,14 @@
  *     Submit it stops answering, holding io-server's Call): io-server's
  *     watch (IO: WatchDriver, HANG_TIMEOUT_MS) tells the supervisor's
  *     fault watcher, which stops it as if it had faulted.
+ *
+ * The events are ordered by what happened, never by counts of completed
+ * operations or by time: each death arms the next incarnation's (kill,
+ * hang, kill, fault, death in start-up, random kill), so every one comes
+ * while the tenants still have work, whatever the host's speed; the
+ * incarnations from the hang's on are armed at their 9th Submit or later,
+ * and io-server keeps at most 8 in the device, so each completed a
+ * request before it dies.
  *
  * Each time the supervisor restarts it with the same device caps and tells
  * io-server, which re-issues what was in the device. Every tenant must see
@@ -48,6 +58,12 @@
 #define SEED 0x5eed2026ull
 #define HANG_TIMEOUT_MS 200u /* io-server's watch: kernel-clock ms with nothing completed */
 #define SPIN_PRIORITY 1
+#define FIRST_KILL_SUBMITS 20u  /* the first incarnation under load: killed at this Submit */
+#define HANG_SUBMITS 12u        /* the next hangs at this one */
+#define SECOND_KILL_SUBMITS 12u /* the next is killed at this one */
+#define FAULT_SUBMITS 10u       /* the next faults at this one */
+#define RANDOM_KILL_MIN 9u      /* after a start-up death, killed at a seeded one from here */
+#define RANDOM_KILL_SPAN 48u
 
 static int failures, passes;
 static uint64_t admin, fault_signal;
@@ -57,6 +73,11 @@ static unsigned restarts, hangs;
 static uint64_t restart_ns_min = UINT64_MAX, restart_ns_max;
 static bool crash_every_start; /* the limit's test: every incarnation dies in its start-up */
 static uint32_t last_deaths;    /* deaths in a row, as the last driver_restarted answered */
+/* Fault injection for the next incarnation that is not to die in its
+ * start-up (restart_at_mcp() hands it over): how the next death comes. */
+static struct {
+    uint32_t kill, hang, crash;
+} armed;
 
 static void expect(bool ok, const char *what)
 {
@@ -173,6 +194,10 @@ static void say_fault(const char *when)
         debug_printf("restart: incarnation %u hung %s: io-server reported it to the fault "
                      "watcher, which stopped it\n",
                      incarnation, when);
+    else if (label == BLK_FAULT_KILLED)
+        debug_printf("restart: incarnation %u stopped at its kill point %s: the fault watcher "
+                     "stopped it\n",
+                     incarnation, when);
     else
         debug_printf("restart: incarnation %u faulted (fault kind %u) %s: the fault came as a "
                      "message\n",
@@ -187,11 +212,6 @@ static void await_fault(void)
     say_fault("during start-up");
 }
 
-static bool hung(void)
-{
-    return __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE) == BLK_FAULT_HUNG;
-}
-
 /* restart()'s work, timed from the decision to io-server's answer. */
 static int restart_at_mcp(const char *why, char *err, size_t errlen)
 {
@@ -199,6 +219,12 @@ static int restart_at_mcp(const char *why, char *err, size_t errlen)
     for (;;) {
         if (crash_every_start)
             drv.crash_at_start = 1;
+        if (!drv.crash_at_start) {
+            drv.kill_after_submits = armed.kill;
+            drv.hang_after_submits = armed.hang;
+            drv.crash_after_submits = armed.crash;
+            armed.kill = armed.hang = armed.crash = 0;
+        }
         const char *e = blk_restart(&drv, err, errlen);
         if (e) {
             debug_printf("restart: FAILED: %s\n", e);
@@ -285,55 +311,106 @@ static bool start_tenants(const struct bk_bootinfo *bi)
     return true;
 }
 
-/* The kills under load. We run below every other thread, so we run only
- * when the tenants wait for their requests, which are then in the device
- * (or queued while it is down): each kill here is one with requests in
- * flight. A fault comes here as a message (polled). */
+/* The deaths under load, in the order they must come: each one's restart
+ * arms the next incarnation, so none can overtake another, and each comes
+ * at a Submit count the tenants' work reaches long before its end (the
+ * counts add up to about 150 Submits of their 864 operations). */
+enum death { KILL_ARMING_HANG, HANG, KILL_ARMING_FAULT, FAULT, RANDOM_KILL, DEATHS };
+
+static const char *const death_name[DEATHS] = {
+    "a kill with requests in flight", "a hang with requests in flight",
+    "a kill with requests in flight", "a fault with requests in flight",
+    "a kill at the random point, requests in flight",
+};
+
+static enum death death_of(uint32_t label)
+{
+    if (label == BLK_FAULT_HUNG)
+        return HANG;
+    if (label == BLK_FAULT_KILLED)
+        return KILL_ARMING_HANG; /* one of the kills: which one, next_death says */
+    return FAULT;
+}
+
+static bool same_kind(enum death a, enum death b)
+{
+    bool kill_a = a == KILL_ARMING_HANG || a == KILL_ARMING_FAULT || a == RANDOM_KILL;
+    bool kill_b = b == KILL_ARMING_HANG || b == KILL_ARMING_FAULT || b == RANDOM_KILL;
+    return a == b || (kill_a && kill_b);
+}
+
+/* The incarnation that died the death `d` (the next expected): restarted,
+ * the one after armed. */
+static void handle_death(enum death d, uint32_t random_kill)
+{
+    if (d == KILL_ARMING_HANG)
+        armed.hang = HANG_SUBMITS;
+    if (d == HANG) {
+        hangs++;
+        armed.kill = SECOND_KILL_SUBMITS;
+    }
+    if (d == KILL_ARMING_FAULT)
+        armed.crash = FAULT_SUBMITS;
+    if (d == FAULT) {
+        drv.crash_at_start = 1; /* and its successor dies in its start-up */
+        armed.kill = random_kill;
+    }
+    int r = restart(death_name[d]);
+    if (d == HANG)
+        expect(r == 0, "restarted after io-server reported it hung");
+    else if (d == FAULT)
+        expect(r == 0, "restarted after its fault, and again after a death during start-up");
+    else
+        expect(r == 0, death_name[d]);
+}
+
+/* We run below every other thread, so we run only when the tenants wait
+ * for their requests; a death comes here as a signal (polled while we
+ * read the statistics). */
 static void under_load(void)
 {
     uint64_t lcg = SEED;
     lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
     uint64_t all = RESTART_TENANTS * RESTART_TENANT_OPS;
-    uint64_t random_at = all / 2 + (lcg >> 33) % (all / 3);
-    debug_printf("restart: seed 0x%llx: the random kill after %llu of %llu operations\n",
-                 (unsigned long long)SEED, (unsigned long long)random_at,
-                 (unsigned long long)all);
-    uint64_t points[3] = { all / 10, all / 4, random_at };
-    unsigned next = 0;
+    uint32_t random_kill = RANDOM_KILL_MIN + (uint32_t)((lcg >> 33) % RANDOM_KILL_SPAN);
+    debug_printf("restart: seed 0x%llx: the random kill at Submit %u of its incarnation\n",
+                 (unsigned long long)SEED, random_kill);
+    enum death next_death = KILL_ARMING_HANG;
+    bool in_order = true;
+    uint64_t done = 0, done_at_last_death = 0;
     uint64_t deadline = debug_time_ns() + 600ull * 1000000000ull; /* a hang fails, not stalls */
     uint64_t priority = 0, mcp = 0;
     sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW_PRIORITY);
-    for (uint64_t done = 0; done < all && debug_time_ns() < deadline;) {
+    while (done < all && debug_time_ns() < deadline) {
         struct bk_msg m = { 0 };
         sys_nbrecv(fault_signal, &m);
-        if (m.badge != 0 && hung()) {
+        if (m.badge != 0) {
             say_fault("with requests in flight");
-            hangs++;
-            expect(restart("a hang with requests in flight") == 0,
-                   "restarted after io-server reported it hung");
-        } else if (m.badge != 0) {
-            say_fault("with requests in flight");
-            drv.crash_at_start = 1; /* and its successor dies in its start-up */
-            expect(restart("a fault with requests in flight") == 0,
-                   "restarted after its fault, and again after a death during start-up");
+            enum death d = death_of(__atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE));
+            if (next_death == DEATHS || !same_kind(d, next_death)) {
+                debug_printf("restart: FAILED: %s came where %s was due\n", death_name[d],
+                             next_death == DEATHS ? "nothing" : death_name[next_death]);
+                in_order = false;
+                failures++;
+                hangs += d == HANG;
+                restart("a death out of order"); /* arming nothing new */
+            } else {
+                handle_death(next_death++, random_kill);
+            }
+            done_at_last_death = total_ops();
         }
         done = total_ops();
-        if (next < 3 && done >= points[next]) {
-            if (next == 0)
-                drv.hang_after_submits = 12; /* the next one hangs by itself */
-            if (next == 1)
-                drv.crash_after_submits = 10; /* the next one faults by itself */
-            kill_and_restart(next == 2 ? "a kill at the random point, requests in flight"
-                                       : "a kill with requests in flight");
-            next++;
-        }
     }
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
-    char what[160];
+    char what[200];
     bk_snprintf(what, sizeof(what), "every tenant's %u operations completed",
                 RESTART_TENANT_OPS);
     expect(total_ops() == all, what);
+    bk_snprintf(what, sizeof(what), "the deaths came in order (kill, hang, kill, fault and a "
+                "death in start-up, random kill): %u of %u, the last with %llu operations left",
+                next_death, DEATHS, (unsigned long long)(all - done_at_last_death));
+    expect(in_order && next_death == DEATHS && done_at_last_death < all, what);
     expect(hangs == 1, "one hang seen and restarted (the incarnation that stopped answering)");
 }
 
@@ -460,6 +537,7 @@ int main(const struct bk_bootinfo *bi)
     }
     expect(disks(), "policies and disks for tenants 1 to 5");
     watch();
+    armed.kill = FIRST_KILL_SUBMITS; /* for the incarnation the tenants start with */
     kill_and_restart("a kill between requests, before any session");
     if (!start_tenants(bi))
         return 1;
