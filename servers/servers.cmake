@@ -46,7 +46,8 @@ bulkhead_user_program(${arch} io-server SOURCES ${CMAKE_SOURCE_DIR}/servers/io/m
                       ${CMAKE_SOURCE_DIR}/servers/io/iodepth.c
                       ${CMAKE_SOURCE_DIR}/servers/io/session.c
                       ${CMAKE_SOURCE_DIR}/servers/io/backend.c
-                      ${CMAKE_SOURCE_DIR}/servers/io/timer.c SERVES io CLIENT_OF blk mem)
+                      ${CMAKE_SOURCE_DIR}/servers/io/timer.c
+                      ${CMAKE_SOURCE_DIR}/servers/io/watchdog.c SERVES io CLIENT_OF blk mem)
 set(IO_SPAWN_SOURCES ${CMAKE_SOURCE_DIR}/servers/io/spawn.c)
 
 # The memory server: its swap area is an IO session of its own (evict.c,

@@ -90,7 +90,10 @@ const char *blk_discover(const struct bk_bootinfo *bi, struct blk_hw *dev);
 #define BLK_SLOT_REGS (BLK_SLOT_IRQ + BLK_MAX_LINES) /* .. + BLK_MAX_REG_PAGES */
 #define BLK_MAX_REG_PAGES 8u
 #define BLK_SLOT_IOSPACE (BLK_SLOT_REGS + BLK_MAX_REG_PAGES) /* the disk's, with an IOMMU */
-#define BLK_SLOT_FREE (BLK_SLOT_IOSPACE + 1)
+/* Fault injection (tests): a cap to the supervisor's fault watcher, given
+ * only to an incarnation armed with kill_after_submits (blk_start). */
+#define BLK_SLOT_KILL_POINT (BLK_SLOT_IOSPACE + 1)
+#define BLK_SLOT_FREE (BLK_SLOT_IOSPACE + 2)
 #define BLK_IOVA 0x10000000ull /* where the driver maps its DMA frames in that IOSpace */
 #define BLK_DRIVER_CNODE_SLOTS 256u
 #define BLK_MEMORY_BITS 17u /* 128 KiB */
@@ -117,6 +120,19 @@ struct blk_start {
      * after posting its crash_after_submits-th Block: Submit. */
     uint32_t crash_at_start;
     uint32_t crash_after_submits;
+    /* Fault injection for the hang test (0 in normal use): right after
+     * posting its hang_after_submits-th Block: Submit the driver stops
+     * answering for good, without a fault (it waits on a notification
+     * nobody signals, keeping that Submit's caller waiting): a hung driver,
+     * which only io-server's watch (IO: WatchDriver) notices. */
+    uint32_t hang_after_submits;
+    /* Fault injection for the restart tests (0 in normal use): right after
+     * posting its kill_after_submits-th Block: Submit, before answering it,
+     * the driver signals BLK_SLOT_KILL_POINT; the fault watcher, above it,
+     * stops it there. A kill by the supervisor with requests in the device,
+     * at a point counted in Submits, not in time: a test can order its
+     * kills by what happened, whatever the host's speed. */
+    uint32_t kill_after_submits;
 };
 
 /* Starts the boot-image program "blk-server" at `priority` (below the
@@ -157,10 +173,36 @@ struct blk_driver {
     uint64_t endpoint;       /* its endpoint (the original: clients' caps derive from it) */
     uint32_t incarnation;
     uint32_t crash_at_start, crash_after_submits; /* for the next start (tests) */
+    uint32_t hang_after_submits, kill_after_submits; /* likewise */
+    /* Bound to the fault watcher: io-server signals it (through a cap
+     * blk_hang_report_cap() mints) when the driver owes it answers and
+     * completed nothing for its timeout (IO: WatchDriver). */
+    uint64_t hang_notification;
     /* Written by the fault watcher: faults seen, the last one's kind
-     * (BK_FAULT_*) and incarnation. */
-    uint32_t faults, fault_label, fault_incarnation;
+     * (BK_FAULT_*, or BLK_FAULT_HUNG) and incarnation; the last
+     * incarnation it stopped (a hang report for it comes too late). */
+    uint32_t faults, fault_label, fault_incarnation, stopped_incarnation;
 };
+
+/* The watcher's record of a hang report: not a kernel fault label (those
+ * are small numbers, BK_FAULT_*). */
+#define BLK_FAULT_HUNG 0x100u
+/* The badge of io-server's hang reports on the watcher's notification:
+ * above any fault message's badge (an incarnation number). */
+#define BLK_HANG_BADGE (1ull << 40)
+/* The watcher's record of a stop at an incarnation's kill point
+ * (blk_start.kill_after_submits), and the badge of the cap the driver
+ * signals it with: beside io-server's hang reports on the same
+ * notification. */
+#define BLK_FAULT_KILLED 0x101u
+#define BLK_KILL_BADGE (1ull << 41)
+
+/* A new cap (write right, badged BLK_HANG_BADGE) to the watcher's hang
+ * notification of a driver started by blk_supervise() with a watcher, for
+ * io-server (IO: WatchDriver, moved there); 0 if none could be made. A
+ * report suspends the running incarnation and goes to the supervisor as a
+ * fault of kind BLK_FAULT_HUNG. */
+uint64_t blk_hang_report_cap(struct blk_driver *d);
 
 /* As blk_spawn(), supervised: the driver's faults go to an endpoint of
  * ours, where a thread of ours at `watcher_priority` (above every thread
@@ -261,11 +303,24 @@ struct blk_config {
     uint64_t buffer_vaddr; /* where the clients' buffers get mapped (BLK_CLIENTS pages) */
     uint32_t incarnation;  /* the start page's: 1, or more after restarts */
     uint32_t crash_after_submits; /* the start page's fault injection (tests); 0: none */
+    uint32_t hang_after_submits;  /* likewise */
+    uint32_t kill_after_submits;  /* likewise */
 };
 
 /* Faults on purpose (fault injection for the restart tests, blk_start):
  * says why, then stores to an unmapped page. */
 _Noreturn void blk_crash(const char *when);
+
+/* Hangs on purpose (fault injection for the hang test, blk_start): says
+ * why, then waits for good on a notification nobody signals, keeping the
+ * Call it was answering unanswered. */
+_Noreturn void blk_hang(const char *when);
+
+/* Tells the supervisor's fault watcher that this incarnation reached its
+ * kill point (fault injection, blk_start.kill_after_submits); the watcher,
+ * above us, stops us before this returns. Returns (and we go on) only if
+ * no watcher was given. */
+void blk_reach_kill_point(void);
 
 /* Serves the blk protocol on cfg->endpoint forever. On the first request
  * (the spawner has handed everything over by then) it calls prepare(cfg)

@@ -124,6 +124,30 @@ _Noreturn void blk_crash(const char *when)
         sys_tcb_suspend(BK_CAP_ROOT_TCB);
 }
 
+_Noreturn void blk_hang(const char *when)
+{
+    debug_printf("blk-server: incarnation %u stops answering on purpose %s (fault injection: "
+                 "a hung driver)\n",
+                 cfg.incarnation, when);
+    uint64_t never = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    for (;;) { /* a Recv keeps the caller we owe an answer waiting (kernel endpoint.c) */
+        struct bk_msg m = { 0 };
+        if (never)
+            sys_recv(never, &m);
+        else
+            sys_tcb_suspend(BK_CAP_ROOT_TCB); /* no memory: stops (the caller then gets CANCELLED) */
+    }
+}
+
+void blk_reach_kill_point(void)
+{
+    debug_printf("blk-server: incarnation %u reached its kill point, Submit %u, with requests in "
+                 "the device (fault injection): its supervisor stops it here\n",
+                 cfg.incarnation, cfg.kill_after_submits);
+    struct bk_msg m = { 0 };
+    sys_send(BLK_SLOT_KILL_POINT, &m); /* a signal; the watcher preempts us */
+}
+
 static const char *start(struct blk_config *c)
 {
     (void)c; /* it is cfg */
@@ -134,6 +158,8 @@ static const char *start(struct blk_config *c)
         return "no valid start page in slot BLK_SLOT_START";
     cfg.incarnation = s->incarnation;
     cfg.crash_after_submits = s->crash_after_submits;
+    cfg.hang_after_submits = s->hang_after_submits;
+    cfg.kill_after_submits = s->kill_after_submits;
     if (s->crash_at_start)
         blk_crash("during start-up, before the device starts");
     const char *err = map_device(s);

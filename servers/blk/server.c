@@ -389,6 +389,10 @@ int blk_handle_submit(struct blk_call *call, uint32_t tag, uint32_t write, uint6
     virtio_blk_post(&d->cfg->device, (unsigned)k, write != 0, sector, count, b->pa);
     if (++d->submits == d->cfg->crash_after_submits)
         blk_crash("with requests in the device");
+    if (d->submits == d->cfg->hang_after_submits)
+        blk_hang("with requests in the device");
+    if (d->submits == d->cfg->kill_after_submits)
+        blk_reach_kill_point();
     return 0;
 }
 

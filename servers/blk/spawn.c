@@ -171,30 +171,91 @@ static void start_page_init(struct handover *h, const struct blk_driver *d)
                                    .notify_multiplier = hw->notify_multiplier,
                                    .incarnation = d->incarnation,
                                    .crash_at_start = d->crash_at_start,
-                                   .crash_after_submits = d->crash_after_submits };
+                                   .crash_after_submits = d->crash_after_submits,
+                                   .hang_after_submits = d->hang_after_submits,
+                                   .kill_after_submits = d->kill_after_submits };
     memcpy(h->start.where, hw->where, sizeof(h->start.where));
+}
+
+/* Stops the running incarnation `incarnation` for the supervisor (a fault
+ * of kind `label`, or BLK_FAULT_HUNG) and signals it; once per
+ * incarnation. */
+static void stop_for_supervisor(struct blk_driver *d, uint32_t incarnation, uint32_t label)
+{
+    if (!d->p.tcb || d->stopped_incarnation == incarnation)
+        return;
+    d->stopped_incarnation = incarnation;
+    sys_tcb_suspend(d->p.tcb);
+    __atomic_store_n(&d->fault_label, label, __ATOMIC_RELAXED);
+    __atomic_store_n(&d->fault_incarnation, incarnation, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&d->faults, 1, __ATOMIC_RELEASE);
+    struct bk_msg signal = { 0 };
+    sys_send(d->fault_signal, &signal);
 }
 
 /* The fault watcher (blk_supervise()): takes each fault message; one of
  * the running incarnation stops it and tells the supervisor. A stale one
- * (an incarnation stopped since) is dropped. */
+ * (an incarnation stopped since) is dropped. io-server's hang report
+ * arrives on the notification bound to this thread (info 0, badge
+ * BLK_HANG_BADGE) and is taken as a fault of the running incarnation: a
+ * hung driver holds io-server in a Call, and suspending it is what ends
+ * that Call (with CANCELLED), so it must be done here, by a thread that
+ * never calls io-server, not by the supervisor, which may be waiting in a
+ * Call to io-server itself. A report for an incarnation already stopped
+ * (it faulted as io-server gave up on it) is dropped. */
 static void *watch_faults(void *arg)
 {
     struct blk_driver *d = arg;
+    if (d->hang_notification)
+        sys_tcb_bind_notification(bk_thread_self()->tcb, d->hang_notification);
     for (;;) {
         struct bk_msg m = { 0 };
         sys_recv(d->fault_endpoint, &m);
         uint32_t incarnation = __atomic_load_n(&d->incarnation, __ATOMIC_ACQUIRE);
-        if (m.badge != incarnation || !d->p.tcb)
-            continue;
-        sys_tcb_suspend(d->p.tcb);
-        __atomic_store_n(&d->fault_label, (uint32_t)BK_MSGINFO_LABEL(m.info), __ATOMIC_RELAXED);
-        __atomic_store_n(&d->fault_incarnation, incarnation, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&d->faults, 1, __ATOMIC_RELEASE);
-        struct bk_msg signal = { 0 };
-        sys_send(d->fault_signal, &signal);
+        if (m.info == 0 && (m.badge & BLK_HANG_BADGE))
+            stop_for_supervisor(d, incarnation, BLK_FAULT_HUNG);
+        else if (m.info == 0 && (m.badge & BLK_KILL_BADGE))
+            stop_for_supervisor(d, incarnation, BLK_FAULT_KILLED);
+        else if (m.badge == incarnation)
+            stop_for_supervisor(d, incarnation, (uint32_t)BK_MSGINFO_LABEL(m.info));
     }
     return NULL;
+}
+
+/* For an incarnation armed with a kill point (tests): a cap to the
+ * watcher's notification, badged BLK_KILL_BADGE, in BLK_SLOT_KILL_POINT.
+ * Its signal can only come from the incarnation holding it, so the
+ * watcher takes it as one of the running incarnation. */
+static bool give_kill_point(struct handover *h, const struct blk_driver *d)
+{
+    if (!d->kill_after_submits || !d->hang_notification)
+        return true;
+    uint64_t cap = bk_slot_alloc();
+    if (cap && sys_cnode_mint(BK_CAP_ROOT_CNODE, cap, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
+                              d->hang_notification, BK_WORD_BITS, BK_RIGHT_WRITE,
+                              BLK_KILL_BADGE) != 0) {
+        bk_slot_free(cap);
+        cap = 0;
+    }
+    bool ok = give(h, cap, BLK_SLOT_KILL_POINT, "the kill point's cap");
+    if (cap) {
+        if (!ok)
+            sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, BK_WORD_BITS);
+        bk_slot_free(cap);
+    }
+    return ok;
+}
+
+uint64_t blk_hang_report_cap(struct blk_driver *d)
+{
+    uint64_t cap = d->hang_notification ? bk_slot_alloc() : 0;
+    if (cap && sys_cnode_mint(BK_CAP_ROOT_CNODE, cap, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
+                              d->hang_notification, BK_WORD_BITS, BK_RIGHT_WRITE,
+                              BLK_HANG_BADGE) != 0) {
+        bk_slot_free(cap);
+        cap = 0;
+    }
+    return cap;
 }
 
 const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
@@ -208,7 +269,8 @@ const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
     if (fault_signal) {
         bk_thread_handle_t *watcher;
         d->fault_endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
-        if (!d->fault_endpoint ||
+        d->hang_notification = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+        if (!d->fault_endpoint || !d->hang_notification ||
             bk_thread_create(&watcher, watch_faults, d, watcher_priority) != 0)
             return "blk: cannot start the driver's fault watcher";
     }
@@ -378,8 +440,9 @@ const char *blk_restart(struct blk_driver *d, char *err, size_t errlen)
     for (unsigned i = 0; i < d->hw.line_count; i++)
         h.start.lines[i] = d->hw.lines[i];
     bool ok = new_process(&h, d) && give_registers(&h, &d->hw) && carry_device(&h, old) &&
-              give_start(&h);
+              give_kill_point(&h, d) && give_start(&h);
     sys_cnode_delete(BK_CAP_ROOT_CNODE, old, BK_WORD_BITS);
-    d->crash_at_start = d->crash_after_submits = 0; /* once each */
+    d->crash_at_start = d->crash_after_submits = d->hang_after_submits = 0; /* once each */
+    d->kill_after_submits = 0;
     return ok ? NULL : err;
 }

@@ -44,6 +44,7 @@ static void send(const struct iosched_request *r)
     q->sched = *r;
     s->queued--;
     struct blk_error e;
+    watch_call_begin();
     int err = blk_submit(io.driver, t * IO_RING_BUFFERS + b, q->write, q->sector, q->count,
                          s->driver_buffer[b], &e);
     if (err == BK_PROTO_ERR_IPC) {
@@ -52,11 +53,13 @@ static void send(const struct iosched_request *r)
         q->state = REQ_FREE;
         iosched_complete(&io.sched, r, debug_time_ns());
         session_complete(t, q->tag, IO_ST_DEVICE | 255u << 8, 0);
+        watch_settle(false, 0);
         return;
     }
     q->state = REQ_DEVICE;
     s->in_device++;
     io.in_device++;
+    watch_settle(false, 0);
     iodepth_dispatched(&io.depth, r->dispatch);
     static bool said;
     if (io.in_device == DEVICE_DEPTH && !said) {
@@ -156,17 +159,21 @@ void backend_completions(void)
         n = 0;
         if (io.driver_down || io.driver_gone)
             return; /* a signal from a driver that died since: its requests are re-issued */
+        watch_call_begin();
         int err = blk_reap(io.driver, &n, &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6],
                            &d[7], NULL);
         if (err == BK_PROTO_ERR_IPC)
             io.driver_down = true;
-        if (err != 0)
+        if (err != 0) {
+            watch_settle(false, 0);
             return;
+        }
         if (n > 0)
             io.completed_since_restart = true;
         uint64_t now = debug_time_ns(); /* one reading for the batch */
         for (uint32_t i = 0; i < n && i < DEVICE_DEPTH; i++)
             finished((uint32_t)(d[i] >> 8), (unsigned)(d[i] & 0xff), now);
+        watch_settle(n > 0, now);
     } while (n == DEVICE_DEPTH);
 }
 
@@ -179,6 +186,7 @@ static bool resend(unsigned t, unsigned b)
     struct session *s = &io.sessions[t];
     struct request *q = &s->req[b];
     struct blk_error e;
+    watch_call_begin();
     int err = blk_submit(io.driver, t * IO_RING_BUFFERS + b, q->write, q->sector, q->count,
                          s->driver_buffer[b], &e);
     if (err == BK_PROTO_ERR_IPC)
@@ -200,6 +208,7 @@ bool backend_reattach(uint32_t *reissued)
     uint32_t sector_size = 0, max = 0;
     *reissued = 0;
     io.driver_down = true;
+    watch_call_begin();
     if (blk_info(io.driver, &sectors, &sector_size, &max, NULL) != 0 ||
         blk_subscribe(io.driver, io.driver_notification, NULL) != 0)
         return false;

@@ -8,6 +8,7 @@
  *              (iosched.c) picks, as many at once as the device's speed
  *              allows (iodepth.c), taking its completions back
  *   timer.c    a wake-up when a limit lapses with the device idle
+ *   watchdog.c noticing a driver that stops answering (IO: WatchDriver)
  *   spawn.c    starting io-server (linked into whoever starts it)
  */
 #pragma once
@@ -175,3 +176,21 @@ void backend_give_up(void);
 /* session.c: registers the session's buffers with the (new) driver again;
  * 0, or the blk stub's error code. */
 int session_register_buffers(unsigned t);
+
+/* watchdog.c (docs/io.md, "A hung driver"). The main thread says when it
+ * starts waiting on the driver and when the driver completes something;
+ * a thread of the watchdog's tells the supervisor (IO: WatchDriver's
+ * notification) when it has waited longer than the timeout. All cheap
+ * no-ops until IO: WatchDriver. */
+/* Before each Call to the driver: starts the wait if none is under way. */
+void watch_call_begin(void);
+/* After a Call, or completions (`completed`: some came, at `now`, 0: read
+ * the clock): the wait ends when nothing is owed (no request in the
+ * device, or the driver down or given up) and starts over at a completion. */
+void watch_settle(bool completed, uint64_t now);
+/* A new incarnation is taking over (IO: DriverRestarted, before it is
+ * called): nothing is owed yet, and its hang is reported again. */
+void watch_restarted(void);
+/* Watches with `notification` (in our CNode, moved) and a timeout of
+ * `timeout_ms` (checked by the caller); NULL or why not. */
+const char *watch_driver(uint64_t notification, uint32_t timeout_ms);

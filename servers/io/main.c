@@ -313,10 +313,39 @@ int io_handle_driver_restarted(struct io_call *call, uint64_t driver, uint32_t *
         return io_fail_driver_given_up(call, io.device_sectors, io.deaths_in_a_row);
     }
     take_driver(driver);
-    if (!backend_reattach(reissued))
+    watch_restarted(); /* a hang of the new incarnation, even in what follows, is reported */
+    bool up = backend_reattach(reissued);
+    watch_settle(true, 0); /* the wait starts over now (or is over: nothing owed, or down) */
+    if (!up)
         return io_fail_driver_down(call, io.deaths_in_a_row);
     *deaths_in_a_row = io.deaths_in_a_row;
     backend_pump(); /* what waited while it was down */
+    return 0;
+}
+
+/* Hang reports go to a notification of the supervisor's; the timeout in
+ * ms, bounded so that a check every quarter of it stays cheap (10 ms) and
+ * the wait stays meaningful (a minute). */
+#define WATCH_MIN_MS 10u
+#define WATCH_MAX_MS 60000u
+
+int io_handle_watch_driver(struct io_call *call, uint64_t notification, uint32_t timeout_ms)
+{
+    if (call->badge != 0)
+        return io_fail_not_admin(call, call->badge);
+    uint64_t id = debug_cap_identify(notification);
+    uint64_t type = id & 0xff;
+    if (type != BK_OBJ_NOTIFICATION || !((id >> 8) & BK_RIGHT_WRITE) ||
+        timeout_ms < WATCH_MIN_MS || timeout_ms > WATCH_MAX_MS)
+        return io_fail_bad_watch(call, type, timeout_ms);
+    const char *err = watch_driver(notification, timeout_ms);
+    if (err) {
+        debug_printf("io-server: watching the driver failed: %s\n", err);
+        return io_fail_bad_watch(call, type, timeout_ms);
+    }
+    debug_printf("io-server: watching the driver: a hang is %u ms with requests owed and none "
+                 "completed\n",
+                 timeout_ms);
     return 0;
 }
 

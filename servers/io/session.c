@@ -132,7 +132,9 @@ static long make_buffers(struct session *s, uint64_t vaddr, unsigned *used, uint
         if (r != 0)
             return r;
         struct blk_error e;
+        watch_call_begin();
         int br = blk_add_buffer(io.driver, s->data[b], &s->driver_buffer[b], &e);
+        watch_settle(false, 0);
         if (br != 0) {
             *blk_error = (uint64_t)br;
             return SESSION_DRIVER_REFUSED;
@@ -179,8 +181,11 @@ static void end_grant(struct session *s)
 static void release(struct session *s)
 {
     for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
-        if (s->driver_buffer[b] != UINT32_MAX)
+        if (s->driver_buffer[b] != UINT32_MAX) {
+            watch_call_begin();
             blk_remove_buffer(io.driver, s->driver_buffer[b], NULL);
+            watch_settle(false, 0);
+        }
         s->driver_buffer[b] = UINT32_MAX;
     }
     if (s->doorbell) { /* minted from our notification, not the session's memory */

@@ -8,16 +8,32 @@
  *
  *   - killed between requests (before the tenants start, and after);
  *   - killed with requests in the device, at a fixed point of the load and
- *     at a seeded random one;
+ *     at a seeded random one (fault injection: the incarnation tells the
+ *     supervisor's fault watcher when it posts its Nth Submit, and the
+ *     watcher, above it, stops it there);
  *   - faulting by itself with requests in the device (fault injection: it
  *     stores to an unmapped page after its 10th Submit), the fault coming
  *     here as a message;
  *   - faulting during start-up, before its device is up (so two deaths in
- *     a row).
+ *     a row);
+ *   - hanging with requests in the device (fault injection: after its 12th
+ *     Submit it stops answering, holding io-server's Call): io-server's
+ *     watch (IO: WatchDriver, HANG_TIMEOUT_MS) tells the supervisor's
+ *     fault watcher, which stops it as if it had faulted.
+ *
+ * The events are ordered by what happened, never by counts of completed
+ * operations or by time: each death arms the next incarnation's (kill,
+ * hang, kill, fault, death in start-up, random kill), so every one comes
+ * while the tenants still have work, whatever the host's speed; the
+ * incarnations from the hang's on are armed at their 9th Submit or later,
+ * and io-server keeps at most 8 in the device, so each completed a
+ * request before it dies.
  *
  * Each time the supervisor restarts it with the same device caps and tells
  * io-server, which re-issues what was in the device. Every tenant must see
- * every request OK and every byte back. Then the limit: a driver that dies
+ * every request OK and every byte back. IO: WatchDriver's and IO:
+ * DriverRestarted's refusals are tried (by a tenant, by a cap badged as
+ * no tenant, with bad caps and timeouts) and change nothing. Then the limit: a driver that dies
  * at every start is given up on after 4 deaths in a row, the requests
  * waiting for it complete with IO_ST_DRIVER_GONE and open says why, instead
  * of anything hanging.
@@ -29,6 +45,8 @@
 #include "blk_restart.h"
 #include "io_ring_client.h"
 
+#include <bulkhead/threads.h>
+
 #define W BK_WORD_BITS
 #define WATCHER_PRIORITY 210
 #define DRIVER_PRIORITY 200
@@ -38,14 +56,28 @@
 #define MY_TENANT 4u
 #define MY_VADDR 0x48000000ull
 #define SEED 0x5eed2026ull
+#define HANG_TIMEOUT_MS 200u /* io-server's watch: kernel-clock ms with nothing completed */
+#define SPIN_PRIORITY 1
+#define FIRST_KILL_SUBMITS 20u  /* the first incarnation under load: killed at this Submit */
+#define HANG_SUBMITS 12u        /* the next hangs at this one */
+#define SECOND_KILL_SUBMITS 12u /* the next is killed at this one */
+#define FAULT_SUBMITS 10u       /* the next faults at this one */
+#define RANDOM_KILL_MIN 9u      /* after a start-up death, killed at a seeded one from here */
+#define RANDOM_KILL_SPAN 48u
 
 static int failures, passes;
 static uint64_t admin, fault_signal;
 static struct blk_driver drv;
 static struct bk_process tenants[RESTART_TENANTS];
-static unsigned restarts;
+static unsigned restarts, hangs;
 static uint64_t restart_ns_min = UINT64_MAX, restart_ns_max;
 static bool crash_every_start; /* the limit's test: every incarnation dies in its start-up */
+static uint32_t last_deaths;    /* deaths in a row, as the last driver_restarted answered */
+/* Fault injection for the next incarnation that is not to die in its
+ * start-up (restart_at_mcp() hands it over): how the next death comes. */
+static struct {
+    uint32_t kill, hang, crash;
+} armed;
 
 static void expect(bool ok, const char *what)
 {
@@ -82,6 +114,61 @@ static const char *setup(const struct bk_bootinfo *bi)
     return e;
 }
 
+/* Below everything: runs only when every other thread waits. Under
+ * QEMU's -icount sleep=off an idle guest's clock jumps to its next timer,
+ * so a disk write the loaded host is slow over would pass for any length
+ * of guest time, and io-server's watch would take a healthy driver for a
+ * hung one; with this thread the guest never idles and its clock counts
+ * instructions, as the test needs. */
+static void *spin(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+    return NULL;
+}
+
+/* IO: WatchDriver as `caller` with `cap` (moved away: the server keeps or
+ * deletes it); the error code and its text. */
+static int watch_as(uint64_t caller, uint64_t cap, uint32_t timeout_ms, char *text, size_t size)
+{
+    struct io_error e;
+    int r = io_watch_driver(caller, cap, timeout_ms, &e);
+    io_error_format(&e, text, size);
+    return r;
+}
+
+/* io-server watches the driver for hangs, reporting to our fault watcher;
+ * its refusals first: a tenant, a cap that is no notification, timeouts
+ * out of bounds. */
+static void watch(void)
+{
+    char text[240], what[320];
+    bk_thread_handle_t *spinner;
+    expect(bk_thread_create(&spinner, spin, NULL, SPIN_PRIORITY) == 0,
+           "a thread spins below everything: the guest's clock counts instructions");
+    int r = watch_as(mint(admin, 1), blk_hang_report_cap(&drv), 500, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: WatchDriver by tenant 1 refused: \"%s\"", text);
+    expect(r == IO_ERR_NOT_ADMIN, what);
+    r = watch_as(admin, mint(drv.endpoint, 7), 500, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: WatchDriver with an endpoint cap refused: \"%s\"", text);
+    expect(r == IO_ERR_BAD_WATCH, what);
+    r = watch_as(admin, blk_hang_report_cap(&drv), 9, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: WatchDriver with a 9 ms timeout refused: \"%s\"", text);
+    expect(r == IO_ERR_BAD_WATCH &&
+               strcmp(text, "cannot watch the driver with a cap of object type 5 and a timeout "
+                            "of 9 ms (a writable notification and 10 to 60000 ms)") == 0,
+           what);
+    r = watch_as(admin, blk_hang_report_cap(&drv), 60001, text, sizeof(text));
+    expect(r == IO_ERR_BAD_WATCH, "IO: WatchDriver with a 60001 ms timeout refused");
+    r = watch_as(admin, blk_hang_report_cap(&drv), HANG_TIMEOUT_MS, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "io-server watches the driver (timeout %u ms)",
+                HANG_TIMEOUT_MS);
+    expect(r == 0, what);
+}
+
 /* Policies and disks: tenants 1-3 RESTART_PAGES pages each from sector 0
  * on, ours (4) and a fifth further on. */
 static bool disks(void)
@@ -98,13 +185,23 @@ static bool disks(void)
 }
 
 /* Says which incarnation faulted and how (the watcher's record of the
- * kernel's fault message). */
+ * kernel's fault message, or of io-server's hang report). */
 static void say_fault(const char *when)
 {
-    debug_printf("restart: incarnation %u faulted (fault kind %u) %s: the fault came as a "
-                 "message\n",
-                 __atomic_load_n(&drv.fault_incarnation, __ATOMIC_ACQUIRE),
-                 __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE), when);
+    uint32_t label = __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE);
+    uint32_t incarnation = __atomic_load_n(&drv.fault_incarnation, __ATOMIC_ACQUIRE);
+    if (label == BLK_FAULT_HUNG)
+        debug_printf("restart: incarnation %u hung %s: io-server reported it to the fault "
+                     "watcher, which stopped it\n",
+                     incarnation, when);
+    else if (label == BLK_FAULT_KILLED)
+        debug_printf("restart: incarnation %u stopped at its kill point %s: the fault watcher "
+                     "stopped it\n",
+                     incarnation, when);
+    else
+        debug_printf("restart: incarnation %u faulted (fault kind %u) %s: the fault came as a "
+                     "message\n",
+                     incarnation, label, when);
 }
 
 /* Waits for the watcher's signal of a fault (it stopped the incarnation). */
@@ -122,6 +219,12 @@ static int restart_at_mcp(const char *why, char *err, size_t errlen)
     for (;;) {
         if (crash_every_start)
             drv.crash_at_start = 1;
+        if (!drv.crash_at_start) {
+            drv.kill_after_submits = armed.kill;
+            drv.hang_after_submits = armed.hang;
+            drv.crash_after_submits = armed.crash;
+            armed.kill = armed.hang = armed.crash = 0;
+        }
         const char *e = blk_restart(&drv, err, errlen);
         if (e) {
             debug_printf("restart: FAILED: %s\n", e);
@@ -138,6 +241,7 @@ static int restart_at_mcp(const char *why, char *err, size_t errlen)
         char text[240];
         io_error_format(&ie, text, sizeof(text));
         if (r == 0) {
+            last_deaths = deaths;
             uint64_t ns = debug_time_ns() - t0;
             restart_ns_min = ns < restart_ns_min ? ns : restart_ns_min;
             restart_ns_max = ns > restart_ns_max ? ns : restart_ns_max;
@@ -207,48 +311,144 @@ static bool start_tenants(const struct bk_bootinfo *bi)
     return true;
 }
 
-/* The kills under load. We run below every other thread, so we run only
- * when the tenants wait for their requests, which are then in the device
- * (or queued while it is down): each kill here is one with requests in
- * flight. A fault comes here as a message (polled). */
+/* The deaths under load, in the order they must come: each one's restart
+ * arms the next incarnation, so none can overtake another, and each comes
+ * at a Submit count the tenants' work reaches long before its end (the
+ * counts add up to about 150 Submits of their 864 operations). */
+enum death { KILL_ARMING_HANG, HANG, KILL_ARMING_FAULT, FAULT, RANDOM_KILL, DEATHS };
+
+static const char *const death_name[DEATHS] = {
+    "a kill with requests in flight", "a hang with requests in flight",
+    "a kill with requests in flight", "a fault with requests in flight",
+    "a kill at the random point, requests in flight",
+};
+
+static enum death death_of(uint32_t label)
+{
+    if (label == BLK_FAULT_HUNG)
+        return HANG;
+    if (label == BLK_FAULT_KILLED)
+        return KILL_ARMING_HANG; /* one of the kills: which one, next_death says */
+    return FAULT;
+}
+
+static bool same_kind(enum death a, enum death b)
+{
+    bool kill_a = a == KILL_ARMING_HANG || a == KILL_ARMING_FAULT || a == RANDOM_KILL;
+    bool kill_b = b == KILL_ARMING_HANG || b == KILL_ARMING_FAULT || b == RANDOM_KILL;
+    return a == b || (kill_a && kill_b);
+}
+
+/* The incarnation that died the death `d` (the next expected): restarted,
+ * the one after armed. */
+static void handle_death(enum death d, uint32_t random_kill)
+{
+    if (d == KILL_ARMING_HANG)
+        armed.hang = HANG_SUBMITS;
+    if (d == HANG) {
+        hangs++;
+        armed.kill = SECOND_KILL_SUBMITS;
+    }
+    if (d == KILL_ARMING_FAULT)
+        armed.crash = FAULT_SUBMITS;
+    if (d == FAULT) {
+        drv.crash_at_start = 1; /* and its successor dies in its start-up */
+        armed.kill = random_kill;
+    }
+    int r = restart(death_name[d]);
+    if (d == HANG)
+        expect(r == 0, "restarted after io-server reported it hung");
+    else if (d == FAULT)
+        expect(r == 0, "restarted after its fault, and again after a death during start-up");
+    else
+        expect(r == 0, death_name[d]);
+}
+
+/* We run below every other thread, so we run only when the tenants wait
+ * for their requests; a death comes here as a signal (polled while we
+ * read the statistics). */
 static void under_load(void)
 {
     uint64_t lcg = SEED;
     lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
     uint64_t all = RESTART_TENANTS * RESTART_TENANT_OPS;
-    uint64_t random_at = all / 2 + (lcg >> 33) % (all / 3);
-    debug_printf("restart: seed 0x%llx: the random kill after %llu of %llu operations\n",
-                 (unsigned long long)SEED, (unsigned long long)random_at,
-                 (unsigned long long)all);
-    uint64_t points[3] = { all / 10, all / 4, random_at };
-    unsigned next = 0;
+    uint32_t random_kill = RANDOM_KILL_MIN + (uint32_t)((lcg >> 33) % RANDOM_KILL_SPAN);
+    debug_printf("restart: seed 0x%llx: the random kill at Submit %u of its incarnation\n",
+                 (unsigned long long)SEED, random_kill);
+    enum death next_death = KILL_ARMING_HANG;
+    bool in_order = true;
+    uint64_t done = 0, done_at_last_death = 0;
     uint64_t deadline = debug_time_ns() + 600ull * 1000000000ull; /* a hang fails, not stalls */
     uint64_t priority = 0, mcp = 0;
     sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW_PRIORITY);
-    for (uint64_t done = 0; done < all && debug_time_ns() < deadline;) {
+    while (done < all && debug_time_ns() < deadline) {
         struct bk_msg m = { 0 };
         sys_nbrecv(fault_signal, &m);
         if (m.badge != 0) {
             say_fault("with requests in flight");
-            drv.crash_at_start = 1; /* and its successor dies in its start-up */
-            expect(restart("a fault with requests in flight") == 0,
-                   "restarted after its fault, and again after a death during start-up");
+            enum death d = death_of(__atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE));
+            if (next_death == DEATHS || !same_kind(d, next_death)) {
+                debug_printf("restart: FAILED: %s came where %s was due\n", death_name[d],
+                             next_death == DEATHS ? "nothing" : death_name[next_death]);
+                in_order = false;
+                failures++;
+                hangs += d == HANG;
+                restart("a death out of order"); /* arming nothing new */
+            } else {
+                handle_death(next_death++, random_kill);
+            }
+            done_at_last_death = total_ops();
         }
         done = total_ops();
-        if (next < 3 && done >= points[next]) {
-            if (next == 1)
-                drv.crash_after_submits = 10; /* the next one faults by itself */
-            kill_and_restart(next == 2 ? "a kill at the random point, requests in flight"
-                                       : "a kill with requests in flight");
-            next++;
-        }
     }
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
-    char what[160];
+    char what[200];
     bk_snprintf(what, sizeof(what), "every tenant's %u operations completed",
                 RESTART_TENANT_OPS);
     expect(total_ops() == all, what);
+    bk_snprintf(what, sizeof(what), "the deaths came in order (kill, hang, kill, fault and a "
+                "death in start-up, random kill): %u of %u, the last with %llu operations left",
+                next_death, DEATHS, (unsigned long long)(all - done_at_last_death));
+    expect(in_order && next_death == DEATHS && done_at_last_death < all, what);
+    expect(hangs == 1, "one hang seen and restarted (the incarnation that stopped answering)");
+}
+
+/* IO: DriverRestarted from whoever is not the administrator: tenant 1
+ * (with a cap to the running driver it could not have, the worst case)
+ * and a cap badged 9, no tenant; then the administrator with a cap that
+ * is not an endpoint. Each refused, and nothing changes: the driver keeps
+ * serving (IO completes in given_up()) and the next real restart still
+ * counts 1 death in a row. */
+static void hostile_driver_restarted(void)
+{
+    char text[240], what[320];
+    uint32_t deaths = 0, reissued = 0;
+    struct io_error e;
+    uint64_t before = total_ops();
+    int r = io_driver_restarted(mint(admin, 1), mint(drv.endpoint, 1), &deaths, &reissued, &e);
+    io_error_format(&e, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: DriverRestarted by tenant 1 refused: \"%s\"", text);
+    expect(r == IO_ERR_NOT_ADMIN &&
+               strcmp(text, "the caller (badge 1) is a tenant: the method is the "
+                            "administrator's") == 0,
+           what);
+    r = io_driver_restarted(mint(admin, 9), mint(drv.endpoint, 1), &deaths, &reissued, &e);
+    io_error_format(&e, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: DriverRestarted through a cap badged 9 refused: \"%s\"",
+                text);
+    expect(r == IO_ERR_NOT_ADMIN, what);
+    r = io_driver_restarted(admin, blk_hang_report_cap(&drv), &deaths, &reissued, &e);
+    io_error_format(&e, text, sizeof(text));
+    bk_snprintf(what, sizeof(what), "IO: DriverRestarted with a notification cap refused: \"%s\"",
+                text);
+    expect(r == IO_ERR_NOT_A_DRIVER &&
+               strcmp(text, "the new driver's cap is not an endpoint (object type 5)") == 0,
+           what);
+    expect(total_ops() == before, "the refusals changed no tenant's statistics");
+    kill_and_restart("a kill between requests, the tenants done");
+    expect(last_deaths == 1, "the next real restart counts 1 death in a row: the refusals "
+                             "counted none");
 }
 
 /* IO: Open as tenant `t`; its error code (0: opened) and text. */
@@ -336,11 +536,13 @@ int main(const struct bk_bootinfo *bi)
         return 1;
     }
     expect(disks(), "policies and disks for tenants 1 to 5");
+    watch();
+    armed.kill = FIRST_KILL_SUBMITS; /* for the incarnation the tenants start with */
     kill_and_restart("a kill between requests, before any session");
     if (!start_tenants(bi))
         return 1;
     under_load();
-    kill_and_restart("a kill between requests, the tenants done");
+    hostile_driver_restarted();
     debug_printf("restart: %u restarts under load and between; restart time %llu to %llu us\n",
                  restarts, (unsigned long long)(restart_ns_min / 1000),
                  (unsigned long long)(restart_ns_max / 1000));

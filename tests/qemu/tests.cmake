@@ -635,10 +635,14 @@ endif()
 # tests/qemu/blk_restart.c): the root task supervises blk-server and is
 # io-server's administrator; three tenants (blk_restart_tenant.c) write
 # and read back patterned pages while the driver is killed between
-# requests, with requests in flight (a fixed and a seeded random point),
-# faults by itself mid-IO and during start-up. No request may fail, no byte
-# differ. Then a driver dying at every start is given up on after 4 deaths
-# in a row, with status 10 for the waiting requests and open's error text.
+# requests, with requests in flight (at a fixed and a seeded random Submit
+# of an incarnation), faults by itself mid-IO and during start-up, and hangs
+# mid-IO (io-server's watch reports it, the supervisor's fault watcher stops
+# it), in that order: each death arms the next incarnation, so the order is
+# the events', not the host's speed (blk_restart.c). No request may
+# fail, no byte differ. IO: WatchDriver's and DriverRestarted's refusals
+# change nothing. Then a driver dying at every start is given up on after 4
+# deaths in a row, with status 10 for the waiting requests and open's error text.
 bulkhead_user_program(${arch} blk-restart-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/blk_restart.c
                       ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
 target_include_directories(blk-restart-test-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
@@ -649,6 +653,24 @@ bulkhead_boot_image(${arch} blk-restart-image ROOT blk-restart-test
 bulkhead_qemu_test(blk-restart --image ${out}/blk-restart-image.img
   --disk ${out}/blk-restart-disk.img --disk-size 4M --icount --status pass --timeout 400
   --expect "restart: incarnation 2 up after a kill between requests, before any session"
+  --expect "restart: ok: IO: WatchDriver by tenant 1 refused: .the caller .badge 1. is a tenant"
+  --expect "restart: ok: IO: WatchDriver with an endpoint cap refused"
+  --expect "restart: ok: IO: WatchDriver with a 9 ms timeout refused"
+  --expect "restart: ok: IO: WatchDriver with a 60001 ms timeout refused"
+  --expect "blk-server: incarnation 2 reached its kill point, Submit 20, with requests in the device"
+  --expect "restart: incarnation 2 stopped at its kill point with requests in flight"
+  --expect "io-server: watching the driver: a hang is 200 ms with requests owed and none completed"
+  --expect "blk-server: incarnation [0-9]+ stops answering on purpose with requests in the device"
+  --expect "io-server: the driver owes answers and completed nothing for [0-9]+ ms .timeout 200 ms.: hung"
+  --expect "restart: incarnation [0-9]+ hung with requests in flight: io-server reported it to the fault watcher"
+  --expect "restart: incarnation [0-9]+ up after a hang with requests in flight: [1-8] requests re-issued"
+  --expect "restart: ok: the deaths came in order .kill, hang, kill, fault and a death in start-up, random kill.: 5 of 5"
+  --expect "restart: ok: one hang seen and restarted"
+  --expect "restart: ok: IO: DriverRestarted by tenant 1 refused"
+  --expect "restart: ok: IO: DriverRestarted through a cap badged 9 refused"
+  --expect "restart: ok: IO: DriverRestarted with a notification cap refused"
+  --expect "restart: ok: the refusals changed no tenant's statistics"
+  --expect "restart: ok: the next real restart counts 1 death in a row"
   --expect "restart: incarnation [0-9]+ up after a kill with requests in flight: [1-8] requests re-issued"
   --expect "blk-server: incarnation [0-9]+ faults on purpose with requests in the device"
   --expect "restart: incarnation [0-9]+ faulted .fault kind 1. with requests in flight"
@@ -676,6 +698,7 @@ if(arch STREQUAL "x86_64")
     --status pass --timeout 400
     --expect "blk-server: the device's DMA goes through the IOMMU, at IO addresses 0x10000000 on"
     --expect "restart: incarnation [0-9]+ up after a kill with requests in flight: [1-8] requests re-issued"
+    --expect "restart: incarnation [0-9]+ up after a hang with requests in flight: [1-8] requests re-issued"
     --expect "restart-tenant 1: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
     --expect "restart-tenant 2: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
     --expect "restart-tenant 3: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"

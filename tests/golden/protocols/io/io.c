@@ -24,6 +24,8 @@ const char *io_method_name(uint64_t label)
         return "open_granted";
     case IO_LABEL_DRIVER_RESTARTED:
         return "driver_restarted";
+    case IO_LABEL_WATCH_DRIVER:
+        return "watch_driver";
     default:
         return "?";
     }
@@ -38,6 +40,7 @@ static const char *const kick_args[] = { "?" };
 static const char *const doorbell_args[] = { "?" };
 static const char *const open_granted_args[] = { "vspace", "vaddr", "grant" };
 static const char *const driver_restarted_args[] = { "driver" };
+static const char *const watch_driver_args[] = { "notification", "timeout_ms" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -69,6 +72,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case IO_LABEL_DRIVER_RESTARTED:
         *count = 1;
         return driver_restarted_args;
+    case IO_LABEL_WATCH_DRIVER:
+        *count = 2;
+        return watch_driver_args;
     default:
         *count = 0;
         return 0;
@@ -122,6 +128,8 @@ int io_error_length(int code)
         return 2;
     case IO_ERR_NOT_A_DRIVER:
         return 1;
+    case IO_ERR_BAD_WATCH:
+        return 2;
     default:
         return -1;
     }
@@ -237,6 +245,11 @@ void io_error_pack(struct bk_msg *m, const struct io_error *e)
         bk_proto_set_word(m, 0, e->not_a_driver.object_type);
         m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
         return;
+    case IO_ERR_BAD_WATCH:
+        bk_proto_set_word(m, 0, e->bad_watch.object_type);
+        bk_proto_set_word(m, 1, e->bad_watch.timeout_ms);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(IO_PROTOCOL_ID, e->code));
+        return;
     default:
         bk_proto_fault_reply(m, IO_PROTOCOL_ID, e->code, &e->proto);
         return;
@@ -331,6 +344,10 @@ bool io_error_unpack(const struct bk_msg *m, int code, struct io_error *e)
         return true;
     case IO_ERR_NOT_A_DRIVER:
         e->not_a_driver.object_type = bk_proto_word(m, 0);
+        return true;
+    case IO_ERR_BAD_WATCH:
+        e->bad_watch.object_type = bk_proto_word(m, 0);
+        e->bad_watch.timeout_ms = bk_proto_word(m, 1);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -491,6 +508,13 @@ static int format_not_a_driver(const struct io_not_a_driver *f, char *buf, size_
                        (unsigned long long)f->object_type);
 }
 
+static int format_bad_watch(const struct io_bad_watch *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "cannot watch the driver with a cap of object type %llu and a timeout of %llu ms (a writable notification and 10 to 60000 ms)",
+                       (unsigned long long)f->object_type, (unsigned long long)f->timeout_ms);
+}
+
 int io_error_format(const struct io_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -538,6 +562,8 @@ int io_error_format(const struct io_error *e, char *buf, size_t size)
         return format_driver_given_up(&e->driver_given_up, buf, size);
     case IO_ERR_NOT_A_DRIVER:
         return format_not_a_driver(&e->not_a_driver, buf, size);
+    case IO_ERR_BAD_WATCH:
+        return format_bad_watch(&e->bad_watch, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

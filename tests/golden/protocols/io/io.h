@@ -28,6 +28,7 @@
 #define IO_LABEL_DOORBELL BK_PROTO_LABEL(IO_PROTOCOL_ID, 23)
 #define IO_LABEL_OPEN_GRANTED BK_PROTO_LABEL(IO_PROTOCOL_ID, 7)
 #define IO_LABEL_DRIVER_RESTARTED BK_PROTO_LABEL(IO_PROTOCOL_ID, 20)
+#define IO_LABEL_WATCH_DRIVER BK_PROTO_LABEL(IO_PROTOCOL_ID, 21)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -55,6 +56,7 @@
 #define IO_ERR_DRIVER_DOWN 70 /* The block driver died and its next incarnation has not answered yet (for driver_restarted: the new one died too before it took our buffers back; its supervisor starts another). Requests wait meanwhile. */
 #define IO_ERR_DRIVER_GIVEN_UP 71 /* The block driver died more than 3 times in a row and the server gave up on it: no more IO to this disk. */
 #define IO_ERR_NOT_A_DRIVER 72 /* The cap given as the new driver is not an endpoint. */
+#define IO_ERR_BAD_WATCH 73 /* watch_driver's notification is not a notification cap with the write right (`object_type`: what it is, 0 for an empty slot), or its timeout is outside 10 ms to 60 s. */
 
 /* The numbers of IO_ERR_NOT_ADMIN. */
 struct io_not_admin {
@@ -185,6 +187,12 @@ struct io_not_a_driver {
     uint64_t object_type;
 };
 
+/* The numbers of IO_ERR_BAD_WATCH. */
+struct io_bad_watch {
+    uint64_t object_type;
+    uint64_t timeout_ms;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct io_error {
@@ -214,6 +222,7 @@ struct io_error {
         struct io_driver_down driver_down;
         struct io_driver_given_up driver_given_up;
         struct io_not_a_driver not_a_driver;
+        struct io_bad_watch bad_watch;
     };
 };
 

@@ -198,3 +198,13 @@ int io_driver_restarted(bk_cptr_t server, bk_cptr_t driver, uint32_t *deaths_in_
     return 0;
 }
 
+int io_watch_driver(bk_cptr_t server, bk_cptr_t notification, uint32_t timeout_ms,
+                    struct io_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 1, 0, IO_LABEL_WATCH_DRIVER) }, *m = &msg;
+    bk_ipc_buffer->caps[0] = notification;
+    bk_proto_set_word(m, 0, (uint64_t)timeout_ms);
+    sys_call(server, m);
+    return reply_code(m, IO_LABEL_WATCH_DRIVER, 0, 0, err);
+}
+

@@ -123,3 +123,17 @@ int io_open_granted(bk_cptr_t server, bk_cptr_t vspace, uint64_t vaddr, uint64_t
 int io_driver_restarted(bk_cptr_t server, bk_cptr_t driver, uint32_t *deaths_in_a_row,
                         uint32_t *reissued, struct io_error *err);
 
+/* IO: WatchDriver. Administrator only: the driver's supervisor asks the server to watch
+ * the block driver for a hang. From now on, whenever the server owes the driver's
+ * answers (requests in the device, or a Call to the driver not answered) and no request
+ * has completed for `timeout_ms` milliseconds of the kernel's clock (10 to 60,000), the
+ * server signals `notification` (a notification cap with the write right; the
+ * supervisor's fault watcher's: servers/blk, blk_hang_report_cap()) once, and again
+ * only after the next driver_restarted. The supervisor stops the hung driver (which
+ * ends the server's Call to it) and restarts it as after a fault; the requests it held
+ * are re-issued. A new call replaces the notification and the timeout. Returns 0, or
+ * the error code with its numbers in *err (may be NULL): IO_ERR_NOT_ADMIN,
+ * IO_ERR_BAD_WATCH, or a shared BK_PROTO_ERR_*. */
+int io_watch_driver(bk_cptr_t server, bk_cptr_t notification, uint32_t timeout_ms,
+                    struct io_error *err);
+

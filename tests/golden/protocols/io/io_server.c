@@ -200,6 +200,23 @@ static int serve_driver_restarted(struct io_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_watch_driver(struct io_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 1, 1, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 1, 0, 0);
+    uint32_t timeout_ms = (uint32_t)bk_proto_word(m, 0);
+    code = io_handle_watch_driver(call, call->server->recv_index, timeout_ms);
+    if (code != 0 && code != IO_ERR_NOT_ADMIN && code != IO_ERR_BAD_WATCH)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, IO_LABEL_WATCH_DRIVER);
+    return 0;
+}
+
 void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -232,6 +249,9 @@ void io_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case IO_LABEL_DRIVER_RESTARTED:
         code = serve_driver_restarted(&call, m);
+        break;
+    case IO_LABEL_WATCH_DRIVER:
+        code = serve_watch_driver(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

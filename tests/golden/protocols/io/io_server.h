@@ -133,6 +133,19 @@ int io_handle_open_granted(struct io_call *call, uint64_t vspace_slot, uint64_t 
 int io_handle_driver_restarted(struct io_call *call, uint64_t driver_slot,
                                uint32_t *deaths_in_a_row, uint32_t *reissued);
 
+/* IO: WatchDriver. Administrator only: the driver's supervisor asks the server to watch
+ * the block driver for a hang. From now on, whenever the server owes the driver's
+ * answers (requests in the device, or a Call to the driver not answered) and no request
+ * has completed for `timeout_ms` milliseconds of the kernel's clock (10 to 60,000), the
+ * server signals `notification` (a notification cap with the write right; the
+ * supervisor's fault watcher's: servers/blk, blk_hang_report_cap()) once, and again
+ * only after the next driver_restarted. The supervisor stops the hung driver (which
+ * ends the server's Call to it) and restarts it as after a fault; the requests it held
+ * are re-issued. A new call replaces the notification and the timeout. Errors it may
+ * return: IO_ERR_NOT_ADMIN, IO_ERR_BAD_WATCH. */
+int io_handle_watch_driver(struct io_call *call, uint64_t notification_slot,
+                           uint32_t timeout_ms);
+
 /* Fails the request with IO_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant: the
  * method is the administrator's". */
 static inline int io_fail_not_admin(struct io_call *call, uint64_t badge)
@@ -357,5 +370,17 @@ static inline int io_fail_not_a_driver(struct io_call *call, uint64_t object_typ
     call->error.code = IO_ERR_NOT_A_DRIVER;
     call->error.not_a_driver.object_type = object_type;
     return IO_ERR_NOT_A_DRIVER;
+}
+
+/* Fails the request with IO_ERR_BAD_WATCH: "cannot watch the driver with a cap of
+ * object type {object_type} and a timeout of {timeout_ms} ms (a writable notification
+ * and 10 to 60000 ms)". */
+static inline int io_fail_bad_watch(struct io_call *call, uint64_t object_type,
+                                    uint64_t timeout_ms)
+{
+    call->error.code = IO_ERR_BAD_WATCH;
+    call->error.bad_watch.object_type = object_type;
+    call->error.bad_watch.timeout_ms = timeout_ms;
+    return IO_ERR_BAD_WATCH;
 }
 
