@@ -98,6 +98,8 @@ static kerror_t decode(struct thread *t, struct cte *slot, struct invocation *in
 {
     uint64_t msginfo = arch_regs_args(&t->regs)[1];
     inv->caller = t;
+    inv->restart_args = 0;
+    inv->result_count = 0;
     inv->label = BK_MSGINFO_LABEL(msginfo);
     inv->length = (unsigned)BK_MSGINFO_LENGTH(msginfo);
     inv->slot = slot;
@@ -126,7 +128,12 @@ void invoke_reply_error(struct thread *t, kerror_t err, const struct kerror_info
 
 void invoke_call(struct thread *t, struct cte *slot)
 {
-    struct invocation inv = { 0 };
+    /* Not zeroed whole (23 stores of every invocation): decode() sets the
+     * fields every method relies on, and a method reads only the
+     * arguments its arg_words covers, which decode() fills. The error
+     * record is zeroed: its words reach the caller for the error the
+     * method returns, and 0 is what a field the method left says. */
+    struct invocation inv;
     struct kerror_info info = { 0 };
     const struct method *m = NULL;
     kerror_t err = decode(t, slot, &inv, &m, &info);
