@@ -82,18 +82,21 @@
 #include "kernel.h"
 #include "thread.h"
 
-/* Only messages that travel in CPU registers and carry no caps. The
- * extra_caps field lies just above length, so both are one compare: the
- * two fields together are at most BK_MSG_CPU_WORDS iff extra_caps is 0
- * and length <= BK_MSG_CPU_WORDS. */
+/* Only messages that travel in CPU registers and carry no caps, and whose
+ * caps_unwrapped field (which only the kernel sets on delivery) is 0. The
+ * extra_caps field lies just above length and caps_unwrapped above that,
+ * so all three are one compare: the fields together are at most
+ * BK_MSG_CPU_WORDS iff extra_caps and caps_unwrapped are 0 and length <=
+ * BK_MSG_CPU_WORDS. With caps_unwrapped 0 the info is delivered as it
+ * came, with no mask to clear it (the general path clears a sender's). */
 _Static_assert(BK_MSGINFO_LENGTH_SHIFT == 0 && BK_MSGINFO_EXTRA_CAPS_SHIFT == 7 &&
-                   BK_MSGINFO_LENGTH_MASK == 0x7f,
-               "extra_caps is the field right above length");
+                   BK_MSGINFO_LENGTH_MASK == 0x7f && BK_MSGINFO_CAPS_UNWRAPPED_SHIFT == 9 &&
+                   BK_MSGINFO_LABEL_SHIFT == 12,
+               "extra_caps and caps_unwrapped are the fields right above length");
 
 static inline bool message_fits(uint64_t info)
 {
-    uint64_t fields = BK_MSGINFO_LENGTH_MASK | BK_MSGINFO_EXTRA_CAPS_MASK
-                                                   << BK_MSGINFO_EXTRA_CAPS_SHIFT;
+    uint64_t fields = (1ull << BK_MSGINFO_LABEL_SHIFT) - 1;
     return (info & fields) <= BK_MSG_CPU_WORDS;
 }
 
@@ -118,7 +121,8 @@ static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_ri
 }
 
 /* Moves a register message as endpoint.c's transfer() does: the words
- * beyond its length arrive as 0, and the info keeps length and label.
+ * beyond its length arrive as 0, and the info keeps length and label
+ * (message_fits() let through only an info with no other field set).
  * Always inlined, like switch_to(): a call costs more than the copy. */
 static inline __attribute__((always_inline)) void copy_message(const uint64_t *from, uint64_t *to,
                                                                uint64_t badge, uint64_t info)
@@ -127,7 +131,7 @@ static inline __attribute__((always_inline)) void copy_message(const uint64_t *f
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
         to[2 + i] = i < length ? from[2 + i] : 0;
     to[0] = badge;
-    to[1] = info & ~(BK_MSGINFO_CAPS_UNWRAPPED_MASK << BK_MSGINFO_CAPS_UNWRAPPED_SHIFT);
+    to[1] = info;
 }
 
 struct ipc_path_counts ipc_path_counts;
@@ -262,8 +266,10 @@ static inline __attribute__((always_inline)) void deliver_reply_recv(struct thre
     c->reply_from = NULL;
     copy_message(args, arch_regs_args(&c->regs), 0, info);
     c->state = THREAD_RUNNABLE;
-    c->blocked_on = NULL;
-    t->wait_next = NULL;
+    /* c, waiting for its answer, and t, running, are on no wait queue:
+     * their blocked_on and wait links are NULL already (the invariants
+     * checker's "still linked on a wait queue"), so only t's new links
+     * are written. */
     t->wait_prev = ep->tail;
     if (ep->tail)
         ep->tail->wait_next = t;
