@@ -126,6 +126,18 @@ void invoke_reply_error(struct thread *t, kerror_t err, const struct kerror_info
     set_reply(t, err, words, count);
 }
 
+/* The error record as `{ 0 }` would leave it, field by field: as one
+ * 72-byte zeroing, clang calls memset on RISC-V (about 40 instructions of
+ * every invocation there) where x86-64 gets nine stores; the padding after
+ * lookup_was_source is never read. */
+static inline void kerror_info_clear(struct kerror_info *i)
+{
+    i->range_min = i->range_max = 0;
+    i->mem_asked = i->mem_left = 0;
+    i->lookup_was_source = false;
+    i->lookup = (struct lookup_fault){ 0 };
+}
+
 void invoke_call(struct thread *t, struct cte *slot)
 {
     /* Not zeroed whole (23 stores of every invocation): decode() sets the
@@ -134,7 +146,8 @@ void invoke_call(struct thread *t, struct cte *slot)
      * record is zeroed: its words reach the caller for the error the
      * method returns, and 0 is what a field the method left says. */
     struct invocation inv;
-    struct kerror_info info = { 0 };
+    struct kerror_info info;
+    kerror_info_clear(&info);
     const struct method *m = NULL;
     kerror_t err = decode(t, slot, &inv, &m, &info);
     if (err == KERR_OK)
