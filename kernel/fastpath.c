@@ -36,24 +36,23 @@
  *
  * Budget (guest instructions under QEMU -icount, 0 message words, between
  * two address spaces, kernel only, per direction Call / ReplyRecv, with
- * both threads on whole-CPU SchedContexts): x86-64 166 / 173 = entry stub
- * with dispatch 28 / 30 + this file 82 / 87 + arch_fastpath_switch
- * (arch/x86_64/fastpath.c) 37 (the CPU and its fastpath_key 4, the
- * bases read back and saved 6, checks of `to` 7, its FS base (its TLS) 4,
- * the FPU check 3, CR3 7, the frame for the next entry and the jump 6) +
- * the sysretq stub 19; RISC-V 177 / 181 = entry
- * with dispatch 39 / 41 + this file 89 / 91 + arch_fastpath_switch
+ * both threads on whole-CPU SchedContexts; a per-PC trace, session 28):
+ * x86-64 165 / 170 = entry stub with dispatch 28 / 30 + this file 82 / 85
+ * + arch_fastpath_switch (arch/x86_64/fastpath.c) 36 (the CPU and its
+ * fastpath_key 4, the bases read back and saved 6, checks of `to` 7, its
+ * FS base (its TLS) 4, the FPU check 3, CR3 7, the frame for the next
+ * entry and the jump 5) + the sysretq stub 19; RISC-V 168 / 173 = entry
+ * with dispatch 39 / 41 + this file 80 / 83 + arch_fastpath_switch
  * (trap.S) 14 with a satp write, 8 without (one check of 3 covers both
  * the counter policy and the FPU owner while no thread owns the FPU) +
  * exit 35 (31 register loads, sret). To a passive server and back (the
- * SchedContext lent and given back, nothing charged) this file costs 9
- * less a direction on x86-64 (73 / 78) and 10 on RISC-V (79 / 81). The
- * Call's save of its cap's word (for an answer that carries caps) costs
- * 2 on x86-64 and 1 on RISC-V. This
+ * SchedContext lent and given back, nothing charged) this file costs
+ * 73 / 76 on x86-64. The Call's save of its cap's word (for an answer
+ * that carries caps) costs 2 on x86-64 and 1 on RISC-V. This
  * file is built without frame pointers and leaves by a tail call, so it
- * touches no stack. Round trips, user code included: x86-64 347 in one
- * address space, 355 across two, 337 to a passive server; RISC-V 358,
- * 370 and 350.
+ * touches no stack. Round trips, user code included: x86-64 343 in one
+ * address space, 351 across two, 333 to a passive server; RISC-V 341,
+ * 353 and 337.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  *
