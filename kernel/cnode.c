@@ -89,9 +89,8 @@ static kerror_t resolve(const cap_t *root, cptr_t cptr, unsigned depth, bool inv
 {
     if (cap_type(root) != CAP_CNODE)
         return lookup_fail(f, LOOKUP_FAULT_INVALID_ROOT, depth);
-    /* The usual root: the slot the walk below would find, without it. */
-    if (depth == 64 && cspace_flat_slot(root, cptr, out))
-        return KERR_OK;
+    /* (The usual flat root never gets here: cnode.h's inline lookups
+     * take it. The walk finds the same slot for it.) */
     const cap_t *cn = root;
     unsigned left = depth;
     for (;;) {
@@ -111,16 +110,16 @@ static kerror_t resolve(const cap_t *root, cptr_t cptr, unsigned depth, bool inv
     }
 }
 
-kerror_t cspace_lookup_slot(const cap_t *root, cptr_t cptr, unsigned depth, struct cte **slot,
-                            struct lookup_fault *fault)
+kerror_t cspace_walk_slot(const cap_t *root, cptr_t cptr, unsigned depth, struct cte **slot,
+                          struct lookup_fault *fault)
 {
     if (depth < CSPACE_DEPTH_MIN || depth > CSPACE_DEPTH_MAX)
         return KERR_RANGE;
     return resolve(root, cptr, depth, false, slot, fault);
 }
 
-kerror_t cspace_lookup_cap(const cap_t *root, cptr_t cptr, struct cte **slot,
-                           struct lookup_fault *fault)
+kerror_t cspace_walk_cap(const cap_t *root, cptr_t cptr, struct cte **slot,
+                         struct lookup_fault *fault)
 {
     return resolve(root, cptr, CSPACE_DEPTH_MAX, true, slot, fault);
 }

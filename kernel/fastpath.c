@@ -36,24 +36,23 @@
  *
  * Budget (guest instructions under QEMU -icount, 0 message words, between
  * two address spaces, kernel only, per direction Call / ReplyRecv, with
- * both threads on whole-CPU SchedContexts): x86-64 166 / 173 = entry stub
- * with dispatch 28 / 30 + this file 82 / 87 + arch_fastpath_switch
- * (arch/x86_64/fastpath.c) 37 (the CPU and its fastpath_key 4, the
- * bases read back and saved 6, checks of `to` 7, its FS base (its TLS) 4,
- * the FPU check 3, CR3 7, the frame for the next entry and the jump 6) +
- * the sysretq stub 19; RISC-V 177 / 181 = entry
- * with dispatch 39 / 41 + this file 89 / 91 + arch_fastpath_switch
+ * both threads on whole-CPU SchedContexts; a per-PC trace, session 28):
+ * x86-64 165 / 170 = entry stub with dispatch 28 / 30 + this file 82 / 85
+ * + arch_fastpath_switch (arch/x86_64/fastpath.c) 36 (the CPU and its
+ * fastpath_key 4, the bases read back and saved 6, checks of `to` 7, its
+ * FS base (its TLS) 4, the FPU check 3, CR3 7, the frame for the next
+ * entry and the jump 5) + the sysretq stub 19; RISC-V 168 / 173 = entry
+ * with dispatch 39 / 41 + this file 80 / 83 + arch_fastpath_switch
  * (trap.S) 14 with a satp write, 8 without (one check of 3 covers both
  * the counter policy and the FPU owner while no thread owns the FPU) +
  * exit 35 (31 register loads, sret). To a passive server and back (the
- * SchedContext lent and given back, nothing charged) this file costs 9
- * less a direction on x86-64 (73 / 78) and 10 on RISC-V (79 / 81). The
- * Call's save of its cap's word (for an answer that carries caps) costs
- * 2 on x86-64 and 1 on RISC-V. This
+ * SchedContext lent and given back, nothing charged) this file costs
+ * 73 / 76 on x86-64. The Call's save of its cap's word (for an answer
+ * that carries caps) costs 2 on x86-64 and 1 on RISC-V. This
  * file is built without frame pointers and leaves by a tail call, so it
- * touches no stack. Round trips, user code included: x86-64 347 in one
- * address space, 355 across two, 337 to a passive server; RISC-V 358,
- * 370 and 350.
+ * touches no stack. Round trips, user code included: x86-64 343 in one
+ * address space, 351 across two, 333 to a passive server; RISC-V 341,
+ * 353 and 337.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  *
@@ -82,18 +81,21 @@
 #include "kernel.h"
 #include "thread.h"
 
-/* Only messages that travel in CPU registers and carry no caps. The
- * extra_caps field lies just above length, so both are one compare: the
- * two fields together are at most BK_MSG_CPU_WORDS iff extra_caps is 0
- * and length <= BK_MSG_CPU_WORDS. */
+/* Only messages that travel in CPU registers and carry no caps, and whose
+ * caps_unwrapped field (which only the kernel sets on delivery) is 0. The
+ * extra_caps field lies just above length and caps_unwrapped above that,
+ * so all three are one compare: the fields together are at most
+ * BK_MSG_CPU_WORDS iff extra_caps and caps_unwrapped are 0 and length <=
+ * BK_MSG_CPU_WORDS. With caps_unwrapped 0 the info is delivered as it
+ * came, with no mask to clear it (the general path clears a sender's). */
 _Static_assert(BK_MSGINFO_LENGTH_SHIFT == 0 && BK_MSGINFO_EXTRA_CAPS_SHIFT == 7 &&
-                   BK_MSGINFO_LENGTH_MASK == 0x7f,
-               "extra_caps is the field right above length");
+                   BK_MSGINFO_LENGTH_MASK == 0x7f && BK_MSGINFO_CAPS_UNWRAPPED_SHIFT == 9 &&
+                   BK_MSGINFO_LABEL_SHIFT == 12,
+               "extra_caps and caps_unwrapped are the fields right above length");
 
 static inline bool message_fits(uint64_t info)
 {
-    uint64_t fields = BK_MSGINFO_LENGTH_MASK | BK_MSGINFO_EXTRA_CAPS_MASK
-                                                   << BK_MSGINFO_EXTRA_CAPS_SHIFT;
+    uint64_t fields = (1ull << BK_MSGINFO_LABEL_SHIFT) - 1;
     return (info & fields) <= BK_MSG_CPU_WORDS;
 }
 
@@ -118,7 +120,8 @@ static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_ri
 }
 
 /* Moves a register message as endpoint.c's transfer() does: the words
- * beyond its length arrive as 0, and the info keeps length and label.
+ * beyond its length arrive as 0, and the info keeps length and label
+ * (message_fits() let through only an info with no other field set).
  * Always inlined, like switch_to(): a call costs more than the copy. */
 static inline __attribute__((always_inline)) void copy_message(const uint64_t *from, uint64_t *to,
                                                                uint64_t badge, uint64_t info)
@@ -127,7 +130,7 @@ static inline __attribute__((always_inline)) void copy_message(const uint64_t *f
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
         to[2 + i] = i < length ? from[2 + i] : 0;
     to[0] = badge;
-    to[1] = info & ~(BK_MSGINFO_CAPS_UNWRAPPED_MASK << BK_MSGINFO_CAPS_UNWRAPPED_SHIFT);
+    to[1] = info;
 }
 
 struct ipc_path_counts ipc_path_counts;
@@ -262,8 +265,10 @@ static inline __attribute__((always_inline)) void deliver_reply_recv(struct thre
     c->reply_from = NULL;
     copy_message(args, arch_regs_args(&c->regs), 0, info);
     c->state = THREAD_RUNNABLE;
-    c->blocked_on = NULL;
-    t->wait_next = NULL;
+    /* c, waiting for its answer, and t, running, are on no wait queue:
+     * their blocked_on and wait links are NULL already (the invariants
+     * checker's "still linked on a wait queue"), so only t's new links
+     * are written. */
     t->wait_prev = ep->tail;
     if (ep->tail)
         ep->tail->wait_next = t;

@@ -15,6 +15,9 @@
 /* One decoded invocation: everything is read from registers and the IPC
  * buffer once, up front, so user code cannot change an argument while the
  * kernel checks it. */
+/* invoke_call() does not zero it: decode() sets caller, slot, label,
+ * length, restart_args, result_count and args[0 .. arg_words - 1], all a
+ * method may read; results[] up to the result_count it sets are its own. */
 struct invocation {
     struct thread *caller;
     struct cte *slot;           /* the invoked capability's slot */
@@ -24,9 +27,7 @@ struct invocation {
      * and changed args[] so that the restarted call asks for what is
      * left: bit i for args[i]. invoke_call() writes those back where the
      * caller put them, a register or its IPC buffer. The caller sees the
-     * change only if it reads its own message back after the call. (It
-     * fills the hole after `length`: every invocation zeroes this struct,
-     * inline while it stays this size.) */
+     * change only if it reads its own message back after the call. */
     unsigned restart_args;
     uint64_t args[INVOKE_MAX_ARGS];
     /* Set by a method that returns values: on success the reply carries

@@ -261,7 +261,6 @@ BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
     cpu->syscall_entry = kernel_syscall;
     cpu->fast_reply_recv_nr = BK_SYS_REPLY_RECV;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
-    cpu->rsp0 = cpu->kernel_rsp;
     gdt_fill(cpu);
     tss_fill(cpu, stacks);
     gdt_load(cpu);
@@ -297,7 +296,6 @@ BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, u
     cpu->syscall_entry = kernel_syscall_smp;
     cpu->fast_reply_recv_nr = ~0ull;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
-    cpu->rsp0 = cpu->kernel_rsp;
     gdt_fill(cpu);
     tss_fill(cpu, stacks);
     gdt_load(cpu);

@@ -52,8 +52,7 @@ void x86_fastpath_exit_fpu(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs
 static inline __attribute__((always_inline)) void exit_sysret(struct x86_cpu *cpu,
                                                               arch_regs_t *to)
 {
-    cpu->rsp0 = (uint64_t)to + REGS_FRAME_END;
-    cpu->tss.rsp[0] = cpu->rsp0;
+    cpu->tss.rsp[0] = (uint64_t)to + REGS_FRAME_END; /* also CPU_RSP0 */
     ((void (*)(arch_regs_t *))cpu->return_sysret)(to);
 }
 

@@ -198,8 +198,7 @@ static inline __attribute__((always_inline)) NORETURN void resume_user(struct x8
 {
     if (!IS_ALIGNED((uintptr_t)regs, 16))
         panic("arch_user_enter: arch_regs_t at %p is not 16-byte aligned", (void *)regs);
-    cpu->rsp0 = (uint64_t)regs + REGS_FRAME_END;
-    cpu->tss.rsp[0] = cpu->rsp0;
+    cpu->tss.rsp[0] = (uint64_t)regs + REGS_FRAME_END; /* also CPU_RSP0 */
     if (regs->rip >= ARCH_USER_VADDR_MAX)
         bad_rip(cpu, regs);
     load_user_bases(cpu, regs);

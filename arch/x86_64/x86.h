@@ -69,7 +69,11 @@ typedef void x86_exit_fn(arch_regs_t *regs) __attribute__((noreturn));
 struct x86_cpu {
     struct x86_cpu *self;   /* CPU_SELF */
     uint64_t kernel_rsp;    /* CPU_KERNEL_RSP */
-    uint64_t rsp0;          /* CPU_RSP0, equal to tss.rsp[0] */
+    /* Unused: the end of the current thread's trap frame is tss.rsp[0]
+     * alone (CPU_RSP0), which the syscall entry reads as the CPU does on a
+     * trap; one store less on every way out. Kept so that the offsets
+     * after it stay. */
+    uint64_t reserved0;
     uint64_t user_rsp;      /* CPU_USER_RSP */
     uint64_t user_cr3;      /* CPU_USER_CR3: with kpti, CR3 for the way out */
     uint64_t entry_stack_top; /* CPU_ENTRY_STACK_TOP: end of entry_stack */
@@ -160,7 +164,8 @@ _Static_assert(offsetof(struct x86_ap_boot, cpu) == AP_BOOT_CPU, "AP_BOOT_CPU");
 
 _Static_assert(offsetof(struct x86_cpu, self) == CPU_SELF, "CPU_SELF");
 _Static_assert(offsetof(struct x86_cpu, kernel_rsp) == CPU_KERNEL_RSP, "CPU_KERNEL_RSP");
-_Static_assert(offsetof(struct x86_cpu, rsp0) == CPU_RSP0, "CPU_RSP0");
+_Static_assert(offsetof(struct x86_cpu, tss) + offsetof(struct x86_tss, rsp) == CPU_RSP0,
+               "CPU_RSP0 is tss.rsp[0]");
 _Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP");
 _Static_assert(offsetof(struct x86_cpu, user_cr3) == CPU_USER_CR3, "CPU_USER_CR3");
 _Static_assert(offsetof(struct x86_cpu, kcpu) == CPU_KCPU && CPU_KCPU == X86_CPU_KCPU, "CPU_KCPU");

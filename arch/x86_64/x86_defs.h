@@ -96,7 +96,7 @@
 /* ---- Per-CPU structure offsets (struct x86_cpu in x86.h, at GS base) --- */
 #define CPU_SELF 0
 #define CPU_KERNEL_RSP 8 /* top of this CPU's kernel stack */
-#define CPU_RSP0 16      /* end of the current thread's trap frame */
+#define CPU_RSP0 148     /* tss.rsp[0]: end of the current thread's trap frame */
 #define CPU_USER_RSP 24  /* scratch: user rsp during the syscall entry */
 #define CPU_USER_CR3 32  /* kpti.c: CR3 of the user space the next exit enters */
 #define CPU_ENTRY_STACK_TOP 40 /* kpti.c: top of this CPU's entry stack */

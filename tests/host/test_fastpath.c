@@ -102,6 +102,7 @@ static void scene_end(struct scene *s)
 enum variant {
     PLAIN,             /* nothing in the way */
     SIGNAL_FIRST,      /* the server's bound notification is signalled before it answers */
+    STRAY_UNWRAPPED,   /* the client's info has caps_unwrapped bits, which never arrive */
 };
 
 /* The server answers three calls of `length` words through a badged cap. */
@@ -116,8 +117,10 @@ static void call_reply_scenario(struct trace *tr, bool fast, unsigned length, en
     record(&s);
     for (unsigned round = 0; round < 3; round++) {
         const uint64_t words[4] = { round, 2, 3, 4 };
-        kw_call(client, badged, BK_MSGINFO(length, 0, 7, 0x10 + round), words);
+        uint64_t unwrapped = v == STRAY_UNWRAPPED ? 7 : 0;
+        kw_call(client, badged, BK_MSGINFO(length, 0, unwrapped, 0x10 + round), words);
         record(&s);
+        CHECK_EQ(kw_info(server), BK_MSGINFO(length, 0, 0, 0x10 + round));
         if (v == SIGNAL_FIRST)
             kw_send(server, signal, 0, NULL);
         const uint64_t answer[4] = { 100 + round, 200, 300, 400 };
@@ -205,6 +208,19 @@ static void test_signalled_notification_takes_general_path(void)
     CHECK_EQ(fast.general, 3);
 }
 
+/* A sender's caps_unwrapped bits (only the kernel sets them) send its
+ * Call the general way, which clears them; the fast path delivers the
+ * info as it is. The answers take the fast path. */
+static void test_stray_unwrapped_bits_take_general_path(void)
+{
+    static struct trace fast, general;
+    call_reply_scenario(&fast, true, 2, STRAY_UNWRAPPED);
+    call_reply_scenario(&general, false, 2, STRAY_UNWRAPPED);
+    compare(&fast, &general);
+    CHECK_EQ(fast.fast, 3);
+    CHECK_EQ(fast.general, 3);
+}
+
 static void test_caller_above_server(void)
 {
     static struct trace fast, general;
@@ -218,4 +234,5 @@ static void test_caller_above_server(void)
 }
 
 TEST_MAIN(TEST(test_fast_and_general_agree), TEST(test_long_message_takes_general_path),
-          TEST(test_signalled_notification_takes_general_path), TEST(test_caller_above_server))
+          TEST(test_signalled_notification_takes_general_path),
+          TEST(test_stray_unwrapped_bits_take_general_path), TEST(test_caller_above_server))
