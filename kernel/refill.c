@@ -61,8 +61,18 @@ static void schedule_used(struct refills *rs, uint64_t start, uint64_t used)
 {
     uint64_t when = start + rs->period;
     struct refill *tail = at(rs, rs->count - 1);
-    if (rs->count > 1 && start == rs->tail_used_end) {
+    bool tail_idle = rs->count > 1 || tail->when > start; /* not the head in use */
+    uint64_t gap = start - rs->tail_used_end;
+    if (tail_idle && start >= rs->tail_used_end && gap < rs->min) {
+        /* The same run, cut by an interrupt, or by a pause shorter than
+         * the smallest refill (the kernel's own work between a budget's
+         * end and the next piece's release): it joins the tail, whose
+         * instant moves by the pause. That is the refill of one run
+         * begun that much later, which only delays time; as two refills
+         * the pause would repeat every period, the budget spent in two
+         * pieces and throttled twice for good. */
         tail->amount += used;
+        tail->when += gap;
     } else if (rs->count == rs->max) {
         tail->amount += used;
         tail->when = when > tail->when ? when : tail->when;

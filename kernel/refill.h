@@ -17,7 +17,13 @@
  * tail refill, at the tail's instant. That is the refill one charge of the
  * whole run would have made, so it keeps the promise; without it, each
  * interrupt cut the budget in one more piece, the list filled and merging
- * delayed time: a spinning tenant lost 2 to 3 % of a 70 % share.
+ * delayed time: a spinning tenant lost 2 to 3 % of a 70 % share. A charge
+ * that begins less than `min` after the last one ended joins the tail too
+ * (unless the tail is the head in use), its instant moved later by the
+ * pause: the refill of one run begun that much later, so again only a
+ * delay. Without it a pause of a few counts (the kernel's work between a
+ * budget piece's end and the next piece's release) split the budget in
+ * two for good, throttled twice a period (riscv64/cpu-budget, session 28).
  *
  * The list is bounded (REFILL_MAX entries, the caller's choice up to that):
  * when it is full, a refill that should be added is merged into the last

@@ -186,6 +186,49 @@ static void test_one_run_one_refill(void)
     }
 }
 
+/* A budget spent in two pieces with a pause shorter than the smallest
+ * refill between them (the kernel's own work at the first piece's end,
+ * before the second's release) comes back as one refill, later by the
+ * pause: as two it would stay two every period, each throttled. A pause
+ * of the smallest refill or more keeps its own refill; the head in use
+ * takes nothing. */
+static void test_short_pause_joins_the_run(void)
+{
+    struct refills rs;
+    const uint64_t budget = 3000, period = 10000;
+    CHECK(refill_init(&rs, budget, period, 8, 0));
+    rs.min = 50;
+    refill_charge(&rs, 0, 541);    /* the first piece, cut */
+    refill_charge(&rs, 543, 2459); /* the rest after a pause of 2 */
+    CHECK(refill_check(&rs));
+    CHECK_EQ(rs.count, 1);
+    CHECK_EQ(refill_next_due(&rs), period + 2);
+    CHECK_EQ(refill_available(&rs, period + 2), budget);
+    /* Period after period, one piece each: the split never comes back. */
+    for (uint64_t k = 1; k <= 5; k++) {
+        uint64_t due = refill_next_due(&rs);
+        refill_charge(&rs, due, refill_available(&rs, due));
+        CHECK_EQ(rs.count, 1);
+    }
+    CHECK(refill_init(&rs, budget, period, 8, 0));
+    rs.min = 50;
+    refill_charge(&rs, 0, 541);
+    refill_charge(&rs, 591, 2459); /* a pause of the smallest refill: its own */
+    CHECK(refill_check(&rs));
+    CHECK_EQ(rs.count, 2);
+    CHECK_EQ(refill_next_due(&rs), period);
+    CHECK_EQ(refill_available(&rs, period), 541);
+    /* Half the budget used, a short pause, more of the head now: the head
+     * is in use (due), so the second piece is a refill of its own and the
+     * head keeps its instant. */
+    CHECK(refill_init(&rs, budget, period, 8, 0));
+    rs.min = 50;
+    refill_charge(&rs, 0, 1000);
+    refill_charge(&rs, 1002, 1000);
+    CHECK(refill_check(&rs));
+    CHECK_EQ(refill_available(&rs, 2002), 1000);
+}
+
 static void test_bad_parameters_refused_and_clamped(void)
 {
     struct refills rs;
@@ -224,4 +267,5 @@ static void test_bad_parameters_refused_and_clamped(void)
 
 TEST_MAIN(TEST(test_no_window_holds_more_than_the_budget), TEST(test_busy_thread_gets_the_whole_budget),
           TEST(test_fragmented_then_busy), TEST(test_one_run_one_refill),
+          TEST(test_short_pause_joins_the_run),
           TEST(test_bad_parameters_refused_and_clamped))
