@@ -403,18 +403,7 @@ BOOT_CODE void smp_start(const struct boot_params *bp)
 
 /* ---- For the invariant walk (debug/invariants.c) ------------------------ */
 
-/* Both run under the kernel lock, so every CPU's queues and current thread
- * hold still. An idle CPU keeps the last thread it ran in `current` but
- * charges no SchedContext, so only a CPU that charges one runs its
- * `current`. */
-bool smp_runs_elsewhere(const struct thread *t)
-{
-    for (unsigned i = 0; i < cpu_count; i++)
-        if (&cpus[i] != cpu_here() && cpus[i].current == t && cpus[i].charging)
-            return true;
-    return false;
-}
-
+/* Runs under the kernel lock, so every CPU's queues hold still. */
 bool smp_heads_a_ready_queue(const struct thread *t)
 {
     for (unsigned i = 0; i < cpu_count; i++)

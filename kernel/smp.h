@@ -118,9 +118,8 @@ static inline bool smp_on_boot_cpu(void)
 
 /* Its class for the lock-order check (debug/lockorder.h). */
 extern const struct lock_class kernel_lock_class;
-/* For the invariant walk, under the kernel lock: whether another CPU runs
- * `t`, and whether `t` heads one of any CPU's ready queues. */
-bool smp_runs_elsewhere(const struct thread *t);
+/* For the invariant walk, under the kernel lock: whether `t` heads one of
+ * any CPU's ready queues. */
 bool smp_heads_a_ready_queue(const struct thread *t);
 
 void kernel_lock_acquire(void);

@@ -439,7 +439,7 @@ static void check_thread(struct checker *c, const struct thread *t)
         return;
     }
     bool queued = on_ready_queue(c, t);
-    bool running = t == current_thread || smp_runs_elsewhere(t);
+    bool running = sched_is_current_somewhere(t); /* an idle CPU's too: make_runnable_smp() */
     bool belongs = t->state == THREAD_RUNNABLE && !running && sched_is_schedulable(t);
     if (queued != belongs)
         violation(c, "thread '%s': %s%s and %s the ready queue", t->name, state_name(t->state),
