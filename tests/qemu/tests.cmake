@@ -109,7 +109,7 @@ if(arch STREQUAL "riscv64")
   # asked again once it parked, answers that the hart runs, and the hart is
   # released from its slot.
   set(start_at_late_expect --reject "the hart runs already")
-  set(start_at_again_expect --expect "HSM hart_start\\([1-9]\\): error -[67], the hart runs already")
+  set(start_at_again_expect --expect "HSM hart_start\\([0-9]+\\): error -[67], the hart runs already")
   foreach(how late again)
     foreach(ncpu 2 4)
       bulkhead_qemu_test(smp-start-at-entry-${how}-${ncpu}
@@ -117,7 +117,7 @@ if(arch STREQUAL "riscv64")
                          --smp ${ncpu} --machine virt --bios default --status pass
                          --append bulkhead.riscv_start_at_entry=${how}
                          --at-most 1 "riscv64: hart [0-9]+\\x3b"
-                         --expect "riscv64: hart [1-9] lost the boot lottery in _start and waited there: released"
+                         --expect "riscv64: hart [0-9]+ lost the boot lottery in _start and waited there: released"
                          --expect "bulkhead: smp: ${ncpu} CPUs online \\(ids"
                          --expect "smp-percpu: every one of the ${ncpu} CPUs ran a user thread"
                          --expect "(?m)^1 passed, 0 failed" ${start_at_${how}_expect}
