@@ -254,6 +254,19 @@ static void doorbells(void)
            "32 reads kicked by the doorbell alone complete, every checksum matches");
     expect(io_doorbell(one, slot, &e) == 0 && my_io_kicked(IO_OP_READ, true) == 0,
            "asked again: a doorbell that kicks the same ring");
+    /* Hostile: a ring with impossible indices rung 1,000 times reads
+     * nothing and stops nobody; mended, it kicks as before. */
+    before = ops_of(1);
+    me.ring->sq_tail = me.sq_tail + 1000;
+    struct bk_msg signal = { 0 };
+    for (unsigned i = 0; i < 1000; i++)
+        sys_send(my_doorbell, &signal);
+    bool answered = ops_of(1) == before; /* a Call answered, nothing taken */
+    me.ring->sq_tail = me.sq_tail;
+    uint32_t accepted = 1;
+    expect(answered && tenant_kick(&me, &accepted, &e) == 0 && accepted == 0 &&
+               my_io_kicked(IO_OP_READ, true) == 0,
+           "a corrupt ring rung 1,000 times: nothing read, the server answers; mended, it works");
     sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, W);
     bk_slot_free(slot);
 }

@@ -604,6 +604,7 @@ bulkhead_qemu_test(io-sessions --image ${out}/io-session-image.img
   --expect "io: ok: refused: .tenant 3: no session open"
   --expect "io: ok: 32 reads kicked by the doorbell alone complete, every checksum matches"
   --expect "io: ok: asked again: a doorbell that kicks the same ring"
+  --expect "io: ok: a corrupt ring rung 1,000 times: nothing read, the server answers"
   --expect "io: ok: its 8 reads done in [0-9]+ ms .the limit: at least 60."
   --expect "io-tenant 2: 64 pages written and read back, 0 bad. flooding"
   --expect "io: tenant 2 closed with [0-9]+ queued requests cancelled, [1-9] in the device"
