@@ -58,6 +58,7 @@ bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem
                       ${CMAKE_SOURCE_DIR}/servers/mem/images.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/programs.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/spawn.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/make.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/grants.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/swap.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/evict.c

@@ -67,10 +67,10 @@ static void call_channel(const char *name, uint64_t slot)
 static int mem_account(const char *name, uint64_t ep, uint64_t *quota, uint64_t *used,
                        uint64_t *frames)
 {
-    uint64_t tables, cnodes, faults, refused, shared, private, vspaces, tcbs, scs;
+    uint64_t tables, cnodes, faults, refused, shared, private, vspaces, tcbs, scs, ipc;
     struct mem_error err;
     int r = mem_usage(ep, 0, quota, used, frames, &tables, &cnodes, &faults, &refused, &shared,
-                      &private, &vspaces, &tcbs, &scs, &err);
+                      &private, &vspaces, &tcbs, &scs, &ipc, &err);
     if (r) {
         char text[ERROR_TEXT];
         mem_error_format(&err, text, sizeof(text));

@@ -38,6 +38,7 @@ enum mem_kind {
     MEM_KIND_TCB,
     MEM_KIND_SCHED_CONTEXT,
     MEM_KIND_SESSION, /* session memory granted to a server (grants.c) */
+    MEM_KIND_IPC,     /* endpoints, notifications and Reply objects Make made (make.c) */
     MEM_KINDS
 };
 

@@ -82,6 +82,7 @@ int account_new(struct mem_call *call, const char *name, uint64_t quota, struct 
     a->charges.quota = quota;
     a->tcb_entry = -1;
     a->sc_entry = -1;
+    a->asid_pool_entry = -1;
     memcpy(a->name, name, strlen(name) + 1);
     if (pages_open(a) != 0) {
         meta_free(a, ACCOUNT_BITS);
@@ -560,7 +561,7 @@ int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, ui
                      uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes,
                      uint64_t *faults, uint64_t *refused, uint64_t *shared,
                      uint64_t *private_pages, uint64_t *vspaces, uint64_t *tcbs,
-                     uint64_t *sched_contexts)
+                     uint64_t *sched_contexts, uint64_t *ipc_objects)
 {
     struct account *a;
     int err = account_named(call, tenant, &a);
@@ -578,6 +579,7 @@ int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, ui
     *vspaces = a->charges.bytes[MEM_KIND_VSPACE];
     *tcbs = a->charges.bytes[MEM_KIND_TCB];
     *sched_contexts = a->charges.bytes[MEM_KIND_SCHED_CONTEXT];
+    *ipc_objects = a->charges.bytes[MEM_KIND_IPC];
     return 0;
 }
 

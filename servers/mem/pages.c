@@ -113,8 +113,7 @@ void space_uncache(void)
 
 /* ---- Pages in and out --------------------------------------------------- */
 
-/* A free page into SCRATCH_UT. */
-static long take_page(void)
+long pages_take_page(void)
 {
     long k = unit_take_page();
     if (k < 0)
@@ -140,7 +139,7 @@ void pages_scratch_clear(void)
  * SCRATCH_UT). Retype zeroes it: a frame reaches its tenant as zeros. */
 long pages_make_object_in(uint64_t type, unsigned size_bits, uint64_t slot)
 {
-    long r = take_page();
+    long r = pages_take_page();
     if (r == 0)
         r = sys_untyped_retype(SCRATCH_UT, type, size_bits, BK_CAP_ROOT_CNODE, 0, 0, slot, 1);
     return r;
@@ -258,7 +257,7 @@ static long make_book(struct account *a)
 {
     struct where d = account_slot(a, ACCOUNT_DIR);
     struct entry *chunk = meta_alloc(CHUNK_BITS);
-    long r = chunk ? take_page() : -BK_ERR_NOT_ENOUGH_MEMORY;
+    long r = chunk ? pages_take_page() : -BK_ERR_NOT_ENOUGH_MEMORY;
     if (r == 0)
         r = sys_untyped_retype(SCRATCH_UT, BK_OBJ_CNODE, BOOK_BITS, d.root, d.index, d.depth,
                                a->books, 1);
@@ -280,7 +279,7 @@ static long make_book(struct account *a)
 long pages_open(struct account *a)
 {
     struct where acc = account_slot(a, 0);
-    long r = take_page();
+    long r = pages_take_page();
     if (r == 0)
         r = sys_untyped_retype(SCRATCH_UT, BK_OBJ_CNODE, BOOK_BITS, acc.root, 0, 0,
                                acc.index | ACCOUNT_DIR, 1);
@@ -315,6 +314,17 @@ static void give_back(struct account *a, unsigned n)
         unit_give_whole(e->unit & ~WHOLE_UNIT);
     else
         unit_give_page(e->unit, page.root, page.index, page.depth);
+}
+
+uint64_t pages_free_entry(struct account *a, unsigned n)
+{
+    const struct entry *e = entry_at(a, n);
+    uint64_t bytes = (e->unit & WHOLE_UNIT) ? 2 * MEM_PAGE : MEM_PAGE;
+    enum mem_kind kind = (enum mem_kind)(e->kind & 0xffff);
+    give_back(a, n);
+    mem_refund(&a->charges, kind, bytes);
+    pages_forget(a, n);
+    return bytes;
 }
 
 uint64_t pages_close(struct account *a)

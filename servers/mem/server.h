@@ -62,6 +62,7 @@
 #define SEALED 8              /* entry.what: a frame of an image the account owns */
 #define KERNEL_OBJECT 16      /* entry.what: a VSpace, CNode, TCB or SchedContext made by Spawn */
 #define SWAPPED 32            /* entry.what: vaddr | SWAPPED, a frame of the account in swap slot `unit` */
+#define MADE 64               /* entry.what: an object Mem: Make made for the tenant (make.c) */
 #define ENTRY_COLD (1u << 16) /* entry.kind: a PRIVATE frame the clock unmapped (evict.c) */
 #define ENTRY_BUSY (1u << 17) /* entry.kind: its page is on its way to or from swap (evict.c) */
 #define IMAGES 16
@@ -95,6 +96,8 @@
 #define SWAP_IO 26            /* the IO server's endpoint cap of our swap session (swap.c) */
 #define SWAP_NOTIFICATION 27  /* that session's notification */
 #define SWAP_DOORBELL 28      /* that session's doorbell (IO: Doorbell): how we kick */
+#define MAKE_OUT 29           /* a copy of the object Make answers with, until the next Make */
+#define ASID_CONTROL 30       /* ASIDControl, if the spawner copied it here: accounts' own pools */
 #define SWAP_BUFFERS 8u       /* the session's buffers: transfers in flight at most (swap.c) */
 #define HALVES_CNODE 25       /* unit k's free halves in slots 2k and 2k + 1 */
 #define ELF_CNODE 23          /* copies of an ELF file's frames mapped in ELF_WINDOW */
@@ -153,6 +156,7 @@ struct account {
     uint32_t dir_unit;
     int tcb_entry;             /* the entry of its thread, if Spawn made one, else -1 */
     int sc_entry;              /* the entry of that thread's SchedContext, else -1 */
+    int asid_pool_entry;       /* the entry of its own ASID pool (Make), else -1 */
     uint64_t faults, refused;
     struct mem_error pending[FAULTS_KEPT]; /* refused faults, oldest first */
     unsigned pending_count;
@@ -284,7 +288,10 @@ unsigned pages_recorded(const struct account *a);
  * frame of the account), SHARED (an image page), or 0 (nothing). */
 unsigned pages_mapped_by_us(const struct account *a, uint64_t vaddr);
 
-/* Shared helpers of pages.c for images.c, programs.c and spawn.c. */
+/* Shared helpers of pages.c for images.c, programs.c, spawn.c and make.c. */
+/* A free page into SCRATCH_UT (pages_scratch_clear() gives it back): 0 or
+ * -BK_ERR_NOT_ENOUGH_MEMORY. */
+long pages_take_page(void);
 long pages_make_books(struct account *a, unsigned more);
 long pages_make_tables(struct account *a, uint64_t vaddr, unsigned tables);
 long pages_make_frame(void);
@@ -505,3 +512,13 @@ int spawn_build(struct mem_call *call, struct account *a, const struct program *
 
 /* The thread of `a` resumed or suspended: 0, or the kernel's error. */
 long spawn_run(struct account *a, bool run);
+
+/* A copy of object `n` of `a` in our SCRATCH_SRC, to invoke it; unborrow
+ * deletes the copy. */
+long object_borrow(const struct account *a, unsigned n);
+void object_unborrow(void);
+
+/* The page or unit of entry n of `a` back to the free memory (its object
+ * deleted with every copy of its cap), its charge refunded, the entry a
+ * hole. Returns the bytes refunded. */
+uint64_t pages_free_entry(struct account *a, unsigned n);

@@ -30,6 +30,8 @@
 #define TENANT_CNODE_BITS 6
 #define TENANT_GUARD BK_CNODE_GUARD(BK_WORD_BITS - TENANT_CNODE_BITS, 0)
 #define KERNEL_OBJECTS 4 /* VSpace, CNode, TCB, SchedContext */
+/* The tenant's cap to us: grant-reply too, for the caps Make answers with. */
+#define TENANT_CAP_RIGHTS (BK_RIGHT_WRITE | BK_RIGHT_GRANT | BK_RIGHT_GRANT_REPLY)
 
 /* Page tables a fresh space lacks on the way to a page: every level below
  * its root (x86-64's PDPT, PD and PT; Sv39's two). */
@@ -42,14 +44,14 @@
 static unsigned asid_hint; /* the pool that gave the last ASID */
 
 /* A copy of object `n` of `a` in our SCRATCH_SRC (to invoke it). */
-static long borrow(const struct account *a, unsigned n)
+long object_borrow(const struct account *a, unsigned n)
 {
     struct where at = book_slot(a, n, 0);
     return sys_cnode_copy(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W, at.root, at.index, at.depth,
                           BK_RIGHTS_ALL);
 }
 
-static void unborrow(void)
+void object_unborrow(void)
 {
     sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_SRC, W);
 }
@@ -111,7 +113,7 @@ static int make_cnode(struct mem_call *call, struct account *a, const struct spa
     if (r == 0)
         r = give(BK_CAP_ROOT_CNODE, SCRATCH_OBJ2, BK_RIGHTS_ALL, TENANT_GUARD);
     if (r == 0)
-        r = give(BK_PROCESS_CAP_ARG, ENDPOINT, BK_RIGHT_WRITE | BK_RIGHT_GRANT, a->id);
+        r = give(BK_PROCESS_CAP_ARG, ENDPOINT, TENANT_CAP_RIGHTS, a->id);
     if (r == 0)
         r = sys_cnode_move(SCRATCH_OBJ2, BK_PROCESS_FIRST_FREE_SLOT, TENANT_CNODE_BITS,
                            BK_CAP_ROOT_CNODE, args->give_slot, W);
@@ -259,10 +261,10 @@ int spawn_build(struct mem_call *call, struct account *a, const struct program *
 
 long spawn_run(struct account *a, bool run)
 {
-    long r = borrow(a, (unsigned)a->tcb_entry);
+    long r = object_borrow(a, (unsigned)a->tcb_entry);
     if (r == 0)
         r = run ? sys_tcb_resume(SCRATCH_SRC) : sys_tcb_suspend(SCRATCH_SRC);
-    unborrow();
+    object_unborrow();
     return r;
 }
 
@@ -330,10 +332,10 @@ int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns
     int err = spawned(call, tenant, &a);
     if (err)
         return err;
-    long r = borrow(a, (unsigned)a->sc_entry);
+    long r = object_borrow(a, (unsigned)a->sc_entry);
     if (r == 0)
         r = sys_sched_context_consumed(SCRATCH_SRC, consumed_ns, throttled, budget, period);
-    unborrow();
+    object_unborrow();
     return r == 0 ? 0 : mem_fail_not_spawned(call, a->name);
 }
 
@@ -345,10 +347,10 @@ int mem_handle_set_cpu(struct mem_call *call, uint64_t tenant, uint64_t budget, 
     int err = spawned(call, tenant, &a);
     if (err)
         return err;
-    long r = borrow(a, (unsigned)a->sc_entry);
+    long r = object_borrow(a, (unsigned)a->sc_entry);
     if (r == 0)
         r = sys_sched_control_configure(SCHED_CONTROL, SCRATCH_SRC, budget, period, 1, a->id);
-    unborrow();
+    object_unborrow();
     if (r == -BK_ERR_INVALID_CAPABILITY || r == -BK_ERR_FAILED_LOOKUP)
         return mem_fail_no_sched_control(call, a->name);
     return r == 0 ? 0 : mem_fail_bad_budget(call, a->name, budget, period);

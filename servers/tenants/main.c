@@ -279,9 +279,9 @@ int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usag
 {
     struct mem_error e;
     uint64_t quota, frames, tables, cnodes, faults, refusals, shared, private_pages, vspaces,
-        tcbs, scs, throttled, budget, period;
+        tcbs, scs, ipc, throttled, budget, period;
     if (mem_usage(TENANTS_SLOT_MEM, t->id, &quota, &u->memory_used, &frames, &tables, &cnodes,
-                  &faults, &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &e) ||
+                  &faults, &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &ipc, &e) ||
         mem_cpu(TENANTS_SLOT_MEM, t->id, &u->cpu_ns, &throttled, &budget, &period, &e))
         return refused(call, t->name, &e);
     uint64_t now = debug_time_ns();

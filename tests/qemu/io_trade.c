@@ -126,9 +126,9 @@ static uint64_t free_memory(void)
 
 static uint64_t used_by(uint64_t id)
 {
-    uint64_t q, used = 0, f, pt, cn, faults, refused, sh, pr, vs, tcb, sc;
+    uint64_t q, used = 0, f, pt, cn, faults, refused, sh, pr, vs, tcb, sc, ipc;
     mem_usage(mem_ep, id, &q, &used, &f, &pt, &cn, &faults, &refused, &sh, &pr, &vs, &tcb, &sc,
-              NULL);
+              &ipc, NULL);
     return used;
 }
 

@@ -119,14 +119,14 @@ static bool reads_fill(const struct tenant *t, uint64_t page, uint64_t value)
 
 struct usage {
     uint64_t quota, used, frames, tables, cnodes, faults, refused, shared, private_pages;
-    uint64_t vspaces, tcbs, sched_contexts;
+    uint64_t vspaces, tcbs, sched_contexts, ipc;
 };
 
 static struct usage usage_of(uint64_t id)
 {
     struct usage u = { 0 };
     mem_usage(ep, id, &u.quota, &u.used, &u.frames, &u.tables, &u.cnodes, &u.faults, &u.refused,
-              &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts, NULL);
+              &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts, &u.ipc, NULL);
     debug_printf("memcow:   account %llu: used %llu = frames %llu + tables %llu + cnodes %llu; "
                  "shared %llu, private %llu; faults %llu, refused %llu\n",
                  (unsigned long long)id, (unsigned long long)u.used,

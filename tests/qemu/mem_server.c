@@ -18,6 +18,13 @@
  *    explosion (one byte per 2 MiB), each stop at exactly their quota with
  *    the quota error, while a third keeps running with its data intact and
  *    its usage unchanged;
+ *  - kernel objects a tenant has made (Mem: Make): bad types and sizes,
+ *    another's account, an address space without the server's ASIDControl,
+ *    refused with their text; a notification made works, stays charged
+ *    when the tenant deletes its copy, and Unmake deletes every copy; a
+ *    CNode explosion and an address-space explosion (Make in a loop) stop
+ *    at exactly their quotas with the quota error while the good tenant
+ *    keeps running, and another tenant still gets a space with an ASID;
  *  - a removed region's frames go back at once, and a read there is a
  *    fault outside every region;
  *  - faults the pager refuses (a write to a read-only region, a read
@@ -37,6 +44,7 @@
 #define SERVER_PRIORITY 200
 #define TENANT_PRIORITY 10
 #define MEM_POOL_SLOT 13          /* servers/mem/server.h: POOL_SLOT */
+#define MEM_ASID_CONTROL_SLOT 30  /* servers/mem/server.h: ASID_CONTROL */
 #define SERVER_CNODE_BITS 8
 #define MEM_FAULT_BADGE (1ull << 62)
 #define KiB 1024ull
@@ -88,12 +96,13 @@ static bool text_is(const struct mem_error *e, const char *expected)
     return expected == NULL || strcmp(buf, expected) == 0;
 }
 
-/* A copy of the server's endpoint badged `badge` (write and grant). */
+/* A copy of the server's endpoint badged `badge` (write and grant, and
+ * grant-reply: Make answers with a cap). */
 static uint64_t badged(uint64_t badge)
 {
     uint64_t slot = bk_slot_alloc();
     if (slot && sys_cnode_mint(BK_CAP_ROOT_CNODE, slot, W, BK_CAP_ROOT_CNODE, ep, W,
-                               BK_RIGHT_WRITE | BK_RIGHT_GRANT, badge) != 0)
+                               BK_RIGHT_WRITE | BK_RIGHT_GRANT | BK_RIGHT_GRANT_REPLY, badge) != 0)
         return 0;
     return slot;
 }
@@ -174,7 +183,7 @@ static void wait_supervisor(uint64_t id)
 
 struct usage {
     uint64_t quota, used, frames, tables, cnodes, faults, refused, shared, private_pages;
-    uint64_t vspaces, tcbs, sched_contexts;
+    uint64_t vspaces, tcbs, sched_contexts, ipc;
 };
 
 static struct usage usage_of(uint64_t id)
@@ -182,7 +191,7 @@ static struct usage usage_of(uint64_t id)
     struct usage u = { 0 };
     struct mem_error e;
     mem_usage(ep, id, &u.quota, &u.used, &u.frames, &u.tables, &u.cnodes, &u.faults, &u.refused,
-              &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts, &e);
+              &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts, &u.ipc, &e);
     debug_printf("memsrv:   account %llu: quota %llu, used %llu = frames %llu + tables %llu + "
                  "cnodes %llu; faults %llu, refused %llu\n",
                  (unsigned long long)id, (unsigned long long)u.quota, (unsigned long long)u.used,
@@ -253,7 +262,7 @@ static void allocation_loop(struct worker *w)
     struct usage u = { 0 };
     mem_usage(w->cap, 0, &u.quota, &u.used, &u.frames, &u.tables, &u.cnodes, &u.faults,
               &u.refused, &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts,
-              &w->err);
+              &u.ipc, &w->err);
     memset((void *)(uintptr_t)ALLOC_BASE, 0xa5, u.frames);
     w->result = u.frames / PAGE;
 }
@@ -318,17 +327,21 @@ static void check_accounts_refused(void)
     expect(r == MEM_ERR_NOT_ADMIN &&
                text_is(&e, "the caller (badge 1) is a tenant: the method is the administrator's"),
            "a tenant cannot open accounts");
-    uint64_t q, used, f, t, c, faults, refused, sh, pr, vs, tc, sc;
-    r = mem_usage(cap, 7, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc, &e);
+    uint64_t q, used, f, t, c, faults, refused, sh, pr, vs, tc, sc, ipc;
+    r = mem_usage(cap, 7, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc,
+                  &ipc, &e);
     expect(r == MEM_ERR_NOT_ADMIN, "a tenant cannot read another's usage");
-    r = mem_usage(forged, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc, &e);
+    r = mem_usage(forged, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc,
+                  &ipc, &e);
     expect(r == MEM_ERR_UNKNOWN_TENANT && text_is(&e, "no account 999"),
            "a cap badged with an id never given is refused");
-    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc, &e);
+    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc,
+                  &ipc, &e);
     expect(r == 0 && q == 64 * KiB && used == PAGE && c == PAGE,
            "a new account is charged its directory page, as a CNode");
     expect(mem_destroy_account(ep, a, &used, &e) == 0 && used == PAGE, "closed, a page returned");
-    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc, &e);
+    r = mem_usage(cap, 0, &q, &used, &f, &t, &c, &faults, &refused, &sh, &pr, &vs, &tc, &sc,
+                  &ipc, &e);
     expect(r == MEM_ERR_UNKNOWN_TENANT && text_is(&e, "no account 1"),
            "a closed account's cap is useless");
 }
@@ -403,7 +416,7 @@ static void check_garbage(void)
 /* ---- Tenants ------------------------------------------------------------ */
 
 struct tenants {
-    uint64_t good, alloc, explode, stray, proc;
+    uint64_t good, alloc, explode, stray, proc, cnodes, spaces;
     struct usage good_usage;
 };
 
@@ -471,6 +484,146 @@ static void check_hogs(struct tenants *t)
     expect(good->result == 0, "the good tenant kept running, its data intact");
     expect(u.used == t->good_usage.used && u.faults == t->good_usage.faults,
            "the good tenant kept its memory, nothing more charged");
+}
+
+/* ---- Objects a tenant makes (Mem: Make) --------------------------------- */
+
+static uint64_t made_slot[2]; /* each hog's receive slot, made before it runs */
+static uint64_t server_cnode; /* mem-server's CNode, to give it ASIDControl */
+
+/* Makes objects of `type` until refused, deleting its copy of each (the
+ * server keeps the original: the charge stays). */
+static void make_loop(struct worker *w, uint32_t type, uint32_t bits, uint64_t slot)
+{
+    uint64_t object;
+    for (;;) {
+        w->code = mem_make(w->cap, 0, type, bits, &object, slot, &w->err);
+        if (w->code != 0)
+            return;
+        w->result++;
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, W);
+    }
+}
+
+static void cnode_explosion(struct worker *w)
+{
+    make_loop(w, BK_OBJ_CNODE, 6, made_slot[0]);
+}
+
+static void space_explosion(struct worker *w)
+{
+    make_loop(w, BK_OBJ_VSPACE, 0, made_slot[1]);
+}
+
+/* The type of the cap in `slot` (0: empty). */
+static uint64_t cap_type(uint64_t slot)
+{
+    return BK_CAP_IDENTITY_TYPE(debug_cap_identify(slot));
+}
+
+/* Bad requests, and what a made object is: its cap works, the charge
+ * outlives the tenant's copy, Unmake takes both. */
+static void check_make_refused(struct tenants *t)
+{
+    struct mem_error e;
+    uint64_t cap = badged(t->good), slot = bk_slot_alloc(), object, returned;
+    int r = mem_make(cap, 0, BK_OBJ_TCB, 0, &object, slot, &e);
+    expect(r == MEM_ERR_BAD_OBJECT &&
+               text_is(&e, "tenant good: cannot make an object of type 3 with size_bits 0 "
+                           "(endpoints, notifications, replies and address spaces take 0; "
+                           "CNodes 1 to 6)"),
+           "a thread is not an object a tenant may make");
+    expect(mem_make(cap, 0, BK_OBJ_CNODE, 7, &object, slot, &e) == MEM_ERR_BAD_OBJECT &&
+               mem_make(cap, 0, BK_OBJ_CNODE, 0, &object, slot, &e) == MEM_ERR_BAD_OBJECT &&
+               mem_make(cap, 0, BK_OBJ_ENDPOINT, 1, &object, slot, &e) == MEM_ERR_BAD_OBJECT &&
+               mem_make(cap, 0, BK_OBJ_UNTYPED, 12, &object, slot, &e) == MEM_ERR_BAD_OBJECT,
+           "CNodes of 128 slots or 1, a sized endpoint, untyped memory: refused");
+    expect(mem_make(cap, t->explode, BK_OBJ_ENDPOINT, 0, &object, slot, &e) == MEM_ERR_NOT_ADMIN,
+           "a tenant cannot make objects on another's account");
+    r = mem_make(cap, 0, BK_OBJ_VSPACE, 0, &object, slot, &e);
+    expect(r == MEM_ERR_NO_ASID_CONTROL &&
+               text_is(&e, "tenant good: the memory server has no ASIDControl to make address "
+                           "spaces for tenants"),
+           "no address space without the server's ASIDControl");
+    expect(usage_of(t->good).used == t->good_usage.used, "refused requests charged nothing");
+    r = mem_make(cap, 0, BK_OBJ_NOTIFICATION, 0, &object, slot, &e);
+    /* Signalled through a badged copy, polled through the cap made. */
+    struct bk_msg m = { 0 };
+    uint64_t copy = bk_slot_alloc();
+    bool works = r == 0 && cap_type(slot) == BK_OBJ_NOTIFICATION &&
+                 sys_cnode_mint(BK_CAP_ROOT_CNODE, copy, W, BK_CAP_ROOT_CNODE, slot, W,
+                                BK_RIGHTS_ALL, 5) == 0;
+    if (works) {
+        sys_send(copy, &m);
+        m.badge = 0;
+        sys_nbrecv(slot, &m);
+    }
+    expect(works && m.badge == 5 && usage_of(t->good).ipc == PAGE,
+           "a notification made, signalled and polled, a page charged");
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, W);
+    expect(usage_of(t->good).ipc == PAGE, "the tenant's copy deleted, the charge stays");
+    r = mem_unmake(cap, 0, object, &returned, &e);
+    expect(r == 0 && returned == PAGE && cap_type(copy) == 0 &&
+               usage_of(t->good).used == t->good_usage.used,
+           "Unmake returns the page and deletes every copy of the cap");
+    r = mem_unmake(cap, 0, object, &returned, &e);
+    expect(r == MEM_ERR_UNKNOWN_OBJECT && text_is(&e, NULL) &&
+               e.unknown_object.object == object && strcmp(e.unknown_object.tenant, "good") == 0,
+           "an object unmade twice: refused, named");
+    expect(mem_unmake(cap, 0, 0, &returned, &e) == MEM_ERR_UNKNOWN_OBJECT &&
+               mem_unmake(cap, 0, 1ull << 40, &returned, &e) == MEM_ERR_UNKNOWN_OBJECT,
+           "a frame's entry and an absurd number are no objects to unmake");
+}
+
+/* A CNode explosion and an address-space explosion, the good tenant
+ * running beside them. */
+static void check_make_hogs(struct tenants *t)
+{
+    struct mem_error e;
+    expect(sys_cnode_move(server_cnode, MEM_ASID_CONTROL_SLOT, SERVER_CNODE_BITS,
+                          BK_CAP_ROOT_CNODE, BK_CAP_ASID_CONTROL, W) == 0,
+           "moved ASIDControl into its slot 30: accounts may have pools of their own");
+    t->cnodes = open_account("hog-cnode", 256 * KiB);
+    t->spaces = open_account("hog-as", 256 * KiB);
+    made_slot[0] = bk_slot_alloc();
+    made_slot[1] = bk_slot_alloc();
+    expect(t->cnodes && t->spaces && made_slot[1], "accounts hog-cnode and hog-as (256 KiB each)");
+    struct worker *good = start_worker(good_tenant, t->good);
+    struct worker *cn = start_worker(cnode_explosion, t->cnodes);
+    struct worker *as = start_worker(space_explosion, t->spaces);
+    wait_done(cn);
+    struct usage u = usage_of(t->cnodes);
+    /* 64 pages: the directory, 2 books, 61 CNodes of 64 slots. */
+    expect(cn->code == MEM_ERR_QUOTA &&
+               text_is(&cn->err,
+                       "tenant hog-cnode: memory quota 256 KiB exhausted (asked 4 KiB, 0 left)") &&
+               cn->result == 61 && u.used == 256 * KiB && u.cnodes == 256 * KiB,
+           "the CNode explosion stopped by its quota after exactly 61 CNodes");
+    wait_done(as);
+    u = usage_of(t->spaces);
+    /* The directory, a book, the account's ASID pool and 30 spaces of two
+     * pages: 63 pages; the 31st space would take 2. */
+    expect(as->code == MEM_ERR_QUOTA &&
+               text_is(&as->err, "tenant hog-as: memory quota 256 KiB exhausted (asked 8 KiB, "
+                                 "4 KiB left)") &&
+               as->result == 30 && u.used == 252 * KiB && u.vspaces == 244 * KiB,
+           "the address-space explosion stopped by its quota after exactly 30 spaces");
+    wait_done(good);
+    u = usage_of(t->good);
+    expect(good->result == 0 && u.used == t->good_usage.used,
+           "the good tenant kept running, its data and its charges intact");
+    uint64_t object, slot = bk_slot_alloc(), returned;
+    uint64_t probe_frame = bk_alloc_object(BK_OBJ_FRAME, BK_PAGE_BITS);
+    int r = mem_make(badged(t->good), 0, BK_OBJ_VSPACE, 0, &object, slot, &e);
+    /* A space that holds an ASID passes Frame: Map's checks of the space
+     * and stops at the misaligned address. */
+    expect(r == 0 && cap_type(slot) == BK_OBJ_VSPACE &&
+               sys_frame_map(probe_frame, slot, 1, BK_VM_READ, 0) == -BK_ERR_INVALID_ARGUMENT &&
+               usage_of(t->good).vspaces == 3 * PAGE,
+           "after them, another tenant still gets a space with an ASID (its own pool)");
+    expect(mem_unmake(ep, t->good, object, &returned, &e) == 0 && returned == 2 * PAGE &&
+               cap_type(slot) == 0 && usage_of(t->good).used == t->good_usage.used + PAGE,
+           "the administrator unmakes it: two pages back, the pool's page stays");
 }
 
 /* Faults the pager refuses: the thread stays stopped, the supervisor is
@@ -560,9 +713,9 @@ static void check_reclaim(struct tenants *t, uint64_t free_before)
 {
     struct mem_error e;
     /* hog-alloc's dirty pages last, so that they are the first reused. */
-    uint64_t ids[] = { t->proc, t->stray, t->good, t->explode, t->alloc };
+    uint64_t ids[] = { t->spaces, t->cnodes, t->proc, t->stray, t->good, t->explode, t->alloc };
     bool exact = true;
-    for (unsigned i = 0; i < 5; i++) {
+    for (unsigned i = 0; i < 7; i++) {
         struct usage u = usage_of(ids[i]);
         uint64_t returned = 0;
         exact &= mem_destroy_account(ep, ids[i], &returned, &e) == 0 && returned == u.used;
@@ -595,6 +748,7 @@ int main(const struct bk_bootinfo *bi)
                bk_process_spawn(bi, "mem-server", SERVER_PRIORITY, ep,
                                 BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &p) == 0,
            "spawned mem-server");
+    server_cnode = p.cnode;
     expect(sys_cnode_move(p.cnode, MEM_POOL_SLOT, SERVER_CNODE_BITS, BK_CAP_ROOT_CNODE, pool, W) ==
                0,
            "moved 16 MiB of untyped into its pool slot");
@@ -611,6 +765,8 @@ int main(const struct bk_bootinfo *bi)
     struct tenants t = { 0 };
     check_good_tenant(&t);
     check_hogs(&t);
+    check_make_refused(&t);
+    check_make_hogs(&t);
     check_refused_faults(&t);
     check_own_space(bi, &t);
     check_reclaim(&t, free_before);

@@ -52,6 +52,7 @@
 #define SPIN 0x104
 #define STRAY 0x105
 #define USAGE 0x106
+#define MAKE 0x107
 
 struct tenant {
     uint64_t id, ctrl;
@@ -59,7 +60,7 @@ struct tenant {
 
 struct usage {
     uint64_t quota, used, frames, tables, cnodes, faults, refused, shared, private_pages;
-    uint64_t vspaces, tcbs, sched_contexts;
+    uint64_t vspaces, tcbs, sched_contexts, ipc;
 };
 
 static int failures;
@@ -93,7 +94,7 @@ static struct usage usage_of(uint64_t id)
 {
     struct usage u = { 0 };
     mem_usage(ep, id, &u.quota, &u.used, &u.frames, &u.tables, &u.cnodes, &u.faults, &u.refused,
-              &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts, NULL);
+              &u.shared, &u.private_pages, &u.vspaces, &u.tcbs, &u.sched_contexts, &u.ipc, NULL);
     debug_printf("memspawn:   account %llu: used %llu = frames %llu + tables %llu + cnodes %llu "
                  "+ vspaces %llu + tcbs %llu + sched contexts %llu; shared %llu, private %llu\n",
                  (unsigned long long)id, (unsigned long long)u.used, (unsigned long long)u.frames,
@@ -267,6 +268,15 @@ static void spawn_three(void)
     u0 = usage_of(tenants[0].id);
     expect(asked && m.mr[0] == 0 && m.mr[1] == u0.used && m.mr[2] == u0.shared,
            "a tenant reads its own usage through its cap");
+    asked = order(&tenants[0], MAKE, 0, true, &m);
+    struct usage made = usage_of(tenants[0].id);
+    uint64_t returned = 0;
+    expect(asked && m.mr[0] == 0 && m.mr[1] == 0 && made.used == u0.used + PAGE &&
+               made.cnodes == u0.cnodes + PAGE,
+           "a spawned tenant makes a CNode through its cap, gets it and uses it, a page charged");
+    expect(mem_unmake(ep, tenants[0].id, m.mr[2], &returned, &e) == 0 && returned == PAGE &&
+               usage_of(tenants[0].id).used == u0.used,
+           "unmade by the administrator, its page back");
 }
 
 static void isolation(void)

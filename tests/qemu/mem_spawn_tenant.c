@@ -24,6 +24,8 @@
 #define SPIN 0x104    /* answers, then spins for good */
 #define STRAY 0x105   /* writes to the address in word 0: a fault the server refuses */
 #define USAGE 0x106   /* Mem: Usage on its own cap: the code, used, shared, private back */
+#define MAKE 0x107    /* Mem: Make of a CNode of 2 slots, then a copy of its control cap
+                         into it: Make's code, the copy's result, the object's number back */
 
 /* A page of its own in .data (initialised, so copied on its first write). */
 static volatile uint64_t data[PAGE / 8] __attribute__((aligned(PAGE))) = {
@@ -42,10 +44,22 @@ static void answer(uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2, uint64
 
 static void usage(void)
 {
-    uint64_t q, used, f, t, c, faults, refused, shared, private_pages, vs, tc, sc;
+    uint64_t q, used, f, t, c, faults, refused, shared, private_pages, vs, tc, sc, ipc;
     int r = mem_usage(BK_PROCESS_CAP_ARG, 0, &q, &used, &f, &t, &c, &faults, &refused, &shared,
-                      &private_pages, &vs, &tc, &sc, NULL);
+                      &private_pages, &vs, &tc, &sc, &ipc, NULL);
     answer(USAGE, (uint64_t)r, used, shared, private_pages);
+}
+
+/* A cap comes back in a reply only through a cap to the server with the
+ * grant-reply right, which Spawn gives; the CNode made works. */
+static void make(void)
+{
+    uint64_t object = 0, slot = CTRL_SLOT + 1;
+    int r = mem_make(BK_PROCESS_CAP_ARG, 0, BK_OBJ_CNODE, 1, &object, slot, NULL);
+    long copied = r == 0 ? sys_cnode_copy(slot, 0, 1, BK_CAP_ROOT_CNODE, CTRL_SLOT, BK_WORD_BITS,
+                                          BK_RIGHTS_ALL)
+                         : -1;
+    answer(MAKE, (uint64_t)r, (uint64_t)copied, object, 0);
 }
 
 static void carry_out(const struct bk_msg *m)
@@ -70,6 +84,9 @@ static void carry_out(const struct bk_msg *m)
         break;
     case USAGE:
         usage();
+        break;
+    case MAKE:
+        make();
         break;
     default: /* nothing asked: a wait cut short (Stop, then Start) */
         break;

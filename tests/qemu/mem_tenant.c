@@ -49,9 +49,9 @@ int main(const struct bk_bootinfo *bi)
     for (uint64_t i = 0; i < PAGES; i++)
         bad += *(volatile uint64_t *)(uintptr_t)(REGION + i * PAGE) != i + 1;
     expect(bad == 0, "8 pages of its own space arrived zero-filled and hold what it wrote");
-    uint64_t q, used, frames, tables, cnodes, faults, refused, shared, private_pages, vs, tc, sc;
+    uint64_t q, used, frames, tables, cnodes, faults, refused, shared, private_pages, vs, tc, sc, ipc;
     expect(mem_usage(server, 0, &q, &used, &frames, &tables, &cnodes, &faults, &refused, &shared,
-                     &private_pages, &vs, &tc, &sc, &e) == 0 &&
+                     &private_pages, &vs, &tc, &sc, &ipc, &e) == 0 &&
                shared == 0 && private_pages == PAGES &&
                frames == PAGES * PAGE && tables == 2 * PAGE && cnodes == 2 * PAGE &&
                faults == PAGES,

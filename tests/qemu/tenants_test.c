@@ -90,17 +90,17 @@ static uint64_t free_memory(void)
 
 static uint64_t used_by(uint64_t id)
 {
-    uint64_t u[12] = { 0 };
+    uint64_t u[13] = { 0 };
     mem_usage(mem_ep, id, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9],
-              &u[10], &u[11], NULL);
+              &u[10], &u[11], &u[12], NULL);
     return u[1];
 }
 
 static uint64_t quota_of(uint64_t id)
 {
-    uint64_t u[12] = { 0 };
+    uint64_t u[13] = { 0 };
     mem_usage(mem_ep, id, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9],
-              &u[10], &u[11], NULL);
+              &u[10], &u[11], &u[12], NULL);
     return u[0];
 }
 

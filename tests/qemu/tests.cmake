@@ -780,6 +780,11 @@ bulkhead_qemu_test(mem-server --image ${out}/mem-server-image.img --status pass
   --expect "tenant hog-pt: memory quota 1 MiB exhausted \\(asked 8 KiB, 0 left\\)"
   --expect "memsrv: ok: the allocation loop stopped by its quota"
   --expect "memsrv: ok: the good tenant kept running, its data intact"
+  --expect "memsrv: ok: Unmake returns the page and deletes every copy of the cap"
+  --expect "memsrv: ok: the CNode explosion stopped by its quota after exactly 61 CNodes"
+  --expect "tenant hog-cnode: memory quota 256 KiB exhausted \\(asked 4 KiB, 0 left\\)"
+  --expect "memsrv: ok: the address-space explosion stopped by its quota after exactly 30 spaces"
+  --expect "memsrv: ok: after them, another tenant still gets a space with an ASID \\(its own pool\\)"
   --expect "memsrv: ok: read-only page read as zero, then the write refused"
   --expect "memsrv: ok: removed by its tenant: its 4 frames back to the free memory"
   --expect "memsrv: ok: a read of the removed region's page refused"
@@ -834,6 +839,7 @@ bulkhead_qemu_test(mem-spawn --image ${out}/mem-spawn-image.img --status pass
   --expect "memspawn: ok: web-2 killed stopped in a refused fault: exactly its usage back"
   --expect "memspawn: ok: killed: the free memory and the server's bookkeeping as they were"
   --expect "memspawn: ok: reclaim exact: every byte back"
+  --expect "memspawn: ok: a spawned tenant makes a CNode through its cap, gets it and uses it, a page charged"
   --expect "memspawn: all checks passed" --reject "FAILED|PANIC")
 
 # The tenant manager (issue 15; tests/qemu/tenants_test.c, servers/tenants):

@@ -183,12 +183,12 @@ static bool spawn_one(unsigned i, uint64_t program, struct mem_error *e)
 
 static void report_usage(unsigned count)
 {
-    uint64_t q, used, frames, tables, cnodes, faults, refused, shared, priv, vs, tcbs, scs;
+    uint64_t q, used, frames, tables, cnodes, faults, refused, shared, priv, vs, tcbs, scs, ipc;
     uint64_t used_first = 0;
     bool same = true;
     for (unsigned i = 0; i < count; i++) {
         if (mem_usage(ep, ids[i], &q, &used, &frames, &tables, &cnodes, &faults, &refused,
-                      &shared, &priv, &vs, &tcbs, &scs, NULL) != 0)
+                      &shared, &priv, &vs, &tcbs, &scs, &ipc, NULL) != 0)
             fail("usage", NULL);
         used_first = i == 0 ? used : used_first;
         same &= used == used_first;

@@ -58,6 +58,10 @@ const char *mem_method_name(uint64_t label)
         return "swap_stats";
     case MEM_LABEL_SWAP_HOLD:
         return "swap_hold";
+    case MEM_LABEL_MAKE:
+        return "make";
+    case MEM_LABEL_UNMAKE:
+        return "unmake";
     default:
         return "?";
     }
@@ -89,6 +93,8 @@ static const char *const set_minimum_args[] = { "tenant", "minimum" };
 static const char *const swap_on_args[] = { "io" };
 static const char *const swap_stats_args[] = { "tenant" };
 static const char *const swap_hold_args[] = { "hold" };
+static const char *const make_args[] = { "tenant", "type", "size_bits" };
+static const char *const unmake_args[] = { "tenant", "object" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -171,6 +177,12 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_SWAP_HOLD:
         *count = 1;
         return swap_hold_args;
+    case MEM_LABEL_MAKE:
+        *count = 3;
+        return make_args;
+    case MEM_LABEL_UNMAKE:
+        *count = 2;
+        return unmake_args;
     default:
         *count = 0;
         return 0;
@@ -260,6 +272,12 @@ int mem_error_length(int code)
         return 2;
     case MEM_ERR_QUOTA_BELOW_MINIMUM:
         return 4;
+    case MEM_ERR_BAD_OBJECT:
+        return 4;
+    case MEM_ERR_NO_ASID_CONTROL:
+        return 2;
+    case MEM_ERR_UNKNOWN_OBJECT:
+        return 3;
     default:
         return -1;
     }
@@ -491,6 +509,21 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_set_word(m, 2, e->quota_below_minimum.quota);
         bk_proto_set_word(m, 3, e->quota_below_minimum.minimum);
         m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BAD_OBJECT:
+        bk_proto_pack_name(m, 0, e->bad_object.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->bad_object.type);
+        bk_proto_set_word(m, 3, (uint64_t)e->bad_object.size_bits);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_NO_ASID_CONTROL:
+        bk_proto_pack_name(m, 0, e->no_asid_control.tenant, 16);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_UNKNOWN_OBJECT:
+        bk_proto_pack_name(m, 0, e->unknown_object.tenant, 16);
+        bk_proto_set_word(m, 2, e->unknown_object.object);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -746,6 +779,25 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
             return false;
         e->quota_below_minimum.quota = bk_proto_word(m, 2);
         e->quota_below_minimum.minimum = bk_proto_word(m, 3);
+        return true;
+    case MEM_ERR_BAD_OBJECT:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_object.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->bad_object.type = (uint32_t)bk_proto_word(m, 2);
+        if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+            return false;
+        e->bad_object.size_bits = (uint32_t)bk_proto_word(m, 3);
+        return true;
+    case MEM_ERR_NO_ASID_CONTROL:
+        if (!bk_proto_unpack_name(m, 0, 16, e->no_asid_control.tenant))
+            return false;
+        return true;
+    case MEM_ERR_UNKNOWN_OBJECT:
+        if (!bk_proto_unpack_name(m, 0, 16, e->unknown_object.tenant))
+            return false;
+        e->unknown_object.object = bk_proto_word(m, 2);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -1038,6 +1090,27 @@ static int format_quota_below_minimum(const struct mem_quota_below_minimum *f, c
                        bk_proto_size_text(size1, f->minimum));
 }
 
+static int format_bad_object(const struct mem_bad_object *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: cannot make an object of type %llu with size_bits %llu (endpoints, notifications, replies and address spaces take 0; CNodes 1 to 6)",
+                       f->tenant, (unsigned long long)f->type,
+                       (unsigned long long)f->size_bits);
+}
+
+static int format_no_asid_control(const struct mem_no_asid_control *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: the memory server has no ASIDControl to make address spaces for tenants",
+                       f->tenant);
+}
+
+static int format_unknown_object(const struct mem_unknown_object *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: no object %llu made by Make", f->tenant,
+                       (unsigned long long)f->object);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -1121,6 +1194,12 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_swap_failed(&e->swap_failed, buf, size);
     case MEM_ERR_QUOTA_BELOW_MINIMUM:
         return format_quota_below_minimum(&e->quota_below_minimum, buf, size);
+    case MEM_ERR_BAD_OBJECT:
+        return format_bad_object(&e->bad_object, buf, size);
+    case MEM_ERR_NO_ASID_CONTROL:
+        return format_no_asid_control(&e->no_asid_control, buf, size);
+    case MEM_ERR_UNKNOWN_OBJECT:
+        return format_unknown_object(&e->unknown_object, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -41,6 +41,8 @@
 #define MEM_LABEL_SWAP_ON BK_PROTO_LABEL(MEM_PROTOCOL_ID, 24)
 #define MEM_LABEL_SWAP_STATS BK_PROTO_LABEL(MEM_PROTOCOL_ID, 25)
 #define MEM_LABEL_SWAP_HOLD BK_PROTO_LABEL(MEM_PROTOCOL_ID, 26)
+#define MEM_LABEL_MAKE BK_PROTO_LABEL(MEM_PROTOCOL_ID, 27)
+#define MEM_LABEL_UNMAKE BK_PROTO_LABEL(MEM_PROTOCOL_ID, 28)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -72,7 +74,7 @@
 #define MEM_ERR_BAD_ELF 53 /* SealProgram refused the file: the ELF parser's reason, or a file larger than the server reads (1 MiB) or than its region. */
 #define MEM_ERR_UNKNOWN_PROGRAM 54 /* No such program: never sealed, or its owner closed. */
 #define MEM_ERR_BAD_PRIORITY 55 /* The priority is above what the server may give (its own maximum controlled priority). */
-#define MEM_ERR_NO_ASID 56 /* No ASID pool the server holds has a free entry: the administrator moves more pools into its CNode (slots 40 to 55). */
+#define MEM_ERR_NO_ASID 56 /* No ASID pool the server holds has a free entry: the administrator moves more pools into its CNode (slots 40 to 55). For Make of an address space: the account's own pool is full (`pools` 1) or every pool range of the kernel's is taken (`pools` 0). */
 #define MEM_ERR_NO_SCHED_CONTROL 57 /* The server holds no SchedControl cap to give the tenant's thread its time (its spawner gives one with BK_SPAWN_GIVE_SCHED_CONTROL). */
 #define MEM_ERR_BAD_BUDGET 58 /* SchedControl: Configure refused the budget and period (budget 2 us to period, period at most an hour). */
 #define MEM_ERR_NOT_SPAWNED 59 /* The account has no thread the server made (it was opened by CreateAccount). */
@@ -88,6 +90,9 @@
 #define MEM_ERR_MINIMUMS_ABOVE_MEMORY 69 /* The guaranteed minimums of all accounts would sum above the memory the server manages, so under pressure no eviction could honour them all. */
 #define MEM_ERR_SWAP_FAILED 70 /* The swap area could not be set up: the server has one already (io_error 0), or the IO server refused the session (its error code), or its virtual disk holds no whole 4 KiB slot. */
 #define MEM_ERR_QUOTA_BELOW_MINIMUM 71 /* A quota below the account's guaranteed minimum: the minimum would promise memory the quota forbids it to hold. Lower the minimum first (SetMinimum). */
+#define MEM_ERR_BAD_OBJECT 72 /* Make was asked for an object a tenant may not have made (only endpoints, notifications, Reply objects, CNodes of 2 to 64 slots and address spaces), or with a size the type does not take. */
+#define MEM_ERR_NO_ASID_CONTROL 73 /* The server holds no ASIDControl cap to make the account an ASID pool of its own (its spawner moves one into slot 30: ASIDControl cannot be copied), so it makes no address spaces for tenants. */
+#define MEM_ERR_UNKNOWN_OBJECT 74 /* The account has no object of that number made by Make (never made, or unmade already). */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -353,6 +358,24 @@ struct mem_quota_below_minimum {
     uint64_t minimum;
 };
 
+/* The numbers of MEM_ERR_BAD_OBJECT. */
+struct mem_bad_object {
+    char tenant[17];
+    uint32_t type;
+    uint32_t size_bits;
+};
+
+/* The numbers of MEM_ERR_NO_ASID_CONTROL. */
+struct mem_no_asid_control {
+    char tenant[17];
+};
+
+/* The numbers of MEM_ERR_UNKNOWN_OBJECT. */
+struct mem_unknown_object {
+    char tenant[17];
+    uint64_t object;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -400,6 +423,9 @@ struct mem_error {
         struct mem_minimums_above_memory minimums_above_memory;
         struct mem_swap_failed swap_failed;
         struct mem_quota_below_minimum quota_below_minimum;
+        struct mem_bad_object bad_object;
+        struct mem_no_asid_control no_asid_control;
+        struct mem_unknown_object unknown_object;
     };
 };
 

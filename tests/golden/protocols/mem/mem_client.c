@@ -96,12 +96,13 @@ int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size
 int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used,
               uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes, uint64_t *faults,
               uint64_t *refused, uint64_t *shared, uint64_t *private, uint64_t *vspaces,
-              uint64_t *tcbs, uint64_t *sched_contexts, struct mem_error *err)
+              uint64_t *tcbs, uint64_t *sched_contexts, uint64_t *ipc_objects,
+              struct mem_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_USAGE) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, MEM_LABEL_USAGE, 12, 0, err);
+    int code = reply_code(m, MEM_LABEL_USAGE, 13, 0, err);
     if (code != 0)
         return code;
     *quota = bk_proto_word(m, 0);
@@ -116,6 +117,7 @@ int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used
     *vspaces = bk_proto_word(m, 9);
     *tcbs = bk_proto_word(m, 10);
     *sched_contexts = bk_proto_word(m, 11);
+    *ipc_objects = bk_proto_word(m, 12);
     return 0;
 }
 
@@ -407,6 +409,37 @@ int mem_swap_hold(bk_cptr_t server, bool hold, uint64_t *in_flight, struct mem_e
     if (code != 0)
         return code;
     *in_flight = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_make(bk_cptr_t server, uint64_t tenant, uint32_t type, uint32_t size_bits,
+             uint64_t *object, bk_cptr_t cap_slot, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, MEM_LABEL_MAKE) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, (uint64_t)type);
+    bk_proto_set_word(m, 2, (uint64_t)size_bits);
+    struct bk_proto_receive saved = bk_proto_receive_at(cap_slot);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_MAKE, 1, 1, err);
+    bk_proto_receive_done(&saved, cap_slot, m, code == 0);
+    if (code != 0)
+        return code;
+    *object = bk_proto_word(m, 0);
+    return 0;
+}
+
+int mem_unmake(bk_cptr_t server, uint64_t tenant, uint64_t object, uint64_t *returned,
+               struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, MEM_LABEL_UNMAKE) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, object);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_UNMAKE, 1, 0, err);
+    if (code != 0)
+        return code;
+    *returned = bk_proto_word(m, 0);
     return 0;
 }
 

@@ -60,13 +60,16 @@ int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size
  * `tcbs` and `sched_contexts` are the bytes of the kernel objects Spawn made for the
  * tenant (each object is charged the memory it was made from: 8 KiB for its VSpace, a
  * page for its thread, a page for its SchedContext; its CSpace's CNode is among
- * `cnodes`). A tenant passes 0 or its own id; the administrator any account's. Returns
- * 0, or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * `cnodes`); Make's objects are among `cnodes`, `vspaces` (with the account's ASID
+ * pool) and `ipc_objects` (endpoints, notifications and Reply objects, a page each). A
+ * tenant passes 0 or its own id; the administrator any account's. Returns 0, or the
+ * error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
  * MEM_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
 int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used,
               uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes, uint64_t *faults,
               uint64_t *refused, uint64_t *shared, uint64_t *private, uint64_t *vspaces,
-              uint64_t *tcbs, uint64_t *sched_contexts, struct mem_error *err);
+              uint64_t *tcbs, uint64_t *sched_contexts, uint64_t *ipc_objects,
+              struct mem_error *err);
 
 /* Mem: SetSupervisor. Administrator only. The notification (sent with the grant right;
  * the server keeps a copy) that the server signals, without ever blocking, when it
@@ -307,4 +310,33 @@ int mem_swap_stats(bk_cptr_t server, uint64_t tenant, uint64_t *evicted, uint64_
  * the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, or a shared
  * BK_PROTO_ERR_*. */
 int mem_swap_hold(bk_cptr_t server, bool hold, uint64_t *in_flight, struct mem_error *err);
+
+/* Mem: Make. A tenant for its own account (`tenant` 0 or its id), or the administrator
+ * for any. Makes a kernel object for the tenant from the server's memory, charged to
+ * the account like its pages: an endpoint, a notification or a Reply object (`type`
+ * BK_OBJ_ENDPOINT, BK_OBJ_NOTIFICATION, BK_OBJ_REPLY; `size_bits` 0) a page each,
+ * charged as `ipc_objects`; a CNode of 2^`size_bits` slots (1 to 6) a page, charged as
+ * `cnodes`; an address space (BK_OBJ_VSPACE, `size_bits` 0) two pages, charged as
+ * `vspaces`, with an ASID from the account's own ASID pool, which the first such Make
+ * makes from one more page of the account (charged as `vspaces`, kept until the account
+ * closes: 510 entries, more than the largest quota can pay spaces for), so no tenant's
+ * spaces can take an ASID from another. The answer carries (so the tenant's cap needs
+ * the grant-reply right, which Spawn gives) a capability to the object with every right
+ * (a copy: the server keeps the original in the account's books, so deleting the copy
+ * does not free it) and the object's number for Unmake. Closing the account deletes
+ * every object made, with every copy of its capability, wherever it lies. Returns 0, or
+ * the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_OBJECT, MEM_ERR_QUOTA, MEM_ERR_NO_MEMORY,
+ * MEM_ERR_NO_ASID_CONTROL, MEM_ERR_NO_ASID, or a shared BK_PROTO_ERR_*. */
+int mem_make(bk_cptr_t server, uint64_t tenant, uint32_t type, uint32_t size_bits,
+             uint64_t *object, bk_cptr_t cap_slot, struct mem_error *err);
+
+/* Mem: Unmake. Deletes object `object` that Make made for the account (every copy of
+ * its capability with it, wherever it lies) and returns its memory to the server and
+ * its bytes to the quota. A tenant passes 0 or its own id; the administrator any
+ * account's. Returns the bytes returned. Returns 0, or the error code with its numbers
+ * in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
+ * MEM_ERR_UNKNOWN_OBJECT, or a shared BK_PROTO_ERR_*. */
+int mem_unmake(bk_cptr_t server, uint64_t tenant, uint64_t object, uint64_t *returned,
+               struct mem_error *err);
 

@@ -96,11 +96,12 @@ static int serve_usage(struct mem_call *call, struct bk_msg *m)
     uint64_t vspaces = 0;
     uint64_t tcbs = 0;
     uint64_t sched_contexts = 0;
+    uint64_t ipc_objects = 0;
     int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
-    code = mem_handle_usage(call, tenant, &quota, &used, &frames, &page_tables, &cnodes, &faults, &refused, &shared, &private, &vspaces, &tcbs, &sched_contexts);
+    code = mem_handle_usage(call, tenant, &quota, &used, &frames, &page_tables, &cnodes, &faults, &refused, &shared, &private, &vspaces, &tcbs, &sched_contexts, &ipc_objects);
     if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
@@ -117,7 +118,8 @@ static int serve_usage(struct mem_call *call, struct bk_msg *m)
     bk_proto_set_word(m, 9, vspaces);
     bk_proto_set_word(m, 10, tcbs);
     bk_proto_set_word(m, 11, sched_contexts);
-    m->info = BK_MSGINFO(12, 0, 0, MEM_LABEL_USAGE);
+    bk_proto_set_word(m, 12, ipc_objects);
+    m->info = BK_MSGINFO(13, 0, 0, MEM_LABEL_USAGE);
     return 0;
 }
 
@@ -531,6 +533,49 @@ static int serve_swap_hold(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_make(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t object = 0;
+    bk_cptr_t cap = 0;
+    int code = bk_proto_check_shape(m, 3, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 1, 0, 0);
+    uint32_t type = (uint32_t)bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 2, 0, 0);
+    uint32_t size_bits = (uint32_t)bk_proto_word(m, 2);
+    code = mem_handle_make(call, tenant, type, size_bits, &object, &cap);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BAD_OBJECT && code != MEM_ERR_QUOTA && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_NO_ASID_CONTROL && code != MEM_ERR_NO_ASID)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, object);
+    bk_ipc_buffer->caps[0] = cap;
+    m->info = BK_MSGINFO(1, 1, 0, MEM_LABEL_MAKE);
+    return 0;
+}
+
+static int serve_unmake(struct mem_call *call, struct bk_msg *m)
+{
+    uint64_t returned = 0;
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t object = bk_proto_word(m, 1);
+    code = mem_handle_unmake(call, tenant, object, &returned);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_OBJECT)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, returned);
+    m->info = BK_MSGINFO(1, 0, 0, MEM_LABEL_UNMAKE);
+    return 0;
+}
+
 void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -614,6 +659,12 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_SWAP_HOLD:
         code = serve_swap_hold(&call, m);
+        break;
+    case MEM_LABEL_MAKE:
+        code = serve_make(&call, m);
+        break;
+    case MEM_LABEL_UNMAKE:
+        code = serve_unmake(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

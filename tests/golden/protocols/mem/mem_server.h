@@ -73,12 +73,15 @@ int mem_handle_populate(struct mem_call *call, uint64_t tenant, uint64_t base, u
  * `tcbs` and `sched_contexts` are the bytes of the kernel objects Spawn made for the
  * tenant (each object is charged the memory it was made from: 8 KiB for its VSpace, a
  * page for its thread, a page for its SchedContext; its CSpace's CNode is among
- * `cnodes`). A tenant passes 0 or its own id; the administrator any account's. Errors
- * it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT. */
+ * `cnodes`); Make's objects are among `cnodes`, `vspaces` (with the account's ASID
+ * pool) and `ipc_objects` (endpoints, notifications and Reply objects, a page each). A
+ * tenant passes 0 or its own id; the administrator any account's. Errors it may return:
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT. */
 int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, uint64_t *used,
                      uint64_t *frames, uint64_t *page_tables, uint64_t *cnodes,
                      uint64_t *faults, uint64_t *refused, uint64_t *shared, uint64_t *private,
-                     uint64_t *vspaces, uint64_t *tcbs, uint64_t *sched_contexts);
+                     uint64_t *vspaces, uint64_t *tcbs, uint64_t *sched_contexts,
+                     uint64_t *ipc_objects);
 
 /* Mem: SetSupervisor. Administrator only. The notification (sent with the grant right;
  * the server keeps a copy) that the server signals, without ever blocking, when it
@@ -297,6 +300,33 @@ int mem_handle_swap_stats(struct mem_call *call, uint64_t tenant, uint64_t *evic
  * answers everyone else meanwhile. Returns the transfers in flight now. Errors it may
  * return: MEM_ERR_NOT_ADMIN. */
 int mem_handle_swap_hold(struct mem_call *call, bool hold, uint64_t *in_flight);
+
+/* Mem: Make. A tenant for its own account (`tenant` 0 or its id), or the administrator
+ * for any. Makes a kernel object for the tenant from the server's memory, charged to
+ * the account like its pages: an endpoint, a notification or a Reply object (`type`
+ * BK_OBJ_ENDPOINT, BK_OBJ_NOTIFICATION, BK_OBJ_REPLY; `size_bits` 0) a page each,
+ * charged as `ipc_objects`; a CNode of 2^`size_bits` slots (1 to 6) a page, charged as
+ * `cnodes`; an address space (BK_OBJ_VSPACE, `size_bits` 0) two pages, charged as
+ * `vspaces`, with an ASID from the account's own ASID pool, which the first such Make
+ * makes from one more page of the account (charged as `vspaces`, kept until the account
+ * closes: 510 entries, more than the largest quota can pay spaces for), so no tenant's
+ * spaces can take an ASID from another. The answer carries (so the tenant's cap needs
+ * the grant-reply right, which Spawn gives) a capability to the object with every right
+ * (a copy: the server keeps the original in the account's books, so deleting the copy
+ * does not free it) and the object's number for Unmake. Closing the account deletes
+ * every object made, with every copy of its capability, wherever it lies. Errors it may
+ * return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_OBJECT, MEM_ERR_QUOTA,
+ * MEM_ERR_NO_MEMORY, MEM_ERR_NO_ASID_CONTROL, MEM_ERR_NO_ASID. */
+int mem_handle_make(struct mem_call *call, uint64_t tenant, uint32_t type, uint32_t size_bits,
+                    uint64_t *object, bk_cptr_t *cap);
+
+/* Mem: Unmake. Deletes object `object` that Make made for the account (every copy of
+ * its capability with it, wherever it lies) and returns its memory to the server and
+ * its bytes to the quota. A tenant passes 0 or its own id; the administrator any
+ * account's. Returns the bytes returned. Errors it may return: MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_OBJECT. */
+int mem_handle_unmake(struct mem_call *call, uint64_t tenant, uint64_t object,
+                      uint64_t *returned);
 
 /* Fails the request with MEM_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
@@ -752,5 +782,38 @@ static inline int mem_fail_quota_below_minimum(struct mem_call *call, const char
     call->error.quota_below_minimum.quota = quota;
     call->error.quota_below_minimum.minimum = minimum;
     return MEM_ERR_QUOTA_BELOW_MINIMUM;
+}
+
+/* Fails the request with MEM_ERR_BAD_OBJECT: "tenant {tenant}: cannot make an object of
+ * type {type} with size_bits {size_bits} (endpoints, notifications, replies and address
+ * spaces take 0; CNodes 1 to 6)". */
+static inline int mem_fail_bad_object(struct mem_call *call, const char *tenant, uint32_t type,
+                                      uint32_t size_bits)
+{
+    call->error.code = MEM_ERR_BAD_OBJECT;
+    bk_proto_copy_name(call->error.bad_object.tenant, tenant, 16);
+    call->error.bad_object.type = type;
+    call->error.bad_object.size_bits = size_bits;
+    return MEM_ERR_BAD_OBJECT;
+}
+
+/* Fails the request with MEM_ERR_NO_ASID_CONTROL: "tenant {tenant}: the memory server
+ * has no ASIDControl to make address spaces for tenants". */
+static inline int mem_fail_no_asid_control(struct mem_call *call, const char *tenant)
+{
+    call->error.code = MEM_ERR_NO_ASID_CONTROL;
+    bk_proto_copy_name(call->error.no_asid_control.tenant, tenant, 16);
+    return MEM_ERR_NO_ASID_CONTROL;
+}
+
+/* Fails the request with MEM_ERR_UNKNOWN_OBJECT: "tenant {tenant}: no object {object}
+ * made by Make". */
+static inline int mem_fail_unknown_object(struct mem_call *call, const char *tenant,
+                                          uint64_t object)
+{
+    call->error.code = MEM_ERR_UNKNOWN_OBJECT;
+    bk_proto_copy_name(call->error.unknown_object.tenant, tenant, 16);
+    call->error.unknown_object.object = object;
+    return MEM_ERR_UNKNOWN_OBJECT;
 }
 
