@@ -212,6 +212,7 @@ void kernel_ap_main(unsigned index)
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         arch_cpu_park();
     c->next_tick_ns = arch_time_ns() + SMP_TICK_NS;
+    c->timer_requested = UINT64_MAX;
     arch_timer_set_deadline(c->next_tick_ns);
     /* User threads come once the boot CPU has started every CPU. */
     while (!__atomic_load_n(&smp_others_online, __ATOMIC_ACQUIRE))
@@ -221,34 +222,90 @@ void kernel_ap_main(unsigned index)
     thread_resume_current(); /* no current thread: idles until one is queued here */
 }
 
-/* Counts the tick and arms the next one on the tick grid (ticks missed
- * are skipped, as timer.c does). */
-static void count_tick(struct cpu *c)
+/* ---- The timer of a CPU other than the boot CPU --------------------------
+ * Its tick (SMP_TICK_NS, on a grid from its start), and the deadlines its
+ * own scheduler asks for: the budget end of the SchedContext it runs, and
+ * the refills it put on the release queue. Before, only the boot CPU's
+ * timer served requests, and another CPU charged its SchedContext at its
+ * tick: a 300 us budget ran 10 ms at a time, and the refill that followed
+ * was already due, so a spinner on a partial SchedContext there was never
+ * held to its share (`<arch>/cpu-budget-smp2`). Only this CPU writes its
+ * own fields, with interrupts off. */
+
+/* The earlier of its tick and its requests (set again at every interrupt:
+ * on RISC-V the interrupt stays pending until the deadline moves). */
+static void arm_timer(const struct cpu *c)
 {
-    uint64_t now = arch_time_ns();
-    __atomic_fetch_add(&c->ticks, 1, __ATOMIC_RELEASE);
-    while (c->next_tick_ns <= now)
-        c->next_tick_ns += SMP_TICK_NS;
-    arch_timer_set_deadline(c->next_tick_ns);
+    uint64_t next = c->timer_requested < c->next_tick_ns ? c->timer_requested : c->next_tick_ns;
+    arch_timer_set_deadline(next);
 }
 
-/* In kernel mode (its idle wait): the log is shared, drained only if the
- * kernel lock is free now, never waited for, so a tick never holds this
- * CPU up behind another. */
+void smp_timer_request(uint64_t deadline_ns)
+{
+    struct cpu *c = cpu_here();
+    if (deadline_ns >= c->timer_requested)
+        return;
+    c->timer_requested = deadline_ns;
+    if (deadline_ns < c->next_tick_ns)
+        arch_timer_set_deadline(deadline_ns);
+}
+
+/* What the interrupt at `now` finds due: the tick (counted; the next on
+ * the grid, ticks missed skipped as timer.c does) in *tick, and whether
+ * a request is (forgotten here: the caller serves it). */
+static bool expire(struct cpu *c, uint64_t now, bool *tick)
+{
+    *tick = c->next_tick_ns <= now;
+    if (*tick) {
+        __atomic_fetch_add(&c->ticks, 1, __ATOMIC_RELEASE);
+        while (c->next_tick_ns <= now)
+            c->next_tick_ns += SMP_TICK_NS;
+    }
+    bool due = c->timer_requested <= now;
+    if (due)
+        c->timer_requested = UINT64_MAX;
+    return due;
+}
+
+/* In kernel mode: its idle wait, or a long call's preemption point. A
+ * request due is served under the lock (the release queue is shared). A
+ * tick alone drains the shared log only if the lock is free now, never
+ * waited for, so a tick never holds this CPU up behind another. */
 void smp_cpu_tick(void)
 {
-    count_tick(cpu_here());
-    if (kernel_lock_try()) {
+    struct cpu *c = cpu_here();
+    uint64_t count = arch_counter();
+    bool tick;
+    if (expire(c, arch_counter_time_ns(count), &tick)) {
+        bool took = kernel_lock_handler_begin();
+        if (sched_time_passed(count))
+            sched_arm_budget_end();
+        arm_timer(c);
+        kernel_lock_handler_done(took);
+        return;
+    }
+    arm_timer(c);
+    if (tick && kernel_lock_try()) {
         log_drain();
         kernel_lock_release();
     }
 }
 
+/* From user mode: the running SchedContext charged up to the interrupt's
+ * reading of the clock (throttled if its budget ended), refills due
+ * served, then the choice. */
 void smp_cpu_tick_from_user(void)
 {
-    count_tick(cpu_here());
+    struct cpu *c = cpu_here();
+    uint64_t count = arch_counter();
+    bool tick;
+    expire(c, arch_counter_time_ns(count), &tick);
     kernel_lock_acquire();
-    sched_cpu_tick();
+    if (sched_time_passed(count))
+        sched_arm_budget_end();
+    if (tick)
+        sched_cpu_tick();
+    arm_timer(c);
     thread_resume_current();
 }
 
@@ -268,13 +325,17 @@ void kernel_ipi_from_user(void)
 
 /* ---- The boot CPU's side ------------------------------------------------- */
 
-/* Polls until *counter is non-zero or `timeout_ns` passed. */
+/* Polls until *counter is non-zero or `timeout_ns` passed. The pause
+ * lets QEMU run another vCPU under -icount (it runs them in turn, and a
+ * vCPU that never pauses or halts keeps its turn for long). */
 static bool wait_nonzero(const uint64_t *counter, uint64_t timeout_ns)
 {
     uint64_t end = arch_time_ns() + timeout_ns;
-    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) == 0)
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) == 0) {
         if (arch_time_ns() >= end)
             return false;
+        arch_spin_pause();
+    }
     return true;
 }
 

@@ -82,6 +82,10 @@ struct cpu {
     /* Its own tick, on the other CPUs (the boot CPU's is timer.c's). */
     uint64_t next_tick_ns;
     uint64_t ticks;    /* timer interrupts taken in kernel_ap_main() */
+    /* Another CPU than the boot CPU: the earliest deadline its scheduler
+     * asked for (a budget end, a refill), UINT64_MAX for none; its timer
+     * holds the earlier of this and next_tick_ns. Under the kernel lock. */
+    uint64_t timer_requested;
     uint64_t ipis;     /* kernel_ipi() calls */
 
     struct thread *ready_head[CPU_PRIORITIES], *ready_tail[CPU_PRIORITIES];
@@ -147,11 +151,17 @@ static inline void kernel_lock_handler_done(bool took)
 }
 
 /* The timer interrupt on a CPU other than the boot CPU (kernel/timer.c
- * sends it here): counts the tick, arms the next one; from user mode also
- * charges the running SchedContext and counts the timeslice (with the
- * lock), then goes back to user mode. */
+ * sends it here): counts the tick if one is due; serves what its
+ * scheduler asked for (timer_request() from this CPU: budget ends and
+ * refills, under the lock) and, from user mode, charges the running
+ * SchedContext and counts the timeslice; arms the next deadline; from user
+ * mode goes back there. */
 void smp_cpu_tick(void);
 NORETURN void smp_cpu_tick_from_user(void);
+
+/* timer_request() on a CPU other than the boot CPU, under the lock: that
+ * CPU's own timer serves it. */
+void smp_timer_request(uint64_t deadline_ns);
 
 /* The kernel's IPI arrived in user mode: answers a stop request, then
  * lets the scheduler choose again (a thread was made runnable here, or

@@ -59,17 +59,21 @@ void timer_start(void)
     arch_timer_set_deadline(programmed);
 }
 
-/* The requests are the boot CPU's timer's: another CPU (with the lock)
- * records its request, which the boot CPU programs at its next interrupt,
- * its tick at the latest (docs/smp.md). */
+/* The requests here are the boot CPU's; another CPU's go to its own timer
+ * (smp_timer_request(), docs/smp.md): whichever CPU asked serves them, a
+ * budget end on the CPU that runs it, to the instant. */
 void timer_request(uint64_t deadline_ns)
 {
+    if (smp_others_online && cpu_here() != &cpus[0]) {
+        smp_timer_request(deadline_ns);
+        return;
+    }
     if (deadline_ns >= requested)
         return;
     requested = deadline_ns;
     if (deferring)
         return;
-    if (requested < programmed && (!smp_others_online || cpu_here() == &cpus[0])) {
+    if (requested < programmed) {
         programmed = requested;
         arch_timer_set_deadline(programmed);
     }

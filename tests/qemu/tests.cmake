@@ -405,6 +405,22 @@ bulkhead_qemu_test(cpu-budget --image ${out}/cpu-budget-image.img --icount --sta
   --expect "cpubudget: ok: no window of 1 ms held more than the budget"
   --expect "cpubudget: ok: each wake-up came a period after the last"
   --expect "cpubudget: all checks passed" --reject "FAILED|PANIC")
+# The same budgets on a CPU other than the boot CPU (issue 16): the measured
+# threads run on CPU 1, which ends their budgets and serves their refills on
+# its own timer (until 2026-12-06 it did so only at its 10 ms tick, and a
+# spinner on 300 us every 1 ms there got 99 % of its CPU). The root task
+# waits blocked meanwhile: under -icount QEMU runs the vCPUs in turn, and a
+# busy boot vCPU starves the other. x86-64 only: under -icount a second
+# RISC-V hart does not come online (docs/smp.md).
+if(arch STREQUAL "x86_64")
+  bulkhead_qemu_test(cpu-budget-smp2 --image ${out}/cpu-budget-image.img --icount --smp 2
+    --status pass
+    --expect "cpubudget: the measured threads run on CPU 1 of 2"
+    --expect "cpubudget: ok: a throttled spinner stayed throttled while the CPU idled"
+    --expect "cpubudget: ok: it woke once a period"
+    --expect "cpubudget: ok: each wake-up came a period after the last"
+    --expect "cpubudget: all checks passed" --reject "FAILED|PANIC")
+endif()
 
 # Long kernel operations restart at bounded intervals (issue 12,
 # tests/qemu/kernel_latency.c), under -icount: a thread on 25 us every 250 us
