@@ -54,6 +54,7 @@ set(IO_SPAWN_SOURCES ${CMAKE_SOURCE_DIR}/servers/io/spawn.c)
 # swap.c, docs/memory.md "Oversubscription").
 bulkhead_user_program(${arch} mem-server SOURCES ${CMAKE_SOURCE_DIR}/servers/mem/main.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/units.c
+                      ${CMAKE_SOURCE_DIR}/servers/mem/accounts.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/pages.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/images.c
                       ${CMAKE_SOURCE_DIR}/servers/mem/programs.c

@@ -22,120 +22,7 @@
  */
 #include "server.h"
 
-#define ACCOUNT_BITS 11 /* a struct account takes a 2 KiB block of the reserved area */
-
-_Static_assert(sizeof(struct account) <= (1u << ACCOUNT_BITS), "an account fits its block");
-
-static uint64_t next_id = 1, open_accounts;
 const struct bk_bootinfo *server_info;
-
-/* ---- Looking accounts up ------------------------------------------------ */
-
-/* Account `id` lives in place id mod the table's size (ids grow, and skip
- * places taken, so no two open accounts share one). */
-struct account *account_by_id(uint64_t id)
-{
-    if (id == 0 || !account_table)
-        return NULL;
-    struct account *a = account_table[id & ((1ull << accounts_bits) - 1)];
-    return a && a->id == id ? a : NULL;
-}
-
-/* Open accounts by name: account_names[] holds 2^accounts_bits chains
- * by hash, account_name_next[a->slot] the account after a in its chain. */
-#define by_name account_names
-#define name_next account_name_next
-
-static uint64_t name_hash(const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *name; name++)
-        h = (h ^ (uint8_t)*name) * 0x100000001b3ull;
-    return h & ((1ull << accounts_bits) - 1);
-}
-
-static struct account *account_by_name(const char *name)
-{
-    if (!by_name)
-        return NULL;
-    for (struct account *a = by_name[name_hash(name)]; a; a = name_next[a->slot]) {
-        if (strcmp(a->name, name) == 0)
-            return a;
-    }
-    return NULL;
-}
-
-int account_new(struct mem_call *call, const char *name, uint64_t quota, struct account **out)
-{
-    uint64_t places = 1ull << accounts_bits, skipped = 0;
-    while (account_table[next_id & (places - 1)] && skipped < places) {
-        next_id++;
-        skipped++;
-    }
-    if (skipped == places)
-        return mem_fail_no_room(call, (uint32_t)places);
-    struct account *a = meta_alloc(ACCOUNT_BITS);
-    if (!a)
-        return mem_fail_no_room(call, (uint32_t)open_accounts);
-    a->id = next_id;
-    a->slot = (unsigned)(next_id & (places - 1));
-    a->charges.quota = quota;
-    a->tcb_entry = -1;
-    a->sc_entry = -1;
-    a->asid_pool_entry = -1;
-    memcpy(a->name, name, strlen(name) + 1);
-    if (pages_open(a) != 0) {
-        meta_free(a, ACCOUNT_BITS);
-        return mem_fail_no_memory(call, name, MEM_PAGE, pages_free_bytes());
-    }
-    next_id++;
-    account_table[a->slot] = a;
-    uint64_t h = name_hash(name);
-    name_next[a->slot] = by_name[h];
-    by_name[h] = a;
-    open_accounts++;
-    *out = a;
-    return 0;
-}
-
-uint64_t account_close(struct account *a)
-{
-    uint64_t bytes = pages_close(a);
-    for (unsigned k = 0; k < IMAGES; k++)
-        images[k].live = images[k].live && images[k].owner != a;
-    programs_forget(a);
-    struct account **p = &by_name[name_hash(a->name)];
-    while (*p != a)
-        p = &name_next[(*p)->slot];
-    *p = name_next[a->slot];
-    account_table[a->slot] = NULL;
-    open_accounts--;
-    meta_free(a, ACCOUNT_BITS);
-    return bytes;
-}
-
-int account_checks(struct mem_call *call, const char *name, uint64_t quota)
-{
-    if (call->badge != 0)
-        return mem_fail_not_admin(call, call->badge);
-    if (!mem_quota_valid(quota))
-        return mem_fail_bad_quota(call, name, quota, MEM_QUOTA_MAX);
-    const struct account *same = account_by_name(name);
-    if (same)
-        return mem_fail_name_taken(call, name, same->id);
-    if (!pages_ready())
-        return mem_fail_no_memory(call, name, MEM_PAGE, 0);
-    return 0;
-}
-
-int account_named(struct mem_call *call, uint64_t tenant, struct account **out)
-{
-    if (call->badge != 0 && tenant != 0 && tenant != call->badge)
-        return mem_fail_not_admin(call, call->badge);
-    uint64_t id = call->badge != 0 ? call->badge : tenant;
-    *out = account_by_id(id);
-    return *out ? 0 : mem_fail_unknown_tenant(call, id);
-}
 
 /* True if the cap in `slot` is a VSpace holding an ASID: Frame: Map of the
  * probe at a misaligned address passes the checks of the VSpace (type,
@@ -417,7 +304,7 @@ int mem_handle_overhead(struct mem_call *call, uint64_t *reserved, uint64_t *boo
     pages_ready();
     *reserved = meta_reserved_bytes();
     *bookkeeping = meta_used_bytes();
-    *accounts = open_accounts;
+    *accounts = accounts_open();
     *max_accounts = account_table ? 1ull << accounts_bits : 0;
     return 0;
 }
@@ -763,12 +650,20 @@ static bool hold_caller(void)
     return true;
 }
 
+/* Reply objects a tenant's request may not take to be deferred: kept for
+ * the callers of the levels (hold_caller()) and for the administrator's
+ * requests, so that a tenant's flood of requests that must wait neither
+ * stops the server answering nor holds the administrator's off. */
+#define REPLIES_KEPT (LEVELS + 4u)
+
 /* Keeps request `d` with its caller for later (its cap moved to
  * DEFER_CAP); `reply` as serve() returned it. False if there is no room
- * (then it is answered now, with what it returned). */
+ * (then it is answered now: busy). */
 static bool defer(const struct deferred *d, uint64_t reply)
 {
     if (deferred_count == REPLIES)
+        return false;
+    if (!reply && d->m.badge != 0 && (unsigned)__builtin_popcount(replies_free) <= REPLIES_KEPT)
         return false;
     int k = reply ? (int)(reply - REPLY_SLOT(0)) : reply_take();
     if (k < 0)
@@ -800,6 +695,17 @@ static bool waits_for_transfers(const struct bk_msg *m)
            label == MEM_LABEL_SEAL_PROGRAM;
 }
 
+/* Request `m` must wait for the transfers and there is no room to keep
+ * it: refused now (served now, it could free a page in flight), with the
+ * number of requests kept. Its cap, if it brought one, is deleted. */
+static void refuse_busy(struct bk_msg *m)
+{
+    struct mem_call call = { .badge = m->badge, .server = &server };
+    mem_fail_busy(&call, deferred_count);
+    bk_proto_server_done(&server, m->info);
+    mem_error_pack(m, &call.error);
+}
+
 /* A message that came while a transfer waits: the session's signal
  * (completions reaped), or a request served at once or deferred. A Call
  * with info 0 from the administrator looks like the signal: it is reaped
@@ -813,8 +719,13 @@ static void serve_meanwhile(struct bk_msg *m)
     d->m = *m;
     for (unsigned i = BK_MSG_CPU_WORDS; i < words && i < BK_MSG_MAX_WORDS; i++)
         d->words[i] = bk_ipc_buffer->mr[i];
-    if (waits_for_transfers(m) && defer(d, 0))
+    if (waits_for_transfers(m)) {
+        if (!defer(d, 0)) {
+            refuse_busy(m);
+            answer(m, 0);
+        }
         return;
+    }
     defer_wanted = false;
     served++;
     uint64_t reply = serve(m, 0);
@@ -824,6 +735,8 @@ static void serve_meanwhile(struct bk_msg *m)
         return;
     if (later && (d->m.badge & MEM_FAULT_BADGE))
         m->info = BK_MSGINFO(0, 0, 0, 0); /* no room to keep it: restarted, it faults again */
+    else if (later)
+        refuse_busy(m); /* its page is in flight, or every swap buffer */
     answer(m, reply);
 }
 

@@ -387,7 +387,10 @@ uint64_t image_next_id(void);
  * program sealed gets a copy of, for its tenants' start code. */
 extern const struct bk_bootinfo *server_info;
 
-/* ---- main.c: accounts --------------------------------------------------- */
+/* ---- accounts.c ---------------------------------------------------------- */
+
+/* Accounts open now. */
+uint64_t accounts_open(void);
 
 struct account *account_by_id(uint64_t id);
 

@@ -26,6 +26,10 @@
  * tenant 2, opens a session paid by a grant (IO: OpenGranted, which makes
  * io-server Call the memory server's TakeGrant) and closes it again; both
  * complete, and once released the page-in does too, its data intact.
+ * Meanwhile 24 threads send a tenant's requests that must wait (they bring
+ * a cap): the server keeps what it has room for and refuses the rest at
+ * once (busy), serving none; the administrator's request is kept all the
+ * same; after the release every kept request is answered.
  * Before the server served its endpoint during transfers this deadlocked:
  * it waited for io-server, io-server for it. SetQuota below a minimum is
  * refused by name.
@@ -437,6 +441,119 @@ static uint64_t hold_a_page_in(void)
     return n;
 }
 
+/* ---- Requests that must wait, more than the server keeps ----------------- */
+
+#define FLOODERS 24
+#define FLOOD_STACK 8192
+#define BUSY_TEXT "the memory server is waiting for its swap transfers with "
+
+/* A thread calling once: a tenant's request that brings a cap (CreateAccount
+ * on account programs' cap: it waits for the transfers, then is refused
+ * not_admin), or the administrator's DestroyAccount of no account (waits,
+ * then unknown_tenant). */
+static struct caller {
+    uint64_t tcb, cap, arg;
+    volatile int code;
+    volatile bool done;
+    struct mem_error err;
+} callers[FLOODERS + 1];
+static uint8_t caller_stacks[FLOODERS + 1][FLOOD_STACK] __attribute__((aligned(16)));
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(PAGE))) caller_buffers[FLOODERS + 1];
+
+static uint64_t parked;
+
+static void call_once(uint64_t i)
+{
+    struct caller *c = &callers[i];
+    uint64_t id = 0, returned = 0;
+    if (i < FLOODERS)
+        c->code = mem_create_account(c->cap, "flood", 64 * KiB, c->arg, &id, &c->err);
+    else
+        c->code = mem_destroy_account(c->cap, c->arg, &returned, &c->err);
+    c->done = true;
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(parked, &m); /* a notification nobody signals */
+    }
+}
+
+/* Starts caller i at `priority` (above ours) on a whole CPU: it runs at
+ * once, until the server answers or keeps its request. */
+static bool start_caller(unsigned i, uint64_t cap, uint64_t arg, uint64_t priority)
+{
+    struct caller *c = &callers[i];
+    long err = 0;
+    c->cap = cap;
+    c->arg = arg;
+    c->tcb = bk_alloc_object(BK_OBJ_TCB, 0);
+    return c->tcb &&
+           bk_thread_start(c->tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, call_once, i,
+                           caller_stacks[i], FLOOD_STACK,
+                           (uint64_t)(uintptr_t)&caller_buffers[i], priority) == 0 &&
+           bk_sched_whole_cpu(c->tcb, &err) && err == 0;
+}
+
+/* While swap-1's page-in is held: FLOODERS of a tenant's requests that
+ * must wait; the server keeps some (their callers wait) and refuses the
+ * rest at once, busy, never serving one that could free a page in flight;
+ * then the administrator's DestroyAccount is kept all the same (a
+ * tenant's requests leave it room). Returns how many the server kept. */
+static unsigned flood_waiting(void)
+{
+    uint64_t priority = 0, mcp = 0, tenant = mint(mem_ep, owner);
+    parked = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    /* The callers at our priority, we below them meanwhile: each runs as
+     * soon as it is started. */
+    sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_LOW_PRIORITY);
+    bool started = parked != 0;
+    for (unsigned i = 0; i < FLOODERS && started; i++)
+        started = start_caller(i, tenant, parked, priority);
+    started = started && start_caller(FLOODERS, mem_ep, 999999, priority);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
+    unsigned busy = 0, kept = 0;
+    bool texts = true;
+    for (unsigned i = 0; i < FLOODERS; i++) {
+        if (!callers[i].done) {
+            kept++;
+            continue;
+        }
+        char got[240] = "";
+        mem_error_format(&callers[i].err, got, sizeof(got));
+        texts &= callers[i].code == MEM_ERR_BUSY &&
+                 memcmp(got, BUSY_TEXT, sizeof(BUSY_TEXT) - 1) == 0;
+        busy += callers[i].code == MEM_ERR_BUSY;
+        if (busy == 1)
+            debug_printf("memswap:   refused at once: \"%s\"\n", got);
+    }
+    debug_printf("memswap: %u requests that must wait: %u kept, %u refused busy at once\n",
+                 FLOODERS, kept, busy);
+    expect(started && kept >= 1 && busy >= 1 && busy + kept == FLOODERS && texts,
+           "a flood of a tenant's requests that must wait: some kept, the rest refused busy "
+           "at once, none served");
+    expect(!callers[FLOODERS].done,
+           "the administrator's DestroyAccount kept too (room left for it), not refused");
+    return kept;
+}
+
+/* After the release: every kept request answered as if it came then. */
+static void flood_answered(unsigned kept)
+{
+    unsigned answered = 0;
+    for (unsigned i = 0; i < FLOODERS; i++)
+        answered += callers[i].done && callers[i].code == MEM_ERR_NOT_ADMIN;
+    struct caller *admin = &callers[FLOODERS];
+    debug_printf("memswap: after the release: %u of %u kept answered not_admin; first code %d "
+                 "(done %d); the administrator's %d (done %d)\n",
+                 answered, kept, callers[0].code, (int)callers[0].done, admin->code,
+                 (int)admin->done);
+    expect(answered == kept && admin->done && admin->code == MEM_ERR_UNKNOWN_TENANT,
+           "released: every kept request answered (tenant: not_admin; administrator: "
+           "unknown_tenant)");
+}
+
 /* IO tenant 2 (the root task, paid by account "programs"): a granted
  * session opened and closed while swap-1's page-in is held. The grant
  * (64 KiB in whole units) is made before the pressure fragments them. */
@@ -454,6 +571,7 @@ static void overlap(uint64_t grant)
                  (unsigned long long)held);
     expect(before.swapped > 0 && held >= 1 && held != ~0ull,
            "swap-1 faulted on a page in swap: its page-in held in flight, the server answers");
+    unsigned kept = flood_waiting();
     int r = io_open_granted(mint(io_admin, 2), BK_CAP_ROOT_VSPACE, GRANTED_VADDR, grant, &tenant,
                             &disk, &buffers, &memory, ntfn, &ie);
     if (r)
@@ -473,6 +591,7 @@ static void overlap(uint64_t grant)
                  (unsigned long long)bad, (unsigned long long)(after.paged_in - before.paged_in));
     expect(bad == 0 && after.paged_in > before.paged_in,
            "released: swap-1's page-ins completed, every page read back as written");
+    flood_answered(kept);
 }
 
 int main(const struct bk_bootinfo *bi)

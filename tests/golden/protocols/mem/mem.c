@@ -278,6 +278,8 @@ int mem_error_length(int code)
         return 2;
     case MEM_ERR_UNKNOWN_OBJECT:
         return 3;
+    case MEM_ERR_BUSY:
+        return 1;
     default:
         return -1;
     }
@@ -524,6 +526,10 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
         bk_proto_pack_name(m, 0, e->unknown_object.tenant, 16);
         bk_proto_set_word(m, 2, e->unknown_object.object);
         m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_BUSY:
+        bk_proto_set_word(m, 0, (uint64_t)e->busy.waiting);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -798,6 +804,11 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
         if (!bk_proto_unpack_name(m, 0, 16, e->unknown_object.tenant))
             return false;
         e->unknown_object.object = bk_proto_word(m, 2);
+        return true;
+    case MEM_ERR_BUSY:
+        if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+            return false;
+        e->busy.waiting = (uint32_t)bk_proto_word(m, 0);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -1111,6 +1122,13 @@ static int format_unknown_object(const struct mem_unknown_object *f, char *buf, 
                        (unsigned long long)f->object);
 }
 
+static int format_busy(const struct mem_busy *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "the memory server is waiting for its swap transfers with %llu requests kept: nothing done, try again",
+                       (unsigned long long)f->waiting);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -1200,6 +1218,8 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_no_asid_control(&e->no_asid_control, buf, size);
     case MEM_ERR_UNKNOWN_OBJECT:
         return format_unknown_object(&e->unknown_object, buf, size);
+    case MEM_ERR_BUSY:
+        return format_busy(&e->busy, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -93,6 +93,7 @@
 #define MEM_ERR_BAD_OBJECT 72 /* Make was asked for an object a tenant may not have made (only endpoints, notifications, Reply objects, CNodes of 2 to 64 slots and address spaces), or with a size the type does not take. */
 #define MEM_ERR_NO_ASID_CONTROL 73 /* The server holds no ASIDControl cap to make the account an ASID pool of its own (its spawner moves one into slot 30: ASIDControl cannot be copied), so it makes no address spaces for tenants. */
 #define MEM_ERR_UNKNOWN_OBJECT 74 /* The account has no object of that number made by Make (never made, or unmade already). */
+#define MEM_ERR_BUSY 75 /* The request must wait for the server's swap transfers (it could free a page in flight, or it brought a capability, or its page is in flight) and the server keeps no more such requests now: it keeps 32, of which a tenant's take none of the last 14 (kept for the callers the server holds while it waits and for the administrator's requests). Nothing was done: try again once the transfers complete. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -376,6 +377,11 @@ struct mem_unknown_object {
     uint64_t object;
 };
 
+/* The numbers of MEM_ERR_BUSY. */
+struct mem_busy {
+    uint32_t waiting;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -426,6 +432,7 @@ struct mem_error {
         struct mem_bad_object bad_object;
         struct mem_no_asid_control no_asid_control;
         struct mem_unknown_object unknown_object;
+        struct mem_busy busy;
     };
 };
 

@@ -13,7 +13,7 @@
  * 62 set of its threads' fault endpoint cap, both minted by the administrator. Ids are
  * never reused. Returns 0, or the error code with its numbers in *err (may be NULL):
  * MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA, MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM,
- * MEM_ERR_NOT_A_SPACE, MEM_ERR_NO_MEMORY, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_NOT_A_SPACE, MEM_ERR_NO_MEMORY, MEM_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
 int mem_create_account(bk_cptr_t server, const char *name, uint64_t quota, bk_cptr_t space,
                        uint64_t *tenant, struct mem_error *err);
 
@@ -26,7 +26,7 @@ int mem_create_account(bk_cptr_t server, const char *name, uint64_t quota, bk_cp
  * Grants no server took yet are ended with the account. Returns the bytes returned,
  * which is what Usage reported as used. Returns 0, or the error code with its numbers
  * in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
- * MEM_ERR_IMAGE_IN_USE, MEM_ERR_GRANT_IN_USE, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_IMAGE_IN_USE, MEM_ERR_GRANT_IN_USE, MEM_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
 int mem_destroy_account(bk_cptr_t server, uint64_t tenant, uint64_t *returned,
                         struct mem_error *err);
 
@@ -46,7 +46,7 @@ int mem_add_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t si
  * pages before it stay backed). Returns the pages it backed. Returns 0, or the error
  * code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
  * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_REGION, MEM_ERR_NO_REGION, MEM_ERR_QUOTA,
- * MEM_ERR_NO_MEMORY, MEM_ERR_NOT_A_SPACE, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_NO_MEMORY, MEM_ERR_NOT_A_SPACE, MEM_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
 int mem_populate(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size,
                  uint64_t *pages, struct mem_error *err);
 
@@ -75,8 +75,8 @@ int mem_usage(bk_cptr_t server, uint64_t tenant, uint64_t *quota, uint64_t *used
  * the server keeps a copy) that the server signals, without ever blocking, when it
  * refuses a fault of the account's threads. The administrator chooses the badge of the
  * cap it sends, so the signal's bits say which account. Returns 0, or the error code
- * with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, or
- * a shared BK_PROTO_ERR_*. */
+ * with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
+ * MEM_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
 int mem_set_supervisor(bk_cptr_t server, uint64_t tenant, bk_cptr_t notification,
                        struct mem_error *err);
 
@@ -105,7 +105,8 @@ int mem_memory(bk_cptr_t server, uint64_t *free, uint64_t *total, struct mem_err
  * afterwards faults outside every region. A tenant passes 0 or its own id; the
  * administrator any account's. Returns the frames returned. Returns 0, or the error
  * code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
- * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION, MEM_ERR_BUSY, or a shared
+ * BK_PROTO_ERR_*. */
 int mem_remove_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *pages,
                       struct mem_error *err);
 
@@ -117,7 +118,8 @@ int mem_remove_region(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t
  * refused while another account maps it). Returns the image's id (never reused) and its
  * pages. Returns 0, or the error code with its numbers in *err (may be NULL):
  * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION,
- * MEM_ERR_NOT_BACKED, MEM_ERR_TOO_MANY_IMAGES, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_NOT_BACKED, MEM_ERR_TOO_MANY_IMAGES, MEM_ERR_BUSY, or a shared
+ * BK_PROTO_ERR_*. */
 int mem_seal_image(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t *image,
                    uint64_t *pages, struct mem_error *err);
 
@@ -149,7 +151,7 @@ int mem_map_image(bk_cptr_t server, uint64_t tenant, uint64_t image, uint64_t ba
  * the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
  * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION, MEM_ERR_BAD_REGION,
  * MEM_ERR_NOT_BACKED, MEM_ERR_BAD_ELF, MEM_ERR_TOO_MANY_IMAGES, MEM_ERR_QUOTA,
- * MEM_ERR_NO_MEMORY, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_NO_MEMORY, MEM_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
 int mem_seal_program(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t size,
                      uint64_t *program, uint64_t *pages, struct mem_error *err);
 
@@ -172,7 +174,7 @@ int mem_seal_program(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t 
  * be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA, MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM,
  * MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA, MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS,
  * MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET, MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL,
- * MEM_ERR_TOO_MANY_REGIONS, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_TOO_MANY_REGIONS, MEM_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
 int mem_spawn(bk_cptr_t server, const char *name, uint64_t quota, uint64_t program,
               uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
               bk_cptr_t give, uint64_t *tenant, struct mem_error *err);
@@ -281,8 +283,8 @@ int mem_set_minimum(bk_cptr_t server, uint64_t tenant, uint64_t minimum, struct 
  * the session's pages are the IO server's share for that tenant number, mapped in the
  * memory server's own space) and cuts the disk into 4 KiB slots. Returns the slots.
  * Once only: the swap area stays for the server's life. Returns 0, or the error code
- * with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_SWAP_FAILED, or a
- * shared BK_PROTO_ERR_*. */
+ * with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_SWAP_FAILED,
+ * MEM_ERR_BUSY, or a shared BK_PROTO_ERR_*. */
 int mem_swap_on(bk_cptr_t server, bk_cptr_t io, uint64_t *slots, struct mem_error *err);
 
 /* Mem: SwapStats. Eviction of the account's pages: `evicted` counts its pages written

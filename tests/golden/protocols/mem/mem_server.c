@@ -15,7 +15,7 @@ static int serve_create_account(struct mem_call *call, struct bk_msg *m)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
     uint64_t quota = bk_proto_word(m, 2);
     code = mem_handle_create_account(call, name, quota, call->server->recv_index, &tenant);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_NAME_TAKEN && code != MEM_ERR_NO_ROOM && code != MEM_ERR_NOT_A_SPACE && code != MEM_ERR_NO_MEMORY)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_NAME_TAKEN && code != MEM_ERR_NO_ROOM && code != MEM_ERR_NOT_A_SPACE && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -32,7 +32,7 @@ static int serve_destroy_account(struct mem_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = mem_handle_destroy_account(call, tenant, &returned);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_IMAGE_IN_USE && code != MEM_ERR_GRANT_IN_USE)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_IMAGE_IN_USE && code != MEM_ERR_GRANT_IN_USE && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -73,7 +73,7 @@ static int serve_populate(struct mem_call *call, struct bk_msg *m)
     uint64_t base = bk_proto_word(m, 1);
     uint64_t size = bk_proto_word(m, 2);
     code = mem_handle_populate(call, tenant, base, size, &pages);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BAD_REGION && code != MEM_ERR_NO_REGION && code != MEM_ERR_QUOTA && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_NOT_A_SPACE)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BAD_REGION && code != MEM_ERR_NO_REGION && code != MEM_ERR_QUOTA && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_NOT_A_SPACE && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -130,7 +130,7 @@ static int serve_set_supervisor(struct mem_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = mem_handle_set_supervisor(call, tenant, call->server->recv_index);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -182,7 +182,7 @@ static int serve_remove_region(struct mem_call *call, struct bk_msg *m)
     uint64_t tenant = bk_proto_word(m, 0);
     uint64_t base = bk_proto_word(m, 1);
     code = mem_handle_remove_region(call, tenant, base, &pages);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -201,7 +201,7 @@ static int serve_seal_image(struct mem_call *call, struct bk_msg *m)
     uint64_t tenant = bk_proto_word(m, 0);
     uint64_t base = bk_proto_word(m, 1);
     code = mem_handle_seal_image(call, tenant, base, &image, &pages);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION && code != MEM_ERR_NOT_BACKED && code != MEM_ERR_TOO_MANY_IMAGES)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION && code != MEM_ERR_NOT_BACKED && code != MEM_ERR_TOO_MANY_IMAGES && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -244,7 +244,7 @@ static int serve_seal_program(struct mem_call *call, struct bk_msg *m)
     uint64_t base = bk_proto_word(m, 1);
     uint64_t size = bk_proto_word(m, 2);
     code = mem_handle_seal_program(call, tenant, base, size, &program, &pages);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION && code != MEM_ERR_BAD_REGION && code != MEM_ERR_NOT_BACKED && code != MEM_ERR_BAD_ELF && code != MEM_ERR_TOO_MANY_IMAGES && code != MEM_ERR_QUOTA && code != MEM_ERR_NO_MEMORY)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_UNKNOWN_REGION && code != MEM_ERR_BAD_REGION && code != MEM_ERR_NOT_BACKED && code != MEM_ERR_BAD_ELF && code != MEM_ERR_TOO_MANY_IMAGES && code != MEM_ERR_QUOTA && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -274,7 +274,7 @@ static int serve_spawn(struct mem_call *call, struct bk_msg *m)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 6, 0, 0);
     uint32_t flags = (uint32_t)bk_proto_word(m, 7);
     code = mem_handle_spawn(call, name, quota, program, priority, budget, period, flags, call->server->recv_index, &tenant);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_NAME_TAKEN && code != MEM_ERR_NO_ROOM && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_QUOTA && code != MEM_ERR_UNKNOWN_PROGRAM && code != MEM_ERR_BAD_FLAGS && code != MEM_ERR_BAD_PRIORITY && code != MEM_ERR_BAD_BUDGET && code != MEM_ERR_NO_ASID && code != MEM_ERR_NO_SCHED_CONTROL && code != MEM_ERR_TOO_MANY_REGIONS)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_BAD_QUOTA && code != MEM_ERR_NAME_TAKEN && code != MEM_ERR_NO_ROOM && code != MEM_ERR_NO_MEMORY && code != MEM_ERR_QUOTA && code != MEM_ERR_UNKNOWN_PROGRAM && code != MEM_ERR_BAD_FLAGS && code != MEM_ERR_BAD_PRIORITY && code != MEM_ERR_BAD_BUDGET && code != MEM_ERR_NO_ASID && code != MEM_ERR_NO_SCHED_CONTROL && code != MEM_ERR_TOO_MANY_REGIONS && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -472,7 +472,7 @@ static int serve_swap_on(struct mem_call *call, struct bk_msg *m)
     if (code != 0)
         return code;
     code = mem_handle_swap_on(call, call->server->recv_index, &slots);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_SWAP_FAILED)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_SWAP_FAILED && code != MEM_ERR_BUSY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;

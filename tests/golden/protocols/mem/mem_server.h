@@ -30,7 +30,8 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m);
  * charged at once. Returns its id: the badge of the tenant's endpoint cap, and with bit
  * 62 set of its threads' fault endpoint cap, both minted by the administrator. Ids are
  * never reused. Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA,
- * MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM, MEM_ERR_NOT_A_SPACE, MEM_ERR_NO_MEMORY. */
+ * MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM, MEM_ERR_NOT_A_SPACE, MEM_ERR_NO_MEMORY,
+ * MEM_ERR_BUSY. */
 int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t quota,
                               uint64_t space_slot, uint64_t *tenant);
 
@@ -42,7 +43,7 @@ int mem_handle_create_account(struct mem_call *call, const char *name, uint64_t 
  * the grant when the session closes; the administrator may end it for a dead server).
  * Grants no server took yet are ended with the account. Returns the bytes returned,
  * which is what Usage reported as used. Errors it may return: MEM_ERR_NOT_ADMIN,
- * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_IMAGE_IN_USE, MEM_ERR_GRANT_IN_USE. */
+ * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_IMAGE_IN_USE, MEM_ERR_GRANT_IN_USE, MEM_ERR_BUSY. */
 int mem_handle_destroy_account(struct mem_call *call, uint64_t tenant, uint64_t *returned);
 
 /* Mem: AddRegion. Declares the anonymous region [`base`, `base` + `size`) of the
@@ -59,7 +60,7 @@ int mem_handle_add_region(struct mem_call *call, uint64_t tenant, uint64_t base,
  * first page the quota or the server's memory cannot pay for, with that error (the
  * pages before it stay backed). Returns the pages it backed. Errors it may return:
  * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BAD_REGION, MEM_ERR_NO_REGION,
- * MEM_ERR_QUOTA, MEM_ERR_NO_MEMORY, MEM_ERR_NOT_A_SPACE. */
+ * MEM_ERR_QUOTA, MEM_ERR_NO_MEMORY, MEM_ERR_NOT_A_SPACE, MEM_ERR_BUSY. */
 int mem_handle_populate(struct mem_call *call, uint64_t tenant, uint64_t base, uint64_t size,
                         uint64_t *pages);
 
@@ -87,7 +88,7 @@ int mem_handle_usage(struct mem_call *call, uint64_t tenant, uint64_t *quota, ui
  * the server keeps a copy) that the server signals, without ever blocking, when it
  * refuses a fault of the account's threads. The administrator chooses the badge of the
  * cap it sends, so the signal's bits say which account. Errors it may return:
- * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT. */
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_BUSY. */
 int mem_handle_set_supervisor(struct mem_call *call, uint64_t tenant,
                               uint64_t notification_slot);
 
@@ -113,7 +114,7 @@ int mem_handle_memory(struct mem_call *call, uint64_t *free, uint64_t *total);
  * the account closes (they may serve other regions). A thread touching the range
  * afterwards faults outside every region. A tenant passes 0 or its own id; the
  * administrator any account's. Returns the frames returned. Errors it may return:
- * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION. */
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION, MEM_ERR_BUSY. */
 int mem_handle_remove_region(struct mem_call *call, uint64_t tenant, uint64_t base,
                              uint64_t *pages);
 
@@ -124,7 +125,7 @@ int mem_handle_remove_region(struct mem_call *call, uint64_t tenant, uint64_t ba
  * charged to the account, which owns the image until it closes (DestroyAccount is
  * refused while another account maps it). Returns the image's id (never reused) and its
  * pages. Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
- * MEM_ERR_UNKNOWN_REGION, MEM_ERR_NOT_BACKED, MEM_ERR_TOO_MANY_IMAGES. */
+ * MEM_ERR_UNKNOWN_REGION, MEM_ERR_NOT_BACKED, MEM_ERR_TOO_MANY_IMAGES, MEM_ERR_BUSY. */
 int mem_handle_seal_image(struct mem_call *call, uint64_t tenant, uint64_t base,
                           uint64_t *image, uint64_t *pages);
 
@@ -154,7 +155,7 @@ int mem_handle_map_image(struct mem_call *call, uint64_t tenant, uint64_t image,
  * Returns the program's id (never reused) and the pages its images take. Errors it may
  * return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_UNKNOWN_REGION,
  * MEM_ERR_BAD_REGION, MEM_ERR_NOT_BACKED, MEM_ERR_BAD_ELF, MEM_ERR_TOO_MANY_IMAGES,
- * MEM_ERR_QUOTA, MEM_ERR_NO_MEMORY. */
+ * MEM_ERR_QUOTA, MEM_ERR_NO_MEMORY, MEM_ERR_BUSY. */
 int mem_handle_seal_program(struct mem_call *call, uint64_t tenant, uint64_t base,
                             uint64_t size, uint64_t *program, uint64_t *pages);
 
@@ -176,7 +177,7 @@ int mem_handle_seal_program(struct mem_call *call, uint64_t tenant, uint64_t bas
  * DestroyAccount kills it. Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA,
  * MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM, MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA,
  * MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS, MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET,
- * MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL, MEM_ERR_TOO_MANY_REGIONS. */
+ * MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL, MEM_ERR_TOO_MANY_REGIONS, MEM_ERR_BUSY. */
 int mem_handle_spawn(struct mem_call *call, const char *name, uint64_t quota, uint64_t program,
                      uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
                      uint64_t give_slot, uint64_t *tenant);
@@ -273,7 +274,7 @@ int mem_handle_set_minimum(struct mem_call *call, uint64_t tenant, uint64_t mini
  * the session's pages are the IO server's share for that tenant number, mapped in the
  * memory server's own space) and cuts the disk into 4 KiB slots. Returns the slots.
  * Once only: the swap area stays for the server's life. Errors it may return:
- * MEM_ERR_NOT_ADMIN, MEM_ERR_SWAP_FAILED. */
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_SWAP_FAILED, MEM_ERR_BUSY. */
 int mem_handle_swap_on(struct mem_call *call, uint64_t io_slot, uint64_t *slots);
 
 /* Mem: SwapStats. Eviction of the account's pages: `evicted` counts its pages written
@@ -815,5 +816,14 @@ static inline int mem_fail_unknown_object(struct mem_call *call, const char *ten
     bk_proto_copy_name(call->error.unknown_object.tenant, tenant, 16);
     call->error.unknown_object.object = object;
     return MEM_ERR_UNKNOWN_OBJECT;
+}
+
+/* Fails the request with MEM_ERR_BUSY: "the memory server is waiting for its swap
+ * transfers with {waiting} requests kept: nothing done, try again". */
+static inline int mem_fail_busy(struct mem_call *call, uint32_t waiting)
+{
+    call->error.code = MEM_ERR_BUSY;
+    call->error.busy.waiting = waiting;
+    return MEM_ERR_BUSY;
 }
 
