@@ -186,6 +186,33 @@ static void test_one_run_one_refill(void)
     }
 }
 
+/* The bench's victim (tests/bench/bulkhead/cpu.c): woken at its refill, it
+ * runs less than the smallest refill (about 700 counts: the way to user
+ * mode, its clock read, the Yield) and yields the rest. Its next refill is
+ * a period after the run's start, which came `late` after the refill was
+ * due (the kernel's work on the interrupt). Before the short-pause join the
+ * Yield's rest became a refill of its own at the Yield's instant, the run's
+ * piece, under the smallest refill, merged into it, and every period began
+ * later by the whole run: the victim's wake-ups slid by ~700 ns a period
+ * more than the interrupt's delay, which its lateness rows counted. */
+static void test_short_run_then_yield_keeps_the_period(void)
+{
+    struct refills rs;
+    const uint64_t budget = 300000, period = 1000000, run = 700, late = 250;
+    CHECK(refill_init(&rs, budget, period, 8, 0));
+    CHECK(run < rs.min);
+    uint64_t start = 0;
+    for (unsigned i = 0; i < 100; i++) {
+        refill_charge(&rs, start, run);
+        refill_charge(&rs, start + run, refill_available(&rs, start + run));
+        CHECK(refill_check(&rs));
+        CHECK_EQ(rs.count, 1);
+        CHECK_EQ(refill_next_due(&rs), start + period);
+        CHECK_EQ(refill_available(&rs, start + period), budget);
+        start = refill_next_due(&rs) + late;
+    }
+}
+
 /* A budget spent in two pieces with a pause shorter than the smallest
  * refill between them (the kernel's own work at the first piece's end,
  * before the second's release) comes back as one refill, later by the
@@ -267,5 +294,5 @@ static void test_bad_parameters_refused_and_clamped(void)
 
 TEST_MAIN(TEST(test_no_window_holds_more_than_the_budget), TEST(test_busy_thread_gets_the_whole_budget),
           TEST(test_fragmented_then_busy), TEST(test_one_run_one_refill),
-          TEST(test_short_pause_joins_the_run),
+          TEST(test_short_pause_joins_the_run), TEST(test_short_run_then_yield_keeps_the_period),
           TEST(test_bad_parameters_refused_and_clamped))
