@@ -97,6 +97,12 @@ const char *blk_discover(const struct bk_bootinfo *bi, struct blk_hw *dev);
 #define BLK_IOVA 0x10000000ull /* where the driver maps its DMA frames in that IOSpace */
 #define BLK_DRIVER_CNODE_SLOTS 256u
 #define BLK_MEMORY_BITS 17u /* 128 KiB */
+/* Each incarnation's process (its endpoint, VSpace, page tables, program,
+ * stack, IPC buffer, start-info and start pages, CNode, TCB and
+ * SchedContext: about 150 KiB in about 40 objects) is made of one arena
+ * of the supervisor's, this big, reclaimed whole at the next restart. */
+#define BLK_INCARNATION_BITS 18u /* 256 KiB */
+#define BLK_INCARNATION_SLOTS 64u
 
 #define BLK_START_MAGIC 0x74726174736b6c62ull /* "blkstart" */
 
@@ -160,9 +166,11 @@ const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t no
 
 /* What the driver's supervisor (whoever called blk_supervise()) keeps to
  * start it again: the disk, the running incarnation's process and
- * endpoint. The device's lines, its IOSpace and the driver's memory live in
- * the incarnation's CNode and move to the next one; register pages are
- * fresh caps each time (a frame cap maps once). */
+ * endpoint, and the arena every incarnation is made of. The device's
+ * lines, its IOSpace and the driver's memory live in the incarnation's
+ * CNode and move to the next one (through slots of the supervisor's while
+ * the arena is reclaimed); register pages are fresh caps each time (a
+ * frame cap maps once). */
 struct blk_driver {
     const struct bk_bootinfo *bi;
     struct blk_hw hw;
@@ -170,6 +178,9 @@ struct blk_driver {
     uint64_t fault_endpoint; /* its faults arrive here, badged with the incarnation */
     uint64_t fault_signal;   /* the supervisor's notification, signalled on a fault */
     struct bk_process p;     /* the running incarnation; p.tcb 0 once stopped */
+    /* What every incarnation is made of (BLK_INCARNATION_BITS and _SLOTS),
+     * set aside at the first start or restart and reclaimed at each. */
+    struct bk_arena arena;
     uint64_t endpoint;       /* its endpoint (the original: clients' caps derive from it) */
     uint32_t incarnation;
     uint32_t crash_at_start, crash_after_submits; /* for the next start (tests) */
@@ -226,8 +237,11 @@ const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
 void blk_stop(struct blk_driver *d);
 
 /* blk_stop() if still running, then starts the next incarnation of
- * blk-server with the same device caps: a new endpoint in d->endpoint
- * (the caller mints client caps from it again). NULL or a sentence. */
+ * blk-server with the same device caps: the device's caps taken out of the
+ * dead incarnation's CNode, the arena reclaimed (every object the dead one
+ * was made of deleted), the new one made of it: a restart takes none of
+ * the supervisor's memory or slots. A new endpoint in d->endpoint (the
+ * caller mints client caps from it again). NULL or a sentence. */
 const char *blk_restart(struct blk_driver *d, char *err, size_t errlen);
 
 /* A fresh, unmapped frame cap for the device page at `pa` (devmem.c), or
