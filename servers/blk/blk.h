@@ -139,7 +139,21 @@ struct blk_start {
      * at a point counted in Submits, not in time: a test can order its
      * kills by what happened, whatever the host's speed. */
     uint32_t kill_after_submits;
+    /* Fault injection for the spin test (0 in normal use): right after
+     * posting its spin_after_submits-th Block: Submit the driver spins for
+     * good without answering or waiting: a hung driver that keeps its CPU.
+     * Its SchedContext is less than a whole CPU (BLK_DRIVER_BUDGET_NS), so
+     * io-server's watch, below it, still runs and reports it. */
+    uint32_t spin_after_submits;
 };
+
+/* The driver's SchedContext: BLK_DRIVER_BUDGET_NS of every
+ * BLK_DRIVER_PERIOD_NS, not a whole CPU. It runs above io-server, so a
+ * driver that spins instead of waiting would otherwise keep io-server's
+ * watch thread (IO: WatchDriver) from ever running, and its hang would go
+ * unseen; a healthy driver waits long before it uses 9 ms in a row. */
+#define BLK_DRIVER_PERIOD_NS 10000000ull
+#define BLK_DRIVER_BUDGET_NS 9000000ull
 
 /* Starts the boot-image program "blk-server" at `priority` (below the
  * caller's: it must not run before everything is handed over) and gives it
@@ -184,7 +198,7 @@ struct blk_driver {
     uint64_t endpoint;       /* its endpoint (the original: clients' caps derive from it) */
     uint32_t incarnation;
     uint32_t crash_at_start, crash_after_submits; /* for the next start (tests) */
-    uint32_t hang_after_submits, kill_after_submits; /* likewise */
+    uint32_t hang_after_submits, kill_after_submits, spin_after_submits; /* likewise */
     /* Bound to the fault watcher: io-server signals it (through a cap
      * blk_hang_report_cap() mints) when the driver owes it answers and
      * completed nothing for its timeout (IO: WatchDriver). */
@@ -319,6 +333,7 @@ struct blk_config {
     uint32_t crash_after_submits; /* the start page's fault injection (tests); 0: none */
     uint32_t hang_after_submits;  /* likewise */
     uint32_t kill_after_submits;  /* likewise */
+    uint32_t spin_after_submits;  /* likewise */
 };
 
 /* Faults on purpose (fault injection for the restart tests, blk_start):
@@ -329,6 +344,11 @@ _Noreturn void blk_crash(const char *when);
  * why, then waits for good on a notification nobody signals, keeping the
  * Call it was answering unanswered. */
 _Noreturn void blk_hang(const char *when);
+
+/* Spins on purpose (fault injection for the spin test, blk_start): says
+ * why, then loops for good without a system call, keeping the Call it was
+ * answering unanswered and using all the CPU its SchedContext gives. */
+_Noreturn void blk_spin(const char *when);
 
 /* Tells the supervisor's fault watcher that this incarnation reached its
  * kill point (fault injection, blk_start.kill_after_submits); the watcher,

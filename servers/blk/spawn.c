@@ -159,6 +159,13 @@ static bool new_process(struct handover *h, struct blk_driver *d)
         return false;
     }
     d->p = h->p;
+    long sr = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, h->p.sched_context,
+                                          BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS, 2, 0);
+    if (sr != 0) {
+        bk_snprintf(h->err, h->errlen, "blk: giving the driver %llu of every %llu ns failed: %s",
+                    BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS, bk_error_name(-sr));
+        return false;
+    }
     if (!d->fault_endpoint)
         return true;
     uint64_t badged = bk_slot_alloc();
@@ -184,7 +191,8 @@ static void start_page_init(struct handover *h, const struct blk_driver *d)
                                    .crash_at_start = d->crash_at_start,
                                    .crash_after_submits = d->crash_after_submits,
                                    .hang_after_submits = d->hang_after_submits,
-                                   .kill_after_submits = d->kill_after_submits };
+                                   .kill_after_submits = d->kill_after_submits,
+                                   .spin_after_submits = d->spin_after_submits };
     memcpy(h->start.where, hw->where, sizeof(h->start.where));
 }
 
@@ -499,6 +507,6 @@ const char *blk_restart(struct blk_driver *d, char *err, size_t errlen)
               new_process(&h, d) && give_registers(&h, &d->hw) && hand_on(&h) &&
               give_kill_point(&h, d) && give_start(&h);
     d->crash_at_start = d->crash_after_submits = d->hang_after_submits = 0; /* once each */
-    d->kill_after_submits = 0;
+    d->kill_after_submits = d->spin_after_submits = 0;
     return ok ? NULL : err;
 }

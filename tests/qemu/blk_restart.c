@@ -69,6 +69,7 @@
 #define FAULT_SUBMITS 10u       /* the next faults at this one */
 #define RANDOM_KILL_MIN 9u      /* after a start-up death, killed at a seeded one from here */
 #define RANDOM_KILL_SPAN 48u
+#define SPIN_SUBMITS 3u          /* the spinning incarnation spins at this Submit */
 #define MANY_RESTARTS 50u       /* at least; more if the old leak would have lasted longer */
 
 static int failures, passes;
@@ -610,6 +611,46 @@ static void many_restarts(struct tenant *me)
     expect(intact == count, what);
 }
 
+/* A driver that spins instead of waiting, with requests in the device: it
+ * runs above io-server, but its SchedContext is less than a whole CPU
+ * (BLK_DRIVER_BUDGET_NS), so io-server's watch thread still runs in the
+ * rest, sees it owes answers and completed nothing for the timeout, and
+ * reports it; the fault watcher stops it, we restart it, and tenant 4's
+ * reads caught by it complete, intact. */
+static void spinning_driver(struct tenant *me)
+{
+    drv.spin_after_submits = SPIN_SUBMITS;
+    expect(restart("a kill between requests, arming a spin") == 0,
+           "the next incarnation armed to spin at its 3rd Submit");
+    static uint8_t expected[4096];
+    for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
+        memset(me->buf[b], 0, 4096);
+        tenant_push(me, b, IO_OP_READ, b * 4096ull, 4096, (uint16_t)b, 0);
+    }
+    uint32_t accepted = 0;
+    tenant_kick(me, &accepted, NULL);
+    struct bk_msg m = { 0 };
+    sys_recv(fault_signal, &m); /* the watcher's signal: it stopped the spinning driver */
+    uint32_t label = __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE);
+    say_fault("while spinning");
+    expect(label == BLK_FAULT_HUNG,
+           "the spinning incarnation reported hung by io-server's watch and stopped");
+    expect(restart("a spinning driver, reported hung") == 0, "restarted after it spun");
+    struct io_cqe c[IO_RING_BUFFERS];
+    tenant_wait(me, c, IO_RING_BUFFERS);
+    unsigned intact = 0;
+    for (unsigned i = 0; i < IO_RING_BUFFERS; i++) {
+        unsigned b = (unsigned)c[i].tag;
+        pattern_fill(expected, sizeof(expected), b);
+        intact += c[i].status == IO_ST_OK && b < IO_RING_BUFFERS &&
+                  memcmp(me->buf[b], expected, sizeof(expected)) == 0;
+    }
+    char what[200];
+    bk_snprintf(what, sizeof(what), "tenant 4's %u reads caught by the spin completed, intact: "
+                "%u of 8", accepted, intact);
+    expect(accepted == IO_RING_BUFFERS && intact == IO_RING_BUFFERS, what);
+}
+
 int main(const struct bk_bootinfo *bi)
 {
     const char *err = setup(bi);
@@ -643,6 +684,7 @@ int main(const struct bk_bootinfo *bi)
     if (r == 0) {
         tenant_attach(&me, mint(admin, MY_TENANT), ntfn, MY_VADDR);
         many_restarts(&me);
+        spinning_driver(&me);
         given_up(&me);
     }
     debug_printf("restart: %d passed, %d failed\n", passes, failures);
