@@ -66,7 +66,19 @@ long bk_arena_init(struct bk_arena *a, uint64_t untyped, unsigned size_bits, uns
 /* log2 of the bytes one object of `type` takes (alloc.c). */
 unsigned bk__object_bits(uint64_t type, unsigned size_bits);
 
+static uint64_t arena_alloc(struct bk_arena *a, uint64_t type, unsigned size_bits);
+
+/* Under the process layer's (re-entrant) lock: a spawn into the same arena
+ * on another thread takes turns with us. */
 uint64_t bk_arena_alloc(struct bk_arena *a, uint64_t type, unsigned size_bits)
+{
+    bk__objects_lock();
+    uint64_t slot = arena_alloc(a, type, size_bits);
+    bk__objects_unlock();
+    return slot;
+}
+
+static uint64_t arena_alloc(struct bk_arena *a, uint64_t type, unsigned size_bits)
 {
     a->refused_error = 0;
     if (!a->untyped || a->slots_used == a->slots) {
