@@ -18,6 +18,7 @@ set(LIBSYS_SOURCES
   ${CMAKE_SOURCE_DIR}/libsys/src/base/proto.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/slots.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/alloc.c
+  ${CMAKE_SOURCE_DIR}/libsys/src/process/arena.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/vspace.c
   ${CMAKE_SOURCE_DIR}/libsys/src/process/elf.c
   ${CMAKE_SOURCE_DIR}/kernel/parse/elf.c

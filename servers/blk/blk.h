@@ -97,6 +97,12 @@ const char *blk_discover(const struct bk_bootinfo *bi, struct blk_hw *dev);
 #define BLK_IOVA 0x10000000ull /* where the driver maps its DMA frames in that IOSpace */
 #define BLK_DRIVER_CNODE_SLOTS 256u
 #define BLK_MEMORY_BITS 17u /* 128 KiB */
+/* Each incarnation's process (its endpoint, VSpace, page tables, program,
+ * stack, IPC buffer, start-info and start pages, CNode, TCB and
+ * SchedContext: about 150 KiB in about 40 objects) is made of one arena
+ * of the supervisor's, this big, reclaimed whole at the next restart. */
+#define BLK_INCARNATION_BITS 18u /* 256 KiB */
+#define BLK_INCARNATION_SLOTS 64u
 
 #define BLK_START_MAGIC 0x74726174736b6c62ull /* "blkstart" */
 
@@ -133,7 +139,21 @@ struct blk_start {
      * at a point counted in Submits, not in time: a test can order its
      * kills by what happened, whatever the host's speed. */
     uint32_t kill_after_submits;
+    /* Fault injection for the spin test (0 in normal use): right after
+     * posting its spin_after_submits-th Block: Submit the driver spins for
+     * good without answering or waiting: a hung driver that keeps its CPU.
+     * Its SchedContext is less than a whole CPU (BLK_DRIVER_BUDGET_NS), so
+     * io-server's watch, below it, still runs and reports it. */
+    uint32_t spin_after_submits;
 };
+
+/* The driver's SchedContext: BLK_DRIVER_BUDGET_NS of every
+ * BLK_DRIVER_PERIOD_NS, not a whole CPU. It runs above io-server, so a
+ * driver that spins instead of waiting would otherwise keep io-server's
+ * watch thread (IO: WatchDriver) from ever running, and its hang would go
+ * unseen; a healthy driver waits long before it uses 9 ms in a row. */
+#define BLK_DRIVER_PERIOD_NS 10000000ull
+#define BLK_DRIVER_BUDGET_NS 9000000ull
 
 /* Starts the boot-image program "blk-server" at `priority` (below the
  * caller's: it must not run before everything is handed over) and gives it
@@ -160,9 +180,11 @@ const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t no
 
 /* What the driver's supervisor (whoever called blk_supervise()) keeps to
  * start it again: the disk, the running incarnation's process and
- * endpoint. The device's lines, its IOSpace and the driver's memory live in
- * the incarnation's CNode and move to the next one; register pages are
- * fresh caps each time (a frame cap maps once). */
+ * endpoint, and the arena every incarnation is made of. The device's
+ * lines, its IOSpace and the driver's memory live in the incarnation's
+ * CNode and move to the next one (through slots of the supervisor's while
+ * the arena is reclaimed); register pages are fresh caps each time (a
+ * frame cap maps once). */
 struct blk_driver {
     const struct bk_bootinfo *bi;
     struct blk_hw hw;
@@ -170,10 +192,13 @@ struct blk_driver {
     uint64_t fault_endpoint; /* its faults arrive here, badged with the incarnation */
     uint64_t fault_signal;   /* the supervisor's notification, signalled on a fault */
     struct bk_process p;     /* the running incarnation; p.tcb 0 once stopped */
+    /* What every incarnation is made of (BLK_INCARNATION_BITS and _SLOTS),
+     * set aside at the first start or restart and reclaimed at each. */
+    struct bk_arena arena;
     uint64_t endpoint;       /* its endpoint (the original: clients' caps derive from it) */
     uint32_t incarnation;
     uint32_t crash_at_start, crash_after_submits; /* for the next start (tests) */
-    uint32_t hang_after_submits, kill_after_submits; /* likewise */
+    uint32_t hang_after_submits, kill_after_submits, spin_after_submits; /* likewise */
     /* Bound to the fault watcher: io-server signals it (through a cap
      * blk_hang_report_cap() mints) when the driver owes it answers and
      * completed nothing for its timeout (IO: WatchDriver). */
@@ -226,8 +251,11 @@ const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
 void blk_stop(struct blk_driver *d);
 
 /* blk_stop() if still running, then starts the next incarnation of
- * blk-server with the same device caps: a new endpoint in d->endpoint
- * (the caller mints client caps from it again). NULL or a sentence. */
+ * blk-server with the same device caps: the device's caps taken out of the
+ * dead incarnation's CNode, the arena reclaimed (every object the dead one
+ * was made of deleted), the new one made of it: a restart takes none of
+ * the supervisor's memory or slots. A new endpoint in d->endpoint (the
+ * caller mints client caps from it again). NULL or a sentence. */
 const char *blk_restart(struct blk_driver *d, char *err, size_t errlen);
 
 /* A fresh, unmapped frame cap for the device page at `pa` (devmem.c), or
@@ -305,6 +333,7 @@ struct blk_config {
     uint32_t crash_after_submits; /* the start page's fault injection (tests); 0: none */
     uint32_t hang_after_submits;  /* likewise */
     uint32_t kill_after_submits;  /* likewise */
+    uint32_t spin_after_submits;  /* likewise */
 };
 
 /* Faults on purpose (fault injection for the restart tests, blk_start):
@@ -315,6 +344,11 @@ _Noreturn void blk_crash(const char *when);
  * why, then waits for good on a notification nobody signals, keeping the
  * Call it was answering unanswered. */
 _Noreturn void blk_hang(const char *when);
+
+/* Spins on purpose (fault injection for the spin test, blk_start): says
+ * why, then loops for good without a system call, keeping the Call it was
+ * answering unanswered and using all the CPU its SchedContext gives. */
+_Noreturn void blk_spin(const char *when);
 
 /* Tells the supervisor's fault watcher that this incarnation reached its
  * kill point (fault injection, blk_start.kill_after_submits); the watcher,

@@ -139,6 +139,15 @@ _Noreturn void blk_hang(const char *when)
     }
 }
 
+_Noreturn void blk_spin(const char *when)
+{
+    debug_printf("blk-server: incarnation %u spins on purpose %s (fault injection: a hung "
+                 "driver that keeps its CPU)\n",
+                 cfg.incarnation, when);
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+}
+
 void blk_reach_kill_point(void)
 {
     debug_printf("blk-server: incarnation %u reached its kill point, Submit %u, with requests in "
@@ -160,6 +169,7 @@ static const char *start(struct blk_config *c)
     cfg.crash_after_submits = s->crash_after_submits;
     cfg.hang_after_submits = s->hang_after_submits;
     cfg.kill_after_submits = s->kill_after_submits;
+    cfg.spin_after_submits = s->spin_after_submits;
     if (s->crash_at_start)
         blk_crash("during start-up, before the device starts");
     const char *err = map_device(s);

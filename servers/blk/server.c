@@ -393,6 +393,8 @@ int blk_handle_submit(struct blk_call *call, uint32_t tag, uint32_t write, uint6
         blk_hang("with requests in the device");
     if (d->submits == d->cfg->kill_after_submits)
         blk_reach_kill_point();
+    if (d->submits == d->cfg->spin_after_submits)
+        blk_spin("with requests in the device");
     return 0;
 }
 

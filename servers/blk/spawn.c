@@ -15,12 +15,14 @@
 struct handover {
     struct bk_process p;
     struct blk_start start;
+    struct bk_arena *arena; /* the incarnation's objects come from it (NULL: ours) */
     char *err;
     size_t errlen;
 };
 
-/* Moves our cap `src` into the driver's slot `dest`; false with a
- * sentence on failure. */
+/* Moves our cap `src` into the driver's slot `dest`, giving the emptied
+ * slot back (unless it is the arena's, which a reclaim reuses); false
+ * with a sentence on failure. */
 static bool give(struct handover *h, uint64_t src, unsigned dest, const char *what)
 {
     long r = src ? sys_cnode_move(h->p.cnode, dest, CHILD_CNODE_BITS, BK_CAP_ROOT_CNODE, src,
@@ -29,7 +31,16 @@ static bool give(struct handover *h, uint64_t src, unsigned dest, const char *wh
     if (r != 0)
         bk_snprintf(h->err, h->errlen, "blk: handing over %s failed: %s", what,
                     bk_error_name(-r));
+    else if (!h->arena || !bk_arena_holds_slot(h->arena, src))
+        bk_slot_free(src);
     return r == 0;
+}
+
+/* A new object of the incarnation's: of its arena when it has one. */
+static uint64_t incarnation_object(struct handover *h, uint64_t type, unsigned size_bits)
+{
+    return h->arena ? bk_arena_alloc(h->arena, type, size_bits)
+                    : bk_alloc_object(type, size_bits);
 }
 
 /* The register window: every page from the lowest structure's to the
@@ -102,7 +113,7 @@ static bool give_lines(struct handover *h, const struct blk_hw *hw)
 
 static bool give_start(struct handover *h)
 {
-    uint64_t f = bk_alloc_object(BK_OBJ_FRAME, 12);
+    uint64_t f = incarnation_object(h, BK_OBJ_FRAME, 12);
     long r = f ? bk_copy_to_frame(f, 0, &h->start, sizeof(h->start)) : -BK_ERR_NOT_ENOUGH_MEMORY;
     if (r != 0) {
         bk_snprintf(h->err, h->errlen, "blk: writing the start page failed: %s",
@@ -137,17 +148,24 @@ static bool give_iospace(struct handover *h, const struct blk_hw *hw)
  * incarnation. */
 static bool new_process(struct handover *h, struct blk_driver *d)
 {
-    d->endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    d->endpoint = incarnation_object(h, BK_OBJ_ENDPOINT, 0);
     if (!d->endpoint) {
         bk_snprintf(h->err, h->errlen, "blk: no memory for the driver's endpoint");
         return false;
     }
-    if (bk_process_spawn(d->bi, "blk-server", d->priority, d->endpoint,
-                         BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &h->p) != 0) {
+    if (bk_process_spawn_in(&d->arena, d->bi, "blk-server", d->priority, d->endpoint,
+                            BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_VSPACE, &h->p) != 0) {
         bk_snprintf(h->err, h->errlen, "%s", h->p.error);
         return false;
     }
     d->p = h->p;
+    long sr = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, h->p.sched_context,
+                                          BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS, 2, 0);
+    if (sr != 0) {
+        bk_snprintf(h->err, h->errlen, "blk: giving the driver %llu of every %llu ns failed: %s",
+                    BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS, bk_error_name(-sr));
+        return false;
+    }
     if (!d->fault_endpoint)
         return true;
     uint64_t badged = bk_slot_alloc();
@@ -173,7 +191,8 @@ static void start_page_init(struct handover *h, const struct blk_driver *d)
                                    .crash_at_start = d->crash_at_start,
                                    .crash_after_submits = d->crash_after_submits,
                                    .hang_after_submits = d->hang_after_submits,
-                                   .kill_after_submits = d->kill_after_submits };
+                                   .kill_after_submits = d->kill_after_submits,
+                                   .spin_after_submits = d->spin_after_submits };
     memcpy(h->start.where, hw->where, sizeof(h->start.where));
 }
 
@@ -238,9 +257,8 @@ static bool give_kill_point(struct handover *h, const struct blk_driver *d)
         cap = 0;
     }
     bool ok = give(h, cap, BLK_SLOT_KILL_POINT, "the kill point's cap");
-    if (cap) {
-        if (!ok)
-            sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, BK_WORD_BITS);
+    if (cap && !ok) {
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, BK_WORD_BITS);
         bk_slot_free(cap);
     }
     return ok;
@@ -258,6 +276,23 @@ uint64_t blk_hang_report_cap(struct blk_driver *d)
     return cap;
 }
 
+/* The memory and slots every incarnation is made of, set aside once (the
+ * first start, or the first restart of a driver someone else built). */
+static bool arena_ready(struct handover *h, struct blk_driver *d)
+{
+    h->arena = &d->arena;
+    if (d->arena.untyped)
+        return true;
+    long r = bk_arena_init(&d->arena, 0, BLK_INCARNATION_BITS, BLK_INCARNATION_SLOTS);
+    if (r != 0)
+        bk_snprintf(h->err, h->errlen,
+                    "blk: setting aside %u KiB and %u slots for the driver's incarnations "
+                    "failed: %s",
+                    (1u << BLK_INCARNATION_BITS) / 1024, BLK_INCARNATION_SLOTS,
+                    bk_error_name(-r));
+    return r == 0;
+}
+
 const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
                           unsigned priority, unsigned watcher_priority, uint64_t fault_signal,
                           struct blk_driver *d, char *err, size_t errlen)
@@ -266,6 +301,8 @@ const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
     h = (struct handover){ .err = err, .errlen = errlen };
     *d = (struct blk_driver){ .bi = bi, .hw = *hw, .priority = priority,
                               .fault_signal = fault_signal, .incarnation = 1 };
+    if (!arena_ready(&h, d))
+        return err;
     if (fault_signal) {
         bk_thread_handle_t *watcher;
         d->fault_endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
@@ -366,66 +403,93 @@ void blk_stop(struct blk_driver *d)
     d->p.tcb = 0;
 }
 
-/* Moves slot `slot` of the dead incarnation's CNode to the new one's; false
- * if it was empty (a line the driver let go). */
-static bool carry(uint64_t from, uint64_t to, unsigned slot)
-{
-    return sys_cnode_move(to, slot, CHILD_CNODE_BITS, from, slot, CHILD_CNODE_BITS) == 0;
-}
+/* The caps the next incarnation inherits, taken out of the dead one's
+ * CNode into slots of ours before that CNode goes with the arena; 0 where
+ * there is none (no IOMMU, a candidate line the driver let go). */
+static struct inheritance {
+    uint64_t memory, notification, iospace, lines[BLK_MAX_LINES];
+} inherited;
 
-/* The lines' notification, handed on empty. A bit the dead incarnation
- * never took (its device interrupted for a request the reset has since
- * dropped) would wake the next one, before it knows which candidate line
- * is its device's, with the device saying it did not interrupt: it would
- * give that line back (virtio.c, settle_lines()) and never hear its device
- * again. The device is reset by now, so no new bit comes. */
-static bool carry_notification(struct handover *h, uint64_t old)
+/* Moves slot `slot` of the dead incarnation's CNode `old` into a slot of
+ * ours; 0 if it was empty (or no slot was left). */
+static uint64_t take(uint64_t old, unsigned slot)
 {
-    uint64_t n = bk_slot_alloc();
-    if (!n || sys_cnode_move(BK_CAP_ROOT_CNODE, n, BK_WORD_BITS, old, BLK_SLOT_NOTIFICATION,
-                             CHILD_CNODE_BITS) != 0) {
-        bk_snprintf(h->err, h->errlen, "blk: taking back the lines' notification failed");
-        return false;
-    }
-    struct bk_msg m = { 0 };
-    sys_nbrecv(n, &m);
-    return give(h, n, BLK_SLOT_NOTIFICATION, "the notification");
+    uint64_t ours = bk_slot_alloc();
+    if (ours && sys_cnode_move(BK_CAP_ROOT_CNODE, ours, BK_WORD_BITS, old, slot,
+                               CHILD_CNODE_BITS) == 0)
+        return ours;
+    if (ours)
+        bk_slot_free(ours);
+    return 0;
 }
 
 /* The dead incarnation's memory, revoked (its DMA frames, page tables and
- * IO page tables deleted, their IOSpace mappings with them) and handed on;
- * its lines, acked (it may have died before acking one, which would stay
- * masked), its notification and IOSpace handed on. */
-static bool carry_device(struct handover *h, uint64_t old)
+ * IO page tables deleted, their IOSpace mappings with them); its lines,
+ * acked (it may have died before acking one, which would stay masked);
+ * the lines' notification, emptied: a bit the dead incarnation never took
+ * (its device interrupted for a request the reset has since dropped)
+ * would wake the next one, before it knows which candidate line is its
+ * device's, with the device saying it did not interrupt: it would give
+ * that line back (virtio.c, settle_lines()) and never hear its device
+ * again. The device is reset by now, so no new bit comes. Its IOSpace. */
+static bool take_back(struct handover *h, uint64_t old)
 {
-    uint64_t mem = bk_slot_alloc();
-    long r = sys_cnode_move(BK_CAP_ROOT_CNODE, mem, BK_WORD_BITS, old, BLK_SLOT_MEMORY,
-                            CHILD_CNODE_BITS);
-    if (r == 0)
-        r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, mem, BK_WORD_BITS);
+    inherited = (struct inheritance){ 0 };
+    inherited.memory = take(old, BLK_SLOT_MEMORY);
+    long r = inherited.memory ? sys_cnode_revoke(BK_CAP_ROOT_CNODE, inherited.memory, BK_WORD_BITS)
+                              : -BK_ERR_FAILED_LOOKUP;
     if (r != 0) {
         bk_snprintf(h->err, h->errlen, "blk: taking back the driver's memory failed: %s",
                     bk_error_name(-r));
         return false;
     }
-    if (!give(h, mem, BLK_SLOT_MEMORY, "the driver's memory"))
+    inherited.notification = take(old, BLK_SLOT_NOTIFICATION);
+    if (!inherited.notification) {
+        bk_snprintf(h->err, h->errlen, "blk: taking back the lines' notification failed");
         return false;
-    if (!carry_notification(h, old))
-        return false;
-    carry(old, h->p.cnode, BLK_SLOT_IOSPACE); /* empty without an IOMMU */
+    }
+    struct bk_msg m = { 0 };
+    sys_nbrecv(inherited.notification, &m);
+    inherited.iospace = take(old, BLK_SLOT_IOSPACE); /* 0 without an IOMMU */
     for (unsigned i = 0; i < h->start.line_count; i++) {
-        uint64_t line = bk_slot_alloc();
-        if (sys_cnode_move(BK_CAP_ROOT_CNODE, line, BK_WORD_BITS, old, BLK_SLOT_IRQ + i,
-                           CHILD_CNODE_BITS) != 0) {
+        inherited.lines[i] = take(old, BLK_SLOT_IRQ + i);
+        if (inherited.lines[i])
+            sys_irq_handler_ack(inherited.lines[i]);
+        else
             h->start.lines[i] = 0; /* a candidate the driver let go: not its line */
-            bk_slot_free(line);
-            continue;
-        }
-        sys_irq_handler_ack(line);
-        if (!give(h, line, BLK_SLOT_IRQ + i, "an interrupt handler"))
-            return false;
     }
     return true;
+}
+
+/* What take_back() kept, handed to the new incarnation. */
+static bool hand_on(struct handover *h)
+{
+    bool ok = give(h, inherited.memory, BLK_SLOT_MEMORY, "the driver's memory") &&
+              give(h, inherited.notification, BLK_SLOT_NOTIFICATION, "the notification");
+    if (ok && inherited.iospace)
+        ok = give(h, inherited.iospace, BLK_SLOT_IOSPACE, "the disk's IOSpace");
+    for (unsigned i = 0; ok && i < h->start.line_count; i++) {
+        if (inherited.lines[i])
+            ok = give(h, inherited.lines[i], BLK_SLOT_IRQ + i, "an interrupt handler");
+    }
+    return ok;
+}
+
+/* The dead incarnation's objects deleted, all at once: everything it was
+ * made of came from the arena (its endpoint, VSpace, page tables, frames,
+ * CNode, TCB, SchedContext, start page), so the next one is made of the
+ * same memory in the same slots. A driver someone else built (the root
+ * task's table) was not: its CNode cap goes, the rest stays where it was
+ * made, once. */
+static bool reclaim(struct handover *h, struct blk_driver *d, uint64_t old)
+{
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, old, BK_WORD_BITS);
+    long r = bk_arena_reclaim(&d->arena);
+    if (r != 0)
+        bk_snprintf(h->err, h->errlen,
+                    "blk: reclaiming the dead incarnation's memory failed: %s",
+                    bk_error_name(-r));
+    return r == 0;
 }
 
 const char *blk_restart(struct blk_driver *d, char *err, size_t errlen)
@@ -439,10 +503,10 @@ const char *blk_restart(struct blk_driver *d, char *err, size_t errlen)
     h.start.line_count = d->hw.line_count;
     for (unsigned i = 0; i < d->hw.line_count; i++)
         h.start.lines[i] = d->hw.lines[i];
-    bool ok = new_process(&h, d) && give_registers(&h, &d->hw) && carry_device(&h, old) &&
+    bool ok = arena_ready(&h, d) && take_back(&h, old) && reclaim(&h, d, old) &&
+              new_process(&h, d) && give_registers(&h, &d->hw) && hand_on(&h) &&
               give_kill_point(&h, d) && give_start(&h);
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, old, BK_WORD_BITS);
     d->crash_at_start = d->crash_after_submits = d->hang_after_submits = 0; /* once each */
-    d->kill_after_submits = 0;
+    d->kill_after_submits = d->spin_after_submits = 0;
     return ok ? NULL : err;
 }

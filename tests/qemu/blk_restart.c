@@ -33,7 +33,12 @@
  * io-server, which re-issues what was in the device. Every tenant must see
  * every request OK and every byte back. IO: WatchDriver's and IO:
  * DriverRestarted's refusals are tried (by a tenant, by a cap badged as
- * no tenant, with bad caps and timeouts) and change nothing. Then the limit: a driver that dies
+ * no tenant, with bad caps and timeouts) and change nothing. Then many
+ * restarts in a row (more than the supervisor's free slots would have
+ * allowed when each incarnation's objects stayed behind): each incarnation
+ * is made of the arena the last one was reclaimed from, so the
+ * supervisor's memory and free slots after each are exactly those after
+ * the first, and our own 8 pages read back intact from each. Then the limit: a driver that dies
  * at every start is given up on after 4 deaths in a row, the requests
  * waiting for it complete with IO_ST_DRIVER_GONE and open says why, instead
  * of anything hanging.
@@ -64,6 +69,8 @@
 #define FAULT_SUBMITS 10u       /* the next faults at this one */
 #define RANDOM_KILL_MIN 9u      /* after a start-up death, killed at a seeded one from here */
 #define RANDOM_KILL_SPAN 48u
+#define SPIN_SUBMITS 3u          /* the spinning incarnation spins at this Submit */
+#define MANY_RESTARTS 50u       /* at least; more if the old leak would have lasted longer */
 
 static int failures, passes;
 static uint64_t admin, fault_signal;
@@ -490,16 +497,11 @@ static unsigned my_completions(struct tenant *me, uint32_t status)
 /* A driver that dies at every start: requests wait while it is down, then
  * io-server gives up after 4 deaths in a row and says so, to the
  * supervisor, to the requests that waited and to open. */
-static void given_up(void)
+static void given_up(struct tenant *me_)
 {
     char text[240], what[320];
-    uint64_t ntfn;
-    struct tenant me;
-    int r = open_as(MY_TENANT, MY_VADDR, &ntfn, text, sizeof(text));
-    expect(r == 0, "tenant 4 opens a session");
-    if (r != 0)
-        return;
-    tenant_attach(&me, mint(admin, MY_TENANT), ntfn, MY_VADDR);
+    struct tenant me = *me_;
+    int r;
     expect(my_eight(&me, IO_OP_WRITE) == 8 && my_completions(&me, IO_ST_OK) == 8,
            "its 8 writes done by a driver that works");
     blk_stop(&drv);
@@ -528,6 +530,127 @@ static void given_up(void)
            what);
 }
 
+/* Tenant 4's 8 pages read back into cleared buffers: how many hold the
+ * pattern my_eight() wrote (8: all). */
+static unsigned my_pages_intact(struct tenant *me)
+{
+    static uint8_t expected[4096];
+    for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
+        memset(me->buf[b], 0, 4096);
+        tenant_push(me, b, IO_OP_READ, b * 4096ull, 4096, (uint16_t)b, 0);
+    }
+    uint32_t accepted = 0;
+    tenant_kick(me, &accepted, NULL);
+    struct io_cqe c[IO_RING_BUFFERS];
+    tenant_wait(me, c, IO_RING_BUFFERS);
+    unsigned intact = 0;
+    for (unsigned i = 0; i < IO_RING_BUFFERS; i++) {
+        unsigned b = (unsigned)c[i].tag;
+        pattern_fill(expected, sizeof(expected), b);
+        intact += c[i].status == IO_ST_OK && b < IO_RING_BUFFERS &&
+                  memcmp(me->buf[b], expected, sizeof(expected)) == 0;
+    }
+    return accepted == IO_RING_BUFFERS ? intact : 0;
+}
+
+/* The supervisor's memory (the shared allocator's bytes) and free slots,
+ * and the arena's fill, after a restart. */
+struct usage {
+    uint64_t bytes, free_slots, arena_bytes, arena_slots;
+};
+
+static struct usage usage_now(void)
+{
+    return (struct usage){ bk_objects_bytes_used(), bk_slots_free_count(), drv.arena.used,
+                           drv.arena.slots_used };
+}
+
+static bool same_usage(struct usage a, struct usage b)
+{
+    return a.bytes == b.bytes && a.free_slots == b.free_slots &&
+           a.arena_bytes == b.arena_bytes && a.arena_slots == b.arena_slots;
+}
+
+/* Many restarts in a row, each incarnation made of the arena the last one
+ * was reclaimed from: the supervisor's memory and free slots after each
+ * are exactly those after the first, and tenant 4's pages read back
+ * intact from every incarnation. More restarts than the supervisor's free
+ * slots would have allowed when each left its objects (and their slots)
+ * behind: the arena's slots per incarnation are what each leaked then. */
+static void many_restarts(struct tenant *me)
+{
+    char what[320];
+    expect(my_eight(me, IO_OP_WRITE) == 8 && my_completions(me, IO_ST_OK) == 8,
+           "tenant 4 writes 8 patterned pages");
+    kill_and_restart("a kill between requests, the first of many");
+    /* It completes requests, so the next death is 1 in a row, not 2. */
+    expect(my_pages_intact(me) == IO_RING_BUFFERS, "the 8 pages read back intact");
+    struct usage first = usage_now();
+    uint64_t leak_limit = first.free_slots / (first.arena_slots ? first.arena_slots : 1);
+    unsigned count = (unsigned)(leak_limit + 10 > MANY_RESTARTS ? leak_limit + 10 : MANY_RESTARTS);
+    bk_snprintf(what, sizeof(what), "each incarnation is %llu bytes in %llu objects of the "
+                "arena; %llu slots free: leaked a restart, they would last %llu restarts; "
+                "restarting %u times", (unsigned long long)first.arena_bytes,
+                (unsigned long long)first.arena_slots, (unsigned long long)first.free_slots,
+                (unsigned long long)leak_limit, count);
+    expect(first.arena_slots > 0 && count > leak_limit, what);
+    unsigned same = 0, intact = 0, up = 0;
+    for (unsigned i = 0; i < count; i++) {
+        up += restart("a kill between requests, one of many") == 0;
+        same += same_usage(usage_now(), first);
+        intact += my_pages_intact(me) == IO_RING_BUFFERS;
+    }
+    struct usage last = usage_now();
+    bk_snprintf(what, sizeof(what), "%u restarts more: %u up; the supervisor's memory (%llu "
+                "bytes) and free slots (%llu) after each as after the first: %u of %u", count,
+                up, (unsigned long long)last.bytes, (unsigned long long)last.free_slots, same,
+                count);
+    expect(up == count && same == count, what);
+    bk_snprintf(what, sizeof(what), "tenant 4's 8 pages read back intact after every restart: "
+                "%u of %u", intact, count);
+    expect(intact == count, what);
+}
+
+/* A driver that spins instead of waiting, with requests in the device: it
+ * runs above io-server, but its SchedContext is less than a whole CPU
+ * (BLK_DRIVER_BUDGET_NS), so io-server's watch thread still runs in the
+ * rest, sees it owes answers and completed nothing for the timeout, and
+ * reports it; the fault watcher stops it, we restart it, and tenant 4's
+ * reads caught by it complete, intact. */
+static void spinning_driver(struct tenant *me)
+{
+    drv.spin_after_submits = SPIN_SUBMITS;
+    expect(restart("a kill between requests, arming a spin") == 0,
+           "the next incarnation armed to spin at its 3rd Submit");
+    static uint8_t expected[4096];
+    for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
+        memset(me->buf[b], 0, 4096);
+        tenant_push(me, b, IO_OP_READ, b * 4096ull, 4096, (uint16_t)b, 0);
+    }
+    uint32_t accepted = 0;
+    tenant_kick(me, &accepted, NULL);
+    struct bk_msg m = { 0 };
+    sys_recv(fault_signal, &m); /* the watcher's signal: it stopped the spinning driver */
+    uint32_t label = __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE);
+    say_fault("while spinning");
+    expect(label == BLK_FAULT_HUNG,
+           "the spinning incarnation reported hung by io-server's watch and stopped");
+    expect(restart("a spinning driver, reported hung") == 0, "restarted after it spun");
+    struct io_cqe c[IO_RING_BUFFERS];
+    tenant_wait(me, c, IO_RING_BUFFERS);
+    unsigned intact = 0;
+    for (unsigned i = 0; i < IO_RING_BUFFERS; i++) {
+        unsigned b = (unsigned)c[i].tag;
+        pattern_fill(expected, sizeof(expected), b);
+        intact += c[i].status == IO_ST_OK && b < IO_RING_BUFFERS &&
+                  memcmp(me->buf[b], expected, sizeof(expected)) == 0;
+    }
+    char what[200];
+    bk_snprintf(what, sizeof(what), "tenant 4's %u reads caught by the spin completed, intact: "
+                "%u of 8", accepted, intact);
+    expect(accepted == IO_RING_BUFFERS && intact == IO_RING_BUFFERS, what);
+}
+
 int main(const struct bk_bootinfo *bi)
 {
     const char *err = setup(bi);
@@ -553,7 +676,17 @@ int main(const struct bk_bootinfo *bi)
                      (unsigned long long)ops, (unsigned long long)(p50 / 1000),
                      (unsigned long long)(p99 / 1000));
     }
-    given_up();
+    char text[240];
+    uint64_t ntfn;
+    static struct tenant me;
+    int r = open_as(MY_TENANT, MY_VADDR, &ntfn, text, sizeof(text));
+    expect(r == 0, "tenant 4 opens a session");
+    if (r == 0) {
+        tenant_attach(&me, mint(admin, MY_TENANT), ntfn, MY_VADDR);
+        many_restarts(&me);
+        spinning_driver(&me);
+        given_up(&me);
+    }
     debug_printf("restart: %d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
 }

@@ -260,6 +260,8 @@ bulkhead_user_program(${arch} fpu-child SOURCES ${ktest_dir}/fpu_child.c ${ktest
 bulkhead_user_program(${arch} kv-server SOURCES ${ktest_dir}/kv/server.c SERVES kv)
 bulkhead_boot_image(${arch} ktest-image ROOT ktest MODULES child fpu-child echo kv-server)
 bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
+                   --expect "[0-9]+ plain spawns filled the test.s 1 MiB. 60 in a 128 KiB arena"
+                   --expect "spawn 'child': .*NOT_ENOUGH_MEMORY .its arena's untyped of 16384 bytes has"
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC"
                    --reject "written without a Debug cap")
 # The whole suite with three more CPUs idling beside the boot CPU: its idle
@@ -651,7 +653,12 @@ endif()
 # it), in that order: each death arms the next incarnation, so the order is
 # the events', not the host's speed (blk_restart.c). No request may
 # fail, no byte differ. IO: WatchDriver's and DriverRestarted's refusals
-# change nothing. Then a driver dying at every start is given up on after 4
+# change nothing. Then 120-odd restarts in a row, each incarnation made of
+# the arena the last was reclaimed from (docs/libsys.md "Arenas"): the
+# supervisor's bytes and free slots the same after each, tenant 4's pages
+# intact. Then a driver that spins with requests in the device, reported by
+# io-server's watch (its SchedContext is 9 ms of 10, not a whole CPU) and
+# restarted. Then a driver dying at every start is given up on after 4
 # deaths in a row, with status 10 for the waiting requests and open's error text.
 bulkhead_user_program(${arch} blk-restart-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/blk_restart.c
                       ${BLK_FINDER_SOURCES} ${IO_SPAWN_SOURCES} CLIENT_OF io blk)
@@ -697,6 +704,12 @@ bulkhead_qemu_test(blk-restart --image ${out}/blk-restart-image.img
   --expect "restart: ok: given up at the 4th death in a row"
   --expect "restart: ok: the 8 reads that waited completed with status 10"
   --expect "restart: ok: open refused: .the driver of the disk of 8192 sectors died 4 times"
+  --expect "restart: ok: each incarnation is [0-9]+ bytes in [0-9]+ objects of the arena. [0-9]+ slots free: leaked a restart, they would last [0-9]+ restarts"
+  --expect "restart: ok: [0-9]+ restarts more: [0-9]+ up. the supervisor's memory .[0-9]+ bytes. and free slots .[0-9]+. after each as after the first"
+  --expect "restart: ok: tenant 4's 8 pages read back intact after every restart"
+  --expect "blk-server: incarnation [0-9]+ spins on purpose with requests in the device"
+  --expect "restart: ok: the spinning incarnation reported hung by io-server's watch and stopped"
+  --expect "restart: ok: tenant 4's 8 reads caught by the spin completed, intact: 8 of 8"
   --expect "restart: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC")
 set_tests_properties(${arch}/blk-restart PROPERTIES TIMEOUT 500)
 if(arch STREQUAL "x86_64")
@@ -712,6 +725,10 @@ if(arch STREQUAL "x86_64")
     --expect "restart-tenant 1: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
     --expect "restart-tenant 2: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
     --expect "restart-tenant 3: ok: 3 generations of 48 pages written and read back: 0 errors, 0 pages differ"
+    --expect "restart: ok: [0-9]+ restarts more: [0-9]+ up. the supervisor's memory .[0-9]+ bytes. and free slots .[0-9]+. after each as after the first"
+    --expect "restart: ok: tenant 4's 8 pages read back intact after every restart"
+    --expect "restart: ok: the spinning incarnation reported hung by io-server's watch and stopped"
+    --expect "restart: ok: tenant 4's 8 reads caught by the spin completed, intact: 8 of 8"
     --expect "restart: [0-9]+ passed, 0 failed" --reject "FAILED|PANIC|DMA fault")
   set_tests_properties(x86_64/blk-restart-iommu PROPERTIES TIMEOUT 500)
 endif()

@@ -238,6 +238,71 @@ struct bk_process {
 long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned priority,
                       uint64_t give, unsigned flags, struct bk_process *p);
 
+/* ---- Arenas: memory set aside for one process (libsys/src/process/arena.c)
+ * An untyped of 2^size_bits bytes and a run of root-CNode slots from which
+ * the objects of one process are made (bk_process_spawn_in()), so that
+ * reclaiming it (revoking the untyped) deletes every one of them, and the
+ * next process is made of the same memory in the same slots: a supervisor
+ * restarting a process uses no more memory or slots on the thousandth
+ * restart than on the first. Objects of the shared allocator
+ * (bk_alloc_object() otherwise) are never given back. docs/libsys.md,
+ * "Arenas". */
+struct bk_arena {
+    uint64_t untyped;      /* the untyped's cap, in a root-CNode slot */
+    unsigned size_bits;    /* its size, log2 bytes */
+    uint64_t used;         /* bytes handed out since the last reclaim, by our count */
+    uint64_t first_slot;   /* the slots [first_slot, first_slot + slots) are the arena's */
+    uint32_t slots, slots_used;
+    uint64_t refused_bytes; /* the last object that did not fit (for messages) */
+    long refused_error;     /* the kernel's refusal of the last retype, or 0 */
+};
+
+/* Sets up `a` over `untyped`, an untyped cap of the caller's of 2^size_bits
+ * bytes with nothing made from it (0: one retyped now from the caller's
+ * memory), and `slots` consecutive free root-CNode slots, taken now.
+ * Returns 0, -BK_ERR_INVALID_ARGUMENT (size_bits not 12 to 30, slots not 1
+ * to 4095, or, seen through the Debug cap when the caller has it, a cap
+ * that is no untyped: a Retype on an endpoint would be a Call that never
+ * returns) or -BK_ERR_NOT_ENOUGH_MEMORY (no memory or slots for it). */
+long bk_arena_init(struct bk_arena *a, uint64_t untyped, unsigned size_bits, unsigned slots);
+
+/* A new object of `type` (as bk_alloc_object()) made of the arena, in its
+ * next slot; 0 when its memory or its slots ran out (the arena says which
+ * in refused_bytes and refused_error). */
+uint64_t bk_arena_alloc(struct bk_arena *a, uint64_t type, unsigned size_bits);
+
+/* Whether root-CNode slot `slot` is one of the arena's (the caller must
+ * not bk_slot_free() those). */
+bool bk_arena_holds_slot(const struct bk_arena *a, uint64_t slot);
+
+/* Revokes the arena's untyped: every object made of it is deleted, with
+ * every cap to one wherever it went (a process's TCB stops, its CNode is
+ * emptied, its VSpace and mappings go), and the arena is empty again: the
+ * next objects come from its first byte and its first slot. Caps the
+ * caller wants to keep must be moved out of a CNode of the arena first.
+ * Returns 0 or CNode: Revoke's error (-BK_ERR_INVALID_ARGUMENT for an
+ * arena never set up). */
+long bk_arena_reclaim(struct bk_arena *a);
+
+/* As bk_process_spawn(), with every object of the process made of `arena`
+ * (its VSpace, page tables, the program's frames, stack, IPC buffer,
+ * start-info page, CNode, TCB and SchedContext); an ASID pool libsys must
+ * make for it stays in the shared allocator, where it serves every
+ * process. A spawn that does not fit fails with -BK_ERR_NOT_ENOUGH_MEMORY
+ * and a sentence naming the step and the arena's numbers, e.g. "spawn
+ * 'x': loading the program: NOT_ENOUGH_MEMORY (its arena's untyped of
+ * 16384 bytes has 16384 used: an object of 4096 more does not fit)"; what
+ * it made stays in the arena until bk_arena_reclaim(). -BK_ERR_INVALID_ARGUMENT
+ * for an arena never set up. */
+long bk_process_spawn_in(struct bk_arena *arena, const struct bk_bootinfo *bi, const char *module,
+                         unsigned priority, uint64_t give, unsigned flags, struct bk_process *p);
+
+/* What the shared allocator handed out, in bytes (by its count: each
+ * object's size and alignment), and how many root-CNode slots are free:
+ * a supervisor can check that a restart took nothing. */
+uint64_t bk_objects_bytes_used(void);
+uint64_t bk_slots_free_count(void);
+
 /* Message info word from its fields: the label and the length in words
  * (no caps). Note the order: label first. */
 static inline uint64_t bk_msginfo(uint64_t label, uint64_t length)

@@ -54,8 +54,10 @@ void bk_objects_init(const struct bk_bootinfo *bi)
     }
 }
 
-/* log2 of the bytes one object of `type` takes (as the kernel counts). */
-static unsigned object_bits(uint64_t type, unsigned size_bits)
+/* log2 of the bytes one object of `type` takes (as the kernel counts);
+ * arena.c counts with it too. */
+unsigned bk__object_bits(uint64_t type, unsigned size_bits);
+unsigned bk__object_bits(uint64_t type, unsigned size_bits)
 {
     switch (type) {
     case BK_OBJ_TCB: return 11;
@@ -81,10 +83,13 @@ uint64_t bk_alloc_object(uint64_t type, unsigned size_bits)
 
 static uint64_t alloc_object(uint64_t type, unsigned size_bits)
 {
+    struct bk_arena *arena = bk__arena_selected(); /* a spawn into an arena (arena.c) */
+    if (arena)
+        return bk_arena_alloc(arena, type, size_bits);
     uint64_t slot = bk_slot_alloc();
     if (!slot)
         return 0;
-    uint64_t bytes = 1ull << object_bits(type, size_bits);
+    uint64_t bytes = 1ull << bk__object_bits(type, size_bits);
     for (unsigned i = 0; i < pool_count; i++) {
         struct pool_entry *p = &pool[i];
         uint64_t start = (p->used + bytes - 1) & ~(bytes - 1);
@@ -101,4 +106,14 @@ static uint64_t alloc_object(uint64_t type, unsigned size_bits)
     }
     bk_slot_free(slot);
     return 0;
+}
+
+uint64_t bk_objects_bytes_used(void)
+{
+    bk__objects_lock();
+    uint64_t used = 0;
+    for (unsigned i = 0; i < pool_count; i++)
+        used += pool[i].used;
+    bk__objects_unlock();
+    return used;
 }

@@ -9,3 +9,9 @@
 
 void bk__objects_lock(void);
 void bk__objects_unlock(void);
+
+/* The arena bk_alloc_object() takes from (arena.c), or NULL for the shared
+ * pool; select returns the one it replaces. Only under the lock above. */
+struct bk_arena;
+struct bk_arena *bk__arena_select(struct bk_arena *a);
+struct bk_arena *bk__arena_selected(void);

@@ -221,3 +221,42 @@ long bk_process_spawn(const struct bk_bootinfo *bi, const char *module, unsigned
     bk__objects_unlock();
     return r;
 }
+
+/* A spawn that did not fit its arena: what the arena holds, after the
+ * step's sentence. */
+static void say_arena_full(struct bk_process *p, const struct bk_arena *a)
+{
+    size_t n = strlen(p->error);
+    if (a->refused_error)
+        bk_snprintf(p->error + n, sizeof(p->error) - n,
+                    " (its arena's untyped cap refused a retype: %s)",
+                    bk_error_name(-a->refused_error));
+    else if (a->slots_used == a->slots)
+        bk_snprintf(p->error + n, sizeof(p->error) - n,
+                    " (its arena's %u slots are all used; %llu of %llu bytes)", a->slots,
+                    (unsigned long long)a->used, 1ull << a->size_bits);
+    else
+        bk_snprintf(p->error + n, sizeof(p->error) - n,
+                    " (its arena's untyped of %llu bytes has %llu used: an object of %llu more "
+                    "does not fit)",
+                    1ull << a->size_bits, (unsigned long long)a->used,
+                    (unsigned long long)a->refused_bytes);
+}
+
+long bk_process_spawn_in(struct bk_arena *arena, const struct bk_bootinfo *bi, const char *module,
+                         unsigned priority, uint64_t give, unsigned flags, struct bk_process *p)
+{
+    if (!arena || !arena->untyped) {
+        memset(p, 0, sizeof(*p));
+        return failed(p, module, "no arena", "bk_arena_init() makes one",
+                      -BK_ERR_INVALID_ARGUMENT);
+    }
+    bk__objects_lock();
+    struct bk_arena *outer = bk__arena_select(arena);
+    long r = spawn(bi, module, priority, give, flags, p);
+    bk__arena_select(outer);
+    bk__objects_unlock();
+    if (r == -BK_ERR_NOT_ENOUGH_MEMORY)
+        say_arena_full(p, arena);
+    return r;
+}

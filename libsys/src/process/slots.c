@@ -68,3 +68,13 @@ void bk_slot_free(uint64_t slot)
         mark(slot, false);
     bk__objects_unlock();
 }
+
+uint64_t bk_slots_free_count(void)
+{
+    bk__objects_lock();
+    uint64_t n = 0;
+    for (uint64_t s = 0; s < (1ull << BK_ROOT_CNODE_BITS); s++)
+        n += !is_used(s);
+    bk__objects_unlock();
+    return n;
+}

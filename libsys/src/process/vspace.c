@@ -43,7 +43,11 @@ static long assign(uint64_t vs)
             return r;
     }
     extra_pool = 0;
+    /* A pool serves every later VSpace: never of an arena's memory, which
+     * goes when the arena's process does. */
+    struct bk_arena *arena = bk__arena_select(NULL);
     r = make_pool();
+    bk__arena_select(arena);
     return r ? r : sys_asid_pool_assign(extra_pool, vs);
 }
 
@@ -104,8 +108,12 @@ long bk_copy_to_frame(uint64_t frame, uint64_t offset, const void *src, size_t l
     }
     long r = sys_cnode_copy(BK_CAP_ROOT_CNODE, view, BK_WORD_BITS, BK_CAP_ROOT_CNODE, frame,
                             BK_WORD_BITS, BK_RIGHTS_ALL);
+    /* The window's page table is in our own space and stays: not of an
+     * arena a spawn may have selected. */
+    struct bk_arena *arena = bk__arena_select(NULL);
     if (r == 0)
         r = bk_map_frame(BK_CAP_ROOT_VSPACE, view, SCRATCH_VADDR, BK_VM_READ | BK_VM_WRITE, 0);
+    bk__arena_select(arena);
     if (r == 0)
         memcpy((char *)(uintptr_t)SCRATCH_VADDR + offset, src, len);
     /* Deleting the copy unmaps it. */
