@@ -105,6 +105,7 @@ kerror_t sched_control_invoke_configure(struct invocation *inv, struct kerror_in
 kerror_t sched_context_invoke_bind(struct invocation *inv, struct kerror_info *info);
 kerror_t sched_context_invoke_unbind(struct invocation *inv, struct kerror_info *info);
 kerror_t sched_context_invoke_consumed(struct invocation *inv, struct kerror_info *info);
+kerror_t sched_context_invoke_released(struct invocation *inv, struct kerror_info *info);
 kerror_t reply_invoke_save(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_put_char(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_write(struct invocation *inv, struct kerror_info *info);

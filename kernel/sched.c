@@ -302,6 +302,8 @@ static bool release_due(uint64_t now)
     bool woke = false;
     while (release_head && refill_next_due(&release_head->refills) <= now) {
         struct sched_context *sc = release_head;
+        sc->released_due = refill_next_due(&sc->refills);
+        sc->releases++;
         release_head = sc->release_next;
         sc->release_next = NULL;
         sc->waiting = false;

@@ -249,6 +249,17 @@ kerror_t sched_context_invoke_unbind(struct invocation *inv, struct kerror_info 
     return KERR_OK;
 }
 
+kerror_t sched_context_invoke_released(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    const struct sched_context *sc = invoked_sc(inv);
+    inv->results[0] = sc->releases ? arch_counter_time_ns(sc->released_due) : 0;
+    inv->results[1] = sc->releases;
+    inv->results[2] = sc->releases ? sc->released_due : 0;
+    inv->result_count = 3;
+    return KERR_OK;
+}
+
 kerror_t sched_context_invoke_consumed(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;

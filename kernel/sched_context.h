@@ -34,6 +34,9 @@ struct sched_context {
      * its head refill's instant, and its thread does not run meanwhile. */
     bool waiting;
     struct sched_context *release_next;
+    /* Its last release from that queue: the refill's due instant (counts)
+     * and how many there were (SchedContext: Released). */
+    uint64_t released_due, releases;
 };
 
 _Static_assert(sizeof(struct sched_context) <= (1u << OBJ_SCHED_CONTEXT_BITS),

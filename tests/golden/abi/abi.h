@@ -304,7 +304,8 @@
 #define BK_LABEL_DEBUG_CONSOLE_LINE 72
 #define BK_LABEL_DEBUG_CPU_INDEX 73
 #define BK_LABEL_DEBUG_SHOOTDOWN_COUNTS 74
-#define BK_LABEL_COUNT 75
+#define BK_LABEL_SCHED_CONTEXT_RELEASED 75
+#define BK_LABEL_COUNT 76
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -376,6 +377,7 @@
     X(DEBUG, debug, console_line, 72, 0) \
     X(DEBUG, debug, cpu_index, 73, 0) \
     X(DEBUG, debug, shootdown_counts, 74, 0) \
+    X(SCHED_CONTEXT, sched_context, released, 75, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

@@ -1114,6 +1114,24 @@ static inline long sys_debug_shootdown_counts(bk_cptr_t service, uint64_t *shoot
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* SchedContext: Released. When the SchedContext last came off the release queue: the instant (ns of the kernel's clock, Debug: Time's) its refill was due, which is when its thread became entitled to run again, how many times it has come off, and the same instant in the counter the kernel's clock counts (x86-64's TSC, which rdtsc reads; RISC-V's time CSR, which rdtime reads), which a thread may read without a kernel call (0, 0 and 0 if it never waited for a refill). A periodic thread that yields its budget reads its counter as it wakes and this after: the difference is how late it got the CPU, the kernel's own timer lateness and the switch included. Returns 0 or -BK_ERR_*. */
+static inline long sys_sched_context_released(bk_cptr_t service, uint64_t *due, uint64_t *releases, uint64_t *due_count)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_SCHED_CONTEXT_RELEASED);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *due = m.mr[0];
+        *releases = m.mr[1];
+        *due_count = m.mr[2];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
