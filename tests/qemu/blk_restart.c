@@ -530,17 +530,23 @@ static void given_up(struct tenant *me_)
            what);
 }
 
-/* Tenant 4's 8 pages read back into cleared buffers: how many hold the
- * pattern my_eight() wrote (8: all). */
-static unsigned my_pages_intact(struct tenant *me)
+/* Tenant 4's 8 pages asked for into cleared buffers, kicked: how many
+ * requests io-server accepted. */
+static uint32_t read_my_pages(struct tenant *me)
 {
-    static uint8_t expected[4096];
     for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
         memset(me->buf[b], 0, 4096);
         tenant_push(me, b, IO_OP_READ, b * 4096ull, 4096, (uint16_t)b, 0);
     }
     uint32_t accepted = 0;
     tenant_kick(me, &accepted, NULL);
+    return accepted;
+}
+
+/* Waits for those 8 reads: how many hold the pattern my_eight() wrote. */
+static unsigned my_reads_intact(struct tenant *me)
+{
+    static uint8_t expected[4096];
     struct io_cqe c[IO_RING_BUFFERS];
     tenant_wait(me, c, IO_RING_BUFFERS);
     unsigned intact = 0;
@@ -550,6 +556,14 @@ static unsigned my_pages_intact(struct tenant *me)
         intact += c[i].status == IO_ST_OK && b < IO_RING_BUFFERS &&
                   memcmp(me->buf[b], expected, sizeof(expected)) == 0;
     }
+    return intact;
+}
+
+/* Tenant 4's 8 pages read back: how many are intact (8: all). */
+static unsigned my_pages_intact(struct tenant *me)
+{
+    uint32_t accepted = read_my_pages(me);
+    unsigned intact = my_reads_intact(me);
     return accepted == IO_RING_BUFFERS ? intact : 0;
 }
 
@@ -622,13 +636,7 @@ static void spinning_driver(struct tenant *me)
     drv.spin_after_submits = SPIN_SUBMITS;
     expect(restart("a kill between requests, arming a spin") == 0,
            "the next incarnation armed to spin at its 3rd Submit");
-    static uint8_t expected[4096];
-    for (unsigned b = 0; b < IO_RING_BUFFERS; b++) {
-        memset(me->buf[b], 0, 4096);
-        tenant_push(me, b, IO_OP_READ, b * 4096ull, 4096, (uint16_t)b, 0);
-    }
-    uint32_t accepted = 0;
-    tenant_kick(me, &accepted, NULL);
+    uint32_t accepted = read_my_pages(me);
     struct bk_msg m = { 0 };
     sys_recv(fault_signal, &m); /* the watcher's signal: it stopped the spinning driver */
     uint32_t label = __atomic_load_n(&drv.fault_label, __ATOMIC_ACQUIRE);
@@ -636,15 +644,7 @@ static void spinning_driver(struct tenant *me)
     expect(label == BLK_FAULT_HUNG,
            "the spinning incarnation reported hung by io-server's watch and stopped");
     expect(restart("a spinning driver, reported hung") == 0, "restarted after it spun");
-    struct io_cqe c[IO_RING_BUFFERS];
-    tenant_wait(me, c, IO_RING_BUFFERS);
-    unsigned intact = 0;
-    for (unsigned i = 0; i < IO_RING_BUFFERS; i++) {
-        unsigned b = (unsigned)c[i].tag;
-        pattern_fill(expected, sizeof(expected), b);
-        intact += c[i].status == IO_ST_OK && b < IO_RING_BUFFERS &&
-                  memcmp(me->buf[b], expected, sizeof(expected)) == 0;
-    }
+    unsigned intact = my_reads_intact(me);
     char what[200];
     bk_snprintf(what, sizeof(what), "tenant 4's %u reads caught by the spin completed, intact: "
                 "%u of 8", accepted, intact);
