@@ -151,7 +151,10 @@ struct blk_start {
  * BLK_DRIVER_PERIOD_NS, not a whole CPU. It runs above io-server, so a
  * driver that spins instead of waiting would otherwise keep io-server's
  * watch thread (IO: WatchDriver) from ever running, and its hang would go
- * unseen; a healthy driver waits long before it uses 9 ms in a row. */
+ * unseen; a healthy driver waits long before it uses 9 ms in a row. With
+ * the most refills the kernel allows: the driver runs many short times a
+ * period, and with 2 a full refill list deferred its budget until it
+ * stalled for up to a period (docs/io.md, "A driver that spins"). */
 #define BLK_DRIVER_PERIOD_NS 10000000ull
 #define BLK_DRIVER_BUDGET_NS 9000000ull
 

@@ -160,7 +160,8 @@ static bool new_process(struct handover *h, struct blk_driver *d)
     }
     d->p = h->p;
     long sr = sys_sched_control_configure(BK_CAP_SCHED_CONTROL, h->p.sched_context,
-                                          BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS, 2, 0);
+                                          BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS,
+                                          BK_SCHED_MAX_REFILLS, 0);
     if (sr != 0) {
         bk_snprintf(h->err, h->errlen, "blk: giving the driver %llu of every %llu ns failed: %s",
                     BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS, bk_error_name(-sr));
