@@ -83,7 +83,7 @@ static long table_budget(void)
 {
     const struct captable_component *k = &table->components[adopted.component];
     return sys_sched_control_configure(driver.bi->sched_control, driver.p.sched_context,
-                                       k->budget_ns, k->period_ns, 2, 0);
+                                       k->budget_ns, k->period_ns, BK_SCHED_MAX_REFILLS, 0);
 }
 
 /* IO: DriverRestarted with a cap to the new endpoint minted as the table's

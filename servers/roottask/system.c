@@ -236,7 +236,11 @@ static int make_thread(const struct bk_bootinfo *bi, const struct table *t, uint
         r = sys_tcb_set_mc_priority(tcb, BK_CAP_ROOT_TCB, k->priority);
     if (r)
         return fail(t, c, "TCB: SetPriority", r);
-    r = sys_sched_control_configure(bi->sched_control, sc, k->budget_ns, k->period_ns, 2, 0);
+    /* The most refills: a server runs many short times a period, and with
+     * few a full refill list defers its budget until it stalls for up to a
+     * period (docs/scheduling.md, "Not done yet"). */
+    r = sys_sched_control_configure(bi->sched_control, sc, k->budget_ns, k->period_ns,
+                                    BK_SCHED_MAX_REFILLS, 0);
     if (r)
         return fail(t, c, "SchedControl: Configure", r);
     r = sys_sched_context_bind(sc, tcb);
