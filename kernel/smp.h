@@ -84,7 +84,8 @@ struct cpu {
     uint64_t ticks;    /* timer interrupts taken in kernel_ap_main() */
     /* Another CPU than the boot CPU: the earliest deadline its scheduler
      * asked for (a budget end, a refill), UINT64_MAX for none; its timer
-     * holds the earlier of this and next_tick_ns. Under the kernel lock. */
+     * holds the earlier of this and next_tick_ns. Written by this CPU
+     * only, with interrupts off (smp.c). */
     uint64_t timer_requested;
     uint64_t ipis;     /* kernel_ipi() calls */
 
