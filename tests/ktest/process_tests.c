@@ -33,13 +33,21 @@ static int next_from_child(uint64_t ep, struct bk_msg *m, bool fault_expected)
     return 0;
 }
 
-static int test_child_process(struct ktest_env *env)
+/* The child's endpoint in slot s and, in s + 1, a copy badged
+ * FAULT_BADGE for its faults; libsys's allocators set up. */
+static int child_endpoints(struct ktest_env *env, uint64_t s)
 {
-    uint64_t s = kt_slots();
     kt_init_allocators(env);
     KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s, 1));
     KT_OK(sys_cnode_mint(BK_CAP_ROOT_CNODE, s + 1, BK_WORD_BITS, BK_CAP_ROOT_CNODE, s,
                          BK_WORD_BITS, BK_RIGHTS_ALL, FAULT_BADGE));
+    return 0;
+}
+
+static int test_child_process(struct ktest_env *env)
+{
+    uint64_t s = kt_slots();
+    KT_OK(child_endpoints(env, s));
     struct bk_process p;
     KT_OK(bk_process_spawn(env->bi, "child", 100, s, BK_SPAWN_GIVE_DEBUG, &p));
     KT_OK(sys_tcb_set_fault_endpoint(p.tcb, s + 1));
@@ -181,10 +189,7 @@ static int run_child_in(struct ktest_env *env, struct bk_arena *a, uint64_t ep)
 static int test_spawn_arena_reused(struct ktest_env *env)
 {
     uint64_t s = kt_slots();
-    kt_init_allocators(env);
-    KT_OK(kt_retype(env, BK_OBJ_ENDPOINT, 0, s, 1));
-    KT_OK(sys_cnode_mint(BK_CAP_ROOT_CNODE, s + 1, BK_WORD_BITS, BK_CAP_ROOT_CNODE, s,
-                         BK_WORD_BITS, BK_RIGHTS_ALL, FAULT_BADGE));
+    KT_OK(child_endpoints(env, s));
     uint64_t priority = 0, mcp = 0;
     KT_OK(sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp));
     static struct bk_arena a;
