@@ -374,6 +374,13 @@ bool arch_interrupt_pending(void);
  * run and return), and it returns with interrupts disabled. */
 void arch_take_pending_interrupts(void);
 
+/* As arch_take_pending_interrupts(), except that the timer's interrupt is
+ * not handed to kernel_timer_interrupt(): it is consumed (it will not
+ * come again on the way out) and the return value says whether it came.
+ * The caller then serves the timer and sets its next deadline before it
+ * leaves the kernel or opens interrupts (kernel_timer_at_preemption()). */
+bool arch_take_pending_interrupts_but_timer(void);
+
 /* ---- CPUs ---------------------------------------------------------------
  * The kernel numbers the CPUs 0 .. n-1 in the order of boot_params'
  * cpu_ids, 0 being the boot CPU (kernel/smp.c, docs/smp.md). */

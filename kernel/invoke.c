@@ -9,6 +9,7 @@
 
 #include "cnode.h"
 #include "kernel.h"
+#include "timer.h"
 
 typedef kerror_t (*method_fn)(struct invocation *inv, struct kerror_info *info);
 
@@ -138,6 +139,40 @@ static inline void kerror_info_clear(struct kerror_info *i)
     i->lookup = (struct lookup_fault){ 0 };
 }
 
+/* The methods that work in steps and restart (preempt.h). */
+static const bool works_in_steps[BK_LABEL_COUNT] = {
+    [BK_LABEL_UNTYPED_RETYPE] = true,
+    [BK_LABEL_CNODE_REVOKE] = true,
+    [BK_LABEL_CNODE_DELETE] = true,
+    [BK_LABEL_CNODE_CANCEL_BADGED_SENDS] = true,
+    [BK_LABEL_TCB_CONFIGURE] = true,
+    [BK_LABEL_TCB_SET_FAULT_ENDPOINT] = true,
+    [BK_LABEL_TCB_SET_TIMEOUT_ENDPOINT] = true,
+    [BK_LABEL_IRQ_HANDLER_SET_NOTIFICATION] = true,
+    [BK_LABEL_IRQ_HANDLER_CLEAR] = true,
+};
+
+/* Runs the method, unless it works in steps and the timer's deadline is
+ * near (preempt.h): its first step comes before its first poll, and the
+ * entry's decoding before that, so the thread the deadline wakes would
+ * wait for both. Then the call restarts with nothing done and waits for
+ * the deadline, which is served first; the thread's next such call runs
+ * whatever comes (progress), so a caller whose entries keep falling near
+ * deadlines loses every other one at most. The other methods are short
+ * and pay nothing for this. */
+static kerror_t call_method(struct thread *t, const struct method *m, struct invocation *inv,
+                            struct kerror_info *info)
+{
+    if (!works_in_steps[inv->label])
+        return m->fn(inv, info);
+    if (!t->deferred_for_deadline && timer_deadline_near()) {
+        t->deferred_for_deadline = true;
+        return KERR_RESTART;
+    }
+    t->deferred_for_deadline = false;
+    return m->fn(inv, info);
+}
+
 void invoke_call(struct thread *t, struct cte *slot)
 {
     /* Not zeroed whole (23 stores of every invocation): decode() sets the
@@ -151,20 +186,23 @@ void invoke_call(struct thread *t, struct cte *slot)
     const struct method *m = NULL;
     kerror_t err = decode(t, slot, &inv, &m, &info);
     if (err == KERR_OK)
-        err = m->fn(&inv, &info);
+        err = call_method(t, m, &inv, &info);
     /* A long method stopped after a bounded batch, or earlier because an
      * interrupt is pending (preempt.h): run it again, from the syscall
      * instruction, with the registers the caller set (no reply was
      * written; a method may have moved arguments on: restart_args). The
-     * interrupt is taken here, so that the thread it wakes runs next
+     * interrupts are taken here, so that the thread they wake runs next
      * without the way out to this caller's user mode and the trap back
-     * in (about 100 instructions less: docs/scheduling.md, Kernel
-     * latency); the scheduler then picks who runs. */
+     * in; the timer's is served as one from user mode, which charges the
+     * caller and sets the timer once (timer.c). The scheduler then picks
+     * who runs. */
     if (err == KERR_RESTART) {
         if (inv.restart_args)
             write_back_args(t, &inv);
         arch_regs_restart_syscall(&t->regs);
-        arch_take_pending_interrupts(); /* a few instructions if none is */
+        timer_wait_if_near(); /* the batch may have ended ahead of it */
+        if (arch_take_pending_interrupts_but_timer()) /* a few instructions if none is */
+            kernel_timer_at_preemption();
         return;
     }
     if (err == KERR_OK && inv.result_count)

@@ -101,6 +101,9 @@ struct thread {
     struct sched_context *own_sc;
     bool is_root;
     bool timeout_faults;            /* running out of budget is a fault (SetTimeoutFaults) */
+    /* Its last invocation waited for the timer's deadline before doing
+     * anything (invoke.c): the next one does at least a step. */
+    bool deferred_for_deadline;
     /* Ready queue links, whether they are in use, and the CPU whose queue
      * they are of (sched.c). */
     struct thread *ready_next, *ready_prev;

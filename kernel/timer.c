@@ -26,6 +26,7 @@
 
 #include "arch.h"
 #include "kernel.h"
+#include "preempt.h"
 #include "smp.h"
 #include "thread.h"
 
@@ -46,6 +47,9 @@ static uint64_t interrupts, last_interrupt_ns;
  * and setting each as it came cost an SBI call each on RISC-V without
  * Sstc and a clock read and scaling each on x86-64's one-shot APIC. */
 static bool deferring;
+/* The counter reading PREEMPT_LOOKAHEAD_NS before `programmed`, or 0 when
+ * programmed moved since it was computed (timer_deadline_near_slow()). */
+uint64_t timer_near_from;
 
 static uint64_t earliest(void)
 {
@@ -56,6 +60,7 @@ void timer_start(void)
 {
     tick_next = arch_time_ns() + TIMER_TICK_NS;
     programmed = earliest();
+    timer_near_from = 0;
     arch_timer_set_deadline(programmed);
 }
 
@@ -75,6 +80,7 @@ void timer_request(uint64_t deadline_ns)
         return;
     if (requested < programmed) {
         programmed = requested;
+        timer_near_from = 0;
         arch_timer_set_deadline(programmed);
     }
 }
@@ -117,6 +123,7 @@ void timer_commit(void)
 {
     deferring = false;
     programmed = earliest();
+    timer_near_from = 0;
     arch_timer_set_deadline(programmed);
 }
 
@@ -181,6 +188,51 @@ void kernel_timer_interrupt(void)
     bool took = kernel_lock_handler_begin();
     serve_in_kernel();
     kernel_lock_handler_done(took);
+}
+
+/* The counter reading at which arch_time_ns() reads `ns`, rounded up. */
+static uint64_t counter_at(uint64_t ns)
+{
+    uint64_t now = arch_counter(), now_ns = arch_counter_time_ns(now);
+    return ns <= now_ns ? now : now + arch_ns_counts(ns - now_ns);
+}
+
+bool timer_deadline_near_slow(void)
+{
+    if (smp_others_online && cpu_here() != &cpus[0])
+        return false;
+    if (timer_near_from == 0)
+        timer_near_from = programmed == UINT64_MAX ? UINT64_MAX
+                          : counter_at(programmed > PREEMPT_LOOKAHEAD_NS
+                                           ? programmed - PREEMPT_LOOKAHEAD_NS : 0);
+    return arch_counter() >= timer_near_from;
+}
+
+void timer_wait_if_near(void)
+{
+    if (!timer_deadline_near())
+        return;
+    uint64_t give_up = timer_near_from + 2 * arch_ns_counts(PREEMPT_LOOKAHEAD_NS);
+    while (!arch_interrupt_pending() && arch_counter() < give_up)
+        arch_spin_pause();
+}
+
+/* Taken through the kernel-mode handler instead (serve_in_kernel()),
+ * the interrupt charged the caller and set the timer, and the way out
+ * charged and set it again for whoever was chosen: on RISC-V some 600
+ * instructions more between the preemption point and the woken thread
+ * (docs/scheduling.md, Kernel latency). The kernel lock is held: the
+ * stopped call's entry took it. */
+void kernel_timer_at_preemption(void)
+{
+    if (cpu_here() != &cpus[0]) {
+        smp_cpu_tick();
+        return;
+    }
+    bool woke;
+    if (serve_due(&woke))
+        kernel_tick();
+    thread_resume_after_timer(woke); /* and timer_commit() */
 }
 
 /* From user mode with several CPUs: another CPU's tick is smp.c's; the

@@ -49,6 +49,7 @@
 
 #include "kernel.h"
 #include "object.h"
+#include "preempt.h"
 
 /* Bytes zeroed per kernel entry at most, against a restart's few hundred
  * instructions: 8 Ki word stores. */
@@ -119,7 +120,7 @@ static kerror_t check_dest_empty(struct retype_check *check, const struct cte *u
             return KERR_DELETE_FIRST;
         }
         check->checked += n;
-        if (check->checked < count && arch_interrupt_pending())
+        if (check->checked < count && preemption_due())
             return KERR_RESTART;
     }
     return KERR_OK;
@@ -201,7 +202,7 @@ static bool zero_up_to(struct cte *ut, uint64_t offset, uint64_t end)
         uint64_t to = limit - from > RETYPE_ZERO_STEP ? from + RETYPE_ZERO_STEP : limit;
         memset(arch_phys_to_virt(base + from), 0, to - from);
         from = to;
-        pending = arch_interrupt_pending();
+        pending = preemption_due();
     } while (from < limit && !pending);
     cap_untyped_set_clean(cap, from);
     return from == end && !pending;
@@ -238,7 +239,7 @@ static size_t retype_invoke(struct cte *ut, enum cap_type type, struct cte *dest
             break;
         make_object(ut, type, &dest[made++], at, plan->obj_bits, clean);
         at += 1ull << plan->obj_bits;
-    } while (made < count && !arch_interrupt_pending());
+    } while (made < count && !preemption_due());
     cap_untyped_set_free_index(&ut->cap, at);
     if (clean < at)
         cap_untyped_set_clean(&ut->cap, at);

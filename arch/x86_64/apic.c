@@ -321,6 +321,19 @@ void arch_take_pending_interrupts(void)
     __asm__ volatile("sti\n\tnop\n\tcli" : : : "memory");
 }
 
+/* The timer's interrupt is taken in the window as the others are (only
+ * that empties its IRR bit), but x86_trap_from_kernel() notes it instead
+ * of serving it. */
+bool arch_take_pending_interrupts_but_timer(void)
+{
+    struct x86_cpu *c = x86_this_cpu();
+    c->timer_noted = false;
+    c->timer_noting = true;
+    arch_take_pending_interrupts();
+    c->timer_noting = false;
+    return c->timer_noted;
+}
+
 void arch_idle_wait(void)
 {
     /* sti delays interrupts by one instruction, so none can slip in

@@ -109,7 +109,12 @@ void x86_trap_from_kernel(arch_regs_t *frame)
     uint64_t v = frame->vector;
     if (v == VECTOR_TIMER) {
         x86_apic_eoi(); /* first: the handler may take long */
-        if (x86_timer_interrupt()) /* false: early or stale, re-armed */
+        if (!x86_timer_interrupt()) /* early or stale, re-armed */
+            return;
+        struct x86_cpu *c = x86_this_cpu();
+        if (c->timer_noting)
+            c->timer_noted = true; /* arch_take_pending_interrupts_but_timer() */
+        else
             kernel_timer_interrupt();
         return;
     }

@@ -128,6 +128,9 @@ struct x86_cpu {
     unsigned index;          /* the kernel's number of this CPU (arch_cpu_index) */
     uint32_t apic_id;        /* its local APIC's ID */
     uint64_t timer_deadline; /* timer.c: what this CPU's timer was asked for */
+    /* arch_take_pending_interrupts_but_timer(): while timer_noting, a
+     * timer interrupt in kernel mode sets timer_noted and is not served. */
+    bool timer_noting, timer_noted;
     /* pcid_owner[p]: the PML4 whose entries PCID p may hold in the TLB. */
     uint64_t pcid_owner[PCID_COUNT];
 };

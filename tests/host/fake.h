@@ -131,7 +131,8 @@ struct fake_pending {
     unsigned every;
     unsigned polls;       /* since the last one was taken */
     uint64_t polls_total; /* arch_interrupt_pending() calls */
-    uint64_t taken;       /* arch_take_pending_interrupts() calls that found one */
+    uint64_t taken;       /* arch_take_pending_interrupts*() calls that found one */
+    uint64_t timer_reported; /* deadlines arch_take_pending_interrupts_but_timer() reported */
 };
 
 extern struct fake_pending fake_pending;

@@ -80,19 +80,41 @@ void arch_idle_wait(void)
         leave(FAKE_EXIT_IDLE);
 }
 
-/* As the ports do in kernel mode: the timer's handler if its deadline
- * has passed, then each device line that may deliver. */
-void arch_take_pending_interrupts(void)
+/* The interrupt fake_pending made pending is taken. */
+static void take_fake_pending(void)
 {
     struct fake_pending *p = &fake_pending;
     if (p->every && p->polls == p->every) {
         p->polls = 0;
         p->taken++;
     }
-    if (fake_timer.deadline_ns <= fake_timer.now_ns)
-        kernel_timer_interrupt();
+}
+
+static void take_device_lines(void)
+{
     for (unsigned irq; (irq = fake_irq_take_waiting()) != 0;)
         kernel_irq(irq);
+}
+
+/* As the ports do in kernel mode: the timer's handler if its deadline
+ * has passed, then each device line that may deliver. */
+void arch_take_pending_interrupts(void)
+{
+    take_fake_pending();
+    if (fake_timer.deadline_ns <= fake_timer.now_ns)
+        kernel_timer_interrupt();
+    take_device_lines();
+}
+
+/* The same, except that a deadline passed is reported, not served (the
+ * ports' timer interrupt is consumed; here the deadline moves only when
+ * the kernel sets the next one). */
+bool arch_take_pending_interrupts_but_timer(void)
+{
+    take_fake_pending();
+    fake_pending.timer_reported += fake_timer.deadline_ns <= fake_timer.now_ns;
+    take_device_lines();
+    return fake_timer.deadline_ns <= fake_timer.now_ns;
 }
 
 struct fake_timer fake_timer = { .deadline_ns = UINT64_MAX };

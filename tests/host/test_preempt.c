@@ -15,6 +15,7 @@
 #include "kworld.h"
 
 #include "object.h"
+#include "preempt.h"
 #include "untyped.h"
 
 #define OBJECTS 64
@@ -349,7 +350,81 @@ static void test_pending_after_every_step_still_progresses(void)
     kw_free(&w);
 }
 
+/* ---- The timer's deadline is known ahead ---------------------------------- */
+
+/* A call that starts PREEMPT_LOOKAHEAD_NS or less before the deadline does
+ * nothing: it restarts, waits for the deadline and serves it as an
+ * interrupt from user mode (the tick taken, the timer set once); made
+ * again, it does a step at least, near a deadline or not. */
+static void test_call_near_the_deadline_waits_for_it(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    for (unsigned i = 0; i < 10; i++)
+        kw_mint(&w, ep, CAP_RIGHTS_ALL, 0);
+    fake_timer.now_ns = fake_timer.deadline_ns - PREEMPT_LOOKAHEAD_NS / 2;
+    fake_timer.counter_step = 1;
+    uint64_t ticks = kernel_ticks(), set = fake_timer.deadlines_set, deadline = fake_timer.deadline_ns;
+    vaddr_t pc = w.root->regs.pc;
+    kw_invoke(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0);
+    CHECK_EQ(w.root->regs.pc, pc - 4);
+    CHECK_EQ(*object_refs(&w.slots[ep].cap), 11); /* no copy deleted */
+    CHECK(fake_timer.now_ns >= deadline);
+    CHECK_EQ(kernel_ticks(), ticks + 1);
+    CHECK_EQ(fake_timer.deadlines_set, set + 1);
+    CHECK(fake_timer.deadline_ns > deadline);
+    /* Made again just before the next deadline: it does a step all the
+     * same (progress), then ends its batch for the deadline. */
+    fake_timer.now_ns = fake_timer.deadline_ns - PREEMPT_LOOKAHEAD_NS / 2;
+    fake_timer.counter_step = 0;
+    w.root->regs.pc = pc;
+    kw_invoke(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0);
+    CHECK_EQ(w.root->regs.pc, pc - 4);
+    CHECK_EQ(*object_refs(&w.slots[ep].cap), 10);
+    CHECK_EQ(kernel_ticks(), ticks + 2);
+    w.root->regs.pc = pc;
+    CHECK_EQ(kw_invoke(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0), 0);
+    CHECK_EQ(w.root->regs.pc, pc);
+    CHECK_EQ(*object_refs(&w.slots[ep].cap), 1);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
+/* A batch ends once the deadline comes near, before its fixed bound and
+ * with no interrupt pending yet; the deadline is then waited for and
+ * served before the kernel leaves. The Revoke made again goes on. */
+static void test_batch_ends_ahead_of_the_deadline(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    for (unsigned i = 0; i < 100; i++)
+        kw_mint(&w, ep, CAP_RIGHTS_ALL, 0);
+    /* Each clock read moves it on 10 ns: a poll reads it once. */
+    fake_timer.now_ns = fake_timer.deadline_ns - PREEMPT_LOOKAHEAD_NS - 200;
+    fake_timer.counter_step = 10;
+    uint64_t ticks = kernel_ticks(), deadline = fake_timer.deadline_ns;
+    vaddr_t pc = w.root->regs.pc;
+    kw_invoke(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0);
+    fake_timer.counter_step = 0;
+    CHECK_EQ(w.root->regs.pc, pc - 4);
+    uint64_t left = *object_refs(&w.slots[ep].cap);
+    CHECK(left > 101 - 64 && left < 101); /* some steps, fewer than a batch */
+    CHECK(fake_timer.now_ns >= deadline);
+    CHECK_EQ(kernel_ticks(), ticks + 1);
+    for (unsigned i = 0; i < 4 && w.root->regs.pc != pc; i++) {
+        w.root->regs.pc = pc;
+        kw_invoke(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0);
+    }
+    CHECK_EQ(w.root->regs.pc, pc);
+    CHECK_EQ(*object_refs(&w.slots[ep].cap), 1);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
 TEST_MAIN(TEST(test_retype_restarts_as_the_call_for_the_rest),
           TEST(test_retype_rest_is_decoded_again), TEST(test_retype_checks_its_slots_in_steps),
           TEST(test_retype_finds_a_slot_filled_behind_its_check), TEST(test_interrupt_taken_before_leaving),
-          TEST(test_pending_after_every_step_still_progresses))
+          TEST(test_pending_after_every_step_still_progresses),
+          TEST(test_call_near_the_deadline_waits_for_it), TEST(test_batch_ends_ahead_of_the_deadline))
