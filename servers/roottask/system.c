@@ -9,7 +9,8 @@
  *      root task's cap into the component's CNode slot, with the table's
  *      rights and badge (a CNode cap gets the guard that makes its radix
  *      resolve a full word), and the Debug cap in BK_CAP_DEBUG; an
- *      untyped in its owner's CSpace moved there, last (move_untyped);
+ *      untyped in its owner's CSpace moved there, last, and ASIDControl
+ *      (move_originals);
  *   3. every component's address space: its program (the boot module the
  *      table names), a stack, the table's IPC buffer frame and a start-info
  *      page whose cmdline is the component's name and arguments;
@@ -126,19 +127,19 @@ static uint64_t cnode_guard(unsigned radix)
  * minting a copy, after every copy is minted. So with ASIDControl, which
  * cannot be copied at all (table_check: one cap), moved after every ASID
  * pool is made. */
-static bool moved_untyped(const struct table *t, uint32_t c, const struct captable_cap *cap)
+static bool moved_original(const struct table *t, uint32_t c, const struct captable_cap *cap)
 {
     const struct captable_object *o = &t->objects[cap->object];
     return (o->type == BK_OBJ_UNTYPED && o->owner == c) || o->type == BK_OBJ_ASID_CONTROL;
 }
 
-/* 2b. Component `c`'s own untyped, moved in (above). */
-static int move_untyped(const struct table *t, uint32_t c)
+/* 2b. Component `c`'s own untyped and ASIDControl, moved in (above). */
+static int move_originals(const struct table *t, uint32_t c)
 {
     const struct captable_component *k = &t->components[c];
     for (uint32_t j = 0; j < k->cap_count; j++) {
         const struct captable_cap *cap = &t->caps[k->first_cap + j];
-        if (!moved_untyped(t, c, cap))
+        if (!moved_original(t, c, cap))
             continue;
         long r = sys_cnode_move(object_slot[k->cnode], cap->slot, k->cnode_radix,
                                 BK_CAP_ROOT_CNODE, object_slot[cap->object], W);
@@ -160,7 +161,7 @@ static int fill_cspace(const struct table *t, uint32_t c)
     for (uint32_t j = 0; j < k->cap_count; j++) {
         const struct captable_cap *cap = &t->caps[k->first_cap + j];
         const struct captable_object *o = &t->objects[cap->object];
-        if (moved_untyped(t, c, cap))
+        if (moved_original(t, c, cap))
             continue;
         uint64_t badge = o->type == BK_OBJ_CNODE ? cnode_guard(o->retype_bits) : cap->badge;
         long r = sys_cnode_mint(cnode, cap->slot, k->cnode_radix, BK_CAP_ROOT_CNODE,
@@ -564,7 +565,7 @@ int system_build(const struct bk_bootinfo *bi, const struct table *t)
             return -1;
     }
     for (uint32_t c = 0; c < n; c++) {
-        if (move_untyped(t, c))
+        if (move_originals(t, c))
             return -1;
     }
     for (uint32_t c = 0; c < n; c++) {
