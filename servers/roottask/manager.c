@@ -155,7 +155,8 @@ int manager_add_program(const struct bk_bootinfo *bi, const struct table *t,
 void manager_wait_console(const struct table *t, uint32_t c, uint64_t done)
 {
     const char *name = table_string(t, t->components[c].name);
-    debug_printf("roottask: the console is '%s''s now: its 'exit' ends the run\n", name);
+    debug_printf("roottask: the console is '%s''s now: 'help' lists its commands, 'exit' ends "
+                 "the run\n", name);
     struct bk_msg m = { 0 };
     sys_recv(done, &m);
     debug_printf("roottask: '%s' closed its console\n", name);
