@@ -860,11 +860,12 @@ class Lowering:
         where = self.report.at(("servers", server["name"], "programs"))
         if not programs:
             return
-        mem = [cap for cap in server["slots"] if "channel" in cap and cap["slot"] == 11]
-        if not mem:
+        slot = SERVER_LAYOUTS[server["program"]]["channels"]["mem"]
+        mem = [cap for cap in server["slots"] if "channel" in cap and cap["slot"] == slot]
+        if not mem or mem[0]["badge"] != 0:
             self.report.error_at(where, "E0118", f"{server['name']}: its programs are sealed "
-                                 "with the memory server it administers: give it a channel to "
-                                 "it (badge 0)")
+                                 "with the memory server it administers (and it spawns them "
+                                 "there): give it a channel to it with badge 0")
             return
         if len(programs) > MANAGER_PROGRAMS:
             self.report.error_at(where, "E0118", f"{server['name']}: {len(programs)} programs, "
@@ -1691,6 +1692,9 @@ SELF_TESTS = [
     ("programs without the memory server to seal them",
      replaced('[[channels]]\nfrom = "tenants"\nto = "mem"\nbadge = 0\nrights = ["write", "grant"]\n'
               'carries = ["endpoint"]\n', ''), "E0118"),
+    ("programs with a memory server the manager does not administer",
+     replaced('from = "tenants"\nto = "mem"\nbadge = 0', 'from = "tenants"\nto = "mem"\nbadge = 3'),
+     "E0118"),
     ("a program name the console cannot type",
      replaced('programs = ["tenant-worker"]', 'programs = ["Tenant Worker"]'), "E0105"),
     ("a program named twice",
