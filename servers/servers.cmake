@@ -82,7 +82,8 @@ bulkhead_user_program(${arch} tenants-server SOURCES ${CMAKE_SOURCE_DIR}/servers
 bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roottask/main.c
                       ${CMAKE_SOURCE_DIR}/servers/roottask/table.c
                       ${CMAKE_SOURCE_DIR}/servers/roottask/system.c
-                      ${CMAKE_SOURCE_DIR}/servers/roottask/supervise.c ${BLK_FINDER_SOURCES}
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/supervise.c
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/manager.c ${BLK_FINDER_SOURCES}
                       CLIENT_OF mem sched tenants io)
 target_include_directories(roottask-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)
 
@@ -129,6 +130,9 @@ endfunction()
 
 # The demo system, built from policies/demo.toml (tools/bulkhead run
 # policies/demo.toml boots the same).
-set(DEMO_POLICY_PROGRAMS mem-server sched-server tenants-server io-server blk-server web db)
+# tenant-worker (tests/qemu/tenant_worker.c) is the program the tenant
+# manager may spawn (its `programs`).
+set(DEMO_POLICY_PROGRAMS mem-server sched-server tenants-server io-server blk-server web db
+    tenant-worker)
 bulkhead_policy_image(${arch} policy-demo POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
                       PROGRAMS ${DEMO_POLICY_PROGRAMS})

@@ -52,12 +52,13 @@ for _s, _n in ((HEADER, "HEADER_SIZE"), (OBJECT, "OBJECT_SIZE"), (COMPONENT, "CO
         raise SystemExit(f"captable.py: CAPTABLE_{_n} is {C[_n]} in {FORMAT_HEADER}, "
                          f"the encoder's record has {_s.size} bytes")
 
-if policy.DEVICES != {"virtio-blk": C["DEVICE_VIRTIO_BLK"]}:
+if policy.DEVICES != {"virtio-blk": C["DEVICE_VIRTIO_BLK"], "console": C["DEVICE_CONSOLE"]}:
     raise SystemExit(f"captable.py: tools/policy.py's DEVICES {policy.DEVICES} differ from "
                      f"CAPTABLE_DEVICE_* in {FORMAT_HEADER}")
 
 CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
-               "truncated", "setup-refused", "limit-ignored")
+               "truncated", "setup-refused", "limit-ignored", "asid-control-copied",
+               "missing-manager-program")
 
 
 class Strings:
@@ -80,8 +81,8 @@ def retype_bits(obj):
         return obj["cpu"]
     if obj["type"] == "BK_OBJ_CNODE":
         return obj["radix"]
-    if obj["type"] in ("BK_OBJ_FRAME", "BK_OBJ_UNTYPED"):
-        return obj["size_bits"]
+    if obj["type"] in ("BK_OBJ_FRAME", "BK_OBJ_UNTYPED", "BK_OBJ_ASID_POOL"):
+        return obj["size_bits"]  # an ASID pool: the untyped ASIDControl: MakePool takes
     return 0
 
 
@@ -141,6 +142,13 @@ def cmdline(table, comp):
     return " ".join(words)
 
 
+def setup_args(s, strings):
+    """A set-up call's arguments; a program's name goes in as its string."""
+    if "program" in s:
+        return [strings.add(s["program"])] + s["args"][1:]
+    return s["args"]
+
+
 def encode(table, consts=None):
     """The table (tools/policy.py's lowering) as the boot module's bytes."""
     consts = consts or policy.kernel_constants()
@@ -167,7 +175,7 @@ def encode(table, consts=None):
             caps += CAP.pack(s["slot"], s["object_id"], s["rights_value"], 0, s["badge"])
         first += len(c["slots"])
     setups = b"".join(SETUP.pack(s["kind_value"], index[s["server"]], index[s["subject"]],
-                                 ids[f"{s['server']}.endpoint"], s["id"], *s["args"])
+                                 ids[f"{s['server']}.endpoint"], s["id"], *setup_args(s, strings))
                       for s in table["setup"])
     source = strings.add(table["source"])
     while len(strings.data) % 8:
@@ -217,6 +225,14 @@ def corrupted_table(table, kind):
         # Past the memory server's largest account: the server refuses it
         # at run time (tools/policy.py refuses it in a policy: E0902).
         t["setup"][0]["args"][0] = policy.MEM_QUOTA_MAX * 2
+    elif kind == "asid-control-copied":
+        # ASIDControl cannot be copied: a second cap to it, the tenant's.
+        ctl = next(o for o in t["objects"] if o["type"] == "BK_OBJ_ASID_CONTROL")
+        last = tenant["slots"][-1]
+        tenant["slots"].append(dict(last, slot=last["slot"] + 1, object=ctl["name"],
+                                    object_id=ctl["id"], badge=0))
+    elif kind == "missing-manager-program":
+        next(s for s in t["setup"] if "program" in s)["program"] = "no-such-program"
     elif kind == "limit-ignored":
         # What a root task that ignored `cpu.limit` would ask: each tenant's
         # limit its reservation (policyboot.py must notice, from the JSON
@@ -239,8 +255,9 @@ def program_elves(table, build_dir):
     """(program, ELF path) for every program the table names, in table order."""
     seen = []
     for c in table["components"]:
-        if c["program"] not in seen:
-            seen.append(c["program"])
+        for p in [c["program"]] + c.get("programs", []):
+            if p not in seen:
+                seen.append(p)
     return [(p, pathlib.Path(build_dir) / f"{p}.elf") for p in seen]
 
 
@@ -288,8 +305,13 @@ def self_test():
             for c in table["components"] for s in c["slots"]]
     assert [(c[0], c[1], c[2], c[4]) for c in d["caps"]] == want
     assert encode(table) == blob, "the encoding is stable"
-    assert [(x[0], x[4], x[5], x[6], x[7]) for x in d["setups"]] == \
-        [(s["kind_value"], s["id"], *s["args"]) for s in table["setup"]], "set-up calls"
+    assert [(x[0], x[4], x[6], x[7]) for x in d["setups"]] == \
+        [(s["kind_value"], s["id"], *s["args"][1:]) for s in table["setup"]], "set-up calls"
+    names = [s.get("program") for s in table["setup"]]
+    assert all(n is None or blob[len(blob) - d["header"][6]:][x[5]:].split(b"\0")[0] == n.encode()
+               for n, x in zip(names, d["setups"])) and any(names), "programs named"
+    assert [x[5] for x, n in zip(d["setups"], names) if n is None] == \
+        [s["args"][0] for s in table["setup"] if "program" not in s], "set-up calls' first args"
     for kind in CORRUPTIONS:
         t = corrupted_table(table, kind)
         assert corrupt_bytes(encode(t), kind) != blob, f"{kind} changes nothing"

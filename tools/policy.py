@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ABI_TOML = ROOT / "kernel" / "abi.toml"
 OBJECT_H = ROOT / "kernel" / "object.h"
 TABLE_FORMAT = "bulkhead-captable"
-TABLE_VERSION = 2
+TABLE_VERSION = 3
 
 RIGHTS = {"read": "BK_RIGHT_READ", "write": "BK_RIGHT_WRITE", "grant": "BK_RIGHT_GRANT",
           "grant_reply": "BK_RIGHT_GRANT_REPLY"}
@@ -55,13 +55,26 @@ MAX_PRIORITY = 255
 # (BK_SPAWN_GIVE_VSPACE), its SchedContext, IPC buffer and Reply object are
 # not in its CSpace (it never names them).
 SERVER_LAYOUTS = {
-    "mem-server": {"protocol": "mem", "endpoint": 6, "untyped": 13, "setup": "mem"},
+    # It spawns tenants for a tenant manager (Mem: Spawn): SchedControl of
+    # its CPU in BK_CAP_SCHED_CONTROL 8 (their SchedContexts) and an ASID
+    # pool in ASID_POOL_SLOT(0) 40 (their address spaces); ASIDControl in
+    # ASID_CONTROL 30 makes each account its own pool (Mem: Make).
+    "mem-server": {"protocol": "mem", "endpoint": 6, "untyped": 13, "setup": "mem",
+                   "sched_control": 8, "asid_pool": 40, "asid_control": 30},
     "sched-server": {"protocol": "sched", "endpoint": 6, "sched_control": 8, "untyped": 11,
                      "setup": "sched"},
     # servers/tenants/tenants.h: TENANTS_SLOT_MEM 11, its channel to the
-    # memory server (unbadged: the manager is that server's administrator).
+    # memory server (unbadged: the manager is that server's administrator);
+    # TENANTS_SLOT_CHANNEL 12, the endpoint its tenants get a badged copy
+    # of; TENANTS_SLOT_SIGNAL 14, the notification its console's interrupt
+    # signals (the handler, TENANTS_SLOT_IRQ 13, the root task puts in at
+    # boot for `device = "console"`); TENANTS_SLOT_DONE 15, what its
+    # console's `exit` signals (the root task waits on it). `programs` are
+    # sealed by the root task and named to it (Tenants: AddProgram).
     "tenants-server": {"protocol": "tenants", "endpoint": 6, "channels": {"mem": 11},
-                       "allowance": True},
+                       "allowance": True, "own_endpoints": {"channel": 12},
+                       "notification": 14, "done": 15, "device": "console",
+                       "programs": True},
     # servers/io/io.h: the driver's endpoint in IO_SLOT_DRIVER 16, the
     # session pool (8 x 64 KiB) in IO_SLOT_POOL 17, its own 256 KiB in
     # IO_SLOT_MEMORY 18; SchedControl (its timer thread's time) in
@@ -79,14 +92,24 @@ SERVER_LAYOUTS = {
     # pages 28-35, IOSpace 36) the root task puts in at boot, from the
     # device it finds (DEVICES).
     "blk-server": {"protocol": "blk", "endpoint": 6, "untyped": 9, "untyped_bytes": 128 << 10,
-                   "notification": 10, "device": True},
+                   "notification": 10, "device": "virtio-blk", "device_required": True},
 }
 # The devices a policy can name (a driver's `device`): the root task finds
 # each at boot from what the kernel hands over (the device tree on RISC-V,
 # ACPI's MCFG and the PCI bus on x86-64; servers/blk/discover.c), so the
 # policy names no board's addresses or lines. The value is its number in
 # the table (servers/roottask/captable.h, CAPTABLE_DEVICE_*).
-DEVICES = {"virtio-blk": 1}
+DEVICES = {"virtio-blk": 1, "console": 2}
+# The badge of a manager's cap to its `done` notification, so that the root
+# task's poll tells a signal from nothing (captable.h, CAPTABLE_CONSOLE_DONE_BADGE).
+CONSOLE_DONE_BADGE = 1
+# The programs a tenant manager may spawn (`programs`): at most its table's
+# (servers/tenants/tenants.h, TENANTS_PROGRAMS), each a boot module the root
+# task seals (Mem: SealProgram) in one account of the memory server with
+# this quota (the ELF file while it is read, its segments' images and
+# start-info page, page tables), counted with the tenants' quotas (E0304).
+MANAGER_PROGRAMS = 8
+PROGRAMS_QUOTA = 1 << 20
 # The IO server's tenants (servers/io/iosched.h, IOSCHED_TENANTS) and the
 # capacity its reservations may sum to (servers/io/main.c, CAPACITY_IOPS);
 # a block is one of the device's 512-byte sectors.
@@ -101,7 +124,7 @@ MEM_SERVER_HOLDERS = 15
 # The set-up calls (servers/roottask/captable.h, CAPTABLE_SETUP_*).
 SETUP_KINDS = {"mem": ("mem.create_account", 1), "sched": ("sched.create_tenant", 2),
                "allowance": ("tenants.configure", 3), "io": ("io.set_policy", 4),
-               "io_disk": ("io.set_disk", 5)}
+               "io_disk": ("io.set_disk", 5), "program": ("tenants.add_program", 6)}
 # The memory server's largest account (servers/mem/account.h, MEM_QUOTA_MAX)
 # and smallest (two pages: its CNode page and one more).
 MEM_QUOTA_MAX = 4 << 20
@@ -264,7 +287,7 @@ def type_name(v):
 
 
 COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
-                    "devices", "untyped", "allowance", "device"}
+                    "devices", "untyped", "allowance", "device", "programs"}
 ALLOWANCE_FIELDS = {"memory", "cpu"}
 CPU_FIELDS = {"cpu", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
 MEMORY_FIELDS = {"quota", "minimum"}
@@ -322,7 +345,8 @@ def read_component(r, path, body, kind, name):
             "trusted": r.get(path, body, "trusted", "bool", False),
             "protocol": r.get(path, body, "protocol", "str", None),
             "untyped": r.get(path, body, "untyped", "size", 0),
-            "device": r.get(path, body, "device", "str", None)}
+            "device": r.get(path, body, "device", "str", None),
+            "programs": r.get(path, body, "programs", "strs", [])}
     if comp["device"] is not None and comp["device"] not in DEVICES:
         r.report.error(path + ("device",), "E0406", f"no device '{comp['device']}' "
                        f"(known: {', '.join(DEVICES)})")
@@ -499,7 +523,7 @@ class Lowering:
                  "cpu": c.get("cpu"), "memory": c.get("memory"), "io": c.get("io"),
                  "devices": c.get("devices"), "device": c.get("device"),
                  "untyped_bytes": c["untyped"],
-                 "allowance": c.get("allowance"),
+                 "allowance": c.get("allowance"), "programs": c.get("programs") or [],
                  "fields_at": {f: self.report.at(c["path"] + tuple(f.split(".")))
                                for f in FIELD_PLACES},
                  "cspace": {"object": f"{name}.cnode", "radix": CNODE_RADIX}, "slots": []}
@@ -517,10 +541,13 @@ class Lowering:
         if c.get("allowance") and not (layout and layout.get("allowance")):
             self.report.error(c["path"] + ("allowance",), "E0118", "an allowance is the tenant "
                               "manager's (program tenants-server)")
-        if c.get("device") in DEVICES and not (layout and layout.get("device")):
+        if c.get("device") in DEVICES and not (layout and layout.get("device") == c["device"]):
             self.report.error(c["path"] + ("device",), "E0406",
-                              f"{c['program']} drives no device: a device's driver is "
-                              f"{', '.join(p for p, l in SERVER_LAYOUTS.items() if l.get('device'))}")
+                              f"{c['program']} drives no {c['device']}: its driver is "
+                              f"{', '.join(p for p, l in SERVER_LAYOUTS.items() if l.get('device') == c['device'])}")
+        if c.get("programs") and not (layout and layout.get("programs")):
+            self.report.error(c["path"] + ("programs",), "E0118", "programs to spawn are the "
+                              "tenant manager's (program tenants-server)")
         if layout:
             self.fixed_layout(c, layout, at)
             return
@@ -572,9 +599,31 @@ class Lowering:
         if "notification" in layout:
             o = self.obj(f"{name}.notification", "BK_OBJ_NOTIFICATION", name, at)
             self.cap(name, o, allr, at, slot=layout["notification"])
-        if layout.get("device") and not c.get("device"):
+        if "done" in layout:
+            o = self.obj(f"{name}.done", "BK_OBJ_NOTIFICATION", name, at)
+            self.cap(name, o, ("write",), at, badge=CONSOLE_DONE_BADGE, slot=layout["done"])
+        for what, slot in layout.get("own_endpoints", {}).items():
+            o = self.obj(f"{name}.{what}", "BK_OBJ_ENDPOINT", name, at)
+            self.cap(name, o, allr, at, slot=slot)
+        if "asid_control" in layout:
+            # The kernel's one ASIDControl cap: it cannot be copied, so the
+            # root task moves its own, once, after making every ASID pool.
+            first = next((o for o in self.objects if o["type"] == "BK_OBJ_ASID_CONTROL"), None)
+            if first:
+                self.report.error(c["path"], "E0118", f"{c['program']} takes ASIDControl, the "
+                                  f"kernel's one such cap, which {first['owner']} holds already "
+                                  "(it cannot be copied)")
+            else:
+                o = self.obj(f"{name}.asid_control", "BK_OBJ_ASID_CONTROL", name, at,
+                             size_bits=0, ram=False, kernel=True, cpu=0)
+                self.cap(name, o, allr, at, slot=layout["asid_control"])
+        if "asid_pool" in layout:
+            o = self.obj(f"{name}.asid_pool", "BK_OBJ_ASID_POOL", name, at,
+                         size_bits=self.consts["BK_ASID_POOL_BITS"])
+            self.cap(name, o, allr, at, slot=layout["asid_pool"])
+        if layout.get("device_required") and not c.get("device"):
             self.report.error(c["path"], "E0118", f"{c['program']} is a driver: name its device "
-                              f"(device = \"{next(iter(DEVICES))}\")")
+                              f"(device = \"{layout['device']}\")")
         if c.get("devices"):
             self.report.error(c["path"] + ("devices",), "E0118",
                               f"{c['program']} drives no devices")
@@ -751,6 +800,12 @@ class Lowering:
                     self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
                                          f"{server['name']} sum to {total} %, over its capacity "
                                          f"of {SCHED_CAPACITY_PERCENT} %")
+        # Last: the account of a manager's programs is opened after every
+        # tenant's, whose ids are their channels' badges (E0901).
+        for server in self.components.values():
+            layout = SERVER_LAYOUTS.get(server["program"]) if server["kind"] == "server" else None
+            if layout and layout.get("programs"):
+                self.setup_programs(server)
 
     def check_mem_servers(self, server):
         """A server's channel to the memory server, other than its
@@ -796,6 +851,43 @@ class Lowering:
         self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
                             "subject": server["name"], "id": 0,
                             "args": [al["memory"], al["cpu"], 0], "at": where})
+
+    def setup_programs(self, server):
+        """Tenants: AddProgram for each program the manager may spawn, after
+        the root task has sealed it (Mem: SealProgram) with the memory
+        server the manager administers: its channel to that server says
+        which. args: the program's name (a string of the binary table),
+        that server's endpoint (its object index) and the quota of the
+        account that owns the programs (PROGRAMS_QUOTA)."""
+        programs = server["programs"]
+        where = self.report.at(("servers", server["name"], "programs"))
+        if not programs:
+            return
+        slot = SERVER_LAYOUTS[server["program"]]["channels"]["mem"]
+        mem = [cap for cap in server["slots"] if "channel" in cap and cap["slot"] == slot]
+        if not mem or mem[0]["badge"] != 0:
+            self.report.error_at(where, "E0118", f"{server['name']}: its programs are sealed "
+                                 "with the memory server it administers (and it spawns them "
+                                 "there): give it a channel to it with badge 0")
+            return
+        if len(programs) > MANAGER_PROGRAMS:
+            self.report.error_at(where, "E0118", f"{server['name']}: {len(programs)} programs, "
+                                 f"{server['program']} keeps {MANAGER_PROGRAMS}")
+        kind, value = SETUP_KINDS["program"]
+        for i, program in enumerate(programs):
+            at = self.report.at(("servers", server["name"], "programs", i))
+            if not re.match(r"^[a-z][a-z0-9-]{0,14}$", program):
+                self.report.error_at(at, "E0105", f"program '{program}': a program the manager "
+                                     "spawns is named 1-15 of a-z, 0-9 and '-', starting with a "
+                                     "letter (its console types it)")
+                continue
+            if program in programs[:i]:
+                self.report.error_at(at, "E0106", f"program '{program}' is named twice")
+                continue
+            self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
+                                "subject": server["name"], "id": 0, "program": program,
+                                "seals_with": mem[0]["object"],
+                                "args": [0, 0, PROGRAMS_QUOTA], "at": at})
 
     def setup_io(self, server, calls):
         """Io: SetPolicy and Io: SetDisk for each tenant of the IO server.
@@ -893,6 +985,9 @@ class Lowering:
             comp["slots"].sort(key=lambda c: c["slot"])
             for cap in comp["slots"]:
                 cap["object_id"] = ids[cap["object"]]
+        for s in self.setups:  # the memory server a program is sealed with
+            if "seals_with" in s:
+                s["args"][1] = ids[s["seals_with"]]
         return {"format": TABLE_FORMAT, "version": TABLE_VERSION, "source": filename,
                 "system": dict({k: self.pol[k] for k in ("name", "ram", "cpus", "kernel_reserved",
                                                          "io_capacity")},
@@ -991,6 +1086,8 @@ def check_memory(table, report):
             quotas_of_tenants += mem["quota"]
         if comp.get("allowance"):  # the manager's tenants are the memory server's too
             quotas_of_tenants += comp["allowance"]["memory"]
+        if comp.get("programs"):  # and so is the account that owns its programs
+            quotas_of_tenants += PROGRAMS_QUOTA
     # Tenants' quotas are paid by the memory server from its untyped; servers'
     # quotas are their images and stacks, loaded by the root task.
     system = sum(t["kernel_objects"] + t["untyped"] for t in totals.values())
@@ -1370,6 +1467,11 @@ def summary(table, results):
     if table.get("setup"):
         lines.append("  set-up calls the root task makes as the servers' administrator:")
         for st in table["setup"]:
+            if "program" in st:
+                lines.append(f"    {st['server']}: {st['kind']} {st['program']}, sealed by "
+                             f"{st['seals_with'].split('.')[0]} in an account of "
+                             f"{size_text(st['args'][2])} (line {st['at']['line']})")
+                continue
             lines.append(f"    {st['server']}: {st['kind']} for {st['subject']} "
                          f"{' '.join(str(x) for x in st['args'])}"
                          + (f" -> id {st['id']}" if st["id"] else "")
@@ -1585,6 +1687,26 @@ SELF_TESTS = [
                                         'cpu = { percent = 0, priority = 245 }\n'
                                         'memory = { quota = "64 KiB" }'), "E0405"),
     ("an unknown device", replaced('device = "virtio-blk"', 'device = "virtio-net"'), "E0406"),
+    ("a device its program does not drive",
+     replaced('device = "console"', 'device = "virtio-blk"'), "E0406"),
+    ("programs to spawn on a server that is no tenant manager",
+     replaced('program = "sched-server"\n', 'program = "sched-server"\nprograms = ["web"]\n'),
+     "E0118"),
+    ("programs without the memory server to seal them",
+     replaced('[[channels]]\nfrom = "tenants"\nto = "mem"\nbadge = 0\nrights = ["write", "grant"]\n'
+              'carries = ["endpoint"]\n', ''), "E0118"),
+    ("programs with a memory server the manager does not administer",
+     replaced('from = "tenants"\nto = "mem"\nbadge = 0', 'from = "tenants"\nto = "mem"\nbadge = 3'),
+     "E0118"),
+    ("a program name the console cannot type",
+     replaced('programs = ["tenant-worker"]', 'programs = ["Tenant Worker"]'), "E0105"),
+    ("a program named twice",
+     replaced('programs = ["tenant-worker"]', 'programs = ["tenant-worker", "tenant-worker"]'),
+     "E0106"),
+    ("ASIDControl for two memory servers",
+     appended('[servers.mem2]\nprogram = "mem-server"\nprotocol = "mem"\ntrusted = true\n'
+              'untyped = "64 KiB"\ncpu = { percent = 0, priority = 250 }\n'
+              'memory = { quota = "64 KiB" }'), "E0118"),
     ("tenants joined", appended(CACHE), "E0501"),
     ("exception without reason", appended(CACHE + '[[exceptions]]\nbetween = ["web", "db"]\n'
                                           'reason = " "'), "E0502"),

@@ -51,6 +51,7 @@ def budget_us(cpu, consts):
 def setup_lines(table):
     out = []
     left = policy.IO_SERVER_CAPACITY_IOPS
+    programs = 0
     for s in table.get("setup", []):
         if s["kind"] == "io.set_policy":
             left -= s["args"][0]
@@ -64,6 +65,11 @@ def setup_lines(table):
         elif s["kind"] == "mem.create_account":
             out.append(rf"roottask: set-up '{s['server']}': Mem: CreateAccount '{s['subject']}', "
                        rf"quota {s['args'][0]} bytes: account {s['id']}\b")
+        elif s["kind"] == "tenants.add_program":
+            programs += 1
+            out.append(rf"roottask: set-up '{s['server']}': program '{s['program']}' sealed by "
+                       rf"'{s['seals_with'].split('.')[0]}' \(program \d+, \d+ pages, account "
+                       rf"'programs' \d+\), Tenants: AddProgram: {programs} programs")
         elif s["kind"] == "tenants.configure":
             m, c = s["args"][0], s["args"][1]
             out.append(rf"roottask: set-up '{s['server']}': Tenants: Configure, allowance {m} bytes "
@@ -207,7 +213,11 @@ def expectations(table, consts):
         out.append(rf"roottask: start {c['kind']} '{n}': {owned} objects, {len(c['slots'])} caps, "
                    rf"program {re.escape(c['program'])}, priority {c['cpu']['priority']}, "
                    rf"budget {budget} of {period} us")
-        if c.get("device"):
+        if c.get("device") == "console":
+            out.append(rf"roottask: device console of '{n}': the serial line's receive "
+                       rf"interrupt, line \d+")
+            out.append(r"tenants: serving; console ready on the serial line")
+        elif c.get("device"):
             out.append(rf"roottask: device {c['device']} of '{n}': virtio-(pci|mmio)")
         if c["program"] in policy.SERVER_LAYOUTS:
             continue
@@ -224,6 +234,68 @@ def expectations(table, consts):
     return out
 
 
+def console_of(table):
+    """The component with the table's console, or None."""
+    return next((c for c in table["components"] if c.get("device") == "console"), None)
+
+
+def console_session(table, full):
+    """runtest.py's arguments for the tenant manager's console, which the
+    root task waits on once the table's tenants have finished: with `full`
+    a session whose numbers come from the table (the manager's allowance,
+    its first program): a tenant created with a quarter of the memory and
+    half the CPU, listed with its usage, a second one over what is left
+    refused, its quotas changed, a CPU quota over the allowance refused, it
+    listed again and killed, everything back in the allowance; then `exit`,
+    which ends the run. Else `exit` alone."""
+    mgr = console_of(table)
+    if mgr is None:
+        return [], []
+    size = policy.size_text
+    start = ["--type-after", rf"roottask: the console is '{mgr['name']}''s now", "--prompt",
+             "tenants> "]
+    end = [rf"tenants: console closed", rf"roottask: '{mgr['name']}' closed its console"]
+    if not full or not mgr.get("programs") or not mgr.get("allowance"):
+        return start + ["--type", "exit"], end
+    memory, cpu, prog = mgr["allowance"]["memory"], mgr["allowance"]["cpu"], mgr["programs"][0]
+    q1, c1 = memory // 4, max(cpu // 2, 1)
+    lines = [(f"create alpha {prog} mem={q1 // 1024}K cpu={c1}%",
+              rf"created alpha \(tenant \d+\): program {prog}, memory {size(q1)}, CPU {c1} %"),
+             ("list", rf"(?m)^alpha +running +\d+\.\d % +{c1} % +(\d+ KiB) / {size(q1)} +-\r?$"),
+             ("list", rf"1 tenants, allowance left: memory {size(memory - q1)} of {size(memory)}, "
+                      rf"CPU {cpu - c1} % of {cpu} %"),
+             (f"create big {prog} mem={memory // 1024}K cpu=1%",
+              rf"error: tenant big: memory {size(memory)} exceeds the manager's allowance "
+              rf"\({size(memory - q1)} left of {size(memory)}\)"),
+             (f"quota alpha mem={2 * q1 // 1024}K cpu={c1 + 1}%",
+              rf"alpha: memory quota {size(2 * q1)}, CPU {c1 + 1} %"),
+             (f"quota alpha cpu={cpu + 1}%",
+              rf"error: tenant alpha: CPU {cpu + 1} % exceeds the manager's allowance "
+              rf"\({cpu} % left of {cpu} %\)"),
+             ("list", rf"(?m)^alpha +running +\d+\.\d % +{c1 + 1} % +(\d+ KiB) / {size(2 * q1)}"),
+             ("kill alpha", r"killed alpha: [1-9]\d* bytes freed \(\d+ KiB\)"),
+             ("list", rf"0 tenants, allowance left: memory {size(memory)} of {size(memory)}, "
+                      rf"CPU {cpu} % of {cpu} %")]
+    args = list(start)
+    for i, (line, _) in enumerate(lines):
+        if line != "list" or lines[i - 1][0] != "list":
+            args += ["--type", line]
+    return args + ["--type", "exit"], [e for _, e in lines] + end
+
+
+def console_errors(table, log):
+    """The bytes `kill alpha` freed are what the last `list` showed alpha
+    using (the memory server's account, to the KiB)."""
+    if console_of(table) is None or "killed alpha" not in log:
+        return []
+    used = re.findall(r"(?m)^alpha +running .* (\d+) KiB / ", log)
+    freed = re.search(r"killed alpha: (\d+) bytes freed", log)
+    if not used or int(freed.group(1)) != int(used[-1]) * 1024:
+        return [f"console: kill alpha freed {freed.group(1)} bytes, the last list showed it "
+                f"using {used[-1] if used else '?'} KiB"]
+    return []
+
+
 def driver_fault_args(table, after):
     """runtest.py's arguments for a run whose driver faults on purpose after
     its `after`th Block: Submit (the root task's boot option): the one
@@ -234,7 +306,7 @@ def driver_fault_args(table, after):
     out = ["--append", f"roottask.blk_fault_after={after}",
            "--reject", "FAILED|PANIC", "--at-most", "1", "user fault"]
     for c in table["components"]:
-        if not c.get("device"):
+        if not c.get("device") or c["device"] == "console":
             continue
         clients = [h["name"] for h in comps.values() if h["program"] == "io-server" and
                    any(s["object"] == f"{c['name']}.endpoint" for s in h["slots"])]
@@ -260,8 +332,13 @@ def main(argv):
         i = argv.index("--driver-fault")
         fault_after = int(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
+    full_console = "--console" in argv
+    if full_console:
+        argv = [a for a in argv if a != "--console"]
+    typing, console_expect = console_session(table, full_console)
     cmd = [sys.executable, str(ROOT / "tools" / "runtest.py")] + argv[2:] + ["--status", "pass"]
-    for e in expectations(table, policy.kernel_constants()):
+    cmd += typing
+    for e in expectations(table, policy.kernel_constants()) + console_expect:
         cmd += ["--expect", e]
     if fault_after is None:
         cmd += ["--reject", "FAILED|PANIC|user fault"]
@@ -269,7 +346,8 @@ def main(argv):
         cmd += driver_fault_args(table, fault_after)
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
-    errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout)
+    errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout) + \
+        console_errors(table, run.stdout)
     if run.returncode == 0 and "--disk" in argv:
         errors += disk_errors(table, argv[argv.index("--disk") + 1])
     for e in errors:

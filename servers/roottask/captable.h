@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define CAPTABLE_MAGIC "BKCAPTBL"
-#define CAPTABLE_VERSION 3
+#define CAPTABLE_VERSION 4
 #define CAPTABLE_MODULE "captable"      /* the boot module's name */
 #define CAPTABLE_HEADER_SIZE 40
 #define CAPTABLE_OBJECT_SIZE 24
@@ -49,6 +49,12 @@
 #define CAPTABLE_SETUP_IO_POLICY 4 /* IO: SetPolicy(tenant id, args[0] reservation, args[1] limit */
                                    /* (IOPS), args[2] weight | latency target us << 32) */
 #define CAPTABLE_SETUP_IO_DISK 5   /* IO: SetDisk(tenant id, args[0] first sector, args[1] sectors) */
+/* A program the tenant manager may spawn: the boot module named by string
+ * args[0] sealed (Mem: SealProgram) with the memory server whose endpoint is
+ * object args[1], in its account "programs" (opened with the first, args[2]
+ * bytes of quota), then Tenants: AddProgram(that name, the program's id);
+ * subject = server, id 0. */
+#define CAPTABLE_SETUP_TENANTS_PROGRAM 6
 /* A TCB of a component's own other than its thread (its `tcb`) is a
  * worker: configured in the component's CSpace and VSpace with no
  * SchedContext, not started, at priority and MCP of at most this, the
@@ -61,6 +67,21 @@
  * found by the root task at boot, not described by the table. */
 #define CAPTABLE_DEVICE_NONE 0
 #define CAPTABLE_DEVICE_VIRTIO_BLK 1 /* the first virtio block device: blk-server's slots */
+/* The serial line's input (Debug: ConsoleLine): an IRQHandler of its receive
+ * interrupt put in the owner's CONSOLE_SLOT_IRQ, signalling the table's
+ * notification of the owner in CONSOLE_SLOT_SIGNAL badged CONSOLE_BADGE;
+ * the owner signals its CONSOLE_SLOT_DONE notification when its console
+ * ends, which the root task waits for once the tenants have finished
+ * (servers/tenants/tenants.h: TENANTS_SLOT_IRQ, _SIGNAL, _DONE and
+ * TENANTS_CONSOLE_BIT). */
+#define CAPTABLE_DEVICE_CONSOLE 2
+#define CAPTABLE_CONSOLE_SLOT_IRQ 13
+#define CAPTABLE_CONSOLE_SLOT_SIGNAL 14
+#define CAPTABLE_CONSOLE_SLOT_DONE 15
+#define CAPTABLE_CONSOLE_BADGE 1
+/* The badge of the owner's cap to its CONSOLE_SLOT_DONE notification: the
+ * root task polls it (supervising meanwhile) and tells a signal from none. */
+#define CAPTABLE_CONSOLE_DONE_BADGE 1
 
 struct captable_header {
     char magic[8];            /* CAPTABLE_MAGIC, no NUL */
@@ -76,8 +97,8 @@ struct captable_header {
 
 struct captable_object {
     uint32_t type;            /* BK_OBJ_* */
-    uint32_t retype_bits;     /* Untyped: Retype's size: log2 bytes (frame, untyped), */
-                              /* log2 slots (CNode), 0 otherwise */
+    uint32_t retype_bits;     /* Untyped: Retype's size: log2 bytes (frame, untyped, the */
+                              /* untyped of an ASID pool), log2 slots (CNode), 0 otherwise */
     uint32_t owner;           /* index of the component it belongs to */
     uint32_t name;            /* string: "web.tcb" */
     uint32_t flags;           /* CAPTABLE_OBJECT_* */

@@ -6,7 +6,8 @@
  * mode. Then, if the boot image holds a capability table (the module
  * "captable", made by `tools/bulkhead image POLICY.toml`), it checks the
  * table, builds exactly the system it describes, starts it and waits for
- * its tenants (system.c); without one it exits after its checks.
+ * its tenants (system.c), then for the tenant manager's console, if the
+ * table gives it one, to end; without a table it exits after its checks.
  */
 #include <bulkhead/sys.h>
 
@@ -164,7 +165,7 @@ static int run_table(const struct bk_bootinfo *bi, const struct bk_boot_module *
     if (system_build(bi, &t) != 0 || system_wait_tenants(&t, TENANT_SECONDS) != 0)
         return 1;
     debug_puts("roottask: every tenant finished; the system ran as its table says\n");
-    return 0;
+    return system_wait_console(&t) != 0;
 }
 
 int main(const struct bk_bootinfo *bi)

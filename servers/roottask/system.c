@@ -3,12 +3,14 @@
  * "The root task builds the table"), in an order that starts nothing
  * before everything exists:
  *   1. every object, in table order, retyped from the root task's untyped
- *      (a VSpace also gets an ASID, or nothing could be mapped into it);
+ *      (a VSpace also gets an ASID, or nothing could be mapped into it; an
+ *      ASID pool is made by ASIDControl: MakePool from an untyped);
  *   2. every component's CSpace: each cap of the table minted from the
  *      root task's cap into the component's CNode slot, with the table's
  *      rights and badge (a CNode cap gets the guard that makes its radix
  *      resolve a full word), and the Debug cap in BK_CAP_DEBUG; an
- *      untyped in its owner's CSpace moved there, last (move_untyped);
+ *      untyped in its owner's CSpace moved there, last, and ASIDControl
+ *      (move_originals);
  *   3. every component's address space: its program (the boot module the
  *      table names), a stack, the table's IPC buffer frame and a start-info
  *      page whose cmdline is the component's name and arguments;
@@ -20,13 +22,16 @@
  *      bus), and its register pages, interrupt handlers (bound to the
  *      table's notification of the driver), IOSpace and start page put in
  *      the slots the driver reads; a machine without the device ends the
- *      build, named;
+ *      build, named; the tenant manager's console (`device =
+ *      "console"`): the serial line's receive interrupt (manager.c);
  *   5. the servers started, in table order, with one summary line each;
  *   6. the administrator's set-up calls of the table (a tenant's account
  *      with the memory server, its reservation with the scheduler server),
  *      each through the server's generated client stub on its unbadged
  *      endpoint, the id it answers checked against the badge the table
- *      minted on the tenant's channel; any refusal ends the build, named;
+ *      minted on the tenant's channel; the tenant manager's programs
+ *      sealed and named to it (manager.c); any refusal ends the build,
+ *      named;
  *   7. the tenants started, each with its line: nothing of a tenant runs
  *      before its servers know it.
  * Then the wait for the tenants, during which a driver that dies is
@@ -40,6 +45,7 @@
 #include <protocols/sched_client.h>
 #include <protocols/tenants_client.h>
 
+#include "manager.h"
 #include "supervise.h"
 #include "system.h"
 
@@ -59,6 +65,18 @@ static int fail(const struct table *t, uint32_t c, const char *step, long r)
     return -1;
 }
 
+/* An ASID pool, from an untyped of its size (ASIDControl: MakePool): its
+ * slot, or 0 with the error in `r`. */
+static uint64_t make_asid_pool(long *r)
+{
+    uint64_t untyped = bk_alloc_object(BK_OBJ_UNTYPED, BK_ASID_POOL_BITS);
+    uint64_t slot = untyped ? bk_slot_alloc() : 0;
+    *r = slot ? sys_asid_control_make_pool(BK_CAP_ASID_CONTROL, untyped, BK_CAP_ROOT_CNODE, slot,
+                                           W)
+              : -BK_ERR_NOT_ENOUGH_MEMORY;
+    return *r ? 0 : slot;
+}
+
 /* 1. Objects, in table order. */
 static int make_objects(const struct bk_bootinfo *bi, const struct table *t)
 {
@@ -66,6 +84,10 @@ static int make_objects(const struct bk_bootinfo *bi, const struct table *t)
         const struct captable_object *o = &t->objects[i];
         long r = -BK_ERR_NOT_ENOUGH_MEMORY;
         uint64_t slot;
+        if ((o->flags & CAPTABLE_OBJECT_KERNEL) && o->type == BK_OBJ_ASID_CONTROL) {
+            object_slot[i] = BK_CAP_ASID_CONTROL; /* ours, moved in step 2b */
+            continue;
+        }
         if (o->flags & CAPTABLE_OBJECT_KERNEL) {
             /* SchedControl of CPU retype_bits (table_check): a copy of ours. */
             slot = bk_slot_alloc();
@@ -80,8 +102,9 @@ static int make_objects(const struct bk_bootinfo *bi, const struct table *t)
             object_slot[i] = slot;
             continue;
         }
-        slot = o->type == BK_OBJ_VSPACE ? bk_vspace_alloc(&r)
-                                         : bk_alloc_object(o->type, o->retype_bits);
+        slot = o->type == BK_OBJ_VSPACE      ? bk_vspace_alloc(&r)
+               : o->type == BK_OBJ_ASID_POOL ? make_asid_pool(&r)
+                                             : bk_alloc_object(o->type, o->retype_bits);
         if (!slot) {
             debug_printf("roottask: FAILED: object %u '%s': Untyped: Retype: %s\n", i,
                          table_string(t, o->name), bk_error_name(r));
@@ -101,20 +124,22 @@ static uint64_t cnode_guard(unsigned radix)
 /* An untyped's cap in its owner's CSpace must be the original: a copy
  * cannot be retyped (the kernel's rule, so a server's memory cannot come
  * as a request), so the root task moves its own cap there instead of
- * minting a copy, after every copy is minted. */
-static bool moved_untyped(const struct table *t, uint32_t c, const struct captable_cap *cap)
+ * minting a copy, after every copy is minted. So with ASIDControl, which
+ * cannot be copied at all (table_check: one cap), moved after every ASID
+ * pool is made. */
+static bool moved_original(const struct table *t, uint32_t c, const struct captable_cap *cap)
 {
     const struct captable_object *o = &t->objects[cap->object];
-    return o->type == BK_OBJ_UNTYPED && o->owner == c;
+    return (o->type == BK_OBJ_UNTYPED && o->owner == c) || o->type == BK_OBJ_ASID_CONTROL;
 }
 
-/* 2b. Component `c`'s own untyped, moved in (above). */
-static int move_untyped(const struct table *t, uint32_t c)
+/* 2b. Component `c`'s own untyped and ASIDControl, moved in (above). */
+static int move_originals(const struct table *t, uint32_t c)
 {
     const struct captable_component *k = &t->components[c];
     for (uint32_t j = 0; j < k->cap_count; j++) {
         const struct captable_cap *cap = &t->caps[k->first_cap + j];
-        if (!moved_untyped(t, c, cap))
+        if (!moved_original(t, c, cap))
             continue;
         long r = sys_cnode_move(object_slot[k->cnode], cap->slot, k->cnode_radix,
                                 BK_CAP_ROOT_CNODE, object_slot[cap->object], W);
@@ -136,7 +161,7 @@ static int fill_cspace(const struct table *t, uint32_t c)
     for (uint32_t j = 0; j < k->cap_count; j++) {
         const struct captable_cap *cap = &t->caps[k->first_cap + j];
         const struct captable_object *o = &t->objects[cap->object];
-        if (moved_untyped(t, c, cap))
+        if (moved_original(t, c, cap))
             continue;
         uint64_t badge = o->type == BK_OBJ_CNODE ? cnode_guard(o->retype_bits) : cap->badge;
         long r = sys_cnode_mint(cnode, cap->slot, k->cnode_radix, BK_CAP_ROOT_CNODE,
@@ -342,6 +367,21 @@ static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint
     return 0;
 }
 
+/* 4b. The console of component `c`: its notification in the slot the
+ * handler's signal goes to, that slot for the handler empty. */
+static int give_console(const struct table *t, uint32_t c)
+{
+    uint64_t signal = cap_in_slot(t, c, CAPTABLE_CONSOLE_SLOT_SIGNAL, BK_OBJ_NOTIFICATION);
+    if (!signal || object_in_slot(t, c, CAPTABLE_CONSOLE_SLOT_IRQ) != ~0u) {
+        debug_printf("roottask: FAILED: component %u '%s': a console needs its notification in "
+                     "slot %u and slot %u free for the handler\n", c,
+                     table_string(t, t->components[c].name), CAPTABLE_CONSOLE_SLOT_SIGNAL,
+                     CAPTABLE_CONSOLE_SLOT_IRQ);
+        return -1;
+    }
+    return manager_give_console(t, c, object_slot[t->components[c].cnode], signal);
+}
+
 static void print_component(const struct table *t, uint32_t c)
 {
     const struct captable_component *k = &t->components[c];
@@ -500,10 +540,12 @@ static int setup_io_disk(const struct table *t, const struct captable_setup *s)
 }
 
 /* 6. Set-up call `i` of the table. */
-static int setup(const struct table *t, uint32_t i)
+static int setup(const struct bk_bootinfo *bi, const struct table *t, uint32_t i)
 {
     const struct captable_setup *s = &t->setups[i];
     switch (s->kind) {
+    case CAPTABLE_SETUP_TENANTS_PROGRAM:
+        return manager_add_program(bi, t, s, object_slot[s->args[1]], object_slot[s->endpoint]);
     case CAPTABLE_SETUP_MEM_ACCOUNT: return setup_mem_account(t, s);
     case CAPTABLE_SETUP_SCHED_TENANT: return setup_sched_tenant(t, s);
     case CAPTABLE_SETUP_IO_POLICY: return setup_io_policy(t, s);
@@ -523,11 +565,13 @@ int system_build(const struct bk_bootinfo *bi, const struct table *t)
             return -1;
     }
     for (uint32_t c = 0; c < n; c++) {
-        if (move_untyped(t, c))
+        if (move_originals(t, c))
             return -1;
     }
     for (uint32_t c = 0; c < n; c++) {
         if (t->components[c].device == CAPTABLE_DEVICE_VIRTIO_BLK && give_device(bi, t, c))
+            return -1;
+        if (t->components[c].device == CAPTABLE_DEVICE_CONSOLE && give_console(t, c))
             return -1;
     }
 #if defined(__riscv)
@@ -538,7 +582,7 @@ int system_build(const struct bk_bootinfo *bi, const struct table *t)
             return -1;
     }
     for (uint32_t i = 0; i < t->header->setup_count; i++) {
-        if (setup(t, i))
+        if (setup(bi, t, i))
             return -1;
     }
     for (uint32_t c = 0; c < n; c++) {
@@ -586,4 +630,15 @@ int system_wait_tenants(const struct table *t, uint64_t seconds)
         struct bk_msg m = { 0 };
         sys_yield(0, &m);
     }
+}
+
+int system_wait_console(const struct table *t)
+{
+    for (uint32_t c = 0; c < t->header->component_count; c++) {
+        uint64_t done = cap_in_slot(t, c, CAPTABLE_CONSOLE_SLOT_DONE, BK_OBJ_NOTIFICATION);
+        if (t->components[c].device == CAPTABLE_DEVICE_CONSOLE && done &&
+            manager_wait_console(t, c, done) != 0)
+            return -1;
+    }
+    return 0;
 }

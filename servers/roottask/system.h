@@ -17,4 +17,10 @@ int system_build(const struct bk_bootinfo *bi, const struct table *t);
  * Servers are left running: the machine stops when the root task exits. */
 int system_wait_tenants(const struct table *t, uint64_t seconds);
 
+/* For each component with a console (CAPTABLE_DEVICE_CONSOLE) and a
+ * notification in CAPTABLE_CONSOLE_SLOT_DONE: waits until its console ends
+ * (its `exit` signals it), the disk driver supervised meanwhile. 0 at once
+ * without one; -1 (printed) when a driver could not be restarted. */
+int system_wait_console(const struct table *t);
+
 #endif

@@ -9,9 +9,10 @@
  *      module's length, the counts within what the root task keeps;
  *   2. the string area ends in a NUL (every offset below its size then
  *      names a terminated string), and the source's name is in it;
- *   3. each object: a type the root task makes, its Retype size, not a
- *      device (none is handed out yet), its owner; or a copy of a cap the
- *      kernel gave it (SchedControl of a CPU the machine has);
+ *   3. each object: a type the root task makes, its Retype size (an ASID
+ *      pool's: its untyped's), not a device (none is handed out yet), its
+ *      owner; or a cap the kernel gave it (SchedControl of a CPU the
+ *      machine has, copied; ASIDControl, once, moved);
  *   4. each component: its strings, kind, priority, CNode radix, budget and
  *      period within the kernel's limits, a device the root task can find
  *      (and owned by one server at most), its TCB, CNode, VSpace,
@@ -21,8 +22,9 @@
  *   5. each cap: a slot inside the holder's CNode, above the previous one
  *      and not the Debug cap's, an object index in range, known rights;
  *   6. each set-up call: a kind it makes, a server and its endpoint to
- *      call, a tenant it is for and a nonzero id to expect (an allowance:
- *      the server itself, id 0).
+ *      call, a tenant it is for and a nonzero id to expect (an allowance
+ *      or a program: the server itself, id 0; a program: a boot module
+ *      and the endpoint of a memory server to seal it with).
  */
 #include <bulkhead/format.h>
 
@@ -58,6 +60,8 @@ static const char *type_name(uint32_t type)
     case BK_OBJ_VSPACE: return "VSpace";
     case BK_OBJ_SCHED_CONTEXT: return "SchedContext";
     case BK_OBJ_SCHED_CONTROL: return "SchedControl";
+    case BK_OBJ_ASID_POOL: return "ASIDPool";
+    case BK_OBJ_ASID_CONTROL: return "ASIDControl";
     default: return "a type the root task does not make";
     }
 }
@@ -101,16 +105,35 @@ static bool string_ok(const struct table *t, uint32_t at)
     return at < t->header->strings_size;
 }
 
-/* 3: a cap the kernel made at boot: SchedControl of a CPU there is. */
+/* How many caps of the table name object `i`. */
+static uint32_t caps_of(const struct table *t, uint32_t i)
+{
+    uint32_t n = 0;
+    for (uint32_t j = 0; j < t->header->cap_count; j++)
+        n += t->caps[j].object == i;
+    return n;
+}
+
+/* 3: a cap the kernel made at boot: SchedControl of a CPU there is, or
+ * ASIDControl, which cannot be copied: one object, one cap, moved. */
 static int check_kernel_object(const struct bk_bootinfo *bi, const struct table *t, uint32_t i,
                                char *why)
 {
     const struct captable_object *o = &t->objects[i];
     const char *name = table_string(t, o->name);
-    if (o->type != BK_OBJ_SCHED_CONTROL)
+    if (o->type == BK_OBJ_ASID_CONTROL) {
+        for (uint32_t k = 0; k < i; k++) {
+            if (t->objects[k].type == BK_OBJ_ASID_CONTROL)
+                return ERR("object %u '%s': a second ASIDControl (object %u is one)", i, name, k);
+        }
+        if (o->retype_bits != 0 || caps_of(t, i) != 1)
+            return ERR("object %u '%s': ASIDControl cannot be copied: one cap, not %u", i, name,
+                       caps_of(t, i));
+    } else if (o->type != BK_OBJ_SCHED_CONTROL) {
         return ERR("object %u '%s': %s is not a cap the kernel gave the root task", i, name,
                    type_name(o->type));
-    if (o->retype_bits >= bi->cpu_count)
+    }
+    if (o->type == BK_OBJ_SCHED_CONTROL && o->retype_bits >= bi->cpu_count)
         return ERR("object %u '%s': SchedControl of CPU %u, the machine has %u", i, name,
                    o->retype_bits, bi->cpu_count);
     if ((o->flags & ~CAPTABLE_OBJECT_KERNEL) || o->reserved)
@@ -142,8 +165,10 @@ static int check_object(const struct bk_bootinfo *bi, const struct table *t, uin
     bool sized_ok = (fixed && bits == 0) ||
                     (o->type == BK_OBJ_FRAME && (bits == BK_PAGE_BITS || bits == 21)) ||
                     (o->type == BK_OBJ_UNTYPED && bits >= BK_PAGE_BITS && bits <= 40) ||
-                    (o->type == BK_OBJ_CNODE && bits >= 4 && bits <= BK_ROOT_CNODE_BITS);
-    if (!fixed && o->type != BK_OBJ_FRAME && o->type != BK_OBJ_UNTYPED && o->type != BK_OBJ_CNODE)
+                    (o->type == BK_OBJ_CNODE && bits >= 4 && bits <= BK_ROOT_CNODE_BITS) ||
+                    (o->type == BK_OBJ_ASID_POOL && bits == BK_ASID_POOL_BITS);
+    if (!fixed && o->type != BK_OBJ_FRAME && o->type != BK_OBJ_UNTYPED &&
+        o->type != BK_OBJ_CNODE && o->type != BK_OBJ_ASID_POOL)
         return ERR("object %u '%s': type %u is %s", i, name, o->type, type_name(o->type));
     if (!sized_ok)
         return ERR("object %u '%s': %s of size %u is not one the root task makes", i, name,
@@ -187,7 +212,8 @@ static int check_component_fields(const struct table *t, uint32_t c, char *why)
                    k->kind);
     if (k->priority > 255)
         return ERR("component %u '%s': priority %u outside 0..255", c, name, k->priority);
-    if (k->device != CAPTABLE_DEVICE_NONE && k->device != CAPTABLE_DEVICE_VIRTIO_BLK)
+    if (k->device != CAPTABLE_DEVICE_NONE && k->device != CAPTABLE_DEVICE_VIRTIO_BLK &&
+        k->device != CAPTABLE_DEVICE_CONSOLE)
         return ERR("component %u '%s': device %u is none the root task can find", c, name,
                    k->device);
     if (k->device != CAPTABLE_DEVICE_NONE && k->kind != CAPTABLE_KIND_SERVER)
@@ -264,16 +290,33 @@ static int check_cap(const struct table *t, uint32_t c, uint32_t j, uint32_t pre
     return 0;
 }
 
+/* 6, a program: a boot module, sealed with a memory server's endpoint. */
+static int check_program(const struct bk_bootinfo *bi, const struct table *t, uint32_t i,
+                         char *why)
+{
+    const struct captable_setup *s = &t->setups[i];
+    if (s->args[0] >= t->header->strings_size)
+        return ERR("set-up %u: program name at %llu outside the %u bytes of strings", i,
+                   (unsigned long long)s->args[0], t->header->strings_size);
+    const char *program = table_string(t, (uint32_t)s->args[0]);
+    if (!table_find_program(bi, program) || strcmp(program, CAPTABLE_MODULE) == 0)
+        return ERR("set-up %u: program '%s' is not in the boot image", i, program);
+    if (s->args[1] >= t->header->object_count || t->objects[s->args[1]].type != BK_OBJ_ENDPOINT)
+        return ERR("set-up %u: program '%s': object %llu is not an endpoint to seal it with", i,
+                   program, (unsigned long long)s->args[1]);
+    return 0;
+}
+
 /* 6: a set-up call: a kind the root task makes, a server and its endpoint
  * to call, a tenant it is for, an id to expect. The arguments are the
  * server's to judge (it refuses with its own error, named). */
-static int check_setup(const struct table *t, uint32_t i, char *why)
+static int check_setup(const struct bk_bootinfo *bi, const struct table *t, uint32_t i, char *why)
 {
     const struct captable_setup *s = &t->setups[i];
     uint32_t n = t->header->component_count;
     if (s->kind != CAPTABLE_SETUP_MEM_ACCOUNT && s->kind != CAPTABLE_SETUP_SCHED_TENANT &&
         s->kind != CAPTABLE_SETUP_TENANTS_ALLOWANCE && s->kind != CAPTABLE_SETUP_IO_POLICY &&
-        s->kind != CAPTABLE_SETUP_IO_DISK)
+        s->kind != CAPTABLE_SETUP_IO_DISK && s->kind != CAPTABLE_SETUP_TENANTS_PROGRAM)
         return ERR("set-up %u: unknown kind %u", i, s->kind);
     if (s->server >= n || s->subject >= n)
         return ERR("set-up %u: server %u or tenant %u out of range (%u components)", i, s->server,
@@ -282,11 +325,14 @@ static int check_setup(const struct table *t, uint32_t i, char *why)
         t->objects[s->endpoint].type != BK_OBJ_ENDPOINT || t->objects[s->endpoint].owner != s->server)
         return ERR("set-up %u: object %u is not an endpoint of component %u '%s'", i, s->endpoint,
                    s->server, table_string(t, t->components[s->server].name));
-    if (s->kind == CAPTABLE_SETUP_TENANTS_ALLOWANCE)
+    if (s->kind == CAPTABLE_SETUP_TENANTS_PROGRAM && check_program(bi, t, i, why))
+        return -1;
+    if (s->kind == CAPTABLE_SETUP_TENANTS_ALLOWANCE || s->kind == CAPTABLE_SETUP_TENANTS_PROGRAM)
         return s->subject == s->server && s->id == 0 &&
                        t->components[s->server].kind == CAPTABLE_KIND_SERVER
                    ? 0
-                   : ERR("set-up %u: an allowance is the server's own (subject %u, id %llu)", i,
+                   : ERR("set-up %u: an allowance or a program is the server's own (subject %u, "
+                         "id %llu)", i,
                          s->subject, (unsigned long long)s->id);
     if (t->components[s->server].kind != CAPTABLE_KIND_SERVER ||
         t->components[s->subject].kind != CAPTABLE_KIND_TENANT)
@@ -346,7 +392,7 @@ int table_check(const struct bk_bootinfo *bi, const struct bk_boot_module *m, st
         return ERR("the components hold %u caps, the table has %u", next_cap,
                    t->header->cap_count);
     for (uint32_t i = 0; i < t->header->setup_count; i++) {
-        if (check_setup(t, i, why))
+        if (check_setup(bi, t, i, why))
             return -1;
     }
     return 0;

@@ -356,7 +356,9 @@ static void drain(void)
 
 bool console_start(void)
 {
-    if (sys_tcb_bind_notification(BK_CAP_ROOT_TCB, TENANTS_SLOT_SIGNAL) != 0)
+    /* A notification with no handler signalling it is no console. */
+    if (BK_CAP_IDENTITY_TYPE(debug_cap_identify(TENANTS_SLOT_IRQ)) != BK_OBJ_IRQ_HANDLER ||
+        sys_tcb_bind_notification(BK_CAP_ROOT_TCB, TENANTS_SLOT_SIGNAL) != 0)
         return false;
     con.on = true;
     return true;
