@@ -346,6 +346,7 @@ static bool wait_online(struct cpu *c)
         if (arch_time_ns() >= end)
             break;
         arch_cpu_start_waiting(c->index, c->arch_id);
+        arch_spin_pause(); /* under -icount the CPU runs only if this one pauses */
     }
     uint32_t expected = CPU_STARTING;
     /* Too late from here on: the CPU will find LEFT_OUT and park. */

@@ -145,6 +145,33 @@ void arch_idle_wait(void)
 
 /* ---- The other harts -------------------------------------------------------- */
 
+bool riscv_spin_yields; /* set once a second hart is asked to start */
+
+/* One turn of a spin wait once several harts run (arch_spin_pause()).
+ * Under QEMU's -icount one host thread runs the harts in turn, and in
+ * QEMU 7.2 each turn lasts until the next virtual-clock deadline, the
+ * first hart first; a hart leaves its turn early only by wfi (x86-64:
+ * hlt or pause). A hart that spins without one uses the whole time to
+ * the deadline, the next gets none, and the round starts again at the
+ * first: a boot hart polling for hart 1 never lets it run (docs/smp.md,
+ * "QEMU under -icount with several CPUs"). So each turn is a wfi that
+ * cannot sleep: stimecmp at 0 makes the timer interrupt pending, enabled
+ * in sie but not taken (sstatus.SIE is clear in the kernel), so the wfi
+ * returns at once on hardware and at the hart's next turn under QEMU;
+ * the deadline is then put back, which leaves sip.STIP as the clock
+ * says. Without Sstc, or with STIE off (a parked hart), it is a nop. */
+void riscv_spin_yield(void)
+{
+    if (!riscv_timer_has_sstc() || !(csr_read(sie) & SIE_STIE)) {
+        __asm__ volatile("nop");
+        return;
+    }
+    uint64_t deadline = csr_read(0x14D); /* stimecmp: clang 14 does not know the name */
+    csr_write(0x14D, 0);
+    __asm__ volatile("wfi" ::: "memory");
+    csr_write(0x14D, deadline);
+}
+
 unsigned arch_cpu_index(void)
 {
     return this_cpu()->index;
@@ -210,9 +237,11 @@ static struct riscv_parked_hart *wait_parked(uint64_t hart_id)
 {
     uint64_t end = arch_time_ns() + PARKED_WAIT_NS;
     struct riscv_parked_hart *p;
-    while (!(p = find_parked(hart_id)))
+    while (!(p = find_parked(hart_id))) {
         if (arch_time_ns() >= end)
             return NULL;
+        arch_spin_pause();
+    }
     return p;
 }
 
@@ -275,6 +304,7 @@ bool arch_cpu_start(unsigned index, uint64_t hart_id)
 {
     if (index == 0 || index >= RISCV_MAX_CPUS)
         return false;
+    riscv_spin_yields = true; /* the waits for it must let it run */
     struct riscv_cpu *cpu = &harts[index];
     *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index, .kcpu = &cpus[index],
                                .syscall_entry = kernel_syscall_smp,

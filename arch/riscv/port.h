@@ -37,6 +37,7 @@ void timer_find(const struct fdt *fdt, uint64_t hart_id);
 void timer_init(uint64_t timebase_hz);
 /* On each other hart: no deadline yet, the way timer_init() chose. */
 void riscv_timer_init_hart(void);
+bool riscv_timer_has_sstc(void);
 
 /* paging.c: the kernel's own Sv39 tables. */
 void paging_set_kernel_phys(paddr_t kernel_pa);

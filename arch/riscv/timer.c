@@ -52,6 +52,13 @@ BOOT_CODE void timer_init(uint64_t hz)
                           : "SBI set_timer (no Sstc)");
 }
 
+/* Whether the timer is the hart's own stimecmp (riscv_spin_yield() in
+ * cpu.c makes it pending for a moment). */
+bool riscv_timer_has_sstc(void)
+{
+    return use_sstc;
+}
+
 void riscv_timer_init_hart(void)
 {
     if (use_sstc)

@@ -33,11 +33,14 @@
 #define WORKER_SLOTS 24
 #define WORKER_UT_BITS 16 /* 64 KiB: fills up now and then (NOT_ENOUGH_MEMORY) */
 #define STACK_SIZE 8192
-/* Everything at the root task's priority: its Yield while it waits lets
- * CPU 0's threads run. (Lowering the root task's priority instead made the
- * other CPUs' threads never run on a loaded host: docs/smp.md, "Not done".) */
+/* Everything at the root task's priority, which waits blocked. (Lowering
+ * the root task's priority instead made the other CPUs' threads never run
+ * on a loaded host: docs/smp.md, "Not done".) */
 #define WORKER_PRIORITY 255
 #define ECHO_PRIORITY 255
+#define WATCH_PRIORITY 255
+#define WATCH_BUDGET_NS (1 * SMPT_MS)
+#define WATCH_PERIOD_NS (100 * SMPT_MS) /* how often the root task looks at the clock */
 #define ROUNDS 2
 #define CHECK_EVERY 128
 #define DEFAULT_OPS 1000
@@ -92,7 +95,9 @@ static struct worker workers[MAX_WORKERS];
 static uint8_t stacks[MAX_WORKERS][STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t echo_stacks[MAX_CPUS][4096] __attribute__((aligned(16)));
 static union ipc_page ipc_pages[MAX_WORKERS] __attribute__((aligned(4096)));
+static uint8_t watch_stack[4096] __attribute__((aligned(16)));
 static uint64_t echo_ep[MAX_CPUS];
+static uint64_t done_ntfn; /* each worker signals it as it ends; the watch, once a period */
 static uint64_t echo_cpu[MAX_CPUS];
 static unsigned cpus, ops_per_round;
 static uint64_t seed;
@@ -385,6 +390,8 @@ static void worker_main(uint64_t id)
         end_round(w, t);
     }
     __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+    struct bk_msg m = { 0 };
+    sys_send(done_ntfn, &m);
     sys_thread_exit(0);
 }
 
@@ -489,9 +496,40 @@ static unsigned report(unsigned n)
     return problems;
 }
 
+/* Signals done_ntfn once a period and yields the rest of its budget, so
+ * that the root task, blocked on done_ntfn, still sees its time limit
+ * pass when no worker ends. */
+static void watch_main(uint64_t unused)
+{
+    (void)unused;
+    struct bk_msg m = { 0 };
+    for (;;) {
+        sys_send(done_ntfn, &m);
+        sys_yield(0, &m);
+    }
+}
+
+/* The notification and the watch (CPU 0, WATCH_BUDGET_NS every
+ * WATCH_PERIOD_NS), from `slot` on (3 slots). */
+static long start_watch(const struct bk_bootinfo *bi, uint64_t pool, uint64_t slot)
+{
+    done_ntfn = slot;
+    long r = sys_untyped_retype(pool, BK_OBJ_NOTIFICATION, 0, SMPT_ROOT, 0, 0, slot, 1);
+    if (r == 0)
+        r = smpt_start_thread(pool, slot + 1, slot + 2, bi->sched_control, watch_main, 0,
+                              watch_stack, sizeof(watch_stack), 0, WATCH_PRIORITY);
+    if (r == 0)
+        r = sys_sched_control_configure(bi->sched_control, slot + 2, WATCH_BUDGET_NS,
+                                        WATCH_PERIOD_NS, 2, 0);
+    return r;
+}
+
 /* Waits for every worker, WAIT_NS at most; on time out, says how far
  * each got (a worker that never ran is the scheduler's fault, one that
- * stopped part way the kernel's). */
+ * stopped part way the kernel's). It waits blocked on done_ntfn, not
+ * polling: under -icount QEMU runs the CPUs in turn, and a CPU 0 that
+ * never idles keeps the others from running at all (docs/smp.md, "QEMU
+ * under -icount with several CPUs"). */
 static int wait_workers(unsigned n)
 {
     uint64_t end = debug_time_ns() + WAIT_NS;
@@ -507,7 +545,7 @@ static int wait_workers(unsigned n)
                 return -1;
             }
             struct bk_msg m = { 0 };
-            sys_yield(0, &m);
+            sys_recv(done_ntfn, &m); /* a worker ended, or a watch period passed */
         }
     }
     return 0;
@@ -529,9 +567,11 @@ int main(const struct bk_bootinfo *bi)
     uint64_t slot = bi->first_free_slot;
     long r = make_page_tables(pool, slot);
     if (r == 0)
-        r = start_echoes(bi, pool, slot + 4);
+        r = start_watch(bi, pool, slot + 4);
     if (r == 0)
-        r = start_workers(bi, pool, slot + 4 + 3 * cpus);
+        r = start_echoes(bi, pool, slot + 7);
+    if (r == 0)
+        r = start_workers(bi, pool, slot + 7 + 3 * cpus);
     if (r != 0) {
         debug_printf("smp-stress: FAILED: setting up: %s\n", bk_error_name(r));
         return 1;

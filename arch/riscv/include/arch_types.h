@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <bulkhead/abi.h>
@@ -51,12 +52,22 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
-/* One turn of a short wait for the clock (kernel/timer.c); `pause`
- * (Zihintpause) is a hint the hart may not have, and clang 14 does not
- * know it. */
+/* One turn of a spin wait: for the clock (kernel/timer.c), for another
+ * CPU (the kernel lock, a sync acknowledgement, a hart coming online).
+ * Alone, a nop (`pause`, Zihintpause, is a hint the hart may not have,
+ * and clang 14 does not know it). Once a second hart was started it is
+ * riscv_spin_yield() (cpu.c), which ends the hart's turn under QEMU's
+ * -icount round robin, as x86-64's `pause` does there: without it the
+ * waiter keeps the hart it waits for from running at all (docs/smp.md,
+ * "QEMU under -icount with several CPUs"). */
+extern bool riscv_spin_yields;
+void riscv_spin_yield(void);
 static inline void arch_spin_pause(void)
 {
-    __asm__ volatile("nop");
+    if (riscv_spin_yields)
+        riscv_spin_yield();
+    else
+        __asm__ volatile("nop");
 }
 
 /* The kernel's struct cpu of the running hart (kernel/smp.h): one load,
