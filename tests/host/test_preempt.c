@@ -352,6 +352,31 @@ static void test_pending_after_every_step_still_progresses(void)
 
 /* ---- The timer's deadline is known ahead ---------------------------------- */
 
+/* A world whose endpoint has `n` copies of its cap; returns its slot. */
+static unsigned endpoint_with_copies(struct kworld *w, unsigned n)
+{
+    kw_init(w);
+    unsigned ep = kw_retype(w, CAP_ENDPOINT, 0, 1);
+    for (unsigned i = 0; i < n; i++)
+        kw_mint(w, ep, CAP_RIGHTS_ALL, 0);
+    return ep;
+}
+
+/* The Revoke of `ep` made again from `pc` until it ends (4 entries at
+ * most), then the world checked (no copy left) and freed. */
+static void revoke_to_end(struct kworld *w, unsigned ep, vaddr_t pc)
+{
+    for (unsigned i = 0; i < 4 && w->root->regs.pc != pc; i++) {
+        w->root->regs.pc = pc;
+        kw_invoke(w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0);
+    }
+    CHECK_EQ(w->root->regs.pc, pc);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(w->root)), 0);
+    CHECK_EQ(*object_refs(&w->slots[ep].cap), 1);
+    CHECK_EQ(kw_invariants(w), 0);
+    kw_free(w);
+}
+
 /* A call that starts PREEMPT_LOOKAHEAD_NS or less before the deadline does
  * nothing: it restarts, waits for the deadline and serves it as an
  * interrupt from user mode (the tick taken, the timer set once); made
@@ -359,10 +384,7 @@ static void test_pending_after_every_step_still_progresses(void)
 static void test_call_near_the_deadline_waits_for_it(void)
 {
     struct kworld w;
-    kw_init(&w);
-    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
-    for (unsigned i = 0; i < 10; i++)
-        kw_mint(&w, ep, CAP_RIGHTS_ALL, 0);
+    unsigned ep = endpoint_with_copies(&w, 10);
     fake_timer.now_ns = fake_timer.deadline_ns - PREEMPT_LOOKAHEAD_NS / 2;
     fake_timer.counter_step = 1;
     uint64_t ticks = kernel_ticks(), set = fake_timer.deadlines_set, deadline = fake_timer.deadline_ns;
@@ -383,12 +405,7 @@ static void test_call_near_the_deadline_waits_for_it(void)
     CHECK_EQ(w.root->regs.pc, pc - 4);
     CHECK_EQ(*object_refs(&w.slots[ep].cap), 10);
     CHECK_EQ(kernel_ticks(), ticks + 2);
-    w.root->regs.pc = pc;
-    CHECK_EQ(kw_invoke(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0), 0);
-    CHECK_EQ(w.root->regs.pc, pc);
-    CHECK_EQ(*object_refs(&w.slots[ep].cap), 1);
-    CHECK_EQ(kw_invariants(&w), 0);
-    kw_free(&w);
+    revoke_to_end(&w, ep, pc);
 }
 
 /* A batch ends once the deadline comes near, before its fixed bound and
@@ -397,10 +414,7 @@ static void test_call_near_the_deadline_waits_for_it(void)
 static void test_batch_ends_ahead_of_the_deadline(void)
 {
     struct kworld w;
-    kw_init(&w);
-    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
-    for (unsigned i = 0; i < 100; i++)
-        kw_mint(&w, ep, CAP_RIGHTS_ALL, 0);
+    unsigned ep = endpoint_with_copies(&w, 100);
     /* Each clock read moves it on 10 ns: a poll reads it once. */
     fake_timer.now_ns = fake_timer.deadline_ns - PREEMPT_LOOKAHEAD_NS - 200;
     fake_timer.counter_step = 10;
@@ -413,14 +427,7 @@ static void test_batch_ends_ahead_of_the_deadline(void)
     CHECK(left > 101 - 64 && left < 101); /* some steps, fewer than a batch */
     CHECK(fake_timer.now_ns >= deadline);
     CHECK_EQ(kernel_ticks(), ticks + 1);
-    for (unsigned i = 0; i < 4 && w.root->regs.pc != pc; i++) {
-        w.root->regs.pc = pc;
-        kw_invoke(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, ep, 64, 0, 0);
-    }
-    CHECK_EQ(w.root->regs.pc, pc);
-    CHECK_EQ(*object_refs(&w.slots[ep].cap), 1);
-    CHECK_EQ(kw_invariants(&w), 0);
-    kw_free(&w);
+    revoke_to_end(&w, ep, pc);
 }
 
 TEST_MAIN(TEST(test_retype_restarts_as_the_call_for_the_rest),
