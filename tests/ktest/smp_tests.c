@@ -6,6 +6,12 @@
  * returns; an unmap is seen by every CPU before it returns (TLB
  * shootdown). On a machine of one CPU there is nothing to check: each
  * test says so and passes (ktest-smp-4 runs them on four).
+ *
+ * The root task never polls while another CPU works for it: it blocks on a
+ * notification that the thread it waits for signals, and a watchdog bounds
+ * each wait. Under QEMU -icount the vCPUs run in turn and a busy CPU 0
+ * keeps every other CPU from running at all (docs/smp.md, "QEMU under
+ * -icount with several CPUs"); ktest-smp-2-icount and -4-icount run them so.
  */
 #include "fpu_arch.h"
 #include "ktest.h"
@@ -36,16 +42,6 @@ static uint64_t now_ns(void)
     return ns;
 }
 
-/* Polls until *v == want (or, with at_least, *v >= want), WAIT_NS at most. */
-static int wait_for(volatile uint64_t *v, uint64_t want, int at_least)
-{
-    uint64_t end = now_ns() + WAIT_NS;
-    while (at_least ? *v < want : *v != want)
-        if (now_ns() > end)
-            return -1;
-    return 0;
-}
-
 static int one_cpu(struct ktest_env *env)
 {
     if (env->bi->cpu_count > 1)
@@ -54,21 +50,30 @@ static int one_cpu(struct ktest_env *env)
     return 1;
 }
 
-/* A TCB at `tcb` on a whole-CPU SchedContext at `sc` configured through
- * CPU `cpu`'s SchedControl, started at `fn(arg)` on `stk` at `prio`. */
-static long start_thread(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
-                         void (*fn)(uint64_t), uint64_t arg, uint8_t *stk, unsigned prio)
+/* A TCB at `tcb` on a SchedContext at `sc` of `budget` every `period`
+ * configured through CPU `cpu`'s SchedControl, started at `fn(arg)` on
+ * `stk` at `prio`. */
+static long start_with_budget(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
+                              uint64_t budget, uint64_t period, void (*fn)(uint64_t),
+                              uint64_t arg, uint8_t *stk, unsigned prio)
 {
     long r = sys_untyped_retype(env->untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, tcb, 1);
     if (r == 0)
         r = sys_untyped_retype(env->untyped, BK_OBJ_SCHED_CONTEXT, 0, ROOT, 0, 0, sc, 1);
     if (r == 0)
-        r = sys_sched_control_configure(env->bi->sched_control + cpu, sc, 10 * MS, 10 * MS, 1, 0);
+        r = sys_sched_control_configure(env->bi->sched_control + cpu, sc, budget, period, 1, 0);
     if (r == 0)
         r = sys_sched_context_bind(sc, tcb);
     if (r == 0)
         r = bk_thread_start(tcb, ROOT, VS, fn, arg, stk, STACK_SIZE, 0, prio);
     return r;
+}
+
+/* The same on a whole CPU. */
+static long start_thread(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
+                         void (*fn)(uint64_t), uint64_t arg, uint8_t *stk, unsigned prio)
+{
+    return start_with_budget(env, tcb, sc, cpu, 10 * MS, 10 * MS, fn, arg, stk, prio);
 }
 
 /* start_thread() on the one stack of the tests with one thread, at 100. */
@@ -78,11 +83,108 @@ static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned 
     return start_thread(env, tcb, sc, cpu, fn, arg, stack, 100);
 }
 
-static void spin_and_report(uint64_t arg)
+/* ---- Blocking waits, bounded by a watchdog ---------------------------------
+ * The watchdog is a thread on CPU 0 below the root's priority, on a
+ * SchedContext of WATCHDOG_BUDGET every WATCHDOG_PERIOD: it runs only while
+ * the root is blocked, looks at the clock, signals the root's notification
+ * once the armed deadline has passed, and gives up the rest of its budget
+ * (Yield), so that CPU 0 is idle between its looks. A wait wakes on every
+ * signal and looks again at what it waits for. */
+#define WATCHDOG_BUDGET (200 * 1000ull)
+#define WATCHDOG_PERIOD (5 * MS)
+#define WATCHDOG_PRIO 200 /* below the root (255), which it must not delay */
+
+static uint8_t watchdog_stack[STACK_SIZE] __attribute__((aligned(16)));
+static struct {
+    uint64_t ntfn;               /* the root's notification */
+    volatile uint64_t deadline;  /* 0: not armed */
+    volatile uint64_t fired;
+} watch;
+
+static void notify(uint64_t ntfn)
+{
+    struct bk_msg m = { 0 };
+    sys_send(ntfn, &m);
+}
+
+static void watchdog(uint64_t arg)
 {
     (void)arg;
     for (;;) {
-        seen_cpu = cpu_index();
+        if (watch.deadline && !watch.fired && now_ns() >= watch.deadline) {
+            watch.fired = 1;
+            notify(watch.ntfn);
+        }
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+}
+
+/* Makes the root's notification at `slot`, which the threads a test waits
+ * for signal, and starts the watchdog (TCB and SchedContext in the two
+ * slots after it). */
+static long start_watchdog(struct ktest_env *env, uint64_t slot)
+{
+    watch.ntfn = slot;
+    watch.deadline = watch.fired = 0;
+    long r = sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, slot, 1);
+    if (r == 0)
+        r = start_with_budget(env, slot + 1, slot + 2, 0, WATCHDOG_BUDGET, WATCHDOG_PERIOD,
+                              watchdog, 0, watchdog_stack, WATCHDOG_PRIO);
+    return r;
+}
+
+static void arm(uint64_t ns)
+{
+    watch.fired = 0;
+    watch.deadline = now_ns() + ns;
+}
+
+/* Blocks until *v == want (or, with at_least, *v >= want): each thread
+ * that changes *v signals the root's notification. `ns` at most. */
+static int wait_until(volatile uint64_t *v, uint64_t want, int at_least, uint64_t ns)
+{
+    arm(ns);
+    while (at_least ? *v < want : *v != want) {
+        if (watch.fired) {
+            debug_printf("    waited %llu ms for %llu: the value is still %llu\n",
+                         (unsigned long long)(ns / MS), (unsigned long long)want,
+                         (unsigned long long)*v);
+            return -1;
+        }
+        struct bk_msg m = { 0 };
+        sys_recv(watch.ntfn, &m);
+    }
+    watch.deadline = 0;
+    return 0;
+}
+
+static int wait_for(volatile uint64_t *v, uint64_t want, int at_least)
+{
+    return wait_until(v, want, at_least, WAIT_NS);
+}
+
+/* Blocks for `ns`: the other CPUs run meanwhile, whatever QEMU's mode. */
+static void sleep_ns(uint64_t ns)
+{
+    arm(ns);
+    while (!watch.fired) {
+        struct bk_msg m = { 0 };
+        sys_recv(watch.ntfn, &m);
+    }
+    watch.deadline = 0;
+}
+
+/* Counts for ever; says on which CPU it runs, signalling the root's
+ * notification `ntfn` whenever that changes. */
+static void spin_and_report(uint64_t ntfn)
+{
+    for (;;) {
+        uint64_t cpu = cpu_index();
+        if (cpu != seen_cpu) {
+            seen_cpu = cpu;
+            notify(ntfn);
+        }
         count++;
     }
 }
@@ -95,7 +197,8 @@ static int test_thread_runs_and_moves(struct ktest_env *env)
     count = 0;
     seen_cpu = ~0ull;
     KT_CHECK(cpu_index() == 0);
-    KT_OK(start_on(env, s, s + 1, 1, spin_and_report, 0));
+    KT_OK(start_watchdog(env, s + 2));
+    KT_OK(start_on(env, s, s + 1, 1, spin_and_report, s + 2));
     /* Runs beside us, on the CPU of the second SchedControl (CPU 1 unless
      * one was left out at start-up: the boot info's map says). */
     KT_CHECK(wait_for(&seen_cpu, env->bi->sched_control_cpu[1], 0) == 0);
@@ -106,9 +209,7 @@ static int test_thread_runs_and_moves(struct ktest_env *env)
     /* Suspended while it runs there: it has stopped when Suspend returns. */
     KT_OK(sys_tcb_suspend(s));
     uint64_t at_stop = count;
-    uint64_t end = now_ns() + 20 * MS;
-    while (now_ns() < end)
-        ;
+    sleep_ns(20 * MS); /* its CPU free to run it, were it not stopped */
     debug_printf("    ran on CPU %u then CPU %u; %llu turns after Suspend\n",
                  env->bi->sched_control_cpu[1], env->bi->sched_control_cpu[last],
                  (unsigned long long)(count - at_stop));
@@ -148,7 +249,8 @@ static int test_call_across_cpus(struct ktest_env *env)
     return 0;
 }
 
-/* Waits on the notification at `ntfn`, counting wake-ups, on its CPU. */
+/* Waits on the notification at `ntfn`, counting wake-ups, on its CPU;
+ * tells the root's notification after each. */
 static void waiter(uint64_t ntfn)
 {
     for (;;) {
@@ -156,6 +258,7 @@ static void waiter(uint64_t ntfn)
         sys_recv(ntfn, &m);
         seen_cpu = cpu_index();
         woken++;
+        notify(watch.ntfn);
     }
 }
 
@@ -166,6 +269,7 @@ static int test_signal_wakes_other_cpu(struct ktest_env *env)
     uint64_t s = kt_slots();
     woken = 0;
     seen_cpu = ~0ull;
+    KT_OK(start_watchdog(env, s + 3));
     KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, s + 2, 1));
     KT_OK(start_on(env, s, s + 1, 1, waiter, s + 2));
     for (uint64_t i = 1; i <= 20; i++) {
@@ -179,14 +283,16 @@ static int test_signal_wakes_other_cpu(struct ktest_env *env)
     return 0;
 }
 
-/* Reads the page for ever, counting; faults (and stops: no handler) once
- * the page is gone from its CPU's TLB. */
-static void reader(uint64_t arg)
+/* Reads the page for ever, counting, and signals the root's notification
+ * `ntfn` at READS_BEFORE_UNMAP; faults (and stops: no handler) once the
+ * page is gone from its CPU's TLB. */
+#define READS_BEFORE_UNMAP 1000
+static void reader(uint64_t ntfn)
 {
-    (void)arg;
     for (;;) {
         (void)*page;
-        count++;
+        if (++count == READS_BEFORE_UNMAP)
+            notify(ntfn);
     }
 }
 
@@ -214,18 +320,18 @@ static int test_unmap_seen_by_every_cpu(struct ktest_env *env)
     if (one_cpu(env))
         return 0;
     uint64_t s = kt_slots();
+    KT_OK(start_watchdog(env, s + 6));
     KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_FRAME, 12, ROOT, 0, 0, s + 2, 1));
     KT_OK(map_page(env, s + 2, s + 3));
     page = (volatile uint64_t *)PAGE_VA;
     *page = 1;
     count = 0;
-    KT_OK(start_on(env, s, s + 1, 1, reader, 0));
-    KT_CHECK(wait_for(&count, 1000, 1) == 0); /* it reads through CPU 1's TLB */
+    KT_OK(start_on(env, s, s + 1, 1, reader, s + 6));
+    /* It reads through CPU 1's TLB. */
+    KT_CHECK(wait_for(&count, READS_BEFORE_UNMAP, 1) == 0);
     KT_OK(sys_frame_unmap(s + 2));
     uint64_t at_unmap = count;
-    uint64_t end = now_ns() + 20 * MS;
-    while (now_ns() < end)
-        ;
+    sleep_ns(20 * MS); /* CPU 1 free to read on, had it kept the mapping */
     /* At most the turn under way when CPU 1 flushed: then it faults. */
     debug_printf("    %llu reads after the unmap returned\n",
                  (unsigned long long)(count - at_unmap));
@@ -342,8 +448,8 @@ static void pair_client(uint64_t i)
 }
 
 /* Slots of a pair from `s`: server TCB and SchedContext, client TCB and
- * SchedContext, endpoint, notification. The root's notification follows
- * the pairs. */
+ * SchedContext, endpoint, notification. The root's notification and the
+ * watchdog (start_watchdog()) follow the pairs. */
 #define PAIR_SLOTS 6
 
 /* Makes a pair's objects and starts its server on `server_cpu`, which
@@ -370,19 +476,16 @@ static long start_client(struct ktest_env *env, uint64_t s, unsigned i, unsigned
     return start_thread(env, s + 2, s + 3, cpu, pair_client, i, pair_stacks[stk], CLIENT_PRIO);
 }
 
-/* Blocks until clients 0 .. n-1 are done. */
-static void wait_clients(uint64_t done_ntfn, unsigned n)
+/* Blocks until clients 0 .. n-1 are done (they signal the root's
+ * notification), CLIENTS_WAIT_NS at most: far more than their rounds take
+ * on a loaded host without -icount. */
+#define CLIENTS_WAIT_NS (60000 * MS)
+static int wait_clients(unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
-        while (!clients[i].done) {
-            struct bk_msg m = { 0 };
-            sys_recv(done_ntfn, &m);
-        }
-}
-
-static long make_done_ntfn(struct ktest_env *env, uint64_t slot)
-{
-    return sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, slot, 1);
+        if (wait_until(&clients[i].done, 1, 0, CLIENTS_WAIT_NS) != 0)
+            return -1;
+    return 0;
 }
 
 static int stop_pair(uint64_t s)
@@ -414,11 +517,11 @@ static int test_fastpath_same_cpu(struct ktest_env *env)
     if (one_cpu(env) || !counts_paths())
         return 0;
     uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
-    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_watchdog(env, done)); /* the clients signal it */
     KT_OK(start_server(env, s, 1, 0));
     KT_CHECK(path_counts(&f0, &g0) == 0);
     KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
-    wait_clients(done, 1);
+    KT_CHECK(wait_clients(1) == 0);
     KT_CHECK(path_counts(&f1, &g1) == 0);
     debug_printf("    %u round trips on CPU 1: fast path %llu, general %llu (the root's)\n",
                  SAME_CPU_ROUNDS, (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
@@ -440,11 +543,11 @@ static int test_fastpath_not_across_cpus(struct ktest_env *env)
     }
     unsigned client_cpu = env->bi->cpu_count - 2, server_cpu = env->bi->cpu_count - 1;
     uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
-    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_watchdog(env, done)); /* the clients signal it */
     KT_OK(start_server(env, s, server_cpu, 0));
     KT_CHECK(path_counts(&f0, &g0) == 0);
     KT_OK(start_client(env, s, 0, client_cpu, server_cpu, CROSS_ROUNDS, done, 1));
-    wait_clients(done, 1);
+    KT_CHECK(wait_clients(1) == 0);
     KT_CHECK(path_counts(&f1, &g1) == 0);
     debug_printf("    %u round trips CPU %u -> CPU %u: fast path %llu, general %llu\n",
                  CROSS_ROUNDS, client_cpu, server_cpu, (unsigned long long)(f1 - f0),
@@ -486,13 +589,13 @@ static int test_fastpath_beside_cross_traffic(struct ktest_env *env)
         return 0;
     }
     uint64_t s = kt_slots(), t = s + PAIR_SLOTS, done = t + PAIR_SLOTS, f0, g0, f1, g1;
-    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_watchdog(env, done)); /* the clients signal it */
     KT_OK(start_server(env, s, 1, 0));
     KT_OK(start_server(env, t, 3, 2));
     KT_CHECK(path_counts(&f0, &g0) == 0);
     KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
     KT_OK(start_client(env, t, 1, 2, 3, CROSS_ROUNDS, done, 3));
-    wait_clients(done, 2);
+    KT_CHECK(wait_clients(2) == 0);
     KT_CHECK(path_counts(&f1, &g1) == 0);
     debug_printf("    fast path %llu (CPU 1's pair: %u), general %llu\n",
                  (unsigned long long)(f1 - f0), 2 * SAME_CPU_ROUNDS,
@@ -524,13 +627,13 @@ static int test_two_cpus_call_one_server(struct ktest_env *env)
         return 0;
     }
     uint64_t s = kt_slots(), t = s + PAIR_SLOTS, done = t + PAIR_SLOTS;
-    KT_OK(make_done_ntfn(env, done));
+    KT_OK(start_watchdog(env, done)); /* the clients signal it */
     KT_OK(start_server(env, s, 1, 0));
     KT_OK(start_server(env, t, 3, 2));
     KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
     KT_OK(start_client(env, t, 1, 2, 3, CROSS_ROUNDS, done, 3));
     unsigned root_bad = root_calls(t, 3, CROSS_ROUNDS);
-    wait_clients(done, 2);
+    KT_CHECK(wait_clients(2) == 0);
     debug_printf("    CPU 1's pair: %u round trips; CPU 2 and CPU 0 -> CPU 3: %u each; "
                  "%u wrong answers to the root\n",
                  SAME_CPU_ROUNDS, CROSS_ROUNDS, root_bad);
@@ -551,17 +654,20 @@ static volatile uint64_t fpu_filling, fpu_done, fpu_cpu_before, fpu_cpu_after;
 /* Fills every FPU register on its CPU and waits on `ntfn` (nothing else
  * uses the FPU there, so the state stays live in that CPU's registers);
  * once woken, on the CPU its SchedContext moved to meanwhile, reads them
- * all back before any compiled code runs. */
+ * all back before any compiled code runs. It tells the root's notification
+ * before it fills and once it has read them back. */
 static void fpu_mover(uint64_t ntfn)
 {
     uint64_t regs[BK_FPU_REG_COUNT];
     fpu_cpu_before = cpu_index();
     fpu_filling = 1;
+    notify(watch.ntfn);
     kt_fpu_fill_syscall_dump(FPU_SEED, BK_SYS_RECV, ntfn, 0, 0, regs);
     fpu_cpu_after = cpu_index();
     for (unsigned i = 0; i < BK_FPU_REG_COUNT; i++)
         fpu_regs[i] = regs[i];
     fpu_done = 1;
+    notify(watch.ntfn);
     for (;;) {
         struct bk_msg m = { 0 };
         sys_recv(ntfn, &m);
@@ -580,6 +686,7 @@ static int test_fpu_state_moves_with_thread(struct ktest_env *env)
     unsigned last = env->bi->cpu_count - 1;
     fpu_filling = fpu_done = 0;
     fpu_cpu_before = fpu_cpu_after = ~0ull;
+    KT_OK(start_watchdog(env, s + 3));
     KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, s + 2, 1));
     KT_OK(start_on(env, s, s + 1, 1, fpu_mover, s + 2));
     KT_CHECK(wait_for(&fpu_filling, 1, 0) == 0);
