@@ -25,7 +25,11 @@
 #define COPIES 8000
 #define COPIES_CNODE_BITS 13 /* 8192 slots, 512 KiB: the client's copies */
 #define SAMPLES 9
-#define MAX_RATIO 2
+/* The old kernel was 8x to 30x; without -icount the counters follow the
+ * host's clock, and on a loaded host (ktest-smp-4 beside other QEMUs) the
+ * least of SAMPLES Deletes once came to 2.1x of the same without
+ * children. */
+#define MAX_RATIO 4
 #define ROOT_LOW 40
 
 /* The client's part: COPIES copies of the cap at `client` into the CNode
