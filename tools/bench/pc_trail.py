@@ -13,8 +13,9 @@ executes: the clock reads (rdtsc; RISC-V rdtime) in the user program's function
 (--records picks a slice: a bench runs many scenarios). A record's trail is kept whole,
 or with --from FUNCTION cut at the first instruction of FUNCTION in the kernel entry
 that ran it last (for functions that run once an entry: trap handlers,
-kernel_timer_at_preemption, kernel_syscall). Prints the trails' lengths (p50 / p99 / max, instructions) and the mean
-instructions per function, innermost inlined function first, outermost after a '/';
+kernel_timer_at_preemption, kernel_syscall). Prints the trails' lengths (p50 / p99 / max,
+instructions) and the mean instructions per function, innermost inlined function first,
+outermost after a '/';
 --show N prints record N's trail as runs of one function, the oldest first.
 
 docs/performance.md, "Taking a path apart", says how session 30 used it on the
@@ -32,18 +33,9 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import bkqemu  # noqa: E402
+import plugins  # noqa: E402 (tools/bench, this script's folder)
 
 USER_TOP = 0x80000000  # user programs lie below, both kernels above
-
-
-def build_plugin(build):
-    out = build / "bench-plugin" / "pctrail.so"
-    src = ROOT / "tests/bench/plugin/pctrail.c"
-    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["clang", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
-                        "-fvisibility=hidden", "-o", str(out), str(src)], check=True)
-    return out
 
 
 def clock_reads_in(elf, function):
@@ -61,7 +53,8 @@ def clock_reads_in(elf, function):
 
 def run(args, build, triggers, log):
     out = build / args.arch
-    plugin = ",".join([str(build_plugin(build))] + [f"at={t:x}" for t in triggers] +
+    plugin = ",".join([str(plugins.build(build, "pctrail"))] +
+                      [f"at={t:x}" for t in triggers] +
                       [f"out={log}", f"ring={args.ring}"])
     cmd = bkqemu.command(args.arch, kernel=out / args.kernel, image=out / args.image,
                          append=args.append, icount=True, extra=["-plugin", plugin])

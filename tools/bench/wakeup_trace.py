@@ -31,6 +31,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import bkqemu  # noqa: E402
+import plugins  # noqa: E402 (tools/bench, this script's folder)
 
 PERIOD = 1000000  # VICTIM_PERIOD in tests/bench/bulkhead/cpu.c
 WAKES, WARMUP = 500, 20
@@ -38,21 +39,12 @@ SCENARIOS = ["alone", "beside_hog", "beside_syscall_hog"]
 CHARGING = ("serve_due", "charge_switch")
 
 
-def build_plugin(build):
-    out = build / "bench-plugin" / "clockreads.so"
-    src = ROOT / "tests/bench/plugin/clockreads.c"
-    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["clang", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
-                        "-fvisibility=hidden", "-o", str(out), str(src)], check=True)
-    return out
-
-
 def trace(arch, build, kernel, iterations, log):
     out = build / arch
     cmd = bkqemu.command(arch, kernel=out / kernel, image=out / "bench-image.img",
                          append=f"bench.iterations={iterations}", icount=True,
-                         extra=["-plugin", str(build_plugin(build)), "-d", "plugin", "-D", str(log)])
+                         extra=["-plugin", str(plugins.build(build, "clockreads")), "-d", "plugin",
+                                "-D", str(log)])
     subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)
     reads = []
     with open(log) as f:
