@@ -329,6 +329,15 @@ NORETURN void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs);
  * path then leaves by a tail call and needs no stack frame of its own. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
+/* The Yield fast path's way out (kernel/fastpath.c): back to user mode in
+ * the thread whose syscall entry saved `regs`, the current thread still,
+ * with nothing else to change (the address space, the FPU, the counter
+ * policy and the TLS base are the thread's own already). Returns, and the
+ * general path runs, only where the arch cannot take that way: x86-64
+ * when the return address is one sysretq cannot take. Declared without
+ * NORETURN for the same reason as arch_fastpath_switch(). */
+void arch_fastpath_resume(arch_regs_t *regs);
+
 /* ---- Time and idle ---------------------------------------------------- */
 
 /* Nanoseconds since the clock was set up at boot: monotonic, from a
@@ -455,6 +464,13 @@ NORETURN void kernel_syscall_smp(void);
  * goes on to kernel_syscall(). */
 void kernel_fastpath_call(void);
 void kernel_fastpath_reply_recv(void);
+/* Called first on a Yield (BK_SYS_YIELD), as kernel_fastpath_call() is:
+ * does not return if the thread goes on at once (kernel/fastpath.c). */
+void kernel_fastpath_yield(void);
+/* The same for Recv (BK_SYS_RECV) and Send (BK_SYS_SEND): the fast paths
+ * of a Wait and a Signal on a notification (kernel/fastpath.c). */
+void kernel_fastpath_recv(void);
+void kernel_fastpath_send(void);
 /* The same with several CPUs online, from kernel_syscall_smp() with the
  * kernel lock held, for a Call or ReplyRecv between two threads of this
  * CPU (kernel/fastpath.c, docs/smp.md): does not return if it handled

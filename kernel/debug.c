@@ -115,17 +115,35 @@ kerror_t debug_invoke_check_invariants(struct invocation *inv, struct kerror_inf
     return KERR_OK;
 }
 
+/* Debug: IpcPathCounts' and its siblings' answer: the pair of counters. */
+static kerror_t path_counts(struct invocation *inv, const struct ipc_path_counts *counts)
+{
+    if (!BULKHEAD_KERNEL_DEBUG)
+        return KERR_ILLEGAL_OPERATION;
+    inv->results[0] = counts->fast;
+    inv->results[1] = counts->general;
+    inv->result_count = 2;
+    return KERR_OK;
+}
+
 /* The counters are kept only in debug kernels (ipc.h): elsewhere there is
  * nothing true to report. */
 kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
-    if (!BULKHEAD_KERNEL_DEBUG)
-        return KERR_ILLEGAL_OPERATION;
-    inv->results[0] = ipc_path_counts.fast;
-    inv->results[1] = ipc_path_counts.general;
-    inv->result_count = 2;
-    return KERR_OK;
+    return path_counts(inv, &ipc_path_counts);
+}
+
+kerror_t debug_invoke_yield_path_counts(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    return path_counts(inv, &yield_path_counts);
+}
+
+kerror_t debug_invoke_notification_path_counts(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    return path_counts(inv, &notification_path_counts);
 }
 
 kerror_t debug_invoke_shootdown_counts(struct invocation *inv, struct kerror_info *info)

@@ -1,6 +1,8 @@
 /*
  * The IPC fast path: Call and ReplyRecv in their common shape, switching
- * straight to the thread on the other side without the scheduler.
+ * straight to the thread on the other side without the scheduler. And,
+ * below it, the fast paths of Yield and of Signal and Wait on a
+ * notification, tried by the same entry.
  *
  * The arch's syscall entry calls kernel_fastpath_call() or
  * kernel_fastpath_reply_recv() first, chosen in assembly on the syscall
@@ -79,6 +81,7 @@
 #include "cnode.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "ready.h"
 #include "thread.h"
 
 /* Only messages that travel in CPU registers and carry no caps, and whose
@@ -134,6 +137,8 @@ static inline __attribute__((always_inline)) void copy_message(const uint64_t *f
 }
 
 struct ipc_path_counts ipc_path_counts;
+struct ipc_path_counts yield_path_counts;
+struct ipc_path_counts notification_path_counts;
 
 /* Whether a switch from a thread on `from` to one on `to` may take the fast
  * path as far as time goes: both are whole-CPU SchedContexts, which no
@@ -327,6 +332,166 @@ void kernel_fastpath_call(void)
 void kernel_fastpath_reply_recv(void)
 {
     fastpath_reply_recv(current_thread, false);
+}
+
+/* ---- Yield with nothing to yield to ---------------------------------------
+ * The cheapest syscall (the bench's null_syscall): a Yield when no ready
+ * thread has the caller's priority or more, by a thread on a whole-CPU
+ * SchedContext, with the CPU's slice not ended already (slice_expired is
+ * also how a change to the thread's SchedContext reaches the scheduler,
+ * which must then look at it). The general path (kernel_syscall():
+ * sched_yield_current(), then choose() and run()) would take the same
+ * thread back at once: its queue holds no other thread to go before it,
+ * a whole-CPU SchedContext has no refill to give up and nothing to
+ * charge while the CPU's time stays on it, and the slice goes on as it
+ * was (choose() resets it only for a thread that goes behind another).
+ * So the thread goes on, its registers as the entry saved them, with the
+ * rest of the CPU's state untouched. Otherwise this returns and the
+ * general path runs. Like the IPC fast path it is entered only while this
+ * CPU is the only one running user threads (the arch's per-CPU syscall
+ * number; with several, a Yield takes the lock and the general path).
+ * It costs about 10 instructions here on top of the entry and the exit
+ * (docs/performance.md). */
+void kernel_fastpath_yield(void)
+{
+    struct cpu *c = cpu_here();
+    struct thread *t = c->current;
+    if (c->slice_expired || !t->sc->whole || c->ready_top >= (int)t->priority)
+        return;
+    if (BULKHEAD_KERNEL_DEBUG)
+        yield_path_counts.fast++;
+    arch_fastpath_resume(&t->regs);
+}
+
+/* ---- Signal and Wait on a notification -------------------------------------
+ * Send (a Signal) and Recv (a Wait) through a notification cap, in the
+ * shapes that need neither the scheduler's choice nor a SchedContext's
+ * budget, so the general path (syscall.c's ipc_syscall(), notification.c,
+ * then choose() and run()) would give the same result:
+ *  - Signal with no waiter (nor a bound thread waiting on an endpoint):
+ *    the bits go into the word; the signaller goes on.
+ *  - Signal to a waiter on the notification itself that runs on a
+ *    whole-CPU SchedContext and does not outrank the signaller (nor does
+ *    any ready thread): the waiter gets the bits and joins the tail of its
+ *    ready queue, and the signaller goes on (choose() would keep it: its
+ *    slice has not ended and nothing outranks it).
+ *  - Wait on an active notification: the word comes back at once.
+ *  - Wait that blocks, by a thread on a whole-CPU SchedContext, when the
+ *    highest ready thread runs on one too: the thread joins the waiters'
+ *    tail and the ready thread runs (what choose() picks when the current
+ *    thread blocks: the head of the highest non-empty queue), the CPU's
+ *    time charged as at any switch between whole-CPU SchedContexts.
+ * Everything else (a cap of another type or shape, rights missing, a
+ * waiter that would preempt the signaller or lent its SchedContext away,
+ * an idle CPU after a Wait) returns to the general path, which also
+ * answers the errors. Counted for Debug: NotificationPathCounts in debug
+ * kernels, as the IPC fast path is. */
+
+/* Finds the notification cap `cptr` names through t's flat root CNode
+ * (as endpoint_direct()) with `right`; its badge in *badge. */
+static inline bool notification_direct(const struct thread *t, uint64_t cptr, cap_rights_t right,
+                                       struct notification **n, uint64_t *badge)
+{
+    struct cte *slot;
+    if (!cspace_flat_slot(&t->cspace_root.cap, cptr, &slot))
+        return false;
+    const cap_t *cap = &slot->cap;
+    if (cap_type(cap) != CAP_NOTIFICATION || !(cap_rights(cap) & right))
+        return false;
+    *n = (struct notification *)cap_object(cap);
+    *badge = cap_badge(cap);
+    return true;
+}
+
+/* The current thread `t` goes on after its syscall; counted. */
+static inline __attribute__((always_inline)) void notification_resume(struct thread *t)
+{
+    if (BULKHEAD_KERNEL_DEBUG)
+        notification_path_counts.fast++;
+    arch_fastpath_resume(&t->regs);
+}
+
+void kernel_fastpath_send(void)
+{
+    struct cpu *c = cpu_here();
+    struct thread *t = c->current;
+    uint64_t *args = arch_regs_args(&t->regs);
+    struct notification *n;
+    uint64_t badge;
+    if (!notification_direct(t, args[0], CAP_RIGHT_WRITE, &n, &badge))
+        return;
+    struct thread *w = n->head;
+    if (!w) {
+        if (n->bound_thread && n->bound_thread->state == THREAD_BLOCKED_RECV)
+            return; /* that thread's endpoint wait ends: notification_deliver() */
+        n->word |= badge;
+        n->active = true;
+    } else {
+        /* The waiter must not go before the signaller (nor anyone else
+         * ready: then choose() would not keep the signaller), and needs
+         * no budget to become ready. */
+        if (c->slice_expired || w->priority > t->priority || c->ready_top > (int)t->priority ||
+            !w->sc || !w->sc->whole)
+            return;
+        n->head = w->wait_next; /* remove_waiter() of the head */
+        if (n->head)
+            n->head->wait_prev = NULL;
+        else
+            n->tail = NULL;
+        w->wait_next = NULL;
+        w->blocked_on = NULL;
+        /* A notification with waiters has word 0 and stays inactive
+         * (notification.c's invariant, which the checker checks): the
+         * bits are the badge alone, and the word needs no store. */
+        uint64_t *w_args = arch_regs_args(&w->regs);
+        w_args[0] = badge;
+        w_args[1] = 0;
+        w->state = THREAD_RUNNABLE;
+        ready_enqueue_on(c, w); /* one CPU: w's is this one */
+    }
+    args[0] = 0; /* the signaller's header: badge and info 0 */
+    args[1] = 0;
+    notification_resume(t);
+}
+
+void kernel_fastpath_recv(void)
+{
+    struct cpu *c = cpu_here();
+    struct thread *t = c->current;
+    uint64_t *args = arch_regs_args(&t->regs);
+    struct notification *n;
+    uint64_t badge;
+    if (!notification_direct(t, args[0], CAP_RIGHT_READ, &n, &badge))
+        return;
+    if (n->active) {
+        args[0] = n->word;
+        args[1] = 0;
+        n->word = 0;
+        n->active = false;
+        notification_resume(t);
+        return;
+    }
+    int top = c->ready_top;
+    if (top < 0)
+        return; /* the CPU idles: the general path's */
+    struct thread *next = c->ready_head[top];
+    struct sched_context *t_sc = t->sc, *next_sc = next->sc;
+    if (!fast_charge_ok(t_sc, next_sc))
+        return;
+    t->state = THREAD_BLOCKED_NOTIFICATION; /* append_waiter() */
+    t->wait_prev = n->tail;
+    if (n->tail)
+        n->tail->wait_next = t;
+    else
+        n->head = t;
+    n->tail = t;
+    t->blocked_on = n;
+    ready_dequeue_head(c, next, (unsigned)top);
+    sched_fast_charge(t_sc, next_sc);
+    if (BULKHEAD_KERNEL_DEBUG)
+        notification_path_counts.fast++;
+    current_thread = next;
+    arch_fastpath_switch(&t->regs, &next->regs, next->vspace);
 }
 
 void kernel_fastpath_smp(unsigned long nr)

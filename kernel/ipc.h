@@ -132,6 +132,14 @@ struct ipc_path_counts {
     uint64_t general;
 };
 extern struct ipc_path_counts ipc_path_counts;
+/* The same for Yield (Debug: YieldPathCounts): kernel_fastpath_yield()'s
+ * completions, and the Yields kernel_syscall() handled. */
+extern struct ipc_path_counts yield_path_counts;
+/* And for Signal and Wait on a notification (Debug: NotificationPathCounts):
+ * the Send and Recv syscalls on notifications that kernel_fastpath_send()
+ * and kernel_fastpath_recv() completed, and those they left to the general
+ * path (kernel/syscall.c). */
+extern struct ipc_path_counts notification_path_counts;
 
 /* Writes a message's header into t's registers: badge and info. */
 void ipc_set_header(struct thread *t, uint64_t badge, uint64_t info);

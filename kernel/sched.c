@@ -21,85 +21,18 @@
 #include "ipc.h"
 #include "kernel.h"
 #include "log.h"
+#include "ready.h"
 #include "smp.h"
 #include "thread.h"
 #include "timer.h"
 
 static volatile uint64_t ticks; /* at BK_TICK_HZ (100): 5.8 billion years to a wrap */
 
-/* Each CPU has its own ready queues (struct cpu): a thread waits on those
- * of its CPU (thread_cpu(): its SchedContext's), and remembers which, in
- * ready_on, for as long as it is queued there (ready_queued). The flag
- * makes the test one load (the links alone would need the queue's head
- * too, found through ready_on). */
-static inline bool on_ready_queue(const struct thread *t)
-{
-    return t->ready_queued;
-}
-
-/* Another CPU hears of a thread queued there by IPI. Out of line: one CPU
- * never gets here. */
-static __attribute__((noinline)) void ready_notify(const struct cpu *c)
+/* ready.h's: another CPU hears of a thread queued there by IPI. */
+void sched_ready_notify(const struct cpu *c)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the queue, then the IPI */
     arch_cpu_send_ipi(c->index);
-}
-
-/* Queues `t` on its CPU; another CPU hears of it by IPI, as it may be
- * idle or running something `t` outranks. `t` can run, so it has a
- * SchedContext (sched_is_schedulable()). */
-static inline __attribute__((always_inline)) void ready_enqueue(struct thread *t)
-{
-    unsigned p = t->priority;
-    struct cpu *c = &cpus[t->sc->cpu];
-    t->ready_on = c;
-    t->ready_queued = true;
-    t->ready_next = NULL;
-    t->ready_prev = c->ready_tail[p];
-    if (c->ready_tail[p])
-        c->ready_tail[p]->ready_next = t;
-    else
-        c->ready_head[p] = t;
-    c->ready_tail[p] = t;
-    c->ready_words[p / 64] |= 1ull << (p % 64);
-    c->ready_summary |= 1ull << (p / 64);
-    if ((int)p > c->ready_top)
-        c->ready_top = (int)p;
-    if (c != cpu_here())
-        ready_notify(c);
-}
-
-/* The highest priority with a ready thread on `c`, or -1, from the bitmap. */
-static int highest_ready(const struct cpu *c)
-{
-    if (!c->ready_summary)
-        return -1;
-    unsigned w = 63 - (unsigned)__builtin_clzll(c->ready_summary);
-    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(c->ready_words[w]));
-}
-
-/* Inlined: choose() takes the next thread off its queue on every switch. */
-static inline __attribute__((always_inline)) void ready_dequeue(struct thread *t)
-{
-    unsigned p = t->priority;
-    struct cpu *c = t->ready_on;
-    t->ready_queued = false;
-    if (t->ready_prev)
-        t->ready_prev->ready_next = t->ready_next;
-    else
-        c->ready_head[p] = t->ready_next;
-    if (t->ready_next)
-        t->ready_next->ready_prev = t->ready_prev;
-    else
-        c->ready_tail[p] = t->ready_prev;
-    t->ready_next = t->ready_prev = NULL;
-    if (!c->ready_head[p]) {
-        c->ready_words[p / 64] &= ~(1ull << (p % 64));
-        if (!c->ready_words[p / 64])
-            c->ready_summary &= ~(1ull << (p / 64));
-        if ((int)p == c->ready_top)
-            c->ready_top = highest_ready(c);
-    }
 }
 
 /* The CPU other than this one whose current thread `t` is, or -1. */
@@ -545,7 +478,7 @@ static inline __attribute__((always_inline)) struct thread *choose(bool after_ti
         ready_enqueue(cur);
     }
     struct thread *next = c->ready_head[best];
-    ready_dequeue(next);
+    ready_dequeue_head(c, next, (unsigned)best);
     if (after_timer) /* constant: inlined, each caller keeps one branch */
         charge_switch_at_entry(next->sc);
     else if (next->sc->whole && charged_sc && charged_sc->whole)

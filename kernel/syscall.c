@@ -38,6 +38,23 @@ static const syscall_fn syscall_table[BK_SYS_COUNT] = {
     [BK_SYS_THREAD_EXIT] = sys_thread_exit,
 };
 
+/* A Wait and a Signal on a notification that reached the general path:
+ * counted for Debug: NotificationPathCounts when the fast path had them
+ * first (Recv and Send; the non-blocking forms have none). */
+static void general_notification_wait(struct thread *t, const cap_t *cap, unsigned long nr)
+{
+    if (BULKHEAD_KERNEL_DEBUG && nr == BK_SYS_RECV)
+        notification_path_counts.general++;
+    notification_wait(t, cap, nr != BK_SYS_NBRECV);
+}
+
+static void general_notification_signal(struct thread *t, const cap_t *cap, unsigned long nr)
+{
+    if (BULKHEAD_KERNEL_DEBUG && nr == BK_SYS_SEND)
+        notification_path_counts.general++;
+    notification_signal(t, cap);
+}
+
 /* The IPC syscalls name a capability in argument 0: an endpoint, a
  * notification or (call and send) any object. */
 static void ipc_syscall(struct thread *t, unsigned long nr)
@@ -75,9 +92,9 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
     else if (type == CAP_ENDPOINT)
         endpoint_send(t, &slot->cap, nr == BK_SYS_CALL, nr != BK_SYS_NBSEND);
     else if (type == CAP_NOTIFICATION && receive)
-        notification_wait(t, &slot->cap, nr != BK_SYS_NBRECV);
+        general_notification_wait(t, &slot->cap, nr);
     else if (type == CAP_NOTIFICATION)
-        notification_signal(t, &slot->cap);
+        general_notification_signal(t, &slot->cap, nr);
     else if (type == CAP_REPLY && nr != BK_SYS_CALL && !receive)
         reply_send(t, &slot->cap);
     else if (!receive)
@@ -100,6 +117,8 @@ void kernel_syscall(void)
     /* Yield is of kind "ipc" in abi.toml for its stub's shape (a message
      * in and out, untouched), but names no capability: it goes first. */
     if (nr == BK_SYS_YIELD) {
+        if (BULKHEAD_KERNEL_DEBUG) /* kernel_fastpath_yield() declined it */
+            yield_path_counts.general++;
         sched_yield_current();
         thread_resume_current();
     }

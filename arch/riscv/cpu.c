@@ -28,6 +28,9 @@ _Static_assert(offsetof(struct riscv_cpu, fast_call_nr) == CPU_FAST_CALL_NR, "CP
 _Static_assert(offsetof(struct riscv_cpu, fast_reply_recv_nr) == CPU_FAST_REPLY_RECV_NR,
                "CPU_FAST_REPLY_RECV_NR");
 _Static_assert(offsetof(struct riscv_cpu, syscall_entry) == CPU_SYSCALL_ENTRY, "CPU_SYSCALL_ENTRY");
+_Static_assert(offsetof(struct riscv_cpu, fast_yield_nr) == CPU_FAST_YIELD_NR, "CPU_FAST_YIELD_NR");
+_Static_assert(offsetof(struct riscv_cpu, fast_recv_nr) == CPU_FAST_RECV_NR, "CPU_FAST_RECV_NR");
+_Static_assert(offsetof(struct riscv_cpu, fast_send_nr) == CPU_FAST_SEND_NR, "CPU_FAST_SEND_NR");
 _Static_assert((CPU_EXIT_KEY_FPU & SCOUNTEREN_USER) == 0,
                "exit_key's FPU bit is none of counters_off's");
 _Static_assert(offsetof(arch_vspace_t, asid_generation) == VS_ASID_GENERATION,
@@ -74,6 +77,9 @@ BOOT_CODE void cpu_init_boot_hart(uint64_t hart_id)
     cpu->syscall_entry = kernel_syscall;
     cpu->return_to_user = riscv_return_to_user;
     cpu->fast_reply_recv_nr = BK_SYS_REPLY_RECV;
+    cpu->fast_yield_nr = BK_SYS_YIELD;
+    cpu->fast_recv_nr = BK_SYS_RECV;
+    cpu->fast_send_nr = BK_SYS_SEND;
     cpu->kernel_sp = (uint64_t)boot_stack_top;
     __asm__ volatile("mv tp, %0" ::"r"(cpu));
     csr_write(sscratch, 0);
@@ -379,6 +385,9 @@ void arch_cpu_smp_mode(void)
     cpu->syscall_entry = kernel_syscall_smp;
     cpu->return_to_user = riscv_return_to_user_smp;
     cpu->fast_reply_recv_nr = ~0ull;
+    cpu->fast_yield_nr = ~0ull;
+    cpu->fast_recv_nr = ~0ull;
+    cpu->fast_send_nr = ~0ull;
     csr_set(sie, SIE_SSIE);
 }
 

@@ -21,6 +21,9 @@
 #define CPU_FAST_CALL_NR 88 /* syscall number that tries the fast path's Call */
 #define CPU_FAST_REPLY_RECV_NR 96 /* ... and its ReplyRecv */
 #define CPU_SYSCALL_ENTRY 104 /* kernel_syscall or kernel_syscall_smp */
+#define CPU_FAST_YIELD_NR 120 /* syscall number that tries the Yield fast path */
+#define CPU_FAST_RECV_NR 128 /* ... the notification Wait fast path */
+#define CPU_FAST_SEND_NR 136 /* ... and its Signal */
 
 /* struct riscv_ap_start offsets. */
 #define AP_START_SATP 0
@@ -92,6 +95,12 @@ struct riscv_cpu {
      * riscv_return_to_user_smp (the kernel lock let go first) once
      * several harts run user threads; one CPU tests nothing for it. */
     void (*return_to_user)(const arch_regs_t *regs); /* does not return */
+    /* The syscall number trap.S sends to the Yield fast path: BK_SYS_YIELD
+     * while this hart is the only one, as fast_call_nr above. */
+    uint64_t fast_yield_nr;
+    /* BK_SYS_RECV and BK_SYS_SEND for the notification fast paths. */
+    uint64_t fast_recv_nr;
+    uint64_t fast_send_nr;
 };
 
 /* Call after any change to cpu->counters_off or cpu->fpu_owner (trap.S

@@ -71,13 +71,12 @@ riscv_trap_entry:
     sd      x29, 29*8(t0)
     sd      x30, 30*8(t0)
     sd      x31, 31*8(t0)
-    csrr    t1, sscratch
-    sd      t1, 2*8(t0)             /* user sp */
+    csrrw   t1, sscratch, zero      /* the user sp; from here on: kernel mode */
+    sd      t1, 2*8(t0)
     ld      t1, CPU_SCRATCH(sp)
     sd      t1, 5*8(t0)             /* user t0 */
     csrr    t1, sepc
     sd      t1, REGS_PC(t0)
-    csrw    sscratch, zero          /* from here on: kernel mode */
     mv      tp, sp
     ld      sp, CPU_KERNEL_SP(tp)
     li      fp, 0
@@ -88,9 +87,10 @@ riscv_trap_entry:
      * clobbers ra, t0-t6 and a6 (riscv64 clobbers), so only the other
      * registers are saved: the skipped slots keep older values of this
      * same thread, which the way out may restore without leaking anything.
-     * Then: resume after the ecall (never compressed), try the IPC fast
-     * path for Call and ReplyRecv, chosen on the number in a7 (it returns
-     * only if the general path must run), and go on to the general path. */
+     * Then: resume after the ecall (never compressed), try the fast path
+     * for Call, ReplyRecv, Yield, Recv or Send, chosen on the number in a7
+     * (each returns only if the general path must run), and go on to the
+     * general path. */
 .Lsyscall:
     ld      t0, CPU_USER_REGS(sp)
     sd      x3, 3*8(t0)
@@ -114,21 +114,26 @@ riscv_trap_entry:
     sd      x25, 25*8(t0)
     sd      x26, 26*8(t0)
     sd      x27, 27*8(t0)
-    csrr    t1, sscratch
-    sd      t1, 2*8(t0)             /* user sp */
+    csrrw   t1, sscratch, zero      /* the user sp; from here on: kernel mode */
+    sd      t1, 2*8(t0)
     csrr    t1, sepc
     addi    t1, t1, 4
     sd      t1, REGS_PC(t0)
-    csrw    sscratch, zero
     mv      tp, sp
     ld      sp, CPU_KERNEL_SP(tp)
-    /* The numbers come from the hart's struct (BK_SYS_CALL and
-     * BK_SYS_REPLY_RECV, or none once several harts run user threads:
+    /* The numbers come from the hart's struct (BK_SYS_CALL and the others,
+     * or none once several harts run user threads:
      * arch_cpu_smp_mode()), at the cost of the li they replace. */
     ld      t1, CPU_FAST_CALL_NR(tp)
     beq     a7, t1, .Lfast_call
     ld      t1, CPU_FAST_REPLY_RECV_NR(tp)
     beq     a7, t1, .Lfast_reply_recv
+    ld      t1, CPU_FAST_YIELD_NR(tp)
+    beq     a7, t1, .Lfast_yield
+    ld      t1, CPU_FAST_RECV_NR(tp)
+    beq     a7, t1, .Lfast_recv
+    ld      t1, CPU_FAST_SEND_NR(tp)
+    beq     a7, t1, .Lfast_send
 .Lgeneral:
     li      fp, 0                   /* ends frame-pointer backtraces */
     /* kernel_syscall, or kernel_syscall_smp (the lock first) once several
@@ -140,6 +145,15 @@ riscv_trap_entry:
     j       .Lgeneral
 .Lfast_reply_recv:
     jal     kernel_fastpath_reply_recv
+    j       .Lgeneral
+.Lfast_yield:
+    jal     kernel_fastpath_yield
+    j       .Lgeneral
+.Lfast_recv:
+    jal     kernel_fastpath_recv
+    j       .Lgeneral
+.Lfast_send:
+    jal     kernel_fastpath_send
     j       .Lgeneral
 
 .Lfrom_kernel:
@@ -233,7 +247,13 @@ riscv_trap_entry:
  * path's code; a1 is loaded last since it points at the registers.
  */
     .globl riscv_return_to_user
+    .globl arch_fastpath_resume
 riscv_return_to_user:
+/* arch_fastpath_resume(regs) (kernel/arch.h), the Yield fast path's way
+ * out, is the same: the thread that made the ecall goes on, with satp,
+ * sstatus (SPP = U, SPIE = 1 from the ecall; FS as it ran) and scounteren
+ * its own already. */
+arch_fastpath_resume:
     mv      a1, a0
     j       .Lreturn_from_a1
 

@@ -260,6 +260,9 @@ BOOT_CODE void x86_cpu_init(struct x86_cpu *cpu, struct x86_stacks *stacks)
     cpu->fast_call_nr = BK_SYS_CALL;
     cpu->syscall_entry = kernel_syscall;
     cpu->fast_reply_recv_nr = BK_SYS_REPLY_RECV;
+    cpu->fast_yield_nr = BK_SYS_YIELD;
+    cpu->fast_recv_nr = BK_SYS_RECV;
+    cpu->fast_send_nr = BK_SYS_SEND;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
     gdt_fill(cpu);
     tss_fill(cpu, stacks);
@@ -295,6 +298,9 @@ BOOT_CODE void x86_cpu_init_ap(struct x86_cpu *cpu, struct x86_stacks *stacks, u
     cpu->fast_call_nr = ~0ull;
     cpu->syscall_entry = kernel_syscall_smp;
     cpu->fast_reply_recv_nr = ~0ull;
+    cpu->fast_yield_nr = ~0ull;
+    cpu->fast_recv_nr = ~0ull;
+    cpu->fast_send_nr = ~0ull;
     cpu->kernel_rsp = (uint64_t)(stacks->kernel + KERNEL_STACK_SIZE);
     gdt_fill(cpu);
     tss_fill(cpu, stacks);
@@ -330,6 +336,9 @@ void arch_cpu_smp_mode(void)
     cpu->fast_call_nr = ~0ull;
     cpu->syscall_entry = kernel_syscall_smp;
     cpu->fast_reply_recv_nr = ~0ull;
+    cpu->fast_yield_nr = ~0ull;
+    cpu->fast_recv_nr = ~0ull;
+    cpu->fast_send_nr = ~0ull;
     x86_exits_smp(cpu);
 }
 

@@ -134,3 +134,15 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
     }
     exit_space_sysret(cpu, from, to, vs);
 }
+
+/* The Yield fast path's way out: the thread that made the syscall goes on,
+ * so its FS and GS bases, FPU state, counter policy and CR3 are in the CPU
+ * already and tss.rsp[0] still ends its frame; only the registers the
+ * entry saved come back, through sysretq, which cannot take a return
+ * address outside the lower half (then the general way out, iretq). */
+void arch_fastpath_resume(arch_regs_t *regs)
+{
+    if (regs->rip >= ARCH_USER_VADDR_MAX)
+        return;
+    ((void (*)(arch_regs_t *))x86_this_cpu()->return_sysret)(regs);
+}

@@ -209,19 +209,25 @@ x86_trap_common_kpti:
      * left as they are, and the kernel stack replaces rsp at once. */
     PUSH_GPRS_BUT_RCX_R11
     movq %gs:CPU_KERNEL_RSP, %rsp
-    /* The IPC fast path first for Call and ReplyRecv, chosen on the
-     * syscall number; it returns only if the general path must handle the
-     * syscall. It needs neither a frame-pointer chain nor the frame's
+    /* The fast paths first for Call, ReplyRecv, Yield, Recv and Send
+     * (the last two on notifications), chosen on the syscall number; each
+     * returns only if the general path must handle the syscall. It needs neither a frame-pointer chain nor the frame's
      * address (it finds the thread itself), so those are the general
      * path's. */
-    /* The numbers come from the CPU's struct (BK_SYS_CALL and
-     * BK_SYS_REPLY_RECV, or none once several CPUs run user threads:
+    /* The numbers come from the CPU's struct (BK_SYS_CALL and the others,
+     * or none once several CPUs run user threads:
      * arch_cpu_smp_mode()): a compare with memory, as many instructions
      * as with an immediate. */
     cmpq %gs:CPU_FAST_CALL_NR, %rax
     je 1f
     cmpq %gs:CPU_FAST_REPLY_RECV_NR, %rax
     je 2f
+    cmpq %gs:CPU_FAST_YIELD_NR, %rax
+    je 4f
+    cmpq %gs:CPU_FAST_RECV_NR, %rax
+    je 5f
+    cmpq %gs:CPU_FAST_SEND_NR, %rax
+    je 6f
     /* The general path: the FS/GS bases saved, then kernel_syscall, or
      * kernel_syscall_smp (the lock first) once several CPUs run user
      * threads (CPU_SYSCALL_ENTRY: an indirect call costs no more than a
@@ -236,6 +242,12 @@ x86_trap_common_kpti:
 1:  call kernel_fastpath_call
     jmp 3b
 2:  call kernel_fastpath_reply_recv
+    jmp 3b
+4:  call kernel_fastpath_yield
+    jmp 3b
+5:  call kernel_fastpath_recv
+    jmp 3b
+6:  call kernel_fastpath_send
     jmp 3b
 .endm
 

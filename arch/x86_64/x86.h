@@ -69,11 +69,10 @@ typedef void x86_exit_fn(arch_regs_t *regs) __attribute__((noreturn));
 struct x86_cpu {
     struct x86_cpu *self;   /* CPU_SELF */
     uint64_t kernel_rsp;    /* CPU_KERNEL_RSP */
-    /* Unused: the end of the current thread's trap frame is tss.rsp[0]
-     * alone (CPU_RSP0), which the syscall entry reads as the CPU does on a
-     * trap; one store less on every way out. Kept so that the offsets
-     * after it stay. */
-    uint64_t reserved0;
+    /* CPU_FAST_YIELD_NR: the syscall number the entry sends to the Yield
+     * fast path, BK_SYS_YIELD while this CPU is the only one, a number no
+     * syscall has once several run user threads (as fast_call_nr below). */
+    uint64_t fast_yield_nr;
     uint64_t user_rsp;      /* CPU_USER_RSP */
     uint64_t user_cr3;      /* CPU_USER_CR3: with kpti, CR3 for the way out */
     uint64_t entry_stack_top; /* CPU_ENTRY_STACK_TOP: end of entry_stack */
@@ -87,6 +86,10 @@ struct x86_cpu {
     /* kernel_syscall, or kernel_syscall_smp once several CPUs run user
      * threads (arch_cpu_smp_mode(); kernel/arch.h says why). */
     void (*syscall_entry)(void); /* does not return */
+    /* CPU_FAST_RECV_NR, CPU_FAST_SEND_NR: BK_SYS_RECV and BK_SYS_SEND for
+     * the notification fast paths, as fast_call_nr. */
+    uint64_t fast_recv_nr;
+    uint64_t fast_send_nr;
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     /* The TSS the task register names without kpti; C code keeps its
      * rsp[0] at the current thread's frame. */
@@ -173,9 +176,12 @@ _Static_assert(offsetof(struct x86_cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP
 _Static_assert(offsetof(struct x86_cpu, user_cr3) == CPU_USER_CR3, "CPU_USER_CR3");
 _Static_assert(offsetof(struct x86_cpu, kcpu) == CPU_KCPU && CPU_KCPU == X86_CPU_KCPU, "CPU_KCPU");
 _Static_assert(offsetof(struct x86_cpu, fast_call_nr) == CPU_FAST_CALL_NR, "CPU_FAST_CALL_NR");
+_Static_assert(offsetof(struct x86_cpu, fast_yield_nr) == CPU_FAST_YIELD_NR, "CPU_FAST_YIELD_NR");
 _Static_assert(offsetof(struct x86_cpu, fast_reply_recv_nr) == CPU_FAST_REPLY_RECV_NR,
                "CPU_FAST_REPLY_RECV_NR");
 _Static_assert(offsetof(struct x86_cpu, syscall_entry) == CPU_SYSCALL_ENTRY, "CPU_SYSCALL_ENTRY");
+_Static_assert(offsetof(struct x86_cpu, fast_recv_nr) == CPU_FAST_RECV_NR, "CPU_FAST_RECV_NR");
+_Static_assert(offsetof(struct x86_cpu, fast_send_nr) == CPU_FAST_SEND_NR, "CPU_FAST_SEND_NR");
 _Static_assert(offsetof(struct x86_cpu, entry_stack_top) == CPU_ENTRY_STACK_TOP,
                "CPU_ENTRY_STACK_TOP");
 _Static_assert(offsetof(struct x86_cpu, vspace) == PAGE_SIZE,

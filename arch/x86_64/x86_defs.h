@@ -96,14 +96,17 @@
 /* ---- Per-CPU structure offsets (struct x86_cpu in x86.h, at GS base) --- */
 #define CPU_SELF 0
 #define CPU_KERNEL_RSP 8 /* top of this CPU's kernel stack */
-#define CPU_RSP0 148     /* tss.rsp[0]: end of the current thread's trap frame */
+#define CPU_RSP0 164     /* tss.rsp[0]: end of the current thread's trap frame */
 #define CPU_USER_RSP 24  /* scratch: user rsp during the syscall entry */
 #define CPU_USER_CR3 32  /* kpti.c: CR3 of the user space the next exit enters */
 #define CPU_ENTRY_STACK_TOP 40 /* kpti.c: top of this CPU's entry stack */
 #define CPU_KCPU 48      /* the kernel's struct cpu (arch_types.h) */
+#define CPU_FAST_YIELD_NR 16 /* syscall number that tries the Yield fast path */
 #define CPU_FAST_CALL_NR 56 /* syscall number that tries the fast path's Call */
 #define CPU_FAST_REPLY_RECV_NR 64 /* ... and its ReplyRecv */
 #define CPU_SYSCALL_ENTRY 72 /* kernel_syscall or kernel_syscall_smp */
+#define CPU_FAST_RECV_NR 80 /* syscall number that tries the notification Wait fast path */
+#define CPU_FAST_SEND_NR 88 /* ... and its Signal */
 
 /* Bytes of the per-CPU entry stack that kpti.c's trap entry uses while the
  * user's page tables are loaded: a trap frame, the vector and a register. */

@@ -19,14 +19,14 @@ enum fake_exit {
 };
 
 struct fake_cpu {
-    /* Whether the fake syscall entry tries the IPC fast path first, as
-     * both ports do for Call and ReplyRecv. */
+    /* Whether the fake syscall entry tries the fast paths first, as
+     * both ports do for Call, ReplyRecv and Yield. */
     bool fastpath_enabled;
     enum fake_exit exit;
     arch_regs_t *entered;   /* the registers user mode continues with */
     arch_vspace_t *vspace;  /* the address space it continues in */
     int shutdown_status;
-    uint64_t user_enters, fastpath_switches, idle_waits;
+    uint64_t user_enters, fastpath_switches, fastpath_resumes, idle_waits;
 };
 
 extern struct fake_cpu fake_cpu;

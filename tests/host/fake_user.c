@@ -60,6 +60,18 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
     leave(FAKE_EXIT_FASTPATH);
 }
 
+/* The Yield fast path: back to user mode in the thread that yielded, as
+ * arch_user_enter() would with its own registers and address space (so
+ * the scenarios' results match the general path's), counted apart. */
+void arch_fastpath_resume(arch_regs_t *regs)
+{
+    fake_cpu.entered = regs;
+    fake_cpu.vspace = current_thread->vspace;
+    fake_cpu.fastpath_resumes++;
+    regs->full_restore = false; /* a syscall entry saved them */
+    leave(FAKE_EXIT_USER);
+}
+
 void arch_shutdown(int status)
 {
     fake_cpu.shutdown_status = status;
@@ -181,14 +193,21 @@ static enum fake_exit enter(kernel_entry_fn fn, unsigned arg)
     return fake_cpu.exit;
 }
 
-/* What the ports' syscall entry does: the fast path for Call and
- * ReplyRecv (it returns when it does not apply), then the general path. */
+/* What the ports' syscall entry does: the fast path for Call, ReplyRecv,
+ * Yield, Recv and Send (it returns when it does not apply), then the
+ * general path. */
 static void syscall_entry(unsigned nr)
 {
     if (fake_cpu.fastpath_enabled && nr == BK_SYS_CALL)
         kernel_fastpath_call();
     if (fake_cpu.fastpath_enabled && nr == BK_SYS_REPLY_RECV)
         kernel_fastpath_reply_recv();
+    if (fake_cpu.fastpath_enabled && nr == BK_SYS_YIELD)
+        kernel_fastpath_yield();
+    if (fake_cpu.fastpath_enabled && nr == BK_SYS_RECV)
+        kernel_fastpath_recv();
+    if (fake_cpu.fastpath_enabled && nr == BK_SYS_SEND)
+        kernel_fastpath_send();
     kernel_syscall();
 }
 

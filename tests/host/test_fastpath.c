@@ -28,12 +28,15 @@ struct trace {
     unsigned count;
     uint64_t fast, general;  /* IPC path counts over the scenario */
     uint64_t switches;       /* arch_fastpath_switch() calls */
+    uint64_t yield_fast, yield_general, resumes; /* Yield paths, arch_fastpath_resume() */
+    uint64_t ntfn_fast, ntfn_general;            /* notification paths */
 };
 
 struct scene {
     struct kworld w;
     struct thread *t[THREADS];
     unsigned ep, server_tcb, ntfn;
+    unsigned spare[3]; /* unbound notifications */
     struct trace *trace;
 };
 
@@ -76,6 +79,8 @@ static void scene_start(struct scene *s, struct trace *tr, bool fast, uint8_t se
     memset(tr, 0, sizeof(*tr));
     s->ep = kw_retype(&s->w, CAP_ENDPOINT, 0, 1);
     s->ntfn = kw_retype(&s->w, CAP_NOTIFICATION, 0, 1);
+    for (unsigned i = 0; i < 3; i++)
+        s->spare[i] = kw_retype(&s->w, CAP_NOTIFICATION, 0, 1);
     s->server_tcb = kw_thread(&s->w, kw_space(&s->w), server_prio);
     s->t[0] = kw_tcb(&s->w, s->server_tcb);
     s->t[1] = kw_tcb(&s->w, kw_thread(&s->w, kw_space(&s->w), 50));
@@ -87,6 +92,11 @@ static void scene_start(struct scene *s, struct trace *tr, bool fast, uint8_t se
     tr->fast = ipc_path_counts.fast;
     tr->general = ipc_path_counts.general;
     tr->switches = fake_cpu.fastpath_switches;
+    tr->yield_fast = yield_path_counts.fast;
+    tr->yield_general = yield_path_counts.general;
+    tr->resumes = fake_cpu.fastpath_resumes;
+    tr->ntfn_fast = notification_path_counts.fast;
+    tr->ntfn_general = notification_path_counts.general;
 }
 
 static void scene_end(struct scene *s)
@@ -95,6 +105,11 @@ static void scene_end(struct scene *s)
     tr->fast = ipc_path_counts.fast - tr->fast;
     tr->general = ipc_path_counts.general - tr->general;
     tr->switches = fake_cpu.fastpath_switches - tr->switches;
+    tr->yield_fast = yield_path_counts.fast - tr->yield_fast;
+    tr->yield_general = yield_path_counts.general - tr->yield_general;
+    tr->resumes = fake_cpu.fastpath_resumes - tr->resumes;
+    tr->ntfn_fast = notification_path_counts.fast - tr->ntfn_fast;
+    tr->ntfn_general = notification_path_counts.general - tr->ntfn_general;
     fake_cpu.fastpath_enabled = true;
     kw_free(&s->w);
 }
@@ -154,6 +169,83 @@ static void caller_above_server_scenario(struct trace *tr, bool fast)
     kw_reply_recv(server, s.ep, BK_MSGINFO(1, 0, 0, 0x44), words);
     record(&s);
     CHECK(current_thread == root);
+    scene_end(&s);
+}
+
+/* Yields: the server (100) alone at its priority, twice (it goes on: the
+ * Yield fast path, when enabled); then, with the server waiting, the
+ * client and the third thread (both 50) yield to each other (the general
+ * path, which switches). Partial SchedContexts, whose Yield gives up the
+ * rest of the refill, are sched_tests' (ktest) and test_sched's. */
+static void yield_scenario(struct trace *tr, bool fast)
+{
+    struct scene s;
+    scene_start(&s, tr, fast, 100, 50);
+    struct thread *server = s.t[0], *client = s.t[1], *third = s.t[2];
+    CHECK(current_thread == server);
+    for (unsigned i = 0; i < 2; i++) {
+        CHECK_EQ(kw_yield(server), FAKE_EXIT_USER);
+        record(&s);
+    }
+    kw_recv(server, s.ep);
+    record(&s);
+    struct thread *first = current_thread, *other = first == client ? third : client;
+    CHECK(first == client || first == third);
+    kw_yield(first);
+    record(&s);
+    CHECK(current_thread == other);
+    kw_yield(other);
+    record(&s);
+    CHECK(current_thread == first);
+    scene_end(&s);
+}
+
+/* Signals and Waits on three unbound notifications, n2, n3 and n4: the
+ * server (100) waits on n4; the client and the third thread (both 50,
+ * A the one that runs first, B the other) signal with nobody waiting,
+ * take an active word, block while the other is ready, wake each other
+ * (the same priority: the signaller goes on), and A wakes the server,
+ * which outranks it (the general path: the server runs at once), which
+ * waits again. */
+static void notification_scenario(struct trace *tr, bool fast)
+{
+    struct scene s;
+    scene_start(&s, tr, fast, 100, 50);
+    struct thread *server = s.t[0];
+    unsigned n2 = s.spare[0], n3 = s.spare[1], n4 = s.spare[2];
+    unsigned n2_sig = kw_mint(&s.w, n2, CAP_RIGHT_WRITE, 0x10);
+    unsigned n3_sig = kw_mint(&s.w, n3, CAP_RIGHT_WRITE, 0x20);
+    unsigned n4_sig = kw_mint(&s.w, n4, CAP_RIGHT_WRITE, 0x40);
+    CHECK(current_thread == server);
+    kw_recv(server, n4); /* blocks: A runs */
+    record(&s);
+    struct thread *a = current_thread, *b = a == s.t[1] ? s.t[2] : s.t[1];
+    CHECK(a == s.t[1] || a == s.t[2]);
+    kw_send(a, n2_sig, 0, NULL); /* nobody waits: the word */
+    record(&s);
+    kw_send(a, n2_sig, 0, NULL); /* the same bits again */
+    record(&s);
+    CHECK_EQ(kw_recv(a, n2), FAKE_EXIT_USER); /* active: the word at once */
+    record(&s);
+    CHECK_EQ(kw_badge(a), 0x10);
+    kw_recv(a, n2); /* blocks: B runs */
+    record(&s);
+    CHECK(current_thread == b);
+    kw_send(b, n2_sig, 0, NULL); /* wakes A, which waits its turn */
+    record(&s);
+    CHECK(current_thread == b && a->state == THREAD_RUNNABLE && kw_badge(a) == 0x10);
+    kw_recv(b, n3); /* blocks: A runs */
+    record(&s);
+    CHECK(current_thread == a);
+    kw_send(a, n3_sig, 0, NULL); /* wakes B */
+    record(&s);
+    kw_send(a, n4_sig, 0, NULL); /* wakes the server, which runs at once */
+    record(&s);
+    CHECK(current_thread == server && kw_badge(server) == 0x40);
+    kw_recv(server, n4); /* blocks again: the head of the 50s runs */
+    record(&s);
+    kw_yield(current_thread);
+    record(&s);
     scene_end(&s);
 }
 
@@ -233,6 +325,36 @@ static void test_caller_above_server(void)
     CHECK_EQ(general.general, 2);
 }
 
-TEST_MAIN(TEST(test_fast_and_general_agree), TEST(test_long_message_takes_general_path),
+static void test_yield_paths_agree(void)
+{
+    static struct trace fast, general;
+    yield_scenario(&fast, true);
+    yield_scenario(&general, false);
+    compare(&fast, &general);
+    CHECK_EQ(fast.yield_fast, 2);
+    CHECK_EQ(fast.yield_general, 2);
+    CHECK_EQ(fast.resumes, 2);
+    CHECK_EQ(general.yield_fast, 0);
+    CHECK_EQ(general.yield_general, 4);
+    CHECK_EQ(general.resumes, 0);
+}
+
+/* Every Send and Recv above on a notification but the one that wakes the
+ * server (it outranks the signaller) takes the fast path when it is on;
+ * results agree step by step with the general path's. */
+static void test_notification_paths_agree(void)
+{
+    static struct trace fast, general;
+    notification_scenario(&fast, true);
+    notification_scenario(&general, false);
+    compare(&fast, &general);
+    CHECK_EQ(fast.ntfn_fast, 9);
+    CHECK_EQ(fast.ntfn_general, 1);
+    CHECK_EQ(general.ntfn_fast, 0);
+    CHECK_EQ(general.ntfn_general, 10);
+}
+
+TEST_MAIN(TEST(test_fast_and_general_agree), TEST(test_yield_paths_agree),
+          TEST(test_notification_paths_agree), TEST(test_long_message_takes_general_path),
           TEST(test_signalled_notification_takes_general_path),
           TEST(test_stray_unwrapped_bits_take_general_path), TEST(test_caller_above_server))

@@ -498,6 +498,121 @@ static int test_path_counters(struct ktest_env *env)
     return 0;
 }
 
+/* ---- Which Yield path ran (Debug: YieldPathCounts) ------------------------ */
+
+static int yield_counts(uint64_t *fast, uint64_t *general)
+{
+    KT_OK(sys_debug_yield_path_counts(BK_CAP_DEBUG, fast, general));
+    return 0;
+}
+
+/* A Yield with no other thread ready at the caller's priority goes on at
+ * once through the Yield fast path: its counter moves by one a Yield and
+ * the general one does not (with several CPUs online the fast path is off,
+ * and the general one counts them). With a thread ready at its priority
+ * the general path runs that thread first, which yields back. So a Yield
+ * fast path that never runs, or one that keeps the CPU from a thread of
+ * the same priority, fails this test. */
+#define YIELDS 3
+static int test_yield_paths(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), f0, g0, f1, g1;
+    struct bk_msg m = { 0 };
+    if (!kt_kernel_has_walk()) { /* a release kernel counts nothing, and says so */
+        KT_EXPECT_ERR(sys_debug_yield_path_counts(BK_CAP_DEBUG, &f0, &g0),
+                      BK_ERR_ILLEGAL_OPERATION);
+        sys_yield(0, &m);
+        return 0;
+    }
+    KT_OK(kt_retype(env, BK_OBJ_TCB, 0, HELPER(s), 1));
+    set_root_priority(50);
+    KT_CHECK(yield_counts(&f0, &g0) == 0);
+    for (unsigned i = 0; i < YIELDS; i++)
+        sys_yield(0, &m);
+    KT_CHECK(yield_counts(&f1, &g1) == 0);
+    bool one_cpu = env->bi->cpu_count == 1;
+    KT_CHECK(f1 - f0 == (one_cpu ? YIELDS : 0));
+    KT_CHECK(g1 - g0 == (one_cpu ? 0 : YIELDS));
+    spins = 0;
+    KT_OK(bk_thread_start(HELPER(s), ROOT, BK_CAP_ROOT_VSPACE, spinner, 0, stacks[1], STACK_SIZE,
+                          0, 50));
+    KT_CHECK(spins == 0); /* same priority: it waits its turn */
+    sys_yield(0, &m);     /* its turn: it counts and yields back */
+    unsigned after = spins;
+    KT_CHECK(yield_counts(&f0, &g0) == 0);
+    KT_OK(sys_tcb_suspend(HELPER(s)));
+    KT_CHECK(after >= 1);
+    KT_CHECK(f0 == f1);       /* neither Yield was the fast path's */
+    KT_CHECK(g0 - g1 >= 2);   /* the root's and the spinner's */
+    return 0;
+}
+
+/* ---- Which notification path ran (Debug: NotificationPathCounts) ---------- */
+
+#define PING(s) ((s) + 4)
+#define PONG(s) ((s) + 5)
+#define PINGS 5
+
+/* Waits for a signal on PING, counts it and signals PONG, for ever. */
+static void ponger(uint64_t s)
+{
+    struct bk_msg m = { 0 };
+    for (;;) {
+        sys_recv(PING(s), &m);
+        spins++;
+        sys_send(PONG(s), &m);
+    }
+}
+
+static int notification_counts(uint64_t *fast, uint64_t *general)
+{
+    KT_OK(sys_debug_notification_path_counts(BK_CAP_DEBUG, fast, general));
+    return 0;
+}
+
+/* The bench's notification round trip between the root and a thread of
+ * its priority: each Signal wakes a waiter that does not outrank the
+ * signaller, each Wait blocks while the other is ready, so on one CPU all
+ * four syscalls of a round trip take the notification fast path (with
+ * several CPUs online it is off and the general path counts them). Each
+ * signal wakes the ponger exactly once. */
+static int test_notification_paths(struct ktest_env *env)
+{
+    uint64_t s = kt_slots(), f0 = 0, g0 = 0, f1 = 0, g1 = 0;
+    struct bk_msg m = { 0 };
+    bool counts = kt_kernel_has_walk();
+    if (kt_retype(env, BK_OBJ_TCB, 0, HELPER(s), 1) ||
+        kt_retype(env, BK_OBJ_NOTIFICATION, 0, PING(s), 2))
+        return 1;
+    set_root_priority(50);
+    spins = 0;
+    KT_OK(bk_thread_start(HELPER(s), ROOT, BK_CAP_ROOT_VSPACE, ponger, s, stacks[1], STACK_SIZE,
+                          0, 50));
+    sys_yield(0, &m); /* its turn: it waits on PING */
+    if (counts)
+        KT_CHECK(notification_counts(&f0, &g0) == 0);
+    else /* a release kernel counts nothing, and says so */
+        KT_EXPECT_ERR(sys_debug_notification_path_counts(BK_CAP_DEBUG, &f0, &g0),
+                      BK_ERR_ILLEGAL_OPERATION);
+    for (unsigned i = 0; i < PINGS; i++) {
+        sys_send(PING(s), &m);
+        KT_CHECK(m.info == 0);
+        sys_recv(PONG(s), &m);
+        KT_CHECK(m.info == 0 && spins == i + 1);
+    }
+    if (counts)
+        KT_CHECK(notification_counts(&f1, &g1) == 0);
+    KT_OK(sys_tcb_suspend(HELPER(s)));
+    if (!counts)
+        return 0;
+    bool one_cpu = env->bi->cpu_count == 1;
+    debug_printf("    %u round trips: notification fast path %llu, general %llu\n", PINGS,
+                 (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
+    KT_CHECK(f1 - f0 == (one_cpu ? 4 * PINGS : 0));
+    KT_CHECK(g1 - g0 == (one_cpu ? 0 : 4 * PINGS));
+    return 0;
+}
+
 const struct ktest fastpath_tests[] = {
     { "fastpath: call and reply_recv move 0 to 4 words, labels and zeros",
       test_round_trip_words },
@@ -517,6 +632,10 @@ const struct ktest fastpath_tests[] = {
       test_receiver_holding_a_call },
     { "fastpath: the path counters show a 0-word call across spaces took the fast path",
       test_path_counters },
+    { "fastpath: a Yield alone at its priority goes on at once (the Yield fast path)",
+      test_yield_paths },
+    { "fastpath: a notification ping-pong at one priority takes the notification fast path",
+      test_notification_paths },
 #if defined(__x86_64__)
     { "fastpath: x86-64 GS bases user code sets itself survive both ways out",
       test_user_gs_base },

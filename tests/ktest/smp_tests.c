@@ -704,10 +704,64 @@ static int test_fpu_state_moves_with_thread(struct ktest_env *env)
     return 0;
 }
 
+/* ---- A syscall number no syscall has, on another CPU ----------------------
+ * Syscall 0 by a thread on CPU 1, naming an endpoint the root waits on: an
+ * unknown-syscall fault for the thread's handler (the root, on that same
+ * endpoint), as on CPU 0, never a message. The entry of a CPU compares the
+ * number with its fast-path numbers first, which arch_cpu_smp_mode() sets
+ * to one no syscall has; an AP whose struct kept a 0 there (its zeroed
+ * start) would take syscall 0 for a Call, on the one-CPU fast path without
+ * the kernel lock: this test then reads the message's label (checked by
+ * breaking it so). */
+#define ZERO_LABEL 0x5a5 /* what the message would carry if it were a Call */
+static void syscall_zero(uint64_t ep)
+{
+    while (count == 0) /* until the root has made itself its handler */
+        ;
+    uint64_t until = now_ns() + 20 * MS; /* and waits in its Recv */
+    while (now_ns() < until)
+        ;
+    bk_syscall_raw(0, ep, BK_MSGINFO(0, 0, 0, ZERO_LABEL), 0, 0, 0, 0);
+    count = 2; /* the handler's answer let it go on */
+    notify(watch.ntfn);
+    sys_thread_exit(0);
+}
+
+static int test_syscall_zero_elsewhere(struct ktest_env *env)
+{
+    if (one_cpu(env))
+        return 0;
+    uint64_t s = kt_slots(), ep = s + 2;
+    count = 0;
+    KT_OK(start_watchdog(env, s + 3));
+    KT_OK(sys_tcb_bind_notification(BK_CAP_ROOT_TCB, watch.ntfn)); /* bounds the Recv */
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, ep, 1));
+    KT_OK(start_on(env, s, s + 1, 1, syscall_zero, ep));
+    KT_OK(sys_tcb_set_fault_endpoint(s, ep));
+    count = 1;
+    arm(WAIT_NS);
+    struct bk_msg f = { 0 };
+    sys_recv(ep, &f);
+    watch.deadline = 0;
+    KT_OK(sys_tcb_unbind_notification(BK_CAP_ROOT_TCB));
+    debug_printf("    syscall 0 on CPU 1: label %llu, word 1 %llu\n",
+                 (unsigned long long)BK_MSGINFO_LABEL(f.info), (unsigned long long)f.mr[1]);
+    KT_CHECK(!watch.fired);
+    KT_CHECK(BK_MSGINFO_LABEL(f.info) == BK_FAULT_UNKNOWN_SYSCALL && f.mr[1] == 0);
+    struct bk_msg reply = { .info = bk_msginfo(0, 0) };
+    sys_reply(0, &reply);
+    KT_CHECK(wait_for(&count, 2, 0) == 0);
+    KT_OK(sys_tcb_suspend(s));
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
 const struct ktest smp_tests[] = {
     { "smp: a thread runs on its SchedControl's CPU, moves with it, and stops when suspended",
       test_thread_runs_and_moves },
     { "smp: Call and ReplyRecv between threads on two CPUs", test_call_across_cpus },
+    { "smp: syscall 0 on CPU 1 is an unknown syscall for its handler, not a Call",
+      test_syscall_zero_elsewhere },
     { "smp: a notification signalled on CPU 0 wakes a thread waiting on CPU 1",
       test_signal_wakes_other_cpu },
     { "smp: an unmap is seen by every CPU before it returns (TLB shootdown)",

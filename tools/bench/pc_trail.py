@@ -7,7 +7,7 @@
               [--show N] [--top K] [--ring N] [--build-dir DIR]
 
 Boots the image under -icount with the QEMU plugin tests/bench/plugin/pctrail.c, which
-keeps the last --ring instructions' addresses and writes them out each time a trigger
+keeps the last --ring (a power of two) instructions' addresses and writes them out each time a trigger
 executes: the clock reads (rdtsc; RISC-V rdtime) in the user program's function
 --at-clock-read-in, or the addresses --at-pc. Each such execution is a record, in order
 (--records picks a slice: a bench runs many scenarios). A record's trail is kept whole,
@@ -132,6 +132,8 @@ def main():
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--ring", type=int, default=8192)
     args = ap.parse_args()
+    if args.ring < 2 or args.ring & (args.ring - 1) or args.ring > 65536:
+        sys.exit(f"pc_trail: --ring {args.ring}: a power of two from 2 to 65536 (the plugin's RING_MAX)")
     build = pathlib.Path(args.build_dir)
     program = build / args.arch / args.program
     triggers = [int(p, 16) for p in args.at_pc]
@@ -148,7 +150,8 @@ def main():
                                             int(end) if end else None)]
     if not picked:
         sys.exit(f"pc_trail: {len(trails)} records, none in {args.records}")
-    pcs = sorted({pc for i in picked for pc in trails[i]})
+    shown = [n for n in args.show if 0 <= n < len(trails)]
+    pcs = sorted({pc for i in picked + shown for pc in trails[i]})
     names = symbolise(program, [p for p in pcs if p < USER_TOP])
     names.update(symbolise(build / args.arch / args.kernel, [p for p in pcs if p >= USER_TOP]))
     per_function, lengths = collections.Counter(), []
@@ -165,7 +168,7 @@ def main():
               f"max {max(lengths):,}")
         for name, count in per_function.most_common(args.top):
             print(f"{count / len(lengths):9.1f}  {name}")
-    for n in args.show:
+    for n in shown:
         trail = cut(trails[n], names, args.start) or trails[n]
         print(f"--- record {n}: {len(trail)} instructions")
         for name, count in runs(trail, names):

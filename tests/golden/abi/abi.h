@@ -305,7 +305,9 @@
 #define BK_LABEL_DEBUG_CPU_INDEX 73
 #define BK_LABEL_DEBUG_SHOOTDOWN_COUNTS 74
 #define BK_LABEL_SCHED_CONTEXT_RELEASED 75
-#define BK_LABEL_COUNT 76
+#define BK_LABEL_DEBUG_YIELD_PATH_COUNTS 76
+#define BK_LABEL_DEBUG_NOTIFICATION_PATH_COUNTS 77
+#define BK_LABEL_COUNT 78
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
  * kernel builds its dispatch table (handlers <object>_invoke_<method>,
@@ -378,6 +380,8 @@
     X(DEBUG, debug, cpu_index, 73, 0) \
     X(DEBUG, debug, shootdown_counts, 74, 0) \
     X(SCHED_CONTEXT, sched_context, released, 75, 0) \
+    X(DEBUG, debug, yield_path_counts, 76, 0) \
+    X(DEBUG, debug, notification_path_counts, 77, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */

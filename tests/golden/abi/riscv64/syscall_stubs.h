@@ -1132,6 +1132,40 @@ static inline long sys_sched_context_released(bk_cptr_t service, uint64_t *due, 
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* Debug: YieldPathCounts. Reads the kernel's Yield path counters: how many Yield syscalls the fast path completed (`fast`: no ready thread had the caller's priority or more, on a whole-CPU SchedContext, so the caller went on at once) and how many went to the general path (`general`) since boot. Tests use them to see which path ran. Only in kernels built with BULKHEAD_KERNEL_DEBUG; other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_yield_path_counts(bk_cptr_t service, uint64_t *fast, uint64_t *general)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_YIELD_PATH_COUNTS);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *fast = m.mr[0];
+        *general = m.mr[1];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
+/* Debug: NotificationPathCounts. Reads the kernel's notification path counters: how many Send (Signal) and Recv (Wait) syscalls on notifications the fast path completed (`fast`) and how many went to the general path (`general`) since boot. Tests use them to see which path ran. Only in kernels built with BULKHEAD_KERNEL_DEBUG; other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_notification_path_counts(bk_cptr_t service, uint64_t *fast, uint64_t *general)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_NOTIFICATION_PATH_COUNTS);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *fast = m.mr[0];
+        *general = m.mr[1];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {

@@ -1,0 +1,112 @@
+/*
+ * The ready queues' operations (struct cpu's queues, kernel/smp.h): the
+ * scheduler's (sched.c), and the fast paths' (fastpath.c), which take a
+ * thread off or put one on without the rest of the scheduler. Inline: they
+ * are the common path of every switch. sched.c's comment says how the
+ * bitmap finds the highest ready priority.
+ */
+#pragma once
+
+#include "kernel.h"
+#include "smp.h"
+#include "thread.h"
+
+/* Another CPU hears of a thread queued there by IPI (sched.c). Out of
+ * line: one CPU never calls it. */
+__attribute__((noinline)) void sched_ready_notify(const struct cpu *c);
+
+/* Each CPU has its own ready queues (struct cpu): a thread waits on those
+ * of its CPU (thread_cpu(): its SchedContext's), and remembers which, in
+ * ready_on, for as long as it is queued there (ready_queued). The flag
+ * makes the test one load (the links alone would need the queue's head
+ * too, found through ready_on). */
+static inline bool on_ready_queue(const struct thread *t)
+{
+    return t->ready_queued;
+}
+
+/* Queues `t` at the tail of its priority's queue on `c`, its CPU. */
+static inline __attribute__((always_inline)) void ready_enqueue_on(struct cpu *c, struct thread *t)
+{
+    unsigned p = t->priority;
+    t->ready_on = c;
+    t->ready_queued = true;
+    t->ready_next = NULL;
+    t->ready_prev = c->ready_tail[p];
+    if (c->ready_tail[p])
+        c->ready_tail[p]->ready_next = t;
+    else
+        c->ready_head[p] = t;
+    c->ready_tail[p] = t;
+    c->ready_words[p / 64] |= 1ull << (p % 64);
+    c->ready_summary |= 1ull << (p / 64);
+    if ((int)p > c->ready_top)
+        c->ready_top = (int)p;
+}
+
+/* Queues `t` on its CPU; another CPU hears of it by IPI, as it may be
+ * idle or running something `t` outranks. `t` can run, so it has a
+ * SchedContext (sched_is_schedulable()). */
+static inline __attribute__((always_inline)) void ready_enqueue(struct thread *t)
+{
+    struct cpu *c = &cpus[t->sc->cpu];
+    ready_enqueue_on(c, t);
+    if (c != cpu_here())
+        sched_ready_notify(c);
+}
+
+/* The highest priority with a ready thread on `c`, or -1, from the bitmap. */
+static inline int highest_ready(const struct cpu *c)
+{
+    if (!c->ready_summary)
+        return -1;
+    unsigned w = 63 - (unsigned)__builtin_clzll(c->ready_summary);
+    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(c->ready_words[w]));
+}
+
+/* c's queue of priority p has just become empty: its bit goes, and
+ * ready_top follows if it was the top. */
+static inline __attribute__((always_inline)) void ready_level_emptied(struct cpu *c, unsigned p)
+{
+    c->ready_words[p / 64] &= ~(1ull << (p % 64));
+    if (!c->ready_words[p / 64])
+        c->ready_summary &= ~(1ull << (p / 64));
+    if ((int)p == c->ready_top)
+        c->ready_top = highest_ready(c);
+}
+
+/* Inlined: choose() takes the next thread off its queue on every switch. */
+static inline __attribute__((always_inline)) void ready_dequeue(struct thread *t)
+{
+    unsigned p = t->priority;
+    struct cpu *c = t->ready_on;
+    t->ready_queued = false;
+    if (t->ready_prev)
+        t->ready_prev->ready_next = t->ready_next;
+    else
+        c->ready_head[p] = t->ready_next;
+    if (t->ready_next)
+        t->ready_next->ready_prev = t->ready_prev;
+    else
+        c->ready_tail[p] = t->ready_prev;
+    t->ready_next = t->ready_prev = NULL;
+    if (!c->ready_head[p])
+        ready_level_emptied(c, p);
+}
+
+/* ready_dequeue() of `t`, the head of c's queue of priority p (the thread
+ * a switch picks): no predecessor to unlink. */
+static inline __attribute__((always_inline)) void ready_dequeue_head(struct cpu *c, struct thread *t,
+                                                                     unsigned p)
+{
+    struct thread *next = t->ready_next;
+    t->ready_queued = false;
+    c->ready_head[p] = next;
+    if (next) {
+        next->ready_prev = NULL;
+        t->ready_next = NULL;
+    } else {
+        c->ready_tail[p] = NULL;
+        ready_level_emptied(c, p);
+    }
+}
