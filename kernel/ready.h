@@ -55,13 +55,58 @@ static inline __attribute__((always_inline)) void ready_enqueue(struct thread *t
         sched_ready_notify(c);
 }
 
-/* The highest priority with a ready thread on `c`, or -1, from the bitmap. */
+/* The index of the highest set bit of x != 0 by a de Bruijn multiply:
+ * the shifts and ors set every bit below the highest, x ^ (x >> 1) keeps
+ * the highest alone, and the product's top six bits name it (sched.c's
+ * table). About 20 instructions on RV64 without Zbb, where clang 14's
+ * count of leading zeros is about 34. */
+#define READY_DEBRUIJN 0x03f79d71b4cb0a89ull
+extern const uint8_t ready_debruijn_index[64];
+
+static inline unsigned highest_set_bit_debruijn(uint64_t x)
+{
+    x |= x >> 1;
+    x |= x >> 2;
+    x |= x >> 4;
+    x |= x >> 8;
+    x |= x >> 16;
+    x |= x >> 32;
+    return ready_debruijn_index[((x ^ (x >> 1)) * READY_DEBRUIJN) >> 58];
+}
+
+/* The index of the highest set bit of x != 0: one instruction where the
+ * CPU counts zeros (x86-64, RISC-V with Zbb), the multiply elsewhere. */
+static inline unsigned highest_set_bit(uint64_t x)
+{
+#if defined(__riscv) && !defined(__riscv_zbb)
+    return highest_set_bit_debruijn(x);
+#else
+    return 63 - (unsigned)__builtin_clzll(x);
+#endif
+}
+
+/* The summary has a bit for each of at most 4 words: without a
+ * count-zeros instruction its highest is read from a table of 16. */
+_Static_assert(CPU_PRIORITIES / 64 <= 4, "ready_summary_top[] covers 4 summary bits");
+extern const uint8_t ready_summary_top[16];
+
+static inline unsigned highest_summary_word(uint64_t summary)
+{
+#if defined(__riscv) && !defined(__riscv_zbb)
+    return ready_summary_top[summary];
+#else
+    return highest_set_bit(summary);
+#endif
+}
+
+/* The highest priority with a ready thread on `c`, or -1, from the bitmap:
+ * the summary's highest word, then that word's highest bit. */
 static inline int highest_ready(const struct cpu *c)
 {
     if (!c->ready_summary)
         return -1;
-    unsigned w = 63 - (unsigned)__builtin_clzll(c->ready_summary);
-    return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(c->ready_words[w]));
+    unsigned w = highest_summary_word(c->ready_summary);
+    return (int)(w * 64 + highest_set_bit(c->ready_words[w]));
 }
 
 /* c's queue of priority p has just become empty: its bit goes, and

@@ -10,10 +10,12 @@
  *
  * Finding the highest ready priority: bit p of ready_words[p / 64] is
  * set iff queue p is non-empty, and bit w of ready_summary iff
- * ready_words[w] is non-zero. Two count-leading-zeros give the answer;
- * clang lowers __builtin_clzll to one instruction on x86-64 (lzcnt/bsr)
- * and to a short fixed sequence on RV64 without Zbb, so the cost is
- * constant on both. The answer is kept in ready_top, exact at all times:
+ * ready_words[w] is non-zero. Two searches for the highest set bit give
+ * the answer (ready.h): one instruction each on x86-64 (lzcnt/bsr); on
+ * RV64 without Zbb a table look-up for the summary's 4 bits and a de
+ * Bruijn multiply for the word, about 30 in all, where clang 14's count of
+ * leading zeros was about 34 each (67 a search).
+ * The answer is kept in ready_top, exact at all times:
  * an enqueue can only raise it, and it is recomputed only when the queue
  * at the top empties. The IPC fast path and choose() read it with one
  * load.
@@ -27,6 +29,20 @@
 #include "timer.h"
 
 static volatile uint64_t ticks; /* at BK_TICK_HZ (100): 5.8 billion years to a wrap */
+
+/* ready.h's highest_set_bit() without a count-zeros instruction: the
+ * index of the bit that a single bit times READY_DEBRUIJN puts in the top
+ * six bits (the constant's 64 six-bit windows are all different). Made by
+ * for i in 0..63: table[((1 << i) * READY_DEBRUIJN mod 2^64) >> 58] = i. */
+const uint8_t ready_debruijn_index[64] = {
+    0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,  62, 55, 59, 36, 53, 51,
+    43, 22, 45, 39, 33, 30, 24, 18, 12, 5,  63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21,
+    44, 32, 23, 11, 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6,
+};
+
+/* ready.h's highest_summary_word() without a count-zeros instruction:
+ * the highest set bit of each 4-bit summary (0 has none: never read). */
+const uint8_t ready_summary_top[16] = { 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3 };
 
 /* ready.h's: another CPU hears of a thread queued there by IPI. */
 void sched_ready_notify(const struct cpu *c)

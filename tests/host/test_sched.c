@@ -3,6 +3,7 @@
  * robin with a timeslice among equals, Yield, Suspend and Resume, and the
  * MCP limit of SetPriority and SetMCPriority. */
 #include "kworld.h"
+#include "ready.h"
 
 static uint64_t set_priority(struct kworld *w, unsigned tcb, unsigned authority, uint64_t prio)
 {
@@ -127,5 +128,26 @@ static void test_mcp(void)
     kw_free(&w);
 }
 
-TEST_MAIN(TEST(test_highest_priority_runs), TEST(test_round_robin), TEST(test_yield),
+/* The de Bruijn search for the highest set bit that RISC-V without Zbb
+ * uses (ready.h) agrees with the compiler's count of leading zeros: every
+ * bit alone, every bit with all below it set, and 10,000 other words. */
+static void test_highest_set_bit(void)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        CHECK_EQ(highest_set_bit_debruijn(1ull << i), i);
+        CHECK_EQ(highest_set_bit_debruijn(~0ull >> (63 - i)), i);
+        CHECK_EQ(highest_set_bit(1ull << i), i);
+    }
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (unsigned n = 0; n < 10000; n++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        CHECK_EQ(highest_set_bit_debruijn(x), 63 - (unsigned)__builtin_clzll(x));
+    }
+    for (unsigned summary = 1; summary < 16; summary++) /* the summary's table */
+        CHECK_EQ(ready_summary_top[summary], 63 - (unsigned)__builtin_clzll(summary));
+}
+
+TEST_MAIN(TEST(test_highest_priority_runs), TEST(test_highest_set_bit), TEST(test_round_robin), TEST(test_yield),
           TEST(test_suspend_resume), TEST(test_mcp))
