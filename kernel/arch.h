@@ -14,6 +14,10 @@
  *                           (BK_ELF_MACHINE_<ARCH>, kernel/abi.toml)
  *   ARCH_PAGE_SIZE          BK_PAGE_SIZE (kernel/abi.toml)
  *   ARCH_USER_VADDR_MAX     first address above the user half (exclusive)
+ *   ARCH_COUNTS_ZEROS       1 if the CPU counts leading zeros in one
+ *                           instruction (__builtin_clzll), else 0: the
+ *                           scheduler then searches its bitmap by a table
+ *                           and a multiply (kernel/ready.h)
  *   arch_regs_t             a user thread's saved register state
  *   arch_vspace_t           an address space handle (root table and ASID)
  *   arch_regs_args(regs)    static inline: a uint64_t * to the six syscall

@@ -75,14 +75,11 @@ static inline unsigned highest_set_bit_debruijn(uint64_t x)
 }
 
 /* The index of the highest set bit of x != 0: one instruction where the
- * CPU counts zeros (x86-64, RISC-V with Zbb), the multiply elsewhere. */
+ * CPU counts zeros (ARCH_COUNTS_ZEROS: x86-64, RISC-V with Zbb), the
+ * multiply elsewhere. */
 static inline unsigned highest_set_bit(uint64_t x)
 {
-#if defined(__riscv) && !defined(__riscv_zbb)
-    return highest_set_bit_debruijn(x);
-#else
-    return 63 - (unsigned)__builtin_clzll(x);
-#endif
+    return ARCH_COUNTS_ZEROS ? 63 - (unsigned)__builtin_clzll(x) : highest_set_bit_debruijn(x);
 }
 
 /* The summary has a bit for each of at most 4 words: without a
@@ -92,11 +89,7 @@ extern const uint8_t ready_summary_top[16];
 
 static inline unsigned highest_summary_word(uint64_t summary)
 {
-#if defined(__riscv) && !defined(__riscv_zbb)
-    return ready_summary_top[summary];
-#else
-    return highest_set_bit(summary);
-#endif
+    return ARCH_COUNTS_ZEROS ? highest_set_bit(summary) : ready_summary_top[summary];
 }
 
 /* The highest priority with a ready thread on `c`, or -1, from the bitmap:

@@ -2,6 +2,7 @@
 """Boot a policy's image and check that the system is the one its table says.
 
   policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] [--driver-fault N]
+                [--driver-start-crashes K]
                 --arch A --kernel K --image IMAGE.img [runtest args]
 
 With --expect-failure the image is one built wrong on purpose (captable.py
@@ -26,7 +27,10 @@ device is found; a stand-in answers with the channel's badge; a tenant that
 pays its IO session from its quota sees its account grow by the session's
 64 KiB. With --driver-fault N the driver faults after its Nth Block: Submit
 (the root task's boot option roottask.blk_fault_after): the root task must
-restart it and tell the IO server, and everything above must still hold. A root task that built anything else, or
+restart it and tell the IO server, and everything above must still hold;
+with --driver-start-crashes K as well the next K incarnations die in their
+start-up (roottask.blk_start_crashes) and the root task starts another
+after each. A root task that built anything else, or
 ignored a field of the table, fails. Runs tools/runtest.py.
 """
 import json
@@ -296,26 +300,38 @@ def console_errors(table, log):
     return []
 
 
-def driver_fault_args(table, after):
+def driver_fault_args(table, after, start_crashes=0):
     """runtest.py's arguments for a run whose driver faults on purpose after
     its `after`th Block: Submit (the root task's boot option): the one
     fault, the root task's restart of the driver on its device and its
     IO server told (requests re-issued, the first death of a row); every
-    other expectation of the run stands: the tenants' sessions go on."""
+    other expectation of the run stands: the tenants' sessions go on.
+    With `start_crashes` the next incarnations that many die in their
+    start-up too (roottask.blk_start_crashes): each is followed by another
+    at once, and the one that lives is told as the death that many + 1 of
+    a row."""
     comps = {c["name"]: c for c in table["components"]}
     out = ["--append", f"roottask.blk_fault_after={after}",
-           "--reject", "FAILED|PANIC", "--at-most", "1", "user fault"]
+           "--reject", "FAILED|PANIC", "--at-most", str(1 + start_crashes), "user fault"]
+    if start_crashes:
+        out[1] += f" roottask.blk_start_crashes={start_crashes}"
     for c in table["components"]:
         if not c.get("device") or c["device"] == "console":
             continue
         clients = [h["name"] for h in comps.values() if h["program"] == "io-server" and
                    any(s["object"] == f"{c['name']}.endpoint" for s in h["slots"])]
+        for k in range(start_crashes):
+            out += ["--expect", rf"roottask: driver '{c['name']}' incarnation {k + 2} died in its "
+                                rf"start-up \('{clients[0]}' answered IO: DriverRestarted with: "
+                                rf"the block driver is down \(it died {k + 1} times in a row\)"]
         out += ["--expect", rf"roottask: '{c['name']}' faults on purpose after its Block: "
                             rf"Submit number {after} ",
                 "--expect", r"user fault",
-                "--expect", rf"roottask: driver '{c['name']}' died \(incarnation 1, thread state "
-                            rf"\d+\): restarted as incarnation 2; '{clients[0]}': IO: "
-                            rf"DriverRestarted: [1-9]\d* requests re-issued, 1 deaths in a row"]
+                "--expect", rf"roottask: driver '{c['name']}' died \(incarnation "
+                            rf"{start_crashes + 1}, thread state \d+\): restarted as "
+                            rf"incarnation {start_crashes + 2}; '{clients[0]}': IO: "
+                            rf"DriverRestarted: [1-9]\d* requests re-issued, "
+                            rf"{start_crashes + 1} deaths in a row"]
     return out
 
 
@@ -332,6 +348,11 @@ def main(argv):
         i = argv.index("--driver-fault")
         fault_after = int(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
+    start_crashes = 0
+    if "--driver-start-crashes" in argv:
+        i = argv.index("--driver-start-crashes")
+        start_crashes = int(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     full_console = "--console" in argv
     if full_console:
         argv = [a for a in argv if a != "--console"]
@@ -343,7 +364,7 @@ def main(argv):
     if fault_after is None:
         cmd += ["--reject", "FAILED|PANIC|user fault"]
     else:
-        cmd += driver_fault_args(table, fault_after)
+        cmd += driver_fault_args(table, fault_after, start_crashes)
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
     errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout) + \

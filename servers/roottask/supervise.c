@@ -21,35 +21,57 @@
 
 #define W BK_WORD_BITS
 #define FAULT_AFTER_MAX 1000000
+#define START_CRASHES_MAX 8
 
 static const struct table *table;
 static struct blk_driver driver;
 static struct supervise_driver adopted;
 static bool supervising;
+static long start_crashes; /* roottask.blk_start_crashes still to come */
 
-long supervise_fault_option(const struct bk_bootinfo *bi, char *why, size_t whylen)
+/* N of `option=N` in the kernel's command line, 1 to `max` (0: not
+ * given); -1 with a sentence naming `what` N counts when N is not. */
+static long number_option(const struct bk_bootinfo *bi, const char *option, long max,
+                          const char *what, char *why, size_t whylen)
 {
-    static const char key[] = SUPERVISE_FAULT_OPTION "=";
+    size_t klen = strlen(option);
     for (const char *p = bi->cmdline; *p; p++) {
-        if ((p != bi->cmdline && p[-1] != ' ') || memcmp(p, key, sizeof(key) - 1) != 0)
+        if ((p != bi->cmdline && p[-1] != ' ') || memcmp(p, option, klen) != 0 || p[klen] != '=')
             continue;
-        const char *v = p + sizeof(key) - 1;
+        const char *v = p + klen + 1;
         long n = 0;
         const char *q = v;
-        for (; *q >= '0' && *q <= '9' && n <= FAULT_AFTER_MAX; q++)
+        for (; *q >= '0' && *q <= '9' && n <= max; q++)
             n = n * 10 + (*q - '0');
-        if (q == v || (*q && *q != ' ') || n < 1 || n > FAULT_AFTER_MAX) {
+        if (q == v || (*q && *q != ' ') || n < 1 || n > max) {
             unsigned len = 0;
             while (v[len] && v[len] != ' ' && len < 40)
                 len++;
-            bk_snprintf(why, whylen, "boot option %s=%.*s: the number of Block: Submits after "
-                        "which the driver faults, 1 to %u", SUPERVISE_FAULT_OPTION, (int)len, v,
-                        FAULT_AFTER_MAX);
+            bk_snprintf(why, whylen, "boot option %s=%.*s: %s, 1 to %ld", option, (int)len, v,
+                        what, max);
             return -1;
         }
         return n;
     }
     return 0;
+}
+
+long supervise_fault_option(const struct bk_bootinfo *bi, char *why, size_t whylen)
+{
+    return number_option(bi, SUPERVISE_FAULT_OPTION, FAULT_AFTER_MAX,
+                         "the number of Block: Submits after which the driver faults", why,
+                         whylen);
+}
+
+long supervise_start_crash_option(const struct bk_bootinfo *bi, char *why, size_t whylen)
+{
+    return number_option(bi, SUPERVISE_START_CRASH_OPTION, START_CRASHES_MAX,
+                         "how many restarted incarnations die in their start-up", why, whylen);
+}
+
+static const char *name_of(uint32_t c)
+{
+    return table_string(table, table->components[c].name);
 }
 
 void supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
@@ -63,12 +85,12 @@ void supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
     driver.p.tcb = d->tcb;
     driver.p.cnode = d->cnode;
     driver.p.sched_context = d->sched_context;
+    start_crashes = d->start_crashes;
+    if (start_crashes > 0)
+        debug_printf("roottask: the next %ld incarnations of '%s' die in their start-up on "
+                     "purpose (%s)\n", start_crashes, name_of(d->component),
+                     SUPERVISE_START_CRASH_OPTION);
     supervising = true;
-}
-
-static const char *name_of(uint32_t c)
-{
-    return table_string(table, table->components[c].name);
 }
 
 static uint64_t thread_state(uint64_t tcb)
@@ -106,13 +128,15 @@ static int tell_client(uint32_t *deaths, uint32_t *reissued, char *text, size_t 
     return r;
 }
 
-/* The restart itself, above every component (the new driver, below us,
- * starts only once we block in the Call to its client, holding
- * everything). */
-static int restart(uint64_t state)
+/* One incarnation started in place of the dead one, on the table's
+ * budget. 0, or -1 (printed) when it could not be made. */
+static int start_next(uint32_t dead)
 {
     static char err[BK_PROCESS_ERROR_LEN];
-    uint32_t dead = driver.incarnation, deaths = 0, reissued = 0;
+    if (start_crashes > 0) { /* fault injection: this one dies before its device starts */
+        driver.crash_at_start = 1;
+        start_crashes--;
+    }
     const char *e = blk_restart(&driver, err, sizeof(err));
     long r = e ? 0 : table_budget();
     if (e || r) {
@@ -120,15 +144,52 @@ static int restart(uint64_t state)
                      name_of(adopted.component), dead, e ? e : bk_error_name(r));
         return -1;
     }
-    if (adopted.client == ~0u) {
-        debug_printf("roottask: driver '%s' died (incarnation %u, thread state %llu): restarted "
-                     "as incarnation %u; no client to tell\n", name_of(adopted.component), dead,
-                     (unsigned long long)state, driver.incarnation);
-        return 0;
-    }
-    char text[200];
-    int ir = tell_client(&deaths, &reissued, text, sizeof(text));
-    if (ir != 0) {
+    return 0;
+}
+
+/* The restart itself, above every component (the new driver, below us,
+ * starts only once we block in the Call to its client, holding
+ * everything). An incarnation that dies in its start-up, before it took
+ * the IO server's buffers back (IO: DriverRestarted answers DRIVER_DOWN),
+ * is followed by another at once, as the protocol asks of a supervisor,
+ * until the IO server gives the disk up after too many deaths in a row
+ * (DRIVER_GIVEN_UP): then the tenants' requests end with that error and
+ * the system runs on without the disk; nothing is restarted any more. */
+static int restart(uint64_t state)
+{
+    uint32_t dead = driver.incarnation, deaths = 0, reissued = 0;
+    for (;;) {
+        if (start_next(dead) != 0)
+            return -1;
+        if (adopted.client == ~0u) {
+            debug_printf("roottask: driver '%s' died (incarnation %u, thread state %llu): "
+                         "restarted as incarnation %u; no client to tell\n",
+                         name_of(adopted.component), dead, (unsigned long long)state,
+                         driver.incarnation);
+            return 0;
+        }
+        char text[200];
+        int ir = tell_client(&deaths, &reissued, text, sizeof(text));
+        if (ir == 0)
+            break;
+        if (ir == IO_ERR_DRIVER_DOWN) {
+            debug_printf("roottask: driver '%s' incarnation %u died in its start-up ('%s' "
+                         "answered IO: DriverRestarted with: %s): starting another\n",
+                         name_of(adopted.component), driver.incarnation,
+                         name_of(adopted.client), text);
+            dead = driver.incarnation;
+            state = thread_state(driver.p.tcb);
+            continue;
+        }
+        if (ir == IO_ERR_DRIVER_GIVEN_UP) {
+            debug_printf("roottask: driver '%s': '%s' gave its disk up when told of incarnation "
+                         "%u (%s): that one stopped, no more restarts; the system runs on "
+                         "without the disk\n", name_of(adopted.component),
+                         name_of(adopted.client), driver.incarnation, text);
+            blk_stop(&driver);
+            supervising = false;
+            return 0;
+        }
         debug_printf("roottask: FAILED: driver '%s' died (incarnation %u): restarted as "
                      "incarnation %u, but '%s' answered IO: DriverRestarted with: %s\n",
                      name_of(adopted.component), dead, driver.incarnation,

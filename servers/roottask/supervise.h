@@ -20,6 +20,15 @@
  * given); -1 with a sentence in `why` when N is not 1 to 1000000. */
 long supervise_fault_option(const struct bk_bootinfo *bi, char *why, size_t whylen);
 
+/* The boot option that makes the next N incarnations the supervisor
+ * starts die in their start-up, before the device starts (blk.h,
+ * crash_at_start): deaths in a row, a restart's restart. */
+#define SUPERVISE_START_CRASH_OPTION "roottask.blk_start_crashes"
+
+/* N of `roottask.blk_start_crashes=N` (0: not given); -1 with a sentence
+ * in `why` when N is not 1 to 8. */
+long supervise_start_crash_option(const struct bk_bootinfo *bi, char *why, size_t whylen);
+
 /* What the root task knows of the driver it built from the table. */
 struct supervise_driver {
     uint32_t component;            /* the driver's, in the table */
@@ -27,6 +36,7 @@ struct supervise_driver {
     uint32_t client;               /* the IO server's component, or ~0u */
     uint64_t client_admin;         /* its unbadged endpoint cap */
     uint64_t client_rights, client_badge; /* of its channel to the driver */
+    long start_crashes;            /* roottask.blk_start_crashes (tests; 0) */
 };
 
 /* Adopts driver `d` of table `t`, started on the disk `hw` (copied). */

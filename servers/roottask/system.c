@@ -307,14 +307,15 @@ static uint32_t object_in_slot(const struct table *t, uint32_t c, uint32_t slot)
  * the io-server that holds a cap to its endpoint (a channel of the
  * table), if any. */
 static void adopt_driver(const struct bk_bootinfo *bi, const struct table *t, uint32_t c,
-                         const struct blk_hw *hw)
+                         const struct blk_hw *hw, long start_crashes)
 {
     const struct captable_component *k = &t->components[c];
     uint32_t ep = object_in_slot(t, c, BK_PROCESS_CAP_ARG);
     struct supervise_driver d = { .component = c, .tcb = object_slot[k->tcb],
                                   .cnode = object_slot[k->cnode],
                                   .sched_context = object_slot[k->sched_context],
-                                  .endpoint = ep == ~0u ? 0 : object_slot[ep], .client = ~0u };
+                                  .endpoint = ep == ~0u ? 0 : object_slot[ep], .client = ~0u,
+                                  .start_crashes = start_crashes };
     for (uint32_t i = 0; i < t->header->component_count && ep != ~0u; i++) {
         const struct captable_component *o = &t->components[i];
         if (i == c || strcmp(table_string(t, o->program), "io-server") != 0)
@@ -351,7 +352,8 @@ static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint
     devmem_ready = true;
     char err[160];
     long fault_after = supervise_fault_option(bi, err, sizeof(err));
-    const char *e = fault_after < 0 ? err : blk_discover(bi, &hw);
+    long start_crashes = fault_after < 0 ? 0 : supervise_start_crash_option(bi, err, sizeof(err));
+    const char *e = fault_after < 0 || start_crashes < 0 ? err : blk_discover(bi, &hw);
     if (!e)
         e = blk_give_device(&hw, object_slot[t->components[c].cnode], notification,
                             (uint32_t)fault_after, err, sizeof(err));
@@ -363,7 +365,7 @@ static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint
     if (fault_after > 0)
         debug_printf("roottask: '%s' faults on purpose after its Block: Submit number %ld (%s)\n",
                      name, fault_after, SUPERVISE_FAULT_OPTION);
-    adopt_driver(bi, t, c, &hw);
+    adopt_driver(bi, t, c, &hw, start_crashes);
     return 0;
 }
 

@@ -1116,11 +1116,28 @@ add_test(NAME ${arch}/policy-demo-driver-fault
           --kernel ${kernel} --image ${out}/policy-demo.img
           --disk ${out}/policy-demo-fault-disk.img --disk-size 8M)
 set_tests_properties(${arch}/policy-demo-driver-fault PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+# The same with the driver's next incarnation dying in its start-up too
+# (roottask.blk_start_crashes=1), before it took the IO server's buffers
+# back: IO: DriverRestarted answers DRIVER_DOWN, and the root task starts
+# another at once (it used to end the run as FAILED); the third incarnation
+# is told as the second death in a row, and every expectation still holds.
+add_test(NAME ${arch}/policy-demo-driver-start-crash
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
+          --table ${out}/policy-demo.captable.json --driver-fault 3 --driver-start-crashes 1
+          --arch ${arch} --kernel ${kernel} --image ${out}/policy-demo.img
+          --disk ${out}/policy-demo-start-crash-disk.img --disk-size 8M)
+set_tests_properties(${arch}/policy-demo-driver-start-crash PROPERTIES LABELS "qemu;${arch}"
+                     TIMEOUT 120)
 # A bad value of that boot option ends the boot, named, before anything starts.
 bulkhead_qemu_test(policy-demo-bad-fault-option --image ${out}/policy-demo.img
   --disk ${out}/policy-demo-bad-option-disk.img --disk-size 8M
   --append "roottask.blk_fault_after=0x3" --status fail
   --expect "roottask: FAILED: component 3 'blk': device virtio-blk: boot option roottask.blk_fault_after=0x3: the number of Block: Submits after which the driver faults, 1 to 1000000"
+  --reject "roottask: start|tenant started|PANIC")
+bulkhead_qemu_test(policy-demo-bad-start-crash-option --image ${out}/policy-demo.img
+  --disk ${out}/policy-demo-bad-option-disk.img --disk-size 8M
+  --append "roottask.blk_start_crashes=9" --status fail
+  --expect "roottask: FAILED: component 3 'blk': device virtio-blk: boot option roottask.blk_start_crashes=9: how many restarted incarnations die in their start-up, 1 to 8"
   --reject "roottask: start|tenant started|PANIC")
 
 # The demo on a machine without its disk: the root task finds no virtio

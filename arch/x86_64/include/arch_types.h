@@ -21,6 +21,8 @@
 #define ARCH_LARGE_PAGE_BITS 21
 /* x86 has an I/O port space: IOPort caps and the arch_ioport_* hooks. */
 #define ARCH_HAS_IOPORTS 1
+/* lzcnt (or bsr) counts leading zeros in one instruction. */
+#define ARCH_COUNTS_ZEROS 1
 
 /*
  * A thread's FPU and vector registers, in the layout XSAVE uses in its

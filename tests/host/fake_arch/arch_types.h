@@ -19,6 +19,7 @@
 #define ARCH_USER_VADDR_MAX 0x0000800000000000ull
 #define ARCH_PT_LEVELS 3
 #define ARCH_LARGE_PAGE_BITS 21
+#define ARCH_COUNTS_ZEROS 1 /* the host's; test_sched checks the other search */
 
 /* FPU registers f0..f31 and fcsr, as on RISC-V (kernel/abi.toml's
  * [arch.riscv64].fpu_registers order). */
