@@ -4,7 +4,7 @@
   pc_trail.py --arch x86_64 (--at-clock-read-in FUNCTION | --at-pc HEX ...)
               [--image bench-image.img] [--program bench.elf] [--kernel kernel-nodebug.elf]
               [--append "bench.iterations=1000"] [--records FIRST:END] [--from FUNCTION]
-              [--show N] [--top K] [--ring N] [--build-dir DIR]
+              [--show N] [--top K] [--ring N] [--smp N] [--build-dir DIR]
 
 Boots the image under -icount with the QEMU plugin tests/bench/plugin/pctrail.c, which
 keeps the last --ring (a power of two) instructions' addresses and writes them out each time a trigger
@@ -57,7 +57,8 @@ def run(args, build, triggers, log):
                       [f"at={t:x}" for t in triggers] +
                       [f"out={log}", f"ring={args.ring}"])
     cmd = bkqemu.command(args.arch, kernel=out / args.kernel, image=out / args.image,
-                         append=args.append, icount=True, extra=["-plugin", plugin])
+                         append=args.append, icount=True, extra=["-plugin", plugin],
+                         smp=args.smp)
     subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)
 
 
@@ -131,6 +132,9 @@ def main():
     ap.add_argument("--show", type=int, action="append", default=[], metavar="N")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--ring", type=int, default=8192)
+    ap.add_argument("--smp", type=int, default=None,
+                    help="CPUs (-smp); the ring holds every vCPU's instructions, interleaved "
+                         "as QEMU ran them, so the others should be idle")
     args = ap.parse_args()
     if args.ring < 2 or args.ring & (args.ring - 1) or args.ring > 65536:
         sys.exit(f"pc_trail: --ring {args.ring}: a power of two from 2 to 65536 (the plugin's RING_MAX)")
