@@ -477,7 +477,8 @@ void kernel_fastpath_recv(void);
 void kernel_fastpath_send(void);
 /* The same with several CPUs online, from kernel_syscall_smp() with the
  * kernel lock held, for a Call or ReplyRecv between two threads of this
- * CPU (kernel/fastpath.c, docs/smp.md): does not return if it handled
+ * CPU, a Yield, and a Signal or Wait whose threads are this CPU's
+ * (kernel/fastpath.c, docs/smp.md): does not return if it handled
  * syscall `nr`. */
 void kernel_fastpath_smp(unsigned long nr);
 

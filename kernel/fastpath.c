@@ -43,8 +43,9 @@
  * + arch_fastpath_switch (arch/x86_64/fastpath.c) 36 (the CPU and its
  * fastpath_key 4, the bases read back and saved 6, checks of `to` 7, its
  * FS base (its TLS) 4, the FPU check 3, CR3 7, the frame for the next
- * entry and the jump 5) + the sysretq stub 19; RISC-V 168 / 173 = entry
- * with dispatch 39 / 41 + this file 80 / 83 + arch_fastpath_switch
+ * entry and the jump 5) + the sysretq stub 19; RISC-V 167 / 172 = entry
+ * with dispatch 38 / 40 (session 31: one csrrw reads and zeroes sscratch)
+ * + this file 80 / 83 + arch_fastpath_switch
  * (trap.S) 14 with a satp write, 8 without (one check of 3 covers both
  * the counter policy and the FPU owner while no thread owns the FPU) +
  * exit 35 (31 register loads, sret). To a passive server and back (the
@@ -53,8 +54,8 @@
  * that carries caps) costs 2 on x86-64 and 1 on RISC-V. This
  * file is built without frame pointers and leaves by a tail call, so it
  * touches no stack. Round trips, user code included: x86-64 343 in one
- * address space, 351 across two, 333 to a passive server; RISC-V 341,
- * 353 and 337.
+ * address space, 351 across two, 333 to a passive server; RISC-V 339,
+ * 351 and 335.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  *
@@ -334,6 +335,16 @@ void kernel_fastpath_reply_recv(void)
     fastpath_reply_recv(current_thread, false);
 }
 
+/* The current thread `t` goes on after its syscall, nothing else changed:
+ * with several CPUs by the general way out, which lets go of the lock. */
+static inline __attribute__((always_inline)) void resume_current(struct thread *t, bool smp)
+{
+    if (smp)
+        arch_user_enter(&t->regs, t->vspace);
+    else
+        arch_fastpath_resume(&t->regs);
+}
+
 /* ---- Yield with nothing to yield to ---------------------------------------
  * The cheapest syscall (the bench's null_syscall): a Yield when no ready
  * thread has the caller's priority or more, by a thread on a whole-CPU
@@ -347,20 +358,24 @@ void kernel_fastpath_reply_recv(void)
  * was (choose() resets it only for a thread that goes behind another).
  * So the thread goes on, its registers as the entry saved them, with the
  * rest of the CPU's state untouched. Otherwise this returns and the
- * general path runs. Like the IPC fast path it is entered only while this
- * CPU is the only one running user threads (the arch's per-CPU syscall
- * number; with several, a Yield takes the lock and the general path).
- * It costs about 10 instructions here on top of the entry and the exit
- * (docs/performance.md). */
-void kernel_fastpath_yield(void)
+ * general path runs. As the IPC fast path, the arch's entry tries it
+ * while this CPU is the only one running user threads; with several,
+ * kernel_fastpath_smp() does under the kernel lock, and leaves by the
+ * general way out, which lets go of the lock. It costs about 10
+ * instructions here on top of the entry and the exit (docs/performance.md). */
+static inline __attribute__((always_inline)) void fastpath_yield(struct thread *t, bool smp)
 {
     struct cpu *c = cpu_here();
-    struct thread *t = c->current;
     if (c->slice_expired || !t->sc->whole || c->ready_top >= (int)t->priority)
         return;
     if (BULKHEAD_KERNEL_DEBUG)
         yield_path_counts.fast++;
-    arch_fastpath_resume(&t->regs);
+    resume_current(t, smp);
+}
+
+void kernel_fastpath_yield(void)
+{
+    fastpath_yield(current_thread, false);
 }
 
 /* ---- Signal and Wait on a notification -------------------------------------
@@ -384,7 +399,10 @@ void kernel_fastpath_yield(void)
  * Everything else (a cap of another type or shape, rights missing, a
  * waiter that would preempt the signaller or lent its SchedContext away,
  * an idle CPU after a Wait) returns to the general path, which also
- * answers the errors. Counted for Debug: NotificationPathCounts in debug
+ * answers the errors. With several CPUs (under the lock, from
+ * kernel_fastpath_smp()) a woken waiter must also run on this CPU and be
+ * no other CPU's current thread (same_cpu_ok()); the thread a Wait
+ * switches to is on this CPU's queue, so runs here. Counted for Debug: NotificationPathCounts in debug
  * kernels, as the IPC fast path is. */
 
 /* Finds the notification cap `cptr` names through t's flat root CNode
@@ -404,17 +422,16 @@ static inline bool notification_direct(const struct thread *t, uint64_t cptr, ca
 }
 
 /* The current thread `t` goes on after its syscall; counted. */
-static inline __attribute__((always_inline)) void notification_resume(struct thread *t)
+static inline __attribute__((always_inline)) void notification_resume(struct thread *t, bool smp)
 {
     if (BULKHEAD_KERNEL_DEBUG)
         notification_path_counts.fast++;
-    arch_fastpath_resume(&t->regs);
+    resume_current(t, smp);
 }
 
-void kernel_fastpath_send(void)
+static inline __attribute__((always_inline)) void fastpath_send(struct thread *t, bool smp)
 {
     struct cpu *c = cpu_here();
-    struct thread *t = c->current;
     uint64_t *args = arch_regs_args(&t->regs);
     struct notification *n;
     uint64_t badge;
@@ -431,7 +448,7 @@ void kernel_fastpath_send(void)
          * ready: then choose() would not keep the signaller), and needs
          * no budget to become ready. */
         if (c->slice_expired || w->priority > t->priority || c->ready_top > (int)t->priority ||
-            !w->sc || !w->sc->whole)
+            !w->sc || !w->sc->whole || !same_cpu_ok(smp, w->sc, w))
             return;
         n->head = w->wait_next; /* remove_waiter() of the head */
         if (n->head)
@@ -447,17 +464,16 @@ void kernel_fastpath_send(void)
         w_args[0] = badge;
         w_args[1] = 0;
         w->state = THREAD_RUNNABLE;
-        ready_enqueue_on(c, w); /* one CPU: w's is this one */
+        ready_enqueue_on(c, w); /* w's CPU is this one (one CPU, or same_cpu_ok()) */
     }
     args[0] = 0; /* the signaller's header: badge and info 0 */
     args[1] = 0;
-    notification_resume(t);
+    notification_resume(t, smp);
 }
 
-void kernel_fastpath_recv(void)
+static inline __attribute__((always_inline)) void fastpath_recv(struct thread *t, bool smp)
 {
     struct cpu *c = cpu_here();
-    struct thread *t = c->current;
     uint64_t *args = arch_regs_args(&t->regs);
     struct notification *n;
     uint64_t badge;
@@ -468,7 +484,7 @@ void kernel_fastpath_recv(void)
         args[1] = 0;
         n->word = 0;
         n->active = false;
-        notification_resume(t);
+        notification_resume(t, smp);
         return;
     }
     int top = c->ready_top;
@@ -491,7 +507,35 @@ void kernel_fastpath_recv(void)
     if (BULKHEAD_KERNEL_DEBUG)
         notification_path_counts.fast++;
     current_thread = next;
-    arch_fastpath_switch(&t->regs, &next->regs, next->vspace);
+    /* A thread on this CPU's ready queue runs here and is no CPU's
+     * current one: nothing more to check with several CPUs. */
+    if (smp)
+        arch_user_enter(&next->regs, next->vspace); /* lets go of the lock last */
+    else
+        arch_fastpath_switch(&t->regs, &next->regs, next->vspace);
+}
+
+void kernel_fastpath_send(void)
+{
+    fastpath_send(current_thread, false);
+}
+
+void kernel_fastpath_recv(void)
+{
+    fastpath_recv(current_thread, false);
+}
+
+/* Yield, Recv and Send with several CPUs: out of line, so that the
+ * Call's and ReplyRecv's code below keeps the registers and frame it had
+ * (inlined here, they cost the IPC round trip 12 instructions on RISC-V). */
+static __attribute__((noinline)) void fastpath_smp_other(struct thread *t, unsigned long nr)
+{
+    if (nr == BK_SYS_YIELD)
+        fastpath_yield(t, true);
+    else if (nr == BK_SYS_RECV)
+        fastpath_recv(t, true);
+    else if (nr == BK_SYS_SEND)
+        fastpath_send(t, true);
 }
 
 void kernel_fastpath_smp(unsigned long nr)
@@ -501,4 +545,6 @@ void kernel_fastpath_smp(unsigned long nr)
         fastpath_call(t, true);
     else if (nr == BK_SYS_REPLY_RECV)
         fastpath_reply_recv(t, true);
+    else
+        fastpath_smp_other(t, nr);
 }
