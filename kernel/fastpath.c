@@ -179,10 +179,14 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
     if (BULKHEAD_KERNEL_DEBUG)
         ipc_path_counts.fast++;
     current_thread = to;
-    if (smp)
+    if (smp) {
+        /* As run() does: another CPU may have set it for `from` (its
+         * SchedContext changed), which blocks now; `to` starts clean. */
+        cpu_here()->slice_expired = false;
         arch_user_enter(&to->regs, to->vspace); /* lets go of the lock last */
-    else
+    } else {
         arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
+    }
 }
 
 /* With several CPUs online (smp), the fast path runs under the kernel
@@ -508,11 +512,14 @@ static inline __attribute__((always_inline)) void fastpath_recv(struct thread *t
         notification_path_counts.fast++;
     current_thread = next;
     /* A thread on this CPU's ready queue runs here and is no CPU's
-     * current one: nothing more to check with several CPUs. */
-    if (smp)
+     * current one: nothing more to check with several CPUs, where only
+     * the slice's flag is run()'s to clear (as in switch_to()). */
+    if (smp) {
+        c->slice_expired = false;
         arch_user_enter(&next->regs, next->vspace); /* lets go of the lock last */
-    else
+    } else {
         arch_fastpath_switch(&t->regs, &next->regs, next->vspace);
+    }
 }
 
 void kernel_fastpath_send(void)
