@@ -333,6 +333,13 @@ NORETURN void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs);
  * path then leaves by a tail call and needs no stack frame of its own. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
+/* A fast path leaves the current thread, whose registers `regs` the
+ * syscall entry saved, for the scheduler's way (thread_resume_current())
+ * rather than its own way out: saves the user state the arch still holds
+ * in the CPU for it, as the general path's entry does (x86-64: the FS and
+ * GS bases; RISC-V: nothing). */
+void arch_fastpath_to_scheduler(arch_regs_t *regs);
+
 /* The Yield fast path's way out (kernel/fastpath.c): back to user mode in
  * the thread whose syscall entry saved `regs`, the current thread still,
  * with nothing else to change (the address space, the FPU, the counter

@@ -400,9 +400,12 @@ void kernel_fastpath_yield(void)
  *    tail and the ready thread runs (what choose() picks when the current
  *    thread blocks: the head of the highest non-empty queue), the CPU's
  *    time charged as at any switch between whole-CPU SchedContexts.
+ *  - Wait that blocks with no thread ready: the thread joins the waiters'
+ *    tail and goes to thread_resume_current(), which idles the CPU, as
+ *    the general path would after notification_wait().
  * Everything else (a cap of another type or shape, rights missing, a
- * waiter that would preempt the signaller or lent its SchedContext away,
- * an idle CPU after a Wait) returns to the general path, which also
+ * waiter that would preempt the signaller or lent its SchedContext away)
+ * returns to the general path, which also
  * answers the errors. With several CPUs (under the lock, from
  * kernel_fastpath_smp()) a woken waiter must also run on this CPU and be
  * no other CPU's current thread (same_cpu_ok()); the thread a Wait
@@ -475,6 +478,36 @@ static inline __attribute__((always_inline)) void fastpath_send(struct thread *t
     notification_resume(t, smp);
 }
 
+/* t, running, waits on n from now on (notification_wait()'s
+ * sched_set_blocked() and append_waiter(): t is on no queue, and its
+ * wait_next is NULL already). */
+static inline __attribute__((always_inline)) void block_on(struct thread *t,
+                                                           struct notification *n)
+{
+    t->state = THREAD_BLOCKED_NOTIFICATION;
+    t->wait_prev = n->tail;
+    if (n->tail)
+        n->tail->wait_next = t;
+    else
+        n->head = t;
+    n->tail = t;
+    t->blocked_on = n;
+}
+
+/* A Wait that blocks with nothing else to run: the CPU idles, which is
+ * the scheduler's work; t blocks here as notification_wait() would block
+ * it, so the general path need not look the cap up again. Out of line and
+ * declared as returning (it does not), so that the fast path's other ways
+ * keep no stack frame for it, as arch_fastpath_switch(). */
+static __attribute__((noinline)) void wait_idle(struct thread *t, struct notification *n)
+{
+    block_on(t, n);
+    if (BULKHEAD_KERNEL_DEBUG)
+        notification_path_counts.fast++;
+    arch_fastpath_to_scheduler(&t->regs);
+    thread_resume_current();
+}
+
 static inline __attribute__((always_inline)) void fastpath_recv(struct thread *t, bool smp)
 {
     struct cpu *c = cpu_here();
@@ -492,20 +525,15 @@ static inline __attribute__((always_inline)) void fastpath_recv(struct thread *t
         return;
     }
     int top = c->ready_top;
-    if (top < 0)
-        return; /* the CPU idles: the general path's */
+    if (top < 0) {
+        wait_idle(t, n);
+        return;
+    }
     struct thread *next = c->ready_head[top];
     struct sched_context *t_sc = t->sc, *next_sc = next->sc;
     if (!fast_charge_ok(t_sc, next_sc))
         return;
-    t->state = THREAD_BLOCKED_NOTIFICATION; /* append_waiter() */
-    t->wait_prev = n->tail;
-    if (n->tail)
-        n->tail->wait_next = t;
-    else
-        n->head = t;
-    n->tail = t;
-    t->blocked_on = n;
+    block_on(t, n);
     ready_dequeue_head(c, next, (unsigned)top);
     sched_fast_charge(t_sc, next_sc);
     if (BULKHEAD_KERNEL_DEBUG)

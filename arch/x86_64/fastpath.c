@@ -146,3 +146,10 @@ void arch_fastpath_resume(arch_regs_t *regs)
         return;
     ((void (*)(arch_regs_t *))x86_this_cpu()->return_sysret)(regs);
 }
+
+/* The general path's entry saves the bases before kernel_syscall() (trap.S);
+ * a fast path that hands the thread to the scheduler does it here. */
+void arch_fastpath_to_scheduler(arch_regs_t *regs)
+{
+    x86_save_user_bases(x86_this_cpu(), regs);
+}
