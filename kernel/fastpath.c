@@ -479,19 +479,12 @@ static inline __attribute__((always_inline)) void fastpath_send(struct thread *t
 }
 
 /* t, running, waits on n from now on (notification_wait()'s
- * sched_set_blocked() and append_waiter(): t is on no queue, and its
- * wait_next is NULL already). */
+ * sched_set_blocked(), which has no queue to take t off, and its append). */
 static inline __attribute__((always_inline)) void block_on(struct thread *t,
                                                            struct notification *n)
 {
     t->state = THREAD_BLOCKED_NOTIFICATION;
-    t->wait_prev = n->tail;
-    if (n->tail)
-        n->tail->wait_next = t;
-    else
-        n->head = t;
-    n->tail = t;
-    t->blocked_on = n;
+    notification_append_waiter(n, t);
 }
 
 /* A Wait that blocks with nothing else to run: the CPU idles, which is

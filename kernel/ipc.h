@@ -38,6 +38,21 @@ struct notification {
     struct thread *bound_thread; /* see TCB: bind_notification */
 };
 
+/* `t`, the running thread, joins the tail of n's waiters (notification.c's
+ * Wait and the fast path's). A thread on no wait queue has NULL links
+ * (the invariants checker's rule), so only its new links are written. */
+static inline __attribute__((always_inline)) void notification_append_waiter(struct notification *n,
+                                                                             struct thread *t)
+{
+    t->wait_prev = n->tail;
+    if (n->tail)
+        n->tail->wait_next = t;
+    else
+        n->head = t;
+    n->tail = t;
+    t->blocked_on = n;
+}
+
 _Static_assert(sizeof(struct endpoint) <= (1u << OBJ_ENDPOINT_BITS), "endpoint size");
 _Static_assert(sizeof(struct notification) <= (1u << OBJ_NOTIFICATION_BITS), "notification size");
 

@@ -21,18 +21,6 @@ static struct notification *ntfn_of(const cap_t *cap)
     return (struct notification *)cap_object(cap);
 }
 
-static void append_waiter(struct notification *n, struct thread *t)
-{
-    t->wait_next = NULL;
-    t->wait_prev = n->tail;
-    if (n->tail)
-        n->tail->wait_next = t;
-    else
-        n->head = t;
-    n->tail = t;
-    t->blocked_on = n;
-}
-
 static void remove_waiter(struct notification *n, struct thread *t)
 {
     if (t->wait_prev)
@@ -91,7 +79,7 @@ void notification_wait(struct thread *t, const cap_t *cap, bool blocking)
         return;
     }
     sched_set_blocked(t, THREAD_BLOCKED_NOTIFICATION);
-    append_waiter(n, t);
+    notification_append_waiter(n, t);
 }
 
 void notification_cancel_wait(struct thread *t)
