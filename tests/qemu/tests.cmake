@@ -1135,7 +1135,7 @@ bulkhead_qemu_test(policy-demo-bad-fault-option --image ${out}/policy-demo.img
   --expect "roottask: FAILED: component 3 'blk': device virtio-blk: boot option roottask.blk_fault_after=0x3: the number of Block: Submits after which the driver faults, 1 to 1000000"
   --reject "roottask: start|tenant started|PANIC")
 bulkhead_qemu_test(policy-demo-bad-start-crash-option --image ${out}/policy-demo.img
-  --disk ${out}/policy-demo-bad-option-disk.img --disk-size 8M
+  --disk ${out}/policy-demo-bad-start-crash-option-disk.img --disk-size 8M
   --append "roottask.blk_start_crashes=9" --status fail
   --expect "roottask: FAILED: component 3 'blk': device virtio-blk: boot option roottask.blk_start_crashes=9: how many restarted incarnations die in their start-up, 1 to 8"
   --reject "roottask: start|tenant started|PANIC")
