@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Boot a policy's image and check that the system is the one its table says.
 
-  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT] [--driver-fault N]
-                [--driver-start-crashes K]
+  policyboot.py --table IMAGE.captable.json [--expect-failure TEXT]
+                [--driver-fault N | --driver-hang N] [--driver-start-crashes K]
                 --arch A --kernel K --image IMAGE.img [runtest args]
 
 With --expect-failure the image is one built wrong on purpose (captable.py
@@ -28,7 +28,9 @@ pays its IO session from its quota sees its account grow by the session's
 64 KiB. With --driver-fault N the driver faults after its Nth Block: Submit
 (the root task's boot option roottask.blk_fault_after): the root task must
 restart it and tell the IO server, and everything above must still hold;
-with --driver-start-crashes K as well the next K incarnations die in their
+with --driver-hang N it stops answering instead (roottask.blk_hang_after),
+which the IO server's watch reports to the root task's fault watcher; with
+--driver-start-crashes K as well the next K incarnations die in their
 start-up (roottask.blk_start_crashes) and the root task starts another
 after each. A root task that built anything else, or
 ignored a field of the table, fails. Runs tools/runtest.py.
@@ -223,6 +225,9 @@ def expectations(table, consts):
             out.append(r"tenants: serving; console ready on the serial line")
         elif c.get("device"):
             out.append(rf"roottask: device {c['device']} of '{n}': virtio-(pci|mmio)")
+            for client in driver_clients(table, c):
+                out.append(rf"roottask: driver '{n}' watched: '{client}' reports it hung after "
+                           rf"{HANG_TIMEOUT_MS} ms with requests owed and none completed")
         if c["program"] in policy.SERVER_LAYOUTS:
             continue
         caps = [(s["slot"], objects[s["object_id"]]["type_value"], s["rights_value"])
@@ -300,36 +305,55 @@ def console_errors(table, log):
     return []
 
 
-def driver_fault_args(table, after, start_crashes=0):
-    """runtest.py's arguments for a run whose driver faults on purpose after
-    its `after`th Block: Submit (the root task's boot option): the one
-    fault, the root task's restart of the driver on its device and its
-    IO server told (requests re-issued, the first death of a row); every
-    other expectation of the run stands: the tenants' sessions go on.
-    With `start_crashes` the next incarnations that many die in their
-    start-up too (roottask.blk_start_crashes): each is followed by another
-    at once, and the one that lives is told as the death that many + 1 of
-    a row."""
-    comps = {c["name"]: c for c in table["components"]}
-    out = ["--append", f"roottask.blk_fault_after={after}",
-           "--reject", "FAILED|PANIC", "--at-most", str(1 + start_crashes), "user fault"]
+# servers/roottask/supervise.h, SUPERVISE_HANG_TIMEOUT_MS: how long the IO
+# server waits on a driver that owes it answers before it reports a hang.
+HANG_TIMEOUT_MS = 2000
+
+
+def driver_clients(table, driver):
+    """The IO servers that hold a cap to the driver component's endpoint."""
+    return [h["name"] for h in table["components"] if h["program"] == "io-server" and
+            any(s["object"] == f"{driver['name']}.endpoint" for s in h["slots"])]
+
+
+def driver_fault_args(table, after, start_crashes=0, hang=False):
+    """runtest.py's arguments for a run whose driver fails on purpose after
+    its `after`th Block: Submit (the root task's boot option): it faults,
+    or with `hang` stops answering, so that only the IO server's watch sees
+    it. The root task's fault watcher stops it, and the root task restarts
+    it on its device and tells the IO server (requests re-issued, the first
+    death of a row); every other expectation of the run stands: the
+    tenants' sessions go on. No fault reaches the console: the watcher
+    takes them all. With `start_crashes` the next incarnations that many
+    die in their start-up too (roottask.blk_start_crashes): each is
+    followed by another at once, and the one that lives is told as the
+    death that many + 1 of a row."""
+    option = "roottask.blk_hang_after" if hang else "roottask.blk_fault_after"
+    out = ["--append", f"{option}={after}", "--reject", "FAILED|PANIC|user fault"]
     if start_crashes:
         out[1] += f" roottask.blk_start_crashes={start_crashes}"
     for c in table["components"]:
         if not c.get("device") or c["device"] == "console":
             continue
-        clients = [h["name"] for h in comps.values() if h["program"] == "io-server" and
-                   any(s["object"] == f"{c['name']}.endpoint" for s in h["slots"])]
+        client = driver_clients(table, c)[0]
         for k in range(start_crashes):
             out += ["--expect", rf"roottask: driver '{c['name']}' incarnation {k + 2} died in its "
-                                rf"start-up \('{clients[0]}' answered IO: DriverRestarted with: "
+                                rf"start-up \('{client}' answered IO: DriverRestarted with: "
                                 rf"the block driver is down \(it died {k + 1} times in a row\)"]
-        out += ["--expect", rf"roottask: '{c['name']}' faults on purpose after its Block: "
-                            rf"Submit number {after} ",
-                "--expect", r"user fault",
-                "--expect", rf"roottask: driver '{c['name']}' died \(incarnation "
-                            rf"{start_crashes + 1}, thread state \d+\): restarted as "
-                            rf"incarnation {start_crashes + 2}; '{clients[0]}': IO: "
+        if hang:
+            out += ["--expect", rf"roottask: '{c['name']}' stops answering on purpose after its "
+                                rf"Block: Submit number {after} ",
+                    "--expect", r"blk-server: incarnation 1 stops answering on purpose"]
+            how = (rf"hung: '{client}' saw none of the requests it owes complete for "
+                   rf"{HANG_TIMEOUT_MS} ms")
+        else:
+            out += ["--expect", rf"roottask: '{c['name']}' faults on purpose after its Block: "
+                                rf"Submit number {after} ",
+                    "--expect", r"blk-server: incarnation 1 faults on purpose"]
+            how = "a page fault"
+        out += ["--expect", rf"roottask: driver '{c['name']}' died \(incarnation "
+                            rf"{start_crashes + 1}, {how}\): restarted as "
+                            rf"incarnation {start_crashes + 2}; '{client}': IO: "
                             rf"DriverRestarted: [1-9]\d* requests re-issued, "
                             rf"{start_crashes + 1} deaths in a row"]
     return out
@@ -348,6 +372,11 @@ def main(argv):
         i = argv.index("--driver-fault")
         fault_after = int(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
+    hang = "--driver-hang" in argv
+    if hang:
+        i = argv.index("--driver-hang")
+        fault_after = int(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     start_crashes = 0
     if "--driver-start-crashes" in argv:
         i = argv.index("--driver-start-crashes")
@@ -364,7 +393,7 @@ def main(argv):
     if fault_after is None:
         cmd += ["--reject", "FAILED|PANIC|user fault"]
     else:
-        cmd += driver_fault_args(table, fault_after, start_crashes)
+        cmd += driver_fault_args(table, fault_after, start_crashes, hang)
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
     errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout) + \

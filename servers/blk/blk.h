@@ -173,11 +173,12 @@ const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, uns
  * one in BLK_SLOT_NOTIFICATION of the driver's 256-slot CNode `cnode`):
  * gives it what only the disk `hw` decides: the register pages, a handler
  * for every candidate line bound to `notification`, the IOSpace where an
- * IOMMU translates DMA, and the start page. `crash_after_submits` is the
- * start page's (0 in normal use; a supervisor's test of a death). NULL or
- * a sentence in err. */
+ * IOMMU translates DMA, and the start page. `crash_after_submits` and
+ * `hang_after_submits` are the start page's (0 in normal use; a
+ * supervisor's test of a death or a hang). NULL or a sentence in err. */
 const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
-                            uint32_t crash_after_submits, char *err, size_t errlen);
+                            uint32_t crash_after_submits, uint32_t hang_after_submits, char *err,
+                            size_t errlen);
 
 /* ---- spawn.c: supervising the driver (docs/io.md, "Driver restart") ---- */
 
@@ -245,6 +246,20 @@ uint64_t blk_hang_report_cap(struct blk_driver *d);
 const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
                           unsigned priority, unsigned watcher_priority, uint64_t fault_signal,
                           struct blk_driver *d, char *err, size_t errlen);
+
+/* The fault watcher of blk_supervise(), for a driver whose first
+ * incarnation someone else made (the root task, from a capability table:
+ * blk_give_device()): `d` holds that incarnation (p.tcb, p.cnode,
+ * p.sched_context, endpoint, incarnation 1 and what blk_restart() needs),
+ * whose faults now go to a fault endpoint of ours, badged with its
+ * incarnation, as every later incarnation's do; a thread of ours at
+ * `watcher_priority` takes them and io-server's hang reports
+ * (blk_hang_report_cap()) as blk_supervise()'s does, and signals
+ * `fault_signal`. With p.tcb 0 (blk_supervise(), before the first
+ * incarnation) only the endpoint, the notification and the thread are
+ * made. NULL or a sentence in err. */
+const char *blk_watch(struct blk_driver *d, unsigned watcher_priority, uint64_t fault_signal,
+                      char *err, size_t errlen);
 
 /* Ends the running incarnation (it faulted, or is killed now): its thread
  * stopped, the device reset (so it writes nothing more into the dead

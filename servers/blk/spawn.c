@@ -143,6 +143,30 @@ static bool give_iospace(struct handover *h, const struct blk_hw *hw)
     return give(h, space, BLK_SLOT_IOSPACE, "the disk's IOSpace");
 }
 
+/* The running incarnation's faults go to d->fault_endpoint (if it has
+ * one), badged with the incarnation number, so the watcher tells a
+ * fault of the running incarnation from a stale one. */
+static bool set_fault_endpoint(struct handover *h, const struct blk_driver *d)
+{
+    if (!d->fault_endpoint)
+        return true;
+    uint64_t badged = bk_slot_alloc();
+    long r = badged ? sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
+                                     d->fault_endpoint, BK_WORD_BITS,
+                                     BK_RIGHT_WRITE | BK_RIGHT_GRANT, d->incarnation)
+                    : -BK_ERR_NOT_ENOUGH_MEMORY;
+    if (r == 0)
+        r = sys_tcb_set_fault_endpoint(d->p.tcb, badged); /* the kernel keeps a copy */
+    if (badged) {
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS);
+        bk_slot_free(badged);
+    }
+    if (r != 0)
+        bk_snprintf(h->err, h->errlen, "blk: setting the driver's fault endpoint failed: %s",
+                    bk_error_name(-r));
+    return r == 0;
+}
+
 /* A new process of blk-server, at d->priority, serving a fresh endpoint;
  * its faults go to d->fault_endpoint (if any), badged with its
  * incarnation. */
@@ -167,20 +191,7 @@ static bool new_process(struct handover *h, struct blk_driver *d)
                     BLK_DRIVER_BUDGET_NS, BLK_DRIVER_PERIOD_NS, bk_error_name(-sr));
         return false;
     }
-    if (!d->fault_endpoint)
-        return true;
-    uint64_t badged = bk_slot_alloc();
-    long r = sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
-                            d->fault_endpoint, BK_WORD_BITS, BK_RIGHT_WRITE | BK_RIGHT_GRANT,
-                            d->incarnation);
-    if (r == 0)
-        r = sys_tcb_set_fault_endpoint(h->p.tcb, badged); /* the kernel keeps a copy */
-    sys_cnode_delete(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS);
-    bk_slot_free(badged);
-    if (r != 0)
-        bk_snprintf(h->err, h->errlen, "blk: setting the driver's fault endpoint failed: %s",
-                    bk_error_name(-r));
-    return r == 0;
+    return set_fault_endpoint(h, d);
 }
 
 static void start_page_init(struct handover *h, const struct blk_driver *d)
@@ -294,6 +305,31 @@ static bool arena_ready(struct handover *h, struct blk_driver *d)
     return r == 0;
 }
 
+const char *blk_watch(struct blk_driver *d, unsigned watcher_priority, uint64_t fault_signal,
+                      char *err, size_t errlen)
+{
+    static struct handover h;
+    h = (struct handover){ .err = err, .errlen = errlen };
+    bk_thread_handle_t *watcher;
+    d->fault_signal = fault_signal;
+    d->fault_endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
+    d->hang_notification = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    if (!d->fault_endpoint || !d->hang_notification) {
+        bk_snprintf(err, errlen, "blk: no memory for the driver's fault endpoint and hang "
+                    "notification");
+        return err;
+    }
+    if (d->p.tcb && !set_fault_endpoint(&h, d))
+        return err;
+    long r = bk_thread_create(&watcher, watch_faults, d, watcher_priority);
+    if (r != 0) {
+        bk_snprintf(err, errlen, "blk: cannot start the driver's fault watcher: %s",
+                    bk_error_name(-r));
+        return err;
+    }
+    return NULL;
+}
+
 const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
                           unsigned priority, unsigned watcher_priority, uint64_t fault_signal,
                           struct blk_driver *d, char *err, size_t errlen)
@@ -304,14 +340,8 @@ const char *blk_supervise(const struct bk_bootinfo *bi, const struct blk_hw *hw,
                               .fault_signal = fault_signal, .incarnation = 1 };
     if (!arena_ready(&h, d))
         return err;
-    if (fault_signal) {
-        bk_thread_handle_t *watcher;
-        d->fault_endpoint = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
-        d->hang_notification = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
-        if (!d->fault_endpoint || !d->hang_notification ||
-            bk_thread_create(&watcher, watch_faults, d, watcher_priority) != 0)
-            return "blk: cannot start the driver's fault watcher";
-    }
+    if (fault_signal && blk_watch(d, watcher_priority, fault_signal, err, errlen))
+        return err;
     start_page_init(&h, d);
     bool ok = new_process(&h, d) && give_registers(&h, hw) && give_lines(&h, hw) &&
               give(&h, bk_alloc_object(BK_OBJ_UNTYPED, BLK_MEMORY_BITS), BLK_SLOT_MEMORY,
@@ -330,14 +360,16 @@ const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, uns
 }
 
 const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
-                            uint32_t crash_after_submits, char *err, size_t errlen)
+                            uint32_t crash_after_submits, uint32_t hang_after_submits, char *err,
+                            size_t errlen)
 {
     static struct handover h;
     static struct blk_driver d;
     h = (struct handover){ .err = err, .errlen = errlen };
     h.p.cnode = cnode;
     d = (struct blk_driver){ .hw = *hw, .incarnation = 1,
-                             .crash_after_submits = crash_after_submits };
+                             .crash_after_submits = crash_after_submits,
+                             .hang_after_submits = hang_after_submits };
     start_page_init(&h, &d);
     bool ok = give_registers(&h, hw) && give_lines_to(&h, hw, notification) &&
               give_iospace(&h, hw) && give_start(&h);

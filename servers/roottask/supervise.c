@@ -20,7 +20,7 @@
 #include "supervise.h"
 
 #define W BK_WORD_BITS
-#define FAULT_AFTER_MAX 1000000
+#define SUBMITS_MAX 1000000
 #define START_CRASHES_MAX 8
 
 static const struct table *table;
@@ -56,17 +56,22 @@ static long number_option(const struct bk_bootinfo *bi, const char *option, long
     return 0;
 }
 
-long supervise_fault_option(const struct bk_bootinfo *bi, char *why, size_t whylen)
+int supervise_options(const struct bk_bootinfo *bi, struct supervise_options *o, char *why,
+                      size_t whylen)
 {
-    return number_option(bi, SUPERVISE_FAULT_OPTION, FAULT_AFTER_MAX,
-                         "the number of Block: Submits after which the driver faults", why,
-                         whylen);
-}
-
-long supervise_start_crash_option(const struct bk_bootinfo *bi, char *why, size_t whylen)
-{
-    return number_option(bi, SUPERVISE_START_CRASH_OPTION, START_CRASHES_MAX,
-                         "how many restarted incarnations die in their start-up", why, whylen);
+    *o = (struct supervise_options){ 0 };
+    o->fault_after = number_option(bi, SUPERVISE_FAULT_OPTION, SUBMITS_MAX,
+                                   "the number of Block: Submits after which the driver faults",
+                                   why, whylen);
+    if (o->fault_after >= 0)
+        o->hang_after = number_option(bi, SUPERVISE_HANG_OPTION, SUBMITS_MAX,
+                                      "the number of Block: Submits after which the driver "
+                                      "stops answering", why, whylen);
+    if (o->fault_after >= 0 && o->hang_after >= 0)
+        o->start_crashes = number_option(bi, SUPERVISE_START_CRASH_OPTION, START_CRASHES_MAX,
+                                         "how many restarted incarnations die in their "
+                                         "start-up", why, whylen);
+    return o->fault_after < 0 || o->hang_after < 0 || o->start_crashes < 0 ? -1 : 0;
 }
 
 static const char *name_of(uint32_t c)
@@ -74,8 +79,9 @@ static const char *name_of(uint32_t c)
     return table_string(table, table->components[c].name);
 }
 
-void supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
-                     const struct supervise_driver *d, const struct blk_hw *hw)
+const char *supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
+                            const struct supervise_driver *d, const struct blk_hw *hw, char *err,
+                            size_t errlen)
 {
     const struct captable_component *k = &t->components[d->component];
     table = t;
@@ -86,11 +92,52 @@ void supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
     driver.p.cnode = d->cnode;
     driver.p.sched_context = d->sched_context;
     start_crashes = d->start_crashes;
+    /* The watcher's signal is only a wake-up (the root task polls: its
+     * record in `driver` says what happened); below the root task's MCP,
+     * at which a restart runs, so it never runs in the middle of one. */
+    uint64_t priority = 0, mcp = 0;
+    sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
+    uint64_t signal = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    if (!signal || mcp == 0) {
+        bk_snprintf(err, errlen, "no memory for the fault watcher's notification, or no "
+                    "priority for it (MCP %llu)", (unsigned long long)mcp);
+        return err;
+    }
+    const char *e = blk_watch(&driver, (unsigned)mcp - 1, signal, err, errlen);
+    if (e)
+        return e;
     if (start_crashes > 0)
         debug_printf("roottask: the next %ld incarnations of '%s' die in their start-up on "
                      "purpose (%s)\n", start_crashes, name_of(d->component),
                      SUPERVISE_START_CRASH_OPTION);
     supervising = true;
+    return NULL;
+}
+
+int supervise_watch(void)
+{
+    if (!supervising || adopted.client == ~0u)
+        return 0;
+    struct io_error e = { 0 };
+    uint64_t cap = blk_hang_report_cap(&driver);
+    int r = cap ? io_watch_driver(adopted.client_admin, cap, SUPERVISE_HANG_TIMEOUT_MS, &e) : -1;
+    if (cap) {
+        sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, W); /* moved to the IO server, unless refused */
+        bk_slot_free(cap);
+    }
+    if (r != 0) {
+        char text[160] = "no slot for the hang report's cap";
+        if (cap)
+            io_error_format(&e, text, sizeof(text));
+        debug_printf("roottask: FAILED: driver '%s': '%s' refused IO: WatchDriver: %s\n",
+                     name_of(adopted.component), name_of(adopted.client), text);
+        return -1;
+    }
+    debug_printf("roottask: driver '%s' watched: '%s' reports it hung after %u ms with requests "
+                 "owed and none completed (IO: WatchDriver); its faults go to the root task's "
+                 "fault watcher\n", name_of(adopted.component), name_of(adopted.client),
+                 SUPERVISE_HANG_TIMEOUT_MS);
+    return 0;
 }
 
 static uint64_t thread_state(uint64_t tcb)
@@ -147,6 +194,29 @@ static int start_next(uint32_t dead)
     return 0;
 }
 
+/* What ended the running incarnation: its thread state if it exited or
+ * faulted unwatched, else the watcher's record (its fault's label, or the
+ * IO server's hang report). */
+static void death_text(uint64_t state, char *text, size_t size)
+{
+    uint32_t label = __atomic_load_n(&driver.fault_label, __ATOMIC_RELAXED);
+    if (state == BK_THREAD_STATE_EXITED || state == BK_THREAD_STATE_FAULTED) {
+        bk_snprintf(text, size, "thread state %llu", (unsigned long long)state);
+        return;
+    }
+    switch (label) {
+    case BLK_FAULT_HUNG:
+        bk_snprintf(text, size, "hung: '%s' saw none of the requests it owes complete for %u ms",
+                    name_of(adopted.client), SUPERVISE_HANG_TIMEOUT_MS);
+        return;
+    case BK_FAULT_PAGE: bk_snprintf(text, size, "a page fault"); return;
+    case BK_FAULT_EXCEPTION: bk_snprintf(text, size, "an exception"); return;
+    case BK_FAULT_CAP: bk_snprintf(text, size, "a capability fault"); return;
+    case BK_FAULT_UNKNOWN_SYSCALL: bk_snprintf(text, size, "an unknown syscall"); return;
+    default: bk_snprintf(text, size, "fault label %u", label); return;
+    }
+}
+
 /* The restart itself, above every component (the new driver, below us,
  * starts only once we block in the Call to its client, holding
  * everything). An incarnation that dies in its start-up, before it took
@@ -158,14 +228,15 @@ static int start_next(uint32_t dead)
 static int restart(uint64_t state)
 {
     uint32_t dead = driver.incarnation, deaths = 0, reissued = 0;
+    char how[120];
+    death_text(state, how, sizeof(how));
     for (;;) {
         if (start_next(dead) != 0)
             return -1;
         if (adopted.client == ~0u) {
-            debug_printf("roottask: driver '%s' died (incarnation %u, thread state %llu): "
-                         "restarted as incarnation %u; no client to tell\n",
-                         name_of(adopted.component), dead, (unsigned long long)state,
-                         driver.incarnation);
+            debug_printf("roottask: driver '%s' died (incarnation %u, %s): restarted as "
+                         "incarnation %u; no client to tell\n", name_of(adopted.component), dead,
+                         how, driver.incarnation);
             return 0;
         }
         char text[200];
@@ -178,7 +249,6 @@ static int restart(uint64_t state)
                          name_of(adopted.component), driver.incarnation,
                          name_of(adopted.client), text);
             dead = driver.incarnation;
-            state = thread_state(driver.p.tcb);
             continue;
         }
         if (ir == IO_ERR_DRIVER_GIVEN_UP) {
@@ -196,19 +266,29 @@ static int restart(uint64_t state)
                      name_of(adopted.client), text);
         return -1;
     }
-    debug_printf("roottask: driver '%s' died (incarnation %u, thread state %llu): restarted as "
-                 "incarnation %u; '%s': IO: DriverRestarted: %u requests re-issued, %u deaths "
-                 "in a row\n", name_of(adopted.component), dead, (unsigned long long)state,
-                 driver.incarnation, name_of(adopted.client), reissued, deaths);
+    debug_printf("roottask: driver '%s' died (incarnation %u, %s): restarted as incarnation "
+                 "%u; '%s': IO: DriverRestarted: %u requests re-issued, %u deaths in a row\n",
+                 name_of(adopted.component), dead, how, driver.incarnation,
+                 name_of(adopted.client), reissued, deaths);
     return 0;
+}
+
+/* Whether the running incarnation is dead: its watcher stopped it (a
+ * fault or a hang report of this incarnation: one of an earlier one is
+ * stale), or it exited or faulted without the watcher (a fault the kernel
+ * could not send). */
+static bool driver_dead(uint64_t *state)
+{
+    uint32_t faults = __atomic_load_n(&driver.faults, __ATOMIC_ACQUIRE);
+    *state = thread_state(driver.p.tcb);
+    return (faults && driver.stopped_incarnation == driver.incarnation) ||
+           *state == BK_THREAD_STATE_FAULTED || *state == BK_THREAD_STATE_EXITED;
 }
 
 int supervise_check(void)
 {
-    if (!supervising)
-        return 0;
-    uint64_t state = thread_state(driver.p.tcb);
-    if (state != BK_THREAD_STATE_FAULTED && state != BK_THREAD_STATE_EXITED)
+    uint64_t state;
+    if (!supervising || !driver_dead(&state))
         return 0;
     uint64_t priority = 0, mcp = 0;
     sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);

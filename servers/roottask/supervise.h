@@ -11,23 +11,33 @@
 
 #include "../blk/blk.h"
 
-/* The boot option that makes the driver's first incarnation fault on
- * purpose right after its Nth Block: Submit (servers/blk/blk.h,
- * crash_after_submits): a death with requests in the device. */
+/* Boot options for the supervisor's tests (fault injection), each N from
+ * 1 to its maximum in the kernel's command line: the driver's first
+ * incarnation faults right after its Nth Block: Submit (servers/blk/blk.h,
+ * crash_after_submits: a death with requests in the device), or stops
+ * answering after it (hang_after_submits: a hang, which only the IO
+ * server's watch sees); the next N incarnations the supervisor starts die
+ * in their start-up, before the device starts (crash_at_start: deaths in a
+ * row, a restart's restart). */
 #define SUPERVISE_FAULT_OPTION "roottask.blk_fault_after"
-
-/* N of `roottask.blk_fault_after=N` in the kernel's command line (0: not
- * given); -1 with a sentence in `why` when N is not 1 to 1000000. */
-long supervise_fault_option(const struct bk_bootinfo *bi, char *why, size_t whylen);
-
-/* The boot option that makes the next N incarnations the supervisor
- * starts die in their start-up, before the device starts (blk.h,
- * crash_at_start): deaths in a row, a restart's restart. */
+#define SUPERVISE_HANG_OPTION "roottask.blk_hang_after"
 #define SUPERVISE_START_CRASH_OPTION "roottask.blk_start_crashes"
 
-/* N of `roottask.blk_start_crashes=N` (0: not given); -1 with a sentence
- * in `why` when N is not 1 to 8. */
-long supervise_start_crash_option(const struct bk_bootinfo *bi, char *why, size_t whylen);
+struct supervise_options {
+    long fault_after, hang_after, start_crashes; /* 0: not given */
+};
+
+/* Reads the three options: 0, or -1 with a sentence in `why` naming the
+ * first one whose N is not 1 to its maximum (1000000 Submits, 8
+ * incarnations). */
+int supervise_options(const struct bk_bootinfo *bi, struct supervise_options *o, char *why,
+                      size_t whylen);
+
+/* How long the IO server waits, with requests owed by the driver and none
+ * completing, before it reports the driver hung (IO: WatchDriver): kernel-
+ * clock milliseconds, generous because a TCG guest's clock runs on while
+ * a loaded host is slow over a disk request. */
+#define SUPERVISE_HANG_TIMEOUT_MS 2000u
 
 /* What the root task knows of the driver it built from the table. */
 struct supervise_driver {
@@ -39,13 +49,25 @@ struct supervise_driver {
     long start_crashes;            /* roottask.blk_start_crashes (tests; 0) */
 };
 
-/* Adopts driver `d` of table `t`, started on the disk `hw` (copied). */
-void supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
-                     const struct supervise_driver *d, const struct blk_hw *hw);
+/* Adopts driver `d` of table `t`, started on the disk `hw` (copied): its
+ * faults go to a fault watcher of the root task's (blk_watch(), a thread
+ * just below the root task's MCP, above every component that calls the
+ * driver), which stops a faulted incarnation at once. NULL, or a sentence
+ * in err when the watcher could not be made. */
+const char *supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
+                            const struct supervise_driver *d, const struct blk_hw *hw, char *err,
+                            size_t errlen);
 
-/* Called from the root task's wait loop: if the adopted driver died, it is
+/* Once the driver's client, the IO server, is set up: IO: WatchDriver, so
+ * that a driver that stops answering is reported to the fault watcher
+ * after SUPERVISE_HANG_TIMEOUT_MS and restarted like a faulted one. 0, or
+ * -1 (printed). Nothing to do without a client. */
+int supervise_watch(void);
+
+/* Called from the root task's wait loop: if the adopted driver died (its
+ * watcher stopped it after a fault or a hang report, or it exited), it is
  * restarted and its client told (one line). 0; -1 (printed) when the
- * restart failed or the client gave the driver up. */
+ * restart failed. */
 int supervise_check(void);
 
 #endif

@@ -306,8 +306,9 @@ static uint32_t object_in_slot(const struct table *t, uint32_t c, uint32_t slot)
 /* Driver `c`, started on `hw`, handed to the supervisor with its client:
  * the io-server that holds a cap to its endpoint (a channel of the
  * table), if any. */
-static void adopt_driver(const struct bk_bootinfo *bi, const struct table *t, uint32_t c,
-                         const struct blk_hw *hw, long start_crashes)
+static const char *adopt_driver(const struct bk_bootinfo *bi, const struct table *t, uint32_t c,
+                                const struct blk_hw *hw, long start_crashes, char *err,
+                                size_t errlen)
 {
     const struct captable_component *k = &t->components[c];
     uint32_t ep = object_in_slot(t, c, BK_PROCESS_CAP_ARG);
@@ -330,7 +331,7 @@ static void adopt_driver(const struct bk_bootinfo *bi, const struct table *t, ui
             d.client_badge = cap->badge;
         }
     }
-    supervise_adopt(bi, t, &d, hw);
+    return supervise_adopt(bi, t, &d, hw, err, errlen);
 }
 
 /* 4b. The disk of component `c`, a virtio-blk driver: found on this
@@ -351,21 +352,25 @@ static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint
         devmem_init(bi);
     devmem_ready = true;
     char err[160];
-    long fault_after = supervise_fault_option(bi, err, sizeof(err));
-    long start_crashes = fault_after < 0 ? 0 : supervise_start_crash_option(bi, err, sizeof(err));
-    const char *e = fault_after < 0 || start_crashes < 0 ? err : blk_discover(bi, &hw);
+    struct supervise_options o;
+    const char *e = supervise_options(bi, &o, err, sizeof(err)) ? err : blk_discover(bi, &hw);
     if (!e)
         e = blk_give_device(&hw, object_slot[t->components[c].cnode], notification,
-                            (uint32_t)fault_after, err, sizeof(err));
+                            (uint32_t)o.fault_after, (uint32_t)o.hang_after, err, sizeof(err));
+    if (!e) {
+        debug_printf("roottask: device virtio-blk of '%s': %s\n", name, hw.where);
+        if (o.fault_after > 0)
+            debug_printf("roottask: '%s' faults on purpose after its Block: Submit number %ld "
+                         "(%s)\n", name, o.fault_after, SUPERVISE_FAULT_OPTION);
+        if (o.hang_after > 0)
+            debug_printf("roottask: '%s' stops answering on purpose after its Block: Submit "
+                         "number %ld (%s)\n", name, o.hang_after, SUPERVISE_HANG_OPTION);
+        e = adopt_driver(bi, t, c, &hw, o.start_crashes, err, sizeof(err));
+    }
     if (e) {
         debug_printf("roottask: FAILED: component %u '%s': device virtio-blk: %s\n", c, name, e);
         return -1;
     }
-    debug_printf("roottask: device virtio-blk of '%s': %s\n", name, hw.where);
-    if (fault_after > 0)
-        debug_printf("roottask: '%s' faults on purpose after its Block: Submit number %ld (%s)\n",
-                     name, fault_after, SUPERVISE_FAULT_OPTION);
-    adopt_driver(bi, t, c, &hw, start_crashes);
     return 0;
 }
 
@@ -587,6 +592,8 @@ int system_build(const struct bk_bootinfo *bi, const struct table *t)
         if (setup(bi, t, i))
             return -1;
     }
+    if (supervise_watch() != 0) /* the IO server is set up by now */
+        return -1;
     for (uint32_t c = 0; c < n; c++) {
         if (t->components[c].kind == CAPTABLE_KIND_TENANT && start(t, c))
             return -1;
