@@ -333,6 +333,15 @@ NORETURN void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs);
  * path then leaves by a tail call and needs no stack frame of its own. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
+/* The same way out once several CPUs run user threads, from the fast path
+ * under the kernel lock (kernel_fastpath_smp()): what arch_user_enter()
+ * does with the lock held, its checks the fast path's (the address space
+ * switched without a new ASID or PCID where the one `vs` has is live, no
+ * FPU or counter work while neither thread needs any), and the lock let
+ * go last, as the general exits do (smp_exit_to_user_held()). Declared
+ * without NORETURN for the same reason as arch_fastpath_switch(). */
+void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
+
 /* A fast path leaves the current thread, whose registers `regs` the
  * syscall entry saved, for the scheduler's way (thread_resume_current())
  * rather than its own way out: saves the user state the arch still holds

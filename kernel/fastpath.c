@@ -183,7 +183,7 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
         /* As run() does: another CPU may have set it for `from` (its
          * SchedContext changed), which blocks now; `to` starts clean. */
         cpu_here()->slice_expired = false;
-        arch_user_enter(&to->regs, to->vspace); /* lets go of the lock last */
+        arch_fastpath_switch_smp(&from->regs, &to->regs, to->vspace); /* lock let go last */
     } else {
         arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
     }

@@ -54,9 +54,13 @@ void sched_ready_notify(const struct cpu *c)
 /* The CPU other than this one whose current thread `t` is, or -1. */
 static int current_elsewhere(const struct thread *t)
 {
-    for (unsigned i = 0; i < cpu_count; i++)
-        if (cpus[i].current == t && &cpus[i] != cpu_here())
+    const struct cpu *here = cpu_here(); /* once: the compiler cannot hoist it */
+    for (unsigned i = 0; i < cpu_count; i++) {
+        if (cpus[i].current != t)
+            continue;
+        if (&cpus[i] != here)
             return (int)i;
+    }
     return -1;
 }
 

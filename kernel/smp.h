@@ -223,13 +223,18 @@ static inline void smp_thread_entry(void)
 }
 
 /* The arch's exits to user mode call this last, once the address space
- * is switched, before restoring the thread's registers; only once several
+ * is switched, before restoring the thread's registers (the _held form
+ * where the caller knows it holds the lock: the fast path's); only once several
  * CPUs run user threads (arch_cpu_smp_mode() puts it in front of them:
  * x86_exits_smp(), riscv_return_to_user_smp()), so one CPU never tests. */
+static inline __attribute__((always_inline)) void smp_exit_to_user_held(void)
+{
+    smp_note_space();
+    kernel_lock_release();
+}
+
 static inline void smp_exit_to_user(void)
 {
-    if (smp_others_online && kernel_lock_held_here()) {
-        smp_note_space();
-        kernel_lock_release();
-    }
+    if (smp_others_online && kernel_lock_held_here())
+        smp_exit_to_user_held();
 }

@@ -6,6 +6,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/cpu.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/trap.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/user.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/fastpath.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/fpu.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/fpu_switch.S
   ${CMAKE_SOURCE_DIR}/arch/riscv/paging.c
@@ -31,6 +32,10 @@ set(ARCH_SOURCES
 # the access, one instruction more (3 a direction in the IPC fast path).
 set(ARCH_KERNEL_CFLAGS --target=riscv64-unknown-elf -march=rv64imac -mabi=lp64
     -mcmodel=medlow -mno-relax)
+# The IPC fast path's way out with several harts, like kernel/fastpath.c,
+# is built without frame pointers: it leaves only by tail calls.
+set_source_files_properties(${CMAKE_SOURCE_DIR}/arch/riscv/fastpath.c
+  PROPERTIES COMPILE_OPTIONS -fomit-frame-pointer)
 set_source_files_properties(${CMAKE_SOURCE_DIR}/arch/riscv/fpu_switch.S
   PROPERTIES COMPILE_OPTIONS -march=rv64imafdc)
 # User programs use the standard RV64GC ABI (lp64d: doubles in f registers);

@@ -146,6 +146,19 @@ void riscv_return_to_user_smp(const arch_regs_t *regs)
     riscv_return_to_user(regs);
 }
 
+/* The pieces of arch_fastpath_switch_smp() (fastpath.c) that call on: the
+ * general way out, and the end of the fast one, the lock let go last. */
+void riscv_fastpath_exit_general(arch_regs_t *to, arch_vspace_t *vs)
+{
+    arch_user_enter(to, vs);
+}
+
+void riscv_fastpath_exit_smp(arch_regs_t *to)
+{
+    smp_exit_to_user_held();
+    riscv_return_to_user(to);
+}
+
 /* The fast path's exit (arch_fastpath_switch, trap.S) when `vs` has no
  * ASID of the current generation: what arch_user_enter() does without
  * the sstatus writes. The trap from U-mode left SPP = 0 and SPIE = 1 (SIE

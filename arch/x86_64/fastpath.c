@@ -135,6 +135,18 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
     exit_space_sysret(cpu, from, to, vs);
 }
 
+/* With several CPUs the way out is the same: its last step, the sysretq
+ * stub or the general way's, goes through the CPU's return_sysret, which
+ * is then return_sysret_smp() (user.c): the FPU state of any other
+ * thread saved home and the kernel lock let go before sysretq. The FPU
+ * and CR3 steps above are the general exit's own (x86_fpu_switch(),
+ * x86_vspace_load() when PCIDs make a switch slow), which hold with
+ * several CPUs as with one. */
+void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    arch_fastpath_switch(from, to, vs);
+}
+
 /* The Yield fast path's way out: the thread that made the syscall goes on,
  * so its FS and GS bases, FPU state, counter policy and CR3 are in the CPU
  * already and tss.rsp[0] still ends its frame; only the registers the

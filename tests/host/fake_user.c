@@ -60,6 +60,16 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
     leave(FAKE_EXIT_FASTPATH);
 }
 
+/* The host tests run one CPU: kernel_fastpath_smp() never switches. */
+void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    (void)from;
+    (void)to;
+    (void)vs;
+    fprintf(stderr, "fake arch: the SMP fast path ran with one CPU\n");
+    abort();
+}
+
 /* The Yield fast path: back to user mode in the thread that yielded, as
  * arch_user_enter() would with its own registers and address space (so
  * the scenarios' results match the general path's), counted apart. */

@@ -1,0 +1,44 @@
+/*
+ * The IPC fast path's way out once several harts run user threads:
+ * arch_fastpath_switch_smp() (kernel/arch.h), which kernel/fastpath.c
+ * leaves by under the kernel lock. One hart's way out,
+ * arch_fastpath_switch, is trap.S's and never takes the lock.
+ *
+ * It is arch_user_enter() and riscv_return_to_user_smp() less what cannot
+ * apply when the hart's exit_key equals to's counters_off (cpu.h: no
+ * thread owns the FPU, so FS is Off as `from` ran and stays Off for `to`,
+ * and the hart runs with to's counters already) and less asid_activate()
+ * when vs's ASID is of the live generation (then writing vs->satp is all
+ * it would do: asid.c). The ecall left SPP = 0 and SPIE = 1 and nothing on
+ * the way changed them, SUM or VS. Anything else takes the general way
+ * out, which lets go of the lock itself.
+ *
+ * Built without frame pointers (arch.cmake), as kernel/fastpath.c, and it
+ * leaves only by tail calls to functions declared without NORETURN (user.c),
+ * so it needs no stack frame.
+ */
+#include "port.h"
+
+#include "cpu.h"
+#include "kernel.h"
+#include "riscv.h"
+
+void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    (void)from;
+    struct riscv_cpu *cpu = this_cpu();
+    uint64_t satp = vs->satp;
+    bool switch_space = cpu->satp != satp;
+    if (to->counters_off != cpu->exit_key ||
+        (switch_space && vs->asid_generation != asid_live_generation)) {
+        riscv_fastpath_exit_general(to, vs);
+        return;
+    }
+    if (switch_space) {
+        csr_write(satp, satp);
+        cpu->satp = satp;
+    }
+    cpu->user_regs = to;
+    cpu->user_vspace = vs;
+    riscv_fastpath_exit_smp(to);
+}
