@@ -279,6 +279,15 @@ void sched_release_remove(struct sched_context *sc)
     sc->waiting = false;
 }
 
+/* `used` counts from `start` go into partial SchedContext `sc`'s refills;
+ * it is throttled if that leaves it nothing. */
+static void charge_refills(struct sched_context *sc, uint64_t start, uint64_t used)
+{
+    refill_charge(&sc->refills, start, used);
+    if (!sc->waiting && refill_available(&sc->refills, start + used) == 0)
+        throttle(sc);
+}
+
 static void charge_until(uint64_t now)
 {
     struct sched_context *sc = charged_sc;
@@ -287,11 +296,75 @@ static void charge_until(uint64_t now)
     if (!sc || used == 0)
         return;
     sc->consumed += used;
-    if (sc->whole)
+    if (!sc->whole)
+        charge_refills(sc, now - used, used);
+}
+
+/* ---- The deferred charge ----------------------------------------------------
+ * A timer interrupt that releases a thread's refill while a partial
+ * SchedContext runs (the woken thread of a tenant that reserved its time,
+ * beside another's busy one) charged the interrupted one first: its
+ * refill list's arithmetic, some 100 instructions that the woken thread
+ * waited for, though it outranks the interrupted one and runs next
+ * whatever that charge says. So when the interrupt woke a thread and a
+ * ready thread outranks the interrupted one, only the consumed time is
+ * counted there; the rest of the charge (refill_charge(), and the throttle
+ * it may bring) waits in the CPU's `deferred` until something could look
+ * at that SchedContext's budget: the next choice that is not the common
+ * one (choose(): the interrupted thread could be chosen there), the next
+ * timer interrupt, or a method or a deletion of that SchedContext
+ * (sched_settle()). It is then charged exactly as it would have been at the
+ * interrupt, with the same start and count. Not when the interrupted
+ * thread has timeout faults on: a throttle at the interrupt sends its
+ * fault before any choice, where IPC may run (maybe_timeout_fault()). */
+static __attribute__((noinline)) void settle_deferred(struct cpu *c)
+{
+    struct sched_context *sc = c->deferred;
+    c->deferred = NULL;
+    charge_refills(sc, c->deferred_from, c->deferred_used);
+}
+
+static inline __attribute__((always_inline)) void settle(struct cpu *c)
+{
+    if (c->deferred)
+        settle_deferred(c);
+}
+
+void sched_settle(const struct sched_context *sc)
+{
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (cpus[i].deferred == sc)
+            settle_deferred(&cpus[i]);
+}
+
+/* At a timer interrupt that woke a thread: whether the charge of `sc`, the
+ * interrupted thread's partial SchedContext, may wait (above). */
+static bool may_defer(const struct cpu *c, const struct sched_context *sc)
+{
+    const struct thread *t = c->current;
+    return sc && !sc->whole && t && t->sc == sc && t->state == THREAD_RUNNABLE &&
+           !t->timeout_faults && c->ready_top > (int)t->priority;
+}
+
+/* The interrupt's charge up to `now` of the running SchedContext, its
+ * refills' part deferred if it may be (above): `woken` says that the
+ * interrupt woke a thread and that nothing but the choice of the next
+ * thread follows in this entry (thread_resume_after_timer()), so nothing
+ * charges the interrupted SchedContext before the deferred part. */
+static void charge_at_interrupt(uint64_t now, bool woken)
+{
+    struct cpu *c = cpu_here();
+    struct sched_context *sc = c->charging;
+    if (!woken || !may_defer(c, sc)) {
+        charge_until(now);
         return;
-    refill_charge(&sc->refills, now - used, used);
-    if (!sc->waiting && refill_available(&sc->refills, now) == 0)
-        throttle(sc);
+    }
+    uint64_t used = now - c->charged_from;
+    c->charged_from = now;
+    sc->consumed += used;
+    c->deferred = sc;
+    c->deferred_from = now - used;
+    c->deferred_used = used;
 }
 
 void sched_charge_current(void)
@@ -305,6 +378,7 @@ void sched_charge_current(void)
  * loses the time since its last charge. */
 void sched_forget(struct sched_context *sc)
 {
+    sched_settle(sc);
     if (sc == charged_sc) {
         charge_until(sched_now());
         charged_sc = NULL;
@@ -396,12 +470,17 @@ static void maybe_timeout_fault(struct sched_context *sc, uint64_t now)
     (void)fault_send(t, BK_FAULT_TIMEOUT, words);
 }
 
-bool sched_time_passed(uint64_t now)
+bool sched_time_passed(uint64_t now, bool choice_next)
 {
+    settle(cpu_here());
     struct sched_context *sc = charged_sc;
     uint64_t throttled = sc ? sc->throttled : 0;
-    charge_until(now);
+    /* The releases first, so that the charge knows whether one woke a
+     * thread; the running SchedContext is on no release queue, and a
+     * charge that throttles it never makes its next refill due by `now`
+     * (it would then have budget), so the order changes nothing else. */
     bool woke = release_due(now);
+    charge_at_interrupt(now, woke && choice_next);
     if (sc && sc->throttled != throttled)
         maybe_timeout_fault(sc, now);
     /* A thread woken may take the CPU: the choice after the interrupt asks
@@ -482,6 +561,13 @@ static inline __attribute__((always_inline)) struct thread *choose(bool after_ti
     bool cur_ok = cur && cur->state == THREAD_RUNNABLE;
     if (cur_ok && !c->slice_expired && best <= (int)cur->priority)
         return cur;
+    /* The interrupt that deferred a charge chooses a thread above it; any
+     * other choice settles it first, which may throttle a ready thread
+     * (and so change the queues). */
+    if (!after_timer && c->deferred) {
+        settle_deferred(c);
+        best = c->ready_top;
+    }
     cur_ok = cur_ok && sched_is_schedulable(cur);
     if (cur_ok && thread_cpu(cur) != c->index) {
         leave_moved(c, cur);

@@ -173,6 +173,7 @@ static struct sched_context *invoked_sc(const struct invocation *inv)
  * pieces, and its periodic caller would then wake once per piece. */
 static void charge_if_running(const struct sched_context *sc)
 {
+    sched_settle(sc);
     if (sc == charged_sc)
         sched_charge_current();
 }

@@ -278,7 +278,7 @@ void smp_cpu_tick(void)
     bool tick;
     if (expire(c, arch_counter_time_ns(count), &tick)) {
         bool took = kernel_lock_handler_begin();
-        if (sched_time_passed(count))
+        if (sched_time_passed(count, false))
             sched_arm_budget_end();
         arm_timer(c);
         kernel_lock_handler_done(took);
@@ -301,7 +301,7 @@ void smp_cpu_tick_from_user(void)
     bool tick;
     expire(c, arch_counter_time_ns(count), &tick);
     kernel_lock_acquire();
-    if (sched_time_passed(count))
+    if (sched_time_passed(count, false))
         sched_arm_budget_end();
     if (tick)
         sched_cpu_tick();

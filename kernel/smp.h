@@ -67,6 +67,11 @@ struct cpu {
      * charged_sc and charged_since). */
     struct sched_context *charging;
     uint64_t charged_from;
+    /* A partial SchedContext's charge left for later (sched.c, "The
+     * deferred charge"): `used` counts from `from` still to go into its
+     * refills; NULL when there is none. */
+    struct sched_context *deferred;
+    uint64_t deferred_from, deferred_used;
     uint64_t ready_summary;                    /* bit w: ready_words[w] != 0 */
     uint64_t ready_words[CPU_PRIORITIES / 64]; /* bit p: queue p is non-empty */
     /* Requests to this CPU (smp_sync_cpus()): leave the current thread

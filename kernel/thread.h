@@ -206,8 +206,11 @@ void sched_reconsider(struct thread *t);
  * the running SchedContext up to there, gives the ones whose refill is
  * due their time back, and asks for the next budget end unless it woke a
  * thread (then the caller asks, with sched_arm_budget_end(), once it is
- * known who runs). Returns whether a refill went to a thread. */
-bool sched_time_passed(uint64_t now);
+ * known who runs). Returns whether a refill went to a thread.
+ * `choice_next`: the entry goes on to thread_resume_after_timer() and
+ * nothing else, so the interrupted SchedContext's refills may be charged
+ * later (sched.c, "The deferred charge"). */
+bool sched_time_passed(uint64_t now, bool choice_next);
 
 /* Asks for the budget end of the SchedContext charged now. */
 void sched_arm_budget_end(void);
@@ -226,6 +229,9 @@ void sched_release_remove(struct sched_context *sc);
 /* The scheduler drops every reference to `sc` (it is being destroyed),
  * after charging it what it used. */
 void sched_forget(struct sched_context *sc);
+/* Charges what a timer interrupt left for later of `sc`'s use (sched.c,
+ * "The deferred charge"): before anything reads or changes its budget. */
+void sched_settle(const struct sched_context *sc);
 
 /* The SchedContext the CPU's time is charged to now (NULL while idle),
  * since arch_counter() read charged_since; sched.c's, and the IPC fast

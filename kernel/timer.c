@@ -140,13 +140,13 @@ void timer_commit(void)
  * times stay exact: nothing is served early. Returns whether a tick was
  * due; *woke says whether a thread was woken (the last round). The clock
  * is read once a round, for the timer and for charging. */
-static bool serve_due(bool *woke)
+static bool serve_due(bool *woke, bool choice_next)
 {
     bool tick = false;
     for (unsigned served = 0;; served++) {
         uint64_t count = arch_counter();
         tick |= expire(arch_counter_time_ns(count));
-        *woke = sched_time_passed(count);
+        *woke = sched_time_passed(count, choice_next);
         uint64_t next = earliest(); /* what timer_commit() will set */
         if (*woke || served + 1 == TIMER_COALESCE_MAX || next == UINT64_MAX)
             return tick;
@@ -165,7 +165,7 @@ static bool serve_due(bool *woke)
 static void serve_in_kernel(void)
 {
     bool woke;
-    if (serve_due(&woke))
+    if (serve_due(&woke, false))
         kernel_tick();
     if (woke)
         sched_arm_budget_end();
@@ -230,7 +230,7 @@ void kernel_timer_at_preemption(void)
         return;
     }
     bool woke;
-    if (serve_due(&woke))
+    if (serve_due(&woke, true))
         kernel_tick();
     thread_resume_after_timer(woke); /* and timer_commit() */
 }
@@ -250,7 +250,7 @@ void kernel_timer_interrupt_from_user(void)
     if (smp_others_online)
         timer_entry_smp();
     bool woke;
-    if (serve_due(&woke))
+    if (serve_due(&woke, true))
         kernel_tick();
     thread_resume_after_timer(woke); /* and timer_commit() */
 }
