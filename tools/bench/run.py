@@ -419,7 +419,8 @@ def check_floors(records, floors):
 
 
 def check(records, ceilings):
-    """Medians (or a single value, as tenant_private_bytes') against the
+    """Medians (or a single value, as tenant_private_bytes' or a CPU share's in
+    percent: a hog's never above its limit) against the
     per-arch ceilings, values against ceilings["floors"], and the ratios
     between two operations of one arch against ceilings["ratios"]
     ({"a / b": max})."""
@@ -431,11 +432,12 @@ def check(records, ceilings):
         limit = arches.get(r["arch"], {}).get(r["operation"])
         if limit is None:
             continue
-        got = r["median"] if "median" in r else r["value"]
+        what = "median" if "median" in r else "value"
+        got = r[what]
         verdict = "ok" if got <= limit else "OVER"
-        print(f"  {r['arch']:8} {r['operation']:28} median {got:7} ceiling {limit:7} {verdict}")
+        print(f"  {r['arch']:8} {r['operation']:28} {what:6} {got:7} ceiling {limit:7} {verdict}")
         if got > limit:
-            problems.append(f"{r['arch']} {r['operation']}: median {got} > ceiling {limit}")
+            problems.append(f"{r['arch']} {r['operation']}: {what} {got} > ceiling {limit}")
     for arch, ops in floors.items():
         seen = {r["operation"] for r in records if r["arch"] == arch}
         if any(r["arch"] == arch for r in records):
