@@ -64,8 +64,9 @@
  * takes the kernel lock, as for every entry, and calls
  * kernel_fastpath_smp(), the same checks and effects with one more
  * condition, that the thread switched to runs on this CPU and is no other
- * CPU's current thread (same_cpu_ok()), and the general way out
- * (arch_user_enter(), which lets go of the lock last). Everything it reads
+ * CPU's current thread (same_cpu_ok()), and its own way out
+ * (arch_fastpath_switch_smp(), which lets go of the lock last; session 32:
+ * it was arch_user_enter()). Everything it reads
  * and writes (the cap, the endpoint, both threads, the SchedContext, this
  * CPU's queues) is then under the lock like the general path's, so the
  * two paths still give identical results; docs/smp.md says why no
