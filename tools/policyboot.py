@@ -2,7 +2,8 @@
 """Boot a policy's image and check that the system is the one its table says.
 
   policyboot.py --table IMAGE.captable.json [--expect-failure TEXT]
-                [--driver-fault N | --driver-hang N] [--driver-start-crashes K]
+                [--driver-fault N | --driver-hang N | --driver-stray-dma N]
+                [--driver-start-crashes K]
                 --arch A --kernel K --image IMAGE.img [runtest args]
 
 With --expect-failure the image is one built wrong on purpose (captable.py
@@ -30,6 +31,8 @@ pays its IO session from its quota sees its account grow by the session's
 restart it and tell the IO server, and everything above must still hold;
 with --driver-hang N it stops answering instead (roottask.blk_hang_after),
 which the IO server's watch reports to the root task's fault watcher; with
+--driver-stray-dma N (and --iommu) it sends that request to an unmapped IO
+address, which the IOMMU blocks and its DMA fault line reports; with
 --driver-start-crashes K as well the next K incarnations die in their
 start-up (roottask.blk_start_crashes) and the root task starts another
 after each. A root task that built anything else, or
@@ -316,11 +319,13 @@ def driver_clients(table, driver):
             any(s["object"] == f"{driver['name']}.endpoint" for s in h["slots"])]
 
 
-def driver_fault_args(table, after, start_crashes=0, hang=False):
+def driver_fault_args(table, after, start_crashes=0, how="fault"):
     """runtest.py's arguments for a run whose driver fails on purpose after
-    its `after`th Block: Submit (the root task's boot option): it faults,
-    or with `hang` stops answering, so that only the IO server's watch sees
-    it. The root task's fault watcher stops it, and the root task restarts
+    its `after`th Block: Submit (the root task's boot option): it faults
+    (`how` "fault"), stops answering, so that only the IO server's watch
+    sees it ("hang"), or sends that request to an unmapped IO address, so
+    that only the IOMMU's DMA fault line tells ("dma": run with --iommu).
+    The root task's fault watcher stops it, and the root task restarts
     it on its device and tells the IO server (requests re-issued, the first
     death of a row); every other expectation of the run stands: the
     tenants' sessions go on. No fault reaches the console: the watcher
@@ -328,7 +333,8 @@ def driver_fault_args(table, after, start_crashes=0, hang=False):
     die in their start-up too (roottask.blk_start_crashes): each is
     followed by another at once, and the one that lives is told as the
     death that many + 1 of a row."""
-    option = "roottask.blk_hang_after" if hang else "roottask.blk_fault_after"
+    option = {"fault": "roottask.blk_fault_after", "hang": "roottask.blk_hang_after",
+              "dma": "roottask.blk_stray_dma_after"}[how]
     out = ["--append", f"{option}={after}", "--reject", "FAILED|PANIC|user fault"]
     if start_crashes:
         out[1] += f" roottask.blk_start_crashes={start_crashes}"
@@ -340,19 +346,27 @@ def driver_fault_args(table, after, start_crashes=0, hang=False):
             out += ["--expect", rf"roottask: driver '{c['name']}' incarnation {k + 2} died in its "
                                 rf"start-up \('{client}' answered IO: DriverRestarted with: "
                                 rf"the block driver is down \(it died {k + 1} times in a row\)"]
-        if hang:
+        if how == "hang":
             out += ["--expect", rf"roottask: '{c['name']}' stops answering on purpose after its "
                                 rf"Block: Submit number {after} ",
                     "--expect", r"blk-server: incarnation 1 stops answering on purpose"]
-            how = (rf"hung: '{client}' saw none of the requests it owes complete for "
-                   rf"{HANG_TIMEOUT_MS} ms")
+            death = (rf"hung: '{client}' saw none of the requests it owes complete for "
+                     rf"{HANG_TIMEOUT_MS} ms")
+        elif how == "dma":
+            out += ["--expect", rf"roottask: '{c['name']}' sends its Block: Submit number {after} "
+                                r"to an unmapped IO address on purpose",
+                    "--expect", rf"blk-server: incarnation 1 sends its Submit {after} to IO "
+                                r"address 0x[0-9a-f]+, where nothing is mapped",
+                    "--expect", r"IOMMU: DMA fault blocked: device [0-9a-f:.]+ (read from|wrote "
+                                r"to) IO address"]
+            death = "its device's DMA outside its memory, which the IOMMU blocked"
         else:
             out += ["--expect", rf"roottask: '{c['name']}' faults on purpose after its Block: "
                                 rf"Submit number {after} ",
                     "--expect", r"blk-server: incarnation 1 faults on purpose"]
-            how = "a page fault"
+            death = "a page fault"
         out += ["--expect", rf"roottask: driver '{c['name']}' died \(incarnation "
-                            rf"{start_crashes + 1}, {how}\): restarted as "
+                            rf"{start_crashes + 1}, {death}\): restarted as "
                             rf"incarnation {start_crashes + 2}; '{client}': IO: "
                             rf"DriverRestarted: [1-9]\d* requests re-issued, "
                             rf"{start_crashes + 1} deaths in a row"]
@@ -372,11 +386,12 @@ def main(argv):
         i = argv.index("--driver-fault")
         fault_after = int(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
-    hang = "--driver-hang" in argv
-    if hang:
-        i = argv.index("--driver-hang")
-        fault_after = int(argv[i + 1])
-        argv = argv[:i] + argv[i + 2:]
+    how = "fault"
+    for flag, kind in (("--driver-hang", "hang"), ("--driver-stray-dma", "dma")):
+        if flag in argv:
+            i = argv.index(flag)
+            fault_after, how = int(argv[i + 1]), kind
+            argv = argv[:i] + argv[i + 2:]
     start_crashes = 0
     if "--driver-start-crashes" in argv:
         i = argv.index("--driver-start-crashes")
@@ -393,7 +408,7 @@ def main(argv):
     if fault_after is None:
         cmd += ["--reject", "FAILED|PANIC|user fault"]
     else:
-        cmd += driver_fault_args(table, fault_after, start_crashes, hang)
+        cmd += driver_fault_args(table, fault_after, start_crashes, how)
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(run.stdout, end="")
     errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout) + \

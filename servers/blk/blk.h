@@ -145,7 +145,18 @@ struct blk_start {
      * Its SchedContext is less than a whole CPU (BLK_DRIVER_BUDGET_NS), so
      * io-server's watch, below it, still runs and reports it. */
     uint32_t spin_after_submits;
+    /* Fault injection for the DMA-fault test (0 in normal use): its
+     * stray_dma_after_submits-th Block: Submit goes to the device with an
+     * IO address nothing is mapped at (BLK_STRAY_IOVA) in place of the
+     * buffer's: the IOMMU blocks the device's access and reports it, and
+     * the request never completes. Only behind an IOSpace: without one the
+     * address would be physical memory, and the driver refuses to. */
+    uint32_t stray_dma_after_submits;
 };
+
+/* The IO address a stray DMA goes to: far past the driver's frames and
+ * its clients' buffers at BLK_IOVA on, so never mapped. */
+#define BLK_STRAY_IOVA (BLK_IOVA + 0x40000000ull)
 
 /* The driver's SchedContext: BLK_DRIVER_BUDGET_NS of every
  * BLK_DRIVER_PERIOD_NS, not a whole CPU. It runs above io-server, so a
@@ -167,18 +178,23 @@ struct blk_start {
 const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, unsigned priority,
                       uint64_t *endpoint, char *err, size_t errlen);
 
+/* The start page's fault injections for a driver blk_give_device() starts
+ * (struct blk_start says what each does; 0: none). */
+struct blk_faults {
+    uint32_t crash_after_submits, hang_after_submits, stray_dma_after_submits;
+};
+
 /* For a driver whose process someone else made (the root task, from a
  * capability table: docs/policy.md, "Devices"), with its endpoint, its
  * memory in BLK_SLOT_MEMORY and `notification` (the caller's cap to the
  * one in BLK_SLOT_NOTIFICATION of the driver's 256-slot CNode `cnode`):
  * gives it what only the disk `hw` decides: the register pages, a handler
  * for every candidate line bound to `notification`, the IOSpace where an
- * IOMMU translates DMA, and the start page. `crash_after_submits` and
- * `hang_after_submits` are the start page's (0 in normal use; a
- * supervisor's test of a death or a hang). NULL or a sentence in err. */
+ * IOMMU translates DMA, and the start page, with `faults`' injections (0
+ * in normal use: a supervisor's test of a death, a hang or a stray DMA).
+ * NULL or a sentence in err. */
 const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
-                            uint32_t crash_after_submits, uint32_t hang_after_submits, char *err,
-                            size_t errlen);
+                            const struct blk_faults *faults, char *err, size_t errlen);
 
 /* ---- spawn.c: supervising the driver (docs/io.md, "Driver restart") ---- */
 
@@ -203,6 +219,11 @@ struct blk_driver {
     uint32_t incarnation;
     uint32_t crash_at_start, crash_after_submits; /* for the next start (tests) */
     uint32_t hang_after_submits, kill_after_submits, spin_after_submits; /* likewise */
+    uint32_t stray_dma_after_submits;                                    /* likewise */
+    /* The IOMMU's DMA fault line, when the supervisor holds IOSpaceControl
+     * and an IOMMU translates the disk's DMA: its handler signals the
+     * watcher's notification (BLK_DMA_BADGE); 0 without. */
+    uint64_t dma_fault_handler;
     /* Bound to the fault watcher: io-server signals it (through a cap
      * blk_hang_report_cap() mints) when the driver owes it answers and
      * completed nothing for its timeout (IO: WatchDriver). */
@@ -225,6 +246,11 @@ struct blk_driver {
  * notification. */
 #define BLK_FAULT_KILLED 0x101u
 #define BLK_KILL_BADGE (1ull << 41)
+/* The watcher's record of a DMA of the disk's that the IOMMU blocked
+ * (IOSpaceControl: TakeFault names its requester id), and the badge of the
+ * DMA fault line's signal on the same notification. */
+#define BLK_FAULT_DMA 0x102u
+#define BLK_DMA_BADGE (1ull << 42)
 
 /* A new cap (write right, badged BLK_HANG_BADGE) to the watcher's hang
  * notification of a driver started by blk_supervise() with a watcher, for
@@ -352,6 +378,7 @@ struct blk_config {
     uint32_t hang_after_submits;  /* likewise */
     uint32_t kill_after_submits;  /* likewise */
     uint32_t spin_after_submits;  /* likewise */
+    uint32_t stray_dma_after_submits; /* likewise */
 };
 
 /* Faults on purpose (fault injection for the restart tests, blk_start):

@@ -197,14 +197,20 @@ static void walk_bus(struct pci_walk *w, unsigned bus, int depth)
     }
 }
 
-/* PCI interrupt pins reach the IOAPIC's pins 16 and up on a PC; which one
- * is ours only ACPI's _PRT (AML, not read here) says, so every one of
- * them the kernel has becomes a candidate and the first completion tells
- * (virtio.c). */
+/* PCI interrupt pins reach the IOAPIC's pins 16 to 23 on a PC (q35 routes
+ * PIRQ A-H there; its IOAPIC has 24 pins); which one is ours only ACPI's
+ * _PRT (AML, not read here) says, so every one of them the kernel has
+ * becomes a candidate and the first completion tells (virtio.c). Lines
+ * past the IOAPIC are the kernel's own: the IOMMU's DMA fault line (24 on
+ * q35 with an IOMMU), which the driver's supervisor takes. */
+#define PCI_FIRST_LINE 16u
+#define PCI_LINES 8u
+_Static_assert(PCI_LINES <= BLK_MAX_LINES, "the candidates fit blk_hw.lines");
+
 static void pci_candidate_lines(struct blk_hw *dev)
 {
     dev->line_count = 0;
-    for (unsigned line = 16; line < 16 + BLK_MAX_LINES; line++)
+    for (unsigned line = PCI_FIRST_LINE; line < PCI_FIRST_LINE + PCI_LINES; line++)
         dev->lines[dev->line_count++] = line;
 }
 

@@ -170,6 +170,7 @@ static const char *start(struct blk_config *c)
     cfg.hang_after_submits = s->hang_after_submits;
     cfg.kill_after_submits = s->kill_after_submits;
     cfg.spin_after_submits = s->spin_after_submits;
+    cfg.stray_dma_after_submits = s->stray_dma_after_submits;
     if (s->crash_at_start)
         blk_crash("during start-up, before the device starts");
     const char *err = map_device(s);

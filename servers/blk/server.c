@@ -361,6 +361,22 @@ int blk_handle_subscribe(struct blk_call *call, uint64_t notification_slot)
     return 0;
 }
 
+/* Fault injection (blk_start.stray_dma_after_submits): the IO address a
+ * stray DMA goes to in place of `pa`, when an IOMMU translates our DMA;
+ * without one, `pa` (a stray physical address would be real memory). */
+static uint64_t stray_address(const struct driver *d, uint64_t pa)
+{
+    if (!d->cfg->dma.iova) {
+        debug_printf("blk-server: incarnation %u: no IOMMU translates our DMA: the stray DMA "
+                     "asked for is not made\n", d->cfg->incarnation);
+        return pa;
+    }
+    debug_printf("blk-server: incarnation %u sends its Submit %u to IO address 0x%llx, where "
+                 "nothing is mapped, on purpose (fault injection: a stray DMA)\n",
+                 d->cfg->incarnation, d->submits + 1, (unsigned long long)BLK_STRAY_IOVA);
+    return BLK_STRAY_IOVA;
+}
+
 int blk_handle_submit(struct blk_call *call, uint32_t tag, uint32_t write, uint64_t sector,
                       uint32_t count, uint32_t buffer)
 {
@@ -386,7 +402,9 @@ int blk_handle_submit(struct blk_call *call, uint32_t tag, uint32_t write, uint6
     d->slots[k] = (struct slot){ .busy = true, .client = (unsigned)call->badge, .tag = tag,
                                  .buffer = buffer };
     b->busy = true;
-    virtio_blk_post(&d->cfg->device, (unsigned)k, write != 0, sector, count, b->pa);
+    virtio_blk_post(&d->cfg->device, (unsigned)k, write != 0, sector, count,
+                    d->submits + 1 == d->cfg->stray_dma_after_submits ? stray_address(d, b->pa)
+                                                                      : b->pa);
     if (++d->submits == d->cfg->crash_after_submits)
         blk_crash("with requests in the device");
     if (d->submits == d->cfg->hang_after_submits)

@@ -204,7 +204,8 @@ static void start_page_init(struct handover *h, const struct blk_driver *d)
                                    .crash_after_submits = d->crash_after_submits,
                                    .hang_after_submits = d->hang_after_submits,
                                    .kill_after_submits = d->kill_after_submits,
-                                   .spin_after_submits = d->spin_after_submits };
+                                   .spin_after_submits = d->spin_after_submits,
+                                   .stray_dma_after_submits = d->stray_dma_after_submits };
     memcpy(h->start.where, hw->where, sizeof(h->start.where));
 }
 
@@ -234,6 +235,23 @@ static void stop_for_supervisor(struct blk_driver *d, uint32_t incarnation, uint
  * never calls io-server, not by the supervisor, which may be waiting in a
  * Call to io-server itself. A report for an incarnation already stopped
  * (it faulted as io-server gave up on it) is dropped. */
+/* The DMA faults the kernel kept (IOSpaceControl: TakeFault): one of the
+ * disk's (its requester id) stops the running incarnation, whose device
+ * reached for memory it was not given; others are some other device's. */
+static void take_dma_faults(struct blk_driver *d, uint32_t incarnation)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        uint64_t fault = 0, iova = 0, lost = 0, line = 0;
+        if (sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost,
+                                           &line) != 0 ||
+            !BK_DMA_FAULT_VALID(fault))
+            break;
+        if (BK_DMA_FAULT_REQUESTER_ID(fault) == d->hw.pci_rid)
+            stop_for_supervisor(d, incarnation, BLK_FAULT_DMA);
+    }
+    sys_irq_handler_ack(d->dma_fault_handler);
+}
+
 static void *watch_faults(void *arg)
 {
     struct blk_driver *d = arg;
@@ -243,13 +261,52 @@ static void *watch_faults(void *arg)
         struct bk_msg m = { 0 };
         sys_recv(d->fault_endpoint, &m);
         uint32_t incarnation = __atomic_load_n(&d->incarnation, __ATOMIC_ACQUIRE);
-        if (m.info == 0 && (m.badge & BLK_HANG_BADGE))
+        if (m.info != 0) { /* a fault message, badged with its incarnation */
+            if (m.badge == incarnation)
+                stop_for_supervisor(d, incarnation, (uint32_t)BK_MSGINFO_LABEL(m.info));
+            continue;
+        }
+        /* The notification's bits, several at once maybe. */
+        if (m.badge & BLK_DMA_BADGE)
+            take_dma_faults(d, incarnation);
+        if (m.badge & BLK_HANG_BADGE)
             stop_for_supervisor(d, incarnation, BLK_FAULT_HUNG);
-        else if (m.info == 0 && (m.badge & BLK_KILL_BADGE))
+        if (m.badge & BLK_KILL_BADGE)
             stop_for_supervisor(d, incarnation, BLK_FAULT_KILLED);
-        else if (m.badge == incarnation)
-            stop_for_supervisor(d, incarnation, (uint32_t)BK_MSGINFO_LABEL(m.info));
     }
+    return NULL;
+}
+
+/* Where an IOMMU translates the disk's DMA and we hold IOSpaceControl
+ * (TakeFault answers): a handler for the DMA fault line, signalling the
+ * watcher's notification with BLK_DMA_BADGE. Faults kept from before are
+ * dropped (not this incarnation's business). Without an IOMMU or a PCI
+ * disk, nothing. NULL or a sentence. */
+static const char *watch_dma_faults(struct blk_driver *d, char *err, size_t errlen)
+{
+    uint64_t fault = 0, iova = 0, lost = 0, line = 0;
+    if (d->hw.transport != BLK_PCI ||
+        sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost, &line) != 0)
+        return NULL;
+    while (BK_DMA_FAULT_VALID(fault) &&
+           sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost,
+                                          &line) == 0)
+        ;
+    uint64_t handler = bk_slot_alloc(), badged = bk_slot_alloc();
+    long r = handler && badged ? sys_irq_control_get(BK_CAP_IRQ_CONTROL, line, BK_CAP_ROOT_CNODE,
+                                                     handler, BK_WORD_BITS)
+                               : -BK_ERR_NOT_ENOUGH_MEMORY;
+    if (r == 0)
+        r = sys_cnode_mint(BK_CAP_ROOT_CNODE, badged, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
+                           d->hang_notification, BK_WORD_BITS, BK_RIGHT_WRITE, BLK_DMA_BADGE);
+    if (r == 0)
+        r = sys_irq_handler_set_notification(handler, badged);
+    if (r != 0) {
+        bk_snprintf(err, errlen, "blk: no handler for the IOMMU's DMA fault line %llu: %s",
+                    (unsigned long long)line, bk_error_name(-r));
+        return err;
+    }
+    d->dma_fault_handler = handler;
     return NULL;
 }
 
@@ -319,7 +376,7 @@ const char *blk_watch(struct blk_driver *d, unsigned watcher_priority, uint64_t 
                     "notification");
         return err;
     }
-    if (d->p.tcb && !set_fault_endpoint(&h, d))
+    if ((d->p.tcb && !set_fault_endpoint(&h, d)) || watch_dma_faults(d, err, errlen))
         return err;
     long r = bk_thread_create(&watcher, watch_faults, d, watcher_priority);
     if (r != 0) {
@@ -360,16 +417,16 @@ const char *blk_spawn(const struct bk_bootinfo *bi, const struct blk_hw *hw, uns
 }
 
 const char *blk_give_device(const struct blk_hw *hw, uint64_t cnode, uint64_t notification,
-                            uint32_t crash_after_submits, uint32_t hang_after_submits, char *err,
-                            size_t errlen)
+                            const struct blk_faults *faults, char *err, size_t errlen)
 {
     static struct handover h;
     static struct blk_driver d;
     h = (struct handover){ .err = err, .errlen = errlen };
     h.p.cnode = cnode;
     d = (struct blk_driver){ .hw = *hw, .incarnation = 1,
-                             .crash_after_submits = crash_after_submits,
-                             .hang_after_submits = hang_after_submits };
+                             .crash_after_submits = faults->crash_after_submits,
+                             .hang_after_submits = faults->hang_after_submits,
+                             .stray_dma_after_submits = faults->stray_dma_after_submits };
     start_page_init(&h, &d);
     bool ok = give_registers(&h, hw) && give_lines_to(&h, hw, notification) &&
               give_iospace(&h, hw) && give_start(&h);
@@ -540,6 +597,6 @@ const char *blk_restart(struct blk_driver *d, char *err, size_t errlen)
               new_process(&h, d) && give_registers(&h, &d->hw) && hand_on(&h) &&
               give_kill_point(&h, d) && give_start(&h);
     d->crash_at_start = d->crash_after_submits = d->hang_after_submits = 0; /* once each */
-    d->kill_after_submits = d->spin_after_submits = 0;
+    d->kill_after_submits = d->spin_after_submits = d->stray_dma_after_submits = 0;
     return ok ? NULL : err;
 }

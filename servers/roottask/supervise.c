@@ -68,10 +68,18 @@ int supervise_options(const struct bk_bootinfo *bi, struct supervise_options *o,
                                       "the number of Block: Submits after which the driver "
                                       "stops answering", why, whylen);
     if (o->fault_after >= 0 && o->hang_after >= 0)
+        o->stray_dma_after = number_option(bi, SUPERVISE_STRAY_DMA_OPTION, SUBMITS_MAX,
+                                           "the number of Block: Submits after which the "
+                                           "driver's device is sent to an unmapped IO address",
+                                           why, whylen);
+    if (o->fault_after >= 0 && o->hang_after >= 0 && o->stray_dma_after >= 0)
         o->start_crashes = number_option(bi, SUPERVISE_START_CRASH_OPTION, START_CRASHES_MAX,
                                          "how many restarted incarnations die in their "
                                          "start-up", why, whylen);
-    return o->fault_after < 0 || o->hang_after < 0 || o->start_crashes < 0 ? -1 : 0;
+    return o->fault_after < 0 || o->hang_after < 0 || o->stray_dma_after < 0 ||
+                   o->start_crashes < 0
+               ? -1
+               : 0;
 }
 
 static const char *name_of(uint32_t c)
@@ -208,6 +216,9 @@ static void death_text(uint64_t state, char *text, size_t size)
     case BLK_FAULT_HUNG:
         bk_snprintf(text, size, "hung: '%s' saw none of the requests it owes complete for %u ms",
                     name_of(adopted.client), SUPERVISE_HANG_TIMEOUT_MS);
+        return;
+    case BLK_FAULT_DMA:
+        bk_snprintf(text, size, "its device's DMA outside its memory, which the IOMMU blocked");
         return;
     case BK_FAULT_PAGE: bk_snprintf(text, size, "a page fault"); return;
     case BK_FAULT_EXCEPTION: bk_snprintf(text, size, "an exception"); return;

@@ -16,18 +16,22 @@
  * incarnation faults right after its Nth Block: Submit (servers/blk/blk.h,
  * crash_after_submits: a death with requests in the device), or stops
  * answering after it (hang_after_submits: a hang, which only the IO
- * server's watch sees); the next N incarnations the supervisor starts die
+ * server's watch sees), or sends it to an unmapped IO address
+ * (stray_dma_after_submits: a DMA the IOMMU blocks, whose fault line the
+ * fault watcher hears; only where an IOMMU translates the disk's DMA);
+ * the next N incarnations the supervisor starts die
  * in their start-up, before the device starts (crash_at_start: deaths in a
  * row, a restart's restart). */
 #define SUPERVISE_FAULT_OPTION "roottask.blk_fault_after"
 #define SUPERVISE_HANG_OPTION "roottask.blk_hang_after"
+#define SUPERVISE_STRAY_DMA_OPTION "roottask.blk_stray_dma_after"
 #define SUPERVISE_START_CRASH_OPTION "roottask.blk_start_crashes"
 
 struct supervise_options {
-    long fault_after, hang_after, start_crashes; /* 0: not given */
+    long fault_after, hang_after, stray_dma_after, start_crashes; /* 0: not given */
 };
 
-/* Reads the three options: 0, or -1 with a sentence in `why` naming the
+/* Reads the four options: 0, or -1 with a sentence in `why` naming the
  * first one whose N is not 1 to its maximum (1000000 Submits, 8
  * incarnations). */
 int supervise_options(const struct bk_bootinfo *bi, struct supervise_options *o, char *why,

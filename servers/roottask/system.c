@@ -354,9 +354,12 @@ static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint
     char err[160];
     struct supervise_options o;
     const char *e = supervise_options(bi, &o, err, sizeof(err)) ? err : blk_discover(bi, &hw);
+    struct blk_faults faults = { .crash_after_submits = (uint32_t)o.fault_after,
+                                 .hang_after_submits = (uint32_t)o.hang_after,
+                                 .stray_dma_after_submits = (uint32_t)o.stray_dma_after };
     if (!e)
-        e = blk_give_device(&hw, object_slot[t->components[c].cnode], notification,
-                            (uint32_t)o.fault_after, (uint32_t)o.hang_after, err, sizeof(err));
+        e = blk_give_device(&hw, object_slot[t->components[c].cnode], notification, &faults, err,
+                            sizeof(err));
     if (!e) {
         debug_printf("roottask: device virtio-blk of '%s': %s\n", name, hw.where);
         if (o.fault_after > 0)
@@ -365,6 +368,10 @@ static int give_device(const struct bk_bootinfo *bi, const struct table *t, uint
         if (o.hang_after > 0)
             debug_printf("roottask: '%s' stops answering on purpose after its Block: Submit "
                          "number %ld (%s)\n", name, o.hang_after, SUPERVISE_HANG_OPTION);
+        if (o.stray_dma_after > 0)
+            debug_printf("roottask: '%s' sends its Block: Submit number %ld to an unmapped IO "
+                         "address on purpose (%s)\n", name, o.stray_dma_after,
+                         SUPERVISE_STRAY_DMA_OPTION);
         e = adopt_driver(bi, t, c, &hw, o.start_crashes, err, sizeof(err));
     }
     if (e) {
