@@ -342,8 +342,8 @@ void sched_settle(const struct sched_context *sc)
 static bool may_defer(const struct cpu *c, const struct sched_context *sc)
 {
     const struct thread *t = c->current;
-    return sc && !sc->whole && t && t->sc == sc && t->state == THREAD_RUNNABLE &&
-           !t->timeout_faults && c->ready_top > (int)t->priority;
+    return sc && !sc->whole && !sc->waiting && t && t->sc == sc &&
+           t->state == THREAD_RUNNABLE && !t->timeout_faults && c->ready_top > (int)t->priority;
 }
 
 /* The interrupt's charge up to `now` of the running SchedContext, its
@@ -476,11 +476,20 @@ bool sched_time_passed(uint64_t now, bool choice_next)
     struct sched_context *sc = charged_sc;
     uint64_t throttled = sc ? sc->throttled : 0;
     /* The releases first, so that the charge knows whether one woke a
-     * thread; the running SchedContext is on no release queue, and a
-     * charge that throttles it never makes its next refill due by `now`
-     * (it would then have budget), so the order changes nothing else. */
-    bool woke = release_due(now);
-    charge_at_interrupt(now, woke && choice_next);
+     * thread: a running SchedContext that is not waiting is on no release
+     * queue, and a charge that throttles it never makes its next refill
+     * due by `now` (it would then have budget), so for it the order
+     * changes nothing else. One that is waiting already (throttled in a
+     * long call that went on to its preemption point) is charged first,
+     * as always, then perhaps released. */
+    bool woke;
+    if (sc && sc->waiting) {
+        charge_until(now);
+        woke = release_due(now);
+    } else {
+        woke = release_due(now);
+        charge_at_interrupt(now, woke && choice_next);
+    }
     if (sc && sc->throttled != throttled)
         maybe_timeout_fault(sc, now);
     /* A thread woken may take the CPU: the choice after the interrupt asks

@@ -350,7 +350,7 @@ def driver_fault_args(table, after, start_crashes=0, how="fault"):
             out += ["--expect", rf"roottask: '{c['name']}' stops answering on purpose after its "
                                 rf"Block: Submit number {after} ",
                     "--expect", r"blk-server: incarnation 1 stops answering on purpose"]
-            death = (rf"hung: '{client}' saw none of the requests it owes complete for "
+            death = (rf"hung: none of the requests it owes '{client}' completed in "
                      rf"{HANG_TIMEOUT_MS} ms")
         elif how == "dma":
             out += ["--expect", rf"roottask: '{c['name']}' sends its Block: Submit number {after} "

@@ -214,7 +214,7 @@ static void death_text(uint64_t state, char *text, size_t size)
     }
     switch (label) {
     case BLK_FAULT_HUNG:
-        bk_snprintf(text, size, "hung: '%s' saw none of the requests it owes complete for %u ms",
+        bk_snprintf(text, size, "hung: none of the requests it owes '%s' completed in %u ms",
                     name_of(adopted.client), SUPERVISE_HANG_TIMEOUT_MS);
         return;
     case BLK_FAULT_DMA:
