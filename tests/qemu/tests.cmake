@@ -1103,6 +1103,18 @@ add_test(NAME ${arch}/policy-demo
           --image ${out}/policy-demo.img --disk ${out}/policy-demo-disk.img --disk-size 8M)
 set_tests_properties(${arch}/policy-demo PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
 
+# A boot of the policy demo whose driver fails on purpose (policyboot.py's
+# driver options in ARGN), on a disk image of its own (QEMU locks it).
+function(policy_demo_driver_test name)
+  add_test(NAME ${arch}/policy-demo-driver-${name}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
+            --table ${out}/policy-demo.captable.json ${ARGN} --arch ${arch}
+            --kernel ${kernel} --image ${out}/policy-demo.img
+            --disk ${out}/policy-demo-${name}-disk.img --disk-size 8M)
+  set_tests_properties(${arch}/policy-demo-driver-${name} PROPERTIES LABELS "qemu;${arch}"
+                       TIMEOUT 120)
+endfunction()
+
 # The driver supervised (docs/policy.md, "The driver supervised"): the same
 # image booted with roottask.blk_fault_after=3, so the driver's first
 # incarnation faults with its third request in the device; the root task
@@ -1110,36 +1122,20 @@ set_tests_properties(${arch}/policy-demo PROPERTIES LABELS "qemu;${arch}" TIMEOU
 # which re-issues what the dead one held: every expectation of policy-demo
 # still holds (each tenant's blocks written, read back and on the disk).
 # Without the supervisor the tenants wait for ever and the run times out.
-add_test(NAME ${arch}/policy-demo-driver-fault
-  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
-          --table ${out}/policy-demo.captable.json --driver-fault 3 --arch ${arch}
-          --kernel ${kernel} --image ${out}/policy-demo.img
-          --disk ${out}/policy-demo-fault-disk.img --disk-size 8M)
-set_tests_properties(${arch}/policy-demo-driver-fault PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+policy_demo_driver_test(fault --driver-fault 3)
 # The same with the driver's next incarnation dying in its start-up too
 # (roottask.blk_start_crashes=1), before it took the IO server's buffers
 # back: IO: DriverRestarted answers DRIVER_DOWN, and the root task starts
 # another at once (it used to end the run as FAILED); the third incarnation
 # is told as the second death in a row, and every expectation still holds.
-add_test(NAME ${arch}/policy-demo-driver-start-crash
-  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
-          --table ${out}/policy-demo.captable.json --driver-fault 3 --driver-start-crashes 1
-          --arch ${arch} --kernel ${kernel} --image ${out}/policy-demo.img
-          --disk ${out}/policy-demo-start-crash-disk.img --disk-size 8M)
-set_tests_properties(${arch}/policy-demo-driver-start-crash PROPERTIES LABELS "qemu;${arch}"
-                     TIMEOUT 120)
+policy_demo_driver_test(start-crash --driver-fault 3 --driver-start-crashes 1)
 # A driver that stops answering instead (roottask.blk_hang_after=3): no
 # fault, so only the IO server's watch (IO: WatchDriver, which the root task
 # registers once the IO server is set up) sees it, after 2 s with requests
 # owed and none completed; its report goes to the root task's fault
 # watcher, which stops the driver, and the restart goes as after a fault.
 # Without the watch the tenants wait for ever and the run times out.
-add_test(NAME ${arch}/policy-demo-driver-hang
-  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
-          --table ${out}/policy-demo.captable.json --driver-hang 3 --arch ${arch}
-          --kernel ${kernel} --image ${out}/policy-demo.img
-          --disk ${out}/policy-demo-hang-disk.img --disk-size 8M)
-set_tests_properties(${arch}/policy-demo-driver-hang PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+policy_demo_driver_test(hang --driver-hang 3)
 # x86-64 with an IOMMU: the driver sends its third request to an IO address
 # nothing is mapped at (roottask.blk_stray_dma_after=3); the IOMMU blocks the
 # disk's DMA, the root task's fault watcher hears it on the DMA fault line
@@ -1147,13 +1143,7 @@ set_tests_properties(${arch}/policy-demo-driver-hang PROPERTIES LABELS "qemu;${a
 # restart goes as after a fault. Without the watcher the request never
 # completes: the hang watch would restart the driver 2 s later, as a hang.
 if(arch STREQUAL "x86_64")
-  add_test(NAME ${arch}/policy-demo-driver-dma
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
-            --table ${out}/policy-demo.captable.json --driver-stray-dma 3 --arch ${arch}
-            --kernel ${kernel} --image ${out}/policy-demo.img --iommu
-            --disk ${out}/policy-demo-dma-disk.img --disk-size 8M)
-  set_tests_properties(${arch}/policy-demo-driver-dma PROPERTIES LABELS "qemu;${arch}"
-                       TIMEOUT 120)
+  policy_demo_driver_test(dma --driver-stray-dma 3 --iommu)
 endif()
 # A bad value of that boot option ends the boot, named, before anything starts.
 bulkhead_qemu_test(policy-demo-bad-fault-option --image ${out}/policy-demo.img
