@@ -199,11 +199,22 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
  * is runnable, beside us: sched.c's may_have_work()). Anything else takes
  * the general path, which wakes `to` on its own CPU by IPI. One CPU
  * (smp false) tests nothing. */
+static inline __attribute__((always_inline)) bool current_on_a_cpu(const struct thread *to)
+{
+    /* sched_is_current_somewhere() less its call and its tests that cannot
+     * hold here: `to` waits in the kernel, so it is not this CPU's current
+     * thread (the caller is), and several CPUs are online. */
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (cpus[i].current == to)
+            return true;
+    return false;
+}
+
 static inline __attribute__((always_inline)) bool same_cpu_ok(bool smp,
                                                               const struct sched_context *sc,
                                                               const struct thread *to)
 {
-    return !smp || (sc->cpu == cpu_here()->index && !sched_is_current_somewhere(to));
+    return !smp || (sc->cpu == cpu_here()->index && !current_on_a_cpu(to));
 }
 
 /* The Call's effects once every check passed: r, the head, leaves the
