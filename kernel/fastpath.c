@@ -190,6 +190,18 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
     }
 }
 
+/* Whether `to`, a thread that waits in the kernel, is some CPU's current
+ * thread: sched_is_current_somewhere() less its call and its tests that
+ * cannot hold here (`to` is not this CPU's current thread, the caller is,
+ * and several CPUs are online). */
+static inline __attribute__((always_inline)) bool current_on_a_cpu(const struct thread *to)
+{
+    for (unsigned i = 0; i < cpu_count; i++)
+        if (cpus[i].current == to)
+            return true;
+    return false;
+}
+
 /* With several CPUs online (smp), the fast path runs under the kernel
  * lock (kernel_fastpath_smp()) and only between two threads of this CPU:
  * `to`, the thread it switches to, must run here once it has `sc` (its
@@ -199,17 +211,6 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
  * is runnable, beside us: sched.c's may_have_work()). Anything else takes
  * the general path, which wakes `to` on its own CPU by IPI. One CPU
  * (smp false) tests nothing. */
-static inline __attribute__((always_inline)) bool current_on_a_cpu(const struct thread *to)
-{
-    /* sched_is_current_somewhere() less its call and its tests that cannot
-     * hold here: `to` waits in the kernel, so it is not this CPU's current
-     * thread (the caller is), and several CPUs are online. */
-    for (unsigned i = 0; i < cpu_count; i++)
-        if (cpus[i].current == to)
-            return true;
-    return false;
-}
-
 static inline __attribute__((always_inline)) bool same_cpu_ok(bool smp,
                                                               const struct sched_context *sc,
                                                               const struct thread *to)
