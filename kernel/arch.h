@@ -203,8 +203,10 @@ struct arch_dma_fault {
 };
 
 /* Takes the oldest DMA fault the port kept (it keeps the last few, and
- * logs each as it is recorded); false if none is left. *lost: faults
- * dropped since the last call because the record was full. */
+ * logs each as it is recorded), after taking in any the IOMMU recorded
+ * but has not signalled yet, so that every fault a device made before the
+ * call is seen; false if none is left. *lost: faults dropped since the
+ * last call because the record was full. */
 bool arch_iommu_take_fault(struct arch_dma_fault *out, uint64_t *lost);
 
 /* The device interrupt line DMA fault events arrive on: one of

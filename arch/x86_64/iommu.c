@@ -393,18 +393,6 @@ static void keep_fault(unsigned sid, uint64_t iova, bool write, unsigned reason)
         (struct arch_dma_fault){ .rid = sid, .iova = iova, .write = write, .reason = reason };
 }
 
-bool arch_iommu_take_fault(struct arch_dma_fault *out, uint64_t *lost)
-{
-    *lost = faults_lost;
-    faults_lost = 0;
-    if (faults_count == 0)
-        return false;
-    *out = faults[faults_first];
-    faults_first = (faults_first + 1) % FAULTS_KEPT;
-    faults_count--;
-    return true;
-}
-
 unsigned arch_iommu_fault_line(void)
 {
     return fault_line.number;
@@ -457,7 +445,8 @@ static bool take_record(const struct unit *u, unsigned index)
     return true;
 }
 
-bool x86_iommu_fault_interrupt(unsigned *line)
+/* Logs, keeps and clears every unit's records; whether any held a fault. */
+static bool sweep_records(void)
 {
     bool any = false;
     for (unsigned i = 0; i < unit_count; i++) {
@@ -470,10 +459,34 @@ bool x86_iommu_fault_interrupt(unsigned *line)
                     (unsigned long long)u->base);
         wr32(u, REG_FSTS, FSTS_PFO); /* write 1 to clear */
     }
+    return any;
+}
+
+bool x86_iommu_fault_interrupt(unsigned *line)
+{
+    bool any = sweep_records();
     if (!any || !fault_line.enabled || fault_line.in_service)
         return false;
     fault_line.in_service = true;
     mask_fault_events(true);
     *line = fault_line.number;
+    return true;
+}
+
+/* Sweeps the records first: a fault recorded while its event is masked
+ * (the line in service, not yet acked) has raised no interrupt, and a
+ * taker that reset a device must get every fault the device made before
+ * that reset, not have one turn up later and be blamed on whoever drives
+ * the device next (servers/blk/spawn.c, blk_stop()). */
+bool arch_iommu_take_fault(struct arch_dma_fault *out, uint64_t *lost)
+{
+    (void)sweep_records();
+    *lost = faults_lost;
+    faults_lost = 0;
+    if (faults_count == 0)
+        return false;
+    *out = faults[faults_first];
+    faults_first = (faults_first + 1) % FAULTS_KEPT;
+    faults_count--;
     return true;
 }

@@ -461,6 +461,26 @@ static void reset_device(const struct blk_hw *hw)
     }
 }
 
+/* The DMA faults the device made up to its reset were the stopped
+ * incarnation's: taken and dropped here, so that the watcher, which
+ * blames a fault on the incarnation running when it takes it, never
+ * stops the next one for them. TakeFault sweeps the IOMMU's records as
+ * well as the kernel's list, so no fault made before the reset turns up
+ * later (a record waits unsignalled while the watcher has not acked the
+ * line yet). Without a fault line, nothing. */
+static void drop_dma_faults(const struct blk_driver *d)
+{
+    if (!d->dma_fault_handler)
+        return;
+    for (unsigned i = 0; i < 64; i++) {
+        uint64_t fault = 0, iova = 0, lost = 0, line = 0;
+        if (sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost,
+                                           &line) != 0 ||
+            !BK_DMA_FAULT_VALID(fault))
+            return;
+    }
+}
+
 static void delete(uint64_t slot)
 {
     if (slot) {
@@ -475,6 +495,7 @@ void blk_stop(struct blk_driver *d)
         return;
     sys_tcb_suspend(d->p.tcb); /* a faulted thread stays stopped; a killed one stops here */
     reset_device(&d->hw);
+    drop_dma_faults(d);
     /* The endpoint object goes with its last cap: a client queued on it
      * (the IO server's Call) is woken with CANCELLED, and its own cap,
      * derived from ours, is gone, so its next Call fails at once instead of

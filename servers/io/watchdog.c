@@ -62,12 +62,15 @@ static void watch_thread(uint64_t arg)
     for (;;) {
         struct bk_msg m = { 0 };
         sys_yield(0, &m);
+        /* The clock first: `since` read after it is at least as new, so a
+         * wait between the two (we may be preempted there for as long as
+         * anything above us runs) cannot pass a completion that cleared
+         * it off as a hang. */
+        uint64_t now = debug_time_ns();
         uint64_t since = __atomic_load_n(&watch.owed_since, __ATOMIC_ACQUIRE);
         uint64_t timeout = __atomic_load_n(&watch.timeout_seen, __ATOMIC_ACQUIRE);
-        if (!since || !timeout || __atomic_load_n(&watch.reported, __ATOMIC_ACQUIRE))
-            continue;
-        uint64_t now = debug_time_ns();
-        if (now < since || now - since < timeout)
+        if (!since || !timeout || __atomic_load_n(&watch.reported, __ATOMIC_ACQUIRE) ||
+            now < since || now - since < timeout)
             continue;
         __atomic_store_n(&watch.reported, true, __ATOMIC_RELEASE);
         debug_printf("io-server: the driver owes answers and completed nothing for %llu ms "

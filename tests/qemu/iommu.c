@@ -196,7 +196,6 @@ static void fault_reported(uint64_t handler, uint64_t notification, unsigned rid
     expect(r == 0 && BK_DMA_FAULT_VALID(fault) && BK_DMA_FAULT_REQUESTER_ID(fault) == rid &&
                BK_DMA_FAULT_ACCESS(fault) == BK_FAULT_ACCESS_WRITE && iova == IOVA + 0x2000,
            "TakeFault names the disk, a write, and the unmapped IO address");
-    expect_err(sys_irq_handler_ack(handler), 0, "the handler acks the fault line");
 }
 
 /* One request in virtqueue slot 0 through the driver's bounce (data)
@@ -227,6 +226,46 @@ static unsigned transfer(struct blk_hw *hw, struct blk_irq *irq, bool write, uin
         if (!waiting)
             return 255;
     }
+}
+
+/* Another stray read while the fault line waits for its ack: the IOMMU
+ * records the fault but raises no event (masked until the ack), and
+ * TakeFault must hand it over all the same, as a supervisor that reset
+ * a device takes every fault the device made before the reset and must
+ * not meet one later (servers/blk/spawn.c, drop_dma_faults()). After
+ * the ack the taken fault is not signalled a second time. */
+static unsigned take_faults_of(unsigned rid)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        uint64_t fault = 0, iova = 0, lost = 0, line = 0;
+        if (sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost,
+                                           &line) != 0 ||
+            !BK_DMA_FAULT_VALID(fault))
+            break;
+        n += BK_DMA_FAULT_REQUESTER_ID(fault) == rid && iova == IOVA + 0x2000;
+    }
+    return n;
+}
+
+static void unsignalled_fault_taken(struct blk_hw *hw, struct blk_irq *irq, uint64_t handler,
+                                    uint64_t notification)
+{
+    /* One stray request may be recorded once or twice (QEMU's IOMMU
+     * drops a repeat while the first record is still pending): the
+     * first one's are all taken before the second is made. */
+    (void)take_faults_of(hw->pci_rid);
+    irq->known = false;
+    (void)transfer(hw, irq, false, SECTOR, 1);
+    expect(take_faults_of(hw->pci_rid) > 0,
+           "TakeFault hands over a fault made while the fault line waits for its ack");
+    expect_err(sys_irq_handler_ack(handler), 0, "the handler acks the fault line");
+    struct bk_msg m = { 0 };
+    uint64_t start = debug_ticks();
+    while (!m.badge && debug_ticks() - start < 20)
+        sys_nbrecv(notification, &m);
+    expect(m.badge == 0 && take_faults_of(hw->pci_rid) == 0,
+           "after the ack, the faults taken early are neither signalled nor taken again");
 }
 
 static void dma_through_the_iommu(struct blk_hw *hw, uint64_t space)
@@ -272,8 +311,10 @@ static void dma_through_the_iommu(struct blk_hw *hw, uint64_t space)
     for (unsigned i = 0; i < BLK_SECTOR; i++)
         poisoned = poisoned && blk_data[i] == 0xa5;
     expect(poisoned, "a read into an unmapped IO address is blocked: the frame keeps its poison");
-    if (handler)
-        fault_reported(handler, notification, hw->pci_rid);
+    if (!handler)
+        return;
+    fault_reported(handler, notification, hw->pci_rid);
+    unsignalled_fault_taken(hw, &irq, handler, notification);
 }
 
 int main(const struct bk_bootinfo *bi)

@@ -539,6 +539,8 @@ if(arch STREQUAL "x86_64")
     --expect "x86_64: IOMMU: DMA fault blocked: device 00:0[0-9a-f]\\.0 wrote to IO address 0x10002000"
     --expect "iommu: ok: a read into an unmapped IO address is blocked: the frame keeps its poison"
     --expect "iommu: ok: TakeFault names the disk, a write, and the unmapped IO address"
+    --expect "iommu: ok: TakeFault hands over a fault made while the fault line waits for its ack"
+    --expect "iommu: ok: after the ack, the faults taken early are neither signalled nor taken again"
     --expect "iommu: [0-9]+ passed, 0 failed" --reject "iommu: FAILED|PANIC")
   # blk-server behind the disk's IOSpace, which blk_spawn() gives it when
   # an IOMMU translates DMA: the whole virtio-blk test, data checked.
