@@ -83,6 +83,7 @@ bulkhead_user_program(${arch} roottask SOURCES ${CMAKE_SOURCE_DIR}/servers/roott
                       ${CMAKE_SOURCE_DIR}/servers/roottask/table.c
                       ${CMAKE_SOURCE_DIR}/servers/roottask/system.c
                       ${CMAKE_SOURCE_DIR}/servers/roottask/supervise.c
+                      ${CMAKE_SOURCE_DIR}/servers/roottask/wait.c
                       ${CMAKE_SOURCE_DIR}/servers/roottask/manager.c ${BLK_FINDER_SOURCES}
                       CLIENT_OF mem sched tenants io)
 target_include_directories(roottask-${arch}-obj PRIVATE ${CMAKE_SOURCE_DIR}/kernel/parse)

@@ -43,7 +43,7 @@ def read_constants(path=FORMAT_HEADER):
 C = read_constants()
 HEADER = struct.Struct("<8s8I")
 OBJECT = struct.Struct("<6I")
-COMPONENT = struct.Struct("<6I2Q8I")
+COMPONENT = struct.Struct("<6I2Q10I")
 CAP = struct.Struct("<4IQ")
 SETUP = struct.Struct("<4I4Q")
 for _s, _n in ((HEADER, "HEADER_SIZE"), (OBJECT, "OBJECT_SIZE"), (COMPONENT, "COMPONENT_SIZE"),
@@ -56,9 +56,14 @@ if policy.DEVICES != {"virtio-blk": C["DEVICE_VIRTIO_BLK"], "console": C["DEVICE
     raise SystemExit(f"captable.py: tools/policy.py's DEVICES {policy.DEVICES} differ from "
                      f"CAPTABLE_DEVICE_* in {FORMAT_HEADER}")
 
+if policy.HANG_TIMEOUT_MS_RANGE != (C["HANG_TIMEOUT_MIN"], C["HANG_TIMEOUT_MAX"]):
+    raise SystemExit(f"captable.py: tools/policy.py's HANG_TIMEOUT_MS_RANGE "
+                     f"{policy.HANG_TIMEOUT_MS_RANGE} differs from CAPTABLE_HANG_TIMEOUT_* in "
+                     f"{FORMAT_HEADER}")
+
 CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
                "truncated", "setup-refused", "limit-ignored", "asid-control-copied",
-               "missing-manager-program")
+               "missing-manager-program", "hang-timeout-out-of-range")
 
 
 class Strings:
@@ -170,7 +175,7 @@ def encode(table, consts=None):
             c["cpu"]["priority"], c["cspace"]["radix"], budget, period,
             ids[f"{n}.tcb"], ids[f"{n}.cnode"], ids[f"{n}.vspace"], ids[f"{n}.sched_context"],
             ids[f"{n}.ipc_buffer"], first, len(c["slots"]),
-            policy.DEVICES.get(c.get("device"), C["DEVICE_NONE"]))
+            policy.DEVICES.get(c.get("device"), C["DEVICE_NONE"]), c.get("hang_timeout_ms", 0), 0)
         for s in c["slots"]:
             caps += CAP.pack(s["slot"], s["object_id"], s["rights_value"], 0, s["badge"])
         first += len(c["slots"])
@@ -233,6 +238,9 @@ def corrupted_table(table, kind):
                                     object_id=ctl["id"], badge=0))
     elif kind == "missing-manager-program":
         next(s for s in t["setup"] if "program" in s)["program"] = "no-such-program"
+    elif kind == "hang-timeout-out-of-range":
+        # Below what the IO server accepts (tools/policy.py refuses it: E0407).
+        next(c for c in t["components"] if c.get("device") == "virtio-blk")["hang_timeout_ms"] = 5
     elif kind == "limit-ignored":
         # What a root task that ignored `cpu.limit` would ask: each tenant's
         # limit its reservation (policyboot.py must notice, from the JSON

@@ -100,6 +100,14 @@ SERVER_LAYOUTS = {
 # policy names no board's addresses or lines. The value is its number in
 # the table (servers/roottask/captable.h, CAPTABLE_DEVICE_*).
 DEVICES = {"virtio-blk": 1, "console": 2}
+# A virtio-blk driver's hang timeout (`hang_timeout_ms`): how long its IO
+# server waits, owed answers and with none completing, before it reports the
+# driver hung to the root task, which restarts it (IO: WatchDriver). The
+# bounds are the IO server's (servers/io/main.c, WATCH_MIN_MS and
+# WATCH_MAX_MS); the default is generous because a TCG guest's clock runs
+# on while a loaded host is slow over a disk request.
+HANG_TIMEOUT_MS_DEFAULT = 2000
+HANG_TIMEOUT_MS_RANGE = (10, 60000)
 # The badge of a manager's cap to its `done` notification, so that the root
 # task's poll tells a signal from nothing (captable.h, CAPTABLE_CONSOLE_DONE_BADGE).
 CONSOLE_DONE_BADGE = 1
@@ -287,7 +295,7 @@ def type_name(v):
 
 
 COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
-                    "devices", "untyped", "allowance", "device", "programs"}
+                    "devices", "untyped", "allowance", "device", "programs", "hang_timeout_ms"}
 ALLOWANCE_FIELDS = {"memory", "cpu"}
 CPU_FIELDS = {"cpu", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
 MEMORY_FIELDS = {"quota", "minimum"}
@@ -336,6 +344,23 @@ def read_policy(data, report, consts):
     return pol
 
 
+def read_hang_timeout(r, path, comp):
+    """A virtio-blk driver's `hang_timeout_ms` (default HANG_TIMEOUT_MS_DEFAULT),
+    within the IO server's bounds; nobody else's: E0407."""
+    ms, (low, high) = comp["hang_timeout_ms"], HANG_TIMEOUT_MS_RANGE
+    if comp["device"] != "virtio-blk":
+        if ms is not None:
+            r.report.error(path + ("hang_timeout_ms",), "E0407",
+                           "only a block driver (device = \"virtio-blk\") is watched for hangs")
+        comp["hang_timeout_ms"] = 0
+    elif ms is None:
+        comp["hang_timeout_ms"] = HANG_TIMEOUT_MS_DEFAULT
+    elif not low <= ms <= high:
+        r.report.error(path + ("hang_timeout_ms",), "E0407",
+                       f"{ms} ms is outside {low}..{high} ms, what the IO server accepts "
+                       "(IO: WatchDriver)")
+
+
 def read_component(r, path, body, kind, name):
     if r.table(path, body, COMPONENT_FIELDS, ("program", "cpu", "memory")) is None:
         return None
@@ -346,12 +371,14 @@ def read_component(r, path, body, kind, name):
             "protocol": r.get(path, body, "protocol", "str", None),
             "untyped": r.get(path, body, "untyped", "size", 0),
             "device": r.get(path, body, "device", "str", None),
-            "programs": r.get(path, body, "programs", "strs", [])}
+            "programs": r.get(path, body, "programs", "strs", []),
+            "hang_timeout_ms": r.get(path, body, "hang_timeout_ms", "int", None)}
     if comp["device"] is not None and comp["device"] not in DEVICES:
         r.report.error(path + ("device",), "E0406", f"no device '{comp['device']}' "
                        f"(known: {', '.join(DEVICES)})")
     if comp["device"] is not None and kind == "tenant":
         r.report.error(path + ("device",), "E0406", "a device is driven by a server, not a tenant")
+    read_hang_timeout(r, path, comp)
     if comp["protocol"] and not (ROOT / "servers" / comp["protocol"] / "protocol.toml").exists():
         r.report.error(path + ("protocol",), "E0107",
                        f"no server protocol '{comp['protocol']}' (servers/*/protocol.toml)")
@@ -522,6 +549,7 @@ class Lowering:
                  "args": c["args"], "protocol": c["protocol"], "at": at,
                  "cpu": c.get("cpu"), "memory": c.get("memory"), "io": c.get("io"),
                  "devices": c.get("devices"), "device": c.get("device"),
+                 "hang_timeout_ms": c.get("hang_timeout_ms", 0),
                  "untyped_bytes": c["untyped"],
                  "allowance": c.get("allowance"), "programs": c.get("programs") or [],
                  "fields_at": {f: self.report.at(c["path"] + tuple(f.split(".")))
@@ -1752,6 +1780,8 @@ SELF_TESTS = [
              replaced("io_capacity_iops = 1000", "io_capacity_iops = 2000")(s))), "E0908"),
     ("a server's channel to the memory server not its server n",
      replaced("badge = 0x2000000000000001", "badge = 0x2000000000000010"), "E0909"),
+    ("a driver's hang timeout below what the IO server accepts",
+     replaced("hang_timeout_ms = 2000", "hang_timeout_ms = 5"), "E0407"),
     ("reservations over the scheduler's capacity",
      replaced("budget_us = 3000, period_us = 10000", "budget_us = 5600, period_us = 10000"),
      "E0904"),

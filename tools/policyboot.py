@@ -230,7 +230,7 @@ def expectations(table, consts):
             out.append(rf"roottask: device {c['device']} of '{n}': virtio-(pci|mmio)")
             for client in driver_clients(table, c):
                 out.append(rf"roottask: driver '{n}' watched: '{client}' reports it hung after "
-                           rf"{HANG_TIMEOUT_MS} ms with requests owed and none completed")
+                           rf"{c['hang_timeout_ms']} ms with requests owed and none completed")
         if c["program"] in policy.SERVER_LAYOUTS:
             continue
         caps = [(s["slot"], objects[s["object_id"]]["type_value"], s["rights_value"])
@@ -308,11 +308,6 @@ def console_errors(table, log):
     return []
 
 
-# servers/roottask/supervise.h, SUPERVISE_HANG_TIMEOUT_MS: how long the IO
-# server waits on a driver that owes it answers before it reports a hang.
-HANG_TIMEOUT_MS = 2000
-
-
 def driver_clients(table, driver):
     """The IO servers that hold a cap to the driver component's endpoint."""
     return [h["name"] for h in table["components"] if h["program"] == "io-server" and
@@ -351,7 +346,7 @@ def driver_fault_args(table, after, start_crashes=0, how="fault"):
                                 rf"Block: Submit number {after} ",
                     "--expect", r"blk-server: incarnation 1 stops answering on purpose"]
             death = (rf"hung: none of the requests it owes '{client}' completed in "
-                     rf"{HANG_TIMEOUT_MS} ms")
+                     rf"{c['hang_timeout_ms']} ms")
         elif how == "dma":
             out += ["--expect", rf"roottask: '{c['name']}' sends its Block: Submit number {after} "
                                 r"to an unmapped IO address on purpose",

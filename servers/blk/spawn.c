@@ -219,10 +219,35 @@ static void stop_for_supervisor(struct blk_driver *d, uint32_t incarnation, uint
     d->stopped_incarnation = incarnation;
     sys_tcb_suspend(d->p.tcb);
     __atomic_store_n(&d->fault_label, label, __ATOMIC_RELAXED);
-    __atomic_store_n(&d->fault_incarnation, incarnation, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&d->faults, 1, __ATOMIC_RELEASE);
+    /* Last of the record: the supervisor, which may run at any point of
+     * this (it waits above us), takes the incarnation as the sign that the
+     * rest is written. */
+    __atomic_store_n(&d->fault_incarnation, incarnation, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&d->faults, 1, __ATOMIC_RELAXED);
     struct bk_msg signal = { 0 };
     sys_send(d->fault_signal, &signal);
+}
+
+/* The oldest DMA fault the kernel kept (IOSpaceControl: TakeFault) in
+ * *fault; false when none is left. */
+static bool take_dma_fault(uint64_t *fault)
+{
+    uint64_t iova = 0, lost = 0, line = 0;
+    long r = sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, fault, &iova, &lost, &line);
+    return r == 0 && BK_DMA_FAULT_VALID(*fault);
+}
+
+/* The DMA faults the kernel kept: one of the disk's (its requester id)
+ * stops the running incarnation, whose device reached for memory it was
+ * not given; others are some other device's. At most 64 a signal. */
+static void take_dma_faults(struct blk_driver *d, uint32_t incarnation)
+{
+    uint64_t fault = 0;
+    for (unsigned i = 0; i < 64 && take_dma_fault(&fault); i++) {
+        if (BK_DMA_FAULT_REQUESTER_ID(fault) == d->hw.pci_rid)
+            stop_for_supervisor(d, incarnation, BLK_FAULT_DMA);
+    }
+    sys_irq_handler_ack(d->dma_fault_handler);
 }
 
 /* The fault watcher (blk_supervise()): takes each fault message; one of
@@ -235,23 +260,6 @@ static void stop_for_supervisor(struct blk_driver *d, uint32_t incarnation, uint
  * never calls io-server, not by the supervisor, which may be waiting in a
  * Call to io-server itself. A report for an incarnation already stopped
  * (it faulted as io-server gave up on it) is dropped. */
-/* The DMA faults the kernel kept (IOSpaceControl: TakeFault): one of the
- * disk's (its requester id) stops the running incarnation, whose device
- * reached for memory it was not given; others are some other device's. */
-static void take_dma_faults(struct blk_driver *d, uint32_t incarnation)
-{
-    for (unsigned i = 0; i < 64; i++) {
-        uint64_t fault = 0, iova = 0, lost = 0, line = 0;
-        if (sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost,
-                                           &line) != 0 ||
-            !BK_DMA_FAULT_VALID(fault))
-            break;
-        if (BK_DMA_FAULT_REQUESTER_ID(fault) == d->hw.pci_rid)
-            stop_for_supervisor(d, incarnation, BLK_FAULT_DMA);
-    }
-    sys_irq_handler_ack(d->dma_fault_handler);
-}
-
 static void *watch_faults(void *arg)
 {
     struct blk_driver *d = arg;
@@ -470,15 +478,9 @@ static void reset_device(const struct blk_hw *hw)
  * line yet). Without a fault line, nothing. */
 static void drop_dma_faults(const struct blk_driver *d)
 {
-    if (!d->dma_fault_handler)
-        return;
-    for (unsigned i = 0; i < 64; i++) {
-        uint64_t fault = 0, iova = 0, lost = 0, line = 0;
-        if (sys_iospace_control_take_fault(BK_CAP_IOSPACE_CONTROL, &fault, &iova, &lost,
-                                           &line) != 0 ||
-            !BK_DMA_FAULT_VALID(fault))
-            return;
-    }
+    uint64_t fault = 0;
+    for (unsigned i = 0; d->dma_fault_handler && i < 64 && take_dma_fault(&fault); i++)
+        ;
 }
 
 static void delete(uint64_t slot)

@@ -21,11 +21,11 @@
 #include <stdint.h>
 
 #define CAPTABLE_MAGIC "BKCAPTBL"
-#define CAPTABLE_VERSION 4
+#define CAPTABLE_VERSION 5
 #define CAPTABLE_MODULE "captable"      /* the boot module's name */
 #define CAPTABLE_HEADER_SIZE 40
 #define CAPTABLE_OBJECT_SIZE 24
-#define CAPTABLE_COMPONENT_SIZE 72
+#define CAPTABLE_COMPONENT_SIZE 80
 #define CAPTABLE_CAP_SIZE 24
 #define CAPTABLE_SETUP_SIZE 48
 #define CAPTABLE_MAX_OBJECTS 512       /* what the root task keeps slots for */
@@ -75,6 +75,10 @@
  * (servers/tenants/tenants.h: TENANTS_SLOT_IRQ, _SIGNAL, _DONE and
  * TENANTS_CONSOLE_BIT). */
 #define CAPTABLE_DEVICE_CONSOLE 2
+/* The bounds of a driver's hang timeout: the IO server's (servers/io/main.c,
+ * WATCH_MIN_MS, WATCH_MAX_MS). */
+#define CAPTABLE_HANG_TIMEOUT_MIN 10
+#define CAPTABLE_HANG_TIMEOUT_MAX 60000
 #define CAPTABLE_CONSOLE_SLOT_IRQ 13
 #define CAPTABLE_CONSOLE_SLOT_SIGNAL 14
 #define CAPTABLE_CONSOLE_SLOT_DONE 15
@@ -118,6 +122,9 @@ struct captable_component {
     uint32_t first_cap;       /* its caps: caps[first_cap .. first_cap + cap_count) */
     uint32_t cap_count;
     uint32_t device;          /* CAPTABLE_DEVICE_*: what the root task finds and hands it */
+    uint32_t hang_timeout_ms; /* a virtio-blk driver's (IO: WatchDriver's timeout), */
+                              /* CAPTABLE_HANG_TIMEOUT_MIN..MAX; 0 for everyone else */
+    uint32_t reserved;        /* zero */
 };
 
 struct captable_cap {

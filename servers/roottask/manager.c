@@ -12,6 +12,7 @@
 
 #include "manager.h"
 #include "supervise.h"
+#include "wait.h"
 
 #define W BK_WORD_BITS
 #define PAGE ((uint64_t)BK_PAGE_SIZE)
@@ -153,10 +154,11 @@ int manager_add_program(const struct bk_bootinfo *bi, const struct table *t,
 
 /* ---- The console's end --------------------------------------------------- */
 
-/* Polled rather than waited on: the disk driver stays supervised while the
- * console is open (supervise_check(), as in system_wait_tenants()). The
- * manager's cap to `done` carries CAPTABLE_CONSOLE_DONE_BADGE, so a signal
- * is told from nothing. The root task runs below every component. */
+/* `done` is looked at on each of the root task's wake-ups (wait.c: a
+ * tick, or the driver's watcher) rather than waited on, because the disk
+ * driver stays supervised while the console is open (supervise_check(),
+ * as in system_wait_tenants()). The manager's cap to `done` carries
+ * CAPTABLE_CONSOLE_DONE_BADGE, so a signal is told from nothing. */
 int manager_wait_console(const struct table *t, uint32_t c, uint64_t done)
 {
     const char *name = table_string(t, t->components[c].name);
@@ -169,7 +171,7 @@ int manager_wait_console(const struct table *t, uint32_t c, uint64_t done)
             break;
         if (supervise_check() != 0)
             return -1;
-        sys_yield(0, &m);
+        (void)wait_next();
     }
     debug_printf("roottask: '%s' closed its console\n", name);
     return 0;

@@ -11,13 +11,14 @@
  * registers its sessions' buffers again and re-issues what the dead driver
  * held, so the tenants' requests complete as if nothing had happened.
  *
- * The root task polls at priority 0, so it notices a death only when every
- * other thread waits, which is what a driver's death leads to: the IO
- * server waits for completions that do not come, its tenants for it.
+ * The watcher's signal wakes the root task's wait (wait.c) at once, and
+ * supervise_check() looks at the watcher's record and the thread's state
+ * at every wake-up (a tick of 10 ms catches an exit nobody signals).
  */
 #include <protocols/io_client.h>
 
 #include "supervise.h"
+#include "wait.h"
 
 #define W BK_WORD_BITS
 #define SUBMITS_MAX 1000000
@@ -100,15 +101,16 @@ const char *supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
     driver.p.cnode = d->cnode;
     driver.p.sched_context = d->sched_context;
     start_crashes = d->start_crashes;
-    /* The watcher's signal is only a wake-up (the root task polls: its
-     * record in `driver` says what happened); below the root task's MCP,
-     * at which a restart runs, so it never runs in the middle of one. */
+    /* The watcher's signal wakes the root task's wait (wait.c) at once;
+     * what happened is its record in `driver`. The watcher runs below the
+     * root task's MCP, at which a restart runs, so never in the middle of
+     * one. */
     uint64_t priority = 0, mcp = 0;
     sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
-    uint64_t signal = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    uint64_t signal = wait_signal_cap(WAIT_DRIVER);
     if (!signal || mcp == 0) {
-        bk_snprintf(err, errlen, "no memory for the fault watcher's notification, or no "
-                    "priority for it (MCP %llu)", (unsigned long long)mcp);
+        bk_snprintf(err, errlen, "no cap to the root task's wake-up for the fault watcher, or "
+                    "no priority for it (MCP %llu)", (unsigned long long)mcp);
         return err;
     }
     const char *e = blk_watch(&driver, (unsigned)mcp - 1, signal, err, errlen);
@@ -122,13 +124,19 @@ const char *supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
     return NULL;
 }
 
+/* The driver's hang timeout, from its table entry (checked: 10..60000). */
+static uint32_t hang_timeout_ms(void)
+{
+    return table->components[adopted.component].hang_timeout_ms;
+}
+
 int supervise_watch(void)
 {
     if (!supervising || adopted.client == ~0u)
         return 0;
     struct io_error e = { 0 };
     uint64_t cap = blk_hang_report_cap(&driver);
-    int r = cap ? io_watch_driver(adopted.client_admin, cap, SUPERVISE_HANG_TIMEOUT_MS, &e) : -1;
+    int r = cap ? io_watch_driver(adopted.client_admin, cap, hang_timeout_ms(), &e) : -1;
     if (cap) {
         sys_cnode_delete(BK_CAP_ROOT_CNODE, cap, W); /* moved to the IO server, unless refused */
         bk_slot_free(cap);
@@ -144,7 +152,7 @@ int supervise_watch(void)
     debug_printf("roottask: driver '%s' watched: '%s' reports it hung after %u ms with requests "
                  "owed and none completed (IO: WatchDriver); its faults go to the root task's "
                  "fault watcher\n", name_of(adopted.component), name_of(adopted.client),
-                 SUPERVISE_HANG_TIMEOUT_MS);
+                 hang_timeout_ms());
     return 0;
 }
 
@@ -215,7 +223,7 @@ static void death_text(uint64_t state, char *text, size_t size)
     switch (label) {
     case BLK_FAULT_HUNG:
         bk_snprintf(text, size, "hung: none of the requests it owes '%s' completed in %u ms",
-                    name_of(adopted.client), SUPERVISE_HANG_TIMEOUT_MS);
+                    name_of(adopted.client), hang_timeout_ms());
         return;
     case BLK_FAULT_DMA:
         bk_snprintf(text, size, "its device's DMA outside its memory, which the IOMMU blocked");
@@ -290,9 +298,12 @@ static int restart(uint64_t state)
  * could not send). */
 static bool driver_dead(uint64_t *state)
 {
-    uint32_t faults = __atomic_load_n(&driver.faults, __ATOMIC_ACQUIRE);
+    /* The record's incarnation, written last: its label is there too,
+     * whenever the root task looks (with several CPUs, or at a priority
+     * that lets it run in the middle of the watcher's stop). */
+    uint32_t stopped = __atomic_load_n(&driver.fault_incarnation, __ATOMIC_ACQUIRE);
     *state = thread_state(driver.p.tcb);
-    return (faults && driver.stopped_incarnation == driver.incarnation) ||
+    return stopped == driver.incarnation ||
            *state == BK_THREAD_STATE_FAULTED || *state == BK_THREAD_STATE_EXITED;
 }
 

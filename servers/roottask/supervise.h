@@ -37,12 +37,6 @@ struct supervise_options {
 int supervise_options(const struct bk_bootinfo *bi, struct supervise_options *o, char *why,
                       size_t whylen);
 
-/* How long the IO server waits, with requests owed by the driver and none
- * completing, before it reports the driver hung (IO: WatchDriver): kernel-
- * clock milliseconds, generous because a TCG guest's clock runs on while
- * a loaded host is slow over a disk request. */
-#define SUPERVISE_HANG_TIMEOUT_MS 2000u
-
 /* What the root task knows of the driver it built from the table. */
 struct supervise_driver {
     uint32_t component;            /* the driver's, in the table */
@@ -64,7 +58,7 @@ const char *supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
 
 /* Once the driver's client, the IO server, is set up: IO: WatchDriver, so
  * that a driver that stops answering is reported to the fault watcher
- * after SUPERVISE_HANG_TIMEOUT_MS and restarted like a faulted one. 0, or
+ * after its table entry's hang_timeout_ms and restarted like a faulted one. 0, or
  * -1 (printed). Nothing to do without a client. */
 int supervise_watch(void);
 

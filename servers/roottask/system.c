@@ -48,6 +48,7 @@
 #include "manager.h"
 #include "supervise.h"
 #include "system.h"
+#include "wait.h"
 
 #define PAGE ((uint64_t)BK_PAGE_SIZE)
 #define STACK_PAGES 4
@@ -582,6 +583,11 @@ int system_build(const struct bk_bootinfo *bi, const struct table *t)
         if (move_originals(t, c))
             return -1;
     }
+    const char *werr = wait_start(); /* before the driver's watcher, which signals it */
+    if (werr) {
+        debug_printf("roottask: FAILED: %s\n", werr);
+        return -1;
+    }
     for (uint32_t c = 0; c < n; c++) {
         if (t->components[c].device == CAPTABLE_DEVICE_VIRTIO_BLK && give_device(bi, t, c))
             return -1;
@@ -615,9 +621,12 @@ static uint64_t thread_state(uint64_t tcb)
     return sys_tcb_read_registers(tcb, &pc, &sp, &arg, &state) == 0 ? state : ~0ull;
 }
 
+/* Looks at the tenants at each wake-up of wait_next() (wait.c): at each
+ * tick, and when the driver's watcher stopped it. */
 int system_wait_tenants(const struct table *t, uint64_t seconds)
 {
-    /* Below every component: the root task runs only when they all wait. */
+    /* Below every component: the root task runs only when they all wait,
+     * never in the middle of the fault watcher's stop. */
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 0);
     uint64_t deadline = debug_ticks() + seconds * BK_TICK_HZ;
     for (;;) {
@@ -643,8 +652,7 @@ int system_wait_tenants(const struct table *t, uint64_t seconds)
                          (unsigned long long)seconds);
             return -1;
         }
-        struct bk_msg m = { 0 };
-        sys_yield(0, &m);
+        (void)wait_next();
     }
 }
 

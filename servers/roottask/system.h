@@ -12,8 +12,8 @@
  * 0, or -1 after printing which component and step failed. */
 int system_build(const struct bk_bootinfo *bi, const struct table *t);
 
-/* Lowers the root task below every component and waits until each tenant
- * has exited: 0; -1 (printed) when one faulted or `seconds` passed first.
+/* Lowers the root task below every component and waits (wait.c) until
+ * each tenant has exited, looking at each wake-up: 0; -1 (printed) when one faulted or `seconds` passed first.
  * Servers are left running: the machine stops when the root task exits. */
 int system_wait_tenants(const struct table *t, uint64_t seconds);
 

@@ -223,6 +223,14 @@ static int check_component_fields(const struct table *t, uint32_t c, char *why)
             return ERR("component %u '%s': device %u is component %u's already", c, name,
                        k->device, d);
     }
+    if (k->device == CAPTABLE_DEVICE_VIRTIO_BLK ? k->hang_timeout_ms < CAPTABLE_HANG_TIMEOUT_MIN ||
+                                                      k->hang_timeout_ms > CAPTABLE_HANG_TIMEOUT_MAX
+                                                : k->hang_timeout_ms != 0)
+        return ERR("component %u '%s': hang timeout %u ms: a block driver's is %u..%u, "
+                   "everyone else's 0", c, name, k->hang_timeout_ms, CAPTABLE_HANG_TIMEOUT_MIN,
+                   CAPTABLE_HANG_TIMEOUT_MAX);
+    if (k->reserved != 0)
+        return ERR("component %u '%s': reserved word %u is not 0", c, name, k->reserved);
     if (k->cnode_radix < 4 || k->cnode_radix > BK_ROOT_CNODE_BITS)
         return ERR("component %u '%s': CNode radix %u outside 4..%u", c, name, k->cnode_radix,
                    BK_ROOT_CNODE_BITS);

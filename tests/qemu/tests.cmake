@@ -1208,8 +1208,10 @@ set(bad_table_asid-control-copied
     "object [0-9]+ 'mem.asid_control': ASIDControl cannot be copied: one cap, not 2")
 set(bad_table_missing-manager-program
     "set-up [0-9]+: program 'no-such-program' is not in the boot image")
+set(bad_table_hang-timeout-out-of-range
+    "component [0-9]+ 'blk': hang timeout 5 ms: a block driver's is 10..60000, everyone else's 0")
 foreach(kind bad-magic truncated object-out-of-range slot-out-of-range missing-program
-        asid-control-copied missing-manager-program)
+        asid-control-copied missing-manager-program hang-timeout-out-of-range)
   bulkhead_policy_image(${arch} bad-table-${kind} POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
                         PROGRAMS ${DEMO_POLICY_PROGRAMS} CORRUPT ${kind})
   bulkhead_qemu_test(bad-table-${kind} --image ${out}/bad-table-${kind}.img --status fail
