@@ -11,9 +11,12 @@
  * registers its sessions' buffers again and re-issues what the dead driver
  * held, so the tenants' requests complete as if nothing had happened.
  *
- * The watcher's signal wakes the root task's wait (wait.c) at once, and
+ * The watcher's signal wakes the root task's wait (wait.c), and
  * supervise_check() looks at the watcher's record and the thread's state
- * at every wake-up (a tick of 10 ms catches an exit nobody signals).
+ * at every wake-up (a tick of 10 ms catches an exit nobody signals). The
+ * root task waits at priority 0, so it acts once every other thread waits,
+ * which is what a driver's death leads to: the IO server waits for
+ * completions that do not come, its tenants for it.
  */
 #include <protocols/io_client.h>
 
@@ -101,8 +104,8 @@ const char *supervise_adopt(const struct bk_bootinfo *bi, const struct table *t,
     driver.p.cnode = d->cnode;
     driver.p.sched_context = d->sched_context;
     start_crashes = d->start_crashes;
-    /* The watcher's signal wakes the root task's wait (wait.c) at once;
-     * what happened is its record in `driver`. The watcher runs below the
+    /* The watcher's signal wakes the root task's wait (wait.c); what
+     * happened is its record in `driver`. The watcher runs below the
      * root task's MCP, at which a restart runs, so never in the middle of
      * one. */
     uint64_t priority = 0, mcp = 0;
