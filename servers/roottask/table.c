@@ -200,6 +200,16 @@ static int check_own(const struct table *t, uint32_t c, const char *role, uint32
 }
 
 /* 4, the component's own numbers. */
+/* A block driver's hang timeout is within the IO server's bounds; nobody
+ * else has one. */
+static bool hang_timeout_ok(const struct captable_component *k)
+{
+    if (k->device != CAPTABLE_DEVICE_VIRTIO_BLK)
+        return k->hang_timeout_ms == 0;
+    return k->hang_timeout_ms >= CAPTABLE_HANG_TIMEOUT_MIN &&
+           k->hang_timeout_ms <= CAPTABLE_HANG_TIMEOUT_MAX;
+}
+
 static int check_component_fields(const struct table *t, uint32_t c, char *why)
 {
     const struct captable_component *k = &t->components[c];
@@ -223,9 +233,7 @@ static int check_component_fields(const struct table *t, uint32_t c, char *why)
             return ERR("component %u '%s': device %u is component %u's already", c, name,
                        k->device, d);
     }
-    if (k->device == CAPTABLE_DEVICE_VIRTIO_BLK ? k->hang_timeout_ms < CAPTABLE_HANG_TIMEOUT_MIN ||
-                                                      k->hang_timeout_ms > CAPTABLE_HANG_TIMEOUT_MAX
-                                                : k->hang_timeout_ms != 0)
+    if (!hang_timeout_ok(k))
         return ERR("component %u '%s': hang timeout %u ms: a block driver's is %u..%u, "
                    "everyone else's 0", c, name, k->hang_timeout_ms, CAPTABLE_HANG_TIMEOUT_MIN,
                    CAPTABLE_HANG_TIMEOUT_MAX);
