@@ -266,7 +266,7 @@ void arch_regs_release(arch_regs_t *regs);
 /* Syscall decoding. On entry from a syscall instruction the arch has already
  * advanced the saved program counter past it. The register use per arch is
  * fixed by kernel/abi.toml (generated into docs/abi.md). */
-unsigned long arch_syscall_number(const arch_regs_t *regs);
+unsigned long arch_syscall_number(const arch_regs_t *regs); /* inline: arch_regs_syscall_number() */
 unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index); /* 0..5 */
 void arch_syscall_set_result(arch_regs_t *regs, unsigned long value);
 /* Sets the register that carries syscall argument `index` (0..5): IPC

@@ -699,14 +699,10 @@ void sched_stop_elsewhere(struct thread *t)
 }
 
 /* A kernel entry for the current thread (syscall, fault) on a machine of
- * several CPUs: the lock; and if another CPU stopped the thread while we
- * waited for it (sched_stop_elsewhere()), another choice. */
+ * several CPUs (thread.h). */
 void smp_thread_entry_locked(void)
 {
-    kernel_lock_acquire();
-    struct thread *t = current_thread;
-    if (!t || t->state != THREAD_RUNNABLE)
-        thread_resume_current();
+    thread_entry_locked();
 }
 
 void thread_resume_current(void)

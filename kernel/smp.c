@@ -30,7 +30,6 @@
 #define SMP_START_TIMEOUT_NS 5000000000ull /* generous: TCG on a loaded host */
 #define SMP_CHECK_TIMEOUT_NS 2000000000ull /* an IPI, then a tick (10 ms) */
 #define SMP_TICK_NS (1000000000ull / BK_TICK_HZ)
-#define KERNEL_LOCK_FREE (~0u)
 
 /* Every ready queue starts empty: ready_top -1. */
 #define CPU_INIT { .ready_top = -1 }
@@ -40,8 +39,8 @@ _Static_assert(KERNEL_MAX_CPUS == 8, "one CPU_INIT per CPU");
 unsigned cpu_count = 1;
 bool smp_others_online;
 
-static struct backoff_lock kernel_lock;
-static unsigned kernel_lock_owner = KERNEL_LOCK_FREE;
+struct backoff_lock kernel_lock;
+unsigned kernel_lock_owner = KERNEL_LOCK_FREE;
 const struct lock_class kernel_lock_class = { "kernel", LOCK_RANK_KERNEL };
 
 static uint32_t cpu_state(const struct cpu *c);
@@ -110,7 +109,7 @@ void smp_tlb_shootdown_locked(void)
 /* Which CPUs can hold a translation of `space`: only one whose TLB was
  * filled from its tables, which needs the space loaded (CR3, satp), which
  * only a way out to user mode into it does, under the lock; that way out
- * sets the CPU's bit first (smp_note_space()). So with the lock held here,
+ * sets the CPU's bit first (smp_exit_to_user_held()). So with the lock held here,
  * a CPU outside *ran_on has no translation of it, and cannot get one
  * before it takes the lock after us, when the tables are already changed.
  * A CPU in the mask flushes everything (answer_sync()); if its loaded
@@ -131,29 +130,26 @@ void smp_tlb_shootdown_space_locked(uint64_t *ran_on, const arch_vspace_t *space
             *ran_on &= ~(1ull << i);
 }
 
-void smp_note_space(void)
+void smp_exit_to_user_held(void)
 {
-    struct cpu *c = cpu_here();
-    const struct thread *t = c->current;
-    if (!t || !t->vspace)
-        return;
-    c->space = t->vspace;
-    uint64_t *ran_on = vspace_ran_on(t->vspace);
-    uint64_t bit = 1ull << c->index;
-    if (!(*ran_on & bit))
-        *ran_on |= bit;
+    const struct thread *t = cpu_here()->current;
+    if (t && t->vspace)
+        smp_exit_to_user_in(t->vspace);
+    else
+        kernel_lock_release();
 }
 
 /* The holder may be waiting for this CPU to answer a stop request: every
  * turn of the wait answers it, or the two would wait for each other. The
  * lock is a test-and-test-and-set lock with bounded exponential backoff
- * (lib/backoff_lock.h; docs/smp.md says why not a ticket lock). */
-void kernel_lock_acquire(void)
+ * (lib/backoff_lock.h; docs/smp.md says why not a ticket lock). Called
+ * once kernel_lock_acquire()'s first try lost. */
+void kernel_lock_acquire_contended(void)
 {
     struct cpu *c = cpu_here();
     lockorder_acquire(&kernel_lock_class); /* before the wait it would deadlock in */
     uint32_t spins = 1;
-    while (!backoff_lock_try(&kernel_lock)) {
+    do {
         for (uint32_t i = 0; i < spins; i++) {
             answer_sync(c);
             arch_spin_pause();
@@ -163,15 +159,8 @@ void kernel_lock_acquire(void)
             answer_sync(c);
             arch_spin_pause();
         }
-    }
+    } while (!backoff_lock_try(&kernel_lock));
     __atomic_store_n(&kernel_lock_owner, c->index, __ATOMIC_RELAXED);
-}
-
-void kernel_lock_release(void)
-{
-    lockorder_release(&kernel_lock_class);
-    __atomic_store_n(&kernel_lock_owner, KERNEL_LOCK_FREE, __ATOMIC_RELAXED);
-    backoff_lock_release(&kernel_lock);
 }
 
 /* A try never waits, so it cannot deadlock: it is checked only once it
@@ -183,13 +172,6 @@ bool kernel_lock_try(void)
     lockorder_acquire(&kernel_lock_class);
     __atomic_store_n(&kernel_lock_owner, arch_cpu_index(), __ATOMIC_RELAXED);
     return true;
-}
-
-/* Another CPU may write the owner at any time, but never our own index:
- * only this CPU stores that, so the answer is exact for us. */
-bool kernel_lock_held_here(void)
-{
-    return __atomic_load_n(&kernel_lock_owner, __ATOMIC_RELAXED) == cpu_here()->index;
 }
 
 /* ---- The other CPUs' side ------------------------------------------------ */

@@ -31,7 +31,10 @@
 #pragma once
 
 #include "arch.h"
+#include "debug/lockorder.h"
+#include "lib/backoff_lock.h"
 #include "types.h"
+#include "vspace_object.h"
 
 struct boot_params;
 struct lock_class;
@@ -78,7 +81,7 @@ struct cpu {
      * if another CPU set it aside, flush the TLB; and the last one it
      * answered, from the kernel (kernel_ipi(), or waiting for the lock). */
     uint64_t sync_req, sync_ack;
-    /* The space its last way out to user mode entered (smp_note_space(),
+    /* The space its last way out to user mode entered (smp_exit_to_user_held(),
      * under the lock): the one its TLB may refill from after a flush. */
     const arch_vspace_t *space;
 
@@ -132,12 +135,47 @@ extern const struct lock_class kernel_lock_class;
  * any CPU's ready queues. */
 bool smp_heads_a_ready_queue(const struct thread *t);
 
-void kernel_lock_acquire(void);
-void kernel_lock_release(void);
+/* The lock itself and the index of the CPU that holds it (KERNEL_LOCK_FREE
+ * when none does): smp.c's, here for the inline forms below. */
+#define KERNEL_LOCK_FREE (~0u)
+extern struct backoff_lock kernel_lock;
+extern unsigned kernel_lock_owner;
+
+/* kernel_lock_acquire() when the first try lost: waits (smp.c). */
+void kernel_lock_acquire_contended(void);
+
+/* Inline, because every kernel entry with several CPUs online takes it
+ * and the IPC fast path's pays for it twice a round trip: free, it is one
+ * load, one exchange and the owner's store. A try that succeeds cannot
+ * deadlock, so the lock-order check is told after it; a wait is told
+ * before it (kernel_lock_acquire_contended()). */
+static inline __attribute__((always_inline)) void kernel_lock_acquire(void)
+{
+    if (__builtin_expect(!backoff_lock_try(&kernel_lock), 0)) {
+        kernel_lock_acquire_contended();
+        return;
+    }
+    lockorder_acquire(&kernel_lock_class);
+    __atomic_store_n(&kernel_lock_owner, cpu_here()->index, __ATOMIC_RELAXED);
+}
+
+static inline __attribute__((always_inline)) void kernel_lock_release(void)
+{
+    lockorder_release(&kernel_lock_class);
+    __atomic_store_n(&kernel_lock_owner, KERNEL_LOCK_FREE, __ATOMIC_RELAXED);
+    backoff_lock_release(&kernel_lock);
+}
+
 /* Takes it if it is free now; false otherwise (never waits). */
 bool kernel_lock_try(void);
-/* Whether this CPU holds it. */
-bool kernel_lock_held_here(void);
+
+/* Whether this CPU holds it. Another CPU may write the owner at any time,
+ * but never our own index: only this CPU stores that, so the answer is
+ * exact for us. */
+static inline bool kernel_lock_held_here(void)
+{
+    return __atomic_load_n(&kernel_lock_owner, __ATOMIC_RELAXED) == cpu_here()->index;
+}
 
 /* For an interrupt handler that may run with or without the lock (inside
  * the idle wait, or from arch_take_pending_interrupts()): takes it unless
@@ -205,11 +243,6 @@ static inline void smp_tlb_shootdown_space(uint64_t *ran_on, const arch_vspace_t
  * flush by them (each one an IPI), since boot. Under the kernel lock. */
 extern uint64_t smp_shootdowns, smp_shootdown_ipis;
 
-/* On the way out to user mode with several CPUs, lock held: this CPU is
- * about to run its current thread's space, so it joins that space's
- * ran_on (its TLB may fill with its translations from here on). */
-void smp_note_space(void);
-
 /* ---- Kernel entry and exit -----------------------------------------------
  * With more than one CPU online the kernel lock is taken on every entry
  * from user mode and released on the way back (seL4's big lock). Alone,
@@ -228,13 +261,27 @@ static inline void smp_thread_entry(void)
 }
 
 /* The arch's exits to user mode call this last, once the address space
- * is switched, before restoring the thread's registers (the _held form
- * where the caller knows it holds the lock: the fast path's); only once several
+ * is switched, before restoring the thread's registers; only once several
  * CPUs run user threads (arch_cpu_smp_mode() puts it in front of them:
- * x86_exits_smp(), riscv_return_to_user_smp()), so one CPU never tests. */
-static inline __attribute__((always_inline)) void smp_exit_to_user_held(void)
+ * x86_exits_smp(), riscv_return_to_user_smp()), so one CPU never tests.
+ * The _held form is for a caller that knows it holds the lock (the fast
+ * path's): this CPU is about to run its current thread's space, so it
+ * joins that space's ran_on (its TLB may fill with its translations from
+ * here on), then lets go of the lock. */
+void smp_exit_to_user_held(void);
+
+/* smp_exit_to_user_held() for a caller that knows the space it enters,
+ * the current thread's `space`: inline, for the IPC fast path's way out
+ * with several CPUs (arch_fastpath_switch_smp()), which would otherwise
+ * pay a call and a frame for it twice a round trip. */
+static inline __attribute__((always_inline)) void smp_exit_to_user_in(const arch_vspace_t *space)
 {
-    smp_note_space();
+    struct cpu *c = cpu_here();
+    uint64_t *ran_on = vspace_ran_on(space);
+    uint64_t bit = 1ull << c->index;
+    c->space = space;
+    if (!(*ran_on & bit))
+        *ran_on |= bit;
     kernel_lock_release();
 }
 

@@ -105,8 +105,8 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
 
 void kernel_syscall_smp(void)
 {
-    smp_thread_entry_locked(); /* the lock (the arch called us for that) */
-    kernel_fastpath_smp(arch_syscall_number(&current_thread->regs));
+    thread_entry_locked(); /* the lock (the arch called us for that) */
+    kernel_fastpath_smp(arch_regs_syscall_number(&current_thread->regs));
     kernel_syscall();
 }
 

@@ -290,6 +290,18 @@ void sched_cpu_tick(void);
  * is ready or its slice ran out; returns to user mode in it, or idles. */
 NORETURN void thread_resume_current(void);
 
+/* smp_thread_entry_locked() (smp.h), inline for the syscall entry
+ * (kernel_syscall_smp()), which every syscall with several CPUs online
+ * takes: the lock; and if another CPU stopped the thread while we waited
+ * for it (sched_stop_elsewhere()), another choice. */
+static inline __attribute__((always_inline)) void thread_entry_locked(void)
+{
+    kernel_lock_acquire();
+    struct thread *t = current_thread;
+    if (!t || t->state != THREAD_RUNNABLE)
+        thread_resume_current();
+}
+
 /* Ticks since the timer started. */
 uint64_t kernel_ticks(void);
 

@@ -43,7 +43,7 @@ struct vspace_object {
     bool asid_revoked;
     /* Bit i: CPU i may hold translations of this space in its TLB. Set,
      * under the kernel lock, by each way out to user mode into it on a
-     * machine of several CPUs (smp_note_space()); cleared for a CPU that
+     * machine of several CPUs (smp_exit_to_user_held()); cleared for a CPU that
      * a shootdown flushed while it had another space loaded. A shootdown
      * asks only these CPUs (docs/smp.md, "TLB shootdown"). */
     uint64_t ran_on;

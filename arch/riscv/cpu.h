@@ -155,12 +155,10 @@ void riscv_cpu_start_at_entry(const char *how);
 void riscv_trap_entry(void);
 NORETURN void riscv_return_to_user(const arch_regs_t *regs);
 NORETURN void riscv_return_to_user_smp(const arch_regs_t *regs); /* user.c */
-/* The ways arch_fastpath_switch_smp() (fastpath.c) leaves by, in user.c:
- * the general one, and the end of its own (the kernel lock let go, then
- * riscv_return_to_user()). Neither returns; declared without NORETURN so
- * that calls to them are tail calls. */
+/* The general way arch_fastpath_switch_smp() (fastpath.c) leaves by, in
+ * user.c. It does not return; declared without NORETURN so that the call
+ * to it is a tail call. */
 void riscv_fastpath_exit_general(arch_regs_t *to, arch_vspace_t *vs);
-void riscv_fastpath_exit_smp(arch_regs_t *to);
 
 /* user.c: called from trap.S */
 NORETURN void riscv_fastpath_new_asid(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);

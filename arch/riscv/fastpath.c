@@ -14,14 +14,15 @@
  * out, which lets go of the lock itself.
  *
  * Built without frame pointers (arch.cmake), as kernel/fastpath.c, and it
- * leaves only by tail calls to functions declared without NORETURN (user.c),
- * so it needs no stack frame.
+ * leaves only by tail calls to functions declared without NORETURN (user.c,
+ * trap.S), so it needs no stack frame.
  */
 #include "port.h"
 
 #include "cpu.h"
 #include "kernel.h"
 #include "riscv.h"
+#include "smp.h"
 
 void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
@@ -40,5 +41,8 @@ void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t 
     }
     cpu->user_regs = to;
     cpu->user_vspace = vs;
-    riscv_fastpath_exit_smp(to);
+    smp_exit_to_user_in(vs); /* the lock last */
+    /* trap.S's register loads, as riscv_return_to_user() (the same code),
+     * by a name declared without NORETURN: a tail call. */
+    arch_fastpath_resume(to);
 }

@@ -212,14 +212,6 @@ void arch_fpu_release(void)
     drop_owner(cpu);
 }
 
-/* On an SMP exit to `to` (sstatus.FS already `to`'s: Off unless it owns
- * the FPU), after fpu_switch_on_exit() captured the owner's live FS. */
-void fpu_release_others(struct riscv_cpu *cpu, const arch_regs_t *to)
-{
-    if (cpu->fpu_owner && cpu->fpu_owner != to)
-        arch_fpu_release();
-}
-
 void arch_regs_release(arch_regs_t *regs)
 {
     fpu_forget(regs);

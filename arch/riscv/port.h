@@ -73,9 +73,16 @@ void fpu_init(void);                                     /* boot: FS and VS Off,
 bool fpu_first_use(struct riscv_cpu *cpu, arch_regs_t *regs);
 uint64_t fpu_switch_on_exit(struct riscv_cpu *cpu, arch_regs_t *to);
 void fpu_forget(const arch_regs_t *regs);
-/* On an SMP exit to `to`: the FPU owner, if another thread, stores its
- * state home and gives the registers up (arch_fpu_release()). */
-void fpu_release_others(struct riscv_cpu *cpu, const arch_regs_t *to);
+/* On an SMP exit to `to` (sstatus.FS already `to`'s: Off unless it owns
+ * the FPU), after fpu_switch_on_exit() captured the owner's live FS: the
+ * FPU owner, if another thread, stores its state home and gives the
+ * registers up (arch_fpu_release(), fpu.c). Inline:
+ * every SMP exit asks, and there is seldom such an owner. */
+static inline void fpu_release_others(struct riscv_cpu *cpu, const arch_regs_t *to)
+{
+    if (cpu->fpu_owner && cpu->fpu_owner != to)
+        arch_fpu_release();
+}
 
 /* The sstatus.FS value `to` runs with, on a way out to it; leaves FS Off.
  * Inline for the common case, a few instructions: no thread owns the FPU

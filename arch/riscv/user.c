@@ -13,7 +13,6 @@
 
 #define REG_SP 2
 #define REG_A0 10
-#define REG_A7 17
 
 /* f0-f31 and fcsr zero are the ABI's initial FP state (round to nearest,
  * no flags); fpu_fs zero is Off, so the thread takes the FPU at its first
@@ -31,7 +30,7 @@ void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
 
 unsigned long arch_syscall_number(const arch_regs_t *regs)
 {
-    return regs->gpr[REG_A7];
+    return arch_regs_syscall_number(regs);
 }
 
 unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index)
@@ -146,17 +145,11 @@ void riscv_return_to_user_smp(const arch_regs_t *regs)
     riscv_return_to_user(regs);
 }
 
-/* The pieces of arch_fastpath_switch_smp() (fastpath.c) that call on: the
- * general way out, and the end of the fast one, the lock let go last. */
+/* arch_fastpath_switch_smp()'s (fastpath.c) general way out, which lets
+ * go of the lock itself. */
 void riscv_fastpath_exit_general(arch_regs_t *to, arch_vspace_t *vs)
 {
     arch_user_enter(to, vs);
-}
-
-void riscv_fastpath_exit_smp(arch_regs_t *to)
-{
-    smp_exit_to_user_held();
-    riscv_return_to_user(to);
 }
 
 /* The fast path's exit (arch_fastpath_switch, trap.S) when `vs` has no

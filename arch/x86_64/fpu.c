@@ -246,14 +246,6 @@ void arch_fpu_release(void)
     ts_set(cpu);
 }
 
-/* An owner that is not `next` has TS set for it already (only the owner
- * runs with TS clear), and keeps it set. */
-void x86_fpu_release_others(struct x86_cpu *cpu, const arch_regs_t *next)
-{
-    if (cpu->fpu_owner && cpu->fpu_owner != next)
-        arch_fpu_release();
-}
-
 void arch_regs_release(arch_regs_t *regs)
 {
     fpu_forget(regs);

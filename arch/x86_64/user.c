@@ -33,7 +33,7 @@ void arch_regs_init(arch_regs_t *regs, vaddr_t entry, vaddr_t sp, uintptr_t arg)
 
 unsigned long arch_syscall_number(const arch_regs_t *regs)
 {
-    return regs->rax;
+    return arch_regs_syscall_number(regs);
 }
 
 unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index)

@@ -369,9 +369,16 @@ x86_exit_fn x86_return_iret, x86_return_sysret;
 x86_exit_fn x86_return_iret_kpti, x86_return_sysret_kpti;
 /* user.c: makes `cpu`'s exits let go of the kernel lock (several CPUs). */
 void x86_exits_smp(struct x86_cpu *cpu);
-/* fpu.c: on an SMP exit to `next`, the FPU owner, if another thread,
- * stores its state home and gives the registers up (arch_fpu_release()). */
-void x86_fpu_release_others(struct x86_cpu *cpu, const arch_regs_t *next);
+/* On an SMP exit to `next`, the FPU owner, if another thread, stores its
+ * state home and gives the registers up (arch_fpu_release(), fpu.c).
+ * Inline: every SMP exit asks, and there is seldom such an owner. An
+ * owner that is not `next` has TS set for it already (only the owner runs
+ * with TS clear), and keeps it set. */
+static inline __attribute__((always_inline)) void x86_fpu_release_others(struct x86_cpu *cpu, const arch_regs_t *next)
+{
+    if (cpu->fpu_owner && cpu->fpu_owner != next)
+        arch_fpu_release();
+}
 extern uint64_t x86_kernel_cr3; /* CR3 the kpti entry loads (trap.S) */
 NORETURN void x86_call_on_kernel_stack(void (*fn)(void));
 

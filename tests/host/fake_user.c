@@ -347,7 +347,7 @@ void arch_regs_release(arch_regs_t *regs)
 
 unsigned long arch_syscall_number(const arch_regs_t *regs)
 {
-    return regs->gpr[REG_A7];
+    return arch_regs_syscall_number(regs);
 }
 
 unsigned long arch_syscall_arg(const arch_regs_t *regs, unsigned index)

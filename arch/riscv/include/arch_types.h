@@ -59,6 +59,13 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
+/* The syscall number of `regs`, a7 (x17): arch_syscall_number() (kernel/arch.h)
+ * inline, for the syscall entry with several CPUs (kernel_syscall_smp()). */
+static inline unsigned long arch_regs_syscall_number(const arch_regs_t *regs)
+{
+    return regs->gpr[17];
+}
+
 /* One turn of a spin wait: for the clock (kernel/timer.c), for another
  * CPU (the kernel lock, a sync acknowledgement, a hart coming online).
  * Alone, a nop (`pause`, Zihintpause, is a hint the hart may not have,

@@ -97,6 +97,13 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return regs->args;
 }
 
+/* The syscall number of `regs`, rax: arch_syscall_number() (kernel/arch.h)
+ * inline, for the syscall entry with several CPUs (kernel_syscall_smp()). */
+static inline unsigned long arch_regs_syscall_number(const arch_regs_t *regs)
+{
+    return regs->rax;
+}
+
 /* One turn of a short wait for the clock (kernel/timer.c). */
 static inline void arch_spin_pause(void)
 {

@@ -40,6 +40,13 @@ static inline uint64_t *arch_regs_args(arch_regs_t *regs)
     return &regs->gpr[10];
 }
 
+/* The syscall number of `regs`, gpr[17] (a7), as on RISC-V: arch_syscall_number() (kernel/arch.h)
+ * inline, for the syscall entry with several CPUs (kernel_syscall_smp()). */
+static inline unsigned long arch_regs_syscall_number(const arch_regs_t *regs)
+{
+    return regs->gpr[17];
+}
+
 /* The kernel's struct cpu of the running CPU: cpus[0], the host tests'
  * kernel has one (fake_arch.c). */
 struct cpu;
