@@ -183,7 +183,9 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
     if (smp) {
         /* As run() does: another CPU may have set it for `from` (its
          * SchedContext changed), which blocks now; `to` starts clean. */
-        cpu_here()->slice_expired = false;
+        struct cpu *c = cpu_here();
+        c->slice_expired = false;
+        to->last_cpu = (uint8_t)c->index; /* as smp_exit_to_user_held() */
         arch_fastpath_switch_smp(&from->regs, &to->regs, to->vspace); /* lock let go last */
     } else {
         arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
@@ -193,13 +195,11 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
 /* Whether `to`, a thread that waits in the kernel, is some CPU's current
  * thread: sched_is_current_somewhere() less its call and its tests that
  * cannot hold here (`to` is not this CPU's current thread, the caller is,
- * and several CPUs are online). */
+ * and several CPUs are online). The CPU it last went to user mode on is
+ * the only one it can be current on (thread.h, last_cpu). */
 static inline __attribute__((always_inline)) bool current_on_a_cpu(const struct thread *to)
 {
-    for (unsigned i = 0; i < cpu_count; i++)
-        if (cpus[i].current == to)
-            return true;
-    return false;
+    return cpus[to->last_cpu].current == to;
 }
 
 /* With several CPUs online (smp), the fast path runs under the kernel

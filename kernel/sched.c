@@ -51,17 +51,15 @@ void sched_ready_notify(const struct cpu *c)
     arch_cpu_send_ipi(c->index);
 }
 
-/* The CPU other than this one whose current thread `t` is, or -1. */
+/* The CPU other than this one whose current thread `t` is, or -1: with
+ * several CPUs online, only the one it last went to user mode on can be
+ * (thread.h, last_cpu). */
 static int current_elsewhere(const struct thread *t)
 {
-    const struct cpu *here = cpu_here(); /* once: the compiler cannot hoist it */
-    for (unsigned i = 0; i < cpu_count; i++) {
-        if (cpus[i].current != t)
-            continue;
-        if (&cpus[i] != here)
-            return (int)i;
-    }
-    return -1;
+    unsigned i = t->last_cpu;
+    if (cpus[i].current != t || i == cpu_here()->index)
+        return -1;
+    return (int)i;
 }
 
 bool sched_is_current_somewhere(const struct thread *t)
@@ -648,6 +646,9 @@ static bool may_have_work(const struct cpu *c)
 static void idle_until_work(void)
 {
     struct cpu *c = cpu_here();
+    if (c->current && c->current == c->current_gone)
+        c->current = NULL; /* sched_forget_destroyed() */
+    c->current_gone = NULL;
     kernel_lock_release();
     do
         arch_idle_wait();
@@ -679,6 +680,20 @@ static __attribute__((noinline)) NORETURN void idle_until_runnable(void)
             run(next);
         }
     }
+}
+
+/* A destroyed thread can stay its CPU's current one only where it
+ * destroyed itself (elsewhere thread_stop() stopped it first:
+ * sched_stop_elsewhere()), and only until that CPU idles, when
+ * idle_until_work() forgets it: its memory may be a new thread's later,
+ * which must not look like that CPU's current one to a CPU that asks the
+ * thread's last_cpu (thread.h), nor be run there. An idle CPU may forget a
+ * current thread that waits: it is then made runnable the way any other
+ * is (make_ready()). */
+void sched_forget_destroyed(const struct thread *t)
+{
+    if (smp_others_online && t == current_thread)
+        cpu_here()->current_gone = t;
 }
 
 /* Another CPU has `t` as its current thread (it runs it in user mode,

@@ -132,7 +132,10 @@ void smp_tlb_shootdown_space_locked(uint64_t *ran_on, const arch_vspace_t *space
 
 void smp_exit_to_user_held(void)
 {
-    const struct thread *t = cpu_here()->current;
+    struct cpu *c = cpu_here();
+    struct thread *t = c->current;
+    if (t)
+        t->last_cpu = (uint8_t)c->index;
     if (t && t->vspace)
         smp_exit_to_user_in(t->vspace);
     else

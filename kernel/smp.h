@@ -84,6 +84,9 @@ struct cpu {
     /* The space its last way out to user mode entered (smp_exit_to_user_held(),
      * under the lock): the one its TLB may refill from after a flush. */
     const arch_vspace_t *space;
+    /* Its current thread was destroyed in this kernel entry (it deleted
+     * its own TCB): sched_forget_destroyed(); forgotten at the idle wait. */
+    const struct thread *current_gone;
 
     uint64_t arch_id;  /* APIC ID / hart id */
     uint32_t state;    /* enum cpu_state, read and written with __atomic */

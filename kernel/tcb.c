@@ -57,6 +57,7 @@ void tcb_destroy(const cap_t *final_cap)
 {
     struct thread *t = tcb_thread(final_cap);
     thread_stop(t, THREAD_INACTIVE);
+    sched_forget_destroyed(t);
     sched_context_drop_loan(t);
     if (t->own_sc)
         sched_context_disown(t->own_sc);

@@ -109,6 +109,14 @@ struct thread {
     struct thread *ready_next, *ready_prev;
     struct cpu *ready_on;
     bool ready_queued;
+    /* With several CPUs online: the CPU it last went to user mode on,
+     * written on the way out under the kernel lock (smp_exit_to_user_held(),
+     * and the IPC fast path's switch_to()). A thread becomes a CPU's
+     * current one only on its way out there, so the only CPU whose current
+     * thread it can be is this one, even while that CPU idles with it as
+     * its current (sched.c, current_elsewhere()); 0 in a new thread, which
+     * is no CPU's current. Not kept with one CPU, which never reads it. */
+    uint8_t last_cpu;
     /* Wait queue of the endpoint or notification in blocked_on. */
     void *blocked_on;
     struct thread *wait_next, *wait_prev;
@@ -282,6 +290,10 @@ bool sched_is_current_somewhere(const struct thread *t);
 /* `t` is the current thread of another CPU: that CPU leaves it (IPI,
  * and a wait for its answer) before this returns (thread_stop()). */
 void sched_stop_elsewhere(struct thread *t);
+
+/* `t` is being destroyed: if it is this CPU's current thread, this CPU
+ * forgets it when it next idles (sched.c). */
+void sched_forget_destroyed(const struct thread *t);
 
 /* The tick of a CPU other than the boot CPU, with the lock (smp.c). */
 void sched_cpu_tick(void);

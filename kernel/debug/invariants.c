@@ -198,11 +198,10 @@ static void check_ready_queue(struct checker *c, unsigned p)
 static void check_scheduler(struct checker *c)
 {
     int top = -1;
-    for (unsigned w = 0; w < THREAD_PRIORITIES / 64; w++) {
+    for (unsigned w = 0; w < THREAD_PRIORITIES / 64; w++)
         if (((c->sched.summary >> w) & 1) != (c->sched.words[w] != 0))
             violation(c, "ready bitmap: summary bit %u disagrees with word 0x%llx", w,
                       (unsigned long long)c->sched.words[w]);
-    }
     for (unsigned p = 0; p < THREAD_PRIORITIES; p++) {
         bool bit = (c->sched.words[p / 64] >> (p % 64)) & 1;
         if (bit != (c->sched.head[p] != NULL) || (c->sched.head[p] == NULL) != (c->sched.tail[p] == NULL))
@@ -229,6 +228,8 @@ static void check_current(struct checker *c)
         violation(c, "current thread '%s': state %s, %s, vspace %p, %s", t->name,
                   state_name(t->state), on_ready_queue(c, t) ? "queued" : "not queued",
                   (const void *)t->vspace, sched_is_schedulable(t) ? "schedulable" : "no budget");
+    if (smp_others_online && t->last_cpu != cpu_here()->index) /* it made this call here */
+        violation(c, "current thread '%s' last in user mode on CPU %u", t->name, t->last_cpu);
     if (charged_sc != t->sc)
         violation(c, "current thread '%s' runs on SchedContext %p, the CPU's time goes to %p",
                   t->name, (const void *)t->sc, (const void *)charged_sc);
@@ -236,8 +237,7 @@ static void check_current(struct checker *c)
 
 /* ---- Wait queues ---------------------------------------------------------------- */
 
-/* Checks a wait queue [head .. tail]: links both ways, every thread waiting
- * on `obj` in `state`. */
+/* A wait queue [head .. tail]: links both ways, each thread waiting on `obj` in `state`. */
 static void check_wait_queue(struct checker *c, const void *obj, const char *what,
                              const struct thread *head, const struct thread *tail,
                              enum thread_state state)
