@@ -32,6 +32,7 @@
  * common case costs about 36 instructions, the sysretq stub 19 more
  * (kernel/fastpath.c has the whole budget).
  */
+#include "smp.h"
 #include "x86.h"
 
 /* The ways out other than the common one take the same arguments as
@@ -48,12 +49,25 @@ void x86_fastpath_exit_fpu(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs
 
 /* The end of every fast way out: the trap frame for the next entry, then
  * sysretq (x86_return_sysret or its kpti form, trap.S). The stub is
- * called as a plain function for the same reason as above. */
+ * called as a plain function for the same reason as above. With several
+ * CPUs (smp) the common way does here what return_sysret_smp() (user.c)
+ * would, with the space it enters known: no other thread's FPU state stays
+ * live, the CPU joins the space's ran_on and lets go of the kernel lock
+ * (smp_exit_to_user_in()), then the stub without the lock's step. The
+ * rarer ways (x86_fastpath_exit_space(), x86_fastpath_exit_fpu()) take
+ * return_sysret, which is return_sysret_smp() then. */
 static inline __attribute__((always_inline)) void exit_sysret(struct x86_cpu *cpu,
-                                                              arch_regs_t *to)
+                                                              arch_regs_t *to,
+                                                              const arch_vspace_t *vs, bool smp)
 {
     cpu->tss.rsp[0] = (uint64_t)to + REGS_FRAME_END; /* also CPU_RSP0 */
-    ((void (*)(arch_regs_t *))cpu->return_sysret)(to);
+    if (smp) {
+        x86_fpu_release_others(cpu, to);
+        smp_exit_to_user_in(vs);
+        ((void (*)(arch_regs_t *))cpu->unlocked_sysret)(to);
+    } else {
+        ((void (*)(arch_regs_t *))cpu->return_sysret)(to);
+    }
 }
 
 /* Into another address space with PCIDs or kpti: x86_vspace_load()
@@ -71,7 +85,7 @@ __attribute__((noinline)) void x86_fastpath_exit_space(arch_regs_t *from, arch_r
         cpu->cr3 = vs->pml4;
         cpu->vspace = vs;
     }
-    exit_sysret(cpu, to);
+    exit_sysret(cpu, to, vs, false);
 }
 
 /* The rest of the way once `to`'s FPU state is right: x86_vspace_load()
@@ -81,7 +95,7 @@ __attribute__((noinline)) void x86_fastpath_exit_space(arch_regs_t *from, arch_r
 static inline __attribute__((always_inline)) void exit_space_sysret(struct x86_cpu *cpu,
                                                                     arch_regs_t *from,
                                                                     arch_regs_t *to,
-                                                                    arch_vspace_t *vs)
+                                                                    arch_vspace_t *vs, bool smp)
 {
     uint64_t pml4 = vs->pml4;
     if (cpu->cr3 != pml4) {
@@ -93,7 +107,7 @@ static inline __attribute__((always_inline)) void exit_space_sysret(struct x86_c
         cpu->cr3 = pml4;
     }
     cpu->vspace = vs;
-    exit_sysret(cpu, to);
+    exit_sysret(cpu, to, vs, smp);
 }
 
 /* `to` needs its FPU state or CR0.TS changed (x86_fpu_switch()); the rest
@@ -102,10 +116,13 @@ __attribute__((noinline)) void x86_fastpath_exit_fpu(arch_regs_t *from, arch_reg
 {
     struct x86_cpu *cpu = x86_this_cpu();
     x86_fpu_switch(cpu, to);
-    exit_space_sysret(cpu, from, to, vs);
+    exit_space_sysret(cpu, from, to, vs, false);
 }
 
-void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+/* arch_fastpath_switch() and, with smp, arch_fastpath_switch_smp(). */
+static inline __attribute__((always_inline)) void fastpath_switch(arch_regs_t *from,
+                                                                  arch_regs_t *to,
+                                                                  arch_vspace_t *vs, bool smp)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     if (to->counters_off != cpu->fastpath_key) {
@@ -132,19 +149,23 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
         x86_fastpath_exit_fpu(from, to, vs);
         return;
     }
-    exit_space_sysret(cpu, from, to, vs);
+    exit_space_sysret(cpu, from, to, vs, smp);
 }
 
-/* With several CPUs the way out is the same: its last step, the sysretq
- * stub or the general way's, goes through the CPU's return_sysret, which
- * is then return_sysret_smp() (user.c): the FPU state of any other
- * thread saved home and the kernel lock let go before sysretq. The FPU
- * and CR3 steps above are the general exit's own (x86_fpu_switch(),
- * x86_vspace_load() when PCIDs make a switch slow), which hold with
- * several CPUs as with one. */
+void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    fastpath_switch(from, to, vs, false);
+}
+
+/* With several CPUs the way out is the same but for its end
+ * (exit_sysret()): the rarer ways go through the CPU's return_sysret,
+ * which is then return_sysret_smp() (user.c), the common one does the
+ * same inline. The FPU and CR3 steps above are the general exit's own
+ * (x86_fpu_switch(), x86_vspace_load() when PCIDs make a switch slow),
+ * which hold with several CPUs as with one. */
 void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
-    arch_fastpath_switch(from, to, vs);
+    fastpath_switch(from, to, vs, true);
 }
 
 /* The Yield fast path's way out: the thread that made the syscall goes on,
