@@ -388,6 +388,7 @@ void arch_cpu_smp_mode(void)
     cpu->fast_yield_nr = ~0ull;
     cpu->fast_recv_nr = ~0ull;
     cpu->fast_send_nr = ~0ull;
+    csr_write(stvec, (uint64_t)riscv_trap_entry_smp); /* its syscalls: kernel_syscall_smp() */
     csr_set(sie, SIE_SSIE);
 }
 

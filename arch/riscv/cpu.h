@@ -153,6 +153,7 @@ void riscv_cpu_start_at_entry(const char *how);
 
 /* trap.S */
 void riscv_trap_entry(void);
+void riscv_trap_entry_smp(void); /* the vector once several harts run user threads */
 NORETURN void riscv_return_to_user(const arch_regs_t *regs);
 NORETURN void riscv_return_to_user_smp(const arch_regs_t *regs); /* user.c */
 /* The general way arch_fastpath_switch_smp() (fastpath.c) leaves by, in

@@ -10,7 +10,9 @@
  * calls clobbered for an ecall, and the handler runs at the top of the
  * hart's kernel stack with tp = its struct riscv_cpu; it never returns
  * here. An ecall that is a Call or ReplyRecv goes to the IPC fast path
- * first (kernel/fastpath.c). From kernel mode the registers go into a
+ * first (kernel/fastpath.c); with several harts, whose vector is
+ * riscv_trap_entry_smp, every ecall goes to kernel_syscall_smp(), which
+ * takes the kernel lock before it tries the fast path. From kernel mode the registers go into a
  * struct kernel_frame on the current stack and the handler may return (a
  * timer tick in arch_idle_wait()).
  *
@@ -23,6 +25,40 @@
 
 #include "cpu.h"
 #include "riscv.h"
+
+/* A syscall's registers (see .Lsyscall), with sp = struct riscv_cpu and
+ * t0 free; leaves tp = that struct and sp = the hart's kernel stack. */
+.macro SYSCALL_SAVE
+    ld      t0, CPU_USER_REGS(sp)
+    sd      x3, 3*8(t0)
+    sd      x4, 4*8(t0)
+    sd      x8, 8*8(t0)
+    sd      x9, 9*8(t0)
+    sd      x10, 10*8(t0)
+    sd      x11, 11*8(t0)
+    sd      x12, 12*8(t0)
+    sd      x13, 13*8(t0)
+    sd      x14, 14*8(t0)
+    sd      x15, 15*8(t0)
+    sd      x17, 17*8(t0)
+    sd      x18, 18*8(t0)
+    sd      x19, 19*8(t0)
+    sd      x20, 20*8(t0)
+    sd      x21, 21*8(t0)
+    sd      x22, 22*8(t0)
+    sd      x23, 23*8(t0)
+    sd      x24, 24*8(t0)
+    sd      x25, 25*8(t0)
+    sd      x26, 26*8(t0)
+    sd      x27, 27*8(t0)
+    csrrw   t1, sscratch, zero      /* the user sp; from here on: kernel mode */
+    sd      t1, 2*8(t0)
+    csrr    t1, sepc
+    addi    t1, t1, 4
+    sd      t1, REGS_PC(t0)
+    mv      tp, sp
+    ld      sp, CPU_KERNEL_SP(tp)
+.endm
 
     .section .text.trap, "ax", @progbits
     .balign 4                       /* stvec BASE must be 4-byte aligned */
@@ -41,6 +77,7 @@ riscv_trap_entry:
     csrr    t0, scause
     addi    t0, t0, -EXC_ECALL_U
     beqz    t0, .Lsyscall
+.Lfrom_user_trap:
     ld      t0, CPU_USER_REGS(sp)
     sd      x1, 1*8(t0)
     sd      x3, 3*8(t0)
@@ -92,35 +129,7 @@ riscv_trap_entry:
      * (each returns only if the general path must run), and go on to the
      * general path. */
 .Lsyscall:
-    ld      t0, CPU_USER_REGS(sp)
-    sd      x3, 3*8(t0)
-    sd      x4, 4*8(t0)
-    sd      x8, 8*8(t0)
-    sd      x9, 9*8(t0)
-    sd      x10, 10*8(t0)
-    sd      x11, 11*8(t0)
-    sd      x12, 12*8(t0)
-    sd      x13, 13*8(t0)
-    sd      x14, 14*8(t0)
-    sd      x15, 15*8(t0)
-    sd      x17, 17*8(t0)
-    sd      x18, 18*8(t0)
-    sd      x19, 19*8(t0)
-    sd      x20, 20*8(t0)
-    sd      x21, 21*8(t0)
-    sd      x22, 22*8(t0)
-    sd      x23, 23*8(t0)
-    sd      x24, 24*8(t0)
-    sd      x25, 25*8(t0)
-    sd      x26, 26*8(t0)
-    sd      x27, 27*8(t0)
-    csrrw   t1, sscratch, zero      /* the user sp; from here on: kernel mode */
-    sd      t1, 2*8(t0)
-    csrr    t1, sepc
-    addi    t1, t1, 4
-    sd      t1, REGS_PC(t0)
-    mv      tp, sp
-    ld      sp, CPU_KERNEL_SP(tp)
+    SYSCALL_SAVE
     /* The numbers come from the hart's struct (BK_SYS_CALL and the others,
      * or none once several harts run user threads:
      * arch_cpu_smp_mode()), at the cost of the li they replace. */
@@ -155,6 +164,26 @@ riscv_trap_entry:
 .Lfast_send:
     jal     kernel_fastpath_send
     j       .Lgeneral
+
+    /* The vector once several harts run user threads (stvec, set on each
+     * hart by arch_cpu_smp_mode()): the one above, but a syscall goes
+     * straight to kernel_syscall_smp(), which tries the fast paths under
+     * the kernel lock; the compares above could not match then
+     * (arch_cpu_smp_mode() gives them numbers no syscall has). */
+    .balign 4
+    .globl riscv_trap_entry_smp
+riscv_trap_entry_smp:
+    csrrw   sp, sscratch, sp
+    bnez    sp, 1f
+    csrrw   sp, sscratch, sp        /* kernel: sp back, sscratch 0 again */
+    j       .Lfrom_kernel
+1:  sd      t0, CPU_SCRATCH(sp)
+    csrr    t0, scause
+    addi    t0, t0, -EXC_ECALL_U
+    bnez    t0, .Lfrom_user_trap
+    SYSCALL_SAVE
+    li      fp, 0                   /* ends frame-pointer backtraces */
+    j       kernel_syscall_smp      /* does not return */
 
 .Lfrom_kernel:
     addi    sp, sp, -KFRAME_SIZE

@@ -339,6 +339,7 @@ void arch_cpu_smp_mode(void)
     cpu->fast_yield_nr = ~0ull;
     cpu->fast_recv_nr = ~0ull;
     cpu->fast_send_nr = ~0ull;
+    wrmsr(MSR_LSTAR, (uint64_t)(x86_kpti ? x86_syscall_entry_kpti_smp : x86_syscall_entry_smp));
     x86_exits_smp(cpu);
 }
 

@@ -181,7 +181,7 @@ x86_trap_common_kpti:
  * The CPU put the user rip in rcx and rflags in r11, loaded kernel CS/SS
  * and cleared the SFMASK flags (IF, DF, AC...); rsp is still the user's.
  * Build the same frame a trap would, in the thread's arch_regs_t. */
-.macro SYSCALL_ENTRY name, kpti
+.macro SYSCALL_ENTRY name, kpti, smp
     .globl \name
 \name:
     swapgs
@@ -217,7 +217,10 @@ x86_trap_common_kpti:
     /* The numbers come from the CPU's struct (BK_SYS_CALL and the others,
      * or none once several CPUs run user threads:
      * arch_cpu_smp_mode()): a compare with memory, as many instructions
-     * as with an immediate. */
+     * as with an immediate. The entries for several CPUs (smp, which
+     * arch_cpu_smp_mode() puts in LSTAR) make none: kernel_syscall_smp()
+     * tries the fast paths under the kernel lock. */
+    .if !\smp
     cmpq %gs:CPU_FAST_CALL_NR, %rax
     je 1f
     cmpq %gs:CPU_FAST_REPLY_RECV_NR, %rax
@@ -228,6 +231,7 @@ x86_trap_common_kpti:
     je 5f
     cmpq %gs:CPU_FAST_SEND_NR, %rax
     je 6f
+    .endif
     /* The general path: the FS/GS bases saved, then kernel_syscall, or
      * kernel_syscall_smp (the lock first) once several CPUs run user
      * threads (CPU_SYSCALL_ENTRY: an indirect call costs no more than a
@@ -239,6 +243,7 @@ x86_trap_common_kpti:
     call x86_save_user_bases
     call *%gs:CPU_SYSCALL_ENTRY     /* does not return */
     ud2
+    .if !\smp
 1:  call kernel_fastpath_call
     jmp 3b
 2:  call kernel_fastpath_reply_recv
@@ -249,10 +254,13 @@ x86_trap_common_kpti:
     jmp 3b
 6:  call kernel_fastpath_send
     jmp 3b
+    .endif
 .endm
 
-    SYSCALL_ENTRY x86_syscall_entry, 0
-    SYSCALL_ENTRY x86_syscall_entry_kpti, 1
+    SYSCALL_ENTRY x86_syscall_entry, 0, 0
+    SYSCALL_ENTRY x86_syscall_entry_kpti, 1, 0
+    SYSCALL_ENTRY x86_syscall_entry_smp, 0, 1
+    SYSCALL_ENTRY x86_syscall_entry_kpti_smp, 1, 1
 
 /* ---- Back to user mode -------------------------------------------------------
  * Both take an arch_regs_t whose cs, ss, rip and rflags arch_user_enter()

@@ -365,6 +365,11 @@ bool x86_timer_interrupt(void); /* true: the deadline has come */
 extern const char x86_vector_stubs[], x86_vector_stubs_kpti[];
 void x86_syscall_entry(void);
 void x86_syscall_entry_kpti(void);
+/* The same once several CPUs run user threads (arch_cpu_smp_mode()):
+ * without the compares that choose the fast paths, which
+ * kernel_syscall_smp() tries under the kernel lock. */
+void x86_syscall_entry_smp(void);
+void x86_syscall_entry_kpti_smp(void);
 x86_exit_fn x86_return_iret, x86_return_sysret;
 x86_exit_fn x86_return_iret_kpti, x86_return_sysret_kpti;
 /* user.c: makes `cpu`'s exits let go of the kernel lock (several CPUs). */
