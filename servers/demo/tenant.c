@@ -206,7 +206,7 @@ static void use_worker(const char *name, uint64_t sched_ep, uint64_t worker)
     long r = sys_tcb_write_registers(worker, 0, (uint64_t)(uintptr_t)worker_main,
                                      (uint64_t)(uintptr_t)(worker_stack + WORKER_STACK_BYTES - 16),
                                      0);
-    int e = r ? 0 : sched_add_thread(sched_ep, worker, &threads, &err);
+    int e = r ? 0 : sched_add_thread(sched_ep, worker, 0, &threads, &err);
     if (r || e) {
         if (e)
             sched_error_format(&err, text, sizeof(text));

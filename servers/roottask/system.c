@@ -465,6 +465,11 @@ static int setup_mem_account(const struct table *t, const struct captable_setup 
     return setup_id(t, s, "Mem: CreateAccount", id);
 }
 
+/* The CPUs a table's tenant of the scheduler server is admitted on: the
+ * table gives the server one SchedControl, in its slot for CPU 0
+ * (tools/policy.py, SERVER_LAYOUTS), so CPU 0 alone. */
+#define SCHED_TABLE_CPUS 1ull
+
 /* Sched: CreateTenant for the tenant, with its reservation, limit, weight. */
 static int setup_sched_tenant(const struct table *t, const struct captable_setup *s)
 {
@@ -473,7 +478,7 @@ static int setup_sched_tenant(const struct table *t, const struct captable_setup
     uint64_t id = 0;
     int r = sched_create_tenant(object_slot[s->endpoint], name,
                                 (uint32_t)s->args[0], (uint32_t)s->args[1], (uint32_t)s->args[2],
-                                &id, &err);
+                                SCHED_TABLE_CPUS, &id, &err);
     if (r) {
         char text[160];
         sched_error_format(&err, text, sizeof(text));

@@ -9,9 +9,12 @@
  * BK_SPAWN_GIVE_VSPACE, at priority SERVER_PRIORITY or above; its spawner
  * then moves one to POOLS untyped caps into POOL_SLOT(0) onward (slots 11
  * to 14): a copy of an untyped cap cannot be retyped, and IPC copies, so
- * memory cannot come as a request. main() answers requests on the
- * spawner's SchedContext until that memory is there, then hands over to
- * the request handler, which runs on its callers' time (threads.c). The
+ * memory cannot come as a request. It copies each other CPU's
+ * SchedControl it wants handed out into CPU_SLOT(c) (find_cpus()); every
+ * tenant has a set of those CPUs, and its policy holds on each apart.
+ * main() answers requests on the spawner's SchedContext until that memory
+ * is there, then hands over to the request handler, which runs on its
+ * callers' time (threads.c). The
  * rebalancer calls the endpoint once a period with REBALANCE_BADGE: the
  * request handler then samples every SchedContext and gives the kernel
  * the new budgets. So the tenant table has one writer, the request
@@ -23,6 +26,58 @@
 
 static bool sc_made[TENANTS][THREADS_PER_TENANT];
 static uint64_t next_id = 1;
+uint64_t cpu_held;
+
+/* ---- The CPUs ----------------------------------------------------------- */
+
+/* Looks for the SchedControl caps the spawner put in CPU_SLOT() since the
+ * last look (it may copy them in after the spawn, as it moves the untyped
+ * in). A copy of the slot to SCRATCH_SLOT succeeds only if it holds a cap;
+ * the cap's type is the spawner's word, as the pools' are (a trusted
+ * spawner fills both), and Configure through it must still work before a
+ * thread is bound to a SchedContext of that CPU (sched_handle_add_thread). */
+static void find_cpus(void)
+{
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (cpu_held >> c & 1)
+            continue;
+        if (sys_cnode_copy(BK_CAP_ROOT_CNODE, SCRATCH_SLOT, W, BK_CAP_ROOT_CNODE, CPU_SLOT(c), W,
+                           BK_RIGHTS_ALL) == 0) {
+            cpu_held |= 1ull << c;
+            sys_cnode_delete(BK_CAP_ROOT_CNODE, SCRATCH_SLOT, W);
+        }
+    }
+}
+
+/* The checks of a CPU set (bad_cpus, unknown_cpu): 0 or the error. */
+static int check_cpus(struct sched_call *call, uint64_t cpus)
+{
+    if (cpus == 0 || cpus >> CPUS != 0)
+        return sched_fail_bad_cpus(call, cpus);
+    find_cpus();
+    for (unsigned c = 0; c < CPUS; c++) {
+        if ((cpus >> c & 1) && !(cpu_held >> c & 1))
+            return sched_fail_unknown_cpu(call, c);
+    }
+    return 0;
+}
+
+static bool on_cpu(const struct tenant *t, unsigned cpu)
+{
+    return cpu < CPUS && (t->cpus >> cpu & 1);
+}
+
+/* A CPU the tenant starts on: its reservation as budget, nothing used;
+ * what it consumed there before (it may come back to a CPU) kept for its
+ * totals. */
+static void join_cpu(struct tenant *t, unsigned cpu)
+{
+    struct core_share *s = &t->core[cpu];
+    uint64_t consumed = s->consumed_total;
+    *s = (struct core_share){ .band = BAND_RESERVED, .applied = true,
+                              .consumed_total = consumed };
+    s->budget_ns = reserved_budget(t, cpu);
+}
 
 /* ---- Giving budgets to the kernel ------------------------------------- */
 
@@ -31,25 +86,36 @@ static unsigned index_of(const struct tenant *t)
     return (unsigned)(t - tenants);
 }
 
-/* Gives each thread of `t` its part of the budget and the band. */
-static void apply(struct tenant *t)
+/* Gives each thread of `t` on CPU `cpu` its part of the budget there and
+ * the band, through that CPU's SchedControl. */
+static void apply_on(struct tenant *t, unsigned cpu)
 {
-    if (t->applied || t->threads == 0) {
-        t->applied = true;
+    struct core_share *s = &t->core[cpu];
+    if (s->applied || s->threads == 0) {
+        s->applied = true;
         return;
     }
     unsigned ti = index_of(t);
-    uint64_t each = t->budget_ns / t->threads;
+    uint64_t each = s->budget_ns / s->threads;
     if (each < BK_SCHED_MIN_BUDGET_NS)
         each = BK_SCHED_MIN_BUDGET_NS;
     for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
-        if (!t->thread[i].used)
+        if (!t->thread[i].used || t->thread[i].cpu != cpu)
             continue;
-        sys_sched_control_configure(BK_CAP_SCHED_CONTROL, THREAD_SC(ti, i), each, PERIOD_NS,
-                                    REFILLS, thread_badge(ti, i));
-        sys_tcb_set_priority(THREAD_TCB(ti, i), BK_CAP_ROOT_TCB, t->band);
+        sys_sched_control_configure(CPU_SLOT(cpu), THREAD_SC(ti, i), each, PERIOD_NS, REFILLS,
+                                    thread_badge(ti, i));
+        sys_tcb_set_priority(THREAD_TCB(ti, i), BK_CAP_ROOT_TCB, s->band);
     }
-    t->applied = true;
+    s->applied = true;
+}
+
+/* apply_on() every CPU of `t`. */
+static void apply(struct tenant *t)
+{
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (on_cpu(t, c))
+            apply_on(t, c);
+    }
 }
 
 /* What thread i of `t` used and ran out of since the last sample; with
@@ -68,19 +134,26 @@ static void sample_thread(struct tenant *t, unsigned i, bool advance, uint64_t *
     }
 }
 
-/* Samples a tenant's threads into used_ns, throttled, its totals and its
- * history. */
+/* Samples a tenant's threads into each CPU's used_ns, throttled, totals
+ * and history. */
 static void sample_tenant(struct tenant *t)
 {
-    t->throttled_before = t->throttled;
-    t->used_ns = t->throttled = 0;
-    for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
-        if (t->thread[i].used)
-            sample_thread(t, i, true, &t->used_ns, &t->throttled);
+    for (unsigned c = 0; c < CPUS; c++) {
+        struct core_share *s = &t->core[c];
+        s->throttled_before = s->throttled;
+        s->used_ns = s->throttled = 0;
     }
-    t->consumed_total += t->used_ns;
-    t->throttled_total += t->throttled;
-    t->history[t->periods % HISTORY] = t->used_ns;
+    for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
+        struct core_share *s = &t->core[t->thread[i].cpu];
+        if (t->thread[i].used)
+            sample_thread(t, i, true, &s->used_ns, &s->throttled);
+    }
+    for (unsigned c = 0; c < CPUS; c++) {
+        struct core_share *s = &t->core[c];
+        s->consumed_total += s->used_ns;
+        t->throttled_total += s->throttled;
+        s->history[t->periods % HISTORY] = s->used_ns;
+    }
     t->periods++;
 }
 
@@ -90,7 +163,10 @@ static void rebalance(void)
         if (tenants[i].active)
             sample_tenant(&tenants[i]);
     }
-    policy_rebalance();
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (cpu_held >> c & 1)
+            policy_rebalance(c);
+    }
     for (unsigned i = 0; i < TENANTS; i++) {
         if (tenants[i].active)
             apply(&tenants[i]);
@@ -131,10 +207,11 @@ static struct tenant *tenant_by_name(const char *name)
     return NULL;
 }
 
-/* The checks a policy passes, in this order (admission last: it is the
- * one that depends on the others). 0 or the error. */
+/* The checks a policy on the CPUs of `cpus` passes, in this order
+ * (admission last: it is the one that depends on the others, and is made
+ * on each CPU). 0 or the error. */
 static int check_policy(struct sched_call *call, const struct tenant *t, const char *name,
-                        uint32_t reservation, uint32_t limit, uint32_t weight)
+                        uint32_t reservation, uint32_t limit, uint32_t weight, uint64_t cpus)
 {
     if (limit > 100)
         return sched_fail_limit_too_high(call, name, limit);
@@ -142,20 +219,24 @@ static int check_policy(struct sched_call *call, const struct tenant *t, const c
         return sched_fail_over_limit(call, name, reservation, limit);
     if (weight == 0)
         return sched_fail_zero_weight(call, name);
-    uint32_t left = capacity_left(t);
-    if (reservation > left)
-        return sched_fail_admission(call, name, reservation, left, CAPACITY_PERCENT);
+    for (unsigned c = 0; c < CPUS; c++) {
+        uint32_t left = (cpus >> c & 1) ? capacity_left(t, c) : CAPACITY_PERCENT;
+        if (reservation > left)
+            return sched_fail_admission(call, name, reservation, c, left, CAPACITY_PERCENT);
+    }
     return 0;
 }
 
 /* ---- The administrator's methods -------------------------------------- */
 
 int sched_handle_create_tenant(struct sched_call *call, const char *name, uint32_t reservation,
-                               uint32_t limit, uint32_t weight, uint64_t *tenant)
+                               uint32_t limit, uint32_t weight, uint64_t cpus, uint64_t *tenant)
 {
     if (call->badge != 0)
         return sched_fail_not_admin(call, call->badge);
-    int err = check_policy(call, NULL, name, reservation, limit, weight);
+    int err = check_cpus(call, cpus);
+    if (!err)
+        err = check_policy(call, NULL, name, reservation, limit, weight, cpus);
     if (err)
         return err;
     const struct tenant *same = tenant_by_name(name);
@@ -170,10 +251,12 @@ int sched_handle_create_tenant(struct sched_call *call, const char *name, uint32
     if (!server_objects_ready(&missing)) /* its threads: a tenant needs the rebalancer */
         return sched_fail_no_memory(call, name, missing);
     *t = (struct tenant){ .active = true, .id = next_id++, .reservation = reservation,
-                          .limit = limit, .weight = weight, .band = BAND_RESERVED,
-                          .applied = true };
+                          .limit = limit, .weight = weight, .cpus = cpus };
     memcpy(t->name, name, strlen(name) + 1);
-    t->budget_ns = reserved_budget(t);
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (on_cpu(t, c))
+            join_cpu(t, c);
+    }
     *tenant = t->id;
     return 0;
 }
@@ -186,23 +269,53 @@ int sched_handle_set_policy(struct sched_call *call, uint64_t tenant, uint32_t r
     struct tenant *t = tenant_by_id(tenant);
     if (!t)
         return sched_fail_unknown_tenant(call, tenant);
-    int err = check_policy(call, t, t->name, reservation, limit, weight);
+    int err = check_policy(call, t, t->name, reservation, limit, weight, t->cpus);
     if (err)
         return err;
     t->reservation = reservation;
     t->limit = limit;
     t->weight = weight;
-    /* The new bounds hold from now; the spare time follows at the next
-     * rebalance. */
-    uint64_t low = reserved_budget(t), high = PERIOD_NS / 100 * limit;
-    uint64_t budget = t->budget_ns > high ? high : t->budget_ns;
-    budget = budget < low ? low : budget;
-    unsigned band = budget > low ? BAND_BORROWING : BAND_RESERVED;
-    if (budget != t->budget_ns || band != t->band)
-        t->applied = false;
-    t->budget_ns = budget;
-    t->band = band;
+    /* The new bounds hold from now, on each CPU; the spare time follows at
+     * the next rebalance. */
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (!on_cpu(t, c))
+            continue;
+        struct core_share *s = &t->core[c];
+        uint64_t low = reserved_budget(t, c), high = PERIOD_NS / 100 * limit;
+        uint64_t budget = s->budget_ns > high ? high : s->budget_ns;
+        budget = budget < low ? low : budget;
+        unsigned band = budget > low ? BAND_BORROWING : BAND_RESERVED;
+        if (budget != s->budget_ns || band != s->band)
+            s->applied = false;
+        s->budget_ns = budget;
+        s->band = band;
+    }
     apply(t);
+    return 0;
+}
+
+int sched_handle_set_cpus(struct sched_call *call, uint64_t tenant, uint64_t cpus)
+{
+    if (call->badge != 0)
+        return sched_fail_not_admin(call, call->badge);
+    struct tenant *t = tenant_by_id(tenant);
+    if (!t)
+        return sched_fail_unknown_tenant(call, tenant);
+    int err = check_cpus(call, cpus);
+    if (!err)
+        err = check_policy(call, t, t->name, t->reservation, t->limit, t->weight, cpus);
+    if (err)
+        return err;
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (on_cpu(t, c) && !(cpus >> c & 1) && t->core[c].threads > 0)
+            return sched_fail_cpu_in_use(call, t->name, c, t->core[c].threads);
+    }
+    uint64_t gained = cpus & ~t->cpus;
+    t->cpus = cpus;
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (gained >> c & 1)
+            join_cpu(t, c);
+    }
     return 0;
 }
 
@@ -237,14 +350,16 @@ static unsigned free_place(const struct tenant *t)
     return i;
 }
 
-/* Thread i of `t` is bound: its time, timeouts and SchedContext's badge
- * count from now, and its timeout faults come to us. */
-static void register_thread(struct tenant *t, unsigned i)
+/* Thread i of `t` is bound, on CPU `cpu`: its time, timeouts and
+ * SchedContext's badge count from now, and its timeout faults come to
+ * us. */
+static void register_thread(struct tenant *t, unsigned i, unsigned cpu)
 {
     unsigned ti = index_of(t);
     thread_gen[ti][i]++;
     t->thread[i] = (struct sched_thread){
         .used = true,
+        .cpu = cpu,
         .base_timeouts = counts.timeouts[ti][i],
         .base_request_timeouts = counts.request_timeouts[ti][i],
     };
@@ -254,8 +369,9 @@ static void register_thread(struct tenant *t, unsigned i)
      * all the same. */
     (void)server_watch_timeouts(THREAD_TCB(ti, i), thread_badge(ti, i));
     t->threads++;
-    t->applied = false;
-    apply(t);
+    t->core[cpu].threads++;
+    t->core[cpu].applied = false;
+    apply_on(t, cpu);
 }
 
 /* Whether the cap in `slot` is a TCB, with nothing done. A method called
@@ -270,15 +386,22 @@ static bool is_tcb(uint64_t slot)
     return r == 0 || r == -BK_ERR_RANGE;
 }
 
-/* Checks, in this order: the caller is a tenant with a free place; the cap
- * is a TCB whose MCP cannot lift a thread above the borrowing band; a
- * SchedContext is there or can be made; Bind takes (the thread has no
- * SchedContext yet). */
-int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t *threads)
+/* Checks, in this order: the caller is a tenant, the CPU one of its, and
+ * it has a free place; the cap is a TCB whose MCP cannot lift a thread
+ * above the borrowing band; a SchedContext is there or can be made, and
+ * the CPU's SchedControl configures it (so it is on that CPU, with the
+ * smallest budget, before the thread is bound to it: a SchedContext kept
+ * from a removed thread would otherwise run the new one on its old CPU
+ * and budget until register_thread() configures it); Bind takes (the
+ * thread has no SchedContext yet). */
+int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t cpu,
+                            uint32_t *threads)
 {
     struct tenant *t = tenant_by_id(call->badge);
     if (!t)
         return sched_fail_unknown_tenant(call, call->badge);
+    if (!on_cpu(t, cpu))
+        return sched_fail_not_on_cpu(call, t->name, cpu);
     unsigned ti = index_of(t), i = free_place(t);
     if (i == THREADS_PER_TENANT)
         return sched_fail_too_many_threads(call, t->name, THREADS_PER_TENANT);
@@ -290,13 +413,16 @@ int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t
     if (!sc_made[ti][i] && server_make_object(BK_OBJ_SCHED_CONTEXT, THREAD_SC(ti, i)) != 0)
         return sched_fail_no_memory(call, t->name, SC_BYTES);
     sc_made[ti][i] = true;
-    /* The SchedContext gets its budget in register_thread(), from apply(). */
+    if (sys_sched_control_configure(CPU_SLOT(cpu), THREAD_SC(ti, i), BK_SCHED_MIN_BUDGET_NS,
+                                    PERIOD_NS, REFILLS, 0) != 0)
+        return sched_fail_unknown_cpu(call, cpu);
+    /* The SchedContext gets its budget in register_thread(), from apply_on(). */
     sys_cnode_move(BK_CAP_ROOT_CNODE, THREAD_TCB(ti, i), W, BK_CAP_ROOT_CNODE, tcb_slot, W);
     if (sys_sched_context_bind(THREAD_SC(ti, i), THREAD_TCB(ti, i)) != 0) {
         sys_cnode_delete(BK_CAP_ROOT_CNODE, THREAD_TCB(ti, i), W);
         return sched_fail_already_scheduled(call, t->name);
     }
-    register_thread(t, i);
+    register_thread(t, i, cpu);
     *threads = t->threads;
     return 0;
 }
@@ -314,26 +440,97 @@ static void timeouts_of(const struct tenant *t, uint64_t *timeouts, uint64_t *re
     }
 }
 
+/* The tenant a usage request is about (a tenant passes 0 or its own id,
+ * the administrator any), or NULL with the error in *err. */
+static struct tenant *usage_tenant(struct sched_call *call, uint64_t tenant, int *err)
+{
+    if (call->badge != 0 && tenant != 0 && tenant != call->badge) {
+        *err = sched_fail_not_admin(call, call->badge);
+        return NULL;
+    }
+    uint64_t id = call->badge != 0 ? call->badge : tenant;
+    struct tenant *t = tenant_by_id(id);
+    if (!t)
+        *err = sched_fail_unknown_tenant(call, id);
+    return t;
+}
+
+/* What `t`'s threads on CPU `cpu` consumed over its life there, read from
+ * the kernel now; with cpu == CPUS, on every CPU (and their throttles, if
+ * `throttled`). */
+static uint64_t consumed_now(struct tenant *t, unsigned cpu, uint64_t *throttled)
+{
+    uint64_t consumed = 0, ignored = 0;
+    for (unsigned c = 0; c < CPUS; c++)
+        consumed += (cpu == CPUS || cpu == c) ? t->core[c].consumed_total : 0;
+    for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
+        if (t->thread[i].used && (cpu == CPUS || t->thread[i].cpu == cpu))
+            sample_thread(t, i, false, &consumed, throttled ? throttled : &ignored);
+    }
+    return consumed;
+}
+
 int sched_handle_usage(struct sched_call *call, uint64_t tenant, uint64_t *consumed_ns,
                        uint64_t *throttled, uint64_t *timeouts, uint64_t *request_timeouts,
                        uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads)
 {
-    if (call->badge != 0 && tenant != 0 && tenant != call->badge)
-        return sched_fail_not_admin(call, call->badge);
-    uint64_t id = call->badge != 0 ? call->badge : tenant;
-    struct tenant *t = tenant_by_id(id);
+    int err = 0;
+    struct tenant *t = usage_tenant(call, tenant, &err);
     if (!t)
-        return sched_fail_unknown_tenant(call, id);
-    *consumed_ns = t->consumed_total;
+        return err;
     *throttled = t->throttled_total;
-    for (unsigned i = 0; i < THREADS_PER_TENANT; i++) {
-        if (t->thread[i].used)
-            sample_thread(t, i, false, consumed_ns, throttled);
-    }
+    *consumed_ns = consumed_now(t, CPUS, throttled);
     timeouts_of(t, timeouts, request_timeouts);
-    *share_permille = recent_share(t);
-    *budget_permille = permille_of_periods(t->budget_ns, 1);
+    *share_permille = *budget_permille = 0;
+    for (unsigned c = 0; c < CPUS; c++) {
+        if (!on_cpu(t, c))
+            continue;
+        *share_permille += recent_share(t, c);
+        *budget_permille += permille_of_periods(t->core[c].budget_ns, 1);
+    }
     *threads = t->threads;
+    return 0;
+}
+
+int sched_handle_usage_on_cpu(struct sched_call *call, uint64_t tenant, uint32_t cpu,
+                              uint64_t *consumed_ns, uint32_t *share_permille,
+                              uint32_t *budget_permille, uint32_t *threads)
+{
+    int err = 0;
+    struct tenant *t = usage_tenant(call, tenant, &err);
+    if (!t)
+        return err;
+    if (!on_cpu(t, cpu))
+        return sched_fail_not_on_cpu(call, t->name, cpu);
+    *consumed_ns = consumed_now(t, cpu, NULL);
+    *share_permille = recent_share(t, cpu);
+    *budget_permille = permille_of_periods(t->core[cpu].budget_ns, 1);
+    *threads = t->core[cpu].threads;
+    return 0;
+}
+
+int sched_handle_cpu_usage(struct sched_call *call, uint32_t cpu, uint32_t *reserved,
+                           uint32_t *capacity, uint32_t *tenants_there, uint32_t *threads,
+                           uint32_t *share_permille, uint32_t *budget_permille)
+{
+    if (call->badge != 0)
+        return sched_fail_not_admin(call, call->badge);
+    if (cpu < CPUS)
+        find_cpus();
+    if (cpu >= CPUS || !(cpu_held >> cpu & 1))
+        return sched_fail_unknown_cpu(call, cpu);
+    *capacity = CAPACITY_PERCENT;
+    *reserved = CAPACITY_PERCENT - capacity_left(NULL, cpu);
+    *tenants_there = *threads = *share_permille = *budget_permille = 0;
+    for (unsigned i = 0; i < TENANTS; i++) {
+        const struct tenant *t = &tenants[i];
+        if (!t->active || !on_cpu(t, cpu))
+            continue;
+        (*tenants_there)++;
+        *threads += t->core[cpu].threads;
+        *share_permille += recent_share(t, cpu);
+        *budget_permille += permille_of_periods(t->core[cpu].budget_ns, 1);
+    }
     return 0;
 }
 

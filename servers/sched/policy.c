@@ -3,7 +3,8 @@
  * server"): admission and the rebalance arithmetic, on the tenant table
  * alone; main.c gives the results to the kernel.
  *
- * A rebalance, once a period:
+ * A rebalance, once a period, on each CPU apart (a tenant's policy holds
+ * on each of its CPUs; its threads on one CPU never run on another):
  *  1. a tenant is hungry if it ran out of budget since the last one or
  *     the one before, or used at least 90 % of its budget;
  *  2. spare = capacity - the reservations of the hungry - what the others
@@ -30,28 +31,29 @@ uint32_t permille_of_periods(uint64_t ns, uint64_t periods)
     return periods ? (uint32_t)(ns * 1000 / (periods * PERIOD_NS)) : 0;
 }
 
-uint32_t capacity_left(const struct tenant *except)
+uint32_t capacity_left(const struct tenant *except, unsigned cpu)
 {
     uint32_t reserved = 0;
     for (unsigned i = 0; i < TENANTS; i++) {
-        if (tenants[i].active && &tenants[i] != except)
+        if (tenants[i].active && &tenants[i] != except && (tenants[i].cpus >> cpu & 1))
             reserved += tenants[i].reservation;
     }
     return reserved >= CAPACITY_PERCENT ? 0 : CAPACITY_PERCENT - reserved;
 }
 
-uint64_t reserved_budget(const struct tenant *t)
+uint64_t reserved_budget(const struct tenant *t, unsigned cpu)
 {
-    uint64_t floor = (uint64_t)BK_SCHED_MIN_BUDGET_NS * (t->threads ? t->threads : 1);
+    unsigned threads = t->core[cpu].threads;
+    uint64_t floor = (uint64_t)BK_SCHED_MIN_BUDGET_NS * (threads ? threads : 1);
     uint64_t b = percent_ns(t->reservation);
     return b > floor ? b : floor;
 }
 
-uint32_t recent_share(const struct tenant *t)
+uint32_t recent_share(const struct tenant *t, unsigned cpu)
 {
     uint64_t n = t->periods < HISTORY ? t->periods : HISTORY, sum = 0;
     for (uint64_t i = 0; i < n; i++)
-        sum += t->history[i];
+        sum += t->core[cpu].history[i];
     return permille_of_periods(sum, n);
 }
 
@@ -61,30 +63,36 @@ uint32_t recent_share(const struct tenant *t)
  * one the rest and the throttle. With one interval the first looked idle,
  * the budget fell back to the reservation and rose again at the next: a
  * reconfiguration each period, each starting the budget afresh. */
-static bool is_hungry(const struct tenant *t)
+static bool is_hungry(const struct core_share *s)
 {
-    return t->throttled > 0 || t->throttled_before > 0 || t->used_ns * 10 >= t->budget_ns * 9;
+    return s->throttled > 0 || s->throttled_before > 0 || s->used_ns * 10 >= s->budget_ns * 9;
 }
 
-/* The time no reservation of a hungry tenant and no actual use of an
- * idle one takes (ns per period; 0 if none). */
-static uint64_t spare_time(const bool *hungry)
+/* Whether tenant `t` has threads on CPU `cpu` to give time to. */
+static bool runs_on(const struct tenant *t, unsigned cpu)
+{
+    return t->active && t->core[cpu].threads > 0;
+}
+
+/* The time of CPU `cpu` no reservation of a hungry tenant and no actual
+ * use of an idle one takes (ns per period; 0 if none). */
+static uint64_t spare_time(unsigned cpu, const bool *hungry)
 {
     uint64_t taken = 0;
     for (unsigned i = 0; i < TENANTS; i++) {
         const struct tenant *t = &tenants[i];
-        if (!t->active || t->threads == 0)
+        if (!runs_on(t, cpu))
             continue;
-        uint64_t r = reserved_budget(t);
-        taken += hungry[i] ? r : (t->used_ns < r ? t->used_ns : r);
+        uint64_t r = reserved_budget(t, cpu), used = t->core[cpu].used_ns;
+        taken += hungry[i] ? r : (used < r ? used : r);
     }
     uint64_t capacity = percent_ns(CAPACITY_PERCENT);
     return taken < capacity ? capacity - taken : 0;
 }
 
-/* Divides `spare` among the hungry by weight, each up to its room
- * (limit - reservation), into extra[]. */
-static void water_fill(uint64_t spare, const bool *hungry, uint64_t *extra)
+/* Divides `spare` of CPU `cpu` among the hungry by weight, each up to its
+ * room there (limit - reservation), into extra[]. */
+static void water_fill(unsigned cpu, uint64_t spare, const bool *hungry, uint64_t *extra)
 {
     bool full[TENANTS] = { false };
     for (unsigned round = 0; round < TENANTS && spare > 0; round++) {
@@ -97,7 +105,8 @@ static void water_fill(uint64_t spare, const bool *hungry, uint64_t *extra)
         for (unsigned i = 0; i < TENANTS; i++) {
             if (!hungry[i] || full[i])
                 continue;
-            uint64_t room = percent_ns(tenants[i].limit) - reserved_budget(&tenants[i]) - extra[i];
+            uint64_t room =
+                percent_ns(tenants[i].limit) - reserved_budget(&tenants[i], cpu) - extra[i];
             uint64_t part = spare / weights * tenants[i].weight;
             if (part >= room) {
                 part = room;
@@ -112,24 +121,25 @@ static void water_fill(uint64_t spare, const bool *hungry, uint64_t *extra)
     }
 }
 
-void policy_rebalance(void)
+void policy_rebalance(unsigned cpu)
 {
     bool hungry[TENANTS] = { false };
     uint64_t extra[TENANTS] = { 0 };
     for (unsigned i = 0; i < TENANTS; i++) {
-        hungry[i] = tenants[i].active && tenants[i].threads > 0 && is_hungry(&tenants[i]) &&
-                    percent_ns(tenants[i].limit) > reserved_budget(&tenants[i]);
+        hungry[i] = runs_on(&tenants[i], cpu) && is_hungry(&tenants[i].core[cpu]) &&
+                    percent_ns(tenants[i].limit) > reserved_budget(&tenants[i], cpu);
     }
-    water_fill(spare_time(hungry), hungry, extra);
+    water_fill(cpu, spare_time(cpu, hungry), hungry, extra);
     for (unsigned i = 0; i < TENANTS; i++) {
         struct tenant *t = &tenants[i];
-        if (!t->active)
+        if (!t->active || !(t->cpus >> cpu & 1))
             continue;
-        uint64_t budget = reserved_budget(t) + extra[i];
+        struct core_share *s = &t->core[cpu];
+        uint64_t budget = reserved_budget(t, cpu) + extra[i];
         unsigned band = extra[i] > 0 ? BAND_BORROWING : BAND_RESERVED;
-        if (budget != t->budget_ns || band != t->band)
-            t->applied = false;
-        t->budget_ns = budget;
-        t->band = band;
+        if (budget != s->budget_ns || band != s->band)
+            s->applied = false;
+        s->budget_ns = budget;
+        s->band = band;
     }
 }

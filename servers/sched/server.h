@@ -9,15 +9,19 @@
  * alone writes the tenant table and thread_gen; the timeout handler
  * (threads.c) alone the counters in `counts`, except `rescued`, which the
  * rebalancer clears. All the server's threads run at SERVER_PRIORITY on
- * one CPU.
+ * CPU 0; the tenants' threads on the CPUs of their tenant.
  *
- * Invariants:
- *  - the reservations of the active tenants sum to at most CAPACITY_PERCENT;
- *  - reservation <= limit <= 100 and weight >= 1 for every active tenant;
- *  - an active tenant's budget (per period, all its threads together) lies
- *    between its reservation and its limit; a tenant whose budget is above
- *    its reservation runs in the borrowing band, every other in the
- *    reserved band above it.
+ * Invariants, per CPU c the server holds (cpu_held):
+ *  - the reservations of the active tenants with c in their `cpus` sum to
+ *    at most CAPACITY_PERCENT;
+ *  - reservation <= limit <= 100 and weight >= 1 for every active tenant,
+ *    and its `cpus` is a non-empty set of held CPUs;
+ *  - a tenant's thread runs on one of its CPUs, and core[c].threads counts
+ *    its threads on c;
+ *  - an active tenant's budget on c (per period, its threads on c
+ *    together) lies between its reservation and its limit; a tenant whose
+ *    budget on c is above its reservation runs its threads there in the
+ *    borrowing band, every other in the reserved band above it.
  */
 #pragma once
 
@@ -28,6 +32,7 @@
 #define CAPACITY_PERCENT 95u    /* the most the reservations may sum to */
 #define TENANTS 8
 #define THREADS_PER_TENANT 4
+#define CPUS 8                  /* the kernel's CPU numbers 0 to 7 (bk_bootinfo.sched_control_cpu) */
 #define HISTORY 100             /* periods of usage kept: one second */
 /* Refills of every SchedContext the server configures: the most the
  * kernel keeps (BK_SCHED_MAX_REFILLS). Every interrupt that comes while a
@@ -51,51 +56,67 @@
 
 struct sched_thread {
     bool used;
+    unsigned cpu;                           /* the CPU its SchedContext is for */
     uint64_t last_consumed, last_throttled; /* at the last rebalance */
     /* The timeout handler's counts for its slot when it was added. */
     uint64_t base_timeouts, base_request_timeouts;
+};
+
+/* A tenant's time on one CPU: its policy holds on each of its CPUs
+ * apart, so each has its own budget, band and history. */
+struct core_share {
+    unsigned threads;       /* its threads on this CPU */
+    uint64_t budget_ns;     /* per period, shared by those threads equally */
+    unsigned band;          /* BAND_RESERVED or BAND_BORROWING */
+    bool applied;           /* budget_ns and band are what the kernel has */
+    /* Since the last rebalance (filled by main.c's sampling), and the
+     * throttles of the rebalance before. */
+    uint64_t used_ns, throttled, throttled_before;
+    uint64_t consumed_total;   /* over its life here, threads removed included */
+    uint64_t history[HISTORY]; /* ns used per rebalance, a ring */
 };
 
 struct tenant {
     bool active;
     uint64_t id; /* the badge of its endpoint caps */
     char name[NAME_MAX_CHARS + 1];
-    uint32_t reservation, limit, weight; /* percent, percent, relative */
-    unsigned threads;
+    uint32_t reservation, limit, weight; /* percent, percent, relative: on each CPU */
+    uint64_t cpus;                       /* bit c: admitted on CPU c */
+    unsigned threads;                    /* on all its CPUs */
     struct sched_thread thread[THREADS_PER_TENANT];
-    uint64_t budget_ns;     /* per period, shared by its threads equally */
-    unsigned band;          /* BAND_RESERVED or BAND_BORROWING */
-    bool applied;           /* budget_ns and band are what the kernel has */
-    /* Since the last rebalance (filled by main.c's sampling), and the
-     * throttles of the rebalance before. */
-    uint64_t used_ns, throttled, throttled_before;
-    /* Totals over its life, threads removed included. */
-    uint64_t consumed_total, throttled_total;
-    uint64_t history[HISTORY]; /* ns used per rebalance, a ring */
-    uint64_t periods;          /* rebalances since it was made */
+    struct core_share core[CPUS];
+    uint64_t throttled_total; /* over its life, on every CPU */
+    uint64_t periods;         /* rebalances since it was made */
 };
 
 extern struct tenant tenants[TENANTS];
 
+/* The CPUs the server holds SchedControl for (bit c: CPU c), found once
+ * the first request comes (main.c). */
+extern uint64_t cpu_held;
+
 /* The per mille of `ns` in `periods` periods. */
 uint32_t permille_of_periods(uint64_t ns, uint64_t periods);
 
-/* Percent of the capacity free for tenant `except` (NULL: a new tenant):
- * CAPACITY_PERCENT less the reservations of the others. */
-uint32_t capacity_left(const struct tenant *except);
+/* Percent of CPU `cpu`'s capacity free for tenant `except` (NULL: a new
+ * tenant): CAPACITY_PERCENT less the reservations of the others admitted
+ * there. */
+uint32_t capacity_left(const struct tenant *except, unsigned cpu);
 
-/* A new budget and band for every active tenant from what each used since
- * the last rebalance (tenant.used_ns, .throttled): reservations always;
- * the spare time to the hungry tenants by weight, each up to its limit.
- * Marks the tenants whose budget or band changed as not applied. */
-void policy_rebalance(void);
+/* A new budget and band on CPU `cpu` for every active tenant with threads
+ * there, from what each used there since the last rebalance
+ * (core_share.used_ns, .throttled): reservations always; the spare time
+ * to the hungry tenants by weight, each up to its limit. Marks the shares
+ * whose budget or band changed as not applied. */
+void policy_rebalance(unsigned cpu);
 
-/* The budget of a tenant that borrows nothing: its reservation, and at
- * least the kernel's smallest budget for each thread. */
-uint64_t reserved_budget(const struct tenant *t);
+/* The budget of a tenant that borrows nothing on CPU `cpu`: its
+ * reservation, and at least the kernel's smallest budget for each of its
+ * threads there. */
+uint64_t reserved_budget(const struct tenant *t, unsigned cpu);
 
-/* Tenant share over the last second (per mille of the CPU). */
-uint32_t recent_share(const struct tenant *t);
+/* Tenant share of CPU `cpu` over the last second (per mille). */
+uint32_t recent_share(const struct tenant *t, unsigned cpu);
 
 /* ---- The server's CNode, threads and badges (main.c, threads.c) -------- */
 
@@ -121,6 +142,12 @@ uint32_t recent_share(const struct tenant *t);
 #define CLOCK_TCB (HANDSHAKE_SLOT + 1)     /* the rebalancer's clock */
 #define CLOCK_SC (CLOCK_TCB + 1)
 #define CLOCK_EP (CLOCK_SC + 1)            /* where the clock calls the rebalancer */
+/* SchedControl of CPU c: CPU 0's where bk_process_spawn() puts it
+ * (BK_SPAWN_GIVE_SCHED_CONTROL), every other CPU's where the spawner
+ * copies it (docs/scheduling.md, "Starting it"): slots 97 to 103. */
+#define CPU_SLOTS 96
+#define CPU_SLOT(c) ((c) == 0 ? (uint64_t)BK_CAP_SCHED_CONTROL : (uint64_t)(CPU_SLOTS + (c)))
+_Static_assert(CLOCK_EP < CPU_SLOTS, "the CPUs' slots lie above the server's own");
 
 #define REBALANCE_BADGE 0x5c4edull /* the rebalancer's calls: above any tenant id */
 #define HANDSHAKE_BADGE 0x5c4eeull /* the rebalancer's "are you back in Recv?" */

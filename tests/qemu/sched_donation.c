@@ -323,7 +323,7 @@ static void check_donation(void)
     uint64_t tcb = go ? start_thread(0, hammer, go, 0, ROOT_PRIORITY) : 0;
     /* The rebalancer's time with the tenant's thread registered, idle. */
     struct sample a, b;
-    expect(tcb && sched_add_thread(tenant_cap, tcb, &threads, &e) == 0 &&
+    expect(tcb && sched_add_thread(tenant_cap, tcb, 0, &threads, &e) == 0 &&
                usage_of(ep, tenant_id, &u) == 0 && u.budget == 200,
            "tenant T (20 %, no more) has a thread");
     wait_ns(SETTLE_NS);
@@ -422,7 +422,7 @@ int main(const struct bk_bootinfo *bi)
                               pool, W) == 0,
            "spawned sched-server with 64 KiB");
     tenant_cap = bk_slot_alloc();
-    expect(sched_create_tenant(ep, "T", 20, 20, 1, &tenant_id, &e) == 0 &&
+    expect(sched_create_tenant(ep, "T", 20, 20, 1, 1, &tenant_id, &e) == 0 &&
                sys_cnode_mint(BK_CAP_ROOT_CNODE, tenant_cap, W, BK_CAP_ROOT_CNODE, ep, W,
                               BK_RIGHT_WRITE | BK_RIGHT_GRANT, tenant_id) == 0,
            "tenant T created: the server's threads started");

@@ -84,7 +84,7 @@ static uint64_t create(const char *name, uint32_t res, uint32_t limit, uint32_t 
 {
     uint64_t id = 0;
     struct sched_error e;
-    int r = sched_create_tenant(ep, name, res, limit, weight, &id, &e);
+    int r = sched_create_tenant(ep, name, res, limit, weight, 1, &id, &e);
     if (r != 0) {
         char text[200];
         sched_error_format(&e, text, sizeof(text));
@@ -120,7 +120,7 @@ static int start_tenant_thread(unsigned n, void (*fn)(uint64_t), uint64_t tenant
         bk_thread_start(spinner_tcb[n], BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, fn, 0, stacks[n],
                         STACK_SIZE, 0, ROOT_PRIORITY) != 0)
         return 1;
-    return sched_add_thread(tenant, spinner_tcb[n], &threads, &e);
+    return sched_add_thread(tenant, spinner_tcb[n], 0, &threads, &e);
 }
 
 /* ---- Errors ------------------------------------------------------------ */
@@ -131,33 +131,33 @@ static void check_admission(void)
     uint64_t id;
     uint64_t a = create("web-1", 50, 80, 1), b = create("web-2", 20, 40, 1);
     expect(a != 0 && b != 0, "created web-1 (50 %) and web-2 (20 %)");
-    int r = sched_create_tenant(ep, "web-3", 40, 60, 1, &id, &e);
+    int r = sched_create_tenant(ep, "web-3", 40, 60, 1, 1, &id, &e);
     expect(r == SCHED_ERR_ADMISSION && e.admission.left == 25 &&
-               text_is(&e, "tenant web-3: reservation 40 % refused (asked 40 %, 25 % left of 95 %)"),
+               text_is(&e, "tenant web-3: reservation 40 % refused on CPU 0 (asked 40 %, 25 % left of 95 %)"),
            "web-3's 40 % refused: 25 % left");
     r = sched_set_policy(ep, b, 50, 60, 1, &e);
     expect(r == SCHED_ERR_ADMISSION &&
-               text_is(&e, "tenant web-2: reservation 50 % refused (asked 50 %, 45 % left of 95 %)"),
+               text_is(&e, "tenant web-2: reservation 50 % refused on CPU 0 (asked 50 %, 45 % left of 95 %)"),
            "raising web-2 to 50 % refused: 45 % left for it");
     expect(sched_set_policy(ep, b, 45, 60, 1, &e) == 0, "raising web-2 to 45 % fits exactly");
-    r = sched_create_tenant(ep, "web-4", 30, 20, 1, &id, &e);
+    r = sched_create_tenant(ep, "web-4", 30, 20, 1, 1, &id, &e);
     expect(r == SCHED_ERR_OVER_LIMIT &&
                text_is(&e, "tenant web-4: reservation 30 % is above its limit 20 %"),
            "reservation above limit refused");
-    r = sched_create_tenant(ep, "web-4", 0, 101, 1, &id, &e);
+    r = sched_create_tenant(ep, "web-4", 0, 101, 1, 1, &id, &e);
     expect(r == SCHED_ERR_LIMIT_TOO_HIGH && text_is(&e, "tenant web-4: limit 101 % is above 100 %"),
            "limit above 100 % refused");
-    r = sched_create_tenant(ep, "web-4", 0, 10, 0, &id, &e);
+    r = sched_create_tenant(ep, "web-4", 0, 10, 0, 1, &id, &e);
     expect(r == SCHED_ERR_ZERO_WEIGHT &&
                text_is(&e, "tenant web-4: weight 0 (at least 1; to get no spare time set limit = reservation)"),
            "weight 0 refused");
-    r = sched_create_tenant(ep, "web-1", 0, 10, 1, &id, &e);
+    r = sched_create_tenant(ep, "web-1", 0, 10, 1, 1, &id, &e);
     expect(r == SCHED_ERR_NAME_TAKEN && text_is(&e, "tenant web-1: the name is taken (by tenant 1)"),
            "a name taken refused");
     r = sched_set_policy(ep, 99, 0, 10, 1, &e);
     expect(r == SCHED_ERR_UNKNOWN_TENANT && text_is(&e, "no tenant 99"), "unknown tenant refused");
     uint64_t cap = tenant_cap(a);
-    r = sched_create_tenant(cap, "web-5", 0, 10, 1, &id, &e);
+    r = sched_create_tenant(cap, "web-5", 0, 10, 1, 1, &id, &e);
     expect(r == SCHED_ERR_NOT_ADMIN &&
                text_is(&e, "the caller (badge 1) is a tenant: the method is the administrator's"),
            "a tenant cannot create tenants");
@@ -173,7 +173,7 @@ static void check_admission(void)
     /* Threads: a cap that is not a TCB, an MCP that reaches above the
      * borrowing band, a thread registered twice, too many. */
     uint32_t threads = 0;
-    r = sched_add_thread(cap, ntfn, &threads, &e);
+    r = sched_add_thread(cap, ntfn, 0, &threads, &e);
     expect(r == SCHED_ERR_NOT_A_THREAD &&
                text_is(&e, "tenant web-1: the capability sent is not a thread (TCB) cap"),
            "a notification is not a thread");
@@ -181,33 +181,33 @@ static void check_admission(void)
     for (unsigned i = 0; i < 5; i++)
         tcbs[i] = bk_alloc_object(BK_OBJ_TCB, 0);
     sys_tcb_set_mc_priority(tcbs[0], BK_CAP_ROOT_TCB, 111);
-    r = sched_add_thread(cap, tcbs[0], &threads, &e);
+    r = sched_add_thread(cap, tcbs[0], 0, &threads, &e);
     expect(r == SCHED_ERR_MCP_TOO_HIGH &&
                text_is(&e, "tenant web-1: the thread's MCP 111 would let it rise above its band "
                            "(at most 110: lower it with TCB: SetMCPriority)"),
            "a thread with MCP 111 refused");
     sys_tcb_set_mc_priority(tcbs[0], BK_CAP_ROOT_TCB, 110);
     uint64_t priority = 0, mcp = 0;
-    expect(sched_add_thread(cap, tcbs[0], &threads, &e) == 0 && threads == 1 &&
+    expect(sched_add_thread(cap, tcbs[0], 0, &threads, &e) == 0 && threads == 1 &&
                sys_tcb_read_priority(tcbs[0], &priority, &mcp) == 0 && priority == 120,
            "a thread with MCP 110 added, at the reserved band's priority (120)");
-    r = sched_add_thread(cap, tcbs[0], &threads, &e);
+    r = sched_add_thread(cap, tcbs[0], 0, &threads, &e);
     expect(r == SCHED_ERR_ALREADY_SCHEDULED &&
                text_is(&e, "tenant web-1: the thread already has a SchedContext (registered twice?)"),
            "a thread registered twice refused");
     for (unsigned i = 1; i < 4; i++)
-        sched_add_thread(cap, tcbs[i], &threads, &e);
-    r = sched_add_thread(cap, tcbs[4], &threads, &e);
+        sched_add_thread(cap, tcbs[i], 0, &threads, &e);
+    r = sched_add_thread(cap, tcbs[4], 0, &threads, &e);
     expect(r == SCHED_ERR_TOO_MANY_THREADS && threads == 4 &&
                text_is(&e, "tenant web-1: too many threads (all 4 places taken)"),
            "a fifth thread refused");
     expect(sched_remove_tenant(ep, a, &threads, &e) == 0 && threads == 4 &&
                sched_remove_tenant(ep, b, &threads, &e) == 0,
            "both removed");
-    r = sched_add_thread(cap, tcbs[4], &threads, &e);
+    r = sched_add_thread(cap, tcbs[4], 0, &threads, &e);
     expect(r == SCHED_ERR_UNKNOWN_TENANT && text_is(&e, "no tenant 1"),
            "a removed tenant's cap is useless");
-    expect(sched_add_thread(ep, tcbs[4], &threads, &e) == SCHED_ERR_UNKNOWN_TENANT,
+    expect(sched_add_thread(ep, tcbs[4], 0, &threads, &e) == SCHED_ERR_UNKNOWN_TENANT,
            "the administrator has no threads to add");
 }
 
@@ -227,15 +227,15 @@ static void check_garbage(void)
                garbage(0, 0, 0, BK_PROTO_ERR_UNKNOWN_METHOD),
            "unknown methods refused");
     expect(garbage(SCHED_LABEL_USAGE, 3, 0, BK_PROTO_ERR_BAD_LENGTH) &&
-               garbage(SCHED_LABEL_ADD_THREAD, 0, 0, BK_PROTO_ERR_BAD_CAPS),
+               garbage(SCHED_LABEL_ADD_THREAD, 1, 0, BK_PROTO_ERR_BAD_CAPS),
            "wrong lengths and missing caps refused");
-    expect(garbage(SCHED_LABEL_CREATE_TENANT, 5, 0, BK_PROTO_ERR_BAD_VALUE),
+    expect(garbage(SCHED_LABEL_CREATE_TENANT, 6, 0, BK_PROTO_ERR_BAD_VALUE),
            "a name and numbers out of range refused");
     bk_ipc_buffer->caps[0] = ntfn;
     expect(garbage(SCHED_LABEL_USAGE, 1, 1, BK_PROTO_ERR_BAD_CAPS), "an unexpected cap refused");
     struct sched_error e;
     uint64_t id;
-    expect(sched_create_tenant(ep, "after", 0, 1, 1, &id, &e) == 0 &&
+    expect(sched_create_tenant(ep, "after", 0, 1, 1, 1, &id, &e) == 0 &&
                sched_remove_tenant(ep, id, &(uint32_t){ 0 }, &e) == 0,
            "the server serves on");
 }

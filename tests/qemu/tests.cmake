@@ -596,6 +596,32 @@ bulkhead_qemu_test(sched-donation --image ${out}/sched-donation-image.img --icou
   --expect "donation: ok: the request handler is passive again"
   --expect "donation: all checks passed" --reject "FAILED|PANIC")
 
+# The scheduler server on two CPUs (issue 16, tests/qemu/sched_smp.c), under
+# -icount with -smp 2: CPU 1's SchedControl given after the spawn, CPU sets
+# refused (empty, too wide, a CPU the machine lacks), admission per CPU with
+# the CPU named, threads only on their tenant's CPUs, shares per CPU (a
+# tenant spanning both gets its reservation on each; CPU 1's spare goes to
+# the tenant there), Usage against UsageOnCpu, CpuUsage, a limit changed on
+# CPU 1, timeout faults from CPU 1 answered. The root task sleeps blocked
+# (a ticker thread wakes it), and CPU 0's tenants stop before CPU 1's are
+# measured: under -icount a busy CPU 0 holds CPU 1 off (docs/smp.md).
+bulkhead_user_program(${arch} sched-smp-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/sched_smp.c
+                      CLIENT_OF sched)
+bulkhead_boot_image(${arch} sched-smp-image ROOT sched-smp-test MODULES sched-server)
+bulkhead_qemu_test(sched-server-smp2 --image ${out}/sched-smp-image.img --icount --smp 2
+  --status pass
+  --expect "schedsmp: ok: CPU 1 refused before the spawner gives its SchedControl"
+  --expect "schedsmp: ok: 60 % on CPU 1 refused: 55 % left there"
+  --expect "schedsmp: ok: moving it onto CPU 1 too refused by the same check"
+  --expect "schedsmp: ok: wide cannot leave CPU 0 while a thread of its runs there"
+  --expect "schedsmp: ok: CPU 0: left and wide each got their share"
+  --expect "schedsmp: ok: CPU 1: right got CPU 1's spare up to its limit, wide its share"
+  --expect "schedsmp: ok: wide: Usage is the sum of its UsageOnCpu"
+  --expect "schedsmp: ok: right at 40 % of CPU 1 within two periods, wide unchanged"
+  --expect "schedsmp: ok: CpuUsage: CPU 0 30 % reserved, budgets 30 %"
+  --expect "schedsmp: ok: CpuUsage: CPU 0 .its spinners stopped. used nothing and CPU 1 80 %"
+  --expect "schedsmp: all checks passed" --reject "FAILED|PANIC")
+
 # The IO server's first part (issue 14, servers/io, tests/qemu/io_server.c):
 # its policy methods' refusals with their texts, admission with what is
 # left, the administrator's methods refused to a tenant, statistics of the

@@ -18,23 +18,32 @@ const char *sched_method_name(uint64_t label)
         return "usage";
     case SCHED_LABEL_SERVER_USAGE:
         return "server_usage";
+    case SCHED_LABEL_SET_CPUS:
+        return "set_cpus";
+    case SCHED_LABEL_CPU_USAGE:
+        return "cpu_usage";
+    case SCHED_LABEL_USAGE_ON_CPU:
+        return "usage_on_cpu";
     default:
         return "?";
     }
 }
 
-static const char *const create_tenant_args[] = { "name", "reservation", "limit", "weight" };
+static const char *const create_tenant_args[] = { "name", "reservation", "limit", "weight", "cpus" };
 static const char *const set_policy_args[] = { "tenant", "reservation", "limit", "weight" };
 static const char *const remove_tenant_args[] = { "tenant" };
-static const char *const add_thread_args[] = { "tcb" };
+static const char *const add_thread_args[] = { "tcb", "cpu" };
 static const char *const usage_args[] = { "tenant" };
 static const char *const server_usage_args[] = { "?" };
+static const char *const set_cpus_args[] = { "tenant", "cpus" };
+static const char *const cpu_usage_args[] = { "cpu" };
+static const char *const usage_on_cpu_args[] = { "tenant", "cpu" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
     switch (label) {
     case SCHED_LABEL_CREATE_TENANT:
-        *count = 4;
+        *count = 5;
         return create_tenant_args;
     case SCHED_LABEL_SET_POLICY:
         *count = 4;
@@ -43,7 +52,7 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
         *count = 1;
         return remove_tenant_args;
     case SCHED_LABEL_ADD_THREAD:
-        *count = 1;
+        *count = 2;
         return add_thread_args;
     case SCHED_LABEL_USAGE:
         *count = 1;
@@ -51,6 +60,15 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case SCHED_LABEL_SERVER_USAGE:
         *count = 0;
         return server_usage_args;
+    case SCHED_LABEL_SET_CPUS:
+        *count = 2;
+        return set_cpus_args;
+    case SCHED_LABEL_CPU_USAGE:
+        *count = 1;
+        return cpu_usage_args;
+    case SCHED_LABEL_USAGE_ON_CPU:
+        *count = 2;
+        return usage_on_cpu_args;
     default:
         *count = 0;
         return 0;
@@ -65,7 +83,7 @@ int sched_error_length(int code)
     case SCHED_ERR_UNKNOWN_TENANT:
         return 1;
     case SCHED_ERR_ADMISSION:
-        return 5;
+        return 6;
     case SCHED_ERR_OVER_LIMIT:
         return 4;
     case SCHED_ERR_LIMIT_TOO_HIGH:
@@ -86,6 +104,14 @@ int sched_error_length(int code)
         return 3;
     case SCHED_ERR_MCP_TOO_HIGH:
         return 4;
+    case SCHED_ERR_BAD_CPUS:
+        return 1;
+    case SCHED_ERR_UNKNOWN_CPU:
+        return 1;
+    case SCHED_ERR_CPU_IN_USE:
+        return 4;
+    case SCHED_ERR_NOT_ON_CPU:
+        return 3;
     default:
         return -1;
     }
@@ -105,9 +131,10 @@ void sched_error_pack(struct bk_msg *m, const struct sched_error *e)
     case SCHED_ERR_ADMISSION:
         bk_proto_pack_name(m, 0, e->admission.tenant, 16);
         bk_proto_set_word(m, 2, (uint64_t)e->admission.asked);
-        bk_proto_set_word(m, 3, (uint64_t)e->admission.left);
-        bk_proto_set_word(m, 4, (uint64_t)e->admission.capacity);
-        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
+        bk_proto_set_word(m, 3, (uint64_t)e->admission.cpu);
+        bk_proto_set_word(m, 4, (uint64_t)e->admission.left);
+        bk_proto_set_word(m, 5, (uint64_t)e->admission.capacity);
+        m->info = BK_MSGINFO(6, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
         return;
     case SCHED_ERR_OVER_LIMIT:
         bk_proto_pack_name(m, 0, e->over_limit.tenant, 16);
@@ -157,6 +184,25 @@ void sched_error_pack(struct bk_msg *m, const struct sched_error *e)
         bk_proto_set_word(m, 3, (uint64_t)e->mcp_too_high.highest);
         m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
         return;
+    case SCHED_ERR_BAD_CPUS:
+        bk_proto_set_word(m, 0, e->bad_cpus.cpus);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
+        return;
+    case SCHED_ERR_UNKNOWN_CPU:
+        bk_proto_set_word(m, 0, (uint64_t)e->unknown_cpu.cpu);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
+        return;
+    case SCHED_ERR_CPU_IN_USE:
+        bk_proto_pack_name(m, 0, e->cpu_in_use.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->cpu_in_use.cpu);
+        bk_proto_set_word(m, 3, (uint64_t)e->cpu_in_use.threads);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
+        return;
+    case SCHED_ERR_NOT_ON_CPU:
+        bk_proto_pack_name(m, 0, e->not_on_cpu.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->not_on_cpu.cpu);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, e->code));
+        return;
     default:
         bk_proto_fault_reply(m, SCHED_PROTOCOL_ID, e->code, &e->proto);
         return;
@@ -181,10 +227,13 @@ bool sched_error_unpack(const struct bk_msg *m, int code, struct sched_error *e)
         e->admission.asked = (uint32_t)bk_proto_word(m, 2);
         if (!(bk_proto_word(m, 3) <= 0xffffffffu))
             return false;
-        e->admission.left = (uint32_t)bk_proto_word(m, 3);
+        e->admission.cpu = (uint32_t)bk_proto_word(m, 3);
         if (!(bk_proto_word(m, 4) <= 0xffffffffu))
             return false;
-        e->admission.capacity = (uint32_t)bk_proto_word(m, 4);
+        e->admission.left = (uint32_t)bk_proto_word(m, 4);
+        if (!(bk_proto_word(m, 5) <= 0xffffffffu))
+            return false;
+        e->admission.capacity = (uint32_t)bk_proto_word(m, 5);
         return true;
     case SCHED_ERR_OVER_LIMIT:
         if (!bk_proto_unpack_name(m, 0, 16, e->over_limit.tenant))
@@ -247,6 +296,31 @@ bool sched_error_unpack(const struct bk_msg *m, int code, struct sched_error *e)
             return false;
         e->mcp_too_high.highest = (uint32_t)bk_proto_word(m, 3);
         return true;
+    case SCHED_ERR_BAD_CPUS:
+        e->bad_cpus.cpus = bk_proto_word(m, 0);
+        return true;
+    case SCHED_ERR_UNKNOWN_CPU:
+        if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+            return false;
+        e->unknown_cpu.cpu = (uint32_t)bk_proto_word(m, 0);
+        return true;
+    case SCHED_ERR_CPU_IN_USE:
+        if (!bk_proto_unpack_name(m, 0, 16, e->cpu_in_use.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->cpu_in_use.cpu = (uint32_t)bk_proto_word(m, 2);
+        if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+            return false;
+        e->cpu_in_use.threads = (uint32_t)bk_proto_word(m, 3);
+        return true;
+    case SCHED_ERR_NOT_ON_CPU:
+        if (!bk_proto_unpack_name(m, 0, 16, e->not_on_cpu.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->not_on_cpu.cpu = (uint32_t)bk_proto_word(m, 2);
+        return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
         return true;
@@ -268,9 +342,10 @@ static int format_unknown_tenant(const struct sched_unknown_tenant *f, char *buf
 static int format_admission(const struct sched_admission *f, char *buf, size_t size)
 {
     return bk_snprintf(buf, size,
-                       "tenant %s: reservation %llu %% refused (asked %llu %%, %llu %% left of %llu %%)",
-                       f->tenant, (unsigned long long)f->asked, (unsigned long long)f->asked,
-                       (unsigned long long)f->left, (unsigned long long)f->capacity);
+                       "tenant %s: reservation %llu %% refused on CPU %llu (asked %llu %%, %llu %% left of %llu %%)",
+                       f->tenant, (unsigned long long)f->asked, (unsigned long long)f->cpu,
+                       (unsigned long long)f->asked, (unsigned long long)f->left,
+                       (unsigned long long)f->capacity);
 }
 
 static int format_over_limit(const struct sched_over_limit *f, char *buf, size_t size)
@@ -339,6 +414,33 @@ static int format_mcp_too_high(const struct sched_mcp_too_high *f, char *buf, si
                        f->tenant, (unsigned long long)f->mcp, (unsigned long long)f->highest);
 }
 
+static int format_bad_cpus(const struct sched_bad_cpus *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "CPU set 0x%llx refused: it must name at least one CPU, each from 0 to 7",
+                       (unsigned long long)f->cpus);
+}
+
+static int format_unknown_cpu(const struct sched_unknown_cpu *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "CPU %llu is not the server's: it holds no SchedControl for it",
+                       (unsigned long long)f->cpu);
+}
+
+static int format_cpu_in_use(const struct sched_cpu_in_use *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: cannot leave CPU %llu: %llu of its threads run there",
+                       f->tenant, (unsigned long long)f->cpu, (unsigned long long)f->threads);
+}
+
+static int format_not_on_cpu(const struct sched_not_on_cpu *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: CPU %llu is not one of its CPUs", f->tenant,
+                       (unsigned long long)f->cpu);
+}
+
 int sched_error_format(const struct sched_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -368,6 +470,14 @@ int sched_error_format(const struct sched_error *e, char *buf, size_t size)
         return format_too_many_threads(&e->too_many_threads, buf, size);
     case SCHED_ERR_MCP_TOO_HIGH:
         return format_mcp_too_high(&e->mcp_too_high, buf, size);
+    case SCHED_ERR_BAD_CPUS:
+        return format_bad_cpus(&e->bad_cpus, buf, size);
+    case SCHED_ERR_UNKNOWN_CPU:
+        return format_unknown_cpu(&e->unknown_cpu, buf, size);
+    case SCHED_ERR_CPU_IN_USE:
+        return format_cpu_in_use(&e->cpu_in_use, buf, size);
+    case SCHED_ERR_NOT_ON_CPU:
+        return format_not_on_cpu(&e->not_on_cpu, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -30,16 +30,17 @@ static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, st
 }
 
 int sched_create_tenant(bk_cptr_t server, const char *name, uint32_t reservation,
-                        uint32_t limit, uint32_t weight, uint64_t *tenant,
+                        uint32_t limit, uint32_t weight, uint64_t cpus, uint64_t *tenant,
                         struct sched_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(5, 0, 0, SCHED_LABEL_CREATE_TENANT) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(6, 0, 0, SCHED_LABEL_CREATE_TENANT) }, *m = &msg;
     if (!bk_proto_name_fits(name, 16))
         return fault(err, SCHED_LABEL_CREATE_TENANT, BK_PROTO_ERR_BAD_VALUE, 0, 0);
     bk_proto_pack_name(m, 0, name, 16);
     bk_proto_set_word(m, 2, (uint64_t)reservation);
     bk_proto_set_word(m, 3, (uint64_t)limit);
     bk_proto_set_word(m, 4, (uint64_t)weight);
+    bk_proto_set_word(m, 5, cpus);
     sys_call(server, m);
     int code = reply_code(m, SCHED_LABEL_CREATE_TENANT, 1, err);
     if (code != 0)
@@ -75,11 +76,12 @@ int sched_remove_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *threads,
     return 0;
 }
 
-int sched_add_thread(bk_cptr_t server, bk_cptr_t tcb, uint32_t *threads,
+int sched_add_thread(bk_cptr_t server, bk_cptr_t tcb, uint32_t cpu, uint32_t *threads,
                      struct sched_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(0, 1, 0, SCHED_LABEL_ADD_THREAD) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 1, 0, SCHED_LABEL_ADD_THREAD) }, *m = &msg;
     bk_ipc_buffer->caps[0] = tcb;
+    bk_proto_set_word(m, 0, (uint64_t)cpu);
     sys_call(server, m);
     int code = reply_code(m, SCHED_LABEL_ADD_THREAD, 1, err);
     if (code != 0)
@@ -130,6 +132,70 @@ int sched_server_usage(bk_cptr_t server, uint64_t *rebalancer_ns, uint64_t *time
     *rescue_ns = bk_proto_word(m, 2);
     *request_timeouts = bk_proto_word(m, 3);
     *rescues = bk_proto_word(m, 4);
+    return 0;
+}
+
+int sched_set_cpus(bk_cptr_t server, uint64_t tenant, uint64_t cpus, struct sched_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, SCHED_LABEL_SET_CPUS) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, cpus);
+    sys_call(server, m);
+    return reply_code(m, SCHED_LABEL_SET_CPUS, 0, err);
+}
+
+int sched_cpu_usage(bk_cptr_t server, uint32_t cpu, uint32_t *reserved, uint32_t *capacity,
+                    uint32_t *tenants, uint32_t *threads, uint32_t *share_permille,
+                    uint32_t *budget_permille, struct sched_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, SCHED_LABEL_CPU_USAGE) }, *m = &msg;
+    bk_proto_set_word(m, 0, (uint64_t)cpu);
+    sys_call(server, m);
+    int code = reply_code(m, SCHED_LABEL_CPU_USAGE, 6, err);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_CPU_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_CPU_USAGE, 6);
+    *reserved = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_CPU_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_CPU_USAGE, 6);
+    *capacity = (uint32_t)bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_CPU_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_CPU_USAGE, 6);
+    *tenants = (uint32_t)bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_CPU_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_CPU_USAGE, 6);
+    *threads = (uint32_t)bk_proto_word(m, 3);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_CPU_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_CPU_USAGE, 6);
+    *share_permille = (uint32_t)bk_proto_word(m, 4);
+    if (!(bk_proto_word(m, 5) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_CPU_USAGE, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_CPU_USAGE, 6);
+    *budget_permille = (uint32_t)bk_proto_word(m, 5);
+    return 0;
+}
+
+int sched_usage_on_cpu(bk_cptr_t server, uint64_t tenant, uint32_t cpu, uint64_t *consumed_ns,
+                       uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads,
+                       struct sched_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, SCHED_LABEL_USAGE_ON_CPU) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, (uint64_t)cpu);
+    sys_call(server, m);
+    int code = reply_code(m, SCHED_LABEL_USAGE_ON_CPU, 4, err);
+    if (code != 0)
+        return code;
+    *consumed_ns = bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_USAGE_ON_CPU, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE_ON_CPU, 4);
+    *share_permille = (uint32_t)bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_USAGE_ON_CPU, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE_ON_CPU, 4);
+    *budget_permille = (uint32_t)bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return fault(err, SCHED_LABEL_USAGE_ON_CPU, BK_PROTO_ERR_BAD_REPLY, SCHED_LABEL_USAGE_ON_CPU, 4);
+    *threads = (uint32_t)bk_proto_word(m, 3);
     return 0;
 }
 

@@ -6,25 +6,29 @@
 #include <protocols/sched.h>
 
 /* Sched: CreateTenant. Administrator only. Creates tenant `name` with its policy
- * (percent of each period: `reservation` <= `limit` <= 100, `weight` >= 1) and returns
- * its id: the badge of the tenant's endpoint cap, which the administrator mints. Ids
- * are never reused, so a removed tenant's cap stays useless. Returns 0, or the error
- * code with its numbers in *err (may be NULL): SCHED_ERR_NOT_ADMIN,
- * SCHED_ERR_ADMISSION, SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH,
- * SCHED_ERR_ZERO_WEIGHT, SCHED_ERR_NAME_TAKEN, SCHED_ERR_NO_ROOM, SCHED_ERR_NO_MEMORY,
- * or a shared BK_PROTO_ERR_*. */
+ * (percent of each period: `reservation` <= `limit` <= 100, `weight` >= 1) on the CPUs
+ * of `cpus` (bit c: the kernel's CPU c, 0 to 7; the server must hold that CPU's
+ * SchedControl), and returns its id: the badge of the tenant's endpoint cap, which the
+ * administrator mints. The policy holds on each of its CPUs (a tenant with a
+ * reservation of 30 % on two CPUs is guaranteed 30 % of each), and the reservation is
+ * admitted on each. Ids are never reused, so a removed tenant's cap stays useless.
+ * Returns 0, or the error code with its numbers in *err (may be NULL):
+ * SCHED_ERR_NOT_ADMIN, SCHED_ERR_BAD_CPUS, SCHED_ERR_UNKNOWN_CPU, SCHED_ERR_ADMISSION,
+ * SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH, SCHED_ERR_ZERO_WEIGHT,
+ * SCHED_ERR_NAME_TAKEN, SCHED_ERR_NO_ROOM, SCHED_ERR_NO_MEMORY, or a shared
+ * BK_PROTO_ERR_*. */
 int sched_create_tenant(bk_cptr_t server, const char *name, uint32_t reservation,
-                        uint32_t limit, uint32_t weight, uint64_t *tenant,
+                        uint32_t limit, uint32_t weight, uint64_t cpus, uint64_t *tenant,
                         struct sched_error *err);
 
-/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy. The new
- * bounds hold at once (a budget above the new limit is cut to it, one below the new
- * reservation raised to it); the spare time is divided anew at the next rebalance,
- * within one period. A larger reservation goes through the same admission check as a
- * new tenant's. Returns 0, or the error code with its numbers in *err (may be NULL):
- * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_ADMISSION,
- * SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH, SCHED_ERR_ZERO_WEIGHT, or a shared
- * BK_PROTO_ERR_*. */
+/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy, on each of
+ * its CPUs. The new bounds hold at once (a budget above the new limit is cut to it, one
+ * below the new reservation raised to it); the spare time is divided anew at the next
+ * rebalance, within one period. A larger reservation goes through the same admission
+ * check as a new tenant's, on each of its CPUs. Returns 0, or the error code with its
+ * numbers in *err (may be NULL): SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT,
+ * SCHED_ERR_ADMISSION, SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH,
+ * SCHED_ERR_ZERO_WEIGHT, or a shared BK_PROTO_ERR_*. */
 int sched_set_policy(bk_cptr_t server, uint64_t tenant, uint32_t reservation, uint32_t limit,
                      uint32_t weight, struct sched_error *err);
 
@@ -37,17 +41,18 @@ int sched_remove_tenant(bk_cptr_t server, uint64_t tenant, uint32_t *threads,
                         struct sched_error *err);
 
 /* Sched: AddThread. Tenant only. Registers the thread of `tcb` (a TCB cap, sent with
- * the grant right) with the caller's tenant: the server binds a SchedContext of its own
- * to it, sets its priority (its band) and sends its timeout faults to itself (TCB:
+ * the grant right) with the caller's tenant, to run on CPU `cpu`, one of the tenant's:
+ * the server binds a SchedContext of its own to it, made with that CPU's SchedControl,
+ * sets its priority (its band) and sends its timeout faults to itself (TCB:
  * SetTimeoutEndpoint; the thread's other faults still go where the tenant sends them);
  * the tenant never holds that SchedContext. The thread must have no SchedContext yet,
  * and an MCP of at most 110 (the borrowing band): with a higher one the tenant could
- * lift it above its band. The tenant's budget is shared equally by its threads. Returns
- * the tenant's thread count. Returns 0, or the error code with its numbers in *err (may
- * be NULL): SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_TOO_MANY_THREADS,
- * SCHED_ERR_NOT_A_THREAD, SCHED_ERR_MCP_TOO_HIGH, SCHED_ERR_NO_MEMORY,
- * SCHED_ERR_ALREADY_SCHEDULED, or a shared BK_PROTO_ERR_*. */
-int sched_add_thread(bk_cptr_t server, bk_cptr_t tcb, uint32_t *threads,
+ * lift it above its band. The tenant's budget on a CPU is shared equally by its threads
+ * there. Returns the tenant's thread count. Returns 0, or the error code with its
+ * numbers in *err (may be NULL): SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_NOT_ON_CPU,
+ * SCHED_ERR_TOO_MANY_THREADS, SCHED_ERR_NOT_A_THREAD, SCHED_ERR_MCP_TOO_HIGH,
+ * SCHED_ERR_NO_MEMORY, SCHED_ERR_ALREADY_SCHEDULED, or a shared BK_PROTO_ERR_*. */
+int sched_add_thread(bk_cptr_t server, bk_cptr_t tcb, uint32_t cpu, uint32_t *threads,
                      struct sched_error *err);
 
 /* Sched: Usage. Tenant `tenant`'s usage: CPU time its threads consumed (ns, read from
@@ -56,11 +61,12 @@ int sched_add_thread(bk_cptr_t server, bk_cptr_t tcb, uint32_t *threads,
  * those ended a budget while the thread ran (`timeouts`: the timeout faults the server
  * answered), how many times the tenant's time ran out while the server worked on a
  * request of its (`request_timeouts`: the request finished at its next refill), its
- * share of the CPU over the last second (per mille; less than a second since it was
- * created: over its life), and its current budget (per mille of the period). A tenant
- * passes 0 or its own id; the administrator any tenant's. Returns 0, or the error code
- * with its numbers in *err (may be NULL): SCHED_ERR_NOT_ADMIN,
- * SCHED_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
+ * share of the CPU over the last second (per mille of one CPU, summed over its CPUs, so
+ * up to 1,000 per CPU; less than a second since it was created: over its life), and its
+ * current budget (per mille of the period, summed over its CPUs). UsageOnCpu gives the
+ * same per CPU. A tenant passes 0 or its own id; the administrator any tenant's.
+ * Returns 0, or the error code with its numbers in *err (may be NULL):
+ * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, or a shared BK_PROTO_ERR_*. */
 int sched_usage(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *throttled,
                 uint64_t *timeouts, uint64_t *request_timeouts, uint32_t *share_permille,
                 uint32_t *budget_permille, uint32_t *threads, struct sched_error *err);
@@ -75,5 +81,36 @@ int sched_usage(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64
  * be NULL): SCHED_ERR_NOT_ADMIN, or a shared BK_PROTO_ERR_*. */
 int sched_server_usage(bk_cptr_t server, uint64_t *rebalancer_ns, uint64_t *timeout_handler_ns,
                        uint64_t *rescue_ns, uint64_t *request_timeouts, uint64_t *rescues,
+                       struct sched_error *err);
+
+/* Sched: SetCpus. Administrator only. Moves tenant `tenant` to the CPUs of `cpus` (as
+ * in create_tenant): its reservation is admitted on each CPU it gains (the same check
+ * as a new tenant's) and given back on each it leaves. A CPU where it still has threads
+ * cannot be left (the server cannot move a thread: its SchedContext is bound to the CPU
+ * it was made for). Returns 0, or the error code with its numbers in *err (may be
+ * NULL): SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_BAD_CPUS,
+ * SCHED_ERR_UNKNOWN_CPU, SCHED_ERR_ADMISSION, SCHED_ERR_CPU_IN_USE, or a shared
+ * BK_PROTO_ERR_*. */
+int sched_set_cpus(bk_cptr_t server, uint64_t tenant, uint64_t cpus, struct sched_error *err);
+
+/* Sched: CpuUsage. Administrator only. CPU `cpu` as the server hands it out: the sum of
+ * the reservations admitted there (percent) and its capacity, how many tenants are
+ * admitted there and how many of their threads run there, the tenants' share of it over
+ * the last second (per mille) and the budgets the server gives there now (per mille of
+ * the period, summed). Returns 0, or the error code with its numbers in *err (may be
+ * NULL): SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_CPU, or a shared BK_PROTO_ERR_*. */
+int sched_cpu_usage(bk_cptr_t server, uint32_t cpu, uint32_t *reserved, uint32_t *capacity,
+                    uint32_t *tenants, uint32_t *threads, uint32_t *share_permille,
+                    uint32_t *budget_permille, struct sched_error *err);
+
+/* Sched: UsageOnCpu. Tenant `tenant`'s usage on CPU `cpu`, one of its CPUs: CPU time
+ * its threads there consumed (ns, read from the kernel now), its share of that CPU over
+ * the last second (per mille), its budget there now (per mille of the period) and its
+ * threads there. A tenant passes 0 or its own id; the administrator any tenant's.
+ * Returns 0, or the error code with its numbers in *err (may be NULL):
+ * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_NOT_ON_CPU, or a shared
+ * BK_PROTO_ERR_*. */
+int sched_usage_on_cpu(bk_cptr_t server, uint64_t tenant, uint32_t cpu, uint64_t *consumed_ns,
+                       uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads,
                        struct sched_error *err);
 

@@ -8,7 +8,7 @@ static int serve_create_tenant(struct sched_call *call, struct bk_msg *m)
 {
     char name[17];
     uint64_t tenant = 0;
-    int code = bk_proto_check_shape(m, 5, 0, &call->error.proto);
+    int code = bk_proto_check_shape(m, 6, 0, &call->error.proto);
     if (code != 0)
         return code;
     if (!bk_proto_unpack_name(m, 0, 16, name))
@@ -22,8 +22,9 @@ static int serve_create_tenant(struct sched_call *call, struct bk_msg *m)
     if (!(bk_proto_word(m, 4) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
     uint32_t weight = (uint32_t)bk_proto_word(m, 4);
-    code = sched_handle_create_tenant(call, name, reservation, limit, weight, &tenant);
-    if (code != 0 && code != SCHED_ERR_NOT_ADMIN && code != SCHED_ERR_ADMISSION && code != SCHED_ERR_OVER_LIMIT && code != SCHED_ERR_LIMIT_TOO_HIGH && code != SCHED_ERR_ZERO_WEIGHT && code != SCHED_ERR_NAME_TAKEN && code != SCHED_ERR_NO_ROOM && code != SCHED_ERR_NO_MEMORY)
+    uint64_t cpus = bk_proto_word(m, 5);
+    code = sched_handle_create_tenant(call, name, reservation, limit, weight, cpus, &tenant);
+    if (code != 0 && code != SCHED_ERR_NOT_ADMIN && code != SCHED_ERR_BAD_CPUS && code != SCHED_ERR_UNKNOWN_CPU && code != SCHED_ERR_ADMISSION && code != SCHED_ERR_OVER_LIMIT && code != SCHED_ERR_LIMIT_TOO_HIGH && code != SCHED_ERR_ZERO_WEIGHT && code != SCHED_ERR_NAME_TAKEN && code != SCHED_ERR_NO_ROOM && code != SCHED_ERR_NO_MEMORY)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -76,11 +77,14 @@ static int serve_remove_tenant(struct sched_call *call, struct bk_msg *m)
 static int serve_add_thread(struct sched_call *call, struct bk_msg *m)
 {
     uint32_t threads = 0;
-    int code = bk_proto_check_shape(m, 0, 1, &call->error.proto);
+    int code = bk_proto_check_shape(m, 1, 1, &call->error.proto);
     if (code != 0)
         return code;
-    code = sched_handle_add_thread(call, call->server->recv_index, &threads);
-    if (code != 0 && code != SCHED_ERR_UNKNOWN_TENANT && code != SCHED_ERR_TOO_MANY_THREADS && code != SCHED_ERR_NOT_A_THREAD && code != SCHED_ERR_MCP_TOO_HIGH && code != SCHED_ERR_NO_MEMORY && code != SCHED_ERR_ALREADY_SCHEDULED)
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 1, 0, 0);
+    uint32_t cpu = (uint32_t)bk_proto_word(m, 0);
+    code = sched_handle_add_thread(call, call->server->recv_index, cpu, &threads);
+    if (code != 0 && code != SCHED_ERR_UNKNOWN_TENANT && code != SCHED_ERR_NOT_ON_CPU && code != SCHED_ERR_TOO_MANY_THREADS && code != SCHED_ERR_NOT_A_THREAD && code != SCHED_ERR_MCP_TOO_HIGH && code != SCHED_ERR_NO_MEMORY && code != SCHED_ERR_ALREADY_SCHEDULED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -142,6 +146,77 @@ static int serve_server_usage(struct sched_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_set_cpus(struct sched_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    uint64_t cpus = bk_proto_word(m, 1);
+    code = sched_handle_set_cpus(call, tenant, cpus);
+    if (code != 0 && code != SCHED_ERR_NOT_ADMIN && code != SCHED_ERR_UNKNOWN_TENANT && code != SCHED_ERR_BAD_CPUS && code != SCHED_ERR_UNKNOWN_CPU && code != SCHED_ERR_ADMISSION && code != SCHED_ERR_CPU_IN_USE)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, SCHED_LABEL_SET_CPUS);
+    return 0;
+}
+
+static int serve_cpu_usage(struct sched_call *call, struct bk_msg *m)
+{
+    uint32_t reserved = 0;
+    uint32_t capacity = 0;
+    uint32_t tenants = 0;
+    uint32_t threads = 0;
+    uint32_t share_permille = 0;
+    uint32_t budget_permille = 0;
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
+    uint32_t cpu = (uint32_t)bk_proto_word(m, 0);
+    code = sched_handle_cpu_usage(call, cpu, &reserved, &capacity, &tenants, &threads, &share_permille, &budget_permille);
+    if (code != 0 && code != SCHED_ERR_NOT_ADMIN && code != SCHED_ERR_UNKNOWN_CPU)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, (uint64_t)reserved);
+    bk_proto_set_word(m, 1, (uint64_t)capacity);
+    bk_proto_set_word(m, 2, (uint64_t)tenants);
+    bk_proto_set_word(m, 3, (uint64_t)threads);
+    bk_proto_set_word(m, 4, (uint64_t)share_permille);
+    bk_proto_set_word(m, 5, (uint64_t)budget_permille);
+    m->info = BK_MSGINFO(6, 0, 0, SCHED_LABEL_CPU_USAGE);
+    return 0;
+}
+
+static int serve_usage_on_cpu(struct sched_call *call, struct bk_msg *m)
+{
+    uint64_t consumed_ns = 0;
+    uint32_t share_permille = 0;
+    uint32_t budget_permille = 0;
+    uint32_t threads = 0;
+    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 1, 0, 0);
+    uint32_t cpu = (uint32_t)bk_proto_word(m, 1);
+    code = sched_handle_usage_on_cpu(call, tenant, cpu, &consumed_ns, &share_permille, &budget_permille, &threads);
+    if (code != 0 && code != SCHED_ERR_NOT_ADMIN && code != SCHED_ERR_UNKNOWN_TENANT && code != SCHED_ERR_NOT_ON_CPU)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, consumed_ns);
+    bk_proto_set_word(m, 1, (uint64_t)share_permille);
+    bk_proto_set_word(m, 2, (uint64_t)budget_permille);
+    bk_proto_set_word(m, 3, (uint64_t)threads);
+    m->info = BK_MSGINFO(4, 0, 0, SCHED_LABEL_USAGE_ON_CPU);
+    return 0;
+}
+
 void sched_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -165,6 +240,15 @@ void sched_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case SCHED_LABEL_SERVER_USAGE:
         code = serve_server_usage(&call, m);
+        break;
+    case SCHED_LABEL_SET_CPUS:
+        code = serve_set_cpus(&call, m);
+        break;
+    case SCHED_LABEL_CPU_USAGE:
+        code = serve_cpu_usage(&call, m);
+        break;
+    case SCHED_LABEL_USAGE_ON_CPU:
+        code = serve_usage_on_cpu(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -24,22 +24,25 @@ void sched_dispatch(const struct bk_proto_server *server, struct bk_msg *m);
  * NUL-terminated and checked; a cap argument arrives as the receive slot:
  * move it away to keep it. */
 /* Sched: CreateTenant. Administrator only. Creates tenant `name` with its policy
- * (percent of each period: `reservation` <= `limit` <= 100, `weight` >= 1) and returns
- * its id: the badge of the tenant's endpoint cap, which the administrator mints. Ids
- * are never reused, so a removed tenant's cap stays useless. Errors it may return:
- * SCHED_ERR_NOT_ADMIN, SCHED_ERR_ADMISSION, SCHED_ERR_OVER_LIMIT,
- * SCHED_ERR_LIMIT_TOO_HIGH, SCHED_ERR_ZERO_WEIGHT, SCHED_ERR_NAME_TAKEN,
- * SCHED_ERR_NO_ROOM, SCHED_ERR_NO_MEMORY. */
-int sched_handle_create_tenant(struct sched_call *call, const char *name, uint32_t reservation,
-                               uint32_t limit, uint32_t weight, uint64_t *tenant);
-
-/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy. The new
- * bounds hold at once (a budget above the new limit is cut to it, one below the new
- * reservation raised to it); the spare time is divided anew at the next rebalance,
- * within one period. A larger reservation goes through the same admission check as a
- * new tenant's. Errors it may return: SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT,
+ * (percent of each period: `reservation` <= `limit` <= 100, `weight` >= 1) on the CPUs
+ * of `cpus` (bit c: the kernel's CPU c, 0 to 7; the server must hold that CPU's
+ * SchedControl), and returns its id: the badge of the tenant's endpoint cap, which the
+ * administrator mints. The policy holds on each of its CPUs (a tenant with a
+ * reservation of 30 % on two CPUs is guaranteed 30 % of each), and the reservation is
+ * admitted on each. Ids are never reused, so a removed tenant's cap stays useless.
+ * Errors it may return: SCHED_ERR_NOT_ADMIN, SCHED_ERR_BAD_CPUS, SCHED_ERR_UNKNOWN_CPU,
  * SCHED_ERR_ADMISSION, SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH,
- * SCHED_ERR_ZERO_WEIGHT. */
+ * SCHED_ERR_ZERO_WEIGHT, SCHED_ERR_NAME_TAKEN, SCHED_ERR_NO_ROOM, SCHED_ERR_NO_MEMORY. */
+int sched_handle_create_tenant(struct sched_call *call, const char *name, uint32_t reservation,
+                               uint32_t limit, uint32_t weight, uint64_t cpus, uint64_t *tenant);
+
+/* Sched: SetPolicy. Administrator only. Changes tenant `tenant`'s policy, on each of
+ * its CPUs. The new bounds hold at once (a budget above the new limit is cut to it, one
+ * below the new reservation raised to it); the spare time is divided anew at the next
+ * rebalance, within one period. A larger reservation goes through the same admission
+ * check as a new tenant's, on each of its CPUs. Errors it may return:
+ * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_ADMISSION,
+ * SCHED_ERR_OVER_LIMIT, SCHED_ERR_LIMIT_TOO_HIGH, SCHED_ERR_ZERO_WEIGHT. */
 int sched_handle_set_policy(struct sched_call *call, uint64_t tenant, uint32_t reservation,
                             uint32_t limit, uint32_t weight);
 
@@ -50,16 +53,19 @@ int sched_handle_set_policy(struct sched_call *call, uint64_t tenant, uint32_t r
 int sched_handle_remove_tenant(struct sched_call *call, uint64_t tenant, uint32_t *threads);
 
 /* Sched: AddThread. Tenant only. Registers the thread of `tcb` (a TCB cap, sent with
- * the grant right) with the caller's tenant: the server binds a SchedContext of its own
- * to it, sets its priority (its band) and sends its timeout faults to itself (TCB:
+ * the grant right) with the caller's tenant, to run on CPU `cpu`, one of the tenant's:
+ * the server binds a SchedContext of its own to it, made with that CPU's SchedControl,
+ * sets its priority (its band) and sends its timeout faults to itself (TCB:
  * SetTimeoutEndpoint; the thread's other faults still go where the tenant sends them);
  * the tenant never holds that SchedContext. The thread must have no SchedContext yet,
  * and an MCP of at most 110 (the borrowing band): with a higher one the tenant could
- * lift it above its band. The tenant's budget is shared equally by its threads. Returns
- * the tenant's thread count. Errors it may return: SCHED_ERR_UNKNOWN_TENANT,
- * SCHED_ERR_TOO_MANY_THREADS, SCHED_ERR_NOT_A_THREAD, SCHED_ERR_MCP_TOO_HIGH,
- * SCHED_ERR_NO_MEMORY, SCHED_ERR_ALREADY_SCHEDULED. */
-int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t *threads);
+ * lift it above its band. The tenant's budget on a CPU is shared equally by its threads
+ * there. Returns the tenant's thread count. Errors it may return:
+ * SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_NOT_ON_CPU, SCHED_ERR_TOO_MANY_THREADS,
+ * SCHED_ERR_NOT_A_THREAD, SCHED_ERR_MCP_TOO_HIGH, SCHED_ERR_NO_MEMORY,
+ * SCHED_ERR_ALREADY_SCHEDULED. */
+int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t cpu,
+                            uint32_t *threads);
 
 /* Sched: Usage. Tenant `tenant`'s usage: CPU time its threads consumed (ns, read from
  * the kernel now; the server's work on its requests included, since the server runs on
@@ -67,10 +73,11 @@ int sched_handle_add_thread(struct sched_call *call, uint64_t tcb_slot, uint32_t
  * those ended a budget while the thread ran (`timeouts`: the timeout faults the server
  * answered), how many times the tenant's time ran out while the server worked on a
  * request of its (`request_timeouts`: the request finished at its next refill), its
- * share of the CPU over the last second (per mille; less than a second since it was
- * created: over its life), and its current budget (per mille of the period). A tenant
- * passes 0 or its own id; the administrator any tenant's. Errors it may return:
- * SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT. */
+ * share of the CPU over the last second (per mille of one CPU, summed over its CPUs, so
+ * up to 1,000 per CPU; less than a second since it was created: over its life), and its
+ * current budget (per mille of the period, summed over its CPUs). UsageOnCpu gives the
+ * same per CPU. A tenant passes 0 or its own id; the administrator any tenant's. Errors
+ * it may return: SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT. */
 int sched_handle_usage(struct sched_call *call, uint64_t tenant, uint64_t *consumed_ns,
                        uint64_t *throttled, uint64_t *timeouts, uint64_t *request_timeouts,
                        uint32_t *share_permille, uint32_t *budget_permille, uint32_t *threads);
@@ -85,6 +92,35 @@ int sched_handle_usage(struct sched_call *call, uint64_t tenant, uint64_t *consu
 int sched_handle_server_usage(struct sched_call *call, uint64_t *rebalancer_ns,
                               uint64_t *timeout_handler_ns, uint64_t *rescue_ns,
                               uint64_t *request_timeouts, uint64_t *rescues);
+
+/* Sched: SetCpus. Administrator only. Moves tenant `tenant` to the CPUs of `cpus` (as
+ * in create_tenant): its reservation is admitted on each CPU it gains (the same check
+ * as a new tenant's) and given back on each it leaves. A CPU where it still has threads
+ * cannot be left (the server cannot move a thread: its SchedContext is bound to the CPU
+ * it was made for). Errors it may return: SCHED_ERR_NOT_ADMIN,
+ * SCHED_ERR_UNKNOWN_TENANT, SCHED_ERR_BAD_CPUS, SCHED_ERR_UNKNOWN_CPU,
+ * SCHED_ERR_ADMISSION, SCHED_ERR_CPU_IN_USE. */
+int sched_handle_set_cpus(struct sched_call *call, uint64_t tenant, uint64_t cpus);
+
+/* Sched: CpuUsage. Administrator only. CPU `cpu` as the server hands it out: the sum of
+ * the reservations admitted there (percent) and its capacity, how many tenants are
+ * admitted there and how many of their threads run there, the tenants' share of it over
+ * the last second (per mille) and the budgets the server gives there now (per mille of
+ * the period, summed). Errors it may return: SCHED_ERR_NOT_ADMIN,
+ * SCHED_ERR_UNKNOWN_CPU. */
+int sched_handle_cpu_usage(struct sched_call *call, uint32_t cpu, uint32_t *reserved,
+                           uint32_t *capacity, uint32_t *tenants, uint32_t *threads,
+                           uint32_t *share_permille, uint32_t *budget_permille);
+
+/* Sched: UsageOnCpu. Tenant `tenant`'s usage on CPU `cpu`, one of its CPUs: CPU time
+ * its threads there consumed (ns, read from the kernel now), its share of that CPU over
+ * the last second (per mille), its budget there now (per mille of the period) and its
+ * threads there. A tenant passes 0 or its own id; the administrator any tenant's.
+ * Errors it may return: SCHED_ERR_NOT_ADMIN, SCHED_ERR_UNKNOWN_TENANT,
+ * SCHED_ERR_NOT_ON_CPU. */
+int sched_handle_usage_on_cpu(struct sched_call *call, uint64_t tenant, uint32_t cpu,
+                              uint64_t *consumed_ns, uint32_t *share_permille,
+                              uint32_t *budget_permille, uint32_t *threads);
 
 /* Fails the request with SCHED_ERR_NOT_ADMIN: "the caller (badge {badge}) is a tenant:
  * the method is the administrator's". */
@@ -104,13 +140,15 @@ static inline int sched_fail_unknown_tenant(struct sched_call *call, uint64_t te
 }
 
 /* Fails the request with SCHED_ERR_ADMISSION: "tenant {tenant}: reservation {asked} %
- * refused (asked {asked} %, {left} % left of {capacity} %)". */
+ * refused on CPU {cpu} (asked {asked} %, {left} % left of {capacity} %)". */
 static inline int sched_fail_admission(struct sched_call *call, const char *tenant,
-                                       uint32_t asked, uint32_t left, uint32_t capacity)
+                                       uint32_t asked, uint32_t cpu, uint32_t left,
+                                       uint32_t capacity)
 {
     call->error.code = SCHED_ERR_ADMISSION;
     bk_proto_copy_name(call->error.admission.tenant, tenant, 16);
     call->error.admission.asked = asked;
+    call->error.admission.cpu = cpu;
     call->error.admission.left = left;
     call->error.admission.capacity = capacity;
     return SCHED_ERR_ADMISSION;
@@ -219,5 +257,46 @@ static inline int sched_fail_mcp_too_high(struct sched_call *call, const char *t
     call->error.mcp_too_high.mcp = mcp;
     call->error.mcp_too_high.highest = highest;
     return SCHED_ERR_MCP_TOO_HIGH;
+}
+
+/* Fails the request with SCHED_ERR_BAD_CPUS: "CPU set {cpus:hex} refused: it must name
+ * at least one CPU, each from 0 to 7". */
+static inline int sched_fail_bad_cpus(struct sched_call *call, uint64_t cpus)
+{
+    call->error.code = SCHED_ERR_BAD_CPUS;
+    call->error.bad_cpus.cpus = cpus;
+    return SCHED_ERR_BAD_CPUS;
+}
+
+/* Fails the request with SCHED_ERR_UNKNOWN_CPU: "CPU {cpu} is not the server's: it
+ * holds no SchedControl for it". */
+static inline int sched_fail_unknown_cpu(struct sched_call *call, uint32_t cpu)
+{
+    call->error.code = SCHED_ERR_UNKNOWN_CPU;
+    call->error.unknown_cpu.cpu = cpu;
+    return SCHED_ERR_UNKNOWN_CPU;
+}
+
+/* Fails the request with SCHED_ERR_CPU_IN_USE: "tenant {tenant}: cannot leave CPU
+ * {cpu}: {threads} of its threads run there". */
+static inline int sched_fail_cpu_in_use(struct sched_call *call, const char *tenant,
+                                        uint32_t cpu, uint32_t threads)
+{
+    call->error.code = SCHED_ERR_CPU_IN_USE;
+    bk_proto_copy_name(call->error.cpu_in_use.tenant, tenant, 16);
+    call->error.cpu_in_use.cpu = cpu;
+    call->error.cpu_in_use.threads = threads;
+    return SCHED_ERR_CPU_IN_USE;
+}
+
+/* Fails the request with SCHED_ERR_NOT_ON_CPU: "tenant {tenant}: CPU {cpu} is not one
+ * of its CPUs". */
+static inline int sched_fail_not_on_cpu(struct sched_call *call, const char *tenant,
+                                        uint32_t cpu)
+{
+    call->error.code = SCHED_ERR_NOT_ON_CPU;
+    bk_proto_copy_name(call->error.not_on_cpu.tenant, tenant, 16);
+    call->error.not_on_cpu.cpu = cpu;
+    return SCHED_ERR_NOT_ON_CPU;
 }
 
