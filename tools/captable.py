@@ -128,7 +128,9 @@ def cmdline(table, comp):
     then, if it has channels, `--channels` and PROTOCOL:SLOT for each (the
     server's protocol, or its name), so a program finds its servers
     wherever the table put their caps; `--io-grant` (io_grant()) and
-    `--worker SLOT` (its worker thread) where they apply."""
+    `--worker SLOT` (its worker thread) where they apply, with
+    `--worker-cpu CPU` when the worker is for a CPU other than 0 (the
+    component's own, which the scheduler server admitted it on)."""
     owners = {c["name"]: c for c in table["components"]}
     words = [comp["name"]] + list(comp["args"])
     chans = []
@@ -144,6 +146,9 @@ def cmdline(table, comp):
     workers = [s["slot"] for s in comp["slots"] if s["object"] == f"{comp['name']}.worker"]
     if workers:
         words += ["--worker", str(workers[0])]
+        cpu = (comp.get("cpu") or {}).get("cpu") or 0
+        if cpu:
+            words += ["--worker-cpu", str(cpu)]
     return " ".join(words)
 
 

@@ -61,8 +61,11 @@ SERVER_LAYOUTS = {
     # ASID_CONTROL 30 makes each account its own pool (Mem: Make).
     "mem-server": {"protocol": "mem", "endpoint": 6, "untyped": 13, "setup": "mem",
                    "sched_control": 8, "asid_pool": 40, "asid_control": 30},
+    # Its slot 8 holds CPU 0's SchedControl whatever CPU it runs on (its
+    # own threads run on CPU 0), and CPU c's for each other CPU c its
+    # tenants run on in slot 96 + c (servers/sched/server.h, CPU_SLOT).
     "sched-server": {"protocol": "sched", "endpoint": 6, "sched_control": 8, "untyped": 11,
-                     "setup": "sched"},
+                     "setup": "sched", "cpu_slots": 96},
     # servers/tenants/tenants.h: TENANTS_SLOT_MEM 11, its channel to the
     # memory server (unbadged: the manager is that server's administrator);
     # TENANTS_SLOT_CHANNEL 12, the endpoint its tenants get a badged copy
@@ -142,6 +145,7 @@ MEM_QUOTA_MIN = 8 << 10
 # of that period, and the reservations sum to at most the capacity.
 SCHED_PERIOD_US = 10000
 SCHED_CAPACITY_PERCENT = 95
+SCHED_CPUS = 8   # servers/sched/server.h, CPUS: the CPUs it can hand out, 0 to 7
 
 
 # -- the kernel's numbers ---------------------------------------------------
@@ -604,7 +608,7 @@ class Lowering:
                  slot=layout["endpoint"])
         self.obj(f"{name}.reply", "BK_OBJ_REPLY", name, at)
         if "sched_control" in layout:
-            cpu = (c.get("cpu") or {}).get("cpu") or 0
+            cpu = 0 if "cpu_slots" in layout else (c.get("cpu") or {}).get("cpu") or 0
             o = self.obj(f"{name}.sched_control", "BK_OBJ_SCHED_CONTROL", name,
                          self.report.at(c["path"] + ("cpu",)), size_bits=0, ram=False,
                          kernel=True, cpu=cpu)
@@ -821,13 +825,11 @@ class Lowering:
                        "subject": comp["name"], "id": badge, "args": args, "at": cap["at"]}
                 if layout["setup"] == "mem":
                     rec["gives"] = f"{comp['name']}.vspace"
+                if layout["setup"] == "sched":  # args[2] is both, for the root task
+                    rec["weight"], rec["cpus"] = args[2] & 0xffffffff, args[2] >> 32
                 self.setups.append(rec)
             if layout["setup"] == "sched":
-                total = sum(s["args"][0] for s in self.setups if s["server"] == server["name"])
-                if total > SCHED_CAPACITY_PERCENT:
-                    self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
-                                         f"{server['name']} sum to {total} %, over its capacity "
-                                         f"of {SCHED_CAPACITY_PERCENT} %")
+                self.sched_cpus(server, layout)
         # Last: the account of a manager's programs is opened after every
         # tenant's, whose ids are their channels' badges (E0901).
         for server in self.components.values():
@@ -966,9 +968,33 @@ class Lowering:
             return None
         return [quota, 0, 0]
 
+    def sched_cpus(self, server, layout):
+        """The scheduler server admits per CPU: its tenants' reservations on
+        each CPU within its capacity (E0904); and it holds the SchedControl
+        of each CPU its tenants run on (CPU 0's in its slot 8 already)."""
+        per_cpu = {}
+        for s in self.setups:
+            if s["server"] == server["name"]:
+                cpus = s["args"][2] >> 32
+                for c in (c for c in range(SCHED_CPUS) if cpus >> c & 1):
+                    per_cpu[c] = per_cpu.get(c, 0) + s["args"][0]
+        for c, total in sorted(per_cpu.items()):
+            if total > SCHED_CAPACITY_PERCENT:
+                self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
+                                     f"{server['name']} on CPU {c} sum to {total} %, over its "
+                                     f"capacity of {SCHED_CAPACITY_PERCENT} %")
+            if c != 0:
+                name = server["name"]
+                o = self.obj(f"{name}.sched_control_cpu{c}", "BK_OBJ_SCHED_CONTROL", name,
+                             server["at"], size_bits=0, ram=False, kernel=True, cpu=c)
+                self.cap(name, o, ("read", "write", "grant", "grant_reply"), o["at"],
+                         slot=layout["cpu_slots"] + c)
+
     def setup_sched(self, server, comp, cap):
         """Sched: CreateTenant's reservation (the tenant's CPU share, a whole
-        percent of the server's period), limit and weight."""
+        percent of the server's period), limit, and weight with the
+        tenant's CPU set above it (bit c for CPU c, from bit 32): the CPU
+        its SchedContext is on, where its worker runs too."""
         cpu = comp["cpu"] or {}
         where = comp["fields_at"]["cpu"]
         if cpu.get("percent") is not None:
@@ -987,7 +1013,11 @@ class Lowering:
             self.report.error_at(where, "E0903", f"{comp['name']}: reservation {reservation} % <= "
                                  f"limit {limit} % <= 100 % and weight {weight} >= 1 do not hold")
             return None
-        return [reservation, limit, weight]
+        if (cpu.get("cpu") or 0) >= SCHED_CPUS:
+            self.report.error_at(where, "E0903", f"{comp['name']}: {server['program']} hands out "
+                                 f"CPUs 0 to {SCHED_CPUS - 1}, not CPU {cpu['cpu']}")
+            return None
+        return [reservation, limit, weight | (1 << (cpu.get("cpu") or 0)) << 32]
 
     def table(self, filename):
         for c in self.pol["components"]:
@@ -1500,8 +1530,11 @@ def summary(table, results):
                              f"{st['seals_with'].split('.')[0]} in an account of "
                              f"{size_text(st['args'][2])} (line {st['at']['line']})")
                 continue
-            lines.append(f"    {st['server']}: {st['kind']} for {st['subject']} "
-                         f"{' '.join(str(x) for x in st['args'])}"
+            args = ' '.join(str(x) for x in st['args'])
+            if st["kind"] == "sched.create_tenant":
+                args = (f"reservation {st['args'][0]} %, limit {st['args'][1]} %, weight "
+                        f"{st['weight']}, CPUs {st['cpus']:#x}")
+            lines.append(f"    {st['server']}: {st['kind']} for {st['subject']} {args}"
                          + (f" -> id {st['id']}" if st["id"] else "")
                          + f" (line {st['at']['line']})")
     for n, users in sorted(per_cpu.items()):
@@ -1767,6 +1800,10 @@ SELF_TESTS = [
     ("budget not a whole percent of the scheduler's period",
      replaced("budget_us = 3000, period_us = 10000", "budget_us = 3000, period_us = 20000"),
      "E0903"),
+    ("a scheduler tenant on a CPU the server cannot hand out",
+     lambda s: replaced("cpus = 1", "cpus = 16")(
+         replaced("cpu = { budget_us = 3000, period_us = 10000",
+                  "cpu = { cpu = 9, budget_us = 3000, period_us = 10000")(s)), "E0903"),
     ("allowance out of range", replaced("allowance = { memory = \"4 MiB\", cpu = 10 }",
                                         "allowance = { memory = \"4 MiB\", cpu = 0 }"), "E0905"),
     ("an IO tenant's badge outside 1..8",

@@ -87,7 +87,7 @@ def setup_lines(table):
         else:
             out.append(rf"roottask: set-up '{s['server']}': Sched: CreateTenant '{s['subject']}', "
                        rf"reservation {s['args'][0]} %, limit {s['args'][1]} %, weight "
-                       rf"{s['args'][2]}: tenant {s['id']}\b")
+                       rf"{s['weight']}, CPUs {s['cpus']:#x}: tenant {s['id']}\b")
     return out
 
 

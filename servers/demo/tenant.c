@@ -23,7 +23,7 @@
  *    as the table says.
  * Last, its worker (`--worker SLOT`: a second thread the root task made
  * without a SchedContext) is registered with the scheduler server (Sched:
- * AddThread) and spins; once the kernel has throttled it for a while the
+ * AddThread) for our CPU (`--worker-cpu CPU`, 0 if not given) and spins; once the kernel has throttled it for a while the
  * budget the server gives it is printed: its reservation plus what it
  * borrows, at most its limit.
  * tools/policyboot.py compares every number printed with the table. Then
@@ -180,25 +180,28 @@ static _Noreturn void worker_main(void)
         worker_spins++;
 }
 
-/* The number after "--worker " in the command line, or 0. */
-static uint64_t worker_slot(const struct bk_bootinfo *info)
+/* The number after `flag` ("--worker ": the worker's slot; "--worker-cpu
+ * ": the CPU the scheduler server admitted us on) in the command line, or
+ * 0. */
+static uint64_t number_after(const struct bk_bootinfo *info, const char *flag)
 {
-    static const char flag[] = "--worker ";
+    size_t n = strlen(flag);
     for (const char *p = info->cmdline; *p; p++) {
-        if (memcmp(p, flag, sizeof(flag) - 1) == 0) {
-            uint64_t slot = 0;
-            for (p += sizeof(flag) - 1; *p >= '0' && *p <= '9'; p++)
-                slot = slot * 10 + (uint64_t)(*p - '0');
-            return slot;
+        if (memcmp(p, flag, n) == 0) {
+            uint64_t value = 0;
+            for (p += n; *p >= '0' && *p <= '9'; p++)
+                value = value * 10 + (uint64_t)(*p - '0');
+            return value;
         }
     }
     return 0;
 }
 
-/* Registers the worker with the scheduler server and starts it; waits,
+/* Registers the worker with the scheduler server, for CPU `cpu` (ours),
+ * and starts it; waits,
  * below it, until the kernel throttled it WORKER_THROTTLES times; prints
  * the budget the server gives it; stops it. */
-static void use_worker(const char *name, uint64_t sched_ep, uint64_t worker)
+static void use_worker(const char *name, uint64_t sched_ep, uint64_t worker, uint32_t cpu)
 {
     struct sched_error err;
     char text[ERROR_TEXT];
@@ -206,7 +209,7 @@ static void use_worker(const char *name, uint64_t sched_ep, uint64_t worker)
     long r = sys_tcb_write_registers(worker, 0, (uint64_t)(uintptr_t)worker_main,
                                      (uint64_t)(uintptr_t)(worker_stack + WORKER_STACK_BYTES - 16),
                                      0);
-    int e = r ? 0 : sched_add_thread(sched_ep, worker, 0, &threads, &err);
+    int e = r ? 0 : sched_add_thread(sched_ep, worker, cpu, &threads, &err);
     if (r || e) {
         if (e)
             sched_error_format(&err, text, sizeof(text));
@@ -519,8 +522,9 @@ int main(const struct bk_bootinfo *info)
         else
             call_channel(name, slot);
     }
-    if (sched_ep && worker_slot(info))
-        use_worker(name, sched_ep, worker_slot(info));
+    uint64_t worker = number_after(info, "--worker ");
+    if (sched_ep && worker)
+        use_worker(name, sched_ep, worker, (uint32_t)number_after(info, "--worker-cpu "));
     debug_printf("%s: done\n", name);
     return 0;
 }

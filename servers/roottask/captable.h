@@ -43,7 +43,7 @@
  * before any tenant starts. */
 #define CAPTABLE_SETUP_MEM_ACCOUNT 1   /* Mem: CreateAccount(subject's name, args[0] quota, its VSpace) */
 #define CAPTABLE_SETUP_SCHED_TENANT 2  /* Sched: CreateTenant(subject's name, args[0..2]: */
-                                       /* reservation, limit, weight in percent) */
+                                       /* reservation, limit in percent, weight | CPU set << 32) */
 #define CAPTABLE_SETUP_TENANTS_ALLOWANCE 3 /* Tenants: Configure(args[0] bytes, args[1] percent); */
                                            /* subject = server, id 0 */
 #define CAPTABLE_SETUP_IO_POLICY 4 /* IO: SetPolicy(tenant id, args[0] reservation, args[1] limit */

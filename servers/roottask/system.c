@@ -465,30 +465,28 @@ static int setup_mem_account(const struct table *t, const struct captable_setup 
     return setup_id(t, s, "Mem: CreateAccount", id);
 }
 
-/* The CPUs a table's tenant of the scheduler server is admitted on: the
- * table gives the server one SchedControl, in its slot for CPU 0
- * (tools/policy.py, SERVER_LAYOUTS), so CPU 0 alone. */
-#define SCHED_TABLE_CPUS 1ull
-
-/* Sched: CreateTenant for the tenant, with its reservation, limit, weight. */
+/* Sched: CreateTenant for the tenant, with its reservation, limit, weight
+ * and CPU set (args[2]: the weight, the set from bit 32; the table gives
+ * the server each of those CPUs' SchedControl). */
 static int setup_sched_tenant(const struct table *t, const struct captable_setup *s)
 {
     const char *name = table_string(t, t->components[s->subject].name);
     struct sched_error err;
     uint64_t id = 0;
-    int r = sched_create_tenant(object_slot[s->endpoint], name,
-                                (uint32_t)s->args[0], (uint32_t)s->args[1], (uint32_t)s->args[2],
-                                SCHED_TABLE_CPUS, &id, &err);
+    uint32_t weight = (uint32_t)s->args[2];
+    uint64_t cpus = s->args[2] >> 32;
+    int r = sched_create_tenant(object_slot[s->endpoint], name, (uint32_t)s->args[0],
+                                (uint32_t)s->args[1], weight, cpus, &id, &err);
     if (r) {
         char text[160];
         sched_error_format(&err, text, sizeof(text));
         return setup_failed(t, s, "Sched: CreateTenant", text);
     }
     debug_printf("roottask: set-up '%s': Sched: CreateTenant '%s', reservation %llu %%, limit "
-                 "%llu %%, weight %llu: tenant %llu\n",
+                 "%llu %%, weight %u, CPUs %#llx: tenant %llu\n",
                  table_string(t, t->components[s->server].name), name,
-                 (unsigned long long)s->args[0], (unsigned long long)s->args[1],
-                 (unsigned long long)s->args[2], (unsigned long long)id);
+                 (unsigned long long)s->args[0], (unsigned long long)s->args[1], weight,
+                 (unsigned long long)cpus, (unsigned long long)id);
     return setup_id(t, s, "Sched: CreateTenant", id);
 }
 

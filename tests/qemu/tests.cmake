@@ -1131,6 +1131,26 @@ add_test(NAME ${arch}/policy-demo
           --image ${out}/policy-demo.img --disk ${out}/policy-demo-disk.img --disk-size 8M)
 set_tests_properties(${arch}/policy-demo PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
 
+# The quota servers' tenants on two CPUs, from a policy
+# (policies/tests/accept/servers-two-cpus.toml, issue 16): web on CPU 0, db
+# on CPU 1, each using the memory, scheduler and IO servers (on CPU 0) from
+# its own CPU. The scheduler server admits each on its own CPU (together
+# over one CPU's 95 %): the root task gives it CPU 1's SchedControl, creates
+# each tenant on its CPU, and each worker registers for it. policyboot.py
+# checks every line against the table (each worker's budget within its
+# reservation and limit, the memory quotas, the IO sessions and each
+# tenant's blocks on the disk after the run). -smp 2 without -icount: the
+# CPUs run side by side.
+bulkhead_policy_image(${arch} policy-servers-two-cpus
+                      POLICY ${CMAKE_SOURCE_DIR}/policies/tests/accept/servers-two-cpus.toml
+                      PROGRAMS mem-server sched-server io-server blk-server web db)
+add_test(NAME ${arch}/policy-servers-two-cpus
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
+          --table ${out}/policy-servers-two-cpus.captable.json --arch ${arch} --kernel ${kernel}
+          --image ${out}/policy-servers-two-cpus.img --smp 2
+          --disk ${out}/policy-servers-two-cpus-disk.img --disk-size 8M)
+set_tests_properties(${arch}/policy-servers-two-cpus PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+
 # A boot of the policy demo whose driver fails on purpose (policyboot.py's
 # driver options in ARGN), on a disk image of its own (QEMU locks it).
 function(policy_demo_driver_test name)
