@@ -63,7 +63,8 @@ if policy.HANG_TIMEOUT_MS_RANGE != (C["HANG_TIMEOUT_MIN"], C["HANG_TIMEOUT_MAX"]
 
 CORRUPTIONS = ("bad-magic", "object-out-of-range", "missing-program", "slot-out-of-range",
                "truncated", "setup-refused", "limit-ignored", "asid-control-copied",
-               "missing-manager-program", "hang-timeout-out-of-range")
+               "missing-manager-program", "hang-timeout-out-of-range", "cpu-out-of-range",
+               "cpu-not-online")
 
 
 class Strings:
@@ -128,9 +129,9 @@ def cmdline(table, comp):
     then, if it has channels, `--channels` and PROTOCOL:SLOT for each (the
     server's protocol, or its name), so a program finds its servers
     wherever the table put their caps; `--io-grant` (io_grant()) and
-    `--worker SLOT` (its worker thread) where they apply, with
-    `--worker-cpu CPU` when the worker is for a CPU other than 0 (the
-    component's own, which the scheduler server admitted it on)."""
+    `--worker SLOT` (each worker thread) where they apply, each followed
+    by `--worker-cpu CPU` when that worker is for a CPU other than 0 (one
+    worker for each CPU the scheduler server admitted the tenant on)."""
     owners = {c["name"]: c for c in table["components"]}
     words = [comp["name"]] + list(comp["args"])
     chans = []
@@ -143,12 +144,13 @@ def cmdline(table, comp):
     grant = io_grant(table, comp)
     if grant:
         words += ["--io-grant", grant]
-    workers = [s["slot"] for s in comp["slots"] if s["object"] == f"{comp['name']}.worker"]
-    if workers:
-        words += ["--worker", str(workers[0])]
-        cpu = (comp.get("cpu") or {}).get("cpu") or 0
-        if cpu:
-            words += ["--worker-cpu", str(cpu)]
+    objects = {o["name"]: o for o in table["objects"]}
+    for s in comp["slots"]:
+        o = objects.get(s["object"], {})
+        if o.get("worker"):
+            words += ["--worker", str(s["slot"])]
+            if o.get("worker_cpu"):
+                words += ["--worker-cpu", str(o["worker_cpu"])]
     return " ".join(words)
 
 
@@ -180,7 +182,8 @@ def encode(table, consts=None):
             c["cpu"]["priority"], c["cspace"]["radix"], budget, period,
             ids[f"{n}.tcb"], ids[f"{n}.cnode"], ids[f"{n}.vspace"], ids[f"{n}.sched_context"],
             ids[f"{n}.ipc_buffer"], first, len(c["slots"]),
-            policy.DEVICES.get(c.get("device"), C["DEVICE_NONE"]), c.get("hang_timeout_ms", 0), 0)
+            policy.DEVICES.get(c.get("device"), C["DEVICE_NONE"]), c.get("hang_timeout_ms", 0),
+            c["cpu"].get("cpu") or 0)
         for s in c["slots"]:
             caps += CAP.pack(s["slot"], s["object_id"], s["rights_value"], 0, s["badge"])
         first += len(c["slots"])
@@ -243,6 +246,10 @@ def corrupted_table(table, kind):
                                     object_id=ctl["id"], badge=0))
     elif kind == "missing-manager-program":
         next(s for s in t["setup"] if "program" in s)["program"] = "no-such-program"
+    elif kind == "cpu-out-of-range":
+        tenant["cpu"]["cpu"] = 9  # past CAPTABLE_CPUS (tools/policy.py: E0202 past system.cpus)
+    elif kind == "cpu-not-online":
+        tenant["cpu"]["cpu"] = 1  # the demo's machine has one CPU (E0202 as well)
     elif kind == "hang-timeout-out-of-range":
         # Below what the IO server accepts (tools/policy.py refuses it: E0407).
         next(c for c in t["components"] if c.get("device") == "virtio-blk")["hang_timeout_ms"] = 5

@@ -301,7 +301,7 @@ def type_name(v):
 COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
                     "devices", "untyped", "allowance", "device", "programs", "hang_timeout_ms"}
 ALLOWANCE_FIELDS = {"memory", "cpu"}
-CPU_FIELDS = {"cpu", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
+CPU_FIELDS = {"cpu", "cpus", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
 MEMORY_FIELDS = {"quota", "minimum"}
 IO_FIELDS = {"reservation_iops", "limit_iops", "weight", "blocks", "latency_target_us"}
 DEVICE_FIELDS = {"irqs", "ioports", "memory"}
@@ -398,7 +398,8 @@ def read_component(r, path, body, kind, name):
                        "period_us": r.get(p, cpu, "period_us", "int", None),
                        "priority": r.get(p, cpu, "priority", "int", 0),
                        "limit": r.get(p, cpu, "limit", "int", None),
-                       "weight": r.get(p, cpu, "weight", "int", 1)}
+                       "weight": r.get(p, cpu, "weight", "int", 1),
+                       "cpus": r.get(p, cpu, "cpus", "ints", None)}
     mem = body.get("memory", {})
     p = path + ("memory",)
     if r.table(p, mem, MEMORY_FIELDS, ("quota",)) is not None:
@@ -490,7 +491,7 @@ def read_exceptions(r, data, pol):
 # -- lowering: every object, every capability in every slot -----------------
 
 # The fields whose place the table keeps, for the checks' errors.
-FIELD_PLACES = ["cpu", "cpu.cpu", "cpu.percent", "cpu.budget_us", "cpu.priority", "memory",
+FIELD_PLACES = ["cpu", "cpu.cpu", "cpu.cpus", "cpu.percent", "cpu.budget_us", "cpu.priority", "memory",
                 "memory.quota", "memory.minimum", "io", "io.reservation_iops", "io.weight",
                 "io.blocks", "untyped"]
 
@@ -830,6 +831,12 @@ class Lowering:
                 self.setups.append(rec)
             if layout["setup"] == "sched":
                 self.sched_cpus(server, layout)
+        admitted = {s["subject"] for s in self.setups if s["kind"] == "sched.create_tenant"}
+        for comp in self.components.values():
+            if (comp["cpu"] or {}).get("cpus") is not None and comp["name"] not in admitted:
+                self.report.error_at(comp["fields_at"]["cpu.cpus"], "E0207",
+                                     f"{comp['name']}: cpus: only a tenant of a scheduler "
+                                     "server runs on several CPUs (its workers, one a CPU)")
         # Last: the account of a manager's programs is opened after every
         # tenant's, whose ids are their channels' badges (E0901).
         for server in self.components.values():
@@ -859,15 +866,19 @@ class Lowering:
                                          "with 'grant_reply' (Mem: TakeGrant answers with a CNode)")
 
     def worker(self, comp, at):
-        """A scheduler server's tenant gets a second thread, its worker: a
-        TCB of its own, configured by the root task in the tenant's spaces
-        at most at the server's borrowing band (CAPTABLE_WORKER_MCP) and
-        with no SchedContext, which the tenant registers with the server
-        (Sched: AddThread): the server's budget is then what the kernel
-        enforces for it."""
+        """A scheduler server's tenant gets a worker per CPU it is admitted
+        on (its `cpu.cpus`, else its own CPU): a TCB of its own, configured
+        by the root task in the tenant's spaces at most at the server's
+        borrowing band (CAPTABLE_WORKER_MCP) and with no SchedContext, which
+        the tenant registers with the server for that CPU (Sched:
+        AddThread): the server's budget there is then what the kernel
+        enforces for it. The first is `NAME.worker`, the others
+        `NAME.worker_cpuC`; each object says its CPU (`worker_cpu`)."""
         name = comp["name"]
-        o = self.obj(f"{name}.worker", "BK_OBJ_TCB", name, at, worker=True)
-        self.cap(name, o, ("read", "write", "grant", "grant_reply"), at)
+        for i, c in enumerate(tenant_cpus(comp)):
+            o = self.obj(f"{name}.worker" if i == 0 else f"{name}.worker_cpu{c}", "BK_OBJ_TCB",
+                         name, at, worker=True, worker_cpu=c)
+            self.cap(name, o, ("read", "write", "grant", "grant_reply"), at)
 
     def setup_allowance(self, server):
         """Tenants: Configure: the manager's allowance, what it may hand out."""
@@ -1013,11 +1024,12 @@ class Lowering:
             self.report.error_at(where, "E0903", f"{comp['name']}: reservation {reservation} % <= "
                                  f"limit {limit} % <= 100 % and weight {weight} >= 1 do not hold")
             return None
-        if (cpu.get("cpu") or 0) >= SCHED_CPUS:
+        cpus = tenant_cpus(comp)
+        if max(cpus) >= SCHED_CPUS:
             self.report.error_at(where, "E0903", f"{comp['name']}: {server['program']} hands out "
-                                 f"CPUs 0 to {SCHED_CPUS - 1}, not CPU {cpu['cpu']}")
+                                 f"CPUs 0 to {SCHED_CPUS - 1}, not CPU {max(cpus)}")
             return None
-        return [reservation, limit, weight | (1 << (cpu.get("cpu") or 0)) << 32]
+        return [reservation, limit, weight | sum(1 << c for c in set(cpus)) << 32]
 
     def table(self, filename):
         for c in self.pol["components"]:
@@ -1074,6 +1086,7 @@ def check_cpu(table, report, consts):
         if not 0 <= cpu["cpu"] < cpus:
             report.error_at(field_at(comp, "cpu.cpu"), "E0202", f"CPU {cpu['cpu']} does not exist "
                             f"(system.cpus = {cpus})")
+        check_cpu_set(comp, cpus, report)
         share = cpu_share(cpu, comp, report, consts)
         if share is not None:
             per_cpu.setdefault(cpu["cpu"], []).append((comp["name"], share, where))
@@ -1087,6 +1100,30 @@ def check_cpu(table, report, consts):
             report.error_at(users[-1][2], "E0201",
                             f"CPU {n} reservations sum to {total:.4g} %, over 100 % ({parts})")
     return per_cpu
+
+
+def tenant_cpus(comp):
+    """The CPUs a scheduler server admits tenant `comp` on: its `cpu.cpus`,
+    its own CPU first, or its own CPU alone."""
+    cpu = comp["cpu"] or {}
+    own = cpu.get("cpu") or 0
+    return [own] + [c for c in (cpu.get("cpus") or []) if c != own]
+
+
+def check_cpu_set(comp, cpus, report):
+    """`cpu.cpus`, the CPUs a scheduler server's tenant is admitted on:
+    CPUs of the system (E0202), each once and its own `cpu.cpu` among them
+    (E0207). Lowering refuses it on anyone else (E0207)."""
+    cpu = comp["cpu"]
+    if cpu.get("cpus") is None:
+        return
+    where = field_at(comp, "cpu.cpus")
+    for c in cpu["cpus"]:
+        if not 0 <= c < cpus:
+            report.error_at(where, "E0202", f"CPU {c} does not exist (system.cpus = {cpus})")
+    if not cpu["cpus"] or len(set(cpu["cpus"])) != len(cpu["cpus"]) or cpu["cpu"] not in cpu["cpus"]:
+        report.error_at(where, "E0207", f"cpus {cpu['cpus']}: each CPU once, and the "
+                        f"component's own CPU {cpu['cpu']} among them")
 
 
 def cpu_share(cpu, comp, report, consts):
@@ -1726,6 +1763,14 @@ SELF_TESTS = [
     ("budget range", replaced("budget_us = 3000", "budget_us = 1"), "E0204"),
     ("two CPU forms", replaced("percent = 40,", "percent = 40, budget_us = 10,"), "E0205"),
     ("priority range", replaced("priority = 120", "priority = 300"), "E0206"),
+    ("a CPU set without the component's own CPU",
+     lambda s: replaced("cpus = 1", "cpus = 2")(
+         replaced("cpu = { budget_us = 3000", "cpu = { cpus = [1], budget_us = 3000")(s)), "E0207"),
+    ("a CPU set on a component no scheduler server admits",
+     lambda s: replaced("cpus = 1", "cpus = 2")(
+         replaced("cpu = { percent = 5, priority = 250 }\nmemory = { quota = \"1 MiB\" }",
+                  "cpu = { cpus = [0, 1], percent = 5, priority = 250 }\n"
+                  "memory = { quota = \"1 MiB\" }")(s)), "E0207"),
     ("tenant over RAM", replaced('"4 MiB", minimum', '"4 GiB", minimum'), "E0301"),
     ("system over RAM", replaced('ram = "512 MiB"', 'ram = "24 MiB"'), "E0302"),
     ("minimum over quota", replaced('minimum = "1 MiB"', 'minimum = "8 MiB"'), "E0303"),

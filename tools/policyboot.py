@@ -49,6 +49,10 @@ sys.path.insert(0, str(ROOT / "tools"))
 import captable  # noqa: E402
 import policy  # noqa: E402
 
+# The programs built from servers/demo/tenant.c (servers/servers.cmake),
+# which say which CPU they run on as they start.
+DEMO_TENANT_PROGRAMS = ("web", "db")
+
 
 def budget_us(cpu, consts):
     if cpu.get("percent") is not None:
@@ -128,9 +132,10 @@ def channel_lines(table, comp):
                     rf"{n}: io: a write at {disk}, past its disk's end: status 4\b",
                     rf"{n}: io: stats: 4 operations, 16384 bytes"]
         elif setup:
-            out += [rf"{n}: sched: budget \d+ permille",
-                    rf"{n}: sched: worker registered \(1 threads\), [1-9]\d* spins; throttled "
-                    rf"\d+ times, budget \d+ permille"]
+            cpus = [c for c in range(policy.SCHED_CPUS) if setup["cpus"] >> c & 1]
+            out.append(rf"{n}: sched: budget \d+ permille")
+            out += [rf"{n}: sched: worker on CPU {c} registered \({len(cpus)} threads\), "
+                    rf"[1-9]\d* spins; throttled \d+ times, budget \d+ permille" for c in cpus]
         else:
             out.append(rf"{n}: channel slot={s['slot']} answered by {o['owner'][:8]}, "
                        rf"badge {s['badge']}\b")
@@ -149,19 +154,21 @@ def budget_errors(table, log):
         if m and not low <= int(m.group(1)) <= high:
             errors.append(f"FAIL: {s['subject']}: the scheduler server's budget {m.group(1)} "
                           f"permille is outside the table's reservation..limit {low}..{high}")
-        # The worker, hungry (throttled over and over) with spare CPU left:
-        # it borrows above its reservation when its limit allows, never past
-        # the limit. A root task that passed another limit fails here.
-        m = re.search(rf"{s['subject']}: sched: worker registered .* throttled (\d+) times, "
-                      rf"budget (\d+) permille", log)
-        if not m:
-            continue
-        throttled, budget = int(m.group(1)), int(m.group(2))
-        if throttled < 20 or budget > high or budget < low or (high > low and budget <= low):
-            errors.append(f"FAIL: {s['subject']}: its worker, throttled {throttled} times, has a "
-                          f"budget of {budget} permille; the table's reservation {low} and limit "
-                          f"{high} permille want {'above ' + str(low) + ' and ' if high > low else ''}"
-                          f"at most {high}, after at least 20 throttles")
+        # Each worker, hungry (throttled over and over) with spare CPU left
+        # on its CPU: it borrows above its reservation there when its limit
+        # allows, never past the limit. A root task that passed another
+        # limit, or a server that pooled the CPUs, fails here.
+        for m in re.finditer(rf"{s['subject']}: sched: worker on CPU (\d+) registered "
+                             rf"\((\d+) threads\).* throttled (\d+) times, budget (\d+) permille",
+                             log):
+            cpu, threads, throttled, budget = (int(x) for x in m.groups())
+            if throttled < 20 * threads or budget > high or budget < low or \
+                    (high > low and budget <= low):
+                errors.append(f"FAIL: {s['subject']}: its worker on CPU {cpu}, throttled "
+                              f"{throttled} times in all, has a budget of {budget} permille; the "
+                              f"table's reservation {low} and limit {high} permille want "
+                              f"{'above ' + str(low) + ' and ' if high > low else ''}at most "
+                              f"{high}, after at least 20 throttles each")
     return errors
 
 
@@ -219,9 +226,12 @@ def expectations(table, consts):
     for c in table["components"]:
         n, owned = c["name"], sum(1 for o in objects if o["owner"] == c["name"])
         budget, period = budget_us(c["cpu"], consts)
+        cpu = c["cpu"].get("cpu") or 0
         out.append(rf"roottask: start {c['kind']} '{n}': {owned} objects, {len(c['slots'])} caps, "
                    rf"program {re.escape(c['program'])}, priority {c['cpu']['priority']}, "
-                   rf"budget {budget} of {period} us")
+                   rf"budget {budget} of {period} us on CPU {cpu}\b")
+        if c["kind"] == "tenant" and c["program"] in DEMO_TENANT_PROGRAMS:
+            out.append(rf"{n}: tenant started on CPU {cpu}, arguments")
         if c.get("device") == "console":
             out.append(rf"roottask: device console of '{n}': the serial line's receive "
                        rf"interrupt, line \d+")

@@ -21,11 +21,13 @@
  *  - any other server (a stand-in): a call answered with the badge the
  *    server saw, which is the channel's badge if the root task minted it
  *    as the table says.
- * Last, its worker (`--worker SLOT`: a second thread the root task made
- * without a SchedContext) is registered with the scheduler server (Sched:
- * AddThread) for our CPU (`--worker-cpu CPU`, 0 if not given) and spins; once the kernel has throttled it for a while the
- * budget the server gives it is printed: its reservation plus what it
- * borrows, at most its limit.
+ * Last, its workers (`--worker SLOT`: threads the root task made without
+ * a SchedContext, one for each CPU the scheduler server admitted us on,
+ * `--worker-cpu CPU` after it when not 0) are registered with the
+ * scheduler server (Sched: AddThread) for their CPUs and spin; once the
+ * kernel has throttled them for a while the budget the server gives each
+ * on its CPU is printed: its reservation plus what it borrows there, at
+ * most its limit.
  * tools/policyboot.py compares every number printed with the table. Then
  * it exits; the root task waits for every tenant.
  */
@@ -165,75 +167,114 @@ static void use_sched(const char *name, uint64_t ep)
 
 /* ---- the worker ------------------------------------------------------ */
 
-/* Periods the worker must have run out of budget in before its budget is
- * read: the server rebalances once a period, so by then it has lent the
- * worker what it can. */
+/* Periods each worker must have run out of budget in before the budgets
+ * are read: the server rebalances once a period, so by then it has lent
+ * each worker what it can. */
 #define WORKER_THROTTLES 20u
 #define WORKER_SECONDS 10u
 #define WORKER_STACK_BYTES 4096u
-static uint8_t worker_stack[WORKER_STACK_BYTES] __attribute__((aligned(16)));
-static volatile uint64_t worker_spins;
+#define MAX_WORKERS 8u
+static uint8_t worker_stack[MAX_WORKERS][WORKER_STACK_BYTES] __attribute__((aligned(16)));
+static volatile uint64_t worker_spins[MAX_WORKERS];
 
-static _Noreturn void worker_main(void)
+static _Noreturn void worker_main(uint64_t i)
 {
     for (;;)
-        worker_spins++;
+        worker_spins[i]++;
 }
 
-/* The number after `flag` ("--worker ": the worker's slot; "--worker-cpu
- * ": the CPU the scheduler server admitted us on) in the command line, or
- * 0. */
-static uint64_t number_after(const struct bk_bootinfo *info, const char *flag)
+/* A worker the command line names: "--worker SLOT", and "--worker-cpu CPU"
+ * right after it for a CPU other than 0 (the CPUs the scheduler server
+ * admitted us on, one worker each). */
+struct worker {
+    uint64_t slot;
+    uint32_t cpu;
+};
+
+static uint64_t number_at(const char *p)
 {
-    size_t n = strlen(flag);
-    for (const char *p = info->cmdline; *p; p++) {
-        if (memcmp(p, flag, n) == 0) {
-            uint64_t value = 0;
-            for (p += n; *p >= '0' && *p <= '9'; p++)
-                value = value * 10 + (uint64_t)(*p - '0');
-            return value;
-        }
-    }
-    return 0;
+    uint64_t value = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        value = value * 10 + (uint64_t)(*p - '0');
+    return value;
 }
 
-/* Registers the worker with the scheduler server, for CPU `cpu` (ours),
- * and starts it; waits,
- * below it, until the kernel throttled it WORKER_THROTTLES times; prints
- * the budget the server gives it; stops it. */
-static void use_worker(const char *name, uint64_t sched_ep, uint64_t worker, uint32_t cpu)
+/* The workers of the command line, at most MAX_WORKERS: their number. */
+static unsigned workers_of(const struct bk_bootinfo *info, struct worker *w)
+{
+    static const char slot_flag[] = "--worker ", cpu_flag[] = "--worker-cpu ";
+    unsigned n = 0;
+    for (const char *p = info->cmdline; *p; p++) {
+        if (memcmp(p, cpu_flag, sizeof(cpu_flag) - 1) == 0 && n > 0)
+            w[n - 1].cpu = (uint32_t)number_at(p + sizeof(cpu_flag) - 1);
+        else if (memcmp(p, slot_flag, sizeof(slot_flag) - 1) == 0 && n < MAX_WORKERS)
+            w[n++] = (struct worker){ .slot = number_at(p + sizeof(slot_flag) - 1) };
+    }
+    return n;
+}
+
+/* Registers worker i with the scheduler server for its CPU: 0, or -1 with
+ * the failure printed. */
+static int add_worker(const char *name, uint64_t sched_ep, const struct worker *w, unsigned i)
 {
     struct sched_error err;
     char text[ERROR_TEXT];
     uint32_t threads = 0;
-    long r = sys_tcb_write_registers(worker, 0, (uint64_t)(uintptr_t)worker_main,
-                                     (uint64_t)(uintptr_t)(worker_stack + WORKER_STACK_BYTES - 16),
-                                     0);
-    int e = r ? 0 : sched_add_thread(sched_ep, worker, cpu, &threads, &err);
+    long r = sys_tcb_write_registers(w->slot, 0, (uint64_t)(uintptr_t)worker_main,
+                                     (uint64_t)(uintptr_t)(worker_stack[i] + WORKER_STACK_BYTES -
+                                                           16),
+                                     i);
+    int e = r ? 0 : sched_add_thread(sched_ep, w->slot, w->cpu, &threads, &err);
     if (r || e) {
         if (e)
             sched_error_format(&err, text, sizeof(text));
-        debug_printf("%s: FAILED: sched: the worker: %s\n", name,
+        debug_printf("%s: FAILED: sched: the worker for CPU %u: %s\n", name, w->cpu,
                      r ? bk_error_name(r) : text);
-        return;
+        return -1;
     }
-    sys_tcb_resume(worker);
-    /* Below the worker: we run when it is throttled or the CPU is idle. */
+    return 0;
+}
+
+/* Registers the workers with the scheduler server, each for its CPU, and
+ * starts them; waits, below them, until the kernel throttled them
+ * WORKER_THROTTLES times each; prints the budget the server gives each on
+ * its CPU (Sched: UsageOnCpu); stops them. */
+static void use_workers(const char *name, uint64_t sched_ep, const struct worker *w, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (add_worker(name, sched_ep, &w[i], i))
+            return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        sys_tcb_resume(w[i].slot);
+    /* Below the workers: we run when ours is throttled or the CPU is idle. */
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 1);
+    struct sched_error err;
     uint64_t consumed = 0, throttled = 0, timeouts, request_timeouts;
-    uint32_t share = 0, budget = 0;
+    uint32_t share = 0, budget = 0, threads = 0;
     uint64_t deadline = debug_ticks() + WORKER_SECONDS * BK_TICK_HZ;
-    while (throttled < WORKER_THROTTLES && debug_ticks() < deadline) {
+    while (throttled < WORKER_THROTTLES * n && debug_ticks() < deadline) {
         struct bk_msg m = { 0 };
         sys_yield(0, &m);
         if (sched_usage(sched_ep, 0, &consumed, &throttled, &timeouts, &request_timeouts, &share,
                         &budget, &threads, &err) != 0)
             break;
     }
-    sys_tcb_suspend(worker);
-    debug_printf("%s: sched: worker registered (%u threads), %llu spins; throttled %llu times, "
-                 "budget %u permille\n", name, threads, (unsigned long long)worker_spins,
-                 (unsigned long long)throttled, budget);
+    for (unsigned i = 0; i < n; i++)
+        sys_tcb_suspend(w[i].slot);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t here = 0;
+        if (sched_usage_on_cpu(sched_ep, 0, w[i].cpu, &consumed, &share, &budget, &here,
+                               &err) != 0) {
+            char text[ERROR_TEXT];
+            sched_error_format(&err, text, sizeof(text));
+            debug_printf("%s: FAILED: sched: UsageOnCpu %u: %s\n", name, w[i].cpu, text);
+            continue;
+        }
+        debug_printf("%s: sched: worker on CPU %u registered (%u threads), %llu spins; "
+                     "throttled %llu times, budget %u permille\n", name, w[i].cpu, threads,
+                     (unsigned long long)worker_spins[i], (unsigned long long)throttled, budget);
+    }
 }
 
 /* ---- the IO server ---------------------------------------------------- */
@@ -503,7 +544,10 @@ int main(const struct bk_bootinfo *info)
 {
     char name[COMPONENT_NAME_LEN];
     component_name(info, name);
-    debug_printf("%s: tenant started, arguments '%s'\n", name, component_args(info));
+    uint64_t cpu = ~0ull; /* the CPU the table put us on (Debug: CpuIndex) */
+    sys_debug_cpu_index(BK_CAP_DEBUG, &cpu);
+    debug_printf("%s: tenant started on CPU %llu, arguments '%s'\n", name,
+                 (unsigned long long)cpu, component_args(info));
     component_list_caps(name, COMPONENT_CNODE_BITS);
     const char *list = channel_list(info);
     char protocol[COMPONENT_NAME_LEN];
@@ -522,9 +566,10 @@ int main(const struct bk_bootinfo *info)
         else
             call_channel(name, slot);
     }
-    uint64_t worker = number_after(info, "--worker ");
-    if (sched_ep && worker)
-        use_worker(name, sched_ep, worker, (uint32_t)number_after(info, "--worker-cpu "));
+    struct worker workers[MAX_WORKERS];
+    unsigned n = workers_of(info, workers);
+    if (sched_ep && n)
+        use_workers(name, sched_ep, workers, n);
     debug_printf("%s: done\n", name);
     return 0;
 }

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define CAPTABLE_MAGIC "BKCAPTBL"
-#define CAPTABLE_VERSION 5
+#define CAPTABLE_VERSION 6
 #define CAPTABLE_MODULE "captable"      /* the boot module's name */
 #define CAPTABLE_HEADER_SIZE 40
 #define CAPTABLE_OBJECT_SIZE 24
@@ -62,6 +62,11 @@
  * BAND_BORROWING), so that the component can register it there (Sched:
  * AddThread) and start it. */
 #define CAPTABLE_WORKER_MCP 110
+
+/* A component's CPU (struct captable_component.cpu) is a kernel CPU number
+ * below this (the size of bk_bootinfo.sched_control_cpu); the root task
+ * refuses one that is not online. */
+#define CAPTABLE_CPUS 8
 
 /* The devices a driver component can own (struct captable_component.device):
  * found by the root task at boot, not described by the table. */
@@ -124,7 +129,8 @@ struct captable_component {
     uint32_t device;          /* CAPTABLE_DEVICE_*: what the root task finds and hands it */
     uint32_t hang_timeout_ms; /* a virtio-blk driver's (IO: WatchDriver's timeout), */
                               /* CAPTABLE_HANG_TIMEOUT_MIN..MAX; 0 for everyone else */
-    uint32_t reserved;        /* zero */
+    uint32_t cpu;             /* the CPU its thread runs on (the kernel's number, */
+                              /* below CAPTABLE_CPUS): its SchedContext's SchedControl */
 };
 
 struct captable_cap {

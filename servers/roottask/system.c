@@ -90,10 +90,10 @@ static int make_objects(const struct bk_bootinfo *bi, const struct table *t)
             continue;
         }
         if (o->flags & CAPTABLE_OBJECT_KERNEL) {
-            /* SchedControl of CPU retype_bits (table_check): a copy of ours. */
+            /* SchedControl of CPU retype_bits (online: table_check): a copy of ours. */
             slot = bk_slot_alloc();
             r = slot ? sys_cnode_copy(BK_CAP_ROOT_CNODE, slot, W, BK_CAP_ROOT_CNODE,
-                                      bi->sched_control + o->retype_bits, W, BK_RIGHTS_ALL)
+                                      table_sched_control(bi, o->retype_bits), W, BK_RIGHTS_ALL)
                      : -BK_ERR_NOT_ENOUGH_MEMORY;
             if (r) {
                 debug_printf("roottask: FAILED: object %u '%s': CNode: Copy of SchedControl: "
@@ -264,9 +264,10 @@ static int make_thread(const struct bk_bootinfo *bi, const struct table *t, uint
         return fail(t, c, "TCB: SetPriority", r);
     /* The most refills: a server runs many short times a period, and with
      * few a full refill list defers its budget until it stalls for up to a
-     * period (docs/scheduling.md, "Not done yet"). */
-    r = sys_sched_control_configure(bi->sched_control, sc, k->budget_ns, k->period_ns,
-                                    BK_SCHED_MAX_REFILLS, 0);
+     * period (docs/scheduling.md, "Not done yet"). Through the SchedControl
+     * of its CPU (online: table_check), which the kernel runs it on. */
+    r = sys_sched_control_configure(table_sched_control(bi, k->cpu), sc, k->budget_ns,
+                                    k->period_ns, BK_SCHED_MAX_REFILLS, 0);
     if (r)
         return fail(t, c, "SchedControl: Configure", r);
     r = sys_sched_context_bind(sc, tcb);
@@ -404,11 +405,11 @@ static void print_component(const struct table *t, uint32_t c)
     for (uint32_t i = 0; i < t->header->object_count; i++)
         objects += t->objects[i].owner == c;
     debug_printf("roottask: start %s '%s': %u objects, %u caps, program %s, priority %u, "
-                 "budget %llu of %llu us\n",
+                 "budget %llu of %llu us on CPU %u\n",
                  k->kind == CAPTABLE_KIND_SERVER ? "server" : "tenant", table_string(t, k->name),
                  objects, k->cap_count, table_string(t, k->program), k->priority,
                  (unsigned long long)(k->budget_ns / 1000),
-                 (unsigned long long)(k->period_ns / 1000));
+                 (unsigned long long)(k->period_ns / 1000), k->cpu);
 }
 
 static int start(const struct table *t, uint32_t c)

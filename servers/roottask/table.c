@@ -133,9 +133,9 @@ static int check_kernel_object(const struct bk_bootinfo *bi, const struct table 
         return ERR("object %u '%s': %s is not a cap the kernel gave the root task", i, name,
                    type_name(o->type));
     }
-    if (o->type == BK_OBJ_SCHED_CONTROL && o->retype_bits >= bi->cpu_count)
-        return ERR("object %u '%s': SchedControl of CPU %u, the machine has %u", i, name,
-                   o->retype_bits, bi->cpu_count);
+    if (o->type == BK_OBJ_SCHED_CONTROL && !table_sched_control(bi, o->retype_bits))
+        return ERR("object %u '%s': SchedControl of CPU %u, which is not online (%u online)",
+                   i, name, o->retype_bits, bi->cpu_count);
     if ((o->flags & ~CAPTABLE_OBJECT_KERNEL) || o->reserved)
         return ERR("object %u '%s': unknown flags 0x%x", i, name, o->flags);
     if (o->owner >= t->header->component_count)
@@ -237,8 +237,9 @@ static int check_component_fields(const struct table *t, uint32_t c, char *why)
         return ERR("component %u '%s': hang timeout %u ms: a block driver's is %u..%u, "
                    "everyone else's 0", c, name, k->hang_timeout_ms, CAPTABLE_HANG_TIMEOUT_MIN,
                    CAPTABLE_HANG_TIMEOUT_MAX);
-    if (k->reserved != 0)
-        return ERR("component %u '%s': reserved word %u is not 0", c, name, k->reserved);
+    if (k->cpu >= CAPTABLE_CPUS)
+        return ERR("component %u '%s': CPU %u outside 0..%u", c, name, k->cpu,
+                   CAPTABLE_CPUS - 1);
     if (k->cnode_radix < 4 || k->cnode_radix > BK_ROOT_CNODE_BITS)
         return ERR("component %u '%s': CNode radix %u outside 4..%u", c, name, k->cnode_radix,
                    BK_ROOT_CNODE_BITS);
@@ -258,6 +259,9 @@ static int check_component_parts(const struct bk_bootinfo *bi, const struct tabl
 {
     const struct captable_component *k = &t->components[c];
     const char *name = table_string(t, k->name);
+    if (!table_sched_control(bi, k->cpu))
+        return ERR("component %u '%s': CPU %u is not online (%u online)", c, name, k->cpu,
+                   bi->cpu_count);
     if (check_own(t, c, "TCB", k->tcb, BK_OBJ_TCB, why) ||
         check_own(t, c, "CNode", k->cnode, BK_OBJ_CNODE, why) ||
         check_own(t, c, "VSpace", k->vspace, BK_OBJ_VSPACE, why) ||
@@ -374,6 +378,15 @@ static void table_views(const struct bk_boot_module *m, struct table *t)
     t->setups = (const void *)p;
     p += t->header->setup_count * sizeof(*t->setups);
     t->strings = p;
+}
+
+uint64_t table_sched_control(const struct bk_bootinfo *bi, uint32_t cpu)
+{
+    for (uint32_t k = 0; k < bi->cpu_count && k < CAPTABLE_CPUS; k++) {
+        if (bi->sched_control_cpu[k] == cpu)
+            return bi->sched_control + k;
+    }
+    return 0;
 }
 
 int table_check(const struct bk_bootinfo *bi, const struct bk_boot_module *m, struct table *t,

@@ -35,6 +35,12 @@ const struct bk_boot_module *table_find_program(const struct bk_bootinfo *bi, co
 int table_check(const struct bk_bootinfo *bi, const struct bk_boot_module *m, struct table *t,
                 char why[TABLE_WHY_LEN]);
 
+/* The root CNode slot of the SchedControl of CPU `cpu` (the kernel's
+ * number: bk_bootinfo.sched_control_cpu maps the caps to CPUs, which
+ * differ when a CPU was left out at start-up), or 0 when that CPU is not
+ * online. */
+uint64_t table_sched_control(const struct bk_bootinfo *bi, uint32_t cpu);
+
 /* The string at offset `at` of a checked table. */
 static inline const char *table_string(const struct table *t, uint32_t at)
 {

@@ -1150,6 +1150,13 @@ add_test(NAME ${arch}/policy-servers-two-cpus
           --image ${out}/policy-servers-two-cpus.img --smp 2
           --disk ${out}/policy-servers-two-cpus-disk.img --disk-size 8M)
 set_tests_properties(${arch}/policy-servers-two-cpus PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
+# The same image on one CPU: the table names CPU 1 (the scheduler server's
+# SchedControl of it, db's thread), which is not online, so the root task
+# refuses it before building anything.
+bulkhead_qemu_test(policy-servers-two-cpus-on-one-cpu --image ${out}/policy-servers-two-cpus.img
+  --disk ${out}/policy-servers-one-cpu-disk.img --disk-size 8M --status fail
+  --expect "roottask: FAILED: capability table refused: object [0-9]+ 'sched.sched_control_cpu1': SchedControl of CPU 1, which is not online \\(1 online\\)"
+  --reject "server started|tenant started|roottask: start|PANIC")
 
 # A boot of the policy demo whose driver fails on purpose (policyboot.py's
 # driver options in ARGN), on a disk image of its own (QEMU locks it).
@@ -1236,7 +1243,7 @@ bulkhead_policy_image(${arch} bad-table-limit-ignored POLICY ${CMAKE_SOURCE_DIR}
 add_test(NAME ${arch}/policy-demo-limit-ignored
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
           --table ${out}/policy-demo.captable.json
-          --expect-failure "web: its worker, throttled"
+          --expect-failure "web: its worker on CPU 0, throttled"
           --arch ${arch} --kernel ${kernel} --image ${out}/bad-table-limit-ignored.img
           --disk ${out}/policy-demo-limit-disk.img --disk-size 8M)
 set_tests_properties(${arch}/policy-demo-limit-ignored PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)
@@ -1256,8 +1263,11 @@ set(bad_table_missing-manager-program
     "set-up [0-9]+: program 'no-such-program' is not in the boot image")
 set(bad_table_hang-timeout-out-of-range
     "component [0-9]+ 'blk': hang timeout 5 ms: a block driver's is 10..60000, everyone else's 0")
+set(bad_table_cpu-out-of-range "component 5 'web': CPU 9 outside 0..7")
+set(bad_table_cpu-not-online "component 5 'web': CPU 1 is not online \\(1 online\\)")
 foreach(kind bad-magic truncated object-out-of-range slot-out-of-range missing-program
-        asid-control-copied missing-manager-program hang-timeout-out-of-range)
+        asid-control-copied missing-manager-program hang-timeout-out-of-range cpu-out-of-range
+        cpu-not-online)
   bulkhead_policy_image(${arch} bad-table-${kind} POLICY ${CMAKE_SOURCE_DIR}/policies/demo.toml
                         PROGRAMS ${DEMO_POLICY_PROGRAMS} CORRUPT ${kind})
   bulkhead_qemu_test(bad-table-${kind} --image ${out}/bad-table-${kind}.img --status fail
