@@ -8,7 +8,8 @@ bulkhead_protocol(sched ${CMAKE_SOURCE_DIR}/servers/sched/protocol.toml
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/sched)
 bulkhead_user_program(${arch} sched-server SOURCES ${CMAKE_SOURCE_DIR}/servers/sched/main.c
                       ${CMAKE_SOURCE_DIR}/servers/sched/policy.c
-                      ${CMAKE_SOURCE_DIR}/servers/sched/threads.c SERVES sched)
+                      ${CMAKE_SOURCE_DIR}/servers/sched/threads.c
+                      ${CMAKE_SOURCE_DIR}/servers/sched/usage.c SERVES sched)
 
 # The memory server (servers/mem, docs/memory.md): accounts with quotas and
 # a pager for anonymous regions; its protocol, like the scheduler server's,

@@ -1576,6 +1576,15 @@ def summary(table, results):
                          + f" (line {st['at']['line']})")
     for n, users in sorted(per_cpu.items()):
         lines.append(f"  CPU {n}: {sum(s for _, s, _ in users):.4g} % reserved")
+    admitted = {}  # the scheduler servers' own admission, per CPU (E0904)
+    for st in table["setup"]:
+        if st["kind"] == "sched.create_tenant":
+            for c in (c for c in range(SCHED_CPUS) if st["cpus"] >> c & 1):
+                cpus = admitted.setdefault(st["server"], {})
+                cpus[c] = cpus.get(c, 0) + st["args"][0]
+    for server, cpus in sorted(admitted.items()):
+        lines.append(f"  {server} admits: " + ", ".join(
+            f"CPU {c} {r} % of {SCHED_CAPACITY_PERCENT} %" for c, r in sorted(cpus.items())))
     totals, system = results["memory"]
     lines.append(f"  memory: {size_text(system)} of {size_text(table['system']['ram'])} RAM")
     for name, t in totals.items():

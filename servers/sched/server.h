@@ -182,7 +182,7 @@ static inline bool thread_of_badge(uint64_t badge, unsigned *t, unsigned *i)
 }
 
 /* What the timeout handler counts (ever-growing, like the kernel's
- * consumed time; main.c reads them against the values at AddThread). */
+ * consumed time; usage.c reads them against the values at AddThread). */
 struct timeout_counts {
     /* A tenant thread's budget ended while it ran. */
     volatile uint64_t timeouts[TENANTS][THREADS_PER_TENANT];
@@ -199,6 +199,32 @@ struct timeout_counts {
 };
 
 extern struct timeout_counts counts;
+
+/* ---- What main.c keeps and the usage reports (usage.c) read ----------- */
+
+static inline unsigned index_of(const struct tenant *t)
+{
+    return (unsigned)(t - tenants);
+}
+
+/* Whether CPU `cpu` is one of `t`'s. */
+static inline bool on_cpu(const struct tenant *t, unsigned cpu)
+{
+    return cpu < CPUS && (t->cpus >> cpu & 1);
+}
+
+/* Looks for the SchedControl caps the spawner put in CPU_SLOT() since the
+ * last look, into cpu_held. */
+void find_cpus(void);
+
+/* The active tenant of id `id` (a badge), or NULL. */
+struct tenant *tenant_by_id(uint64_t id);
+
+/* What thread i of `t` used and ran out of since the last sample, added to
+ * *used and *throttled; with `advance`, that sample becomes the new last
+ * one. */
+void sample_thread(struct tenant *t, unsigned i, bool advance, uint64_t *used,
+                   uint64_t *throttled);
 
 /* Makes what the server's threads need from its pools (idempotent): true
  * once all is made; `missing` gets the bytes still to make. */

@@ -22,23 +22,19 @@
  *    caller gets its answer, and within two periods the request handler
  *    is passive again.
  */
-#include <bulkhead/sys.h>
-#include <protocols/sched_client.h>
+#include "sched_test.h"
 
 #define W BK_WORD_BITS
 #define ROOT_PRIORITY 100
 #define CALLER_PRIORITY 105   /* the rescue test's caller, above us */
 #define SAMPLING_PRIORITY 150 /* ours while we read the numbers: above the tenant */
 #define DELETER_PRIORITY 250  /* above the server: it strikes mid-request */
-#define SERVER_PRIORITY 200
 #define PERIOD_NS 10000000ull
 #define MS 1000000ull
 #define SETTLE_NS (3 * PERIOD_NS)
 #define WINDOW_NS (20 * PERIOD_NS)
 #define ADMIN_CALLS 200
 #define STACK_SIZE 16384
-#define SCHED_POOL_SLOT 11
-#define SERVER_CNODE_BITS 8
 #define RESCUE_ATTEMPTS 20
 
 static int failures;
@@ -414,17 +410,10 @@ int main(const struct bk_bootinfo *bi)
     ep = bk_alloc_object(BK_OBJ_ENDPOINT, 0);
     uint64_t pool = bk_alloc_object(BK_OBJ_UNTYPED, 16);
     expect(ep && pool && sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_PRIORITY) == 0 &&
-               bk_process_spawn(bi, "sched-server", SERVER_PRIORITY, ep,
-                                BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL |
-                                    BK_SPAWN_GIVE_VSPACE,
-                                &p) == 0 &&
-               sys_cnode_move(p.cnode, SCHED_POOL_SLOT, SERVER_CNODE_BITS, BK_CAP_ROOT_CNODE,
-                              pool, W) == 0,
+               sched_test_spawn(bi, ep, pool, &p) == 0,
            "spawned sched-server with 64 KiB");
-    tenant_cap = bk_slot_alloc();
     expect(sched_create_tenant(ep, "T", 20, 20, 1, 1, &tenant_id, &e) == 0 &&
-               sys_cnode_mint(BK_CAP_ROOT_CNODE, tenant_cap, W, BK_CAP_ROOT_CNODE, ep, W,
-                              BK_RIGHT_WRITE | BK_RIGHT_GRANT, tenant_id) == 0,
+               (tenant_cap = sched_test_tenant_cap(ep, tenant_id)) != 0,
            "tenant T created: the server's threads started");
     uint64_t first = consumed_of(p.sched_context);
     check_donation();

@@ -21,22 +21,16 @@
  *    back from the borrowers at once;
  *  - the share over the last second that Usage reports matches.
  */
-#include <bulkhead/sys.h>
-#include <protocols/sched_client.h>
+#include "sched_test.h"
 
 #define W BK_WORD_BITS
 #define ROOT_PRIORITY 100
-#define SERVER_PRIORITY 200
 #define PERIOD_NS 10000000ull   /* the server's period */
 #define SETTLE_NS 30000000ull   /* three periods: a change is in force by then */
 #define WINDOW_NS 200000000ull  /* a share is measured over 200 ms */
 #define SHARE_TOLERANCE 20      /* per mille */
 #define STACK_SIZE 16384
 #define SPINNERS 3
-/* The scheduler server's memory: untyped caps its spawner moves into its
- * CNode (of 2^8 slots) from slot 11 on (docs/scheduling.md). */
-#define SCHED_POOL_SLOT 11
-#define SERVER_CNODE_BITS 8
 
 static int failures;
 static uint64_t ep, ntfn;
@@ -49,23 +43,14 @@ static void expect(int ok, const char *what)
     failures += !ok;
 }
 
-/* True if the text of `e` is `expected`; says what it was if not. */
 static bool text_is(const struct sched_error *e, const char *expected)
 {
-    char buf[200];
-    sched_error_format(e, buf, sizeof(buf));
-    debug_printf("schedsrv:   '%s'\n", buf);
-    return strcmp(buf, expected) == 0;
+    return sched_test_text_is("schedsrv", e, expected);
 }
 
-/* A tenant's endpoint cap (write and grant, badged with its id). */
 static uint64_t tenant_cap(uint64_t id)
 {
-    uint64_t slot = bk_slot_alloc();
-    if (slot && sys_cnode_mint(BK_CAP_ROOT_CNODE, slot, W, BK_CAP_ROOT_CNODE, ep, W,
-                               BK_RIGHT_WRITE | BK_RIGHT_GRANT, id) != 0)
-        return 0;
-    return slot;
+    return sched_test_tenant_cap(ep, id);
 }
 
 /* What Sched: Usage returns. */
@@ -398,14 +383,8 @@ int main(const struct bk_bootinfo *bi)
     uint64_t pool = bk_alloc_object(BK_OBJ_UNTYPED, 16);
     expect(ep && ntfn && pool &&
                sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, ROOT_PRIORITY) == 0 &&
-               bk_process_spawn(bi, "sched-server", SERVER_PRIORITY, ep,
-                                BK_SPAWN_GIVE_DEBUG | BK_SPAWN_GIVE_SCHED_CONTROL |
-                                    BK_SPAWN_GIVE_VSPACE,
-                                &p) == 0,
-           "spawned sched-server");
-    expect(sys_cnode_move(p.cnode, SCHED_POOL_SLOT, SERVER_CNODE_BITS, BK_CAP_ROOT_CNODE, pool,
-                          W) == 0,
-           "moved 64 KiB of untyped into its pool slot");
+               sched_test_spawn(bi, ep, pool, &p) == 0,
+           "spawned sched-server, 64 KiB of untyped in its pool slot");
     check_admission();
     check_garbage();
     check_shares();
