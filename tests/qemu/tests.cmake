@@ -615,7 +615,7 @@ bulkhead_qemu_test(sched-server-smp2 --image ${out}/sched-smp-image.img --icount
   --expect "schedsmp: ok: moving it onto CPU 1 too refused by the same check"
   --expect "schedsmp: ok: wide cannot leave CPU 0 while a thread of its runs there"
   --expect "schedsmp: ok: CPU 0: left and wide each got their share"
-  --expect "schedsmp: ok: CPU 1: right given CPU 1's spare up to its limit, never past it"
+  --expect "schedsmp: ok: CPU 1: right given CPU 1's spare up to its limit, not past it"
   --expect "schedsmp: ok: wide: Usage is the sum of its UsageOnCpu"
   --expect "schedsmp: ok: right held to 40 % of CPU 1 within two periods, wide unchanged"
   --expect "schedsmp: ok: CpuUsage: CPU 0 30 % reserved, budgets 30 %"
