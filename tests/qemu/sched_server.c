@@ -196,14 +196,9 @@ static void check_admission(void)
            "the administrator has no threads to add");
 }
 
-/* A hand-made request; true if the reply is shared error `code`. */
 static bool garbage(uint64_t label, unsigned length, unsigned caps, int code)
 {
-    struct bk_msg m = { .info = BK_MSGINFO(length, caps, 0, label) };
-    for (unsigned i = 0; i < length; i++)
-        bk_proto_set_word(&m, i, ~0ull);
-    sys_call(ep, &m);
-    return BK_MSGINFO_LABEL(m.info) == BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, code);
+    return sched_test_garbage(ep, label, length, caps, code);
 }
 
 static void check_garbage(void)

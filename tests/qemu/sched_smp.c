@@ -212,6 +212,40 @@ static void check_cpu_sets(void)
            "CpuUsage of CPUs 2 and 8 refused");
 }
 
+/* The new methods from hostile callers: wrong lengths and caps, a tenant
+ * calling the administrator's or reading another's, CPU numbers at the
+ * top of their range; then the server still serves. Nothing refused here
+ * changes the table (CpuUsage after is as before). */
+static void check_hostile(uint64_t left, uint64_t right)
+{
+    struct sched_error e;
+    struct cpu_report before, after;
+    expect(cpu_usage(1, &before, &e) == 0, "CPU 1 before the hostile calls");
+    expect(sched_test_garbage(ep, SCHED_LABEL_SET_CPUS, 0, 0, BK_PROTO_ERR_BAD_LENGTH) &&
+               sched_test_garbage(ep, SCHED_LABEL_USAGE_ON_CPU, 5, 0, BK_PROTO_ERR_BAD_LENGTH),
+           "SetCpus and UsageOnCpu of the wrong lengths refused");
+    bk_ipc_buffer->caps[0] = sleep_ntfn;
+    expect(sched_test_garbage(ep, SCHED_LABEL_CPU_USAGE, 1, 1, BK_PROTO_ERR_BAD_CAPS),
+           "CpuUsage with a cap it takes none of refused");
+    uint64_t lcap = tenant_cap(left);
+    expect(sched_set_cpus(lcap, left, CPU0 | CPU1, &e) == SCHED_ERR_NOT_ADMIN,
+           "a tenant moving itself to another CPU refused");
+    uint64_t consumed;
+    uint32_t share, budget, threads;
+    expect(sched_usage_on_cpu(lcap, right, 1, &consumed, &share, &budget, &threads, &e) ==
+               SCHED_ERR_NOT_ADMIN,
+           "a tenant reading another's usage on a CPU refused");
+    expect(sched_usage_on_cpu(ep, right, 0xffffffffu, &consumed, &share, &budget, &threads,
+                              &e) == SCHED_ERR_NOT_ON_CPU &&
+               cpu_usage(0xffffffffu, &after, &e) == SCHED_ERR_UNKNOWN_CPU,
+           "CPU 4294967295 refused: not the tenant's, not the server's");
+    expect(sched_set_cpus(ep, 99, CPU0, &e) == SCHED_ERR_UNKNOWN_TENANT,
+           "SetCpus of no tenant refused");
+    expect(cpu_usage(1, &after, &e) == 0 && after.reserved == before.reserved &&
+               after.tenants == before.tenants && after.threads == before.threads,
+           "the server serves on, CPU 1's table as before");
+}
+
 /* left (CPU 0, 20 %), right (CPU 1, 30-70 %), wide (both, 10 %). */
 static void check_admission(uint64_t right)
 {
@@ -255,6 +289,9 @@ static void check_threads(uint64_t left, uint64_t wide)
     expect(r == SCHED_ERR_NOT_ON_CPU && text_is(&e, "tenant left: CPU 1 is not one of its CPUs"),
            "a thread of left's for CPU 1 refused");
     started--; /* that thread never got time: its stack is free again */
+    r = add_spinner(tenant_cap(left), 0xffffffffu, &tcb, &e);
+    expect(r == SCHED_ERR_NOT_ON_CPU, "a thread for CPU 4294967295 refused");
+    started--;
     r = sched_set_cpus(ep, wide, CPU1, &e);
     expect(r == SCHED_ERR_CPU_IN_USE &&
                text_is(&e, "tenant wide: cannot leave CPU 0: 1 of its threads run there"),
@@ -379,6 +416,7 @@ int main(const struct bk_bootinfo *bi)
     expect(left && right && wide, "tenants left (CPU 0, 20 %), right (CPU 1, 30-70 %) and wide "
                                   "(CPUs 0 and 1, 10 %)");
     check_admission(right);
+    check_hostile(left, right);
     /* CPU 0 busy, CPU 1 idle. */
     struct sched_error e;
     uint64_t left0, wide0, right1, wide1;

@@ -41,6 +41,18 @@ static inline uint64_t sched_test_tenant_cap(uint64_t ep, uint64_t id)
     return slot;
 }
 
+/* A hand-made request on `ep` (its words all ones, `caps` caps from the IPC
+ * buffer); true if the reply is the shared protocol error `code`. */
+static inline bool sched_test_garbage(uint64_t ep, uint64_t label, unsigned length,
+                                      unsigned caps, int code)
+{
+    struct bk_msg m = { .info = BK_MSGINFO(length, caps, 0, label) };
+    for (unsigned i = 0; i < length; i++)
+        bk_proto_set_word(&m, i, ~0ull);
+    sys_call(ep, &m);
+    return BK_MSGINFO_LABEL(m.info) == BK_PROTO_ERROR_LABEL(SCHED_PROTOCOL_ID, code);
+}
+
 /* True if the text of `e` is `expected`; prints it after `who` either way. */
 static inline bool sched_test_text_is(const char *who, const struct sched_error *e,
                                       const char *expected)

@@ -613,6 +613,7 @@ bulkhead_qemu_test(sched-server-smp2 --image ${out}/sched-smp-image.img --icount
   --expect "schedsmp: ok: CPU 1 refused before the spawner gives its SchedControl"
   --expect "schedsmp: ok: 60 % on CPU 1 refused: 55 % left there"
   --expect "schedsmp: ok: moving it onto CPU 1 too refused by the same check"
+  --expect "schedsmp: ok: the server serves on, CPU 1's table as before"
   --expect "schedsmp: ok: wide cannot leave CPU 0 while a thread of its runs there"
   --expect "schedsmp: ok: CPU 0: left and wide each got their share"
   --expect "schedsmp: ok: CPU 1: right given CPU 1's spare up to its limit, not past it"
