@@ -68,13 +68,15 @@ SERVER_LAYOUTS = {
                      "setup": "sched", "cpu_slots": 96},
     # servers/tenants/tenants.h: TENANTS_SLOT_MEM 11, its channel to the
     # memory server (unbadged: the manager is that server's administrator);
-    # TENANTS_SLOT_CHANNEL 12, the endpoint its tenants get a badged copy
-    # of; TENANTS_SLOT_SIGNAL 14, the notification its console's interrupt
+    # TENANTS_SLOT_CHANNEL 12, the endpoint it passes its tenants' hellos
+    # on to; TENANTS_SLOT_IO 18, its channel to the IO server (unbadged: it
+    # sets its tenants' IO policies and disks and mints each a badged copy)
+    # for an allowance with IO (Tenants: ConfigureIo); TENANTS_SLOT_SIGNAL 14, the notification its console's interrupt
     # signals (the handler, TENANTS_SLOT_IRQ 13, the root task puts in at
     # boot for `device = "console"`); TENANTS_SLOT_DONE 15, what its
     # console's `exit` signals (the root task waits on it). `programs` are
     # sealed by the root task and named to it (Tenants: AddProgram).
-    "tenants-server": {"protocol": "tenants", "endpoint": 6, "channels": {"mem": 11},
+    "tenants-server": {"protocol": "tenants", "endpoint": 6, "channels": {"mem": 11, "io": 18},
                        "allowance": True, "own_endpoints": {"channel": 12},
                        "notification": 14, "done": 15, "device": "console",
                        "programs": True},
@@ -135,7 +137,8 @@ MEM_SERVER_HOLDERS = 15
 # The set-up calls (servers/roottask/captable.h, CAPTABLE_SETUP_*).
 SETUP_KINDS = {"mem": ("mem.create_account", 1), "sched": ("sched.create_tenant", 2),
                "allowance": ("tenants.configure", 3), "io": ("io.set_policy", 4),
-               "io_disk": ("io.set_disk", 5), "program": ("tenants.add_program", 6)}
+               "io_disk": ("io.set_disk", 5), "program": ("tenants.add_program", 6),
+               "io_allowance": ("tenants.configure_io", 7)}
 # The memory server's largest account (servers/mem/account.h, MEM_QUOTA_MAX)
 # and smallest (two pages: its CNode page and one more).
 MEM_QUOTA_MAX = 4 << 20
@@ -300,7 +303,7 @@ def type_name(v):
 
 COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
                     "devices", "untyped", "allowance", "device", "programs", "hang_timeout_ms"}
-ALLOWANCE_FIELDS = {"memory", "cpu"}
+ALLOWANCE_FIELDS = {"memory", "cpu", "io_iops", "blocks"}
 CPU_FIELDS = {"cpu", "cpus", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
 MEMORY_FIELDS = {"quota", "minimum"}
 IO_FIELDS = {"reservation_iops", "limit_iops", "weight", "blocks", "latency_target_us"}
@@ -420,7 +423,9 @@ def read_component(r, path, body, kind, name):
         p = path + ("allowance",)
         if r.table(p, al, ALLOWANCE_FIELDS, ("memory", "cpu")) is not None:
             comp["allowance"] = {"memory": r.get(p, al, "memory", "size", 0) or 0,
-                                 "cpu": r.get(p, al, "cpu", "int", 0) or 0}
+                                 "cpu": r.get(p, al, "cpu", "int", 0) or 0,
+                                 "io_iops": r.get(p, al, "io_iops", "int", 0) or 0,
+                                 "blocks": r.get(p, al, "blocks", "ints", None)}
     if "devices" in body:
         dev = body["devices"]
         p = path + ("devices",)
@@ -493,7 +498,7 @@ def read_exceptions(r, data, pol):
 # The fields whose place the table keeps, for the checks' errors.
 FIELD_PLACES = ["cpu", "cpu.cpu", "cpu.cpus", "cpu.percent", "cpu.budget_us", "cpu.priority", "memory",
                 "memory.quota", "memory.minimum", "io", "io.reservation_iops", "io.weight",
-                "io.blocks", "untyped"]
+                "io.blocks", "untyped", "allowance", "allowance.blocks"]
 
 
 def field_at(comp, name):
@@ -892,6 +897,53 @@ class Lowering:
         self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
                             "subject": server["name"], "id": 0,
                             "args": [al["memory"], al["cpu"], 0], "at": where})
+        if al["blocks"] is not None or al["io_iops"]:
+            self.setup_io_allowance(server, al, where)
+
+    def setup_io_allowance(self, server, al, where):
+        """Tenants: ConfigureIo: the IO a manager may hand out. It needs its
+        channel to an IO server (badge 0: it is that server's administrator)
+        and its sectors (`blocks`); it gets the IO tenant numbers no table
+        tenant's channel to that server uses, and the IO server's number
+        with the memory server (its tenants pay their sessions there:
+        Mem: Grant's holder)."""
+        slot = SERVER_LAYOUTS[server["program"]]["channels"]["io"]
+        io = [cap for cap in server["slots"] if "channel" in cap and cap["slot"] == slot]
+        if not io or io[0]["badge"] != 0:
+            self.report.error_at(where, "E0118", f"{server['name']}: an allowance with IO needs "
+                                 "a channel to the IO server with badge 0 (it sets its tenants' "
+                                 "IO policies and disks as its administrator)")
+            return
+        blocks = al["blocks"]
+        if blocks is None or len(blocks) != 2 or blocks[0] < 0 or blocks[1] <= 0:
+            self.report.error_at(where, "E0703", f"{server['name']}: an allowance with IO needs "
+                                 "its disk's sectors, blocks = [first, count], count at least 1")
+            return
+        io_server = io[0]["object"].split(".")[0]
+        used = {cap["badge"] for comp in self.components.values() for cap in comp["slots"]
+                if comp["kind"] == "tenant" and "channel" in cap and
+                cap["object"] == f"{io_server}.endpoint"}
+        numbers = [n for n in range(1, IO_TENANTS + 1) if n not in used]
+        holders = [cap["badge"] & ~MEM_SERVER_BADGE
+                   for cap in self.components[io_server]["slots"]
+                   if "channel" in cap and cap["badge"] & MEM_SERVER_BADGE]
+        if not numbers:
+            self.report.error_at(where, "E0906", f"{server['name']}: the table's tenants use "
+                                 f"all {IO_TENANTS} of {io_server}'s tenant numbers: none is "
+                                 "left for the manager's")
+            return
+        if not holders:
+            self.report.error_at(where, "E0909", f"{server['name']}: {io_server} has no channel "
+                                 "to a memory server as its server n, so the manager's tenants "
+                                 "could not pay their sessions (Mem: Grant)")
+            return
+        kind, value = SETUP_KINDS["io_allowance"]
+        mask = sum(1 << (n - 1) for n in numbers)
+        self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
+                            "subject": server["name"], "id": 0,
+                            "args": [al["io_iops"] | holders[0] << 32 | mask << 40,
+                                     blocks[0], blocks[1]],
+                            "io_numbers": numbers, "at": where})
 
     def setup_programs(self, server):
         """Tenants: AddProgram for each program the manager may spawn, after
@@ -1265,6 +1317,14 @@ def check_io(table, report):
                 report.error_at(where, "E0703", "blocks is [first, count], count at least 1")
             else:
                 ranges.append((blocks[0], blocks[0] + blocks[1], dict(owner=comp["name"], at=where)))
+    for comp in table["components"]:  # a tenant manager's sectors and reservations
+        al = comp.get("allowance") or {}
+        blocks = al.get("blocks")
+        total += max(al.get("io_iops") or 0, 0)
+        if blocks is not None and len(blocks) == 2 and blocks[1] > 0 and blocks[0] >= 0:
+            ranges.append((blocks[0], blocks[0] + blocks[1],
+                           dict(owner=f"{comp['name']}'s allowance",
+                                at=field_at(comp, "allowance.blocks"))))
     for a, b in overlaps(ranges):
         report.error_at(b[2]["at"], "E0704", f"blocks [{b[0]}, {b[1]}) of {b[2]['owner']} overlap "
                         f"[{a[0]}, {a[1]}) of {a[2]['owner']}")
@@ -1571,6 +1631,11 @@ def summary(table, results):
             if st["kind"] == "sched.create_tenant":
                 args = (f"reservation {st['args'][0]} %, limit {st['args'][1]} %, weight "
                         f"{st['weight']}, CPUs {st['cpus']:#x}")
+            if st["kind"] == "tenants.configure_io":
+                args = (f"reservations {st['args'][0] & 0xffffffff} IOPS, IO tenant numbers "
+                        f"{','.join(str(n) for n in st['io_numbers'])}, sectors "
+                        f"[{st['args'][1]}, +{st['args'][2]}), the IO server is the memory "
+                        f"server's server {st['args'][0] >> 32 & 0xff}")
             lines.append(f"    {st['server']}: {st['kind']} for {st['subject']} {args}"
                          + (f" -> id {st['id']}" if st["id"] else "")
                          + f" (line {st['at']['line']})")
@@ -1837,7 +1902,7 @@ SELF_TESTS = [
      "E0701"),
     ("IO weight", replaced("weight = 2", "weight = 0"), "E0702"),
     ("IO blocks form", replaced("blocks = [0, 8192]", "blocks = [0]"), "E0703"),
-    ("IO blocks overlap", replaced("blocks = [8192, 8192]", "blocks = [1000, 8192]"), "E0704"),
+    ("IO blocks overlap", replaced("blocks = [8192, 4096]", "blocks = [1000, 4096]"), "E0704"),
     ("IO capacity", replaced("io_capacity_iops = 1000", "io_capacity_iops = 500"), "E0705"),
     ("grant without carries", replaced('carries = ["tcb"]', ""), "E0801"),
     ("carries without grant", replaced('badge = 1\nrights = ["write"]',
@@ -1858,12 +1923,20 @@ SELF_TESTS = [
      lambda s: replaced("cpus = 1", "cpus = 16")(
          replaced("cpu = { budget_us = 3000, period_us = 10000",
                   "cpu = { cpu = 9, budget_us = 3000, period_us = 10000")(s)), "E0903"),
-    ("allowance out of range", replaced("allowance = { memory = \"4 MiB\", cpu = 10 }",
-                                        "allowance = { memory = \"4 MiB\", cpu = 0 }"), "E0905"),
+    ("allowance out of range", replaced("memory = \"4 MiB\", cpu = 10,",
+                                        "memory = \"4 MiB\", cpu = 0,"), "E0905"),
+    ("an allowance's sectors over a tenant's disk",
+     replaced("blocks = [12288, 4096]", "blocks = [12000, 4096]"), "E0704"),
+    ("an allowance with IO but no sectors",
+     replaced(", blocks = [12288, 4096] }", " }"), "E0703"),
+    ("an allowance with IO but no channel to the IO server",
+     replaced('from = "tenants"\nto = "io"', 'from = "tenants"\nto = "blk"'), "E0118"),
+    ("the allowance's IO reservations over the capacity",
+     replaced("io_iops = 100,", "io_iops = 500,"), "E0705"),
     ("an IO tenant's badge outside 1..8",
      replaced('to = "io"\nbadge = 2', 'to = "io"\nbadge = 9'), "E0906"),
     ("an IO tenant without its policy",
-     replaced('io = { reservation_iops = 400, limit_iops = 800, weight = 4, blocks = [8192, 8192] }',
+     replaced('io = { reservation_iops = 400, limit_iops = 800, weight = 4, blocks = [8192, 4096] }',
               ''), "E0907"),
     ("IO reservations over the IO server's capacity",
      lambda s: replaced("reservation_iops = 400", "reservation_iops = 900")(

@@ -83,6 +83,12 @@ def setup_lines(table):
             out.append(rf"roottask: set-up '{s['server']}': program '{s['program']}' sealed by "
                        rf"'{s['seals_with'].split('.')[0]}' \(program \d+, \d+ pages, account "
                        rf"'programs' \d+\), Tenants: AddProgram: {programs} programs")
+        elif s["kind"] == "tenants.configure_io":
+            mask = sum(1 << n for n in s["io_numbers"])
+            out.append(rf"roottask: set-up '{s['server']}': Tenants: ConfigureIo, "
+                       rf"{s['args'][0] & 0xffffffff} IOPS of reservations, IO tenant numbers "
+                       rf"{mask:#x}, {s['args'][2]} sectors from sector {s['args'][1]}, the IO "
+                       rf"server is the memory server's server {s['args'][0] >> 32 & 0xff}\b")
         elif s["kind"] == "tenants.configure":
             m, c = s["args"][0], s["args"][1]
             out.append(rf"roottask: set-up '{s['server']}': Tenants: Configure, allowance {m} bytes "
@@ -295,14 +301,42 @@ def console_session(table, full):
               rf"error: tenant alpha: CPU {cpu + 1} % exceeds the manager's allowance "
               rf"\({cpu} % left of {cpu} %\)"),
              ("list", rf"(?m)^alpha +running +\d+\.\d % +{c1 + 1} % +(\d+ KiB) / {size(2 * q1)}"),
-             ("kill alpha", r"killed alpha: [1-9]\d* bytes freed \(\d+ KiB\)"),
-             ("list", rf"0 tenants, allowance left: memory {size(memory)} of {size(memory)}, "
-                      rf"CPU {cpu} % of {cpu} %")]
+             ("kill alpha", r"killed alpha: [1-9]\d* bytes freed \(\d+ KiB\)")]
+    lines += io_session(mgr, prog, memory - 2 * q1)
+    lines += [("list", rf"0 tenants, allowance left: memory {size(memory)} of {size(memory)}, "
+                       rf"CPU {cpu} % of {cpu} %")]
     args = list(start)
     for i, (line, _) in enumerate(lines):
         if line != "list" or lines[i - 1][0] != "list":
             args += ["--type", line]
     return args + ["--type", "exit"], [e for _, e in lines] + end
+
+
+def io_session(mgr, prog, memory):
+    """With an allowance with IO: a tenant with a disk of 64 KiB and half
+    the allowance's reservation (its limit twice that), listed with its IO
+    policy, one over the reservations left refused, its rates changed, and
+    killed (IO: CloseTenant, then its account); `console_errors` checks that
+    its operations grew while the console ran."""
+    al = mgr["allowance"]
+    iops = al.get("io_iops") or 0
+    if al.get("blocks") is None or not iops:
+        return []
+    size = policy.size_text
+    i1, quota = max(iops // 2, 1), min(memory, 512 << 10)
+    row = r"(?m)^beta +running +\d+\.\d % +1 % +\d+ KiB / {} +(\d+) ops, {}-{} IOPS, disk 64 KiB"
+    return [(f"create beta {prog} mem={quota // 1024}K cpu=1% disk=64K io={i1} limit={2 * i1}",
+             rf"created beta \(tenant \d+\): program {prog}, memory {size(quota)}, CPU 1 %, disk "
+             rf"64 KiB, IO {i1}-{2 * i1} IOPS"),
+            ("list", row.format(size(quota), i1, 2 * i1)),
+            ("list", rf", IO {iops - i1} IOPS of {iops}"),
+            (f"create gamma {prog} mem=64K cpu=1% disk=64K io={iops - i1 + 1} limit={iops}",
+             rf"error: tenant gamma: IO reservation {iops - i1 + 1} IOPS exceeds the manager's "
+             rf"allowance \({iops - i1} IOPS left of {iops}\)"),
+            (f"quota beta io={iops} limit={2 * iops}",
+             rf"beta: memory quota {size(quota)}, CPU 1 %, IO {iops}-{2 * iops} IOPS"),
+            ("list", row.format(size(quota), iops, 2 * iops)),
+            ("kill beta", r"killed beta: [1-9]\d* bytes freed \(\d+ KiB\)")]
 
 
 def console_errors(table, log):
@@ -315,6 +349,9 @@ def console_errors(table, log):
     if not used or int(freed.group(1)) != int(used[-1]) * 1024:
         return [f"console: kill alpha freed {freed.group(1)} bytes, the last list showed it "
                 f"using {used[-1] if used else '?'} KiB"]
+    ops = [int(n) for n in re.findall(r"(?m)^beta +running .* (\d+) ops, ", log)]
+    if "created beta" in log and (len(ops) < 2 or ops[-1] <= ops[0]):
+        return [f"console: beta's IO operations did not grow while the console ran: {ops}"]
     return []
 
 

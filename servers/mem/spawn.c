@@ -10,8 +10,10 @@
  *
  *  - its VSpace, with an ASID from a pool the administrator gave us;
  *  - its CNode of 64 slots: itself (guarded to full-depth addresses), its
- *    thread, its tenant cap to us, the cap the administrator gave, and
- *    with SPAWN_DEBUG our Debug cap;
+ *    thread, its VSpace (which maps nothing it holds no frame of: what a
+ *    server maps into it for a session, IO: Open, needs it), its tenant
+ *    cap to us, the cap the administrator gave, and with SPAWN_DEBUG our
+ *    Debug cap;
  *  - its TCB, paged by us (fault endpoint: our endpoint badged
  *    MEM_FAULT_BADGE | id), at the priority asked (our own TCB is the
  *    authority, so never above our MCP);
@@ -105,7 +107,8 @@ static long give(uint64_t to, uint64_t from, uint64_t rights, uint64_t badge)
 }
 
 /* The tenant's CNode in SCRATCH_OBJ2 (its page recorded, entry *n): itself,
- * its cap to us, the administrator's cap, and our Debug cap if asked. */
+ * its VSpace, its cap to us, the administrator's cap, and our Debug cap if
+ * asked. */
 static int make_cnode(struct mem_call *call, struct account *a, const struct spawn_args *args,
                       unsigned *n)
 {
@@ -114,6 +117,8 @@ static int make_cnode(struct mem_call *call, struct account *a, const struct spa
         r = give(BK_CAP_ROOT_CNODE, SCRATCH_OBJ2, BK_RIGHTS_ALL, TENANT_GUARD);
     if (r == 0)
         r = give(BK_PROCESS_CAP_ARG, ENDPOINT, TENANT_CAP_RIGHTS, a->id);
+    if (r == 0) /* for a server that maps a session into it (IO: Open) */
+        r = give(BK_CAP_ROOT_VSPACE, space_of(a), BK_RIGHTS_ALL, ~0ull);
     if (r == 0)
         r = sys_cnode_move(SCRATCH_OBJ2, BK_PROCESS_FIRST_FREE_SLOT, TENANT_CNODE_BITS,
                            BK_CAP_ROOT_CNODE, args->give_slot, W);

@@ -55,6 +55,12 @@
  * bytes of quota), then Tenants: AddProgram(that name, the program's id);
  * subject = server, id 0. */
 #define CAPTABLE_SETUP_TENANTS_PROGRAM 6
+/* The IO the tenant manager may hand out: Tenants: ConfigureIo(args[0]
+ * bits 0-31 reservation IOPS, bits 32-39 the IO server's number with the
+ * memory server, bits 40-47 the IO tenant numbers (bit n - 1 for n) no table
+ * tenant uses; args[1] first sector, args[2] sectors); subject = server,
+ * id 0. */
+#define CAPTABLE_SETUP_TENANTS_IO 7
 /* A TCB of a component's own other than its thread (its `tcb`) is a
  * worker: configured in the component's CSpace and VSpace with no
  * SchedContext, not started, at priority and MCP of at most this, the

@@ -516,6 +516,28 @@ static int setup_tenants_allowance(const struct table *t, const struct captable_
     return 0;
 }
 
+/* Tenants: ConfigureIo with the IO the manager may hand out (args[0]
+ * packs the reservation, the IO server's number with the memory server
+ * and the IO tenant numbers: captable.h). */
+static int setup_tenants_io(const struct table *t, const struct captable_setup *s)
+{
+    uint32_t iops = (uint32_t)s->args[0], holder = (uint32_t)(s->args[0] >> 32) & 0xff;
+    uint32_t numbers = ((uint32_t)(s->args[0] >> 40) & 0xff) << 1; /* bit n for number n */
+    struct tenants_error err;
+    if (tenants_configure_io(object_slot[s->endpoint], iops, numbers, s->args[1],
+                             s->args[2], holder, &err)) {
+        char text[160];
+        tenants_error_format(&err, text, sizeof(text));
+        return setup_failed(t, s, "Tenants: ConfigureIo", text);
+    }
+    debug_printf("roottask: set-up '%s': Tenants: ConfigureIo, %u IOPS of reservations, IO "
+                 "tenant numbers %#x, %llu sectors from sector %llu, the IO server is the "
+                 "memory server's server %u\n",
+                 table_string(t, t->components[s->server].name), iops, numbers,
+                 (unsigned long long)s->args[2], (unsigned long long)s->args[1], holder);
+    return 0;
+}
+
 static int io_failed(const struct table *t, const struct captable_setup *s, const char *call,
                      const struct io_error *err)
 {
@@ -569,6 +591,7 @@ static int setup(const struct bk_bootinfo *bi, const struct table *t, uint32_t i
     case CAPTABLE_SETUP_SCHED_TENANT: return setup_sched_tenant(t, s);
     case CAPTABLE_SETUP_IO_POLICY: return setup_io_policy(t, s);
     case CAPTABLE_SETUP_IO_DISK: return setup_io_disk(t, s);
+    case CAPTABLE_SETUP_TENANTS_IO: return setup_tenants_io(t, s);
     default: return setup_tenants_allowance(t, s);
     }
 }

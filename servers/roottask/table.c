@@ -336,7 +336,8 @@ static int check_setup(const struct bk_bootinfo *bi, const struct table *t, uint
     uint32_t n = t->header->component_count;
     if (s->kind != CAPTABLE_SETUP_MEM_ACCOUNT && s->kind != CAPTABLE_SETUP_SCHED_TENANT &&
         s->kind != CAPTABLE_SETUP_TENANTS_ALLOWANCE && s->kind != CAPTABLE_SETUP_IO_POLICY &&
-        s->kind != CAPTABLE_SETUP_IO_DISK && s->kind != CAPTABLE_SETUP_TENANTS_PROGRAM)
+        s->kind != CAPTABLE_SETUP_IO_DISK && s->kind != CAPTABLE_SETUP_TENANTS_PROGRAM &&
+        s->kind != CAPTABLE_SETUP_TENANTS_IO)
         return ERR("set-up %u: unknown kind %u", i, s->kind);
     if (s->server >= n || s->subject >= n)
         return ERR("set-up %u: server %u or tenant %u out of range (%u components)", i, s->server,
@@ -347,7 +348,8 @@ static int check_setup(const struct bk_bootinfo *bi, const struct table *t, uint
                    s->server, table_string(t, t->components[s->server].name));
     if (s->kind == CAPTABLE_SETUP_TENANTS_PROGRAM && check_program(bi, t, i, why))
         return -1;
-    if (s->kind == CAPTABLE_SETUP_TENANTS_ALLOWANCE || s->kind == CAPTABLE_SETUP_TENANTS_PROGRAM)
+    if (s->kind == CAPTABLE_SETUP_TENANTS_ALLOWANCE || s->kind == CAPTABLE_SETUP_TENANTS_PROGRAM ||
+        s->kind == CAPTABLE_SETUP_TENANTS_IO)
         return s->subject == s->server && s->id == 0 &&
                        t->components[s->server].kind == CAPTABLE_KIND_SERVER
                    ? 0

@@ -5,8 +5,8 @@
  * and the commands, which run the protocol's handlers as the
  * administrator would, so a command is checked exactly as a request is.
  *
- *   help | list | create NAME PROGRAM mem=SIZE cpu=PERCENT
- *   quota NAME [mem=SIZE] [cpu=PERCENT] | kill NAME | exit
+ *   help | list | create NAME PROGRAM mem=SIZE cpu=PERCENT [disk=SIZE io=IOPS limit=IOPS]
+ *   quota NAME [mem=SIZE] [cpu=PERCENT] [io=IOPS] [limit=IOPS] | kill NAME | exit
  *
  * Output goes to the kernel console (Debug: Write), which is the same
  * serial line.
@@ -16,7 +16,7 @@
 #include "tenants.h"
 
 #define LINE_MAX 80
-#define WORDS_MAX 6
+#define WORDS_MAX 8
 #define PROMPT "tenants> "
 
 static struct {
@@ -94,29 +94,67 @@ static bool starts_with(const char *s, const char *prefix)
     return true;
 }
 
-/* mem=SIZE and cpu=PERCENT options from words[first..]: 0 for one not
- * given. False (said) on anything else. */
-static bool parse_quotas(char **words, unsigned n, unsigned first, uint64_t *memory,
-                         uint32_t *cpu)
+/* A command's quotas: 0 for one not given. */
+struct quotas {
+    uint64_t memory, disk;
+    uint32_t cpu, io_iops, io_limit;
+};
+
+/* What follows the '=' of an option the caller matched. */
+static const char *value_of(const char *word)
 {
-    *memory = 0;
-    *cpu = 0;
+    while (*word++ != '=')
+        ;
+    return word;
+}
+
+static bool size_option(const char *word, uint64_t *out)
+{
+    const char *v = value_of(word);
+    if (parse_size(v, out) && *out)
+        return true;
+    debug_printf("error: %s: not a size (a number of bytes, or with K, M or G: 512K, 4M)\n",
+                 word);
+    return false;
+}
+
+/* A percent, or (iops) a count of operations per second. */
+static bool number_option(const char *word, uint32_t *out, bool percent)
+{
+    const char *v = value_of(word);
+    const char *end = v + strlen(v);
+    if (parse_percent(v, out) && (percent || end == v || end[-1] != '%'))
+        return true;
+    debug_printf(percent ? "error: %s: not a percent (20%% or 20)\n"
+                         : "error: %s: not a number of operations per second (100)\n", word);
+    return false;
+}
+
+/* mem=SIZE, cpu=PERCENT and (with `disk`) disk=SIZE, io=IOPS and
+ * limit=IOPS options from words[first..]. False (said) on anything else. */
+static bool parse_quotas(char **words, unsigned n, unsigned first, bool disk, struct quotas *q)
+{
+    *q = (struct quotas){ 0 };
     for (unsigned i = first; i < n; i++) {
-        if (starts_with(words[i], "mem=")) {
-            if (!parse_size(words[i] + 4, memory) || *memory == 0) {
-                debug_printf("error: %s: not a size (a number of bytes, or with K, M or G: "
-                             "512K, 4M)\n", words[i]);
-                return false;
-            }
-        } else if (starts_with(words[i], "cpu=")) {
-            if (!parse_percent(words[i] + 4, cpu)) {
-                debug_printf("error: %s: not a percent (20%% or 20)\n", words[i]);
-                return false;
-            }
-        } else {
-            debug_printf("error: %s: unknown option (mem=SIZE, cpu=PERCENT)\n", words[i]);
-            return false;
+        const char *w = words[i];
+        bool ok;
+        if (starts_with(w, "mem="))
+            ok = size_option(w, &q->memory);
+        else if (starts_with(w, "cpu="))
+            ok = number_option(w, &q->cpu, true);
+        else if (starts_with(w, "io="))
+            ok = number_option(w, &q->io_iops, false);
+        else if (starts_with(w, "limit="))
+            ok = number_option(w, &q->io_limit, false);
+        else if (disk && starts_with(w, "disk="))
+            ok = size_option(w, &q->disk);
+        else {
+            debug_printf("error: %s: unknown option (mem=SIZE, cpu=PERCENT, %sio=IOPS, "
+                         "limit=IOPS)\n", w, disk ? "disk=SIZE, " : "");
+            ok = false;
         }
+        if (!ok)
+            return false;
     }
     return true;
 }
@@ -146,7 +184,9 @@ static void cmd_help(void)
     debug_printf("commands:\n"
                  "  list                                   tenants, state, CPU, memory, IO\n"
                  "  create NAME PROGRAM mem=SIZE cpu=PCT   a tenant of PROGRAM, started\n"
+                 "         [disk=SIZE io=IOPS limit=IOPS]  with a disk and disk time\n"
                  "  quota NAME [mem=SIZE] [cpu=PCT]        change its quotas\n"
+                 "         [io=IOPS] [limit=IOPS]\n"
                  "  kill NAME                              kill it, print the bytes freed\n"
                  "  exit                                   leave the console\n"
                  "  help                                   this text\n");
@@ -161,10 +201,15 @@ static void list_row(struct tenant *t)
         return;
     }
     char used[BK_PROTO_SIZE_TEXT], quota[BK_PROTO_SIZE_TEXT], memory[2 * BK_PROTO_SIZE_TEXT];
+    char disk[BK_PROTO_SIZE_TEXT], io[80] = "-";
     bk_snprintf(memory, sizeof(memory), "%s / %s", size_text(used, u.memory_used),
                 size_text(quota, t->memory));
+    if (t->io_tenant)
+        bk_snprintf(io, sizeof(io), "%llu ops, %u-%u IOPS, disk %s",
+                    (unsigned long long)u.io_ops, t->io_iops, t->io_limit,
+                    size_text(disk, t->disk_sectors * TENANTS_SECTOR));
     debug_printf("%-15s %-8s %3u.%u %% %5u %%   %-22s %s\n", t->name, "running",
-                 u.cpu_permille / 10, u.cpu_permille % 10, t->cpu, memory, "-");
+                 u.cpu_permille / 10, u.cpu_permille % 10, t->cpu, memory, io);
 }
 
 static void cmd_list(void)
@@ -179,55 +224,69 @@ static void cmd_list(void)
             n++;
         }
     }
-    debug_printf("%u tenants, allowance left: memory %s of %s, CPU %u %% of %u %%\n", n,
+    char io[48] = "";
+    if (manager.io.on)
+        bk_snprintf(io, sizeof(io), ", IO %u IOPS of %u", manager.io.iops - manager.io.iops_given,
+                    manager.io.iops);
+    debug_printf("%u tenants, allowance left: memory %s of %s, CPU %u %% of %u %%%s\n", n,
                  size_text(left, manager.memory - manager.memory_given),
-                 size_text(all, manager.memory), manager.cpu - manager.cpu_given, manager.cpu);
+                 size_text(all, manager.memory), manager.cpu - manager.cpu_given, manager.cpu, io);
 }
 
 static void cmd_create(char **words, unsigned n)
 {
-    uint64_t memory, id;
-    uint32_t cpu;
+    uint64_t id;
+    struct quotas q;
     if (n < 3) {
-        debug_printf("error: usage: create NAME PROGRAM mem=SIZE cpu=PERCENT\n");
+        debug_printf("error: usage: create NAME PROGRAM mem=SIZE cpu=PERCENT [disk=SIZE io=IOPS "
+                     "limit=IOPS]\n");
         return;
     }
     if (!name_fits("name", words[1]) || !name_fits("program", words[2]) ||
-        !parse_quotas(words, n, 3, &memory, &cpu))
+        !parse_quotas(words, n, 3, true, &q))
         return;
-    if (!memory || !cpu) {
+    if (!q.memory || !q.cpu) {
         debug_printf("error: create %s: give both mem=SIZE and cpu=PERCENT\n", words[1]);
         return;
     }
     struct tenants_call call = { 0 };
-    if (tenants_handle_create(&call, words[1], words[2], memory, cpu, &id)) {
+    if (tenants_handle_create(&call, words[1], words[2], q.memory, q.cpu, q.io_iops, q.io_limit,
+                              q.disk, &id)) {
         say_error(&call);
         return;
     }
-    char size[BK_PROTO_SIZE_TEXT];
-    debug_printf("created %s (tenant %llu): program %s, memory %s, CPU %u %%\n", words[1],
-                 (unsigned long long)id, words[2], size_text(size, memory), cpu);
+    char size[BK_PROTO_SIZE_TEXT], disk[BK_PROTO_SIZE_TEXT], io[80] = "";
+    if (q.disk)
+        bk_snprintf(io, sizeof(io), ", disk %s, IO %u-%u IOPS", size_text(disk, q.disk),
+                    q.io_iops, q.io_limit);
+    debug_printf("created %s (tenant %llu): program %s, memory %s, CPU %u %%%s\n", words[1],
+                 (unsigned long long)id, words[2], size_text(size, q.memory), q.cpu, io);
 }
 
 static void cmd_quota(char **words, unsigned n)
 {
-    uint64_t memory, new_memory;
-    uint32_t cpu, new_cpu;
+    uint64_t new_memory;
+    uint32_t new_cpu, new_iops, new_limit;
+    struct quotas q;
     if (n < 3) {
-        debug_printf("error: usage: quota NAME [mem=SIZE] [cpu=PERCENT]\n");
+        debug_printf("error: usage: quota NAME [mem=SIZE] [cpu=PERCENT] [io=IOPS] "
+                     "[limit=IOPS]\n");
         return;
     }
     struct tenant *t = named(words[1]);
-    if (!t || !parse_quotas(words, n, 2, &memory, &cpu))
+    if (!t || !parse_quotas(words, n, 2, false, &q))
         return;
     struct tenants_call call = { 0 };
-    if (tenants_handle_set_quota(&call, t->id, memory, cpu, &new_memory, &new_cpu)) {
+    if (tenants_handle_set_quota(&call, t->id, q.memory, q.cpu, q.io_iops, q.io_limit,
+                                 &new_memory, &new_cpu, &new_iops, &new_limit)) {
         say_error(&call);
         return;
     }
-    char size[BK_PROTO_SIZE_TEXT];
-    debug_printf("%s: memory quota %s, CPU %u %%\n", t->name, size_text(size, new_memory),
-                 new_cpu);
+    char size[BK_PROTO_SIZE_TEXT], io[48] = "";
+    if (t->io_tenant)
+        bk_snprintf(io, sizeof(io), ", IO %u-%u IOPS", new_iops, new_limit);
+    debug_printf("%s: memory quota %s, CPU %u %%%s\n", t->name, size_text(size, new_memory),
+                 new_cpu, io);
 }
 
 static void cmd_kill(char **words, unsigned n)

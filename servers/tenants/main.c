@@ -9,8 +9,9 @@
  * memory server makes them all (Mem: Spawn) and charges them to the
  * tenant's account, so Kill (Mem: DestroyAccount) returns every byte. What
  * the manager keeps is its table and its allowance: the memory and CPU it
- * may hand out, which no Create or SetQuota exceeds. Every check is made
- * before the memory server is asked, so a refusal changes nothing.
+ * may hand out, which no Create or SetQuota exceeds, and the IO (io.c).
+ * Every check is made before a server is asked, so a refusal changes
+ * nothing.
  */
 #include "tenants.h"
 
@@ -59,6 +60,15 @@ static struct tenant *tenant_by_id(uint64_t id)
             return &manager.tenants[i];
     }
     return NULL;
+}
+
+struct tenant *tenant_by_badge(uint64_t badge)
+{
+    uint64_t place = badge / TENANTS_TENANT_BADGE;
+    if (badge % TENANTS_TENANT_BADGE || place < 1 || place > TENANTS_MAX)
+        return NULL;
+    struct tenant *t = &manager.tenants[place - 1];
+    return t->live ? t : NULL;
 }
 
 static const uint64_t *program_by_name(const char *name)
@@ -158,7 +168,8 @@ int tenants_handle_add_program(struct tenants_call *call, const char *name, uint
 /* ---- Create, SetQuota, Kill ------------------------------------------- */
 
 static int create_checks(struct tenants_call *call, const char *name, const char *program,
-                         uint64_t memory, uint32_t cpu)
+                         uint64_t memory, uint32_t cpu, uint32_t io_iops, uint32_t io_limit,
+                         uint64_t disk)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
@@ -171,7 +182,8 @@ static int create_checks(struct tenants_call *call, const char *name, const char
         return tenants_fail_unknown_program(call, name, program);
     if (!cpu_ok(cpu))
         return tenants_fail_bad_cpu(call, name, cpu);
-    return fits(call, name, NULL, memory, cpu);
+    int err = tenant_io_checks(call, name, io_iops, io_limit, disk);
+    return err ? err : fits(call, name, NULL, memory, cpu);
 }
 
 static struct tenant *free_place(void)
@@ -183,51 +195,66 @@ static struct tenant *free_place(void)
     return NULL;
 }
 
-/* Spawn moves the channel cap it is given into the tenant's CSpace. */
-static uint64_t channel_for(const struct tenant *t)
+/* The tenant's cap to us, badged for its place (grant-reply: Io answers
+ * with a cap), which Spawn moves into its CSpace. */
+static uint64_t cap_for(const struct tenant *t)
 {
-    uint64_t badge = (uint64_t)(t - manager.tenants) + 1;
+    uint64_t badge = ((uint64_t)(t - manager.tenants) + 1) * TENANTS_TENANT_BADGE;
     sys_cnode_delete(BK_CAP_ROOT_CNODE, TENANTS_SLOT_SCRATCH, W);
     if (sys_cnode_mint(BK_CAP_ROOT_CNODE, TENANTS_SLOT_SCRATCH, W, BK_CAP_ROOT_CNODE,
-                       TENANTS_SLOT_CHANNEL, W, BK_RIGHT_WRITE, badge) != 0)
+                       TENANTS_SLOT_ENDPOINT, W, BK_RIGHT_WRITE | BK_RIGHT_GRANT_REPLY,
+                       badge) != 0)
         return 0;
     return TENANTS_SLOT_SCRATCH;
 }
 
+/* The IO first (the tenant finds it when it starts), then the spawn; a
+ * refused spawn closes the IO again. */
 int tenants_handle_create(struct tenants_call *call, const char *name_arg,
                           const char *program_arg, uint64_t memory, uint32_t cpu,
-                          uint64_t *tenant)
+                          uint32_t io_iops, uint32_t io_limit, uint64_t disk, uint64_t *tenant)
 {
     char name[TENANTS_NAME], program[TENANTS_NAME];
     name_copy(name, name_arg);
     name_copy(program, program_arg);
-    int err = create_checks(call, name, program, memory, cpu);
+    int err = create_checks(call, name, program, memory, cpu, io_iops, io_limit, disk);
     if (err)
         return err;
     struct tenant *t = free_place();
     if (!t)
         return tenants_fail_no_room(call, name, TENANTS_MAX);
-    uint64_t channel = channel_for(t);
-    if (!channel)
-        return tenants_fail_refused(call, name, "no channel cap to give it (none handed over)");
+    uint64_t cap = cap_for(t);
+    if (!cap)
+        return tenants_fail_refused(call, name, "no cap to us to give it");
+    *t = (struct tenant){ .memory = memory, .cpu = cpu };
+    name_copy(t->name, name);
+    err = tenant_io_give(call, t, io_iops, io_limit, disk);
+    if (err)
+        return err;
     struct mem_error e;
     uint64_t id;
     if (mem_spawn(TENANTS_SLOT_MEM, name, memory, *program_by_name(program), TENANTS_PRIORITY,
-                  budget_of(cpu), TENANTS_PERIOD_NS, 2 /* start at once */, channel, &id, &e))
+                  budget_of(cpu), TENANTS_PERIOD_NS, 2 /* start at once */, cap, &id, &e)) {
+        struct tenants_call undo = { 0 };
+        tenant_io_close(&undo, t);
         return refused(call, name, &e);
-    *t = (struct tenant){ .live = true, .id = id, .memory = memory, .cpu = cpu,
-                          .last_time = debug_time_ns() };
-    name_copy(t->name, name);
+    }
+    t->live = true;
+    t->id = id;
+    t->last_time = debug_time_ns();
     manager.memory_given += memory;
     manager.cpu_given += cpu;
     *tenant = id;
     return 0;
 }
 
-/* The memory quota first: the memory server may refuse it (below use),
- * and then nothing has changed. */
+/* Every check first; then the IO rates (the IO server may refuse them:
+ * nothing has changed), the memory quota (the memory server may refuse
+ * it, below use: the rates are put back) and the CPU. */
 int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_t memory,
-                             uint32_t cpu, uint64_t *memory_quota, uint32_t *cpu_quota)
+                             uint32_t cpu, uint32_t io_iops, uint32_t io_limit,
+                             uint64_t *memory_quota, uint32_t *cpu_quota,
+                             uint32_t *io_iops_quota, uint32_t *io_limit_quota)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
@@ -241,10 +268,19 @@ int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_
     int err = fits(call, t->name, t, new_memory, new_cpu);
     if (err)
         return err;
+    /* The IO rates before the memory, so that a refused memory quota can
+     * put them back: the old reservation fitted, and nothing else ran. */
+    uint32_t old_iops = t->io_iops, old_limit = t->io_limit;
+    err = tenant_io_rates(call, t, io_iops, io_limit);
+    if (err)
+        return err;
     struct mem_error e;
     uint64_t used;
-    if (new_memory != t->memory && mem_set_quota(TENANTS_SLOT_MEM, t->id, new_memory, &used, &e))
+    if (new_memory != t->memory && mem_set_quota(TENANTS_SLOT_MEM, t->id, new_memory, &used, &e)) {
+        struct tenants_call undo = { 0 };
+        tenant_io_rates(&undo, t, old_iops, old_limit);
         return refused(call, t->name, &e);
+    }
     manager.memory_given = manager.memory_given - t->memory + new_memory;
     t->memory = new_memory;
     if (new_cpu != t->cpu &&
@@ -254,7 +290,25 @@ int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_
     t->cpu = new_cpu;
     *memory_quota = t->memory;
     *cpu_quota = t->cpu;
+    *io_iops_quota = t->io_iops;
+    *io_limit_quota = t->io_limit;
     return 0;
+}
+
+/* Mem: DestroyAccount, asked again while the IO server still holds the
+ * session's grant: IO: CloseTenant ends it once the requests the device
+ * holds complete, well within KILL_WAIT_TICKS. */
+#define KILL_WAIT_TICKS (2 * BK_TICK_HZ)
+static int destroy(const struct tenant *t, uint64_t *freed, struct mem_error *e)
+{
+    uint64_t deadline = debug_ticks() + KILL_WAIT_TICKS;
+    for (;;) {
+        int r = mem_destroy_account(TENANTS_SLOT_MEM, t->id, freed, e);
+        if (r != MEM_ERR_GRANT_IN_USE || debug_ticks() > deadline)
+            return r;
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m); /* to the next refill of our budget */
+    }
 }
 
 int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *freed)
@@ -265,7 +319,12 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
     if (!t)
         return tenants_fail_unknown_tenant(call, tenant);
     struct mem_error e;
-    if (mem_destroy_account(TENANTS_SLOT_MEM, t->id, freed, &e))
+    if (mem_stop(TENANTS_SLOT_MEM, t->id, &e))
+        return refused(call, t->name, &e);
+    int err = tenant_io_close(call, t);
+    if (err)
+        return err;
+    if (destroy(t, freed, &e))
         return refused(call, t->name, &e);
     manager.memory_given -= t->memory;
     manager.cpu_given -= t->cpu;
@@ -284,6 +343,9 @@ int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usag
                   &faults, &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &ipc, &e) ||
         mem_cpu(TENANTS_SLOT_MEM, t->id, &u->cpu_ns, &throttled, &budget, &period, &e))
         return refused(call, t->name, &e);
+    int err = tenant_io_usage(call, t, u);
+    if (err)
+        return err;
     uint64_t now = debug_time_ns();
     uint64_t ran = u->cpu_ns - t->last_ns, passed = now - t->last_time;
     u->cpu_permille = passed ? (uint32_t)(ran * 1000 / passed) : 0;
@@ -294,7 +356,9 @@ int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usag
 
 int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *next,
                         uint64_t *tenant, char *name, uint64_t *memory, uint64_t *memory_used,
-                        uint32_t *cpu, uint64_t *cpu_ns, uint32_t *cpu_permille)
+                        uint32_t *cpu, uint64_t *cpu_ns, uint32_t *cpu_permille,
+                        uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
+                        uint64_t *io_ops, uint64_t *io_bytes)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
@@ -316,8 +380,33 @@ int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *nex
         *cpu = t->cpu;
         *cpu_ns = u.cpu_ns;
         *cpu_permille = u.cpu_permille;
+        *io_iops = t->io_iops;
+        *io_limit = t->io_limit;
+        *disk = t->io_tenant ? t->disk_sectors * TENANTS_SECTOR : 0;
+        *io_ops = u.io_ops;
+        *io_bytes = u.io_bytes;
         return 0;
     }
+    return 0;
+}
+
+/* ---- The tenants' own call ---------------------------------------------- */
+
+int tenants_handle_hello(struct tenants_call *call, uint64_t word, uint64_t *tenant,
+                         uint32_t *io_tenant, uint32_t *io_holder, uint64_t *disk)
+{
+    struct tenant *t = tenant_by_badge(call->badge);
+    if (!t)
+        return tenants_fail_not_tenant(call, call->badge);
+    /* Our own send reuses the IPC buffer; the answer is written after. */
+    struct bk_msg m = { .info = BK_MSGINFO(2, 0, 0, TENANTS_HELLO_LABEL) };
+    m.mr[0] = (uint64_t)(t - manager.tenants) + 1;
+    m.mr[1] = word;
+    sys_nbsend(TENANTS_SLOT_CHANNEL, &m);
+    *tenant = t->id;
+    *io_tenant = t->io_tenant;
+    *io_holder = t->io_tenant ? manager.io.holder : 0;
+    *disk = t->io_tenant ? t->disk_sectors * TENANTS_SECTOR : 0;
     return 0;
 }
 

@@ -8,7 +8,8 @@
  *
  *  - a badged caller, bad names, a program named twice, CPU 0 and 101 %:
  *    each refused with its text;
- *  - two tenants created; each says hello from its own thread; the
+ *  - two tenants created; each says hello from its own thread (Tenants:
+ *    Hello, which the manager passes on to the channel); the
  *    allowance counts them; a third over the memory left and one over the
  *    CPU left refused with the numbers; a quota the memory server refuses
  *    (not whole pages) comes back with its text, nothing handed out;
@@ -18,6 +19,11 @@
  *    one above it, one below the tenant's use (the memory server's
  *    refusal), a CPU quota above what is left, one within (the thread's
  *    budget as Mem: Cpu reads it), an unknown tenant;
+ *  - the tenants' own calls: Hello and Io through a cap badged as alpha's
+ *    (its id; no IO, so Io is refused), and from the administrator or an
+ *    unknown badge refused; IO asked of a manager without an IO server
+ *    (Create with a disk, SetQuota with rates, ConfigureIo) refused, and
+ *    rates without a disk;
  *  - Kill returns what the account used, to the byte; killing twice and
  *    a forged id refused; after both, the memory server's free memory and
  *    the allowance are what they were.
@@ -226,56 +232,65 @@ static void configure_and_programs(uint64_t program)
                                                     "digits, '-', '_' or '.')"),
            "a name with a space refused");
     uint64_t id;
-    r = tenants_create(copy_of(mgr, BK_RIGHTS_ALL, 7), "sneaky", "worker", 64 * KiB, 5, &id, &e);
+    r = tenants_create(copy_of(mgr, BK_RIGHTS_ALL, 7), "sneaky", "worker", 64 * KiB, 5, 0, 0, 0,
+                       &id, &e);
     expect(r == TENANTS_ERR_NOT_ADMIN && text_is(&e, "the caller (badge 7) is not the manager's "
                                                      "administrator"),
            "a badged caller cannot create");
 }
 
-/* The tenant's hello from its own thread, on the channel (badge: its
- * place + 1), with the stack it touched. */
+/* The tenant's hello from its own thread, passed on by the manager on the
+ * channel: its place + 1 and the stack it touched. */
 static bool hello(uint64_t place)
 {
     struct bk_msg m = { 0 };
     sys_recv(channel, &m);
-    return BK_MSGINFO_LABEL(m.info) == HELLO && m.badge == place && m.mr[0] == TOUCHED;
+    return BK_MSGINFO_LABEL(m.info) == HELLO && m.badge == 0 && m.mr[0] == place &&
+           m.mr[1] == TOUCHED;
 }
 
 static void creates(uint64_t *alpha, uint64_t *beta)
 {
     struct tenants_error e;
     uint64_t free_before = free_memory(), id;
-    expect(tenants_create(mgr, "alpha", "worker", 512 * KiB, 20, alpha, &e) == 0 && hello(1),
+    expect(tenants_create(mgr, "alpha", "worker", 512 * KiB, 20, 0, 0, 0, alpha, &e) == 0 &&
+               hello(1),
            "alpha created (512 KiB, 20 %): its thread said hello");
-    expect(tenants_create(mgr, "beta", "worker", 1 * MiB, 20, beta, &e) == 0 && hello(2),
+    expect(tenants_create(mgr, "beta", "worker", 1 * MiB, 20, 0, 0, 0, beta, &e) == 0 && hello(2),
            "beta created (1 MiB, 20 %): its thread said hello");
     struct allowance a = allowance();
     expect(a.memory_given == 1536 * KiB && a.cpu_given == 40 && a.tenants == 2 &&
                free_memory() < free_before,
            "the allowance counts them: 1.5 MiB and 40 % handed out");
-    int r = tenants_create(mgr, "gamma", "worker", 1 * MiB, 5, &id, &e);
+    int r = tenants_create(mgr, "gamma", "worker", 1 * MiB, 5, 0, 0, 0, &id,
+                       &e);
     expect(r == TENANTS_ERR_OVER_MEMORY &&
                text_is(&e, "tenant gamma: memory 1 MiB exceeds the manager's allowance (512 KiB "
                            "left of 2 MiB)"),
            "a tenant over the memory left refused with the numbers");
-    r = tenants_create(mgr, "gamma", "worker", 256 * KiB, 20, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 256 * KiB, 20, 0, 0, 0, &id,
+                       &e);
     expect(r == TENANTS_ERR_OVER_CPU &&
                text_is(&e, "tenant gamma: CPU 20 % exceeds the manager's allowance (10 % left of "
                            "50 %)"),
            "a tenant over the CPU left refused with the numbers");
-    r = tenants_create(mgr, "gamma", "worker", 5000, 5, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 5000, 5, 0, 0, 0, &id,
+                       &e);
     expect(r == TENANTS_ERR_REFUSED &&
                text_is(&e, "tenant gamma: the memory server refused: tenant gamma: quota 5000 B "
                            "refused (whole pages, from 8 KiB to 4 MiB)") &&
                allowance().memory_given == 1536 * KiB,
            "a quota the memory server refuses: its text, nothing handed out");
-    r = tenants_create(mgr, "gamma", "editor", 64 * KiB, 5, &id, &e);
+    r = tenants_create(mgr, "gamma", "editor", 64 * KiB, 5, 0, 0, 0, &id,
+                       &e);
     expect(r == TENANTS_ERR_UNKNOWN_PROGRAM &&
                text_is(&e, "tenant gamma: no program named 'editor'"),
            "an unknown program refused");
-    r = tenants_create(mgr, "alpha", "worker", 64 * KiB, 5, &id, &e);
+    r = tenants_create(mgr, "alpha", "worker", 64 * KiB, 5, 0, 0, 0, &id,
+                       &e);
     expect(r == TENANTS_ERR_NAME_TAKEN && text_is(&e, NULL), "a name taken refused");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 101, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 101, 0, 0, 0, &id,
+                       &e);
     expect(r == TENANTS_ERR_BAD_CPU && text_is(&e, "tenant gamma: CPU 101 % refused (1 to 100)"),
            "CPU 101 % refused");
 }
@@ -288,8 +303,11 @@ static void lists(uint64_t alpha, uint64_t beta)
     for (;;) {
         uint64_t id, memory, used, cpu_ns;
         char name[16];
+        uint32_t io_iops, io_limit;
+        uint64_t disk, io_ops, io_bytes;
         if (tenants_list(mgr, index, &next, &id, name, &memory, &used, &cpu, &cpu_ns, &permille,
-                         &e) != 0 || id == 0)
+                         &io_iops, &io_limit, &disk, &io_ops, &io_bytes, &e) != 0 ||
+            id == 0)
             break;
         debug_printf("tenantstest:   %s (tenant %llu): %llu of %llu bytes, CPU %u %%, %llu ns\n",
                      name, (unsigned long long)id, (unsigned long long)used,
@@ -297,43 +315,88 @@ static void lists(uint64_t alpha, uint64_t beta)
         bool is_alpha = id == alpha && strcmp(name, "alpha") == 0 && memory == 512 * KiB;
         bool is_beta = id == beta && strcmp(name, "beta") == 0 && memory == 1 * MiB;
         ok &= (is_alpha || is_beta) && used == used_by(id) && used >= TOUCHED && cpu == 20 &&
-              cpu_ns > 0 && permille <= 1000;
+              cpu_ns > 0 && permille <= 1000 && !io_iops && !io_limit && !disk && !io_ops &&
+              !io_bytes;
         seen++;
         index = next;
     }
-    expect(ok && seen == 2, "List: both tenants, the memory their accounts use, CPU time used");
+    expect(ok && seen == 2, "List: both tenants, the memory their accounts use, CPU time used, "
+                            "no IO");
 }
 
 static void quotas(uint64_t alpha, uint64_t beta)
 {
     struct tenants_error e;
     uint64_t memory, consumed, throttled, budget, period;
-    uint32_t cpu;
-    expect(tenants_set_quota(mgr, alpha, 1 * MiB, 0, &memory, &cpu, &e) == 0 &&
+    uint32_t cpu, iops, limit;
+    expect(tenants_set_quota(mgr, alpha, 1 * MiB, 0, 0, 0, &memory, &cpu, &iops, &limit, &e) == 0 &&
                memory == 1 * MiB && cpu == 20 && quota_of(alpha) == 1 * MiB,
            "alpha's memory quota raised to 1 MiB: the memory server holds it");
-    int r = tenants_set_quota(mgr, beta, 2 * MiB, 0, &memory, &cpu, &e);
+    int r = tenants_set_quota(mgr, beta, 2 * MiB, 0, 0, 0, &memory, &cpu, &iops, &limit, &e);
     expect(r == TENANTS_ERR_OVER_MEMORY &&
                text_is(&e, "tenant beta: memory 2 MiB exceeds the manager's allowance (1 MiB "
                            "left of 2 MiB)") &&
                quota_of(beta) == 1 * MiB,
            "beta's quota above the allowance refused, unchanged");
-    r = tenants_set_quota(mgr, alpha, 8 * KiB, 0, &memory, &cpu, &e);
+    r = tenants_set_quota(mgr, alpha, 8 * KiB, 0, 0, 0, &memory, &cpu, &iops, &limit, &e);
     expect(r == TENANTS_ERR_REFUSED && text_is(&e, NULL) && quota_of(alpha) == 1 * MiB &&
                allowance().memory_given == 2 * MiB,
            "a quota below alpha's use: the memory server's refusal, nothing changed");
-    r = tenants_set_quota(mgr, alpha, 0, 40, &memory, &cpu, &e);
+    r = tenants_set_quota(mgr, alpha, 0, 40, 0, 0, &memory, &cpu, &iops, &limit, &e);
     expect(r == TENANTS_ERR_OVER_CPU &&
                text_is(&e, "tenant alpha: CPU 40 % exceeds the manager's allowance (30 % left of "
                            "50 %)"),
            "alpha's CPU above what is left refused");
-    expect(tenants_set_quota(mgr, alpha, 0, 30, &memory, &cpu, &e) == 0 && cpu == 30 &&
+    expect(tenants_set_quota(mgr, alpha, 0, 30, 0, 0, &memory, &cpu, &iops, &limit, &e) == 0 &&
+               cpu == 30 &&
                mem_cpu(mem_ep, alpha, &consumed, &throttled, &budget, &period, NULL) == 0 &&
                budget == 3000000 && period == 10000000,
            "alpha's CPU set to 30 %: its thread's budget is 3 ms every 10 ms");
-    r = tenants_set_quota(mgr, 999, 0, 30, &memory, &cpu, &e);
+    r = tenants_set_quota(mgr, 999, 0, 30, 0, 0, &memory, &cpu, &iops, &limit, &e);
     expect(r == TENANTS_ERR_UNKNOWN_TENANT && text_is(&e, "no tenant 999"),
            "an unknown tenant refused");
+}
+
+/* The tenants' own calls, through a cap the administrator mints with
+ * alpha's badge (its place 1, times 256), and IO asked of a manager that
+ * has no IO server. */
+static void tenant_calls(uint64_t alpha)
+{
+    struct tenants_error e;
+    uint64_t id = 0, disk = 1, memory;
+    uint32_t io_tenant = 1, holder = 1, cpu, iops, limit;
+    uint64_t as_alpha = copy_of(mgr, BK_RIGHT_WRITE | BK_RIGHT_GRANT_REPLY, 256);
+    expect(tenants_hello(as_alpha, 5, &id, &io_tenant, &holder, &disk, &e) == 0 && id == alpha &&
+               io_tenant == 0 && holder == 0 && disk == 0,
+           "Hello on alpha's badge: its id, no IO");
+    int r = tenants_io(as_alpha, bk_slot_alloc(), &e);
+    expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant alpha: no IO here (the manager has no "
+                                                 "IO server, or the tenant no disk)"),
+           "Io for a tenant without IO refused");
+    r = tenants_hello(mgr, 5, &id, &io_tenant, &holder, &disk, &e);
+    expect(r == TENANTS_ERR_NOT_TENANT &&
+               text_is(&e, "the caller (badge 0) is not one of the manager's tenants"),
+           "Hello from the administrator refused");
+    r = tenants_io(copy_of(mgr, BK_RIGHTS_ALL, 256 * 9), bk_slot_alloc(), &e);
+    expect(r == TENANTS_ERR_NOT_TENANT && text_is(&e, NULL), "Io on a badge of no tenant refused");
+    r = tenants_create(as_alpha, "gamma", "worker", 64 * KiB, 5, 0, 0, 0, &id, &e);
+    expect(r == TENANTS_ERR_NOT_ADMIN, "a tenant cannot create");
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 10, 20, 64 * KiB, &id, &e);
+    expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant gamma: no IO here (the manager has no IO "
+                                                 "server, or the tenant no disk)"),
+           "a disk asked of a manager without an IO server refused");
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 10, 20, 0, &id, &e);
+    expect(r == TENANTS_ERR_BAD_IO &&
+               text_is(&e, "tenant gamma: IO reservation 10 and limit 20 IOPS with a disk of 0 "
+                           "refused (a disk of whole 4 KiB pages, and 1 <= limit, reservation "
+                           "<= limit)"),
+           "IO rates without a disk refused");
+    r = tenants_set_quota(mgr, alpha, 0, 0, 10, 0, &memory, &cpu, &iops, &limit, &e);
+    expect(r == TENANTS_ERR_NO_IO && text_is(&e, NULL), "IO rates for a tenant without IO refused");
+    r = tenants_configure_io(mgr, 100, 0x1e, 0, 8192, 1, &e);
+    expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant (allowance): no IO here (the manager has "
+                                                 "no IO server, or the tenant no disk)"),
+           "an IO allowance without an IO server refused");
 }
 
 static void kills(uint64_t alpha, uint64_t beta, uint64_t free_before)
@@ -381,6 +444,7 @@ int main(const struct bk_bootinfo *bi)
     creates(&alpha, &beta);
     lists(alpha, beta);
     quotas(alpha, beta);
+    tenant_calls(alpha);
     kills(alpha, beta, free_before);
     console(free_before);
     expect(debug_check_invariants() == 0, "the kernel's invariants hold");

@@ -934,7 +934,8 @@ bulkhead_qemu_test(mem-spawn --image ${out}/mem-spawn-image.img --status pass
 # the guest's timer follows a busy host: docs/tenants.md).
 bulkhead_user_program(${arch} tenants-test SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/tenants_test.c
                       CLIENT_OF mem tenants)
-bulkhead_user_program(${arch} tenant-worker SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/tenant_worker.c)
+bulkhead_user_program(${arch} tenant-worker SOURCES ${CMAKE_SOURCE_DIR}/tests/qemu/tenant_worker.c
+                      CLIENT_OF tenants mem io)
 bulkhead_boot_image(${arch} tenants-image ROOT tenants-test
                     MODULES mem-server tenants-server tenant-worker)
 string(REPEAT "x" 90 tenants_long_name) # a line the console refuses
@@ -952,6 +953,9 @@ bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pa
   --type "frobnicate" --type "kill ${tenants_long_name}"
   --type "create x worker mem=12Q cpu=5%"
   --type "create y nosuch mem=64K cpu=5%"
+  --type "create z worker mem=64K cpu=5% disk=64K io=10 limit=20"
+  --type "create z worker mem=64K cpu=5% io=5%"
+  --type "quota web io=10"
   --type "list" --type "kill web" --type "exit"
   --expect "tenantstest: ok: alpha created \\(512 KiB, 20 %\\): its thread said hello"
   --expect "tenantstest: ok: a tenant over the memory left refused with the numbers"
@@ -977,6 +981,10 @@ bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pa
   --expect "error: line longer than 80 characters, not run"
   --expect "error: mem=12Q: not a size"
   --expect "error: tenant y: no program named 'nosuch'"
+  --expect "error: tenant z: no IO here \\(the manager has no IO server, or the tenant no disk\\)"
+  --expect "error: io=5%: not a number of operations per second"
+  --expect "error: tenant web: no IO here"
+  --expect "tenantstest: ok: Hello on alpha's badge: its id, no IO"
   --expect "1 tenants, allowance left: memory 512 KiB of 2 MiB, CPU 30 % of 50 %"
   --expect "killed web: [0-9]+ bytes freed"
   --expect "tenants: console closed"

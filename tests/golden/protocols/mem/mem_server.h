@@ -163,21 +163,23 @@ int mem_handle_seal_program(struct mem_call *call, uint64_t tenant, uint64_t bas
  * CreateAccount, and makes the tenant's kernel objects from the server's memory, each
  * charged to the account: its address space (a VSpace, given an ASID from one of the
  * ASID pools the administrator moved into the server), its CSpace (a CNode of 64 slots:
- * its own cap in BK_CAP_ROOT_CNODE, its thread in BK_CAP_ROOT_TCB, its tenant cap to
- * this server in BK_PROCESS_CAP_ARG, `give` in BK_PROCESS_FIRST_FREE_SLOT, and with
- * `flags` bit 0 the server's Debug cap in BK_CAP_DEBUG), its thread (priority
- * `priority` and as much MCP, its faults paged by the server) and the thread's
- * SchedContext (`budget` ns every `period` ns, through the server's SchedControl). Its
- * space gets its IPC buffer (backed now), a stack of 64 KiB below BK_ROOT_STACK_TOP
- * backed on demand, the program's segments mapped from its images (code read-execute
- * and constants read-only, shared; data copy-on-write) and its start-info page, shared.
- * With `flags` bit 1 the thread starts at the program's entry at once; else Start
- * starts it. A step the quota or the server's memory cannot pay for ends the spawn with
- * that error and closes the account (every byte back). Returns the tenant's id;
- * DestroyAccount kills it. Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA,
- * MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM, MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA,
- * MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS, MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET,
- * MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL, MEM_ERR_TOO_MANY_REGIONS, MEM_ERR_BUSY. */
+ * its own cap in BK_CAP_ROOT_CNODE, its thread in BK_CAP_ROOT_TCB, its VSpace in
+ * BK_CAP_ROOT_VSPACE (for a server that maps a session into it: IO: OpenGranted), its
+ * tenant cap to this server in BK_PROCESS_CAP_ARG, `give` in
+ * BK_PROCESS_FIRST_FREE_SLOT, and with `flags` bit 0 the server's Debug cap in
+ * BK_CAP_DEBUG), its thread (priority `priority` and as much MCP, its faults paged by
+ * the server) and the thread's SchedContext (`budget` ns every `period` ns, through the
+ * server's SchedControl). Its space gets its IPC buffer (backed now), a stack of 64 KiB
+ * below BK_ROOT_STACK_TOP backed on demand, the program's segments mapped from its
+ * images (code read-execute and constants read-only, shared; data copy-on-write) and
+ * its start-info page, shared. With `flags` bit 1 the thread starts at the program's
+ * entry at once; else Start starts it. A step the quota or the server's memory cannot
+ * pay for ends the spawn with that error and closes the account (every byte back).
+ * Returns the tenant's id; DestroyAccount kills it. Errors it may return:
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA, MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM,
+ * MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA, MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS,
+ * MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET, MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL,
+ * MEM_ERR_TOO_MANY_REGIONS, MEM_ERR_BUSY. */
 int mem_handle_spawn(struct mem_call *call, const char *name, uint64_t quota, uint64_t program,
                      uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
                      uint64_t give_slot, uint64_t *tenant);

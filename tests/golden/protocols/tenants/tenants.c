@@ -20,6 +20,12 @@ const char *tenants_method_name(uint64_t label)
         return "kill";
     case TENANTS_LABEL_ALLOWANCE:
         return "allowance";
+    case TENANTS_LABEL_CONFIGURE_IO:
+        return "configure_io";
+    case TENANTS_LABEL_HELLO:
+        return "hello";
+    case TENANTS_LABEL_IO:
+        return "io";
     default:
         return "?";
     }
@@ -27,11 +33,14 @@ const char *tenants_method_name(uint64_t label)
 
 static const char *const configure_args[] = { "memory", "cpu" };
 static const char *const add_program_args[] = { "name", "program" };
-static const char *const create_args[] = { "name", "program", "memory", "cpu" };
+static const char *const create_args[] = { "name", "program", "memory", "cpu", "io_iops", "io_limit", "disk" };
 static const char *const list_args[] = { "index" };
-static const char *const set_quota_args[] = { "tenant", "memory", "cpu" };
+static const char *const set_quota_args[] = { "tenant", "memory", "cpu", "io_iops", "io_limit" };
 static const char *const kill_args[] = { "tenant" };
 static const char *const allowance_args[] = { "?" };
+static const char *const configure_io_args[] = { "reservation_iops", "tenants", "first_sector", "sectors", "holder" };
+static const char *const hello_args[] = { "word" };
+static const char *const io_args[] = { "?" };
 
 static const char *const *arg_names(uint64_t label, unsigned *count)
 {
@@ -43,13 +52,13 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
         *count = 2;
         return add_program_args;
     case TENANTS_LABEL_CREATE:
-        *count = 4;
+        *count = 7;
         return create_args;
     case TENANTS_LABEL_LIST:
         *count = 1;
         return list_args;
     case TENANTS_LABEL_SET_QUOTA:
-        *count = 3;
+        *count = 5;
         return set_quota_args;
     case TENANTS_LABEL_KILL:
         *count = 1;
@@ -57,6 +66,15 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case TENANTS_LABEL_ALLOWANCE:
         *count = 0;
         return allowance_args;
+    case TENANTS_LABEL_CONFIGURE_IO:
+        *count = 5;
+        return configure_io_args;
+    case TENANTS_LABEL_HELLO:
+        *count = 1;
+        return hello_args;
+    case TENANTS_LABEL_IO:
+        *count = 0;
+        return io_args;
     default:
         *count = 0;
         return 0;
@@ -92,6 +110,22 @@ int tenants_error_length(int code)
         return 5;
     case TENANTS_ERR_REFUSED:
         return 14;
+    case TENANTS_ERR_NO_IO:
+        return 2;
+    case TENANTS_ERR_BAD_IO:
+        return 5;
+    case TENANTS_ERR_OVER_IOPS:
+        return 5;
+    case TENANTS_ERR_OVER_DISK:
+        return 5;
+    case TENANTS_ERR_IO_REFUSED:
+        return 14;
+    case TENANTS_ERR_NOT_TENANT:
+        return 1;
+    case TENANTS_ERR_BAD_IO_ALLOWANCE:
+        return 3;
+    case TENANTS_ERR_IO_IN_USE:
+        return 1;
     default:
         return -1;
     }
@@ -166,6 +200,50 @@ void tenants_error_pack(struct bk_msg *m, const struct tenants_error *e)
         bk_proto_pack_name(m, 0, e->refused.tenant, 16);
         bk_proto_pack_name(m, 2, e->refused.reason, 96);
         m->info = BK_MSGINFO(14, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_NO_IO:
+        bk_proto_pack_name(m, 0, e->no_io.tenant, 16);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_BAD_IO:
+        bk_proto_pack_name(m, 0, e->bad_io.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->bad_io.reservation);
+        bk_proto_set_word(m, 3, (uint64_t)e->bad_io.limit);
+        bk_proto_set_word(m, 4, e->bad_io.disk);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_OVER_IOPS:
+        bk_proto_pack_name(m, 0, e->over_iops.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->over_iops.asked);
+        bk_proto_set_word(m, 3, (uint64_t)e->over_iops.left);
+        bk_proto_set_word(m, 4, (uint64_t)e->over_iops.allowance);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_OVER_DISK:
+        bk_proto_pack_name(m, 0, e->over_disk.tenant, 16);
+        bk_proto_set_word(m, 2, e->over_disk.asked);
+        bk_proto_set_word(m, 3, e->over_disk.free);
+        bk_proto_set_word(m, 4, (uint64_t)e->over_disk.numbers_left);
+        m->info = BK_MSGINFO(5, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_IO_REFUSED:
+        bk_proto_pack_name(m, 0, e->io_refused.tenant, 16);
+        bk_proto_pack_name(m, 2, e->io_refused.reason, 96);
+        m->info = BK_MSGINFO(14, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_NOT_TENANT:
+        bk_proto_set_word(m, 0, e->not_tenant.badge);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_BAD_IO_ALLOWANCE:
+        bk_proto_set_word(m, 0, (uint64_t)e->bad_io_allowance.tenants);
+        bk_proto_set_word(m, 1, e->bad_io_allowance.sectors);
+        bk_proto_set_word(m, 2, (uint64_t)e->bad_io_allowance.holder);
+        m->info = BK_MSGINFO(3, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_IO_IN_USE:
+        bk_proto_set_word(m, 0, (uint64_t)e->io_in_use.tenants);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, TENANTS_PROTOCOL_ID, e->code, &e->proto);
@@ -257,6 +335,66 @@ bool tenants_error_unpack(const struct bk_msg *m, int code, struct tenants_error
             return false;
         if (!bk_proto_unpack_name(m, 2, 96, e->refused.reason))
             return false;
+        return true;
+    case TENANTS_ERR_NO_IO:
+        if (!bk_proto_unpack_name(m, 0, 16, e->no_io.tenant))
+            return false;
+        return true;
+    case TENANTS_ERR_BAD_IO:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_io.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->bad_io.reservation = (uint32_t)bk_proto_word(m, 2);
+        if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+            return false;
+        e->bad_io.limit = (uint32_t)bk_proto_word(m, 3);
+        e->bad_io.disk = bk_proto_word(m, 4);
+        return true;
+    case TENANTS_ERR_OVER_IOPS:
+        if (!bk_proto_unpack_name(m, 0, 16, e->over_iops.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->over_iops.asked = (uint32_t)bk_proto_word(m, 2);
+        if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+            return false;
+        e->over_iops.left = (uint32_t)bk_proto_word(m, 3);
+        if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+            return false;
+        e->over_iops.allowance = (uint32_t)bk_proto_word(m, 4);
+        return true;
+    case TENANTS_ERR_OVER_DISK:
+        if (!bk_proto_unpack_name(m, 0, 16, e->over_disk.tenant))
+            return false;
+        e->over_disk.asked = bk_proto_word(m, 2);
+        e->over_disk.free = bk_proto_word(m, 3);
+        if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+            return false;
+        e->over_disk.numbers_left = (uint32_t)bk_proto_word(m, 4);
+        return true;
+    case TENANTS_ERR_IO_REFUSED:
+        if (!bk_proto_unpack_name(m, 0, 16, e->io_refused.tenant))
+            return false;
+        if (!bk_proto_unpack_name(m, 2, 96, e->io_refused.reason))
+            return false;
+        return true;
+    case TENANTS_ERR_NOT_TENANT:
+        e->not_tenant.badge = bk_proto_word(m, 0);
+        return true;
+    case TENANTS_ERR_BAD_IO_ALLOWANCE:
+        if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+            return false;
+        e->bad_io_allowance.tenants = (uint32_t)bk_proto_word(m, 0);
+        e->bad_io_allowance.sectors = bk_proto_word(m, 1);
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->bad_io_allowance.holder = (uint32_t)bk_proto_word(m, 2);
+        return true;
+    case TENANTS_ERR_IO_IN_USE:
+        if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+            return false;
+        e->io_in_use.tenants = (uint32_t)bk_proto_word(m, 0);
         return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
@@ -351,6 +489,64 @@ static int format_refused(const struct tenants_refused *f, char *buf, size_t siz
                        f->reason);
 }
 
+static int format_no_io(const struct tenants_no_io *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: no IO here (the manager has no IO server, or the tenant no disk)",
+                       f->tenant);
+}
+
+static int format_bad_io(const struct tenants_bad_io *f, char *buf, size_t size)
+{
+    char size0[BK_PROTO_SIZE_TEXT];
+    return bk_snprintf(buf, size,
+                       "tenant %s: IO reservation %llu and limit %llu IOPS with a disk of %s refused (a disk of whole 4 KiB pages, and 1 <= limit, reservation <= limit)",
+                       f->tenant, (unsigned long long)f->reservation,
+                       (unsigned long long)f->limit, bk_proto_size_text(size0, f->disk));
+}
+
+static int format_over_iops(const struct tenants_over_iops *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: IO reservation %llu IOPS exceeds the manager's allowance (%llu IOPS left of %llu)",
+                       f->tenant, (unsigned long long)f->asked, (unsigned long long)f->left,
+                       (unsigned long long)f->allowance);
+}
+
+static int format_over_disk(const struct tenants_over_disk *f, char *buf, size_t size)
+{
+    char size0[BK_PROTO_SIZE_TEXT], size1[BK_PROTO_SIZE_TEXT];
+    return bk_snprintf(buf, size,
+                       "tenant %s: disk %s does not fit (largest free run %s, %llu IO tenant numbers left)",
+                       f->tenant, bk_proto_size_text(size0, f->asked),
+                       bk_proto_size_text(size1, f->free), (unsigned long long)f->numbers_left);
+}
+
+static int format_io_refused(const struct tenants_io_refused *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: the IO server refused: %s", f->tenant, f->reason);
+}
+
+static int format_not_tenant(const struct tenants_not_tenant *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "the caller (badge %llu) is not one of the manager's tenants",
+                       (unsigned long long)f->badge);
+}
+
+static int format_bad_io_allowance(const struct tenants_bad_io_allowance *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "IO allowance refused: tenant numbers 0x%llx, %llu sectors, holder %llu (numbers 1 to 8, sectors 1 to 2^48, holder 1 to 15)",
+                       (unsigned long long)f->tenants, (unsigned long long)f->sectors,
+                       (unsigned long long)f->holder);
+}
+
+static int format_io_in_use(const struct tenants_io_in_use *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "the IO allowance cannot change: %llu tenants have IO",
+                       (unsigned long long)f->tenants);
+}
+
 int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -380,6 +576,22 @@ int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
         return format_over_cpu(&e->over_cpu, buf, size);
     case TENANTS_ERR_REFUSED:
         return format_refused(&e->refused, buf, size);
+    case TENANTS_ERR_NO_IO:
+        return format_no_io(&e->no_io, buf, size);
+    case TENANTS_ERR_BAD_IO:
+        return format_bad_io(&e->bad_io, buf, size);
+    case TENANTS_ERR_OVER_IOPS:
+        return format_over_iops(&e->over_iops, buf, size);
+    case TENANTS_ERR_OVER_DISK:
+        return format_over_disk(&e->over_disk, buf, size);
+    case TENANTS_ERR_IO_REFUSED:
+        return format_io_refused(&e->io_refused, buf, size);
+    case TENANTS_ERR_NOT_TENANT:
+        return format_not_tenant(&e->not_tenant, buf, size);
+    case TENANTS_ERR_BAD_IO_ALLOWANCE:
+        return format_bad_io_allowance(&e->bad_io_allowance, buf, size);
+    case TENANTS_ERR_IO_IN_USE:
+        return format_io_in_use(&e->io_in_use, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

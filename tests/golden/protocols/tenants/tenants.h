@@ -6,7 +6,10 @@
  * (percent of every 10 ms period): the manager has the memory server spawn the tenant's
  * thread with that quota and that budget, and answers for both within its allowance.
  * List reads each tenant's live usage from the memory server; SetQuota changes a quota;
- * Kill closes the tenant's account, which returns every byte made for it. */
+ * Kill closes the tenant's account, which returns every byte made for it. With an IO
+ * server (ConfigureIo) a tenant may also get disk time and a disk: its IO policy and
+ * its part of the manager's disk, which it opens a session on, paid from its own
+ * account. */
 #pragma once
 
 #include <bulkhead/proto.h>
@@ -21,6 +24,9 @@
 #define TENANTS_LABEL_SET_QUOTA BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 5)
 #define TENANTS_LABEL_KILL BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 6)
 #define TENANTS_LABEL_ALLOWANCE BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 7)
+#define TENANTS_LABEL_CONFIGURE_IO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 8)
+#define TENANTS_LABEL_HELLO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 9)
+#define TENANTS_LABEL_IO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 10)
 
 /* The longest name each name argument or result holds (a buffer for one
  * needs one more char, for the NUL). */
@@ -43,6 +49,14 @@
 #define TENANTS_ERR_OVER_MEMORY 42 /* The memory quota asked does not fit in what the allowance has left (for SetQuota: with the tenant's present quota given back first). */
 #define TENANTS_ERR_OVER_CPU 43 /* The CPU percent asked does not fit in what the allowance has left (for SetQuota: with the tenant's present percent given back first). */
 #define TENANTS_ERR_REFUSED 44 /* The memory server refused the step (its error's text, cut to 95 characters): a quota it does not accept, a quota below the tenant's use, its memory exhausted, a program it does not know. */
+#define TENANTS_ERR_NO_IO 45 /* IO was asked of a manager without an IO server (none handed over, or ConfigureIo not called), or of a tenant that has no disk. */
+#define TENANTS_ERR_BAD_IO 46 /* IO rates that do not go together: a limit of 0 or below the reservation with a disk, rates without a disk, a disk that is not a multiple of 4 KiB. */
+#define TENANTS_ERR_OVER_IOPS 47 /* The IO reservation asked does not fit in what the allowance has left (for SetQuota: with the tenant's present reservation given back first). */
+#define TENANTS_ERR_OVER_DISK 48 /* No free run of the manager's sectors is as large as the disk asked, or all its IO tenant numbers are in use (then `numbers_left` is 0). */
+#define TENANTS_ERR_IO_REFUSED 49 /* The IO server refused the step (its error's text, cut to 95 characters): a reservation its capacity cannot admit, a disk it does not accept. */
+#define TENANTS_ERR_NOT_TENANT 50 /* A tenant's method called with the administrator's cap, or with a badge that names no live tenant. */
+#define TENANTS_ERR_BAD_IO_ALLOWANCE 51 /* An IO allowance the manager cannot use: no tenant numbers or numbers outside 1 to 8, no sectors, sectors past 2^48, or a holder outside 1 to 15. */
+#define TENANTS_ERR_IO_IN_USE 52 /* ConfigureIo while some tenant has IO: kill them first. */
 
 /* The numbers of TENANTS_ERR_NOT_ADMIN. */
 struct tenants_not_admin {
@@ -124,6 +138,58 @@ struct tenants_refused {
     char reason[97];
 };
 
+/* The numbers of TENANTS_ERR_NO_IO. */
+struct tenants_no_io {
+    char tenant[17];
+};
+
+/* The numbers of TENANTS_ERR_BAD_IO. */
+struct tenants_bad_io {
+    char tenant[17];
+    uint32_t reservation;
+    uint32_t limit;
+    uint64_t disk;
+};
+
+/* The numbers of TENANTS_ERR_OVER_IOPS. */
+struct tenants_over_iops {
+    char tenant[17];
+    uint32_t asked;
+    uint32_t left;
+    uint32_t allowance;
+};
+
+/* The numbers of TENANTS_ERR_OVER_DISK. */
+struct tenants_over_disk {
+    char tenant[17];
+    uint64_t asked;
+    uint64_t free;
+    uint32_t numbers_left;
+};
+
+/* The numbers of TENANTS_ERR_IO_REFUSED. */
+struct tenants_io_refused {
+    char tenant[17];
+    char reason[97];
+};
+
+/* The numbers of TENANTS_ERR_NOT_TENANT. */
+struct tenants_not_tenant {
+    uint64_t badge;
+};
+
+/* The numbers of TENANTS_ERR_BAD_IO_ALLOWANCE. */
+struct tenants_bad_io_allowance {
+    uint32_t tenants;
+    uint64_t sectors;
+    uint32_t holder;
+};
+
+/* The numbers of TENANTS_ERR_IO_IN_USE. */
+struct tenants_io_in_use {
+    uint32_t tenants;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct tenants_error {
@@ -144,6 +210,14 @@ struct tenants_error {
         struct tenants_over_memory over_memory;
         struct tenants_over_cpu over_cpu;
         struct tenants_refused refused;
+        struct tenants_no_io no_io;
+        struct tenants_bad_io bad_io;
+        struct tenants_over_iops over_iops;
+        struct tenants_over_disk over_disk;
+        struct tenants_io_refused io_refused;
+        struct tenants_not_tenant not_tenant;
+        struct tenants_bad_io_allowance bad_io_allowance;
+        struct tenants_io_in_use io_in_use;
     };
 };
 

@@ -13,12 +13,13 @@ static int fault(struct tenants_error *err, uint64_t label, int code, uint64_t a
     return code;
 }
 
-/* 0 if `m` is the success reply of `label` with `words` words, else the
- * error it carries, its numbers in *err. */
-static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, struct tenants_error *err)
+/* 0 if `m` is the success reply of `label` with `words` words and `caps`
+ * capabilities, else the error it carries, its numbers in *err. */
+static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, unsigned caps,
+                      struct tenants_error *err)
 {
     struct tenants_error e = { .label = label };
-    int code = bk_proto_reply_code(m, label, words, tenants_error_length);
+    int code = bk_proto_reply_code_caps(m, label, words, caps, tenants_error_length);
     if (code == 0)
         return 0;
     if (!tenants_error_unpack(m, code, &e))
@@ -36,7 +37,7 @@ int tenants_configure(bk_cptr_t server, uint64_t memory, uint32_t cpu, uint64_t 
     bk_proto_set_word(m, 0, memory);
     bk_proto_set_word(m, 1, (uint64_t)cpu);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_CONFIGURE, 2, err);
+    int code = reply_code(m, TENANTS_LABEL_CONFIGURE, 2, 0, err);
     if (code != 0)
         return code;
     *memory_given = bk_proto_word(m, 0);
@@ -55,7 +56,7 @@ int tenants_add_program(bk_cptr_t server, const char *name, uint64_t program,
     bk_proto_pack_name(m, 0, name, 16);
     bk_proto_set_word(m, 2, program);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_ADD_PROGRAM, 1, err);
+    int code = reply_code(m, TENANTS_LABEL_ADD_PROGRAM, 1, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
@@ -65,9 +66,10 @@ int tenants_add_program(bk_cptr_t server, const char *name, uint64_t program,
 }
 
 int tenants_create(bk_cptr_t server, const char *name, const char *program, uint64_t memory,
-                   uint32_t cpu, uint64_t *tenant, struct tenants_error *err)
+                   uint32_t cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk,
+                   uint64_t *tenant, struct tenants_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(6, 0, 0, TENANTS_LABEL_CREATE) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(9, 0, 0, TENANTS_LABEL_CREATE) }, *m = &msg;
     if (!bk_proto_name_fits(name, 16))
         return fault(err, TENANTS_LABEL_CREATE, BK_PROTO_ERR_BAD_VALUE, 0, 0);
     if (!bk_proto_name_fits(program, 16))
@@ -76,8 +78,11 @@ int tenants_create(bk_cptr_t server, const char *name, const char *program, uint
     bk_proto_pack_name(m, 2, program, 16);
     bk_proto_set_word(m, 4, memory);
     bk_proto_set_word(m, 5, (uint64_t)cpu);
+    bk_proto_set_word(m, 6, (uint64_t)io_iops);
+    bk_proto_set_word(m, 7, (uint64_t)io_limit);
+    bk_proto_set_word(m, 8, disk);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_CREATE, 1, err);
+    int code = reply_code(m, TENANTS_LABEL_CREATE, 1, 0, err);
     if (code != 0)
         return code;
     *tenant = bk_proto_word(m, 0);
@@ -86,47 +91,67 @@ int tenants_create(bk_cptr_t server, const char *name, const char *program, uint
 
 int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *tenant, char *name,
                  uint64_t *memory, uint64_t *memory_used, uint32_t *cpu, uint64_t *cpu_ns,
-                 uint32_t *cpu_permille, struct tenants_error *err)
+                 uint32_t *cpu_permille, uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
+                 uint64_t *io_ops, uint64_t *io_bytes, struct tenants_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_LIST) }, *m = &msg;
     bk_proto_set_word(m, 0, (uint64_t)index);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_LIST, 9, err);
+    int code = reply_code(m, TENANTS_LABEL_LIST, 14, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 9);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
     *next = (uint32_t)bk_proto_word(m, 0);
     *tenant = bk_proto_word(m, 1);
     if (!bk_proto_unpack_name(m, 2, 16, name))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 9);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
     *memory = bk_proto_word(m, 4);
     *memory_used = bk_proto_word(m, 5);
     if (!(bk_proto_word(m, 6) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 9);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
     *cpu = (uint32_t)bk_proto_word(m, 6);
     *cpu_ns = bk_proto_word(m, 7);
     if (!(bk_proto_word(m, 8) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 9);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
     *cpu_permille = (uint32_t)bk_proto_word(m, 8);
+    if (!(bk_proto_word(m, 9) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
+    *io_iops = (uint32_t)bk_proto_word(m, 9);
+    if (!(bk_proto_word(m, 10) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
+    *io_limit = (uint32_t)bk_proto_word(m, 10);
+    *disk = bk_proto_word(m, 11);
+    *io_ops = bk_proto_word(m, 12);
+    *io_bytes = bk_proto_word(m, 13);
     return 0;
 }
 
 int tenants_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t memory, uint32_t cpu,
-                      uint64_t *memory_quota, uint32_t *cpu_quota, struct tenants_error *err)
+                      uint32_t io_iops, uint32_t io_limit, uint64_t *memory_quota,
+                      uint32_t *cpu_quota, uint32_t *io_iops_quota, uint32_t *io_limit_quota,
+                      struct tenants_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, TENANTS_LABEL_SET_QUOTA) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(5, 0, 0, TENANTS_LABEL_SET_QUOTA) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     bk_proto_set_word(m, 1, memory);
     bk_proto_set_word(m, 2, (uint64_t)cpu);
+    bk_proto_set_word(m, 3, (uint64_t)io_iops);
+    bk_proto_set_word(m, 4, (uint64_t)io_limit);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_SET_QUOTA, 2, err);
+    int code = reply_code(m, TENANTS_LABEL_SET_QUOTA, 4, 0, err);
     if (code != 0)
         return code;
     *memory_quota = bk_proto_word(m, 0);
     if (!(bk_proto_word(m, 1) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 2);
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 4);
     *cpu_quota = (uint32_t)bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 4);
+    *io_iops_quota = (uint32_t)bk_proto_word(m, 2);
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 4);
+    *io_limit_quota = (uint32_t)bk_proto_word(m, 3);
     return 0;
 }
 
@@ -135,7 +160,7 @@ int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, struct tena
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_KILL) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_KILL, 1, err);
+    int code = reply_code(m, TENANTS_LABEL_KILL, 1, 0, err);
     if (code != 0)
         return code;
     *freed = bk_proto_word(m, 0);
@@ -147,7 +172,7 @@ int tenants_allowance(bk_cptr_t server, uint64_t *memory, uint32_t *cpu, uint64_
 {
     struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, TENANTS_LABEL_ALLOWANCE) }, *m = &msg;
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_ALLOWANCE, 5, err);
+    int code = reply_code(m, TENANTS_LABEL_ALLOWANCE, 5, 0, err);
     if (code != 0)
         return code;
     *memory = bk_proto_word(m, 0);
@@ -161,6 +186,52 @@ int tenants_allowance(bk_cptr_t server, uint64_t *memory, uint32_t *cpu, uint64_
     if (!(bk_proto_word(m, 4) <= 0xffffffffu))
         return fault(err, TENANTS_LABEL_ALLOWANCE, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_ALLOWANCE, 5);
     *tenants = (uint32_t)bk_proto_word(m, 4);
+    return 0;
+}
+
+int tenants_configure_io(bk_cptr_t server, uint32_t reservation_iops, uint32_t tenants,
+                         uint64_t first_sector, uint64_t sectors, uint32_t holder,
+                         struct tenants_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(5, 0, 0, TENANTS_LABEL_CONFIGURE_IO) }, *m = &msg;
+    bk_proto_set_word(m, 0, (uint64_t)reservation_iops);
+    bk_proto_set_word(m, 1, (uint64_t)tenants);
+    bk_proto_set_word(m, 2, first_sector);
+    bk_proto_set_word(m, 3, sectors);
+    bk_proto_set_word(m, 4, (uint64_t)holder);
+    sys_call(server, m);
+    return reply_code(m, TENANTS_LABEL_CONFIGURE_IO, 0, 0, err);
+}
+
+int tenants_hello(bk_cptr_t server, uint64_t word, uint64_t *tenant, uint32_t *io_tenant,
+                  uint32_t *io_holder, uint64_t *disk, struct tenants_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_HELLO) }, *m = &msg;
+    bk_proto_set_word(m, 0, word);
+    sys_call(server, m);
+    int code = reply_code(m, TENANTS_LABEL_HELLO, 4, 0, err);
+    if (code != 0)
+        return code;
+    *tenant = bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_HELLO, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_HELLO, 4);
+    *io_tenant = (uint32_t)bk_proto_word(m, 1);
+    if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_HELLO, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_HELLO, 4);
+    *io_holder = (uint32_t)bk_proto_word(m, 2);
+    *disk = bk_proto_word(m, 3);
+    return 0;
+}
+
+int tenants_io(bk_cptr_t server, bk_cptr_t io_slot, struct tenants_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, TENANTS_LABEL_IO) }, *m = &msg;
+    struct bk_proto_receive saved = bk_proto_receive_at(io_slot);
+    sys_call(server, m);
+    int code = reply_code(m, TENANTS_LABEL_IO, 0, 1, err);
+    bk_proto_receive_done(&saved, io_slot, m, code == 0);
+    if (code != 0)
+        return code;
     return 0;
 }
 

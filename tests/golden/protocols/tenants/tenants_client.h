@@ -25,43 +25,60 @@ int tenants_add_program(bk_cptr_t server, const char *name, uint64_t program,
 /* Tenants: Create. Administrator only. Creates tenant `name` from the program named
  * `program` with a memory quota of `memory` bytes and `cpu` percent of the CPU: checked
  * against the allowance first, then Mem: Spawn opens its account with that quota and
- * starts its thread with a budget of `cpu` % of every 10 ms period. Returns the
- * tenant's id (the memory server's account id). Returns 0, or the error code with its
- * numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_NAME,
+ * starts its thread with a budget of `cpu` % of every 10 ms period. With `disk` not 0
+ * (bytes, a multiple of 4 KiB) the tenant also gets IO: one of the manager's IO tenant
+ * numbers, a policy of `io_iops` operations per second reserved and `io_limit` at most
+ * (IO: SetPolicy, weight 1, latency target 100 ms) and a disk of `disk` bytes carved
+ * from the manager's sectors (IO: SetDisk), all before its thread starts; it opens its
+ * session itself (Hello, Io). With `disk` 0 both rates must be 0. Returns the tenant's
+ * id (the memory server's account id). Returns 0, or the error code with its numbers in
+ * *err (may be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_NAME,
  * TENANTS_ERR_NAME_TAKEN, TENANTS_ERR_UNKNOWN_PROGRAM, TENANTS_ERR_NO_ROOM,
  * TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY, TENANTS_ERR_OVER_CPU,
- * TENANTS_ERR_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO, TENANTS_ERR_OVER_IOPS,
+ * TENANTS_ERR_OVER_DISK, TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
 int tenants_create(bk_cptr_t server, const char *name, const char *program, uint64_t memory,
-                   uint32_t cpu, uint64_t *tenant, struct tenants_error *err);
+                   uint32_t cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk,
+                   uint64_t *tenant, struct tenants_error *err);
 
 /* Tenants: List. Administrator only. The first tenant at place `index` or after in the
  * manager's table (start at 0, then pass `next`), with its live usage: its memory quota
  * and the bytes its account uses now (Mem: Usage), its CPU quota (percent), the CPU
  * time its thread consumed (ns, Mem: Cpu) and its share of the CPU since the last List
- * or console `list` that read it (per mille of the time passed). `tenant` is 0 when no
- * tenant is at `index` or after. `name` needs TENANTS_LIST_NAME_MAX + 1 chars. Returns
- * 0, or the error code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
- * TENANTS_ERR_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * or console `list` that read it (per mille of the time passed); its IO policy
+ * (reservation and limit, operations per second), its disk (bytes; 0: no IO) and the
+ * operations and bytes its session completed (IO: Stats). `tenant` is 0 when no tenant
+ * is at `index` or after. `name` needs TENANTS_LIST_NAME_MAX + 1 chars. Returns 0, or
+ * the error code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
 int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *tenant, char *name,
                  uint64_t *memory, uint64_t *memory_used, uint32_t *cpu, uint64_t *cpu_ns,
-                 uint32_t *cpu_permille, struct tenants_error *err);
+                 uint32_t *cpu_permille, uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
+                 uint64_t *io_ops, uint64_t *io_bytes, struct tenants_error *err);
 
 /* Tenants: SetQuota. Administrator only. Changes tenant `tenant`'s memory quota to
- * `memory` bytes and its CPU quota to `cpu` percent (0 leaves either as it is), within
- * the allowance: the memory server refuses a memory quota below what the tenant uses,
- * or above what an account may have. Returns the quotas in force. Returns 0, or the
+ * `memory` bytes, its CPU quota to `cpu` percent and, for a tenant with a disk, its IO
+ * reservation and limit to `io_iops` and `io_limit` operations per second (0 leaves any
+ * of them as it is), within the allowance: the memory server refuses a memory quota
+ * below what the tenant uses, or above what an account may have; the IO server a
+ * reservation its capacity cannot admit. Returns the quotas in force. Returns 0, or the
  * error code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
  * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY,
- * TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO,
+ * TENANTS_ERR_OVER_IOPS, TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
 int tenants_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t memory, uint32_t cpu,
-                      uint64_t *memory_quota, uint32_t *cpu_quota, struct tenants_error *err);
+                      uint32_t io_iops, uint32_t io_limit, uint64_t *memory_quota,
+                      uint32_t *cpu_quota, uint32_t *io_iops_quota, uint32_t *io_limit_quota,
+                      struct tenants_error *err);
 
-/* Tenants: Kill. Administrator only. Kills tenant `tenant`: Mem: DestroyAccount deletes
- * its thread and every kernel object, frame and page table made for it, and its quotas
- * go back to the allowance. Returns the bytes freed, which is what List reported as its
- * use. Returns 0, or the error code with its numbers in *err (may be NULL):
- * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_REFUSED, or a shared
- * BK_PROTO_ERR_*. */
+/* Tenants: Kill. Administrator only. Kills tenant `tenant`: its thread is stopped (Mem:
+ * Stop), its IO policy and session end (IO: CloseTenant, which ends the grant that paid
+ * the session once the requests in the device complete), then Mem: DestroyAccount
+ * deletes its thread and every kernel object, frame and page table made for it, and its
+ * quotas and its disk go back to the allowance. Returns the bytes freed, which is what
+ * List reported as its use. Returns 0, or the error code with its numbers in *err (may
+ * be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_REFUSED,
+ * TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
 int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, struct tenants_error *err);
 
 /* Tenants: Allowance. Administrator only. The allowance (memory in bytes, CPU in
@@ -70,4 +87,37 @@ int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, struct tena
  * BK_PROTO_ERR_*. */
 int tenants_allowance(bk_cptr_t server, uint64_t *memory, uint32_t *cpu, uint64_t *memory_given,
                       uint32_t *cpu_given, uint32_t *tenants, struct tenants_error *err);
+
+/* Tenants: ConfigureIo. Administrator only, with the IO server's unbadged endpoint
+ * handed over. Sets the IO the manager may hand out: `reservation_iops` operations per
+ * second of reservations in all, the IO server's tenant numbers it may use (`tenants`,
+ * bit n for number n, 1 to 8), the device's sectors `first_sector` to `first_sector` +
+ * `sectors` - 1 (its tenants' disks are carved from them) and `holder`, the IO server's
+ * number with the memory server (Mem: Grant's `holder`, 1 to 15), which its tenants
+ * need to pay for their sessions. Refused while a tenant has IO. Returns 0, or the
+ * error code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO_ALLOWANCE, TENANTS_ERR_IO_IN_USE, or a shared
+ * BK_PROTO_ERR_*. */
+int tenants_configure_io(bk_cptr_t server, uint32_t reservation_iops, uint32_t tenants,
+                         uint64_t first_sector, uint64_t sectors, uint32_t holder,
+                         struct tenants_error *err);
+
+/* Tenants: Hello. Tenant only (the cap the tenant found in BK_PROCESS_FIRST_FREE_SLOT).
+ * The tenant says it runs: the manager passes `word` on to whoever receives on its
+ * channel (a message of label 0x201 with the tenant's place in the table + 1 and
+ * `word`, sent without waiting). Returns its id, and for a tenant with IO its number
+ * with the IO server (0: none), the IO server's number with the memory server (Mem:
+ * Grant's `holder`) and its disk's size in bytes. Returns 0, or the error code with its
+ * numbers in *err (may be NULL): TENANTS_ERR_NOT_TENANT, or a shared BK_PROTO_ERR_*. */
+int tenants_hello(bk_cptr_t server, uint64_t word, uint64_t *tenant, uint32_t *io_tenant,
+                  uint32_t *io_holder, uint64_t *disk, struct tenants_error *err);
+
+/* Tenants: Io. Tenant only, for a tenant with IO. Returns a cap to the IO server badged
+ * with the tenant's number there (write, grant and grant-reply rights: IO: OpenGranted
+ * sends the tenant's VSpace and answers with a notification); the tenant's cap to the
+ * manager carries the grant-reply right for it. The tenant pays its session itself
+ * (Mem: Grant toward `io_holder` for `io_tenant`, from Hello, then IO: OpenGranted).
+ * Returns 0, or the error code with its numbers in *err (may be NULL):
+ * TENANTS_ERR_NOT_TENANT, TENANTS_ERR_NO_IO, or a shared BK_PROTO_ERR_*. */
+int tenants_io(bk_cptr_t server, bk_cptr_t io_slot, struct tenants_error *err);
 

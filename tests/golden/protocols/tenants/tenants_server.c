@@ -51,7 +51,7 @@ static int serve_create(struct tenants_call *call, struct bk_msg *m)
     char name[17];
     char program[17];
     uint64_t tenant = 0;
-    int code = bk_proto_check_shape(m, 6, 0, &call->error.proto);
+    int code = bk_proto_check_shape(m, 9, 0, &call->error.proto);
     if (code != 0)
         return code;
     if (!bk_proto_unpack_name(m, 0, 16, name))
@@ -62,8 +62,15 @@ static int serve_create(struct tenants_call *call, struct bk_msg *m)
     if (!(bk_proto_word(m, 5) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
     uint32_t cpu = (uint32_t)bk_proto_word(m, 5);
-    code = tenants_handle_create(call, name, program, memory, cpu, &tenant);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_NAME && code != TENANTS_ERR_NAME_TAKEN && code != TENANTS_ERR_UNKNOWN_PROGRAM && code != TENANTS_ERR_NO_ROOM && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED)
+    if (!(bk_proto_word(m, 6) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 4, 0, 0);
+    uint32_t io_iops = (uint32_t)bk_proto_word(m, 6);
+    if (!(bk_proto_word(m, 7) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 5, 0, 0);
+    uint32_t io_limit = (uint32_t)bk_proto_word(m, 7);
+    uint64_t disk = bk_proto_word(m, 8);
+    code = tenants_handle_create(call, name, program, memory, cpu, io_iops, io_limit, disk, &tenant);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_NAME && code != TENANTS_ERR_NAME_TAKEN && code != TENANTS_ERR_UNKNOWN_PROGRAM && code != TENANTS_ERR_NO_ROOM && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_OVER_DISK && code != TENANTS_ERR_IO_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -82,6 +89,11 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
     uint32_t cpu = 0;
     uint64_t cpu_ns = 0;
     uint32_t cpu_permille = 0;
+    uint32_t io_iops = 0;
+    uint32_t io_limit = 0;
+    uint64_t disk = 0;
+    uint64_t io_ops = 0;
+    uint64_t io_bytes = 0;
     int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
     if (code != 0)
         return code;
@@ -89,8 +101,8 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
     uint32_t index = (uint32_t)bk_proto_word(m, 0);
     name[0] = 0;
-    code = tenants_handle_list(call, index, &next, &tenant, name, &memory, &memory_used, &cpu, &cpu_ns, &cpu_permille);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_REFUSED)
+    code = tenants_handle_list(call, index, &next, &tenant, name, &memory, &memory_used, &cpu, &cpu_ns, &cpu_permille, &io_iops, &io_limit, &disk, &io_ops, &io_bytes);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -104,7 +116,12 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
     bk_proto_set_word(m, 6, (uint64_t)cpu);
     bk_proto_set_word(m, 7, cpu_ns);
     bk_proto_set_word(m, 8, (uint64_t)cpu_permille);
-    m->info = BK_MSGINFO(9, 0, 0, TENANTS_LABEL_LIST);
+    bk_proto_set_word(m, 9, (uint64_t)io_iops);
+    bk_proto_set_word(m, 10, (uint64_t)io_limit);
+    bk_proto_set_word(m, 11, disk);
+    bk_proto_set_word(m, 12, io_ops);
+    bk_proto_set_word(m, 13, io_bytes);
+    m->info = BK_MSGINFO(14, 0, 0, TENANTS_LABEL_LIST);
     return 0;
 }
 
@@ -112,7 +129,9 @@ static int serve_set_quota(struct tenants_call *call, struct bk_msg *m)
 {
     uint64_t memory_quota = 0;
     uint32_t cpu_quota = 0;
-    int code = bk_proto_check_shape(m, 3, 0, &call->error.proto);
+    uint32_t io_iops_quota = 0;
+    uint32_t io_limit_quota = 0;
+    int code = bk_proto_check_shape(m, 5, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
@@ -120,14 +139,22 @@ static int serve_set_quota(struct tenants_call *call, struct bk_msg *m)
     if (!(bk_proto_word(m, 2) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 2, 0, 0);
     uint32_t cpu = (uint32_t)bk_proto_word(m, 2);
-    code = tenants_handle_set_quota(call, tenant, memory, cpu, &memory_quota, &cpu_quota);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED)
+    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
+    uint32_t io_iops = (uint32_t)bk_proto_word(m, 3);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 4, 0, 0);
+    uint32_t io_limit = (uint32_t)bk_proto_word(m, 4);
+    code = tenants_handle_set_quota(call, tenant, memory, cpu, io_iops, io_limit, &memory_quota, &cpu_quota, &io_iops_quota, &io_limit_quota);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_IO_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
     bk_proto_set_word(m, 0, memory_quota);
     bk_proto_set_word(m, 1, (uint64_t)cpu_quota);
-    m->info = BK_MSGINFO(2, 0, 0, TENANTS_LABEL_SET_QUOTA);
+    bk_proto_set_word(m, 2, (uint64_t)io_iops_quota);
+    bk_proto_set_word(m, 3, (uint64_t)io_limit_quota);
+    m->info = BK_MSGINFO(4, 0, 0, TENANTS_LABEL_SET_QUOTA);
     return 0;
 }
 
@@ -139,7 +166,7 @@ static int serve_kill(struct tenants_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = tenants_handle_kill(call, tenant, &freed);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_REFUSED)
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -172,6 +199,70 @@ static int serve_allowance(struct tenants_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_configure_io(struct tenants_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 5, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!(bk_proto_word(m, 0) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
+    uint32_t reservation_iops = (uint32_t)bk_proto_word(m, 0);
+    if (!(bk_proto_word(m, 1) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 1, 0, 0);
+    uint32_t tenants = (uint32_t)bk_proto_word(m, 1);
+    uint64_t first_sector = bk_proto_word(m, 2);
+    uint64_t sectors = bk_proto_word(m, 3);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 4, 0, 0);
+    uint32_t holder = (uint32_t)bk_proto_word(m, 4);
+    code = tenants_handle_configure_io(call, reservation_iops, tenants, first_sector, sectors, holder);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO_ALLOWANCE && code != TENANTS_ERR_IO_IN_USE)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, TENANTS_LABEL_CONFIGURE_IO);
+    return 0;
+}
+
+static int serve_hello(struct tenants_call *call, struct bk_msg *m)
+{
+    uint64_t tenant = 0;
+    uint32_t io_tenant = 0;
+    uint32_t io_holder = 0;
+    uint64_t disk = 0;
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t word = bk_proto_word(m, 0);
+    code = tenants_handle_hello(call, word, &tenant, &io_tenant, &io_holder, &disk);
+    if (code != 0 && code != TENANTS_ERR_NOT_TENANT)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, tenant);
+    bk_proto_set_word(m, 1, (uint64_t)io_tenant);
+    bk_proto_set_word(m, 2, (uint64_t)io_holder);
+    bk_proto_set_word(m, 3, disk);
+    m->info = BK_MSGINFO(4, 0, 0, TENANTS_LABEL_HELLO);
+    return 0;
+}
+
+static int serve_io(struct tenants_call *call, struct bk_msg *m)
+{
+    bk_cptr_t io = 0;
+    int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    code = tenants_handle_io(call, &io);
+    if (code != 0 && code != TENANTS_ERR_NOT_TENANT && code != TENANTS_ERR_NO_IO)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_ipc_buffer->caps[0] = io;
+    m->info = BK_MSGINFO(0, 1, 0, TENANTS_LABEL_IO);
+    return 0;
+}
+
 void tenants_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
 {
     uint64_t info = m->info;
@@ -198,6 +289,15 @@ void tenants_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case TENANTS_LABEL_ALLOWANCE:
         code = serve_allowance(&call, m);
+        break;
+    case TENANTS_LABEL_CONFIGURE_IO:
+        code = serve_configure_io(&call, m);
+        break;
+    case TENANTS_LABEL_HELLO:
+        code = serve_hello(&call, m);
+        break;
+    case TENANTS_LABEL_IO:
+        code = serve_io(&call, m);
         break;
     default:
         code = bk_proto_fault(&call.error.proto, BK_PROTO_ERR_UNKNOWN_METHOD, BK_MSGINFO_LABEL(info), 0, 0);

@@ -41,39 +41,57 @@ int tenants_handle_add_program(struct tenants_call *call, const char *name, uint
 /* Tenants: Create. Administrator only. Creates tenant `name` from the program named
  * `program` with a memory quota of `memory` bytes and `cpu` percent of the CPU: checked
  * against the allowance first, then Mem: Spawn opens its account with that quota and
- * starts its thread with a budget of `cpu` % of every 10 ms period. Returns the
- * tenant's id (the memory server's account id). Errors it may return:
- * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_NAME, TENANTS_ERR_NAME_TAKEN,
- * TENANTS_ERR_UNKNOWN_PROGRAM, TENANTS_ERR_NO_ROOM, TENANTS_ERR_BAD_CPU,
- * TENANTS_ERR_OVER_MEMORY, TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED. */
+ * starts its thread with a budget of `cpu` % of every 10 ms period. With `disk` not 0
+ * (bytes, a multiple of 4 KiB) the tenant also gets IO: one of the manager's IO tenant
+ * numbers, a policy of `io_iops` operations per second reserved and `io_limit` at most
+ * (IO: SetPolicy, weight 1, latency target 100 ms) and a disk of `disk` bytes carved
+ * from the manager's sectors (IO: SetDisk), all before its thread starts; it opens its
+ * session itself (Hello, Io). With `disk` 0 both rates must be 0. Returns the tenant's
+ * id (the memory server's account id). Errors it may return: TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_BAD_NAME, TENANTS_ERR_NAME_TAKEN, TENANTS_ERR_UNKNOWN_PROGRAM,
+ * TENANTS_ERR_NO_ROOM, TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY,
+ * TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO,
+ * TENANTS_ERR_OVER_IOPS, TENANTS_ERR_OVER_DISK, TENANTS_ERR_IO_REFUSED. */
 int tenants_handle_create(struct tenants_call *call, const char *name, const char *program,
-                          uint64_t memory, uint32_t cpu, uint64_t *tenant);
+                          uint64_t memory, uint32_t cpu, uint32_t io_iops, uint32_t io_limit,
+                          uint64_t disk, uint64_t *tenant);
 
 /* Tenants: List. Administrator only. The first tenant at place `index` or after in the
  * manager's table (start at 0, then pass `next`), with its live usage: its memory quota
  * and the bytes its account uses now (Mem: Usage), its CPU quota (percent), the CPU
  * time its thread consumed (ns, Mem: Cpu) and its share of the CPU since the last List
- * or console `list` that read it (per mille of the time passed). `tenant` is 0 when no
- * tenant is at `index` or after. Errors it may return: TENANTS_ERR_NOT_ADMIN,
- * TENANTS_ERR_REFUSED. */
+ * or console `list` that read it (per mille of the time passed); its IO policy
+ * (reservation and limit, operations per second), its disk (bytes; 0: no IO) and the
+ * operations and bytes its session completed (IO: Stats). `tenant` is 0 when no tenant
+ * is at `index` or after. Errors it may return: TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED. */
 int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *next,
                         uint64_t *tenant, char *name, uint64_t *memory, uint64_t *memory_used,
-                        uint32_t *cpu, uint64_t *cpu_ns, uint32_t *cpu_permille);
+                        uint32_t *cpu, uint64_t *cpu_ns, uint32_t *cpu_permille,
+                        uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk, uint64_t *io_ops,
+                        uint64_t *io_bytes);
 
 /* Tenants: SetQuota. Administrator only. Changes tenant `tenant`'s memory quota to
- * `memory` bytes and its CPU quota to `cpu` percent (0 leaves either as it is), within
- * the allowance: the memory server refuses a memory quota below what the tenant uses,
- * or above what an account may have. Returns the quotas in force. Errors it may return:
- * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_BAD_CPU,
- * TENANTS_ERR_OVER_MEMORY, TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED. */
+ * `memory` bytes, its CPU quota to `cpu` percent and, for a tenant with a disk, its IO
+ * reservation and limit to `io_iops` and `io_limit` operations per second (0 leaves any
+ * of them as it is), within the allowance: the memory server refuses a memory quota
+ * below what the tenant uses, or above what an account may have; the IO server a
+ * reservation its capacity cannot admit. Returns the quotas in force. Errors it may
+ * return: TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_BAD_CPU,
+ * TENANTS_ERR_OVER_MEMORY, TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED,
+ * TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO, TENANTS_ERR_OVER_IOPS, TENANTS_ERR_IO_REFUSED. */
 int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_t memory,
-                             uint32_t cpu, uint64_t *memory_quota, uint32_t *cpu_quota);
+                             uint32_t cpu, uint32_t io_iops, uint32_t io_limit,
+                             uint64_t *memory_quota, uint32_t *cpu_quota,
+                             uint32_t *io_iops_quota, uint32_t *io_limit_quota);
 
-/* Tenants: Kill. Administrator only. Kills tenant `tenant`: Mem: DestroyAccount deletes
- * its thread and every kernel object, frame and page table made for it, and its quotas
- * go back to the allowance. Returns the bytes freed, which is what List reported as its
- * use. Errors it may return: TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT,
- * TENANTS_ERR_REFUSED. */
+/* Tenants: Kill. Administrator only. Kills tenant `tenant`: its thread is stopped (Mem:
+ * Stop), its IO policy and session end (IO: CloseTenant, which ends the grant that paid
+ * the session once the requests in the device complete), then Mem: DestroyAccount
+ * deletes its thread and every kernel object, frame and page table made for it, and its
+ * quotas and its disk go back to the allowance. Returns the bytes freed, which is what
+ * List reported as its use. Errors it may return: TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED. */
 int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *freed);
 
 /* Tenants: Allowance. Administrator only. The allowance (memory in bytes, CPU in
@@ -81,6 +99,37 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
  * return: TENANTS_ERR_NOT_ADMIN. */
 int tenants_handle_allowance(struct tenants_call *call, uint64_t *memory, uint32_t *cpu,
                              uint64_t *memory_given, uint32_t *cpu_given, uint32_t *tenants);
+
+/* Tenants: ConfigureIo. Administrator only, with the IO server's unbadged endpoint
+ * handed over. Sets the IO the manager may hand out: `reservation_iops` operations per
+ * second of reservations in all, the IO server's tenant numbers it may use (`tenants`,
+ * bit n for number n, 1 to 8), the device's sectors `first_sector` to `first_sector` +
+ * `sectors` - 1 (its tenants' disks are carved from them) and `holder`, the IO server's
+ * number with the memory server (Mem: Grant's `holder`, 1 to 15), which its tenants
+ * need to pay for their sessions. Refused while a tenant has IO. Errors it may return:
+ * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO_ALLOWANCE,
+ * TENANTS_ERR_IO_IN_USE. */
+int tenants_handle_configure_io(struct tenants_call *call, uint32_t reservation_iops,
+                                uint32_t tenants, uint64_t first_sector, uint64_t sectors,
+                                uint32_t holder);
+
+/* Tenants: Hello. Tenant only (the cap the tenant found in BK_PROCESS_FIRST_FREE_SLOT).
+ * The tenant says it runs: the manager passes `word` on to whoever receives on its
+ * channel (a message of label 0x201 with the tenant's place in the table + 1 and
+ * `word`, sent without waiting). Returns its id, and for a tenant with IO its number
+ * with the IO server (0: none), the IO server's number with the memory server (Mem:
+ * Grant's `holder`) and its disk's size in bytes. Errors it may return:
+ * TENANTS_ERR_NOT_TENANT. */
+int tenants_handle_hello(struct tenants_call *call, uint64_t word, uint64_t *tenant,
+                         uint32_t *io_tenant, uint32_t *io_holder, uint64_t *disk);
+
+/* Tenants: Io. Tenant only, for a tenant with IO. Returns a cap to the IO server badged
+ * with the tenant's number there (write, grant and grant-reply rights: IO: OpenGranted
+ * sends the tenant's VSpace and answers with a notification); the tenant's cap to the
+ * manager carries the grant-reply right for it. The tenant pays its session itself
+ * (Mem: Grant toward `io_holder` for `io_tenant`, from Hello, then IO: OpenGranted).
+ * Errors it may return: TENANTS_ERR_NOT_TENANT, TENANTS_ERR_NO_IO. */
+int tenants_handle_io(struct tenants_call *call, bk_cptr_t *io);
 
 /* Fails the request with TENANTS_ERR_NOT_ADMIN: "the caller (badge {badge}) is not the
  * manager's administrator". */
@@ -221,5 +270,96 @@ static inline int tenants_fail_refused(struct tenants_call *call, const char *te
     bk_proto_copy_name(call->error.refused.tenant, tenant, 16);
     bk_proto_copy_name(call->error.refused.reason, reason, 96);
     return TENANTS_ERR_REFUSED;
+}
+
+/* Fails the request with TENANTS_ERR_NO_IO: "tenant {tenant}: no IO here (the manager
+ * has no IO server, or the tenant no disk)". */
+static inline int tenants_fail_no_io(struct tenants_call *call, const char *tenant)
+{
+    call->error.code = TENANTS_ERR_NO_IO;
+    bk_proto_copy_name(call->error.no_io.tenant, tenant, 16);
+    return TENANTS_ERR_NO_IO;
+}
+
+/* Fails the request with TENANTS_ERR_BAD_IO: "tenant {tenant}: IO reservation
+ * {reservation} and limit {limit} IOPS with a disk of {disk:size} refused (a disk of
+ * whole 4 KiB pages, and 1 <= limit, reservation <= limit)". */
+static inline int tenants_fail_bad_io(struct tenants_call *call, const char *tenant,
+                                      uint32_t reservation, uint32_t limit, uint64_t disk)
+{
+    call->error.code = TENANTS_ERR_BAD_IO;
+    bk_proto_copy_name(call->error.bad_io.tenant, tenant, 16);
+    call->error.bad_io.reservation = reservation;
+    call->error.bad_io.limit = limit;
+    call->error.bad_io.disk = disk;
+    return TENANTS_ERR_BAD_IO;
+}
+
+/* Fails the request with TENANTS_ERR_OVER_IOPS: "tenant {tenant}: IO reservation
+ * {asked} IOPS exceeds the manager's allowance ({left} IOPS left of {allowance})". */
+static inline int tenants_fail_over_iops(struct tenants_call *call, const char *tenant,
+                                         uint32_t asked, uint32_t left, uint32_t allowance)
+{
+    call->error.code = TENANTS_ERR_OVER_IOPS;
+    bk_proto_copy_name(call->error.over_iops.tenant, tenant, 16);
+    call->error.over_iops.asked = asked;
+    call->error.over_iops.left = left;
+    call->error.over_iops.allowance = allowance;
+    return TENANTS_ERR_OVER_IOPS;
+}
+
+/* Fails the request with TENANTS_ERR_OVER_DISK: "tenant {tenant}: disk {asked:size}
+ * does not fit (largest free run {free:size}, {numbers_left} IO tenant numbers left)". */
+static inline int tenants_fail_over_disk(struct tenants_call *call, const char *tenant,
+                                         uint64_t asked, uint64_t free, uint32_t numbers_left)
+{
+    call->error.code = TENANTS_ERR_OVER_DISK;
+    bk_proto_copy_name(call->error.over_disk.tenant, tenant, 16);
+    call->error.over_disk.asked = asked;
+    call->error.over_disk.free = free;
+    call->error.over_disk.numbers_left = numbers_left;
+    return TENANTS_ERR_OVER_DISK;
+}
+
+/* Fails the request with TENANTS_ERR_IO_REFUSED: "tenant {tenant}: the IO server
+ * refused: {reason}". */
+static inline int tenants_fail_io_refused(struct tenants_call *call, const char *tenant,
+                                          const char *reason)
+{
+    call->error.code = TENANTS_ERR_IO_REFUSED;
+    bk_proto_copy_name(call->error.io_refused.tenant, tenant, 16);
+    bk_proto_copy_name(call->error.io_refused.reason, reason, 96);
+    return TENANTS_ERR_IO_REFUSED;
+}
+
+/* Fails the request with TENANTS_ERR_NOT_TENANT: "the caller (badge {badge}) is not one
+ * of the manager's tenants". */
+static inline int tenants_fail_not_tenant(struct tenants_call *call, uint64_t badge)
+{
+    call->error.code = TENANTS_ERR_NOT_TENANT;
+    call->error.not_tenant.badge = badge;
+    return TENANTS_ERR_NOT_TENANT;
+}
+
+/* Fails the request with TENANTS_ERR_BAD_IO_ALLOWANCE: "IO allowance refused: tenant
+ * numbers {tenants:hex}, {sectors} sectors, holder {holder} (numbers 1 to 8, sectors 1
+ * to 2^48, holder 1 to 15)". */
+static inline int tenants_fail_bad_io_allowance(struct tenants_call *call, uint32_t tenants,
+                                                uint64_t sectors, uint32_t holder)
+{
+    call->error.code = TENANTS_ERR_BAD_IO_ALLOWANCE;
+    call->error.bad_io_allowance.tenants = tenants;
+    call->error.bad_io_allowance.sectors = sectors;
+    call->error.bad_io_allowance.holder = holder;
+    return TENANTS_ERR_BAD_IO_ALLOWANCE;
+}
+
+/* Fails the request with TENANTS_ERR_IO_IN_USE: "the IO allowance cannot change:
+ * {tenants} tenants have IO". */
+static inline int tenants_fail_io_in_use(struct tenants_call *call, uint32_t tenants)
+{
+    call->error.code = TENANTS_ERR_IO_IN_USE;
+    call->error.io_in_use.tenants = tenants;
+    return TENANTS_ERR_IO_IN_USE;
 }
 
