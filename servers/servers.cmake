@@ -76,7 +76,9 @@ bulkhead_protocol(tenants ${CMAKE_SOURCE_DIR}/servers/tenants/protocol.toml
                   GOLDEN ${CMAKE_SOURCE_DIR}/tests/golden/protocols/tenants)
 bulkhead_user_program(${arch} tenants-server SOURCES ${CMAKE_SOURCE_DIR}/servers/tenants/main.c
                       ${CMAKE_SOURCE_DIR}/servers/tenants/console.c
-                      ${CMAKE_SOURCE_DIR}/servers/tenants/io.c SERVES tenants CLIENT_OF mem io)
+                      ${CMAKE_SOURCE_DIR}/servers/tenants/io.c
+                      ${CMAKE_SOURCE_DIR}/servers/tenants/sched.c SERVES tenants
+                      CLIENT_OF mem io sched)
 
 # The root task (after the protocols it is a client of: it makes the
 # administrator's set-up calls of a table): its checks, and the system of a capability table when the

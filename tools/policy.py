@@ -71,12 +71,17 @@ SERVER_LAYOUTS = {
     # TENANTS_SLOT_CHANNEL 12, the endpoint it passes its tenants' hellos
     # on to; TENANTS_SLOT_IO 18, its channel to the IO server (unbadged: it
     # sets its tenants' IO policies and disks and mints each a badged copy)
-    # for an allowance with IO (Tenants: ConfigureIo); TENANTS_SLOT_SIGNAL 14, the notification its console's interrupt
+    # for an allowance with IO (Tenants: ConfigureIo); TENANTS_SLOT_SCHED 20,
+    # its channel to the scheduler server (unbadged, with grant: its tenants'
+    # CPU quotas are reservations there, their threads handed over with
+    # Sched: AddThread; Mem: Thread answers with each, so its channel to the
+    # memory server needs grant_reply then); TENANTS_SLOT_SIGNAL 14, the notification its console's interrupt
     # signals (the handler, TENANTS_SLOT_IRQ 13, the root task puts in at
     # boot for `device = "console"`); TENANTS_SLOT_DONE 15, what its
     # console's `exit` signals (the root task waits on it). `programs` are
     # sealed by the root task and named to it (Tenants: AddProgram).
-    "tenants-server": {"protocol": "tenants", "endpoint": 6, "channels": {"mem": 11, "io": 18},
+    "tenants-server": {"protocol": "tenants", "endpoint": 6,
+                       "channels": {"mem": 11, "io": 18, "sched": 20},
                        "allowance": True, "own_endpoints": {"channel": 12},
                        "notification": 14, "done": 15, "device": "console",
                        "programs": True},
@@ -894,11 +899,22 @@ class Lowering:
                                  "of the CPU: the tenant manager takes 1 to 100")
             return
         kind, value = SETUP_KINDS["allowance"]
-        self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
-                            "subject": server["name"], "id": 0,
-                            "args": [al["memory"], al["cpu"], 0], "at": where})
+        rec = {"kind": kind, "kind_value": value, "server": server["name"],
+               "subject": server["name"], "id": 0, "args": [al["memory"], al["cpu"], 0],
+               "at": where}
+        sched = self.manager_sched_server(server)
+        if sched:
+            rec["sched_server"] = sched
+        self.setups.append(rec)
         if al["blocks"] is not None or al["io_iops"]:
             self.setup_io_allowance(server, al, where)
+
+    def manager_sched_server(self, server):
+        """The scheduler server a tenant manager's channel reaches (its tenants'
+        CPU quotas are reservations there, on CPU 0), or None."""
+        slot = SERVER_LAYOUTS[server["program"]]["channels"]["sched"]
+        caps = [cap for cap in server["slots"] if "channel" in cap and cap["slot"] == slot]
+        return caps[0]["object"].split(".")[0] if caps else None
 
     def setup_io_allowance(self, server, al, where):
         """Tenants: ConfigureIo: the IO a manager may hand out. It needs its
@@ -1041,6 +1057,11 @@ class Lowering:
                 cpus = s["args"][2] >> 32
                 for c in (c for c in range(SCHED_CPUS) if cpus >> c & 1):
                     per_cpu[c] = per_cpu.get(c, 0) + s["args"][0]
+        for comp in self.components.values():  # a manager's tenants: CPU 0
+            its = SERVER_LAYOUTS.get(comp["program"], {})
+            if comp["kind"] == "server" and its.get("allowance") and comp["allowance"] and \
+                    self.manager_sched_server(comp) == server["name"]:
+                per_cpu[0] = per_cpu.get(0, 0) + comp["allowance"]["cpu"]
         for c, total in sorted(per_cpu.items()):
             if total > SCHED_CAPACITY_PERCENT:
                 self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
@@ -1647,6 +1668,9 @@ def summary(table, results):
             for c in (c for c in range(SCHED_CPUS) if st["cpus"] >> c & 1):
                 cpus = admitted.setdefault(st["server"], {})
                 cpus[c] = cpus.get(c, 0) + st["args"][0]
+        if st["kind"] == "tenants.configure" and st.get("sched_server"):
+            cpus = admitted.setdefault(st["sched_server"], {})
+            cpus[0] = cpus.get(0, 0) + st["args"][1]
     for server, cpus in sorted(admitted.items()):
         lines.append(f"  {server} admits: " + ", ".join(
             f"CPU {c} {r} % of {SCHED_CAPACITY_PERCENT} %" for c, r in sorted(cpus.items())))
@@ -1873,8 +1897,9 @@ SELF_TESTS = [
      replaced('program = "sched-server"\n', 'program = "sched-server"\nprograms = ["web"]\n'),
      "E0118"),
     ("programs without the memory server to seal them",
-     replaced('[[channels]]\nfrom = "tenants"\nto = "mem"\nbadge = 0\nrights = ["write", "grant"]\n'
-              'carries = ["endpoint"]\n', ''), "E0118"),
+     replaced('[[channels]]\nfrom = "tenants"\nto = "mem"\nbadge = 0\n'
+              'rights = ["write", "grant", "grant_reply"]\ncarries = ["endpoint", "tcb"]\n', ''),
+     "E0118"),
     ("programs with a memory server the manager does not administer",
      replaced('from = "tenants"\nto = "mem"\nbadge = 0', 'from = "tenants"\nto = "mem"\nbadge = 3'),
      "E0118"),

@@ -300,8 +300,15 @@ def console_session(table, full):
              (f"quota alpha cpu={cpu + 1}%",
               rf"error: tenant alpha: CPU {cpu + 1} % exceeds the manager's allowance "
               rf"\({cpu} % left of {cpu} %\)"),
-             ("list", rf"(?m)^alpha +running +\d+\.\d % +{c1 + 1} % +(\d+ KiB) / {size(2 * q1)}"),
-             ("kill alpha", r"killed alpha: [1-9]\d* bytes freed \(\d+ KiB\)")]
+             ("list", rf"(?m)^alpha +running +\d+\.\d % +{c1 + 1} % +(\d+ KiB) / {size(2 * q1)}")]
+    sched_slot = policy.SERVER_LAYOUTS[mgr["program"]]["channels"]["sched"]
+    if any("channel" in c and c["slot"] == sched_slot for c in mgr["slots"]):
+        # its tenants' CPU is the scheduler server's: a limit and a weight too
+        lines += [(f"quota alpha cpumax={c1 + 3}% weight=3",
+                   rf"alpha: memory quota {size(2 * q1)}, CPU {c1 + 1}-{c1 + 3} % w3"),
+                  ("quota alpha cpumax=101%",
+                   r"error: tenant alpha: CPU 101 % refused \(1 to 100\)")]
+    lines += [("kill alpha", r"killed alpha: [1-9]\d* bytes freed \(\d+ KiB\)")]
     lines += io_session(mgr, prog, memory - 2 * q1)
     lines += [("list", rf"0 tenants, allowance left: memory {size(memory)} of {size(memory)}, "
                        rf"CPU {cpu} % of {cpu} %")]
@@ -336,19 +343,22 @@ def io_session(mgr, prog, memory):
             (f"quota beta io={iops} limit={2 * iops}",
              rf"beta: memory quota {size(quota)}, CPU 1 %, IO {iops}-{2 * iops} IOPS"),
             ("list", row.format(size(quota), iops, 2 * iops)),
-            ("kill beta", r"killed beta: [1-9]\d* bytes freed \(\d+ KiB\)")]
+            ("kill beta", r"killed beta: [1-9]\d* bytes freed \(\d+ KiB, 64 KiB of it its IO "
+                          r"session\)")]
 
 
 def console_errors(table, log):
-    """The bytes `kill alpha` freed are what the last `list` showed alpha
-    using (the memory server's account, to the KiB)."""
+    """The bytes `kill alpha` and `kill beta` freed are what the last `list`
+    showed each using (the memory server's account, to the KiB: beta's with
+    its IO session's grant); beta's IO operations grew."""
     if console_of(table) is None or "killed alpha" not in log:
         return []
-    used = re.findall(r"(?m)^alpha +running .* (\d+) KiB / ", log)
-    freed = re.search(r"killed alpha: (\d+) bytes freed", log)
-    if not used or int(freed.group(1)) != int(used[-1]) * 1024:
-        return [f"console: kill alpha freed {freed.group(1)} bytes, the last list showed it "
-                f"using {used[-1] if used else '?'} KiB"]
+    for name in ("alpha", "beta"):
+        used = re.findall(rf"(?m)^{name} +running .* (\d+) KiB / ", log)
+        freed = re.search(rf"killed {name}: (\d+) bytes freed", log)
+        if freed and (not used or int(freed.group(1)) != int(used[-1]) * 1024):
+            return [f"console: kill {name} freed {freed.group(1)} bytes, the last list showed "
+                    f"it using {used[-1] if used else '?'} KiB"]
     ops = [int(n) for n in re.findall(r"(?m)^beta +running .* (\d+) ops, ", log)]
     if "created beta" in log and (len(ops) < 2 or ops[-1] <= ops[0]):
         return [f"console: beta's IO operations did not grow while the console ran: {ops}"]

@@ -96,7 +96,7 @@
 #define SWAP_IO 26            /* the IO server's endpoint cap of our swap session (swap.c) */
 #define SWAP_NOTIFICATION 27  /* that session's notification */
 #define SWAP_DOORBELL 28      /* that session's doorbell (IO: Doorbell): how we kick */
-#define MAKE_OUT 29           /* a copy of the object Make answers with, until the next Make */
+#define MAKE_OUT 29           /* a copy of what Make or Thread answers with, until the next */
 #define ASID_CONTROL 30       /* ASIDControl, if the spawner copied it here: accounts' own pools */
 #define SWAP_BUFFERS 8u       /* the session's buffers: transfers in flight at most (swap.c) */
 #define HALVES_CNODE 25       /* unit k's free halves in slots 2k and 2k + 1 */
@@ -502,6 +502,7 @@ uint64_t swap_waited(void);
 
 #define SPAWN_DEBUG 1u
 #define SPAWN_START 2u
+#define SPAWN_NO_SCHED 4u /* no SchedContext of ours: a scheduler server binds one */
 
 struct spawn_args {
     uint32_t priority, flags;

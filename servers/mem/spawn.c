@@ -18,7 +18,9 @@
  *    MEM_FAULT_BADGE | id), at the priority asked (our own TCB is the
  *    authority, so never above our MCP);
  *  - its SchedContext, configured through our SchedControl: a thread runs
- *    only on one (docs/scheduling.md);
+ *    only on one (docs/scheduling.md); with SPAWN_NO_SCHED none: the
+ *    administrator hands the thread (Mem: Thread) to a scheduler server,
+ *    which binds one of its own, and then starts it;
  *  - regions: its IPC buffer (backed now: the kernel writes it without
  *    faulting), a stack backed on demand, the program's images and its
  *    start-info page.
@@ -249,7 +251,7 @@ int spawn_build(struct mem_call *call, struct account *a, const struct program *
         err = make_cnode(call, a, args, &cnode);
     if (!err)
         err = make_tcb(call, a, args->priority, &tcb);
-    if (!err)
+    if (!err && !(args->flags & SPAWN_NO_SCHED))
         err = make_sched_context(call, a, args);
     if (!err && configure(a, p, (args->flags & SPAWN_START) != 0) != 0)
         err = mem_fail_no_memory(call, a->name, 0, pages_free_bytes());
@@ -285,8 +287,11 @@ int mem_handle_spawn(struct mem_call *call, const char *name, uint64_t quota, ui
     const struct program *p = program_by_id(program);
     if (!p)
         return mem_fail_unknown_program(call, name, program);
-    if (flags & ~(SPAWN_DEBUG | SPAWN_START))
+    if ((flags & ~(SPAWN_DEBUG | SPAWN_START | SPAWN_NO_SCHED)) ||
+        (flags & (SPAWN_START | SPAWN_NO_SCHED)) == (SPAWN_START | SPAWN_NO_SCHED))
         return mem_fail_bad_flags(call, name, flags);
+    if ((flags & SPAWN_NO_SCHED) && (budget || period))
+        return mem_fail_bad_budget(call, name, budget, period);
     struct account *a;
     err = account_new(call, name, quota, &a);
     if (err)
@@ -312,6 +317,32 @@ static int spawned(struct mem_call *call, uint64_t tenant, struct account **out)
     return (*out)->tcb_entry < 0 ? mem_fail_not_spawned(call, (*out)->name) : 0;
 }
 
+/* The account of `tenant` with a thread of ours on a SchedContext of ours. */
+static int spawned_with_time(struct mem_call *call, uint64_t tenant, struct account **out)
+{
+    int err = spawned(call, tenant, out);
+    if (!err && (*out)->sc_entry < 0)
+        return mem_fail_no_sched_context(call, (*out)->name);
+    return err;
+}
+
+/* A copy of the thread's TCB cap, sent with the answer (kept in MAKE_OUT
+ * until the next Make or Thread: the answer copies it from there). */
+int mem_handle_thread(struct mem_call *call, uint64_t tenant, bk_cptr_t *tcb)
+{
+    struct account *a;
+    int err = spawned(call, tenant, &a);
+    if (err)
+        return err;
+    struct where at = book_slot(a, (unsigned)a->tcb_entry, 0);
+    sys_cnode_delete(BK_CAP_ROOT_CNODE, MAKE_OUT, W);
+    if (sys_cnode_copy(BK_CAP_ROOT_CNODE, MAKE_OUT, W, at.root, at.index, at.depth,
+                       BK_RIGHTS_ALL) != 0)
+        return mem_fail_not_spawned(call, a->name);
+    *tcb = MAKE_OUT;
+    return 0;
+}
+
 int mem_handle_start(struct mem_call *call, uint64_t tenant)
 {
     struct account *a;
@@ -334,7 +365,7 @@ int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns
                    uint64_t *throttled, uint64_t *budget, uint64_t *period)
 {
     struct account *a;
-    int err = spawned(call, tenant, &a);
+    int err = spawned_with_time(call, tenant, &a);
     if (err)
         return err;
     long r = object_borrow(a, (unsigned)a->sc_entry);
@@ -349,7 +380,7 @@ int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns
 int mem_handle_set_cpu(struct mem_call *call, uint64_t tenant, uint64_t budget, uint64_t period)
 {
     struct account *a;
-    int err = spawned(call, tenant, &a);
+    int err = spawned_with_time(call, tenant, &a);
     if (err)
         return err;
     long r = object_borrow(a, (unsigned)a->sc_entry);

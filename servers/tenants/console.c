@@ -5,8 +5,10 @@
  * and the commands, which run the protocol's handlers as the
  * administrator would, so a command is checked exactly as a request is.
  *
- *   help | list | create NAME PROGRAM mem=SIZE cpu=PERCENT [disk=SIZE io=IOPS limit=IOPS]
- *   quota NAME [mem=SIZE] [cpu=PERCENT] [io=IOPS] [limit=IOPS] | kill NAME | exit
+ *   help | list | kill NAME | exit
+ *   create NAME PROGRAM mem=SIZE cpu=PERCENT [cpumax=PERCENT weight=N]
+ *          [disk=SIZE io=IOPS limit=IOPS]
+ *   quota NAME [mem=SIZE] [cpu=PERCENT] [cpumax=PERCENT] [weight=N] [io=IOPS] [limit=IOPS]
  *
  * Output goes to the kernel console (Debug: Write), which is the same
  * serial line.
@@ -16,7 +18,7 @@
 #include "tenants.h"
 
 #define LINE_MAX 80
-#define WORDS_MAX 8
+#define WORDS_MAX 10
 #define PROMPT "tenants> "
 
 static struct {
@@ -97,7 +99,7 @@ static bool starts_with(const char *s, const char *prefix)
 /* A command's quotas: 0 for one not given. */
 struct quotas {
     uint64_t memory, disk;
-    uint32_t cpu, io_iops, io_limit;
+    uint32_t cpu, cpu_limit, weight, io_iops, io_limit;
 };
 
 /* What follows the '=' of an option the caller matched. */
@@ -142,6 +144,10 @@ static bool parse_quotas(char **words, unsigned n, unsigned first, bool disk, st
             ok = size_option(w, &q->memory);
         else if (starts_with(w, "cpu="))
             ok = number_option(w, &q->cpu, true);
+        else if (starts_with(w, "cpumax="))
+            ok = number_option(w, &q->cpu_limit, true);
+        else if (starts_with(w, "weight="))
+            ok = number_option(w, &q->weight, false);
         else if (starts_with(w, "io="))
             ok = number_option(w, &q->io_iops, false);
         else if (starts_with(w, "limit="))
@@ -149,8 +155,8 @@ static bool parse_quotas(char **words, unsigned n, unsigned first, bool disk, st
         else if (disk && starts_with(w, "disk="))
             ok = size_option(w, &q->disk);
         else {
-            debug_printf("error: %s: unknown option (mem=SIZE, cpu=PERCENT, %sio=IOPS, "
-                         "limit=IOPS)\n", w, disk ? "disk=SIZE, " : "");
+            debug_printf("error: %s: unknown option (mem=SIZE, cpu=PERCENT, cpumax=PERCENT, "
+                         "weight=N, %sio=IOPS, limit=IOPS)\n", w, disk ? "disk=SIZE, " : "");
             ok = false;
         }
         if (!ok)
@@ -184,12 +190,23 @@ static void cmd_help(void)
     debug_printf("commands:\n"
                  "  list                                   tenants, state, CPU, memory, IO\n"
                  "  create NAME PROGRAM mem=SIZE cpu=PCT   a tenant of PROGRAM, started\n"
+                 "         [cpumax=PCT weight=N]         its CPU limit and weight\n"
                  "         [disk=SIZE io=IOPS limit=IOPS]  with a disk and disk time\n"
                  "  quota NAME [mem=SIZE] [cpu=PCT]        change its quotas\n"
-                 "         [io=IOPS] [limit=IOPS]\n"
+                 "         [cpumax=PCT] [weight=N] [io=IOPS] [limit=IOPS]\n"
                  "  kill NAME                              kill it, print the bytes freed\n"
                  "  exit                                   leave the console\n"
                  "  help                                   this text\n");
+}
+
+/* A CPU quota: "20 %", or with a scheduler server's limit or weight other
+ * than the defaults "20-40 % w3". */
+static void cpu_text(char *buf, size_t size, uint32_t cpu, uint32_t limit, uint32_t weight)
+{
+    if (limit == cpu && weight <= 1)
+        bk_snprintf(buf, size, "%u %%", cpu);
+    else
+        bk_snprintf(buf, size, "%u-%u %% w%u", cpu, limit, weight);
 }
 
 static void list_row(struct tenant *t)
@@ -201,22 +218,23 @@ static void list_row(struct tenant *t)
         return;
     }
     char used[BK_PROTO_SIZE_TEXT], quota[BK_PROTO_SIZE_TEXT], memory[2 * BK_PROTO_SIZE_TEXT];
-    char disk[BK_PROTO_SIZE_TEXT], io[80] = "-";
+    char disk[BK_PROTO_SIZE_TEXT], io[80] = "-", cpu[24];
     bk_snprintf(memory, sizeof(memory), "%s / %s", size_text(used, u.memory_used),
                 size_text(quota, t->memory));
     if (t->io_tenant)
         bk_snprintf(io, sizeof(io), "%llu ops, %u-%u IOPS, disk %s",
                     (unsigned long long)u.io_ops, t->io_iops, t->io_limit,
                     size_text(disk, t->disk_sectors * TENANTS_SECTOR));
-    debug_printf("%-15s %-8s %3u.%u %% %5u %%   %-22s %s\n", t->name, "running",
-                 u.cpu_permille / 10, u.cpu_permille % 10, t->cpu, memory, io);
+    cpu_text(cpu, sizeof(cpu), t->cpu, t->sched_id ? t->cpu_limit : t->cpu, t->weight);
+    debug_printf("%-15s %-8s %3u.%u %% %9s   %-22s %s\n", t->name, "running",
+                 u.cpu_permille / 10, u.cpu_permille % 10, cpu, memory, io);
 }
 
 static void cmd_list(void)
 {
     char left[BK_PROTO_SIZE_TEXT], all[BK_PROTO_SIZE_TEXT];
     unsigned n = 0;
-    debug_printf("%-15s %-8s %7s %7s   %-22s %s\n", "tenant", "state", "CPU", "quota",
+    debug_printf("%-15s %-8s %7s %9s   %-22s %s\n", "tenant", "state", "CPU", "quota",
                  "memory used / quota", "IO");
     for (unsigned i = 0; i < TENANTS_MAX; i++) {
         if (manager.tenants[i].live) {
@@ -250,23 +268,26 @@ static void cmd_create(char **words, unsigned n)
         return;
     }
     struct tenants_call call = { 0 };
-    if (tenants_handle_create(&call, words[1], words[2], q.memory, q.cpu, q.io_iops, q.io_limit,
-                              q.disk, &id)) {
+    if (tenants_handle_create(&call, words[1], words[2], q.memory, q.cpu, q.cpu_limit, q.weight,
+                              q.io_iops, q.io_limit, q.disk, &id)) {
         say_error(&call);
         return;
     }
-    char size[BK_PROTO_SIZE_TEXT], disk[BK_PROTO_SIZE_TEXT], io[80] = "";
+    char size[BK_PROTO_SIZE_TEXT], disk[BK_PROTO_SIZE_TEXT], io[80] = "", cpu[24];
     if (q.disk)
         bk_snprintf(io, sizeof(io), ", disk %s, IO %u-%u IOPS", size_text(disk, q.disk),
                     q.io_iops, q.io_limit);
-    debug_printf("created %s (tenant %llu): program %s, memory %s, CPU %u %%%s\n", words[1],
-                 (unsigned long long)id, words[2], size_text(size, q.memory), q.cpu, io);
+    const struct tenant *t = tenant_by_name(words[1]);
+    cpu_text(cpu, sizeof(cpu), q.cpu, t && t->sched_id ? t->cpu_limit : q.cpu,
+             t ? t->weight : 0);
+    debug_printf("created %s (tenant %llu): program %s, memory %s, CPU %s%s\n", words[1],
+                 (unsigned long long)id, words[2], size_text(size, q.memory), cpu, io);
 }
 
 static void cmd_quota(char **words, unsigned n)
 {
     uint64_t new_memory;
-    uint32_t new_cpu, new_iops, new_limit;
+    uint32_t new_cpu, new_cpu_limit, new_weight, new_iops, new_limit;
     struct quotas q;
     if (n < 3) {
         debug_printf("error: usage: quota NAME [mem=SIZE] [cpu=PERCENT] [io=IOPS] "
@@ -277,16 +298,18 @@ static void cmd_quota(char **words, unsigned n)
     if (!t || !parse_quotas(words, n, 2, false, &q))
         return;
     struct tenants_call call = { 0 };
-    if (tenants_handle_set_quota(&call, t->id, q.memory, q.cpu, q.io_iops, q.io_limit,
-                                 &new_memory, &new_cpu, &new_iops, &new_limit)) {
+    if (tenants_handle_set_quota(&call, t->id, q.memory, q.cpu, q.cpu_limit, q.weight, q.io_iops,
+                                 q.io_limit, &new_memory, &new_cpu, &new_cpu_limit, &new_weight,
+                                 &new_iops, &new_limit)) {
         say_error(&call);
         return;
     }
-    char size[BK_PROTO_SIZE_TEXT], io[48] = "";
+    char size[BK_PROTO_SIZE_TEXT], io[48] = "", cpu[24];
     if (t->io_tenant)
         bk_snprintf(io, sizeof(io), ", IO %u-%u IOPS", new_iops, new_limit);
-    debug_printf("%s: memory quota %s, CPU %u %%%s\n", t->name, size_text(size, new_memory),
-                 new_cpu, io);
+    cpu_text(cpu, sizeof(cpu), new_cpu, new_cpu_limit, new_weight);
+    debug_printf("%s: memory quota %s, CPU %s%s\n", t->name, size_text(size, new_memory), cpu,
+                 io);
 }
 
 static void cmd_kill(char **words, unsigned n)
@@ -301,14 +324,17 @@ static void cmd_kill(char **words, unsigned n)
     char name[TENANTS_NAME];
     memcpy(name, t->name, sizeof(name));
     struct tenants_call call = { 0 };
-    uint64_t freed;
-    if (tenants_handle_kill(&call, t->id, &freed)) {
+    uint64_t freed, session;
+    if (tenants_handle_kill(&call, t->id, &freed, &session)) {
         say_error(&call);
         return;
     }
-    char size[BK_PROTO_SIZE_TEXT];
-    debug_printf("killed %s: %llu bytes freed (%s)\n", name, (unsigned long long)freed,
-                 size_text(size, freed));
+    char size[BK_PROTO_SIZE_TEXT], part[BK_PROTO_SIZE_TEXT];
+    char io[64] = "";
+    if (session)
+        bk_snprintf(io, sizeof(io), ", %s of it its IO session", size_text(part, session));
+    debug_printf("killed %s: %llu bytes freed (%s%s)\n", name, (unsigned long long)freed,
+                 size_text(size, freed), io);
 }
 
 static void cmd_exit(void)

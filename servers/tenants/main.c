@@ -168,8 +168,8 @@ int tenants_handle_add_program(struct tenants_call *call, const char *name, uint
 /* ---- Create, SetQuota, Kill ------------------------------------------- */
 
 static int create_checks(struct tenants_call *call, const char *name, const char *program,
-                         uint64_t memory, uint32_t cpu, uint32_t io_iops, uint32_t io_limit,
-                         uint64_t disk)
+                         uint64_t memory, uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
+                         uint32_t io_iops, uint32_t io_limit, uint64_t disk)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
@@ -182,7 +182,9 @@ static int create_checks(struct tenants_call *call, const char *name, const char
         return tenants_fail_unknown_program(call, name, program);
     if (!cpu_ok(cpu))
         return tenants_fail_bad_cpu(call, name, cpu);
-    int err = tenant_io_checks(call, name, io_iops, io_limit, disk);
+    int err = tenant_cpu_checks(call, name, cpu_limit, weight);
+    if (!err)
+        err = tenant_io_checks(call, name, io_iops, io_limit, disk);
     return err ? err : fits(call, name, NULL, memory, cpu);
 }
 
@@ -208,16 +210,32 @@ static uint64_t cap_for(const struct tenant *t)
     return TENANTS_SLOT_SCRATCH;
 }
 
-/* The IO first (the tenant finds it when it starts), then the spawn; a
- * refused spawn closes the IO again. */
+/* What Create set up before a later step was refused, undone in reverse
+ * (the account, if made, closed first: it holds the thread). */
+static void create_undo(struct tenant *t)
+{
+    struct tenants_call undo = { 0 };
+    struct mem_error e;
+    uint64_t freed;
+    if (t->id)
+        mem_destroy_account(TENANTS_SLOT_MEM, t->id, &freed, &e);
+    tenant_sched_remove(&undo, t);
+    tenant_io_close(&undo, t);
+}
+
+/* The IO and the scheduler server's tenancy first (the tenant finds them
+ * when it starts), then the spawn, then (with a scheduler server) its
+ * thread handed over and started; a refused step undoes the others. */
 int tenants_handle_create(struct tenants_call *call, const char *name_arg,
                           const char *program_arg, uint64_t memory, uint32_t cpu,
-                          uint32_t io_iops, uint32_t io_limit, uint64_t disk, uint64_t *tenant)
+                          uint32_t cpu_limit, uint32_t weight, uint32_t io_iops,
+                          uint32_t io_limit, uint64_t disk, uint64_t *tenant)
 {
     char name[TENANTS_NAME], program[TENANTS_NAME];
     name_copy(name, name_arg);
     name_copy(program, program_arg);
-    int err = create_checks(call, name, program, memory, cpu, io_iops, io_limit, disk);
+    int err = create_checks(call, name, program, memory, cpu, cpu_limit, weight, io_iops,
+                            io_limit, disk);
     if (err)
         return err;
     struct tenant *t = free_place();
@@ -229,22 +247,31 @@ int tenants_handle_create(struct tenants_call *call, const char *name_arg,
     *t = (struct tenant){ .memory = memory, .cpu = cpu };
     name_copy(t->name, name);
     err = tenant_io_give(call, t, io_iops, io_limit, disk);
-    if (err)
+    if (!err && tenant_sched_on())
+        err = tenant_sched_create(call, t, cpu_limit, weight);
+    if (err) {
+        create_undo(t);
         return err;
+    }
     struct mem_error e;
-    uint64_t id;
+    bool fixed = !t->sched_id; /* else the scheduler server's time */
     if (mem_spawn(TENANTS_SLOT_MEM, name, memory, *program_by_name(program), TENANTS_PRIORITY,
-                  budget_of(cpu), TENANTS_PERIOD_NS, 2 /* start at once */, cap, &id, &e)) {
-        struct tenants_call undo = { 0 };
-        tenant_io_close(&undo, t);
+                  fixed ? budget_of(cpu) : 0, fixed ? TENANTS_PERIOD_NS : 0,
+                  tenant_spawn_flags(t), cap, &t->id, &e)) {
+        t->id = 0;
+        create_undo(t);
         return refused(call, name, &e);
     }
+    err = tenant_sched_adopt(call, t);
+    if (err) {
+        create_undo(t);
+        return err;
+    }
     t->live = true;
-    t->id = id;
     t->last_time = debug_time_ns();
     manager.memory_given += memory;
     manager.cpu_given += cpu;
-    *tenant = id;
+    *tenant = t->id;
     return 0;
 }
 
@@ -252,8 +279,9 @@ int tenants_handle_create(struct tenants_call *call, const char *name_arg,
  * nothing has changed), the memory quota (the memory server may refuse
  * it, below use: the rates are put back) and the CPU. */
 int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_t memory,
-                             uint32_t cpu, uint32_t io_iops, uint32_t io_limit,
-                             uint64_t *memory_quota, uint32_t *cpu_quota,
+                             uint32_t cpu, uint32_t cpu_limit, uint32_t weight, uint32_t io_iops,
+                             uint32_t io_limit, uint64_t *memory_quota, uint32_t *cpu_quota,
+                             uint32_t *cpu_limit_quota, uint32_t *weight_quota,
                              uint32_t *io_iops_quota, uint32_t *io_limit_quota)
 {
     if (call->badge != 0)
@@ -265,7 +293,9 @@ int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_
     uint32_t new_cpu = cpu ? cpu : t->cpu;
     if (!cpu_ok(new_cpu))
         return tenants_fail_bad_cpu(call, t->name, new_cpu);
-    int err = fits(call, t->name, t, new_memory, new_cpu);
+    int err = tenant_cpu_checks(call, t->name, cpu_limit, weight);
+    if (!err)
+        err = fits(call, t->name, t, new_memory, new_cpu);
     if (err)
         return err;
     /* The IO rates before the memory, so that a refused memory quota can
@@ -283,13 +313,20 @@ int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_
     }
     manager.memory_given = manager.memory_given - t->memory + new_memory;
     t->memory = new_memory;
-    if (new_cpu != t->cpu &&
-        mem_set_cpu(TENANTS_SLOT_MEM, t->id, budget_of(new_cpu), TENANTS_PERIOD_NS, &e))
+    if (t->sched_id) {
+        err = tenant_sched_policy(call, t, new_cpu, cpu_limit, weight);
+        if (err)
+            return err;
+    } else if (new_cpu != t->cpu &&
+               mem_set_cpu(TENANTS_SLOT_MEM, t->id, budget_of(new_cpu), TENANTS_PERIOD_NS, &e)) {
         return refused(call, t->name, &e);
+    }
     manager.cpu_given = manager.cpu_given - t->cpu + new_cpu;
     t->cpu = new_cpu;
     *memory_quota = t->memory;
     *cpu_quota = t->cpu;
+    *cpu_limit_quota = t->sched_id ? t->cpu_limit : t->cpu;
+    *weight_quota = t->weight;
     *io_iops_quota = t->io_iops;
     *io_limit_quota = t->io_limit;
     return 0;
@@ -311,7 +348,19 @@ static int destroy(const struct tenant *t, uint64_t *freed, struct mem_error *e)
     }
 }
 
-int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *freed)
+/* The bytes `t`'s account uses now (Mem: Usage). */
+static int account_used(const struct tenant *t, uint64_t *used, struct mem_error *e)
+{
+    uint64_t quota, frames, tables, cnodes, faults, refusals, shared, private_pages, vspaces,
+        tcbs, scs, ipc;
+    return mem_usage(TENANTS_SLOT_MEM, t->id, &quota, used, &frames, &tables, &cnodes, &faults,
+                     &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &ipc, e);
+}
+
+/* What the stopped account held, then its session's memory back through
+ * the IO server's EndGrant, then the rest with the account. */
+int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *freed,
+                        uint64_t *session)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
@@ -319,13 +368,18 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
     if (!t)
         return tenants_fail_unknown_tenant(call, tenant);
     struct mem_error e;
-    if (mem_stop(TENANTS_SLOT_MEM, t->id, &e))
+    uint64_t held;
+    if (mem_stop(TENANTS_SLOT_MEM, t->id, &e) || account_used(t, &held, &e))
         return refused(call, t->name, &e);
-    int err = tenant_io_close(call, t);
+    int err = tenant_sched_remove(call, t);
+    if (!err)
+        err = tenant_io_close(call, t);
     if (err)
         return err;
     if (destroy(t, freed, &e))
         return refused(call, t->name, &e);
+    *session = held > *freed ? held - *freed : 0;
+    *freed += *session;
     manager.memory_given -= t->memory;
     manager.cpu_given -= t->cpu;
     t->live = false;
@@ -337,13 +391,14 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
 int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usage *u)
 {
     struct mem_error e;
-    uint64_t quota, frames, tables, cnodes, faults, refusals, shared, private_pages, vspaces,
-        tcbs, scs, ipc, throttled, budget, period;
-    if (mem_usage(TENANTS_SLOT_MEM, t->id, &quota, &u->memory_used, &frames, &tables, &cnodes,
-                  &faults, &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &ipc, &e) ||
-        mem_cpu(TENANTS_SLOT_MEM, t->id, &u->cpu_ns, &throttled, &budget, &period, &e))
+    uint64_t throttled, budget, period;
+    if (account_used(t, &u->memory_used, &e) ||
+        (!t->sched_id &&
+         mem_cpu(TENANTS_SLOT_MEM, t->id, &u->cpu_ns, &throttled, &budget, &period, &e)))
         return refused(call, t->name, &e);
-    int err = tenant_io_usage(call, t, u);
+    int err = t->sched_id ? tenant_sched_consumed(call, t, &u->cpu_ns) : 0;
+    if (!err)
+        err = tenant_io_usage(call, t, u);
     if (err)
         return err;
     uint64_t now = debug_time_ns();
@@ -356,7 +411,8 @@ int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usag
 
 int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *next,
                         uint64_t *tenant, char *name, uint64_t *memory, uint64_t *memory_used,
-                        uint32_t *cpu, uint64_t *cpu_ns, uint32_t *cpu_permille,
+                        uint32_t *cpu, uint32_t *cpu_limit, uint32_t *weight, uint64_t *cpu_ns,
+                        uint32_t *cpu_permille,
                         uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
                         uint64_t *io_ops, uint64_t *io_bytes)
 {
@@ -378,6 +434,8 @@ int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *nex
         *memory = t->memory;
         *memory_used = u.memory_used;
         *cpu = t->cpu;
+        *cpu_limit = t->sched_id ? t->cpu_limit : t->cpu;
+        *weight = t->weight;
         *cpu_ns = u.cpu_ns;
         *cpu_permille = u.cpu_permille;
         *io_iops = t->io_iops;

@@ -19,7 +19,11 @@
  *  - TENANTS_SLOT_IO: the IO server's endpoint, unbadged (its
  *    administrator's) with the grant and grant-reply rights: we set our
  *    tenants' IO policies and disks and mint each its cap (optional: without
- *    it, and until Tenants: ConfigureIo, tenants get no IO).
+ *    it, and until Tenants: ConfigureIo, tenants get no IO);
+ *  - TENANTS_SLOT_SCHED: the scheduler server's endpoint, unbadged (its
+ *    administrator's) with the grant right: our tenants' CPU quotas are
+ *    reservations there (sched.c; optional: without it, a fixed budget on
+ *    a SchedContext the memory server makes).
  * Without the IRQHandler or the notification there is no console; the
  * protocol still works.
  */
@@ -28,6 +32,7 @@
 #include <bulkhead/sys.h>
 #include <protocols/io_client.h>
 #include <protocols/mem_client.h>
+#include <protocols/sched_client.h>
 #include <protocols/tenants_server.h>
 
 #define TENANTS_SLOT_ENDPOINT BK_PROCESS_CAP_ARG
@@ -40,6 +45,9 @@
 #define TENANTS_SLOT_SCRATCH 17 /* the tenant's cap to us, which Spawn moves away */
 #define TENANTS_SLOT_IO 18
 #define TENANTS_SLOT_IO_GIVE 19 /* a tenant's IO cap, while Io's answer carries it */
+#define TENANTS_SLOT_SCHED 20
+#define TENANTS_SLOT_SCHED_AS 21 /* the scheduler server's cap badged as a tenant */
+#define TENANTS_SLOT_TCB 22      /* a tenant's thread, on its way to the scheduler server */
 #define TENANTS_CONSOLE_BIT 1ull
 
 #define TENANTS_MAX 16
@@ -62,6 +70,8 @@ struct tenant {
     char name[TENANTS_NAME];
     uint64_t memory;             /* quota, bytes */
     uint32_t cpu;                /* quota, percent of each period */
+    uint64_t sched_id;           /* its id with the scheduler server; 0: none */
+    uint32_t cpu_limit, weight;  /* its policy there (with sched_id) */
     uint64_t last_ns, last_time; /* CPU consumed and clock at the last List */
     uint32_t io_tenant;          /* its number with the IO server; 0: no IO */
     uint32_t io_iops, io_limit;  /* its IO policy: reservation and limit */
@@ -121,6 +131,24 @@ int tenant_io_give(struct tenants_call *call, struct tenant *t, uint32_t iops, u
 int tenant_io_close(struct tenants_call *call, struct tenant *t);
 int tenant_io_rates(struct tenants_call *call, struct tenant *t, uint32_t iops, uint32_t limit);
 int tenant_io_usage(struct tenants_call *call, const struct tenant *t, struct tenant_usage *u);
+
+/* sched.c: whether a scheduler server was handed over; the checks of a
+ * CPU limit and weight; the tenancy there created (t->cpu the
+ * reservation), the spawn's flags for it, the thread handed over and
+ * started, the policy changed (0 leaves the limit or weight), the tenancy
+ * ended, the CPU time consumed. Each 0 or the error (a tenant without a
+ * tenancy: nothing to do). */
+bool tenant_sched_on(void);
+int tenant_cpu_checks(struct tenants_call *call, const char *name, uint32_t limit,
+                      uint32_t weight);
+int tenant_sched_create(struct tenants_call *call, struct tenant *t, uint32_t limit,
+                        uint32_t weight);
+uint32_t tenant_spawn_flags(const struct tenant *t);
+int tenant_sched_adopt(struct tenants_call *call, struct tenant *t);
+int tenant_sched_policy(struct tenants_call *call, struct tenant *t, uint32_t cpu, uint32_t limit,
+                        uint32_t weight);
+int tenant_sched_remove(struct tenants_call *call, struct tenant *t);
+int tenant_sched_consumed(struct tenants_call *call, const struct tenant *t, uint64_t *ns);
 
 /* console.c: sets the console up (false: no console: a cap is missing);
  * prints its prompt; handles its interrupt (reads the bytes, runs the

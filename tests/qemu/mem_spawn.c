@@ -19,6 +19,11 @@
  *    flags, priority above the server's, a budget SchedControl refuses, a
  *    tenant spawning, Start of an account with no thread, forged and closed
  *    ids) are refused with their text while the tenants keep answering;
+ *  - a tenant spawned without a SchedContext (for a scheduler server):
+ *    start with it and a budget refused; none charged; Cpu refused; its
+ *    thread's cap handed to us (Thread), we bind a SchedContext of our own
+ *    and Start it: it says hello; killed, its usage back and our copy of
+ *    its thread's cap gone with it;
  *  - Stop and Start; a tenant killed while running (ready, spinning) and
  *    one killed stopped in a refused fault return exactly their usage;
  *  - twenty tenants more, spawned and killed; the program's owner cannot
@@ -36,6 +41,7 @@
 #define SERVER_CNODE_BITS 8
 #define SPAWN_DEBUG 1
 #define SPAWN_START 2
+#define SPAWN_NO_SCHED 4
 #define KiB 1024ull
 #define GiB (1024 * 1024 * KiB)
 #define PAGE 4096ull
@@ -318,7 +324,7 @@ static void bad_requests(void)
            "an unknown program refused");
     r = spawn("web-9", QUOTA, program, TENANT_PRIORITY, PERIOD_NS, 8, &t, &e);
     expect(r == MEM_ERR_BAD_FLAGS && text_is(&e, "tenant web-9: flags 0x8 refused (1 debug, 2 "
-                                                 "start)"),
+                                                 "start, 4 no SchedContext; not 2 with 4)"),
            "unknown flags refused");
     r = spawn("web-9", QUOTA, program, 250, PERIOD_NS, 0, &t, &e);
     expect(r == MEM_ERR_BAD_PRIORITY && text_is(&e, "tenant web-9: priority 250 refused (at "
@@ -345,6 +351,52 @@ static void bad_requests(void)
     expect(reads(&tenants[0], 0xaaaa, 0xaaaa) && reads(&tenants[2], DATA_FIRST, DATA_FIRST + 1),
            "the tenants kept answering");
     expect(free_memory() == free_before, "the refused spawns left the free memory as it was");
+}
+
+/* A tenant for a scheduler server: no SchedContext of the memory server's;
+ * its thread given to us, who play that server. */
+static void without_time(void)
+{
+    struct mem_error e;
+    struct tenant t = { .ctrl = bk_alloc_object(BK_OBJ_ENDPOINT, 0) };
+    int r = mem_spawn(ep, "bare-9", QUOTA, program, TENANT_PRIORITY, 0, 0,
+                      SPAWN_NO_SCHED | SPAWN_START, t.ctrl, &t.id, &e);
+    expect(r == MEM_ERR_BAD_FLAGS && text_is(&e, NULL),
+           "a thread without a SchedContext started at once refused");
+    r = mem_spawn(ep, "bare-9", QUOTA, program, TENANT_PRIORITY, PERIOD_NS, PERIOD_NS,
+                  SPAWN_NO_SCHED, t.ctrl, &t.id, &e);
+    expect(r == MEM_ERR_BAD_BUDGET && text_is(&e, "tenant bare-9: budget 10000000 ns every "
+                                                  "10000000 ns refused"),
+           "a budget for a thread without a SchedContext refused");
+    uint64_t free_before = free_memory(), returned = 0, ns, throttled, budget, period;
+    expect(mem_spawn(ep, "bare-0", QUOTA, program, TENANT_PRIORITY, 0, 0,
+                     SPAWN_NO_SCHED | SPAWN_DEBUG, t.ctrl, &t.id, &e) == 0,
+           "a tenant spawned without a SchedContext");
+    struct usage u = usage_of(t.id);
+    expect(u.sched_contexts == 0 && u.tcbs == PAGE && sums_up(&u),
+           "no SchedContext charged, the rest as for any tenant");
+    r = mem_cpu(ep, t.id, &ns, &throttled, &budget, &period, &e);
+    expect(r == MEM_ERR_NO_SCHED_CONTEXT &&
+               text_is(&e, "tenant bare-0: its thread has no SchedContext of the memory "
+                           "server's (a scheduler server's sets its time)"),
+           "Cpu of it refused with its text");
+    uint64_t tcb = bk_slot_alloc(), sc = bk_alloc_object(BK_OBJ_SCHED_CONTEXT, 0);
+    r = mem_thread(badged(t.id), t.id, tcb, &e);
+    expect(r == MEM_ERR_NOT_ADMIN, "the tenant cannot have its thread's cap");
+    r = mem_thread(ep, owner, tcb, &e);
+    expect(r == MEM_ERR_NOT_SPAWNED, "Thread of an account with no thread refused");
+    bool bound = mem_thread(ep, t.id, tcb, &e) == 0 &&
+                 BK_CAP_IDENTITY_TYPE(debug_cap_identify(tcb)) == BK_OBJ_TCB && sc &&
+                 sys_sched_control_configure(BK_CAP_SCHED_CONTROL, sc, PERIOD_NS, PERIOD_NS, 1,
+                                             0) == 0 &&
+                 sys_sched_context_bind(sc, tcb) == 0;
+    expect(bound && mem_start(ep, t.id, &e) == 0 && hello(&t),
+           "its thread handed to us (Thread), run on our SchedContext: it said hello");
+    u = usage_of(t.id);
+    expect(mem_destroy_account(ep, t.id, &returned, &e) == 0 && returned == u.used &&
+               free_memory() == free_before &&
+               BK_CAP_IDENTITY_TYPE(debug_cap_identify(tcb)) != BK_OBJ_TCB,
+           "killed: its usage back, and our cap to its thread gone with it");
 }
 
 /* Stop, Start; one killed while running, one stopped in a refused fault. */
@@ -451,6 +503,7 @@ int main(const struct bk_bootinfo *bi)
     spawn_three();
     isolation();
     bad_requests();
+    without_time();
     kills();
     many();
     reclaim(free_before, book_before);

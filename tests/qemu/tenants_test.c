@@ -233,7 +233,7 @@ static void configure_and_programs(uint64_t program)
            "a name with a space refused");
     uint64_t id;
     r = tenants_create(copy_of(mgr, BK_RIGHTS_ALL, 7), "sneaky", "worker", 64 * KiB, 5, 0, 0, 0,
-                       &id, &e);
+                       0, 0, &id, &e);
     expect(r == TENANTS_ERR_NOT_ADMIN && text_is(&e, "the caller (badge 7) is not the manager's "
                                                      "administrator"),
            "a badged caller cannot create");
@@ -253,44 +253,39 @@ static void creates(uint64_t *alpha, uint64_t *beta)
 {
     struct tenants_error e;
     uint64_t free_before = free_memory(), id;
-    expect(tenants_create(mgr, "alpha", "worker", 512 * KiB, 20, 0, 0, 0, alpha, &e) == 0 &&
+    expect(tenants_create(mgr, "alpha", "worker", 512 * KiB, 20, 0, 0, 0, 0, 0, alpha, &e) == 0 &&
                hello(1),
            "alpha created (512 KiB, 20 %): its thread said hello");
-    expect(tenants_create(mgr, "beta", "worker", 1 * MiB, 20, 0, 0, 0, beta, &e) == 0 && hello(2),
+    expect(tenants_create(mgr, "beta", "worker", 1 * MiB, 20, 0, 0, 0, 0, 0, beta, &e) == 0 &&
+               hello(2),
            "beta created (1 MiB, 20 %): its thread said hello");
     struct allowance a = allowance();
     expect(a.memory_given == 1536 * KiB && a.cpu_given == 40 && a.tenants == 2 &&
                free_memory() < free_before,
            "the allowance counts them: 1.5 MiB and 40 % handed out");
-    int r = tenants_create(mgr, "gamma", "worker", 1 * MiB, 5, 0, 0, 0, &id,
-                       &e);
+    int r = tenants_create(mgr, "gamma", "worker", 1 * MiB, 5, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_OVER_MEMORY &&
                text_is(&e, "tenant gamma: memory 1 MiB exceeds the manager's allowance (512 KiB "
                            "left of 2 MiB)"),
            "a tenant over the memory left refused with the numbers");
-    r = tenants_create(mgr, "gamma", "worker", 256 * KiB, 20, 0, 0, 0, &id,
-                       &e);
+    r = tenants_create(mgr, "gamma", "worker", 256 * KiB, 20, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_OVER_CPU &&
                text_is(&e, "tenant gamma: CPU 20 % exceeds the manager's allowance (10 % left of "
                            "50 %)"),
            "a tenant over the CPU left refused with the numbers");
-    r = tenants_create(mgr, "gamma", "worker", 5000, 5, 0, 0, 0, &id,
-                       &e);
+    r = tenants_create(mgr, "gamma", "worker", 5000, 5, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_REFUSED &&
                text_is(&e, "tenant gamma: the memory server refused: tenant gamma: quota 5000 B "
                            "refused (whole pages, from 8 KiB to 4 MiB)") &&
                allowance().memory_given == 1536 * KiB,
            "a quota the memory server refuses: its text, nothing handed out");
-    r = tenants_create(mgr, "gamma", "editor", 64 * KiB, 5, 0, 0, 0, &id,
-                       &e);
+    r = tenants_create(mgr, "gamma", "editor", 64 * KiB, 5, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_UNKNOWN_PROGRAM &&
                text_is(&e, "tenant gamma: no program named 'editor'"),
            "an unknown program refused");
-    r = tenants_create(mgr, "alpha", "worker", 64 * KiB, 5, 0, 0, 0, &id,
-                       &e);
+    r = tenants_create(mgr, "alpha", "worker", 64 * KiB, 5, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_NAME_TAKEN && text_is(&e, NULL), "a name taken refused");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 101, 0, 0, 0, &id,
-                       &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 101, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_BAD_CPU && text_is(&e, "tenant gamma: CPU 101 % refused (1 to 100)"),
            "CPU 101 % refused");
 }
@@ -305,8 +300,10 @@ static void lists(uint64_t alpha, uint64_t beta)
         char name[16];
         uint32_t io_iops, io_limit;
         uint64_t disk, io_ops, io_bytes;
-        if (tenants_list(mgr, index, &next, &id, name, &memory, &used, &cpu, &cpu_ns, &permille,
-                         &io_iops, &io_limit, &disk, &io_ops, &io_bytes, &e) != 0 ||
+        uint32_t cpu_limit, weight;
+        if (tenants_list(mgr, index, &next, &id, name, &memory, &used, &cpu, &cpu_limit, &weight,
+                         &cpu_ns, &permille, &io_iops, &io_limit, &disk, &io_ops, &io_bytes,
+                         &e) != 0 ||
             id == 0)
             break;
         debug_printf("tenantstest:   %s (tenant %llu): %llu of %llu bytes, CPU %u %%, %llu ns\n",
@@ -315,8 +312,8 @@ static void lists(uint64_t alpha, uint64_t beta)
         bool is_alpha = id == alpha && strcmp(name, "alpha") == 0 && memory == 512 * KiB;
         bool is_beta = id == beta && strcmp(name, "beta") == 0 && memory == 1 * MiB;
         ok &= (is_alpha || is_beta) && used == used_by(id) && used >= TOUCHED && cpu == 20 &&
-              cpu_ns > 0 && permille <= 1000 && !io_iops && !io_limit && !disk && !io_ops &&
-              !io_bytes;
+              cpu_limit == cpu && weight == 0 && cpu_ns > 0 && permille <= 1000 && !io_iops &&
+              !io_limit && !disk && !io_ops && !io_bytes;
         seen++;
         index = next;
     }
@@ -328,31 +325,37 @@ static void quotas(uint64_t alpha, uint64_t beta)
 {
     struct tenants_error e;
     uint64_t memory, consumed, throttled, budget, period;
-    uint32_t cpu, iops, limit;
-    expect(tenants_set_quota(mgr, alpha, 1 * MiB, 0, 0, 0, &memory, &cpu, &iops, &limit, &e) == 0 &&
+    uint32_t cpu, cpu_limit, weight, iops, limit;
+    expect(tenants_set_quota(mgr, alpha, 1 * MiB, 0, 0, 0, 0, 0, &memory, &cpu, &cpu_limit,
+                             &weight, &iops, &limit, &e) == 0 &&
                memory == 1 * MiB && cpu == 20 && quota_of(alpha) == 1 * MiB,
            "alpha's memory quota raised to 1 MiB: the memory server holds it");
-    int r = tenants_set_quota(mgr, beta, 2 * MiB, 0, 0, 0, &memory, &cpu, &iops, &limit, &e);
+    int r = tenants_set_quota(mgr, beta, 2 * MiB, 0, 0, 0, 0, 0, &memory, &cpu, &cpu_limit,
+                              &weight, &iops, &limit, &e);
     expect(r == TENANTS_ERR_OVER_MEMORY &&
                text_is(&e, "tenant beta: memory 2 MiB exceeds the manager's allowance (1 MiB "
                            "left of 2 MiB)") &&
                quota_of(beta) == 1 * MiB,
            "beta's quota above the allowance refused, unchanged");
-    r = tenants_set_quota(mgr, alpha, 8 * KiB, 0, 0, 0, &memory, &cpu, &iops, &limit, &e);
+    r = tenants_set_quota(mgr, alpha, 8 * KiB, 0, 0, 0, 0, 0, &memory, &cpu, &cpu_limit, &weight,
+                          &iops, &limit, &e);
     expect(r == TENANTS_ERR_REFUSED && text_is(&e, NULL) && quota_of(alpha) == 1 * MiB &&
                allowance().memory_given == 2 * MiB,
            "a quota below alpha's use: the memory server's refusal, nothing changed");
-    r = tenants_set_quota(mgr, alpha, 0, 40, 0, 0, &memory, &cpu, &iops, &limit, &e);
+    r = tenants_set_quota(mgr, alpha, 0, 40, 0, 0, 0, 0, &memory, &cpu, &cpu_limit, &weight,
+                          &iops, &limit, &e);
     expect(r == TENANTS_ERR_OVER_CPU &&
                text_is(&e, "tenant alpha: CPU 40 % exceeds the manager's allowance (30 % left of "
                            "50 %)"),
            "alpha's CPU above what is left refused");
-    expect(tenants_set_quota(mgr, alpha, 0, 30, 0, 0, &memory, &cpu, &iops, &limit, &e) == 0 &&
+    expect(tenants_set_quota(mgr, alpha, 0, 30, 0, 0, 0, 0, &memory, &cpu, &cpu_limit, &weight,
+                             &iops, &limit, &e) == 0 &&
                cpu == 30 &&
                mem_cpu(mem_ep, alpha, &consumed, &throttled, &budget, &period, NULL) == 0 &&
                budget == 3000000 && period == 10000000,
            "alpha's CPU set to 30 %: its thread's budget is 3 ms every 10 ms");
-    r = tenants_set_quota(mgr, 999, 0, 30, 0, 0, &memory, &cpu, &iops, &limit, &e);
+    r = tenants_set_quota(mgr, 999, 0, 30, 0, 0, 0, 0, &memory, &cpu, &cpu_limit, &weight, &iops,
+                          &limit, &e);
     expect(r == TENANTS_ERR_UNKNOWN_TENANT && text_is(&e, "no tenant 999"),
            "an unknown tenant refused");
 }
@@ -364,7 +367,7 @@ static void tenant_calls(uint64_t alpha)
 {
     struct tenants_error e;
     uint64_t id = 0, disk = 1, memory;
-    uint32_t io_tenant = 1, holder = 1, cpu, iops, limit;
+    uint32_t io_tenant = 1, holder = 1, cpu, cpu_limit, weight, iops, limit;
     uint64_t as_alpha = copy_of(mgr, BK_RIGHT_WRITE | BK_RIGHT_GRANT_REPLY, 256);
     expect(tenants_hello(as_alpha, 5, &id, &io_tenant, &holder, &disk, &e) == 0 && id == alpha &&
                io_tenant == 0 && holder == 0 && disk == 0,
@@ -379,20 +382,29 @@ static void tenant_calls(uint64_t alpha)
            "Hello from the administrator refused");
     r = tenants_io(copy_of(mgr, BK_RIGHTS_ALL, 256 * 9), bk_slot_alloc(), &e);
     expect(r == TENANTS_ERR_NOT_TENANT && text_is(&e, NULL), "Io on a badge of no tenant refused");
-    r = tenants_create(as_alpha, "gamma", "worker", 64 * KiB, 5, 0, 0, 0, &id, &e);
+    r = tenants_create(as_alpha, "gamma", "worker", 64 * KiB, 5, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_NOT_ADMIN, "a tenant cannot create");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 10, 20, 64 * KiB, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 0, 0, 10, 20, 64 * KiB, &id, &e);
     expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant gamma: no IO here (the manager has no IO "
                                                  "server, or the tenant no disk)"),
            "a disk asked of a manager without an IO server refused");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 10, 20, 0, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 0, 0, 10, 20, 0, &id, &e);
     expect(r == TENANTS_ERR_BAD_IO &&
                text_is(&e, "tenant gamma: IO reservation 10 and limit 20 IOPS with a disk of 0 "
                            "refused (a disk of whole 4 KiB pages, and 1 <= limit, reservation "
                            "<= limit)"),
            "IO rates without a disk refused");
-    r = tenants_set_quota(mgr, alpha, 0, 0, 10, 0, &memory, &cpu, &iops, &limit, &e);
+    r = tenants_set_quota(mgr, alpha, 0, 0, 0, 0, 10, 0, &memory, &cpu, &cpu_limit, &weight,
+                          &iops, &limit, &e);
     expect(r == TENANTS_ERR_NO_IO && text_is(&e, NULL), "IO rates for a tenant without IO refused");
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 10, 3, 0, 0, 0, &id, &e);
+    expect(r == TENANTS_ERR_NO_SCHED &&
+               text_is(&e, "tenant gamma: a CPU limit (10 %) or weight (3) needs a scheduler "
+                           "server, and the manager has none"),
+           "a CPU limit and weight asked of a manager without a scheduler server refused");
+    r = tenants_set_quota(mgr, alpha, 0, 0, 0, 2, 0, 0, &memory, &cpu, &cpu_limit, &weight, &iops,
+                          &limit, &e);
+    expect(r == TENANTS_ERR_NO_SCHED && text_is(&e, NULL), "a weight for alpha refused the same");
     r = tenants_configure_io(mgr, 100, 0x1e, 0, 8192, 1, &e);
     expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant (allowance): no IO here (the manager has "
                                                  "no IO server, or the tenant no disk)"),
@@ -402,15 +414,15 @@ static void tenant_calls(uint64_t alpha)
 static void kills(uint64_t alpha, uint64_t beta, uint64_t free_before)
 {
     struct tenants_error e;
-    uint64_t freed = 0;
+    uint64_t freed = 0, session = 1;
     uint64_t held = used_by(beta), free_now = free_memory();
-    expect(tenants_kill(mgr, beta, &freed, &e) == 0 && freed == held &&
+    expect(tenants_kill(mgr, beta, &freed, &session, &e) == 0 && freed == held && session == 0 &&
                free_memory() == free_now + held,
            "beta killed: the bytes freed are what it held, back in the memory server");
-    int r = tenants_kill(mgr, beta, &freed, &e);
+    int r = tenants_kill(mgr, beta, &freed, &session, &e);
     expect(r == TENANTS_ERR_UNKNOWN_TENANT && text_is(&e, NULL), "killing beta twice refused");
     held = used_by(alpha);
-    expect(tenants_kill(mgr, alpha, &freed, &e) == 0 && freed == held, "alpha killed");
+    expect(tenants_kill(mgr, alpha, &freed, &session, &e) == 0 && freed == held, "alpha killed");
     struct allowance a = allowance();
     expect(a.memory_given == 0 && a.cpu_given == 0 && a.tenants == 0 &&
                free_memory() == free_before,

@@ -32,6 +32,8 @@ const char *mem_method_name(uint64_t label)
         return "seal_program";
     case MEM_LABEL_SPAWN:
         return "spawn";
+    case MEM_LABEL_THREAD:
+        return "thread";
     case MEM_LABEL_START:
         return "start";
     case MEM_LABEL_STOP:
@@ -80,6 +82,7 @@ static const char *const seal_image_args[] = { "tenant", "base" };
 static const char *const map_image_args[] = { "tenant", "image", "base", "rights" };
 static const char *const seal_program_args[] = { "tenant", "base", "size" };
 static const char *const spawn_args[] = { "name", "quota", "program", "priority", "budget", "period", "flags", "give" };
+static const char *const thread_args[] = { "tenant" };
 static const char *const start_args[] = { "tenant" };
 static const char *const stop_args[] = { "tenant" };
 static const char *const overhead_args[] = { "?" };
@@ -138,6 +141,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case MEM_LABEL_SPAWN:
         *count = 8;
         return spawn_args;
+    case MEM_LABEL_THREAD:
+        *count = 1;
+        return thread_args;
     case MEM_LABEL_START:
         *count = 1;
         return start_args;
@@ -280,6 +286,8 @@ int mem_error_length(int code)
         return 3;
     case MEM_ERR_BUSY:
         return 1;
+    case MEM_ERR_NO_SCHED_CONTEXT:
+        return 2;
     default:
         return -1;
     }
@@ -530,6 +538,10 @@ void mem_error_pack(struct bk_msg *m, const struct mem_error *e)
     case MEM_ERR_BUSY:
         bk_proto_set_word(m, 0, (uint64_t)e->busy.waiting);
         m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
+        return;
+    case MEM_ERR_NO_SCHED_CONTEXT:
+        bk_proto_pack_name(m, 0, e->no_sched_context.tenant, 16);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(MEM_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, MEM_PROTOCOL_ID, e->code, &e->proto);
@@ -810,6 +822,10 @@ bool mem_error_unpack(const struct bk_msg *m, int code, struct mem_error *e)
             return false;
         e->busy.waiting = (uint32_t)bk_proto_word(m, 0);
         return true;
+    case MEM_ERR_NO_SCHED_CONTEXT:
+        if (!bk_proto_unpack_name(m, 0, 16, e->no_sched_context.tenant))
+            return false;
+        return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
         return true;
@@ -1012,7 +1028,8 @@ static int format_not_spawned(const struct mem_not_spawned *f, char *buf, size_t
 
 static int format_bad_flags(const struct mem_bad_flags *f, char *buf, size_t size)
 {
-    return bk_snprintf(buf, size, "tenant %s: flags 0x%llx refused (1 debug, 2 start)",
+    return bk_snprintf(buf, size,
+                       "tenant %s: flags 0x%llx refused (1 debug, 2 start, 4 no SchedContext; not 2 with 4)",
                        f->tenant, (unsigned long long)f->flags);
 }
 
@@ -1129,6 +1146,13 @@ static int format_busy(const struct mem_busy *f, char *buf, size_t size)
                        (unsigned long long)f->waiting);
 }
 
+static int format_no_sched_context(const struct mem_no_sched_context *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: its thread has no SchedContext of the memory server's (a scheduler server's sets its time)",
+                       f->tenant);
+}
+
 int mem_error_format(const struct mem_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -1220,6 +1244,8 @@ int mem_error_format(const struct mem_error *e, char *buf, size_t size)
         return format_unknown_object(&e->unknown_object, buf, size);
     case MEM_ERR_BUSY:
         return format_busy(&e->busy, buf, size);
+    case MEM_ERR_NO_SCHED_CONTEXT:
+        return format_no_sched_context(&e->no_sched_context, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -28,6 +28,7 @@
 #define MEM_LABEL_MAP_IMAGE BK_PROTO_LABEL(MEM_PROTOCOL_ID, 11)
 #define MEM_LABEL_SEAL_PROGRAM BK_PROTO_LABEL(MEM_PROTOCOL_ID, 12)
 #define MEM_LABEL_SPAWN BK_PROTO_LABEL(MEM_PROTOCOL_ID, 13)
+#define MEM_LABEL_THREAD BK_PROTO_LABEL(MEM_PROTOCOL_ID, 29)
 #define MEM_LABEL_START BK_PROTO_LABEL(MEM_PROTOCOL_ID, 14)
 #define MEM_LABEL_STOP BK_PROTO_LABEL(MEM_PROTOCOL_ID, 15)
 #define MEM_LABEL_OVERHEAD BK_PROTO_LABEL(MEM_PROTOCOL_ID, 16)
@@ -78,7 +79,7 @@
 #define MEM_ERR_NO_SCHED_CONTROL 57 /* The server holds no SchedControl cap to give the tenant's thread its time (its spawner gives one with BK_SPAWN_GIVE_SCHED_CONTROL). */
 #define MEM_ERR_BAD_BUDGET 58 /* SchedControl: Configure refused the budget and period (budget 2 us to period, period at most an hour). */
 #define MEM_ERR_NOT_SPAWNED 59 /* The account has no thread the server made (it was opened by CreateAccount). */
-#define MEM_ERR_BAD_FLAGS 60 /* Spawn's flags have bits other than 1 (give Debug) and 2 (start at once). */
+#define MEM_ERR_BAD_FLAGS 60 /* Spawn's flags have bits other than 1 (give Debug), 2 (start at once) and 4 (no SchedContext), or both 2 and 4 (a thread without a SchedContext cannot start). */
 #define MEM_ERR_BELOW_USE 61 /* SetQuota asked for less than the account uses now. */
 #define MEM_ERR_BAD_SERVER 62 /* Grant names no server: servers are numbered 1 to 15. */
 #define MEM_ERR_TOO_MANY_GRANTS 63 /* All the server's places for grants are taken. */
@@ -94,6 +95,7 @@
 #define MEM_ERR_NO_ASID_CONTROL 73 /* The server holds no ASIDControl cap to make the account an ASID pool of its own (its spawner moves one into slot 30: ASIDControl cannot be copied), so it makes no address spaces for tenants. */
 #define MEM_ERR_UNKNOWN_OBJECT 74 /* The account has no object of that number made by Make (never made, or unmade already). */
 #define MEM_ERR_BUSY 75 /* The request must wait for the server's swap transfers (it could free a page in flight, or it brought a capability, or its page is in flight) and the server keeps no more such requests now: it keeps 32, of which a tenant's take none of the last 14 (kept for the callers the server holds while it waits and for the administrator's requests). Nothing was done: try again once the transfers complete. */
+#define MEM_ERR_NO_SCHED_CONTEXT 76 /* The thread Spawn made runs on no SchedContext of the server's (it was spawned without one, for a scheduler server): its time is that server's to read and set. */
 
 /* The numbers of MEM_ERR_NOT_ADMIN. */
 struct mem_not_admin {
@@ -382,6 +384,11 @@ struct mem_busy {
     uint32_t waiting;
 };
 
+/* The numbers of MEM_ERR_NO_SCHED_CONTEXT. */
+struct mem_no_sched_context {
+    char tenant[17];
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct mem_error {
@@ -433,6 +440,7 @@ struct mem_error {
         struct mem_no_asid_control no_asid_control;
         struct mem_unknown_object unknown_object;
         struct mem_busy busy;
+        struct mem_no_sched_context no_sched_context;
     };
 };
 

@@ -241,6 +241,19 @@ int mem_spawn(bk_cptr_t server, const char *name, uint64_t quota, uint64_t progr
     return 0;
 }
 
+int mem_thread(bk_cptr_t server, uint64_t tenant, bk_cptr_t tcb_slot, struct mem_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_THREAD) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    struct bk_proto_receive saved = bk_proto_receive_at(tcb_slot);
+    sys_call(server, m);
+    int code = reply_code(m, MEM_LABEL_THREAD, 0, 1, err);
+    bk_proto_receive_done(&saved, tcb_slot, m, code == 0);
+    if (code != 0)
+        return code;
+    return 0;
+}
+
 int mem_start(bk_cptr_t server, uint64_t tenant, struct mem_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, MEM_LABEL_START) }, *m = &msg;

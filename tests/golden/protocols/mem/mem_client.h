@@ -169,17 +169,29 @@ int mem_seal_program(bk_cptr_t server, uint64_t tenant, uint64_t base, uint64_t 
  * below BK_ROOT_STACK_TOP backed on demand, the program's segments mapped from its
  * images (code read-execute and constants read-only, shared; data copy-on-write) and
  * its start-info page, shared. With `flags` bit 1 the thread starts at the program's
- * entry at once; else Start starts it. A step the quota or the server's memory cannot
- * pay for ends the spawn with that error and closes the account (every byte back).
- * Returns the tenant's id; DestroyAccount kills it. Returns 0, or the error code with
- * its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA,
- * MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM, MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA,
- * MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS, MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET,
- * MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL, MEM_ERR_TOO_MANY_REGIONS, MEM_ERR_BUSY, or
- * a shared BK_PROTO_ERR_*. */
+ * entry at once; else Start starts it. With `flags` bit 2 (not with bit 1; `budget` and
+ * `period` 0) it gets no SchedContext: the administrator hands it to a scheduler server
+ * (Thread, then Sched: AddThread), which binds one of its own, and then starts it; Cpu
+ * and SetCpu do not apply to it. A step the quota or the server's memory cannot pay for
+ * ends the spawn with that error and closes the account (every byte back). Returns the
+ * tenant's id; DestroyAccount kills it. Returns 0, or the error code with its numbers
+ * in *err (may be NULL): MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA, MEM_ERR_NAME_TAKEN,
+ * MEM_ERR_NO_ROOM, MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA, MEM_ERR_UNKNOWN_PROGRAM,
+ * MEM_ERR_BAD_FLAGS, MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET, MEM_ERR_NO_ASID,
+ * MEM_ERR_NO_SCHED_CONTROL, MEM_ERR_TOO_MANY_REGIONS, MEM_ERR_BUSY, or a shared
+ * BK_PROTO_ERR_*. */
 int mem_spawn(bk_cptr_t server, const char *name, uint64_t quota, uint64_t program,
               uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
               bk_cptr_t give, uint64_t *tenant, struct mem_error *err);
+
+/* Mem: Thread. Administrator only. A cap to the thread Spawn made for account `tenant`
+ * (all rights), which the answer carries: for a thread spawned without a SchedContext
+ * (Spawn's flag bit 2), the administrator hands it to a scheduler server (Sched:
+ * AddThread). The thread stays the account's: DestroyAccount deletes it, and every copy
+ * with it. Returns 0, or the error code with its numbers in *err (may be NULL):
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED, or a shared
+ * BK_PROTO_ERR_*. */
+int mem_thread(bk_cptr_t server, uint64_t tenant, bk_cptr_t tcb_slot, struct mem_error *err);
 
 /* Mem: Start. Administrator only. Starts (or resumes) the thread Spawn made for account
  * `tenant`: at the program's entry the first time, where it stopped after Stop. Returns
@@ -219,8 +231,8 @@ int mem_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t quota, uint64_t *u
  * read from its SchedContext now (SchedContext: Consumed): the CPU time it consumed
  * since it was made (ns), how many times it ran out of budget, and its budget and
  * period (ns). Returns 0, or the error code with its numbers in *err (may be NULL):
- * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED, or a shared
- * BK_PROTO_ERR_*. */
+ * MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED,
+ * MEM_ERR_NO_SCHED_CONTEXT, or a shared BK_PROTO_ERR_*. */
 int mem_cpu(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *throttled,
             uint64_t *budget, uint64_t *period, struct mem_error *err);
 
@@ -229,7 +241,7 @@ int mem_cpu(bk_cptr_t server, uint64_t tenant, uint64_t *consumed_ns, uint64_t *
  * SchedContext, in force from its next refill); the time it consumed is kept. Returns
  * 0, or the error code with its numbers in *err (may be NULL): MEM_ERR_NOT_ADMIN,
  * MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED, MEM_ERR_BAD_BUDGET,
- * MEM_ERR_NO_SCHED_CONTROL, or a shared BK_PROTO_ERR_*. */
+ * MEM_ERR_NO_SCHED_CONTROL, MEM_ERR_NO_SCHED_CONTEXT, or a shared BK_PROTO_ERR_*. */
 int mem_set_cpu(bk_cptr_t server, uint64_t tenant, uint64_t budget, uint64_t period,
                 struct mem_error *err);
 

@@ -283,6 +283,23 @@ static int serve_spawn(struct mem_call *call, struct bk_msg *m)
     return 0;
 }
 
+static int serve_thread(struct mem_call *call, struct bk_msg *m)
+{
+    bk_cptr_t tcb = 0;
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    code = mem_handle_thread(call, tenant, &tcb);
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_ipc_buffer->caps[0] = tcb;
+    m->info = BK_MSGINFO(0, 1, 0, MEM_LABEL_THREAD);
+    return 0;
+}
+
 static int serve_start(struct mem_call *call, struct bk_msg *m)
 {
     int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
@@ -364,7 +381,7 @@ static int serve_cpu(struct mem_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = mem_handle_cpu(call, tenant, &consumed_ns, &throttled, &budget, &period);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED && code != MEM_ERR_NO_SCHED_CONTEXT)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -385,7 +402,7 @@ static int serve_set_cpu(struct mem_call *call, struct bk_msg *m)
     uint64_t budget = bk_proto_word(m, 1);
     uint64_t period = bk_proto_word(m, 2);
     code = mem_handle_set_cpu(call, tenant, budget, period);
-    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED && code != MEM_ERR_BAD_BUDGET && code != MEM_ERR_NO_SCHED_CONTROL)
+    if (code != 0 && code != MEM_ERR_NOT_ADMIN && code != MEM_ERR_UNKNOWN_TENANT && code != MEM_ERR_NOT_SPAWNED && code != MEM_ERR_BAD_BUDGET && code != MEM_ERR_NO_SCHED_CONTROL && code != MEM_ERR_NO_SCHED_CONTEXT)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -620,6 +637,9 @@ void mem_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case MEM_LABEL_SPAWN:
         code = serve_spawn(&call, m);
+        break;
+    case MEM_LABEL_THREAD:
+        code = serve_thread(&call, m);
         break;
     case MEM_LABEL_START:
         code = serve_start(&call, m);

@@ -173,16 +173,27 @@ int mem_handle_seal_program(struct mem_call *call, uint64_t tenant, uint64_t bas
  * below BK_ROOT_STACK_TOP backed on demand, the program's segments mapped from its
  * images (code read-execute and constants read-only, shared; data copy-on-write) and
  * its start-info page, shared. With `flags` bit 1 the thread starts at the program's
- * entry at once; else Start starts it. A step the quota or the server's memory cannot
- * pay for ends the spawn with that error and closes the account (every byte back).
- * Returns the tenant's id; DestroyAccount kills it. Errors it may return:
- * MEM_ERR_NOT_ADMIN, MEM_ERR_BAD_QUOTA, MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM,
- * MEM_ERR_NO_MEMORY, MEM_ERR_QUOTA, MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS,
- * MEM_ERR_BAD_PRIORITY, MEM_ERR_BAD_BUDGET, MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL,
+ * entry at once; else Start starts it. With `flags` bit 2 (not with bit 1; `budget` and
+ * `period` 0) it gets no SchedContext: the administrator hands it to a scheduler server
+ * (Thread, then Sched: AddThread), which binds one of its own, and then starts it; Cpu
+ * and SetCpu do not apply to it. A step the quota or the server's memory cannot pay for
+ * ends the spawn with that error and closes the account (every byte back). Returns the
+ * tenant's id; DestroyAccount kills it. Errors it may return: MEM_ERR_NOT_ADMIN,
+ * MEM_ERR_BAD_QUOTA, MEM_ERR_NAME_TAKEN, MEM_ERR_NO_ROOM, MEM_ERR_NO_MEMORY,
+ * MEM_ERR_QUOTA, MEM_ERR_UNKNOWN_PROGRAM, MEM_ERR_BAD_FLAGS, MEM_ERR_BAD_PRIORITY,
+ * MEM_ERR_BAD_BUDGET, MEM_ERR_NO_ASID, MEM_ERR_NO_SCHED_CONTROL,
  * MEM_ERR_TOO_MANY_REGIONS, MEM_ERR_BUSY. */
 int mem_handle_spawn(struct mem_call *call, const char *name, uint64_t quota, uint64_t program,
                      uint32_t priority, uint64_t budget, uint64_t period, uint32_t flags,
                      uint64_t give_slot, uint64_t *tenant);
+
+/* Mem: Thread. Administrator only. A cap to the thread Spawn made for account `tenant`
+ * (all rights), which the answer carries: for a thread spawned without a SchedContext
+ * (Spawn's flag bit 2), the administrator hands it to a scheduler server (Sched:
+ * AddThread). The thread stays the account's: DestroyAccount deletes it, and every copy
+ * with it. Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
+ * MEM_ERR_NOT_SPAWNED. */
+int mem_handle_thread(struct mem_call *call, uint64_t tenant, bk_cptr_t *tcb);
 
 /* Mem: Start. Administrator only. Starts (or resumes) the thread Spawn made for account
  * `tenant`: at the program's entry the first time, where it stopped after Stop. Errors
@@ -217,7 +228,7 @@ int mem_handle_set_quota(struct mem_call *call, uint64_t tenant, uint64_t quota,
  * read from its SchedContext now (SchedContext: Consumed): the CPU time it consumed
  * since it was made (ns), how many times it ran out of budget, and its budget and
  * period (ns). Errors it may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT,
- * MEM_ERR_NOT_SPAWNED. */
+ * MEM_ERR_NOT_SPAWNED, MEM_ERR_NO_SCHED_CONTEXT. */
 int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns,
                    uint64_t *throttled, uint64_t *budget, uint64_t *period);
 
@@ -225,7 +236,7 @@ int mem_handle_cpu(struct mem_call *call, uint64_t tenant, uint64_t *consumed_ns
  * new budget of `budget` ns every `period` ns (SchedControl: Configure on its
  * SchedContext, in force from its next refill); the time it consumed is kept. Errors it
  * may return: MEM_ERR_NOT_ADMIN, MEM_ERR_UNKNOWN_TENANT, MEM_ERR_NOT_SPAWNED,
- * MEM_ERR_BAD_BUDGET, MEM_ERR_NO_SCHED_CONTROL. */
+ * MEM_ERR_BAD_BUDGET, MEM_ERR_NO_SCHED_CONTROL, MEM_ERR_NO_SCHED_CONTEXT. */
 int mem_handle_set_cpu(struct mem_call *call, uint64_t tenant, uint64_t budget, uint64_t period);
 
 /* Mem: Grant. A tenant for its own account (`tenant` 0 or its id), or the administrator
@@ -649,7 +660,7 @@ static inline int mem_fail_not_spawned(struct mem_call *call, const char *tenant
 }
 
 /* Fails the request with MEM_ERR_BAD_FLAGS: "tenant {tenant}: flags {flags:hex} refused
- * (1 debug, 2 start)". */
+ * (1 debug, 2 start, 4 no SchedContext; not 2 with 4)". */
 static inline int mem_fail_bad_flags(struct mem_call *call, const char *tenant, uint32_t flags)
 {
     call->error.code = MEM_ERR_BAD_FLAGS;
@@ -827,5 +838,14 @@ static inline int mem_fail_busy(struct mem_call *call, uint32_t waiting)
     call->error.code = MEM_ERR_BUSY;
     call->error.busy.waiting = waiting;
     return MEM_ERR_BUSY;
+}
+
+/* Fails the request with MEM_ERR_NO_SCHED_CONTEXT: "tenant {tenant}: its thread has no
+ * SchedContext of the memory server's (a scheduler server's sets its time)". */
+static inline int mem_fail_no_sched_context(struct mem_call *call, const char *tenant)
+{
+    call->error.code = MEM_ERR_NO_SCHED_CONTEXT;
+    bk_proto_copy_name(call->error.no_sched_context.tenant, tenant, 16);
+    return MEM_ERR_NO_SCHED_CONTEXT;
 }
 

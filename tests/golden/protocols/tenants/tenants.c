@@ -33,9 +33,9 @@ const char *tenants_method_name(uint64_t label)
 
 static const char *const configure_args[] = { "memory", "cpu" };
 static const char *const add_program_args[] = { "name", "program" };
-static const char *const create_args[] = { "name", "program", "memory", "cpu", "io_iops", "io_limit", "disk" };
+static const char *const create_args[] = { "name", "program", "memory", "cpu", "cpu_limit", "weight", "io_iops", "io_limit", "disk" };
 static const char *const list_args[] = { "index" };
-static const char *const set_quota_args[] = { "tenant", "memory", "cpu", "io_iops", "io_limit" };
+static const char *const set_quota_args[] = { "tenant", "memory", "cpu", "cpu_limit", "weight", "io_iops", "io_limit" };
 static const char *const kill_args[] = { "tenant" };
 static const char *const allowance_args[] = { "?" };
 static const char *const configure_io_args[] = { "reservation_iops", "tenants", "first_sector", "sectors", "holder" };
@@ -52,13 +52,13 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
         *count = 2;
         return add_program_args;
     case TENANTS_LABEL_CREATE:
-        *count = 7;
+        *count = 9;
         return create_args;
     case TENANTS_LABEL_LIST:
         *count = 1;
         return list_args;
     case TENANTS_LABEL_SET_QUOTA:
-        *count = 5;
+        *count = 7;
         return set_quota_args;
     case TENANTS_LABEL_KILL:
         *count = 1;
@@ -126,6 +126,10 @@ int tenants_error_length(int code)
         return 3;
     case TENANTS_ERR_IO_IN_USE:
         return 1;
+    case TENANTS_ERR_NO_SCHED:
+        return 4;
+    case TENANTS_ERR_SCHED_REFUSED:
+        return 14;
     default:
         return -1;
     }
@@ -244,6 +248,17 @@ void tenants_error_pack(struct bk_msg *m, const struct tenants_error *e)
     case TENANTS_ERR_IO_IN_USE:
         bk_proto_set_word(m, 0, (uint64_t)e->io_in_use.tenants);
         m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_NO_SCHED:
+        bk_proto_pack_name(m, 0, e->no_sched.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->no_sched.limit);
+        bk_proto_set_word(m, 3, (uint64_t)e->no_sched.weight);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_SCHED_REFUSED:
+        bk_proto_pack_name(m, 0, e->sched_refused.tenant, 16);
+        bk_proto_pack_name(m, 2, e->sched_refused.reason, 96);
+        m->info = BK_MSGINFO(14, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, TENANTS_PROTOCOL_ID, e->code, &e->proto);
@@ -396,6 +411,22 @@ bool tenants_error_unpack(const struct bk_msg *m, int code, struct tenants_error
             return false;
         e->io_in_use.tenants = (uint32_t)bk_proto_word(m, 0);
         return true;
+    case TENANTS_ERR_NO_SCHED:
+        if (!bk_proto_unpack_name(m, 0, 16, e->no_sched.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->no_sched.limit = (uint32_t)bk_proto_word(m, 2);
+        if (!(bk_proto_word(m, 3) <= 0xffffffffu))
+            return false;
+        e->no_sched.weight = (uint32_t)bk_proto_word(m, 3);
+        return true;
+    case TENANTS_ERR_SCHED_REFUSED:
+        if (!bk_proto_unpack_name(m, 0, 16, e->sched_refused.tenant))
+            return false;
+        if (!bk_proto_unpack_name(m, 2, 96, e->sched_refused.reason))
+            return false;
+        return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
         return true;
@@ -547,6 +578,19 @@ static int format_io_in_use(const struct tenants_io_in_use *f, char *buf, size_t
                        (unsigned long long)f->tenants);
 }
 
+static int format_no_sched(const struct tenants_no_sched *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: a CPU limit (%llu %%) or weight (%llu) needs a scheduler server, and the manager has none",
+                       f->tenant, (unsigned long long)f->limit, (unsigned long long)f->weight);
+}
+
+static int format_sched_refused(const struct tenants_sched_refused *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: the scheduler server refused: %s", f->tenant,
+                       f->reason);
+}
+
 int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -592,6 +636,10 @@ int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
         return format_bad_io_allowance(&e->bad_io_allowance, buf, size);
     case TENANTS_ERR_IO_IN_USE:
         return format_io_in_use(&e->io_in_use, buf, size);
+    case TENANTS_ERR_NO_SCHED:
+        return format_no_sched(&e->no_sched, buf, size);
+    case TENANTS_ERR_SCHED_REFUSED:
+        return format_sched_refused(&e->sched_refused, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

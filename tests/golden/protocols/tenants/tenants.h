@@ -57,6 +57,8 @@
 #define TENANTS_ERR_NOT_TENANT 50 /* A tenant's method called with the administrator's cap, or with a badge that names no live tenant. */
 #define TENANTS_ERR_BAD_IO_ALLOWANCE 51 /* An IO allowance the manager cannot use: no tenant numbers or numbers outside 1 to 8, no sectors, sectors past 2^48, or a holder outside 1 to 15. */
 #define TENANTS_ERR_IO_IN_USE 52 /* ConfigureIo while some tenant has IO: kill them first. */
+#define TENANTS_ERR_NO_SCHED 53 /* A CPU limit or weight asked of a manager without a scheduler server: its tenants' time is a fixed budget. */
+#define TENANTS_ERR_SCHED_REFUSED 54 /* The scheduler server refused the step (its error's text, cut to 95 characters): a reservation it cannot admit, a limit below the reservation, no room for another tenant. */
 
 /* The numbers of TENANTS_ERR_NOT_ADMIN. */
 struct tenants_not_admin {
@@ -190,6 +192,19 @@ struct tenants_io_in_use {
     uint32_t tenants;
 };
 
+/* The numbers of TENANTS_ERR_NO_SCHED. */
+struct tenants_no_sched {
+    char tenant[17];
+    uint32_t limit;
+    uint32_t weight;
+};
+
+/* The numbers of TENANTS_ERR_SCHED_REFUSED. */
+struct tenants_sched_refused {
+    char tenant[17];
+    char reason[97];
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct tenants_error {
@@ -218,6 +233,8 @@ struct tenants_error {
         struct tenants_not_tenant not_tenant;
         struct tenants_bad_io_allowance bad_io_allowance;
         struct tenants_io_in_use io_in_use;
+        struct tenants_no_sched no_sched;
+        struct tenants_sched_refused sched_refused;
     };
 };
 

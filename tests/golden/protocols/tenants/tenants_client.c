@@ -66,10 +66,11 @@ int tenants_add_program(bk_cptr_t server, const char *name, uint64_t program,
 }
 
 int tenants_create(bk_cptr_t server, const char *name, const char *program, uint64_t memory,
-                   uint32_t cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk,
-                   uint64_t *tenant, struct tenants_error *err)
+                   uint32_t cpu, uint32_t cpu_limit, uint32_t weight, uint32_t io_iops,
+                   uint32_t io_limit, uint64_t disk, uint64_t *tenant,
+                   struct tenants_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(9, 0, 0, TENANTS_LABEL_CREATE) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(11, 0, 0, TENANTS_LABEL_CREATE) }, *m = &msg;
     if (!bk_proto_name_fits(name, 16))
         return fault(err, TENANTS_LABEL_CREATE, BK_PROTO_ERR_BAD_VALUE, 0, 0);
     if (!bk_proto_name_fits(program, 16))
@@ -78,9 +79,11 @@ int tenants_create(bk_cptr_t server, const char *name, const char *program, uint
     bk_proto_pack_name(m, 2, program, 16);
     bk_proto_set_word(m, 4, memory);
     bk_proto_set_word(m, 5, (uint64_t)cpu);
-    bk_proto_set_word(m, 6, (uint64_t)io_iops);
-    bk_proto_set_word(m, 7, (uint64_t)io_limit);
-    bk_proto_set_word(m, 8, disk);
+    bk_proto_set_word(m, 6, (uint64_t)cpu_limit);
+    bk_proto_set_word(m, 7, (uint64_t)weight);
+    bk_proto_set_word(m, 8, (uint64_t)io_iops);
+    bk_proto_set_word(m, 9, (uint64_t)io_limit);
+    bk_proto_set_word(m, 10, disk);
     sys_call(server, m);
     int code = reply_code(m, TENANTS_LABEL_CREATE, 1, 0, err);
     if (code != 0)
@@ -90,80 +93,98 @@ int tenants_create(bk_cptr_t server, const char *name, const char *program, uint
 }
 
 int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *tenant, char *name,
-                 uint64_t *memory, uint64_t *memory_used, uint32_t *cpu, uint64_t *cpu_ns,
-                 uint32_t *cpu_permille, uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
-                 uint64_t *io_ops, uint64_t *io_bytes, struct tenants_error *err)
+                 uint64_t *memory, uint64_t *memory_used, uint32_t *cpu, uint32_t *cpu_limit,
+                 uint32_t *weight, uint64_t *cpu_ns, uint32_t *cpu_permille, uint32_t *io_iops,
+                 uint32_t *io_limit, uint64_t *disk, uint64_t *io_ops, uint64_t *io_bytes,
+                 struct tenants_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_LIST) }, *m = &msg;
     bk_proto_set_word(m, 0, (uint64_t)index);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_LIST, 14, 0, err);
+    int code = reply_code(m, TENANTS_LABEL_LIST, 16, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
     *next = (uint32_t)bk_proto_word(m, 0);
     *tenant = bk_proto_word(m, 1);
     if (!bk_proto_unpack_name(m, 2, 16, name))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
     *memory = bk_proto_word(m, 4);
     *memory_used = bk_proto_word(m, 5);
     if (!(bk_proto_word(m, 6) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
     *cpu = (uint32_t)bk_proto_word(m, 6);
-    *cpu_ns = bk_proto_word(m, 7);
+    if (!(bk_proto_word(m, 7) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
+    *cpu_limit = (uint32_t)bk_proto_word(m, 7);
     if (!(bk_proto_word(m, 8) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
-    *cpu_permille = (uint32_t)bk_proto_word(m, 8);
-    if (!(bk_proto_word(m, 9) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
-    *io_iops = (uint32_t)bk_proto_word(m, 9);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
+    *weight = (uint32_t)bk_proto_word(m, 8);
+    *cpu_ns = bk_proto_word(m, 9);
     if (!(bk_proto_word(m, 10) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 14);
-    *io_limit = (uint32_t)bk_proto_word(m, 10);
-    *disk = bk_proto_word(m, 11);
-    *io_ops = bk_proto_word(m, 12);
-    *io_bytes = bk_proto_word(m, 13);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
+    *cpu_permille = (uint32_t)bk_proto_word(m, 10);
+    if (!(bk_proto_word(m, 11) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
+    *io_iops = (uint32_t)bk_proto_word(m, 11);
+    if (!(bk_proto_word(m, 12) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
+    *io_limit = (uint32_t)bk_proto_word(m, 12);
+    *disk = bk_proto_word(m, 13);
+    *io_ops = bk_proto_word(m, 14);
+    *io_bytes = bk_proto_word(m, 15);
     return 0;
 }
 
 int tenants_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t memory, uint32_t cpu,
-                      uint32_t io_iops, uint32_t io_limit, uint64_t *memory_quota,
-                      uint32_t *cpu_quota, uint32_t *io_iops_quota, uint32_t *io_limit_quota,
+                      uint32_t cpu_limit, uint32_t weight, uint32_t io_iops, uint32_t io_limit,
+                      uint64_t *memory_quota, uint32_t *cpu_quota, uint32_t *cpu_limit_quota,
+                      uint32_t *weight_quota, uint32_t *io_iops_quota, uint32_t *io_limit_quota,
                       struct tenants_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(5, 0, 0, TENANTS_LABEL_SET_QUOTA) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(7, 0, 0, TENANTS_LABEL_SET_QUOTA) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     bk_proto_set_word(m, 1, memory);
     bk_proto_set_word(m, 2, (uint64_t)cpu);
-    bk_proto_set_word(m, 3, (uint64_t)io_iops);
-    bk_proto_set_word(m, 4, (uint64_t)io_limit);
+    bk_proto_set_word(m, 3, (uint64_t)cpu_limit);
+    bk_proto_set_word(m, 4, (uint64_t)weight);
+    bk_proto_set_word(m, 5, (uint64_t)io_iops);
+    bk_proto_set_word(m, 6, (uint64_t)io_limit);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_SET_QUOTA, 4, 0, err);
+    int code = reply_code(m, TENANTS_LABEL_SET_QUOTA, 6, 0, err);
     if (code != 0)
         return code;
     *memory_quota = bk_proto_word(m, 0);
     if (!(bk_proto_word(m, 1) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 4);
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 6);
     *cpu_quota = (uint32_t)bk_proto_word(m, 1);
     if (!(bk_proto_word(m, 2) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 4);
-    *io_iops_quota = (uint32_t)bk_proto_word(m, 2);
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 6);
+    *cpu_limit_quota = (uint32_t)bk_proto_word(m, 2);
     if (!(bk_proto_word(m, 3) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 4);
-    *io_limit_quota = (uint32_t)bk_proto_word(m, 3);
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 6);
+    *weight_quota = (uint32_t)bk_proto_word(m, 3);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 6);
+    *io_iops_quota = (uint32_t)bk_proto_word(m, 4);
+    if (!(bk_proto_word(m, 5) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_SET_QUOTA, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_SET_QUOTA, 6);
+    *io_limit_quota = (uint32_t)bk_proto_word(m, 5);
     return 0;
 }
 
-int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, struct tenants_error *err)
+int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, uint64_t *session,
+                 struct tenants_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_KILL) }, *m = &msg;
     bk_proto_set_word(m, 0, tenant);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_KILL, 1, 0, err);
+    int code = reply_code(m, TENANTS_LABEL_KILL, 2, 0, err);
     if (code != 0)
         return code;
     *freed = bk_proto_word(m, 0);
+    *session = bk_proto_word(m, 1);
     return 0;
 }
 

@@ -25,39 +25,51 @@ int tenants_add_program(bk_cptr_t server, const char *name, uint64_t program,
 /* Tenants: Create. Administrator only. Creates tenant `name` from the program named
  * `program` with a memory quota of `memory` bytes and `cpu` percent of the CPU: checked
  * against the allowance first, then Mem: Spawn opens its account with that quota and
- * starts its thread with a budget of `cpu` % of every 10 ms period. With `disk` not 0
- * (bytes, a multiple of 4 KiB) the tenant also gets IO: one of the manager's IO tenant
- * numbers, a policy of `io_iops` operations per second reserved and `io_limit` at most
- * (IO: SetPolicy, weight 1, latency target 100 ms) and a disk of `disk` bytes carved
- * from the manager's sectors (IO: SetDisk), all before its thread starts; it opens its
- * session itself (Hello, Io). With `disk` 0 both rates must be 0. Returns the tenant's
- * id (the memory server's account id). Returns 0, or the error code with its numbers in
- * *err (may be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_NAME,
- * TENANTS_ERR_NAME_TAKEN, TENANTS_ERR_UNKNOWN_PROGRAM, TENANTS_ERR_NO_ROOM,
- * TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY, TENANTS_ERR_OVER_CPU,
- * TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO, TENANTS_ERR_OVER_IOPS,
- * TENANTS_ERR_OVER_DISK, TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * starts its thread with a budget of `cpu` % of every 10 ms period. With a scheduler
+ * server handed over, `cpu` is instead the tenant's reservation with that server
+ * (Sched: CreateTenant on CPU 0, with a limit of `cpu_limit` percent, 0 for the
+ * reservation, and `weight`, 0 for 1): Spawn makes the thread without a SchedContext,
+ * the manager hands it to the server (Mem: Thread, Sched: AddThread), which binds one
+ * of its own, and then starts it; without one, `cpu_limit` and `weight` must be 0. With
+ * `disk` not 0 (bytes, a multiple of 4 KiB) the tenant also gets IO: one of the
+ * manager's IO tenant numbers, a policy of `io_iops` operations per second reserved and
+ * `io_limit` at most (IO: SetPolicy, weight 1, latency target 100 ms) and a disk of
+ * `disk` bytes carved from the manager's sectors (IO: SetDisk), all before its thread
+ * starts; it opens its session itself (Hello, Io). With `disk` 0 both rates must be 0.
+ * Returns the tenant's id (the memory server's account id). Returns 0, or the error
+ * code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_BAD_NAME, TENANTS_ERR_NAME_TAKEN, TENANTS_ERR_UNKNOWN_PROGRAM,
+ * TENANTS_ERR_NO_ROOM, TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY,
+ * TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO,
+ * TENANTS_ERR_OVER_IOPS, TENANTS_ERR_OVER_DISK, TENANTS_ERR_IO_REFUSED,
+ * TENANTS_ERR_NO_SCHED, TENANTS_ERR_SCHED_REFUSED, or a shared BK_PROTO_ERR_*. */
 int tenants_create(bk_cptr_t server, const char *name, const char *program, uint64_t memory,
-                   uint32_t cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk,
-                   uint64_t *tenant, struct tenants_error *err);
+                   uint32_t cpu, uint32_t cpu_limit, uint32_t weight, uint32_t io_iops,
+                   uint32_t io_limit, uint64_t disk, uint64_t *tenant,
+                   struct tenants_error *err);
 
 /* Tenants: List. Administrator only. The first tenant at place `index` or after in the
  * manager's table (start at 0, then pass `next`), with its live usage: its memory quota
- * and the bytes its account uses now (Mem: Usage), its CPU quota (percent), the CPU
- * time its thread consumed (ns, Mem: Cpu) and its share of the CPU since the last List
- * or console `list` that read it (per mille of the time passed); its IO policy
- * (reservation and limit, operations per second), its disk (bytes; 0: no IO) and the
- * operations and bytes its session completed (IO: Stats). `tenant` is 0 when no tenant
- * is at `index` or after. `name` needs TENANTS_LIST_NAME_MAX + 1 chars. Returns 0, or
- * the error code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
- * TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * and the bytes its account uses now (Mem: Usage), its CPU quota (percent; with a
+ * scheduler server its reservation, limit and weight, else the limit is the quota and
+ * the weight 0), the CPU time its thread consumed (ns, Mem: Cpu, or Sched: Usage with a
+ * scheduler server) and its share of the CPU since the last List or console `list` that
+ * read it (per mille of the time passed); its IO policy (reservation and limit,
+ * operations per second), its disk (bytes; 0: no IO) and the operations and bytes its
+ * session completed (IO: Stats). `tenant` is 0 when no tenant is at `index` or after.
+ * `name` needs TENANTS_LIST_NAME_MAX + 1 chars. Returns 0, or the error code with its
+ * numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_REFUSED,
+ * TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED, or a shared BK_PROTO_ERR_*. */
 int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *tenant, char *name,
-                 uint64_t *memory, uint64_t *memory_used, uint32_t *cpu, uint64_t *cpu_ns,
-                 uint32_t *cpu_permille, uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
-                 uint64_t *io_ops, uint64_t *io_bytes, struct tenants_error *err);
+                 uint64_t *memory, uint64_t *memory_used, uint32_t *cpu, uint32_t *cpu_limit,
+                 uint32_t *weight, uint64_t *cpu_ns, uint32_t *cpu_permille, uint32_t *io_iops,
+                 uint32_t *io_limit, uint64_t *disk, uint64_t *io_ops, uint64_t *io_bytes,
+                 struct tenants_error *err);
 
 /* Tenants: SetQuota. Administrator only. Changes tenant `tenant`'s memory quota to
- * `memory` bytes, its CPU quota to `cpu` percent and, for a tenant with a disk, its IO
+ * `memory` bytes, its CPU quota to `cpu` percent (with a scheduler server: its
+ * reservation, and its limit to `cpu_limit` and weight to `weight`, Sched: SetPolicy; a
+ * limit below the new reservation follows it) and, for a tenant with a disk, its IO
  * reservation and limit to `io_iops` and `io_limit` operations per second (0 leaves any
  * of them as it is), within the allowance: the memory server refuses a memory quota
  * below what the tenant uses, or above what an account may have; the IO server a
@@ -65,21 +77,28 @@ int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *ten
  * error code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
  * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY,
  * TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO,
- * TENANTS_ERR_OVER_IOPS, TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * TENANTS_ERR_OVER_IOPS, TENANTS_ERR_IO_REFUSED, TENANTS_ERR_NO_SCHED,
+ * TENANTS_ERR_SCHED_REFUSED, or a shared BK_PROTO_ERR_*. */
 int tenants_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t memory, uint32_t cpu,
-                      uint32_t io_iops, uint32_t io_limit, uint64_t *memory_quota,
-                      uint32_t *cpu_quota, uint32_t *io_iops_quota, uint32_t *io_limit_quota,
+                      uint32_t cpu_limit, uint32_t weight, uint32_t io_iops, uint32_t io_limit,
+                      uint64_t *memory_quota, uint32_t *cpu_quota, uint32_t *cpu_limit_quota,
+                      uint32_t *weight_quota, uint32_t *io_iops_quota, uint32_t *io_limit_quota,
                       struct tenants_error *err);
 
 /* Tenants: Kill. Administrator only. Kills tenant `tenant`: its thread is stopped (Mem:
- * Stop), its IO policy and session end (IO: CloseTenant, which ends the grant that paid
- * the session once the requests in the device complete), then Mem: DestroyAccount
- * deletes its thread and every kernel object, frame and page table made for it, and its
- * quotas and its disk go back to the allowance. Returns the bytes freed, which is what
- * List reported as its use. Returns 0, or the error code with its numbers in *err (may
- * be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_REFUSED,
- * TENANTS_ERR_IO_REFUSED, or a shared BK_PROTO_ERR_*. */
-int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, struct tenants_error *err);
+ * Stop), its tenancy with the scheduler server ends (Sched: RemoveTenant), its IO
+ * policy and session end (IO: CloseTenant, which ends the grant that paid the session
+ * once the requests in the device complete), then Mem: DestroyAccount deletes its
+ * thread and every kernel object, frame and page table made for it, and its quotas and
+ * its disk go back to the allowance. Returns the bytes freed, which is what List
+ * reported as its use: what the account held once the thread stopped (Mem: Usage), of
+ * which `session` came back when the IO server ended the grant that paid its session,
+ * the rest with the account (Mem: DestroyAccount's answer). Returns 0, or the error
+ * code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED,
+ * TENANTS_ERR_SCHED_REFUSED, or a shared BK_PROTO_ERR_*. */
+int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, uint64_t *session,
+                 struct tenants_error *err);
 
 /* Tenants: Allowance. Administrator only. The allowance (memory in bytes, CPU in
  * percent), what is handed out of it now, and the number of tenants. Returns 0, or the

@@ -51,7 +51,7 @@ static int serve_create(struct tenants_call *call, struct bk_msg *m)
     char name[17];
     char program[17];
     uint64_t tenant = 0;
-    int code = bk_proto_check_shape(m, 9, 0, &call->error.proto);
+    int code = bk_proto_check_shape(m, 11, 0, &call->error.proto);
     if (code != 0)
         return code;
     if (!bk_proto_unpack_name(m, 0, 16, name))
@@ -64,13 +64,19 @@ static int serve_create(struct tenants_call *call, struct bk_msg *m)
     uint32_t cpu = (uint32_t)bk_proto_word(m, 5);
     if (!(bk_proto_word(m, 6) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 4, 0, 0);
-    uint32_t io_iops = (uint32_t)bk_proto_word(m, 6);
+    uint32_t cpu_limit = (uint32_t)bk_proto_word(m, 6);
     if (!(bk_proto_word(m, 7) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 5, 0, 0);
-    uint32_t io_limit = (uint32_t)bk_proto_word(m, 7);
-    uint64_t disk = bk_proto_word(m, 8);
-    code = tenants_handle_create(call, name, program, memory, cpu, io_iops, io_limit, disk, &tenant);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_NAME && code != TENANTS_ERR_NAME_TAKEN && code != TENANTS_ERR_UNKNOWN_PROGRAM && code != TENANTS_ERR_NO_ROOM && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_OVER_DISK && code != TENANTS_ERR_IO_REFUSED)
+    uint32_t weight = (uint32_t)bk_proto_word(m, 7);
+    if (!(bk_proto_word(m, 8) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 6, 0, 0);
+    uint32_t io_iops = (uint32_t)bk_proto_word(m, 8);
+    if (!(bk_proto_word(m, 9) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 7, 0, 0);
+    uint32_t io_limit = (uint32_t)bk_proto_word(m, 9);
+    uint64_t disk = bk_proto_word(m, 10);
+    code = tenants_handle_create(call, name, program, memory, cpu, cpu_limit, weight, io_iops, io_limit, disk, &tenant);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_NAME && code != TENANTS_ERR_NAME_TAKEN && code != TENANTS_ERR_UNKNOWN_PROGRAM && code != TENANTS_ERR_NO_ROOM && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_OVER_DISK && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_NO_SCHED && code != TENANTS_ERR_SCHED_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -87,6 +93,8 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
     uint64_t memory = 0;
     uint64_t memory_used = 0;
     uint32_t cpu = 0;
+    uint32_t cpu_limit = 0;
+    uint32_t weight = 0;
     uint64_t cpu_ns = 0;
     uint32_t cpu_permille = 0;
     uint32_t io_iops = 0;
@@ -101,8 +109,8 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
     uint32_t index = (uint32_t)bk_proto_word(m, 0);
     name[0] = 0;
-    code = tenants_handle_list(call, index, &next, &tenant, name, &memory, &memory_used, &cpu, &cpu_ns, &cpu_permille, &io_iops, &io_limit, &disk, &io_ops, &io_bytes);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED)
+    code = tenants_handle_list(call, index, &next, &tenant, name, &memory, &memory_used, &cpu, &cpu_limit, &weight, &cpu_ns, &cpu_permille, &io_iops, &io_limit, &disk, &io_ops, &io_bytes);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_SCHED_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -114,14 +122,16 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
     bk_proto_set_word(m, 4, memory);
     bk_proto_set_word(m, 5, memory_used);
     bk_proto_set_word(m, 6, (uint64_t)cpu);
-    bk_proto_set_word(m, 7, cpu_ns);
-    bk_proto_set_word(m, 8, (uint64_t)cpu_permille);
-    bk_proto_set_word(m, 9, (uint64_t)io_iops);
-    bk_proto_set_word(m, 10, (uint64_t)io_limit);
-    bk_proto_set_word(m, 11, disk);
-    bk_proto_set_word(m, 12, io_ops);
-    bk_proto_set_word(m, 13, io_bytes);
-    m->info = BK_MSGINFO(14, 0, 0, TENANTS_LABEL_LIST);
+    bk_proto_set_word(m, 7, (uint64_t)cpu_limit);
+    bk_proto_set_word(m, 8, (uint64_t)weight);
+    bk_proto_set_word(m, 9, cpu_ns);
+    bk_proto_set_word(m, 10, (uint64_t)cpu_permille);
+    bk_proto_set_word(m, 11, (uint64_t)io_iops);
+    bk_proto_set_word(m, 12, (uint64_t)io_limit);
+    bk_proto_set_word(m, 13, disk);
+    bk_proto_set_word(m, 14, io_ops);
+    bk_proto_set_word(m, 15, io_bytes);
+    m->info = BK_MSGINFO(16, 0, 0, TENANTS_LABEL_LIST);
     return 0;
 }
 
@@ -129,9 +139,11 @@ static int serve_set_quota(struct tenants_call *call, struct bk_msg *m)
 {
     uint64_t memory_quota = 0;
     uint32_t cpu_quota = 0;
+    uint32_t cpu_limit_quota = 0;
+    uint32_t weight_quota = 0;
     uint32_t io_iops_quota = 0;
     uint32_t io_limit_quota = 0;
-    int code = bk_proto_check_shape(m, 5, 0, &call->error.proto);
+    int code = bk_proto_check_shape(m, 7, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
@@ -141,37 +153,47 @@ static int serve_set_quota(struct tenants_call *call, struct bk_msg *m)
     uint32_t cpu = (uint32_t)bk_proto_word(m, 2);
     if (!(bk_proto_word(m, 3) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
-    uint32_t io_iops = (uint32_t)bk_proto_word(m, 3);
+    uint32_t cpu_limit = (uint32_t)bk_proto_word(m, 3);
     if (!(bk_proto_word(m, 4) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 4, 0, 0);
-    uint32_t io_limit = (uint32_t)bk_proto_word(m, 4);
-    code = tenants_handle_set_quota(call, tenant, memory, cpu, io_iops, io_limit, &memory_quota, &cpu_quota, &io_iops_quota, &io_limit_quota);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_IO_REFUSED)
+    uint32_t weight = (uint32_t)bk_proto_word(m, 4);
+    if (!(bk_proto_word(m, 5) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 5, 0, 0);
+    uint32_t io_iops = (uint32_t)bk_proto_word(m, 5);
+    if (!(bk_proto_word(m, 6) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 6, 0, 0);
+    uint32_t io_limit = (uint32_t)bk_proto_word(m, 6);
+    code = tenants_handle_set_quota(call, tenant, memory, cpu, cpu_limit, weight, io_iops, io_limit, &memory_quota, &cpu_quota, &cpu_limit_quota, &weight_quota, &io_iops_quota, &io_limit_quota);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_NO_SCHED && code != TENANTS_ERR_SCHED_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
     bk_proto_set_word(m, 0, memory_quota);
     bk_proto_set_word(m, 1, (uint64_t)cpu_quota);
-    bk_proto_set_word(m, 2, (uint64_t)io_iops_quota);
-    bk_proto_set_word(m, 3, (uint64_t)io_limit_quota);
-    m->info = BK_MSGINFO(4, 0, 0, TENANTS_LABEL_SET_QUOTA);
+    bk_proto_set_word(m, 2, (uint64_t)cpu_limit_quota);
+    bk_proto_set_word(m, 3, (uint64_t)weight_quota);
+    bk_proto_set_word(m, 4, (uint64_t)io_iops_quota);
+    bk_proto_set_word(m, 5, (uint64_t)io_limit_quota);
+    m->info = BK_MSGINFO(6, 0, 0, TENANTS_LABEL_SET_QUOTA);
     return 0;
 }
 
 static int serve_kill(struct tenants_call *call, struct bk_msg *m)
 {
     uint64_t freed = 0;
+    uint64_t session = 0;
     int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
-    code = tenants_handle_kill(call, tenant, &freed);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED)
+    code = tenants_handle_kill(call, tenant, &freed, &session);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_SCHED_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
     bk_proto_set_word(m, 0, freed);
-    m->info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_KILL);
+    bk_proto_set_word(m, 1, session);
+    m->info = BK_MSGINFO(2, 0, 0, TENANTS_LABEL_KILL);
     return 0;
 }
 
