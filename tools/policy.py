@@ -75,9 +75,10 @@ SERVER_LAYOUTS = {
     # its channel to the scheduler server (unbadged, with grant: its tenants'
     # CPU quotas are reservations there, their threads handed over with
     # Sched: AddThread; Mem: Thread answers with each, so its channel to the
-    # memory server needs grant_reply then); TENANTS_SLOT_SIGNAL 14, the notification its console's interrupt
-    # signals (the handler, TENANTS_SLOT_IRQ 13, the root task puts in at
-    # boot for `device = "console"`); TENANTS_SLOT_DONE 15, what its
+    # memory server needs grant_reply then); TENANTS_SLOT_SIGNAL 14, the
+    # notification its console's interrupt signals (the handler,
+    # TENANTS_SLOT_IRQ 13, the root task puts in at boot for
+    # `device = "console"`); TENANTS_SLOT_DONE 15, what its
     # console's `exit` signals (the root task waits on it). `programs` are
     # sealed by the root task and named to it (Tenants: AddProgram).
     "tenants-server": {"protocol": "tenants", "endpoint": 6,
@@ -308,7 +309,7 @@ def type_name(v):
 
 COMPONENT_FIELDS = {"program", "args", "trusted", "protocol", "cpu", "memory", "io",
                     "devices", "untyped", "allowance", "device", "programs", "hang_timeout_ms"}
-ALLOWANCE_FIELDS = {"memory", "cpu", "io_iops", "blocks"}
+ALLOWANCE_FIELDS = {"memory", "cpu", "cpus", "io_iops", "blocks"}
 CPU_FIELDS = {"cpu", "cpus", "percent", "budget_us", "period_us", "priority", "limit", "weight"}
 MEMORY_FIELDS = {"quota", "minimum"}
 IO_FIELDS = {"reservation_iops", "limit_iops", "weight", "blocks", "latency_target_us"}
@@ -429,6 +430,7 @@ def read_component(r, path, body, kind, name):
         if r.table(p, al, ALLOWANCE_FIELDS, ("memory", "cpu")) is not None:
             comp["allowance"] = {"memory": r.get(p, al, "memory", "size", 0) or 0,
                                  "cpu": r.get(p, al, "cpu", "int", 0) or 0,
+                                 "cpus": r.get(p, al, "cpus", "ints", None) or [0],
                                  "io_iops": r.get(p, al, "io_iops", "int", 0) or 0,
                                  "blocks": r.get(p, al, "blocks", "ints", None)}
     if "devices" in body:
@@ -503,7 +505,7 @@ def read_exceptions(r, data, pol):
 # The fields whose place the table keeps, for the checks' errors.
 FIELD_PLACES = ["cpu", "cpu.cpu", "cpu.cpus", "cpu.percent", "cpu.budget_us", "cpu.priority", "memory",
                 "memory.quota", "memory.minimum", "io", "io.reservation_iops", "io.weight",
-                "io.blocks", "untyped", "allowance", "allowance.blocks"]
+                "io.blocks", "untyped", "allowance", "allowance.blocks", "allowance.cpus"]
 
 
 def field_at(comp, name):
@@ -899,10 +901,19 @@ class Lowering:
                                  "of the CPU: the tenant manager takes 1 to 100")
             return
         kind, value = SETUP_KINDS["allowance"]
-        rec = {"kind": kind, "kind_value": value, "server": server["name"],
-               "subject": server["name"], "id": 0, "args": [al["memory"], al["cpu"], 0],
-               "at": where}
         sched = self.manager_sched_server(server)
+        cpus = al["cpus"]
+        at = self.report.at(("servers", server["name"], "allowance", "cpus"))
+        if len(set(cpus)) != len(cpus) or any(not 0 <= c < SCHED_CPUS for c in cpus) or \
+                (cpus != [0] and not sched):
+            self.report.error_at(at, "E0207", f"{server['name']}: allowance cpus {cpus}: each "
+                                 f"CPU once, 0 to {SCHED_CPUS - 1}, and a CPU other than 0 only "
+                                 "with a channel to a scheduler server (a fixed budget is the "
+                                 "memory server's, on CPU 0)")
+            cpus = [0]
+        rec = {"kind": kind, "kind_value": value, "server": server["name"],
+               "subject": server["name"], "id": 0,
+               "args": [al["memory"], al["cpu"], sum(1 << c for c in cpus)], "at": where}
         if sched:
             rec["sched_server"] = sched
         self.setups.append(rec)
@@ -1061,7 +1072,8 @@ class Lowering:
             its = SERVER_LAYOUTS.get(comp["program"], {})
             if comp["kind"] == "server" and its.get("allowance") and comp["allowance"] and \
                     self.manager_sched_server(comp) == server["name"]:
-                per_cpu[0] = per_cpu.get(0, 0) + comp["allowance"]["cpu"]
+                for c in comp["allowance"]["cpus"]:  # any of them may get it all
+                    per_cpu[c] = per_cpu.get(c, 0) + comp["allowance"]["cpu"]
         for c, total in sorted(per_cpu.items()):
             if total > SCHED_CAPACITY_PERCENT:
                 self.report.error_at(server["at"], "E0904", f"the tenants' reservations with "
@@ -1163,9 +1175,14 @@ def check_cpu(table, report, consts):
         share = cpu_share(cpu, comp, report, consts)
         if share is not None:
             per_cpu.setdefault(cpu["cpu"], []).append((comp["name"], share, where))
-        if comp.get("allowance"):  # the manager's tenants run on CPU 0 (Mem: Spawn)
-            per_cpu.setdefault(0, []).append((f"{comp['name']}'s allowance",
-                                              float(comp["allowance"]["cpu"]), where))
+        if comp.get("allowance"):  # the manager's tenants, on any of its CPUs: all on each
+            for c in comp["allowance"].get("cpus") or [0]:
+                if not 0 <= c < cpus:
+                    report.error_at(field_at(comp, "allowance.cpus"), "E0202",
+                                    f"CPU {c} does not exist (system.cpus = {cpus})")
+                    continue
+                per_cpu.setdefault(c, []).append((f"{comp['name']}'s allowance",
+                                                  float(comp["allowance"]["cpu"]), where))
     for n, users in sorted(per_cpu.items()):
         total = sum(s for _, s, _ in users)
         if total > 100 + 1e-9:
@@ -1670,7 +1687,8 @@ def summary(table, results):
                 cpus[c] = cpus.get(c, 0) + st["args"][0]
         if st["kind"] == "tenants.configure" and st.get("sched_server"):
             cpus = admitted.setdefault(st["sched_server"], {})
-            cpus[0] = cpus.get(0, 0) + st["args"][1]
+            for c in (c for c in range(SCHED_CPUS) if st["args"][2] >> c & 1):
+                cpus[c] = cpus.get(c, 0) + st["args"][1]
     for server, cpus in sorted(admitted.items()):
         lines.append(f"  {server} admits: " + ", ".join(
             f"CPU {c} {r} % of {SCHED_CAPACITY_PERCENT} %" for c, r in sorted(cpus.items())))

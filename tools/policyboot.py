@@ -43,6 +43,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -92,8 +93,8 @@ def setup_lines(table):
         elif s["kind"] == "tenants.configure":
             m, c = s["args"][0], s["args"][1]
             out.append(rf"roottask: set-up '{s['server']}': Tenants: Configure, allowance {m} bytes "
-                       rf"and {c} %: the manager holds {m} bytes and {c} %, 0 bytes and 0 % given "
-                       rf"to 0 tenants")
+                       rf"and {c} %: the manager holds {m} bytes and {c} % on CPUs "
+                       rf"{s['args'][2] or 1:#x}, 0 bytes and 0 % given to 0 tenants")
         else:
             out.append(rf"roottask: set-up '{s['server']}': Sched: CreateTenant '{s['subject']}', "
                        rf"reservation {s['args'][0]} %, limit {s['args'][1]} %, weight "
@@ -152,14 +153,19 @@ def budget_errors(table, log):
     """Each scheduler tenant's budget as the server reported it, within
     the table's reservation and limit (per mille)."""
     errors = []
+    programs = {c["name"]: c["program"] for c in table["components"]}
     for s in table.get("setup", []):
         if s["kind"] != "sched.create_tenant":
             continue
         m = re.search(rf"{s['subject']}: sched: budget (\d+) permille", log)
         low, high = s["args"][0] * 10, s["args"][1] * 10
-        if m and not low <= int(m.group(1)) <= high:
+        n = bin(s.get("cpus") or 1).count("1")  # Sched: Usage sums the tenant's CPUs
+        if m and not low * n <= int(m.group(1)) <= high * n:
             errors.append(f"FAIL: {s['subject']}: the scheduler server's budget {m.group(1)} "
-                          f"permille is outside the table's reservation..limit {low}..{high}")
+                          f"permille is outside the table's reservation..limit {low}..{high} on "
+                          f"each of its {n} CPUs")
+        elif not m and programs.get(s["subject"]) in DEMO_TENANT_PROGRAMS:
+            errors.append(f"FAIL: {s['subject']}: no budget from the scheduler server in the log")
         # Each worker, hungry (throttled over and over) with spare CPU left
         # on its CPU: it borrows above its reservation there when its limit
         # allows, never past the limit. A root task that passed another
@@ -309,6 +315,7 @@ def console_session(table, full):
                   ("quota alpha cpumax=101%",
                    r"error: tenant alpha: CPU 101 % refused \(1 to 100\)")]
     lines += [("kill alpha", r"killed alpha: [1-9]\d* bytes freed \(\d+ KiB\)")]
+    lines += other_cpu(mgr, prog)
     lines += io_session(mgr, prog, memory - 2 * q1)
     lines += [("list", rf"0 tenants, allowance left: memory {size(memory)} of {size(memory)}, "
                        rf"CPU {cpu} % of {cpu} %")]
@@ -317,6 +324,20 @@ def console_session(table, full):
         if line != "list" or lines[i - 1][0] != "list":
             args += ["--type", line]
     return args + ["--type", "exit"], [e for _, e in lines] + end
+
+
+def other_cpu(mgr, prog):
+    """With an allowance on a CPU other than 0: a tenant created there
+    (`on=C`), listed with its CPU and the stack it touched (`console_errors`
+    checks it ran: only a SchedContext on that CPU runs it), and killed."""
+    others = [c for c in mgr["allowance"].get("cpus") or [0] if c != 0]
+    if not others:
+        return []
+    c, size = others[0], policy.size_text
+    return [(f"create gamma {prog} mem=256K cpu=1% on={c}",
+             rf"created gamma \(tenant \d+\): program {prog}, memory 256 KiB, CPU 1 % @{c}"),
+            ("list", rf"(?m)^gamma +running +\d+\.\d % +1 % @{c} +(\d+) KiB / 256 KiB"),
+            ("kill gamma", r"killed gamma: [1-9]\d* bytes freed \(\d+ KiB\)")]
 
 
 def io_session(mgr, prog, memory):
@@ -359,6 +380,10 @@ def console_errors(table, log):
         if freed and (not used or int(freed.group(1)) != int(used[-1]) * 1024):
             return [f"console: kill {name} freed {freed.group(1)} bytes, the last list showed "
                     f"it using {used[-1] if used else '?'} KiB"]
+    gamma = re.findall(r"(?m)^gamma +running .* @\d+ +(\d+) KiB / ", log)
+    if "created gamma" in log and (not gamma or int(gamma[-1]) < 32):
+        return [f"console: gamma, on another CPU, never ran: it uses {gamma} KiB, less than "
+                "the 32 KiB of stack it touches first"]
     ops = [int(n) for n in re.findall(r"(?m)^beta +running .* (\d+) ops, ", log)]
     if "created beta" in log and (len(ops) < 2 or ops[-1] <= ops[0]):
         return [f"console: beta's IO operations did not grow while the console ran: {ops}"]
@@ -461,10 +486,15 @@ def main(argv):
         cmd += ["--reject", "FAILED|PANIC|user fault"]
     else:
         cmd += driver_fault_args(table, fault_after, start_crashes, how)
-    run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The checks below read the whole serial output, which runtest.py
+    # prints only when a pattern fails: it writes it to a file always.
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "serial.txt"
+        cmd += ["--output-file", str(out)]
+        run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log = out.read_text() if out.exists() else run.stdout
     print(run.stdout, end="")
-    errors = budget_errors(table, run.stdout) + paid_errors(table, run.stdout) + \
-        console_errors(table, run.stdout)
+    errors = budget_errors(table, log) + paid_errors(table, log) + console_errors(table, log)
     if run.returncode == 0 and "--disk" in argv:
         errors += disk_errors(table, argv[argv.index("--disk") + 1])
     for e in errors:

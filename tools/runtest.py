@@ -64,6 +64,9 @@ def parse_args():
     ap.add_argument("--smp", type=int, help="number of CPUs (QEMU -smp); one if not given")
     ap.add_argument("--machine", help="QEMU machine: x86-64 q35 (default) or pc, RISC-V virt")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--output-file", metavar="FILE",
+                    help="write the serial output to FILE, pass or fail (a caller that checks "
+                         "more than the patterns reads it: a passing run prints none)")
     a = ap.parse_args()
     if a.machine and a.machine not in bkqemu.MACHINES[a.arch]:
         ap.error(f"--machine {a.machine}: {a.arch} boots on {', '.join(bkqemu.MACHINES[a.arch])}")
@@ -154,6 +157,9 @@ def main():
                          machine=a.machine)
     print("$ " + " ".join(cmd), flush=True)
     output, code = run_typing(cmd, a) if a.type else run_quietly(cmd, a)
+    if a.output_file:
+        with open(a.output_file, "w") as f:
+            f.write(output)
     problems = []
     if code is None:
         problems.append(f"timed out after {a.timeout:.0f} s (hang?)")

@@ -44,7 +44,8 @@
 #define CAPTABLE_SETUP_MEM_ACCOUNT 1   /* Mem: CreateAccount(subject's name, args[0] quota, its VSpace) */
 #define CAPTABLE_SETUP_SCHED_TENANT 2  /* Sched: CreateTenant(subject's name, args[0..2]: */
                                        /* reservation, limit in percent, weight | CPU set << 32) */
-#define CAPTABLE_SETUP_TENANTS_ALLOWANCE 3 /* Tenants: Configure(args[0] bytes, args[1] percent); */
+#define CAPTABLE_SETUP_TENANTS_ALLOWANCE 3 /* Tenants: Configure(args[0] bytes, args[1] percent, */
+                                           /* args[2] CPUs, bit c for CPU c); */
                                            /* subject = server, id 0 */
 #define CAPTABLE_SETUP_IO_POLICY 4 /* IO: SetPolicy(tenant id, args[0] reservation, args[1] limit */
                                    /* (IOPS), args[2] weight | latency target us << 32) */

@@ -495,24 +495,25 @@ static int setup_sched_tenant(const struct table *t, const struct captable_setup
  * read back: the line shows what the manager itself holds. */
 static int setup_tenants_allowance(const struct table *t, const struct captable_setup *s)
 {
-    uint64_t ep = object_slot[s->endpoint], memory = 0, memory_given = 0;
+    uint64_t ep = object_slot[s->endpoint], memory = 0, memory_given = 0, cpus = 0;
     uint32_t cpu = 0, cpu_given = 0, tenants = 0;
     struct tenants_error err;
-    int r = tenants_configure(ep, s->args[0], (uint32_t)s->args[1], &memory_given, &cpu_given,
-                              &err);
+    int r = tenants_configure(ep, s->args[0], (uint32_t)s->args[1], s->args[2], &memory_given,
+                              &cpu_given, &err);
     if (r == 0)
-        r = tenants_allowance(ep, &memory, &cpu, &memory_given, &cpu_given, &tenants, &err);
+        r = tenants_allowance(ep, &memory, &cpu, &cpus, &memory_given, &cpu_given, &tenants,
+                              &err);
     if (r) {
         char text[160];
         tenants_error_format(&err, text, sizeof(text));
         return setup_failed(t, s, "Tenants: Configure", text);
     }
     debug_printf("roottask: set-up '%s': Tenants: Configure, allowance %llu bytes and %llu %%: "
-                 "the manager holds %llu bytes and %u %%, %llu bytes and %u %% given to %u "
-                 "tenants\n",
+                 "the manager holds %llu bytes and %u %% on CPUs %#llx, %llu bytes and %u %% "
+                 "given to %u tenants\n",
                  table_string(t, t->components[s->server].name), (unsigned long long)s->args[0],
                  (unsigned long long)s->args[1], (unsigned long long)memory, cpu,
-                 (unsigned long long)memory_given, cpu_given, tenants);
+                 (unsigned long long)cpus, (unsigned long long)memory_given, cpu_given, tenants);
     return 0;
 }
 

@@ -5,8 +5,8 @@
  * and the commands, which run the protocol's handlers as the
  * administrator would, so a command is checked exactly as a request is.
  *
- *   help | list | kill NAME | exit
- *   create NAME PROGRAM mem=SIZE cpu=PERCENT [cpumax=PERCENT weight=N]
+ *   help | list | stop NAME | start NAME | kill NAME | exit
+ *   create NAME PROGRAM mem=SIZE cpu=PERCENT [cpumax=PERCENT weight=N on=CPU]
  *          [disk=SIZE io=IOPS limit=IOPS]
  *   quota NAME [mem=SIZE] [cpu=PERCENT] [cpumax=PERCENT] [weight=N] [io=IOPS] [limit=IOPS]
  *
@@ -99,7 +99,7 @@ static bool starts_with(const char *s, const char *prefix)
 /* A command's quotas: 0 for one not given. */
 struct quotas {
     uint64_t memory, disk;
-    uint32_t cpu, cpu_limit, weight, io_iops, io_limit;
+    uint32_t cpu, cpu_limit, weight, on_cpu, io_iops, io_limit;
 };
 
 /* What follows the '=' of an option the caller matched. */
@@ -154,9 +154,12 @@ static bool parse_quotas(char **words, unsigned n, unsigned first, bool disk, st
             ok = number_option(w, &q->io_limit, false);
         else if (disk && starts_with(w, "disk="))
             ok = size_option(w, &q->disk);
+        else if (disk && starts_with(w, "on="))
+            ok = number_option(w, &q->on_cpu, false);
         else {
             debug_printf("error: %s: unknown option (mem=SIZE, cpu=PERCENT, cpumax=PERCENT, "
-                         "weight=N, %sio=IOPS, limit=IOPS)\n", w, disk ? "disk=SIZE, " : "");
+                         "weight=N, %sio=IOPS, limit=IOPS)\n", w,
+                         disk ? "on=CPU, disk=SIZE, " : "");
             ok = false;
         }
         if (!ok)
@@ -190,23 +193,28 @@ static void cmd_help(void)
     debug_printf("commands:\n"
                  "  list                                   tenants, state, CPU, memory, IO\n"
                  "  create NAME PROGRAM mem=SIZE cpu=PCT   a tenant of PROGRAM, started\n"
-                 "         [cpumax=PCT weight=N]         its CPU limit and weight\n"
+                 "         [cpumax=PCT weight=N on=CPU]  its CPU limit, weight, CPU\n"
                  "         [disk=SIZE io=IOPS limit=IOPS]  with a disk and disk time\n"
                  "  quota NAME [mem=SIZE] [cpu=PCT]        change its quotas\n"
                  "         [cpumax=PCT] [weight=N] [io=IOPS] [limit=IOPS]\n"
+                 "  stop NAME | start NAME                 stop its thread, start it again\n"
                  "  kill NAME                              kill it, print the bytes freed\n"
                  "  exit                                   leave the console\n"
                  "  help                                   this text\n");
 }
 
 /* A CPU quota: "20 %", or with a scheduler server's limit or weight other
- * than the defaults "20-40 % w3". */
-static void cpu_text(char *buf, size_t size, uint32_t cpu, uint32_t limit, uint32_t weight)
+ * than the defaults "20-40 % w3"; "@1" after it on a CPU other than 0. */
+static void cpu_text(char *buf, size_t size, uint32_t cpu, uint32_t limit, uint32_t weight,
+                     uint32_t on_cpu)
 {
+    char on[8] = "";
+    if (on_cpu)
+        bk_snprintf(on, sizeof(on), " @%u", on_cpu);
     if (limit == cpu && weight <= 1)
-        bk_snprintf(buf, size, "%u %%", cpu);
+        bk_snprintf(buf, size, "%u %%%s", cpu, on);
     else
-        bk_snprintf(buf, size, "%u-%u %% w%u", cpu, limit, weight);
+        bk_snprintf(buf, size, "%u-%u %% w%u%s", cpu, limit, weight, on);
 }
 
 static void list_row(struct tenant *t)
@@ -225,8 +233,9 @@ static void list_row(struct tenant *t)
         bk_snprintf(io, sizeof(io), "%llu ops, %u-%u IOPS, disk %s",
                     (unsigned long long)u.io_ops, t->io_iops, t->io_limit,
                     size_text(disk, t->disk_sectors * TENANTS_SECTOR));
-    cpu_text(cpu, sizeof(cpu), t->cpu, t->sched_id ? t->cpu_limit : t->cpu, t->weight);
-    debug_printf("%-15s %-8s %3u.%u %% %9s   %-22s %s\n", t->name, "running",
+    cpu_text(cpu, sizeof(cpu), t->cpu, t->sched_id ? t->cpu_limit : t->cpu, t->weight,
+             t->on_cpu);
+    debug_printf("%-15s %-8s %3u.%u %% %12s   %-22s %s\n", t->name, tenant_state(t),
                  u.cpu_permille / 10, u.cpu_permille % 10, cpu, memory, io);
 }
 
@@ -234,7 +243,7 @@ static void cmd_list(void)
 {
     char left[BK_PROTO_SIZE_TEXT], all[BK_PROTO_SIZE_TEXT];
     unsigned n = 0;
-    debug_printf("%-15s %-8s %7s %9s   %-22s %s\n", "tenant", "state", "CPU", "quota",
+    debug_printf("%-15s %-8s %7s %12s   %-22s %s\n", "tenant", "state", "CPU", "quota",
                  "memory used / quota", "IO");
     for (unsigned i = 0; i < TENANTS_MAX; i++) {
         if (manager.tenants[i].live) {
@@ -269,7 +278,7 @@ static void cmd_create(char **words, unsigned n)
     }
     struct tenants_call call = { 0 };
     if (tenants_handle_create(&call, words[1], words[2], q.memory, q.cpu, q.cpu_limit, q.weight,
-                              q.io_iops, q.io_limit, q.disk, &id)) {
+                              q.on_cpu, q.io_iops, q.io_limit, q.disk, &id)) {
         say_error(&call);
         return;
     }
@@ -279,7 +288,7 @@ static void cmd_create(char **words, unsigned n)
                     q.io_iops, q.io_limit);
     const struct tenant *t = tenant_by_name(words[1]);
     cpu_text(cpu, sizeof(cpu), q.cpu, t && t->sched_id ? t->cpu_limit : q.cpu,
-             t ? t->weight : 0);
+             t ? t->weight : 0, q.on_cpu);
     debug_printf("created %s (tenant %llu): program %s, memory %s, CPU %s%s\n", words[1],
                  (unsigned long long)id, words[2], size_text(size, q.memory), cpu, io);
 }
@@ -307,7 +316,7 @@ static void cmd_quota(char **words, unsigned n)
     char size[BK_PROTO_SIZE_TEXT], io[48] = "", cpu[24];
     if (t->io_tenant)
         bk_snprintf(io, sizeof(io), ", IO %u-%u IOPS", new_iops, new_limit);
-    cpu_text(cpu, sizeof(cpu), new_cpu, new_cpu_limit, new_weight);
+    cpu_text(cpu, sizeof(cpu), new_cpu, new_cpu_limit, new_weight, t->on_cpu);
     debug_printf("%s: memory quota %s, CPU %s%s\n", t->name, size_text(size, new_memory), cpu,
                  io);
 }
@@ -335,6 +344,24 @@ static void cmd_kill(char **words, unsigned n)
         bk_snprintf(io, sizeof(io), ", %s of it its IO session", size_text(part, session));
     debug_printf("killed %s: %llu bytes freed (%s%s)\n", name, (unsigned long long)freed,
                  size_text(size, freed), io);
+}
+
+/* stop NAME (`run` false) or start NAME. */
+static void cmd_run(char **words, unsigned n, bool run)
+{
+    if (n != 2) {
+        debug_printf("error: usage: %s NAME\n", run ? "start" : "stop");
+        return;
+    }
+    struct tenant *t = named(words[1]);
+    if (!t)
+        return;
+    struct tenants_call call = { 0 };
+    if (run ? tenants_handle_start(&call, t->id) : tenants_handle_stop(&call, t->id)) {
+        say_error(&call);
+        return;
+    }
+    debug_printf("%s %s\n", run ? "started" : "stopped", t->name);
 }
 
 static void cmd_exit(void)
@@ -381,6 +408,10 @@ static void run(char *line)
         cmd_quota(words, n);
     else if (strcmp(words[0], "kill") == 0)
         cmd_kill(words, n);
+    else if (strcmp(words[0], "stop") == 0)
+        cmd_run(words, n, false);
+    else if (strcmp(words[0], "start") == 0)
+        cmd_run(words, n, true);
     else if (strcmp(words[0], "exit") == 0)
         cmd_exit();
     else

@@ -114,13 +114,17 @@ static uint64_t budget_of(uint32_t cpu)
     return TENANTS_PERIOD_NS / 100 * cpu;
 }
 
+/* The CPUs may change under live tenants: one on a CPU taken out of the
+ * set keeps running there. */
 int tenants_handle_configure(struct tenants_call *call, uint64_t memory, uint32_t cpu,
-                             uint64_t *memory_given, uint32_t *cpu_given)
+                             uint64_t cpus, uint64_t *memory_given, uint32_t *cpu_given)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
     if (!cpu_ok(cpu))
         return tenants_fail_bad_cpu(call, "(allowance)", cpu);
+    if (cpus >> TENANTS_CPUS)
+        return tenants_fail_bad_cpus(call, cpus);
     *memory_given = manager.memory_given;
     *cpu_given = manager.cpu_given;
     if (memory < manager.memory_given || cpu < manager.cpu_given)
@@ -128,16 +132,19 @@ int tenants_handle_configure(struct tenants_call *call, uint64_t memory, uint32_
                                         manager.cpu_given);
     manager.memory = memory;
     manager.cpu = cpu;
+    manager.cpus = cpus ? cpus : 1;
     return 0;
 }
 
 int tenants_handle_allowance(struct tenants_call *call, uint64_t *memory, uint32_t *cpu,
-                             uint64_t *memory_given, uint32_t *cpu_given, uint32_t *tenants)
+                             uint64_t *cpus, uint64_t *memory_given, uint32_t *cpu_given,
+                             uint32_t *tenants)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
     *memory = manager.memory;
     *cpu = manager.cpu;
+    *cpus = manager.cpus;
     *memory_given = manager.memory_given;
     *cpu_given = manager.cpu_given;
     *tenants = 0;
@@ -167,9 +174,17 @@ int tenants_handle_add_program(struct tenants_call *call, const char *name, uint
 
 /* ---- Create, SetQuota, Kill ------------------------------------------- */
 
+/* One of the allowance's CPUs, and CPU 0 without a scheduler server (a
+ * fixed budget is the memory server's, made with CPU 0's SchedControl). */
+static bool on_cpu_ok(uint32_t on_cpu)
+{
+    return on_cpu < TENANTS_CPUS && (manager.cpus >> on_cpu & 1) &&
+           (on_cpu == 0 || tenant_sched_on());
+}
+
 static int create_checks(struct tenants_call *call, const char *name, const char *program,
                          uint64_t memory, uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
-                         uint32_t io_iops, uint32_t io_limit, uint64_t disk)
+                         uint32_t on_cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
@@ -182,6 +197,8 @@ static int create_checks(struct tenants_call *call, const char *name, const char
         return tenants_fail_unknown_program(call, name, program);
     if (!cpu_ok(cpu))
         return tenants_fail_bad_cpu(call, name, cpu);
+    if (!on_cpu_ok(on_cpu))
+        return tenants_fail_bad_on_cpu(call, name, on_cpu, manager.cpus);
     int err = tenant_cpu_checks(call, name, cpu_limit, weight);
     if (!err)
         err = tenant_io_checks(call, name, io_iops, io_limit, disk);
@@ -228,14 +245,14 @@ static void create_undo(struct tenant *t)
  * thread handed over and started; a refused step undoes the others. */
 int tenants_handle_create(struct tenants_call *call, const char *name_arg,
                           const char *program_arg, uint64_t memory, uint32_t cpu,
-                          uint32_t cpu_limit, uint32_t weight, uint32_t io_iops,
-                          uint32_t io_limit, uint64_t disk, uint64_t *tenant)
+                          uint32_t cpu_limit, uint32_t weight, uint32_t on_cpu,
+                          uint32_t io_iops, uint32_t io_limit, uint64_t disk, uint64_t *tenant)
 {
     char name[TENANTS_NAME], program[TENANTS_NAME];
     name_copy(name, name_arg);
     name_copy(program, program_arg);
-    int err = create_checks(call, name, program, memory, cpu, cpu_limit, weight, io_iops,
-                            io_limit, disk);
+    int err = create_checks(call, name, program, memory, cpu, cpu_limit, weight, on_cpu,
+                            io_iops, io_limit, disk);
     if (err)
         return err;
     struct tenant *t = free_place();
@@ -244,7 +261,7 @@ int tenants_handle_create(struct tenants_call *call, const char *name_arg,
     uint64_t cap = cap_for(t);
     if (!cap)
         return tenants_fail_refused(call, name, "no cap to us to give it");
-    *t = (struct tenant){ .memory = memory, .cpu = cpu };
+    *t = (struct tenant){ .memory = memory, .cpu = cpu, .on_cpu = on_cpu };
     name_copy(t->name, name);
     err = tenant_io_give(call, t, io_iops, io_limit, disk);
     if (!err && tenant_sched_on())
@@ -386,6 +403,40 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
     return 0;
 }
 
+/* ---- Stop, Start --------------------------------------------------------- */
+
+const char *tenant_state(const struct tenant *t)
+{
+    return t->stopped ? "stopped" : "running";
+}
+
+/* Stop (`run` false) or Start: 0 or the error. */
+static int run_or_stop(struct tenants_call *call, uint64_t tenant, bool run)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    struct tenant *t = tenant_by_id(tenant);
+    if (!t)
+        return tenants_fail_unknown_tenant(call, tenant);
+    if (t->stopped != run)
+        return tenants_fail_state(call, t->name, tenant_state(t));
+    struct mem_error e;
+    if (run ? mem_start(TENANTS_SLOT_MEM, t->id, &e) : mem_stop(TENANTS_SLOT_MEM, t->id, &e))
+        return refused(call, t->name, &e);
+    t->stopped = !run;
+    return 0;
+}
+
+int tenants_handle_stop(struct tenants_call *call, uint64_t tenant)
+{
+    return run_or_stop(call, tenant, false);
+}
+
+int tenants_handle_start(struct tenants_call *call, uint64_t tenant)
+{
+    return run_or_stop(call, tenant, true);
+}
+
 /* ---- List --------------------------------------------------------------- */
 
 int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usage *u)
@@ -410,8 +461,10 @@ int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usag
 }
 
 int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *next,
-                        uint64_t *tenant, char *name, uint64_t *memory, uint64_t *memory_used,
-                        uint32_t *cpu, uint32_t *cpu_limit, uint32_t *weight, uint64_t *cpu_ns,
+                        uint64_t *tenant, char *name, uint32_t *stopped, uint64_t *memory,
+                        uint64_t *memory_used,
+                        uint32_t *cpu, uint32_t *cpu_limit, uint32_t *weight,
+                        uint32_t *on_cpu, uint64_t *cpu_ns,
                         uint32_t *cpu_permille,
                         uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
                         uint64_t *io_ops, uint64_t *io_bytes)
@@ -431,11 +484,13 @@ int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *nex
         *next = i + 1;
         *tenant = t->id;
         name_copy(name, t->name);
+        *stopped = t->stopped;
         *memory = t->memory;
         *memory_used = u.memory_used;
         *cpu = t->cpu;
         *cpu_limit = t->sched_id ? t->cpu_limit : t->cpu;
         *weight = t->weight;
+        *on_cpu = t->on_cpu;
         *cpu_ns = u.cpu_ns;
         *cpu_permille = u.cpu_permille;
         *io_iops = t->io_iops;

@@ -2,8 +2,8 @@
  * The tenants' CPU with a scheduler server (docs/tenants.md, "CPU"): when
  * the manager holds the scheduler server's unbadged endpoint
  * (TENANTS_SLOT_SCHED), a tenant's CPU quota is a reservation with that
- * server, with a limit and a weight (Sched: CreateTenant, on CPU 0, where
- * the memory server spawns), instead of a fixed budget on a SchedContext
+ * server, with a limit and a weight (Sched: CreateTenant, on the CPU the
+ * administrator chose among the allowance's), instead of a fixed budget on a SchedContext
  * of the memory server's. The memory server spawns the thread without a
  * SchedContext (Mem: Spawn's SPAWN_NO_SCHED), hands us its TCB (Mem:
  * Thread) and we hand it on (Sched: AddThread, as the tenant: a copy of
@@ -15,7 +15,6 @@
 #include "tenants.h"
 
 #define W BK_WORD_BITS
-#define SPAWN_CPU 0       /* the CPU whose SchedControl the memory server holds */
 #define SPAWN_NO_SCHED 4u /* Mem: Spawn's flag (servers/mem/server.h) */
 #define SPAWN_START 2u
 
@@ -61,7 +60,7 @@ int tenant_sched_create(struct tenants_call *call, struct tenant *t, uint32_t li
     t->cpu_limit = limit_of(t->cpu, limit);
     t->weight = weight_of(weight);
     if (sched_create_tenant(TENANTS_SLOT_SCHED, t->name, t->cpu, t->cpu_limit, t->weight,
-                            1ull << SPAWN_CPU, &t->sched_id, &e))
+                            1ull << t->on_cpu, &t->sched_id, &e))
         return sched_refused(call, t->name, &e);
     return 0;
 }
@@ -90,7 +89,7 @@ int tenant_sched_adopt(struct tenants_call *call, struct tenant *t)
                        TENANTS_SLOT_SCHED, W, BK_RIGHT_WRITE | BK_RIGHT_GRANT,
                        t->sched_id) != 0)
         err = tenants_fail_refused(call, t->name, "no cap to the scheduler server to mint");
-    else if (sched_add_thread(TENANTS_SLOT_SCHED_AS, TENANTS_SLOT_TCB, SPAWN_CPU, &threads, &se))
+    else if (sched_add_thread(TENANTS_SLOT_SCHED_AS, TENANTS_SLOT_TCB, t->on_cpu, &threads, &se))
         err = sched_refused(call, t->name, &se);
     else if (mem_start(TENANTS_SLOT_MEM, t->id, &me))
         err = tenants_fail_refused(call, t->name, "its thread did not start (Mem: Start)");

@@ -63,6 +63,7 @@
 #define TENANTS_IO_NUMBERS 0x1feu /* IO tenant numbers 1 to 8 (servers/io) */
 #define TENANTS_IO_WEIGHT 1
 #define TENANTS_IO_LATENCY_US 100000
+#define TENANTS_CPUS 8 /* the kernel's CPUs a set names (bk_bootinfo.sched_control_cpu) */
 
 struct tenant {
     bool live;
@@ -71,8 +72,10 @@ struct tenant {
     uint64_t memory;             /* quota, bytes */
     uint32_t cpu;                /* quota, percent of each period */
     uint64_t sched_id;           /* its id with the scheduler server; 0: none */
+    uint32_t on_cpu;             /* the CPU its thread runs on */
     uint32_t cpu_limit, weight;  /* its policy there (with sched_id) */
     uint64_t last_ns, last_time; /* CPU consumed and clock at the last List */
+    bool stopped;                /* by Stop, until Start */
     uint32_t io_tenant;          /* its number with the IO server; 0: no IO */
     uint32_t io_iops, io_limit;  /* its IO policy: reservation and limit */
     uint64_t disk_first, disk_sectors; /* its part of the manager's sectors */
@@ -91,6 +94,7 @@ struct io_allowance {
 struct manager {
     uint64_t memory, memory_given; /* the allowance, and what is handed out */
     uint32_t cpu, cpu_given;
+    uint64_t cpus; /* the CPUs its tenants may run on, bit c for CPU c */
     struct io_allowance io;
     struct tenant tenants[TENANTS_MAX];
     struct {
@@ -115,6 +119,9 @@ struct tenant *tenant_by_name(const char *name);
 /* Reads `t`'s usage from the memory server; the CPU share is over the time
  * since the last reading, which becomes this one. 0 or an error. */
 int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usage *u);
+
+/* "running", or "stopped" (by Stop). */
+const char *tenant_state(const struct tenant *t);
 
 /* The live tenant whose cap to us carries `badge`, or NULL. */
 struct tenant *tenant_by_badge(uint64_t badge);

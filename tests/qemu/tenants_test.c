@@ -111,14 +111,15 @@ static uint64_t quota_of(uint64_t id)
 }
 
 struct allowance {
-    uint64_t memory, memory_given;
+    uint64_t memory, memory_given, cpus;
     uint32_t cpu, cpu_given, tenants;
 };
 
 static struct allowance allowance(void)
 {
     struct allowance a = { 0 };
-    tenants_allowance(mgr, &a.memory, &a.cpu, &a.memory_given, &a.cpu_given, &a.tenants, NULL);
+    tenants_allowance(mgr, &a.memory, &a.cpu, &a.cpus, &a.memory_given, &a.cpu_given, &a.tenants,
+                      NULL);
     return a;
 }
 
@@ -216,10 +217,10 @@ static void configure_and_programs(uint64_t program)
     struct tenants_error e;
     uint64_t given;
     uint32_t cpu_given, programs;
-    expect(tenants_configure(mgr, ALLOWANCE, ALLOWANCE_CPU, &given, &cpu_given, &e) == 0 &&
+    expect(tenants_configure(mgr, ALLOWANCE, ALLOWANCE_CPU, 0, &given, &cpu_given, &e) == 0 &&
                given == 0 && cpu_given == 0,
            "allowance configured: 2 MiB, 50 % of the CPU");
-    int r = tenants_configure(mgr, ALLOWANCE, 0, &given, &cpu_given, &e);
+    int r = tenants_configure(mgr, ALLOWANCE, 0, 0, &given, &cpu_given, &e);
     expect(r == TENANTS_ERR_BAD_CPU && text_is(&e, "tenant (allowance): CPU 0 % refused (1 to "
                                                    "100)"),
            "an allowance of 0 % refused");
@@ -232,7 +233,7 @@ static void configure_and_programs(uint64_t program)
                                                     "digits, '-', '_' or '.')"),
            "a name with a space refused");
     uint64_t id;
-    r = tenants_create(copy_of(mgr, BK_RIGHTS_ALL, 7), "sneaky", "worker", 64 * KiB, 5, 0, 0, 0,
+    r = tenants_create(copy_of(mgr, BK_RIGHTS_ALL, 7), "sneaky", "worker", 64 * KiB, 5, 0, 0, 0, 0,
                        0, 0, &id, &e);
     expect(r == TENANTS_ERR_NOT_ADMIN && text_is(&e, "the caller (badge 7) is not the manager's "
                                                      "administrator"),
@@ -253,39 +254,40 @@ static void creates(uint64_t *alpha, uint64_t *beta)
 {
     struct tenants_error e;
     uint64_t free_before = free_memory(), id;
-    expect(tenants_create(mgr, "alpha", "worker", 512 * KiB, 20, 0, 0, 0, 0, 0, alpha, &e) == 0 &&
+    expect(tenants_create(mgr, "alpha", "worker", 512 * KiB, 20, 0, 0, 0, 0, 0, 0, alpha, &e) ==
+                   0 &&
                hello(1),
            "alpha created (512 KiB, 20 %): its thread said hello");
-    expect(tenants_create(mgr, "beta", "worker", 1 * MiB, 20, 0, 0, 0, 0, 0, beta, &e) == 0 &&
+    expect(tenants_create(mgr, "beta", "worker", 1 * MiB, 20, 0, 0, 0, 0, 0, 0, beta, &e) == 0 &&
                hello(2),
            "beta created (1 MiB, 20 %): its thread said hello");
     struct allowance a = allowance();
     expect(a.memory_given == 1536 * KiB && a.cpu_given == 40 && a.tenants == 2 &&
                free_memory() < free_before,
            "the allowance counts them: 1.5 MiB and 40 % handed out");
-    int r = tenants_create(mgr, "gamma", "worker", 1 * MiB, 5, 0, 0, 0, 0, 0, &id, &e);
+    int r = tenants_create(mgr, "gamma", "worker", 1 * MiB, 5, 0, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_OVER_MEMORY &&
                text_is(&e, "tenant gamma: memory 1 MiB exceeds the manager's allowance (512 KiB "
                            "left of 2 MiB)"),
            "a tenant over the memory left refused with the numbers");
-    r = tenants_create(mgr, "gamma", "worker", 256 * KiB, 20, 0, 0, 0, 0, 0, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 256 * KiB, 20, 0, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_OVER_CPU &&
                text_is(&e, "tenant gamma: CPU 20 % exceeds the manager's allowance (10 % left of "
                            "50 %)"),
            "a tenant over the CPU left refused with the numbers");
-    r = tenants_create(mgr, "gamma", "worker", 5000, 5, 0, 0, 0, 0, 0, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 5000, 5, 0, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_REFUSED &&
                text_is(&e, "tenant gamma: the memory server refused: tenant gamma: quota 5000 B "
                            "refused (whole pages, from 8 KiB to 4 MiB)") &&
                allowance().memory_given == 1536 * KiB,
            "a quota the memory server refuses: its text, nothing handed out");
-    r = tenants_create(mgr, "gamma", "editor", 64 * KiB, 5, 0, 0, 0, 0, 0, &id, &e);
+    r = tenants_create(mgr, "gamma", "editor", 64 * KiB, 5, 0, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_UNKNOWN_PROGRAM &&
                text_is(&e, "tenant gamma: no program named 'editor'"),
            "an unknown program refused");
-    r = tenants_create(mgr, "alpha", "worker", 64 * KiB, 5, 0, 0, 0, 0, 0, &id, &e);
+    r = tenants_create(mgr, "alpha", "worker", 64 * KiB, 5, 0, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_NAME_TAKEN && text_is(&e, NULL), "a name taken refused");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 101, 0, 0, 0, 0, 0, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 101, 0, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_BAD_CPU && text_is(&e, "tenant gamma: CPU 101 % refused (1 to 100)"),
            "CPU 101 % refused");
 }
@@ -300,10 +302,11 @@ static void lists(uint64_t alpha, uint64_t beta)
         char name[16];
         uint32_t io_iops, io_limit;
         uint64_t disk, io_ops, io_bytes;
-        uint32_t cpu_limit, weight;
-        if (tenants_list(mgr, index, &next, &id, name, &memory, &used, &cpu, &cpu_limit, &weight,
-                         &cpu_ns, &permille, &io_iops, &io_limit, &disk, &io_ops, &io_bytes,
-                         &e) != 0 ||
+        uint32_t cpu_limit, weight, on_cpu = 9;
+        uint32_t stopped = 1;
+        if (tenants_list(mgr, index, &next, &id, name, &stopped, &memory, &used, &cpu,
+                         &cpu_limit, &weight, &on_cpu, &cpu_ns, &permille, &io_iops, &io_limit,
+                         &disk, &io_ops, &io_bytes, &e) != 0 ||
             id == 0)
             break;
         debug_printf("tenantstest:   %s (tenant %llu): %llu of %llu bytes, CPU %u %%, %llu ns\n",
@@ -311,7 +314,8 @@ static void lists(uint64_t alpha, uint64_t beta)
                      (unsigned long long)memory, cpu, (unsigned long long)cpu_ns);
         bool is_alpha = id == alpha && strcmp(name, "alpha") == 0 && memory == 512 * KiB;
         bool is_beta = id == beta && strcmp(name, "beta") == 0 && memory == 1 * MiB;
-        ok &= (is_alpha || is_beta) && used == used_by(id) && used >= TOUCHED && cpu == 20 &&
+        ok &= (is_alpha || is_beta) && !stopped && on_cpu == 0 && used == used_by(id) &&
+              used >= TOUCHED && cpu == 20 &&
               cpu_limit == cpu && weight == 0 && cpu_ns > 0 && permille <= 1000 && !io_iops &&
               !io_limit && !disk && !io_ops && !io_bytes;
         seen++;
@@ -319,6 +323,66 @@ static void lists(uint64_t alpha, uint64_t beta)
     }
     expect(ok && seen == 2, "List: both tenants, the memory their accounts use, CPU time used, "
                             "no IO");
+}
+
+/* Lets `ticks` ticks pass below the tenants (priority 10), so a tenant
+ * that can run does: we look again only when they are throttled. */
+static void wait_ticks(uint64_t ticks)
+{
+    uint64_t priority = 0, mcp = 0, end = debug_ticks() + ticks;
+    sys_tcb_read_priority(BK_CAP_ROOT_TCB, &priority, &mcp);
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, 1);
+    while (debug_ticks() < end) {
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+    sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
+}
+
+/* Whether List says tenant `id` is stopped (-1: not listed). */
+static int listed_stopped(uint64_t id)
+{
+    struct tenants_error e;
+    for (uint32_t index = 0, next;; index = next) {
+        uint64_t tenant, memory, used, cpu_ns, disk, ops, bytes;
+        uint32_t stopped, cpu, limit, weight, on_cpu, permille, iops, io_limit;
+        char name[16];
+        if (tenants_list(mgr, index, &next, &tenant, name, &stopped, &memory, &used, &cpu, &limit,
+                         &weight, &on_cpu, &cpu_ns, &permille, &iops, &io_limit, &disk, &ops,
+                         &bytes, &e) != 0 ||
+            tenant == 0)
+            return -1;
+        if (tenant == id)
+            return (int)stopped;
+    }
+}
+
+/* Stop and Start: the thread's time stands still while it is stopped. */
+static void stops(uint64_t alpha)
+{
+    struct tenants_error e;
+    uint64_t before, after, throttled, budget, period;
+    expect(tenants_stop(mgr, alpha, &e) == 0 && listed_stopped(alpha) == 1,
+           "alpha stopped: List says so");
+    int r = tenants_stop(mgr, alpha, &e);
+    expect(r == TENANTS_ERR_STATE && text_is(&e, "tenant alpha: it is stopped already"),
+           "stopping it again refused");
+    mem_cpu(mem_ep, alpha, &before, &throttled, &budget, &period, NULL);
+    wait_ticks(3);
+    mem_cpu(mem_ep, alpha, &after, &throttled, &budget, &period, NULL);
+    expect(after == before, "its thread used no CPU while stopped (three ticks)");
+    expect(tenants_start(mgr, alpha, &e) == 0 && listed_stopped(alpha) == 0,
+           "alpha started again: List says it runs");
+    wait_ticks(3);
+    mem_cpu(mem_ep, alpha, &after, &throttled, &budget, &period, NULL);
+    expect(after > before, "and it uses the CPU again");
+    r = tenants_start(mgr, alpha, &e);
+    expect(r == TENANTS_ERR_STATE && text_is(&e, "tenant alpha: it is running already"),
+           "starting a running tenant refused");
+    r = tenants_stop(copy_of(mgr, BK_RIGHTS_ALL, 256), alpha, &e);
+    expect(r == TENANTS_ERR_NOT_ADMIN, "a tenant cannot stop another (or itself)");
+    r = tenants_stop(mgr, 999, &e);
+    expect(r == TENANTS_ERR_UNKNOWN_TENANT, "an unknown tenant cannot be stopped");
 }
 
 static void quotas(uint64_t alpha, uint64_t beta)
@@ -382,13 +446,13 @@ static void tenant_calls(uint64_t alpha)
            "Hello from the administrator refused");
     r = tenants_io(copy_of(mgr, BK_RIGHTS_ALL, 256 * 9), bk_slot_alloc(), &e);
     expect(r == TENANTS_ERR_NOT_TENANT && text_is(&e, NULL), "Io on a badge of no tenant refused");
-    r = tenants_create(as_alpha, "gamma", "worker", 64 * KiB, 5, 0, 0, 0, 0, 0, &id, &e);
+    r = tenants_create(as_alpha, "gamma", "worker", 64 * KiB, 5, 0, 0, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_NOT_ADMIN, "a tenant cannot create");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 0, 0, 10, 20, 64 * KiB, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 0, 0, 0, 10, 20, 64 * KiB, &id, &e);
     expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant gamma: no IO here (the manager has no IO "
                                                  "server, or the tenant no disk)"),
            "a disk asked of a manager without an IO server refused");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 0, 0, 10, 20, 0, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 0, 0, 0, 10, 20, 0, &id, &e);
     expect(r == TENANTS_ERR_BAD_IO &&
                text_is(&e, "tenant gamma: IO reservation 10 and limit 20 IOPS with a disk of 0 "
                            "refused (a disk of whole 4 KiB pages, and 1 <= limit, reservation "
@@ -397,7 +461,7 @@ static void tenant_calls(uint64_t alpha)
     r = tenants_set_quota(mgr, alpha, 0, 0, 0, 0, 10, 0, &memory, &cpu, &cpu_limit, &weight,
                           &iops, &limit, &e);
     expect(r == TENANTS_ERR_NO_IO && text_is(&e, NULL), "IO rates for a tenant without IO refused");
-    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 10, 3, 0, 0, 0, &id, &e);
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 10, 3, 0, 0, 0, 0, &id, &e);
     expect(r == TENANTS_ERR_NO_SCHED &&
                text_is(&e, "tenant gamma: a CPU limit (10 %) or weight (3) needs a scheduler "
                            "server, and the manager has none"),
@@ -405,6 +469,18 @@ static void tenant_calls(uint64_t alpha)
     r = tenants_set_quota(mgr, alpha, 0, 0, 0, 2, 0, 0, &memory, &cpu, &cpu_limit, &weight, &iops,
                           &limit, &e);
     expect(r == TENANTS_ERR_NO_SCHED && text_is(&e, NULL), "a weight for alpha refused the same");
+    r = tenants_create(mgr, "gamma", "worker", 64 * KiB, 5, 0, 0, 1, 0, 0, 0, &id, &e);
+    expect(r == TENANTS_ERR_BAD_ON_CPU &&
+               text_is(&e, "tenant gamma: CPU 1 refused (the manager's CPUs are 0x1; one other "
+                           "than 0 needs a scheduler server)"),
+           "a tenant on CPU 1 refused: not the manager's, and no scheduler server");
+    uint64_t given;
+    uint32_t cpu_given;
+    r = tenants_configure(mgr, ALLOWANCE, ALLOWANCE_CPU, 0x100, &given, &cpu_given, &e);
+    expect(r == TENANTS_ERR_BAD_CPUS &&
+               text_is(&e, "CPUs 0x100 refused (bit c for CPU c, 0 to 7)") &&
+               allowance().cpus == 1,
+           "an allowance on CPU 8 refused; the manager's CPUs stay CPU 0's");
     r = tenants_configure_io(mgr, 100, 0x1e, 0, 8192, 1, &e);
     expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant (allowance): no IO here (the manager has "
                                                  "no IO server, or the tenant no disk)"),
@@ -456,6 +532,7 @@ int main(const struct bk_bootinfo *bi)
     creates(&alpha, &beta);
     lists(alpha, beta);
     quotas(alpha, beta);
+    stops(alpha);
     tenant_calls(alpha);
     kills(alpha, beta, free_before);
     console(free_before);

@@ -949,6 +949,7 @@ bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pa
   --type "quota web mem=1536K"
   --type "quota db mem=8M"
   --type "quota db cpu=150%"
+  --type "stop db" --type "list" --type "list" --type "stop db" --type "start db"
   --type "kill db" --type "kill db"
   --type "frobnicate" --type "kill ${tenants_long_name}"
   --type "create x worker mem=12Q cpu=5%"
@@ -975,7 +976,11 @@ bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pa
   --expect "web: memory quota 1536 KiB, CPU 20 %"
   --expect "error: tenant db: memory 8 MiB exceeds the manager's allowance \\(512 KiB left of 2 MiB\\)"
   --expect "error: tenant db: CPU 150 % refused \\(1 to 100\\)"
-  --expect "(?s)db +running +[0-9.]+ % +10 % +([0-9]+ KiB) / 512 KiB.*killed db: [0-9]+ bytes freed \\(\\1\\)"
+  --expect "stopped db"
+  --expect "db +stopped +0\\.0 % +10 % +[0-9]+ KiB / 512 KiB"
+  --expect "error: tenant db: it is stopped already"
+  --expect "started db"
+  --expect "(?s)db +stopped +[0-9.]+ % +10 % +([0-9]+ KiB) / 512 KiB.*killed db: [0-9]+ bytes freed \\(\\1\\)"
   --expect "error: no tenant named 'db' \\(list shows them\\)"
   --expect "error: unknown command 'frobnicate' \\(help lists them\\)"
   --expect "error: line longer than 80 characters, not run"
@@ -1149,13 +1154,16 @@ set_tests_properties(${arch}/policy-demo PROPERTIES LABELS "qemu;${arch}" TIMEOU
 # checks every line against the table (each worker's budget within its
 # reservation and limit, the memory quotas, the IO sessions and each
 # tenant's blocks on the disk after the run). -smp 2 without -icount: the
-# CPUs run side by side.
+# CPUs run side by side. Then the tenant manager's console (--console): its
+# tenants are the scheduler server's, one created on CPU 1 (on=1) runs there.
 bulkhead_policy_image(${arch} policy-servers-two-cpus
                       POLICY ${CMAKE_SOURCE_DIR}/policies/tests/accept/servers-two-cpus.toml
-                      PROGRAMS mem-server sched-server io-server blk-server web db)
+                      PROGRAMS mem-server sched-server io-server blk-server web db
+                               tenants-server tenant-worker)
 add_test(NAME ${arch}/policy-servers-two-cpus
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/policyboot.py
-          --table ${out}/policy-servers-two-cpus.captable.json --arch ${arch} --kernel ${kernel}
+          --table ${out}/policy-servers-two-cpus.captable.json --console --arch ${arch}
+          --kernel ${kernel}
           --image ${out}/policy-servers-two-cpus.img --smp 2
           --disk ${out}/policy-servers-two-cpus-disk.img --disk-size 8M)
 set_tests_properties(${arch}/policy-servers-two-cpus PROPERTIES LABELS "qemu;${arch}" TIMEOUT 120)

@@ -20,6 +20,10 @@ const char *tenants_method_name(uint64_t label)
         return "kill";
     case TENANTS_LABEL_ALLOWANCE:
         return "allowance";
+    case TENANTS_LABEL_STOP:
+        return "stop";
+    case TENANTS_LABEL_START:
+        return "start";
     case TENANTS_LABEL_CONFIGURE_IO:
         return "configure_io";
     case TENANTS_LABEL_HELLO:
@@ -31,13 +35,15 @@ const char *tenants_method_name(uint64_t label)
     }
 }
 
-static const char *const configure_args[] = { "memory", "cpu" };
+static const char *const configure_args[] = { "memory", "cpu", "cpus" };
 static const char *const add_program_args[] = { "name", "program" };
-static const char *const create_args[] = { "name", "program", "memory", "cpu", "cpu_limit", "weight", "io_iops", "io_limit", "disk" };
+static const char *const create_args[] = { "name", "program", "memory", "cpu", "cpu_limit", "weight", "on_cpu", "io_iops", "io_limit", "disk" };
 static const char *const list_args[] = { "index" };
 static const char *const set_quota_args[] = { "tenant", "memory", "cpu", "cpu_limit", "weight", "io_iops", "io_limit" };
 static const char *const kill_args[] = { "tenant" };
 static const char *const allowance_args[] = { "?" };
+static const char *const stop_args[] = { "tenant" };
+static const char *const start_args[] = { "tenant" };
 static const char *const configure_io_args[] = { "reservation_iops", "tenants", "first_sector", "sectors", "holder" };
 static const char *const hello_args[] = { "word" };
 static const char *const io_args[] = { "?" };
@@ -46,13 +52,13 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
 {
     switch (label) {
     case TENANTS_LABEL_CONFIGURE:
-        *count = 2;
+        *count = 3;
         return configure_args;
     case TENANTS_LABEL_ADD_PROGRAM:
         *count = 2;
         return add_program_args;
     case TENANTS_LABEL_CREATE:
-        *count = 9;
+        *count = 10;
         return create_args;
     case TENANTS_LABEL_LIST:
         *count = 1;
@@ -66,6 +72,12 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case TENANTS_LABEL_ALLOWANCE:
         *count = 0;
         return allowance_args;
+    case TENANTS_LABEL_STOP:
+        *count = 1;
+        return stop_args;
+    case TENANTS_LABEL_START:
+        *count = 1;
+        return start_args;
     case TENANTS_LABEL_CONFIGURE_IO:
         *count = 5;
         return configure_io_args;
@@ -130,6 +142,12 @@ int tenants_error_length(int code)
         return 4;
     case TENANTS_ERR_SCHED_REFUSED:
         return 14;
+    case TENANTS_ERR_STATE:
+        return 4;
+    case TENANTS_ERR_BAD_CPUS:
+        return 1;
+    case TENANTS_ERR_BAD_ON_CPU:
+        return 4;
     default:
         return -1;
     }
@@ -259,6 +277,21 @@ void tenants_error_pack(struct bk_msg *m, const struct tenants_error *e)
         bk_proto_pack_name(m, 0, e->sched_refused.tenant, 16);
         bk_proto_pack_name(m, 2, e->sched_refused.reason, 96);
         m->info = BK_MSGINFO(14, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_STATE:
+        bk_proto_pack_name(m, 0, e->state.tenant, 16);
+        bk_proto_pack_name(m, 2, e->state.state, 16);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_BAD_CPUS:
+        bk_proto_set_word(m, 0, e->bad_cpus.cpus);
+        m->info = BK_MSGINFO(1, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_BAD_ON_CPU:
+        bk_proto_pack_name(m, 0, e->bad_on_cpu.tenant, 16);
+        bk_proto_set_word(m, 2, (uint64_t)e->bad_on_cpu.cpu);
+        bk_proto_set_word(m, 3, e->bad_on_cpu.cpus);
+        m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, TENANTS_PROTOCOL_ID, e->code, &e->proto);
@@ -427,6 +460,23 @@ bool tenants_error_unpack(const struct bk_msg *m, int code, struct tenants_error
         if (!bk_proto_unpack_name(m, 2, 96, e->sched_refused.reason))
             return false;
         return true;
+    case TENANTS_ERR_STATE:
+        if (!bk_proto_unpack_name(m, 0, 16, e->state.tenant))
+            return false;
+        if (!bk_proto_unpack_name(m, 2, 16, e->state.state))
+            return false;
+        return true;
+    case TENANTS_ERR_BAD_CPUS:
+        e->bad_cpus.cpus = bk_proto_word(m, 0);
+        return true;
+    case TENANTS_ERR_BAD_ON_CPU:
+        if (!bk_proto_unpack_name(m, 0, 16, e->bad_on_cpu.tenant))
+            return false;
+        if (!(bk_proto_word(m, 2) <= 0xffffffffu))
+            return false;
+        e->bad_on_cpu.cpu = (uint32_t)bk_proto_word(m, 2);
+        e->bad_on_cpu.cpus = bk_proto_word(m, 3);
+        return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
         return true;
@@ -591,6 +641,24 @@ static int format_sched_refused(const struct tenants_sched_refused *f, char *buf
                        f->reason);
 }
 
+static int format_state(const struct tenants_state *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "tenant %s: it is %s already", f->tenant, f->state);
+}
+
+static int format_bad_cpus(const struct tenants_bad_cpus *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size, "CPUs 0x%llx refused (bit c for CPU c, 0 to 7)",
+                       (unsigned long long)f->cpus);
+}
+
+static int format_bad_on_cpu(const struct tenants_bad_on_cpu *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: CPU %llu refused (the manager's CPUs are 0x%llx; one other than 0 needs a scheduler server)",
+                       f->tenant, (unsigned long long)f->cpu, (unsigned long long)f->cpus);
+}
+
 int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -640,6 +708,12 @@ int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
         return format_no_sched(&e->no_sched, buf, size);
     case TENANTS_ERR_SCHED_REFUSED:
         return format_sched_refused(&e->sched_refused, buf, size);
+    case TENANTS_ERR_STATE:
+        return format_state(&e->state, buf, size);
+    case TENANTS_ERR_BAD_CPUS:
+        return format_bad_cpus(&e->bad_cpus, buf, size);
+    case TENANTS_ERR_BAD_ON_CPU:
+        return format_bad_on_cpu(&e->bad_on_cpu, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

@@ -24,6 +24,8 @@
 #define TENANTS_LABEL_SET_QUOTA BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 5)
 #define TENANTS_LABEL_KILL BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 6)
 #define TENANTS_LABEL_ALLOWANCE BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 7)
+#define TENANTS_LABEL_STOP BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 11)
+#define TENANTS_LABEL_START BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 12)
 #define TENANTS_LABEL_CONFIGURE_IO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 8)
 #define TENANTS_LABEL_HELLO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 9)
 #define TENANTS_LABEL_IO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 10)
@@ -59,6 +61,9 @@
 #define TENANTS_ERR_IO_IN_USE 52 /* ConfigureIo while some tenant has IO: kill them first. */
 #define TENANTS_ERR_NO_SCHED 53 /* A CPU limit or weight asked of a manager without a scheduler server: its tenants' time is a fixed budget. */
 #define TENANTS_ERR_SCHED_REFUSED 54 /* The scheduler server refused the step (its error's text, cut to 95 characters): a reservation it cannot admit, a limit below the reservation, no room for another tenant. */
+#define TENANTS_ERR_STATE 55 /* Stop of a tenant stopped already, or Start of one that runs. */
+#define TENANTS_ERR_BAD_CPUS 56 /* An allowance's CPUs outside the kernel's 0 to 7. */
+#define TENANTS_ERR_BAD_ON_CPU 57 /* A CPU that is not one of the allowance's, or one other than 0 without a scheduler server (a fixed budget comes from the memory server's SchedControl, CPU 0's). */
 
 /* The numbers of TENANTS_ERR_NOT_ADMIN. */
 struct tenants_not_admin {
@@ -205,6 +210,24 @@ struct tenants_sched_refused {
     char reason[97];
 };
 
+/* The numbers of TENANTS_ERR_STATE. */
+struct tenants_state {
+    char tenant[17];
+    char state[17];
+};
+
+/* The numbers of TENANTS_ERR_BAD_CPUS. */
+struct tenants_bad_cpus {
+    uint64_t cpus;
+};
+
+/* The numbers of TENANTS_ERR_BAD_ON_CPU. */
+struct tenants_bad_on_cpu {
+    char tenant[17];
+    uint32_t cpu;
+    uint64_t cpus;
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct tenants_error {
@@ -235,6 +258,9 @@ struct tenants_error {
         struct tenants_io_in_use io_in_use;
         struct tenants_no_sched no_sched;
         struct tenants_sched_refused sched_refused;
+        struct tenants_state state;
+        struct tenants_bad_cpus bad_cpus;
+        struct tenants_bad_on_cpu bad_on_cpu;
     };
 };
 

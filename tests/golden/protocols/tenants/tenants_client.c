@@ -30,12 +30,13 @@ static int reply_code(const struct bk_msg *m, uint64_t label, unsigned words, un
     return code;
 }
 
-int tenants_configure(bk_cptr_t server, uint64_t memory, uint32_t cpu, uint64_t *memory_given,
-                      uint32_t *cpu_given, struct tenants_error *err)
+int tenants_configure(bk_cptr_t server, uint64_t memory, uint32_t cpu, uint64_t cpus,
+                      uint64_t *memory_given, uint32_t *cpu_given, struct tenants_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(2, 0, 0, TENANTS_LABEL_CONFIGURE) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(3, 0, 0, TENANTS_LABEL_CONFIGURE) }, *m = &msg;
     bk_proto_set_word(m, 0, memory);
     bk_proto_set_word(m, 1, (uint64_t)cpu);
+    bk_proto_set_word(m, 2, cpus);
     sys_call(server, m);
     int code = reply_code(m, TENANTS_LABEL_CONFIGURE, 2, 0, err);
     if (code != 0)
@@ -66,11 +67,11 @@ int tenants_add_program(bk_cptr_t server, const char *name, uint64_t program,
 }
 
 int tenants_create(bk_cptr_t server, const char *name, const char *program, uint64_t memory,
-                   uint32_t cpu, uint32_t cpu_limit, uint32_t weight, uint32_t io_iops,
-                   uint32_t io_limit, uint64_t disk, uint64_t *tenant,
+                   uint32_t cpu, uint32_t cpu_limit, uint32_t weight, uint32_t on_cpu,
+                   uint32_t io_iops, uint32_t io_limit, uint64_t disk, uint64_t *tenant,
                    struct tenants_error *err)
 {
-    struct bk_msg msg = { .info = BK_MSGINFO(11, 0, 0, TENANTS_LABEL_CREATE) }, *m = &msg;
+    struct bk_msg msg = { .info = BK_MSGINFO(12, 0, 0, TENANTS_LABEL_CREATE) }, *m = &msg;
     if (!bk_proto_name_fits(name, 16))
         return fault(err, TENANTS_LABEL_CREATE, BK_PROTO_ERR_BAD_VALUE, 0, 0);
     if (!bk_proto_name_fits(program, 16))
@@ -81,9 +82,10 @@ int tenants_create(bk_cptr_t server, const char *name, const char *program, uint
     bk_proto_set_word(m, 5, (uint64_t)cpu);
     bk_proto_set_word(m, 6, (uint64_t)cpu_limit);
     bk_proto_set_word(m, 7, (uint64_t)weight);
-    bk_proto_set_word(m, 8, (uint64_t)io_iops);
-    bk_proto_set_word(m, 9, (uint64_t)io_limit);
-    bk_proto_set_word(m, 10, disk);
+    bk_proto_set_word(m, 8, (uint64_t)on_cpu);
+    bk_proto_set_word(m, 9, (uint64_t)io_iops);
+    bk_proto_set_word(m, 10, (uint64_t)io_limit);
+    bk_proto_set_word(m, 11, disk);
     sys_call(server, m);
     int code = reply_code(m, TENANTS_LABEL_CREATE, 1, 0, err);
     if (code != 0)
@@ -93,47 +95,53 @@ int tenants_create(bk_cptr_t server, const char *name, const char *program, uint
 }
 
 int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *tenant, char *name,
-                 uint64_t *memory, uint64_t *memory_used, uint32_t *cpu, uint32_t *cpu_limit,
-                 uint32_t *weight, uint64_t *cpu_ns, uint32_t *cpu_permille, uint32_t *io_iops,
-                 uint32_t *io_limit, uint64_t *disk, uint64_t *io_ops, uint64_t *io_bytes,
-                 struct tenants_error *err)
+                 uint32_t *stopped, uint64_t *memory, uint64_t *memory_used, uint32_t *cpu,
+                 uint32_t *cpu_limit, uint32_t *weight, uint32_t *on_cpu, uint64_t *cpu_ns,
+                 uint32_t *cpu_permille, uint32_t *io_iops, uint32_t *io_limit, uint64_t *disk,
+                 uint64_t *io_ops, uint64_t *io_bytes, struct tenants_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_LIST) }, *m = &msg;
     bk_proto_set_word(m, 0, (uint64_t)index);
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_LIST, 16, 0, err);
+    int code = reply_code(m, TENANTS_LABEL_LIST, 18, 0, err);
     if (code != 0)
         return code;
     if (!(bk_proto_word(m, 0) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
     *next = (uint32_t)bk_proto_word(m, 0);
     *tenant = bk_proto_word(m, 1);
     if (!bk_proto_unpack_name(m, 2, 16, name))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
-    *memory = bk_proto_word(m, 4);
-    *memory_used = bk_proto_word(m, 5);
-    if (!(bk_proto_word(m, 6) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
-    *cpu = (uint32_t)bk_proto_word(m, 6);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *stopped = (uint32_t)bk_proto_word(m, 4);
+    *memory = bk_proto_word(m, 5);
+    *memory_used = bk_proto_word(m, 6);
     if (!(bk_proto_word(m, 7) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
-    *cpu_limit = (uint32_t)bk_proto_word(m, 7);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *cpu = (uint32_t)bk_proto_word(m, 7);
     if (!(bk_proto_word(m, 8) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
-    *weight = (uint32_t)bk_proto_word(m, 8);
-    *cpu_ns = bk_proto_word(m, 9);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *cpu_limit = (uint32_t)bk_proto_word(m, 8);
+    if (!(bk_proto_word(m, 9) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *weight = (uint32_t)bk_proto_word(m, 9);
     if (!(bk_proto_word(m, 10) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
-    *cpu_permille = (uint32_t)bk_proto_word(m, 10);
-    if (!(bk_proto_word(m, 11) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
-    *io_iops = (uint32_t)bk_proto_word(m, 11);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *on_cpu = (uint32_t)bk_proto_word(m, 10);
+    *cpu_ns = bk_proto_word(m, 11);
     if (!(bk_proto_word(m, 12) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 16);
-    *io_limit = (uint32_t)bk_proto_word(m, 12);
-    *disk = bk_proto_word(m, 13);
-    *io_ops = bk_proto_word(m, 14);
-    *io_bytes = bk_proto_word(m, 15);
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *cpu_permille = (uint32_t)bk_proto_word(m, 12);
+    if (!(bk_proto_word(m, 13) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *io_iops = (uint32_t)bk_proto_word(m, 13);
+    if (!(bk_proto_word(m, 14) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_LIST, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_LIST, 18);
+    *io_limit = (uint32_t)bk_proto_word(m, 14);
+    *disk = bk_proto_word(m, 15);
+    *io_ops = bk_proto_word(m, 16);
+    *io_bytes = bk_proto_word(m, 17);
     return 0;
 }
 
@@ -188,26 +196,44 @@ int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, uint64_t *s
     return 0;
 }
 
-int tenants_allowance(bk_cptr_t server, uint64_t *memory, uint32_t *cpu, uint64_t *memory_given,
-                      uint32_t *cpu_given, uint32_t *tenants, struct tenants_error *err)
+int tenants_allowance(bk_cptr_t server, uint64_t *memory, uint32_t *cpu, uint64_t *cpus,
+                      uint64_t *memory_given, uint32_t *cpu_given, uint32_t *tenants,
+                      struct tenants_error *err)
 {
     struct bk_msg msg = { .info = BK_MSGINFO(0, 0, 0, TENANTS_LABEL_ALLOWANCE) }, *m = &msg;
     sys_call(server, m);
-    int code = reply_code(m, TENANTS_LABEL_ALLOWANCE, 5, 0, err);
+    int code = reply_code(m, TENANTS_LABEL_ALLOWANCE, 6, 0, err);
     if (code != 0)
         return code;
     *memory = bk_proto_word(m, 0);
     if (!(bk_proto_word(m, 1) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_ALLOWANCE, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_ALLOWANCE, 5);
+        return fault(err, TENANTS_LABEL_ALLOWANCE, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_ALLOWANCE, 6);
     *cpu = (uint32_t)bk_proto_word(m, 1);
-    *memory_given = bk_proto_word(m, 2);
-    if (!(bk_proto_word(m, 3) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_ALLOWANCE, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_ALLOWANCE, 5);
-    *cpu_given = (uint32_t)bk_proto_word(m, 3);
+    *cpus = bk_proto_word(m, 2);
+    *memory_given = bk_proto_word(m, 3);
     if (!(bk_proto_word(m, 4) <= 0xffffffffu))
-        return fault(err, TENANTS_LABEL_ALLOWANCE, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_ALLOWANCE, 5);
-    *tenants = (uint32_t)bk_proto_word(m, 4);
+        return fault(err, TENANTS_LABEL_ALLOWANCE, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_ALLOWANCE, 6);
+    *cpu_given = (uint32_t)bk_proto_word(m, 4);
+    if (!(bk_proto_word(m, 5) <= 0xffffffffu))
+        return fault(err, TENANTS_LABEL_ALLOWANCE, BK_PROTO_ERR_BAD_REPLY, TENANTS_LABEL_ALLOWANCE, 6);
+    *tenants = (uint32_t)bk_proto_word(m, 5);
     return 0;
+}
+
+int tenants_stop(bk_cptr_t server, uint64_t tenant, struct tenants_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_STOP) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    sys_call(server, m);
+    return reply_code(m, TENANTS_LABEL_STOP, 0, 0, err);
+}
+
+int tenants_start(bk_cptr_t server, uint64_t tenant, struct tenants_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_START) }, *m = &msg;
+    bk_proto_set_word(m, 0, tenant);
+    sys_call(server, m);
+    return reply_code(m, TENANTS_LABEL_START, 0, 0, err);
 }
 
 int tenants_configure_io(bk_cptr_t server, uint32_t reservation_iops, uint32_t tenants,

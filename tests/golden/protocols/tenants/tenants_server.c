@@ -8,15 +8,16 @@ static int serve_configure(struct tenants_call *call, struct bk_msg *m)
 {
     uint64_t memory_given = 0;
     uint32_t cpu_given = 0;
-    int code = bk_proto_check_shape(m, 2, 0, &call->error.proto);
+    int code = bk_proto_check_shape(m, 3, 0, &call->error.proto);
     if (code != 0)
         return code;
     uint64_t memory = bk_proto_word(m, 0);
     if (!(bk_proto_word(m, 1) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 1, 0, 0);
     uint32_t cpu = (uint32_t)bk_proto_word(m, 1);
-    code = tenants_handle_configure(call, memory, cpu, &memory_given, &cpu_given);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_BELOW_GIVEN)
+    uint64_t cpus = bk_proto_word(m, 2);
+    code = tenants_handle_configure(call, memory, cpu, cpus, &memory_given, &cpu_given);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_BELOW_GIVEN && code != TENANTS_ERR_BAD_CPUS)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -51,7 +52,7 @@ static int serve_create(struct tenants_call *call, struct bk_msg *m)
     char name[17];
     char program[17];
     uint64_t tenant = 0;
-    int code = bk_proto_check_shape(m, 11, 0, &call->error.proto);
+    int code = bk_proto_check_shape(m, 12, 0, &call->error.proto);
     if (code != 0)
         return code;
     if (!bk_proto_unpack_name(m, 0, 16, name))
@@ -70,13 +71,16 @@ static int serve_create(struct tenants_call *call, struct bk_msg *m)
     uint32_t weight = (uint32_t)bk_proto_word(m, 7);
     if (!(bk_proto_word(m, 8) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 6, 0, 0);
-    uint32_t io_iops = (uint32_t)bk_proto_word(m, 8);
+    uint32_t on_cpu = (uint32_t)bk_proto_word(m, 8);
     if (!(bk_proto_word(m, 9) <= 0xffffffffu))
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 7, 0, 0);
-    uint32_t io_limit = (uint32_t)bk_proto_word(m, 9);
-    uint64_t disk = bk_proto_word(m, 10);
-    code = tenants_handle_create(call, name, program, memory, cpu, cpu_limit, weight, io_iops, io_limit, disk, &tenant);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_NAME && code != TENANTS_ERR_NAME_TAKEN && code != TENANTS_ERR_UNKNOWN_PROGRAM && code != TENANTS_ERR_NO_ROOM && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_OVER_DISK && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_NO_SCHED && code != TENANTS_ERR_SCHED_REFUSED)
+    uint32_t io_iops = (uint32_t)bk_proto_word(m, 9);
+    if (!(bk_proto_word(m, 10) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 8, 0, 0);
+    uint32_t io_limit = (uint32_t)bk_proto_word(m, 10);
+    uint64_t disk = bk_proto_word(m, 11);
+    code = tenants_handle_create(call, name, program, memory, cpu, cpu_limit, weight, on_cpu, io_iops, io_limit, disk, &tenant);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_NAME && code != TENANTS_ERR_NAME_TAKEN && code != TENANTS_ERR_UNKNOWN_PROGRAM && code != TENANTS_ERR_NO_ROOM && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_OVER_DISK && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_NO_SCHED && code != TENANTS_ERR_SCHED_REFUSED && code != TENANTS_ERR_BAD_ON_CPU)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -90,11 +94,13 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
     char name[17];
     uint32_t next = 0;
     uint64_t tenant = 0;
+    uint32_t stopped = 0;
     uint64_t memory = 0;
     uint64_t memory_used = 0;
     uint32_t cpu = 0;
     uint32_t cpu_limit = 0;
     uint32_t weight = 0;
+    uint32_t on_cpu = 0;
     uint64_t cpu_ns = 0;
     uint32_t cpu_permille = 0;
     uint32_t io_iops = 0;
@@ -109,7 +115,7 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
     uint32_t index = (uint32_t)bk_proto_word(m, 0);
     name[0] = 0;
-    code = tenants_handle_list(call, index, &next, &tenant, name, &memory, &memory_used, &cpu, &cpu_limit, &weight, &cpu_ns, &cpu_permille, &io_iops, &io_limit, &disk, &io_ops, &io_bytes);
+    code = tenants_handle_list(call, index, &next, &tenant, name, &stopped, &memory, &memory_used, &cpu, &cpu_limit, &weight, &on_cpu, &cpu_ns, &cpu_permille, &io_iops, &io_limit, &disk, &io_ops, &io_bytes);
     if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_SCHED_REFUSED)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
@@ -119,19 +125,21 @@ static int serve_list(struct tenants_call *call, struct bk_msg *m)
     name[16] = 0;
     bk_proto_copy_name(name, name, 16);
     bk_proto_pack_name(m, 2, name, 16);
-    bk_proto_set_word(m, 4, memory);
-    bk_proto_set_word(m, 5, memory_used);
-    bk_proto_set_word(m, 6, (uint64_t)cpu);
-    bk_proto_set_word(m, 7, (uint64_t)cpu_limit);
-    bk_proto_set_word(m, 8, (uint64_t)weight);
-    bk_proto_set_word(m, 9, cpu_ns);
-    bk_proto_set_word(m, 10, (uint64_t)cpu_permille);
-    bk_proto_set_word(m, 11, (uint64_t)io_iops);
-    bk_proto_set_word(m, 12, (uint64_t)io_limit);
-    bk_proto_set_word(m, 13, disk);
-    bk_proto_set_word(m, 14, io_ops);
-    bk_proto_set_word(m, 15, io_bytes);
-    m->info = BK_MSGINFO(16, 0, 0, TENANTS_LABEL_LIST);
+    bk_proto_set_word(m, 4, (uint64_t)stopped);
+    bk_proto_set_word(m, 5, memory);
+    bk_proto_set_word(m, 6, memory_used);
+    bk_proto_set_word(m, 7, (uint64_t)cpu);
+    bk_proto_set_word(m, 8, (uint64_t)cpu_limit);
+    bk_proto_set_word(m, 9, (uint64_t)weight);
+    bk_proto_set_word(m, 10, (uint64_t)on_cpu);
+    bk_proto_set_word(m, 11, cpu_ns);
+    bk_proto_set_word(m, 12, (uint64_t)cpu_permille);
+    bk_proto_set_word(m, 13, (uint64_t)io_iops);
+    bk_proto_set_word(m, 14, (uint64_t)io_limit);
+    bk_proto_set_word(m, 15, disk);
+    bk_proto_set_word(m, 16, io_ops);
+    bk_proto_set_word(m, 17, io_bytes);
+    m->info = BK_MSGINFO(18, 0, 0, TENANTS_LABEL_LIST);
     return 0;
 }
 
@@ -201,23 +209,55 @@ static int serve_allowance(struct tenants_call *call, struct bk_msg *m)
 {
     uint64_t memory = 0;
     uint32_t cpu = 0;
+    uint64_t cpus = 0;
     uint64_t memory_given = 0;
     uint32_t cpu_given = 0;
     uint32_t tenants = 0;
     int code = bk_proto_check_shape(m, 0, 0, &call->error.proto);
     if (code != 0)
         return code;
-    code = tenants_handle_allowance(call, &memory, &cpu, &memory_given, &cpu_given, &tenants);
+    code = tenants_handle_allowance(call, &memory, &cpu, &cpus, &memory_given, &cpu_given, &tenants);
     if (code != 0 && code != TENANTS_ERR_NOT_ADMIN)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
     bk_proto_set_word(m, 0, memory);
     bk_proto_set_word(m, 1, (uint64_t)cpu);
-    bk_proto_set_word(m, 2, memory_given);
-    bk_proto_set_word(m, 3, (uint64_t)cpu_given);
-    bk_proto_set_word(m, 4, (uint64_t)tenants);
-    m->info = BK_MSGINFO(5, 0, 0, TENANTS_LABEL_ALLOWANCE);
+    bk_proto_set_word(m, 2, cpus);
+    bk_proto_set_word(m, 3, memory_given);
+    bk_proto_set_word(m, 4, (uint64_t)cpu_given);
+    bk_proto_set_word(m, 5, (uint64_t)tenants);
+    m->info = BK_MSGINFO(6, 0, 0, TENANTS_LABEL_ALLOWANCE);
+    return 0;
+}
+
+static int serve_stop(struct tenants_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    code = tenants_handle_stop(call, tenant);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_STATE && code != TENANTS_ERR_REFUSED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, TENANTS_LABEL_STOP);
+    return 0;
+}
+
+static int serve_start(struct tenants_call *call, struct bk_msg *m)
+{
+    int code = bk_proto_check_shape(m, 1, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    uint64_t tenant = bk_proto_word(m, 0);
+    code = tenants_handle_start(call, tenant);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_STATE && code != TENANTS_ERR_REFUSED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    m->info = BK_MSGINFO(0, 0, 0, TENANTS_LABEL_START);
     return 0;
 }
 
@@ -311,6 +351,12 @@ void tenants_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case TENANTS_LABEL_ALLOWANCE:
         code = serve_allowance(&call, m);
+        break;
+    case TENANTS_LABEL_STOP:
+        code = serve_stop(&call, m);
+        break;
+    case TENANTS_LABEL_START:
+        code = serve_start(&call, m);
         break;
     case TENANTS_LABEL_CONFIGURE_IO:
         code = serve_configure_io(&call, m);

@@ -24,11 +24,14 @@ void tenants_dispatch(const struct bk_proto_server *server, struct bk_msg *m);
  * NUL-terminated and checked; a cap argument arrives as the receive slot:
  * move it away to keep it. */
 /* Tenants: Configure. Administrator only. Sets the manager's allowance: the memory
- * (bytes) and the CPU (percent, 1 to 100) it may hand out to all its tenants together.
- * Refused below what it has handed out now. Returns what it has handed out. Errors it
- * may return: TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_CPU, TENANTS_ERR_BELOW_GIVEN. */
+ * (bytes) and the CPU (percent, 1 to 100) it may hand out to all its tenants together,
+ * and the CPUs its tenants may run on (`cpus`, bit c for the kernel's CPU c; 0 for CPU
+ * 0 alone; the percent counts the reservations on all of them together, so it fits on
+ * any one). Refused below what it has handed out now. Returns what it has handed out.
+ * Errors it may return: TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_CPU,
+ * TENANTS_ERR_BELOW_GIVEN, TENANTS_ERR_BAD_CPUS. */
 int tenants_handle_configure(struct tenants_call *call, uint64_t memory, uint32_t cpu,
-                             uint64_t *memory_given, uint32_t *cpu_given);
+                             uint64_t cpus, uint64_t *memory_given, uint32_t *cpu_given);
 
 /* Tenants: AddProgram. Administrator only. Names program `program` (an id from Mem:
  * SealProgram, sealed by the administrator of the memory server the manager uses)
@@ -43,24 +46,26 @@ int tenants_handle_add_program(struct tenants_call *call, const char *name, uint
  * against the allowance first, then Mem: Spawn opens its account with that quota and
  * starts its thread with a budget of `cpu` % of every 10 ms period. With a scheduler
  * server handed over, `cpu` is instead the tenant's reservation with that server
- * (Sched: CreateTenant on CPU 0, with a limit of `cpu_limit` percent, 0 for the
- * reservation, and `weight`, 0 for 1): Spawn makes the thread without a SchedContext,
- * the manager hands it to the server (Mem: Thread, Sched: AddThread), which binds one
- * of its own, and then starts it; without one, `cpu_limit` and `weight` must be 0. With
- * `disk` not 0 (bytes, a multiple of 4 KiB) the tenant also gets IO: one of the
- * manager's IO tenant numbers, a policy of `io_iops` operations per second reserved and
- * `io_limit` at most (IO: SetPolicy, weight 1, latency target 100 ms) and a disk of
- * `disk` bytes carved from the manager's sectors (IO: SetDisk), all before its thread
- * starts; it opens its session itself (Hello, Io). With `disk` 0 both rates must be 0.
- * Returns the tenant's id (the memory server's account id). Errors it may return:
- * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_NAME, TENANTS_ERR_NAME_TAKEN,
- * TENANTS_ERR_UNKNOWN_PROGRAM, TENANTS_ERR_NO_ROOM, TENANTS_ERR_BAD_CPU,
- * TENANTS_ERR_OVER_MEMORY, TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED,
- * TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO, TENANTS_ERR_OVER_IOPS, TENANTS_ERR_OVER_DISK,
- * TENANTS_ERR_IO_REFUSED, TENANTS_ERR_NO_SCHED, TENANTS_ERR_SCHED_REFUSED. */
+ * (Sched: CreateTenant on CPU `on_cpu`, one of the allowance's CPUs, with a limit of
+ * `cpu_limit` percent, 0 for the reservation, and `weight`, 0 for 1): Spawn makes the
+ * thread without a SchedContext, the manager hands it to the server (Mem: Thread,
+ * Sched: AddThread), which binds one of its own on that CPU, and then starts it;
+ * without one, `cpu_limit`, `weight` and `on_cpu` must be 0. With `disk` not 0 (bytes,
+ * a multiple of 4 KiB) the tenant also gets IO: one of the manager's IO tenant numbers,
+ * a policy of `io_iops` operations per second reserved and `io_limit` at most (IO:
+ * SetPolicy, weight 1, latency target 100 ms) and a disk of `disk` bytes carved from
+ * the manager's sectors (IO: SetDisk), all before its thread starts; it opens its
+ * session itself (Hello, Io). With `disk` 0 both rates must be 0. Returns the tenant's
+ * id (the memory server's account id). Errors it may return: TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_BAD_NAME, TENANTS_ERR_NAME_TAKEN, TENANTS_ERR_UNKNOWN_PROGRAM,
+ * TENANTS_ERR_NO_ROOM, TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY,
+ * TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO,
+ * TENANTS_ERR_OVER_IOPS, TENANTS_ERR_OVER_DISK, TENANTS_ERR_IO_REFUSED,
+ * TENANTS_ERR_NO_SCHED, TENANTS_ERR_SCHED_REFUSED, TENANTS_ERR_BAD_ON_CPU. */
 int tenants_handle_create(struct tenants_call *call, const char *name, const char *program,
                           uint64_t memory, uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
-                          uint32_t io_iops, uint32_t io_limit, uint64_t disk, uint64_t *tenant);
+                          uint32_t on_cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk,
+                          uint64_t *tenant);
 
 /* Tenants: List. Administrator only. The first tenant at place `index` or after in the
  * manager's table (start at 0, then pass `next`), with its live usage: its memory quota
@@ -70,12 +75,14 @@ int tenants_handle_create(struct tenants_call *call, const char *name, const cha
  * scheduler server) and its share of the CPU since the last List or console `list` that
  * read it (per mille of the time passed); its IO policy (reservation and limit,
  * operations per second), its disk (bytes; 0: no IO) and the operations and bytes its
- * session completed (IO: Stats). `tenant` is 0 when no tenant is at `index` or after.
+ * session completed (IO: Stats). `on_cpu` is the CPU its thread runs on. `stopped` is 1
+ * for a tenant Stop stopped. `tenant` is 0 when no tenant is at `index` or after.
  * Errors it may return: TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_REFUSED,
  * TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED. */
 int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *next,
-                        uint64_t *tenant, char *name, uint64_t *memory, uint64_t *memory_used,
-                        uint32_t *cpu, uint32_t *cpu_limit, uint32_t *weight, uint64_t *cpu_ns,
+                        uint64_t *tenant, char *name, uint32_t *stopped, uint64_t *memory,
+                        uint64_t *memory_used, uint32_t *cpu, uint32_t *cpu_limit,
+                        uint32_t *weight, uint32_t *on_cpu, uint64_t *cpu_ns,
                         uint32_t *cpu_permille, uint32_t *io_iops, uint32_t *io_limit,
                         uint64_t *disk, uint64_t *io_ops, uint64_t *io_bytes);
 
@@ -113,10 +120,24 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
                         uint64_t *session);
 
 /* Tenants: Allowance. Administrator only. The allowance (memory in bytes, CPU in
- * percent), what is handed out of it now, and the number of tenants. Errors it may
- * return: TENANTS_ERR_NOT_ADMIN. */
+ * percent, the CPUs), what is handed out of it now, and the number of tenants. Errors
+ * it may return: TENANTS_ERR_NOT_ADMIN. */
 int tenants_handle_allowance(struct tenants_call *call, uint64_t *memory, uint32_t *cpu,
-                             uint64_t *memory_given, uint32_t *cpu_given, uint32_t *tenants);
+                             uint64_t *cpus, uint64_t *memory_given, uint32_t *cpu_given,
+                             uint32_t *tenants);
+
+/* Tenants: Stop. Administrator only. Stops tenant `tenant`'s thread (Mem: Stop) where
+ * it is: it keeps its memory, its quotas and its IO (the requests in the device
+ * complete; it sends no more), and uses no CPU until Start. Refused for a tenant
+ * stopped already. Errors it may return: TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE, TENANTS_ERR_REFUSED. */
+int tenants_handle_stop(struct tenants_call *call, uint64_t tenant);
+
+/* Tenants: Start. Administrator only. Starts tenant `tenant`'s thread again where Stop
+ * stopped it (Mem: Start). Refused for a tenant that runs. Errors it may return:
+ * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE,
+ * TENANTS_ERR_REFUSED. */
+int tenants_handle_start(struct tenants_call *call, uint64_t tenant);
 
 /* Tenants: ConfigureIo. Administrator only, with the IO server's unbadged endpoint
  * handed over. Sets the IO the manager may hand out: `reservation_iops` operations per
@@ -402,5 +423,36 @@ static inline int tenants_fail_sched_refused(struct tenants_call *call, const ch
     bk_proto_copy_name(call->error.sched_refused.tenant, tenant, 16);
     bk_proto_copy_name(call->error.sched_refused.reason, reason, 96);
     return TENANTS_ERR_SCHED_REFUSED;
+}
+
+/* Fails the request with TENANTS_ERR_STATE: "tenant {tenant}: it is {state} already". */
+static inline int tenants_fail_state(struct tenants_call *call, const char *tenant,
+                                     const char *state)
+{
+    call->error.code = TENANTS_ERR_STATE;
+    bk_proto_copy_name(call->error.state.tenant, tenant, 16);
+    bk_proto_copy_name(call->error.state.state, state, 16);
+    return TENANTS_ERR_STATE;
+}
+
+/* Fails the request with TENANTS_ERR_BAD_CPUS: "CPUs {cpus:hex} refused (bit c for CPU
+ * c, 0 to 7)". */
+static inline int tenants_fail_bad_cpus(struct tenants_call *call, uint64_t cpus)
+{
+    call->error.code = TENANTS_ERR_BAD_CPUS;
+    call->error.bad_cpus.cpus = cpus;
+    return TENANTS_ERR_BAD_CPUS;
+}
+
+/* Fails the request with TENANTS_ERR_BAD_ON_CPU: "tenant {tenant}: CPU {cpu} refused
+ * (the manager's CPUs are {cpus:hex}; one other than 0 needs a scheduler server)". */
+static inline int tenants_fail_bad_on_cpu(struct tenants_call *call, const char *tenant,
+                                          uint32_t cpu, uint64_t cpus)
+{
+    call->error.code = TENANTS_ERR_BAD_ON_CPU;
+    bk_proto_copy_name(call->error.bad_on_cpu.tenant, tenant, 16);
+    call->error.bad_on_cpu.cpu = cpu;
+    call->error.bad_on_cpu.cpus = cpus;
+    return TENANTS_ERR_BAD_ON_CPU;
 }
 
