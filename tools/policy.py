@@ -1970,6 +1970,14 @@ SELF_TESTS = [
                                         "memory = \"4 MiB\", cpu = 0,"), "E0905"),
     ("an allowance's sectors over a tenant's disk",
      replaced("blocks = [12288, 4096]", "blocks = [12000, 4096]"), "E0704"),
+    ("an allowance on a CPU the system lacks",
+     replaced("cpu = 10, io_iops", "cpu = 10, cpus = [0, 1], io_iops"), "E0202"),
+    ("an allowance naming a CPU twice",
+     replaced("cpu = 10, io_iops", "cpu = 10, cpus = [0, 0], io_iops"), "E0207"),
+    ("an allowance on CPU 1 without a scheduler server",
+     lambda s: replaced("cpu = 10, io_iops", "cpu = 10, cpus = [0, 1], io_iops")(
+         replaced('from = "tenants"\nto = "sched"', 'from = "tenants"\nto = "blk"')(
+             replaced("cpus = 1\n", "cpus = 2\n")(s))), "E0207"),
     ("an allowance with IO but no sectors",
      replaced(", blocks = [12288, 4096] }", " }"), "E0703"),
     ("an allowance with IO but no channel to the IO server",
