@@ -144,7 +144,7 @@ MEM_SERVER_HOLDERS = 15
 SETUP_KINDS = {"mem": ("mem.create_account", 1), "sched": ("sched.create_tenant", 2),
                "allowance": ("tenants.configure", 3), "io": ("io.set_policy", 4),
                "io_disk": ("io.set_disk", 5), "program": ("tenants.add_program", 6),
-               "io_allowance": ("tenants.configure_io", 7)}
+               "io_allowance": ("tenants.configure_io", 7), "watch": ("tenants.watch", 8)}
 # The memory server's largest account (servers/mem/account.h, MEM_QUOTA_MAX)
 # and smallest (two pages: its CNode page and one more).
 MEM_QUOTA_MAX = 4 << 20
@@ -855,6 +855,8 @@ class Lowering:
             layout = SERVER_LAYOUTS.get(server["program"]) if server["kind"] == "server" else None
             if layout and layout.get("programs"):
                 self.setup_programs(server)
+            if layout and layout.get("allowance") and server["allowance"]:
+                self.setup_watch(server)
 
     def check_mem_servers(self, server):
         """A server's channel to the memory server, other than its
@@ -971,6 +973,34 @@ class Lowering:
                             "args": [al["io_iops"] | holders[0] << 32 | mask << 40,
                                      blocks[0], blocks[1]],
                             "io_numbers": numbers, "at": where})
+
+    def setup_watch(self, server):
+        """Tenants: Watch for each tenant of the table with an account at the
+        memory server the manager administers, so its console lists it
+        (seen, not changed) beside the tenants it made: the tenant's
+        scheduler and IO tenancies where they are with the manager's own
+        scheduler and IO servers (captable.h packs the numbers)."""
+        lay = SERVER_LAYOUTS[server["program"]]["channels"]
+        mine = {cap["slot"]: cap["object"].split(".")[0] for cap in server["slots"]
+                if "channel" in cap and cap["badge"] == 0}
+        mem, sched, io = mine.get(lay["mem"]), mine.get(lay["sched"]), mine.get(lay["io"])
+        kind, value = SETUP_KINDS["watch"]
+        for comp in self.components.values():
+            if comp["kind"] != "tenant":
+                continue
+            of = {s["kind"]: s for s in self.setups if s["subject"] == comp["name"]}
+            account = of.get("mem.create_account")
+            if not account or account["server"] != mem:
+                continue
+            st, ip = of.get("sched.create_tenant"), of.get("io.set_policy")
+            st = st if st and st["server"] == sched else None
+            ip = ip if ip and ip["server"] == io else None
+            a = (st["id"] | st["args"][0] << 16 | st["args"][1] << 24 |
+                 (st["args"][2] & 0xffffffff) << 32) if st else 0
+            b = (ip["id"] | ip["args"][0] << 8 | ip["args"][1] << 36) if ip else 0
+            self.setups.append({"kind": kind, "kind_value": value, "server": server["name"],
+                                "subject": comp["name"], "id": account["id"], "args": [a, b, 0],
+                                "at": account["at"]})
 
     def setup_programs(self, server):
         """Tenants: AddProgram for each program the manager may spawn, after

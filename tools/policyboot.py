@@ -84,6 +84,10 @@ def setup_lines(table):
             out.append(rf"roottask: set-up '{s['server']}': program '{s['program']}' sealed by "
                        rf"'{s['seals_with'].split('.')[0]}' \(program \d+, \d+ pages, account "
                        rf"'programs' \d+\), Tenants: AddProgram: {programs} programs")
+        elif s["kind"] == "tenants.watch":
+            out.append(rf"roottask: set-up '{s['server']}': Tenants: Watch '{s['subject']}': "
+                       rf"account {s['id']}, scheduler tenant {s['args'][0] & 0xffff}, IO tenant "
+                       rf"{s['args'][1] & 0xff}\b")
         elif s["kind"] == "tenants.configure_io":
             mask = sum(1 << n for n in s["io_numbers"])
             out.append(rf"roottask: set-up '{s['server']}': Tenants: ConfigureIo, "
@@ -298,6 +302,7 @@ def console_session(table, full):
              ("list", rf"(?m)^alpha +running +\d+\.\d % +{c1} % +(\d+ KiB) / {size(q1)} +-\r?$"),
              ("list", rf"1 tenants, allowance left: memory {size(memory - q1)} of {size(memory)}, "
                       rf"CPU {cpu - c1} % of {cpu} %"),
+             *table_rows(table, mgr),
              (f"create big {prog} mem={memory // 1024}K cpu=1%",
               rf"error: tenant big: memory {size(memory)} exceeds the manager's allowance "
               rf"\({size(memory - q1)} left of {size(memory)}\)"),
@@ -324,6 +329,33 @@ def console_session(table, full):
         if line != "list" or lines[i - 1][0] != "list":
             args += ["--type", line]
     return args + ["--type", "exit"], [e for _, e in lines] + end
+
+
+def table_rows(table, mgr):
+    """The table's tenants the manager watches (Tenants: Watch): each a row
+    of the first `list` in state `table` with the table's quotas (its
+    memory quota, its scheduler reservation, limit and weight, its IO
+    rates), then refused when the console would kill one (not_ours)."""
+    size = policy.size_text
+    setups = table.get("setup", [])
+    quota = {s["subject"]: s["args"][0] for s in setups if s["kind"] == "mem.create_account"}
+    rows = []
+    for s in setups:
+        if s["kind"] != "tenants.watch" or s["server"] != mgr["name"]:
+            continue
+        a, b = s["args"][0], s["args"][1]
+        cpu, limit, weight = (a >> 16) & 0xff, (a >> 24) & 0xff, a >> 32
+        cpu_text = "-" if not a & 0xffff else \
+            f"{cpu} %" if limit == cpu and weight <= 1 else f"{cpu}-{limit} % w{weight}"
+        io = rf"\d+ ops, {(b >> 8) & 0xfffffff}-{b >> 36} IOPS" if b & 0xff else "-"
+        rows.append(("list", rf"(?m)^{s['subject']} +table +\d+\.\d % +{cpu_text} +\d+ KiB / "
+                             rf"{size(quota[s['subject']])} +{io}"))
+    if rows:
+        name = rows[0][1].split("^")[1].split(" ")[0]
+        rows.append((f"kill {name}", rf"error: tenant {name}: a tenant of the system's table: "
+                                     rf"its quotas are the policy's and its objects not the "
+                                     rf"manager's"))
+    return rows
 
 
 def other_cpu(mgr, prog):

@@ -62,6 +62,14 @@
  * tenant uses; args[1] first sector, args[2] sectors); subject = server,
  * id 0. */
 #define CAPTABLE_SETUP_TENANTS_IO 7
+/* A tenant of the table the tenant manager lists (Tenants: Watch): the
+ * subject's name, its account with the manager's memory server (id, which
+ * the manager answers), args[0] its tenant id with the manager's scheduler
+ * server (bits 0-15, 0 for none), its reservation (16-23) and limit
+ * (24-31) in percent and its weight (32-63); args[1] its tenant number with
+ * the manager's IO server (0-7, 0 for none), its IO reservation (8-35) and
+ * limit (36-63) in operations per second. */
+#define CAPTABLE_SETUP_TENANTS_WATCH 8
 /* A TCB of a component's own other than its thread (its `tcb`) is a
  * worker: configured in the component's CSpace and VSpace with no
  * SchedContext, not started, at priority and MCP of at most this, the

@@ -539,6 +539,27 @@ static int setup_tenants_io(const struct table *t, const struct captable_setup *
     return 0;
 }
 
+/* Tenants: Watch: a tenant of the table in the manager's list, its
+ * figures unpacked as captable.h says. */
+static int setup_tenants_watch(const struct table *t, const struct captable_setup *s)
+{
+    const char *name = table_string(t, t->components[s->subject].name);
+    uint64_t a = s->args[0], b = s->args[1], id = 0;
+    uint32_t cpu = (a >> 16) & 0xff, limit = (a >> 24) & 0xff, weight = (uint32_t)(a >> 32);
+    uint32_t io = b & 0xff, iops = (b >> 8) & 0xfffffff, io_limit = (uint32_t)(b >> 36);
+    struct tenants_error err;
+    if (tenants_watch(object_slot[s->endpoint], name, s->id, a & 0xffff, cpu, limit, weight, io,
+                      iops, io_limit, &id, &err)) {
+        char text[160];
+        tenants_error_format(&err, text, sizeof(text));
+        return setup_failed(t, s, "Tenants: Watch", text);
+    }
+    debug_printf("roottask: set-up '%s': Tenants: Watch '%s': account %llu, scheduler tenant "
+                 "%llu, IO tenant %u\n", table_string(t, t->components[s->server].name), name,
+                 (unsigned long long)s->id, (unsigned long long)(a & 0xffff), io);
+    return setup_id(t, s, "Tenants: Watch", id);
+}
+
 static int io_failed(const struct table *t, const struct captable_setup *s, const char *call,
                      const struct io_error *err)
 {
@@ -593,6 +614,7 @@ static int setup(const struct bk_bootinfo *bi, const struct table *t, uint32_t i
     case CAPTABLE_SETUP_IO_POLICY: return setup_io_policy(t, s);
     case CAPTABLE_SETUP_IO_DISK: return setup_io_disk(t, s);
     case CAPTABLE_SETUP_TENANTS_IO: return setup_tenants_io(t, s);
+    case CAPTABLE_SETUP_TENANTS_WATCH: return setup_tenants_watch(t, s);
     default: return setup_tenants_allowance(t, s);
     }
 }

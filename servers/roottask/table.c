@@ -337,7 +337,7 @@ static int check_setup(const struct bk_bootinfo *bi, const struct table *t, uint
     if (s->kind != CAPTABLE_SETUP_MEM_ACCOUNT && s->kind != CAPTABLE_SETUP_SCHED_TENANT &&
         s->kind != CAPTABLE_SETUP_TENANTS_ALLOWANCE && s->kind != CAPTABLE_SETUP_IO_POLICY &&
         s->kind != CAPTABLE_SETUP_IO_DISK && s->kind != CAPTABLE_SETUP_TENANTS_PROGRAM &&
-        s->kind != CAPTABLE_SETUP_TENANTS_IO)
+        s->kind != CAPTABLE_SETUP_TENANTS_IO && s->kind != CAPTABLE_SETUP_TENANTS_WATCH)
         return ERR("set-up %u: unknown kind %u", i, s->kind);
     if (s->server >= n || s->subject >= n)
         return ERR("set-up %u: server %u or tenant %u out of range (%u components)", i, s->server,

@@ -229,12 +229,17 @@ static void list_row(struct tenant *t)
     char disk[BK_PROTO_SIZE_TEXT], io[80] = "-", cpu[24];
     bk_snprintf(memory, sizeof(memory), "%s / %s", size_text(used, u.memory_used),
                 size_text(quota, t->memory));
-    if (t->io_tenant)
+    if (t->io_tenant && t->table) /* its disk is the table's */
+        bk_snprintf(io, sizeof(io), "%llu ops, %u-%u IOPS", (unsigned long long)u.io_ops,
+                    t->io_iops, t->io_limit);
+    else if (t->io_tenant)
         bk_snprintf(io, sizeof(io), "%llu ops, %u-%u IOPS, disk %s",
                     (unsigned long long)u.io_ops, t->io_iops, t->io_limit,
                     size_text(disk, t->disk_sectors * TENANTS_SECTOR));
     cpu_text(cpu, sizeof(cpu), t->cpu, t->sched_id ? t->cpu_limit : t->cpu, t->weight,
              t->on_cpu);
+    if (t->table && !t->sched_id)
+        bk_snprintf(cpu, sizeof(cpu), "-"); /* its time is the table's budget */
     debug_printf("%-15s %-8s %3u.%u %% %12s   %-22s %s\n", t->name, tenant_state(t),
                  u.cpu_permille / 10, u.cpu_permille % 10, cpu, memory, io);
 }
@@ -242,22 +247,26 @@ static void list_row(struct tenant *t)
 static void cmd_list(void)
 {
     char left[BK_PROTO_SIZE_TEXT], all[BK_PROTO_SIZE_TEXT];
-    unsigned n = 0;
+    unsigned n = tenants_created();
     debug_printf("%-15s %-8s %7s %12s   %-22s %s\n", "tenant", "state", "CPU", "quota",
                  "memory used / quota", "IO");
     for (unsigned i = 0; i < TENANTS_MAX; i++) {
-        if (manager.tenants[i].live) {
+        if (manager.tenants[i].live)
             list_row(&manager.tenants[i]);
-            n++;
-        }
     }
-    char io[48] = "";
+    char io[48] = "", table[40] = "";
     if (manager.io.on)
         bk_snprintf(io, sizeof(io), ", IO %u IOPS of %u", manager.io.iops - manager.io.iops_given,
                     manager.io.iops);
-    debug_printf("%u tenants, allowance left: memory %s of %s, CPU %u %% of %u %%%s\n", n,
+    unsigned seen = 0;
+    for (unsigned i = 0; i < TENANTS_MAX; i++)
+        seen += manager.tenants[i].live && manager.tenants[i].table;
+    if (seen)
+        bk_snprintf(table, sizeof(table), "; and %u of the table", seen);
+    debug_printf("%u tenants, allowance left: memory %s of %s, CPU %u %% of %u %%%s%s\n", n,
                  size_text(left, manager.memory - manager.memory_given),
-                 size_text(all, manager.memory), manager.cpu - manager.cpu_given, manager.cpu, io);
+                 size_text(all, manager.memory), manager.cpu - manager.cpu_given, manager.cpu, io,
+                 table);
 }
 
 static void cmd_create(char **words, unsigned n)

@@ -26,11 +26,17 @@ static int io_refused(struct tenants_call *call, const char *tenant, const struc
     return tenants_fail_io_refused(call, tenant, reason);
 }
 
+/* A tenant with IO we gave (a table's tenant's IO is the table's). */
+static bool has_our_io(const struct tenant *t)
+{
+    return t->live && t->io_tenant && !t->table;
+}
+
 static unsigned tenants_with_io(void)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < TENANTS_MAX; i++)
-        n += manager.tenants[i].live && manager.tenants[i].io_tenant;
+        n += has_our_io(&manager.tenants[i]);
     return n;
 }
 
@@ -59,7 +65,7 @@ int tenants_handle_configure_io(struct tenants_call *call, uint32_t reservation_
 static bool number_used(uint32_t n)
 {
     for (unsigned i = 0; i < TENANTS_MAX; i++) {
-        if (manager.tenants[i].live && manager.tenants[i].io_tenant == n)
+        if (has_our_io(&manager.tenants[i]) && manager.tenants[i].io_tenant == n)
             return true;
     }
     return false;
@@ -91,7 +97,7 @@ static uint64_t run_from(uint64_t at)
     uint64_t end = manager.io.first_sector + manager.io.sectors;
     for (unsigned i = 0; i < TENANTS_MAX; i++) {
         const struct tenant *t = &manager.tenants[i];
-        if (!t->live || !t->io_tenant)
+        if (!has_our_io(t))
             continue;
         if (at >= t->disk_first && at < t->disk_first + t->disk_sectors)
             return 0;
@@ -125,7 +131,7 @@ static bool place_disk(uint64_t sectors, uint64_t *first, uint64_t *largest)
     bool found = consider(manager.io.first_sector, sectors, first, largest, false);
     for (unsigned i = 0; i < TENANTS_MAX; i++) {
         const struct tenant *t = &manager.tenants[i];
-        if (t->live && t->io_tenant)
+        if (has_our_io(t))
             found = consider(t->disk_first + t->disk_sectors, sectors, first, largest, found);
     }
     return found;

@@ -68,7 +68,7 @@ struct tenant *tenant_by_badge(uint64_t badge)
     if (badge % TENANTS_TENANT_BADGE || place < 1 || place > TENANTS_MAX)
         return NULL;
     struct tenant *t = &manager.tenants[place - 1];
-    return t->live ? t : NULL;
+    return t->live && !t->table ? t : NULL;
 }
 
 static const uint64_t *program_by_name(const char *name)
@@ -147,9 +147,7 @@ int tenants_handle_allowance(struct tenants_call *call, uint64_t *memory, uint32
     *cpus = manager.cpus;
     *memory_given = manager.memory_given;
     *cpu_given = manager.cpu_given;
-    *tenants = 0;
-    for (unsigned i = 0; i < TENANTS_MAX; i++)
-        *tenants += manager.tenants[i].live;
+    *tenants = tenants_created();
     return 0;
 }
 
@@ -170,6 +168,14 @@ int tenants_handle_add_program(struct tenants_call *call, const char *name, uint
     manager.programs[k].id = program;
     *programs = manager.program_count;
     return 0;
+}
+
+unsigned tenants_created(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < TENANTS_MAX; i++)
+        n += manager.tenants[i].live && !manager.tenants[i].table;
+    return n;
 }
 
 /* ---- Create, SetQuota, Kill ------------------------------------------- */
@@ -306,6 +312,8 @@ int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_
     struct tenant *t = tenant_by_id(tenant);
     if (!t)
         return tenants_fail_unknown_tenant(call, tenant);
+    if (t->table)
+        return tenants_fail_not_ours(call, t->name);
     uint64_t new_memory = memory ? memory : t->memory;
     uint32_t new_cpu = cpu ? cpu : t->cpu;
     if (!cpu_ok(new_cpu))
@@ -365,13 +373,20 @@ static int destroy(const struct tenant *t, uint64_t *freed, struct mem_error *e)
     }
 }
 
-/* The bytes `t`'s account uses now (Mem: Usage). */
+/* Account `account`'s quota and the bytes it uses now (Mem: Usage). */
+static int account_figures(uint64_t account, uint64_t *quota, uint64_t *used,
+                           struct mem_error *e)
+{
+    uint64_t frames, tables, cnodes, faults, refusals, shared, private_pages, vspaces, tcbs, scs,
+        ipc;
+    return mem_usage(TENANTS_SLOT_MEM, account, quota, used, &frames, &tables, &cnodes, &faults,
+                     &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &ipc, e);
+}
+
 static int account_used(const struct tenant *t, uint64_t *used, struct mem_error *e)
 {
-    uint64_t quota, frames, tables, cnodes, faults, refusals, shared, private_pages, vspaces,
-        tcbs, scs, ipc;
-    return mem_usage(TENANTS_SLOT_MEM, t->id, &quota, used, &frames, &tables, &cnodes, &faults,
-                     &refusals, &shared, &private_pages, &vspaces, &tcbs, &scs, &ipc, e);
+    uint64_t quota;
+    return account_figures(t->id, &quota, used, e);
 }
 
 /* What the stopped account held, then its session's memory back through
@@ -384,6 +399,8 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
     struct tenant *t = tenant_by_id(tenant);
     if (!t)
         return tenants_fail_unknown_tenant(call, tenant);
+    if (t->table)
+        return tenants_fail_not_ours(call, t->name);
     struct mem_error e;
     uint64_t held;
     if (mem_stop(TENANTS_SLOT_MEM, t->id, &e) || account_used(t, &held, &e))
@@ -407,7 +424,7 @@ int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *fr
 
 const char *tenant_state(const struct tenant *t)
 {
-    return t->stopped ? "stopped" : "running";
+    return t->table ? "table" : t->stopped ? "stopped" : "running";
 }
 
 /* Stop (`run` false) or Start: 0 or the error. */
@@ -418,6 +435,8 @@ static int run_or_stop(struct tenants_call *call, uint64_t tenant, bool run)
     struct tenant *t = tenant_by_id(tenant);
     if (!t)
         return tenants_fail_unknown_tenant(call, tenant);
+    if (t->table)
+        return tenants_fail_not_ours(call, t->name);
     if (t->stopped != run)
         return tenants_fail_state(call, t->name, tenant_state(t));
     struct mem_error e;
@@ -444,7 +463,7 @@ int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usag
     struct mem_error e;
     uint64_t throttled, budget, period;
     if (account_used(t, &u->memory_used, &e) ||
-        (!t->sched_id &&
+        (!t->sched_id && !t->table &&
          mem_cpu(TENANTS_SLOT_MEM, t->id, &u->cpu_ns, &throttled, &budget, &period, &e)))
         return refused(call, t->name, &e);
     int err = t->sched_id ? tenant_sched_consumed(call, t, &u->cpu_ns) : 0;
@@ -484,7 +503,7 @@ int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *nex
         *next = i + 1;
         *tenant = t->id;
         name_copy(name, t->name);
-        *stopped = t->stopped;
+        *stopped = t->table ? 2 : t->stopped;
         *memory = t->memory;
         *memory_used = u.memory_used;
         *cpu = t->cpu;
@@ -500,6 +519,42 @@ int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *nex
         *io_bytes = u.io_bytes;
         return 0;
     }
+    return 0;
+}
+
+/* ---- The table's tenants ------------------------------------------------- */
+
+/* Seen, not changed: the account must exist (its quota read now); the
+ * scheduler server's and IO server's tenancies are read at each List. */
+int tenants_handle_watch(struct tenants_call *call, const char *name_arg, uint64_t account,
+                         uint64_t sched, uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
+                         uint32_t io, uint32_t io_iops, uint32_t io_limit, uint64_t *tenant)
+{
+    char name[TENANTS_NAME];
+    name_copy(name, name_arg);
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    if (!name_ok(name))
+        return tenants_fail_bad_name(call, name);
+    const struct tenant *same = tenant_by_name(name);
+    if (same)
+        return tenants_fail_name_taken(call, name, same->id);
+    struct tenant *t = free_place();
+    if (!t)
+        return tenants_fail_no_room(call, name, TENANTS_MAX);
+    struct mem_error e;
+    uint64_t quota, used;
+    if (account_figures(account, &quota, &used, &e))
+        return refused(call, name, &e);
+    if ((sched && !tenant_sched_on()) || (io && BK_CAP_IDENTITY_TYPE(debug_cap_identify(
+                                                     TENANTS_SLOT_IO)) != BK_OBJ_ENDPOINT))
+        return tenants_fail_refused(call, name, "its scheduler or IO server is not ours to ask");
+    *t = (struct tenant){ .live = true, .table = true, .id = account, .memory = quota,
+                          .cpu = cpu, .sched_id = sched, .cpu_limit = cpu_limit,
+                          .weight = weight, .io_tenant = io, .io_iops = io_iops,
+                          .io_limit = io_limit, .last_time = debug_time_ns() };
+    name_copy(t->name, name);
+    *tenant = account;
     return 0;
 }
 

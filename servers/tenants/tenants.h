@@ -76,6 +76,7 @@ struct tenant {
     uint32_t cpu_limit, weight;  /* its policy there (with sched_id) */
     uint64_t last_ns, last_time; /* CPU consumed and clock at the last List */
     bool stopped;                /* by Stop, until Start */
+    bool table;                  /* one of the system's table's (Watch): seen, not changed */
     uint32_t io_tenant;          /* its number with the IO server; 0: no IO */
     uint32_t io_iops, io_limit;  /* its IO policy: reservation and limit */
     uint64_t disk_first, disk_sectors; /* its part of the manager's sectors */
@@ -120,7 +121,10 @@ struct tenant *tenant_by_name(const char *name);
  * since the last reading, which becomes this one. 0 or an error. */
 int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usage *u);
 
-/* "running", or "stopped" (by Stop). */
+/* The tenants the manager made (not the table's it watches). */
+unsigned tenants_created(void);
+
+/* "running", "stopped" (by Stop), or "table" (Watch). */
 const char *tenant_state(const struct tenant *t);
 
 /* The live tenant whose cap to us carries `badge`, or NULL. */

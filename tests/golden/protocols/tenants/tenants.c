@@ -24,6 +24,8 @@ const char *tenants_method_name(uint64_t label)
         return "stop";
     case TENANTS_LABEL_START:
         return "start";
+    case TENANTS_LABEL_WATCH:
+        return "watch";
     case TENANTS_LABEL_CONFIGURE_IO:
         return "configure_io";
     case TENANTS_LABEL_HELLO:
@@ -44,6 +46,7 @@ static const char *const kill_args[] = { "tenant" };
 static const char *const allowance_args[] = { "?" };
 static const char *const stop_args[] = { "tenant" };
 static const char *const start_args[] = { "tenant" };
+static const char *const watch_args[] = { "name", "account", "sched", "cpu", "cpu_limit", "weight", "io", "io_iops", "io_limit" };
 static const char *const configure_io_args[] = { "reservation_iops", "tenants", "first_sector", "sectors", "holder" };
 static const char *const hello_args[] = { "word" };
 static const char *const io_args[] = { "?" };
@@ -78,6 +81,9 @@ static const char *const *arg_names(uint64_t label, unsigned *count)
     case TENANTS_LABEL_START:
         *count = 1;
         return start_args;
+    case TENANTS_LABEL_WATCH:
+        *count = 9;
+        return watch_args;
     case TENANTS_LABEL_CONFIGURE_IO:
         *count = 5;
         return configure_io_args;
@@ -148,6 +154,8 @@ int tenants_error_length(int code)
         return 1;
     case TENANTS_ERR_BAD_ON_CPU:
         return 4;
+    case TENANTS_ERR_NOT_OURS:
+        return 2;
     default:
         return -1;
     }
@@ -292,6 +300,10 @@ void tenants_error_pack(struct bk_msg *m, const struct tenants_error *e)
         bk_proto_set_word(m, 2, (uint64_t)e->bad_on_cpu.cpu);
         bk_proto_set_word(m, 3, e->bad_on_cpu.cpus);
         m->info = BK_MSGINFO(4, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
+        return;
+    case TENANTS_ERR_NOT_OURS:
+        bk_proto_pack_name(m, 0, e->not_ours.tenant, 16);
+        m->info = BK_MSGINFO(2, 0, 0, BK_PROTO_ERROR_LABEL(TENANTS_PROTOCOL_ID, e->code));
         return;
     default:
         bk_proto_fault_reply(m, TENANTS_PROTOCOL_ID, e->code, &e->proto);
@@ -477,6 +489,10 @@ bool tenants_error_unpack(const struct bk_msg *m, int code, struct tenants_error
         e->bad_on_cpu.cpu = (uint32_t)bk_proto_word(m, 2);
         e->bad_on_cpu.cpus = bk_proto_word(m, 3);
         return true;
+    case TENANTS_ERR_NOT_OURS:
+        if (!bk_proto_unpack_name(m, 0, 16, e->not_ours.tenant))
+            return false;
+        return true;
     default:
         bk_proto_fault_unpack(m, code, &e->proto);
         return true;
@@ -659,6 +675,13 @@ static int format_bad_on_cpu(const struct tenants_bad_on_cpu *f, char *buf, size
                        f->tenant, (unsigned long long)f->cpu, (unsigned long long)f->cpus);
 }
 
+static int format_not_ours(const struct tenants_not_ours *f, char *buf, size_t size)
+{
+    return bk_snprintf(buf, size,
+                       "tenant %s: a tenant of the system's table: its quotas are the policy's and its objects not the manager's",
+                       f->tenant);
+}
+
 int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
 {
     switch (e->code) {
@@ -714,6 +737,8 @@ int tenants_error_format(const struct tenants_error *e, char *buf, size_t size)
         return format_bad_cpus(&e->bad_cpus, buf, size);
     case TENANTS_ERR_BAD_ON_CPU:
         return format_bad_on_cpu(&e->bad_on_cpu, buf, size);
+    case TENANTS_ERR_NOT_OURS:
+        return format_not_ours(&e->not_ours, buf, size);
     default: {
         unsigned count;
         const char *const *args = arg_names(e->label, &count);

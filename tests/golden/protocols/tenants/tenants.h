@@ -26,6 +26,7 @@
 #define TENANTS_LABEL_ALLOWANCE BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 7)
 #define TENANTS_LABEL_STOP BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 11)
 #define TENANTS_LABEL_START BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 12)
+#define TENANTS_LABEL_WATCH BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 13)
 #define TENANTS_LABEL_CONFIGURE_IO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 8)
 #define TENANTS_LABEL_HELLO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 9)
 #define TENANTS_LABEL_IO BK_PROTO_LABEL(TENANTS_PROTOCOL_ID, 10)
@@ -36,6 +37,7 @@
 #define TENANTS_CREATE_NAME_MAX 16
 #define TENANTS_CREATE_PROGRAM_MAX 16
 #define TENANTS_LIST_NAME_MAX 16
+#define TENANTS_WATCH_NAME_MAX 16
 
 /* Error codes: 0 success, 1-31 the shared BK_PROTO_ERR_*, then the protocol's own. */
 #define TENANTS_ERR_NOT_ADMIN 32 /* The caller's cap is badged: only the administrator talks to the manager. */
@@ -64,6 +66,7 @@
 #define TENANTS_ERR_STATE 55 /* Stop of a tenant stopped already, or Start of one that runs. */
 #define TENANTS_ERR_BAD_CPUS 56 /* An allowance's CPUs outside the kernel's 0 to 7. */
 #define TENANTS_ERR_BAD_ON_CPU 57 /* A CPU that is not one of the allowance's, or one other than 0 without a scheduler server (a fixed budget comes from the memory server's SchedControl, CPU 0's). */
+#define TENANTS_ERR_NOT_OURS 58 /* A change asked of a tenant of the system's table (Watch): the policy fixed its quotas and the root task built its objects. */
 
 /* The numbers of TENANTS_ERR_NOT_ADMIN. */
 struct tenants_not_admin {
@@ -228,6 +231,11 @@ struct tenants_bad_on_cpu {
     uint64_t cpus;
 };
 
+/* The numbers of TENANTS_ERR_NOT_OURS. */
+struct tenants_not_ours {
+    char tenant[17];
+};
+
 /* What a call came to: code 0, or the error and its numbers in the
  * member of the same name (`proto` for the shared errors). */
 struct tenants_error {
@@ -261,6 +269,7 @@ struct tenants_error {
         struct tenants_state state;
         struct tenants_bad_cpus bad_cpus;
         struct tenants_bad_on_cpu bad_on_cpu;
+        struct tenants_not_ours not_ours;
     };
 };
 

@@ -236,6 +236,31 @@ int tenants_start(bk_cptr_t server, uint64_t tenant, struct tenants_error *err)
     return reply_code(m, TENANTS_LABEL_START, 0, 0, err);
 }
 
+int tenants_watch(bk_cptr_t server, const char *name, uint64_t account, uint64_t sched,
+                  uint32_t cpu, uint32_t cpu_limit, uint32_t weight, uint32_t io,
+                  uint32_t io_iops, uint32_t io_limit, uint64_t *tenant,
+                  struct tenants_error *err)
+{
+    struct bk_msg msg = { .info = BK_MSGINFO(10, 0, 0, TENANTS_LABEL_WATCH) }, *m = &msg;
+    if (!bk_proto_name_fits(name, 16))
+        return fault(err, TENANTS_LABEL_WATCH, BK_PROTO_ERR_BAD_VALUE, 0, 0);
+    bk_proto_pack_name(m, 0, name, 16);
+    bk_proto_set_word(m, 2, account);
+    bk_proto_set_word(m, 3, sched);
+    bk_proto_set_word(m, 4, (uint64_t)cpu);
+    bk_proto_set_word(m, 5, (uint64_t)cpu_limit);
+    bk_proto_set_word(m, 6, (uint64_t)weight);
+    bk_proto_set_word(m, 7, (uint64_t)io);
+    bk_proto_set_word(m, 8, (uint64_t)io_iops);
+    bk_proto_set_word(m, 9, (uint64_t)io_limit);
+    sys_call(server, m);
+    int code = reply_code(m, TENANTS_LABEL_WATCH, 1, 0, err);
+    if (code != 0)
+        return code;
+    *tenant = bk_proto_word(m, 0);
+    return 0;
+}
+
 int tenants_configure_io(bk_cptr_t server, uint32_t reservation_iops, uint32_t tenants,
                          uint64_t first_sector, uint64_t sectors, uint32_t holder,
                          struct tenants_error *err)

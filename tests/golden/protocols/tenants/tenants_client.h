@@ -61,10 +61,11 @@ int tenants_create(bk_cptr_t server, const char *name, const char *program, uint
  * read it (per mille of the time passed); its IO policy (reservation and limit,
  * operations per second), its disk (bytes; 0: no IO) and the operations and bytes its
  * session completed (IO: Stats). `on_cpu` is the CPU its thread runs on. `stopped` is 1
- * for a tenant Stop stopped. `tenant` is 0 when no tenant is at `index` or after.
- * `name` needs TENANTS_LIST_NAME_MAX + 1 chars. Returns 0, or the error code with its
- * numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_REFUSED,
- * TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * for a tenant Stop stopped, 2 for one of the table's (Watch). `tenant` is 0 when no
+ * tenant is at `index` or after. `name` needs TENANTS_LIST_NAME_MAX + 1 chars. Returns
+ * 0, or the error code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED, or a shared
+ * BK_PROTO_ERR_*. */
 int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *tenant, char *name,
                  uint32_t *stopped, uint64_t *memory, uint64_t *memory_used, uint32_t *cpu,
                  uint32_t *cpu_limit, uint32_t *weight, uint32_t *on_cpu, uint64_t *cpu_ns,
@@ -83,7 +84,7 @@ int tenants_list(bk_cptr_t server, uint32_t index, uint32_t *next, uint64_t *ten
  * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_BAD_CPU, TENANTS_ERR_OVER_MEMORY,
  * TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED, TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO,
  * TENANTS_ERR_OVER_IOPS, TENANTS_ERR_IO_REFUSED, TENANTS_ERR_NO_SCHED,
- * TENANTS_ERR_SCHED_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * TENANTS_ERR_SCHED_REFUSED, TENANTS_ERR_NOT_OURS, or a shared BK_PROTO_ERR_*. */
 int tenants_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t memory, uint32_t cpu,
                       uint32_t cpu_limit, uint32_t weight, uint32_t io_iops, uint32_t io_limit,
                       uint64_t *memory_quota, uint32_t *cpu_quota, uint32_t *cpu_limit_quota,
@@ -101,7 +102,7 @@ int tenants_set_quota(bk_cptr_t server, uint64_t tenant, uint64_t memory, uint32
  * the rest with the account (Mem: DestroyAccount's answer). Returns 0, or the error
  * code with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
  * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED,
- * TENANTS_ERR_SCHED_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * TENANTS_ERR_SCHED_REFUSED, TENANTS_ERR_NOT_OURS, or a shared BK_PROTO_ERR_*. */
 int tenants_kill(bk_cptr_t server, uint64_t tenant, uint64_t *freed, uint64_t *session,
                  struct tenants_error *err);
 
@@ -118,15 +119,33 @@ int tenants_allowance(bk_cptr_t server, uint64_t *memory, uint32_t *cpu, uint64_
  * complete; it sends no more), and uses no CPU until Start. Refused for a tenant
  * stopped already. Returns 0, or the error code with its numbers in *err (may be NULL):
  * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE,
- * TENANTS_ERR_REFUSED, or a shared BK_PROTO_ERR_*. */
+ * TENANTS_ERR_REFUSED, TENANTS_ERR_NOT_OURS, or a shared BK_PROTO_ERR_*. */
 int tenants_stop(bk_cptr_t server, uint64_t tenant, struct tenants_error *err);
 
 /* Tenants: Start. Administrator only. Starts tenant `tenant`'s thread again where Stop
  * stopped it (Mem: Start). Refused for a tenant that runs. Returns 0, or the error code
  * with its numbers in *err (may be NULL): TENANTS_ERR_NOT_ADMIN,
- * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE, TENANTS_ERR_REFUSED, or a shared
- * BK_PROTO_ERR_*. */
+ * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE, TENANTS_ERR_REFUSED,
+ * TENANTS_ERR_NOT_OURS, or a shared BK_PROTO_ERR_*. */
 int tenants_start(bk_cptr_t server, uint64_t tenant, struct tenants_error *err);
+
+/* Tenants: Watch. Administrator only. Adds tenant `name`, which the manager did not
+ * create (one of the system's table, built by the root task), to its list, to be seen
+ * and not changed: its memory is account `account` of the memory server (its quota and
+ * use read there), its CPU is tenant `sched` of the scheduler server (0: none; its time
+ * read there) with the table's reservation `cpu`, limit `cpu_limit` and weight
+ * `weight`, its IO is tenant `io` of the IO server (0: none; its operations read there)
+ * with the table's reservation `io_iops` and limit `io_limit`. List shows it in state
+ * `table`; SetQuota, Stop, Start and Kill refuse it (`not_ours`): its quotas are the
+ * policy's, checked before boot, and its objects the root task's. It counts in no
+ * allowance. Returns its id: the account. Returns 0, or the error code with its numbers
+ * in *err (may be NULL): TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_BAD_NAME,
+ * TENANTS_ERR_NAME_TAKEN, TENANTS_ERR_NO_ROOM, TENANTS_ERR_REFUSED, or a shared
+ * BK_PROTO_ERR_*. */
+int tenants_watch(bk_cptr_t server, const char *name, uint64_t account, uint64_t sched,
+                  uint32_t cpu, uint32_t cpu_limit, uint32_t weight, uint32_t io,
+                  uint32_t io_iops, uint32_t io_limit, uint64_t *tenant,
+                  struct tenants_error *err);
 
 /* Tenants: ConfigureIo. Administrator only, with the IO server's unbadged endpoint
  * handed over. Sets the IO the manager may hand out: `reservation_iops` operations per

@@ -172,7 +172,7 @@ static int serve_set_quota(struct tenants_call *call, struct bk_msg *m)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 6, 0, 0);
     uint32_t io_limit = (uint32_t)bk_proto_word(m, 6);
     code = tenants_handle_set_quota(call, tenant, memory, cpu, cpu_limit, weight, io_iops, io_limit, &memory_quota, &cpu_quota, &cpu_limit_quota, &weight_quota, &io_iops_quota, &io_limit_quota);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_NO_SCHED && code != TENANTS_ERR_SCHED_REFUSED)
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_BAD_CPU && code != TENANTS_ERR_OVER_MEMORY && code != TENANTS_ERR_OVER_CPU && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NO_IO && code != TENANTS_ERR_BAD_IO && code != TENANTS_ERR_OVER_IOPS && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_NO_SCHED && code != TENANTS_ERR_SCHED_REFUSED && code != TENANTS_ERR_NOT_OURS)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -195,7 +195,7 @@ static int serve_kill(struct tenants_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = tenants_handle_kill(call, tenant, &freed, &session);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_SCHED_REFUSED)
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_IO_REFUSED && code != TENANTS_ERR_SCHED_REFUSED && code != TENANTS_ERR_NOT_OURS)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -238,7 +238,7 @@ static int serve_stop(struct tenants_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = tenants_handle_stop(call, tenant);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_STATE && code != TENANTS_ERR_REFUSED)
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_STATE && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NOT_OURS)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
@@ -253,11 +253,50 @@ static int serve_start(struct tenants_call *call, struct bk_msg *m)
         return code;
     uint64_t tenant = bk_proto_word(m, 0);
     code = tenants_handle_start(call, tenant);
-    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_STATE && code != TENANTS_ERR_REFUSED)
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_UNKNOWN_TENANT && code != TENANTS_ERR_STATE && code != TENANTS_ERR_REFUSED && code != TENANTS_ERR_NOT_OURS)
         return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
     if (code != 0)
         return code;
     m->info = BK_MSGINFO(0, 0, 0, TENANTS_LABEL_START);
+    return 0;
+}
+
+static int serve_watch(struct tenants_call *call, struct bk_msg *m)
+{
+    char name[17];
+    uint64_t tenant = 0;
+    int code = bk_proto_check_shape(m, 10, 0, &call->error.proto);
+    if (code != 0)
+        return code;
+    if (!bk_proto_unpack_name(m, 0, 16, name))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 0, 0, 0);
+    uint64_t account = bk_proto_word(m, 2);
+    uint64_t sched = bk_proto_word(m, 3);
+    if (!(bk_proto_word(m, 4) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 3, 0, 0);
+    uint32_t cpu = (uint32_t)bk_proto_word(m, 4);
+    if (!(bk_proto_word(m, 5) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 4, 0, 0);
+    uint32_t cpu_limit = (uint32_t)bk_proto_word(m, 5);
+    if (!(bk_proto_word(m, 6) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 5, 0, 0);
+    uint32_t weight = (uint32_t)bk_proto_word(m, 6);
+    if (!(bk_proto_word(m, 7) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 6, 0, 0);
+    uint32_t io = (uint32_t)bk_proto_word(m, 7);
+    if (!(bk_proto_word(m, 8) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 7, 0, 0);
+    uint32_t io_iops = (uint32_t)bk_proto_word(m, 8);
+    if (!(bk_proto_word(m, 9) <= 0xffffffffu))
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_BAD_VALUE, 8, 0, 0);
+    uint32_t io_limit = (uint32_t)bk_proto_word(m, 9);
+    code = tenants_handle_watch(call, name, account, sched, cpu, cpu_limit, weight, io, io_iops, io_limit, &tenant);
+    if (code != 0 && code != TENANTS_ERR_NOT_ADMIN && code != TENANTS_ERR_BAD_NAME && code != TENANTS_ERR_NAME_TAKEN && code != TENANTS_ERR_NO_ROOM && code != TENANTS_ERR_REFUSED)
+        return bk_proto_fault(&call->error.proto, BK_PROTO_ERR_SERVER, (uint64_t)code, 0, 0);
+    if (code != 0)
+        return code;
+    bk_proto_set_word(m, 0, tenant);
+    m->info = BK_MSGINFO(1, 0, 0, TENANTS_LABEL_WATCH);
     return 0;
 }
 
@@ -357,6 +396,9 @@ void tenants_dispatch(const struct bk_proto_server *server, struct bk_msg *m)
         break;
     case TENANTS_LABEL_START:
         code = serve_start(&call, m);
+        break;
+    case TENANTS_LABEL_WATCH:
+        code = serve_watch(&call, m);
         break;
     case TENANTS_LABEL_CONFIGURE_IO:
         code = serve_configure_io(&call, m);

@@ -76,9 +76,9 @@ int tenants_handle_create(struct tenants_call *call, const char *name, const cha
  * read it (per mille of the time passed); its IO policy (reservation and limit,
  * operations per second), its disk (bytes; 0: no IO) and the operations and bytes its
  * session completed (IO: Stats). `on_cpu` is the CPU its thread runs on. `stopped` is 1
- * for a tenant Stop stopped. `tenant` is 0 when no tenant is at `index` or after.
- * Errors it may return: TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_REFUSED,
- * TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED. */
+ * for a tenant Stop stopped, 2 for one of the table's (Watch). `tenant` is 0 when no
+ * tenant is at `index` or after. Errors it may return: TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_REFUSED, TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED. */
 int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *next,
                         uint64_t *tenant, char *name, uint32_t *stopped, uint64_t *memory,
                         uint64_t *memory_used, uint32_t *cpu, uint32_t *cpu_limit,
@@ -97,7 +97,7 @@ int tenants_handle_list(struct tenants_call *call, uint32_t index, uint32_t *nex
  * return: TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_BAD_CPU,
  * TENANTS_ERR_OVER_MEMORY, TENANTS_ERR_OVER_CPU, TENANTS_ERR_REFUSED,
  * TENANTS_ERR_NO_IO, TENANTS_ERR_BAD_IO, TENANTS_ERR_OVER_IOPS, TENANTS_ERR_IO_REFUSED,
- * TENANTS_ERR_NO_SCHED, TENANTS_ERR_SCHED_REFUSED. */
+ * TENANTS_ERR_NO_SCHED, TENANTS_ERR_SCHED_REFUSED, TENANTS_ERR_NOT_OURS. */
 int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_t memory,
                              uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
                              uint32_t io_iops, uint32_t io_limit, uint64_t *memory_quota,
@@ -115,7 +115,7 @@ int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_
  * which `session` came back when the IO server ended the grant that paid its session,
  * the rest with the account (Mem: DestroyAccount's answer). Errors it may return:
  * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_REFUSED,
- * TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED. */
+ * TENANTS_ERR_IO_REFUSED, TENANTS_ERR_SCHED_REFUSED, TENANTS_ERR_NOT_OURS. */
 int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *freed,
                         uint64_t *session);
 
@@ -130,14 +130,31 @@ int tenants_handle_allowance(struct tenants_call *call, uint64_t *memory, uint32
  * it is: it keeps its memory, its quotas and its IO (the requests in the device
  * complete; it sends no more), and uses no CPU until Start. Refused for a tenant
  * stopped already. Errors it may return: TENANTS_ERR_NOT_ADMIN,
- * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE, TENANTS_ERR_REFUSED. */
+ * TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE, TENANTS_ERR_REFUSED,
+ * TENANTS_ERR_NOT_OURS. */
 int tenants_handle_stop(struct tenants_call *call, uint64_t tenant);
 
 /* Tenants: Start. Administrator only. Starts tenant `tenant`'s thread again where Stop
  * stopped it (Mem: Start). Refused for a tenant that runs. Errors it may return:
  * TENANTS_ERR_NOT_ADMIN, TENANTS_ERR_UNKNOWN_TENANT, TENANTS_ERR_STATE,
- * TENANTS_ERR_REFUSED. */
+ * TENANTS_ERR_REFUSED, TENANTS_ERR_NOT_OURS. */
 int tenants_handle_start(struct tenants_call *call, uint64_t tenant);
+
+/* Tenants: Watch. Administrator only. Adds tenant `name`, which the manager did not
+ * create (one of the system's table, built by the root task), to its list, to be seen
+ * and not changed: its memory is account `account` of the memory server (its quota and
+ * use read there), its CPU is tenant `sched` of the scheduler server (0: none; its time
+ * read there) with the table's reservation `cpu`, limit `cpu_limit` and weight
+ * `weight`, its IO is tenant `io` of the IO server (0: none; its operations read there)
+ * with the table's reservation `io_iops` and limit `io_limit`. List shows it in state
+ * `table`; SetQuota, Stop, Start and Kill refuse it (`not_ours`): its quotas are the
+ * policy's, checked before boot, and its objects the root task's. It counts in no
+ * allowance. Returns its id: the account. Errors it may return: TENANTS_ERR_NOT_ADMIN,
+ * TENANTS_ERR_BAD_NAME, TENANTS_ERR_NAME_TAKEN, TENANTS_ERR_NO_ROOM,
+ * TENANTS_ERR_REFUSED. */
+int tenants_handle_watch(struct tenants_call *call, const char *name, uint64_t account,
+                         uint64_t sched, uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
+                         uint32_t io, uint32_t io_iops, uint32_t io_limit, uint64_t *tenant);
 
 /* Tenants: ConfigureIo. Administrator only, with the IO server's unbadged endpoint
  * handed over. Sets the IO the manager may hand out: `reservation_iops` operations per
@@ -454,5 +471,14 @@ static inline int tenants_fail_bad_on_cpu(struct tenants_call *call, const char 
     call->error.bad_on_cpu.cpu = cpu;
     call->error.bad_on_cpu.cpus = cpus;
     return TENANTS_ERR_BAD_ON_CPU;
+}
+
+/* Fails the request with TENANTS_ERR_NOT_OURS: "tenant {tenant}: a tenant of the
+ * system's table: its quotas are the policy's and its objects not the manager's". */
+static inline int tenants_fail_not_ours(struct tenants_call *call, const char *tenant)
+{
+    call->error.code = TENANTS_ERR_NOT_OURS;
+    bk_proto_copy_name(call->error.not_ours.tenant, tenant, 16);
+    return TENANTS_ERR_NOT_OURS;
 }
 
