@@ -491,6 +491,14 @@ static int setup_sched_tenant(const struct table *t, const struct captable_setup
     return setup_id(t, s, "Sched: CreateTenant", id);
 }
 
+static int tenants_failed(const struct table *t, const struct captable_setup *s,
+                          const char *call, const struct tenants_error *err)
+{
+    char text[160];
+    tenants_error_format(err, text, sizeof(text));
+    return setup_failed(t, s, call, text);
+}
+
 /* Tenants: Configure with the manager's allowance, then Tenants: Allowance
  * read back: the line shows what the manager itself holds. */
 static int setup_tenants_allowance(const struct table *t, const struct captable_setup *s)
@@ -503,11 +511,8 @@ static int setup_tenants_allowance(const struct table *t, const struct captable_
     if (r == 0)
         r = tenants_allowance(ep, &memory, &cpu, &cpus, &memory_given, &cpu_given, &tenants,
                               &err);
-    if (r) {
-        char text[160];
-        tenants_error_format(&err, text, sizeof(text));
-        return setup_failed(t, s, "Tenants: Configure", text);
-    }
+    if (r)
+        return tenants_failed(t, s, "Tenants: Configure", &err);
     debug_printf("roottask: set-up '%s': Tenants: Configure, allowance %llu bytes and %llu %%: "
                  "the manager holds %llu bytes and %u %% on CPUs %#llx, %llu bytes and %u %% "
                  "given to %u tenants\n",
@@ -526,11 +531,8 @@ static int setup_tenants_io(const struct table *t, const struct captable_setup *
     uint32_t numbers = ((uint32_t)(s->args[0] >> 40) & 0xff) << 1; /* bit n for number n */
     struct tenants_error err;
     if (tenants_configure_io(object_slot[s->endpoint], iops, numbers, s->args[1],
-                             s->args[2], holder, &err)) {
-        char text[160];
-        tenants_error_format(&err, text, sizeof(text));
-        return setup_failed(t, s, "Tenants: ConfigureIo", text);
-    }
+                             s->args[2], holder, &err))
+        return tenants_failed(t, s, "Tenants: ConfigureIo", &err);
     debug_printf("roottask: set-up '%s': Tenants: ConfigureIo, %u IOPS of reservations, IO "
                  "tenant numbers %#x, %llu sectors from sector %llu, the IO server is the "
                  "memory server's server %u\n",
@@ -549,11 +551,8 @@ static int setup_tenants_watch(const struct table *t, const struct captable_setu
     uint32_t io = b & 0xff, iops = (b >> 8) & 0xfffffff, io_limit = (uint32_t)(b >> 36);
     struct tenants_error err;
     if (tenants_watch(object_slot[s->endpoint], name, s->id, a & 0xffff, cpu, limit, weight, io,
-                      iops, io_limit, &id, &err)) {
-        char text[160];
-        tenants_error_format(&err, text, sizeof(text));
-        return setup_failed(t, s, "Tenants: Watch", text);
-    }
+                      iops, io_limit, &id, &err))
+        return tenants_failed(t, s, "Tenants: Watch", &err);
     debug_printf("roottask: set-up '%s': Tenants: Watch '%s': account %llu, scheduler tenant "
                  "%llu, IO tenant %u\n", table_string(t, t->components[s->server].name), name,
                  (unsigned long long)s->id, (unsigned long long)(a & 0xffff), io);

@@ -180,6 +180,18 @@ unsigned tenants_created(void)
 
 /* ---- Create, SetQuota, Kill ------------------------------------------- */
 
+/* The administrator's change to tenant `tenant`, one the manager made (a
+ * table's is refused): 0 with *out, or the error. */
+static int ours_to_change(struct tenants_call *call, uint64_t tenant, struct tenant **out)
+{
+    if (call->badge != 0)
+        return tenants_fail_not_admin(call, call->badge);
+    *out = tenant_by_id(tenant);
+    if (!*out)
+        return tenants_fail_unknown_tenant(call, tenant);
+    return (*out)->table ? tenants_fail_not_ours(call, (*out)->name) : 0;
+}
+
 /* One of the allowance's CPUs, and CPU 0 without a scheduler server (a
  * fixed budget is the memory server's, made with CPU 0's SchedControl). */
 static bool on_cpu_ok(uint32_t on_cpu)
@@ -188,24 +200,31 @@ static bool on_cpu_ok(uint32_t on_cpu)
            (on_cpu == 0 || tenant_sched_on());
 }
 
-static int create_checks(struct tenants_call *call, const char *name, const char *program,
-                         uint64_t memory, uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
-                         uint32_t on_cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk)
+/* The administrator's new tenant `name`: a name that is fine and free. */
+static int new_name_checks(struct tenants_call *call, const char *name)
 {
     if (call->badge != 0)
         return tenants_fail_not_admin(call, call->badge);
     if (!name_ok(name))
         return tenants_fail_bad_name(call, name);
     const struct tenant *same = tenant_by_name(name);
-    if (same)
-        return tenants_fail_name_taken(call, name, same->id);
+    return same ? tenants_fail_name_taken(call, name, same->id) : 0;
+}
+
+static int create_checks(struct tenants_call *call, const char *name, const char *program,
+                         uint64_t memory, uint32_t cpu, uint32_t cpu_limit, uint32_t weight,
+                         uint32_t on_cpu, uint32_t io_iops, uint32_t io_limit, uint64_t disk)
+{
+    int err = new_name_checks(call, name);
+    if (err)
+        return err;
     if (!program_by_name(program))
         return tenants_fail_unknown_program(call, name, program);
     if (!cpu_ok(cpu))
         return tenants_fail_bad_cpu(call, name, cpu);
     if (!on_cpu_ok(on_cpu))
         return tenants_fail_bad_on_cpu(call, name, on_cpu, manager.cpus);
-    int err = tenant_cpu_checks(call, name, cpu_limit, weight);
+    err = tenant_cpu_checks(call, name, cpu_limit, weight);
     if (!err)
         err = tenant_io_checks(call, name, io_iops, io_limit, disk);
     return err ? err : fits(call, name, NULL, memory, cpu);
@@ -307,18 +326,15 @@ int tenants_handle_set_quota(struct tenants_call *call, uint64_t tenant, uint64_
                              uint32_t *cpu_limit_quota, uint32_t *weight_quota,
                              uint32_t *io_iops_quota, uint32_t *io_limit_quota)
 {
-    if (call->badge != 0)
-        return tenants_fail_not_admin(call, call->badge);
-    struct tenant *t = tenant_by_id(tenant);
-    if (!t)
-        return tenants_fail_unknown_tenant(call, tenant);
-    if (t->table)
-        return tenants_fail_not_ours(call, t->name);
+    struct tenant *t;
+    int err = ours_to_change(call, tenant, &t);
+    if (err)
+        return err;
     uint64_t new_memory = memory ? memory : t->memory;
     uint32_t new_cpu = cpu ? cpu : t->cpu;
     if (!cpu_ok(new_cpu))
         return tenants_fail_bad_cpu(call, t->name, new_cpu);
-    int err = tenant_cpu_checks(call, t->name, cpu_limit, weight);
+    err = tenant_cpu_checks(call, t->name, cpu_limit, weight);
     if (!err)
         err = fits(call, t->name, t, new_memory, new_cpu);
     if (err)
@@ -394,18 +410,15 @@ static int account_used(const struct tenant *t, uint64_t *used, struct mem_error
 int tenants_handle_kill(struct tenants_call *call, uint64_t tenant, uint64_t *freed,
                         uint64_t *session)
 {
-    if (call->badge != 0)
-        return tenants_fail_not_admin(call, call->badge);
-    struct tenant *t = tenant_by_id(tenant);
-    if (!t)
-        return tenants_fail_unknown_tenant(call, tenant);
-    if (t->table)
-        return tenants_fail_not_ours(call, t->name);
+    struct tenant *t;
+    int err = ours_to_change(call, tenant, &t);
+    if (err)
+        return err;
     struct mem_error e;
     uint64_t held;
     if (mem_stop(TENANTS_SLOT_MEM, t->id, &e) || account_used(t, &held, &e))
         return refused(call, t->name, &e);
-    int err = tenant_sched_remove(call, t);
+    err = tenant_sched_remove(call, t);
     if (!err)
         err = tenant_io_close(call, t);
     if (err)
@@ -430,13 +443,10 @@ const char *tenant_state(const struct tenant *t)
 /* Stop (`run` false) or Start: 0 or the error. */
 static int run_or_stop(struct tenants_call *call, uint64_t tenant, bool run)
 {
-    if (call->badge != 0)
-        return tenants_fail_not_admin(call, call->badge);
-    struct tenant *t = tenant_by_id(tenant);
-    if (!t)
-        return tenants_fail_unknown_tenant(call, tenant);
-    if (t->table)
-        return tenants_fail_not_ours(call, t->name);
+    struct tenant *t;
+    int err = ours_to_change(call, tenant, &t);
+    if (err)
+        return err;
     if (t->stopped != run)
         return tenants_fail_state(call, t->name, tenant_state(t));
     struct mem_error e;
@@ -462,6 +472,7 @@ int tenant_usage(struct tenants_call *call, struct tenant *t, struct tenant_usag
 {
     struct mem_error e;
     uint64_t throttled, budget, period;
+    u->cpu_ns = 0; /* a table's tenant without a scheduler tenancy: no server reads its time */
     if (account_used(t, &u->memory_used, &e) ||
         (!t->sched_id && !t->table &&
          mem_cpu(TENANTS_SLOT_MEM, t->id, &u->cpu_ns, &throttled, &budget, &period, &e)))
@@ -532,13 +543,9 @@ int tenants_handle_watch(struct tenants_call *call, const char *name_arg, uint64
 {
     char name[TENANTS_NAME];
     name_copy(name, name_arg);
-    if (call->badge != 0)
-        return tenants_fail_not_admin(call, call->badge);
-    if (!name_ok(name))
-        return tenants_fail_bad_name(call, name);
-    const struct tenant *same = tenant_by_name(name);
-    if (same)
-        return tenants_fail_name_taken(call, name, same->id);
+    int err = new_name_checks(call, name);
+    if (err)
+        return err;
     struct tenant *t = free_place();
     if (!t)
         return tenants_fail_no_room(call, name, TENANTS_MAX);

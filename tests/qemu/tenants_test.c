@@ -481,6 +481,29 @@ static void tenant_calls(uint64_t alpha)
                text_is(&e, "CPUs 0x100 refused (bit c for CPU c, 0 to 7)") &&
                allowance().cpus == 1,
            "an allowance on CPU 8 refused; the manager's CPUs stay CPU 0's");
+    /* A tenant the manager did not make, watched: the programs' account. */
+    uint64_t seen = 0, freed, session;
+    r = tenants_watch(copy_of(mgr, BK_RIGHTS_ALL, 5), "progs", program_owner, 0, 0, 0, 0, 0, 0,
+                      0, &seen, &e);
+    expect(r == TENANTS_ERR_NOT_ADMIN, "a badged caller cannot watch");
+    r = tenants_watch(mgr, "ghost", 999, 0, 0, 0, 0, 0, 0, 0, &seen, &e);
+    expect(r == TENANTS_ERR_REFUSED &&
+               text_is(&e, "tenant ghost: the memory server refused: no account 999"),
+           "watching an account the memory server does not have refused");
+    expect(tenants_watch(mgr, "progs", program_owner, 0, 0, 0, 0, 0, 0, 0, &seen, &e) == 0 &&
+               seen == program_owner && listed_stopped(program_owner) == 2 &&
+               allowance().tenants == 2,
+           "an account watched: listed as the table's, counted in no allowance");
+    r = tenants_kill(mgr, program_owner, &freed, &session, &e);
+    expect(r == TENANTS_ERR_NOT_OURS &&
+               text_is(&e, "tenant progs: a tenant of the system's table: its quotas are the "
+                           "policy's and its objects not the manager's"),
+           "killing a watched tenant refused");
+    r = tenants_set_quota(mgr, program_owner, 8 * MiB, 0, 0, 0, 0, 0, &memory, &cpu, &cpu_limit,
+                          &weight, &iops, &limit, &e);
+    expect(r == TENANTS_ERR_NOT_OURS &&
+               tenants_stop(mgr, program_owner, &e) == TENANTS_ERR_NOT_OURS,
+           "its quota and its thread not the manager's to change either");
     r = tenants_configure_io(mgr, 100, 0x1e, 0, 8192, 1, &e);
     expect(r == TENANTS_ERR_NO_IO && text_is(&e, "tenant (allowance): no IO here (the manager has "
                                                  "no IO server, or the tenant no disk)"),

@@ -986,6 +986,7 @@ bulkhead_qemu_test(tenants --image ${out}/tenants-image.img --icount --status pa
   --expect "error: line longer than 80 characters, not run"
   --expect "error: mem=12Q: not a size"
   --expect "error: tenant y: no program named 'nosuch'"
+  --expect "progs +table +0\\.0 % +- +[0-9]+ KiB / 4 MiB +-"
   --expect "error: tenant z: no IO here \\(the manager has no IO server, or the tenant no disk\\)"
   --expect "error: io=5%: not a number of operations per second"
   --expect "error: tenant web: no IO here"
