@@ -413,20 +413,34 @@ struct io_payer {
  * most this long. */
 #define IO_OPEN_SECONDS 20u
 
-/* IO: Open, or (grant not 0) IO: OpenGranted, asked again while the
- * driver is down; the last answer. */
-static int io_open_waiting(const char *name, uint64_t ep, uint64_t grant, uint64_t recv_slot,
-                           uint32_t *tenant, uint64_t *disk, uint32_t *buffers, uint32_t *memory,
-                           struct io_error *err)
+/* A fresh grant for the next IO: OpenGranted: the last one ended (by us,
+ * if the IO server did not take it; a refused open ends a grant it took),
+ * a new one made. 0 if none could be made. */
+static uint64_t regrant(const struct io_payer *pay, uint64_t grant)
+{
+    uint64_t returned, fresh = 0;
+    mem_end_grant(pay->mem_ep, grant, &returned, NULL); /* unknown_grant: ended already */
+    if (mem_grant(pay->mem_ep, 0, pay->holder, pay->tenant, &fresh, NULL) != 0)
+        return 0;
+    return fresh;
+}
+
+/* IO: Open, or (with `pay`) IO: OpenGranted on *grant, asked again while
+ * the driver is down (with a fresh grant each time: *grant is the last);
+ * the last answer. */
+static int io_open_waiting(const char *name, uint64_t ep, const struct io_payer *pay,
+                           uint64_t *grant, uint64_t recv_slot, uint32_t *tenant, uint64_t *disk,
+                           uint32_t *buffers, uint32_t *memory, struct io_error *err)
 {
     uint64_t deadline = debug_ticks() + IO_OPEN_SECONDS * BK_TICK_HZ;
     unsigned refused = 0;
     for (;;) {
-        int r = grant ? io_open_granted(ep, BK_CAP_ROOT_VSPACE, IO_BASE, grant, tenant, disk,
-                                        buffers, memory, recv_slot, err)
-                      : io_open(ep, BK_CAP_ROOT_VSPACE, IO_BASE, tenant, disk, buffers, memory,
-                                recv_slot, err);
-        if (r != IO_ERR_DRIVER_DOWN || debug_ticks() > deadline) {
+        int r = pay ? io_open_granted(ep, BK_CAP_ROOT_VSPACE, IO_BASE, *grant, tenant, disk,
+                                      buffers, memory, recv_slot, err)
+                    : io_open(ep, BK_CAP_ROOT_VSPACE, IO_BASE, tenant, disk, buffers, memory,
+                              recv_slot, err);
+        if (r != IO_ERR_DRIVER_DOWN || debug_ticks() > deadline ||
+            (pay && !(*grant = regrant(pay, *grant)))) {
             if (refused && r == 0)
                 debug_printf("%s: io: the driver was down: asked %u times, opened once it was "
                              "back\n", name, refused + 1);
@@ -456,7 +470,8 @@ static int io_open_paid(const char *name, uint64_t ep, const struct io_payer *pa
                      (unsigned long long)pay->holder, text);
         return -1;
     }
-    int r = io_open_waiting(name, ep, grant, recv_slot, tenant, disk, buffers, memory, &err);
+    int r = io_open_waiting(name, ep, pay, &grant, recv_slot, tenant, disk, buffers, memory,
+                            &err);
     if (r) {
         io_error_format(&err, text, sizeof(text));
         debug_printf("%s: FAILED: io: OpenGranted: %s\n", name, text);
@@ -484,7 +499,8 @@ static void use_io(const char *name, uint64_t ep, const struct io_payer *pay, ui
         if (r)
             return;
     } else {
-        r = io_open_waiting(name, ep, 0, recv_slot, &tenant, &disk, &buffers, &memory, &err);
+        r = io_open_waiting(name, ep, NULL, NULL, recv_slot, &tenant, &disk, &buffers, &memory,
+                            &err);
         if (r) {
             io_error_format(&err, text, sizeof(text));
             debug_printf("%s: FAILED: io: Open: %s\n", name, text);

@@ -201,6 +201,12 @@ static int open_session(struct io_call *call, uint64_t vspace, uint64_t vaddr, b
     }
     uint64_t blk_error = 0;
     long r = session_open((unsigned)t, vspace, vaddr, &blk_error);
+    /* A Call to the driver that the kernel failed: the driver died while
+     * we registered the buffers (its supervisor restarts it). The session
+     * is undone, a grant ended with it: a client asks again, with a new
+     * grant, as for driver_down before we took it. */
+    if (r == SESSION_DRIVER_REFUSED && blk_error == BK_PROTO_ERR_IPC)
+        return io_fail_driver_down(call, io.deaths_in_a_row);
     if (r == SESSION_DRIVER_REFUSED)
         return io_fail_device(call, blk_error);
     if (r != 0)

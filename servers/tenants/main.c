@@ -592,6 +592,16 @@ static bool is_console_signal(const struct bk_msg *m)
     return m->info == 0 && (m->badge & TENANTS_CONSOLE_BIT);
 }
 
+/* A tenant's call past its TENANTS_OWN_CALLS: what we spend on its
+ * calls is not charged to it (we run on our own time), so a tenant that
+ * calls on and on would take our time from the console and the others.
+ * We answer it no more: it waits in its call until it is killed. */
+static bool over_own_calls(const struct bk_msg *m)
+{
+    struct tenant *t = tenant_by_badge(m->badge);
+    return t && t->own_calls++ >= TENANTS_OWN_CALLS;
+}
+
 int main(const struct bk_bootinfo *info)
 {
     (void)info;
@@ -614,6 +624,10 @@ int main(const struct bk_bootinfo *info)
         if (is_console_signal(&m)) {
             console_interrupt();
             sys_recv(TENANTS_SLOT_ENDPOINT, &m); /* nobody to answer */
+            continue;
+        }
+        if (over_own_calls(&m)) {
+            sys_recv(TENANTS_SLOT_ENDPOINT, &m); /* its Reply object is dropped unanswered */
             continue;
         }
         tenants_dispatch(&server, &m);

@@ -59,6 +59,9 @@
  * console's notification bit (TENANTS_CONSOLE_BIT) is never in it. */
 #define TENANTS_TENANT_BADGE 256ull
 #define TENANTS_HELLO_LABEL 0x201 /* Hello passed on to the channel */
+/* A tenant needs a Hello and an Io (a few more if it reopens its session):
+ * past this many calls it is flooding us, and we answer it no more. */
+#define TENANTS_OWN_CALLS 8
 #define TENANTS_SECTOR 512u
 #define TENANTS_IO_NUMBERS 0x1feu /* IO tenant numbers 1 to 8 (servers/io) */
 #define TENANTS_IO_WEIGHT 1
@@ -77,6 +80,7 @@ struct tenant {
     uint64_t last_ns, last_time; /* CPU consumed and clock at the last List */
     bool stopped;                /* by Stop, until Start */
     bool table;                  /* one of the system's table's (Watch): seen, not changed */
+    uint32_t own_calls;          /* its calls answered (Hello, Io, anything): at most OWN_CALLS */
     uint32_t io_tenant;          /* its number with the IO server; 0: no IO */
     uint32_t io_iops, io_limit;  /* its IO policy: reservation and limit */
     uint64_t disk_first, disk_sectors; /* its part of the manager's sectors */

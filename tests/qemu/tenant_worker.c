@@ -72,6 +72,12 @@ static bool open_session(uint32_t io_tenant, uint32_t holder, uint64_t *disk)
             return true;
         if ((r != IO_ERR_CLOSING && r != IO_ERR_DRIVER_DOWN) || tries == OPEN_TRIES)
             return false;
+        /* The server may have taken the grant and ended it (the driver died
+         * while it registered our buffers): a fresh one for the next try. */
+        uint64_t returned;
+        mem_end_grant(MEM_SLOT, grant, &returned, NULL); /* unknown_grant: ended already */
+        if (mem_grant(MEM_SLOT, 0, holder, io_tenant, &grant, &me))
+            return false;
         struct bk_msg m = { 0 };
         sys_yield(0, &m);
     }

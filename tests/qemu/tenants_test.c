@@ -339,6 +339,35 @@ static void wait_ticks(uint64_t ticks)
     sys_tcb_set_priority(BK_CAP_ROOT_TCB, BK_CAP_ROOT_TCB, priority);
 }
 
+/* ---- A tenant that floods the manager ------------------------------------- */
+
+#define OWN_CALLS 8 /* servers/tenants/tenants.h: TENANTS_OWN_CALLS */
+#define FLOOD_STACK 8192
+static uint8_t flood_stack[FLOOD_STACK] __attribute__((aligned(16)));
+static struct {
+    struct bk_ipc_buffer b;
+} __attribute__((aligned(PAGE))) flood_buffer;
+static volatile unsigned flood_answered;
+static volatile int flood_last = -1; /* the call that did not succeed: its code */
+static uint64_t flood_cap, flood_parked;
+
+/* Calls Hello as alpha until a call does not succeed, then parks. */
+static void flood(uint64_t arg)
+{
+    (void)arg;
+    struct tenants_error e;
+    uint64_t id, disk;
+    uint32_t io, holder;
+    int r;
+    while ((r = tenants_hello(flood_cap, 0, &id, &io, &holder, &disk, &e)) == 0)
+        flood_answered++;
+    flood_last = r;
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(flood_parked, &m); /* a notification nobody signals */
+    }
+}
+
 /* Whether List says tenant `id` is stopped (-1: not listed). */
 static int listed_stopped(uint64_t id)
 {
@@ -510,6 +539,39 @@ static void tenant_calls(uint64_t alpha)
            "an IO allowance without an IO server refused");
 }
 
+/* A thread of ours with alpha's badge calls Hello on and on: the manager
+ * answers alpha's first OWN_CALLS calls in all (the worker's Hello and
+ * ours before counted) and then no more: the flooder waits in its call,
+ * costing the manager a Recv, until another call reaches the manager and
+ * cancels its wait. */
+static void floods(const struct bk_bootinfo *bi)
+{
+    flood_cap = copy_of(mgr, BK_RIGHT_WRITE | BK_RIGHT_GRANT_REPLY, 256);
+    flood_parked = bk_alloc_object(BK_OBJ_NOTIFICATION, 0);
+    uint64_t tcb = bk_alloc_object(BK_OBJ_TCB, 0);
+    long err = 0;
+    bool started = flood_cap && flood_parked && tcb &&
+                   bk_thread_start(tcb, BK_CAP_ROOT_CNODE, BK_CAP_ROOT_VSPACE, flood, 0,
+                                   flood_stack, FLOOD_STACK,
+                                   (uint64_t)(uintptr_t)&flood_buffer, 5) == 0 &&
+                   bk_sched_whole_cpu(tcb, &err) && err == 0;
+    (void)bi;
+    wait_ticks(3);
+    unsigned answered = flood_answered;
+    debug_printf("tenantstest:   the flooder's calls answered: %u\n", answered);
+    /* Alpha's calls before, each counted: the worker's Hello; ours as alpha:
+     * Stop (stops()), Hello, Io and Create (tenant_calls()). */
+    expect(started && answered == OWN_CALLS - 5 && flood_last == -1,
+           "a tenant calling the manager on and on: answered until its calls number 8, then "
+           "its call waits");
+    struct allowance a = allowance(); /* another call: the flooder's wait is cancelled */
+    wait_ticks(1);
+    expect(a.memory == ALLOWANCE && flood_answered == answered &&
+               flood_last == BK_PROTO_ERR_IPC,
+           "the manager still serves others; the flooder's waiting call ends cancelled, "
+           "unanswered");
+}
+
 static void kills(uint64_t alpha, uint64_t beta, uint64_t free_before)
 {
     struct tenants_error e;
@@ -557,6 +619,7 @@ int main(const struct bk_bootinfo *bi)
     quotas(alpha, beta);
     stops(alpha);
     tenant_calls(alpha);
+    floods(bi);
     kills(alpha, beta, free_before);
     console(free_before);
     expect(debug_check_invariants() == 0, "the kernel's invariants hold");

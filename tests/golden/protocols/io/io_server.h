@@ -108,10 +108,13 @@ int io_handle_doorbell(struct io_call *call, bk_cptr_t *doorbell);
  * and ends the grant, which returns the 64 KiB to the tenant's account. A grant the
  * memory server does not give (unknown, made for another tenant or server, taken
  * already), or a server started without a memory server's cap, is refused with
- * grant_refused and nothing changes. Errors it may return: IO_ERR_NOT_TENANT,
- * IO_ERR_UNKNOWN_TENANT, IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING,
- * IO_ERR_BAD_ADDRESS, IO_ERR_MAP_FAILED, IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED,
- * IO_ERR_DRIVER_DOWN, IO_ERR_DRIVER_GIVEN_UP. */
+ * grant_refused and nothing changes. A driver that dies while the session's buffers are
+ * registered with it makes the open fail with driver_down after the grant was taken:
+ * the grant is ended (its bytes back in the account), so the client asks again with a
+ * new grant. Errors it may return: IO_ERR_NOT_TENANT, IO_ERR_UNKNOWN_TENANT,
+ * IO_ERR_NO_DISK, IO_ERR_SESSION_OPEN, IO_ERR_CLOSING, IO_ERR_BAD_ADDRESS,
+ * IO_ERR_MAP_FAILED, IO_ERR_DEVICE, IO_ERR_GRANT_REFUSED, IO_ERR_DRIVER_DOWN,
+ * IO_ERR_DRIVER_GIVEN_UP. */
 int io_handle_open_granted(struct io_call *call, uint64_t vspace_slot, uint64_t vaddr,
                            uint64_t grant, uint32_t *tenant, uint64_t *disk_bytes,
                            uint32_t *buffers, uint32_t *memory, bk_cptr_t *notification);

@@ -164,10 +164,12 @@ int tenants_configure_io(bk_cptr_t server, uint32_t reservation_iops, uint32_t t
 /* Tenants: Hello. Tenant only (the cap the tenant found in BK_PROCESS_FIRST_FREE_SLOT).
  * The tenant says it runs: the manager passes `word` on to whoever receives on its
  * channel (a message of label 0x201 with the tenant's place in the table + 1 and
- * `word`, sent without waiting). Returns its id, and for a tenant with IO its number
- * with the IO server (0: none), the IO server's number with the memory server (Mem:
- * Grant's `holder`) and its disk's size in bytes. Returns 0, or the error code with its
- * numbers in *err (may be NULL): TENANTS_ERR_NOT_TENANT, or a shared BK_PROTO_ERR_*. */
+ * `word`, sent without waiting). A tenant's calls past its eighth (of any method) are
+ * received and not answered: the call waits until the kernel cancels it. Returns its
+ * id, and for a tenant with IO its number with the IO server (0: none), the IO server's
+ * number with the memory server (Mem: Grant's `holder`) and its disk's size in bytes.
+ * Returns 0, or the error code with its numbers in *err (may be NULL):
+ * TENANTS_ERR_NOT_TENANT, or a shared BK_PROTO_ERR_*. */
 int tenants_hello(bk_cptr_t server, uint64_t word, uint64_t *tenant, uint32_t *io_tenant,
                   uint32_t *io_holder, uint64_t *disk, struct tenants_error *err);
 
