@@ -61,10 +61,13 @@ static void send(const struct iosched_request *r)
     io.in_device++;
     watch_settle(false, 0);
     iodepth_dispatched(&io.depth, r->dispatch);
-    static bool said;
-    if (io.in_device == DEVICE_DEPTH && !said) {
-        said = true; /* once: the tests look for it */
-        debug_printf("io-server: %u requests in the device at once\n", DEVICE_DEPTH);
+    /* Each new most, from 2 (the tests look for it): how deep the device
+     * got depends on the host too (a loaded host's disk may finish the
+     * first before the eighth goes out), so they ask for several. */
+    static unsigned most;
+    if (io.in_device > most && io.in_device >= 2) {
+        most = io.in_device;
+        debug_printf("io-server: %u requests in the device at once\n", most);
     }
 }
 

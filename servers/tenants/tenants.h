@@ -1,7 +1,8 @@
 /*
  * The tenant manager (servers/tenants/protocol.toml, docs/tenants.md):
- * what main.c (the requests and the loop) and console.c (the serial
- * console) share.
+ * what main.c (the table of tenants, the requests and the loop), io.c
+ * (their IO, with the IO server), sched.c (their CPU, with the scheduler
+ * server) and console.c (the serial console) share.
  *
  * What the spawner gives (bk_process_spawn with BK_SPAWN_GIVE_DEBUG, its
  * endpoint unbadged in BK_PROCESS_CAP_ARG, then caps moved into our CNode
