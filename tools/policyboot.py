@@ -321,7 +321,7 @@ def console_session(table, full):
                    r"error: tenant alpha: CPU 101 % refused \(1 to 100\)")]
     lines += [("kill alpha", r"killed alpha: [1-9]\d* bytes freed \(\d+ KiB\)")]
     lines += other_cpu(mgr, prog)
-    lines += io_session(mgr, prog, memory - 2 * q1)
+    lines += io_session(table, mgr, prog, memory - 2 * q1)
     lines += [("list", rf"0 tenants, allowance left: memory {size(memory)} of {size(memory)}, "
                        rf"CPU {cpu} % of {cpu} %")]
     args = list(start)
@@ -372,10 +372,11 @@ def other_cpu(mgr, prog):
             ("kill gamma", r"killed gamma: [1-9]\d* bytes freed \(\d+ KiB\)")]
 
 
-def io_session(mgr, prog, memory):
+def io_session(table, mgr, prog, memory):
     """With an allowance with IO: a tenant with a disk of 64 KiB and half
     the allowance's reservation (its limit twice that), listed with its IO
-    policy, one over the reservations left refused, its rates changed, and
+    policy, one over the reservations left refused, one larger than the
+    manager's free sectors refused (over_disk), its rates changed, and
     killed (IO: CloseTenant, then its account); `console_errors` checks that
     its operations grew while the console ran."""
     al = mgr["allowance"]
@@ -384,6 +385,10 @@ def io_session(mgr, prog, memory):
         return []
     size = policy.size_text
     i1, quota = max(iops // 2, 1), min(memory, 512 << 10)
+    # The whole of the manager's sectors: beta's 64 KiB leave one run short of it.
+    disk_kib = al["blocks"][1] * 512 >> 10
+    numbers = len(next(s["io_numbers"] for s in table.get("setup", []) if s["kind"] ==
+                       "tenants.configure_io" and s["server"] == mgr["name"]))
     row = r"(?m)^beta +running +\d+\.\d % +1 % +\d+ KiB / {} +(\d+) ops, {}-{} IOPS, disk 64 KiB"
     return [(f"create beta {prog} mem={quota // 1024}K cpu=1% disk=64K io={i1} limit={2 * i1}",
              rf"created beta \(tenant \d+\): program {prog}, memory {size(quota)}, CPU 1 %, disk "
@@ -393,6 +398,9 @@ def io_session(mgr, prog, memory):
             (f"create gamma {prog} mem=64K cpu=1% disk=64K io={iops - i1 + 1} limit={iops}",
              rf"error: tenant gamma: IO reservation {iops - i1 + 1} IOPS exceeds the manager's "
              rf"allowance \({iops - i1} IOPS left of {iops}\)"),
+            (f"create gamma {prog} mem=64K cpu=1% disk={disk_kib}K io=1 limit=2",
+             rf"error: tenant gamma: disk {size(disk_kib << 10)} does not fit \(largest free run "
+             rf"{size((disk_kib << 10) - (64 << 10))}, {numbers - 1} IO tenant numbers left\)"),
             (f"quota beta io={iops} limit={2 * iops}",
              rf"beta: memory quota {size(quota)}, CPU 1 %, IO {iops}-{2 * iops} IOPS"),
             ("list", row.format(size(quota), iops, 2 * iops)),
