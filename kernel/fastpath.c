@@ -511,7 +511,7 @@ static __attribute__((noinline)) void wait_idle(struct thread *t, struct notific
     if (BULKHEAD_KERNEL_DEBUG)
         notification_path_counts.fast++;
     arch_fastpath_to_scheduler(&t->regs);
-    thread_resume_current();
+    thread_resume_nothing_woken();
 }
 
 static inline __attribute__((always_inline)) void fastpath_recv(struct thread *t, bool smp)

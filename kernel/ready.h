@@ -44,15 +44,63 @@ static inline __attribute__((always_inline)) void ready_enqueue_on(struct cpu *c
         c->ready_top = (int)p;
 }
 
-/* Queues `t` on its CPU; another CPU hears of it by IPI, as it may be
- * idle or running something `t` outranks. `t` can run, so it has a
- * SchedContext (sched_is_schedulable()). */
-static inline __attribute__((always_inline)) void ready_enqueue(struct thread *t)
+/* ready_enqueue() less the woken thread's turn (below). */
+static inline __attribute__((always_inline)) void ready_enqueue_now(struct thread *t)
 {
     struct cpu *c = &cpus[t->sc->cpu];
     ready_enqueue_on(c, t);
     if (c != cpu_here())
         sched_ready_notify(c);
+}
+
+/* ---- The woken thread ------------------------------------------------------
+ * A Call that finds its receiver waiting wakes it and blocks the caller,
+ * and the answer of a ReplyRecv wakes the caller before the server blocks
+ * in its receive: queueing the woken thread only for choose() to take it
+ * straight off again was about 90 instructions of every such general-path
+ * IPC (the queue's links, the bitmap set and cleared, the top searched
+ * again). With one CPU online, sched_make_runnable_next() leaves it
+ * unqueued in the CPU's `woken` instead, made RUNNABLE; choose(), which
+ * ends every kernel entry, runs it at once if it then outranks every
+ * queued thread and the current thread blocked, and otherwise queues it
+ * first and chooses as ever. Every other enqueue on the CPU queues it
+ * first (ready_enqueue()), so the queues' order is the one eager queueing
+ * gives, and a thread that stopped being RUNNABLE or schedulable meanwhile,
+ * or got queued by its own way (requeue()), is dropped from `woken`
+ * (ready_woken_valid()). Nothing reads the queues between: the fast paths
+ * run before the general path, and the one reader outside choose(), the
+ * timer interrupt's may_defer(), queues it first. */
+static inline bool ready_woken_valid(const struct thread *w)
+{
+    return w->state == THREAD_RUNNABLE && !on_ready_queue(w) && sched_is_schedulable(w);
+}
+
+/* Queues `here`'s woken thread, if any, unless it is `except` (which the
+ * caller queues itself). */
+static inline __attribute__((always_inline)) void ready_queue_woken(struct cpu *here,
+                                                                    const struct thread *except)
+{
+    struct thread *w = here->woken;
+    here->woken = NULL;
+    if (w && w != except && ready_woken_valid(w))
+        ready_enqueue_now(w);
+}
+
+/* ready_enqueue() with a woken thread left: it goes first. Out of line
+ * (sched.c), and called last, so that the common way keeps no register. */
+void ready_enqueue_after_woken(struct thread *t);
+
+/* Queues `t` on its CPU; another CPU hears of it by IPI, as it may be
+ * idle or running something `t` outranks. `t` can run, so it has a
+ * SchedContext (sched_is_schedulable()). A thread woken before it is
+ * queued before it. */
+static inline __attribute__((always_inline)) void ready_enqueue(struct thread *t)
+{
+    if (cpu_here()->woken) {
+        ready_enqueue_after_woken(t);
+        return;
+    }
+    ready_enqueue_now(t);
 }
 
 /* The index of the highest set bit of x != 0 by a de Bruijn multiply:

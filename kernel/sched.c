@@ -117,6 +117,29 @@ void sched_make_runnable(struct thread *t)
         make_ready(t);
 }
 
+void ready_enqueue_after_woken(struct thread *t)
+{
+    ready_queue_woken(cpu_here(), t);
+    ready_enqueue_now(t);
+}
+
+/* Makes `t` RUNNABLE; the current thread is about to block (a Call to t,
+ * or the answer of a ReplyRecv to t), so t may well run next: with one
+ * CPU online it is left to thread_resume_current() unqueued (ready.h,
+ * "The woken thread"), and queued at once otherwise (or when another is
+ * left there already). */
+void sched_make_runnable_next(struct thread *t)
+{
+    struct cpu *c = cpu_here();
+    if (smp_others_online || c->woken || t == current_thread || on_ready_queue(t)) {
+        sched_make_runnable(t);
+        return;
+    }
+    t->state = THREAD_RUNNABLE;
+    t->blocked_on = NULL;
+    c->woken = t;
+}
+
 /* Puts `t` on its CPU's ready queue or takes it off, as its state says;
  * `current`: it is some CPU's current thread (which is on no queue). */
 static inline __attribute__((always_inline)) void requeue(struct thread *t, bool current)
@@ -129,7 +152,9 @@ static inline __attribute__((always_inline)) void requeue(struct thread *t, bool
         ready_dequeue(t);
         queued = false;
     }
-    if (!queued && belongs)
+    /* The woken thread stays choose()'s (a passive server given its
+     * caller's SchedContext after the wake) while it runs here. */
+    if (!queued && belongs && !(t == cpu_here()->woken && thread_cpu(t) == cpu_here()->index))
         ready_enqueue(t);
 }
 
@@ -353,6 +378,8 @@ static void charge_at_interrupt(uint64_t now, bool woken)
 {
     struct cpu *c = cpu_here();
     struct sched_context *sc = c->charging;
+    if (woken && c->woken)
+        ready_queue_woken(c, NULL); /* may_defer() reads the queues */
     if (!woken || !may_defer(c, sc)) {
         charge_until(now);
         return;
@@ -560,6 +587,49 @@ static __attribute__((noinline)) void leave_moved(struct cpu *c, struct thread *
  * syscall: nothing changed (no slice end, no change to the current
  * thread's SchedContext: sched_reconsider() sets slice_expired for those)
  * and nothing of higher priority is ready. */
+static inline __attribute__((always_inline)) void charge_chosen(struct thread *next, bool after_timer)
+{
+    if (after_timer) /* constant: inlined, each caller keeps one branch */
+        charge_switch_at_entry(next->sc);
+    else if (next->sc->whole && charged_sc && charged_sc->whole)
+        sched_fast_charge(charged_sc, next->sc); /* no budget to charge or to time */
+    else
+        charge_switch(next->sc);
+}
+
+/* The woken thread (ready.h) runs next, unqueued, when it outranks every
+ * queued thread and the current one blocked: what the rest of choose()
+ * would pick after queueing it (with a blocked current thread neither the
+ * slice nor the current SchedContext matter there). The timer's entry and
+ * a deferred charge, which may change the queues, take the long way. */
+static inline bool woken_runs_now(const struct cpu *c, const struct thread *w)
+{
+    const struct thread *cur = c->current;
+    return !(cur && cur->state == THREAD_RUNNABLE) && !c->deferred &&
+           (int)w->priority > c->ready_top && ready_woken_valid(w) && thread_cpu(w) == c->index;
+}
+
+/* c's woken thread if it runs now (charged for), or NULL once it is
+ * queued (then choose() decides as ever). */
+struct sched_woken_counts sched_woken_counts;
+
+static inline __attribute__((always_inline)) struct thread *choose_woken(struct cpu *c)
+{
+    struct thread *w = c->woken;
+    c->woken = NULL;
+    if (!woken_runs_now(c, w)) {
+        if (BULKHEAD_KERNEL_DEBUG)
+            sched_woken_counts.queued++;
+        if (ready_woken_valid(w))
+            ready_enqueue_now(w);
+        return NULL;
+    }
+    if (BULKHEAD_KERNEL_DEBUG)
+        sched_woken_counts.direct++;
+    charge_chosen(w, false);
+    return w;
+}
+
 static inline __attribute__((always_inline)) struct thread *choose(bool after_timer)
 {
     struct cpu *c = cpu_here();
@@ -588,16 +658,11 @@ static inline __attribute__((always_inline)) struct thread *choose(bool after_ti
     if (cur_ok) {
         if (c->slice_expired) /* a Yield's or a change's: its turn ends here */
             cur->slice_used = 0;
-        ready_enqueue(cur);
+        ready_enqueue_now(cur); /* no woken thread is left to go first (ready.h) */
     }
     struct thread *next = c->ready_head[best];
     ready_dequeue_head(c, next, (unsigned)best);
-    if (after_timer) /* constant: inlined, each caller keeps one branch */
-        charge_switch_at_entry(next->sc);
-    else if (next->sc->whole && charged_sc && charged_sc->whole)
-        sched_fast_charge(charged_sc, next->sc); /* no budget to charge or to time */
-    else
-        charge_switch(next->sc);
+    charge_chosen(next, after_timer);
     return next;
 }
 
@@ -720,12 +785,41 @@ void smp_thread_entry_locked(void)
     thread_entry_locked();
 }
 
-void thread_resume_current(void)
+/* thread_resume_current() with a woken thread left (ready.h): it runs,
+ * or is queued and the choice made as ever. Out of line, so that the
+ * common way saves no register for it. */
+static __attribute__((noinline)) NORETURN void resume_woken(struct cpu *c)
+{
+    struct thread *next = choose_woken(c);
+    if (!next)
+        next = choose(false);
+    if (next)
+        run(next);
+    idle_until_runnable();
+}
+
+static inline __attribute__((always_inline)) NORETURN void resume_chosen(void)
 {
     struct thread *next = choose(false);
     if (next)
         run(next);
     idle_until_runnable();
+}
+
+void thread_resume_nothing_woken(void)
+{
+    resume_chosen();
+}
+
+void thread_resume_current(void)
+{
+    /* The woken thread first: every other entry into choose() finds none
+     * (only syscalls and faults leave one, and they end here; the timer's
+     * entry queues it: thread_resume_after_timer()). */
+    struct cpu *c = cpu_here();
+    if (c->woken)
+        resume_woken(c);
+    resume_chosen();
 }
 
 /* At the end of a timer interrupt from user mode: the timer is set once,
@@ -734,6 +828,8 @@ void thread_resume_current(void)
 void thread_resume_after_timer(bool woke)
 {
     struct sched_context *before = charged_sc;
+    if (cpu_here()->woken) /* a timeout fault's handler, woken by the Call it sends */
+        ready_queue_woken(cpu_here(), NULL);
     struct thread *next = choose(true);
     if (next && (woke || charged_sc != before))
         sched_arm_budget_end(); /* of whoever runs now, from the interrupt's reading */

@@ -87,6 +87,10 @@ struct cpu {
     /* Its current thread was destroyed in this kernel entry (it deleted
      * its own TCB): sched_forget_destroyed(); forgotten at the idle wait. */
     const struct thread *current_gone;
+    /* A thread this kernel entry woke and did not queue (ready.h, "The
+     * woken thread"): thread_resume_current() runs it or queues it. One
+     * CPU online only. */
+    struct thread *woken;
 
     uint64_t arch_id;  /* APIC ID / hart id */
     uint32_t state;    /* enum cpu_state, read and written with __atomic */

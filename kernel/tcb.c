@@ -84,13 +84,12 @@ static struct bk_ipc_buffer *lookup_ipc_buffer(const arch_vspace_t *vs, vaddr_t 
     return arch_phys_to_virt(pa);
 }
 
-/* The walk runs once per translation epoch: IPC with a long message or
- * caps would otherwise pay for two walks per message. A missing buffer is
- * not cached (mapping it later does not advance the epoch). */
-struct bk_ipc_buffer *thread_ipc_buffer(struct thread *t)
+/* thread_ipc_buffer() when the epoch moved on: the walk runs once per
+ * translation epoch, as IPC with a long message or caps would otherwise
+ * pay for two walks per message. A missing buffer is not cached (mapping
+ * it later does not advance the epoch). */
+struct bk_ipc_buffer *thread_ipc_buffer_walk(struct thread *t)
 {
-    if (t->ipc_buffer_epoch == vspace_epoch)
-        return t->ipc_buffer;
     struct bk_ipc_buffer *b = lookup_ipc_buffer(t->vspace, t->ipc_buffer_vaddr);
     if (b) {
         t->ipc_buffer = b;

@@ -33,6 +33,7 @@
 #include "smp.h"
 #include "types.h"
 #include "untyped.h"
+#include "vspace.h"
 
 #define THREAD_PRIORITIES 256
 #define THREAD_TIMESLICE_TICKS 5
@@ -191,6 +192,18 @@ static inline struct thread *tcb_thread(const cap_t *cap)
 
 /* Makes `t` RUNNABLE and queues it (at the tail of its priority). */
 void sched_make_runnable(struct thread *t);
+/* The same for a thread woken by a syscall whose caller blocks next (a
+ * Call's receiver, a ReplyRecv's caller), which may well run next: left
+ * to choose() unqueued where it can (ready.h, "The woken thread"). */
+void sched_make_runnable_next(struct thread *t);
+/* How thread_resume_current() dealt with the woken threads, in debug
+ * kernels (host tests check that the way exists and keeps the order):
+ * run at once, or queued first. */
+struct sched_woken_counts {
+    uint64_t direct;
+    uint64_t queued;
+};
+extern struct sched_woken_counts sched_woken_counts;
 
 /* Takes `t` off the ready queue (if it is on it) and sets `state`. */
 void sched_set_blocked(struct thread *t, enum thread_state state);
@@ -301,6 +314,10 @@ void sched_cpu_tick(void);
 /* Picks the thread to run: the current one unless a higher-priority thread
  * is ready or its slice ran out; returns to user mode in it, or idles. */
 NORETURN void thread_resume_current(void);
+/* The same for a kernel entry that woke no thread by
+ * sched_make_runnable_next() (ready.h, "The woken thread"): the Wait fast
+ * path that blocks, whose way to the idle loop is irq_to_user's. */
+NORETURN void thread_resume_nothing_woken(void);
 
 /* smp_thread_entry_locked() (smp.h), inline for the syscall entry
  * (kernel_syscall_smp()), which every syscall with several CPUs online
@@ -340,8 +357,17 @@ NORETURN void kernel_idle_then_shutdown(unsigned ticks, int status, const char *
 void thread_stop(struct thread *t, enum thread_state state);
 
 /* The kernel view of t's IPC buffer, or NULL when it has none or its page
- * is no longer mapped read-write in t's address space. */
-struct bk_ipc_buffer *thread_ipc_buffer(struct thread *t);
+ * is no longer mapped read-write in t's address space: the one found in
+ * this translation epoch (vspace.h), inline (a call was 17 instructions on
+ * RISC-V, paid twice by every message with caps), or a walk (tcb.c). */
+struct bk_ipc_buffer *thread_ipc_buffer_walk(struct thread *t);
+
+static inline struct bk_ipc_buffer *thread_ipc_buffer(struct thread *t)
+{
+    if (t->ipc_buffer_epoch == vspace_epoch)
+        return t->ipc_buffer;
+    return thread_ipc_buffer_walk(t);
+}
 
 /* Destroy hook of TCB objects (object.c). */
 void tcb_destroy(const cap_t *final_cap);

@@ -149,5 +149,119 @@ static void test_highest_set_bit(void)
         CHECK_EQ(ready_summary_top[summary], 63 - (unsigned)__builtin_clzll(summary));
 }
 
+/* A message of one word more than the CPU registers carry: the general
+ * IPC path, where a woken thread may run without the ready queue. */
+#define GENERAL_INFO BK_MSGINFO(BK_MSG_CPU_WORDS + 1, 0, 0, 0)
+
+/* A general-path Call wakes its receiver, which outranks every ready
+ * thread once the caller blocks: it runs at once, never queued, and its
+ * answer (ReplyRecv, general too) runs the caller the same way, with the
+ * lower thread left ready throughout. */
+static void test_woken_runs_next(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    struct thread *server = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 60));
+    struct thread *client = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
+    struct thread *low = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 40));
+    kw_park(&w);
+    kw_recv(server, ep);
+    CHECK(current_thread == client);
+    struct sched_woken_counts before = sched_woken_counts;
+    kw_call(client, ep, GENERAL_INFO, NULL);
+    CHECK(current_thread == server);
+    CHECK_EQ(sched_woken_counts.direct, before.direct + 1);
+    CHECK_EQ(client->state, THREAD_BLOCKED_REPLY);
+    CHECK_EQ(cpu_here()->ready_top, 40);
+    CHECK(cpu_here()->woken == NULL);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_reply_recv(server, ep, GENERAL_INFO, NULL);
+    CHECK(current_thread == client);
+    CHECK_EQ(sched_woken_counts.direct, before.direct + 2);
+    CHECK_EQ(sched_woken_counts.queued, before.queued);
+    CHECK_EQ(low->state, THREAD_RUNNABLE);
+    CHECK_EQ(cpu_here()->ready_top, 40);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
+/* A receiver below a ready thread: the ready thread runs, and the
+ * receiver waits on its queue as if it had been queued at the wake. */
+static void test_woken_below_ready_is_queued(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    unsigned side = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    struct thread *server = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 30));
+    struct thread *client = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
+    struct thread *mid = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 45));
+    kw_park(&w);
+    /* The client and mid wait on `side` so that the server, the lowest,
+     * gets to wait on ep; then the waker lets the client go, and the
+     * client lets mid go (mid is ready, below the client). */
+    kw_recv(client, side);
+    kw_recv(mid, side);
+    kw_recv(server, ep);
+    CHECK(current_thread == w.waker);
+    kw_send(w.waker, side, BK_MSGINFO(0, 0, 0, 0), NULL);
+    CHECK(current_thread == client);
+    kw_send(client, side, BK_MSGINFO(0, 0, 0, 0), NULL);
+    CHECK(current_thread == client);
+    CHECK_EQ(mid->state, THREAD_RUNNABLE);
+    struct sched_woken_counts before = sched_woken_counts;
+    kw_call(client, ep, GENERAL_INFO, NULL);
+    CHECK(current_thread == mid);
+    CHECK_EQ(sched_woken_counts.queued, before.queued + 1);
+    CHECK_EQ(sched_woken_counts.direct, before.direct);
+    CHECK(on_ready_queue(server));
+    CHECK(cpu_here()->ready_head[30] == server);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
+/* The answer of a ReplyRecv leaves its caller unqueued, and the receive
+ * that follows finds a sender waiting (a Send, which the server takes and
+ * goes on) and makes it runnable at the caller's priority: the caller was
+ * woken first, so it is first in the queue, as eager queueing would have
+ * it. */
+static void test_woken_keeps_queue_order(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    unsigned side = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    struct thread *server = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 60));
+    struct thread *client = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
+    struct thread *sender = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
+    struct thread *poker = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 45));
+    kw_park(&w);
+    kw_recv(server, ep);
+    CHECK(current_thread == client);
+    kw_call(client, ep, GENERAL_INFO, NULL);
+    CHECK(current_thread == server);
+    /* The server waits elsewhere, its caller unanswered, while the sender
+     * queues a Send on ep; the poker brings the server back. */
+    kw_recv(server, side);
+    CHECK(current_thread == sender);
+    static const uint64_t words[4] = { 0x5e };
+    kw_send(sender, ep, BK_MSGINFO(1, 0, 0, 0), words);
+    CHECK(current_thread == poker);
+    kw_send(poker, side, BK_MSGINFO(0, 0, 0, 0), NULL);
+    CHECK(current_thread == server);
+    CHECK_EQ(sender->state, THREAD_BLOCKED_SEND);
+    kw_reply_recv(server, ep, GENERAL_INFO, NULL);
+    CHECK(current_thread == server);
+    CHECK_EQ(kw_mr(server, 0), 0x5e);
+    CHECK(cpu_here()->ready_head[50] == client);
+    CHECK(client->ready_next == sender);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_recv(server, side);
+    CHECK(current_thread == client);
+    kw_free(&w);
+}
+
 TEST_MAIN(TEST(test_highest_priority_runs), TEST(test_highest_set_bit), TEST(test_round_robin), TEST(test_yield),
-          TEST(test_suspend_resume), TEST(test_mcp))
+          TEST(test_suspend_resume), TEST(test_mcp), TEST(test_woken_runs_next),
+          TEST(test_woken_below_ready_is_queued), TEST(test_woken_keeps_queue_order))
