@@ -166,12 +166,10 @@ static kerror_t check_src_dest(const struct cte *src, const struct cte *dest,
  * for memory that is partly in use. */
 static kerror_t derive(const struct cte *src, cap_rights_t rights, cap_t *out)
 {
-    enum cap_type type = cap_type(&src->cap);
-    if (!object_is_derivable(type))
-        return KERR_ILLEGAL_OPERATION;
-    if (type == CAP_UNTYPED && cte_has_children(src))
+    if (cap_type(&src->cap) == CAP_UNTYPED && cte_has_children(src))
         return KERR_REVOKE_FIRST;
-    *out = object_derive(&src->cap);
+    if (!object_derive(&src->cap, out))
+        return KERR_ILLEGAL_OPERATION;
     cap_mask_rights(out, rights);
     return KERR_OK;
 }

@@ -71,6 +71,7 @@
 #include "cnode.h"
 #include "kernel.h"
 #include "preempt.h"
+#include "ready.h"
 #include "reply.h"
 
 static struct endpoint *ep_of(const cap_t *cap)
@@ -287,7 +288,10 @@ static void link_call(struct thread *caller, struct thread *callee)
         sched_context_drop_loan(callee);
     callee->caller = caller;
     caller->reply_from = callee;
-    sched_set_blocked(caller, THREAD_BLOCKED_REPLY);
+    /* The caller is the current thread (a Call) or a sender that waited on
+     * the endpoint: on no ready queue either way (thread.h), so nothing to
+     * take off one (sched_set_blocked()'s step). */
+    caller->state = THREAD_BLOCKED_REPLY;
     if (!callee->sc && caller->sc)
         sched_context_donate(caller, callee);
 }

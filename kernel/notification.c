@@ -15,6 +15,7 @@
 
 #include "kernel.h"
 #include "preempt.h"
+#include "ready.h"
 
 static struct notification *ntfn_of(const cap_t *cap)
 {

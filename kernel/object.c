@@ -215,14 +215,17 @@ cap_t object_create_zeroed(enum cap_type type, paddr_t pa, unsigned obj_bits, bo
     return cap;
 }
 
-cap_t object_derive(const cap_t *src)
+bool object_derive(const cap_t *src, cap_t *out)
 {
-    cap_t cap = *src;
-    if (cap_type(&cap) == CAP_FRAME)
-        cap_frame_set_mapping(&cap, 0, 0); /* each frame cap maps at most once */
-    else if (cap_type(&cap) == CAP_UNTYPED)
-        cap_untyped_mark_copy(&cap);
-    return cap;
+    enum cap_type type = cap_type(src);
+    if (!type_info(type)->derivable)
+        return false;
+    *out = *src;
+    if (type == CAP_FRAME)
+        cap_frame_set_mapping(out, 0, 0); /* each frame cap maps at most once */
+    else if (type == CAP_UNTYPED)
+        cap_untyped_mark_copy(out);
+    return true;
 }
 
 void object_cap_added(const cap_t *cap)

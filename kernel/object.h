@@ -84,10 +84,11 @@ cap_t object_create(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_d
  * it first, a bounded piece per kernel entry: untyped.c). */
 cap_t object_create_zeroed(enum cap_type type, paddr_t pa, unsigned obj_bits, bool is_device);
 
-/* The cap a copy of `src` carries before rights and badge are applied:
- * a frame copy is unmapped, an untyped copy is marked as a copy. The type
- * must be derivable. */
-cap_t object_derive(const cap_t *src);
+/* The cap a copy of `src` carries before rights and badge are applied,
+ * in *out: a frame copy is unmapped, an untyped copy is marked as a copy.
+ * False, *out untouched, when the type is not derivable (one call for
+ * the check and the copy: every cap an IPC carries makes both). */
+bool object_derive(const cap_t *src, cap_t *out);
 
 /* The reference count of the object a counted cap names. */
 uint64_t *object_refs(const cap_t *cap);

@@ -86,6 +86,23 @@ static inline __attribute__((always_inline)) void ready_queue_woken(struct cpu *
         ready_enqueue_now(w);
 }
 
+/* Makes `t` RUNNABLE; the current thread is about to block (a Call to t,
+ * or the answer of a ReplyRecv to t), so t may well run next: with one
+ * CPU online it is left to thread_resume_current() unqueued, and queued at
+ * once otherwise (or when another is left there already). Inline: the
+ * general IPC path's (thread.h declares it for the other callers). */
+static inline __attribute__((always_inline)) void sched_make_runnable_next(struct thread *t)
+{
+    struct cpu *c = cpu_here();
+    if (smp_others_online || c->woken || t == current_thread || on_ready_queue(t)) {
+        sched_make_runnable(t);
+        return;
+    }
+    t->state = THREAD_RUNNABLE;
+    t->blocked_on = NULL;
+    c->woken = t;
+}
+
 /* ready_enqueue() with a woken thread left: it goes first. Out of line
  * (sched.c), and called last, so that the common way keeps no register. */
 void ready_enqueue_after_woken(struct thread *t);
@@ -178,6 +195,15 @@ static inline __attribute__((always_inline)) void ready_dequeue(struct thread *t
     t->ready_next = t->ready_prev = NULL;
     if (!c->ready_head[p])
         ready_level_emptied(c, p);
+}
+
+/* Takes `t` off the ready queue (if it is on it) and sets `state`. */
+static inline __attribute__((always_inline)) void sched_set_blocked(struct thread *t,
+                                                                    enum thread_state state)
+{
+    if (on_ready_queue(t))
+        ready_dequeue(t);
+    t->state = state;
 }
 
 /* ready_dequeue() of `t`, the head of c's queue of priority p (the thread

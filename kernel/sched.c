@@ -123,23 +123,6 @@ void ready_enqueue_after_woken(struct thread *t)
     ready_enqueue_now(t);
 }
 
-/* Makes `t` RUNNABLE; the current thread is about to block (a Call to t,
- * or the answer of a ReplyRecv to t), so t may well run next: with one
- * CPU online it is left to thread_resume_current() unqueued (ready.h,
- * "The woken thread"), and queued at once otherwise (or when another is
- * left there already). */
-void sched_make_runnable_next(struct thread *t)
-{
-    struct cpu *c = cpu_here();
-    if (smp_others_online || c->woken || t == current_thread || on_ready_queue(t)) {
-        sched_make_runnable(t);
-        return;
-    }
-    t->state = THREAD_RUNNABLE;
-    t->blocked_on = NULL;
-    c->woken = t;
-}
-
 /* Puts `t` on its CPU's ready queue or takes it off, as its state says;
  * `current`: it is some CPU's current thread (which is on no queue). */
 static inline __attribute__((always_inline)) void requeue(struct thread *t, bool current)
@@ -175,13 +158,6 @@ void sched_reconsider(struct thread *t)
     } else {
         requeue(t, false);
     }
-}
-
-void sched_set_blocked(struct thread *t, enum thread_state state)
-{
-    if (on_ready_queue(t))
-        ready_dequeue(t);
-    t->state = state;
 }
 
 void sched_set_priority(struct thread *t, uint8_t priority)
@@ -613,23 +589,6 @@ static inline bool woken_runs_now(const struct cpu *c, const struct thread *w)
  * queued (then choose() decides as ever). */
 struct sched_woken_counts sched_woken_counts;
 
-static inline __attribute__((always_inline)) struct thread *choose_woken(struct cpu *c)
-{
-    struct thread *w = c->woken;
-    c->woken = NULL;
-    if (!woken_runs_now(c, w)) {
-        if (BULKHEAD_KERNEL_DEBUG)
-            sched_woken_counts.queued++;
-        if (ready_woken_valid(w))
-            ready_enqueue_now(w);
-        return NULL;
-    }
-    if (BULKHEAD_KERNEL_DEBUG)
-        sched_woken_counts.direct++;
-    charge_chosen(w, false);
-    return w;
-}
-
 static inline __attribute__((always_inline)) struct thread *choose(bool after_timer)
 {
     struct cpu *c = cpu_here();
@@ -785,25 +744,39 @@ void smp_thread_entry_locked(void)
     thread_entry_locked();
 }
 
-/* thread_resume_current() with a woken thread left (ready.h): it runs,
- * or is queued and the choice made as ever. Out of line, so that the
- * common way saves no register for it. */
-static __attribute__((noinline)) NORETURN void resume_woken(struct cpu *c)
-{
-    struct thread *next = choose_woken(c);
-    if (!next)
-        next = choose(false);
-    if (next)
-        run(next);
-    idle_until_runnable();
-}
-
 static inline __attribute__((always_inline)) NORETURN void resume_chosen(void)
 {
     struct thread *next = choose(false);
     if (next)
         run(next);
     idle_until_runnable();
+}
+
+/* The woken thread `w` does not run at once: it is queued (if it still
+ * may run) and the choice is made as ever. */
+static __attribute__((noinline)) NORETURN void resume_woken_queued(struct thread *w)
+{
+    if (BULKHEAD_KERNEL_DEBUG)
+        sched_woken_counts.queued++;
+    if (ready_woken_valid(w))
+        ready_enqueue_now(w);
+    resume_chosen();
+}
+
+/* thread_resume_current() with a woken thread left (ready.h): it runs
+ * (charged as choose() charges a switch), or resume_woken_queued(). Out of
+ * line, so that the common way saves no register for it, and the rarer
+ * way apart, so that this one saves few. */
+static __attribute__((noinline)) NORETURN void resume_woken(struct cpu *c)
+{
+    struct thread *w = c->woken;
+    c->woken = NULL;
+    if (!woken_runs_now(c, w))
+        resume_woken_queued(w);
+    if (BULKHEAD_KERNEL_DEBUG)
+        sched_woken_counts.direct++;
+    charge_chosen(w, false);
+    run(w);
 }
 
 void thread_resume_nothing_woken(void)

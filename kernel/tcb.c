@@ -11,6 +11,7 @@
 #include "invoke.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "ready.h"
 #include "thread.h"
 #include "vspace.h"
 #include "vspace_object.h"

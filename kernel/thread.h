@@ -193,9 +193,9 @@ static inline struct thread *tcb_thread(const cap_t *cap)
 /* Makes `t` RUNNABLE and queues it (at the tail of its priority). */
 void sched_make_runnable(struct thread *t);
 /* The same for a thread woken by a syscall whose caller blocks next (a
- * Call's receiver, a ReplyRecv's caller), which may well run next: left
- * to choose() unqueued where it can (ready.h, "The woken thread"). */
-void sched_make_runnable_next(struct thread *t);
+ * Call's receiver, a ReplyRecv's caller), which may well run next:
+ * sched_make_runnable_next() in ready.h leaves it unqueued where it can
+ * ("The woken thread"). */
 /* How thread_resume_current() dealt with the woken threads, in debug
  * kernels (host tests check that the way exists and keeps the order):
  * run at once, or queued first. */
@@ -205,8 +205,9 @@ struct sched_woken_counts {
 };
 extern struct sched_woken_counts sched_woken_counts;
 
-/* Takes `t` off the ready queue (if it is on it) and sets `state`. */
-void sched_set_blocked(struct thread *t, enum thread_state state);
+/* sched_set_blocked(t, state), which takes `t` off its ready queue (if it
+ * is on one) and sets `state`, is inline in ready.h: every blocking IPC
+ * calls it. */
 
 /* Changes t's priority, requeueing it if it is ready or queued to send
  * (at the end of the senders of its new priority). */
