@@ -414,7 +414,7 @@ void kernel_fastpath_yield(void)
  *    thread blocks: the head of the highest non-empty queue), the CPU's
  *    time charged as at any switch between whole-CPU SchedContexts.
  *  - Wait that blocks with no thread ready: the thread joins the waiters'
- *    tail and goes to thread_resume_current(), which idles the CPU, as
+ *    tail and goes to thread_resume_nothing_woken(), which idles the CPU, as
  *    the general path would after notification_wait().
  * Everything else (a cap of another type or shape, rights missing, a
  * waiter that would preempt the signaller or lent its SchedContext away)

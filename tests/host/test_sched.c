@@ -149,6 +149,12 @@ static void test_highest_set_bit(void)
         CHECK_EQ(ready_summary_top[summary], 63 - (unsigned)__builtin_clzll(summary));
 }
 
+/* A thread of `prio` in the driver's address space, ready to run. */
+static struct thread *thread_at(struct kworld *w, uint8_t prio)
+{
+    return kw_tcb(w, kw_thread(w, KW_ROOT_VSPACE, prio));
+}
+
 /* A message of one word more than the CPU registers carry: the general
  * IPC path, where a woken thread may run without the ready queue. */
 #define GENERAL_INFO BK_MSGINFO(BK_MSG_CPU_WORDS + 1, 0, 0, 0)
@@ -162,9 +168,9 @@ static void test_woken_runs_next(void)
     struct kworld w;
     kw_init(&w);
     unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
-    struct thread *server = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 60));
-    struct thread *client = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
-    struct thread *low = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 40));
+    struct thread *server = thread_at(&w, 60);
+    struct thread *client = thread_at(&w, 50);
+    struct thread *low = thread_at(&w, 40);
     kw_park(&w);
     kw_recv(server, ep);
     CHECK(current_thread == client);
@@ -194,9 +200,9 @@ static void test_woken_below_ready_is_queued(void)
     kw_init(&w);
     unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
     unsigned side = kw_retype(&w, CAP_ENDPOINT, 0, 1);
-    struct thread *server = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 30));
-    struct thread *client = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
-    struct thread *mid = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 45));
+    struct thread *server = thread_at(&w, 30);
+    struct thread *client = thread_at(&w, 50);
+    struct thread *mid = thread_at(&w, 45);
     kw_park(&w);
     /* The client and mid wait on `side` so that the server, the lowest,
      * gets to wait on ep; then the waker lets the client go, and the
@@ -232,10 +238,10 @@ static void test_woken_keeps_queue_order(void)
     kw_init(&w);
     unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
     unsigned side = kw_retype(&w, CAP_ENDPOINT, 0, 1);
-    struct thread *server = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 60));
-    struct thread *client = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
-    struct thread *sender = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 50));
-    struct thread *poker = kw_tcb(&w, kw_thread(&w, KW_ROOT_VSPACE, 45));
+    struct thread *server = thread_at(&w, 60);
+    struct thread *client = thread_at(&w, 50);
+    struct thread *sender = thread_at(&w, 50);
+    struct thread *poker = thread_at(&w, 45);
     kw_park(&w);
     kw_recv(server, ep);
     CHECK(current_thread == client);
