@@ -60,16 +60,17 @@ static inline __attribute__((always_inline)) void ready_enqueue_now(struct threa
  * straight off again was about 90 instructions of every such general-path
  * IPC (the queue's links, the bitmap set and cleared, the top searched
  * again). With one CPU online, sched_make_runnable_next() leaves it
- * unqueued in the CPU's `woken` instead, made RUNNABLE; choose(), which
- * ends every kernel entry, runs it at once if it then outranks every
- * queued thread and the current thread blocked, and otherwise queues it
- * first and chooses as ever. Every other enqueue on the CPU queues it
- * first (ready_enqueue()), so the queues' order is the one eager queueing
- * gives, and a thread that stopped being RUNNABLE or schedulable meanwhile,
- * or got queued by its own way (requeue()), is dropped from `woken`
- * (ready_woken_valid()). Nothing reads the queues between: the fast paths
- * run before the general path, and the one reader outside choose(), the
- * timer interrupt's may_defer(), queues it first. */
+ * unqueued in the CPU's `woken` instead, made RUNNABLE;
+ * thread_resume_current(), which ends every syscall and fault, runs it at
+ * once if it then outranks every queued thread and the current thread
+ * blocked, and otherwise queues it first and chooses as ever (the timer's
+ * entry, which may send a timeout fault, always queues it first). Every
+ * other enqueue on the CPU queues it first (ready_enqueue()), so the
+ * queues' order is the one eager queueing gives, and a thread that stopped
+ * being RUNNABLE or schedulable meanwhile, or got queued by its own way,
+ * is dropped from `woken` (ready_woken_valid()). Nothing reads the queues
+ * between: the fast paths run before the general path, and the one reader
+ * before the choice, the timer interrupt's may_defer(), queues it first. */
 static inline bool ready_woken_valid(const struct thread *w)
 {
     return w->state == THREAD_RUNNABLE && !on_ready_queue(w) && sched_is_schedulable(w);

@@ -135,8 +135,8 @@ static inline __attribute__((always_inline)) void requeue(struct thread *t, bool
         ready_dequeue(t);
         queued = false;
     }
-    /* The woken thread stays choose()'s (a passive server given its
-     * caller's SchedContext after the wake) while it runs here. */
+    /* The woken thread stays thread_resume_current()'s (a passive server
+     * given its caller's SchedContext after the wake) while it runs here. */
     if (!queued && belongs && !(t == cpu_here()->woken && thread_cpu(t) == cpu_here()->index))
         ready_enqueue(t);
 }
@@ -558,12 +558,10 @@ static __attribute__((noinline)) void leave_moved(struct cpu *c, struct thread *
     ready_enqueue(cur);
 }
 
-/* Chooses the next thread; the previous current one goes back on its
- * queue if it can still run. The first test is the common case of every
- * syscall: nothing changed (no slice end, no change to the current
- * thread's SchedContext: sched_reconsider() sets slice_expired for those)
- * and nothing of higher priority is ready. */
-static inline __attribute__((always_inline)) void charge_chosen(struct thread *next, bool after_timer)
+/* Charges the switch to `next`, the thread chosen (choose(), and the woken
+ * thread's way in resume_woken()). */
+static inline __attribute__((always_inline)) void charge_chosen(struct thread *next,
+                                                                 bool after_timer)
 {
     if (after_timer) /* constant: inlined, each caller keeps one branch */
         charge_switch_at_entry(next->sc);
@@ -576,8 +574,8 @@ static inline __attribute__((always_inline)) void charge_chosen(struct thread *n
 /* The woken thread (ready.h) runs next, unqueued, when it outranks every
  * queued thread and the current one blocked: what the rest of choose()
  * would pick after queueing it (with a blocked current thread neither the
- * slice nor the current SchedContext matter there). The timer's entry and
- * a deferred charge, which may change the queues, take the long way. */
+ * slice nor the current SchedContext matter there). A deferred charge,
+ * which may change the queues, takes the long way. */
 static inline bool woken_runs_now(const struct cpu *c, const struct thread *w)
 {
     const struct thread *cur = c->current;
@@ -585,10 +583,13 @@ static inline bool woken_runs_now(const struct cpu *c, const struct thread *w)
            (int)w->priority > c->ready_top && ready_woken_valid(w) && thread_cpu(w) == c->index;
 }
 
-/* c's woken thread if it runs now (charged for), or NULL once it is
- * queued (then choose() decides as ever). */
 struct sched_woken_counts sched_woken_counts;
 
+/* Chooses the next thread; the previous current one goes back on its
+ * queue if it can still run. The first test is the common case of every
+ * syscall: nothing changed (no slice end, no change to the current
+ * thread's SchedContext: sched_reconsider() sets slice_expired for those)
+ * and nothing of higher priority is ready. */
 static inline __attribute__((always_inline)) struct thread *choose(bool after_timer)
 {
     struct cpu *c = cpu_here();

@@ -51,6 +51,12 @@
 #define START_NS 100000000ull
 #define WINDOW_NS 200000000ull /* a share is measured over 200 ms */
 #define SHARE_TOLERANCE 20     /* per mille */
+/* A CPU's whole share is the sum of its tenants' (two on CPU 1), each read
+ * within SHARE_TOLERANCE: under -icount the vCPUs run in turn on one
+ * clock, so where the other CPU's slices fall moves each reading (CPU 1's
+ * sum read 638 to 822 per mille over kernel builds that differ only in the
+ * length of general-path code, session 37; its bounds are 400 and 800). */
+#define CPU_SHARE_TOLERANCE (2 * SHARE_TOLERANCE)
 #define STACK_SIZE 16384
 #define THREADS 5
 /* CPU c's SchedControl in the server's slot 96 + c, for c >= 1
@@ -389,8 +395,8 @@ static void check_cpu_report(void)
     expect(ok && c0.reserved == 30 && c0.tenants == 2 && c0.threads == 2 && c0.budget == 300 &&
                c1.reserved == 40 && c1.tenants == 2 && c1.threads == 2 && c1.budget == 800,
            "CpuUsage: CPU 0 30 % reserved, budgets 30 %; CPU 1 40 % reserved, budgets 80 %");
-    expect(ok && c0.share <= 5 && c1.share + SHARE_TOLERANCE >= 400 &&
-               c1.share <= 800 + SHARE_TOLERANCE,
+    expect(ok && c0.share <= 5 && c1.share + CPU_SHARE_TOLERANCE >= 400 &&
+               c1.share <= 800 + CPU_SHARE_TOLERANCE,
            "CpuUsage: CPU 0 (its spinners stopped) used nothing and CPU 1 its reservations to "
            "its budgets over the last second");
 }
