@@ -90,8 +90,8 @@ static inline __attribute__((always_inline)) void ready_queue_woken(struct cpu *
 /* Makes `t` RUNNABLE; the current thread is about to block (a Call to t,
  * or the answer of a ReplyRecv to t), so t may well run next: with one
  * CPU online it is left to thread_resume_current() unqueued, and queued at
- * once otherwise (or when another is left there already). Inline: the
- * general IPC path's (thread.h declares it for the other callers). */
+ * once otherwise (or when another is left there already). Inline: every
+ * general-path Call and ReplyRecv makes one. */
 static inline __attribute__((always_inline)) void sched_make_runnable_next(struct thread *t)
 {
     struct cpu *c = cpu_here();

@@ -192,13 +192,12 @@ static inline struct thread *tcb_thread(const cap_t *cap)
 
 /* Makes `t` RUNNABLE and queues it (at the tail of its priority). */
 void sched_make_runnable(struct thread *t);
-/* The same for a thread woken by a syscall whose caller blocks next (a
- * Call's receiver, a ReplyRecv's caller), which may well run next:
- * sched_make_runnable_next() in ready.h leaves it unqueued where it can
- * ("The woken thread"). */
-/* How thread_resume_current() dealt with the woken threads, in debug
- * kernels (host tests check that the way exists and keeps the order):
- * run at once, or queued first. */
+/* For a thread woken by a syscall whose caller blocks next (a Call's
+ * receiver, a ReplyRecv's caller), which may well run next,
+ * sched_make_runnable_next() (ready.h, "The woken thread") leaves it
+ * unqueued where it can. How thread_resume_current() then dealt with the
+ * woken threads is counted in debug kernels (host tests check that the
+ * way exists and keeps the order): run at once, or queued first. */
 struct sched_woken_counts {
     uint64_t direct;
     uint64_t queued;
