@@ -268,6 +268,40 @@ static void test_woken_keeps_queue_order(void)
     kw_free(&w);
 }
 
+/* A timeout fault the timer interrupt sends (a thread's budget ran out,
+ * its handler outranks it) wakes the handler by a Call from the timer's
+ * entry, which may leave it as the woken thread: the timer's way out
+ * queues it before choosing, so the handler runs at once, not a lower
+ * thread that is ready. */
+static void test_woken_by_timeout_fault_runs(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    unsigned ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    struct thread *handler = thread_at(&w, 60);
+    struct thread *low = thread_at(&w, 10);
+    unsigned spinner_tcb = kw_thread(&w, KW_ROOT_VSPACE, 50);
+    struct thread *spinner = kw_tcb(&w, spinner_tcb);
+    unsigned spinner_sc = spinner_tcb + 1; /* kw_thread(): the TCB, then its SchedContext */
+    CHECK_EQ(kw_invoke(&w, KW_SCHED_CONTROL, BK_LABEL_SCHED_CONTROL_CONFIGURE, 5, spinner_sc,
+                       1000000, 10000000, 1),
+             0);
+    CHECK_EQ(kw_invoke(&w, spinner_tcb, BK_LABEL_TCB_SET_TIMEOUT_ENDPOINT, 1, ep, 0, 0, 0), 0);
+    CHECK_EQ(kw_invoke(&w, spinner_tcb, BK_LABEL_TCB_SET_TIMEOUT_FAULTS, 1, 1, 0, 0, 0), 0);
+    kw_park(&w);
+    kw_recv(handler, ep);
+    CHECK(current_thread == spinner);
+    for (unsigned i = 0; i < 100 && current_thread == spinner; i++)
+        fake_tick();
+    CHECK(current_thread == handler);
+    CHECK_EQ(BK_MSGINFO_LABEL(kw_info(handler)), BK_FAULT_TIMEOUT);
+    CHECK_EQ(low->state, THREAD_RUNNABLE);
+    CHECK(cpu_here()->woken == NULL);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
 TEST_MAIN(TEST(test_highest_priority_runs), TEST(test_highest_set_bit), TEST(test_round_robin), TEST(test_yield),
           TEST(test_suspend_resume), TEST(test_mcp), TEST(test_woken_runs_next),
-          TEST(test_woken_below_ready_is_queued), TEST(test_woken_keeps_queue_order))
+          TEST(test_woken_below_ready_is_queued), TEST(test_woken_keeps_queue_order),
+          TEST(test_woken_by_timeout_fault_runs))
