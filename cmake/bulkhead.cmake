@@ -167,6 +167,15 @@ macro(bulkhead_kernel arch name debug)
   target_compile_definitions(${name}-${arch}-obj PRIVATE
     BULKHEAD_VERSION="${BULKHEAD_VERSION_STRING}"
     BULKHEAD_KERNEL_DEBUG=$<BOOL:${debug}>)
+  # A release kernel keeps no frame pointers: nothing in the kernel walks
+  # them (a panic prints no backtrace; a debugger unwinds from the DWARF
+  # call-frame information -g keeps), and on the general path their save,
+  # set-up and restore in every function called were some 3 instructions
+  # a call (docs/performance.md, "Frame pointers"). A debug kernel keeps
+  # them, for cheap backtraces in a debugger and in perf-style sampling.
+  if(NOT ${debug})
+    target_compile_options(${name}-${arch}-obj PRIVATE -fomit-frame-pointer)
+  endif()
   target_include_directories(${name}-${arch}-obj PRIVATE
     ${CMAKE_SOURCE_DIR}/kernel ${CMAKE_SOURCE_DIR}/kernel/parse ${dir}/include
     ${BULKHEAD_GEN_DIR}/include)

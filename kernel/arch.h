@@ -335,6 +335,24 @@ NORETURN void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs);
  * path then leaves by a tail call and needs no stack frame of its own. */
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
+/* The IPC fast path's way out on an arch whose message words stay in the
+ * CPU's registers (ARCH_FASTPATH_MESSAGE_IN_CPU 1, arch_types.h; others
+ * need not define it): as arch_fastpath_switch() from the registers the
+ * entry saved (the current thread's frame, which it finds itself), except
+ * that `to` gets the message words w0..w3, which arrive in the registers
+ * that carry them to user mode, those past the length of the info in
+ * `to`'s frame as 0; the fast path wrote only the badge and the info
+ * there. */
+void arch_fastpath_deliver(arch_regs_t *to, arch_vspace_t *vs, uint64_t w0, uint64_t w1,
+                           uint64_t w2, uint64_t w3);
+
+/* arch_fastpath_resume() on such an arch, with the message words still in
+ * the CPU: the thread gets `info` and the words w0..w3 from the arguments
+ * (in the registers that carry them to user mode), everything else from
+ * `regs`. */
+void arch_fastpath_resume_words(arch_regs_t *regs, uint64_t info, uint64_t w0, uint64_t w1,
+                                uint64_t w2, uint64_t w3);
+
 /* The same way out once several CPUs run user threads, from the fast path
  * under the kernel lock (kernel_fastpath_smp()): what arch_user_enter()
  * does with the lock held, its checks the fast path's (the address space
@@ -483,16 +501,27 @@ NORETURN void kernel_syscall_smp(void);
  * syscall, with the registers saved but before the rest of the arch's
  * entry work (kernel/fastpath.c). Does not return if the IPC fast path
  * handled the syscall; returns if the general path must, and the arch then
- * goes on to kernel_syscall(). */
-void kernel_fastpath_call(void);
-void kernel_fastpath_reply_recv(void);
-/* Called first on a Yield (BK_SYS_YIELD), as kernel_fastpath_call() is:
- * does not return if the thread goes on at once (kernel/fastpath.c). */
-void kernel_fastpath_yield(void);
-/* The same for Recv (BK_SYS_RECV) and Send (BK_SYS_SEND): the fast paths
- * of a Wait and a Signal on a notification (kernel/fastpath.c). */
-void kernel_fastpath_recv(void);
-void kernel_fastpath_send(void);
+ * goes on to kernel_syscall(). The same for a Yield (BK_SYS_YIELD: does
+ * not return if the thread goes on at once), Recv (BK_SYS_RECV) and Send
+ * (BK_SYS_SEND): the fast paths of a Wait and a Signal on a notification.
+ * The arguments are the syscall's argument registers as the caller set
+ * them, which the entry leaves in place: the cap address, the info and
+ * the message words. The words are read from them only where
+ * ARCH_FASTPATH_MESSAGE_IN_CPU is 1: there the entry does not save them,
+ * and they reach the frame only if the fast path declines or the thread
+ * blocks. Elsewhere the words are read from the frame, and those
+ * arguments may hold anything (x86-64: the C ABI's fourth, rcx, is the
+ * syscall's return address, not r10). */
+void kernel_fastpath_call(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2,
+                          uint64_t w3);
+void kernel_fastpath_reply_recv(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1,
+                                uint64_t w2, uint64_t w3);
+void kernel_fastpath_yield(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2,
+                           uint64_t w3);
+void kernel_fastpath_recv(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2,
+                          uint64_t w3);
+void kernel_fastpath_send(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2,
+                          uint64_t w3);
 /* The same with several CPUs online, from kernel_syscall_smp() with the
  * kernel lock held, for a Call or ReplyRecv between two threads of this
  * CPU, a Yield, and a Signal or Wait whose threads are this CPU's

@@ -124,18 +124,48 @@ static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_ri
     return true;
 }
 
+/* A syscall's message as a fast path reads it: the cap address, the info
+ * and, where they stay in the CPU (WORDS_IN_CPU()), the words. */
+struct fast_message {
+    uint64_t cptr, info;
+    uint64_t words[BK_MSG_CPU_WORDS];
+};
+
+/* Whether the message words are `words` rather than in the caller's
+ * frame: on an arch whose syscall entry hands them over in the C argument
+ * registers (ARCH_FASTPATH_MESSAGE_IN_CPU, arch_types.h), with one CPU.
+ * The fast path then passes them on to the way out in the same registers,
+ * and the caller's frame holds them only once the fast path declines or
+ * the thread blocks (keep_words()). Otherwise (x86-64; several CPUs, whose
+ * entry saves every register before it takes the lock) they are in the
+ * frame, and copied from there. A constant expression once inlined, so
+ * the other way is never compiled in. */
+#define WORDS_IN_CPU(smp) (ARCH_FASTPATH_MESSAGE_IN_CPU && !(smp))
+
+/* The message as the syscall entry saved it in the frame `args`. */
+static inline __attribute__((always_inline)) struct fast_message message_in_frame(
+    const uint64_t *args)
+{
+    return (struct fast_message){.cptr = args[0], .info = args[1]};
+}
+
 /* Moves a register message as endpoint.c's transfer() does: the words
  * beyond its length arrive as 0, and the info keeps length and label
  * (message_fits() let through only an info with no other field set).
+ * Words still in the CPU are written by the way out, not here.
  * Always inlined, like switch_to(): a call costs more than the copy. */
 static inline __attribute__((always_inline)) void copy_message(const uint64_t *from, uint64_t *to,
-                                                               uint64_t badge, uint64_t info)
+                                                               uint64_t badge,
+                                                               const struct fast_message *m,
+                                                               bool smp)
 {
-    uint64_t length = BK_MSGINFO_LENGTH(info);
-    for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
-        to[2 + i] = i < length ? from[2 + i] : 0;
+    if (!WORDS_IN_CPU(smp)) {
+        uint64_t length = BK_MSGINFO_LENGTH(m->info);
+        for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
+            to[2 + i] = i < length ? from[2 + i] : 0;
+    }
     to[0] = badge;
-    to[1] = info;
+    to[1] = m->info;
 }
 
 struct ipc_path_counts ipc_path_counts;
@@ -175,7 +205,8 @@ static inline __attribute__((always_inline)) void hand_over(struct sched_context
  * goes on where it stopped). Counts the fast path's completions in debug
  * kernels (ipc.h says why only there). */
 static inline __attribute__((always_inline)) void switch_to(struct thread *from,
-                                                            struct thread *to, bool smp)
+                                                            struct thread *to, bool smp,
+                                                            const struct fast_message *m)
 {
     if (BULKHEAD_KERNEL_DEBUG)
         ipc_path_counts.fast++;
@@ -187,6 +218,9 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
         c->slice_expired = false;
         to->last_cpu = (uint8_t)c->index; /* as smp_exit_to_user_held() */
         arch_fastpath_switch_smp(&from->regs, &to->regs, to->vspace); /* lock let go last */
+    } else if (WORDS_IN_CPU(smp)) {
+        arch_fastpath_deliver(&to->regs, to->vspace, m->words[0], m->words[1], m->words[2],
+                              m->words[3]);
     } else {
         arch_fastpath_switch(&from->regs, &to->regs, to->vspace);
     }
@@ -224,7 +258,9 @@ static inline __attribute__((always_inline)) bool same_cpu_ok(bool smp,
 static inline __attribute__((always_inline)) void deliver_call(struct thread *t, struct thread *r,
                                                                struct endpoint *ep,
                                                                const uint64_t *args,
-                                                               uint64_t badge, uint64_t info)
+                                                               uint64_t badge,
+                                                               const struct fast_message *m,
+                                                               bool smp)
 {
     ep->head = r->wait_next;
     if (ep->head) {
@@ -235,7 +271,7 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *t,
     }
     r->wait_next = NULL;
     r->blocked_on = NULL;
-    copy_message(args, arch_regs_args(&r->regs), badge, info);
+    copy_message(args, arch_regs_args(&r->regs), badge, m, smp);
     r->state = THREAD_RUNNABLE;
     r->caller = t;
     t->reply_from = r;
@@ -247,32 +283,34 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *t,
  * none (a passive server) and runs on ours, lent with the Call. The two
  * ways are written out whole, each with its own copy of the Call's
  * effects, so the choice is tested once. */
-static inline __attribute__((always_inline)) void fastpath_call(struct thread *t, bool smp)
+static inline __attribute__((always_inline)) bool fastpath_call(struct thread *t, bool smp,
+                                                                const struct fast_message *m)
 {
     uint64_t *args = arch_regs_args(&t->regs);
-    uint64_t info = args[1], badge;
-    if (!message_fits(info))
-        return;
+    uint64_t badge;
+    if (!message_fits(m->info))
+        return false;
     struct endpoint *ep;
-    if (!endpoint_direct(t, args[0], CAP_RIGHT_WRITE, &ep, &badge, &t->call_cap_word) ||
+    if (!endpoint_direct(t, m->cptr, CAP_RIGHT_WRITE, &ep, &badge, &t->call_cap_word) ||
         ep->state != EP_RECEIVING)
-        return;
+        return false;
     struct thread *r = ep->head;
     if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority))
-        return;
+        return false;
     struct sched_context *t_sc = t->sc, *r_sc = r->sc;
     if (!same_cpu_ok(smp, r_sc ? r_sc : t_sc, r))
-        return;
+        return false;
     if (!r_sc) {
-        deliver_call(t, r, ep, args, badge, info);
+        deliver_call(t, r, ep, args, badge, m, smp);
         hand_over(t_sc, t, r);
     } else if (fast_charge_ok(t_sc, r_sc)) {
-        deliver_call(t, r, ep, args, badge, info);
+        deliver_call(t, r, ep, args, badge, m, smp);
         sched_fast_charge(t_sc, r_sc);
     } else {
-        return;
+        return false;
     }
-    switch_to(t, r, smp);
+    switch_to(t, r, smp, m);
+    return true;
 }
 
 /* The ReplyRecv's effects once every check passed: the reply
@@ -282,11 +320,12 @@ static inline __attribute__((always_inline)) void deliver_reply_recv(struct thre
                                                                      struct thread *c,
                                                                      struct endpoint *ep,
                                                                      const uint64_t *args,
-                                                                     uint64_t info)
+                                                                     const struct fast_message *m,
+                                                                     bool smp)
 {
     t->caller = NULL;
     c->reply_from = NULL;
-    copy_message(args, arch_regs_args(&c->regs), 0, info);
+    copy_message(args, arch_regs_args(&c->regs), 0, m, smp);
     c->state = THREAD_RUNNABLE;
     /* c, waiting for its answer, and t, running, are on no wait queue:
      * their blocked_on and wait links are NULL already (the invariants
@@ -308,58 +347,102 @@ static inline __attribute__((always_inline)) void deliver_reply_recv(struct thre
  * CPU's time goes to, or c lent us ours and gets it back; not when we run
  * on our own and c simply has none. Written out whole per way, as for the
  * Call. */
-static inline __attribute__((always_inline)) void fastpath_reply_recv(struct thread *t,
-                                                                      bool smp)
+static inline __attribute__((always_inline)) bool fastpath_reply_recv(struct thread *t, bool smp,
+                                                                      const struct fast_message *m)
 {
     uint64_t *args = arch_regs_args(&t->regs);
-    uint64_t info = args[1], badge;
+    uint64_t badge;
     struct thread *c = t->caller;
-    if (!message_fits(info) || !c || c->in_fault)
-        return;
+    if (!message_fits(m->info) || !c || c->in_fault)
+        return false;
     struct endpoint *ep;
     uint64_t cap_word;
-    if (!endpoint_direct(t, args[0], CAP_RIGHT_READ, &ep, &badge, &cap_word) ||
+    if (!endpoint_direct(t, m->cptr, CAP_RIGHT_READ, &ep, &badge, &cap_word) ||
         ep->state == EP_SENDING)
-        return;
+        return false;
     if (t->bound_notification && t->bound_notification->active)
-        return;
+        return false;
     if (sched_ready_at_or_above(c->priority))
-        return;
+        return false;
     struct sched_context *t_sc = t->sc, *c_sc = c->sc;
     if (!same_cpu_ok(smp, c_sc ? c_sc : t_sc, c))
-        return;
+        return false;
     if (!c_sc) {
         if (t_sc->home == t)
-            return;
-        deliver_reply_recv(t, c, ep, args, info);
+            return false;
+        deliver_reply_recv(t, c, ep, args, m, smp);
         hand_over(t_sc, t, c);
     } else if (fast_charge_ok(t_sc, c_sc)) {
-        deliver_reply_recv(t, c, ep, args, info);
+        deliver_reply_recv(t, c, ep, args, m, smp);
         sched_fast_charge(t_sc, c_sc);
     } else {
-        return;
+        return false;
     }
-    switch_to(t, c, smp);
+    switch_to(t, c, smp, m);
+    return true;
 }
 
-void kernel_fastpath_call(void)
+/* The message as the entry handed it over in the syscall's argument
+ * registers (kernel/arch.h): its words too where they stay in the CPU. */
+static inline __attribute__((always_inline)) struct fast_message message_from_entry(
+    uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3)
 {
-    fastpath_call(current_thread, false);
+    return (struct fast_message){.cptr = cptr, .info = info, .words = {w0, w1, w2, w3}};
 }
 
-void kernel_fastpath_reply_recv(void)
+/* What the entry did not save of t's message, its words, into its frame
+ * (nothing to do where the entry saved them). */
+static inline __attribute__((always_inline)) void keep_words(struct thread *t,
+                                                             const struct fast_message *m,
+                                                             bool smp)
 {
-    fastpath_reply_recv(current_thread, false);
+    if (!WORDS_IN_CPU(smp))
+        return;
+    uint64_t *args = arch_regs_args(&t->regs);
+    for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
+        args[2 + i] = m->words[i];
 }
+
+/* kernel_fastpath_call() and the other entry points (kernel/arch.h): the
+ * fast path `try` with the message as the entry handed it over; each
+ * `try` returns false where the general path must run, which then finds
+ * the whole message in the frame. */
+#define FASTPATH_ENTRY(name, try)                                                             \
+    void name(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2,           \
+              uint64_t w3)                                                                    \
+    {                                                                                         \
+        struct thread *t = current_thread;                                                    \
+        struct fast_message m = message_from_entry(cptr, info, w0, w1, w2, w3);               \
+        if (!try(t, false, &m))                                                               \
+            keep_words(t, &m, false);                                                         \
+    }
+
+FASTPATH_ENTRY(kernel_fastpath_call, fastpath_call)
+FASTPATH_ENTRY(kernel_fastpath_reply_recv, fastpath_reply_recv)
 
 /* The current thread `t` goes on after its syscall, nothing else changed:
  * with several CPUs by the general way out, which lets go of the lock. */
-static inline __attribute__((always_inline)) void resume_current(struct thread *t, bool smp)
+static inline __attribute__((always_inline)) void resume_current(struct thread *t, bool smp,
+                                                                 const struct fast_message *m,
+                                                                 uint64_t info)
 {
-    if (smp)
+    if (smp) {
         arch_user_enter(&t->regs, t->vspace);
-    else
+    } else if (WORDS_IN_CPU(smp)) {
+        arch_fastpath_resume_words(&t->regs, info, m->words[0], m->words[1], m->words[2],
+                                   m->words[3]);
+    } else {
         arch_fastpath_resume(&t->regs);
+    }
+}
+
+/* The syscall's result in t's info register is `info`: written into its
+ * frame, or (words in the CPU) passed to the way out by resume_current(). */
+static inline __attribute__((always_inline)) void set_info(struct thread *t, bool smp,
+                                                           uint64_t info)
+{
+    if (!WORDS_IN_CPU(smp))
+        arch_regs_args(&t->regs)[1] = info;
 }
 
 /* ---- Yield with nothing to yield to ---------------------------------------
@@ -380,20 +463,19 @@ static inline __attribute__((always_inline)) void resume_current(struct thread *
  * kernel_fastpath_smp() does under the kernel lock, and leaves by the
  * general way out, which lets go of the lock. It costs about 10
  * instructions here on top of the entry and the exit (docs/performance.md). */
-static inline __attribute__((always_inline)) void fastpath_yield(struct thread *t, bool smp)
+static inline __attribute__((always_inline)) bool fastpath_yield(struct thread *t, bool smp,
+                                                                 const struct fast_message *m)
 {
     struct cpu *c = cpu_here();
     if (c->slice_expired || !t->sc->whole || c->ready_top >= (int)t->priority)
-        return;
+        return false;
     if (BULKHEAD_KERNEL_DEBUG)
         yield_path_counts.fast++;
-    resume_current(t, smp);
+    resume_current(t, smp, m, m->info); /* the message untouched */
+    return true;
 }
 
-void kernel_fastpath_yield(void)
-{
-    fastpath_yield(current_thread, false);
-}
+FASTPATH_ENTRY(kernel_fastpath_yield, fastpath_yield)
 
 /* ---- Signal and Wait on a notification -------------------------------------
  * Send (a Signal) and Recv (a Wait) through a notification cap, in the
@@ -441,26 +523,31 @@ static inline bool notification_direct(const struct thread *t, uint64_t cptr, ca
     return true;
 }
 
-/* The current thread `t` goes on after its syscall; counted. */
-static inline __attribute__((always_inline)) void notification_resume(struct thread *t, bool smp)
+/* The current thread `t` goes on after its syscall with `badge` and info
+ * 0 (the rest of its message as it was); counted. */
+static inline __attribute__((always_inline)) void notification_resume(struct thread *t, bool smp,
+                                                                      const struct fast_message *m,
+                                                                      uint64_t badge)
 {
     if (BULKHEAD_KERNEL_DEBUG)
         notification_path_counts.fast++;
-    resume_current(t, smp);
+    arch_regs_args(&t->regs)[0] = badge;
+    set_info(t, smp, 0);
+    resume_current(t, smp, m, 0);
 }
 
-static inline __attribute__((always_inline)) void fastpath_send(struct thread *t, bool smp)
+static inline __attribute__((always_inline)) bool fastpath_send(struct thread *t, bool smp,
+                                                                const struct fast_message *m)
 {
     struct cpu *c = cpu_here();
-    uint64_t *args = arch_regs_args(&t->regs);
     struct notification *n;
     uint64_t badge;
-    if (!notification_direct(t, args[0], CAP_RIGHT_WRITE, &n, &badge))
-        return;
+    if (!notification_direct(t, m->cptr, CAP_RIGHT_WRITE, &n, &badge))
+        return false;
     struct thread *w = n->head;
     if (!w) {
         if (n->bound_thread && n->bound_thread->state == THREAD_BLOCKED_RECV)
-            return; /* that thread's endpoint wait ends: notification_deliver() */
+            return false; /* that thread's endpoint wait ends: notification_deliver() */
         n->word |= badge;
         n->active = true;
     } else {
@@ -469,7 +556,7 @@ static inline __attribute__((always_inline)) void fastpath_send(struct thread *t
          * no budget to become ready. */
         if (c->slice_expired || w->priority > t->priority || c->ready_top > (int)t->priority ||
             !w->sc || !w->sc->whole || !same_cpu_ok(smp, w->sc, w))
-            return;
+            return false;
         n->head = w->wait_next; /* remove_waiter() of the head */
         if (n->head)
             n->head->wait_prev = NULL;
@@ -486,9 +573,8 @@ static inline __attribute__((always_inline)) void fastpath_send(struct thread *t
         w->state = THREAD_RUNNABLE;
         ready_enqueue_on(c, w); /* w's CPU is this one (one CPU, or same_cpu_ok()) */
     }
-    args[0] = 0; /* the signaller's header: badge and info 0 */
-    args[1] = 0;
-    notification_resume(t, smp);
+    notification_resume(t, smp, m, 0); /* the signaller's header: badge and info 0 */
+    return true;
 }
 
 /* t, running, waits on n from now on (notification_wait()'s
@@ -507,6 +593,7 @@ static inline __attribute__((always_inline)) void block_on(struct thread *t,
  * keep no stack frame for it, as arch_fastpath_switch(). */
 static __attribute__((noinline)) void wait_idle(struct thread *t, struct notification *n)
 {
+    /* t's words are in its frame (keep_words()) */
     block_on(t, n);
     if (BULKHEAD_KERNEL_DEBUG)
         notification_path_counts.fast++;
@@ -514,31 +601,32 @@ static __attribute__((noinline)) void wait_idle(struct thread *t, struct notific
     thread_resume_nothing_woken();
 }
 
-static inline __attribute__((always_inline)) void fastpath_recv(struct thread *t, bool smp)
+static inline __attribute__((always_inline)) bool fastpath_recv(struct thread *t, bool smp,
+                                                                const struct fast_message *m)
 {
     struct cpu *c = cpu_here();
-    uint64_t *args = arch_regs_args(&t->regs);
     struct notification *n;
     uint64_t badge;
-    if (!notification_direct(t, args[0], CAP_RIGHT_READ, &n, &badge))
-        return;
+    if (!notification_direct(t, m->cptr, CAP_RIGHT_READ, &n, &badge))
+        return false;
     if (n->active) {
-        args[0] = n->word;
-        args[1] = 0;
+        uint64_t word = n->word;
         n->word = 0;
         n->active = false;
-        notification_resume(t, smp);
-        return;
+        notification_resume(t, smp, m, word);
+        return true;
     }
     int top = c->ready_top;
     if (top < 0) {
+        keep_words(t, m, smp);
         wait_idle(t, n);
-        return;
+        return true;
     }
     struct thread *next = c->ready_head[top];
     struct sched_context *t_sc = t->sc, *next_sc = next->sc;
     if (!fast_charge_ok(t_sc, next_sc))
-        return;
+        return false;
+    keep_words(t, m, smp); /* t waits: its whole message stays in its frame */
     block_on(t, n);
     ready_dequeue_head(c, next, (unsigned)top);
     sched_fast_charge(t_sc, next_sc);
@@ -554,38 +642,36 @@ static inline __attribute__((always_inline)) void fastpath_recv(struct thread *t
     } else {
         arch_fastpath_switch(&t->regs, &next->regs, next->vspace);
     }
+    return true;
 }
 
-void kernel_fastpath_send(void)
-{
-    fastpath_send(current_thread, false);
-}
-
-void kernel_fastpath_recv(void)
-{
-    fastpath_recv(current_thread, false);
-}
+FASTPATH_ENTRY(kernel_fastpath_send, fastpath_send)
+FASTPATH_ENTRY(kernel_fastpath_recv, fastpath_recv)
 
 /* Yield, Recv and Send with several CPUs: out of line, so that the
  * Call's and ReplyRecv's code below keeps the registers and frame it had
  * (inlined here, they cost the IPC round trip 12 instructions on RISC-V). */
 static __attribute__((noinline)) void fastpath_smp_other(struct thread *t, unsigned long nr)
 {
+    struct fast_message m = message_in_frame(arch_regs_args(&t->regs));
     if (nr == BK_SYS_YIELD)
-        fastpath_yield(t, true);
+        fastpath_yield(t, true, &m);
     else if (nr == BK_SYS_RECV)
-        fastpath_recv(t, true);
+        fastpath_recv(t, true, &m);
     else if (nr == BK_SYS_SEND)
-        fastpath_send(t, true);
+        fastpath_send(t, true, &m);
 }
 
 void kernel_fastpath_smp(unsigned long nr)
 {
     struct thread *t = current_thread;
-    if (nr == BK_SYS_CALL)
-        fastpath_call(t, true);
-    else if (nr == BK_SYS_REPLY_RECV)
-        fastpath_reply_recv(t, true);
-    else
+    if (nr == BK_SYS_CALL) {
+        struct fast_message m = message_in_frame(arch_regs_args(&t->regs));
+        fastpath_call(t, true, &m);
+    } else if (nr == BK_SYS_REPLY_RECV) {
+        struct fast_message m = message_in_frame(arch_regs_args(&t->regs));
+        fastpath_reply_recv(t, true, &m);
+    } else {
         fastpath_smp_other(t, nr);
+    }
 }

@@ -26,9 +26,19 @@
 #include "cpu.h"
 #include "riscv.h"
 
-/* A syscall's registers (see .Lsyscall), with sp = struct riscv_cpu and
- * t0 free; leaves tp = that struct and sp = the hart's kernel stack. */
-.macro SYSCALL_SAVE
+/* Ends frame-pointer backtraces where C code starts from user mode: in a
+ * debug kernel, which keeps frame pointers. A release kernel has none
+ * (cmake/bulkhead.cmake), so s0 is an ordinary register there. */
+.macro END_BACKTRACE
+#if BULKHEAD_KERNEL_DEBUG
+    li      fp, 0
+#endif
+.endm
+
+/* A syscall's registers (see .Lsyscall) but the message words a2-a5,
+ * with sp = struct riscv_cpu and t0 free; leaves tp = that struct, sp =
+ * the hart's kernel stack and t0 = the thread's arch_regs_t. */
+.macro SYSCALL_SAVE_BUT_MESSAGE
     ld      t0, CPU_USER_REGS(sp)
     sd      x3, 3*8(t0)
     sd      x4, 4*8(t0)
@@ -36,10 +46,6 @@
     sd      x9, 9*8(t0)
     sd      x10, 10*8(t0)
     sd      x11, 11*8(t0)
-    sd      x12, 12*8(t0)
-    sd      x13, 13*8(t0)
-    sd      x14, 14*8(t0)
-    sd      x15, 15*8(t0)
     sd      x17, 17*8(t0)
     sd      x18, 18*8(t0)
     sd      x19, 19*8(t0)
@@ -58,6 +64,19 @@
     sd      t1, REGS_PC(t0)
     mv      tp, sp
     ld      sp, CPU_KERNEL_SP(tp)
+.endm
+
+/* The message words a2-a5 into the arch_regs_t at t0. */
+.macro SAVE_MESSAGE
+    sd      x12, 12*8(t0)
+    sd      x13, 13*8(t0)
+    sd      x14, 14*8(t0)
+    sd      x15, 15*8(t0)
+.endm
+
+.macro SYSCALL_SAVE
+    SYSCALL_SAVE_BUT_MESSAGE
+    SAVE_MESSAGE
 .endm
 
     .section .text.trap, "ax", @progbits
@@ -116,7 +135,7 @@ riscv_trap_entry:
     sd      t1, REGS_PC(t0)
     mv      tp, sp
     ld      sp, CPU_KERNEL_SP(tp)
-    li      fp, 0
+    END_BACKTRACE
     li      ra, 0
     j       riscv_user_trap         /* does not return */
 
@@ -127,9 +146,17 @@ riscv_trap_entry:
      * Then: resume after the ecall (never compressed), try the fast path
      * for Call, ReplyRecv, Yield, Recv or Send, chosen on the number in a7
      * (each returns only if the general path must run), and go on to the
-     * general path. */
+     * general path.
+     *
+     * The fast paths get the message words still in a2-a5, unsaved: a0-a5
+     * as the ecall left them are the C arguments of kernel_fastpath_call()
+     * and the others (ARCH_FASTPATH_MESSAGE_IN_CPU), which pass the words
+     * on to their ways out (arch_fastpath_deliver,
+     * arch_fastpath_resume_words) in the same registers, or store them in
+     * the frame where they decline or the thread blocks. Every other
+     * syscall stores them before the general path. */
 .Lsyscall:
-    SYSCALL_SAVE
+    SYSCALL_SAVE_BUT_MESSAGE
     /* The numbers come from the hart's struct (BK_SYS_CALL and the others,
      * or none once several harts run user threads:
      * arch_cpu_smp_mode()), at the cost of the li they replace. */
@@ -143,27 +170,38 @@ riscv_trap_entry:
     beq     a7, t1, .Lfast_recv
     ld      t1, CPU_FAST_SEND_NR(tp)
     beq     a7, t1, .Lfast_send
-.Lgeneral:
-    li      fp, 0                   /* ends frame-pointer backtraces */
+    SAVE_MESSAGE
+    END_BACKTRACE
     /* kernel_syscall, or kernel_syscall_smp (the lock first) once several
      * harts run user threads: one load here instead of a test there. */
     ld      t1, CPU_SYSCALL_ENTRY(tp)
     jr      t1                      /* does not return */
+
+    /* A fast path that returns leaves the syscall to the general path:
+     * kernel_syscall, since a number matched, so this hart runs alone
+     * (arch_cpu_smp_mode() takes the numbers away, points syscall_entry
+     * at kernel_syscall_smp and moves the hart to the vector below at
+     * once, on the hart itself, in one kernel entry). */
 .Lfast_call:
     jal     kernel_fastpath_call    /* returns only for the general path */
-    j       .Lgeneral
+    END_BACKTRACE
+    j       kernel_syscall
 .Lfast_reply_recv:
     jal     kernel_fastpath_reply_recv
-    j       .Lgeneral
+    END_BACKTRACE
+    j       kernel_syscall
 .Lfast_yield:
     jal     kernel_fastpath_yield
-    j       .Lgeneral
+    END_BACKTRACE
+    j       kernel_syscall
 .Lfast_recv:
     jal     kernel_fastpath_recv
-    j       .Lgeneral
+    END_BACKTRACE
+    j       kernel_syscall
 .Lfast_send:
     jal     kernel_fastpath_send
-    j       .Lgeneral
+    END_BACKTRACE
+    j       kernel_syscall
 
     /* The vector once several harts run user threads (stvec, set on each
      * hart by arch_cpu_smp_mode()): the one above, but a syscall goes
@@ -182,7 +220,7 @@ riscv_trap_entry_smp:
     addi    t0, t0, -EXC_ECALL_U
     bnez    t0, .Lfrom_user_trap
     SYSCALL_SAVE
-    li      fp, 0                   /* ends frame-pointer backtraces */
+    END_BACKTRACE
     j       kernel_syscall_smp      /* does not return */
 
 .Lfrom_kernel:
@@ -378,6 +416,120 @@ arch_fastpath_switch:
 
 .Lfast_new_asid:
     j       riscv_fastpath_new_asid
+
+/* The return to user mode from the arch_regs_t at a0 but a1-a5, which
+ * hold what the thread gets already; a0 is loaded last, sscratch set just
+ * before (as .Lreturn_from_a1 does). */
+.macro RETURN_BUT_A1_TO_A5
+    ld      t0, REGS_PC(a0)
+    csrw    sepc, t0
+    ld      x1, 1*8(a0)
+    ld      x2, 2*8(a0)
+    ld      x3, 3*8(a0)
+    ld      x5, 5*8(a0)
+    ld      x6, 6*8(a0)
+    ld      x7, 7*8(a0)
+    ld      x8, 8*8(a0)
+    ld      x9, 9*8(a0)
+    ld      x16, 16*8(a0)
+    ld      x17, 17*8(a0)
+    ld      x18, 18*8(a0)
+    ld      x19, 19*8(a0)
+    ld      x20, 20*8(a0)
+    ld      x21, 21*8(a0)
+    ld      x22, 22*8(a0)
+    ld      x23, 23*8(a0)
+    ld      x24, 24*8(a0)
+    ld      x25, 25*8(a0)
+    ld      x26, 26*8(a0)
+    ld      x27, 27*8(a0)
+    ld      x28, 28*8(a0)
+    ld      x29, 29*8(a0)
+    ld      x30, 30*8(a0)
+    ld      x31, 31*8(a0)
+    csrw    sscratch, tp
+    ld      x4, 4*8(a0)
+    ld      x10, 10*8(a0)
+    sret
+.endm
+
+/*
+ * arch_fastpath_resume_words(regs, info, w0, w1, w2, w3) (kernel/arch.h):
+ * a0 = the registers the current thread's ecall saved (all but a2-a5,
+ * which the entry left in place and the fast path passed on), a1 = the
+ * info it gets. The Yield's and the notification fast paths' way back to
+ * the thread that made the ecall, as arch_fastpath_resume.
+ */
+    .globl arch_fastpath_resume_words
+arch_fastpath_resume_words:
+    RETURN_BUT_A1_TO_A5
+
+/*
+ * arch_fastpath_deliver(to, vs, w0, w1, w2, w3) (kernel/arch.h), the IPC
+ * fast path's way out: a0 = the registers of the thread to resume, a1 =
+ * its address space, a2-a5 = the message words, which the caller's ecall
+ * left there and the fast path passed on (the entry did not save them).
+ * The fast path wrote the badge and
+ * the info into to's frame; the words past the info's length arrive as 0,
+ * as the general path's transfer() leaves them, so that no word of the
+ * sender's registers beyond its message reaches the receiver, then
+ * everything else of to's comes from its frame. Only the common case is
+ * here: the hart's exit_key equal to to's counters_off, and vs's satp
+ * current or of the live ASID generation (arch_fastpath_switch says why
+ * these are exact); anything else stores the words into to's frame and
+ * goes the switch's way with from = the caller's frame. For 0 words the
+ * words cost 7 instructions (the info's length and four zeros) where
+ * their store, copy and load cost 16.
+ */
+    .globl arch_fastpath_deliver
+arch_fastpath_deliver:
+    ld      t0, 11*8(a0)
+    andi    t0, t0, 0x7f            /* the length (fastpath.c asserts the mask); at most 4 there */
+    beqz    t0, .Lmessage_0
+    addi    t0, t0, -2
+    bltz    t0, .Lmessage_1
+    beqz    t0, .Lmessage_2
+    addi    t0, t0, -1
+    beqz    t0, .Lmessage_3
+    j       .Lmessage_4
+.Lmessage_0:
+    li      a2, 0
+.Lmessage_1:
+    li      a3, 0
+.Lmessage_2:
+    li      a4, 0
+.Lmessage_3:
+    li      a5, 0
+.Lmessage_4:
+    ld      t0, REGS_COUNTERS_OFF(a0)
+    ld      t1, CPU_EXIT_KEY(tp)
+    bne     t0, t1, .Ldeliver_by_frame
+    ld      t0, VS_SATP(a1)
+    ld      t1, CPU_SATP(tp)
+    beq     t0, t1, .Ldeliver_resume
+    ld      t2, VS_ASID_GENERATION(a1)
+    ld      t3, asid_live_generation
+    bne     t2, t3, .Ldeliver_by_frame
+    csrw    satp, t0
+    sd      t0, CPU_SATP(tp)
+.Ldeliver_resume:
+    sd      a0, CPU_USER_REGS(tp)
+    sd      a1, CPU_USER_VSPACE(tp)
+    ld      x11, 11*8(a0)
+    RETURN_BUT_A1_TO_A5
+
+    /* The rare cases: the words go into to's frame (zeroed past the
+     * length already), and the switch's way, which loads them from there,
+     * does the rest. */
+.Ldeliver_by_frame:
+    sd      x12, 12*8(a0)
+    sd      x13, 13*8(a0)
+    sd      x14, 14*8(a0)
+    sd      x15, 15*8(a0)
+    mv      a2, a1
+    mv      a1, a0
+    ld      a0, CPU_USER_REGS(tp)   /* from: the caller's, still current */
+    j       arch_fastpath_switch
 
     /* t0 = to's counters_off, which differs from exit_key: the counters
      * differ, or some thread owns the FPU, or both. */

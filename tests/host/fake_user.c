@@ -214,16 +214,18 @@ static enum fake_exit enter(kernel_entry_fn fn, unsigned arg)
  * general path. */
 static void syscall_entry(unsigned nr)
 {
+    /* The fast paths take the syscall's argument registers as they are. */
+    const uint64_t *a = arch_regs_args(&current_thread->regs);
     if (fake_cpu.fastpath_enabled && nr == BK_SYS_CALL)
-        kernel_fastpath_call();
+        kernel_fastpath_call(a[0], a[1], a[2], a[3], a[4], a[5]);
     if (fake_cpu.fastpath_enabled && nr == BK_SYS_REPLY_RECV)
-        kernel_fastpath_reply_recv();
+        kernel_fastpath_reply_recv(a[0], a[1], a[2], a[3], a[4], a[5]);
     if (fake_cpu.fastpath_enabled && nr == BK_SYS_YIELD)
-        kernel_fastpath_yield();
+        kernel_fastpath_yield(a[0], a[1], a[2], a[3], a[4], a[5]);
     if (fake_cpu.fastpath_enabled && nr == BK_SYS_RECV)
-        kernel_fastpath_recv();
+        kernel_fastpath_recv(a[0], a[1], a[2], a[3], a[4], a[5]);
     if (fake_cpu.fastpath_enabled && nr == BK_SYS_SEND)
-        kernel_fastpath_send();
+        kernel_fastpath_send(a[0], a[1], a[2], a[3], a[4], a[5]);
     kernel_syscall();
 }
 

@@ -29,6 +29,13 @@
 #else
 #define ARCH_COUNTS_ZEROS 0
 #endif
+/* The fast paths' message words travel in a2-a5 from the caller's ecall
+ * to the sret: the syscall entry leaves them unsaved and calls a fast path
+ * with the syscall's six argument registers as they are, which are its C
+ * arguments, and the fast path passes the words on to
+ * arch_fastpath_deliver() or arch_fastpath_resume_words() (kernel/arch.h,
+ * trap.S) in the same registers. */
+#define ARCH_FASTPATH_MESSAGE_IN_CPU 1
 
 /* A user thread's registers as saved on a trap. gpr[n] is register xn
  * (gpr[0] stays 0: x0 is hard-wired); pc is where the thread resumes

@@ -21,6 +21,9 @@
 #define ARCH_LARGE_PAGE_BITS 21
 /* x86 has an I/O port space: IOPort caps and the arch_ioport_* hooks. */
 #define ARCH_HAS_IOPORTS 1
+/* The IPC fast path's message words go through the threads' frames: the
+ * syscall entry pushes every register anyway (kernel/arch.h). */
+#define ARCH_FASTPATH_MESSAGE_IN_CPU 0
 /* lzcnt (or bsr) counts leading zeros in one instruction. */
 #define ARCH_COUNTS_ZEROS 1
 

@@ -20,6 +20,7 @@
 #define ARCH_PT_LEVELS 3
 #define ARCH_LARGE_PAGE_BITS 21
 #define ARCH_COUNTS_ZEROS 1 /* the host's; test_sched checks the other search */
+#define ARCH_FASTPATH_MESSAGE_IN_CPU 0 /* the words through the frames */
 
 /* FPU registers f0..f31 and fcsr, as on RISC-V (kernel/abi.toml's
  * [arch.riscv64].fpu_registers order). */
