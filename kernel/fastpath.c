@@ -43,19 +43,20 @@
  * + arch_fastpath_switch (arch/x86_64/fastpath.c) 36 (the CPU and its
  * fastpath_key 4, the bases read back and saved 6, checks of `to` 7, its
  * FS base (its TLS) 4, the FPU check 3, CR3 7, the frame for the next
- * entry and the jump 5) + the sysretq stub 19; RISC-V 167 / 172 = entry
- * with dispatch 38 / 40 (session 31: one csrrw reads and zeroes sscratch)
- * + this file 80 / 83 + arch_fastpath_switch
- * (trap.S) 14 with a satp write, 8 without (one check of 3 covers both
- * the counter policy and the FPU owner while no thread owns the FPU) +
- * exit 35 (31 register loads, sret). To a passive server and back (the
- * SchedContext lent and given back, nothing charged) this file costs
- * 73 / 76 on x86-64. The Call's save of its cap's word (for an answer
- * that carries caps) costs 2 on x86-64 and 1 on RISC-V. This
- * file is built without frame pointers and leaves by a tail call, so it
+ * entry and the jump 5) + the sysretq stub 19; RISC-V 155 / 160 (a
+ * trace of session 38) = entry with dispatch 34 / 36, which leaves the
+ * message words unsaved + this file 69 / 72 + arch_fastpath_deliver
+ * (trap.S) 52: the words past the length zeroed 7, the counter policy
+ * and FPU owner in one check 3, satp 9 (3 when it holds the space
+ * already), the CPU's frame and space 2, 27 register loads (not a2-a5,
+ * which hold the words), sepc, sscratch and sret. To a passive server
+ * and back (the SchedContext lent and given back, nothing charged) this
+ * file costs 73 / 76 on x86-64. The Call's save of its cap's word (for an
+ * answer that carries caps) costs 2 on x86-64 and 1 on RISC-V. This file
+ * is built without frame pointers and leaves by a tail call, so it
  * touches no stack. Round trips, user code included: x86-64 343 in one
- * address space, 351 across two, 333 to a passive server; RISC-V 339,
- * 351 and 335.
+ * address space, 351 across two, 333 to a passive server; RISC-V 315,
+ * 327 and 311.
  * Threads that use the FPU between calls pay for its switch
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  *
