@@ -120,20 +120,51 @@ static void counters_switch(struct riscv_cpu *cpu, const arch_regs_t *regs)
  * (Privileged 3.1.6.6). SUM stays clear so kernel code can never touch
  * user pages directly. scounteren is the thread's: one compare while the
  * hart has its setting already. */
-void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
+static inline __attribute__((always_inline)) NORETURN void user_enter_now(struct riscv_cpu *cpu,
+                                                                          arch_regs_t *regs,
+                                                                          arch_vspace_t *vs,
+                                                                          uint64_t fs)
 {
-    struct riscv_cpu *cpu = this_cpu();
-    if (cpu->satp != vs->satp) /* equal: satp holds vs already (asid.c) */
-        asid_activate(cpu, vs);
-    if (regs->counters_off != cpu->counters_off)
-        counters_switch(cpu, regs);
-    uint64_t fs = fpu_user_fs(cpu, regs);
     cpu->user_regs = regs;
     cpu->user_vspace = vs;
     csr_clear(sstatus, SSTATUS_SPP | SSTATUS_SUM | SSTATUS_FS | SSTATUS_VS | SSTATUS_SIE);
     csr_set(sstatus, SSTATUS_SPIE | fs);
     cpu->return_to_user(regs); /* riscv_return_to_user(_smp) */
     __builtin_unreachable();
+}
+
+/* arch_user_enter() when something besides the registers changes: a new
+ * ASID for vs, the counter policy, or the FPU (an owner, or `regs` to get
+ * it eagerly). Out of line, so that the common way keeps no frame. */
+static __attribute__((noinline)) NORETURN void user_enter_changed(struct riscv_cpu *cpu,
+                                                                 arch_regs_t *regs,
+                                                                 arch_vspace_t *vs)
+{
+    if (cpu->satp != vs->satp) /* equal: satp holds vs already (asid.c) */
+        asid_activate(cpu, vs);
+    if (regs->counters_off != cpu->counters_off)
+        counters_switch(cpu, regs);
+    user_enter_now(cpu, regs, vs, fpu_user_fs(cpu, regs));
+}
+
+/* The common way is the IPC fast path's (trap.S, arch_fastpath_switch): a
+ * space already in satp or with an ASID of the live generation (then the
+ * satp write is all asid_activate() would do), and the hart's exit_key
+ * equal to the thread's counters_off (its counters already, no FPU owner),
+ * which leaves FS Off unless the thread gets the FPU eagerly. Without a
+ * call on it the function keeps no frame: 8 instructions a general exit,
+ * and asid_activate()'s call and checks on a switch of space. */
+void arch_user_enter(arch_regs_t *regs, arch_vspace_t *vs)
+{
+    struct riscv_cpu *cpu = this_cpu();
+    uint64_t satp = vs->satp;
+    if (cpu->satp != satp && vs->asid_generation == asid_live_generation) {
+        csr_write(satp, satp);
+        cpu->satp = satp;
+    }
+    if (cpu->satp != satp || regs->counters_off != cpu->exit_key || regs->fpu_eager)
+        user_enter_changed(cpu, regs, vs);
+    user_enter_now(cpu, regs, vs, SSTATUS_FS_OFF);
 }
 
 /* The way out once several harts run user threads: the kernel lock goes
