@@ -496,6 +496,11 @@ NORETURN void kernel_main(struct boot_params *bp);
  * lock on its syscalls. */
 NORETURN void kernel_syscall(void);
 NORETURN void kernel_syscall_smp(void);
+/* kernel_syscall() for an IPC syscall other than Yield that a fast path
+ * declined (Call, ReplyRecv, Recv, Send: BK_SYS_IS_IPC): the entry knows
+ * the kind already, so this skips kernel_syscall()'s tests of the number
+ * (and the frame they need). With one CPU only, as the fast paths. */
+NORETURN void kernel_ipc_syscall(void);
 
 /* Called first on a Call (BK_SYS_CALL) or ReplyRecv (BK_SYS_REPLY_RECV)
  * syscall, with the registers saved but before the rest of the arch's

@@ -103,6 +103,13 @@ static void ipc_syscall(struct thread *t, unsigned long nr)
         invoke_reply_error(t, KERR_ILLEGAL_OPERATION, &(struct kerror_info){ 0 });
 }
 
+void kernel_ipc_syscall(void)
+{
+    struct thread *t = current_thread;
+    ipc_syscall(t, arch_regs_syscall_number(&t->regs));
+    thread_resume_current();
+}
+
 void kernel_syscall_smp(void)
 {
     thread_entry_locked(); /* the lock (the arch called us for that) */

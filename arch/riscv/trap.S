@@ -177,19 +177,20 @@ riscv_trap_entry:
     ld      t1, CPU_SYSCALL_ENTRY(tp)
     jr      t1                      /* does not return */
 
-    /* A fast path that returns leaves the syscall to the general path:
-     * kernel_syscall, since a number matched, so this hart runs alone
+    /* A fast path that returns leaves the syscall to the general path of
+     * one CPU, since a number matched, so this hart runs alone
      * (arch_cpu_smp_mode() takes the numbers away, points syscall_entry
      * at kernel_syscall_smp and moves the hart to the vector below at
-     * once, on the hart itself, in one kernel entry). */
+     * once, on the hart itself, in one kernel entry): kernel_ipc_syscall,
+     * or kernel_syscall for a Yield. */
 .Lfast_call:
     jal     kernel_fastpath_call    /* returns only for the general path */
     END_BACKTRACE
-    j       kernel_syscall
+    j       kernel_ipc_syscall
 .Lfast_reply_recv:
     jal     kernel_fastpath_reply_recv
     END_BACKTRACE
-    j       kernel_syscall
+    j       kernel_ipc_syscall
 .Lfast_yield:
     jal     kernel_fastpath_yield
     END_BACKTRACE
@@ -197,11 +198,11 @@ riscv_trap_entry:
 .Lfast_recv:
     jal     kernel_fastpath_recv
     END_BACKTRACE
-    j       kernel_syscall
+    j       kernel_ipc_syscall
 .Lfast_send:
     jal     kernel_fastpath_send
     END_BACKTRACE
-    j       kernel_syscall
+    j       kernel_ipc_syscall
 
     /* The vector once several harts run user threads (stvec, set on each
      * hart by arch_cpu_smp_mode()): the one above, but a syscall goes

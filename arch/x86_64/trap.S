@@ -181,6 +181,16 @@ x86_trap_common_kpti:
  * The CPU put the user rip in rcx and rflags in r11, loaded kernel CS/SS
  * and cleared the SFMASK flags (IF, DF, AC...); rsp is still the user's.
  * Build the same frame a trap would, in the thread's arch_regs_t. */
+/* The general path's first step after a syscall entry: the frame-pointer
+ * chain ended, the FS and GS bases saved into the thread's frame. */
+.macro SAVE_USER_BASES
+    xorl %ebp, %ebp
+    movq %gs:CPU_RSP0, %rsi
+    subq $REGS_FRAME_END, %rsi      /* the arch_regs_t */
+    movq %gs:CPU_SELF, %rdi
+    call x86_save_user_bases
+.endm
+
 .macro SYSCALL_ENTRY name, kpti, smp
     .globl \name
 \name:
@@ -236,24 +246,26 @@ x86_trap_common_kpti:
      * kernel_syscall_smp (the lock first) once several CPUs run user
      * threads (CPU_SYSCALL_ENTRY: an indirect call costs no more than a
      * direct one, and the kernel then tests nothing for the lock). */
-3:  xorl %ebp, %ebp
-    movq %gs:CPU_RSP0, %rsi
-    subq $REGS_FRAME_END, %rsi      /* the arch_regs_t */
-    movq %gs:CPU_SELF, %rdi
-    call x86_save_user_bases
+3:  SAVE_USER_BASES
     call *%gs:CPU_SYSCALL_ENTRY     /* does not return */
     ud2
     .if !\smp
+    /* A fast path that returns leaves the syscall to the general path of
+     * one CPU (a number matched: arch_cpu_smp_mode() takes the numbers
+     * away and moves the CPU to the smp entry together, on the CPU
+     * itself): kernel_ipc_syscall, or kernel_syscall for a Yield. */
 1:  call kernel_fastpath_call
-    jmp 3b
+    jmp 7f
 2:  call kernel_fastpath_reply_recv
-    jmp 3b
+    jmp 7f
 4:  call kernel_fastpath_yield
     jmp 3b
 5:  call kernel_fastpath_recv
-    jmp 3b
+    jmp 7f
 6:  call kernel_fastpath_send
-    jmp 3b
+7:  SAVE_USER_BASES
+    call kernel_ipc_syscall         /* does not return */
+    ud2
     .endif
 .endm
 
