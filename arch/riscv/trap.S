@@ -306,6 +306,14 @@ riscv_trap_entry_smp:
     addi    sp, sp, KFRAME_SIZE
     sret
 
+/* ld xN, N*8(base) for each N of `regs`: a thread's registers from its
+ * arch_regs_t. */
+.macro LOAD_REGS base:req, regs:vararg
+    .irp r, \regs
+    ld      x\r, \r*8(\base)
+    .endr
+.endm
+
 /*
  * riscv_return_to_user(regs): a0 = the arch_regs_t to resume. The caller
  * has set satp and sstatus (SPP = U, SPIE = 1) with interrupts off and tp
@@ -381,35 +389,7 @@ arch_fastpath_switch:
 .Lreturn_from_a1:
     ld      t0, REGS_PC(a1)
     csrw    sepc, t0
-    ld      x1, 1*8(a1)
-    ld      x2, 2*8(a1)
-    ld      x3, 3*8(a1)
-    ld      x5, 5*8(a1)
-    ld      x6, 6*8(a1)
-    ld      x7, 7*8(a1)
-    ld      x8, 8*8(a1)
-    ld      x9, 9*8(a1)
-    ld      x10, 10*8(a1)
-    ld      x12, 12*8(a1)
-    ld      x13, 13*8(a1)
-    ld      x14, 14*8(a1)
-    ld      x15, 15*8(a1)
-    ld      x16, 16*8(a1)
-    ld      x17, 17*8(a1)
-    ld      x18, 18*8(a1)
-    ld      x19, 19*8(a1)
-    ld      x20, 20*8(a1)
-    ld      x21, 21*8(a1)
-    ld      x22, 22*8(a1)
-    ld      x23, 23*8(a1)
-    ld      x24, 24*8(a1)
-    ld      x25, 25*8(a1)
-    ld      x26, 26*8(a1)
-    ld      x27, 27*8(a1)
-    ld      x28, 28*8(a1)
-    ld      x29, 29*8(a1)
-    ld      x30, 30*8(a1)
-    ld      x31, 31*8(a1)
+    LOAD_REGS a1, 1, 2, 3, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
     csrw    sscratch, tp
     ld      x4, 4*8(a1)
     ld      x11, 11*8(a1)
@@ -424,30 +404,7 @@ arch_fastpath_switch:
 .macro RETURN_BUT_A1_TO_A5
     ld      t0, REGS_PC(a0)
     csrw    sepc, t0
-    ld      x1, 1*8(a0)
-    ld      x2, 2*8(a0)
-    ld      x3, 3*8(a0)
-    ld      x5, 5*8(a0)
-    ld      x6, 6*8(a0)
-    ld      x7, 7*8(a0)
-    ld      x8, 8*8(a0)
-    ld      x9, 9*8(a0)
-    ld      x16, 16*8(a0)
-    ld      x17, 17*8(a0)
-    ld      x18, 18*8(a0)
-    ld      x19, 19*8(a0)
-    ld      x20, 20*8(a0)
-    ld      x21, 21*8(a0)
-    ld      x22, 22*8(a0)
-    ld      x23, 23*8(a0)
-    ld      x24, 24*8(a0)
-    ld      x25, 25*8(a0)
-    ld      x26, 26*8(a0)
-    ld      x27, 27*8(a0)
-    ld      x28, 28*8(a0)
-    ld      x29, 29*8(a0)
-    ld      x30, 30*8(a0)
-    ld      x31, 31*8(a0)
+    LOAD_REGS a0, 1, 2, 3, 5, 6, 7, 8, 9, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
     csrw    sscratch, tp
     ld      x4, 4*8(a0)
     ld      x10, 10*8(a0)
