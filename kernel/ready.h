@@ -29,12 +29,13 @@ static inline bool on_ready_queue(const struct thread *t)
 static inline __attribute__((always_inline)) void ready_enqueue_on(struct cpu *c, struct thread *t)
 {
     unsigned p = t->priority;
+    struct thread *tail = c->ready_tail[p]; /* read once: t's stores might alias it */
     t->ready_on = c;
     t->ready_queued = true;
     t->ready_next = NULL;
-    t->ready_prev = c->ready_tail[p];
-    if (c->ready_tail[p])
-        c->ready_tail[p]->ready_next = t;
+    t->ready_prev = tail;
+    if (tail)
+        tail->ready_next = t;
     else
         c->ready_head[p] = t;
     c->ready_tail[p] = t;
