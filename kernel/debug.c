@@ -134,6 +134,16 @@ kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info
     return path_counts(inv, &ipc_path_counts);
 }
 
+kerror_t debug_invoke_ipc_unlocked_count(struct invocation *inv, struct kerror_info *info)
+{
+    (void)info;
+    if (!BULKHEAD_KERNEL_DEBUG)
+        return KERR_ILLEGAL_OPERATION;
+    inv->results[0] = ipc_path_counts.fast_unlocked;
+    inv->result_count = 1;
+    return KERR_OK;
+}
+
 kerror_t debug_invoke_yield_path_counts(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;

@@ -62,17 +62,19 @@
  *
  * With several CPUs online the entry does not come here (the arch's
  * per-CPU syscall numbers name no syscall then): kernel_syscall_smp()
- * takes the kernel lock, as for every entry, and calls
- * kernel_fastpath_smp(), the same checks and effects with one more
- * condition, that the thread switched to runs on this CPU and is no other
- * CPU's current thread (same_cpu_ok()), and its own way out
- * (arch_fastpath_switch_smp(), which lets go of the lock last; session 32:
- * it was arch_user_enter()). Everything it reads
- * and writes (the cap, the endpoint, both threads, the SchedContext, this
- * CPU's queues) is then under the lock like the general path's, so the
- * two paths still give identical results; docs/smp.md says why no
- * lock-free form was taken. The code of one CPU is the same as without
- * it (smp is a constant false there).
+ * first tries a Call or ReplyRecv without the kernel lock
+ * (kernel_fastpath_unlocked(), at the end of this file), then takes the
+ * lock, as for every entry, and calls kernel_fastpath_smp(). Both run the
+ * same checks and effects with one more condition, that the thread
+ * switched to runs on this CPU and is no other CPU's current thread
+ * (same_cpu_ok()), and their own way out (arch_fastpath_switch_smp(),
+ * which lets go of the lock, or lowers the flag of the way without it,
+ * last). Without the lock, the endpoint must also be this CPU's
+ * (endpoint_here()); under it, the fast path makes it so. Everything else
+ * they read and write is then changed by no other CPU meanwhile (smp.h,
+ * "The IPC fast path without the lock"; docs/smp.md), so the two paths
+ * still give identical results. The code of one CPU is the same as
+ * without it (smp is a constant false there).
  * tools/bench/run.py counts them; tools/bench/ceilings.json keeps them
  * from growing. These figures are of a release kernel: debug kernels
  * (BULKHEAD_KERNEL_DEBUG) add the IPC path counter's increment in
@@ -85,6 +87,7 @@
 #include "ipc.h"
 #include "kernel.h"
 #include "ready.h"
+#include "smp.h"
 #include "thread.h"
 
 /* Only messages that travel in CPU registers and carry no caps, and whose
@@ -207,10 +210,16 @@ static inline __attribute__((always_inline)) void hand_over(struct sched_context
  * kernels (ipc.h says why only there). */
 static inline __attribute__((always_inline)) void switch_to(struct thread *from,
                                                             struct thread *to, bool smp,
+                                                            bool unlocked,
                                                             const struct fast_message *m)
 {
-    if (BULKHEAD_KERNEL_DEBUG)
+    if (BULKHEAD_KERNEL_DEBUG && !smp) {
         ipc_path_counts.fast++;
+    } else if (BULKHEAD_KERNEL_DEBUG) { /* other CPUs may count beside us */
+        __atomic_fetch_add(&ipc_path_counts.fast, 1, __ATOMIC_RELAXED);
+        if (unlocked)
+            __atomic_fetch_add(&ipc_path_counts.fast_unlocked, 1, __ATOMIC_RELAXED);
+    }
     current_thread = to;
     if (smp) {
         /* As run() does: another CPU may have set it for `from` (its
@@ -218,7 +227,8 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
         struct cpu *c = cpu_here();
         c->slice_expired = false;
         to->last_cpu = (uint8_t)c->index; /* as smp_exit_to_user_held() */
-        arch_fastpath_switch_smp(&from->regs, &to->regs, to->vspace); /* lock let go last */
+        /* the lock (or the flag of the way without it) let go last */
+        arch_fastpath_switch_smp(&from->regs, &to->regs, to->vspace);
     } else if (WORDS_IN_CPU(smp)) {
         arch_fastpath_deliver(&to->regs, to->vspace, m->words[0], m->words[1], m->words[2],
                               m->words[3]);
@@ -231,10 +241,32 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
  * thread: sched_is_current_somewhere() less its call and its tests that
  * cannot hold here (`to` is not this CPU's current thread, the caller is,
  * and several CPUs are online). The CPU it last went to user mode on is
- * the only one it can be current on (thread.h, last_cpu). */
+ * the only one it can be current on (thread.h, last_cpu). Without the
+ * lock, that CPU's own fast path may change its current thread meanwhile
+ * (an aligned word: the load sees the old or the new one), never to `to`,
+ * which must run here to pass same_cpu_ok(). */
 static inline __attribute__((always_inline)) bool current_on_a_cpu(const struct thread *to)
 {
-    return cpus[to->last_cpu].current == to;
+    return __atomic_load_n(&cpus[to->last_cpu].current, __ATOMIC_RELAXED) == to;
+}
+
+/* Whether this CPU's fast path may change `ep`'s queue. With one CPU, or
+ * under the kernel lock (which also makes ep this CPU's: the next round
+ * trip here then needs the lock no more), always. Without the lock, only
+ * if ep is this CPU's (fast_cpu): then no other CPU's fast path writes it
+ * meanwhile, and theirs decline after reading this field alone. A holder
+ * of the lock runs beside none of them (smp.h), so the field changes only
+ * while no fast path reads it. */
+static inline __attribute__((always_inline)) bool endpoint_here(struct endpoint *ep, bool smp,
+                                                                bool unlocked)
+{
+    if (!smp)
+        return true;
+    uint32_t here = cpu_here()->index;
+    if (unlocked)
+        return __atomic_load_n(&ep->fast_cpu, __ATOMIC_RELAXED) == here;
+    __atomic_store_n(&ep->fast_cpu, here, __ATOMIC_RELAXED);
+    return true;
 }
 
 /* With several CPUs online (smp), the fast path runs under the kernel
@@ -285,6 +317,7 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *t,
  * ways are written out whole, each with its own copy of the Call's
  * effects, so the choice is tested once. */
 static inline __attribute__((always_inline)) bool fastpath_call(struct thread *t, bool smp,
+                                                                bool unlocked,
                                                                 const struct fast_message *m)
 {
     uint64_t *args = arch_regs_args(&t->regs);
@@ -293,7 +326,7 @@ static inline __attribute__((always_inline)) bool fastpath_call(struct thread *t
         return false;
     struct endpoint *ep;
     if (!endpoint_direct(t, m->cptr, CAP_RIGHT_WRITE, &ep, &badge, &t->call_cap_word) ||
-        ep->state != EP_RECEIVING)
+        !endpoint_here(ep, smp, unlocked) || ep->state != EP_RECEIVING)
         return false;
     struct thread *r = ep->head;
     if (r->caller || r->priority < t->priority || sched_ready_at_or_above(r->priority))
@@ -310,7 +343,7 @@ static inline __attribute__((always_inline)) bool fastpath_call(struct thread *t
     } else {
         return false;
     }
-    switch_to(t, r, smp, m);
+    switch_to(t, r, smp, unlocked, m);
     return true;
 }
 
@@ -349,6 +382,7 @@ static inline __attribute__((always_inline)) void deliver_reply_recv(struct thre
  * on our own and c simply has none. Written out whole per way, as for the
  * Call. */
 static inline __attribute__((always_inline)) bool fastpath_reply_recv(struct thread *t, bool smp,
+                                                                      bool unlocked,
                                                                       const struct fast_message *m)
 {
     uint64_t *args = arch_regs_args(&t->regs);
@@ -359,7 +393,7 @@ static inline __attribute__((always_inline)) bool fastpath_reply_recv(struct thr
     struct endpoint *ep;
     uint64_t cap_word;
     if (!endpoint_direct(t, m->cptr, CAP_RIGHT_READ, &ep, &badge, &cap_word) ||
-        ep->state == EP_SENDING)
+        !endpoint_here(ep, smp, unlocked) || ep->state == EP_SENDING)
         return false;
     if (t->bound_notification && t->bound_notification->active)
         return false;
@@ -379,7 +413,7 @@ static inline __attribute__((always_inline)) bool fastpath_reply_recv(struct thr
     } else {
         return false;
     }
-    switch_to(t, c, smp, m);
+    switch_to(t, c, smp, unlocked, m);
     return true;
 }
 
@@ -418,8 +452,21 @@ static inline __attribute__((always_inline)) void keep_words(struct thread *t,
             keep_words(t, &m, false);                                                         \
     }
 
-FASTPATH_ENTRY(kernel_fastpath_call, fastpath_call)
-FASTPATH_ENTRY(kernel_fastpath_reply_recv, fastpath_reply_recv)
+/* The two in FASTPATH_ENTRY()'s shape, for one CPU. */
+static inline __attribute__((always_inline)) bool fastpath_call_alone(
+    struct thread *t, bool smp, const struct fast_message *m)
+{
+    return fastpath_call(t, smp, false, m);
+}
+
+static inline __attribute__((always_inline)) bool fastpath_reply_recv_alone(
+    struct thread *t, bool smp, const struct fast_message *m)
+{
+    return fastpath_reply_recv(t, smp, false, m);
+}
+
+FASTPATH_ENTRY(kernel_fastpath_call, fastpath_call_alone)
+FASTPATH_ENTRY(kernel_fastpath_reply_recv, fastpath_reply_recv_alone)
 
 /* The current thread `t` goes on after its syscall, nothing else changed:
  * with several CPUs by the general way out, which lets go of the lock. */
@@ -668,11 +715,45 @@ void kernel_fastpath_smp(unsigned long nr)
     struct thread *t = current_thread;
     if (nr == BK_SYS_CALL) {
         struct fast_message m = message_in_frame(arch_regs_args(&t->regs));
-        fastpath_call(t, true, &m);
+        fastpath_call(t, true, false, &m);
     } else if (nr == BK_SYS_REPLY_RECV) {
         struct fast_message m = message_in_frame(arch_regs_args(&t->regs));
-        fastpath_reply_recv(t, true, &m);
+        fastpath_reply_recv(t, true, false, &m);
     } else {
         fastpath_smp_other(t, nr);
     }
+}
+
+/* Without the lock (smp.h): what the fast path reads and writes is then
+ * changed by no other CPU meanwhile. The cap, the threads' SchedContexts
+ * and CPUs, the caller's fault state, the bound notification and the
+ * other CPUs' ready queues change only under the lock, which nobody holds
+ * now. The rest is written by fast paths too: this CPU's own state and
+ * ready queues by this CPU's alone; the endpoint by the CPU it belongs to
+ * (endpoint_here()); the thread switched to, which waits on that endpoint
+ * or for this thread's answer, and this thread, by whoever changes them
+ * here. The thread's state is checked first: another CPU stops a CPU's
+ * current thread only once that CPU answered it (in the lock's wait or at
+ * an IPI, neither of which this one took since its syscall: so it is
+ * still the current thread), but may have changed its state before. */
+static inline __attribute__((always_inline)) void try_unlocked(
+    bool (*try)(struct thread *, bool, bool, const struct fast_message *))
+{
+    struct cpu *c = cpu_here();
+    if (!smp_unlocked_begin(c))
+        return;
+    struct thread *t = c->current;
+    if (t->state == THREAD_RUNNABLE) {
+        struct fast_message m = message_in_frame(arch_regs_args(&t->regs));
+        try(t, true, true, &m);
+    }
+    smp_unlocked_end(c);
+}
+
+void kernel_fastpath_unlocked(unsigned long nr)
+{
+    if (nr == BK_SYS_CALL)
+        try_unlocked(fastpath_call);
+    else if (nr == BK_SYS_REPLY_RECV)
+        try_unlocked(fastpath_reply_recv);
 }

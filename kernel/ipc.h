@@ -16,6 +16,10 @@ enum endpoint_state { EP_IDLE = 0, EP_SENDING, EP_RECEIVING };
 struct endpoint {
     struct kobj_header header;
     enum endpoint_state state;
+    /* With several CPUs, the CPU whose IPC fast path may run on it without
+     * the kernel lock (kernel/fastpath.c, endpoint_here()); written only
+     * under the lock. */
+    uint32_t fast_cpu;
     struct thread *head, *tail;
     /* The cancellation of one badge's sends under way (endpoint.c,
      * Cancelling): its badge (0: none), the next queued sender to look at
@@ -145,6 +149,9 @@ bool fault_send(struct thread *t, uint64_t label, const uint64_t words[BK_FAULT_
 struct ipc_path_counts {
     uint64_t fast;
     uint64_t general;
+    /* Of `fast`, those that ran without the kernel lock (several CPUs;
+     * Debug: IpcUnlockedCount, for ipc_path_counts only). */
+    uint64_t fast_unlocked;
 };
 extern struct ipc_path_counts ipc_path_counts;
 /* The same for Yield (Debug: YieldPathCounts): kernel_fastpath_yield()'s

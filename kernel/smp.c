@@ -139,7 +139,22 @@ void smp_exit_to_user_held(void)
     if (t && t->vspace)
         smp_exit_to_user_in(t->vspace);
     else
-        kernel_lock_release();
+        smp_release_here(c);
+}
+
+void kernel_lock_wait_unlocked(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* after the lock word's store (smp.h) */
+    for (unsigned i = 0; i < cpu_count; i++)
+        while (__atomic_load_n(&cpus[i].unlocked, __ATOMIC_ACQUIRE))
+            arch_spin_pause();
+}
+
+void smp_unlocked_to_lock(void)
+{
+    smp_unlocked_end(cpu_here());
+    kernel_lock_acquire();
+    thread_resume_current();
 }
 
 /* The holder may be waiting for this CPU to answer a stop request: every
@@ -164,6 +179,7 @@ void kernel_lock_acquire_contended(void)
         }
     } while (!backoff_lock_try(&kernel_lock));
     __atomic_store_n(&kernel_lock_owner, c->index, __ATOMIC_RELAXED);
+    kernel_lock_wait_unlocked();
 }
 
 /* A try never waits, so it cannot deadlock: it is checked only once it
@@ -174,6 +190,7 @@ bool kernel_lock_try(void)
         return false;
     lockorder_acquire(&kernel_lock_class);
     __atomic_store_n(&kernel_lock_owner, arch_cpu_index(), __ATOMIC_RELAXED);
+    kernel_lock_wait_unlocked();
     return true;
 }
 

@@ -65,6 +65,10 @@ struct cpu {
     int ready_top;          /* highest non-empty queue, or -1 */
     bool slice_expired;     /* choose() must look at the current thread again */
     unsigned index;         /* its place in cpus[] */
+    /* 1 while this CPU runs the IPC fast path without the kernel lock
+     * (smp_unlocked_begin()); written by this CPU, read by a CPU that
+     * takes the lock (kernel_lock_wait_unlocked()). */
+    uint32_t unlocked;
     /* The SchedContext this CPU's time is charged to (NULL while idle),
      * since arch_counter() read charged_from (thread.h names them
      * charged_sc and charged_since). */
@@ -151,6 +155,65 @@ extern unsigned kernel_lock_owner;
 /* kernel_lock_acquire() when the first try lost: waits (smp.c). */
 void kernel_lock_acquire_contended(void);
 
+/* ---- The IPC fast path without the lock ------------------------------------
+ * (docs/smp.md, "The fast path without the lock".) A Call or ReplyRecv
+ * between two threads of one CPU runs without the kernel lock: its CPU
+ * raises its `unlocked` word and goes on only while no CPU holds the
+ * lock; whoever takes the lock then waits until every CPU's word is down.
+ * So a holder of the lock never runs beside such a fast path (the lock
+ * still covers everything the general path touches), and fast paths on
+ * different CPUs run side by side, each on objects only its own CPU's
+ * fast paths may write (the endpoint's fast_cpu, kernel/fastpath.c).
+ *
+ * Memory order (Dekker's: each side stores its flag, then a full fence,
+ * then reads the other's): the fast path stores `unlocked`, fences, then
+ * loads the lock word with acquire; the taker's exchange sets the lock
+ * word, it fences, then loads every `unlocked` with acquire. With both
+ * fences sequentially consistent at least one side sees the other's
+ * store (C17 7.17.4): the fast path sees the lock taken and gives up, or
+ * the taker sees the flag and waits for it. The acquire load of a free
+ * lock word pairs with the last holder's release, so the fast path sees
+ * all it wrote; the release store that lowers the flag pairs with the
+ * taker's acquire load, so the taker sees all the fast path wrote. */
+
+/* The lock's taker, once it has it: waits until no other CPU runs the
+ * fast path without it (each one runs a few hundred instructions and
+ * never waits for anything, so this ends). */
+void kernel_lock_wait_unlocked(void);
+
+/* Raises this CPU's flag; true if the lock is free, so the fast path may
+ * run without it until smp_unlocked_end(); false (flag down again) if
+ * some CPU holds it. */
+static inline __attribute__((always_inline)) bool smp_unlocked_begin(struct cpu *c)
+{
+    __atomic_store_n(&c->unlocked, 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&kernel_lock.held, __ATOMIC_ACQUIRE) == 0)
+        return true;
+    __atomic_store_n(&c->unlocked, 0, __ATOMIC_RELAXED);
+    return false;
+}
+
+static inline __attribute__((always_inline)) void smp_unlocked_end(struct cpu *c)
+{
+    __atomic_store_n(&c->unlocked, 0, __ATOMIC_RELEASE);
+}
+
+/* The fast path without the lock found that its way out needs the
+ * general one (a new ASID, a fault on the way back: the arch's
+ * *_fastpath_exit_general()), which may touch state shared between
+ * CPUs: it lowers its flag, takes the lock and lets the scheduler resume
+ * the CPU's current thread (the one it switched to), as the general path
+ * would. The fast path's effects are all in place by then, as at the end
+ * of a general-path syscall. */
+NORETURN void smp_unlocked_to_lock(void);
+
+/* Whether this CPU runs the fast path without the lock now. */
+static inline bool smp_unlocked_here(void)
+{
+    return cpu_here()->unlocked != 0;
+}
+
 /* Inline, because every kernel entry with several CPUs online takes it
  * and the IPC fast path's pays for it twice a round trip: free, it is one
  * load, one exchange and the owner's store. A try that succeeds cannot
@@ -164,6 +227,7 @@ static inline __attribute__((always_inline)) void kernel_lock_acquire(void)
     }
     lockorder_acquire(&kernel_lock_class);
     __atomic_store_n(&kernel_lock_owner, cpu_here()->index, __ATOMIC_RELAXED);
+    kernel_lock_wait_unlocked();
 }
 
 static inline __attribute__((always_inline)) void kernel_lock_release(void)
@@ -173,7 +237,8 @@ static inline __attribute__((always_inline)) void kernel_lock_release(void)
     backoff_lock_release(&kernel_lock);
 }
 
-/* Takes it if it is free now; false otherwise (never waits). */
+/* Takes it if it is free now; false otherwise (never waits for the lock,
+ * only, once it has it, for the fast paths under way without it). */
 bool kernel_lock_try(void);
 
 /* Whether this CPU holds it. Another CPU may write the owner at any time,
@@ -272,10 +337,21 @@ static inline void smp_thread_entry(void)
  * CPUs run user threads (arch_cpu_smp_mode() puts it in front of them:
  * x86_exits_smp(), riscv_return_to_user_smp()), so one CPU never tests.
  * The _held form is for a caller that knows it holds the lock (the fast
- * path's): this CPU is about to run its current thread's space, so it
- * joins that space's ran_on (its TLB may fill with its translations from
- * here on), then lets go of the lock. */
+ * path's) or runs the fast path without it: this CPU is about to run its
+ * current thread's space, so it joins that space's ran_on (its TLB may
+ * fill with its translations from here on), then lets go of the lock (or
+ * lowers its flag: smp_release_here()). */
 void smp_exit_to_user_held(void);
+
+/* What an exit lets go of last: the kernel lock, or the flag of the fast
+ * path without it. */
+static inline __attribute__((always_inline)) void smp_release_here(struct cpu *c)
+{
+    if (c->unlocked)
+        smp_unlocked_end(c);
+    else
+        kernel_lock_release();
+}
 
 /* smp_exit_to_user_held() for a caller that knows the space it enters,
  * the current thread's `space`: inline, for the IPC fast path's way out
@@ -287,13 +363,15 @@ static inline __attribute__((always_inline)) void smp_exit_to_user_in(const arch
     uint64_t *ran_on = vspace_ran_on(space);
     uint64_t bit = 1ull << c->index;
     c->space = space;
-    if (!(*ran_on & bit))
-        *ran_on |= bit;
-    kernel_lock_release();
+    /* Atomic: fast paths without the lock on two CPUs may enter one
+     * space at once (a lock holder's plain writes run beside none). */
+    if (!(__atomic_load_n(ran_on, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_or(ran_on, bit, __ATOMIC_RELAXED);
+    smp_release_here(c);
 }
 
 static inline void smp_exit_to_user(void)
 {
-    if (smp_others_online && kernel_lock_held_here())
+    if (smp_others_online && (kernel_lock_held_here() || smp_unlocked_here()))
         smp_exit_to_user_held();
 }

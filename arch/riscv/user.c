@@ -177,9 +177,13 @@ void riscv_return_to_user_smp(const arch_regs_t *regs)
 }
 
 /* arch_fastpath_switch_smp()'s (fastpath.c) general way out, which lets
- * go of the lock itself. */
+ * go of the lock itself. It may take a new ASID (asid.c's allocator is
+ * shared by every hart): a fast path without the lock takes the lock
+ * first (smp_unlocked_to_lock()). */
 void riscv_fastpath_exit_general(arch_regs_t *to, arch_vspace_t *vs)
 {
+    if (smp_unlocked_here())
+        smp_unlocked_to_lock();
     arch_user_enter(to, vs);
 }
 

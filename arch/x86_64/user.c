@@ -255,11 +255,15 @@ void x86_resume_user(struct x86_cpu *cpu, arch_regs_t *regs)
  * them) and `to` resumed through every check: for a CPU without FSGSBASE
  * (rdmsr reads the bases), a `to` with another counter policy than the
  * CPU's or another GS base, a frame to leave by iretq or with a bad rip
- * (fastpath.c). */
+ * (fastpath.c). A bad rip makes a fault, which is the general path's: a
+ * fast path without the lock takes the lock first (smp_unlocked_to_lock();
+ * `from`'s bases saved before). */
 void x86_fastpath_exit_general(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     save_user_bases(cpu, from);
+    if (smp_unlocked_here())
+        smp_unlocked_to_lock();
     x86_vspace_load(cpu, vs);
     resume_user(cpu, to);
 }

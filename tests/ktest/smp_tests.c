@@ -14,13 +14,8 @@
  * -icount with several CPUs"); ktest-smp-2-icount and -4-icount run them so.
  */
 #include "fpu_arch.h"
-#include "ktest.h"
+#include "smp_support.h"
 
-#define ROOT BK_CAP_ROOT_CNODE
-#define VS BK_CAP_ROOT_VSPACE
-#define STACK_SIZE 8192
-#define MS 1000000ull
-#define WAIT_NS (5000 * MS) /* generous: TCG vCPUs on a loaded host */
 #define PAGE_VA 0x50000000ull
 #define RW (BK_VM_READ | BK_VM_WRITE)
 
@@ -28,151 +23,11 @@ static uint8_t stack[STACK_SIZE] __attribute__((aligned(16)));
 static volatile uint64_t count, seen_cpu, woken;
 static volatile uint64_t *volatile page;
 
-static uint64_t cpu_index(void)
-{
-    uint64_t cpu = ~0ull;
-    sys_debug_cpu_index(BK_CAP_DEBUG, &cpu);
-    return cpu;
-}
-
-static uint64_t now_ns(void)
-{
-    uint64_t ns = 0;
-    sys_debug_time(BK_CAP_DEBUG, &ns);
-    return ns;
-}
-
-static int one_cpu(struct ktest_env *env)
-{
-    if (env->bi->cpu_count > 1)
-        return 0;
-    debug_printf("    one CPU: nothing to check across CPUs\n");
-    return 1;
-}
-
-/* A TCB at `tcb` on a SchedContext at `sc` of `budget` every `period`
- * configured through CPU `cpu`'s SchedControl, started at `fn(arg)` on
- * `stk` at `prio`. */
-static long start_with_budget(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
-                              uint64_t budget, uint64_t period, void (*fn)(uint64_t),
-                              uint64_t arg, uint8_t *stk, unsigned prio)
-{
-    long r = sys_untyped_retype(env->untyped, BK_OBJ_TCB, 0, ROOT, 0, 0, tcb, 1);
-    if (r == 0)
-        r = sys_untyped_retype(env->untyped, BK_OBJ_SCHED_CONTEXT, 0, ROOT, 0, 0, sc, 1);
-    if (r == 0)
-        r = sys_sched_control_configure(env->bi->sched_control + cpu, sc, budget, period, 1, 0);
-    if (r == 0)
-        r = sys_sched_context_bind(sc, tcb);
-    if (r == 0)
-        r = bk_thread_start(tcb, ROOT, VS, fn, arg, stk, STACK_SIZE, 0, prio);
-    return r;
-}
-
-/* The same on a whole CPU. */
-static long start_thread(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
-                         void (*fn)(uint64_t), uint64_t arg, uint8_t *stk, unsigned prio)
-{
-    return start_with_budget(env, tcb, sc, cpu, 10 * MS, 10 * MS, fn, arg, stk, prio);
-}
-
 /* start_thread() on the one stack of the tests with one thread, at 100. */
 static long start_on(struct ktest_env *env, uint64_t tcb, uint64_t sc, unsigned cpu,
                      void (*fn)(uint64_t), uint64_t arg)
 {
     return start_thread(env, tcb, sc, cpu, fn, arg, stack, 100);
-}
-
-/* ---- Blocking waits, bounded by a watchdog ---------------------------------
- * The watchdog is a thread on CPU 0 below the root's priority, on a
- * SchedContext of WATCHDOG_BUDGET every WATCHDOG_PERIOD: it runs only while
- * the root is blocked, looks at the clock, signals the root's notification
- * once the armed deadline has passed, and gives up the rest of its budget
- * (Yield), so that CPU 0 is idle between its looks. A wait wakes on every
- * signal and looks again at what it waits for. */
-#define WATCHDOG_BUDGET (200 * 1000ull)
-#define WATCHDOG_PERIOD (5 * MS)
-#define WATCHDOG_PRIO 200 /* below the root (255), which it must not delay */
-
-static uint8_t watchdog_stack[STACK_SIZE] __attribute__((aligned(16)));
-static struct {
-    uint64_t ntfn;               /* the root's notification */
-    volatile uint64_t deadline;  /* 0: not armed */
-    volatile uint64_t fired;
-} watch;
-
-static void notify(uint64_t ntfn)
-{
-    struct bk_msg m = { 0 };
-    sys_send(ntfn, &m);
-}
-
-static void watchdog(uint64_t arg)
-{
-    (void)arg;
-    for (;;) {
-        if (watch.deadline && !watch.fired && now_ns() >= watch.deadline) {
-            watch.fired = 1;
-            notify(watch.ntfn);
-        }
-        struct bk_msg m = { 0 };
-        sys_yield(0, &m);
-    }
-}
-
-/* Makes the root's notification at `slot`, which the threads a test waits
- * for signal, and starts the watchdog (TCB and SchedContext in the two
- * slots after it). */
-static long start_watchdog(struct ktest_env *env, uint64_t slot)
-{
-    watch.ntfn = slot;
-    watch.deadline = watch.fired = 0;
-    long r = sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, slot, 1);
-    if (r == 0)
-        r = start_with_budget(env, slot + 1, slot + 2, 0, WATCHDOG_BUDGET, WATCHDOG_PERIOD,
-                              watchdog, 0, watchdog_stack, WATCHDOG_PRIO);
-    return r;
-}
-
-static void arm(uint64_t ns)
-{
-    watch.fired = 0;
-    watch.deadline = now_ns() + ns;
-}
-
-/* Blocks until *v == want (or, with at_least, *v >= want): each thread
- * that changes *v signals the root's notification. `ns` at most. */
-static int wait_until(volatile uint64_t *v, uint64_t want, int at_least, uint64_t ns)
-{
-    arm(ns);
-    while (at_least ? *v < want : *v != want) {
-        if (watch.fired) {
-            debug_printf("    waited %llu ms for %llu: the value is still %llu\n",
-                         (unsigned long long)(ns / MS), (unsigned long long)want,
-                         (unsigned long long)*v);
-            return -1;
-        }
-        struct bk_msg m = { 0 };
-        sys_recv(watch.ntfn, &m);
-    }
-    watch.deadline = 0;
-    return 0;
-}
-
-static int wait_for(volatile uint64_t *v, uint64_t want, int at_least)
-{
-    return wait_until(v, want, at_least, WAIT_NS);
-}
-
-/* Blocks for `ns`: the other CPUs run meanwhile, whatever QEMU's mode. */
-static void sleep_ns(uint64_t ns)
-{
-    arm(ns);
-    while (!watch.fired) {
-        struct bk_msg m = { 0 };
-        sys_recv(watch.ntfn, &m);
-    }
-    watch.deadline = 0;
 }
 
 /* Counts for ever; says on which CPU it runs, signalling the root's
@@ -218,18 +73,6 @@ static int test_thread_runs_and_moves(struct ktest_env *env)
     return 0;
 }
 
-/* Answers each Call on `ep` with the first word plus one and its CPU. */
-static void add_one_server(uint64_t ep)
-{
-    struct bk_msg m = { 0 };
-    sys_recv(ep, &m);
-    for (;;) {
-        m.info = bk_msginfo(0, 2);
-        m.mr[1] = cpu_index();
-        m.mr[0]++;
-        sys_reply_recv(ep, &m);
-    }
-}
 
 static int test_call_across_cpus(struct ktest_env *env)
 {
@@ -394,253 +237,6 @@ static int test_shootdown_only_where_space_ran(struct ktest_env *env)
                  (unsigned long long)remote, env->bi->cpu_count);
     KT_CHECK(n == 1 && remote == 1);
     KT_OK(sys_tcb_suspend(p.tcb));
-    KT_CHECK(kt_check_invariants() == 0);
-    return 0;
-}
-
-/* ---- The IPC fast path with several CPUs online (kernel/fastpath.c) ------
- * A Call and its ReplyRecv between two threads of one CPU take the fast
- * path (under the kernel lock); between threads of two CPUs the general
- * path, which wakes the other side there by IPI. The kernel's path
- * counters (Debug: IpcPathCounts, debug kernels only) say which ran: the
- * fast one counts only its completions, so a delta of exactly two per
- * round trip of a pair means every Call and every ReplyRecv of it took the
- * fast path, whatever else runs meanwhile (the root's own invocations go
- * to the general counter). */
-
-#define SAME_CPU_ROUNDS 2000
-#define CROSS_ROUNDS 200
-#define CLIENT_PRIO 100
-#define SERVER_PRIO 110 /* above its client: it reaches its Recv first */
-
-static uint8_t pair_stacks[4][STACK_SIZE] __attribute__((aligned(16)));
-
-/* A client calling `ep` `rounds` times with its round number, which the
- * server (add_one_server) answers plus one; it counts wrong answers and
- * answers from another CPU than `cpu`, signals `done_ntfn` and waits on
- * `ntfn` for ever (a Send and a receive, which no path counter counts).
- * The root waits for it blocked: a root polling the clock would make an
- * invocation, and take the kernel lock, each time round. */
-struct pair_client {
-    uint64_t ep, ntfn, done_ntfn, rounds, cpu;
-    volatile uint64_t done, wrong, server_elsewhere;
-};
-static struct pair_client clients[2];
-
-static void pair_client(uint64_t i)
-{
-    struct pair_client *c = &clients[i];
-    for (uint64_t n = 0; n < c->rounds; n++) {
-        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { n } };
-        sys_call(c->ep, &m);
-        if (m.mr[0] != n + 1)
-            c->wrong++;
-        if (m.mr[1] != c->cpu)
-            c->server_elsewhere++;
-    }
-    c->done = 1;
-    struct bk_msg d = { 0 };
-    sys_send(c->done_ntfn, &d);
-    for (;;) {
-        struct bk_msg m = { 0 };
-        sys_recv(c->ntfn, &m);
-    }
-}
-
-/* Slots of a pair from `s`: server TCB and SchedContext, client TCB and
- * SchedContext, endpoint, notification. The root's notification and the
- * watchdog (start_watchdog()) follow the pairs. */
-#define PAIR_SLOTS 6
-
-/* Makes a pair's objects and starts its server on `server_cpu`, which
- * blocks in Recv (its first receive: not counted). */
-static long start_server(struct ktest_env *env, uint64_t s, unsigned server_cpu, unsigned stk)
-{
-    long r = sys_untyped_retype(env->untyped, BK_OBJ_ENDPOINT, 0, ROOT, 0, 0, s + 4, 1);
-    if (r == 0)
-        r = sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, s + 5, 1);
-    if (r == 0)
-        r = start_thread(env, s, s + 1, server_cpu, add_one_server, s + 4, pair_stacks[stk],
-                         SERVER_PRIO);
-    return r;
-}
-
-/* Starts client `i` of the pair at `s` on `cpu`: `rounds` Calls, answered
- * from `server_cpu`; it signals `done_ntfn` at the end. */
-static long start_client(struct ktest_env *env, uint64_t s, unsigned i, unsigned cpu,
-                         unsigned server_cpu, uint64_t rounds, uint64_t done_ntfn, unsigned stk)
-{
-    clients[i] = (struct pair_client){
-        .ep = s + 4, .ntfn = s + 5, .done_ntfn = done_ntfn, .rounds = rounds, .cpu = server_cpu
-    };
-    return start_thread(env, s + 2, s + 3, cpu, pair_client, i, pair_stacks[stk], CLIENT_PRIO);
-}
-
-/* Blocks until clients 0 .. n-1 are done (they signal the root's
- * notification), CLIENTS_WAIT_NS at most: far more than their rounds take
- * on a loaded host without -icount. */
-#define CLIENTS_WAIT_NS (60000 * MS)
-static int wait_clients(unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        if (wait_until(&clients[i].done, 1, 0, CLIENTS_WAIT_NS) != 0)
-            return -1;
-    return 0;
-}
-
-static int stop_pair(uint64_t s)
-{
-    KT_OK(sys_tcb_suspend(s + 2));
-    KT_OK(sys_tcb_suspend(s));
-    return 0;
-}
-
-/* Whether the kernel counts IPC paths (debug kernels); says so if not. */
-static int counts_paths(void)
-{
-    if (kt_kernel_has_walk())
-        return 1;
-    debug_printf("    release kernel: no IPC path counters to check\n");
-    return 0;
-}
-
-static int path_counts(uint64_t *fast, uint64_t *general)
-{
-    KT_OK(sys_debug_ipc_path_counts(BK_CAP_DEBUG, fast, general));
-    return 0;
-}
-
-/* Server and client both on CPU 1: every Call and ReplyRecv takes the
- * fast path, and each answer comes from CPU 1. */
-static int test_fastpath_same_cpu(struct ktest_env *env)
-{
-    if (one_cpu(env) || !counts_paths())
-        return 0;
-    uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
-    KT_OK(start_watchdog(env, done)); /* the clients signal it */
-    KT_OK(start_server(env, s, 1, 0));
-    KT_CHECK(path_counts(&f0, &g0) == 0);
-    KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
-    KT_CHECK(wait_clients(1) == 0);
-    KT_CHECK(path_counts(&f1, &g1) == 0);
-    debug_printf("    %u round trips on CPU 1: fast path %llu, general %llu (the root's)\n",
-                 SAME_CPU_ROUNDS, (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
-    KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
-    KT_CHECK(f1 - f0 == 2 * SAME_CPU_ROUNDS);
-    KT_CHECK(stop_pair(s) == 0);
-    KT_CHECK(kt_check_invariants() == 0);
-    return 0;
-}
-
-/* The two CPUs before the last: a client there, its server on the other. */
-static int test_fastpath_not_across_cpus(struct ktest_env *env)
-{
-    if (one_cpu(env) || !counts_paths())
-        return 0;
-    if (env->bi->cpu_count < 3) {
-        debug_printf("    fewer than 3 CPUs: nothing to check\n");
-        return 0;
-    }
-    unsigned client_cpu = env->bi->cpu_count - 2, server_cpu = env->bi->cpu_count - 1;
-    uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
-    KT_OK(start_watchdog(env, done)); /* the clients signal it */
-    KT_OK(start_server(env, s, server_cpu, 0));
-    KT_CHECK(path_counts(&f0, &g0) == 0);
-    KT_OK(start_client(env, s, 0, client_cpu, server_cpu, CROSS_ROUNDS, done, 1));
-    KT_CHECK(wait_clients(1) == 0);
-    KT_CHECK(path_counts(&f1, &g1) == 0);
-    debug_printf("    %u round trips CPU %u -> CPU %u: fast path %llu, general %llu\n",
-                 CROSS_ROUNDS, client_cpu, server_cpu, (unsigned long long)(f1 - f0),
-                 (unsigned long long)(g1 - g0));
-    KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
-    KT_CHECK(f1 == f0);
-    KT_CHECK(g1 - g0 >= 2 * CROSS_ROUNDS);
-    KT_CHECK(stop_pair(s) == 0);
-    KT_CHECK(kt_check_invariants() == 0);
-    return 0;
-}
-
-/* The root on CPU 0 calls the server at `s` (on another CPU) `rounds`
- * times beside whoever else calls it; counts wrong answers and answers
- * from another CPU than `server_cpu`. */
-static unsigned root_calls(uint64_t s, unsigned server_cpu, uint64_t rounds)
-{
-    unsigned bad = 0;
-    for (uint64_t n = 0; n < rounds; n++) {
-        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { n } };
-        sys_call(s + 4, &m);
-        bad += m.mr[0] != n + 1 || m.mr[1] != server_cpu;
-    }
-    return bad;
-}
-
-/* Both at once: the same-CPU pair on CPU 1 and a client on CPU 2 calling
- * a server on CPU 3, all four taking the kernel lock in turn. Every answer
- * is right, and the fast counter moves by exactly the same-CPU pair's two
- * per round trip. (With the root on CPU 0 calling CPU 3's server too, all
- * four CPUs want the lock at every entry: that is the contended group
- * below, run on its own.) */
-static int test_fastpath_beside_cross_traffic(struct ktest_env *env)
-{
-    if (one_cpu(env) || !counts_paths())
-        return 0;
-    if (env->bi->cpu_count < 4) {
-        debug_printf("    fewer than 4 CPUs: nothing to check\n");
-        return 0;
-    }
-    uint64_t s = kt_slots(), t = s + PAIR_SLOTS, done = t + PAIR_SLOTS, f0, g0, f1, g1;
-    KT_OK(start_watchdog(env, done)); /* the clients signal it */
-    KT_OK(start_server(env, s, 1, 0));
-    KT_OK(start_server(env, t, 3, 2));
-    KT_CHECK(path_counts(&f0, &g0) == 0);
-    KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
-    KT_OK(start_client(env, t, 1, 2, 3, CROSS_ROUNDS, done, 3));
-    KT_CHECK(wait_clients(2) == 0);
-    KT_CHECK(path_counts(&f1, &g1) == 0);
-    debug_printf("    fast path %llu (CPU 1's pair: %u), general %llu\n",
-                 (unsigned long long)(f1 - f0), 2 * SAME_CPU_ROUNDS,
-                 (unsigned long long)(g1 - g0));
-    for (unsigned i = 0; i < 2; i++)
-        KT_CHECK(clients[i].wrong == 0 && clients[i].server_elsewhere == 0);
-    KT_CHECK(f1 - f0 == 2 * SAME_CPU_ROUNDS);
-    KT_CHECK(g1 - g0 >= 2 * CROSS_ROUNDS);
-    KT_CHECK(stop_pair(s) == 0 && stop_pair(t) == 0);
-    KT_CHECK(kt_check_invariants() == 0);
-    return 0;
-}
-
-/* The brief's third case: the same-CPU pair on CPU 1, and a client on CPU
- * 2 and the root on CPU 0 both calling one server on CPU 3 (an endpoint
- * two CPUs call), 200 calls each, every CPU wanting the kernel lock at
- * every entry. Every answer is right and comes from CPU 3. It is not in
- * the default run: on a host with fewer cores than vCPUs, under load, a
- * FIFO lock hands each turn to a vCPU the host may not be running, and
- * this case crawled past the suite's time limit on riscv64 (docs/smp.md,
- * "Four busy CPUs on a ticket lock"); `ktest.only=smp_contended` runs
- * it (ctest ktest-smp-4-contended). */
-static int test_two_cpus_call_one_server(struct ktest_env *env)
-{
-    if (one_cpu(env))
-        return 0;
-    if (env->bi->cpu_count < 4) {
-        debug_printf("    fewer than 4 CPUs: nothing to check\n");
-        return 0;
-    }
-    uint64_t s = kt_slots(), t = s + PAIR_SLOTS, done = t + PAIR_SLOTS;
-    KT_OK(start_watchdog(env, done)); /* the clients signal it */
-    KT_OK(start_server(env, s, 1, 0));
-    KT_OK(start_server(env, t, 3, 2));
-    KT_OK(start_client(env, s, 0, 1, 1, SAME_CPU_ROUNDS, done, 1));
-    KT_OK(start_client(env, t, 1, 2, 3, CROSS_ROUNDS, done, 3));
-    unsigned root_bad = root_calls(t, 3, CROSS_ROUNDS);
-    KT_CHECK(wait_clients(2) == 0);
-    debug_printf("    CPU 1's pair: %u round trips; CPU 2 and CPU 0 -> CPU 3: %u each; "
-                 "%u wrong answers to the root\n",
-                 SAME_CPU_ROUNDS, CROSS_ROUNDS, root_bad);
-    for (unsigned i = 0; i < 2; i++)
-        KT_CHECK(clients[i].wrong == 0 && clients[i].server_elsewhere == 0);
-    KT_CHECK(root_bad == 0);
-    KT_CHECK(stop_pair(s) == 0 && stop_pair(t) == 0);
     KT_CHECK(kt_check_invariants() == 0);
     return 0;
 }
@@ -843,6 +439,12 @@ const struct ktest smp_tests[] = {
       test_fastpath_not_across_cpus },
     { "smp: the same-CPU fast path beside calls between two other CPUs",
       test_fastpath_beside_cross_traffic },
+    { "smp: two same-CPU pairs on two CPUs take the fast path without the lock at once",
+      test_fastpath_two_cpus_unlocked },
+    { "smp: one endpoint served and called from two CPUs",
+      test_fastpath_shared_endpoint },
+    { "smp: a fast path without the lock whose way out is the general one",
+      test_fastpath_unlocked_general_exit },
     { "smp: a thread whose FPU state is live on CPU 1 keeps it when it moves",
       test_fpu_state_moves_with_thread },
     { "smp: a thread that deletes its own TCB on CPU 1 is no CPU's thread when its memory is a new one's",

@@ -243,7 +243,8 @@ bulkhead_user_program(${arch} ktest SOURCES ${ktest_dir}/main.c ${ktest_dir}/abi
                       ${ktest_dir}/untyped_tests.c ${ktest_dir}/cnode_tests.c
                       ${ktest_dir}/thread_tests.c ${ktest_dir}/ipc_tests.c
                       ${ktest_dir}/endpoint_tests.c ${ktest_dir}/cdt_tests.c
-                      ${ktest_dir}/sched_tests.c ${ktest_dir}/smp_tests.c ${ktest_dir}/timeout_tests.c
+                      ${ktest_dir}/sched_tests.c ${ktest_dir}/smp_tests.c ${ktest_dir}/smp_support.c
+                      ${ktest_dir}/smp_fastpath_tests.c ${ktest_dir}/timeout_tests.c
                       ${ktest_dir}/reply_tests.c
                       ${ktest_dir}/fastpath_tests.c ${ktest_dir}/counter_tests.c
                       ${ktest_dir}/process_tests.c ${ktest_dir}/proto_tests.c

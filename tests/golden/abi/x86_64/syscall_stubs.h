@@ -1207,6 +1207,22 @@ static inline long sys_debug_notification_path_counts(bk_cptr_t service, uint64_
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
+/* Debug: IpcUnlockedCount. Reads how many of the Call and ReplyRecv syscalls the IPC fast path completed (IpcPathCounts' `fast`) ran without the kernel lock, since boot: with several CPUs online, between two threads of one CPU on an endpoint that CPU's fast path holds (docs/smp.md, "The fast path without the lock"). Tests use it to see that the lock was not taken. Only in kernels built with BULKHEAD_KERNEL_DEBUG; other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_ipc_unlocked_count(bk_cptr_t service, uint64_t *fast_unlocked)
+{
+    struct bk_msg m = { 0 };
+    m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_IPC_UNLOCKED_COUNT);
+    m.mr[0] = 0;
+    m.mr[1] = 0;
+    m.mr[2] = 0;
+    m.mr[3] = 0;
+    bk_ipc_syscall(BK_SYS_CALL, service, &m);
+    if (BK_MSGINFO_LABEL(m.info) == 0) {
+        *fast_unlocked = m.mr[0];
+    }
+    return -(long)BK_MSGINFO_LABEL(m.info);
+}
+
 /* Issues syscall `nr` with every argument register set; for tests. */
 static inline long bk_syscall_raw(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
