@@ -134,13 +134,14 @@ kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info
     return path_counts(inv, &ipc_path_counts);
 }
 
-kerror_t debug_invoke_ipc_unlocked_count(struct invocation *inv, struct kerror_info *info)
+kerror_t debug_invoke_unlocked_counts(struct invocation *inv, struct kerror_info *info)
 {
     (void)info;
     if (!BULKHEAD_KERNEL_DEBUG)
         return KERR_ILLEGAL_OPERATION;
     inv->results[0] = ipc_path_counts.fast_unlocked;
-    inv->result_count = 1;
+    inv->results[1] = yield_path_counts.fast_unlocked;
+    inv->result_count = 2;
     return KERR_OK;
 }
 

@@ -204,6 +204,20 @@ static inline __attribute__((always_inline)) void hand_over(struct sched_context
     sc->thread = to;
 }
 
+/* Counts a fast path's completion in debug kernels: with several CPUs,
+ * other CPUs may count beside us without the lock. */
+static inline __attribute__((always_inline)) void count_fast(struct ipc_path_counts *counts,
+                                                             bool smp, bool unlocked)
+{
+    if (!smp) {
+        counts->fast++;
+        return;
+    }
+    __atomic_fetch_add(&counts->fast, 1, __ATOMIC_RELAXED);
+    if (unlocked)
+        __atomic_fetch_add(&counts->fast_unlocked, 1, __ATOMIC_RELAXED);
+}
+
 /* Runs `to` next; `from` (the current thread) has blocked. What
  * thread_resume_current() does once choose() picked `to` (whose timeslice
  * goes on where it stopped). Counts the fast path's completions in debug
@@ -213,13 +227,8 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
                                                             bool unlocked,
                                                             const struct fast_message *m)
 {
-    if (BULKHEAD_KERNEL_DEBUG && !smp) {
-        ipc_path_counts.fast++;
-    } else if (BULKHEAD_KERNEL_DEBUG) { /* other CPUs may count beside us */
-        __atomic_fetch_add(&ipc_path_counts.fast, 1, __ATOMIC_RELAXED);
-        if (unlocked)
-            __atomic_fetch_add(&ipc_path_counts.fast_unlocked, 1, __ATOMIC_RELAXED);
-    }
+    if (BULKHEAD_KERNEL_DEBUG)
+        count_fast(&ipc_path_counts, smp, unlocked);
     current_thread = to;
     if (smp) {
         /* As run() does: another CPU may have set it for `from` (its
@@ -469,7 +478,8 @@ FASTPATH_ENTRY(kernel_fastpath_call, fastpath_call_alone)
 FASTPATH_ENTRY(kernel_fastpath_reply_recv, fastpath_reply_recv_alone)
 
 /* The current thread `t` goes on after its syscall, nothing else changed:
- * with several CPUs by the general way out, which lets go of the lock. */
+ * with several CPUs by the general way out, which lets go of the lock (or
+ * lowers the flag of the way without it). */
 static inline __attribute__((always_inline)) void resume_current(struct thread *t, bool smp,
                                                                  const struct fast_message *m,
                                                                  uint64_t info)
@@ -508,22 +518,33 @@ static inline __attribute__((always_inline)) void set_info(struct thread *t, boo
  * rest of the CPU's state untouched. Otherwise this returns and the
  * general path runs. As the IPC fast path, the arch's entry tries it
  * while this CPU is the only one running user threads; with several,
- * kernel_fastpath_smp() does under the kernel lock, and leaves by the
- * general way out, which lets go of the lock. It costs about 10
+ * kernel_fastpath_unlocked() tries it without the kernel lock first (it
+ * reads this CPU's state and the thread's SchedContext, which changes
+ * only under the lock), then kernel_fastpath_smp() under it. Both leave
+ * by the general way out, which lets go of the lock or lowers the flag
+ * (where it would take a new ASID or fault, it takes the lock first:
+ * smp_unlocked_to_lock()). It costs about 10
  * instructions here on top of the entry and the exit (docs/performance.md). */
 static inline __attribute__((always_inline)) bool fastpath_yield(struct thread *t, bool smp,
+                                                                 bool unlocked,
                                                                  const struct fast_message *m)
 {
     struct cpu *c = cpu_here();
     if (c->slice_expired || !t->sc->whole || c->ready_top >= (int)t->priority)
         return false;
     if (BULKHEAD_KERNEL_DEBUG)
-        yield_path_counts.fast++;
+        count_fast(&yield_path_counts, smp, unlocked);
     resume_current(t, smp, m, m->info); /* the message untouched */
     return true;
 }
 
-FASTPATH_ENTRY(kernel_fastpath_yield, fastpath_yield)
+static inline __attribute__((always_inline)) bool fastpath_yield_alone(
+    struct thread *t, bool smp, const struct fast_message *m)
+{
+    return fastpath_yield(t, smp, false, m);
+}
+
+FASTPATH_ENTRY(kernel_fastpath_yield, fastpath_yield_alone)
 
 /* ---- Signal and Wait on a notification -------------------------------------
  * Send (a Signal) and Recv (a Wait) through a notification cap, in the
@@ -703,7 +724,7 @@ static __attribute__((noinline)) void fastpath_smp_other(struct thread *t, unsig
 {
     struct fast_message m = message_in_frame(arch_regs_args(&t->regs));
     if (nr == BK_SYS_YIELD)
-        fastpath_yield(t, true, &m);
+        fastpath_yield(t, true, false, &m);
     else if (nr == BK_SYS_RECV)
         fastpath_recv(t, true, &m);
     else if (nr == BK_SYS_SEND)
@@ -750,10 +771,19 @@ static inline __attribute__((always_inline)) void try_unlocked(
     smp_unlocked_end(c);
 }
 
+/* Out of line, as fastpath_smp_other(), so that the Call's and
+ * ReplyRecv's code keeps its registers and its tests come first. */
+static __attribute__((noinline)) void yield_unlocked(void)
+{
+    try_unlocked(fastpath_yield);
+}
+
 void kernel_fastpath_unlocked(unsigned long nr)
 {
     if (nr == BK_SYS_CALL)
         try_unlocked(fastpath_call);
     else if (nr == BK_SYS_REPLY_RECV)
         try_unlocked(fastpath_reply_recv);
+    else if (__builtin_expect(nr == BK_SYS_YIELD, 0)) /* tested after the IPC's two */
+        yield_unlocked();
 }

@@ -113,7 +113,7 @@ kerror_t debug_invoke_ticks(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_cap_identify(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_check_invariants(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_ipc_path_counts(struct invocation *inv, struct kerror_info *info);
-kerror_t debug_invoke_ipc_unlocked_count(struct invocation *inv, struct kerror_info *info);
+kerror_t debug_invoke_unlocked_counts(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_yield_path_counts(struct invocation *inv, struct kerror_info *info);
 kerror_t debug_invoke_notification_path_counts(struct invocation *inv,
                                               struct kerror_info *info);

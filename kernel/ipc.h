@@ -150,7 +150,7 @@ struct ipc_path_counts {
     uint64_t fast;
     uint64_t general;
     /* Of `fast`, those that ran without the kernel lock (several CPUs;
-     * Debug: IpcUnlockedCount, for ipc_path_counts only). */
+     * Debug: UnlockedCounts, for ipc_path_counts and yield_path_counts). */
     uint64_t fast_unlocked;
 };
 extern struct ipc_path_counts ipc_path_counts;

@@ -8,18 +8,20 @@
  * which also holds the CPU's kernel stack, trap state and the timer
  * deadline it has armed.
  *
- * In this increment user threads run on the boot CPU only: the scheduler's
- * state (current_thread, the ready queues, timer.c's deadlines) is the
- * boot CPU's. The other CPUs run their idle loop (kernel_ap_main), with
- * their own timer tick and the kernel's IPI; they touch nothing but their
- * struct cpu and, under the kernel lock, the log.
+ * Once the others are online (arch_cpu_smp_mode()) every CPU runs user
+ * threads: each has its own scheduler state (struct cpu: the current
+ * thread, ready queues, timer deadlines), and a thread runs on the CPU of
+ * its SchedContext (docs/smp.md).
  *
  * The kernel lock (a test-and-test-and-set lock with bounded backoff,
- * kernel/lib/backoff_lock.h) covers all
- * kernel state that is not per CPU. The boot CPU holds it from boot on,
- * across user mode too, and lets go only inside its idle wait; the others
- * take it (or try to) for the shared state they touch. So no kernel entry
- * of the boot CPU, the IPC fast path included, pays for it.
+ * kernel/lib/backoff_lock.h) covers all kernel state that is not per CPU.
+ * While the boot CPU is the only one online it holds the lock from boot
+ * on, across user mode too, so one CPU's entries never pay for it. With
+ * others online every entry from user mode takes it and every exit lets
+ * go of it, except the Call, ReplyRecv and Yield fast paths between
+ * threads of one CPU, which run without it under a per-CPU flag that
+ * every taker of the lock waits for ("The IPC fast path without the
+ * lock" below).
  *
  * Invariants:
  *  - cpus[i].state moves ABSENT -> STARTING -> ONLINE, or STARTING ->

@@ -140,8 +140,13 @@ static __attribute__((noinline)) NORETURN void user_enter_changed(struct riscv_c
                                                                  arch_regs_t *regs,
                                                                  arch_vspace_t *vs)
 {
-    if (cpu->satp != vs->satp) /* equal: satp holds vs already (asid.c) */
+    if (cpu->satp != vs->satp) { /* equal: satp holds vs already (asid.c) */
+        /* A new ASID comes from the allocator every hart shares: a fast
+         * path without the kernel lock takes it first (kernel/smp.h). */
+        if (smp_unlocked_here())
+            smp_unlocked_to_lock();
         asid_activate(cpu, vs);
+    }
     if (regs->counters_off != cpu->counters_off)
         counters_switch(cpu, regs);
     user_enter_now(cpu, regs, vs, fpu_user_fs(cpu, regs));

@@ -180,6 +180,10 @@ static NORETURN void raise_bad_rip(void)
 
 static NORETURN void bad_rip(struct x86_cpu *cpu, arch_regs_t *regs)
 {
+    /* The fault is the general path's: a fast path without the kernel
+     * lock takes it first (kernel/smp.h). */
+    if (smp_unlocked_here())
+        smp_unlocked_to_lock();
     cpu->fault = (struct user_fault){
         .kind = USER_FAULT_PAGE,
         .pc = regs->rip,

@@ -122,9 +122,9 @@ static int path_counts(uint64_t *fast, uint64_t *general)
 /* Of the fast path's completions, those without the kernel lock. */
 static uint64_t unlocked_count(void)
 {
-    uint64_t n = 0;
-    sys_debug_ipc_unlocked_count(BK_CAP_DEBUG, &n);
-    return n;
+    uint64_t ipc = 0, yield = 0;
+    sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &yield);
+    return ipc;
 }
 
 /* Most of a pair's fast paths run without the lock: more than half of
@@ -336,6 +336,49 @@ int test_fastpath_unlocked_general_exit(struct ktest_env *env)
     KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
     KT_CHECK(f1 - f0 == 2 * CROSS_ROUNDS);
     KT_CHECK(stop_pair(s) == 0);
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
+/* A thread alone on CPU 1 that yields YIELDS times, then signals the
+ * root's notification: each Yield has nothing to yield to, so each takes
+ * the Yield fast path, most without the kernel lock (the watchdog's own
+ * Yields on CPU 0 count too, a few). */
+#define YIELDS 2000
+static volatile uint64_t yields_done;
+
+static void yielder(uint64_t ntfn)
+{
+    for (unsigned i = 0; i < YIELDS; i++) {
+        struct bk_msg m = { 0 };
+        sys_yield(0, &m);
+    }
+    yields_done = 1;
+    notify(ntfn);
+    for (;;) {
+        struct bk_msg m = { 0 };
+        sys_recv(ntfn, &m); /* the root's: it never signals it again */
+    }
+}
+
+int test_yield_unlocked(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    uint64_t s = kt_slots(), done = s + 2, f0, g0, f1, g1, ipc, u0, u1;
+    yields_done = 0;
+    KT_OK(start_watchdog(env, done));
+    KT_OK(sys_debug_yield_path_counts(BK_CAP_DEBUG, &f0, &g0));
+    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &u0));
+    KT_OK(start_thread(env, s, s + 1, 1, yielder, done, pair_stacks[0], CLIENT_PRIO));
+    KT_CHECK(wait_until(&yields_done, 1, 0, CLIENTS_WAIT_NS) == 0);
+    KT_OK(sys_debug_yield_path_counts(BK_CAP_DEBUG, &f1, &g1));
+    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &u1));
+    debug_printf("    %u Yields on CPU 1: fast path %llu, general %llu\n", YIELDS,
+                 (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
+    KT_CHECK(f1 - f0 >= YIELDS);
+    KT_CHECK(mostly_unlocked(u1 - u0, f1 - f0) == 0);
+    KT_OK(sys_tcb_suspend(s));
     KT_CHECK(kt_check_invariants() == 0);
     return 0;
 }

@@ -445,6 +445,8 @@ const struct ktest smp_tests[] = {
       test_fastpath_shared_endpoint },
     { "smp: a fast path without the lock whose way out is the general one",
       test_fastpath_unlocked_general_exit },
+    { "smp: Yield with nothing to yield to on CPU 1 takes its fast path without the lock",
+      test_yield_unlocked },
     { "smp: a thread whose FPU state is live on CPU 1 keeps it when it moves",
       test_fpu_state_moves_with_thread },
     { "smp: a thread that deletes its own TCB on CPU 1 is no CPU's thread when its memory is a new one's",

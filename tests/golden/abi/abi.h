@@ -307,7 +307,7 @@
 #define BK_LABEL_SCHED_CONTEXT_RELEASED 75
 #define BK_LABEL_DEBUG_YIELD_PATH_COUNTS 76
 #define BK_LABEL_DEBUG_NOTIFICATION_PATH_COUNTS 77
-#define BK_LABEL_DEBUG_IPC_UNLOCKED_COUNT 78
+#define BK_LABEL_DEBUG_UNLOCKED_COUNTS 78
 #define BK_LABEL_COUNT 79
 
 /* Every method as X(OBJECT, object, method, label, argument words): the
@@ -383,7 +383,7 @@
     X(SCHED_CONTEXT, sched_context, released, 75, 0) \
     X(DEBUG, debug, yield_path_counts, 76, 0) \
     X(DEBUG, debug, notification_path_counts, 77, 0) \
-    X(DEBUG, debug, ipc_unlocked_count, 78, 0) \
+    X(DEBUG, debug, unlocked_counts, 78, 0) \
 
 
 /* Names of the error codes, indexed by code (for messages). */
