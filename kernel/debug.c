@@ -141,7 +141,8 @@ kerror_t debug_invoke_unlocked_counts(struct invocation *inv, struct kerror_info
         return KERR_ILLEGAL_OPERATION;
     inv->results[0] = ipc_path_counts.fast_unlocked;
     inv->results[1] = yield_path_counts.fast_unlocked;
-    inv->result_count = 2;
+    inv->results[2] = notification_path_counts.fast_unlocked;
+    inv->result_count = 3;
     return KERR_OK;
 }
 

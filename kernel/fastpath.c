@@ -259,23 +259,37 @@ static inline __attribute__((always_inline)) bool current_on_a_cpu(const struct 
     return __atomic_load_n(&cpus[to->last_cpu].current, __ATOMIC_RELAXED) == to;
 }
 
-/* Whether this CPU's fast path may change `ep`'s queue. With one CPU, or
- * under the kernel lock (which also makes ep this CPU's: the next round
- * trip here then needs the lock no more), always. Without the lock, only
- * if ep is this CPU's (fast_cpu): then no other CPU's fast path writes it
+/* Whether this CPU's fast path may change the endpoint or notification
+ * whose fast_cpu field is `fast_cpu`. With one CPU, or under the kernel
+ * lock (which also makes the object this CPU's: the next round trip here
+ * then needs the lock no more), always. Without the lock, only if the
+ * object is this CPU's: then no other CPU's fast path writes it
  * meanwhile, and theirs decline after reading this field alone. A holder
  * of the lock runs beside none of them (smp.h), so the field changes only
  * while no fast path reads it. */
-static inline __attribute__((always_inline)) bool endpoint_here(struct endpoint *ep, bool smp,
-                                                                bool unlocked)
+static inline __attribute__((always_inline)) bool object_here(uint32_t *fast_cpu, bool smp,
+                                                              bool unlocked)
 {
     if (!smp)
         return true;
     uint32_t here = cpu_here()->index;
     if (unlocked)
-        return __atomic_load_n(&ep->fast_cpu, __ATOMIC_RELAXED) == here;
-    __atomic_store_n(&ep->fast_cpu, here, __ATOMIC_RELAXED);
+        return __atomic_load_n(fast_cpu, __ATOMIC_RELAXED) == here;
+    __atomic_store_n(fast_cpu, here, __ATOMIC_RELAXED);
     return true;
+}
+
+static inline __attribute__((always_inline)) bool endpoint_here(struct endpoint *ep, bool smp,
+                                                                bool unlocked)
+{
+    return object_here(&ep->fast_cpu, smp, unlocked);
+}
+
+/* The same for a notification: its word and its waiters. */
+static inline __attribute__((always_inline)) bool notification_here(struct notification *n,
+                                                                    bool smp, bool unlocked)
+{
+    return object_here(&n->fast_cpu, smp, unlocked);
 }
 
 /* With several CPUs online (smp), the fast path runs under the kernel
@@ -404,7 +418,12 @@ static inline __attribute__((always_inline)) bool fastpath_reply_recv(struct thr
     if (!endpoint_direct(t, m->cptr, CAP_RIGHT_READ, &ep, &badge, &cap_word) ||
         !endpoint_here(ep, smp, unlocked) || ep->state == EP_SENDING)
         return false;
-    if (t->bound_notification && t->bound_notification->active)
+    /* Without the lock a Signal on another CPU could make t's bound
+     * notification active between this read and t's wait on the endpoint,
+     * and the signal would wait with it: a thread with one takes the fast
+     * path under the lock only (an ownership test here, as for the
+     * endpoint, cost the round trip 4 on x86-64 in registers alone). */
+    if (t->bound_notification && (unlocked || t->bound_notification->active))
         return false;
     if (sched_ready_at_or_above(c->priority))
         return false;
@@ -595,23 +614,26 @@ static inline bool notification_direct(const struct thread *t, uint64_t cptr, ca
 /* The current thread `t` goes on after its syscall with `badge` and info
  * 0 (the rest of its message as it was); counted. */
 static inline __attribute__((always_inline)) void notification_resume(struct thread *t, bool smp,
+                                                                      bool unlocked,
                                                                       const struct fast_message *m,
                                                                       uint64_t badge)
 {
     if (BULKHEAD_KERNEL_DEBUG)
-        notification_path_counts.fast++;
+        count_fast(&notification_path_counts, smp, unlocked);
     arch_regs_args(&t->regs)[0] = badge;
     set_info(t, smp, 0);
     resume_current(t, smp, m, 0);
 }
 
 static inline __attribute__((always_inline)) bool fastpath_send(struct thread *t, bool smp,
+                                                                bool unlocked,
                                                                 const struct fast_message *m)
 {
     struct cpu *c = cpu_here();
     struct notification *n;
     uint64_t badge;
-    if (!notification_direct(t, m->cptr, CAP_RIGHT_WRITE, &n, &badge))
+    if (!notification_direct(t, m->cptr, CAP_RIGHT_WRITE, &n, &badge) ||
+        !notification_here(n, smp, unlocked))
         return false;
     struct thread *w = n->head;
     if (!w) {
@@ -642,7 +664,7 @@ static inline __attribute__((always_inline)) bool fastpath_send(struct thread *t
         w->state = THREAD_RUNNABLE;
         ready_enqueue_on(c, w); /* w's CPU is this one (one CPU, or same_cpu_ok()) */
     }
-    notification_resume(t, smp, m, 0); /* the signaller's header: badge and info 0 */
+    notification_resume(t, smp, unlocked, m, 0); /* the signaller's header: badge and info 0 */
     return true;
 }
 
@@ -664,29 +686,33 @@ static __attribute__((noinline)) void wait_idle(struct thread *t, struct notific
 {
     /* t's words are in its frame (keep_words()) */
     block_on(t, n);
-    if (BULKHEAD_KERNEL_DEBUG)
-        notification_path_counts.fast++;
+    if (BULKHEAD_KERNEL_DEBUG) /* other CPUs may count without the lock */
+        __atomic_fetch_add(&notification_path_counts.fast, 1, __ATOMIC_RELAXED);
     arch_fastpath_to_scheduler(&t->regs);
     thread_resume_nothing_woken();
 }
 
 static inline __attribute__((always_inline)) bool fastpath_recv(struct thread *t, bool smp,
+                                                                bool unlocked,
                                                                 const struct fast_message *m)
 {
     struct cpu *c = cpu_here();
     struct notification *n;
     uint64_t badge;
-    if (!notification_direct(t, m->cptr, CAP_RIGHT_READ, &n, &badge))
+    if (!notification_direct(t, m->cptr, CAP_RIGHT_READ, &n, &badge) ||
+        !notification_here(n, smp, unlocked))
         return false;
     if (n->active) {
         uint64_t word = n->word;
         n->word = 0;
         n->active = false;
-        notification_resume(t, smp, m, word);
+        notification_resume(t, smp, unlocked, m, word);
         return true;
     }
     int top = c->ready_top;
     if (top < 0) {
+        if (unlocked) /* the idle wait is the scheduler's: under the lock */
+            return false;
         keep_words(t, m, smp);
         wait_idle(t, n);
         return true;
@@ -700,22 +726,34 @@ static inline __attribute__((always_inline)) bool fastpath_recv(struct thread *t
     ready_dequeue_head(c, next, (unsigned)top);
     sched_fast_charge(t_sc, next_sc);
     if (BULKHEAD_KERNEL_DEBUG)
-        notification_path_counts.fast++;
+        count_fast(&notification_path_counts, smp, unlocked);
     current_thread = next;
     /* A thread on this CPU's ready queue runs here and is no CPU's
      * current one: nothing more to check with several CPUs, where only
      * the slice's flag is run()'s to clear (as in switch_to()). */
     if (smp) {
         c->slice_expired = false;
-        arch_user_enter(&next->regs, next->vspace); /* lets go of the lock last */
+        arch_user_enter(&next->regs, next->vspace); /* lets go of the lock (or flag) last */
     } else {
         arch_fastpath_switch(&t->regs, &next->regs, next->vspace);
     }
     return true;
 }
 
-FASTPATH_ENTRY(kernel_fastpath_send, fastpath_send)
-FASTPATH_ENTRY(kernel_fastpath_recv, fastpath_recv)
+static inline __attribute__((always_inline)) bool fastpath_send_alone(
+    struct thread *t, bool smp, const struct fast_message *m)
+{
+    return fastpath_send(t, smp, false, m);
+}
+
+static inline __attribute__((always_inline)) bool fastpath_recv_alone(
+    struct thread *t, bool smp, const struct fast_message *m)
+{
+    return fastpath_recv(t, smp, false, m);
+}
+
+FASTPATH_ENTRY(kernel_fastpath_send, fastpath_send_alone)
+FASTPATH_ENTRY(kernel_fastpath_recv, fastpath_recv_alone)
 
 /* Yield, Recv and Send with several CPUs: out of line, so that the
  * Call's and ReplyRecv's code below keeps the registers and frame it had
@@ -726,9 +764,9 @@ static __attribute__((noinline)) void fastpath_smp_other(struct thread *t, unsig
     if (nr == BK_SYS_YIELD)
         fastpath_yield(t, true, false, &m);
     else if (nr == BK_SYS_RECV)
-        fastpath_recv(t, true, &m);
+        fastpath_recv(t, true, false, &m);
     else if (nr == BK_SYS_SEND)
-        fastpath_send(t, true, &m);
+        fastpath_send(t, true, false, &m);
 }
 
 void kernel_fastpath_smp(unsigned long nr)
@@ -771,11 +809,17 @@ static inline __attribute__((always_inline)) void try_unlocked(
     smp_unlocked_end(c);
 }
 
-/* Out of line, as fastpath_smp_other(), so that the Call's and
- * ReplyRecv's code keeps its registers and its tests come first. */
-static __attribute__((noinline)) void yield_unlocked(void)
+/* Yield, Recv and Send: out of line, as fastpath_smp_other(), so that
+ * the Call's and ReplyRecv's code keeps its registers and its tests come
+ * first. */
+static __attribute__((noinline)) void other_unlocked(unsigned long nr)
 {
-    try_unlocked(fastpath_yield);
+    if (nr == BK_SYS_YIELD)
+        try_unlocked(fastpath_yield);
+    else if (nr == BK_SYS_RECV)
+        try_unlocked(fastpath_recv);
+    else if (nr == BK_SYS_SEND)
+        try_unlocked(fastpath_send);
 }
 
 void kernel_fastpath_unlocked(unsigned long nr)
@@ -784,6 +828,6 @@ void kernel_fastpath_unlocked(unsigned long nr)
         try_unlocked(fastpath_call);
     else if (nr == BK_SYS_REPLY_RECV)
         try_unlocked(fastpath_reply_recv);
-    else if (__builtin_expect(nr == BK_SYS_YIELD, 0)) /* tested after the IPC's two */
-        yield_unlocked();
+    else if (__builtin_expect(nr >= BK_SYS_SEND, 0)) /* Send, Recv, Yield among them */
+        other_unlocked(nr); /* one compare after the IPC's two: no jump table */
 }

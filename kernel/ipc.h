@@ -38,6 +38,9 @@ struct notification {
     struct kobj_header header;
     uint64_t word;
     bool active;
+    /* With several CPUs, the CPU whose fast paths may use it without the
+     * kernel lock (as struct endpoint's; kernel/fastpath.c). */
+    uint32_t fast_cpu;
     struct thread *head, *tail;
     struct thread *bound_thread; /* see TCB: bind_notification */
 };
@@ -150,7 +153,7 @@ struct ipc_path_counts {
     uint64_t fast;
     uint64_t general;
     /* Of `fast`, those that ran without the kernel lock (several CPUs;
-     * Debug: UnlockedCounts, for ipc_path_counts and yield_path_counts). */
+     * Debug: UnlockedCounts). */
     uint64_t fast_unlocked;
 };
 extern struct ipc_path_counts ipc_path_counts;

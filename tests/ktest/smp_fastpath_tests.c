@@ -122,8 +122,8 @@ static int path_counts(uint64_t *fast, uint64_t *general)
 /* Of the fast path's completions, those without the kernel lock. */
 static uint64_t unlocked_count(void)
 {
-    uint64_t ipc = 0, yield = 0;
-    sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &yield);
+    uint64_t ipc = 0, yield = 0, notification = 0;
+    sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &yield, &notification);
     return ipc;
 }
 
@@ -365,20 +365,82 @@ int test_yield_unlocked(struct ktest_env *env)
 {
     if (one_cpu(env) || !counts_paths())
         return 0;
-    uint64_t s = kt_slots(), done = s + 2, f0, g0, f1, g1, ipc, u0, u1;
+    uint64_t s = kt_slots(), done = s + 2, f0, g0, f1, g1, ipc, u0, u1, ntfn;
     yields_done = 0;
     KT_OK(start_watchdog(env, done));
     KT_OK(sys_debug_yield_path_counts(BK_CAP_DEBUG, &f0, &g0));
-    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &u0));
+    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &u0, &ntfn));
     KT_OK(start_thread(env, s, s + 1, 1, yielder, done, pair_stacks[0], CLIENT_PRIO));
     KT_CHECK(wait_until(&yields_done, 1, 0, CLIENTS_WAIT_NS) == 0);
     KT_OK(sys_debug_yield_path_counts(BK_CAP_DEBUG, &f1, &g1));
-    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &u1));
+    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &u1, &ntfn));
     debug_printf("    %u Yields on CPU 1: fast path %llu, general %llu\n", YIELDS,
                  (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
     KT_CHECK(f1 - f0 >= YIELDS);
     KT_CHECK(mostly_unlocked(u1 - u0, f1 - f0) == 0);
     KT_OK(sys_tcb_suspend(s));
+    KT_CHECK(kt_check_invariants() == 0);
+    return 0;
+}
+
+/* Two threads of CPU 1 hand a token back and forth through two
+ * notifications PING_ROUNDS times: each Signal wakes the other, which the
+ * signaller's Wait then switches to. Every Signal and Wait takes the
+ * notification fast path (the first Waits may idle the CPU, which needs
+ * the lock), most without the lock; the first thread then signals the
+ * root's notification. */
+#define PING_ROUNDS 1000
+static volatile uint64_t ping_done, ping_rounds;
+
+struct ping_args {
+    uint64_t mine, theirs; /* the notification it waits on, the one it signals */
+};
+static struct ping_args ping_args[2];
+
+static void pinger(uint64_t i)
+{
+    const struct ping_args *a = &ping_args[i];
+    for (uint64_t n = 0;; n++) {
+        struct bk_msg m = { 0 };
+        if (i == 0) {
+            if (n == PING_ROUNDS) {
+                ping_done = 1;
+                notify(watch.ntfn);
+            }
+            ping_rounds = n;
+            sys_send(a->theirs, &m);
+            sys_recv(a->mine, &m);
+        } else {
+            sys_recv(a->mine, &m);
+            sys_send(a->theirs, &m);
+        }
+    }
+}
+
+int test_notification_unlocked(struct ktest_env *env)
+{
+    if (one_cpu(env) || !counts_paths())
+        return 0;
+    /* slots: 2 TCBs and SchedContexts, 2 notifications, the watchdog's 3 */
+    uint64_t s = kt_slots(), done = s + 6, f0, g0, f1, g1, ipc, yield, u0, u1;
+    ping_done = ping_rounds = 0;
+    KT_OK(start_watchdog(env, done));
+    KT_OK(sys_untyped_retype(env->untyped, BK_OBJ_NOTIFICATION, 0, ROOT, 0, 0, s + 4, 2));
+    ping_args[0] = (struct ping_args){ .mine = s + 4, .theirs = s + 5 };
+    ping_args[1] = (struct ping_args){ .mine = s + 5, .theirs = s + 4 };
+    KT_OK(sys_debug_notification_path_counts(BK_CAP_DEBUG, &f0, &g0));
+    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &yield, &u0));
+    KT_OK(start_thread(env, s + 2, s + 3, 1, pinger, 1, pair_stacks[1], CLIENT_PRIO));
+    KT_OK(start_thread(env, s, s + 1, 1, pinger, 0, pair_stacks[0], CLIENT_PRIO));
+    KT_CHECK(wait_until(&ping_done, 1, 0, CLIENTS_WAIT_NS) == 0);
+    KT_OK(sys_tcb_suspend(s)); /* before the counts: they go on otherwise */
+    KT_OK(sys_tcb_suspend(s + 2));
+    KT_OK(sys_debug_notification_path_counts(BK_CAP_DEBUG, &f1, &g1));
+    KT_OK(sys_debug_unlocked_counts(BK_CAP_DEBUG, &ipc, &yield, &u1));
+    debug_printf("    %u rounds on CPU 1: notification fast path %llu, general %llu\n",
+                 PING_ROUNDS, (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
+    KT_CHECK(f1 - f0 >= 4 * PING_ROUNDS - 4);
+    KT_CHECK(mostly_unlocked(u1 - u0, f1 - f0) == 0);
     KT_CHECK(kt_check_invariants() == 0);
     return 0;
 }

@@ -1166,8 +1166,8 @@ static inline long sys_debug_notification_path_counts(bk_cptr_t service, uint64_
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
 
-/* Debug: UnlockedCounts. Reads how many of the fast paths' completions ran without the kernel lock, since boot: `ipc` of the Call and ReplyRecv syscalls IpcPathCounts counts as fast (with several CPUs online, between two threads of one CPU on an endpoint that CPU's fast path holds), `yield` of the Yields YieldPathCounts counts as fast (docs/smp.md, "The fast path without the lock"). Tests use them to see that the lock was not taken. Only in kernels built with BULKHEAD_KERNEL_DEBUG; other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
-static inline long sys_debug_unlocked_counts(bk_cptr_t service, uint64_t *ipc, uint64_t *yield)
+/* Debug: UnlockedCounts. Reads how many of the fast paths' completions ran without the kernel lock, since boot: `ipc` of the Call and ReplyRecv syscalls IpcPathCounts counts as fast (with several CPUs online, between two threads of one CPU on an endpoint that CPU's fast path holds), `yield` of the Yields YieldPathCounts counts as fast, `notification` of the Signals and Waits NotificationPathCounts counts as fast (on a notification that CPU's fast path holds) (docs/smp.md, "The fast path without the lock"). Tests use them to see that the lock was not taken. Only in kernels built with BULKHEAD_KERNEL_DEBUG; other builds refuse it with ILLEGAL_OPERATION. Returns 0 or -BK_ERR_*. */
+static inline long sys_debug_unlocked_counts(bk_cptr_t service, uint64_t *ipc, uint64_t *yield, uint64_t *notification)
 {
     struct bk_msg m = { 0 };
     m.info = BK_MSGINFO(0, 0, 0, BK_LABEL_DEBUG_UNLOCKED_COUNTS);
@@ -1179,6 +1179,7 @@ static inline long sys_debug_unlocked_counts(bk_cptr_t service, uint64_t *ipc, u
     if (BK_MSGINFO_LABEL(m.info) == 0) {
         *ipc = m.mr[0];
         *yield = m.mr[1];
+        *notification = m.mr[2];
     }
     return -(long)BK_MSGINFO_LABEL(m.info);
 }
