@@ -533,9 +533,11 @@ void kernel_fastpath_send(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1
  * (kernel/fastpath.c, docs/smp.md): does not return if it handled
  * syscall `nr`. */
 void kernel_fastpath_smp(unsigned long nr);
-/* kernel_syscall_smp()'s try before it takes the lock, for syscall `nr`:
- * the Call or ReplyRecv fast path without it (smp.h, "The IPC fast path
- * without the lock"). Does not return if it handled the syscall; returns
+/* The arch's syscall entry for several CPUs calls this first, with every
+ * register saved (x86-64: but the FS and GS bases, which the fast paths
+ * save where they need them), then kernel_syscall_smp(): the fast paths
+ * of syscall `nr` without the kernel lock (smp.h, "The IPC fast path
+ * without the lock"). Does not return if one handled the syscall; returns
  * (this CPU's flag down again) for any other syscall, if the lock is
  * held, or if the general path must run. */
 void kernel_fastpath_unlocked(unsigned long nr);

@@ -61,10 +61,11 @@
  * (ipc_call_reply_0w_2as_fpu in docs/performance.md).
  *
  * With several CPUs online the entry does not come here (the arch's
- * per-CPU syscall numbers name no syscall then): kernel_syscall_smp()
- * first tries a Call or ReplyRecv without the kernel lock
- * (kernel_fastpath_unlocked(), at the end of this file), then takes the
- * lock, as for every entry, and calls kernel_fastpath_smp(). Both run the
+ * per-CPU syscall numbers name no syscall then): the arch's entry for
+ * several CPUs first tries the fast paths without the kernel lock
+ * (kernel_fastpath_unlocked(), at the end of this file), then
+ * kernel_syscall_smp() takes the lock, as for every entry, and calls
+ * kernel_fastpath_smp(). Both run the
  * same checks and effects with one more condition, that the thread
  * switched to runs on this CPU and is no other CPU's current thread
  * (same_cpu_ok()), and their own way out (arch_fastpath_switch_smp(),
@@ -504,6 +505,8 @@ static inline __attribute__((always_inline)) void resume_current(struct thread *
                                                                  uint64_t info)
 {
     if (smp) {
+        /* the entry for several CPUs saved no FS/GS base (x86-64) */
+        arch_fastpath_to_scheduler(&t->regs);
         arch_user_enter(&t->regs, t->vspace);
     } else if (WORDS_IN_CPU(smp)) {
         arch_fastpath_resume_words(&t->regs, info, m->words[0], m->words[1], m->words[2],
@@ -733,6 +736,7 @@ static inline __attribute__((always_inline)) bool fastpath_recv(struct thread *t
      * the slice's flag is run()'s to clear (as in switch_to()). */
     if (smp) {
         c->slice_expired = false;
+        arch_fastpath_to_scheduler(&t->regs); /* t's FS/GS bases (x86-64), as above */
         arch_user_enter(&next->regs, next->vspace); /* lets go of the lock (or flag) last */
     } else {
         arch_fastpath_switch(&t->regs, &next->regs, next->vspace);

@@ -115,13 +115,11 @@ void kernel_ipc_syscall(void)
     thread_resume_current();
 }
 
-/* A Call or ReplyRecv tries the fast path without the lock first; it
- * returns if the lock is held or the fast path declines, and everything
- * is then tried again under the lock. */
+/* The arch's entry tried the fast paths without the lock before
+ * (kernel_fastpath_unlocked()): here they are tried again under it. */
 void kernel_syscall_smp(void)
 {
     unsigned long nr = arch_regs_syscall_number(&current_thread->regs);
-    kernel_fastpath_unlocked(nr);
     thread_entry_locked(); /* the lock (the arch called us for that) */
     kernel_fastpath_smp(nr);
     kernel_syscall();

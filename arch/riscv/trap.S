@@ -205,9 +205,12 @@ riscv_trap_entry:
     j       kernel_ipc_syscall
 
     /* The vector once several harts run user threads (stvec, set on each
-     * hart by arch_cpu_smp_mode()): the one above, but a syscall goes
-     * straight to kernel_syscall_smp(), which tries the fast paths under
-     * the kernel lock; the compares above could not match then
+     * hart by arch_cpu_smp_mode()): the one above, but a syscall saves
+     * every register, tries the fast paths without the kernel lock
+     * (kernel_fastpath_unlocked(), which returns where the lock is needed:
+     * its own tests of the number are as cheap as the compares above),
+     * then goes to kernel_syscall_smp(), which takes the lock and tries
+     * them under it; the compares above could not match then
      * (arch_cpu_smp_mode() gives them numbers no syscall has). */
     .balign 4
     .globl riscv_trap_entry_smp
@@ -222,6 +225,8 @@ riscv_trap_entry_smp:
     bnez    t0, .Lfrom_user_trap
     SYSCALL_SAVE
     END_BACKTRACE
+    mv      a0, a7
+    jal     kernel_fastpath_unlocked
     j       kernel_syscall_smp      /* does not return */
 
 .Lfrom_kernel:

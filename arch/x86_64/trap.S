@@ -228,8 +228,11 @@ x86_trap_common_kpti:
      * or none once several CPUs run user threads:
      * arch_cpu_smp_mode()): a compare with memory, as many instructions
      * as with an immediate. The entries for several CPUs (smp, which
-     * arch_cpu_smp_mode() puts in LSTAR) make none: kernel_syscall_smp()
-     * tries the fast paths under the kernel lock. */
+     * arch_cpu_smp_mode() puts in LSTAR) make none: they call
+     * kernel_fastpath_unlocked(), which tests the number itself and tries
+     * the fast paths without the kernel lock, before anything saved the
+     * bases (as the fast paths of one CPU: they save what they need),
+     * then kernel_syscall_smp(), which tries them under the lock. */
     .if !\smp
     cmpq %gs:CPU_FAST_CALL_NR, %rax
     je 1f
@@ -241,6 +244,9 @@ x86_trap_common_kpti:
     je 5f
     cmpq %gs:CPU_FAST_SEND_NR, %rax
     je 6f
+    .else
+    movq %rax, %rdi
+    call kernel_fastpath_unlocked   /* returns where the lock is needed */
     .endif
     /* The general path: the FS/GS bases saved, then kernel_syscall, or
      * kernel_syscall_smp (the lock first) once several CPUs run user
