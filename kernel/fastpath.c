@@ -468,34 +468,22 @@ static inline __attribute__((always_inline)) void keep_words(struct thread *t,
 }
 
 /* kernel_fastpath_call() and the other entry points (kernel/arch.h): the
- * fast path `try` with the message as the entry handed it over; each
- * `try` returns false where the general path must run, which then finds
- * the whole message in the frame. */
+ * fast path `try` with the message as the entry handed it over, on one
+ * CPU (`smp` and `unlocked` false); each `try` returns false where the
+ * general path must run, which then finds the whole message in the
+ * frame. */
 #define FASTPATH_ENTRY(name, try)                                                             \
     void name(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2,           \
               uint64_t w3)                                                                    \
     {                                                                                         \
         struct thread *t = current_thread;                                                    \
         struct fast_message m = message_from_entry(cptr, info, w0, w1, w2, w3);               \
-        if (!try(t, false, &m))                                                               \
+        if (!try(t, false, false, &m))                                                        \
             keep_words(t, &m, false);                                                         \
     }
 
-/* The two in FASTPATH_ENTRY()'s shape, for one CPU. */
-static inline __attribute__((always_inline)) bool fastpath_call_alone(
-    struct thread *t, bool smp, const struct fast_message *m)
-{
-    return fastpath_call(t, smp, false, m);
-}
-
-static inline __attribute__((always_inline)) bool fastpath_reply_recv_alone(
-    struct thread *t, bool smp, const struct fast_message *m)
-{
-    return fastpath_reply_recv(t, smp, false, m);
-}
-
-FASTPATH_ENTRY(kernel_fastpath_call, fastpath_call_alone)
-FASTPATH_ENTRY(kernel_fastpath_reply_recv, fastpath_reply_recv_alone)
+FASTPATH_ENTRY(kernel_fastpath_call, fastpath_call)
+FASTPATH_ENTRY(kernel_fastpath_reply_recv, fastpath_reply_recv)
 
 /* The current thread `t` goes on after its syscall, nothing else changed:
  * with several CPUs by the general way out, which lets go of the lock (or
@@ -560,13 +548,7 @@ static inline __attribute__((always_inline)) bool fastpath_yield(struct thread *
     return true;
 }
 
-static inline __attribute__((always_inline)) bool fastpath_yield_alone(
-    struct thread *t, bool smp, const struct fast_message *m)
-{
-    return fastpath_yield(t, smp, false, m);
-}
-
-FASTPATH_ENTRY(kernel_fastpath_yield, fastpath_yield_alone)
+FASTPATH_ENTRY(kernel_fastpath_yield, fastpath_yield)
 
 /* ---- Signal and Wait on a notification -------------------------------------
  * Send (a Signal) and Recv (a Wait) through a notification cap, in the
@@ -744,20 +726,8 @@ static inline __attribute__((always_inline)) bool fastpath_recv(struct thread *t
     return true;
 }
 
-static inline __attribute__((always_inline)) bool fastpath_send_alone(
-    struct thread *t, bool smp, const struct fast_message *m)
-{
-    return fastpath_send(t, smp, false, m);
-}
-
-static inline __attribute__((always_inline)) bool fastpath_recv_alone(
-    struct thread *t, bool smp, const struct fast_message *m)
-{
-    return fastpath_recv(t, smp, false, m);
-}
-
-FASTPATH_ENTRY(kernel_fastpath_send, fastpath_send_alone)
-FASTPATH_ENTRY(kernel_fastpath_recv, fastpath_recv_alone)
+FASTPATH_ENTRY(kernel_fastpath_send, fastpath_send)
+FASTPATH_ENTRY(kernel_fastpath_recv, fastpath_recv)
 
 /* Yield, Recv and Send with several CPUs: out of line, so that the
  * Call's and ReplyRecv's code below keeps the registers and frame it had

@@ -18,9 +18,9 @@
  * While the boot CPU is the only one online it holds the lock from boot
  * on, across user mode too, so one CPU's entries never pay for it. With
  * others online every entry from user mode takes it and every exit lets
- * go of it, except the Call, ReplyRecv and Yield fast paths between
- * threads of one CPU, which run without it under a per-CPU flag that
- * every taker of the lock waits for ("The IPC fast path without the
+ * go of it, except the Call, ReplyRecv, Yield, Signal and Wait fast paths
+ * between threads of one CPU, which run without it under a per-CPU flag
+ * that every taker of the lock waits for ("The IPC fast path without the
  * lock" below).
  *
  * Invariants:
@@ -159,13 +159,15 @@ void kernel_lock_acquire_contended(void);
 
 /* ---- The IPC fast path without the lock ------------------------------------
  * (docs/smp.md, "The fast path without the lock".) A Call or ReplyRecv
- * between two threads of one CPU runs without the kernel lock: its CPU
+ * between two threads of one CPU (and a Yield, Signal or Wait whose
+ * threads are that CPU's) runs without the kernel lock: its CPU
  * raises its `unlocked` word and goes on only while no CPU holds the
  * lock; whoever takes the lock then waits until every CPU's word is down.
  * So a holder of the lock never runs beside such a fast path (the lock
  * still covers everything the general path touches), and fast paths on
  * different CPUs run side by side, each on objects only its own CPU's
- * fast paths may write (the endpoint's fast_cpu, kernel/fastpath.c).
+ * fast paths may write (an endpoint's or notification's fast_cpu,
+ * kernel/fastpath.c).
  *
  * Memory order (Dekker's: each side stores its flag, then a full fence,
  * then reads the other's): the fast path stores `unlocked`, fences, then
@@ -201,10 +203,10 @@ static inline __attribute__((always_inline)) void smp_unlocked_end(struct cpu *c
     __atomic_store_n(&c->unlocked, 0, __ATOMIC_RELEASE);
 }
 
-/* The fast path without the lock found that its way out needs the
- * general one (a new ASID, a fault on the way back: the arch's
- * *_fastpath_exit_general()), which may touch state shared between
- * CPUs: it lowers its flag, takes the lock and lets the scheduler resume
+/* The fast path without the lock found that its way out needs what CPUs
+ * share (the arch's *_fastpath_exit_general(); a new ASID in RISC-V's
+ * user_enter_changed(), a fault in x86-64's bad_rip()): it lowers its
+ * flag, takes the lock and lets the scheduler resume
  * the CPU's current thread (the one it switched to), as the general path
  * would. The fast path's effects are all in place by then, as at the end
  * of a general-path syscall. */

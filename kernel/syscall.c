@@ -119,9 +119,8 @@ void kernel_ipc_syscall(void)
  * (kernel_fastpath_unlocked()): here they are tried again under it. */
 void kernel_syscall_smp(void)
 {
-    unsigned long nr = arch_regs_syscall_number(&current_thread->regs);
     thread_entry_locked(); /* the lock (the arch called us for that) */
-    kernel_fastpath_smp(nr);
+    kernel_fastpath_smp(arch_regs_syscall_number(&current_thread->regs));
     kernel_syscall();
 }
 

@@ -471,6 +471,8 @@ static int test_path_counters(struct ktest_env *env)
          * says so; the round trip itself must still work. */
         KT_EXPECT_ERR(sys_debug_ipc_path_counts(BK_CAP_DEBUG, &f0, &g0),
                       BK_ERR_ILLEGAL_OPERATION);
+        KT_EXPECT_ERR(sys_debug_unlocked_counts(BK_CAP_DEBUG, &f0, &g0, &f1),
+                      BK_ERR_ILLEGAL_OPERATION);
         struct bk_msg r = { .info = BK_MSGINFO(0, 0, 0, LABEL) };
         sys_call(s, &r);
         KT_CHECK(r.info == BK_MSGINFO(0, 0, 0, LABEL + 1));
