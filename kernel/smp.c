@@ -150,6 +150,23 @@ void kernel_lock_wait_unlocked(void)
             arch_spin_pause();
 }
 
+/* Long enough for a general path's hold (a few thousand instructions); a
+ * holder whose vCPU the host descheduled is not waited for longer. */
+#define SMP_UNLOCKED_WAIT_SPINS 4096u
+
+bool smp_unlocked_wait(struct cpu *c)
+{
+    for (unsigned i = 0; i < SMP_UNLOCKED_WAIT_SPINS; i++) {
+        if (__atomic_load_n(&c->sync_req, __ATOMIC_ACQUIRE) !=
+            __atomic_load_n(&c->sync_ack, __ATOMIC_RELAXED))
+            return false;
+        if (backoff_lock_looks_free(&kernel_lock))
+            return true;
+        arch_spin_pause();
+    }
+    return false;
+}
+
 void smp_unlocked_to_lock(void)
 {
     smp_unlocked_end(cpu_here());
