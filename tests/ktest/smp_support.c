@@ -12,13 +12,6 @@ uint64_t cpu_index(void)
     return cpu;
 }
 
-uint64_t now_ns(void)
-{
-    uint64_t ns = 0;
-    sys_debug_time(BK_CAP_DEBUG, &ns);
-    return ns;
-}
-
 int one_cpu(struct ktest_env *env)
 {
     if (env->bi->cpu_count > 1)
@@ -77,7 +70,7 @@ static void watchdog(uint64_t arg)
 {
     (void)arg;
     for (;;) {
-        if (watch.deadline && !watch.fired && now_ns() >= watch.deadline) {
+        if (watch.deadline && !watch.fired && debug_time_ns() >= watch.deadline) {
             watch.fired = 1;
             notify(watch.ntfn);
         }
@@ -103,7 +96,7 @@ long start_watchdog(struct ktest_env *env, uint64_t slot)
 void arm(uint64_t ns)
 {
     watch.fired = 0;
-    watch.deadline = now_ns() + ns;
+    watch.deadline = debug_time_ns() + ns;
 }
 
 /* Blocks until *v == want (or, with at_least, *v >= want): each thread

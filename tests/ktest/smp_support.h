@@ -12,9 +12,9 @@
 #define MS 1000000ull
 #define WAIT_NS (5000 * MS) /* generous: TCG vCPUs on a loaded host */
 
-/* The CPU the caller runs on, and the kernel's clock (Debug). */
+/* The CPU the caller runs on (Debug: CpuIndex; the clock is libsys's
+ * debug_time_ns()). */
 uint64_t cpu_index(void);
-uint64_t now_ns(void);
 
 /* A machine of one CPU: says there is nothing to check, and returns 1. */
 int one_cpu(struct ktest_env *env);
