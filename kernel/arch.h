@@ -362,6 +362,13 @@ void arch_fastpath_resume_words(arch_regs_t *regs, uint64_t info, uint64_t w0, u
  * without NORETURN for the same reason as arch_fastpath_switch(). */
 void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
+/* arch_fastpath_switch_smp() for the fast path without the lock
+ * (kernel_fastpath_unlocked()): the CPU's flag lowered last
+ * (smp_exit_to_user_unlocked_in()), with no test of what to let go. Its
+ * rarer ways take the lock first where they need it
+ * (smp_unlocked_to_lock()). */
+void arch_fastpath_switch_unlocked(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
+
 /* A fast path leaves the current thread, whose registers `regs` the
  * syscall entry saved, for the scheduler's way (thread_resume_current())
  * rather than its own way out: saves the user state the arch still holds

@@ -68,7 +68,7 @@ struct cpu {
     bool slice_expired;     /* choose() must look at the current thread again */
     unsigned index;         /* its place in cpus[] */
     /* 1 while this CPU runs the IPC fast path without the kernel lock
-     * (smp_unlocked_begin()); written by this CPU, read by a CPU that
+     * (smp_unlocked_try()); written by this CPU, read by a CPU that
      * takes the lock (kernel_lock_wait_unlocked()). */
     uint32_t unlocked;
     /* The SchedContext this CPU's time is charged to (NULL while idle),
@@ -185,7 +185,7 @@ void kernel_lock_acquire_contended(void);
  * never waits for anything, so this ends). */
 void kernel_lock_wait_unlocked(void);
 
-/* The lock was held at smp_unlocked_begin()'s try, this CPU's flag down:
+/* The lock was held at smp_unlocked_try(), this CPU's flag down again:
  * waits a while for it to look free (true), and gives up (false) at once
  * if another CPU asked this one to answer (its holder may be waiting for
  * that answer, which only the lock's own wait gives, once the entry has
@@ -203,18 +203,6 @@ static inline __attribute__((always_inline)) bool smp_unlocked_try(struct cpu *c
         return true;
     __atomic_store_n(&c->unlocked, 0, __ATOMIC_RELAXED);
     return false;
-}
-
-/* smp_unlocked_try(), and if the lock was held, one more once it looks
- * free. Falling back to the lock at once made a convoy: two CPUs whose
- * pairs each found the other's locked fast path holding it took it in
- * turn from then on, each holding it while the other tried (two pairs ran
- * only 2,761-2,869 of 8,000 fast paths without it on a loaded host). */
-static inline __attribute__((always_inline)) bool smp_unlocked_begin(struct cpu *c)
-{
-    if (__builtin_expect(smp_unlocked_try(c), 1))
-        return true;
-    return smp_unlocked_wait(c) && smp_unlocked_try(c);
 }
 
 static inline __attribute__((always_inline)) void smp_unlocked_end(struct cpu *c)
@@ -376,13 +364,14 @@ static inline __attribute__((always_inline)) void smp_release_here(struct cpu *c
         kernel_lock_release();
 }
 
-/* smp_exit_to_user_held() for a caller that knows the space it enters,
- * the current thread's `space`: inline, for the IPC fast path's way out
- * with several CPUs (arch_fastpath_switch_smp()), which would otherwise
- * pay a call and a frame for it twice a round trip. */
-static inline __attribute__((always_inline)) void smp_exit_to_user_in(const arch_vspace_t *space)
+/* The step of smp_exit_to_user_held() before it lets go, for a caller
+ * that knows the space it enters, the current thread's `space`: inline,
+ * for the IPC fast path's ways out with several CPUs
+ * (arch_fastpath_switch_smp(), arch_fastpath_switch_unlocked()), which
+ * would otherwise pay a call and a frame for it twice a round trip. */
+static inline __attribute__((always_inline)) void smp_join_space(struct cpu *c,
+                                                                 const arch_vspace_t *space)
 {
-    struct cpu *c = cpu_here();
     uint64_t *ran_on = vspace_ran_on(space);
     uint64_t bit = 1ull << c->index;
     c->space = space;
@@ -390,7 +379,25 @@ static inline __attribute__((always_inline)) void smp_exit_to_user_in(const arch
      * space at once (a lock holder's plain writes run beside none). */
     if (!(__atomic_load_n(ran_on, __ATOMIC_RELAXED) & bit))
         __atomic_fetch_or(ran_on, bit, __ATOMIC_RELAXED);
+}
+
+/* smp_exit_to_user_held() with the space known: the lock, or the flag,
+ * let go last. */
+static inline __attribute__((always_inline)) void smp_exit_to_user_in(const arch_vspace_t *space)
+{
+    struct cpu *c = cpu_here();
+    smp_join_space(c, space);
     smp_release_here(c);
+}
+
+/* The same from a fast path known to run without the lock: only the flag
+ * to lower, no test of which. */
+static inline __attribute__((always_inline)) void smp_exit_to_user_unlocked_in(
+    const arch_vspace_t *space)
+{
+    struct cpu *c = cpu_here();
+    smp_join_space(c, space);
+    smp_unlocked_end(c);
 }
 
 static inline void smp_exit_to_user(void)

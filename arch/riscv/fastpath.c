@@ -1,17 +1,20 @@
 /*
- * The IPC fast path's way out once several harts run user threads:
+ * The IPC fast path's ways out once several harts run user threads:
  * arch_fastpath_switch_smp() (kernel/arch.h), which kernel/fastpath.c
- * leaves by under the kernel lock. One hart's way out,
- * arch_fastpath_switch, is trap.S's and never takes the lock.
+ * leaves by under the kernel lock, and arch_fastpath_switch_unlocked(),
+ * its way without the lock, which lowers the hart's flag instead. One
+ * hart's way out, arch_fastpath_switch, is trap.S's and never takes the
+ * lock.
  *
- * It is arch_user_enter() and riscv_return_to_user_smp() less what cannot
+ * Each is arch_user_enter() and riscv_return_to_user_smp() less what cannot
  * apply when the hart's exit_key equals to's counters_off (cpu.h: no
  * thread owns the FPU, so FS is Off as `from` ran and stays Off for `to`,
  * and the hart runs with to's counters already) and less asid_activate()
  * when vs's ASID is of the live generation (then writing vs->satp is all
  * it would do: asid.c). The ecall left SPP = 0 and SPIE = 1 and nothing on
  * the way changed them, SUM or VS. Anything else takes the general way
- * out, which lets go of the lock itself.
+ * out, which lets go of the lock itself (or, from the way without it,
+ * takes it first: smp_unlocked_to_lock()).
  *
  * Built without frame pointers (arch.cmake), as kernel/fastpath.c, and it
  * leaves only by tail calls to functions declared without NORETURN (user.c,
@@ -24,9 +27,10 @@
 #include "riscv.h"
 #include "smp.h"
 
-void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+static inline __attribute__((always_inline)) void fastpath_switch(arch_regs_t *to,
+                                                                  arch_vspace_t *vs,
+                                                                  bool unlocked)
 {
-    (void)from;
     struct riscv_cpu *cpu = this_cpu();
     uint64_t satp = vs->satp;
     bool switch_space = cpu->satp != satp;
@@ -41,8 +45,23 @@ void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t 
     }
     cpu->user_regs = to;
     cpu->user_vspace = vs;
-    smp_exit_to_user_in(vs); /* the lock last */
+    if (unlocked) /* the flag last */
+        smp_exit_to_user_unlocked_in(vs);
+    else /* the lock last */
+        smp_exit_to_user_in(vs);
     /* trap.S's register loads, as riscv_return_to_user() (the same code),
      * by a name declared without NORETURN: a tail call. */
     arch_fastpath_resume(to);
+}
+
+void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    (void)from;
+    fastpath_switch(to, vs, false);
+}
+
+void arch_fastpath_switch_unlocked(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    (void)from;
+    fastpath_switch(to, vs, true);
 }

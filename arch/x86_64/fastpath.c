@@ -47,26 +47,56 @@
 void x86_fastpath_exit_space(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 void x86_fastpath_exit_fpu(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
+/* An SMP way out's last steps (exit_sysret()): the CPU joins the space's
+ * ran_on and lets go of the kernel lock, or of its flag when `unlocked`
+ * (smp_exit_to_user_in(), smp_exit_to_user_unlocked_in()), then the
+ * sysretq stub without the lock's step. */
+static inline __attribute__((always_inline)) void exit_sysret_smp_end(struct x86_cpu *cpu,
+                                                                      arch_regs_t *to,
+                                                                      const arch_vspace_t *vs,
+                                                                      bool unlocked)
+{
+    if (unlocked)
+        smp_exit_to_user_unlocked_in(vs);
+    else
+        smp_exit_to_user_in(vs);
+    ((void (*)(arch_regs_t *))cpu->unlocked_sysret)(to);
+}
+
+/* This CPU's FPU state belongs to a thread other than `to`: given up
+ * first (x86_fpu_release_others()). Out of line, so that the common way
+ * calls nothing before its jump to the stub and keeps no frame. */
+static __attribute__((noinline)) void exit_sysret_fpu_release(struct x86_cpu *cpu,
+                                                              arch_regs_t *to,
+                                                              const arch_vspace_t *vs,
+                                                              bool unlocked)
+{
+    arch_fpu_release();
+    exit_sysret_smp_end(cpu, to, vs, unlocked);
+}
+
 /* The end of every fast way out: the trap frame for the next entry, then
  * sysretq (x86_return_sysret or its kpti form, trap.S). The stub is
  * called as a plain function for the same reason as above. With several
  * CPUs (smp) the common way does here what return_sysret_smp() (user.c)
  * would, with the space it enters known: no other thread's FPU state stays
- * live, the CPU joins the space's ran_on and lets go of the kernel lock
- * (smp_exit_to_user_in()), then the stub without the lock's step. The
- * rarer ways (x86_fastpath_exit_space(), x86_fastpath_exit_fpu()) take
- * return_sysret, which is return_sysret_smp() then. */
+ * live, the CPU joins the space's ran_on and lets go of the kernel lock,
+ * or of its flag from the way without the lock (`unlocked`), then the
+ * stub without the lock's step. The rarer ways (x86_fastpath_exit_space(),
+ * x86_fastpath_exit_fpu()) take return_sysret, which is
+ * return_sysret_smp() then. */
 static inline __attribute__((always_inline)) void exit_sysret(struct x86_cpu *cpu,
                                                               arch_regs_t *to,
-                                                              const arch_vspace_t *vs, bool smp)
+                                                              const arch_vspace_t *vs, bool smp,
+                                                              bool unlocked)
 {
     cpu->tss.rsp[0] = (uint64_t)to + REGS_FRAME_END; /* also CPU_RSP0 */
-    if (smp) {
-        x86_fpu_release_others(cpu, to);
-        smp_exit_to_user_in(vs);
-        ((void (*)(arch_regs_t *))cpu->unlocked_sysret)(to);
-    } else {
+    if (!smp) {
         ((void (*)(arch_regs_t *))cpu->return_sysret)(to);
+    } else if (__builtin_expect(cpu->fpu_owner && cpu->fpu_owner != to, 0)) {
+        exit_sysret_fpu_release(cpu, to, vs, unlocked);
+    } else {
+        exit_sysret_smp_end(cpu, to, vs, unlocked);
     }
 }
 
@@ -85,7 +115,7 @@ __attribute__((noinline)) void x86_fastpath_exit_space(arch_regs_t *from, arch_r
         cpu->cr3 = vs->pml4;
         cpu->vspace = vs;
     }
-    exit_sysret(cpu, to, vs, false);
+    exit_sysret(cpu, to, vs, false, false);
 }
 
 /* The rest of the way once `to`'s FPU state is right: x86_vspace_load()
@@ -95,7 +125,8 @@ __attribute__((noinline)) void x86_fastpath_exit_space(arch_regs_t *from, arch_r
 static inline __attribute__((always_inline)) void exit_space_sysret(struct x86_cpu *cpu,
                                                                     arch_regs_t *from,
                                                                     arch_regs_t *to,
-                                                                    arch_vspace_t *vs, bool smp)
+                                                                    arch_vspace_t *vs, bool smp,
+                                                                    bool unlocked)
 {
     uint64_t pml4 = vs->pml4;
     if (cpu->cr3 != pml4) {
@@ -107,7 +138,7 @@ static inline __attribute__((always_inline)) void exit_space_sysret(struct x86_c
         cpu->cr3 = pml4;
     }
     cpu->vspace = vs;
-    exit_sysret(cpu, to, vs, smp);
+    exit_sysret(cpu, to, vs, smp, unlocked);
 }
 
 /* `to` needs its FPU state or CR0.TS changed (x86_fpu_switch()); the rest
@@ -116,13 +147,15 @@ __attribute__((noinline)) void x86_fastpath_exit_fpu(arch_regs_t *from, arch_reg
 {
     struct x86_cpu *cpu = x86_this_cpu();
     x86_fpu_switch(cpu, to);
-    exit_space_sysret(cpu, from, to, vs, false);
+    exit_space_sysret(cpu, from, to, vs, false, false);
 }
 
-/* arch_fastpath_switch() and, with smp, arch_fastpath_switch_smp(). */
+/* arch_fastpath_switch() and, with smp, arch_fastpath_switch_smp() or
+ * (unlocked too) arch_fastpath_switch_unlocked(). */
 static inline __attribute__((always_inline)) void fastpath_switch(arch_regs_t *from,
                                                                   arch_regs_t *to,
-                                                                  arch_vspace_t *vs, bool smp)
+                                                                  arch_vspace_t *vs, bool smp,
+                                                                  bool unlocked)
 {
     struct x86_cpu *cpu = x86_this_cpu();
     if (to->counters_off != cpu->fastpath_key) {
@@ -149,12 +182,12 @@ static inline __attribute__((always_inline)) void fastpath_switch(arch_regs_t *f
         x86_fastpath_exit_fpu(from, to, vs);
         return;
     }
-    exit_space_sysret(cpu, from, to, vs, smp);
+    exit_space_sysret(cpu, from, to, vs, smp, unlocked);
 }
 
 void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
-    fastpath_switch(from, to, vs, false);
+    fastpath_switch(from, to, vs, false, false);
 }
 
 /* With several CPUs the way out is the same but for its end
@@ -165,7 +198,13 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
  * which hold with several CPUs as with one. */
 void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
-    fastpath_switch(from, to, vs, true);
+    fastpath_switch(from, to, vs, true, false);
+}
+
+/* The way without the lock: the same, its flag lowered last. */
+void arch_fastpath_switch_unlocked(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    fastpath_switch(from, to, vs, true, true);
 }
 
 /* The Yield fast path's way out: the thread that made the syscall goes on,

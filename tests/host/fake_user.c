@@ -60,14 +60,28 @@ void arch_fastpath_switch(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
     leave(FAKE_EXIT_FASTPATH);
 }
 
-/* The host tests run one CPU: kernel_fastpath_smp() never switches. */
+/* The host tests run one CPU: kernel_fastpath_smp() and
+ * kernel_fastpath_unlocked() never switch. */
+static void smp_switch_ran(const char *which)
+{
+    fprintf(stderr, "fake arch: the SMP fast path (%s) ran with one CPU\n", which);
+    abort();
+}
+
 void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
 {
     (void)from;
     (void)to;
     (void)vs;
-    fprintf(stderr, "fake arch: the SMP fast path ran with one CPU\n");
-    abort();
+    smp_switch_ran("under the lock");
+}
+
+void arch_fastpath_switch_unlocked(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs)
+{
+    (void)from;
+    (void)to;
+    (void)vs;
+    smp_switch_ran("without the lock");
 }
 
 /* The Yield fast path: back to user mode in the thread that yielded, as
