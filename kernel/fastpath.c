@@ -422,12 +422,16 @@ static inline __attribute__((always_inline)) bool fastpath_reply_recv(struct thr
     if (!endpoint_direct(t, m->cptr, CAP_RIGHT_READ, &ep, &badge, &cap_word) ||
         !endpoint_here(ep, smp, unlocked) || ep->state == EP_SENDING)
         return false;
-    /* Without the lock a Signal on another CPU could make t's bound
-     * notification active between this read and t's wait on the endpoint,
-     * and the signal would wait with it: a thread with one takes the fast
-     * path under the lock only (an ownership test here, as for the
-     * endpoint, cost the round trip 4 on x86-64 in registers alone). */
-    if (t->bound_notification && (unlocked || t->bound_notification->active))
+    /* A signalled bound notification is the general path's to deliver.
+     * Without the lock a Signal on another CPU could make it active
+     * between this read and t's wait on the endpoint, and the signal would
+     * wait with it: so the notification must be this CPU's
+     * (notification_here()), as the endpoint is, which sends every other
+     * CPU's Signal to the lock (and the fast path under the lock makes it
+     * so: a server with one, an IO server's interrupts, keeps its round
+     * trips off the lock from the second on). */
+    struct notification *bound = t->bound_notification;
+    if (bound && (!notification_here(bound, smp, unlocked) || bound->active))
         return false;
     if (sched_ready_at_or_above(c->priority))
         return false;

@@ -57,3 +57,4 @@ int test_fastpath_unlocked_general_exit(struct ktest_env *env);
 int test_two_cpus_call_one_server(struct ktest_env *env);
 int test_yield_unlocked(struct ktest_env *env);
 int test_notification_unlocked(struct ktest_env *env);
+int test_fastpath_bound_notification_unlocked(struct ktest_env *env);

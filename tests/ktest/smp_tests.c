@@ -449,6 +449,8 @@ const struct ktest smp_tests[] = {
       test_yield_unlocked },
     { "smp: Signal and Wait between two threads of CPU 1 take their fast paths without the lock",
       test_notification_unlocked },
+    { "smp: a server with a bound notification signalled from CPU 2 keeps its ReplyRecv off the lock",
+      test_fastpath_bound_notification_unlocked },
     { "smp: a thread whose FPU state is live on CPU 1 keeps it when it moves",
       test_fpu_state_moves_with_thread },
     { "smp: a thread that deletes its own TCB on CPU 1 is no CPU's thread when its memory is a new one's",
