@@ -14,6 +14,7 @@ bulkhead_boot_image(${arch} bench-image ROOT bench MODULES server server_fpu)
 bulkhead_user_program(${arch} server_mark SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/server.c
                       DEFINES BENCH_SERVER_MARKS=1)
 bulkhead_user_program(${arch} bench-smp SOURCES ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/smp.c
+                      ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/smp_isolation.c
                       ${CMAKE_SOURCE_DIR}/tests/bench/bulkhead/samples.c)
 bulkhead_boot_image(${arch} bench-smp-image ROOT bench-smp MODULES server_mark)
 if(NOT TARGET bench-vcpu-insns)

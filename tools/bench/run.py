@@ -266,8 +266,15 @@ def smp_cpus_default():
     return max(2, min(SMP_MAX_CPUS, os.cpu_count() or 1))
 
 SMP_OPS = ["ipc_call_reply_0w_2as_smp", "ipc_call_reply_0w_2as_smp_busy",
+           "ipc_call_reply_0w_2as_smp_kbusy",
            "ipc_cross_core_roundtrip", "ipc_scaling_1cpu", "ipc_scaling_2cpu", "ipc_scaling_4cpu"]
 SMP_PLUGIN = "bench-plugin/vcpu_insns.so"
+# CPU isolation with the tenants on two CPUs (smp_isolation.c): the victim's
+# wake-up lateness on CPU 1 in ns of host time, BENCH records of their own.
+SMP_ISOLATION_OPS = ["cpu_victim_wake_2cpu_alone", "cpu_victim_wake_2cpu_beside_hog",
+                     "cpu_victim_wake_2cpu_beside_syscall_hog"]
+# And CPU 1's instructions per wake-up in each (markers, SMPOP segments).
+SMP_WAKE_OPS = [op.replace("_wake_", "_wake_insns_") for op in SMP_ISOLATION_OPS]
 
 
 def percentiles(v):
@@ -306,6 +313,7 @@ def smp_record(arch, op, marks, iterations, cpus):
     timed request's mark to the next are added to the client's window."""
     starts, ends = per_vcpu(marks.get(op["start"], [])), per_vcpu(marks.get(op["end"], []))
     name = op["operation"]
+    iterations = op.get("iterations", iterations)  # a row with a count of its own
     if not starts or sorted(starts) != sorted(ends):
         raise ValueError(f"{name}: start markers on vCPUs {sorted(starts)}, end markers on {sorted(ends)}")
     client, per_cpu = [], {}
@@ -358,7 +366,15 @@ def run_smp(arch, build, iterations, timeout, kernel_name=None, cpus=SMP_MAX_CPU
         records = smp_records(text, arch, iterations, cpus) if status == "pass" else []
     except ValueError as e:
         records, status = [], f"markers do not add up: {e}"
-    if len(records) < len(SMP_OPS) - (cpus < 4):  # ipc_scaling_4cpu needs 4 CPUs
+    isolation = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("BENCH ")]
+    if sorted(r["operation"] for r in isolation) != sorted(SMP_ISOLATION_OPS):
+        records, status = [], f"{len(isolation)} CPU-isolation records of {len(SMP_ISOLATION_OPS)}"
+    else:
+        for r in isolation:
+            r["cpus_online"], r["host_cores"] = cpus, os.cpu_count()
+        records += isolation
+    expected = len(SMP_OPS) + len(SMP_WAKE_OPS) + len(SMP_ISOLATION_OPS)
+    if len(records) < expected - (cpus < 4):  # ipc_scaling_4cpu needs 4 CPUs
         sys.stdout.write("\n".join(l for l in text.splitlines() if not l.startswith("BKMARK")) + "\n")
         sys.exit(f"bench: {arch}: bench-smp: {bkqemu.describe_exit(arch, proc.returncode)}, "
                  f"{status}, {len(records)} records")
@@ -374,6 +390,7 @@ def smp_table(records):
     rows = [r for r in records if r["operation"] in SMP_OPS]
     if not rows:
         return ""
+    isolation = [r for r in records if r["operation"] in SMP_ISOLATION_OPS]
     out = ["\nSeveral CPUs (issue 16): instructions per round trip counted per vCPU by a "
            f"QEMU plugin, {rows[0]['cpus_online']} CPUs online on a host of "
            f"{rows[0]['host_cores']} cores, no -icount:\n",
@@ -392,6 +409,27 @@ def smp_table(records):
             scale = f"{sum(one[r['arch']] / v for v in r['per_cpu_median'].values()):.2f}x"
         out.append(f"| {r['arch']} | `{r['operation']}` | {r['median']:,} | {r['p99']:,} | "
                    f"{split} | {scale} |")
+    if isolation:
+        out += ["\nCPU isolation with the tenants on two CPUs: the victim on CPU 1, tenant B "
+                "on CPU 0 (nothing, two spinning threads, or two threads making long kernel "
+                "calls); CPU 1's instructions per wake-up (median / p99, counted per vCPU: its "
+                "waits for the kernel lock included), and the wake-up's lateness in ns of host "
+                "time (no -icount: min / median / p99 / max, the host's noise in it) of 500 "
+                "wake-ups:\n",
+                "| arch | operation | CPU 1's instructions | p99 / p99 alone | "
+                "lateness (host ns) | B's long calls |",
+                "|---|---|---:|---:|---:|---:|"]
+        insns = {(r["arch"], r["operation"]): r for r in records
+                 if r["operation"] in SMP_WAKE_OPS}
+        for r in isolation:
+            i = insns.get((r["arch"], r["operation"].replace("_wake_", "_wake_insns_")))
+            base = insns.get((r["arch"], SMP_WAKE_OPS[0]))
+            count = f"{i['median']:,} / {i['p99']:,}" if i else "-"
+            ratio = f"{i['p99'] / base['p99']:.2f}x" if i and base else "-"
+            late = " / ".join(f"{r[k]:,}" for k in ("min", "median", "p99", "max"))
+            calls = f"{r['hog_calls']:,}" if r.get("hog_calls") else "-"
+            out.append(f"| {r['arch']} | `{r['operation']}` | {count} | {ratio} | {late} | "
+                       f"{calls} |")
     return "\n".join(out) + "\n"
 
 
@@ -1026,6 +1064,20 @@ def self_test():
         expect("a missing end marker refused", False)
     except ValueError:
         pass
+    # A row with a count of its own (the CPU-isolation victim's 3 wake-ups,
+    # whatever bench.iterations says), beside its lateness record.
+    wake = smp_records("\n".join([
+        'SMPOP {"operation": "cpu_victim_wake_insns_2cpu_alone", "start": 16, "end": 17, '
+        '"iterations": 3}',
+        "BKMARK 1 16 0", "BKMARK 1 17 10", "BKMARK 1 16 50", "BKMARK 1 17 80",
+        "BKMARK 1 16 100", "BKMARK 1 17 120", ""]), "x86_64", 2, 2)
+    expect(f"the victim's own count of wake-ups, got {wake}",
+           (wake[0]["iterations"], wake[0]["median"], wake[0]["p99"]) == (3, 20, 30))
+    late = {"arch": "x86_64", "operation": SMP_ISOLATION_OPS[0], "min": 1, "median": 2, "p99": 3,
+            "max": 4}
+    expect("the CPU-isolation table on two CPUs",
+           "| x86_64 | `cpu_victim_wake_2cpu_alone` | 20 / 30 | 1.00x | 1 / 2 / 3 / 4 | - |"
+           in smp_table(smp + wake + [late]))
     for f in failures:
         print("FAIL: " + f)
     print(f"run.py self-test: {'FAILED' if failures else 'passed'}")
@@ -1085,7 +1137,8 @@ def main():
         records += run_density(arch, build, a.iterations, a.timeout, a.kernel)
         if arch == "x86_64":
             records += run_kpti(build, a.iterations, a.timeout, a.kernel)
-    ops = BULKHEAD_OPS + [op + "_kpti" for op in KPTI_OPS] + DENSITY_OPS + SMP_OPS
+    ops = (BULKHEAD_OPS + [op + "_kpti" for op in KPTI_OPS] + DENSITY_OPS + SMP_OPS
+           + SMP_WAKE_OPS + SMP_ISOLATION_OPS)
     order = {op: i for i, op in enumerate(ops)}
     records.sort(key=lambda r: (r["arch"], order.get(r["operation"], 99)))
     if a.linux:

@@ -6,6 +6,7 @@
  * and a nanosecond of virtual time.
  */
 #include "bench.h"
+#include "wake_clock.h"
 
 #include <bulkhead/format.h>
 
@@ -61,50 +62,17 @@ static unsigned not_released;             /* timed wake-ups that were no release
 static uint8_t victim_stack[STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t hog_stacks[HOG_THREADS][STACK_SIZE] __attribute__((aligned(16)));
 
-/* The counter the kernel's clock counts, read in user mode. */
-static inline uint64_t clock_counter(void)
-{
-#if defined(__x86_64__)
-    return bk_counter(); /* rdtsc */
-#else
-    uint64_t t;
-    __asm__ volatile("rdtime %0" : "=r"(t));
-    return t;
-#endif
-}
+static struct wake_clock wclock;
+static struct wake_record victim_wake;
 
-static uint64_t ns_per_1024_counts; /* calibrated against Debug: Time */
-
-static uint64_t counts_ns(uint64_t counts)
+/* wake_lateness(), with the wake-ups that were no release counted when
+ * timed (it does not happen with this pattern: counted to show it). */
+static uint64_t lateness(uint64_t now, bool timed)
 {
-    return counts * ns_per_1024_counts / 1024;
-}
-
-/* Over 1 ms of the kernel's clock: RISC-V's time CSR counts in 100 ns. */
-static void calibrate_clock_counter(void)
-{
-    uint64_t t0 = debug_time_ns(), c0 = clock_counter(), t1;
-    while ((t1 = debug_time_ns()) - t0 < 1000000)
-        ;
-    uint64_t counts = clock_counter() - c0;
-    ns_per_1024_counts = counts ? ((t1 - t0) * 1024 + counts / 2) / counts : 1024;
-}
-
-/* How late this wake-up came, in ns: `now` (clock_counter()) minus the
- * due instant of the refill that woke it; a wake-up that was no release
- * (a refill due already: it does not happen with this pattern, counted to
- * show it) against the last due instant plus a period. */
-static uint64_t lateness(uint64_t now, uint64_t *last_due, uint64_t *last_releases, bool timed)
-{
-    uint64_t due_ns = 0, releases = 0, due = 0;
-    sys_sched_context_released(victim_sc_slot, &due_ns, &releases, &due);
-    if (releases == *last_releases) {
-        due = *last_due + VICTIM_PERIOD * 1024 / ns_per_1024_counts;
-        not_released += timed;
-    }
-    *last_due = due;
-    *last_releases = releases;
-    return now > due ? counts_ns(now - due) : 0;
+    bool no_release;
+    uint64_t late = wake_lateness(&wclock, &victim_wake, now, &no_release);
+    not_released += timed && no_release;
+    return late;
 }
 
 static void victim(uint64_t unused)
@@ -112,16 +80,17 @@ static void victim(uint64_t unused)
     (void)unused;
     struct bk_msg m = { 0 };
     sys_yield(0, &m);
-    uint64_t last = clock_counter(), last_due = 0, last_releases = 0;
-    lateness(last, &last_due, &last_releases, false);
+    uint64_t last = clock_counter();
+    victim_wake = (struct wake_record){ .sc = victim_sc_slot, .period_ns = VICTIM_PERIOD };
+    lateness(last, false);
     for (unsigned i = 0; i < VICTIM_WARMUP + VICTIM_WAKES; i++) {
         sys_yield(0, &m); /* the rest of this period's budget: wake at the next */
         uint64_t now = clock_counter();
         bool timed = i >= VICTIM_WARMUP;
-        uint64_t late = lateness(now, &last_due, &last_releases, timed);
+        uint64_t late = lateness(now, timed);
         if (timed) {
             samples[i - VICTIM_WARMUP] = late;
-            uint64_t since = counts_ns(now - last);
+            uint64_t since = wake_clock_ns(&wclock, now - last);
             vs_last[i - VICTIM_WARMUP] = since > VICTIM_PERIOD ? since - VICTIM_PERIOD : 0;
         }
         if (i == VICTIM_WARMUP - 1)
@@ -420,7 +389,7 @@ void bench_cpu_victim(const struct bk_bootinfo *bi, enum hog_kind kind)
     start_hog(kind, hogs, hog_scs);
     victim_done = victim_timing = 0;
     not_released = 0;
-    calibrate_clock_counter();
+    wake_clock_calibrate(&wclock);
     /* It yields first, so it reads victim_sc_slot a period after this. */
     uint64_t tcb =
         start_budgeted(victim, 0, victim_stack, 0, VICTIM_BUDGET, VICTIM_PERIOD, 8, 200, &victim_sc);

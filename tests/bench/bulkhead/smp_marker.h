@@ -1,5 +1,5 @@
 /*
- * Bench markers: instructions that do nothing, each with a number (0-15) in
+ * Bench markers: instructions that do nothing, each with a number (0-31) in
  * it, that the QEMU plugin tests/bench/plugin/vcpu_insns.c recognises and
  * answers with the executing vCPU's instruction count (a BKMARK line in
  * QEMU's log). Under -icount every vCPU shares one clock, so a counter read

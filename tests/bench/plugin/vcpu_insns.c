@@ -9,7 +9,7 @@
  * compiler emits (tests/bench/bulkhead/smp_marker.h):
  *   x86-64:  nopl 0x424b4d00+id(%rax)       bytes 0f 1f 80 <disp32>
  *   RISC-V:  slti x0, x0, 0x7a0+id          (a HINT: writes x0)
- * with id 0..15. Each execution prints one line to QEMU's log (-d plugin):
+ * with id 0..31. Each execution prints one line to QEMU's log (-d plugin):
  *   BKMARK <vcpu> <id> <instructions this vCPU executed before the marker>
  * and tools/bench/run.py pairs the lines into per-operation counts.
  *
@@ -36,7 +36,7 @@ EXPORT int qemu_plugin_version = 1;
 /* ---- Counting ------------------------------------------------------------ */
 
 #define MAX_VCPUS 64
-#define MARKER_IDS 16
+#define MARKER_IDS 32 /* RISC-V: 0x7a0 + 31 stays a positive 12-bit immediate */
 #define X86_MARKER_BASE 0x424b4d00u
 #define RISCV_MARKER_BASE 0x7a0u
 
