@@ -20,6 +20,13 @@
  * x86-64, two CSR reads on RISC-V. Polling after every step keeps the
  * wait for the step in progress below a step's cost.
  *
+ * With several CPUs a batch also ends early once another CPU waits for the
+ * kernel lock (kernel_lock_wanted(), smp.h): the operation restarts, its
+ * CPU lets go of the lock on the way out, and the other CPU's wait (a
+ * timer interrupt there, or a syscall) is a step too, not a batch of 64
+ * KiB zeroed or 64 caps deleted (docs/smp.md, "CPU isolation with the
+ * tenants on two CPUs").
+ *
  * The poll comes only after a step is done, never before the first one of
  * a kernel entry, so every entry makes progress: an interrupt that stays
  * pending (or one that comes again as soon as it is taken) slows a long
@@ -34,6 +41,7 @@
 #pragma once
 
 #include "arch.h"
+#include "smp.h"
 #include "timer.h"
 
 /* A batch also ends once the timer's next deadline is this close
@@ -48,10 +56,11 @@
 #define PREEMPT_LOOKAHEAD_NS 500
 
 /* Whether a long call should stop after the step it just did: an
- * interrupt is pending or the timer's deadline is near. */
+ * interrupt is pending, the timer's deadline is near, or another CPU
+ * waits for the kernel lock. */
 static inline bool preemption_due(void)
 {
-    return arch_interrupt_pending() || timer_deadline_near();
+    return arch_interrupt_pending() || timer_deadline_near() || kernel_lock_wanted();
 }
 
 /* Ends the batch whose steps left are *budget (sets it to 0) if

@@ -154,17 +154,24 @@ void kernel_lock_wait_unlocked(void)
  * holder whose vCPU the host descheduled is not waited for longer. */
 #define SMP_UNLOCKED_WAIT_SPINS 4096u
 
+uint32_t kernel_lock_waiting;
+
 bool smp_unlocked_wait(struct cpu *c)
 {
+    bool free = false;
+    __atomic_fetch_add(&kernel_lock_waiting, 1, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < SMP_UNLOCKED_WAIT_SPINS; i++) {
         if (__atomic_load_n(&c->sync_req, __ATOMIC_ACQUIRE) !=
             __atomic_load_n(&c->sync_ack, __ATOMIC_RELAXED))
-            return false;
-        if (backoff_lock_looks_free(&kernel_lock))
-            return true;
+            break;
+        if (backoff_lock_looks_free(&kernel_lock)) {
+            free = true;
+            break;
+        }
         arch_spin_pause();
     }
-    return false;
+    __atomic_fetch_sub(&kernel_lock_waiting, 1, __ATOMIC_RELAXED);
+    return free;
 }
 
 void smp_unlocked_to_lock(void)
@@ -183,6 +190,7 @@ void kernel_lock_acquire_contended(void)
 {
     struct cpu *c = cpu_here();
     lockorder_acquire(&kernel_lock_class); /* before the wait it would deadlock in */
+    __atomic_fetch_add(&kernel_lock_waiting, 1, __ATOMIC_RELAXED);
     uint32_t spins = 1;
     do {
         for (uint32_t i = 0; i < spins; i++) {
@@ -195,6 +203,7 @@ void kernel_lock_acquire_contended(void)
             arch_spin_pause();
         }
     } while (!backoff_lock_try(&kernel_lock));
+    __atomic_fetch_sub(&kernel_lock_waiting, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&kernel_lock_owner, c->index, __ATOMIC_RELAXED);
     kernel_lock_wait_unlocked();
 }

@@ -121,6 +121,19 @@ extern unsigned cpu_count; /* entries of cpus[] in use, left-out CPUs included *
  * pays one load and branch per idle wait and interrupt for all of this. */
 extern bool smp_others_online;
 
+/* How many CPUs wait for the kernel lock now: in its contended wait
+ * (kernel_lock_acquire_contended()) or a fast path's wait for a gap
+ * (smp_unlocked_wait()). A holder in a long operation ends its batch after
+ * the step in progress while any does (preemption_due(), preempt.h), so
+ * that a CPU that wants the lock waits for a step, not for a batch: the
+ * operation restarts, and its CPU lets go of the lock on the way out. */
+extern uint32_t kernel_lock_waiting;
+
+static inline bool kernel_lock_wanted(void)
+{
+    return smp_others_online && __atomic_load_n(&kernel_lock_waiting, __ATOMIC_RELAXED) != 0;
+}
+
 /* Starts every CPU of `bp` but the boot CPU, checks that each takes a
  * timer tick and an IPI, and logs "N CPUs online" with their ids. Boot
  * CPU, kernel lock held. */

@@ -11,6 +11,7 @@
 #include "iospace.h"
 #include "irq.h"
 #include "reply.h"
+#include "smp.h"
 #include "thread.h"
 #include "timer.h"
 #include "vspace_object.h"
@@ -78,6 +79,9 @@ bool timer_deadline_near_slow(void)
 {
     return false;
 }
+/* One CPU: nobody else waits for the kernel lock at a preemption point. */
+bool smp_others_online;
+uint32_t kernel_lock_waiting;
 /* Nor a clock to set: fake_arch.c's poll looks at a deadline that never
  * comes, and the counter stands still. */
 struct fake_timer fake_timer = { .deadline_ns = UINT64_MAX };

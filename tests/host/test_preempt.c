@@ -11,11 +11,14 @@
  *    wakes runs next, not the caller;
  *  - with an interrupt pending after every step, each kernel entry still
  *    does a step: Revoke, Delete of a CNode that holds a CNode, and
- *    CancelBadgedSends all finish. */
+ *    CancelBadgedSends all finish;
+ *  - another CPU waiting for the kernel lock ends a batch as an interrupt
+ *    does. */
 #include "kworld.h"
 
 #include "object.h"
 #include "preempt.h"
+#include "smp.h"
 #include "untyped.h"
 
 #define OBJECTS 64
@@ -430,8 +433,37 @@ static void test_batch_ends_ahead_of_the_deadline(void)
     revoke_to_end(&w, ep, pc);
 }
 
+/* Another CPU waiting for the kernel lock ends a batch after its step, as
+ * a pending interrupt does (preempt.h: kernel_lock_wanted()): a Revoke of
+ * 300 copies takes a kernel entry a copy, where it takes 5 batches with
+ * nobody waiting; and a waiter with one CPU online (no other CPU to hold
+ * the lock) changes nothing. */
+static void test_lock_waiter_ends_the_batch(void)
+{
+    struct kworld w;
+    kw_init(&w);
+    copies_ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
+    for (unsigned i = 0; i < 300; i++)
+        kw_mint(&w, copies_ep, CAP_RIGHTS_ALL, 0);
+    kernel_lock_waiting = 1;
+    CHECK_EQ(entries_to_end(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, copies_ep, 64, copies_left),
+             5u); /* one CPU: nobody else can want the lock */
+    for (unsigned i = 0; i < 300; i++)
+        kw_mint(&w, copies_ep, CAP_RIGHTS_ALL, 0);
+    smp_others_online = true;
+    unsigned entries =
+        entries_to_end(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, copies_ep, 64, copies_left);
+    smp_others_online = false;
+    kernel_lock_waiting = 0;
+    CHECK_EQ(entries, 300u);
+    CHECK_EQ(copies_left(&w), 1);
+    CHECK_EQ(kw_invariants(&w), 0);
+    kw_free(&w);
+}
+
 TEST_MAIN(TEST(test_retype_restarts_as_the_call_for_the_rest),
           TEST(test_retype_rest_is_decoded_again), TEST(test_retype_checks_its_slots_in_steps),
           TEST(test_retype_finds_a_slot_filled_behind_its_check), TEST(test_interrupt_taken_before_leaving),
           TEST(test_pending_after_every_step_still_progresses),
-          TEST(test_call_near_the_deadline_waits_for_it), TEST(test_batch_ends_ahead_of_the_deadline))
+          TEST(test_call_near_the_deadline_waits_for_it), TEST(test_batch_ends_ahead_of_the_deadline),
+          TEST(test_lock_waiter_ends_the_batch))
