@@ -15,8 +15,12 @@ OPENSBI_FW_DYNAMIC = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 OPENSBI_FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
 # The machines the kernel boots on (docs/smp.md, "Boot matrix"): x86-64 q35
 # (PCI Express, ECAM through ACPI's MCFG) and pc (i440FX: no MCFG, so the
-# block driver finds no configuration window and says so); RISC-V virt.
-MACHINES = {"x86_64": ("q35", "pc"), "riscv64": ("virt",)}
+# block driver finds no configuration window and says so); RISC-V virt, and
+# virt with its ACLINT (aclint=on: the kernel then sends IPIs through the
+# SSWI device instead of the firmware, docs/smp.md).
+MACHINES = {"x86_64": ("q35", "pc"), "riscv64": ("virt", "virt-aclint")}
+# What -M gets for each machine whose name is not QEMU's own.
+MACHINE_ARGS = {"virt-aclint": "virt,aclint=on"}
 ARCHES = ("x86_64", "riscv64")
 
 
@@ -52,7 +56,7 @@ def command(arch, kernel=None, image=None, iso=None, append=None, memory="512M",
         if bios:  # e.g. OVMF, for UEFI
             cmd += ["-bios", bios]
     else:
-        cmd += ["-M", machine, "-bios", bios or "default"]
+        cmd += ["-M", MACHINE_ARGS.get(machine, machine), "-bios", bios or "default"]
         if cpu:
             cmd += ["-cpu", cpu]
     cmd += ["-accel", "kvm" if kvm else "tcg", "-m", memory, "-no-reboot"]

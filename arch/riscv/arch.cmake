@@ -15,6 +15,7 @@ set(ARCH_SOURCES
   ${CMAKE_SOURCE_DIR}/arch/riscv/asid.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/timer.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/plic.c
+  ${CMAKE_SOURCE_DIR}/arch/riscv/sswi.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/selftest.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/sbi.c
   ${CMAKE_SOURCE_DIR}/arch/riscv/console.c

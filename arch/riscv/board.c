@@ -16,6 +16,9 @@
 static const char *const known_devices[] = {
     "ns16550a", "ns16550", "riscv,plic0", "sifive,plic-1.0.0", "riscv,clint0",
     "sifive,clint0", "sifive,test0", "sifive,test1",
+    /* the ACLINT's parts (virt with aclint=on): the firmware's MSWI and
+     * MTIMER, the kernel's SSWI (sswi.c) */
+    "riscv,aclint-mswi", "riscv,aclint-mtimer", "riscv,aclint-sswi",
 };
 
 /* The rate at which the time CSR counts (RISC-V privileged spec, "Machine
@@ -132,4 +135,54 @@ const char *riscv_board_params(const struct fdt *fdt, paddr_t blob_pa, struct bo
         return err;
     bp->timer_hz = timebase_frequency(fdt);
     return NULL;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The node whose "phandle" (or, in old trees, "linux,phandle") is `ph`. */
+static int node_by_phandle(const struct fdt *fdt, uint32_t ph)
+{
+    for (int n = fdt_next_node(fdt, FDT_NONE); n != FDT_NONE; n = fdt_next_node(fdt, n)) {
+        uint32_t v;
+        if ((fdt_get_u32(fdt, n, "phandle", &v) || fdt_get_u32(fdt, n, "linux,phandle", &v)) &&
+            v == ph)
+            return n;
+    }
+    return FDT_NONE;
+}
+
+int riscv_board_hart_intc(const struct fdt *fdt, uint64_t hart_id)
+{
+    int cpus = fdt_find_path(fdt, "/cpus");
+    for (int cpu = fdt_first_child(fdt, cpus); cpu != FDT_NONE; cpu = fdt_next_sibling(fdt, cpu)) {
+        uint32_t reg;
+        if (!fdt_get_u32(fdt, cpu, "reg", &reg) || reg != hart_id)
+            continue;
+        for (int c = fdt_first_child(fdt, cpu); c != FDT_NONE; c = fdt_next_sibling(fdt, c)) {
+            if (fdt_is_compatible(fdt, c, "riscv,cpu-intc"))
+                return c;
+        }
+    }
+    return FDT_NONE;
+}
+
+int riscv_board_irq_index(const struct fdt *fdt, int node, int intc, uint32_t cause)
+{
+    uint32_t len;
+    const uint8_t *p = fdt_get_prop(fdt, node, "interrupts-extended", &len);
+    unsigned cells = p ? len / 4 : 0, i = 0;
+    for (int index = 0; i < cells; index++) {
+        int target = node_by_phandle(fdt, be32(p + 4 * i));
+        uint32_t n;
+        if (target == FDT_NONE || !fdt_get_u32(fdt, target, "#interrupt-cells", &n) || n == 0 ||
+            n > cells - i - 1)
+            return -1; /* malformed: we cannot tell where the next entry starts */
+        if (target == intc && be32(p + 4 * (i + 1)) == cause)
+            return index;
+        i += 1 + n;
+    }
+    return -1;
 }

@@ -29,3 +29,13 @@ unsigned riscv_board_harts(const struct fdt *fdt, uint64_t boot_hart, uint64_t *
  * case, e.g. "sstc"): a '_'-separated token of its riscv,isa string, or an
  * entry of its riscv,isa-extensions list (the newer binding). */
 bool riscv_board_hart_has_extension(const struct fdt *fdt, uint64_t hart_id, const char *ext);
+
+/* The "riscv,cpu-intc" node of the /cpus child whose reg is `hart_id`, or
+ * FDT_NONE. */
+int riscv_board_hart_intc(const struct fdt *fdt, uint64_t hart_id);
+
+/* The place of the (`intc`, `cause`) entry in `node`'s interrupts-extended
+ * list (a PLIC's context, an ACLINT SSWI's register), or -1 when it has
+ * none or the list is malformed. Each entry is a phandle and the
+ * #interrupt-cells its target asks for. */
+int riscv_board_irq_index(const struct fdt *fdt, int node, int intc, uint32_t cause);

@@ -1,8 +1,9 @@
 /*
  * Per-hart state (struct riscv_cpu, one per hart, with its kernel stack),
  * the start of the other harts through SBI HSM and their IPIs (SBI IPI,
- * sip.SSIP), the idle wait and the pending interrupts the kernel polls
- * for. tp holds the running hart's struct in kernel mode.
+ * or the ACLINT SSWI where there is one: sip.SSIP), the idle wait and the
+ * pending interrupts the kernel polls for. tp holds the running hart's
+ * struct in kernel mode.
  */
 #include "cpu.h"
 
@@ -314,7 +315,8 @@ bool arch_cpu_start(unsigned index, uint64_t hart_id)
     struct riscv_cpu *cpu = &harts[index];
     *cpu = (struct riscv_cpu){ .hart_id = hart_id, .index = index, .kcpu = &cpus[index],
                                .syscall_entry = kernel_syscall_smp,
-                               .return_to_user = riscv_return_to_user_smp };
+                               .return_to_user = riscv_return_to_user_smp,
+                               .sswi = sswi_register(hart_id) };
     cpu->kernel_sp = (uint64_t)(ap_stacks[index - 1] + KERNEL_STACK_SIZE);
     cpu->satp = SATP_MODE_SV39 | arch_virt_to_phys(paging_kernel_root()) >> PAGE_SHIFT;
     riscv_ap_start = (struct riscv_ap_start){
@@ -397,15 +399,24 @@ void arch_cpu_smp_mode(void)
  * call; the fence makes those stores visible to every hart before the
  * ecall that asks OpenSBI for the IPI, so the kernel does not count on
  * the firmware's own barrier (OpenSBI orders its MSIP write after its
- * mailbox store, not after ours). The target clears sip.SSIP before it
+ * mailbox store, not after ours), or before the store to the target's
+ * ACLINT SSWI register (sswi.c), a device write the memory fence does not
+ * order: hence `fence rw, o` too. The target clears sip.SSIP before it
  * reads any of it (trap.c), so a request stored after that read raises
  * SSIP again and is not lost; and its idle wait sleeps with wfi, which
  * wakes on a pending SSIP even with sstatus.SIE clear (arch_idle_wait()). */
 void arch_cpu_send_ipi(unsigned index)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (index < RISCV_MAX_CPUS)
+    if (index >= RISCV_MAX_CPUS)
+        return;
+    volatile uint32_t *setssip = harts[index].sswi;
+    if (setssip) {
+        __asm__ volatile("fence rw, o" ::: "memory");
+        *setssip = 1;
+    } else {
         sbi_send_ipi(harts[index].hart_id);
+    }
 }
 
 void arch_cpu_park(void)

@@ -101,6 +101,9 @@ struct riscv_cpu {
     /* BK_SYS_RECV and BK_SYS_SEND for the notification fast paths. */
     uint64_t fast_recv_nr;
     uint64_t fast_send_nr;
+    /* Its SETSSIP register of the ACLINT SSWI (sswi.c), which other harts'
+     * IPIs write; NULL: IPIs to it go through SBI. */
+    volatile uint32_t *sswi;
 };
 
 /* Call after any change to cpu->counters_off or cpu->fpu_owner (trap.S
@@ -122,6 +125,15 @@ static inline struct riscv_cpu *this_cpu(void)
     __asm__("mv %0, tp" : "=r"(cpu));
     return cpu;
 }
+
+/* sswi.c: the kernel's IPIs through an ACLINT SSWI, where the device
+ * tree has one: sswi_find() at boot with the tree, sswi_init() once the
+ * kernel maps devices (it sets the boot hart's register), then
+ * sswi_register() for each hart started (NULL without the device). */
+struct fdt;
+void sswi_find(const struct fdt *fdt);
+void sswi_init(void);
+volatile uint32_t *sswi_register(uint64_t hart_id);
 
 /* cpu.c */
 void cpu_init_boot_hart(uint64_t hart_id);

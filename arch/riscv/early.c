@@ -172,6 +172,7 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     find_uart(&fdt, &platform);
     find_test_device(&fdt, &platform);
     plic_find(&fdt);
+    sswi_find(&fdt);
     fpu_find(&fdt, hart_id);
     timer_find(&fdt, hart_id);
     selftest_rtc_find(&fdt);
@@ -179,6 +180,7 @@ BOOT_CODE void riscv_boot_main(uint64_t hart_id, paddr_t dtb_pa, paddr_t kernel_
     asid_init();
     start_devices(&platform);
     plic_init();
+    sswi_init();
     timer_init(boot_params.timer_hz);
     print_summary(hart_id, &platform);
     cpu_init_counters();

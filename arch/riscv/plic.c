@@ -21,6 +21,7 @@
 #include "plic.h"
 
 #include "bk_fdt.h" /* kernel/parse/bk_fdt.h */
+#include "board.h"
 #include "kernel.h"
 #include "port.h"
 #include "riscv.h"
@@ -59,65 +60,13 @@ static struct source sources[PLIC_MAX_SOURCES];
 
 /* ---- Finding the PLIC and our context in the device tree -------------- */
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* The node whose "phandle" (or, in old trees, "linux,phandle") is `ph`. */
-static BOOT_CODE int node_by_phandle(const struct fdt *fdt, uint32_t ph)
-{
-    for (int n = fdt_next_node(fdt, FDT_NONE); n != FDT_NONE; n = fdt_next_node(fdt, n)) {
-        uint32_t v;
-        if ((fdt_get_u32(fdt, n, "phandle", &v) || fdt_get_u32(fdt, n, "linux,phandle", &v)) &&
-            v == ph)
-            return n;
-    }
-    return FDT_NONE;
-}
-
-/* The "riscv,cpu-intc" node of the /cpus child whose reg is `hart_id`. */
-static BOOT_CODE int hart_intc(const struct fdt *fdt, uint64_t hart_id)
-{
-    int cpus = fdt_find_path(fdt, "/cpus");
-    for (int cpu = fdt_first_child(fdt, cpus); cpu != FDT_NONE; cpu = fdt_next_sibling(fdt, cpu)) {
-        uint32_t reg;
-        if (!fdt_get_u32(fdt, cpu, "reg", &reg) || reg != hart_id)
-            continue;
-        for (int c = fdt_first_child(fdt, cpu); c != FDT_NONE; c = fdt_next_sibling(fdt, c)) {
-            if (fdt_is_compatible(fdt, c, "riscv,cpu-intc"))
-                return c;
-        }
-    }
-    return FDT_NONE;
-}
-
-/* The context whose interrupts-extended entry is (`intc`, cause 9), or -1.
- * Each entry is a phandle and the #interrupt-cells its target asks for. */
-static BOOT_CODE int supervisor_context(const struct fdt *fdt, int plic, int intc)
-{
-    uint32_t len;
-    const uint8_t *p = fdt_get_prop(fdt, plic, "interrupts-extended", &len);
-    unsigned cells = p ? len / 4 : 0, i = 0;
-    for (int ctx = 0; i < cells; ctx++) {
-        int target = node_by_phandle(fdt, be32(p + 4 * i));
-        uint32_t n;
-        if (target == FDT_NONE || !fdt_get_u32(fdt, target, "#interrupt-cells", &n) || n == 0 ||
-            n > cells - i - 1)
-            return -1; /* malformed: we cannot tell where the next entry starts */
-        if (target == intc && be32(p + 4 * (i + 1)) == IRQ_S_EXT)
-            return ctx;
-        i += 1 + n;
-    }
-    return -1;
-}
-
 static BOOT_CODE const char *find_context(const struct fdt *fdt, int node)
 {
-    int intc = hart_intc(fdt, this_cpu()->hart_id);
+    int intc = riscv_board_hart_intc(fdt, this_cpu()->hart_id);
     if (intc == FDT_NONE)
         return "no riscv,cpu-intc for the boot hart in the device tree";
-    int ctx = supervisor_context(fdt, node, intc);
+    /* its supervisor external interrupt's context */
+    int ctx = riscv_board_irq_index(fdt, node, intc, IRQ_S_EXT);
     if (ctx < 0)
         return "the PLIC's interrupts-extended has no S-mode context for the boot hart";
     found.context = (unsigned)ctx;

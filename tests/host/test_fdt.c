@@ -760,6 +760,70 @@ static void test_hart_extensions(void)
     free(blob);
 }
 
+/* Interrupt lists (arch/riscv/board.c): a hart's "riscv,cpu-intc" by its
+ * reg, and the place of an (intc, cause) entry in a node's
+ * interrupts-extended, which the PLIC's S-mode context and the ACLINT
+ * SSWI's register of each hart are; -1 for an entry it lacks, a phandle
+ * nobody has, or a list cut short. */
+static void intc_cpu(struct builder *b, const char *name, uint32_t reg, uint32_t phandle)
+{
+    begin(b, name);
+    prop_str(b, "device_type", "cpu");
+    CELLS(b, "reg", reg);
+    begin(b, "interrupt-controller");
+    prop_str(b, "compatible", "riscv,cpu-intc");
+    CELLS(b, "#interrupt-cells", 1);
+    CELLS(b, "phandle", phandle);
+    end(b);
+    end(b);
+}
+
+static void test_interrupt_lists(void)
+{
+    struct builder b;
+    memset(&b, 0, sizeof(b));
+    begin(&b, "");
+    CELLS(&b, "#address-cells", 2);
+    CELLS(&b, "#size-cells", 2);
+    begin(&b, "cpus");
+    CELLS(&b, "#address-cells", 1);
+    CELLS(&b, "#size-cells", 0);
+    intc_cpu(&b, "cpu@0", 0, 1);
+    intc_cpu(&b, "cpu@3", 3, 2);
+    end(&b);
+    begin(&b, "sswi@2f00000"); /* hart 3's register first */
+    CELLS(&b, "interrupts-extended", 2, 1, 1, 1);
+    end(&b);
+    begin(&b, "plic@c000000"); /* M and S contexts per hart */
+    CELLS(&b, "interrupts-extended", 1, 11, 1, 9, 2, 11, 2, 9);
+    end(&b);
+    begin(&b, "stray");
+    CELLS(&b, "interrupts-extended", 7, 1);
+    end(&b);
+    begin(&b, "short");
+    CELLS(&b, "interrupts-extended", 1, 11, 2);
+    end(&b);
+    end(&b);
+    finish(&b);
+    uint32_t size;
+    uint8_t *blob = assemble(&b, &size);
+    struct fdt f;
+    CHECK(fdt_open(&f, blob, size) == NULL);
+    int h0 = riscv_board_hart_intc(&f, 0), h3 = riscv_board_hart_intc(&f, 3);
+    CHECK(h0 != FDT_NONE && h3 != FDT_NONE && h0 != h3);
+    CHECK(riscv_board_hart_intc(&f, 1) == FDT_NONE);
+    int sswi = fdt_find_path(&f, "/sswi@2f00000"), plic = fdt_find_path(&f, "/plic@c000000");
+    CHECK_EQ(riscv_board_irq_index(&f, sswi, h3, 1), 0);
+    CHECK_EQ(riscv_board_irq_index(&f, sswi, h0, 1), 1);
+    CHECK_EQ(riscv_board_irq_index(&f, sswi, h0, 9), -1);
+    CHECK_EQ(riscv_board_irq_index(&f, plic, h0, 9), 1);
+    CHECK_EQ(riscv_board_irq_index(&f, plic, h3, 9), 3);
+    CHECK_EQ(riscv_board_irq_index(&f, fdt_find_path(&f, "/stray"), h0, 1), -1);
+    CHECK_EQ(riscv_board_irq_index(&f, fdt_find_path(&f, "/short"), h3, 11), -1);
+    CHECK_EQ(riscv_board_irq_index(&f, fdt_find_path(&f, "/cpus"), h0, 1), -1); /* no list */
+    free(blob);
+}
+
 TEST_MAIN(TEST(test_good_tree_lookups), TEST(test_good_tree_walk),
           TEST(test_boot_params_from_good_tree), TEST(test_initrd_64bit_cells),
           TEST(test_one_cell_tree_and_ranges), TEST(test_mixed_cells_and_unmapped_bus),
@@ -768,4 +832,5 @@ TEST_MAIN(TEST(test_good_tree_lookups), TEST(test_good_tree_walk),
           TEST(test_blocks_outside_or_overlapping), TEST(test_property_length_past_end),
           TEST(test_string_offset_past_strings), TEST(test_missing_end_token),
           TEST(test_unbalanced_nodes), TEST(test_bad_nesting_and_names), TEST(test_too_deep),
+          TEST(test_interrupt_lists),
           TEST(test_bad_initrd), TEST(test_hart_extensions))

@@ -53,11 +53,16 @@ bulkhead_boot_image(${arch} smp-percpu-image ROOT smp-percpu)
 if(arch STREQUAL "x86_64")
   set(smp_matrix q35 pc)
 else()
-  set(smp_matrix virt virt-fw-jump)
+  set(smp_matrix virt virt-aclint virt-fw-jump)
 endif()
 set(machine_args_q35 --machine q35)
 set(machine_args_pc --machine pc)
-set(machine_args_virt --machine virt --bios default)
+# virt's IPIs go through the firmware (SBI); with aclint=on the kernel finds
+# the ACLINT's SSWI device in the tree and sends them itself (arch/riscv/sswi.c).
+set(machine_args_virt --machine virt --bios default
+    --expect "riscv64: IPIs through SBI \\(no riscv,aclint-sswi")
+set(machine_args_virt-aclint --machine virt-aclint --bios default
+    --expect "riscv64: IPIs through the ACLINT SSWI at 0x[0-9a-f]+ \\([0-9] harts\\)")
 set(machine_args_virt-fw-jump --machine virt
     --bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin)
 # On RISC-V every boot also checks that one hart ran the cold boot (one
@@ -66,6 +71,7 @@ set(machine_args_virt-fw-jump --machine virt
 # until arch_cpu_start() releases it (docs/smp.md, "Start-up").
 set(one_banner_virt --at-most 1 "riscv64: hart [0-9]+\\x3b")
 set(one_banner_virt-fw-jump ${one_banner_virt})
+set(one_banner_virt-aclint ${one_banner_virt})
 foreach(machine IN LISTS smp_matrix)
   foreach(ncpu 1 2 4)
     if(ncpu EQUAL 1)
@@ -274,6 +280,15 @@ bulkhead_qemu_test(ktest --image ${out}/ktest-image.img --status pass
 bulkhead_qemu_test(ktest-smp-4 --image ${out}/ktest-image.img --smp 4 --status pass --timeout 110
                    --expect "bulkhead: smp: 4 CPUs online"
                    --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+# The multi-core group with the IPIs through the ACLINT's SSWI device rather
+# than the firmware (remote wake-ups, shootdowns, cross-CPU IPC).
+if(arch STREQUAL "riscv64")
+  bulkhead_qemu_test(ktest-smp-4-aclint --image ${out}/ktest-image.img --smp 4 --status pass
+                     --timeout 110 --machine virt-aclint --append ktest.only=smp
+                     --expect "riscv64: IPIs through the ACLINT SSWI at 0x[0-9a-f]+ \\(4 harts\\)"
+                     --expect "bulkhead: smp: 4 CPUs online"
+                     --expect "ktest ${arch}: [0-9]+ passed, 0 failed" --reject "(?m)^FAIL |PANIC")
+endif()
 # Every CPU busy and wanting the kernel lock at every entry: the root on
 # CPU 0 and a client on CPU 2 calling one server on CPU 3 beside a pair on
 # CPU 1 (smp_tests.c, the opt-in group smp_contended).
