@@ -369,6 +369,14 @@ void arch_fastpath_switch_smp(arch_regs_t *from, arch_regs_t *to, arch_vspace_t 
  * (smp_unlocked_to_lock()). */
 void arch_fastpath_switch_unlocked(arch_regs_t *from, arch_regs_t *to, arch_vspace_t *vs);
 
+/* arch_fastpath_deliver() for the fast path without the lock, on an arch
+ * whose entry for several CPUs leaves a Call's or ReplyRecv's message
+ * words in registers as one CPU's does (ARCH_FASTPATH_MESSAGE_IN_CPU 1;
+ * kernel_fastpath_unlocked_call()): the CPU's flag lowered last, as
+ * arch_fastpath_switch_unlocked(). Others need not define it. */
+void arch_fastpath_deliver_unlocked(arch_regs_t *to, arch_vspace_t *vs, uint64_t w0, uint64_t w1,
+                                    uint64_t w2, uint64_t w3);
+
 /* A fast path leaves the current thread, whose registers `regs` the
  * syscall entry saved, for the scheduler's way (thread_resume_current())
  * rather than its own way out: saves the user state the arch still holds
@@ -548,6 +556,15 @@ void kernel_fastpath_smp(unsigned long nr);
  * (this CPU's flag down again) for any other syscall, if the lock is
  * held, or if the general path must run. */
 void kernel_fastpath_unlocked(unsigned long nr);
+/* On an arch with ARCH_FASTPATH_MESSAGE_IN_CPU 1, its entry for several
+ * CPUs calls these instead for a Call or a ReplyRecv, with the arguments
+ * of kernel_fastpath_call() (the words unsaved): the same fast path
+ * without the lock, the words passed on in registers, stored in the frame
+ * where it returns. */
+void kernel_fastpath_unlocked_call(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1,
+                                   uint64_t w2, uint64_t w3);
+void kernel_fastpath_unlocked_reply_recv(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1,
+                                         uint64_t w2, uint64_t w3);
 
 /* What went wrong when a user thread faulted. The exceptions' numbers are
  * the ABI's (BK_FAULT_EXCEPTION word 1, kernel/abi.toml [[exception_kinds]]);

@@ -63,15 +63,17 @@
  * With several CPUs online the entry does not come here (the arch's
  * per-CPU syscall numbers name no syscall then): the arch's entry for
  * several CPUs first tries the fast paths without the kernel lock
- * (kernel_fastpath_unlocked(), at the end of this file), then
+ * (kernel_fastpath_unlocked(), at the end of this file; for a Call or
+ * ReplyRecv on an arch that keeps the words in registers,
+ * kernel_fastpath_unlocked_call() and its sibling), then
  * kernel_syscall_smp() takes the lock, as for every entry, and calls
- * kernel_fastpath_smp(). Both run the
- * same checks and effects with one more condition, that the thread
- * switched to runs on this CPU and is no other CPU's current thread
- * (same_cpu_ok()), and their own ways out (arch_fastpath_switch_smp(),
- * which lets go of the lock last, and arch_fastpath_switch_unlocked(),
- * which lowers the flag of the way without it last). Without the lock, the endpoint must also be this CPU's
- * (endpoint_here()); under it, the fast path makes it so. Everything else
+ * kernel_fastpath_smp(). Both run the same checks and effects with one
+ * more condition, that the thread switched to runs on this CPU and is no
+ * other CPU's current thread (same_cpu_ok()), and their own ways out
+ * (arch_fastpath_switch_smp(), which lets go of the lock last;
+ * arch_fastpath_switch_unlocked(), which lowers the flag instead). Without
+ * the lock, the endpoint must also be this CPU's (endpoint_here()); under
+ * it, the fast path makes it so. Everything else
  * they read and write is then changed by no other CPU meanwhile (smp.h,
  * "The IPC fast path without the lock"; docs/smp.md), so the two paths
  * still give identical results. The code of one CPU is the same as
@@ -130,22 +132,30 @@ static inline bool endpoint_direct(const struct thread *t, uint64_t cptr, cap_ri
 }
 
 /* A syscall's message as a fast path reads it: the cap address, the info
- * and, where they stay in the CPU (WORDS_IN_CPU()), the words. */
+ * and, where they stay in the CPU (in_cpu), the words.
+ *
+ * in_cpu: whether the message words are `words` rather than in the
+ * caller's frame: on an arch whose syscall entry hands them over in the C
+ * argument registers (ARCH_FASTPATH_MESSAGE_IN_CPU, arch_types.h), from the
+ * entry of one CPU and the Call and ReplyRecv entries without the lock of
+ * several (kernel_fastpath_unlocked_call()). The fast path then passes
+ * them on to the way out in the same registers, and the caller's frame
+ * holds them only once the fast path declines or the thread blocks
+ * (keep_words()). Otherwise (x86-64; the other entries of several CPUs,
+ * which save every register) they are in the frame, and copied from
+ * there. Every entry sets it to a constant and the fast paths are inlined
+ * into it, so the other way is never compiled in. */
 struct fast_message {
     uint64_t cptr, info;
     uint64_t words[BK_MSG_CPU_WORDS];
+    bool in_cpu;
 };
 
-/* Whether the message words are `words` rather than in the caller's
- * frame: on an arch whose syscall entry hands them over in the C argument
- * registers (ARCH_FASTPATH_MESSAGE_IN_CPU, arch_types.h), with one CPU.
- * The fast path then passes them on to the way out in the same registers,
- * and the caller's frame holds them only once the fast path declines or
- * the thread blocks (keep_words()). Otherwise (x86-64; several CPUs, whose
- * entry saves every register before it takes the lock) they are in the
- * frame, and copied from there. A constant expression once inlined, so
- * the other way is never compiled in. */
-#define WORDS_IN_CPU(smp) (ARCH_FASTPATH_MESSAGE_IN_CPU && !(smp))
+/* Whether m's words are in the CPU: a constant once inlined, and 0 at
+ * compile time on an arch whose entries never leave them there, so that
+ * its ways out for them need not exist (the host tests' sanitizers keep
+ * the compiler from folding m->in_cpu alone). */
+#define WORDS_IN_CPU(m) (ARCH_FASTPATH_MESSAGE_IN_CPU && (m)->in_cpu)
 
 /* The message as the syscall entry saved it in the frame `args`. */
 static inline __attribute__((always_inline)) struct fast_message message_in_frame(
@@ -161,10 +171,9 @@ static inline __attribute__((always_inline)) struct fast_message message_in_fram
  * Always inlined, like switch_to(): a call costs more than the copy. */
 static inline __attribute__((always_inline)) void copy_message(const uint64_t *from, uint64_t *to,
                                                                uint64_t badge,
-                                                               const struct fast_message *m,
-                                                               bool smp)
+                                                               const struct fast_message *m)
 {
-    if (!WORDS_IN_CPU(smp)) {
+    if (!WORDS_IN_CPU(m)) {
         uint64_t length = BK_MSGINFO_LENGTH(m->info);
         for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
             to[2 + i] = i < length ? from[2 + i] : 0;
@@ -238,11 +247,14 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *from,
         c->slice_expired = false;
         to->last_cpu = (uint8_t)c->index; /* as smp_exit_to_user_held() */
         /* the lock (or the flag of the way without it) let go last */
-        if (unlocked)
+        if (unlocked && WORDS_IN_CPU(m))
+            arch_fastpath_deliver_unlocked(&to->regs, to->vspace, m->words[0], m->words[1],
+                                           m->words[2], m->words[3]);
+        else if (unlocked)
             arch_fastpath_switch_unlocked(&from->regs, &to->regs, to->vspace);
         else
             arch_fastpath_switch_smp(&from->regs, &to->regs, to->vspace);
-    } else if (WORDS_IN_CPU(smp)) {
+    } else if (WORDS_IN_CPU(m)) {
         arch_fastpath_deliver(&to->regs, to->vspace, m->words[0], m->words[1], m->words[2],
                               m->words[3]);
     } else {
@@ -331,7 +343,7 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *t,
     }
     r->wait_next = NULL;
     r->blocked_on = NULL;
-    copy_message(args, arch_regs_args(&r->regs), badge, m, smp);
+    copy_message(args, arch_regs_args(&r->regs), badge, m);
     r->state = THREAD_RUNNABLE;
     r->caller = t;
     t->reply_from = r;
@@ -386,7 +398,7 @@ static inline __attribute__((always_inline)) void deliver_reply_recv(struct thre
 {
     t->caller = NULL;
     c->reply_from = NULL;
-    copy_message(args, arch_regs_args(&c->regs), 0, m, smp);
+    copy_message(args, arch_regs_args(&c->regs), 0, m);
     c->state = THREAD_RUNNABLE;
     /* c, waiting for its answer, and t, running, are on no wait queue:
      * their blocked_on and wait links are NULL already (the invariants
@@ -458,16 +470,16 @@ static inline __attribute__((always_inline)) bool fastpath_reply_recv(struct thr
 static inline __attribute__((always_inline)) struct fast_message message_from_entry(
     uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3)
 {
-    return (struct fast_message){.cptr = cptr, .info = info, .words = {w0, w1, w2, w3}};
+    return (struct fast_message){.cptr = cptr, .info = info, .words = {w0, w1, w2, w3},
+                                 .in_cpu = ARCH_FASTPATH_MESSAGE_IN_CPU};
 }
 
 /* What the entry did not save of t's message, its words, into its frame
  * (nothing to do where the entry saved them). */
 static inline __attribute__((always_inline)) void keep_words(struct thread *t,
-                                                             const struct fast_message *m,
-                                                             bool smp)
+                                                             const struct fast_message *m)
 {
-    if (!WORDS_IN_CPU(smp))
+    if (!WORDS_IN_CPU(m))
         return;
     uint64_t *args = arch_regs_args(&t->regs);
     for (unsigned i = 0; i < BK_MSG_CPU_WORDS; i++)
@@ -486,7 +498,7 @@ static inline __attribute__((always_inline)) void keep_words(struct thread *t,
         struct thread *t = current_thread;                                                    \
         struct fast_message m = message_from_entry(cptr, info, w0, w1, w2, w3);               \
         if (!try(t, false, false, &m))                                                        \
-            keep_words(t, &m, false);                                                         \
+            keep_words(t, &m);                                                                \
     }
 
 FASTPATH_ENTRY(kernel_fastpath_call, fastpath_call)
@@ -500,10 +512,14 @@ static inline __attribute__((always_inline)) void resume_current(struct thread *
                                                                  uint64_t info)
 {
     if (smp) {
+        if (WORDS_IN_CPU(m)) { /* the general way out finds all in the frame */
+            keep_words(t, m);
+            arch_regs_args(&t->regs)[1] = info;
+        }
         /* the entry for several CPUs saved no FS/GS base (x86-64) */
         arch_fastpath_to_scheduler(&t->regs);
         arch_user_enter(&t->regs, t->vspace);
-    } else if (WORDS_IN_CPU(smp)) {
+    } else if (WORDS_IN_CPU(m)) {
         arch_fastpath_resume_words(&t->regs, info, m->words[0], m->words[1], m->words[2],
                                    m->words[3]);
     } else {
@@ -513,10 +529,11 @@ static inline __attribute__((always_inline)) void resume_current(struct thread *
 
 /* The syscall's result in t's info register is `info`: written into its
  * frame, or (words in the CPU) passed to the way out by resume_current(). */
-static inline __attribute__((always_inline)) void set_info(struct thread *t, bool smp,
+static inline __attribute__((always_inline)) void set_info(struct thread *t,
+                                                           const struct fast_message *m,
                                                            uint64_t info)
 {
-    if (!WORDS_IN_CPU(smp))
+    if (!WORDS_IN_CPU(m))
         arch_regs_args(&t->regs)[1] = info;
 }
 
@@ -613,7 +630,7 @@ static inline __attribute__((always_inline)) void notification_resume(struct thr
     if (BULKHEAD_KERNEL_DEBUG)
         count_fast(&notification_path_counts, smp, unlocked);
     arch_regs_args(&t->regs)[0] = badge;
-    set_info(t, smp, 0);
+    set_info(t, m, 0);
     resume_current(t, smp, m, 0);
 }
 
@@ -705,7 +722,7 @@ static inline __attribute__((always_inline)) bool fastpath_recv(struct thread *t
     if (top < 0) {
         if (unlocked) /* the idle wait is the scheduler's: under the lock */
             return false;
-        keep_words(t, m, smp);
+        keep_words(t, m);
         wait_idle(t, n);
         return true;
     }
@@ -713,7 +730,7 @@ static inline __attribute__((always_inline)) bool fastpath_recv(struct thread *t
     struct sched_context *t_sc = t->sc, *next_sc = next->sc;
     if (!fast_charge_ok(t_sc, next_sc))
         return false;
-    keep_words(t, m, smp); /* t waits: its whole message stays in its frame */
+    keep_words(t, m); /* t waits: its whole message stays in its frame */
     block_on(t, n);
     ready_dequeue_head(c, next, (unsigned)top);
     sched_fast_charge(t_sc, next_sc);
@@ -766,11 +783,9 @@ void kernel_fastpath_smp(unsigned long nr)
 
 typedef bool fastpath_try_fn(struct thread *, bool, bool, const struct fast_message *);
 
-/* `try` with this CPU's flag raised and the lock free. A `try` that
- * succeeds does not return (its way out lowers the flag), so the call to
- * it is the last thing on that way: a jump, for which the callers keep no
- * frame (they call nothing else on the way: the wait below is a jump
- * too). */
+/* `try` with this CPU's flag raised and the lock free. One that succeeds
+ * does not return (its way out lowers the flag): its call is a jump, and
+ * the callers keep no frame (the wait below is a jump too). */
 static inline __attribute__((always_inline)) void run_raised(struct cpu *c, fastpath_try_fn *try)
 {
     struct thread *t = c->current;
@@ -796,12 +811,10 @@ static __attribute__((noinline)) void other_raised(struct cpu *c, unsigned long 
 }
 
 /* The first try found the lock held (flag down again): once it looks
- * free (smp_unlocked_wait()), one more try. Falling back to the lock at
- * once made a convoy: two CPUs whose pairs each found the other's locked
- * fast path holding it took it in turn from then on, each holding it
- * while the other tried (two pairs ran only 2,761-2,869 of 8,000 fast
- * paths without it on a loaded host). Out of line, so that the common
- * way calls nothing before its way out. */
+ * free (smp_unlocked_wait()), one more. Taking the lock at once made a
+ * convoy: two pairs whose CPUs each found the other's locked fast path
+ * holding it took it in turn from then on (2,761-2,869 of 8,000 fast
+ * paths without it on a loaded host). Out of line: see run_raised(). */
 static __attribute__((noinline)) void unlocked_after_wait(unsigned long nr)
 {
     struct cpu *c = cpu_here();
@@ -815,41 +828,33 @@ static __attribute__((noinline)) void unlocked_after_wait(unsigned long nr)
         other_raised(c, nr);
 }
 
-/* The fast path `try` for syscall nr without the lock (smp.h): what it
- * reads and writes is then changed by no other CPU meanwhile. The cap,
- * the threads' SchedContexts and CPUs, the caller's fault state, the
- * bound notification and the other CPUs' ready queues change only under
- * the lock, which nobody holds now. The rest is written by fast paths
- * too: this CPU's own state and ready queues by this CPU's alone; the
- * endpoint by the CPU it belongs to (endpoint_here()); the thread switched
- * to, which waits on that endpoint or for this thread's answer, and this
- * thread, by whoever changes them here. The thread's state is checked
- * first (run_raised()): another CPU stops a CPU's current thread only
- * once that CPU answered it (in the lock's wait or at an IPI, neither of
- * which this one took since its syscall: so it is still the current
- * thread), but may have changed its state before. */
+/* The fast path `try` of syscall nr (NULL: other_raised()'s) without the
+ * lock (smp.h). The cap, the threads' SchedContexts and CPUs, the
+ * caller's fault state, the bound notification and the other CPUs' ready
+ * queues change only under the lock, which nobody holds now; the rest
+ * only by this CPU's fast paths: its own state and queues, the endpoint
+ * and notification it holds (object_here()), the threads switched between.
+ * The thread's state is checked first (run_raised()): another CPU stops a
+ * CPU's current thread only once that CPU answered it (in the lock's wait
+ * or at an IPI, which this one took neither of since its syscall), but
+ * may have changed its state before. */
 static inline __attribute__((always_inline)) void try_unlocked(unsigned long nr,
                                                                fastpath_try_fn *try)
 {
     struct cpu *c = cpu_here();
-    if (__builtin_expect(!smp_unlocked_try(c), 0)) {
+    if (__builtin_expect(!smp_unlocked_try(c), 0))
         unlocked_after_wait(nr);
-        return;
-    }
-    run_raised(c, try);
+    else if (try)
+        run_raised(c, try);
+    else
+        other_raised(c, nr);
 }
 
 /* Yield, Recv and Send: out of line (other_raised() says why). */
 static __attribute__((noinline)) void other_unlocked(unsigned long nr)
 {
-    if (nr != BK_SYS_YIELD && nr != BK_SYS_RECV && nr != BK_SYS_SEND)
-        return;
-    struct cpu *c = cpu_here();
-    if (__builtin_expect(!smp_unlocked_try(c), 0)) {
-        unlocked_after_wait(nr);
-        return;
-    }
-    other_raised(c, nr);
+    if (nr == BK_SYS_YIELD || nr == BK_SYS_RECV || nr == BK_SYS_SEND)
+        try_unlocked(nr, NULL);
 }
 
 void kernel_fastpath_unlocked(unsigned long nr)
@@ -861,3 +866,35 @@ void kernel_fastpath_unlocked(unsigned long nr)
     else if (__builtin_expect(nr >= BK_SYS_SEND, 0)) /* Send, Recv, Yield among them */
         other_unlocked(nr); /* one compare after the IPC's two: no jump table */
 }
+
+/* Call and ReplyRecv without the lock, the words in registers as one
+ * CPU's entry hands them (RISC-V's calls these): on to the way out
+ * (arch_fastpath_deliver_unlocked()), or into the caller's frame where the
+ * fast path declines. The caller is this CPU's current thread, whose frame
+ * only this CPU writes: read and stored outside the flag. */
+static inline __attribute__((always_inline)) void unlocked_words(unsigned long nr,
+                                                                 fastpath_try_fn *try,
+                                                                 const struct fast_message *m)
+{
+    struct cpu *c = cpu_here();
+    struct thread *t = c->current;
+    if (__builtin_expect(smp_unlocked_try(c), 1)) {
+        if (t->state == THREAD_RUNNABLE && try(t, true, true, m))
+            return;
+        smp_unlocked_end(c);
+        keep_words(t, m);
+        return;
+    }
+    keep_words(t, m);
+    unlocked_after_wait(nr);
+}
+
+#define UNLOCKED_ENTRY(name, nr, try)                                                          \
+    void name(uint64_t cptr, uint64_t info, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3) \
+    {                                                                                         \
+        struct fast_message m = message_from_entry(cptr, info, w0, w1, w2, w3);               \
+        unlocked_words(nr, try, &m);                                                          \
+    }
+
+UNLOCKED_ENTRY(kernel_fastpath_unlocked_call, BK_SYS_CALL, fastpath_call)
+UNLOCKED_ENTRY(kernel_fastpath_unlocked_reply_recv, BK_SYS_REPLY_RECV, fastpath_reply_recv)

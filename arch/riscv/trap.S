@@ -11,10 +11,11 @@
  * hart's kernel stack with tp = its struct riscv_cpu; it never returns
  * here. An ecall that is a Call or ReplyRecv goes to the IPC fast path
  * first (kernel/fastpath.c); with several harts, whose vector is
- * riscv_trap_entry_smp, every ecall goes to kernel_syscall_smp(), which
- * takes the kernel lock before it tries the fast path. From kernel mode the registers go into a
- * struct kernel_frame on the current stack and the handler may return (a
- * timer tick in arch_idle_wait()).
+ * riscv_trap_entry_smp, the fast paths are tried without the kernel lock
+ * first, then kernel_syscall_smp() takes the lock and tries them under it.
+ * From kernel mode the registers go into a struct kernel_frame on the
+ * current stack and the handler may return (a timer tick in
+ * arch_idle_wait()).
  *
  * Calls and tail calls to C are jal and j, one instruction each: the
  * kernel is built with -mno-relax, so call and tail would stay auipc plus
@@ -205,13 +206,16 @@ riscv_trap_entry:
     j       kernel_ipc_syscall
 
     /* The vector once several harts run user threads (stvec, set on each
-     * hart by arch_cpu_smp_mode()): the one above, but a syscall saves
-     * every register, tries the fast paths without the kernel lock
-     * (kernel_fastpath_unlocked(), which returns where the lock is needed:
-     * its own tests of the number are as cheap as the compares above),
-     * then goes to kernel_syscall_smp(), which takes the lock and tries
-     * them under it; the compares above could not match then
-     * (arch_cpu_smp_mode() gives them numbers no syscall has). */
+     * hart by arch_cpu_smp_mode()): the one above, but a syscall tries the
+     * fast paths without the kernel lock, then goes to
+     * kernel_syscall_smp(), which takes the lock and tries them under it;
+     * the compares above could not match then (arch_cpu_smp_mode() gives
+     * them numbers no syscall has). A Call or ReplyRecv goes as one
+     * hart's does, the message words unsaved in a2-a5
+     * (kernel_fastpath_unlocked_call(), which stores them where it
+     * returns); any other syscall saves every register and
+     * kernel_fastpath_unlocked() tries the rest (Yield, Recv, Send: it
+     * returns at once for the others). */
     .balign 4
     .globl riscv_trap_entry_smp
 riscv_trap_entry_smp:
@@ -223,11 +227,22 @@ riscv_trap_entry_smp:
     csrr    t0, scause
     addi    t0, t0, -EXC_ECALL_U
     bnez    t0, .Lfrom_user_trap
-    SYSCALL_SAVE
+    SYSCALL_SAVE_BUT_MESSAGE
     END_BACKTRACE
+    li      t1, BK_SYS_CALL
+    beq     a7, t1, .Lsmp_call
+    li      t1, BK_SYS_REPLY_RECV
+    beq     a7, t1, .Lsmp_reply_recv
+    SAVE_MESSAGE
     mv      a0, a7
     jal     kernel_fastpath_unlocked
     j       kernel_syscall_smp      /* does not return */
+.Lsmp_call:
+    jal     kernel_fastpath_unlocked_call /* returns with the words in the frame */
+    j       kernel_syscall_smp
+.Lsmp_reply_recv:
+    jal     kernel_fastpath_unlocked_reply_recv
+    j       kernel_syscall_smp
 
 .Lfrom_kernel:
     addi    sp, sp, -KFRAME_SIZE

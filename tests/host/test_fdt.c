@@ -715,19 +715,36 @@ static void test_bad_initrd(void)
     free(blob);
 }
 
+/* A tree of 64-bit cells whose /cpus node is open, for its cpu nodes. */
+static void begin_cpus_tree(struct builder *b)
+{
+    memset(b, 0, sizeof(*b));
+    begin(b, "");
+    CELLS(b, "#address-cells", 2);
+    CELLS(b, "#size-cells", 2);
+    begin(b, "cpus");
+    CELLS(b, "#address-cells", 1);
+    CELLS(b, "#size-cells", 0);
+}
+
+/* Closes the root node, and opens the blob the builder made. */
+static uint8_t *open_built(struct builder *b, struct fdt *f)
+{
+    end(b);
+    finish(b);
+    uint32_t size;
+    uint8_t *blob = assemble(b, &size);
+    CHECK(fdt_open(f, blob, size) == NULL);
+    return blob;
+}
+
 /* Harts' extensions (arch/riscv/board.c): a token of the riscv,isa
  * string after an '_', whole (a prefix does not count), or an entry of the
  * riscv,isa-extensions list; per hart, by its reg. */
 static void test_hart_extensions(void)
 {
     struct builder b;
-    memset(&b, 0, sizeof(b));
-    begin(&b, "");
-    CELLS(&b, "#address-cells", 2);
-    CELLS(&b, "#size-cells", 2);
-    begin(&b, "cpus");
-    CELLS(&b, "#address-cells", 1);
-    CELLS(&b, "#size-cells", 0);
+    begin_cpus_tree(&b);
     begin(&b, "cpu@0");
     CELLS(&b, "reg", 0);
     prop_str(&b, "riscv,isa", "rv64imafdch_zicsr_zifencei_sstc");
@@ -742,12 +759,8 @@ static void test_hart_extensions(void)
     prop(&b, "riscv,isa-extensions", "i\0m\0a\0c\0sstc\0", 13);
     end(&b);
     end(&b);
-    end(&b);
-    finish(&b);
-    uint32_t size;
-    uint8_t *blob = assemble(&b, &size);
     struct fdt f;
-    CHECK(fdt_open(&f, blob, size) == NULL);
+    uint8_t *blob = open_built(&b, &f);
     CHECK(strcmp(riscv_board_hart_isa(&f, 0), "rv64imafdch_zicsr_zifencei_sstc") == 0);
     CHECK(riscv_board_hart_has_extension(&f, 0, "sstc"));
     CHECK(riscv_board_hart_has_extension(&f, 0, "zicsr"));
@@ -781,13 +794,7 @@ static void intc_cpu(struct builder *b, const char *name, uint32_t reg, uint32_t
 static void test_interrupt_lists(void)
 {
     struct builder b;
-    memset(&b, 0, sizeof(b));
-    begin(&b, "");
-    CELLS(&b, "#address-cells", 2);
-    CELLS(&b, "#size-cells", 2);
-    begin(&b, "cpus");
-    CELLS(&b, "#address-cells", 1);
-    CELLS(&b, "#size-cells", 0);
+    begin_cpus_tree(&b);
     intc_cpu(&b, "cpu@0", 0, 1);
     intc_cpu(&b, "cpu@3", 3, 2);
     end(&b);
@@ -803,12 +810,8 @@ static void test_interrupt_lists(void)
     begin(&b, "short");
     CELLS(&b, "interrupts-extended", 1, 11, 2);
     end(&b);
-    end(&b);
-    finish(&b);
-    uint32_t size;
-    uint8_t *blob = assemble(&b, &size);
     struct fdt f;
-    CHECK(fdt_open(&f, blob, size) == NULL);
+    uint8_t *blob = open_built(&b, &f);
     int h0 = riscv_board_hart_intc(&f, 0), h3 = riscv_board_hart_intc(&f, 3);
     CHECK(h0 != FDT_NONE && h3 != FDT_NONE && h0 != h3);
     CHECK(riscv_board_hart_intc(&f, 1) == FDT_NONE);

@@ -36,13 +36,16 @@ struct pair_client {
 };
 static struct pair_client clients[2];
 
+/* Each Call carries one word and garbage in the words past it, which the
+ * server must receive as 0 (words_past_length), and each answer two, the
+ * words past them 0 too (counted as wrong). */
 static void pair_client(uint64_t i)
 {
     struct pair_client *c = &clients[i];
     for (uint64_t n = 0; n < c->rounds; n++) {
-        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { n } };
+        struct bk_msg m = { .info = bk_msginfo(0, 1), .mr = { n, ~n, n ^ 0x5a5a, n + 7 } };
         sys_call(c->ep, &m);
-        if (m.mr[0] != n + 1)
+        if (m.mr[0] != n + 1 || m.mr[2] != 0 || m.mr[3] != 0)
             c->wrong++;
         if (m.mr[1] != c->cpu)
             c->server_elsewhere++;
@@ -146,6 +149,7 @@ int test_fastpath_same_cpu(struct ktest_env *env)
     if (one_cpu(env) || !counts_paths())
         return 0;
     uint64_t s = kt_slots(), done = s + PAIR_SLOTS, f0, g0, f1, g1;
+    words_past_length = 0;
     KT_OK(start_watchdog(env, done)); /* the clients signal it */
     KT_OK(start_server(env, s, 1, 0));
     KT_CHECK(path_counts(&f0, &g0) == 0);
@@ -157,6 +161,7 @@ int test_fastpath_same_cpu(struct ktest_env *env)
     debug_printf("    %u round trips on CPU 1: fast path %llu, general %llu (the root's)\n",
                  SAME_CPU_ROUNDS, (unsigned long long)(f1 - f0), (unsigned long long)(g1 - g0));
     KT_CHECK(clients[0].wrong == 0 && clients[0].server_elsewhere == 0);
+    KT_CHECK(words_past_length == 0);
     KT_CHECK(f1 - f0 == 2 * SAME_CPU_ROUNDS);
     KT_CHECK(mostly_unlocked(u1 - u0, f1 - f0) == 0);
     KT_CHECK(stop_pair(s) == 0);

@@ -44,8 +44,11 @@ int wait_until(volatile uint64_t *v, uint64_t want, int at_least, uint64_t ns);
 int wait_for(volatile uint64_t *v, uint64_t want, int at_least);
 void sleep_ns(uint64_t ns);
 
-/* Answers each Call on `ep` with the first word plus one and its CPU. */
+/* Answers each Call on `ep` with the first word plus one and its CPU;
+ * counts in words_past_length the one-word Calls whose other words did
+ * not arrive as 0. */
 void add_one_server(uint64_t ep);
+extern volatile uint64_t words_past_length;
 
 /* smp_fastpath_tests.c's tests, in smp_tests.c's lists. */
 int test_fastpath_same_cpu(struct ktest_env *env);
