@@ -441,10 +441,7 @@ static void test_batch_ends_ahead_of_the_deadline(void)
 static void test_lock_waiter_ends_the_batch(void)
 {
     struct kworld w;
-    kw_init(&w);
-    copies_ep = kw_retype(&w, CAP_ENDPOINT, 0, 1);
-    for (unsigned i = 0; i < 300; i++)
-        kw_mint(&w, copies_ep, CAP_RIGHTS_ALL, 0);
+    copies_ep = endpoint_with_copies(&w, 300);
     kernel_lock_waiting = 1;
     CHECK_EQ(entries_to_end(&w, KW_CNODE, BK_LABEL_CNODE_REVOKE, 2, copies_ep, 64, copies_left),
              5u); /* one CPU: nobody else can want the lock */

@@ -60,7 +60,8 @@ static struct {
     struct bk_ipc_buffer b;
 } __attribute__((aligned(BK_PAGE_SIZE))) buffers[MAX_CPUS];
 
-static volatile unsigned go, stop, finished;
+static volatile unsigned go, finished;
+volatile unsigned smp_stop;
 static uint64_t server_ep[MAX_CPUS];
 
 void smp_give_up(const char *what, long err)
@@ -161,12 +162,19 @@ static void describe(const char *op, unsigned start, unsigned end, int partner, 
         sys_call((ep), &m_);                                 \
     } while (0)
 
-static void spin_until_stopped(uint64_t unused)
+void smp_spin_until_stopped(uint64_t unused)
 {
     (void)unused;
-    while (!stop)
+    while (!smp_stop)
         __asm__ volatile("" ::: "memory");
     sys_thread_exit(0);
+}
+
+long smp_copy_and_delete(uint64_t slot, uint64_t source)
+{
+    long r = sys_cnode_copy(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS, BK_CAP_ROOT_CNODE, source,
+                            BK_WORD_BITS, BK_RIGHTS_ALL);
+    return r ? r : sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS);
 }
 
 /* The cap the kernel-busy neighbours copy (a notification), and an empty
@@ -182,11 +190,8 @@ static volatile long kbusy_error[MAX_CPUS];     /* the first that failed */
 static void syscalls_until_stopped(uint64_t cpu)
 {
     uint64_t slot = kbusy_slot[cpu];
-    while (!stop) {
-        long r = sys_cnode_copy(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
-                                kbusy_source, BK_WORD_BITS, BK_RIGHTS_ALL);
-        if (r == 0)
-            r = sys_cnode_delete(BK_CAP_ROOT_CNODE, slot, BK_WORD_BITS);
+    while (!smp_stop) {
+        long r = smp_copy_and_delete(slot, kbusy_source);
         if (r != 0) {
             kbusy_error[cpu] = r;
             break;
@@ -201,14 +206,14 @@ static void syscalls_until_stopped(uint64_t cpu)
 static void start_neighbours(const struct bk_bootinfo *bi, void (*fn)(uint64_t),
                              uint64_t tcbs[MAX_CPUS])
 {
-    stop = 0;
+    smp_stop = 0;
     for (unsigned cpu = 1; cpu < bi->cpu_count && cpu < MAX_CPUS; cpu++)
         tcbs[cpu] = start_thread_on(bi, cpu, fn, cpu);
 }
 
 static void stop_neighbours(const uint64_t tcbs[MAX_CPUS])
 {
-    stop = 1;
+    smp_stop = 1;
     for (unsigned cpu = 1; cpu < MAX_CPUS; cpu++)
         if (tcbs[cpu])
             sys_tcb_suspend(tcbs[cpu]);
@@ -221,7 +226,7 @@ static void bench_same_core(const struct bk_bootinfo *bi)
     TIMED_CALLS(ep, MARK_IDLE_START, MARK_IDLE_END);
 
     uint64_t spinners[MAX_CPUS] = { 0 };
-    start_neighbours(bi, spin_until_stopped, spinners);
+    start_neighbours(bi, smp_spin_until_stopped, spinners);
     describe("ipc_call_reply_0w_2as_smp_busy", MARK_BUSY_START, MARK_BUSY_END, -1, 0);
     TIMED_CALLS(ep, MARK_BUSY_START, MARK_BUSY_END);
     stop_neighbours(spinners);

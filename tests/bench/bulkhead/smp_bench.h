@@ -28,5 +28,15 @@ uint64_t smp_start_budgeted(const struct bk_bootinfo *bi, unsigned cpu, void (*f
                             uint64_t budget, uint64_t period, unsigned priority,
                             uint64_t *sc_out);
 
+/* Set to end the neighbour threads of a timed row (both files' rows). */
+extern volatile unsigned smp_stop;
+
+/* A thread that spins in user mode until smp_stop, then exits. */
+void smp_spin_until_stopped(uint64_t unused);
+
+/* A CNode Copy of `source` into the empty `slot` and the Delete of the
+ * copy, two general-path invocations: 0, or the first error. */
+long smp_copy_and_delete(uint64_t slot, uint64_t source);
+
 /* CPU isolation with the tenants on CPUs 0 and 1 (smp_isolation.c). */
 void bench_isolation_two_cpus(const struct bk_bootinfo *bi);

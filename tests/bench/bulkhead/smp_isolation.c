@@ -53,7 +53,6 @@ static struct {
     uint64_t notify; /* the root's notification, signalled when done */
     uint64_t late[ISO_WAKES];
 } iso_victim;
-static volatile unsigned iso_stop;
 static volatile long iso_error;
 static volatile uint64_t iso_calls; /* long calls the syscall hog completed */
 static uint64_t iso_untyped, iso_frames, iso_source, iso_slot;
@@ -85,21 +84,13 @@ static void iso_victim_thread(uint64_t unused)
         sys_yield(0, &m);
 }
 
-static void iso_spin(uint64_t unused)
-{
-    (void)unused;
-    while (!iso_stop)
-        __asm__ volatile("" ::: "memory");
-    sys_thread_exit(0);
-}
-
 /* Thread 0: the Retype of the whole untyped into frames, then its Revoke;
  * thread 1: a cap copied into a slot and deleted. Until stopped, or until
  * a call fails (the bench then gives up). */
 static void iso_calls_thread(uint64_t thread)
 {
     uint64_t frames = 1ull << (ISO_UNTYPED_BITS - ISO_FRAME_BITS);
-    while (!iso_stop) {
+    while (!smp_stop) {
         long r;
         if (thread == 0) {
             r = sys_untyped_retype(iso_untyped, BK_OBJ_FRAME, ISO_FRAME_BITS, BK_CAP_ROOT_CNODE,
@@ -107,10 +98,7 @@ static void iso_calls_thread(uint64_t thread)
             if (r == 0)
                 r = sys_cnode_revoke(BK_CAP_ROOT_CNODE, iso_untyped, BK_WORD_BITS);
         } else {
-            r = sys_cnode_copy(BK_CAP_ROOT_CNODE, iso_slot, BK_WORD_BITS, BK_CAP_ROOT_CNODE,
-                               iso_source, BK_WORD_BITS, BK_RIGHTS_ALL);
-            if (r == 0)
-                r = sys_cnode_delete(BK_CAP_ROOT_CNODE, iso_slot, BK_WORD_BITS);
+            r = smp_copy_and_delete(iso_slot, iso_source);
         }
         if (r != 0) {
             iso_error = r;
@@ -155,7 +143,7 @@ static void iso_run(const struct bk_bootinfo *bi, const char *op, const char *in
                     enum iso_hog hog)
 {
     uint64_t tcbs[1 + ISO_HOGS] = { 0 }, done = smp_make(BK_OBJ_NOTIFICATION);
-    iso_stop = 0;
+    smp_stop = 0;
     iso_error = 0;
     iso_calls = 0;
     iso_victim.done = iso_victim.not_released = 0;
@@ -163,9 +151,10 @@ static void iso_run(const struct bk_bootinfo *bi, const char *op, const char *in
     if (hog == ISO_CALLS)
         iso_calls_setup();
     wake_clock_calibrate(&iso_clock);
+    void (*hog_fn)(uint64_t) = hog == ISO_SPIN ? smp_spin_until_stopped : iso_calls_thread;
     for (unsigned i = 0; hog != ISO_NONE && i < ISO_HOGS; i++)
-        tcbs[1 + i] = smp_start_budgeted(bi, 0, hog == ISO_SPIN ? iso_spin : iso_calls_thread, i,
-                                         iso_stacks[1 + i], &iso_buffers[i].b, 0, 0, 150, NULL);
+        tcbs[1 + i] = smp_start_budgeted(bi, 0, hog_fn, i, iso_stacks[1 + i], &iso_buffers[i].b,
+                                         0, 0, 150, NULL);
     debug_printf("SMPOP {\"operation\": \"%s\", \"start\": %u, \"end\": %u, "
                  "\"iterations\": %u}\n", insns_op, MARK_WAKE_SLEEP, MARK_WAKE_WOKE, ISO_WAKES);
     /* Its SchedContext goes into its record before it starts. */
@@ -176,7 +165,7 @@ static void iso_run(const struct bk_bootinfo *bi, const char *op, const char *in
         struct bk_msg m = { 0 };
         sys_recv(done, &m); /* the root, at 255, preempts B once signalled */
     }
-    iso_stop = 1;
+    smp_stop = 1;
     for (unsigned i = 0; i < 1 + ISO_HOGS; i++)
         if (tcbs[i])
             sys_tcb_suspend(tcbs[i]);
